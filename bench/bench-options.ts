@@ -1,0 +1,73 @@
+// `isthmus bench` options. --quick shortens every run unless the duration,
+// warm-up or run count were set explicitly.
+import { availableParallelism } from 'node:os';
+import { OptionsError, helpText, parseCommandOptions, type CommandSpec, type OptionValue } from '../src/cli/options.js';
+import { SELECTABLE } from './scenarios.js';
+
+export interface BenchOptions {
+  readonly targets: readonly string[];
+  readonly runs: number;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly connections: number;
+  readonly rate: number;
+  readonly threads: number;
+  readonly out: string;
+  readonly quick: boolean;
+}
+
+const positive = (v: OptionValue): string | undefined => (typeof v === 'number' && v > 0 ? undefined : 'must be greater than 0');
+
+export const BENCH_SPEC: CommandSpec = {
+  name: 'bench',
+  summary:
+    'Benchmarks the proxy on this machine: direct vs. isthmus (and nginx/haproxy when installed), ' +
+    `closed-loop max throughput and open-loop fixed rate, 1 KB keep-alive responses. Targets: ${SELECTABLE.join(', ')} (default: all).`,
+  usage: '[TARGET...] [options]',
+  positionals: true,
+  options: [
+    { name: 'runs', type: 'integer', valueName: 'N', default: 3, description: 'interleaved runs per target; medians are reported', validate: positive },
+    { name: 'duration', type: 'duration', valueName: 'TIME', default: '5s', description: 'measured time per load run', validate: positive },
+    { name: 'warmup', type: 'duration', valueName: 'TIME', default: '1s', description: 'load before measuring starts (excluded)' },
+    { name: 'connections', type: 'integer', valueName: 'N', default: 50, description: 'keep-alive connections', validate: positive },
+    { name: 'rate', type: 'integer', valueName: 'N', default: 1000, description: 'fixed-rate mode: requests per second', validate: positive },
+    {
+      name: 'threads',
+      type: 'integer',
+      valueName: 'N',
+      default: Math.max(1, Math.floor(availableParallelism() / 2)),
+      description: 'load-generator threads in max mode (fixed mode uses 1)',
+      validate: positive,
+    },
+    { name: 'out', type: 'string', valueName: 'DIR', default: 'bench-results', description: 'where bench.json and bench.md go' },
+    { name: 'quick', type: 'boolean', default: false, description: '1 run of 2 s after 0.5 s warm-up (a smoke test)' },
+  ],
+};
+
+/** Parses argv; returns null after printing help. Throws OptionsError naming the bad flag or target. */
+export function parseBenchOptions(argv: readonly string[]): BenchOptions | null {
+  const parsed = parseCommandOptions(BENCH_SPEC, argv);
+  if (parsed.help) {
+    process.stdout.write(helpText(BENCH_SPEC));
+    return null;
+  }
+  const v = parsed.values;
+  const quick = v.quick === true;
+  const explicit = (name: string): boolean => parsed.sources[name] !== 'default';
+  for (const target of parsed.positionals) {
+    if (!(SELECTABLE as readonly string[]).includes(target)) {
+      throw new OptionsError(`unknown target '${target}' (choose from ${SELECTABLE.join(', ')})`);
+    }
+  }
+  return {
+    targets: parsed.positionals.length > 0 ? parsed.positionals : [...SELECTABLE],
+    runs: quick && !explicit('runs') ? 1 : (v.runs as number),
+    durationMs: quick && !explicit('duration') ? 2000 : (v.duration as number),
+    warmupMs: quick && !explicit('warmup') ? 500 : (v.warmup as number),
+    connections: v.connections as number,
+    rate: v.rate as number,
+    threads: v.threads as number,
+    out: v.out as string,
+    quick,
+  };
+}

@@ -1,0 +1,40 @@
+// Messages between the load generator (main thread) and its load workers.
+
+export type LoadMode = 'max' | 'fixed';
+
+export interface LoadWorkerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Keep-alive connections this thread opens. */
+  readonly connections: number;
+  /** 'max': closed loop, each connection sends again as soon as it is answered; 'fixed': open loop at ratePerSec. */
+  readonly mode: LoadMode;
+  /** This thread's share of the fixed rate (req/s); unused in 'max' mode. */
+  readonly ratePerSec: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  /** Fixed mode: how long to wait for answers after the last planned send before counting them as errors. */
+  readonly graceMs: number;
+  /** Hard cap on requests this thread sends. */
+  readonly maxRequests: number;
+  /** The raw request, latin1. */
+  readonly request: string;
+}
+
+export interface LoadWorkerResult {
+  /** Compressed HdrHistogram of latencies in µs (measured window only). */
+  readonly histogram: string;
+  /** Successful (status < 400) responses in the measured window. */
+  readonly completed: number;
+  /** Error responses, connection failures and unanswered requests in the measured window. */
+  readonly errors: number;
+  readonly sent: number;
+  /** Fixed mode: the largest delay between a request's intended and actual send time (ms). */
+  readonly maxSendLagMs: number;
+}
+
+export type WorkerToMain =
+  | { readonly type: 'connected'; readonly failed: number; readonly firstError: string }
+  | { readonly type: 'done'; readonly result: LoadWorkerResult };
+
+export type MainToWorker = { readonly type: 'start' };

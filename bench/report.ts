@@ -1,0 +1,136 @@
+// What the bench leaves behind: a console table, bench.json (the shape issue 5
+// fixes, plus the ratios and what was skipped) and bench.md (the same table
+// with ratios and goals, ready to paste into the README).
+import { cpus } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Ratio } from './ratios.js';
+import type { ResultRow } from './result-row.js';
+
+export interface MachineInfo {
+  readonly cores: number;
+  readonly cpu_model: string;
+  readonly node: string;
+}
+
+export interface BenchReport {
+  readonly machine: MachineInfo;
+  /** ISO time the run finished. */
+  readonly date: string;
+  /** The command line that produced it. */
+  readonly command: string;
+  readonly settings: {
+    readonly runs: number;
+    readonly duration_ms: number;
+    readonly warmup_ms: number;
+    readonly connections: number;
+    readonly rate: number;
+    readonly threads: number;
+  };
+  readonly skipped: readonly { readonly target: string; readonly reason: string }[];
+  readonly results: readonly ResultRow[];
+  readonly ratios: readonly Ratio[];
+}
+
+export function machineInfo(): MachineInfo {
+  const list = cpus();
+  return { cores: list.length, cpu_model: list[0]?.model.trim() ?? 'unknown', node: process.version };
+}
+
+const fmt = (value: number | null, digits = 3): string =>
+  value === null || !Number.isFinite(value) ? '-' : String(Math.round(value * 10 ** digits) / 10 ** digits);
+
+const HEADERS = ['scenario', 'target', 'client', 'mode', 'conns', 'rate', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'cpu-s/1k', 'rss MB'];
+
+function cells(row: ResultRow): string[] {
+  return [
+    row.scenario,
+    row.target,
+    row.client === 'wrk' ? 'wrk' : 'bench',
+    row.mode,
+    String(row.connections),
+    row.rate === null ? '-' : String(row.rate),
+    row.runs > 1 ? `${row.rps} (${row.rps_min}-${row.rps_max})` : String(row.rps),
+    fmt(row.p50_ms),
+    fmt(row.p90_ms),
+    fmt(row.p99_ms),
+    fmt(row.p999_ms),
+    fmt(row.max_ms),
+    String(row.errors),
+    fmt(row.cpu_s_per_1k, 4),
+    fmt(row.peak_rss_mb, 1),
+  ];
+}
+
+function ratioLine(ratio: Ratio): [string, string, string, string] {
+  const value = ratio.unit === 'x' ? `${ratio.value} x` : `${ratio.value} ${ratio.unit}`;
+  const met = ratio.met === null ? '' : ratio.met ? 'met' : 'NOT met';
+  return [ratio.name, value, ratio.goal ?? '', met];
+}
+
+/** The console table: aligned columns, one row per result, then the ratios. */
+export function formatTable(report: BenchReport): string {
+  const rows = [HEADERS, ...report.results.map(cells)];
+  const widths = HEADERS.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]): string => r.map((cell, c) => (c < 4 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
+  if (report.ratios.length > 0) {
+    out.push('');
+    const ratioRows = report.ratios.map(ratioLine);
+    const w0 = Math.max(...ratioRows.map((r) => r[0].length));
+    const w1 = Math.max(...ratioRows.map((r) => r[1].length));
+    for (const [name, value, goal, met] of ratioRows) {
+      out.push(`${name.padEnd(w0)}  ${value.padStart(w1)}${goal === '' ? '' : `  (goal ${goal}: ${met})`}`);
+    }
+  }
+  if (report.skipped.length > 0) {
+    out.push('', ...report.skipped.map((s) => `skipped ${s.target}: ${s.reason}`));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** bench.md: settings, the results table, the ratios with goals, and what was skipped. */
+export function formatMarkdown(report: BenchReport): string {
+  const s = report.settings;
+  const md: string[] = [
+    '# Isthmus bench',
+    '',
+    `${report.date}, \`${report.command}\` on ${report.machine.cores} × ${report.machine.cpu_model}, Node ${report.machine.node}.`,
+    `Median of ${s.runs} interleaved run${s.runs === 1 ? '' : 's'} (req/s shows min-max); ${s.duration_ms / 1000} s measured after ${s.warmup_ms / 1000} s warm-up; ` +
+      `${s.connections} keep-alive connections; fixed rate ${s.rate} req/s with latency from the intended send time; 1 KB responses.`,
+    '',
+    `| ${HEADERS.join(' | ')} |`,
+    `|${HEADERS.map((_, i) => (i < 4 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...report.results.map((row) => `| ${cells(row).join(' | ')} |`),
+    '',
+  ];
+  if (report.ratios.length > 0) {
+    md.push('| comparison | value | goal | |', '| --- | ---: | --- | --- |');
+    for (const [name, value, goal, met] of report.ratios.map(ratioLine)) md.push(`| ${name} | ${value} | ${goal} | ${met} |`);
+    md.push('');
+  }
+  if (report.skipped.length > 0) {
+    md.push('Skipped:', '', ...report.skipped.map((sk) => `- ${sk.target}: ${sk.reason}`), '');
+  }
+  md.push(
+    'cpu-s/1k and rss MB are the proxy\'s (or peer\'s) process tree, read from /proc (utime+stime, VmHWM); ' +
+      'errors are summed over runs (status >= 400, failed connections, unanswered requests).',
+    '',
+  );
+  return md.join('\n');
+}
+
+/** The JSON document written to bench.json. */
+export function reportJson(report: BenchReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+/** Writes bench.json and bench.md into dir (created if needed); returns their paths. */
+export function writeReport(dir: string, report: BenchReport): { json: string; markdown: string } {
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, 'bench.json');
+  const markdown = join(dir, 'bench.md');
+  writeFileSync(json, reportJson(report));
+  writeFileSync(markdown, formatMarkdown(report));
+  return { json, markdown };
+}

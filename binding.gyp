@@ -1,0 +1,29 @@
+{
+  "targets": [
+    {
+      "target_name": "isthmus",
+      "sources": [
+        "native/addon.cc",
+        "native/reuseport.cc",
+        "native/http_head_parser.cc",
+        "native/header_semantics.cc",
+        "native/chunked_decoder.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS"
+      ],
+      "cflags!": [ "-fexceptions", "-O2", "-O0" ],
+      "cflags_cc!": [ "-fexceptions", "-O2", "-O0" ],
+      "cflags": [ "-O3", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter" ],
+      "cflags_cc": [ "-O3", "-fno-exceptions", "-std=gnu++17" ],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
+        "GCC_OPTIMIZATION_LEVEL": "3"
+      }
+    }
+  ]
+}

@@ -1,0 +1,22 @@
+// Addon entry point: registers one group of functions per concern. There is
+// no per-instance state (lookup tables are constexpr), so the addon loads in
+// any number of worker threads; state, if ever needed, belongs in a
+// Napi::Addon<T> instance, never in statics.
+#include <napi.h>
+
+#include "chunked_decoder.h"
+#include "http_head_parser.h"
+#include "reuseport.h"
+
+namespace isthmus {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  RegisterReusePort(env, exports);
+  RegisterHttpHeadParser(env, exports);
+  RegisterChunkedDecoder(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(isthmus, Init)
+
+}  // namespace isthmus

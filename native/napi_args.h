@@ -1,0 +1,86 @@
+// Cheap argument checks for the hot-path functions, on raw N-API calls so a
+// call allocates nothing. Each getter throws a JS TypeError/RangeError and
+// returns false when the argument is wrong; the caller then returns undefined.
+#ifndef ISTHMUS_NAPI_ARGS_H_
+#define ISTHMUS_NAPI_ARGS_H_
+
+#include <napi.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace isthmus {
+
+inline bool ThrowTypeError(napi_env env, const char* message) {
+  napi_throw_type_error(env, nullptr, message);
+  return false;
+}
+
+inline bool ThrowRangeError(napi_env env, const char* message) {
+  napi_throw_range_error(env, nullptr, message);
+  return false;
+}
+
+// A typed array of exactly `want` element type; data points at its first element.
+template <typename T>
+inline bool GetTypedArray(napi_env env, napi_value value, napi_typedarray_type want, const char* message,
+                          T** data, size_t* length) {
+  napi_typedarray_type type;
+  void* raw = nullptr;
+  size_t n = 0;
+  if (napi_get_typedarray_info(env, value, &type, &n, &raw, nullptr, nullptr) != napi_ok || type != want) {
+    return ThrowTypeError(env, message);
+  }
+  *data = static_cast<T*>(raw);
+  *length = n;
+  return true;
+}
+
+// A typed array whose elements are sizeof(T) bytes (Uint32Array for
+// uint32_t, Float64Array for double). It checks the element size rather than
+// the exact type: asking N-API for the type walks a chain of up to ten V8
+// type tests per argument, a measurable share of a hot-path call. A
+// same-sized wrong type (Int32Array for Uint32Array) reads as garbage but
+// stays memory-safe, since all bounds come from the byte length.
+template <typename T>
+inline bool GetWordArray(napi_env env, napi_value value, const char* message, T** data, size_t* length) {
+  size_t elements = 0;
+  void* raw = nullptr;
+  size_t bytes = 0;
+  if (napi_get_typedarray_info(env, value, nullptr, &elements, nullptr, nullptr, nullptr) != napi_ok ||
+      napi_get_buffer_info(env, value, &raw, &bytes) != napi_ok || bytes != elements * sizeof(T) ||
+      reinterpret_cast<uintptr_t>(raw) % alignof(T) != 0) {
+    return ThrowTypeError(env, message);
+  }
+  *data = static_cast<T*>(raw);
+  *length = elements;
+  return true;
+}
+
+// An integral number in [0, max].
+inline bool GetIndex(napi_env env, napi_value value, double max, const char* type_message,
+                     const char* range_message, size_t* out) {
+  double d;
+  if (napi_get_value_double(env, value, &d) != napi_ok) return ThrowTypeError(env, type_message);
+  if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    return ThrowRangeError(env, range_message);
+  }
+  *out = static_cast<size_t>(d);
+  return true;
+}
+
+inline napi_value Undefined(napi_env env) {
+  napi_value v = nullptr;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+inline napi_value NumberValue(napi_env env, double n) {
+  napi_value v = nullptr;
+  napi_create_double(env, n, &v);
+  return v;
+}
+
+}  // namespace isthmus
+
+#endif  // ISTHMUS_NAPI_ARGS_H_

@@ -1,0 +1,95 @@
+// `isthmus <command>`: picks the command and loads only that role's module
+// (a sidecar must not pay for the bench's or the demo's modules), by dynamic
+// import so src/ keeps no static dependency on workers/ or examples/.
+import { readFileSync } from 'node:fs';
+import { OptionsError } from './options.js';
+
+interface CommandModule {
+  run(argv: string[]): Promise<number | void> | number | void;
+}
+
+interface CommandEntry {
+  readonly summary: string;
+  /** Path relative to this file (same layout under dist/). */
+  readonly module: string;
+}
+
+const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  proxy: { summary: 'run the sidecar proxy from an Envoy v3 bootstrap file', module: '../../workers/agent/proxy-command.js' },
+  up: { summary: 'run the demo mesh on loopback (what `npm start` runs)', module: '../../examples/demo.js' },
+  bench: { summary: 'run the benchmark suite', module: '../../bench/main.js' },
+};
+
+function usage(): string {
+  const names = [...Object.keys(COMMANDS), 'version', 'help'];
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`);
+  rows.push(`  ${'version'.padEnd(width)}print the version`);
+  rows.push(`  ${'help'.padEnd(width)}show this help, or \`isthmus help COMMAND\``);
+  return ['Usage: isthmus <command> [options]', '', 'Commands:', ...rows, '', 'Run `isthmus <command> --help` for its options.', ''].join('\n');
+}
+
+/** Reads the version from the package.json above this file (src/ or dist/src/). */
+export function packageVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'isthmus' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not at this level; try the next
+    }
+  }
+  return 'unknown';
+}
+
+/** Runs one command line; resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    const topic = rest[0];
+    if (command === 'help' && topic !== undefined && topic in COMMANDS) return main([topic, '--help']);
+    process.stdout.write(usage());
+    return command === undefined ? 2 : 0;
+  }
+  if (command === 'version' || command === '--version' || command === '-v') {
+    process.stdout.write(`isthmus ${packageVersion()}\n`);
+    return 0;
+  }
+  const entry = COMMANDS[command];
+  if (entry === undefined) {
+    process.stderr.write(`isthmus: unknown command '${command}'\n\n${usage()}`);
+    return 2;
+  }
+  let mod: CommandModule;
+  try {
+    mod = (await import(new URL(entry.module, import.meta.url).href)) as CommandModule;
+  } catch (err) {
+    process.stderr.write(`isthmus ${command}: cannot load ${entry.module}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  try {
+    const code = await mod.run(rest);
+    return typeof code === 'number' ? code : 0;
+  } catch (err) {
+    if (err instanceof OptionsError) {
+      process.stderr.write(`isthmus ${command}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+// Run only when loaded as the program (bin/isthmus.js), not when a test imports main().
+const entryScript = process.argv[1] ?? '';
+if (/(?:^|[\\/])(isthmus(?:\.js)?|main\.js)$/.test(entryScript)) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      // Long-running commands (proxy) exit themselves; short ones set the code and let the loop end.
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`isthmus: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

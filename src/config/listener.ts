@@ -1,0 +1,118 @@
+// config.listener.v3.Listener with exactly one filter chain holding exactly
+// one HTTP connection manager (inline route_config, router filter only).
+
+import type { Listener } from './bootstrap-types.js';
+import { readSocketAddress } from './cluster.js';
+import type { ClusterReference } from './route-action.js';
+import { readRouteConfig } from './route-config.js';
+import type { ObjectReader, ValueReader } from './yaml-reader.js';
+
+export const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
+export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
+export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+/** Envoy's default stream_idle_timeout (5 minutes). */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
+
+/** A typed_config must carry exactly the expected `@type`; returns the reader for its other fields. */
+function readTypedConfig(v: ValueReader, typeUrl: string): ObjectReader | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const typeField = obj.field('@type');
+  typeField.require();
+  const type = typeField.string();
+  if (type !== undefined && type !== typeUrl) {
+    typeField.problem(`must be ${typeUrl} (got "${type}")`);
+    return undefined;
+  }
+  return type === undefined ? undefined : obj;
+}
+
+function readHttpFilters(v: ValueReader): void {
+  const items = v.list();
+  items.forEach((item, i) => {
+    const obj = item.object();
+    if (obj === undefined) return;
+    const nameField = obj.field('name');
+    nameField.require();
+    const name = nameField.string();
+    if (name !== undefined && name !== ROUTER_FILTER_NAME) {
+      nameField.problem(`names "${name}"; the only supported HTTP filter is ${ROUTER_FILTER_NAME}`);
+    } else if (name !== undefined && i !== items.length - 1) {
+      nameField.problem(`${ROUTER_FILTER_NAME} must be the last HTTP filter`);
+    }
+    const typed = obj.field('typed_config');
+    if (!typed.missing) readTypedConfig(typed, ROUTER_TYPE_URL)?.done(); // Router options: none supported
+    obj.done();
+  });
+}
+
+interface HcmFields {
+  statPrefix: string | undefined;
+  routeConfig: Listener['routeConfig'] | undefined;
+  streamIdleTimeoutMs: number;
+  requestHeadersTimeoutMs: number;
+}
+
+function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
+  const obj = readTypedConfig(v, HCM_TYPE_URL);
+  if (obj === undefined) return undefined;
+  const statField = obj.field('stat_prefix');
+  statField.require();
+  const statPrefix = statField.nonEmptyString();
+  obj.field('codec_type').enumOf(['AUTO', 'HTTP1']);
+  const routeField = obj.field('route_config');
+  routeField.require();
+  const routeConfig = readRouteConfig(routeField, refs);
+  const streamIdleTimeoutMs = obj.field('stream_idle_timeout').duration() ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+  const requestHeadersTimeoutMs = obj.field('request_headers_timeout').duration() ?? 0;
+  readHttpFilters(obj.field('http_filters'));
+  obj.done();
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs };
+}
+
+/** config.listener.v3.Listener; `index` names an unnamed listener as Envoy would give it a generated name. */
+export function readListener(v: ValueReader, index: number, refs: ClusterReference[]): Listener | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const name = obj.field('name').nonEmptyString() ?? (obj.has('name') ? undefined : `listener_${index}`);
+  const addressField = obj.field('address');
+  addressField.require();
+  const address = readSocketAddress(addressField, true);
+  const chainsField = obj.field('filter_chains');
+  chainsField.require();
+  const chains = chainsField.list();
+  let hcm: HcmFields | undefined;
+  if (!chainsField.missing && chains.length !== 1) chainsField.problem('must hold exactly one filter chain');
+  const chain = chains[0]?.object();
+  if (chain !== undefined) {
+    const filtersField = chain.field('filters');
+    filtersField.require();
+    const filters = filtersField.list();
+    if (!filtersField.missing && filters.length !== 1) filtersField.problem(`must hold exactly one filter, ${HCM_FILTER_NAME}`);
+    const filter = filters[0]?.object();
+    if (filter !== undefined) {
+      const nameField = filter.field('name');
+      nameField.require();
+      const filterName = nameField.string();
+      if (filterName !== undefined && filterName !== HCM_FILTER_NAME) {
+        nameField.problem(`names "${filterName}"; the only supported network filter is ${HCM_FILTER_NAME}`);
+      }
+      const typed = filter.field('typed_config');
+      typed.require();
+      hcm = readHcm(typed, refs);
+      filter.done();
+    }
+    chain.done();
+  }
+  obj.done();
+  if (name === undefined || address === undefined || hcm?.statPrefix === undefined || hcm.routeConfig === undefined) return undefined;
+  return {
+    name,
+    address,
+    statPrefix: hcm.statPrefix,
+    routeConfig: hcm.routeConfig,
+    streamIdleTimeoutMs: hcm.streamIdleTimeoutMs,
+    requestHeadersTimeoutMs: hcm.requestHeadersTimeoutMs,
+  };
+}

@@ -1,0 +1,186 @@
+// The three things a route can do: forward (config.route.v3.RouteAction),
+// redirect (RedirectAction) or answer itself (DirectResponseAction).
+
+import type {
+  DirectResponseAction, RedirectAction, RetryOn, RetryPolicy, RouteAction, WeightedClusterEntry,
+} from './bootstrap-types.js';
+import type { ValueReader } from './yaml-reader.js';
+
+/** A cluster named by a route, kept with its place so a dangling name is reported at its line. */
+export interface ClusterReference {
+  readonly name: string;
+  readonly at: ValueReader;
+}
+
+const RETRY_ON: readonly RetryOn[] = ['5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes'];
+const UINT32_MAX = 4_294_967_295;
+
+/** Envoy defaults: route timeout 15 s, one retry, back-off base 25 ms (max 10 x base). */
+export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
+export const DEFAULT_NUM_RETRIES = 1;
+export const DEFAULT_RETRY_BASE_MS = 25;
+
+function readRetryPolicy(v: ValueReader): RetryPolicy | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const retryOnField = obj.field('retry_on');
+  const retryOnText = retryOnField.string() ?? '';
+  const retryOn: RetryOn[] = [];
+  for (const part of retryOnText.split(',')) {
+    const cond = part.trim();
+    if (cond === '') continue;
+    if (!(RETRY_ON as readonly string[]).includes(cond)) {
+      retryOnField.problem(`names "${cond}", which is not supported (supported: ${RETRY_ON.join(', ')})`);
+    } else if (!retryOn.includes(cond as RetryOn)) retryOn.push(cond as RetryOn);
+  }
+  const numRetries = obj.field('num_retries').integer(0, UINT32_MAX) ?? DEFAULT_NUM_RETRIES;
+  const perTryTimeoutMs = obj.field('per_try_timeout').duration() ?? 0;
+  let backOffBaseMs = DEFAULT_RETRY_BASE_MS;
+  let backOffMaxMs = DEFAULT_RETRY_BASE_MS * 10;
+  const backOff = obj.field('retry_back_off').object();
+  if (backOff !== undefined) {
+    const baseField = backOff.field('base_interval');
+    baseField.require();
+    const base = baseField.duration();
+    const maxField = backOff.field('max_interval');
+    const max = maxField.duration();
+    backOff.done();
+    if (base !== undefined && base <= 0) baseField.problem('must be greater than 0');
+    else if (base !== undefined) backOffBaseMs = base;
+    backOffMaxMs = max ?? backOffBaseMs * 10;
+    if (max !== undefined && max < backOffBaseMs) maxField.problem('must not be less than base_interval');
+  }
+  const retriableStatusCodes: number[] = [];
+  for (const item of obj.field('retriable_status_codes').list()) {
+    const code = item.integer(100, 599);
+    if (code !== undefined) retriableStatusCodes.push(code);
+  }
+  obj.done();
+  return { retryOn, numRetries, perTryTimeoutMs, backOffBaseMs, backOffMaxMs, retriableStatusCodes };
+}
+
+function readWeightedClusters(v: ValueReader, refs: ClusterReference[]): { clusters: WeightedClusterEntry[]; total: number } | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const listField = obj.field('clusters');
+  listField.require();
+  const clusters: WeightedClusterEntry[] = [];
+  let ok = true;
+  const items = listField.list();
+  if (!listField.missing && items.length === 0) listField.problem('must list at least one cluster');
+  for (const item of items) {
+    const entry = item.object();
+    if (entry === undefined) {
+      ok = false;
+      continue;
+    }
+    const nameField = entry.field('name');
+    nameField.require();
+    const name = nameField.nonEmptyString();
+    const weightField = entry.field('weight');
+    weightField.require();
+    const weight = weightField.integer(1, UINT32_MAX);
+    entry.done();
+    if (name === undefined || weight === undefined) ok = false;
+    else {
+      clusters.push({ name, weight });
+      refs.push({ name, at: nameField });
+    }
+  }
+  const sum = clusters.reduce((s, c) => s + c.weight, 0);
+  const totalField = obj.field('total_weight');
+  const total = totalField.integer(1, UINT32_MAX);
+  if (ok && total !== undefined && total !== sum) totalField.problem(`is ${total} but the cluster weights add up to ${sum}`);
+  obj.done();
+  return ok && clusters.length > 0 ? { clusters, total: sum } : undefined;
+}
+
+/** config.route.v3.RouteAction */
+export function readRouteAction(v: ValueReader, refs: ClusterReference[]): RouteAction | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const which = obj.oneOf(['cluster', 'weighted_clusters'], true);
+  let clusters: WeightedClusterEntry[] | undefined;
+  let totalWeight = 1;
+  if (which === 'cluster') {
+    const f = obj.field('cluster');
+    const name = f.nonEmptyString();
+    if (name !== undefined) {
+      clusters = [{ name, weight: 1 }];
+      refs.push({ name, at: f });
+    }
+  } else if (which === 'weighted_clusters') {
+    const weighted = readWeightedClusters(obj.field('weighted_clusters'), refs);
+    if (weighted !== undefined) {
+      clusters = weighted.clusters;
+      totalWeight = weighted.total;
+    }
+  }
+  const timeoutMs = obj.field('timeout').duration() ?? DEFAULT_ROUTE_TIMEOUT_MS;
+  const retryField = obj.field('retry_policy');
+  const retryPolicy = retryField.missing ? null : readRetryPolicy(retryField);
+  const prefixRewrite = obj.field('prefix_rewrite').string() ?? null;
+  const hostRewriteLiteral = obj.field('host_rewrite_literal').nonEmptyString() ?? null;
+  obj.done();
+  if (clusters === undefined || retryPolicy === undefined) return undefined;
+  return { type: 'route', clusters, totalWeight, timeoutMs, retryPolicy, prefixRewrite, hostRewriteLiteral };
+}
+
+const REDIRECT_CODES = {
+  MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308,
+} as const;
+type RedirectCodeName = keyof typeof REDIRECT_CODES;
+
+/** config.route.v3.RedirectAction */
+export function readRedirectAction(v: ValueReader): RedirectAction | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const schemeWhich = obj.oneOf(['scheme_redirect', 'https_redirect'], false);
+  let schemeRedirect: string | null = null;
+  if (schemeWhich === 'scheme_redirect') {
+    const f = obj.field('scheme_redirect');
+    const scheme = f.nonEmptyString();
+    if (scheme !== undefined && !/^[a-z][a-z0-9+.-]*$/i.test(scheme)) f.problem(`is not a valid URL scheme: "${scheme}"`);
+    else if (scheme !== undefined) schemeRedirect = scheme.toLowerCase();
+  } else if (schemeWhich === 'https_redirect') {
+    if (obj.field('https_redirect').bool() === true) schemeRedirect = 'https';
+  }
+  const hostRedirect = obj.field('host_redirect').nonEmptyString() ?? null;
+  const port = obj.field('port_redirect').integer(0, 65535);
+  const pathWhich = obj.oneOf(['path_redirect', 'prefix_rewrite'], false);
+  const pathRedirect = pathWhich === 'path_redirect' ? obj.field('path_redirect').nonEmptyString() ?? null : null;
+  const prefixRewrite = pathWhich === 'prefix_rewrite' ? obj.field('prefix_rewrite').string() ?? null : null;
+  const codeName = obj.field('response_code').enumOf(Object.keys(REDIRECT_CODES) as RedirectCodeName[]);
+  const stripQuery = obj.field('strip_query').bool() ?? false;
+  obj.done();
+  return {
+    type: 'redirect',
+    schemeRedirect,
+    hostRedirect,
+    portRedirect: port === undefined || port === 0 ? null : port,
+    pathRedirect,
+    prefixRewrite,
+    responseCode: REDIRECT_CODES[codeName ?? 'MOVED_PERMANENTLY'],
+    stripQuery,
+  };
+}
+
+/** config.route.v3.DirectResponseAction; Envoy allows status 200..599. */
+export function readDirectResponse(v: ValueReader): DirectResponseAction | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const statusField = obj.field('status');
+  statusField.require();
+  const status = statusField.integer(200, 599);
+  let body: string | null = null;
+  const bodyObj = obj.field('body').object();
+  if (bodyObj !== undefined) {
+    const inline = bodyObj.field('inline_string');
+    inline.require();
+    body = inline.string() ?? null;
+    bodyObj.done();
+  }
+  obj.done();
+  if (status === undefined) return undefined;
+  return { type: 'direct_response', status, body };
+}

@@ -1,0 +1,260 @@
+// Typed, located reads over a parsed YAML document. Every read that fails
+// records a problem (file, line, path) and returns undefined instead of
+// throwing, so one pass over a file reports every problem in it. An object
+// reader remembers which keys were read; `done()` reports the rest as
+// unsupported, which is how "any field outside the subset is an error" holds
+// without a second list of field names to keep in sync.
+
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import type { ConfigProblem } from './config-error.js';
+import { MAX_DURATION_SECONDS, durationFromParts, parseDurationText } from './duration.js';
+
+export class ProblemList {
+  readonly problems: ConfigProblem[] = [];
+
+  constructor(
+    readonly file: string,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** Records `<path> <message>` at the line where node starts (no line when node is null). */
+  add(node: Node | null, path: string, message: string): void {
+    const line = node?.range ? this.lineOf(node.range[0]) : null;
+    const text = path === '' ? message : `${path} ${message}`;
+    this.problems.push({ file: this.file, line, path, message: text });
+  }
+
+  lineOf(offset: number): number {
+    return Math.max(1, this.lines.linePos(offset).line);
+  }
+}
+
+export interface ReadContext {
+  readonly doc: Document;
+  readonly problems: ProblemList;
+}
+
+type Json = string | number | boolean;
+
+/** One value at one path: possibly missing (node null). */
+export class ValueReader {
+  constructor(
+    readonly ctx: ReadContext,
+    readonly node: Node | null,
+    readonly path: string,
+    /** Where a "required" problem points when the value is missing: the parent map. */
+    private readonly parent: Node | null = null,
+  ) {}
+
+  get missing(): boolean {
+    return this.node === null;
+  }
+
+  problem(message: string): void {
+    // The root has no path: name it, so "must be a map" reads as a sentence.
+    const text = this.path === '' ? `the bootstrap ${message}` : message;
+    this.ctx.problems.add(this.node ?? this.parent, this.path, text);
+  }
+
+  /** Reports "is required" when missing; returns whether the value is present. */
+  require(): boolean {
+    if (this.node === null) this.problem('is required');
+    return this.node !== null;
+  }
+
+  private scalar(): Json | null | undefined {
+    if (this.node === null) return undefined;
+    if (!isScalar(this.node)) return null;
+    const v = this.node.value;
+    return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : null;
+  }
+
+  string(): string | undefined {
+    const v = this.scalar();
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') {
+      this.problem(typeof v === 'number' || typeof v === 'boolean' ? 'must be a string (quote it)' : 'must be a string');
+      return undefined;
+    }
+    return v;
+  }
+
+  /** A non-empty string. */
+  nonEmptyString(): string | undefined {
+    const v = this.string();
+    if (v === '') {
+      this.problem('must not be empty');
+      return undefined;
+    }
+    return v;
+  }
+
+  bool(): boolean | undefined {
+    const v = this.scalar();
+    if (v === undefined) return undefined;
+    if (typeof v !== 'boolean') {
+      this.problem('must be a boolean (true or false)');
+      return undefined;
+    }
+    return v;
+  }
+
+  /** An integer in [min, max]; protobuf JSON also allows integers written as strings. */
+  integer(min: number, max: number): number | undefined {
+    const v = this.scalar();
+    if (v === undefined) return undefined;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n)) {
+      this.problem('must be an integer');
+      return undefined;
+    }
+    if (n < min || n > max) {
+      this.problem(`must be between ${min} and ${max}`);
+      return undefined;
+    }
+    return n;
+  }
+
+  /** One of the given enum names (protobuf JSON enum form). */
+  enumOf<T extends string>(names: readonly T[]): T | undefined {
+    const v = this.scalar();
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !(names as readonly string[]).includes(v)) {
+      this.problem(`must be one of ${names.join(', ')}`);
+      return undefined;
+    }
+    return v as T;
+  }
+
+  /** A google.protobuf.Duration ("1.5s" or {seconds, nanos}), in milliseconds. */
+  duration(): number | undefined {
+    if (this.node === null) return undefined;
+    if (isMap(this.node)) {
+      const obj = this.object();
+      if (obj === undefined) return undefined;
+      const secondsField = obj.field('seconds');
+      const nanosField = obj.field('nanos');
+      const seconds = secondsField.integer(0, MAX_DURATION_SECONDS);
+      const nanos = nanosField.integer(0, 999_999_999);
+      obj.done();
+      const bad = (seconds === undefined && !secondsField.missing) || (nanos === undefined && !nanosField.missing);
+      return bad ? undefined : durationFromParts(seconds ?? 0, nanos ?? 0);
+    }
+    const v = this.scalar();
+    const ms = typeof v === 'string' ? parseDurationText(v) : null;
+    if (ms === null) {
+      this.problem('must be a duration like "1.5s" or "0.250s"');
+      return undefined;
+    }
+    if (ms > MAX_DURATION_SECONDS * 1000) {
+      this.problem('is too large');
+      return undefined;
+    }
+    return ms;
+  }
+
+  /** Items of a sequence (empty when missing or wrong type). */
+  list(): ValueReader[] {
+    if (this.node === null) return [];
+    if (!isSeq(this.node)) {
+      this.problem('must be a list');
+      return [];
+    }
+    const out: ValueReader[] = [];
+    this.node.items.forEach((item, i) => {
+      const node = this.resolve(item as Node);
+      const reader = new ValueReader(this.ctx, node, `${this.path}[${i}]`, (item as Node | null) ?? this.node);
+      if (node === null) reader.problem('must not be empty (null)');
+      else out.push(reader);
+    });
+    return out;
+  }
+
+  object(): ObjectReader | undefined {
+    if (this.node === null) return undefined;
+    if (!isMap(this.node)) {
+      this.problem('must be a map');
+      return undefined;
+    }
+    return new ObjectReader(this.ctx, this.node, this.path);
+  }
+
+  /** Whether the value is a map (for fields taken as an opaque Struct, like node.metadata). */
+  isMap(): boolean {
+    return this.node !== null && isMap(this.node);
+  }
+
+  resolve(node: Node | null | undefined): Node | null {
+    if (node === null || node === undefined) return null;
+    if (isAlias(node)) return (node.resolve(this.ctx.doc) as Node | undefined) ?? null;
+    if (isScalar(node) && node.value === null) return null; // `key:` or `key: null` means "not set"
+    return node;
+  }
+}
+
+/** The fields of one map; tracks which were read. */
+export class ObjectReader {
+  private readonly entries = new Map<string, { key: Node; value: Node | null }>();
+  private readonly read = new Set<string>();
+
+  constructor(
+    readonly ctx: ReadContext,
+    readonly node: Node,
+    readonly path: string,
+  ) {
+    if (!isMap(node)) return;
+    const resolver = new ValueReader(ctx, null, path);
+    for (const pair of node.items) {
+      const key = pair.key as Node;
+      const name = isScalar(key) ? String(key.value) : String(key);
+      this.entries.set(name, { key, value: resolver.resolve(pair.value as Node | null) });
+    }
+  }
+
+  private childPath(name: string): string {
+    return this.path === '' ? name : `${this.path}.${name}`;
+  }
+
+  has(name: string): boolean {
+    return this.entries.get(name)?.value != null;
+  }
+
+  /** The named field (marked as read); a missing field gives a reader with a null node. */
+  field(name: string): ValueReader {
+    this.read.add(name);
+    const entry = this.entries.get(name);
+    return new ValueReader(this.ctx, entry?.value ?? null, this.childPath(name), this.node);
+  }
+
+  /** Names of the fields present among `names`. */
+  present<T extends string>(names: readonly T[]): T[] {
+    return names.filter((n) => this.has(n));
+  }
+
+  /**
+   * At most one of `names` may be set (exactly one when required). Returns the one set, undefined when
+   * none is (and none is required), or null after reporting a conflict or a missing required choice.
+   * Marks all of `names` as read so a conflict is not reported twice.
+   */
+  oneOf<T extends string>(names: readonly T[], required: boolean): T | null | undefined {
+    for (const n of names) this.read.add(n);
+    const set = this.present(names);
+    if (set.length > 1) {
+      this.ctx.problems.add(this.entries.get(set[1]!)!.key, this.path, `sets ${set.join(' and ')}; only one of ${names.join(', ')} is allowed`);
+      return null;
+    }
+    if (set.length === 0) {
+      if (!required) return undefined;
+      this.ctx.problems.add(this.node, this.path, `must set one of ${names.join(', ')}`);
+      return null;
+    }
+    return set[0];
+  }
+
+  /** Reports every field not read as unsupported. Call after reading the known fields. */
+  done(): void {
+    for (const [name, entry] of this.entries) {
+      if (!this.read.has(name)) this.ctx.problems.add(entry.key, this.childPath(name), 'is not supported');
+    }
+  }
+}

@@ -1,0 +1,54 @@
+// Logging for every role and thread: pino JSON lines on fd 1, written
+// asynchronously so a log line never blocks an event loop. Worker threads
+// must not log through process.stdout (it is proxied to the main thread), so
+// every thread opens its own SonicBoom on the raw fd.
+import pino, { type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger } from 'pino';
+
+export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+let destination: ReturnType<typeof pino.destination> | undefined;
+
+/** One asynchronous fd-1 destination per thread, flushed synchronously when the thread exits. */
+function stdoutDestination(): ReturnType<typeof pino.destination> {
+  if (destination === undefined) {
+    const dest = pino.destination({ fd: 1, sync: false });
+    destination = dest;
+    process.once('exit', () => {
+      try {
+        dest.flushSync();
+      } catch {
+        // fd already closed or nothing buffered: nothing more to write.
+      }
+    });
+  }
+  return destination;
+}
+
+/** Flushes buffered log lines now (call before process.exit()). */
+export function flushLogs(): void {
+  try {
+    destination?.flushSync();
+  } catch {
+    // see above
+  }
+}
+
+export function isLogLevel(level: string): level is LevelWithSilent {
+  return (LOG_LEVELS as readonly string[]).includes(level);
+}
+
+/** Creates a named logger; `level` defaults to ISTHMUS_LOG_LEVEL or 'info'. */
+export function createLogger(name: string, level?: string): Logger {
+  const wanted = level ?? process.env.ISTHMUS_LOG_LEVEL ?? 'info';
+  return pino(
+    {
+      name,
+      level: isLogLevel(wanted) ? wanted : 'info',
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    stdoutDestination(),
+  );
+}

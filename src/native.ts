@@ -1,0 +1,182 @@
+// The one module that loads the C++ addon (native/, built by `npm run build:native`)
+// and gives it types. Hot-path functions are the addon's own functions, not
+// wrappers: they take numbers and typed arrays, return a number and allocate nothing.
+//
+// Buffer lifetimes: every offset the parsers return is into the `buf` passed to
+// that call and stays valid as long as the caller keeps that buffer unchanged.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface BoundSocket {
+  readonly fd: number;
+  readonly port: number;
+}
+
+interface IsthmusAddon {
+  listenReusePort(host: string, port: number, backlog: number): BoundSocket;
+  reservePort(host: string, port: number): BoundSocket;
+  closeFd(fd: number): void;
+  parseRequestHead(buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
+  parseResponseHead(buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
+  decodeChunked(buf: Buffer, start: number, end: number, state: Float64Array, segments: Uint32Array): number;
+}
+
+/** The package root: the nearest folder above this file holding package.json (works from src/ and dist/src/). */
+function findPackageRoot(from: string): string {
+  let dir = from;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`isthmus: no package.json above ${from}; cannot locate the native addon`);
+    dir = parent;
+  }
+}
+
+/** Absolute path of the loaded addon, for diagnostics. */
+export const addonPath: string = join(findPackageRoot(dirname(fileURLToPath(import.meta.url))), 'build', 'Release', 'isthmus.node');
+
+function loadAddon(): IsthmusAddon {
+  try {
+    return createRequire(import.meta.url)(addonPath) as IsthmusAddon;
+  } catch (cause) {
+    throw new Error(`isthmus: cannot load the native addon at ${addonPath} (run \`npm run build:native\`)`, { cause });
+  }
+}
+
+const addon = loadAddon();
+
+/** takes a host literal (IPv4 or IPv6, no brackets), a port (0 = any) and a backlog; returns a listening,
+ *  non-blocking TCP socket with SO_REUSEADDR + SO_REUSEPORT (IPV6_V6ONLY for IPv6) and its bound port.
+ *  Throws an Error with `.code` = errno name ('EADDRINUSE', 'EACCES', 'EINVAL', ...) naming host:port. */
+export const listenReusePort: (host: string, port: number, backlog: number) => BoundSocket = addon.listenReusePort;
+
+/** takes a host literal and port; returns a bound (not listening) SO_REUSEPORT socket: reserves a port (e.g. to
+ *  resolve port 0 once) so several threads can then listenReusePort on it; no connection ever lands on it. */
+export const reservePort: (host: string, port: number) => BoundSocket = addon.reservePort;
+
+/** takes an fd returned above that was not handed to net.Server; closes it (throws with `.code` on failure). */
+export const closeFd: (fd: number) => void = addon.closeFd;
+
+/** Layout of the Uint32Array `out` filled by parseRequestHead/parseResponseHead. Offsets are absolute in `buf`. */
+export const HEAD = {
+  METHOD_START: 0, METHOD_END: 1, // request; for a response: STATUS_CODE at 0
+  STATUS_CODE: 0,
+  TARGET_START: 2, TARGET_END: 3, // request target; for a response: reason phrase start/end
+  VERSION_MINOR: 4, // 0 or 1 (major is always 1)
+  HEADER_COUNT: 5,
+  FLAGS: 6,
+  CONTENT_LENGTH_LO: 7, CONTENT_LENGTH_HI: 8, // valid when FLAG.CONTENT_LENGTH; value = hi * 2**32 + lo
+  HOST_INDEX: 9, // index of the Host header, 0xffffffff when absent
+  HEADERS: 16, // then SLOTS_PER_HEADER slots per header i at HEADERS + 5*i:
+  NAME_START: 0, NAME_END: 1, VALUE_START: 2, VALUE_END: 3, HEADER_ID: 4,
+  SLOTS_PER_HEADER: 5,
+} as const;
+
+/** HOST_INDEX when the head has no Host header. */
+export const NO_HOST_INDEX = 0xffffffff;
+
+export const FLAG = {
+  CHUNKED: 1, // Transfer-Encoding present and its last coding is chunked
+  CONTENT_LENGTH: 2,
+  CONNECTION_CLOSE: 4, // Connection header has the token "close"
+  CONNECTION_KEEP_ALIVE: 8, // Connection header has "keep-alive"
+  UPGRADE: 16, // Upgrade header present
+  EXPECT_CONTINUE: 32, // Expect: 100-continue
+  CONNECTION_OTHER: 64, // Connection names other tokens (hop-by-hop headers the caller must strip)
+  TRANSFER_ENCODING: 128, // any Transfer-Encoding header present
+  CONNECTION_UPGRADE: 256, // Connection header has "upgrade"
+} as const;
+
+/** Header ids for headers a proxy treats specially (HEADER_ID slot); 0 = any other header. */
+export const HEADER_ID = {
+  OTHER: 0, HOST: 1, CONTENT_LENGTH: 2, TRANSFER_ENCODING: 3, CONNECTION: 4, KEEP_ALIVE: 5,
+  PROXY_CONNECTION: 6, TE: 7, TRAILER: 8, UPGRADE: 9, X_FORWARDED_FOR: 10, X_FORWARDED_PROTO: 11,
+  X_REQUEST_ID: 12, EXPECT: 13,
+} as const;
+
+/** Negative return codes of the parsers (native/parse_errors.h). */
+export const PARSE_ERROR = {
+  INVALID_METHOD: -1, INVALID_TARGET: -2, INVALID_VERSION: -3, INVALID_HEADER_NAME: -4,
+  INVALID_HEADER_VALUE: -5, OBS_FOLD: -6, WHITESPACE_BEFORE_COLON: -7, INVALID_LINE_ENDING: -8,
+  INVALID_CONTENT_LENGTH: -9, DUPLICATE_CONTENT_LENGTH: -10, CONTENT_LENGTH_WITH_TRANSFER_ENCODING: -11,
+  INVALID_TRANSFER_ENCODING: -12, HEAD_TOO_LARGE: -13, TOO_MANY_HEADERS: -14, DUPLICATE_HOST: -15,
+  MISSING_HOST: -16, INVALID_STATUS: -17,
+  BAD_CHUNK_SIZE: -20, BAD_CHUNK_TERMINATOR: -21, CHUNK_LINE_TOO_LONG: -22, TRAILERS_TOO_LARGE: -23, INVALID_TRAILER: -24,
+} as const;
+
+const PARSE_ERROR_REASONS: ReadonlyMap<number, string> = new Map([
+  [PARSE_ERROR.INVALID_METHOD, 'invalid method'],
+  [PARSE_ERROR.INVALID_TARGET, 'invalid request target'],
+  [PARSE_ERROR.INVALID_VERSION, 'invalid http version'],
+  [PARSE_ERROR.INVALID_HEADER_NAME, 'invalid header name'],
+  [PARSE_ERROR.INVALID_HEADER_VALUE, 'invalid header value'],
+  [PARSE_ERROR.OBS_FOLD, 'obsolete line folding'],
+  [PARSE_ERROR.WHITESPACE_BEFORE_COLON, 'whitespace before colon'],
+  [PARSE_ERROR.INVALID_LINE_ENDING, 'invalid line ending'],
+  [PARSE_ERROR.INVALID_CONTENT_LENGTH, 'invalid content-length'],
+  [PARSE_ERROR.DUPLICATE_CONTENT_LENGTH, 'differing content-length values'],
+  [PARSE_ERROR.CONTENT_LENGTH_WITH_TRANSFER_ENCODING, 'content-length with transfer-encoding'],
+  [PARSE_ERROR.INVALID_TRANSFER_ENCODING, 'invalid transfer-encoding'],
+  [PARSE_ERROR.HEAD_TOO_LARGE, 'header block too large'],
+  [PARSE_ERROR.TOO_MANY_HEADERS, 'too many headers'],
+  [PARSE_ERROR.DUPLICATE_HOST, 'duplicate host header'],
+  [PARSE_ERROR.MISSING_HOST, 'missing host header'],
+  [PARSE_ERROR.INVALID_STATUS, 'invalid status line'],
+  [PARSE_ERROR.BAD_CHUNK_SIZE, 'invalid chunk size line'],
+  [PARSE_ERROR.BAD_CHUNK_TERMINATOR, 'chunk data not followed by crlf'],
+  [PARSE_ERROR.CHUNK_LINE_TOO_LONG, 'chunk size line too long'],
+  [PARSE_ERROR.TRAILERS_TOO_LARGE, 'trailer section too large'],
+  [PARSE_ERROR.INVALID_TRAILER, 'invalid trailer field'],
+]);
+
+/** takes a negative parser return code; returns a stable lowercase reason for logs and tests. */
+export function parseErrorReason(code: number): string {
+  return PARSE_ERROR_REASONS.get(code) ?? `unknown parse error ${code}`;
+}
+
+/** takes a negative parser return code; returns the HTTP status a proxy answers it with (431 or 400). */
+export function parseErrorStatus(code: number): number {
+  return code === PARSE_ERROR.HEAD_TOO_LARGE || code === PARSE_ERROR.TOO_MANY_HEADERS ? 431 : 400;
+}
+
+/** takes the header limit; returns the length `out` needs: HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * maxHeaders. */
+export function headSlots(maxHeaders: number): number {
+  return HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * maxHeaders;
+}
+
+/** takes buf[start,end) holding the start of a request; returns bytes consumed (> 0: the whole head including
+ *  the final CRLFCRLF and any leading empty lines) when complete, 0 when more bytes are needed, or a negative
+ *  PARSE_ERROR. Fills `out` (HEAD layout, absolute offsets; only meaningful after a positive return). Lowercases
+ *  header names in place in `buf`; values are OWS-trimmed. A head not complete within maxHeadBytes (or incomplete
+ *  with end - start > maxHeadBytes) gives HEAD_TOO_LARGE; more than maxHeaders fields give TOO_MANY_HEADERS.
+ *  Stateless: after a 0, call again from the same start with more bytes. Throws TypeError/RangeError only for
+ *  wrong argument types or ranges (out shorter than headSlots(maxHeaders)), never for peer input. */
+export const parseRequestHead: (buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number) => number =
+  addon.parseRequestHead;
+
+/** same for a response head (`HTTP/1.x NNN reason`, status 100-599); STATUS_CODE slot holds the code and
+ *  TARGET_START/END the reason phrase. A Transfer-Encoding whose last coding is not chunked means a
+ *  close-delimited body (FLAG.TRANSFER_ENCODING without FLAG.CHUNKED). */
+export const parseResponseHead: (buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number) => number =
+  addon.parseResponseHead;
+
+/** Chunked body decoder state: new Float64Array(CHUNKED.STATE_SIZE) (all zeros = start of a body). */
+export const CHUNKED = {
+  STATE_SIZE: 8,
+  PHASE: 0,
+  DONE_PHASE: 15,
+  CONSUMED: 4, // absolute offset in buf up to which input was consumed
+  MAX_LINE_BYTES: 4096, // chunk-size line incl. extensions, else CHUNK_LINE_TOO_LONG
+  MAX_TRAILER_BYTES: 60 * 1024, // else TRAILERS_TOO_LARGE
+} as const;
+
+/** takes buf[start,end) of a chunked body, continuing from `state`; writes data ranges into `segments` as absolute
+ *  [start0,end0,start1,end1,...] offsets into buf (no bytes copied); returns the number of ranges or a negative
+ *  PARSE_ERROR. state[CHUNKED.CONSUMED] is set to the absolute offset up to which input was consumed: when
+ *  segments is full it stops early (call again from there); at the end of the message (last-chunk, trailers and
+ *  the final CRLF consumed) state[PHASE] === DONE_PHASE and CONSUMED points just past the message. Trailers are
+ *  validated (header-field rules) and skipped. */
+export const decodeChunked: (buf: Buffer, start: number, end: number, state: Float64Array, segments: Uint32Array) => number =
+  addon.decodeChunked;

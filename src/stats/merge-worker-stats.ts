@@ -1,0 +1,119 @@
+// Sums the per-worker stats snapshots into one proxy-wide view for
+// /stats/prometheus. The input shapes are structural subsets of the worker
+// protocol's WorkerStatsSnapshot, so src/ does not import workers/.
+
+export interface RequestSeriesInput {
+  readonly cluster: string;
+  readonly responseCode: number;
+  readonly responseFlags: string;
+  readonly count: number;
+  readonly durationSumMs: number;
+  /** Cumulative counts per duration bucket bound (the +Inf bucket is `count`). */
+  readonly durationBuckets: readonly number[];
+}
+
+export interface ClusterStatsInput {
+  readonly cluster: string;
+  readonly cxActive: number;
+  readonly cxTotal: number;
+  readonly cxConnectFail: number;
+  readonly rqActive: number;
+  readonly rqTotal: number;
+  readonly rqRetry: number;
+  readonly rqTimeout: number;
+}
+
+export interface WorkerStatsInput {
+  readonly workerId: number;
+  readonly downstreamCxActive: number;
+  readonly downstreamCxTotal: number;
+  readonly requests: readonly RequestSeriesInput[];
+  readonly clusters: readonly ClusterStatsInput[];
+}
+
+export interface MergedRequestSeries {
+  readonly cluster: string;
+  readonly responseCode: number;
+  readonly responseFlags: string;
+  count: number;
+  durationSumMs: number;
+  durationBuckets: number[];
+}
+
+export interface MergedClusterStats {
+  readonly cluster: string;
+  cxActive: number;
+  cxTotal: number;
+  cxConnectFail: number;
+  rqActive: number;
+  rqTotal: number;
+  rqRetry: number;
+  rqTimeout: number;
+}
+
+export interface WorkerConnectionStats {
+  readonly workerId: number;
+  readonly downstreamCxActive: number;
+  readonly downstreamCxTotal: number;
+}
+
+export interface MergedStats {
+  /** Sorted by cluster, response code, response flags. */
+  readonly requests: readonly MergedRequestSeries[];
+  /** Sorted by cluster name. */
+  readonly clusters: readonly MergedClusterStats[];
+  /** Sorted by worker id; not summed, so connection sharding stays visible. */
+  readonly workers: readonly WorkerConnectionStats[];
+}
+
+const CLUSTER_COUNTERS = ['cxActive', 'cxTotal', 'cxConnectFail', 'rqActive', 'rqTotal', 'rqRetry', 'rqTimeout'] as const;
+
+/** Takes one snapshot per worker that answered; returns the sums (series keyed by cluster, code and flags). */
+export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): MergedStats {
+  const requests = new Map<string, MergedRequestSeries>();
+  const clusters = new Map<string, MergedClusterStats>();
+  const workers: WorkerConnectionStats[] = [];
+  for (const snap of snapshots) {
+    workers.push({ workerId: snap.workerId, downstreamCxActive: snap.downstreamCxActive, downstreamCxTotal: snap.downstreamCxTotal });
+    for (const s of snap.requests) {
+      const key = `${s.cluster}\u0000${s.responseCode}\u0000${s.responseFlags}`;
+      const into = requests.get(key);
+      if (into === undefined) {
+        requests.set(key, {
+          cluster: s.cluster,
+          responseCode: s.responseCode,
+          responseFlags: s.responseFlags,
+          count: s.count,
+          durationSumMs: s.durationSumMs,
+          durationBuckets: [...s.durationBuckets],
+        });
+        continue;
+      }
+      into.count += s.count;
+      into.durationSumMs += s.durationSumMs;
+      for (let i = 0; i < s.durationBuckets.length; i++) {
+        into.durationBuckets[i] = (into.durationBuckets[i] ?? 0) + (s.durationBuckets[i] ?? 0);
+      }
+    }
+    for (const c of snap.clusters) {
+      let into = clusters.get(c.cluster);
+      if (into === undefined) {
+        into = { cluster: c.cluster, cxActive: 0, cxTotal: 0, cxConnectFail: 0, rqActive: 0, rqTotal: 0, rqRetry: 0, rqTimeout: 0 };
+        clusters.set(c.cluster, into);
+      }
+      for (const counter of CLUSTER_COUNTERS) into[counter] += c[counter];
+    }
+  }
+  return {
+    requests: [...requests.values()].sort(
+      (a, b) =>
+        compareStrings(a.cluster, b.cluster) || a.responseCode - b.responseCode || compareStrings(a.responseFlags, b.responseFlags),
+    ),
+    clusters: [...clusters.values()].sort((a, b) => compareStrings(a.cluster, b.cluster)),
+    workers: workers.sort((a, b) => a.workerId - b.workerId),
+  };
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,147 @@
+// Renders the proxy's merged stats in the Prometheus text exposition format
+// 0.0.4, with Istio's standard metric and label names for request metrics and
+// Envoy's names for upstream cluster gauges, so existing dashboards work.
+import type { MergedClusterStats, MergedStats } from './merge-worker-stats.js';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export interface ProxyIdentity {
+  /** source_workload */
+  readonly serviceName: string;
+  /** source_workload_namespace */
+  readonly namespace: string;
+}
+
+/** Counters only the agent (main thread) knows. */
+export interface AgentStats {
+  readonly configRejectedTotal: number;
+  readonly configVersion: number;
+  readonly workerRestartsTotal: number;
+}
+
+export interface RenderInput {
+  readonly merged: MergedStats;
+  readonly identity: ProxyIdentity;
+  readonly agent: AgentStats;
+  /** Upper bounds of the duration histogram, ms, matching each series' durationBuckets. */
+  readonly durationBucketsMs: readonly number[];
+}
+
+type Labels = readonly (readonly [string, string])[];
+
+interface ClusterMetric {
+  readonly name: string;
+  readonly type: 'counter' | 'gauge';
+  readonly help: string;
+  readonly field: keyof Omit<MergedClusterStats, 'cluster'>;
+}
+
+const CLUSTER_METRICS: readonly ClusterMetric[] = [
+  { name: 'envoy_cluster_upstream_cx_active', type: 'gauge', help: 'Open upstream connections.', field: 'cxActive' },
+  { name: 'envoy_cluster_upstream_cx_total', type: 'counter', help: 'Upstream connections opened.', field: 'cxTotal' },
+  { name: 'envoy_cluster_upstream_cx_connect_fail', type: 'counter', help: 'Upstream connection failures.', field: 'cxConnectFail' },
+  { name: 'envoy_cluster_upstream_rq_active', type: 'gauge', help: 'Upstream requests in flight.', field: 'rqActive' },
+  { name: 'envoy_cluster_upstream_rq_total', type: 'counter', help: 'Upstream requests sent.', field: 'rqTotal' },
+  { name: 'envoy_cluster_upstream_rq_retry', type: 'counter', help: 'Upstream request retries.', field: 'rqRetry' },
+  { name: 'envoy_cluster_upstream_rq_timeout', type: 'counter', help: 'Upstream requests that timed out.', field: 'rqTimeout' },
+];
+
+/** Escapes a label value: backslash, double quote and line feed (exposition format 0.0.4). */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function formatNumber(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return '+Inf';
+  if (n === -Infinity) return '-Inf';
+  return String(n);
+}
+
+function formatLabels(labels: Labels): string {
+  if (labels.length === 0) return '';
+  let out = '{';
+  for (let i = 0; i < labels.length; i++) {
+    const [k, v] = labels[i]!;
+    out += `${i === 0 ? '' : ','}${k}="${escapeLabelValue(v)}"`;
+  }
+  return `${out}}`;
+}
+
+/**
+ * Istio names the destination by its service host; a static bootstrap's
+ * clusters are the nearest thing. 'outbound|9080||reviews.default.svc.cluster.local'
+ * -> service 'reviews.default.svc.cluster.local', name 'reviews'.
+ */
+export function destinationServiceOf(cluster: string): { service: string; name: string } {
+  if (cluster === '') return { service: 'unknown', name: 'unknown' };
+  const host = cluster.includes('|') ? (cluster.slice(cluster.lastIndexOf('|') + 1) || cluster) : cluster;
+  const dot = host.indexOf('.');
+  return { service: host, name: dot > 0 ? host.slice(0, dot) : host };
+}
+
+class TextBuilder {
+  private out = '';
+  family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
+    this.out += `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${type}\n`;
+  }
+  sample(name: string, labels: Labels, value: number): void {
+    this.out += `${name}${formatLabels(labels)} ${formatNumber(value)}\n`;
+  }
+  text(): string {
+    return this.out;
+  }
+}
+
+/** Takes the merged worker stats and the agent's own counters; returns the whole /stats/prometheus body. */
+export function renderPrometheusText(input: RenderInput): string {
+  const { merged, identity, agent, durationBucketsMs } = input;
+  const b = new TextBuilder();
+
+  const requestLabels = merged.requests.map((s): Labels => {
+    const dest = destinationServiceOf(s.cluster);
+    return [
+      ['reporter', 'source'],
+      ['source_workload', identity.serviceName],
+      ['source_workload_namespace', identity.namespace],
+      ['destination_service', dest.service],
+      ['destination_service_name', dest.name],
+      ['request_protocol', 'http'],
+      ['response_code', String(s.responseCode)],
+      ['response_flags', s.responseFlags],
+      ['connection_security_policy', 'unknown'],
+    ];
+  });
+
+  b.family('istio_requests_total', 'counter', 'Requests handled by this proxy.');
+  merged.requests.forEach((s, i) => b.sample('istio_requests_total', requestLabels[i]!, s.count));
+
+  b.family('istio_request_duration_milliseconds', 'histogram', 'Request duration, from first request byte to last response byte.');
+  merged.requests.forEach((s, i) => {
+    const labels = requestLabels[i]!;
+    for (let j = 0; j < durationBucketsMs.length; j++) {
+      b.sample('istio_request_duration_milliseconds_bucket', [...labels, ['le', formatNumber(durationBucketsMs[j]!)]], s.durationBuckets[j] ?? 0);
+    }
+    b.sample('istio_request_duration_milliseconds_bucket', [...labels, ['le', '+Inf']], s.count);
+    b.sample('istio_request_duration_milliseconds_sum', labels, s.durationSumMs);
+    b.sample('istio_request_duration_milliseconds_count', labels, s.count);
+  });
+
+  for (const metric of CLUSTER_METRICS) {
+    b.family(metric.name, metric.type, metric.help);
+    for (const c of merged.clusters) b.sample(metric.name, [['cluster_name', c.cluster]], c[metric.field]);
+  }
+
+  b.family('isthmus_worker_downstream_cx_active', 'gauge', 'Open downstream connections per worker thread.');
+  for (const w of merged.workers) b.sample('isthmus_worker_downstream_cx_active', [['worker', String(w.workerId)]], w.downstreamCxActive);
+  b.family('isthmus_worker_downstream_cx_total', 'counter', 'Downstream connections accepted per worker thread.');
+  for (const w of merged.workers) b.sample('isthmus_worker_downstream_cx_total', [['worker', String(w.workerId)]], w.downstreamCxTotal);
+
+  b.family('isthmus_config_rejected_total', 'counter', 'Bootstrap reloads rejected as invalid.');
+  b.sample('isthmus_config_rejected_total', [], agent.configRejectedTotal);
+  b.family('isthmus_config_version', 'gauge', 'Active config version.');
+  b.sample('isthmus_config_version', [], agent.configVersion);
+  b.family('isthmus_worker_restarts_total', 'counter', 'Worker threads restarted after exiting unexpectedly.');
+  b.sample('isthmus_worker_restarts_total', [], agent.workerRestartsTotal);
+  return b.text();
+}

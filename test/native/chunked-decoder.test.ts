@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { CHUNKED, PARSE_ERROR, decodeChunked } from '../../src/native.js';
+import { decodeChunkedParts } from './parse-helpers.js';
+
+const BODY = '5;name=value;q="a \\" b"\r\nhello\r\n0A\r\n0123456789\r\n1 ; ext\r\n!\r\n0\r\nX-Trailer: v\r\nY: caf\xe9\r\n\r\n';
+const NEXT = 'GET /next HTTP/1.1\r\n';
+
+function bytes(s: string): Buffer {
+  return Buffer.from(s, 'latin1');
+}
+
+describe('decodeChunked', () => {
+  it('finds the data ranges without copying and stops just past the message', () => {
+    const buf = bytes(BODY + NEXT);
+    const state = new Float64Array(CHUNKED.STATE_SIZE);
+    const segments = new Uint32Array(16);
+    const n = decodeChunked(buf, 0, buf.length, state, segments);
+    expect(n).toBe(3);
+    const at = (s: string) => [BODY.indexOf(s), BODY.indexOf(s) + s.length];
+    expect(Array.from(segments.subarray(0, 6))).toEqual([...at('hello'), ...at('0123456789'), ...at('!')]);
+    expect(buf.latin1Slice(segments[0]!, segments[1]!)).toBe('hello');
+    expect(state[CHUNKED.PHASE]).toBe(CHUNKED.DONE_PHASE);
+    expect(state[CHUNKED.CONSUMED]).toBe(BODY.length);
+    // a finished decoder consumes nothing more
+    expect(decodeChunked(buf, BODY.length, buf.length, state, segments)).toBe(0);
+    expect(state[CHUNKED.CONSUMED]).toBe(BODY.length);
+  });
+
+  it('decodes the same body split into two buffers at every byte position', () => {
+    const all = bytes(BODY + NEXT);
+    for (let k = 0; k <= all.length; k++) {
+      const r = decodeChunkedParts([Buffer.from(all.subarray(0, k)), Buffer.from(all.subarray(k))]);
+      expect([k, r]).toEqual([k, { error: 0, data: 'hello0123456789!', done: true, end: BODY.length }]);
+    }
+  });
+
+  it('decodes one byte per call and with room for a single range per call', () => {
+    const all = bytes(BODY);
+    const oneByte = Array.from({ length: all.length }, (_, i) => all.subarray(i, i + 1));
+    expect(decodeChunkedParts(oneByte)).toEqual({ error: 0, data: 'hello0123456789!', done: true, end: BODY.length });
+    expect(decodeChunkedParts([all], 1)).toEqual({ error: 0, data: 'hello0123456789!', done: true, end: BODY.length });
+  });
+
+  it('stops early when segments are full and resumes from CONSUMED', () => {
+    const buf = bytes('3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n');
+    const state = new Float64Array(CHUNKED.STATE_SIZE);
+    const segments = new Uint32Array(2);
+    expect(decodeChunked(buf, 0, buf.length, state, segments)).toBe(1);
+    expect(state[CHUNKED.CONSUMED]).toBe(11); // after "3\r\ndef\r\n3\r\n": the second range is pending
+    expect(buf.latin1Slice(segments[0]!, segments[1]!)).toBe('abc');
+    expect(decodeChunked(buf, state[CHUNKED.CONSUMED]!, buf.length, state, segments)).toBe(1);
+    expect(buf.latin1Slice(segments[0]!, segments[1]!)).toBe('def');
+    expect(state[CHUNKED.PHASE]).toBe(CHUNKED.DONE_PHASE);
+    expect(state[CHUNKED.CONSUMED]).toBe(buf.length);
+  });
+
+  it('handles a large chunk spread over many buffers', () => {
+    const size = 300_000;
+    const body = bytes(`${size.toString(16)}\r\n${'z'.repeat(size)}\r\n0\r\n\r\n`);
+    const parts: Buffer[] = [];
+    for (let i = 0; i < body.length; i += 65536) parts.push(body.subarray(i, i + 65536));
+    const r = decodeChunkedParts(parts);
+    expect(r.done).toBe(true);
+    expect(r.data.length).toBe(size);
+  });
+
+  it('accepts 15 hex digits of leading zeros but refuses a size above 2^53 - 1', () => {
+    expect(decodeChunkedParts([bytes('000000000000003\r\nabc\r\n0\r\n\r\n')]).data).toBe('abc');
+    expect(decodeChunkedParts([bytes('0000000000000003\r\nabc\r\n0\r\n\r\n')]).error).toBe(PARSE_ERROR.BAD_CHUNK_SIZE);
+    expect(decodeChunkedParts([bytes('20000000000000\r\n')]).error).toBe(PARSE_ERROR.BAD_CHUNK_SIZE);
+    const state = new Float64Array(CHUNKED.STATE_SIZE);
+    expect(decodeChunked(bytes('1fffffffffffff\r\n'), 0, 16, state, new Uint32Array(2))).toBe(0);
+    expect(state[1]).toBe(2 ** 53 - 1);
+  });
+
+  it('refuses malformed framing', () => {
+    const cases: Array<[string, number]> = [
+      ['g\r\n', PARSE_ERROR.BAD_CHUNK_SIZE],
+      [' 5\r\nhello\r\n', PARSE_ERROR.BAD_CHUNK_SIZE],
+      ['5\r\nhello\r\r', PARSE_ERROR.BAD_CHUNK_TERMINATOR],
+      ['5\r\nhelloworld', PARSE_ERROR.BAD_CHUNK_TERMINATOR],
+      ['5;a\x00b\r\n', PARSE_ERROR.BAD_CHUNK_SIZE],
+      ['5;a="x\ry"\r\n', PARSE_ERROR.INVALID_LINE_ENDING],
+      ['5\rX', PARSE_ERROR.INVALID_LINE_ENDING],
+      [`1;${'x'.repeat(4093)}\r\na\r\n`, PARSE_ERROR.CHUNK_LINE_TOO_LONG],
+      ['0\r\n: v\r\n\r\n', PARSE_ERROR.INVALID_TRAILER],
+      ['0\r\nX: a\x00\r\n\r\n', PARSE_ERROR.INVALID_TRAILER],
+      ['0\r\nX: a\r\n\rX', PARSE_ERROR.INVALID_LINE_ENDING],
+      ['0\r\n\n', PARSE_ERROR.INVALID_LINE_ENDING],
+      [`0\r\n${'X-T: v\r\n'.repeat(8000)}\r\n`, PARSE_ERROR.TRAILERS_TOO_LARGE],
+    ];
+    for (const [raw, code] of cases) expect([raw.slice(0, 40), decodeChunkedParts([bytes(raw)]).error]).toEqual([raw.slice(0, 40), code]);
+    // a size line of exactly 4096 bytes (CRLF included) is fine
+    expect(decodeChunkedParts([bytes(`1;${'x'.repeat(4092)}\r\na\r\n0\r\n\r\n`)]).data).toBe('a');
+  });
+
+  it('throws TypeError/RangeError for bad arguments, including a corrupted state', () => {
+    const buf = bytes('0\r\n\r\n');
+    const segs = new Uint32Array(2);
+    const call = (...args: unknown[]) => () => (decodeChunked as (...a: unknown[]) => number)(...args);
+    expect(call(buf, 0, 5, new Float32Array(8), segs)).toThrow(TypeError);
+    expect(call(buf, 0, 5, new Float64Array(8), new Uint16Array(2))).toThrow(TypeError);
+    expect(call(buf, 0, 5, new Float64Array(4), segs)).toThrow(RangeError);
+    expect(call(buf, 0, 5, new Float64Array(8), new Uint32Array(1))).toThrow(RangeError);
+    expect(call(buf, 0, 6, new Float64Array(8), segs)).toThrow(RangeError);
+    expect(call(buf, 0, 5, Float64Array.of(99, 0, 0, 0, 0, 0, 0, 0), segs)).toThrow(RangeError);
+    expect(call(buf, 0, 5, Float64Array.of(7, NaN, 0, 0, 0, 0, 0, 0), segs)).toThrow(RangeError);
+    expect(call(buf, 0, 5, Float64Array.of(7, -1, 0, 0, 0, 0, 0, 0), segs)).toThrow(RangeError);
+  });
+});

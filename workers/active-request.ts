@@ -1,0 +1,672 @@
+// One request from head to last response byte: route it, pick a cluster and
+// an endpoint, send it upstream (retrying per the route's policy), stream the
+// response back, and record it. Every failure becomes a local reply through
+// sendLocalReply, the one place that maps an error to a status and a flag.
+import { randomUUID } from 'node:crypto';
+import type { RouteAction } from '../src/config/bootstrap-types.js';
+import { CHUNKED, FLAG, HEAD, HEADER_ID, decodeChunked, parseErrorStatus } from '../src/native.js';
+import { redirectLocation, rewritePath, type CompiledRoute, type RequestView } from '../src/routing/route-table.js';
+import type { DataPlaneSnapshot } from './data-plane-snapshot.js';
+import type { DownstreamConnection } from './downstream-connection.js';
+import {
+  HOP_BY_HOP_MASK,
+  connectionNominated,
+  copyPlannedHeaders,
+  findHeader,
+  headerValueById,
+  planHeaders,
+} from './header-block.js';
+import { LocalReply, reasonPhrase, type LocalReplyKind } from './local-reply.js';
+import { chunkSegments, headOut } from './parse-scratch.js';
+import { ResponseFlag, responseFlagsText } from './response-flags.js';
+import { EMPTY_HEADER_PLAN, headerPlanFor, type RouteHeaderPlan } from './route-header-plan.js';
+import { RetryState } from './retry-state.js';
+import type { UpstreamCluster } from './upstream-cluster.js';
+import { BodyMode, UpstreamFailure, type UpstreamConnection, type UpstreamStream } from './upstream-connection.js';
+import type { UpstreamEndpoint } from './upstream-endpoint.js';
+
+/** Request bodies up to this size are kept so a retry can replay them (Envoy's default buffer limit). */
+const REPLAY_LIMIT = 1024 * 1024;
+/** Body bytes queued for an upstream that is still connecting before reading from the client pauses. */
+const QUEUE_LIMIT = 256 * 1024;
+const CRLF = Buffer.from('\r\n');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+const CONTINUE_100 = 'HTTP/1.1 100 Continue\r\n\r\n';
+const REQUEST_SKIP =
+  HOP_BY_HOP_MASK | (1 << HEADER_ID.HOST) | (1 << HEADER_ID.X_FORWARDED_FOR) | (1 << HEADER_ID.X_REQUEST_ID);
+
+const BODY_NONE = 0;
+const BODY_LENGTH = 1;
+const BODY_CHUNKED = 2;
+
+export class ActiveRequest implements UpstreamStream, RequestView {
+  // ---- what was asked (RequestView) ----
+  method = '';
+  path = '';
+  query = '';
+  authority = '';
+  requestId = '';
+  private forwardedFor = '';
+  private userAgent = '';
+  private http11 = true;
+  /** Lazily built for header matchers; valid only while start() runs (headOut is shared). */
+  private headersCache: string[] | null = null;
+  private headBuf: Buffer | null = null;
+
+  // ---- downstream body ----
+  receivingBody = false;
+  private bodyMode = BODY_NONE;
+  private bodyRemaining = 0;
+  private chunkState: Float64Array | null = null;
+  private requestComplete = false;
+
+  // ---- routing and upstream ----
+  private route: CompiledRoute | null = null;
+  private plan: RouteHeaderPlan = EMPTY_HEADER_PLAN;
+  private cluster: UpstreamCluster | null = null;
+  private endpoint: UpstreamEndpoint | null = null;
+  private upstream: UpstreamConnection | null = null;
+  private upstreamReady = false;
+  private upstreamHead: Buffer | null = null;
+  /** Body pieces (already framed for upstream) not yet written to the current attempt. */
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  /** Every body piece so far, for replay on retry; null once over REPLAY_LIMIT. */
+  private replay: Buffer[] | null = [];
+  private replayBytes = 0;
+  private retry: RetryState | null = null;
+  private staleRetries = 0;
+  private routeTimer: NodeJS.Timeout | null = null;
+  private tryTimer: NodeJS.Timeout | null = null;
+  private backoffTimer: NodeJS.Timeout | null = null;
+  private timeoutMs = 0;
+
+  // ---- response ----
+  private responseStarted = false;
+  private chunkedOut = false;
+  private closeAfter = false;
+  private finished = false;
+  private flags = 0;
+  private responseCode = 0;
+  private bytesReceived = 0;
+  private bytesSent = 0;
+  private readonly startTime = Date.now();
+  private readonly startMark = performance.now();
+
+  constructor(
+    private readonly conn: DownstreamConnection,
+    private readonly snapshot: DataPlaneSnapshot,
+    private readonly listenerName: string,
+  ) {}
+
+  get headers(): readonly string[] {
+    if (this.headersCache === null) {
+      const buf = this.headBuf;
+      const list: string[] = [];
+      if (buf !== null) {
+        const count = headOut[HEAD.HEADER_COUNT]!;
+        for (let i = 0; i < count; i++) {
+          const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
+          list.push(
+            buf.latin1Slice(headOut[base + HEAD.NAME_START]!, headOut[base + HEAD.NAME_END]!),
+            buf.latin1Slice(headOut[base + HEAD.VALUE_START]!, headOut[base + HEAD.VALUE_END]!),
+          );
+        }
+      }
+      this.headersCache = list;
+    }
+    return this.headersCache;
+  }
+
+  /** A head the parser refused: answer 400/431 and close. */
+  rejectMalformed(code: number): void {
+    this.closeAfter = true;
+    this.sendLocalReply(parseErrorStatus(code) === 431 ? LocalReply.HEADERS_TOO_LARGE : LocalReply.BAD_REQUEST);
+  }
+
+  /** buf[0, headLength) is the request head just parsed into headOut. */
+  start(buf: Buffer, headLength: number): void {
+    const out = headOut;
+    const flags = out[HEAD.FLAGS]!;
+    this.http11 = out[HEAD.VERSION_MINOR] === 1;
+    this.closeAfter = this.http11 ? (flags & FLAG.CONNECTION_CLOSE) !== 0 : (flags & FLAG.CONNECTION_KEEP_ALIVE) === 0;
+    this.method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
+    this.bytesReceived = headLength;
+    if ((flags & FLAG.CHUNKED) !== 0) {
+      this.bodyMode = BODY_CHUNKED;
+      this.chunkState = new Float64Array(CHUNKED.STATE_SIZE);
+    } else if ((flags & FLAG.CONTENT_LENGTH) !== 0) {
+      this.bodyRemaining = out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!;
+      if (this.bodyRemaining > 0) this.bodyMode = BODY_LENGTH;
+    }
+    this.receivingBody = this.bodyMode !== BODY_NONE;
+    this.requestComplete = !this.receivingBody;
+    this.requestId = headerValueById(buf, out, HEADER_ID.X_REQUEST_ID) || randomUUID();
+    this.forwardedFor = headerValueById(buf, out, HEADER_ID.X_FORWARDED_FOR);
+    if (this.conn.accessLogEnabled) this.userAgent = findHeader(buf, out, 'user-agent') ?? '';
+    if (!this.parseTarget(buf, out)) {
+      this.closeAfter = true;
+      this.sendLocalReply(LocalReply.BAD_REQUEST);
+      return;
+    }
+    const listener = this.snapshot.listeners.get(this.listenerName);
+    this.headBuf = buf;
+    const route = listener === undefined ? null : listener.routes.match(this);
+    this.headBuf = null;
+    if (route === null) {
+      this.sendLocalReply(LocalReply.NO_ROUTE);
+      return;
+    }
+    this.route = route;
+    this.plan = headerPlanFor(route);
+    const action = route.route.action;
+    if (action.type === 'direct_response') {
+      this.sendResponse(action.status, action.body ?? '', '');
+    } else if (action.type === 'redirect') {
+      this.sendResponse(action.responseCode, '', `location: ${redirectLocation(action, this, 'http')}\r\n`);
+    } else {
+      this.forward(buf, out, flags, action);
+    }
+  }
+
+  /** Splits the request target into path and query, and finds the authority (absolute-form wins over Host). */
+  private parseTarget(buf: Buffer, out: Uint32Array): boolean {
+    let ts = out[HEAD.TARGET_START]!;
+    const te = out[HEAD.TARGET_END]!;
+    const first = buf[ts];
+    if (first !== 0x2f /* / */) {
+      // absolute-form: scheme "://" authority path
+      const target = buf.latin1Slice(ts, te);
+      const m = /^https?:\/\/([^/?#]+)/i.exec(target);
+      if (m === null) return false;
+      this.authority = m[1]!.toLowerCase();
+      ts += m[0].length;
+      if (ts === te || buf[ts] !== 0x2f) {
+        this.path = '/';
+        if (ts < te && buf[ts] === 0x3f) this.query = buf.latin1Slice(ts + 1, te);
+        return true;
+      }
+    } else {
+      const hostIndex = out[HEAD.HOST_INDEX]!;
+      if (hostIndex !== 0xffffffff) {
+        const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * hostIndex;
+        this.authority = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!).toLowerCase();
+      }
+    }
+    const q = buf.indexOf(0x3f /* ? */, ts);
+    if (q >= 0 && q < te) {
+      this.path = buf.latin1Slice(ts, q);
+      this.query = buf.latin1Slice(q + 1, te);
+    } else {
+      this.path = buf.latin1Slice(ts, te);
+    }
+    return true;
+  }
+
+  private forward(buf: Buffer, out: Uint32Array, flags: number, action: RouteAction): void {
+    const cluster = this.snapshot.clusters.get(this.route!.pickCluster(Math.random()));
+    if (cluster === undefined) {
+      this.sendLocalReply(LocalReply.CLUSTER_NOT_FOUND);
+      return;
+    }
+    this.cluster = cluster;
+    this.timeoutMs = action.timeoutMs;
+    if (action.retryPolicy !== null) this.retry = new RetryState(action.retryPolicy);
+    const expectContinue = (flags & FLAG.EXPECT_CONTINUE) !== 0 && this.receivingBody;
+    this.upstreamHead = this.buildUpstreamHead(buf, out, flags, action, expectContinue);
+    // Envoy answers 100-continue itself rather than waiting on the upstream.
+    if (expectContinue) this.conn.write(CONTINUE_100);
+    if (this.requestComplete) this.startRouteTimer();
+    this.beginAttempt();
+  }
+
+  private buildUpstreamHead(
+    buf: Buffer,
+    out: Uint32Array,
+    flags: number,
+    action: RouteAction,
+    expectContinue: boolean,
+  ): Buffer {
+    let path = this.path;
+    if (action.prefixRewrite !== null) path = rewritePath(this.route!.route, path, action.prefixRewrite);
+    if (this.query !== '') path += '?' + this.query;
+    let remove = this.plan.requestRemove;
+    if ((flags & FLAG.CONNECTION_OTHER) !== 0) remove = [...(remove ?? []), ...connectionNominated(buf, out)];
+    const skip = REQUEST_SKIP | (expectContinue ? 1 << HEADER_ID.EXPECT : 0);
+    const headerBytes = planHeaders(buf, out, skip, remove);
+    const remote = this.conn.remoteAddress;
+    let start =
+      this.method +
+      ' ' +
+      path +
+      ' HTTP/1.1\r\nhost: ' +
+      (action.hostRewriteLiteral ?? this.authority) +
+      '\r\nx-forwarded-for: ' +
+      (this.forwardedFor === '' ? remote : this.forwardedFor + ', ' + remote) +
+      '\r\nx-request-id: ' +
+      this.requestId +
+      '\r\n';
+    if (headerValueById(buf, out, HEADER_ID.X_FORWARDED_PROTO) === '') start += 'x-forwarded-proto: http\r\n';
+    let tail: string;
+    if (this.bodyMode === BODY_CHUNKED) tail = 'transfer-encoding: chunked\r\n\r\n';
+    else if ((flags & FLAG.CONTENT_LENGTH) !== 0) tail = 'content-length: ' + this.bodyRemaining + '\r\n\r\n';
+    else tail = '\r\n';
+    const add = this.plan.requestAdd;
+    const head = Buffer.allocUnsafe(start.length + headerBytes + add.length + tail.length);
+    let pos = head.latin1Write(start, 0);
+    pos = copyPlannedHeaders(buf, out, head, pos);
+    pos += add.copy(head, pos);
+    head.latin1Write(tail, pos);
+    return head;
+  }
+
+  // ---------------------------------------------------------------- attempts
+
+  private beginAttempt(): void {
+    const endpoint = this.cluster!.pick(this.endpoint);
+    if (endpoint === null) {
+      this.sendLocalReply(LocalReply.NO_HEALTHY_UPSTREAM);
+      return;
+    }
+    this.endpoint = endpoint;
+    endpoint.rqActive++;
+    endpoint.rqTotal++;
+    const counters = endpoint.counters;
+    counters.rqActive++;
+    counters.rqTotal++;
+    if (this.replay !== null && this.replay.length > 0) {
+      this.queued = this.replay.slice();
+      this.queuedBytes = this.replayBytes;
+    }
+    this.upstream = endpoint.acquire(this);
+  }
+
+  onUpstreamReady(conn: UpstreamConnection): void {
+    this.upstream = conn;
+    this.upstreamReady = true;
+    conn.headRequest = this.method === 'HEAD';
+    const head = this.upstreamHead!;
+    const queued = this.queued;
+    let writable: boolean;
+    if (queued.length === 0) {
+      writable = conn.write(head);
+    } else if (queued.length === 1 && this.queuedBytes < 16384) {
+      writable = conn.write(Buffer.concat([head, queued[0]!]));
+    } else {
+      writable = conn.write(head);
+      for (let i = 0; i < queued.length; i++) writable = conn.write(queued[i]!);
+    }
+    this.queued = [];
+    this.queuedBytes = 0;
+    if (this.requestComplete) {
+      conn.endRequest();
+      this.startTryTimer();
+    } else if (writable) {
+      this.conn.resumeReading();
+    } else {
+      this.conn.pauseReading();
+    }
+  }
+
+  onUpstreamWritable(): void {
+    if (this.receivingBody) this.conn.resumeReading();
+  }
+
+  /** Request body bytes in buf[start, end); returns where this request's body ended (later bytes are the next request). */
+  onDownstreamBody(buf: Buffer, start: number, end: number): number {
+    if (this.bodyMode === BODY_LENGTH) {
+      const take = Math.min(this.bodyRemaining, end - start);
+      this.bodyRemaining -= take;
+      this.deliver(buf.subarray(start, start + take));
+      if (this.bodyRemaining === 0) this.bodyComplete();
+      return start + take;
+    }
+    const state = this.chunkState!;
+    let pos = start;
+    while (pos < end) {
+      const count = decodeChunked(buf, pos, end, state, chunkSegments);
+      if (count < 0) {
+        this.downstreamProtocolError();
+        return end;
+      }
+      for (let i = 0; i < count; i++) {
+        const s = chunkSegments[2 * i]!;
+        const e = chunkSegments[2 * i + 1]!;
+        this.deliver(Buffer.from((e - s).toString(16) + '\r\n', 'latin1'));
+        this.deliver(buf.subarray(s, e));
+        this.deliver(CRLF);
+      }
+      const consumed = state[CHUNKED.CONSUMED]!;
+      if (state[CHUNKED.PHASE] === CHUNKED.DONE_PHASE) {
+        this.deliver(LAST_CHUNK);
+        this.bodyComplete();
+        return consumed;
+      }
+      if (consumed <= pos) break; // the decoder kept what it had in its state
+      pos = consumed;
+    }
+    return end;
+  }
+
+  private deliver(piece: Buffer): void {
+    this.bytesReceived += piece.length;
+    if (this.finished) return;
+    const replay = this.replay;
+    if (replay !== null) {
+      this.replayBytes += piece.length;
+      if (this.replayBytes > REPLAY_LIMIT) this.replay = null;
+      else replay.push(piece);
+    }
+    if (this.upstreamReady) {
+      if (!this.upstream!.write(piece)) this.conn.pauseReading();
+    } else if (this.upstream !== null || this.backoffTimer !== null) {
+      this.queued.push(piece);
+      this.queuedBytes += piece.length;
+      if (this.queuedBytes > QUEUE_LIMIT) this.conn.pauseReading();
+    }
+  }
+
+  private bodyComplete(): void {
+    this.receivingBody = false;
+    this.requestComplete = true;
+    if (this.finished) return;
+    this.startRouteTimer();
+    if (this.upstreamReady) {
+      this.upstream!.endRequest();
+      this.startTryTimer();
+    }
+  }
+
+  private downstreamProtocolError(): void {
+    this.closeAfter = true;
+    this.receivingBody = false;
+    if (!this.responseStarted) {
+      this.abandonAttempt();
+      this.sendLocalReply(LocalReply.BAD_REQUEST);
+    } else {
+      this.flags |= ResponseFlag.DPE;
+      this.conn.destroy();
+      this.complete();
+    }
+  }
+
+  onUpstreamResponseHead(conn: UpstreamConnection, buf: Buffer, start: number, length: number, bodyMode: number): void {
+    const out = headOut;
+    const status = out[HEAD.STATUS_CODE]!;
+    if (this.retry !== null && this.retry.retriesStatus(status) && this.canRetry()) {
+      this.endAttempt(false);
+      conn.abandon();
+      this.scheduleRetry();
+      return;
+    }
+    this.clearTryTimer();
+    this.responseStarted = true;
+    this.responseCode = status;
+    const flags = out[HEAD.FLAGS]!;
+    let remove = this.plan.responseRemove;
+    if ((flags & FLAG.CONNECTION_OTHER) !== 0) remove = [...(remove ?? []), ...connectionNominated(buf, out)];
+    const headerBytes = planHeaders(buf, out, HOP_BY_HOP_MASK, remove);
+    let framing: string;
+    if (bodyMode === BodyMode.LENGTH || (bodyMode === BodyMode.NONE && (flags & FLAG.CONTENT_LENGTH) !== 0)) {
+      framing = 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n';
+    } else if (bodyMode === BodyMode.NONE) {
+      framing = status === 204 || status === 304 ? '' : 'content-length: 0\r\n';
+    } else if (this.http11) {
+      framing = 'transfer-encoding: chunked\r\n';
+      this.chunkedOut = true;
+    } else {
+      framing = ''; // HTTP/1.0 client: the body ends when the connection closes
+      this.closeAfter = true;
+    }
+    if (this.receivingBody) this.closeAfter = true; // answered before the request body finished
+    const close = this.closeAfter || this.conn.draining;
+    if (close) framing += 'connection: close\r\n';
+    else if (!this.http11) framing += 'connection: keep-alive\r\n';
+    framing += '\r\n';
+    // Status line: our version, the upstream's code and reason ("HTTP/1.x " is 9 bytes).
+    const statusEnd = out[HEAD.TARGET_END]!;
+    const statusBytes = Math.max(statusEnd - (start + 9), 3);
+    const add = this.plan.responseAdd;
+    const head = Buffer.allocUnsafe(9 + statusBytes + 2 + headerBytes + add.length + framing.length);
+    let pos = head.latin1Write('HTTP/1.1 ', 0);
+    pos += buf.copy(head, pos, start + 9, start + 9 + statusBytes);
+    head[pos++] = 13;
+    head[pos++] = 10;
+    pos = copyPlannedHeaders(buf, out, head, pos);
+    pos += add.copy(head, pos);
+    head.latin1Write(framing, pos);
+    this.conn.writeCorked(head);
+  }
+
+  onUpstreamBody(buf: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (n === 0) return;
+    this.bytesSent += n;
+    let ok: boolean;
+    if (this.chunkedOut) {
+      this.conn.write(n.toString(16) + '\r\n');
+      this.conn.write(buf.subarray(start, end));
+      ok = this.conn.write(CRLF);
+    } else {
+      ok = this.conn.write(buf.subarray(start, end));
+    }
+    if (!ok) this.upstream!.pause();
+  }
+
+  /** The client drained its socket: let the upstream send again. */
+  onDownstreamWritable(): void {
+    if (this.upstream !== null && this.responseStarted) this.upstream.resume();
+  }
+
+  onUpstreamResponseEnd(): void {
+    if (this.chunkedOut) this.conn.write(LAST_CHUNK);
+    this.endAttempt(true);
+    this.complete();
+  }
+
+  onUpstreamFailure(failure: number): void {
+    const conn = this.upstream;
+    const staleReuse = conn !== null && conn.reused && conn.responseBytes === 0;
+    this.endAttempt(false);
+    if (this.finished) return;
+    if (this.responseStarted) {
+      // Mid-response: the client cannot be told with a status any more.
+      this.flags |= ResponseFlag.UC;
+      this.conn.destroy();
+      this.complete();
+      return;
+    }
+    // A pooled connection the upstream had just closed: not the upstream's fault, replay once or twice.
+    if (failure === UpstreamFailure.RESET && staleReuse && this.staleRetries < 2 && this.replayable()) {
+      this.staleRetries++;
+      this.beginAttempt();
+      return;
+    }
+    if (this.retry !== null && this.retry.retriesFailure(failure) && this.canRetry()) {
+      this.scheduleRetry();
+      return;
+    }
+    this.sendLocalReply(
+      failure === UpstreamFailure.CONNECT
+        ? LocalReply.CONNECT_FAILURE
+        : failure === UpstreamFailure.RESET
+          ? LocalReply.UPSTREAM_RESET
+          : LocalReply.UPSTREAM_PROTOCOL_ERROR,
+    );
+  }
+
+  private replayable(): boolean {
+    return this.replay !== null && !this.finished;
+  }
+
+  private canRetry(): boolean {
+    return this.replayable() && this.retry!.hasBudget();
+  }
+
+  private scheduleRetry(): void {
+    this.retry!.used++;
+    this.cluster!.counters.rqRetry++;
+    this.backoffTimer = setTimeout(onBackoffElapsed, this.retry!.backoffMs(), this);
+  }
+
+  backoffElapsed(): void {
+    this.backoffTimer = null;
+    if (!this.finished) this.beginAttempt();
+  }
+
+  /** Closes the books on the current attempt (counters), without touching its connection. */
+  private endAttempt(ok: boolean): void {
+    const endpoint = this.endpoint;
+    if (this.upstream === null || endpoint === null) return;
+    this.upstream = null;
+    this.upstreamReady = false;
+    this.clearTryTimer();
+    endpoint.rqActive--;
+    endpoint.counters.rqActive--;
+    if (!ok) endpoint.rqError++;
+  }
+
+  /** Drops the current attempt and its connection (timeouts, client gone, local reply). */
+  private abandonAttempt(): void {
+    const conn = this.upstream;
+    this.endAttempt(false);
+    if (conn !== null) conn.abandon();
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private startRouteTimer(): void {
+    if (this.timeoutMs > 0 && this.routeTimer === null && !this.finished) {
+      this.routeTimer = setTimeout(onRouteTimeout, this.timeoutMs, this);
+    }
+  }
+
+  private startTryTimer(): void {
+    const ms = this.retry === null ? 0 : this.retry.policy.perTryTimeoutMs;
+    if (ms > 0 && this.tryTimer === null) this.tryTimer = setTimeout(onTryTimeout, ms, this);
+  }
+
+  private clearTryTimer(): void {
+    if (this.tryTimer !== null) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = null;
+    }
+  }
+
+  routeTimedOut(): void {
+    this.routeTimer = null;
+    if (this.finished) return;
+    if (this.cluster !== null) this.cluster.counters.rqTimeout++;
+    if (this.backoffTimer !== null) {
+      clearTimeout(this.backoffTimer);
+      this.backoffTimer = null;
+    }
+    this.abandonAttempt();
+    if (this.responseStarted) {
+      this.flags |= ResponseFlag.UT;
+      this.conn.destroy();
+      this.complete();
+    } else {
+      this.sendLocalReply(LocalReply.UPSTREAM_TIMEOUT);
+    }
+  }
+
+  tryTimedOut(): void {
+    this.tryTimer = null;
+    if (this.finished || this.responseStarted) return;
+    this.cluster!.counters.rqTimeout++;
+    this.abandonAttempt();
+    if (this.retry!.retriesTimeout() && this.canRetry()) this.scheduleRetry();
+    else this.sendLocalReply(LocalReply.UPSTREAM_TIMEOUT);
+  }
+
+  // ---------------------------------------------------------------- responses
+
+  /** The one place a failure becomes a response: status, flag, body, counted and logged by complete(). */
+  private sendLocalReply(kind: LocalReplyKind): void {
+    this.flags |= kind.flag;
+    if (this.retry !== null && this.retry.used > 0 && kind.status >= 500) this.flags |= ResponseFlag.URX;
+    this.sendResponse(kind.status, kind.body, kind.body === '' ? '' : 'content-type: text/plain\r\n');
+  }
+
+  /** A response the proxy makes itself (local reply, direct_response, redirect). */
+  private sendResponse(status: number, body: string, extraHeaders: string): void {
+    if (this.finished) return;
+    this.responseCode = status;
+    this.responseStarted = true;
+    if (this.receivingBody) this.closeAfter = true; // the unread body would be taken for the next request
+    const bodyBytes = Buffer.byteLength(body);
+    this.bytesSent += bodyBytes;
+    let head = 'HTTP/1.1 ' + status + ' ' + reasonPhrase(status) + '\r\ncontent-length: ' + bodyBytes + '\r\n' + extraHeaders;
+    if (this.closeAfter || this.conn.draining) head += 'connection: close\r\n';
+    else if (!this.http11) head += 'connection: keep-alive\r\n';
+    head += '\r\n';
+    const add = this.plan.responseAdd;
+    const b = Buffer.allocUnsafe(head.length + add.length + bodyBytes);
+    let pos = b.latin1Write(head, 0, head.length - 2);
+    pos += add.copy(b, pos);
+    b[pos++] = 13;
+    b[pos++] = 10;
+    if (bodyBytes > 0) b.utf8Write(body, pos);
+    this.conn.write(b);
+    this.complete();
+  }
+
+  /** The client went away before the response was done. */
+  onDownstreamClosed(): void {
+    if (this.finished) return;
+    this.flags |= ResponseFlag.DC;
+    if (this.backoffTimer !== null) {
+      clearTimeout(this.backoffTimer);
+      this.backoffTimer = null;
+    }
+    this.abandonAttempt();
+    this.complete();
+  }
+
+  private complete(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.routeTimer !== null) clearTimeout(this.routeTimer);
+    this.clearTryTimer();
+    if (this.upstream !== null) this.abandonAttempt();
+    const durationMs = performance.now() - this.startMark;
+    const clusterName = this.cluster === null ? '' : this.cluster.name;
+    const ctx = this.conn.worker;
+    ctx.stats.record(this.listenerName, clusterName, this.responseCode, this.flags, durationMs);
+    if (ctx.accessLog.enabled) {
+      ctx.accessLog.write({
+        startTime: this.startTime,
+        method: this.method,
+        path: this.query === '' ? this.path : this.path + '?' + this.query,
+        protocol: this.http11 ? 'HTTP/1.1' : 'HTTP/1.0',
+        responseCode: this.responseCode,
+        responseFlags: responseFlagsText(this.flags),
+        bytesReceived: this.bytesReceived,
+        bytesSent: this.bytesSent,
+        durationMs,
+        upstreamHost: this.endpoint === null ? '-' : this.endpoint.hostPort,
+        upstreamCluster: clusterName === '' ? '-' : clusterName,
+        requestId: this.requestId,
+        authority: this.authority,
+        forwardedFor: this.forwardedFor,
+        userAgent: this.userAgent,
+      });
+    }
+    this.replay = null;
+    this.queued = [];
+    this.conn.onRequestDone(this, this.closeAfter || this.receivingBody);
+  }
+}
+
+function onBackoffElapsed(req: ActiveRequest): void {
+  req.backoffElapsed();
+}
+
+function onRouteTimeout(req: ActiveRequest): void {
+  req.routeTimedOut();
+}
+
+function onTryTimeout(req: ActiveRequest): void {
+  req.tryTimedOut();
+}

@@ -1,0 +1,54 @@
+// Watches the bootstrap file for changes. Editors and config managers
+// replace files (write a temp file, rename it over), which a watch on the
+// file itself loses, so the directory is watched and events are filtered by
+// name and debounced into one reload.
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+
+export const RELOAD_DEBOUNCE_MS = 100;
+
+export interface BootstrapWatcher {
+  /** Remember this text as loaded, so an event that leaves the file unchanged triggers no reload. */
+  markLoaded(text: string | null): void;
+  close(): void;
+}
+
+/** Calls onChange (debounced) whenever the file's content differs from the last text passed to markLoaded. */
+export function watchBootstrap(path: string, onChange: () => void, onError: (err: Error) => void): BootstrapWatcher {
+  const name = basename(path);
+  let timer: NodeJS.Timeout | null = null;
+  let lastText: string | null = null;
+  let closed = false;
+
+  const check = async (): Promise<void> => {
+    timer = null;
+    let text: string | null;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch {
+      text = null; // missing for a moment mid-replace, or deleted: let the reload report it
+    }
+    if (closed || (text !== null && text === lastText)) return;
+    onChange();
+  };
+
+  let watcher: FSWatcher;
+  watcher = watch(dirname(path), { persistent: false }, (_event, filename) => {
+    if (filename !== null && filename !== name) return;
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(() => void check(), RELOAD_DEBOUNCE_MS);
+  });
+  watcher.on('error', onError);
+
+  return {
+    markLoaded(text) {
+      lastText = text;
+    },
+    close() {
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
+      watcher.close();
+    },
+  };
+}

@@ -1,0 +1,260 @@
+// The main thread of `isthmus proxy`: owns the config (validate, resolve
+// ports, write a version to LMDB, announce it), the worker threads and the
+// admin API. Nothing here is on the request path.
+import { readFile } from 'node:fs/promises';
+import { loadBootstrapFile } from '../../src/config/parse-bootstrap.js';
+import { ConfigError, formatProblem } from '../../src/config/config-error.js';
+import type { Bootstrap } from '../../src/config/bootstrap-types.js';
+import type { Logger } from '../../src/log.js';
+import { ProxyStore } from '../../src/store/proxy-store.js';
+import { mergeWorkerStats } from '../../src/stats/merge-worker-stats.js';
+import { renderPrometheusText } from '../../src/stats/prometheus-text.js';
+import { CONFIG_CHANNEL, ISTIO_DURATION_BUCKETS_MS, type ConfigAnnouncement } from '../worker-protocol.js';
+import { startAdminServer, type AdminBackend, type AdminServer } from './admin-server.js';
+import { watchBootstrap, type BootstrapWatcher } from './bootstrap-watcher.js';
+import { clustersJson, mergeClusterStatus, renderClustersText, type MergedCluster } from './cluster-status-report.js';
+import { PortReservations } from './port-reservations.js';
+import type { ProxyOptions } from './proxy-options.js';
+import { WorkerSupervisor } from './worker-supervisor.js';
+
+/** How long the admin API waits for workers' stats/clusters replies. */
+const WORKER_QUERY_TIMEOUT_MS = 1000;
+
+export interface RejectedConfig {
+  readonly at: string;
+  readonly reason: string;
+  /** Every problem, one `file:line: message` per entry. */
+  readonly problems: readonly string[];
+}
+
+/** Startup failed before anything was served; the message lists every problem. */
+export class ProxyStartError extends Error {
+  override readonly name = 'ProxyStartError';
+}
+
+export class ProxyAgent implements AdminBackend {
+  private activeVersion = 0;
+  private activeBootstrap: Bootstrap | undefined;
+  private lastRejected: RejectedConfig | null = null;
+  private configRejectedTotal = 0;
+  private admin: AdminServer | null = null;
+  private adminAddress = '';
+  private watcher: BootstrapWatcher | null = null;
+  private readyLogged = false;
+  private reloadChain: Promise<void> = Promise.resolve();
+  private reloadQueued = false;
+  private stopping: Promise<void> | null = null;
+  private readonly channel = new BroadcastChannel(CONFIG_CHANNEL);
+  private readonly reservations = new PortReservations();
+  private readonly supervisor: WorkerSupervisor;
+  private readonly store: ProxyStore;
+
+  private constructor(
+    private readonly options: ProxyOptions,
+    private readonly log: Logger,
+    private readonly onQuit: () => void,
+  ) {
+    this.store = ProxyStore.open(options.dataDir);
+    this.supervisor = new WorkerSupervisor({
+      count: options.workers,
+      workerUrl: new URL('../worker-main.js', import.meta.url),
+      init: {
+        dataDir: options.dataDir,
+        serviceName: options.service ?? 'unknown',
+        namespace: options.namespace,
+        accessLog: options.accessLog,
+        logLevel: options.logLevel,
+        maxHeadBytes: options.maxHeadBytes,
+        maxHeaders: options.maxHeaders,
+      },
+      log,
+      onChange: () => this.onWorkersChanged(),
+    });
+  }
+
+  /** Validates the bootstrap, reserves ports, writes version 1.., starts workers and the admin API; throws ProxyStartError. */
+  static async start(options: ProxyOptions, log: Logger, onQuit: () => void): Promise<ProxyAgent> {
+    const text = await readFile(options.bootstrap, 'utf8').catch(() => null);
+    let bootstrap: Bootstrap;
+    try {
+      bootstrap = await loadBootstrapFile(options.bootstrap);
+    } catch (err) {
+      throw new ProxyStartError(err instanceof Error ? err.message : String(err));
+    }
+    const agent = new ProxyAgent(options, log, onQuit);
+    try {
+      await agent.apply(bootstrap, 'startup');
+      agent.supervisor.start();
+      const adminAddress = options.adminFromDefaults && bootstrap.admin ? bootstrap.admin : { address: options.adminAddress, port: options.adminPort };
+      agent.adminAddress = adminAddress.address;
+      agent.admin = await startAdminServer(agent, { ...adminAddress, enableDebugEndpoints: options.enableDebugEndpoints, log });
+    } catch (err) {
+      await agent.shutdown('startup failed');
+      throw new ProxyStartError(err instanceof Error ? err.message : String(err));
+    }
+    agent.watcher = watchBootstrap(
+      options.bootstrap,
+      () => agent.reload('file changed'),
+      (err) => log.warn({ err }, 'bootstrap watch failed; SIGHUP still reloads'),
+    );
+    agent.watcher.markLoaded(text);
+    agent.onWorkersChanged();
+    return agent;
+  }
+
+  get adminPort(): number {
+    return this.admin?.port ?? 0;
+  }
+
+  /** Re-reads the bootstrap; an invalid one is rejected and counted, the last good one stays. Calls are serialized and coalesced. */
+  reload(reason: string): Promise<void> {
+    if (this.stopping !== null) return Promise.resolve();
+    if (this.reloadQueued) return this.reloadChain;
+    this.reloadQueued = true;
+    this.reloadChain = this.reloadChain.then(async () => {
+      this.reloadQueued = false;
+      if (this.stopping === null) await this.reloadNow(reason);
+    });
+    return this.reloadChain;
+  }
+
+  private async reloadNow(reason: string): Promise<void> {
+    const text = await readFile(this.options.bootstrap, 'utf8').catch(() => null);
+    this.watcher?.markLoaded(text);
+    let bootstrap: Bootstrap;
+    try {
+      bootstrap = await loadBootstrapFile(this.options.bootstrap);
+    } catch (err) {
+      this.reject(reason, err);
+      return;
+    }
+    try {
+      await this.apply(bootstrap, reason);
+    } catch (err) {
+      this.reject(reason, err);
+    }
+  }
+
+  /** Resolves ports, writes a new version and announces it. */
+  private async apply(bootstrap: Bootstrap, reason: string): Promise<void> {
+    const resolved = this.reservations.resolve(bootstrap);
+    const version = await this.store.writeConfig(resolved);
+    this.activeVersion = version;
+    this.activeBootstrap = resolved;
+    const announcement: ConfigAnnouncement = { version };
+    this.channel.postMessage(announcement);
+    this.log.info({ version, reason, listeners: listenerSummary(resolved) }, 'config version written');
+  }
+
+  private reject(reason: string, err: unknown): void {
+    const problems =
+      err instanceof ConfigError ? err.problems.map(formatProblem) : [err instanceof Error ? err.message : String(err)];
+    this.configRejectedTotal++;
+    this.lastRejected = { at: new Date().toISOString(), reason, problems };
+    this.log.error(
+      { reason, problems, activeVersion: this.activeVersion, configRejectedTotal: this.configRejectedTotal },
+      `config rejected, keeping version ${this.activeVersion}: ${problems.join('; ')}`,
+    );
+  }
+
+  private onWorkersChanged(): void {
+    if (this.readyLogged || this.admin === null || !this.supervisor.allApplied(this.activeVersion)) return;
+    this.readyLogged = true;
+    // Scripts and tests read the ports from this line: print it even when --log-level hides other info lines.
+    const readyLog = this.log.level === 'silent' ? this.log : this.log.child({}, { level: 'info' });
+    readyLog.info(
+      {
+        listeners: this.activeBootstrap ? listenerSummary(this.activeBootstrap) : [],
+        admin: { address: this.adminAddress, port: this.admin.port },
+        workers: this.supervisor.count,
+        version: this.activeVersion,
+      },
+      'proxy ready',
+    );
+  }
+
+  // ---- AdminBackend ----
+
+  isReady(): boolean {
+    return this.stopping === null && !this.supervisor.draining && this.supervisor.allApplied(this.activeVersion);
+  }
+
+  async statsPrometheus(): Promise<string> {
+    const replies = await this.supervisor.query('stats', WORKER_QUERY_TIMEOUT_MS);
+    return renderPrometheusText({
+      merged: mergeWorkerStats(replies.map((r) => r.snapshot)),
+      identity: { serviceName: this.options.service ?? 'unknown', namespace: this.options.namespace },
+      agent: {
+        configRejectedTotal: this.configRejectedTotal,
+        configVersion: this.activeVersion,
+        workerRestartsTotal: this.supervisor.restartsTotal,
+      },
+      durationBucketsMs: ISTIO_DURATION_BUCKETS_MS,
+    });
+  }
+
+  async configDump(): Promise<unknown> {
+    return {
+      version: this.activeVersion,
+      bootstrapFile: this.options.bootstrap,
+      bootstrap: this.activeBootstrap ?? null,
+      workers: this.supervisor.status(),
+      listenersDrained: this.supervisor.draining,
+      configRejectedTotal: this.configRejectedTotal,
+      lastRejected: this.lastRejected,
+    };
+  }
+
+  private async mergedClusters(): Promise<MergedCluster[]> {
+    const replies = await this.supervisor.query('clusters', WORKER_QUERY_TIMEOUT_MS);
+    return mergeClusterStatus(this.activeBootstrap, replies.map((r) => r.clusters));
+  }
+
+  async clustersText(): Promise<string> {
+    return renderClustersText(await this.mergedClusters());
+  }
+
+  async clustersJson(): Promise<unknown> {
+    return clustersJson(await this.mergedClusters());
+  }
+
+  drainListeners(): void {
+    this.log.info('draining listeners (admin request)');
+    this.supervisor.drainListeners();
+  }
+
+  quit(): void {
+    this.log.info('shutdown requested (admin /quitquitquit)');
+    this.onQuit();
+  }
+
+  crashWorker(id: number): boolean {
+    return this.supervisor.crash(id);
+  }
+
+  get workerRestartsTotal(): number {
+    return this.supervisor.restartsTotal;
+  }
+
+  /** Drains every worker (within the drain timeout), then closes the admin API, LMDB and the reserved ports. Idempotent. */
+  shutdown(reason: string): Promise<void> {
+    this.stopping ??= this.stop(reason);
+    return this.stopping;
+  }
+
+  private async stop(reason: string): Promise<void> {
+    this.log.info({ reason, drainTimeoutMs: this.options.drainTimeoutMs }, 'shutting down: draining workers');
+    this.watcher?.close();
+    await this.reloadChain.catch(() => undefined);
+    await this.supervisor.shutdown(this.options.drainTimeoutMs);
+    this.admin?.close();
+    this.channel.close();
+    await this.store.close();
+    this.reservations.closeAll();
+    this.log.info({ reason }, 'proxy stopped');
+  }
+}
+
+function listenerSummary(bootstrap: Bootstrap): { name: string; address: string; port: number }[] {
+  return bootstrap.listeners.map((l) => ({ name: l.name, address: l.address.address, port: l.address.port }));
+}

@@ -1,0 +1,263 @@
+// Runs the N data-plane worker threads: starts them, tracks which config
+// version each has applied, answers point-to-point queries (stats, clusters),
+// and restarts a worker that exits unexpectedly with exponential backoff
+// while the others keep serving.
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../../src/log.js';
+import type { AgentMessage, WorkerInit, WorkerMessage } from '../worker-protocol.js';
+
+export const RESTART_BACKOFF_MIN_MS = 100;
+export const RESTART_BACKOFF_MAX_MS = 10_000;
+/** A worker that ran this long before exiting restarts after the minimum delay again. */
+export const RESTART_BACKOFF_RESET_AFTER_MS = 30_000;
+
+export type WorkerState = 'starting' | 'running' | 'restarting' | 'stopped';
+
+export interface WorkerStatus {
+  readonly workerId: number;
+  readonly state: WorkerState;
+  /** Last config version the worker reported applied; 0 before the first. */
+  readonly appliedVersion: number;
+  readonly restarts: number;
+  /** The last config-failed error or exit reason, if any. */
+  readonly lastError: string | null;
+  readonly threadId: number | null;
+}
+
+interface WorkerSlot {
+  readonly workerId: number;
+  worker: Worker | null;
+  state: WorkerState;
+  appliedVersion: number;
+  restarts: number;
+  lastError: string | null;
+  startedAt: number;
+  backoffMs: number;
+  restartTimer: NodeJS.Timeout | null;
+  drained: boolean;
+  /** The thread's uncaught error, if it died of one. */
+  exitReason: string | null;
+}
+
+type QueryType = 'stats' | 'clusters';
+type QueryReply = Extract<WorkerMessage, { type: QueryType }>;
+
+interface PendingQuery {
+  readonly replies: Map<number, QueryReply>;
+  readonly expected: Set<number>;
+  readonly done: () => void;
+}
+
+export interface WorkerSupervisorOptions {
+  readonly count: number;
+  readonly workerUrl: URL;
+  /** workerData for each worker, minus its id. */
+  readonly init: Omit<WorkerInit, 'workerId'>;
+  readonly log: Logger;
+  /** Called on every config-applied / config-failed / exit, so readiness can be re-evaluated. */
+  readonly onChange?: () => void;
+}
+
+export class WorkerSupervisor {
+  private readonly slots: WorkerSlot[];
+  private readonly pending = new Map<number, PendingQuery>();
+  private nextQueryId = 1;
+  private stopping = false;
+  private listenersDrained = false;
+  private drainWaiters: (() => void)[] = [];
+  restartsTotal = 0;
+
+  constructor(private readonly options: WorkerSupervisorOptions) {
+    this.slots = Array.from({ length: options.count }, (_, workerId) => ({
+      workerId,
+      worker: null,
+      state: 'starting' as WorkerState,
+      appliedVersion: 0,
+      restarts: 0,
+      lastError: null,
+      startedAt: 0,
+      backoffMs: RESTART_BACKOFF_MIN_MS,
+      restartTimer: null,
+      drained: false,
+      exitReason: null,
+    }));
+  }
+
+  start(): void {
+    for (const slot of this.slots) this.spawn(slot);
+  }
+
+  get count(): number {
+    return this.slots.length;
+  }
+
+  status(): WorkerStatus[] {
+    return this.slots.map((s) => ({
+      workerId: s.workerId,
+      state: s.state,
+      appliedVersion: s.appliedVersion,
+      restarts: s.restarts,
+      lastError: s.lastError,
+      threadId: s.worker?.threadId ?? null,
+    }));
+  }
+
+  /** Every worker is running and has applied `version`. */
+  allApplied(version: number): boolean {
+    return this.slots.every((s) => s.state === 'running' && s.appliedVersion === version);
+  }
+
+  /** Asks every live worker; resolves with the replies that came within timeoutMs. */
+  query<T extends QueryType>(type: T, timeoutMs: number): Promise<Extract<WorkerMessage, { type: T }>[]> {
+    const id = this.nextQueryId++;
+    const live = this.slots.filter((s) => s.worker !== null && s.state !== 'stopped');
+    return new Promise((resolve) => {
+      const replies = new Map<number, QueryReply>();
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve([...replies.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r as Extract<WorkerMessage, { type: T }>));
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      const expected = new Set(live.map((s) => s.workerId));
+      this.pending.set(id, { replies, expected, done: finish });
+      if (expected.size === 0) return finish();
+      for (const slot of live) this.post(slot, { type, id } as AgentMessage);
+    });
+  }
+
+  /** Stops accepting on every worker's listeners (admin /drain_listeners); restarted workers drain too. */
+  drainListeners(): void {
+    this.listenersDrained = true;
+    for (const slot of this.slots) this.post(slot, { type: 'drain-listeners' });
+  }
+
+  get draining(): boolean {
+    return this.listenersDrained;
+  }
+
+  /** Simulates a crash of one worker (debug endpoint): the thread is terminated and restarted like any unexpected exit. */
+  crash(workerId: number): boolean {
+    const slot = this.slots[workerId];
+    if (slot?.worker == null || slot.state === 'stopped') return false;
+    this.options.log.warn({ workerId }, 'terminating worker on request (debug endpoint)');
+    void slot.worker.terminate();
+    return true;
+  }
+
+  /** Graceful stop: every worker drains within timeoutMs; resolves when all drained or exited (or timeoutMs + 1 s passed). */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    for (const slot of this.slots) {
+      if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+      slot.restartTimer = null;
+      if (slot.worker === null) slot.state = 'stopped';
+      this.post(slot, { type: 'shutdown', timeoutMs });
+    }
+    const allDone = new Promise<void>((resolve) => {
+      this.drainWaiters.push(resolve);
+      this.checkDrained();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs + 1000);
+    });
+    const outcome = await Promise.race([allDone, timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      const late = this.slots.filter((s) => s.worker !== null && !s.drained).map((s) => s.workerId);
+      this.options.log.warn({ workers: late }, 'workers did not drain in time; terminating them');
+    }
+    await Promise.all(this.slots.map((s) => s.worker?.terminate()));
+  }
+
+  private spawn(slot: WorkerSlot): void {
+    const { workerUrl, init, log } = this.options;
+    const workerData: WorkerInit = { ...init, workerId: slot.workerId };
+    const worker = new Worker(workerUrl, { workerData, stdout: false, stderr: false });
+    slot.worker = worker;
+    slot.state = 'starting';
+    slot.appliedVersion = 0;
+    slot.drained = false;
+    slot.exitReason = null;
+    slot.startedAt = Date.now();
+    worker.on('message', (msg: WorkerMessage) => this.onMessage(slot, worker, msg));
+    worker.on('error', (err) => {
+      slot.exitReason = err.stack ?? String(err);
+      log.error({ workerId: slot.workerId, err }, 'worker failed');
+    });
+    worker.on('exit', (code) => this.onExit(slot, worker, code));
+    if (this.listenersDrained) this.post(slot, { type: 'drain-listeners' });
+  }
+
+  private onMessage(slot: WorkerSlot, worker: Worker, msg: WorkerMessage): void {
+    if (slot.worker !== worker) return;
+    switch (msg.type) {
+      case 'config-applied':
+        slot.appliedVersion = Math.max(slot.appliedVersion, msg.version);
+        if (slot.state === 'starting') slot.state = 'running';
+        this.options.log.debug({ workerId: slot.workerId, version: msg.version }, 'worker applied config');
+        this.options.onChange?.();
+        return;
+      case 'config-failed':
+        slot.lastError = `config version ${msg.version}: ${msg.error}`;
+        this.options.log.error({ workerId: slot.workerId, version: msg.version, error: msg.error }, 'worker could not apply config');
+        this.options.onChange?.();
+        return;
+      case 'stats':
+      case 'clusters': {
+        const query = this.pending.get(msg.id);
+        if (query === undefined) return; // late reply after the timeout
+        query.replies.set(slot.workerId, msg);
+        if (query.replies.size >= query.expected.size) query.done();
+        return;
+      }
+      case 'drained':
+        slot.drained = true;
+        this.checkDrained();
+        return;
+      default:
+        this.options.log.warn({ workerId: slot.workerId, message: msg }, 'unknown message from worker');
+    }
+  }
+
+  private onExit(slot: WorkerSlot, worker: Worker, code: number): void {
+    if (slot.worker !== worker) return;
+    slot.worker = null;
+    // A query waiting on this worker should not wait for its timeout.
+    for (const query of this.pending.values()) {
+      query.expected.delete(slot.workerId);
+      if (query.replies.size >= query.expected.size) query.done();
+    }
+    if (this.stopping) {
+      slot.state = 'stopped';
+      slot.drained = true;
+      this.checkDrained();
+      return;
+    }
+    const ranMs = Date.now() - slot.startedAt;
+    if (ranMs >= RESTART_BACKOFF_RESET_AFTER_MS) slot.backoffMs = RESTART_BACKOFF_MIN_MS;
+    const delayMs = slot.backoffMs;
+    slot.backoffMs = Math.min(slot.backoffMs * 2, RESTART_BACKOFF_MAX_MS);
+    slot.state = 'restarting';
+    slot.lastError = slot.exitReason ?? `exited with code ${code}`;
+    this.options.log.error({ workerId: slot.workerId, exitCode: code, ranMs, restartInMs: delayMs }, 'worker exited unexpectedly; restarting');
+    this.options.onChange?.();
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = null;
+      if (this.stopping) return;
+      slot.restarts++;
+      this.restartsTotal++;
+      this.spawn(slot);
+    }, delayMs);
+  }
+
+  private checkDrained(): void {
+    if (!this.stopping || !this.slots.every((s) => s.drained || s.worker === null)) return;
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
+  private post(slot: WorkerSlot, msg: AgentMessage): void {
+    slot.worker?.postMessage(msg);
+  }
+}

@@ -1,0 +1,14 @@
+// Per-cluster upstream counters of one worker (Envoy's cluster.upstream_* stats).
+// Plain numeric fields bumped in place; the agent sums them over workers.
+export class ClusterCounters {
+  cxActive = 0;
+  cxIdle = 0;
+  cxTotal = 0;
+  cxConnectFail = 0;
+  rqActive = 0;
+  rqTotal = 0;
+  rqRetry = 0;
+  rqTimeout = 0;
+
+  constructor(readonly cluster: string) {}
+}

@@ -1,0 +1,19 @@
+// One immutable view of the config as this worker runs it: per listener its
+// compiled route table, and the cluster runtimes. A request holds the
+// snapshot it started with; a reload swaps the worker's reference.
+import type { Listener } from '../src/config/bootstrap-types.js';
+import type { RouteTable } from '../src/routing/route-table.js';
+import type { UpstreamCluster } from './upstream-cluster.js';
+
+export interface ListenerRuntime {
+  readonly config: Listener;
+  readonly routes: RouteTable;
+}
+
+export interface DataPlaneSnapshot {
+  readonly version: number;
+  readonly listeners: ReadonlyMap<string, ListenerRuntime>;
+  readonly clusters: ReadonlyMap<string, UpstreamCluster>;
+}
+
+export const EMPTY_SNAPSHOT: DataPlaneSnapshot = { version: 0, listeners: new Map(), clusters: new Map() };

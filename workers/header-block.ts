@@ -1,0 +1,99 @@
+// Copies the header lines a proxy forwards straight from the received bytes
+// into the outgoing head, without turning each header into strings. The
+// native parser has lowercased names and tagged the headers a proxy treats
+// specially; everything else is copied as it arrived (name through value).
+import { HEAD, HEADER_ID } from '../src/native.js';
+
+/** Hop-by-hop headers (RFC 9110 7.6.1) plus the framing headers the proxy regenerates. */
+export const HOP_BY_HOP_MASK =
+  (1 << HEADER_ID.CONNECTION) |
+  (1 << HEADER_ID.KEEP_ALIVE) |
+  (1 << HEADER_ID.PROXY_CONNECTION) |
+  (1 << HEADER_ID.TE) |
+  (1 << HEADER_ID.TRAILER) |
+  (1 << HEADER_ID.UPGRADE) |
+  (1 << HEADER_ID.TRANSFER_ENCODING) |
+  (1 << HEADER_ID.CONTENT_LENGTH);
+
+let keep = new Uint8Array(128);
+
+export function headerName(buf: Buffer, out: Uint32Array, i: number): string {
+  const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
+  return buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!);
+}
+
+export function headerValue(buf: Buffer, out: Uint32Array, i: number): string {
+  const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
+  return buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
+}
+
+/** The value of the first header with this id, or '' when absent; several are joined with ', '. */
+export function headerValueById(buf: Buffer, out: Uint32Array, id: number): string {
+  let value = '';
+  const count = out[HEAD.HEADER_COUNT]!;
+  for (let i = 0; i < count; i++) {
+    if (out[HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i + HEAD.HEADER_ID] === id) {
+      value = value === '' ? headerValue(buf, out, i) : value + ', ' + headerValue(buf, out, i);
+    }
+  }
+  return value;
+}
+
+/** First value of an untagged header by lowercase name, or undefined (linear; for rare lookups). */
+export function findHeader(buf: Buffer, out: Uint32Array, name: string): string | undefined {
+  const count = out[HEAD.HEADER_COUNT]!;
+  const len = name.length;
+  for (let i = 0; i < count; i++) {
+    const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
+    const s = out[base + HEAD.NAME_START]!;
+    if (out[base + HEAD.NAME_END]! - s === len && buf.latin1Slice(s, s + len) === name) {
+      return buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
+    }
+  }
+  return undefined;
+}
+
+/** Header names that a Connection header nominates as hop-by-hop (only called when the parser flagged CONNECTION_OTHER). */
+export function connectionNominated(buf: Buffer, out: Uint32Array): string[] {
+  const names: string[] = [];
+  for (const token of headerValueById(buf, out, HEADER_ID.CONNECTION).split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') names.push(t);
+  }
+  return names;
+}
+
+/**
+ * Decides which received header lines to forward: not in `skipMask` (by id),
+ * not named in `remove`. Returns the bytes the kept lines need (with CRLF);
+ * copyPlannedHeaders then writes exactly those lines.
+ */
+export function planHeaders(buf: Buffer, out: Uint32Array, skipMask: number, remove: readonly string[] | null): number {
+  const count = out[HEAD.HEADER_COUNT]!;
+  if (keep.length < count) keep = new Uint8Array(count * 2);
+  let bytes = 0;
+  for (let i = 0; i < count; i++) {
+    const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
+    let k = ((1 << out[base + HEAD.HEADER_ID]!) & skipMask) === 0;
+    if (k && remove !== null && remove.length > 0) {
+      const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!);
+      k = !remove.includes(name);
+    }
+    keep[i] = k ? 1 : 0;
+    if (k) bytes += out[base + HEAD.VALUE_END]! - out[base + HEAD.NAME_START]! + 2;
+  }
+  return bytes;
+}
+
+/** Writes the lines chosen by the last planHeaders into dest at pos; returns the new position. */
+export function copyPlannedHeaders(buf: Buffer, out: Uint32Array, dest: Buffer, pos: number): number {
+  const count = out[HEAD.HEADER_COUNT]!;
+  for (let i = 0; i < count; i++) {
+    if (keep[i] === 0) continue;
+    const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
+    pos += buf.copy(dest, pos, out[base + HEAD.NAME_START]!, out[base + HEAD.VALUE_END]!);
+    dest[pos++] = 13;
+    dest[pos++] = 10;
+  }
+  return pos;
+}

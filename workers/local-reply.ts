@@ -1,0 +1,42 @@
+// Every failure the proxy answers itself, in one table: the status, the
+// response flag and the body an Envoy user would recognise.
+import { ResponseFlag } from './response-flags.js';
+
+export interface LocalReplyKind {
+  readonly status: number;
+  readonly flag: number;
+  readonly body: string;
+}
+
+export const LocalReply = {
+  NO_ROUTE: { status: 404, flag: ResponseFlag.NR, body: '' },
+  BAD_REQUEST: { status: 400, flag: ResponseFlag.DPE, body: 'Bad Request' },
+  HEADERS_TOO_LARGE: { status: 431, flag: ResponseFlag.DPE, body: 'Request Header Fields Too Large' },
+  NO_HEALTHY_UPSTREAM: { status: 503, flag: ResponseFlag.UH, body: 'no healthy upstream' },
+  CLUSTER_NOT_FOUND: { status: 503, flag: ResponseFlag.NR, body: 'cluster not found' },
+  CONNECT_FAILURE: {
+    status: 503,
+    flag: ResponseFlag.UF,
+    body: 'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
+  },
+  UPSTREAM_RESET: {
+    status: 502,
+    flag: ResponseFlag.UC,
+    body: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+  },
+  UPSTREAM_PROTOCOL_ERROR: { status: 502, flag: ResponseFlag.UPE, body: 'upstream sent an invalid HTTP response' },
+  UPSTREAM_TIMEOUT: { status: 504, flag: ResponseFlag.UT, body: 'upstream request timeout' },
+} as const satisfies Record<string, LocalReplyKind>;
+
+const reasons: Record<number, string> = {
+  100: 'Continue', 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 206: 'Partial Content',
+  301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect',
+  308: 'Permanent Redirect', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
+  405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large',
+  429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
+  501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+export function reasonPhrase(status: number): string {
+  return reasons[status] ?? 'Unknown';
+}

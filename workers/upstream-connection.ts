@@ -1,0 +1,276 @@
+// The client side of HTTP/1.1 to one upstream endpoint: connects, frames the
+// response (content-length, chunked, close-delimited) with the native parser,
+// and hands each piece to the stream bound to it. One exchange at a time; the
+// endpoint pools it between exchanges.
+import * as net from 'node:net';
+import { CHUNKED, FLAG, HEAD, decodeChunked, parseResponseHead } from '../src/native.js';
+import { chunkSegments, headOut, parseLimits } from './parse-scratch.js';
+import type { UpstreamEndpoint } from './upstream-endpoint.js';
+
+/** Why an exchange failed before its response completed. */
+export const UpstreamFailure = {
+  CONNECT: 1, // could not connect (refused, unreachable, connect timeout)
+  RESET: 2, // connection closed or reset before the response completed
+  PROTOCOL: 3, // the upstream sent something that is not valid HTTP/1.1
+} as const;
+
+/** How the response body is framed. */
+export const BodyMode = { NONE: 0, LENGTH: 1, CHUNKED: 2, CLOSE: 3 } as const;
+
+/** The request exchange bound to a connection (ActiveRequest implements it). */
+export interface UpstreamStream {
+  onUpstreamReady(conn: UpstreamConnection): void;
+  /** headOut holds the parsed head (valid only during this call); buf[start, start+length) is the head. */
+  onUpstreamResponseHead(conn: UpstreamConnection, buf: Buffer, start: number, length: number, bodyMode: number): void;
+  onUpstreamBody(buf: Buffer, start: number, end: number): void;
+  onUpstreamResponseEnd(): void;
+  onUpstreamFailure(failure: number): void;
+  onUpstreamWritable(): void;
+}
+
+const IDLE_TIMEOUT_MS = 30_000;
+const PHASE_HEAD = 0;
+const PHASE_BODY = 1;
+
+export class UpstreamConnection {
+  private readonly socket: net.Socket;
+  private stream: UpstreamStream | null = null;
+  private connected = false;
+  private closed = false;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private pending: Buffer | null = null;
+  private phase = PHASE_HEAD;
+  private bodyMode: number = BodyMode.NONE;
+  private remaining = 0;
+  private readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
+  private keepAlive = true;
+  /** The request's last byte has been written (a connection is reusable only then). */
+  private requestDone = false;
+  /** Set per exchange by the stream: a HEAD request's response has no body. */
+  headRequest = false;
+  /** This exchange runs on a connection that served earlier ones (a stale one may fail at once). */
+  reused = false;
+  /** Bytes of response received in this exchange. */
+  responseBytes = 0;
+
+  constructor(readonly endpoint: UpstreamEndpoint) {
+    const counters = endpoint.counters;
+    counters.cxTotal++;
+    counters.cxActive++;
+    endpoint.cxActive++;
+    this.socket = net.connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
+    this.socket.on('connect', this.onConnect.bind(this));
+    this.socket.on('data', this.onData.bind(this));
+    this.socket.on('drain', this.onDrain.bind(this));
+    this.socket.on('error', noop);
+    this.socket.on('close', this.onClose.bind(this));
+    this.socket.on('timeout', this.onIdleTimeout.bind(this));
+    this.socket.setTimeout(IDLE_TIMEOUT_MS);
+    if (endpoint.connectTimeoutMs > 0) {
+      this.connectTimer = setTimeout(onConnectTimeout, endpoint.connectTimeoutMs, this);
+    }
+  }
+
+  attach(stream: UpstreamStream, reused: boolean): void {
+    this.stream = stream;
+    this.reused = reused;
+    this.phase = PHASE_HEAD;
+    this.requestDone = false;
+    this.headRequest = false;
+    this.responseBytes = 0;
+    if (reused && this.socket.isPaused()) this.socket.resume();
+  }
+
+  /** Writes request bytes; false means the socket is full: wait for onUpstreamWritable. */
+  write(data: Buffer | string): boolean {
+    return this.socket.write(data as Buffer);
+  }
+
+  /** The stream wrote the request's last byte. */
+  endRequest(): void {
+    this.requestDone = true;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  /** The stream gives up on this exchange (timeout, downstream gone, retry): the connection is not reusable. */
+  abandon(): void {
+    this.stream = null;
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (!this.closed) this.socket.destroy();
+  }
+
+  private onConnect(): void {
+    this.connected = true;
+    if (this.connectTimer !== null) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = null;
+    }
+    const stream = this.stream;
+    if (stream !== null) stream.onUpstreamReady(this);
+  }
+
+  /** connect_timeout elapsed. */
+  connectTimedOut(): void {
+    this.connectTimer = null;
+    if (!this.connected) this.socket.destroy();
+  }
+
+  private onDrain(): void {
+    if (this.stream !== null) this.stream.onUpstreamWritable();
+  }
+
+  private onIdleTimeout(): void {
+    if (this.stream === null) this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    const stream = this.stream;
+    if (stream === null) {
+      // Bytes nobody asked for (an idle connection): the framing is lost.
+      this.socket.destroy();
+      return;
+    }
+    this.responseBytes += chunk.length;
+    let buf = chunk;
+    if (this.pending !== null) {
+      buf = Buffer.concat([this.pending, chunk]);
+      this.pending = null;
+    }
+    let pos = 0;
+    const end = buf.length;
+    while (pos < end && this.stream !== null) {
+      if (this.phase === PHASE_HEAD) {
+        const n = parseResponseHead(buf, pos, end, headOut, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
+        if (n === 0) {
+          this.pending = buf.subarray(pos);
+          return;
+        }
+        if (n < 0) {
+          this.fail(UpstreamFailure.PROTOCOL);
+          return;
+        }
+        const status = headOut[HEAD.STATUS_CODE]!;
+        if (status < 200) {
+          if (status === 101) {
+            this.fail(UpstreamFailure.PROTOCOL);
+            return;
+          }
+          pos += n; // 100 Continue and other interim responses are not forwarded
+          continue;
+        }
+        this.startBody(status);
+        this.phase = PHASE_BODY;
+        this.stream.onUpstreamResponseHead(this, buf, pos, n, this.bodyMode);
+        pos += n;
+        if (this.stream === null) return; // the stream gave up on this response (a retry)
+        if (this.bodyMode === BodyMode.NONE) this.finish();
+        continue;
+      }
+      if (this.bodyMode === BodyMode.LENGTH) {
+        const take = Math.min(this.remaining, end - pos);
+        this.remaining -= take;
+        this.stream.onUpstreamBody(buf, pos, pos + take);
+        pos += take;
+        if (this.remaining === 0) this.finish();
+      } else if (this.bodyMode === BodyMode.CHUNKED) {
+        const count = decodeChunked(buf, pos, end, this.chunkState, chunkSegments);
+        if (count < 0) {
+          this.fail(UpstreamFailure.PROTOCOL);
+          return;
+        }
+        for (let i = 0; i < count && this.stream !== null; i++) {
+          this.stream.onUpstreamBody(buf, chunkSegments[2 * i]!, chunkSegments[2 * i + 1]!);
+        }
+        pos = this.chunkState[CHUNKED.CONSUMED]!;
+        if (this.chunkState[CHUNKED.PHASE] === CHUNKED.DONE_PHASE && this.stream !== null) this.finish();
+      } else {
+        this.stream.onUpstreamBody(buf, pos, end);
+        pos = end;
+      }
+    }
+    // Bytes past the end of the response: the upstream broke framing.
+    if (pos < end && !this.closed) this.socket.destroy();
+  }
+
+  private startBody(status: number): void {
+    const flags = headOut[HEAD.FLAGS]!;
+    const http11 = headOut[HEAD.VERSION_MINOR] === 1;
+    this.keepAlive = http11 ? (flags & FLAG.CONNECTION_CLOSE) === 0 : (flags & FLAG.CONNECTION_KEEP_ALIVE) !== 0;
+    if (this.headRequest || status === 204 || status === 304) {
+      this.bodyMode = BodyMode.NONE;
+    } else if ((flags & FLAG.CHUNKED) !== 0) {
+      this.bodyMode = BodyMode.CHUNKED;
+      this.chunkState.fill(0);
+    } else if ((flags & FLAG.CONTENT_LENGTH) !== 0) {
+      this.remaining = headOut[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + headOut[HEAD.CONTENT_LENGTH_LO]!;
+      this.bodyMode = this.remaining === 0 ? BodyMode.NONE : BodyMode.LENGTH;
+    } else {
+      this.bodyMode = BodyMode.CLOSE;
+      this.keepAlive = false;
+    }
+  }
+
+  private finish(): void {
+    const stream = this.stream;
+    if (stream === null) return;
+    this.stream = null;
+    if (this.keepAlive && this.requestDone && this.pending === null) {
+      // A paused idle socket would not notice the upstream closing it.
+      if (this.socket.isPaused()) this.socket.resume();
+      this.endpoint.release(this);
+    } else {
+      this.socket.destroy();
+    }
+    stream.onUpstreamResponseEnd();
+  }
+
+  private fail(failure: number): void {
+    const stream = this.stream;
+    this.stream = null;
+    this.socket.destroy();
+    if (stream !== null) stream.onUpstreamFailure(failure);
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    if (this.connectTimer !== null) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = null;
+    }
+    const counters = this.endpoint.counters;
+    counters.cxActive--;
+    this.endpoint.cxActive--;
+    const stream = this.stream;
+    if (stream === null) {
+      this.endpoint.forget(this);
+      return;
+    }
+    if (!this.connected) {
+      counters.cxConnectFail++;
+      this.stream = null;
+      stream.onUpstreamFailure(UpstreamFailure.CONNECT);
+    } else if (this.phase === PHASE_BODY && this.bodyMode === BodyMode.CLOSE) {
+      this.keepAlive = false;
+      this.finish();
+    } else {
+      this.stream = null;
+      stream.onUpstreamFailure(UpstreamFailure.RESET);
+    }
+  }
+}
+
+function onConnectTimeout(conn: UpstreamConnection): void {
+  conn.connectTimedOut();
+}
+
+function noop(): void {}

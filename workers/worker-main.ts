@@ -1,0 +1,121 @@
+// Entry point of a data-plane worker thread. It reads the active config from
+// the proxy's LMDB environment, compiles it into its own lookup tables off
+// the request path, swaps one reference, and serves its share of every
+// listening port until told to shut down.
+import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
+import type { Bootstrap } from '../src/config/bootstrap-types.js';
+import { createLogger } from '../src/log.js';
+import { RouteTable } from '../src/routing/route-table.js';
+import { ProxyStore } from '../src/store/proxy-store.js';
+import { AccessLog } from './access-log.js';
+import type { DataPlaneSnapshot, ListenerRuntime } from './data-plane-snapshot.js';
+import { ListenerSet } from './listener-set.js';
+import { configureParseLimits } from './parse-scratch.js';
+import { reconcileClusters } from './upstream-cluster.js';
+import { WorkerContext } from './worker-context.js';
+import {
+  CONFIG_CHANNEL,
+  type AgentMessage,
+  type ConfigAnnouncement,
+  type WorkerInit,
+  type WorkerMessage,
+  type WorkerStatsSnapshot,
+} from './worker-protocol.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const log = createLogger(`worker-${init.workerId}`, init.logLevel);
+configureParseLimits(init.maxHeadBytes, init.maxHeaders);
+
+const store = ProxyStore.open(init.dataDir);
+const worker = new WorkerContext(init.workerId, new AccessLog(init.accessLog));
+const listeners = new ListenerSet(worker);
+const channel = new BroadcastChannel(CONFIG_CHANNEL);
+
+function post(message: WorkerMessage): void {
+  port.postMessage(message);
+}
+
+/** Compiles a stored config and swaps it in; on any failure the previous snapshot stays. */
+function applyVersion(version: number): void {
+  if (version <= worker.snapshot.version) return;
+  const config: Bootstrap | undefined = store.readConfig(version);
+  if (config === undefined) {
+    post({ type: 'config-failed', version, error: `config version ${version} is not in the store` });
+    return;
+  }
+  try {
+    const compiled = new Map<string, ListenerRuntime>();
+    for (const l of config.listeners) compiled.set(l.name, { config: l, routes: RouteTable.compile(l.routeConfig) });
+    listeners.apply(config.listeners);
+    const snapshot: DataPlaneSnapshot = {
+      version,
+      listeners: compiled,
+      clusters: reconcileClusters(worker.snapshot.clusters, config.clusters),
+    };
+    worker.snapshot = snapshot;
+    post({ type: 'config-applied', version });
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    log.error({ version, err: error }, 'config not applied; keeping the previous one');
+    post({ type: 'config-failed', version, error });
+  }
+}
+
+function statsSnapshot(): WorkerStatsSnapshot {
+  const clusters = [...worker.snapshot.clusters.values()].map((c) => ({ ...c.counters }));
+  return {
+    workerId: init.workerId,
+    downstreamCxActive: worker.connections.size,
+    downstreamCxTotal: worker.downstreamCxTotal,
+    downstreamRqTotal: worker.stats.downstreamRqTotal,
+    configVersion: worker.snapshot.version,
+    requests: worker.stats.snapshot(),
+    clusters,
+  };
+}
+
+function shutdown(timeoutMs: number): void {
+  listeners.closeAll();
+  channel.close();
+  worker.draining = true;
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    for (const c of worker.connections) c.destroy();
+    for (const c of worker.snapshot.clusters.values()) c.close();
+    void store.close().finally(() => {
+      post({ type: 'drained' });
+      port.close();
+    });
+  };
+  worker.onIdle = finish;
+  for (const c of [...worker.connections]) c.drain();
+  if (worker.connections.size === 0) finish();
+  else setTimeout(finish, timeoutMs).unref();
+}
+
+port.on('message', (msg: AgentMessage) => {
+  switch (msg.type) {
+    case 'stats':
+      post({ type: 'stats', id: msg.id, snapshot: statsSnapshot() });
+      break;
+    case 'clusters':
+      post({ type: 'clusters', id: msg.id, clusters: [...worker.snapshot.clusters.values()].map((c) => c.status()) });
+      break;
+    case 'drain-listeners':
+      listeners.closeAll();
+      break;
+    case 'shutdown':
+      shutdown(msg.timeoutMs);
+      break;
+  }
+});
+
+channel.onmessage = (event: unknown) => {
+  const data = (event as { data: ConfigAnnouncement }).data;
+  applyVersion(data.version);
+};
+
+applyVersion(store.activeVersion());

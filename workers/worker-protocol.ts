@@ -1,0 +1,101 @@
+// Messages between the agent (main thread) and the data-plane worker threads.
+// Config versions travel on a BroadcastChannel (CONFIG_CHANNEL); everything
+// else is point-to-point over the worker's parentPort.
+
+/** BroadcastChannel name on which the agent announces `{ version }` after an LMDB write. */
+export const CONFIG_CHANNEL = 'isthmus:config';
+
+export interface ConfigAnnouncement {
+  readonly version: number;
+}
+
+/** workerData given to every worker thread. */
+export interface WorkerInit {
+  readonly workerId: number;
+  /** The proxy's LMDB environment directory (opened read-only by convention). */
+  readonly dataDir: string;
+  /** Labels for istio_* metrics: this proxy's own workload. */
+  readonly serviceName: string;
+  readonly namespace: string;
+  /** Access log target: 'stdout', 'off', or a file path. */
+  readonly accessLog: string;
+  readonly logLevel: string;
+  /** Limits for the native head parser. */
+  readonly maxHeadBytes: number;
+  readonly maxHeaders: number;
+}
+
+// ---- agent -> worker ----
+export type AgentMessage =
+  | { readonly type: 'stats'; readonly id: number }
+  | { readonly type: 'clusters'; readonly id: number }
+  /** Stop accepting on every listener; keep serving open connections. */
+  | { readonly type: 'drain-listeners' }
+  /** Stop accepting, finish in-flight requests within timeoutMs, close all, then post 'drained'. */
+  | { readonly type: 'shutdown'; readonly timeoutMs: number };
+
+// ---- worker -> agent ----
+export type WorkerMessage =
+  /** Sent once the worker has applied a config version and its listeners are open. */
+  | { readonly type: 'config-applied'; readonly version: number }
+  | { readonly type: 'config-failed'; readonly version: number; readonly error: string }
+  | { readonly type: 'stats'; readonly id: number; readonly snapshot: WorkerStatsSnapshot }
+  | { readonly type: 'clusters'; readonly id: number; readonly clusters: readonly ClusterStatus[] }
+  | { readonly type: 'drained' };
+
+/** One istio_requests_total / istio_request_duration_milliseconds series. */
+export interface RequestSeries {
+  /** Upstream cluster name, or '' for a local reply that never chose a cluster. */
+  readonly cluster: string;
+  readonly listener: string;
+  readonly responseCode: number;
+  /** Envoy response flags, e.g. '-', 'NR', 'UF,URX'. */
+  readonly responseFlags: string;
+  readonly count: number;
+  /** Sum of durations, ms. */
+  readonly durationSumMs: number;
+  /** Cumulative counts, one per bucket of ISTIO_DURATION_BUCKETS_MS (the +Inf bucket is `count`). */
+  readonly durationBuckets: readonly number[];
+}
+
+export interface UpstreamClusterStats {
+  readonly cluster: string;
+  readonly cxActive: number; // open upstream connections (busy + idle)
+  readonly cxIdle: number;
+  readonly cxTotal: number;
+  readonly cxConnectFail: number;
+  readonly rqActive: number;
+  readonly rqTotal: number;
+  readonly rqRetry: number;
+  readonly rqTimeout: number;
+}
+
+export interface WorkerStatsSnapshot {
+  readonly workerId: number;
+  readonly downstreamCxActive: number;
+  readonly downstreamCxTotal: number;
+  readonly downstreamRqTotal: number;
+  readonly configVersion: number;
+  readonly requests: readonly RequestSeries[];
+  readonly clusters: readonly UpstreamClusterStats[];
+}
+
+export interface EndpointStatus {
+  readonly address: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly rqActive: number;
+  readonly rqTotal: number;
+  readonly rqError: number;
+  readonly cxActive: number;
+}
+
+export interface ClusterStatus {
+  readonly cluster: string;
+  readonly endpoints: readonly EndpointStatus[];
+}
+
+/** Istio's default buckets for istio_request_duration_milliseconds. */
+export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+];
