@@ -29,6 +29,8 @@ import type { UpstreamEndpoint } from './upstream-endpoint.js';
 const REPLAY_LIMIT = 1024 * 1024;
 /** Body bytes queued for an upstream that is still connecting before reading from the client pauses. */
 const QUEUE_LIMIT = 256 * 1024;
+/** Body pieces up to this size are copied next to their framing rather than written separately. */
+const COPY_LIMIT = 16 * 1024;
 const CRLF = Buffer.from('\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 const CONTINUE_100 = 'HTTP/1.1 100 Continue\r\n\r\n';
@@ -83,6 +85,8 @@ export class ActiveRequest implements UpstreamStream, RequestView {
 
   // ---- response ----
   private responseStarted = false;
+  /** The response head, waiting for the first body bytes to share its write. */
+  private pendingHead: Buffer | null = null;
   private chunkedOut = false;
   private closeAfter = false;
   private finished = false;
@@ -435,22 +439,47 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     pos = copyPlannedHeaders(buf, out, head, pos);
     pos += add.copy(head, pos);
     head.latin1Write(framing, pos);
-    this.conn.writeCorked(head);
+    // Held until the first body bytes of this read join it: one write, one syscall.
+    this.pendingHead = head;
   }
 
   onUpstreamBody(buf: Buffer, start: number, end: number): void {
     const n = end - start;
     if (n === 0) return;
     this.bytesSent += n;
+    const head = this.pendingHead;
     let ok: boolean;
-    if (this.chunkedOut) {
+    if (head === null && !this.chunkedOut) {
+      ok = this.conn.write(buf.subarray(start, end));
+    } else if (head === null && n > COPY_LIMIT) {
       this.conn.write(n.toString(16) + '\r\n');
       this.conn.write(buf.subarray(start, end));
       ok = this.conn.write(CRLF);
     } else {
-      ok = this.conn.write(buf.subarray(start, end));
+      // Small pieces are copied behind the head / chunk line so each read costs one write.
+      const prefix = this.chunkedOut ? n.toString(16) + '\r\n' : '';
+      const headLength = head === null ? 0 : head.length;
+      const out = Buffer.allocUnsafe(headLength + prefix.length + n + (this.chunkedOut ? 2 : 0));
+      let pos = head === null ? 0 : head.copy(out, 0);
+      if (prefix !== '') pos += out.latin1Write(prefix, pos);
+      pos += buf.copy(out, pos, start, end);
+      if (this.chunkedOut) {
+        out[pos++] = 13;
+        out[pos] = 10;
+      }
+      this.pendingHead = null;
+      ok = this.conn.write(out);
     }
     if (!ok) this.upstream!.pause();
+  }
+
+  /** The upstream read that carried the head had no body bytes: send the head now. */
+  onUpstreamReadEnd(): void {
+    const head = this.pendingHead;
+    if (head !== null) {
+      this.pendingHead = null;
+      this.conn.write(head);
+    }
   }
 
   /** The client drained its socket: let the upstream send again. */
@@ -459,7 +488,13 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   }
 
   onUpstreamResponseEnd(): void {
-    if (this.chunkedOut) this.conn.write(LAST_CHUNK);
+    const head = this.pendingHead;
+    if (head !== null) {
+      this.pendingHead = null;
+      this.conn.write(this.chunkedOut ? Buffer.concat([head, LAST_CHUNK]) : head);
+    } else if (this.chunkedOut) {
+      this.conn.write(LAST_CHUNK);
+    }
     this.endAttempt(true);
     this.complete();
   }

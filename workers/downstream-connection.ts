@@ -53,13 +53,6 @@ export class DownstreamConnection {
     return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
   }
 
-  /** Writes a response head and lets body writes of the same tick join it in one syscall. */
-  writeCorked(head: Buffer): void {
-    this.socket.cork();
-    this.socket.write(head);
-    process.nextTick(uncork, this.socket);
-  }
-
   pauseReading(): void {
     this.socket.pause();
   }
@@ -162,10 +155,6 @@ export class DownstreamConnection {
     if (req !== null) req.onDownstreamClosed();
     this.worker.connectionClosed(this);
   }
-}
-
-function uncork(socket: net.Socket): void {
-  socket.uncork();
 }
 
 function noop(): void {}

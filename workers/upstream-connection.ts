@@ -24,6 +24,8 @@ export interface UpstreamStream {
   onUpstreamResponseHead(conn: UpstreamConnection, buf: Buffer, start: number, length: number, bodyMode: number): void;
   onUpstreamBody(buf: Buffer, start: number, end: number): void;
   onUpstreamResponseEnd(): void;
+  /** Every piece of one read has been handed over (lets the stream batch its writes). */
+  onUpstreamReadEnd(): void;
   onUpstreamFailure(failure: number): void;
   onUpstreamWritable(): void;
 }
@@ -198,8 +200,9 @@ export class UpstreamConnection {
         pos = end;
       }
     }
+    if (this.stream !== null) this.stream.onUpstreamReadEnd();
     // Bytes past the end of the response: the upstream broke framing.
-    if (pos < end && !this.closed) this.socket.destroy();
+    else if (pos < end && !this.closed) this.socket.destroy();
   }
 
   private startBody(status: number): void {
