@@ -20,6 +20,7 @@ import { LocalReply, reasonPhrase, type LocalReplyKind } from './local-reply.js'
 import { chunkSegments, headOut } from './parse-scratch.js';
 import { ResponseFlag, responseFlagsText } from './response-flags.js';
 import { EMPTY_HEADER_PLAN, headerPlanFor, type RouteHeaderPlan } from './route-header-plan.js';
+import { retain } from './shared-read-buffer.js';
 import { RetryState } from './retry-state.js';
 import type { UpstreamCluster } from './upstream-cluster.js';
 import { BodyMode, UpstreamFailure, type UpstreamConnection, type UpstreamStream } from './upstream-connection.js';
@@ -29,8 +30,6 @@ import type { UpstreamEndpoint } from './upstream-endpoint.js';
 const REPLAY_LIMIT = 1024 * 1024;
 /** Body bytes queued for an upstream that is still connecting before reading from the client pauses. */
 const QUEUE_LIMIT = 256 * 1024;
-/** Body pieces up to this size are copied next to their framing rather than written separately. */
-const COPY_LIMIT = 16 * 1024;
 const CRLF = Buffer.from('\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 const CONTINUE_100 = 'HTTP/1.1 100 Continue\r\n\r\n';
@@ -321,7 +320,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (this.bodyMode === BODY_LENGTH) {
       const take = Math.min(this.bodyRemaining, end - start);
       this.bodyRemaining -= take;
-      this.deliver(buf.subarray(start, start + take));
+      this.deliver(retain(buf, start, start + take));
       if (this.bodyRemaining === 0) this.bodyComplete();
       return start + take;
     }
@@ -336,9 +335,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       for (let i = 0; i < count; i++) {
         const s = chunkSegments[2 * i]!;
         const e = chunkSegments[2 * i + 1]!;
-        this.deliver(Buffer.from((e - s).toString(16) + '\r\n', 'latin1'));
-        this.deliver(buf.subarray(s, e));
-        this.deliver(CRLF);
+        this.deliver(chunkFramed(buf, s, e));
       }
       const consumed = state[CHUNKED.CONSUMED]!;
       if (state[CHUNKED.PHASE] === CHUNKED.DONE_PHASE) {
@@ -447,29 +444,21 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     const n = end - start;
     if (n === 0) return;
     this.bytesSent += n;
+    // The read buffer is shared (see shared-read-buffer.ts): what we write is a copy, and small
+    // pieces travel in the same buffer as the response head or their chunk line.
     const head = this.pendingHead;
-    let ok: boolean;
-    if (head === null && !this.chunkedOut) {
-      ok = this.conn.write(buf.subarray(start, end));
-    } else if (head === null && n > COPY_LIMIT) {
-      this.conn.write(n.toString(16) + '\r\n');
-      this.conn.write(buf.subarray(start, end));
-      ok = this.conn.write(CRLF);
-    } else {
-      // Small pieces are copied behind the head / chunk line so each read costs one write.
-      const prefix = this.chunkedOut ? n.toString(16) + '\r\n' : '';
-      const headLength = head === null ? 0 : head.length;
-      const out = Buffer.allocUnsafe(headLength + prefix.length + n + (this.chunkedOut ? 2 : 0));
-      let pos = head === null ? 0 : head.copy(out, 0);
-      if (prefix !== '') pos += out.latin1Write(prefix, pos);
-      pos += buf.copy(out, pos, start, end);
-      if (this.chunkedOut) {
-        out[pos++] = 13;
-        out[pos] = 10;
-      }
-      this.pendingHead = null;
-      ok = this.conn.write(out);
+    const prefix = this.chunkedOut ? n.toString(16) + '\r\n' : '';
+    const headLength = head === null ? 0 : head.length;
+    const out = Buffer.allocUnsafe(headLength + prefix.length + n + (this.chunkedOut ? 2 : 0));
+    let pos = head === null ? 0 : head.copy(out, 0);
+    if (prefix !== '') pos += out.latin1Write(prefix, pos);
+    pos += buf.copy(out, pos, start, end);
+    if (this.chunkedOut) {
+      out[pos++] = 13;
+      out[pos] = 10;
     }
+    this.pendingHead = null;
+    const ok = this.conn.write(out);
     if (!ok) this.upstream!.pause();
   }
 
@@ -692,6 +681,17 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.queued = [];
     this.conn.onRequestDone(this, this.closeAfter || this.receivingBody);
   }
+}
+
+/** A copy of buf[s, e) framed as one HTTP/1.1 chunk. */
+function chunkFramed(buf: Buffer, s: number, e: number): Buffer {
+  const line = (e - s).toString(16) + '\r\n';
+  const out = Buffer.allocUnsafe(line.length + e - s + 2);
+  let pos = out.latin1Write(line, 0);
+  pos += buf.copy(out, pos, s, e);
+  out[pos++] = 13;
+  out[pos] = 10;
+  return out;
 }
 
 function onBackoffElapsed(req: ActiveRequest): void {

@@ -5,9 +5,12 @@ import type * as net from 'node:net';
 import { parseRequestHead } from '../src/native.js';
 import { ActiveRequest } from './active-request.js';
 import { headOut, parseLimits } from './parse-scratch.js';
+import { readAcceptedSocket, retain } from './shared-read-buffer.js';
 import type { WorkerContext } from './worker-context.js';
 
 const END_OF_HEAD = Buffer.from('\r\n\r\n');
+/** How long a half-closed connection may linger before it is destroyed. */
+const LINGER_MS = 2000;
 
 export class DownstreamConnection {
   readonly remoteAddress: string;
@@ -30,14 +33,12 @@ export class DownstreamConnection {
     worker.connections.add(this);
     worker.downstreamCxTotal++;
     socket.setNoDelay(true);
-    socket.on('data', this.onData.bind(this));
+    readAcceptedSocket(socket, this.onRead.bind(this));
     socket.on('drain', this.onDrain.bind(this));
     socket.on('error', noop);
     socket.on('close', this.onClose.bind(this));
-    if (idleTimeoutMs > 0) {
-      socket.setTimeout(idleTimeoutMs);
-      socket.on('timeout', this.onIdleTimeout.bind(this));
-    }
+    socket.on('timeout', this.onIdleTimeout.bind(this));
+    if (idleTimeoutMs > 0) socket.setTimeout(idleTimeoutMs);
   }
 
   get draining(): boolean {
@@ -70,53 +71,72 @@ export class DownstreamConnection {
     if (this.request === null && !this.processing) this.end();
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes from the socket, valid only during this call (see shared-read-buffer.ts). */
+  private onRead(nread: number, buf: Buffer): void {
+    if (this.ending) return; // closing after a refusal: read and drop what the client still sends
     const req = this.request;
     if (req !== null && req.receivingBody) {
-      const used = req.onDownstreamBody(chunk, 0, chunk.length);
-      if (used < chunk.length) this.stash(chunk.subarray(used));
+      const used = req.onDownstreamBody(buf, 0, nread);
+      if (used < nread) this.keep(buf, used, nread);
       return;
     }
-    this.stash(chunk);
-    if (req === null) this.processBuffered();
+    if (req === null && this.buffered === null) {
+      this.process(buf, 0, nread); // the common case: a whole head in one read, parsed in place
+      return;
+    }
+    this.keep(buf, 0, nread);
+    if (req === null) this.processKept();
     else if (this.buffered!.length > parseLimits.maxHeadBytes) this.socket.pause(); // pipelining far ahead of us
   }
 
-  private stash(chunk: Buffer): void {
-    this.buffered = this.buffered === null ? chunk : Buffer.concat([this.buffered, chunk]);
+  /** Appends a copy of buf[start, end) to the kept bytes. */
+  private keep(buf: Buffer, start: number, end: number): void {
+    const kept = this.buffered;
+    if (kept === null) {
+      this.buffered = retain(buf, start, end);
+      return;
+    }
+    const joined = Buffer.allocUnsafe(kept.length + end - start);
+    kept.copy(joined, 0);
+    buf.copy(joined, kept.length, start, end);
+    this.buffered = joined;
   }
 
-  private processBuffered(): void {
+  private processKept(): void {
+    const kept = this.buffered!;
+    if (this.scanFrom > 0 && kept.length <= parseLimits.maxHeadBytes && kept.indexOf(END_OF_HEAD, this.scanFrom) < 0) {
+      this.scanFrom = Math.max(1, kept.length - 3);
+      return;
+    }
+    this.buffered = null;
+    this.process(kept, 0, kept.length);
+  }
+
+  /** Runs requests from buf[start, end); keeps a copy of whatever it cannot use yet. */
+  private process(buf: Buffer, start: number, end: number): void {
     this.processing = true;
-    while (this.request === null && this.buffered !== null && !this.ending) {
-      const buf = this.buffered;
-      if (this.scanFrom > 0 && buf.length <= parseLimits.maxHeadBytes && buf.indexOf(END_OF_HEAD, this.scanFrom) < 0) {
-        this.scanFrom = Math.max(1, buf.length - 3);
-        break;
-      }
-      const n = parseRequestHead(buf, 0, buf.length, headOut, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
+    let pos = start;
+    while (this.request === null && pos < end && !this.ending) {
+      const n = parseRequestHead(buf, pos, end, headOut, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
       if (n === 0) {
-        this.scanFrom = Math.max(1, buf.length - 3);
+        // A partial head: look for its end in later bytes without re-parsing from the start each time.
+        this.scanFrom = Math.max(1, end - pos - 3);
         break;
       }
       this.scanFrom = 0;
       const req = new ActiveRequest(this, this.worker.snapshot, this.listenerName);
       this.request = req;
       if (n < 0) {
-        this.buffered = null;
+        pos = end;
         req.rejectMalformed(n);
         break;
       }
-      this.buffered = n < buf.length ? buf.subarray(n) : null;
       req.start(buf, n);
-      if (this.request === req && req.receivingBody && this.buffered !== null) {
-        const rest = this.buffered;
-        this.buffered = null;
-        const used = req.onDownstreamBody(rest, 0, rest.length);
-        if (used < rest.length) this.buffered = rest.subarray(used);
-      }
+      pos += n;
+      if (this.request === req && req.receivingBody && pos < end) pos = req.onDownstreamBody(buf, pos, end);
     }
     this.processing = false;
+    if (pos < end && !this.ending) this.keep(buf, pos, end);
     if (this.request !== null && !this.request.receivingBody && this.buffered !== null) this.socket.pause();
   }
 
@@ -128,16 +148,24 @@ export class DownstreamConnection {
       this.end();
       return;
     }
-    if (!this.processing && this.buffered !== null) this.processBuffered();
+    if (!this.processing && this.buffered !== null) this.processKept();
     const next = this.request as ActiveRequest | null; // processBuffered may have started the next one
     if (next === null || next.receivingBody) this.resumeReading();
   }
 
+  /**
+   * Half-closes after the last response and keeps reading (and dropping) what
+   * the client still sends until it closes too: closing with unread bytes
+   * would make the kernel send a reset that can destroy our last response
+   * before the client reads it (a lingering close, as nginx does).
+   */
   private end(): void {
     if (this.ending) return;
     this.ending = true;
     this.buffered = null;
     this.socket.end();
+    this.socket.setTimeout(LINGER_MS);
+    this.resumeReading();
   }
 
   private onDrain(): void {

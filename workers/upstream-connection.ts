@@ -5,6 +5,7 @@
 import * as net from 'node:net';
 import { CHUNKED, FLAG, HEAD, decodeChunked, parseResponseHead } from '../src/native.js';
 import { chunkSegments, headOut, parseLimits } from './parse-scratch.js';
+import { retain, sharedReadOption } from './shared-read-buffer.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 
 /** Why an exchange failed before its response completed. */
@@ -60,9 +61,13 @@ export class UpstreamConnection {
     counters.cxTotal++;
     counters.cxActive++;
     endpoint.cxActive++;
-    this.socket = net.connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
+    this.socket = net.connect({
+      host: endpoint.address,
+      port: endpoint.port,
+      noDelay: true,
+      onread: sharedReadOption(this.onRead.bind(this)),
+    });
     this.socket.on('connect', this.onConnect.bind(this));
-    this.socket.on('data', this.onData.bind(this));
     this.socket.on('drain', this.onDrain.bind(this));
     this.socket.on('error', noop);
     this.socket.on('close', this.onClose.bind(this));
@@ -135,26 +140,30 @@ export class UpstreamConnection {
     if (this.stream === null) this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes from the socket, valid only during this call (see shared-read-buffer.ts). */
+  private onRead(nread: number, chunk: Buffer): void {
     const stream = this.stream;
     if (stream === null) {
       // Bytes nobody asked for (an idle connection): the framing is lost.
       this.socket.destroy();
       return;
     }
-    this.responseBytes += chunk.length;
+    this.responseBytes += nread;
     let buf = chunk;
+    let end = nread;
     if (this.pending !== null) {
-      buf = Buffer.concat([this.pending, chunk]);
+      buf = Buffer.allocUnsafe(this.pending.length + nread);
+      this.pending.copy(buf, 0);
+      chunk.copy(buf, this.pending.length, 0, nread);
+      end = buf.length;
       this.pending = null;
     }
     let pos = 0;
-    const end = buf.length;
     while (pos < end && this.stream !== null) {
       if (this.phase === PHASE_HEAD) {
         const n = parseResponseHead(buf, pos, end, headOut, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
         if (n === 0) {
-          this.pending = buf.subarray(pos);
+          this.pending = retain(buf, pos, end);
           return;
         }
         if (n < 0) {

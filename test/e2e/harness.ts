@@ -146,7 +146,7 @@ export async function startUpstream(name: string, handler?: UpstreamHandler): Pr
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString();
+      const body = Buffer.concat(chunks).toString('latin1'); // lossless for binary bodies
       seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
       if (handler) handler(req, res, body);
       else {
