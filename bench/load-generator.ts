@@ -37,9 +37,9 @@ export interface LoadResult extends LatencySummary {
   readonly maxSendLagMs: number;
 }
 
-/** Builds the raw GET request every client sends. */
+/** Builds the raw GET request every client sends: the same bytes wrk sends, so the two compare. */
 export function buildRequest(authority: string, path = '/'): string {
-  return `GET ${path} HTTP/1.1\r\nHost: ${authority}\r\nUser-Agent: isthmus-bench\r\nAccept: */*\r\n\r\n`;
+  return `GET ${path} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`;
 }
 
 /** Splits `total` into `parts` near-equal integers (earlier parts take the remainder). */

@@ -106,12 +106,15 @@ class LoadConnection {
     this.connected = false;
     const i = idle.indexOf(this);
     if (i >= 0) idle.splice(i, 1);
+    const now = performance.now();
+    const inWindow = now >= warmEnd && now < end;
     if (this.busy) {
+      // A request lost with its connection: an error if it belonged to the measurement.
       this.busy = false;
       inFlight--;
-      if (this.measured) errors++;
-    } else if (!wasConnected && running) {
-      errors++;
+      if (config.mode === 'fixed' ? this.measured : inWindow) errors++;
+    } else if (!wasConnected && running && inWindow) {
+      errors++; // a reconnect that failed
     }
     if (!wasConnected && !running) onConnectFailed();
     if (running && !finished && reconnects < MAX_RECONNECTS) {

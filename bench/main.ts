@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseBenchOptions, type BenchOptions } from './bench-options.js';
 import { runLoad } from './load-generator.js';
 import type { LoadMode } from './load-protocol.js';
-import type { ManagedProcess } from './managed-process.js';
+import { parseJsonLine, type ManagedProcess } from './managed-process.js';
 import { findPeerBinary } from './peers.js';
 import { cpuSecondsPer1k, sampleProcess, type ProcessUsage } from './process-sampler.js';
 import { computeRatios } from './ratios.js';
@@ -111,9 +111,16 @@ function describe(sample: RunSample): string {
   return `${sample.rps} req/s, p50 ${sample.p50_ms} ms, p99 ${sample.p99_ms} ms, ${sample.errors} errors${cpu}${rss}`;
 }
 
+/** A log line as a person reads it: a pino JSON line becomes its msg (and reason), others stay. */
+function readableLine(line: string): string {
+  const record = parseJsonLine(line);
+  if (record === undefined || typeof record.msg !== 'string') return line;
+  return typeof record.reason === 'string' ? `${record.msg} (${record.reason})` : record.msg;
+}
+
 /** An error message on one line: its first line and the last few output lines, each cut short. */
 function oneLine(message: string): string {
-  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = message.split('\n').map((l) => readableLine(l.trim())).filter((l) => l !== '');
   const shown = lines.length <= 4 ? lines : [lines[0]!, '...', ...lines.slice(-3)];
   return shown.map((l) => (l.length > 240 ? `${l.slice(0, 240)}...` : l)).join(' | ');
 }
@@ -167,6 +174,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const s of skipped) log(`bench: skipped ${s.target}: ${s.reason}`);
 
     const samples: RunSample[] = [];
+    const dead = new Set<string>();
     for (let runIndex = 1; runIndex <= options.runs; runIndex++) {
       for (const mode of ['max', 'fixed'] as const) {
         if (mode === 'max' && wrkBinary !== null) {
@@ -180,7 +188,14 @@ export async function run(argv: string[]): Promise<number> {
           }
         }
         for (const target of started) {
-          if (!target.spec.modes.includes(mode)) continue;
+          if (!target.spec.modes.includes(mode) || dead.has(target.spec.id)) continue;
+          const exit = target.running.exitReport();
+          if (exit !== null) {
+            dead.add(target.spec.id);
+            skipped.push({ target: target.spec.id, reason: `from run ${runIndex} on: ${oneLine(exit)}` });
+            log(`run ${runIndex}/${options.runs} ${target.spec.id}: ${oneLine(exit)}`);
+            continue;
+          }
           try {
             const sample = await measure(options, target, mode, upstream.pid);
             samples.push(sample);

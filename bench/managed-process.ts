@@ -35,18 +35,18 @@ export class ManagedProcess<T> {
   ready: T | undefined;
   private readonly lastLines: string[] = [];
   private readonly exitPromise: Promise<number | null>;
-  private exitCode: number | null | undefined;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
   constructor(name: string, child: ChildProcess) {
     this.name = name;
     this.child = child;
     this.exitPromise = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        this.exitCode = code ?? (signal === null ? null : 128);
+        this.exitInfo = { code, signal };
         resolve(code);
       });
       child.once('error', () => {
-        this.exitCode = null;
+        this.exitInfo = { code: null, signal: null };
         resolve(null);
       });
     });
@@ -56,8 +56,15 @@ export class ManagedProcess<T> {
     return this.child.pid ?? -1;
   }
 
+  /** 'code 1' or 'signal SIGKILL' once exited; undefined while running. */
+  get exitDescription(): string | undefined {
+    const info = this.exitInfo;
+    if (info === undefined) return undefined;
+    return info.signal !== null ? `signal ${info.signal}` : `code ${String(info.code)}`;
+  }
+
   get exited(): boolean {
-    return this.exitCode !== undefined;
+    return this.exitInfo !== undefined;
   }
 
   /** The last lines the child printed, for error messages. */

@@ -11,6 +11,8 @@ export interface Ratio {
   /** The goal in words ('>= 0.6'), when there is one. */
   readonly goal: string | null;
   readonly met: boolean | null;
+  /** Set when the two sides were not measured the same number of times (a target failed in some runs). */
+  readonly note: string | null;
 }
 
 type Find = (scenario: string, target: string, mode: 'max' | 'fixed', client?: string) => ResultRow | undefined;
@@ -37,33 +39,42 @@ export function addedP99Ms(a: ResultRow | undefined, b: ResultRow | undefined): 
 export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
   const find = finder(rows);
   const out: Ratio[] = [];
-  const push = (name: string, value: number | null, unit: Ratio['unit'], goal: string | null, test?: (v: number) => boolean): void => {
+  const push = (
+    name: string,
+    value: number | null,
+    unit: Ratio['unit'],
+    goal: string | null,
+    test?: (v: number) => boolean,
+    sides: readonly (ResultRow | undefined)[] = [],
+  ): void => {
     if (value === null) return;
-    out.push({ name, value, unit, goal, met: test === undefined ? null : test(value) });
+    const runs = sides.map((row) => row?.runs ?? 0);
+    const note = runs.length === 2 && runs[0] !== runs[1] ? `runs differ: ${runs[0]} vs ${runs[1]}` : null;
+    out.push({ name, value, unit, goal, met: test === undefined ? null : test(value), note });
   };
 
+  const ratio = (name: string, a: ResultRow | undefined, b: ResultRow | undefined, goal: string | null = null, test?: (v: number) => boolean): void =>
+    push(name, throughputRatio(a, b), 'x', goal, test, [a, b]);
   const isthmusMax = find('proxy', 'isthmus', 'max');
-  push('isthmus / haproxy throughput (max)', throughputRatio(isthmusMax, find('proxy', 'haproxy', 'max')), 'x', '>= 0.6', (v) => v >= 0.6);
-  push('isthmus / nginx throughput (max)', throughputRatio(isthmusMax, find('proxy', 'nginx', 'max')), 'x', null);
-  push('isthmus / direct throughput (max)', throughputRatio(isthmusMax, find('direct', 'direct', 'max')), 'x', null);
-  push('uws-front / haproxy throughput (max)', throughputRatio(find('uws-front', 'isthmus', 'max'), find('proxy', 'haproxy', 'max')), 'x', null);
-  push(
-    'bench client / wrk -t1 throughput on direct',
-    throughputRatio(find('direct', 'direct', 'max'), find('direct-wrk', 'direct', 'max', 'wrk')),
-    'x',
-    '>= 1.0',
-    (v) => v >= 1,
-  );
+  const haproxyMax = find('proxy', 'haproxy', 'max');
+  const directMax = find('direct', 'direct', 'max');
+  ratio('isthmus / haproxy throughput (max)', isthmusMax, haproxyMax, '>= 0.6', (v) => v >= 0.6);
+  ratio('isthmus / nginx throughput (max)', isthmusMax, find('proxy', 'nginx', 'max'));
+  ratio('isthmus / direct throughput (max)', isthmusMax, directMax);
+  ratio('uws-front / haproxy throughput (max)', find('uws-front', 'isthmus', 'max'), haproxyMax);
+  ratio('bench client / wrk -t1 throughput on direct', directMax, find('direct-wrk', 'direct', 'max', 'wrk'), '>= 1.0', (v) => v >= 1);
 
   const directFixed = find('direct', 'direct', 'fixed');
   for (const target of ['isthmus', 'haproxy', 'nginx']) {
     const isOurs = target === 'isthmus';
+    const fixed = find('proxy', target, 'fixed');
     push(
       `${target} added p99 vs direct (fixed rate)`,
-      addedP99Ms(find('proxy', target, 'fixed'), directFixed),
+      addedP99Ms(fixed, directFixed),
       'ms',
       isOurs ? '<= 0.5' : null,
       isOurs ? (v) => v <= 0.5 : undefined,
+      [fixed, directFixed],
     );
   }
 

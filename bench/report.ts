@@ -40,7 +40,7 @@ export function machineInfo(): MachineInfo {
 const fmt = (value: number | null, digits = 3): string =>
   value === null || !Number.isFinite(value) ? '-' : String(Math.round(value * 10 ** digits) / 10 ** digits);
 
-const HEADERS = ['scenario', 'target', 'client', 'mode', 'conns', 'rate', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'cpu-s/1k', 'rss MB'];
+const HEADERS = ['scenario', 'target', 'client', 'mode', 'conns', 'rate', 'runs', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'cpu-s/1k', 'rss MB'];
 
 function cells(row: ResultRow): string[] {
   return [
@@ -50,6 +50,7 @@ function cells(row: ResultRow): string[] {
     row.mode,
     String(row.connections),
     row.rate === null ? '-' : String(row.rate),
+    String(row.runs),
     row.runs > 1 ? `${row.rps} (${row.rps_min}-${row.rps_max})` : String(row.rps),
     fmt(row.p50_ms),
     fmt(row.p90_ms),
@@ -65,7 +66,8 @@ function cells(row: ResultRow): string[] {
 function ratioLine(ratio: Ratio): [string, string, string, string] {
   const value = ratio.unit === 'x' ? `${ratio.value} x` : `${ratio.value} ${ratio.unit}`;
   const met = ratio.met === null ? '' : ratio.met ? 'met' : 'NOT met';
-  return [ratio.name, value, ratio.goal ?? '', met];
+  const verdict = ratio.note === null ? met : `${met}${met === '' ? '' : ', '}${ratio.note}`;
+  return [ratio.name, value, ratio.goal ?? '', verdict];
 }
 
 /** The console table: aligned columns, one row per result, then the ratios. */
@@ -80,7 +82,8 @@ export function formatTable(report: BenchReport): string {
     const w0 = Math.max(...ratioRows.map((r) => r[0].length));
     const w1 = Math.max(...ratioRows.map((r) => r[1].length));
     for (const [name, value, goal, met] of ratioRows) {
-      out.push(`${name.padEnd(w0)}  ${value.padStart(w1)}${goal === '' ? '' : `  (goal ${goal}: ${met})`}`);
+      const detail = goal === '' ? (met === '' ? '' : `  (${met})`) : `  (goal ${goal}: ${met})`;
+      out.push(`${name.padEnd(w0)}  ${value.padStart(w1)}${detail}`);
     }
   }
   if (report.skipped.length > 0) {

@@ -21,6 +21,8 @@ export interface RunningTarget {
   readonly port: number;
   /** Process sampled for CPU and RSS; null for direct (there is no proxy). */
   readonly pid: number | null;
+  /** null while it runs; once its process has exited, how (with its last output). */
+  exitReport(): string | null;
   stop(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ function fromProcess(proc: ManagedProcess<unknown>, port: number): RunningTarget
   return {
     port,
     pid: proc.pid,
+    exitReport: () => (proc.exited ? `exited unexpectedly (${proc.exitDescription}); its last output:\n${proc.recentOutput()}` : null),
     stop: async () => {
       await proc.stop();
     },
@@ -107,7 +110,7 @@ export const DIRECT: TargetSpec = {
   target: 'direct',
   modes: ['max', 'fixed'],
   unavailable: () => null,
-  start: async ({ upstreamPort }) => ({ port: upstreamPort, pid: null, stop: async () => {} }),
+  start: async ({ upstreamPort }) => ({ port: upstreamPort, pid: null, exitReport: () => null, stop: async () => {} }),
 };
 
 /** Every target, in the order a run visits them. */

@@ -130,9 +130,10 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(instructions(proxy.ready!, bootstrapPath));
 
     // Runs until a signal, or until the proxy dies on its own (then the demo is over too).
-    const proxyExit = proxy.waitForExit().then((code) => {
+    const running = proxy;
+    const proxyExit = running.waitForExit().then(() => {
       if (stopping !== null) return 0;
-      process.stderr.write(`the proxy exited unexpectedly (code ${code}); stopping the demo\n`);
+      process.stderr.write(`the proxy exited unexpectedly (${running.exitDescription ?? 'unknown'}); stopping the demo\n`);
       return 1;
     });
     const code = await Promise.race([stopped, proxyExit]);

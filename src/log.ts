@@ -10,7 +10,11 @@ export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn',
 
 let destination: ReturnType<typeof pino.destination> | undefined;
 
-/** One asynchronous fd-1 destination per thread, flushed synchronously when the thread exits. */
+/**
+ * One asynchronous fd-1 destination per thread, flushed synchronously when
+ * the thread exits (pino registers its own exit flush on the main thread
+ * only; a worker that calls process.exit() would otherwise lose its tail).
+ */
 function stdoutDestination(): ReturnType<typeof pino.destination> {
   if (destination === undefined) {
     const dest = pino.destination({ fd: 1, sync: false });

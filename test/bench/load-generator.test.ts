@@ -57,7 +57,7 @@ describe('runLoad', () => {
   it('splits connections evenly over threads', () => {
     expect(splitEvenly(50, 2)).toEqual([25, 25]);
     expect(splitEvenly(5, 3)).toEqual([2, 2, 1]);
-    expect(buildRequest('127.0.0.1:8080')).toMatch(/^GET \/ HTTP\/1\.1\r\nHost: 127\.0\.0\.1:8080\r\n.*\r\n\r\n$/s);
+    expect(buildRequest('127.0.0.1:8080')).toBe('GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n');
   });
 
   it('closed loop over two threads answers every request without errors', async () => {

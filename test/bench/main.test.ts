@@ -31,7 +31,7 @@ describe('isthmus bench', () => {
     expect(max!.connections).toBe(10);
     expect(fixed!.rate).toBe(1000);
     expect(fixed!.rps).toBeGreaterThanOrEqual(990);
-    expect(readFileSync(join(out, 'bench.md'), 'utf8')).toContain('| direct | direct | bench | fixed | 10 | 1000 |');
+    expect(readFileSync(join(out, 'bench.md'), 'utf8')).toContain('| direct | direct | bench | fixed | 10 | 1000 | 1 |');
   }, 40_000);
 
   it('rejects an unknown target and a bad option, naming them', () => {

@@ -60,5 +60,16 @@ describe('ratios', () => {
     expect(byName.get('haproxy CPU-s per 1000 requests (max)')).toMatchObject({ value: 0.028, goal: null, met: null });
     expect(byName.get('isthmus peak RSS, 2 workers')).toMatchObject({ value: 75, met: false });
     expect(byName.has('isthmus / nginx throughput (max)')).toBe(false); // nginx was not measured
+    expect(byName.get('isthmus / haproxy throughput (max)')!.note).toBeNull();
+  });
+
+  it('notes when one side was measured in fewer runs (a target failed part-way)', () => {
+    const rows = aggregateRuns([
+      sample({ rps: 25_000 }),
+      sample({ target: 'haproxy', rps: 40_000 }),
+      sample({ target: 'haproxy', rps: 42_000 }),
+    ]);
+    const ratio = computeRatios(rows).find((r) => r.name === 'isthmus / haproxy throughput (max)');
+    expect(ratio).toMatchObject({ value: 0.61, note: 'runs differ: 1 vs 2' });
   });
 });

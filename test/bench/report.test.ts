@@ -45,7 +45,7 @@ describe('report', () => {
 
       const md = readFileSync(paths.markdown, 'utf8');
       expect(md).toContain('| scenario | target |');
-      expect(md).toMatch(/\| proxy \| haproxy \| bench \| max \| 50 \| - \| 40000 \|/);
+      expect(md).toMatch(/\| proxy \| haproxy \| bench \| max \| 50 \| - \| 1 \| 40000 \|/);
       expect(md).toContain('| isthmus / haproxy throughput (max) | 0.75 x | >= 0.6 | met |');
       expect(md).toContain('- nginx: nginx is not installed');
     } finally {

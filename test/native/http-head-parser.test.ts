@@ -215,7 +215,9 @@ describe('parseRequestHead argument checks', () => {
     expect(call('GET /', 0, 5, out, 100, 4)).toThrow(TypeError);
     expect(call(new Uint16Array(4), 0, 4, out, 100, 4)).toThrow(TypeError);
     expect(call(buf, '0', buf.length, out, 100, 4)).toThrow(TypeError);
-    expect(call(buf, 0, buf.length, new Int32Array(40), 100, 4)).toThrow(TypeError);
+    expect(call(buf, 0, buf.length, new Float64Array(40), 100, 4)).toThrow(TypeError);
+    expect(call(buf, 0, buf.length, new Uint8Array(160), 100, 4)).toThrow(TypeError);
+    expect(call(buf, 0, buf.length, new DataView(new ArrayBuffer(160)), 100, 4)).toThrow(TypeError);
     expect(call(buf, 0, buf.length, out, undefined, 4)).toThrow(TypeError);
     expect(call(buf, 0, buf.length + 1, out, 100, 4)).toThrow(RangeError);
     expect(call(buf, -1, buf.length, out, 100, 4)).toThrow(RangeError);
@@ -230,5 +232,56 @@ describe('parseRequestHead argument checks', () => {
     const sub = big.subarray(4);
     expect(parseRequestHead(sub, 0, sub.length - 4, out, 100, 4)).toBe(sub.length - 4);
     expect(out[HEAD.METHOD_START]).toBe(0);
+  });
+});
+
+describe('parseRequestHead byte classes (every byte value, at positions on both sides of a 16-byte block)', () => {
+  const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/;
+  const positions = [1, 7, 15, 16, 17, 31, 33];
+  const fill = (n: number) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP'.slice(0, n);
+
+  it('field values: VCHAR, obs-text, SP and HTAB pass; CR and LF are line-ending errors; other CTLs and DEL are refused', () => {
+    for (let b = 0; b < 256; b++) {
+      const ch = String.fromCharCode(b);
+      const expected = (b >= 0x20 && b !== 0x7f) || b === 0x09 ? 'ok'
+        : b === 0x0d || b === 0x0a ? PARSE_ERROR.INVALID_LINE_ENDING : PARSE_ERROR.INVALID_HEADER_VALUE;
+      for (const at of positions) {
+        const value = `${fill(at)}${ch}${fill(40 - at)}`;
+        const h = parseRequest(`GET / HTTP/1.1\r\nHost: a\r\nX-V: ${value}\r\n\r\n`);
+        const got = h.result > 0 ? 'ok' : h.result;
+        expect([b, at, got]).toEqual([b, at, expected]);
+        if (got === 'ok') expect(h.headers[1]?.[1]).toBe(value);
+      }
+    }
+  });
+
+  it('header names: tchars pass and are lowercased, everything else is refused', () => {
+    for (let b = 0; b < 256; b++) {
+      if (b === 0x3a) continue; // ':' ends the name
+      const ch = String.fromCharCode(b);
+      const expected = TCHAR.test(ch) ? 'ok' : b === 0x20 || b === 0x09 ? PARSE_ERROR.WHITESPACE_BEFORE_COLON : PARSE_ERROR.INVALID_HEADER_NAME;
+      for (const at of positions) {
+        const name = `${fill(at)}${ch}${fill(30 - at)}`;
+        const h = parseRequest(`GET / HTTP/1.1\r\nHost: a\r\n${name}: Value\r\n\r\n`);
+        const got = h.result > 0 ? 'ok' : h.result;
+        expect([b, at, got]).toEqual([b, at, expected]);
+        if (got === 'ok') expect(h.headers[1]).toEqual([name.toLowerCase(), 'Value', HEADER_ID.OTHER]);
+      }
+    }
+  });
+
+  it('request targets: visible ASCII passes, everything else is refused', () => {
+    for (let b = 0; b < 256; b++) {
+      const ch = String.fromCharCode(b);
+      const expected = b > 0x20 && b < 0x7f ? 'ok'
+        : b === 0x20 || b === 0x0d || b === 0x0a ? PARSE_ERROR.INVALID_VERSION : PARSE_ERROR.INVALID_TARGET;
+      for (const at of positions) {
+        const target = `/${fill(at)}${ch}${fill(30 - at)}`;
+        const h = parseRequest(`GET ${target} HTTP/1.1\r\nHost: a\r\n\r\n`);
+        const got = h.result > 0 ? 'ok' : h.result;
+        expect([b, at, got]).toEqual([b, at, expected]);
+        if (got === 'ok') expect(h.target).toBe(target);
+      }
+    }
   });
 });

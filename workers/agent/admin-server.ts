@@ -54,12 +54,15 @@ function reply(status: number, contentType: string, body: string): Reply {
   return { status, contentType, body };
 }
 
-function write(res: HttpResponse, r: Reply): void {
-  res.writeStatus(STATUS_LINES[r.status] ?? String(r.status)).writeHeader('content-type', r.contentType).end(r.body);
+function write(res: HttpResponse, r: Reply, head: boolean): void {
+  res.writeStatus(STATUS_LINES[r.status] ?? String(r.status)).writeHeader('content-type', r.contentType);
+  // uWS would send a body on HEAD too and break the framing of a kept-alive connection;
+  // (its endWithoutBody() stalls pipelined requests in this build, so HEAD reports length 0).
+  res.end(head ? '' : r.body);
 }
 
-/** Answers from a possibly async producer, honouring uWS lifetimes. */
-function respond(res: HttpResponse, log: Logger, produce: () => Reply | Promise<Reply>): void {
+/** Answers from a possibly async producer, honouring uWS lifetimes (`head`: the request was HEAD). */
+function respond(res: HttpResponse, log: Logger, head: boolean, produce: () => Reply | Promise<Reply>): void {
   let aborted = false;
   res.onAborted(() => {
     aborted = true;
@@ -72,16 +75,16 @@ function respond(res: HttpResponse, log: Logger, produce: () => Reply | Promise<
     result = reply(500, TEXT, `internal error: ${(err as Error).message}\n`);
   }
   if (!(result instanceof Promise)) {
-    write(res, result);
+    write(res, result, head);
     return;
   }
   result.then(
     (r) => {
-      if (!aborted) res.cork(() => write(res, r));
+      if (!aborted) res.cork(() => write(res, r, head));
     },
     (err: unknown) => {
       log.error({ err }, 'admin handler failed');
-      if (!aborted) res.cork(() => write(res, reply(500, TEXT, `internal error: ${(err as Error).message}\n`)));
+      if (!aborted) res.cork(() => write(res, reply(500, TEXT, `internal error: ${(err as Error).message}\n`), head));
     },
   );
 }
@@ -94,11 +97,12 @@ export function startAdminServer(backend: AdminBackend, options: AdminServerOpti
   const route = (method: 'GET' | 'POST', path: string, handler: (req: HttpRequest) => Reply | Promise<Reply>): void => {
     app.any(path, (res, req) => {
       const got = req.getMethod().toUpperCase();
-      if (got !== method && !(method === 'GET' && got === 'HEAD')) {
-        respond(res, log, () => reply(405, TEXT, `${path} needs ${method}\n`));
+      const head = got === 'HEAD';
+      if (got !== method && !(method === 'GET' && head)) {
+        respond(res, log, head, () => reply(405, TEXT, `${path} needs ${method}\n`));
         return;
       }
-      respond(res, log, () => handler(req));
+      respond(res, log, head, () => handler(req));
     });
   };
 
@@ -129,7 +133,7 @@ export function startAdminServer(backend: AdminBackend, options: AdminServerOpti
   }
   app.any('/*', (res, req) => {
     const path = req.getUrl();
-    respond(res, log, () => reply(404, TEXT, `no admin endpoint ${path}\n`));
+    respond(res, log, req.getMethod().toUpperCase() === 'HEAD', () => reply(404, TEXT, `no admin endpoint ${path}\n`));
   });
 
   return new Promise((resolve, reject) => {

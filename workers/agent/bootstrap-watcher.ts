@@ -1,10 +1,12 @@
 // Watches the bootstrap file for changes. Editors and config managers
 // replace files (write a temp file, rename it over), which a watch on the
-// file itself loses, so the directory is watched and events are filtered by
-// name and debounced into one reload.
+// file itself loses, so the directory is watched. Any event there (a
+// Kubernetes ConfigMap update only renames its `..data` symlink, never the
+// file's own name) is debounced and leads to a reload only when the file's
+// content differs from what was last loaded.
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
 
 export const RELOAD_DEBOUNCE_MS = 100;
 
@@ -16,7 +18,6 @@ export interface BootstrapWatcher {
 
 /** Calls onChange (debounced) whenever the file's content differs from the last text passed to markLoaded. */
 export function watchBootstrap(path: string, onChange: () => void, onError: (err: Error) => void): BootstrapWatcher {
-  const name = basename(path);
   let timer: NodeJS.Timeout | null = null;
   let lastText: string | null = null;
   let closed = false;
@@ -27,15 +28,13 @@ export function watchBootstrap(path: string, onChange: () => void, onError: (err
     try {
       text = await readFile(path, 'utf8');
     } catch {
-      text = null; // missing for a moment mid-replace, or deleted: let the reload report it
+      text = null; // deleted: the reload reports it once (markLoaded(null)), later events stay quiet
     }
-    if (closed || (text !== null && text === lastText)) return;
+    if (closed || text === lastText) return;
     onChange();
   };
 
-  let watcher: FSWatcher;
-  watcher = watch(dirname(path), { persistent: false }, (_event, filename) => {
-    if (filename !== null && filename !== name) return;
+  const watcher: FSWatcher = watch(dirname(path), { persistent: false }, () => {
     if (timer !== null) clearTimeout(timer);
     timer = setTimeout(() => void check(), RELOAD_DEBOUNCE_MS);
   });

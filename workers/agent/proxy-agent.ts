@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { loadBootstrapFile } from '../../src/config/parse-bootstrap.js';
 import { ConfigError, formatProblem } from '../../src/config/config-error.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { Bootstrap } from '../../src/config/bootstrap-types.js';
 import type { Logger } from '../../src/log.js';
 import { ProxyStore } from '../../src/store/proxy-store.js';
@@ -53,6 +54,7 @@ export class ProxyAgent implements AdminBackend {
     private readonly options: ProxyOptions,
     private readonly log: Logger,
     private readonly onQuit: () => void,
+    private readonly dataDirLock: DataDirLock,
   ) {
     this.store = ProxyStore.open(options.dataDir);
     this.supervisor = new WorkerSupervisor({
@@ -81,7 +83,15 @@ export class ProxyAgent implements AdminBackend {
     } catch (err) {
       throw new ProxyStartError(err instanceof Error ? err.message : String(err));
     }
-    const agent = new ProxyAgent(options, log, onQuit);
+    let lock: DataDirLock;
+    try {
+      lock = lockDataDir(options.dataDir);
+    } catch (err) {
+      throw new ProxyStartError(err instanceof Error ? err.message : String(err));
+    }
+    // Also on a forced exit that skips shutdown().
+    process.once('exit', () => lock.release());
+    const agent = new ProxyAgent(options, log, onQuit, lock);
     try {
       await agent.apply(bootstrap, 'startup');
       agent.supervisor.start();
@@ -251,6 +261,7 @@ export class ProxyAgent implements AdminBackend {
     this.channel.close();
     await this.store.close();
     this.reservations.closeAll();
+    this.dataDirLock.release();
     this.log.info({ reason }, 'proxy stopped');
   }
 }

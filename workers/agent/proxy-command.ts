@@ -26,6 +26,7 @@ export async function run(argv: string[]): Promise<number> {
       return;
     }
     if (exiting) {
+      if (!reason.startsWith('SIG')) return; // a repeated /quitquitquit just waits for the drain under way
       log.warn({ reason }, 'second stop request: exiting without waiting for the drain');
       flushLogs();
       process.exit(1);
@@ -41,18 +42,19 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Registered now: SIGHUP's default action would kill a proxy that is still starting (startup reads the file anyway).
+  process.on('SIGHUP', () => void agent?.reload('SIGHUP'));
 
   try {
     agent = await ProxyAgent.start(options, log, () => stop('admin quitquitquit'));
   } catch (err) {
     if (!(err instanceof ProxyStartError)) throw err;
+    // (a signal that arrived meanwhile changes nothing: nothing was served)
     // Every problem, on stderr, so a person at a terminal sees it even with --log-level silent.
     process.stderr.write(`isthmus proxy: ${err.message}\n`);
     log.fatal({ error: err.message }, 'proxy did not start');
     exit(1);
   }
-  const started = agent;
-  process.on('SIGHUP', () => void started.reload('SIGHUP'));
   if (stopDuringStartup !== null) stop(stopDuringStartup);
   return 0;
 }
