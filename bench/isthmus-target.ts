@@ -4,13 +4,8 @@
 // taken from the proxy's "proxy ready" log line.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from './compiled-path.js';
-import { parseJsonLine, startManagedProcess, type ManagedProcess } from './managed-process.js';
-
-export interface ProxyReady {
-  readonly listenPort: number;
-  readonly adminPort: number;
-}
+import { startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
+import { isthmusCommand, parseProxyReady, type ProxyReady } from '../src/process/proxy-process.js';
 
 /** A bootstrap with one listener (port 0) sending every request to one STATIC cluster. */
 export function benchBootstrapYaml(upstreamPort: number): string {
@@ -47,23 +42,6 @@ static_resources:
             address:
               socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
 `;
-}
-
-/** Takes one output line of `isthmus proxy`; returns its ports when it is the "proxy ready" line. */
-export function parseProxyReady(line: string): ProxyReady | undefined {
-  const record = parseJsonLine(line);
-  if (record === undefined || record.msg !== 'proxy ready') return undefined;
-  const listeners = record.listeners as { port?: unknown }[] | undefined;
-  const admin = record.admin as { port?: unknown } | undefined;
-  const listenPort = listeners?.[0]?.port;
-  if (typeof listenPort !== 'number') return undefined;
-  return { listenPort, adminPort: typeof admin?.port === 'number' ? admin.port : 0 };
-}
-
-/** The `node bin/isthmus.js` command line for a subcommand. */
-export function isthmusCommand(args: readonly string[]): { command: string; args: string[] } {
-  const root = packageRoot(new URL('.', import.meta.url).pathname);
-  return { command: process.execPath, args: [join(root, 'bin', 'isthmus.js'), ...args] };
 }
 
 /** Writes the bootstrap into dir and starts the proxy with `workers` worker threads. */

@@ -2,7 +2,7 @@
 // threads, starts them together once every connection is open (so connecting
 // is not measured), and merges their histograms and counters.
 import { Worker } from 'node:worker_threads';
-import { compiledSibling } from './compiled-path.js';
+import { compiledSibling } from '../src/process/compiled-path.js';
 import { mergeEncodedHistograms, summarizeLatency, type LatencySummary } from './latency-histogram.js';
 import type { LoadMode, LoadWorkerConfig, LoadWorkerResult, WorkerToMain } from './load-protocol.js';
 

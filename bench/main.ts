@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseBenchOptions, type BenchOptions } from './bench-options.js';
 import { runLoad } from './load-generator.js';
 import type { LoadMode } from './load-protocol.js';
-import { parseJsonLine, type ManagedProcess } from './managed-process.js';
+import { parseJsonLine, type ManagedProcess } from '../src/process/managed-process.js';
 import { findPeerBinary } from './peers.js';
 import { cpuSecondsPer1k, sampleProcess, type ProcessUsage } from './process-sampler.js';
 import { computeRatios } from './ratios.js';

@@ -6,7 +6,7 @@
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { startManagedProcess, type ManagedProcess } from './managed-process.js';
+import { startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
 
 export type PeerName = 'nginx' | 'haproxy';
 

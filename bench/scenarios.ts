@@ -5,10 +5,10 @@
 // memory); `uws-front` is Isthmus's route table behind a uWS listener.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { compiledSibling } from './compiled-path.js';
+import { compiledSibling } from '../src/process/compiled-path.js';
 import { startIsthmus } from './isthmus-target.js';
 import type { LoadMode } from './load-protocol.js';
-import { parseJsonLine, startManagedProcess, type ManagedProcess } from './managed-process.js';
+import { parseJsonLine, startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
 import { findPeerBinary, startPeer, type PeerName } from './peers.js';
 
 export interface StartContext {

@@ -1,3 +1,5 @@
 #!/usr/bin/env node
-// The CLI lives in TypeScript; this file only loads its compiled form.
-import '../dist/src/cli/main.js';
+// The CLI lives in TypeScript; this file only loads its compiled form and runs it.
+import { runFromProcess } from '../dist/src/cli/main.js';
+
+runFromProcess();

@@ -4,7 +4,7 @@
 //
 // Buffer lifetimes: every offset the parsers return is into the `buf` passed to
 // that call and stays valid as long as the caller keeps that buffer unchanged.
-import { existsSync } from 'node:fs';
+import { packageRoot } from './process/compiled-path.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,18 +24,8 @@ interface IsthmusAddon {
 }
 
 /** The package root: the nearest folder above this file holding package.json (works from src/ and dist/src/). */
-function findPackageRoot(from: string): string {
-  let dir = from;
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`isthmus: no package.json above ${from}; cannot locate the native addon`);
-    dir = parent;
-  }
-}
-
 /** Absolute path of the loaded addon, for diagnostics. */
-export const addonPath: string = join(findPackageRoot(dirname(fileURLToPath(import.meta.url))), 'build', 'Release', 'isthmus.node');
+export const addonPath: string = join(packageRoot(dirname(fileURLToPath(import.meta.url))), 'build', 'Release', 'isthmus.node');
 
 function loadAddon(): IsthmusAddon {
   try {

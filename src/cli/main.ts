@@ -79,9 +79,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// Run only when loaded as the program (bin/isthmus.js), not when a test imports main().
-const entryScript = process.argv[1] ?? '';
-if (/(?:^|[\\/])(isthmus(?:\.js)?|main\.js)$/.test(entryScript)) {
+/** Runs the process's own command line and sets its exit code (bin/isthmus.js calls this). */
+export function runFromProcess(): void {
   main(process.argv.slice(2)).then(
     (code) => {
       // Long-running commands (proxy) exit themselves; short ones set the code and let the loop end.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJsonLine, startManagedProcess } from '../../bench/managed-process.js';
+import { parseJsonLine, startManagedProcess } from '../../src/process/managed-process.js';
 
 const node = process.execPath;
 
