@@ -2,23 +2,24 @@
 // metrics summed over workers with per-worker connection counters,
 // config_dump, clusters, drain_listeners and quitquitquit.
 import { writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  admin, bootstrapYaml, configDump, metric, metricSum, request, startProxy, startUpstream, tempDir, waitFor,
-  type ProxyProcess, type Upstream,
-} from './proxy-harness.js';
+  admin, bootstrapYaml, configDump, metric, metricSum, request, startProxy, startUpstream, taggedBootstrap, tempDir, waitFor,
+  type RunningProxy, type Upstream,
+} from './harness.js';
 
 const REQUESTS = 40;
 const dir = tempDir('admin');
 let upstream: Upstream;
-let proxy: ProxyProcess;
+let proxy: RunningProxy;
 let port: number;
 
 beforeAll(async () => {
   upstream = await startUpstream();
   const bootstrapPath = join(dir.path, 'bootstrap.yaml');
-  writeFileSync(bootstrapPath, bootstrapYaml({ upstreamPort: upstream.port, tag: 'v1' }));
+  writeFileSync(bootstrapPath, bootstrapYaml(taggedBootstrap({ upstreamPort: upstream.port, tag: 'v1' })));
   proxy = await startProxy({ bootstrapPath, dataDir: join(dir.path, 'data'), workers: 2, args: ['--service', 'productpage', '--namespace', 'shop'] });
   port = proxy.ports.get('outbound')!;
 }, 30_000);
@@ -91,6 +92,16 @@ describe('admin API', () => {
     const host = json.cluster_statuses.find((c) => c.name === 'backend')?.host_statuses[0];
     expect(host?.address.socket_address.port_value).toBe(upstream.port);
     expect(host?.stats.find((s) => s.name === 'rq_total')?.value).toBe(REQUESTS);
+  });
+
+  it('answers HEAD without a body, so a kept-alive connection stays usable', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect(await request(proxy.adminPort, '/ready', { method: 'HEAD', agent })).toMatchObject({ status: 200, body: '' });
+      expect(await request(proxy.adminPort, '/healthz', { agent })).toMatchObject({ status: 200, body: 'OK\n', reusedSocket: true });
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('answers unknown paths with 404 and wrong methods with 405', async () => {

@@ -17,7 +17,7 @@ const downloads = new Map<string, Buffer>();
 
 beforeAll(async () => {
   for (let i = 0; i < 8; i++) downloads.set(`d${i}`, randomBytes(50_000 + i * 37_123));
-  upstream = await startUpstream('integrity', (req, res, body) => {
+  upstream = await startUpstream((req, res, body) => {
     const url = new URL(req.url!, 'http://x');
     const name = url.searchParams.get('name');
     if (name !== null) {
@@ -34,11 +34,11 @@ beforeAll(async () => {
     }
     res.end(sha(Buffer.from(body, 'latin1')));
   });
-  proxy = await startProxy(
-    bootstrapWith({ virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up' } }] }] }, [
+  proxy = await startProxy({
+    bootstrap: bootstrapWith({ virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up' } }] }] }, [
       { name: 'up', ports: [upstream.port] },
     ]),
-  );
+  });
 });
 
 afterAll(async () => {

@@ -1,245 +1,72 @@
-// Real processes on loopback for end-to-end tests: the proxy as a user runs
-// it (bin/isthmus.js, compiled by `npm test`'s pretest), node:http upstreams,
-// and raw TCP clients for requests no well-behaved client would send.
+// `isthmus proxy` for the end-to-end tests, run as a user runs it
+// (bin/isthmus.js over the compiled dist/, so `npx tsc -p .` first), with the
+// Envoy-shaped bootstraps it reads and helpers for its admin API. The
+// upstreams and clients on the other sides live in peers.ts and are
+// re-exported here, so a test imports everything from this one module.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as http from 'node:http';
-import * as net from 'node:net';
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { request, type HttpResult } from './peers.js';
+
+export * from './peers.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'bin', 'isthmus.js');
 
-export interface RunningProxy {
-  readonly proc: ChildProcess;
-  readonly dir: string;
-  readonly bootstrapPath: string;
-  /** Listener ports by listener name. */
-  readonly ports: Record<string, number>;
-  /** The first listener's port. */
-  readonly port: number;
-  readonly adminPort: number;
-  readonly output: string[];
-  /** Rewrites the bootstrap file (the proxy picks it up by watching). */
-  writeBootstrap(bootstrap: unknown): void;
-  /** Waits for a log line containing `text`, starting from line `from`. */
-  waitForOutput(text: string, timeoutMs?: number, from?: number): Promise<string>;
-  admin(path: string, init?: RequestInit): Promise<Response>;
-  /** SIGTERM and wait for exit; returns the exit code. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `isthmus-${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export interface ProxyOptions {
-  workers?: number;
-  args?: string[];
-  /** 'file' writes it to `access.log` in the proxy's temp dir. */
-  accessLog?: 'off' | 'stdout' | 'file';
+/** Replaces the file the way editors do (write a temp file, rename over). */
+export function replaceFile(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
 }
 
-function toYaml(bootstrap: unknown): string {
-  return typeof bootstrap === 'string' ? bootstrap : stringify(bootstrap);
+// ---------------------------------------------------------------- bootstrap
+
+export interface ClusterSpec {
+  readonly name: string;
+  /** Endpoints on 127.0.0.1. */
+  readonly ports: readonly number[];
+  readonly lb_policy?: string;
+  readonly connect_timeout?: string;
 }
 
-export async function startProxy(bootstrap: unknown, opts: ProxyOptions = {}): Promise<RunningProxy> {
-  const dir = mkdtempSync(join(tmpdir(), 'isthmus-e2e-'));
-  const bootstrapPath = join(dir, 'bootstrap.yaml');
-  writeFileSync(bootstrapPath, toYaml(bootstrap));
-  const args = [
-    CLI, 'proxy',
-    '--bootstrap', bootstrapPath,
-    '--admin-port', '0',
-    '--data-dir', join(dir, 'data'),
-    '--workers', String(opts.workers ?? 1),
-    '--access-log', opts.accessLog === 'file' ? join(dir, 'access.log') : (opts.accessLog ?? 'off'),
-    '--log-level', 'info',
-    ...(opts.args ?? []),
-  ];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  let partial = '';
-  const waiters = new Set<() => void>();
-  const onChunk = (chunk: Buffer): void => {
-    partial += chunk.toString();
-    const lines = partial.split('\n');
-    partial = lines.pop()!;
-    output.push(...lines);
-    for (const w of waiters) w();
-  };
-  proc.stdout!.on('data', onChunk);
-  proc.stderr!.on('data', onChunk);
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((res) => proc.on('exit', (code) => res((exitCode = code))));
-
-  const waitForOutput = (text: string, timeoutMs = 10_000, from = 0): Promise<string> =>
-    new Promise((res, rej) => {
-      const check = (): boolean => {
-        const line = output.slice(from).find((l) => l.includes(text));
-        if (line !== undefined) {
-          waiters.delete(onNew);
-          clearTimeout(timer);
-          res(line);
-          return true;
-        }
-        if (exitCode !== undefined) {
-          waiters.delete(onNew);
-          clearTimeout(timer);
-          rej(new Error(`proxy exited (${exitCode}) before printing "${text}":\n${output.join('\n')}`));
-          return true;
-        }
-        return false;
-      };
-      const onNew = (): void => void check();
-      const timer = setTimeout(() => {
-        waiters.delete(onNew);
-        rej(new Error(`timed out waiting for "${text}":\n${output.join('\n')}`));
-      }, timeoutMs);
-      waiters.add(onNew);
-      void exited.then(onNew);
-      check();
-    });
-
-  const ready = JSON.parse(await waitForOutput('"proxy ready"')) as {
-    listeners: { name: string; port: number }[];
-    admin: { port: number };
-  };
-  const ports: Record<string, number> = {};
-  for (const l of ready.listeners) ports[l.name] = l.port;
-  const adminPort = ready.admin.port;
-  return {
-    proc,
-    dir,
-    bootstrapPath,
-    ports,
-    port: ready.listeners[0]!.port,
-    adminPort,
-    output,
-    writeBootstrap: (b) => writeFileSync(bootstrapPath, toYaml(b)),
-    waitForOutput,
-    admin: (path, init) => fetch(`http://127.0.0.1:${adminPort}${path}`, init),
-    async stop(signal = 'SIGTERM') {
-      if (exitCode === undefined) proc.kill(signal);
-      const kill = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-      const code = await exited;
-      clearTimeout(kill);
-      rmSync(dir, { recursive: true, force: true });
-      return code;
-    },
-  };
+export interface ListenerSpec {
+  /** Port of the 'outbound' listener (default 0: any free port). */
+  readonly listenerPort?: number;
+  /** Further port-0 listeners, each with the same route config. */
+  readonly extraListeners?: readonly string[];
 }
 
-export interface Upstream {
-  readonly port: number;
-  readonly server: http.Server;
-  /** Requests seen, in order. */
-  readonly seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[];
-  close(): Promise<void>;
-}
-
-export type UpstreamHandler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
-
-/** A node:http upstream on 127.0.0.1:0 that records what it saw; by default it answers 200 with `name`. */
-export async function startUpstream(name: string, handler?: UpstreamHandler): Promise<Upstream> {
-  const seen: Upstream['seen'] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('latin1'); // lossless for binary bodies
-      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
-      if (handler) handler(req, res, body);
-      else {
-        res.setHeader('x-upstream', name);
-        res.end(name);
-      }
-    });
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    port,
-    server,
-    seen,
-    close: () =>
-      new Promise<void>((res) => {
-        server.closeAllConnections();
-        server.close(() => res());
-      }),
-  };
-}
-
-/** A port on 127.0.0.1 with nothing listening (bound and closed at once). */
-export async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((res) => s.close(() => res()));
-  return port;
-}
-
-export interface RawResult {
-  /** Everything received until the server closed or the wait ended. */
-  readonly text: string;
-  /** The server closed the connection (FIN or reset) within the wait. */
-  readonly closed: boolean;
-}
-
-/** Sends raw bytes and collects the answer until the peer closes or `waitMs` passes. */
-export function rawExchange(port: number, data: string | Buffer, waitMs = 2000): Promise<RawResult> {
-  return new Promise((res) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let done = false;
-    const finish = (closed: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      res({ text: Buffer.concat(chunks).toString('latin1'), closed });
-    };
-    const timer = setTimeout(() => finish(false), waitMs);
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', () => finish(true));
-    socket.on('close', () => finish(true));
-    socket.on('connect', () => socket.write(data));
-  });
-}
-
-/** Status codes of every response in a raw HTTP/1.1 byte stream. */
-export function statusCodes(text: string): number[] {
-  return [...text.matchAll(/HTTP\/1\.[01] (\d{3})/g)].map((m) => Number(m[1]));
-}
-
-/** A bootstrap with one listener on 127.0.0.1:0 whose route config is `routeConfig`, and these clusters. */
+/** A static bootstrap: listener 'outbound' (and `extraListeners`) on 127.0.0.1 routed by `routeConfig`, and these clusters. */
 export function bootstrapWith(
   routeConfig: Record<string, unknown>,
-  clusters: { name: string; ports: number[]; lb_policy?: string; connect_timeout?: string }[],
+  clusters: readonly ClusterSpec[],
+  l: ListenerSpec = {},
 ): Record<string, unknown> {
+  const listener = (name: string, port: number): Record<string, unknown> => ({
+    name,
+    address: { socket_address: { address: '127.0.0.1', port_value: port } },
+    filter_chains: [{
+      filters: [{
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+          stat_prefix: name,
+          route_config: { name: 'local', ...routeConfig },
+        },
+      }],
+    }],
+  });
   return {
     static_resources: {
-      listeners: [
-        {
-          name: 'outbound',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [
-            {
-              filters: [
-                {
-                  name: 'envoy.filters.network.http_connection_manager',
-                  typed_config: {
-                    '@type':
-                      'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-                    stat_prefix: 'outbound',
-                    route_config: { name: 'local', ...routeConfig },
-                  },
-                },
-              ],
-            },
-          ],
-        },
-      ],
+      listeners: [listener('outbound', l.listenerPort ?? 0), ...(l.extraListeners ?? []).map((n) => listener(n, 0))],
       clusters: clusters.map((c) => ({
         name: c.name,
         type: 'STATIC',
@@ -247,43 +74,227 @@ export function bootstrapWith(
         ...(c.lb_policy ? { lb_policy: c.lb_policy } : {}),
         load_assignment: {
           cluster_name: c.name,
-          endpoints: [
-            {
-              lb_endpoints: c.ports.map((port) => ({
-                endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
-              })),
-            },
-          ],
+          endpoints: [{
+            lb_endpoints: c.ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } })),
+          }],
         },
       })),
     },
   };
 }
 
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-export interface SimpleResponse {
-  readonly status: number;
-  readonly body: string;
-  readonly headers: http.IncomingHttpHeaders;
+export interface TaggedBootstrapOptions extends ListenerSpec {
+  readonly upstreamPort: number;
+  /** The body of GET /version (a direct_response) and the x-config header of every proxied response. */
+  readonly tag: string;
 }
 
-/** A keep-alive request through node:http (unlike fetch, it lets a test set Host). */
-export function get(
-  port: number,
-  path: string,
-  headers: Record<string, string> = {},
-  method = 'GET',
-  body?: string,
-): Promise<SimpleResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method, headers, agent: keepAlive }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString(), headers: res.headers }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
+/** One cluster 'backend'; the tag shows which config version served a request (for reload tests). */
+export function taggedBootstrap(o: TaggedBootstrapOptions): Record<string, unknown> {
+  const routes = [
+    { match: { path: '/version' }, direct_response: { status: 200, body: { inline_string: o.tag } } },
+    {
+      match: { prefix: '/' },
+      route: { cluster: 'backend', timeout: '10s' },
+      response_headers_to_add: [{ header: { key: 'x-config', value: o.tag } }],
+    },
+  ];
+  return bootstrapWith({ virtual_hosts: [{ name: 'all', domains: ['*'], routes }] }, [
+    { name: 'backend', ports: [o.upstreamPort], lb_policy: 'ROUND_ROBIN' },
+  ], o);
+}
+
+/** YAML text of a bootstrap (text passes through), laid out as people write Envoy configs: unindented lists, no anchors. */
+export function bootstrapYaml(bootstrap: unknown): string {
+  return typeof bootstrap === 'string' ? bootstrap : stringify(bootstrap, { indentSeq: false, lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+// ---------------------------------------------------------------- proxy
+
+export interface LogLine {
+  readonly msg?: string;
+  readonly level?: number;
+  readonly [key: string]: unknown;
+}
+
+export interface ProxyOptions {
+  /** Written (as YAML unless already text) to bootstrap.yaml in the proxy's own temp dir... */
+  readonly bootstrap?: unknown;
+  /** ...or an existing file, which the test rewrites to reload. Exactly one of the two. */
+  readonly bootstrapPath?: string;
+  /** Default: `data` in the proxy's temp dir. */
+  readonly dataDir?: string;
+  readonly workers?: number;
+  readonly args?: readonly string[];
+  /** 'file' writes it to `access.log` in the proxy's temp dir. Default 'off'. */
+  readonly accessLog?: 'off' | 'stdout' | 'file';
+  readonly readyTimeoutMs?: number;
+}
+
+export interface RunningProxy {
+  readonly child: ChildProcess;
+  /** The proxy's temp dir (bootstrap, data, access.log unless given elsewhere); removed by stop(). */
+  readonly dir: string;
+  readonly bootstrapPath: string;
+  /** Listener name -> real port, from the "proxy ready" line. */
+  readonly ports: ReadonlyMap<string, number>;
+  /** The first listener's port. */
+  readonly port: number;
+  readonly adminPort: number;
+  /** stdout, one parsed JSON line each (`{ msg: text }` for a line that is not JSON). */
+  readonly lines: readonly LogLine[];
+  readonly stderr: () => string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  /** Sends `signal` (default SIGTERM) unless exited, waits (SIGKILL after timeoutMs), removes `dir`; returns the exit code. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+}
+
+function requireBuild(): void {
+  if (!existsSync(join(ROOT, 'dist', 'workers', 'worker-main.js'))) {
+    throw new Error('dist/ is missing: run `npx tsc -p .` first (npm test does)');
+  }
+}
+
+/** The environment minus ISTHMUS_* variables, so only the flags a test passes configure the proxy. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ISTHMUS_')));
+}
+
+export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
+  if ((o.bootstrap === undefined) === (o.bootstrapPath === undefined)) {
+    throw new Error('startProxy: give exactly one of `bootstrap` and `bootstrapPath`');
+  }
+  requireBuild();
+  const dir = mkdtempSync(join(tmpdir(), 'isthmus-e2e-'));
+  const bootstrapPath = o.bootstrapPath ?? join(dir, 'bootstrap.yaml');
+  if (o.bootstrap !== undefined) writeFileSync(bootstrapPath, bootstrapYaml(o.bootstrap));
+  const accessLog = o.accessLog === 'file' ? join(dir, 'access.log') : (o.accessLog ?? 'off');
+  const args = [CLI, 'proxy', '--bootstrap', bootstrapPath, '--admin-port', '0', '--data-dir', o.dataDir ?? join(dir, 'data'),
+    '--workers', String(o.workers ?? 1), '--access-log', accessLog, ...(o.args ?? [])];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
+  const lines: LogLine[] = [];
+  let stderr = '';
+  let partial = '';
+  let onLine: ((line: LogLine) => void) | null = null;
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    partial += chunk;
+    let nl: number;
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      const text = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        line = { msg: text };
+      }
+      lines.push(line);
+      onLine?.(line);
+    }
   });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const transcript = (): string => `stdout:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${stderr}`;
+
+  const readyTimeoutMs = o.readyTimeoutMs ?? 15_000;
+  let ready: LogLine;
+  try {
+    ready = await new Promise<LogLine>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`proxy not ready within ${readyTimeoutMs} ms\n${transcript()}`)), readyTimeoutMs);
+      onLine = (line) => {
+        if (line.msg !== 'proxy ready') return;
+        clearTimeout(timer);
+        res(line);
+      };
+      void exited.then((code) => {
+        clearTimeout(timer);
+        rej(new Error(`proxy exited with ${code} before ready\n${transcript()}`));
+      });
+    });
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  } finally {
+    onLine = null;
+  }
+  const listeners = ready.listeners as { name: string; port: number }[];
+  return {
+    child,
+    dir,
+    bootstrapPath,
+    ports: new Map(listeners.map((l) => [l.name, l.port])),
+    port: listeners[0]!.port,
+    adminPort: (ready.admin as { port: number }).port,
+    lines,
+    stderr: () => stderr,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- admin API
+
+export function admin(proxy: Pick<RunningProxy, 'adminPort'>, path: string, method = 'GET'): Promise<HttpResult> {
+  return request(proxy.adminPort, path, { method });
+}
+
+export interface ConfigDump {
+  version: number;
+  workers: { workerId: number; appliedVersion: number; state: string; restarts: number }[];
+  configRejectedTotal: number;
+  lastRejected: { problems: string[]; reason: string } | null;
+  bootstrap: { listeners: { name: string; address: { port: number } }[] } | null;
+}
+
+export async function configDump(proxy: Pick<RunningProxy, 'adminPort'>): Promise<ConfigDump> {
+  return JSON.parse((await admin(proxy, '/config_dump')).body) as ConfigDump;
+}
+
+type Falsy = false | 0 | '' | null | undefined;
+
+/** Polls `check` every 25 ms until it returns a truthy value, which it resolves with, or timeoutMs passes (then throws `what`). */
+export async function waitFor<T>(what: string, check: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Value of one sample in Prometheus text, by exact `name{labels}` or bare name. */
+export function metric(text: string, nameWithLabels: string): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    if (line.slice(0, space) === nameWithLabels) return Number(line.slice(space + 1));
+  }
+  return undefined;
+}
+
+/** Sum of every sample of `name` whose labels contain all of `labels` (e.g. 'response_code="200"'). */
+export function metricSum(text: string, name: string, ...labels: string[]): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!labels.every((l) => line.includes(l))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
 }

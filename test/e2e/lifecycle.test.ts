@@ -1,22 +1,24 @@
 // Process lifecycle of `isthmus proxy`: SIGTERM drains an in-flight request
 // before exiting 0, and a worker thread that dies is restarted while the
 // proxy keeps serving.
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  admin, bootstrapYaml, configDump, metric, request, startProxy, startUpstream, tempDir, waitFor,
-  type ProxyProcess, type Upstream,
-} from './proxy-harness.js';
+  admin, bootstrapYaml, CLI, configDump, metric, request, startProxy, startUpstream, taggedBootstrap, tempDir, waitFor,
+  type RunningProxy, type Upstream,
+} from './harness.js';
 
 const dir = tempDir('lifecycle');
 const bootstrapPath = join(dir.path, 'bootstrap.yaml');
 let upstream: Upstream;
-let proxy: ProxyProcess | undefined;
+let proxy: RunningProxy | undefined;
 
 beforeAll(async () => {
   upstream = await startUpstream();
-  writeFileSync(bootstrapPath, bootstrapYaml({ upstreamPort: upstream.port, tag: 'v1' }));
+  writeFileSync(bootstrapPath, bootstrapYaml(taggedBootstrap({ upstreamPort: upstream.port, tag: 'v1' })));
 });
 afterEach(async () => {
   await proxy?.stop('SIGKILL');
@@ -31,9 +33,9 @@ describe('proxy lifecycle', () => {
   it('drains an in-flight slow request on SIGTERM, then exits 0', async () => {
     const p = (proxy = await startProxy({ bootstrapPath, dataDir: join(dir.path, 'data-term'), workers: 2 }));
     const port = p.ports.get('outbound')!;
-    const receivedBefore = upstream.received();
+    const receivedBefore = upstream.seen.length;
     const slow = request(port, '/slow?ms=1000').then((r) => ({ ...r, at: Date.now() }));
-    await waitFor('the upstream to receive the slow request', () => upstream.received() > receivedBefore);
+    await waitFor('the upstream to receive the slow request', () => upstream.seen.length > receivedBefore);
     const signalledAt = Date.now();
     p.child.kill('SIGTERM');
     const exitedAt = p.exited.then((code) => ({ code, at: Date.now() }));
@@ -81,5 +83,44 @@ describe('proxy lifecycle', () => {
     // A worker id that does not exist is a 404, a malformed one a 400.
     expect((await admin(p, '/debug/crash_worker?id=7', 'POST')).status).toBe(404);
     expect((await admin(p, '/debug/crash_worker?id=x', 'POST')).status).toBe(400);
+  }, 30_000);
+
+  it('refuses to start when a listener port is taken, naming the listener, and exits 1', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const takenPort = (taken.address() as net.AddressInfo).port;
+    try {
+      const path = join(dir.path, 'taken.yaml');
+      writeFileSync(path, bootstrapYaml(taggedBootstrap({ upstreamPort: upstream.port, tag: 'v1', listenerPort: takenPort })));
+      const r = spawnSync(
+        process.execPath,
+        [CLI, 'proxy', '--bootstrap', path, '--admin-port', '0', '--data-dir', join(dir.path, 'data-taken')],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`listener 'outbound': cannot reserve 127.0.0.1:${takenPort}`);
+      expect(r.stderr).toContain('EADDRINUSE');
+    } finally {
+      taken.close();
+    }
+  }, 30_000);
+
+  it('refuses a second proxy on the same data directory, and takes over a stale lock', async () => {
+    const dataDir = join(dir.path, 'data-shared');
+    const first = (proxy = await startProxy({ bootstrapPath, dataDir }));
+    const second = spawnSync(
+      process.execPath,
+      [CLI, 'proxy', '--bootstrap', bootstrapPath, '--admin-port', '0', '--data-dir', dataDir],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(second.status).toBe(1);
+    expect(second.stderr).toContain(`data directory ${dataDir} is in use by process ${first.child.pid}`);
+    expect(await first.stop()).toBe(0);
+
+    // A lock file whose process is gone (a crash, kill -9) does not block the next start.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(join(dataDir, 'agent.pid'), `${gone.stdout}\n`);
+    const next = (proxy = await startProxy({ bootstrapPath, dataDir }));
+    expect((await request(next.ports.get('outbound')!, '/version')).body).toBe('v1');
   }, 30_000);
 });

@@ -3,18 +3,20 @@
 // upstream, and the proxy keeps serving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { malformedRequests } from '../native/malformed-requests.js';
-import { bootstrapWith, get, rawExchange, startProxy, startUpstream, statusCodes, type RunningProxy, type Upstream } from './harness.js';
+import {
+  bootstrapWith, keepAliveAgent, rawExchange, replyName, request, startProxy, startUpstream, statusCodes, type RunningProxy, type Upstream,
+} from './harness.js';
 
 let upstream: Upstream;
 let proxy: RunningProxy;
 
 beforeAll(async () => {
-  upstream = await startUpstream('up');
-  proxy = await startProxy(
-    bootstrapWith({ virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up' } }] }] }, [
+  upstream = await startUpstream(replyName('up'));
+  proxy = await startProxy({
+    bootstrap: bootstrapWith({ virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up' } }] }] }, [
       { name: 'up', ports: [upstream.port] },
     ]),
-  );
+  });
 });
 
 afterAll(async () => {
@@ -37,7 +39,7 @@ describe('malformed requests', () => {
 
   it('never forwarded a malformed head upstream and still serves', async () => {
     // Bad chunk framing is caught after the head went upstream; the upstream never gets a complete request.
-    const res = await get(proxy.port, '/after');
+    const res = await request(proxy.port, '/after', { agent: keepAliveAgent });
     expect(res.status).toBe(200);
     expect(upstream.seen.map((s) => s.url)).toEqual(['/after']);
   });

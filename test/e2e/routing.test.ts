@@ -1,14 +1,16 @@
 // Every route match type and action, through a real proxy to real upstreams.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapWith, get, rawExchange, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
+import {
+  bootstrapWith, keepAliveAgent, rawExchange, replyName, request, startProxy, startUpstream, type RunningProxy, type Upstream,
+} from './harness.js';
 
 let a: Upstream;
 let b: Upstream;
 let proxy: RunningProxy;
 
 beforeAll(async () => {
-  a = await startUpstream('a');
-  b = await startUpstream('b');
+  a = await startUpstream(replyName('a'));
+  b = await startUpstream(replyName('b'));
   const routes = [
     { match: { path: '/exact' }, route: { cluster: 'b' } },
     { match: { prefix: '/CaSe', case_sensitive: false }, route: { cluster: 'b' } },
@@ -40,8 +42,8 @@ beforeAll(async () => {
     },
     { match: { prefix: '/' }, route: { cluster: 'a' } },
   ];
-  proxy = await startProxy(
-    bootstrapWith(
+  proxy = await startProxy({
+    bootstrap: bootstrapWith(
       {
         virtual_hosts: [
           {
@@ -62,7 +64,7 @@ beforeAll(async () => {
         { name: 'b', ports: [b.port] },
       ],
     ),
-  );
+  });
 });
 
 afterAll(async () => {
@@ -72,7 +74,7 @@ afterAll(async () => {
 });
 
 async function which(path: string, headers: Record<string, string> = {}): Promise<string> {
-  const res = await get(proxy.port, path, headers);
+  const res = await request(proxy.port, path, { headers, agent: keepAliveAgent });
   expect(res.status).toBe(200);
   return res.body;
 }
@@ -115,7 +117,7 @@ describe('route matching', () => {
   });
 
   it('selects the virtual host by Host, with or without a port', async () => {
-    const res = await get(proxy.port, '/', { host: 'other.example' });
+    const res = await request(proxy.port, '/', { headers: { host: 'other.example' }, agent: keepAliveAgent });
     expect(res.body).toBe('other vhost');
     const raw = await rawExchange(proxy.port, 'GET / HTTP/1.1\r\nHost: other.example:8080\r\nConnection: close\r\n\r\n');
     expect(raw.text).toContain('other vhost');
@@ -141,20 +143,20 @@ describe('route actions', () => {
   });
 
   it('redirects with the configured host, path and code', async () => {
-    const res = await get(proxy.port, '/redirect');
+    const res = await request(proxy.port, '/redirect', { agent: keepAliveAgent });
     expect(res.status).toBe(302);
     expect(res.headers.location).toBe('http://example.com/moved');
   });
 
   it('answers a direct_response without an upstream', async () => {
-    const res = await get(proxy.port, '/direct');
+    const res = await request(proxy.port, '/direct', { agent: keepAliveAgent });
     expect(res.status).toBe(418);
     expect(res.body).toBe('short and stout');
   });
 
   it('adds and removes request and response headers at route and virtual-host level', async () => {
     const before = b.seen.length;
-    const res = await get(proxy.port, '/mutate', { 'x-secret': 's3cret', 'x-added': 'client' });
+    const res = await request(proxy.port, '/mutate', { headers: { 'x-secret': 's3cret', 'x-added': 'client' }, agent: keepAliveAgent });
     expect(res.status).toBe(200);
     const seen = b.seen[before]!;
     expect(seen.headers['x-secret']).toBeUndefined();

@@ -11,7 +11,7 @@ let upstream: Upstream;
 let proxy: RunningProxy;
 
 beforeAll(async () => {
-  upstream = await startUpstream('stream', (req, res, body) => {
+  upstream = await startUpstream((req, res, body) => {
     const url = new URL(req.url!, 'http://x');
     if (url.pathname === '/download') {
       const total = Number(url.searchParams.get('mb')) * MB;
@@ -36,12 +36,12 @@ beforeAll(async () => {
       res.end(`received ${Buffer.byteLength(body)} bytes, te=${req.headers['transfer-encoding'] ?? '-'}`);
     }
   });
-  proxy = await startProxy(
-    bootstrapWith(
+  proxy = await startProxy({
+    bootstrap: bootstrapWith(
       { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up', timeout: '60s' } }] }] },
       [{ name: 'up', ports: [upstream.port] }],
     ),
-  );
+  });
 });
 
 afterAll(async () => {
@@ -90,7 +90,7 @@ function upload(path: string, totalBytes: number, chunked: boolean): Promise<str
 
 describe('streaming bodies', () => {
   it('streams a 50 MB upload and a 50 MB download with bounded proxy memory', async () => {
-    const before = peakRssMb(proxy.proc.pid!);
+    const before = peakRssMb(proxy.child.pid!);
     expect(await upload('/upload', 50 * MB, false)).toBe(`received ${50 * MB} bytes, te=-`);
     const downloaded = await new Promise<number>((resolve, reject) => {
       http
@@ -102,7 +102,7 @@ describe('streaming bodies', () => {
         .on('error', reject);
     });
     expect(downloaded).toBe(50 * MB);
-    const growth = peakRssMb(proxy.proc.pid!) - before;
+    const growth = peakRssMb(proxy.child.pid!) - before;
     expect(growth).toBeLessThan(40); // the 50 MB bodies never sat in the proxy
   }, 60_000);
 

@@ -4,13 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bootstrapWith,
-  closedPort,
-  get,
-  startProxy,
-  startUpstream,
-  type RunningProxy,
-  type Upstream,
+  admin, bootstrapWith, closedPort, keepAliveAgent, replyName, request, startProxy, startUpstream, type RunningProxy, type Upstream,
 } from './harness.js';
 
 let v1: Upstream;
@@ -28,9 +22,9 @@ function attempt(key: string): number {
 }
 
 beforeAll(async () => {
-  v1 = await startUpstream('v1');
-  v2 = await startUpstream('v2');
-  flaky = await startUpstream('flaky', (req, res) => {
+  v1 = await startUpstream(replyName('v1'));
+  v2 = await startUpstream(replyName('v2'));
+  flaky = await startUpstream((req, res) => {
     const url = new URL(req.url!, 'http://x');
     const key = String(req.headers['x-test-key']);
     const n = attempt(key);
@@ -55,8 +49,8 @@ beforeAll(async () => {
     retry_back_off: { base_interval: '0.005s', max_interval: '0.02s' },
     ...extra,
   });
-  proxy = await startProxy(
-    bootstrapWith(
+  proxy = await startProxy({
+    bootstrap: bootstrapWith(
       {
         virtual_hosts: [
           {
@@ -102,8 +96,8 @@ beforeAll(async () => {
         { name: 'dead', ports: [deadPort] },
       ],
     ),
-    { accessLog: 'file' },
-  );
+    accessLog: 'file',
+  });
 });
 
 afterAll(async () => {
@@ -113,7 +107,10 @@ afterAll(async () => {
 
 let keySeq = 0;
 async function call(path: string): Promise<{ status: number; body: string }> {
-  const { status, body } = await get(proxy.port, path, { host: 'svc', 'x-test-key': `k${++keySeq}`, 'x-request-id': `rid-${keySeq}` });
+  const { status, body } = await request(proxy.port, path, {
+    headers: { host: 'svc', 'x-test-key': `k${++keySeq}`, 'x-request-id': `rid-${keySeq}` },
+    agent: keepAliveAgent,
+  });
   return { status, body };
 }
 
@@ -141,7 +138,7 @@ describe('weighted clusters', () => {
   it('splits 2000 requests 80/20 within statistical tolerance', async () => {
     const counts = { v1: 0, v2: 0 } as Record<string, number>;
     for (let batch = 0; batch < 40; batch++) {
-      const results = await Promise.all(Array.from({ length: 50 }, () => get(proxy.port, '/split', { host: 'svc' })));
+      const results = await Promise.all(Array.from({ length: 50 }, () => request(proxy.port, '/split', { headers: { host: 'svc' }, agent: keepAliveAgent })));
       for (const r of results) counts[r.body] = (counts[r.body] ?? 0) + 1;
     }
     expect(counts.v1! + counts.v2!).toBe(2000);
@@ -216,13 +213,13 @@ describe('timeouts and local replies', () => {
   });
 
   it('answers 404 NR for a host no virtual host serves', async () => {
-    const res = await get(proxy.port, '/', { host: 'unknown.example', 'x-request-id': 'rid-nr' });
+    const res = await request(proxy.port, '/', { headers: { host: 'unknown.example', 'x-request-id': 'rid-nr' }, agent: keepAliveAgent });
     expect(res.status).toBe(404);
     expect((await accessLogEventually('rid-nr')).response_flags).toBe('NR');
   });
 
   it('counts every outcome in istio_requests_total with its code and flags', async () => {
-    const text = await (await proxy.admin('/stats/prometheus')).text();
+    const text = (await admin(proxy, '/stats/prometheus')).body;
     const line = (code: number, flags: string) =>
       text.split('\n').find((l) => l.startsWith('istio_requests_total{') && l.includes(`response_code="${code}"`) && l.includes(`response_flags="${flags}"`));
     expect(line(404, 'NR')).toBeDefined();

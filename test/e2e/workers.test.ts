@@ -1,19 +1,21 @@
 // With two workers, the kernel spreads connections over both SO_REUSEPORT
 // sockets: both accept, and the admin stats show it per worker.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapWith, rawExchange, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
+import {
+  admin, bootstrapWith, rawExchange, replyName, startProxy, startUpstream, type RunningProxy, type Upstream,
+} from './harness.js';
 
 let upstream: Upstream;
 let proxy: RunningProxy;
 
 beforeAll(async () => {
-  upstream = await startUpstream('up');
-  proxy = await startProxy(
-    bootstrapWith({ virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up' } }] }] }, [
+  upstream = await startUpstream(replyName('up'));
+  proxy = await startProxy({
+    bootstrap: bootstrapWith({ virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up' } }] }] }, [
       { name: 'up', ports: [upstream.port] },
     ]),
-    { workers: 2 },
-  );
+    workers: 2,
+  });
 });
 
 afterAll(async () => {
@@ -29,7 +31,7 @@ describe('two workers', () => {
       );
       for (const r of results) expect(r.text).toMatch(/^HTTP\/1\.1 200/);
     }
-    const text = await (await proxy.admin('/stats/prometheus')).text();
+    const text = (await admin(proxy, '/stats/prometheus')).body;
     const perWorker = [...text.matchAll(/^isthmus_worker_downstream_cx_total\{worker="(\d+)"\} (\d+)/gm)].map((m) => Number(m[2]));
     expect(perWorker).toHaveLength(2);
     expect(perWorker.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(200);
