@@ -127,6 +127,12 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.sendLocalReply(parseErrorStatus(code) === 431 ? LocalReply.HEADERS_TOO_LARGE : LocalReply.BAD_REQUEST);
   }
 
+  /** The head did not arrive within request_headers_timeout: answer 408 and close. */
+  rejectSlowHead(): void {
+    this.closeAfter = true;
+    this.sendLocalReply(LocalReply.REQUEST_HEADERS_TIMEOUT);
+  }
+
   /** buf[0, headLength) is the request head just parsed into headOut. */
   start(buf: Buffer, headLength: number): void {
     const out = headOut;
@@ -493,6 +499,13 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     const staleReuse = conn !== null && conn.reused && conn.responseBytes === 0;
     this.endAttempt(false);
     if (this.finished) return;
+    if (this.responseStarted && this.pendingHead !== null) {
+      // The head was parsed but not one byte went to the client yet: it can still get a proper answer.
+      this.pendingHead = null;
+      this.responseStarted = false;
+      this.chunkedOut = false;
+      this.bytesSent = 0;
+    }
     if (this.responseStarted) {
       // Mid-response: the client cannot be told with a status any more.
       this.flags |= ResponseFlag.UC;

@@ -12,12 +12,14 @@ const BACKLOG = 511;
 export class DataPlaneListener {
   private readonly server: net.Server;
   private idleTimeoutMs: number;
+  private headersTimeoutMs: number;
 
   constructor(
     config: Listener,
     private readonly worker: WorkerContext,
   ) {
     this.idleTimeoutMs = config.streamIdleTimeoutMs;
+    this.headersTimeoutMs = config.requestHeadersTimeoutMs;
     const bound = listenReusePort(config.address.address, config.address.port, BACKLOG);
     this.server = net.createServer({ noDelay: true }, this.onConnection.bind(this, config.name));
     this.server.on('error', noop);
@@ -27,10 +29,11 @@ export class DataPlaneListener {
   /** Same address, new settings: applies to connections accepted from now on. */
   update(config: Listener): void {
     this.idleTimeoutMs = config.streamIdleTimeoutMs;
+    this.headersTimeoutMs = config.requestHeadersTimeoutMs;
   }
 
   private onConnection(name: string, socket: net.Socket): void {
-    new DownstreamConnection(socket, name, this.worker, this.idleTimeoutMs);
+    new DownstreamConnection(socket, name, this.worker, this.idleTimeoutMs, this.headersTimeoutMs);
   }
 
   /** Stops accepting; open connections carry on. */

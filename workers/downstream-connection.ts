@@ -20,6 +20,7 @@ export class DownstreamConnection {
   private scanFrom = 0;
   private request: ActiveRequest | null = null;
   private processing = false;
+  private headTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private ending = false;
 
@@ -28,6 +29,8 @@ export class DownstreamConnection {
     private readonly listenerName: string,
     readonly worker: WorkerContext,
     idleTimeoutMs: number,
+    /** request_headers_timeout: from a head's first byte to its last; 0 = none. */
+    private readonly headersTimeoutMs: number,
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     worker.connections.add(this);
@@ -121,9 +124,16 @@ export class DownstreamConnection {
       if (n === 0) {
         // A partial head: look for its end in later bytes without re-parsing from the start each time.
         this.scanFrom = Math.max(1, end - pos - 3);
+        if (this.headersTimeoutMs > 0 && this.headTimer === null) {
+          this.headTimer = setTimeout(onHeadTimeout, this.headersTimeoutMs, this);
+        }
         break;
       }
       this.scanFrom = 0;
+      if (this.headTimer !== null) {
+        clearTimeout(this.headTimer);
+        this.headTimer = null;
+      }
       const req = new ActiveRequest(this, this.worker.snapshot, this.listenerName);
       this.request = req;
       if (n < 0) {
@@ -172,17 +182,31 @@ export class DownstreamConnection {
     if (this.request !== null) this.request.onDownstreamWritable();
   }
 
+  headTimedOut(): void {
+    this.headTimer = null;
+    if (this.request !== null || this.ending) return;
+    this.buffered = null;
+    const req = new ActiveRequest(this, this.worker.snapshot, this.listenerName);
+    this.request = req;
+    req.rejectSlowHead();
+  }
+
   private onIdleTimeout(): void {
     this.socket.destroy();
   }
 
   private onClose(): void {
     this.closed = true;
+    if (this.headTimer !== null) clearTimeout(this.headTimer);
     const req = this.request;
     this.request = null;
     if (req !== null) req.onDownstreamClosed();
     this.worker.connectionClosed(this);
   }
+}
+
+function onHeadTimeout(conn: DownstreamConnection): void {
+  conn.headTimedOut();
 }
 
 function noop(): void {}

@@ -26,6 +26,7 @@ export const LocalReply = {
   },
   UPSTREAM_PROTOCOL_ERROR: { status: 502, flag: ResponseFlag.UPE, body: 'upstream sent an invalid HTTP response' },
   UPSTREAM_TIMEOUT: { status: 504, flag: ResponseFlag.UT, body: 'upstream request timeout' },
+  REQUEST_HEADERS_TIMEOUT: { status: 408, flag: ResponseFlag.DPE, body: 'request headers timeout' },
 } as const satisfies Record<string, LocalReplyKind>;
 
 const reasons: Record<number, string> = {
