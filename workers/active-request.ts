@@ -8,21 +8,16 @@ import { CHUNKED, FLAG, HEAD, HEADER_ID, decodeChunked, parseErrorStatus } from 
 import { redirectLocation, rewritePath, type CompiledRoute, type RequestView } from '../src/routing/route-table.js';
 import type { DataPlaneSnapshot } from './data-plane-snapshot.js';
 import type { DownstreamConnection } from './downstream-connection.js';
-import {
-  HOP_BY_HOP_MASK,
-  connectionNominated,
-  copyPlannedHeaders,
-  findHeader,
-  headerValueById,
-  planHeaders,
-} from './header-block.js';
-import { LocalReply, reasonPhrase, type LocalReplyKind } from './local-reply.js';
+import { findHeader, headerValueById } from './header-block.js';
+import { LocalReply, type LocalReplyKind } from './local-reply.js';
+import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead, encodeUpstreamHead } from './message-heads.js';
 import { chunkSegments, headOut } from './parse-scratch.js';
 import { ResponseFlag, responseFlagsText } from './response-flags.js';
 import { EMPTY_HEADER_PLAN, headerPlanFor, type RouteHeaderPlan } from './route-header-plan.js';
 import { retain } from './shared-read-buffer.js';
 import { RetryState } from './retry-state.js';
 import type { UpstreamCluster } from './upstream-cluster.js';
+import { parseRequestTarget } from './request-target.js';
 import { BodyMode, UpstreamFailure, type UpstreamConnection, type UpstreamStream } from './upstream-connection.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 
@@ -30,11 +25,8 @@ import type { UpstreamEndpoint } from './upstream-endpoint.js';
 const REPLAY_LIMIT = 1024 * 1024;
 /** Body bytes queued for an upstream that is still connecting before reading from the client pauses. */
 const QUEUE_LIMIT = 256 * 1024;
-const CRLF = Buffer.from('\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 const CONTINUE_100 = 'HTTP/1.1 100 Continue\r\n\r\n';
-const REQUEST_SKIP =
-  HOP_BY_HOP_MASK | (1 << HEADER_ID.HOST) | (1 << HEADER_ID.X_FORWARDED_FOR) | (1 << HEADER_ID.X_REQUEST_ID);
 
 const BODY_NONE = 0;
 const BODY_LENGTH = 1;
@@ -153,7 +145,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.requestId = headerValueById(buf, out, HEADER_ID.X_REQUEST_ID) || randomUUID();
     this.forwardedFor = headerValueById(buf, out, HEADER_ID.X_FORWARDED_FOR);
     if (this.conn.accessLogEnabled) this.userAgent = findHeader(buf, out, 'user-agent') ?? '';
-    if (!this.parseTarget(buf, out)) {
+    if (!parseRequestTarget(buf, out, this)) {
       this.closeAfter = true;
       this.sendLocalReply(LocalReply.BAD_REQUEST);
       return;
@@ -178,40 +170,6 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     }
   }
 
-  /** Splits the request target into path and query, and finds the authority (absolute-form wins over Host). */
-  private parseTarget(buf: Buffer, out: Uint32Array): boolean {
-    let ts = out[HEAD.TARGET_START]!;
-    const te = out[HEAD.TARGET_END]!;
-    const first = buf[ts];
-    if (first !== 0x2f /* / */) {
-      // absolute-form: scheme "://" authority path
-      const target = buf.latin1Slice(ts, te);
-      const m = /^https?:\/\/([^/?#]+)/i.exec(target);
-      if (m === null) return false;
-      this.authority = m[1]!.toLowerCase();
-      ts += m[0].length;
-      if (ts === te || buf[ts] !== 0x2f) {
-        this.path = '/';
-        if (ts < te && buf[ts] === 0x3f) this.query = buf.latin1Slice(ts + 1, te);
-        return true;
-      }
-    } else {
-      const hostIndex = out[HEAD.HOST_INDEX]!;
-      if (hostIndex !== 0xffffffff) {
-        const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * hostIndex;
-        this.authority = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!).toLowerCase();
-      }
-    }
-    const q = buf.indexOf(0x3f /* ? */, ts);
-    if (q >= 0 && q < te) {
-      this.path = buf.latin1Slice(ts, q);
-      this.query = buf.latin1Slice(q + 1, te);
-    } else {
-      this.path = buf.latin1Slice(ts, te);
-    }
-    return true;
-  }
-
   private forward(buf: Buffer, out: Uint32Array, flags: number, action: RouteAction): void {
     const cluster = this.snapshot.clusters.get(this.route!.pickCluster(Math.random()));
     if (cluster === undefined) {
@@ -229,44 +187,26 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.beginAttempt();
   }
 
-  private buildUpstreamHead(
-    buf: Buffer,
-    out: Uint32Array,
-    flags: number,
-    action: RouteAction,
-    expectContinue: boolean,
-  ): Buffer {
+  private buildUpstreamHead(buf: Buffer, out: Uint32Array, flags: number, action: RouteAction, dropExpect: boolean): Buffer {
     let path = this.path;
     if (action.prefixRewrite !== null) path = rewritePath(this.route!.route, path, action.prefixRewrite);
-    if (this.query !== '') path += '?' + this.query;
-    let remove = this.plan.requestRemove;
-    if ((flags & FLAG.CONNECTION_OTHER) !== 0) remove = [...(remove ?? []), ...connectionNominated(buf, out)];
-    const skip = REQUEST_SKIP | (expectContinue ? 1 << HEADER_ID.EXPECT : 0);
-    const headerBytes = planHeaders(buf, out, skip, remove);
     const remote = this.conn.remoteAddress;
-    let start =
-      this.method +
-      ' ' +
-      path +
-      ' HTTP/1.1\r\nhost: ' +
-      (action.hostRewriteLiteral ?? this.authority) +
-      '\r\nx-forwarded-for: ' +
-      (this.forwardedFor === '' ? remote : this.forwardedFor + ', ' + remote) +
-      '\r\nx-request-id: ' +
-      this.requestId +
-      '\r\n';
-    if (headerValueById(buf, out, HEADER_ID.X_FORWARDED_PROTO) === '') start += 'x-forwarded-proto: http\r\n';
-    let tail: string;
-    if (this.bodyMode === BODY_CHUNKED) tail = 'transfer-encoding: chunked\r\n\r\n';
-    else if ((flags & FLAG.CONTENT_LENGTH) !== 0) tail = 'content-length: ' + this.bodyRemaining + '\r\n\r\n';
-    else tail = '\r\n';
-    const add = this.plan.requestAdd;
-    const head = Buffer.allocUnsafe(start.length + headerBytes + add.length + tail.length);
-    let pos = head.latin1Write(start, 0);
-    pos = copyPlannedHeaders(buf, out, head, pos);
-    pos += add.copy(head, pos);
-    head.latin1Write(tail, pos);
-    return head;
+    return encodeUpstreamHead(buf, out, {
+      method: this.method,
+      pathAndQuery: this.query === '' ? path : path + '?' + this.query,
+      host: action.hostRewriteLiteral ?? this.authority,
+      forwardedFor: this.forwardedFor === '' ? remote : this.forwardedFor + ', ' + remote,
+      requestId: this.requestId,
+      framing:
+        this.bodyMode === BODY_CHUNKED
+          ? 'transfer-encoding: chunked\r\n'
+          : (flags & FLAG.CONTENT_LENGTH) !== 0
+            ? 'content-length: ' + this.bodyRemaining + '\r\n'
+            : '',
+      dropExpect,
+      remove: this.plan.requestRemove,
+      add: this.plan.requestAdd,
+    });
   }
 
   // ---------------------------------------------------------------- attempts
@@ -341,7 +281,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       for (let i = 0; i < count; i++) {
         const s = chunkSegments[2 * i]!;
         const e = chunkSegments[2 * i + 1]!;
-        this.deliver(chunkFramed(buf, s, e));
+        this.deliver(encodeBodyPiece(null, true, buf, s, e));
       }
       const consumed = state[CHUNKED.CONSUMED]!;
       if (state[CHUNKED.PHASE] === CHUNKED.DONE_PHASE) {
@@ -410,9 +350,6 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.responseStarted = true;
     this.responseCode = status;
     const flags = out[HEAD.FLAGS]!;
-    let remove = this.plan.responseRemove;
-    if ((flags & FLAG.CONNECTION_OTHER) !== 0) remove = [...(remove ?? []), ...connectionNominated(buf, out)];
-    const headerBytes = planHeaders(buf, out, HOP_BY_HOP_MASK, remove);
     let framing: string;
     if (bodyMode === BodyMode.LENGTH || (bodyMode === BodyMode.NONE && (flags & FLAG.CONTENT_LENGTH) !== 0)) {
       framing = 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n';
@@ -430,18 +367,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (close) framing += 'connection: close\r\n';
     else if (!this.http11) framing += 'connection: keep-alive\r\n';
     framing += '\r\n';
-    // Status line: our version, the upstream's code and reason ("HTTP/1.x " is 9 bytes).
-    const statusEnd = out[HEAD.TARGET_END]!;
-    const statusBytes = Math.max(statusEnd - (start + 9), 3);
-    const add = this.plan.responseAdd;
-    const head = Buffer.allocUnsafe(9 + statusBytes + 2 + headerBytes + add.length + framing.length);
-    let pos = head.latin1Write('HTTP/1.1 ', 0);
-    pos += buf.copy(head, pos, start + 9, start + 9 + statusBytes);
-    head[pos++] = 13;
-    head[pos++] = 10;
-    pos = copyPlannedHeaders(buf, out, head, pos);
-    pos += add.copy(head, pos);
-    head.latin1Write(framing, pos);
+    const head = encodeResponseHead(buf, start, out, this.plan.responseRemove, this.plan.responseAdd, framing);
     // Held until the first body bytes of this read join it: one write, one syscall.
     this.pendingHead = head;
   }
@@ -450,22 +376,10 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     const n = end - start;
     if (n === 0) return;
     this.bytesSent += n;
-    // The read buffer is shared (see shared-read-buffer.ts): what we write is a copy, and small
-    // pieces travel in the same buffer as the response head or their chunk line.
-    const head = this.pendingHead;
-    const prefix = this.chunkedOut ? n.toString(16) + '\r\n' : '';
-    const headLength = head === null ? 0 : head.length;
-    const out = Buffer.allocUnsafe(headLength + prefix.length + n + (this.chunkedOut ? 2 : 0));
-    let pos = head === null ? 0 : head.copy(out, 0);
-    if (prefix !== '') pos += out.latin1Write(prefix, pos);
-    pos += buf.copy(out, pos, start, end);
-    if (this.chunkedOut) {
-      out[pos++] = 13;
-      out[pos] = 10;
-    }
+    // A copy (the read buffer is shared), joined to the waiting head or framed as a chunk: one write.
+    const piece = encodeBodyPiece(this.pendingHead, this.chunkedOut, buf, start, end);
     this.pendingHead = null;
-    const ok = this.conn.write(out);
-    if (!ok) this.upstream!.pause();
+    if (!this.conn.write(piece)) this.upstream!.pause();
   }
 
   /** The upstream read that carried the head had no body bytes: send the head now. */
@@ -632,20 +546,9 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.responseCode = status;
     this.responseStarted = true;
     if (this.receivingBody) this.closeAfter = true; // the unread body would be taken for the next request
-    const bodyBytes = Buffer.byteLength(body);
-    this.bytesSent += bodyBytes;
-    let head = 'HTTP/1.1 ' + status + ' ' + reasonPhrase(status) + '\r\ncontent-length: ' + bodyBytes + '\r\n' + extraHeaders;
-    if (this.closeAfter || this.conn.draining) head += 'connection: close\r\n';
-    else if (!this.http11) head += 'connection: keep-alive\r\n';
-    head += '\r\n';
-    const add = this.plan.responseAdd;
-    const b = Buffer.allocUnsafe(head.length + add.length + bodyBytes);
-    let pos = b.latin1Write(head, 0, head.length - 2);
-    pos += add.copy(b, pos);
-    b[pos++] = 13;
-    b[pos++] = 10;
-    if (bodyBytes > 0) b.utf8Write(body, pos);
-    this.conn.write(b);
+    this.bytesSent += Buffer.byteLength(body);
+    const connection = this.closeAfter || this.conn.draining ? 'connection: close\r\n' : this.http11 ? '' : 'connection: keep-alive\r\n';
+    this.conn.write(encodeLocalResponse(status, body, extraHeaders, this.plan.responseAdd, connection));
     this.complete();
   }
 
@@ -694,17 +597,6 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.queued = [];
     this.conn.onRequestDone(this, this.closeAfter || this.receivingBody);
   }
-}
-
-/** A copy of buf[s, e) framed as one HTTP/1.1 chunk. */
-function chunkFramed(buf: Buffer, s: number, e: number): Buffer {
-  const line = (e - s).toString(16) + '\r\n';
-  const out = Buffer.allocUnsafe(line.length + e - s + 2);
-  let pos = out.latin1Write(line, 0);
-  pos += buf.copy(out, pos, s, e);
-  out[pos++] = 13;
-  out[pos] = 10;
-  return out;
 }
 
 function onBackoffElapsed(req: ActiveRequest): void {

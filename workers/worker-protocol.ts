@@ -2,6 +2,15 @@
 // Config versions travel on a BroadcastChannel (CONFIG_CHANNEL); everything
 // else is point-to-point over the worker's parentPort.
 
+import type { WorkerStatsSnapshot } from '../src/stats/worker-stats-snapshot.js';
+
+export {
+  ISTIO_DURATION_BUCKETS_MS,
+  type RequestSeries,
+  type UpstreamClusterStats,
+  type WorkerStatsSnapshot,
+} from '../src/stats/worker-stats-snapshot.js';
+
 /** BroadcastChannel name on which the agent announces `{ version }` after an LMDB write. */
 export const CONFIG_CHANNEL = 'isthmus:config';
 
@@ -43,43 +52,6 @@ export type WorkerMessage =
   | { readonly type: 'clusters'; readonly id: number; readonly clusters: readonly ClusterStatus[] }
   | { readonly type: 'drained' };
 
-/** One istio_requests_total / istio_request_duration_milliseconds series. */
-export interface RequestSeries {
-  /** Upstream cluster name, or '' for a local reply that never chose a cluster. */
-  readonly cluster: string;
-  readonly listener: string;
-  readonly responseCode: number;
-  /** Envoy response flags, e.g. '-', 'NR', 'UF,URX'. */
-  readonly responseFlags: string;
-  readonly count: number;
-  /** Sum of durations, ms. */
-  readonly durationSumMs: number;
-  /** Cumulative counts, one per bucket of ISTIO_DURATION_BUCKETS_MS (the +Inf bucket is `count`). */
-  readonly durationBuckets: readonly number[];
-}
-
-export interface UpstreamClusterStats {
-  readonly cluster: string;
-  readonly cxActive: number; // open upstream connections (busy + idle)
-  readonly cxIdle: number;
-  readonly cxTotal: number;
-  readonly cxConnectFail: number;
-  readonly rqActive: number;
-  readonly rqTotal: number;
-  readonly rqRetry: number;
-  readonly rqTimeout: number;
-}
-
-export interface WorkerStatsSnapshot {
-  readonly workerId: number;
-  readonly downstreamCxActive: number;
-  readonly downstreamCxTotal: number;
-  readonly downstreamRqTotal: number;
-  readonly configVersion: number;
-  readonly requests: readonly RequestSeries[];
-  readonly clusters: readonly UpstreamClusterStats[];
-}
-
 export interface EndpointStatus {
   readonly address: string;
   readonly port: number;
@@ -94,8 +66,3 @@ export interface ClusterStatus {
   readonly cluster: string;
   readonly endpoints: readonly EndpointStatus[];
 }
-
-/** Istio's default buckets for istio_request_duration_milliseconds. */
-export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
-  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
-];

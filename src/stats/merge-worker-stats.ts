@@ -1,35 +1,9 @@
 // Sums the per-worker stats snapshots into one proxy-wide view for
-// /stats/prometheus. The input shapes are structural subsets of the worker
-// protocol's WorkerStatsSnapshot, so src/ does not import workers/.
+// /stats/prometheus.
+import type { WorkerStatsSnapshot } from './worker-stats-snapshot.js';
 
-export interface RequestSeriesInput {
-  readonly cluster: string;
-  readonly responseCode: number;
-  readonly responseFlags: string;
-  readonly count: number;
-  readonly durationSumMs: number;
-  /** Cumulative counts per duration bucket bound (the +Inf bucket is `count`). */
-  readonly durationBuckets: readonly number[];
-}
-
-export interface ClusterStatsInput {
-  readonly cluster: string;
-  readonly cxActive: number;
-  readonly cxTotal: number;
-  readonly cxConnectFail: number;
-  readonly rqActive: number;
-  readonly rqTotal: number;
-  readonly rqRetry: number;
-  readonly rqTimeout: number;
-}
-
-export interface WorkerStatsInput {
-  readonly workerId: number;
-  readonly downstreamCxActive: number;
-  readonly downstreamCxTotal: number;
-  readonly requests: readonly RequestSeriesInput[];
-  readonly clusters: readonly ClusterStatsInput[];
-}
+/** The merge reads these fields of each worker's snapshot. */
+export type WorkerStatsInput = Pick<WorkerStatsSnapshot, 'workerId' | 'downstreamCxActive' | 'downstreamCxTotal' | 'requests' | 'clusters'>;
 
 export interface MergedRequestSeries {
   readonly cluster: string;

@@ -1,0 +1,45 @@
+// What each worker reports for /stats/prometheus: the agent asks every
+// worker for one snapshot and merges them (merge-worker-stats.ts). Shared by
+// workers/ (which produce it) and src/stats (which renders it).
+
+/** One istio_requests_total / istio_request_duration_milliseconds series. */
+export interface RequestSeries {
+  /** Upstream cluster name, or '' for a local reply that never chose a cluster. */
+  readonly cluster: string;
+  readonly listener: string;
+  readonly responseCode: number;
+  /** Envoy response flags, e.g. '-', 'NR', 'UF,URX'. */
+  readonly responseFlags: string;
+  readonly count: number;
+  /** Sum of durations, ms. */
+  readonly durationSumMs: number;
+  /** Cumulative counts, one per bucket of ISTIO_DURATION_BUCKETS_MS (the +Inf bucket is `count`). */
+  readonly durationBuckets: readonly number[];
+}
+
+export interface UpstreamClusterStats {
+  readonly cluster: string;
+  readonly cxActive: number; // open upstream connections (busy + idle)
+  readonly cxIdle: number;
+  readonly cxTotal: number;
+  readonly cxConnectFail: number;
+  readonly rqActive: number;
+  readonly rqTotal: number;
+  readonly rqRetry: number;
+  readonly rqTimeout: number;
+}
+
+export interface WorkerStatsSnapshot {
+  readonly workerId: number;
+  readonly downstreamCxActive: number;
+  readonly downstreamCxTotal: number;
+  readonly downstreamRqTotal: number;
+  readonly configVersion: number;
+  readonly requests: readonly RequestSeries[];
+  readonly clusters: readonly UpstreamClusterStats[];
+}
+
+/** Istio's default buckets for istio_request_duration_milliseconds. */
+export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+];

@@ -1,0 +1,41 @@
+// The request target split into what routing needs: path, query and the
+// authority (absolute-form, as HTTP_PROXY clients send it, wins over Host).
+import { HEAD, NO_HOST_INDEX } from '../src/native.js';
+
+export interface RequestTarget {
+  path: string;
+  query: string;
+  authority: string;
+}
+
+/** Fills `into` from the head in headOut; false when the target is not origin- or absolute-form (400). */
+export function parseRequestTarget(buf: Buffer, out: Uint32Array, into: RequestTarget): boolean {
+  let ts = out[HEAD.TARGET_START]!;
+  const te = out[HEAD.TARGET_END]!;
+  if (buf[ts] !== 0x2f /* / */) {
+    // absolute-form: scheme "://" authority [path]
+    const m = /^https?:\/\/([^/?#]+)/i.exec(buf.latin1Slice(ts, te));
+    if (m === null) return false;
+    into.authority = m[1]!.toLowerCase();
+    ts += m[0].length;
+    if (ts === te || buf[ts] !== 0x2f) {
+      into.path = '/';
+      if (ts < te && buf[ts] === 0x3f) into.query = buf.latin1Slice(ts + 1, te);
+      return true;
+    }
+  } else {
+    const hostIndex = out[HEAD.HOST_INDEX]!;
+    if (hostIndex !== NO_HOST_INDEX) {
+      const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * hostIndex;
+      into.authority = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!).toLowerCase();
+    }
+  }
+  const q = buf.indexOf(0x3f /* ? */, ts);
+  if (q >= 0 && q < te) {
+    into.path = buf.latin1Slice(ts, q);
+    into.query = buf.latin1Slice(q + 1, te);
+  } else {
+    into.path = buf.latin1Slice(ts, te);
+  }
+  return true;
+}
