@@ -18,6 +18,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   proxy: { summary: 'run the sidecar proxy from an Envoy v3 bootstrap file', module: '../../workers/agent/proxy-command.js' },
   up: { summary: 'run the demo mesh on loopback (what `npm start` runs)', module: '../../examples/demo.js' },
   bench: { summary: 'run the benchmark suite', module: '../../bench/main.js' },
+  analyze: { summary: 'check a folder of Istio-shaped config and print every problem', module: '../../control/config/analyze-command.js' },
 };
 
 function usage(): string {

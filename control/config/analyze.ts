@@ -1,0 +1,172 @@
+// Checks across resources, after each parsed on its own: what a file-by-file
+// parse cannot see (a route to a subset no DestinationRule defines, two
+// resources claiming one host, one name used twice). In the spirit of
+// go-control-plane's Consistent() and Istio's `istioctl analyze`; each
+// problem points at the line of the field at fault.
+
+import type { ConfigProblem } from '../../src/config/config-error.js';
+import type { DestinationRule, Destination, IstioResource, ServiceEntry, VirtualService } from './istio-types.js';
+
+export type Severity = 'error' | 'warning';
+
+export interface AnalysisProblem {
+  readonly file: string;
+  readonly line: number | null;
+  readonly severity: Severity;
+  readonly message: string;
+}
+
+/** `reviews.yaml:14: message`, or `reviews.yaml:14: warning: message`. */
+export function formatAnalysisProblem(p: AnalysisProblem): string {
+  const where = p.line === null ? p.file : `${p.file}:${p.line}`;
+  return `${where}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
+}
+
+/** Parse problems are errors. */
+export function fromConfigProblem(p: ConfigProblem): AnalysisProblem {
+  return { file: p.file, line: p.line, severity: 'error', message: p.message };
+}
+
+function lineOf(r: IstioResource, path: string): number {
+  return r.source.fieldLines[path] ?? r.source.line;
+}
+
+function id(r: IstioResource): string {
+  return `${r.kind} ${r.metadata.namespace}/${r.metadata.name}`;
+}
+
+function at(r: IstioResource): string {
+  return `${r.source.file}:${r.source.line}`;
+}
+
+class Findings {
+  readonly list: AnalysisProblem[] = [];
+
+  add(r: IstioResource, path: string, severity: Severity, message: string): void {
+    this.list.push({ file: r.source.file, line: lineOf(r, path), severity, message });
+  }
+}
+
+function checkDuplicateNames(resources: readonly IstioResource[], out: Findings): void {
+  const first = new Map<string, IstioResource>();
+  for (const r of resources) {
+    const key = `${r.kind}\0${r.metadata.namespace}\0${r.metadata.name}`;
+    const prior = first.get(key);
+    if (prior === undefined) first.set(key, r);
+    else out.add(r, 'metadata.name', 'error', `${id(r)} is defined twice (also at ${at(prior)})`);
+  }
+}
+
+/** Whether a host pattern (exact, or `*.suffix`) covers a name. */
+function hostCovers(pattern: string, name: string): boolean {
+  return pattern === name || (pattern.startsWith('*.') && name.endsWith(pattern.slice(1)));
+}
+
+/** Two ServiceEntries (or one, twice) claiming a host: which endpoints serve it would be ambiguous. */
+function checkServiceEntryHosts(entries: readonly ServiceEntry[], out: Findings): void {
+  const owner = new Map<string, ServiceEntry>();
+  for (const se of entries) {
+    se.spec.hosts.forEach((h, i) => {
+      const prior = owner.get(h.fqdn);
+      if (prior === se) out.add(se, `spec.hosts[${i}]`, 'error', `spec.hosts[${i}] repeats host ${h.fqdn}`);
+      else if (prior !== undefined) {
+        out.add(se, `spec.hosts[${i}]`, 'error', `spec.hosts[${i}] ${h.fqdn} is also defined by ${id(prior)} (${at(prior)}); a host belongs to one ServiceEntry`);
+      } else owner.set(h.fqdn, se);
+    });
+  }
+}
+
+function checkDestinationRuleHosts(rules: readonly DestinationRule[], entries: readonly ServiceEntry[], out: Findings): void {
+  const owner = new Map<string, DestinationRule>();
+  for (const dr of rules) {
+    const fqdn = dr.spec.host.fqdn;
+    const prior = owner.get(fqdn);
+    if (prior !== undefined) {
+      out.add(dr, 'spec.host', 'error', `spec.host ${fqdn} is also configured by ${id(prior)} (${at(prior)}); merge them into one DestinationRule`);
+    } else owner.set(fqdn, dr);
+    if (!fqdn.startsWith('*.') && !isDefined(fqdn, entries)) {
+      out.add(dr, 'spec.host', 'warning', `spec.host ${fqdn} is not defined by any ServiceEntry (IST0101 ReferencedResourceNotFound; a proxy registering for it would define it)`);
+    }
+  }
+}
+
+/** Two mesh VirtualServices for one host: Istio reports this as IST0109 and uses only one of them. */
+function checkVirtualServiceHosts(services: readonly VirtualService[], out: Findings): void {
+  const owner = new Map<string, VirtualService>();
+  for (const vs of services) {
+    vs.spec.hosts.forEach((h, i) => {
+      const prior = owner.get(h.fqdn);
+      if (prior !== undefined && prior !== vs) {
+        out.add(vs, `spec.hosts[${i}]`, 'error', `spec.hosts[${i}] ${h.fqdn} is also routed by ${id(prior)} (${at(prior)}); one VirtualService per host (IST0109)`);
+      } else owner.set(h.fqdn, vs);
+    });
+  }
+}
+
+function isDefined(fqdn: string, entries: readonly ServiceEntry[]): boolean {
+  return entries.some((se) => se.spec.hosts.some((h) => hostCovers(h.fqdn, fqdn)));
+}
+
+/** The DestinationRule for a host: an exact host wins over a wildcard, the longest wildcard over shorter ones. */
+function ruleFor(fqdn: string, rules: readonly DestinationRule[]): DestinationRule | undefined {
+  let best: DestinationRule | undefined;
+  for (const dr of rules) {
+    const host = dr.spec.host.fqdn;
+    if (!hostCovers(host, fqdn)) continue;
+    if (host === fqdn) return dr;
+    if (best === undefined || host.length > best.spec.host.fqdn.length) best = dr;
+  }
+  return best;
+}
+
+function checkDestination(
+  vs: VirtualService, path: string, d: Destination, entries: readonly ServiceEntry[], rules: readonly DestinationRule[], out: Findings,
+): void {
+  const fqdn = d.host.fqdn;
+  if (!isDefined(fqdn, entries)) {
+    out.add(vs, `${path}.host`, 'warning',
+      `${path}.host "${d.host.written}" (${fqdn}) is not defined by any ServiceEntry (IST0101 ReferencedResourceNotFound; a proxy registering for it would define it)`);
+  }
+  if (d.subset === undefined) return;
+  const rule = ruleFor(fqdn, rules);
+  if (rule === undefined) {
+    out.add(vs, path, 'error', `${path}.subset "${d.subset}" is not defined: no DestinationRule has host ${fqdn}`);
+  } else if (!rule.spec.subsets.some((s) => s.name === d.subset)) {
+    const names = rule.spec.subsets.map((s) => s.name).join(', ') || 'none';
+    out.add(vs, path, 'error', `${path}.subset "${d.subset}" is not defined by ${id(rule)} (${at(rule)}; its subsets: ${names})`);
+  }
+}
+
+function checkRoutes(vs: VirtualService, entries: readonly ServiceEntry[], rules: readonly DestinationRule[], out: Findings): void {
+  vs.spec.http.forEach((rule, i) => {
+    rule.route.forEach((rd, j) => checkDestination(vs, `spec.http[${i}].route[${j}].destination`, rd.destination, entries, rules, out));
+    if (rule.mirror !== undefined) checkDestination(vs, `spec.http[${i}].mirror`, rule.mirror, entries, rules, out);
+    if (rule.route.length > 1) {
+      const total = rule.route.reduce((sum, rd) => sum + rd.weight, 0);
+      if (total !== 100) {
+        const weights = rule.route.map((rd) => rd.weight).join(' + ');
+        out.add(vs, `spec.http[${i}].route[0].destination`, 'error', `spec.http[${i}].route weights sum to ${total} (${weights}), not 100`);
+      }
+    }
+  });
+}
+
+/** Takes every resource of a mesh; returns the problems between them, sorted by file and line. */
+export function analyzeResources(resources: readonly IstioResource[]): AnalysisProblem[] {
+  const out = new Findings();
+  const entries = resources.filter((r): r is ServiceEntry => r.kind === 'ServiceEntry');
+  const rules = resources.filter((r): r is DestinationRule => r.kind === 'DestinationRule');
+  const services = resources.filter((r): r is VirtualService => r.kind === 'VirtualService');
+  checkDuplicateNames(resources, out);
+  checkServiceEntryHosts(entries, out);
+  checkDestinationRuleHosts(rules, entries, out);
+  checkVirtualServiceHosts(services, out);
+  for (const vs of services) checkRoutes(vs, entries, rules, out);
+  return sortAnalysisProblems(out.list);
+}
+
+export function sortAnalysisProblems(problems: readonly AnalysisProblem[]): AnalysisProblem[] {
+  return problems.map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.file < b.p.file ? -1 : a.p.file > b.p.file ? 1 : 0) || (a.p.line ?? 0) - (b.p.line ?? 0) || a.i - b.i)
+    .map((x) => x.p);
+}

@@ -1,0 +1,169 @@
+// DestinationRule spec: the host it configures, its subsets (by labels) and
+// the traffic policy (load balancer, connection pool, outlier detection, TLS
+// mode) for the host and per subset.
+
+import type { ObjectReader, ValueReader } from '../../src/config/yaml-reader.js';
+import { markLine, readDnsLabel, readDurationMs, readHost, readLabels, type SpecContext } from './istio-fields.js';
+import type {
+  ConnectionPoolSettings, ConsistentHash, DestinationRuleSpec, LoadBalancerSettings, OutlierDetection, Subset, TrafficPolicy,
+} from './istio-types.js';
+
+const INT32_MAX = 2_147_483_647;
+const HEADER_NAME = /^[-_A-Za-z0-9]+$/;
+
+function readConsistentHash(v: ValueReader): ConsistentHash | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const by = obj.oneOf(['httpHeaderName', 'httpCookie', 'useSourceIp'] as const, true);
+  let result: ConsistentHash | undefined;
+  if (by === 'httpHeaderName') {
+    const f = obj.field('httpHeaderName');
+    const name = f.nonEmptyString();
+    if (name !== undefined && !HEADER_NAME.test(name)) f.problem(`is not a valid header name: "${name}"`);
+    else if (name !== undefined) result = { by, httpHeaderName: name.toLowerCase() };
+  } else if (by === 'httpCookie') {
+    const cookie = obj.field('httpCookie').object();
+    if (cookie !== undefined) {
+      const nameField = cookie.field('name');
+      nameField.require();
+      const name = nameField.nonEmptyString();
+      const ttlField = cookie.field('ttl');
+      ttlField.require();
+      const ttlMs = ttlField.missing ? undefined : readDurationMs(ttlField, true);
+      cookie.done();
+      if (name !== undefined && ttlMs !== undefined) result = { by, name, ttlMs };
+    }
+  } else if (by === 'useSourceIp') {
+    const f = obj.field('useSourceIp');
+    const on = f.bool();
+    if (on === false) f.problem('must be true (remove consistentHash to hash on nothing)');
+    else if (on === true) result = { by };
+  }
+  obj.done();
+  return result;
+}
+
+function readLoadBalancer(v: ValueReader): LoadBalancerSettings | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const which = obj.oneOf(['simple', 'consistentHash'] as const, true);
+  let result: LoadBalancerSettings | undefined;
+  if (which === 'simple') {
+    const simple = obj.field('simple').enumOf(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM'] as const);
+    if (simple !== undefined) result = { type: 'simple', simple };
+  } else if (which === 'consistentHash') {
+    const consistentHash = readConsistentHash(obj.field('consistentHash'));
+    if (consistentHash !== undefined) result = { type: 'consistentHash', consistentHash };
+  }
+  obj.done();
+  return result;
+}
+
+/** Sets out[key] from an optional integer field. */
+function optionalInt<T extends object>(obj: ObjectReader, name: keyof T & string, min: number, max: number, out: Partial<T>): void {
+  const value = obj.field(name).integer(min, max);
+  if (value !== undefined) (out as Record<string, number>)[name] = value;
+}
+
+function optionalDuration<T extends object>(obj: ObjectReader, name: string, key: keyof T & string, out: Partial<T>): void {
+  const f = obj.field(name);
+  const value = f.missing ? undefined : readDurationMs(f);
+  if (value !== undefined) (out as Record<string, number>)[key] = value;
+}
+
+function readConnectionPool(v: ValueReader): ConnectionPoolSettings | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const out: { tcp?: ConnectionPoolSettings['tcp']; http?: ConnectionPoolSettings['http'] } = {};
+  const tcp = obj.field('tcp').object();
+  if (tcp !== undefined) {
+    const t: NonNullable<ConnectionPoolSettings['tcp']> = {};
+    optionalInt(tcp, 'maxConnections', 1, INT32_MAX, t);
+    optionalDuration(tcp, 'connectTimeout', 'connectTimeoutMs', t);
+    tcp.done();
+    out.tcp = t;
+  }
+  const http = obj.field('http').object();
+  if (http !== undefined) {
+    const h: NonNullable<ConnectionPoolSettings['http']> = {};
+    optionalInt(http, 'http1MaxPendingRequests', 1, INT32_MAX, h);
+    optionalInt(http, 'http2MaxRequests', 1, INT32_MAX, h);
+    optionalInt(http, 'maxRetries', 0, INT32_MAX, h);
+    http.done();
+    out.http = h;
+  }
+  obj.done();
+  return out;
+}
+
+function readOutlierDetection(v: ValueReader): OutlierDetection | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const out: Partial<OutlierDetection> = {};
+  optionalInt<OutlierDetection>(obj, 'consecutive5xxErrors', 0, INT32_MAX, out);
+  optionalInt<OutlierDetection>(obj, 'consecutiveGatewayErrors', 0, INT32_MAX, out);
+  optionalDuration<OutlierDetection>(obj, 'interval', 'intervalMs', out);
+  optionalDuration<OutlierDetection>(obj, 'baseEjectionTime', 'baseEjectionTimeMs', out);
+  optionalInt<OutlierDetection>(obj, 'maxEjectionPercent', 0, 100, out);
+  obj.done();
+  return out;
+}
+
+function readTrafficPolicy(v: ValueReader): TrafficPolicy | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const out: { -readonly [K in keyof TrafficPolicy]: TrafficPolicy[K] } = {};
+  const lb = obj.field('loadBalancer');
+  if (!lb.missing) out.loadBalancer = readLoadBalancer(lb);
+  const pool = obj.field('connectionPool');
+  if (!pool.missing) out.connectionPool = readConnectionPool(pool);
+  const outlier = obj.field('outlierDetection');
+  if (!outlier.missing) out.outlierDetection = readOutlierDetection(outlier);
+  const tls = obj.field('tls').object();
+  if (tls !== undefined) {
+    const modeField = tls.field('mode');
+    modeField.require();
+    const mode = modeField.enumOf(['DISABLE', 'ISTIO_MUTUAL'] as const);
+    tls.done();
+    if (mode !== undefined) out.tls = { mode };
+  }
+  obj.done();
+  for (const key of Object.keys(out) as (keyof TrafficPolicy)[]) if (out[key] === undefined) delete out[key];
+  return out;
+}
+
+function readSubset(v: ValueReader, cx: SpecContext): Subset | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const nameField = obj.field('name');
+  nameField.require();
+  const name = readDnsLabel(nameField);
+  markLine(cx, nameField);
+  const labelsField = obj.field('labels');
+  const labels = readLabels(labelsField);
+  const policyField = obj.field('trafficPolicy');
+  const trafficPolicy = policyField.missing ? undefined : readTrafficPolicy(policyField);
+  obj.done();
+  if (name === undefined) return undefined;
+  return { name, labels, ...(trafficPolicy !== undefined ? { trafficPolicy } : {}) };
+}
+
+export function readDestinationRuleSpec(v: ValueReader, cx: SpecContext): DestinationRuleSpec | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const hostField = obj.field('host');
+  hostField.require();
+  const host = readHost(hostField, cx, true);
+  const policyField = obj.field('trafficPolicy');
+  const trafficPolicy = policyField.missing ? undefined : readTrafficPolicy(policyField);
+  const subsetItems = obj.field('subsets').list();
+  const subsets = subsetItems.map((item) => readSubset(item, cx));
+  const seen = new Set<string>();
+  subsets.forEach((s, i) => {
+    if (s !== undefined && seen.has(s.name)) subsetItems[i]!.problem(`repeats subset name "${s.name}"`);
+    if (s !== undefined) seen.add(s.name);
+  });
+  obj.done();
+  if (host === undefined || subsets.includes(undefined)) return undefined;
+  return { host, ...(trafficPolicy !== undefined ? { trafficPolicy } : {}), subsets: subsets as Subset[] };
+}

@@ -1,0 +1,294 @@
+// The validated form of the Istio networking resources the control plane
+// reads (networking.istio.io v1alpha3/v1beta1/v1; a documented subset of each
+// kind's fields). Produced once by parseResources (the edge) and deep-frozen;
+// plain data only (no RegExp, no Map) so it can be stored in LMDB and cloned.
+// Field names follow Istio's; durations become milliseconds (`...Ms`), Percent
+// messages become plain numbers, and host names keep what was written beside
+// the fully qualified name Istio resolves it to.
+
+export const ISTIO_API_VERSIONS = [
+  'networking.istio.io/v1alpha3',
+  'networking.istio.io/v1beta1',
+  'networking.istio.io/v1',
+] as const;
+export type IstioApiVersion = (typeof ISTIO_API_VERSIONS)[number];
+
+export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar'] as const;
+export type IstioKind = (typeof ISTIO_KINDS)[number];
+
+/** Label or annotation map (key order as written). */
+export type StringMap = Readonly<Record<string, string>>;
+
+/** A host as written and as Istio resolves it: a short name `reviews` in namespace `default` is `reviews.default.svc.cluster.local`. */
+export interface HostName {
+  readonly written: string;
+  /** Names with a dot, IP addresses and `*` are kept as written (lowercased). */
+  readonly fqdn: string;
+}
+
+/** Where a resource came from, for messages about it after parsing (analyze, store status). */
+export interface SourceRef {
+  readonly file: string;
+  /** Line of the document's first key. */
+  readonly line: number;
+  /** Lines of the fields other checks point at (names, hosts, destinations), by field path. */
+  readonly fieldLines: Readonly<Record<string, number>>;
+}
+
+export interface ResourceMetadata {
+  readonly name: string;
+  /** "default" when not written. */
+  readonly namespace: string;
+  readonly labels: StringMap;
+  readonly annotations: StringMap;
+}
+
+interface ResourceOf<K extends IstioKind, S> {
+  readonly apiVersion: IstioApiVersion;
+  readonly kind: K;
+  readonly metadata: ResourceMetadata;
+  readonly spec: S;
+  readonly source: SourceRef;
+}
+
+export type ServiceEntry = ResourceOf<'ServiceEntry', ServiceEntrySpec>;
+export type WorkloadEntry = ResourceOf<'WorkloadEntry', WorkloadEntrySpec>;
+export type VirtualService = ResourceOf<'VirtualService', VirtualServiceSpec>;
+export type DestinationRule = ResourceOf<'DestinationRule', DestinationRuleSpec>;
+export type Sidecar = ResourceOf<'Sidecar', SidecarSpec>;
+export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | DestinationRule | Sidecar;
+
+// ---- ServiceEntry / WorkloadEntry ----
+
+export type PortProtocol = 'HTTP' | 'HTTP2' | 'GRPC' | 'TCP';
+
+export interface ServicePort {
+  readonly number: number;
+  /** Unique within the ServiceEntry; endpoints name their port by it. */
+  readonly name: string;
+  readonly protocol: PortProtocol;
+}
+
+export interface WorkloadSelector {
+  readonly labels: StringMap;
+}
+
+export interface ServiceEntrySpec {
+  readonly hosts: readonly HostName[];
+  /** IP addresses or CIDR blocks (virtual IPs of the service). */
+  readonly addresses: readonly string[];
+  readonly ports: readonly ServicePort[];
+  /** Istio's default is MESH_EXTERNAL. */
+  readonly location: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
+  /** Istio's default is NONE. STATIC endpoints are IP addresses. */
+  readonly resolution: 'STATIC' | 'NONE';
+  readonly endpoints: readonly WorkloadEntrySpec[];
+  /** Selects WorkloadEntries (and auto-registered proxies) instead of listing endpoints. */
+  readonly workloadSelector?: WorkloadSelector;
+}
+
+/** Also the shape of one ServiceEntry endpoint. */
+export interface WorkloadEntrySpec {
+  readonly address: string;
+  /** Service port name -> the port this workload listens on (when it differs from the service port). */
+  readonly ports: Readonly<Record<string, number>>;
+  readonly labels: StringMap;
+  /** "" when not written. */
+  readonly serviceAccount: string;
+  /** Load-balancing weight; 1 when not written. */
+  readonly weight: number;
+}
+
+// ---- VirtualService ----
+
+/** Istio's StringMatch (exact, prefix, or an RE2 regex matching the whole value). */
+export interface IstioStringMatch {
+  readonly kind: 'exact' | 'prefix' | 'regex';
+  readonly value: string;
+}
+
+export interface NamedStringMatch {
+  /** Header names lowercased; query parameter names as written. */
+  readonly name: string;
+  readonly match: IstioStringMatch;
+}
+
+export interface VirtualServiceSpec {
+  readonly hosts: readonly HostName[];
+  /** Always ["mesh"]: only sidecar routing is in the subset. */
+  readonly gateways: readonly ['mesh'];
+  readonly http: readonly HttpRoute[];
+}
+
+export interface HttpMatchRequest {
+  /** "" when not written. */
+  readonly name: string;
+  readonly uri?: IstioStringMatch;
+  readonly method?: IstioStringMatch;
+  readonly authority?: IstioStringMatch;
+  readonly headers: readonly NamedStringMatch[];
+  readonly queryParams: readonly NamedStringMatch[];
+  /** The calling workload's labels must include these. */
+  readonly sourceLabels: StringMap;
+}
+
+export interface Destination {
+  readonly host: HostName;
+  readonly subset?: string;
+  /** Needed only when the host has more than one port. */
+  readonly port?: number;
+}
+
+export interface HeaderOperations {
+  readonly set: readonly HeaderValue[];
+  readonly add: readonly HeaderValue[];
+  /** Lowercased names. */
+  readonly remove: readonly string[];
+}
+
+export interface HeaderValue {
+  /** Lowercased. */
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface Headers {
+  readonly request: HeaderOperations;
+  readonly response: HeaderOperations;
+}
+
+export interface HttpRouteDestination {
+  readonly destination: Destination;
+  /** Percent of the route's traffic; 100 when the route has one destination and no weight is written. */
+  readonly weight: number;
+  readonly headers: Headers;
+}
+
+export interface HttpRewrite {
+  /** Replaces the matched uri prefix (or the whole path for an exact match). */
+  readonly uri?: string;
+  readonly authority?: string;
+}
+
+export interface HttpRedirect {
+  readonly uri?: string;
+  readonly authority?: string;
+  /** 301 (default), 302, 303, 307 or 308. */
+  readonly redirectCode: number;
+}
+
+export interface HttpDirectResponse {
+  readonly status: number;
+  /** body.string; absent when there is no body. */
+  readonly body?: string;
+}
+
+export interface HttpRetry {
+  /** Retries, not counting the first try; 0 disables retries. */
+  readonly attempts: number;
+  readonly perTryTimeoutMs?: number;
+  /** Envoy retry-on conditions and gRPC status names, or HTTP status codes as text ("503"). */
+  readonly retryOn: readonly string[];
+}
+
+export interface HttpFaultInjection {
+  readonly delay?: { readonly percentage: number; readonly fixedDelayMs: number };
+  readonly abort?: { readonly percentage: number; readonly httpStatus: number };
+}
+
+export interface CorsPolicy {
+  readonly allowOrigins: readonly IstioStringMatch[];
+  readonly allowMethods: readonly string[];
+  readonly allowHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly maxAgeMs?: number;
+  readonly allowCredentials?: boolean;
+}
+
+/** One rule: exactly one of route, redirect and directResponse says what happens. */
+export interface HttpRoute {
+  /** "" when not written. */
+  readonly name: string;
+  /** Empty: matches every request. */
+  readonly match: readonly HttpMatchRequest[];
+  readonly route: readonly HttpRouteDestination[];
+  readonly redirect?: HttpRedirect;
+  readonly directResponse?: HttpDirectResponse;
+  readonly rewrite?: HttpRewrite;
+  /** Absent: Istio's default (no route timeout). */
+  readonly timeoutMs?: number;
+  /** Absent: the mesh default retry policy applies. */
+  readonly retries?: HttpRetry;
+  readonly fault?: HttpFaultInjection;
+  readonly mirror?: Destination;
+  /** Percent of requests mirrored; 100 when mirror is set and this is not. */
+  readonly mirrorPercentage?: number;
+  readonly headers: Headers;
+  readonly corsPolicy?: CorsPolicy;
+}
+
+// ---- DestinationRule ----
+
+export type SimpleLoadBalancer = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
+
+export type ConsistentHash =
+  | { readonly by: 'httpHeaderName'; readonly httpHeaderName: string }
+  | { readonly by: 'httpCookie'; readonly name: string; readonly ttlMs: number }
+  | { readonly by: 'useSourceIp' };
+
+export type LoadBalancerSettings =
+  | { readonly type: 'simple'; readonly simple: SimpleLoadBalancer }
+  | { readonly type: 'consistentHash'; readonly consistentHash: ConsistentHash };
+
+/** Fields not written are absent: the translation applies Envoy's defaults. */
+export interface ConnectionPoolSettings {
+  readonly tcp?: { readonly maxConnections?: number; readonly connectTimeoutMs?: number };
+  readonly http?: { readonly http1MaxPendingRequests?: number; readonly http2MaxRequests?: number; readonly maxRetries?: number };
+}
+
+/** Fields not written are absent (Istio's defaults: 5 errors, 10s interval, 30s ejection, 10%). */
+export interface OutlierDetection {
+  readonly consecutive5xxErrors?: number;
+  readonly consecutiveGatewayErrors?: number;
+  readonly intervalMs?: number;
+  readonly baseEjectionTimeMs?: number;
+  readonly maxEjectionPercent?: number;
+}
+
+export interface TrafficPolicy {
+  readonly loadBalancer?: LoadBalancerSettings;
+  readonly connectionPool?: ConnectionPoolSettings;
+  readonly outlierDetection?: OutlierDetection;
+  readonly tls?: { readonly mode: 'DISABLE' | 'ISTIO_MUTUAL' };
+}
+
+export interface Subset {
+  readonly name: string;
+  readonly labels: StringMap;
+  /** Overrides the rule's policy field by field (Istio's merge). */
+  readonly trafficPolicy?: TrafficPolicy;
+}
+
+export interface DestinationRuleSpec {
+  readonly host: HostName;
+  readonly trafficPolicy?: TrafficPolicy;
+  readonly subsets: readonly Subset[];
+}
+
+// ---- Sidecar ----
+
+/** One `namespace/dnsName` egress host. */
+export interface SidecarEgressHost {
+  readonly written: string;
+  /** A namespace name ("." already replaced by the Sidecar's own), "*" for any, "~" for none. */
+  readonly namespace: string;
+  /** An FQDN, a wildcard suffix like "*.example.com", or "*". */
+  readonly dnsName: string;
+}
+
+export interface SidecarSpec {
+  /** Absent: applies to every workload in the namespace. */
+  readonly workloadSelector?: WorkloadSelector;
+  /** One catch-all egress listener (port-specific listeners are not in the subset). */
+  readonly egress: readonly { readonly hosts: readonly SidecarEgressHost[] }[];
+}

@@ -1,0 +1,143 @@
+// ServiceEntry and WorkloadEntry specs: the services the mesh knows and the
+// workloads that serve them (an endpoint of a ServiceEntry has the shape of a
+// WorkloadEntry spec, as in Istio).
+
+import type { ObjectReader, ValueReader } from '../../src/config/yaml-reader.js';
+import {
+  isIpAddress, readFreeMap, readHost, readLabels, readStringList, type SpecContext,
+} from './istio-fields.js';
+import type { HostName, PortProtocol, ServiceEntrySpec, ServicePort, WorkloadEntrySpec, WorkloadSelector } from './istio-types.js';
+
+const PROTOCOLS: readonly PortProtocol[] = ['HTTP', 'HTTP2', 'GRPC', 'TCP'];
+const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/i;
+const MAX_UINT32 = 4_294_967_295;
+
+export function readWorkloadSelector(v: ValueReader): WorkloadSelector | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const labelsField = obj.field('labels');
+  const labels = readLabels(labelsField);
+  obj.done();
+  return { labels };
+}
+
+function readPort(v: ValueReader): ServicePort | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const numberField = obj.field('number');
+  numberField.require();
+  const number = numberField.integer(1, 65535);
+  const nameField = obj.field('name');
+  nameField.require();
+  let name = nameField.nonEmptyString();
+  if (name !== undefined && !PORT_NAME.test(name)) {
+    nameField.problem(`must be letters, digits and '-': "${name}"`);
+    name = undefined;
+  }
+  const protocolField = obj.field('protocol');
+  protocolField.require();
+  // Istio reads protocol names case-insensitively ("http" is HTTP).
+  const written = protocolField.string();
+  const protocol = PROTOCOLS.find((p) => p === written?.toUpperCase());
+  if (written !== undefined && protocol === undefined) protocolField.problem(`must be one of ${PROTOCOLS.join(', ')} (got "${written}")`);
+  obj.done();
+  if (number === undefined || name === undefined || protocol === undefined) return undefined;
+  return { number, name, protocol };
+}
+
+const CIDR = /^([^/]+)\/(\d{1,3})$/;
+
+function checkAddress(item: ValueReader, text: string): string | undefined {
+  const cidr = CIDR.exec(text);
+  const ip = cidr === null ? text : cidr[1]!;
+  const maxBits = ip.includes(':') ? 128 : 32;
+  if (!isIpAddress(ip) || (cidr !== null && Number(cidr[2]) > maxBits)) {
+    item.problem(`must be an IP address or CIDR block: "${text}"`);
+    return undefined;
+  }
+  return text;
+}
+
+/** The fields a WorkloadEntry spec and a ServiceEntry endpoint share. */
+export function readWorkloadEntryFields(obj: ObjectReader): WorkloadEntrySpec | undefined {
+  const addressField = obj.field('address');
+  addressField.require();
+  const address = addressField.nonEmptyString();
+  if (address !== undefined && !isIpAddress(address)) addressField.problem(`must be an IP address (DNS names need resolution DNS, not in the subset): "${address}"`);
+  const ports = readFreeMap(obj.field('ports'), (value) => value.integer(1, 65535));
+  const labels = readLabels(obj.field('labels'));
+  const serviceAccount = obj.field('serviceAccount').string() ?? '';
+  const weightField = obj.field('weight');
+  const weight = weightField.integer(1, MAX_UINT32);
+  obj.done();
+  if (address === undefined || !isIpAddress(address)) return undefined;
+  if (weight === undefined && !weightField.missing) return undefined;
+  return { address, ports, labels, serviceAccount, weight: weight ?? 1 };
+}
+
+export function readWorkloadEntrySpec(v: ValueReader): WorkloadEntrySpec | undefined {
+  const obj = v.object();
+  return obj === undefined ? undefined : readWorkloadEntryFields(obj);
+}
+
+/** Port names must be unique (endpoints refer to them), and so must port numbers. */
+function checkPorts(list: ValueReader[], ports: (ServicePort | undefined)[]): void {
+  const names = new Set<string>();
+  const numbers = new Set<number>();
+  ports.forEach((p, i) => {
+    if (p === undefined) return;
+    if (names.has(p.name)) list[i]!.problem(`repeats port name "${p.name}"`);
+    if (numbers.has(p.number)) list[i]!.problem(`repeats port number ${p.number}`);
+    names.add(p.name);
+    numbers.add(p.number);
+  });
+}
+
+export function readServiceEntrySpec(v: ValueReader, cx: SpecContext): ServiceEntrySpec | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const hostsField = obj.field('hosts');
+  hostsField.require();
+  const hostItems = hostsField.list();
+  if (!hostsField.missing && hostItems.length === 0) hostsField.problem('must list at least one host');
+  const hosts = hostItems.map((item) => readHost(item, cx, true));
+  const addresses = readStringList(obj.field('addresses'), checkAddress);
+  const portsField = obj.field('ports');
+  portsField.require();
+  const portItems = portsField.list();
+  if (!portsField.missing && portItems.length === 0) portsField.problem('must list at least one port');
+  const ports = portItems.map(readPort);
+  checkPorts(portItems, ports);
+  const location = obj.field('location').enumOf(['MESH_EXTERNAL', 'MESH_INTERNAL'] as const);
+  const resolutionField = obj.field('resolution');
+  const resolution = resolutionField.enumOf(['STATIC', 'NONE'] as const);
+  const endpointsField = obj.field('endpoints');
+  const endpointItems = endpointsField.list();
+  const endpoints = endpointItems.map((item) => {
+    const ep = item.object();
+    return ep === undefined ? undefined : readWorkloadEntryFields(ep);
+  });
+  const selectorField = obj.field('workloadSelector');
+  const workloadSelector = selectorField.missing ? undefined : readWorkloadSelector(selectorField);
+  if (endpointItems.length > 0 && !selectorField.missing) selectorField.problem('cannot be used with endpoints (choose one)');
+  if (resolution !== 'STATIC' && endpointItems.length > 0) {
+    endpointsField.problem('are allowed only with resolution STATIC');
+  }
+  const portNames = new Set(ports.flatMap((p) => (p === undefined ? [] : [p.name])));
+  endpoints.forEach((ep, i) => {
+    for (const name of Object.keys(ep?.ports ?? {})) {
+      if (!portNames.has(name)) endpointItems[i]!.problem(`names port "${name}", which is not one of this ServiceEntry's ports`);
+    }
+  });
+  obj.done();
+  if (hosts.includes(undefined) || ports.includes(undefined) || endpoints.includes(undefined)) return undefined;
+  return {
+    hosts: hosts as HostName[],
+    addresses,
+    ports: ports as ServicePort[],
+    location: location ?? 'MESH_EXTERNAL',
+    resolution: resolution ?? 'NONE',
+    endpoints: endpoints as WorkloadEntrySpec[],
+    ...(workloadSelector !== undefined ? { workloadSelector } : {}),
+  };
+}
