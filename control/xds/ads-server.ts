@@ -1,0 +1,91 @@
+// The Aggregated Discovery Service on a @grpc/grpc-js Server: both
+// StreamAggregatedResources (state of the world) and DeltaAggregatedResources
+// (incremental), serving whatever the SnapshotCache holds for each node.
+// Responses are assembled from pre-encoded bytes, so the service's response
+// serializer passes Buffers through untouched.
+import { Server, ServerCredentials, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { createLogger, type Logger } from '../../src/log.js';
+import { loadXdsProtos } from './protos.js';
+import type { SnapshotCache } from './snapshot-cache.js';
+import type { AdsCallbacks, StatusSource, StreamStatus } from './ads-stream.js';
+import { SotwStream, type DiscoveryRequest } from './sotw-stream.js';
+import { DeltaStream, type DeltaDiscoveryRequest } from './delta-stream.js';
+
+export type { AdsCallbacks, NodeIdentity, StreamStatus, TypeStatus } from './ads-stream.js';
+
+export interface AdsServerOptions {
+  logger?: Logger;
+  /** Largest request accepted (a proxy's DiscoveryRequest is small; bounds memory per peer). Default 4 MiB. */
+  maxReceiveMessageLength?: number;
+}
+
+export interface AdsServer {
+  /** The grpc-js server with the ADS service registered (callers may add services before listen). */
+  readonly server: Server;
+  /** Binds host:port (plaintext; loopback only until mTLS lands) and resolves with the bound port. */
+  listen(host: string, port: number): Promise<number>;
+  /** Every connected stream that has sent its first request, with per-type versions and NACKs. */
+  status(): StreamStatus[];
+  /** Closes the listener and cancels every stream. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_RECEIVE = 4 * 1024 * 1024;
+
+/** The ADS service definition with responses written as the pre-encoded Buffers the streams build. */
+function passThroughService(): ServiceDefinition {
+  const ads = loadXdsProtos().adsService;
+  const service: Record<string, ServiceDefinition[string]> = {};
+  for (const [name, method] of Object.entries(ads)) {
+    service[name] = { ...method, responseSerialize: (message: Buffer) => message };
+  }
+  return service as ServiceDefinition;
+}
+
+export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = {}, options: AdsServerOptions = {}): AdsServer {
+  const log = options.logger ?? createLogger('xds');
+  const server = new Server({
+    'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE,
+  });
+  const streams = new Set<StatusSource>();
+  let nextStreamId = 0;
+  const forget = (stream: StatusSource): void => {
+    streams.delete(stream);
+  };
+
+  const implementation: UntypedServiceImplementation = {
+    StreamAggregatedResources(call: ServerDuplexStream<DiscoveryRequest, Buffer>): void {
+      streams.add(new SotwStream(++nextStreamId, 'sotw', call, cache, callbacks, log, forget));
+    },
+    DeltaAggregatedResources(call: ServerDuplexStream<DeltaDiscoveryRequest, Buffer>): void {
+      streams.add(new DeltaStream(++nextStreamId, 'delta', call, cache, callbacks, log, forget));
+    },
+  };
+  server.addService(passThroughService(), implementation);
+
+  return {
+    server,
+    listen(host: string, port: number): Promise<number> {
+      return new Promise((resolve, reject) => {
+        server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, boundPort) => {
+          if (error !== null) reject(new Error(`xDS server cannot listen on ${host}:${port}: ${error.message}`));
+          else resolve(boundPort);
+        });
+      });
+    },
+    status(): StreamStatus[] {
+      const out: StreamStatus[] = [];
+      for (const stream of streams) {
+        const status = stream.status();
+        if (status !== undefined) out.push(status);
+      }
+      return out;
+    },
+    close(): Promise<void> {
+      return new Promise((resolve) => {
+        server.forceShutdown();
+        resolve();
+      });
+    },
+  };
+}

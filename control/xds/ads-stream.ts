@@ -1,0 +1,221 @@
+// What both ADS protocols share per stream: the node identity taken from the
+// first request, the watch on that node's snapshot, per-type bookkeeping
+// (sent/acked version, NACK message, nonce), callbacks that can never break
+// the stream, and one place where a malformed request becomes a gRPC error
+// status on that stream only.
+import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from '../../src/log.js';
+import type { SnapshotCache } from './snapshot-cache.js';
+import type { Snapshot } from './snapshot.js';
+import { stringField, lengthDelimitedField } from './proto-writer.js';
+
+export interface NodeIdentity {
+  readonly id: string;
+  readonly cluster: string;
+  /** The node's metadata Struct as plain JSON. */
+  readonly metadata: Record<string, unknown>;
+}
+
+export interface AdsCallbacks {
+  onStreamOpen?(node: NodeIdentity, streamId: number): void;
+  onStreamClosed?(node: NodeIdentity, streamId: number): void;
+  onAck?(node: NodeIdentity, typeUrl: string, version: string): void;
+  onNack?(node: NodeIdentity, typeUrl: string, version: string, message: string): void;
+}
+
+export interface TypeStatus {
+  readonly typeUrl: string;
+  /** Version last sent (SotW version_info / delta system_version_info); null before the first response. */
+  readonly sentVersion: string | null;
+  /** Version the proxy last ACKed (or announced on connect); null when none. */
+  readonly ackedVersion: string | null;
+  /** error_detail.message of the last NACK, cleared by the next ACK. */
+  readonly nackMessage: string | null;
+  readonly nonce: string | null;
+  /** '*' for a wildcard subscription, else the names subscribed. */
+  readonly subscribed: '*' | readonly string[];
+}
+
+export interface StreamStatus {
+  readonly streamId: number;
+  readonly protocol: 'sotw' | 'delta';
+  readonly peer: string;
+  readonly connectedAt: string;
+  readonly node: NodeIdentity;
+  readonly types: readonly TypeStatus[];
+}
+
+/** Per stream and type; subclasses add their own fields. */
+export interface TypeState {
+  sentVersion: string | null;
+  ackedVersion: string | null;
+  nackMessage: string | null;
+  nonce: string | null;
+  wildcard: boolean;
+  names: Set<string>;
+}
+
+/** What the server keeps of a stream: something that reports its status. */
+export interface StatusSource {
+  status(): StreamStatus | undefined;
+}
+
+/** Tells malformed input (answered with INVALID_ARGUMENT) from our own bugs. */
+export class BadRequest extends Error {}
+
+/** ControlPlane{identifier: "isthmus"} as a response field, shared by every response. */
+export function controlPlaneField(fieldNumber: number): Buffer {
+  return lengthDelimitedField(fieldNumber, stringField(1, 'isthmus'));
+}
+
+export abstract class AdsStream<Request, State extends TypeState> implements StatusSource {
+  node: NodeIdentity | undefined;
+  protected readonly types = new Map<string, State>();
+  private nonceCounter = 0;
+  private unwatch: (() => void) | undefined;
+  private closed = false;
+  private readonly connectedAt = new Date().toISOString();
+
+  constructor(
+    readonly streamId: number,
+    readonly protocol: 'sotw' | 'delta',
+    protected readonly call: ServerDuplexStream<Request, Buffer>,
+    protected readonly cache: SnapshotCache,
+    protected readonly callbacks: AdsCallbacks,
+    protected readonly log: Logger,
+    private readonly onClose: (stream: StatusSource) => void,
+  ) {
+    call.on('data', (request: Request) => this.receive(request));
+    call.on('end', () => this.close(true));
+    call.on('error', () => this.close(false)); // client cancelled or the connection broke
+    call.on('close', () => this.close(false));
+  }
+
+  /** Handles one request of a known node. Throws BadRequest for malformed input. */
+  protected abstract handleRequest(request: Request, node: NodeIdentity): void;
+  /** Pushes what changed in the node's new snapshot. */
+  protected abstract onSnapshot(snapshot: Snapshot): void;
+  protected abstract requestNode(request: Request): unknown;
+
+  status(): StreamStatus | undefined {
+    if (this.node === undefined) return undefined;
+    const types: TypeStatus[] = [];
+    for (const [typeUrl, state] of this.types) {
+      types.push({
+        typeUrl,
+        sentVersion: state.sentVersion,
+        ackedVersion: state.ackedVersion,
+        nackMessage: state.nackMessage,
+        nonce: state.nonce,
+        subscribed: state.wildcard ? '*' : [...state.names],
+      });
+    }
+    return { streamId: this.streamId, protocol: this.protocol, peer: this.call.getPeer(), connectedAt: this.connectedAt, node: this.node, types };
+  }
+
+  protected nextNonce(): string {
+    this.nonceCounter++;
+    return String(this.nonceCounter);
+  }
+
+  protected send(message: Buffer): void {
+    if (!this.closed) this.call.write(message);
+  }
+
+  protected notify(event: 'onAck' | 'onNack', typeUrl: string, version: string, message = ''): void {
+    const callback = this.callbacks[event];
+    if (callback === undefined || this.node === undefined) return;
+    try {
+      callback.call(this.callbacks, this.node, typeUrl, version, message);
+    } catch (error) {
+      this.log.error({ err: error, event }, 'xds callback threw');
+    }
+  }
+
+  private receive(request: Request): void {
+    if (this.closed) return;
+    try {
+      if (this.node === undefined) this.open(request);
+      this.handleRequest(request, this.node!);
+    } catch (error) {
+      const bad = error instanceof BadRequest;
+      this.log.warn({ err: error, streamId: this.streamId, node: this.node?.id }, bad ? 'malformed xDS request' : 'xDS stream failed');
+      this.fail(bad ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.INTERNAL, bad ? (error as Error).message : 'internal error');
+    }
+  }
+
+  private open(request: Request): void {
+    const node = this.requestNode(request) as { id?: unknown; cluster?: unknown; metadata?: unknown } | undefined;
+    if (node === undefined || node === null || typeof node.id !== 'string' || node.id === '') {
+      throw new BadRequest('the first request of a stream must carry node.id');
+    }
+    this.node = Object.freeze({
+      id: node.id,
+      cluster: typeof node.cluster === 'string' ? node.cluster : '',
+      metadata: structToJson(node.metadata),
+    });
+    this.unwatch = this.cache.watch(node.id, (snapshot) => {
+      try {
+        this.onSnapshot(snapshot);
+      } catch (error) {
+        this.log.error({ err: error, streamId: this.streamId, node: this.node?.id }, 'xDS push failed');
+        this.fail(GrpcStatus.INTERNAL, 'internal error');
+      }
+    });
+    try {
+      this.callbacks.onStreamOpen?.(this.node, this.streamId);
+    } catch (error) {
+      this.log.error({ err: error }, 'xds onStreamOpen threw');
+    }
+  }
+
+  private fail(code: GrpcStatus, details: string): void {
+    if (this.closed) return;
+    this.call.emit('error', { code, details });
+    this.close(false);
+  }
+
+  private close(endCall: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unwatch?.();
+    if (endCall) this.call.end();
+    if (this.node !== undefined) {
+      try {
+        this.callbacks.onStreamClosed?.(this.node, this.streamId);
+      } catch (error) {
+        this.log.error({ err: error }, 'xds onStreamClosed threw');
+      }
+    }
+    this.onClose(this);
+  }
+}
+
+/**
+ * google.protobuf.Struct as proto-loader decodes it → plain JSON. The
+ * well-known types come from protobufjs's bundled definitions, whose Value
+ * fields are camelCase (stringValue) even with keepCase.
+ */
+export function structToJson(struct: unknown): Record<string, unknown> {
+  return structFields(struct, 0);
+}
+
+function structFields(struct: unknown, depth: number): Record<string, unknown> {
+  const fields = (struct as { fields?: Record<string, unknown> } | undefined)?.fields;
+  const out: Record<string, unknown> = {};
+  if (fields === undefined || fields === null || typeof fields !== 'object') return out;
+  for (const [key, value] of Object.entries(fields)) out[key] = valueToJson(value, depth);
+  return out;
+}
+
+function valueToJson(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object' || depth > 32) return null;
+  const v = value as Record<string, unknown>;
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.numberValue !== undefined) return v.numberValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.structValue !== undefined) return structFields(v.structValue, depth + 1);
+  const list = (v.listValue as { values?: unknown[] } | undefined)?.values;
+  if (Array.isArray(list)) return list.map((item) => valueToJson(item, depth + 1));
+  return null;
+}
