@@ -19,6 +19,9 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   up: { summary: 'run the demo mesh on loopback (what `npm start` runs)', module: '../../examples/demo.js' },
   bench: { summary: 'run the benchmark suite', module: '../../bench/main.js' },
   analyze: { summary: 'check a folder of Istio-shaped config and print every problem', module: '../../control/config/analyze-command.js' },
+  control: { summary: 'run the control plane (config store from a watched folder and `isthmus apply`, admin API)', module: '../../control/control-command.js' },
+  apply: { summary: 'send resources to a running control plane (-f FILE)', module: '../../control/apply-command.js' },
+  delete: { summary: 'delete applied resources from a running control plane (-f FILE)', module: '../../control/delete-command.js' },
 };
 
 function usage(): string {

@@ -1,0 +1,164 @@
+// A small HTTP server on uWebSockets.js for the control plane's admin API
+// (trusted local peers only, 127.0.0.1 by default): a table of routes, each
+// answering with a Reply, sync or async. uWS lifetimes are honoured as in the
+// proxy's admin server: onAborted before any await, writes after an await
+// inside cork(), nothing written to an aborted response. POST bodies are
+// read whole, up to a limit (413 above it).
+// (The reply/respond helpers mirror workers/agent/admin-server.ts, which
+// control/ may not import; they belong in src/ for both to share.)
+
+import { uws, type HttpResponse, type us_listen_socket } from '../../src/uws.js';
+import type { Logger } from '../../src/log.js';
+
+export interface Reply {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+export const TEXT = 'text/plain; charset=utf-8';
+export const JSON_TYPE = 'application/json';
+
+export function reply(status: number, contentType: string, body: string): Reply {
+  return { status, contentType, body };
+}
+
+export function jsonReply(status: number, value: unknown): Reply {
+  return reply(status, JSON_TYPE, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+export interface AdminRoute {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  /** `body` is the request body (UTF-8) for POST, '' for GET; `query` the raw query string. */
+  readonly handle: (body: string, query: string) => Reply | Promise<Reply>;
+}
+
+export interface AdminHttpOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly log: Logger;
+  /** Largest POST body (default 4 MiB). */
+  readonly maxBodyBytes?: number;
+}
+
+export interface AdminHttpServer {
+  readonly port: number;
+  close(): void;
+}
+
+const STATUS_LINES: Readonly<Record<number, string>> = {
+  200: '200 OK', 400: '400 Bad Request', 404: '404 Not Found', 405: '405 Method Not Allowed',
+  413: '413 Payload Too Large', 422: '422 Unprocessable Entity', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
+};
+
+const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+
+function write(res: HttpResponse, r: Reply, head: boolean): void {
+  res.writeStatus(STATUS_LINES[r.status] ?? String(r.status)).writeHeader('content-type', r.contentType);
+  res.end(head ? '' : r.body); // see workers/agent/admin-server.ts on HEAD in this uWS build
+}
+
+function failed(log: Logger, err: unknown): Reply {
+  log.error({ err }, 'admin handler failed');
+  return reply(500, TEXT, `internal error: ${(err as Error).message}\n`);
+}
+
+/** Answers from a possibly async producer; `state.aborted` is set by the caller's onAborted. */
+function answer(res: HttpResponse, log: Logger, head: boolean, state: { aborted: boolean }, produce: () => Reply | Promise<Reply>, corked: boolean): void {
+  let result: Reply | Promise<Reply>;
+  try {
+    result = produce();
+  } catch (err) {
+    result = failed(log, err);
+  }
+  if (!(result instanceof Promise)) {
+    if (state.aborted) return;
+    if (corked) res.cork(() => write(res, result as Reply, head));
+    else write(res, result, head);
+    return;
+  }
+  result.then(
+    (r) => {
+      if (!state.aborted) res.cork(() => write(res, r, head));
+    },
+    (err: unknown) => {
+      const r = failed(log, err);
+      if (!state.aborted) res.cork(() => write(res, r, head));
+    },
+  );
+}
+
+/** Takes the routes and where to listen; resolves once listening (with the real port when port is 0). */
+export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttpOptions): Promise<AdminHttpServer> {
+  const { log } = options;
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const app = uws.App();
+  const byPath = new Map<string, AdminRoute[]>();
+  for (const r of routes) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+
+  for (const [path, list] of byPath) {
+    app.any(path, (res, req) => {
+      const state = { aborted: false };
+      res.onAborted(() => {
+        state.aborted = true;
+      });
+      const got = req.getMethod().toUpperCase();
+      const head = got === 'HEAD';
+      const query = req.getQuery() ?? '';
+      const route = list.find((r) => r.method === got || (r.method === 'GET' && head));
+      if (route === undefined) {
+        answer(res, log, head, state, () => reply(405, TEXT, `${path} needs ${list.map((r) => r.method).join(' or ')}\n`), false);
+        return;
+      }
+      if (route.method === 'GET') {
+        answer(res, log, head, state, () => route.handle('', query), false);
+        return;
+      }
+      // The chunks uWS hands over are only valid during the callback: copy each.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      res.onData((chunk, isLast) => {
+        if (done) return;
+        size += chunk.byteLength;
+        if (size > maxBody) {
+          done = true;
+          answer(res, log, false, state, () => reply(413, TEXT, `request body over ${maxBody} bytes\n`), true);
+          return;
+        }
+        chunks.push(Buffer.from(new Uint8Array(chunk)));
+        if (!isLast) return;
+        done = true;
+        const body = Buffer.concat(chunks).toString('utf8');
+        answer(res, log, false, state, () => route.handle(body, query), true);
+      });
+    });
+  }
+  app.any('/*', (res, req) => {
+    const state = { aborted: false };
+    res.onAborted(() => {
+      state.aborted = true;
+    });
+    const path = req.getUrl();
+    answer(res, log, req.getMethod().toUpperCase() === 'HEAD', state, () => reply(404, TEXT, `no admin endpoint ${path}\n`), false);
+  });
+
+  return new Promise((resolve, reject) => {
+    app.listen(options.address, options.port, (listenSocket: us_listen_socket | false) => {
+      if (listenSocket === false) {
+        reject(new Error(`admin: cannot listen on ${options.address}:${options.port} (in use, or not a local address)`));
+        return;
+      }
+      let open = true;
+      resolve({
+        port: uws.us_socket_local_port(listenSocket as unknown as Parameters<typeof uws.us_socket_local_port>[0]),
+        close() {
+          if (!open) return;
+          open = false;
+          uws.us_listen_socket_close(listenSocket);
+        },
+      });
+    });
+  });
+}

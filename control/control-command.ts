@@ -1,0 +1,169 @@
+// `isthmus control`: the control process. Opens the config store (LMDB in
+// --data-dir), reads and watches --config-dir, serves the admin API, prints
+// a "control ready" line, and exits 0 on SIGTERM/SIGINT after closing
+// everything. (xDS is wired in beside the store later: it subscribes to the
+// store's changes and adds its routes to the admin table.)
+
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { OptionsError, helpText, parseCommandOptions, type CommandSpec, type OptionValue } from '../src/cli/options.js';
+import { createLogger, flushLogs, isLogLevel, type Logger } from '../src/log.js';
+import type { AdminHttpServer } from './admin/admin-http.js';
+import type { ConfigStore } from './store/config-store.js';
+import type { ConfigDirWatcher } from './store/config-dir-watcher.js';
+
+export interface ControlOptions {
+  readonly configDir: string | null;
+  readonly dataDir: string;
+  readonly adminPort: number;
+  readonly adminAddress: string;
+  readonly logLevel: string;
+}
+
+export const CONTROL_COMMAND: CommandSpec = {
+  name: 'control',
+  usage: '[--config-dir DIR] [options]',
+  summary: 'Runs the control plane: keeps Istio-shaped config from a watched folder and `isthmus apply`, serves the admin API.',
+  options: [
+    { name: 'config-dir', type: 'string', valueName: 'DIR', description: 'folder of Istio-shaped YAML (*.yaml, *.yml, *.json), watched for changes' },
+    { name: 'data-dir', type: 'string', valueName: 'DIR', default: './.isthmus/control', description: 'LMDB data directory' },
+    {
+      name: 'admin-port', type: 'integer', valueName: 'PORT', default: 15014, description: 'admin API port (0: any free port)',
+      validate: (v: OptionValue) => (typeof v === 'number' && v >= 0 && v <= 65535 ? undefined : `must be between 0 and 65535, got ${String(v)}`),
+    },
+    { name: 'admin-address', type: 'string', valueName: 'ADDR', default: '127.0.0.1', description: 'admin API address' },
+    {
+      name: 'log-level', type: 'string', valueName: 'LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent',
+      validate: (v: OptionValue) => (isLogLevel(String(v)) ? undefined : `unknown log level '${String(v)}'`),
+    },
+  ],
+};
+
+export function parseControlOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ControlOptions | 'help' {
+  const parsed = parseCommandOptions(CONTROL_COMMAND, argv, env);
+  if (parsed.help) return 'help';
+  const v = parsed.values;
+  const configDir = v['config-dir'] as string | undefined;
+  if (configDir === '') throw new OptionsError('--config-dir needs a folder');
+  return {
+    configDir: configDir === undefined ? null : resolve(configDir),
+    dataDir: resolve(v['data-dir'] as string),
+    adminPort: v['admin-port'] as number,
+    adminAddress: v['admin-address'] as string,
+    logLevel: v['log-level'] as string,
+  };
+}
+
+/** A started control process; close() stops watching and serving and closes the store. */
+export interface ControlProcess {
+  readonly store: ConfigStore;
+  readonly admin: AdminHttpServer;
+  close(): Promise<void>;
+}
+
+/** A start failure a person can act on (printed without a stack). */
+export class ControlStartError extends Error {
+  override readonly name = 'ControlStartError';
+}
+
+/** Opens the store, reads the folder, starts the admin API. */
+export async function startControl(options: ControlOptions, log: Logger): Promise<ControlProcess> {
+  // Loaded here so `--help` and option errors stay instant (no LMDB, uWS or YAML load).
+  const [{ ConfigStore }, { watchConfigDir }, { emptyDirSnapshot }, { startAdminHttp }, { configAdminRoutes }] = await Promise.all([
+    import('./store/config-store.js'), import('./store/config-dir-watcher.js'), import('./store/dir-snapshot.js'),
+    import('./admin/admin-http.js'), import('./admin/config-admin-routes.js'),
+  ]);
+  if (options.configDir !== null) {
+    const info = await stat(options.configDir).catch(() => null);
+    if (info === null || !info.isDirectory()) throw new ControlStartError(`--config-dir ${options.configDir} is not a folder`);
+  }
+  let store: ConfigStore;
+  try {
+    store = ConfigStore.open(options.dataDir, { onListenerError: (err) => log.error({ err }, 'config change subscriber failed') });
+  } catch (err) {
+    throw new ControlStartError(`cannot open the data directory ${options.dataDir}: ${(err as Error).message}`);
+  }
+  let watcher: ConfigDirWatcher | null = null;
+  let stopping = false;
+  try {
+    if (options.configDir !== null) watcher = await watchConfigDir(options.configDir, store, log);
+    else await store.syncDirectory(emptyDirSnapshot()); // the folder layer mirrors this run's folder: none
+    const routes = configAdminRoutes(store, { configDir: options.configDir, isReady: () => !stopping }, log);
+    const admin = await startAdminHttp(routes, { address: options.adminAddress, port: options.adminPort, log }).catch((err: Error) => {
+      throw new ControlStartError(err.message);
+    });
+    return {
+      store,
+      admin,
+      async close() {
+        stopping = true;
+        watcher?.close();
+        admin.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    watcher?.close();
+    await store.close();
+    throw err;
+  }
+}
+
+/** Entry point from src/cli/main.ts; resolves once serving (the process then lives until a signal). */
+export async function run(argv: string[]): Promise<number> {
+  const options = parseControlOptions(argv);
+  if (options === 'help') {
+    process.stdout.write(helpText(CONTROL_COMMAND));
+    return 0;
+  }
+  const log = createLogger('isthmus-control', options.logLevel);
+  let control: ControlProcess | null = null;
+  let stopReason: string | null = null;
+  const stop = (reason: string): void => {
+    if (stopReason !== null) {
+      log.warn({ reason }, 'second stop request: exiting now');
+      exit(1);
+    }
+    stopReason = reason;
+    if (control === null) return; // handled once startup settles
+    log.info({ reason }, 'control stopping');
+    control.close().then(
+      () => exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  try {
+    control = await startControl(options, log);
+  } catch (err) {
+    if (!(err instanceof ControlStartError)) throw err;
+    process.stderr.write(`isthmus control: ${err.message}\n`);
+    log.fatal({ error: err.message }, 'control did not start');
+    exit(1);
+  }
+  // Scripts and tests read the port from this line: print it even when --log-level hides other info lines.
+  const readyLog = log.level === 'silent' ? log : log.child({}, { level: 'info' });
+  readyLog.info({
+    admin: { address: options.adminAddress, port: control.admin.port },
+    configDir: options.configDir,
+    dataDir: options.dataDir,
+    revision: control.store.revision(),
+    resources: control.store.resources().length,
+  }, 'control ready');
+  if (stopReason !== null) {
+    const reason = stopReason;
+    stopReason = null;
+    stop(reason);
+  }
+  return 0;
+}
+
+function exit(code: number): never {
+  flushLogs();
+  process.exit(code);
+}
