@@ -1,0 +1,97 @@
+// A proxy's xDS node metadata (its Struct as plain JSON) read into what the
+// registry and the translation need: the workload it announces and its
+// identity. Keys follow Istio's where Istio has one (NAMESPACE, LABELS,
+// INSTANCE_IPS, SERVICE_ACCOUNT); SERVICE, APP_PORT, SERVICE_PORT and the
+// listener ports are ours. Peer input: every problem is named, nothing throws.
+import type { ProxyIdentity } from '../translate/mesh-config.js';
+import type { WorkloadAnnouncement } from './workload-announcement.js';
+
+export const NODE_METADATA_KEYS = Object.freeze({
+  SERVICE: 'SERVICE',
+  NAMESPACE: 'NAMESPACE',
+  LABELS: 'LABELS',
+  INSTANCE_IPS: 'INSTANCE_IPS',
+  SERVICE_ACCOUNT: 'SERVICE_ACCOUNT',
+  APP_PORT: 'APP_PORT',
+  SERVICE_PORT: 'SERVICE_PORT',
+  OUTBOUND_PORT: 'OUTBOUND_PORT',
+  INBOUND_PORT: 'INBOUND_PORT',
+});
+
+export interface NodeReadResult {
+  readonly proxy: ProxyIdentity;
+  /** Present when the node names a service, an address and an app port: it wants to be an endpoint. */
+  readonly announcement?: WorkloadAnnouncement;
+  /** Metadata that could not be used, each naming the key. */
+  readonly problems: readonly string[];
+}
+
+function readPort(metadata: Record<string, unknown>, key: string, problems: string[]): number | undefined {
+  const value = metadata[key];
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && /^\d{1,5}$/.test(value) ? Number(value) : value;
+  if (Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535) return n as number;
+  problems.push(`node metadata ${key} must be a port (1-65535), got ${JSON.stringify(value)}`);
+  return undefined;
+}
+
+function readString(metadata: Record<string, unknown>, key: string, problems: string[]): string | undefined {
+  const value = metadata[key];
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && value.length <= 256) return value;
+  problems.push(`node metadata ${key} must be a string of at most 256 characters`);
+  return undefined;
+}
+
+/** Reads a node's id and metadata; unusable keys are left out and reported. */
+export function readNodeMetadata(nodeId: string, metadata: Record<string, unknown>): NodeReadResult {
+  const problems: string[] = [];
+  const k = NODE_METADATA_KEYS;
+  const namespace = readString(metadata, k.NAMESPACE, problems) ?? 'default';
+  const service = readString(metadata, k.SERVICE, problems);
+  const labels: Record<string, string> = {};
+  const rawLabels = metadata[k.LABELS];
+  if (rawLabels !== undefined) {
+    if (typeof rawLabels !== 'object' || rawLabels === null || Array.isArray(rawLabels)) {
+      problems.push(`node metadata ${k.LABELS} must be a map of strings`);
+    } else {
+      for (const [key, value] of Object.entries(rawLabels).slice(0, 64)) {
+        if (typeof value === 'string') labels[key] = value;
+        else problems.push(`node metadata ${k.LABELS}.${key} must be a string`);
+      }
+    }
+  }
+  const ips = readString(metadata, k.INSTANCE_IPS, problems);
+  const address = ips?.split(',')[0]?.trim() || undefined;
+  const appPort = readPort(metadata, k.APP_PORT, problems);
+  const servicePort = readPort(metadata, k.SERVICE_PORT, problems);
+  const outboundPort = readPort(metadata, k.OUTBOUND_PORT, problems);
+  const inboundPort = readPort(metadata, k.INBOUND_PORT, problems);
+  const serviceAccount = readString(metadata, k.SERVICE_ACCOUNT, problems);
+  if (service !== undefined && labels.app === undefined) labels.app = service.split('.')[0]!;
+  const proxy: ProxyIdentity = {
+    id: nodeId,
+    namespace,
+    labels,
+    ...(service !== undefined ? { service } : {}),
+    ...(address !== undefined ? { address } : {}),
+    ...(appPort !== undefined ? { appPort } : {}),
+    ...(outboundPort !== undefined ? { outboundPort } : {}),
+    ...(inboundPort !== undefined ? { inboundPort } : {}),
+  };
+  if (service === undefined || address === undefined || appPort === undefined) return { proxy, problems };
+  const { version, ...otherLabels } = labels;
+  // Peers reach this workload through its proxy's inbound listener when it has one, else the app directly.
+  const announcement: WorkloadAnnouncement = {
+    id: nodeId,
+    service,
+    namespace,
+    labels: otherLabels,
+    ...(version !== undefined ? { version } : {}),
+    address,
+    appPort: inboundPort ?? appPort,
+    servicePort: servicePort ?? appPort,
+    ...(serviceAccount !== undefined ? { serviceAccount } : {}),
+  };
+  return { proxy, announcement, problems };
+}

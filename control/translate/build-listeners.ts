@@ -1,0 +1,90 @@
+// The proxy's two listeners. Outbound (`outbound`, 127.0.0.1:15001): the app's
+// requests, routed by Host through the `outbound` RouteConfiguration over RDS.
+// Inbound (`inbound`, :15006): requests from peer proxies to the local app,
+// with an inline route to the STATIC cluster `inbound|<port>||` that points at
+// 127.0.0.1:<app port>, as Istio's virtualInbound does.
+import type { RegistryService } from '../registry/registry-types.js';
+import { inboundClusterName } from './cluster-name.js';
+import {
+  adsConfigSource, CORS_FILTER, CORS_TYPE, duration, FAULT_FILTER, FAULT_TYPE, HCM_FILTER, HCM_TYPE, ROUTER_FILTER, ROUTER_TYPE,
+  socketAddress,
+} from './envoy-values.js';
+import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
+import { OUTBOUND_ROUTE_NAME } from './build-route-config.js';
+
+export const OUTBOUND_LISTENER_NAME = 'outbound';
+export const INBOUND_LISTENER_NAME = 'inbound';
+
+const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC']);
+
+/** Filter order as Istio's: cors, fault, then the router (which must be last). */
+function httpFilters(usedFilters: ReadonlySet<string>): object[] {
+  const filters: object[] = [];
+  if (usedFilters.has(CORS_FILTER)) filters.push({ name: CORS_FILTER, typed_config: { '@type': CORS_TYPE } });
+  if (usedFilters.has(FAULT_FILTER)) filters.push({ name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE } });
+  filters.push({ name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE } });
+  return filters;
+}
+
+function listener(name: string, address: string, port: number, direction: string, hcm: Record<string, unknown>): object {
+  return {
+    name,
+    address: socketAddress(address, port),
+    traffic_direction: direction,
+    filter_chains: [{ filters: [{ name: HCM_FILTER, typed_config: { '@type': HCM_TYPE, ...hcm } }] }],
+  };
+}
+
+/**
+ * The outbound listener. The HTTP filters present are only those the routes use (fault, cors), so a listener for
+ * a mesh without them stays within what the data plane supports today.
+ */
+export function buildOutboundListener(proxy: ProxyIdentity, config: MeshConfig, usedFilters: ReadonlySet<string>): object {
+  const address = config.options.outboundAddress;
+  const port = proxy.outboundPort ?? config.options.outboundPort;
+  return listener(OUTBOUND_LISTENER_NAME, address, port, 'OUTBOUND', {
+    stat_prefix: `outbound_${address}_${port}`,
+    rds: { route_config_name: OUTBOUND_ROUTE_NAME, config_source: adsConfigSource() },
+    http_filters: httpFilters(usedFilters),
+  });
+}
+
+export interface InboundResources {
+  readonly listener: object;
+  /** STATIC clusters `inbound|<port>||`, one per HTTP port of the proxy's service. */
+  readonly clusters: object[];
+}
+
+/** The inbound listener and clusters for the proxy's own service; undefined without a service, an app port or an HTTP port. */
+export function buildInbound(proxy: ProxyIdentity, service: RegistryService | undefined, config: MeshConfig): InboundResources | undefined {
+  if (service === undefined || proxy.appPort === undefined) return undefined;
+  const ports = service.ports.filter((p) => HTTP_PROTOCOLS.has(p.protocol));
+  if (ports.length === 0) return undefined;
+  const address = proxy.address ?? '127.0.0.1';
+  const port = proxy.inboundPort ?? config.options.inboundPort;
+  const clusters = ports.map((p) => {
+    const name = inboundClusterName(p.number);
+    return {
+      name,
+      type: 'STATIC',
+      connect_timeout: duration(config.options.connectTimeoutMs),
+      lb_policy: 'ROUND_ROBIN',
+      load_assignment: {
+        cluster_name: name,
+        endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', proxy.appPort!) } }] }],
+      },
+    };
+  });
+  // One inbound port serves every service port: the first answers any Host, the others a Host naming their port.
+  const virtualHosts = ports.map((p, index) => ({
+    name: `inbound|http|${p.number}`,
+    domains: index === 0 ? ['*'] : [`*:${p.number}`],
+    routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: inboundClusterName(p.number), timeout: duration(0) } }],
+  }));
+  const inbound = listener(INBOUND_LISTENER_NAME, address, port, 'INBOUND', {
+    stat_prefix: `inbound_${address}_${port}`,
+    route_config: { name: 'inbound', virtual_hosts: virtualHosts },
+    http_filters: httpFilters(new Set()),
+  });
+  return { listener: inbound, clusters };
+}

@@ -1,0 +1,128 @@
+// The routing config (VirtualServices, DestinationRules, Sidecars) indexed
+// once per config version, so translating for each of many proxies is a
+// series of map lookups. Also the proxy's identity, as the translation sees it.
+import { labelsMatch } from '../registry/registry-types.js';
+import type {
+  DestinationRule, IstioResource, Sidecar, StringMap, VirtualService,
+} from '../config/istio-types.js';
+
+/** Who a proxy is, from its xDS node: what decides which config it gets. */
+export interface ProxyIdentity {
+  /** xDS node id. */
+  readonly id: string;
+  readonly namespace: string;
+  /** The service this proxy fronts (name or host); absent: outbound only (no inbound listener). */
+  readonly service?: string;
+  /** The workload's labels (`app`, `version`, ...): Sidecar selection and VirtualService sourceLabels match them. */
+  readonly labels: StringMap;
+  /** Address the inbound listener binds (default 127.0.0.1). */
+  readonly address?: string;
+  /** Port of the application behind the proxy; absent: no inbound listener. */
+  readonly appPort?: number;
+  /** Listener ports, when this proxy does not use the mesh's (several proxies on one host). */
+  readonly outboundPort?: number;
+  readonly inboundPort?: number;
+}
+
+export interface MeshOptions {
+  /** Outbound listener address and port (Istio: 15001). */
+  readonly outboundAddress: string;
+  readonly outboundPort: number;
+  /** Inbound listener port (Istio: 15006). */
+  readonly inboundPort: number;
+  /** Where mesh-wide Sidecars and DestinationRules live (Istio: istio-system). */
+  readonly rootNamespace: string;
+  /** Cluster connect timeout when no DestinationRule sets one (Istio's meshConfig.connectTimeout: 10s). */
+  readonly connectTimeoutMs: number;
+}
+
+export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
+  outboundAddress: '127.0.0.1',
+  outboundPort: 15001,
+  inboundPort: 15006,
+  rootNamespace: 'istio-system',
+  connectTimeoutMs: 10_000,
+});
+
+export interface MeshConfig {
+  readonly options: MeshOptions;
+  /** Sorted by namespace/name. */
+  readonly virtualServices: readonly VirtualService[];
+  readonly destinationRules: readonly DestinationRule[];
+  readonly sidecars: readonly Sidecar[];
+  /** VirtualService for a host (exact host first, then the longest matching wildcard). */
+  virtualServiceFor(host: string): VirtualService | undefined;
+  /** DestinationRule for a host as seen from a proxy's namespace (Istio's order: proxy's namespace, host's, root). */
+  destinationRuleFor(host: string, proxyNamespace: string, hostNamespace: string): DestinationRule | undefined;
+  /** The Sidecar that scopes a proxy: one selecting its labels, else its namespace's default, else the root namespace's. */
+  sidecarFor(proxy: ProxyIdentity): Sidecar | undefined;
+}
+
+function keyOf(r: IstioResource): string {
+  return `${r.metadata.namespace}/${r.metadata.name}`;
+}
+
+function byKey<T extends IstioResource>(list: T[]): T[] {
+  return list.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+}
+
+/** True when pattern (a host, `*.suffix` or `*`) matches host. */
+export function hostMatches(pattern: string, host: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
+  return pattern === host;
+}
+
+/** The first item whose pattern equals host, else the one with the longest matching wildcard; items in priority order. */
+function bestByHost<T>(items: readonly T[], patternsOf: (item: T) => readonly string[], host: string): T | undefined {
+  let best: T | undefined;
+  let bestLength = -1;
+  for (const item of items) {
+    for (const pattern of patternsOf(item)) {
+      if (pattern === host) return item;
+      if (pattern.includes('*') && hostMatches(pattern, host) && pattern.length > bestLength) {
+        best = item;
+        bestLength = pattern.length;
+      }
+    }
+  }
+  return best;
+}
+
+export function createMeshConfig(resources: readonly IstioResource[], options: Partial<MeshOptions> = {}): MeshConfig {
+  const merged: MeshOptions = { ...DEFAULT_MESH_OPTIONS, ...options };
+  const virtualServices = byKey(resources.filter((r): r is VirtualService => r.kind === 'VirtualService'));
+  const destinationRules = byKey(resources.filter((r): r is DestinationRule => r.kind === 'DestinationRule'));
+  const sidecars = byKey(resources.filter((r): r is Sidecar => r.kind === 'Sidecar'));
+  const vsCache = new Map<string, VirtualService | undefined>();
+  const drByNamespace = new Map<string, DestinationRule[]>();
+  for (const dr of destinationRules) {
+    const list = drByNamespace.get(dr.metadata.namespace) ?? [];
+    list.push(dr);
+    drByNamespace.set(dr.metadata.namespace, list);
+  }
+  return {
+    options: merged,
+    virtualServices,
+    destinationRules,
+    sidecars,
+    virtualServiceFor(host) {
+      if (!vsCache.has(host)) vsCache.set(host, bestByHost(virtualServices, (vs) => vs.spec.hosts.map((h) => h.fqdn), host));
+      return vsCache.get(host);
+    },
+    destinationRuleFor(host, proxyNamespace, hostNamespace) {
+      for (const ns of [proxyNamespace, hostNamespace, merged.rootNamespace]) {
+        const found = bestByHost(drByNamespace.get(ns) ?? [], (dr) => [dr.spec.host.fqdn], host);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    },
+    sidecarFor(proxy) {
+      const inNamespace = sidecars.filter((s) => s.metadata.namespace === proxy.namespace);
+      const selecting = inNamespace.find((s) => s.spec.workloadSelector !== undefined && labelsMatch(s.spec.workloadSelector.labels, proxy.labels));
+      return selecting
+        ?? inNamespace.find((s) => s.spec.workloadSelector === undefined)
+        ?? sidecars.find((s) => s.metadata.namespace === merged.rootNamespace && s.spec.workloadSelector === undefined);
+    },
+  };
+}

@@ -1,0 +1,78 @@
+// DestinationRule traffic policy as Envoy cluster fields: load balancer
+// (ring hash for consistentHash), connect timeout, circuit breakers from the
+// connection pool, outlier detection; and the route hash policy that goes
+// with a ring-hash cluster. A subset's policy overrides the rule's field by field.
+import type { DestinationRule, TrafficPolicy } from '../config/istio-types.js';
+import { duration, wrapped } from './envoy-values.js';
+
+/** Istio's circuit-breaker default: effectively unlimited (Envoy's own defaults are 1024). */
+const UNLIMITED = 4294967295;
+/** Istio's default ring size for consistent hashing. */
+const MINIMUM_RING_SIZE = 1024;
+
+/** The policy for one subset ("" = the whole host): the subset's fields over the rule's. */
+export function effectivePolicy(rule: DestinationRule | undefined, subset: string): TrafficPolicy {
+  const base = rule?.spec.trafficPolicy ?? {};
+  if (rule === undefined || subset === '') return base;
+  const override = rule.spec.subsets.find((s) => s.name === subset)?.trafficPolicy;
+  return override === undefined ? base : { ...base, ...override };
+}
+
+/** Cluster fields (lb_policy, ring_hash_lb_config, connect_timeout, circuit_breakers, outlier_detection) for a policy. */
+export function clusterPolicyFields(policy: TrafficPolicy, defaultConnectTimeoutMs: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const lb = policy.loadBalancer;
+  if (lb?.type === 'consistentHash') {
+    out.lb_policy = 'RING_HASH';
+    out.ring_hash_lb_config = { minimum_ring_size: wrapped(MINIMUM_RING_SIZE) };
+  } else {
+    // Istio's default since 1.14 is LEAST_REQUEST, not Envoy's ROUND_ROBIN.
+    out.lb_policy = lb?.simple ?? 'LEAST_REQUEST';
+  }
+  const pool = policy.connectionPool;
+  out.connect_timeout = duration(pool?.tcp?.connectTimeoutMs ?? defaultConnectTimeoutMs);
+  out.circuit_breakers = {
+    thresholds: [{
+      max_connections: wrapped(pool?.tcp?.maxConnections ?? UNLIMITED),
+      max_pending_requests: wrapped(pool?.http?.http1MaxPendingRequests ?? UNLIMITED),
+      max_requests: wrapped(pool?.http?.http2MaxRequests ?? UNLIMITED),
+      max_retries: wrapped(pool?.http?.maxRetries ?? UNLIMITED),
+      track_remaining: true,
+    }],
+  };
+  const od = policy.outlierDetection;
+  if (od !== undefined) {
+    const detection: Record<string, unknown> = {};
+    if (od.consecutive5xxErrors !== undefined) {
+      detection.consecutive_5xx = wrapped(od.consecutive5xxErrors);
+      detection.enforcing_consecutive_5xx = wrapped(100);
+    } else if (od.consecutiveGatewayErrors !== undefined) {
+      // Only gateway errors were asked for: Envoy's 5xx detection (on by default) is switched off, as Istio does.
+      detection.enforcing_consecutive_5xx = wrapped(0);
+    }
+    if (od.consecutiveGatewayErrors !== undefined) {
+      detection.consecutive_gateway_failure = wrapped(od.consecutiveGatewayErrors);
+      detection.enforcing_consecutive_gateway_failure = wrapped(100);
+    }
+    if (od.intervalMs !== undefined) detection.interval = duration(od.intervalMs);
+    if (od.baseEjectionTimeMs !== undefined) detection.base_ejection_time = duration(od.baseEjectionTimeMs);
+    if (od.maxEjectionPercent !== undefined) detection.max_ejection_percent = wrapped(od.maxEjectionPercent);
+    out.outlier_detection = detection;
+  }
+  return out;
+}
+
+/** The route's hash_policy for a ring-hash destination, or undefined. */
+export function routeHashPolicy(policy: TrafficPolicy): object[] | undefined {
+  const lb = policy.loadBalancer;
+  if (lb?.type !== 'consistentHash') return undefined;
+  const hash = lb.consistentHash;
+  switch (hash.by) {
+    case 'httpHeaderName':
+      return [{ header: { header_name: hash.httpHeaderName } }];
+    case 'httpCookie':
+      return [{ cookie: { name: hash.name, ttl: duration(hash.ttlMs) } }];
+    case 'useSourceIp':
+      return [{ connection_properties: { source_ip: true } }];
+  }
+}

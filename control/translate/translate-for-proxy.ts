@@ -1,0 +1,77 @@
+// Istio-shaped config plus the registry, translated into the Envoy v3
+// resources one proxy needs: clusters and their endpoints for every service
+// in its Sidecar scope (and every cluster its routes name), the outbound
+// listener and RouteConfiguration, and the inbound listener for its own
+// service. Output is deterministic (sorted by name), so an unchanged input
+// gives byte-identical resources and no push.
+import { resolveHost } from '../config/istio-fields.js';
+import type { ServiceRegistry } from '../registry/service-registry.js';
+import { buildLoadAssignment, buildOutboundCluster, serviceClusterNames } from './build-clusters.js';
+import { buildInbound, buildOutboundListener } from './build-listeners.js';
+import { buildOutboundRouteConfig } from './build-route-config.js';
+import { parseOutboundClusterName } from './cluster-name.js';
+import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
+import { scopeServices } from './sidecar-scope.js';
+
+export interface EnvoyResources {
+  /** envoy.config.cluster.v3.Cluster, sorted by name. */
+  readonly clusters: object[];
+  /** envoy.config.endpoint.v3.ClusterLoadAssignment, one per EDS cluster, sorted by cluster_name. */
+  readonly endpoints: object[];
+  /** envoy.config.listener.v3.Listener, sorted by name. */
+  readonly listeners: object[];
+  /** envoy.config.route.v3.RouteConfiguration, sorted by name. */
+  readonly routes: object[];
+}
+
+function byName(field: string): (a: object, b: object) => number {
+  return (a, b) => {
+    const x = (a as Record<string, string>)[field]!;
+    const y = (b as Record<string, string>)[field]!;
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+}
+
+/** The sorted names of the EDS clusters a proxy uses: the clusters whose endpoints it is sent. */
+export function outboundClusterNamesForProxy(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): string[] {
+  return outboundClusters(proxy, config, registry).names;
+}
+
+function outboundClusters(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry) {
+  const services = scopeServices(config.sidecarFor(proxy), registry.allServices());
+  const routes = buildOutboundRouteConfig(services, proxy, config, registry);
+  const names = new Set<string>(routes.referencedClusters);
+  for (const service of services) for (const name of serviceClusterNames(service, proxy, config)) names.add(name);
+  return { names: [...names].sort(), routes };
+}
+
+export function translateForProxy(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): EnvoyResources {
+  const { names, routes } = outboundClusters(proxy, config, registry);
+  const clusters = names.map((name) => buildOutboundCluster(name, proxy, config, registry));
+  const endpoints = names.map((name) => buildLoadAssignment(name, proxy, config, registry));
+  const listeners = [buildOutboundListener(proxy, config, routes.usedFilters)];
+  if (proxy.service !== undefined) {
+    const inbound = buildInbound(proxy, registry.service(resolveHost(proxy.service, proxy.namespace)), config);
+    if (inbound !== undefined) {
+      listeners.push(inbound.listener);
+      clusters.push(...inbound.clusters);
+    }
+  }
+  return {
+    clusters: clusters.sort(byName('name')),
+    endpoints,
+    listeners: listeners.sort(byName('name')),
+    routes: [routes.routeConfig],
+  };
+}
+
+/**
+ * Only the ClusterLoadAssignments of the named clusters (an EDS-only push after an endpoint change); names that are
+ * not outbound clusters are skipped. Sorted by cluster_name.
+ */
+export function translateEndpoints(
+  proxy: ProxyIdentity, clusterNames: Iterable<string>, config: MeshConfig, registry: ServiceRegistry,
+): object[] {
+  const names = [...new Set(clusterNames)].filter((n) => parseOutboundClusterName(n) !== undefined).sort();
+  return names.map((name) => buildLoadAssignment(name, proxy, config, registry));
+}
