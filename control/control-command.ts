@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { OptionsError, helpText, parseCommandOptions, type CommandSpec, type OptionValue } from '../src/cli/options.js';
 import { createLogger, flushLogs, isLogLevel, type Logger } from '../src/log.js';
-import type { AdminHttpServer } from './admin/admin-http.js';
+import type { AdminHttpServer } from '../src/admin/admin-http.js';
 import type { ConfigStore } from './store/config-store.js';
 import type { ConfigDirWatcher } from './store/config-dir-watcher.js';
 
@@ -71,7 +71,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
   // Loaded here so `--help` and option errors stay instant (no LMDB, uWS or YAML load).
   const [{ ConfigStore }, { watchConfigDir }, { emptyDirSnapshot }, { startAdminHttp }, { configAdminRoutes }] = await Promise.all([
     import('./store/config-store.js'), import('./store/config-dir-watcher.js'), import('./store/dir-snapshot.js'),
-    import('./admin/admin-http.js'), import('./admin/config-admin-routes.js'),
+    import('../src/admin/admin-http.js'), import('./admin/config-admin-routes.js'),
   ]);
   if (options.configDir !== null) {
     const info = await stat(options.configDir).catch(() => null);

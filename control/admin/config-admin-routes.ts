@@ -7,7 +7,7 @@
 import type { Logger } from '../../src/log.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../../src/stats/prometheus-text.js';
 import type { ConfigStore, ApiResponse } from '../store/config-store.js';
-import { jsonReply, reply, TEXT, type AdminRoute, type Reply } from './admin-http.js';
+import { jsonReply, reply, TEXT, type AdminRoute, type Reply } from '../../src/admin/admin-http.js';
 import { renderConfigMetrics } from './config-metrics.js';
 
 export interface ConfigAdminState {

@@ -1,14 +1,12 @@
-// A small HTTP server on uWebSockets.js for the control plane's admin API
-// (trusted local peers only, 127.0.0.1 by default): a table of routes, each
-// answering with a Reply, sync or async. uWS lifetimes are honoured as in the
-// proxy's admin server: onAborted before any await, writes after an await
-// inside cork(), nothing written to an aborted response. POST bodies are
-// read whole, up to a limit (413 above it).
-// (The reply/respond helpers mirror workers/agent/admin-server.ts, which
-// control/ may not import; they belong in src/ for both to share.)
+// The admin HTTP server both processes use (the proxy's Envoy-style admin,
+// the control plane's): uWebSockets.js, trusted local peers only (127.0.0.1
+// by default), a table of routes each answering with a Reply, sync or async.
+// uWS lifetimes are honoured: onAborted before any await, writes after an
+// await inside cork(), nothing written to an aborted response. POST bodies
+// are read whole, up to a limit (413 above it).
 
-import { uws, type HttpResponse, type us_listen_socket } from '../../src/uws.js';
-import type { Logger } from '../../src/log.js';
+import { uws, type HttpResponse, type us_listen_socket } from '../uws.js';
+import type { Logger } from '../log.js';
 
 export interface Reply {
   readonly status: number;
@@ -56,7 +54,7 @@ const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 
 function write(res: HttpResponse, r: Reply, head: boolean): void {
   res.writeStatus(STATUS_LINES[r.status] ?? String(r.status)).writeHeader('content-type', r.contentType);
-  res.end(head ? '' : r.body); // see workers/agent/admin-server.ts on HEAD in this uWS build
+  res.end(head ? '' : r.body); // uWS would send a body on HEAD too and break a kept-alive connection's framing; its endWithoutBody() stalls pipelined requests in this build
 }
 
 function failed(log: Logger, err: unknown): Reply {

@@ -3,8 +3,8 @@
 // body limit, and an async handler's failure as a 500.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonReply, reply, startAdminHttp, TEXT, type AdminHttpServer } from '../../../control/admin/admin-http.js';
-import { createLogger } from '../../../src/log.js';
+import { jsonReply, reply, startAdminHttp, TEXT, type AdminHttpServer } from '../../src/admin/admin-http.js';
+import { createLogger } from '../../src/log.js';
 
 let server: AdminHttpServer;
 
