@@ -4,6 +4,7 @@
 // everything. (xDS is wired in beside the store later: it subscribes to the
 // store's changes and adds its routes to the admin table.)
 
+import { lockDataDir, type DataDirLock } from '../src/store/data-dir-lock.js';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { OptionsError, helpText, parseCommandOptions, type CommandSpec, type OptionValue } from '../src/cli/options.js';
@@ -77,10 +78,17 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     const info = await stat(options.configDir).catch(() => null);
     if (info === null || !info.isDirectory()) throw new ControlStartError(`--config-dir ${options.configDir} is not a folder`);
   }
+  let lock: DataDirLock;
+  try {
+    lock = lockDataDir(options.dataDir);
+  } catch (err) {
+    throw new ControlStartError((err as Error).message);
+  }
   let store: ConfigStore;
   try {
     store = ConfigStore.open(options.dataDir, { onListenerError: (err) => log.error({ err }, 'config change subscriber failed') });
   } catch (err) {
+    lock.release();
     throw new ControlStartError(`cannot open the data directory ${options.dataDir}: ${(err as Error).message}`);
   }
   let watcher: ConfigDirWatcher | null = null;
@@ -100,11 +108,13 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
         watcher?.close();
         admin.close();
         await store.close();
+        lock.release();
       },
     };
   } catch (err) {
     watcher?.close();
     await store.close();
+    lock.release();
     throw err;
   }
 }

@@ -119,7 +119,7 @@ describe('proxy lifecycle', () => {
 
     // A lock file whose process is gone (a crash, kill -9) does not block the next start.
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    writeFileSync(join(dataDir, 'agent.pid'), `${gone.stdout}\n`);
+    writeFileSync(join(dataDir, 'owner.pid'), `${gone.stdout}\n`);
     const next = (proxy = await startProxy({ bootstrapPath, dataDir }));
     expect((await request(next.ports.get('outbound')!, '/version')).body).toBe('v1');
   }, 30_000);

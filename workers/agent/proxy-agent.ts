@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { loadBootstrapFile } from '../../src/config/parse-bootstrap.js';
 import { ConfigError, formatProblem } from '../../src/config/config-error.js';
-import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { lockDataDir, type DataDirLock } from '../../src/store/data-dir-lock.js';
 import type { Bootstrap } from '../../src/config/bootstrap-types.js';
 import type { Logger } from '../../src/log.js';
 import { ProxyStore } from '../../src/store/proxy-store.js';

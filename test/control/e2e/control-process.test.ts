@@ -129,8 +129,14 @@ describe('isthmus control', () => {
     expect(await control.stop('SIGTERM')).toBe(0);
     expect(control.lines.some((l) => l.msg === 'control stopping')).toBe(true);
   });
-});
 
+  it('refuses a second control plane on the same data directory, naming the one that holds it', async () => {
+    control = await startControl();
+    const second = isthmus(['control', '--data-dir', join(control.dir, 'data'), '--admin-port', '0'], control.dir);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(String(control.child.pid));
+  });
+});
 
 /** A loopback port nothing listens on (taken from the kernel, then released). */
 function closedPort(): Promise<number> {

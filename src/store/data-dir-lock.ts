@@ -1,10 +1,11 @@
-// One agent per data directory: two proxies writing config versions into the
-// same LMDB environment would serve each other's routes. A pid file taken
-// with O_EXCL guards it; a file left by a process that is gone is taken over.
+// One process per data directory: two proxies (or two control planes)
+// writing into the same LMDB environment would serve each other's config.
+// A pid file taken with O_EXCL guards it; a file left by a process that is
+// gone is taken over.
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const LOCK_FILE = 'agent.pid';
+const LOCK_FILE = 'owner.pid';
 
 export class DataDirInUseError extends Error {
   override readonly name = 'DataDirInUseError';
