@@ -1,24 +1,11 @@
-// The Envoy xDS v3 protos the control plane speaks, loaded with
-// @grpc/proto-loader from the copies shipped in @grpc/grpc-js-xds's deps/.
-// Loading costs ~0.3-0.75 s and ~20 MB, so it happens lazily, once per
-// process, and only in the control plane (a sidecar never imports this file).
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import * as protoLoader from '@grpc/proto-loader';
-import type { MessageTypeDefinition, PackageDefinition, ServiceDefinition } from '@grpc/proto-loader';
+// The xDS protos and type URLs come from src/xds/ (shared with the sidecar's
+// ADS client); what only the server needs (push order, wildcard rules) lives here.
+import { TYPE_URL, type ResourceTypeUrl } from '../../src/xds/xds-protos.js';
 
-/** Type URLs of the resources this server serves, as Envoy names them. */
-export const TYPE_URL = Object.freeze({
-  LISTENER: 'type.googleapis.com/envoy.config.listener.v3.Listener',
-  ROUTE: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
-  CLUSTER: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
-  ENDPOINT: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
-  SECRET: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
-});
-
-export type ResourceTypeUrl = (typeof TYPE_URL)[keyof typeof TYPE_URL];
-
-export const TYPE_URL_PREFIX = 'type.googleapis.com/';
+export {
+  ADS_SERVICE_NAME, loadXdsProtos, messageNameOf, TYPE_URL, TYPE_URL_PREFIX,
+  type ResourceTypeUrl, type XdsProtos,
+} from '../../src/xds/xds-protos.js';
 
 /** Types a snapshot may hold, in make-before-break push order: what is referenced goes before what references it. */
 export const PUSH_ORDER: readonly ResourceTypeUrl[] = [
@@ -36,63 +23,4 @@ export function isResourceTypeUrl(typeUrl: string): typeUrl is ResourceTypeUrl {
 /** Types whose empty subscription means "everything" (xDS legacy wildcard). */
 export function isWildcardType(typeUrl: string): boolean {
   return typeUrl === TYPE_URL.LISTENER || typeUrl === TYPE_URL.CLUSTER;
-}
-
-/** Full protobuf name of a type URL's message (`type.googleapis.com/a.b.C` → `a.b.C`). */
-export function messageNameOf(typeUrl: string): string {
-  const slash = typeUrl.lastIndexOf('/');
-  return slash === -1 ? typeUrl : typeUrl.slice(slash + 1);
-}
-
-const PROTO_FILES = [
-  'envoy/service/discovery/v3/ads.proto',
-  'envoy/config/listener/v3/listener.proto',
-  'envoy/config/route/v3/route.proto',
-  'envoy/config/cluster/v3/cluster.proto',
-  'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/extensions/transport_sockets/tls/v3/secret.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-];
-
-const INCLUDE_DIRS = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'];
-
-export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
-
-export interface XdsProtos {
-  readonly packageDefinition: PackageDefinition;
-  /** The ADS service as proto-loader builds it (requests decoded keepCase, longs/enums as strings). */
-  readonly adsService: ServiceDefinition;
-  /** The message definition for a full name, or undefined when it was not loaded. */
-  messageType(fullName: string): MessageTypeDefinition<object, object> | undefined;
-}
-
-let loaded: XdsProtos | undefined;
-
-/** Loads the xDS protos on first call; later calls return the same object. */
-export function loadXdsProtos(): XdsProtos {
-  if (loaded !== undefined) return loaded;
-  const require = createRequire(import.meta.url);
-  const depsDir = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-  const packageDefinition = protoLoader.loadSync(PROTO_FILES, {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: false,
-    oneofs: true,
-    includeDirs: INCLUDE_DIRS.map((dir) => path.join(depsDir, dir)),
-  });
-  const adsService = packageDefinition[ADS_SERVICE_NAME] as ServiceDefinition;
-  loaded = Object.freeze({
-    packageDefinition,
-    adsService,
-    messageType(fullName: string): MessageTypeDefinition<object, object> | undefined {
-      const definition = packageDefinition[fullName];
-      if (definition === undefined || !('format' in definition)) return undefined;
-      return definition.format === 'Protocol Buffer 3 DescriptorProto'
-        ? (definition as MessageTypeDefinition<object, object>)
-        : undefined;
-    },
-  });
-  return loaded;
 }

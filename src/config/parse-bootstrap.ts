@@ -58,7 +58,8 @@ function checkClusterReferences(refs: readonly ClusterReference[], clusters: Rea
   }
 }
 
-function readBootstrap(root: ValueReader): Bootstrap | undefined {
+/** Reads a whole bootstrap (also from documents built from plain objects, see parse-resource-object.ts). */
+export function readBootstrap(root: ValueReader): Bootstrap | undefined {
   const obj = root.object();
   if (obj === undefined) return undefined;
   readNode(obj.field('node'));

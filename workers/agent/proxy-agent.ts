@@ -17,6 +17,8 @@ import { clustersJson, mergeClusterStatus, renderClustersText, type MergedCluste
 import { PortReservations } from './port-reservations.js';
 import type { ProxyOptions } from './proxy-options.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
+import type { XdsClient } from './xds-client.js';
+import { EMPTY_BOOTSTRAP, mergeBootstraps } from './xds-client-merge.js';
 
 /** How long the admin API waits for workers' stats/clusters replies. */
 const WORKER_QUERY_TIMEOUT_MS = 1000;
@@ -49,6 +51,11 @@ export class ProxyAgent implements AdminBackend {
   private readonly reservations = new PortReservations();
   private readonly supervisor: WorkerSupervisor;
   private readonly store: ProxyStore;
+  /** The bootstrap file's config (empty in pure --control mode); xDS resources are added to it. */
+  private fileBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
+  private xdsBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
+  private xds: XdsClient | null = null;
+  private xdsSynced = false;
 
   private constructor(
     private readonly options: ProxyOptions,
@@ -76,10 +83,10 @@ export class ProxyAgent implements AdminBackend {
 
   /** Validates the bootstrap, reserves ports, writes version 1.., starts workers and the admin API; throws ProxyStartError. */
   static async start(options: ProxyOptions, log: Logger, onQuit: () => void): Promise<ProxyAgent> {
-    const text = await readFile(options.bootstrap, 'utf8').catch(() => null);
-    let bootstrap: Bootstrap;
+    const text = options.bootstrap === undefined ? null : await readFile(options.bootstrap, 'utf8').catch(() => null);
+    let bootstrap: Bootstrap = EMPTY_BOOTSTRAP;
     try {
-      bootstrap = await loadBootstrapFile(options.bootstrap);
+      if (options.bootstrap !== undefined) bootstrap = await loadBootstrapFile(options.bootstrap);
     } catch (err) {
       throw new ProxyStartError(err instanceof Error ? err.message : String(err));
     }
@@ -92,22 +99,26 @@ export class ProxyAgent implements AdminBackend {
     // Also on a forced exit that skips shutdown().
     process.once('exit', () => lock.release());
     const agent = new ProxyAgent(options, log, onQuit, lock);
+    agent.fileBootstrap = bootstrap;
     try {
       await agent.apply(bootstrap, 'startup');
       agent.supervisor.start();
       const adminAddress = options.adminFromDefaults && bootstrap.admin ? bootstrap.admin : { address: options.adminAddress, port: options.adminPort };
       agent.adminAddress = adminAddress.address;
       agent.admin = await startAdminServer(agent, { ...adminAddress, enableDebugEndpoints: options.enableDebugEndpoints, log });
+      if (options.control !== undefined) await agent.startXds(options.control);
     } catch (err) {
       await agent.shutdown('startup failed');
       throw new ProxyStartError(err instanceof Error ? err.message : String(err));
     }
-    agent.watcher = watchBootstrap(
-      options.bootstrap,
-      () => agent.reload('file changed'),
-      (err) => log.warn({ err }, 'bootstrap watch failed; SIGHUP still reloads'),
-    );
-    agent.watcher.markLoaded(text);
+    if (options.bootstrap !== undefined) {
+      agent.watcher = watchBootstrap(
+        options.bootstrap,
+        () => agent.reload('file changed'),
+        (err) => log.warn({ err }, 'bootstrap watch failed; SIGHUP still reloads'),
+      );
+      agent.watcher.markLoaded(text);
+    }
     agent.onWorkersChanged();
     return agent;
   }
@@ -129,6 +140,7 @@ export class ProxyAgent implements AdminBackend {
   }
 
   private async reloadNow(reason: string): Promise<void> {
+    if (this.options.bootstrap === undefined) return; // pure --control mode: nothing to re-read
     const text = await readFile(this.options.bootstrap, 'utf8').catch(() => null);
     this.watcher?.markLoaded(text);
     let bootstrap: Bootstrap;
@@ -139,10 +151,62 @@ export class ProxyAgent implements AdminBackend {
       return;
     }
     try {
-      await this.apply(bootstrap, reason);
+      await this.apply(mergeBootstraps(bootstrap, this.xdsBootstrap), reason);
+      this.fileBootstrap = bootstrap;
     } catch (err) {
       this.reject(reason, err);
     }
+  }
+
+  /**
+   * --control mode: loads the xDS protos (lazily: a file-only proxy never pays for them; the RSS cost is
+   * logged) and starts the ADS client, whose complete configs go through apply() like a file reload.
+   */
+  private async startXds(control: NonNullable<ProxyOptions['control']>): Promise<void> {
+    const rssBefore = process.memoryUsage().rss;
+    const startedAt = performance.now();
+    const [{ XdsClient }, { buildNode }, { loadXdsProtos }] = await Promise.all([
+      import('./xds-client.js'), import('../../src/xds/xds-node.js'), import('../../src/xds/xds-protos.js'),
+    ]);
+    loadXdsProtos();
+    this.log.info(
+      { ms: Math.round(performance.now() - startedAt), rssDeltaMB: Math.round((process.memoryUsage().rss - rssBefore) / 1e5) / 10 },
+      'xds protos loaded',
+    );
+    const node = buildNode({
+      service: this.options.service ?? 'unknown',
+      namespace: this.options.namespace,
+      version: control.version,
+      labels: control.labels,
+      address: control.workloadAddress,
+      appPort: control.appPort,
+    });
+    this.xds = new XdsClient({
+      target: control.target,
+      protocol: control.protocol,
+      node,
+      log: this.log.child({ component: 'xds' }),
+      apply: (bootstrap) => this.applyXds(bootstrap),
+    });
+    this.log.info({ controlPlane: control.target, protocol: control.protocol, nodeId: node.id }, 'xds client starting');
+    this.xds.start();
+  }
+
+  /** A complete config from the control plane, merged with the file's; serialized with file reloads. Rejects to NACK. */
+  private applyXds(bootstrap: Bootstrap): Promise<void> {
+    const run = this.reloadChain.then(async () => {
+      if (this.stopping !== null) throw new Error('the proxy is shutting down');
+      try {
+        await this.apply(mergeBootstraps(this.fileBootstrap, bootstrap), 'xds');
+      } catch (err) {
+        this.reject('xds', err);
+        throw err;
+      }
+      this.xdsBootstrap = bootstrap;
+      this.xdsSynced = true;
+    });
+    this.reloadChain = run.catch(() => undefined);
+    return run.then(() => this.onWorkersChanged());
   }
 
   /** Resolves ports, writes a new version and announces it. */
@@ -169,6 +233,7 @@ export class ProxyAgent implements AdminBackend {
 
   private onWorkersChanged(): void {
     if (this.readyLogged || this.admin === null || !this.supervisor.allApplied(this.activeVersion)) return;
+    if (this.options.control !== undefined && !this.xdsSynced) return; // ready once the control plane's first config serves
     this.readyLogged = true;
     // Scripts and tests read the ports from this line: print it even when --log-level hides other info lines.
     const readyLog = this.log.level === 'silent' ? this.log : this.log.child({}, { level: 'info' });
@@ -186,7 +251,8 @@ export class ProxyAgent implements AdminBackend {
   // ---- AdminBackend ----
 
   isReady(): boolean {
-    return this.stopping === null && !this.supervisor.draining && this.supervisor.allApplied(this.activeVersion);
+    return this.stopping === null && !this.supervisor.draining && this.supervisor.allApplied(this.activeVersion)
+      && (this.options.control === undefined || this.xdsSynced);
   }
 
   async statsPrometheus(): Promise<string> {
@@ -206,12 +272,13 @@ export class ProxyAgent implements AdminBackend {
   async configDump(): Promise<unknown> {
     return {
       version: this.activeVersion,
-      bootstrapFile: this.options.bootstrap,
+      bootstrapFile: this.options.bootstrap ?? null,
       bootstrap: this.activeBootstrap ?? null,
       workers: this.supervisor.status(),
       listenersDrained: this.supervisor.draining,
       configRejectedTotal: this.configRejectedTotal,
       lastRejected: this.lastRejected,
+      xds: this.xds?.status() ?? null,
     };
   }
 
@@ -255,6 +322,7 @@ export class ProxyAgent implements AdminBackend {
   private async stop(reason: string): Promise<void> {
     this.log.info({ reason, drainTimeoutMs: this.options.drainTimeoutMs }, 'shutting down: draining workers');
     this.watcher?.close();
+    this.xds?.close();
     await this.reloadChain.catch(() => undefined);
     await this.supervisor.shutdown(this.options.drainTimeoutMs);
     this.admin?.close();

@@ -1,12 +1,29 @@
 // The options of `isthmus proxy`, declared once: the same table drives
 // parsing, --help, ISTHMUS_* variables and the --config file.
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { isLogLevel } from '../../src/log.js';
 import { OptionsError, parseCommandOptions, type CommandSpec, type OptionValue } from '../../src/cli/options.js';
 
+/** `--control` mode: the agent is an xDS client of this control plane. */
+export interface ControlOptions {
+  /** HOST:PORT of the control plane's ADS. */
+  readonly target: string;
+  readonly protocol: 'delta' | 'sotw';
+  readonly version: string;
+  /** `--label k=v` (repeatable). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** This workload's address as announced to the control plane. */
+  readonly workloadAddress: string;
+  /** The application's port behind the sidecar; 0 when not given. */
+  readonly appPort: number;
+}
+
 export interface ProxyOptions {
-  readonly bootstrap: string;
+  /** Absolute path; undefined in pure `--control` mode. */
+  readonly bootstrap: string | undefined;
+  readonly control: ControlOptions | undefined;
   readonly workers: number;
   readonly adminPort: number;
   readonly adminAddress: string;
@@ -32,7 +49,7 @@ function intBetween(min: number, max: number) {
 
 export const PROXY_COMMAND: CommandSpec = {
   name: 'proxy',
-  usage: '--bootstrap FILE [options]',
+  usage: '--bootstrap FILE | --control HOST:PORT --service NAME [options]',
   summary: 'Runs the sidecar proxy: routes HTTP/1.1 by an Envoy v3 bootstrap file over N worker threads, reloads it on change.',
   options: [
     { name: 'bootstrap', type: 'string', valueName: 'FILE', description: 'Envoy v3 bootstrap (static_resources), YAML or JSON; watched for changes' },
@@ -53,6 +70,15 @@ export const PROXY_COMMAND: CommandSpec = {
     { name: 'drain-timeout', type: 'duration', valueName: 'DURATION', default: '5s', description: 'how long in-flight requests may finish on shutdown' },
     { name: 'max-head-bytes', type: 'integer', valueName: 'BYTES', default: 61440, description: 'largest request/response header block (431 above)', validate: intBetween(1024, 1 << 24) },
     { name: 'max-headers', type: 'integer', valueName: 'N', default: 100, description: 'most header fields in one message', validate: intBetween(1, 10000) },
+    { name: 'control', type: 'string', valueName: 'HOST:PORT', description: 'xDS control plane (ADS); the proxy takes its listeners, routes, clusters and endpoints from it (besides --bootstrap, when given)' },
+    {
+      name: 'xds-protocol', type: 'string', valueName: 'delta|sotw', default: 'delta', description: 'ADS variant: incremental (delta) or state of the world (sotw)',
+      validate: (v) => (v === 'delta' || v === 'sotw' ? undefined : `expected delta or sotw, got '${String(v)}'`),
+    },
+    { name: 'version', type: 'string', valueName: 'V', description: 'this workload\'s version label (announced to the control plane)' },
+    { name: 'label', type: 'string', valueName: 'K=V', description: 'a workload label announced to the control plane; repeatable (env/file: comma-separated)' },
+    { name: 'app-port', type: 'integer', valueName: 'PORT', description: 'the application port behind this sidecar (announced to the control plane)', validate: intBetween(1, 65535) },
+    { name: 'workload-address', type: 'string', valueName: 'IP', default: '127.0.0.1', description: 'this workload\'s address (announced to the control plane)' },
     { name: 'enable-debug-endpoints', type: 'boolean', default: false, description: 'serve admin POST /debug/crash_worker?id=N (for tests and drills)' },
   ],
 };
@@ -61,12 +87,14 @@ export type ParseProxyOptionsResult = { readonly help: true } | { readonly help:
 
 /** Takes argv after `proxy` (and the environment); returns typed options, or throws OptionsError naming the bad one. */
 export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParseProxyOptionsResult {
-  const parsed = parseCommandOptions(PROXY_COMMAND, argv, env);
+  const { rest, labels: labelFlags } = takeLabelFlags(argv);
+  const parsed = parseCommandOptions(PROXY_COMMAND, rest, env);
   if (parsed.help) return { help: true };
   const v = parsed.values;
   const bootstrap = v.bootstrap as string | undefined;
-  if (bootstrap === undefined || bootstrap === '') {
-    throw new OptionsError('--bootstrap FILE is required (or ISTHMUS_BOOTSTRAP, or `bootstrap:` in the --config file)');
+  const control = controlOptions(v, labelFlags);
+  if ((bootstrap === undefined || bootstrap === '') && control === undefined) {
+    throw new OptionsError('--bootstrap FILE is required, or --control HOST:PORT (or ISTHMUS_BOOTSTRAP / ISTHMUS_CONTROL, or the --config file)');
   }
   const workers = v.workers === 'auto' ? availableParallelism() : Number(v.workers);
   const service = v.service as string | undefined;
@@ -74,7 +102,8 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
   return {
     help: false,
     options: {
-      bootstrap: resolve(bootstrap),
+      bootstrap: bootstrap === undefined || bootstrap === '' ? undefined : resolve(bootstrap),
+      control,
       workers,
       adminPort: v['admin-port'] as number,
       adminAddress: v['admin-address'] as string,
@@ -89,5 +118,63 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
       maxHeaders: v['max-headers'] as number,
       enableDebugEndpoints: v['enable-debug-endpoints'] as boolean,
     },
+  };
+}
+
+/** Every `--label K=V` / `--label=K=V` (parseArgs keeps only the last of a repeated option); the other arguments. */
+function takeLabelFlags(argv: readonly string[]): { rest: string[]; labels: string[] } {
+  const rest: string[] = [];
+  const labels: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (arg === '--label') {
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new OptionsError('--label needs a value (K=V)');
+      labels.push(value);
+      i++;
+    } else if (arg.startsWith('--label=')) {
+      labels.push(arg.slice('--label='.length));
+    } else {
+      rest.push(arg);
+    }
+  }
+  return { rest, labels };
+}
+
+const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$/;
+
+function parseLabels(items: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const key = eq === -1 ? '' : item.slice(0, eq);
+    if (!LABEL_KEY.test(key)) throw new OptionsError(`--label: expected K=V with a label name as K, got '${item}'`);
+    labels[key] = item.slice(eq + 1);
+  }
+  return labels;
+}
+
+function controlOptions(v: Readonly<Record<string, OptionValue | undefined>>, labelFlags: readonly string[]): ControlOptions | undefined {
+  const target = v.control as string | undefined;
+  if (target === undefined || target === '') return undefined;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(target);
+  if (match === null || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+    throw new OptionsError(`--control: expected HOST:PORT (e.g. 127.0.0.1:15010), got '${target}'`);
+  }
+  if (v.service === undefined || v.service === '') throw new OptionsError('--control needs --service NAME (the workload announced to the control plane)');
+  const fromOther = typeof v.label === 'string' && labelFlags.length === 0 ? v.label.split(',').filter((s) => s !== '') : [];
+  const workloadAddress = v['workload-address'] as string;
+  if (isIP(workloadAddress) === 0) throw new OptionsError(`--workload-address: expected an IP address, got '${workloadAddress}'`);
+  return {
+    target,
+    protocol: v['xds-protocol'] as 'delta' | 'sotw',
+    version: (v.version as string | undefined) ?? '',
+    labels: parseLabels(labelFlags.length > 0 ? labelFlags : fromOther),
+    workloadAddress,
+    appPort: (v['app-port'] as number | undefined) ?? 0,
   };
 }
