@@ -1,8 +1,9 @@
 // `isthmus control`: the control process. Opens the config store (LMDB in
 // --data-dir), reads and watches --config-dir, serves the admin API, prints
 // a "control ready" line, and exits 0 on SIGTERM/SIGINT after closing
-// everything. (xDS is wired in beside the store later: it subscribes to the
-// store's changes and adds its routes to the admin table.)
+// everything. The xDS side (control/mesh/) sits beside the store: an ADS
+// server on --xds-port whose snapshots the MeshPublisher builds from the
+// store and the service registry, with its routes in the same admin table.
 
 import { lockDataDir, type DataDirLock } from '../src/store/data-dir-lock.js';
 import { stat } from 'node:fs/promises';
@@ -12,6 +13,8 @@ import { createLogger, flushLogs, isLogLevel, type Logger } from '../src/log.js'
 import type { AdminHttpServer } from '../src/admin/admin-http.js';
 import type { ConfigStore } from './store/config-store.js';
 import type { ConfigDirWatcher } from './store/config-dir-watcher.js';
+import type { AdsServer } from './xds/ads-server.js';
+import type { MeshPublisher } from './mesh/mesh-publisher.js';
 
 export interface ControlOptions {
   readonly configDir: string | null;
@@ -19,12 +22,17 @@ export interface ControlOptions {
   readonly adminPort: number;
   readonly adminAddress: string;
   readonly logLevel: string;
+  readonly xdsPort: number;
+  readonly xdsAddress: string;
+  readonly pushDebounceQuietMs: number;
+  readonly pushDebounceMaxMs: number;
+  readonly registrationGraceMs: number;
 }
 
 export const CONTROL_COMMAND: CommandSpec = {
   name: 'control',
   usage: '[--config-dir DIR] [options]',
-  summary: 'Runs the control plane: keeps Istio-shaped config from a watched folder and `isthmus apply`, serves the admin API.',
+  summary: 'Runs the control plane: keeps Istio-shaped config from a watched folder and `isthmus apply`, serves it to proxies over xDS (ADS) and serves the admin API.',
   options: [
     { name: 'config-dir', type: 'string', valueName: 'DIR', description: 'folder of Istio-shaped YAML (*.yaml, *.yml, *.json), watched for changes' },
     { name: 'data-dir', type: 'string', valueName: 'DIR', default: './.isthmus/control', description: 'LMDB data directory' },
@@ -33,6 +41,17 @@ export const CONTROL_COMMAND: CommandSpec = {
       validate: (v: OptionValue) => (typeof v === 'number' && v >= 0 && v <= 65535 ? undefined : `must be between 0 and 65535, got ${String(v)}`),
     },
     { name: 'admin-address', type: 'string', valueName: 'ADDR', default: '127.0.0.1', description: 'admin API address' },
+    {
+      name: 'xds-port', type: 'integer', valueName: 'PORT', default: 15010, description: 'ADS (xDS) gRPC port, plaintext (0: any free port)',
+      validate: (v: OptionValue) => (typeof v === 'number' && v >= 0 && v <= 65535 ? undefined : `must be between 0 and 65535, got ${String(v)}`),
+    },
+    { name: 'xds-address', type: 'string', valueName: 'ADDR', default: '127.0.0.1', description: 'ADS (xDS) address (plaintext: keep it on loopback)' },
+    { name: 'push-debounce-quiet', type: 'duration', valueName: 'DURATION', default: '100ms', description: 'push once changes have been quiet this long' },
+    { name: 'push-debounce-max', type: 'duration', valueName: 'DURATION', default: '1s', description: 'push at the latest this long after the first change of a burst' },
+    {
+      name: 'registration-grace', type: 'duration', valueName: 'DURATION', default: '10s',
+      description: 'how long a proxy that disconnected stays an endpoint (a reconnect keeps its place)',
+    },
     {
       name: 'log-level', type: 'string', valueName: 'LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent',
       validate: (v: OptionValue) => (isLogLevel(String(v)) ? undefined : `unknown log level '${String(v)}'`),
@@ -46,12 +65,20 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
   const v = parsed.values;
   const configDir = v['config-dir'] as string | undefined;
   if (configDir === '') throw new OptionsError('--config-dir needs a folder');
+  if ((v['push-debounce-max'] as number) < (v['push-debounce-quiet'] as number)) {
+    throw new OptionsError(`--push-debounce-max (${String(v['push-debounce-max'])} ms) must not be shorter than --push-debounce-quiet (${String(v['push-debounce-quiet'])} ms)`);
+  }
   return {
     configDir: configDir === undefined ? null : resolve(configDir),
     dataDir: resolve(v['data-dir'] as string),
     adminPort: v['admin-port'] as number,
     adminAddress: v['admin-address'] as string,
     logLevel: v['log-level'] as string,
+    xdsPort: v['xds-port'] as number,
+    xdsAddress: v['xds-address'] as string,
+    pushDebounceQuietMs: v['push-debounce-quiet'] as number,
+    pushDebounceMaxMs: v['push-debounce-max'] as number,
+    registrationGraceMs: v['registration-grace'] as number,
   };
 }
 
@@ -59,6 +86,10 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
 export interface ControlProcess {
   readonly store: ConfigStore;
   readonly admin: AdminHttpServer;
+  readonly ads: AdsServer;
+  /** The bound ADS port. */
+  readonly xdsPort: number;
+  readonly publisher: MeshPublisher;
   close(): Promise<void>;
 }
 
@@ -73,6 +104,10 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
   const [{ ConfigStore }, { watchConfigDir }, { emptyDirSnapshot }, { startAdminHttp }, { configAdminRoutes }] = await Promise.all([
     import('./store/config-store.js'), import('./store/config-dir-watcher.js'), import('./store/dir-snapshot.js'),
     import('../src/admin/admin-http.js'), import('./admin/config-admin-routes.js'),
+  ]);
+  const [{ createAdsServer }, { SnapshotCache }, { MeshPublisher }, { ServiceRegistry }, { xdsAdminRoutes }] = await Promise.all([
+    import('./xds/ads-server.js'), import('./xds/snapshot-cache.js'), import('./mesh/mesh-publisher.js'),
+    import('./registry/service-registry.js'), import('./admin/xds-admin-routes.js'),
   ]);
   if (options.configDir !== null) {
     const info = await stat(options.configDir).catch(() => null);
@@ -93,26 +128,52 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
   }
   let watcher: ConfigDirWatcher | null = null;
   let stopping = false;
+  const registry = new ServiceRegistry({ gracePeriodMs: options.registrationGraceMs });
+  let publisher: MeshPublisher | null = null;
+  let ads: AdsServer | null = null;
   try {
     if (options.configDir !== null) watcher = await watchConfigDir(options.configDir, store, log);
     else await store.syncDirectory(emptyDirSnapshot()); // the folder layer mirrors this run's folder: none
-    const routes = configAdminRoutes(store, { configDir: options.configDir, isReady: () => !stopping }, log);
+    const cache = new SnapshotCache();
+    publisher = new MeshPublisher({
+      config: store, registry, cache, log: log.child({ component: 'xds' }),
+      debounce: { quietMs: options.pushDebounceQuietMs, maxDelayMs: options.pushDebounceMaxMs },
+    });
+    ads = createAdsServer(cache, publisher.callbacks, { logger: log.child({ component: 'xds' }) });
+    const xdsPort = await ads.listen(options.xdsAddress, options.xdsPort).catch((err: Error) => {
+      throw new ControlStartError(err.message);
+    });
+    const mesh = publisher;
+    const routes = [
+      ...configAdminRoutes(store, { configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() }, log),
+      ...xdsAdminRoutes({ ads, cache, publisher }),
+    ];
     const admin = await startAdminHttp(routes, { address: options.adminAddress, port: options.adminPort, log }).catch((err: Error) => {
       throw new ControlStartError(err.message);
     });
+    const server = ads;
     return {
       store,
       admin,
+      ads: server,
+      xdsPort,
+      publisher: mesh,
       async close() {
         stopping = true;
         watcher?.close();
         admin.close();
+        mesh.close();
+        await server.close();
+        registry.close();
         await store.close();
         lock.release();
       },
     };
   } catch (err) {
     watcher?.close();
+    publisher?.close();
+    await ads?.close();
+    registry.close();
     await store.close();
     lock.release();
     throw err;
@@ -160,6 +221,7 @@ export async function run(argv: string[]): Promise<number> {
   const readyLog = log.level === 'silent' ? log : log.child({}, { level: 'info' });
   readyLog.info({
     admin: { address: options.adminAddress, port: control.admin.port },
+    xds: { address: options.xdsAddress, port: control.xdsPort },
     configDir: options.configDir,
     dataDir: options.dataDir,
     revision: control.store.revision(),

@@ -22,6 +22,8 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   control: { summary: 'run the control plane (config store from a watched folder and `isthmus apply`, admin API)', module: '../../control/control-command.js' },
   apply: { summary: 'send resources to a running control plane (-f FILE)', module: '../../control/apply-command.js' },
   delete: { summary: 'delete applied resources from a running control plane (-f FILE)', module: '../../control/delete-command.js' },
+  'proxy-status': { summary: 'list the proxies connected to a running control plane and their xDS sync state', module: '../../control/proxy-status-command.js' },
+  'proxy-config': { summary: 'print the clusters, endpoints, listeners or routes a control plane sent a proxy', module: '../../control/proxy-config-command.js' },
 };
 
 function usage(): string {

@@ -48,7 +48,7 @@ export async function startControl(setup: (configDir: string) => void = () => un
   const dataDir = reuse?.dataDir ?? join(dir, 'data');
   if (reuse === undefined) mkdirSync(configDir);
   setup(configDir);
-  const child = spawn(process.execPath, [CLI, 'control', '--config-dir', configDir, '--data-dir', dataDir, '--admin-port', '0'], {
+  const child = spawn(process.execPath, [CLI, 'control', '--config-dir', configDir, '--data-dir', dataDir, '--admin-port', '0', '--xds-port', '0'], {
     cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv(),
   });
   const lines: LogLine[] = [];

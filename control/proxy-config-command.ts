@@ -1,0 +1,43 @@
+// `isthmus proxy-config routes|clusters|endpoints|listeners PROXY [--control URL] [-o json]`:
+// what the control plane sent one proxy (its node id, as `isthmus
+// proxy-status` lists it), as an istioctl-style table or the resources as JSON.
+import { helpText, OptionsError, parseCommandOptions, type CommandSpec } from '../src/cli/options.js';
+import type { ProxyConfigDump } from './admin/xds-admin-routes.js';
+import { adminGetJson, DEFAULT_CONTROL_URL } from './mesh/admin-get.js';
+import { formatSection, SECTIONS, type Section } from './mesh/config-dump-tables.js';
+import { expandShortOutput } from './proxy-status-command.js';
+
+const SPEC: CommandSpec = {
+  name: 'proxy-config',
+  usage: `${SECTIONS.join('|')} PROXY [--control URL] [-o json]`,
+  summary: 'Prints the clusters, endpoints, listeners or routes a running control plane sent one proxy (PROXY: its node id).',
+  positionals: true,
+  options: [
+    { name: 'control', type: 'string', valueName: 'URL', default: DEFAULT_CONTROL_URL, description: 'the control plane admin API' },
+    { name: 'output', type: 'string', valueName: 'FORMAT', description: '`json` prints the Envoy resources; also -o' },
+  ],
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const parsed = parseCommandOptions(SPEC, expandShortOutput(argv));
+  if (parsed.help) {
+    process.stdout.write(helpText(SPEC));
+    return 0;
+  }
+  const [section, proxy, ...extra] = parsed.positionals;
+  if (section === undefined || !(SECTIONS as readonly string[]).includes(section)) {
+    throw new OptionsError(`the first argument must be one of ${SECTIONS.join(', ')}${section === undefined ? '' : `, got '${section}'`}`);
+  }
+  if (proxy === undefined || proxy === '') throw new OptionsError(`needs the proxy's node id: isthmus proxy-config ${section} PROXY (see isthmus proxy-status)`);
+  if (extra.length > 0) throw new OptionsError(`unexpected argument ${extra[0]}`);
+  const output = parsed.values.output as string | undefined;
+  if (output !== undefined && output !== 'json') throw new OptionsError(`-o ${output}: only json is supported`);
+  const result = await adminGetJson<ProxyConfigDump>(String(parsed.values.control), `/debug/config_dump?proxy=${encodeURIComponent(proxy)}`);
+  if (!result.ok) {
+    process.stderr.write(`isthmus proxy-config: ${result.message}\n`);
+    return 1;
+  }
+  const resources = result.body.sections[section as Section]?.resources ?? [];
+  process.stdout.write(output === 'json' ? `${JSON.stringify(resources, null, 2)}\n` : formatSection(section as Section, resources));
+  return 0;
+}
