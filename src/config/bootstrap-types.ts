@@ -95,7 +95,18 @@ export interface QueryParameterMatcher {
   readonly match: StringMatch | null;
 }
 
-export type RetryOn = '5xx' | 'gateway-error' | 'connect-failure' | 'reset' | 'retriable-status-codes';
+export type RetryOn =
+  | '5xx'
+  | 'gateway-error'
+  | 'connect-failure'
+  | 'reset'
+  | 'retriable-status-codes'
+  // HTTP/2 and gRPC conditions: accepted, never met on HTTP/1.1 upstreams.
+  | 'refused-stream'
+  | 'unavailable'
+  | 'cancelled'
+  | 'deadline-exceeded'
+  | 'resource-exhausted';
 
 export interface RetryPolicy {
   readonly retryOn: readonly RetryOn[];

@@ -12,7 +12,17 @@ export interface ClusterReference {
   readonly at: ValueReader;
 }
 
-const RETRY_ON: readonly RetryOn[] = ['5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes'];
+/**
+ * HTTP/2 and gRPC conditions (REFUSED_STREAM, grpc-status 14/1/4/8) cannot
+ * occur on the HTTP/1.1 upstreams this data plane speaks, so they are valid
+ * and never fire; accepting them lets Istio's default retry policy
+ * (connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes)
+ * through without a NACK.
+ */
+const RETRY_ON: readonly RetryOn[] = [
+  '5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes',
+  'refused-stream', 'unavailable', 'cancelled', 'deadline-exceeded', 'resource-exhausted',
+];
 const UINT32_MAX = 4_294_967_295;
 
 /** Envoy defaults: route timeout 15 s, one retry, back-off base 25 ms (max 10 x base). */

@@ -234,6 +234,19 @@ describe('parseBootstrap: valid input', () => {
     expect(parseBootstrap(json, 'bootstrap.json')).toEqual(EXPECTED);
   });
 
+  it("accepts Istio's default retry_on, whose HTTP/2 and gRPC conditions never fire on HTTP/1.1", () => {
+    const istio = edit(
+      VALID,
+      'retry_on: "5xx, reset,retriable-status-codes"',
+      'retry_on: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"',
+    );
+    const b = parseBootstrap(istio, 'bootstrap.yaml');
+    const action = b.listeners[0]!.routeConfig.virtualHosts[0]!.routes[0]!.action;
+    expect(action.type === 'route' && action.retryPolicy?.retryOn).toEqual([
+      'connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes',
+    ]);
+  });
+
   it('returns a deeply frozen object', () => {
     const b = parseBootstrap(VALID, 'bootstrap.yaml');
     const route = b.listeners[0]!.routeConfig.virtualHosts[0]!.routes[0]!;
@@ -377,8 +390,8 @@ describe('parseBootstrap: problems name file, line and path', () => {
     expect(problemsOf(addIfAbsent)[0]!.message).toMatch(/append_action ADD_IF_ABSENT is not supported$/);
     const total = edit(VALID, 'total_weight: 100', 'total_weight: 99');
     expect(problemsOf(total)[0]!.message).toMatch(/total_weight is 99 but the cluster weights add up to 100$/);
-    const retry = edit(VALID, 'retry_on: "5xx, reset,retriable-status-codes"', 'retry_on: "5xx,refused-stream"');
-    expect(problemsOf(retry)[0]!.message).toMatch(/retry_on names "refused-stream", which is not supported/);
+    const retry = edit(VALID, 'retry_on: "5xx, reset,retriable-status-codes"', 'retry_on: "5xx,retriable-4xx"');
+    expect(problemsOf(retry)[0]!.message).toMatch(/retry_on names "retriable-4xx", which is not supported/);
   });
 
   it('a YAML syntax error with its line', () => {
