@@ -3,6 +3,11 @@
 // identity. Keys follow Istio's where Istio has one (NAMESPACE, LABELS,
 // INSTANCE_IPS, SERVICE_ACCOUNT); SERVICE, APP_PORT, SERVICE_PORT and the
 // listener ports are ours. Peer input: every problem is named, nothing throws.
+// A proxyless gRPC client (@grpc/grpc-js-xds and the other gRPC xDS clients
+// send their bootstrap's `node`) says so as Istio's gRPC bootstrap does:
+// metadata `GENERATOR: "grpc"`. It then gets api_listeners instead of sidecar
+// listeners; with SERVICE, INSTANCE_IPS and APP_PORT it is also announced as an
+// endpoint reached at the app port (it has no inbound listener).
 import type { ProxyIdentity } from '../translate/mesh-config.js';
 import type { WorkloadAnnouncement } from './workload-announcement.js';
 
@@ -16,7 +21,11 @@ export const NODE_METADATA_KEYS = Object.freeze({
   SERVICE_PORT: 'SERVICE_PORT',
   OUTBOUND_PORT: 'OUTBOUND_PORT',
   INBOUND_PORT: 'INBOUND_PORT',
+  GENERATOR: 'GENERATOR',
 });
+
+/** The GENERATOR value that marks a proxyless gRPC client (Istio's). */
+export const PROXYLESS_GENERATOR = 'grpc';
 
 export interface NodeReadResult {
   readonly proxy: ProxyIdentity;
@@ -68,6 +77,11 @@ export function readNodeMetadata(nodeId: string, metadata: Record<string, unknow
   const outboundPort = readPort(metadata, k.OUTBOUND_PORT, problems);
   const inboundPort = readPort(metadata, k.INBOUND_PORT, problems);
   const serviceAccount = readString(metadata, k.SERVICE_ACCOUNT, problems);
+  const generator = readString(metadata, k.GENERATOR, problems);
+  if (generator !== undefined && generator !== PROXYLESS_GENERATOR) {
+    problems.push(`node metadata ${k.GENERATOR} must be "${PROXYLESS_GENERATOR}" (a proxyless gRPC client) or absent, got ${JSON.stringify(generator)}`);
+  }
+  const proxyless = generator === PROXYLESS_GENERATOR;
   if (service !== undefined && labels.app === undefined) labels.app = service.split('.')[0]!;
   const proxy: ProxyIdentity = {
     id: nodeId,
@@ -78,6 +92,7 @@ export function readNodeMetadata(nodeId: string, metadata: Record<string, unknow
     ...(appPort !== undefined ? { appPort } : {}),
     ...(outboundPort !== undefined ? { outboundPort } : {}),
     ...(inboundPort !== undefined ? { inboundPort } : {}),
+    ...(proxyless ? { proxyless: true } : {}),
   };
   if (service === undefined || address === undefined || appPort === undefined) return { proxy, problems };
   const { version, ...otherLabels } = labels;
@@ -89,7 +104,7 @@ export function readNodeMetadata(nodeId: string, metadata: Record<string, unknow
     labels: otherLabels,
     ...(version !== undefined ? { version } : {}),
     address,
-    appPort: inboundPort ?? appPort,
+    appPort: proxyless ? appPort : (inboundPort ?? appPort),
     servicePort: servicePort ?? appPort,
     ...(serviceAccount !== undefined ? { serviceAccount } : {}),
   };

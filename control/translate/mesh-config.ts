@@ -19,6 +19,11 @@ export interface ProxyIdentity {
   readonly address?: string;
   /** Port of the application behind the proxy; absent: no inbound listener. */
   readonly appPort?: number;
+  /**
+   * A proxyless gRPC client (@grpc/grpc-js-xds, grpc-go, grpc-java) rather than a sidecar: it gets one api_listener
+   * per `xds:///` target name instead of the sidecar's inbound and outbound listeners (see translate-proxyless.ts).
+   */
+  readonly proxyless?: boolean;
   /** Listener ports, when this proxy does not use the mesh's (several proxies on one host). */
   readonly outboundPort?: number;
   readonly inboundPort?: number;

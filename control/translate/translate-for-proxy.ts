@@ -4,6 +4,8 @@
 // listener and RouteConfiguration, and the inbound listener for its own
 // service. Output is deterministic (sorted by name), so an unchanged input
 // gives byte-identical resources and no push.
+// A proxyless gRPC client (ProxyIdentity.proxyless) is translated by
+// translate-proxyless.ts instead: api_listeners, no sidecar listeners.
 import { resolveHost } from '../config/istio-fields.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
 import { buildLoadAssignment, buildOutboundCluster, serviceClusterNames } from './build-clusters.js';
@@ -12,6 +14,7 @@ import { buildOutboundRouteConfig } from './build-route-config.js';
 import { parseOutboundClusterName } from './cluster-name.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import { scopeServices } from './sidecar-scope.js';
+import { proxylessClusterNames, translateProxyless, translateProxylessEndpoints } from './translate-proxyless.js';
 
 export interface EnvoyResources {
   /** envoy.config.cluster.v3.Cluster, sorted by name. */
@@ -34,6 +37,7 @@ function byName(field: string): (a: object, b: object) => number {
 
 /** The sorted names of the EDS clusters a proxy uses: the clusters whose endpoints it is sent. */
 export function outboundClusterNamesForProxy(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): string[] {
+  if (proxy.proxyless === true) return proxylessClusterNames(proxy, config, registry);
   return outboundClusters(proxy, config, registry).names;
 }
 
@@ -46,6 +50,8 @@ function outboundClusters(proxy: ProxyIdentity, config: MeshConfig, registry: Se
 }
 
 export function translateForProxy(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): EnvoyResources {
+  // A proxyless gRPC client gets api_listeners per target name and no sidecar listeners.
+  if (proxy.proxyless === true) return translateProxyless(proxy, config, registry);
   const { names, routes } = outboundClusters(proxy, config, registry);
   const clusters = names.map((name) => buildOutboundCluster(name, proxy, config, registry));
   const endpoints = names.map((name) => buildLoadAssignment(name, proxy, config, registry));
@@ -72,6 +78,7 @@ export function translateForProxy(proxy: ProxyIdentity, config: MeshConfig, regi
 export function translateEndpoints(
   proxy: ProxyIdentity, clusterNames: Iterable<string>, config: MeshConfig, registry: ServiceRegistry,
 ): object[] {
+  if (proxy.proxyless === true) return translateProxylessEndpoints(proxy, clusterNames, config, registry);
   const names = [...new Set(clusterNames)].filter((n) => parseOutboundClusterName(n) !== undefined).sort();
   return names.map((name) => buildLoadAssignment(name, proxy, config, registry));
 }
