@@ -31,15 +31,20 @@ export function clusterPolicyFields(policy: TrafficPolicy, defaultConnectTimeout
   }
   const pool = policy.connectionPool;
   out.connect_timeout = duration(pool?.tcp?.connectTimeoutMs ?? defaultConnectTimeoutMs);
-  out.circuit_breakers = {
-    thresholds: [{
-      max_connections: wrapped(pool?.tcp?.maxConnections ?? UNLIMITED),
-      max_pending_requests: wrapped(pool?.http?.http1MaxPendingRequests ?? UNLIMITED),
-      max_requests: wrapped(pool?.http?.http2MaxRequests ?? UNLIMITED),
-      max_retries: wrapped(pool?.http?.maxRetries ?? UNLIMITED),
-      track_remaining: true,
-    }],
-  };
+  // Only when the pool sets a limit: unlimited thresholds change nothing, and the data plane v1 (which has no
+  // circuit breakers) NACKs the field, so every cluster would be refused for a no-op.
+  const limits = [pool?.tcp?.maxConnections, pool?.http?.http1MaxPendingRequests, pool?.http?.http2MaxRequests, pool?.http?.maxRetries];
+  if (limits.some((limit) => limit !== undefined)) {
+    out.circuit_breakers = {
+      thresholds: [{
+        max_connections: wrapped(limits[0] ?? UNLIMITED),
+        max_pending_requests: wrapped(limits[1] ?? UNLIMITED),
+        max_requests: wrapped(limits[2] ?? UNLIMITED),
+        max_retries: wrapped(limits[3] ?? UNLIMITED),
+        track_remaining: true,
+      }],
+    };
+  }
   const od = policy.outlierDetection;
   if (od !== undefined) {
     const detection: Record<string, unknown> = {};

@@ -79,6 +79,9 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
   const addressField = obj.field('address');
   addressField.require();
   const address = readSocketAddress(addressField, true);
+  // Informational in Envoy (stats, tracing); a control plane (Istio's and ours) sets it on every listener.
+  const direction = obj.field('traffic_direction');
+  if (!direction.missing) direction.enumOf(['UNSPECIFIED', 'INBOUND', 'OUTBOUND']);
   const chainsField = obj.field('filter_chains');
   chainsField.require();
   const chains = chainsField.list();

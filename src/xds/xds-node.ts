@@ -3,6 +3,7 @@
 // metadata Struct describing the workload, in the keys the control plane's
 // auto-registration reads (control/registry/node-metadata.ts: Istio's names
 // where Istio has one; the version travels as LABELS.version).
+import { isIP } from 'node:net';
 
 export interface WorkloadIdentity {
   readonly service: string;
@@ -15,6 +16,12 @@ export interface WorkloadIdentity {
   readonly address: string;
   /** The application's port behind the sidecar; 0 when not given. */
   readonly appPort: number;
+  /** The service port peers address; 0 or absent: not announced. */
+  readonly servicePort?: number;
+  /** Real (resolved) listener ports; 0 or absent: not announced (the control plane's defaults apply). */
+  readonly outboundPort?: number;
+  readonly inboundPort?: number;
+  readonly serviceAccount?: string;
 }
 
 /** Metadata keys (Istio's names where Istio has one). */
@@ -25,6 +32,10 @@ export const NODE_METADATA = Object.freeze({
   LABELS: 'LABELS',
   INSTANCE_IPS: 'INSTANCE_IPS',
   APP_PORT: 'APP_PORT',
+  SERVICE_PORT: 'SERVICE_PORT',
+  OUTBOUND_PORT: 'OUTBOUND_PORT',
+  INBOUND_PORT: 'INBOUND_PORT',
+  SERVICE_ACCOUNT: 'SERVICE_ACCOUNT',
   PROXY_KIND: 'PROXY_KIND',
 });
 
@@ -50,7 +61,10 @@ export function workloadLabels(workload: WorkloadIdentity): Record<string, strin
   return labels;
 }
 
+/** Throws when the identity cannot be announced (an address that is not an IP literal, a port out of range). */
 export function buildNode(workload: WorkloadIdentity, pid: number = process.pid): XdsNode {
+  // INSTANCE_IPS is what other proxies dial: a host name here would register an endpoint nobody can reach.
+  if (isIP(workload.address) === 0) throw new Error(`xDS node: INSTANCE_IPS must be an IP address, got '${workload.address}'`);
   const labels: StructMessage = { fields: {} };
   for (const [key, value] of Object.entries(workloadLabels(workload))) labels.fields[key] = { stringValue: value };
   const fields: StructMessage['fields'] = {
@@ -61,6 +75,19 @@ export function buildNode(workload: WorkloadIdentity, pid: number = process.pid)
     [NODE_METADATA.INSTANCE_IPS]: { stringValue: workload.address },
     [NODE_METADATA.PROXY_KIND]: { stringValue: 'sidecar' },
   };
-  if (workload.appPort !== 0) fields[NODE_METADATA.APP_PORT] = { stringValue: String(workload.appPort) };
+  const ports: [string, number | undefined][] = [
+    [NODE_METADATA.APP_PORT, workload.appPort],
+    [NODE_METADATA.SERVICE_PORT, workload.servicePort],
+    [NODE_METADATA.OUTBOUND_PORT, workload.outboundPort],
+    [NODE_METADATA.INBOUND_PORT, workload.inboundPort],
+  ];
+  for (const [key, port] of ports) {
+    if (port === undefined || port === 0) continue;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`xDS node: ${key} must be a port (1-65535), got ${port}`);
+    fields[key] = { stringValue: String(port) };
+  }
+  if (workload.serviceAccount !== undefined && workload.serviceAccount !== '') {
+    fields[NODE_METADATA.SERVICE_ACCOUNT] = { stringValue: workload.serviceAccount };
+  }
   return { id: nodeId(workload, pid), cluster: workload.service, metadata: { fields } };
 }

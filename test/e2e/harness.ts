@@ -120,8 +120,10 @@ export interface LogLine {
 export interface ProxyOptions {
   /** Written (as YAML unless already text) to bootstrap.yaml in the proxy's own temp dir... */
   readonly bootstrap?: unknown;
-  /** ...or an existing file, which the test rewrites to reload. Exactly one of the two. */
+  /** ...or an existing file, which the test rewrites to reload. Exactly one of the two, unless `control` is given. */
   readonly bootstrapPath?: string;
+  /** `--control HOST:PORT`: the config comes from this control plane (a bootstrap is then optional). */
+  readonly control?: string;
   /** Default: `data` in the proxy's temp dir. */
   readonly dataDir?: string;
   readonly workers?: number;
@@ -138,7 +140,7 @@ export interface RunningProxy {
   readonly bootstrapPath: string;
   /** Listener name -> real port, from the "proxy ready" line. */
   readonly ports: ReadonlyMap<string, number>;
-  /** The first listener's port. */
+  /** The first listener's port (0 when there is none). */
   readonly port: number;
   readonly adminPort: number;
   /** stdout, one parsed JSON line each (`{ msg: text }` for a line that is not JSON). */
@@ -162,15 +164,18 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
-  if ((o.bootstrap === undefined) === (o.bootstrapPath === undefined)) {
-    throw new Error('startProxy: give exactly one of `bootstrap` and `bootstrapPath`');
+  if (o.bootstrap !== undefined && o.bootstrapPath !== undefined) throw new Error('startProxy: give at most one of `bootstrap` and `bootstrapPath`');
+  if (o.bootstrap === undefined && o.bootstrapPath === undefined && o.control === undefined) {
+    throw new Error('startProxy: give `bootstrap`, `bootstrapPath` or `control`');
   }
   requireBuild();
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-e2e-'));
   const bootstrapPath = o.bootstrapPath ?? join(dir, 'bootstrap.yaml');
   if (o.bootstrap !== undefined) writeFileSync(bootstrapPath, bootstrapYaml(o.bootstrap));
   const accessLog = o.accessLog === 'file' ? join(dir, 'access.log') : (o.accessLog ?? 'off');
-  const args = [CLI, 'proxy', '--bootstrap', bootstrapPath, '--admin-port', '0', '--data-dir', o.dataDir ?? join(dir, 'data'),
+  const source = o.bootstrap === undefined && o.bootstrapPath === undefined ? [] : ['--bootstrap', bootstrapPath];
+  if (o.control !== undefined) source.push('--control', o.control);
+  const args = [CLI, 'proxy', ...source, '--admin-port', '0', '--data-dir', o.dataDir ?? join(dir, 'data'),
     '--workers', String(o.workers ?? 1), '--access-log', accessLog, ...(o.args ?? [])];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
   const lines: LogLine[] = [];
@@ -226,7 +231,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     dir,
     bootstrapPath,
     ports: new Map(listeners.map((l) => [l.name, l.port])),
-    port: listeners[0]!.port,
+    port: listeners[0]?.port ?? 0,
     adminPort: (ready.admin as { port: number }).port,
     lines,
     stderr: () => stderr,
@@ -297,4 +302,32 @@ export function metricSum(text: string, name: string, ...labels: string[]): numb
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
+}
+
+// ---------------------------------------------------------------- mesh sidecars
+
+export interface SidecarOptions {
+  readonly service: string;
+  readonly namespace?: string;
+  readonly version?: string;
+  /** The app behind it: the sidecar then registers as an endpoint of `service` (port 9080) through its inbound listener. */
+  readonly appPort?: number;
+  readonly workers?: number;
+  readonly protocol?: 'delta' | 'sotw';
+  readonly args?: readonly string[];
+}
+
+/** `isthmus proxy --control` as a sidecar: outbound (and inbound, with an app) on free ports announced to the control plane. */
+export function startSidecar(xdsPort: number, o: SidecarOptions): Promise<RunningProxy> {
+  const args = ['--service', o.service, '--namespace', o.namespace ?? 'default', '--outbound-port', '0', '--xds-protocol', o.protocol ?? 'delta',
+    '--drain-timeout', '1s', ...(o.version !== undefined ? ['--version', o.version] : []),
+    ...(o.appPort !== undefined ? ['--app-port', String(o.appPort), '--service-port', '9080', '--inbound-port', '0'] : []), ...(o.args ?? [])];
+  return startProxy({ control: `127.0.0.1:${xdsPort}`, workers: o.workers ?? 1, args });
+}
+
+/** The port of a sidecar's outbound listener (from its "proxy ready" line). */
+export function outboundPort(proxy: RunningProxy): number {
+  const port = proxy.ports.get('outbound');
+  if (port === undefined) throw new Error(`no outbound listener in ${JSON.stringify([...proxy.ports])}`);
+  return port;
 }

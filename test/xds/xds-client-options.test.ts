@@ -14,7 +14,12 @@ describe('isthmus proxy --control', () => {
     expect(options.bootstrap).toBeUndefined();
     expect(options.control).toEqual({
       target: '127.0.0.1:15010', protocol: 'delta', version: 'v2', labels: { team: 'books', tier: 'web' }, workloadAddress: '127.0.0.1', appPort: 9080,
+      servicePort: 0, outboundPort: 15001, inboundPort: undefined, serviceAccount: undefined,
     });
+    expect(control([
+      '--control', '127.0.0.1:15010', '--service', 'reviews', '--service-port', '9080', '--outbound-port', '0', '--inbound-port', '25006',
+      '--service-account', 'bookinfo-reviews',
+    ]).control).toMatchObject({ servicePort: 9080, outboundPort: 0, inboundPort: 25006, serviceAccount: 'bookinfo-reviews' });
     expect(control(['--bootstrap', 'b.yaml', '--control', '[::1]:15010', '--service', 's', '--xds-protocol', 'sotw']).control?.protocol).toBe('sotw');
     expect(control(['--bootstrap', 'b.yaml']).control).toBeUndefined();
   });
@@ -25,5 +30,8 @@ describe('isthmus proxy --control', () => {
     expect(() => control(['--control', 'localhost', '--service', 's'])).toThrow("--control: expected HOST:PORT (e.g. 127.0.0.1:15010), got 'localhost'");
     expect(() => control(['--control', '127.0.0.1:1', '--service', 's', '--label', 'novalue'])).toThrow("--label: expected K=V with a label name as K, got 'novalue'");
     expect(() => control(['--control', '127.0.0.1:1', '--service', 's', '--xds-protocol', 'rest'])).toThrow("expected delta or sotw, got 'rest'");
+    expect(() => control(['--control', '127.0.0.1:1', '--service', 's', '--outbound-port', '70000'])).toThrow('must be between 0 and 65535');
+    expect(() => control(['--control', '127.0.0.1:1', '--service', 's', '--service-account', 'Not A Name'])).toThrow("--service-account: expected a DNS-style name");
+    expect(() => control(['--control', '127.0.0.1:1', '--service', 's', '--workload-address', 'localhost'])).toThrow("--workload-address: expected an IP address, got 'localhost'");
   });
 });

@@ -18,6 +18,15 @@ export class PortReservationError extends Error {
 
 export class PortReservations {
   private readonly held = new Map<string, Reservation>();
+  /** Reservations made by pin(), kept until closeAll() whether or not a listener uses them. */
+  private readonly pinned = new Map<string, Reservation>();
+
+  /** Reserves `address:port` (0: any free port) for the agent's lifetime; returns the real port. Throws PortReservationError. */
+  pin(address: string, port: number, what: string): number {
+    const reservation = reserve({ name: what, address: { address, port } } as Listener);
+    this.pinned.set(`${address}|${reservation.port}`, reservation);
+    return reservation.port;
+  }
 
   /**
    * Takes a validated bootstrap; returns a copy whose listeners carry real
@@ -31,7 +40,7 @@ export class PortReservations {
     try {
       for (const listener of bootstrap.listeners) {
         const key = reservationKey(listener);
-        let reservation = next.get(key) ?? this.held.get(key);
+        let reservation = next.get(key) ?? this.held.get(key) ?? this.pinned.get(key);
         if (reservation === undefined) {
           reservation = reserve(listener);
           fresh.push(reservation);
@@ -44,7 +53,7 @@ export class PortReservations {
       throw err;
     }
     for (const [key, r] of this.held) {
-      if (!next.has(key)) closeFd(r.fd);
+      if (!next.has(key) && this.pinned.get(key) !== r) closeFd(r.fd);
     }
     this.held.clear();
     for (const [key, r] of next) this.held.set(key, r);
@@ -53,8 +62,10 @@ export class PortReservations {
 
   /** Releases every held port (on exit). */
   closeAll(): void {
-    for (const r of this.held.values()) closeFd(r.fd);
+    const fds = new Set([...this.held.values(), ...this.pinned.values()].map((r) => r.fd));
+    for (const fd of fds) closeFd(fd);
     this.held.clear();
+    this.pinned.clear();
   }
 }
 

@@ -20,6 +20,9 @@ import { WorkerSupervisor } from './worker-supervisor.js';
 import type { XdsClient } from './xds-client.js';
 import { EMPTY_BOOTSTRAP, mergeBootstraps } from './xds-client-merge.js';
 
+/** Where the control plane puts the outbound listener (its mesh option outboundAddress, Istio's 127.0.0.1). */
+const OUTBOUND_ADDRESS = '127.0.0.1';
+
 /** How long the admin API waits for workers' stats/clusters replies. */
 const WORKER_QUERY_TIMEOUT_MS = 1000;
 
@@ -173,6 +176,9 @@ export class ProxyAgent implements AdminBackend {
       { ms: Math.round(performance.now() - startedAt), rssDeltaMB: Math.round((process.memoryUsage().rss - rssBefore) / 1e5) / 10 },
       'xds protos loaded',
     );
+    // A port-0 listener port is reserved now, so the node can announce the real one (the control plane's listener names it).
+    const outboundPort = control.outboundPort === 0 ? this.reservations.pin(OUTBOUND_ADDRESS, 0, 'outbound (--outbound-port 0)') : control.outboundPort;
+    const inboundPort = control.inboundPort === 0 ? this.reservations.pin(control.workloadAddress, 0, 'inbound (--inbound-port 0)') : control.inboundPort;
     const node = buildNode({
       service: this.options.service ?? 'unknown',
       namespace: this.options.namespace,
@@ -180,6 +186,10 @@ export class ProxyAgent implements AdminBackend {
       labels: control.labels,
       address: control.workloadAddress,
       appPort: control.appPort,
+      servicePort: control.servicePort,
+      outboundPort,
+      ...(inboundPort !== undefined ? { inboundPort } : {}),
+      ...(control.serviceAccount !== undefined ? { serviceAccount: control.serviceAccount } : {}),
     });
     this.xds = new XdsClient({
       target: control.target,

@@ -18,6 +18,14 @@ export interface ControlOptions {
   readonly workloadAddress: string;
   /** The application's port behind the sidecar; 0 when not given. */
   readonly appPort: number;
+  /** The service port peers dial (SERVICE_PORT); 0 when not given (the control plane then uses the app port). */
+  readonly servicePort: number;
+  /** The outbound listener's port (OUTBOUND_PORT); 0: any free port, reserved before the node is announced. */
+  readonly outboundPort: number;
+  /** The inbound listener's port (INBOUND_PORT); 0: any free port; undefined: not announced (the mesh's default). */
+  readonly inboundPort: number | undefined;
+  /** SERVICE_ACCOUNT, when given. */
+  readonly serviceAccount: string | undefined;
 }
 
 export interface ProxyOptions {
@@ -78,6 +86,10 @@ export const PROXY_COMMAND: CommandSpec = {
     { name: 'version', type: 'string', valueName: 'V', description: 'this workload\'s version label (announced to the control plane)' },
     { name: 'label', type: 'string', valueName: 'K=V', description: 'a workload label announced to the control plane; repeatable (env/file: comma-separated)' },
     { name: 'app-port', type: 'integer', valueName: 'PORT', description: 'the application port behind this sidecar (announced to the control plane)', validate: intBetween(1, 65535) },
+    { name: 'service-port', type: 'integer', valueName: 'PORT', description: 'the service port peers address (announced; default: the app port)', validate: intBetween(1, 65535) },
+    { name: 'outbound-port', type: 'integer', valueName: 'PORT', default: 15001, description: 'the outbound listener port announced to the control plane (0: any free port, shown in the "proxy ready" line)', validate: intBetween(0, 65535) },
+    { name: 'inbound-port', type: 'integer', valueName: 'PORT', description: 'the inbound listener port announced to the control plane (0: any free port; default: the mesh\'s, 15006)', validate: intBetween(0, 65535) },
+    { name: 'service-account', type: 'string', valueName: 'NAME', description: 'this workload\'s service account (announced to the control plane)' },
     { name: 'workload-address', type: 'string', valueName: 'IP', default: '127.0.0.1', description: 'this workload\'s address (announced to the control plane)' },
     { name: 'enable-debug-endpoints', type: 'boolean', default: false, description: 'serve admin POST /debug/crash_worker?id=N (for tests and drills)' },
   ],
@@ -158,6 +170,14 @@ function parseLabels(items: readonly string[]): Record<string, string> {
   return labels;
 }
 
+const SERVICE_ACCOUNT = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function serviceAccount(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!SERVICE_ACCOUNT.test(value)) throw new OptionsError(`--service-account: expected a DNS-style name (a-z, 0-9, '-', '.'), got '${value}'`);
+  return value;
+}
+
 function controlOptions(v: Readonly<Record<string, OptionValue | undefined>>, labelFlags: readonly string[]): ControlOptions | undefined {
   const target = v.control as string | undefined;
   if (target === undefined || target === '') return undefined;
@@ -176,5 +196,9 @@ function controlOptions(v: Readonly<Record<string, OptionValue | undefined>>, la
     labels: parseLabels(labelFlags.length > 0 ? labelFlags : fromOther),
     workloadAddress,
     appPort: (v['app-port'] as number | undefined) ?? 0,
+    servicePort: (v['service-port'] as number | undefined) ?? 0,
+    outboundPort: v['outbound-port'] as number,
+    inboundPort: v['inbound-port'] as number | undefined,
+    serviceAccount: serviceAccount(v['service-account'] as string | undefined),
   };
 }

@@ -20,6 +20,10 @@ export interface RunningControl {
   readonly dir: string;
   readonly configDir: string;
   readonly adminPort: number;
+  /** The ADS port, from the "control ready" line. */
+  readonly xdsPort: number;
+  /** The data dir (LMDB), for a restart on the same state. */
+  readonly dataDir: string;
   readonly lines: readonly LogLine[];
   readonly exited: Promise<number | null>;
   /** GET (or POST with a body) on the admin API. */
@@ -40,15 +44,22 @@ export interface ControlDirs {
   readonly dataDir: string;
 }
 
-/** Starts `isthmus control` on a fresh temp dir (`setup` fills its config folder), or on existing folders (`reuse`). */
-export async function startControl(setup: (configDir: string) => void = () => undefined, reuse?: ControlDirs): Promise<RunningControl> {
+/**
+ * Starts `isthmus control` on a fresh temp dir (`setup` fills its config folder), or on existing folders (`reuse`).
+ * `args` come after the defaults, so they override them (e.g. `--xds-port N` to restart on the same port).
+ */
+export async function startControl(
+  setup: (configDir: string) => void = () => undefined,
+  reuse?: ControlDirs,
+  args: readonly string[] = [],
+): Promise<RunningControl> {
   if (!existsSync(join(ROOT, 'dist', 'control', 'control-command.js'))) throw new Error('dist/ is missing: run `npx tsc -p .` first');
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-control-e2e-'));
   const configDir = reuse?.configDir ?? join(dir, 'config');
   const dataDir = reuse?.dataDir ?? join(dir, 'data');
   if (reuse === undefined) mkdirSync(configDir);
   setup(configDir);
-  const child = spawn(process.execPath, [CLI, 'control', '--config-dir', configDir, '--data-dir', dataDir, '--admin-port', '0', '--xds-port', '0'], {
+  const child = spawn(process.execPath, [CLI, 'control', '--config-dir', configDir, '--data-dir', dataDir, '--admin-port', '0', '--xds-port', '0', ...args], {
     cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv(),
   });
   const lines: LogLine[] = [];
@@ -92,8 +103,9 @@ export async function startControl(setup: (configDir: string) => void = () => un
   });
   onLine = null;
   const adminPort = (ready.admin as { port: number }).port;
+  const xdsPort = (ready.xds as { port: number } | undefined)?.port ?? 0;
   return {
-    child, dir, configDir, adminPort, lines, exited,
+    child, dir, configDir, adminPort, xdsPort, dataDir, lines, exited,
     async admin(path, body) {
       const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, body === undefined ? {} : { method: 'POST', body });
       return { status: res.status, text: await res.text() };
