@@ -1,27 +1,22 @@
-// A real proxyless gRPC client (@grpc/grpc-js-xds) served by the control
-// plane's translation: three grpc-js servers are the reviews v1/v2/v3
-// endpoints (a STATIC ServiceEntry), the ADS server serves what
-// translateForProxy builds for a node whose metadata says GENERATOR=grpc, and
-// a channel for `xds:///reviews.default.svc.cluster.local:9080` must resolve,
-// follow the VirtualService's 80/20 split, send `end-user: jason` to v3 and
-// follow a pushed change, without NACKing anything.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// A real proxyless gRPC client (@grpc/grpc-js-xds) served by the real control
+// plane: `isthmus control` (bin/isthmus.js over dist/, so `npx tsc -p .`
+// first) watches a config dir holding a STATIC ServiceEntry whose endpoints
+// are three grpc-js servers (reviews v1/v2/v3), a DestinationRule and a
+// VirtualService. The client's bootstrap points at the control plane's xDS
+// port with node metadata GENERATOR=grpc; a channel for
+// `xds:///reviews.default.svc.cluster.local:9080` must resolve, follow the
+// 80/20 split, send `end-user: jason` to v3, follow an edit of the watched
+// VirtualService, and show as SYNCED in `isthmus proxy-status`, without NACKs.
+// grpc-js-xds reads its bootstrap once per process, so one control plane
+// serves the whole file.
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseResources } from '../../../control/config/parse-resources.js';
-import { IstioConfigAdapter } from '../../../control/registry/istio-config-adapter.js';
-import { readNodeMetadata } from '../../../control/registry/node-metadata.js';
-import { ServiceRegistry } from '../../../control/registry/service-registry.js';
-import { createMeshConfig } from '../../../control/translate/mesh-config.js';
-import { translateForProxy } from '../../../control/translate/translate-for-proxy.js';
-import { createAdsServer, type AdsServer } from '../../../control/xds/ads-server.js';
-import { TYPE_URL } from '../../../control/xds/protos.js';
-import { Snapshot } from '../../../control/xds/snapshot.js';
-import { SnapshotCache } from '../../../control/xds/snapshot-cache.js';
-import { createLogger } from '../../../src/log.js';
+import type { ProxySync, Syncz } from '../../../control/mesh/sync-status.js';
+import { isthmus, ROOT, startControl, waitFor, type RunningControl } from './control-harness.js';
 
 const NODE_ID = 'grpc-client-1';
 const NODE_METADATA = { GENERATOR: 'grpc', NAMESPACE: 'default' };
@@ -30,6 +25,8 @@ const CALL_DEADLINE_MS = 3_000;
 /** Bounds every loop of calls (each test's own timeout is above it). */
 const LOOP_BUDGET_MS = 15_000;
 const TEST_TIMEOUT_MS = 20_000;
+const SETUP_TIMEOUT_MS = 30_000;
+const XDS_TYPES = ['cds', 'lds', 'eds', 'rds'] as const;
 
 const PROTO = `
 syntax = "proto3";
@@ -45,9 +42,8 @@ type ReviewsClient = grpc.Client & {
 };
 type ReviewsClientConstructor = new (target: string, credentials: grpc.ChannelCredentials) => ReviewsClient;
 
-function meshYaml(ports: readonly number[], weights: readonly [number, number] = [80, 20]): string {
-  return `
-apiVersion: networking.istio.io/v1beta1
+function serviceEntryYaml(ports: readonly number[]): string {
+  return `apiVersion: networking.istio.io/v1beta1
 kind: ServiceEntry
 metadata: {name: reviews, namespace: default}
 spec:
@@ -58,8 +54,10 @@ spec:
   - {number: 9080, name: grpc, protocol: GRPC}
   endpoints:
 ${ports.map((p, i) => `  - {address: 127.0.0.1, ports: {grpc: ${p}}, labels: {app: reviews, version: v${i + 1}}}`).join('\n')}
----
-apiVersion: networking.istio.io/v1beta1
+`;
+}
+
+const DESTINATION_RULE_YAML = `apiVersion: networking.istio.io/v1beta1
 kind: DestinationRule
 metadata: {name: reviews, namespace: default}
 spec:
@@ -74,8 +72,10 @@ spec:
     trafficPolicy:
       loadBalancer:
         consistentHash: {httpHeaderName: x-user}
----
-apiVersion: networking.istio.io/v1beta1
+`;
+
+function virtualServiceYaml(weights: readonly [number, number]): string {
+  return `apiVersion: networking.istio.io/v1beta1
 kind: VirtualService
 metadata: {name: reviews, namespace: default}
 spec:
@@ -98,15 +98,11 @@ spec:
 `;
 }
 
-let dir: string;
+let dir: string | undefined;
 let Reviews: ReviewsClientConstructor;
 const servers: grpc.Server[] = [];
 const clients: ReviewsClient[] = [];
-let ads: AdsServer;
-const acks: string[] = [];
-const nacks: string[] = [];
-let ports: number[];
-let cache: SnapshotCache;
+let control: RunningControl | undefined;
 
 function startServer(version: string): Promise<number> {
   const server = new grpc.Server();
@@ -121,56 +117,47 @@ function startServer(version: string): Promise<number> {
   });
 }
 
+/** Replaces a watched file in one step (write aside, rename), so the watcher never reads half a file. */
+function replaceFile(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'isthmus-grpc-xds-'));
   writeFileSync(join(dir, 'reviews.proto'), PROTO);
   const definition = protoLoader.loadSync(join(dir, 'reviews.proto'), { keepCase: true });
   const pkg = grpc.loadPackageDefinition(definition) as unknown as { isthmus: { test: { Reviews: ReviewsClientConstructor } } };
   Reviews = pkg.isthmus.test.Reviews;
-  ports = [await startServer('v1'), await startServer('v2'), await startServer('v3')];
-  cache = new SnapshotCache();
-  publish(meshYaml(ports), '1');
-  ads = createAdsServer(cache, {
-    onAck: (_node, typeUrl, version) => acks.push(`${typeUrl.split('.').pop()} ${version}`),
-    onNack: (_node, typeUrl, _version, message) => nacks.push(`${typeUrl.split('.').pop()}: ${message}`),
-  }, { logger: createLogger('xds-test', 'silent') });
-  const adsPort = await ads.listen('127.0.0.1', 0);
+  const ports = [await startServer('v1'), await startServer('v2'), await startServer('v3')];
+  control = await startControl((configDir) => {
+    writeFileSync(join(configDir, 'reviews-service-entry.yaml'), serviceEntryYaml(ports));
+    writeFileSync(join(configDir, 'reviews-destination-rule.yaml'), DESTINATION_RULE_YAML);
+    writeFileSync(join(configDir, 'reviews-virtual-service.yaml'), virtualServiceYaml([80, 20]));
+  }, undefined, ['--push-debounce-quiet', '20ms']);
+  expect(control.xdsPort).toBeGreaterThan(0);
 
   // grpc-js-xds reads (and caches) its bootstrap when the first xds: channel resolves.
   process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-    xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+    xds_servers: [{ server_uri: `127.0.0.1:${control.xdsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
     node: { id: NODE_ID, metadata: NODE_METADATA, locality: {} },
   });
   const xds = (await import('@grpc/grpc-js-xds')) as { register(): void };
   xds.register();
-}, TEST_TIMEOUT_MS);
+}, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
   for (const client of clients.splice(0)) client.close();
   for (const server of servers.splice(0)) server.forceShutdown();
-  await ads?.close();
+  if (control !== undefined) {
+    const code = await control.stop();
+    control.remove();
+    control = undefined;
+    expect(code).toBe(0);
+  }
   delete process.env.GRPC_XDS_BOOTSTRAP_CONFIG;
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
-
-/** Translates the YAML for the proxyless node (read from its metadata, as the control plane does) and sets its snapshot. */
-function publish(yaml: string, version: string): void {
-  const resources = parseResources(yaml, 'mesh.yaml');
-  const registry = new ServiceRegistry();
-  const adapter = new IstioConfigAdapter();
-  adapter.update(resources);
-  adapter.start(registry);
-  const read = readNodeMetadata(NODE_ID, NODE_METADATA);
-  expect(read.problems).toEqual([]);
-  expect(read.proxy.proxyless).toBe(true);
-  const out = translateForProxy(read.proxy, createMeshConfig(resources), registry);
-  cache.setSnapshot(NODE_ID, new Snapshot({
-    [TYPE_URL.CLUSTER]: { version, resources: out.clusters },
-    [TYPE_URL.ENDPOINT]: { version, resources: out.endpoints },
-    [TYPE_URL.LISTENER]: { version, resources: out.listeners },
-    [TYPE_URL.ROUTE]: { version, resources: out.routes },
-  }));
-}
+}, SETUP_TIMEOUT_MS);
 
 function client(target = TARGET): ReviewsClient {
   const c = new Reviews(target, grpc.credentials.createInsecure());
@@ -199,16 +186,45 @@ async function countVersions(c: ReviewsClient, calls: number, user?: string): Pr
   return counts;
 }
 
-describe('a @grpc/grpc-js-xds client served by the control plane translation', () => {
+/** The grpc client's streams as /debug/syncz reports them. */
+async function grpcStreams(): Promise<ProxySync[]> {
+  const res = await control!.admin('/debug/syncz');
+  expect(res.status).toBe(200);
+  return (JSON.parse(res.text) as Syncz).proxies.filter((p) => p.node === NODE_ID);
+}
+
+/** Every xDS type of every grpc client stream that NACKed, as "type: message". */
+async function nacks(): Promise<string[]> {
+  return (await grpcStreams()).flatMap((p) => XDS_TYPES.flatMap((t) => {
+    const sync = p.types[t];
+    return sync?.nackMessage != null ? [`${t}: ${sync.nackMessage}`] : [];
+  }));
+}
+
+/** The grpc client's stream once every type it holds is SYNCED (sent and ACKed). */
+function synced(stream: ProxySync | undefined): ProxySync | undefined {
+  return stream !== undefined && XDS_TYPES.every((t) => stream.types[t]?.state === 'SYNCED') ? stream : undefined;
+}
+
+describe('a @grpc/grpc-js-xds client served by `isthmus control`', () => {
   it('resolves the xds:/// target and reaches a reviews server, ACKing every type', async () => {
     const version = await get(client());
     expect(['v1', 'v2']).toContain(version);
-    expect(nacks).toEqual([]);
     // The ACKs travel on the ADS stream, not the call's connection: wait (bounded) for them to arrive.
-    const wanted = ['Listener 1', 'RouteConfiguration 1', 'Cluster 1', 'ClusterLoadAssignment 1'];
-    for (let i = 0; i < 100 && !wanted.every((a) => acks.includes(a)); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(acks).toEqual(expect.arrayContaining(wanted));
-    expect(nacks).toEqual([]);
+    const stream = await waitFor('every type SYNCED in /debug/syncz', async () => synced((await grpcStreams())[0]), 5_000);
+    expect(stream.protocol).toBe('sotw');
+    expect(stream.problems).toEqual([]);
+    expect(await nacks()).toEqual([]);
+  }, TEST_TIMEOUT_MS);
+
+  it('is listed as SYNCED by `isthmus proxy-status`', async () => {
+    const url = `http://127.0.0.1:${control!.adminPort}`;
+    const status = await waitFor('proxy-status to show the grpc client SYNCED', () => {
+      const r = isthmus(['proxy-status', '--control', url], ROOT);
+      return r.code === 0 && new RegExp(`^${NODE_ID}\\s+\\S+\\s+sotw\\s+SYNCED\\s+SYNCED\\s+SYNCED\\s+SYNCED\\s*$`, 'm').test(r.stdout) ? r : undefined;
+    }, 5_000);
+    expect(status.stdout.split('\n')[0]).toMatch(/^NAME\s+SERVICE\s+PROTOCOL\s+CDS\s+LDS\s+EDS\s+RDS$/);
+    expect(status.stdout).not.toContain('NACK');
   }, TEST_TIMEOUT_MS);
 
   it('follows the weighted 80/20 split between v1 and v2', async () => {
@@ -229,19 +245,27 @@ describe('a @grpc/grpc-js-xds client served by the control plane translation', (
 
   it('resolves the short name from the same namespace, without a port', async () => {
     expect(['v1', 'v2']).toContain(await get(client('xds:///reviews')));
-    expect(nacks).toEqual([]);
+    expect(await nacks()).toEqual([]);
   }, TEST_TIMEOUT_MS);
 
-  it('follows a pushed change of the split on an open channel', async () => {
+  it('follows an edit of the watched VirtualService on an open channel', async () => {
     const c = client();
     expect(['v1', 'v2']).toContain(await get(c));
-    publish(meshYaml(ports, [0, 100]), '2');
-    // The push is asynchronous: poll (bounded) until a run of calls all go to v2.
+    const before = synced((await grpcStreams())[0]);
+    expect(before).toBeDefined();
+    const rdsBefore = before!.types.rds!.acked;
+    replaceFile(join(control!.configDir, 'reviews-virtual-service.yaml'), virtualServiceYaml([0, 100]));
+    // The watcher, the debounced push and the client's update are asynchronous: poll (bounded) until a run of calls all go to v2.
     let streak = 0;
     const deadline = Date.now() + LOOP_BUDGET_MS;
     for (let i = 0; i < 2_000 && streak < 20 && Date.now() < deadline; i++) streak = (await get(c)) === 'v2' ? streak + 1 : 0;
     expect(streak).toBe(20);
-    expect(acks).toContain('RouteConfiguration 2');
-    expect(nacks).toEqual([]);
+    // The new routes were ACKed as a new RDS version.
+    const after = await waitFor('the new routes ACKed', async () => {
+      const s = synced((await grpcStreams())[0]);
+      return s !== undefined && s.types.rds!.acked !== rdsBefore ? s : undefined;
+    }, 5_000);
+    expect(after.types.rds!.acked).not.toBe(rdsBefore);
+    expect(await nacks()).toEqual([]);
   }, TEST_TIMEOUT_MS);
 });
