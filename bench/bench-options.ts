@@ -2,7 +2,8 @@
 // warm-up or run count were set explicitly.
 import { availableParallelism } from 'node:os';
 import { OptionsError, helpText, parseCommandOptions, type CommandSpec, type OptionValue } from '../src/cli/options.js';
-import { SELECTABLE } from './scenarios.js';
+import { SELECTABLE, XDS_TARGET } from './scenarios.js';
+import type { XdsProtocol } from './xds-worker-protocol.js';
 
 export interface BenchOptions {
   readonly targets: readonly string[];
@@ -14,6 +15,14 @@ export interface BenchOptions {
   readonly threads: number;
   readonly out: string;
   readonly quick: boolean;
+  /** The xds scenario (`isthmus bench xds`). */
+  readonly xds: {
+    readonly clients: number;
+    readonly changes: number;
+    readonly protocol: XdsProtocol;
+    readonly threads: number;
+    readonly services: number;
+  };
 }
 
 const positive = (v: OptionValue): string | undefined => (typeof v === 'number' && v > 0 ? undefined : 'must be greater than 0');
@@ -22,7 +31,8 @@ export const BENCH_SPEC: CommandSpec = {
   name: 'bench',
   summary:
     'Benchmarks the proxy on this machine: direct vs. isthmus (and nginx/haproxy when installed), ' +
-    `closed-loop max throughput and open-loop fixed rate, 1 KB keep-alive responses. Targets: ${SELECTABLE.join(', ')} (default: all).`,
+    `closed-loop max throughput and open-loop fixed rate, 1 KB keep-alive responses. Targets: ${SELECTABLE.join(', ')} (default: all). ` +
+    `\`${XDS_TARGET}\` (only when named) benchmarks the control plane instead: N simulated sidecars, a VirtualService change, time until all ACKed.`,
   usage: '[TARGET...] [options]',
   positionals: true,
   options: [
@@ -41,6 +51,20 @@ export const BENCH_SPEC: CommandSpec = {
     },
     { name: 'out', type: 'string', valueName: 'DIR', default: 'bench-results', description: 'where bench.json and bench.md go' },
     { name: 'quick', type: 'boolean', default: false, description: '1 run of 2 s after 0.5 s warm-up (a smoke test)' },
+    { name: 'clients', type: 'integer', valueName: 'N', default: 1000, description: 'xds: simulated sidecars (ADS clients)', validate: positive },
+    {
+      name: 'changes', type: 'integer', valueName: 'N', default: 3, description: 'xds: VirtualService changes timed, medians reported (0: connect only)',
+      validate: (v: OptionValue) => (typeof v === 'number' && v >= 0 && v <= 100 ? undefined : 'must be between 0 and 100'),
+    },
+    {
+      name: 'xds-protocol', type: 'string', valueName: 'P', default: 'sotw', description: 'xds: sotw (state of the world, Envoy\'s default) or delta',
+      validate: (v: OptionValue) => (v === 'sotw' || v === 'delta' ? undefined : `must be sotw or delta, got '${String(v)}'`),
+    },
+    {
+      name: 'xds-threads', type: 'integer', valueName: 'N', default: Math.max(1, availableParallelism()),
+      description: 'xds: worker threads the clients are spread over', validate: positive,
+    },
+    { name: 'services', type: 'integer', valueName: 'N', default: 50, description: 'xds: client i is a sidecar of productpage-<i % N>', validate: positive },
   ],
 };
 
@@ -55,8 +79,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
   const quick = v.quick === true;
   const explicit = (name: string): boolean => parsed.sources[name] !== 'default';
   for (const target of parsed.positionals) {
-    if (!(SELECTABLE as readonly string[]).includes(target)) {
-      throw new OptionsError(`unknown target '${target}' (choose from ${SELECTABLE.join(', ')})`);
+    if (!(SELECTABLE as readonly string[]).includes(target) && target !== XDS_TARGET) {
+      throw new OptionsError(`unknown target '${target}' (choose from ${[...SELECTABLE, XDS_TARGET].join(', ')})`);
     }
   }
   return {
@@ -69,5 +93,12 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     threads: v.threads as number,
     out: v.out as string,
     quick,
+    xds: {
+      clients: v.clients as number,
+      changes: v.changes as number,
+      protocol: v['xds-protocol'] as XdsProtocol,
+      threads: v['xds-threads'] as number,
+      services: v.services as number,
+    },
   };
 }

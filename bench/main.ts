@@ -17,7 +17,9 @@ import { cpuSecondsPer1k, sampleProcess, type ProcessUsage } from './process-sam
 import { computeRatios } from './ratios.js';
 import { formatTable, machineInfo, writeReport, type BenchReport } from './report.js';
 import { aggregateRuns, type RunSample } from './result-row.js';
-import { TARGETS, startUpstream, type RunningTarget, type TargetSpec } from './scenarios.js';
+import { TARGETS, XDS_TARGET, startUpstream, type RunningTarget, type TargetSpec } from './scenarios.js';
+import { runXdsScenario } from './xds-scenario.js';
+import type { XdsResultRow } from './xds-result-row.js';
 import { runWrk } from './wrk-baseline.js';
 
 interface Started {
@@ -129,6 +131,7 @@ export async function run(argv: string[]): Promise<number> {
   const options = parseBenchOptions(argv);
   if (options === null) return 0;
   const selected = new Set(options.targets);
+  const proxySelected = options.targets.some((t) => t !== XDS_TARGET);
   const tmp = mkdtempSync(join(tmpdir(), 'isthmus-bench-'));
   const started: Started[] = [];
   const skipped: { target: string; reason: string }[] = [];
@@ -151,60 +154,75 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   try {
-    upstream = await startUpstream();
-    const upstreamPort = upstream.ready!;
-    log(`bench: upstream (uWS, 1 KB) on 127.0.0.1:${upstreamPort}, pid ${upstream.pid}`);
-    for (const spec of TARGETS) {
-      if (!selected.has(spec.id)) continue;
-      const reason = spec.unavailable();
-      if (reason !== null) {
-        skipped.push({ target: spec.id, reason });
-        continue;
+    const samples: RunSample[] = [];
+    if (proxySelected) {
+      upstream = await startUpstream();
+      const upstreamPort = upstream.ready!;
+      log(`bench: upstream (uWS, 1 KB) on 127.0.0.1:${upstreamPort}, pid ${upstream.pid}`);
+      for (const spec of TARGETS) {
+        if (!selected.has(spec.id)) continue;
+        const reason = spec.unavailable();
+        if (reason !== null) {
+          skipped.push({ target: spec.id, reason });
+          continue;
+        }
+        try {
+          const running = await spec.start({ upstreamPort, dir: join(tmp, spec.id) });
+          started.push({ spec, running });
+          log(`bench: ${spec.id} on 127.0.0.1:${running.port}${running.pid === null ? '' : `, pid ${running.pid}`}`);
+        } catch (err) {
+          skipped.push({ target: spec.id, reason: `did not start: ${oneLine((err as Error).message)}` });
+        }
       }
-      try {
-        const running = await spec.start({ upstreamPort, dir: join(tmp, spec.id) });
-        started.push({ spec, running });
-        log(`bench: ${spec.id} on 127.0.0.1:${running.port}${running.pid === null ? '' : `, pid ${running.pid}`}`);
-      } catch (err) {
-        skipped.push({ target: spec.id, reason: `did not start: ${oneLine((err as Error).message)}` });
+      const wrkBinary = selected.has('wrk') ? findPeerBinary('wrk') : null;
+      if (selected.has('wrk') && wrkBinary === null) skipped.push({ target: 'wrk', reason: 'wrk is not installed' });
+      for (const s of skipped) log(`bench: skipped ${s.target}: ${s.reason}`);
+
+      const dead = new Set<string>();
+      for (let runIndex = 1; runIndex <= options.runs; runIndex++) {
+        for (const mode of ['max', 'fixed'] as const) {
+          if (mode === 'max' && wrkBinary !== null) {
+            const sample = await measureWrk(wrkBinary, options, upstreamPort).catch((err: Error) => {
+              skipped.push({ target: 'wrk', reason: `run ${runIndex}: ${err.message.split('\n')[0]}` });
+              return null;
+            });
+            if (sample !== null) {
+              samples.push(sample);
+              log(`run ${runIndex}/${options.runs} max   wrk -t1 -> direct: ${describe(sample)}`);
+            }
+          }
+          for (const target of started) {
+            if (!target.spec.modes.includes(mode) || dead.has(target.spec.id)) continue;
+            const exit = target.running.exitReport();
+            if (exit !== null) {
+              dead.add(target.spec.id);
+              skipped.push({ target: target.spec.id, reason: `from run ${runIndex} on: ${oneLine(exit)}` });
+              log(`run ${runIndex}/${options.runs} ${target.spec.id}: ${oneLine(exit)}`);
+              continue;
+            }
+            try {
+              const sample = await measure(options, target, mode, upstream.pid);
+              samples.push(sample);
+              log(`run ${runIndex}/${options.runs} ${mode.padEnd(5)} ${target.spec.id}: ${describe(sample)}`);
+            } catch (err) {
+              skipped.push({ target: target.spec.id, reason: `run ${runIndex} ${mode} failed: ${(err as Error).message}` });
+              log(`run ${runIndex}/${options.runs} ${mode.padEnd(5)} ${target.spec.id}: FAILED ${(err as Error).message}`);
+            }
+          }
+        }
       }
     }
-    const wrkBinary = selected.has('wrk') ? findPeerBinary('wrk') : null;
-    if (selected.has('wrk') && wrkBinary === null) skipped.push({ target: 'wrk', reason: 'wrk is not installed' });
-    for (const s of skipped) log(`bench: skipped ${s.target}: ${s.reason}`);
 
-    const samples: RunSample[] = [];
-    const dead = new Set<string>();
-    for (let runIndex = 1; runIndex <= options.runs; runIndex++) {
-      for (const mode of ['max', 'fixed'] as const) {
-        if (mode === 'max' && wrkBinary !== null) {
-          const sample = await measureWrk(wrkBinary, options, upstreamPort).catch((err: Error) => {
-            skipped.push({ target: 'wrk', reason: `run ${runIndex}: ${err.message.split('\n')[0]}` });
-            return null;
-          });
-          if (sample !== null) {
-            samples.push(sample);
-            log(`run ${runIndex}/${options.runs} max   wrk -t1 -> direct: ${describe(sample)}`);
-          }
-        }
-        for (const target of started) {
-          if (!target.spec.modes.includes(mode) || dead.has(target.spec.id)) continue;
-          const exit = target.running.exitReport();
-          if (exit !== null) {
-            dead.add(target.spec.id);
-            skipped.push({ target: target.spec.id, reason: `from run ${runIndex} on: ${oneLine(exit)}` });
-            log(`run ${runIndex}/${options.runs} ${target.spec.id}: ${oneLine(exit)}`);
-            continue;
-          }
-          try {
-            const sample = await measure(options, target, mode, upstream.pid);
-            samples.push(sample);
-            log(`run ${runIndex}/${options.runs} ${mode.padEnd(5)} ${target.spec.id}: ${describe(sample)}`);
-          } catch (err) {
-            skipped.push({ target: target.spec.id, reason: `run ${runIndex} ${mode} failed: ${(err as Error).message}` });
-            log(`run ${runIndex}/${options.runs} ${mode.padEnd(5)} ${target.spec.id}: FAILED ${(err as Error).message}`);
-          }
-        }
+    const xds: XdsResultRow[] = [];
+    if (selected.has(XDS_TARGET)) {
+      // Proxies and their upstream are stopped first: the control plane gets the machine to itself.
+      await Promise.all(started.splice(0).map((s) => s.running.stop().catch(() => {})));
+      if (upstream !== null) await upstream.stop();
+      upstream = null;
+      try {
+        xds.push(await runXdsScenario({ ...options.xds, changeTimeoutMs: 30_000 }, log));
+      } catch (err) {
+        skipped.push({ target: XDS_TARGET, reason: oneLine((err as Error).message) });
       }
     }
 
@@ -224,11 +242,12 @@ export async function run(argv: string[]): Promise<number> {
       skipped,
       results,
       ratios: computeRatios(results),
+      ...(xds.length > 0 ? { xds } : {}),
     };
     process.stdout.write(formatTable(report));
     const written = writeReport(resolve(options.out), report);
     log(`bench: wrote ${written.json} and ${written.markdown}`);
-    return results.length > 0 ? 0 : 1;
+    return results.length > 0 || xds.some((row) => row.connected === row.clients) ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

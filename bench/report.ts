@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ratio } from './ratios.js';
 import type { ResultRow } from './result-row.js';
+import { formatXdsMarkdown, formatXdsTable, type XdsResultRow } from './xds-result-row.js';
 
 export interface MachineInfo {
   readonly cores: number;
@@ -30,6 +31,8 @@ export interface BenchReport {
   readonly skipped: readonly { readonly target: string; readonly reason: string }[];
   readonly results: readonly ResultRow[];
   readonly ratios: readonly Ratio[];
+  /** Rows of the control plane's xds scenario, when it ran. */
+  readonly xds?: readonly XdsResultRow[];
 }
 
 export function machineInfo(): MachineInfo {
@@ -72,6 +75,10 @@ function ratioLine(ratio: Ratio): [string, string, string, string] {
 
 /** The console table: aligned columns, one row per result, then the ratios. */
 export function formatTable(report: BenchReport): string {
+  if (report.results.length === 0 && (report.xds ?? []).length > 0) {
+    // An xds-only run: no empty proxy table.
+    return [...report.skipped.map((sk) => `skipped ${sk.target}: ${sk.reason}\n`), formatXdsTable(report.xds!)].join('');
+  }
   const rows = [HEADERS, ...report.results.map(cells)];
   const widths = HEADERS.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const line = (r: string[]): string => r.map((cell, c) => (c < 4 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
@@ -89,6 +96,8 @@ export function formatTable(report: BenchReport): string {
   if (report.skipped.length > 0) {
     out.push('', ...report.skipped.map((s) => `skipped ${s.target}: ${s.reason}`));
   }
+  const xds = formatXdsTable(report.xds ?? []);
+  if (xds !== '') out.push('', xds.trimEnd());
   return `${out.join('\n')}\n`;
 }
 
@@ -99,14 +108,20 @@ export function formatMarkdown(report: BenchReport): string {
     '# Isthmus bench',
     '',
     `${report.date}, \`${report.command}\` on ${report.machine.cores} × ${report.machine.cpu_model}, Node ${report.machine.node}.`,
-    `Median of ${s.runs} interleaved run${s.runs === 1 ? '' : 's'} (req/s shows min-max); ${s.duration_ms / 1000} s measured after ${s.warmup_ms / 1000} s warm-up; ` +
-      `${s.connections} keep-alive connections; fixed rate ${s.rate} req/s with latency from the intended send time; 1 KB responses.`,
-    '',
-    `| ${HEADERS.join(' | ')} |`,
-    `|${HEADERS.map((_, i) => (i < 4 ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...report.results.map((row) => `| ${cells(row).join(' | ')} |`),
+    ...(report.results.length > 0 ? [
+      `Median of ${s.runs} interleaved run${s.runs === 1 ? '' : 's'} (req/s shows min-max); ${s.duration_ms / 1000} s measured after ${s.warmup_ms / 1000} s warm-up; ` +
+        `${s.connections} keep-alive connections; fixed rate ${s.rate} req/s with latency from the intended send time; 1 KB responses.`,
+    ] : []),
     '',
   ];
+  if (report.results.length > 0) {
+    md.push(
+      `| ${HEADERS.join(' | ')} |`,
+      `|${HEADERS.map((_, i) => (i < 4 ? ' --- ' : ' ---: ')).join('|')}|`,
+      ...report.results.map((row) => `| ${cells(row).join(' | ')} |`),
+      '',
+    );
+  }
   if (report.ratios.length > 0) {
     md.push('| comparison | value | goal | |', '| --- | ---: | --- | --- |');
     for (const [name, value, goal, met] of report.ratios.map(ratioLine)) md.push(`| ${name} | ${value} | ${goal} | ${met} |`);
@@ -115,11 +130,12 @@ export function formatMarkdown(report: BenchReport): string {
   if (report.skipped.length > 0) {
     md.push('Skipped:', '', ...report.skipped.map((sk) => `- ${sk.target}: ${sk.reason}`), '');
   }
-  md.push(
+  if (report.results.length > 0) md.push(
     'cpu-s/1k and rss MB are the proxy\'s (or peer\'s) process tree, read from /proc (utime+stime, VmHWM); ' +
       'errors are summed over runs (status >= 400, failed connections, unanswered requests).',
     '',
   );
+  md.push(...formatXdsMarkdown(report.xds ?? []));
   return md.join('\n');
 }
 

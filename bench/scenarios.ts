@@ -123,8 +123,11 @@ export const TARGETS: readonly TargetSpec[] = [
   uwsFront,
 ];
 
-/** Ids accepted on the command line (targets plus 'wrk', the client baseline). */
+/** Ids accepted on the command line (targets plus 'wrk', the client baseline); run when none is named. */
 export const SELECTABLE = [...TARGETS.map((t) => t.id), 'wrk'] as const;
+
+/** The control plane's scenario (bench/xds-scenario.ts): only when named (`isthmus bench xds`). */
+export const XDS_TARGET = 'xds';
 
 /** Starts the bench upstream (its own process) and resolves with it once it listens. */
 export async function startUpstream(bodyBytes = 1024): Promise<ManagedProcess<number>> {
