@@ -17,7 +17,16 @@ import type { RegistryChange } from '../registry/registry-types.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
 import { clustersOfHosts } from '../translate/cluster-name.js';
 import { createMeshConfig, type MeshConfig, type MeshOptions, type ProxyIdentity } from '../translate/mesh-config.js';
-import { translateEndpoints, translateForProxy, type EnvoyResources } from '../translate/translate-for-proxy.js';
+import {
+  NO_INBOUND,
+  translateEndpoints,
+  translateForProxy,
+  translateInbound,
+  translateOutbound,
+  withInbound,
+  type EnvoyResources,
+  type InboundResources,
+} from '../translate/translate-for-proxy.js';
 import type { AdsCallbacks, NodeIdentity } from '../xds/ads-stream.js';
 import { TYPE_URL, type ResourceTypeUrl } from '../xds/protos.js';
 import type { SnapshotCache } from '../xds/snapshot-cache.js';
@@ -61,8 +70,77 @@ interface NodeState {
   versions: Map<ResourceTypeUrl, string>;
   /** Outbound EDS clusters it was given (cluster_name of its ClusterLoadAssignments). */
   clusterNames: readonly string[];
+  /** A sidecar's outbound part (shared with every proxy of the same scope) and its own inbound part. */
+  outbound: SharedOutbound | undefined;
+  inbound: InboundResources;
+  inboundHash: string;
+  /** The shared lists and inbound part its current resources were composed from. */
+  composedFrom: { inbound: InboundResources; clusters: readonly object[]; listeners: readonly object[] } | undefined;
   /** Per type: the version that carries a change, and when that change happened (performance.now()). */
   readonly awaitingAck: Map<string, { version: string; changedAt: number }>;
+}
+
+/** The outbound resources of one scope (namespace, labels, outbound port) and their versions. */
+interface SharedOutbound {
+  readonly resources: EnvoyResources;
+  readonly versions: ReadonlyMap<ResourceTypeUrl, string>;
+}
+
+const namesByEndpoints = new WeakMap<readonly object[], readonly string[]>();
+
+/** The cluster names of a ClusterLoadAssignment list, computed once per (shared) list. */
+function clusterNamesOf(endpoints: readonly object[]): readonly string[] {
+  let names = namesByEndpoints.get(endpoints);
+  if (names === undefined) {
+    names = endpoints.map((cla) => (cla as { cluster_name: string }).cluster_name);
+    namesByEndpoints.set(endpoints, names);
+  }
+  return names;
+}
+
+function assertConsistent(outbound: SharedOutbound): void {
+  const input: Partial<Record<ResourceTypeUrl, { version: string; resources: readonly object[] }>> = {};
+  for (const [typeUrl, field] of TYPES) input[typeUrl] = { version: outbound.versions.get(typeUrl)!, resources: outbound.resources[field] };
+  const problems = new Snapshot(input).consistent();
+  if (problems.length > 0) throw new Error(`inconsistent snapshot: ${problems.join('; ')}`);
+}
+
+function versionsOf(resources: EnvoyResources): Map<ResourceTypeUrl, string> {
+  return new Map(TYPES.map(([typeUrl, field]) => [typeUrl, typeVersion(resources[field])]));
+}
+
+/**
+ * Label keys that can change a sidecar's outbound resources: those a Sidecar's workloadSelector or a
+ * VirtualService's sourceLabels test. Other labels (app, version, ...) do not, so proxies differing only in them
+ * share one outbound part.
+ */
+function outboundLabelKeys(resources: readonly IstioResource[]): readonly string[] {
+  const keys = new Set<string>();
+  for (const r of resources) {
+    if (r.kind === 'Sidecar') for (const k of Object.keys(r.spec.workloadSelector?.labels ?? {})) keys.add(k);
+    else if (r.kind === 'VirtualService') {
+      for (const http of r.spec.http) for (const m of http.match) for (const k of Object.keys(m.sourceLabels)) keys.add(k);
+    }
+  }
+  return [...keys].sort();
+}
+
+/** What a sidecar's outbound resources depend on besides config and registry (see translateOutbound). */
+function outboundKey(proxy: ProxyIdentity, labelKeys: readonly string[]): string {
+  const labels = labelKeys.map((k) => `${k}=${proxy.labels[k] ?? ''}`).join(',');
+  return `${proxy.namespace}|${labels}|${proxy.outboundPort ?? ''}`;
+}
+
+interface BuiltSnapshot {
+  readonly resources: EnvoyResources;
+  readonly versions: Map<ResourceTypeUrl, string>;
+  readonly snapshot: Snapshot;
+}
+
+/** What translation output depends on besides config and registry: the identity without the node id. */
+function identityKey(proxy: ProxyIdentity): string {
+  const { id: _id, ...rest } = proxy;
+  return JSON.stringify(rest, Object.keys(rest).sort());
 }
 
 /** Debounce keys: `config` (served config changed), `services` (registry service definitions), `eds:<host>`. */
@@ -92,6 +170,17 @@ export class MeshPublisher {
   private readonly debouncer: PushDebouncer<ChangeKey>;
   private readonly unsubscribe: (() => void)[] = [];
   private meshConfig: MeshConfig | undefined;
+  private labelKeys: readonly string[] | undefined;
+  /**
+   * Built snapshots by what determines them: translation reads the proxy's identity (never its node id), the
+   * config and the registry, so proxies with the same identity get the same resources, versions and Snapshot
+   * (encoded once). Cleared whenever the config or the registry changes.
+   */
+  private readonly built = new Map<string, BuiltSnapshot>();
+  /** Sidecars' latest outbound part by scope key; cleared on config and service changes. */
+  private readonly outbounds = new Map<string, SharedOutbound>();
+  /** Outbound parts refreshed by the current EDS-only push, so each scope's new endpoints are built once. */
+  private readonly edsRefreshed = new Map<string, SharedOutbound>();
   private closed = false;
 
   constructor(private readonly options: MeshPublisherOptions) {
@@ -139,6 +228,11 @@ export class MeshPublisher {
     return { id: n.id, proxy: n.proxy, registered: n.registered, problems: n.problems, versions: n.versions };
   }
 
+  private outboundLabelKeys(): readonly string[] {
+    this.labelKeys ??= outboundLabelKeys(this.options.config.resources());
+    return this.labelKeys;
+  }
+
   private config(): MeshConfig {
     this.meshConfig ??= createMeshConfig(this.options.config.resources(), this.options.meshOptions);
     return this.meshConfig;
@@ -150,12 +244,20 @@ export class MeshPublisher {
     if (this.closed) return;
     // The registry follows at once (its change is debounced like any other); the routing config is rebuilt on push.
     this.meshConfig = undefined;
+    this.labelKeys = undefined;
+    this.built.clear();
+    this.outbounds.clear();
     this.adapter.update(this.options.config.resources());
     this.debouncer.changed([CONFIG_KEY]);
   }
 
   private registryChanged(change: RegistryChange): void {
     if (this.closed) return;
+    this.built.clear();
+    // Endpoint-only: the shared outbound parts stay (a proxy connecting now gets them, and the debounced EDS push
+    // that follows brings it the new endpoints along with everyone else), so a connect storm does not retranslate
+    // everything for every new proxy.
+    if (change.services.length > 0) this.outbounds.clear();
     if (change.services.length > 0) this.debouncer.changed([SERVICES_KEY]);
     else this.debouncer.changed(change.endpoints.map((host) => `${EDS_PREFIX}${host}`));
   }
@@ -170,7 +272,7 @@ export class MeshPublisher {
     if (state === undefined) {
       state = {
         id: node.id, proxy: read.proxy, registered: false, problems, streams: new Set(), resources: undefined,
-        versions: new Map(), clusterNames: [], awaitingAck: new Map(),
+        versions: new Map(), clusterNames: [], awaitingAck: new Map(), outbound: undefined, inbound: NO_INBOUND, inboundHash: '', composedFrom: undefined,
       };
       this.nodes.set(node.id, state);
     }
@@ -233,21 +335,47 @@ export class MeshPublisher {
     const full = changes.keys.has(CONFIG_KEY) || changes.keys.has(SERVICES_KEY);
     const hosts: string[] = [];
     if (!full) for (const key of changes.keys) if (key.startsWith(EDS_PREFIX)) hosts.push(key.slice(EDS_PREFIX.length));
+    this.edsRefreshed.clear();
+    // Proxies of one scope share their cluster-name list: find the affected clusters once per list.
+    const affected = new Map<readonly string[], string[]>();
     for (const state of this.nodes.values()) {
       if (full || state.resources === undefined) {
         this.translate(state, changes.firstChangeAt);
         continue;
       }
-      const names = clustersOfHosts(state.clusterNames, hosts);
+      let names = affected.get(state.clusterNames);
+      if (names === undefined) affected.set(state.clusterNames, (names = clustersOfHosts(state.clusterNames, hosts)));
       if (names.length > 0) this.translateEndpoints(state, names, changes.firstChangeAt);
     }
+    this.edsRefreshed.clear();
     this.metrics.pushDuration.observe((performance.now() - started) / 1000);
   }
 
   /** Full translation for one proxy; a failure is logged and counted, and leaves its last snapshot in place. */
   private translate(state: NodeState, changedAt: number | undefined): void {
     try {
-      this.publish(state, translateForProxy(state.proxy, this.config(), this.options.registry), changedAt);
+      if (state.proxy.proxyless !== true) {
+        const key = outboundKey(state.proxy, this.outboundLabelKeys());
+        let outbound = this.outbounds.get(key);
+        if (outbound === undefined) {
+          const resources = translateOutbound(state.proxy, this.config(), this.options.registry);
+          outbound = { resources, versions: versionsOf(resources) };
+          assertConsistent(outbound);
+          this.outbounds.set(key, outbound);
+        }
+        state.outbound = outbound;
+        state.inbound = translateInbound(state.proxy, this.config(), this.options.registry);
+        state.inboundHash = state.inbound === NO_INBOUND ? '' : typeVersion([...state.inbound.listeners, ...state.inbound.clusters]);
+        this.publishComposed(state, changedAt);
+        return;
+      }
+      const key = `full|${identityKey(state.proxy)}`;
+      let built = this.built.get(key);
+      if (built === undefined) {
+        built = this.build(undefined, translateForProxy(state.proxy, this.config(), this.options.registry));
+        this.built.set(key, built);
+      }
+      this.publish(state, built, changedAt);
     } catch (err) {
       this.failed(state, err);
     }
@@ -256,10 +384,37 @@ export class MeshPublisher {
   /** Replaces the named ClusterLoadAssignments only; the other types keep their versions, so only EDS is pushed. */
   private translateEndpoints(state: NodeState, names: readonly string[], changedAt: number): void {
     try {
-      const fresh = translateEndpoints(state.proxy, names, this.config(), this.options.registry) as { cluster_name: string }[];
-      const byName = new Map(fresh.map((cla) => [cla.cluster_name, cla as object]));
-      const endpoints = state.resources!.endpoints.map((cla) => byName.get((cla as { cluster_name: string }).cluster_name) ?? cla);
-      this.publish(state, { ...state.resources!, endpoints }, changedAt);
+      const shared = state.outbound;
+      if (state.proxy.proxyless !== true && shared !== undefined) {
+        const scope = outboundKey(state.proxy, this.outboundLabelKeys());
+        const key = `eds|${scope}|${names.join(',')}|${shared.versions.get(TYPE_URL.ENDPOINT)}`;
+        let outbound = this.edsRefreshed.get(key);
+        if (outbound === undefined) {
+          const fresh = translateEndpoints(state.proxy, names, this.config(), this.options.registry) as { cluster_name: string }[];
+          const byName = new Map(fresh.map((cla) => [cla.cluster_name, cla as object]));
+          const endpoints = shared.resources.endpoints.map((cla) => byName.get((cla as { cluster_name: string }).cluster_name) ?? cla);
+          const versions = new Map(shared.versions);
+          versions.set(TYPE_URL.ENDPOINT, typeVersion(endpoints));
+          outbound = { resources: { ...shared.resources, endpoints }, versions };
+          assertConsistent(outbound);
+          this.edsRefreshed.set(key, outbound);
+          if (this.outbounds.get(scope) === shared) this.outbounds.set(scope, outbound); // proxies connecting later get it
+        }
+        state.outbound = outbound;
+        this.publishComposed(state, changedAt);
+        return;
+      }
+      const previous = state.resources!;
+      const key = `eds|${identityKey(state.proxy)}|${names.join(',')}|${[...state.versions.values()].join(',')}`;
+      let built = this.built.get(key);
+      if (built === undefined) {
+        const fresh = translateEndpoints(state.proxy, names, this.config(), this.options.registry) as { cluster_name: string }[];
+        const byName = new Map(fresh.map((cla) => [cla.cluster_name, cla as object]));
+        const endpoints = previous.endpoints.map((cla) => byName.get((cla as { cluster_name: string }).cluster_name) ?? cla);
+        built = this.build({ resources: previous, versions: state.versions }, { ...previous, endpoints });
+        this.built.set(key, built);
+      }
+      this.publish(state, built, changedAt);
     } catch (err) {
       this.failed(state, err);
     }
@@ -270,19 +425,56 @@ export class MeshPublisher {
     this.options.log.error({ err, node: state.id }, `push to proxy ${state.id} failed; it keeps its last config`);
   }
 
-  private publish(state: NodeState, resources: EnvoyResources, changedAt: number | undefined): void {
+  /** Versions (content hashes; an unchanged list keeps its version unhashed), the Snapshot, and its consistency check. */
+  private build(
+    previous: { resources: EnvoyResources; versions: ReadonlyMap<ResourceTypeUrl, string> } | undefined,
+    resources: EnvoyResources,
+  ): BuiltSnapshot {
     const input: Partial<Record<ResourceTypeUrl, { version: string; resources: readonly object[] }>> = {};
     const versions = new Map<ResourceTypeUrl, string>();
     for (const [typeUrl, field] of TYPES) {
       const list = resources[field];
-      // Unchanged lists (the same array, as in an EDS-only push) keep their version without hashing.
-      const version = state.resources !== undefined && state.resources[field] === list ? state.versions.get(typeUrl)! : typeVersion(list);
+      const version = previous !== undefined && previous.resources[field] === list ? previous.versions.get(typeUrl)! : typeVersion(list);
       versions.set(typeUrl, version);
       input[typeUrl] = { version, resources: list };
     }
     const snapshot = new Snapshot(input);
     const problems = snapshot.consistent();
     if (problems.length > 0) throw new Error(`inconsistent snapshot: ${problems.join('; ')}`);
+    return { resources, versions, snapshot };
+  }
+
+  /**
+   * A sidecar's snapshot from its shared outbound part and its own inbound part. Versions follow from the parts'
+   * versions (the inbound part is tiny), so nothing large is hashed per proxy, and the outbound resource objects
+   * are shared, so the snapshot cache encodes them once for all proxies of the scope.
+   */
+  private publishComposed(state: NodeState, changedAt: number | undefined): void {
+    const outbound = state.outbound!;
+    const prev = state.composedFrom;
+    // An EDS-only change leaves clusters, listeners and routes as they were: keep this proxy's composed arrays, so
+    // nothing of it is rebuilt or re-encoded (the snapshot cache shares encodings by list).
+    const resources =
+      prev !== undefined && state.resources !== undefined && prev.inbound === state.inbound &&
+      prev.clusters === outbound.resources.clusters && prev.listeners === outbound.resources.listeners
+        ? { ...state.resources, endpoints: outbound.resources.endpoints, routes: outbound.resources.routes }
+        : withInbound(outbound.resources, state.inbound);
+    state.composedFrom = { inbound: state.inbound, clusters: outbound.resources.clusters, listeners: outbound.resources.listeners };
+    const versions = new Map(outbound.versions);
+    if (state.inboundHash !== '') {
+      for (const typeUrl of [TYPE_URL.CLUSTER, TYPE_URL.LISTENER] as const) {
+        versions.set(typeUrl, typeVersion([{ shared: versions.get(typeUrl), inbound: state.inboundHash }]));
+      }
+    }
+    const input: Partial<Record<ResourceTypeUrl, { version: string; resources: readonly object[] }>> = {};
+    for (const [typeUrl, field] of TYPES) input[typeUrl] = { version: versions.get(typeUrl)!, resources: resources[field] };
+    // Consistency was checked on the shared outbound part; the inbound part (a listener and the cluster it names)
+    // is consistent by construction.
+    this.publish(state, { resources, versions, snapshot: new Snapshot(input) }, changedAt);
+  }
+
+  private publish(state: NodeState, built: BuiltSnapshot, changedAt: number | undefined): void {
+    const { resources, versions, snapshot } = built;
     this.options.cache.setSnapshot(state.id, snapshot);
     for (const [typeUrl, version] of versions) {
       if (state.versions.get(typeUrl) === version) continue;
@@ -294,7 +486,7 @@ export class MeshPublisher {
       }
     }
     state.resources = resources;
-    state.versions = versions;
-    state.clusterNames = resources.endpoints.map((cla) => (cla as { cluster_name: string }).cluster_name);
+    state.versions = new Map(versions);
+    state.clusterNames = clusterNamesOf(resources.endpoints);
   }
 }

@@ -42,6 +42,8 @@ export class ServiceRegistry implements RegistrySink {
   /** Auto workload ids by the host they name and by namespace (for selectors): lookups stay linear in what matches. */
   private readonly autoByHost = new Map<string, Set<string>>();
   private readonly autoByNamespace = new Map<string, Set<string>>();
+  /** Auto workloads by `namespace|label=value`, so a selector looks only at workloads carrying its labels. */
+  private readonly autoByLabel = new Map<string, Set<string>>();
   private services = new Map<string, RegistryService>();
   private readonly endpointLists = new Map<string, readonly RegistryEndpoint[]>();
   /** JSON of each service and endpoint list, to tell a real change from a rewrite of the same data. */
@@ -144,8 +146,15 @@ export class ServiceRegistry implements RegistrySink {
     }
   }
 
+  private indexKeys(w: AutoWorkload): [Map<string, Set<string>>, string][] {
+    const keys: [Map<string, Set<string>>, string][] = [[this.autoByNamespace, w.namespace]];
+    if (w.serviceHost !== undefined) keys.push([this.autoByHost, w.serviceHost]);
+    for (const [k, v] of Object.entries(w.labels)) keys.push([this.autoByLabel, `${w.namespace}|${k}=${v}`]);
+    return keys;
+  }
+
   private index(w: AutoWorkload): void {
-    for (const [map, key] of [[this.autoByHost, w.serviceHost], [this.autoByNamespace, w.namespace]] as const) {
+    for (const [map, key] of this.indexKeys(w)) {
       let ids = map.get(key);
       if (ids === undefined) map.set(key, (ids = new Set()));
       ids.add(w.id);
@@ -153,11 +162,22 @@ export class ServiceRegistry implements RegistrySink {
   }
 
   private unindex(w: AutoWorkload): void {
-    for (const [map, key] of [[this.autoByHost, w.serviceHost], [this.autoByNamespace, w.namespace]] as const) {
+    for (const [map, key] of this.indexKeys(w)) {
       const ids = map.get(key);
       ids?.delete(w.id);
       if (ids?.size === 0) map.delete(key);
     }
+  }
+
+  /** The auto workloads that may match a selector: the smallest set of those carrying one of its labels. */
+  private selectorCandidates(namespace: string, selector: Readonly<Record<string, string>>): Iterable<string> {
+    let best: Set<string> | undefined;
+    for (const [k, v] of Object.entries(selector)) {
+      const ids = this.autoByLabel.get(`${namespace}|${k}=${v}`);
+      if (ids === undefined) return [];
+      if (best === undefined || ids.size < best.size) best = ids;
+    }
+    return best ?? this.autoByNamespace.get(namespace) ?? [];
   }
 
   // ---- rebuilding ----
@@ -280,7 +300,7 @@ export class ServiceRegistry implements RegistrySink {
     }
     for (const id of this.autoByHost.get(host) ?? []) add(this.auto.get(id)!.workload, AUTO_SOURCE);
     if (service.workloadSelector !== undefined) {
-      for (const id of this.autoByNamespace.get(service.namespace) ?? []) {
+      for (const id of this.selectorCandidates(service.namespace, service.workloadSelector)) {
         const w = this.auto.get(id)!.workload;
         if (this.selects(service, w)) add(w, AUTO_SOURCE);
       }

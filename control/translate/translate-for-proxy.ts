@@ -52,22 +52,45 @@ function outboundClusters(proxy: ProxyIdentity, config: MeshConfig, registry: Se
 export function translateForProxy(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): EnvoyResources {
   // A proxyless gRPC client gets api_listeners per target name and no sidecar listeners.
   if (proxy.proxyless === true) return translateProxyless(proxy, config, registry);
+  return withInbound(translateOutbound(proxy, config, registry), translateInbound(proxy, config, registry));
+}
+
+/**
+ * The outbound part of a sidecar's resources: every cluster, endpoint and route, and the outbound listener. It
+ * depends only on the proxy's namespace, labels and outbound port, so proxies that share those can share it.
+ */
+export function translateOutbound(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): EnvoyResources {
   const { names, routes } = outboundClusters(proxy, config, registry);
-  const clusters = names.map((name) => buildOutboundCluster(name, proxy, config, registry));
-  const endpoints = names.map((name) => buildLoadAssignment(name, proxy, config, registry));
-  const listeners = [buildOutboundListener(proxy, config, routes.usedFilters)];
-  if (proxy.service !== undefined) {
-    const inbound = buildInbound(proxy, registry.service(resolveHost(proxy.service, proxy.namespace)), config);
-    if (inbound !== undefined) {
-      listeners.push(inbound.listener);
-      clusters.push(...inbound.clusters);
-    }
-  }
   return {
-    clusters: clusters.sort(byName('name')),
-    endpoints,
-    listeners: listeners.sort(byName('name')),
+    clusters: names.map((name) => buildOutboundCluster(name, proxy, config, registry)).sort(byName('name')),
+    endpoints: names.map((name) => buildLoadAssignment(name, proxy, config, registry)),
+    listeners: [buildOutboundListener(proxy, config, routes.usedFilters)],
     routes: [routes.routeConfig],
+  };
+}
+
+/** What a sidecar has of its own: the inbound listener and cluster for the service it fronts (none without one). */
+export interface InboundResources {
+  readonly listeners: readonly object[];
+  readonly clusters: readonly object[];
+}
+
+export const NO_INBOUND: InboundResources = { listeners: [], clusters: [] };
+
+export function translateInbound(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): InboundResources {
+  if (proxy.proxyless === true || proxy.service === undefined) return NO_INBOUND;
+  const inbound = buildInbound(proxy, registry.service(resolveHost(proxy.service, proxy.namespace)), config);
+  return inbound === undefined ? NO_INBOUND : { listeners: [inbound.listener], clusters: inbound.clusters };
+}
+
+/** The outbound part plus a proxy's inbound part, sorted as translateForProxy sorts (the outbound lists are not copied when there is no inbound part). */
+export function withInbound(outbound: EnvoyResources, inbound: InboundResources): EnvoyResources {
+  if (inbound.listeners.length === 0 && inbound.clusters.length === 0) return outbound;
+  return {
+    clusters: inbound.clusters.length === 0 ? outbound.clusters : [...outbound.clusters, ...inbound.clusters].sort(byName('name')),
+    endpoints: outbound.endpoints,
+    listeners: inbound.listeners.length === 0 ? outbound.listeners : [...outbound.listeners, ...inbound.listeners].sort(byName('name')),
+    routes: outbound.routes,
   };
 }
 

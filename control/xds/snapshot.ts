@@ -67,7 +67,7 @@ export class Snapshot {
         encoded.set(typeUrl, reusable);
         continue;
       }
-      encoded.set(typeUrl, encodeType(typeUrl, typeInput, problems));
+      encoded.set(typeUrl, encodeTypeShared(typeUrl, typeInput, problems));
     }
     if (problems.length > 0) throw new ResourceError(problems);
     this.encoded = encoded;
@@ -120,6 +120,35 @@ export class Snapshot {
   }
 }
 
+/**
+ * Encodings by resource object. Snapshots are immutable once set, and a control plane gives many proxies the same
+ * resource objects (the outbound clusters, endpoints and routes of one scope), so each object is encoded once.
+ */
+const encodedByObject = new WeakMap<object, EncodedResource>();
+
+function encodeCached(typeUrl: string, resource: object): EncodedResource {
+  let encoded = encodedByObject.get(resource);
+  if (encoded === undefined) {
+    encoded = encodeResource(typeUrl, resource);
+    encodedByObject.set(resource, encoded);
+  }
+  return encoded;
+}
+
+/** Encoded types by resource list: snapshots that share a list (one scope's endpoints, routes) share its encoding and SotW bodies. */
+const encodedByList = new WeakMap<readonly unknown[], EncodedType>();
+
+function encodeTypeShared(typeUrl: string, input: SnapshotTypeInput, problems: string[]): EncodedType {
+  const list = input.resources as unknown;
+  if (!Array.isArray(list)) return encodeType(typeUrl, input, problems);
+  const cached = encodedByList.get(list);
+  if (cached !== undefined && cached.version === input.version) return cached;
+  const before = problems.length;
+  const encoded = encodeType(typeUrl, input, problems);
+  if (problems.length === before) encodedByList.set(list, encoded);
+  return encoded;
+}
+
 function encodeType(typeUrl: string, input: SnapshotTypeInput, problems: string[]): EncodedType {
   const resources = new Map<string, EncodedResource>();
   const label = messageNameOf(typeUrl);
@@ -130,7 +159,7 @@ function encodeType(typeUrl: string, input: SnapshotTypeInput, problems: string[
   }
   for (const resource of input.resources) {
     try {
-      const encoded = encodeResource(typeUrl, resource);
+      const encoded = typeof resource === 'object' && resource !== null ? encodeCached(typeUrl, resource) : encodeResource(typeUrl, resource);
       if (resources.has(encoded.name)) problems.push(`snapshot ${label}: two resources are named ${JSON.stringify(encoded.name)}`);
       resources.set(encoded.name, encoded);
     } catch (error) {

@@ -241,4 +241,38 @@ describe('MeshPublisher', () => {
     const entry = buildSyncz(ads.status(), (id) => publisher.node(id)).proxies.find((p) => p.node === 'details-1');
     expect(entry).toMatchObject({ protocol: 'delta', service: 'details', namespace: 'default', types: { cds: { state: 'SYNCED' } } });
   });
+
+  it('shares outbound config between proxies whose labels do not matter, and keeps label-dependent routes apart', async () => {
+    const sourceLabelled = `apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - match:
+    - sourceLabels: {canary: "true"}
+    route:
+    - destination: {host: reviews, subset: v3}
+  - route:
+    - destination: {host: reviews, subset: v1}
+`;
+    expect((await store.apply(sourceLabelled)).rejected).toBe(false);
+    const plain = connect('pp-plain', { ...PRODUCTPAGE, appPort: 9101, labels: { version: 'v1' } });
+    const other = connect('pp-other-version', { ...PRODUCTPAGE, appPort: 9102, labels: { version: 'v2' } });
+    const canary = connect('pp-canary', { ...PRODUCTPAGE, appPort: 9103, labels: { version: 'v1', canary: 'true' } });
+    for (const c of [plain, other, canary]) await synced(c);
+    publisher.flush();
+    const reviewsRoutes = (c: MeshTestClient): string[] =>
+      c.resources('rds')[0]!.virtual_hosts.find((v: { name: string }) => v.name === `${REVIEWS}:9080`)
+        .routes.map((r: { route: { cluster: string } }) => r.route.cluster);
+    await eventually('the canary route', () => reviewsRoutes(canary)[0]?.includes('|v3|'));
+    expect(reviewsRoutes(plain)).toEqual([`outbound|9080|v1|${REVIEWS}`]);
+    expect(reviewsRoutes(other)).toEqual([`outbound|9080|v1|${REVIEWS}`]);
+    expect(reviewsRoutes(canary)).toEqual([`outbound|9080|v3|${REVIEWS}`, `outbound|9080|v1|${REVIEWS}`]);
+    // A version label no Sidecar or sourceLabels tests does not change the outbound part: same RDS version (a content hash).
+    await eventually('equal RDS for labels that do not matter', () => plain.version('rds') === other.version('rds'));
+    expect(plain.version('rds')).not.toBe(canary.version('rds'));
+    // Each keeps its own inbound listener (its own app port), so CDS/LDS differ.
+    expect(plain.version('lds')).not.toBe(other.version('lds'));
+  });
 });
