@@ -5,11 +5,12 @@
 // server on --xds-port whose snapshots the MeshPublisher builds from the
 // store and the service registry, with its routes in the same admin table.
 
+import { GracefulStop, exitProcess } from '../src/process/graceful-stop.js';
 import { lockDataDir, type DataDirLock } from '../src/store/data-dir-lock.js';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { OptionsError, helpText, parseCommandOptions, type CommandSpec, type OptionValue } from '../src/cli/options.js';
-import { createLogger, flushLogs, isLogLevel, type Logger } from '../src/log.js';
+import { createLogger, isLogLevel, type Logger } from '../src/log.js';
 import type { AdminHttpServer } from '../src/admin/admin-http.js';
 import type { ConfigStore } from './store/config-store.js';
 import type { ConfigDirWatcher } from './store/config-dir-watcher.js';
@@ -188,34 +189,15 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger('isthmus-control', options.logLevel);
-  let control: ControlProcess | null = null;
-  let stopReason: string | null = null;
-  const stop = (reason: string): void => {
-    if (stopReason !== null) {
-      log.warn({ reason }, 'second stop request: exiting now');
-      exit(1);
-    }
-    stopReason = reason;
-    if (control === null) return; // handled once startup settles
-    log.info({ reason }, 'control stopping');
-    control.close().then(
-      () => exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-
+  const stop = new GracefulStop(log, 'control').onSignals();
+  let control: ControlProcess;
   try {
     control = await startControl(options, log);
   } catch (err) {
     if (!(err instanceof ControlStartError)) throw err;
     process.stderr.write(`isthmus control: ${err.message}\n`);
     log.fatal({ error: err.message }, 'control did not start');
-    exit(1);
+    exitProcess(1);
   }
   // Scripts and tests read the port from this line: print it even when --log-level hides other info lines.
   const readyLog = log.level === 'silent' ? log : log.child({}, { level: 'info' });
@@ -227,15 +209,6 @@ export async function run(argv: string[]): Promise<number> {
     revision: control.store.revision(),
     resources: control.store.resources().length,
   }, 'control ready');
-  if (stopReason !== null) {
-    const reason = stopReason;
-    stopReason = null;
-    stop(reason);
-  }
+  stop.started({ shutdown: () => control.close() });
   return 0;
-}
-
-function exit(code: number): never {
-  flushLogs();
-  process.exit(code);
 }
