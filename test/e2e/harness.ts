@@ -3,17 +3,16 @@
 // Envoy-shaped bootstraps it reads and helpers for its admin API. The
 // upstreams and clients on the other sides live in peers.ts and are
 // re-exported here, so a test imports everything from this one module.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { CLI, ROOT, spawnIsthmus, waitFor, type LogLine } from '../support/isthmus-process.js';
 import { request, type HttpResult } from './peers.js';
 
 export * from './peers.js';
-
-export const ROOT = resolve(import.meta.dirname, '../..');
-export const CLI = join(ROOT, 'bin', 'isthmus.js');
+export { CLI, ROOT, waitFor, type LogLine };
 
 export function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `isthmus-${prefix}-`));
@@ -111,12 +110,6 @@ export function bootstrapYaml(bootstrap: unknown): string {
 
 // ---------------------------------------------------------------- proxy
 
-export interface LogLine {
-  readonly msg?: string;
-  readonly level?: number;
-  readonly [key: string]: unknown;
-}
-
 export interface ProxyOptions {
   /** Written (as YAML unless already text) to bootstrap.yaml in the proxy's own temp dir... */
   readonly bootstrap?: unknown;
@@ -158,11 +151,6 @@ function requireBuild(): void {
   }
 }
 
-/** The environment minus ISTHMUS_* variables, so only the flags a test passes configure the proxy. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ISTHMUS_')));
-}
-
 export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   if (o.bootstrap !== undefined && o.bootstrapPath !== undefined) throw new Error('startProxy: give at most one of `bootstrap` and `bootstrapPath`');
   if (o.bootstrap === undefined && o.bootstrapPath === undefined && o.control === undefined) {
@@ -175,56 +163,13 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   const accessLog = o.accessLog === 'file' ? join(dir, 'access.log') : (o.accessLog ?? 'off');
   const source = o.bootstrap === undefined && o.bootstrapPath === undefined ? [] : ['--bootstrap', bootstrapPath];
   if (o.control !== undefined) source.push('--control', o.control);
-  const args = [CLI, 'proxy', ...source, '--admin-port', '0', '--data-dir', o.dataDir ?? join(dir, 'data'),
+  const args = ['proxy', ...source, '--admin-port', '0', '--data-dir', o.dataDir ?? join(dir, 'data'),
     '--workers', String(o.workers ?? 1), '--access-log', accessLog, ...(o.args ?? [])];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
-  const lines: LogLine[] = [];
-  let stderr = '';
-  let partial = '';
-  let onLine: ((line: LogLine) => void) | null = null;
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    partial += chunk;
-    let nl: number;
-    while ((nl = partial.indexOf('\n')) >= 0) {
-      const text = partial.slice(0, nl);
-      partial = partial.slice(nl + 1);
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        line = { msg: text };
-      }
-      lines.push(line);
-      onLine?.(line);
-    }
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const transcript = (): string => `stdout:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${stderr}`;
-
-  const readyTimeoutMs = o.readyTimeoutMs ?? 15_000;
-  let ready: LogLine;
-  try {
-    ready = await new Promise<LogLine>((res, rej) => {
-      const timer = setTimeout(() => rej(new Error(`proxy not ready within ${readyTimeoutMs} ms\n${transcript()}`)), readyTimeoutMs);
-      onLine = (line) => {
-        if (line.msg !== 'proxy ready') return;
-        clearTimeout(timer);
-        res(line);
-      };
-      void exited.then((code) => {
-        clearTimeout(timer);
-        rej(new Error(`proxy exited with ${code} before ready\n${transcript()}`));
-      });
-    });
-  } catch (err) {
-    child.kill('SIGKILL');
-    await exited;
+  const proc = await spawnIsthmus(args, { cwd: ROOT, readyMsg: 'proxy ready', readyTimeoutMs: o.readyTimeoutMs }).catch((err: unknown) => {
     rmSync(dir, { recursive: true, force: true });
     throw err;
-  } finally {
-    onLine = null;
-  }
+  });
+  const { child, lines, exited, ready } = proc;
   const listeners = ready.listeners as { name: string; port: number }[];
   return {
     child,
@@ -234,13 +179,10 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
     port: listeners[0]?.port ?? 0,
     adminPort: (ready.admin as { port: number }).port,
     lines,
-    stderr: () => stderr,
+    stderr: proc.stderr,
     exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const code = await exited;
-      clearTimeout(timer);
+      const code = await proc.stop(signal, timeoutMs);
       rmSync(dir, { recursive: true, force: true });
       return code;
     },
@@ -263,24 +205,6 @@ export interface ConfigDump {
 
 export async function configDump(proxy: Pick<RunningProxy, 'adminPort'>): Promise<ConfigDump> {
   return JSON.parse((await admin(proxy, '/config_dump')).body) as ConfigDump;
-}
-
-type Falsy = false | 0 | '' | null | undefined;
-
-/** Polls `check` every 25 ms until it returns a truthy value, which it resolves with, or timeoutMs passes (then throws `what`). */
-export async function waitFor<T>(what: string, check: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Value of one sample in Prometheus text, by exact `name{labels}` or bare name. */
