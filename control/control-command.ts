@@ -9,8 +9,8 @@ import { GracefulStop, exitProcess } from '../src/process/graceful-stop.js';
 import { lockDataDir, type DataDirLock } from '../src/store/data-dir-lock.js';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { OptionsError, helpText, parseCommandOptions, type CommandSpec, type OptionValue } from '../src/cli/options.js';
-import { createLogger, isLogLevel, type Logger } from '../src/log.js';
+import { LOG_LEVEL_OPTION, OptionsError, helpText, intBetween, parseCommandOptions, type CommandSpec } from '../src/cli/options.js';
+import { createLogger, type Logger } from '../src/log.js';
 import type { AdminHttpServer } from '../src/admin/admin-http.js';
 import type { ConfigStore } from './store/config-store.js';
 import type { ConfigDirWatcher } from './store/config-dir-watcher.js';
@@ -39,12 +39,12 @@ export const CONTROL_COMMAND: CommandSpec = {
     { name: 'data-dir', type: 'string', valueName: 'DIR', default: './.isthmus/control', description: 'LMDB data directory' },
     {
       name: 'admin-port', type: 'integer', valueName: 'PORT', default: 15014, description: 'admin API port (0: any free port)',
-      validate: (v: OptionValue) => (typeof v === 'number' && v >= 0 && v <= 65535 ? undefined : `must be between 0 and 65535, got ${String(v)}`),
+      validate: intBetween(0, 65535),
     },
     { name: 'admin-address', type: 'string', valueName: 'ADDR', default: '127.0.0.1', description: 'admin API address' },
     {
       name: 'xds-port', type: 'integer', valueName: 'PORT', default: 15010, description: 'ADS (xDS) gRPC port, plaintext (0: any free port)',
-      validate: (v: OptionValue) => (typeof v === 'number' && v >= 0 && v <= 65535 ? undefined : `must be between 0 and 65535, got ${String(v)}`),
+      validate: intBetween(0, 65535),
     },
     { name: 'xds-address', type: 'string', valueName: 'ADDR', default: '127.0.0.1', description: 'ADS (xDS) address (plaintext: keep it on loopback)' },
     { name: 'push-debounce-quiet', type: 'duration', valueName: 'DURATION', default: '100ms', description: 'push once changes have been quiet this long' },
@@ -53,10 +53,7 @@ export const CONTROL_COMMAND: CommandSpec = {
       name: 'registration-grace', type: 'duration', valueName: 'DURATION', default: '10s',
       description: 'how long a proxy that disconnected stays an endpoint (a reconnect keeps its place)',
     },
-    {
-      name: 'log-level', type: 'string', valueName: 'LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent',
-      validate: (v: OptionValue) => (isLogLevel(String(v)) ? undefined : `unknown log level '${String(v)}'`),
-    },
+    LOG_LEVEL_OPTION,
   ],
 };
 

@@ -2,11 +2,12 @@
 // asynchronously so a log line never blocks an event loop. Worker threads
 // must not log through process.stdout (it is proxied to the main thread), so
 // every thread opens its own SonicBoom on the raw fd.
-import pino, { type Logger, type LevelWithSilent } from 'pino';
+import pino, { type Logger } from 'pino';
+import { isLogLevel } from './log-levels.js';
 
 export type { Logger } from 'pino';
 
-export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export { LOG_LEVELS, isLogLevel } from './log-levels.js';
 
 let destination: ReturnType<typeof pino.destination> | undefined;
 
@@ -39,9 +40,6 @@ export function flushLogs(): void {
   }
 }
 
-export function isLogLevel(level: string): level is LevelWithSilent {
-  return (LOG_LEVELS as readonly string[]).includes(level);
-}
 
 /** Creates a named logger; `level` defaults to ISTHMUS_LOG_LEVEL or 'info'. */
 export function createLogger(name: string, level?: string): Logger {

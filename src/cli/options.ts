@@ -2,6 +2,7 @@
 // command line (`--flag value` or `--flag=value`), an ISTHMUS_<UPPER_SNAKE>
 // environment variable, or a YAML file given with `--config FILE`; the first
 // of those that sets it wins, then the declared default.
+import { isLogLevel } from '../log-levels.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -33,6 +34,17 @@ export interface CommandSpec {
   /** Whether bare arguments are accepted (returned in `positionals`). */
   readonly positionals?: boolean;
 }
+
+/** A validate function for an integer option in [min, max]. */
+export function intBetween(min: number, max: number): (v: OptionValue) => string | undefined {
+  return (v) => (typeof v === 'number' && v >= min && v <= max ? undefined : `must be between ${min} and ${max}, got ${String(v)}`);
+}
+
+/** `--log-level`, the same for every long-running command. */
+export const LOG_LEVEL_OPTION: OptionSpec = {
+  name: 'log-level', type: 'string', valueName: 'LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent',
+  validate: (v) => (isLogLevel(String(v)) ? undefined : `unknown log level '${String(v)}'`),
+};
 
 export type OptionSource = 'flag' | 'env' | 'file' | 'default';
 

@@ -3,8 +3,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { isLogLevel } from '../../src/log.js';
-import { OptionsError, parseCommandOptions, type CommandSpec, type OptionValue } from '../../src/cli/options.js';
+import { LOG_LEVEL_OPTION, OptionsError, intBetween, parseCommandOptions, type CommandSpec, type OptionValue } from '../../src/cli/options.js';
 
 /** `--control` mode: the agent is an xDS client of this control plane. */
 export interface ControlOptions {
@@ -50,11 +49,6 @@ export interface ProxyOptions {
 
 const MAX_WORKERS = 256;
 
-function intBetween(min: number, max: number) {
-  return (v: OptionValue): string | undefined =>
-    typeof v === 'number' && v >= min && v <= max ? undefined : `must be between ${min} and ${max}, got ${String(v)}`;
-}
-
 export const PROXY_COMMAND: CommandSpec = {
   name: 'proxy',
   usage: '--bootstrap FILE | --control HOST:PORT --service NAME [options]',
@@ -71,10 +65,7 @@ export const PROXY_COMMAND: CommandSpec = {
     { name: 'service', type: 'string', valueName: 'NAME', description: 'this workload\'s service name (source_workload in metrics)' },
     { name: 'namespace', type: 'string', valueName: 'NS', default: 'default', description: 'this workload\'s namespace' },
     { name: 'access-log', type: 'string', valueName: 'stdout|off|PATH', default: 'stdout', description: 'where access-log lines go' },
-    {
-      name: 'log-level', type: 'string', valueName: 'LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent',
-      validate: (v) => (isLogLevel(String(v)) ? undefined : `unknown log level '${String(v)}'`),
-    },
+    LOG_LEVEL_OPTION,
     { name: 'drain-timeout', type: 'duration', valueName: 'DURATION', default: '5s', description: 'how long in-flight requests may finish on shutdown' },
     { name: 'max-head-bytes', type: 'integer', valueName: 'BYTES', default: 61440, description: 'largest request/response header block (431 above)', validate: intBetween(1024, 1 << 24) },
     { name: 'max-headers', type: 'integer', valueName: 'N', default: 100, description: 'most header fields in one message', validate: intBetween(1, 10000) },
