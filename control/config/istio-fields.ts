@@ -88,6 +88,14 @@ export function readPercent(v: ValueReader): number | undefined {
 }
 
 /** A list of strings (empty when missing); each item checked by `check` when given. */
+/** A required list that must not be empty (`hosts`): its items, with the problem recorded when missing or empty. */
+export function readRequiredList(v: ValueReader, what: string): ValueReader[] {
+  v.require();
+  const items = v.list();
+  if (!v.missing && items.length === 0) v.problem(`must list at least one ${what}`);
+  return items;
+}
+
 export function readStringList(v: ValueReader, check?: (item: ValueReader, text: string) => string | undefined): string[] {
   const out: string[] = [];
   for (const item of v.list()) {

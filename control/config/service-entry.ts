@@ -4,7 +4,7 @@
 
 import type { ObjectReader, ValueReader } from '../../src/config/yaml-reader.js';
 import {
-  isIpAddress, readFreeMap, readHost, readLabels, readStringList, type SpecContext,
+  isIpAddress, readFreeMap, readHost, readLabels, readRequiredList, readStringList, type SpecContext,
 } from './istio-fields.js';
 import type { HostName, PortProtocol, ServiceEntrySpec, ServicePort, WorkloadEntrySpec, WorkloadSelector } from './istio-types.js';
 
@@ -96,11 +96,7 @@ function checkPorts(list: ValueReader[], ports: (ServicePort | undefined)[]): vo
 export function readServiceEntrySpec(v: ValueReader, cx: SpecContext): ServiceEntrySpec | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
-  const hostsField = obj.field('hosts');
-  hostsField.require();
-  const hostItems = hostsField.list();
-  if (!hostsField.missing && hostItems.length === 0) hostsField.problem('must list at least one host');
-  const hosts = hostItems.map((item) => readHost(item, cx, true));
+  const hosts = readRequiredList(obj.field('hosts'), 'host').map((item) => readHost(item, cx, true));
   const addresses = readStringList(obj.field('addresses'), checkAddress);
   const portsField = obj.field('ports');
   portsField.require();

@@ -2,7 +2,7 @@
 // may reach (egress scoping: a proxy receives config only for these).
 
 import type { ValueReader } from '../../src/config/yaml-reader.js';
-import { hostNameProblem, type SpecContext } from './istio-fields.js';
+import { hostNameProblem, readRequiredList, type SpecContext } from './istio-fields.js';
 import type { SidecarEgressHost, SidecarSpec } from './istio-types.js';
 import { readWorkloadSelector } from './service-entry.js';
 
@@ -45,11 +45,7 @@ export function readSidecarSpec(v: ValueReader, cx: SpecContext): SidecarSpec | 
   const egress = items.map((item) => {
     const listener = item.object();
     if (listener === undefined) return undefined;
-    const hostsField = listener.field('hosts');
-    hostsField.require();
-    const hostItems = hostsField.list();
-    if (!hostsField.missing && hostItems.length === 0) hostsField.problem('must list at least one host');
-    const hosts = hostItems.map((h) => readEgressHost(h, cx));
+    const hosts = readRequiredList(listener.field('hosts'), 'host').map((h) => readEgressHost(h, cx));
     listener.done();
     return hosts.includes(undefined) ? undefined : { hosts: hosts as SidecarEgressHost[] };
   });

@@ -2,7 +2,7 @@
 // mesh (sidecars) is in the subset, so `gateways` may only name "mesh".
 
 import type { ValueReader } from '../../src/config/yaml-reader.js';
-import { readHost, type SpecContext } from './istio-fields.js';
+import { readHost, readRequiredList, type SpecContext } from './istio-fields.js';
 import type { HostName, HttpRoute, VirtualServiceSpec } from './istio-types.js';
 import { readHttpRoute } from './http-route.js';
 
@@ -18,11 +18,7 @@ function checkGateways(v: ValueReader): void {
 export function readVirtualServiceSpec(v: ValueReader, cx: SpecContext): VirtualServiceSpec | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
-  const hostsField = obj.field('hosts');
-  hostsField.require();
-  const hostItems = hostsField.list();
-  if (!hostsField.missing && hostItems.length === 0) hostsField.problem('must list at least one host');
-  const hosts = hostItems.map((item) => readHost(item, cx, true));
+  const hosts = readRequiredList(obj.field('hosts'), 'host').map((item) => readHost(item, cx, true));
   checkGateways(obj.field('gateways'));
   const httpField = obj.field('http');
   httpField.require();
