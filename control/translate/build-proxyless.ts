@@ -22,15 +22,13 @@
 // - the route timeout is also written as max_stream_duration, the field gRPC reads.
 import type { RegistryService } from '../registry/registry-types.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
-import { buildHttpRoutes, defaultRoute, type RouteContext } from './build-http-routes.js';
 import { hostAliases } from './build-route-config.js';
-import { outboundClusterName } from './cluster-name.js';
+import { buildPortVirtualHosts } from './port-virtual-hosts.js';
 import {
   adsConfigSource, CORS_FILTER, FAULT_FILTER, FAULT_TYPE, HCM_TYPE, ROUTER_FILTER, ROUTER_TYPE,
 } from './envoy-values.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 
-const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC']);
 
 export interface ProxylessListenersResult {
   /** envoy.config.listener.v3.Listener with api_listener, sorted by name. */
@@ -109,41 +107,15 @@ export function buildProxylessListeners(
   const referencedClusters = new Set<string>();
   const listeners: object[] = [];
   const routes: object[] = [];
-  const taken = new Set<string>();
-  for (const service of services) {
-    const httpPorts = service.ports.filter((p) => HTTP_PROTOCOLS.has(p.protocol));
-    if (httpPorts.length === 0) continue;
-    const names = dialNames(service, proxy.namespace);
-    const vs = config.virtualServiceFor(service.host);
-    for (const [index, port] of httpPorts.entries()) {
-      const candidates = names.map((n) => `${n}:${port.number}`);
-      if (index === 0) candidates.unshift(...names);
-      // A name an earlier service already answers to (two hosts sharing a short name) stays with that service.
-      const domains = candidates.filter((d) => !taken.has(d));
-      if (domains.length === 0) continue;
-      for (const d of domains) taken.add(d);
-      const usedFilters = new Set<string>();
-      const cx: RouteContext = { proxy, config, registry, port: port.number, referencedClusters, usedFilters };
-      let vhostRoutes: object[] = [];
-      if (vs !== undefined) {
-        for (const http of vs.spec.http) {
-          for (const route of buildHttpRoutes(http, cx)) {
-            const adapted = grpcRoute(route);
-            if (adapted !== undefined) vhostRoutes.push(adapted);
-          }
-        }
-      }
-      if (vhostRoutes.length === 0) {
-        const cluster = outboundClusterName(service.host, port.number);
-        referencedClusters.add(cluster);
-        vhostRoutes = [defaultRoute(cluster)];
-      }
-      const routeName = proxylessRouteName(service.host, port.number);
-      const sortedDomains = domains.sort();
-      routes.push({ name: routeName, virtual_hosts: [{ name: routeName, domains: sortedDomains, routes: vhostRoutes }] });
-      const filters = grpcHttpFilters(usedFilters);
-      for (const name of sortedDomains) listeners.push(apiListener(name, routeName, filters));
-    }
+  const hosts = buildPortVirtualHosts(services, proxy, config, registry, referencedClusters, {
+    names: (service) => dialNames(service, proxy.namespace),
+    adapt: grpcRoute,
+  });
+  for (const v of hosts) {
+    const routeName = proxylessRouteName(v.host, v.port);
+    routes.push({ name: routeName, virtual_hosts: [{ name: routeName, domains: v.domains, routes: v.routes }] });
+    const filters = grpcHttpFilters(v.usedFilters);
+    for (const name of v.domains) listeners.push(apiListener(name, routeName, filters));
   }
   return { listeners: listeners.sort(byName), routes: routes.sort(byName), referencedClusters };
 }

@@ -5,14 +5,12 @@
 // listener by Host, so a name without a port belongs to the service's lowest
 // HTTP port, and a domain already taken by an earlier host is not repeated.
 import type { RegistryService } from '../registry/registry-types.js';
-import { defaultRoute, buildHttpRoutes, type RouteContext } from './build-http-routes.js';
-import { outboundClusterName } from './cluster-name.js';
+import { buildPortVirtualHosts } from './port-virtual-hosts.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
 
 export const OUTBOUND_ROUTE_NAME = 'outbound';
 
-const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC']);
 const KUBERNETES_HOST = /^([^.]+)\.([^.]+)\.svc\.cluster\.local$/;
 
 /** Names a proxy in proxyNamespace may use for a host, without ports (Istio's generateAltVirtualHosts). */
@@ -41,30 +39,13 @@ export function buildOutboundRouteConfig(
 ): RouteBuildResult {
   const referencedClusters = new Set<string>();
   const usedFilters = new Set<string>();
-  const taken = new Set<string>();
-  const virtualHosts: object[] = [];
-  for (const service of services) {
-    const httpPorts = service.ports.filter((p) => HTTP_PROTOCOLS.has(p.protocol));
-    if (httpPorts.length === 0) continue;
-    const aliases = hostAliases(service, proxy.namespace);
-    const vs = config.virtualServiceFor(service.host);
-    for (const [index, port] of httpPorts.entries()) {
-      const candidates = aliases.map((a) => `${a}:${port.number}`);
-      if (index === 0) candidates.unshift(...aliases);
-      const domains = candidates.filter((d) => !taken.has(d));
-      if (domains.length === 0) continue;
-      for (const d of domains) taken.add(d);
-      const cx: RouteContext = { proxy, config, registry, port: port.number, referencedClusters, usedFilters };
-      let routes: object[] = [];
-      if (vs !== undefined) for (const http of vs.spec.http) routes.push(...buildHttpRoutes(http, cx));
-      if (routes.length === 0) {
-        const cluster = outboundClusterName(service.host, port.number);
-        referencedClusters.add(cluster);
-        routes = [defaultRoute(cluster)];
-      }
-      virtualHosts.push({ name: `${service.host}:${port.number}`, domains: domains.sort(), routes });
-    }
-  }
+  const hosts = buildPortVirtualHosts(services, proxy, config, registry, referencedClusters, {
+    names: (service) => hostAliases(service, proxy.namespace),
+  });
+  const virtualHosts = hosts.map((v) => {
+    for (const f of v.usedFilters) usedFilters.add(f);
+    return { name: `${v.host}:${v.port}`, domains: v.domains, routes: v.routes };
+  });
   return {
     routeConfig: { name: OUTBOUND_ROUTE_NAME, virtual_hosts: virtualHosts },
     referencedClusters,
