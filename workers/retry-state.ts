@@ -3,21 +3,37 @@
 import type { RetryPolicy } from '../src/config/bootstrap-types.js';
 import { UpstreamFailure } from './upstream-connection.js';
 
-export class RetryState {
-  used = 0;
-  private readonly on5xx: boolean;
-  private readonly onGatewayError: boolean;
-  private readonly onConnectFailure: boolean;
-  private readonly onReset: boolean;
-  private readonly onStatusCodes: boolean;
+/** A policy's retry_on list as flags, computed once per policy (config is immutable, so cached by identity). */
+class RetryConditions {
+  readonly on5xx: boolean;
+  readonly onGatewayError: boolean;
+  readonly onConnectFailure: boolean;
+  readonly onReset: boolean;
+  readonly onStatusCodes: boolean;
 
-  constructor(readonly policy: RetryPolicy) {
-    const on = policy.retryOn;
+  constructor(on: readonly string[]) {
     this.on5xx = on.includes('5xx');
     this.onGatewayError = on.includes('gateway-error');
     this.onConnectFailure = on.includes('connect-failure');
     this.onReset = on.includes('reset');
     this.onStatusCodes = on.includes('retriable-status-codes');
+  }
+}
+
+const conditionsByPolicy = new WeakMap<RetryPolicy, RetryConditions>();
+
+function conditionsOf(policy: RetryPolicy): RetryConditions {
+  let c = conditionsByPolicy.get(policy);
+  if (c === undefined) conditionsByPolicy.set(policy, (c = new RetryConditions(policy.retryOn)));
+  return c;
+}
+
+export class RetryState {
+  used = 0;
+  private readonly c: RetryConditions;
+
+  constructor(readonly policy: RetryPolicy) {
+    this.c = conditionsOf(policy);
   }
 
   hasBudget(): boolean {
@@ -26,22 +42,22 @@ export class RetryState {
 
   /** A response with this status is retried (rather than forwarded). */
   retriesStatus(status: number): boolean {
-    if (status >= 500 && this.on5xx) return true;
-    if ((status === 502 || status === 503 || status === 504) && this.onGatewayError) return true;
-    return this.onStatusCodes && this.policy.retriableStatusCodes.includes(status);
+    if (status >= 500 && this.c.on5xx) return true;
+    if ((status === 502 || status === 503 || status === 504) && this.c.onGatewayError) return true;
+    return this.c.onStatusCodes && this.policy.retriableStatusCodes.includes(status);
   }
 
   /** Envoy: 5xx and gateway-error also cover connect failures and resets. */
   retriesFailure(failure: number): boolean {
-    if (this.on5xx || this.onGatewayError) return true;
-    if (failure === UpstreamFailure.CONNECT) return this.onConnectFailure || this.onReset;
-    if (failure === UpstreamFailure.RESET) return this.onReset;
+    if (this.c.on5xx || this.c.onGatewayError) return true;
+    if (failure === UpstreamFailure.CONNECT) return this.c.onConnectFailure || this.c.onReset;
+    if (failure === UpstreamFailure.RESET) return this.c.onReset;
     return false;
   }
 
   /** A per-try timeout counts as a 504 / a reset. */
   retriesTimeout(): boolean {
-    return this.on5xx || this.onGatewayError || this.onReset;
+    return this.c.on5xx || this.c.onGatewayError || this.c.onReset;
   }
 
   /** Delay before the next try: random in [0, base * 2^(n-1)], capped at max_interval. */
