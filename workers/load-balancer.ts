@@ -116,5 +116,7 @@ export function createLoadBalancer(policy: LbPolicy, endpoints: readonly Upstrea
       return new RandomBalancer(endpoints);
     case 'LEAST_REQUEST':
       return new LeastRequestBalancer(endpoints);
+    default:
+      throw new Error(`lb_policy ${policy} is not implemented yet`);
   }
 }

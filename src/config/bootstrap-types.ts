@@ -25,6 +25,69 @@ export interface Listener {
   readonly streamIdleTimeoutMs: number;
   /** http_connection_manager.request_headers_timeout, ms; 0 = none (default). */
   readonly requestHeadersTimeoutMs: number;
+  /** The HTTP filters before the router, in chain order (the router is implied and last). */
+  readonly httpFilters: HttpFilters;
+}
+
+/**
+ * Which optional HTTP filters the listener's chain has. As in Envoy, a route's
+ * or virtual host's typed_per_filter_config for a filter only takes effect when
+ * that filter is in the chain.
+ */
+export interface HttpFilters {
+  /** envoy.filters.http.fault: null when absent; its own config is the default for routes without an override. */
+  readonly fault: FaultConfig | null;
+  /** envoy.filters.http.cors present (policies come from virtual hosts / routes). */
+  readonly cors: boolean;
+}
+
+/**
+ * A probability in [0, 1] from a FractionalPercent (numerator / denominator
+ * HUNDRED|TEN_THOUSAND|MILLION) or a RuntimeFractionalPercent's default_value.
+ */
+export type Fraction = number;
+
+/** extensions.filters.http.fault.v3.HTTPFault */
+export interface FaultConfig {
+  readonly delay: FaultDelay | null;
+  readonly abort: FaultAbort | null;
+  /** The fault applies only to requests matching all of these (empty: all). */
+  readonly headers: readonly HeaderMatcher[];
+  /** max_active_faults: null = unlimited. Counted per proxy (all workers). */
+  readonly maxActiveFaults: number | null;
+}
+
+export interface FaultDelay {
+  /** fixed_delay in ms; null when header_delay is used instead. */
+  readonly fixedDelayMs: number | null;
+  /** header_delay: the delay comes from x-envoy-fault-delay-request (ms); off unless configured. */
+  readonly headerDelay: boolean;
+  readonly percentage: Fraction;
+}
+
+export interface FaultAbort {
+  /** Exactly one of httpStatus, grpcStatus, headerAbort is set. */
+  readonly httpStatus: number | null;
+  readonly grpcStatus: number | null;
+  /** header_abort: status from x-envoy-fault-abort-request / x-envoy-fault-abort-grpc-request; off unless configured. */
+  readonly headerAbort: boolean;
+  readonly percentage: Fraction;
+}
+
+/** CorsPolicy (route.v3.CorsPolicy / extensions.filters.http.cors.v3.CorsPolicy). */
+export interface CorsPolicy {
+  readonly allowOriginStringMatch: readonly StringMatch[];
+  /** Verbatim comma-separated lists as Envoy takes them; null when not set. */
+  readonly allowMethods: string | null;
+  readonly allowHeaders: string | null;
+  readonly exposeHeaders: string | null;
+  /** max_age, seconds as a string (Envoy's type); null when not set. */
+  readonly maxAge: string | null;
+  /** null = not set (no access-control-allow-credentials header). */
+  readonly allowCredentials: boolean | null;
+  readonly allowPrivateNetworkAccess: boolean;
+  /** filter_enabled runtime fraction; default 1 (enforced). */
+  readonly filterEnabled: Fraction;
 }
 
 /** Header mutation shared by route config, virtual host and route level. */
@@ -47,14 +110,23 @@ export interface RouteConfig extends HeaderMutation {
   readonly virtualHosts: readonly VirtualHost[];
 }
 
-export interface VirtualHost extends HeaderMutation {
+/** typed_per_filter_config of a virtual host or route (and the deprecated `cors` fields), for the filters we run. */
+export interface PerFilterConfig {
+  /** 'envoy.filters.http.fault' override; null = inherit. */
+  readonly fault: FaultConfig | null;
+  /** 'envoy.filters.http.cors' CorsPolicy, or the `cors` field; null = inherit. */
+  readonly cors: CorsPolicy | null;
+}
+
+export interface VirtualHost extends HeaderMutation, PerFilterConfig {
   readonly name: string;
   /** Lowercased: exact ("a.com", "a.com:80"), suffix wildcard ("*.a.com"), prefix wildcard ("a.*") or "*". */
   readonly domains: readonly string[];
   readonly routes: readonly Route[];
 }
 
-export interface Route extends HeaderMutation {
+/** Per-route filter config: the most specific level wins (route over virtual host over the listener's filter config). */
+export interface Route extends HeaderMutation, PerFilterConfig {
   readonly name: string; // "" when not given
   readonly match: RouteMatch;
   readonly action: RouteAction | RedirectAction | DirectResponseAction;
@@ -119,6 +191,31 @@ export interface RetryPolicy {
   /** retry_back_off.max_interval, ms; default 10 x base. */
   readonly backOffMaxMs: number;
   readonly retriableStatusCodes: readonly number[];
+  /** retry_host_predicate envoy.retry_host_predicates.previous_hosts: retries avoid every host already tried. */
+  readonly previousHostsPredicate: boolean;
+  /** host_selection_retry_max_attempts; default 1. */
+  readonly hostSelectionRetryMaxAttempts: number;
+}
+
+/** route.v3.RouteAction.HashPolicy, one of: */
+export type HashPolicy =
+  | { readonly kind: 'header'; readonly name: string; readonly terminal: boolean } // name lowercased
+  | {
+      readonly kind: 'cookie';
+      readonly name: string;
+      /** ttl in ms; when set and the cookie is absent, the proxy generates one and sets it on the response. */
+      readonly ttlMs: number | null;
+      readonly path: string | null;
+      readonly terminal: boolean;
+    }
+  | { readonly kind: 'source_ip'; readonly terminal: boolean }
+  | { readonly kind: 'query_parameter'; readonly name: string; readonly terminal: boolean };
+
+/** route.v3.RouteAction.RequestMirrorPolicy */
+export interface RequestMirrorPolicy {
+  readonly cluster: string;
+  /** runtime_fraction.default_value; 1 when not given. */
+  readonly fraction: Fraction;
 }
 
 export interface WeightedClusterEntry {
@@ -136,6 +233,9 @@ export interface RouteAction {
   readonly retryPolicy: RetryPolicy | null;
   readonly prefixRewrite: string | null;
   readonly hostRewriteLiteral: string | null;
+  /** hash_policy, in order (RING_HASH / MAGLEV clusters use it; others ignore it, as Envoy does). */
+  readonly hashPolicy: readonly HashPolicy[];
+  readonly requestMirrorPolicies: readonly RequestMirrorPolicy[];
 }
 
 export interface RedirectAction {
@@ -157,7 +257,13 @@ export interface DirectResponseAction {
   readonly body: string | null;
 }
 
-export type LbPolicy = 'ROUND_ROBIN' | 'RANDOM' | 'LEAST_REQUEST';
+/**
+ * Envoy's lb_policy values, plus PEAK_EWMA: Linkerd's peak-EWMA latency x
+ * load with power of two choices, an Isthmus extension selected by
+ * `load_balancing_policy` with typed_config
+ * `type.googleapis.com/isthmus.extensions.load_balancing_policies.peak_ewma.v1.PeakEwma`.
+ */
+export type LbPolicy = 'ROUND_ROBIN' | 'RANDOM' | 'LEAST_REQUEST' | 'RING_HASH' | 'MAGLEV' | 'PEAK_EWMA';
 
 export interface Cluster {
   readonly name: string;
@@ -165,7 +271,81 @@ export interface Cluster {
   /** connect_timeout, ms; Envoy default 5000. */
   readonly connectTimeoutMs: number;
   readonly lbPolicy: LbPolicy;
+  /** ring_hash_lb_config; Envoy defaults 1024 / 8M. */
+  readonly ringHash: { readonly minRingSize: number; readonly maxRingSize: number };
+  /** maglev_lb_config.table_size; Envoy default 65537 (a prime). */
+  readonly maglevTableSize: number;
+  /** PEAK_EWMA's decay (Linkerd's default 10 s). */
+  readonly peakEwmaDecayMs: number;
+  /** circuit_breakers.thresholds, DEFAULT priority, Envoy's defaults filled in. Enforced across all workers. */
+  readonly circuitBreakers: CircuitBreakers;
+  readonly outlierDetection: OutlierDetection | null;
+  /** health_checks: at most one, HTTP. */
+  readonly healthCheck: HealthCheck | null;
+  /** common_lb_config.healthy_panic_threshold, percent; default 50 (0 disables panic mode). */
+  readonly healthyPanicThresholdPercent: number;
+  /** load_assignment.policy.overprovisioning_factor, percent; default 140 (Envoy's 1.4). */
+  readonly overprovisioningFactor: number;
   readonly endpoints: readonly Endpoint[];
+  /** Set by the agent (never by a config file): this cluster's record in the proxy's shared state. */
+  readonly stateSlot?: number;
+}
+
+export interface CircuitBreakers {
+  /** Envoy defaults: 1024 each, max_retries 3. */
+  readonly maxConnections: number;
+  readonly maxPendingRequests: number;
+  readonly maxRequests: number;
+  readonly maxRetries: number;
+  /** retry_budget: when set it replaces max_retries. */
+  readonly retryBudget: RetryBudget | null;
+}
+
+export interface RetryBudget {
+  /** budget_percent of active + pending requests; default 20. */
+  readonly budgetPercent: number;
+  /** min_retry_concurrency; default 3. */
+  readonly minRetryConcurrency: number;
+}
+
+/** cluster.v3.OutlierDetection (consecutive 5xx / gateway failure, success rate), Envoy's defaults filled in. */
+export interface OutlierDetection {
+  readonly consecutive5xx: number; // 5
+  readonly consecutiveGatewayFailure: number; // 5
+  readonly intervalMs: number; // 10000
+  readonly baseEjectionTimeMs: number; // 30000
+  readonly maxEjectionTimeMs: number; // 300000
+  readonly maxEjectionPercent: number; // 10
+  readonly enforcingConsecutive5xx: number; // percent, 100
+  readonly enforcingConsecutiveGatewayFailure: number; // percent, 0
+  readonly enforcingSuccessRate: number; // percent, 100
+  readonly successRateMinimumHosts: number; // 5
+  readonly successRateRequestVolume: number; // 100
+  readonly successRateStdevFactor: number; // 1900 (= 1.9)
+}
+
+/** core.v3.HealthCheck with http_health_check. */
+export interface HealthCheck {
+  readonly timeoutMs: number;
+  readonly intervalMs: number;
+  /** interval_jitter, ms; default 0. */
+  readonly intervalJitterMs: number;
+  readonly unhealthyThreshold: number;
+  readonly healthyThreshold: number;
+  /** no_traffic_interval etc. are not modelled: every endpoint is checked at `interval`. */
+  readonly http: {
+    readonly path: string;
+    /** host header; null = the cluster name (Envoy's default). */
+    readonly host: string | null;
+    /** expected_statuses as [start, end) ranges; default [[200, 201)]. */
+    readonly expectedStatuses: readonly (readonly [number, number])[];
+  };
+}
+
+export interface Locality {
+  readonly region: string;
+  readonly zone: string;
+  readonly subZone: string;
 }
 
 export interface Endpoint {
@@ -173,4 +353,10 @@ export interface Endpoint {
   readonly port: number;
   /** load_balancing_weight; default 1. */
   readonly weight: number;
+  /** The LocalityLbEndpoints' locality ("" fields when not given). */
+  readonly locality: Locality;
+  /** The LocalityLbEndpoints' priority; 0 is the highest, default 0. */
+  readonly priority: number;
+  /** Set by the agent (never by a config file): this endpoint's record in the proxy's shared state. */
+  readonly stateSlot?: number;
 }

@@ -2,12 +2,21 @@
 // in load_assignment, so the proxy never resolves a name on the data path.
 
 import { isIP } from 'node:net';
-import type { Cluster, Endpoint, LbPolicy, SocketAddress } from './bootstrap-types.js';
+import type { CircuitBreakers, Cluster, Endpoint, LbPolicy, Locality, SocketAddress } from './bootstrap-types.js';
 import type { ValueReader } from './yaml-reader.js';
 
 /** Envoy's default connect_timeout. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const LB_POLICIES: readonly LbPolicy[] = ['ROUND_ROBIN', 'RANDOM', 'LEAST_REQUEST'];
+const NO_LOCALITY: Locality = { region: '', zone: '', subZone: '' };
+/** Envoy's circuit-breaker defaults. */
+export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakers = {
+  maxConnections: 1024,
+  maxPendingRequests: 1024,
+  maxRequests: 1024,
+  maxRetries: 3,
+  retryBudget: null,
+};
 
 /**
  * config.core.v3.Address holding a socket_address; the address must be an IP
@@ -74,7 +83,7 @@ function readEndpoints(v: ValueReader): Endpoint[] | undefined {
       const weightGiven = lb.has('load_balancing_weight');
       lb.done();
       if (address === undefined || (weightGiven && weight === undefined)) ok = false;
-      else endpoints.push({ address: address.address, port: address.port, weight: weight ?? 1 });
+      else endpoints.push({ address: address.address, port: address.port, weight: weight ?? 1, locality: NO_LOCALITY, priority: 0 });
     }
     lo.done();
   }
@@ -103,5 +112,19 @@ export function readCluster(v: ValueReader): Cluster | undefined {
   if (name === undefined || type === undefined || lbPolicy === undefined || endpoints === undefined || connectTimeoutMs <= 0) {
     return undefined;
   }
-  return { name, type, connectTimeoutMs, lbPolicy, endpoints };
+  return {
+    name,
+    type,
+    connectTimeoutMs,
+    lbPolicy,
+    ringHash: { minRingSize: 1024, maxRingSize: 8_388_608 },
+    maglevTableSize: 65_537,
+    peakEwmaDecayMs: 10_000,
+    circuitBreakers: DEFAULT_CIRCUIT_BREAKERS,
+    outlierDetection: null,
+    healthCheck: null,
+    healthyPanicThresholdPercent: 50,
+    overprovisioningFactor: 140,
+    endpoints,
+  };
 }

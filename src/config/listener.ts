@@ -117,5 +117,6 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
     routeConfig: hcm.routeConfig,
     streamIdleTimeoutMs: hcm.streamIdleTimeoutMs,
     requestHeadersTimeoutMs: hcm.requestHeadersTimeoutMs,
+    httpFilters: { fault: null, cors: false },
   };
 }

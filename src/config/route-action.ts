@@ -66,7 +66,16 @@ function readRetryPolicy(v: ValueReader): RetryPolicy | undefined {
     if (code !== undefined) retriableStatusCodes.push(code);
   }
   obj.done();
-  return { retryOn, numRetries, perTryTimeoutMs, backOffBaseMs, backOffMaxMs, retriableStatusCodes };
+  return {
+    retryOn,
+    numRetries,
+    perTryTimeoutMs,
+    backOffBaseMs,
+    backOffMaxMs,
+    retriableStatusCodes,
+    previousHostsPredicate: false,
+    hostSelectionRetryMaxAttempts: 1,
+  };
 }
 
 function readWeightedClusters(v: ValueReader, refs: ClusterReference[]): { clusters: WeightedClusterEntry[]; total: number } | undefined {
@@ -133,7 +142,17 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[]): Route
   const hostRewriteLiteral = obj.field('host_rewrite_literal').nonEmptyString() ?? null;
   obj.done();
   if (clusters === undefined || retryPolicy === undefined) return undefined;
-  return { type: 'route', clusters, totalWeight, timeoutMs, retryPolicy, prefixRewrite, hostRewriteLiteral };
+  return {
+    type: 'route',
+    clusters,
+    totalWeight,
+    timeoutMs,
+    retryPolicy,
+    prefixRewrite,
+    hostRewriteLiteral,
+    hashPolicy: [],
+    requestMirrorPolicies: [],
+  };
 }
 
 const REDIRECT_CODES = {

@@ -51,7 +51,7 @@ function readRoute(v: ValueReader, refs: ClusterReference[]): Route | undefined 
   const mutation = readHeaderMutation(obj);
   obj.done();
   if (match === undefined || action === undefined) return undefined;
-  return { name, match, action, ...mutation };
+  return { name, match, action, ...mutation, fault: null, cors: null };
 }
 
 function readDomain(v: ValueReader): string | undefined {
@@ -104,7 +104,7 @@ function readVirtualHost(v: ValueReader, refs: ClusterReference[], seenDomains: 
   const mutation = readHeaderMutation(obj);
   obj.done();
   if (name === undefined || domains.length === 0 || !ok) return undefined;
-  return { name, domains, routes, ...mutation };
+  return { name, domains, routes, ...mutation, fault: null, cors: null };
 }
 
 /** config.route.v3.RouteConfiguration; cluster names the routes use are appended to refs. */
