@@ -5,7 +5,7 @@
 import type { ObjectReader, ValueReader } from '../../src/config/yaml-reader.js';
 import { markLine, readDnsLabel, readDurationMs, readHost, readLabels, type SpecContext } from './istio-fields.js';
 import type {
-  ConnectionPoolSettings, ConsistentHash, DestinationRuleSpec, LoadBalancerSettings, OutlierDetection, Subset, TrafficPolicy,
+  ConnectionPoolSettings, ConsistentHash, DestinationRuleSpec, LoadBalancerSettings, LocalityLbSetting, OutlierDetection, Subset, TrafficPolicy,
 } from './istio-types.js';
 
 const INT32_MAX = 2_147_483_647;
@@ -43,10 +43,46 @@ function readConsistentHash(v: ValueReader): ConsistentHash | undefined {
   return result;
 }
 
-function readLoadBalancer(v: ValueReader): LoadBalancerSettings | undefined {
+const REGION = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+function readRegion(v: ValueReader): string | undefined {
+  v.require();
+  const region = v.nonEmptyString();
+  if (region !== undefined && !REGION.test(region)) {
+    v.problem(`must be a region name (failover is region to region, as in Istio), got "${region}"`);
+    return undefined;
+  }
+  return region;
+}
+
+function readLocalityLbSetting(v: ValueReader): LocalityLbSetting | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
-  const which = obj.oneOf(['simple', 'consistentHash'] as const, true);
+  const enabled = obj.field('enabled').bool() ?? true;
+  const failover: { from: string; to: string }[] = [];
+  let ok = true;
+  for (const item of obj.field('failover').list()) {
+    const f = item.object();
+    if (f === undefined) {
+      ok = false;
+      continue;
+    }
+    const from = readRegion(f.field('from'));
+    const to = readRegion(f.field('to'));
+    f.done();
+    if (from === undefined || to === undefined) ok = false;
+    else failover.push({ from, to });
+  }
+  obj.done();
+  return ok ? { enabled, failover } : undefined;
+}
+
+function readLoadBalancer(v: ValueReader): { settings?: LoadBalancerSettings; locality?: LocalityLbSetting } | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const localityField = obj.field('localityLbSetting');
+  const locality = localityField.missing ? undefined : readLocalityLbSetting(localityField);
+  const which = obj.oneOf(['simple', 'consistentHash'] as const, localityField.missing);
   let result: LoadBalancerSettings | undefined;
   if (which === 'simple') {
     const simple = obj.field('simple').enumOf(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM'] as const);
@@ -56,7 +92,9 @@ function readLoadBalancer(v: ValueReader): LoadBalancerSettings | undefined {
     if (consistentHash !== undefined) result = { type: 'consistentHash', consistentHash };
   }
   obj.done();
-  return result;
+  if (!localityField.missing && locality === undefined) return undefined;
+  if (which !== undefined && result === undefined) return undefined;
+  return { ...(result !== undefined ? { settings: result } : {}), ...(locality !== undefined ? { locality } : {}) };
 }
 
 /** Sets out[key] from an optional integer field. */
@@ -114,7 +152,11 @@ function readTrafficPolicy(v: ValueReader): TrafficPolicy | undefined {
   if (obj === undefined) return undefined;
   const out: { -readonly [K in keyof TrafficPolicy]: TrafficPolicy[K] } = {};
   const lb = obj.field('loadBalancer');
-  if (!lb.missing) out.loadBalancer = readLoadBalancer(lb);
+  if (!lb.missing) {
+    const read = readLoadBalancer(lb);
+    out.loadBalancer = read?.settings;
+    out.localityLbSetting = read?.locality;
+  }
   const pool = obj.field('connectionPool');
   if (!pool.missing) out.connectionPool = readConnectionPool(pool);
   const outlier = obj.field('outlierDetection');

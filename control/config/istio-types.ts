@@ -97,6 +97,14 @@ export interface WorkloadEntrySpec {
   readonly serviceAccount: string;
   /** Load-balancing weight; 1 when not written. */
   readonly weight: number;
+  /** `region/zone/subzone` (any suffix may be left out). */
+  readonly locality?: Locality;
+}
+
+export interface Locality {
+  readonly region: string;
+  readonly zone: string;
+  readonly subZone: string;
 }
 
 // ---- VirtualService ----
@@ -255,8 +263,18 @@ export interface OutlierDetection {
   readonly maxEjectionPercent?: number;
 }
 
+/** loadBalancer.localityLbSetting: Istio's locality failover (only with outlierDetection, as in Istio). */
+export interface LocalityLbSetting {
+  /** false switches locality-aware priorities off for this host. */
+  readonly enabled: boolean;
+  /** Region-to-region failover: when `from` (the proxy's region) has no healthy endpoints, `to` comes next. */
+  readonly failover: readonly { readonly from: string; readonly to: string }[];
+}
+
 export interface TrafficPolicy {
   readonly loadBalancer?: LoadBalancerSettings;
+  /** Written inside loadBalancer in the YAML; kept apart so a policy may set it without simple/consistentHash. */
+  readonly localityLbSetting?: LocalityLbSetting;
   readonly connectionPool?: ConnectionPoolSettings;
   readonly outlierDetection?: OutlierDetection;
   readonly tls?: { readonly mode: 'DISABLE' | 'ISTIO_MUTUAL' };

@@ -6,7 +6,7 @@ import type { ObjectReader, ValueReader } from '../../src/config/yaml-reader.js'
 import {
   isIpAddress, readFreeMap, readHost, readLabels, readRequiredList, readStringList, type SpecContext,
 } from './istio-fields.js';
-import type { HostName, PortProtocol, ServiceEntrySpec, ServicePort, WorkloadEntrySpec, WorkloadSelector } from './istio-types.js';
+import type { HostName, Locality, PortProtocol, ServiceEntrySpec, ServicePort, WorkloadEntrySpec, WorkloadSelector } from './istio-types.js';
 
 const PROTOCOLS: readonly PortProtocol[] = ['HTTP', 'HTTP2', 'GRPC', 'TCP'];
 const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/i;
@@ -58,6 +58,20 @@ function checkAddress(item: ValueReader, text: string): string | undefined {
   return text;
 }
 
+const LOCALITY_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** Istio's `region/zone/subzone` locality string; trailing parts may be left out. */
+export function readLocality(v: ValueReader): Locality | undefined {
+  const text = v.nonEmptyString();
+  if (text === undefined) return undefined;
+  const parts = text.split('/');
+  if (parts.length > 3 || parts.some((p) => !LOCALITY_PART.test(p))) {
+    v.problem(`must be region/zone/subzone (letters, digits, '-', '_', '.'), got "${text}"`);
+    return undefined;
+  }
+  return { region: parts[0]!, zone: parts[1] ?? '', subZone: parts[2] ?? '' };
+}
+
 /** The fields a WorkloadEntry spec and a ServiceEntry endpoint share. */
 export function readWorkloadEntryFields(obj: ObjectReader): WorkloadEntrySpec | undefined {
   const addressField = obj.field('address');
@@ -69,10 +83,13 @@ export function readWorkloadEntryFields(obj: ObjectReader): WorkloadEntrySpec | 
   const serviceAccount = obj.field('serviceAccount').string() ?? '';
   const weightField = obj.field('weight');
   const weight = weightField.integer(1, MAX_UINT32);
+  const localityField = obj.field('locality');
+  const locality = localityField.missing ? undefined : readLocality(localityField);
   obj.done();
   if (address === undefined || !isIpAddress(address)) return undefined;
   if (weight === undefined && !weightField.missing) return undefined;
-  return { address, ports, labels, serviceAccount, weight: weight ?? 1 };
+  if (locality === undefined && !localityField.missing) return undefined;
+  return { address, ports, labels, serviceAccount, weight: weight ?? 1, ...(locality !== undefined ? { locality } : {}) };
 }
 
 export function readWorkloadEntrySpec(v: ValueReader): WorkloadEntrySpec | undefined {

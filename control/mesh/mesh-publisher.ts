@@ -128,7 +128,9 @@ function outboundLabelKeys(resources: readonly IstioResource[]): readonly string
 /** What a sidecar's outbound resources depend on besides config and registry (see translateOutbound). */
 function outboundKey(proxy: ProxyIdentity, labelKeys: readonly string[]): string {
   const labels = labelKeys.map((k) => `${k}=${proxy.labels[k] ?? ''}`).join(',');
-  return `${proxy.namespace}|${labels}|${proxy.outboundPort ?? ''}`;
+  // Locality-aware endpoints (priorities by the proxy's locality) differ between localities.
+  const l = proxy.locality;
+  return `${proxy.namespace}|${labels}|${proxy.outboundPort ?? ''}|${l === undefined ? '' : `${l.region}/${l.zone}/${l.subZone}`}`;
 }
 
 interface BuiltSnapshot {
@@ -139,8 +141,11 @@ interface BuiltSnapshot {
 
 /** What translation output depends on besides config and registry: the identity without the node id. */
 function identityKey(proxy: ProxyIdentity): string {
-  const { id: _id, ...rest } = proxy;
-  return JSON.stringify(rest, Object.keys(rest).sort());
+  const { id: _id, locality, ...rest } = proxy;
+  // The key list filters nested objects too (labels is a flat map of strings keyed by their names below).
+  const keys = [...Object.keys(rest), ...Object.keys(rest.labels)].sort();
+  const l = locality === undefined ? '' : `${locality.region}/${locality.zone}/${locality.subZone}`;
+  return JSON.stringify(rest, keys) + l;
 }
 
 /** Debounce keys: `config` (served config changed), `services` (registry service definitions), `eds:<host>`. */
@@ -266,7 +271,7 @@ export class MeshPublisher {
 
   private streamOpened(node: NodeIdentity, streamId: number): void {
     const { log, registry } = this.options;
-    const read = readNodeMetadata(node.id, node.metadata);
+    const read = readNodeMetadata(node.id, node.metadata, node.locality);
     const problems = [...read.problems];
     let state = this.nodes.get(node.id);
     if (state === undefined) {

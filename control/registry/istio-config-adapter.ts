@@ -17,6 +17,7 @@ function workloadOf(id: string, namespace: string, spec: WorkloadEntrySpec): Wor
     labels: spec.labels,
     serviceAccount: spec.serviceAccount,
     weight: spec.weight,
+    ...(spec.locality !== undefined ? { locality: spec.locality } : {}),
   };
 }
 

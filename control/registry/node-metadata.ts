@@ -9,6 +9,7 @@
 // listeners; with SERVICE, INSTANCE_IPS and APP_PORT it is also announced as an
 // endpoint reached at the app port (it has no inbound listener).
 import type { ProxyIdentity } from '../translate/mesh-config.js';
+import type { Locality } from './registry-types.js';
 import type { WorkloadAnnouncement } from './workload-announcement.js';
 
 export const NODE_METADATA_KEYS = Object.freeze({
@@ -53,7 +54,7 @@ function readString(metadata: Record<string, unknown>, key: string, problems: st
 }
 
 /** Reads a node's id and metadata; unusable keys are left out and reported. */
-export function readNodeMetadata(nodeId: string, metadata: Record<string, unknown>): NodeReadResult {
+export function readNodeMetadata(nodeId: string, metadata: Record<string, unknown>, locality?: Locality): NodeReadResult {
   const problems: string[] = [];
   const k = NODE_METADATA_KEYS;
   const namespace = readString(metadata, k.NAMESPACE, problems) ?? 'default';
@@ -93,6 +94,7 @@ export function readNodeMetadata(nodeId: string, metadata: Record<string, unknow
     ...(outboundPort !== undefined ? { outboundPort } : {}),
     ...(inboundPort !== undefined ? { inboundPort } : {}),
     ...(proxyless ? { proxyless: true } : {}),
+    ...(locality !== undefined ? { locality } : {}),
   };
   if (service === undefined || address === undefined || appPort === undefined) return { proxy, problems };
   const { version, ...otherLabels } = labels;
@@ -107,6 +109,7 @@ export function readNodeMetadata(nodeId: string, metadata: Record<string, unknow
     appPort: proxyless ? appPort : (inboundPort ?? appPort),
     servicePort: servicePort ?? appPort,
     ...(serviceAccount !== undefined ? { serviceAccount } : {}),
+    ...(locality !== undefined ? { locality } : {}),
   };
   return { proxy, announcement, problems };
 }

@@ -27,11 +27,9 @@ export interface RegistryService {
   readonly source: string;
 }
 
-export interface Locality {
-  readonly region: string;
-  readonly zone: string;
-  readonly subZone: string;
-}
+import type { Locality } from '../config/istio-types.js';
+
+export type { Locality };
 
 /** One instance of a workload, before it is matched to services. */
 export interface WorkloadInstance {

@@ -8,6 +8,7 @@ import type { ServiceRegistry } from '../registry/service-registry.js';
 import { outboundClusterName, parseOutboundClusterName, type OutboundClusterKey } from './cluster-name.js';
 import { adsConfigSource, socketAddress, wrapped } from './envoy-values.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
+import { localityFailoverApplies, localityPriorities } from './locality-priority.js';
 import { clusterPolicyFields, effectivePolicy } from './traffic-policy.js';
 
 /** Cluster names for every port of a service and every subset its DestinationRule defines (sorted). */
@@ -69,12 +70,16 @@ export function buildLoadAssignment(name: string, proxy: ProxyIdentity, config: 
       });
     }
   }
-  const endpoints = [...groups.keys()].sort().map((group) => {
-    const { locality, lbEndpoints } = groups.get(group)!;
-    return {
-      ...(locality !== undefined ? { locality: { region: locality.region, zone: locality.zone, sub_zone: locality.subZone } } : {}),
-      lb_endpoints: lbEndpoints,
-    };
-  });
+  const ordered = [...groups.keys()].sort().map((group) => groups.get(group)!);
+  const rule = config.destinationRuleFor(key.host, proxy.namespace, hostNamespace(key, registry, proxy));
+  const policy = effectivePolicy(rule, key.subset);
+  const priorities = localityFailoverApplies(policy, proxy.locality)
+    ? localityPriorities(proxy.locality, ordered.map((g) => g.locality), policy)
+    : undefined;
+  const endpoints = ordered.map(({ locality, lbEndpoints }, i) => ({
+    ...(locality !== undefined ? { locality: { region: locality.region, zone: locality.zone, sub_zone: locality.subZone } } : {}),
+    lb_endpoints: lbEndpoints,
+    ...(priorities !== undefined && priorities[i]! > 0 ? { priority: priorities[i] } : {}),
+  }));
   return { cluster_name: name, endpoints };
 }

@@ -1,7 +1,7 @@
 // The routing config (VirtualServices, DestinationRules, Sidecars) indexed
 // once per config version, so translating for each of many proxies is a
 // series of map lookups. Also the proxy's identity, as the translation sees it.
-import { labelsMatch } from '../registry/registry-types.js';
+import { labelsMatch, type Locality } from '../registry/registry-types.js';
 import type {
   DestinationRule, IstioResource, Sidecar, StringMap, VirtualService,
 } from '../config/istio-types.js';
@@ -24,6 +24,8 @@ export interface ProxyIdentity {
    * per `xds:///` target name instead of the sidecar's inbound and outbound listeners (see translate-proxyless.ts).
    */
   readonly proxyless?: boolean;
+  /** node.locality: with a DestinationRule's outlierDetection, endpoints get priorities by locality (Istio's failover). */
+  readonly locality?: Locality;
   /** Listener ports, when this proxy does not use the mesh's (several proxies on one host). */
   readonly outboundPort?: number;
   readonly inboundPort?: number;

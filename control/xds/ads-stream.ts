@@ -14,6 +14,8 @@ export interface NodeIdentity {
   readonly cluster: string;
   /** The node's metadata Struct as plain JSON. */
   readonly metadata: Record<string, unknown>;
+  /** node.locality, when the proxy sent one (peer input: strings, possibly empty). */
+  readonly locality?: { readonly region: string; readonly zone: string; readonly subZone: string };
 }
 
 export interface AdsCallbacks {
@@ -145,7 +147,7 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
   }
 
   private open(request: Request): void {
-    const node = this.requestNode(request) as { id?: unknown; cluster?: unknown; metadata?: unknown } | undefined;
+    const node = this.requestNode(request) as { id?: unknown; cluster?: unknown; metadata?: unknown; locality?: unknown } | undefined;
     if (node === undefined || node === null || typeof node.id !== 'string' || node.id === '') {
       throw new BadRequest('the first request of a stream must carry node.id');
     }
@@ -153,6 +155,7 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
       id: node.id,
       cluster: typeof node.cluster === 'string' ? node.cluster : '',
       metadata: structToJson(node.metadata),
+      ...nodeLocality(node.locality),
     });
     this.unwatch = this.cache.watch(node.id, (snapshot) => {
       try {
@@ -218,4 +221,13 @@ function valueToJson(value: unknown, depth: number): unknown {
   const list = (v.listValue as { values?: unknown[] } | undefined)?.values;
   if (Array.isArray(list)) return list.map((item) => valueToJson(item, depth + 1));
   return null;
+}
+
+/** core.v3.Locality (keepCase: sub_zone) as plain strings; absent when the node sent none or an empty one. */
+function nodeLocality(value: unknown): Pick<NodeIdentity, 'locality'> {
+  if (typeof value !== 'object' || value === null) return {};
+  const v = value as { region?: unknown; zone?: unknown; sub_zone?: unknown };
+  const text = (x: unknown): string => (typeof x === 'string' ? x.slice(0, 128) : '');
+  const locality = { region: text(v.region), zone: text(v.zone), subZone: text(v.sub_zone) };
+  return locality.region === '' && locality.zone === '' && locality.subZone === '' ? {} : { locality };
 }

@@ -22,6 +22,8 @@ export interface WorkloadIdentity {
   readonly outboundPort?: number;
   readonly inboundPort?: number;
   readonly serviceAccount?: string;
+  /** node.locality: where this workload runs (the control plane orders endpoints by it for locality failover). */
+  readonly locality?: { readonly region: string; readonly zone: string; readonly subZone: string };
 }
 
 /** Metadata keys (Istio's names where Istio has one). */
@@ -48,6 +50,8 @@ export interface XdsNode {
   readonly id: string;
   readonly cluster: string;
   readonly metadata: StructMessage;
+  /** core.v3.Locality (keepCase field names). */
+  readonly locality?: { readonly region: string; readonly zone: string; readonly sub_zone: string };
 }
 
 export function nodeId(workload: WorkloadIdentity, pid: number): string {
@@ -89,5 +93,11 @@ export function buildNode(workload: WorkloadIdentity, pid: number = process.pid)
   if (workload.serviceAccount !== undefined && workload.serviceAccount !== '') {
     fields[NODE_METADATA.SERVICE_ACCOUNT] = { stringValue: workload.serviceAccount };
   }
-  return { id: nodeId(workload, pid), cluster: workload.service, metadata: { fields } };
+  const l = workload.locality;
+  return {
+    id: nodeId(workload, pid),
+    cluster: workload.service,
+    metadata: { fields },
+    ...(l !== undefined ? { locality: { region: l.region, zone: l.zone, sub_zone: l.subZone } } : {}),
+  };
 }

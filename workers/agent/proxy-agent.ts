@@ -190,6 +190,7 @@ export class ProxyAgent implements AdminBackend {
       outboundPort,
       ...(inboundPort !== undefined ? { inboundPort } : {}),
       ...(control.serviceAccount !== undefined ? { serviceAccount: control.serviceAccount } : {}),
+      ...(control.locality !== undefined ? { locality: control.locality } : {}),
     });
     this.xds = new XdsClient({
       target: control.target,

@@ -25,6 +25,8 @@ export interface ControlOptions {
   readonly inboundPort: number | undefined;
   /** SERVICE_ACCOUNT, when given. */
   readonly serviceAccount: string | undefined;
+  /** node.locality from `--locality region/zone/subzone`, when given. */
+  readonly locality: { readonly region: string; readonly zone: string; readonly subZone: string } | undefined;
 }
 
 export interface ProxyOptions {
@@ -81,6 +83,10 @@ export const PROXY_COMMAND: CommandSpec = {
     { name: 'outbound-port', type: 'integer', valueName: 'PORT', default: 15001, description: 'the outbound listener port announced to the control plane (0: any free port, shown in the "proxy ready" line)', validate: intBetween(0, 65535) },
     { name: 'inbound-port', type: 'integer', valueName: 'PORT', description: 'the inbound listener port announced to the control plane (0: any free port; default: the mesh\'s, 15006)', validate: intBetween(0, 65535) },
     { name: 'service-account', type: 'string', valueName: 'NAME', description: 'this workload\'s service account (announced to the control plane)' },
+    {
+      name: 'locality', type: 'string', valueName: 'REGION/ZONE/SUBZONE',
+      description: 'where this workload runs (announced as node.locality; with outlier detection, traffic prefers endpoints in the same locality)',
+    },
     { name: 'workload-address', type: 'string', valueName: 'IP', default: '127.0.0.1', description: 'this workload\'s address (announced to the control plane)' },
     { name: 'enable-debug-endpoints', type: 'boolean', default: false, description: 'serve admin POST /debug/crash_worker?id=N (for tests and drills)' },
   ],
@@ -191,5 +197,17 @@ function controlOptions(v: Readonly<Record<string, OptionValue | undefined>>, la
     outboundPort: v['outbound-port'] as number,
     inboundPort: v['inbound-port'] as number | undefined,
     serviceAccount: serviceAccount(v['service-account'] as string | undefined),
+    locality: locality(v.locality as string | undefined),
   };
+}
+
+const LOCALITY_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+function locality(value: string | undefined): ControlOptions['locality'] {
+  if (value === undefined || value === '') return undefined;
+  const parts = value.split('/');
+  if (parts.length > 3 || parts.some((p) => !LOCALITY_PART.test(p))) {
+    throw new OptionsError(`--locality: expected REGION[/ZONE[/SUBZONE]] (letters, digits, '-', '_', '.'), got '${value}'`);
+  }
+  return { region: parts[0]!, zone: parts[1] ?? '', subZone: parts[2] ?? '' };
 }
