@@ -1,12 +1,13 @@
-// `isthmus bench` options. --quick shortens every run unless the duration,
-// warm-up or run count were set explicitly.
+// `isthmus bench` options. --quick shortens every run (and the xds and parser
+// scenarios) unless the option was set explicitly.
 import { availableParallelism } from 'node:os';
 import { OptionsError, helpText, parseCommandOptions, type CommandSpec, type OptionValue } from '../src/cli/options.js';
-import { SELECTABLE, XDS_TARGET } from './scenarios.js';
+import { DEFAULT_SCENARIOS, SCENARIOS } from './scenarios.js';
 import type { XdsProtocol } from './xds-worker-protocol.js';
 
 export interface BenchOptions {
-  readonly targets: readonly string[];
+  /** Scenario names, in the order given (default: DEFAULT_SCENARIOS). */
+  readonly scenarios: readonly string[];
   readonly runs: number;
   readonly durationMs: number;
   readonly warmupMs: number;
@@ -15,6 +16,8 @@ export interface BenchOptions {
   readonly threads: number;
   readonly out: string;
   readonly quick: boolean;
+  /** The parser scenario: parses per round (5 rounds per head and parser). */
+  readonly parserIterations: number;
   /** The xds scenario (`isthmus bench xds`). */
   readonly xds: {
     readonly clients: number;
@@ -30,10 +33,14 @@ const positive = (v: OptionValue): string | undefined => (typeof v === 'number' 
 export const BENCH_SPEC: CommandSpec = {
   name: 'bench',
   summary:
-    'Benchmarks the proxy on this machine: direct vs. isthmus (and nginx/haproxy when installed), ' +
-    `closed-loop max throughput and open-loop fixed rate, 1 KB keep-alive responses. Targets: ${SELECTABLE.join(', ')} (default: all). ` +
-    `\`${XDS_TARGET}\` (only when named) benchmarks the control plane instead: N simulated sidecars, a VirtualService change, time until all ACKed.`,
-  usage: '[TARGET...] [options]',
+    'Benchmarks Isthmus on this machine beside a direct connection and nginx/haproxy (when installed; skipped and said so otherwise): ' +
+    'closed-loop max throughput and open-loop fixed rate (latency from the intended send time), 1 KB keep-alive responses, ' +
+    'CPU and peak RSS of every proxy from /proc. Writes bench.json, bench.md and bench.html to --out. ' +
+    'Scenarios: direct (with wrk -t1 as the client baseline when installed), proxy (isthmus 1 and 2 workers, nginx, haproxy), ' +
+    'mesh (two proxies in series), reload (routes change every 500 ms under fixed-rate load), ' +
+    'xds (N simulated sidecars against the control plane: convergence time), parser (request-head parse ns: native vs llhttp), ' +
+    `uws-front (only when named). Default: ${DEFAULT_SCENARIOS.join(' ')}.`,
+  usage: '[SCENARIO...] [options]',
   positionals: true,
   options: [
     { name: 'runs', type: 'integer', valueName: 'N', default: 3, description: 'interleaved runs per target; medians are reported', validate: positive },
@@ -49,8 +56,9 @@ export const BENCH_SPEC: CommandSpec = {
       description: 'load-generator threads in max mode (fixed mode uses 1)',
       validate: positive,
     },
-    { name: 'out', type: 'string', valueName: 'DIR', default: 'bench-results', description: 'where bench.json and bench.md go' },
-    { name: 'quick', type: 'boolean', default: false, description: '1 run of 2 s after 0.5 s warm-up (a smoke test)' },
+    { name: 'out', type: 'string', valueName: 'DIR', default: 'bench-results', description: 'where bench.json, bench.md and bench.html go' },
+    { name: 'quick', type: 'boolean', default: false, description: 'a smoke test: 1 run of 2 s after 0.5 s warm-up, xds with 200 clients and 1 change, parser with 50000 parses per round' },
+    { name: 'parser-iterations', type: 'integer', valueName: 'N', default: 500_000, description: 'parser: parses per round (5 rounds, median)', validate: positive },
     { name: 'clients', type: 'integer', valueName: 'N', default: 1000, description: 'xds: simulated sidecars (ADS clients)', validate: positive },
     {
       name: 'changes', type: 'integer', valueName: 'N', default: 3, description: 'xds: VirtualService changes timed, medians reported (0: connect only)',
@@ -78,13 +86,14 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
   const v = parsed.values;
   const quick = v.quick === true;
   const explicit = (name: string): boolean => parsed.sources[name] !== 'default';
-  for (const target of parsed.positionals) {
-    if (!(SELECTABLE as readonly string[]).includes(target) && target !== XDS_TARGET) {
-      throw new OptionsError(`unknown target '${target}' (choose from ${[...SELECTABLE, XDS_TARGET].join(', ')})`);
+  for (const name of parsed.positionals) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) {
+      throw new OptionsError(`unknown scenario '${name}' (choose from ${SCENARIOS.join(', ')})`);
     }
   }
+  const quickDefault = (name: string, quickValue: number): number => (quick && !explicit(name) ? quickValue : (v[name] as number));
   return {
-    targets: parsed.positionals.length > 0 ? parsed.positionals : [...SELECTABLE],
+    scenarios: parsed.positionals.length > 0 ? [...new Set(parsed.positionals)] : [...DEFAULT_SCENARIOS],
     runs: quick && !explicit('runs') ? 1 : (v.runs as number),
     durationMs: quick && !explicit('duration') ? 2000 : (v.duration as number),
     warmupMs: quick && !explicit('warmup') ? 500 : (v.warmup as number),
@@ -93,9 +102,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     threads: v.threads as number,
     out: v.out as string,
     quick,
+    parserIterations: quickDefault('parser-iterations', 50_000),
     xds: {
-      clients: v.clients as number,
-      changes: v.changes as number,
+      clients: quickDefault('clients', 200),
+      changes: quickDefault('changes', 1),
       protocol: v['xds-protocol'] as XdsProtocol,
       threads: v['xds-threads'] as number,
       services: v.services as number,

@@ -7,14 +7,23 @@ import { join } from 'node:path';
 import { startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
 import { isthmusCommand, parseProxyReady, type ProxyReady } from '../src/process/proxy-process.js';
 
-/** A bootstrap with one listener (port 0) sending every request to one STATIC cluster. */
-export function benchBootstrapYaml(upstreamPort: number): string {
+export interface BootstrapOptions {
+  /** Listener port; default 0 (the kernel picks; read from the ready line). */
+  readonly listenPort?: number;
+  /** A route generation: n > 0 adds n-th extra prefix route ahead of the catch-all (the reload scenario's change). */
+  readonly generation?: number;
+}
+
+/** A bootstrap with one listener sending every request to one STATIC cluster. */
+export function benchBootstrapYaml(upstreamPort: number, options: BootstrapOptions = {}): string {
+  const generation = options.generation ?? 0;
+  const extraRoute = generation > 0 ? `              - match: { prefix: "/generation-${generation}/" }\n                route: { cluster: upstream }\n` : '';
   return `# written by isthmus bench
 static_resources:
   listeners:
   - name: bench
     address:
-      socket_address: { address: 127.0.0.1, port_value: 0 }
+      socket_address: { address: 127.0.0.1, port_value: ${options.listenPort ?? 0} }
     filter_chains:
     - filters:
       - name: envoy.filters.network.http_connection_manager
@@ -27,7 +36,7 @@ static_resources:
             - name: all
               domains: ["*"]
               routes:
-              - match: { prefix: "/" }
+${extraRoute}              - match: { prefix: "/" }
                 route: { cluster: upstream }
   clusters:
   - name: upstream
@@ -44,11 +53,21 @@ static_resources:
 `;
 }
 
+/** Where startIsthmus writes the bootstrap it starts the proxy with (the reload scenario rewrites it). */
+export function bootstrapPath(dir: string): string {
+  return join(dir, 'bootstrap.yaml');
+}
+
 /** Writes the bootstrap into dir and starts the proxy with `workers` worker threads. */
-export async function startIsthmus(upstreamPort: number, workers: number, dir: string): Promise<ManagedProcess<ProxyReady>> {
+export async function startIsthmus(
+  upstreamPort: number,
+  workers: number,
+  dir: string,
+  options: BootstrapOptions & { readonly onLine?: (line: string) => void } = {},
+): Promise<ManagedProcess<ProxyReady>> {
   mkdirSync(dir, { recursive: true });
-  const bootstrap = join(dir, 'bootstrap.yaml');
-  writeFileSync(bootstrap, benchBootstrapYaml(upstreamPort));
+  const bootstrap = bootstrapPath(dir);
+  writeFileSync(bootstrap, benchBootstrapYaml(upstreamPort, options));
   const { command, args } = isthmusCommand([
     'proxy',
     '--bootstrap', bootstrap,
@@ -57,5 +76,5 @@ export async function startIsthmus(upstreamPort: number, workers: number, dir: s
     '--data-dir', join(dir, 'data'),
     '--access-log', 'off',
   ]);
-  return startManagedProcess({ name: `isthmus (${workers} worker${workers === 1 ? '' : 's'})`, command, args, readyLine: parseProxyReady, readyTimeoutMs: 20_000 });
+  return startManagedProcess({ name: `isthmus (${workers} worker${workers === 1 ? '' : 's'})`, command, args, readyLine: parseProxyReady, readyTimeoutMs: 20_000, ...(options.onLine === undefined ? {} : { onLine: options.onLine }) });
 }

@@ -59,3 +59,36 @@ export function summarizeLatency(histogram: Histogram): LatencySummary {
     max_ms: at(100),
   };
 }
+
+/** One point of a latency spectrum: [percentile 0..100, latency ms]. */
+export type SpectrumPoint = readonly [number, number];
+
+/**
+ * Takes a histogram of microseconds; returns its percentile spectrum as HdrHistogram's plotter draws it:
+ * percentiles that halve the remaining distance to 100 (`ticksPerHalf` points per halving: 0, 50, 75,
+ * 87.5, ... 99.9...), as far as the sample count resolves, then 100 (the max).
+ */
+export function percentileSpectrum(histogram: Histogram, ticksPerHalf = 4): SpectrumPoint[] {
+  const count = histogram.totalCount;
+  if (count === 0) return [];
+  const points: SpectrumPoint[] = [];
+  for (let k = 0; ; k++) {
+    const remaining = 0.5 ** (k / ticksPerHalf);
+    // Beyond 1/count of the tail every point is the max: stop there.
+    if (remaining * count < 1) break;
+    const p = 100 * (1 - remaining);
+    points.push([Math.round(p * 1e6) / 1e6, round3(histogram.getValueAtPercentile(p) / 1000)]);
+  }
+  points.push([100, round3(histogram.getValueAtPercentile(100) / 1000)]);
+  return points;
+}
+
+/** Takes encoded histograms (e.g. one per run); returns the spectrum of all their values together. */
+export function spectrumOfEncoded(encoded: readonly string[]): SpectrumPoint[] {
+  const merged = mergeEncodedHistograms(encoded);
+  try {
+    return percentileSpectrum(merged);
+  } finally {
+    merged.destroy();
+  }
+}

@@ -1,10 +1,12 @@
 // Runs one load test: spreads connections (and the fixed rate) over worker
-// threads, starts them together once every connection is open (so connecting
-// is not measured), and merges their histograms and counters.
-import { Worker } from 'node:worker_threads';
+// threads as piscina tasks, one per thread, starts them together once every
+// connection is open (so connecting is not measured), and merges their
+// histograms and counters.
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { compiledSibling } from '../src/process/compiled-path.js';
-import { mergeEncodedHistograms, summarizeLatency, type LatencySummary } from './latency-histogram.js';
-import type { LoadMode, LoadWorkerConfig, LoadWorkerResult, WorkerToMain } from './load-protocol.js';
+import { mergeEncodedHistograms, encodeHistogram, summarizeLatency, type LatencySummary } from './latency-histogram.js';
+import type { LoadMode, LoadTask, LoadWorkerConfig, LoadWorkerResult, MainToWorker, WorkerToMain } from './load-protocol.js';
 
 export interface LoadOptions {
   readonly port: number;
@@ -35,6 +37,9 @@ export interface LoadResult extends LatencySummary {
   readonly completed: number;
   readonly errors: number;
   readonly maxSendLagMs: number;
+  /** Every latency of the window (µs), merged over threads, HdrHistogram compressed base64. */
+  readonly histogram: string;
+  readonly threads: number;
 }
 
 /** Builds the raw GET request every client sends: the same bytes wrk sends, so the two compare. */
@@ -54,36 +59,50 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const connectionShares = splitEvenly(options.connections, threads);
   const maxRequests = options.maxRequests ?? 50_000_000;
   const request = buildRequest(options.authority ?? `${host}:${options.port}`, options.path);
-  const script = compiledSibling(import.meta.url, 'load-worker.js');
-
-  const workers = connectionShares.map((connections) => {
-    const config: LoadWorkerConfig = {
-      host,
-      port: options.port,
-      connections,
-      mode: options.mode,
-      ratePerSec: (options.rate * connections) / options.connections,
-      warmupMs: options.warmupMs,
-      durationMs: options.durationMs,
-      graceMs: options.graceMs ?? 2000,
-      maxRequests: Math.ceil((maxRequests * connections) / options.connections),
-      request,
-    };
-    return new Worker(script, { workerData: config });
+  // One task per thread, each task holds its thread until its load is done; 'disabled' atomics
+  // keep an idle thread's event loop free (a task's sockets live on it).
+  const pool = new Piscina({
+    filename: compiledSibling(import.meta.url, 'load-worker.js'),
+    minThreads: threads,
+    maxThreads: threads,
+    concurrentTasksPerWorker: 1,
+    atomics: 'disabled',
+    idleTimeout: 60_000,
   });
-
+  const ports: MessagePort[] = [];
   const windowTimers: NodeJS.Timeout[] = [];
   try {
-    const connected = workers.map((w) => nextMessage(w, 'connected'));
-    const outcomes = await Promise.all(connected);
-    const failed = outcomes.reduce((n, m) => n + (m.type === 'connected' ? m.failed : 0), 0);
-    if (failed === options.connections) {
-      const first = outcomes.find((m) => m.type === 'connected' && m.firstError !== '');
-      const reason = first?.type === 'connected' ? first.firstError : 'unknown';
+    const connected: Promise<WorkerToMain>[] = [];
+    const tasks = connectionShares.map((connections) => {
+      const config: LoadWorkerConfig = {
+        host,
+        port: options.port,
+        connections,
+        mode: options.mode,
+        ratePerSec: (options.rate * connections) / options.connections,
+        warmupMs: options.warmupMs,
+        durationMs: options.durationMs,
+        graceMs: options.graceMs ?? 2000,
+        maxRequests: Math.ceil((maxRequests * connections) / options.connections),
+        request,
+      };
+      const { port1, port2 } = new MessageChannel();
+      ports.push(port1);
+      connected.push(new Promise((resolve) => port1.once('message', resolve)));
+      const task: LoadTask = { config, port: port2 };
+      return pool.run(task, { transferList: [port2] }) as Promise<LoadWorkerResult>;
+    });
+    // A task that fails before connecting must not leave the others waiting for it.
+    const failed = Promise.all(tasks).then(() => new Promise<never>(() => {}));
+    const outcomes = await Promise.race([Promise.all(connected), failed]);
+    const failures = outcomes.reduce((n, m) => n + m.failed, 0);
+    if (failures === options.connections) {
+      for (const port of ports) port.postMessage({ type: 'abort' } satisfies MainToWorker);
+      await Promise.allSettled(tasks);
+      const reason = outcomes.find((m) => m.firstError !== '')?.firstError ?? 'unknown';
       throw new Error(`no connection to ${host}:${options.port} could be opened (${reason})`);
     }
-    const done = workers.map((w) => nextMessage(w, 'done'));
-    for (const w of workers) w.postMessage({ type: 'start' });
+    for (const port of ports) port.postMessage({ type: 'start' } satisfies MainToWorker);
     // Each hook fires exactly once: on its timer, or when the threads finish first.
     let started = false;
     let ended = false;
@@ -96,12 +115,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     };
     windowTimers.push(setTimeout(windowStart, options.warmupMs));
     windowTimers.push(setTimeout(windowEnd, options.warmupMs + options.durationMs));
-    const results = (await Promise.all(done)).map((m) => (m as { result: LoadWorkerResult }).result);
+    const results = await Promise.all(tasks);
     windowEnd();
     return combineResults(options.mode, options.durationMs, results);
   } finally {
     for (const timer of windowTimers) clearTimeout(timer);
-    await Promise.all(workers.map((w) => w.terminate()));
+    for (const port of ports) port.close();
+    await pool.destroy();
   }
 }
 
@@ -109,6 +129,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 export function combineResults(mode: LoadMode, durationMs: number, results: readonly LoadWorkerResult[]): LoadResult {
   const histogram = mergeEncodedHistograms(results.map((r) => r.histogram));
   const summary = summarizeLatency(histogram);
+  const encoded = encodeHistogram(histogram);
   histogram.destroy();
   const completed = results.reduce((n, r) => n + r.completed, 0);
   return {
@@ -118,31 +139,7 @@ export function combineResults(mode: LoadMode, durationMs: number, results: read
     completed,
     errors: results.reduce((n, r) => n + r.errors, 0),
     maxSendLagMs: Math.max(0, ...results.map((r) => r.maxSendLagMs)),
+    histogram: encoded,
+    threads: results.length,
   };
-}
-
-function nextMessage(worker: Worker, type: WorkerToMain['type']): Promise<WorkerToMain> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: WorkerToMain): void => {
-      if (message.type !== type) return;
-      cleanup();
-      resolve(message);
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    const onExit = (code: number): void => {
-      cleanup();
-      reject(new Error(`load worker exited (code ${code}) before '${type}'`));
-    };
-    const cleanup = (): void => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    };
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-    worker.on('exit', onExit);
-  });
 }

@@ -1,4 +1,5 @@
-// Messages between the load generator (main thread) and its load workers.
+// Messages between the load generator (main thread) and its load threads (piscina tasks).
+import type { MessagePort } from 'node:worker_threads';
 
 export type LoadMode = 'max' | 'fixed';
 
@@ -33,8 +34,14 @@ export interface LoadWorkerResult {
   readonly maxSendLagMs: number;
 }
 
-export type WorkerToMain =
-  | { readonly type: 'connected'; readonly failed: number; readonly firstError: string }
-  | { readonly type: 'done'; readonly result: LoadWorkerResult };
+/** Sent once every connection of the task has opened or failed. */
+export type WorkerToMain = { readonly type: 'connected'; readonly failed: number; readonly firstError: string };
 
-export type MainToWorker = { readonly type: 'start' };
+/** 'start' opens the load on every thread at once; 'abort' ends a task early (its connections failed). */
+export type MainToWorker = { readonly type: 'start' } | { readonly type: 'abort' };
+
+/** What one piscina task receives: its share of the load and its end of a channel to the main thread. */
+export interface LoadTask {
+  readonly config: LoadWorkerConfig;
+  readonly port: MessagePort;
+}

@@ -1,41 +1,24 @@
-// One load-generator thread: `connections` keep-alive HTTP/1.1 clients on raw
-// net sockets writing a prebuilt request and framing answers with
-// ResponseFramer. Reads land in one reused buffer (net's `onread`), so the
+// One load-generator thread, run as a piscina task: `connections` keep-alive
+// HTTP/1.1 clients on raw net sockets writing a prebuilt request and framing
+// answers with ResponseFramer, one request in flight per connection (no
+// pipelining, as wrk). Reads land in one reused buffer (net's `onread`), so the
 // per-response cost is a state machine pass and one write. Closed loop ('max')
-// or open loop ('fixed', latency from the intended send time). Bounded by the
-// measured window (plus grace) and by maxRequests.
+// or open loop ('fixed', latency from the intended send time). The task opens
+// its connections, reports 'connected' on its port and waits for 'start', so
+// every thread starts together after connecting. Bounded by the measured
+// window (plus grace) and by maxRequests.
 import { connect, type Socket } from 'node:net';
-import { parentPort, workerData } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { createLatencyHistogram, encodeHistogram, recordLatencyMs } from './latency-histogram.js';
-import type { LoadWorkerConfig, MainToWorker, WorkerToMain } from './load-protocol.js';
+import { createLatencyHistogram, encodeHistogram, recordLatencyMs, type Histogram } from './latency-histogram.js';
+import type { LoadTask, LoadWorkerConfig, LoadWorkerResult, MainToWorker, WorkerToMain } from './load-protocol.js';
 import { OpenLoopSchedule, openLoopLatencyMs } from './open-loop-schedule.js';
 import { ResponseFramer } from './response-framer.js';
 
-const config = workerData as LoadWorkerConfig;
-const port = parentPort!;
-const requestBytes = Buffer.from(config.request, 'latin1');
+/** One read buffer per thread: a task runs alone on its thread and reads complete synchronously. */
 const readBuffer = Buffer.allocUnsafe(256 * 1024);
-const histogram = createLatencyHistogram();
-const MAX_RECONNECTS = 100 * config.connections;
-
-let running = false;
-let finished = false;
-let warmEnd = Infinity;
-let end = Infinity;
-let completed = 0;
-let errors = 0;
-let sent = 0;
-let reconnects = 0;
-let maxSendLagMs = 0;
-let schedule: OpenLoopSchedule | null = null;
-let nextIndex = 0;
-let timerPending = false;
-let inFlight = 0;
-const idle: LoadConnection[] = [];
 /** Only ever waited on (never notified): Atomics.wait as a precise sub-millisecond sleep. */
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-const all: LoadConnection[] = [];
 
 class LoadConnection {
   socket: Socket;
@@ -47,7 +30,7 @@ class LoadConnection {
   measured = false;
   private seenErrorResponses = 0;
 
-  constructor() {
+  constructor(private readonly run: LoadRun) {
     this.socket = this.open();
   }
 
@@ -55,8 +38,8 @@ class LoadConnection {
     this.framer = new ResponseFramer();
     this.seenErrorResponses = 0;
     const socket = connect({
-      host: config.host,
-      port: config.port,
+      host: this.run.config.host,
+      port: this.run.config.port,
       noDelay: true,
       onread: { buffer: readBuffer, callback: this.onRead },
     });
@@ -70,14 +53,14 @@ class LoadConnection {
     this.busy = true;
     this.startedAt = startedAt;
     this.measured = measured;
-    inFlight++;
-    sent++;
-    this.socket.write(requestBytes);
+    this.run.inFlight++;
+    this.run.sent++;
+    this.socket.write(this.run.requestBytes);
   }
 
   private readonly onConnect = (): void => {
     this.connected = true;
-    onConnected(this);
+    this.run.onConnected(this);
   };
 
   /** Returns true to keep reading (net's onread contract). */
@@ -91,173 +74,213 @@ class LoadConnection {
     const bad = this.framer.errorResponses - this.seenErrorResponses;
     this.seenErrorResponses = this.framer.errorResponses;
     this.busy = false;
-    inFlight--;
-    onResponse(this, bad > 0);
+    this.run.inFlight--;
+    this.run.onResponse(this, bad > 0);
     return true;
   };
 
   private readonly onError = (err: Error): void => {
-    lastError = err.message;
+    this.run.lastError = err.message;
   };
 
   private readonly onClose = (): void => {
-    if (finished) return;
+    const run = this.run;
+    if (run.finished) return;
     const wasConnected = this.connected;
     this.connected = false;
-    const i = idle.indexOf(this);
-    if (i >= 0) idle.splice(i, 1);
+    const i = run.idle.indexOf(this);
+    if (i >= 0) run.idle.splice(i, 1);
     const now = performance.now();
-    const inWindow = now >= warmEnd && now < end;
+    const inWindow = now >= run.warmEnd && now < run.end;
     if (this.busy) {
       // A request lost with its connection: an error if it belonged to the measurement.
       this.busy = false;
-      inFlight--;
-      if (config.mode === 'fixed' ? this.measured : inWindow) errors++;
-    } else if (!wasConnected && running && inWindow) {
-      errors++; // a reconnect that failed
+      run.inFlight--;
+      if (run.config.mode === 'fixed' ? this.measured : inWindow) run.errors++;
+    } else if (!wasConnected && run.running && inWindow) {
+      run.errors++; // a reconnect that failed
     }
-    if (!wasConnected && !running) onConnectFailed();
-    if (running && !finished && reconnects < MAX_RECONNECTS) {
-      reconnects++;
+    if (!wasConnected && !run.running) run.onConnectFailed();
+    if (run.running && !run.finished && run.reconnects < run.maxReconnects) {
+      run.reconnects++;
       setTimeout(this.reopen, 10);
     }
   };
 
   private readonly reopen = (): void => {
-    if (running && !finished) this.socket = this.open();
+    if (this.run.running && !this.run.finished) this.socket = this.open();
   };
 }
 
-let lastError = '';
-let connectOutcomes = 0;
-let connectFailures = 0;
+/** The state of one task: its connections, counters and histogram. */
+class LoadRun {
+  readonly requestBytes: Buffer;
+  readonly histogram: Histogram = createLatencyHistogram();
+  readonly maxReconnects: number;
+  readonly idle: LoadConnection[] = [];
+  readonly all: LoadConnection[] = [];
+  running = false;
+  finished = false;
+  warmEnd = Infinity;
+  end = Infinity;
+  completed = 0;
+  errors = 0;
+  sent = 0;
+  inFlight = 0;
+  reconnects = 0;
+  lastError = '';
+  private maxSendLagMs = 0;
+  private schedule: OpenLoopSchedule | null = null;
+  private nextIndex = 0;
+  private timerPending = false;
+  private connectOutcomes = 0;
+  private connectFailures = 0;
+  private resolveDone: (result: LoadWorkerResult) => void = () => {};
+  readonly done = new Promise<LoadWorkerResult>((resolve) => {
+    this.resolveDone = resolve;
+  });
 
-function onConnected(conn: LoadConnection): void {
-  if (!running) {
-    idle.push(conn);
-    connectOutcomes++;
-    if (connectOutcomes === config.connections) reportConnected();
-    return;
+  constructor(readonly config: LoadWorkerConfig, private readonly port: MessagePort) {
+    this.requestBytes = Buffer.from(config.request, 'latin1');
+    this.maxReconnects = 100 * config.connections;
+    port.on('message', (message: MainToWorker) => {
+      if (message.type === 'start') this.start();
+      else if (message.type === 'abort') this.finish();
+    });
+    for (let i = 0; i < config.connections; i++) this.all.push(new LoadConnection(this));
   }
-  if (config.mode === 'max') {
-    const now = performance.now();
-    if (now < end && sent < config.maxRequests) conn.send(now, true);
-  } else {
-    idle.push(conn);
-    pump();
-  }
-}
 
-function onConnectFailed(): void {
-  connectOutcomes++;
-  connectFailures++;
-  if (connectOutcomes === config.connections) reportConnected();
-}
-
-function reportConnected(): void {
-  const message: WorkerToMain = { type: 'connected', failed: connectFailures, firstError: lastError };
-  port.postMessage(message);
-}
-
-function onResponse(conn: LoadConnection, isError: boolean): void {
-  const now = performance.now();
-  if (config.mode === 'max') {
-    if (now >= warmEnd && now < end) {
-      recordLatencyMs(histogram, now - conn.startedAt);
-      if (isError) errors++;
-      else completed++;
-    }
-    if (running && now < end && sent < config.maxRequests) conn.send(now, true);
-    return;
-  }
-  if (conn.measured) {
-    recordLatencyMs(histogram, openLoopLatencyMs(conn.startedAt, now));
-    if (isError) errors++;
-    else completed++;
-  }
-  idle.push(conn);
-  pump();
-}
-
-/** Open loop: sends every due request an idle connection can take, then waits for the next due time. */
-function pump(): void {
-  if (!running || schedule === null) return;
-  for (;;) {
-    const now = performance.now();
-    const due = schedule.dueBy(now);
-    while (nextIndex < due && idle.length > 0) {
-      const conn = idle.pop()!;
-      const intended = schedule.intendedAt(nextIndex++);
-      const measured = intended >= warmEnd;
-      if (measured && now - intended > maxSendLagMs) maxSendLagMs = now - intended;
-      conn.send(intended, measured);
-    }
-    if (nextIndex >= schedule.total) {
-      if (inFlight === 0) finish();
+  onConnected(conn: LoadConnection): void {
+    if (!this.running) {
+      this.idle.push(conn);
+      if (++this.connectOutcomes === this.config.connections) this.reportConnected();
       return;
     }
-    // Nothing idle: the next answer pumps again.
-    if (nextIndex < due) return;
-    const delay = schedule.intendedAt(nextIndex) - performance.now();
-    if (delay <= 0) continue;
-    // Timers are ms-coarse, and their lag would be charged to every latency. So with nothing
-    // in flight (no answer can be kept waiting) a near send blocks this thread precisely;
-    // otherwise the next answer pumps, and a timer covers an answer that is late.
-    if (inFlight === 0 && delay <= 2) {
-      Atomics.wait(sleepCell, 0, 0, delay);
-      continue;
+    if (this.config.mode === 'max') {
+      const now = performance.now();
+      if (now < this.end && this.sent < this.config.maxRequests) conn.send(now, true);
+    } else {
+      this.idle.push(conn);
+      this.pump();
     }
-    if (!timerPending) {
-      timerPending = true;
-      setTimeout(onPumpTimer, delay > 2 ? delay - 1.5 : delay);
+  }
+
+  onConnectFailed(): void {
+    this.connectFailures++;
+    if (++this.connectOutcomes === this.config.connections) this.reportConnected();
+  }
+
+  private reportConnected(): void {
+    const message: WorkerToMain = { type: 'connected', failed: this.connectFailures, firstError: this.lastError };
+    this.port.postMessage(message);
+  }
+
+  onResponse(conn: LoadConnection, isError: boolean): void {
+    const now = performance.now();
+    if (this.config.mode === 'max') {
+      if (now >= this.warmEnd && now < this.end) {
+        recordLatencyMs(this.histogram, now - conn.startedAt);
+        if (isError) this.errors++;
+        else this.completed++;
+      }
+      if (this.running && now < this.end && this.sent < this.config.maxRequests) conn.send(now, true);
+      return;
     }
-    return;
-  }
-}
-
-function onPumpTimer(): void {
-  timerPending = false;
-  pump();
-}
-
-function start(): void {
-  const t0 = performance.now();
-  running = true;
-  warmEnd = t0 + config.warmupMs;
-  end = warmEnd + config.durationMs;
-  if (config.mode === 'max') {
-    while (idle.length > 0) {
-      const conn = idle.pop()!;
-      if (sent < config.maxRequests) conn.send(t0, true);
+    if (conn.measured) {
+      recordLatencyMs(this.histogram, openLoopLatencyMs(conn.startedAt, now));
+      if (isError) this.errors++;
+      else this.completed++;
     }
-    setTimeout(finish, end - t0);
-  } else {
-    schedule = new OpenLoopSchedule(t0, config.ratePerSec, config.warmupMs + config.durationMs, config.maxRequests);
-    setTimeout(finish, config.warmupMs + config.durationMs + config.graceMs);
-    pump();
+    this.idle.push(conn);
+    this.pump();
   }
-}
 
-function finish(): void {
-  if (finished) return;
-  finished = true;
-  running = false;
-  if (config.mode === 'fixed' && schedule !== null) {
-    // Planned but never sent (every connection stuck), or sent and never answered: both are failures the user must see.
-    for (let i = nextIndex; i < schedule.total; i++) if (schedule.intendedAt(i) >= warmEnd) errors++;
-    for (const conn of all) if (conn.busy && conn.measured) errors++;
+  /** Open loop: sends every due request an idle connection can take, then waits for the next due time. */
+  private pump(): void {
+    const schedule = this.schedule;
+    if (!this.running || schedule === null) return;
+    for (;;) {
+      const now = performance.now();
+      const due = schedule.dueBy(now);
+      while (this.nextIndex < due && this.idle.length > 0) {
+        const conn = this.idle.pop()!;
+        const intended = schedule.intendedAt(this.nextIndex++);
+        const measured = intended >= this.warmEnd;
+        if (measured && now - intended > this.maxSendLagMs) this.maxSendLagMs = now - intended;
+        conn.send(intended, measured);
+      }
+      if (this.nextIndex >= schedule.total) {
+        if (this.inFlight === 0) this.finish();
+        return;
+      }
+      // Nothing idle: the next answer pumps again.
+      if (this.nextIndex < due) return;
+      const delay = schedule.intendedAt(this.nextIndex) - performance.now();
+      if (delay <= 0) continue;
+      // Timers are ms-coarse, and their lag would be charged to every latency. So with nothing
+      // in flight (no answer can be kept waiting) a near send blocks this thread precisely;
+      // otherwise the next answer pumps, and a timer covers an answer that is late.
+      if (this.inFlight === 0 && delay <= 2) {
+        Atomics.wait(sleepCell, 0, 0, delay);
+        continue;
+      }
+      if (!this.timerPending) {
+        this.timerPending = true;
+        setTimeout(this.onPumpTimer, delay > 2 ? delay - 1.5 : delay);
+      }
+      return;
+    }
   }
-  for (const conn of all) conn.socket.destroy();
-  const message: WorkerToMain = {
-    type: 'done',
-    result: { histogram: encodeHistogram(histogram), completed, errors, sent, maxSendLagMs },
+
+  private readonly onPumpTimer = (): void => {
+    this.timerPending = false;
+    this.pump();
   };
-  port.postMessage(message);
-  port.close();
+
+  private start(): void {
+    const t0 = performance.now();
+    const config = this.config;
+    this.running = true;
+    this.warmEnd = t0 + config.warmupMs;
+    this.end = this.warmEnd + config.durationMs;
+    if (config.mode === 'max') {
+      while (this.idle.length > 0) {
+        const conn = this.idle.pop()!;
+        if (this.sent < config.maxRequests) conn.send(t0, true);
+      }
+      setTimeout(() => this.finish(), this.end - t0);
+    } else {
+      this.schedule = new OpenLoopSchedule(t0, config.ratePerSec, config.warmupMs + config.durationMs, config.maxRequests);
+      setTimeout(() => this.finish(), config.warmupMs + config.durationMs + config.graceMs);
+      this.pump();
+    }
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.running = false;
+    const schedule = this.schedule;
+    if (this.config.mode === 'fixed' && schedule !== null) {
+      // Planned but never sent (every connection stuck), or sent and never answered: both are failures the user must see.
+      for (let i = this.nextIndex; i < schedule.total; i++) if (schedule.intendedAt(i) >= this.warmEnd) this.errors++;
+      for (const conn of this.all) if (conn.busy && conn.measured) this.errors++;
+    }
+    for (const conn of this.all) conn.socket.destroy();
+    const result: LoadWorkerResult = {
+      histogram: encodeHistogram(this.histogram),
+      completed: this.completed,
+      errors: this.errors,
+      sent: this.sent,
+      maxSendLagMs: this.maxSendLagMs,
+    };
+    this.histogram.destroy();
+    this.port.close();
+    this.resolveDone(result);
+  }
 }
 
-port.on('message', (message: MainToWorker) => {
-  if (message.type === 'start') start();
-});
-
-for (let i = 0; i < config.connections; i++) all.push(new LoadConnection());
+/** The piscina task: resolves with this thread's counters and encoded histogram once its load is done. */
+export default function runLoadTask(task: LoadTask): Promise<LoadWorkerResult> {
+  return new LoadRun(task.config, task.port).done;
+}

@@ -1,13 +1,15 @@
-// The comparisons the bench exists for, computed from the median rows, each
-// with the goal issue 2 sets where it sets one: throughput against haproxy,
-// added p99 against direct at a fixed rate, CPU per 1000 requests, memory.
+// The comparisons the bench exists for, computed from the median rows: the
+// headline ones with the goal issue 2 sets where it sets one (throughput
+// against haproxy, added p99 against direct at a fixed rate, CPU per 1000
+// requests, memory, the bench client against wrk), and the ratio table of
+// every row to `direct` and to each peer of its scenario and mode.
 import type { ResultRow } from './result-row.js';
 
 export interface Ratio {
   /** What is compared, e.g. 'isthmus / haproxy throughput (max)'. */
   readonly name: string;
   readonly value: number;
-  readonly unit: 'x' | 'ms' | 'cpu-s/1k' | 'MB';
+  readonly unit: 'x' | 'ms' | 'cpu-s/1k' | 'MB' | 'errors';
   /** The goal in words ('>= 0.6'), when there is one. */
   readonly goal: string | null;
   readonly met: boolean | null;
@@ -15,25 +17,72 @@ export interface Ratio {
   readonly note: string | null;
 }
 
-type Find = (scenario: string, target: string, mode: 'max' | 'fixed', client?: string) => ResultRow | undefined;
+/** One row of the ratio table: `row` divided by `base` (req/s, p99, CPU per 1k, RSS); null where a side lacks the figure. */
+export interface Comparison {
+  readonly scenario: string;
+  readonly label: string;
+  readonly mode: 'max' | 'fixed';
+  /** 'direct' or a peer's label ('nginx', 'haproxy x2', ...). */
+  readonly versus: string;
+  readonly rps_x: number | null;
+  readonly p99_x: number | null;
+  readonly cpu_x: number | null;
+  readonly rss_x: number | null;
+}
 
+type Find = (scenario: string, label: string, mode: 'max' | 'fixed', client?: string) => ResultRow | undefined;
+
+/** Finds a row by scenario, label, mode and client; a row with no successful request has no figures to compare. */
 function finder(rows: readonly ResultRow[]): Find {
-  return (scenario, target, mode, client = 'isthmus-bench') =>
-    rows.find((r) => r.scenario === scenario && r.target === target && r.mode === mode && r.client === client);
+  return (scenario, label, mode, client = 'isthmus-bench') =>
+    rows.find((r) => r.scenario === scenario && r.label === label && r.mode === mode && r.client === client && r.rps > 0);
 }
 
 const round = (v: number, digits = 3): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
+/** a / b rounded to 3 digits; null when either is missing or b is not positive. */
+export function safeRatio(a: number | null | undefined, b: number | null | undefined): number | null {
+  if (a === null || a === undefined || b === null || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b <= 0) return null;
+  return round(a / b);
+}
+
 /** Throughput of a over b (x); null when either is missing or b is zero. */
 export function throughputRatio(a: ResultRow | undefined, b: ResultRow | undefined): number | null {
-  if (a === undefined || b === undefined || b.rps <= 0) return null;
-  return round(a.rps / b.rps);
+  return safeRatio(a?.rps, b?.rps);
 }
 
 /** p99 of a minus p99 of b (ms); null when either is missing. */
 export function addedP99Ms(a: ResultRow | undefined, b: ResultRow | undefined): number | null {
   if (a === undefined || b === undefined) return null;
   return round(a.p99_ms - b.p99_ms);
+}
+
+const PEERS = new Set(['nginx', 'haproxy']);
+
+/** Every non-direct bench row against direct (same mode) and against each peer row of its scenario and mode. */
+export function comparisons(rows: readonly ResultRow[]): Comparison[] {
+  const out: Comparison[] = [];
+  const bench = rows.filter((r) => r.client === 'isthmus-bench');
+  const compare = (row: ResultRow, base: ResultRow, versus: string): Comparison => ({
+    scenario: row.scenario,
+    label: row.label,
+    mode: row.mode,
+    versus,
+    rps_x: row.mode === 'max' ? safeRatio(row.rps, base.rps) : null,
+    p99_x: safeRatio(row.p99_ms, base.p99_ms),
+    cpu_x: safeRatio(row.cpu_s_per_1k, base.cpu_s_per_1k),
+    rss_x: safeRatio(row.peak_rss_mb, base.peak_rss_mb),
+  });
+  for (const row of bench) {
+    if (row.target === 'direct' || row.rps <= 0) continue;
+    const direct = bench.find((r) => r.target === 'direct' && r.mode === row.mode);
+    if (direct !== undefined) out.push(compare(row, direct, 'direct'));
+    if (PEERS.has(row.target)) continue;
+    for (const peer of bench) {
+      if (PEERS.has(peer.target) && peer.scenario === row.scenario && peer.mode === row.mode) out.push(compare(row, peer, peer.label));
+    }
+  }
+  return out;
 }
 
 export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
@@ -55,36 +104,37 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
 
   const ratio = (name: string, a: ResultRow | undefined, b: ResultRow | undefined, goal: string | null = null, test?: (v: number) => boolean): void =>
     push(name, throughputRatio(a, b), 'x', goal, test, [a, b]);
-  const isthmusMax = find('proxy', 'isthmus', 'max');
+  const isthmusMax = find('proxy', 'isthmus 1w', 'max');
   const haproxyMax = find('proxy', 'haproxy', 'max');
   const directMax = find('direct', 'direct', 'max');
   ratio('isthmus / haproxy throughput (max)', isthmusMax, haproxyMax, '>= 0.6', (v) => v >= 0.6);
   ratio('isthmus / nginx throughput (max)', isthmusMax, find('proxy', 'nginx', 'max'));
   ratio('isthmus / direct throughput (max)', isthmusMax, directMax);
-  ratio('uws-front / haproxy throughput (max)', find('uws-front', 'isthmus', 'max'), haproxyMax);
-  ratio('bench client / wrk -t1 throughput on direct', directMax, find('direct-wrk', 'direct', 'max', 'wrk'), '>= 1.0', (v) => v >= 1);
+  ratio('isthmus mesh / haproxy mesh throughput (max)', find('mesh', 'isthmus 1w x2', 'max'), find('mesh', 'haproxy x2', 'max'));
+  ratio('uws-front / haproxy throughput (max)', find('uws-front', 'uws-front', 'max'), haproxyMax);
+  ratio('bench client / wrk -t1 throughput on direct', directMax, find('direct', 'wrk -t1', 'max', 'wrk'), '>= 1.0', (v) => v >= 1);
 
   const directFixed = find('direct', 'direct', 'fixed');
-  for (const target of ['isthmus', 'haproxy', 'nginx']) {
-    const isOurs = target === 'isthmus';
-    const fixed = find('proxy', target, 'fixed');
-    push(
-      `${target} added p99 vs direct (fixed rate)`,
-      addedP99Ms(fixed, directFixed),
-      'ms',
-      isOurs ? '<= 0.5' : null,
-      isOurs ? (v) => v <= 0.5 : undefined,
-      [fixed, directFixed],
-    );
+  for (const label of ['isthmus 1w', 'haproxy', 'nginx']) {
+    const isOurs = label === 'isthmus 1w';
+    const fixed = find('proxy', label, 'fixed');
+    const name = isOurs ? 'isthmus' : label;
+    push(`${name} added p99 vs direct (fixed rate)`, addedP99Ms(fixed, directFixed), 'ms', isOurs ? '<= 0.5' : null, isOurs ? (v) => v <= 0.5 : undefined, [fixed, directFixed]);
   }
+  const meshFixed = find('mesh', 'isthmus 1w x2', 'fixed');
+  push('isthmus mesh (2 sidecars) added p99 vs direct (fixed rate)', addedP99Ms(meshFixed, directFixed), 'ms', null, undefined, [meshFixed, directFixed]);
+  const reloadFixed = find('reload', 'isthmus 1w', 'fixed');
+  const reloadRow = rows.find((r) => r.scenario === 'reload' && r.mode === 'fixed');
+  const proxyFixed = find('proxy', 'isthmus 1w', 'fixed');
+  push('isthmus p99 added by a route change every 500 ms (fixed rate)', addedP99Ms(reloadFixed, proxyFixed), 'ms', null, undefined, [reloadFixed, proxyFixed]);
+  if (reloadRow !== undefined) push('isthmus errors during route changes', reloadRow.errors, 'errors', '= 0', (v) => v === 0);
 
-  for (const target of ['isthmus', 'haproxy', 'nginx']) {
-    const cpu = find('proxy', target, 'max')?.cpu_s_per_1k ?? null;
-    const isOurs = target === 'isthmus';
-    push(`${target} CPU-s per 1000 requests (max)`, cpu, 'cpu-s/1k', isOurs ? '<= 0.05' : null, isOurs ? (v) => v <= 0.05 : undefined);
+  for (const label of ['isthmus 1w', 'haproxy', 'nginx']) {
+    const cpu = find('proxy', label, 'max')?.cpu_s_per_1k ?? null;
+    const isOurs = label === 'isthmus 1w';
+    push(`${isOurs ? 'isthmus' : label} CPU-s per 1000 requests (max)`, cpu, 'cpu-s/1k', isOurs ? '<= 0.05' : null, isOurs ? (v) => v <= 0.05 : undefined);
   }
-  push('isthmus peak RSS, 1 worker', find('proxy', 'isthmus', 'max')?.peak_rss_mb ?? null, 'MB', null);
-  const twoWorkers = find('proxy-2w', 'isthmus', 'max')?.peak_rss_mb ?? null;
-  push('isthmus peak RSS, 2 workers', twoWorkers, 'MB', '<= 70', (v) => v <= 70);
+  push('isthmus peak RSS, 1 worker', isthmusMax?.peak_rss_mb ?? null, 'MB', null);
+  push('isthmus peak RSS, 2 workers', find('proxy', 'isthmus 2w', 'max')?.peak_rss_mb ?? null, 'MB', '<= 70', (v) => v <= 70);
   return out;
 }

@@ -1,10 +1,14 @@
 // What the bench leaves behind: a console table, bench.json (the shape issue 5
-// fixes, plus the ratios and what was skipped) and bench.md (the same table
-// with ratios and goals, ready to paste into the README).
+// fixes, plus spreads, spectra, ratios and what was skipped), bench.md (the
+// same table with ratios to direct and to each peer, and goals, ready to paste
+// into the README) and bench.html (bench/html-report.ts).
 import { cpus } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Ratio } from './ratios.js';
+import { formatHtml } from './html-report.js';
+import { formatParserMarkdown, formatParserTable } from './parser-table.js';
+import type { ParserResultRow } from './parser-scenario.js';
+import type { Comparison, Ratio } from './ratios.js';
 import type { ResultRow } from './result-row.js';
 import { formatXdsMarkdown, formatXdsTable, type XdsResultRow } from './xds-result-row.js';
 
@@ -31,6 +35,10 @@ export interface BenchReport {
   readonly skipped: readonly { readonly target: string; readonly reason: string }[];
   readonly results: readonly ResultRow[];
   readonly ratios: readonly Ratio[];
+  /** Every row against direct and each peer (bench.md's ratio table). */
+  readonly comparisons: readonly Comparison[];
+  /** The parser scenario's rows, when it ran. */
+  readonly parser?: readonly ParserResultRow[];
   /** Rows of the control plane's xds scenario, when it ran. */
   readonly xds?: readonly XdsResultRow[];
 }
@@ -43,21 +51,30 @@ export function machineInfo(): MachineInfo {
 const fmt = (value: number | null, digits = 3): string =>
   value === null || !Number.isFinite(value) ? '-' : String(Math.round(value * 10 ** digits) / 10 ** digits);
 
-const HEADERS = ['scenario', 'target', 'client', 'mode', 'conns', 'rate', 'runs', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'cpu-s/1k', 'rss MB'];
+const HEADERS = ['scenario', 'target', 'row', 'mode', 'conns', 'rate', 'runs', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'cpu-s/1k', 'rss MB'];
+const LEFT_COLUMNS = 4;
+
+/** A median with its spread when there was more than one run: `33000 (30000-36000)`. */
+function withSpread(row: ResultRow, figure: 'rps' | 'p99_ms', digits = 3): string {
+  const range = row.spread[figure];
+  const value = fmt(row[figure], digits);
+  return row.runs > 1 && range !== undefined ? `${value} (${fmt(range[0], digits)}-${fmt(range[1], digits)})` : value;
+}
 
 function cells(row: ResultRow): string[] {
+  const counts = Object.entries(row.counts ?? {}).map(([name, n]) => `${n} ${name.replace(/_/g, ' ')}`);
   return [
     row.scenario,
     row.target,
-    row.client === 'wrk' ? 'wrk' : 'bench',
+    counts.length === 0 ? row.label : `${row.label} (${counts.join(', ')})`,
     row.mode,
     String(row.connections),
     row.rate === null ? '-' : String(row.rate),
     String(row.runs),
-    row.runs > 1 ? `${row.rps} (${row.rps_min}-${row.rps_max})` : String(row.rps),
+    withSpread(row, 'rps', 0),
     fmt(row.p50_ms),
     fmt(row.p90_ms),
-    fmt(row.p99_ms),
+    withSpread(row, 'p99_ms'),
     fmt(row.p999_ms),
     fmt(row.max_ms),
     String(row.errors),
@@ -81,7 +98,7 @@ export function formatTable(report: BenchReport): string {
   }
   const rows = [HEADERS, ...report.results.map(cells)];
   const widths = HEADERS.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]): string => r.map((cell, c) => (c < 4 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const line = (r: string[]): string => r.map((cell, c) => (c < LEFT_COLUMNS ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
   if (report.ratios.length > 0) {
     out.push('');
@@ -93,6 +110,8 @@ export function formatTable(report: BenchReport): string {
       out.push(`${name.padEnd(w0)}  ${value.padStart(w1)}${detail}`);
     }
   }
+  const parser = formatParserTable(report.parser ?? []);
+  if (parser !== '') out.push('', parser.trimEnd());
   if (report.skipped.length > 0) {
     out.push('', ...report.skipped.map((s) => `skipped ${s.target}: ${s.reason}`));
   }
@@ -110,15 +129,27 @@ export function formatMarkdown(report: BenchReport): string {
     `${report.date}, \`${report.command}\` on ${report.machine.cores} × ${report.machine.cpu_model}, Node ${report.machine.node}.`,
     ...(report.results.length > 0 ? [
       `Median of ${s.runs} interleaved run${s.runs === 1 ? '' : 's'} (req/s shows min-max); ${s.duration_ms / 1000} s measured after ${s.warmup_ms / 1000} s warm-up; ` +
-        `${s.connections} keep-alive connections; fixed rate ${s.rate} req/s with latency from the intended send time; 1 KB responses.`,
+        `${s.connections} keep-alive connections, one request in flight each, over ${s.threads} load thread${s.threads === 1 ? '' : 's'} (max mode; 1 in fixed mode); ` +
+        `fixed rate ${s.rate} req/s with latency from the intended send time; 1 KB responses. ` +
+        'p99 shows min-max too; bench.json has the spread of every figure.',
     ] : []),
     '',
   ];
   if (report.results.length > 0) {
     md.push(
       `| ${HEADERS.join(' | ')} |`,
-      `|${HEADERS.map((_, i) => (i < 4 ? ' --- ' : ' ---: ')).join('|')}|`,
+      `|${HEADERS.map((_, i) => (i < LEFT_COLUMNS ? ' --- ' : ' ---: ')).join('|')}|`,
       ...report.results.map((row) => `| ${cells(row).join(' | ')} |`),
+      '',
+    );
+  }
+  if (report.comparisons.length > 0) {
+    md.push(
+      'Ratios (row / versus; req/s in max mode only):',
+      '',
+      '| scenario | row | mode | versus | req/s x | p99 x | cpu/1k x | rss x |',
+      '| --- | --- | --- | --- | ---: | ---: | ---: | ---: |',
+      ...report.comparisons.map((c) => `| ${c.scenario} | ${c.label} | ${c.mode} | ${c.versus} | ${fmt(c.rps_x)} | ${fmt(c.p99_x)} | ${fmt(c.cpu_x)} | ${fmt(c.rss_x)} |`),
       '',
     );
   }
@@ -135,6 +166,7 @@ export function formatMarkdown(report: BenchReport): string {
       'errors are summed over runs (status >= 400, failed connections, unanswered requests).',
     '',
   );
+  md.push(...formatParserMarkdown(report.parser ?? []));
   md.push(...formatXdsMarkdown(report.xds ?? []));
   return md.join('\n');
 }
@@ -144,12 +176,14 @@ export function reportJson(report: BenchReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
-/** Writes bench.json and bench.md into dir (created if needed); returns their paths. */
-export function writeReport(dir: string, report: BenchReport): { json: string; markdown: string } {
+/** Writes bench.json, bench.md and bench.html into dir (created if needed); returns their paths. */
+export function writeReport(dir: string, report: BenchReport): { json: string; markdown: string; html: string } {
   mkdirSync(dir, { recursive: true });
   const json = join(dir, 'bench.json');
   const markdown = join(dir, 'bench.md');
+  const html = join(dir, 'bench.html');
   writeFileSync(json, reportJson(report));
   writeFileSync(markdown, formatMarkdown(report));
-  return { json, markdown };
+  writeFileSync(html, formatHtml(report));
+  return { json, markdown, html };
 }

@@ -1,15 +1,19 @@
-// What the bench measures: the targets a load run can point at, each with the
-// scenario it belongs to and how to start it. `direct` is the upstream itself;
-// `proxy` puts one proxy (Isthmus with 1 worker, nginx with 1 worker, haproxy
-// with nbthread 1) in front of it; `proxy-2w` is Isthmus with 2 workers (for
-// memory); `uws-front` is Isthmus's route table behind a uWS listener.
+// What the bench measures under load: the targets a load run points at, each
+// with its scenario and how to start it. `direct` is the upstream itself;
+// `proxy` puts one proxy in front of it (Isthmus with 1 and with 2 workers,
+// nginx with 1 worker, haproxy with nbthread 1); `mesh` puts two in series, a
+// client-side and a server-side sidecar, as Istio measures a mesh hop
+// (plaintext until mTLS lands); `reload` is Isthmus at a fixed rate while its
+// routes change every 500 ms; `uws-front` (only when named) is Isthmus's route
+// table behind a uWS listener.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { compiledSibling } from '../src/process/compiled-path.js';
-import { startIsthmus } from './isthmus-target.js';
+import { bootstrapPath, startIsthmus } from './isthmus-target.js';
 import type { LoadMode } from './load-protocol.js';
 import { parseJsonLine, startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
-import { findPeerBinary, startPeer, type PeerName } from './peers.js';
+import { findPeerBinary, freePort, startPeer, type PeerName } from './peers.js';
+import { createRouteReloader } from './route-reloader.js';
 
 export interface StartContext {
   readonly upstreamPort: number;
@@ -17,69 +21,135 @@ export interface StartContext {
   readonly dir: string;
 }
 
-export interface RunningTarget {
-  readonly port: number;
-  /** Process sampled for CPU and RSS; null for direct (there is no proxy). */
-  readonly pid: number | null;
-  /** null while it runs; once its process has exited, how (with its last output). */
-  exitReport(): string | null;
-  stop(): Promise<void>;
+/** Work a target does while the load's measured window is open (the reload scenario's route changes). */
+export interface DuringLoad {
+  start(): void;
+  /** Returns counts to report with the run, e.g. { reloads_written: 10 }. */
+  end(): Record<string, number>;
 }
 
-export interface TargetSpec {
-  /** The name used to select it: `isthmus bench direct isthmus`. */
+export interface RunningTarget {
+  readonly port: number;
+  /** Processes sampled for CPU and RSS (summed); empty for direct (there is no proxy). */
+  readonly pids: readonly number[];
+  /** null while they run; once a process has exited, how (with its last output). */
+  exitReport(): string | null;
+  stop(): Promise<void>;
+  readonly duringLoad?: DuringLoad;
+}
+
+export interface LoadTarget {
+  /** Unique among targets, e.g. 'mesh-nginx'. */
   readonly id: string;
   readonly scenario: string;
+  /** 'direct', 'isthmus', 'nginx' or 'haproxy' */
   readonly target: string;
+  /** Row label: 'isthmus 1w', 'isthmus 2w', 'nginx', ... */
+  readonly label: string;
   readonly modes: readonly LoadMode[];
   /** null when it can run on this machine, else why not. */
   unavailable(): string | null;
   start(context: StartContext): Promise<RunningTarget>;
 }
 
-function fromProcess(proc: ManagedProcess<unknown>, port: number): RunningTarget {
+function fromProcesses(procs: readonly ManagedProcess<unknown>[], port: number, duringLoad?: DuringLoad): RunningTarget {
   return {
     port,
-    pid: proc.pid,
-    exitReport: () => (proc.exited ? `exited unexpectedly (${proc.exitDescription}); its last output:\n${proc.recentOutput()}` : null),
-    stop: async () => {
-      await proc.stop();
+    pids: procs.map((p) => p.pid).filter((pid) => pid > 0),
+    exitReport: () => {
+      const dead = procs.find((p) => p.exited);
+      return dead === undefined ? null : `${dead.name} exited unexpectedly (${dead.exitDescription}); its last output:\n${dead.recentOutput()}`;
     },
+    stop: async () => {
+      await Promise.all(procs.map((p) => p.stop()));
+    },
+    ...(duringLoad === undefined ? {} : { duringLoad }),
   };
 }
 
-function peer(name: PeerName): TargetSpec {
+const peerMissing = (name: PeerName) => (): string | null => (findPeerBinary(name) === null ? `${name} is not installed` : null);
+
+function peer(name: PeerName): LoadTarget {
   return {
     id: name,
     scenario: 'proxy',
     target: name,
+    label: name,
     modes: ['max', 'fixed'],
-    unavailable: () => (findPeerBinary(name) === null ? `${name} is not installed` : null),
+    unavailable: peerMissing(name),
     start: async ({ upstreamPort, dir }) => {
       const proc = await startPeer(name, findPeerBinary(name)!, upstreamPort, dir);
-      return fromProcess(proc, proc.ready!);
+      return fromProcesses([proc], proc.ready!);
     },
   };
 }
 
-function isthmus(id: string, scenario: string, workers: number, modes: readonly LoadMode[]): TargetSpec {
+function isthmus(workers: number, modes: readonly LoadMode[]): LoadTarget {
   return {
-    id,
-    scenario,
+    id: workers === 1 ? 'isthmus' : `isthmus-${workers}w`,
+    scenario: 'proxy',
     target: 'isthmus',
+    label: `isthmus ${workers}w`,
     modes,
     unavailable: () => null,
     start: async ({ upstreamPort, dir }) => {
       const proc = await startIsthmus(upstreamPort, workers, dir);
-      return fromProcess(proc, proc.ready!.listenPort);
+      return fromProcesses([proc], proc.ready!.listenPort);
     },
   };
 }
 
-const uwsFront: TargetSpec = {
+/** Two proxies of one kind in series: app → client-side → server-side → upstream. */
+function mesh(target: 'isthmus' | PeerName): LoadTarget {
+  const startOne = async (upstreamPort: number, dir: string): Promise<{ proc: ManagedProcess<unknown>; port: number }> => {
+    if (target === 'isthmus') {
+      const proc = await startIsthmus(upstreamPort, 1, dir);
+      return { proc, port: proc.ready!.listenPort };
+    }
+    const proc = await startPeer(target, findPeerBinary(target)!, upstreamPort, dir);
+    return { proc, port: proc.ready! };
+  };
+  return {
+    id: `mesh-${target}`,
+    scenario: 'mesh',
+    target,
+    label: target === 'isthmus' ? 'isthmus 1w x2' : `${target} x2`,
+    modes: ['max', 'fixed'],
+    unavailable: target === 'isthmus' ? () => null : peerMissing(target),
+    start: async ({ upstreamPort, dir }) => {
+      const server = await startOne(upstreamPort, join(dir, 'server-side'));
+      try {
+        const client = await startOne(server.port, join(dir, 'client-side'));
+        return fromProcesses([client.proc, server.proc], client.port);
+      } catch (err) {
+        await server.proc.stop();
+        throw err;
+      }
+    },
+  };
+}
+
+const reload: LoadTarget = {
+  id: 'reload-isthmus',
+  scenario: 'reload',
+  target: 'isthmus',
+  label: 'isthmus 1w',
+  modes: ['fixed'],
+  unavailable: () => null,
+  start: async ({ upstreamPort, dir }) => {
+    // A fixed listener port: every rewritten bootstrap must name the same listener address.
+    const listenPort = await freePort();
+    const reloader = createRouteReloader(bootstrapPath(dir), upstreamPort, listenPort);
+    const proc = await startIsthmus(upstreamPort, 1, dir, { listenPort, onLine: reloader.onLine });
+    return fromProcesses([proc], proc.ready!.listenPort, { start: reloader.start, end: reloader.stop });
+  },
+};
+
+const uwsFront: LoadTarget = {
   id: 'uws-front',
   scenario: 'uws-front',
   target: 'isthmus',
+  label: 'uws-front',
   modes: ['max'],
   unavailable: () => {
     try {
@@ -100,34 +170,38 @@ const uwsFront: TargetSpec = {
         return record?.msg === 'uws-front ready' && typeof record.port === 'number' ? record.port : undefined;
       },
     });
-    return fromProcess(proc, proc.ready!);
+    return fromProcesses([proc], proc.ready!);
   },
 };
 
-export const DIRECT: TargetSpec = {
+export const DIRECT: LoadTarget = {
   id: 'direct',
   scenario: 'direct',
   target: 'direct',
+  label: 'direct',
   modes: ['max', 'fixed'],
   unavailable: () => null,
-  start: async ({ upstreamPort }) => ({ port: upstreamPort, pid: null, exitReport: () => null, stop: async () => {} }),
+  start: async ({ upstreamPort }) => ({ port: upstreamPort, pids: [], exitReport: () => null, stop: async () => {} }),
 };
 
-/** Every target, in the order a run visits them. */
-export const TARGETS: readonly TargetSpec[] = [
+/** Every load target, in the order a run visits them (A B C A B C over runs). */
+export const LOAD_TARGETS: readonly LoadTarget[] = [
   DIRECT,
-  isthmus('isthmus', 'proxy', 1, ['max', 'fixed']),
+  isthmus(1, ['max', 'fixed']),
   peer('haproxy'),
   peer('nginx'),
-  isthmus('isthmus-2w', 'proxy-2w', 2, ['max']),
+  isthmus(2, ['max']),
+  mesh('isthmus'),
+  mesh('haproxy'),
+  mesh('nginx'),
+  reload,
   uwsFront,
 ];
 
-/** Ids accepted on the command line (targets plus 'wrk', the client baseline); run when none is named. */
-export const SELECTABLE = [...TARGETS.map((t) => t.id), 'wrk'] as const;
-
-/** The control plane's scenario (bench/xds-scenario.ts): only when named (`isthmus bench xds`). */
-export const XDS_TARGET = 'xds';
+/** Scenarios a plain `isthmus bench` runs, in order. */
+export const DEFAULT_SCENARIOS = ['direct', 'proxy', 'mesh', 'reload', 'xds', 'parser'] as const;
+/** Every scenario name the command line accepts. */
+export const SCENARIOS = [...DEFAULT_SCENARIOS, 'uws-front'] as const;
 
 /** Starts the bench upstream (its own process) and resolves with it once it listens. */
 export async function startUpstream(bodyBytes = 1024): Promise<ManagedProcess<number>> {

@@ -3,7 +3,9 @@ import {
   createLatencyHistogram,
   encodeHistogram,
   mergeEncodedHistograms,
+  percentileSpectrum,
   recordLatencyMs,
+  spectrumOfEncoded,
   summarizeLatency,
 } from '../../bench/latency-histogram.js';
 
@@ -44,5 +46,40 @@ describe('latency histograms', () => {
     const h = createLatencyHistogram();
     recordLatencyMs(h, 0.0001);
     expect(summarizeLatency(h).count).toBe(1);
+  });
+
+  it('draws a spectrum from 0 through halvings of the tail to the max, as far as the count resolves', () => {
+    const h = createLatencyHistogram();
+    for (let i = 1; i <= 1000; i++) recordLatencyMs(h, i / 100); // 0.01 .. 10 ms
+    const spectrum = percentileSpectrum(h);
+    expect(spectrum[0]).toEqual([0, 0.01]);
+    expect(spectrum.at(-1)![0]).toBe(100);
+    expect(spectrum.at(-1)![1]).toBeCloseTo(10, 1); // bucket-rounded to 3 significant digits
+    const percentiles = spectrum.map(([p]) => p);
+    expect(percentiles).toContain(50);
+    expect(percentiles).toContain(75);
+    expect(percentiles).toContain(99.21875); // 1 - 2^-7
+    // 1000 samples resolve the tail to 1/1000: nothing between 99.9 and 100.
+    expect(percentiles.filter((p) => p > 99.9 && p < 100)).toEqual([]);
+    for (let i = 1; i < spectrum.length; i++) {
+      expect(spectrum[i]![0]).toBeGreaterThan(spectrum[i - 1]![0]);
+      expect(spectrum[i]![1]).toBeGreaterThanOrEqual(spectrum[i - 1]![1]);
+    }
+    const median = spectrum.find(([p]) => p === 50)!;
+    expect(median[1]).toBeCloseTo(5, 1);
+    expect(percentileSpectrum(createLatencyHistogram())).toEqual([]);
+  });
+
+  it('merges runs for the spectrum: a stall in one run shows in the tail', () => {
+    const quiet = createLatencyHistogram();
+    const stalled = createLatencyHistogram();
+    for (let i = 0; i < 5000; i++) recordLatencyMs(quiet, 0.3);
+    for (let i = 0; i < 4950; i++) recordLatencyMs(stalled, 0.3);
+    for (let i = 0; i < 50; i++) recordLatencyMs(stalled, 40);
+    const spectrum = spectrumOfEncoded([encodeHistogram(quiet), encodeHistogram(stalled)]);
+    const at = (p: number): number => spectrum.filter(([q]) => q <= p).at(-1)![1];
+    expect(at(99)).toBeCloseTo(0.3, 2); // 50 of 10000 slow: 0.5% of the values
+    expect(at(99.61)).toBeGreaterThanOrEqual(39.9);
+    expect(spectrum.at(-1)![1]).toBeGreaterThanOrEqual(39.9);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addedP99Ms, computeRatios, throughputRatio } from '../../bench/ratios.js';
+import { addedP99Ms, comparisons, computeRatios, safeRatio, throughputRatio } from '../../bench/ratios.js';
+import { createLatencyHistogram, encodeHistogram, recordLatencyMs } from '../../bench/latency-histogram.js';
 import { aggregateRuns, median, type ResultRow, type RunSample } from '../../bench/result-row.js';
 import { sample } from './sample-row.js';
 
@@ -10,7 +11,7 @@ describe('median and run aggregation', () => {
     expect(median([])).toBeNaN();
   });
 
-  it('groups runs per scenario/target/mode, keeps medians, sums errors, keeps the rps spread and the largest RSS', () => {
+  it('groups runs per scenario/label/mode, keeps medians, sums errors, keeps the spread of every figure and the largest RSS', () => {
     const rows = aggregateRuns([
       sample({ rps: 30_000, p99_ms: 2, errors: 1, peak_rss_mb: 50 }),
       sample({ target: 'haproxy', rps: 40_000 }),
@@ -21,7 +22,31 @@ describe('median and run aggregation', () => {
     expect(rows.map((r) => r.target)).toEqual(['isthmus', 'haproxy']);
     const isthmus = rows[0]!;
     expect(isthmus).toMatchObject({ runs: 3, rps: 33_000, rps_min: 30_000, rps_max: 36_000, p99_ms: 3, errors: 3, peak_rss_mb: 55 });
+    expect(isthmus.spread).toMatchObject({ rps: [30_000, 36_000], p99_ms: [2, 9], errors: [0, 2], peak_rss_mb: [50, 55] });
     expect(rows[1]).toMatchObject({ runs: 2, rps: 42_000 });
+  });
+
+  it('keeps rows of one target apart by label (1 and 2 workers) and sums scenario counts', () => {
+    const rows = aggregateRuns([
+      sample({ label: 'isthmus 1w', counts: { reloads_written: 4 } }),
+      sample({ label: 'isthmus 2w' }),
+      sample({ label: 'isthmus 1w', counts: { reloads_written: 5 } }),
+    ]);
+    expect(rows.map((r) => [r.label, r.runs])).toEqual([['isthmus 1w', 2], ['isthmus 2w', 1]]);
+    expect(rows[0]!.counts).toEqual({ reloads_written: 9 });
+    expect(rows[1]!.counts).toBeUndefined();
+  });
+
+  it('draws the spectrum from every run\'s latencies together', () => {
+    const encoded = (ms: number): string => {
+      const h = createLatencyHistogram();
+      for (let i = 0; i < 100; i++) recordLatencyMs(h, ms);
+      return encodeHistogram(h);
+    };
+    const [row] = aggregateRuns([sample({ histogram: encoded(1) }), sample({ histogram: encoded(3) })]);
+    expect(row!.spectrum[0]![1]).toBeCloseTo(1, 2);
+    expect(row!.spectrum.at(-1)![1]).toBeCloseTo(3, 2);
+    expect(row).not.toHaveProperty('histogram');
   });
 
   it('leaves CPU and RSS null where they were not measured (direct)', () => {
@@ -35,6 +60,10 @@ describe('ratios', () => {
   const row = (overrides: Partial<RunSample>): ResultRow => aggregateRuns([sample(overrides)])[0]!;
 
   it('divides throughput and subtracts p99, with null when a side is missing', () => {
+    expect(safeRatio(3, 4)).toBe(0.75);
+    expect(safeRatio(1, 3)).toBe(0.333);
+    expect(safeRatio(null, 4)).toBeNull();
+    expect(safeRatio(4, 0)).toBeNull();
     expect(throughputRatio(row({ rps: 30_000 }), row({ rps: 40_000 }))).toBe(0.75);
     expect(throughputRatio(row({}), undefined)).toBeNull();
     expect(throughputRatio(row({}), row({ rps: 0 }))).toBeNull();
@@ -45,12 +74,12 @@ describe('ratios', () => {
   it('reports each comparison against its goal from issue 2', () => {
     const rows = aggregateRuns([
       sample({ scenario: 'direct', target: 'direct', rps: 60_000, cpu_s_per_1k: null, peak_rss_mb: null }),
-      sample({ scenario: 'direct-wrk', target: 'direct', client: 'wrk', rps: 50_000 }),
+      sample({ scenario: 'direct', target: 'direct', label: 'wrk -t1', client: 'wrk', rps: 50_000 }),
       sample({ rps: 25_000, cpu_s_per_1k: 0.06, peak_rss_mb: 48 }),
       sample({ target: 'haproxy', rps: 40_000, cpu_s_per_1k: 0.028 }),
       sample({ scenario: 'direct', target: 'direct', mode: 'fixed', rate: 1000, p99_ms: 0.4 }),
       sample({ mode: 'fixed', rate: 1000, p99_ms: 0.8 }),
-      sample({ scenario: 'proxy-2w', peak_rss_mb: 75 }),
+      sample({ label: 'isthmus 2w', peak_rss_mb: 75 }),
     ]);
     const byName = new Map(computeRatios(rows).map((r) => [r.name, r]));
     expect(byName.get('isthmus / haproxy throughput (max)')).toMatchObject({ value: 0.625, unit: 'x', goal: '>= 0.6', met: true });
@@ -71,5 +100,26 @@ describe('ratios', () => {
     ]);
     const ratio = computeRatios(rows).find((r) => r.name === 'isthmus / haproxy throughput (max)');
     expect(ratio).toMatchObject({ value: 0.61, note: 'runs differ: 1 vs 2' });
+  });
+
+  it('compares every row with direct and with each peer of its scenario and mode', () => {
+    const rows = aggregateRuns([
+      sample({ scenario: 'direct', target: 'direct', rps: 60_000, p99_ms: 1, cpu_s_per_1k: null, peak_rss_mb: null }),
+      sample({ rps: 30_000, p99_ms: 3, cpu_s_per_1k: 0.03, peak_rss_mb: 80 }),
+      sample({ target: 'nginx', rps: 40_000, p99_ms: 2, cpu_s_per_1k: 0.02, peak_rss_mb: 16 }),
+      sample({ scenario: 'mesh', target: 'haproxy', label: 'haproxy x2', rps: 20_000 }),
+      sample({ scenario: 'mesh', label: 'isthmus 1w x2', rps: 10_000 }),
+      sample({ mode: 'fixed', rate: 1000, rps: 1000, p99_ms: 0.6 }),
+      sample({ scenario: 'direct', target: 'direct', mode: 'fixed', rate: 1000, rps: 1000, p99_ms: 0.4 }),
+    ]);
+    const table = comparisons(rows);
+    const find = (label: string, versus: string, mode = 'max') => table.find((c) => c.label === label && c.versus === versus && c.mode === mode);
+    expect(find('isthmus 1w', 'direct')).toMatchObject({ scenario: 'proxy', rps_x: 0.5, p99_x: 3, cpu_x: null, rss_x: null });
+    expect(find('isthmus 1w', 'nginx')).toMatchObject({ rps_x: 0.75, p99_x: 1.5, cpu_x: 1.5, rss_x: 5 });
+    expect(find('nginx', 'direct')).toMatchObject({ rps_x: 0.667 });
+    expect(find('nginx', 'nginx')).toBeUndefined(); // a peer is not compared with itself or other peers
+    expect(find('isthmus 1w x2', 'haproxy x2')).toMatchObject({ scenario: 'mesh', rps_x: 0.5 });
+    expect(find('isthmus 1w x2', 'nginx')).toBeUndefined(); // peers of another scenario
+    expect(find('isthmus 1w', 'direct', 'fixed')).toMatchObject({ rps_x: null, p99_x: 1.5 }); // fixed rate: throughput is the offered rate
   });
 });

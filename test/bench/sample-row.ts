@@ -5,6 +5,7 @@ export function sample(overrides: Partial<RunSample>): RunSample {
   return {
     scenario: 'proxy',
     target: 'isthmus',
+    label: overrides.label ?? (overrides.target === undefined || overrides.target === 'isthmus' ? 'isthmus 1w' : overrides.target),
     mode: 'max',
     client: 'isthmus-bench',
     connections: 50,
@@ -19,6 +20,8 @@ export function sample(overrides: Partial<RunSample>): RunSample {
     cpu_s_per_1k: 0.03,
     peak_rss_mb: 60,
     upstream_cpu_s_per_1k: 0.01,
+    client_threads: 1,
+    histogram: null,
     ...overrides,
   };
 }
