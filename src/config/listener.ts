@@ -1,57 +1,26 @@
 // config.listener.v3.Listener with exactly one filter chain holding exactly
-// one HTTP connection manager (inline route_config, router filter only).
+// one HTTP connection manager (inline route_config; HTTP filters: fault, cors, router).
 
-import type { Listener } from './bootstrap-types.js';
-import { readSocketAddress } from './cluster.js';
+import type { HttpFilters, Listener } from './bootstrap-types.js';
+import { readHttpFilters } from './http-filters.js';
+import { readTypedConfig } from './typed-config.js';
+import { readSocketAddress } from './socket-address.js';
 import type { ClusterReference } from './route-action.js';
 import { readRouteConfig } from './route-config.js';
-import type { ObjectReader, ValueReader } from './yaml-reader.js';
+import type { ValueReader } from './yaml-reader.js';
 
 export const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
-export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+export { ROUTER_FILTER_NAME, ROUTER_TYPE_URL } from './http-filters.js';
 /** Envoy's default stream_idle_timeout (5 minutes). */
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
-
-/** A typed_config must carry exactly the expected `@type`; returns the reader for its other fields. */
-function readTypedConfig(v: ValueReader, typeUrl: string): ObjectReader | undefined {
-  const obj = v.object();
-  if (obj === undefined) return undefined;
-  const typeField = obj.field('@type');
-  typeField.require();
-  const type = typeField.string();
-  if (type !== undefined && type !== typeUrl) {
-    typeField.problem(`must be ${typeUrl} (got "${type}")`);
-    return undefined;
-  }
-  return type === undefined ? undefined : obj;
-}
-
-function readHttpFilters(v: ValueReader): void {
-  const items = v.list();
-  items.forEach((item, i) => {
-    const obj = item.object();
-    if (obj === undefined) return;
-    const nameField = obj.field('name');
-    nameField.require();
-    const name = nameField.string();
-    if (name !== undefined && name !== ROUTER_FILTER_NAME) {
-      nameField.problem(`names "${name}"; the only supported HTTP filter is ${ROUTER_FILTER_NAME}`);
-    } else if (name !== undefined && i !== items.length - 1) {
-      nameField.problem(`${ROUTER_FILTER_NAME} must be the last HTTP filter`);
-    }
-    const typed = obj.field('typed_config');
-    if (!typed.missing) readTypedConfig(typed, ROUTER_TYPE_URL)?.done(); // Router options: none supported
-    obj.done();
-  });
-}
 
 interface HcmFields {
   statPrefix: string | undefined;
   routeConfig: Listener['routeConfig'] | undefined;
   streamIdleTimeoutMs: number;
   requestHeadersTimeoutMs: number;
+  httpFilters: HttpFilters | undefined;
 }
 
 function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
@@ -66,9 +35,11 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   const routeConfig = readRouteConfig(routeField, refs);
   const streamIdleTimeoutMs = obj.field('stream_idle_timeout').duration() ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
   const requestHeadersTimeoutMs = obj.field('request_headers_timeout').duration() ?? 0;
-  readHttpFilters(obj.field('http_filters'));
+  const filtersField = obj.field('http_filters');
+  // No http_filters: the router alone.
+  const httpFilters = filtersField.missing ? { fault: null, cors: false } : readHttpFilters(filtersField);
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters };
 }
 
 /** config.listener.v3.Listener; `index` names an unnamed listener as Envoy would give it a generated name. */
@@ -109,7 +80,8 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
     chain.done();
   }
   obj.done();
-  if (name === undefined || address === undefined || hcm?.statPrefix === undefined || hcm.routeConfig === undefined) return undefined;
+  if (name === undefined || address === undefined || hcm?.statPrefix === undefined || hcm.routeConfig === undefined
+    || hcm.httpFilters === undefined) return undefined;
   return {
     name,
     address,
@@ -117,6 +89,6 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
     routeConfig: hcm.routeConfig,
     streamIdleTimeoutMs: hcm.streamIdleTimeoutMs,
     requestHeadersTimeoutMs: hcm.requestHeadersTimeoutMs,
-    httpFilters: { fault: null, cors: false },
+    httpFilters: hcm.httpFilters,
   };
 }

@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { Bootstrap, Cluster, Listener, SocketAddress } from './bootstrap-types.js';
-import { readCluster, readSocketAddress } from './cluster.js';
+import { readCluster } from './cluster.js';
+import { readSocketAddress } from './socket-address.js';
 import { ConfigError } from './config-error.js';
 import { deepFreeze } from './deep-freeze.js';
 import { readListener } from './listener.js';

@@ -2,7 +2,7 @@
 // decoded) rather than as a file: the object becomes a `yaml` Document so the
 // very readers that check a bootstrap file run unchanged; problems then have
 // no line (line = null) and are labelled by resource instead of file name,
-// e.g. `Cluster outbound|9080|v1|reviews.default.svc.cluster.local: outlier_detection is not supported`.
+// e.g. `Cluster outbound|9080|v1|reviews.default.svc.cluster.local: dns_lookup_family is not supported`.
 import { Document, LineCounter, type Node } from 'yaml';
 import type { Bootstrap, Cluster, Listener, RouteConfig } from './bootstrap-types.js';
 import { readCluster } from './cluster.js';

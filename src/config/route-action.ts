@@ -1,10 +1,11 @@
 // The three things a route can do: forward (config.route.v3.RouteAction),
 // redirect (RedirectAction) or answer itself (DirectResponseAction).
 
-import type {
-  DirectResponseAction, RedirectAction, RetryOn, RetryPolicy, RouteAction, WeightedClusterEntry,
-} from './bootstrap-types.js';
-import type { ValueReader } from './yaml-reader.js';
+import type { DirectResponseAction, RedirectAction, RouteAction, WeightedClusterEntry } from './bootstrap-types.js';
+import { readHashPolicies } from './hash-policy.js';
+import { readMirrorPolicies } from './mirror-policy.js';
+import { readRetryPolicy } from './retry-policy.js';
+import type { ObjectReader, ValueReader } from './yaml-reader.js';
 
 /** A cluster named by a route, kept with its place so a dangling name is reported at its line. */
 export interface ClusterReference {
@@ -12,71 +13,11 @@ export interface ClusterReference {
   readonly at: ValueReader;
 }
 
-/**
- * HTTP/2 and gRPC conditions (REFUSED_STREAM, grpc-status 14/1/4/8) cannot
- * occur on the HTTP/1.1 upstreams this data plane speaks, so they are valid
- * and never fire; accepting them lets Istio's default retry policy
- * (connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes)
- * through without a NACK.
- */
-const RETRY_ON: readonly RetryOn[] = [
-  '5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes',
-  'refused-stream', 'unavailable', 'cancelled', 'deadline-exceeded', 'resource-exhausted',
-];
 const UINT32_MAX = 4_294_967_295;
 
-/** Envoy defaults: route timeout 15 s, one retry, back-off base 25 ms (max 10 x base). */
+/** Envoy's default route timeout (15 s). */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
-export const DEFAULT_NUM_RETRIES = 1;
-export const DEFAULT_RETRY_BASE_MS = 25;
-
-function readRetryPolicy(v: ValueReader): RetryPolicy | undefined {
-  const obj = v.object();
-  if (obj === undefined) return undefined;
-  const retryOnField = obj.field('retry_on');
-  const retryOnText = retryOnField.string() ?? '';
-  const retryOn: RetryOn[] = [];
-  for (const part of retryOnText.split(',')) {
-    const cond = part.trim();
-    if (cond === '') continue;
-    if (!(RETRY_ON as readonly string[]).includes(cond)) {
-      retryOnField.problem(`names "${cond}", which is not supported (supported: ${RETRY_ON.join(', ')})`);
-    } else if (!retryOn.includes(cond as RetryOn)) retryOn.push(cond as RetryOn);
-  }
-  const numRetries = obj.field('num_retries').integer(0, UINT32_MAX) ?? DEFAULT_NUM_RETRIES;
-  const perTryTimeoutMs = obj.field('per_try_timeout').duration() ?? 0;
-  let backOffBaseMs = DEFAULT_RETRY_BASE_MS;
-  let backOffMaxMs = DEFAULT_RETRY_BASE_MS * 10;
-  const backOff = obj.field('retry_back_off').object();
-  if (backOff !== undefined) {
-    const baseField = backOff.field('base_interval');
-    baseField.require();
-    const base = baseField.duration();
-    const maxField = backOff.field('max_interval');
-    const max = maxField.duration();
-    backOff.done();
-    if (base !== undefined && base <= 0) baseField.problem('must be greater than 0');
-    else if (base !== undefined) backOffBaseMs = base;
-    backOffMaxMs = max ?? backOffBaseMs * 10;
-    if (max !== undefined && max < backOffBaseMs) maxField.problem('must not be less than base_interval');
-  }
-  const retriableStatusCodes: number[] = [];
-  for (const item of obj.field('retriable_status_codes').list()) {
-    const code = item.integer(100, 599);
-    if (code !== undefined) retriableStatusCodes.push(code);
-  }
-  obj.done();
-  return {
-    retryOn,
-    numRetries,
-    perTryTimeoutMs,
-    backOffBaseMs,
-    backOffMaxMs,
-    retriableStatusCodes,
-    previousHostsPredicate: false,
-    hostSelectionRetryMaxAttempts: 1,
-  };
-}
+export { DEFAULT_NUM_RETRIES, DEFAULT_RETRY_BASE_MS } from './retry-policy.js';
 
 function readWeightedClusters(v: ValueReader, refs: ClusterReference[]): { clusters: WeightedClusterEntry[]; total: number } | undefined {
   const obj = v.object();
@@ -114,8 +55,11 @@ function readWeightedClusters(v: ValueReader, refs: ClusterReference[]): { clust
   return ok && clusters.length > 0 ? { clusters, total: sum } : undefined;
 }
 
-/** config.route.v3.RouteAction */
-export function readRouteAction(v: ValueReader, refs: ClusterReference[]): RouteAction | undefined {
+/**
+ * config.route.v3.RouteAction. `onObject` gets the action's reader before it is closed, so the route can
+ * read the deprecated `cors` field that lives here but belongs with the route's filter config.
+ */
+export function readRouteAction(v: ValueReader, refs: ClusterReference[], onObject?: (obj: ObjectReader) => void): RouteAction | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
   const which = obj.oneOf(['cluster', 'weighted_clusters'], true);
@@ -140,8 +84,11 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[]): Route
   const retryPolicy = retryField.missing ? null : readRetryPolicy(retryField);
   const prefixRewrite = obj.field('prefix_rewrite').string() ?? null;
   const hostRewriteLiteral = obj.field('host_rewrite_literal').nonEmptyString() ?? null;
+  const hashPolicy = readHashPolicies(obj.field('hash_policy'));
+  const requestMirrorPolicies = readMirrorPolicies(obj.field('request_mirror_policies'), refs);
+  onObject?.(obj);
   obj.done();
-  if (clusters === undefined || retryPolicy === undefined) return undefined;
+  if (clusters === undefined || retryPolicy === undefined || hashPolicy === undefined || requestMirrorPolicies === undefined) return undefined;
   return {
     type: 'route',
     clusters,
@@ -150,8 +97,8 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[]): Route
     retryPolicy,
     prefixRewrite,
     hostRewriteLiteral,
-    hashPolicy: [],
-    requestMirrorPolicies: [],
+    hashPolicy,
+    requestMirrorPolicies,
   };
 }
 

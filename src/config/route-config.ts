@@ -3,6 +3,7 @@
 
 import type { HeaderMatcher, QueryParameterMatcher, Route, RouteConfig, RouteMatch, VirtualHost } from './bootstrap-types.js';
 import { readHeaderMutation } from './header-mutation.js';
+import { readPerFilterConfig } from './per-filter-config.js';
 import { readDirectResponse, readRedirectAction, readRouteAction, type ClusterReference } from './route-action.js';
 import { readHeaderMatcher, readQueryParameterMatcher, readRegexMatcher } from './string-match.js';
 import type { ValueReader } from './yaml-reader.js';
@@ -44,14 +45,17 @@ function readRoute(v: ValueReader, refs: ClusterReference[]): Route | undefined 
   matchField.require();
   const match = readMatch(matchField);
   const which = obj.oneOf(['route', 'redirect', 'direct_response'], true);
-  const action = which === 'route' ? readRouteAction(obj.field('route'), refs)
+  // The deprecated route-level `cors` sits in the route action.
+  let actionCors: ValueReader | undefined;
+  const action = which === 'route' ? readRouteAction(obj.field('route'), refs, (actionObj) => { actionCors = actionObj.field('cors'); })
     : which === 'redirect' ? readRedirectAction(obj.field('redirect'))
     : which === 'direct_response' ? readDirectResponse(obj.field('direct_response'))
     : undefined;
   const mutation = readHeaderMutation(obj);
+  const perFilter = readPerFilterConfig(obj, actionCors ?? null);
   obj.done();
-  if (match === undefined || action === undefined) return undefined;
-  return { name, match, action, ...mutation, fault: null, cors: null };
+  if (match === undefined || action === undefined || perFilter === undefined) return undefined;
+  return { name, match, action, ...mutation, ...perFilter };
 }
 
 function readDomain(v: ValueReader): string | undefined {
@@ -102,9 +106,10 @@ function readVirtualHost(v: ValueReader, refs: ClusterReference[], seenDomains: 
     else routes.push(route);
   }
   const mutation = readHeaderMutation(obj);
+  const perFilter = readPerFilterConfig(obj, obj.field('cors'));
   obj.done();
-  if (name === undefined || domains.length === 0 || !ok) return undefined;
-  return { name, domains, routes, ...mutation, fault: null, cors: null };
+  if (name === undefined || domains.length === 0 || !ok || perFilter === undefined) return undefined;
+  return { name, domains, routes, ...mutation, ...perFilter };
 }
 
 /** config.route.v3.RouteConfiguration; cluster names the routes use are appended to refs. */

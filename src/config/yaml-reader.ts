@@ -115,6 +115,22 @@ export class ValueReader {
     return n;
   }
 
+  /** A finite number (protobuf double) in [min, max]; protobuf JSON also allows numbers written as strings. */
+  number(min: number, max: number): number | undefined {
+    const v = this.scalar();
+    if (v === undefined) return undefined;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v) ? Number(v) : NaN;
+    if (!Number.isFinite(n)) {
+      this.problem('must be a number');
+      return undefined;
+    }
+    if (n < min || n > max) {
+      this.problem(`must be between ${min} and ${max}`);
+      return undefined;
+    }
+    return n;
+  }
+
   /** One of the given enum names (protobuf JSON enum form). */
   enumOf<T extends string>(names: readonly T[]): T | undefined {
     const v = this.scalar();
@@ -212,7 +228,14 @@ export class ObjectReader {
   }
 
   private childPath(name: string): string {
+    // Map keys that hold dots (filter names in typed_per_filter_config) are bracketed so the path stays readable.
+    if (name.includes('.')) return `${this.path}['${name}']`;
     return this.path === '' ? name : `${this.path}.${name}`;
+  }
+
+  /** The names of every field present, read or not (for maps keyed by name). */
+  keys(): string[] {
+    return [...this.entries.keys()];
   }
 
   has(name: string): boolean {

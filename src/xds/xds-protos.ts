@@ -3,8 +3,10 @@
 // shipped in @grpc/grpc-js-xds's deps/. Loading costs ~0.2-0.75 s and ~18 MB
 // of RSS, so it happens lazily, once per process: a sidecar started without
 // --control never calls loadXdsProtos().
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import type { MessageTypeDefinition, PackageDefinition, ServiceDefinition } from '@grpc/proto-loader';
 
@@ -36,6 +38,17 @@ const PROTO_FILES = [
   'envoy/extensions/transport_sockets/tls/v3/secret.proto',
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
+  // typed configs the readers accept inside resources (Any): HTTP filters, the retry host predicate, balancers
+  'envoy/extensions/filters/http/fault/v3/fault.proto',
+  'envoy/extensions/filters/http/cors/v3/cors.proto',
+  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
+  'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
+  'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',
+  'envoy/extensions/load_balancing_policies/random/v3/random.proto',
+  'envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash.proto',
+  'envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto',
+  // Isthmus's own extension, from src/xds/protos
+  'isthmus/extensions/load_balancing_policies/peak_ewma/v1/peak_ewma.proto',
 ];
 
 const INCLUDE_DIRS = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'];
@@ -52,6 +65,15 @@ export interface XdsProtos {
 
 let loaded: XdsProtos | undefined;
 
+/** Isthmus's own .proto files: next to this module in src/xds, or reached from the compiled dist/src/xds. */
+function isthmusProtoDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'protos'), path.join(here, '..', '..', '..', 'src', 'xds', 'protos')];
+  const found = candidates.find((dir) => existsSync(dir));
+  if (found === undefined) throw new Error(`Isthmus protos not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
 /** Loads the xDS protos on first call; later calls return the same object. */
 export function loadXdsProtos(): XdsProtos {
   if (loaded !== undefined) return loaded;
@@ -63,7 +85,7 @@ export function loadXdsProtos(): XdsProtos {
     enums: String,
     defaults: false,
     oneofs: true,
-    includeDirs: INCLUDE_DIRS.map((dir) => path.join(depsDir, dir)),
+    includeDirs: [...INCLUDE_DIRS.map((dir) => path.join(depsDir, dir)), isthmusProtoDir()],
   });
   const adsService = packageDefinition[ADS_SERVICE_NAME] as ServiceDefinition;
   loaded = Object.freeze({

@@ -3,7 +3,7 @@
 // that name, an EDS cluster's endpoints come from the ClusterLoadAssignment of
 // its service name, and the result goes through the same readers as a
 // bootstrap file. Each resource is also checked on its own, so a NACK names
-// the resource and the field (`Cluster x: outlier_detection is not supported`).
+// the resource and the field (`Cluster x: dns_lookup_family is not supported`).
 import type { Bootstrap } from '../config/bootstrap-types.js';
 import { formatProblem, type ConfigProblem } from '../config/config-error.js';
 import {
@@ -157,7 +157,7 @@ function staticCluster(cluster: Json, endpoints: ReadonlyMap<string, Json> | und
   return copy;
 }
 
-/** Cluster names a RouteConfiguration's routes send to. */
+/** Cluster names a RouteConfiguration's routes send to (mirrors included). */
 export function routeClusterNames(route: Json): string[] {
   const names: string[] = [];
   const hosts = Array.isArray(route.virtual_hosts) ? route.virtual_hosts : [];
@@ -169,6 +169,9 @@ export function routeClusterNames(route: Json): string[] {
       if (typeof action.cluster === 'string') names.push(action.cluster);
       const weighted = isObject(action.weighted_clusters) && Array.isArray(action.weighted_clusters.clusters) ? action.weighted_clusters.clusters : [];
       for (const item of weighted) if (isObject(item) && typeof item.name === 'string') names.push(item.name);
+      // Mirror clusters must exist too (the readers check them like route clusters).
+      const mirrors = Array.isArray(action.request_mirror_policies) ? action.request_mirror_policies : [];
+      for (const item of mirrors) if (isObject(item) && typeof item.cluster === 'string') names.push(item.cluster);
     }
   }
   return names;

@@ -6,6 +6,9 @@ import { parse as parseYaml } from 'yaml';
 import type { Bootstrap } from '../../src/config/bootstrap-types.js';
 import { ConfigError, type ConfigProblem } from '../../src/config/config-error.js';
 import { loadBootstrapFile, parseBootstrap } from '../../src/config/parse-bootstrap.js';
+import {
+  expectedCluster, expectedEndpoint, NO_FILTER_CONFIG, NO_HASH_OR_MIRROR, RETRY_HOST_DEFAULTS, ROUTER_ONLY,
+} from './bootstrap-defaults.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
@@ -116,6 +119,7 @@ const EXPECTED: Bootstrap = {
     statPrefix: 'out',
     streamIdleTimeoutMs: 60_000,
     requestHeadersTimeoutMs: 2_500,
+    httpFilters: ROUTER_ONLY,
     routeConfig: {
       name: 'rc',
       requestHeadersToAdd: [{ key: 'x-rc', value: 'rc', append: false }],
@@ -126,6 +130,7 @@ const EXPECTED: Bootstrap = {
         name: 'web',
         domains: ['web.example.com', '*.example.com', 'api.*', '*'],
         ...NO_MUTATION,
+        ...NO_FILTER_CONFIG,
         responseHeadersToAdd: [{ key: 'x-vh', value: '100%', append: true }],
         routes: [
           {
@@ -155,11 +160,14 @@ const EXPECTED: Bootstrap = {
                 backOffBaseMs: 100,
                 backOffMaxMs: 1_000,
                 retriableStatusCodes: [503, 429],
+                ...RETRY_HOST_DEFAULTS,
               },
               prefixRewrite: '/v2',
               hostRewriteLiteral: 'upstream.local',
+              ...NO_HASH_OR_MIRROR,
             },
             ...NO_MUTATION,
+            ...NO_FILTER_CONFIG,
             requestHeadersToRemove: ['x-internal'],
           },
           {
@@ -170,32 +178,32 @@ const EXPECTED: Bootstrap = {
               pathRedirect: '/new', prefixRewrite: null, responseCode: 302, stripQuery: true,
             },
             ...NO_MUTATION,
+            ...NO_FILTER_CONFIG,
           },
           {
             name: '',
             match: { kind: 'safe_regex', value: '/static/.*', caseSensitive: true, headers: [], queryParameters: [] },
             action: { type: 'direct_response', status: 204, body: null },
             ...NO_MUTATION,
+            ...NO_FILTER_CONFIG,
           },
           {
             name: '',
             match: { kind: 'prefix', value: '/', caseSensitive: true, headers: [], queryParameters: [] },
             action: {
               type: 'route', clusters: [{ name: 'a', weight: 1 }], totalWeight: 1, timeoutMs: 0,
-              retryPolicy: null, prefixRewrite: null, hostRewriteLiteral: null,
+              retryPolicy: null, prefixRewrite: null, hostRewriteLiteral: null, ...NO_HASH_OR_MIRROR,
             },
             ...NO_MUTATION,
+            ...NO_FILTER_CONFIG,
           },
         ],
       }],
     },
   }],
   clusters: [
-    {
-      name: 'a', type: 'STATIC', connectTimeoutMs: 250, lbPolicy: 'ROUND_ROBIN',
-      endpoints: [{ address: '127.0.0.1', port: 9001, weight: 1 }, { address: '::1', port: 9002, weight: 3 }],
-    },
-    { name: 'b', type: 'STATIC', connectTimeoutMs: 5_000, lbPolicy: 'RANDOM', endpoints: [] },
+    expectedCluster({ name: 'a', connectTimeoutMs: 250, endpoints: [expectedEndpoint('127.0.0.1', 9001), expectedEndpoint('::1', 9002, 3)] }),
+    expectedCluster({ name: 'b', lbPolicy: 'RANDOM', endpoints: [] }),
   ],
 };
 
@@ -382,8 +390,8 @@ describe('parseBootstrap: problems name file, line and path', () => {
   });
 
   it('actions and filters outside the subset', () => {
-    const other = edit(VALID, '- name: envoy.filters.http.router', '- name: envoy.filters.http.cors');
-    expect(problemsOf(other)[0]!.message).toMatch(/http_filters\[0\]\.name names "envoy\.filters\.http\.cors"; the only supported HTTP filter/);
+    const other = edit(VALID, '- name: envoy.filters.http.router', '- name: envoy.filters.http.ext_authz');
+    expect(problemsOf(other)[0]!.message).toMatch(/http_filters\[0\]\.name names "envoy\.filters\.http\.ext_authz"; the supported HTTP filters are envoy\.filters\.http\.fault, /);
     const twoActions = edit(VALID, '                          direct_response:\n', '                          route: { cluster: a }\n                          direct_response:\n');
     expect(problemsOf(twoActions)[0]!.message).toMatch(/routes\[2\] sets route and direct_response; only one of route, redirect, direct_response is allowed$/);
     const addIfAbsent = edit(VALID, 'append_action: APPEND_IF_EXISTS_OR_ADD', 'append_action: ADD_IF_ABSENT');

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bootstrap } from '../../src/config/bootstrap-types.js';
 import { KEPT_CONFIG_VERSIONS, ProxyStore } from '../../src/store/proxy-store.js';
+import { expectedCluster, expectedEndpoint, ROUTER_ONLY } from '../config/bootstrap-defaults.js';
 
 function bootstrapWithPort(port: number): Bootstrap {
   return {
@@ -15,6 +16,7 @@ function bootstrapWithPort(port: number): Bootstrap {
         statPrefix: 'outbound',
         streamIdleTimeoutMs: 300000,
         requestHeadersTimeoutMs: 0,
+        httpFilters: ROUTER_ONLY,
         routeConfig: {
           name: 'local',
           virtualHosts: [],
@@ -26,7 +28,7 @@ function bootstrapWithPort(port: number): Bootstrap {
       },
     ],
     clusters: [
-      { name: 'backend', type: 'STATIC', connectTimeoutMs: 5000, lbPolicy: 'ROUND_ROBIN', endpoints: [{ address: '127.0.0.1', port: 9, weight: 1 }] },
+      expectedCluster({ name: 'backend', endpoints: [expectedEndpoint('127.0.0.1', 9)] }),
     ],
   };
 }

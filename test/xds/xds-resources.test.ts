@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../src/xds/xds-protos.js';
 import { assembleBootstrap, validateXdsResource, type Json } from '../../src/xds/xds-resources.js';
 import { cluster, endpoints, listener, routeConfig } from '../control/xds/xds-fixtures.js';
+import { expectedCluster, expectedEndpoint } from '../config/bootstrap-defaults.js';
 
 const asJson = (value: object): Json => value as Json;
 
@@ -32,10 +33,7 @@ describe('assembleBootstrap', () => {
     expect(l1!.routeConfig.name).toBe('r1');
     expect(l1!.routeConfig.virtualHosts[0]!.routes[0]!.match).toMatchObject({ kind: 'prefix', value: '/a' });
     expect(assembly.bootstrap.clusters).toEqual([
-      {
-        name: 'a', type: 'STATIC', connectTimeoutMs: 1000, lbPolicy: 'ROUND_ROBIN',
-        endpoints: [{ address: '127.0.0.1', port: 9001, weight: 1 }, { address: '127.0.0.1', port: 9002, weight: 1 }],
-      },
+      expectedCluster({ name: 'a', connectTimeoutMs: 1000, endpoints: [expectedEndpoint('127.0.0.1', 9001), expectedEndpoint('127.0.0.1', 9002)] }),
     ]);
   });
 
@@ -58,9 +56,9 @@ describe('assembleBootstrap', () => {
 
 describe('validateXdsResource', () => {
   it('names the resource and the field outside the subset', () => {
-    const reviews = { ...cluster('outbound|9080|v1|reviews.default.svc.cluster.local'), outlier_detection: { consecutive_5xx: 5 } };
+    const reviews = { ...cluster('outbound|9080|v1|reviews.default.svc.cluster.local'), dns_lookup_family: 'V4_ONLY' };
     expect(validateXdsResource(TYPE_URL.CLUSTER, asJson(reviews))).toEqual([
-      'Cluster outbound|9080|v1|reviews.default.svc.cluster.local: outlier_detection is not supported',
+      'Cluster outbound|9080|v1|reviews.default.svc.cluster.local: dns_lookup_family is not supported',
     ]);
   });
 

@@ -1,0 +1,76 @@
+// CORS policy, in both of Envoy's spellings: extensions.filters.http.cors.v3.CorsPolicy
+// (typed_per_filter_config['envoy.filters.http.cors']) and the deprecated
+// route.v3.CorsPolicy (`cors` on a virtual host or route action). Same fields.
+
+import type { CorsPolicy, StringMatch } from './bootstrap-types.js';
+import { readRuntimeFraction } from './fraction.js';
+import { readStringMatch } from './string-match.js';
+import type { ObjectReader, ValueReader } from './yaml-reader.js';
+
+export const CORS_FILTER_NAME = 'envoy.filters.http.cors';
+/** The cors filter's own (empty) config, in http_filters. */
+export const CORS_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors';
+/** The per-route policy, in typed_per_filter_config. */
+export const CORS_POLICY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy';
+
+/** A header value list ("GET,POST"); Envoy's empty string means "not set". */
+function readHeaderList(v: ValueReader): string | null | undefined {
+  const text = v.string();
+  if (text === undefined) return v.missing ? null : undefined;
+  if (/[\r\n\0]/.test(text)) {
+    v.problem('must not contain CR, LF or NUL');
+    return undefined;
+  }
+  return text === '' ? null : text;
+}
+
+/** The CorsPolicy fields of obj (whose @type, if any, the caller has read). */
+export function readCorsFields(obj: ObjectReader): CorsPolicy | undefined {
+  let ok = true;
+  const allowOriginStringMatch: StringMatch[] = [];
+  for (const item of obj.field('allow_origin_string_match').list()) {
+    const m = readStringMatch(item);
+    if (m === undefined) ok = false;
+    else allowOriginStringMatch.push(m);
+  }
+  const allowMethods = readHeaderList(obj.field('allow_methods'));
+  const allowHeaders = readHeaderList(obj.field('allow_headers'));
+  const exposeHeaders = readHeaderList(obj.field('expose_headers'));
+  const maxAgeField = obj.field('max_age');
+  let maxAge = readHeaderList(maxAgeField);
+  if (typeof maxAge === 'string' && !/^\d+$/.test(maxAge)) {
+    maxAgeField.problem(`must be a whole number of seconds, e.g. "86400" (got "${maxAge}")`);
+    maxAge = undefined;
+  }
+  const credentialsField = obj.field('allow_credentials');
+  const allowCredentials = credentialsField.bool();
+  const pnaField = obj.field('allow_private_network_access');
+  const allowPrivateNetworkAccess = pnaField.bool();
+  const enabledField = obj.field('filter_enabled');
+  // Envoy: without filter_enabled (and shadow_enabled) the policy is enforced for every request.
+  const filterEnabled = enabledField.missing ? 1 : readRuntimeFraction(enabledField);
+  // Envoy's default (true): a preflight whose origin does not match goes on to the upstream.
+  const forwardField = obj.field('forward_not_matching_preflights');
+  const forward = forwardField.bool();
+  if (forward === false) forwardField.problem('is not supported as false (such preflights always go to the upstream)');
+  obj.done();
+  if (!ok || allowMethods === undefined || allowHeaders === undefined || exposeHeaders === undefined || maxAge === undefined
+    || (allowCredentials === undefined && !credentialsField.missing) || (allowPrivateNetworkAccess === undefined && !pnaField.missing)
+    || filterEnabled === undefined || (forward !== true && !forwardField.missing)) return undefined;
+  return {
+    allowOriginStringMatch,
+    allowMethods,
+    allowHeaders,
+    exposeHeaders,
+    maxAge,
+    allowCredentials: allowCredentials ?? null,
+    allowPrivateNetworkAccess: allowPrivateNetworkAccess ?? false,
+    filterEnabled,
+  };
+}
+
+/** The deprecated `cors` field (route.v3.CorsPolicy, no @type). */
+export function readCorsPolicy(v: ValueReader): CorsPolicy | undefined {
+  const obj = v.object();
+  return obj === undefined ? undefined : readCorsFields(obj);
+}

@@ -1,0 +1,97 @@
+// extensions.filters.http.fault.v3.HTTPFault: fixed or header-controlled
+// delays and aborts (HTTP or gRPC status) for a share of requests. Used as the
+// fault filter's own config (the listener's default) and per route / virtual host.
+
+import type { FaultAbort, FaultConfig, FaultDelay, HeaderMatcher } from './bootstrap-types.js';
+import { readFractionalPercent } from './fraction.js';
+import { readHeaderMatcher } from './string-match.js';
+import type { ObjectReader, ValueReader } from './yaml-reader.js';
+
+export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
+export const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
+const UINT32_MAX = 4_294_967_295;
+
+/**
+ * percentage: an unset FractionalPercent is 0 in Envoy (numerator 0), so a
+ * delay or abort without a percentage never fires; Istio always writes one.
+ */
+function readPercentage(obj: ObjectReader): number | undefined {
+  const f = obj.field('percentage');
+  return f.missing ? 0 : readFractionalPercent(f);
+}
+
+/** An empty marker message (header_delay: {}, header_abort: {}). */
+function readMarker(v: ValueReader): boolean {
+  const obj = v.object();
+  obj?.done();
+  return obj !== undefined;
+}
+
+/** common.fault.v3.FaultDelay */
+function readDelay(v: ValueReader): FaultDelay | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const which = obj.oneOf(['fixed_delay', 'header_delay'], true);
+  let fixedDelayMs: number | null | undefined;
+  let headerDelay = false;
+  if (which === 'fixed_delay') {
+    const f = obj.field('fixed_delay');
+    fixedDelayMs = f.duration();
+    if (fixedDelayMs !== undefined && fixedDelayMs <= 0) {
+      f.problem('must be greater than 0');
+      fixedDelayMs = undefined;
+    }
+  } else if (which === 'header_delay') {
+    headerDelay = readMarker(obj.field('header_delay'));
+    fixedDelayMs = headerDelay ? null : undefined;
+  }
+  const percentage = readPercentage(obj);
+  obj.done();
+  if (fixedDelayMs === undefined || percentage === undefined) return undefined;
+  return { fixedDelayMs, headerDelay, percentage };
+}
+
+/** http.fault.v3.FaultAbort: http_status (200-599), grpc_status or header_abort. */
+function readAbort(v: ValueReader): FaultAbort | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const which = obj.oneOf(['http_status', 'grpc_status', 'header_abort'], true);
+  let httpStatus: number | null = null;
+  let grpcStatus: number | null = null;
+  let headerAbort = false;
+  let ok = which !== null && which !== undefined;
+  if (which === 'http_status') {
+    httpStatus = obj.field('http_status').integer(200, 599) ?? null;
+    ok = httpStatus !== null;
+  } else if (which === 'grpc_status') {
+    grpcStatus = obj.field('grpc_status').integer(0, UINT32_MAX) ?? null;
+    ok = grpcStatus !== null;
+  } else if (which === 'header_abort') {
+    headerAbort = readMarker(obj.field('header_abort'));
+    ok = headerAbort;
+  }
+  const percentage = readPercentage(obj);
+  obj.done();
+  if (!ok || percentage === undefined) return undefined;
+  return { httpStatus, grpcStatus, headerAbort, percentage };
+}
+
+/** The HTTPFault fields of obj (whose @type the caller has read). */
+export function readFaultFields(obj: ObjectReader): FaultConfig | undefined {
+  const delayField = obj.field('delay');
+  const delay = delayField.missing ? null : readDelay(delayField);
+  const abortField = obj.field('abort');
+  const abort = abortField.missing ? null : readAbort(abortField);
+  const headers: HeaderMatcher[] = [];
+  let ok = true;
+  for (const item of obj.field('headers').list()) {
+    const m = readHeaderMatcher(item);
+    if (m === undefined) ok = false;
+    else headers.push(m);
+  }
+  const maxField = obj.field('max_active_faults');
+  const maxActiveFaults = maxField.integer(0, UINT32_MAX);
+  obj.done();
+  if (delay === undefined || abort === undefined || !ok || (maxActiveFaults === undefined && !maxField.missing)) return undefined;
+  return { delay, abort, headers, maxActiveFaults: maxActiveFaults ?? null };
+}

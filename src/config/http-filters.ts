@@ -1,0 +1,64 @@
+// http_connection_manager.http_filters: the fault and cors filters, in any
+// order, then the router, which must be last. Each filter at most once.
+
+import type { FaultConfig, HttpFilters } from './bootstrap-types.js';
+import { CORS_FILTER_NAME, CORS_TYPE_URL } from './cors-policy.js';
+import { FAULT_FILTER_NAME, FAULT_TYPE_URL, readFaultFields } from './fault-config.js';
+import { readEmptyTypedConfig, readTypedConfig } from './typed-config.js';
+import type { ValueReader } from './yaml-reader.js';
+
+export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
+export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+const SUPPORTED = [FAULT_FILTER_NAME, CORS_FILTER_NAME, ROUTER_FILTER_NAME];
+/** The fault filter with an empty HTTPFault: present, injects nothing unless a route configures it. */
+const EMPTY_FAULT: FaultConfig = Object.freeze({ delay: null, abort: null, headers: Object.freeze([]), maxActiveFaults: null });
+
+/** HttpConnectionManager.http_filters; undefined after reporting a problem. */
+export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
+  const items = v.list();
+  let fault: FaultConfig | null = null;
+  let cors = false;
+  let ok = true;
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    const obj = item.object();
+    if (obj === undefined) {
+      ok = false;
+      return;
+    }
+    const nameField = obj.field('name');
+    nameField.require();
+    const name = nameField.string();
+    const typed = obj.field('typed_config');
+    if (name === undefined) {
+      ok = false;
+    } else if (!SUPPORTED.includes(name)) {
+      nameField.problem(`names "${name}"; the supported HTTP filters are ${SUPPORTED.join(', ')}`);
+      ok = false;
+    } else if (seen.has(name)) {
+      nameField.problem(`repeats ${name}; each HTTP filter may appear once`);
+      ok = false;
+    } else if (name === ROUTER_FILTER_NAME && i !== items.length - 1) {
+      nameField.problem(`${ROUTER_FILTER_NAME} must be the last HTTP filter`);
+      ok = false;
+    } else if (name === FAULT_FILTER_NAME) {
+      // Without typed_config Envoy uses the filter's empty config.
+      const fields = typed.missing ? undefined : readTypedConfig(typed, FAULT_TYPE_URL);
+      const value = typed.missing ? EMPTY_FAULT : fields === undefined ? undefined : readFaultFields(fields);
+      if (value === undefined) ok = false;
+      else fault = value;
+    } else if (name === CORS_FILTER_NAME) {
+      if (!typed.missing && !readEmptyTypedConfig(typed, CORS_TYPE_URL)) ok = false;
+      cors = true;
+    } else if (!typed.missing && !readEmptyTypedConfig(typed, ROUTER_TYPE_URL)) {
+      ok = false; // Router options: none supported
+    }
+    if (name !== undefined) seen.add(name);
+    obj.done();
+  });
+  if (items.length > 0 && ok && !seen.has(ROUTER_FILTER_NAME)) {
+    v.problem(`must end with ${ROUTER_FILTER_NAME}`);
+    ok = false;
+  }
+  return ok ? { fault, cors } : undefined;
+}

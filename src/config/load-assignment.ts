@@ -1,0 +1,131 @@
+// endpoint.v3.ClusterLoadAssignment (a cluster's load_assignment, or an EDS
+// resource): endpoints grouped by locality and priority, and the
+// overprovisioning factor used for priority spill-over.
+
+import type { Endpoint, Locality } from './bootstrap-types.js';
+import { readSocketAddress } from './socket-address.js';
+import type { ValueReader } from './yaml-reader.js';
+
+const UINT32_MAX = 4_294_967_295;
+/** Envoy's limit on priority levels (LocalityLbEndpoints.priority lte 128). */
+const MAX_PRIORITY = 128;
+/** Envoy's default overprovisioning_factor, percent (1.4). */
+export const DEFAULT_OVERPROVISIONING_FACTOR = 140;
+const NO_LOCALITY: Locality = Object.freeze({ region: '', zone: '', subZone: '' });
+
+export interface LoadAssignment {
+  readonly endpoints: readonly Endpoint[];
+  readonly overprovisioningFactor: number;
+}
+
+/** config.core.v3.Locality; every part optional ("" when not given). */
+function readLocality(v: ValueReader): Locality | undefined {
+  if (v.missing) return NO_LOCALITY;
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  let ok = true;
+  const part = (name: string): string => {
+    const f = obj.field(name);
+    const value = f.string();
+    if (value === undefined && !f.missing) ok = false;
+    return value ?? '';
+  };
+  const region = part('region');
+  const zone = part('zone');
+  const subZone = part('sub_zone');
+  obj.done();
+  if (!ok) return undefined;
+  return { region, zone, subZone };
+}
+
+/** One LocalityLbEndpoints' lb_endpoints; false after reporting a problem. */
+function readLbEndpoints(v: ValueReader, locality: Locality, priority: number, out: Endpoint[]): boolean {
+  let ok = true;
+  for (const item of v.list()) {
+    const lb = item.object();
+    if (lb === undefined) {
+      ok = false;
+      continue;
+    }
+    const endpointField = lb.field('endpoint');
+    endpointField.require();
+    const endpoint = endpointField.object();
+    let address: ReturnType<typeof readSocketAddress>;
+    if (endpoint !== undefined) {
+      const addressField = endpoint.field('address');
+      addressField.require();
+      address = readSocketAddress(addressField, false);
+      endpoint.done();
+    }
+    const weight = lb.field('load_balancing_weight').integer(1, UINT32_MAX);
+    const weightGiven = lb.has('load_balancing_weight');
+    lb.done();
+    if (address === undefined || (weightGiven && weight === undefined)) ok = false;
+    else out.push({ address: address.address, port: address.port, weight: weight ?? 1, locality, priority });
+  }
+  return ok;
+}
+
+/** Envoy requires priorities to be contiguous from 0: P1 without P0 is an error. */
+function checkContiguous(used: ReadonlyMap<number, ValueReader>): boolean {
+  const levels = [...used.keys()].sort((a, b) => a - b);
+  for (let i = 0; i < levels.length; i++) {
+    if (levels[i] !== i) {
+      used.get(levels[i]!)!.problem(`is ${levels[i]}, but priority ${i} has no endpoints group; priorities must be contiguous from 0`);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** endpoint.v3.ClusterLoadAssignment.Policy: only overprovisioning_factor. */
+function readPolicy(v: ValueReader): number | undefined {
+  if (v.missing) return DEFAULT_OVERPROVISIONING_FACTOR;
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const f = obj.field('overprovisioning_factor');
+  const factor = f.integer(1, UINT32_MAX);
+  obj.done();
+  return factor ?? (f.missing ? DEFAULT_OVERPROVISIONING_FACTOR : undefined);
+}
+
+/** endpoint.v3.ClusterLoadAssignment */
+export function readLoadAssignment(v: ValueReader): LoadAssignment | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const nameField = obj.field('cluster_name');
+  nameField.require();
+  nameField.nonEmptyString();
+  const endpointsField = obj.field('endpoints');
+  const endpoints: Endpoint[] = [];
+  const priorities = new Map<number, ValueReader>();
+  let ok = true;
+  for (const group of endpointsField.list()) {
+    const lo = group.object();
+    if (lo === undefined) {
+      ok = false;
+      continue;
+    }
+    const locality = readLocality(lo.field('locality'));
+    const priorityField = lo.field('priority');
+    const priority = priorityField.integer(0, MAX_PRIORITY) ?? (priorityField.missing ? 0 : undefined);
+    // The locality's own weight (locality-weighted balancing) is accepted and not used: balancing within a
+    // priority is by endpoint weight; locality_weighted_lb_config, which would enable it, is not supported.
+    const localityWeight = lo.field('load_balancing_weight');
+    if (localityWeight.integer(1, UINT32_MAX) === undefined && !localityWeight.missing) ok = false;
+    if (locality === undefined || priority === undefined) {
+      ok = false;
+      lo.field('lb_endpoints');
+      lo.done();
+      continue;
+    }
+    if (!priorities.has(priority)) priorities.set(priority, priorityField);
+    if (!readLbEndpoints(lo.field('lb_endpoints'), locality, priority, endpoints)) ok = false;
+    lo.done();
+  }
+  if (ok && !checkContiguous(priorities)) ok = false;
+  const overprovisioningFactor = readPolicy(obj.field('policy'));
+  obj.done();
+  if (!ok || overprovisioningFactor === undefined) return undefined;
+  return { endpoints, overprovisioningFactor };
+}

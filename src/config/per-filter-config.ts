@@ -1,0 +1,58 @@
+// typed_per_filter_config on a virtual host or route, for the HTTP filters
+// this proxy runs (fault, cors), plus the deprecated `cors` field. The most
+// specific level wins at request time (route over virtual host over the
+// listener's filter config); a route's or virtual host's config only takes
+// effect when the listener's chain has that filter, as in Envoy.
+
+import type { CorsPolicy, PerFilterConfig } from './bootstrap-types.js';
+import { CORS_FILTER_NAME, CORS_POLICY_TYPE_URL, readCorsFields, readCorsPolicy } from './cors-policy.js';
+import { FAULT_FILTER_NAME, FAULT_TYPE_URL, readFaultFields } from './fault-config.js';
+import { readTypedConfig } from './typed-config.js';
+import type { ObjectReader, ValueReader } from './yaml-reader.js';
+
+export const NO_PER_FILTER_CONFIG: PerFilterConfig = Object.freeze({ fault: null, cors: null });
+
+/**
+ * Reads `typed_per_filter_config` from obj and the deprecated `cors` field the caller found (a virtual
+ * host's own, a route action's; null when there is none). Both ways of giving a CORS policy at once is a problem.
+ */
+export function readPerFilterConfig(obj: ObjectReader, legacy: ValueReader | null): PerFilterConfig | undefined {
+  let fault: PerFilterConfig['fault'] = null;
+  let cors: CorsPolicy | null = null;
+  let ok = true;
+  const typedField = obj.field('typed_per_filter_config');
+  const typed = typedField.object();
+  if (typed !== undefined) {
+    const faultField = typed.field(FAULT_FILTER_NAME);
+    if (!faultField.missing) {
+      const fields = readTypedConfig(faultField, FAULT_TYPE_URL);
+      const value = fields === undefined ? undefined : readFaultFields(fields);
+      if (value === undefined) ok = false;
+      else fault = value;
+    }
+    const corsTyped = typed.field(CORS_FILTER_NAME);
+    if (!corsTyped.missing) {
+      const fields = readTypedConfig(corsTyped, CORS_POLICY_TYPE_URL);
+      const value = fields === undefined ? undefined : readCorsFields(fields);
+      if (value === undefined) ok = false;
+      else cors = value;
+    }
+    for (const name of typed.keys()) {
+      if (name === FAULT_FILTER_NAME || name === CORS_FILTER_NAME) continue;
+      typed.field(name).problem(`is not supported (of the HTTP filters, this proxy runs only ${FAULT_FILTER_NAME} and ${CORS_FILTER_NAME} with per-route config)`);
+      ok = false;
+    }
+    typed.done();
+  } else if (!typedField.missing) ok = false;
+  if (legacy !== null && !legacy.missing) {
+    if (typed?.has(CORS_FILTER_NAME) === true) {
+      legacy.problem(`and typed_per_filter_config['${CORS_FILTER_NAME}'] both set a CORS policy; keep one (cors is deprecated)`);
+      ok = false;
+    } else {
+      const value = readCorsPolicy(legacy);
+      if (value === undefined) ok = false;
+      else cors = value;
+    }
+  }
+  return ok ? { fault, cors } : undefined;
+}
