@@ -3,6 +3,7 @@
 // clusters to subsets, rewrite/redirect/direct response, timeout (0s = none),
 // retries (the mesh default unless the rule sets its own), fault and CORS as
 // per-route filter config, mirrors and header mutations.
+import { PREVIOUS_HOSTS_PREDICATE, PREVIOUS_HOSTS_TYPE_URL } from '../../src/config/retry-policy.js';
 import type {
   CorsPolicy, Destination, HeaderOperations, HttpFaultInjection, HttpMatchRequest, HttpRetry, HttpRoute, IstioStringMatch,
 } from '../config/istio-types.js';
@@ -26,11 +27,13 @@ export interface RouteContext {
   readonly usedFilters: Set<string>;
 }
 
-/** Istio's mesh default retry policy (pilot/pkg/networking/core/route/retry), less the previous-hosts predicate. */
+/** Istio's mesh default retry policy (pilot/pkg/networking/core/route/retry): retries prefer hosts not yet tried. */
 export function defaultRetryPolicy(): Record<string, unknown> {
   return {
     retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
     num_retries: wrapped(2),
+    retry_host_predicate: [{ name: PREVIOUS_HOSTS_PREDICATE, typed_config: { '@type': PREVIOUS_HOSTS_TYPE_URL } }],
+    host_selection_retry_max_attempts: 5,
   };
 }
 

@@ -1,6 +1,6 @@
 // A strict check of translated resources against the Envoy .proto files
-// (loaded here with @grpc/proto-loader, including the fault and CORS filter
-// protos the xDS server does not load yet): every field name must exist in
+// (loaded here with @grpc/proto-loader, independently of the xDS server's
+// own list): every field name must exist in
 // its message, every enum value must be defined, every '@type' must name a
 // loaded message whose fields are checked in turn.
 import { createRequire } from 'node:module';
@@ -17,6 +17,7 @@ const FILES = [
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/filters/http/fault/v3/fault.proto',
   'envoy/extensions/filters/http/cors/v3/cors.proto',
+  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
 ];
 
 let schema: ProtoSchema | undefined;

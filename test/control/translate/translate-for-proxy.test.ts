@@ -17,6 +17,11 @@ const RATINGS = 'ratings.default.svc.cluster.local';
 const DEFAULT_RETRY = {
   retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
   num_retries: { value: 2 },
+  retry_host_predicate: [{
+    name: 'envoy.retry_host_predicates.previous_hosts',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
+  }],
+  host_selection_retry_max_attempts: 5,
 };
 
 const productpage: ProxyIdentity = {
@@ -84,8 +89,10 @@ describe('translateForProxy on examples/mesh', () => {
       { name: `outbound|9080|v2|${REVIEWS}`, weight: { value: 10 } },
     ]);
     expect(split.route.timeout).toEqual({ seconds: 5, nanos: 0 });
-    // The VirtualService's retries replace the mesh default (no 'cancelled', its own per-try timeout).
+    // The VirtualService's retries replace the mesh default's conditions (no 'cancelled', its own per-try timeout);
+    // retries still prefer hosts not yet tried, as Istio's ConvertPolicy keeps the default's host predicate.
     expect(split.route.retry_policy).toEqual({
+      ...DEFAULT_RETRY,
       retry_on: 'connect-failure,refused-stream,unavailable', num_retries: { value: 2 }, per_try_timeout: { seconds: 2, nanos: 0 },
     });
     // Without retries in the rule, the mesh default applies.
