@@ -9,6 +9,8 @@ import { redirectLocation, rewritePath, type CompiledRoute, type RequestView } f
 import type { DataPlaneSnapshot } from './data-plane-snapshot.js';
 import type { DownstreamConnection } from './downstream-connection.js';
 import { findHeader, headerValueById } from './header-block.js';
+import { HttpFilterRun } from './http-filter-run.js';
+import type { RouteFilters } from './route-filters.js';
 import { LocalReply, type LocalReplyKind } from './local-reply.js';
 import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead, encodeUpstreamHead } from './message-heads.js';
 import { chunkSegments, headOut } from './parse-scratch.js';
@@ -18,7 +20,8 @@ import { retain } from './shared-read-buffer.js';
 import { RetryState } from './retry-state.js';
 import type { UpstreamCluster } from './upstream-cluster.js';
 import { parseRequestTarget } from './request-target.js';
-import { BodyMode, UpstreamFailure, type UpstreamConnection, type UpstreamStream } from './upstream-connection.js';
+import { NO_HASH, requestHash } from './request-hash.js';
+import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from './upstream-connection.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 
 /** Request bodies up to this size are kept so a retry can replay them (Envoy's default buffer limit). */
@@ -58,7 +61,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   private plan: RouteHeaderPlan = EMPTY_HEADER_PLAN;
   private cluster: UpstreamCluster | null = null;
   private endpoint: UpstreamEndpoint | null = null;
-  private upstream: UpstreamConnection | null = null;
+  private upstream: UpstreamAttempt | null = null;
   private upstreamReady = false;
   private upstreamHead: Buffer | null = null;
   /** Body pieces (already framed for upstream) not yet written to the current attempt. */
@@ -68,6 +71,16 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   private replay: Buffer[] | null = [];
   private replayBytes = 0;
   private retry: RetryState | null = null;
+  /** hash_policy's hash, for RING_HASH / MAGLEV clusters only (else NO_HASH); retries reuse it. */
+  private hash = NO_HASH;
+  /** The set-cookie line(s) a cookie hash policy generated, for the response head. */
+  setCookie: string | null = null;
+  /** retry_host_predicate previous_hosts: the endpoints tried so far (made on the first retry that needs it). */
+  private triedHosts: UpstreamEndpoint[] | null = null;
+  /** When the attempt began (performance.now()), for PEAK_EWMA clusters only. */
+  private attemptStart = 0;
+  /** Fault, CORS and mirror state; null unless the route has any of them (the v1 path). */
+  private filterRun: HttpFilterRun | null = null;
   private staleRetries = 0;
   private routeTimer: NodeJS.Timeout | null = null;
   private tryTimer: NodeJS.Timeout | null = null;
@@ -165,9 +178,30 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       this.sendResponse(action.status, action.body ?? '', '');
     } else if (action.type === 'redirect') {
       this.sendResponse(action.responseCode, '', `location: ${redirectLocation(action, this, 'http')}\r\n`);
-    } else {
+    } else if (listener!.filters === null || this.runRequestFilters(listener!.filters.forRoute(route.route), buf, out)) {
       this.forward(buf, out, flags, action);
     }
+  }
+
+  /** The route's HTTP filters on the head (CORS, then fault); false when they answered the request themselves. */
+  private runRequestFilters(filters: RouteFilters | null, buf: Buffer, out: Uint32Array): boolean {
+    if (filters === null) return true;
+    const run = (this.filterRun = new HttpFilterRun(filters));
+    const answer = run.decodeHeaders(this, this, buf, out);
+    this.flags |= run.flags;
+    if (answer === null) return true;
+    this.sendResponse(answer.status, answer.body, answer.headers);
+    return false;
+  }
+
+  /** The fault delay elapsed: abort now, or go upstream. */
+  faultDelayElapsed(): void {
+    const run = this.filterRun!;
+    const answer = run.afterDelay();
+    this.flags |= run.flags;
+    if (this.finished) return;
+    if (answer !== null) this.sendResponse(answer.status, answer.body, answer.headers);
+    else this.proceed();
   }
 
   private forward(buf: Buffer, out: Uint32Array, flags: number, action: RouteAction): void {
@@ -178,12 +212,24 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     }
     this.cluster = cluster;
     this.timeoutMs = action.timeoutMs;
+    if (cluster.usesHash && action.hashPolicy.length > 0) {
+      this.hash = requestHash(action.hashPolicy, buf, out, this.query, this.conn.remoteAddress, this.conn, this);
+    }
     if (action.retryPolicy !== null) this.retry = new RetryState(action.retryPolicy);
     const expectContinue = (flags & FLAG.EXPECT_CONTINUE) !== 0 && this.receivingBody;
     this.upstreamHead = this.buildUpstreamHead(buf, out, flags, action, expectContinue);
     // Envoy answers 100-continue itself rather than waiting on the upstream.
     if (expectContinue) this.conn.write(CONTINUE_100);
+    // A fault delay holds the request here (its body queues); faultDelayElapsed() goes on.
+    if (this.filterRun !== null && this.filterRun.delaying) return;
+    this.proceed();
+  }
+
+  /** To the upstream: the route timer, the mirrors (if any), the first attempt. */
+  private proceed(): void {
     if (this.requestComplete) this.startRouteTimer();
+    const run = this.filterRun;
+    if (run !== null) run.startMirrors(this.snapshot.clusters, this.upstreamHead!, this.replay, this.requestComplete, this.timeoutMs);
     this.beginAttempt();
   }
 
@@ -212,12 +258,18 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   // ---------------------------------------------------------------- attempts
 
   private beginAttempt(): void {
-    const endpoint = this.cluster!.pick(this.endpoint);
+    const cluster = this.cluster!;
+    const previous = this.endpoint;
+    if (previous !== null && this.retry !== null && this.retry.policy.previousHostsPredicate) (this.triedHosts ??= []).push(previous);
+    const endpoint = this.triedHosts === null
+      ? cluster.pick(this.hash, previous)
+      : cluster.pick(this.hash, previous, this.triedHosts, this.retry!.policy.hostSelectionRetryMaxAttempts);
     if (endpoint === null) {
       this.sendLocalReply(LocalReply.NO_HEALTHY_UPSTREAM);
       return;
     }
     this.endpoint = endpoint;
+    if (cluster.latency !== null) this.attemptStart = performance.now();
     endpoint.rqActive++;
     endpoint.rqTotal++;
     const counters = endpoint.counters;
@@ -304,9 +356,11 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       if (this.replayBytes > REPLAY_LIMIT) this.replay = null;
       else replay.push(piece);
     }
+    const run = this.filterRun;
+    if (run !== null) run.mirrorBody(piece);
     if (this.upstreamReady) {
       if (!this.upstream!.write(piece)) this.conn.pauseReading();
-    } else if (this.upstream !== null || this.backoffTimer !== null) {
+    } else if (this.upstream !== null || this.backoffTimer !== null || (run !== null && run.delaying)) {
       this.queued.push(piece);
       this.queuedBytes += piece.length;
       if (this.queuedBytes > QUEUE_LIMIT) this.conn.pauseReading();
@@ -317,6 +371,10 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.receivingBody = false;
     this.requestComplete = true;
     if (this.finished) return;
+    if (this.filterRun !== null) {
+      this.filterRun.mirrorEnd();
+      if (this.filterRun.delaying) return; // proceed() starts the route timer after the delay
+    }
     this.startRouteTimer();
     if (this.upstreamReady) {
       this.upstream!.endRequest();
@@ -366,8 +424,13 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     const close = this.closeAfter || this.conn.draining;
     if (close) framing += 'connection: close\r\n';
     else if (!this.http11) framing += 'connection: keep-alive\r\n';
+    if (this.setCookie !== null) framing += this.setCookie;
     framing += '\r\n';
-    const head = encodeResponseHead(buf, start, out, this.plan.responseRemove, this.plan.responseAdd, framing);
+    const run = this.filterRun;
+    const head =
+      run === null || run.corsOrigin === null
+        ? encodeResponseHead(buf, start, out, this.plan.responseRemove, this.plan.responseAdd, framing)
+        : encodeResponseHead(buf, start, out, run.filters.corsRemove(this.plan.responseRemove), this.plan.responseAdd, run.responseHeaders() + framing);
     // Held until the first body bytes of this read join it: one write, one syscall.
     this.pendingHead = head;
   }
@@ -442,7 +505,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
         ? LocalReply.CONNECT_FAILURE
         : failure === UpstreamFailure.RESET
           ? LocalReply.UPSTREAM_RESET
-          : LocalReply.UPSTREAM_PROTOCOL_ERROR,
+          : failure === UpstreamFailure.OVERFLOW ? LocalReply.UPSTREAM_OVERFLOW : LocalReply.UPSTREAM_PROTOCOL_ERROR,
     );
   }
 
@@ -451,7 +514,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   }
 
   private canRetry(): boolean {
-    return this.replayable() && this.retry!.hasBudget();
+    return this.replayable() && this.retry!.hasBudget() && this.retry!.admit(this.cluster!.binding.cluster);
   }
 
   private scheduleRetry(): void {
@@ -475,6 +538,11 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     endpoint.rqActive--;
     endpoint.counters.rqActive--;
     if (!ok) endpoint.rqError++;
+    const latency = this.cluster!.latency;
+    if (latency !== null) {
+      const now = performance.now();
+      latency.record(endpoint.index, now - this.attemptStart, ok, now);
+    }
   }
 
   /** Drops the current attempt and its connection (timeouts, client gone, local reply). */
@@ -508,6 +576,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.routeTimer = null;
     if (this.finished) return;
     if (this.cluster !== null) this.cluster.counters.rqTimeout++;
+    if (this.upstreamReady && !this.responseStarted) this.endpoint!.health.recordLocalFailure(); // outlier detection: a timeout
     if (this.backoffTimer !== null) {
       clearTimeout(this.backoffTimer);
       this.backoffTimer = null;
@@ -526,6 +595,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.tryTimer = null;
     if (this.finished || this.responseStarted) return;
     this.cluster!.counters.rqTimeout++;
+    if (this.upstreamReady) this.endpoint!.health.recordLocalFailure(); // outlier detection: a timeout
     this.abandonAttempt();
     if (this.retry!.retriesTimeout() && this.canRetry()) this.scheduleRetry();
     else this.sendLocalReply(LocalReply.UPSTREAM_TIMEOUT);
@@ -548,6 +618,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (this.receivingBody) this.closeAfter = true; // the unread body would be taken for the next request
     this.bytesSent += Buffer.byteLength(body);
     const connection = this.closeAfter || this.conn.draining ? 'connection: close\r\n' : this.http11 ? '' : 'connection: keep-alive\r\n';
+    if (this.filterRun !== null) extraHeaders += this.filterRun.responseHeaders(); // CORS, as Envoy's encoder filters add it to local replies
     this.conn.write(encodeLocalResponse(status, body, extraHeaders, this.plan.responseAdd, connection));
     this.complete();
   }
@@ -567,9 +638,11 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   private complete(): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.filterRun !== null) this.filterRun.end();
     if (this.routeTimer !== null) clearTimeout(this.routeTimer);
     this.clearTryTimer();
     if (this.upstream !== null) this.abandonAttempt();
+    if (this.retry !== null) this.retry.release();
     const durationMs = performance.now() - this.startMark;
     const clusterName = this.cluster === null ? '' : this.cluster.name;
     const ctx = this.conn.worker;

@@ -3,11 +3,14 @@
 // snapshot it started with; a reload swaps the worker's reference.
 import type { Listener } from '../src/config/bootstrap-types.js';
 import type { RouteTable } from '../src/routing/route-table.js';
+import type { ListenerFilters } from './route-filters.js';
 import type { UpstreamCluster } from './upstream-cluster.js';
 
 export interface ListenerRuntime {
   readonly config: Listener;
   readonly routes: RouteTable;
+  /** Fault, CORS and mirror config per route; null when no route has any (the v1 path). */
+  readonly filters: ListenerFilters | null;
 }
 
 export interface DataPlaneSnapshot {

@@ -26,6 +26,12 @@ export const LocalReply = {
   },
   UPSTREAM_PROTOCOL_ERROR: { status: 502, flag: ResponseFlag.UPE, body: 'upstream sent an invalid HTTP response' },
   UPSTREAM_TIMEOUT: { status: 504, flag: ResponseFlag.UT, body: 'upstream request timeout' },
+  /** A circuit breaker (max_requests, max_pending_requests) refused the request. */
+  UPSTREAM_OVERFLOW: {
+    status: 503,
+    flag: ResponseFlag.UO,
+    body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow',
+  },
   REQUEST_HEADERS_TIMEOUT: { status: 408, flag: ResponseFlag.DPE, body: 'request headers timeout' },
 } as const satisfies Record<string, LocalReplyKind>;
 

@@ -29,7 +29,7 @@ export class RequestStats {
     if (byCluster === undefined) this.byListener.set(listener, (byCluster = new Map()));
     let byCode = byCluster.get(cluster);
     if (byCode === undefined) byCluster.set(cluster, (byCode = new Map()));
-    const key = code * 8192 + flags;
+    const key = code * 1048576 + flags; // room for 20 flag bits
     let series = byCode.get(key);
     if (series === undefined) byCode.set(key, (series = new Series(listener, cluster, code, flags)));
     series.count++;

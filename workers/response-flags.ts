@@ -13,6 +13,8 @@ export const ResponseFlag = {
   DC: 1 << 9, // downstream connection termination
   LR: 1 << 10, // local reset
   SI: 1 << 11, // stream idle timeout
+  DI: 1 << 12, // delay injected (fault filter)
+  FI: 1 << 13, // fault injected: an abort (fault filter)
 } as const;
 
 const NAMES = Object.keys(ResponseFlag) as (keyof typeof ResponseFlag)[];

@@ -1,6 +1,7 @@
 // A request's retry policy in force: which outcomes retry, how many tries
 // remain, and Envoy's fully jittered exponential back-off between them.
 import type { RetryPolicy } from '../src/config/bootstrap-types.js';
+import type { ClusterState } from './shared-state/cluster-state.js';
 import { UpstreamFailure } from './upstream-connection.js';
 
 /** A policy's retry_on list as flags, computed once per policy (config is immutable, so cached by identity). */
@@ -31,6 +32,8 @@ function conditionsOf(policy: RetryPolicy): RetryConditions {
 export class RetryState {
   used = 0;
   private readonly c: RetryConditions;
+  /** The cluster whose active-retry slot this request holds (max_retries / retry_budget), if any. */
+  private held: ClusterState | null = null;
 
   constructor(readonly policy: RetryPolicy) {
     this.c = conditionsOf(policy);
@@ -38,6 +41,27 @@ export class RetryState {
 
   hasBudget(): boolean {
     return this.used < this.policy.numRetries;
+  }
+
+  /**
+   * Envoy's shouldRetry: gives back the slot of the previous retry (its
+   * outcome is known now), then takes one for the next; false (counted as
+   * upstream_rq_retry_overflow) when the cluster is at max_retries or its
+   * retry budget, and the request then ends with the outcome it has.
+   */
+  admit(cluster: ClusterState): boolean {
+    this.release();
+    if (!cluster.admitRetry()) return false;
+    this.held = cluster;
+    return true;
+  }
+
+  /** The request is done: its retry slot goes back. */
+  release(): void {
+    if (this.held !== null) {
+      this.held.releaseRetry();
+      this.held = null;
+    }
   }
 
   /** A response with this status is retried (rather than forwarded). */
@@ -49,6 +73,7 @@ export class RetryState {
 
   /** Envoy: 5xx and gateway-error also cover connect failures and resets. */
   retriesFailure(failure: number): boolean {
+    if (failure === UpstreamFailure.OVERFLOW) return false; // Envoy never retries an overflow
     if (this.c.on5xx || this.c.onGatewayError) return true;
     if (failure === UpstreamFailure.CONNECT) return this.c.onConnectFailure || this.c.onReset;
     if (failure === UpstreamFailure.RESET) return this.c.onReset;

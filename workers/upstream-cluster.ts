@@ -1,9 +1,18 @@
 // A cluster as one worker runs it: its endpoints (each with a pool), its
-// balancer and counters. Built from config; kept across reloads while its
-// definition is unchanged so pooled connections survive a route change.
+// host set by priority with a balancer per level, and counters. Built from
+// config; kept across reloads while its definition is unchanged so pooled
+// connections survive a route change. The host set is rebuilt whenever the
+// cluster's health epoch moves (one load per pick to notice).
 import type { Cluster } from '../src/config/bootstrap-types.js';
+import { NO_HASH } from './balancers/balancer.js';
+import { fmix } from './balancers/hash32.js';
+import { LatencyTable } from './balancers/latency-table.js';
+import { PrioritySet } from './balancers/priority-set.js';
+import { usesRequestHash } from './balancers/create-balancer.js';
 import { ClusterCounters } from './cluster-counters.js';
-import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
+import type { ClusterHealthView } from './cluster-health-view.js';
+import { bindClusterState, type ClusterBinding } from './shared-state/cluster-binding.js';
+import type { SharedState } from './shared-state/state-layout.js';
 import { UpstreamEndpoint } from './upstream-endpoint.js';
 import type { ClusterStatus } from './worker-protocol.js';
 
@@ -11,23 +20,81 @@ export class UpstreamCluster {
   readonly name: string;
   readonly endpoints: readonly UpstreamEndpoint[];
   readonly counters: ClusterCounters;
-  private readonly balancer: LoadBalancer;
+  /** The balancer uses the request's hash (RING_HASH, MAGLEV): only then is hash_policy evaluated. */
+  readonly usesHash: boolean;
+  /** PEAK_EWMA's latency per endpoint; null for other policies (then no attempt is timed). */
+  readonly latency: LatencyTable | null;
+  private hostSet: PrioritySet;
+  private builtEpoch: number;
+  /** Scratch marks (by endpoint index) of the hosts a retry avoids; all zero between picks. */
+  private readonly avoid: Uint8Array;
+  /** Endpoint health (what the host set is built from), as outlier detection and health checks write it. */
+  readonly health: ClusterHealthView;
 
   constructor(
     readonly config: Cluster,
     /** The config's canonical text, to tell an unchanged cluster on reload. */
     readonly fingerprint: string,
     counters?: ClusterCounters,
+    /** Circuit breakers, endpoint health and outlier records (shared state, or private ones in unit tests). */
+    readonly binding: ClusterBinding = bindClusterState(config, null),
   ) {
     this.name = config.name;
     this.counters = counters ?? new ClusterCounters(config.name);
-    this.endpoints = config.endpoints.map((e) => new UpstreamEndpoint(e, this.counters, config.connectTimeoutMs));
-    this.balancer = createLoadBalancer(config.lbPolicy, this.endpoints);
+    this.health = binding.health;
+    const health = this.health;
+    this.endpoints = config.endpoints.map((e, i) => {
+      const endpoint = new UpstreamEndpoint(e, this.counters, config.connectTimeoutMs, binding.endpoints[i]!);
+      endpoint.index = i;
+      return endpoint;
+    });
+    this.usesHash = usesRequestHash(config);
+    this.latency = config.lbPolicy === 'PEAK_EWMA' ? new LatencyTable(this.endpoints.length, config.peakEwmaDecayMs) : null;
+    this.avoid = new Uint8Array(this.endpoints.length);
+    this.builtEpoch = health.epoch();
+    this.hostSet = new PrioritySet(config, this.endpoints, health, this.latency);
   }
 
-  /** An endpoint for the next attempt, avoiding `exclude` when another exists; null when the cluster has none (503 UH). */
-  pick(exclude: UpstreamEndpoint | null): UpstreamEndpoint | null {
-    return this.balancer.pick(exclude);
+  /** The host set as of the current health epoch (rebuilt first when health changed). */
+  get priorities(): PrioritySet {
+    const epoch = this.health.epoch();
+    if (epoch !== this.builtEpoch) {
+      this.builtEpoch = epoch;
+      this.hostSet = new PrioritySet(this.config, this.endpoints, this.health, this.latency);
+    }
+    return this.hostSet;
+  }
+
+  /**
+   * An endpoint for the next attempt; null when no level has a usable host (503 UH).
+   * `hash`: the request's hash or NO_HASH. `exclude`: the endpoint that just failed, avoided when another
+   * exists (v1's rule). `tried` (retry_host_predicate previous_hosts): every endpoint tried so far, all avoided
+   * when others exist; up to `maxRepicks` further picks (host_selection_retry_max_attempts), else the last pick stands.
+   */
+  pick(hash: number, exclude: UpstreamEndpoint | null, tried: readonly UpstreamEndpoint[] | null = null, maxRepicks = 1): UpstreamEndpoint | null {
+    const hosts = this.priorities;
+    if (exclude === null && tried === null) return hosts.pick(hash, null);
+    const avoid = this.avoid;
+    if (tried === null) {
+      avoid[exclude!.index] = 1;
+      const e = hosts.pick(hash, avoid);
+      avoid[exclude!.index] = 0;
+      return e;
+    }
+    for (let i = 0; i < tried.length; i++) avoid[tried[i]!.index] = 1;
+    let e = hosts.pick(hash, avoid);
+    // Balancers skip marked hosts within the chosen level; another level may still hold an untried one.
+    // A re-pick of a hashed request mixes the attempt into its hash, so it may land in another level.
+    for (let attempt = 1; e !== null && avoid[e.index] === 1 && attempt <= maxRepicks; attempt++) {
+      e = hosts.pick(hash === NO_HASH ? hash : fmix(hash + Math.imul(attempt, 0x9e3779b9)), avoid);
+    }
+    for (let i = 0; i < tried.length; i++) avoid[tried[i]!.index] = 0;
+    return e;
+  }
+
+  /** One finished attempt on `endpoint` took `ms` (PEAK_EWMA clusters only: callers check `latency`). */
+  recordAttempt(endpoint: UpstreamEndpoint, ms: number, ok: boolean, now: number): void {
+    this.latency?.record(endpoint.index, ms, ok, now);
   }
 
   close(): void {
@@ -50,10 +117,14 @@ export class UpstreamCluster {
   }
 }
 
-/** Builds the clusters of a new config, reusing the previous runtime of every cluster whose definition did not change. */
+/**
+ * Builds the clusters of a new config, reusing the previous runtime of every cluster whose definition did not
+ * change. `shared`: the proxy's shared state (null: private records, every endpoint healthy).
+ */
 export function reconcileClusters(
   previous: ReadonlyMap<string, UpstreamCluster>,
   configs: readonly Cluster[],
+  shared: SharedState | null = null,
 ): Map<string, UpstreamCluster> {
   const next = new Map<string, UpstreamCluster>();
   for (const config of configs) {
@@ -63,7 +134,7 @@ export function reconcileClusters(
       next.set(config.name, old);
     } else {
       // Counters continue across a definition change, as Envoy's cluster stats do.
-      next.set(config.name, new UpstreamCluster(config, fingerprint, old?.counters));
+      next.set(config.name, new UpstreamCluster(config, fingerprint, old?.counters, bindClusterState(config, shared)));
     }
   }
   for (const [name, old] of previous) {

@@ -13,6 +13,7 @@ export const UpstreamFailure = {
   CONNECT: 1, // could not connect (refused, unreachable, connect timeout)
   RESET: 2, // connection closed or reset before the response completed
   PROTOCOL: 3, // the upstream sent something that is not valid HTTP/1.1
+  OVERFLOW: 4, // a circuit breaker refused the attempt (503 UO); never retried, as in Envoy
 } as const;
 
 /** How the response body is framed. */
@@ -31,11 +32,25 @@ export interface UpstreamStream {
   onUpstreamWritable(): void;
 }
 
+/** What a stream holds while its exchange runs: a connection, or a place in an endpoint's queue (pending-attempt.ts). */
+export interface UpstreamAttempt {
+  /** This exchange runs on a connection that served earlier ones. */
+  readonly reused: boolean;
+  /** Bytes of response received in this exchange. */
+  readonly responseBytes: number;
+  write(data: Buffer | string): boolean;
+  endRequest(): void;
+  pause(): void;
+  resume(): void;
+  /** The stream gives up on this exchange. */
+  abandon(): void;
+}
+
 const IDLE_TIMEOUT_MS = 30_000;
 const PHASE_HEAD = 0;
 const PHASE_BODY = 1;
 
-export class UpstreamConnection {
+export class UpstreamConnection implements UpstreamAttempt {
   private readonly socket: net.Socket;
   private stream: UpstreamStream | null = null;
   private connected = false;
@@ -55,12 +70,15 @@ export class UpstreamConnection {
   reused = false;
   /** Bytes of response received in this exchange. */
   responseBytes = 0;
+  /** The request that opened this connection counts as pending (max_pending_requests) until it connects. */
+  private pendingHeld = true;
 
   constructor(readonly endpoint: UpstreamEndpoint) {
     const counters = endpoint.counters;
     counters.cxTotal++;
     counters.cxActive++;
     endpoint.cxActive++;
+    endpoint.cluster.connectionOpened();
     this.socket = net.connect({
       host: endpoint.address,
       port: endpoint.port,
@@ -108,7 +126,10 @@ export class UpstreamConnection {
 
   /** The stream gives up on this exchange (timeout, downstream gone, retry): the connection is not reusable. */
   abandon(): void {
-    this.stream = null;
+    if (this.stream !== null) {
+      this.stream = null;
+      this.endpoint.cluster.releaseRequest();
+    }
     this.destroy();
   }
 
@@ -118,6 +139,7 @@ export class UpstreamConnection {
 
   private onConnect(): void {
     this.connected = true;
+    this.releasePending();
     if (this.connectTimer !== null) {
       clearTimeout(this.connectTimer);
       this.connectTimer = null;
@@ -179,6 +201,7 @@ export class UpstreamConnection {
           pos += n; // 100 Continue and other interim responses are not forwarded
           continue;
         }
+        this.endpoint.health.recordStatus(status);
         this.startBody(status);
         this.phase = PHASE_BODY;
         this.stream.onUpstreamResponseHead(this, buf, pos, n, this.bodyMode);
@@ -236,6 +259,7 @@ export class UpstreamConnection {
     const stream = this.stream;
     if (stream === null) return;
     this.stream = null;
+    this.endpoint.cluster.releaseRequest();
     if (this.keepAlive && this.requestDone && this.pending === null) {
       // A paused idle socket would not notice the upstream closing it.
       if (this.socket.isPaused()) this.socket.resume();
@@ -250,7 +274,17 @@ export class UpstreamConnection {
     const stream = this.stream;
     this.stream = null;
     this.socket.destroy();
-    if (stream !== null) stream.onUpstreamFailure(failure);
+    if (stream === null) return;
+    this.endpoint.cluster.releaseRequest();
+    this.endpoint.health.recordLocalFailure();
+    stream.onUpstreamFailure(failure);
+  }
+
+  private releasePending(): void {
+    if (this.pendingHeld) {
+      this.pendingHeld = false;
+      this.endpoint.cluster.releasePending();
+    }
   }
 
   private onClose(): void {
@@ -259,23 +293,32 @@ export class UpstreamConnection {
       clearTimeout(this.connectTimer);
       this.connectTimer = null;
     }
-    const counters = this.endpoint.counters;
+    const endpoint = this.endpoint;
+    const counters = endpoint.counters;
     counters.cxActive--;
-    this.endpoint.cxActive--;
+    endpoint.cxActive--;
+    endpoint.cluster.connectionClosed();
+    this.releasePending();
+    endpoint.connectionClosed();
     const stream = this.stream;
     if (stream === null) {
-      this.endpoint.forget(this);
+      endpoint.forget(this);
       return;
     }
     if (!this.connected) {
       counters.cxConnectFail++;
       this.stream = null;
+      endpoint.cluster.releaseRequest();
+      endpoint.health.recordLocalFailure();
       stream.onUpstreamFailure(UpstreamFailure.CONNECT);
     } else if (this.phase === PHASE_BODY && this.bodyMode === BodyMode.CLOSE) {
       this.keepAlive = false;
       this.finish();
     } else {
       this.stream = null;
+      endpoint.cluster.releaseRequest();
+      // A pooled connection the upstream had just closed is not the upstream failing (the request replays it).
+      if (!(this.reused && this.responseBytes === 0)) endpoint.health.recordLocalFailure();
       stream.onUpstreamFailure(UpstreamFailure.RESET);
     }
   }

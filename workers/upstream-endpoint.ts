@@ -1,8 +1,16 @@
 // One upstream host:port of a cluster in this worker: its keep-alive
-// connection pool and the counters /clusters and the balancers read.
+// connection pool, its health and outlier counters (shared with every
+// worker), and the counters /clusters and the balancers read. Admission
+// through the cluster's circuit breakers happens here, per attempt, as in
+// Envoy's connection pool: max_requests first, then an idle connection, a new
+// one within max_connections, or a wait in this endpoint's queue counted
+// against max_pending_requests.
 import type { Endpoint } from '../src/config/bootstrap-types.js';
 import type { ClusterCounters } from './cluster-counters.js';
-import { UpstreamConnection, type UpstreamStream } from './upstream-connection.js';
+import { PendingAttempt } from './pending-attempt.js';
+import type { ClusterState } from './shared-state/cluster-state.js';
+import type { EndpointState } from './shared-state/endpoint-state.js';
+import { UpstreamConnection, type UpstreamAttempt, type UpstreamStream } from './upstream-connection.js';
 
 export class UpstreamEndpoint {
   readonly address: string;
@@ -10,27 +18,42 @@ export class UpstreamEndpoint {
   readonly weight: number;
   /** "host:port" for logs; computed once. */
   readonly hostPort: string;
+  /** The cluster's circuit breakers (shared by all workers). */
+  readonly cluster: ClusterState;
   /** Most recently used last: reuse the warmest connection, let the rest idle out. */
   private readonly idle: UpstreamConnection[] = [];
+  /** Requests waiting for a connection because the cluster is at max_connections, oldest first. */
+  private readonly waiting: PendingAttempt[] = [];
+  /** Position in the cluster's config.endpoints, set by UpstreamCluster: the health view and balancer state index by it. */
+  index = -1;
   rqActive = 0;
   rqTotal = 0;
   rqError = 0;
   cxActive = 0;
   private closed = false;
+  private serveScheduled = false;
 
   constructor(
     endpoint: Endpoint,
     readonly counters: ClusterCounters,
     readonly connectTimeoutMs: number,
+    /** Health flags and outlier counters in the shared state. */
+    readonly health: EndpointState,
   ) {
     this.address = endpoint.address;
     this.port = endpoint.port;
     this.weight = endpoint.weight;
     this.hostPort = endpoint.address.includes(':') ? `[${endpoint.address}]:${endpoint.port}` : `${endpoint.address}:${endpoint.port}`;
+    this.cluster = health.cluster;
   }
 
-  /** Binds `stream` to a pooled connection (synchronously calls onUpstreamReady) or to a new one (calls it once connected). */
-  acquire(stream: UpstreamStream): UpstreamConnection {
+  /**
+   * Binds `stream` to a pooled connection (synchronously calls onUpstreamReady), to a new one (calls it once
+   * connected), or to a place in the queue; a circuit breaker's refusal reaches the stream as an OVERFLOW failure.
+   */
+  acquire(stream: UpstreamStream): UpstreamAttempt {
+    const cluster = this.cluster;
+    if (!cluster.admitRequest()) return new PendingAttempt(this, stream, true);
     const conn = this.idle.pop();
     if (conn !== undefined) {
       this.counters.cxIdle--;
@@ -38,19 +61,31 @@ export class UpstreamEndpoint {
       stream.onUpstreamReady(conn);
       return conn;
     }
-    const fresh = new UpstreamConnection(this);
-    fresh.attach(stream, false);
-    return fresh;
+    // Envoy's pool: a request waiting for a connection (even one being opened) is pending.
+    if (!cluster.admitPending()) {
+      cluster.releaseRequest();
+      return new PendingAttempt(this, stream, true);
+    }
+    // At max_connections an endpoint with no connection in this worker still opens one, as Envoy's pool does, so nothing waits forever.
+    if (this.cxActive === 0 || cluster.mayConnect()) {
+      const fresh = new UpstreamConnection(this);
+      fresh.attach(stream, false);
+      return fresh;
+    }
+    const wait = new PendingAttempt(this, stream, false);
+    this.waiting.push(wait);
+    return wait;
   }
 
   /** A connection finished an exchange and may be reused. */
   release(conn: UpstreamConnection): void {
-    if (this.closed) {
+    if (this.closed && this.waiting.length === 0) {
       conn.destroy();
       return;
     }
     this.idle.push(conn);
     this.counters.cxIdle++;
+    if (this.waiting.length > 0) this.scheduleServe();
   }
 
   /** An idle connection closed or timed out. */
@@ -62,11 +97,54 @@ export class UpstreamEndpoint {
     }
   }
 
-  /** Config removed this endpoint: close idle connections now, busy ones after their exchange. */
+  /** One of this endpoint's connections closed: a waiting request may now open one. */
+  connectionClosed(): void {
+    if (this.waiting.length > 0) this.scheduleServe();
+  }
+
+  /** A waiting request gave up: its pending and active slots go back. */
+  cancelWaiting(attempt: PendingAttempt): void {
+    const i = this.waiting.indexOf(attempt);
+    if (i < 0) return;
+    this.waiting.splice(i, 1);
+    this.cluster.releasePending();
+    this.cluster.releaseRequest();
+  }
+
+  /** On the next tick (never inside the exchange that just ended): hand freed capacity to waiting requests, oldest first. */
+  private scheduleServe(): void {
+    if (this.serveScheduled) return;
+    this.serveScheduled = true;
+    process.nextTick(serveWaiting, this);
+  }
+
+  serveWaiting(): void {
+    this.serveScheduled = false;
+    const waiting = this.waiting;
+    while (waiting.length > 0) {
+      const conn = this.idle.pop();
+      if (conn !== undefined) {
+        this.counters.cxIdle--;
+        waiting.shift()!.assign(conn);
+      } else if (this.cxActive === 0 || this.cluster.belowConnectionLimit()) {
+        waiting.shift()!.connectFresh(new UpstreamConnection(this));
+      } else {
+        return;
+      }
+    }
+    if (this.closed) this.close();
+  }
+
+  /** Config removed this endpoint: close idle connections now, busy ones after their exchange (waiting requests are still served). */
   close(): void {
     this.closed = true;
+    if (this.waiting.length > 0) return;
     const idle = this.idle.splice(0);
     this.counters.cxIdle -= idle.length;
     for (const c of idle) c.destroy();
   }
+}
+
+function serveWaiting(endpoint: UpstreamEndpoint): void {
+  endpoint.serveWaiting();
 }

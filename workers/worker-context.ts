@@ -4,11 +4,14 @@
 import type { AccessLog } from './access-log.js';
 import { EMPTY_SNAPSHOT, type DataPlaneSnapshot } from './data-plane-snapshot.js';
 import type { DownstreamConnection } from './downstream-connection.js';
+import { HttpFilterStats } from './http-filter-stats.js';
 import { RequestStats } from './request-stats.js';
 
 export class WorkerContext {
   snapshot: DataPlaneSnapshot = EMPTY_SNAPSHOT;
   readonly stats = new RequestStats();
+  /** Fault and CORS counters per listener stat prefix. */
+  readonly filterStats = new HttpFilterStats();
   readonly connections = new Set<DownstreamConnection>();
   downstreamCxTotal = 0;
   /** Set on shutdown: every connection closes after its current response. */

@@ -10,8 +10,11 @@ import { ProxyStore } from '../src/store/proxy-store.js';
 import { AccessLog } from './access-log.js';
 import type { DataPlaneSnapshot, ListenerRuntime } from './data-plane-snapshot.js';
 import { ListenerSet } from './listener-set.js';
+import { compileListenerFilters } from './route-filters.js';
 import { configureParseLimits } from './parse-scratch.js';
 import { reconcileClusters } from './upstream-cluster.js';
+import { setEjectionListener } from './shared-state/endpoint-state.js';
+import { SharedState } from './shared-state/state-layout.js';
 import { WorkerContext } from './worker-context.js';
 import {
   CONFIG_CHANNEL,
@@ -36,6 +39,11 @@ function post(message: WorkerMessage): void {
   port.postMessage(message);
 }
 
+/** Circuit breakers, health and outlier counters, shared with the agent and every other worker. */
+const sharedState = new SharedState(init.sharedState);
+// An ejection this worker made: the agent logs it and brings the endpoint back in time.
+setEjectionListener((notice) => post({ type: 'outlier-ejection', ...notice }));
+
 /** Compiles a stored config and swaps it in; on any failure the previous snapshot stays. */
 function applyVersion(version: number): void {
   if (version <= worker.snapshot.version) return;
@@ -46,12 +54,14 @@ function applyVersion(version: number): void {
   }
   try {
     const compiled = new Map<string, ListenerRuntime>();
-    for (const l of config.listeners) compiled.set(l.name, { config: l, routes: RouteTable.compile(l.routeConfig) });
+    for (const l of config.listeners) {
+      compiled.set(l.name, { config: l, routes: RouteTable.compile(l.routeConfig), filters: compileListenerFilters(l, worker.filterStats) });
+    }
     listeners.apply(config.listeners);
     const snapshot: DataPlaneSnapshot = {
       version,
       listeners: compiled,
-      clusters: reconcileClusters(worker.snapshot.clusters, config.clusters),
+      clusters: reconcileClusters(worker.snapshot.clusters, config.clusters, sharedState),
     };
     worker.snapshot = snapshot;
     post({ type: 'config-applied', version });
@@ -72,6 +82,7 @@ function statsSnapshot(): WorkerStatsSnapshot {
     configVersion: worker.snapshot.version,
     requests: worker.stats.snapshot(),
     clusters,
+    httpFilters: worker.filterStats.snapshot(),
   };
 }
 

@@ -32,6 +32,8 @@ export interface WorkerInit {
   /** Limits for the native head parser. */
   readonly maxHeadBytes: number;
   readonly maxHeaders: number;
+  /** The proxy's shared state (shared-state/state-layout.ts), created once by the agent; survives worker restarts. */
+  readonly sharedState: SharedArrayBuffer;
 }
 
 // ---- agent -> worker ----
@@ -50,7 +52,9 @@ export type WorkerMessage =
   | { readonly type: 'config-failed'; readonly version: number; readonly error: string }
   | { readonly type: 'stats'; readonly id: number; readonly snapshot: WorkerStatsSnapshot }
   | { readonly type: 'clusters'; readonly id: number; readonly clusters: readonly ClusterStatus[] }
-  | { readonly type: 'drained' };
+  | { readonly type: 'drained' }
+  /** This worker ejected an endpoint (outlier detection); kind is an EJECTION_KIND. */
+  | { readonly type: 'outlier-ejection'; readonly cluster: string; readonly address: string; readonly port: number; readonly kind: number };
 
 export interface EndpointStatus {
   readonly address: string;

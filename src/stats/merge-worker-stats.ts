@@ -1,9 +1,10 @@
 // Sums the per-worker stats snapshots into one proxy-wide view for
 // /stats/prometheus.
+import { mergeHttpFilterStats, type HttpFilterCounters } from './http-filter-stats.js';
 import type { WorkerStatsSnapshot } from './worker-stats-snapshot.js';
 
 /** The merge reads these fields of each worker's snapshot. */
-export type WorkerStatsInput = Pick<WorkerStatsSnapshot, 'workerId' | 'downstreamCxActive' | 'downstreamCxTotal' | 'requests' | 'clusters'>;
+export type WorkerStatsInput = Pick<WorkerStatsSnapshot, 'workerId' | 'downstreamCxActive' | 'downstreamCxTotal' | 'requests' | 'clusters' | 'httpFilters'>;
 
 export interface MergedRequestSeries {
   readonly cluster: string;
@@ -38,6 +39,8 @@ export interface MergedStats {
   readonly clusters: readonly MergedClusterStats[];
   /** Sorted by worker id; not summed, so connection sharding stays visible. */
   readonly workers: readonly WorkerConnectionStats[];
+  /** Fault and CORS counters summed per listener stat prefix, sorted by prefix. */
+  readonly httpFilters?: readonly HttpFilterCounters[];
 }
 
 const CLUSTER_COUNTERS = ['cxActive', 'cxTotal', 'cxConnectFail', 'rqActive', 'rqTotal', 'rqRetry', 'rqTimeout'] as const;
@@ -85,6 +88,7 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
     ),
     clusters: [...clusters.values()].sort((a, b) => compareStrings(a.cluster, b.cluster)),
     workers: workers.sort((a, b) => a.workerId - b.workerId),
+    httpFilters: mergeHttpFilterStats(snapshots.map((s) => s.httpFilters)),
   };
 }
 

@@ -1,6 +1,8 @@
 // Renders the proxy's merged stats in the Prometheus text exposition format
 // 0.0.4, with Istio's standard metric and label names for request metrics and
 // Envoy's names for upstream cluster gauges, so existing dashboards work.
+import { HTTP_FILTER_METRICS, httpFilterLabels } from './http-filter-stats.js';
+import { RESILIENCE_METRICS, type ClusterResilienceStats } from './cluster-resilience-stats.js';
 import type { MergedClusterStats, MergedStats } from './merge-worker-stats.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -25,6 +27,8 @@ export interface RenderInput {
   readonly agent: AgentStats;
   /** Upper bounds of the duration histogram, ms, matching each series' durationBuckets. */
   readonly durationBucketsMs: readonly number[];
+  /** Circuit breakers, outlier detection and health checks per cluster (from the shared state), sorted by cluster. */
+  readonly resilience?: readonly ClusterResilienceStats[];
 }
 
 type Labels = readonly (readonly [string, string])[];
@@ -130,6 +134,20 @@ export function renderPrometheusText(input: RenderInput): string {
   for (const metric of CLUSTER_METRICS) {
     b.family(metric.name, metric.type, metric.help);
     for (const c of merged.clusters) b.sample(metric.name, [['cluster_name', c.cluster]], c[metric.field]);
+  }
+
+  const filters = merged.httpFilters ?? [];
+  for (const metric of filters.length === 0 ? [] : HTTP_FILTER_METRICS) {
+    b.family(metric.name, metric.type, metric.help);
+    for (const c of filters) b.sample(metric.name, httpFilterLabels(c), c[metric.field]);
+  }
+
+  const resilience = input.resilience ?? [];
+  for (const metric of RESILIENCE_METRICS) {
+    const samples = resilience.map((s) => [s.cluster, metric.value(s)] as const).filter((x): x is readonly [string, number] => x[1] !== null);
+    if (samples.length === 0) continue;
+    b.family(metric.name, metric.type, metric.help);
+    for (const [cluster, value] of samples) b.sample(metric.name, [['cluster_name', cluster]], value);
   }
 
   b.family('isthmus_worker_downstream_cx_active', 'gauge', 'Open downstream connections per worker thread.');

@@ -1,6 +1,7 @@
 // What each worker reports for /stats/prometheus: the agent asks every
 // worker for one snapshot and merges them (merge-worker-stats.ts). Shared by
 // workers/ (which produce it) and src/stats (which renders it).
+import type { HttpFilterCounters } from './http-filter-stats.js';
 
 /** One istio_requests_total / istio_request_duration_milliseconds series. */
 export interface RequestSeries {
@@ -37,6 +38,8 @@ export interface WorkerStatsSnapshot {
   readonly configVersion: number;
   readonly requests: readonly RequestSeries[];
   readonly clusters: readonly UpstreamClusterStats[];
+  /** Fault and CORS filter counters per listener stat prefix (absent: none). */
+  readonly httpFilters?: readonly HttpFilterCounters[];
 }
 
 /** Istio's default buckets for istio_request_duration_milliseconds. */

@@ -42,7 +42,7 @@ let proxy: RunningProxy;
 /** The control plane's current view: listener xds-outbound → route r1 → cluster `target`. */
 function currentSnapshot(): Snapshot {
   const clusters = [cluster('a'), cluster('b')];
-  if (badCluster) clusters.push({ ...cluster('reviews'), outlier_detection: { consecutive_5xx: { value: 5 } } });
+  if (badCluster) clusters.push({ ...cluster('reviews'), dns_lookup_family: 'V4_ONLY' });
   return new Snapshot({
     [TYPE_URL.CLUSTER]: { version: badCluster ? 'c-bad' : 'c1', resources: clusters },
     [TYPE_URL.ENDPOINT]: {
@@ -154,7 +154,7 @@ describe('isthmus proxy --control', () => {
     const before = await answer(proxy);
     badCluster = true;
     push();
-    const message = 'Cluster reviews: outlier_detection is not supported';
+    const message = 'Cluster reviews: dns_lookup_family is not supported';
     const nodeId = (await xdsDump(proxy)).nodeId;
     await waitFor('the NACK at the control plane', () =>
       ads.status().find((s) => s.node.id === nodeId)?.types.some((t) => t.typeUrl === TYPE_URL.CLUSTER && t.nackMessage === message));

@@ -17,6 +17,11 @@ import { clustersJson, mergeClusterStatus, renderClustersText, type MergedCluste
 import { PortReservations } from './port-reservations.js';
 import type { ProxyOptions } from './proxy-options.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
+import { SharedState } from '../shared-state/state-layout.js';
+import { HealthChecker } from './health-checker.js';
+import { OutlierSweeper } from './outlier-sweeper.js';
+import { endpointFlagsLookup, resilienceStats } from './shared-state-report.js';
+import { StateSlots } from './state-slots.js';
 import type { XdsClient } from './xds-client.js';
 import { EMPTY_BOOTSTRAP, mergeBootstraps } from './xds-client-merge.js';
 
@@ -59,6 +64,11 @@ export class ProxyAgent implements AdminBackend {
   private xdsBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
   private xds: XdsClient | null = null;
   private xdsSynced = false;
+  /** Circuit breakers, endpoint health and outlier counters shared with every worker; slots assigned per config version. */
+  private readonly sharedState: SharedState;
+  private readonly slots: StateSlots;
+  private readonly healthChecker: HealthChecker;
+  private readonly outliers: OutlierSweeper;
 
   private constructor(
     private readonly options: ProxyOptions,
@@ -67,6 +77,10 @@ export class ProxyAgent implements AdminBackend {
     private readonly dataDirLock: DataDirLock,
   ) {
     this.store = ProxyStore.open(options.dataDir);
+    this.sharedState = SharedState.create({ clusters: options.maxClusters, endpoints: options.maxEndpoints });
+    this.slots = new StateSlots(this.sharedState);
+    this.healthChecker = new HealthChecker(this.sharedState, log.child({ component: 'health-check' }));
+    this.outliers = new OutlierSweeper(this.sharedState, log.child({ component: 'outlier-detection' }));
     this.supervisor = new WorkerSupervisor({
       count: options.workers,
       workerUrl: new URL('../worker-main.js', import.meta.url),
@@ -78,9 +92,11 @@ export class ProxyAgent implements AdminBackend {
         logLevel: options.logLevel,
         maxHeadBytes: options.maxHeadBytes,
         maxHeaders: options.maxHeaders,
+        sharedState: this.sharedState.buffer,
       },
       log,
       onChange: () => this.onWorkersChanged(),
+      onOutlierEjection: (m) => this.outliers.onWorkerEjection(m.cluster, m.address, m.port, m.kind),
     });
   }
 
@@ -222,8 +238,13 @@ export class ProxyAgent implements AdminBackend {
 
   /** Resolves ports, writes a new version and announces it. */
   private async apply(bootstrap: Bootstrap, reason: string): Promise<void> {
-    const resolved = this.reservations.resolve(bootstrap);
+    const slots = this.slots.assign(this.reservations.resolve(bootstrap));
+    const resolved = slots.bootstrap;
+    // Check first, then route: new endpoints of health-checked clusters have had their first check before any worker sees them.
+    await this.healthChecker.update(resolved, slots.freshEndpoints);
     const version = await this.store.writeConfig(resolved);
+    slots.commit();
+    this.outliers.update(resolved);
     this.activeVersion = version;
     this.activeBootstrap = resolved;
     const announcement: ConfigAnnouncement = { version };
@@ -277,6 +298,7 @@ export class ProxyAgent implements AdminBackend {
         workerRestartsTotal: this.supervisor.restartsTotal,
       },
       durationBucketsMs: ISTIO_DURATION_BUCKETS_MS,
+      resilience: resilienceStats(this.activeBootstrap, this.sharedState, this.healthChecker.stats()),
     });
   }
 
@@ -295,7 +317,7 @@ export class ProxyAgent implements AdminBackend {
 
   private async mergedClusters(): Promise<MergedCluster[]> {
     const replies = await this.supervisor.query('clusters', WORKER_QUERY_TIMEOUT_MS);
-    return mergeClusterStatus(this.activeBootstrap, replies.map((r) => r.clusters));
+    return mergeClusterStatus(this.activeBootstrap, replies.map((r) => r.clusters), endpointFlagsLookup(this.activeBootstrap, this.sharedState));
   }
 
   async clustersText(): Promise<string> {
@@ -335,6 +357,8 @@ export class ProxyAgent implements AdminBackend {
     this.watcher?.close();
     this.xds?.close();
     await this.reloadChain.catch(() => undefined);
+    this.healthChecker.stop();
+    this.outliers.stop();
     await this.supervisor.shutdown(this.options.drainTimeoutMs);
     this.admin?.close();
     this.channel.close();

@@ -47,6 +47,9 @@ export interface ProxyOptions {
   readonly maxHeadBytes: number;
   readonly maxHeaders: number;
   readonly enableDebugEndpoints: boolean;
+  /** Capacity of the shared state (circuit breakers, health, outlier counters): cluster and endpoint slots. */
+  readonly maxClusters: number;
+  readonly maxEndpoints: number;
 }
 
 const MAX_WORKERS = 256;
@@ -88,6 +91,8 @@ export const PROXY_COMMAND: CommandSpec = {
       description: 'where this workload runs (announced as node.locality; with outlier detection, traffic prefers endpoints in the same locality)',
     },
     { name: 'workload-address', type: 'string', valueName: 'IP', default: '127.0.0.1', description: 'this workload\'s address (announced to the control plane)' },
+    { name: 'max-clusters', type: 'integer', valueName: 'N', default: 1024, description: 'most clusters a config may have (shared-state slots: 64 bytes each)', validate: intBetween(1, 1 << 20) },
+    { name: 'max-endpoints', type: 'integer', valueName: 'N', default: 16384, description: 'most upstream endpoints over all clusters (shared-state slots: 64 bytes each)', validate: intBetween(1, 1 << 22) },
     { name: 'enable-debug-endpoints', type: 'boolean', default: false, description: 'serve admin POST /debug/crash_worker?id=N (for tests and drills)' },
   ],
 };
@@ -126,6 +131,8 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
       maxHeadBytes: v['max-head-bytes'] as number,
       maxHeaders: v['max-headers'] as number,
       enableDebugEndpoints: v['enable-debug-endpoints'] as boolean,
+      maxClusters: v['max-clusters'] as number,
+      maxEndpoints: v['max-endpoints'] as number,
     },
   };
 }

@@ -63,6 +63,8 @@ export interface WorkerSupervisorOptions {
   readonly log: Logger;
   /** Called on every config-applied / config-failed / exit, so readiness can be re-evaluated. */
   readonly onChange?: () => void;
+  /** A worker ejected an endpoint (outlier detection). */
+  readonly onOutlierEjection?: (msg: Extract<WorkerMessage, { type: 'outlier-ejection' }>) => void;
 }
 
 export class WorkerSupervisor {
@@ -222,6 +224,9 @@ export class WorkerSupervisor {
       case 'drained':
         slot.drained = true;
         this.checkDrained();
+        return;
+      case 'outlier-ejection':
+        this.options.onOutlierEjection?.(msg);
         return;
       default:
         this.options.log.warn({ workerId: slot.workerId, message: msg }, 'unknown message from worker');

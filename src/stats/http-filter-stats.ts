@@ -1,0 +1,64 @@
+// The fault and CORS filters' stats: what each worker reports per listener
+// stat prefix, the sum over workers, and the Prometheus families, named as
+// Envoy's exporter names http.<stat_prefix>.fault.* and .cors.* (the prefix
+// becomes the envoy_http_conn_manager_prefix label).
+
+/** One worker's counters for one HTTP connection manager stat prefix. */
+export interface HttpFilterCounters {
+  readonly statPrefix: string;
+  /** fault.delays_injected */
+  readonly delaysInjected: number;
+  /** fault.aborts_injected */
+  readonly abortsInjected: number;
+  /** fault.active_faults (a gauge) */
+  readonly activeFaults: number;
+  /** fault.faults_overflow: a fault skipped because max_active_faults was reached */
+  readonly faultsOverflow: number;
+  /** cors.origin_valid */
+  readonly corsOriginValid: number;
+  /** cors.origin_invalid */
+  readonly corsOriginInvalid: number;
+}
+
+type CounterField = Exclude<keyof HttpFilterCounters, 'statPrefix'>;
+
+const FIELDS: readonly CounterField[] = [
+  'delaysInjected', 'abortsInjected', 'activeFaults', 'faultsOverflow', 'corsOriginValid', 'corsOriginInvalid',
+];
+
+export interface HttpFilterMetric {
+  readonly name: string;
+  readonly type: 'counter' | 'gauge';
+  readonly help: string;
+  readonly field: CounterField;
+}
+
+export const HTTP_FILTER_METRICS: readonly HttpFilterMetric[] = [
+  { name: 'envoy_http_fault_delays_injected', type: 'counter', help: 'Requests the fault filter delayed.', field: 'delaysInjected' },
+  { name: 'envoy_http_fault_aborts_injected', type: 'counter', help: 'Requests the fault filter aborted.', field: 'abortsInjected' },
+  { name: 'envoy_http_fault_active_faults', type: 'gauge', help: 'Requests carrying an injected fault now.', field: 'activeFaults' },
+  { name: 'envoy_http_fault_faults_overflow', type: 'counter', help: 'Faults not injected because max_active_faults was reached.', field: 'faultsOverflow' },
+  { name: 'envoy_http_cors_origin_valid', type: 'counter', help: 'Requests with an Origin the CORS policy allows.', field: 'corsOriginValid' },
+  { name: 'envoy_http_cors_origin_invalid', type: 'counter', help: 'Requests with an Origin the CORS policy does not allow.', field: 'corsOriginInvalid' },
+];
+
+/** Sums the workers' counters per stat prefix, sorted by prefix. */
+export function mergeHttpFilterStats(perWorker: readonly (readonly HttpFilterCounters[] | undefined)[]): HttpFilterCounters[] {
+  const byPrefix = new Map<string, Record<CounterField, number> & { statPrefix: string }>();
+  for (const list of perWorker) {
+    for (const c of list ?? []) {
+      let into = byPrefix.get(c.statPrefix);
+      if (into === undefined) {
+        into = { statPrefix: c.statPrefix, delaysInjected: 0, abortsInjected: 0, activeFaults: 0, faultsOverflow: 0, corsOriginValid: 0, corsOriginInvalid: 0 };
+        byPrefix.set(c.statPrefix, into);
+      }
+      for (const f of FIELDS) into[f] += c[f];
+    }
+  }
+  return [...byPrefix.values()].sort((a, b) => (a.statPrefix < b.statPrefix ? -1 : a.statPrefix > b.statPrefix ? 1 : 0));
+}
+
+/** The label set of one stat prefix's samples. */
+export function httpFilterLabels(c: HttpFilterCounters): [string, string][] {
+  return [['envoy_http_conn_manager_prefix', c.statPrefix]];
+}

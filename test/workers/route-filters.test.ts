@@ -1,0 +1,111 @@
+// Which filters each route of a listener ends up with, resolved once at
+// compile time: the fault config (route over virtual host over the filter's
+// own config, only when the filter is in the chain), the merged CORS policy
+// (only with the CORS filter in the chain), mirror policies, and null for a
+// listener with nothing, so the request path stays v1's.
+import { describe, expect, it } from 'vitest';
+import type {
+  CorsPolicy, FaultConfig, Listener, RequestMirrorPolicy, Route, RouteAction, VirtualHost,
+} from '../../src/config/bootstrap-types.js';
+import { HttpFilterStats } from '../../workers/http-filter-stats.js';
+import { compileListenerFilters } from '../../workers/route-filters.js';
+
+const noMutation = { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
+
+function action(mirrors: RequestMirrorPolicy[] = []): RouteAction {
+  return {
+    type: 'route', clusters: [{ name: 'backend', weight: 1 }], totalWeight: 1, timeoutMs: 15000, retryPolicy: null,
+    prefixRewrite: null, hostRewriteLiteral: null, hashPolicy: [], requestMirrorPolicies: mirrors,
+  };
+}
+
+function route(name: string, extra: Partial<Route> = {}): Route {
+  return {
+    name,
+    match: { kind: 'prefix', value: '/', caseSensitive: true, headers: [], queryParameters: [] },
+    action: action(),
+    ...noMutation,
+    fault: null,
+    cors: null,
+    ...extra,
+  };
+}
+
+function vhost(routes: Route[], extra: Partial<VirtualHost> = {}): VirtualHost {
+  return { name: 'vh', domains: ['*'], routes, ...noMutation, fault: null, cors: null, ...extra };
+}
+
+function listener(vhosts: VirtualHost[], httpFilters: Listener['httpFilters']): Listener {
+  return {
+    name: 'outbound',
+    address: { address: '127.0.0.1', port: 0 },
+    statPrefix: 'outbound',
+    routeConfig: { name: 'rc', virtualHosts: vhosts, ...noMutation },
+    streamIdleTimeoutMs: 300000,
+    requestHeadersTimeoutMs: 0,
+    httpFilters,
+  };
+}
+
+const faultA: FaultConfig = { delay: null, abort: { httpStatus: 500, grpcStatus: null, headerAbort: false, percentage: 1 }, headers: [], maxActiveFaults: null };
+const faultB: FaultConfig = { ...faultA, abort: { ...faultA.abort!, httpStatus: 503 } };
+const faultC: FaultConfig = { ...faultA, abort: { ...faultA.abort!, httpStatus: 429 } };
+const cors: CorsPolicy = {
+  allowOriginStringMatch: [{ kind: 'exact', value: 'https://a.test', ignoreCase: false }],
+  allowMethods: 'GET', allowHeaders: null, exposeHeaders: null, maxAge: null, allowCredentials: null,
+  allowPrivateNetworkAccess: false, filterEnabled: 1,
+};
+
+describe('compileListenerFilters', () => {
+  it('is null for a listener with no filter config and no mirrors (the v1 path)', () => {
+    const stats = new HttpFilterStats();
+    expect(compileListenerFilters(listener([vhost([route('r', { cors, fault: faultA })])], { fault: null, cors: false }), stats)).toBeNull();
+    expect(stats.snapshot()).toEqual([]); // no counters for a listener without filters
+  });
+
+  it('resolves the fault config: route over virtual host over the filter config', () => {
+    const own = route('own', { fault: faultC });
+    const inherits = route('inherits');
+    const plain = route('plain');
+    const l = listener(
+      [vhost([own, inherits], { name: 'vh1', fault: faultB }), vhost([plain], { name: 'vh2', domains: ['b'] })],
+      { fault: faultA, cors: false },
+    );
+    const filters = compileListenerFilters(l, new HttpFilterStats())!;
+    expect(filters.forRoute(own)!.fault!.config).toBe(faultC);
+    expect(filters.forRoute(inherits)!.fault!.config).toBe(faultB);
+    expect(filters.forRoute(plain)!.fault!.config).toBe(faultA);
+    // Routes inheriting one config share one compiled fault.
+    const plain2 = route('plain2');
+    const shared = compileListenerFilters(listener([vhost([plain, plain2])], { fault: faultA, cors: false }), new HttpFilterStats())!;
+    expect(shared.forRoute(plain)!.fault).toBe(shared.forRoute(plain2)!.fault);
+  });
+
+  it('compiles CORS only with the filter in the chain and a policy on the route or virtual host', () => {
+    const withPolicy = route('with', { cors });
+    const fromHost = route('host');
+    const l = listener([vhost([withPolicy]), vhost([fromHost], { domains: ['b'], cors: { ...cors, allowMethods: 'PUT' } })], { fault: null, cors: true });
+    const filters = compileListenerFilters(l, new HttpFilterStats())!;
+    expect(filters.forRoute(withPolicy)!.cors!.allowMethods).toBe('GET');
+    expect(filters.forRoute(fromHost)!.cors!.allowMethods).toBe('PUT');
+    const bare = route('bare');
+    expect(compileListenerFilters(listener([vhost([bare])], { fault: null, cors: true }), new HttpFilterStats())).toBeNull();
+  });
+
+  it('keeps mirror policies whatever the chain, and skips redirects and direct responses', () => {
+    const mirrored = route('m', { action: action([{ cluster: 'shadow', fraction: 0.5 }]) });
+    const direct = route('d', { action: { type: 'direct_response', status: 200, body: null } });
+    const filters = compileListenerFilters(listener([vhost([mirrored, direct])], { fault: faultA, cors: false }), new HttpFilterStats())!;
+    expect(filters.forRoute(mirrored)!.mirrors).toEqual([{ cluster: 'shadow', fraction: 0.5 }]);
+    expect(filters.forRoute(direct)).toBeNull();
+  });
+
+  it('adds the names CORS sets to the route response removals, once', () => {
+    const r = route('c', { cors: { ...cors, allowCredentials: true } });
+    const rf = compileListenerFilters(listener([vhost([r])], { fault: null, cors: true }), new HttpFilterStats())!.forRoute(r)!;
+    const planRemove = ['x-internal'];
+    const merged = rf.corsRemove(planRemove);
+    expect(merged).toEqual(['x-internal', 'access-control-allow-origin', 'access-control-allow-credentials']);
+    expect(rf.corsRemove(planRemove)).toBe(merged);
+  });
+});

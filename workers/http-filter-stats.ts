@@ -1,0 +1,33 @@
+// The fault and CORS filters' counters of one worker, one set per listener
+// stat prefix (Envoy's http.<stat_prefix>.fault.* and .cors.* stats). Plain
+// numeric fields bumped in place; the agent sums them over workers
+// (src/stats/http-filter-stats.ts).
+import type { HttpFilterCounters } from '../src/stats/http-filter-stats.js';
+
+export type { HttpFilterCounters };
+
+export class ListenerFilterStats implements HttpFilterCounters {
+  delaysInjected = 0;
+  abortsInjected = 0;
+  activeFaults = 0;
+  faultsOverflow = 0;
+  corsOriginValid = 0;
+  corsOriginInvalid = 0;
+
+  constructor(readonly statPrefix: string) {}
+}
+
+export class HttpFilterStats {
+  private readonly byPrefix = new Map<string, ListenerFilterStats>();
+
+  /** The counters of one stat prefix; the same object across config versions, so counts survive reloads. */
+  forPrefix(statPrefix: string): ListenerFilterStats {
+    let stats = this.byPrefix.get(statPrefix);
+    if (stats === undefined) this.byPrefix.set(statPrefix, (stats = new ListenerFilterStats(statPrefix)));
+    return stats;
+  }
+
+  snapshot(): HttpFilterCounters[] {
+    return [...this.byPrefix.values()].map((s) => ({ ...s }));
+  }
+}
