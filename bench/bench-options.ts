@@ -1,6 +1,7 @@
 // `isthmus bench` options. --quick shortens every run (and the xds and parser
 // scenarios) unless the option was set explicitly.
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { OptionsError, helpText, parseCommandOptions, type CommandSpec, type OptionValue } from '../src/cli/options.js';
 import { DEFAULT_SCENARIOS, SCENARIOS } from './scenarios.js';
 import type { XdsProtocol } from './xds-worker-protocol.js';
@@ -16,6 +17,8 @@ export interface BenchOptions {
   readonly threads: number;
   readonly out: string;
   readonly quick: boolean;
+  /** --baseline DIR: a built checkout of another Isthmus version for the resilience scenario. */
+  readonly baseline?: string;
   /** The parser scenario: parses per round (5 rounds per head and parser). */
   readonly parserIterations: number;
   /** The xds scenario (`isthmus bench xds`). */
@@ -39,6 +42,7 @@ export const BENCH_SPEC: CommandSpec = {
     'Scenarios: direct (with wrk -t1 as the client baseline when installed), proxy (isthmus 1 and 2 workers, nginx, haproxy), ' +
     'mesh (two proxies in series), reload (routes change every 500 ms under fixed-rate load), ' +
     'xds (N simulated sidecars against the control plane: convergence time), parser (request-head parse ns: native vs llhttp), ' +
+    'resilience (only when named: isthmus with every v2 feature configured but idle, vs. without, vs. --baseline), ' +
     `uws-front (only when named). Default: ${DEFAULT_SCENARIOS.join(' ')}.`,
   usage: '[SCENARIO...] [options]',
   positionals: true,
@@ -57,6 +61,7 @@ export const BENCH_SPEC: CommandSpec = {
       validate: positive,
     },
     { name: 'out', type: 'string', valueName: 'DIR', default: 'bench-results', description: 'where bench.json, bench.md and bench.html go' },
+    { name: 'baseline', type: 'string', valueName: 'DIR', description: 'resilience: a built checkout of another Isthmus version (e.g. data plane v1) run side by side' },
     { name: 'quick', type: 'boolean', default: false, description: 'a smoke test: 1 run of 2 s after 0.5 s warm-up, xds with 200 clients and 1 change, parser with 50000 parses per round' },
     { name: 'parser-iterations', type: 'integer', valueName: 'N', default: 500_000, description: 'parser: parses per round (5 rounds, median)', validate: positive },
     { name: 'clients', type: 'integer', valueName: 'N', default: 1000, description: 'xds: simulated sidecars (ADS clients)', validate: positive },
@@ -102,6 +107,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     threads: v.threads as number,
     out: v.out as string,
     quick,
+    ...(typeof v.baseline === 'string' && v.baseline !== '' ? { baseline: resolve(v.baseline) } : {}),
     parserIterations: quickDefault('parser-iterations', 50_000),
     xds: {
       clients: quickDefault('clients', 200),

@@ -63,18 +63,28 @@ export async function startIsthmus(
   upstreamPort: number,
   workers: number,
   dir: string,
-  options: BootstrapOptions & { readonly onLine?: (line: string) => void } = {},
+  options: BootstrapOptions & {
+    readonly onLine?: (line: string) => void;
+    /** The whole bootstrap to run instead of benchBootstrapYaml's. */
+    readonly yaml?: string;
+    /** Another build of Isthmus to run (a checkout with bin/isthmus.js and its build), e.g. the previous release. */
+    readonly checkout?: string;
+  } = {},
 ): Promise<ManagedProcess<ProxyReady>> {
   mkdirSync(dir, { recursive: true });
   const bootstrap = bootstrapPath(dir);
-  writeFileSync(bootstrap, benchBootstrapYaml(upstreamPort, options));
-  const { command, args } = isthmusCommand([
+  writeFileSync(bootstrap, options.yaml ?? benchBootstrapYaml(upstreamPort, options));
+  const proxyArgs = [
     'proxy',
     '--bootstrap', bootstrap,
     '--workers', String(workers),
     '--admin-port', '0',
     '--data-dir', join(dir, 'data'),
     '--access-log', 'off',
-  ]);
+  ];
+  const { command, args } =
+    options.checkout === undefined
+      ? isthmusCommand(proxyArgs)
+      : { command: process.execPath, args: [join(options.checkout, 'bin', 'isthmus.js'), ...proxyArgs] };
   return startManagedProcess({ name: `isthmus (${workers} worker${workers === 1 ? '' : 's'})`, command, args, readyLine: parseProxyReady, readyTimeoutMs: 20_000, ...(options.onLine === undefined ? {} : { onLine: options.onLine }) });
 }

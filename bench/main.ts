@@ -59,13 +59,13 @@ function oneLine(message: string): string {
 async function startTargets(options: BenchOptions, upstreamPort: number, tmp: string, started: Started[], skipped: Skipped[]): Promise<void> {
   for (const spec of LOAD_TARGETS) {
     if (!options.scenarios.includes(spec.scenario)) continue;
-    const reason = spec.unavailable();
+    const reason = spec.unavailable(options);
     if (reason !== null) {
       skipped.push({ target: `${spec.scenario}/${spec.label}`, reason });
       continue;
     }
     try {
-      const running = await spec.start({ upstreamPort, dir: join(tmp, spec.id) });
+      const running = await spec.start({ upstreamPort, dir: join(tmp, spec.id), ...(options.baseline !== undefined ? { baseline: options.baseline } : {}) });
       started.push({ spec, running });
       log(`bench: ${spec.scenario}/${spec.label} on 127.0.0.1:${running.port}${running.pids.length === 0 ? '' : `, pid ${running.pids.join(' ')}`}`);
     } catch (err) {

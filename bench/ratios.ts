@@ -111,6 +111,9 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
   ratio('isthmus / nginx throughput (max)', isthmusMax, find('proxy', 'nginx', 'max'));
   ratio('isthmus / direct throughput (max)', isthmusMax, directMax);
   ratio('isthmus mesh / haproxy mesh throughput (max)', find('mesh', 'isthmus 1w x2', 'max'), find('mesh', 'haproxy x2', 'max'));
+  const idle = find('resilience', 'isthmus 1w, v2 features idle', 'max');
+  ratio('v2 features idle / baseline (v1) throughput (max)', idle, find('resilience', 'baseline 1w', 'max'), '>= 0.95', (v) => v >= 0.95);
+  ratio('v2 features idle / same build without them (max)', idle, find('resilience', 'isthmus 1w', 'max'));
   ratio('uws-front / haproxy throughput (max)', find('uws-front', 'uws-front', 'max'), haproxyMax);
   ratio('bench client / wrk -t1 throughput on direct', directMax, find('direct', 'wrk -t1', 'max', 'wrk'), '>= 1.0', (v) => v >= 1);
 

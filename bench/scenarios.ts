@@ -13,12 +13,15 @@ import { bootstrapPath, startIsthmus } from './isthmus-target.js';
 import type { LoadMode } from './load-protocol.js';
 import { parseJsonLine, startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
 import { findPeerBinary, freePort, startPeer, type PeerName } from './peers.js';
+import { resilienceBootstrapYaml } from './resilience-bootstrap.js';
 import { createRouteReloader } from './route-reloader.js';
 
 export interface StartContext {
   readonly upstreamPort: number;
   /** A directory of the target's own (configs, data). */
   readonly dir: string;
+  /** `--baseline DIR`: another Isthmus checkout (built) the resilience scenario compares with. */
+  readonly baseline?: string;
 }
 
 /** Work a target does while the load's measured window is open (the reload scenario's route changes). */
@@ -48,7 +51,7 @@ export interface LoadTarget {
   readonly label: string;
   readonly modes: readonly LoadMode[];
   /** null when it can run on this machine, else why not. */
-  unavailable(): string | null;
+  unavailable(context: { readonly baseline?: string }): string | null;
   start(context: StartContext): Promise<RunningTarget>;
 }
 
@@ -174,6 +177,32 @@ const uwsFront: LoadTarget = {
   },
 };
 
+/**
+ * Issue 3's check: the proxy with every resilience feature configured but idle, next to the same build
+ * without them and (with --baseline) the previous build, same upstream, same run.
+ */
+function resilience(kind: 'plain' | 'idle' | 'baseline'): LoadTarget {
+  return {
+    id: `resilience-${kind}`,
+    scenario: 'resilience',
+    target: 'isthmus',
+    label: kind === 'plain' ? 'isthmus 1w' : kind === 'idle' ? 'isthmus 1w, v2 features idle' : 'baseline 1w',
+    modes: ['max'],
+    unavailable: ({ baseline }) => {
+      if (kind !== 'baseline') return null;
+      if (baseline === undefined) return 'no --baseline DIR given (a built checkout of the version to compare with)';
+      return existsSync(join(baseline, 'bin', 'isthmus.js')) ? null : `${baseline}/bin/isthmus.js not found`;
+    },
+    start: async ({ upstreamPort, dir, baseline }) => {
+      const proc = await startIsthmus(upstreamPort, 1, dir, {
+        ...(kind === 'idle' ? { yaml: resilienceBootstrapYaml(upstreamPort) } : {}),
+        ...(kind === 'baseline' ? { checkout: baseline! } : {}),
+      });
+      return fromProcesses([proc], proc.ready!.listenPort);
+    },
+  };
+}
+
 export const DIRECT: LoadTarget = {
   id: 'direct',
   scenario: 'direct',
@@ -195,13 +224,16 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   mesh('haproxy'),
   mesh('nginx'),
   reload,
+  resilience('baseline'),
+  resilience('plain'),
+  resilience('idle'),
   uwsFront,
 ];
 
 /** Scenarios a plain `isthmus bench` runs, in order. */
 export const DEFAULT_SCENARIOS = ['direct', 'proxy', 'mesh', 'reload', 'xds', 'parser'] as const;
 /** Every scenario name the command line accepts. */
-export const SCENARIOS = [...DEFAULT_SCENARIOS, 'uws-front'] as const;
+export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'uws-front'] as const;
 
 /** Starts the bench upstream (its own process) and resolves with it once it listens. */
 export async function startUpstream(bodyBytes = 1024): Promise<ManagedProcess<number>> {
