@@ -64,16 +64,24 @@ export function compileListenerFilters(
   const addRoute = (vh: VirtualHost, route: Route): void => {
     if (route.action.type !== 'route') return; // Envoy's CORS needs a route entry; faults ahead of a redirect are not modelled
     const faultConfig = chain.fault === null ? null : (route.fault ?? vh.fault ?? chain.fault);
-    const fault = faultConfig === null ? null : compileFault(faultConfig);
+    // A fault that can never fire (0% and no header control) costs nothing per request.
+    const fault = faultConfig === null || !faultCanFire(faultConfig) ? null : compileFault(faultConfig);
     let cors: CompiledCors | null = null;
     if (chain.cors) {
       const policies = [route.cors, vh.cors].filter((p) => p !== null);
       if (policies.length > 0) cors = new CompiledCors(policies, countersFor(), random);
     }
-    const mirrors = route.action.requestMirrorPolicies;
+    const mirrors = route.action.requestMirrorPolicies.filter((m) => m.fraction > 0);
     if (fault === null && cors === null && mirrors.length === 0) return;
     byRoute.set(route, new RouteFilters(fault, cors, mirrors, random));
   };
   for (const vh of listener.routeConfig.virtualHosts) for (const route of vh.routes) addRoute(vh, route);
   return byRoute.size === 0 ? null : new ListenerFilters(byRoute);
+}
+
+/** False when neither the delay nor the abort can apply to any request. */
+function faultCanFire(config: FaultConfig): boolean {
+  const d = config.delay;
+  const a = config.abort;
+  return (d !== null && (d.headerDelay || d.percentage > 0)) || (a !== null && (a.headerAbort || a.percentage > 0));
 }

@@ -63,6 +63,16 @@ describe('compileListenerFilters', () => {
     expect(stats.snapshot()).toEqual([]); // no counters for a listener without filters
   });
 
+  it('leaves out what can never fire: a 0% fault without header control, a 0% mirror', () => {
+    const zero: FaultConfig = { ...faultA, abort: { ...faultA.abort!, percentage: 0 } };
+    const headerControlled: FaultConfig = { ...faultA, abort: { ...faultA.abort!, percentage: 0, headerAbort: true } };
+    const idle = route('idle', { fault: zero, action: action([{ cluster: 'shadow', fraction: 0 }]) });
+    const byHeader = route('by-header', { fault: headerControlled });
+    const filters = compileListenerFilters(listener([vhost([idle, byHeader])], { fault: zero, cors: false }), new HttpFilterStats())!;
+    expect(filters.forRoute(idle)).toBeNull(); // the request takes v1's path
+    expect(filters.forRoute(byHeader)!.fault!.config).toBe(headerControlled);
+  });
+
   it('resolves the fault config: route over virtual host over the filter config', () => {
     const own = route('own', { fault: faultC });
     const inherits = route('inherits');
