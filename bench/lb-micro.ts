@@ -3,7 +3,7 @@
 // the health-epoch check, the priority choice and the picker), plus the time
 // to build a host set (the RING_HASH ring, the MAGLEV table) that a health
 // change or a reload costs each worker.
-// Run: npx tsc -p . && node dist/bench/lb-micro.js [iterations]
+// Run: npm run bench:lb [-- iterations] (after npm install or npx tsc -p .)
 import { performance } from 'node:perf_hooks';
 import type { Cluster, LbPolicy } from '../src/config/bootstrap-types.js';
 import { hashString } from '../workers/balancers/hash32.js';
