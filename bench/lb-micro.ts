@@ -6,6 +6,9 @@
 // Run: npm run bench:lb [-- iterations] (after npm install or npx tsc -p .)
 import { performance } from 'node:perf_hooks';
 import type { Cluster, LbPolicy } from '../src/config/bootstrap-types.js';
+import { DEFAULT_CIRCUIT_BREAKERS, DEFAULT_CONNECT_TIMEOUT_MS } from '../src/config/cluster.js';
+import { DEFAULT_LB_FIELDS } from '../src/config/lb-config.js';
+import { DEFAULT_OVERPROVISIONING_FACTOR } from '../src/config/load-assignment.js';
 import { hashString } from '../workers/balancers/hash32.js';
 import { PrioritySet } from '../workers/balancers/priority-set.js';
 import { UpstreamCluster } from '../workers/upstream-cluster.js';
@@ -18,16 +21,13 @@ function config(policy: LbPolicy, n: number): Cluster {
   return {
     name: 'bench',
     type: 'STATIC',
-    connectTimeoutMs: 1000,
+    connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+    ...DEFAULT_LB_FIELDS,
     lbPolicy: policy,
-    ringHash: { minRingSize: 1024, maxRingSize: 8_388_608 },
-    maglevTableSize: 65_537,
-    peakEwmaDecayMs: 10_000,
-    circuitBreakers: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3, retryBudget: null },
+    circuitBreakers: DEFAULT_CIRCUIT_BREAKERS,
     outlierDetection: null,
     healthCheck: null,
-    healthyPanicThresholdPercent: 50,
-    overprovisioningFactor: 140,
+    overprovisioningFactor: DEFAULT_OVERPROVISIONING_FACTOR,
     endpoints: Array.from({ length: n }, (_, i) => ({
       address: `10.0.${i >> 8}.${i & 255}`,
       port: 8080,

@@ -8,7 +8,7 @@ import { CHUNKED, FLAG, HEAD, HEADER_ID, decodeChunked, parseErrorStatus } from 
 import { redirectLocation, rewritePath, type CompiledRoute, type RequestView } from '../src/routing/route-table.js';
 import type { DataPlaneSnapshot } from './data-plane-snapshot.js';
 import type { DownstreamConnection } from './downstream-connection.js';
-import { findHeader, headerValueById } from './header-block.js';
+import { findHeader, headerList, headerValueById } from './header-block.js';
 import { HttpFilterRun } from './http-filter-run.js';
 import type { RouteFilters } from './route-filters.js';
 import { LocalReply, type LocalReplyKind } from './local-reply.js';
@@ -108,21 +108,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   ) {}
 
   get headers(): readonly string[] {
-    if (this.headersCache === null) {
-      const buf = this.headBuf;
-      const list: string[] = [];
-      if (buf !== null) {
-        const count = headOut[HEAD.HEADER_COUNT]!;
-        for (let i = 0; i < count; i++) {
-          const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
-          list.push(
-            buf.latin1Slice(headOut[base + HEAD.NAME_START]!, headOut[base + HEAD.NAME_END]!),
-            buf.latin1Slice(headOut[base + HEAD.VALUE_START]!, headOut[base + HEAD.VALUE_END]!),
-          );
-        }
-      }
-      this.headersCache = list;
-    }
+    if (this.headersCache === null) this.headersCache = this.headBuf === null ? [] : headerList(this.headBuf, headOut);
     return this.headersCache;
   }
 

@@ -27,6 +27,20 @@ export function headerValue(buf: Buffer, out: Uint32Array, i: number): string {
   return buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
 }
 
+/** Every header as name, value, name, value, ... (names lowercased by the parser); for matchers that walk them all. */
+export function headerList(buf: Buffer, out: Uint32Array): string[] {
+  const list: string[] = [];
+  const count = out[HEAD.HEADER_COUNT]!;
+  for (let i = 0; i < count; i++) {
+    const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
+    list.push(
+      buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!),
+      buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!),
+    );
+  }
+  return list;
+}
+
 /** The value of the first header with this id, or '' when absent; several are joined with ', '. */
 export function headerValueById(buf: Buffer, out: Uint32Array, id: number): string {
   let value = '';

@@ -4,10 +4,10 @@
 // starts the mirrors. Only a request whose route has filters gets one; the
 // ActiveRequest calls in at its steps (head, proceed, body, response head,
 // done) and acts on what comes back.
-import { HEAD } from '../src/native.js';
 import type { RequestView } from '../src/routing/request-view.js';
 import type { FaultDelayTarget, FaultRun } from './fault-filter.js';
 import type { FilterAnswer } from './filter-answer.js';
+import { headerList } from './header-block.js';
 import { RequestMirror } from './request-mirror.js';
 import { ResponseFlag } from './response-flags.js';
 import type { RouteFilters } from './route-filters.js';
@@ -38,20 +38,7 @@ class HeadView implements RequestView {
   }
 
   get headers(): readonly string[] {
-    if (this.list === null) {
-      const buf = this.buf!;
-      const out = this.out!;
-      const list: string[] = [];
-      const count = out[HEAD.HEADER_COUNT]!;
-      for (let i = 0; i < count; i++) {
-        const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
-        list.push(
-          buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!),
-          buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!),
-        );
-      }
-      this.list = list;
-    }
+    if (this.list === null) this.list = headerList(this.buf!, this.out!);
     return this.list;
   }
 

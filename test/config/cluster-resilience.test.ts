@@ -3,7 +3,7 @@
 // defaults, and each problem with its file, line and path.
 import { describe, expect, it } from 'vitest';
 import { bootstrapText, lineOf, parseParts, problemLines } from './bootstrap-text.js';
-import { CLUSTER_DEFAULTS } from './bootstrap-defaults.js';
+import { CLUSTER_DEFAULTS } from '../support/bootstrap-defaults.js';
 
 const PEAK_EWMA = 'type.googleapis.com/isthmus.extensions.load_balancing_policies.peak_ewma.v1.PeakEwma';
 const RING_HASH_EXT = 'type.googleapis.com/envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash';
@@ -15,9 +15,27 @@ function endpointGroup(port: number, extra: Record<string, unknown> = {}): Recor
   return { lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }], ...extra };
 }
 
+describe('cluster: defaults', () => {
+  it("gives a cluster without resilience fields Envoy's defaults, the ones test fixtures build on", () => {
+    const { name, type, connectTimeoutMs, endpoints, ...resilience } = clusterOf({});
+    expect(connectTimeoutMs).toBe(5_000);
+    expect(resilience).toEqual({
+      lbPolicy: 'ROUND_ROBIN',
+      ringHash: { minRingSize: 1024, maxRingSize: 8_388_608 },
+      maglevTableSize: 65_537,
+      peakEwmaDecayMs: 10_000,
+      circuitBreakers: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3, retryBudget: null },
+      outlierDetection: null,
+      healthCheck: null,
+      healthyPanicThresholdPercent: 50,
+      overprovisioningFactor: 140,
+    });
+    expect(resilience).toEqual(CLUSTER_DEFAULTS);
+  });
+});
+
 describe('cluster: circuit breakers', () => {
-  it("fills Envoy's defaults when absent, and per field when a threshold leaves some out", () => {
-    expect(clusterOf({}).circuitBreakers).toEqual(CLUSTER_DEFAULTS.circuitBreakers);
+  it("fills Envoy's defaults per field when a threshold leaves some out", () => {
     expect(clusterOf({ circuit_breakers: { thresholds: [{ max_requests: 10 }] } }).circuitBreakers).toEqual({
       maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 10, maxRetries: 3, retryBudget: null,
     });

@@ -8,7 +8,7 @@ import { ConfigError, type ConfigProblem } from '../../src/config/config-error.j
 import { loadBootstrapFile, parseBootstrap } from '../../src/config/parse-bootstrap.js';
 import {
   expectedCluster, expectedEndpoint, NO_FILTER_CONFIG, NO_HASH_OR_MIRROR, RETRY_HOST_DEFAULTS, ROUTER_ONLY,
-} from './bootstrap-defaults.js';
+} from '../support/bootstrap-defaults.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 

@@ -43,13 +43,9 @@ export interface ListenerSpec {
   readonly extraListeners?: readonly string[];
 }
 
-/** A static bootstrap: listener 'outbound' (and `extraListeners`) on 127.0.0.1 routed by `routeConfig`, and these clusters. */
-export function bootstrapWith(
-  routeConfig: Record<string, unknown>,
-  clusters: readonly ClusterSpec[],
-  l: ListenerSpec = {},
-): Record<string, unknown> {
-  const listener = (name: string, port: number): Record<string, unknown> => ({
+/** A listener on 127.0.0.1:`port` whose HTTP connection manager routes by `routeConfig` (route_config 'local'). */
+export function httpListener(name: string, port: number, routeConfig: Record<string, unknown>): Record<string, unknown> {
+  return {
     name,
     address: { socket_address: { address: '127.0.0.1', port_value: port } },
     filter_chains: [{
@@ -62,10 +58,21 @@ export function bootstrapWith(
         },
       }],
     }],
-  });
+  };
+}
+
+/** A static bootstrap: listener 'outbound' (and `extraListeners`) on 127.0.0.1 routed by `routeConfig`, and these clusters. */
+export function bootstrapWith(
+  routeConfig: Record<string, unknown>,
+  clusters: readonly ClusterSpec[],
+  l: ListenerSpec = {},
+): Record<string, unknown> {
   return {
     static_resources: {
-      listeners: [listener('outbound', l.listenerPort ?? 0), ...(l.extraListeners ?? []).map((n) => listener(n, 0))],
+      listeners: [
+        httpListener('outbound', l.listenerPort ?? 0, routeConfig),
+        ...(l.extraListeners ?? []).map((n) => httpListener(n, 0, routeConfig)),
+      ],
       clusters: clusters.map((c) => ({
         name: c.name,
         type: 'STATIC',

@@ -5,7 +5,7 @@
 // traffic away from a slower endpoint.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bootstrapYaml, configDump, keepAliveAgent, replaceFile, replyName, request, startProxy, startUpstream, tempDir, waitFor,
+  bootstrapYaml, configDump, httpListener, keepAliveAgent, replaceFile, replyName, request, startProxy, startUpstream, tempDir, waitFor,
   type RunningProxy, type Upstream,
 } from './harness.js';
 
@@ -32,32 +32,18 @@ function bootstrap(ringPorts: readonly number[]): string {
   const byUser = [{ header: { header_name: 'x-user' } }];
   return bootstrapYaml({
     static_resources: {
-      listeners: [{
-        name: 'outbound',
-        address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-        filter_chains: [{
-          filters: [{
-            name: 'envoy.filters.network.http_connection_manager',
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-              stat_prefix: 'outbound',
-              route_config: {
-                name: 'local',
-                virtual_hosts: [{
-                  name: 'all',
-                  domains: ['*'],
-                  routes: [
-                    route('/ring', 'ring', byUser),
-                    route('/maglev', 'maglev', byUser),
-                    route('/cookie', 'sticky', [{ cookie: { name: 'isthmus-sticky', ttl: '3600s', path: '/' } }]),
-                    route('/ewma', 'ewma'),
-                  ],
-                }],
-              },
-            },
-          }],
+      listeners: [httpListener('outbound', 0, {
+        virtual_hosts: [{
+          name: 'all',
+          domains: ['*'],
+          routes: [
+            route('/ring', 'ring', byUser),
+            route('/maglev', 'maglev', byUser),
+            route('/cookie', 'sticky', [{ cookie: { name: 'isthmus-sticky', ttl: '3600s', path: '/' } }]),
+            route('/ewma', 'ewma'),
+          ],
         }],
-      }],
+      })],
       clusters: [
         cluster('ring', ringPorts, { lb_policy: 'RING_HASH' }),
         cluster('maglev', upstreams.map((u) => u.port), { lb_policy: 'MAGLEV' }),

@@ -5,7 +5,7 @@
 // entirely when all of it fails, and comes back; /clusters shows each
 // endpoint's locality and priority.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
+import { admin, httpListener, request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
 
 interface Backend {
   readonly name: string;
@@ -36,20 +36,7 @@ beforeAll(async () => {
     workers: 2,
     bootstrap: {
       static_resources: {
-        listeners: [{
-          name: 'outbound',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{
-            filters: [{
-              name: 'envoy.filters.network.http_connection_manager',
-              typed_config: {
-                '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-                stat_prefix: 'outbound',
-                route_config: { name: 'local', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'svc' } }] }] },
-              },
-            }],
-          }],
-        }],
+        listeners: [httpListener('outbound', 0, { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'svc' } }] }] })],
         clusters: [{
           name: 'svc',
           type: 'STATIC',

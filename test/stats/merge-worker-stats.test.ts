@@ -5,18 +5,18 @@ function worker(id: number, over: Partial<WorkerStatsInput> = {}): WorkerStatsIn
   return { workerId: id, downstreamCxActive: 0, downstreamCxTotal: 0, requests: [], clusters: [], ...over };
 }
 const cluster = (name: string, n: number) => ({
-  cluster: name, cxActive: n, cxTotal: 10 * n, cxConnectFail: 1, rqActive: n, rqTotal: 100 * n, rqRetry: 2, rqTimeout: 3,
+  cluster: name, cxActive: n, cxIdle: 0, cxTotal: 10 * n, cxConnectFail: 1, rqActive: n, rqTotal: 100 * n, rqRetry: 2, rqTimeout: 3,
 });
 
 describe('mergeWorkerStats', () => {
   it('sums request series with the same cluster, code and flags across workers', () => {
     const merged = mergeWorkerStats([
-      worker(1, { requests: [{ cluster: 'b', responseCode: 200, responseFlags: '-', count: 3, durationSumMs: 4.5, durationBuckets: [1, 2, 3] }] }),
+      worker(1, { requests: [{ cluster: 'b', listener: 'outbound', responseCode: 200, responseFlags: '-', count: 3, durationSumMs: 4.5, durationBuckets: [1, 2, 3] }] }),
       worker(0, {
         requests: [
-          { cluster: 'b', responseCode: 200, responseFlags: '-', count: 2, durationSumMs: 1, durationBuckets: [0, 2, 2] },
-          { cluster: 'b', responseCode: 503, responseFlags: 'UF', count: 1, durationSumMs: 7, durationBuckets: [0, 0, 1] },
-          { cluster: '', responseCode: 404, responseFlags: 'NR', count: 4, durationSumMs: 0.4, durationBuckets: [4, 4, 4] },
+          { cluster: 'b', listener: 'outbound', responseCode: 200, responseFlags: '-', count: 2, durationSumMs: 1, durationBuckets: [0, 2, 2] },
+          { cluster: 'b', listener: 'outbound', responseCode: 503, responseFlags: 'UF', count: 1, durationSumMs: 7, durationBuckets: [0, 0, 1] },
+          { cluster: '', listener: 'outbound', responseCode: 404, responseFlags: 'NR', count: 4, durationSumMs: 0.4, durationBuckets: [4, 4, 4] },
         ],
       }),
     ]);
@@ -44,7 +44,7 @@ describe('mergeWorkerStats', () => {
 
   it('does not alias the input bucket arrays', () => {
     const buckets = [1, 1];
-    const input = worker(0, { requests: [{ cluster: 'c', responseCode: 200, responseFlags: '-', count: 1, durationSumMs: 1, durationBuckets: buckets }] });
+    const input = worker(0, { requests: [{ cluster: 'c', listener: 'outbound', responseCode: 200, responseFlags: '-', count: 1, durationSumMs: 1, durationBuckets: buckets }] });
     mergeWorkerStats([input, input]);
     expect(buckets).toEqual([1, 1]);
   });

@@ -5,12 +5,12 @@ import { destinationServiceOf, escapeLabelValue, renderPrometheusText } from '..
 const BUCKETS = [1, 10, 100];
 
 function render(requests = [
-  { cluster: 'reviews', responseCode: 200, responseFlags: '-', count: 3, durationSumMs: 12.5, durationBuckets: [1, 2, 3] },
+  { cluster: 'reviews', listener: 'outbound', responseCode: 200, responseFlags: '-', count: 3, durationSumMs: 12.5, durationBuckets: [1, 2, 3] },
 ]) {
   const merged = mergeWorkerStats([
     {
       workerId: 0, downstreamCxActive: 1, downstreamCxTotal: 4, requests,
-      clusters: [{ cluster: 'reviews', cxActive: 2, cxTotal: 5, cxConnectFail: 1, rqActive: 1, rqTotal: 9, rqRetry: 3, rqTimeout: 2 }],
+      clusters: [{ cluster: 'reviews', cxActive: 2, cxIdle: 0, cxTotal: 5, cxConnectFail: 1, rqActive: 1, rqTotal: 9, rqRetry: 3, rqTimeout: 2 }],
     },
     { workerId: 1, downstreamCxActive: 0, downstreamCxTotal: 6, requests: [], clusters: [] },
   ]);
@@ -88,8 +88,8 @@ describe('renderPrometheusText', () => {
 
   it('escapes label values and names local replies with destination "unknown"', () => {
     const text = render([
-      { cluster: 'we"ird\\name\nx', responseCode: 503, responseFlags: 'UF,URX', count: 1, durationSumMs: 1, durationBuckets: [0, 1, 1] },
-      { cluster: '', responseCode: 404, responseFlags: 'NR', count: 2, durationSumMs: 0, durationBuckets: [2, 2, 2] },
+      { cluster: 'we"ird\\name\nx', listener: 'outbound', responseCode: 503, responseFlags: 'UF,URX', count: 1, durationSumMs: 1, durationBuckets: [0, 1, 1] },
+      { cluster: '', listener: 'outbound', responseCode: 404, responseFlags: 'NR', count: 2, durationSumMs: 0, durationBuckets: [2, 2, 2] },
     ]);
     expect(text).toContain('destination_service="we\\"ird\\\\name\\nx"');
     expect(text).toContain('response_flags="UF,URX"');

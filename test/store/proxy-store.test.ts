@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bootstrap } from '../../src/config/bootstrap-types.js';
 import { KEPT_CONFIG_VERSIONS, ProxyStore } from '../../src/store/proxy-store.js';
-import { expectedCluster, expectedEndpoint, ROUTER_ONLY } from '../config/bootstrap-defaults.js';
+import { expectedCluster, expectedEndpoint, ROUTER_ONLY } from '../support/bootstrap-defaults.js';
 
 function bootstrapWithPort(port: number): Bootstrap {
   return {

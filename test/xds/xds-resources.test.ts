@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../src/xds/xds-protos.js';
 import { assembleBootstrap, validateXdsResource, type Json } from '../../src/xds/xds-resources.js';
 import { cluster, endpoints, listener, routeConfig } from '../control/xds/xds-fixtures.js';
-import { expectedCluster, expectedEndpoint } from '../config/bootstrap-defaults.js';
+import { expectedCluster, expectedEndpoint } from '../support/bootstrap-defaults.js';
 
 const asJson = (value: object): Json => value as Json;
 

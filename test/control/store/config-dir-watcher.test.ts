@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { ServiceEntry } from '../../../control/config/istio-types.js';
 import { watchConfigDir, type ConfigDirWatcher } from '../../../control/store/config-dir-watcher.js';
 import { ConfigStore } from '../../../control/store/config-store.js';
 import { createLogger } from '../../../src/log.js';
@@ -42,6 +43,6 @@ it('reads the folder at start, then once per burst of edits, ending on the folde
   await watcher.settled();
   expect(store.counters.dirSyncs).toBe(2);
   expect(revisions).toEqual([2]);
-  const b = store.resource('ServiceEntry/default/b') as { spec: { ports: { number: number }[] } };
+  const b = store.resource('ServiceEntry/default/b') as ServiceEntry;
   expect(b.spec.ports[0]!.number).toBe(1019);
 });

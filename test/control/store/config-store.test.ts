@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { VirtualService } from '../../../control/config/istio-types.js';
 import { ConfigStore, type ConfigChange } from '../../../control/store/config-store.js';
 import { emptyDirSnapshot, readDirSnapshot } from '../../../control/store/dir-snapshot.js';
 
@@ -71,7 +72,7 @@ describe('folder source', () => {
     const st = status('VirtualService/default/reviews')!;
     expect(st).toMatchObject({ status: 'rejected', serving: 'last-accepted' });
     expect(st.reason).toBe(`${join(cfg, 'vs.yaml')}:23: spec.bogus is not supported`);
-    const served = store.resource('VirtualService/default/reviews') as { spec: { http: { route: { destination: { subset: string } }[] }[] } };
+    const served = store.resource('VirtualService/default/reviews') as VirtualService;
     expect(served.spec.http[0]!.route[0]!.destination.subset).toBe('v1');
     expect(changes.length).toBe(1); // the bad edit left the served set as it was
 

@@ -8,7 +8,7 @@ import { StateSlots } from '../../../workers/agent/state-slots.js';
 import { bindClusterState } from '../../../workers/shared-state/cluster-binding.js';
 import { ENDPOINT, SharedState, healthFlagsText } from '../../../workers/shared-state/state-layout.js';
 import { closedPort } from '../../e2e/peers.js';
-import { testCluster } from '../shared-state/test-cluster.js';
+import { testCluster } from '../../support/bootstrap-defaults.js';
 
 const log = createLogger('test', 'silent');
 const cleanups: (() => unknown)[] = [];

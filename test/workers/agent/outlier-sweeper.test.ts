@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Bootstrap, Cluster, OutlierDetection } from '../../../src/config/bootstrap-types.js';
+import { DEFAULT_OUTLIER_DETECTION } from '../../../src/config/outlier-detection.js';
 import { createLogger } from '../../../src/log.js';
 import { OutlierSweeper } from '../../../workers/agent/outlier-sweeper.js';
 import { StateSlots } from '../../../workers/agent/state-slots.js';
 import { bindClusterState, type ClusterBinding } from '../../../workers/shared-state/cluster-binding.js';
 import { setEjectionListener, type EjectionNotice } from '../../../workers/shared-state/endpoint-state.js';
 import { CLUSTER, HEALTH, SharedState } from '../../../workers/shared-state/state-layout.js';
-import { OUTLIER_DEFAULTS, testCluster } from '../shared-state/test-cluster.js';
+import { testCluster } from '../../support/bootstrap-defaults.js';
 
 const log = createLogger('test', 'silent');
 
@@ -19,6 +20,8 @@ interface Rig {
   sweeper: OutlierSweeper;
   clock: { now: number };
   notices: EjectionNotice[];
+  /** Advances the clock by `ms` and runs the sweep of cluster 'c' (what the interval timer does). */
+  sweepAfter(ms: number): void;
 }
 
 function rig(od: Partial<OutlierDetection>, endpoints = 4): Rig {
@@ -27,7 +30,7 @@ function rig(od: Partial<OutlierDetection>, endpoints = 4): Rig {
   const slots = new StateSlots(state, 0, () => clock.now);
   const bootstrap: Bootstrap = {
     listeners: [],
-    clusters: [testCluster('c', Array.from({ length: endpoints }, (_, i) => 9000 + i), { outlierDetection: { ...OUTLIER_DEFAULTS, ...od } })],
+    clusters: [testCluster('c', Array.from({ length: endpoints }, (_, i) => 9000 + i), { outlierDetection: { ...DEFAULT_OUTLIER_DETECTION, ...od } })],
   };
   const assigned = slots.assign(bootstrap);
   assigned.commit();
@@ -39,7 +42,11 @@ function rig(od: Partial<OutlierDetection>, endpoints = 4): Rig {
     notices.push(n);
     sweeper.onWorkerEjection(n.cluster, n.address, n.port, n.kind);
   });
-  return { state, config, w1: bindClusterState(config, state), w2: bindClusterState(config, state), sweeper, clock, notices };
+  const sweepAfter = (ms: number): void => {
+    clock.now += ms;
+    sweeper.sweep('c');
+  };
+  return { state, config, w1: bindClusterState(config, state), w2: bindClusterState(config, state), sweeper, clock, notices, sweepAfter };
 }
 
 describe('outlier detection bookkeeping', () => {
@@ -77,20 +84,16 @@ describe('outlier detection bookkeeping', () => {
     const eject = (): void => r.w1.endpoints[0]!.recordStatus(500);
     eject();
     expect(r.w1.health.healthy(0)).toBe(false);
-    r.clock.now += 299;
-    r.sweeper.sweep('c');
+    r.sweepAfter(299);
     expect(r.w1.health.healthy(0)).toBe(false);
-    r.clock.now += 1;
-    r.sweeper.sweep('c');
+    r.sweepAfter(1);
     expect(r.w1.health.healthy(0)).toBe(true);
     expect(r.w1.cluster.read(CLUSTER.EJECTED)).toBe(0);
     // Second ejection right away: 2 x 300 = 600, capped at 500.
     eject();
-    r.clock.now += 499;
-    r.sweeper.sweep('c');
+    r.sweepAfter(499);
     expect(r.w1.health.healthy(0)).toBe(false);
-    r.clock.now += 1;
-    r.sweeper.sweep('c');
+    r.sweepAfter(1);
     expect(r.w1.health.healthy(0)).toBe(true);
   });
 
@@ -98,20 +101,15 @@ describe('outlier detection bookkeeping', () => {
     const r = rig({ consecutive5xx: 1, baseEjectionTimeMs: 100, maxEjectionTimeMs: 1000, maxEjectionPercent: 50 });
     const e = r.w1.endpoints[0]!;
     e.recordStatus(500); // x1
-    r.clock.now += 100;
-    r.sweeper.sweep('c');
+    r.sweepAfter(100);
     e.recordStatus(500); // x2
-    r.clock.now += 200;
-    r.sweeper.sweep('c');
+    r.sweepAfter(200);
     expect(r.w1.health.healthy(0)).toBe(true);
     // Healthy for two base times: x2 -> x0, so the next ejection lasts 1 x base.
-    r.clock.now += 100;
-    r.sweeper.sweep('c');
-    r.clock.now += 100;
-    r.sweeper.sweep('c');
+    r.sweepAfter(100);
+    r.sweepAfter(100);
     e.recordStatus(500);
-    r.clock.now += 100;
-    r.sweeper.sweep('c');
+    r.sweepAfter(100);
     expect(r.w1.health.healthy(0)).toBe(true);
   });
 
@@ -156,8 +154,7 @@ describe('outlier detection bookkeeping', () => {
     const r = rig({ consecutive5xx: 1, baseEjectionTimeMs: 100, maxEjectionPercent: 50 });
     setEjectionListener(null);
     r.w1.endpoints[0]!.recordStatus(500);
-    r.clock.now += 1000;
-    r.sweeper.sweep('c'); // first seen now
+    r.sweepAfter(1000); // first seen now
     expect(r.w1.health.healthy(0)).toBe(false);
     r.sweeper.update({ listeners: [], clusters: [{ ...r.config, outlierDetection: null }] });
     expect(r.w1.health.healthy(0)).toBe(true);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Bootstrap } from '../../../src/config/bootstrap-types.js';
 import { StateSlots, StateSlotsError } from '../../../workers/agent/state-slots.js';
 import { CLUSTER, SharedState } from '../../../workers/shared-state/state-layout.js';
-import { testCluster } from '../shared-state/test-cluster.js';
+import { testCluster } from '../../support/bootstrap-defaults.js';
 
 function config(clusters: Record<string, number[]>): Bootstrap {
   return { listeners: [], clusters: Object.entries(clusters).map(([name, ports]) => testCluster(name, ports)) };

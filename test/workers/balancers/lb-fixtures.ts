@@ -1,44 +1,29 @@
-// Hand-built cluster configs for balancer unit tests (the config readers fill
-// the same fields from YAML), and a health view the test flips at will.
+// Cluster configs for balancer unit tests (built as the config readers would
+// fill them from YAML), and a health view the test flips at will.
 import type { Cluster, Endpoint, LbPolicy } from '../../../src/config/bootstrap-types.js';
 import type { ClusterHealthView } from '../../../workers/cluster-health-view.js';
 import { bindClusterState } from '../../../workers/shared-state/cluster-binding.js';
 import { UpstreamCluster } from '../../../workers/upstream-cluster.js';
 import type { UpstreamEndpoint } from '../../../workers/upstream-endpoint.js';
+import { expectedCluster, expectedEndpoint } from '../../support/bootstrap-defaults.js';
 
 export interface EndpointSpec {
   readonly port: number;
   readonly weight?: number;
   readonly priority?: number;
-  readonly zone?: string;
 }
 
+/** A cluster named 'c' of 127.0.0.1 endpoints (a port alone: weight 1, priority 0), defaults filled in. */
 export function clusterConfig(policy: LbPolicy, endpoints: readonly (number | EndpointSpec)[], extra: Partial<Cluster> = {}): Cluster {
-  return {
+  return expectedCluster({
     name: 'c',
-    type: 'STATIC',
-    connectTimeoutMs: 1000,
     lbPolicy: policy,
-    ringHash: { minRingSize: 1024, maxRingSize: 8_388_608 },
-    maglevTableSize: 65_537,
-    peakEwmaDecayMs: 10_000,
-    circuitBreakers: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3, retryBudget: null },
-    outlierDetection: null,
-    healthCheck: null,
-    healthyPanicThresholdPercent: 50,
-    overprovisioningFactor: 140,
     endpoints: endpoints.map((s): Endpoint => {
       const spec = typeof s === 'number' ? { port: s } : s;
-      return {
-        address: '127.0.0.1',
-        port: spec.port,
-        weight: spec.weight ?? 1,
-        locality: { region: 'r', zone: spec.zone ?? '', subZone: '' },
-        priority: spec.priority ?? 0,
-      };
+      return { ...expectedEndpoint('127.0.0.1', spec.port, spec.weight), priority: spec.priority ?? 0 };
     }),
     ...extra,
-  };
+  });
 }
 
 /** A health view whose flags and epoch the test sets (what outlier detection / health checks write in shared memory). */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bindClusterState } from '../../../workers/shared-state/cluster-binding.js';
 import { ClusterState } from '../../../workers/shared-state/cluster-state.js';
 import { CLUSTER, HEALTH, SharedState, healthFlagsText } from '../../../workers/shared-state/state-layout.js';
-import { testCluster } from './test-cluster.js';
+import { testCluster } from '../../support/bootstrap-defaults.js';
 
 function breakers(over: Partial<ClusterState['thresholds']> = {}): ClusterState {
   const state = SharedState.create({ clusters: 4, endpoints: 4 });
