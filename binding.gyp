@@ -7,7 +7,9 @@
         "native/reuseport.cc",
         "native/http_head_parser.cc",
         "native/header_semantics.cc",
-        "native/chunked_decoder.cc"
+        "native/chunked_decoder.cc",
+        "native/response_framer.cc",
+        "native/load_loop.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -1,9 +1,10 @@
 // One load-generator thread, run as a piscina task: `connections` keep-alive
-// HTTP/1.1 clients on raw net sockets writing a prebuilt request and framing
-// answers with ResponseFramer, one request in flight per connection (no
-// pipelining, as wrk). Reads land in one reused buffer (net's `onread`), so the
-// per-response cost is a state machine pass and one write. Closed loop ('max')
-// or open loop ('fixed', latency from the intended send time). The task opens
+// HTTP/1.1 clients on raw net sockets writing a prebuilt request, one request
+// in flight per connection (no pipelining, as wrk). Closed loop ('max') runs in
+// C++ on the connected sockets (native/load_loop.cc: no Node callback per
+// answer, so the client outpaces what it measures); open loop ('fixed', latency
+// from the intended send time) runs here, reads landing in one reused buffer
+// (net's `onread`) and framed by ResponseFramer. The task opens
 // its connections, reports 'connected' on its port and waits for 'start', so
 // every thread starts together after connecting. Bounded by the measured
 // window (plus grace) and by maxRequests.
@@ -13,10 +14,13 @@ import { performance } from 'node:perf_hooks';
 import { createLatencyHistogram, encodeHistogram, recordLatencyMs, type Histogram } from './latency-histogram.js';
 import type { LoadTask, LoadWorkerConfig, LoadWorkerResult, MainToWorker, WorkerToMain } from './load-protocol.js';
 import { OpenLoopSchedule, openLoopLatencyMs } from './open-loop-schedule.js';
+import { runClosedLoop } from '../src/native.js';
 import { ResponseFramer } from './response-framer.js';
 
 /** One read buffer per thread: a task runs alone on its thread and reads complete synchronously. */
 const readBuffer = Buffer.allocUnsafe(256 * 1024);
+/** Latency slots the native loop gets per second of measurement (more answers are counted, not timed). */
+const NATIVE_MAX_RATE = 500_000;
 /** Only ever waited on (never notified): Atomics.wait as a precise sub-millisecond sleep. */
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
@@ -28,6 +32,8 @@ class LoadConnection {
   /** Closed loop: actual send time; open loop: intended send time. */
   startedAt = 0;
   measured = false;
+  /** The connected socket's descriptor (for the native closed loop); -1 when Node does not expose it. */
+  fd = -1;
   private seenErrorResponses = 0;
 
   constructor(private readonly run: LoadRun) {
@@ -35,6 +41,7 @@ class LoadConnection {
   }
 
   private open(): Socket {
+    this.fd = -1;
     this.framer = new ResponseFramer();
     this.seenErrorResponses = 0;
     const socket = connect({
@@ -60,6 +67,8 @@ class LoadConnection {
 
   private readonly onConnect = (): void => {
     this.connected = true;
+    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    this.fd = typeof fd === 'number' ? fd : -1;
     this.run.onConnected(this);
   };
 
@@ -244,6 +253,7 @@ class LoadRun {
     this.warmEnd = t0 + config.warmupMs;
     this.end = this.warmEnd + config.durationMs;
     if (config.mode === 'max') {
+      if (this.runNative()) return;
       while (this.idle.length > 0) {
         const conn = this.idle.pop()!;
         if (this.sent < config.maxRequests) conn.send(t0, true);
@@ -254,6 +264,29 @@ class LoadRun {
       setTimeout(() => this.finish(), config.warmupMs + config.durationMs + config.graceMs);
       this.pump();
     }
+  }
+
+  /**
+   * Closed loop in C++ on the connected sockets (native/load_loop.cc): the same loop without
+   * Node's per-read callback, so the client stays ahead of what it measures (the issue's bar:
+   * at least wrk's req/s). Blocks this thread for the run. False when a socket has no fd.
+   */
+  private runNative(): boolean {
+    if (this.idle.length === 0 || this.idle.some((c) => c.fd < 0)) return false;
+    const conns = this.idle.splice(0);
+    for (const c of conns) c.socket.pause();
+    const config = this.config;
+    const capacity = Math.min(config.maxRequests, Math.ceil((config.durationMs / 1000) * NATIVE_MAX_RATE) + 1024);
+    const latencies = new Float64Array(capacity);
+    const counters = new Float64Array(4);
+    runClosedLoop(Int32Array.from(conns, (c) => c.fd), this.requestBytes, config.warmupMs, config.durationMs, config.maxRequests, latencies, counters);
+    const recorded = counters[3]!;
+    for (let i = 0; i < recorded; i++) recordLatencyMs(this.histogram, latencies[i]!);
+    this.completed += counters[0]!;
+    this.errors += counters[1]!;
+    this.sent += counters[2]!;
+    this.finish();
+    return true;
   }
 
   private finish(): void {

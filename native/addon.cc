@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include "chunked_decoder.h"
+#include "load_loop.h"
 #include "http_head_parser.h"
 #include "reuseport.h"
 
@@ -14,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterReusePort(env, exports);
   RegisterHttpHeadParser(env, exports);
   RegisterChunkedDecoder(env, exports);
+  RegisterLoadLoop(env, exports);
   return exports;
 }
 

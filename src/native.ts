@@ -18,6 +18,7 @@ interface IsthmusAddon {
   listenReusePort(host: string, port: number, backlog: number): BoundSocket;
   reservePort(host: string, port: number): BoundSocket;
   closeFd(fd: number): void;
+  runClosedLoop(fds: Int32Array, request: Buffer, warmupMs: number, durationMs: number, maxRequests: number, latencies: Float64Array, counters: Float64Array): void;
   parseRequestHead(buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
   parseResponseHead(buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
   decodeChunked(buf: Buffer, start: number, end: number, state: Float64Array, segments: Uint32Array): number;
@@ -48,6 +49,20 @@ export const reservePort: (host: string, port: number) => BoundSocket = addon.re
 
 /** takes an fd returned above that was not handed to net.Server; closes it (throws with `.code` on failure). */
 export const closeFd: (fd: number) => void = addon.closeFd;
+
+/** The bench load generator's closed loop on already-connected sockets (their fds; Node must not be reading
+ *  them): one `request` in flight per connection for warmupMs + durationMs (blocking the calling thread), at most
+ *  maxRequests sent; latencies (ms) of answers completed in the measured window go to `latencies` (as many as fit),
+ *  and counters get [completed, errors (status >= 400, dropped connections), sent, latencies recorded]. */
+export const runClosedLoop: (
+  fds: Int32Array,
+  request: Buffer,
+  warmupMs: number,
+  durationMs: number,
+  maxRequests: number,
+  latencies: Float64Array,
+  counters: Float64Array,
+) => void = addon.runClosedLoop;
 
 /** Layout of the Uint32Array `out` filled by parseRequestHead/parseResponseHead. Offsets are absolute in `buf`. */
 export const HEAD = {
