@@ -125,6 +125,8 @@ export function reconcileClusters(
   previous: ReadonlyMap<string, UpstreamCluster>,
   configs: readonly Cluster[],
   shared: SharedState | null = null,
+  /** The worker building them (its circuit-breaker holdings); -1: none. */
+  workerId = -1,
 ): Map<string, UpstreamCluster> {
   const next = new Map<string, UpstreamCluster>();
   for (const config of configs) {
@@ -134,7 +136,7 @@ export function reconcileClusters(
       next.set(config.name, old);
     } else {
       // Counters continue across a definition change, as Envoy's cluster stats do.
-      next.set(config.name, new UpstreamCluster(config, fingerprint, old?.counters, bindClusterState(config, shared)));
+      next.set(config.name, new UpstreamCluster(config, fingerprint, old?.counters, bindClusterState(config, shared, workerId)));
     }
   }
   for (const [name, old] of previous) {

@@ -61,7 +61,7 @@ function applyVersion(version: number): void {
     const snapshot: DataPlaneSnapshot = {
       version,
       listeners: compiled,
-      clusters: reconcileClusters(worker.snapshot.clusters, config.clusters, sharedState),
+      clusters: reconcileClusters(worker.snapshot.clusters, config.clusters, sharedState, init.workerId),
     };
     worker.snapshot = snapshot;
     post({ type: 'config-applied', version });

@@ -77,7 +77,7 @@ export class ProxyAgent implements AdminBackend {
     private readonly dataDirLock: DataDirLock,
   ) {
     this.store = ProxyStore.open(options.dataDir);
-    this.sharedState = SharedState.create({ clusters: options.maxClusters, endpoints: options.maxEndpoints });
+    this.sharedState = SharedState.create({ clusters: options.maxClusters, endpoints: options.maxEndpoints, workers: options.workers });
     this.slots = new StateSlots(this.sharedState);
     this.healthChecker = new HealthChecker(this.sharedState, log.child({ component: 'health-check' }));
     this.outliers = new OutlierSweeper(this.sharedState, log.child({ component: 'outlier-detection' }));
@@ -97,6 +97,11 @@ export class ProxyAgent implements AdminBackend {
       log,
       onChange: () => this.onWorkersChanged(),
       onOutlierEjection: (m) => this.outliers.onWorkerEjection(m.cluster, m.address, m.port, m.kind),
+      onWorkerExit: (workerId) => {
+        // A crashed worker's in-flight requests, retries and connections would otherwise stay counted for good.
+        const released = this.sharedState.releaseWorker(workerId);
+        if (released > 0) log.warn({ workerId, released }, 'gave back the circuit-breaker resources the exited worker held');
+      },
     });
   }
 

@@ -89,7 +89,10 @@ export class StateSlots {
     clusterPlan.check(bootstrap.clusters.length);
     endpointPlan.check(bootstrap.clusters.reduce((n, c) => n + c.endpoints.length, 0));
     // Fresh slots are free (quarantine passed), so zeroing them now disturbs nobody.
-    for (const slot of clusterPlan.fresh) this.state.zero(this.state.clusterBase(slot));
+    for (const slot of clusterPlan.fresh) {
+      this.state.zero(this.state.clusterBase(slot));
+      this.state.zeroHoldings(slot);
+    }
     for (const slot of endpointPlan.fresh) this.state.zero(this.state.endpointBase(slot));
     return {
       bootstrap: { ...bootstrap, clusters },

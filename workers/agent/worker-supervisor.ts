@@ -65,6 +65,8 @@ export interface WorkerSupervisorOptions {
   readonly onChange?: () => void;
   /** A worker ejected an endpoint (outlier detection). */
   readonly onOutlierEjection?: (msg: Extract<WorkerMessage, { type: 'outlier-ejection' }>) => void;
+  /** A worker's thread has ended (any reason), before a replacement starts: release what it held in shared state. */
+  readonly onWorkerExit?: (workerId: number) => void;
 }
 
 export class WorkerSupervisor {
@@ -236,6 +238,7 @@ export class WorkerSupervisor {
   private onExit(slot: WorkerSlot, worker: Worker, code: number): void {
     if (slot.worker !== worker) return;
     slot.worker = null;
+    this.options.onWorkerExit?.(slot.workerId);
     // A query waiting on this worker should not wait for its timeout.
     for (const query of this.pending.values()) {
       query.expected.delete(slot.workerId);

@@ -37,13 +37,19 @@ export interface ClusterBinding {
   readonly health: ClusterHealthView;
 }
 
-/** Takes a cluster config (with the agent's stateSlot numbers, or without) and the proxy's shared state (null: private records, for unit tests). */
-export function bindClusterState(config: Cluster, shared: SharedState | null): ClusterBinding {
+/**
+ * Takes a cluster config (with the agent's stateSlot numbers, or without), the proxy's shared state (null: private
+ * records, for unit tests) and the id of the worker binding it (its holdings; -1: none, e.g. the agent).
+ */
+export function bindClusterState(config: Cluster, shared: SharedState | null, workerId = -1): ClusterBinding {
   const n = config.endpoints.length;
   const slotted = shared !== null && config.stateSlot !== undefined && config.endpoints.every((e) => e.stateSlot !== undefined);
   const ints = slotted ? shared.ints : privateClusterRecords(n);
   const clusterBase = slotted ? shared.clusterBase(config.stateSlot!) : 0;
-  const cluster = new ClusterState(ints, clusterBase, config.circuitBreakers);
+  const holdings = slotted && workerId >= 0 && workerId < shared.workerCapacity;
+  const cluster = holdings
+    ? new ClusterState(ints, clusterBase, config.circuitBreakers, ints, shared.holdingBase(workerId, config.stateSlot!))
+    : new ClusterState(ints, clusterBase, config.circuitBreakers);
   const flagsAt = new Int32Array(n);
   const endpoints = config.endpoints.map((e, i) => {
     const base = slotted ? shared.endpointBase(e.stateSlot!) : RECORD_INTS * (1 + i);

@@ -2,9 +2,11 @@
 // circuit breakers (max_connections, max_pending_requests, max_requests,
 // max_retries or a retry budget) enforced across all workers together, with
 // one Atomics.add per admission. A refused admission is undone at once and
-// counted in the cluster's overflow counters.
+// counted in the cluster's overflow counters. What this worker holds is also
+// kept in its own holdings (plain writes: only this thread writes them), so
+// the agent can give it back if the worker dies.
 import type { CircuitBreakers } from '../../src/config/bootstrap-types.js';
-import { CLUSTER } from './state-layout.js';
+import { CLUSTER, HOLDING_INTS } from './state-layout.js';
 
 export class ClusterState {
   private readonly maxConnections: number;
@@ -20,6 +22,9 @@ export class ClusterState {
     /** Index of the record's first field in `ints`. */
     readonly base: number,
     readonly thresholds: CircuitBreakers,
+    /** This worker's holdings for the cluster (HOLDING_INTS fields at ownBase; the cluster record's first fields). */
+    private readonly own: Int32Array = new Int32Array(HOLDING_INTS),
+    private readonly ownBase = 0,
   ) {
     this.maxConnections = thresholds.maxConnections;
     this.maxPending = thresholds.maxPendingRequests;
@@ -35,7 +40,10 @@ export class ClusterState {
   /** Takes an active-request slot; false (and counted as upstream_rq_pending_overflow, as Envoy does) when max_requests are in flight. */
   admitRequest(): boolean {
     const at = this.base + CLUSTER.RQ_ACTIVE;
-    if (Atomics.add(this.ints, at, 1) < this.maxRequests) return true;
+    if (Atomics.add(this.ints, at, 1) < this.maxRequests) {
+      this.own[this.ownBase + CLUSTER.RQ_ACTIVE]!++;
+      return true;
+    }
     Atomics.sub(this.ints, at, 1);
     Atomics.add(this.ints, this.base + CLUSTER.RQ_PENDING_OVERFLOW, 1);
     return false;
@@ -43,6 +51,7 @@ export class ClusterState {
 
   releaseRequest(): void {
     Atomics.sub(this.ints, this.base + CLUSTER.RQ_ACTIVE, 1);
+    this.own[this.ownBase + CLUSTER.RQ_ACTIVE]!--;
   }
 
   // ---- pending requests (max_pending_requests) ----
@@ -50,7 +59,10 @@ export class ClusterState {
   /** A request starts waiting for a connection; false (counted) when max_pending_requests already wait. */
   admitPending(): boolean {
     const at = this.base + CLUSTER.RQ_PENDING;
-    if (Atomics.add(this.ints, at, 1) < this.maxPending) return true;
+    if (Atomics.add(this.ints, at, 1) < this.maxPending) {
+      this.own[this.ownBase + CLUSTER.RQ_PENDING]!++;
+      return true;
+    }
     Atomics.sub(this.ints, at, 1);
     Atomics.add(this.ints, this.base + CLUSTER.RQ_PENDING_OVERFLOW, 1);
     return false;
@@ -58,6 +70,7 @@ export class ClusterState {
 
   releasePending(): void {
     Atomics.sub(this.ints, this.base + CLUSTER.RQ_PENDING, 1);
+    this.own[this.ownBase + CLUSTER.RQ_PENDING]!--;
   }
 
   // ---- connections (max_connections) ----
@@ -76,10 +89,12 @@ export class ClusterState {
 
   connectionOpened(): void {
     Atomics.add(this.ints, this.base + CLUSTER.CX_ACTIVE, 1);
+    this.own[this.ownBase + CLUSTER.CX_ACTIVE]!++;
   }
 
   connectionClosed(): void {
     Atomics.sub(this.ints, this.base + CLUSTER.CX_ACTIVE, 1);
+    this.own[this.ownBase + CLUSTER.CX_ACTIVE]!--;
   }
 
   // ---- retries (max_retries, retry_budget) ----
@@ -94,7 +109,10 @@ export class ClusterState {
   /** Takes an active-retry slot; false (counted as upstream_rq_retry_overflow) when the limit is reached. */
   admitRetry(): boolean {
     const at = this.base + CLUSTER.RETRY_ACTIVE;
-    if (Atomics.add(this.ints, at, 1) < this.retryLimit()) return true;
+    if (Atomics.add(this.ints, at, 1) < this.retryLimit()) {
+      this.own[this.ownBase + CLUSTER.RETRY_ACTIVE]!++;
+      return true;
+    }
     Atomics.sub(this.ints, at, 1);
     Atomics.add(this.ints, this.base + CLUSTER.RETRY_OVERFLOW, 1);
     return false;
@@ -102,6 +120,7 @@ export class ClusterState {
 
   releaseRetry(): void {
     Atomics.sub(this.ints, this.base + CLUSTER.RETRY_ACTIVE, 1);
+    this.own[this.ownBase + CLUSTER.RETRY_ACTIVE]!--;
   }
 
   // ---- health ----

@@ -3,7 +3,9 @@
 // holds a header record, then one record per cluster slot, then one per
 // endpoint slot. Every record is 16 int32 = 64 bytes (a cache line), so two
 // workers bumping counters of different clusters or endpoints never share a
-// line.
+// line. Last come the workers' holdings: per worker and cluster slot, the
+// circuit-breaker resources that worker holds (written only by it), so the
+// agent can give back what a crashed worker held.
 
 export const RECORD_INTS = 16;
 export const RECORD_BYTES = RECORD_INTS * 4;
@@ -13,7 +15,11 @@ export const HEADER = {
   MAGIC: 0,
   CLUSTER_CAPACITY: 1,
   ENDPOINT_CAPACITY: 2,
+  WORKER_CAPACITY: 3,
 } as const;
+
+/** A worker's holdings per cluster slot: CX_ACTIVE, RQ_PENDING, RQ_ACTIVE, RETRY_ACTIVE (the cluster record's first fields). */
+export const HOLDING_INTS = 4;
 
 /** "ISTH" */
 export const STATE_MAGIC = 0x49535448;
@@ -76,6 +82,8 @@ export const EJECTION_KIND_NAMES = ['consecutive_5xx', 'consecutive_gateway_fail
 export interface StateCapacity {
   readonly clusters: number;
   readonly endpoints: number;
+  /** Worker ids the holdings region has room for (0 .. workers - 1). */
+  readonly workers: number;
 }
 
 /** Envoy health flags as /clusters prints them: "healthy" or "/failed_active_hc/failed_outlier_check/pending_active_hc". */
@@ -93,6 +101,7 @@ export class SharedState {
   readonly ints: Int32Array;
   readonly clusterCapacity: number;
   readonly endpointCapacity: number;
+  readonly workerCapacity: number;
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.ints = new Int32Array(buffer);
@@ -101,19 +110,50 @@ export class SharedState {
     }
     this.clusterCapacity = this.ints[HEADER.CLUSTER_CAPACITY]!;
     this.endpointCapacity = this.ints[HEADER.ENDPOINT_CAPACITY]!;
+    this.workerCapacity = this.ints[HEADER.WORKER_CAPACITY]!;
   }
 
   /** Allocates a zeroed buffer for this many cluster and endpoint slots. */
   static create(capacity: StateCapacity): SharedState {
-    if (!Number.isInteger(capacity.clusters) || capacity.clusters < 1 || !Number.isInteger(capacity.endpoints) || capacity.endpoints < 1) {
-      throw new Error(`shared state: capacity must be positive integers, got ${capacity.clusters} clusters, ${capacity.endpoints} endpoints`);
+    const { clusters, endpoints, workers } = capacity;
+    if (![clusters, endpoints, workers].every((n) => Number.isInteger(n) && n >= 1)) {
+      throw new Error(`shared state: capacity must be positive integers, got ${clusters} clusters, ${endpoints} endpoints, ${workers} workers`);
     }
-    const buffer = new SharedArrayBuffer(RECORD_BYTES * (1 + capacity.clusters + capacity.endpoints));
+    const buffer = new SharedArrayBuffer(RECORD_BYTES * (1 + clusters + endpoints) + 4 * HOLDING_INTS * workers * clusters);
     const ints = new Int32Array(buffer);
     ints[HEADER.MAGIC] = STATE_MAGIC;
-    ints[HEADER.CLUSTER_CAPACITY] = capacity.clusters;
-    ints[HEADER.ENDPOINT_CAPACITY] = capacity.endpoints;
+    ints[HEADER.CLUSTER_CAPACITY] = clusters;
+    ints[HEADER.ENDPOINT_CAPACITY] = endpoints;
+    ints[HEADER.WORKER_CAPACITY] = workers;
     return new SharedState(buffer);
+  }
+
+  /** Index in `ints` of worker `worker`'s holdings for cluster slot `slot`. */
+  holdingBase(worker: number, slot: number): number {
+    if (!(worker >= 0 && worker < this.workerCapacity)) throw new RangeError(`shared state: worker ${worker} out of range`);
+    this.clusterBase(slot);
+    return RECORD_INTS * (1 + this.clusterCapacity + this.endpointCapacity) + HOLDING_INTS * (worker * this.clusterCapacity + slot);
+  }
+
+  /**
+   * A worker exited: gives back to every cluster what it held (requests, pending requests, retries,
+   * connections it had counted), so its crash does not shrink the circuit breakers for good. The
+   * worker's thread is gone, so nothing else writes its holdings. Returns the sum given back.
+   */
+  releaseWorker(worker: number): number {
+    let released = 0;
+    for (let slot = 0; slot < this.clusterCapacity; slot++) {
+      const own = this.holdingBase(worker, slot);
+      const cluster = this.clusterBase(slot);
+      for (let k = 0; k < HOLDING_INTS; k++) {
+        const held = this.ints[own + k]!;
+        if (held === 0) continue;
+        Atomics.sub(this.ints, cluster + k, held);
+        this.ints[own + k] = 0;
+        released += held;
+      }
+    }
+    return released;
   }
 
   /** Index in `ints` of cluster slot `slot`'s record. */
@@ -131,6 +171,14 @@ export class SharedState {
   /** Zeroes a record before its slot is given to a new cluster/endpoint (agent only, after quarantine). */
   zero(base: number): void {
     for (let i = 0; i < RECORD_INTS; i++) Atomics.store(this.ints, base + i, 0);
+  }
+
+  /** Zeroes every worker's holdings for a cluster slot being reused (its old counts went with the old cluster). */
+  zeroHoldings(slot: number): void {
+    for (let w = 0; w < this.workerCapacity; w++) {
+      const own = this.holdingBase(w, slot);
+      for (let k = 0; k < HOLDING_INTS; k++) Atomics.store(this.ints, own + k, 0);
+    }
   }
 }
 

@@ -46,7 +46,7 @@ const HC: HealthCheck = {
 };
 
 function setup(ports: number[], hc: HealthCheck = HC) {
-  const state = SharedState.create({ clusters: 4, endpoints: 8 });
+  const state = SharedState.create({ clusters: 4, endpoints: 8, workers: 2 });
   const slots = new StateSlots(state);
   const checker = new HealthChecker(state, log);
   cleanups.push(() => checker.stop());

@@ -25,7 +25,7 @@ interface Rig {
 }
 
 function rig(od: Partial<OutlierDetection>, endpoints = 4): Rig {
-  const state = SharedState.create({ clusters: 4, endpoints: 16 });
+  const state = SharedState.create({ clusters: 4, endpoints: 16, workers: 2 });
   const clock = { now: 1_000_000 };
   const slots = new StateSlots(state, 0, () => clock.now);
   const bootstrap: Bootstrap = {

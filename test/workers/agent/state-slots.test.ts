@@ -14,7 +14,7 @@ function slotsOf(b: Bootstrap): Record<string, [number, number[]]> {
 
 describe('StateSlots', () => {
   it('assigns each cluster and endpoint a slot, stable across versions while it exists', () => {
-    const slots = new StateSlots(SharedState.create({ clusters: 8, endpoints: 8 }));
+    const slots = new StateSlots(SharedState.create({ clusters: 8, endpoints: 8, workers: 2 }));
     const v1 = slots.assign(config({ a: [1, 2], b: [3] }));
     v1.commit();
     expect(slotsOf(v1.bootstrap)).toEqual({ a: [0, [0, 1]], b: [1, [2]] });
@@ -27,7 +27,7 @@ describe('StateSlots', () => {
 
   it('keeps a freed slot in quarantine, then zeroes it before giving it to something new', () => {
     const clock = { now: 0 };
-    const state = SharedState.create({ clusters: 2, endpoints: 2 });
+    const state = SharedState.create({ clusters: 2, endpoints: 2, workers: 2 });
     const slots = new StateSlots(state, 1000, () => clock.now);
     const v1 = slots.assign(config({ a: [1], b: [2] }));
     v1.commit();
@@ -43,15 +43,15 @@ describe('StateSlots', () => {
   });
 
   it('names the option to raise when a config needs more slots than the capacity', () => {
-    const slots = new StateSlots(SharedState.create({ clusters: 4, endpoints: 3 }));
+    const slots = new StateSlots(SharedState.create({ clusters: 4, endpoints: 3, workers: 2 }));
     expect(() => slots.assign(config({ a: [1, 2], b: [3, 4] }))).toThrow(
       /too many endpoints for the proxy's shared state: this config has 4 \(1 could not get a slot; capacity 3.*raise --max-endpoints/,
     );
-    expect(() => new StateSlots(SharedState.create({ clusters: 1, endpoints: 9 })).assign(config({ a: [1], b: [2] }))).toThrow(/--max-clusters/);
+    expect(() => new StateSlots(SharedState.create({ clusters: 1, endpoints: 9, workers: 2 })).assign(config({ a: [1], b: [2] }))).toThrow(/--max-clusters/);
   });
 
   it('changes nothing when the assignment is not committed (the version was never written)', () => {
-    const slots = new StateSlots(SharedState.create({ clusters: 4, endpoints: 4 }));
+    const slots = new StateSlots(SharedState.create({ clusters: 4, endpoints: 4, workers: 2 }));
     slots.assign(config({ a: [1] })).commit();
     slots.assign(config({ b: [2] })); // not committed
     expect(slots.clusterSlot('a')).toBe(0);

@@ -6,7 +6,7 @@ import { CLUSTER, HEALTH, SharedState, healthFlagsText } from '../../../workers/
 import { testCluster } from '../../support/bootstrap-defaults.js';
 
 function breakers(over: Partial<ClusterState['thresholds']> = {}): ClusterState {
-  const state = SharedState.create({ clusters: 4, endpoints: 4 });
+  const state = SharedState.create({ clusters: 4, endpoints: 4, workers: 2 });
   return new ClusterState(state.ints, state.clusterBase(1), {
     maxConnections: 2, maxPendingRequests: 2, maxRequests: 3, maxRetries: 1, retryBudget: null, ...over,
   });
@@ -14,8 +14,9 @@ function breakers(over: Partial<ClusterState['thresholds']> = {}): ClusterState 
 
 describe('SharedState layout', () => {
   it('gives every cluster and endpoint record its own 64-byte line after the header', () => {
-    const s = SharedState.create({ clusters: 3, endpoints: 5 });
-    expect(s.buffer.byteLength).toBe(64 * (1 + 3 + 5));
+    const s = SharedState.create({ clusters: 3, endpoints: 5, workers: 2 });
+    // Then 4 holdings per worker and cluster slot.
+    expect(s.buffer.byteLength).toBe(64 * (1 + 3 + 5) + 16 * 2 * 3);
     expect(s.clusterBase(0)).toBe(16);
     expect(s.clusterBase(2)).toBe(48);
     expect(s.endpointBase(0)).toBe(64);
@@ -25,7 +26,7 @@ describe('SharedState layout', () => {
   });
 
   it('is the same memory on another thread: a worker\'s Atomics.add is seen here', async () => {
-    const s = SharedState.create({ clusters: 2, endpoints: 2 });
+    const s = SharedState.create({ clusters: 2, endpoints: 2, workers: 2 });
     const worker = new Worker(
       `const { workerData, parentPort } = require('node:worker_threads');
        const ints = new Int32Array(workerData.buffer);
@@ -41,13 +42,37 @@ describe('SharedState layout', () => {
 
   it('refuses a buffer that is not a state buffer, and bad capacities', () => {
     expect(() => new SharedState(new SharedArrayBuffer(64))).toThrow(/not an Isthmus state buffer/);
-    expect(() => SharedState.create({ clusters: 0, endpoints: 1 })).toThrow(/capacity must be positive/);
+    expect(() => SharedState.create({ clusters: 0, endpoints: 1, workers: 2 })).toThrow(/capacity must be positive/);
   });
 
   it('prints health flags as Envoy does', () => {
     expect(healthFlagsText(0)).toBe('healthy');
     expect(healthFlagsText(HEALTH.FAILED_ACTIVE_HC | HEALTH.PENDING_ACTIVE_HC)).toBe('/failed_active_hc/pending_active_hc');
     expect(healthFlagsText(HEALTH.FAILED_OUTLIER_CHECK)).toBe('/failed_outlier_check');
+  });
+});
+
+describe('SharedState worker holdings', () => {
+  it('gives back what an exited worker held, and only that', () => {
+    const s = SharedState.create({ clusters: 2, endpoints: 4, workers: 2 });
+    const config = { ...testCluster('c', [1, 2]), stateSlot: 1, endpoints: testCluster('c', [1, 2]).endpoints.map((e, i) => ({ ...e, stateSlot: i })) };
+    const w0 = bindClusterState(config, s, 0).cluster;
+    const w1 = bindClusterState(config, s, 1).cluster;
+    for (let i = 0; i < 3; i++) w0.admitRequest();
+    w0.admitPending();
+    w0.connectionOpened();
+    w0.admitRetry();
+    w0.releaseRequest(); // a finished one is not held any more
+    w1.admitRequest();
+    w1.connectionOpened();
+    expect([w0.read(CLUSTER.RQ_ACTIVE), w0.read(CLUSTER.RQ_PENDING), w0.read(CLUSTER.CX_ACTIVE), w0.read(CLUSTER.RETRY_ACTIVE)]).toEqual([3, 1, 2, 1]);
+    expect(s.releaseWorker(0)).toBe(2 + 1 + 1 + 1);
+    expect([w1.read(CLUSTER.RQ_ACTIVE), w1.read(CLUSTER.RQ_PENDING), w1.read(CLUSTER.CX_ACTIVE), w1.read(CLUSTER.RETRY_ACTIVE)]).toEqual([1, 0, 1, 0]);
+    expect(s.releaseWorker(0)).toBe(0); // nothing twice
+    w1.releaseRequest();
+    w1.connectionClosed();
+    expect(s.releaseWorker(1)).toBe(0);
+    expect(w1.read(CLUSTER.RQ_ACTIVE) + w1.read(CLUSTER.CX_ACTIVE)).toBe(0);
   });
 });
 
@@ -97,7 +122,7 @@ describe('ClusterState circuit breakers', () => {
 
 describe('bindClusterState', () => {
   it('points a slotted cluster at its shared records, so two bindings (two workers) see each other', () => {
-    const s = SharedState.create({ clusters: 4, endpoints: 8 });
+    const s = SharedState.create({ clusters: 4, endpoints: 8, workers: 2 });
     const config = { ...testCluster('c', [1, 2]), stateSlot: 2 };
     const slotted = { ...config, endpoints: config.endpoints.map((e, i) => ({ ...e, stateSlot: 5 + i })) };
     const a = bindClusterState(slotted, s);
