@@ -1,0 +1,65 @@
+// What the heads the proxy passes on say, from the request's state: the
+// request head for the upstream (rewrites, x-forwarded-for, body framing)
+// and the response head for the client (framing, connection, set-cookie,
+// CORS). message-heads.ts does the byte-level encoding of both.
+import type { RouteAction } from '../src/config/bootstrap-types.js';
+import { FLAG, HEAD } from '../src/native.js';
+import { rewritePath } from '../src/routing/route-table.js';
+import type { ActiveRequest } from './active-request.js';
+import { encodeResponseHead, encodeUpstreamHead } from './message-heads.js';
+import { BODY_CHUNKED } from './request-body-reader.js';
+import { BodyMode } from './upstream-connection.js';
+
+/** The request head for the upstream, from the received head in buf/out (route rewrites applied). */
+export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Array, flags: number, action: RouteAction, dropExpect: boolean): Buffer {
+  let path = req.path;
+  if (action.prefixRewrite !== null) path = rewritePath(req.route!.route, path, action.prefixRewrite);
+  const remote = req.conn.remoteAddress;
+  return encodeUpstreamHead(buf, out, {
+    method: req.method,
+    pathAndQuery: req.query === '' ? path : path + '?' + req.query,
+    host: action.hostRewriteLiteral ?? req.authority,
+    forwardedFor: req.forwardedFor === '' ? remote : req.forwardedFor + ', ' + remote,
+    requestId: req.requestId,
+    framing:
+      req.bodyMode === BODY_CHUNKED
+        ? 'transfer-encoding: chunked\r\n'
+        : (flags & FLAG.CONTENT_LENGTH) !== 0
+          ? 'content-length: ' + req.bodyRemaining + '\r\n'
+          : '',
+    dropExpect,
+    remove: req.plan.requestRemove,
+    add: req.plan.requestAdd,
+  });
+}
+
+/**
+ * The response head for the client, from the upstream's head (buf at start, parsed in `out`).
+ * Decides the framing too: sets req.chunkedOut, and req.closeAfter when the connection must close after it.
+ */
+export function responseHeadFor(req: ActiveRequest, buf: Buffer, start: number, out: Uint32Array, status: number, bodyMode: number): Buffer {
+  const flags = out[HEAD.FLAGS]!;
+  let framing: string;
+  if (bodyMode === BodyMode.LENGTH || (bodyMode === BodyMode.NONE && (flags & FLAG.CONTENT_LENGTH) !== 0)) {
+    framing = 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n';
+  } else if (bodyMode === BodyMode.NONE) {
+    framing = status === 204 || status === 304 ? '' : 'content-length: 0\r\n';
+  } else if (req.http11) {
+    framing = 'transfer-encoding: chunked\r\n';
+    req.chunkedOut = true;
+  } else {
+    framing = ''; // HTTP/1.0 client: the body ends when the connection closes
+    req.closeAfter = true;
+  }
+  if (req.receivingBody) req.closeAfter = true; // answered before the request body finished
+  const close = req.closeAfter || req.conn.draining;
+  if (close) framing += 'connection: close\r\n';
+  else if (!req.http11) framing += 'connection: keep-alive\r\n';
+  if (req.setCookie !== null) framing += req.setCookie;
+  framing += '\r\n';
+  const plan = req.plan;
+  const run = req.filterRun;
+  return run === null || run.corsOrigin === null
+    ? encodeResponseHead(buf, start, out, plan.responseRemove, plan.responseAdd, framing)
+    : encodeResponseHead(buf, start, out, run.filters.corsRemove(plan.responseRemove), plan.responseAdd, run.responseHeaders() + framing);
+}

@@ -1,0 +1,61 @@
+// How a request body is framed (from its head) and read off the client's
+// bytes: a counted length, or chunked coding decoded by the native decoder
+// and re-framed one piece per chunk for the upstream. The state lives on the
+// ActiveRequest (no object per request); the pieces go back to it.
+import { CHUNKED, FLAG, HEAD, decodeChunked } from '../src/native.js';
+import type { ActiveRequest } from './active-request.js';
+import { encodeBodyPiece } from './message-heads.js';
+import { chunkSegments } from './parse-scratch.js';
+import { retain } from './shared-read-buffer.js';
+
+export const BODY_NONE = 0;
+export const BODY_LENGTH = 1;
+export const BODY_CHUNKED = 2;
+
+/** The terminating chunk, as it goes upstream (and to the client after a chunked response). */
+export const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+/** Sets req.bodyMode (and its length or chunk decoder state) from the parsed head in `out`. */
+export function readBodyFraming(req: ActiveRequest, flags: number, out: Uint32Array): void {
+  if ((flags & FLAG.CHUNKED) !== 0) {
+    req.bodyMode = BODY_CHUNKED;
+    req.chunkState = new Float64Array(CHUNKED.STATE_SIZE);
+  } else if ((flags & FLAG.CONTENT_LENGTH) !== 0) {
+    req.bodyRemaining = out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!;
+    if (req.bodyRemaining > 0) req.bodyMode = BODY_LENGTH;
+  }
+}
+
+/** Request body bytes in buf[start, end); returns where this request's body ended (later bytes are the next request). */
+export function readRequestBody(req: ActiveRequest, buf: Buffer, start: number, end: number): number {
+  if (req.bodyMode === BODY_LENGTH) {
+    const take = Math.min(req.bodyRemaining, end - start);
+    req.bodyRemaining -= take;
+    req.deliver(retain(buf, start, start + take));
+    if (req.bodyRemaining === 0) req.bodyComplete();
+    return start + take;
+  }
+  const state = req.chunkState!;
+  let pos = start;
+  while (pos < end) {
+    const count = decodeChunked(buf, pos, end, state, chunkSegments);
+    if (count < 0) {
+      req.downstreamProtocolError();
+      return end;
+    }
+    for (let i = 0; i < count; i++) {
+      const s = chunkSegments[2 * i]!;
+      const e = chunkSegments[2 * i + 1]!;
+      req.deliver(encodeBodyPiece(null, true, buf, s, e));
+    }
+    const consumed = state[CHUNKED.CONSUMED]!;
+    if (state[CHUNKED.PHASE] === CHUNKED.DONE_PHASE) {
+      req.deliver(LAST_CHUNK);
+      req.bodyComplete();
+      return consumed;
+    }
+    if (consumed <= pos) break; // the decoder kept what it had in its state
+    pos = consumed;
+  }
+  return end;
+}

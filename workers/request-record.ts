@@ -1,0 +1,30 @@
+// What a finished request leaves behind: one sample in the worker's request
+// stats and, when the access log is on, one line in Envoy's default format.
+// Called once per request, from ActiveRequest.complete().
+import type { ActiveRequest } from './active-request.js';
+import { responseFlagsText } from './response-flags.js';
+
+export function recordRequest(req: ActiveRequest): void {
+  const durationMs = performance.now() - req.startMark;
+  const clusterName = req.cluster === null ? '' : req.cluster.name;
+  const ctx = req.conn.worker;
+  ctx.stats.record(req.listenerName, clusterName, req.responseCode, req.flags, durationMs);
+  if (!ctx.accessLog.enabled) return;
+  ctx.accessLog.write({
+    startTime: req.startTime,
+    method: req.method,
+    path: req.query === '' ? req.path : req.path + '?' + req.query,
+    protocol: req.http11 ? 'HTTP/1.1' : 'HTTP/1.0',
+    responseCode: req.responseCode,
+    responseFlags: responseFlagsText(req.flags),
+    bytesReceived: req.bytesReceived,
+    bytesSent: req.bytesSent,
+    durationMs,
+    upstreamHost: req.endpoint === null ? '-' : req.endpoint.hostPort,
+    upstreamCluster: clusterName === '' ? '-' : clusterName,
+    requestId: req.requestId,
+    authority: req.authority,
+    forwardedFor: req.forwardedFor,
+    userAgent: req.userAgent,
+  });
+}
