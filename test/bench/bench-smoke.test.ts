@@ -108,6 +108,12 @@ describe('isthmus bench direct proxy --quick', () => {
   });
 
   it('bench.html renders in headless Chromium with its charts drawn, offline and without errors', async () => {
+    // One spectrum line per result row (peers and wrk only where installed); bars: req/s per max row, CPU per proxy row, RSS per max proxy row.
+    const rows = (JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as { results: Row[] }).results;
+    const expectedLines = rows.length;
+    const expectedBars = rows.filter((r) => r.mode === 'max').length + rows.filter((r) => r.cpu_s_per_1k !== null).length +
+      rows.filter((r) => r.mode === 'max' && r.peak_rss_mb !== null).length;
+    expect(expectedLines).toBeGreaterThanOrEqual(5); // direct max + fixed, isthmus 1w max + fixed, isthmus 2w max
     if (!existsSync(CHROMIUM)) {
       // npm install cannot bring a browser (.ci/run installs Debian's chromium): check the drawing is in the file instead.
       console.warn(`${CHROMIUM} not found (apt-get install -y chromium): checking bench.html's SVG without rendering it`);
@@ -115,7 +121,8 @@ describe('isthmus bench direct proxy --quick', () => {
       expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=["']?https?:/);
       expect(html.match(/<svg[^>]*class="spectrum"/g)?.length).toBe(4);
       const series = [...html.matchAll(/<polyline[^>]*class="series"[^>]*points="([^"]*)"/g)].map((m) => m[1]!.trim().split(/\s+/).length);
-      expect(series.length).toBeGreaterThanOrEqual(6);
+      expect(series.length).toBe(expectedLines);
+      expect(html.match(/<rect class="bar"/g)?.length).toBe(expectedBars);
       for (const points of series) expect(points).toBeGreaterThan(5);
       return;
     }
@@ -146,14 +153,13 @@ describe('isthmus bench direct proxy --quick', () => {
       expect(drawn.title).toMatch(/^Isthmus bench/);
       // direct max, direct fixed, proxy max, proxy fixed
       expect(drawn.spectra).toBe(4);
-      // direct: bench + wrk (when installed); proxy max: isthmus 1w, 2w (+ peers); fixed rows too.
-      expect(drawn.lines.length).toBeGreaterThanOrEqual(6);
+      expect(drawn.lines.length).toBe(expectedLines);
       for (const line of drawn.lines) {
         expect(line.points).toBeGreaterThan(5);
         expect(line.width).toBeGreaterThan(100);
         expect(line.height).toBeGreaterThan(0);
       }
-      expect(drawn.bars.length).toBeGreaterThanOrEqual(5);
+      expect(drawn.bars.length).toBe(expectedBars);
       for (const width of drawn.bars) expect(width).toBeGreaterThan(0);
       expect(problems).toEqual([]);
       expect(requests).toEqual([url]);
