@@ -6,18 +6,23 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
 import { isthmusCommand, parseProxyReady, type ProxyReady } from '../src/process/proxy-process.js';
+import { IDLE_CLUSTER, IDLE_HTTP_FILTERS, IDLE_LOCALITY, IDLE_ROUTE, IDLE_VIRTUAL_HOST, idleShadowCluster } from './resilience-bootstrap.js';
 
 export interface BootstrapOptions {
   /** Listener port; default 0 (the kernel picks; read from the ready line). */
   readonly listenPort?: number;
   /** A route generation: n > 0 adds n-th extra prefix route ahead of the catch-all (the reload scenario's change). */
   readonly generation?: number;
+  /** Every data plane v2 feature configured but idle (the resilience scenario; see resilience-bootstrap.ts). */
+  readonly idleResilience?: boolean;
 }
 
 /** A bootstrap with one listener sending every request to one STATIC cluster. */
 export function benchBootstrapYaml(upstreamPort: number, options: BootstrapOptions = {}): string {
   const generation = options.generation ?? 0;
   const extraRoute = generation > 0 ? `              - match: { prefix: "/generation-${generation}/" }\n                route: { cluster: upstream }\n` : '';
+  const idle = options.idleResilience === true;
+  const endpointGroup = idle ? IDLE_LOCALITY : '      - lb_endpoints:\n';
   return `# written by isthmus bench
 static_resources:
   listeners:
@@ -30,27 +35,25 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: bench
-          route_config:
+${idle ? IDLE_HTTP_FILTERS : ''}          route_config:
             name: bench
             virtual_hosts:
             - name: all
               domains: ["*"]
-              routes:
+${idle ? IDLE_VIRTUAL_HOST : ''}              routes:
 ${extraRoute}              - match: { prefix: "/" }
-                route: { cluster: upstream }
-  clusters:
+${idle ? IDLE_ROUTE : '                route: { cluster: upstream }\n'}  clusters:
   - name: upstream
     type: STATIC
     connect_timeout: 1s
     lb_policy: ROUND_ROBIN
-    load_assignment:
+${idle ? IDLE_CLUSTER : ''}    load_assignment:
       cluster_name: upstream
       endpoints:
-      - lb_endpoints:
-        - endpoint:
+${endpointGroup}        - endpoint:
             address:
               socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
-`;
+${idle ? idleShadowCluster(upstreamPort) : ''}`;
 }
 
 /** Where startIsthmus writes the bootstrap it starts the proxy with (the reload scenario rewrites it). */
@@ -65,15 +68,13 @@ export async function startIsthmus(
   dir: string,
   options: BootstrapOptions & {
     readonly onLine?: (line: string) => void;
-    /** The whole bootstrap to run instead of benchBootstrapYaml's. */
-    readonly yaml?: string;
     /** Another build of Isthmus to run (a checkout with bin/isthmus.js and its build), e.g. the previous release. */
     readonly checkout?: string;
   } = {},
 ): Promise<ManagedProcess<ProxyReady>> {
   mkdirSync(dir, { recursive: true });
   const bootstrap = bootstrapPath(dir);
-  writeFileSync(bootstrap, options.yaml ?? benchBootstrapYaml(upstreamPort, options));
+  writeFileSync(bootstrap, benchBootstrapYaml(upstreamPort, options));
   const proxyArgs = [
     'proxy',
     '--bootstrap', bootstrap,

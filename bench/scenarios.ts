@@ -13,7 +13,6 @@ import { bootstrapPath, startIsthmus } from './isthmus-target.js';
 import type { LoadMode } from './load-protocol.js';
 import { parseJsonLine, startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
 import { findPeerBinary, freePort, startPeer, type PeerName } from './peers.js';
-import { resilienceBootstrapYaml } from './resilience-bootstrap.js';
 import { createRouteReloader } from './route-reloader.js';
 
 export interface StartContext {
@@ -195,7 +194,7 @@ function resilience(kind: 'plain' | 'idle' | 'baseline'): LoadTarget {
     },
     start: async ({ upstreamPort, dir, baseline }) => {
       const proc = await startIsthmus(upstreamPort, 1, dir, {
-        ...(kind === 'idle' ? { yaml: resilienceBootstrapYaml(upstreamPort) } : {}),
+        ...(kind === 'idle' ? { idleResilience: true } : {}),
         ...(kind === 'baseline' ? { checkout: baseline! } : {}),
       });
       return fromProcesses([proc], proc.ready!.listenPort);
