@@ -6,6 +6,7 @@
 
 #include "chunked_decoder.h"
 #include "load_loop.h"
+#include "response_framer.h"
 #include "http_head_parser.h"
 #include "reuseport.h"
 
@@ -16,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterHttpHeadParser(env, exports);
   RegisterChunkedDecoder(env, exports);
   RegisterLoadLoop(env, exports);
+  RegisterResponseFramer(env, exports);
   return exports;
 }
 

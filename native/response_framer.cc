@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "napi_args.h"
+
 namespace isthmus {
 namespace {
 
@@ -206,6 +208,42 @@ void ResponseFramer::Finish() {
   ResetForNext();
 }
 
+void ResponseFramer::Load(const double* s) {
+  error_responses_ = static_cast<uint64_t>(s[0]);
+  malformed_ = s[1] != 0;
+  state_ = static_cast<State>(static_cast<int>(s[2]));
+  line_pos_ = static_cast<size_t>(s[3]);
+  status_ = static_cast<int>(s[4]);
+  content_length_ = static_cast<uint64_t>(s[5]);
+  chunked_ = s[6] != 0;
+  cl_match_ = static_cast<int>(s[7]);
+  te_match_ = static_cast<int>(s[8]);
+  in_cl_value_ = s[9] != 0;
+  in_te_value_ = s[10] != 0;
+  chunked_match_ = static_cast<int>(s[11]);
+  remaining_ = static_cast<uint64_t>(s[12]);
+  chunk_size_ = static_cast<uint64_t>(s[13]);
+  in_chunk_extension_ = s[14] != 0;
+}
+
+void ResponseFramer::Store(double* s) const {
+  s[0] = static_cast<double>(error_responses_);
+  s[1] = malformed_ ? 1 : 0;
+  s[2] = static_cast<int>(state_);
+  s[3] = static_cast<double>(line_pos_);
+  s[4] = status_;
+  s[5] = static_cast<double>(content_length_);
+  s[6] = chunked_ ? 1 : 0;
+  s[7] = cl_match_;
+  s[8] = te_match_;
+  s[9] = in_cl_value_ ? 1 : 0;
+  s[10] = in_te_value_ ? 1 : 0;
+  s[11] = chunked_match_;
+  s[12] = static_cast<double>(remaining_);
+  s[13] = static_cast<double>(chunk_size_);
+  s[14] = in_chunk_extension_ ? 1 : 0;
+}
+
 void ResponseFramer::ResetForNext() {
   state_ = State::kStatusLine;
   status_ = 0;
@@ -213,6 +251,59 @@ void ResponseFramer::ResetForNext() {
   chunked_ = false;
   chunked_match_ = 0;
   StartLine();
+}
+
+namespace {
+
+// A state array is JS-owned and could hold anything: only values Store can write are accepted.
+bool ValidState(const double* s) {
+  const double state = s[2];
+  return state >= 0 && state <= 6 && state == static_cast<int>(state) && s[3] >= 0 && s[5] >= 0 && s[12] >= 0 &&
+         s[13] >= 0 && s[7] >= -1 && s[7] <= 15 && s[8] >= -1 && s[8] <= 18 && s[11] >= 0 && s[11] <= 7;
+}
+
+napi_value FrameResponses(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 4) {
+    ThrowTypeError(env, "frameResponses(state, buf, start, end): 4 arguments");
+    return nullptr;
+  }
+  double* state = nullptr;
+  size_t state_length = 0;
+  uint8_t* data = nullptr;
+  size_t length = 0;
+  size_t start = 0;
+  size_t end = 0;
+  if (!GetWordArray(env, argv[0], "frameResponses: state must be a Float64Array", &state, &state_length) ||
+      !GetTypedArray(env, argv[1], napi_uint8_array, "frameResponses: buf must be a Uint8Array", &data, &length) ||
+      !GetIndex(env, argv[2], static_cast<double>(length), "frameResponses: start must be a number",
+                "frameResponses: start out of range", &start) ||
+      !GetIndex(env, argv[3], static_cast<double>(length), "frameResponses: end must be a number",
+                "frameResponses: end out of range", &end)) {
+    return nullptr;
+  }
+  if (state_length != ResponseFramer::kStateSize || !ValidState(state)) {
+    ThrowRangeError(env, "frameResponses: state must be a Float64Array(15) this function wrote");
+    return nullptr;
+  }
+  if (start > end) {
+    ThrowRangeError(env, "frameResponses: start > end");
+    return nullptr;
+  }
+  ResponseFramer framer;
+  framer.Load(state);
+  const int completed = framer.Feed(data + start, end - start);
+  framer.Store(state);
+  return NumberValue(env, completed);
+}
+
+}  // namespace
+
+void RegisterResponseFramer(Napi::Env env, Napi::Object exports) {
+  napi_value fn = nullptr;
+  napi_create_function(env, "frameResponses", NAPI_AUTO_LENGTH, FrameResponses, nullptr, &fn);
+  exports.Set("frameResponses", Napi::Value(env, fn));
 }
 
 }  // namespace isthmus

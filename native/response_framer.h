@@ -1,9 +1,12 @@
 // Frames HTTP/1.1 responses on a keep-alive connection with the least parsing
-// that is correct: the status code, Content-Length or chunked framing. The C++
-// twin of bench/response-framer.ts (same states, same rules), for the load
-// generator's native closed loop. Lengths are checked; nothing is copied.
+// that is correct: the status code, Content-Length or chunked framing. The
+// bench client's one framer: the native closed loop uses it directly, the
+// open loop through frameResponses (state kept in a Float64Array, as
+// decodeChunked keeps its own). Lengths are checked; nothing is copied.
 #ifndef ISTHMUS_RESPONSE_FRAMER_H_
 #define ISTHMUS_RESPONSE_FRAMER_H_
+
+#include <napi.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +20,10 @@ class ResponseFramer {
   bool malformed() const { return malformed_; }
   // Responses completed with status >= 400 since construction.
   uint64_t error_responses() const { return error_responses_; }
+  // The whole state as kStateSize doubles (error_responses first, malformed second), for a JS caller to keep.
+  static constexpr size_t kStateSize = 15;
+  void Load(const double* s);
+  void Store(double* s) const;
 
  private:
   enum class State { kStatusLine, kHeaderLine, kBody, kChunkSize, kChunkData, kChunkDataEnd, kTrailers };
@@ -42,6 +49,9 @@ class ResponseFramer {
   uint64_t chunk_size_ = 0;
   bool in_chunk_extension_ = false;
 };
+
+// frameResponses(state: Float64Array(15), buf: Uint8Array, start, end) -> responses completed.
+void RegisterResponseFramer(Napi::Env env, Napi::Object exports);
 
 }  // namespace isthmus
 

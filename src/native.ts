@@ -18,6 +18,7 @@ interface IsthmusAddon {
   listenReusePort(host: string, port: number, backlog: number): BoundSocket;
   reservePort(host: string, port: number): BoundSocket;
   closeFd(fd: number): void;
+  frameResponses(state: Float64Array, buf: Uint8Array, start: number, end: number): number;
   runClosedLoop(fds: Int32Array, request: Buffer, warmupMs: number, durationMs: number, maxRequests: number, latencies: Float64Array, counters: Float64Array): void;
   parseRequestHead(buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
   parseResponseHead(buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
@@ -185,3 +186,10 @@ export const CHUNKED = {
  *  validated (header-field rules) and skipped. */
 export const decodeChunked: (buf: Buffer, start: number, end: number, state: Float64Array, segments: Uint32Array) => number =
   addon.decodeChunked;
+
+/** Size of the Float64Array frameResponses keeps its state in; a new zeroed one starts a connection. */
+export const FRAMER_STATE = { SIZE: 15, ERROR_RESPONSES: 0, MALFORMED: 1 } as const;
+
+/** Frames HTTP/1.1 responses in buf[start, end) (the bench client's framer, native/response_framer.cc); returns
+ *  how many completed. state carries partial responses between calls and counts status >= 400 responses. */
+export const frameResponses: (state: Float64Array, buf: Uint8Array, start: number, end: number) => number = addon.frameResponses;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ResponseFramer } from '../../bench/response-framer.js';
+import { FRAMER_STATE, frameResponses } from '../../src/native.js';
 
 const ok = (body: string): string => `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
@@ -56,5 +57,14 @@ describe('ResponseFramer', () => {
     const framer = new ResponseFramer();
     feedAll(framer, 'SSH-2.0-OpenSSH_9.2\r\n', 64);
     expect(framer.malformed).toBe(true);
+  });
+
+  it('(native) refuses a state array it did not write and out-of-range offsets, instead of crashing', () => {
+    const bytes = Buffer.from(ok('a'));
+    const forged = new Float64Array(FRAMER_STATE.SIZE);
+    forged[2] = 99; // no such parser state
+    expect(() => frameResponses(forged, bytes, 0, bytes.length)).toThrow(/state must be a Float64Array\(15\) this function wrote/);
+    expect(() => frameResponses(new Float64Array(3), bytes, 0, bytes.length)).toThrow(/Float64Array\(15\)/);
+    expect(() => frameResponses(new Float64Array(FRAMER_STATE.SIZE), bytes, 0, bytes.length + 1)).toThrow(/end out of range/);
   });
 });
