@@ -2,6 +2,7 @@
 // the traffic policy (load balancer, connection pool, outlier detection, TLS
 // mode) for the host and per subset.
 
+import { LOCALITY_PART } from '../../src/xds/locality.js';
 import type { ObjectReader, ValueReader } from '../../src/config/yaml-reader.js';
 import { markLine, readDnsLabel, readDurationMs, readHost, readLabels, type SpecContext } from './istio-fields.js';
 import type {
@@ -43,12 +44,10 @@ function readConsistentHash(v: ValueReader): ConsistentHash | undefined {
   return result;
 }
 
-const REGION = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
 function readRegion(v: ValueReader): string | undefined {
   v.require();
   const region = v.nonEmptyString();
-  if (region !== undefined && !REGION.test(region)) {
+  if (region !== undefined && !LOCALITY_PART.test(region)) {
     v.problem(`must be a region name (failover is region to region, as in Istio), got "${region}"`);
     return undefined;
   }

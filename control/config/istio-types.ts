@@ -5,6 +5,7 @@
 // Field names follow Istio's; durations become milliseconds (`...Ms`), Percent
 // messages become plain numbers, and host names keep what was written beside
 // the fully qualified name Istio resolves it to.
+import type { Locality } from '../../src/config/bootstrap-types.js';
 
 export const ISTIO_API_VERSIONS = [
   'networking.istio.io/v1alpha3',
@@ -101,11 +102,7 @@ export interface WorkloadEntrySpec {
   readonly locality?: Locality;
 }
 
-export interface Locality {
-  readonly region: string;
-  readonly zone: string;
-  readonly subZone: string;
-}
+export type { Locality };
 
 // ---- VirtualService ----
 

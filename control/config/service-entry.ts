@@ -2,6 +2,7 @@
 // workloads that serve them (an endpoint of a ServiceEntry has the shape of a
 // WorkloadEntry spec, as in Istio).
 
+import { parseLocality } from '../../src/xds/locality.js';
 import type { ObjectReader, ValueReader } from '../../src/config/yaml-reader.js';
 import {
   isIpAddress, readFreeMap, readHost, readLabels, readRequiredList, readStringList, type SpecContext,
@@ -58,18 +59,13 @@ function checkAddress(item: ValueReader, text: string): string | undefined {
   return text;
 }
 
-const LOCALITY_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
 /** Istio's `region/zone/subzone` locality string; trailing parts may be left out. */
-export function readLocality(v: ValueReader): Locality | undefined {
+function readLocality(v: ValueReader): Locality | undefined {
   const text = v.nonEmptyString();
   if (text === undefined) return undefined;
-  const parts = text.split('/');
-  if (parts.length > 3 || parts.some((p) => !LOCALITY_PART.test(p))) {
-    v.problem(`must be region/zone/subzone (letters, digits, '-', '_', '.'), got "${text}"`);
-    return undefined;
-  }
-  return { region: parts[0]!, zone: parts[1] ?? '', subZone: parts[2] ?? '' };
+  const locality = parseLocality(text);
+  if (locality === null) v.problem(`must be region/zone/subzone (letters, digits, '-', '_', '.'), got "${text}"`);
+  return locality ?? undefined;
 }
 
 /** The fields a WorkloadEntry spec and a ServiceEntry endpoint share. */

@@ -3,6 +3,7 @@
 // (sent/acked version, NACK message, nonce), callbacks that can never break
 // the stream, and one place where a malformed request becomes a gRPC error
 // status on that stream only.
+import type { Locality } from '../../src/xds/locality.js';
 import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../src/log.js';
 import type { SnapshotCache } from './snapshot-cache.js';
@@ -15,7 +16,7 @@ export interface NodeIdentity {
   /** The node's metadata Struct as plain JSON. */
   readonly metadata: Record<string, unknown>;
   /** node.locality, when the proxy sent one (peer input: strings, possibly empty). */
-  readonly locality?: { readonly region: string; readonly zone: string; readonly subZone: string };
+  readonly locality?: Locality;
 }
 
 export interface AdsCallbacks {

@@ -3,6 +3,7 @@
 // metadata Struct describing the workload, in the keys the control plane's
 // auto-registration reads (control/registry/node-metadata.ts: Istio's names
 // where Istio has one; the version travels as LABELS.version).
+import type { Locality } from './locality.js';
 import { isIP } from 'node:net';
 
 export interface WorkloadIdentity {
@@ -23,7 +24,7 @@ export interface WorkloadIdentity {
   readonly inboundPort?: number;
   readonly serviceAccount?: string;
   /** node.locality: where this workload runs (the control plane orders endpoints by it for locality failover). */
-  readonly locality?: { readonly region: string; readonly zone: string; readonly subZone: string };
+  readonly locality?: Locality;
 }
 
 /** Metadata keys (Istio's names where Istio has one). */

@@ -1,5 +1,6 @@
 // The options of `isthmus proxy`, declared once: the same table drives
 // parsing, --help, ISTHMUS_* variables and the --config file.
+import { parseLocality, type Locality } from '../../src/xds/locality.js';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -26,7 +27,7 @@ export interface ControlOptions {
   /** SERVICE_ACCOUNT, when given. */
   readonly serviceAccount: string | undefined;
   /** node.locality from `--locality region/zone/subzone`, when given. */
-  readonly locality: { readonly region: string; readonly zone: string; readonly subZone: string } | undefined;
+  readonly locality: Locality | undefined;
 }
 
 export interface ProxyOptions {
@@ -208,13 +209,9 @@ function controlOptions(v: Readonly<Record<string, OptionValue | undefined>>, la
   };
 }
 
-const LOCALITY_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
-function locality(value: string | undefined): ControlOptions['locality'] {
+function locality(value: string | undefined): Locality | undefined {
   if (value === undefined || value === '') return undefined;
-  const parts = value.split('/');
-  if (parts.length > 3 || parts.some((p) => !LOCALITY_PART.test(p))) {
-    throw new OptionsError(`--locality: expected REGION[/ZONE[/SUBZONE]] (letters, digits, '-', '_', '.'), got '${value}'`);
-  }
-  return { region: parts[0]!, zone: parts[1] ?? '', subZone: parts[2] ?? '' };
+  const parsed = parseLocality(value);
+  if (parsed === null) throw new OptionsError(`--locality: expected REGION[/ZONE[/SUBZONE]] (letters, digits, '-', '_', '.'), got '${value}'`);
+  return parsed;
 }
