@@ -29,7 +29,7 @@ class LoadConnection {
   framer = new ResponseFramer();
   connected = false;
   busy = false;
-  /** Closed loop: actual send time; open loop: intended send time. */
+  /** The intended send time (open loop: latency counts from it). */
   startedAt = 0;
   measured = false;
   /** The connected socket's descriptor (for the native closed loop); -1 when Node does not expose it. */
@@ -105,7 +105,7 @@ class LoadConnection {
       // A request lost with its connection: an error if it belonged to the measurement.
       this.busy = false;
       run.inFlight--;
-      if (run.config.mode === 'fixed' ? this.measured : inWindow) run.errors++;
+      if (this.measured) run.errors++;
     } else if (!wasConnected && run.running && inWindow) {
       run.errors++; // a reconnect that failed
     }
@@ -165,13 +165,9 @@ class LoadRun {
       if (++this.connectOutcomes === this.config.connections) this.reportConnected();
       return;
     }
-    if (this.config.mode === 'max') {
-      const now = performance.now();
-      if (now < this.end && this.sent < this.config.maxRequests) conn.send(now, true);
-    } else {
-      this.idle.push(conn);
-      this.pump();
-    }
+    // Only the open loop runs on Node's event loop (and reconnects); the closed loop is native.
+    this.idle.push(conn);
+    this.pump();
   }
 
   onConnectFailed(): void {
@@ -186,15 +182,6 @@ class LoadRun {
 
   onResponse(conn: LoadConnection, isError: boolean): void {
     const now = performance.now();
-    if (this.config.mode === 'max') {
-      if (now >= this.warmEnd && now < this.end) {
-        recordLatencyMs(this.histogram, now - conn.startedAt);
-        if (isError) this.errors++;
-        else this.completed++;
-      }
-      if (this.running && now < this.end && this.sent < this.config.maxRequests) conn.send(now, true);
-      return;
-    }
     if (conn.measured) {
       recordLatencyMs(this.histogram, openLoopLatencyMs(conn.startedAt, now));
       if (isError) this.errors++;
@@ -253,12 +240,7 @@ class LoadRun {
     this.warmEnd = t0 + config.warmupMs;
     this.end = this.warmEnd + config.durationMs;
     if (config.mode === 'max') {
-      if (this.runNative()) return;
-      while (this.idle.length > 0) {
-        const conn = this.idle.pop()!;
-        if (this.sent < config.maxRequests) conn.send(t0, true);
-      }
-      setTimeout(() => this.finish(), this.end - t0);
+      this.runNative();
     } else {
       this.schedule = new OpenLoopSchedule(t0, config.ratePerSec, config.warmupMs + config.durationMs, config.maxRequests);
       setTimeout(() => this.finish(), config.warmupMs + config.durationMs + config.graceMs);
@@ -269,11 +251,12 @@ class LoadRun {
   /**
    * Closed loop in C++ on the connected sockets (native/load_loop.cc): the same loop without
    * Node's per-read callback, so the client stays ahead of what it measures (the issue's bar:
-   * at least wrk's req/s). Blocks this thread for the run. False when a socket has no fd.
+   * at least wrk's req/s). Blocks this thread for the run; connections that failed to open are
+   * already counted, so it runs with those that did (none: it just waits out the run).
    */
-  private runNative(): boolean {
-    if (this.idle.length === 0 || this.idle.some((c) => c.fd < 0)) return false;
+  private runNative(): void {
     const conns = this.idle.splice(0);
+    if (conns.some((c) => c.fd < 0)) throw new Error('load generator: a connected socket has no file descriptor (Linux only)');
     for (const c of conns) c.socket.pause();
     const config = this.config;
     const capacity = Math.min(config.maxRequests, Math.ceil((config.durationMs / 1000) * NATIVE_MAX_RATE) + 1024);
@@ -286,7 +269,6 @@ class LoadRun {
     this.errors += counters[1]!;
     this.sent += counters[2]!;
     this.finish();
-    return true;
   }
 
   private finish(): void {
