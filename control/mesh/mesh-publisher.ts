@@ -7,6 +7,7 @@
 // recomputes only the ClusterLoadAssignments of the proxies that use those
 // hosts. Each type's version is a hash of its resources, so a type whose
 // resources did not change keeps its version and is not pushed again.
+import { localityText } from '../../src/xds/locality.js';
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../src/log.js';
 import type { IstioResource } from '../config/istio-types.js';
@@ -129,8 +130,7 @@ function outboundLabelKeys(resources: readonly IstioResource[]): readonly string
 function outboundKey(proxy: ProxyIdentity, labelKeys: readonly string[]): string {
   const labels = labelKeys.map((k) => `${k}=${proxy.labels[k] ?? ''}`).join(',');
   // Locality-aware endpoints (priorities by the proxy's locality) differ between localities.
-  const l = proxy.locality;
-  return `${proxy.namespace}|${labels}|${proxy.outboundPort ?? ''}|${l === undefined ? '' : `${l.region}/${l.zone}/${l.subZone}`}`;
+  return `${proxy.namespace}|${labels}|${proxy.outboundPort ?? ''}|${localityText(proxy.locality)}`;
 }
 
 interface BuiltSnapshot {
@@ -144,8 +144,7 @@ function identityKey(proxy: ProxyIdentity): string {
   const { id: _id, locality, ...rest } = proxy;
   // The key list filters nested objects too (labels is a flat map of strings keyed by their names below).
   const keys = [...Object.keys(rest), ...Object.keys(rest.labels)].sort();
-  const l = locality === undefined ? '' : `${locality.region}/${locality.zone}/${locality.subZone}`;
-  return JSON.stringify(rest, keys) + l;
+  return JSON.stringify(rest, keys) + localityText(locality);
 }
 
 /** Debounce keys: `config` (served config changed), `services` (registry service definitions), `eds:<host>`. */

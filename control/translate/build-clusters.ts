@@ -2,6 +2,7 @@
 // service port and subset (`outbound|9080|v1|reviews...`, the empty subset
 // being every endpoint), each with the DestinationRule's policy, and the
 // endpoints whose labels match the subset.
+import { localityText } from '../../src/xds/locality.js';
 import type { StringMap } from '../config/istio-types.js';
 import { labelsMatch, type RegistryEndpoint, type RegistryService } from '../registry/registry-types.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
@@ -44,10 +45,6 @@ function subsetLabels(key: OutboundClusterKey, proxy: ProxyIdentity, config: Mes
   return rule?.spec.subsets.find((s) => s.name === key.subset)?.labels;
 }
 
-function localityKey(e: RegistryEndpoint): string {
-  return e.locality === undefined ? '' : `${e.locality.region}/${e.locality.zone}/${e.locality.subZone}`;
-}
-
 /** The ClusterLoadAssignment of an outbound cluster: matching endpoints grouped by locality (sorted). */
 export function buildLoadAssignment(name: string, proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): object {
   const key = parseOutboundClusterName(name);
@@ -58,7 +55,7 @@ export function buildLoadAssignment(name: string, proxy: ProxyIdentity, config: 
     for (const endpoint of registry.endpoints(key.host)) {
       const port = endpoint.portByServicePort[key.port];
       if (port === undefined || !labelsMatch(selector, endpoint.labels)) continue;
-      const group = localityKey(endpoint);
+      const group = localityText(endpoint.locality);
       let entry = groups.get(group);
       if (entry === undefined) {
         entry = { locality: endpoint.locality, lbEndpoints: [] };

@@ -14,3 +14,8 @@ export function parseLocality(text: string): Locality | null {
   if (parts.length > 3 || parts.some((p) => !LOCALITY_PART.test(p))) return null;
   return { region: parts[0]!, zone: parts[1] ?? '', subZone: parts[2] ?? '' };
 }
+
+/** The locality as Istio writes it (`region/zone/subzone`); '' for none. A key as well as a label. */
+export function localityText(l: Locality | undefined): string {
+  return l === undefined ? '' : `${l.region}/${l.zone}/${l.subZone}`;
+}
