@@ -4,8 +4,6 @@
 // (src/stats/http-filter-stats.ts).
 import type { HttpFilterCounters } from '../src/stats/http-filter-stats.js';
 
-export type { HttpFilterCounters };
-
 export class ListenerFilterStats implements HttpFilterCounters {
   delaysInjected = 0;
   abortsInjected = 0;

@@ -4,9 +4,7 @@
 
 import type { CircuitBreakers, RetryBudget } from './bootstrap-types.js';
 import { readPercent } from './fraction.js';
-import type { ValueReader } from './yaml-reader.js';
-
-const UINT32_MAX = 4_294_967_295;
+import { UINT32_MAX, type ValueReader } from './yaml-reader.js';
 
 /** Envoy's circuit-breaker defaults. */
 export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakers = {

@@ -2,9 +2,10 @@
 // (typed_per_filter_config['envoy.filters.http.cors']) and the deprecated
 // route.v3.CorsPolicy (`cors` on a virtual host or route action). Same fields.
 
-import type { CorsPolicy, StringMatch } from './bootstrap-types.js';
+import type { CorsPolicy } from './bootstrap-types.js';
 import { readRuntimeFraction } from './fraction.js';
 import { readStringMatch } from './string-match.js';
+import { readTypedConfig } from './typed-config.js';
 import type { ObjectReader, ValueReader } from './yaml-reader.js';
 
 export const CORS_FILTER_NAME = 'envoy.filters.http.cors';
@@ -25,14 +26,8 @@ function readHeaderList(v: ValueReader): string | null | undefined {
 }
 
 /** The CorsPolicy fields of obj (whose @type, if any, the caller has read). */
-export function readCorsFields(obj: ObjectReader): CorsPolicy | undefined {
-  let ok = true;
-  const allowOriginStringMatch: StringMatch[] = [];
-  for (const item of obj.field('allow_origin_string_match').list()) {
-    const m = readStringMatch(item);
-    if (m === undefined) ok = false;
-    else allowOriginStringMatch.push(m);
-  }
+function readCorsFields(obj: ObjectReader): CorsPolicy | undefined {
+  const allowOriginStringMatch = obj.field('allow_origin_string_match').listOf(readStringMatch);
   const allowMethods = readHeaderList(obj.field('allow_methods'));
   const allowHeaders = readHeaderList(obj.field('allow_headers'));
   const exposeHeaders = readHeaderList(obj.field('expose_headers'));
@@ -54,7 +49,7 @@ export function readCorsFields(obj: ObjectReader): CorsPolicy | undefined {
   const forward = forwardField.bool();
   if (forward === false) forwardField.problem('is not supported as false (such preflights always go to the upstream)');
   obj.done();
-  if (!ok || allowMethods === undefined || allowHeaders === undefined || exposeHeaders === undefined || maxAge === undefined
+  if (allowOriginStringMatch === undefined || allowMethods === undefined || allowHeaders === undefined || exposeHeaders === undefined || maxAge === undefined
     || (allowCredentials === undefined && !credentialsField.missing) || (allowPrivateNetworkAccess === undefined && !pnaField.missing)
     || filterEnabled === undefined || (forward !== true && !forwardField.missing)) return undefined;
   return {
@@ -67,6 +62,12 @@ export function readCorsFields(obj: ObjectReader): CorsPolicy | undefined {
     allowPrivateNetworkAccess: allowPrivateNetworkAccess ?? false,
     filterEnabled,
   };
+}
+
+/** A typed_per_filter_config entry carrying a CorsPolicy. */
+export function readTypedCorsPolicy(v: ValueReader): CorsPolicy | undefined {
+  const obj = readTypedConfig(v, CORS_POLICY_TYPE_URL);
+  return obj === undefined ? undefined : readCorsFields(obj);
 }
 
 /** The deprecated `cors` field (route.v3.CorsPolicy, no @type). */

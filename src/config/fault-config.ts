@@ -2,14 +2,14 @@
 // delays and aborts (HTTP or gRPC status) for a share of requests. Used as the
 // fault filter's own config (the listener's default) and per route / virtual host.
 
-import type { FaultAbort, FaultConfig, FaultDelay, HeaderMatcher } from './bootstrap-types.js';
+import type { FaultAbort, FaultConfig, FaultDelay } from './bootstrap-types.js';
 import { readFractionalPercent } from './fraction.js';
 import { readHeaderMatcher } from './string-match.js';
-import type { ObjectReader, ValueReader } from './yaml-reader.js';
+import { readTypedConfig } from './typed-config.js';
+import { UINT32_MAX, type ObjectReader, type ValueReader } from './yaml-reader.js';
 
 export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
 export const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
-const UINT32_MAX = 4_294_967_295;
 
 /**
  * percentage: an unset FractionalPercent is 0 in Envoy (numerator 0), so a
@@ -76,22 +76,22 @@ function readAbort(v: ValueReader): FaultAbort | undefined {
   return { httpStatus, grpcStatus, headerAbort, percentage };
 }
 
+/** A typed_config carrying an HTTPFault (the filter's config or a typed_per_filter_config entry). */
+export function readFaultConfig(v: ValueReader): FaultConfig | undefined {
+  const obj = readTypedConfig(v, FAULT_TYPE_URL);
+  return obj === undefined ? undefined : readFaultFields(obj);
+}
+
 /** The HTTPFault fields of obj (whose @type the caller has read). */
-export function readFaultFields(obj: ObjectReader): FaultConfig | undefined {
+function readFaultFields(obj: ObjectReader): FaultConfig | undefined {
   const delayField = obj.field('delay');
   const delay = delayField.missing ? null : readDelay(delayField);
   const abortField = obj.field('abort');
   const abort = abortField.missing ? null : readAbort(abortField);
-  const headers: HeaderMatcher[] = [];
-  let ok = true;
-  for (const item of obj.field('headers').list()) {
-    const m = readHeaderMatcher(item);
-    if (m === undefined) ok = false;
-    else headers.push(m);
-  }
+  const headers = obj.field('headers').listOf(readHeaderMatcher);
   const maxField = obj.field('max_active_faults');
   const maxActiveFaults = maxField.integer(0, UINT32_MAX);
   obj.done();
-  if (delay === undefined || abort === undefined || !ok || (maxActiveFaults === undefined && !maxField.missing)) return undefined;
+  if (delay === undefined || abort === undefined || headers === undefined || (maxActiveFaults === undefined && !maxField.missing)) return undefined;
   return { delay, abort, headers, maxActiveFaults: maxActiveFaults ?? null };
 }

@@ -4,11 +4,10 @@
 // (a double 0-100). The first two become a probability in [0, 1].
 
 import type { Fraction } from './bootstrap-types.js';
-import type { ValueReader } from './yaml-reader.js';
+import { UINT32_MAX, type ValueReader } from './yaml-reader.js';
 
 const DENOMINATORS = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 } as const;
 type DenominatorName = keyof typeof DENOMINATORS;
-const UINT32_MAX = 4_294_967_295;
 
 /**
  * type.v3.FractionalPercent. A numerator above its denominator means "always",

@@ -26,14 +26,15 @@ function readHashPolicy(v: ValueReader): HashPolicy | null | undefined {
     const nameField = inner.field('name');
     nameField.require();
     const name = nameField.nonEmptyString();
-    if (name !== undefined && !COOKIE_NAME.test(name)) nameField.problem(`is not a valid cookie name: "${name}"`);
+    const nameOk = name !== undefined && COOKIE_NAME.test(name);
+    if (name !== undefined && !nameOk) nameField.problem(`is not a valid cookie name: "${name}"`);
     const ttlField = inner.field('ttl');
     const ttlMs = ttlField.duration();
     const pathField = inner.field('path');
     const path = pathField.string();
-    if (path !== undefined && /[;\s\0]/.test(path)) pathField.problem('must not contain ";", whitespace or control characters');
-    const bad = name === undefined || !COOKIE_NAME.test(name) || (ttlMs === undefined && !ttlField.missing)
-      || (path !== undefined && /[;\s\0]/.test(path)) || (path === undefined && !pathField.missing);
+    const pathOk = path === undefined ? pathField.missing : !/[;\s\0]/.test(path);
+    if (path !== undefined && !pathOk) pathField.problem('must not contain ";", whitespace or control characters');
+    const bad = !nameOk || (ttlMs === undefined && !ttlField.missing) || !pathOk;
     // ttl 0 is valid: the generated cookie is a session cookie.
     if (!bad) result = { kind: 'cookie', name: name!, ttlMs: ttlMs ?? null, path: path === undefined || path === '' ? null : path, terminal };
   } else if (kind === 'connection_properties' && inner !== undefined) {
@@ -55,12 +56,5 @@ function readHashPolicy(v: ValueReader): HashPolicy | null | undefined {
 
 /** RouteAction.hash_policy, in order; undefined after reporting a problem. */
 export function readHashPolicies(v: ValueReader): HashPolicy[] | undefined {
-  const out: HashPolicy[] = [];
-  let ok = true;
-  for (const item of v.list()) {
-    const policy = readHashPolicy(item);
-    if (policy === undefined) ok = false;
-    else if (policy !== null) out.push(policy);
-  }
-  return ok ? out : undefined;
+  return v.listOf(readHashPolicy)?.filter((p): p is HashPolicy => p !== null);
 }

@@ -3,9 +3,8 @@
 // checks and the fields for per-state intervals are not modelled.
 
 import type { HealthCheck } from './bootstrap-types.js';
-import type { ValueReader } from './yaml-reader.js';
+import { UINT32_MAX, type ValueReader } from './yaml-reader.js';
 
-const UINT32_MAX = 4_294_967_295;
 /** Envoy's default expected status: 200 only. */
 const DEFAULT_EXPECTED_STATUSES: readonly (readonly [number, number])[] = [[200, 201]];
 const NOT_HTTP = ['tcp_health_check', 'grpc_health_check', 'custom_health_check'] as const;
@@ -39,16 +38,9 @@ function readHttpCheck(v: ValueReader): HealthCheck['http'] | undefined {
   const hostField = obj.field('host');
   const host = hostField.string();
   if (host !== undefined && /[\s\0]/.test(host)) hostField.problem('must not contain whitespace or control characters');
-  const statusesField = obj.field('expected_statuses');
-  const expectedStatuses: (readonly [number, number])[] = [];
-  let ok = true;
-  for (const item of statusesField.list()) {
-    const range = readStatusRange(item);
-    if (range === undefined) ok = false;
-    else expectedStatuses.push(range);
-  }
+  const expectedStatuses = obj.field('expected_statuses').listOf(readStatusRange);
   obj.done();
-  if (path === undefined || /[\s\0]/.test(path) || (host !== undefined && /[\s\0]/.test(host)) || !ok) return undefined;
+  if (path === undefined || /[\s\0]/.test(path) || (host !== undefined && /[\s\0]/.test(host)) || expectedStatuses === undefined) return undefined;
   return {
     path,
     // Envoy: an empty host means the cluster's name.

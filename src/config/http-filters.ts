@@ -3,8 +3,8 @@
 
 import type { FaultConfig, HttpFilters } from './bootstrap-types.js';
 import { CORS_FILTER_NAME, CORS_TYPE_URL } from './cors-policy.js';
-import { FAULT_FILTER_NAME, FAULT_TYPE_URL, readFaultFields } from './fault-config.js';
-import { readEmptyTypedConfig, readTypedConfig } from './typed-config.js';
+import { FAULT_FILTER_NAME, readFaultConfig } from './fault-config.js';
+import { readEmptyTypedConfig } from './typed-config.js';
 import type { ValueReader } from './yaml-reader.js';
 
 export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
@@ -43,8 +43,7 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
       ok = false;
     } else if (name === FAULT_FILTER_NAME) {
       // Without typed_config Envoy uses the filter's empty config.
-      const fields = typed.missing ? undefined : readTypedConfig(typed, FAULT_TYPE_URL);
-      const value = typed.missing ? EMPTY_FAULT : fields === undefined ? undefined : readFaultFields(fields);
+      const value = typed.missing ? EMPTY_FAULT : readFaultConfig(typed);
       if (value === undefined) ok = false;
       else fault = value;
     } else if (name === CORS_FILTER_NAME) {

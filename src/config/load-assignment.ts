@@ -4,9 +4,8 @@
 
 import type { Endpoint, Locality } from './bootstrap-types.js';
 import { readSocketAddress } from './socket-address.js';
-import type { ValueReader } from './yaml-reader.js';
+import { UINT32_MAX, type ValueReader } from './yaml-reader.js';
 
-const UINT32_MAX = 4_294_967_295;
 /** Envoy's limit on priority levels (LocalityLbEndpoints.priority lte 128). */
 const MAX_PRIORITY = 128;
 /** Envoy's default overprovisioning_factor, percent (1.4). */

@@ -33,12 +33,5 @@ function readMirrorPolicy(v: ValueReader, refs: ClusterReference[]): RequestMirr
 
 /** RouteAction.request_mirror_policies; mirror clusters are appended to refs (they must exist, like route clusters). */
 export function readMirrorPolicies(v: ValueReader, refs: ClusterReference[]): RequestMirrorPolicy[] | undefined {
-  const out: RequestMirrorPolicy[] = [];
-  let ok = true;
-  for (const item of v.list()) {
-    const policy = readMirrorPolicy(item, refs);
-    if (policy === undefined) ok = false;
-    else out.push(policy);
-  }
-  return ok ? out : undefined;
+  return v.listOf((item) => readMirrorPolicy(item, refs));
 }

@@ -4,9 +4,7 @@
 // are reported as unsupported (split_external_local_origin_errors only as true).
 
 import type { OutlierDetection } from './bootstrap-types.js';
-import type { ValueReader } from './yaml-reader.js';
-
-const UINT32_MAX = 4_294_967_295;
+import { UINT32_MAX, type ValueReader } from './yaml-reader.js';
 
 /** Envoy's defaults (max_ejection_time: 300 s or base_ejection_time, whichever is larger). */
 export const DEFAULT_OUTLIER_DETECTION: OutlierDetection = {

@@ -5,12 +5,9 @@
 // effect when the listener's chain has that filter, as in Envoy.
 
 import type { CorsPolicy, PerFilterConfig } from './bootstrap-types.js';
-import { CORS_FILTER_NAME, CORS_POLICY_TYPE_URL, readCorsFields, readCorsPolicy } from './cors-policy.js';
-import { FAULT_FILTER_NAME, FAULT_TYPE_URL, readFaultFields } from './fault-config.js';
-import { readTypedConfig } from './typed-config.js';
+import { CORS_FILTER_NAME, readCorsPolicy, readTypedCorsPolicy } from './cors-policy.js';
+import { FAULT_FILTER_NAME, readFaultConfig } from './fault-config.js';
 import type { ObjectReader, ValueReader } from './yaml-reader.js';
-
-export const NO_PER_FILTER_CONFIG: PerFilterConfig = Object.freeze({ fault: null, cors: null });
 
 /**
  * Reads `typed_per_filter_config` from obj and the deprecated `cors` field the caller found (a virtual
@@ -25,15 +22,13 @@ export function readPerFilterConfig(obj: ObjectReader, legacy: ValueReader | nul
   if (typed !== undefined) {
     const faultField = typed.field(FAULT_FILTER_NAME);
     if (!faultField.missing) {
-      const fields = readTypedConfig(faultField, FAULT_TYPE_URL);
-      const value = fields === undefined ? undefined : readFaultFields(fields);
+      const value = readFaultConfig(faultField);
       if (value === undefined) ok = false;
       else fault = value;
     }
     const corsTyped = typed.field(CORS_FILTER_NAME);
     if (!corsTyped.missing) {
-      const fields = readTypedConfig(corsTyped, CORS_POLICY_TYPE_URL);
-      const value = fields === undefined ? undefined : readCorsFields(fields);
+      const value = readTypedCorsPolicy(corsTyped);
       if (value === undefined) ok = false;
       else cors = value;
     }

@@ -4,7 +4,7 @@
 
 import type { RetryOn, RetryPolicy } from './bootstrap-types.js';
 import { readEmptyTypedConfig } from './typed-config.js';
-import type { ValueReader } from './yaml-reader.js';
+import { UINT32_MAX, type ValueReader } from './yaml-reader.js';
 
 /**
  * HTTP/2 and gRPC conditions (REFUSED_STREAM, grpc-status 14/1/4/8) cannot
@@ -17,7 +17,6 @@ const RETRY_ON: readonly RetryOn[] = [
   '5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes',
   'refused-stream', 'unavailable', 'cancelled', 'deadline-exceeded', 'resource-exhausted',
 ];
-const UINT32_MAX = 4_294_967_295;
 
 /** Envoy defaults: one retry, back-off base 25 ms (max 10 x base), one host selection attempt. */
 export const DEFAULT_NUM_RETRIES = 1;

@@ -5,15 +5,13 @@ import type { DirectResponseAction, RedirectAction, RouteAction, WeightedCluster
 import { readHashPolicies } from './hash-policy.js';
 import { readMirrorPolicies } from './mirror-policy.js';
 import { readRetryPolicy } from './retry-policy.js';
-import type { ObjectReader, ValueReader } from './yaml-reader.js';
+import { UINT32_MAX, type ObjectReader, type ValueReader } from './yaml-reader.js';
 
 /** A cluster named by a route, kept with its place so a dangling name is reported at its line. */
 export interface ClusterReference {
   readonly name: string;
   readonly at: ValueReader;
 }
-
-const UINT32_MAX = 4_294_967_295;
 
 /** Envoy's default route timeout (15 s). */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;

@@ -1,7 +1,7 @@
 // config.route.v3.RouteConfiguration (inline in the HTTP connection manager):
 // virtual hosts, their domains and their routes in order.
 
-import type { HeaderMatcher, QueryParameterMatcher, Route, RouteConfig, RouteMatch, VirtualHost } from './bootstrap-types.js';
+import type { Route, RouteConfig, RouteMatch, VirtualHost } from './bootstrap-types.js';
 import { readHeaderMutation } from './header-mutation.js';
 import { readPerFilterConfig } from './per-filter-config.js';
 import { readDirectResponse, readRedirectAction, readRouteAction, type ClusterReference } from './route-action.js';
@@ -19,21 +19,10 @@ function readMatch(v: ValueReader): RouteMatch | undefined {
   else if (kind === 'path') value = obj.field('path').string();
   else if (kind === 'safe_regex') value = readRegexMatcher(obj.field('safe_regex'));
   const caseSensitive = obj.field('case_sensitive').bool() ?? true;
-  const headers: HeaderMatcher[] = [];
-  let ok = true;
-  for (const item of obj.field('headers').list()) {
-    const m = readHeaderMatcher(item);
-    if (m === undefined) ok = false;
-    else headers.push(m);
-  }
-  const queryParameters: QueryParameterMatcher[] = [];
-  for (const item of obj.field('query_parameters').list()) {
-    const m = readQueryParameterMatcher(item);
-    if (m === undefined) ok = false;
-    else queryParameters.push(m);
-  }
+  const headers = obj.field('headers').listOf(readHeaderMatcher);
+  const queryParameters = obj.field('query_parameters').listOf(readQueryParameterMatcher);
   obj.done();
-  if (kind === undefined || kind === null || value === undefined || !ok) return undefined;
+  if (kind === undefined || kind === null || value === undefined || headers === undefined || queryParameters === undefined) return undefined;
   return { kind, value, caseSensitive, headers, queryParameters };
 }
 
@@ -98,17 +87,11 @@ function readVirtualHost(v: ValueReader, refs: ClusterReference[], seenDomains: 
     seenDomains.set(domain, name ?? v.path);
     domains.push(domain);
   }
-  const routes: Route[] = [];
-  let ok = true;
-  for (const item of obj.field('routes').list()) {
-    const route = readRoute(item, refs);
-    if (route === undefined) ok = false;
-    else routes.push(route);
-  }
+  const routes = obj.field('routes').listOf((item) => readRoute(item, refs));
   const mutation = readHeaderMutation(obj);
   const perFilter = readPerFilterConfig(obj, obj.field('cors'));
   obj.done();
-  if (name === undefined || domains.length === 0 || !ok || perFilter === undefined) return undefined;
+  if (name === undefined || domains.length === 0 || routes === undefined || perFilter === undefined) return undefined;
   return { name, domains, routes, ...mutation, ...perFilter };
 }
 

@@ -36,6 +36,9 @@ export interface ReadContext {
 
 type Json = string | number | boolean;
 
+/** protobuf uint32's largest value, the upper bound of most integer fields. */
+export const UINT32_MAX = 4_294_967_295;
+
 /** One value at one path: possibly missing (node null). */
 export class ValueReader {
   constructor(
@@ -184,6 +187,21 @@ export class ValueReader {
       else out.push(reader);
     });
     return out;
+  }
+
+  /**
+   * Reads every item of a sequence with `read` (so each bad item reports its problems); returns the items,
+   * or undefined when any item was bad. Empty when missing.
+   */
+  listOf<T>(read: (item: ValueReader) => T | undefined): T[] | undefined {
+    const out: T[] = [];
+    let ok = true;
+    for (const item of this.list()) {
+      const value = read(item);
+      if (value === undefined) ok = false;
+      else out.push(value);
+    }
+    return ok ? out : undefined;
   }
 
   object(): ObjectReader | undefined {

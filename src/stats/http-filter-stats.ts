@@ -2,6 +2,8 @@
 // stat prefix, the sum over workers, and the Prometheus families, named as
 // Envoy's exporter names http.<stat_prefix>.fault.* and .cors.* (the prefix
 // becomes the envoy_http_conn_manager_prefix label).
+import type { FieldMetric } from './prometheus-text.js';
+import { sumByKey } from './sum-by-key.js';
 
 /** One worker's counters for one HTTP connection manager stat prefix. */
 export interface HttpFilterCounters {
@@ -26,12 +28,7 @@ const FIELDS: readonly CounterField[] = [
   'delaysInjected', 'abortsInjected', 'activeFaults', 'faultsOverflow', 'corsOriginValid', 'corsOriginInvalid',
 ];
 
-export interface HttpFilterMetric {
-  readonly name: string;
-  readonly type: 'counter' | 'gauge';
-  readonly help: string;
-  readonly field: CounterField;
-}
+export type HttpFilterMetric = FieldMetric<CounterField>;
 
 export const HTTP_FILTER_METRICS: readonly HttpFilterMetric[] = [
   { name: 'envoy_http_fault_delays_injected', type: 'counter', help: 'Requests the fault filter delayed.', field: 'delaysInjected' },
@@ -44,18 +41,7 @@ export const HTTP_FILTER_METRICS: readonly HttpFilterMetric[] = [
 
 /** Sums the workers' counters per stat prefix, sorted by prefix. */
 export function mergeHttpFilterStats(perWorker: readonly (readonly HttpFilterCounters[] | undefined)[]): HttpFilterCounters[] {
-  const byPrefix = new Map<string, Record<CounterField, number> & { statPrefix: string }>();
-  for (const list of perWorker) {
-    for (const c of list ?? []) {
-      let into = byPrefix.get(c.statPrefix);
-      if (into === undefined) {
-        into = { statPrefix: c.statPrefix, delaysInjected: 0, abortsInjected: 0, activeFaults: 0, faultsOverflow: 0, corsOriginValid: 0, corsOriginInvalid: 0 };
-        byPrefix.set(c.statPrefix, into);
-      }
-      for (const f of FIELDS) into[f] += c[f];
-    }
-  }
-  return [...byPrefix.values()].sort((a, b) => (a.statPrefix < b.statPrefix ? -1 : a.statPrefix > b.statPrefix ? 1 : 0));
+  return sumByKey(perWorker.flatMap((list) => list ?? []), 'statPrefix', FIELDS);
 }
 
 /** The label set of one stat prefix's samples. */

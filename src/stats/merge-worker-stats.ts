@@ -1,6 +1,7 @@
 // Sums the per-worker stats snapshots into one proxy-wide view for
 // /stats/prometheus.
 import { mergeHttpFilterStats, type HttpFilterCounters } from './http-filter-stats.js';
+import { compareStrings, sumByKey } from './sum-by-key.js';
 import type { WorkerStatsSnapshot } from './worker-stats-snapshot.js';
 
 /** The merge reads these fields of each worker's snapshot. */
@@ -48,7 +49,6 @@ const CLUSTER_COUNTERS = ['cxActive', 'cxTotal', 'cxConnectFail', 'rqActive', 'r
 /** Takes one snapshot per worker that answered; returns the sums (series keyed by cluster, code and flags). */
 export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): MergedStats {
   const requests = new Map<string, MergedRequestSeries>();
-  const clusters = new Map<string, MergedClusterStats>();
   const workers: WorkerConnectionStats[] = [];
   for (const snap of snapshots) {
     workers.push({ workerId: snap.workerId, downstreamCxActive: snap.downstreamCxActive, downstreamCxTotal: snap.downstreamCxTotal });
@@ -72,26 +72,14 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
         into.durationBuckets[i] = (into.durationBuckets[i] ?? 0) + (s.durationBuckets[i] ?? 0);
       }
     }
-    for (const c of snap.clusters) {
-      let into = clusters.get(c.cluster);
-      if (into === undefined) {
-        into = { cluster: c.cluster, cxActive: 0, cxTotal: 0, cxConnectFail: 0, rqActive: 0, rqTotal: 0, rqRetry: 0, rqTimeout: 0 };
-        clusters.set(c.cluster, into);
-      }
-      for (const counter of CLUSTER_COUNTERS) into[counter] += c[counter];
-    }
   }
   return {
     requests: [...requests.values()].sort(
       (a, b) =>
         compareStrings(a.cluster, b.cluster) || a.responseCode - b.responseCode || compareStrings(a.responseFlags, b.responseFlags),
     ),
-    clusters: [...clusters.values()].sort((a, b) => compareStrings(a.cluster, b.cluster)),
+    clusters: sumByKey(snapshots.flatMap((s) => s.clusters), 'cluster', CLUSTER_COUNTERS),
     workers: workers.sort((a, b) => a.workerId - b.workerId),
     httpFilters: mergeHttpFilterStats(snapshots.map((s) => s.httpFilters)),
   };
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -33,14 +33,15 @@ export interface RenderInput {
 
 type Labels = readonly (readonly [string, string])[];
 
-interface ClusterMetric {
+/** A metric family whose samples are one numeric field of each row. */
+export interface FieldMetric<F extends string> {
   readonly name: string;
   readonly type: 'counter' | 'gauge';
   readonly help: string;
-  readonly field: keyof Omit<MergedClusterStats, 'cluster'>;
+  readonly field: F;
 }
 
-const CLUSTER_METRICS: readonly ClusterMetric[] = [
+const CLUSTER_METRICS: readonly FieldMetric<keyof Omit<MergedClusterStats, 'cluster'>>[] = [
   { name: 'envoy_cluster_upstream_cx_active', type: 'gauge', help: 'Open upstream connections.', field: 'cxActive' },
   { name: 'envoy_cluster_upstream_cx_total', type: 'counter', help: 'Upstream connections opened.', field: 'cxTotal' },
   { name: 'envoy_cluster_upstream_cx_connect_fail', type: 'counter', help: 'Upstream connection failures.', field: 'cxConnectFail' },
@@ -92,6 +93,13 @@ class TextBuilder {
   sample(name: string, labels: Labels, value: number): void {
     this.out += `${name}${formatLabels(labels)} ${formatNumber(value)}\n`;
   }
+  /** One family per metric, with one sample per row. */
+  fieldFamilies<F extends string, R extends Readonly<Record<F, number>>>(metrics: readonly FieldMetric<F>[], rows: readonly R[], labelsOf: (row: R) => Labels): void {
+    for (const metric of metrics) {
+      this.family(metric.name, metric.type, metric.help);
+      for (const row of rows) this.sample(metric.name, labelsOf(row), row[metric.field]);
+    }
+  }
   text(): string {
     return this.out;
   }
@@ -131,16 +139,10 @@ export function renderPrometheusText(input: RenderInput): string {
     b.sample('istio_request_duration_milliseconds_count', labels, s.count);
   });
 
-  for (const metric of CLUSTER_METRICS) {
-    b.family(metric.name, metric.type, metric.help);
-    for (const c of merged.clusters) b.sample(metric.name, [['cluster_name', c.cluster]], c[metric.field]);
-  }
-
+  b.fieldFamilies(CLUSTER_METRICS, merged.clusters, (c) => [['cluster_name', c.cluster]]);
   const filters = merged.httpFilters ?? [];
-  for (const metric of filters.length === 0 ? [] : HTTP_FILTER_METRICS) {
-    b.family(metric.name, metric.type, metric.help);
-    for (const c of filters) b.sample(metric.name, httpFilterLabels(c), c[metric.field]);
-  }
+  // The fault and CORS families appear only when some listener runs one of those filters.
+  if (filters.length > 0) b.fieldFamilies(HTTP_FILTER_METRICS, filters, httpFilterLabels);
 
   const resilience = input.resilience ?? [];
   for (const metric of RESILIENCE_METRICS) {

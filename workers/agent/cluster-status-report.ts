@@ -20,6 +20,11 @@ interface MutableEndpoint {
 
 const NO_LOCALITY: Locality = { region: '', zone: '', subZone: '' };
 
+/** An endpoint with its counters at zero. */
+function zeroEndpoint(e: { address: string; port: number; weight: number }, locality: Locality, priority: number, healthFlags: number): MutableEndpoint {
+  return { address: e.address, port: e.port, weight: e.weight, rqActive: 0, rqTotal: 0, rqError: 0, cxActive: 0, locality, priority, healthFlags };
+}
+
 /** An endpoint's summed counters plus where the config places it (locality, priority). */
 export interface MergedEndpoint extends EndpointStatus {
   readonly locality: Locality;
@@ -58,10 +63,7 @@ export function mergeClusterStatus(
   for (const c of bootstrap?.clusters ?? []) {
     const eps = endpointsOf(c.name);
     for (const e of c.endpoints) {
-      eps.set(`${e.address}|${e.port}`, {
-        address: e.address, port: e.port, weight: e.weight, rqActive: 0, rqTotal: 0, rqError: 0, cxActive: 0,
-        locality: e.locality ?? NO_LOCALITY, priority: e.priority ?? 0, healthFlags: healthOf(c.name, e.address, e.port),
-      });
+      eps.set(`${e.address}|${e.port}`, zeroEndpoint(e, e.locality ?? NO_LOCALITY, e.priority ?? 0, healthOf(c.name, e.address, e.port)));
     }
   }
   for (const reply of perWorker) {
@@ -71,7 +73,7 @@ export function mergeClusterStatus(
         const key = `${e.address}|${e.port}`;
         let into = eps.get(key);
         if (into === undefined) {
-          into = { address: e.address, port: e.port, weight: e.weight, rqActive: 0, rqTotal: 0, rqError: 0, cxActive: 0, locality: NO_LOCALITY, priority: 0, healthFlags: 0 };
+          into = zeroEndpoint(e, NO_LOCALITY, 0, 0);
           eps.set(key, into);
         }
         for (const [, field] of ENDPOINT_STATS) into[field] += e[field];

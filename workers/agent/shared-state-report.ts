@@ -3,6 +3,7 @@
 // /stats/prometheus, per endpoint its Envoy health flags for /clusters.
 import type { Bootstrap, Cluster } from '../../src/config/bootstrap-types.js';
 import type { ClusterResilienceStats } from '../../src/stats/cluster-resilience-stats.js';
+import { compareStrings } from '../../src/stats/sum-by-key.js';
 import { CLUSTER, ENDPOINT, HEALTH, type SharedState } from '../shared-state/state-layout.js';
 import type { HealthCheckStats } from './health-checker.js';
 
@@ -57,18 +58,21 @@ export function resilienceStats(bootstrap: Bootstrap | undefined, state: SharedS
       ejectionsEnforcedConsecutiveGatewayFailure: enforcedGateway,
       ejectionsDetectedSuccessRate: f(CLUSTER.EJECTIONS_DETECTED_SUCCESS_RATE),
       ejectionsEnforcedSuccessRate: enforcedSuccessRate,
-      healthCheck:
-        c.healthCheck === null || hc === undefined
-          ? null
-          : {
-              ...hc,
-              healthy: c.endpoints.filter(
-                (e) => e.stateSlot !== undefined && (Atomics.load(state.ints, state.endpointBase(e.stateSlot) + ENDPOINT.FLAGS) & (HEALTH.FAILED_ACTIVE_HC | HEALTH.PENDING_ACTIVE_HC)) === 0,
-              ).length,
-            },
+      healthCheck: c.healthCheck === null || hc === undefined ? null : { ...hc, healthy: passingActiveChecks(c, state) },
     });
   }
-  return out.sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0));
+  return out.sort((a, b) => compareStrings(a.cluster, b.cluster));
+}
+
+/** Endpoints of c with a slot whose active health checks pass now (neither failed nor still pending). */
+function passingActiveChecks(c: Cluster, state: SharedState): number {
+  let n = 0;
+  for (const e of c.endpoints) {
+    if (e.stateSlot === undefined) continue;
+    const flags = Atomics.load(state.ints, state.endpointBase(e.stateSlot) + ENDPOINT.FLAGS);
+    if ((flags & (HEALTH.FAILED_ACTIVE_HC | HEALTH.PENDING_ACTIVE_HC)) === 0) n++;
+  }
+  return n;
 }
 
 /** Looks up endpoints' health flag words (0 = healthy; HEALTH bits; 0 for an endpoint with no slot) in one pass over the config. */
