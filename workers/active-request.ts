@@ -34,6 +34,8 @@ const REPLAY_LIMIT = 1024 * 1024;
 /** Body bytes queued for an upstream that is still connecting before reading from the client pauses. */
 const QUEUE_LIMIT = 256 * 1024;
 const CONTINUE_100 = 'HTTP/1.1 100 Continue\r\n\r\n';
+/** The shared "no body pieces" list (frozen: a push would throw), so a request without a body allocates none. */
+const NO_PIECES: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 
 export class ActiveRequest implements UpstreamStream, RequestView {
   // ---- what was asked (RequestView) ----
@@ -64,11 +66,11 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   private upstream: UpstreamAttempt | null = null;
   upstreamReady = false;
   private upstreamHead: Buffer | null = null;
-  /** Body pieces (already framed for upstream) not yet written to the current attempt. */
-  private queued: Buffer[] = [];
+  /** Body pieces (already framed for upstream) not yet written to the current attempt; NO_PIECES when none. */
+  private queued: Buffer[] = NO_PIECES;
   private queuedBytes = 0;
-  /** Every body piece so far, for replay on retry; null once over REPLAY_LIMIT. */
-  private replay: Buffer[] | null = [];
+  /** Every body piece so far, for replay on retry (NO_PIECES until the first); null once over REPLAY_LIMIT. */
+  private replay: Buffer[] | null = NO_PIECES;
   private replayBytes = 0;
   retry: RetryState | null = null;
   /** hash_policy's hash, for RING_HASH / MAGLEV clusters only (else NO_HASH); retries reuse it. */
@@ -98,7 +100,6 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   responseCode = 0;
   bytesReceived = 0;
   bytesSent = 0;
-  readonly startTime = Date.now();
   readonly startMark = performance.now();
 
   constructor(
@@ -169,7 +170,8 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   }
 
   private forward(buf: Buffer, out: Uint32Array, flags: number, action: RouteAction): void {
-    const cluster = this.snapshot.clusters.get(this.route!.pickCluster(Math.random()));
+    // Only a weighted split needs the random number.
+    const cluster = this.snapshot.clusters.get(this.route!.pickCluster(action.clusters.length > 1 ? Math.random() : 0));
     if (cluster === undefined) {
       sendLocalReply(this, LocalReply.CLUSTER_NOT_FOUND);
       return;
@@ -218,7 +220,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     const counters = endpoint.counters;
     counters.rqActive++;
     counters.rqTotal++;
-    if (this.replay !== null && this.replay.length > 0) {
+    if (this.replay !== null && this.replay !== NO_PIECES) {
       this.queued = this.replay.slice();
       this.queuedBytes = this.replayBytes;
     }
@@ -235,12 +237,12 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (queued.length === 0) {
       writable = conn.write(head);
     } else if (queued.length === 1 && this.queuedBytes < 16384) {
-      writable = conn.write(Buffer.concat([head, queued[0]!]));
+      writable = conn.write(joinTwo(head, queued[0]!));
     } else {
       writable = conn.write(head);
       for (let i = 0; i < queued.length; i++) writable = conn.write(queued[i]!);
     }
-    this.queued = [];
+    this.queued = NO_PIECES;
     this.queuedBytes = 0;
     if (this.requestComplete) {
       conn.endRequest();
@@ -269,6 +271,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (replay !== null) {
       this.replayBytes += piece.length;
       if (this.replayBytes > REPLAY_LIMIT) this.replay = null;
+      else if (replay === NO_PIECES) this.replay = [piece];
       else replay.push(piece);
     }
     const run = this.filterRun;
@@ -276,7 +279,8 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (this.upstreamReady) {
       if (!this.upstream!.write(piece)) this.conn.pauseReading();
     } else if (this.upstream !== null || this.backoffTimer !== null || (run !== null && run.delaying)) {
-      this.queued.push(piece);
+      if (this.queued === NO_PIECES) this.queued = [piece];
+      else this.queued.push(piece);
       this.queuedBytes += piece.length;
       if (this.queuedBytes > QUEUE_LIMIT) this.conn.pauseReading();
     }
@@ -356,7 +360,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     const head = this.pendingHead;
     if (head !== null) {
       this.pendingHead = null;
-      this.conn.write(this.chunkedOut ? Buffer.concat([head, LAST_CHUNK]) : head);
+      this.conn.write(this.chunkedOut ? joinTwo(head, LAST_CHUNK) : head);
     } else if (this.chunkedOut) {
       this.conn.write(LAST_CHUNK);
     }
@@ -458,7 +462,15 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (this.retry !== null) this.retry.release();
     recordRequest(this);
     this.replay = null;
-    this.queued = [];
+    this.queued = NO_PIECES;
     this.conn.onRequestDone(this, this.closeAfter || this.receivingBody);
   }
+}
+
+/** a then b in one buffer (Buffer.concat without its list). */
+function joinTwo(a: Buffer, b: Buffer): Buffer {
+  const joined = Buffer.allocUnsafe(a.length + b.length);
+  a.copy(joined, 0);
+  b.copy(joined, a.length);
+  return joined;
 }

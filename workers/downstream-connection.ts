@@ -2,7 +2,7 @@
 // native parser, runs one ActiveRequest at a time (pipelined requests wait
 // their turn), routes body bytes to it, and closes when told to or drained.
 import type * as net from 'node:net';
-import { parseRequestHead } from '../src/native.js';
+import { CHUNKED, parseRequestHead } from '../src/native.js';
 import { ActiveRequest } from './active-request.js';
 import { headOut, parseLimits } from './parse-scratch.js';
 import { readAcceptedSocket, retain } from './shared-read-buffer.js';
@@ -23,6 +23,8 @@ export class DownstreamConnection {
   private headTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private ending = false;
+  /** Chunked request body decoder state, reused by each request in turn (request-body-reader.ts). */
+  readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
 
   constructor(
     private readonly socket: net.Socket,

@@ -77,8 +77,9 @@ export class CompiledFault {
   /** Reads what this fault needs from the head in buf/out (valid only now): the content type and the control headers it honours. */
   begin(buf: Buffer, out: Uint32Array): FaultRun {
     const run = new FaultRun(this);
-    run.grpcRequest = isGrpcContentType(findHeader(buf, out, 'content-type'));
     const c = this.config;
+    // Only an abort's answer depends on it: a delay-only fault skips the content-type scan.
+    if (c.abort !== null) run.grpcRequest = isGrpcContentType(findHeader(buf, out, 'content-type'));
     if (c.delay !== null && c.delay.headerDelay) {
       run.headerDelayMs = headerInt(buf, out, FaultHeader.DELAY);
       run.headerDelayPercent = headerInt(buf, out, FaultHeader.DELAY_PERCENTAGE);

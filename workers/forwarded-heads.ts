@@ -6,7 +6,7 @@ import type { RouteAction } from '../src/config/bootstrap-types.js';
 import { FLAG, HEAD } from '../src/native.js';
 import { rewritePath } from '../src/routing/route-table.js';
 import type { ActiveRequest } from './active-request.js';
-import { encodeResponseHead, encodeUpstreamHead } from './message-heads.js';
+import { encodeResponseHead, encodeUpstreamHead, type UpstreamHeadFields } from './message-heads.js';
 import { BODY_CHUNKED } from './request-body-reader.js';
 import { BodyMode } from './upstream-connection.js';
 
@@ -15,23 +15,36 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
   let path = req.path;
   if (action.prefixRewrite !== null) path = rewritePath(req.route!.route, path, action.prefixRewrite);
   const remote = req.conn.remoteAddress;
-  return encodeUpstreamHead(buf, out, {
-    method: req.method,
-    pathAndQuery: req.query === '' ? path : path + '?' + req.query,
-    host: action.hostRewriteLiteral ?? req.authority,
-    forwardedFor: req.forwardedFor === '' ? remote : req.forwardedFor + ', ' + remote,
-    requestId: req.requestId,
-    framing:
-      req.bodyMode === BODY_CHUNKED
-        ? 'transfer-encoding: chunked\r\n'
-        : (flags & FLAG.CONTENT_LENGTH) !== 0
-          ? 'content-length: ' + req.bodyRemaining + '\r\n'
-          : '',
-    dropExpect,
-    remove: req.plan.requestRemove,
-    add: req.plan.requestAdd,
-  });
+  const f = upstreamFields;
+  f.method = req.method;
+  f.pathAndQuery = req.query === '' ? path : path + '?' + req.query;
+  f.host = action.hostRewriteLiteral ?? req.authority;
+  f.forwardedFor = req.forwardedFor === '' ? remote : req.forwardedFor + ', ' + remote;
+  f.requestId = req.requestId;
+  f.framing =
+    req.bodyMode === BODY_CHUNKED
+      ? 'transfer-encoding: chunked\r\n'
+      : (flags & FLAG.CONTENT_LENGTH) !== 0
+        ? 'content-length: ' + req.bodyRemaining + '\r\n'
+        : '';
+  f.dropExpect = dropExpect;
+  f.remove = req.plan.requestRemove;
+  f.add = req.plan.requestAdd;
+  return encodeUpstreamHead(buf, out, f);
 }
+
+/** One per worker, refilled for each request (encodeUpstreamHead reads it synchronously): no object per request. */
+const upstreamFields: { -readonly [K in keyof UpstreamHeadFields]: UpstreamHeadFields[K] } = {
+  method: '',
+  pathAndQuery: '',
+  host: '',
+  forwardedFor: '',
+  requestId: '',
+  framing: '',
+  dropExpect: false,
+  remove: null,
+  add: Buffer.alloc(0),
+};
 
 /**
  * The response head for the client, from the upstream's head (buf at start, parsed in `out`).

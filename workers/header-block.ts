@@ -53,16 +53,31 @@ export function headerValueById(buf: Buffer, out: Uint32Array, id: number): stri
   return value;
 }
 
+/** Some header with this id has a non-empty value (headerValueById(...) !== '', without building the string). */
+export function hasValueById(out: Uint32Array, id: number): boolean {
+  const count = out[HEAD.HEADER_COUNT]!;
+  for (let i = 0; i < count; i++) {
+    const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
+    if (out[base + HEAD.HEADER_ID] === id && out[base + HEAD.VALUE_END]! > out[base + HEAD.VALUE_START]!) return true;
+  }
+  return false;
+}
+
+/** True when the name of the header at slot `base` equals `name` (lowercase ASCII; the parser lowercased names), compared in place. */
+export function headerNameIs(buf: Buffer, out: Uint32Array, base: number, name: string): boolean {
+  const s = out[base + HEAD.NAME_START]!;
+  const len = name.length;
+  if (out[base + HEAD.NAME_END]! - s !== len) return false;
+  for (let k = 0; k < len; k++) if (buf[s + k] !== name.charCodeAt(k)) return false;
+  return true;
+}
+
 /** First value of an untagged header by lowercase name, or undefined (linear; for rare lookups). */
 export function findHeader(buf: Buffer, out: Uint32Array, name: string): string | undefined {
   const count = out[HEAD.HEADER_COUNT]!;
-  const len = name.length;
   for (let i = 0; i < count; i++) {
     const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
-    const s = out[base + HEAD.NAME_START]!;
-    if (out[base + HEAD.NAME_END]! - s === len && buf.latin1Slice(s, s + len) === name) {
-      return buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
-    }
+    if (headerNameIs(buf, out, base, name)) return buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
   }
   return undefined;
 }

@@ -3,7 +3,7 @@
 // the proxy keeps byte for byte (header-block.ts), and the whole of a
 // response the proxy makes itself.
 import { FLAG, HEAD, HEADER_ID } from '../src/native.js';
-import { HOP_BY_HOP_MASK, connectionNominated, copyPlannedHeaders, headerValueById, planHeaders } from './header-block.js';
+import { HOP_BY_HOP_MASK, connectionNominated, copyPlannedHeaders, hasValueById, planHeaders } from './header-block.js';
 import { reasonPhrase } from './local-reply.js';
 
 /** Received request headers the proxy replaces or drops on the way upstream. */
@@ -37,7 +37,7 @@ export function encodeUpstreamHead(buf: Buffer, out: Uint32Array, f: UpstreamHea
   let start =
     f.method + ' ' + f.pathAndQuery + ' HTTP/1.1\r\nhost: ' + f.host +
     '\r\nx-forwarded-for: ' + f.forwardedFor + '\r\nx-request-id: ' + f.requestId + '\r\n';
-  if (headerValueById(buf, out, HEADER_ID.X_FORWARDED_PROTO) === '') start += 'x-forwarded-proto: http\r\n';
+  if (!hasValueById(out, HEADER_ID.X_FORWARDED_PROTO)) start += 'x-forwarded-proto: http\r\n';
   const tail = f.framing + '\r\n';
   const head = Buffer.allocUnsafe(start.length + headerBytes + f.add.length + tail.length);
   let pos = head.latin1Write(start, 0);

@@ -19,7 +19,10 @@ export const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 export function readBodyFraming(req: ActiveRequest, flags: number, out: Uint32Array): void {
   if ((flags & FLAG.CHUNKED) !== 0) {
     req.bodyMode = BODY_CHUNKED;
-    req.chunkState = new Float64Array(CHUNKED.STATE_SIZE);
+    // The connection's decoder state: it runs one request body at a time.
+    const state = req.conn.chunkState;
+    state.fill(0);
+    req.chunkState = state;
   } else if ((flags & FLAG.CONTENT_LENGTH) !== 0) {
     req.bodyRemaining = out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!;
     if (req.bodyRemaining > 0) req.bodyMode = BODY_LENGTH;

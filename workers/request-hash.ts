@@ -10,6 +10,7 @@ import type { HashPolicy } from '../src/config/bootstrap-types.js';
 import { HEAD } from '../src/native.js';
 import { NO_HASH } from './balancers/balancer.js';
 import { combineHash, hashString, randomHash } from './balancers/hash32.js';
+import { headerNameIs } from './header-block.js';
 
 export { NO_HASH };
 
@@ -77,15 +78,6 @@ export function setCookieLine(name: string, value: string, ttlMs: number, path: 
   return line + '; HttpOnly\r\n';
 }
 
-/** True when header i's name equals `name` (lowercase; the parser lowercased names). */
-function nameIs(buf: Buffer, out: Uint32Array, base: number, name: string): boolean {
-  const s = out[base + HEAD.NAME_START]!;
-  const len = name.length;
-  if (out[base + HEAD.NAME_END]! - s !== len) return false;
-  for (let k = 0; k < len; k++) if (buf[s + k] !== name.charCodeAt(k)) return false;
-  return true;
-}
-
 /** Hash of a header's value; several occurrences hash in sorted order, so their order does not matter (Envoy). */
 function headerHash(buf: Buffer, out: Uint32Array, name: string): number {
   const count = out[HEAD.HEADER_COUNT]!;
@@ -93,7 +85,7 @@ function headerHash(buf: Buffer, out: Uint32Array, name: string): number {
   let values: string[] | null = null;
   for (let i = 0; i < count; i++) {
     const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
-    if (!nameIs(buf, out, base, name)) continue;
+    if (!headerNameIs(buf, out, base, name)) continue;
     if (first < 0) {
       first = base;
     } else {
@@ -115,7 +107,7 @@ export function cookieValue(buf: Buffer, out: Uint32Array, name: string): string
   const len = name.length;
   for (let i = 0; i < count; i++) {
     const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
-    if (!nameIs(buf, out, base, 'cookie')) continue;
+    if (!headerNameIs(buf, out, base, 'cookie')) continue;
     const end = out[base + HEAD.VALUE_END]!;
     let pos = out[base + HEAD.VALUE_START]!;
     while (pos < end) {

@@ -11,7 +11,8 @@ export function recordRequest(req: ActiveRequest): void {
   ctx.stats.record(req.listenerName, clusterName, req.responseCode, req.flags, durationMs);
   if (!ctx.accessLog.enabled) return;
   ctx.accessLog.write({
-    startTime: req.startTime,
+    // Derived from the duration rather than a Date.now() taken by every request, logged or not.
+    startTime: Date.now() - durationMs,
     method: req.method,
     path: req.query === '' ? req.path : req.path + '?' + req.query,
     protocol: req.http11 ? 'HTTP/1.1' : 'HTTP/1.0',

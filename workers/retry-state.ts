@@ -23,9 +23,16 @@ class RetryConditions {
 
 const conditionsByPolicy = new WeakMap<RetryPolicy, RetryConditions>();
 
+/** The last policy asked for: consecutive requests usually share one route, so most look-ups skip the WeakMap. */
+let lastPolicy: RetryPolicy | null = null;
+let lastConditions: RetryConditions | null = null;
+
 function conditionsOf(policy: RetryPolicy): RetryConditions {
+  if (policy === lastPolicy) return lastConditions!;
   let c = conditionsByPolicy.get(policy);
   if (c === undefined) conditionsByPolicy.set(policy, (c = new RetryConditions(policy.retryOn)));
+  lastPolicy = policy;
+  lastConditions = c;
   return c;
 }
 

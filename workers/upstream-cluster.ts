@@ -92,11 +92,6 @@ export class UpstreamCluster {
     return e;
   }
 
-  /** One finished attempt on `endpoint` took `ms` (PEAK_EWMA clusters only: callers check `latency`). */
-  recordAttempt(endpoint: UpstreamEndpoint, ms: number, ok: boolean, now: number): void {
-    this.latency?.record(endpoint.index, ms, ok, now);
-  }
-
   close(): void {
     for (const e of this.endpoints) e.close();
   }

@@ -209,7 +209,13 @@ describe('timeouts and local replies', () => {
     expect(res.status).toBe(504);
     expect(res.body).toBe('upstream request timeout');
     expect(Date.now() - started).toBeLessThan(2500);
-    expect((await accessLogEventually(`rid-${keySeq}`)).response_flags).toBe('UT');
+    const log = await accessLogEventually(`rid-${keySeq}`);
+    expect(log.response_flags).toBe('UT');
+    // start_time is when the request began, not when it was logged (the 0.3 s route timeout later).
+    expect(log.duration as number).toBeGreaterThanOrEqual(290);
+    const startMs = Date.parse(log.start_time as string);
+    expect(startMs).toBeGreaterThanOrEqual(started - 5);
+    expect(startMs).toBeLessThan(started + 200);
   });
 
   it('answers 404 NR for a host no virtual host serves', async () => {

@@ -13,10 +13,6 @@ export interface Balancer {
   pick(hash: number, avoid: Uint8Array | null): UpstreamEndpoint;
 }
 
-export function isAvoided(e: UpstreamEndpoint, avoid: Uint8Array | null): boolean {
-  return avoid !== null && avoid[e.index] === 1;
-}
-
 /** A uniformly random host not in `avoid` (a few draws, then a scan from a random start); any host when all are avoided. */
 export function randomUsable(hosts: readonly UpstreamEndpoint[], avoid: Uint8Array | null): UpstreamEndpoint {
   const n = hosts.length;

@@ -13,6 +13,8 @@ export class RoundRobinBalancer implements Balancer {
   /** Heap of host positions ordered by (deadline, order). */
   private readonly heap: Int32Array;
   private readonly deadline: Float64Array;
+  /** Each host's period between turns (1/weight), computed once. */
+  private readonly period: Float64Array;
   /** Tie-break: when the host was last scheduled, so equal deadlines go first-come first-served. */
   private readonly order: Float64Array;
   private readonly skipped: Int32Array;
@@ -27,11 +29,13 @@ export class RoundRobinBalancer implements Balancer {
     this.next = (Math.random() * n) | 0;
     this.heap = new Int32Array(uniform ? 0 : n);
     this.deadline = new Float64Array(uniform ? 0 : n);
+    this.period = new Float64Array(uniform ? 0 : n);
     this.order = new Float64Array(uniform ? 0 : n);
     this.skipped = new Int32Array(uniform ? 0 : n);
     if (!uniform) {
       for (let i = 0; i < n; i++) {
-        this.deadline[i] = 1 / hosts[i]!.weight;
+        this.period[i] = 1 / hosts[i]!.weight;
+        this.deadline[i] = this.period[i]!;
         this.order[i] = this.seq++;
         this.heap[i] = i;
       }
@@ -64,7 +68,7 @@ export class RoundRobinBalancer implements Balancer {
     }
     const top = heap[0]!;
     // Its next turn: one period (1/weight) after this one.
-    this.deadline[top] = this.deadline[top]! + 1 / eps[top]!.weight;
+    this.deadline[top] = this.deadline[top]! + this.period[top]!;
     this.order[top] = this.seq++;
     this.siftDown(0, size);
     for (let j = 0; j < k; j++) {
