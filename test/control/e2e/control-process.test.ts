@@ -42,7 +42,8 @@ afterEach(async () => {
   control = null;
 });
 
-describe('isthmus control', () => {
+// Each test starts real processes (the control plane, the CLI): 5 s is too tight on a loaded 2-core machine.
+describe('isthmus control', { timeout: 30_000 }, () => {
   it('shows each resource of the watched folder as accepted, or rejected with file:line, and follows edits', async () => {
     control = await startControl((dir) => {
       writeFileSync(join(dir, 'mesh.yaml'), `${SE}---\n${DR}`);
