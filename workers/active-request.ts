@@ -34,6 +34,11 @@ const REPLAY_LIMIT = 1024 * 1024;
 /** Body bytes queued for an upstream that is still connecting before reading from the client pauses. */
 const QUEUE_LIMIT = 256 * 1024;
 const CONTINUE_100 = 'HTTP/1.1 100 Continue\r\n\r\n';
+/**
+ * Methods a proxy may send again on its own, without a retry policy, when a pooled connection turned out to be
+ * closed before any of the response arrived (RFC 9110 9.2.2: idempotent methods only).
+ */
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /** The shared "no body pieces" list (frozen: a push would throw), so a request without a body allocates none. */
 const NO_PIECES: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 
@@ -69,7 +74,10 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   /** Body pieces (already framed for upstream) not yet written to the current attempt; NO_PIECES when none. */
   private queued: Buffer[] = NO_PIECES;
   private queuedBytes = 0;
-  /** Every body piece so far, for replay on retry (NO_PIECES until the first); null once over REPLAY_LIMIT. */
+  /**
+   * Every body piece so far, for a retry or a mirror to send (NO_PIECES until the first); null once over
+   * REPLAY_LIMIT or once nothing can send it again (see keepBody).
+   */
   private replay: Buffer[] | null = NO_PIECES;
   private replayBytes = 0;
   retry: RetryState | null = null;
@@ -83,7 +91,10 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   private attemptStart = 0;
   /** Fault, CORS and mirror state; null unless the route has any of them (the v1 path). */
   filterRun: HttpFilterRun | null = null;
-  private staleRetries = 0;
+  /** The route's retry policy may send the request again (num_retries > 0): the body is kept. */
+  private retriable = false;
+  /** The request was sent again once because its pooled connection was stale (at most once, idempotent only). */
+  private replayedStale = false;
   routeTimer: NodeJS.Timeout | null = null;
   tryTimer: NodeJS.Timeout | null = null;
   backoffTimer: NodeJS.Timeout | null = null;
@@ -181,7 +192,10 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (cluster.usesHash && action.hashPolicy.length > 0) {
       this.hash = requestHash(action.hashPolicy, buf, out, this.query, this.conn.remoteAddress, this.conn, this);
     }
-    if (action.retryPolicy !== null) this.retry = new RetryState(action.retryPolicy);
+    if (action.retryPolicy !== null) {
+      this.retry = new RetryState(action.retryPolicy);
+      this.retriable = action.retryPolicy.numRetries > 0;
+    }
     const expectContinue = (flags & FLAG.EXPECT_CONTINUE) !== 0 && this.receivingBody;
     this.upstreamHead = upstreamHeadFor(this, buf, out, flags, action, expectContinue);
     // Envoy answers 100-continue itself rather than waiting on the upstream.
@@ -196,13 +210,15 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (this.requestComplete) startRouteTimer(this);
     const run = this.filterRun;
     if (run !== null) run.startMirrors(this.snapshot.clusters, this.upstreamHead!, this.replay, this.requestComplete, this.timeoutMs);
+    // The body so far is kept only for what may send it again: the retry policy, or a stale pooled connection.
+    if (!this.retriable && !IDEMPOTENT_METHODS.has(this.method)) this.replay = null;
     this.beginAttempt();
   }
 
   // ---------------------------------------------------------------- attempts
 
-  /** Picks an endpoint and starts an attempt on it (first try, retry, or stale-connection replay). */
-  beginAttempt(): void {
+  /** Picks an endpoint and starts an attempt on it (first try, retry, or stale-connection replay on a `fresh` connection). */
+  beginAttempt(fresh = false): void {
     const cluster = this.cluster!;
     const previous = this.endpoint;
     if (previous !== null && this.retry !== null && this.retry.policy.previousHostsPredicate) (this.triedHosts ??= []).push(previous);
@@ -224,13 +240,15 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       this.queued = this.replay.slice();
       this.queuedBytes = this.replayBytes;
     }
-    this.upstream = endpoint.acquire(this);
+    this.upstream = endpoint.acquire(this, fresh);
   }
 
   onUpstreamReady(conn: UpstreamConnection): void {
     this.upstream = conn;
     this.upstreamReady = true;
     conn.headRequest = this.method === 'HEAD';
+    // Without a retry policy only a stale pooled connection sends a request again, and only once.
+    if (!this.retriable && (!conn.reused || this.replayedStale)) this.replay = null;
     const head = this.upstreamHead!;
     const queued = this.queued;
     let writable: boolean;
@@ -387,10 +405,14 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       this.complete();
       return;
     }
-    // A pooled connection the upstream had just closed: not the upstream's fault, replay once or twice.
-    if (failure === UpstreamFailure.RESET && staleReuse && this.staleRetries < 2 && this.replayable()) {
-      this.staleRetries++;
-      this.beginAttempt();
+    // A pooled connection the upstream had closed before answering (a race with its idle timeout): not the
+    // upstream's fault. RFC 9110 9.2.2: send it again, on a fresh connection, only if idempotent, and only once.
+    if (
+      failure === UpstreamFailure.RESET && staleReuse && !this.replayedStale &&
+      IDEMPOTENT_METHODS.has(this.method) && this.replayable()
+    ) {
+      this.replayedStale = true;
+      this.beginAttempt(true);
       return;
     }
     if (this.retry !== null && this.retry.retriesFailure(failure) && this.canRetry()) {

@@ -5,6 +5,8 @@ export class ClusterCounters {
   cxIdle = 0;
   cxTotal = 0;
   cxConnectFail = 0;
+  /** Connections closed because the upstream sent invalid HTTP/1.1 (an invalid response, or bytes after a complete one). */
+  cxProtocolError = 0;
   rqActive = 0;
   rqTotal = 0;
   rqRetry = 0;

@@ -162,12 +162,17 @@ export class UpstreamConnection implements UpstreamAttempt {
     if (this.stream === null) this.socket.destroy();
   }
 
-  /** Bytes from the socket, valid only during this call (see shared-read-buffer.ts). */
+  /**
+   * Bytes from the socket, valid only during this call (see shared-read-buffer.ts). A response that completes
+   * ends this call: the connection goes back to the pool (and may at once carry the next request) only when the
+   * response ended exactly at the end of the bytes read; any byte past it means the upstream broke framing (a
+   * HEAD or 204/304 answer with a body, a second response), so the connection closes (Envoy: "upstream sent data
+   * after end of response", upstream_cx_protocol_error).
+   */
   private onRead(nread: number, chunk: Buffer): void {
-    const stream = this.stream;
-    if (stream === null) {
+    if (this.stream === null) {
       // Bytes nobody asked for (an idle connection): the framing is lost.
-      this.socket.destroy();
+      if (nread > 0) this.protocolError();
       return;
     }
     this.responseBytes += nread;
@@ -181,7 +186,9 @@ export class UpstreamConnection implements UpstreamAttempt {
       this.pending = null;
     }
     let pos = 0;
-    while (pos < end && this.stream !== null) {
+    while (pos < end) {
+      const stream = this.stream;
+      if (stream === null) return; // the stream gave up (abandon() destroyed the socket)
       if (this.phase === PHASE_HEAD) {
         const n = parseResponseHead(buf, pos, end, headOut, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
         if (n === 0) {
@@ -204,37 +211,56 @@ export class UpstreamConnection implements UpstreamAttempt {
         this.endpoint.health.recordStatus(status);
         this.startBody(status);
         this.phase = PHASE_BODY;
-        this.stream.onUpstreamResponseHead(this, buf, pos, n, this.bodyMode);
+        stream.onUpstreamResponseHead(this, buf, pos, n, this.bodyMode);
         pos += n;
         if (this.stream === null) return; // the stream gave up on this response (a retry)
-        if (this.bodyMode === BodyMode.NONE) this.finish();
+        if (this.bodyMode === BodyMode.NONE) {
+          this.finish(pos < end);
+          return;
+        }
         continue;
       }
       if (this.bodyMode === BodyMode.LENGTH) {
         const take = Math.min(this.remaining, end - pos);
         this.remaining -= take;
-        this.stream.onUpstreamBody(buf, pos, pos + take);
+        stream.onUpstreamBody(buf, pos, pos + take);
         pos += take;
-        if (this.remaining === 0) this.finish();
-      } else if (this.bodyMode === BodyMode.CHUNKED) {
-        const count = decodeChunked(buf, pos, end, this.chunkState, chunkSegments);
-        if (count < 0) {
-          this.fail(UpstreamFailure.PROTOCOL);
+        if (this.remaining === 0) {
+          this.finish(pos < end);
           return;
         }
-        for (let i = 0; i < count && this.stream !== null; i++) {
-          this.stream.onUpstreamBody(buf, chunkSegments[2 * i]!, chunkSegments[2 * i + 1]!);
-        }
+      } else if (this.bodyMode === BodyMode.CHUNKED) {
+        if (!this.readChunked(stream, buf, pos, end)) return;
         pos = this.chunkState[CHUNKED.CONSUMED]!;
-        if (this.chunkState[CHUNKED.PHASE] === CHUNKED.DONE_PHASE && this.stream !== null) this.finish();
+        if (this.chunkState[CHUNKED.PHASE] === CHUNKED.DONE_PHASE) {
+          this.finish(pos < end);
+          return;
+        }
       } else {
-        this.stream.onUpstreamBody(buf, pos, end);
+        stream.onUpstreamBody(buf, pos, end);
         pos = end;
       }
     }
     if (this.stream !== null) this.stream.onUpstreamReadEnd();
-    // Bytes past the end of the response: the upstream broke framing.
-    else if (pos < end && !this.closed) this.socket.destroy();
+  }
+
+  /** Decodes chunked body bytes buf[pos, end) and hands their data on; false when the connection failed. */
+  private readChunked(stream: UpstreamStream, buf: Buffer, pos: number, end: number): boolean {
+    const count = decodeChunked(buf, pos, end, this.chunkState, chunkSegments);
+    if (count < 0) {
+      this.fail(UpstreamFailure.PROTOCOL);
+      return false;
+    }
+    for (let i = 0; i < count && this.stream !== null; i++) {
+      stream.onUpstreamBody(buf, chunkSegments[2 * i]!, chunkSegments[2 * i + 1]!);
+    }
+    return this.stream !== null;
+  }
+
+  /** The upstream sent bytes no request asked for: count it and close. */
+  private protocolError(): void {
+    this.endpoint.counters.cxProtocolError++;
+    this.socket.destroy();
   }
 
   private startBody(status: number): void {
@@ -255,24 +281,29 @@ export class UpstreamConnection implements UpstreamAttempt {
     }
   }
 
-  private finish(): void {
+  /** The response is complete; `extraBytes`: the upstream sent more after it, so the connection is not reused. */
+  private finish(extraBytes: boolean): void {
     const stream = this.stream;
     if (stream === null) return;
     this.stream = null;
     this.endpoint.cluster.releaseRequest();
-    if (this.keepAlive && this.requestDone && this.pending === null) {
-      // A paused idle socket would not notice the upstream closing it.
+    if (extraBytes) {
+      this.protocolError();
+    } else if (this.keepAlive && this.requestDone && this.pending === null) {
+      // A paused idle socket would not notice the upstream closing it (or sending bytes nobody asked for).
       if (this.socket.isPaused()) this.socket.resume();
       this.endpoint.release(this);
     } else {
       this.socket.destroy();
     }
+    // Last: the stream may start its client's next request, which may take this connection from the pool.
     stream.onUpstreamResponseEnd();
   }
 
   private fail(failure: number): void {
     const stream = this.stream;
     this.stream = null;
+    if (failure === UpstreamFailure.PROTOCOL) this.endpoint.counters.cxProtocolError++;
     this.socket.destroy();
     if (stream === null) return;
     this.endpoint.cluster.releaseRequest();
@@ -313,7 +344,7 @@ export class UpstreamConnection implements UpstreamAttempt {
       stream.onUpstreamFailure(UpstreamFailure.CONNECT);
     } else if (this.phase === PHASE_BODY && this.bodyMode === BodyMode.CLOSE) {
       this.keepAlive = false;
-      this.finish();
+      this.finish(false);
     } else {
       this.stream = null;
       endpoint.cluster.releaseRequest();

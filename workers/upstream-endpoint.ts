@@ -50,11 +50,12 @@ export class UpstreamEndpoint {
   /**
    * Binds `stream` to a pooled connection (synchronously calls onUpstreamReady), to a new one (calls it once
    * connected), or to a place in the queue; a circuit breaker's refusal reaches the stream as an OVERFLOW failure.
+   * `fresh`: never a pooled connection (a request sent again because a pooled one turned out stale).
    */
-  acquire(stream: UpstreamStream): UpstreamAttempt {
+  acquire(stream: UpstreamStream, fresh = false): UpstreamAttempt {
     const cluster = this.cluster;
     if (!cluster.admitRequest()) return new PendingAttempt(this, stream, true);
-    const conn = this.idle.pop();
+    const conn = fresh ? undefined : this.idle.pop();
     if (conn !== undefined) {
       this.counters.cxIdle--;
       conn.attach(stream, true);

@@ -21,6 +21,7 @@ export interface MergedClusterStats {
   cxActive: number;
   cxTotal: number;
   cxConnectFail: number;
+  cxProtocolError: number;
   rqActive: number;
   rqTotal: number;
   rqRetry: number;
@@ -44,7 +45,7 @@ export interface MergedStats {
   readonly httpFilters?: readonly HttpFilterCounters[];
 }
 
-const CLUSTER_COUNTERS = ['cxActive', 'cxTotal', 'cxConnectFail', 'rqActive', 'rqTotal', 'rqRetry', 'rqTimeout'] as const;
+const CLUSTER_COUNTERS = ['cxActive', 'cxTotal', 'cxConnectFail', 'cxProtocolError', 'rqActive', 'rqTotal', 'rqRetry', 'rqTimeout'] as const;
 
 /** Takes one snapshot per worker that answered; returns the sums (series keyed by cluster, code and flags). */
 export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): MergedStats {

@@ -45,6 +45,12 @@ const CLUSTER_METRICS: readonly FieldMetric<keyof Omit<MergedClusterStats, 'clus
   { name: 'envoy_cluster_upstream_cx_active', type: 'gauge', help: 'Open upstream connections.', field: 'cxActive' },
   { name: 'envoy_cluster_upstream_cx_total', type: 'counter', help: 'Upstream connections opened.', field: 'cxTotal' },
   { name: 'envoy_cluster_upstream_cx_connect_fail', type: 'counter', help: 'Upstream connection failures.', field: 'cxConnectFail' },
+  {
+    name: 'envoy_cluster_upstream_cx_protocol_error',
+    type: 'counter',
+    help: 'Upstream connections closed for an HTTP/1.1 protocol error (an invalid response, or bytes after the end of one).',
+    field: 'cxProtocolError',
+  },
   { name: 'envoy_cluster_upstream_rq_active', type: 'gauge', help: 'Upstream requests in flight.', field: 'rqActive' },
   { name: 'envoy_cluster_upstream_rq_total', type: 'counter', help: 'Upstream requests sent.', field: 'rqTotal' },
   { name: 'envoy_cluster_upstream_rq_retry', type: 'counter', help: 'Upstream request retries.', field: 'rqRetry' },

@@ -24,6 +24,7 @@ export interface UpstreamClusterStats {
   readonly cxIdle: number;
   readonly cxTotal: number;
   readonly cxConnectFail: number;
+  readonly cxProtocolError: number;
   readonly rqActive: number;
   readonly rqTotal: number;
   readonly rqRetry: number;

@@ -5,7 +5,7 @@ function worker(id: number, over: Partial<WorkerStatsInput> = {}): WorkerStatsIn
   return { workerId: id, downstreamCxActive: 0, downstreamCxTotal: 0, requests: [], clusters: [], ...over };
 }
 const cluster = (name: string, n: number) => ({
-  cluster: name, cxActive: n, cxIdle: 0, cxTotal: 10 * n, cxConnectFail: 1, rqActive: n, rqTotal: 100 * n, rqRetry: 2, rqTimeout: 3,
+  cluster: name, cxActive: n, cxIdle: 0, cxTotal: 10 * n, cxConnectFail: 1, cxProtocolError: 0, rqActive: n, rqTotal: 100 * n, rqRetry: 2, rqTimeout: 3,
 });
 
 describe('mergeWorkerStats', () => {
@@ -33,8 +33,8 @@ describe('mergeWorkerStats', () => {
       worker(0, { downstreamCxActive: 1, downstreamCxTotal: 3, clusters: [cluster('x', 2)] }),
     ]);
     expect(merged.clusters).toEqual([
-      { cluster: 'a', cxActive: 5, cxTotal: 50, cxConnectFail: 1, rqActive: 5, rqTotal: 500, rqRetry: 2, rqTimeout: 3 },
-      { cluster: 'x', cxActive: 3, cxTotal: 30, cxConnectFail: 2, rqActive: 3, rqTotal: 300, rqRetry: 4, rqTimeout: 6 },
+      { cluster: 'a', cxActive: 5, cxTotal: 50, cxConnectFail: 1, cxProtocolError: 0, rqActive: 5, rqTotal: 500, rqRetry: 2, rqTimeout: 3 },
+      { cluster: 'x', cxActive: 3, cxTotal: 30, cxConnectFail: 2, cxProtocolError: 0, rqActive: 3, rqTotal: 300, rqRetry: 4, rqTimeout: 6 },
     ]);
     expect(merged.workers).toEqual([
       { workerId: 0, downstreamCxActive: 1, downstreamCxTotal: 3 },

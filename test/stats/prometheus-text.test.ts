@@ -10,7 +10,7 @@ function render(requests = [
   const merged = mergeWorkerStats([
     {
       workerId: 0, downstreamCxActive: 1, downstreamCxTotal: 4, requests,
-      clusters: [{ cluster: 'reviews', cxActive: 2, cxIdle: 0, cxTotal: 5, cxConnectFail: 1, rqActive: 1, rqTotal: 9, rqRetry: 3, rqTimeout: 2 }],
+      clusters: [{ cluster: 'reviews', cxActive: 2, cxIdle: 0, cxTotal: 5, cxConnectFail: 1, cxProtocolError: 0, rqActive: 1, rqTotal: 9, rqRetry: 3, rqTimeout: 2 }],
     },
     { workerId: 1, downstreamCxActive: 0, downstreamCxTotal: 6, requests: [], clusters: [] },
   ]);
