@@ -4,7 +4,7 @@
 // file, line and field path, and reading goes on after one.
 
 import { isMap, isScalar, type Node } from 'yaml';
-import { checkRe2 } from '../../src/config/re2-regex.js';
+import { checkRe2, ISTIO_MAX_PROGRAM_SIZE } from '../../src/config/re2-regex.js';
 import { ValueReader } from '../../src/config/yaml-reader.js';
 import type { HostName, IstioStringMatch } from './istio-types.js';
 
@@ -244,7 +244,7 @@ export function readIstioStringMatch(v: ValueReader): IstioStringMatch | undefin
   if (kind !== null && kind !== undefined) {
     const field = obj.field(kind);
     const value = kind === 'exact' ? field.string() : field.nonEmptyString();
-    const problem = kind === 'regex' && value !== undefined ? checkRe2(value) : null;
+    const problem = kind === 'regex' && value !== undefined ? checkRe2(value, ISTIO_MAX_PROGRAM_SIZE) : null;
     if (problem !== null) field.problem(problem);
     else if (value !== undefined) result = { kind, value };
   }

@@ -3,6 +3,7 @@
 // clusters to subsets, rewrite/redirect/direct response, timeout (0s = none),
 // retries (the mesh default unless the rule sets its own), fault and CORS as
 // per-route filter config, mirrors and header mutations.
+import { DEFAULT_MAX_PROGRAM_SIZE, ISTIO_MAX_PROGRAM_SIZE, re2ProgramSize } from '../../src/config/re2-regex.js';
 import { PREVIOUS_HOSTS_PREDICATE, PREVIOUS_HOSTS_TYPE_URL } from '../../src/config/retry-policy.js';
 import type {
   CorsPolicy, Destination, HeaderOperations, HttpFaultInjection, HttpMatchRequest, HttpRetry, HttpRoute, IstioStringMatch,
@@ -58,6 +59,14 @@ export function retryPolicy(retries: HttpRetry | undefined): Record<string, unkn
   return out;
 }
 
+/**
+ * Envoy's RegexMatcher for an Istio regex. Istio's bootstrap raises Envoy's program size limit to 32768 (runtime
+ * re2.max_program_size.error_level); a regex over Envoy's default of 100 carries that limit itself.
+ */
+function safeRegex(regex: string): object {
+  return re2ProgramSize(regex) > DEFAULT_MAX_PROGRAM_SIZE ? { google_re2: { max_program_size: { value: ISTIO_MAX_PROGRAM_SIZE } }, regex } : { regex };
+}
+
 export function stringMatcher(m: IstioStringMatch): object {
   switch (m.kind) {
     case 'exact':
@@ -65,7 +74,7 @@ export function stringMatcher(m: IstioStringMatch): object {
     case 'prefix':
       return { prefix: m.value };
     case 'regex':
-      return { safe_regex: { regex: m.value } };
+      return { safe_regex: safeRegex(m.value) };
   }
 }
 
@@ -75,7 +84,7 @@ function routeMatch(m: HttpMatchRequest | undefined): object {
   if (uri === undefined || (uri.kind === 'prefix' && uri.value === '')) out.prefix = '/';
   else if (uri.kind === 'exact') out.path = uri.value;
   else if (uri.kind === 'prefix') out.prefix = uri.value;
-  else out.safe_regex = { regex: uri.value };
+  else out.safe_regex = safeRegex(uri.value);
   if (m === undefined) return out;
   const headers: object[] = m.headers.map((h) => ({ name: h.name, string_match: stringMatcher(h.match) }));
   if (m.method !== undefined) headers.push({ name: ':method', string_match: stringMatcher(m.method) });

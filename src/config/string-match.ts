@@ -2,8 +2,8 @@
 // config.route.v3.HeaderMatcher and QueryParameterMatcher.
 
 import type { HeaderMatcher, QueryParameterMatcher, StringMatch, StringMatchKind } from './bootstrap-types.js';
-import { checkRe2 } from './re2-regex.js';
-import type { ValueReader } from './yaml-reader.js';
+import { checkRe2, DEFAULT_MAX_PROGRAM_SIZE } from './re2-regex.js';
+import { UINT32_MAX, type ValueReader } from './yaml-reader.js';
 
 const HEADER_NAME = /^:?[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 /** Pseudo-headers a route may match on (the rest of a request's pseudo-headers are not known here). */
@@ -25,20 +25,26 @@ export function readHeaderName(v: ValueReader, allowPseudo: boolean): string | u
   return name;
 }
 
-/** A regex field (`regex` inside a RegexMatcher); reports RE2 incompatibilities by path. */
+/**
+ * A RegexMatcher (`regex`, optional `google_re2`); reports by path a pattern RE2 refuses or one whose program is
+ * over `google_re2.max_program_size` (Envoy's default limit, 100, when unset).
+ */
 export function readRegexMatcher(v: ValueReader): string | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
   const regexField = obj.field('regex');
   regexField.require();
-  const regex = regexField.string();
-  // google_re2 is deprecated in Envoy and carries nothing we use; `google_re2: {}` is common in examples.
-  const engine = obj.field('google_re2');
-  const engineObj = engine.object();
+  const regex = regexField.nonEmptyString();
+  // google_re2 is deprecated in Envoy but still honoured; `google_re2: {}` is common in examples.
+  const engineObj = obj.field('google_re2').object();
+  const sizeField = engineObj?.field('max_program_size');
+  const configuredSize = sizeField?.integer(1, UINT32_MAX);
+  const sizeOk = sizeField === undefined || sizeField.missing || configuredSize !== undefined;
+  const maxProgramSize = configuredSize ?? DEFAULT_MAX_PROGRAM_SIZE;
   engineObj?.done();
   obj.done();
-  if (regex === undefined) return undefined;
-  const problem = checkRe2(regex);
+  if (regex === undefined || !sizeOk) return undefined;
+  const problem = checkRe2(regex, maxProgramSize);
   if (problem !== null) {
     regexField.problem(problem);
     return undefined;

@@ -3,7 +3,7 @@
 // must hold. Regexes are compiled here, once, never per request.
 
 import type { HeaderMatcher, QueryParameterMatcher, RouteMatch } from '../config/bootstrap-types.js';
-import { compileFullMatch } from '../config/re2-regex.js';
+import { compileFullMatch, type FullMatchRegex } from '../config/re2-regex.js';
 import { headerValueForMatch, type RequestView } from './request-view.js';
 import { StringMatcher, asciiLower, regionEqualsIgnoreCase } from './string-matcher.js';
 
@@ -50,7 +50,7 @@ export class RouteMatcher {
   /** prefix/path literal; lowercased when case-insensitive. */
   private readonly literal: string;
   private readonly caseSensitive: boolean;
-  private readonly regex: RegExp | null;
+  private readonly regex: FullMatchRegex | null;
   private readonly headers: readonly CompiledHeaderMatcher[];
   private readonly queryMatchers: readonly CompiledQueryMatcher[];
   /** Whether matchesQuery needs to be called (and the query parsed). */
@@ -83,7 +83,7 @@ export class RouteMatcher {
         if (path.length !== lit.length) return false;
         return this.caseSensitive ? path === lit : regionEqualsIgnoreCase(path, 0, lit);
       case 'safe_regex':
-        return this.regex!.test(path);
+        return this.regex!.testExact(path);
     }
   }
 

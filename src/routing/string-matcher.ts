@@ -3,7 +3,7 @@
 // (Envoy's ignore_case is ASCII-only too) instead of lowercasing strings.
 
 import type { StringMatch, StringMatchKind } from '../config/bootstrap-types.js';
-import { compileFullMatch } from '../config/re2-regex.js';
+import { compileFullMatch, type FullMatchRegex } from '../config/re2-regex.js';
 
 /** Compares text[offset, offset + lower.length) with `lower` (already lowercased), ignoring ASCII case. */
 export function regionEqualsIgnoreCase(text: string, offset: number, lower: string): boolean {
@@ -26,7 +26,7 @@ export class StringMatcher {
   private readonly kind: StringMatchKind;
   private readonly value: string;
   private readonly ignoreCase: boolean;
-  private readonly regex: RegExp | null;
+  private readonly regex: FullMatchRegex | null;
 
   constructor(match: StringMatch) {
     this.kind = match.kind;
@@ -49,7 +49,7 @@ export class StringMatcher {
         for (let i = 0; i + v.length <= input.length; i++) if (regionEqualsIgnoreCase(input, i, v)) return true;
         return false;
       case 'regex':
-        return this.regex!.test(input);
+        return this.regex!.testExact(input);
     }
   }
 }

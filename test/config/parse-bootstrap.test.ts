@@ -331,6 +331,21 @@ describe('parseBootstrap: problems name file, line and path', () => {
     expect(problemsOf(backref)[0]!.message).toContain('backreference');
   });
 
+  it("a regex over RE2's program size limit: Envoy's 100 by default, google_re2.max_program_size when set", () => {
+    const big = edit(VALID, 'regex: "/static/.*"', 'regex: "/static/[a-z]{200}"');
+    const [p] = problemsOf(big);
+    expect(p!.line).toBe(lineOf(big, '[a-z]{200}'));
+    expect(p!.path).toMatch(/routes\[2\]\.match\.safe_regex\.regex$/);
+    expect(p!.message).toMatch(/compiles to an RE2 program of size \d+, over the limit of 100/);
+    const raised = edit(VALID, 'regex: "/static/.*", google_re2: {}', 'regex: "/static/[a-z]{200}", google_re2: { max_program_size: 1000 }');
+    expect(() => parseBootstrap(raised, 'bootstrap.yaml')).not.toThrow();
+    const zero = edit(VALID, 'google_re2: {}', 'google_re2: { max_program_size: 0 }');
+    expect(problemsOf(zero)[0]!.path).toMatch(/safe_regex\.google_re2\.max_program_size$/);
+    // RE2 syntax JavaScript reads differently: a POSIX class.
+    expect(() => parseBootstrap(edit(VALID, 'regex: "[a-z]+"', 'regex: "[[:alpha:]]+"'), 'bootstrap.yaml')).not.toThrow();
+    expect(problemsOf(edit(VALID, 'regex: "[a-z]+"', 'regex: "a{1001}"'))[0]!.message).toMatch(/invalid repeat count/);
+  });
+
   it('a bad duration', () => {
     const text = edit(VALID, 'timeout: 1.5s', 'timeout: 1.5 seconds');
     const [p] = problemsOf(text);

@@ -9,6 +9,9 @@ import { translateForProxy, type EnvoyResources } from '../../../control/transla
 import { encodeResource } from '../../../control/xds/resource-encoder.js';
 import { TYPE_URL } from '../../../control/xds/protos.js';
 import { schemaProblems } from './envoy-schema.js';
+import { readRouteConfigObject } from '../../../src/config/parse-resource-object.js';
+import { ProtoJson } from '../../../src/xds/proto-json.js';
+import { loadXdsProtos, messageNameOf } from '../../../src/xds/xds-protos.js';
 
 const MESH = fileURLToPath(new URL('../../../examples/mesh', import.meta.url));
 const RATINGS = 'ratings.default.svc.cluster.local';
@@ -136,6 +139,39 @@ describe('VirtualService http rules as Envoy routes', () => {
   it('mirrors to a cluster that exists in the proxy config', async () => {
     const out = await translate(productpage);
     expect(out.clusters.map((c: Json) => c.name)).toContain(`outbound|9080|v2|${REVIEWS}`);
+  });
+});
+
+describe('Istio regexes as Envoy safe_regex', () => {
+  it("carries Istio's program size limit (32768) on a regex over Envoy's default of 100, which the proxy then accepts", async () => {
+    const vs = `
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: long-regex}
+spec:
+  hosts: [ratings]
+  http:
+  - name: long
+    match: [{uri: {regex: "/ids/[a-f0-9]{128}"}}]
+    route: [{destination: {host: ratings}}]
+  - name: short
+    match: [{uri: {regex: "/tea.*"}}]
+    route: [{destination: {host: ratings}}]
+`;
+    const resources: IstioResource[] = [...await loadResourceDir(MESH), ...parseResources(vs, 'long-regex.yaml')];
+    const registry = new ServiceRegistry();
+    const adapter = new IstioConfigAdapter();
+    adapter.update(resources);
+    adapter.start(registry);
+    const out = translateForProxy(productpage, createMeshConfig(resources), registry);
+    const [long, short] = ratingsRoutes(out);
+    expect(long.match.safe_regex).toEqual({ google_re2: { max_program_size: { value: 32768 } }, regex: '/ids/[a-f0-9]{128}' });
+    expect(short.match.safe_regex).toEqual({ regex: '/tea.*' });
+    // What the proxy receives (serialized, decoded, wrappers unwrapped) reads without a problem.
+    const protos = loadXdsProtos();
+    const type = protos.messageType(messageNameOf(TYPE_URL.ROUTE))!;
+    const json = new ProtoJson(protos.packageDefinition).resourceToJson({ type_url: TYPE_URL.ROUTE, value: type.serialize(out.routes[0]!) });
+    expect(readRouteConfigObject(json, 'RouteConfiguration outbound').problems).toEqual([]);
   });
 });
 
