@@ -4,6 +4,7 @@
 
 import type { CorsPolicy } from './bootstrap-types.js';
 import { readRuntimeFraction } from './fraction.js';
+import { checkFieldValue } from './head-text.js';
 import { readStringMatch } from './string-match.js';
 import { readTypedConfig } from './typed-config.js';
 import type { ObjectReader, ValueReader } from './yaml-reader.js';
@@ -18,10 +19,7 @@ export const CORS_POLICY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filter
 function readHeaderList(v: ValueReader): string | null | undefined {
   const text = v.string();
   if (text === undefined) return v.missing ? null : undefined;
-  if (/[\r\n\0]/.test(text)) {
-    v.problem('must not contain CR, LF or NUL');
-    return undefined;
-  }
+  if (!checkFieldValue(v, text, true)) return undefined; // written one byte per character
   return text === '' ? null : text;
 }
 
