@@ -112,7 +112,11 @@ function readFault(v: ValueReader): HttpFaultInjection | undefined {
     const fixedField = delayObj.field('fixedDelay');
     fixedField.require();
     const fixedDelayMs = fixedField.missing ? undefined : readDurationMs(fixedField);
-    const pct = percentage(delayObj);
+    // `percent` (an integer) is deprecated but still in Istio's CRD and its request-timeouts task;
+    // Istio uses it only when `percentage` is not set, and so do we.
+    const percentField = delayObj.field('percent');
+    const percent = percentField.integer(0, 100);
+    const pct = delayObj.has('percentage') || percent === undefined ? percentage(delayObj) : percent;
     delayObj.done();
     if (fixedDelayMs !== undefined) delay = { percentage: pct, fixedDelayMs };
   }

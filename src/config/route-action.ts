@@ -38,7 +38,8 @@ function readWeightedClusters(v: ValueReader, refs: ClusterReference[]): { clust
     const name = nameField.nonEmptyString();
     const weightField = entry.field('weight');
     weightField.require();
-    const weight = weightField.integer(1, UINT32_MAX);
+    // Envoy allows 0 (canary tools write it for a version taking no traffic yet); only the sum must be above 0.
+    const weight = weightField.integer(0, UINT32_MAX);
     entry.done();
     if (name === undefined || weight === undefined) ok = false;
     else {
@@ -47,6 +48,13 @@ function readWeightedClusters(v: ValueReader, refs: ClusterReference[]): { clust
     }
   }
   const sum = clusters.reduce((s, c) => s + c.weight, 0);
+  if (ok && clusters.length > 0 && sum === 0) {
+    listField.problem('weights add up to 0; at least one cluster needs a weight above 0');
+    ok = false;
+  } else if (ok && sum > UINT32_MAX) {
+    listField.problem(`weights add up to ${sum}, more than ${UINT32_MAX}`);
+    ok = false;
+  }
   const totalField = obj.field('total_weight');
   const total = totalField.integer(1, UINT32_MAX);
   if (ok && total !== undefined && total !== sum) totalField.problem(`is ${total} but the cluster weights add up to ${sum}`);
