@@ -169,7 +169,9 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (action.type === 'direct_response') {
       sendResponse(this, action.status, action.body ?? '', '');
     } else if (action.type === 'redirect') {
-      sendResponse(this, action.responseCode, '', `location: ${redirectLocation(action, this, 'http')}\r\n`);
+      const location = redirectLocation(action, this, 'http');
+      if (location === null) sendLocalReply(this, LocalReply.UNSAFE_ROUTE_HEAD);
+      else sendResponse(this, action.responseCode, '', `location: ${location}\r\n`);
     } else if (listener!.filters === null || runRequestFilters(this, listener!.filters.forRoute(route.route), buf, out)) {
       this.forward(buf, out, flags, action);
     }
@@ -198,6 +200,10 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     }
     const expectContinue = (flags & FLAG.EXPECT_CONTINUE) !== 0 && this.receivingBody;
     this.upstreamHead = upstreamHeadFor(this, buf, out, flags, action, expectContinue);
+    if (this.upstreamHead === null) {
+      sendLocalReply(this, LocalReply.UNSAFE_ROUTE_HEAD);
+      return;
+    }
     // Envoy answers 100-continue itself rather than waiting on the upstream.
     if (expectContinue) this.conn.write(CONTINUE_100);
     // A fault delay holds the request here (its body queues); faultDelayElapsed() goes on.

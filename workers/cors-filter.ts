@@ -42,6 +42,8 @@ export class CompiledCors {
   readonly allowPrivateNetwork: boolean;
   /** The most specific policy's filter_enabled. */
   readonly filterEnabled: number;
+  /** The most specific policy's shadow_enabled (0 when not set). */
+  readonly shadowEnabled: number;
   /** Lines every response to an allowed origin carries after allow-origin. */
   private readonly responseTail: string;
   /** Names removed from the upstream's response because the filter sets them. */
@@ -62,6 +64,7 @@ export class CompiledCors {
     this.allowCredentials = first(policies, (p) => p.allowCredentials) ?? false;
     this.allowPrivateNetwork = policies.some((p) => p.allowPrivateNetworkAccess);
     this.filterEnabled = policies[0]!.filterEnabled;
+    this.shadowEnabled = policies[0]!.shadowEnabled ?? 0;
     const expose = first(policies, (p) => nonEmpty(p.exposeHeaders));
     let tail = '';
     const names = [ALLOW_ORIGIN];
@@ -79,7 +82,10 @@ export class CompiledCors {
 
   /** filter_enabled rolled for this request. */
   enabled(): boolean {
-    const p = this.filterEnabled;
+    return this.roll(this.filterEnabled);
+  }
+
+  private roll(p: number): boolean {
     return p >= 1 || (p > 0 && this.random() < p);
   }
 
@@ -95,12 +101,14 @@ export class CompiledCors {
    * origin_invalid (requests without an Origin are not counted, as in Envoy).
    */
   checkOrigin(buf: Buffer, out: Uint32Array): string | null {
-    if (!this.enabled()) return null;
+    // As Envoy: shadow_enabled checks and counts the origin where the filter is not enabled, and enforces nothing.
+    const enforce = this.enabled();
+    if (!enforce && !this.roll(this.shadowEnabled)) return null;
     const origin = findHeader(buf, out, 'origin');
     if (origin === undefined || origin === '') return null;
     if (this.isOriginAllowed(origin)) {
       this.stats.corsOriginValid++;
-      return origin;
+      return enforce ? origin : null;
     }
     this.stats.corsOriginInvalid++;
     return null;

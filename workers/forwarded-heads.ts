@@ -3,6 +3,7 @@
 // and the response head for the client (framing, connection, set-cookie,
 // CORS). message-heads.ts does the byte-level encoding of both.
 import type { RouteAction } from '../src/config/bootstrap-types.js';
+import { isFieldValueSafe, isRequestTargetSafe } from '../src/config/head-text.js';
 import { FLAG, HEAD } from '../src/native.js';
 import { rewritePath } from '../src/routing/route-table.js';
 import type { ActiveRequest } from './active-request.js';
@@ -10,10 +11,18 @@ import { encodeResponseHead, encodeUpstreamHead, type UpstreamHeadFields } from 
 import { BODY_CHUNKED } from './request-body-reader.js';
 import { BodyMode } from './upstream-connection.js';
 
-/** The request head for the upstream, from the received head in buf/out (route rewrites applied). */
-export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Array, flags: number, action: RouteAction, dropExpect: boolean): Buffer {
+/**
+ * The request head for the upstream, from the received head in buf/out (route rewrites applied); null
+ * when a rewrite would put a character into the head that does not belong there (CR, LF, NUL, space in
+ * the target). The readers refuse such config; this check is the second wall, paid only by rewrites.
+ */
+export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Array, flags: number, action: RouteAction, dropExpect: boolean): Buffer | null {
   let path = req.path;
-  if (action.prefixRewrite !== null) path = rewritePath(req.route!.route, path, action.prefixRewrite);
+  if (action.prefixRewrite !== null) {
+    path = rewritePath(req.route!.route, path, action.prefixRewrite);
+    if (!isRequestTargetSafe(path)) return null;
+  }
+  if (action.hostRewriteLiteral !== null && !isFieldValueSafe(action.hostRewriteLiteral)) return null;
   const remote = req.conn.remoteAddress;
   const f = upstreamFields;
   f.method = req.method;

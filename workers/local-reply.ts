@@ -32,6 +32,8 @@ export const LocalReply = {
     flag: ResponseFlag.UO,
     body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow',
   },
+  /** A route rewrite or redirect composed a head with CR, LF, NUL or the like: never sent (forwarded-heads.ts). */
+  UNSAFE_ROUTE_HEAD: { status: 500, flag: ResponseFlag.NR, body: 'the route produced an invalid request or Location' },
   REQUEST_HEADERS_TIMEOUT: { status: 408, flag: ResponseFlag.DPE, body: 'request headers timeout' },
 } as const satisfies Record<string, LocalReplyKind>;
 

@@ -10,6 +10,8 @@ import type {
 } from './istio-types.js';
 
 const INT32_MAX = 2_147_483_647;
+/** Envoy's largest ring (RingHashLbConfig.minimum_ring_size is at most 8M). */
+const MAX_RING_SIZE = 8_388_608;
 const HEADER_NAME = /^[-_A-Za-z0-9]+$/;
 
 function readConsistentHash(v: ValueReader): ConsistentHash | undefined {
@@ -40,8 +42,12 @@ function readConsistentHash(v: ValueReader): ConsistentHash | undefined {
     if (on === false) f.problem('must be true (remove consistentHash to hash on nothing)');
     else if (on === true) result = { by };
   }
+  // Deprecated in Istio for ringHash.minimumRingSize, yet still honoured and written; 0 means Envoy's default.
+  const ringField = obj.field('minimumRingSize');
+  const minimumRingSize = ringField.integer(0, MAX_RING_SIZE);
   obj.done();
-  return result;
+  if (minimumRingSize === undefined && !ringField.missing) return undefined;
+  return result === undefined || minimumRingSize === undefined || minimumRingSize === 0 ? result : { ...result, minimumRingSize };
 }
 
 function readRegion(v: ValueReader): string | undefined {

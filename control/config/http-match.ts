@@ -2,6 +2,7 @@
 // shares with its destinations: Destination, and Headers (set/add/remove on
 // request and response).
 
+import { readFieldValue } from '../../src/config/head-text.js';
 import type { ValueReader } from '../../src/config/yaml-reader.js';
 import { markLine, readFreeMap, readHost, readIstioStringMatch, readLabels, readStringList, type SpecContext } from './istio-fields.js';
 import type { Destination, HeaderOperations, HeaderValue, Headers, HttpMatchRequest, NamedStringMatch } from './istio-types.js';
@@ -89,7 +90,7 @@ function readHeaderValues(v: ValueReader): HeaderValue[] {
       value.problem(problem);
       return undefined;
     }
-    const text = value.string();
+    const text = readFieldValue(value, false); // translated to header mutations, written as UTF-8
     if (text !== undefined) out.push({ name: key.toLowerCase(), value: text });
     return text;
   });

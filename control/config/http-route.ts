@@ -2,6 +2,7 @@
 // destinations, redirect, or answer directly), and the policies on the way
 // (rewrite, timeout, retries, fault, mirror, headers, CORS).
 
+import { checkFieldValue, readUriText } from '../../src/config/head-text.js';
 import type { ObjectReader, ValueReader } from '../../src/config/yaml-reader.js';
 import { readDurationMs, readIstioStringMatch, readPercent, readStringList, type SpecContext } from './istio-fields.js';
 import type {
@@ -37,9 +38,11 @@ function readRouteDestination(v: ValueReader, cx: SpecContext, only: boolean): H
 function readRewrite(v: ValueReader): HttpRewrite | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
-  const uri = obj.field('uri').nonEmptyString();
-  const authority = obj.field('authority').nonEmptyString();
-  if (uri === undefined && authority === undefined) v.problem('must set uri or authority');
+  const uriField = obj.field('uri');
+  const authorityField = obj.field('authority');
+  const uri = readUriText(uriField, true);
+  const authority = readUriText(authorityField, true);
+  if (uriField.missing && authorityField.missing) v.problem('must set uri or authority');
   obj.done();
   return { ...(uri !== undefined ? { uri } : {}), ...(authority !== undefined ? { authority } : {}) };
 }
@@ -47,12 +50,14 @@ function readRewrite(v: ValueReader): HttpRewrite | undefined {
 function readRedirect(v: ValueReader): HttpRedirect | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
-  const uri = obj.field('uri').nonEmptyString();
-  const authority = obj.field('authority').nonEmptyString();
+  const uriField = obj.field('uri');
+  const authorityField = obj.field('authority');
+  const uri = readUriText(uriField, true);
+  const authority = readUriText(authorityField, true);
   const codeField = obj.field('redirectCode');
   const code = codeField.integer(100, 599);
   if (code !== undefined && !REDIRECT_CODES.includes(code)) codeField.problem(`must be one of ${REDIRECT_CODES.join(', ')}`);
-  if (uri === undefined && authority === undefined) v.problem('must set uri or authority');
+  if (uriField.missing && authorityField.missing) v.problem('must set uri or authority');
   obj.done();
   return { ...(uri !== undefined ? { uri } : {}), ...(authority !== undefined ? { authority } : {}), redirectCode: code ?? 301 };
 }
@@ -107,7 +112,11 @@ function readFault(v: ValueReader): HttpFaultInjection | undefined {
     const fixedField = delayObj.field('fixedDelay');
     fixedField.require();
     const fixedDelayMs = fixedField.missing ? undefined : readDurationMs(fixedField);
-    const pct = percentage(delayObj);
+    // `percent` (an integer) is deprecated but still in Istio's CRD and its request-timeouts task;
+    // Istio uses it only when `percentage` is not set, and so do we.
+    const percentField = delayObj.field('percent');
+    const percent = percentField.integer(0, 100);
+    const pct = delayObj.has('percentage') || percent === undefined ? percentage(delayObj) : percent;
     delayObj.done();
     if (fixedDelayMs !== undefined) delay = { percentage: pct, fixedDelayMs };
   }
@@ -136,8 +145,10 @@ function readCors(v: ValueReader): CorsPolicy | undefined {
     item.problem(`must be an upper-case HTTP method: "${m}"`);
     return undefined;
   });
-  const allowHeaders = readStringList(obj.field('allowHeaders'));
-  const exposeHeaders = readStringList(obj.field('exposeHeaders'));
+  // Written into CORS response headers one byte per character.
+  const fieldValue = (item: ValueReader, text: string): string | undefined => (checkFieldValue(item, text, true) ? text : undefined);
+  const allowHeaders = readStringList(obj.field('allowHeaders'), fieldValue);
+  const exposeHeaders = readStringList(obj.field('exposeHeaders'), fieldValue);
   const maxAge = obj.field('maxAge');
   const maxAgeMs = maxAge.missing ? undefined : readDurationMs(maxAge);
   const allowCredentials = obj.field('allowCredentials').bool();

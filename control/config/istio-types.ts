@@ -236,10 +236,14 @@ export interface HttpRoute {
 
 export type SimpleLoadBalancer = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
 
-export type ConsistentHash =
+export type ConsistentHash = (
   | { readonly by: 'httpHeaderName'; readonly httpHeaderName: string }
   | { readonly by: 'httpCookie'; readonly name: string; readonly ttlMs: number }
-  | { readonly by: 'useSourceIp' };
+  | { readonly by: 'useSourceIp' }
+) & {
+  /** The deprecated `minimumRingSize` Istio still honours (ring_hash_lb_config.minimum_ring_size); absent: 1024. */
+  readonly minimumRingSize?: number;
+};
 
 export type LoadBalancerSettings =
   | { readonly type: 'simple'; readonly simple: SimpleLoadBalancer }

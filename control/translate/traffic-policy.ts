@@ -24,7 +24,7 @@ export function clusterPolicyFields(policy: TrafficPolicy, defaultConnectTimeout
   const lb = policy.loadBalancer;
   if (lb?.type === 'consistentHash') {
     out.lb_policy = 'RING_HASH';
-    out.ring_hash_lb_config = { minimum_ring_size: wrapped(MINIMUM_RING_SIZE) };
+    out.ring_hash_lb_config = { minimum_ring_size: wrapped(lb.consistentHash.minimumRingSize ?? MINIMUM_RING_SIZE) };
   } else {
     // Istio's default since 1.14 is LEAST_REQUEST, not Envoy's ROUND_ROBIN.
     out.lb_policy = lb?.simple ?? 'LEAST_REQUEST';

@@ -88,6 +88,11 @@ export interface CorsPolicy {
   readonly allowPrivateNetworkAccess: boolean;
   /** filter_enabled runtime fraction; default 1 (enforced). */
   readonly filterEnabled: Fraction;
+  /**
+   * shadow_enabled runtime fraction; default 0. Where the filter is not enabled for a request but shadow
+   * is, the origin is checked and counted (origin_valid / origin_invalid) and nothing is enforced or added.
+   */
+  readonly shadowEnabled?: Fraction;
 }
 
 /** Header mutation shared by route config, virtual host and route level. */

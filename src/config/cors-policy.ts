@@ -4,6 +4,7 @@
 
 import type { CorsPolicy } from './bootstrap-types.js';
 import { readRuntimeFraction } from './fraction.js';
+import { checkFieldValue } from './head-text.js';
 import { readStringMatch } from './string-match.js';
 import { readTypedConfig } from './typed-config.js';
 import type { ObjectReader, ValueReader } from './yaml-reader.js';
@@ -18,10 +19,7 @@ export const CORS_POLICY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filter
 function readHeaderList(v: ValueReader): string | null | undefined {
   const text = v.string();
   if (text === undefined) return v.missing ? null : undefined;
-  if (/[\r\n\0]/.test(text)) {
-    v.problem('must not contain CR, LF or NUL');
-    return undefined;
-  }
+  if (!checkFieldValue(v, text, true)) return undefined; // written one byte per character
   return text === '' ? null : text;
 }
 
@@ -44,6 +42,9 @@ function readCorsFields(obj: ObjectReader): CorsPolicy | undefined {
   const enabledField = obj.field('filter_enabled');
   // Envoy: without filter_enabled (and shadow_enabled) the policy is enforced for every request.
   const filterEnabled = enabledField.missing ? 1 : readRuntimeFraction(enabledField);
+  // Envoy: evaluate the policy and count the result, but enforce nothing (default: no shadowing).
+  const shadowField = obj.field('shadow_enabled');
+  const shadowEnabled = shadowField.missing ? 0 : readRuntimeFraction(shadowField);
   // Envoy's default (true): a preflight whose origin does not match goes on to the upstream.
   const forwardField = obj.field('forward_not_matching_preflights');
   const forward = forwardField.bool();
@@ -51,7 +52,7 @@ function readCorsFields(obj: ObjectReader): CorsPolicy | undefined {
   obj.done();
   if (allowOriginStringMatch === undefined || allowMethods === undefined || allowHeaders === undefined || exposeHeaders === undefined || maxAge === undefined
     || (allowCredentials === undefined && !credentialsField.missing) || (allowPrivateNetworkAccess === undefined && !pnaField.missing)
-    || filterEnabled === undefined || (forward !== true && !forwardField.missing)) return undefined;
+    || filterEnabled === undefined || shadowEnabled === undefined || (forward !== true && !forwardField.missing)) return undefined;
   return {
     allowOriginStringMatch,
     allowMethods,
@@ -61,6 +62,7 @@ function readCorsFields(obj: ObjectReader): CorsPolicy | undefined {
     allowCredentials: allowCredentials ?? null,
     allowPrivateNetworkAccess: allowPrivateNetworkAccess ?? false,
     filterEnabled,
+    ...(shadowEnabled > 0 ? { shadowEnabled } : {}),
   };
 }
 

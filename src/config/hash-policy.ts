@@ -2,6 +2,7 @@
 // hashes a request on (a header, a cookie, the source IP or a query parameter).
 
 import type { HashPolicy } from './bootstrap-types.js';
+import { isUriTextSafe } from './head-text.js';
 import { readHeaderName } from './string-match.js';
 import type { ValueReader } from './yaml-reader.js';
 
@@ -32,8 +33,9 @@ function readHashPolicy(v: ValueReader): HashPolicy | null | undefined {
     const ttlMs = ttlField.duration();
     const pathField = inner.field('path');
     const path = pathField.string();
-    const pathOk = path === undefined ? pathField.missing : !/[;\s\0]/.test(path);
-    if (path !== undefined && !pathOk) pathField.problem('must not contain ";", whitespace or control characters');
+    // Written into a Set-Cookie header one byte per character: printable ASCII only.
+    const pathOk = path === undefined ? pathField.missing : isUriTextSafe(path) && !path.includes(';');
+    if (path !== undefined && !pathOk) pathField.problem('must be printable ASCII without ";", whitespace or control characters');
     const bad = !nameOk || (ttlMs === undefined && !ttlField.missing) || !pathOk;
     // ttl 0 is valid: the generated cookie is a session cookie.
     if (!bad) result = { kind: 'cookie', name: name!, ttlMs: ttlMs ?? null, path: path === undefined || path === '' ? null : path, terminal };

@@ -2,6 +2,7 @@
 // level: request_headers_to_add/remove and response_headers_to_add/remove.
 
 import type { HeaderMutation, HeaderValueOption } from './bootstrap-types.js';
+import { checkFieldValue } from './head-text.js';
 import { readHeaderName } from './string-match.js';
 import type { ObjectReader, ValueReader } from './yaml-reader.js';
 
@@ -9,10 +10,7 @@ const APPEND_ACTIONS = ['APPEND_IF_EXISTS_OR_ADD', 'OVERWRITE_IF_EXISTS_OR_ADD',
 
 /** Envoy values may hold %FORMATTER% commands; we support none, only the `%%` escape for a literal '%'. */
 function unescapeHeaderValue(v: ValueReader, raw: string): string | undefined {
-  if (/[\r\n\0]/.test(raw)) {
-    v.problem('must not contain CR, LF or NUL');
-    return undefined;
-  }
+  if (!checkFieldValue(v, raw, false)) return undefined; // written as UTF-8 (route-header-plan.ts)
   if (raw.replace(/%%/g, '').includes('%')) {
     v.problem('uses a %FORMATTER% command, which is not supported (write %% for a literal %)');
     return undefined;

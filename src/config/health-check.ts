@@ -3,6 +3,7 @@
 // checks and the fields for per-state intervals are not modelled.
 
 import type { HealthCheck } from './bootstrap-types.js';
+import { readUriText } from './head-text.js';
 import { UINT32_MAX, type ValueReader } from './yaml-reader.js';
 
 /** Envoy's default expected status: 200 only. */
@@ -33,14 +34,12 @@ function readHttpCheck(v: ValueReader): HealthCheck['http'] | undefined {
   if (obj === undefined) return undefined;
   const pathField = obj.field('path');
   pathField.require();
-  const path = pathField.nonEmptyString();
-  if (path !== undefined && /[\s\0]/.test(path)) pathField.problem('must not contain whitespace or control characters');
+  const path = readUriText(pathField, true);
   const hostField = obj.field('host');
-  const host = hostField.string();
-  if (host !== undefined && /[\s\0]/.test(host)) hostField.problem('must not contain whitespace or control characters');
+  const host = readUriText(hostField, false);
   const expectedStatuses = obj.field('expected_statuses').listOf(readStatusRange);
   obj.done();
-  if (path === undefined || /[\s\0]/.test(path) || (host !== undefined && /[\s\0]/.test(host)) || expectedStatuses === undefined) return undefined;
+  if (path === undefined || (host === undefined && !hostField.missing) || expectedStatuses === undefined) return undefined;
   return {
     path,
     // Envoy: an empty host means the cluster's name.

@@ -29,6 +29,9 @@ function readAdmin(v: ValueReader): SocketAddress | undefined {
   const addressField = obj.field('address');
   addressField.require();
   const address = readSocketAddress(addressField, true);
+  // Envoy appends a line per admin request to this file; its own image's config sets it (often /dev/null).
+  // The admin API here logs no requests, so the path is checked and accepted and nothing is written to it.
+  obj.field('access_log_path').nonEmptyString();
   obj.done();
   return address;
 }

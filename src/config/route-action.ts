@@ -3,6 +3,7 @@
 
 import type { DirectResponseAction, RedirectAction, RouteAction, WeightedClusterEntry } from './bootstrap-types.js';
 import { readHashPolicies } from './hash-policy.js';
+import { readUriText } from './head-text.js';
 import { readMirrorPolicies } from './mirror-policy.js';
 import { readRetryPolicy } from './retry-policy.js';
 import { UINT32_MAX, type ObjectReader, type ValueReader } from './yaml-reader.js';
@@ -37,7 +38,8 @@ function readWeightedClusters(v: ValueReader, refs: ClusterReference[]): { clust
     const name = nameField.nonEmptyString();
     const weightField = entry.field('weight');
     weightField.require();
-    const weight = weightField.integer(1, UINT32_MAX);
+    // Envoy allows 0 (canary tools write it for a version taking no traffic yet); only the sum must be above 0.
+    const weight = weightField.integer(0, UINT32_MAX);
     entry.done();
     if (name === undefined || weight === undefined) ok = false;
     else {
@@ -46,6 +48,13 @@ function readWeightedClusters(v: ValueReader, refs: ClusterReference[]): { clust
     }
   }
   const sum = clusters.reduce((s, c) => s + c.weight, 0);
+  if (ok && clusters.length > 0 && sum === 0) {
+    listField.problem('weights add up to 0; at least one cluster needs a weight above 0');
+    ok = false;
+  } else if (ok && sum > UINT32_MAX) {
+    listField.problem(`weights add up to ${sum}, more than ${UINT32_MAX}`);
+    ok = false;
+  }
   const totalField = obj.field('total_weight');
   const total = totalField.integer(1, UINT32_MAX);
   if (ok && total !== undefined && total !== sum) totalField.problem(`is ${total} but the cluster weights add up to ${sum}`);
@@ -80,8 +89,8 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[], onObje
   const timeoutMs = obj.field('timeout').duration() ?? DEFAULT_ROUTE_TIMEOUT_MS;
   const retryField = obj.field('retry_policy');
   const retryPolicy = retryField.missing ? null : readRetryPolicy(retryField);
-  const prefixRewrite = obj.field('prefix_rewrite').string() ?? null;
-  const hostRewriteLiteral = obj.field('host_rewrite_literal').nonEmptyString() ?? null;
+  const prefixRewrite = readUriText(obj.field('prefix_rewrite'), false) ?? null;
+  const hostRewriteLiteral = readUriText(obj.field('host_rewrite_literal'), true) ?? null;
   const hashPolicy = readHashPolicies(obj.field('hash_policy'));
   const requestMirrorPolicies = readMirrorPolicies(obj.field('request_mirror_policies'), refs);
   onObject?.(obj);
@@ -119,11 +128,11 @@ export function readRedirectAction(v: ValueReader): RedirectAction | undefined {
   } else if (schemeWhich === 'https_redirect') {
     if (obj.field('https_redirect').bool() === true) schemeRedirect = 'https';
   }
-  const hostRedirect = obj.field('host_redirect').nonEmptyString() ?? null;
+  const hostRedirect = readUriText(obj.field('host_redirect'), true) ?? null;
   const port = obj.field('port_redirect').integer(0, 65535);
   const pathWhich = obj.oneOf(['path_redirect', 'prefix_rewrite'], false);
-  const pathRedirect = pathWhich === 'path_redirect' ? obj.field('path_redirect').nonEmptyString() ?? null : null;
-  const prefixRewrite = pathWhich === 'prefix_rewrite' ? obj.field('prefix_rewrite').string() ?? null : null;
+  const pathRedirect = pathWhich === 'path_redirect' ? readUriText(obj.field('path_redirect'), true) ?? null : null;
+  const prefixRewrite = pathWhich === 'prefix_rewrite' ? readUriText(obj.field('prefix_rewrite'), false) ?? null : null;
   const codeName = obj.field('response_code').enumOf(Object.keys(REDIRECT_CODES) as RedirectCodeName[]);
   const stripQuery = obj.field('strip_query').bool() ?? false;
   obj.done();

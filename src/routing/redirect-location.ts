@@ -5,6 +5,7 @@
 // and a path_redirect that carries its own query wins over the request's.
 
 import type { RedirectAction, RouteMatch } from '../config/bootstrap-types.js';
+import { isFieldValueSafe } from '../config/head-text.js';
 import type { RequestView } from './request-view.js';
 import { matchedLength } from './rewrite-path.js';
 import { portColon } from './virtual-host-index.js';
@@ -31,10 +32,13 @@ function requestHost(authority: string, newScheme: string, requestScheme: string
 }
 
 /**
- * Takes a redirect action, the request and the request's scheme ('http' for now); returns the Location.
+ * Takes a redirect action, the request and the request's scheme ('http' for now); returns the Location,
+ * or null when it would hold a character that cannot go into a header value (CR, LF, NUL, ...): the
+ * readers refuse such config, and this keeps a Location composed from config and request data from
+ * ever splitting the client's response head.
  * `match` is the route's match, needed for prefix_rewrite; it defaults to the one RouteTable.compile saw.
  */
-export function redirectLocation(action: RedirectAction, req: RequestView, scheme: string, match?: RouteMatch): string {
+export function redirectLocation(action: RedirectAction, req: RequestView, scheme: string, match?: RouteMatch): string | null {
   const finalScheme = action.schemeRedirect ?? scheme;
   const finalPort = action.portRedirect === null ? '' : `:${action.portRedirect}`;
   const host = action.hostRedirect ?? requestHost(req.authority, finalScheme, scheme, action.portRedirect !== null);
@@ -49,5 +53,6 @@ export function redirectLocation(action: RedirectAction, req: RequestView, schem
   } else {
     path = req.path + query;
   }
-  return `${finalScheme}://${host}${finalPort}${path}`;
+  const location = `${finalScheme}://${host}${finalPort}${path}`;
+  return isFieldValueSafe(location) ? location : null;
 }

@@ -52,7 +52,8 @@ class CompiledRouteEntry implements CompiledRoute {
     this.requestHeadersToRemove = Object.freeze(unique(levels.flatMap((l) => l.requestHeadersToRemove)));
     this.responseHeadersToAdd = Object.freeze(levels.flatMap((l) => l.responseHeadersToAdd));
     this.responseHeadersToRemove = Object.freeze(unique(levels.flatMap((l) => l.responseHeadersToRemove)));
-    const clusters: readonly WeightedClusterEntry[] = route.action.type === 'route' ? route.action.clusters : [];
+    // A cluster of weight 0 takes no traffic: it is left out of the pick (and of the clamp below).
+    const clusters: readonly WeightedClusterEntry[] = route.action.type === 'route' ? route.action.clusters.filter((c) => c.weight > 0) : [];
     this.clusterNames = clusters.map((c) => c.name);
     let sum = 0;
     this.cumulative = clusters.map((c) => (sum += c.weight));

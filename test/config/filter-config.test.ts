@@ -140,12 +140,12 @@ describe('CORS policy and per-filter inheritance fields', () => {
     expect(host.routes[0]!).toMatchObject({ cors: null, fault: { delay: null, abort: null, headers: [], maxActiveFaults: null } });
   });
 
-  it('reports both cors spellings at once, a bad max_age, shadow_enabled and an unknown filter name', () => {
+  it('reports both cors spellings at once, a bad max_age, a bad shadow_enabled and an unknown filter name', () => {
     const parts = {
       vhost: {
         cors: { allow_methods: 'GET' },
         typed_per_filter_config: {
-          [CORS]: { '@type': CORS_POLICY_TYPE, max_age: '10m', shadow_enabled: { default_value: { numerator: 1 } } },
+          [CORS]: { '@type': CORS_POLICY_TYPE, max_age: '10m', shadow_enabled: { runtime_key: 'cors.shadow' } },
           'envoy.filters.http.ext_authz': { '@type': 'type.googleapis.com/x' },
         },
       },
@@ -154,7 +154,7 @@ describe('CORS policy and per-filter inheritance fields', () => {
     expect(problemLines(parts)).toEqual([
       `b.yaml:${lineOf(text, 'allow_methods: GET')}: ${VH}.cors and typed_per_filter_config['${CORS}'] both set a CORS policy; keep one (cors is deprecated)`,
       `b.yaml:${lineOf(text, 'max_age')}: ${VH}.typed_per_filter_config['${CORS}'].max_age must be a whole number of seconds, e.g. "86400" (got "10m")`,
-      `b.yaml:${lineOf(text, 'shadow_enabled')}: ${VH}.typed_per_filter_config['${CORS}'].shadow_enabled is not supported`,
+      `b.yaml:${lineOf(text, 'runtime_key')}: ${VH}.typed_per_filter_config['${CORS}'].shadow_enabled.default_value is required`,
       `b.yaml:${lineOf(text, 'type.googleapis.com/x\n')}: ${VH}.typed_per_filter_config['envoy.filters.http.ext_authz'] is not supported (of the HTTP filters, this proxy runs only ${FAULT} and ${CORS} with per-route config)`,
     ]);
   });

@@ -448,14 +448,14 @@ describe('parseBootstrap: problems name file, line and path', () => {
   it('reports several problems at once, in file order', () => {
     let text = edit(VALID, 'port_value: 15001', 'port_value: -1');
     text = edit(text, "      type: STATIC\n", "      type: STRICT_DNS\n");
-    text = edit(text, '{ name: b, weight: 25 }', '{ name: nope, weight: 0 }');
+    text = edit(text, '{ name: b, weight: 25 }', '{ name: nope, weight: -1 }');
     text = edit(text, 'codec_type: HTTP1', 'codec_type: HTTP2\n                access_log: []');
     const problems = problemsOf(text);
     expect(problems.map((p) => p.message)).toEqual([
       'static_resources.listeners[0].address.socket_address.port_value must be between 0 and 65535',
       'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.codec_type must be one of AUTO, HTTP1',
       'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log is not supported',
-      expect.stringMatching(/weighted_clusters\.clusters\[1\]\.weight must be between 1 and 4294967295$/),
+      expect.stringMatching(/weighted_clusters\.clusters\[1\]\.weight must be between 0 and 4294967295$/),
       'static_resources.clusters[1].type must be one of STATIC',
     ]);
     expect(problems.every((p) => p.file === 'bootstrap.yaml' && typeof p.line === 'number')).toBe(true);

@@ -67,6 +67,26 @@ describe('CORS origins', () => {
   });
 });
 
+describe('CORS shadow_enabled', () => {
+  it('where the filter is off and shadow is on, checks and counts the origin but allows nothing', () => {
+    const stats = new ListenerFilterStats('in');
+    const cors = new CompiledCors([policy({ ...exampleOrigins, filterEnabled: 0, shadowEnabled: 1 })], stats);
+    const good = head('GET', { origin: 'https://app.example.com' });
+    const bad = head('OPTIONS', { origin: 'https://evil.example.com', 'access-control-request-method': 'GET' });
+    expect(cors.checkOrigin(good.buf, good.out)).toBeNull();
+    expect(cors.checkOrigin(bad.buf, bad.out)).toBeNull();
+    expect(stats).toMatchObject({ corsOriginValid: 1, corsOriginInvalid: 1 });
+  });
+
+  it('an enabled filter enforces whatever shadow_enabled says', () => {
+    const stats = new ListenerFilterStats('in');
+    const cors = new CompiledCors([policy({ ...exampleOrigins, filterEnabled: 1, shadowEnabled: 1 })], stats);
+    const { buf, out } = head('GET', { origin: 'https://app.example.com' });
+    expect(cors.checkOrigin(buf, out)).toBe('https://app.example.com');
+    expect(stats.corsOriginValid).toBe(1);
+  });
+});
+
 describe('CORS preflight', () => {
   const full = policy({
     ...exampleOrigins,
