@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/reuseport.cc",
         "native/http_head_parser.cc",
+        "native/partial_head_check.cc",
         "native/header_semantics.cc",
         "native/chunked_decoder.cc",
         "native/response_framer.cc",

@@ -8,6 +8,7 @@
 #include "load_loop.h"
 #include "response_framer.h"
 #include "http_head_parser.h"
+#include "partial_head_check.h"
 #include "reuseport.h"
 
 namespace isthmus {
@@ -15,6 +16,7 @@ namespace isthmus {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterReusePort(env, exports);
   RegisterHttpHeadParser(env, exports);
+  RegisterPartialHeadCheck(env, exports);
   RegisterChunkedDecoder(env, exports);
   RegisterLoadLoop(env, exports);
   RegisterResponseFramer(env, exports);

@@ -288,6 +288,15 @@ int64_t ParseResponseHead(uint8_t* buf, size_t start, size_t end, uint32_t* out,
   return ParseHead(buf, start, end, out, limits, MessageKind::kResponse);
 }
 
+int CheckRequestLine(uint8_t* buf, size_t p, size_t lim, size_t* next) {
+  uint32_t scratch[kSlotHeaders];
+  uint32_t minor = 0;
+  Cursor c{buf, p, lim};
+  const int r = ParseRequestLine(c, scratch, &minor);
+  if (r == kOk) *next = c.p;
+  return r;
+}
+
 void RegisterHttpHeadParser(Napi::Env env, Napi::Object exports) {
   napi_value fn;
   napi_create_function(env, "parseRequestHead", NAPI_AUTO_LENGTH, ParseRequestHeadJs, nullptr, &fn);

@@ -22,6 +22,11 @@ struct HeadLimits {
 int64_t ParseRequestHead(uint8_t* buf, size_t start, size_t end, uint32_t* out, HeadLimits limits);
 int64_t ParseResponseHead(uint8_t* buf, size_t start, size_t end, uint32_t* out, HeadLimits limits);
 
+// Checks the request line at buf[p, lim) (after any leading empty lines), the
+// same way ParseRequestHead does: returns 1 with *next just past its CRLF, 0
+// when more bytes are needed, or a negative ParseError. Reads buf only.
+int CheckRequestLine(uint8_t* buf, size_t p, size_t lim, size_t* next);
+
 // parseRequestHead / parseResponseHead on exports.
 void RegisterHttpHeadParser(Napi::Env env, Napi::Object exports);
 

@@ -22,6 +22,7 @@ interface IsthmusAddon {
   runClosedLoop(fds: Int32Array, request: Buffer, warmupMs: number, durationMs: number, maxRequests: number, latencies: Float64Array, counters: Float64Array): void;
   parseRequestHead(buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
   parseResponseHead(buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
+  checkPartialRequestHead(buf: Buffer, start: number, end: number, state: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
   decodeChunked(buf: Buffer, start: number, end: number, state: Float64Array, segments: Uint32Array): number;
 }
 
@@ -167,6 +168,18 @@ export const parseRequestHead: (buf: Buffer, start: number, end: number, out: Ui
  *  close-delimited body (FLAG.TRANSFER_ENCODING without FLAG.CHUNKED). */
 export const parseResponseHead: (buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number) => number =
   addon.parseResponseHead;
+
+/** State of checkPartialRequestHead: new Uint32Array(PARTIAL_HEAD.STATE_SIZE), all zeros for a new head. */
+export const PARTIAL_HEAD = { STATE_SIZE: 5 } as const;
+
+/** takes buf[start,end) holding the start of a request head that parseRequestHead found incomplete, and `state`
+ *  from earlier calls on the same head (same start, more bytes since); checks only the bytes added since, so a
+ *  head trickled in byte by byte costs linear time. Returns 0 while the bytes can still begin a valid head, the
+ *  head's length (> 0) once its final empty line arrived (then parse it with parseRequestHead, which also checks
+ *  the checks across fields, such as differing Content-Length values), or the negative PARSE_ERROR parseRequestHead
+ *  gives for these bytes. Lowercases header names in place, as parseRequestHead does. State offsets are relative to start, so the bytes may be copied into a new buffer between calls. */
+export const checkPartialRequestHead: (buf: Buffer, start: number, end: number, state: Uint32Array, maxHeadBytes: number, maxHeaders: number) => number =
+  addon.checkPartialRequestHead;
 
 /** Chunked body decoder state: new Float64Array(CHUNKED.STATE_SIZE) (all zeros = start of a body). */
 export const CHUNKED = {

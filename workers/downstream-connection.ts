@@ -2,13 +2,12 @@
 // native parser, runs one ActiveRequest at a time (pipelined requests wait
 // their turn), routes body bytes to it, and closes when told to or drained.
 import type * as net from 'node:net';
-import { CHUNKED, parseRequestHead } from '../src/native.js';
+import { CHUNKED, PARTIAL_HEAD, checkPartialRequestHead, parseRequestHead } from '../src/native.js';
 import { ActiveRequest } from './active-request.js';
 import { headOut, parseLimits } from './parse-scratch.js';
 import { readAcceptedSocket, retain } from './shared-read-buffer.js';
 import type { WorkerContext } from './worker-context.js';
 
-const END_OF_HEAD = Buffer.from('\r\n\r\n');
 /** How long a half-closed connection may linger before it is destroyed. */
 const LINGER_MS = 2000;
 
@@ -16,8 +15,10 @@ export class DownstreamConnection {
   readonly remoteAddress: string;
   /** Bytes received and not yet consumed: a partial head, or the next pipelined request. */
   private buffered: Buffer | null = null;
-  /** Where to resume looking for the end of a head that arrives in pieces (keeps trickled heads linear). */
-  private scanFrom = 0;
+  /** True while `buffered` starts with a head that has not fully arrived. */
+  private partialHead = false;
+  /** Where checkPartialRequestHead stands in that head: each read checks only its new bytes (trickled heads stay linear). */
+  private readonly partialState = new Uint32Array(PARTIAL_HEAD.STATE_SIZE);
   private request: ActiveRequest | null = null;
   private processing = false;
   private headTimer: NodeJS.Timeout | null = null;
@@ -109,12 +110,34 @@ export class DownstreamConnection {
 
   private processKept(): void {
     const kept = this.buffered!;
-    if (this.scanFrom > 0 && kept.length <= parseLimits.maxHeadBytes && kept.indexOf(END_OF_HEAD, this.scanFrom) < 0) {
-      this.scanFrom = Math.max(1, kept.length - 3);
-      return;
+    if (this.partialHead) {
+      // A head arriving in pieces: refuse it as soon as its bytes go wrong, parse it once it is complete.
+      const r = checkPartialRequestHead(kept, 0, kept.length, this.partialState, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
+      if (r === 0) return;
+      this.partialHead = false;
+      if (r < 0) {
+        this.buffered = null;
+        this.refuse(r);
+        return;
+      }
     }
     this.buffered = null;
     this.process(kept, 0, kept.length);
+  }
+
+  /** Answers a malformed head (negative PARSE_ERROR) and closes. */
+  private refuse(code: number): void {
+    this.clearHeadTimer();
+    const req = new ActiveRequest(this, this.worker.snapshot, this.listenerName);
+    this.request = req;
+    req.rejectMalformed(code);
+  }
+
+  private clearHeadTimer(): void {
+    if (this.headTimer !== null) {
+      clearTimeout(this.headTimer);
+      this.headTimer = null;
+    }
   }
 
   /** Runs requests from buf[start, end); keeps a copy of whatever it cannot use yet. */
@@ -124,25 +147,22 @@ export class DownstreamConnection {
     while (this.request === null && pos < end && !this.ending) {
       const n = parseRequestHead(buf, pos, end, headOut, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
       if (n === 0) {
-        // A partial head: look for its end in later bytes without re-parsing from the start each time.
-        this.scanFrom = Math.max(1, end - pos - 3);
+        // A partial head: later reads check only their new bytes (processKept).
+        this.partialHead = true;
+        this.partialState.fill(0);
         if (this.headersTimeoutMs > 0 && this.headTimer === null) {
           this.headTimer = setTimeout(onHeadTimeout, this.headersTimeoutMs, this);
         }
         break;
       }
-      this.scanFrom = 0;
-      if (this.headTimer !== null) {
-        clearTimeout(this.headTimer);
-        this.headTimer = null;
-      }
-      const req = new ActiveRequest(this, this.worker.snapshot, this.listenerName);
-      this.request = req;
       if (n < 0) {
         pos = end;
-        req.rejectMalformed(n);
+        this.refuse(n);
         break;
       }
+      this.clearHeadTimer();
+      const req = new ActiveRequest(this, this.worker.snapshot, this.listenerName);
+      this.request = req;
       req.start(buf, n);
       pos += n;
       if (this.request === req && req.receivingBody && pos < end) pos = req.onDownstreamBody(buf, pos, end);
@@ -175,6 +195,7 @@ export class DownstreamConnection {
     if (this.ending) return;
     this.ending = true;
     this.buffered = null;
+    this.partialHead = false;
     this.socket.end();
     this.socket.setTimeout(LINGER_MS);
     this.resumeReading();
@@ -188,6 +209,7 @@ export class DownstreamConnection {
     this.headTimer = null;
     if (this.request !== null || this.ending) return;
     this.buffered = null;
+    this.partialHead = false;
     const req = new ActiveRequest(this, this.worker.snapshot, this.listenerName);
     this.request = req;
     req.rejectSlowHead();
