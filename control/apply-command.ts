@@ -2,11 +2,15 @@
 // Istio-shaped YAML (`-` for stdin) to a running control plane's admin API,
 // print one line per resource (`VirtualService/default/reviews configured`,
 // `... rejected: apply:14: ...`), exit 1 when any was rejected (then the
-// control plane changed nothing).
+// control plane changed nothing). The control plane's admin token goes in
+// the Authorization header: --token / ISTHMUS_TOKEN, else the file in its
+// data dir (--data-dir, the same default as `isthmus control`).
 
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { OptionsError, helpText, parseCommandOptions, type CommandSpec } from '../src/cli/options.js';
 import type { ApiResult } from './store/plan-api-change.js';
+import { adminTokenPath, readAdminToken } from './admin/admin-token.js';
 
 export type ApiOperation = 'apply' | 'delete';
 
@@ -16,13 +20,15 @@ const REQUEST_TIMEOUT_MS = 30_000;
 function commandSpec(operation: ApiOperation): CommandSpec {
   return {
     name: operation,
-    usage: '-f FILE [--control URL]',
+    usage: '-f FILE [--control URL] [--data-dir DIR | --token TOKEN]',
     summary: operation === 'apply'
       ? 'Sends resources to a running control plane: all are applied, or (when any is rejected) none.'
       : 'Deletes the applied resources a file names from a running control plane: all, or (when any is rejected) none.',
     options: [
       { name: 'filename', type: 'string', valueName: 'FILE', description: 'YAML file of one or many documents (`-` reads stdin); also -f' },
       { name: 'control', type: 'string', valueName: 'URL', default: 'http://127.0.0.1:15014', description: 'the control plane admin API' },
+      { name: 'data-dir', type: 'string', valueName: 'DIR', default: './.isthmus/control', description: 'the control plane\'s data directory, where its admin token is (admin-token)' },
+      { name: 'token', type: 'string', valueName: 'TOKEN', description: 'the control plane\'s admin token (instead of reading it from --data-dir)' },
     ],
   };
 }
@@ -61,6 +67,16 @@ export function formatResult(r: ApiResult): string {
   return r.reason === undefined ? `${r.key} ${r.outcome}` : `${r.key} ${r.outcome}: ${r.reason}`;
 }
 
+/** --token (or ISTHMUS_TOKEN) when given, else the token file in the data dir; undefined when neither exists. */
+function adminToken(flag: string | undefined, dataDir: string): string | undefined {
+  if (flag !== undefined && flag !== '') return flag.trim();
+  try {
+    return readAdminToken(resolve(dataDir));
+  } catch (err) {
+    throw new OptionsError(`--data-dir ${dataDir}: cannot read the admin token: ${(err as Error).message}`);
+  }
+}
+
 /** Runs apply or delete; resolves to the exit code (0 all accepted, 1 any rejected or the control plane unreachable). */
 export async function runApiCommand(operation: ApiOperation, argv: readonly string[]): Promise<number> {
   const spec = commandSpec(operation);
@@ -79,11 +95,15 @@ export async function runApiCommand(operation: ApiOperation, argv: readonly stri
     throw new OptionsError(`--control ${base}: not a URL (expected e.g. http://127.0.0.1:15014)`);
   }
   const text = await readInput(file);
+  const token = adminToken(parsed.values.token as string | undefined, String(parsed.values['data-dir']));
   let status: number;
   let body: string;
   try {
     const res = await fetch(url, {
-      method: 'POST', body: text, headers: { 'content-type': 'application/yaml' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      method: 'POST',
+      body: text,
+      headers: { 'content-type': 'application/yaml', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     status = res.status;
     body = await res.text();
@@ -91,6 +111,11 @@ export async function runApiCommand(operation: ApiOperation, argv: readonly stri
     const c = (err as { cause?: { code?: string; message?: string } }).cause;
     const cause = c?.code ?? c?.message ?? (err as Error).message;
     process.stderr.write(`isthmus ${operation}: cannot reach the control plane at ${base}: ${cause}\n`);
+    return 1;
+  }
+  if (status === 401) {
+    const where = token === undefined ? `no token given and no ${adminTokenPath(resolve(String(parsed.values['data-dir'])))}` : 'the token was refused';
+    process.stderr.write(`isthmus ${operation}: the control plane needs its admin token (${where}): ${body.trim()}\n`);
     return 1;
   }
   let results: ApiResult[] | undefined;

@@ -22,6 +22,8 @@ export interface ControlOptions {
   readonly dataDir: string;
   readonly adminPort: number;
   readonly adminAddress: string;
+  /** Host names the admin API is reached by, besides localhost and IP addresses (DNS-rebinding guard). */
+  readonly adminAllowedHosts: readonly string[];
   readonly logLevel: string;
   readonly xdsPort: number;
   readonly xdsAddress: string;
@@ -42,6 +44,10 @@ export const CONTROL_COMMAND: CommandSpec = {
       validate: intBetween(0, 65535),
     },
     { name: 'admin-address', type: 'string', valueName: 'ADDR', default: '127.0.0.1', description: 'admin API address' },
+    {
+      name: 'admin-allowed-host', type: 'list', valueName: 'NAME',
+      description: 'a host name the admin API may be reached by besides localhost and IP addresses (other Host headers are refused)',
+    },
     {
       name: 'xds-port', type: 'integer', valueName: 'PORT', default: 15010, description: 'ADS (xDS) gRPC port, plaintext (0: any free port)',
       validate: intBetween(0, 65535),
@@ -71,6 +77,7 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
     dataDir: resolve(v['data-dir'] as string),
     adminPort: v['admin-port'] as number,
     adminAddress: v['admin-address'] as string,
+    adminAllowedHosts: (v['admin-allowed-host'] as readonly string[] | undefined) ?? [],
     logLevel: v['log-level'] as string,
     xdsPort: v['xds-port'] as number,
     xdsAddress: v['xds-address'] as string,
@@ -99,9 +106,9 @@ export class ControlStartError extends Error {
 /** Opens the store, reads the folder, starts the admin API. */
 export async function startControl(options: ControlOptions, log: Logger): Promise<ControlProcess> {
   // Loaded here so `--help` and option errors stay instant (no LMDB, uWS or YAML load).
-  const [{ ConfigStore }, { watchConfigDir }, { emptyDirSnapshot }, { startAdminHttp }, { configAdminRoutes }] = await Promise.all([
+  const [{ ConfigStore }, { watchConfigDir }, { emptyDirSnapshot }, { startAdminHttp }, { configAdminRoutes }, { ensureAdminToken, adminTokenPath }] = await Promise.all([
     import('./store/config-store.js'), import('./store/config-dir-watcher.js'), import('./store/dir-snapshot.js'),
-    import('../src/admin/admin-http.js'), import('./admin/config-admin-routes.js'),
+    import('../src/admin/admin-http.js'), import('./admin/config-admin-routes.js'), import('./admin/admin-token.js'),
   ]);
   const [{ createAdsServer }, { SnapshotCache }, { MeshPublisher }, { ServiceRegistry }, { xdsAdminRoutes }] = await Promise.all([
     import('./xds/ads-server.js'), import('./xds/snapshot-cache.js'), import('./mesh/mesh-publisher.js'),
@@ -117,6 +124,18 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
   } catch (err) {
     throw new ControlStartError((err as Error).message);
   }
+  let token: string;
+  try {
+    token = ensureAdminToken(options.dataDir, (path, mode) =>
+      log.warn({ path, mode: mode.toString(8) }, 'the admin token file was readable by others; its mode is now 0600'));
+  } catch (err) {
+    lock.release();
+    throw new ControlStartError(`cannot create or read the admin token in ${options.dataDir}: ${(err as Error).message}`);
+  }
+  const writeToken = {
+    token,
+    hint: `\`isthmus apply\` and \`isthmus delete\` read it from ${adminTokenPath(options.dataDir)} (give them --data-dir ${options.dataDir}), or pass --token / ISTHMUS_TOKEN`,
+  };
   let store: ConfigStore;
   try {
     store = ConfigStore.open(options.dataDir, { onListenerError: (err) => log.error({ err }, 'config change subscriber failed') });
@@ -143,10 +162,10 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     });
     const mesh = publisher;
     const routes = [
-      ...configAdminRoutes(store, { configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() }, log),
+      ...configAdminRoutes(store, { configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render(), writeToken }, log),
       ...xdsAdminRoutes({ ads, cache, publisher }),
     ];
-    const admin = await startAdminHttp(routes, { address: options.adminAddress, port: options.adminPort, log }).catch((err: Error) => {
+    const admin = await startAdminHttp(routes, { address: options.adminAddress, port: options.adminPort, allowedHosts: options.adminAllowedHosts, log }).catch((err: Error) => {
       throw new ControlStartError(err.message);
     });
     const server = ads;

@@ -1,7 +1,7 @@
 // The control admin endpoints the config store answers: health, readiness,
 // /debug/configz, /metrics, and POST /apply and /delete (a YAML body of one
 // or many documents; per-resource results as JSON; 422 when any was
-// rejected, in which case nothing changed). Other parts of the control plane
+// rejected, in which case nothing changed; both need the admin token). Other parts of the control plane
 // (xDS: /debug/syncz) add their routes to the same table.
 
 import type { Logger } from '../../src/log.js';
@@ -17,6 +17,8 @@ export interface ConfigAdminState {
   isReady(): boolean;
   /** Extra metrics text appended to /metrics (other components), if any. */
   extraMetrics?(): string;
+  /** The bearer token POST /apply and /delete need, and where a client finds it (admin-token.ts). */
+  readonly writeToken: { readonly token: string; readonly hint: string };
 }
 
 /** The JSON body of /debug/configz. */
@@ -53,7 +55,7 @@ export function configAdminRoutes(store: ConfigStore, state: ConfigAdminState, l
       path: '/metrics',
       handle: () => reply(200, PROMETHEUS_CONTENT_TYPE, renderConfigMetrics(store) + (state.extraMetrics?.() ?? '')),
     },
-    { method: 'POST', path: '/apply', handle: async (body) => apiReply(log, 'apply', await store.apply(body)) },
-    { method: 'POST', path: '/delete', handle: async (body) => apiReply(log, 'delete', await store.delete(body)) },
+    { method: 'POST', path: '/apply', bearer: state.writeToken, handle: async (body) => apiReply(log, 'apply', await store.apply(body)) },
+    { method: 'POST', path: '/delete', bearer: state.writeToken, handle: async (body) => apiReply(log, 'delete', await store.delete(body)) },
   ];
 }

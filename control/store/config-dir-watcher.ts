@@ -1,14 +1,18 @@
 // Keeps the store's folder layer in step with the watched config folder:
-// any event in the folder (editors rename temp files over, Kubernetes swaps
-// a `..data` symlink) schedules a whole re-read 100 ms after the last event;
-// an event during a read schedules one more read after it, never two at once.
+// an event for a config file's name (editors rename temp files over) or for
+// Kubernetes' `..data` link schedules a whole re-read once events have been
+// quiet for 100 ms, or at most 1 s after the first (a folder edited without
+// pause still gets read; other files, such as a log, count for nothing); an
+// event during a read schedules one more read after it, never two at once.
 
-import { watch, type FSWatcher } from 'node:fs';
 import type { Logger } from '../../src/log.js';
+import { RELOAD_DEBOUNCE, type DebounceTiming } from '../../src/watch/debouncer.js';
+import { KUBERNETES_DATA_LINK, watchFolder, type FolderWatch } from '../../src/watch/folder-watch.js';
 import type { ConfigStore, DirSyncResult } from './config-store.js';
 import { readDirSnapshot } from './dir-snapshot.js';
 
-export const CONFIG_DIR_DEBOUNCE_MS = 100;
+/** The names readResourceDir reads (control/config/parse-resources.ts). */
+const CONFIG_FILE = /\.(ya?ml|json)$/i;
 
 export interface ConfigDirWatcher {
   /** Resolves once no read is pending or running (tests and shutdown). */
@@ -18,9 +22,8 @@ export interface ConfigDirWatcher {
 
 /** Reads `dir` into the store now, then on every change; resolves after the first read. */
 export async function watchConfigDir(
-  dir: string, store: ConfigStore, log: Logger, debounceMs = CONFIG_DIR_DEBOUNCE_MS,
+  dir: string, store: ConfigStore, log: Logger, timing: DebounceTiming = RELOAD_DEBOUNCE,
 ): Promise<ConfigDirWatcher> {
-  let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let again = false;
   let closed = false;
@@ -37,7 +40,6 @@ export async function watchConfigDir(
   };
 
   const run = (): void => {
-    timer = null;
     if (closed) return;
     if (running !== null) {
       again = true;
@@ -54,20 +56,18 @@ export async function watchConfigDir(
       });
   };
 
-  const schedule = (): void => {
-    if (closed) return;
-    if (timer !== null) clearTimeout(timer);
-    timer = setTimeout(run, debounceMs);
-  };
-
   await syncOnce();
-  let watcher: FSWatcher | null = null;
+  let watcher: FolderWatch | null = null;
   try {
-    watcher = watch(dir, { persistent: false }, schedule);
-    // A folder that is removed or replaced ends the watch; the read reports it and status keeps the last good config.
-    watcher.on('error', (err) => {
-      log.error({ err, dir }, 'config folder watch failed; changes are no longer picked up');
-      schedule();
+    watcher = watchFolder(dir, {
+      timing,
+      relevant: (name) => CONFIG_FILE.test(name) || name === KUBERNETES_DATA_LINK,
+      onChange: run,
+      // A folder that is removed or replaced ends the watch; the read reports it and status keeps the last good config.
+      onError: (err) => {
+        log.error({ err, dir }, 'config folder watch failed; changes are no longer picked up');
+        watcher?.poke();
+      },
     });
   } catch (err) {
     log.error({ err, dir }, 'cannot watch the config folder; changes will not be picked up');
@@ -75,13 +75,12 @@ export async function watchConfigDir(
 
   return {
     async settled() {
-      for (let i = 0; i < 1000 && (timer !== null || running !== null); i++) {
-        await (running ?? new Promise((r) => setTimeout(r, debounceMs)));
+      for (let i = 0; i < 1000 && (watcher?.pending === true || running !== null); i++) {
+        await (running ?? new Promise((r) => setTimeout(r, timing.quietMs)));
       }
     },
     close() {
       closed = true;
-      if (timer !== null) clearTimeout(timer);
       watcher?.close();
     },
   };

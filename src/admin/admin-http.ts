@@ -3,15 +3,20 @@
 // by default), a table of routes each answering with a Reply, sync or async.
 // uWS lifetimes are honoured: onAborted before any await, writes after an
 // await inside cork(), nothing written to an aborted response. POST bodies
-// are read whole, up to a limit (413 above it).
+// are read whole, up to a limit (413 above it). Every request first passes
+// the cross-origin guard (admin-request-guard.ts): Host, Origin, and for a
+// POST a header a web page cannot send; a route may also need a bearer token.
 
-import { uws, type HttpResponse, type us_listen_socket } from '../uws.js';
+import { uws, type HttpRequest, type HttpResponse, type us_listen_socket } from '../uws.js';
 import type { Logger } from '../log.js';
+import { ADMIN_HEADER, allowedHostSet, bearerMatches, hostProblem, originProblem, postProblem, type AllowedHosts } from './admin-request-guard.js';
 
 export interface Reply {
   readonly status: number;
   readonly contentType: string;
   readonly body: string;
+  /** Extra response headers (e.g. www-authenticate). */
+  readonly headers?: readonly (readonly [string, string])[];
 }
 
 export const TEXT = 'text/plain; charset=utf-8';
@@ -30,6 +35,8 @@ export interface AdminRoute {
   readonly path: string;
   /** `body` is the request body (UTF-8) for POST, '' for GET; `query` the raw query string. */
   readonly handle: (body: string, query: string) => Reply | Promise<Reply>;
+  /** When set, requests need `authorization: Bearer <token>` (else 401 with `hint`, which says where the token is). */
+  readonly bearer?: { readonly token: string; readonly hint: string };
 }
 
 export interface AdminHttpOptions {
@@ -38,6 +45,8 @@ export interface AdminHttpOptions {
   readonly log: Logger;
   /** Largest POST body (default 4 MiB). */
   readonly maxBodyBytes?: number;
+  /** Host names (`name` or `name:port`) the admin is reached by besides localhost and IP addresses (--admin-allowed-host). */
+  readonly allowedHosts?: readonly string[];
 }
 
 export interface AdminHttpServer {
@@ -46,7 +55,7 @@ export interface AdminHttpServer {
 }
 
 const STATUS_LINES: Readonly<Record<number, string>> = {
-  200: '200 OK', 400: '400 Bad Request', 404: '404 Not Found', 405: '405 Method Not Allowed',
+  200: '200 OK', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
   413: '413 Payload Too Large', 422: '422 Unprocessable Entity', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
 };
 
@@ -54,6 +63,7 @@ const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 
 function write(res: HttpResponse, r: Reply, head: boolean): void {
   res.writeStatus(STATUS_LINES[r.status] ?? String(r.status)).writeHeader('content-type', r.contentType);
+  if (r.headers !== undefined) for (const [name, value] of r.headers) res.writeHeader(name, value);
   res.end(head ? '' : r.body); // uWS would send a body on HEAD too and break a kept-alive connection's framing; its endWithoutBody() stalls pipelined requests in this build
 }
 
@@ -87,10 +97,23 @@ function answer(res: HttpResponse, log: Logger, head: boolean, state: { aborted:
   );
 }
 
+/** The refusal for a request a cross-origin page could have sent (or a missing token); undefined lets it through. `req` is valid only now. */
+function refusal(req: HttpRequest, method: string, path: string, route: AdminRoute | undefined, allowed: AllowedHosts): Reply | undefined {
+  const host = req.getHeader('host').toLowerCase();
+  const problem = hostProblem(host, allowed) ?? originProblem(req.getHeader('origin').toLowerCase(), host)
+    ?? (method === 'POST' ? postProblem(path, req.getHeader('content-type'), req.getHeader(ADMIN_HEADER)) : undefined);
+  if (problem !== undefined) return reply(403, TEXT, problem);
+  if (route?.bearer !== undefined && !bearerMatches(req.getHeader('authorization'), route.bearer.token)) {
+    return { ...reply(401, TEXT, `${method} ${path} needs the admin token (authorization: Bearer TOKEN): ${route.bearer.hint}\n`), headers: [['www-authenticate', 'Bearer realm="isthmus-admin"']] };
+  }
+  return undefined;
+}
+
 /** Takes the routes and where to listen; resolves once listening (with the real port when port is 0). */
 export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttpOptions): Promise<AdminHttpServer> {
   const { log } = options;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const allowed = allowedHostSet(options.allowedHosts);
   const app = uws.App();
   const byPath = new Map<string, AdminRoute[]>();
   for (const r of routes) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
@@ -105,6 +128,11 @@ export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttp
       const head = got === 'HEAD';
       const query = req.getQuery() ?? '';
       const route = list.find((r) => r.method === got || (r.method === 'GET' && head));
+      const refused = refusal(req, got, path, route, allowed);
+      if (refused !== undefined) {
+        answer(res, log, head, state, () => refused, false); // a refused POST's body is never read
+        return;
+      }
       if (route === undefined) {
         answer(res, log, head, state, () => reply(405, TEXT, `${path} needs ${list.map((r) => r.method).join(' or ')}\n`), false);
         return;
@@ -139,7 +167,9 @@ export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttp
       state.aborted = true;
     });
     const path = req.getUrl();
-    answer(res, log, req.getMethod().toUpperCase() === 'HEAD', state, () => reply(404, TEXT, `no admin endpoint ${path}\n`), false);
+    const got = req.getMethod().toUpperCase();
+    const refused = refusal(req, got, path, undefined, allowed);
+    answer(res, log, got === 'HEAD', state, () => refused ?? reply(404, TEXT, `no admin endpoint ${path}\n`), false);
   });
 
   return new Promise((resolve, reject) => {

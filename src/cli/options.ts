@@ -8,8 +8,9 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.js';
 
-export type OptionType = 'string' | 'integer' | 'boolean' | 'duration';
-export type OptionValue = string | number | boolean;
+/** 'list': a repeatable string option (`--x a --x b`; comma-separated in a variable; a YAML list or comma-separated in the file). */
+export type OptionType = 'string' | 'integer' | 'boolean' | 'duration' | 'list';
+export type OptionValue = string | number | boolean | readonly string[];
 
 export interface OptionSpec {
   /** kebab-case flag name without dashes, e.g. 'admin-port'. */
@@ -79,12 +80,12 @@ export function parseCommandOptions(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): ParsedOptions {
-  const parseOptions: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const parseOptions: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     help: { type: 'boolean', short: 'h' },
     [CONFIG_OPTION]: { type: 'string' },
   };
   for (const option of spec.options) {
-    parseOptions[option.name] = { type: option.type === 'boolean' ? 'boolean' : 'string' };
+    parseOptions[option.name] = option.type === 'list' ? { type: 'string', multiple: true } : { type: option.type === 'boolean' ? 'boolean' : 'string' };
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -97,7 +98,7 @@ export function parseCommandOptions(
   } catch (err) {
     throw new OptionsError(describeParseArgsError(spec, err));
   }
-  const flags = parsed.values as Record<string, string | boolean | undefined>;
+  const flags = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (flags.help === true) {
     return { values: {}, sources: {}, positionals: parsed.positionals, help: true };
   }
@@ -205,6 +206,13 @@ function convertValue(option: OptionSpec, raw: unknown, where: string): OptionVa
     case 'string':
       if (typeof raw === 'string' || typeof raw === 'number') return String(raw);
       throw new OptionsError(`${where}: expected a string, got ${JSON.stringify(raw)}`);
+    case 'list': {
+      const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
+      if (items === null || !items.every((x) => typeof x === 'string' || typeof x === 'number')) {
+        throw new OptionsError(`${where}: expected a list of strings, got ${JSON.stringify(raw)}`);
+      }
+      return Object.freeze(items.map((x) => String(x).trim()).filter((x) => x !== ''));
+    }
   }
 }
 
@@ -213,7 +221,8 @@ export function helpText(spec: CommandSpec): string {
   const rows: [string, string][] = spec.options.map((o) => {
     const flag = o.type === 'boolean' ? `--${o.name}` : `--${o.name} ${o.valueName ?? o.type.toUpperCase()}`;
     const def = o.default === undefined ? '' : ` (default: ${String(o.default)})`;
-    return [flag, `${o.description}${def}`];
+    const repeat = o.type === 'list' ? ' (repeatable; comma-separated in a variable)' : '';
+    return [flag, `${o.description}${repeat}${def}`];
   });
   rows.push(['--config FILE', 'read options from a YAML file (keys are option names)']);
   rows.push(['-h, --help', 'show this help']);

@@ -74,6 +74,16 @@ describe('parseCommandOptions', () => {
     expect(() => parseCommandOptions(SPEC, ['--config', join(dir, 'missing.yaml')], {})).toThrow(/cannot read/);
   });
 
+  it('collects a repeatable list option from flags, a comma-separated variable or a YAML list', () => {
+    const spec: CommandSpec = { ...SPEC, options: [{ name: 'allowed-host', type: 'list', description: 'names' }] };
+    expect(parseCommandOptions(spec, ['--allowed-host', 'a.local', '--allowed-host=b.local'], {}).values['allowed-host']).toEqual(['a.local', 'b.local']);
+    expect(parseCommandOptions(spec, [], { ISTHMUS_ALLOWED_HOST: 'a.local, b.local' }).values['allowed-host']).toEqual(['a.local', 'b.local']);
+    const file = configFile('allowedHost: [a.local, b.local]\n');
+    expect(parseCommandOptions(spec, ['--config', file], {}).values['allowed-host']).toEqual(['a.local', 'b.local']);
+    expect(() => parseCommandOptions(spec, ['--config', configFile('allowed-host: {a: 1}\n')], {})).toThrow(/allowed-host: expected a list of strings/);
+    expect(helpText(spec)).toContain('(repeatable');
+  });
+
   it('runs validators on every source', () => {
     const spec: CommandSpec = {
       ...SPEC,

@@ -198,8 +198,9 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
 
 // ---------------------------------------------------------------- admin API
 
+/** GET, or a POST as curl sends one with the header that marks a tool (cross-origin pages cannot send it). */
 export function admin(proxy: Pick<RunningProxy, 'adminPort'>, path: string, method = 'GET'): Promise<HttpResult> {
-  return request(proxy.adminPort, path, { method });
+  return request(proxy.adminPort, path, { method, ...(method === 'POST' ? { headers: { 'x-isthmus-admin': '1' } } : {}) });
 }
 
 export interface ConfigDump {

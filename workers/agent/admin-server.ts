@@ -23,6 +23,8 @@ export interface AdminServerOptions {
   readonly address: string;
   readonly port: number;
   readonly enableDebugEndpoints: boolean;
+  /** --admin-allowed-host: names besides localhost and IP addresses a request's Host may carry. */
+  readonly allowedHosts?: readonly string[];
   readonly log: Logger;
 }
 

@@ -1,14 +1,15 @@
-// Watches the bootstrap file for changes. Editors and config managers
-// replace files (write a temp file, rename it over), which a watch on the
-// file itself loses, so the directory is watched. Any event there (a
-// Kubernetes ConfigMap update only renames its `..data` symlink, never the
-// file's own name) is debounced and leads to a reload only when the file's
-// content differs from what was last loaded.
-import { watch, type FSWatcher } from 'node:fs';
+// Watches the bootstrap file for changes. The folder is watched (see
+// src/watch/folder-watch.ts), but only events for the file's own name, or
+// for Kubernetes' `..data` link (a ConfigMap update swaps only that link,
+// never the file's name), count: another file being written in the same
+// folder, such as an access log, neither triggers nor delays a reload.
+// Events are debounced (100 ms quiet, 1 s at most, so a file rewritten
+// without pause still reloads every second), and lead to a reload only when
+// the file's content differs from what was last loaded.
 import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-
-export const RELOAD_DEBOUNCE_MS = 100;
+import { basename, dirname } from 'node:path';
+import { RELOAD_DEBOUNCE } from '../../src/watch/debouncer.js';
+import { KUBERNETES_DATA_LINK, watchFolder } from '../../src/watch/folder-watch.js';
 
 export interface BootstrapWatcher {
   /** Remember this text as loaded, so an event that leaves the file unchanged triggers no reload. */
@@ -18,12 +19,11 @@ export interface BootstrapWatcher {
 
 /** Calls onChange (debounced) whenever the file's content differs from the last text passed to markLoaded. */
 export function watchBootstrap(path: string, onChange: () => void, onError: (err: Error) => void): BootstrapWatcher {
-  let timer: NodeJS.Timeout | null = null;
+  const name = basename(path);
   let lastText: string | null = null;
   let closed = false;
 
   const check = async (): Promise<void> => {
-    timer = null;
     let text: string | null;
     try {
       text = await readFile(path, 'utf8');
@@ -34,11 +34,12 @@ export function watchBootstrap(path: string, onChange: () => void, onError: (err
     onChange();
   };
 
-  const watcher: FSWatcher = watch(dirname(path), { persistent: false }, () => {
-    if (timer !== null) clearTimeout(timer);
-    timer = setTimeout(() => void check(), RELOAD_DEBOUNCE_MS);
+  const watch = watchFolder(dirname(path), {
+    timing: RELOAD_DEBOUNCE,
+    relevant: (entry) => entry === name || entry === KUBERNETES_DATA_LINK,
+    onChange: () => void check(),
+    onError,
   });
-  watcher.on('error', onError);
 
   return {
     markLoaded(text) {
@@ -46,8 +47,7 @@ export function watchBootstrap(path: string, onChange: () => void, onError: (err
     },
     close() {
       closed = true;
-      if (timer !== null) clearTimeout(timer);
-      watcher.close();
+      watch.close();
     },
   };
 }

@@ -2,7 +2,8 @@
 // ports, write a version to LMDB, announce it), the worker threads and the
 // admin API. Nothing here is on the request path.
 import { readFile } from 'node:fs/promises';
-import { loadBootstrapFile } from '../../src/config/parse-bootstrap.js';
+import { createHash } from 'node:crypto';
+import { loadBootstrapFile, parseBootstrap } from '../../src/config/parse-bootstrap.js';
 import { ConfigError, formatProblem } from '../../src/config/config-error.js';
 import { lockDataDir, type DataDirLock } from '../../src/store/data-dir-lock.js';
 import type { Bootstrap } from '../../src/config/bootstrap-types.js';
@@ -129,7 +130,9 @@ export class ProxyAgent implements AdminBackend {
       agent.supervisor.start();
       const adminAddress = options.adminFromDefaults && bootstrap.admin ? bootstrap.admin : { address: options.adminAddress, port: options.adminPort };
       agent.adminAddress = adminAddress.address;
-      agent.admin = await startAdminServer(agent, { ...adminAddress, enableDebugEndpoints: options.enableDebugEndpoints, log });
+      agent.admin = await startAdminServer(agent, {
+        ...adminAddress, enableDebugEndpoints: options.enableDebugEndpoints, allowedHosts: options.adminAllowedHosts, log,
+      });
       if (options.control !== undefined) await agent.startXds(options.control);
     } catch (err) {
       await agent.shutdown('startup failed');
@@ -167,9 +170,11 @@ export class ProxyAgent implements AdminBackend {
     if (this.options.bootstrap === undefined) return; // pure --control mode: nothing to re-read
     const text = await readFile(this.options.bootstrap, 'utf8').catch(() => null);
     this.watcher?.markLoaded(text);
+    // The text read once is the version parsed, and its digest names it in the "written" or "rejected" line.
+    if (text !== null) reason = `${reason} (file sha256 ${createHash('sha256').update(text).digest('hex').slice(0, 12)})`;
     let bootstrap: Bootstrap;
     try {
-      bootstrap = await loadBootstrapFile(this.options.bootstrap);
+      bootstrap = text === null ? await loadBootstrapFile(this.options.bootstrap) : parseBootstrap(text, this.options.bootstrap);
     } catch (err) {
       this.reject(reason, err);
       return;

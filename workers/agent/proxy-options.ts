@@ -37,6 +37,8 @@ export interface ProxyOptions {
   readonly workers: number;
   readonly adminPort: number;
   readonly adminAddress: string;
+  /** Host names the admin API is reached by, besides localhost and IP addresses (DNS-rebinding guard). */
+  readonly adminAllowedHosts: readonly string[];
   /** true when neither flag, env nor file set the admin port (the bootstrap's `admin` may then choose). */
   readonly adminFromDefaults: boolean;
   readonly dataDir: string;
@@ -67,6 +69,10 @@ export const PROXY_COMMAND: CommandSpec = {
     },
     { name: 'admin-port', type: 'integer', valueName: 'PORT', default: 15000, description: 'admin API port (0: any free port)', validate: intBetween(0, 65535) },
     { name: 'admin-address', type: 'string', valueName: 'ADDR', default: '127.0.0.1', description: 'admin API address' },
+    {
+      name: 'admin-allowed-host', type: 'list', valueName: 'NAME',
+      description: 'a host name the admin API may be reached by besides localhost and IP addresses (other Host headers are refused)',
+    },
     { name: 'data-dir', type: 'string', valueName: 'DIR', description: 'LMDB data directory (default ./.isthmus/proxy-<service or "default">)' },
     { name: 'service', type: 'string', valueName: 'NAME', description: 'this workload\'s service name (source_workload in metrics)' },
     { name: 'namespace', type: 'string', valueName: 'NS', default: 'default', description: 'this workload\'s namespace' },
@@ -122,6 +128,7 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
       workers,
       adminPort: v['admin-port'] as number,
       adminAddress: v['admin-address'] as string,
+      adminAllowedHosts: (v['admin-allowed-host'] as readonly string[] | undefined) ?? [],
       adminFromDefaults: parsed.sources['admin-port'] === 'default' && parsed.sources['admin-address'] === 'default',
       dataDir: resolve(dataDir),
       service,

@@ -2,7 +2,7 @@
 // (bin/isthmus.js over the compiled dist/, so `npx tsc -p .` first), and the
 // `isthmus apply` / `isthmus delete` CLI beside it.
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT, cleanEnv, spawnIsthmus, waitFor, type LogLine } from '../../support/isthmus-process.js';
@@ -21,7 +21,9 @@ export interface RunningControl {
   readonly dataDir: string;
   readonly lines: readonly LogLine[];
   readonly exited: Promise<number | null>;
-  /** GET (or POST with a body) on the admin API. */
+  /** The admin token the control plane created in its data dir (POST /apply and /delete need it). */
+  readonly token: string;
+  /** GET (or POST with a body, as `isthmus apply` sends it: YAML with the token) on the admin API. */
   admin(path: string, body?: string): Promise<{ status: number; text: string }>;
   /** Sends `signal` unless exited, waits (SIGKILL after 10 s); returns the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -59,10 +61,12 @@ export async function startControl(
   const { child, lines, exited, ready } = proc;
   const adminPort = (ready.admin as { port: number }).port;
   const xdsPort = (ready.xds as { port: number } | undefined)?.port ?? 0;
+  const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  const post = (body: string) => ({ method: 'POST', body, headers: { 'content-type': 'application/yaml', authorization: `Bearer ${token}` } });
   return {
-    child, dir, configDir, adminPort, xdsPort, dataDir, lines, exited,
+    child, dir, configDir, adminPort, xdsPort, dataDir, lines, exited, token,
     async admin(path, body) {
-      const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, body === undefined ? {} : { method: 'POST', body });
+      const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, body === undefined ? {} : post(body));
       return { status: res.status, text: await res.text() };
     },
     stop: (signal: NodeJS.Signals = 'SIGTERM') => proc.stop(signal, 10_000),

@@ -79,17 +79,17 @@ describe('isthmus control', { timeout: 30_000 }, () => {
     const url = `http://127.0.0.1:${control.adminPort}`;
     const file = join(control.dir, 'reviews.yaml');
     writeFileSync(file, `${DR}---\n${vs('v1')}`);
-    let r = isthmus(['apply', '-f', file, '--control', url], control.dir);
+    let r = isthmus(['apply', '-f', file, '--control', url, '--data-dir', control.dataDir], control.dir);
     expect(r.stdout).toBe('DestinationRule/default/reviews created\nVirtualService/default/reviews created\n');
     expect(r.code).toBe(0);
-    r = isthmus(['apply', '-f', file, '--control', url], control.dir);
+    r = isthmus(['apply', '-f', file, '--control', url, '--data-dir', control.dataDir], control.dir);
     expect(r.stdout).toBe('DestinationRule/default/reviews unchanged\nVirtualService/default/reviews unchanged\n');
 
     const before = await configz(control);
     expect(before.resources.find((s) => s.key === 'VirtualService/default/reviews')).toMatchObject({ source: 'api', status: 'accepted' });
     const bad = join(control.dir, 'bad.yaml');
     writeFileSync(bad, `${vs('v2')}---\n${DR.replace('host: reviews', 'hosts: reviews')}`);
-    r = isthmus(['apply', '-f', bad, '--control', url], control.dir);
+    r = isthmus(['apply', '-f', bad, '--control', url, '--data-dir', control.dataDir], control.dir);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe([
       'VirtualService/default/reviews rejected: not applied: the request had rejected documents (apply:10)',
@@ -98,7 +98,7 @@ describe('isthmus control', { timeout: 30_000 }, () => {
     ].join('\n'));
     expect(await configz(control)).toEqual(before);
 
-    r = isthmus(['delete', '-f', join(control.configDir, 'se.yaml'), '--control', url], control.dir);
+    r = isthmus(['delete', '-f', join(control.configDir, 'se.yaml'), '--control', url, '--data-dir', control.dataDir], control.dir);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^ServiceEntry\/default\/reviews rejected: apply:1: ServiceEntry\/default\/reviews is defined in the watched config folder/);
 
@@ -111,7 +111,7 @@ describe('isthmus control', { timeout: 30_000 }, () => {
       expect((await configz(control)).resources.map((s) => `${s.key} ${s.source}`)).toEqual([
         'DestinationRule/default/reviews api', `ServiceEntry/default/reviews dir:${join(old.configDir, 'se.yaml')}`, 'VirtualService/default/reviews api',
       ]);
-      r = isthmus(['delete', '-f', file, '--control', `http://127.0.0.1:${control.adminPort}`], control.dir);
+      r = isthmus(['delete', '-f', file, '--control', `http://127.0.0.1:${control.adminPort}`, '--data-dir', control.dataDir], control.dir);
       expect(r.stdout).toBe('DestinationRule/default/reviews deleted\nVirtualService/default/reviews deleted\n');
       expect(r.code).toBe(0);
       expect((await configz(control)).resources.map((s) => s.key)).toEqual(['ServiceEntry/default/reviews']);

@@ -1,7 +1,8 @@
 // The config folder watcher over a real folder and a real LMDB store: a
 // burst of edits is read once after the folder goes quiet, and the store
-// ends up with the last state of the folder.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// ends up with the last state of the folder; a busy non-config file does not
+// delay a read, and edits without pause are still read every second.
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -46,3 +47,43 @@ it('reads the folder at start, then once per burst of edits, ending on the folde
   const b = store.resource('ServiceEntry/default/b') as ServiceEntry;
   expect(b.spec.ports[0]!.number).toBe(1019);
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+it('reads an edit within ~1 s while another file in the folder is written without pause', async () => {
+  const dir = join(root, 'config');
+  watcher = await watchConfigDir(dir, store, createLogger('test', 'silent'));
+  const NEIGHBOUR_MS = 5000;
+  const started = performance.now();
+  const busy = setInterval(() => {
+    if (performance.now() - started < NEIGHBOUR_MS) appendFileSync(join(dir, 'notes.log'), 'line\n'.repeat(10));
+  }, 5);
+  try {
+    await sleep(300);
+    writeFileSync(join(dir, 'a.yaml'), se('a', 1));
+    const editedAt = performance.now();
+    while (store.resource('ServiceEntry/default/a') === undefined && performance.now() - editedAt < NEIGHBOUR_MS + 2000) await sleep(10);
+    expect(performance.now() - editedAt).toBeLessThan(1500); // 100 ms quiet is the norm; the neighbour writes for 5 s
+  } finally {
+    clearInterval(busy);
+  }
+}, 20_000);
+
+it('reads the folder during a storm of rewrites every 50 ms, not only after it', async () => {
+  const dir = join(root, 'config');
+  watcher = await watchConfigDir(dir, store, createLogger('test', 'silent'));
+  const syncsBefore = store.counters.dirSyncs;
+  const started = performance.now();
+  let n = 0;
+  let readsDuringStorm = 0; // counted just before each write, so a read after the last one does not count
+  while (performance.now() - started < 3000) {
+    readsDuringStorm = store.counters.dirSyncs - syncsBefore;
+    writeFileSync(join(dir, 'b.yaml'), se('b', 1000 + ++n));
+    await sleep(50);
+  }
+  expect(readsDuringStorm).toBeGreaterThanOrEqual(1); // with a 1 s max wait, about 2-3
+  await watcher.settled();
+  await sleep(300);
+  await watcher.settled();
+  expect((store.resource('ServiceEntry/default/b') as ServiceEntry).spec.ports[0]!.number).toBe(1000 + n);
+}, 20_000);
