@@ -1,5 +1,7 @@
 // One JSON line per request with Envoy's default access-log fields, through
 // pino on an asynchronous destination so logging never blocks the worker.
+// The destination's buffer is bounded: when stdout (or the file) does not
+// keep up, further lines are dropped and counted, never queued without end.
 import pino, { type Logger } from 'pino';
 
 export interface AccessLogEntry {
@@ -20,17 +22,33 @@ export interface AccessLogEntry {
   readonly userAgent: string;
 }
 
+/** Bytes of log lines a worker holds for a destination that does not keep up (a few thousand lines). */
+export const ACCESS_LOG_BUFFER_BYTES = 1024 * 1024;
+
 export class AccessLog {
   private readonly logger: Logger | null;
+  /** Lines dropped by this thread because the buffer was full. */
+  dropped = 0;
 
-  /** target: 'off', 'stdout', or a file path (appended). */
-  constructor(target: string) {
+  /**
+   * target: 'off', 'stdout', or a file path (appended). `onDropped`: told of each line dropped (the worker counts it
+   * in the proxy's shared state for /stats/prometheus).
+   */
+  constructor(target: string, onDropped: (() => void) | null = null, maxBufferBytes = ACCESS_LOG_BUFFER_BYTES) {
     if (target === 'off') {
       this.logger = null;
       return;
     }
-    const dest = pino.destination(target === 'stdout' ? { fd: 1, sync: false } : { dest: target, sync: false, mkdir: true });
+    const options = { sync: false, maxLength: maxBufferBytes };
+    const dest = pino.destination(target === 'stdout' ? { ...options, fd: 1 } : { ...options, dest: target, mkdir: true });
+    // Each write is one line: count it, let it go.
+    dest.on('drop', () => {
+      this.dropped++;
+      onDropped?.();
+    });
     process.once('exit', () => {
+      // A destination that stopped taking lines would block this flush for good.
+      if (this.dropped > 0) return;
       try {
         dest.flushSync();
       } catch {

@@ -11,6 +11,7 @@ import { RouteMatcher } from '../src/routing/route-matcher.js';
 import { localAnswer, isGrpcContentType, type FilterAnswer } from './filter-answer.js';
 import { findHeader } from './header-block.js';
 import type { ListenerFilterStats } from './http-filter-stats.js';
+import { LocalActiveFaults, type ActiveFaultGate } from './shared-state/active-faults.js';
 import { ResponseFlag } from './response-flags.js';
 
 /** A uniform random number in [0, 1): Math.random, or a fixed sequence in unit tests. */
@@ -36,6 +37,9 @@ function onDelayElapsed(target: FaultDelayTarget): void {
   target.faultDelayElapsed();
 }
 
+/** The longest timer Node keeps (a longer one fires after 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** Envoy reads these headers as unsigned decimal integers; anything else counts as absent (-1). */
 function headerInt(buf: Buffer, out: Uint32Array, name: string): number {
   const v = findHeader(buf, out, name);
@@ -50,11 +54,19 @@ export class CompiledFault {
   private readonly fixedPlain: FilterAnswer | null;
   private readonly fixedGrpc: FilterAnswer | null;
 
+  /** The longest delay a client's x-envoy-fault-delay-request may ask for. */
+  private readonly maxHeaderDelayMs: number;
+
   constructor(
     readonly config: FaultConfig,
     readonly stats: ListenerFilterStats,
     private readonly random: RandomSource = Math.random,
+    /** Where max_active_faults is counted: the proxy's shared counter in a worker, this thread's in unit tests. */
+    readonly gate: ActiveFaultGate = new LocalActiveFaults(),
+    /** The route's timeout (0: none): a client-set delay never holds a request longer than it. */
+    routeTimeoutMs = 0,
   ) {
+    this.maxHeaderDelayMs = routeTimeoutMs > 0 ? Math.min(routeTimeoutMs, MAX_TIMER_MS) : MAX_TIMER_MS;
     this.matcher =
       config.headers.length === 0
         ? null
@@ -107,7 +119,8 @@ export class CompiledFault {
     const d = this.config.delay;
     if (d === null) return 0;
     if (!this.roll(d.percentage, d.headerDelay ? run.headerDelayPercent : -1)) return 0;
-    const ms = d.headerDelay ? run.headerDelayMs : (d.fixedDelayMs ?? 0);
+    if (d.headerDelay) return run.headerDelayMs > 0 ? Math.min(run.headerDelayMs, this.maxHeaderDelayMs) : 0;
+    const ms = d.fixedDelayMs ?? 0;
     return ms > 0 ? ms : 0;
   }
 
@@ -147,8 +160,7 @@ export class FaultRun {
   activate(): boolean {
     if (this.active) return true;
     const stats = this.fault.stats;
-    const max = this.fault.config.maxActiveFaults;
-    if (max !== null && stats.activeFaults >= max) {
+    if (!this.fault.gate.tryAcquire(this.fault.config.maxActiveFaults)) {
       stats.faultsOverflow++;
       return false;
     }
@@ -197,6 +209,7 @@ export class FaultRun {
     if (this.active) {
       this.active = false;
       this.fault.stats.activeFaults--;
+      this.fault.gate.release();
     }
   }
 }

@@ -3,6 +3,7 @@
 // numeric fields bumped in place; the agent sums them over workers
 // (src/stats/http-filter-stats.ts).
 import type { HttpFilterCounters } from '../src/stats/http-filter-stats.js';
+import { LocalActiveFaults, type ActiveFaultGate } from './shared-state/active-faults.js';
 
 export class ListenerFilterStats implements HttpFilterCounters {
   delaysInjected = 0;
@@ -17,6 +18,8 @@ export class ListenerFilterStats implements HttpFilterCounters {
 
 export class HttpFilterStats {
   private readonly byPrefix = new Map<string, ListenerFilterStats>();
+  /** Where max_active_faults is counted: the worker sets the proxy-wide gate over its shared state. */
+  faultGate: ActiveFaultGate = new LocalActiveFaults();
 
   /** The counters of one stat prefix; the same object across config versions, so counts survive reloads. */
   forPrefix(statPrefix: string): ListenerFilterStats {

@@ -54,10 +54,13 @@ export function compileListenerFilters(
   // Counters exist only for listeners that run a filter, as Envoy's stats do.
   let counters: ListenerFilterStats | null = null;
   const countersFor = (): ListenerFilterStats => (counters ??= stats.forPrefix(listener.statPrefix));
-  const faults = new Map<FaultConfig, CompiledFault>();
-  const compileFault = (config: FaultConfig): CompiledFault => {
-    let compiled = faults.get(config);
-    if (compiled === undefined) faults.set(config, (compiled = new CompiledFault(config, countersFor(), random)));
+  // By config and route timeout (a client-set delay is capped by the route's timeout).
+  const faults = new Map<FaultConfig, Map<number, CompiledFault>>();
+  const compileFault = (config: FaultConfig, timeoutMs: number): CompiledFault => {
+    let byTimeout = faults.get(config);
+    if (byTimeout === undefined) faults.set(config, (byTimeout = new Map()));
+    let compiled = byTimeout.get(timeoutMs);
+    if (compiled === undefined) byTimeout.set(timeoutMs, (compiled = new CompiledFault(config, countersFor(), random, stats.faultGate, timeoutMs)));
     return compiled;
   };
   const byRoute = new Map<Route, RouteFilters>();
@@ -65,7 +68,7 @@ export function compileListenerFilters(
     if (route.action.type !== 'route') return; // Envoy's CORS needs a route entry; faults ahead of a redirect are not modelled
     const faultConfig = chain.fault === null ? null : (route.fault ?? vh.fault ?? chain.fault);
     // A fault that can never fire (0% and no header control) costs nothing per request.
-    const fault = faultConfig === null || !faultCanFire(faultConfig) ? null : compileFault(faultConfig);
+    const fault = faultConfig === null || !faultCanFire(faultConfig) ? null : compileFault(faultConfig, route.action.timeoutMs);
     let cors: CompiledCors | null = null;
     if (chain.cors) {
       const policies = [route.cors, vh.cors].filter((p) => p !== null);

@@ -14,7 +14,8 @@ import { compileListenerFilters } from './route-filters.js';
 import { configureParseLimits } from './parse-scratch.js';
 import { reconcileClusters } from './upstream-cluster.js';
 import { setEjectionListener } from './shared-state/endpoint-state.js';
-import { SharedState } from './shared-state/state-layout.js';
+import { HEADER, SharedState } from './shared-state/state-layout.js';
+import { SharedActiveFaults } from './shared-state/active-faults.js';
 import { WorkerContext } from './worker-context.js';
 import {
   CONFIG_CHANNEL,
@@ -31,7 +32,14 @@ const log = createLogger(`worker-${init.workerId}`, init.logLevel);
 configureParseLimits(init.maxHeadBytes, init.maxHeaders);
 
 const store = ProxyStore.open(init.dataDir);
-const worker = new WorkerContext(init.workerId, new AccessLog(init.accessLog));
+/** Circuit breakers, health and outlier counters, shared with the agent and every other worker. */
+const sharedState = new SharedState(init.sharedState);
+const worker = new WorkerContext(
+  init.workerId,
+  new AccessLog(init.accessLog, () => Atomics.add(sharedState.ints, HEADER.ACCESS_LOG_DROPPED, 1)),
+);
+// max_active_faults counts per proxy: every worker takes its slots from one shared counter.
+worker.filterStats.faultGate = new SharedActiveFaults(sharedState, init.workerId);
 const listeners = new ListenerSet(worker);
 const channel = new BroadcastChannel(CONFIG_CHANNEL);
 
@@ -39,8 +47,6 @@ function post(message: WorkerMessage): void {
   port.postMessage(message);
 }
 
-/** Circuit breakers, health and outlier counters, shared with the agent and every other worker. */
-const sharedState = new SharedState(init.sharedState);
 // An ejection this worker made: the agent logs it and brings the endpoint back in time.
 setEjectionListener((notice) => post({ type: 'outlier-ejection', ...notice }));
 

@@ -79,6 +79,8 @@ interface NodeState {
   composedFrom: { inbound: InboundResources; clusters: readonly object[]; listeners: readonly object[] } | undefined;
   /** Per type: the version that carries a change, and when that change happened (performance.now()). */
   readonly awaitingAck: Map<string, { version: string; changedAt: number }>;
+  /** The scope (outboundKey) or proxyless identity (identityKey) whose cache entries it holds a reference to. */
+  cacheKey: string | undefined;
 }
 
 /** The outbound resources of one scope (namespace, labels, outbound port) and their versions. */
@@ -176,19 +178,25 @@ export class MeshPublisher {
   private meshConfig: MeshConfig | undefined;
   private labelKeys: readonly string[] | undefined;
   /**
-   * Built snapshots by what determines them: translation reads the proxy's identity (never its node id), the
-   * config and the registry, so proxies with the same identity get the same resources, versions and Snapshot
-   * (encoded once). Cleared whenever the config or the registry changes.
+   * Proxyless proxies' built snapshots by what determines them: translation reads the proxy's identity (never its
+   * node id), the config and the registry, so proxies with the same identity get the same resources, versions and
+   * Snapshot (encoded once). By `identity|...` key; cleared whenever the config or the registry changes, and an
+   * identity's entries go when its last proxy leaves.
    */
   private readonly built = new Map<string, BuiltSnapshot>();
-  /** Sidecars' latest outbound part by scope key; cleared on config and service changes. */
+  /** Sidecars' latest outbound part by scope key; cleared on config and service changes, and when a scope's last proxy leaves. */
   private readonly outbounds = new Map<string, SharedOutbound>();
+  /**
+   * Connected proxies per cache key (a sidecar's scope, a proxyless identity). The keys are made of what proxies
+   * send (labels, locality, metadata), so a cache entry lives only while a proxy that uses it is connected.
+   */
+  private readonly cacheUsers = new Map<string, number>();
   /** Outbound parts refreshed by the current EDS-only push, so each scope's new endpoints are built once. */
   private readonly edsRefreshed = new Map<string, SharedOutbound>();
   private closed = false;
 
   constructor(private readonly options: MeshPublisherOptions) {
-    this.metrics = new PushMetrics(() => this.nodes.size);
+    this.metrics = new PushMetrics(() => this.nodes.size, () => this.cacheEntries());
     this.debouncer = new PushDebouncer<ChangeKey>(options.debounce ?? { quietMs: 100, maxDelayMs: 1000 }, (changes) => this.push(changes));
     this.callbacks = {
       onStreamOpen: (node, streamId) => this.streamOpened(node, streamId),
@@ -212,6 +220,11 @@ export class MeshPublisher {
   node(id: string): PublishedNode | undefined {
     const n = this.nodes.get(id);
     return n === undefined ? undefined : this.view(n);
+  }
+
+  /** Entries of the caches keyed by what proxies send: shared outbound parts plus proxyless built snapshots. */
+  cacheEntries(): number {
+    return this.outbounds.size + this.built.size;
   }
 
   /** Pushes pending changes now instead of after the debounce (tests, shutdown). */
@@ -277,6 +290,7 @@ export class MeshPublisher {
       state = {
         id: node.id, proxy: read.proxy, registered: false, problems, streams: new Set(), resources: undefined,
         versions: new Map(), clusterNames: [], awaitingAck: new Map(), outbound: undefined, inbound: NO_INBOUND, inboundHash: '', composedFrom: undefined,
+        cacheKey: undefined,
       };
       this.nodes.set(node.id, state);
     }
@@ -312,6 +326,7 @@ export class MeshPublisher {
     state.streams.delete(streamId);
     if (state.streams.size > 0) return;
     this.nodes.delete(node.id);
+    this.holdCacheKey(state, undefined);
     this.options.cache.clearSnapshot(node.id);
     if (state.registered) this.options.registry.unregister(node.id); // stays an endpoint for the grace period
     this.options.log.info({ node: node.id, streamId }, 'proxy disconnected');
@@ -329,6 +344,24 @@ export class MeshPublisher {
     const label = typeLabelOf(typeUrl);
     if (label !== undefined) this.metrics.countNack(label);
     this.options.log.warn({ node: node.id, type: label ?? typeUrl, version, message }, `proxy ${node.id} rejected ${label ?? typeUrl}: ${message}`);
+  }
+
+  /** Moves a proxy's reference to `key` (undefined: none); a key nobody holds any more loses its cache entries. */
+  private holdCacheKey(state: NodeState, key: string | undefined): void {
+    const old = state.cacheKey;
+    if (old === key) return;
+    state.cacheKey = key;
+    if (key !== undefined) this.cacheUsers.set(key, (this.cacheUsers.get(key) ?? 0) + 1);
+    if (old === undefined) return;
+    const left = (this.cacheUsers.get(old) ?? 1) - 1;
+    if (left > 0) {
+      this.cacheUsers.set(old, left);
+      return;
+    }
+    this.cacheUsers.delete(old);
+    this.outbounds.delete(old);
+    const prefix = `${old}|`;
+    for (const k of this.built.keys()) if (k.startsWith(prefix)) this.built.delete(k);
   }
 
   // ---- pushing ----
@@ -360,6 +393,7 @@ export class MeshPublisher {
     try {
       if (state.proxy.proxyless !== true) {
         const key = outboundKey(state.proxy, this.outboundLabelKeys());
+        this.holdCacheKey(state, key);
         let outbound = this.outbounds.get(key);
         if (outbound === undefined) {
           const resources = translateOutbound(state.proxy, this.config(), this.options.registry);
@@ -373,7 +407,9 @@ export class MeshPublisher {
         this.publishComposed(state, changedAt);
         return;
       }
-      const key = `full|${identityKey(state.proxy)}`;
+      const identity = `proxyless|${identityKey(state.proxy)}`;
+      this.holdCacheKey(state, identity);
+      const key = `${identity}|full`;
       let built = this.built.get(key);
       if (built === undefined) {
         built = this.build(undefined, translateForProxy(state.proxy, this.config(), this.options.registry));
@@ -409,7 +445,7 @@ export class MeshPublisher {
         return;
       }
       const previous = state.resources!;
-      const key = `eds|${identityKey(state.proxy)}|${names.join(',')}|${[...state.versions.values()].join(',')}`;
+      const key = `${state.cacheKey}|eds|${names.join(',')}|${[...state.versions.values()].join(',')}`;
       let built = this.built.get(key);
       if (built === undefined) {
         const fresh = translateEndpoints(state.proxy, names, this.config(), this.options.registry) as { cluster_name: string }[];

@@ -53,7 +53,10 @@ export class PushMetrics {
   /** Announcements the registry refused (the proxy still gets config, but is no endpoint). */
   rejectedAnnouncements = 0;
 
-  constructor(private readonly connectedProxies: () => number) {}
+  constructor(
+    private readonly connectedProxies: () => number,
+    private readonly cacheEntries: () => number = () => 0,
+  ) {}
 
   countPush(type: XdsTypeLabel): void {
     this.pushes.set(type, (this.pushes.get(type) ?? 0) + 1);
@@ -80,6 +83,8 @@ export class PushMetrics {
       + this.convergence.render('isthmus_xds_convergence_seconds')
       + family('isthmus_xds_connected_proxies', 'gauge', 'Proxies (node ids) with at least one ADS stream open.')
       + `isthmus_xds_connected_proxies ${this.connectedProxies()}\n`
+      + family('isthmus_xds_proxy_cache_entries', 'gauge', 'Cached translations keyed by what proxies send (scope: namespace, labels, locality; proxyless identity); each goes when its last proxy disconnects.')
+      + `isthmus_xds_proxy_cache_entries ${this.cacheEntries()}\n`
       + family('isthmus_xds_push_errors_total', 'counter', 'Translations or snapshot updates that failed for one proxy.')
       + `isthmus_xds_push_errors_total ${this.pushErrors}\n`
       + family('isthmus_xds_rejected_announcements_total', 'counter', 'Workload announcements (node metadata) the registry refused.')

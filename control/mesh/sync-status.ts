@@ -30,6 +30,8 @@ export interface ProxySync {
   /** Node metadata that could not be used. */
   readonly problems: readonly string[];
   readonly types: Partial<Record<XdsTypeLabel, TypeSync>>;
+  /** Responses handed to gRPC that the proxy has not read yet; `blocked`: later pushes wait, coalesced, for it to read. */
+  readonly backlog: StreamStatus['backlog'];
 }
 
 /** The JSON body of /debug/syncz. */
@@ -64,6 +66,7 @@ export function buildSyncz(streams: readonly StreamStatus[], nodeOf: (id: string
       registered: published?.registered ?? false,
       problems: published?.problems ?? [],
       types,
+      backlog: s.backlog,
     };
   });
   proxies.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.streamId - b.streamId));

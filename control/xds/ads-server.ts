@@ -7,16 +7,18 @@ import { Server, ServerCredentials, type ServerDuplexStream, type ServiceDefinit
 import { createLogger, type Logger } from '../../src/log.js';
 import { loadXdsProtos } from './protos.js';
 import type { SnapshotCache } from './snapshot-cache.js';
-import type { AdsCallbacks, StatusSource, StreamStatus } from './ads-stream.js';
+import { DEFAULT_STREAM_LIMITS, type AdsCallbacks, type AdsStreamLimits, type StatusSource, type StreamStatus } from './ads-stream.js';
 import { SotwStream, type DiscoveryRequest } from './sotw-stream.js';
 import { DeltaStream, type DeltaDiscoveryRequest } from './delta-stream.js';
 
-export type { AdsCallbacks, NodeIdentity, StreamStatus, TypeStatus } from './ads-stream.js';
+export type { AdsCallbacks, NodeIdentity, StreamBacklog, StreamStatus, TypeStatus } from './ads-stream.js';
 
 export interface AdsServerOptions {
   logger?: Logger;
   /** Largest request accepted (a proxy's DiscoveryRequest is small; bounds memory per peer). Default 4 MiB. */
   maxReceiveMessageLength?: number;
+  /** Names one stream may subscribe to per resource type (SotW resource_names, delta subscriptions and initial_resource_versions). Default 10000. */
+  maxResourceNamesPerType?: number;
 }
 
 export interface AdsServer {
@@ -48,6 +50,7 @@ export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = 
     'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE,
   });
   const streams = new Set<StatusSource>();
+  const limits: AdsStreamLimits = { maxResourceNamesPerType: options.maxResourceNamesPerType ?? DEFAULT_STREAM_LIMITS.maxResourceNamesPerType };
   let nextStreamId = 0;
   const forget = (stream: StatusSource): void => {
     streams.delete(stream);
@@ -55,10 +58,10 @@ export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = 
 
   const implementation: UntypedServiceImplementation = {
     StreamAggregatedResources(call: ServerDuplexStream<DiscoveryRequest, Buffer>): void {
-      streams.add(new SotwStream(++nextStreamId, 'sotw', call, cache, callbacks, log, forget));
+      streams.add(new SotwStream(++nextStreamId, 'sotw', call, cache, callbacks, log, forget, limits));
     },
     DeltaAggregatedResources(call: ServerDuplexStream<DeltaDiscoveryRequest, Buffer>): void {
-      streams.add(new DeltaStream(++nextStreamId, 'delta', call, cache, callbacks, log, forget));
+      streams.add(new DeltaStream(++nextStreamId, 'delta', call, cache, callbacks, log, forget, limits));
     },
   };
   server.addService(passThroughService(), implementation);

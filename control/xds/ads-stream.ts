@@ -9,6 +9,7 @@ import type { Logger } from '../../src/log.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import type { Snapshot } from './snapshot.js';
 import { stringField, lengthDelimitedField } from './proto-writer.js';
+import { PUSH_ORDER } from './protos.js';
 
 export interface NodeIdentity {
   readonly id: string;
@@ -37,6 +38,16 @@ export interface TypeStatus {
   readonly nonce: string | null;
   /** '*' for a wildcard subscription, else the names subscribed. */
   readonly subscribed: '*' | readonly string[];
+  /** A push of this type waits for the stream to drain (only the latest version will be sent). */
+  readonly deferred: boolean;
+}
+
+/** What a stream has handed to gRPC that the proxy has not yet taken (HTTP/2 flow control holds it). */
+export interface StreamBacklog {
+  readonly messages: number;
+  readonly bytes: number;
+  /** Whether the stream's write buffer is full: pushes wait, coalesced per type, for 'drain'. */
+  readonly blocked: boolean;
 }
 
 export interface StreamStatus {
@@ -46,7 +57,17 @@ export interface StreamStatus {
   readonly connectedAt: string;
   readonly node: NodeIdentity;
   readonly types: readonly TypeStatus[];
+  readonly backlog: StreamBacklog;
 }
+
+/** Per-stream limits on what a proxy may make the control plane hold. */
+export interface AdsStreamLimits {
+  /** Names one stream may subscribe to (or announce in initial_resource_versions) per type. */
+  readonly maxResourceNamesPerType: number;
+}
+
+/** Istiod and Envoy have no such knob; 10k names per type is far above any real sidecar's need. */
+export const DEFAULT_STREAM_LIMITS: AdsStreamLimits = Object.freeze({ maxResourceNamesPerType: 10_000 });
 
 /** Per stream and type; subclasses add their own fields. */
 export interface TypeState {
@@ -66,6 +87,9 @@ export interface StatusSource {
 /** Tells malformed input (answered with INVALID_ARGUMENT) from our own bugs. */
 export class BadRequest extends Error {}
 
+/** A request within the protocol that asks for more than a stream may hold (answered with RESOURCE_EXHAUSTED). */
+export class LimitExceeded extends BadRequest {}
+
 /** ControlPlane{identifier: "isthmus"} as a response field, shared by every response. */
 export function controlPlaneField(fieldNumber: number): Buffer {
   return lengthDelimitedField(fieldNumber, stringField(1, 'isthmus'));
@@ -78,6 +102,14 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
   private unwatch: (() => void) | undefined;
   private closed = false;
   private readonly connectedAt = new Date().toISOString();
+  /** Set when call.write() returned false; cleared on 'drain'. */
+  private blocked = false;
+  /** Types with a push waiting for 'drain'; each sends the then-latest snapshot, so a slow proxy costs one message per type. */
+  private readonly deferred = new Set<string>();
+  private backlogMessages = 0;
+  private backlogBytes = 0;
+  private readonly written = (): void => this.onWritten();
+  private writtenSizes: number[] = [];
 
   constructor(
     readonly streamId: number,
@@ -87,8 +119,10 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
     protected readonly callbacks: AdsCallbacks,
     protected readonly log: Logger,
     private readonly onClose: (stream: StatusSource) => void,
+    protected readonly limits: AdsStreamLimits = DEFAULT_STREAM_LIMITS,
   ) {
     call.on('data', (request: Request) => this.receive(request));
+    call.on('drain', () => this.drained());
     call.on('end', () => this.close(true));
     call.on('error', () => this.close(false)); // client cancelled or the connection broke
     call.on('close', () => this.close(false));
@@ -99,6 +133,8 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
   /** Pushes what changed in the node's new snapshot. */
   protected abstract onSnapshot(snapshot: Snapshot): void;
   protected abstract requestNode(request: Request): unknown;
+  /** Sends the latest snapshot's content of a type whose push was deferred while the stream was blocked. */
+  protected abstract pushDeferred(typeUrl: string, state: State, snapshot: Snapshot): void;
 
   status(): StreamStatus | undefined {
     if (this.node === undefined) return undefined;
@@ -111,9 +147,21 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
         nackMessage: state.nackMessage,
         nonce: state.nonce,
         subscribed: state.wildcard ? '*' : [...state.names],
+        deferred: this.deferred.has(typeUrl),
       });
     }
-    return { streamId: this.streamId, protocol: this.protocol, peer: this.call.getPeer(), connectedAt: this.connectedAt, node: this.node, types };
+    const backlog = { messages: this.backlogMessages, bytes: this.backlogBytes, blocked: this.blocked };
+    return { streamId: this.streamId, protocol: this.protocol, peer: this.call.getPeer(), connectedAt: this.connectedAt, node: this.node, types, backlog };
+  }
+
+  /**
+   * True when a push of this type must wait: the stream's write buffer is full (the proxy is not reading). The type
+   * is remembered once; on 'drain' it is pushed from the snapshot current then, so versions in between coalesce.
+   */
+  protected deferIfBlocked(typeUrl: string): boolean {
+    if (!this.blocked) return false;
+    this.deferred.add(typeUrl);
+    return true;
   }
 
   protected nextNonce(): string {
@@ -122,7 +170,39 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
   }
 
   protected send(message: Buffer): void {
-    if (!this.closed) this.call.write(message);
+    if (this.closed) return;
+    this.backlogMessages++;
+    this.backlogBytes += message.length;
+    this.writtenSizes.push(message.length);
+    // false: the buffer is full (this message is queued; no more until 'drain').
+    if (!this.call.write(message, this.written)) this.blocked = true;
+  }
+
+  /** gRPC took one message (in order): it is no longer ours to hold. */
+  private onWritten(): void {
+    const size = this.writtenSizes.shift() ?? 0;
+    this.backlogMessages = Math.max(0, this.backlogMessages - 1);
+    this.backlogBytes = Math.max(0, this.backlogBytes - size);
+  }
+
+  private drained(): void {
+    this.blocked = false;
+    if (this.closed || this.node === undefined || this.deferred.size === 0) return;
+    const snapshot = this.cache.getSnapshot(this.node.id);
+    const types = [...this.deferred];
+    this.deferred.clear();
+    if (snapshot === undefined) return;
+    try {
+      for (const typeUrl of PUSH_ORDER) {
+        const state = this.types.get(typeUrl);
+        if (state === undefined || !types.includes(typeUrl)) continue;
+        // A write that fills the buffer again defers the remaining types to the next 'drain'.
+        if (!this.deferIfBlocked(typeUrl)) this.pushDeferred(typeUrl, state, snapshot);
+      }
+    } catch (error) {
+      this.log.error({ err: error, streamId: this.streamId, node: this.node?.id }, 'xDS push failed');
+      this.fail(GrpcStatus.INTERNAL, 'internal error');
+    }
   }
 
   protected notify(event: 'onAck' | 'onNack', typeUrl: string, version: string, message = ''): void {
@@ -142,8 +222,10 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
       this.handleRequest(request, this.node!);
     } catch (error) {
       const bad = error instanceof BadRequest;
-      this.log.warn({ err: error, streamId: this.streamId, node: this.node?.id }, bad ? 'malformed xDS request' : 'xDS stream failed');
-      this.fail(bad ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.INTERNAL, bad ? (error as Error).message : 'internal error');
+      const limit = error instanceof LimitExceeded;
+      this.log.warn({ err: error, streamId: this.streamId, node: this.node?.id }, limit ? 'xDS request over a stream limit' : bad ? 'malformed xDS request' : 'xDS stream failed');
+      const code = limit ? GrpcStatus.RESOURCE_EXHAUSTED : bad ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.INTERNAL;
+      this.fail(code, bad ? (error as Error).message : 'internal error');
     }
   }
 
@@ -182,6 +264,7 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
   private close(endCall: boolean): void {
     if (this.closed) return;
     this.closed = true;
+    this.deferred.clear();
     this.unwatch?.();
     if (endCall) this.call.end();
     if (this.node !== undefined) {

@@ -4,7 +4,7 @@
 // whose version (a hash of their bytes) differs, plus the names of
 // subscribed resources that disappeared. Every response is ACKed or NACKed
 // on its own nonce.
-import { AdsStream, BadRequest, controlPlaneField, type NodeIdentity, type TypeState } from './ads-stream.js';
+import { AdsStream, BadRequest, controlPlaneField, LimitExceeded, type NodeIdentity, type TypeState } from './ads-stream.js';
 import { isResourceTypeUrl, isWildcardType, PUSH_ORDER } from './protos.js';
 import type { Snapshot } from './snapshot.js';
 import { stringField } from './proto-writer.js';
@@ -54,7 +54,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaTypeState
         nonce: null,
         wildcard: subscribe.length === 0 && isWildcardType(typeUrl),
         names: new Set(),
-        clientVersions: initialVersions(request.initial_resource_versions),
+        clientVersions: initialVersions(request.initial_resource_versions, typeUrl, this.limits.maxResourceNamesPerType),
         pending: new Map(),
       };
       this.types.set(typeUrl, state);
@@ -78,6 +78,14 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaTypeState
       }
     }
 
+    const max = this.limits.maxResourceNamesPerType;
+    let adding = 0;
+    for (const name of subscribe) if (name !== '*' && !state.names.has(name)) adding++;
+    if (state.names.size + adding > max) {
+      throw new LimitExceeded(
+        `DeltaDiscoveryRequest for ${typeUrl}: subscribing to ${state.names.size + adding} resource names, more than the ${max} a stream may subscribe to per type`,
+      );
+    }
     for (const name of subscribe) {
       if (name === '*') state.wildcard = true;
       else state.names.add(name);
@@ -89,15 +97,19 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaTypeState
     }
     if (first || subscribe.length > 0 || unsubscribe.length > 0) {
       const snapshot = this.cache.getSnapshot(node.id);
-      if (snapshot !== undefined) this.push(typeUrl, state, snapshot);
+      if (snapshot !== undefined && !this.deferIfBlocked(typeUrl)) this.push(typeUrl, state, snapshot);
     }
+  }
+
+  protected pushDeferred(typeUrl: string, state: DeltaTypeState, snapshot: Snapshot): void {
+    this.push(typeUrl, state, snapshot);
   }
 
   protected onSnapshot(snapshot: Snapshot): void {
     for (const typeUrl of PUSH_ORDER) {
       const state = this.types.get(typeUrl);
       if (state === undefined || snapshot.version(typeUrl) === state.sentVersion) continue;
-      this.push(typeUrl, state, snapshot);
+      if (!this.deferIfBlocked(typeUrl)) this.push(typeUrl, state, snapshot);
     }
   }
 
@@ -145,10 +157,16 @@ function stringList(value: unknown, field: string): string[] {
   return value as string[];
 }
 
-function initialVersions(value: unknown): Map<string, string> {
+function initialVersions(value: unknown, typeUrl: string, max: number): Map<string, string> {
   const versions = new Map<string, string>();
   if (value === undefined || value === null) return versions;
   if (typeof value !== 'object') throw new BadRequest('initial_resource_versions must be a map of strings');
+  let count = 0;
+  for (const _ in value) {
+    if (++count > max) {
+      throw new LimitExceeded(`DeltaDiscoveryRequest for ${typeUrl}: initial_resource_versions has more than the ${max} names a stream may hold per type`);
+    }
+  }
   for (const [name, version] of Object.entries(value as Record<string, unknown>)) {
     if (typeof version !== 'string') throw new BadRequest(`initial_resource_versions[${JSON.stringify(name)}] must be a string`);
     versions.set(name, version);

@@ -3,7 +3,7 @@
 // version; the proxy answers with the nonce and either the new version (ACK)
 // or its previous version plus error_detail (NACK). A request echoing an older
 // nonce is stale and ignored, as go-control-plane does.
-import { AdsStream, BadRequest, controlPlaneField, type NodeIdentity, type TypeState } from './ads-stream.js';
+import { AdsStream, BadRequest, controlPlaneField, LimitExceeded, type NodeIdentity, type TypeState } from './ads-stream.js';
 import { isResourceTypeUrl, isWildcardType, PUSH_ORDER } from './protos.js';
 import { sotwBody, type Snapshot } from './snapshot.js';
 import { stringField } from './proto-writer.js';
@@ -39,6 +39,10 @@ export class SotwStream extends AdsStream<DiscoveryRequest, SotwTypeState> {
     }
     const names = request.resource_names ?? [];
     if (!Array.isArray(names) || names.some((name) => typeof name !== 'string')) throw new BadRequest('resource_names must be strings');
+    const max = this.limits.maxResourceNamesPerType;
+    if (names.length > max) {
+      throw new LimitExceeded(`DiscoveryRequest for ${typeUrl}: resource_names has ${names.length} names, more than the ${max} a stream may subscribe to per type`);
+    }
     const nonce = request.response_nonce ?? '';
     let state = this.types.get(typeUrl);
     if (state === undefined) {
@@ -74,7 +78,12 @@ export class SotwStream extends AdsStream<DiscoveryRequest, SotwTypeState> {
     const version = snapshot?.version(typeUrl);
     if (snapshot === undefined || version === undefined) return;
     // After a NACK wait for a new version, unless the proxy now wants more resources.
-    if (addedNames || (!nacked && version !== state.knownVersion)) this.respond(typeUrl, state, snapshot, version);
+    if ((addedNames || (!nacked && version !== state.knownVersion)) && !this.deferIfBlocked(typeUrl)) this.respond(typeUrl, state, snapshot, version);
+  }
+
+  protected pushDeferred(typeUrl: string, state: SotwTypeState, snapshot: Snapshot): void {
+    const version = snapshot.version(typeUrl);
+    if (version !== undefined) this.respond(typeUrl, state, snapshot, version);
   }
 
   protected onSnapshot(snapshot: Snapshot): void {
@@ -82,7 +91,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, SotwTypeState> {
       const state = this.types.get(typeUrl);
       const version = snapshot.version(typeUrl);
       if (state === undefined || version === undefined || version === state.knownVersion) continue;
-      this.respond(typeUrl, state, snapshot, version);
+      if (!this.deferIfBlocked(typeUrl)) this.respond(typeUrl, state, snapshot, version);
     }
   }
 

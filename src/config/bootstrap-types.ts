@@ -53,7 +53,7 @@ export interface FaultConfig {
   readonly abort: FaultAbort | null;
   /** The fault applies only to requests matching all of these (empty: all). */
   readonly headers: readonly HeaderMatcher[];
-  /** max_active_faults: null = unlimited. Counted per worker. */
+  /** max_active_faults: null = unlimited. Counted per proxy (one counter shared by every worker and fault filter). */
   readonly maxActiveFaults: number | null;
 }
 

@@ -19,6 +19,8 @@ export interface AgentStats {
   readonly configRejectedTotal: number;
   readonly configVersion: number;
   readonly workerRestartsTotal: number;
+  /** Access-log lines dropped because the log's destination did not keep up (every worker). */
+  readonly accessLogDroppedTotal?: number;
 }
 
 export interface RenderInput {
@@ -169,5 +171,7 @@ export function renderPrometheusText(input: RenderInput): string {
   b.sample('isthmus_config_version', [], agent.configVersion);
   b.family('isthmus_worker_restarts_total', 'counter', 'Worker threads restarted after exiting unexpectedly.');
   b.sample('isthmus_worker_restarts_total', [], agent.workerRestartsTotal);
+  b.family('isthmus_access_log_dropped_total', 'counter', 'Access-log lines dropped because stdout or the log file did not keep up (the buffer is bounded).');
+  b.sample('isthmus_access_log_dropped_total', [], agent.accessLogDroppedTotal ?? 0);
   return b.text();
 }

@@ -37,6 +37,8 @@ beforeAll(async () => {
     faultRoute('/hold', { delay: { fixed_delay: '2s', percentage: percent(100) } }),
     faultRoute('/delay-body', { delay: { fixed_delay: '0.1s', percentage: percent(100) } }),
     faultRoute('/delay-timeout', { delay: { fixed_delay: '0.1s', percentage: percent(100) } }, { prefix_rewrite: '/slow', timeout: '0.3s' }),
+    faultRoute('/limited', { delay: { fixed_delay: '1s', percentage: percent(100) }, max_active_faults: 1 }),
+    faultRoute('/header-capped', { delay: { header_delay: {}, percentage: percent(100) } }, { timeout: '0.5s' }),
     faultRoute('/', null), // the listener's own fault config: no delay, no abort
   ];
   const bootstrap = bootstrapWith({ virtual_hosts: [{ name: 'svc', domains: ['svc'], routes }] }, [{ name: 'backend', ports: [upstream.port] }]);
@@ -186,5 +188,38 @@ describe('header-controlled faults', () => {
     expect(none.status).toBe(200);
     const log = await accessLogHas([aborted.rid, delayed.rid, none.rid]);
     expect([aborted, delayed, none].map((r) => log.get(r.rid)!.response_flags)).toEqual(['FI', 'DI', '-']);
+  });
+});
+
+describe('fault limits', () => {
+  it('caps a client-set x-envoy-fault-delay-request at the route timeout', async () => {
+    // 2,000,000 ms asked for (33 minutes) on a route whose timeout is 0.5 s.
+    const r = await call('/header-capped', { 'x-envoy-fault-delay-request': '2000000' });
+    expect(r.status).toBe(200);
+    expect(r.ms).toBeGreaterThanOrEqual(450);
+    expect(r.ms).toBeLessThan(2000);
+    expect((await accessLogHas([r.rid])).get(r.rid)!.response_flags).toBe('DI');
+  });
+
+  it('counts max_active_faults per proxy: with 2 workers and max 1, one of 16 concurrent requests is delayed', async () => {
+    const stats = async (): Promise<string> => (await admin(proxy, '/stats/prometheus')).body;
+    const overflowBefore = metric(await stats(), 'envoy_http_fault_faults_overflow{envoy_http_conn_manager_prefix="outbound"}') ?? 0;
+    // A new connection per request: the kernel spreads them over both workers' listening sockets.
+    const fresh = new http.Agent({ keepAlive: false });
+    try {
+      const started = performance.now();
+      const results = await Promise.all(Array.from({ length: 16 }, async () => {
+        const res = await request(proxy.port, '/limited', { headers: { host: 'svc' }, agent: fresh });
+        return { status: res.status, ms: performance.now() - started };
+      }));
+      expect(results.every((r) => r.status === 200)).toBe(true);
+      const delayed = results.filter((r) => r.ms >= 950);
+      expect(delayed.length).toBe(1);
+    } finally {
+      fresh.destroy();
+    }
+    const after = await stats();
+    expect((metric(after, 'envoy_http_fault_faults_overflow{envoy_http_conn_manager_prefix="outbound"}') ?? 0) - overflowBefore).toBe(15);
+    expect(metric(after, 'envoy_http_fault_active_faults{envoy_http_conn_manager_prefix="outbound"}')).toBe(0);
   });
 });

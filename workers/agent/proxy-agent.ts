@@ -18,7 +18,7 @@ import { clustersJson, mergeClusterStatus, renderClustersText, type MergedCluste
 import { PortReservations } from './port-reservations.js';
 import type { ProxyOptions } from './proxy-options.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
-import { SharedState } from '../shared-state/state-layout.js';
+import { HEADER, SharedState } from '../shared-state/state-layout.js';
 import { HealthChecker } from './health-checker.js';
 import { OutlierSweeper } from './outlier-sweeper.js';
 import { endpointFlagsLookup, resilienceStats } from './shared-state-report.js';
@@ -306,6 +306,7 @@ export class ProxyAgent implements AdminBackend {
         configRejectedTotal: this.configRejectedTotal,
         configVersion: this.activeVersion,
         workerRestartsTotal: this.supervisor.restartsTotal,
+        accessLogDroppedTotal: Atomics.load(this.sharedState.ints, HEADER.ACCESS_LOG_DROPPED),
       },
       durationBucketsMs: ISTIO_DURATION_BUCKETS_MS,
       resilience: resilienceStats(this.activeBootstrap, this.sharedState, this.healthChecker.stats()),

@@ -5,7 +5,9 @@
 // workers bumping counters of different clusters or endpoints never share a
 // line. Last come the workers' holdings: per worker and cluster slot, the
 // circuit-breaker resources that worker holds (written only by it), so the
-// agent can give back what a crashed worker held.
+// agent can give back what a crashed worker held; then, per worker, the
+// active faults it holds (same reason). Proxy-wide counters live in the
+// header record.
 
 export const RECORD_INTS = 16;
 export const RECORD_BYTES = RECORD_INTS * 4;
@@ -16,6 +18,10 @@ export const HEADER = {
   CLUSTER_CAPACITY: 1,
   ENDPOINT_CAPACITY: 2,
   WORKER_CAPACITY: 3,
+  /** Requests carrying an injected fault now, over every worker (max_active_faults is per proxy). */
+  ACTIVE_FAULTS: 4,
+  /** Access-log lines dropped because the log's destination did not keep up (its buffer was full). */
+  ACCESS_LOG_DROPPED: 5,
 } as const;
 
 /** A worker's holdings per cluster slot: CX_ACTIVE, RQ_PENDING, RQ_ACTIVE, RETRY_ACTIVE (the cluster record's first fields). */
@@ -119,7 +125,7 @@ export class SharedState {
     if (![clusters, endpoints, workers].every((n) => Number.isInteger(n) && n >= 1)) {
       throw new Error(`shared state: capacity must be positive integers, got ${clusters} clusters, ${endpoints} endpoints, ${workers} workers`);
     }
-    const buffer = new SharedArrayBuffer(RECORD_BYTES * (1 + clusters + endpoints) + 4 * HOLDING_INTS * workers * clusters);
+    const buffer = new SharedArrayBuffer(RECORD_BYTES * (1 + clusters + endpoints) + 4 * HOLDING_INTS * workers * clusters + 4 * workers);
     const ints = new Int32Array(buffer);
     ints[HEADER.MAGIC] = STATE_MAGIC;
     ints[HEADER.CLUSTER_CAPACITY] = clusters;
@@ -133,6 +139,12 @@ export class SharedState {
     if (!(worker >= 0 && worker < this.workerCapacity)) throw new RangeError(`shared state: worker ${worker} out of range`);
     this.clusterBase(slot);
     return RECORD_INTS * (1 + this.clusterCapacity + this.endpointCapacity) + HOLDING_INTS * (worker * this.clusterCapacity + slot);
+  }
+
+  /** Index in `ints` of the number of active faults worker `worker` holds (written only by it). */
+  faultHoldingAt(worker: number): number {
+    if (!(worker >= 0 && worker < this.workerCapacity)) throw new RangeError(`shared state: worker ${worker} out of range`);
+    return RECORD_INTS * (1 + this.clusterCapacity + this.endpointCapacity) + HOLDING_INTS * this.workerCapacity * this.clusterCapacity + worker;
   }
 
   /**
@@ -152,6 +164,13 @@ export class SharedState {
         this.ints[own + k] = 0;
         released += held;
       }
+    }
+    const faultsAt = this.faultHoldingAt(worker);
+    const faults = this.ints[faultsAt]!;
+    if (faults !== 0) {
+      Atomics.sub(this.ints, HEADER.ACTIVE_FAULTS, faults);
+      this.ints[faultsAt] = 0;
+      released += faults;
     }
     return released;
   }

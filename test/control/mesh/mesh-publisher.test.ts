@@ -275,4 +275,32 @@ spec:
     // Each keeps its own inbound listener (its own app port), so CDS/LDS differ.
     expect(plain.version('lds')).not.toBe(other.version('lds'));
   });
+
+  it('drops the cached translation of a locality or label scope when the last proxy with it disconnects', async () => {
+    const entries = (): number => Number(/^isthmus_xds_proxy_cache_entries (\d+)$/m.exec(publisher.metrics.render())?.[1]);
+    expect(entries()).toBe(0);
+    // Five localities a proxy chose itself (hostile or not): five cached outbound parts, two proxies share one.
+    const zones = ['z1', 'z2', 'z3', 'z4', 'z5'];
+    const proxies = zones.map((zone, i) => connect(`pp-${zone}`, { ...PRODUCTPAGE, appPort: 9200 + i, locality: { region: 'r', zone } }));
+    const twin = connect('pp-z1-twin', { ...PRODUCTPAGE, appPort: 9210, locality: { region: 'r', zone: 'z1' } });
+    for (const c of [...proxies, twin]) await synced(c);
+    expect(entries()).toBe(5);
+
+    for (const c of proxies.slice(1)) c.close();
+    await eventually('the scopes of z2..z5 to be evicted', () => entries() === 1);
+    proxies[0]!.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(entries()).toBe(1); // the twin still uses z1's scope
+    twin.close();
+    await eventually('the last scope to be evicted', () => entries() === 0);
+    expect(publisher.nodeList()).toEqual([]);
+
+    // Proxyless gRPC clients: their snapshots are cached by identity (labels, metadata), and go with them too.
+    const grpcClients = ['a', 'b'].map((team) =>
+      connect(`grpc-${team}`, { namespace: 'default', labels: { team }, raw: { GENERATOR: 'grpc' } }));
+    await eventually('proxyless clients to get clusters', () => grpcClients.every((c) => c.version('cds') !== undefined));
+    expect(entries()).toBeGreaterThanOrEqual(2);
+    for (const c of grpcClients) c.close();
+    await eventually('the proxyless identities to be evicted', () => entries() === 0);
+  });
 });

@@ -14,6 +14,8 @@ export interface Workload {
   readonly appPort?: number;
   /** Raw metadata fields added as string values (to send bad metadata). */
   readonly raw?: Record<string, string>;
+  /** node.locality. */
+  readonly locality?: { region?: string; zone?: string; sub_zone?: string };
 }
 
 type Json = Record<string, any>;
@@ -52,7 +54,7 @@ export class MeshTestClient {
   constructor(port: number, readonly id: string, workload: Workload) {
     this.ads = sotwClient(port);
     this.ads.call.on('data', (r: DiscoveryResponse) => this.receive(r));
-    const node = { id, cluster: 'test', metadata: metadataStruct(workload) };
+    const node = { id, cluster: 'test', metadata: metadataStruct(workload), ...(workload.locality !== undefined ? { locality: workload.locality } : {}) };
     this.request(TYPE_URL.CLUSTER, [], node);
     this.request(TYPE_URL.LISTENER, []);
   }

@@ -15,8 +15,8 @@ function breakers(over: Partial<ClusterState['thresholds']> = {}): ClusterState 
 describe('SharedState layout', () => {
   it('gives every cluster and endpoint record its own 64-byte line after the header', () => {
     const s = SharedState.create({ clusters: 3, endpoints: 5, workers: 2 });
-    // Then 4 holdings per worker and cluster slot.
-    expect(s.buffer.byteLength).toBe(64 * (1 + 3 + 5) + 16 * 2 * 3);
+    // Then 4 holdings per worker and cluster slot, then one active-fault holding per worker.
+    expect(s.buffer.byteLength).toBe(64 * (1 + 3 + 5) + 16 * 2 * 3 + 4 * 2);
     expect(s.clusterBase(0)).toBe(16);
     expect(s.clusterBase(2)).toBe(48);
     expect(s.endpointBase(0)).toBe(64);
