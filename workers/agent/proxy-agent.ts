@@ -6,11 +6,12 @@ import { loadBootstrapFile } from '../../src/config/parse-bootstrap.js';
 import { ConfigError, formatProblem } from '../../src/config/config-error.js';
 import { lockDataDir, type DataDirLock } from '../../src/store/data-dir-lock.js';
 import type { Bootstrap } from '../../src/config/bootstrap-types.js';
-import type { Logger } from '../../src/log.js';
+import { colorWanted, resolveLogFormat, setLogLevel, type Logger } from '../../src/log.js';
 import { ProxyStore } from '../../src/store/proxy-store.js';
 import { mergeWorkerStats } from '../../src/stats/merge-worker-stats.js';
 import { renderPrometheusText } from '../../src/stats/prometheus-text.js';
 import { CONFIG_CHANNEL, ISTIO_DURATION_BUCKETS_MS, type ConfigAnnouncement } from '../worker-protocol.js';
+import { appliedText, configCounts, rejectedText } from './config-change-text.js';
 import { startAdminServer, type AdminBackend, type AdminServer } from './admin-server.js';
 import { watchBootstrap, type BootstrapWatcher } from './bootstrap-watcher.js';
 import { clustersJson, mergeClusterStatus, renderClustersText, type MergedCluster } from './cluster-status-report.js';
@@ -46,6 +47,8 @@ export class ProxyStartError extends Error {
 export class ProxyAgent implements AdminBackend {
   private activeVersion = 0;
   private activeBootstrap: Bootstrap | undefined;
+  /** When the active version was applied (config_dump's last_updated). */
+  private lastUpdated = '';
   private lastRejected: RejectedConfig | null = null;
   private configRejectedTotal = 0;
   private admin: AdminServer | null = null;
@@ -90,6 +93,8 @@ export class ProxyAgent implements AdminBackend {
         namespace: options.namespace,
         accessLog: options.accessLog,
         logLevel: options.logLevel,
+        logFormat: resolveLogFormat(options.logFormat),
+        logColor: colorWanted(),
         maxHeadBytes: options.maxHeadBytes,
         maxHeaders: options.maxHeaders,
         sharedState: this.sharedState.buffer,
@@ -250,11 +255,13 @@ export class ProxyAgent implements AdminBackend {
     const version = await this.store.writeConfig(resolved);
     slots.commit();
     this.outliers.update(resolved);
+    const before = this.activeBootstrap === undefined ? undefined : configCounts(this.activeBootstrap);
     this.activeVersion = version;
     this.activeBootstrap = resolved;
+    this.lastUpdated = new Date().toISOString();
     const announcement: ConfigAnnouncement = { version };
     this.channel.postMessage(announcement);
-    this.log.info({ version, reason, listeners: listenerSummary(resolved) }, 'config version written');
+    this.log.info({ version, reason, listeners: listenerSummary(resolved) }, appliedText(version, configCounts(resolved), before));
   }
 
   private reject(reason: string, err: unknown): void {
@@ -264,7 +271,7 @@ export class ProxyAgent implements AdminBackend {
     this.lastRejected = { at: new Date().toISOString(), reason, problems };
     this.log.error(
       { reason, problems, activeVersion: this.activeVersion, configRejectedTotal: this.configRejectedTotal },
-      `config rejected, keeping version ${this.activeVersion}: ${problems.join('; ')}`,
+      rejectedText(reason, this.activeVersion, problems),
     );
   }
 
