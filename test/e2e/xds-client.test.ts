@@ -219,7 +219,7 @@ describe('isthmus proxy --control', () => {
       expect(ready.listeners!.map((l) => l.name)).toEqual(['xds-outbound']);
       const r = await request(ready.listeners![0]!.port, '/');
       expect(`${r.status} ${r.body}`).toBe(await answer(proxy));
-      const dump = JSON.parse((await request(ready.admin!.port, '/config_dump')).body) as { bootstrapFile: unknown; xds: XdsDump };
+      const dump = JSON.parse((await request(ready.admin!.port, '/debug/config_dump')).body) as { bootstrapFile: unknown; xds: XdsDump };
       expect(dump.bootstrapFile).toBeNull();
       expect(dump.xds.nodeId).toContain('~ratings-');
     } finally {
