@@ -45,7 +45,29 @@ function asList(value: unknown): Json[] {
   return Array.isArray(value) ? value.map(asObject) : [];
 }
 
-const typed = (typeUrl: string, json: unknown): Json => ({ '@type': typeUrl, ...asObject(json) });
+const typed = (typeUrl: string, json: unknown): Json => ({ '@type': typeUrl, ...asObject(wellKnownJson(json)) });
+
+/**
+ * Durations in their proto3 JSON form ("1.5s"): the xDS client keeps a decoded google.protobuf.Duration as
+ * {seconds, nanos} (the config readers take both), which a proto3 JSON reader would not accept.
+ */
+function wellKnownJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(wellKnownJson);
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Json;
+  const keys = Object.keys(obj);
+  if (keys.length > 0 && keys.every((k) => k === 'seconds' || k === 'nanos') && 'seconds' in obj) {
+    const seconds = Number(obj.seconds);
+    const nanos = Number(obj.nanos ?? 0);
+    if (Number.isInteger(seconds) && Number.isInteger(nanos)) {
+      const fraction = nanos === 0 ? '' : `.${String(Math.abs(nanos)).padStart(9, '0').replace(/0+$/, '')}`;
+      return `${seconds}${fraction}s`;
+    }
+  }
+  const out: Json = {};
+  for (const k of keys) out[k] = wellKnownJson(obj[k]);
+  return out;
+}
 
 /** Route configurations written inline in the listeners' HTTP connection managers (Envoy dumps them as static route configs). */
 function inlineRouteConfigs(listeners: readonly Json[]): Json[] {
