@@ -207,7 +207,7 @@ export class ProxyAgent implements AdminBackend {
   private async startXds(control: NonNullable<ProxyOptions['control']>): Promise<void> {
     const rssBefore = process.memoryUsage().rss;
     const startedAt = performance.now();
-    const [{ XdsClient }, { buildNode }, { loadXdsProtos }] = await Promise.all([
+    const [{ XdsClient }, { buildNode, stableInstance }, { loadXdsProtos }] = await Promise.all([
       import('./xds-client.js'), import('../../src/xds/xds-node.js'), import('../../src/xds/xds-protos.js'),
     ]);
     loadXdsProtos();
@@ -230,7 +230,7 @@ export class ProxyAgent implements AdminBackend {
       ...(inboundPort !== undefined ? { inboundPort } : {}),
       ...(control.serviceAccount !== undefined ? { serviceAccount: control.serviceAccount } : {}),
       ...(control.locality !== undefined ? { locality: control.locality } : {}),
-    });
+    }, stableInstance(this.options.dataDir));
     this.xds = new XdsClient({
       target: control.target,
       protocol: control.protocol,
