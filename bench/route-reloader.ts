@@ -10,7 +10,7 @@ export interface RouteReloader {
   start(): void;
   /** Stops rewriting; returns how many rewrites were made since start() and how many the proxy reported applied. */
   stop(): { reloads_written: number; reloads_applied: number };
-  /** Feed every proxy output line: counts the agent's 'config version written' lines while running. */
+  /** Feed every proxy output line: counts the agent's 'config vN applied' lines while running. */
   onLine(line: string): void;
 }
 
@@ -44,7 +44,7 @@ export function createRouteReloader(file: string, upstreamPort: number, listenPo
       return { reloads_written: written - writtenAtStart, reloads_applied: applied - appliedAtStart };
     },
     onLine(line) {
-      if (counting && line.includes('"config version written"')) applied++;
+      if (counting && /"msg":"config v\d+ applied/.test(line)) applied++;
     },
   };
 }

@@ -9,8 +9,9 @@ import { GracefulStop, exitProcess } from '../src/process/graceful-stop.js';
 import { lockDataDir, type DataDirLock } from '../src/store/data-dir-lock.js';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { LOG_LEVEL_OPTION, OptionsError, helpText, intBetween, parseCommandOptions, type CommandSpec } from '../src/cli/options.js';
-import { createLogger, type Logger } from '../src/log.js';
+import type { LogFormat } from '../src/log-levels.js';
+import { LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, OptionsError, helpText, intBetween, parseCommandOptions, type CommandSpec } from '../src/cli/options.js';
+import { createLogger, reportStartFailure, type Logger } from '../src/log.js';
 import type { AdminHttpServer } from '../src/admin/admin-http.js';
 import type { ConfigStore } from './store/config-store.js';
 import type { ConfigDirWatcher } from './store/config-dir-watcher.js';
@@ -25,6 +26,7 @@ export interface ControlOptions {
   /** Host names the admin API is reached by, besides localhost and IP addresses (DNS-rebinding guard). */
   readonly adminAllowedHosts: readonly string[];
   readonly logLevel: string;
+  readonly logFormat: LogFormat;
   readonly xdsPort: number;
   readonly xdsAddress: string;
   readonly pushDebounceQuietMs: number;
@@ -60,6 +62,7 @@ export const CONTROL_COMMAND: CommandSpec = {
       description: 'how long a proxy that disconnected stays an endpoint (a reconnect keeps its place)',
     },
     LOG_LEVEL_OPTION,
+    LOG_FORMAT_OPTION,
   ],
 };
 
@@ -79,6 +82,7 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
     adminAddress: v['admin-address'] as string,
     adminAllowedHosts: (v['admin-allowed-host'] as readonly string[] | undefined) ?? [],
     logLevel: v['log-level'] as string,
+    logFormat: v['log-format'] as LogFormat,
     xdsPort: v['xds-port'] as number,
     xdsAddress: v['xds-address'] as string,
     pushDebounceQuietMs: v['push-debounce-quiet'] as number,
@@ -204,15 +208,14 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(helpText(CONTROL_COMMAND));
     return 0;
   }
-  const log = createLogger('isthmus-control', options.logLevel);
+  const log = createLogger('isthmus-control', options.logLevel, { format: options.logFormat });
   const stop = new GracefulStop(log, 'control').onSignals();
   let control: ControlProcess;
   try {
     control = await startControl(options, log);
   } catch (err) {
     if (!(err instanceof ControlStartError)) throw err;
-    process.stderr.write(`isthmus control: ${err.message}\n`);
-    log.fatal({ error: err.message }, 'control did not start');
+    reportStartFailure(log, 'control', err.message);
     exitProcess(1);
   }
   // Scripts and tests read the port from this line: print it even when --log-level hides other info lines.

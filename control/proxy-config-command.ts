@@ -1,16 +1,18 @@
 // `isthmus proxy-config routes|clusters|endpoints|listeners PROXY [--control URL] [-o json]`:
-// what the control plane sent one proxy (its node id, as `isthmus
-// proxy-status` lists it), as an istioctl-style table or the resources as JSON.
+// what the control plane sent one proxy (its short name as `isthmus
+// proxy-status` lists it, its node id, or a unique prefix), as an istioctl-style table or the resources as JSON.
 import { helpText, OptionsError, parseCommandOptions, type CommandSpec } from '../src/cli/options.js';
 import type { ProxyConfigDump } from './admin/xds-admin-routes.js';
 import { adminGetJson, DEFAULT_CONTROL_URL } from './mesh/admin-get.js';
 import { formatSection, SECTIONS, type Section } from './mesh/config-dump-tables.js';
+import { matchProxy } from './mesh/proxy-name.js';
+import type { Syncz } from './mesh/sync-status.js';
 import { expandShortOutput } from './proxy-status-command.js';
 
 const SPEC: CommandSpec = {
   name: 'proxy-config',
   usage: `${SECTIONS.join('|')} PROXY [--control URL] [-o json]`,
-  summary: 'Prints the clusters, endpoints, listeners or routes a running control plane sent one proxy (PROXY: its node id).',
+  summary: 'Prints the clusters, endpoints, listeners or routes a running control plane sent one proxy (PROXY: its short name as proxy-status lists it, its node id, or a unique prefix of either).',
   positionals: true,
   options: [
     { name: 'control', type: 'string', valueName: 'URL', default: DEFAULT_CONTROL_URL, description: 'the control plane admin API' },
@@ -28,11 +30,22 @@ export async function run(argv: string[]): Promise<number> {
   if (section === undefined || !(SECTIONS as readonly string[]).includes(section)) {
     throw new OptionsError(`the first argument must be one of ${SECTIONS.join(', ')}${section === undefined ? '' : `, got '${section}'`}`);
   }
-  if (proxy === undefined || proxy === '') throw new OptionsError(`needs the proxy's node id: isthmus proxy-config ${section} PROXY (see isthmus proxy-status)`);
+  if (proxy === undefined || proxy === '') throw new OptionsError(`needs the proxy's name: isthmus proxy-config ${section} PROXY (see isthmus proxy-status)`);
   if (extra.length > 0) throw new OptionsError(`unexpected argument ${extra[0]}`);
   const output = parsed.values.output as string | undefined;
   if (output !== undefined && output !== 'json') throw new OptionsError(`-o ${output}: only json is supported`);
-  const result = await adminGetJson<ProxyConfigDump>(String(parsed.values.control), `/debug/config_dump?proxy=${encodeURIComponent(proxy)}`);
+  const control = String(parsed.values.control);
+  const syncz = await adminGetJson<Syncz>(control, '/debug/syncz');
+  if (!syncz.ok) {
+    process.stderr.write(`isthmus proxy-config: ${syncz.message}\n`);
+    return 1;
+  }
+  const match = matchProxy(syncz.body.proxies.map((p) => p.node), proxy);
+  if (!match.ok) {
+    process.stderr.write(`isthmus proxy-config: ${match.message}\n`);
+    return 1;
+  }
+  const result = await adminGetJson<ProxyConfigDump>(control, `/debug/config_dump?proxy=${encodeURIComponent(match.id)}`);
   if (!result.ok) {
     process.stderr.write(`isthmus proxy-config: ${result.message}\n`);
     return 1;

@@ -1,5 +1,6 @@
 // Every failure the proxy answers itself, in one table: the status, the
 // response flag and the body an Envoy user would recognise.
+import { STATUS_CODES } from 'node:http';
 import { ResponseFlag } from './response-flags.js';
 
 export interface LocalReplyKind {
@@ -37,15 +38,7 @@ export const LocalReply = {
   REQUEST_HEADERS_TIMEOUT: { status: 408, flag: ResponseFlag.DPE, body: 'request headers timeout' },
 } as const satisfies Record<string, LocalReplyKind>;
 
-const reasons: Record<number, string> = {
-  100: 'Continue', 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 206: 'Partial Content',
-  301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect',
-  308: 'Permanent Redirect', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
-  405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large',
-  429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
-  501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
-};
-
+/** Takes a status code; returns its standard reason phrase (node's table, the IANA registry's), 'Unknown' for an unregistered code. */
 export function reasonPhrase(status: number): string {
-  return reasons[status] ?? 'Unknown';
+  return STATUS_CODES[status] ?? 'Unknown';
 }

@@ -8,7 +8,9 @@ export function recordRequest(req: ActiveRequest): void {
   const durationMs = performance.now() - req.startMark;
   const clusterName = req.cluster === null ? '' : req.cluster.name;
   const ctx = req.conn.worker;
-  ctx.stats.record(req.listenerName, clusterName, req.responseCode, req.flags, durationMs);
+  // A direct response or redirect has no cluster: its series is named after the route's virtual host, as Envoy's vhost stats are.
+  const destination = req.cluster !== null ? clusterName : req.route !== null ? req.route.virtualHost.name : '';
+  ctx.stats.record(req.listenerName, destination, req.responseCode, req.flags, durationMs);
   if (!ctx.accessLog.enabled) return;
   ctx.accessLog.write({
     // Derived from the duration rather than a Date.now() taken by every request, logged or not.

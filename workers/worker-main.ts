@@ -4,7 +4,7 @@
 // listening port until told to shut down.
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import type { Bootstrap } from '../src/config/bootstrap-types.js';
-import { createLogger } from '../src/log.js';
+import { createLogger, setLogLevel } from '../src/log.js';
 import { RouteTable } from '../src/routing/route-table.js';
 import { ProxyStore } from '../src/store/proxy-store.js';
 import { AccessLog } from './access-log.js';
@@ -28,7 +28,7 @@ import {
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const log = createLogger(`worker-${init.workerId}`, init.logLevel);
+const log = createLogger(`worker-${init.workerId}`, init.logLevel, { format: init.logFormat, colorize: init.logColor });
 configureParseLimits(init.maxHeadBytes, init.maxHeaders);
 
 const store = ProxyStore.open(init.dataDir);
@@ -123,6 +123,9 @@ port.on('message', (msg: AgentMessage) => {
       break;
     case 'drain-listeners':
       listeners.closeAll();
+      break;
+    case 'log-level':
+      setLogLevel(msg.level);
       break;
     case 'shutdown':
       shutdown(msg.timeoutMs);

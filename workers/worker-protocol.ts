@@ -29,6 +29,9 @@ export interface WorkerInit {
   /** Access log target: 'stdout', 'off', or a file path. */
   readonly accessLog: string;
   readonly logLevel: string;
+  /** Resolved by the agent (a worker thread has no terminal to look at). */
+  readonly logFormat: 'json' | 'pretty';
+  readonly logColor: boolean;
   /** Limits for the native head parser. */
   readonly maxHeadBytes: number;
   readonly maxHeaders: number;
@@ -42,6 +45,8 @@ export type AgentMessage =
   | { readonly type: 'clusters'; readonly id: number }
   /** Stop accepting on every listener; keep serving open connections. */
   | { readonly type: 'drain-listeners' }
+  /** Set every logger's level (admin /logging?level=). */
+  | { readonly type: 'log-level'; readonly level: string }
   /** Stop accepting, finish in-flight requests within timeoutMs, close all, then post 'drained'. */
   | { readonly type: 'shutdown'; readonly timeoutMs: number };
 

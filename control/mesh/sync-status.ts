@@ -4,6 +4,7 @@
 import type { StreamStatus } from '../xds/ads-stream.js';
 import type { PublishedNode } from './mesh-publisher.js';
 import { formatTable } from './admin-get.js';
+import { shortName } from './proxy-name.js';
 import { typeLabelOf, type XdsTypeLabel } from './push-metrics.js';
 
 /** SYNCED: acked == sent; STALE: sent, not yet acked; NACKED: the last answer was a NACK; NOT_SENT: subscribed, nothing sent yet. */
@@ -75,16 +76,16 @@ export function buildSyncz(streams: readonly StreamStatus[], nodeOf: (id: string
 
 const COLUMNS: readonly XdsTypeLabel[] = ['cds', 'lds', 'eds', 'rds'];
 
-/** istioctl proxy-status's table: NAME, CDS, LDS, EDS, RDS (with the NACK message under a NACKED row). */
+/** istioctl proxy-status's table: NAME (the short name), CDS, LDS, EDS, RDS (with the NACK message under a NACKED row). */
 export function formatProxyStatus(syncz: Syncz): string {
   const rows: string[][] = [['NAME', 'SERVICE', 'PROTOCOL', 'CDS', 'LDS', 'EDS', 'RDS']];
   const notes: string[] = [];
   for (const p of syncz.proxies) {
     const service = p.service === null ? '-' : `${p.service}.${p.namespace}`;
-    rows.push([p.node, service, p.protocol, ...COLUMNS.map((c) => p.types[c]?.state ?? 'NOT_SENT')]);
+    rows.push([shortName(p.node), service, p.protocol, ...COLUMNS.map((c) => p.types[c]?.state ?? 'NOT_SENT')]);
     for (const c of COLUMNS) {
       const t = p.types[c];
-      if (t?.state === 'NACKED') notes.push(`${p.node} ${c.toUpperCase()} NACK: ${t.nackMessage}`);
+      if (t?.state === 'NACKED') notes.push(`${shortName(p.node)} ${c.toUpperCase()} NACK: ${t.nackMessage}`);
     }
   }
   return formatTable(rows) + notes.map((n) => `${n}\n`).join('');

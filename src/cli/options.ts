@@ -2,7 +2,7 @@
 // command line (`--flag value` or `--flag=value`), an ISTHMUS_<UPPER_SNAKE>
 // environment variable, or a YAML file given with `--config FILE`; the first
 // of those that sets it wins, then the declared default.
-import { isLogLevel } from '../log-levels.js';
+import { isLogFormat, isLogLevel } from '../log-levels.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -45,6 +45,13 @@ export function intBetween(min: number, max: number): (v: OptionValue) => string
 export const LOG_LEVEL_OPTION: OptionSpec = {
   name: 'log-level', type: 'string', valueName: 'LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent',
   validate: (v) => (isLogLevel(String(v)) ? undefined : `unknown log level '${String(v)}'`),
+};
+
+/** `--log-format`, the same for every long-running command. */
+export const LOG_FORMAT_OPTION: OptionSpec = {
+  name: 'log-format', type: 'string', valueName: 'auto|json|pretty', default: 'auto',
+  description: 'log lines as JSON, or human-readable and coloured (auto: pretty when stdout is a terminal)',
+  validate: (v) => (isLogFormat(String(v)) ? undefined : `expected auto, json or pretty, got '${String(v)}'`),
 };
 
 export type OptionSource = 'flag' | 'env' | 'file' | 'default';

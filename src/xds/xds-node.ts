@@ -1,9 +1,10 @@
 // The xDS node a sidecar announces on its ADS stream: Istio's id layout
-// (`sidecar~<address>~<service>-<pid>.<ns>~<ns>.svc.cluster.local`) and a
+// (`sidecar~<address>~<service>-<instance>.<ns>~<ns>.svc.cluster.local`) and a
 // metadata Struct describing the workload, in the keys the control plane's
 // auto-registration reads (control/registry/node-metadata.ts: Istio's names
 // where Istio has one; the version travels as LABELS.version).
 import type { Locality } from './locality.js';
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 
 export interface WorkloadIdentity {
@@ -55,8 +56,17 @@ export interface XdsNode {
   readonly locality?: { readonly region: string; readonly zone: string; readonly sub_zone: string };
 }
 
-export function nodeId(workload: WorkloadIdentity, pid: number): string {
-  return `sidecar~${workload.address}~${workload.service}-${pid}.${workload.namespace}~${workload.namespace}.svc.cluster.local`;
+/** `instance` tells apart proxies of one workload (Istio's pod-name suffix): stableInstance(dataDir) for a sidecar. */
+export function nodeId(workload: WorkloadIdentity, instance: string | number): string {
+  return `sidecar~${workload.address}~${workload.service}-${instance}.${workload.namespace}~${workload.namespace}.svc.cluster.local`;
+}
+
+/**
+ * An instance suffix that stays the same across restarts of one proxy (so `isthmus proxy-status` and dashboards
+ * keep naming it alike) and differs between proxies: a hash of its data directory, which only one proxy can hold.
+ */
+export function stableInstance(dataDir: string): string {
+  return createHash('sha256').update(dataDir).digest('hex').slice(0, 10);
 }
 
 /** Every label the workload carries, `app` and `version` included. */
@@ -67,7 +77,7 @@ export function workloadLabels(workload: WorkloadIdentity): Record<string, strin
 }
 
 /** Throws when the identity cannot be announced (an address that is not an IP literal, a port out of range). */
-export function buildNode(workload: WorkloadIdentity, pid: number = process.pid): XdsNode {
+export function buildNode(workload: WorkloadIdentity, instance: string | number = process.pid): XdsNode {
   // INSTANCE_IPS is what other proxies dial: a host name here would register an endpoint nobody can reach.
   if (isIP(workload.address) === 0) throw new Error(`xDS node: INSTANCE_IPS must be an IP address, got '${workload.address}'`);
   const labels: StructMessage = { fields: {} };
@@ -96,7 +106,7 @@ export function buildNode(workload: WorkloadIdentity, pid: number = process.pid)
   }
   const l = workload.locality;
   return {
-    id: nodeId(workload, pid),
+    id: nodeId(workload, instance),
     cluster: workload.service,
     metadata: { fields },
     ...(l !== undefined ? { locality: { region: l.region, zone: l.zone, sub_zone: l.subZone } } : {}),

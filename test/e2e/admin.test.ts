@@ -56,7 +56,9 @@ describe('admin API', () => {
     expect(metricSum(text, 'istio_request_duration_milliseconds_count', ...ok)).toBe(REQUESTS);
     expect(metricSum(text, 'istio_request_duration_milliseconds_bucket', ...ok, 'le="+Inf"')).toBe(REQUESTS);
     expect(metricSum(text, 'istio_request_duration_milliseconds_sum', ...ok)).toBeGreaterThan(0);
-    expect(metricSum(text, 'istio_requests_total', 'destination_service="unknown"', 'response_code="200"')).toBe(1);
+    // A direct response has no cluster: it is labelled with its route's virtual host, as Envoy's vhost stats are.
+    expect(metricSum(text, 'istio_requests_total', 'destination_service="all"', 'destination_service_name="all"', 'response_code="200"')).toBe(1);
+    expect(metricSum(text, 'istio_requests_total', 'destination_service="unknown"')).toBe(0);
     expect(metric(text, 'envoy_cluster_upstream_rq_total{cluster_name="backend"}')).toBe(REQUESTS);
     expect(metric(text, 'envoy_cluster_upstream_cx_total{cluster_name="backend"}')).toBeGreaterThanOrEqual(1);
 
@@ -68,6 +70,59 @@ describe('admin API', () => {
     expect(metric(text, 'isthmus_config_version')).toBe(1);
     expect(metric(text, 'isthmus_config_rejected_total')).toBe(0);
     expect(metric(text, 'isthmus_worker_restarts_total')).toBe(0);
+  });
+
+  it('lists its endpoints at / and /help, as Envoy\'s admin does', async () => {
+    for (const path of ['/', '/help']) {
+      const index = await admin(proxy, path);
+      expect(index.status).toBe(200);
+      expect(index.body.startsWith('admin commands are:\n')).toBe(true);
+      for (const endpoint of ['/ready', '/server_info', '/stats', '/stats/prometheus', '/config_dump', '/clusters', '/listeners', '/memory', '/logging', '/quitquitquit']) {
+        expect(index.body).toMatch(new RegExp(`^  ${endpoint.replace(/[/]/g, '\\/')}( \\(POST\\))?: \\S`, 'm'));
+      }
+      expect(index.body).toContain('  /quitquitquit (POST): ');
+    }
+  });
+
+  it('serves /stats as Envoy\'s `name: value` text, with ?filter= and ?format=json', async () => {
+    const text = (await admin(proxy, '/stats')).body;
+    expect(text).toMatch(/^cluster\.backend\.upstream_rq_total: \d+$/m);
+    expect(text).toMatch(/^server\.uptime: \d+$/m);
+    const names = text.trim().split('\n').map((l) => l.slice(0, l.lastIndexOf(': ')));
+    expect(names).toEqual([...names].sort());
+    const filtered = (await admin(proxy, '/stats?filter=upstream_rq_total')).body.trim().split('\n');
+    expect(filtered.length).toBeGreaterThan(0);
+    expect(filtered.every((l) => l.includes('upstream_rq_total'))).toBe(true);
+    const json = JSON.parse((await admin(proxy, '/stats?format=json&filter=%5Eserver%5C.')).body) as { stats: { name: string; value: number }[] };
+    expect(json.stats.map((s) => s.name)).toContain('server.concurrency');
+    expect(json.stats.find((s) => s.name === 'server.concurrency')?.value).toBe(2);
+    expect(json.stats.every((s) => s.name.startsWith('server.'))).toBe(true);
+    expect((await admin(proxy, '/stats?filter=(')).status).toBe(400);
+  });
+
+  it('answers /server_info, /listeners and /memory in Envoy\'s shapes', async () => {
+    const info = JSON.parse((await admin(proxy, '/server_info')).body) as Record<string, unknown>;
+    expect(info).toMatchObject({ state: 'LIVE', command_line_options: { concurrency: 2, log_level: 'info' } });
+    expect(String(info.version)).toMatch(/^isthmus\/\d+\.\d+\.\d+/);
+    expect(String(info.uptime_current_epoch)).toMatch(/^\d+s$/);
+    expect((await admin(proxy, '/listeners')).body).toBe(`outbound::127.0.0.1:${port}\n`);
+    expect(JSON.parse((await admin(proxy, '/listeners?format=json')).body)).toEqual({
+      listener_statuses: [{ name: 'outbound', local_address: { socket_address: { address: '127.0.0.1', port_value: port } } }],
+    });
+    const memory = JSON.parse((await admin(proxy, '/memory')).body) as Record<string, string>;
+    expect(Object.keys(memory).sort()).toEqual(['allocated', 'heap_size', 'pageheap_free', 'pageheap_unmapped', 'total_physical_bytes', 'total_thread_cache']);
+    expect(Number(memory.total_physical_bytes)).toBeGreaterThan(Number(memory.heap_size));
+  });
+
+  it('changes the log level at run time with POST /logging?level=', async () => {
+    expect((await admin(proxy, '/logging')).body).toContain('isthmus: info');
+    expect((await admin(proxy, '/logging?level=debug')).body).toContain('isthmus: info'); // GET changes nothing
+    expect((await admin(proxy, '/logging?level=loud', 'POST')).status).toBe(400);
+    const set = await admin(proxy, '/logging?level=debug', 'POST');
+    expect(set).toMatchObject({ status: 200 });
+    expect(set.body).toContain('isthmus: debug');
+    expect(JSON.parse((await admin(proxy, '/server_info')).body)).toMatchObject({ command_line_options: { log_level: 'debug' } });
+    expect((await admin(proxy, '/logging?level=info', 'POST')).body).toContain('isthmus: info');
   });
 
   it('dumps the active config with the resolved listener port and every worker\'s version', async () => {
@@ -114,7 +169,7 @@ describe('admin API', () => {
 
   it('drain_listeners stops accepting and makes /ready fail; quitquitquit exits 0', async () => {
     expect((await admin(proxy, '/drain_listeners', 'POST')).status).toBe(200);
-    expect((await admin(proxy, '/ready')).status).toBe(503);
+    expect(await admin(proxy, '/ready')).toMatchObject({ status: 503, body: 'NOT READY: listeners drained (admin /drain_listeners)\n' });
     await waitFor('the listener to refuse connections', async () => {
       try {
         await request(port, '/', { timeoutMs: 1000 });

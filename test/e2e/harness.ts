@@ -212,7 +212,7 @@ export interface ConfigDump {
 }
 
 export async function configDump(proxy: Pick<RunningProxy, 'adminPort'>): Promise<ConfigDump> {
-  return JSON.parse((await admin(proxy, '/config_dump')).body) as ConfigDump;
+  return JSON.parse((await admin(proxy, '/debug/config_dump')).body) as ConfigDump;
 }
 
 /** Value of one sample in Prometheus text, by exact `name{labels}` or bare name. */

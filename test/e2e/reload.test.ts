@@ -34,7 +34,7 @@ afterAll(async () => {
   dir.remove();
 });
 
-/** Waits until config_dump shows a version above `after` that every worker applied; returns it. */
+/** Waits until /debug/config_dump shows a version above `after` that every worker applied; returns it. */
 async function settledVersionAfter(after: number): Promise<number> {
   return waitFor(`every worker on a version after ${after}`, async () => {
     const dump = await configDump(proxy);

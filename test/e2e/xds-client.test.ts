@@ -59,7 +59,7 @@ function currentSnapshot(): Snapshot {
 
 async function startControlPlane(port: number): Promise<void> {
   cache = new SnapshotCache();
-  // Each proxy's node id carries its pid: hand every node the current snapshot when its stream opens.
+  // Hand every node the current snapshot when its stream opens.
   ads = createAdsServer(cache, { onStreamOpen: (node) => cache.setSnapshot(node.id, currentSnapshot()) }, { logger: createLogger('xds-e2e', 'silent') });
   adsPort = await ads.listen('127.0.0.1', port);
 }
@@ -109,7 +109,8 @@ describe('isthmus proxy --control', () => {
     expect(dump).toMatchObject({ state: 'connected', synced: true, lastNack: null });
     expect(dump.types[TYPE_URL.ROUTE]).toMatchObject({ version: 'r1', resources: 1 });
     expect(dump.types[TYPE_URL.ENDPOINT]).toMatchObject({ version: 'e1', resources: 2 });
-    expect(dump.nodeId).toMatch(/^sidecar~127\.0\.0\.1~reviews-\d+\.default~default\.svc\.cluster\.local$/);
+    // Stable per data dir (not the pid): `isthmus proxy-status` names it alike across restarts.
+    expect(dump.nodeId).toMatch(/^sidecar~127\.0\.0\.1~reviews-[0-9a-f]{10}\.default~default\.svc\.cluster\.local$/);
     const stream = ads.status().find((s) => s.node.id === dump.nodeId)!;
     expect(stream.node.metadata).toMatchObject({ SERVICE: 'reviews', NAMESPACE: 'default', APP_PORT: '9080', LABELS: { app: 'reviews', version: 'v1', team: 'books' } });
   });
@@ -219,7 +220,7 @@ describe('isthmus proxy --control', () => {
       expect(ready.listeners!.map((l) => l.name)).toEqual(['xds-outbound']);
       const r = await request(ready.listeners![0]!.port, '/');
       expect(`${r.status} ${r.body}`).toBe(await answer(proxy));
-      const dump = JSON.parse((await request(ready.admin!.port, '/config_dump')).body) as { bootstrapFile: unknown; xds: XdsDump };
+      const dump = JSON.parse((await request(ready.admin!.port, '/debug/config_dump')).body) as { bootstrapFile: unknown; xds: XdsDump };
       expect(dump.bootstrapFile).toBeNull();
       expect(dump.xds.nodeId).toContain('~ratings-');
     } finally {

@@ -7,12 +7,18 @@ import { loadBootstrapFile, parseBootstrap } from '../../src/config/parse-bootst
 import { ConfigError, formatProblem } from '../../src/config/config-error.js';
 import { lockDataDir, type DataDirLock } from '../../src/store/data-dir-lock.js';
 import type { Bootstrap } from '../../src/config/bootstrap-types.js';
-import type { Logger } from '../../src/log.js';
+import { colorWanted, resolveLogFormat, setLogLevel, type Logger } from '../../src/log.js';
 import { ProxyStore } from '../../src/store/proxy-store.js';
 import { mergeWorkerStats } from '../../src/stats/merge-worker-stats.js';
 import { renderPrometheusText } from '../../src/stats/prometheus-text.js';
 import { CONFIG_CHANNEL, ISTIO_DURATION_BUCKETS_MS, type ConfigAnnouncement } from '../worker-protocol.js';
-import { startAdminServer, type AdminBackend, type AdminServer } from './admin-server.js';
+import { parse as parseYaml } from 'yaml';
+import { TEXT, jsonReply, reply, type Reply } from '../../src/admin/admin-http.js';
+import { packageVersion } from '../../src/cli/main.js';
+import { appliedText, configCounts, rejectedText } from './config-change-text.js';
+import { buildConfigDump, selectConfigDump, type DynamicType } from './envoy-config-dump.js';
+import { statsFromPrometheus, type StatEntry } from './envoy-stats.js';
+import { startAdminServer, type AdminBackend, type AdminServer, type ListenerAddress } from './admin-server.js';
 import { watchBootstrap, type BootstrapWatcher } from './bootstrap-watcher.js';
 import { clustersJson, mergeClusterStatus, renderClustersText, type MergedCluster } from './cluster-status-report.js';
 import { PortReservations } from './port-reservations.js';
@@ -47,6 +53,12 @@ export class ProxyStartError extends Error {
 export class ProxyAgent implements AdminBackend {
   private activeVersion = 0;
   private activeBootstrap: Bootstrap | undefined;
+  /** When the active version was applied (config_dump's last_updated). */
+  private lastUpdated = '';
+  /** The bootstrap file's text as last applied, and when (config_dump's static entries). */
+  private fileText: string | null = null;
+  private fileAppliedAt = '';
+  private readonly startedAt = Date.now();
   private lastRejected: RejectedConfig | null = null;
   private configRejectedTotal = 0;
   private admin: AdminServer | null = null;
@@ -91,6 +103,8 @@ export class ProxyAgent implements AdminBackend {
         namespace: options.namespace,
         accessLog: options.accessLog,
         logLevel: options.logLevel,
+        logFormat: resolveLogFormat(options.logFormat),
+        logColor: colorWanted(),
         maxHeadBytes: options.maxHeadBytes,
         maxHeaders: options.maxHeaders,
         sharedState: this.sharedState.buffer,
@@ -125,8 +139,10 @@ export class ProxyAgent implements AdminBackend {
     process.once('exit', () => lock.release());
     const agent = new ProxyAgent(options, log, onQuit, lock);
     agent.fileBootstrap = bootstrap;
+    agent.fileText = text;
     try {
       await agent.apply(bootstrap, 'startup');
+      agent.fileAppliedAt = agent.lastUpdated;
       agent.supervisor.start();
       const adminAddress = options.adminFromDefaults && bootstrap.admin ? bootstrap.admin : { address: options.adminAddress, port: options.adminPort };
       agent.adminAddress = adminAddress.address;
@@ -182,6 +198,8 @@ export class ProxyAgent implements AdminBackend {
     try {
       await this.apply(mergeBootstraps(bootstrap, this.xdsBootstrap), reason);
       this.fileBootstrap = bootstrap;
+      this.fileText = text;
+      this.fileAppliedAt = this.lastUpdated;
     } catch (err) {
       this.reject(reason, err);
     }
@@ -194,7 +212,7 @@ export class ProxyAgent implements AdminBackend {
   private async startXds(control: NonNullable<ProxyOptions['control']>): Promise<void> {
     const rssBefore = process.memoryUsage().rss;
     const startedAt = performance.now();
-    const [{ XdsClient }, { buildNode }, { loadXdsProtos }] = await Promise.all([
+    const [{ XdsClient }, { buildNode, stableInstance }, { loadXdsProtos }] = await Promise.all([
       import('./xds-client.js'), import('../../src/xds/xds-node.js'), import('../../src/xds/xds-protos.js'),
     ]);
     loadXdsProtos();
@@ -217,7 +235,7 @@ export class ProxyAgent implements AdminBackend {
       ...(inboundPort !== undefined ? { inboundPort } : {}),
       ...(control.serviceAccount !== undefined ? { serviceAccount: control.serviceAccount } : {}),
       ...(control.locality !== undefined ? { locality: control.locality } : {}),
-    });
+    }, stableInstance(this.options.dataDir));
     this.xds = new XdsClient({
       target: control.target,
       protocol: control.protocol,
@@ -255,11 +273,13 @@ export class ProxyAgent implements AdminBackend {
     const version = await this.store.writeConfig(resolved);
     slots.commit();
     this.outliers.update(resolved);
+    const before = this.activeBootstrap === undefined ? undefined : configCounts(this.activeBootstrap);
     this.activeVersion = version;
     this.activeBootstrap = resolved;
+    this.lastUpdated = new Date().toISOString();
     const announcement: ConfigAnnouncement = { version };
     this.channel.postMessage(announcement);
-    this.log.info({ version, reason, listeners: listenerSummary(resolved) }, 'config version written');
+    this.log.info({ version, reason, listeners: listenerSummary(resolved) }, appliedText(version, configCounts(resolved), before));
   }
 
   private reject(reason: string, err: unknown): void {
@@ -269,7 +289,7 @@ export class ProxyAgent implements AdminBackend {
     this.lastRejected = { at: new Date().toISOString(), reason, problems };
     this.log.error(
       { reason, problems, activeVersion: this.activeVersion, configRejectedTotal: this.configRejectedTotal },
-      `config rejected, keeping version ${this.activeVersion}: ${problems.join('; ')}`,
+      rejectedText(reason, this.activeVersion, problems),
     );
   }
 
@@ -293,8 +313,92 @@ export class ProxyAgent implements AdminBackend {
   // ---- AdminBackend ----
 
   isReady(): boolean {
-    return this.stopping === null && !this.supervisor.draining && this.supervisor.allApplied(this.activeVersion)
-      && (this.options.control === undefined || this.xdsSynced);
+    return this.notReadyReason() === null;
+  }
+
+  notReadyReason(): string | null {
+    if (this.stopping !== null) return 'shutting down';
+    if (this.supervisor.draining) return 'listeners drained (admin /drain_listeners)';
+    if (this.options.control !== undefined && !this.xdsSynced) {
+      return `waiting for the first complete config from the control plane at ${this.options.control.target}`;
+    }
+    if (!this.supervisor.allApplied(this.activeVersion)) {
+      const workers = this.supervisor.status();
+      const applied = workers.filter((w) => w.appliedVersion === this.activeVersion && w.state === 'running').length;
+      return `${applied} of ${workers.length} workers serve config v${this.activeVersion}`;
+    }
+    return null;
+  }
+
+  async statsEntries(): Promise<StatEntry[]> {
+    const memory = process.memoryUsage();
+    return [
+      ...statsFromPrometheus(await this.statsPrometheus()),
+      { name: 'server.uptime', value: Math.floor((Date.now() - this.startedAt) / 1000) },
+      { name: 'server.live', value: this.isReady() ? 1 : 0 },
+      { name: 'server.concurrency', value: this.options.workers },
+      { name: 'server.memory_allocated', value: memory.heapUsed + memory.external },
+      { name: 'server.memory_heap_size', value: memory.heapTotal },
+      { name: 'server.memory_physical_size', value: memory.rss },
+    ];
+  }
+
+  envoyConfigDump(query: URLSearchParams): Reply {
+    const dynamic = new Map<string, DynamicType>();
+    for (const [typeUrl, record] of this.xds?.acceptedTypes() ?? []) {
+      dynamic.set(typeUrl, {
+        version: record.version,
+        acceptedAt: record.acceptedAt,
+        resources: [...record.resources].map(([name, r]) => ({ name, json: r.json, version: r.version })),
+      });
+    }
+    let fileBootstrap: unknown = null;
+    try {
+      fileBootstrap = this.fileText === null ? null : parseYaml(this.fileText);
+    } catch {
+      // the applied text parsed when it was applied; a failure here leaves the static part empty
+    }
+    const node = this.xds === null ? null : { id: this.xds.node.id, cluster: this.xds.node.cluster };
+    const dump = buildConfigDump({ fileBootstrap, fileAppliedAt: this.fileAppliedAt || this.lastUpdated, node, dynamic }, query.has('include_eds'));
+    const selection = selectConfigDump(dump, query);
+    return selection.ok ? jsonReply(200, selection.body) : reply(selection.status, TEXT, `${selection.message}\n`);
+  }
+
+  listeners(): ListenerAddress[] {
+    return this.activeBootstrap ? listenerSummary(this.activeBootstrap) : [];
+  }
+
+  serverInfo(): unknown {
+    const uptime = `${Math.floor((Date.now() - this.startedAt) / 1000)}s`;
+    const o = this.options;
+    return {
+      version: `isthmus/${packageVersion()}`,
+      state: this.stopping !== null || this.supervisor.draining ? 'DRAINING' : this.isReady() ? 'LIVE' : 'INITIALIZING',
+      uptime_current_epoch: uptime,
+      uptime_all_epochs: uptime,
+      command_line_options: {
+        concurrency: o.workers,
+        ...(o.bootstrap !== undefined ? { config_path: o.bootstrap } : {}),
+        log_level: this.logLevel(),
+        log_format: o.logFormat,
+        service_cluster: o.service ?? '',
+        service_node: this.xds?.node.id ?? '',
+        service_zone: o.control?.locality?.zone ?? '',
+        drain_time: `${o.drainTimeoutMs / 1000}s`,
+        mode: 'Serve',
+      },
+      node: this.xds === null ? { id: '', cluster: o.service ?? '' } : { id: this.xds.node.id, cluster: this.xds.node.cluster },
+    };
+  }
+
+  logLevel(): string {
+    return this.log.level;
+  }
+
+  setLogLevel(level: string): void {
+    setLogLevel(level);
+    this.supervisor.setLogLevel(level);
+    this.log.info({ level }, `log level set to ${level}`);
   }
 
   async statsPrometheus(): Promise<string> {

@@ -1,6 +1,6 @@
 // `isthmus proxy`: parse options, start the agent, and turn signals into
 // reloads (SIGHUP) and graceful shutdowns (SIGTERM, SIGINT).
-import { createLogger } from '../../src/log.js';
+import { createLogger, reportStartFailure } from '../../src/log.js';
 import { GracefulStop, exitProcess } from '../../src/process/graceful-stop.js';
 import { helpText } from '../../src/cli/options.js';
 import type { ProxyAgent } from './proxy-agent.js';
@@ -16,7 +16,7 @@ export async function run(argv: string[]): Promise<number> {
   const options = parsed.options;
   // Loaded after option parsing so `--help` and option errors stay instant (no uWS, LMDB or YAML load).
   const { ProxyAgent, ProxyStartError } = await import('./proxy-agent.js');
-  const log = createLogger('isthmus-proxy', options.logLevel);
+  const log = createLogger('isthmus-proxy', options.logLevel, { format: options.logFormat });
 
   let agent: ProxyAgent | null = null;
   const stop = new GracefulStop(log, 'proxy').onSignals();
@@ -28,8 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!(err instanceof ProxyStartError)) throw err;
     // (a signal that arrived meanwhile changes nothing: nothing was served)
     // Every problem, on stderr, so a person at a terminal sees it even with --log-level silent.
-    process.stderr.write(`isthmus proxy: ${err.message}\n`);
-    log.fatal({ error: err.message }, 'proxy did not start');
+    reportStartFailure(log, 'proxy', err.message);
     exitProcess(1);
   }
   stop.started(agent);

@@ -1,10 +1,11 @@
 // The options of `isthmus proxy`, declared once: the same table drives
 // parsing, --help, ISTHMUS_* variables and the --config file.
 import { parseLocality, type Locality } from '../../src/xds/locality.js';
+import type { LogFormat } from '../../src/log-levels.js';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { LOG_LEVEL_OPTION, OptionsError, intBetween, parseCommandOptions, type CommandSpec, type OptionValue } from '../../src/cli/options.js';
+import { LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, OptionsError, intBetween, parseCommandOptions, type CommandSpec, type OptionValue } from '../../src/cli/options.js';
 
 /** `--control` mode: the agent is an xDS client of this control plane. */
 export interface ControlOptions {
@@ -46,6 +47,7 @@ export interface ProxyOptions {
   readonly namespace: string;
   readonly accessLog: string;
   readonly logLevel: string;
+  readonly logFormat: LogFormat;
   readonly drainTimeoutMs: number;
   readonly maxHeadBytes: number;
   readonly maxHeaders: number;
@@ -78,6 +80,7 @@ export const PROXY_COMMAND: CommandSpec = {
     { name: 'namespace', type: 'string', valueName: 'NS', default: 'default', description: 'this workload\'s namespace' },
     { name: 'access-log', type: 'string', valueName: 'stdout|off|PATH', default: 'stdout', description: 'where access-log lines go' },
     LOG_LEVEL_OPTION,
+    LOG_FORMAT_OPTION,
     { name: 'drain-timeout', type: 'duration', valueName: 'DURATION', default: '5s', description: 'how long in-flight requests may finish on shutdown' },
     { name: 'max-head-bytes', type: 'integer', valueName: 'BYTES', default: 61440, description: 'largest request/response header block (431 above)', validate: intBetween(1024, 1 << 24) },
     { name: 'max-headers', type: 'integer', valueName: 'N', default: 100, description: 'most header fields in one message', validate: intBetween(1, 10000) },
@@ -135,6 +138,7 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
       namespace: v.namespace as string,
       accessLog: v['access-log'] as string,
       logLevel: v['log-level'] as string,
+      logFormat: v['log-format'] as LogFormat,
       drainTimeoutMs: v['drain-timeout'] as number,
       maxHeadBytes: v['max-head-bytes'] as number,
       maxHeaders: v['max-headers'] as number,

@@ -73,6 +73,8 @@ export class WorkerSupervisor {
   private readonly slots: WorkerSlot[];
   private readonly pending = new Map<number, PendingQuery>();
   private nextQueryId = 1;
+  /** The level set at run time (admin /logging), when it was. */
+  private logLevel: string | undefined;
   private stopping = false;
   private listenersDrained = false;
   private drainWaiters: (() => void)[] = [];
@@ -143,6 +145,12 @@ export class WorkerSupervisor {
     for (const slot of this.slots) this.post(slot, { type: 'drain-listeners' });
   }
 
+  /** Sets every worker's log level (admin /logging); restarted workers start with it too. */
+  setLogLevel(level: string): void {
+    this.logLevel = level;
+    for (const slot of this.slots) this.post(slot, { type: 'log-level', level });
+  }
+
   get draining(): boolean {
     return this.listenersDrained;
   }
@@ -184,7 +192,7 @@ export class WorkerSupervisor {
 
   private spawn(slot: WorkerSlot): void {
     const { workerUrl, init, log } = this.options;
-    const workerData: WorkerInit = { ...init, workerId: slot.workerId };
+    const workerData: WorkerInit = { ...init, workerId: slot.workerId, logLevel: this.logLevel ?? init.logLevel };
     const worker = new Worker(workerUrl, { workerData, stdout: false, stderr: false, resourceLimits: WORKER_LIMITS });
     slot.worker = worker;
     slot.state = 'starting';

@@ -12,7 +12,7 @@ import { ProtoJson } from '../../src/xds/proto-json.js';
 import type { XdsNode } from '../../src/xds/xds-node.js';
 import { loadXdsProtos, TYPE_URL } from '../../src/xds/xds-protos.js';
 import { xdsResourceName, type Json } from '../../src/xds/xds-resources.js';
-import { CLIENT_TYPES, XdsClientState, type ResourceUpdate } from './xds-client-state.js';
+import { CLIENT_TYPES, XdsClientState, type ResourceUpdate, type TypeRecord } from './xds-client-state.js';
 
 export type XdsProtocol = 'delta' | 'sotw';
 
@@ -131,6 +131,16 @@ export class XdsClient {
       waitingFor: this.waitingFor,
       synced: this.synced,
     };
+  }
+
+  /** The node this client announces. */
+  get node(): XdsNode {
+    return this.options.node;
+  }
+
+  /** The accepted resources per type URL (admin /config_dump's dynamic entries); read only. */
+  acceptedTypes(): ReadonlyMap<string, Readonly<TypeRecord>> {
+    return this.state.types;
   }
 
   close(): void {

@@ -115,7 +115,14 @@ describe('isthmus control with xDS', { timeout: 30_000 }, () => {
     expect((JSON.parse(clustersJson.stdout) as { name: string }[]).map((c) => c.name)).toContain(`outbound|9080|v1|${REVIEWS}`);
     const unknown = isthmus(['proxy-config', 'routes', 'nobody', '--control', control], ROOT);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('no connected proxy with node id "nobody"');
+    expect(unknown.stderr).toContain('no connected proxy matches "nobody" (connected: productpage-1)');
+    // A unique prefix is enough, for proxy-config and proxy-status alike.
+    const byPrefix = isthmus(['proxy-config', 'clusters', 'product', '--control', control, '-o', 'json'], ROOT);
+    expect(byPrefix.code).toBe(0);
+    expect(byPrefix.stdout).toBe(clustersJson.stdout);
+    const oneStatus = isthmus(['proxy-status', 'prod', '--control', control], ROOT);
+    expect(oneStatus.code).toBe(0);
+    expect(oneStatus.stdout.split('\n')[1]).toMatch(/^productpage-1\s+productpage\.default\s+sotw\s+SYNCED/);
 
     const metrics = await waitFor('a convergence sample', async () => {
       const text = await (await fetch(`${control}/metrics`)).text();
