@@ -47,6 +47,7 @@ function serve(socket: net.Socket): void {
         socket.destroy();
         return;
       }
+      if (url.pathname === '/late-extra') setTimeout(() => socket.write(FORGED), 50); // on the connection once idle
       const delay = Number(url.searchParams.get('delay') ?? '0');
       if (delay > 0) setTimeout(() => socket.write(answer), delay);
       else socket.write(answer);
@@ -118,6 +119,17 @@ describe('bytes past the end of a response', () => {
     expect(after.body).toBe('real GET /after');
     const stats = (await admin(proxy, '/stats/prometheus')).body;
     expect(metricSum(stats, 'envoy_cluster_upstream_cx_protocol_error', 'cluster_name="raw"')).toBe(before + 1);
+  });
+
+  it('close an idle pooled connection that receives bytes nobody asked for, and count it', async () => {
+    const stats = async (): Promise<number> =>
+      metricSum((await admin(proxy, '/stats/prometheus')).body, 'envoy_cluster_upstream_cx_protocol_error', 'cluster_name="raw"');
+    const before = await stats();
+    expect((await request(proxy.port, '/late-extra')).body).toBe('real GET /late-extra');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await stats()).toBe(before + 1);
+    const results = await Promise.all(Array.from({ length: 4 }, (_, i) => request(proxy.port, `/later-${i}`)));
+    expect(results.map((r) => r.body)).toEqual([0, 1, 2, 3].map((i) => `real GET /later-${i}`));
   });
 });
 
