@@ -1,7 +1,9 @@
 // Chunked transfer-coding decoder (RFC 9112 7.1): finds the data ranges of a
-// chunked body without copying them. Resumable at any byte: all progress
-// lives in a caller-owned Float64Array (layout below, mirrored by CHUNKED in
-// src/native.ts; all zeros = start of a body).
+// chunked body without copying them, or compacts the data of a whole read in
+// place so the caller gets one range per read however small the chunks are.
+// Resumable at any byte: all progress lives in a caller-owned Float64Array
+// (layout below, mirrored by CHUNKED in src/native.ts; all zeros = start of a
+// body). Both entry points run the same state machine.
 #ifndef ISTHMUS_CHUNKED_DECODER_H_
 #define ISTHMUS_CHUNKED_DECODER_H_
 
@@ -50,7 +52,14 @@ constexpr size_t kMaxTrailerBytes = 60 * 1024;
 int64_t DecodeChunked(const uint8_t* buf, size_t start, size_t end, double* state, uint32_t* segments,
                       size_t segment_capacity);
 
-// decodeChunked on exports.
+// Decodes buf[start,end) continuing from state, moving every data byte found
+// down so the data is contiguous at buf[start, start + n) (the write position
+// never passes the read position, and nothing at or after the consumed offset
+// is touched). Returns n or a negative ParseError; state[kChunkedConsumed]
+// says how far it got (the end of the message when the phase is kPhaseDone).
+int64_t DecodeChunkedInPlace(uint8_t* buf, size_t start, size_t end, double* state);
+
+// decodeChunked and decodeChunkedInPlace on exports.
 void RegisterChunkedDecoder(Napi::Env env, Napi::Object exports);
 
 }  // namespace isthmus

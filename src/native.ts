@@ -24,6 +24,7 @@ interface IsthmusAddon {
   parseResponseHead(buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
   checkPartialRequestHead(buf: Buffer, start: number, end: number, state: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
   decodeChunked(buf: Buffer, start: number, end: number, state: Float64Array, segments: Uint32Array): number;
+  decodeChunkedInPlace(buf: Buffer, start: number, end: number, state: Float64Array): number;
 }
 
 /** The package root: the nearest folder above this file holding package.json (works from src/ and dist/src/). */
@@ -199,6 +200,16 @@ export const CHUNKED = {
  *  validated (header-field rules) and skipped. */
 export const decodeChunked: (buf: Buffer, start: number, end: number, state: Float64Array, segments: Uint32Array) => number =
   addon.decodeChunked;
+
+/** takes buf[start,end) of a chunked body, continuing from `state` (the same state machine and errors as
+ *  decodeChunked); moves all the data it finds in that range down so it is contiguous at buf[start, start + n)
+ *  and returns n (>= 0), or a negative PARSE_ERROR. WRITES INTO buf: bytes in [start, CONSUMED) are overwritten
+ *  (the data, then stale bytes); bytes at and after CONSUMED are untouched. state[CHUNKED.CONSUMED] is the
+ *  absolute offset up to which input was consumed: `end`, or just past the message when state[PHASE] ===
+ *  DONE_PHASE (a later request or response may follow there), or the offending byte after an error. One call per read, however small the chunks:
+ *  the per-chunk work is native. */
+export const decodeChunkedInPlace: (buf: Buffer, start: number, end: number, state: Float64Array) => number =
+  addon.decodeChunkedInPlace;
 
 /** Size of the Float64Array frameResponses keeps its state in; a new zeroed one starts a connection. */
 export const FRAMER_STATE = { SIZE: 15, ERROR_RESPONSES: 0, MALFORMED: 1 } as const;

@@ -76,7 +76,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   private queuedBytes = 0;
   /**
    * Every body piece so far, for a retry or a mirror to send (NO_PIECES until the first); null once over
-   * REPLAY_LIMIT or once nothing can send it again (see keepBody).
+   * REPLAY_LIMIT or once nothing can send it again (no retry policy, and no stale-connection replay possible).
    */
   private replay: Buffer[] | null = NO_PIECES;
   private replayBytes = 0;
@@ -349,6 +349,8 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       return;
     }
     clearTryTimer(this);
+    // Part of a response arrived: a stale-connection replay is no longer possible, only the retry policy's.
+    if (!this.retriable) this.replay = null;
     this.responseStarted = true;
     this.responseCode = status;
     const head = responseHeadFor(this, buf, start, out, status, bodyMode);

@@ -10,9 +10,6 @@ export const parseLimits = {
 
 export let headOut = new Uint32Array(headSlots(parseLimits.maxHeaders));
 
-/** Room for this many body ranges per decodeChunked call (the decoder stops early and is called again when full). */
-export const chunkSegments = new Uint32Array(2 * 64);
-
 export function configureParseLimits(maxHeadBytes: number, maxHeaders: number): void {
   parseLimits.maxHeadBytes = maxHeadBytes;
   parseLimits.maxHeaders = maxHeaders;

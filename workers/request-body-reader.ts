@@ -1,11 +1,11 @@
 // How a request body is framed (from its head) and read off the client's
-// bytes: a counted length, or chunked coding decoded by the native decoder
-// and re-framed one piece per chunk for the upstream. The state lives on the
+// bytes: a counted length, or chunked coding decoded natively in place and
+// re-framed as one chunk per read for the upstream (so a body sent in 1-byte
+// chunks costs JS one piece per read, not per chunk). The state lives on the
 // ActiveRequest (no object per request); the pieces go back to it.
-import { CHUNKED, FLAG, HEAD, decodeChunked } from '../src/native.js';
+import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace } from '../src/native.js';
 import type { ActiveRequest } from './active-request.js';
 import { encodeBodyPiece } from './message-heads.js';
-import { chunkSegments } from './parse-scratch.js';
 import { retain } from './shared-read-buffer.js';
 
 export const BODY_NONE = 0;
@@ -39,26 +39,15 @@ export function readRequestBody(req: ActiveRequest, buf: Buffer, start: number, 
     return start + take;
   }
   const state = req.chunkState!;
-  let pos = start;
-  while (pos < end) {
-    const count = decodeChunked(buf, pos, end, state, chunkSegments);
-    if (count < 0) {
-      req.downstreamProtocolError();
-      return end;
-    }
-    for (let i = 0; i < count; i++) {
-      const s = chunkSegments[2 * i]!;
-      const e = chunkSegments[2 * i + 1]!;
-      req.deliver(encodeBodyPiece(null, true, buf, s, e));
-    }
-    const consumed = state[CHUNKED.CONSUMED]!;
-    if (state[CHUNKED.PHASE] === CHUNKED.DONE_PHASE) {
-      req.deliver(LAST_CHUNK);
-      req.bodyComplete();
-      return consumed;
-    }
-    if (consumed <= pos) break; // the decoder kept what it had in its state
-    pos = consumed;
+  // Overwrites buf[start, consumed) (our read buffer): the data of every chunk in it, contiguous at start.
+  const n = decodeChunkedInPlace(buf, start, end, state);
+  if (n < 0) {
+    req.downstreamProtocolError();
+    return end;
   }
-  return end;
+  if (n > 0) req.deliver(encodeBodyPiece(null, true, buf, start, start + n));
+  if (state[CHUNKED.PHASE] !== CHUNKED.DONE_PHASE) return end;
+  req.deliver(LAST_CHUNK);
+  req.bodyComplete();
+  return state[CHUNKED.CONSUMED]!;
 }

@@ -3,8 +3,8 @@
 // and hands each piece to the stream bound to it. One exchange at a time; the
 // endpoint pools it between exchanges.
 import * as net from 'node:net';
-import { CHUNKED, FLAG, HEAD, decodeChunked, parseResponseHead } from '../src/native.js';
-import { chunkSegments, headOut, parseLimits } from './parse-scratch.js';
+import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace, parseResponseHead } from '../src/native.js';
+import { headOut, parseLimits } from './parse-scratch.js';
 import { retain, sharedReadOption } from './shared-read-buffer.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 
@@ -244,16 +244,17 @@ export class UpstreamConnection implements UpstreamAttempt {
     if (this.stream !== null) this.stream.onUpstreamReadEnd();
   }
 
-  /** Decodes chunked body bytes buf[pos, end) and hands their data on; false when the connection failed. */
+  /**
+   * Decodes chunked body bytes buf[pos, end) in place (overwriting them: buf is our read buffer) and hands the
+   * data of all their chunks on as one range; false when the connection failed or the stream gave up.
+   */
   private readChunked(stream: UpstreamStream, buf: Buffer, pos: number, end: number): boolean {
-    const count = decodeChunked(buf, pos, end, this.chunkState, chunkSegments);
-    if (count < 0) {
+    const n = decodeChunkedInPlace(buf, pos, end, this.chunkState);
+    if (n < 0) {
       this.fail(UpstreamFailure.PROTOCOL);
       return false;
     }
-    for (let i = 0; i < count && this.stream !== null; i++) {
-      stream.onUpstreamBody(buf, chunkSegments[2 * i]!, chunkSegments[2 * i + 1]!);
-    }
+    if (n > 0) stream.onUpstreamBody(buf, pos, pos + n);
     return this.stream !== null;
   }
 

@@ -20,14 +20,16 @@ function answerFor(method: string, path: string): string {
   return `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
 }
 
-/** Requests received per "METHOD path", and the upstream's open sockets. */
+/** Requests received per "METHOD path", and of those, how many were the first on their connection. */
 const received = new Map<string, number>();
+const receivedOnNewConnection = new Map<string, number>();
 let upstream: net.Server;
 let proxy: RunningProxy;
 
 /** Reads requests (heads plus content-length bodies) off one socket and answers each at once, or after `?delay`. */
 function serve(socket: net.Socket): void {
   let pending = Buffer.alloc(0);
+  let served = 0;
   socket.on('error', () => {});
   socket.on('data', (chunk: Buffer) => {
     pending = Buffer.concat([pending, chunk]);
@@ -42,11 +44,13 @@ function serve(socket: net.Socket): void {
       const url = new URL(target, 'http://upstream');
       const key = `${method} ${url.pathname}`;
       received.set(key, (received.get(key) ?? 0) + 1);
+      if (served++ === 0) receivedOnNewConnection.set(key, (receivedOnNewConnection.get(key) ?? 0) + 1);
       const answer = answerFor(method, url.pathname);
       if (answer === '') {
         socket.destroy();
         return;
       }
+      if (url.pathname === '/late-extra') setTimeout(() => socket.write(FORGED), 50); // on the connection once idle
       const delay = Number(url.searchParams.get('delay') ?? '0');
       if (delay > 0) setTimeout(() => socket.write(answer), delay);
       else socket.write(answer);
@@ -119,6 +123,17 @@ describe('bytes past the end of a response', () => {
     const stats = (await admin(proxy, '/stats/prometheus')).body;
     expect(metricSum(stats, 'envoy_cluster_upstream_cx_protocol_error', 'cluster_name="raw"')).toBe(before + 1);
   });
+
+  it('close an idle pooled connection that receives bytes nobody asked for, and count it', async () => {
+    const stats = async (): Promise<number> =>
+      metricSum((await admin(proxy, '/stats/prometheus')).body, 'envoy_cluster_upstream_cx_protocol_error', 'cluster_name="raw"');
+    const before = await stats();
+    expect((await request(proxy.port, '/late-extra')).body).toBe('real GET /late-extra');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await stats()).toBe(before + 1);
+    const results = await Promise.all(Array.from({ length: 4 }, (_, i) => request(proxy.port, `/later-${i}`)));
+    expect(results.map((r) => r.body)).toEqual([0, 1, 2, 3].map((i) => `real GET /later-${i}`));
+  });
 });
 
 describe('requests sent again after a pooled connection fails', () => {
@@ -133,9 +148,12 @@ describe('requests sent again after a pooled connection fails', () => {
   it('sends an idempotent GET again at most once, on a fresh connection', async () => {
     await warmPool(3);
     received.delete('GET /vanish');
+    receivedOnNewConnection.delete('GET /vanish');
     const res = await request(proxy.port, '/vanish');
     expect(res.status).toBe(502);
     expect(received.get('GET /vanish')).toBe(2);
+    // The first try went out on a pooled connection, the second on a new one.
+    expect(receivedOnNewConnection.get('GET /vanish')).toBe(1);
   });
 
   it('follows the route retry policy exactly for a POST (num_retries 1: two tries)', async () => {
