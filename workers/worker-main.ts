@@ -15,6 +15,7 @@ import { configureParseLimits } from './parse-scratch.js';
 import { reconcileClusters } from './upstream-cluster.js';
 import { setEjectionListener } from './shared-state/endpoint-state.js';
 import { SharedState } from './shared-state/state-layout.js';
+import { ConnectionLimit } from './connection-limit.js';
 import { WorkerContext } from './worker-context.js';
 import {
   CONFIG_CHANNEL,
@@ -31,7 +32,7 @@ const log = createLogger(`worker-${init.workerId}`, init.logLevel);
 configureParseLimits(init.maxHeadBytes, init.maxHeaders);
 
 const store = ProxyStore.open(init.dataDir);
-const worker = new WorkerContext(init.workerId, new AccessLog(init.accessLog));
+const worker = new WorkerContext(init.workerId, new AccessLog(init.accessLog), new ConnectionLimit(init.connectionCounts, init.workerId, init.maxConnections));
 const listeners = new ListenerSet(worker);
 const channel = new BroadcastChannel(CONFIG_CHANNEL);
 
@@ -78,6 +79,8 @@ function statsSnapshot(): WorkerStatsSnapshot {
     workerId: init.workerId,
     downstreamCxActive: worker.connections.size,
     downstreamCxTotal: worker.downstreamCxTotal,
+    downstreamCxOverflow: worker.downstreamCxOverflow,
+    acceptPausedTotal: worker.acceptPausedTotal,
     downstreamRqTotal: worker.stats.downstreamRqTotal,
     configVersion: worker.snapshot.version,
     requests: worker.stats.snapshot(),
