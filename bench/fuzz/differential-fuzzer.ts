@@ -42,6 +42,12 @@ const CROSS_FIELD = new Set<number>([
 ]);
 
 const END_OF_HEAD = Buffer.from('\r\n\r\n');
+
+/** A disagreement only in where a refusal happens: judged on the finished head, where both must agree (or a class explain it). */
+export const REFUSED_AT_ANOTHER_BYTE = {
+  name: 'refused at a different byte',
+  reason: 'one parser refuses at the offending byte, the other when the line or head ends; the head finished with CRLFCRLF is refused by both or explained by a class',
+} as const;
 const INPUT_LIMIT = 16 * 1024;
 
 type Outcome = { readonly agreed: true } | { readonly agreed: false; readonly explainedBy?: string; readonly finding?: Finding };
@@ -81,7 +87,7 @@ export class DifferentialFuzzer {
     if (retry && (ours.verdict === 'incomplete' || theirs.verdict === 'incomplete') && ours.verdict !== 'complete' && theirs.verdict !== 'complete') {
       // One refuses at the offending byte, the other when the line or head ends: judge the finished head.
       const finished = this.compareHead(Buffer.concat([input, END_OF_HEAD]), false);
-      if (finished.agreed || finished.explainedBy !== undefined) return { agreed: false, explainedBy: 'refused at a different byte' };
+      if (finished.agreed || finished.explainedBy !== undefined) return { agreed: false, explainedBy: REFUSED_AT_ANOTHER_BYTE.name };
     }
     const d: Disagreement = { kind: 'head', input, ours: { verdict: ours.verdict, code: ours.code, length: ours.length }, theirs };
     const known = explain(d);

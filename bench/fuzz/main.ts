@@ -4,7 +4,7 @@
 // on a finding. Not part of `npm test` (test/bench/fuzz.test.ts runs a few
 // thousand executions to keep it working).
 import { parseArgs } from 'node:util';
-import { DifferentialFuzzer } from './differential-fuzzer.js';
+import { DifferentialFuzzer, REFUSED_AT_ANOTHER_BYTE } from './differential-fuzzer.js';
 import { CHUNKED_DIFFERENCES, HEAD_DIFFERENCES } from './known-differences.js';
 
 const { values } = parseArgs({
@@ -23,9 +23,9 @@ for (const [name, v] of Object.entries(options)) {
 }
 
 const report = new DifferentialFuzzer().run(options);
-const reasons = new Map([...HEAD_DIFFERENCES, ...CHUNKED_DIFFERENCES].map((c) => [c.name, c.reason]));
+const reasons = new Map([...HEAD_DIFFERENCES, ...CHUNKED_DIFFERENCES, REFUSED_AT_ANOTHER_BYTE].map((c) => [c.name, c.reason]));
 const lines = [
-  `fuzz: ${report.execs} executions in ${report.seconds.toFixed(1)} s (seed ${report.seed}, ${Math.round(report.execs / report.seconds)}/s)`,
+  `fuzz: ${report.execs} executions (head vs llhttp, chunked body vs llhttp, partial-head check vs parser) in ${report.seconds.toFixed(1)} s (seed ${report.seed}, ${Math.round(report.execs / report.seconds)}/s)`,
   `  agreed with llhttp: ${report.agreed}`,
   '  known differences:',
   ...[...report.explained].sort((a, b) => b[1] - a[1]).map(([name, n]) => `    ${String(n).padStart(9)}  ${name}${reasons.has(name) ? `: ${reasons.get(name)}` : ''}`),
