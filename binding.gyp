@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/reuseport.cc",
+        "native/connection_acceptor.cc",
         "native/http_head_parser.cc",
         "native/partial_head_check.cc",
         "native/header_semantics.cc",

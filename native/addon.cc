@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include "chunked_decoder.h"
+#include "connection_acceptor.h"
 #include "load_loop.h"
 #include "response_framer.h"
 #include "http_head_parser.h"
@@ -15,6 +16,7 @@ namespace isthmus {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterReusePort(env, exports);
+  RegisterConnectionAcceptor(env, exports);
   RegisterHttpHeadParser(env, exports);
   RegisterPartialHeadCheck(env, exports);
   RegisterChunkedDecoder(env, exports);

@@ -14,10 +14,18 @@ export interface BoundSocket {
   readonly port: number;
 }
 
+/** What startAccepting returns: an opaque handle for resumeAccepting / stopAccepting. */
+export interface Acceptor {
+  readonly __acceptor: unique symbol;
+}
+
 interface IsthmusAddon {
   listenReusePort(host: string, port: number, backlog: number): BoundSocket;
   reservePort(host: string, port: number): BoundSocket;
   closeFd(fd: number): void;
+  startAccepting(fd: number, onAccept: (fdOrError: number) => void): Acceptor;
+  resumeAccepting(acceptor: Acceptor): void;
+  stopAccepting(acceptor: Acceptor): void;
   frameResponses(state: Float64Array, buf: Uint8Array, start: number, end: number): number;
   runClosedLoop(fds: Int32Array, request: Buffer, warmupMs: number, durationMs: number, maxRequests: number, latencies: Float64Array, counters: Float64Array): void;
   parseRequestHead(buf: Buffer, start: number, end: number, out: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
@@ -52,6 +60,20 @@ export const reservePort: (host: string, port: number) => BoundSocket = addon.re
 
 /** takes an fd returned above that was not handed to net.Server; closes it (throws with `.code` on failure). */
 export const closeFd: (fd: number) => void = addon.closeFd;
+
+/** takes a listening fd (from listenReusePort; the acceptor owns it from now on) and onAccept; accepts connections
+ *  on this thread's event loop and calls onAccept(fd) with each new connection's fd (non-blocking; wrap it with
+ *  `new net.Socket({ fd })` or close it with closeFd). When accept fails for lack of resources (EMFILE, ENFILE,
+ *  ENOBUFS, ENOMEM) it stops watching the socket, leaving connections queued in the kernel's backlog, and calls
+ *  onAccept(-errno) once: call resumeAccepting when descriptors may be free again (a connection closed). Returns the
+ *  handle; the socket is closed by stopAccepting or when the thread exits. */
+export const startAccepting: (fd: number, onAccept: (fdOrError: number) => void) => Acceptor = addon.startAccepting;
+
+/** takes a handle from startAccepting; watches its socket again after a pause (no-op while accepting or stopped). */
+export const resumeAccepting: (acceptor: Acceptor) => void = addon.resumeAccepting;
+
+/** takes a handle from startAccepting; stops accepting and closes the listening socket (idempotent). */
+export const stopAccepting: (acceptor: Acceptor) => void = addon.stopAccepting;
 
 /** The bench load generator's closed loop on already-connected sockets (their fds; Node must not be reading
  *  them): one `request` in flight per connection for warmupMs + durationMs (blocking the calling thread), at most

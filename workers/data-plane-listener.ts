@@ -1,16 +1,20 @@
 // A listening port of this worker. Every worker opens its own SO_REUSEPORT
 // socket on the same address (the agent resolved port 0 to one real port
 // first), so the kernel spreads connections and each one lives in one worker.
+// The addon accepts (native/connection_acceptor.cc): when the process runs
+// out of file descriptors, accepting pauses until a connection closes, and
+// connections over --max-connections are closed as soon as they are accepted.
 import * as net from 'node:net';
 import type { Listener } from '../src/config/bootstrap-types.js';
-import { listenReusePort } from '../src/native.js';
+import { closeFd, listenReusePort, resumeAccepting, startAccepting, stopAccepting, type Acceptor } from '../src/native.js';
 import { DownstreamConnection } from './downstream-connection.js';
-import type { WorkerContext } from './worker-context.js';
+import type { PausedAcceptor, WorkerContext } from './worker-context.js';
 
 const BACKLOG = 511;
 
-export class DataPlaneListener {
-  private readonly server: net.Server;
+export class DataPlaneListener implements PausedAcceptor {
+  private readonly acceptor: Acceptor;
+  private readonly name: string;
   private idleTimeoutMs: number;
   private headersTimeoutMs: number;
 
@@ -18,12 +22,11 @@ export class DataPlaneListener {
     config: Listener,
     private readonly worker: WorkerContext,
   ) {
+    this.name = config.name;
     this.idleTimeoutMs = config.streamIdleTimeoutMs;
     this.headersTimeoutMs = config.requestHeadersTimeoutMs;
     const bound = listenReusePort(config.address.address, config.address.port, BACKLOG);
-    this.server = net.createServer({ noDelay: true }, this.onConnection.bind(this, config.name));
-    this.server.on('error', noop);
-    this.server.listen({ fd: bound.fd });
+    this.acceptor = startAccepting(bound.fd, this.onAccept.bind(this));
   }
 
   /** Same address, new settings: applies to connections accepted from now on. */
@@ -32,14 +35,36 @@ export class DataPlaneListener {
     this.headersTimeoutMs = config.requestHeadersTimeoutMs;
   }
 
-  private onConnection(name: string, socket: net.Socket): void {
-    new DownstreamConnection(socket, name, this.worker, this.idleTimeoutMs, this.headersTimeoutMs);
+  /** A new connection's fd, or a negative errno when accepting paused for lack of descriptors. */
+  private onAccept(fd: number): void {
+    if (fd < 0) {
+      this.worker.acceptPaused(this);
+      return;
+    }
+    if (!this.worker.connectionLimit.tryAcquire()) {
+      closeFd(fd);
+      this.worker.downstreamCxOverflow++;
+      return;
+    }
+    let socket: net.Socket;
+    try {
+      socket = new net.Socket({ fd, readable: true, writable: true });
+    } catch {
+      // the fd is not a usable TCP socket (cannot happen for an accepted one): drop it, never crash
+      this.worker.connectionLimit.release();
+      closeFd(fd);
+      return;
+    }
+    new DownstreamConnection(socket, this.name, this.worker, this.idleTimeoutMs, this.headersTimeoutMs);
+  }
+
+  resumeAccepting(): void {
+    resumeAccepting(this.acceptor);
   }
 
   /** Stops accepting; open connections carry on. */
   close(): void {
-    this.server.close();
+    this.worker.forgetAcceptor(this);
+    stopAccepting(this.acceptor);
   }
 }
-
-function noop(): void {}

@@ -15,6 +15,8 @@ export class DownstreamConnection {
   readonly remoteAddress: string;
   /** Bytes received and not yet consumed: a partial head, or the next pipelined request. */
   private buffered: Buffer | null = null;
+  /** The growable store `buffered` may be the start of (see keep). */
+  private keptStore: Buffer | null = null;
   /** True while `buffered` starts with a head that has not fully arrived. */
   private partialHead = false;
   /** Where checkPartialRequestHead stands in that head: each read checks only its new bytes (trickled heads stay linear). */
@@ -95,17 +97,28 @@ export class DownstreamConnection {
     else if (this.buffered!.length > parseLimits.maxHeadBytes) this.socket.pause(); // pipelining far ahead of us
   }
 
-  /** Appends a copy of buf[start, end) to the kept bytes. */
+  /**
+   * Appends a copy of buf[start, end) to the kept bytes. A head arriving in many pieces grows one store by
+   * doubling (bytes before `buffered.length` are never written again), so a trickled head costs linear copying.
+   */
   private keep(buf: Buffer, start: number, end: number): void {
     const kept = this.buffered;
     if (kept === null) {
       this.buffered = retain(buf, start, end);
       return;
     }
-    const joined = Buffer.allocUnsafe(kept.length + end - start);
-    kept.copy(joined, 0);
-    buf.copy(joined, kept.length, start, end);
-    this.buffered = joined;
+    const need = kept.length + end - start;
+    const store = this.keptStore;
+    if (store !== null && kept.buffer === store.buffer && kept.byteOffset === store.byteOffset && need <= store.length) {
+      buf.copy(store, kept.length, start, end);
+      this.buffered = store.subarray(0, need);
+      return;
+    }
+    const grown = Buffer.allocUnsafe(Math.max(need, 2 * kept.length));
+    kept.copy(grown, 0);
+    buf.copy(grown, kept.length, start, end);
+    this.keptStore = grown;
+    this.buffered = grown.subarray(0, need);
   }
 
   private processKept(): void {

@@ -16,6 +16,7 @@ import { reconcileClusters } from './upstream-cluster.js';
 import { setEjectionListener } from './shared-state/endpoint-state.js';
 import { HEADER, SharedState } from './shared-state/state-layout.js';
 import { SharedActiveFaults } from './shared-state/active-faults.js';
+import { ConnectionLimit } from './connection-limit.js';
 import { WorkerContext } from './worker-context.js';
 import {
   CONFIG_CHANNEL,
@@ -37,6 +38,7 @@ const sharedState = new SharedState(init.sharedState);
 const worker = new WorkerContext(
   init.workerId,
   new AccessLog(init.accessLog, () => Atomics.add(sharedState.ints, HEADER.ACCESS_LOG_DROPPED, 1)),
+  new ConnectionLimit(init.connectionCounts, init.workerId, init.maxConnections),
 );
 // max_active_faults counts per proxy: every worker takes its slots from one shared counter.
 worker.filterStats.faultGate = new SharedActiveFaults(sharedState, init.workerId);
@@ -84,6 +86,8 @@ function statsSnapshot(): WorkerStatsSnapshot {
     workerId: init.workerId,
     downstreamCxActive: worker.connections.size,
     downstreamCxTotal: worker.downstreamCxTotal,
+    downstreamCxOverflow: worker.downstreamCxOverflow,
+    acceptPausedTotal: worker.acceptPausedTotal,
     downstreamRqTotal: worker.stats.downstreamRqTotal,
     configVersion: worker.snapshot.version,
     requests: worker.stats.snapshot(),

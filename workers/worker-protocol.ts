@@ -35,6 +35,10 @@ export interface WorkerInit {
   /** Limits for the native head parser. */
   readonly maxHeadBytes: number;
   readonly maxHeaders: number;
+  /** --max-connections: open downstream connections allowed in the whole proxy; 0 = no limit. */
+  readonly maxConnections: number;
+  /** Their count, shared by all workers (connection-limit.ts). */
+  readonly connectionCounts: SharedArrayBuffer;
   /** The proxy's shared state (shared-state/state-layout.ts), created once by the agent; survives worker restarts. */
   readonly sharedState: SharedArrayBuffer;
 }

@@ -17,6 +17,14 @@ export const INBOUND_LISTENER_NAME = 'inbound';
 
 const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC']);
 
+/**
+ * request_headers_timeout on every listener we generate. Envoy's default is none, which lets a client that sends
+ * a head a byte at a time (slowloris) hold a connection until the 5-minute stream idle timeout; 300 such clients
+ * held every connection of a proxy. A real client sends its whole head at once, well within 10 s even on a slow
+ * link, and the app behind the sidecar is on loopback; a request's body is not covered (only the head).
+ */
+export const REQUEST_HEADERS_TIMEOUT_MS = 10_000;
+
 /** Filter order as Istio's: cors, fault, then the router (which must be last). */
 function httpFilters(usedFilters: ReadonlySet<string>): object[] {
   const filters: object[] = [];
@@ -31,7 +39,9 @@ function listener(name: string, address: string, port: number, direction: string
     name,
     address: socketAddress(address, port),
     traffic_direction: direction,
-    filter_chains: [{ filters: [{ name: HCM_FILTER, typed_config: { '@type': HCM_TYPE, ...hcm } }] }],
+    filter_chains: [{
+      filters: [{ name: HCM_FILTER, typed_config: { '@type': HCM_TYPE, ...hcm, request_headers_timeout: duration(REQUEST_HEADERS_TIMEOUT_MS) } }],
+    }],
   };
 }
 

@@ -5,7 +5,10 @@ import { compareStrings, sumByKey } from './sum-by-key.js';
 import type { WorkerStatsSnapshot } from './worker-stats-snapshot.js';
 
 /** The merge reads these fields of each worker's snapshot. */
-export type WorkerStatsInput = Pick<WorkerStatsSnapshot, 'workerId' | 'downstreamCxActive' | 'downstreamCxTotal' | 'requests' | 'clusters' | 'httpFilters'>;
+export type WorkerStatsInput = Pick<
+  WorkerStatsSnapshot,
+  'workerId' | 'downstreamCxActive' | 'downstreamCxTotal' | 'downstreamCxOverflow' | 'acceptPausedTotal' | 'requests' | 'clusters' | 'httpFilters'
+>;
 
 export interface MergedRequestSeries {
   readonly cluster: string;
@@ -32,6 +35,8 @@ export interface WorkerConnectionStats {
   readonly workerId: number;
   readonly downstreamCxActive: number;
   readonly downstreamCxTotal: number;
+  readonly downstreamCxOverflow: number;
+  readonly acceptPausedTotal: number;
 }
 
 export interface MergedStats {
@@ -52,7 +57,13 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
   const requests = new Map<string, MergedRequestSeries>();
   const workers: WorkerConnectionStats[] = [];
   for (const snap of snapshots) {
-    workers.push({ workerId: snap.workerId, downstreamCxActive: snap.downstreamCxActive, downstreamCxTotal: snap.downstreamCxTotal });
+    workers.push({
+      workerId: snap.workerId,
+      downstreamCxActive: snap.downstreamCxActive,
+      downstreamCxTotal: snap.downstreamCxTotal,
+      downstreamCxOverflow: snap.downstreamCxOverflow ?? 0,
+      acceptPausedTotal: snap.acceptPausedTotal ?? 0,
+    });
     for (const s of snap.requests) {
       const key = `${s.cluster}\u0000${s.responseCode}\u0000${s.responseFlags}`;
       const into = requests.get(key);

@@ -164,6 +164,10 @@ export function renderPrometheusText(input: RenderInput): string {
   for (const w of merged.workers) b.sample('isthmus_worker_downstream_cx_active', [['worker', String(w.workerId)]], w.downstreamCxActive);
   b.family('isthmus_worker_downstream_cx_total', 'counter', 'Downstream connections accepted per worker thread.');
   for (const w of merged.workers) b.sample('isthmus_worker_downstream_cx_total', [['worker', String(w.workerId)]], w.downstreamCxTotal);
+  b.family('isthmus_worker_downstream_global_cx_overflow', 'counter', 'Downstream connections closed at accept because the proxy was at --max-connections.');
+  for (const w of merged.workers) b.sample('isthmus_worker_downstream_global_cx_overflow', [['worker', String(w.workerId)]], w.downstreamCxOverflow);
+  b.family('isthmus_worker_accept_paused_total', 'counter', 'Times a worker stopped accepting until a connection closed, the process being out of file descriptors.');
+  for (const w of merged.workers) b.sample('isthmus_worker_accept_paused_total', [['worker', String(w.workerId)]], w.acceptPausedTotal);
 
   b.family('isthmus_config_rejected_total', 'counter', 'Bootstrap reloads rejected as invalid.');
   b.sample('isthmus_config_rejected_total', [], agent.configRejectedTotal);

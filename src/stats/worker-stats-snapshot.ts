@@ -36,6 +36,10 @@ export interface WorkerStatsSnapshot {
   readonly downstreamCxActive: number;
   readonly downstreamCxTotal: number;
   readonly downstreamRqTotal: number;
+  /** Connections closed at accept over --max-connections. */
+  readonly downstreamCxOverflow?: number;
+  /** Times accepting paused for lack of file descriptors. */
+  readonly acceptPausedTotal?: number;
   readonly configVersion: number;
   readonly requests: readonly RequestSeries[];
   readonly clusters: readonly UpstreamClusterStats[];

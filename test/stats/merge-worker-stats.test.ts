@@ -29,7 +29,7 @@ describe('mergeWorkerStats', () => {
 
   it('sums cluster counters and keeps per-worker connection counts apart', () => {
     const merged = mergeWorkerStats([
-      worker(1, { downstreamCxActive: 2, downstreamCxTotal: 7, clusters: [cluster('x', 1), cluster('a', 5)] }),
+      worker(1, { downstreamCxActive: 2, downstreamCxTotal: 7, downstreamCxOverflow: 4, acceptPausedTotal: 1, clusters: [cluster('x', 1), cluster('a', 5)] }),
       worker(0, { downstreamCxActive: 1, downstreamCxTotal: 3, clusters: [cluster('x', 2)] }),
     ]);
     expect(merged.clusters).toEqual([
@@ -37,8 +37,8 @@ describe('mergeWorkerStats', () => {
       { cluster: 'x', cxActive: 3, cxTotal: 30, cxConnectFail: 2, cxProtocolError: 0, rqActive: 3, rqTotal: 300, rqRetry: 4, rqTimeout: 6 },
     ]);
     expect(merged.workers).toEqual([
-      { workerId: 0, downstreamCxActive: 1, downstreamCxTotal: 3 },
-      { workerId: 1, downstreamCxActive: 2, downstreamCxTotal: 7 },
+      { workerId: 0, downstreamCxActive: 1, downstreamCxTotal: 3, downstreamCxOverflow: 0, acceptPausedTotal: 0 },
+      { workerId: 1, downstreamCxActive: 2, downstreamCxTotal: 7, downstreamCxOverflow: 4, acceptPausedTotal: 1 },
     ]);
   });
 

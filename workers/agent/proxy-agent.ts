@@ -28,6 +28,7 @@ import { HEADER, SharedState } from '../shared-state/state-layout.js';
 import { HealthChecker } from './health-checker.js';
 import { OutlierSweeper } from './outlier-sweeper.js';
 import { endpointFlagsLookup, resilienceStats } from './shared-state-report.js';
+import { createConnectionCounts } from '../connection-limit.js';
 import { StateSlots } from './state-slots.js';
 import type { XdsClient } from './xds-client.js';
 import { EMPTY_BOOTSTRAP, mergeBootstraps } from './xds-client-merge.js';
@@ -107,6 +108,8 @@ export class ProxyAgent implements AdminBackend {
         logColor: colorWanted(),
         maxHeadBytes: options.maxHeadBytes,
         maxHeaders: options.maxHeaders,
+        maxConnections: options.maxConnections,
+        connectionCounts: createConnectionCounts(options.workers),
         sharedState: this.sharedState.buffer,
       },
       log,

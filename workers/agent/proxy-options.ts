@@ -51,6 +51,8 @@ export interface ProxyOptions {
   readonly drainTimeoutMs: number;
   readonly maxHeadBytes: number;
   readonly maxHeaders: number;
+  /** Open downstream connections allowed over all listeners and workers; 0 = no limit. */
+  readonly maxConnections: number;
   readonly enableDebugEndpoints: boolean;
   /** Capacity of the shared state (circuit breakers, health, outlier counters): cluster and endpoint slots. */
   readonly maxClusters: number;
@@ -84,6 +86,10 @@ export const PROXY_COMMAND: CommandSpec = {
     { name: 'drain-timeout', type: 'duration', valueName: 'DURATION', default: '5s', description: 'how long in-flight requests may finish on shutdown' },
     { name: 'max-head-bytes', type: 'integer', valueName: 'BYTES', default: 61440, description: 'largest request/response header block (431 above)', validate: intBetween(1024, 1 << 24) },
     { name: 'max-headers', type: 'integer', valueName: 'N', default: 100, description: 'most header fields in one message', validate: intBetween(1, 10000) },
+    {
+      name: 'max-connections', type: 'integer', valueName: 'N', default: 0, validate: intBetween(0, 1 << 24),
+      description: 'most open downstream connections over all listeners and workers; more are closed at accept and counted (0: no limit)',
+    },
     { name: 'control', type: 'string', valueName: 'HOST:PORT', description: 'xDS control plane (ADS); the proxy takes its listeners, routes, clusters and endpoints from it (besides --bootstrap, when given)' },
     {
       name: 'xds-protocol', type: 'string', valueName: 'delta|sotw', default: 'delta', description: 'ADS variant: incremental (delta) or state of the world (sotw)',
@@ -142,6 +148,7 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
       drainTimeoutMs: v['drain-timeout'] as number,
       maxHeadBytes: v['max-head-bytes'] as number,
       maxHeaders: v['max-headers'] as number,
+      maxConnections: v['max-connections'] as number,
       enableDebugEndpoints: v['enable-debug-endpoints'] as boolean,
       maxClusters: v['max-clusters'] as number,
       maxEndpoints: v['max-endpoints'] as number,

@@ -147,6 +147,16 @@ describe('translateForProxy on examples/mesh', () => {
     });
   });
 
+  it('gives every listener a request_headers_timeout, so a client trickling its head cannot hold a connection', async () => {
+    const { registry, config } = await mesh();
+    const proxy: ProxyIdentity = { id: 'r1', namespace: 'default', service: 'reviews', labels: { app: 'reviews', version: 'v1' }, appPort: 9081, inboundPort: 25006 };
+    const out = translateForProxy(proxy, config, registry);
+    for (const name of ['inbound', 'outbound']) {
+      const hcm = named(out.listeners, name).filter_chains[0].filters[0].typed_config;
+      expect(hcm.request_headers_timeout, name).toEqual({ seconds: 10, nanos: 0 });
+    }
+  });
+
   it('is deterministic: the same input gives the same output', async () => {
     const a = await mesh();
     const b = await mesh();
