@@ -104,7 +104,8 @@ function refusal(req: HttpRequest, method: string, path: string, route: AdminRou
     ?? (method === 'POST' ? postProblem(path, req.getHeader('content-type'), req.getHeader(ADMIN_HEADER)) : undefined);
   if (problem !== undefined) return reply(403, TEXT, problem);
   if (route?.bearer !== undefined && !bearerMatches(req.getHeader('authorization'), route.bearer.token)) {
-    return { ...reply(401, TEXT, `${method} ${path} needs the admin token (authorization: Bearer TOKEN): ${route.bearer.hint}\n`), headers: [['www-authenticate', 'Bearer realm="isthmus-admin"']] };
+    const body = `${method} ${path} needs the admin token (authorization: Bearer TOKEN): ${route.bearer.hint}\n`;
+    return { ...reply(401, TEXT, body), headers: [['www-authenticate', 'Bearer realm="isthmus-admin"']] };
   }
   return undefined;
 }

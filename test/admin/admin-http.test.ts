@@ -2,7 +2,7 @@
 // routes by method, 404/405, whole POST bodies (also in many chunks), the
 // body limit, an async handler's failure as a 500, and the cross-origin
 // guard: Host, Origin, the POST header rule, and a route's bearer token.
-import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import { Agent, request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonReply, reply, startAdminHttp, TEXT, type AdminHttpServer } from '../../src/admin/admin-http.js';
 import { createLogger } from '../../src/log.js';
@@ -95,6 +95,27 @@ describe('admin http cross-origin guard', () => {
     const before = changes;
     expect((await call('POST', '/change', [], { host: `evil.example:${port}`, 'x-isthmus-admin': '1' })).status).toBe(403);
     expect(changes).toBe(before);
+  });
+
+  it('skips a refused POST\'s body: a request hidden in it is never answered, the kept-alive connection stays in step', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (method: string, path: string, body: string, headers: OutgoingHttpHeaders) => new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: server.port, method, path, agent, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve(`${res.statusCode} ${text}`));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    try {
+      const before = changes;
+      const hidden = `POST /change HTTP/1.1\r\nhost: 127.0.0.1\r\nx-isthmus-admin: 1\r\ncontent-length: 0\r\n\r\n${'x'.repeat(100)}`;
+      expect(await send('POST', '/change', hidden, { 'content-type': 'text/plain' })).toMatch(/^403 /);
+      expect(await send('GET', '/hello?again', '', {})).toBe('200 hello again\n');
+      expect(changes).toBe(before);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('never allows a CORS preflight', async () => {

@@ -2,12 +2,13 @@
 // local processes without the data dir: a cross-origin simple POST is
 // refused and creates nothing, a DNS-rebinding Host is refused, a request
 // without the admin token gets 401; `isthmus apply` finds the token (mode
-// 0600, created at first start) by --data-dir or --token.
+// 0600, created at first start) by --data-dir, --token or ISTHMUS_TOKEN.
+import { spawnSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isthmus, startControl, type RunningControl } from './control-harness.js';
+import { CLI, cleanEnv, isthmus, startControl, type RunningControl } from './control-harness.js';
 
 const SE = 'apiVersion: networking.istio.io/v1beta1\nkind: ServiceEntry\nmetadata: {name: evil}\nspec:\n  hosts: [evil.example]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n';
 
@@ -77,7 +78,7 @@ describe('control admin write API', { timeout: 30_000 }, () => {
     expect(await resourceKeys(control)).toEqual(['ServiceEntry/default/evil']);
   });
 
-  it('isthmus apply without the token fails clearly; with --token or --data-dir it applies', async () => {
+  it('isthmus apply without the token fails clearly; with --token, --data-dir or ISTHMUS_TOKEN it applies', async () => {
     control = await startControl();
     const url = `http://127.0.0.1:${control.adminPort}`;
     const file = join(control.dir, 'se.yaml');
@@ -94,5 +95,9 @@ describe('control admin write API', { timeout: 30_000 }, () => {
     r = isthmus(['delete', '-f', file, '--control', url, '--data-dir', control.dataDir], control.dir);
     expect(r).toMatchObject({ code: 0, stdout: 'ServiceEntry/default/evil deleted\n' });
     expect(await resourceKeys(control)).toEqual([]);
+    const viaEnv = spawnSync(process.execPath, [CLI, 'apply', '-f', file, '--control', url], {
+      cwd: control.dir, env: { ...cleanEnv(), ISTHMUS_TOKEN: control.token }, encoding: 'utf8', timeout: 20_000,
+    });
+    expect(viaEnv).toMatchObject({ status: 0, stdout: 'ServiceEntry/default/evil created\n' });
   });
 });

@@ -2,7 +2,7 @@
 // burst of edits is read once after the folder goes quiet, and the store
 // ends up with the last state of the folder; a busy non-config file does not
 // delay a read, and edits without pause are still read every second.
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -86,4 +86,22 @@ it('reads the folder during a storm of rewrites every 50 ms, not only after it',
   await sleep(300);
   await watcher.settled();
   expect((store.resource('ServiceEntry/default/b') as ServiceEntry).spec.ports[0]!.number).toBe(1000 + n);
+}, 20_000);
+
+it('follows a Kubernetes ConfigMap update: the ..data symlink swapped, the file names untouched', async () => {
+  const dir = join(root, 'config');
+  mkdirSync(join(dir, '..2024_01'));
+  writeFileSync(join(dir, '..2024_01', 'se.yaml'), se('a', 1));
+  symlinkSync('..2024_01', join(dir, '..data'));
+  symlinkSync(join('..data', 'se.yaml'), join(dir, 'se.yaml'));
+  watcher = await watchConfigDir(dir, store, createLogger('test', 'silent'));
+  expect((store.resource('ServiceEntry/default/a') as ServiceEntry).spec.ports[0]!.number).toBe(1);
+  mkdirSync(join(dir, '..2024_02'));
+  writeFileSync(join(dir, '..2024_02', 'se.yaml'), se('a', 2));
+  symlinkSync('..2024_02', join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+  rmSync(join(dir, '..2024_01'), { recursive: true });
+  const deadline = Date.now() + 5000;
+  while ((store.resource('ServiceEntry/default/a') as ServiceEntry).spec.ports[0]!.number !== 2 && Date.now() < deadline) await sleep(20);
+  expect((store.resource('ServiceEntry/default/a') as ServiceEntry).spec.ports[0]!.number).toBe(2);
 }, 20_000);
