@@ -40,9 +40,9 @@ PATH_CHAR[0x25] = SPECIAL; // '%'
 PATH_CHAR[0x5c] = SPECIAL; // '\'
 PATH_CHAR[0] = INVALID;
 
-/** Bytes that send a path to the slow path when normalize_path is on. */
+/** Bytes that send a path to the slow path under normalize_path: '%', '\' and what a path may not hold. */
 const NEEDS_CANONICAL = new Uint8Array(256);
-for (let c = 0; c < 256; c++) NEEDS_CANONICAL[c] = PATH_CHAR[c]! & (SPECIAL | ESCAPE | INVALID) ? 1 : 0;
+for (let c = 0; c < 256; c++) NEEDS_CANONICAL[c] = (PATH_CHAR[c]! & (SPECIAL | ESCAPE | INVALID)) !== 0 ? 1 : 0;
 NEEDS_CANONICAL[0x2e] = 0; // a dot matters only after a slash (checked apart)
 
 const HEX = '0123456789ABCDEF';
@@ -76,18 +76,24 @@ function isSlash(c: number): boolean {
 
 /** Whether `path` may change under `config` (one scan, no allocation); false means it is already normal. */
 export function pathMayChange(path: string, config: PathNormalization): boolean {
-  const percent = config.normalizePath || config.escapedSlashes !== 'KEEP_UNCHANGED';
-  let prev = 0;
+  const normalize = config.normalizePath;
+  const merge = config.mergeSlashes;
+  const percent = normalize || config.escapedSlashes !== 'KEEP_UNCHANGED';
+  if (!percent && !merge) return false;
+  let afterSlash = false;
   for (let i = 0; i < path.length; i++) {
     const c = path.charCodeAt(i);
+    if (c === 0x2f) {
+      if (afterSlash && merge) return true;
+      afterSlash = true;
+      continue;
+    }
     if (c === 0x25) {
       if (percent) return true;
-    } else if (config.normalizePath && (c > 0xff || NEEDS_CANONICAL[c] === 1 || (c === 0x2e && prev === 0x2f))) {
-      return true;
-    } else if (c === 0x2f && prev === 0x2f && config.mergeSlashes) {
+    } else if (normalize && (c > 0xff || NEEDS_CANONICAL[c] === 1 || (afterSlash && c === 0x2e))) {
       return true;
     }
-    prev = c;
+    afterSlash = false;
   }
   return false;
 }
