@@ -4,8 +4,13 @@
 // %2F and %5C; NONE turns normalization off. Escaped slashes are otherwise
 // kept, as Istio sets explicitly.
 
+export const PATH_NORMALIZATION_TYPES = ['DEFAULT', 'NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES'] as const;
 /** meshConfig.pathNormalization.normalization */
-export type PathNormalizationType = 'NONE' | 'BASE' | 'DEFAULT' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
+export type PathNormalizationType = (typeof PATH_NORMALIZATION_TYPES)[number];
+
+export function isPathNormalizationType(s: string): s is PathNormalizationType {
+  return (PATH_NORMALIZATION_TYPES as readonly string[]).includes(s);
+}
 
 /** Istio's default (DEFAULT, which is BASE). */
 export const DEFAULT_PATH_NORMALIZATION: PathNormalizationType = 'DEFAULT';

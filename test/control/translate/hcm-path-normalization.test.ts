@@ -1,6 +1,7 @@
 // meshConfig.pathNormalization as HCM fields, as Istio's pilot writes them,
 // on both of a sidecar's listeners.
 import { describe, expect, it } from 'vitest';
+import { parseControlOptions, type ControlOptions } from '../../../control/control-command.js';
 import { buildInbound, buildOutboundListener } from '../../../control/translate/build-listeners.js';
 import { hcmPathNormalization } from '../../../control/translate/hcm-path-normalization.js';
 import { createMeshConfig, type ProxyIdentity } from '../../../control/translate/mesh-config.js';
@@ -32,5 +33,13 @@ describe('hcmPathNormalization', () => {
     expect(hcmOf(buildInbound(proxy, service, config)!.listener)).toMatchObject({ normalize_path: { value: true } });
     const merging = createMeshConfig([], { pathNormalization: 'MERGE_SLASHES' });
     expect(hcmOf(buildOutboundListener(proxy, merging, new Set()))).toMatchObject({ normalize_path: { value: true }, merge_slashes: true });
+  });
+});
+
+describe('isthmus control --path-normalization', () => {
+  it("defaults to Istio's DEFAULT, takes Istio's names and refuses others", () => {
+    expect((parseControlOptions([], {}) as ControlOptions).pathNormalization).toBe('DEFAULT');
+    expect((parseControlOptions(['--path-normalization', 'MERGE_SLASHES'], {}) as ControlOptions).pathNormalization).toBe('MERGE_SLASHES');
+    expect(() => parseControlOptions(['--path-normalization', 'merge'], {})).toThrow(/unknown path normalization 'merge'/);
   });
 });
