@@ -2,7 +2,8 @@
 // RE2 (re2js) against a backtracking RegExp for the same typical route
 // regexes (what moving to a linear-time engine costs per regex route tried),
 // and the HTTP connection manager's path normalization on paths that need
-// nothing (the common case: one scan) and on paths that need work.
+// nothing (the common case: one scan), on paths that need work, and on a
+// hostile 60 KB path (the cost must stay linear in the length).
 // Run: npm run bench:path [-- iterations] (after npm install or npx tsc -p .)
 import type { PathNormalization } from '../src/config/bootstrap-types.js';
 import { compileFullMatch } from '../src/config/re2-regex.js';
@@ -45,6 +46,9 @@ function main(): void {
     .toFixed(1)]);
   rows.push(['normalize: path needing work', measure(iterations >> 2, (i) => normalizeRequestPath(work[i & 3]!, MESH, result))
     .toFixed(1)]);
+  // A hostile 60 KB path (deep, then climbing back with a segment between each ".."): linear, not quadratic.
+  const hostile = '/' + 'a/'.repeat(10_000) + '../b/'.repeat(8_000);
+  rows.push(['normalize: 60 KB hostile path (ns/path)', measure(20, () => normalizeRequestPath(hostile, MESH, result)).toFixed(0)]);
   const widths = rows[0]!.map((_, k) => Math.max(...rows.map((r) => r[k]!.length)));
   for (const r of rows) console.log(r.map((cell, k) => (k === 0 ? cell.padEnd(widths[k]!) : cell.padStart(widths[k]!))).join('  '));
   console.log(`node ${process.version}, ${iterations} calls per round, median of 5 rounds of CPU time; paths: ${PATHS.join(' ')}`);

@@ -109,50 +109,61 @@ export function mergeSlashes(path: string): string {
   return path.includes('//') ? path.replace(/\/{2,}/g, '/') : path;
 }
 
-/** Output ends with '/': drops the last segment before it, never above the first slash. */
-function backUpToPreviousSlash(out: string): string {
-  let i = out.length - 1;
-  if (i === 0) return out;
+// canonicalPath writes bytes here (each input character becomes at most three), so its cost stays linear in the
+// path however hostile: no string rebuilt per step. One per thread; grows to 3x the longest path seen (a path is
+// bounded by the head size limit).
+let scratch = Buffer.allocUnsafe(1024);
+
+/** out[0, n) ends with '/': drops the last segment before it, never above the first slash; returns the new length. */
+function backUpToPreviousSlash(out: Buffer, n: number): number {
+  let i = n - 1;
+  if (i === 0) return n;
   i--;
-  while (i > 0 && out.charCodeAt(i) !== 0x2f) i--;
-  return out.slice(0, i + 1);
+  while (i > 0 && out[i] !== 0x2f) i--;
+  return i + 1;
 }
 
 /**
  * An escape decoded just after a lone '%' (at `invalid` in `out`) could form a new valid escape, e.g. `%%30%30`
  * -> `%00`: that '%' is written `%25` instead, so decoding the result again cannot change it (Chromium's
- * CheckForNestedEscapes).
+ * CheckForNestedEscapes). Returns the new length.
  */
-function guardNestedEscape(path: string, next: number, end: number, invalid: number, out: string): string {
-  const appendNext = invalid === out.length - 2;
+function guardNestedEscape(path: string, next: number, end: number, invalid: number, out: Buffer, n: number): number {
   let second: number;
-  if (appendNext) {
-    if (next === end) return out;
-    second = path.charCodeAt(next);
+  if (invalid === n - 2) {
+    if (next === end) return n;
+    second = path.charCodeAt(next); // "%X" so far: the next input character would complete it
   } else {
-    second = out.charCodeAt(invalid + 2);
+    second = out[invalid + 2]!;
   }
-  if (hexValue(out.charCodeAt(invalid + 1)) < 0 || hexValue(second) < 0) return out;
-  return out.slice(0, invalid) + '%25' + out.slice(invalid + 1);
+  if (hexValue(out[invalid + 1]!) < 0 || hexValue(second) < 0) return n;
+  out.copyWithin(invalid + 3, invalid + 1, n);
+  out[invalid + 1] = 0x32; // '2'
+  out[invalid + 2] = 0x35; // '5'
+  return n + 2;
 }
 
 /** RFC 3986 normalization of a path (no query) as Envoy's normalize_path does it; null when it fails (400). */
 export function canonicalPath(path: string): string | null {
   const end = path.length;
-  let out = isSlash(path.charCodeAt(0)) ? '' : '/';
+  if (scratch.length < end * 3 + 4) scratch = Buffer.allocUnsafe(end * 3 + 4);
+  const out = scratch;
+  let n = 0;
+  if (!isSlash(path.charCodeAt(0))) out[n++] = 0x2f;
   let invalidPercent = -10;
   let ok = true;
   for (let i = 0; i < end; i++) {
     const c = path.charCodeAt(i);
-    const flags = c > 0xff ? ESCAPE : PATH_CHAR[c]!;
+    if (c > 0xff) return null; // not a byte: cannot come from the wire
+    const flags = PATH_CHAR[c]!;
     if ((flags & (SPECIAL | ESCAPE | INVALID)) === 0) {
-      out += path[i];
+      out[n++] = c;
       continue;
     }
     const dot = dotLength(path, i, end);
     if (dot > 0) {
-      if (out.charCodeAt(out.length - 1) !== 0x2f) {
-        out += '.'; // part of a segment name
+      if (out[n - 1] !== 0x2f) {
+        out[n++] = 0x2e; // part of a segment name
         i += dot - 1;
         continue;
       }
@@ -164,35 +175,39 @@ export function canonicalPath(path: string): string | null {
       const second = dotLength(path, after, end);
       const afterSecond = after + second;
       if (second > 0 && (afterSecond === end || isSlash(path.charCodeAt(afterSecond)))) {
-        out = backUpToPreviousSlash(out); // ".." segment: drop the one before, skip the slash after it
+        n = backUpToPreviousSlash(out, n); // ".." segment: drop the one before, skip the slash after it
         i = afterSecond === end ? afterSecond - 1 : afterSecond;
         continue;
       }
-      out += '.';
+      out[n++] = 0x2e;
       i += dot - 1;
     } else if (c === 0x5c) {
-      out += '/';
+      out[n++] = 0x2f;
     } else if (c === 0x25) {
       const byte = decodeEscaped(path, i, end);
       if (byte < 0) {
-        invalidPercent = out.length;
-        out += '%';
+        invalidPercent = n;
+        out[n++] = 0x25;
       } else if ((PATH_CHAR[byte]! & UNESCAPE) !== 0) {
-        out += String.fromCharCode(byte);
+        out[n++] = byte;
         i += 2;
-        if (invalidPercent >= out.length - 3) out = guardNestedEscape(path, i + 1, end, invalidPercent, out);
+        if (invalidPercent >= n - 3) n = guardNestedEscape(path, i + 1, end, invalidPercent, out, n);
       } else {
-        out += path.slice(i, i + 3); // kept as written (hex case too)
+        out[n++] = 0x25; // kept as written (hex case too)
+        out[n++] = path.charCodeAt(i + 1);
+        out[n++] = path.charCodeAt(i + 2);
         i += 2;
         if ((PATH_CHAR[byte]! & INVALID) !== 0) ok = false;
       }
     } else if ((flags & INVALID) !== 0) {
       ok = false;
     } else {
-      out += c > 0xff ? encodeURIComponent(path[i]!) : '%' + HEX[c >> 4] + HEX[c & 15];
+      out[n++] = 0x25;
+      out[n++] = HEX.charCodeAt(c >> 4);
+      out[n++] = HEX.charCodeAt(c & 15);
     }
   }
-  return ok ? out : null;
+  return ok ? out.latin1Slice(0, n) : null;
 }
 
 /**
