@@ -17,6 +17,9 @@ import type { ConfigStore } from './store/config-store.js';
 import type { ConfigDirWatcher } from './store/config-dir-watcher.js';
 import type { AdsServer } from './xds/ads-server.js';
 import type { MeshPublisher } from './mesh/mesh-publisher.js';
+import {
+  DEFAULT_PATH_NORMALIZATION, isPathNormalizationType, PATH_NORMALIZATION_TYPES, type PathNormalizationType,
+} from './translate/hcm-path-normalization.js';
 
 export interface ControlOptions {
   readonly configDir: string | null;
@@ -32,6 +35,8 @@ export interface ControlOptions {
   readonly pushDebounceQuietMs: number;
   readonly pushDebounceMaxMs: number;
   readonly registrationGraceMs: number;
+  /** Istio's meshConfig.pathNormalization.normalization for every proxy's listeners. */
+  readonly pathNormalization: PathNormalizationType;
 }
 
 export const CONTROL_COMMAND: CommandSpec = {
@@ -61,6 +66,11 @@ export const CONTROL_COMMAND: CommandSpec = {
       name: 'registration-grace', type: 'duration', valueName: 'DURATION', default: '10s',
       description: 'how long a proxy that disconnected stays an endpoint (a reconnect keeps its place)',
     },
+    {
+      name: 'path-normalization', type: 'string', valueName: 'TYPE', default: DEFAULT_PATH_NORMALIZATION,
+      description: `Istio's meshConfig.pathNormalization for the proxies' listeners: ${PATH_NORMALIZATION_TYPES.join(', ')}`,
+      validate: (v) => (isPathNormalizationType(String(v)) ? undefined : `unknown path normalization '${String(v)}'`),
+    },
     LOG_LEVEL_OPTION,
     LOG_FORMAT_OPTION,
   ],
@@ -88,6 +98,7 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
     pushDebounceQuietMs: v['push-debounce-quiet'] as number,
     pushDebounceMaxMs: v['push-debounce-max'] as number,
     registrationGraceMs: v['registration-grace'] as number,
+    pathNormalization: v['path-normalization'] as PathNormalizationType,
   };
 }
 
@@ -159,6 +170,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     publisher = new MeshPublisher({
       config: store, registry, cache, log: log.child({ component: 'xds' }),
       debounce: { quietMs: options.pushDebounceQuietMs, maxDelayMs: options.pushDebounceMaxMs },
+      meshOptions: { pathNormalization: options.pathNormalization },
     });
     ads = createAdsServer(cache, publisher.callbacks, { logger: log.child({ component: 'xds' }) });
     const xdsPort = await ads.listen(options.xdsAddress, options.xdsPort).catch((err: Error) => {

@@ -24,7 +24,8 @@ import { ResponseFlag } from './response-flags.js';
 import { EMPTY_HEADER_PLAN, headerPlanFor, type RouteHeaderPlan } from './route-header-plan.js';
 import { RetryState } from './retry-state.js';
 import type { UpstreamCluster } from './upstream-cluster.js';
-import { parseRequestTarget } from './request-target.js';
+import { normalizeTargetPath, parseRequestTarget } from './request-target.js';
+import { PATH_FORWARD } from '../src/routing/path-normalization.js';
 import { NO_HASH, requestHash } from './request-hash.js';
 import { UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from './upstream-connection.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
@@ -156,6 +157,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       return;
     }
     const listener = this.snapshot.listeners.get(this.listenerName);
+    if (normalizeTargetPath(this, listener?.config.pathNormalization) !== PATH_FORWARD) return;
     this.headBuf = buf;
     const route = listener === undefined ? null : listener.routes.match(this);
     this.headBuf = null;

@@ -1,6 +1,13 @@
 // The request target split into what routing needs: path, query and the
-// authority (absolute-form, as HTTP_PROXY clients send it, wins over Host).
+// authority (absolute-form, as HTTP_PROXY clients send it, wins over Host);
+// the path then normalized as the listener's HTTP connection manager says
+// (normalize_path, merge_slashes, path_with_escaped_slashes_action).
+import type { PathNormalization } from '../src/config/bootstrap-types.js';
 import { HEAD, NO_HOST_INDEX } from '../src/native.js';
+import { normalizeRequestPath, PATH_FORWARD, PATH_REDIRECT, type PathVerdict } from '../src/routing/path-normalization.js';
+import type { ActiveRequest } from './active-request.js';
+import { LocalReply } from './local-reply.js';
+import { sendLocalReply, sendResponse } from './local-response.js';
 
 export interface RequestTarget {
   path: string;
@@ -38,4 +45,22 @@ export function parseRequestTarget(buf: Buffer, out: Uint32Array, into: RequestT
     into.path = buf.latin1Slice(ts, te);
   }
   return true;
+}
+
+/**
+ * Applies the listener's path normalization (none when `config` is undefined) to `req.path`. PATH_FORWARD: route
+ * req.path (rewritten when needed); otherwise the request has been answered (400, or 307 to the normalized path).
+ */
+export function normalizeTargetPath(req: ActiveRequest, config: PathNormalization | undefined): PathVerdict {
+  if (config === undefined || (!config.normalizePath && !config.mergeSlashes && config.escapedSlashes === 'KEEP_UNCHANGED')) {
+    return PATH_FORWARD;
+  }
+  const verdict = normalizeRequestPath(req.path, config, req);
+  if (verdict === PATH_REDIRECT) {
+    const location = req.query === '' ? req.path : req.path + '?' + req.query;
+    sendResponse(req, 307, '', `location: ${location}\r\n`);
+  } else if (verdict !== PATH_FORWARD) {
+    sendLocalReply(req, LocalReply.BAD_REQUEST);
+  }
+  return verdict;
 }

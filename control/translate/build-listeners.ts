@@ -11,6 +11,7 @@ import {
 } from './envoy-values.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import { OUTBOUND_ROUTE_NAME } from './build-route-config.js';
+import { hcmPathNormalization } from './hcm-path-normalization.js';
 
 export const OUTBOUND_LISTENER_NAME = 'outbound';
 export const INBOUND_LISTENER_NAME = 'inbound';
@@ -56,6 +57,7 @@ export function buildOutboundListener(proxy: ProxyIdentity, config: MeshConfig, 
     stat_prefix: `outbound_${address}_${port}`,
     rds: { route_config_name: OUTBOUND_ROUTE_NAME, config_source: adsConfigSource() },
     http_filters: httpFilters(usedFilters),
+    ...hcmPathNormalization(config.options.pathNormalization),
   });
 }
 
@@ -95,6 +97,7 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
     stat_prefix: `inbound_${address}_${port}`,
     route_config: { name: 'inbound', virtual_hosts: virtualHosts },
     http_filters: httpFilters(new Set()),
+    ...hcmPathNormalization(config.options.pathNormalization),
   });
   return { listener: inbound, clusters };
 }

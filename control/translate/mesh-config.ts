@@ -2,6 +2,7 @@
 // once per config version, so translating for each of many proxies is a
 // series of map lookups. Also the proxy's identity, as the translation sees it.
 import { labelsMatch, type Locality } from '../registry/registry-types.js';
+import { DEFAULT_PATH_NORMALIZATION, type PathNormalizationType } from './hcm-path-normalization.js';
 import type {
   DestinationRule, IstioResource, Sidecar, StringMap, VirtualService,
 } from '../config/istio-types.js';
@@ -41,6 +42,8 @@ export interface MeshOptions {
   readonly rootNamespace: string;
   /** Cluster connect timeout when no DestinationRule sets one (Istio's meshConfig.connectTimeout: 10s). */
   readonly connectTimeoutMs: number;
+  /** Istio's meshConfig.pathNormalization.normalization (default DEFAULT: RFC 3986 normalization). */
+  readonly pathNormalization: PathNormalizationType;
 }
 
 export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
@@ -49,6 +52,7 @@ export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
   inboundPort: 15006,
   rootNamespace: 'istio-system',
   connectTimeoutMs: 10_000,
+  pathNormalization: DEFAULT_PATH_NORMALIZATION,
 });
 
 export interface MeshConfig {

@@ -27,7 +27,21 @@ export interface Listener {
   readonly requestHeadersTimeoutMs: number;
   /** The HTTP filters before the router, in chain order (the router is implied and last). */
   readonly httpFilters: HttpFilters;
+  /** http_connection_manager normalize_path, merge_slashes, path_with_escaped_slashes_action. */
+  readonly pathNormalization: PathNormalization;
 }
+
+/** What Envoy's HTTP connection manager does to a request's path before routing (and for the upstream). */
+export interface PathNormalization {
+  /** normalize_path: RFC 3986 dot segments and percent-decoding of unreserved characters; default false. */
+  readonly normalizePath: boolean;
+  /** merge_slashes; default false. */
+  readonly mergeSlashes: boolean;
+  /** path_with_escaped_slashes_action (IMPLEMENTATION_SPECIFIC_DEFAULT is KEEP_UNCHANGED, as in Envoy). */
+  readonly escapedSlashes: EscapedSlashesAction;
+}
+
+export type EscapedSlashesAction = 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
 
 /**
  * Which optional HTTP filters the listener's chain has. As in Envoy, a route's

@@ -1,8 +1,9 @@
 // config.listener.v3.Listener with exactly one filter chain holding exactly
 // one HTTP connection manager (inline route_config; HTTP filters: fault, cors, router).
 
-import type { HttpFilters, Listener } from './bootstrap-types.js';
+import type { HttpFilters, Listener, PathNormalization } from './bootstrap-types.js';
 import { readHttpFilters } from './http-filters.js';
+import { readPathNormalization } from './path-normalization-config.js';
 import { readTypedConfig } from './typed-config.js';
 import { readSocketAddress } from './socket-address.js';
 import type { ClusterReference } from './route-action.js';
@@ -21,6 +22,7 @@ interface HcmFields {
   streamIdleTimeoutMs: number;
   requestHeadersTimeoutMs: number;
   httpFilters: HttpFilters | undefined;
+  pathNormalization: PathNormalization | undefined;
 }
 
 function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
@@ -38,8 +40,9 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   const filtersField = obj.field('http_filters');
   // No http_filters: the router alone.
   const httpFilters = filtersField.missing ? { fault: null, cors: false } : readHttpFilters(filtersField);
+  const pathNormalization = readPathNormalization(obj);
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization };
 }
 
 /** config.listener.v3.Listener; `index` names an unnamed listener as Envoy would give it a generated name. */
@@ -81,7 +84,7 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
   }
   obj.done();
   if (name === undefined || address === undefined || hcm?.statPrefix === undefined || hcm.routeConfig === undefined
-    || hcm.httpFilters === undefined) return undefined;
+    || hcm.httpFilters === undefined || hcm.pathNormalization === undefined) return undefined;
   return {
     name,
     address,
@@ -90,5 +93,6 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
     streamIdleTimeoutMs: hcm.streamIdleTimeoutMs,
     requestHeadersTimeoutMs: hcm.requestHeadersTimeoutMs,
     httpFilters: hcm.httpFilters,
+    pathNormalization: hcm.pathNormalization,
   };
 }

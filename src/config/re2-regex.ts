@@ -57,10 +57,28 @@ function unsupportedFeature(pattern: string): string | null {
   return null;
 }
 
+/**
+ * A full-match regex that first checks RE2's literal prefix (the string every match starts with, e.g. `/api/v` for
+ * `/api/v[0-9]+/.*`): a route regex is mostly tried against paths it does not match, and startsWith is ~30 times
+ * cheaper than running the automaton.
+ */
+class PrefixedFullMatch implements FullMatchRegex {
+  private readonly prefix: string;
+
+  constructor(private readonly re: Re2js.RE2JS) {
+    const prefix: unknown = re.re2().prefix;
+    this.prefix = typeof prefix === 'string' ? prefix : '';
+  }
+
+  testExact(input: string): boolean {
+    return input.startsWith(this.prefix) && this.re.testExact(input);
+  }
+}
+
 /** Takes an RE2 pattern; returns it compiled for full matches. Throws on a pattern RE2 refuses. */
 export function compileFullMatch(pattern: string, ignoreCase = false): FullMatchRegex {
   const RE2JS = re2();
-  return RE2JS.compile(pattern, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+  return new PrefixedFullMatch(RE2JS.compile(pattern, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0));
 }
 
 /**

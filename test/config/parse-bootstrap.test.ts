@@ -31,6 +31,9 @@ static_resources:
                 codec_type: HTTP1
                 stream_idle_timeout: 60s
                 request_headers_timeout: { seconds: 2, nanos: 500000000 }
+                normalize_path: true
+                merge_slashes: true
+                path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT
                 http_filters:
                   - name: envoy.filters.http.router
                 route_config:
@@ -120,6 +123,7 @@ const EXPECTED: Bootstrap = {
     streamIdleTimeoutMs: 60_000,
     requestHeadersTimeoutMs: 2_500,
     httpFilters: ROUTER_ONLY,
+    pathNormalization: { normalizePath: true, mergeSlashes: true, escapedSlashes: 'UNESCAPE_AND_REDIRECT' },
     routeConfig: {
       name: 'rc',
       requestHeadersToAdd: [{ key: 'x-rc', value: 'rc', append: false }],
@@ -344,6 +348,15 @@ describe('parseBootstrap: problems name file, line and path', () => {
     // RE2 syntax JavaScript reads differently: a POSIX class.
     expect(() => parseBootstrap(edit(VALID, 'regex: "[a-z]+"', 'regex: "[[:alpha:]]+"'), 'bootstrap.yaml')).not.toThrow();
     expect(problemsOf(edit(VALID, 'regex: "[a-z]+"', 'regex: "a{1001}"'))[0]!.message).toMatch(/invalid repeat count/);
+  });
+
+  it('path normalization fields of the wrong type or value', () => {
+    const action = edit(VALID, 'path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT', 'path_with_escaped_slashes_action: DECODE');
+    const [p] = problemsOf(action);
+    expect(p!.line).toBe(lineOf(action, 'DECODE'));
+    expect(p!.message).toMatch(/typed_config\.path_with_escaped_slashes_action must be one of IMPLEMENTATION_SPECIFIC_DEFAULT, KEEP_UNCHANGED/);
+    const normalize = edit(VALID, 'normalize_path: true', 'normalize_path: yes please');
+    expect(problemsOf(normalize)[0]!.message).toMatch(/typed_config\.normalize_path must be a boolean/);
   });
 
   it('a bad duration', () => {

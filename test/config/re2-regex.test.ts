@@ -13,6 +13,15 @@ describe('compileFullMatch', () => {
     expect(compileFullMatch('a|ab').testExact('ab')).toBe(true);
   });
 
+  it("checks RE2's literal prefix first without changing what matches", () => {
+    expect(compileFullMatch('/static/.*').testExact('/api/x')).toBe(false);
+    expect(compileFullMatch('/static/.*').testExact('/static/')).toBe(true);
+    expect(compileFullMatch('/API/[a-z]+', true).testExact('/api/x')).toBe(true);
+    expect(compileFullMatch('(?i)/Api/[a-z]+').testExact('/aPI/x')).toBe(true);
+    expect(compileFullMatch('/é+').testExact('/éé')).toBe(true);
+    expect(compileFullMatch('/x|/y').testExact('/y')).toBe(true);
+  });
+
   it('runs in linear time on patterns a backtracking engine takes exponential time on', () => {
     // Each of these takes a backtracking engine about 2^64 (or 1.6^64) steps: a test that never ends on RegExp.
     const run = 'a'.repeat(64);
