@@ -6,7 +6,7 @@ import { PARSE_ERROR } from '../../src/native.js';
 import { explain, type Disagreement } from './known-differences.js';
 import { LlhttpOracle } from './llhttp-oracle.js';
 import { bodySeeds, headSeeds, mutate, Rng } from './mutator.js';
-import { checkHeadInTwoReads, decodeChunkedBody, parseHead, type NativeHead } from './native-under-test.js';
+import { DecoderMismatch, checkHeadInTwoReads, decodeChunkedBody, parseHead, type NativeHead } from './native-under-test.js';
 
 export interface FuzzOptions {
   readonly execs: number;
@@ -110,7 +110,13 @@ export class DifferentialFuzzer {
   }
 
   compareChunked(body: Buffer, split: number): Outcome {
-    const ours = decodeChunkedBody(body, split);
+    let ours;
+    try {
+      ours = decodeChunkedBody(body, split);
+    } catch (err) {
+      if (!(err instanceof DecoderMismatch)) throw err;
+      return { agreed: false, finding: { kind: 'chunked', input: literal(body), ours: `${err.message} (read split at ${split})`, theirs: 'the two native decoders must agree' } };
+    }
     const theirs = this.oracle.chunkedBody(body);
     if (ours.verdict === theirs.verdict && (ours.verdict !== 'complete' || (ours.consumed === theirs.consumed && ours.data.equals(theirs.data)))) return AGREED;
     const d: Disagreement = { kind: 'chunked', input: body, ours: { verdict: ours.verdict, code: ours.code, length: ours.consumed }, theirs: { verdict: theirs.verdict, errno: theirs.errno, length: theirs.consumed } };

@@ -1,8 +1,9 @@
 // Our native parsers as the fuzzer calls them: verdicts in the same shape as
-// the llhttp oracle's. decodeChunkedBody is the only place that calls the
-// chunked decoder, so a change of its JS API is adapted here alone.
+// the llhttp oracle's. decodeChunkedBody runs the in-place decoder the proxy
+// uses (one call per read) and checks it against the segment decoder: both
+// must reach the same verdict, data and end, or the body counts as a finding.
 import {
-  CHUNKED, PARTIAL_HEAD, checkPartialRequestHead, decodeChunked, headSlots, parseRequestHead,
+  CHUNKED, PARTIAL_HEAD, checkPartialRequestHead, decodeChunked, decodeChunkedInPlace, headSlots, parseRequestHead,
 } from '../../src/native.js';
 
 export type Verdict = 'complete' | 'incomplete' | 'error';
@@ -51,10 +52,10 @@ const state = new Float64Array(CHUNKED.STATE_SIZE);
 const segments = new Uint32Array(2 * 64);
 
 /**
- * THE adapter to the chunked decoder: takes a chunked body as two reads (body[0, split) then the rest, each in its
- * own Buffer, as a connection receives them); returns the decoder's verdict, the data and where the message ended.
+ * The segment decoder (ranges into the read, no bytes moved): takes a chunked body as two reads (body[0, split)
+ * then the rest, each in its own Buffer); returns the verdict, the data and where the message ended.
  */
-export function decodeChunkedBody(body: Buffer, split: number): NativeBody {
+function decodeWithSegments(body: Buffer, split: number): NativeBody {
   state.fill(0);
   const data: Buffer[] = [];
   let consumedBefore = 0;
@@ -74,4 +75,37 @@ export function decodeChunkedBody(body: Buffer, split: number): NativeBody {
     consumedBefore += part.length;
   }
   return { verdict: 'incomplete', data: Buffer.alloc(0), consumed: 0, code: 0 };
+}
+
+/** The proxy's decoder (request-body-reader.ts, upstream-connection.ts): one in-place call per read. */
+function decodeInPlace(body: Buffer, split: number): NativeBody {
+  state.fill(0);
+  const data: Buffer[] = [];
+  let consumedBefore = 0;
+  for (const part of [Buffer.from(body.subarray(0, split)), Buffer.from(body.subarray(split))]) {
+    const n = decodeChunkedInPlace(part, 0, part.length, state);
+    if (n < 0) return { verdict: 'error', data: Buffer.alloc(0), consumed: 0, code: n };
+    data.push(Buffer.from(part.subarray(0, n)));
+    if (state[CHUNKED.PHASE] === CHUNKED.DONE_PHASE) {
+      return { verdict: 'complete', data: Buffer.concat(data), consumed: consumedBefore + state[CHUNKED.CONSUMED]!, code: 0 };
+    }
+    consumedBefore += part.length;
+  }
+  return { verdict: 'incomplete', data: Buffer.alloc(0), consumed: 0, code: 0 };
+}
+
+/** Thrown when the two native decoders disagree: the fuzzer reports it as a finding with the input. */
+export class DecoderMismatch extends Error {}
+
+/**
+ * THE adapter to the chunked decoders: takes a chunked body as two reads, as a connection receives them; returns
+ * the in-place decoder's verdict, data and end, after checking the segment decoder reaches the same.
+ */
+export function decodeChunkedBody(body: Buffer, split: number): NativeBody {
+  const ours = decodeInPlace(body, split);
+  const reference = decodeWithSegments(body, split);
+  if (ours.verdict !== reference.verdict || ours.code !== reference.code || ours.consumed !== reference.consumed || !ours.data.equals(reference.data)) {
+    throw new DecoderMismatch(`in-place ${ours.verdict} ${ours.code} end ${ours.consumed} (${ours.data.length} B) vs segments ${reference.verdict} ${reference.code} end ${reference.consumed} (${reference.data.length} B)`);
+  }
+  return ours;
 }
