@@ -45,5 +45,5 @@ describe('docs/cli.md', () => {
       }
     }
     expect(missing).toEqual([]);
-  });
+  }, 60_000);
 });
