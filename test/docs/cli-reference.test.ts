@@ -26,6 +26,14 @@ function section(doc: string, command: string): string | undefined {
   return parts.find((p) => new RegExp(`^isthmus ([\\w-]+ and )?${command}\\b`).test(p) || new RegExp(`^isthmus [\\w-]+ and ${command}\\b`).test(p));
 }
 
+describe('running isthmus from a clone, as the README says', () => {
+  it('`npx isthmus` runs this checkout\'s CLI (never a package from the registry: --no)', () => {
+    const r = spawnSync('npx', ['--no', 'isthmus', 'version'], { cwd: ROOT, encoding: 'utf8', env: cleanEnv(), timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^isthmus \d+\.\d+\.\d+/);
+  }, 90_000);
+});
+
 describe('docs/cli.md', () => {
   const doc = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
 
