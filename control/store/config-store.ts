@@ -168,7 +168,15 @@ export class ConfigStore {
       this.counters.applies++;
       if (rejected) this.counters.appliesRejected++;
       else await this.commit(plan.updates);
-      return { revision: this.currentRevision, results: plan.results, rejected };
+      return { revision: this.currentRevision, results: rejected ? plan.results : this.withFindings(plan.results), rejected };
+    });
+  }
+
+  /** Each result with what analyze now finds about its resource (shown by `isthmus apply`). */
+  private withFindings(results: readonly ApiResult[]): ApiResult[] {
+    return results.map((r) => {
+      const found = this.warnings.get(r.key);
+      return found === undefined || found.length === 0 ? r : { ...r, findings: found };
     });
   }
 
