@@ -98,7 +98,7 @@ function checkDestinationRuleHosts(rules: readonly DestinationRule[], entries: r
  */
 function checkVirtualServiceHosts(services: readonly VirtualService[], out: Findings): void {
   // On both, as istioctl does: whoever applied either one sees it.
-  const fix = `${IST0109}: merge them into one, or give each its own hosts`;
+  const fix = `${IST0109}: the VirtualService served longest, then the first by namespace and name, routes a host; merge them into one, or give each its own hosts`;
   for (const c of hostConflicts(services)) {
     out.add(c.ignored, `spec.hosts[${c.index}]`, 'error', `spec.hosts[${c.index}] ${c.host} is also routed by ${id(c.used)} (${at(c.used)}), `
       + `which is used for it; this VirtualService is ignored for that host (${fix})`);

@@ -1,29 +1,31 @@
 // Which VirtualService routes a host that several of them name. istiod
 // accepts them all and, for sidecars (the "mesh" gateway), uses one per host
-// and ignores the others for it; `istioctl analyze` reports each conflict as
-// IST0109 ConflictingMeshGatewayVirtualServiceHosts at level Error. Istio
-// picks the oldest by creation time, then by namespace and name; resources
-// here carry no creation time (a folder's files have none), so the order is
-// namespace, then name. The translation (mesh-config.ts), `isthmus analyze`
-// and the control plane's status all use this one order, so what analyze
-// and `isthmus apply` say is what the proxies get.
+// (the oldest) and ignores the others for it; `istioctl analyze` reports
+// each conflict as IST0109 ConflictingMeshGatewayVirtualServiceHosts at
+// level Error. Here the oldest is the one the control plane has served the
+// longest (source.servedSince, kept in its store across restarts), then the
+// first by namespace and name, so a newly applied VirtualService cannot take
+// a host away from one already serving it. Files read by `isthmus analyze`
+// have no history: they are ordered as a control plane starting on them
+// would order them. The translation (mesh-config.ts), analyze and the
+// control plane's status all use this one order, so what they say is what
+// the proxies get.
 
 import type { VirtualService } from './istio-types.js';
 
 /** Istio's message code and name, as `istioctl analyze` prints them. */
 export const IST0109 = 'IST0109 ConflictingMeshGatewayVirtualServiceHosts';
 
-function precedenceKey(vs: VirtualService): string {
-  return `${vs.metadata.namespace}/${vs.metadata.name}`;
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The services in the order they claim hosts: the first naming a host routes it. */
 export function byPrecedence<T extends VirtualService>(services: readonly T[]): T[] {
-  return [...services].sort((a, b) => {
-    const ka = precedenceKey(a);
-    const kb = precedenceKey(b);
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
+  return [...services].sort((a, b) =>
+    compareText(a.source.servedSince ?? '', b.source.servedSince ?? '')
+    || compareText(a.metadata.namespace, b.metadata.namespace)
+    || compareText(a.metadata.name, b.metadata.name));
 }
 
 export interface HostConflict {
