@@ -3,6 +3,7 @@
 // answered by the agent through an AdminBackend.
 import { JSON_TYPE, TEXT, reply, startAdminHttp, type AdminHttpServer, type AdminRoute } from '../../src/admin/admin-http.js';
 import type { Logger } from '../../src/log.js';
+import { AdminAccessLog, withAccessLog } from './admin-access-log.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../../src/stats/prometheus-text.js';
 
 export interface AdminBackend {
@@ -24,6 +25,8 @@ export interface AdminServerOptions {
   readonly port: number;
   readonly enableDebugEndpoints: boolean;
   readonly log: Logger;
+  /** The bootstrap's admin.access_log_path: one line per admin request is appended to it. */
+  readonly accessLogPath?: string;
 }
 
 export type AdminServer = AdminHttpServer;
@@ -73,6 +76,19 @@ function adminRoutes(backend: AdminBackend, enableDebugEndpoints: boolean): Admi
 }
 
 /** Takes the backend and where to listen; resolves once listening (with the real port when port is 0). */
-export function startAdminServer(backend: AdminBackend, options: AdminServerOptions): Promise<AdminServer> {
-  return startAdminHttp(adminRoutes(backend, options.enableDebugEndpoints), options);
+export async function startAdminServer(backend: AdminBackend, options: AdminServerOptions): Promise<AdminServer> {
+  const routes = adminRoutes(backend, options.enableDebugEndpoints);
+  if (options.accessLogPath === undefined) return startAdminHttp(routes, options);
+  const accessLog = new AdminAccessLog(options.accessLogPath, options.log);
+  const server = await startAdminHttp(withAccessLog(routes, accessLog), options).catch((err: unknown) => {
+    accessLog.close();
+    throw err;
+  });
+  return {
+    port: server.port,
+    close() {
+      server.close();
+      accessLog.close();
+    },
+  };
 }

@@ -129,7 +129,10 @@ export class ProxyAgent implements AdminBackend {
       agent.supervisor.start();
       const adminAddress = options.adminFromDefaults && bootstrap.admin ? bootstrap.admin : { address: options.adminAddress, port: options.adminPort };
       agent.adminAddress = adminAddress.address;
-      agent.admin = await startAdminServer(agent, { ...adminAddress, enableDebugEndpoints: options.enableDebugEndpoints, log });
+      agent.admin = await startAdminServer(agent, {
+        ...adminAddress, enableDebugEndpoints: options.enableDebugEndpoints, log,
+        ...(bootstrap.adminAccessLogPath === undefined ? {} : { accessLogPath: bootstrap.adminAccessLogPath }),
+      });
       if (options.control !== undefined) await agent.startXds(options.control);
     } catch (err) {
       await agent.shutdown('startup failed');
