@@ -62,9 +62,19 @@ async function readInput(path: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** `VirtualService/default/reviews configured`, or `... rejected: reason`. */
+/**
+ * `VirtualService/default/reviews configured`, or `... rejected: reason`; then one indented line per
+ * finding about an accepted resource (`  error: api:VirtualService/default/b:5: ... (IST0109 ...)`).
+ */
 export function formatResult(r: ApiResult): string {
-  return r.reason === undefined ? `${r.key} ${r.outcome}` : `${r.key} ${r.outcome}: ${r.reason}`;
+  const head = r.reason === undefined ? `${r.key} ${r.outcome}` : `${r.key} ${r.outcome}: ${r.reason}`;
+  return [head, ...(r.findings ?? []).map(findingLine)].join('\n');
+}
+
+/** `file:line: warning: message` as `  warning: file:line: message`; an error likewise. */
+function findingLine(finding: string): string {
+  const m = /^(.*?): warning: (.*)$/.exec(finding);
+  return m === null ? `  error: ${finding}` : `  warning: ${m[1]}: ${m[2]}`;
 }
 
 /** --token (or ISTHMUS_TOKEN) when given, else the token file in the data dir; undefined when neither exists. */

@@ -13,20 +13,20 @@ import { BodyMode } from './upstream-connection.js';
 
 /**
  * The request head for the upstream, from the received head in buf/out (route rewrites applied); null
- * when a rewrite would put a character into the head that does not belong there (CR, LF, NUL, space in
- * the target). The readers refuse such config; this check is the second wall, paid only by rewrites.
+ * when the target or a rewritten host would put a character into the head that does not belong there
+ * (CR, LF, NUL, a space in the target). The readers refuse such config and the parser such requests;
+ * this check is the second wall, for what a rewrite or a normalization composed from both.
  */
 export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Array, flags: number, action: RouteAction, dropExpect: boolean): Buffer | null {
   let path = req.path;
-  if (action.prefixRewrite !== null) {
-    path = rewritePath(req.route!.route, path, action.prefixRewrite);
-    if (!isRequestTargetSafe(path)) return null;
-  }
+  if (action.prefixRewrite !== null) path = rewritePath(req.route!.route, path, action.prefixRewrite);
+  const pathAndQuery = req.query === '' ? path : path + '?' + req.query;
+  if (!isRequestTargetSafe(pathAndQuery)) return null;
   if (action.hostRewriteLiteral !== null && !isFieldValueSafe(action.hostRewriteLiteral)) return null;
   const remote = req.conn.remoteAddress;
   const f = upstreamFields;
   f.method = req.method;
-  f.pathAndQuery = req.query === '' ? path : path + '?' + req.query;
+  f.pathAndQuery = pathAndQuery;
   f.host = action.hostRewriteLiteral ?? req.authority;
   f.forwardedFor = req.forwardedFor === '' ? remote : req.forwardedFor + ', ' + remote;
   f.requestId = req.requestId;

@@ -6,6 +6,7 @@
 
 import type { ConfigProblem } from '../../src/config/config-error.js';
 import type { DestinationRule, Destination, IstioResource, ServiceEntry, VirtualService } from './istio-types.js';
+import { hostConflicts, IST0109 } from './virtual-service-precedence.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -90,16 +91,19 @@ function checkDestinationRuleHosts(rules: readonly DestinationRule[], entries: r
   }
 }
 
-/** Two mesh VirtualServices for one host: Istio reports this as IST0109 and uses only one of them. */
+/**
+ * Two mesh VirtualServices for one host: Istio accepts both, routes the host by one (the order is
+ * virtual-service-precedence.ts's, which the translation uses too) and `istioctl analyze` reports
+ * IST0109 at level Error on the other.
+ */
 function checkVirtualServiceHosts(services: readonly VirtualService[], out: Findings): void {
-  const owner = new Map<string, VirtualService>();
-  for (const vs of services) {
-    vs.spec.hosts.forEach((h, i) => {
-      const prior = owner.get(h.fqdn);
-      if (prior !== undefined && prior !== vs) {
-        out.add(vs, `spec.hosts[${i}]`, 'error', `spec.hosts[${i}] ${h.fqdn} is also routed by ${id(prior)} (${at(prior)}); one VirtualService per host (IST0109)`);
-      } else owner.set(h.fqdn, vs);
-    });
+  // On both, as istioctl does: whoever applied either one sees it.
+  const fix = `${IST0109}: the VirtualService served longest, then the first by namespace and name, routes a host; merge them into one, or give each its own hosts`;
+  for (const c of hostConflicts(services)) {
+    out.add(c.ignored, `spec.hosts[${c.index}]`, 'error', `spec.hosts[${c.index}] ${c.host} is also routed by ${id(c.used)} (${at(c.used)}), `
+      + `which is used for it; this VirtualService is ignored for that host (${fix})`);
+    out.add(c.used, `spec.hosts[${c.usedIndex}]`, 'error', `spec.hosts[${c.usedIndex}] ${c.host} is also routed by ${id(c.ignored)} (${at(c.ignored)}), `
+      + `which is ignored for it; this VirtualService is used for that host (${fix})`);
   }
 }
 

@@ -34,6 +34,11 @@ export interface SourceRef {
   readonly line: number;
   /** Lines of the fields other checks point at (names, hosts, destinations), by field path. */
   readonly fieldLines: Readonly<Record<string, number>>;
+  /**
+   * Set by the control plane's store: when it began serving this key (ISO time), so the oldest of two
+   * VirtualServices for one host keeps it, as in Istio. Absent for files read by `isthmus analyze`.
+   */
+  readonly servedSince?: string;
 }
 
 export interface ResourceMetadata {

@@ -48,11 +48,31 @@ export interface ConfigRecord {
   readonly key: ResourceKey;
   readonly dir?: DirLayer;
   readonly api?: ApiLayer;
+  /** ISO time since which some version of this key has been served without a gap (set by the store's commit). */
+  readonly servedSince?: string;
 }
 
 /** The version the mesh is served for this key, if any: the api layer over the folder's. */
 export function servedResource(record: ConfigRecord | undefined): IstioResource | undefined {
   return record?.api?.resource ?? record?.dir?.resource;
+}
+
+/**
+ * The record as committed: servedSince kept from `previous` while the key stays served, `now` when it
+ * starts being served, dropped when nothing is served.
+ */
+export function withServedSince(next: ConfigRecord, previous: ConfigRecord | undefined, now: string): ConfigRecord {
+  const { servedSince: _ignored, ...rest } = next;
+  if (servedResource(next) === undefined) return rest;
+  const since = servedResource(previous) === undefined ? now : (previous?.servedSince ?? now);
+  return { ...rest, servedSince: since };
+}
+
+/** The served resource with its record's servedSince in its source (for precedence); undefined when none. */
+export function servedWithSince(record: ConfigRecord | undefined): IstioResource | undefined {
+  const r = servedResource(record);
+  if (r === undefined || record?.servedSince === undefined) return r;
+  return { ...r, source: { ...r.source, servedSince: record.servedSince } };
 }
 
 /** The parts of a resource that configure the mesh (not where it was written), as comparable text. */

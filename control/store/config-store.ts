@@ -12,7 +12,7 @@ import { deepFreeze } from '../../src/config/deep-freeze.js';
 import type { IstioResource } from '../config/istio-types.js';
 import { analyzeServed } from './config-analysis.js';
 import {
-  sameContent, servedResource, statusView, type ConfigRecord, type ResourceKey, type ResourceStatusView,
+  sameContent, servedResource, servedWithSince, statusView, withServedSince, type ConfigRecord, type ResourceKey, type ResourceStatusView,
 } from './config-record.js';
 import type { DirSnapshot } from './dir-snapshot.js';
 import { planApply, planDelete, type ApiResult } from './plan-api-change.js';
@@ -68,6 +68,8 @@ export class ConfigStore {
   readonly counters: ConfigStoreCounters = { dirSyncs: 0, applies: 0, appliesRejected: 0, deletes: 0, deletesRejected: 0 };
 
   private readonly records = new Map<ResourceKey, ConfigRecord>();
+  /** The served resource of each key, with its servedSince; rebuilt per changed key, so identities stay stable. */
+  private readonly served = new Map<ResourceKey, IstioResource>();
   private warnings = new Map<ResourceKey, string[]>();
   private dirNotes: ReadonlyMap<ResourceKey, readonly string[]> = new Map();
   private fileProblemList: readonly FileProblem[] = [];
@@ -86,7 +88,7 @@ export class ConfigStore {
     this.registry = env.openDB<unknown, string>({ name: 'registry', encoding: 'msgpack' });
     this.ca = env.openDB<unknown, string>({ name: 'ca', encoding: 'msgpack' });
     this.meta = env.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
-    for (const { key, value } of this.config.getRange()) this.records.set(key, deepFreeze(value));
+    for (const { key, value } of this.config.getRange()) this.setRecord(key, deepFreeze(value));
     const rev = this.meta.get(META_REVISION);
     this.currentRevision = typeof rev === 'number' ? rev : 0;
     this.warnings = analyzeServed(this.resources());
@@ -110,19 +112,24 @@ export class ConfigStore {
     return () => this.listeners.delete(listener);
   }
 
-  /** The served resources (frozen), sorted by key. */
+  /** The served resources (frozen, source.servedSince set), sorted by key. */
   resources(): IstioResource[] {
     const out: IstioResource[] = [];
-    for (const key of [...this.records.keys()].sort()) {
-      const r = servedResource(this.records.get(key));
-      if (r !== undefined) out.push(r);
-    }
+    for (const key of [...this.served.keys()].sort()) out.push(this.served.get(key)!);
     return out;
   }
 
   /** The served resource of a key, if any. */
   resource(key: ResourceKey): IstioResource | undefined {
-    return servedResource(this.records.get(key));
+    return this.served.get(key);
+  }
+
+  private setRecord(key: ResourceKey, record: ConfigRecord | null): void {
+    if (record === null) this.records.delete(key);
+    else this.records.set(key, record);
+    const r = record === null ? undefined : servedWithSince(record);
+    if (r === undefined) this.served.delete(key);
+    else this.served.set(key, deepFreeze(r));
   }
 
   record(key: ResourceKey): ConfigRecord | undefined {
@@ -168,7 +175,15 @@ export class ConfigStore {
       this.counters.applies++;
       if (rejected) this.counters.appliesRejected++;
       else await this.commit(plan.updates);
-      return { revision: this.currentRevision, results: plan.results, rejected };
+      return { revision: this.currentRevision, results: rejected ? plan.results : this.withFindings(plan.results), rejected };
+    });
+  }
+
+  /** Each result with what analyze now finds about its resource (shown by `isthmus apply`). */
+  private withFindings(results: readonly ApiResult[]): ApiResult[] {
+    return results.map((r) => {
+      const found = this.warnings.get(r.key);
+      return found === undefined || found.length === 0 ? r : { ...r, findings: found };
     });
   }
 
@@ -201,8 +216,11 @@ export class ConfigStore {
   }
 
   /** Writes the updates in one transaction, then updates memory, warnings and subscribers; returns how many served keys changed. */
-  private async commit(updates: ReadonlyMap<ResourceKey, ConfigRecord | null>): Promise<number> {
-    if (updates.size === 0) return 0;
+  private async commit(planned: ReadonlyMap<ResourceKey, ConfigRecord | null>): Promise<number> {
+    if (planned.size === 0) return 0;
+    const now = new Date().toISOString();
+    const updates = new Map<ResourceKey, ConfigRecord | null>();
+    for (const [key, next] of planned) updates.set(key, next === null ? null : withServedSince(next, this.records.get(key), now));
     const changed = new Set<ResourceKey>();
     for (const [key, next] of updates) {
       if (!sameContent(servedResource(this.records.get(key)), servedResource(next ?? undefined))) changed.add(key);
@@ -215,10 +233,7 @@ export class ConfigStore {
       }
       if (revision !== this.currentRevision) this.meta.put(META_REVISION, revision);
     });
-    for (const [key, next] of updates) {
-      if (next === null) this.records.delete(key);
-      else this.records.set(key, deepFreeze(next));
-    }
+    for (const [key, next] of updates) this.setRecord(key, next === null ? null : deepFreeze(next));
     this.currentRevision = revision;
     this.warnings = analyzeServed(this.resources());
     if (changed.size > 0) this.announce({ revision, keys: changed });

@@ -22,6 +22,11 @@ export interface ApiResult {
   readonly key: string;
   readonly outcome: ApiOutcome;
   readonly reason?: string;
+  /**
+   * After an accepted apply: the cross-resource findings (analyze's, e.g. IST0109) about this resource
+   * as now served, `file:line: [warning: ]message`. They never reject; /debug/configz shows them too.
+   */
+  readonly findings?: readonly string[];
 }
 
 export interface ApiChangePlan {

@@ -30,7 +30,9 @@ export interface DirSyncPlan {
 function withDir(key: ResourceKey, record: ConfigRecord | undefined, dir: DirLayer | undefined): ConfigRecord | null {
   const api = record?.api;
   if (dir === undefined && api === undefined) return null;
-  return { key, ...(dir === undefined ? {} : { dir }), ...(api === undefined ? {} : { api }) };
+  // servedSince is the store's to set (commit); kept here so an unchanged key compares equal.
+  const since = record?.servedSince;
+  return { key, ...(dir === undefined ? {} : { dir }), ...(api === undefined ? {} : { api }), ...(since === undefined ? {} : { servedSince: since }) };
 }
 
 function rejected(file: string, line: number | null, reason: string, previous: DirLayer | undefined): DirLayer {

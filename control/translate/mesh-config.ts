@@ -1,11 +1,12 @@
 // The routing config (VirtualServices, DestinationRules, Sidecars) indexed
 // once per config version, so translating for each of many proxies is a
 // series of map lookups. Also the proxy's identity, as the translation sees it.
-import { labelsMatch, type Locality } from '../registry/registry-types.js';
 import { DEFAULT_PATH_NORMALIZATION, type PathNormalizationType } from './hcm-path-normalization.js';
 import type {
   DestinationRule, IstioResource, Sidecar, StringMap, VirtualService,
 } from '../config/istio-types.js';
+import { byPrecedence } from '../config/virtual-service-precedence.js';
+import { labelsMatch, type Locality } from '../registry/registry-types.js';
 
 /** Who a proxy is, from its xDS node: what decides which config it gets. */
 export interface ProxyIdentity {
@@ -102,7 +103,8 @@ function bestByHost<T>(items: readonly T[], patternsOf: (item: T) => readonly st
 
 export function createMeshConfig(resources: readonly IstioResource[], options: Partial<MeshOptions> = {}): MeshConfig {
   const merged: MeshOptions = { ...DEFAULT_MESH_OPTIONS, ...options };
-  const virtualServices = byKey(resources.filter((r): r is VirtualService => r.kind === 'VirtualService'));
+  // The first naming a host routes it; analyze and the store's status report the others (IST0109).
+  const virtualServices = byPrecedence(resources.filter((r): r is VirtualService => r.kind === 'VirtualService'));
   const destinationRules = byKey(resources.filter((r): r is DestinationRule => r.kind === 'DestinationRule'));
   const sidecars = byKey(resources.filter((r): r is Sidecar => r.kind === 'Sidecar'));
   const vsCache = new Map<string, VirtualService | undefined>();

@@ -13,6 +13,8 @@ export interface Bootstrap {
   readonly clusters: readonly Cluster[];
   /** From bootstrap `admin.address.socket_address`, when given. */
   readonly admin?: SocketAddress;
+  /** admin.access_log_path: the admin API appends a line per request to it (read at startup only). */
+  readonly adminAccessLogPath?: string;
 }
 
 export interface Listener {

@@ -23,17 +23,16 @@ function readNode(v: ValueReader): void {
   obj.done();
 }
 
-function readAdmin(v: ValueReader): SocketAddress | undefined {
+function readAdmin(v: ValueReader): { address: SocketAddress | undefined; accessLogPath: string | undefined } | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
   const addressField = obj.field('address');
   addressField.require();
   const address = readSocketAddress(addressField, true);
   // Envoy appends a line per admin request to this file; its own image's config sets it (often /dev/null).
-  // The admin API here logs no requests, so the path is checked and accepted and nothing is written to it.
-  obj.field('access_log_path').nonEmptyString();
+  const accessLogPath = obj.field('access_log_path').nonEmptyString();
   obj.done();
-  return address;
+  return { address, accessLogPath };
 }
 
 /** Names must be unique, and two listeners cannot bind the same address and port. */
@@ -95,7 +94,8 @@ export function readBootstrap(root: ValueReader): Bootstrap | undefined {
   const result: Bootstrap = {
     listeners: listeners.map((l) => l.value),
     clusters: clusters.map((c) => c.value),
-    ...(admin !== undefined ? { admin } : {}),
+    ...(admin?.address !== undefined ? { admin: admin.address } : {}),
+    ...(admin?.accessLogPath !== undefined ? { adminAccessLogPath: admin.accessLogPath } : {}),
   };
   return result;
 }

@@ -1,6 +1,7 @@
 // Envoy forms users write every day that the readers used to refuse: a
 // weighted cluster of weight 0 (canary tools write it; it takes no traffic),
-// admin.access_log_path (in the config Envoy's own image ships) and CORS
+// admin.access_log_path (in the config Envoy's own image ships; the admin
+// API appends a line per request to it, see test/e2e/admin.test.ts) and CORS
 // shadow_enabled (evaluated, not enforced).
 import { describe, expect, it } from 'vitest';
 import { parseBootstrap } from '../../src/config/parse-bootstrap.js';
@@ -40,11 +41,11 @@ describe('weighted_clusters with a weight of 0', () => {
 });
 
 describe('admin.access_log_path', () => {
-  it('is accepted beside the admin address (Envoy image config)', () => {
+  it('is read beside the admin address (Envoy image config)', () => {
     const text = bootstrapText().replace('static_resources:', 'admin:\n  access_log_path: /dev/null\n  address:\n    socket_address: { address: 127.0.0.1, port_value: 9901 }\nstatic_resources:');
     const b = parseParts({});
     expect(b.admin).toBeUndefined();
-    expect(parseBootstrap(text, 'b.yaml').admin).toEqual({ address: '127.0.0.1', port: 9901 });
+    expect(parseBootstrap(text, 'b.yaml')).toMatchObject({ admin: { address: '127.0.0.1', port: 9901 }, adminAccessLogPath: '/dev/null' });
   });
 });
 

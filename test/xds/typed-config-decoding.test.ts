@@ -203,4 +203,29 @@ describe('xDS decoding of the resilience fields', () => {
       expect.stringMatching(/^Cluster reviews: load_balancing_policy\.policies names no load balancing policy this proxy implements \(got type\.googleapis\.com\/x\.Unknown; supported: /),
     ]);
   });
+
+  it('decodes the everyday forms: a 0-weight cluster and CORS shadow_enabled', () => {
+    const json = overTheWire(TYPE_URL.ROUTE, {
+      name: 'r2',
+      virtual_hosts: [{
+        name: 'all',
+        domains: ['*'],
+        typed_per_filter_config: {
+          'envoy.filters.http.cors': {
+            '@type': CORS_POLICY_TYPE,
+            allow_origin_string_match: [{ exact: 'https://a.example' }],
+            filter_enabled: { default_value: { numerator: 0 } },
+            shadow_enabled: { default_value: { numerator: 100 } },
+          },
+        },
+        routes: [{
+          match: { prefix: '/' },
+          route: { weighted_clusters: { clusters: [{ name: 'stable', weight: wrapped(100) }, { name: 'canary', weight: wrapped(0) }] } },
+        }],
+      }],
+    });
+    const route = readRouteConfigObject(json, 'RouteConfiguration r2').value!;
+    expect(route.virtualHosts[0]!.cors).toMatchObject({ filterEnabled: 0, shadowEnabled: 1 });
+    expect(route.virtualHosts[0]!.routes[0]!.action).toMatchObject({ clusters: [{ name: 'stable', weight: 100 }, { name: 'canary', weight: 0 }], totalWeight: 100 });
+  });
 });

@@ -4,6 +4,7 @@
 // AdminBackend. `/` and `/help` list them, as Envoy's admin does.
 import { JSON_TYPE, TEXT, reply, startAdminHttp, type AdminHttpServer, type AdminRoute, type Reply } from '../../src/admin/admin-http.js';
 import { LOG_LEVELS, isLogLevel, type Logger } from '../../src/log.js';
+import { AdminAccessLog, withAccessLog } from './admin-access-log.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../../src/stats/prometheus-text.js';
 import { envoyStatsJson, envoyStatsText, type StatEntry } from './envoy-stats.js';
 
@@ -45,6 +46,8 @@ export interface AdminServerOptions {
   /** --admin-allowed-host: names besides localhost and IP addresses a request's Host may carry. */
   readonly allowedHosts?: readonly string[];
   readonly log: Logger;
+  /** The bootstrap's admin.access_log_path: one line per admin request is appended to it. */
+  readonly accessLogPath?: string;
 }
 
 export type AdminServer = AdminHttpServer;
@@ -172,6 +175,19 @@ function helpText(routes: readonly HelpedRoute[]): string {
 }
 
 /** Takes the backend and where to listen; resolves once listening (with the real port when port is 0). */
-export function startAdminServer(backend: AdminBackend, options: AdminServerOptions): Promise<AdminServer> {
-  return startAdminHttp(adminRoutes(backend, options.enableDebugEndpoints), options);
+export async function startAdminServer(backend: AdminBackend, options: AdminServerOptions): Promise<AdminServer> {
+  const routes = adminRoutes(backend, options.enableDebugEndpoints);
+  if (options.accessLogPath === undefined) return startAdminHttp(routes, options);
+  const accessLog = new AdminAccessLog(options.accessLogPath, options.log);
+  const server = await startAdminHttp(withAccessLog(routes, accessLog), options).catch((err: unknown) => {
+    accessLog.close();
+    throw err;
+  });
+  return {
+    port: server.port,
+    close() {
+      server.close();
+      accessLog.close();
+    },
+  };
 }

@@ -151,6 +151,7 @@ export class ProxyAgent implements AdminBackend {
       agent.adminAddress = adminAddress.address;
       agent.admin = await startAdminServer(agent, {
         ...adminAddress, enableDebugEndpoints: options.enableDebugEndpoints, allowedHosts: options.adminAllowedHosts, log,
+        ...(bootstrap.adminAccessLogPath === undefined ? {} : { accessLogPath: bootstrap.adminAccessLogPath }),
       });
       if (options.control !== undefined) await agent.startXds(options.control);
     } catch (err) {

@@ -101,12 +101,17 @@ describe('analyzeResources', () => {
     ]);
   });
 
-  it('reports two VirtualServices routing the same host (IST0109)', () => {
+  it('reports two VirtualServices routing the same host (IST0109, an error), naming the one the proxies get', () => {
     const a = virtualService('a', 'reviews', ['destination: {host: reviews}']);
     const b = virtualService('b', 'reviews.default.svc.cluster.local', ['destination: {host: reviews}']);
-    expect(analyze({ 'se.yaml': REVIEWS_SE, 'a.yaml': a, 'b.yaml': b })).toEqual([
-      'b.yaml:5: spec.hosts[0] reviews.default.svc.cluster.local is also routed by VirtualService default/a (a.yaml:1); one VirtualService per host (IST0109)',
-    ]);
+    const fix = 'IST0109 ConflictingMeshGatewayVirtualServiceHosts: the VirtualService served longest, then the first by namespace and name, routes a host; merge them into one, or give each its own hosts';
+    const expected = [
+      `a.yaml:5: spec.hosts[0] reviews.default.svc.cluster.local is also routed by VirtualService default/b (b.yaml:1), which is ignored for it; this VirtualService is used for that host (${fix})`,
+      `b.yaml:5: spec.hosts[0] reviews.default.svc.cluster.local is also routed by VirtualService default/a (a.yaml:1), which is used for it; this VirtualService is ignored for that host (${fix})`,
+    ];
+    expect(analyze({ 'se.yaml': REVIEWS_SE, 'a.yaml': a, 'b.yaml': b })).toEqual(expected);
+    // The order of files does not decide: the translation's order (namespace, name) does.
+    expect(analyze({ 'se.yaml': REVIEWS_SE, 'b.yaml': b, 'a.yaml': a })).toEqual(expected);
   });
 
   it('reports weights that do not sum to 100, only when a route has several destinations', () => {
