@@ -2,6 +2,7 @@
 // (a sidecar must not pay for the bench's or the demo's modules), by dynamic
 // import so src/ keeps no static dependency on workers/ or examples/.
 import { readFileSync } from 'node:fs';
+import { closestName } from '../did-you-mean.js';
 import { OptionsError } from './options.js';
 
 interface CommandModule {
@@ -63,7 +64,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const entry = COMMANDS[command];
   if (entry === undefined) {
-    process.stderr.write(`isthmus: unknown command '${command}'\n\n${usage()}`);
+    const meant = closestName(command, [...Object.keys(COMMANDS), 'version', 'help']);
+    if (meant !== undefined) {
+      process.stderr.write(`isthmus: unknown command '${command}'; did you mean '${meant}'?\nRun \`isthmus help\` for every command.\n`);
+    } else {
+      process.stderr.write(`isthmus: unknown command '${command}'\n\n${usage()}`);
+    }
     return 2;
   }
   let mod: CommandModule;
