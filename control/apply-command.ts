@@ -6,6 +6,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { OptionsError, helpText, parseCommandOptions, type CommandSpec } from '../src/cli/options.js';
+import { formatApiReport } from './apply-report.js';
 import type { ApiResult } from './store/plan-api-change.js';
 
 export type ApiOperation = 'apply' | 'delete';
@@ -103,7 +104,7 @@ export async function runApiCommand(operation: ApiOperation, argv: readonly stri
     process.stderr.write(`isthmus ${operation}: unexpected answer from ${url.href} (HTTP ${status}): ${body.slice(0, 500)}\n`);
     return 1;
   }
-  process.stdout.write(results.map((r) => `${formatResult(r)}\n`).join(''));
+  process.stdout.write(formatApiReport(results, file));
   return results.some((r) => r.outcome === 'rejected') ? 1 : 0;
 }
 

@@ -168,7 +168,12 @@ export class ConfigStore {
       this.counters.applies++;
       if (rejected) this.counters.appliesRejected++;
       else await this.commit(plan.updates);
-      return { revision: this.currentRevision, results: plan.results, rejected };
+      // The cross-resource findings about what was just applied, so `isthmus apply` can show them.
+      const results = rejected ? plan.results : plan.results.map((r) => {
+        const warnings = this.warnings.get(r.key);
+        return warnings === undefined || warnings.length === 0 ? r : { ...r, warnings };
+      });
+      return { revision: this.currentRevision, results, rejected };
     });
   }
 

@@ -22,6 +22,8 @@ export interface ApiResult {
   readonly key: string;
   readonly outcome: ApiOutcome;
   readonly reason?: string;
+  /** What `isthmus analyze` finds about the resource as now served (`api:<key>:LINE: [warning: ]message`); apply only. */
+  readonly warnings?: readonly string[];
 }
 
 export interface ApiChangePlan {
