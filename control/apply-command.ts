@@ -112,3 +112,7 @@ export async function runApiCommand(operation: ApiOperation, argv: readonly stri
 export function run(argv: string[]): Promise<number> {
   return runApiCommand('apply', argv);
 }
+
+/** The option tables of `isthmus apply` and `isthmus delete` (for `isthmus completion`). */
+export const APPLY_COMMAND = commandSpec('apply');
+export const DELETE_COMMAND = commandSpec('delete');
