@@ -354,7 +354,9 @@ export class ProxyAgent implements AdminBackend {
       // the applied text parsed when it was applied; a failure here leaves the static part empty
     }
     const node = this.xds === null ? null : { id: this.xds.node.id, cluster: this.xds.node.cluster };
-    const dump = buildConfigDump({ fileBootstrap, fileAppliedAt: this.fileAppliedAt || this.lastUpdated, node, dynamic }, query.has('include_eds'));
+    const control = this.options.control;
+    const ads = control === undefined ? null : { target: control.target, protocol: control.protocol };
+    const dump = buildConfigDump({ fileBootstrap, fileAppliedAt: this.fileAppliedAt || this.lastUpdated, node, ads, dynamic }, query.has('include_eds'));
     const selection = selectConfigDump(dump, query);
     return selection.ok ? jsonReply(200, selection.body) : reply(selection.status, TEXT, `${selection.message}\n`);
   }
