@@ -6,7 +6,7 @@ import { loadBootstrapFile } from '../../src/config/parse-bootstrap.js';
 import { ConfigError, formatProblem } from '../../src/config/config-error.js';
 import { lockDataDir, type DataDirLock } from '../../src/store/data-dir-lock.js';
 import type { Bootstrap } from '../../src/config/bootstrap-types.js';
-import { colorWanted, resolveLogFormat, setLogLevel, type Logger } from '../../src/log.js';
+import { JSON_ONLY_FIELD, colorWanted, resolveLogFormat, setLogLevel, type Logger } from '../../src/log.js';
 import { ProxyStore } from '../../src/store/proxy-store.js';
 import { mergeWorkerStats } from '../../src/stats/merge-worker-stats.js';
 import { renderPrometheusText } from '../../src/stats/prometheus-text.js';
@@ -281,7 +281,7 @@ export class ProxyAgent implements AdminBackend {
     this.configRejectedTotal++;
     this.lastRejected = { at: new Date().toISOString(), reason, problems };
     this.log.error(
-      { reason, problems, activeVersion: this.activeVersion, configRejectedTotal: this.configRejectedTotal },
+      { reason, activeVersion: this.activeVersion, configRejectedTotal: this.configRejectedTotal, [JSON_ONLY_FIELD]: { problems } },
       rejectedText(reason, this.activeVersion, problems),
     );
   }
