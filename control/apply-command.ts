@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { OptionsError, helpText, parseCommandOptions, type CommandSpec } from '../src/cli/options.js';
+import { formatApiReport } from './apply-report.js';
 import type { ApiResult } from './store/plan-api-change.js';
 import { adminTokenPath, readAdminToken } from './admin/admin-token.js';
 
@@ -60,21 +61,6 @@ async function readInput(path: string): Promise<string> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/**
- * `VirtualService/default/reviews configured`, or `... rejected: reason`; then one indented line per
- * finding about an accepted resource (`  error: api:VirtualService/default/b:5: ... (IST0109 ...)`).
- */
-export function formatResult(r: ApiResult): string {
-  const head = r.reason === undefined ? `${r.key} ${r.outcome}` : `${r.key} ${r.outcome}: ${r.reason}`;
-  return [head, ...(r.findings ?? []).map(findingLine)].join('\n');
-}
-
-/** `file:line: warning: message` as `  warning: file:line: message`; an error likewise. */
-function findingLine(finding: string): string {
-  const m = /^(.*?): warning: (.*)$/.exec(finding);
-  return m === null ? `  error: ${finding}` : `  warning: ${m[1]}: ${m[2]}`;
 }
 
 /** --token (or ISTHMUS_TOKEN) when given, else the token file in the data dir; undefined when neither exists. */
@@ -138,7 +124,7 @@ export async function runApiCommand(operation: ApiOperation, argv: readonly stri
     process.stderr.write(`isthmus ${operation}: unexpected answer from ${url.href} (HTTP ${status}): ${body.slice(0, 500)}\n`);
     return 1;
   }
-  process.stdout.write(results.map((r) => `${formatResult(r)}\n`).join(''));
+  process.stdout.write(formatApiReport(results, file));
   return results.some((r) => r.outcome === 'rejected') ? 1 : 0;
 }
 
@@ -146,3 +132,7 @@ export async function runApiCommand(operation: ApiOperation, argv: readonly stri
 export function run(argv: string[]): Promise<number> {
   return runApiCommand('apply', argv);
 }
+
+/** The option tables of `isthmus apply` and `isthmus delete` (for `isthmus completion`). */
+export const APPLY_COMMAND = commandSpec('apply');
+export const DELETE_COMMAND = commandSpec('delete');

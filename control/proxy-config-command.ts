@@ -9,7 +9,7 @@ import { matchProxy } from './mesh/proxy-name.js';
 import type { Syncz } from './mesh/sync-status.js';
 import { expandShortOutput } from './proxy-status-command.js';
 
-const SPEC: CommandSpec = {
+export const PROXY_CONFIG_COMMAND: CommandSpec = {
   name: 'proxy-config',
   usage: `${SECTIONS.join('|')} PROXY [--control URL] [-o json]`,
   summary: 'Prints the clusters, endpoints, listeners or routes a running control plane sent one proxy (PROXY: its short name as proxy-status lists it, its node id, or a unique prefix of either).',
@@ -21,9 +21,9 @@ const SPEC: CommandSpec = {
 };
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandOptions(SPEC, expandShortOutput(argv));
+  const parsed = parseCommandOptions(PROXY_CONFIG_COMMAND, expandShortOutput(argv));
   if (parsed.help) {
-    process.stdout.write(helpText(SPEC));
+    process.stdout.write(helpText(PROXY_CONFIG_COMMAND));
     return 0;
   }
   const [section, proxy, ...extra] = parsed.positionals;

@@ -6,7 +6,7 @@ import { adminGetJson, DEFAULT_CONTROL_URL } from './mesh/admin-get.js';
 import { matchProxy } from './mesh/proxy-name.js';
 import { formatProxyStatus, type Syncz } from './mesh/sync-status.js';
 
-const SPEC: CommandSpec = {
+export const PROXY_STATUS_COMMAND: CommandSpec = {
   name: 'proxy-status',
   usage: '[PROXY] [--control URL] [-o json]',
   summary: 'Lists every proxy connected to a running control plane (or the one PROXY names: its short name, node id, or a unique prefix) and whether each xDS type is SYNCED, STALE or NACKED.',
@@ -27,9 +27,9 @@ export function expandShortOutput(argv: readonly string[]): string[] {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandOptions(SPEC, expandShortOutput(argv));
+  const parsed = parseCommandOptions(PROXY_STATUS_COMMAND, expandShortOutput(argv));
   if (parsed.help) {
-    process.stdout.write(helpText(SPEC));
+    process.stdout.write(helpText(PROXY_STATUS_COMMAND));
     return 0;
   }
   const output = parsed.values.output as string | undefined;

@@ -15,6 +15,9 @@ export { LOG_FORMATS, LOG_LEVELS, isLogFormat, isLogLevel, type LogFormat } from
 let destination: ReturnType<typeof pino.destination> | undefined;
 let prettyStream: (DestinationStream & { flushSync?: () => void }) | undefined;
 
+/** A field written in JSON lines only, for what the message already says in words (e.g. a rejected config's problems). */
+export const JSON_ONLY_FIELD = 'detail';
+
 /** Every logger made here and every child of one, so setLogLevel reaches them all (weakly held: children come and go). */
 const loggers = new Set<WeakRef<Logger>>();
 
@@ -47,7 +50,7 @@ function prettyDestination(colorize: boolean): DestinationStream {
       colorize,
       singleLine: true,
       translateTime: 'SYS:HH:MM:ss.l',
-      ignore: 'pid,hostname',
+      ignore: `pid,hostname,${JSON_ONLY_FIELD}`,
       destination: 1,
       sync: false,
     });

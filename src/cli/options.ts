@@ -2,6 +2,7 @@
 // command line (`--flag value` or `--flag=value`), an ISTHMUS_<UPPER_SNAKE>
 // environment variable, or a YAML file given with `--config FILE`; the first
 // of those that sets it wins, then the declared default.
+import { closestName } from '../did-you-mean.js';
 import { isLogFormat, isLogLevel } from '../log-levels.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -146,7 +147,12 @@ function describeParseArgsError(spec: CommandSpec, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: string }).code;
   const unknown = /Unknown option '([^']+)'/.exec(message);
-  if (unknown !== null) return `unknown option ${unknown[1]} for 'isthmus ${spec.name}' (see --help)`;
+  if (unknown !== null) {
+    const typed = unknown[1]!.replace(/^-+/, '').replace(/=.*$/, '');
+    const meant = closestName(typed, [...spec.options.map((o) => o.name), 'help', CONFIG_OPTION]);
+    if (meant !== undefined) return `unknown option ${unknown[1]} for 'isthmus ${spec.name}'; did you mean --${meant}?`;
+    return `unknown option ${unknown[1]} for 'isthmus ${spec.name}' (see --help)`;
+  }
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
     const arg = /'([^']+)'/.exec(message);
     return `unexpected argument ${arg?.[1] ?? ''} for 'isthmus ${spec.name}' (see --help)`.replace('  ', ' ');
@@ -184,7 +190,8 @@ function readConfigFile(spec: CommandSpec, path: string): Record<string, unknown
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
     const name = known.get(key);
     if (name === undefined) {
-      throw new OptionsError(`--config ${path}: unknown option '${key}' for 'isthmus ${spec.name}'`);
+      const meant = closestName(key, spec.options.map((o) => o.name));
+      throw new OptionsError(`--config ${path}: unknown option '${key}' for 'isthmus ${spec.name}'${meant === undefined ? '' : `; did you mean '${meant}'?`}`);
     }
     out[name] = value;
   }

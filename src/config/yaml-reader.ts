@@ -6,22 +6,66 @@
 // without a second list of field names to keep in sync.
 
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { closestName } from '../did-you-mean.js';
 import type { ConfigProblem } from './config-error.js';
 import { MAX_DURATION_SECONDS, durationFromParts, parseDurationText } from './duration.js';
 
+/** Paths longer than this are shown from their nearest named object (`virtual host "shop" › routes[0].match.prefx`). */
+const LONG_PATH = 100;
+
+/** List fields whose items a person names (Envoy's and Istio's), and what to call an item. */
+const NAMED_KINDS: Readonly<Record<string, string>> = {
+  listeners: 'listener', clusters: 'cluster', virtual_hosts: 'virtual host', routes: 'route', http: 'http route',
+};
+
 export class ProblemList {
   readonly problems: ConfigProblem[] = [];
+  /** Path of each object that has a `name` -> how to call it (`cluster "backend"`). */
+  private readonly named = new Map<string, string>();
 
   constructor(
     readonly file: string,
     private readonly lines: LineCounter,
   ) {}
 
-  /** Records `<path> <message>` at the line where node starts (no line when node is null). */
-  add(node: Node | null, path: string, message: string): void {
+  /** Records `<path> <message>` at the line where node starts (no line when node is null); returns its index. */
+  add(node: Node | null, path: string, message: string): number {
     const line = node?.range ? this.lineOf(node.range[0]) : null;
-    const text = path === '' ? message : `${path} ${message}`;
-    this.problems.push({ file: this.file, line, path, message: text });
+    const shown = this.shownPath(path);
+    const text = shown === '' ? message : `${shown} ${message}`;
+    return this.problems.push({ file: this.file, line, path, message: text }) - 1;
+  }
+
+  /** Appends `hint` to the message of problem `index` (for hints known only once more of the file is read). */
+  amend(index: number, hint: string): void {
+    const p = this.problems[index];
+    if (p !== undefined) this.problems[index] = { ...p, message: `${p.message}${hint}` };
+  }
+
+  /** Notes that the object at `path` is called `name` (read from its `name` field), when it is one a person names. */
+  nameObject(path: string, name: string): void {
+    const last = /(?:^|\.)([a-z_]+)\[\d+\]$/.exec(path);
+    const kind = last === null ? undefined : NAMED_KINDS[last[1]!];
+    // weighted_clusters.clusters[i] are references to clusters, not clusters.
+    if (kind === undefined || path.endsWith(`weighted_clusters.clusters${path.slice(path.lastIndexOf('['))}`)) return;
+    this.named.set(path, `${kind} "${name}"`);
+  }
+
+  /** How to call the object at `path`: its kind and name when it has one (`cluster "a"`), else the path. */
+  label(path: string): string {
+    return this.named.get(path) ?? path;
+  }
+
+  /** A long path as its nearest named ancestor and the rest; short ones as they are. */
+  private shownPath(path: string): string {
+    if (path.length <= LONG_PATH) return path;
+    let best = '';
+    for (const prefix of this.named.keys()) {
+      if (prefix.length > best.length && (path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`))) best = prefix;
+    }
+    if (best === '') return path;
+    const rest = path.slice(best.length).replace(/^\./, '');
+    return rest === '' ? this.named.get(best)! : `${this.named.get(best)!} › ${rest}`;
   }
 
   lineOf(offset: number): number {
@@ -47,6 +91,8 @@ export class ValueReader {
     readonly path: string,
     /** Where a "required" problem points when the value is missing: the parent map. */
     private readonly parent: Node | null = null,
+    /** The object reader this value is a field of (directly or as a list item), for misplaced-field hints. */
+    readonly owner: ObjectReader | null = null,
   ) {}
 
   get missing(): boolean {
@@ -182,7 +228,7 @@ export class ValueReader {
     const out: ValueReader[] = [];
     this.node.items.forEach((item, i) => {
       const node = this.resolve(item as Node);
-      const reader = new ValueReader(this.ctx, node, `${this.path}[${i}]`, (item as Node | null) ?? this.node);
+      const reader = new ValueReader(this.ctx, node, `${this.path}[${i}]`, (item as Node | null) ?? this.node, this.owner);
       if (node === null) reader.problem('must not be empty (null)');
       else out.push(reader);
     });
@@ -210,7 +256,7 @@ export class ValueReader {
       this.problem('must be a map');
       return undefined;
     }
-    return new ObjectReader(this.ctx, this.node, this.path);
+    return new ObjectReader(this.ctx, this.node, this.path, this.owner);
   }
 
   /** Whether the value is a map (for fields taken as an opaque Struct, like node.metadata). */
@@ -230,12 +276,20 @@ export class ValueReader {
 export class ObjectReader {
   private readonly entries = new Map<string, { key: Node; value: Node | null }>();
   private readonly read = new Set<string>();
+  /** Objects read inside this one (its fields' and list items' maps), for "belongs one level down" hints. */
+  private readonly children: ObjectReader[] = [];
+  /** Unknown fields of children whose hint waits for this object's done() (when its known fields are all read). */
+  private readonly pendingFromChildren: { index: number; name: string }[] = [];
+  private finished = false;
 
   constructor(
     readonly ctx: ReadContext,
     readonly node: Node,
     readonly path: string,
+    /** The object this one is a field (or list item) of; null at the top. */
+    private readonly parentReader: ObjectReader | null = null,
   ) {
+    parentReader?.children.push(this);
     if (!isMap(node)) return;
     const resolver = new ValueReader(ctx, null, path);
     for (const pair of node.items) {
@@ -243,6 +297,8 @@ export class ObjectReader {
       const name = isScalar(key) ? String(key.value) : String(key);
       this.entries.set(name, { key, value: resolver.resolve(pair.value as Node | null) });
     }
+    const named = this.entries.get('name')?.value;
+    if (named != null && isScalar(named) && typeof named.value === 'string' && named.value !== '') ctx.problems.nameObject(path, named.value);
   }
 
   private childPath(name: string): string {
@@ -264,7 +320,7 @@ export class ObjectReader {
   field(name: string): ValueReader {
     this.read.add(name);
     const entry = this.entries.get(name);
-    return new ValueReader(this.ctx, entry?.value ?? null, this.childPath(name), this.node);
+    return new ValueReader(this.ctx, entry?.value ?? null, this.childPath(name), this.node, this);
   }
 
   /** Names of the fields present among `names`. */
@@ -292,10 +348,37 @@ export class ObjectReader {
     return set[0];
   }
 
-  /** Reports every field not read as unsupported. Call after reading the known fields. */
+  /**
+   * Reports every field not read as unsupported, with a hint where one helps: a close known name ("did you
+   * mean"), or the level where the field is valid (one up, or one down: a misindented line). Call after
+   * reading the known fields.
+   */
   done(): void {
+    this.finished = true;
     for (const [name, entry] of this.entries) {
-      if (!this.read.has(name)) this.ctx.problems.add(entry.key, this.childPath(name), 'is not supported');
+      if (this.read.has(name)) continue;
+      const similar = closestName(name, this.read);
+      const below = similar === undefined ? this.childKnowing(name) : undefined;
+      const hint = similar !== undefined ? `; did you mean '${similar}'?`
+        : below !== undefined ? `; it belongs one level down, in ${below.path.slice(this.path.length).replace(/^\./, '')} (indent it more)` : '';
+      const index = this.ctx.problems.add(entry.key, this.childPath(name), `is not supported${hint}`);
+      if (hint !== '' || this.parentReader === null) continue;
+      if (this.parentReader.finished) this.parentReader.hintFromChild(index, name);
+      else this.parentReader.pendingFromChildren.push({ index, name });
     }
+    for (const pending of this.pendingFromChildren) this.hintFromChild(pending.index, pending.name);
+    this.pendingFromChildren.length = 0;
+  }
+
+  /** A child's unknown field that is one of this object's own fields: it was indented one level too deep. */
+  private hintFromChild(index: number, name: string): void {
+    if (!this.read.has(name)) return;
+    const where = this.path === '' ? 'at the top level' : `in ${this.ctx.problems.label(this.path)}`;
+    this.ctx.problems.amend(index, `; it belongs one level up, ${where} (indent it less)`);
+  }
+
+  /** The first child object (field or list item) that knows `name` as a field. */
+  private childKnowing(name: string): ObjectReader | undefined {
+    return this.children.find((c) => c.read.has(name));
   }
 }

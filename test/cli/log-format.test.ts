@@ -42,7 +42,7 @@ function runInTerminal(args: string, until: RegExp | null, timeoutMs = 15_000): 
 
 const stripColour = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
-describe('log output', () => {
+describe('log output', { timeout: 30_000 }, () => {
   it('is coloured, human-readable lines at a terminal', async () => {
     const bootstrapPath = join(dir.path, 'tty.yaml');
     writeFileSync(bootstrapPath, bootstrapYaml(taggedBootstrap({ upstreamPort: 9, tag: 'v1' })));

@@ -45,6 +45,12 @@ describe('isthmus CLI', () => {
     expect(r.stderr).toContain("unknown command 'frobnicate'");
   });
 
+  it('suggests the command meant for a mistyped one', () => {
+    const r = isthmus(['prxy-status']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("isthmus: unknown command 'prxy-status'; did you mean 'proxy-status'?\nRun `isthmus help` for every command.\n");
+  });
+
   it('prints the proxy options on proxy --help', () => {
     const r = isthmus(['proxy', '--help']);
     expect(r.code).toBe(0);
@@ -58,6 +64,9 @@ describe('isthmus CLI', () => {
     const r = isthmus(['proxy', '--bootstrap', 'x.yaml', '--wrokers', '2']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown option --wrokers');
+    // Said once, with the option meant.
+    expect(r.stderr).toBe("isthmus proxy: unknown option --wrokers for 'isthmus proxy'; did you mean --workers?\n");
+    expect(r.stdout).toBe('');
   });
 
   it('requires --bootstrap', () => {
@@ -99,7 +108,7 @@ describe('isthmus CLI', () => {
     writeFileSync(cfg, 'bootstrap: x.yaml\nwrokers: 2\n');
     const r = isthmus(['proxy', '--config', cfg]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${cfg}: unknown option 'wrokers'`);
+    expect(r.stderr).toContain(`${cfg}: unknown option 'wrokers' for 'isthmus proxy'; did you mean 'workers'?`);
   });
 
   it('takes --bootstrap from ISTHMUS_BOOTSTRAP', () => {

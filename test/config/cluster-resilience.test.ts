@@ -233,7 +233,7 @@ describe('cluster: load balancing', () => {
     );
     const badDecay = { cluster: { load_balancing_policy: { policies: [{ typed_extension_config: { name: 'p', typed_config: { '@type': PEAK_EWMA, decay: '0s' } } }] } } };
     expect(problemLines(badDecay)).toEqual([
-      `b.yaml:${lineOf(bootstrapText(badDecay), 'decay')}: ${C}.load_balancing_policy.policies[0].typed_extension_config.typed_config.decay must be greater than 0`,
+      `b.yaml:${lineOf(bootstrapText(badDecay), 'decay')}: cluster "a" › load_balancing_policy.policies[0].typed_extension_config.typed_config.decay must be greater than 0`,
     ]);
   });
 

@@ -11,7 +11,8 @@ const CORS_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cor
 const CORS_POLICY_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy';
 const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
 const HCM = 'static_resources.listeners[0].filter_chains[0].filters[0].typed_config';
-const VH = `${HCM}.route_config.virtual_hosts[0]`;
+/** A long path is shown from its nearest named object: here the virtual host "web". */
+const VH = 'virtual host "web"';
 
 const EMPTY_FAULT = { delay: null, abort: null, headers: [], maxActiveFaults: null };
 
@@ -55,7 +56,8 @@ describe('http_filters', () => {
     expect(problemLines(parts)).toEqual([
       `b.yaml:${line(`name: ${FAULT}`, 1)}: ${f}[1].name repeats ${FAULT}; each HTTP filter may appear once`,
       `b.yaml:${line('envoy.filters.http.lua')}: ${f}[2].name names "envoy.filters.http.lua"; the supported HTTP filters are ${FAULT}, ${CORS}, envoy.filters.http.router`,
-      `b.yaml:${line(CORS_POLICY_TYPE)}: ${f}[3].typed_config.@type must be ${CORS_TYPE} (got "${CORS_POLICY_TYPE}")`,
+      // A path past 100 characters is shown from its listener.
+      `b.yaml:${line(CORS_POLICY_TYPE)}: listener "l" › filter_chains[0].filters[0].typed_config.http_filters[3].typed_config.@type must be ${CORS_TYPE} (got "${CORS_POLICY_TYPE}")`,
       `b.yaml:${line('name: envoy.filters.http.router')}: ${f}[4].name envoy.filters.http.router must be the last HTTP filter`,
       `b.yaml:${line('grpc_stats')}: ${f}[5].name names "envoy.filters.http.grpc_stats"; the supported HTTP filters are ${FAULT}, ${CORS}, envoy.filters.http.router`,
     ]);
@@ -99,12 +101,12 @@ describe('fault config (HTTPFault)', () => {
       vhost: { typed_per_filter_config: { [FAULT]: { '@type': FAULT_TYPE, abort: { percentage: { numerator: 1 } } } } },
     };
     const text = bootstrapText(parts);
-    const rf = `${VH}.routes[0].typed_per_filter_config['${FAULT}']`;
+    const rf = `${VH} › routes[0].typed_per_filter_config['${FAULT}']`;
     expect(problemLines(parts)).toEqual([
       `b.yaml:${lineOf(text, "fixed_delay: 0s")}: ${rf}.delay.fixed_delay must be greater than 0`,
       `b.yaml:${lineOf(text, 'http_status: 600')}: ${rf}.abort.http_status must be between 200 and 599`,
       `b.yaml:${lineOf(text, 'upstream_cluster')}: ${rf}.upstream_cluster is not supported`,
-      `b.yaml:${lineOf(text, 'numerator: 1', 'upstream_cluster') - 1}: ${VH}.typed_per_filter_config['${FAULT}'].abort must set one of http_status, grpc_status, header_abort`,
+      `b.yaml:${lineOf(text, 'numerator: 1', 'upstream_cluster') - 1}: ${VH} › typed_per_filter_config['${FAULT}'].abort must set one of http_status, grpc_status, header_abort`,
     ]);
   });
 });
@@ -152,10 +154,17 @@ describe('CORS policy and per-filter inheritance fields', () => {
     };
     const text = bootstrapText(parts);
     expect(problemLines(parts)).toEqual([
+<<<<<<< HEAD
       `b.yaml:${lineOf(text, 'allow_methods: GET')}: ${VH}.cors and typed_per_filter_config['${CORS}'] both set a CORS policy; keep one (cors is deprecated)`,
       `b.yaml:${lineOf(text, 'max_age')}: ${VH}.typed_per_filter_config['${CORS}'].max_age must be a whole number of seconds, e.g. "86400" (got "10m")`,
       `b.yaml:${lineOf(text, 'runtime_key')}: ${VH}.typed_per_filter_config['${CORS}'].shadow_enabled.default_value is required`,
       `b.yaml:${lineOf(text, 'type.googleapis.com/x\n')}: ${VH}.typed_per_filter_config['envoy.filters.http.ext_authz'] is not supported (of the HTTP filters, this proxy runs only ${FAULT} and ${CORS} with per-route config)`,
+=======
+      `b.yaml:${lineOf(text, 'allow_methods: GET')}: ${VH} › cors and typed_per_filter_config['${CORS}'] both set a CORS policy; keep one (cors is deprecated)`,
+      `b.yaml:${lineOf(text, 'max_age')}: ${VH} › typed_per_filter_config['${CORS}'].max_age must be a whole number of seconds, e.g. "86400" (got "10m")`,
+      `b.yaml:${lineOf(text, 'shadow_enabled')}: ${VH} › typed_per_filter_config['${CORS}'].shadow_enabled is not supported`,
+      `b.yaml:${lineOf(text, 'type.googleapis.com/x\n')}: ${VH} › typed_per_filter_config['envoy.filters.http.ext_authz'] is not supported (of the HTTP filters, this proxy runs only ${FAULT} and ${CORS} with per-route config)`,
+>>>>>>> h/ux
     ]);
   });
 });

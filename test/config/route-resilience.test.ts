@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { RouteAction } from '../../src/config/bootstrap-types.js';
 import { bootstrapText, lineOf, parseParts, problemLines, type Parts } from './bootstrap-text.js';
 
-const R = 'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0]';
+/** A long path is shown from its nearest named object: here the virtual host "web". */
+const R = 'virtual host "web" › routes[0]';
 const PREVIOUS_HOSTS_TYPE = 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
 
 function actionOf(parts: Parts): RouteAction {

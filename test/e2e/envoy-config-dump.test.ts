@@ -74,6 +74,7 @@ describe('/config_dump', () => {
     const [boot, clusters, eps, listeners, routes] = body.configs as Json[];
     expect(boot!.bootstrap.static_resources.clusters[0].name).toBe('static-backend');
     expect(boot!.bootstrap.node.id).toMatch(/^sidecar~127\.0\.0\.1~reviews/);
+    expect(boot!.bootstrap.dynamic_resources.ads_config).toMatchObject({ api_type: 'GRPC', grpc_services: [{ google_grpc: { target_uri: expect.stringMatching(/^127\.0\.0\.1:\d+$/) } }] });
     expect(clusters!.static_clusters.map((c: Json) => c.cluster.name)).toEqual(['static-backend']);
     expect(clusters!.static_clusters[0].cluster.connect_timeout).toBe('0.25s');
     expect(clusters!.version_info).toBe('c1');

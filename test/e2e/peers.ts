@@ -88,6 +88,8 @@ export async function closedPort(): Promise<number> {
 
 export interface HttpResult {
   readonly status: number;
+  /** The status line's reason phrase. */
+  readonly statusMessage: string;
   readonly headers: http.IncomingHttpHeaders;
   readonly body: string;
   /** The request went out on a kept-alive connection that had served an earlier request. */
@@ -114,7 +116,7 @@ export function request(port: number, path: string, o: RequestOptions = {}): Pro
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (c: string) => (body += c));
-      response.on('end', () => res({ status: response.statusCode ?? 0, headers: response.headers, body, reusedSocket: req.reusedSocket }));
+      response.on('end', () => res({ status: response.statusCode ?? 0, statusMessage: response.statusMessage ?? '', headers: response.headers, body, reusedSocket: req.reusedSocket }));
       response.on('error', rej);
     });
     req.setTimeout(o.timeoutMs ?? 10_000, () => req.destroy(new Error(`${method} ${path} timed out`)));

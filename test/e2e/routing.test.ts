@@ -151,6 +151,7 @@ describe('route actions', () => {
   it('answers a direct_response without an upstream', async () => {
     const res = await request(proxy.port, '/direct', { agent: keepAliveAgent });
     expect(res.status).toBe(418);
+    expect(res.statusMessage).toBe("I'm a Teapot"); // the standard reason phrase, not "Unknown"
     expect(res.body).toBe('short and stout');
   });
 

@@ -33,6 +33,8 @@ export interface ConfigDumpInput {
   readonly fileAppliedAt: string;
   /** The xDS node announced (--control mode), for BootstrapConfigDump.bootstrap.node. */
   readonly node: { readonly id: string; readonly cluster: string } | null;
+  /** --control mode: where the ADS stream goes and which variant, for bootstrap.dynamic_resources. */
+  readonly ads: { readonly target: string; readonly protocol: 'delta' | 'sotw' } | null;
   /** xDS resources by type URL (--control mode); empty otherwise. */
   readonly dynamic: ReadonlyMap<string, DynamicType>;
 }
@@ -103,6 +105,19 @@ export function buildConfigDump(input: ConfigDumpInput, includeEds: boolean): { 
 
   const bootstrap: Json = { ...file };
   if (input.node !== null) bootstrap.node = { id: input.node.id, cluster: input.node.cluster, ...asObject(file.node) };
+  if (input.ads !== null) {
+    // What `--control HOST:PORT` means in Envoy's terms: every xDS type over one ADS stream.
+    const ads = { ads: {}, resource_api_version: 'V3' };
+    bootstrap.dynamic_resources = {
+      ads_config: {
+        api_type: input.ads.protocol === 'delta' ? 'DELTA_GRPC' : 'GRPC',
+        transport_api_version: 'V3',
+        grpc_services: [{ google_grpc: { target_uri: input.ads.target, stat_prefix: 'ads' } }],
+      },
+      cds_config: ads,
+      lds_config: ads,
+    };
+  }
 
   const configs: Json[] = [
     { '@type': `${ADMIN}BootstrapConfigDump`, bootstrap, last_updated: at },

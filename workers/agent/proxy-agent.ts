@@ -7,16 +7,14 @@ import { loadBootstrapFile, parseBootstrap } from '../../src/config/parse-bootst
 import { ConfigError, formatProblem } from '../../src/config/config-error.js';
 import { lockDataDir, type DataDirLock } from '../../src/store/data-dir-lock.js';
 import type { Bootstrap } from '../../src/config/bootstrap-types.js';
-import { colorWanted, resolveLogFormat, setLogLevel, type Logger } from '../../src/log.js';
+import { JSON_ONLY_FIELD, colorWanted, resolveLogFormat, setLogLevel, type Logger } from '../../src/log.js';
 import { ProxyStore } from '../../src/store/proxy-store.js';
 import { mergeWorkerStats } from '../../src/stats/merge-worker-stats.js';
 import { renderPrometheusText } from '../../src/stats/prometheus-text.js';
 import { CONFIG_CHANNEL, ISTIO_DURATION_BUCKETS_MS, type ConfigAnnouncement } from '../worker-protocol.js';
-import { parse as parseYaml } from 'yaml';
-import { TEXT, jsonReply, reply, type Reply } from '../../src/admin/admin-http.js';
-import { packageVersion } from '../../src/cli/main.js';
+import type { Reply } from '../../src/admin/admin-http.js';
+import { envoyConfigDumpReply, serverInfo, serverStats } from './admin-views.js';
 import { appliedText, configCounts, rejectedText } from './config-change-text.js';
-import { buildConfigDump, selectConfigDump, type DynamicType } from './envoy-config-dump.js';
 import { statsFromPrometheus, type StatEntry } from './envoy-stats.js';
 import { startAdminServer, type AdminBackend, type AdminServer, type ListenerAddress } from './admin-server.js';
 import { watchBootstrap, type BootstrapWatcher } from './bootstrap-watcher.js';
@@ -292,7 +290,7 @@ export class ProxyAgent implements AdminBackend {
     this.configRejectedTotal++;
     this.lastRejected = { at: new Date().toISOString(), reason, problems };
     this.log.error(
-      { reason, problems, activeVersion: this.activeVersion, configRejectedTotal: this.configRejectedTotal },
+      { reason, activeVersion: this.activeVersion, configRejectedTotal: this.configRejectedTotal, [JSON_ONLY_FIELD]: { problems } },
       rejectedText(reason, this.activeVersion, problems),
     );
   }
@@ -335,37 +333,12 @@ export class ProxyAgent implements AdminBackend {
   }
 
   async statsEntries(): Promise<StatEntry[]> {
-    const memory = process.memoryUsage();
-    return [
-      ...statsFromPrometheus(await this.statsPrometheus()),
-      { name: 'server.uptime', value: Math.floor((Date.now() - this.startedAt) / 1000) },
-      { name: 'server.live', value: this.isReady() ? 1 : 0 },
-      { name: 'server.concurrency', value: this.options.workers },
-      { name: 'server.memory_allocated', value: memory.heapUsed + memory.external },
-      { name: 'server.memory_heap_size', value: memory.heapTotal },
-      { name: 'server.memory_physical_size', value: memory.rss },
-    ];
+    return [...statsFromPrometheus(await this.statsPrometheus()), ...serverStats(this.startedAt, this.isReady(), this.options.workers)];
   }
 
   envoyConfigDump(query: URLSearchParams): Reply {
-    const dynamic = new Map<string, DynamicType>();
-    for (const [typeUrl, record] of this.xds?.acceptedTypes() ?? []) {
-      dynamic.set(typeUrl, {
-        version: record.version,
-        acceptedAt: record.acceptedAt,
-        resources: [...record.resources].map(([name, r]) => ({ name, json: r.json, version: r.version })),
-      });
-    }
-    let fileBootstrap: unknown = null;
-    try {
-      fileBootstrap = this.fileText === null ? null : parseYaml(this.fileText);
-    } catch {
-      // the applied text parsed when it was applied; a failure here leaves the static part empty
-    }
-    const node = this.xds === null ? null : { id: this.xds.node.id, cluster: this.xds.node.cluster };
-    const dump = buildConfigDump({ fileBootstrap, fileAppliedAt: this.fileAppliedAt || this.lastUpdated, node, dynamic }, query.has('include_eds'));
-    const selection = selectConfigDump(dump, query);
-    return selection.ok ? jsonReply(200, selection.body) : reply(selection.status, TEXT, `${selection.message}\n`);
+    const sources = { fileText: this.fileText, fileAppliedAt: this.fileAppliedAt || this.lastUpdated, xds: this.xds, control: this.options.control };
+    return envoyConfigDumpReply(sources, query);
   }
 
   listeners(): ListenerAddress[] {
@@ -373,26 +346,8 @@ export class ProxyAgent implements AdminBackend {
   }
 
   serverInfo(): unknown {
-    const uptime = `${Math.floor((Date.now() - this.startedAt) / 1000)}s`;
-    const o = this.options;
-    return {
-      version: `isthmus/${packageVersion()}`,
-      state: this.stopping !== null || this.supervisor.draining ? 'DRAINING' : this.isReady() ? 'LIVE' : 'INITIALIZING',
-      uptime_current_epoch: uptime,
-      uptime_all_epochs: uptime,
-      command_line_options: {
-        concurrency: o.workers,
-        ...(o.bootstrap !== undefined ? { config_path: o.bootstrap } : {}),
-        log_level: this.logLevel(),
-        log_format: o.logFormat,
-        service_cluster: o.service ?? '',
-        service_node: this.xds?.node.id ?? '',
-        service_zone: o.control?.locality?.zone ?? '',
-        drain_time: `${o.drainTimeoutMs / 1000}s`,
-        mode: 'Serve',
-      },
-      node: this.xds === null ? { id: '', cluster: o.service ?? '' } : { id: this.xds.node.id, cluster: this.xds.node.cluster },
-    };
+    const state = this.stopping !== null || this.supervisor.draining ? 'DRAINING' : this.isReady() ? 'LIVE' : 'INITIALIZING';
+    return serverInfo({ options: this.options, startedAt: this.startedAt, state, logLevel: this.logLevel(), xds: this.xds });
   }
 
   logLevel(): string {

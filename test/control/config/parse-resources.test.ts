@@ -269,7 +269,7 @@ describe('parseResources: a full valid set', () => {
 describe('parseResources: problems name the file, line and field path', () => {
   it('reports a field outside the subset', () => {
     const text = `${VS_HEAD}  - route:\n    - destination: {host: reviews, subsetz: v1}\n`;
-    expect(problemsOf(text, 'reviews.yaml')).toEqual(['reviews.yaml:8: spec.http[0].route[0].destination.subsetz is not supported']);
+    expect(problemsOf(text, 'reviews.yaml')).toEqual(["reviews.yaml:8: spec.http[0].route[0].destination.subsetz is not supported; did you mean 'subset'?"]);
   });
 
   it('reports wrong types', () => {

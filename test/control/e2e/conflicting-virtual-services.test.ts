@@ -52,11 +52,11 @@ describe('conflicting VirtualServices', { timeout: 30_000 }, () => {
     // Applied later, first by name, yet the host stays with the VirtualService already serving it.
     const file = join(control.dir, 'aaa.yaml');
     writeFileSync(file, vs('aaa'));
-    const r = isthmus(['apply', '-f', file, '--control', `http://127.0.0.1:${control.adminPort}`], control.dir);
+    const r = isthmus(['apply', '-f', file, '--control', `http://127.0.0.1:${control.adminPort}`, '--data-dir', control.dataDir], control.dir);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe([
       'VirtualService/default/aaa created',
-      `  error: api:VirtualService/default/aaa:5: spec.hosts[0] ${HOST} is also routed by VirtualService default/canary (${canaryFile}:1), which is used for it; this VirtualService is ignored for that host (${FIX})`,
+      `  ${file}:5: error: spec.hosts[0] ${HOST} is also routed by VirtualService default/canary (${canaryFile}:1), which is used for it; this VirtualService is ignored for that host (${FIX})`,
       '',
     ].join('\n'));
     z = await statuses();

@@ -83,7 +83,21 @@ describe('isthmus control', { timeout: 30_000 }, () => {
     expect(r.stdout).toBe('DestinationRule/default/reviews created\nVirtualService/default/reviews created\n');
     expect(r.code).toBe(0);
     r = isthmus(['apply', '-f', file, '--control', url, '--data-dir', control.dataDir], control.dir);
-    expect(r.stdout).toBe('DestinationRule/default/reviews unchanged\nVirtualService/default/reviews unchanged\n');
+    expect(r.stdout).toBe([
+      'DestinationRule/default/reviews unchanged',
+      'VirtualService/default/reviews unchanged',
+      'unchanged: the control plane already serves all 2 resources as given',
+      '',
+    ].join('\n'));
+
+    // What `isthmus analyze` would warn about is shown under the resource, at its line in the user's file.
+    const ratings = join(control.dir, 'ratings.yaml');
+    writeFileSync(ratings, `${V}\nkind: DestinationRule\nmetadata: {name: ratings}\nspec:\n  host: ratings\n`);
+    r = isthmus(['apply', '-f', ratings, '--control', url, '--data-dir', control.dataDir], control.dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^DestinationRule/default/ratings created\\n  ${ratings.replace(/[.]/g, '\\.')}:5: warning: spec\\.host ratings\\.default\\.svc\\.cluster\\.local is not defined by any ServiceEntry \\(IST0101 `));
+    r = isthmus(['delete', '-f', ratings, '--control', url, '--data-dir', control.dataDir], control.dir);
+    expect(r.stdout).toBe('DestinationRule/default/ratings deleted\n');
 
     const before = await configz(control);
     expect(before.resources.find((s) => s.key === 'VirtualService/default/reviews')).toMatchObject({ source: 'api', status: 'accepted' });
@@ -91,16 +105,19 @@ describe('isthmus control', { timeout: 30_000 }, () => {
     writeFileSync(bad, `${vs('v2')}---\n${DR.replace('host: reviews', 'hosts: reviews')}`);
     r = isthmus(['apply', '-f', bad, '--control', url, '--data-dir', control.dataDir], control.dir);
     expect(r.code).toBe(1);
+    // Each error on its own line, at its line in the user's file.
     expect(r.stdout).toBe([
-      'VirtualService/default/reviews rejected: not applied: the request had rejected documents (apply:10)',
-      'DestinationRule/default/reviews rejected: apply:14: spec.host is required; apply:14: spec.hosts is not supported',
+      `VirtualService/default/reviews rejected: not applied: the request had rejected documents (${bad}:10)`,
+      'DestinationRule/default/reviews rejected:',
+      `  ${bad}:14: error: spec.host is required`,
+      `  ${bad}:14: error: spec.hosts is not supported; did you mean 'host'?`,
       '',
     ].join('\n'));
     expect(await configz(control)).toEqual(before);
 
     r = isthmus(['delete', '-f', join(control.configDir, 'se.yaml'), '--control', url, '--data-dir', control.dataDir], control.dir);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^ServiceEntry\/default\/reviews rejected: apply:1: ServiceEntry\/default\/reviews is defined in the watched config folder/);
+    expect(r.stdout).toMatch(/^ServiceEntry\/default\/reviews rejected:\n {2}\S+se\.yaml:1: error: ServiceEntry\/default\/reviews is defined in the watched config folder/);
 
     // Persisted in LMDB: a new process on the same data dir serves the applied resources again.
     expect(await control.stop('SIGTERM')).toBe(0);

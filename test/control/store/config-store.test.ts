@@ -176,7 +176,7 @@ describe('apply source', () => {
     expect(r.rejected).toBe(true);
     expect(r.results).toEqual([
       { key: 'ServiceEntry/default/ratings', outcome: 'rejected', reason: 'not applied: the request had rejected documents (apply:8)' },
-      { key: 'VirtualService/default/reviews', outcome: 'rejected', reason: 'apply:15: spec.http[0].route[0].destination.subsetz is not supported' },
+      { key: 'VirtualService/default/reviews', outcome: 'rejected', reason: 'apply:15: spec.http[0].route[0].destination.subsetz is not supported; did you mean \'subset\'?' },
     ]);
     expect(store.statuses()).toEqual(before);
     expect(changes.length).toBe(1);
