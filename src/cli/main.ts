@@ -56,6 +56,13 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
 
 const SHELLS = ['bash', 'zsh'] as const;
 
+const COMPLETION_HELP = `Usage: isthmus completion bash|zsh
+
+Prints a shell completion script for isthmus: commands, each command's options, and the values of enumerated options.
+  bash: source <(isthmus completion bash)   (or save it in your bash_completion.d)
+  zsh:  source <(isthmus completion zsh)    (or save it as _isthmus in your $fpath)
+`;
+
 function usage(): string {
   const names = [...Object.keys(COMMANDS), 'version', 'help', 'completion'];
   const width = Math.max(...names.map((n) => n.length)) + 2;
@@ -84,7 +91,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     const topic = rest[0];
-    if (command === 'help' && topic !== undefined && topic in COMMANDS) return main([topic, '--help']);
+    if (command === 'help' && topic !== undefined && (topic in COMMANDS || topic === 'completion')) return main([topic, '--help']);
     process.stdout.write(usage());
     return command === undefined ? 2 : 0;
   }
@@ -125,6 +132,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 /** `isthmus completion bash|zsh`: loads each command's option table (not the command) and prints the script. */
 async function printCompletion(args: readonly string[]): Promise<number> {
   const shell = args[0];
+  if (shell === '--help' || shell === '-h') {
+    process.stdout.write(COMPLETION_HELP);
+    return 0;
+  }
   if (args.length !== 1 || !(SHELLS as readonly string[]).includes(shell!)) {
     const meant = shell === undefined ? undefined : closestName(shell, SHELLS);
     process.stderr.write(`isthmus completion: expected bash or zsh${shell === undefined ? '' : `, got '${shell}'`}${meant ? `; did you mean '${meant}'?` : ''}\n`);

@@ -41,7 +41,7 @@ describe('isthmus completion', () => {
       'delta sotw',
       'pretty',
       'clusters endpoints listeners routes',
-      '--filename --control --config --help -f -h',
+      '--filename --control --data-dir --token --config --help -f -h',
       'bash zsh',
     ]);
   });
@@ -62,5 +62,14 @@ describe('isthmus completion', () => {
     const r = isthmus(['completion', 'fish']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe("isthmus completion: expected bash or zsh, got 'fish'\n");
+  });
+
+  it('has a --help like every command (and `isthmus help completion` shows it)', () => {
+    for (const args of [['completion', '--help'], ['completion', '-h'], ['help', 'completion']]) {
+      const r = isthmus(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: isthmus completion bash\|zsh\n/);
+      expect(r.stdout).toContain('source <(isthmus completion bash)');
+    }
   });
 });
