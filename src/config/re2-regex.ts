@@ -81,6 +81,18 @@ export function compileFullMatch(pattern: string, ignoreCase = false): FullMatch
   return new PrefixedFullMatch(RE2JS.compile(pattern, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0));
 }
 
+/** A compiled RE2 regex; test(s) is true when it matches anywhere in s (a search, as Envoy's admin ?filter=). */
+export interface SearchRegex {
+  test(input: string): boolean;
+}
+
+/** Takes an RE2 pattern (e.g. an admin query's filter); returns it compiled for searching. Throws on a pattern RE2 refuses. */
+export function compileSearch(pattern: string): SearchRegex {
+  const hint = unsupportedFeature(pattern);
+  if (hint !== null) throw new Error(hint);
+  return re2().compile(pattern);
+}
+
 /**
  * Takes an RE2 pattern and the program size limit; returns a problem message (to follow the field's path), or
  * null when RE2 accepts the pattern within the limit.

@@ -100,6 +100,16 @@ describe('admin API', () => {
     expect((await admin(proxy, '/stats?filter=(')).status).toBe(400);
   });
 
+  it('runs /stats?filter= as RE2 (as Envoy): a pattern that backtracks for ages in a JS RegExp answers at once, and the admin stays responsive', async () => {
+    // Any page in a browser can make this GET (an <img> sends no Origin); with a backtracking engine it held the
+    // agent thread, and with it /ready, health checks and config, for good.
+    const r = await admin(proxy, `/stats?filter=${encodeURIComponent('^([a-z_.]+)+!$')}`);
+    expect(r.status).toBe(200);
+    expect(r.body.trim()).toBe('');
+    expect((await admin(proxy, '/ready')).status).toBe(200);
+    expect((await admin(proxy, `/stats?filter=${encodeURIComponent('(?=server)')}`)).status).toBe(400);
+  }, 20_000);
+
   it('answers /server_info, /listeners and /memory in Envoy\'s shapes', async () => {
     const info = JSON.parse((await admin(proxy, '/server_info')).body) as Record<string, unknown>;
     expect(info).toMatchObject({ state: 'LIVE', command_line_options: { concurrency: 2, log_level: 'info' } });

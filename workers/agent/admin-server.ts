@@ -6,6 +6,7 @@ import { JSON_TYPE, TEXT, reply, startAdminHttp, type AdminHttpServer, type Admi
 import { LOG_LEVELS, isLogLevel, type Logger } from '../../src/log.js';
 import { AdminAccessLog, withAccessLog } from './admin-access-log.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../../src/stats/prometheus-text.js';
+import { compileSearch, type SearchRegex } from '../../src/config/re2-regex.js';
 import { envoyStatsJson, envoyStatsText, type StatEntry } from './envoy-stats.js';
 
 export interface ListenerAddress {
@@ -100,10 +101,11 @@ function adminRoutes(backend: AdminBackend, enableDebugEndpoints: boolean): Help
       handle: async (_body, raw) => {
         const query = new URLSearchParams(raw);
         const filter = query.get('filter');
-        let pattern: RegExp | null = null;
+        // RE2, as Envoy: a backtracking RegExp on `(a+)+!` would stall this thread (admin, health checks, xDS).
+        let pattern: SearchRegex | null = null;
         if (filter !== null && filter !== '') {
           try {
-            pattern = new RegExp(filter);
+            pattern = compileSearch(filter);
           } catch (err) {
             return reply(400, TEXT, `filter: ${(err as Error).message}\n`);
           }

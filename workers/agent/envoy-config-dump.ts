@@ -6,6 +6,7 @@
 // entries come from the bootstrap file as written; dynamic ones are the
 // resources the xDS client accepted, with their versions. ?resource=,
 // ?mask= and ?name_regex= select as Envoy's do.
+import { compileFullMatch, type FullMatchRegex } from '../../src/config/re2-regex.js';
 import { TYPE_URL } from '../../src/xds/xds-protos.js';
 
 type Json = Record<string, unknown>;
@@ -218,15 +219,15 @@ export function selectConfigDump(dump: { configs: Json[] }, query: URLSearchPara
   const maskText = query.get('mask');
   const nameRegex = query.get('name_regex');
   const mask = maskText === null ? null : maskText.split(',').map((p) => p.trim().split('.')).filter((p) => p[0] !== '');
-  let pattern: RegExp | null = null;
+  let pattern: FullMatchRegex | null = null;
   if (nameRegex !== null && nameRegex !== '') {
     try {
-      pattern = new RegExp(`^(?:${nameRegex})$`);
+      pattern = compileFullMatch(nameRegex); // RE2 (linear time), full match, as Envoy
     } catch (err) {
       return { ok: false, status: 400, message: `name_regex: ${(err as Error).message}` };
     }
   }
-  const matches = (entry: Json) => pattern === null || pattern.test(entryName(entry));
+  const matches = (entry: Json) => pattern === null || pattern.testExact(entryName(entry));
   if (resource === null || resource === '') {
     const configs = dump.configs.map((config) => {
       const filtered: Json = { ...config };

@@ -5,6 +5,7 @@
 // "backend"}` is `cluster.backend.upstream_rq_total`); the rest keep their
 // Prometheus name with the labels in braces. Histogram buckets are left out
 // (their _count and _sum stay), as Envoy's text /stats shows no buckets.
+import type { SearchRegex } from '../../src/config/re2-regex.js';
 
 export interface StatEntry {
   readonly name: string;
@@ -45,16 +46,16 @@ export function statsFromPrometheus(text: string): StatEntry[] {
   return out;
 }
 
-function selected(entries: readonly StatEntry[], filter: RegExp | null): StatEntry[] {
+function selected(entries: readonly StatEntry[], filter: SearchRegex | null): StatEntry[] {
   return entries.filter((e) => filter === null || filter.test(e.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Envoy's text /stats: `name: value` per line, sorted by name; `filter` as ?filter= (a regex searched in the name). */
-export function envoyStatsText(entries: readonly StatEntry[], filter: RegExp | null): string {
+export function envoyStatsText(entries: readonly StatEntry[], filter: SearchRegex | null): string {
   return selected(entries, filter).map((e) => `${e.name}: ${e.value}\n`).join('');
 }
 
 /** Envoy's /stats?format=json: `{"stats":[{"name","value"}]}`. */
-export function envoyStatsJson(entries: readonly StatEntry[], filter: RegExp | null): { stats: StatEntry[] } {
+export function envoyStatsJson(entries: readonly StatEntry[], filter: SearchRegex | null): { stats: StatEntry[] } {
   return { stats: selected(entries, filter) };
 }
