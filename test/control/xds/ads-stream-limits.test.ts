@@ -84,8 +84,9 @@ describe('ADS stream backpressure', () => {
         received++;
       }
       expect(latest).toBe(`v${pushes}`);
-      // What was queued before the stream filled, then the latest version: the versions in between were coalesced.
-      expect(received).toBeLessThanOrEqual(25);
+      // What was queued before the stream filled (gRPC's buffer, HTTP/2 windows and the kernel's socket buffers,
+      // a few dozen), then the latest version: the rest of the 300 were coalesced.
+      expect(received).toBeLessThanOrEqual(100);
       await sleep(50);
       expect(ads.status()[0]!.backlog).toMatchObject({ messages: 0, bytes: 0, blocked: false });
     }, 30_000);
