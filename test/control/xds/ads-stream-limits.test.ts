@@ -115,6 +115,17 @@ describe('ADS per-stream name limits', () => {
     expect((await other.next(5000)).type_url).toBe(TYPE_URL.CLUSTER);
   });
 
+  it('delta: a million names in one request is refused with RESOURCE_EXHAUSTED before it is decoded (message size)', async () => {
+    const client = deltaClient(port);
+    clients.push(client);
+    const names = Array.from({ length: 1_000_000 }, (_, i) => `n${i}`); // ~9 MB: over the 4 MiB a request may be
+    client.send({ node: node('greedy'), type_url: TYPE_URL.ENDPOINT, resource_names_subscribe: names });
+    const status = await client.ended(10_000);
+    expect(status.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(status.details).toMatch(/larger than max/);
+    expect(ads.status()).toEqual([]);
+  }, 30_000);
+
   it('delta: initial_resource_versions over the limit is refused with RESOURCE_EXHAUSTED', async () => {
     cache.setSnapshot('greedy', new Snapshot(meshInput()));
     const client = deltaClient(port);
