@@ -41,7 +41,7 @@ describe('isthmus completion', () => {
       'delta sotw',
       'pretty',
       'clusters endpoints listeners routes',
-      '--filename --control --config --help -f -h',
+      '--filename --control --data-dir --token --config --help -f -h',
       'bash zsh',
     ]);
   });
