@@ -47,8 +47,11 @@ export class AccessLog {
       onDropped?.();
     });
     process.once('exit', () => {
-      // A destination that stopped taking lines would block this flush for good.
+      // A destination that stopped taking lines would block this flush for good: skip it once lines were dropped,
+      // and otherwise retry a full pipe (EAGAIN) for a second at most.
       if (this.dropped > 0) return;
+      const deadline = Date.now() + 1000;
+      (dest as unknown as { retryEAGAIN: () => boolean }).retryEAGAIN = () => Date.now() < deadline;
       try {
         dest.flushSync();
       } catch {

@@ -1,13 +1,16 @@
 // A cluster as one worker runs it: its endpoints (each with a pool), its
 // host set by priority with a balancer per level, and counters. Built from
 // config; kept across reloads while its definition is unchanged so pooled
-// connections survive a route change. The host set is rebuilt whenever the
-// cluster's health epoch moves (one load per pick to notice).
+// connections survive a route change. The host set is rebuilt when the
+// cluster's health epoch moves, by the worker's HostSetRefresher (a timer),
+// never inside a pick: a Maglev table takes milliseconds to build, and the
+// request that happens to notice a health change must not pay for it.
 import type { Cluster } from '../src/config/bootstrap-types.js';
 import { NO_HASH } from './balancers/balancer.js';
 import { fmix } from './balancers/hash32.js';
 import { LatencyTable } from './balancers/latency-table.js';
 import { PrioritySet } from './balancers/priority-set.js';
+import { hostSetRefresher, type RefreshableHostSet } from './balancers/host-set-refresher.js';
 import { usesRequestHash } from './balancers/create-balancer.js';
 import { ClusterCounters } from './cluster-counters.js';
 import type { ClusterHealthView } from './cluster-health-view.js';
@@ -16,7 +19,7 @@ import type { SharedState } from './shared-state/state-layout.js';
 import { UpstreamEndpoint } from './upstream-endpoint.js';
 import type { ClusterStatus } from './worker-protocol.js';
 
-export class UpstreamCluster {
+export class UpstreamCluster implements RefreshableHostSet {
   readonly name: string;
   readonly endpoints: readonly UpstreamEndpoint[];
   readonly counters: ClusterCounters;
@@ -53,16 +56,23 @@ export class UpstreamCluster {
     this.avoid = new Uint8Array(this.endpoints.length);
     this.builtEpoch = health.epoch();
     this.hostSet = new PrioritySet(config, this.endpoints, health, this.latency);
+    hostSetRefresher.track(this);
   }
 
-  /** The host set as of the current health epoch (rebuilt first when health changed). */
+  /** The host set picks use: the one built at the last health epoch the refresher saw. */
   get priorities(): PrioritySet {
-    const epoch = this.health.epoch();
-    if (epoch !== this.builtEpoch) {
-      this.builtEpoch = epoch;
-      this.hostSet = new PrioritySet(this.config, this.endpoints, this.health, this.latency);
-    }
     return this.hostSet;
+  }
+
+  /** Rebuilds the host set when the health epoch moved (the refresher's timer calls it; never a pick). */
+  refreshHostSet(): boolean {
+    const epoch = this.health.epoch();
+    if (epoch === this.builtEpoch) return false;
+    // Built first, swapped in one write: a pick never sees half a host set.
+    const next = new PrioritySet(this.config, this.endpoints, this.health, this.latency);
+    this.builtEpoch = epoch;
+    this.hostSet = next;
+    return true;
   }
 
   /**
@@ -93,6 +103,7 @@ export class UpstreamCluster {
   }
 
   close(): void {
+    hostSetRefresher.untrack(this);
     for (const e of this.endpoints) e.close();
   }
 

@@ -17,6 +17,7 @@ import { setEjectionListener } from './shared-state/endpoint-state.js';
 import { HEADER, SharedState } from './shared-state/state-layout.js';
 import { SharedActiveFaults } from './shared-state/active-faults.js';
 import { ConnectionLimit } from './connection-limit.js';
+import { hostSetRefresher } from './balancers/host-set-refresher.js';
 import { WorkerContext } from './worker-context.js';
 import {
   CONFIG_CHANNEL,
@@ -123,6 +124,9 @@ port.on('message', (msg: AgentMessage) => {
       post({ type: 'stats', id: msg.id, snapshot: statsSnapshot() });
       break;
     case 'clusters':
+      // /clusters shows health from the shared state: first bring this worker's host sets up to it, so what
+      // the admin shows is what picks use (the refresher's timer would within HOST_SET_REFRESH_MS anyway).
+      hostSetRefresher.tick();
       post({ type: 'clusters', id: msg.id, clusters: [...worker.snapshot.clusters.values()].map((c) => c.status()) });
       break;
     case 'drain-listeners':

@@ -180,10 +180,10 @@ export class MeshPublisher {
   /**
    * Proxyless proxies' built snapshots by what determines them: translation reads the proxy's identity (never its
    * node id), the config and the registry, so proxies with the same identity get the same resources, versions and
-   * Snapshot (encoded once). By `identity|...` key; cleared whenever the config or the registry changes, and an
-   * identity's entries go when its last proxy leaves.
+   * Snapshot (encoded once). By identity, then by what was built (`full`, `eds|...`); cleared whenever the config or
+   * the registry changes, and an identity's entries go when its last proxy leaves.
    */
-  private readonly built = new Map<string, BuiltSnapshot>();
+  private readonly built = new Map<string, Map<string, BuiltSnapshot>>();
   /** Sidecars' latest outbound part by scope key; cleared on config and service changes, and when a scope's last proxy leaves. */
   private readonly outbounds = new Map<string, SharedOutbound>();
   /**
@@ -224,7 +224,9 @@ export class MeshPublisher {
 
   /** Entries of the caches keyed by what proxies send: shared outbound parts plus proxyless built snapshots. */
   cacheEntries(): number {
-    return this.outbounds.size + this.built.size;
+    let n = this.outbounds.size;
+    for (const byKey of this.built.values()) n += byKey.size;
+    return n;
   }
 
   /** Pushes pending changes now instead of after the debounce (tests, shutdown). */
@@ -360,8 +362,14 @@ export class MeshPublisher {
     }
     this.cacheUsers.delete(old);
     this.outbounds.delete(old);
-    const prefix = `${old}|`;
-    for (const k of this.built.keys()) if (k.startsWith(prefix)) this.built.delete(k);
+    this.built.delete(old);
+  }
+
+  /** The built snapshots of a proxyless identity (created empty). */
+  private builtFor(identity: string): Map<string, BuiltSnapshot> {
+    let byKey = this.built.get(identity);
+    if (byKey === undefined) this.built.set(identity, (byKey = new Map()));
+    return byKey;
   }
 
   // ---- pushing ----
@@ -409,11 +417,11 @@ export class MeshPublisher {
       }
       const identity = `proxyless|${identityKey(state.proxy)}`;
       this.holdCacheKey(state, identity);
-      const key = `${identity}|full`;
-      let built = this.built.get(key);
+      const cached = this.builtFor(identity);
+      let built = cached.get('full');
       if (built === undefined) {
         built = this.build(undefined, translateForProxy(state.proxy, this.config(), this.options.registry));
-        this.built.set(key, built);
+        cached.set('full', built);
       }
       this.publish(state, built, changedAt);
     } catch (err) {
@@ -445,14 +453,15 @@ export class MeshPublisher {
         return;
       }
       const previous = state.resources!;
-      const key = `${state.cacheKey}|eds|${names.join(',')}|${[...state.versions.values()].join(',')}`;
-      let built = this.built.get(key);
+      const cached = this.builtFor(state.cacheKey!);
+      const key = `eds|${names.join(',')}|${[...state.versions.values()].join(',')}`;
+      let built = cached.get(key);
       if (built === undefined) {
         const fresh = translateEndpoints(state.proxy, names, this.config(), this.options.registry) as { cluster_name: string }[];
         const byName = new Map(fresh.map((cla) => [cla.cluster_name, cla as object]));
         const endpoints = previous.endpoints.map((cla) => byName.get((cla as { cluster_name: string }).cluster_name) ?? cla);
         built = this.build({ resources: previous, versions: state.versions }, { ...previous, endpoints });
-        this.built.set(key, built);
+        cached.set(key, built);
       }
       this.publish(state, built, changedAt);
     } catch (err) {

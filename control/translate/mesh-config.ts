@@ -68,7 +68,15 @@ export interface MeshConfig {
   destinationRuleFor(host: string, proxyNamespace: string, hostNamespace: string): DestinationRule | undefined;
   /** The Sidecar that scopes a proxy: one selecting its labels, else its namespace's default, else the root namespace's. */
   sidecarFor(proxy: ProxyIdentity): Sidecar | undefined;
+  /** Hosts whose VirtualService lookup is memoized now (at most MAX_MEMOIZED_HOSTS). */
+  memoizedHosts(): number;
 }
+
+/**
+ * Bound on the VirtualService-by-host memo. Hosts include those that registering proxies name, which come and go
+ * while one config stays; past the bound the memo starts over (a lookup is a scan of the VirtualServices).
+ */
+export const MAX_MEMOIZED_HOSTS = 10_000;
 
 function keyOf(r: IstioResource): string {
   return `${r.metadata.namespace}/${r.metadata.name}`;
@@ -120,8 +128,14 @@ export function createMeshConfig(resources: readonly IstioResource[], options: P
     destinationRules,
     sidecars,
     virtualServiceFor(host) {
-      if (!vsCache.has(host)) vsCache.set(host, bestByHost(virtualServices, (vs) => vs.spec.hosts.map((h) => h.fqdn), host));
-      return vsCache.get(host);
+      if (vsCache.has(host)) return vsCache.get(host);
+      const found = bestByHost(virtualServices, (vs) => vs.spec.hosts.map((h) => h.fqdn), host);
+      if (vsCache.size >= MAX_MEMOIZED_HOSTS) vsCache.clear();
+      vsCache.set(host, found);
+      return found;
+    },
+    memoizedHosts() {
+      return vsCache.size;
     },
     destinationRuleFor(host, proxyNamespace, hostNamespace) {
       for (const ns of [proxyNamespace, hostNamespace, merged.rootNamespace]) {

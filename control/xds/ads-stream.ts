@@ -109,7 +109,8 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
   private backlogMessages = 0;
   private backlogBytes = 0;
   private readonly written = (): void => this.onWritten();
-  private writtenSizes: number[] = [];
+  /** Sizes of the messages gRPC has not yet taken, oldest first (at most its buffer plus one). */
+  private readonly writtenSizes: number[] = [];
 
   constructor(
     readonly streamId: number,

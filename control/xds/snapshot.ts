@@ -26,6 +26,12 @@ export interface EncodedType {
 
 /** Bound on the shared-body memo per type, so many distinct subscriptions cannot grow it without limit. */
 const MAX_SHARED_BODIES = 1024;
+/**
+ * And on its bytes: proxies choose the name sets, so 1024 near-complete subsets of a large type would otherwise be
+ * 1024 copies of it. Past the budget a body is built for its response and not kept.
+ */
+export const MAX_SHARED_BODY_BYTES = 16 * 1024 * 1024;
+const sharedBodyBytes = new WeakMap<EncodedType, number>();
 
 export class Snapshot {
   private readonly input: SnapshotInput;
@@ -185,7 +191,11 @@ export function sotwBody(type: EncodedType, names: ReadonlySet<string> | undefin
     }
   }
   body = Buffer.concat(parts);
-  if (type.sotwBodies.size < MAX_SHARED_BODIES) type.sotwBodies.set(key, body);
+  const kept = sharedBodyBytes.get(type) ?? 0;
+  if (type.sotwBodies.size < MAX_SHARED_BODIES && kept + body.length <= MAX_SHARED_BODY_BYTES) {
+    type.sotwBodies.set(key, body);
+    sharedBodyBytes.set(type, kept + body.length);
+  }
   return body;
 }
 

@@ -8,7 +8,7 @@ import { parseBootstrap } from '../../src/config/parse-bootstrap.js';
 import { RouteTable } from '../../src/routing/route-table.js';
 import { bootstrapText, lineOf, parseParts, problemLines } from './bootstrap-text.js';
 
-const R = 'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0]';
+const R = 'virtual host "web" › routes[0]';
 
 describe('weighted_clusters with a weight of 0', () => {
   const parts = { moreClusters: ['canary'], action: { cluster: undefined, weighted_clusters: { clusters: [{ name: 'a', weight: 100 }, { name: 'canary', weight: 0 }] } } };

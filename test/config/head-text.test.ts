@@ -8,7 +8,7 @@ import { isFieldValueSafe, isRequestTargetSafe, isUriTextSafe } from '../../src/
 import { redirectLocation } from '../../src/routing/route-table.js';
 import { bootstrapText, lineOf, parseParts, problemLines, type Parts } from './bootstrap-text.js';
 
-const R = 'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0]';
+const R = 'virtual host "web" › routes[0]';
 const INJECTED = 'x\r\nx-injected: 1';
 
 /** The one problem of parts, as `line: message`; the line is where `marker` first appears. */

@@ -60,7 +60,7 @@ describe('header injection from config', () => {
     });
     expect(dump.version).toBe(before.version);
     const problems = dump.lastRejected?.problems.join('\n') ?? '';
-    expect(problems).toContain(`bootstrap.yaml:${hostLine}: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[1].route.host_rewrite_literal must be printable ASCII`);
+    expect(problems).toContain(`bootstrap.yaml:${hostLine}: virtual host "all" › routes[1].route.host_rewrite_literal must be printable ASCII`);
     expect(problems).toContain('routes[1].route.prefix_rewrite must be printable ASCII');
     expect(problems).toContain('routes[0].redirect.host_redirect must be printable ASCII');
     expect(problems).toContain('routes[0].redirect.prefix_rewrite must be printable ASCII');

@@ -64,8 +64,8 @@ describe('reloads in a busy folder', { timeout: 40_000 }, () => {
       await waitFor('the new routes', async () => (await request(port, '/version')).body === 'busy');
       expect(Date.now() - changedAt).toBeLessThan(2500); // 100 ms debounce, plus apply on a loaded 2-core machine
       expect((await configDump(proxy)).version).toBe(before + 1);
-      const written = proxy.lines.find((l) => l.msg === 'config version written' && l.version === before + 1);
-      expect(written?.reason).toBe(`file changed (file sha256 ${sha(text)})`);
+      const written = proxy.lines.find((l) => String(l.msg).startsWith(`config v${before + 1} applied`) && l.version === before + 1);
+      expect(written?.reason).toBe(`file changed, sha256 ${sha(text)}`);
     } finally {
       expect(await load.stop()).toBeGreaterThan(10);
     }
@@ -89,7 +89,7 @@ describe('reloads in a busy folder', { timeout: 40_000 }, () => {
     replaceFile(proxy.bootstrapPath, bad);
     const rejected = await waitFor('the rejection line', async () =>
       proxy.lines.find((l) => String(l.msg).startsWith('config rejected') && String(l.reason).includes(sha(bad))));
-    expect(rejected.problems).toEqual([expect.stringContaining('dns_lookup_family'), expect.stringContaining('bogus_field')]);
+    expect((rejected.detail as { problems: unknown }).problems).toEqual([expect.stringContaining('dns_lookup_family'), expect.stringContaining('bogus_field')]);
     expect((await request(port, '/version')).body).toBe(`storm${n}`);
   });
 });

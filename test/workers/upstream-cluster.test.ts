@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { NO_HASH } from '../../workers/balancers/balancer.js';
 import { hashString } from '../../workers/balancers/hash32.js';
+import { hostSetRefresher } from '../../workers/balancers/host-set-refresher.js';
 import { clusterConfig, clusterWith, countPicks, FakeHealth, ports } from './balancers/lb-fixtures.js';
 
 describe('UpstreamCluster host sets', () => {
@@ -11,8 +12,10 @@ describe('UpstreamCluster host sets', () => {
     const c = clusterWith(clusterConfig('ROUND_ROBIN', [1, 2, 3]), health);
     expect(countPicks(30, () => c.pick(NO_HASH, null)).get(2)).toBe(10);
     health.set(1, false);
+    c.refreshHostSet(); // what the worker's refresher timer does
     expect(countPicks(30, () => c.pick(NO_HASH, null)).get(2)).toBeUndefined();
     health.set(1, true);
+    c.refreshHostSet(); // what the worker's refresher timer does
     expect(countPicks(30, () => c.pick(NO_HASH, null)).get(2)).toBe(10);
   });
 
@@ -20,9 +23,32 @@ describe('UpstreamCluster host sets', () => {
     const health = new FakeHealth();
     const c = clusterWith(clusterConfig('ROUND_ROBIN', [1, 2]), health);
     const before = c.priorities;
+    expect(c.refreshHostSet()).toBe(false);
     expect(c.priorities).toBe(before);
     health.set(0, false);
+    expect(c.refreshHostSet()).toBe(true);
     expect(c.priorities).not.toBe(before);
+  });
+
+  it('never rebuilds in a pick: the request right after a health change picks from the old Maglev table, the refresher timer swaps in the new one', async () => {
+    const health = new FakeHealth();
+    // 24 hosts over a 65537-slot table (Envoy's default size): a rebuild is milliseconds of CPU.
+    const c = clusterWith(clusterConfig('MAGLEV', ports(24), { maglevTableSize: 65537 }), health);
+    const keys = Array.from({ length: 2000 }, (_, i) => hashString(`key-${i}`));
+    const before = c.priorities;
+    health.set(0, false);
+    const rebuildsBefore = hostSetRefresher.rebuilds;
+    // The next picks see the old table: the host that just went down still gets its keys, nothing was rebuilt.
+    const onDownHost = keys.filter((k) => c.pick(k, null)!.port === ports(24)[0]).length;
+    expect(onDownHost).toBeGreaterThan(0);
+    expect(c.priorities).toBe(before);
+    // The worker's refresher notices on its timer (off the request path) and swaps in the new table.
+    const deadline = Date.now() + 2000;
+    while (c.priorities === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(c.priorities).not.toBe(before);
+    expect(hostSetRefresher.rebuilds).toBeGreaterThan(rebuildsBefore);
+    expect(keys.filter((k) => c.pick(k, null)!.port === ports(24)[0]).length).toBe(0);
+    c.close();
   });
 
   it('keeps traffic in priority 0 while it is healthy and fails over to priority 1 when its endpoints fail', () => {
@@ -32,10 +58,12 @@ describe('UpstreamCluster host sets', () => {
     const local = countPicks(1000, () => c.pick(NO_HASH, null));
     expect((local.get(1) ?? 0) + (local.get(2) ?? 0)).toBe(1000);
     health.set(0, false); // half of P0 healthy: 2 x 1/2 x 1.4 = 70% stays, 30% spills
+    c.refreshHostSet(); // what the worker's refresher timer does
     const half = countPicks(10_000, () => c.pick(NO_HASH, null));
     expect(half.get(1)).toBeUndefined();
     expect(Math.abs(half.get(2)! / 10_000 - 0.7)).toBeLessThan(0.03);
     health.set(1, false);
+    c.refreshHostSet(); // what the worker's refresher timer does
     const failed = countPicks(1000, () => c.pick(NO_HASH, null));
     expect((failed.get(3) ?? 0) + (failed.get(4) ?? 0)).toBe(1000);
   });
@@ -46,6 +74,7 @@ describe('UpstreamCluster host sets', () => {
     health.set(0, false);
     health.set(1, false);
     health.set(2, false); // 25% healthy < 50%
+    c.refreshHostSet(); // what the worker's refresher timer does
     const counts = countPicks(400, () => c.pick(NO_HASH, null));
     expect([...counts.keys()].sort()).toEqual([1, 2, 3, 4]);
     const level = c.priorities.levels[0]!;
@@ -57,6 +86,7 @@ describe('UpstreamCluster host sets', () => {
     const c = clusterWith(clusterConfig('ROUND_ROBIN', [1, 2], { healthyPanicThresholdPercent: 0 }), health);
     health.set(0, false);
     health.set(1, false);
+    c.refreshHostSet(); // what the worker's refresher timer does
     expect(c.pick(NO_HASH, null)).toBeNull();
   });
 
@@ -66,6 +96,7 @@ describe('UpstreamCluster host sets', () => {
     const keys = Array.from({ length: 500 }, (_, i) => hashString(`k${i}`));
     const home = keys.map((k) => c.pick(k, null)!.port);
     health.set(0, false);
+    c.refreshHostSet(); // what the worker's refresher timer does
     keys.forEach((k, i) => {
       const now = c.pick(k, null)!.port;
       if (home[i] !== ports(4)[0]) expect(now).toBe(home[i]);
@@ -103,6 +134,7 @@ describe('UpstreamCluster retries', () => {
     const config = clusterConfig('RANDOM', [{ port: 1, priority: 0 }, { port: 2, priority: 0 }, { port: 3, priority: 1 }]);
     const c = clusterWith(config, health);
     health.set(1, false); // P0: 1 of 2 healthy -> 70% P0, 30% P1
+    c.refreshHostSet(); // what the worker's refresher timer does
     const tried = [c.endpoints[0]!];
     const counts = countPicks(2000, () => c.pick(NO_HASH, c.endpoints[0]!, tried, 5));
     // P0's only usable host was tried: each of the 1 + 5 picks leaves P0 with 30% chance (Envoy's re-pick rule).
@@ -114,6 +146,7 @@ describe('UpstreamCluster retries', () => {
     const config = clusterConfig('RING_HASH', [{ port: 1, priority: 0 }, { port: 2, priority: 0 }, { port: 3, priority: 1 }]);
     const c = clusterWith(config, health);
     health.set(1, false);
+    c.refreshHostSet(); // what the worker's refresher timer does
     const tried = [c.endpoints[0]!];
     let inP1 = 0;
     for (let i = 0; i < 1000; i++) if (c.pick(hashString(`key-${i}`), c.endpoints[0]!, tried, 5)!.port === 3) inP1++;

@@ -189,7 +189,7 @@ export class ProxyAgent implements AdminBackend {
     const text = await readFile(this.options.bootstrap, 'utf8').catch(() => null);
     this.watcher?.markLoaded(text);
     // The text read once is the version parsed, and its digest names it in the "written" or "rejected" line.
-    if (text !== null) reason = `${reason} (file sha256 ${createHash('sha256').update(text).digest('hex').slice(0, 12)})`;
+    if (text !== null) reason = `${reason}, sha256 ${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
     let bootstrap: Bootstrap;
     try {
       bootstrap = text === null ? await loadBootstrapFile(this.options.bootstrap) : parseBootstrap(text, this.options.bootstrap);

@@ -8,6 +8,7 @@ import type { OutlierDetection } from '../../src/config/bootstrap-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { EjectionResult, tryEject } from './outlier-ejection.js';
 import { EJECTION_KIND, ENDPOINT, HEALTH } from './state-layout.js';
+import { hostSetRefresher } from '../balancers/host-set-refresher.js';
 
 export interface EjectionNotice {
   readonly cluster: string;
@@ -114,8 +115,9 @@ export class EndpointState {
       enforcingPercent,
       kind,
     });
-    if (result === EjectionResult.EJECTED && ejectionListener !== null) {
-      ejectionListener({ cluster: this.clusterName, address: this.address, port: this.port, kind });
-    }
+    if (result !== EjectionResult.EJECTED) return;
+    // This worker moved the health epoch: its host sets are rebuilt once the current callbacks are done.
+    hostSetRefresher.soon();
+    if (ejectionListener !== null) ejectionListener({ cluster: this.clusterName, address: this.address, port: this.port, kind });
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SnapshotCache } from '../../../control/xds/snapshot-cache.js';
-import { Snapshot } from '../../../control/xds/snapshot.js';
+import { MAX_SHARED_BODY_BYTES, Snapshot, sotwBody } from '../../../control/xds/snapshot.js';
 import { encoderStats, ResourceError } from '../../../control/xds/resource-encoder.js';
 import { TYPE_URL } from '../../../control/xds/protos.js';
 import { cluster, meshInput, meshSnapshot, routeConfig } from './xds-fixtures.js';
@@ -66,5 +66,24 @@ describe('SnapshotCache', () => {
     cache.setSnapshot('n0', next);
     expect(encoderStats.resourcesEncoded - before).toBe(8); // only the two assignments again
     expect(next.encodedType(TYPE_URL.CLUSTER)).toBe(snapshot.encodedType(TYPE_URL.CLUSTER));
+  });
+});
+
+describe('sotwBody memo', () => {
+  it('keeps at most MAX_SHARED_BODY_BYTES of bodies per type, however many name sets proxies ask for', () => {
+    // 100 clusters of ~20 KB each; 100 subsets of 99 names are ~2 MB each: 200 MB if all were kept.
+    const resources = Array.from({ length: 100 }, (_, i) => ({ ...cluster(`c${i}`), alt_stat_name: 'x'.repeat(20_000) }));
+    const snapshot = new Snapshot({ [TYPE_URL.CLUSTER]: { version: 'v', resources } });
+    snapshot.encode();
+    const type = snapshot.encodedType(TYPE_URL.CLUSTER)!;
+    for (let skip = 0; skip < 100; skip++) {
+      const names = new Set(resources.map((r) => r.name).filter((_, i) => i !== skip));
+      const body = sotwBody(type, names);
+      expect(body.length).toBeGreaterThan(99 * 20_000); // every response still gets its whole body
+    }
+    let kept = 0;
+    for (const body of type.sotwBodies.values()) kept += body.length;
+    expect(kept).toBeLessThanOrEqual(MAX_SHARED_BODY_BYTES);
+    expect(type.sotwBodies.size).toBeLessThan(10);
   });
 });
