@@ -242,31 +242,13 @@ int64_t ParseHead(uint8_t* buf, size_t start, size_t end, uint32_t* out, HeadLim
 
 // (buf: Buffer, start, end, out: Uint32Array, maxHeadBytes, maxHeaders) → number
 napi_value ParseHeadJs(napi_env env, napi_callback_info info, MessageKind kind) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  uint8_t* buf;
-  size_t length;
-  uint32_t* out;
-  size_t out_length;
-  size_t start, end, max_head_bytes, max_headers;
-  if (!GetTypedArray(env, argv[0], napi_uint8_array, "buf must be a Buffer", &buf, &length)) return nullptr;
-  if (length > 0xffffffffu) return ThrowRangeError(env, "buf is longer than 4 GiB"), nullptr;
-  if (!GetIndex(env, argv[1], static_cast<double>(length), "start must be a number", "start is outside buf", &start) ||
-      !GetIndex(env, argv[2], static_cast<double>(length), "end must be a number", "end is outside buf", &end) ||
-      !GetWordArray(env, argv[3], "out must be a Uint32Array", &out, &out_length) ||
-      !GetIndex(env, argv[4], 4294967295.0, "maxHeadBytes must be a number", "maxHeadBytes must be an integer >= 0",
-                &max_head_bytes) ||
-      !GetIndex(env, argv[5], 4294967295.0, "maxHeaders must be a number", "maxHeaders must be an integer >= 0",
-                &max_headers)) {
-    return nullptr;
-  }
-  if (start > end) return ThrowRangeError(env, "start is after end"), nullptr;
-  if (out_length < kSlotHeaders || (out_length - kSlotHeaders) / kSlotsPerHeader < max_headers) {
+  HeadCallArgs a;
+  if (!GetHeadCallArgs(env, info, "out must be a Uint32Array", &a)) return nullptr;
+  if (a.words_length < kSlotHeaders || (a.words_length - kSlotHeaders) / kSlotsPerHeader < a.max_headers) {
     return ThrowRangeError(env, "out is smaller than headSlots(maxHeaders)"), nullptr;
   }
-  const HeadLimits limits{max_head_bytes, static_cast<uint32_t>(max_headers)};
-  const int64_t r = ParseHead(buf, start, end, out, limits, kind);
+  const HeadLimits limits{a.max_head_bytes, a.max_headers};
+  const int64_t r = ParseHead(a.buf, a.start, a.end, a.words, limits, kind);
   return NumberValue(env, static_cast<double>(r));
 }
 

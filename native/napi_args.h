@@ -81,6 +81,41 @@ inline napi_value NumberValue(napi_env env, double n) {
   return v;
 }
 
+// The arguments every head-parsing call takes: (buf: Buffer, start, end, words: Uint32Array, maxHeadBytes,
+// maxHeaders). words is the parser's output slots or the partial check's state; its size is the caller's to check.
+struct HeadCallArgs {
+  uint8_t* buf;
+  size_t start;
+  size_t end;
+  uint32_t* words;
+  size_t words_length;
+  size_t max_head_bytes;
+  uint32_t max_headers;
+};
+
+// Reads and checks HeadCallArgs; words_message names the Uint32Array argument in the TypeError.
+inline bool GetHeadCallArgs(napi_env env, napi_callback_info info, const char* words_message, HeadCallArgs* a) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return false;
+  size_t length;
+  size_t max_headers;
+  if (!GetTypedArray(env, argv[0], napi_uint8_array, "buf must be a Buffer", &a->buf, &length)) return false;
+  if (length > 0xffffffffu) return ThrowRangeError(env, "buf is longer than 4 GiB");
+  if (!GetIndex(env, argv[1], static_cast<double>(length), "start must be a number", "start is outside buf", &a->start) ||
+      !GetIndex(env, argv[2], static_cast<double>(length), "end must be a number", "end is outside buf", &a->end) ||
+      !GetWordArray(env, argv[3], words_message, &a->words, &a->words_length) ||
+      !GetIndex(env, argv[4], 4294967295.0, "maxHeadBytes must be a number", "maxHeadBytes must be an integer >= 0",
+                &a->max_head_bytes) ||
+      !GetIndex(env, argv[5], 4294967295.0, "maxHeaders must be a number", "maxHeaders must be an integer >= 0",
+                &max_headers)) {
+    return false;
+  }
+  if (a->start > a->end) return ThrowRangeError(env, "start is after end");
+  a->max_headers = static_cast<uint32_t>(max_headers);
+  return true;
+}
+
 }  // namespace isthmus
 
 #endif  // ISTHMUS_NAPI_ARGS_H_

@@ -148,29 +148,10 @@ int64_t CheckFields(Check& k, size_t& p, uint32_t& phase) {
 
 // (buf: Buffer, start, end, state: Uint32Array, maxHeadBytes, maxHeaders) → number
 napi_value CheckPartialRequestHeadJs(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  uint8_t* buf;
-  size_t length;
-  uint32_t* state;
-  size_t state_length;
-  size_t start, end, max_head_bytes, max_headers;
-  if (!GetTypedArray(env, argv[0], napi_uint8_array, "buf must be a Buffer", &buf, &length)) return nullptr;
-  if (length > 0xffffffffu) return ThrowRangeError(env, "buf is longer than 4 GiB"), nullptr;
-  if (!GetIndex(env, argv[1], static_cast<double>(length), "start must be a number", "start is outside buf", &start) ||
-      !GetIndex(env, argv[2], static_cast<double>(length), "end must be a number", "end is outside buf", &end) ||
-      !GetWordArray(env, argv[3], "state must be a Uint32Array", &state, &state_length) ||
-      !GetIndex(env, argv[4], 4294967295.0, "maxHeadBytes must be a number", "maxHeadBytes must be an integer >= 0",
-                &max_head_bytes) ||
-      !GetIndex(env, argv[5], 4294967295.0, "maxHeaders must be a number", "maxHeaders must be an integer >= 0",
-                &max_headers)) {
-    return nullptr;
-  }
-  if (start > end) return ThrowRangeError(env, "start is after end"), nullptr;
-  if (state_length < kPartialStateSize) return ThrowRangeError(env, "state is smaller than PARTIAL_HEAD.STATE_SIZE"), nullptr;
-  const int64_t r =
-      CheckPartialRequestHead(buf, start, end, state, max_head_bytes, static_cast<uint32_t>(max_headers));
+  HeadCallArgs a;
+  if (!GetHeadCallArgs(env, info, "state must be a Uint32Array", &a)) return nullptr;
+  if (a.words_length < kPartialStateSize) return ThrowRangeError(env, "state is smaller than PARTIAL_HEAD.STATE_SIZE"), nullptr;
+  const int64_t r = CheckPartialRequestHead(a.buf, a.start, a.end, a.words, a.max_head_bytes, a.max_headers);
   return NumberValue(env, static_cast<double>(r));
 }
 

@@ -24,7 +24,8 @@ export interface ResourceReadResult {
   readonly problems: readonly ConfigProblem[];
 }
 
-const RESOURCE_FILE = /\.(ya?ml|json)$/i;
+/** The files of a config folder that hold resources (the folder watcher reacts to these names only). */
+export const RESOURCE_FILE = /\.(ya?ml|json)$/i;
 /** Bounds on a config folder: a folder this large is a mistake (a wrong path), not a mesh. */
 const MAX_FILES = 10_000;
 const MAX_FILE_BYTES = 16 * 1024 * 1024;

@@ -2,6 +2,7 @@
 // does: a push waits until changes have been quiet for `quietMs`, but never
 // longer than `maxDelayMs` after the first change of the burst, so a steady
 // trickle of changes cannot starve proxies of updates.
+import { Debouncer, type DebounceTimers } from '../../src/watch/debouncer.js';
 
 export interface PushDebouncerOptions {
   /** Quiet time after the last change (istiod's PILOT_DEBOUNCE_AFTER, 100 ms). */
@@ -11,12 +12,9 @@ export interface PushDebouncerOptions {
 }
 
 /** The clock and timer the debouncer uses; tests give it a fake one. */
-export interface Timers {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type Timers = DebounceTimers;
 
+/** Real timers, not unref'd: a pending push is work the control plane still owes its proxies. */
 export const realTimers: Timers = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -37,38 +35,30 @@ export class PushDebouncer<K> {
   private keys = new Set<K>();
   private firstChangeAt = 0;
   private merged = 0;
-  private timer: unknown = null;
   private stopped = false;
+  /** The timing (quiet time, max delay) is the file watchers' rule, shared. */
+  private readonly debouncer: Debouncer;
 
   constructor(
-    private readonly options: PushDebouncerOptions,
+    options: PushDebouncerOptions,
     private readonly push: (changes: PendingChanges<K>) => void,
     private readonly timers: Timers = realTimers,
   ) {
-    if (!(options.quietMs >= 0) || !(options.maxDelayMs >= options.quietMs)) {
-      throw new RangeError(`push debounce: need 0 <= quietMs (${options.quietMs}) <= maxDelayMs (${options.maxDelayMs})`);
-    }
+    this.debouncer = new Debouncer({ quietMs: options.quietMs, maxWaitMs: options.maxDelayMs }, () => this.flush(), timers);
   }
 
   /** Records changed keys; the push happens after the quiet time, or at the max delay. */
   changed(keys: Iterable<K>): void {
     if (this.stopped) return;
-    const now = this.timers.now();
-    if (this.merged === 0) this.firstChangeAt = now;
+    if (this.merged === 0) this.firstChangeAt = this.timers.now();
     for (const k of keys) this.keys.add(k);
     this.merged++;
-    if (this.timer !== null) this.timers.clearTimeout(this.timer);
-    const deadline = this.firstChangeAt + this.options.maxDelayMs;
-    const wait = Math.max(0, Math.min(this.options.quietMs, deadline - now));
-    this.timer = this.timers.setTimeout(() => this.flush(), wait);
+    this.debouncer.event();
   }
 
   /** Pushes whatever is pending now (shutdown, tests). */
   flush(): void {
-    if (this.timer !== null) {
-      this.timers.clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.debouncer.cancel();
     if (this.merged === 0) return;
     const changes: PendingChanges<K> = { keys: this.keys, firstChangeAt: this.firstChangeAt, merged: this.merged };
     this.keys = new Set();
@@ -79,7 +69,6 @@ export class PushDebouncer<K> {
   /** Drops pending changes and ignores later ones. */
   stop(): void {
     this.stopped = true;
-    if (this.timer !== null) this.timers.clearTimeout(this.timer);
-    this.timer = null;
+    this.debouncer.stop();
   }
 }

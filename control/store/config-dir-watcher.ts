@@ -6,13 +6,13 @@
 // event during a read schedules one more read after it, never two at once.
 
 import type { Logger } from '../../src/log.js';
+import { RESOURCE_FILE } from '../config/parse-resources.js';
 import { RELOAD_DEBOUNCE, type DebounceTiming } from '../../src/watch/debouncer.js';
 import { KUBERNETES_DATA_LINK, watchFolder, type FolderWatch } from '../../src/watch/folder-watch.js';
 import type { ConfigStore, DirSyncResult } from './config-store.js';
 import { readDirSnapshot } from './dir-snapshot.js';
 
 /** The names readResourceDir reads (control/config/parse-resources.ts). */
-const CONFIG_FILE = /\.(ya?ml|json)$/i;
 
 export interface ConfigDirWatcher {
   /** Resolves once no read is pending or running (tests and shutdown). */
@@ -61,7 +61,7 @@ export async function watchConfigDir(
   try {
     watcher = watchFolder(dir, {
       timing,
-      relevant: (name) => CONFIG_FILE.test(name) || name === KUBERNETES_DATA_LINK,
+      relevant: (name) => RESOURCE_FILE.test(name) || name === KUBERNETES_DATA_LINK,
       onChange: run,
       // A folder that is removed or replaced ends the watch; the read reports it and status keeps the last good config.
       onError: (err) => {

@@ -61,6 +61,12 @@ export class Debouncer {
     this.timer = this.timers.setTimeout(() => this.fire(), wait);
   }
 
+  /** Drops a scheduled run; later events schedule anew. */
+  cancel(): void {
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
   /** Drops a scheduled run and ignores later events. */
   stop(): void {
     this.stopped = true;
