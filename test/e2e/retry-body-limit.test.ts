@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapWith, startProxy, statusCodes, type RunningProxy } from './harness.js';
+import { admin, bootstrapWith, metricSum, startProxy, statusCodes, waitFor, type RunningProxy } from './harness.js';
 
 const FIRST = 15 * 64 * 1024; // 960 KiB kept before the 503
 const REST = 8 * 64 * 1024; // the body crosses the replay limit (1 MiB) during the backoff
@@ -71,7 +71,9 @@ describe('a retry whose body grew past the replay limit during its backoff', () 
     socket.write("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (let sent = 0; sent < FIRST; sent += 64 * 1024) socket.write(chunk(64 * 1024));
     await answered;
-    await sleep(50); // the 503 reached the proxy: the retry waits out its backoff
+    // The proxy took the 503 and scheduled the retry: it now waits out its backoff.
+    await waitFor('the retry scheduled', async () =>
+      metricSum((await admin(proxy, '/stats/prometheus')).body, 'envoy_cluster_upstream_rq_retry', 'cluster_name="up"') >= 1);
     for (let sent = 0; sent < REST; sent += 64 * 1024) socket.write(chunk(64 * 1024));
     socket.write('0\r\n\r\n');
     await Promise.race([closed, sleep(15_000)]);
