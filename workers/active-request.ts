@@ -296,8 +296,15 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     const replay = this.replay;
     if (replay !== null) {
       this.replayBytes += piece.length;
-      if (this.replayBytes > REPLAY_LIMIT) this.replay = null;
-      else if (replay === NO_PIECES) this.replay = [piece];
+      if (this.replayBytes > REPLAY_LIMIT) {
+        this.replay = null;
+        if (this.backoffTimer !== null) {
+          // A retry waiting out its backoff would send only the pieces queued since: a body missing its start.
+          clearBackoffTimer(this);
+          sendLocalReply(this, LocalReply.RETRY_BUFFER_OVERFLOW);
+          return;
+        }
+      } else if (replay === NO_PIECES) this.replay = [piece];
       else replay.push(piece);
     }
     const run = this.filterRun;

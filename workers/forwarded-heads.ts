@@ -62,10 +62,14 @@ const upstreamFields: { -readonly [K in keyof UpstreamHeadFields]: UpstreamHeadF
 export function responseHeadFor(req: ActiveRequest, buf: Buffer, start: number, out: Uint32Array, status: number, bodyMode: number): Buffer {
   const flags = out[HEAD.FLAGS]!;
   let framing: string;
-  if (bodyMode === BodyMode.LENGTH || (bodyMode === BodyMode.NONE && (flags & FLAG.CONTENT_LENGTH) !== 0)) {
+  if (status === 204) {
+    // RFC 9110 8.6: never a Content-Length on a 204, whatever the upstream claimed (a client honouring it would
+    // take the next response's bytes as this one's body).
+    framing = '';
+  } else if (bodyMode === BodyMode.LENGTH || (bodyMode === BodyMode.NONE && (flags & FLAG.CONTENT_LENGTH) !== 0)) {
     framing = 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n';
   } else if (bodyMode === BodyMode.NONE) {
-    framing = status === 204 || status === 304 ? '' : 'content-length: 0\r\n';
+    framing = status === 304 ? '' : 'content-length: 0\r\n';
   } else if (req.http11) {
     framing = 'transfer-encoding: chunked\r\n';
     req.chunkedOut = true;

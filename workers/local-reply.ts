@@ -36,6 +36,8 @@ export const LocalReply = {
   /** A route rewrite or redirect composed a head with CR, LF, NUL or the like: never sent (forwarded-heads.ts). */
   UNSAFE_ROUTE_HEAD: { status: 500, flag: ResponseFlag.NR, body: 'the route produced an invalid request or Location' },
   REQUEST_HEADERS_TIMEOUT: { status: 408, flag: ResponseFlag.DPE, body: 'request headers timeout' },
+  /** The body outgrew the replay limit while a retry waited for its backoff: the retry cannot send it whole (as Envoy). */
+  RETRY_BUFFER_OVERFLOW: { status: 507, flag: 0, body: 'exceeded request buffer limit while retrying upstream' },
 } as const satisfies Record<string, LocalReplyKind>;
 
 /** Takes a status code; returns its standard reason phrase (node's table, the IANA registry's), 'Unknown' for an unregistered code. */

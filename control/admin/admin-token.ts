@@ -4,7 +4,7 @@
 // can write config through the API; `isthmus apply` / `delete` read it from
 // the same place.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -30,25 +30,25 @@ function readToken(path: string): string {
 export function ensureAdminToken(dataDir: string, onLooseMode: (path: string, mode: number) => void): string {
   const path = adminTokenPath(dataDir);
   mkdirSync(dataDir, { recursive: true });
-  let fd: number;
+  // Written whole to a private temporary file, then linked into place: a crash or a full disk never leaves an
+  // empty token file behind, and link() fails with EEXIST rather than overwrite a token another process made.
+  const token = randomBytes(TOKEN_BYTES).toString('base64url');
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: 'wx' });
   try {
-    fd = openSync(path, 'wx', 0o600); // 'wx': never overwrite a token another process just created
+    linkSync(tmp, path);
+    return token;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const mode = statSync(path).mode & 0o777;
-    if ((mode & 0o077) !== 0) {
-      chmodSync(path, 0o600);
-      onLooseMode(path, mode);
-    }
-    return readToken(path);
-  }
-  const token = randomBytes(TOKEN_BYTES).toString('base64url');
-  try {
-    writeSync(fd, `${token}\n`);
   } finally {
-    closeSync(fd);
+    unlinkSync(tmp);
   }
-  return token;
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    chmodSync(path, 0o600);
+    onLooseMode(path, mode);
+  }
+  return readToken(path);
 }
 
 /** Takes a data dir; returns its token, or undefined when the file does not exist (other read errors throw). */

@@ -15,6 +15,7 @@ function answerFor(method: string, path: string): string {
   if (path === '/no-content-with-body') return `HTTP/1.1 204 No Content\r\n\r\n${FORGED}`;
   if (path === '/not-modified-with-body') return `HTTP/1.1 304 Not Modified\r\n\r\n${FORGED}`;
   if (path === '/two-responses') return `HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst${FORGED}`;
+  if (path === '/no-content-with-length') return 'HTTP/1.1 204 No Content\r\ncontent-length: 6\r\n\r\n';
   if (path === '/vanish') return '';
   const body = `real ${method} ${path}`;
   return `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
@@ -112,6 +113,20 @@ describe('bytes past the end of a response', () => {
       expect(res.text.endsWith(`real GET ${next}-2`)).toBe(true);
     });
   }
+
+  it('a 204 that claims a Content-Length reaches the client without it, so the next response is not taken as its body', async () => {
+    // RFC 9110 8.6: a server never sends Content-Length on a 204; a client honouring it would read the next
+    // response's first bytes as this one's body.
+    const res = await rawExchange(
+      proxy.port,
+      'GET /no-content-with-length HTTP/1.1\r\nHost: x\r\n\r\nGET /after-204 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      5000,
+    );
+    expect(statusCodes(res.text)).toEqual([204, 200]);
+    const noContentHead = res.text.slice(0, res.text.indexOf('\r\n\r\n'));
+    expect(noContentHead).not.toMatch(/content-length/i);
+    expect(res.text.endsWith('real GET /after-204')).toBe(true);
+  });
 
   it('close the connection and count it as envoy_cluster_upstream_cx_protocol_error', async () => {
     const before = metricSum((await admin(proxy, '/stats/prometheus')).body, 'envoy_cluster_upstream_cx_protocol_error', 'cluster_name="raw"');

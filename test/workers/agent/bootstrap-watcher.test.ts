@@ -100,4 +100,21 @@ describe('bootstrap watcher', { timeout: 20_000 }, () => {
     await until('the ConfigMap update', () => loads.length > 0, 3000);
     expect(loads.map((l) => l.text)).toEqual(['cm2\n']);
   });
+
+  it('follows an edit of the file a symlinked bootstrap points to in the same folder (envoy.yaml -> envoy-prod.yaml)', async () => {
+    writeFileSync(join(dir, 'envoy-prod.yaml'), 'prod1\n');
+    symlinkSync('envoy-prod.yaml', join(dir, 'envoy.yaml'));
+    const { loads } = watchAsAgent(join(dir, 'envoy.yaml'));
+    writeFileSync(join(dir, 'envoy-prod.yaml'), 'prod2\n'); // edited in place: events name only the target
+    await until('the edit of the target', () => loads.length > 0, 3000);
+    expect(loads.map((l) => l.text)).toEqual(['prod2\n']);
+    // Re-pointed to another file, whose edits count from then on.
+    writeFileSync(join(dir, 'envoy-canary.yaml'), 'canary1\n');
+    symlinkSync('envoy-canary.yaml', join(dir, 'envoy.yaml.tmp'));
+    renameSync(join(dir, 'envoy.yaml.tmp'), join(dir, 'envoy.yaml'));
+    await until('the re-pointed link', () => loads.length > 1, 3000);
+    writeFileSync(join(dir, 'envoy-canary.yaml'), 'canary2\n');
+    await until('the edit of the new target', () => loads.length > 2, 3000);
+    expect(loads.map((l) => l.text)).toEqual(['prod2\n', 'canary1\n', 'canary2\n']);
+  });
 });
