@@ -33,6 +33,19 @@ describe('formatApiReport', () => {
     ].join('\n'));
   });
 
+  it('leaves the location of a resource from another request as the control plane names it (it is not in this file)', () => {
+    expect(formatApiReport([
+      {
+        key: 'VirtualService/default/reviews2', outcome: 'created',
+        findings: ['api:VirtualService/default/reviews2:6: spec.hosts[0] reviews.default.svc.cluster.local is also routed by VirtualService default/reviews (api:VirtualService/default/reviews:1), which is used for it'],
+      },
+    ], 'vs2.yaml')).toBe([
+      'VirtualService/default/reviews2 created',
+      '  vs2.yaml:6: error: spec.hosts[0] reviews.default.svc.cluster.local is also routed by VirtualService default/reviews (api:VirtualService/default/reviews:1), which is used for it',
+      '',
+    ].join('\n'));
+  });
+
   it('says so when nothing changed', () => {
     expect(formatApiReport([{ key: 'ServiceEntry/default/reviews', outcome: 'unchanged' }], 'se.yaml'))
       .toBe('ServiceEntry/default/reviews unchanged\nunchanged: the control plane already serves this resource as given\n');
