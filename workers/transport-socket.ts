@@ -3,6 +3,8 @@
 // the addon's (NativeSocket, native-transport.ts). Events go to one owner
 // object's methods, not to listeners: no closure per connection.
 import * as net from 'node:net';
+import { isIP } from 'node:net';
+import { NativeSocket } from './native-transport.js';
 import { readAcceptedSocket, sharedReadOption } from './shared-read-buffer.js';
 
 /** The connection a socket reports to. */
@@ -38,17 +40,64 @@ export interface TransportSocket {
 
 export type TransportKind = 'node' | 'native';
 
+let kind: TransportKind = 'node';
+
+/** --transport: which transport this thread's new connections use. */
+export function setTransportKind(k: TransportKind): void {
+  kind = k;
+}
+
+export function transportKind(): TransportKind {
+  return kind;
+}
+
+/** Wraps an accepted fd in this thread's transport; throws when it is not a usable socket (the fd stays open). */
+export function acceptSocket(fd: number, owner: SocketOwner): TransportSocket {
+  return kind === 'native' ? NativeSocket.accept(fd, owner) : NodeSocket.accept(fd, owner);
+}
+
+/** Connects with this thread's transport (Node's for a host name: the addon takes IP literals only); connectTimeoutMs 0 = none. */
+export function connectSocket(host: string, port: number, owner: SocketOwner, connectTimeoutMs: number): TransportSocket {
+  if (kind === 'native' && isIP(host) !== 0) return NativeSocket.connect(host, port, owner, connectTimeoutMs);
+  return NodeSocket.connect(host, port, owner, connectTimeoutMs);
+}
+
 /** A socket of Node's net module, reading into the shared read buffer. */
 export class NodeSocket implements TransportSocket {
+  private connectTimer: NodeJS.Timeout | null = null;
+
   constructor(
     private readonly socket: net.Socket,
     private readonly owner: SocketOwner,
   ) {
-    socket.on('connect', owner.onSocketConnect.bind(owner));
+    socket.on('connect', this.onConnect.bind(this));
     socket.on('drain', owner.onSocketWritable.bind(owner));
     socket.on('error', noop);
-    socket.on('close', owner.onSocketClose.bind(owner));
+    socket.on('close', this.onClose.bind(this));
     socket.on('timeout', owner.onSocketTimeout.bind(owner));
+  }
+
+  private onConnect(): void {
+    this.clearConnectTimer();
+    this.owner.onSocketConnect();
+  }
+
+  private onClose(): void {
+    this.clearConnectTimer();
+    this.owner.onSocketClose();
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer !== null) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = null;
+    }
+  }
+
+  /** connect_timeout elapsed before the connection was established. */
+  connectTimedOut(): void {
+    this.connectTimer = null;
+    this.socket.destroy();
   }
 
   /** Wraps an accepted fd; throws when it is not a usable socket. */
@@ -60,9 +109,11 @@ export class NodeSocket implements TransportSocket {
     return s;
   }
 
-  static connect(host: string, port: number, owner: SocketOwner): NodeSocket {
+  static connect(host: string, port: number, owner: SocketOwner, connectTimeoutMs: number): NodeSocket {
     const socket = net.connect({ host, port, noDelay: true, onread: sharedReadOption((nread, buf) => owner.onSocketData(buf, 0, nread)) });
-    return new NodeSocket(socket, owner);
+    const s = new NodeSocket(socket, owner);
+    if (connectTimeoutMs > 0) s.connectTimer = setTimeout(onConnectTimeout, connectTimeoutMs, s);
+    return s;
   }
 
   get remoteAddress(): string {
@@ -100,6 +151,10 @@ export class NodeSocket implements TransportSocket {
   setTimeout(ms: number): void {
     this.socket.setTimeout(ms);
   }
+}
+
+function onConnectTimeout(s: NodeSocket): void {
+  s.connectTimedOut();
 }
 
 function noop(): void {}
