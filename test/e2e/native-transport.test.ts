@@ -159,7 +159,7 @@ describe('--transport native', { timeout: 60_000 }, () => {
     expect(sha(down)).toBe(sha(bigDown));
   });
 
-  it('half-closes after a 'connection: close' response and reads until the client ends (no reset)', async () => {
+  it('half-closes after a "connection: close" response and reads until the client ends (no reset)', async () => {
     const socket = net.connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
