@@ -241,12 +241,11 @@ describe('native transport', () => {
   });
 
   it('reports a refused connect as closed with ECONNREFUSED, never connected', async () => {
-    const port = await server(() => {});
-    await new Promise<void>((r) => {
-      const srv = cleanups.pop()!;
-      srv();
-      setTimeout(r, 50);
-    });
+    // A port that was just listening and is now closed.
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => srv.close(() => r()));
     const owner = new Recorder();
     const sock = NativeSocket.connect('127.0.0.1', port, owner, 1000);
     await owner.until(() => owner.closed);
