@@ -11,7 +11,9 @@
         "native/header_semantics.cc",
         "native/chunked_decoder.cc",
         "native/response_framer.cc",
-        "native/load_loop.cc"
+        "native/load_loop.cc",
+        "native/socket_io.cc",
+        "native/socket_transport.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -70,6 +70,8 @@ export async function startIsthmus(
     readonly onLine?: (line: string) => void;
     /** Another build of Isthmus to run (a checkout with bin/isthmus.js and its build), e.g. the previous release. */
     readonly checkout?: string;
+    /** --transport; the proxy's default when not given. */
+    readonly transport?: 'node' | 'native';
   } = {},
 ): Promise<ManagedProcess<ProxyReady>> {
   mkdirSync(dir, { recursive: true });
@@ -82,6 +84,7 @@ export async function startIsthmus(
     '--admin-port', '0',
     '--data-dir', join(dir, 'data'),
     '--access-log', 'off',
+    ...(options.transport === undefined ? [] : ['--transport', options.transport]),
   ];
   const { command, args } =
     options.checkout === undefined

@@ -109,6 +109,9 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
   const directMax = find('direct', 'direct', 'max');
   ratio('isthmus / haproxy throughput (max)', isthmusMax, haproxyMax, '>= 0.6', (v) => v >= 0.6);
   ratio('isthmus / nginx throughput (max)', isthmusMax, find('proxy', 'nginx', 'max'));
+  const nativeMax = find('proxy', 'isthmus 1w native', 'max');
+  ratio('isthmus --transport native / haproxy throughput (max)', nativeMax, haproxyMax, '>= 0.9', (v) => v >= 0.9);
+  ratio('isthmus --transport native / node throughput (max)', nativeMax, isthmusMax);
   ratio('isthmus / direct throughput (max)', isthmusMax, directMax);
   ratio('isthmus mesh / haproxy mesh throughput (max)', find('mesh', 'isthmus 1w x2', 'max'), find('mesh', 'haproxy x2', 'max'));
   const idle = find('resilience', 'isthmus 1w, v2 features idle', 'max');
@@ -132,10 +135,10 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
   push('isthmus p99 added by a route change every 500 ms (fixed rate)', addedP99Ms(reloadFixed, proxyFixed), 'ms', null, undefined, [reloadFixed, proxyFixed]);
   if (reloadRow !== undefined) push('isthmus errors during route changes', reloadRow.errors, 'errors', '= 0', (v) => v === 0);
 
-  for (const label of ['isthmus 1w', 'haproxy', 'nginx']) {
+  for (const label of ['isthmus 1w', 'isthmus 1w native', 'haproxy', 'nginx']) {
     const cpu = find('proxy', label, 'max')?.cpu_s_per_1k ?? null;
     const isOurs = label === 'isthmus 1w';
-    push(`${isOurs ? 'isthmus' : label} CPU-s per 1000 requests (max)`, cpu, 'cpu-s/1k', isOurs ? '<= 0.05' : null, isOurs ? (v) => v <= 0.05 : undefined);
+    push(`${isOurs ? 'isthmus' : label === 'isthmus 1w native' ? 'isthmus --transport native' : label} CPU-s per 1000 requests (max)`, cpu, 'cpu-s/1k', isOurs ? '<= 0.05' : null, isOurs ? (v) => v <= 0.05 : undefined);
   }
   push('isthmus peak RSS, 1 worker', isthmusMax?.peak_rss_mb ?? null, 'MB', null);
   push('isthmus peak RSS, 2 workers', find('proxy', 'isthmus 2w', 'max')?.peak_rss_mb ?? null, 'MB', '<= 70', (v) => v <= 70);

@@ -86,16 +86,17 @@ function peer(name: PeerName): LoadTarget {
   };
 }
 
-function isthmus(workers: number, modes: readonly LoadMode[]): LoadTarget {
+function isthmus(workers: number, modes: readonly LoadMode[], transport?: 'native'): LoadTarget {
+  const suffix = transport === undefined ? '' : ` ${transport}`;
   return {
-    id: workers === 1 ? 'isthmus' : `isthmus-${workers}w`,
+    id: (workers === 1 ? 'isthmus' : `isthmus-${workers}w`) + (transport === undefined ? '' : `-${transport}`),
     scenario: 'proxy',
     target: 'isthmus',
-    label: `isthmus ${workers}w`,
+    label: `isthmus ${workers}w${suffix}`,
     modes,
     unavailable: () => null,
     start: async ({ upstreamPort, dir }) => {
-      const proc = await startIsthmus(upstreamPort, workers, dir);
+      const proc = await startIsthmus(upstreamPort, workers, dir, transport === undefined ? {} : { transport });
       return fromProcesses([proc], proc.ready!.listenPort);
     },
   };
@@ -216,6 +217,7 @@ export const DIRECT: LoadTarget = {
 export const LOAD_TARGETS: readonly LoadTarget[] = [
   DIRECT,
   isthmus(1, ['max', 'fixed']),
+  isthmus(1, ['max', 'fixed'], 'native'),
   peer('haproxy'),
   peer('nginx'),
   isthmus(2, ['max']),

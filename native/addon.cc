@@ -1,7 +1,7 @@
-// Addon entry point: registers one group of functions per concern. There is
-// no per-instance state (lookup tables are constexpr), so the addon loads in
-// any number of worker threads; state, if ever needed, belongs in a
-// Napi::Addon<T> instance, never in statics.
+// Addon entry point: registers one group of functions per concern. The only
+// per-thread state is the native transport's, kept in the env's instance
+// data (socket_transport.cc), never in statics, so the addon loads in any
+// number of worker threads.
 #include <napi.h>
 
 #include "chunked_decoder.h"
@@ -11,6 +11,7 @@
 #include "http_head_parser.h"
 #include "partial_head_check.h"
 #include "reuseport.h"
+#include "socket_transport.h"
 
 namespace isthmus {
 
@@ -22,6 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterChunkedDecoder(env, exports);
   RegisterLoadLoop(env, exports);
   RegisterResponseFramer(env, exports);
+  RegisterSocketTransport(env, exports);
   return exports;
 }
 

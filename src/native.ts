@@ -33,6 +33,17 @@ interface IsthmusAddon {
   checkPartialRequestHead(buf: Buffer, start: number, end: number, state: Uint32Array, maxHeadBytes: number, maxHeaders: number): number;
   decodeChunked(buf: Buffer, start: number, end: number, state: Float64Array, segments: Uint32Array): number;
   decodeChunkedInPlace(buf: Buffer, start: number, end: number, state: Float64Array): number;
+  transportInit(readBuffer: Buffer, events: Int32Array, onEvents: (count: number) => void, highWaterMark: number): void;
+  transportAdopt(fd: number): number;
+  transportConnect(ip: string, port: number, timeoutMs: number): number;
+  transportWrite(id: number, data: Buffer | string | ReadonlyArray<Buffer | string>): boolean;
+  transportPause(id: number): void;
+  transportResume(id: number): void;
+  transportShutdown(id: number): void;
+  transportClose(id: number): void;
+  transportReset(id: number): void;
+  transportSetTimeout(id: number, ms: number): void;
+  transportRemoteAddress(id: number): string;
 }
 
 /** The package root: the nearest folder above this file holding package.json (works from src/ and dist/src/). */
@@ -239,3 +250,43 @@ export const FRAMER_STATE = { SIZE: 15, ERROR_RESPONSES: 0, MALFORMED: 1 } as co
 /** Frames HTTP/1.1 responses in buf[start, end) (the bench client's framer, native/response_framer.cc); returns
  *  how many completed. state carries partial responses between calls and counts status >= 400 responses. */
 export const frameResponses: (state: Float64Array, buf: Uint8Array, start: number, end: number) => number = addon.frameResponses;
+
+/** Record codes of the native transport's event batch (native/socket_transport.h). A record is 4 int32s:
+ *  [id, code, a, b]; DATA: a = offset into the read buffer, b = length; ERROR / CONNECT_FAILED: a = errno. */
+export const TRANSPORT_EVENT = {
+  DATA: 1,
+  EOF: 2,
+  ERROR: 3,
+  CONNECTED: 4,
+  CONNECT_FAILED: 5,
+  WRITABLE: 6,
+  CLOSED: 7,
+  TIMEOUT: 8,
+  RECORD_INTS: 4,
+} as const;
+
+/** takes this thread's read buffer (>= 64 KiB), the Int32Array the event records go to, the callback called with
+ *  their count (once per loop turn with events, or when either fills up) and the write high-water mark in bytes;
+ *  once per thread. Bytes of DATA records are valid only during that callback. */
+export const transportInit: (readBuffer: Buffer, events: Int32Array, onEvents: (count: number) => void, highWaterMark: number) => void =
+  addon.transportInit;
+/** takes an accepted non-blocking socket's fd (the transport owns it from now on), returns its id; reading starts. */
+export const transportAdopt: (fd: number) => number = addon.transportAdopt;
+/** takes an IP literal, a port and a connect timeout (ms, 0 = none), returns the id; CONNECTED or CONNECT_FAILED follows. */
+export const transportConnect: (ip: string, port: number, timeoutMs: number) => number = addon.transportConnect;
+/** takes an id and bytes (latin1 for strings), returns false when what waits for the kernel is over the high-water
+ *  mark (WRITABLE follows once it drained), else true. */
+export const transportWrite: (id: number, data: Buffer | string | ReadonlyArray<Buffer | string>) => boolean = addon.transportWrite;
+/** takes an id; stops / starts reading it. */
+export const transportPause: (id: number) => void = addon.transportPause;
+export const transportResume: (id: number) => void = addon.transportResume;
+/** takes an id; half-closes (FIN) once what is queued is written; the socket closes when the peer's FIN came too. */
+export const transportShutdown: (id: number) => void = addon.transportShutdown;
+/** takes an id; closes now, dropping what is queued (CLOSED follows). */
+export const transportClose: (id: number) => void = addon.transportClose;
+/** takes an id; closes with SO_LINGER 0, so the peer gets a reset (CLOSED follows). */
+export const transportReset: (id: number) => void = addon.transportReset;
+/** takes an id and ms (0 = none); TIMEOUT when the socket neither read nor wrote for that long. */
+export const transportSetTimeout: (id: number, ms: number) => void = addon.transportSetTimeout;
+/** takes an id, returns the peer's IP address ('' when unknown). */
+export const transportRemoteAddress: (id: number) => string = addon.transportRemoteAddress;

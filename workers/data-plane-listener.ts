@@ -4,7 +4,6 @@
 // The addon accepts (native/connection_acceptor.cc): when the process runs
 // out of file descriptors, accepting pauses until a connection closes, and
 // connections over --max-connections are closed as soon as they are accepted.
-import * as net from 'node:net';
 import type { Listener } from '../src/config/bootstrap-types.js';
 import { closeFd, listenReusePort, resumeAccepting, startAccepting, stopAccepting, type Acceptor } from '../src/native.js';
 import { DownstreamConnection } from './downstream-connection.js';
@@ -46,16 +45,13 @@ export class DataPlaneListener implements PausedAcceptor {
       this.worker.downstreamCxOverflow++;
       return;
     }
-    let socket: net.Socket;
     try {
-      socket = new net.Socket({ fd, readable: true, writable: true });
+      new DownstreamConnection(fd, this.name, this.worker, this.idleTimeoutMs, this.headersTimeoutMs);
     } catch {
       // the fd is not a usable TCP socket (cannot happen for an accepted one): drop it, never crash
       this.worker.connectionLimit.release();
       closeFd(fd);
-      return;
     }
-    new DownstreamConnection(socket, this.name, this.worker, this.idleTimeoutMs, this.headersTimeoutMs);
   }
 
   resumeAccepting(): void {

@@ -1,17 +1,18 @@
 // The server side of one client connection: finds request heads with the
 // native parser, runs one ActiveRequest at a time (pipelined requests wait
 // their turn), routes body bytes to it, and closes when told to or drained.
-import type * as net from 'node:net';
 import { CHUNKED, PARTIAL_HEAD, checkPartialRequestHead, parseRequestHead } from '../src/native.js';
 import { ActiveRequest } from './active-request.js';
 import { headOut, parseLimits } from './parse-scratch.js';
-import { readAcceptedSocket, retain } from './shared-read-buffer.js';
+import { retain } from './shared-read-buffer.js';
+import { acceptSocket, type SocketOwner, type TransportSocket } from './transport-socket.js';
 import type { WorkerContext } from './worker-context.js';
 
 /** How long a half-closed connection may linger before it is destroyed. */
 const LINGER_MS = 2000;
 
-export class DownstreamConnection {
+export class DownstreamConnection implements SocketOwner {
+  private readonly socket: TransportSocket;
   readonly remoteAddress: string;
   /** Bytes received and not yet consumed: a partial head, or the next pipelined request. */
   private buffered: Buffer | null = null;
@@ -29,23 +30,20 @@ export class DownstreamConnection {
   /** Chunked request body decoder state, reused by each request in turn (request-body-reader.ts). */
   readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
 
+  /** Takes over an accepted fd; throws (leaving the fd open) when it is not a usable socket. */
   constructor(
-    private readonly socket: net.Socket,
+    fd: number,
     private readonly listenerName: string,
     readonly worker: WorkerContext,
     idleTimeoutMs: number,
     /** request_headers_timeout: from a head's first byte to its last; 0 = none. */
     private readonly headersTimeoutMs: number,
   ) {
-    this.remoteAddress = socket.remoteAddress ?? '';
+    const socket = acceptSocket(fd, this);
+    this.socket = socket;
+    this.remoteAddress = socket.remoteAddress;
     worker.connections.add(this);
     worker.downstreamCxTotal++;
-    socket.setNoDelay(true);
-    readAcceptedSocket(socket, this.onRead.bind(this));
-    socket.on('drain', this.onDrain.bind(this));
-    socket.on('error', noop);
-    socket.on('close', this.onClose.bind(this));
-    socket.on('timeout', this.onIdleTimeout.bind(this));
     if (idleTimeoutMs > 0) socket.setTimeout(idleTimeoutMs);
   }
 
@@ -59,7 +57,7 @@ export class DownstreamConnection {
 
   /** Strings are latin1: every string written here is built from received bytes or ASCII. */
   write(data: Buffer | string): boolean {
-    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+    return this.socket.write(data);
   }
 
   pauseReading(): void {
@@ -79,20 +77,20 @@ export class DownstreamConnection {
     if (this.request === null && !this.processing) this.end();
   }
 
-  /** Bytes from the socket, valid only during this call (see shared-read-buffer.ts). */
-  private onRead(nread: number, buf: Buffer): void {
+  /** Bytes buf[start, end) from the socket, valid only during this call (see shared-read-buffer.ts). */
+  onSocketData(buf: Buffer, start: number, end: number): void {
     if (this.ending) return; // closing after a refusal: read and drop what the client still sends
     const req = this.request;
     if (req !== null && req.receivingBody) {
-      const used = req.onDownstreamBody(buf, 0, nread);
-      if (used < nread) this.keep(buf, used, nread);
+      const used = req.onDownstreamBody(buf, start, end);
+      if (used < end) this.keep(buf, used, end);
       return;
     }
     if (req === null && this.buffered === null) {
-      this.process(buf, 0, nread); // the common case: a whole head in one read, parsed in place
+      this.process(buf, start, end); // the common case: a whole head in one read, parsed in place
       return;
     }
-    this.keep(buf, 0, nread);
+    this.keep(buf, start, end);
     if (req === null) this.processKept();
     else if (this.buffered!.length > parseLimits.maxHeadBytes) this.socket.pause(); // pipelining far ahead of us
   }
@@ -214,7 +212,9 @@ export class DownstreamConnection {
     this.resumeReading();
   }
 
-  private onDrain(): void {
+  onSocketConnect(): void {}
+
+  onSocketWritable(): void {
     if (this.request !== null) this.request.onDownstreamWritable();
   }
 
@@ -228,11 +228,11 @@ export class DownstreamConnection {
     req.rejectSlowHead();
   }
 
-  private onIdleTimeout(): void {
+  onSocketTimeout(): void {
     this.socket.destroy();
   }
 
-  private onClose(): void {
+  onSocketClose(): void {
     this.closed = true;
     if (this.headTimer !== null) clearTimeout(this.headTimer);
     const req = this.request;
@@ -245,5 +245,3 @@ export class DownstreamConnection {
 function onHeadTimeout(conn: DownstreamConnection): void {
   conn.headTimedOut();
 }
-
-function noop(): void {}

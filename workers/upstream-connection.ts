@@ -2,10 +2,10 @@
 // response (content-length, chunked, close-delimited) with the native parser,
 // and hands each piece to the stream bound to it. One exchange at a time; the
 // endpoint pools it between exchanges.
-import * as net from 'node:net';
 import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace, parseResponseHead } from '../src/native.js';
 import { headOut, parseLimits } from './parse-scratch.js';
-import { retain, sharedReadOption } from './shared-read-buffer.js';
+import { retain } from './shared-read-buffer.js';
+import { connectSocket, type SocketOwner, type TransportSocket } from './transport-socket.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 
 /** Why an exchange failed before its response completed. */
@@ -50,12 +50,11 @@ const IDLE_TIMEOUT_MS = 30_000;
 const PHASE_HEAD = 0;
 const PHASE_BODY = 1;
 
-export class UpstreamConnection implements UpstreamAttempt {
-  private readonly socket: net.Socket;
+export class UpstreamConnection implements UpstreamAttempt, SocketOwner {
+  private readonly socket: TransportSocket;
   private stream: UpstreamStream | null = null;
   private connected = false;
   private closed = false;
-  private connectTimer: NodeJS.Timeout | null = null;
   private pending: Buffer | null = null;
   private phase = PHASE_HEAD;
   private bodyMode: number = BodyMode.NONE;
@@ -79,21 +78,8 @@ export class UpstreamConnection implements UpstreamAttempt {
     counters.cxActive++;
     endpoint.cxActive++;
     endpoint.cluster.connectionOpened();
-    this.socket = net.connect({
-      host: endpoint.address,
-      port: endpoint.port,
-      noDelay: true,
-      onread: sharedReadOption(this.onRead.bind(this)),
-    });
-    this.socket.on('connect', this.onConnect.bind(this));
-    this.socket.on('drain', this.onDrain.bind(this));
-    this.socket.on('error', noop);
-    this.socket.on('close', this.onClose.bind(this));
-    this.socket.on('timeout', this.onIdleTimeout.bind(this));
+    this.socket = connectSocket(endpoint.address, endpoint.port, this, endpoint.connectTimeoutMs);
     this.socket.setTimeout(IDLE_TIMEOUT_MS);
-    if (endpoint.connectTimeoutMs > 0) {
-      this.connectTimer = setTimeout(onConnectTimeout, endpoint.connectTimeoutMs, this);
-    }
   }
 
   attach(stream: UpstreamStream, reused: boolean): void {
@@ -108,7 +94,7 @@ export class UpstreamConnection implements UpstreamAttempt {
 
   /** Writes request bytes; false means the socket is full: wait for onUpstreamWritable. */
   write(data: Buffer | string): boolean {
-    return this.socket.write(data as Buffer);
+    return this.socket.write(data);
   }
 
   /** The stream wrote the request's last byte. */
@@ -137,28 +123,18 @@ export class UpstreamConnection implements UpstreamAttempt {
     if (!this.closed) this.socket.destroy();
   }
 
-  private onConnect(): void {
+  onSocketConnect(): void {
     this.connected = true;
     this.releasePending();
-    if (this.connectTimer !== null) {
-      clearTimeout(this.connectTimer);
-      this.connectTimer = null;
-    }
     const stream = this.stream;
     if (stream !== null) stream.onUpstreamReady(this);
   }
 
-  /** connect_timeout elapsed. */
-  connectTimedOut(): void {
-    this.connectTimer = null;
-    if (!this.connected) this.socket.destroy();
-  }
-
-  private onDrain(): void {
+  onSocketWritable(): void {
     if (this.stream !== null) this.stream.onUpstreamWritable();
   }
 
-  private onIdleTimeout(): void {
+  onSocketTimeout(): void {
     if (this.stream === null) this.socket.destroy();
   }
 
@@ -169,23 +145,24 @@ export class UpstreamConnection implements UpstreamAttempt {
    * HEAD or 204/304 answer with a body, a second response), so the connection closes (Envoy: "upstream sent data
    * after end of response", upstream_cx_protocol_error).
    */
-  private onRead(nread: number, chunk: Buffer): void {
+  onSocketData(chunk: Buffer, start: number, chunkEnd: number): void {
     if (this.stream === null) {
       // Bytes nobody asked for (an idle connection): the framing is lost.
-      if (nread > 0) this.protocolError();
+      if (chunkEnd > start) this.protocolError();
       return;
     }
-    this.responseBytes += nread;
+    this.responseBytes += chunkEnd - start;
     let buf = chunk;
-    let end = nread;
+    let pos = start;
+    let end = chunkEnd;
     if (this.pending !== null) {
-      buf = Buffer.allocUnsafe(this.pending.length + nread);
+      buf = Buffer.allocUnsafe(this.pending.length + chunkEnd - start);
       this.pending.copy(buf, 0);
-      chunk.copy(buf, this.pending.length, 0, nread);
+      chunk.copy(buf, this.pending.length, start, chunkEnd);
+      pos = 0;
       end = buf.length;
       this.pending = null;
     }
-    let pos = 0;
     while (pos < end) {
       const stream = this.stream;
       if (stream === null) return; // the stream gave up (abandon() destroyed the socket)
@@ -319,12 +296,8 @@ export class UpstreamConnection implements UpstreamAttempt {
     }
   }
 
-  private onClose(): void {
+  onSocketClose(): void {
     this.closed = true;
-    if (this.connectTimer !== null) {
-      clearTimeout(this.connectTimer);
-      this.connectTimer = null;
-    }
     const endpoint = this.endpoint;
     const counters = endpoint.counters;
     counters.cxActive--;
@@ -355,9 +328,3 @@ export class UpstreamConnection implements UpstreamAttempt {
     }
   }
 }
-
-function onConnectTimeout(conn: UpstreamConnection): void {
-  conn.connectTimedOut();
-}
-
-function noop(): void {}

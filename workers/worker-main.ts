@@ -19,6 +19,7 @@ import { SharedActiveFaults } from './shared-state/active-faults.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { hostSetRefresher } from './balancers/host-set-refresher.js';
 import { WorkerContext } from './worker-context.js';
+import { setTransportKind } from './transport-socket.js';
 import {
   CONFIG_CHANNEL,
   type AgentMessage,
@@ -32,6 +33,7 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const log = createLogger(`worker-${init.workerId}`, init.logLevel, { format: init.logFormat, colorize: init.logColor });
 configureParseLimits(init.maxHeadBytes, init.maxHeaders);
+setTransportKind(init.transport);
 
 const store = ProxyStore.open(init.dataDir);
 /** Circuit breakers, health and outlier counters, shared with the agent and every other worker. */

@@ -37,6 +37,8 @@ export interface WorkerInit {
   readonly maxHeaders: number;
   /** --max-connections: open downstream connections allowed in the whole proxy; 0 = no limit. */
   readonly maxConnections: number;
+  /** --transport: who reads and writes this worker's data-plane sockets. */
+  readonly transport: 'node' | 'native';
   /** Their count, shared by all workers (connection-limit.ts). */
   readonly connectionCounts: SharedArrayBuffer;
   /** The proxy's shared state (shared-state/state-layout.ts), created once by the agent; survives worker restarts. */

@@ -158,6 +158,15 @@ function requireBuild(): void {
   }
 }
 
+/**
+ * `ISTHMUS_TRANSPORT=native npx vitest run` runs the suite's proxies on that transport (the proxy itself never sees
+ * the test runner's ISTHMUS_* variables: cleanEnv), unless a test picks one with its own --transport.
+ */
+export function transportArgs(args: readonly string[]): string[] {
+  const kind = process.env.ISTHMUS_TRANSPORT;
+  return kind !== undefined && kind !== '' && !args.includes('--transport') ? ['--transport', kind] : [];
+}
+
 export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   if (o.bootstrap !== undefined && o.bootstrapPath !== undefined) throw new Error('startProxy: give at most one of `bootstrap` and `bootstrapPath`');
   if (o.bootstrap === undefined && o.bootstrapPath === undefined && o.control === undefined) {
@@ -171,7 +180,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   const source = o.bootstrap === undefined && o.bootstrapPath === undefined ? [] : ['--bootstrap', bootstrapPath];
   if (o.control !== undefined) source.push('--control', o.control);
   const args = ['proxy', ...source, '--admin-port', '0', '--data-dir', o.dataDir ?? join(dir, 'data'),
-    '--workers', String(o.workers ?? 1), '--access-log', accessLog, ...(o.args ?? [])];
+    '--workers', String(o.workers ?? 1), '--access-log', accessLog, ...transportArgs(o.args ?? []), ...(o.args ?? [])];
   const proc = await spawnIsthmus(args, { cwd: ROOT, readyMsg: 'proxy ready', readyTimeoutMs: o.readyTimeoutMs }).catch((err: unknown) => {
     rmSync(dir, { recursive: true, force: true });
     throw err;

@@ -53,6 +53,8 @@ export interface ProxyOptions {
   readonly maxHeaders: number;
   /** Open downstream connections allowed over all listeners and workers; 0 = no limit. */
   readonly maxConnections: number;
+  /** --transport: who reads and writes data-plane sockets. */
+  readonly transport: 'node' | 'native';
   readonly enableDebugEndpoints: boolean;
   /** Capacity of the shared state (circuit breakers, health, outlier counters): cluster and endpoint slots. */
   readonly maxClusters: number;
@@ -89,6 +91,11 @@ export const PROXY_COMMAND: CommandSpec = {
     {
       name: 'max-connections', type: 'integer', valueName: 'N', default: 0, validate: intBetween(0, 1 << 24),
       description: 'most open downstream connections over all listeners and workers; more are closed at accept and counted (0: no limit)',
+    },
+    {
+      name: 'transport', type: 'string', valueName: 'node|native', default: 'node',
+      description: 'who reads and writes data-plane sockets: Node\'s net module, or the addon on each worker\'s event loop',
+      validate: (v) => (v === 'node' || v === 'native' ? undefined : `expected node or native, got '${String(v)}'`),
     },
     { name: 'control', type: 'string', valueName: 'HOST:PORT', description: 'xDS control plane (ADS); the proxy takes its listeners, routes, clusters and endpoints from it (besides --bootstrap, when given)' },
     {
@@ -149,6 +156,7 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
       maxHeadBytes: v['max-head-bytes'] as number,
       maxHeaders: v['max-headers'] as number,
       maxConnections: v['max-connections'] as number,
+      transport: v.transport as 'node' | 'native',
       enableDebugEndpoints: v['enable-debug-endpoints'] as boolean,
       maxClusters: v['max-clusters'] as number,
       maxEndpoints: v['max-endpoints'] as number,

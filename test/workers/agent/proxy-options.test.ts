@@ -1,4 +1,4 @@
-// `isthmus proxy --max-connections` (workers/agent/proxy-options.ts).
+// `isthmus proxy --max-connections` and `--transport` (workers/agent/proxy-options.ts).
 import { describe, expect, it } from 'vitest';
 import { parseProxyOptions } from '../../../workers/agent/proxy-options.js';
 
@@ -18,5 +18,18 @@ describe('isthmus proxy --max-connections', () => {
   it('names a bad value', () => {
     expect(() => options(['--max-connections', '-1'])).toThrow('max-connections');
     expect(() => options(['--max-connections', 'many'])).toThrow('max-connections');
+  });
+});
+
+describe('isthmus proxy --transport', () => {
+  it('is node by default and reads the flag and ISTHMUS_TRANSPORT', () => {
+    expect(options([]).transport).toBe('node');
+    expect(options(['--transport', 'native']).transport).toBe('native');
+    expect(options([], { ISTHMUS_TRANSPORT: 'native' }).transport).toBe('native');
+    expect(options(['--transport', 'node'], { ISTHMUS_TRANSPORT: 'native' }).transport).toBe('node');
+  });
+
+  it('names a bad value', () => {
+    expect(() => options(['--transport', 'uring'])).toThrow(/transport.*expected node or native, got 'uring'/);
   });
 });

@@ -1,0 +1,116 @@
+// The native transport: data-plane sockets read and written by the addon on
+// the calling thread's libuv loop (uv_poll_t + read/writev), with every event
+// of one loop turn handed to JS in ONE call as records in an Int32Array, and
+// read bytes placed at offsets in one buffer JS already holds.
+//
+// Per-thread state: one Transport per napi_env (napi instance data), so each
+// worker thread has its own sockets, batch and buffer.
+#ifndef ISTHMUS_SOCKET_TRANSPORT_H_
+#define ISTHMUS_SOCKET_TRANSPORT_H_
+
+#include <napi.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace isthmus {
+
+// Record codes (the second int32 of a record); the JS side mirrors them (src/native.ts TRANSPORT_EVENT).
+enum TransportEvent : int32_t {
+  kEventData = 1,           // offset, length into the read buffer
+  kEventEof = 2,            // the peer half-closed
+  kEventError = 3,          // third field: errno (positive)
+  kEventConnected = 4,      // an upstream connect succeeded
+  kEventConnectFailed = 5,  // third field: errno (ETIMEDOUT for the connect timeout); CLOSED follows
+  kEventWritable = 6,       // the write queue drained after a write returned false
+  kEventClosed = 7,         // last record for this id; the id may be reused afterwards
+  kEventTimeout = 8,        // no read or write for the idle timeout
+};
+
+constexpr int kRecordInts = 4;  // id, code, a, b
+
+struct Transport;
+
+struct Conn {
+  uv_poll_t poll;
+  uv_timer_t timer;
+  Transport* transport = nullptr;
+  int fd = -1;
+  int32_t id = -1;
+  int poll_events = 0;         // what the poll watches now
+  int open_handles = 0;        // handles not yet closed (poll, timer)
+  bool reading = true;         // JS wants reads (resume) or not (pause)
+  bool connecting = false;
+  bool eof = false;
+  bool shut_pending = false;   // shutdown(SHUT_WR) once the queue drains
+  bool shut_done = false;
+  bool closing = false;
+  bool want_writable = false;  // a write returned false: report WRITABLE when the queue drains
+  bool timer_running = false;
+  int error = 0;               // reported (ERROR or CONNECT_FAILED) just before CLOSED
+  uint64_t idle_timeout_ms = 0;
+  uint64_t connect_deadline = 0;  // uv_now value, 0 = none
+  uint64_t last_activity = 0;
+  std::vector<char> queue;     // bytes the kernel did not take yet, from queue_off
+  size_t queue_off = 0;
+
+  size_t Queued() const { return queue.size() - queue_off; }
+};
+
+struct Transport {
+  napi_env env = nullptr;
+  uv_loop_t* loop = nullptr;
+  uv_check_t check;
+  uv_idle_t idle;              // forces a flush before the loop waits, for events from close callbacks
+  napi_ref callback = nullptr;
+  napi_ref buffer_ref = nullptr;
+  napi_ref events_ref = nullptr;
+  napi_async_context context = nullptr;
+  napi_async_cleanup_hook_handle hook = nullptr;
+  char* read_buf = nullptr;
+  size_t read_cap = 0;
+  size_t read_used = 0;
+  int32_t* events = nullptr;
+  size_t event_cap = 0;        // in records
+  size_t event_count = 0;
+  bool dispatching = false;
+  bool tearing_down = false;
+  int open_handles = 0;        // the check and idle handles
+  int conns_alive = 0;
+  size_t high_water = 64 * 1024;
+  std::vector<Conn*> conns;    // by id
+  std::vector<int32_t> free_ids;
+  std::vector<int32_t> released_ids;  // closed, free once JS has seen their CLOSED
+  std::vector<int32_t> deferred;      // records pushed during a dispatch
+  std::vector<char> scratch;   // string → bytes for writes
+};
+
+// ---- socket_io.cc: the loop side ----
+// Starts watching an fd (accepted, or connecting when `connecting`; a connect_error fails it
+// asynchronously); returns its id, or -1 (fd not closed) when libuv cannot watch it.
+int32_t AddConn(Transport* t, int fd, bool connecting, int connect_error);
+Conn* FindConn(Transport* t, int32_t id);
+// Writes iov now as far as the kernel takes it and queues the rest; returns false when over the high-water mark.
+bool WriteConn(Conn* c, const uv_buf_t* bufs, size_t count);
+void SetReading(Conn* c, bool reading);
+void ShutdownConn(Conn* c);
+// Closes the socket (after SO_LINGER 0 when `reset`); CLOSED is reported once its handles are closed.
+void CloseConn(Conn* c, bool reset);
+void SetIdleTimeout(Conn* c, uint64_t ms);
+void SetConnectTimeout(Conn* c, uint64_t ms);
+// Adds one record; flushes to JS first when the array is full.
+void PushEvent(Transport* t, int32_t id, int32_t code, int32_t a, int32_t b);
+// Calls JS with the pending records (no-op when none or already inside such a call).
+void Flush(Transport* t);
+void StartTransportLoop(Transport* t);
+void TeardownTransport(Transport* t);
+
+// ---- socket_transport.cc: N-API functions ----
+// transportInit, transportAdopt, transportConnect, transportWrite, transportPause, transportResume,
+// transportShutdown, transportClose, transportReset, transportSetTimeout, transportRemoteAddress on exports.
+void RegisterSocketTransport(Napi::Env env, Napi::Object exports);
+
+}  // namespace isthmus
+
+#endif  // ISTHMUS_SOCKET_TRANSPORT_H_
