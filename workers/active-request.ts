@@ -1,33 +1,36 @@
-// One request from head to last response byte: route it, pick a cluster and
-// an endpoint, send it upstream (retrying per the route's policy), stream the
-// response back, and record it. Every failure becomes a local reply through
-// sendLocalReply (local-response.ts), the one place that maps an error to a
-// status and a flag. Fields other request-*.ts modules read or set are public.
+// One request from head to last response byte, in the order it runs: parse
+// the target and route it (start), run the route's HTTP filter chain
+// (filters/filter-manager.ts; a route without filters skips it), then the
+// router, the chain's terminal step: pick a cluster and an endpoint, send the
+// request upstream (retrying per the route's policy, under the route and
+// per-try timers), stream the response back through the filters'
+// encodeHeaders, and record it. The request owns its state: helpers are given
+// what they need and hand results back. Every failure becomes a response in
+// replyFailure, the one place that maps an error to a status and a flag.
 import { randomUUID } from 'node:crypto';
-import type { RouteAction } from '../src/config/bootstrap-types.js';
 import { FLAG, HEAD, HEADER_ID, parseErrorStatus } from '../src/native.js';
 import { redirectLocation, type CompiledRoute, type RequestView } from '../src/routing/route-table.js';
+import { PATH_FORWARD, PATH_REDIRECT } from '../src/routing/path-normalization.js';
 import type { DataPlaneSnapshot } from './data-plane-snapshot.js';
 import type { DownstreamConnection } from './downstream-connection.js';
-import { responseHeadFor, upstreamHeadFor } from './forwarded-heads.js';
+import type { FilterAnswer } from './filters/filter-answer.js';
+import { FilterManager, type FilterChainOwner } from './filters/filter-manager.js';
+import type { HttpFilterCallbacks, ResponseHeaderEdit } from './filters/http-filter.js';
+import { upstreamHeadFor } from './forwarded-heads.js';
 import { findHeader, headerList, headerValueById } from './header-block.js';
-import type { HttpFilterRun } from './http-filter-run.js';
-import { afterFaultDelay, runRequestFilters } from './http-filter-hooks.js';
-import { LocalReply } from './local-reply.js';
-import { localReplyForFailure, sendLocalReply, sendResponse } from './local-response.js';
-import { encodeBodyPiece } from './message-heads.js';
+import { LocalReply, type LocalReplyKind } from './local-reply.js';
+import { localReplyForFailure } from './local-response.js';
+import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead } from './message-heads.js';
 import { headOut } from './parse-scratch.js';
 import { BODY_NONE, LAST_CHUNK, readBodyFraming, readRequestBody } from './request-body-reader.js';
-import { recordRequest } from './request-record.js';
-import { clearBackoffTimer, clearTryTimer, startBackoffTimer, startRouteTimer, startTryTimer } from './request-timers.js';
-import { ResponseFlag } from './response-flags.js';
-import { EMPTY_HEADER_PLAN, headerPlanFor, type RouteHeaderPlan } from './route-header-plan.js';
-import { RetryState } from './retry-state.js';
-import type { UpstreamCluster } from './upstream-cluster.js';
-import { normalizeTargetPath, parseRequestTarget } from './request-target.js';
-import { PATH_FORWARD } from '../src/routing/path-normalization.js';
 import { NO_HASH, requestHash } from './request-hash.js';
-import { UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from './upstream-connection.js';
+import { recordRequest } from './request-record.js';
+import { normalizeTargetPath, parseRequestTarget } from './request-target.js';
+import { ResponseFlag } from './response-flags.js';
+import { RetryState } from './retry-state.js';
+import { EMPTY_HEADER_PLAN, headerPlanFor, type RouteHeaderPlan } from './route-header-plan.js';
+import type { UpstreamCluster } from './upstream-cluster.js';
+import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from './upstream-connection.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 
 /** Request bodies up to this size are kept so a retry can replay them (Envoy's default buffer limit). */
@@ -42,8 +45,15 @@ const CONTINUE_100 = 'HTTP/1.1 100 Continue\r\n\r\n';
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /** The shared "no body pieces" list (frozen: a push would throw), so a request without a body allocates none. */
 const NO_PIECES: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+/** The router's preparation of the upstream request: not yet, done, or refused (a local reply follows). */
+const PREP_NONE = 0;
+const PREP_OK = 1;
+const PREP_FAILED = 2;
 
-export class ActiveRequest implements UpstreamStream, RequestView {
+/** One per worker, refilled for each response head the filters edit (read synchronously): no object per request. */
+const responseEdit: ResponseHeaderEdit = { remove: null, add: '' };
+
+export class ActiveRequest implements UpstreamStream, RequestView, HttpFilterCallbacks, FilterChainOwner {
   // ---- what was asked (RequestView) ----
   method = '';
   path = '';
@@ -53,25 +63,41 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   forwardedFor = '';
   userAgent = '';
   http11 = true;
-  /** Lazily built for header matchers; valid only while start() runs (headOut is shared). */
+  /**
+   * The parsed head: the read buffer and the parser's scratch while start() runs; a copy once a filter
+   * stops the chain (keepHead), until the router has used it; null otherwise.
+   */
+  headBuf: Buffer | null = null;
+  headFields: Uint32Array | null = null;
+  private headLength = 0;
+  private headKept = false;
+  /** Lazily built for header matchers (valid while the head is). */
   private headersCache: string[] | null = null;
-  private headBuf: Buffer | null = null;
 
   // ---- downstream body ----
   receivingBody = false;
   bodyMode = BODY_NONE;
   bodyRemaining = 0;
   chunkState: Float64Array | null = null;
-  private requestComplete = false;
+  requestComplete = false;
 
-  // ---- routing and upstream ----
+  // ---- routing and filters ----
   route: CompiledRoute | null = null;
   plan: RouteHeaderPlan = EMPTY_HEADER_PLAN;
+  /** The route's filter chain for this request; null when the route has none. */
+  private filters: FilterManager | null = null;
+
+  // ---- the router: upstream attempts ----
   cluster: UpstreamCluster | null = null;
   endpoint: UpstreamEndpoint | null = null;
+  private prepared = PREP_NONE;
+  private preparedFailure: LocalReplyKind | null = null;
+  /** The router has the request (the chain ran through): body pieces go upstream, not to a queue for later. */
+  private routed = false;
+  private expectContinue = false;
   private upstream: UpstreamAttempt | null = null;
-  upstreamReady = false;
-  private upstreamHead: Buffer | null = null;
+  private upstreamReady = false;
+  private upstreamHeadBuf: Buffer | null = null;
   /** Body pieces (already framed for upstream) not yet written to the current attempt; NO_PIECES when none. */
   private queued: Buffer[] = NO_PIECES;
   private queuedBytes = 0;
@@ -81,7 +107,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
    */
   private replay: Buffer[] | null = NO_PIECES;
   private replayBytes = 0;
-  retry: RetryState | null = null;
+  private retry: RetryState | null = null;
   /** hash_policy's hash, for RING_HASH / MAGLEV clusters only (else NO_HASH); retries reuse it. */
   private hash = NO_HASH;
   /** The set-cookie line(s) a cookie hash policy generated, for the response head. */
@@ -90,22 +116,20 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   private triedHosts: UpstreamEndpoint[] | null = null;
   /** When the attempt began (performance.now()), for PEAK_EWMA clusters only. */
   private attemptStart = 0;
-  /** Fault, CORS and mirror state; null unless the route has any of them (the v1 path). */
-  filterRun: HttpFilterRun | null = null;
   /** The route's retry policy may send the request again (num_retries > 0): the body is kept. */
   private retriable = false;
   /** The request was sent again once because its pooled connection was stale (at most once, idempotent only). */
   private replayedStale = false;
-  routeTimer: NodeJS.Timeout | null = null;
-  tryTimer: NodeJS.Timeout | null = null;
-  backoffTimer: NodeJS.Timeout | null = null;
-  timeoutMs = 0;
+  private routeTimer: NodeJS.Timeout | null = null;
+  private tryTimer: NodeJS.Timeout | null = null;
+  private backoffTimer: NodeJS.Timeout | null = null;
+  private timeoutMs = 0;
 
   // ---- response ----
   responseStarted = false;
   /** The response head, waiting for the first body bytes to share its write. */
   private pendingHead: Buffer | null = null;
-  chunkedOut = false;
+  private chunkedOut = false;
   closeAfter = false;
   finished = false;
   flags = 0;
@@ -121,21 +145,23 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   ) {}
 
   get headers(): readonly string[] {
-    if (this.headersCache === null) this.headersCache = this.headBuf === null ? [] : headerList(this.headBuf, headOut);
+    if (this.headersCache === null) this.headersCache = this.headBuf === null ? [] : headerList(this.headBuf, this.headFields!);
     return this.headersCache;
   }
 
   /** A head the parser refused: answer 400/431 and close. */
   rejectMalformed(code: number): void {
     this.closeAfter = true;
-    sendLocalReply(this, parseErrorStatus(code) === 431 ? LocalReply.HEADERS_TOO_LARGE : LocalReply.BAD_REQUEST);
+    this.replyFailure(parseErrorStatus(code) === 431 ? LocalReply.HEADERS_TOO_LARGE : LocalReply.BAD_REQUEST);
   }
 
   /** The head did not arrive within request_headers_timeout: answer 408 and close. */
   rejectSlowHead(): void {
     this.closeAfter = true;
-    sendLocalReply(this, LocalReply.REQUEST_HEADERS_TIMEOUT);
+    this.replyFailure(LocalReply.REQUEST_HEADERS_TIMEOUT);
   }
+
+  // ---------------------------------------------------------------- 1. the head: parse, route, filters
 
   /** buf[0, headLength) is the request head just parsed into headOut. */
   start(buf: Buffer, headLength: number): void {
@@ -153,43 +179,132 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (this.conn.accessLogEnabled) this.userAgent = findHeader(buf, out, 'user-agent') ?? '';
     if (!parseRequestTarget(buf, out, this)) {
       this.closeAfter = true;
-      sendLocalReply(this, LocalReply.BAD_REQUEST);
+      this.replyFailure(LocalReply.BAD_REQUEST);
       return;
     }
     const listener = this.snapshot.listeners.get(this.listenerName);
-    if (normalizeTargetPath(this, listener?.config.pathNormalization) !== PATH_FORWARD) return;
+    const config = listener?.config.pathNormalization;
+    const verdict = normalizeTargetPath(this, config);
+    if (verdict !== PATH_FORWARD) {
+      // 307 to the normalized path, or 400 for a path the listener refuses.
+      if (verdict === PATH_REDIRECT) this.respond(307, '', `location: ${this.query === '' ? this.path : this.path + '?' + this.query}\r\n`);
+      else this.replyFailure(LocalReply.BAD_REQUEST);
+      return;
+    }
     this.headBuf = buf;
+    this.headFields = out;
+    this.headLength = headLength;
     const route = listener === undefined ? null : listener.routes.match(this);
-    this.headBuf = null;
     if (route === null) {
-      sendLocalReply(this, LocalReply.NO_ROUTE);
+      this.replyFailure(LocalReply.NO_ROUTE);
+    } else {
+      this.route = route;
+      this.plan = headerPlanFor(route);
+      const action = route.route.action;
+      if (action.type === 'direct_response') {
+        this.respond(action.status, action.body ?? '', '');
+      } else if (action.type === 'redirect') {
+        const location = redirectLocation(action, this, 'http');
+        if (location === null) this.replyFailure(LocalReply.UNSAFE_ROUTE_HEAD);
+        else this.respond(action.responseCode, '', `location: ${location}\r\n`);
+      } else {
+        this.expectContinue = (flags & FLAG.EXPECT_CONTINUE) !== 0 && this.receivingBody;
+        const chain = listener!.filters === null ? null : listener!.filters.forRoute(route.route);
+        if (chain === null) {
+          this.decodeHeadersToRouter();
+        } else {
+          this.filters = FilterManager.create(this, chain, this);
+          this.filters.decodeHeaders();
+        }
+      }
+    }
+    // The read buffer and headOut are reused after this call: only a kept copy stays.
+    if (!this.headKept) this.releaseHead();
+  }
+
+  /** A filter stopped the chain: the head outlives this read (the bytes copied once, offsets unchanged). */
+  keepHead(): void {
+    if (this.headKept) return;
+    this.headKept = true;
+    const buf = this.headBuf!;
+    const out = this.headFields!;
+    const from = out[HEAD.METHOD_START]!;
+    const to = Math.min(from + this.headLength, buf.length);
+    const copy = Buffer.allocUnsafe(to);
+    buf.copy(copy, from, from, to);
+    this.headBuf = copy;
+    this.headFields = out.slice(0, HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * out[HEAD.HEADER_COUNT]!);
+  }
+
+  private releaseHead(): void {
+    this.headBuf = null;
+    this.headFields = null;
+    this.headersCache = null;
+  }
+
+  // ---- HttpFilterCallbacks: what a filter may ask ----
+
+  continueDecoding(): void {
+    if (this.filters !== null) this.filters.continueDecoding();
+  }
+
+  sendLocalReply(answer: FilterAnswer): void {
+    this.flags |= answer.flag;
+    this.respond(answer.status, answer.body, answer.headers);
+  }
+
+  addResponseFlag(flag: number): void {
+    this.flags |= flag;
+  }
+
+  get clusters(): ReadonlyMap<string, UpstreamCluster> {
+    return this.snapshot.clusters;
+  }
+
+  upstreamHead(): Buffer | null {
+    return this.prepareUpstream() ? this.upstreamHeadBuf : null;
+  }
+
+  bodySoFar(): readonly Buffer[] | null {
+    return this.replay;
+  }
+
+  // ---------------------------------------------------------------- 2. the router (the chain's terminal step)
+
+  /** The chain ran through (or the route has none): the request goes upstream. */
+  decodeHeadersToRouter(): void {
+    const ready = this.prepareUpstream();
+    if (this.headKept) this.releaseHead(); // the router has taken all it needs from the head
+    if (!ready) {
+      this.replyFailure(this.preparedFailure!);
       return;
     }
-    this.route = route;
-    this.plan = headerPlanFor(route);
+    this.routed = true;
+    // Envoy answers 100-continue itself rather than waiting on the upstream.
+    if (this.expectContinue) this.conn.write(CONTINUE_100);
+    if (this.requestComplete) this.startRouteTimer();
+    // The body so far is kept only for what may send it again: the retry policy, or a stale pooled connection.
+    if (!this.retriable && !IDEMPOTENT_METHODS.has(this.method)) this.replay = null;
+    this.beginAttempt();
+  }
+
+  /**
+   * What the router takes from the head, once (a mirror filter may ask first): the cluster, the hash, the retry
+   * state and the upstream head. False when the request cannot go (preparedFailure says why).
+   */
+  private prepareUpstream(): boolean {
+    if (this.prepared !== PREP_NONE) return this.prepared === PREP_OK;
+    this.prepared = PREP_FAILED;
+    const buf = this.headBuf!;
+    const out = this.headFields!;
+    const route = this.route!;
     const action = route.route.action;
-    if (action.type === 'direct_response') {
-      sendResponse(this, action.status, action.body ?? '', '');
-    } else if (action.type === 'redirect') {
-      const location = redirectLocation(action, this, 'http');
-      if (location === null) sendLocalReply(this, LocalReply.UNSAFE_ROUTE_HEAD);
-      else sendResponse(this, action.responseCode, '', `location: ${location}\r\n`);
-    } else if (listener!.filters === null || runRequestFilters(this, listener!.filters.forRoute(route.route), buf, out)) {
-      this.forward(buf, out, flags, action);
-    }
-  }
-
-  /** The fault delay elapsed (FaultDelayTarget): abort now, or go upstream. */
-  faultDelayElapsed(): void {
-    afterFaultDelay(this);
-  }
-
-  private forward(buf: Buffer, out: Uint32Array, flags: number, action: RouteAction): void {
+    if (action.type !== 'route') return false;
     // Only a weighted split needs the random number.
-    const cluster = this.snapshot.clusters.get(this.route!.pickCluster(action.clusters.length > 1 ? Math.random() : 0));
+    const cluster = this.snapshot.clusters.get(route.pickCluster(action.clusters.length > 1 ? Math.random() : 0));
     if (cluster === undefined) {
-      sendLocalReply(this, LocalReply.CLUSTER_NOT_FOUND);
-      return;
+      this.preparedFailure = LocalReply.CLUSTER_NOT_FOUND;
+      return false;
     }
     this.cluster = cluster;
     this.timeoutMs = action.timeoutMs;
@@ -200,33 +315,17 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       this.retry = new RetryState(action.retryPolicy);
       this.retriable = action.retryPolicy.numRetries > 0;
     }
-    const expectContinue = (flags & FLAG.EXPECT_CONTINUE) !== 0 && this.receivingBody;
-    this.upstreamHead = upstreamHeadFor(this, buf, out, flags, action, expectContinue);
-    if (this.upstreamHead === null) {
-      sendLocalReply(this, LocalReply.UNSAFE_ROUTE_HEAD);
-      return;
+    this.upstreamHeadBuf = upstreamHeadFor(this, buf, out, out[HEAD.FLAGS]!, action, this.expectContinue);
+    if (this.upstreamHeadBuf === null) {
+      this.preparedFailure = LocalReply.UNSAFE_ROUTE_HEAD;
+      return false;
     }
-    // Envoy answers 100-continue itself rather than waiting on the upstream.
-    if (expectContinue) this.conn.write(CONTINUE_100);
-    // A fault delay holds the request here (its body queues); faultDelayElapsed() goes on.
-    if (this.filterRun !== null && this.filterRun.delaying) return;
-    this.proceed();
+    this.prepared = PREP_OK;
+    return true;
   }
-
-  /** To the upstream: the route timer, the mirrors (if any), the first attempt. */
-  proceed(): void {
-    if (this.requestComplete) startRouteTimer(this);
-    const run = this.filterRun;
-    if (run !== null) run.startMirrors(this.snapshot.clusters, this.upstreamHead!, this.replay, this.requestComplete, this.timeoutMs);
-    // The body so far is kept only for what may send it again: the retry policy, or a stale pooled connection.
-    if (!this.retriable && !IDEMPOTENT_METHODS.has(this.method)) this.replay = null;
-    this.beginAttempt();
-  }
-
-  // ---------------------------------------------------------------- attempts
 
   /** Picks an endpoint and starts an attempt on it (first try, retry, or stale-connection replay on a `fresh` connection). */
-  beginAttempt(fresh = false): void {
+  private beginAttempt(fresh = false): void {
     const cluster = this.cluster!;
     const previous = this.endpoint;
     if (previous !== null && this.retry !== null && this.retry.policy.previousHostsPredicate) (this.triedHosts ??= []).push(previous);
@@ -234,7 +333,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       ? cluster.pick(this.hash, previous)
       : cluster.pick(this.hash, previous, this.triedHosts, this.retry!.policy.hostSelectionRetryMaxAttempts);
     if (endpoint === null) {
-      sendLocalReply(this, LocalReply.NO_HEALTHY_UPSTREAM);
+      this.replyFailure(LocalReply.NO_HEALTHY_UPSTREAM);
       return;
     }
     this.endpoint = endpoint;
@@ -257,7 +356,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     conn.headRequest = this.method === 'HEAD';
     // Without a retry policy only a stale pooled connection sends a request again, and only once.
     if (!this.retriable && (!conn.reused || this.replayedStale)) this.replay = null;
-    const head = this.upstreamHead!;
+    const head = this.upstreamHeadBuf!;
     const queued = this.queued;
     let writable: boolean;
     if (queued.length === 0) {
@@ -272,7 +371,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.queuedBytes = 0;
     if (this.requestComplete) {
       conn.endRequest();
-      startTryTimer(this);
+      this.startTryTimer();
     } else if (writable) {
       this.conn.resumeReading();
     } else {
@@ -284,12 +383,14 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (this.receivingBody) this.conn.resumeReading();
   }
 
+  // ---------------------------------------------------------------- 3. the request body
+
   /** Request body bytes in buf[start, end); returns where this request's body ended (later bytes are the next request). */
   onDownstreamBody(buf: Buffer, start: number, end: number): number {
     return readRequestBody(this, buf, start, end);
   }
 
-  /** One body piece, framed for upstream: kept for replay, copied to mirrors, written or queued. */
+  /** One body piece, framed for upstream: kept for replay, given to the filters, written or queued. */
   deliver(piece: Buffer): void {
     this.bytesReceived += piece.length;
     if (this.finished) return;
@@ -300,11 +401,11 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       else if (replay === NO_PIECES) this.replay = [piece];
       else replay.push(piece);
     }
-    const run = this.filterRun;
-    if (run !== null) run.mirrorBody(piece);
+    if (this.filters !== null) this.filters.decodeData(piece);
     if (this.upstreamReady) {
       if (!this.upstream!.write(piece)) this.conn.pauseReading();
-    } else if (this.upstream !== null || this.backoffTimer !== null || (run !== null && run.delaying)) {
+    } else if (this.upstream !== null || this.backoffTimer !== null || !this.routed) {
+      // Waiting for a connection, a retry's backoff, or the filter that stopped the chain.
       if (this.queued === NO_PIECES) this.queued = [piece];
       else this.queued.push(piece);
       this.queuedBytes += piece.length;
@@ -316,14 +417,12 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.receivingBody = false;
     this.requestComplete = true;
     if (this.finished) return;
-    if (this.filterRun !== null) {
-      this.filterRun.mirrorEnd();
-      if (this.filterRun.delaying) return; // proceed() starts the route timer after the delay
-    }
-    startRouteTimer(this);
+    if (this.filters !== null) this.filters.decodeComplete();
+    if (!this.routed) return; // the router starts the route timer when the chain reaches it
+    this.startRouteTimer();
     if (this.upstreamReady) {
       this.upstream!.endRequest();
-      startTryTimer(this);
+      this.startTryTimer();
     }
   }
 
@@ -333,13 +432,15 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.receivingBody = false;
     if (!this.responseStarted) {
       this.abandonAttempt();
-      sendLocalReply(this, LocalReply.BAD_REQUEST);
+      this.replyFailure(LocalReply.BAD_REQUEST);
     } else {
       this.flags |= ResponseFlag.DPE;
       this.conn.destroy();
       this.complete();
     }
   }
+
+  // ---------------------------------------------------------------- 4. the response
 
   onUpstreamResponseHead(conn: UpstreamConnection, buf: Buffer, start: number, length: number, bodyMode: number): void {
     const out = headOut;
@@ -350,14 +451,43 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       this.scheduleRetry();
       return;
     }
-    clearTryTimer(this);
+    this.clearTryTimer();
     // Part of a response arrived: a stale-connection replay is no longer possible, only the retry policy's.
     if (!this.retriable) this.replay = null;
     this.responseStarted = true;
     this.responseCode = status;
-    const head = responseHeadFor(this, buf, start, out, status, bodyMode);
+    const framing = this.responseFraming(out, status, bodyMode);
+    const edit = responseEdit;
+    edit.remove = this.plan.responseRemove;
+    edit.add = '';
+    if (this.filters !== null) this.filters.encodeHeaders(edit);
     // Held until the first body bytes of this read join it: one write, one syscall.
-    this.pendingHead = head;
+    this.pendingHead = encodeResponseHead(buf, start, out, edit.remove, this.plan.responseAdd, edit.add + framing);
+  }
+
+  /**
+   * The framing, connection and set-cookie lines of the response head (and its blank line), from the upstream's
+   * head in `out`; decides whether the body goes out chunked and whether the connection closes after it.
+   */
+  private responseFraming(out: Uint32Array, status: number, bodyMode: number): string {
+    const flags = out[HEAD.FLAGS]!;
+    let framing: string;
+    if (bodyMode === BodyMode.LENGTH || (bodyMode === BodyMode.NONE && (flags & FLAG.CONTENT_LENGTH) !== 0)) {
+      framing = 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n';
+    } else if (bodyMode === BodyMode.NONE) {
+      framing = status === 204 || status === 304 ? '' : 'content-length: 0\r\n';
+    } else if (this.http11) {
+      framing = 'transfer-encoding: chunked\r\n';
+      this.chunkedOut = true;
+    } else {
+      framing = ''; // HTTP/1.0 client: the body ends when the connection closes
+      this.closeAfter = true;
+    }
+    if (this.receivingBody) this.closeAfter = true; // answered before the request body finished
+    if (this.closeAfter || this.conn.draining) framing += 'connection: close\r\n';
+    else if (!this.http11) framing += 'connection: keep-alive\r\n';
+    if (this.setCookie !== null) framing += this.setCookie;
+    return framing + '\r\n';
   }
 
   onUpstreamBody(buf: Buffer, start: number, end: number): void {
@@ -396,6 +526,8 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.complete();
   }
 
+  // ---------------------------------------------------------------- 5. failures, retries, timers
+
   onUpstreamFailure(failure: number): void {
     const conn = this.upstream;
     const staleReuse = conn !== null && conn.reused && conn.responseBytes === 0;
@@ -429,7 +561,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       this.scheduleRetry();
       return;
     }
-    sendLocalReply(this, localReplyForFailure(failure));
+    this.replyFailure(localReplyForFailure(failure));
   }
 
   private replayable(): boolean {
@@ -437,15 +569,76 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   }
 
   /** A retry is allowed now: the body can be replayed, retries are left, the retry budget admits one. */
-  canRetry(): boolean {
+  private canRetry(): boolean {
     return this.replayable() && this.retry!.hasBudget() && this.retry!.admit(this.cluster!.binding.cluster);
   }
 
   /** Counts a retry and waits its backoff; the backoff timer starts the attempt. */
-  scheduleRetry(): void {
+  private scheduleRetry(): void {
     this.retry!.used++;
     this.cluster!.counters.rqRetry++;
-    startBackoffTimer(this);
+    this.backoffTimer = setTimeout(onBackoffElapsed, this.retry!.backoffMs(), this);
+  }
+
+  /** The retry's backoff elapsed (timer). */
+  backoffElapsed(): void {
+    this.backoffTimer = null;
+    if (!this.finished) this.beginAttempt();
+  }
+
+  /** Arms the route timeout once, when the route has one and the request is still running. */
+  private startRouteTimer(): void {
+    if (this.timeoutMs > 0 && this.routeTimer === null && !this.finished) {
+      this.routeTimer = setTimeout(onRouteTimeout, this.timeoutMs, this);
+    }
+  }
+
+  /** Arms the retry policy's per-try timeout for the current attempt, if it has one. */
+  private startTryTimer(): void {
+    const ms = this.retry === null ? 0 : this.retry.policy.perTryTimeoutMs;
+    if (ms > 0 && this.tryTimer === null) this.tryTimer = setTimeout(onTryTimeout, ms, this);
+  }
+
+  private clearTryTimer(): void {
+    if (this.tryTimer !== null) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = null;
+    }
+  }
+
+  private clearBackoffTimer(): void {
+    if (this.backoffTimer !== null) {
+      clearTimeout(this.backoffTimer);
+      this.backoffTimer = null;
+    }
+  }
+
+  /** The route timeout fired (timer): 504, or cut a response already under way. */
+  routeTimedOut(): void {
+    this.routeTimer = null;
+    if (this.finished) return;
+    if (this.cluster !== null) this.cluster.counters.rqTimeout++;
+    if (this.upstreamReady && !this.responseStarted) this.endpoint!.health.recordLocalFailure(); // outlier detection: a timeout
+    this.clearBackoffTimer();
+    this.abandonAttempt();
+    if (this.responseStarted) {
+      this.flags |= ResponseFlag.UT;
+      this.conn.destroy();
+      this.complete();
+    } else {
+      this.replyFailure(LocalReply.UPSTREAM_TIMEOUT);
+    }
+  }
+
+  /** The per-try timeout fired (timer): retry, or 504. */
+  tryTimedOut(): void {
+    this.tryTimer = null;
+    if (this.finished || this.responseStarted) return;
+    this.cluster!.counters.rqTimeout++;
+    if (this.upstreamReady) this.endpoint!.health.recordLocalFailure(); // outlier detection: a timeout
+    this.abandonAttempt();
+    if (this.retry!.retriesTimeout() && this.canRetry()) this.scheduleRetry();
+    else this.replyFailure(LocalReply.UPSTREAM_TIMEOUT);
   }
 
   /** Closes the books on the current attempt (counters), without touching its connection. */
@@ -454,7 +647,7 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     if (this.upstream === null || endpoint === null) return;
     this.upstream = null;
     this.upstreamReady = false;
-    clearTryTimer(this);
+    this.clearTryTimer();
     endpoint.rqActive--;
     endpoint.counters.rqActive--;
     if (!ok) endpoint.rqError++;
@@ -466,19 +659,46 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   }
 
   /** Drops the current attempt and its connection (timeouts, client gone, local reply). */
-  abandonAttempt(): void {
+  private abandonAttempt(): void {
     const conn = this.upstream;
     this.endAttempt(false);
     if (conn !== null) conn.abandon();
   }
 
-  // ---------------------------------------------------------------- responses
+  // ---------------------------------------------------------------- 6. local responses and the end
+
+  /** The one place a failure becomes a response: status, flag, body; counted and logged by complete(). */
+  replyFailure(kind: LocalReplyKind): void {
+    this.flags |= kind.flag;
+    if (this.retry !== null && this.retry.used > 0 && kind.status >= 500) this.flags |= ResponseFlag.URX;
+    this.respond(kind.status, kind.body, kind.body === '' ? '' : 'content-type: text/plain\r\n');
+  }
+
+  /** A response the proxy makes itself (local reply, direct_response, redirect, filter answer); ends the request. */
+  private respond(status: number, body: string, extraHeaders: string): void {
+    if (this.finished) return;
+    this.responseCode = status;
+    this.responseStarted = true;
+    if (this.receivingBody) this.closeAfter = true; // the unread body would be taken for the next request
+    this.bytesSent += Buffer.byteLength(body);
+    const connection = this.closeAfter || this.conn.draining ? 'connection: close\r\n' : this.http11 ? '' : 'connection: keep-alive\r\n';
+    if (this.filters !== null) {
+      // The filters see local replies too (CORS adds its headers, as Envoy's encoder filters do).
+      const edit = responseEdit;
+      edit.remove = null;
+      edit.add = extraHeaders;
+      this.filters.encodeHeaders(edit);
+      extraHeaders = edit.add;
+    }
+    this.conn.write(encodeLocalResponse(status, body, extraHeaders, this.plan.responseAdd, connection));
+    this.complete();
+  }
 
   /** The client went away before the response was done. */
   onDownstreamClosed(): void {
     if (this.finished) return;
     this.flags |= ResponseFlag.DC;
-    clearBackoffTimer(this);
+    this.clearBackoffTimer();
     this.abandonAttempt();
     this.complete();
   }
@@ -487,16 +707,30 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   complete(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.filterRun !== null) this.filterRun.end();
+    if (this.filters !== null) this.filters.destroy();
     if (this.routeTimer !== null) clearTimeout(this.routeTimer);
-    clearTryTimer(this);
+    this.clearTryTimer();
     if (this.upstream !== null) this.abandonAttempt();
     if (this.retry !== null) this.retry.release();
+    if (this.headKept) this.releaseHead();
     recordRequest(this);
     this.replay = null;
     this.queued = NO_PIECES;
     this.conn.onRequestDone(this, this.closeAfter || this.receivingBody);
   }
+}
+
+// Timer callbacks: module functions given the request, so arming a timer makes no closure.
+function onRouteTimeout(req: ActiveRequest): void {
+  req.routeTimedOut();
+}
+
+function onTryTimeout(req: ActiveRequest): void {
+  req.tryTimedOut();
+}
+
+function onBackoffElapsed(req: ActiveRequest): void {
+  req.backoffElapsed();
 }
 
 /** a then b in one buffer (Buffer.concat without its list). */
