@@ -7,7 +7,6 @@ import { FLAG, HEAD } from '../src/native.js';
 import { rewritePath } from '../src/routing/route-table.js';
 import type { ActiveRequest } from './active-request.js';
 import { encodeUpstreamHead, type UpstreamHeadFields } from './message-heads.js';
-import { BODY_CHUNKED } from './request-body-reader.js';
 
 /**
  * The request head for the upstream, from the received head in buf/out (route rewrites applied); null
@@ -29,7 +28,7 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
   f.forwardedFor = req.forwardedFor === '' ? remote : req.forwardedFor + ', ' + remote;
   f.requestId = req.requestId;
   f.framing =
-    req.bodyMode === BODY_CHUNKED
+    (flags & FLAG.CHUNKED) !== 0
       ? 'transfer-encoding: chunked\r\n'
       : (flags & FLAG.CONTENT_LENGTH) !== 0
         ? 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n'

@@ -6,7 +6,8 @@
 // CONTINUE (the next filter runs) or STOP_ITERATION (the chain waits): a filter
 // that stopped resumes the chain itself with callbacks.continueDecoding() (a
 // fault delay's timer) or ends the request with callbacks.sendLocalReply() (a
-// CORS preflight, a fault abort). The router is the chain's terminal step.
+// CORS preflight, a fault abort). The router (router/router.ts) is the chain's
+// terminal step: it runs when every filter has let the request through.
 //
 // A new filter (ext_authz, tracing, rate limit, compression) is a folder
 // workers/filters/<name>/ with its config and filter, and one entry in
