@@ -1,13 +1,15 @@
 // Each route's HTTP filter chain, built from the listener's config once per
-// config version (never per request): a list of filter factories in chain
-// order, CORS, then fault, then the route's mirrors (the router is implied and
+// config version (never per request): a list of filter factories in the order
+// http_filters lists them, then the route's mirrors (the router is implied and
 // last). The fault config that applies is the route's over the virtual host's
 // over the filter's own (Envoy's most specific wins, and only when the filter
 // is in http_filters); the CORS policy is merged from route and virtual host.
 // A filter that can never act (a 0% fault without header control, a 0%
 // mirror) is left out, and a route with no filters has no chain: its requests
-// go straight to the router. A new filter is one more entry here.
+// go straight to the router. A new filter is one more entry in `builders`.
 import type { FaultConfig, Listener, Route, VirtualHost } from '../src/config/bootstrap-types.js';
+import { CORS_FILTER_NAME } from '../src/config/cors-policy.js';
+import { FAULT_FILTER_NAME } from '../src/config/fault-config.js';
 import { CompiledCors } from './filters/cors/cors-config.js';
 import { CorsFilterFactory } from './filters/cors/cors-filter.js';
 import { CompiledFault, type RandomSource } from './filters/fault/fault-config.js';
@@ -50,16 +52,25 @@ export function compileListenerFilters(
     }
     return factory;
   };
+  /** Per filter name: its factory for a route, or null when it has nothing to do there. */
+  const builders: Record<string, (vh: VirtualHost, route: Route, timeoutMs: number) => HttpFilterFactory | null> = {
+    [CORS_FILTER_NAME]: (vh, route) => {
+      const policies = [route.cors, vh.cors].filter((p) => p !== null);
+      return policies.length === 0 ? null : new CorsFilterFactory(new CompiledCors(policies, countersFor(), random));
+    },
+    [FAULT_FILTER_NAME]: (vh, route, timeoutMs) => {
+      const fault = config.fault === null ? null : (route.fault ?? vh.fault ?? config.fault);
+      return fault === null || !faultCanFire(fault) ? null : faultFactory(fault, timeoutMs);
+    },
+  };
   const byRoute = new Map<Route, RouteFilterChain>();
   const addRoute = (vh: VirtualHost, route: Route): void => {
     if (route.action.type !== 'route') return; // Envoy's CORS needs a route entry; faults ahead of a redirect are not modelled
     const chain: HttpFilterFactory[] = [];
-    if (config.cors) {
-      const policies = [route.cors, vh.cors].filter((p) => p !== null);
-      if (policies.length > 0) chain.push(new CorsFilterFactory(new CompiledCors(policies, countersFor(), random)));
+    for (const name of config.order) {
+      const factory = builders[name]?.(vh, route, route.action.timeoutMs) ?? null;
+      if (factory !== null) chain.push(factory);
     }
-    const fault = config.fault === null ? null : (route.fault ?? vh.fault ?? config.fault);
-    if (fault !== null && faultCanFire(fault)) chain.push(faultFactory(fault, route.action.timeoutMs));
     const mirrors = route.action.requestMirrorPolicies.filter((m) => m.fraction > 0);
     if (mirrors.length > 0) chain.push(new MirrorFilterFactory(mirrors, route.action.timeoutMs, random));
     if (chain.length > 0) byRoute.set(route, Object.freeze(chain));

@@ -22,6 +22,14 @@ function corsOf(chain: RouteFilterChain | null): CorsFilterFactory | undefined {
   return chain?.find((f): f is CorsFilterFactory => f instanceof CorsFilterFactory);
 }
 
+/** http_filters as read from config; without an explicit order, CORS before fault (as Istio lists them). */
+type Filters = Omit<Listener['httpFilters'], 'order'> & { order?: readonly string[] };
+
+function withOrder(f: Filters): Listener['httpFilters'] {
+  const order = f.order ?? [...(f.cors ? ['envoy.filters.http.cors'] : []), ...(f.fault !== null ? ['envoy.filters.http.fault'] : [])];
+  return { ...f, order };
+}
+
 const noMutation = { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
 
 function action(mirrors: RequestMirrorPolicy[] = []): RouteAction {
@@ -47,7 +55,7 @@ function vhost(routes: Route[], extra: Partial<VirtualHost> = {}): VirtualHost {
   return { name: 'vh', domains: ['*'], routes, ...noMutation, fault: null, cors: null, ...extra };
 }
 
-function listener(vhosts: VirtualHost[], httpFilters: Listener['httpFilters']): Listener {
+function listener(vhosts: VirtualHost[], httpFilters: Filters): Listener {
   return {
     name: 'outbound',
     address: { address: '127.0.0.1', port: 0 },
@@ -55,7 +63,7 @@ function listener(vhosts: VirtualHost[], httpFilters: Listener['httpFilters']): 
     routeConfig: { name: 'rc', virtualHosts: vhosts, ...noMutation },
     streamIdleTimeoutMs: 300000,
     requestHeadersTimeoutMs: 0,
-    httpFilters,
+    httpFilters: withOrder(httpFilters),
   };
 }
 
@@ -124,14 +132,17 @@ describe('compileListenerFilters', () => {
     expect(filters.forRoute(direct)).toBeNull();
   });
 
-  it('builds the chain in order from the listener config: CORS, then fault, then the mirror', () => {
+  it('builds the chain in http_filters order from the listener config, then the mirror', () => {
     const r = route('all', { cors, fault: faultA, action: action([{ cluster: 'shadow', fraction: 1 }]) });
-    const names = (c: Listener['httpFilters']): string[] =>
+    const names = (c: Filters): string[] =>
       compileListenerFilters(listener([vhost([r])], c), new HttpFilterStats())!.forRoute(r)!.map((f) => f.name);
     expect(names({ fault: null, cors: false })).toEqual(['isthmus.request_mirror']);
     // Adding a filter to the listener's http_filters adds it to the route's chain, in its place.
     expect(names({ fault: faultA, cors: false })).toEqual(['envoy.filters.http.fault', 'isthmus.request_mirror']);
     expect(names({ fault: faultA, cors: true })).toEqual(['envoy.filters.http.cors', 'envoy.filters.http.fault', 'isthmus.request_mirror']);
+    // The order is http_filters' order.
+    expect(names({ fault: faultA, cors: true, order: ['envoy.filters.http.fault', 'envoy.filters.http.cors'] }))
+      .toEqual(['envoy.filters.http.fault', 'envoy.filters.http.cors', 'isthmus.request_mirror']);
   });
 
   it('adds the names CORS sets to the route response removals, once', () => {

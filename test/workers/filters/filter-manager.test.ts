@@ -185,6 +185,14 @@ describe('FilterManager', () => {
 
 // ---- filters from config, run by the manager ----
 
+/** http_filters as read from config; without an explicit order, CORS before fault (as Istio lists them). */
+type Filters = Omit<Listener['httpFilters'], 'order'> & { order?: readonly string[] };
+
+function withOrder(f: Filters): Listener['httpFilters'] {
+  const order = f.order ?? [...(f.cors ? ['envoy.filters.http.cors'] : []), ...(f.fault !== null ? ['envoy.filters.http.fault'] : [])];
+  return { ...f, order };
+}
+
 const noMutation = { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
 const cors: CorsPolicy = {
   allowOriginStringMatch: [{ kind: 'exact', value: 'https://a.test', ignoreCase: false }],
@@ -207,12 +215,12 @@ function routeWith(extra: Partial<Route>): Route {
   };
 }
 
-function chainOf(route: Route, httpFilters: Listener['httpFilters']): readonly HttpFilterFactory[] | null {
+function chainOf(route: Route, httpFilters: Filters): readonly HttpFilterFactory[] | null {
   const vh: VirtualHost = { name: 'vh', domains: ['*'], routes: [route], ...noMutation, fault: null, cors: null };
   const listener = {
     name: 'in', address: { address: '127.0.0.1', port: 0 }, statPrefix: 'in',
     routeConfig: { name: 'rc', virtualHosts: [vh], ...noMutation },
-    streamIdleTimeoutMs: 300000, requestHeadersTimeoutMs: 0, httpFilters,
+    streamIdleTimeoutMs: 300000, requestHeadersTimeoutMs: 0, httpFilters: withOrder(httpFilters),
   } as unknown as Listener;
   return compileListenerFilters(listener, new HttpFilterStats())?.forRoute(route) ?? null;
 }
@@ -239,6 +247,23 @@ describe('a filter added to the listener config joins the route`s chain', () => 
     m.encodeHeaders(edit);
     expect(edit.add).toBe('access-control-allow-origin: https://a.test\r\n');
     expect(edit.remove).toEqual(['x-internal', 'access-control-allow-origin']);
+  });
+
+  it('runs the filters in http_filters order: an abort ahead of CORS never gets its headers, one after it does', () => {
+    const abort: FaultConfig = {
+      delay: null, abort: { httpStatus: 503, grpcStatus: null, headerAbort: false, percentage: 1 }, headers: [], maxActiveFaults: null,
+    };
+    const route = routeWith({ cors });
+    const answerFor = (order: string[]): string => {
+      const s = new FakeStream('GET', { origin: 'https://a.test' });
+      const m = run(s, chainOf(route, { fault: abort, cors: true, order })!);
+      expect(s.log).toEqual(['reply 503']);
+      const edit = { remove: null, add: '' };
+      m.encodeHeaders(edit); // as the stream does for its local reply
+      return edit.add;
+    };
+    expect(answerFor(['envoy.filters.http.cors', 'envoy.filters.http.fault'])).toBe('access-control-allow-origin: https://a.test\r\n');
+    expect(answerFor(['envoy.filters.http.fault', 'envoy.filters.http.cors'])).toBe('');
   });
 
   it('a fault delay stops the chain (flagged DI) and its timer, not the manager, resumes it to the router', async () => {
