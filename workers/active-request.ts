@@ -1,49 +1,39 @@
-// One request from head to last response byte: route it, pick a cluster and
-// an endpoint, send it upstream (retrying per the route's policy), stream the
-// response back, and record it. Every failure becomes a local reply through
-// sendLocalReply (local-response.ts), the one place that maps an error to a
-// status and a flag. Fields other request-*.ts modules read or set are public.
+// One request from head to last response byte (Envoy's ActiveStream), in the
+// order it runs: parse the target and route it (start); run the route's HTTP
+// filter chain (filters/filter-manager.ts; a route without filters skips it);
+// the router, the chain's terminal step (filters/router/router.ts), sends it
+// upstream and hands the response back here to encode (encodeHeaders,
+// encodeData, encodeEnd) through the filters; then it is recorded. The
+// request owns its state: the filters and the router ask through its methods,
+// helpers are given what they need. Every failure becomes a response in
+// replyFailure, the one place that maps an error to a status and a flag.
 import { randomUUID } from 'node:crypto';
-import type { RouteAction } from '../src/config/bootstrap-types.js';
 import { FLAG, HEAD, HEADER_ID, parseErrorStatus } from '../src/native.js';
+import { PATH_FORWARD, PATH_REDIRECT } from '../src/routing/path-normalization.js';
 import { redirectLocation, type CompiledRoute, type RequestView } from '../src/routing/route-table.js';
 import type { DataPlaneSnapshot } from './data-plane-snapshot.js';
 import type { DownstreamConnection } from './downstream-connection.js';
-import { responseHeadFor, upstreamHeadFor } from './forwarded-heads.js';
+import type { FilterAnswer } from './filters/filter-answer.js';
+import { FilterManager, type FilterChainOwner } from './filters/filter-manager.js';
+import type { HttpFilterCallbacks, ResponseHeaderEdit } from './filters/http-filter.js';
+import { Router } from './filters/router/router.js';
 import { findHeader, headerList, headerValueById } from './header-block.js';
-import type { HttpFilterRun } from './http-filter-run.js';
-import { afterFaultDelay, runRequestFilters } from './http-filter-hooks.js';
-import { LocalReply } from './local-reply.js';
-import { localReplyForFailure, sendLocalReply, sendResponse } from './local-response.js';
-import { encodeBodyPiece } from './message-heads.js';
+import { LocalReply, type LocalReplyKind } from './local-reply.js';
+import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead } from './message-heads.js';
 import { headOut } from './parse-scratch.js';
-import { BODY_NONE, LAST_CHUNK, readBodyFraming, readRequestBody } from './request-body-reader.js';
+import { LAST_CHUNK, RequestBodyReader, type RequestBodySink } from './request-body-reader.js';
 import { recordRequest } from './request-record.js';
-import { clearBackoffTimer, clearTryTimer, startBackoffTimer, startRouteTimer, startTryTimer } from './request-timers.js';
+import { normalizeTargetPath, parseRequestTarget } from './request-target.js';
 import { ResponseFlag } from './response-flags.js';
 import { EMPTY_HEADER_PLAN, headerPlanFor, type RouteHeaderPlan } from './route-header-plan.js';
-import { RetryState } from './retry-state.js';
 import type { UpstreamCluster } from './upstream-cluster.js';
-import { normalizeTargetPath, parseRequestTarget } from './request-target.js';
-import { PATH_FORWARD } from '../src/routing/path-normalization.js';
-import { NO_HASH, requestHash } from './request-hash.js';
-import { UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from './upstream-connection.js';
+import { BodyMode } from './upstream-connection.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 
-/** Request bodies up to this size are kept so a retry can replay them (Envoy's default buffer limit). */
-const REPLAY_LIMIT = 1024 * 1024;
-/** Body bytes queued for an upstream that is still connecting before reading from the client pauses. */
-const QUEUE_LIMIT = 256 * 1024;
-const CONTINUE_100 = 'HTTP/1.1 100 Continue\r\n\r\n';
-/**
- * Methods a proxy may send again on its own, without a retry policy, when a pooled connection turned out to be
- * closed before any of the response arrived (RFC 9110 9.2.2: idempotent methods only).
- */
-const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-/** The shared "no body pieces" list (frozen: a push would throw), so a request without a body allocates none. */
-const NO_PIECES: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+/** One per worker, refilled for each response head the filters edit (read synchronously): no object per request. */
+const responseEdit: ResponseHeaderEdit = { remove: null, add: '' };
 
-export class ActiveRequest implements UpstreamStream, RequestView {
+export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterChainOwner, RequestBodySink {
   // ---- what was asked (RequestView) ----
   method = '';
   path = '';
@@ -53,59 +43,38 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   forwardedFor = '';
   userAgent = '';
   http11 = true;
-  /** Lazily built for header matchers; valid only while start() runs (headOut is shared). */
+  /**
+   * The parsed head: the read buffer and the parser's scratch while start() runs; a copy once a filter
+   * stops the chain (keepHead), until the router has used it; null otherwise.
+   */
+  headBuf: Buffer | null = null;
+  headFields: Uint32Array | null = null;
+  private headLength = 0;
+  private headKept = false;
+  /** Lazily built for header matchers (valid while the head is). */
   private headersCache: string[] | null = null;
-  private headBuf: Buffer | null = null;
 
   // ---- downstream body ----
   receivingBody = false;
-  bodyMode = BODY_NONE;
-  bodyRemaining = 0;
-  chunkState: Float64Array | null = null;
-  private requestComplete = false;
+  requestComplete = false;
+  /** Reads the body off the client's bytes; null when the request has none. */
+  private body: RequestBodyReader | null = null;
 
-  // ---- routing and upstream ----
+  // ---- routing, filters, router ----
   route: CompiledRoute | null = null;
   plan: RouteHeaderPlan = EMPTY_HEADER_PLAN;
-  cluster: UpstreamCluster | null = null;
-  endpoint: UpstreamEndpoint | null = null;
-  private upstream: UpstreamAttempt | null = null;
-  upstreamReady = false;
-  private upstreamHead: Buffer | null = null;
-  /** Body pieces (already framed for upstream) not yet written to the current attempt; NO_PIECES when none. */
-  private queued: Buffer[] = NO_PIECES;
-  private queuedBytes = 0;
-  /**
-   * Every body piece so far, for a retry or a mirror to send (NO_PIECES until the first); null once over
-   * REPLAY_LIMIT or once nothing can send it again (no retry policy, and no stale-connection replay possible).
-   */
-  private replay: Buffer[] | null = NO_PIECES;
-  private replayBytes = 0;
-  retry: RetryState | null = null;
-  /** hash_policy's hash, for RING_HASH / MAGLEV clusters only (else NO_HASH); retries reuse it. */
-  private hash = NO_HASH;
-  /** The set-cookie line(s) a cookie hash policy generated, for the response head. */
+  /** The route's filter chain for this request; null when the route has none. */
+  private filters: FilterManager | null = null;
+  /** The chain's terminal step; null for a request the proxy answers itself (no route, direct response, redirect). */
+  private router: Router | null = null;
+  /** The set-cookie line(s) a cookie hash policy generated, for the response head (request-hash.ts). */
   setCookie: string | null = null;
-  /** retry_host_predicate previous_hosts: the endpoints tried so far (made on the first retry that needs it). */
-  private triedHosts: UpstreamEndpoint[] | null = null;
-  /** When the attempt began (performance.now()), for PEAK_EWMA clusters only. */
-  private attemptStart = 0;
-  /** Fault, CORS and mirror state; null unless the route has any of them (the v1 path). */
-  filterRun: HttpFilterRun | null = null;
-  /** The route's retry policy may send the request again (num_retries > 0): the body is kept. */
-  private retriable = false;
-  /** The request was sent again once because its pooled connection was stale (at most once, idempotent only). */
-  private replayedStale = false;
-  routeTimer: NodeJS.Timeout | null = null;
-  tryTimer: NodeJS.Timeout | null = null;
-  backoffTimer: NodeJS.Timeout | null = null;
-  timeoutMs = 0;
 
   // ---- response ----
   responseStarted = false;
   /** The response head, waiting for the first body bytes to share its write. */
   private pendingHead: Buffer | null = null;
-  chunkedOut = false;
+  private chunkedOut = false;
   closeAfter = false;
   finished = false;
   flags = 0;
@@ -121,21 +90,33 @@ export class ActiveRequest implements UpstreamStream, RequestView {
   ) {}
 
   get headers(): readonly string[] {
-    if (this.headersCache === null) this.headersCache = this.headBuf === null ? [] : headerList(this.headBuf, headOut);
+    if (this.headersCache === null) this.headersCache = this.headBuf === null ? [] : headerList(this.headBuf, this.headFields!);
     return this.headersCache;
+  }
+
+  /** The cluster the router picked (null before, or without a router). */
+  get cluster(): UpstreamCluster | null {
+    return this.router === null ? null : this.router.cluster;
+  }
+
+  /** The endpoint of the last attempt (null when none was made). */
+  get endpoint(): UpstreamEndpoint | null {
+    return this.router === null ? null : this.router.endpoint;
   }
 
   /** A head the parser refused: answer 400/431 and close. */
   rejectMalformed(code: number): void {
     this.closeAfter = true;
-    sendLocalReply(this, parseErrorStatus(code) === 431 ? LocalReply.HEADERS_TOO_LARGE : LocalReply.BAD_REQUEST);
+    this.replyFailure(parseErrorStatus(code) === 431 ? LocalReply.HEADERS_TOO_LARGE : LocalReply.BAD_REQUEST);
   }
 
   /** The head did not arrive within request_headers_timeout: answer 408 and close. */
   rejectSlowHead(): void {
     this.closeAfter = true;
-    sendLocalReply(this, LocalReply.REQUEST_HEADERS_TIMEOUT);
+    this.replyFailure(LocalReply.REQUEST_HEADERS_TIMEOUT);
   }
+
+  // ---------------------------------------------------------------- 1. the head: parse, route, filters, router
 
   /** buf[0, headLength) is the request head just parsed into headOut. */
   start(buf: Buffer, headLength: number): void {
@@ -145,193 +126,134 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.closeAfter = this.http11 ? (flags & FLAG.CONNECTION_CLOSE) !== 0 : (flags & FLAG.CONNECTION_KEEP_ALIVE) === 0;
     this.method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
     this.bytesReceived = headLength;
-    readBodyFraming(this, flags, out);
-    this.receivingBody = this.bodyMode !== BODY_NONE;
+    this.body = RequestBodyReader.forHead(flags, out, this.conn.chunkState);
+    this.receivingBody = this.body !== null;
     this.requestComplete = !this.receivingBody;
     this.requestId = headerValueById(buf, out, HEADER_ID.X_REQUEST_ID) || randomUUID();
     this.forwardedFor = headerValueById(buf, out, HEADER_ID.X_FORWARDED_FOR);
     if (this.conn.accessLogEnabled) this.userAgent = findHeader(buf, out, 'user-agent') ?? '';
     if (!parseRequestTarget(buf, out, this)) {
       this.closeAfter = true;
-      sendLocalReply(this, LocalReply.BAD_REQUEST);
+      this.replyFailure(LocalReply.BAD_REQUEST);
       return;
     }
     const listener = this.snapshot.listeners.get(this.listenerName);
-    if (normalizeTargetPath(this, listener?.config.pathNormalization) !== PATH_FORWARD) return;
+    const verdict = normalizeTargetPath(this, listener?.config.pathNormalization);
+    if (verdict !== PATH_FORWARD) {
+      // 307 to the normalized path, or 400 for a path the listener refuses.
+      if (verdict === PATH_REDIRECT) this.respond(307, '', `location: ${this.query === '' ? this.path : this.path + '?' + this.query}\r\n`);
+      else this.replyFailure(LocalReply.BAD_REQUEST);
+      return;
+    }
     this.headBuf = buf;
+    this.headFields = out;
+    this.headLength = headLength;
     const route = listener === undefined ? null : listener.routes.match(this);
-    this.headBuf = null;
     if (route === null) {
-      sendLocalReply(this, LocalReply.NO_ROUTE);
-      return;
-    }
-    this.route = route;
-    this.plan = headerPlanFor(route);
-    const action = route.route.action;
-    if (action.type === 'direct_response') {
-      sendResponse(this, action.status, action.body ?? '', '');
-    } else if (action.type === 'redirect') {
-      const location = redirectLocation(action, this, 'http');
-      if (location === null) sendLocalReply(this, LocalReply.UNSAFE_ROUTE_HEAD);
-      else sendResponse(this, action.responseCode, '', `location: ${location}\r\n`);
-    } else if (listener!.filters === null || runRequestFilters(this, listener!.filters.forRoute(route.route), buf, out)) {
-      this.forward(buf, out, flags, action);
-    }
-  }
-
-  /** The fault delay elapsed (FaultDelayTarget): abort now, or go upstream. */
-  faultDelayElapsed(): void {
-    afterFaultDelay(this);
-  }
-
-  private forward(buf: Buffer, out: Uint32Array, flags: number, action: RouteAction): void {
-    // Only a weighted split needs the random number.
-    const cluster = this.snapshot.clusters.get(this.route!.pickCluster(action.clusters.length > 1 ? Math.random() : 0));
-    if (cluster === undefined) {
-      sendLocalReply(this, LocalReply.CLUSTER_NOT_FOUND);
-      return;
-    }
-    this.cluster = cluster;
-    this.timeoutMs = action.timeoutMs;
-    if (cluster.usesHash && action.hashPolicy.length > 0) {
-      this.hash = requestHash(action.hashPolicy, buf, out, this.query, this.conn.remoteAddress, this.conn, this);
-    }
-    if (action.retryPolicy !== null) {
-      this.retry = new RetryState(action.retryPolicy);
-      this.retriable = action.retryPolicy.numRetries > 0;
-    }
-    const expectContinue = (flags & FLAG.EXPECT_CONTINUE) !== 0 && this.receivingBody;
-    this.upstreamHead = upstreamHeadFor(this, buf, out, flags, action, expectContinue);
-    if (this.upstreamHead === null) {
-      sendLocalReply(this, LocalReply.UNSAFE_ROUTE_HEAD);
-      return;
-    }
-    // Envoy answers 100-continue itself rather than waiting on the upstream.
-    if (expectContinue) this.conn.write(CONTINUE_100);
-    // A fault delay holds the request here (its body queues); faultDelayElapsed() goes on.
-    if (this.filterRun !== null && this.filterRun.delaying) return;
-    this.proceed();
-  }
-
-  /** To the upstream: the route timer, the mirrors (if any), the first attempt. */
-  proceed(): void {
-    if (this.requestComplete) startRouteTimer(this);
-    const run = this.filterRun;
-    if (run !== null) run.startMirrors(this.snapshot.clusters, this.upstreamHead!, this.replay, this.requestComplete, this.timeoutMs);
-    // The body so far is kept only for what may send it again: the retry policy, or a stale pooled connection.
-    if (!this.retriable && !IDEMPOTENT_METHODS.has(this.method)) this.replay = null;
-    this.beginAttempt();
-  }
-
-  // ---------------------------------------------------------------- attempts
-
-  /** Picks an endpoint and starts an attempt on it (first try, retry, or stale-connection replay on a `fresh` connection). */
-  beginAttempt(fresh = false): void {
-    const cluster = this.cluster!;
-    const previous = this.endpoint;
-    if (previous !== null && this.retry !== null && this.retry.policy.previousHostsPredicate) (this.triedHosts ??= []).push(previous);
-    const endpoint = this.triedHosts === null
-      ? cluster.pick(this.hash, previous)
-      : cluster.pick(this.hash, previous, this.triedHosts, this.retry!.policy.hostSelectionRetryMaxAttempts);
-    if (endpoint === null) {
-      sendLocalReply(this, LocalReply.NO_HEALTHY_UPSTREAM);
-      return;
-    }
-    this.endpoint = endpoint;
-    if (cluster.latency !== null) this.attemptStart = performance.now();
-    endpoint.rqActive++;
-    endpoint.rqTotal++;
-    const counters = endpoint.counters;
-    counters.rqActive++;
-    counters.rqTotal++;
-    if (this.replay !== null && this.replay !== NO_PIECES) {
-      this.queued = this.replay.slice();
-      this.queuedBytes = this.replayBytes;
-    }
-    this.upstream = endpoint.acquire(this, fresh);
-  }
-
-  onUpstreamReady(conn: UpstreamConnection): void {
-    this.upstream = conn;
-    this.upstreamReady = true;
-    conn.headRequest = this.method === 'HEAD';
-    // Without a retry policy only a stale pooled connection sends a request again, and only once.
-    if (!this.retriable && (!conn.reused || this.replayedStale)) this.replay = null;
-    const head = this.upstreamHead!;
-    const queued = this.queued;
-    let writable: boolean;
-    if (queued.length === 0) {
-      writable = conn.write(head);
-    } else if (queued.length === 1 && this.queuedBytes < 16384) {
-      writable = conn.write(joinTwo(head, queued[0]!));
+      this.replyFailure(LocalReply.NO_ROUTE);
     } else {
-      writable = conn.write(head);
-      for (let i = 0; i < queued.length; i++) writable = conn.write(queued[i]!);
+      this.route = route;
+      this.plan = headerPlanFor(route);
+      const action = route.route.action;
+      if (action.type === 'direct_response') {
+        this.respond(action.status, action.body ?? '', '');
+      } else if (action.type === 'redirect') {
+        const location = redirectLocation(action, this, 'http');
+        if (location === null) this.replyFailure(LocalReply.UNSAFE_ROUTE_HEAD);
+        else this.respond(action.responseCode, '', `location: ${location}\r\n`);
+      } else {
+        const expectContinue = (flags & FLAG.EXPECT_CONTINUE) !== 0 && this.receivingBody;
+        this.router = new Router(this, action, this.snapshot.clusters, expectContinue);
+        const chain = listener!.filters === null ? null : listener!.filters.forRoute(route.route);
+        if (chain === null) {
+          this.router.decodeHeaders(buf, out);
+        } else {
+          this.filters = FilterManager.create(this, chain, this);
+          this.filters.decodeHeaders();
+        }
+      }
     }
-    this.queued = NO_PIECES;
-    this.queuedBytes = 0;
-    if (this.requestComplete) {
-      conn.endRequest();
-      startTryTimer(this);
-    } else if (writable) {
-      this.conn.resumeReading();
-    } else {
-      this.conn.pauseReading();
-    }
+    // The read buffer and headOut are reused after this call: only a kept copy stays.
+    if (!this.headKept) this.releaseHead();
   }
 
-  onUpstreamWritable(): void {
-    if (this.receivingBody) this.conn.resumeReading();
+  /** A filter stopped the chain: the head outlives this read (the bytes copied once, offsets unchanged). */
+  keepHead(): void {
+    if (this.headKept) return;
+    this.headKept = true;
+    const buf = this.headBuf!;
+    const out = this.headFields!;
+    const from = out[HEAD.METHOD_START]!;
+    const to = Math.min(from + this.headLength, buf.length);
+    const copy = Buffer.allocUnsafe(to);
+    buf.copy(copy, from, from, to);
+    this.headBuf = copy;
+    this.headFields = out.slice(0, HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * out[HEAD.HEADER_COUNT]!);
   }
+
+  private releaseHead(): void {
+    this.headBuf = null;
+    this.headFields = null;
+    this.headersCache = null;
+  }
+
+  /** The chain ran through: the router's turn. */
+  decodeHeadersToRouter(): void {
+    const buf = this.headBuf!;
+    const fields = this.headFields!;
+    if (this.headKept) this.releaseHead(); // after the router, nothing reads the head
+    this.router!.decodeHeaders(buf, fields);
+  }
+
+  // ---- HttpFilterCallbacks: what a filter may ask ----
+
+  continueDecoding(): void {
+    if (this.filters !== null) this.filters.continueDecoding();
+  }
+
+  sendLocalReply(answer: FilterAnswer): void {
+    this.flags |= answer.flag;
+    this.respond(answer.status, answer.body, answer.headers);
+  }
+
+  addResponseFlag(flag: number): void {
+    this.flags |= flag;
+  }
+
+  get clusters(): ReadonlyMap<string, UpstreamCluster> {
+    return this.snapshot.clusters;
+  }
+
+  upstreamHead(): Buffer | null {
+    const router = this.router!;
+    return router.prepare(this.headBuf!, this.headFields!) ? router.preparedHead() : null;
+  }
+
+  bodySoFar(): readonly Buffer[] | null {
+    return this.router!.bodySoFar();
+  }
+
+  // ---------------------------------------------------------------- 2. the request body
 
   /** Request body bytes in buf[start, end); returns where this request's body ended (later bytes are the next request). */
   onDownstreamBody(buf: Buffer, start: number, end: number): number {
-    return readRequestBody(this, buf, start, end);
+    return this.body!.read(this, buf, start, end);
   }
 
-  /** One body piece, framed for upstream: kept for replay, copied to mirrors, written or queued. */
+  /** One body piece, framed for upstream: to the filters that have seen the head, then the router. */
   deliver(piece: Buffer): void {
     this.bytesReceived += piece.length;
     if (this.finished) return;
-    const replay = this.replay;
-    if (replay !== null) {
-      this.replayBytes += piece.length;
-      if (this.replayBytes > REPLAY_LIMIT) {
-        this.replay = null;
-        if (this.backoffTimer !== null) {
-          // A retry waiting out its backoff would send only the pieces queued since: a body missing its start.
-          clearBackoffTimer(this);
-          sendLocalReply(this, LocalReply.RETRY_BUFFER_OVERFLOW);
-          return;
-        }
-      } else if (replay === NO_PIECES) this.replay = [piece];
-      else replay.push(piece);
-    }
-    const run = this.filterRun;
-    if (run !== null) run.mirrorBody(piece);
-    if (this.upstreamReady) {
-      if (!this.upstream!.write(piece)) this.conn.pauseReading();
-    } else if (this.upstream !== null || this.backoffTimer !== null || (run !== null && run.delaying)) {
-      if (this.queued === NO_PIECES) this.queued = [piece];
-      else this.queued.push(piece);
-      this.queuedBytes += piece.length;
-      if (this.queuedBytes > QUEUE_LIMIT) this.conn.pauseReading();
-    }
+    if (this.filters !== null) this.filters.decodeData(piece);
+    if (this.router !== null) this.router.decodeData(piece);
   }
 
   bodyComplete(): void {
     this.receivingBody = false;
     this.requestComplete = true;
     if (this.finished) return;
-    if (this.filterRun !== null) {
-      this.filterRun.mirrorEnd();
-      if (this.filterRun.delaying) return; // proceed() starts the route timer after the delay
-    }
-    startRouteTimer(this);
-    if (this.upstreamReady) {
-      this.upstream!.endRequest();
-      startTryTimer(this);
-    }
+    if (this.filters !== null) this.filters.decodeComplete();
+    if (this.router !== null) this.router.decodeComplete();
   }
 
   /** The chunked body was malformed: 400 if nothing was answered yet, else cut the connection. */
@@ -339,46 +261,68 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     this.closeAfter = true;
     this.receivingBody = false;
     if (!this.responseStarted) {
-      this.abandonAttempt();
-      sendLocalReply(this, LocalReply.BAD_REQUEST);
+      if (this.router !== null) this.router.abandonAttempt();
+      this.replyFailure(LocalReply.BAD_REQUEST);
     } else {
-      this.flags |= ResponseFlag.DPE;
-      this.conn.destroy();
-      this.complete();
+      this.cutResponse(ResponseFlag.DPE);
     }
   }
 
-  onUpstreamResponseHead(conn: UpstreamConnection, buf: Buffer, start: number, length: number, bodyMode: number): void {
-    const out = headOut;
-    const status = out[HEAD.STATUS_CODE]!;
-    if (this.retry !== null && this.retry.retriesStatus(status) && this.canRetry()) {
-      this.endAttempt(false);
-      conn.abandon();
-      this.scheduleRetry();
-      return;
-    }
-    clearTryTimer(this);
-    // Part of a response arrived: a stale-connection replay is no longer possible, only the retry policy's.
-    if (!this.retriable) this.replay = null;
+  // ---------------------------------------------------------------- 3. the response from upstream (the router's)
+
+  /** The upstream's response head (buf at start, parsed in `out`, valid now): through the filters, held for the first body bytes. */
+  encodeHeaders(buf: Buffer, start: number, out: Uint32Array, status: number, bodyMode: number): void {
     this.responseStarted = true;
     this.responseCode = status;
-    const head = responseHeadFor(this, buf, start, out, status, bodyMode);
+    const framing = this.responseFraming(out, status, bodyMode);
+    const edit = responseEdit;
+    edit.remove = this.plan.responseRemove;
+    edit.add = '';
+    if (this.filters !== null) this.filters.encodeHeaders(edit);
     // Held until the first body bytes of this read join it: one write, one syscall.
-    this.pendingHead = head;
+    this.pendingHead = encodeResponseHead(buf, start, out, edit.remove, this.plan.responseAdd, edit.add + framing);
   }
 
-  onUpstreamBody(buf: Buffer, start: number, end: number): void {
-    const n = end - start;
-    if (n === 0) return;
-    this.bytesSent += n;
+  /**
+   * The framing, connection and set-cookie lines of the response head (and its blank line), from the upstream's
+   * head in `out`; decides whether the body goes out chunked and whether the connection closes after it.
+   */
+  private responseFraming(out: Uint32Array, status: number, bodyMode: number): string {
+    const flags = out[HEAD.FLAGS]!;
+    let framing: string;
+    if (status === 204) {
+      // RFC 9110 8.6: never a Content-Length on a 204, whatever the upstream claimed (a client honouring it would
+      // take the next response's bytes as this one's body).
+      framing = '';
+    } else if (bodyMode === BodyMode.LENGTH || (bodyMode === BodyMode.NONE && (flags & FLAG.CONTENT_LENGTH) !== 0)) {
+      framing = 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n';
+    } else if (bodyMode === BodyMode.NONE) {
+      framing = status === 204 || status === 304 ? '' : 'content-length: 0\r\n';
+    } else if (this.http11) {
+      framing = 'transfer-encoding: chunked\r\n';
+      this.chunkedOut = true;
+    } else {
+      framing = ''; // HTTP/1.0 client: the body ends when the connection closes
+      this.closeAfter = true;
+    }
+    if (this.receivingBody) this.closeAfter = true; // answered before the request body finished
+    if (this.closeAfter || this.conn.draining) framing += 'connection: close\r\n';
+    else if (!this.http11) framing += 'connection: keep-alive\r\n';
+    if (this.setCookie !== null) framing += this.setCookie;
+    return framing + '\r\n';
+  }
+
+  /** Response body bytes buf[start, end) (not empty); false when the client's socket is full (the router pauses the upstream). */
+  encodeData(buf: Buffer, start: number, end: number): boolean {
+    this.bytesSent += end - start;
     // A copy (the read buffer is shared), joined to the waiting head or framed as a chunk: one write.
     const piece = encodeBodyPiece(this.pendingHead, this.chunkedOut, buf, start, end);
     this.pendingHead = null;
-    if (!this.conn.write(piece)) this.upstream!.pause();
+    return this.conn.write(piece);
   }
 
   /** The upstream read that carried the head had no body bytes: send the head now. */
-  onUpstreamReadEnd(): void {
+  flushHead(): void {
     const head = this.pendingHead;
     if (head !== null) {
       this.pendingHead = null;
@@ -386,12 +330,8 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     }
   }
 
-  /** The client drained its socket: let the upstream send again. */
-  onDownstreamWritable(): void {
-    if (this.upstream !== null && this.responseStarted) this.upstream.resume();
-  }
-
-  onUpstreamResponseEnd(): void {
+  /** The response is complete (the router then ends the request). */
+  encodeEnd(): void {
     const head = this.pendingHead;
     if (head !== null) {
       this.pendingHead = null;
@@ -399,109 +339,81 @@ export class ActiveRequest implements UpstreamStream, RequestView {
     } else if (this.chunkedOut) {
       this.conn.write(LAST_CHUNK);
     }
-    this.endAttempt(true);
-    this.complete();
   }
 
-  onUpstreamFailure(failure: number): void {
-    const conn = this.upstream;
-    const staleReuse = conn !== null && conn.reused && conn.responseBytes === 0;
-    this.endAttempt(false);
-    if (this.finished) return;
+  /**
+   * The upstream failed: true when the client can still get a status (no response byte went out; a head still
+   * held is dropped), false when the response was under way and has been cut (UC).
+   */
+  retractResponse(): boolean {
     if (this.responseStarted && this.pendingHead !== null) {
-      // The head was parsed but not one byte went to the client yet: it can still get a proper answer.
       this.pendingHead = null;
       this.responseStarted = false;
       this.chunkedOut = false;
       this.bytesSent = 0;
     }
-    if (this.responseStarted) {
-      // Mid-response: the client cannot be told with a status any more.
-      this.flags |= ResponseFlag.UC;
-      this.conn.destroy();
-      this.complete();
-      return;
+    if (!this.responseStarted) return true;
+    this.cutResponse(ResponseFlag.UC);
+    return false;
+  }
+
+  /** Mid-response, the client cannot be told with a status any more: flag why, close, end. */
+  cutResponse(flag: number): void {
+    this.flags |= flag;
+    this.conn.destroy();
+    this.complete();
+  }
+
+  /** The client drained its socket: let the upstream send again. */
+  onDownstreamWritable(): void {
+    if (this.router !== null) this.router.onDownstreamWritable();
+  }
+
+  // ---------------------------------------------------------------- 4. local responses and the end
+
+  /** The one place a failure becomes a response: status, flag, body; counted and logged by complete(). */
+  replyFailure(kind: LocalReplyKind): void {
+    this.flags |= kind.flag;
+    if (this.router !== null && this.router.retried && kind.status >= 500) this.flags |= ResponseFlag.URX;
+    this.respond(kind.status, kind.body, kind.body === '' ? '' : 'content-type: text/plain\r\n');
+  }
+
+  /** A response the proxy makes itself (local reply, direct_response, redirect, filter answer); ends the request. */
+  private respond(status: number, body: string, extraHeaders: string): void {
+    if (this.finished) return;
+    this.responseCode = status;
+    this.responseStarted = true;
+    if (this.receivingBody) this.closeAfter = true; // the unread body would be taken for the next request
+    this.bytesSent += Buffer.byteLength(body);
+    const connection = this.closeAfter || this.conn.draining ? 'connection: close\r\n' : this.http11 ? '' : 'connection: keep-alive\r\n';
+    if (this.filters !== null) {
+      // The filters see local replies too (CORS adds its headers, as Envoy's encoder filters do).
+      const edit = responseEdit;
+      edit.remove = null;
+      edit.add = extraHeaders;
+      this.filters.encodeHeaders(edit);
+      extraHeaders = edit.add;
     }
-    // A pooled connection the upstream had closed before answering (a race with its idle timeout): not the
-    // upstream's fault. RFC 9110 9.2.2: send it again, on a fresh connection, only if idempotent, and only once.
-    if (
-      failure === UpstreamFailure.RESET && staleReuse && !this.replayedStale &&
-      IDEMPOTENT_METHODS.has(this.method) && this.replayable()
-    ) {
-      this.replayedStale = true;
-      this.beginAttempt(true);
-      return;
-    }
-    if (this.retry !== null && this.retry.retriesFailure(failure) && this.canRetry()) {
-      this.scheduleRetry();
-      return;
-    }
-    sendLocalReply(this, localReplyForFailure(failure));
+    this.conn.write(encodeLocalResponse(status, body, extraHeaders, this.plan.responseAdd, connection));
+    this.complete();
   }
-
-  private replayable(): boolean {
-    return this.replay !== null && !this.finished;
-  }
-
-  /** A retry is allowed now: the body can be replayed, retries are left, the retry budget admits one. */
-  canRetry(): boolean {
-    return this.replayable() && this.retry!.hasBudget() && this.retry!.admit(this.cluster!.binding.cluster);
-  }
-
-  /** Counts a retry and waits its backoff; the backoff timer starts the attempt. */
-  scheduleRetry(): void {
-    this.retry!.used++;
-    this.cluster!.counters.rqRetry++;
-    startBackoffTimer(this);
-  }
-
-  /** Closes the books on the current attempt (counters), without touching its connection. */
-  private endAttempt(ok: boolean): void {
-    const endpoint = this.endpoint;
-    if (this.upstream === null || endpoint === null) return;
-    this.upstream = null;
-    this.upstreamReady = false;
-    clearTryTimer(this);
-    endpoint.rqActive--;
-    endpoint.counters.rqActive--;
-    if (!ok) endpoint.rqError++;
-    const latency = this.cluster!.latency;
-    if (latency !== null) {
-      const now = performance.now();
-      latency.record(endpoint.index, now - this.attemptStart, ok, now);
-    }
-  }
-
-  /** Drops the current attempt and its connection (timeouts, client gone, local reply). */
-  abandonAttempt(): void {
-    const conn = this.upstream;
-    this.endAttempt(false);
-    if (conn !== null) conn.abandon();
-  }
-
-  // ---------------------------------------------------------------- responses
 
   /** The client went away before the response was done. */
   onDownstreamClosed(): void {
     if (this.finished) return;
     this.flags |= ResponseFlag.DC;
-    clearBackoffTimer(this);
-    this.abandonAttempt();
+    if (this.router !== null) this.router.abandon();
     this.complete();
   }
 
-  /** Ends the request once: timers, attempt and filters released, recorded, the connection told. */
+  /** Ends the request once: filters and router released, recorded, the connection told. */
   complete(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.filterRun !== null) this.filterRun.end();
-    if (this.routeTimer !== null) clearTimeout(this.routeTimer);
-    clearTryTimer(this);
-    if (this.upstream !== null) this.abandonAttempt();
-    if (this.retry !== null) this.retry.release();
+    if (this.filters !== null) this.filters.destroy();
+    if (this.router !== null) this.router.destroy();
+    if (this.headKept) this.releaseHead();
     recordRequest(this);
-    this.replay = null;
-    this.queued = NO_PIECES;
     this.conn.onRequestDone(this, this.closeAfter || this.receivingBody);
   }
 }

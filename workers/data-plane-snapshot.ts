@@ -9,7 +9,7 @@ import type { UpstreamCluster } from './upstream-cluster.js';
 export interface ListenerRuntime {
   readonly config: Listener;
   readonly routes: RouteTable;
-  /** Fault, CORS and mirror config per route; null when no route has any (the v1 path). */
+  /** Each route's HTTP filter chain; null when no route has a filter (requests go straight to the router). */
   readonly filters: ListenerFilters | null;
 }
 

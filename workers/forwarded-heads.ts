@@ -1,15 +1,12 @@
-// What the heads the proxy passes on say, from the request's state: the
-// request head for the upstream (rewrites, x-forwarded-for, body framing)
-// and the response head for the client (framing, connection, set-cookie,
-// CORS). message-heads.ts does the byte-level encoding of both.
+// What the request head the proxy passes upstream says, from the request's
+// state: rewrites, x-forwarded-for, body framing. message-heads.ts does the
+// byte-level encoding.
 import type { RouteAction } from '../src/config/bootstrap-types.js';
 import { isFieldValueSafe, isRequestTargetSafe } from '../src/config/head-text.js';
 import { FLAG, HEAD } from '../src/native.js';
 import { rewritePath } from '../src/routing/route-table.js';
 import type { ActiveRequest } from './active-request.js';
-import { encodeResponseHead, encodeUpstreamHead, type UpstreamHeadFields } from './message-heads.js';
-import { BODY_CHUNKED } from './request-body-reader.js';
-import { BodyMode } from './upstream-connection.js';
+import { encodeUpstreamHead, type UpstreamHeadFields } from './message-heads.js';
 
 /**
  * The request head for the upstream, from the received head in buf/out (route rewrites applied); null
@@ -31,10 +28,10 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
   f.forwardedFor = req.forwardedFor === '' ? remote : req.forwardedFor + ', ' + remote;
   f.requestId = req.requestId;
   f.framing =
-    req.bodyMode === BODY_CHUNKED
+    (flags & FLAG.CHUNKED) !== 0
       ? 'transfer-encoding: chunked\r\n'
       : (flags & FLAG.CONTENT_LENGTH) !== 0
-        ? 'content-length: ' + req.bodyRemaining + '\r\n'
+        ? 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n'
         : '';
   f.dropExpect = dropExpect;
   f.remove = req.plan.requestRemove;
@@ -54,38 +51,3 @@ const upstreamFields: { -readonly [K in keyof UpstreamHeadFields]: UpstreamHeadF
   remove: null,
   add: Buffer.alloc(0),
 };
-
-/**
- * The response head for the client, from the upstream's head (buf at start, parsed in `out`).
- * Decides the framing too: sets req.chunkedOut, and req.closeAfter when the connection must close after it.
- */
-export function responseHeadFor(req: ActiveRequest, buf: Buffer, start: number, out: Uint32Array, status: number, bodyMode: number): Buffer {
-  const flags = out[HEAD.FLAGS]!;
-  let framing: string;
-  if (status === 204) {
-    // RFC 9110 8.6: never a Content-Length on a 204, whatever the upstream claimed (a client honouring it would
-    // take the next response's bytes as this one's body).
-    framing = '';
-  } else if (bodyMode === BodyMode.LENGTH || (bodyMode === BodyMode.NONE && (flags & FLAG.CONTENT_LENGTH) !== 0)) {
-    framing = 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n';
-  } else if (bodyMode === BodyMode.NONE) {
-    framing = status === 304 ? '' : 'content-length: 0\r\n';
-  } else if (req.http11) {
-    framing = 'transfer-encoding: chunked\r\n';
-    req.chunkedOut = true;
-  } else {
-    framing = ''; // HTTP/1.0 client: the body ends when the connection closes
-    req.closeAfter = true;
-  }
-  if (req.receivingBody) req.closeAfter = true; // answered before the request body finished
-  const close = req.closeAfter || req.conn.draining;
-  if (close) framing += 'connection: close\r\n';
-  else if (!req.http11) framing += 'connection: keep-alive\r\n';
-  if (req.setCookie !== null) framing += req.setCookie;
-  framing += '\r\n';
-  const plan = req.plan;
-  const run = req.filterRun;
-  return run === null || run.corsOrigin === null
-    ? encodeResponseHead(buf, start, out, plan.responseRemove, plan.responseAdd, framing)
-    : encodeResponseHead(buf, start, out, run.filters.corsRemove(plan.responseRemove), plan.responseAdd, run.responseHeaders() + framing);
-}

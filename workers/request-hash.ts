@@ -5,7 +5,7 @@
 // list. A cookie policy with a ttl whose cookie is absent makes up a value
 // (one per downstream connection, as Envoy does), hashes that, and asks for a
 // set-cookie on the response. Computed once per request while the head
-// buffer is valid (in ActiveRequest.start) and kept for its retries.
+// buffer is valid (in Router.prepare) and kept for its retries.
 import type { HashPolicy } from '../src/config/bootstrap-types.js';
 import { HEAD } from '../src/native.js';
 import { NO_HASH } from './balancers/balancer.js';

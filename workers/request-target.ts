@@ -4,10 +4,7 @@
 // (normalize_path, merge_slashes, path_with_escaped_slashes_action).
 import type { PathNormalization } from '../src/config/bootstrap-types.js';
 import { HEAD, NO_HOST_INDEX } from '../src/native.js';
-import { normalizeRequestPath, PATH_FORWARD, PATH_REDIRECT, type PathVerdict } from '../src/routing/path-normalization.js';
-import type { ActiveRequest } from './active-request.js';
-import { LocalReply } from './local-reply.js';
-import { sendLocalReply, sendResponse } from './local-response.js';
+import { normalizeRequestPath, PATH_FORWARD, type PathVerdict } from '../src/routing/path-normalization.js';
 
 export interface RequestTarget {
   path: string;
@@ -48,19 +45,12 @@ export function parseRequestTarget(buf: Buffer, out: Uint32Array, into: RequestT
 }
 
 /**
- * Applies the listener's path normalization (none when `config` is undefined) to `req.path`. PATH_FORWARD: route
- * req.path (rewritten when needed); otherwise the request has been answered (400, or 307 to the normalized path).
+ * Applies the listener's path normalization (none when `config` is undefined) to `target.path`, rewriting it when
+ * needed. PATH_FORWARD: route it; PATH_REDIRECT: answer 307 to the normalized path; otherwise answer 400.
  */
-export function normalizeTargetPath(req: ActiveRequest, config: PathNormalization | undefined): PathVerdict {
+export function normalizeTargetPath(target: RequestTarget, config: PathNormalization | undefined): PathVerdict {
   if (config === undefined || (!config.normalizePath && !config.mergeSlashes && config.escapedSlashes === 'KEEP_UNCHANGED')) {
     return PATH_FORWARD;
   }
-  const verdict = normalizeRequestPath(req.path, config, req);
-  if (verdict === PATH_REDIRECT) {
-    const location = req.query === '' ? req.path : req.path + '?' + req.query;
-    sendResponse(req, 307, '', `location: ${location}\r\n`);
-  } else if (verdict !== PATH_FORWARD) {
-    sendLocalReply(req, LocalReply.BAD_REQUEST);
-  }
-  return verdict;
+  return normalizeRequestPath(target.path, config, target);
 }

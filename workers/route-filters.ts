@@ -1,82 +1,79 @@
-// The HTTP filters' configuration for each route of a listener, resolved once
-// when a worker compiles a config version (never per request): the fault
-// config that applies (route over virtual host over the listener's filter
-// config: Envoy's most specific wins, and only when the filter is in the
-// chain), the CORS policy merged from route and virtual host, and the route's
-// mirror policies. A listener with none of these has no ListenerFilters at
-// all, so the request path pays one null check.
-import type { FaultConfig, Listener, RequestMirrorPolicy, Route, VirtualHost } from '../src/config/bootstrap-types.js';
-import { CompiledCors } from './cors-filter.js';
-import { CompiledFault, type RandomSource } from './fault-filter.js';
+// Each route's HTTP filter chain, built from the listener's config once per
+// config version (never per request): a list of filter factories in the order
+// http_filters lists them, then the route's mirrors (the router is implied and
+// last). The fault config that applies is the route's over the virtual host's
+// over the filter's own (Envoy's most specific wins, and only when the filter
+// is in http_filters); the CORS policy is merged from route and virtual host.
+// A filter that can never act (a 0% fault without header control, a 0%
+// mirror) is left out, and a route with no filters has no chain: its requests
+// go straight to the router. A new filter is one more entry in `builders`.
+import type { FaultConfig, Listener, Route, VirtualHost } from '../src/config/bootstrap-types.js';
+import { CORS_FILTER_NAME } from '../src/config/cors-policy.js';
+import { FAULT_FILTER_NAME } from '../src/config/fault-config.js';
+import { CompiledCors } from './filters/cors/cors-config.js';
+import { CorsFilterFactory } from './filters/cors/cors-filter.js';
+import { CompiledFault, type RandomSource } from './filters/fault/fault-config.js';
+import { FaultFilterFactory } from './filters/fault/fault-filter.js';
+import type { HttpFilterFactory } from './filters/http-filter.js';
+import { MirrorFilterFactory } from './filters/mirror/mirror-filter.js';
 import type { HttpFilterStats, ListenerFilterStats } from './http-filter-stats.js';
 
-export class RouteFilters {
-  /** Response header names to drop from the upstream's response when CORS sets them; cached per header plan. */
-  private removeFor: readonly string[] | null | undefined = undefined;
-  private removeResult: readonly string[] = [];
-
-  constructor(
-    readonly fault: CompiledFault | null,
-    readonly cors: CompiledCors | null,
-    /** Empty when the route mirrors nothing. */
-    readonly mirrors: readonly RequestMirrorPolicy[],
-    readonly random: RandomSource,
-  ) {}
-
-  /** The route's own response removals plus the names CORS sets (computed once; a route always has the same plan). */
-  corsRemove(planRemove: readonly string[] | null): readonly string[] {
-    if (this.removeFor !== planRemove) {
-      const names = new Set(planRemove ?? []);
-      for (const n of this.cors?.responseNames ?? []) names.add(n);
-      this.removeResult = Object.freeze([...names]);
-      this.removeFor = planRemove;
-    }
-    return this.removeResult;
-  }
-}
+/** One route's filters in chain order (at least one). */
+export type RouteFilterChain = readonly HttpFilterFactory[];
 
 export class ListenerFilters {
-  constructor(private readonly byRoute: ReadonlyMap<Route, RouteFilters>) {}
+  constructor(private readonly byRoute: ReadonlyMap<Route, RouteFilterChain>) {}
 
-  /** The filters of a route of this listener's route config; null when it has none. */
-  forRoute(route: Route): RouteFilters | null {
+  /** The filter chain of a route of this listener's route config; null when it has no filters. */
+  forRoute(route: Route): RouteFilterChain | null {
     return this.byRoute.get(route) ?? null;
   }
 }
 
-/** Compiles every route's filters; null when no route of the listener has any (the v1 request path). */
+/** Compiles every route's chain; null when no route of the listener has a filter (no filter machinery at all). */
 export function compileListenerFilters(
   listener: Listener,
   stats: HttpFilterStats,
   random: RandomSource = Math.random,
 ): ListenerFilters | null {
-  const chain = listener.httpFilters;
+  const config = listener.httpFilters;
   // Counters exist only for listeners that run a filter, as Envoy's stats do.
   let counters: ListenerFilterStats | null = null;
   const countersFor = (): ListenerFilterStats => (counters ??= stats.forPrefix(listener.statPrefix));
-  // By config and route timeout (a client-set delay is capped by the route's timeout).
-  const faults = new Map<FaultConfig, Map<number, CompiledFault>>();
-  const compileFault = (config: FaultConfig, timeoutMs: number): CompiledFault => {
-    let byTimeout = faults.get(config);
-    if (byTimeout === undefined) faults.set(config, (byTimeout = new Map()));
-    let compiled = byTimeout.get(timeoutMs);
-    if (compiled === undefined) byTimeout.set(timeoutMs, (compiled = new CompiledFault(config, countersFor(), random, stats.faultGate, timeoutMs)));
-    return compiled;
+  // One factory per fault config and route timeout (a client-set delay is capped by the route's timeout).
+  const faults = new Map<FaultConfig, Map<number, FaultFilterFactory>>();
+  const faultFactory = (fault: FaultConfig, timeoutMs: number): FaultFilterFactory => {
+    let byTimeout = faults.get(fault);
+    if (byTimeout === undefined) faults.set(fault, (byTimeout = new Map()));
+    let factory = byTimeout.get(timeoutMs);
+    if (factory === undefined) {
+      factory = new FaultFilterFactory(new CompiledFault(fault, countersFor(), random, stats.faultGate, timeoutMs));
+      byTimeout.set(timeoutMs, factory);
+    }
+    return factory;
   };
-  const byRoute = new Map<Route, RouteFilters>();
+  /** Per filter name: its factory for a route, or null when it has nothing to do there. */
+  const builders: Record<string, (vh: VirtualHost, route: Route, timeoutMs: number) => HttpFilterFactory | null> = {
+    [CORS_FILTER_NAME]: (vh, route) => {
+      const policies = [route.cors, vh.cors].filter((p) => p !== null);
+      return policies.length === 0 ? null : new CorsFilterFactory(new CompiledCors(policies, countersFor(), random));
+    },
+    [FAULT_FILTER_NAME]: (vh, route, timeoutMs) => {
+      const fault = config.fault === null ? null : (route.fault ?? vh.fault ?? config.fault);
+      return fault === null || !faultCanFire(fault) ? null : faultFactory(fault, timeoutMs);
+    },
+  };
+  const byRoute = new Map<Route, RouteFilterChain>();
   const addRoute = (vh: VirtualHost, route: Route): void => {
     if (route.action.type !== 'route') return; // Envoy's CORS needs a route entry; faults ahead of a redirect are not modelled
-    const faultConfig = chain.fault === null ? null : (route.fault ?? vh.fault ?? chain.fault);
-    // A fault that can never fire (0% and no header control) costs nothing per request.
-    const fault = faultConfig === null || !faultCanFire(faultConfig) ? null : compileFault(faultConfig, route.action.timeoutMs);
-    let cors: CompiledCors | null = null;
-    if (chain.cors) {
-      const policies = [route.cors, vh.cors].filter((p) => p !== null);
-      if (policies.length > 0) cors = new CompiledCors(policies, countersFor(), random);
+    const chain: HttpFilterFactory[] = [];
+    for (const name of config.order) {
+      const factory = builders[name]?.(vh, route, route.action.timeoutMs) ?? null;
+      if (factory !== null) chain.push(factory);
     }
     const mirrors = route.action.requestMirrorPolicies.filter((m) => m.fraction > 0);
-    if (fault === null && cors === null && mirrors.length === 0) return;
-    byRoute.set(route, new RouteFilters(fault, cors, mirrors, random));
+    if (mirrors.length > 0) chain.push(new MirrorFilterFactory(mirrors, route.action.timeoutMs, random));
+    if (chain.length > 0) byRoute.set(route, Object.freeze(chain));
   };
   for (const vh of listener.routeConfig.virtualHosts) for (const route of vh.routes) addRoute(vh, route);
   return byRoute.size === 0 ? null : new ListenerFilters(byRoute);

@@ -55,6 +55,8 @@ export interface HttpFilters {
   readonly fault: FaultConfig | null;
   /** envoy.filters.http.cors present (policies come from virtual hosts / routes). */
   readonly cors: boolean;
+  /** The names of the filters before the router, in the order http_filters lists them (the chain's order). */
+  readonly order: readonly string[];
 }
 
 /**

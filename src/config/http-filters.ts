@@ -1,5 +1,6 @@
 // http_connection_manager.http_filters: the fault and cors filters, in any
-// order, then the router, which must be last. Each filter at most once.
+// order (kept: it is the order of each route's chain), then the router, which
+// must be last. Each filter at most once.
 
 import type { FaultConfig, HttpFilters } from './bootstrap-types.js';
 import { CORS_FILTER_NAME, CORS_TYPE_URL } from './cors-policy.js';
@@ -18,6 +19,7 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
   const items = v.list();
   let fault: FaultConfig | null = null;
   let cors = false;
+  const order: string[] = [];
   let ok = true;
   const seen = new Set<string>();
   items.forEach((item, i) => {
@@ -52,12 +54,15 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
     } else if (!typed.missing && !readEmptyTypedConfig(typed, ROUTER_TYPE_URL)) {
       ok = false; // Router options: none supported
     }
-    if (name !== undefined) seen.add(name);
+    if (name !== undefined) {
+      if (name !== ROUTER_FILTER_NAME && !seen.has(name)) order.push(name);
+      seen.add(name);
+    }
     obj.done();
   });
   if (items.length > 0 && ok && !seen.has(ROUTER_FILTER_NAME)) {
     v.problem(`must end with ${ROUTER_FILTER_NAME}`);
     ok = false;
   }
-  return ok ? { fault, cors } : undefined;
+  return ok ? { fault, cors, order: Object.freeze(order) } : undefined;
 }

@@ -18,9 +18,9 @@ const EMPTY_FAULT = { delay: null, abort: null, headers: [], maxActiveFaults: nu
 
 describe('http_filters', () => {
   it('is the router alone without the list; fault and cors in any order before the router', () => {
-    expect(parseParts({}).listeners[0]!.httpFilters).toEqual({ fault: null, cors: false });
+    expect(parseParts({}).listeners[0]!.httpFilters).toEqual({ fault: null, cors: false, order: [] });
     const both = parseParts({ httpFilters: [{ name: CORS, typed_config: { '@type': CORS_TYPE } }, { name: FAULT, typed_config: { '@type': FAULT_TYPE } }, ROUTER] });
-    expect(both.listeners[0]!.httpFilters).toEqual({ fault: EMPTY_FAULT, cors: true });
+    expect(both.listeners[0]!.httpFilters).toEqual({ fault: EMPTY_FAULT, cors: true, order: [CORS, FAULT] });
     const faultFirst = parseParts({
       httpFilters: [
         { name: FAULT, typed_config: { '@type': FAULT_TYPE, abort: { http_status: 503, percentage: { numerator: 10 } }, max_active_faults: 4 } },
@@ -31,6 +31,7 @@ describe('http_filters', () => {
     expect(faultFirst.listeners[0]!.httpFilters).toEqual({
       fault: { delay: null, abort: { httpStatus: 503, grpcStatus: null, headerAbort: false, percentage: 0.1 }, headers: [], maxActiveFaults: 4 },
       cors: true,
+      order: [FAULT, CORS], // the order of each route's filter chain
     });
   });
 

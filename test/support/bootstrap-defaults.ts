@@ -32,7 +32,7 @@ export function testCluster(name: string, ports: readonly number[], over: Partia
 }
 
 export const NO_FILTER_CONFIG: PerFilterConfig = { fault: null, cors: null };
-export const ROUTER_ONLY: HttpFilters = { fault: null, cors: false };
+export const ROUTER_ONLY: HttpFilters = { fault: null, cors: false, order: [] };
 /** RouteAction fields a route without hash or mirror policies gets. */
 export const NO_HASH_OR_MIRROR = { hashPolicy: [], requestMirrorPolicies: [] } as const;
 /** RetryPolicy fields a policy without retry_host_predicate gets. */

@@ -191,6 +191,7 @@ describe('xDS decoding of the resilience fields', () => {
     expect(assembly.bootstrap.listeners[0]!.httpFilters).toEqual({
       fault: { delay: null, abort: null, headers: [], maxActiveFaults: 3 },
       cors: true,
+      order: ['envoy.filters.http.cors', 'envoy.filters.http.fault'],
     });
   });
 

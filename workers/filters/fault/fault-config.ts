@@ -5,14 +5,14 @@
 // max_active_faults caps how many requests carry a fault at the same time.
 // Compiled once per route (CompiledFault); per request only a FaultRun, and
 // only for a request the fault applies to.
-import type { FaultConfig } from '../src/config/bootstrap-types.js';
-import type { RequestView } from '../src/routing/request-view.js';
-import { RouteMatcher } from '../src/routing/route-matcher.js';
-import { localAnswer, isGrpcContentType, type FilterAnswer } from './filter-answer.js';
-import { findHeader } from './header-block.js';
-import type { ListenerFilterStats } from './http-filter-stats.js';
-import { LocalActiveFaults, type ActiveFaultGate } from './shared-state/active-faults.js';
-import { ResponseFlag } from './response-flags.js';
+import type { FaultConfig } from '../../../src/config/bootstrap-types.js';
+import type { RequestView } from '../../../src/routing/request-view.js';
+import { RouteMatcher } from '../../../src/routing/route-matcher.js';
+import { localAnswer, isGrpcContentType, type FilterAnswer } from '../filter-answer.js';
+import { findHeader } from '../../header-block.js';
+import type { ListenerFilterStats } from '../../http-filter-stats.js';
+import { LocalActiveFaults, type ActiveFaultGate } from '../../shared-state/active-faults.js';
+import { ResponseFlag } from '../../response-flags.js';
 
 /** A uniform random number in [0, 1): Math.random, or a fixed sequence in unit tests. */
 export type RandomSource = () => number;

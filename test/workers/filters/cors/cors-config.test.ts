@@ -2,10 +2,10 @@
 // attribute) and its answers on real parsed heads: origin checks and their
 // counters, the preflight headers, and the response headers.
 import { describe, expect, it } from 'vitest';
-import type { CorsPolicy } from '../../src/config/bootstrap-types.js';
-import { CompiledCors } from '../../workers/cors-filter.js';
-import { ListenerFilterStats } from '../../workers/http-filter-stats.js';
-import { parseRequest } from '../native/parse-helpers.js';
+import type { CorsPolicy } from '../../../../src/config/bootstrap-types.js';
+import { CompiledCors } from '../../../../workers/filters/cors/cors-config.js';
+import { ListenerFilterStats } from '../../../../workers/http-filter-stats.js';
+import { parseRequest } from '../../../native/parse-helpers.js';
 
 function policy(p: Partial<CorsPolicy>): CorsPolicy {
   return {

@@ -1,6 +1,6 @@
 // The shadow copy's head: Envoy's "-shadow" host suffix, before any port.
 import { describe, expect, it } from 'vitest';
-import { shadowHead, shadowHost } from '../../workers/request-mirror.js';
+import { shadowHead, shadowHost } from '../../../../workers/filters/mirror/request-mirror.js';
 
 describe('shadowHost', () => {
   it('appends -shadow to the host, before the port when there is one', () => {

@@ -4,10 +4,10 @@
 // read and dropped. Nothing here can touch the primary: the mirror never
 // pauses the client, never answers it, and when the shadow is slower than the
 // client, the copy is dropped instead of buffered without bound.
-import { NO_HASH } from './balancers/balancer.js';
-import type { UpstreamCluster } from './upstream-cluster.js';
-import type { UpstreamAttempt, UpstreamConnection, UpstreamStream } from './upstream-connection.js';
-import type { UpstreamEndpoint } from './upstream-endpoint.js';
+import { NO_HASH } from '../../balancers/balancer.js';
+import type { UpstreamCluster } from '../../upstream-cluster.js';
+import type { UpstreamAttempt, UpstreamConnection, UpstreamStream } from '../../upstream-connection.js';
+import type { UpstreamEndpoint } from '../../upstream-endpoint.js';
 
 /** Body bytes a mirror may hold (waiting to connect, or unflushed in a full socket) before it gives up. */
 export const MIRROR_BUFFER_LIMIT = 256 * 1024;

@@ -3,12 +3,12 @@
 // header-controlled delays and aborts, the gRPC abort shape, the `headers`
 // matchers, and max_active_faults.
 import { describe, expect, it } from 'vitest';
-import type { FaultAbort, FaultConfig, FaultDelay, HeaderMatcher } from '../../src/config/bootstrap-types.js';
-import type { RequestView } from '../../src/routing/request-view.js';
-import { CompiledFault, FaultHeader, type FaultDelayTarget } from '../../workers/fault-filter.js';
-import { ListenerFilterStats } from '../../workers/http-filter-stats.js';
-import { ResponseFlag } from '../../workers/response-flags.js';
-import { parseRequest } from '../native/parse-helpers.js';
+import type { FaultAbort, FaultConfig, FaultDelay, HeaderMatcher } from '../../../../src/config/bootstrap-types.js';
+import type { RequestView } from '../../../../src/routing/request-view.js';
+import { CompiledFault, FaultHeader, type FaultDelayTarget } from '../../../../workers/filters/fault/fault-config.js';
+import { ListenerFilterStats } from '../../../../workers/http-filter-stats.js';
+import { ResponseFlag } from '../../../../workers/response-flags.js';
+import { parseRequest } from '../../../native/parse-helpers.js';
 
 function delay(d: Partial<FaultDelay>): FaultDelay {
   return { fixedDelayMs: null, headerDelay: false, percentage: 1, ...d };

@@ -7,12 +7,12 @@
 // default, forward_not_matching_preflights). Any response to a request from
 // an allowed origin gets access-control-allow-origin (the request's origin),
 // -allow-credentials and -expose-headers.
-import type { CorsPolicy } from '../src/config/bootstrap-types.js';
-import { StringMatcher } from '../src/routing/string-matcher.js';
-import type { FilterAnswer } from './filter-answer.js';
-import { findHeader } from './header-block.js';
-import type { ListenerFilterStats } from './http-filter-stats.js';
-import type { RandomSource } from './fault-filter.js';
+import type { CorsPolicy } from '../../../src/config/bootstrap-types.js';
+import { StringMatcher } from '../../../src/routing/string-matcher.js';
+import type { FilterAnswer } from '../filter-answer.js';
+import { findHeader } from '../../header-block.js';
+import type { ListenerFilterStats } from '../../http-filter-stats.js';
+import type { RandomSource } from '../fault/fault-config.js';
 
 /** Response headers the filter sets (replacing the upstream's), lowercased. */
 const ALLOW_ORIGIN = 'access-control-allow-origin';
