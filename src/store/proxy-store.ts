@@ -35,7 +35,8 @@ export class ProxyStore {
   /** Opens (creating when missing) the environment in `dir`; safe from any thread of the process. */
   static open(dir: string): ProxyStore {
     mkdirSync(dir, { recursive: true });
-    const env = open(dir, { maxDbs: 8, mapSize: 64 * 1024 * 1024 });
+    // noSubdir: lmdb-js otherwise takes a name with a dot (proxy-reviews.v1) for a file, not a directory.
+    const env = open(dir, { maxDbs: 8, mapSize: 64 * 1024 * 1024, noSubdir: false });
     return new ProxyStore(dir, env);
   }
 

@@ -11,7 +11,7 @@ import { JSON_ONLY_FIELD, colorWanted, resolveLogFormat, setLogLevel, type Logge
 import { ProxyStore } from '../../src/store/proxy-store.js';
 import { mergeWorkerStats } from '../../src/stats/merge-worker-stats.js';
 import { renderPrometheusText } from '../../src/stats/prometheus-text.js';
-import { CONFIG_CHANNEL, ISTIO_DURATION_BUCKETS_MS, type ConfigAnnouncement } from '../worker-protocol.js';
+import { ISTIO_DURATION_BUCKETS_MS, type WorkerInit } from '../worker-protocol.js';
 import type { Reply } from '../../src/admin/admin-http.js';
 import { envoyConfigDumpReply, serverInfo, serverStats } from './admin-views.js';
 import { appliedText, configCounts, rejectedText } from './config-change-text.js';
@@ -22,6 +22,8 @@ import { clustersJson, mergeClusterStatus, renderClustersText, type MergedCluste
 import { PortReservations } from './port-reservations.js';
 import type { ProxyOptions } from './proxy-options.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
+import { InThreadDataPlane } from './in-thread-data-plane.js';
+import type { DataPlaneHost, ThreadModel } from './data-plane-host.js';
 import { HEADER, SharedState } from '../shared-state/state-layout.js';
 import { HealthChecker } from './health-checker.js';
 import { OutlierSweeper } from './outlier-sweeper.js';
@@ -67,9 +69,9 @@ export class ProxyAgent implements AdminBackend {
   private reloadChain: Promise<void> = Promise.resolve();
   private reloadQueued = false;
   private stopping: Promise<void> | null = null;
-  private readonly channel = new BroadcastChannel(CONFIG_CHANNEL);
   private readonly reservations = new PortReservations();
-  private readonly supervisor: WorkerSupervisor;
+  /** Where the data plane runs: this thread (--workers 1) or N worker threads. */
+  private readonly supervisor: DataPlaneHost;
   private readonly store: ProxyStore;
   /** The bootstrap file's config (empty in pure --control mode); xDS resources are added to it. */
   private fileBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
@@ -93,32 +95,39 @@ export class ProxyAgent implements AdminBackend {
     this.slots = new StateSlots(this.sharedState);
     this.healthChecker = new HealthChecker(this.sharedState, log.child({ component: 'health-check' }));
     this.outliers = new OutlierSweeper(this.sharedState, log.child({ component: 'outlier-detection' }));
-    this.supervisor = new WorkerSupervisor({
-      count: options.workers,
-      workerUrl: new URL('../worker-main.js', import.meta.url),
-      init: {
-        dataDir: options.dataDir,
-        serviceName: options.service ?? 'unknown',
-        namespace: options.namespace,
-        accessLog: options.accessLog,
-        logLevel: options.logLevel,
-        logFormat: resolveLogFormat(options.logFormat),
-        logColor: colorWanted(),
-        maxHeadBytes: options.maxHeadBytes,
-        maxHeaders: options.maxHeaders,
-        maxConnections: options.maxConnections,
-        connectionCounts: createConnectionCounts(options.workers),
-        sharedState: this.sharedState.buffer,
-      },
-      log,
-      onChange: () => this.onWorkersChanged(),
-      onOutlierEjection: (m) => this.outliers.onWorkerEjection(m.cluster, m.address, m.port, m.kind),
-      onWorkerExit: (workerId) => {
-        // A crashed worker's in-flight requests, retries and connections would otherwise stay counted for good.
-        const released = this.sharedState.releaseWorker(workerId);
-        if (released > 0) log.warn({ workerId, released }, 'gave back the circuit-breaker resources the exited worker held');
-      },
-    });
+    const init: Omit<WorkerInit, 'workerId'> = {
+      dataDir: options.dataDir,
+      serviceName: options.service ?? 'unknown',
+      namespace: options.namespace,
+      accessLog: options.accessLog,
+      logLevel: options.logLevel,
+      logFormat: resolveLogFormat(options.logFormat),
+      logColor: colorWanted(),
+      maxHeadBytes: options.maxHeadBytes,
+      maxHeaders: options.maxHeaders,
+      maxConnections: options.maxConnections,
+      connectionCounts: createConnectionCounts(options.workers),
+      sharedState: this.sharedState.buffer,
+    };
+    const onChange = (): void => this.onWorkersChanged();
+    const onOutlierEjection = (m: { cluster: string; address: string; port: number; kind: number }): void =>
+      this.outliers.onWorkerEjection(m.cluster, m.address, m.port, m.kind);
+    // One worker runs on this thread: no second isolate (DESIGN.md, "Memory today").
+    this.supervisor = options.workers === 1
+      ? new InThreadDataPlane({ init, store: this.store, log, onChange, onOutlierEjection })
+      : new WorkerSupervisor({
+        count: options.workers,
+        workerUrl: new URL('../worker-main.js', import.meta.url),
+        init,
+        log,
+        onChange,
+        onOutlierEjection,
+        onWorkerExit: (workerId) => {
+          // A crashed worker's in-flight requests, retries and connections would otherwise stay counted for good.
+          const released = this.sharedState.releaseWorker(workerId);
+          if (released > 0) log.warn({ workerId, released }, 'gave back the circuit-breaker resources the exited worker held');
+        },
+      });
   }
 
   /** Validates the bootstrap, reserves ports, writes version 1.., starts workers and the admin API; throws ProxyStartError. */
@@ -144,7 +153,7 @@ export class ProxyAgent implements AdminBackend {
     try {
       await agent.apply(bootstrap, 'startup');
       agent.fileAppliedAt = agent.lastUpdated;
-      agent.supervisor.start();
+      await agent.supervisor.start();
       const adminAddress = options.adminFromDefaults && bootstrap.admin ? bootstrap.admin : { address: options.adminAddress, port: options.adminPort };
       agent.adminAddress = adminAddress.address;
       agent.admin = await startAdminServer(agent, {
@@ -279,9 +288,8 @@ export class ProxyAgent implements AdminBackend {
     this.activeVersion = version;
     this.activeBootstrap = resolved;
     this.lastUpdated = new Date().toISOString();
-    const announcement: ConfigAnnouncement = { version };
-    this.channel.postMessage(announcement);
     this.log.info({ version, reason, listeners: listenerSummary(resolved) }, appliedText(version, configCounts(resolved), before));
+    this.supervisor.announce(version);
   }
 
   private reject(reason: string, err: unknown): void {
@@ -306,6 +314,7 @@ export class ProxyAgent implements AdminBackend {
         listeners: this.activeBootstrap ? listenerSummary(this.activeBootstrap) : [],
         admin: { address: this.adminAddress, port: this.admin.port },
         workers: this.supervisor.count,
+        threadModel: this.supervisor.threadModel,
         version: this.activeVersion,
       },
       'proxy ready',
@@ -347,7 +356,7 @@ export class ProxyAgent implements AdminBackend {
 
   serverInfo(): unknown {
     const state = this.stopping !== null || this.supervisor.draining ? 'DRAINING' : this.isReady() ? 'LIVE' : 'INITIALIZING';
-    return serverInfo({ options: this.options, startedAt: this.startedAt, state, logLevel: this.logLevel(), xds: this.xds });
+    return serverInfo({ options: this.options, startedAt: this.startedAt, state, logLevel: this.logLevel(), xds: this.xds, threadModel: this.threadModel });
   }
 
   logLevel(): string {
@@ -381,6 +390,7 @@ export class ProxyAgent implements AdminBackend {
       version: this.activeVersion,
       bootstrapFile: this.options.bootstrap ?? null,
       bootstrap: this.activeBootstrap ?? null,
+      threadModel: this.threadModel,
       workers: this.supervisor.status(),
       listenersDrained: this.supervisor.draining,
       configRejectedTotal: this.configRejectedTotal,
@@ -412,6 +422,10 @@ export class ProxyAgent implements AdminBackend {
     this.onQuit();
   }
 
+  get threadModel(): ThreadModel {
+    return this.supervisor.threadModel;
+  }
+
   crashWorker(id: number): boolean {
     return this.supervisor.crash(id);
   }
@@ -435,7 +449,6 @@ export class ProxyAgent implements AdminBackend {
     this.outliers.stop();
     await this.supervisor.shutdown(this.options.drainTimeoutMs);
     this.admin?.close();
-    this.channel.close();
     await this.store.close();
     this.reservations.closeAll();
     this.dataDirLock.release();
