@@ -1,4 +1,4 @@
-// One data plane: reads a config version from the proxy's LMDB store,
+// One data plane: reads a config version from the proxy's config store,
 // compiles it into its own lookup tables off the request path, swaps one
 // reference, and serves its share of every listening port until shut down.
 // It runs in a worker thread (worker-main.ts, --workers N >= 2) or on the
@@ -7,7 +7,7 @@
 import type { Bootstrap } from '../src/config/bootstrap-types.js';
 import type { Logger } from '../src/log.js';
 import { RouteTable } from '../src/routing/route-table.js';
-import type { ProxyStore } from '../src/store/proxy-store.js';
+import type { ConfigStore } from '../src/store/config-store.js';
 import { AccessLog } from './access-log.js';
 import type { DataPlaneSnapshot, ListenerRuntime } from './data-plane-snapshot.js';
 import { ListenerSet } from './listener-set.js';
@@ -30,7 +30,7 @@ export class DataPlane {
 
   constructor(
     private readonly init: WorkerInit,
-    private readonly store: ProxyStore,
+    private readonly store: ConfigStore,
     private readonly log: Logger,
     private readonly post: (message: WorkerMessage) => void,
   ) {

@@ -1,20 +1,20 @@
 // --workers 1: the data plane runs on the main thread beside the agent, with
 // no worker isolate (a second isolate and its copy of every module cost more
 // memory than a small sidecar's whole budget). It reads config versions from
-// the agent's own LMDB store, answers queries by a direct call, and shares
+// the agent's own store, answers queries by a direct call, and shares
 // the agent's logger level. A crash here is a process crash: there is no
 // thread to restart, so the process exits and whatever supervises it
 // (Kubernetes, systemd) starts it again.
 import type { Logger } from '../../src/log.js';
-import type { ProxyStore } from '../../src/store/proxy-store.js';
+import type { ConfigStore } from '../../src/store/config-store.js';
 import type { DataPlane } from '../data-plane.js';
 import type { WorkerInit, WorkerMessage } from '../worker-protocol.js';
 import type { DataPlaneHost, QueryType, WorkerState, WorkerStatus } from './data-plane-host.js';
 
 export interface InThreadDataPlaneOptions {
   readonly init: Omit<WorkerInit, 'workerId'>;
-  /** The agent's store (one LMDB environment per process). */
-  readonly store: ProxyStore;
+  /** The agent's store (in memory: nothing else reads it). */
+  readonly store: ConfigStore;
   readonly log: Logger;
   /** Called on every config-applied / config-failed, so readiness can be re-evaluated. */
   readonly onChange?: () => void;

@@ -8,7 +8,8 @@ import { ConfigError, formatProblem } from '../../src/config/config-error.js';
 import { lockDataDir, type DataDirLock } from '../../src/store/data-dir-lock.js';
 import type { Bootstrap } from '../../src/config/bootstrap-types.js';
 import { JSON_ONLY_FIELD, colorWanted, resolveLogFormat, setLogLevel, type Logger } from '../../src/log.js';
-import { ProxyStore } from '../../src/store/proxy-store.js';
+import type { ConfigStore } from '../../src/store/config-store.js';
+import { MemoryConfigStore } from '../../src/store/memory-config-store.js';
 import { mergeWorkerStats } from '../../src/stats/merge-worker-stats.js';
 import { renderPrometheusText } from '../../src/stats/prometheus-text.js';
 import { ISTIO_DURATION_BUCKETS_MS, type WorkerInit } from '../worker-protocol.js';
@@ -72,7 +73,8 @@ export class ProxyAgent implements AdminBackend {
   private readonly reservations = new PortReservations();
   /** Where the data plane runs: this thread (--workers 1) or N worker threads. */
   private readonly supervisor: DataPlaneHost;
-  private readonly store: ProxyStore;
+  /** Config versions: LMDB for worker threads to read, memory when the data plane is on this thread. */
+  private readonly store: ConfigStore;
   /** The bootstrap file's config (empty in pure --control mode); xDS resources are added to it. */
   private fileBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
   private xdsBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
@@ -89,8 +91,9 @@ export class ProxyAgent implements AdminBackend {
     private readonly log: Logger,
     private readonly onQuit: () => void,
     private readonly dataDirLock: DataDirLock,
+    store: ConfigStore,
   ) {
-    this.store = ProxyStore.open(options.dataDir);
+    this.store = store;
     this.sharedState = SharedState.create({ clusters: options.maxClusters, endpoints: options.maxEndpoints, workers: options.workers });
     this.slots = new StateSlots(this.sharedState);
     this.healthChecker = new HealthChecker(this.sharedState, log.child({ component: 'health-check' }));
@@ -147,7 +150,9 @@ export class ProxyAgent implements AdminBackend {
     }
     // Also on a forced exit that skips shutdown().
     process.once('exit', () => lock.release());
-    const agent = new ProxyAgent(options, log, onQuit, lock);
+    // lmdb (and msgpackr) load only when worker threads need a store they can read (≈ 5 MB RSS otherwise).
+    const store = options.workers === 1 ? new MemoryConfigStore() : (await import('../../src/store/proxy-store.js')).ProxyStore.open(options.dataDir);
+    const agent = new ProxyAgent(options, log, onQuit, lock, store);
     agent.fileBootstrap = bootstrap;
     agent.fileText = text;
     try {
