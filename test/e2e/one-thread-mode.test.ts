@@ -104,6 +104,12 @@ describe('--workers 2: worker threads', () => {
     expect(dump.workers).toHaveLength(2);
     for (const w of dump.workers) expect(w.threadId).toBeGreaterThan(0);
     expect(info.loaded_packages).toContain('lmdb');
-    expect((await request(p.ports.get('outbound')!, '/two')).body).toBe('upstream /two\n');
+    const port = p.ports.get('outbound')!;
+    expect((await request(port, '/two')).body).toBe('upstream /two\n');
+    // A reload reaches both threads (announced on the BroadcastChannel, read from LMDB).
+    replaceFile(bootstrapPath, bootstrapYaml(taggedBootstrap({ upstreamPort: upstream.port, tag: 'v2' })));
+    await waitFor('both workers to apply v2', async () => (await configDump(p)).workers.every((w) => w.appliedVersion === 2 && w.state === 'running'));
+    for (let i = 0; i < 5; i++) expect((await request(port, '/version')).body).toBe('v2');
+    replaceFile(bootstrapPath, bootstrapYaml(taggedBootstrap({ upstreamPort: upstream.port, tag: 'v1' })));
   }, 30_000);
 });
