@@ -321,6 +321,7 @@ export class ProxyAgent implements AdminBackend {
         admin: { address: this.adminAddress, port: this.admin.port },
         workers: this.supervisor.count,
         threadModel: this.supervisor.threadModel,
+        transport: this.options.transport,
         version: this.activeVersion,
       },
       'proxy ready',
