@@ -6,13 +6,15 @@ import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Bootstrap } from '../config/bootstrap-types.js';
 
-/** How many config versions stay in `tables` (the active one and a few before it, for config_dump/debugging). */
-export const KEPT_CONFIG_VERSIONS = 5;
+import type { ConfigStore } from './config-store.js';
+import { KEPT_CONFIG_VERSIONS } from './kept-config-versions.js';
+
+export { KEPT_CONFIG_VERSIONS } from './kept-config-versions.js';
 
 const META_ACTIVE_VERSION = 'active_version';
 const META_LAST_VERSION = 'last_version';
 
-export class ProxyStore {
+export class ProxyStore implements ConfigStore {
   /** Envoy resources by type and name (written once the proxy speaks xDS). */
   readonly xds: Database<unknown, string>;
   /** Validated config snapshots by version number. */
@@ -35,7 +37,8 @@ export class ProxyStore {
   /** Opens (creating when missing) the environment in `dir`; safe from any thread of the process. */
   static open(dir: string): ProxyStore {
     mkdirSync(dir, { recursive: true });
-    const env = open(dir, { maxDbs: 8, mapSize: 64 * 1024 * 1024 });
+    // noSubdir: lmdb-js otherwise takes a name with a dot (proxy-reviews.v1) for a file, not a directory.
+    const env = open(dir, { maxDbs: 8, mapSize: 64 * 1024 * 1024, noSubdir: false });
     return new ProxyStore(dir, env);
   }
 

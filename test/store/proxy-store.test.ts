@@ -58,6 +58,13 @@ describe('ProxyStore', () => {
     expect(store.readConfig(1)).toBeUndefined();
   });
 
+  it('opens a data directory whose name has a dot in it (--service reviews.v1) as a directory', async () => {
+    const dir = join(tempDir(), 'proxy-reviews.v1');
+    const store = openStore(dir);
+    expect(await store.writeConfig(bootstrapWithPort(1001))).toBe(1);
+    expect(existsSync(join(dir, 'data.mdb'))).toBe(true);
+  });
+
   it('numbers versions from 1, stores the bootstrap and makes it active', async () => {
     const store = openStore(tempDir());
     const v1 = await store.writeConfig(bootstrapWithPort(1001));

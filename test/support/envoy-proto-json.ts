@@ -10,6 +10,10 @@ import protobuf from 'protobufjs';
 const require = createRequire(import.meta.url);
 const DEPS = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
 const INCLUDE = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(DEPS, d));
+// Envoy's protos import google/protobuf/descriptor.proto (for their options), which protobufjs does not
+// ship as a common file: register it, as @grpc/proto-loader does when it loads (no longer a side effect
+// of importing src/xds/xds-protos.ts, which now loads proto-loader only when the protos are needed).
+protobuf.common('descriptor', (require('protobufjs/google/protobuf/descriptor.json') as { nested: { google: { nested: { protobuf: { nested: protobuf.INamespace['nested'] } } } } }).nested.google.nested.protobuf.nested!);
 
 export function loadEnvoyProtos(files: readonly string[]): protobuf.Root {
   const root = new protobuf.Root();

@@ -2,6 +2,7 @@
 // in Envoy's shapes, served by the shared admin HTTP server
 // (src/admin/admin-http.ts), each one answered by the agent through an
 // AdminBackend. `/` and `/help` list them, as Envoy's admin does.
+import type { ThreadModel } from './data-plane-host.js';
 import { JSON_TYPE, TEXT, reply, startAdminHttp, type AdminHttpServer, type AdminRoute, type Reply } from '../../src/admin/admin-http.js';
 import { LOG_LEVELS, isLogLevel, type Logger } from '../../src/log.js';
 import { AdminAccessLog, withAccessLog } from './admin-access-log.js';
@@ -38,6 +39,8 @@ export interface AdminBackend {
   quit(): void;
   /** Debug only: terminate worker `id`; false when there is no such live worker. */
   crashWorker(id: number): boolean;
+  /** Where the data plane runs: on this thread (--workers 1) or in worker threads. */
+  readonly threadModel: ThreadModel;
 }
 
 export interface AdminServerOptions {
@@ -156,6 +159,9 @@ function adminRoutes(backend: AdminBackend, enableDebugEndpoints: boolean): Help
       handle: (_body, query) => {
         const raw = new URLSearchParams(query).get('id') ?? '';
         if (!/^\d+$/.test(raw)) return reply(400, TEXT, 'expected ?id=<worker id>\n');
+        if (backend.threadModel === 'main-thread' && raw === '0') {
+          return reply(409, TEXT, 'the data plane runs on the main thread (--workers 1): there is no worker thread to end; a crash there ends the process\n');
+        }
         return backend.crashWorker(Number(raw)) ? reply(200, TEXT, 'OK\n') : reply(404, TEXT, `no live worker ${raw}\n`);
       },
     });

@@ -10,6 +10,8 @@ import { buildConfigDump, selectConfigDump, type DynamicType } from './envoy-con
 import type { StatEntry } from './envoy-stats.js';
 import type { ProxyOptions } from './proxy-options.js';
 import type { XdsClient } from './xds-client.js';
+import type { ThreadModel } from './data-plane-host.js';
+import { loadedPackages } from '../../src/process/loaded-packages.js';
 
 export type ServerState = 'LIVE' | 'DRAINING' | 'INITIALIZING';
 
@@ -34,6 +36,7 @@ export interface ServerInfoInput {
   readonly state: ServerState;
   readonly logLevel: string;
   readonly xds: XdsClient | null;
+  readonly threadModel: ThreadModel;
 }
 
 /** envoy.admin.v3.ServerInfo's fields, as far as they apply to this proxy. */
@@ -56,6 +59,10 @@ export function serverInfo(input: ServerInfoInput): unknown {
       mode: 'Serve',
     },
     node: xds === null ? { id: '', cluster: o.service ?? '' } : { id: xds.node.id, cluster: xds.node.cluster },
+    // Not Envoy's: where the data plane runs ('main-thread' with one worker, else 'worker-threads').
+    thread_model: input.threadModel,
+    // Not Envoy's: npm packages this process loaded (a role loads only what it uses; see loaded-packages.ts).
+    loaded_packages: loadedPackages(),
   };
 }
 

@@ -8,10 +8,11 @@ import { ConfigError, formatProblem } from '../../src/config/config-error.js';
 import { lockDataDir, type DataDirLock } from '../../src/store/data-dir-lock.js';
 import type { Bootstrap } from '../../src/config/bootstrap-types.js';
 import { JSON_ONLY_FIELD, colorWanted, resolveLogFormat, setLogLevel, type Logger } from '../../src/log.js';
-import { ProxyStore } from '../../src/store/proxy-store.js';
+import type { ConfigStore } from '../../src/store/config-store.js';
+import { MemoryConfigStore } from '../../src/store/memory-config-store.js';
 import { mergeWorkerStats } from '../../src/stats/merge-worker-stats.js';
 import { renderPrometheusText } from '../../src/stats/prometheus-text.js';
-import { CONFIG_CHANNEL, ISTIO_DURATION_BUCKETS_MS, type ConfigAnnouncement } from '../worker-protocol.js';
+import { ISTIO_DURATION_BUCKETS_MS, type WorkerInit } from '../worker-protocol.js';
 import type { Reply } from '../../src/admin/admin-http.js';
 import { envoyConfigDumpReply, serverInfo, serverStats } from './admin-views.js';
 import { appliedText, configCounts, rejectedText } from './config-change-text.js';
@@ -22,6 +23,8 @@ import { clustersJson, mergeClusterStatus, renderClustersText, type MergedCluste
 import { PortReservations } from './port-reservations.js';
 import type { ProxyOptions } from './proxy-options.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
+import { InThreadDataPlane } from './in-thread-data-plane.js';
+import type { DataPlaneHost, ThreadModel } from './data-plane-host.js';
 import { HEADER, SharedState } from '../shared-state/state-layout.js';
 import { HealthChecker } from './health-checker.js';
 import { OutlierSweeper } from './outlier-sweeper.js';
@@ -67,10 +70,11 @@ export class ProxyAgent implements AdminBackend {
   private reloadChain: Promise<void> = Promise.resolve();
   private reloadQueued = false;
   private stopping: Promise<void> | null = null;
-  private readonly channel = new BroadcastChannel(CONFIG_CHANNEL);
   private readonly reservations = new PortReservations();
-  private readonly supervisor: WorkerSupervisor;
-  private readonly store: ProxyStore;
+  /** Where the data plane runs: this thread (--workers 1) or N worker threads. */
+  private readonly supervisor: DataPlaneHost;
+  /** Config versions: LMDB for worker threads to read, memory when the data plane is on this thread. */
+  private readonly store: ConfigStore;
   /** The bootstrap file's config (empty in pure --control mode); xDS resources are added to it. */
   private fileBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
   private xdsBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
@@ -87,39 +91,47 @@ export class ProxyAgent implements AdminBackend {
     private readonly log: Logger,
     private readonly onQuit: () => void,
     private readonly dataDirLock: DataDirLock,
+    store: ConfigStore,
   ) {
-    this.store = ProxyStore.open(options.dataDir);
+    this.store = store;
     this.sharedState = SharedState.create({ clusters: options.maxClusters, endpoints: options.maxEndpoints, workers: options.workers });
     this.slots = new StateSlots(this.sharedState);
     this.healthChecker = new HealthChecker(this.sharedState, log.child({ component: 'health-check' }));
     this.outliers = new OutlierSweeper(this.sharedState, log.child({ component: 'outlier-detection' }));
-    this.supervisor = new WorkerSupervisor({
-      count: options.workers,
-      workerUrl: new URL('../worker-main.js', import.meta.url),
-      init: {
-        dataDir: options.dataDir,
-        serviceName: options.service ?? 'unknown',
-        namespace: options.namespace,
-        accessLog: options.accessLog,
-        logLevel: options.logLevel,
-        logFormat: resolveLogFormat(options.logFormat),
-        logColor: colorWanted(),
-        maxHeadBytes: options.maxHeadBytes,
-        maxHeaders: options.maxHeaders,
-        maxConnections: options.maxConnections,
-        transport: options.transport,
-        connectionCounts: createConnectionCounts(options.workers),
-        sharedState: this.sharedState.buffer,
-      },
-      log,
-      onChange: () => this.onWorkersChanged(),
-      onOutlierEjection: (m) => this.outliers.onWorkerEjection(m.cluster, m.address, m.port, m.kind),
-      onWorkerExit: (workerId) => {
-        // A crashed worker's in-flight requests, retries and connections would otherwise stay counted for good.
-        const released = this.sharedState.releaseWorker(workerId);
-        if (released > 0) log.warn({ workerId, released }, 'gave back the circuit-breaker resources the exited worker held');
-      },
-    });
+    const init: Omit<WorkerInit, 'workerId'> = {
+      dataDir: options.dataDir,
+      serviceName: options.service ?? 'unknown',
+      namespace: options.namespace,
+      accessLog: options.accessLog,
+      logLevel: options.logLevel,
+      logFormat: resolveLogFormat(options.logFormat),
+      logColor: colorWanted(),
+      maxHeadBytes: options.maxHeadBytes,
+      maxHeaders: options.maxHeaders,
+      maxConnections: options.maxConnections,
+      transport: options.transport,
+      connectionCounts: createConnectionCounts(options.workers),
+      sharedState: this.sharedState.buffer,
+    };
+    const onChange = (): void => this.onWorkersChanged();
+    const onOutlierEjection = (m: { cluster: string; address: string; port: number; kind: number }): void =>
+      this.outliers.onWorkerEjection(m.cluster, m.address, m.port, m.kind);
+    // One worker runs on this thread: no second isolate (DESIGN.md, "Memory today").
+    this.supervisor = options.workers === 1
+      ? new InThreadDataPlane({ init, store: this.store, log, onChange, onOutlierEjection })
+      : new WorkerSupervisor({
+        count: options.workers,
+        workerUrl: new URL('../worker-main.js', import.meta.url),
+        init,
+        log,
+        onChange,
+        onOutlierEjection,
+        onWorkerExit: (workerId) => {
+          // A crashed worker's in-flight requests, retries and connections would otherwise stay counted for good.
+          const released = this.sharedState.releaseWorker(workerId);
+          if (released > 0) log.warn({ workerId, released }, 'gave back the circuit-breaker resources the exited worker held');
+        },
+      });
   }
 
   /** Validates the bootstrap, reserves ports, writes version 1.., starts workers and the admin API; throws ProxyStartError. */
@@ -139,13 +151,15 @@ export class ProxyAgent implements AdminBackend {
     }
     // Also on a forced exit that skips shutdown().
     process.once('exit', () => lock.release());
-    const agent = new ProxyAgent(options, log, onQuit, lock);
+    // lmdb (and msgpackr) load only when worker threads need a store they can read (≈ 5 MB RSS otherwise).
+    const store = options.workers === 1 ? new MemoryConfigStore() : (await import('../../src/store/proxy-store.js')).ProxyStore.open(options.dataDir);
+    const agent = new ProxyAgent(options, log, onQuit, lock, store);
     agent.fileBootstrap = bootstrap;
     agent.fileText = text;
     try {
       await agent.apply(bootstrap, 'startup');
       agent.fileAppliedAt = agent.lastUpdated;
-      agent.supervisor.start();
+      await agent.supervisor.start();
       const adminAddress = options.adminFromDefaults && bootstrap.admin ? bootstrap.admin : { address: options.adminAddress, port: options.adminPort };
       agent.adminAddress = adminAddress.address;
       agent.admin = await startAdminServer(agent, {
@@ -280,9 +294,8 @@ export class ProxyAgent implements AdminBackend {
     this.activeVersion = version;
     this.activeBootstrap = resolved;
     this.lastUpdated = new Date().toISOString();
-    const announcement: ConfigAnnouncement = { version };
-    this.channel.postMessage(announcement);
     this.log.info({ version, reason, listeners: listenerSummary(resolved) }, appliedText(version, configCounts(resolved), before));
+    this.supervisor.announce(version);
   }
 
   private reject(reason: string, err: unknown): void {
@@ -307,6 +320,7 @@ export class ProxyAgent implements AdminBackend {
         listeners: this.activeBootstrap ? listenerSummary(this.activeBootstrap) : [],
         admin: { address: this.adminAddress, port: this.admin.port },
         workers: this.supervisor.count,
+        threadModel: this.supervisor.threadModel,
         transport: this.options.transport,
         version: this.activeVersion,
       },
@@ -349,7 +363,7 @@ export class ProxyAgent implements AdminBackend {
 
   serverInfo(): unknown {
     const state = this.stopping !== null || this.supervisor.draining ? 'DRAINING' : this.isReady() ? 'LIVE' : 'INITIALIZING';
-    return serverInfo({ options: this.options, startedAt: this.startedAt, state, logLevel: this.logLevel(), xds: this.xds });
+    return serverInfo({ options: this.options, startedAt: this.startedAt, state, logLevel: this.logLevel(), xds: this.xds, threadModel: this.threadModel });
   }
 
   logLevel(): string {
@@ -383,6 +397,7 @@ export class ProxyAgent implements AdminBackend {
       version: this.activeVersion,
       bootstrapFile: this.options.bootstrap ?? null,
       bootstrap: this.activeBootstrap ?? null,
+      threadModel: this.threadModel,
       workers: this.supervisor.status(),
       listenersDrained: this.supervisor.draining,
       configRejectedTotal: this.configRejectedTotal,
@@ -414,6 +429,10 @@ export class ProxyAgent implements AdminBackend {
     this.onQuit();
   }
 
+  get threadModel(): ThreadModel {
+    return this.supervisor.threadModel;
+  }
+
   crashWorker(id: number): boolean {
     return this.supervisor.crash(id);
   }
@@ -437,7 +456,6 @@ export class ProxyAgent implements AdminBackend {
     this.outliers.stop();
     await this.supervisor.shutdown(this.options.drainTimeoutMs);
     this.admin?.close();
-    this.channel.close();
     await this.store.close();
     this.reservations.closeAll();
     this.dataDirLock.release();

@@ -70,7 +70,7 @@ export const PROXY_COMMAND: CommandSpec = {
   options: [
     { name: 'bootstrap', type: 'string', valueName: 'FILE', description: 'Envoy v3 bootstrap (static_resources), YAML or JSON; watched for changes' },
     {
-      name: 'workers', type: 'string', valueName: 'N|auto', default: '1', description: 'worker threads ("auto": one per core)',
+      name: 'workers', type: 'string', valueName: 'N|auto', default: '1', description: 'data-plane threads: 1 serves on the main thread beside the agent (least memory; a crash there ends the process), N >= 2 starts N worker threads that are restarted when one crashes ("auto": one per core)',
       validate: (v) => (v === 'auto' || (/^\d+$/.test(String(v)) && Number(v) >= 1 && Number(v) <= MAX_WORKERS) ? undefined : `expected a number from 1 to ${MAX_WORKERS} or "auto", got '${String(v)}'`),
     },
     { name: 'admin-port', type: 'integer', valueName: 'PORT', default: 15000, description: 'admin API port (0: any free port)', validate: intBetween(0, 65535) },

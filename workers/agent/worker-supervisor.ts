@@ -2,9 +2,12 @@
 // version each has applied, answers point-to-point queries (stats, clusters),
 // and restarts a worker that exits unexpectedly with exponential backoff
 // while the others keep serving.
-import { Worker } from 'node:worker_threads';
+import { BroadcastChannel, Worker } from 'node:worker_threads';
 import type { Logger } from '../../src/log.js';
-import type { AgentMessage, WorkerInit, WorkerMessage } from '../worker-protocol.js';
+import { CONFIG_CHANNEL, type AgentMessage, type ConfigAnnouncement, type WorkerInit, type WorkerMessage } from '../worker-protocol.js';
+import type { DataPlaneHost, QueryType, WorkerState, WorkerStatus } from './data-plane-host.js';
+
+export type { WorkerState, WorkerStatus } from './data-plane-host.js';
 
 /**
  * A worker's garbage is almost all per-request and short-lived, so a small
@@ -17,19 +20,6 @@ export const RESTART_BACKOFF_MIN_MS = 100;
 export const RESTART_BACKOFF_MAX_MS = 10_000;
 /** A worker that ran this long before exiting restarts after the minimum delay again. */
 export const RESTART_BACKOFF_RESET_AFTER_MS = 30_000;
-
-export type WorkerState = 'starting' | 'running' | 'restarting' | 'stopped';
-
-export interface WorkerStatus {
-  readonly workerId: number;
-  readonly state: WorkerState;
-  /** Last config version the worker reported applied; 0 before the first. */
-  readonly appliedVersion: number;
-  readonly restarts: number;
-  /** The last config-failed error or exit reason, if any. */
-  readonly lastError: string | null;
-  readonly threadId: number | null;
-}
 
 interface WorkerSlot {
   readonly workerId: number;
@@ -46,7 +36,6 @@ interface WorkerSlot {
   exitReason: string | null;
 }
 
-type QueryType = 'stats' | 'clusters';
 type QueryReply = Extract<WorkerMessage, { type: QueryType }>;
 
 interface PendingQuery {
@@ -69,7 +58,10 @@ export interface WorkerSupervisorOptions {
   readonly onWorkerExit?: (workerId: number) => void;
 }
 
-export class WorkerSupervisor {
+export class WorkerSupervisor implements DataPlaneHost {
+  readonly threadModel = 'worker-threads';
+  /** Config versions reach every worker thread here; each reads the version from LMDB. */
+  private readonly channel = new BroadcastChannel(CONFIG_CHANNEL);
   private readonly slots: WorkerSlot[];
   private readonly pending = new Map<number, PendingQuery>();
   private nextQueryId = 1;
@@ -96,8 +88,14 @@ export class WorkerSupervisor {
     }));
   }
 
-  start(): void {
+  start(): Promise<void> {
     for (const slot of this.slots) this.spawn(slot);
+    return Promise.resolve();
+  }
+
+  announce(version: number): void {
+    const announcement: ConfigAnnouncement = { version };
+    this.channel.postMessage(announcement);
   }
 
   get count(): number {
@@ -188,6 +186,7 @@ export class WorkerSupervisor {
       this.options.log.warn({ workers: late }, 'workers did not drain in time; terminating them');
     }
     await Promise.all(this.slots.map((s) => s.worker?.terminate()));
+    this.channel.close();
   }
 
   private spawn(slot: WorkerSlot): void {

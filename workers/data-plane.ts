@@ -1,0 +1,144 @@
+// One data plane: reads a config version from the proxy's config store,
+// compiles it into its own lookup tables off the request path, swaps one
+// reference, and serves its share of every listening port until shut down.
+// It runs in a worker thread (worker-main.ts, --workers N >= 2) or on the
+// main thread beside the agent (agent/in-thread-data-plane.ts, --workers 1);
+// `post` carries its messages to the agent either way.
+import type { Bootstrap } from '../src/config/bootstrap-types.js';
+import type { Logger } from '../src/log.js';
+import { RouteTable } from '../src/routing/route-table.js';
+import type { ConfigStore } from '../src/store/config-store.js';
+import { AccessLog } from './access-log.js';
+import type { DataPlaneSnapshot, ListenerRuntime } from './data-plane-snapshot.js';
+import { ListenerSet } from './listener-set.js';
+import { compileListenerFilters } from './route-filters.js';
+import { configureParseLimits } from './parse-scratch.js';
+import { reconcileClusters } from './upstream-cluster.js';
+import { setEjectionListener } from './shared-state/endpoint-state.js';
+import { HEADER, SharedState } from './shared-state/state-layout.js';
+import { SharedActiveFaults } from './shared-state/active-faults.js';
+import { ConnectionLimit } from './connection-limit.js';
+import { hostSetRefresher } from './balancers/host-set-refresher.js';
+import { WorkerContext } from './worker-context.js';
+import { setTransportKind } from './transport-socket.js';
+import type { ClusterStatus, WorkerInit, WorkerMessage, WorkerStatsSnapshot } from './worker-protocol.js';
+
+export class DataPlane {
+  private readonly worker: WorkerContext;
+  private readonly listeners: ListenerSet;
+  private readonly sharedState: SharedState;
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    private readonly init: WorkerInit,
+    private readonly store: ConfigStore,
+    private readonly log: Logger,
+    private readonly post: (message: WorkerMessage) => void,
+  ) {
+    configureParseLimits(init.maxHeadBytes, init.maxHeaders);
+    setTransportKind(init.transport);
+    /** Circuit breakers, health and outlier counters, shared with the agent and every other worker. */
+    const sharedState = (this.sharedState = new SharedState(init.sharedState));
+    this.worker = new WorkerContext(
+      init.workerId,
+      new AccessLog(init.accessLog, () => Atomics.add(sharedState.ints, HEADER.ACCESS_LOG_DROPPED, 1)),
+      new ConnectionLimit(init.connectionCounts, init.workerId, init.maxConnections),
+    );
+    // max_active_faults counts per proxy: every worker takes its slots from one shared counter.
+    this.worker.filterStats.faultGate = new SharedActiveFaults(sharedState, init.workerId);
+    this.listeners = new ListenerSet(this.worker);
+    // An ejection this data plane made: the agent logs it and brings the endpoint back in time.
+    setEjectionListener((notice) => post({ type: 'outlier-ejection', ...notice }));
+  }
+
+  get workerId(): number {
+    return this.init.workerId;
+  }
+
+  /** The version this data plane serves; 0 before the first. */
+  get version(): number {
+    return this.worker.snapshot.version;
+  }
+
+  /** Compiles a stored config and swaps it in; on any failure the previous snapshot stays. */
+  applyVersion(version: number): void {
+    if (this.stopping !== null || version <= this.worker.snapshot.version) return;
+    const config: Bootstrap | undefined = this.store.readConfig(version);
+    if (config === undefined) {
+      this.post({ type: 'config-failed', version, error: `config version ${version} is not in the store` });
+      return;
+    }
+    try {
+      const compiled = new Map<string, ListenerRuntime>();
+      for (const l of config.listeners) {
+        compiled.set(l.name, { config: l, routes: RouteTable.compile(l.routeConfig), filters: compileListenerFilters(l, this.worker.filterStats) });
+      }
+      this.listeners.apply(config.listeners);
+      const snapshot: DataPlaneSnapshot = {
+        version,
+        listeners: compiled,
+        clusters: reconcileClusters(this.worker.snapshot.clusters, config.clusters, this.sharedState, this.init.workerId),
+      };
+      this.worker.snapshot = snapshot;
+      this.post({ type: 'config-applied', version });
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      this.log.error({ version, err: error }, 'config not applied; keeping the previous one');
+      this.post({ type: 'config-failed', version, error });
+    }
+  }
+
+  statsSnapshot(): WorkerStatsSnapshot {
+    const worker = this.worker;
+    const clusters = [...worker.snapshot.clusters.values()].map((c) => ({ ...c.counters }));
+    return {
+      workerId: this.init.workerId,
+      downstreamCxActive: worker.connections.size,
+      downstreamCxTotal: worker.downstreamCxTotal,
+      downstreamCxOverflow: worker.downstreamCxOverflow,
+      acceptPausedTotal: worker.acceptPausedTotal,
+      downstreamRqTotal: worker.stats.downstreamRqTotal,
+      configVersion: worker.snapshot.version,
+      requests: worker.stats.snapshot(),
+      clusters,
+      httpFilters: worker.filterStats.snapshot(),
+    };
+  }
+
+  clusterStatus(): ClusterStatus[] {
+    // /clusters shows health from the shared state: first bring the host sets up to it, so what the admin
+    // shows is what picks use (the refresher's timer would within HOST_SET_REFRESH_MS anyway).
+    hostSetRefresher.tick();
+    return [...this.worker.snapshot.clusters.values()].map((c) => c.status());
+  }
+
+  /** Stops accepting on every listener; open connections keep being served. */
+  drainListeners(): void {
+    this.listeners.closeAll();
+  }
+
+  /**
+   * Stops accepting, lets every connection finish its current response within timeoutMs, then closes what is
+   * left and every upstream pool. Resolves once done; idempotent. The store stays open (its owner closes it).
+   */
+  shutdown(timeoutMs: number): Promise<void> {
+    this.stopping ??= new Promise<void>((resolve) => {
+      const worker = this.worker;
+      this.listeners.closeAll();
+      worker.draining = true;
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        for (const c of worker.connections) c.destroy();
+        for (const c of worker.snapshot.clusters.values()) c.close();
+        resolve();
+      };
+      worker.onIdle = finish;
+      for (const c of [...worker.connections]) c.drain();
+      if (worker.connections.size === 0) finish();
+      else setTimeout(finish, timeoutMs).unref();
+    });
+    return this.stopping;
+  }
+}
