@@ -149,7 +149,8 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
   }
   const writeToken = {
     token,
-    hint: `\`isthmus apply\` and \`isthmus delete\` read it from ${adminTokenPath(options.dataDir)} (give them --data-dir ${options.dataDir}), or pass --token / ISTHMUS_TOKEN`,
+    // Says where the token lives without naming the path: an unauthenticated caller learns nothing of the host.
+    hint: `\`isthmus apply\` and \`isthmus delete\` read it from admin-token in the control plane's --data-dir, or take --token / ISTHMUS_TOKEN`,
   };
   let store: ConfigStore;
   try {
