@@ -121,7 +121,7 @@ export class ControlStartError extends Error {
 /** Opens the store, reads the folder, starts the admin API. */
 export async function startControl(options: ControlOptions, log: Logger): Promise<ControlProcess> {
   // Loaded here so `--help` and option errors stay instant (no LMDB, uWS or YAML load).
-  const [{ ConfigStore }, { watchConfigDir }, { emptyDirSnapshot }, { startAdminHttp }, { configAdminRoutes }, { ensureAdminToken, adminTokenPath }] = await Promise.all([
+  const [{ ConfigStore }, { watchConfigDir }, { emptyDirSnapshot }, { startAdminHttp }, { configAdminRoutes }, { ensureAdminToken }] = await Promise.all([
     import('./store/config-store.js'), import('./store/config-dir-watcher.js'), import('./store/dir-snapshot.js'),
     import('../src/admin/admin-http.js'), import('./admin/config-admin-routes.js'), import('./admin/admin-token.js'),
   ]);
