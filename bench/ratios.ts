@@ -137,6 +137,19 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
     const isOurs = label === 'isthmus 1w';
     push(`${isOurs ? 'isthmus' : label} CPU-s per 1000 requests (max)`, cpu, 'cpu-s/1k', isOurs ? '<= 0.05' : null, isOurs ? (v) => v <= 0.05 : undefined);
   }
+  // TLS termination (issue 11): keep-alive throughput and full handshakes per second against the peers.
+  const tlsKeepalive = find('tls-keepalive', 'isthmus 1w', 'max');
+  const tlsHandshake = find('tls-handshake', 'isthmus 1w', 'max');
+  ratio('isthmus / haproxy TLS keep-alive throughput', tlsKeepalive, find('tls-keepalive', 'haproxy', 'max'), '>= 0.9', (v) => v >= 0.9);
+  ratio('isthmus / nginx TLS keep-alive throughput', tlsKeepalive, find('tls-keepalive', 'nginx', 'max'));
+  ratio('isthmus / haproxy TLS handshakes per second', tlsHandshake, find('tls-handshake', 'haproxy', 'max'), '>= 0.8', (v) => v >= 0.8);
+  ratio('isthmus / nginx TLS handshakes per second', tlsHandshake, find('tls-handshake', 'nginx', 'max'));
+  ratio('haproxy / nginx TLS keep-alive throughput', find('tls-keepalive', 'haproxy', 'max'), find('tls-keepalive', 'nginx', 'max'));
+  ratio('haproxy / nginx TLS handshakes per second', find('tls-handshake', 'haproxy', 'max'), find('tls-handshake', 'nginx', 'max'));
+  for (const label of ['isthmus 1w', 'haproxy', 'nginx']) {
+    const cpu = find('tls-keepalive', label, 'max')?.cpu_s_per_1k ?? null;
+    push(`${label === 'isthmus 1w' ? 'isthmus' : label} CPU-s per 1000 requests through TLS (keep-alive)`, cpu, 'cpu-s/1k', null);
+  }
   push('isthmus peak RSS, 1 worker', isthmusMax?.peak_rss_mb ?? null, 'MB', null);
   push('isthmus peak RSS, 2 workers', find('proxy', 'isthmus 2w', 'max')?.peak_rss_mb ?? null, 'MB', '<= 70', (v) => v <= 70);
   return out;
