@@ -9,7 +9,7 @@ export interface Ratio {
   /** What is compared, e.g. 'isthmus / haproxy throughput (max)'. */
   readonly name: string;
   readonly value: number;
-  readonly unit: 'x' | 'ms' | 'cpu-s/1k' | 'MB' | 'errors';
+  readonly unit: 'x' | 'ms' | 'cpu-s/1k' | 'MB' | 'errors' | 'µs';
   /** The goal in words ('>= 0.6'), when there is one. */
   readonly goal: string | null;
   readonly met: boolean | null;
@@ -149,6 +149,11 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
   for (const label of ['isthmus 1w', 'haproxy', 'nginx']) {
     const cpu = find('tls-keepalive', label, 'max')?.cpu_s_per_1k ?? null;
     push(`${label === 'isthmus 1w' ? 'isthmus' : label} CPU-s per 1000 requests through TLS (keep-alive)`, cpu, 'cpu-s/1k', null);
+  }
+  // What the access log (on by default) costs per request: the same proxy with it on minus off, same run (issue 11: <= 2 µs).
+  const logOn = find('proxy', 'isthmus 1w, access log on', 'max');
+  if (logOn?.cpu_s_per_1k != null && isthmusMax?.cpu_s_per_1k != null) {
+    push('isthmus access log CPU per request (on - off, max)', round((logOn.cpu_s_per_1k - isthmusMax.cpu_s_per_1k) * 1000, 1), 'µs', '<= 2', (v) => v <= 2, [logOn, isthmusMax]);
   }
   push('isthmus peak RSS, 1 worker', isthmusMax?.peak_rss_mb ?? null, 'MB', null);
   push('isthmus peak RSS, 2 workers', find('proxy', 'isthmus 2w', 'max')?.peak_rss_mb ?? null, 'MB', '<= 70', (v) => v <= 70);

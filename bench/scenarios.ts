@@ -1,6 +1,7 @@
 // What the bench measures under load: the targets a load run points at, each
 // with its scenario and how to start it. `direct` is the upstream itself;
 // `proxy` puts one proxy in front of it (Isthmus with 1 and with 2 workers,
+// Isthmus 1 worker with its access log on, to a file,
 // nginx with 1 worker, haproxy with nbthread 1); `mesh` puts two in series, a
 // client-side and a server-side sidecar, as Istio measures a mesh hop
 // (plaintext until mTLS lands); `reload` is Isthmus at a fixed rate while its
@@ -86,16 +87,19 @@ function peer(name: PeerName): LoadTarget {
   };
 }
 
-function isthmus(workers: number, modes: readonly LoadMode[]): LoadTarget {
+/** The access-log row's label: Isthmus 1 worker with its default access log on, written to a file. */
+export const ACCESS_LOG_LABEL = 'isthmus 1w, access log on';
+
+function isthmus(workers: number, modes: readonly LoadMode[], accessLog = false): LoadTarget {
   return {
-    id: workers === 1 ? 'isthmus' : `isthmus-${workers}w`,
+    id: (workers === 1 ? 'isthmus' : `isthmus-${workers}w`) + (accessLog ? '-access-log' : ''),
     scenario: 'proxy',
     target: 'isthmus',
-    label: `isthmus ${workers}w`,
+    label: accessLog ? ACCESS_LOG_LABEL : `isthmus ${workers}w`,
     modes,
     unavailable: () => null,
     start: async ({ upstreamPort, dir }) => {
-      const proc = await startIsthmus(upstreamPort, workers, dir);
+      const proc = await startIsthmus(upstreamPort, workers, dir, accessLog ? { accessLog: join(dir, 'access.log') } : {});
       return fromProcesses([proc], proc.ready!.listenPort);
     },
   };
@@ -216,6 +220,7 @@ export const DIRECT: LoadTarget = {
 export const LOAD_TARGETS: readonly LoadTarget[] = [
   DIRECT,
   isthmus(1, ['max', 'fixed']),
+  isthmus(1, ['max'], true),
   peer('haproxy'),
   peer('nginx'),
   isthmus(2, ['max']),
