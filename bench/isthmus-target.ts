@@ -1,6 +1,7 @@
 // Starts `isthmus proxy` as the bench's system under test: a generated Envoy v3
 // bootstrap with one listener on 127.0.0.1 port 0 routing everything to the
-// bench upstream, access log off (as the peers run), and the listener port
+// bench upstream, access log off (as the peers run; on for the row that
+// measures its cost), and the listener port
 // taken from the proxy's "proxy ready" log line.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ export interface BootstrapOptions {
   readonly generation?: number;
   /** Every data plane v2 feature configured but idle (the resilience scenario; see resilience-bootstrap.ts). */
   readonly idleResilience?: boolean;
+  /** --access-log for the proxy; default 'off' (as the peers run). */
+  readonly accessLog?: string;
 }
 
 /** A bootstrap with one listener sending every request to one STATIC cluster. */
@@ -83,7 +86,7 @@ export async function startIsthmus(
     '--workers', String(workers),
     '--admin-port', '0',
     '--data-dir', join(dir, 'data'),
-    '--access-log', 'off',
+    '--access-log', options.accessLog ?? 'off',
     ...(options.transport === undefined ? [] : ['--transport', options.transport]),
   ];
   const { command, args } =

@@ -17,6 +17,7 @@ import { comparisons, computeRatios } from './ratios.js';
 import { formatTable, machineInfo, writeReport, type BenchReport } from './report.js';
 import { aggregateRuns, type RunSample } from './result-row.js';
 import { LOAD_TARGETS, startUpstream, type LoadTarget, type RunningTarget } from './scenarios.js';
+import { runTlsScenario } from './tls-scenario.js';
 import { runXdsScenario } from './xds-scenario.js';
 import type { XdsResultRow } from './xds-result-row.js';
 
@@ -153,6 +154,12 @@ export async function run(argv: string[]): Promise<number> {
     }
     // The proxies and their upstream stop first: the control plane and the parser get the machine to themselves.
     await stopTargets();
+
+    if (options.scenarios.includes('tls')) {
+      const tls = await runTlsScenario(options, log);
+      samples = samples.concat(tls.samples);
+      skipped.push(...tls.skipped);
+    }
 
     const xds: XdsResultRow[] = [];
     if (options.scenarios.includes('xds')) {

@@ -9,7 +9,7 @@ export interface Ratio {
   /** What is compared, e.g. 'isthmus / haproxy throughput (max)'. */
   readonly name: string;
   readonly value: number;
-  readonly unit: 'x' | 'ms' | 'cpu-s/1k' | 'MB' | 'errors';
+  readonly unit: 'x' | 'ms' | 'cpu-s/1k' | 'MB' | 'errors' | 'µs';
   /** The goal in words ('>= 0.6'), when there is one. */
   readonly goal: string | null;
   readonly met: boolean | null;
@@ -139,6 +139,24 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
     const cpu = find('proxy', label, 'max')?.cpu_s_per_1k ?? null;
     const isOurs = label === 'isthmus 1w';
     push(`${isOurs ? 'isthmus' : label === 'isthmus 1w native' ? 'isthmus --transport native' : label} CPU-s per 1000 requests (max)`, cpu, 'cpu-s/1k', isOurs ? '<= 0.05' : null, isOurs ? (v) => v <= 0.05 : undefined);
+  }
+  // TLS termination (issue 11): keep-alive throughput and full handshakes per second against the peers.
+  const tlsKeepalive = find('tls-keepalive', 'isthmus 1w', 'max');
+  const tlsHandshake = find('tls-handshake', 'isthmus 1w', 'max');
+  ratio('isthmus / haproxy TLS keep-alive throughput', tlsKeepalive, find('tls-keepalive', 'haproxy', 'max'), '>= 0.9', (v) => v >= 0.9);
+  ratio('isthmus / nginx TLS keep-alive throughput', tlsKeepalive, find('tls-keepalive', 'nginx', 'max'));
+  ratio('isthmus / haproxy TLS handshakes per second', tlsHandshake, find('tls-handshake', 'haproxy', 'max'), '>= 0.8', (v) => v >= 0.8);
+  ratio('isthmus / nginx TLS handshakes per second', tlsHandshake, find('tls-handshake', 'nginx', 'max'));
+  ratio('haproxy / nginx TLS keep-alive throughput', find('tls-keepalive', 'haproxy', 'max'), find('tls-keepalive', 'nginx', 'max'));
+  ratio('haproxy / nginx TLS handshakes per second', find('tls-handshake', 'haproxy', 'max'), find('tls-handshake', 'nginx', 'max'));
+  for (const label of ['isthmus 1w', 'haproxy', 'nginx']) {
+    const cpu = find('tls-keepalive', label, 'max')?.cpu_s_per_1k ?? null;
+    push(`${label === 'isthmus 1w' ? 'isthmus' : label} CPU-s per 1000 requests through TLS (keep-alive)`, cpu, 'cpu-s/1k', null);
+  }
+  // What the access log (on by default) costs per request: the same proxy with it on minus off, same run (issue 11: <= 2 µs).
+  const logOn = find('proxy', 'isthmus 1w, access log on', 'max');
+  if (logOn?.cpu_s_per_1k != null && isthmusMax?.cpu_s_per_1k != null) {
+    push('isthmus access log CPU per request (on - off, max)', round((logOn.cpu_s_per_1k - isthmusMax.cpu_s_per_1k) * 1000, 1), 'µs', '<= 2', (v) => v <= 2, [logOn, isthmusMax]);
   }
   push('isthmus peak RSS, 1 worker', isthmusMax?.peak_rss_mb ?? null, 'MB', null);
   push('isthmus peak RSS, 2 workers', find('proxy', 'isthmus 2w', 'max')?.peak_rss_mb ?? null, 'MB', '<= 70', (v) => v <= 70);

@@ -1,6 +1,7 @@
 // What the bench measures under load: the targets a load run points at, each
 // with its scenario and how to start it. `direct` is the upstream itself;
 // `proxy` puts one proxy in front of it (Isthmus with 1 and with 2 workers,
+// Isthmus 1 worker with its access log on, to a file,
 // nginx with 1 worker, haproxy with nbthread 1); `mesh` puts two in series, a
 // client-side and a server-side sidecar, as Istio measures a mesh hop
 // (plaintext until mTLS lands); `reload` is Isthmus at a fixed rate while its
@@ -86,17 +87,25 @@ function peer(name: PeerName): LoadTarget {
   };
 }
 
-function isthmus(workers: number, modes: readonly LoadMode[], transport?: 'native'): LoadTarget {
+/** The access-log row's label: Isthmus 1 worker with its default access log on, written to a file. */
+export const ACCESS_LOG_LABEL = 'isthmus 1w, access log on';
+
+/** An Isthmus row: `transport` picks --transport native, `accessLog` writes the access log to a file. */
+function isthmus(workers: number, modes: readonly LoadMode[], variant: { transport?: 'native'; accessLog?: boolean } = {}): LoadTarget {
+  const { transport, accessLog = false } = variant;
   const suffix = transport === undefined ? '' : ` ${transport}`;
   return {
-    id: (workers === 1 ? 'isthmus' : `isthmus-${workers}w`) + (transport === undefined ? '' : `-${transport}`),
+    id: (workers === 1 ? 'isthmus' : `isthmus-${workers}w`) + (transport === undefined ? '' : `-${transport}`) + (accessLog ? '-access-log' : ''),
     scenario: 'proxy',
     target: 'isthmus',
-    label: `isthmus ${workers}w${suffix}`,
+    label: accessLog ? ACCESS_LOG_LABEL : `isthmus ${workers}w${suffix}`,
     modes,
     unavailable: () => null,
     start: async ({ upstreamPort, dir }) => {
-      const proc = await startIsthmus(upstreamPort, workers, dir, transport === undefined ? {} : { transport });
+      const proc = await startIsthmus(upstreamPort, workers, dir, {
+        ...(transport === undefined ? {} : { transport }),
+        ...(accessLog ? { accessLog: join(dir, 'access.log') } : {}),
+      });
       return fromProcesses([proc], proc.ready!.listenPort);
     },
   };
@@ -217,7 +226,8 @@ export const DIRECT: LoadTarget = {
 export const LOAD_TARGETS: readonly LoadTarget[] = [
   DIRECT,
   isthmus(1, ['max', 'fixed']),
-  isthmus(1, ['max', 'fixed'], 'native'),
+  isthmus(1, ['max', 'fixed'], { transport: 'native' }),
+  isthmus(1, ['max'], { accessLog: true }),
   peer('haproxy'),
   peer('nginx'),
   isthmus(2, ['max']),
@@ -234,7 +244,7 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
 /** Scenarios a plain `isthmus bench` runs, in order. */
 export const DEFAULT_SCENARIOS = ['direct', 'proxy', 'mesh', 'reload', 'xds', 'parser'] as const;
 /** Every scenario name the command line accepts. */
-export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'uws-front'] as const;
+export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'uws-front', 'tls'] as const;
 
 /** Starts the bench upstream (its own process) and resolves with it once it listens. */
 export async function startUpstream(bodyBytes = 1024): Promise<ManagedProcess<number>> {

@@ -92,6 +92,25 @@ describe('ratios', () => {
     expect(byName.get('isthmus / haproxy throughput (max)')!.note).toBeNull();
   });
 
+  it('gives the access log cost per request (on - off, same run) and the TLS ratios against the peers', () => {
+    const rows = aggregateRuns([
+      sample({ rps: 25_000, cpu_s_per_1k: 0.026 }),
+      sample({ label: 'isthmus 1w, access log on', rps: 24_000, cpu_s_per_1k: 0.0275 }),
+      sample({ scenario: 'tls-keepalive', rps: 18_000, cpu_s_per_1k: 0.03 }),
+      sample({ scenario: 'tls-keepalive', target: 'haproxy', rps: 20_000, cpu_s_per_1k: 0.026 }),
+      sample({ scenario: 'tls-handshake', rps: 300 }),
+      sample({ scenario: 'tls-handshake', target: 'haproxy', rps: 400 }),
+      sample({ scenario: 'tls-handshake', target: 'nginx', rps: 500 }),
+    ]);
+    const byName = new Map(computeRatios(rows).map((r) => [r.name, r]));
+    expect(byName.get('isthmus access log CPU per request (on - off, max)')).toMatchObject({ value: 1.5, unit: 'µs', goal: '<= 2', met: true });
+    expect(byName.get('isthmus / haproxy TLS keep-alive throughput')).toMatchObject({ value: 0.9, goal: '>= 0.9', met: true });
+    expect(byName.get('isthmus / haproxy TLS handshakes per second')).toMatchObject({ value: 0.75, goal: '>= 0.8', met: false });
+    expect(byName.get('isthmus / nginx TLS handshakes per second')).toMatchObject({ value: 0.6, goal: null });
+    expect(byName.get('haproxy CPU-s per 1000 requests through TLS (keep-alive)')).toMatchObject({ value: 0.026 });
+    expect(byName.has('isthmus / nginx TLS keep-alive throughput')).toBe(false); // nginx keep-alive was not measured
+  });
+
   it('notes when one side was measured in fewer runs (a target failed part-way)', () => {
     const rows = aggregateRuns([
       sample({ rps: 25_000 }),

@@ -1,0 +1,205 @@
+// The access log's line builder and writer: every line parses with JSON.parse
+// and carries the fields pino wrote before, whatever a hostile peer put in the
+// method, path, authority, user agent, x-forwarded-for or request id; lines go
+// out off the request path, in batches, from a bounded buffer.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AccessLog } from '../../workers/access-log.js';
+import { accessLogLine, isoTime, jsonEscape, type AccessLogEntry } from '../../workers/access-log-line.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'isthmus-access-log-'));
+  dirs.push(dir);
+  return join(dir, 'sub', 'access.log');
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+}
+
+function entry(over: Partial<AccessLogEntry> = {}): AccessLogEntry {
+  return {
+    startTime: 1_765_000_000_123.7,
+    method: 'GET',
+    path: '/api/items?x=1',
+    protocol: 'HTTP/1.1',
+    responseCode: 200,
+    responseFlags: '-',
+    bytesReceived: 0,
+    bytesSent: 1024,
+    durationMs: 1.6,
+    upstreamHost: '127.0.0.1:8080',
+    upstreamCluster: 'backend',
+    requestId: '3b1f6a2e-0d1c-4c1e-9a51-5d3b1f2a9c10',
+    authority: 'svc.example',
+    forwardedFor: '10.0.0.1',
+    userAgent: 'curl/8.5.0',
+    ...over,
+  };
+}
+
+/** The line exactly as the pino-based access log wrote it (the previous implementation), parsed. */
+function pinoLine(e: AccessLogEntry): Record<string, unknown> {
+  let out = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      out += chunk.toString('utf8');
+      cb();
+    },
+  });
+  pino({ base: null, timestamp: false, messageKey: 'msg' }, sink).info({
+    log: 'access',
+    start_time: new Date(e.startTime).toISOString(),
+    method: e.method,
+    path: e.path,
+    protocol: e.protocol,
+    response_code: e.responseCode,
+    response_flags: e.responseFlags,
+    bytes_received: e.bytesReceived,
+    bytes_sent: e.bytesSent,
+    duration: Math.round(e.durationMs),
+    upstream_host: e.upstreamHost,
+    upstream_cluster: e.upstreamCluster,
+    x_forwarded_for: e.forwardedFor,
+    user_agent: e.userAgent,
+    request_id: e.requestId,
+    authority: e.authority,
+  });
+  return JSON.parse(out) as Record<string, unknown>;
+}
+
+const allLatin1 = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i)).join('');
+const HOSTILE: readonly string[] = [
+  '"',
+  '\\',
+  '\\"},{"log":"forged","x":"',
+  '", "response_code": 500, "y": "',
+  'line\nbreak\r\n{"log":"access"}',
+  allLatin1, // every byte a header value can carry, latin1-decoded: controls, DEL, obs-text
+  '\u0000\u001f\u007f',
+  '\ud800', // lone high surrogate
+  'x\udc00y', // lone low surrogate
+  '\ud83d\ude00 emoji',
+  '\u2028\u2029',
+  '',
+  'é'.repeat(3000),
+];
+
+describe('accessLogLine', () => {
+  it('writes the fields pino wrote, in the same order, for an everyday request', () => {
+    const e = entry();
+    const line = accessLogLine(e);
+    expect(line.endsWith('\n')).toBe(true);
+    expect(line.indexOf('\n')).toBe(line.length - 1);
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    const before = pinoLine(e);
+    expect(parsed).toEqual(before);
+    expect(Object.keys(parsed)).toEqual(Object.keys(before));
+  });
+
+  it('keeps every line one parseable ASCII line with the same values, whatever the request-sourced strings hold', () => {
+    const fields = {
+      method: 'method',
+      path: 'path',
+      authority: 'authority',
+      userAgent: 'user_agent',
+      forwardedFor: 'x_forwarded_for',
+      requestId: 'request_id',
+      upstreamCluster: 'upstream_cluster',
+    } as const;
+    for (const value of HOSTILE) {
+      for (const [field, key] of Object.entries(fields)) {
+        const line = accessLogLine(entry({ [field]: value }));
+        expect(/^[\x20-\x7e]*\n$/.test(line), `${field}=${JSON.stringify(value)}`).toBe(true);
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        // The value comes back exactly (pino wrote a lone surrogate as U+FFFD; the rest as here).
+        const expected = { ...pinoLine(entry({ [field]: 'placeholder' })), [key]: value };
+        expect(parsed).toEqual(expected);
+        expect(Object.keys(parsed)).toEqual(Object.keys(expected));
+      }
+    }
+  });
+
+  it('writes numbers as JSON does (non-finite as null) and the start time as toISOString', () => {
+    const e = entry({ responseCode: 503, bytesReceived: 12345678901, bytesSent: 0, durationMs: Number.NaN });
+    expect(JSON.parse(accessLogLine(e))).toEqual(pinoLine(e));
+    for (const t of [0, 999, 1000, 1_765_000_000_000, 1_765_000_000_001.9, 1_765_000_000_010, 1_765_000_000_999.99, 1_765_000_001_000, 253_402_300_799_999]) {
+      expect(isoTime(t)).toBe(new Date(t).toISOString());
+    }
+  });
+
+  it('escapes exactly what JSON needs and leaves plain strings alone', () => {
+    expect(jsonEscape('/plain/path?a=b&c=d')).toBe('/plain/path?a=b&c=d');
+    expect(jsonEscape('a"b\\c\nd\te\u0001f\u00e9')).toBe('a\\"b\\\\c\\nd\\te\\u0001f\\u00e9');
+    for (const value of HOSTILE) expect(JSON.parse(`"${jsonEscape(value)}"`)).toBe(value);
+  });
+});
+
+describe('AccessLog', () => {
+  it('writes nothing on the request path and every line in one batch soon after', async () => {
+    const file = tempFile();
+    const log = new AccessLog(file);
+    for (let i = 0; i < 100; i++) log.write(entry({ path: `/r/${i}`, userAgent: HOSTILE[i % 12]! }));
+    expect(readFileSync(file, 'utf8')).toBe(''); // the file (and its directory) exist, nothing written yet
+    await nextTurn();
+    await until(() => readFileSync(file, 'utf8').split("\n").length > 100);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((l) => (JSON.parse(l) as { path: string }).path)).toEqual(Array.from({ length: 100 }, (_, i) => `/r/${i}`));
+    expect(log.dropped).toBe(0);
+  });
+
+  it('keeps lines in order across many batches, some while an earlier one is in flight', async () => {
+    const file = tempFile();
+    const log = new AccessLog(file);
+    const pad = 'x'.repeat(1000); // ~1.4 KB lines: 50 of them pass the 64 KiB that sends a batch at once
+    for (let turn = 0; turn < 10; turn++) {
+      for (let i = 0; i < 50; i++) log.write(entry({ path: `/t/${turn * 50 + i}/${pad}` }));
+      await nextTurn();
+    }
+    await until(() => readFileSync(file, 'utf8').split('\n').length > 500);
+    const paths = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { path: string }).path);
+    expect(paths).toEqual(Array.from({ length: 500 }, (_, i) => `/t/${i}/${pad}`));
+    expect(log.dropped).toBe(0);
+  });
+
+  it('holds at most its buffer of lines, drops and counts the rest', async () => {
+    const file = tempFile();
+    let told = 0;
+    const log = new AccessLog(file, () => told++, 16 * 1024);
+    const path = `/${'p'.repeat(1000)}`; // ~1.4 KB lines: 11 fit in 16 KiB
+    for (let i = 0; i < 100; i++) log.write(entry({ path }));
+    expect(log.dropped).toBeGreaterThanOrEqual(88);
+    expect(told).toBe(log.dropped);
+    await nextTurn();
+    await until(() => readFileSync(file, 'utf8').split('\n').length > 100 - log.dropped);
+    const written = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(written.length).toBe(100 - log.dropped);
+    for (const l of written) expect((JSON.parse(l) as { path: string }).path).toBe(path);
+  });
+
+  it("is off with target 'off': nothing opened, nothing written", () => {
+    const log = new AccessLog('off');
+    expect(log.enabled).toBe(false);
+    log.write(entry());
+    expect(log.dropped).toBe(0);
+  });
+
+  it('names the file it cannot open', () => {
+    const notADir = tempFile().replace(/sub\/access\.log$/, 'plain-file');
+    writeFileSync(notADir, '');
+    const target = join(notADir, 'access.log');
+    expect(() => new AccessLog(target)).toThrow(`access log: cannot open ${target}`);
+  });
+});
