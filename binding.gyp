@@ -11,7 +11,11 @@
         "native/header_semantics.cc",
         "native/chunked_decoder.cc",
         "native/response_framer.cc",
-        "native/load_loop.cc"
+        "native/load_loop.cc",
+        "native/tls_cert_info.cc",
+        "native/tls_context.cc",
+        "native/tls_session.cc",
+        "native/tls_napi.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

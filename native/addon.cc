@@ -11,6 +11,7 @@
 #include "http_head_parser.h"
 #include "partial_head_check.h"
 #include "reuseport.h"
+#include "tls_napi.h"
 
 namespace isthmus {
 
@@ -22,6 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterChunkedDecoder(env, exports);
   RegisterLoadLoop(env, exports);
   RegisterResponseFramer(env, exports);
+  RegisterTls(env, exports);
   return exports;
 }
 
