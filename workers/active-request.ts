@@ -156,8 +156,10 @@ export class ActiveRequest implements UpstreamStream, RequestView {
       sendLocalReply(this, LocalReply.BAD_REQUEST);
       return;
     }
-    const listener = this.snapshot.listeners.get(this.listenerName);
-    if (normalizeTargetPath(this, listener?.config.pathNormalization) !== PATH_FORWARD) return;
+    const chains = this.snapshot.listeners.get(this.listenerName)?.chains;
+    // A reload may have removed the connection's chain: its listener's first chain serves it then.
+    const listener = chains === undefined ? undefined : chains[this.conn.chainIndex] ?? chains[0];
+    if (normalizeTargetPath(this, listener?.hcm.pathNormalization) !== PATH_FORWARD) return;
     this.headBuf = buf;
     const route = listener === undefined ? null : listener.routes.match(this);
     this.headBuf = null;

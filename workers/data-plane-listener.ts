@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import type { Listener } from '../src/config/bootstrap-types.js';
 import { closeFd, listenReusePort, resumeAccepting, startAccepting, stopAccepting, type Acceptor } from '../src/native.js';
 import { DownstreamConnection } from './downstream-connection.js';
+import { TlsContextCache, type ListenerChains } from './listener-chains.js';
 import type { PausedAcceptor, WorkerContext } from './worker-context.js';
 
 const BACKLOG = 511;
@@ -17,6 +18,9 @@ export class DataPlaneListener implements PausedAcceptor {
   private readonly name: string;
   private idleTimeoutMs: number;
   private headersTimeoutMs: number;
+  private readonly tlsContexts = new TlsContextCache();
+  /** null when the listener is one plaintext chain (the common case: nothing to choose). */
+  private chains: ListenerChains | null;
 
   constructor(
     config: Listener,
@@ -25,6 +29,7 @@ export class DataPlaneListener implements PausedAcceptor {
     this.name = config.name;
     this.idleTimeoutMs = config.streamIdleTimeoutMs;
     this.headersTimeoutMs = config.requestHeadersTimeoutMs;
+    this.chains = this.chainsOf(config);
     const bound = listenReusePort(config.address.address, config.address.port, BACKLOG);
     this.acceptor = startAccepting(bound.fd, this.onAccept.bind(this));
   }
@@ -33,6 +38,12 @@ export class DataPlaneListener implements PausedAcceptor {
   update(config: Listener): void {
     this.idleTimeoutMs = config.streamIdleTimeoutMs;
     this.headersTimeoutMs = config.requestHeadersTimeoutMs;
+    this.chains = this.chainsOf(config);
+  }
+
+  private chainsOf(config: Listener): ListenerChains | null {
+    const chains = this.tlsContexts.chainsFor(config);
+    return chains.inspect || chains.anyTls ? chains : null;
   }
 
   /** A new connection's fd, or a negative errno when accepting paused for lack of descriptors. */
@@ -55,7 +66,7 @@ export class DataPlaneListener implements PausedAcceptor {
       closeFd(fd);
       return;
     }
-    new DownstreamConnection(socket, this.name, this.worker, this.idleTimeoutMs, this.headersTimeoutMs);
+    new DownstreamConnection(socket, this.name, this.worker, this.idleTimeoutMs, this.headersTimeoutMs, this.chains);
   }
 
   resumeAccepting(): void {

@@ -6,13 +6,28 @@ import { CHUNKED, PARTIAL_HEAD, checkPartialRequestHead, parseRequestHead } from
 import { ActiveRequest } from './active-request.js';
 import { headOut, parseLimits } from './parse-scratch.js';
 import { readAcceptedSocket, retain } from './shared-read-buffer.js';
+import { selectFilterChain } from './filter-chain-select.js';
+import { TlsChannel, type TlsOwner } from './tls-channel.js';
+import { INSPECT_MORE, INSPECT_PLAINTEXT, inspectClientHello, MAX_CLIENT_HELLO_BYTES, type ClientHelloInfo } from './tls-inspector.js';
+import type { ListenerChains } from './listener-chains.js';
 import type { WorkerContext } from './worker-context.js';
 
 /** How long a half-closed connection may linger before it is destroyed. */
 const LINGER_MS = 2000;
 
-export class DownstreamConnection {
+/** How socket bytes are read: peeked by the tls_inspector, plaintext, or through TLS. */
+const MODE_INSPECT = 0;
+const MODE_PLAIN = 1;
+const MODE_TLS = 2;
+
+export class DownstreamConnection implements TlsOwner {
   readonly remoteAddress: string;
+  /** The filter chain serving this connection (its HCM routes the requests). */
+  chainIndex = 0;
+  private mode = MODE_PLAIN;
+  private tls: TlsChannel | null = null;
+  /** Bytes read while the tls_inspector waits for a whole ClientHello. */
+  private inspected: Buffer | null = null;
   /** Bytes received and not yet consumed: a partial head, or the next pipelined request. */
   private buffered: Buffer | null = null;
   /** The growable store `buffered` may be the start of (see keep). */
@@ -36,12 +51,17 @@ export class DownstreamConnection {
     idleTimeoutMs: number,
     /** request_headers_timeout: from a head's first byte to its last; 0 = none. */
     private readonly headersTimeoutMs: number,
+    private readonly chains: ListenerChains | null = null,
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     worker.connections.add(this);
     worker.downstreamCxTotal++;
     socket.setNoDelay(true);
-    readAcceptedSocket(socket, this.onRead.bind(this));
+    if (chains !== null) {
+      if (chains.inspect) this.mode = MODE_INSPECT;
+      else this.useChain(0);
+    }
+    readAcceptedSocket(socket, this.mode === MODE_PLAIN ? this.onRead.bind(this) : this.onSocketRead.bind(this));
     socket.on('drain', this.onDrain.bind(this));
     socket.on('error', noop);
     socket.on('close', this.onClose.bind(this));
@@ -57,9 +77,79 @@ export class DownstreamConnection {
     return this.worker.accessLog.enabled;
   }
 
+  /** The peer certificate's first URI SAN (a SPIFFE ID), '' without TLS or a client certificate. */
+  get peerUriSan(): string {
+    return this.tls?.peer?.certificate?.uriSans[0] ?? '';
+  }
+
   /** Strings are latin1: every string written here is built from received bytes or ASCII. */
   write(data: Buffer | string): boolean {
+    if (this.tls !== null) return this.tls.write(data);
     return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+  }
+
+  /** Socket bytes on a listener with TLS or a tls_inspector. */
+  private onSocketRead(nread: number, buf: Buffer): void {
+    if (this.mode === MODE_TLS) this.tls!.receive(buf, 0, nread);
+    else if (this.mode === MODE_PLAIN) this.onRead(nread, buf);
+    else this.inspect(buf, nread);
+  }
+
+  /** The tls_inspector: waits for the ClientHello (or a first non-TLS byte), then picks the filter chain. */
+  private inspect(buf: Buffer, nread: number): void {
+    let data = buf;
+    let end = nread;
+    if (this.inspected !== null) {
+      data = Buffer.concat([this.inspected, buf.subarray(0, nread)]);
+      end = data.length;
+    }
+    const info: ClientHelloInfo = { sni: '', alpn: [] };
+    const r = inspectClientHello(data, 0, end, info);
+    if (r === INSPECT_MORE) {
+      this.inspected = data === buf ? retain(buf, 0, nread) : data;
+      if (end > MAX_CLIENT_HELLO_BYTES) this.socket.destroy();
+      return;
+    }
+    this.inspected = null;
+    const transport = r === INSPECT_PLAINTEXT ? 'raw_buffer' : 'tls';
+    const index = selectFilterChain(this.chains!.chains, transport, info.sni, info.alpn);
+    if (index < 0 || (transport === 'raw_buffer' && this.chains!.contexts[index] !== null)) {
+      // No chain takes it (or plaintext reached a TLS-only chain): close, as Envoy does.
+      this.worker.noFilterChainMatch++;
+      this.socket.destroy();
+      return;
+    }
+    this.useChain(index);
+    if (this.mode === MODE_TLS) this.tls!.receive(data, 0, end);
+    else this.onRead(end, data);
+  }
+
+  private useChain(index: number): void {
+    this.chainIndex = index;
+    const context = this.chains!.contexts[index] ?? null;
+    if (context === null) {
+      this.mode = MODE_PLAIN;
+      return;
+    }
+    this.mode = MODE_TLS;
+    this.tls = new TlsChannel(context, this.socket, this);
+  }
+
+  onTlsHandshake(): void {
+    this.worker.tlsHandshakes++;
+  }
+
+  onTlsPlaintext(n: number, buf: Buffer): void {
+    this.onRead(n, buf);
+  }
+
+  onTlsFailure(): void {
+    this.worker.tlsHandshakeFailures += this.tls!.handshakeDone ? 0 : 1;
+    // The alert is queued: send it, then close.
+    this.ending = true;
+    this.buffered = null;
+    this.socket.end();
+    this.socket.setTimeout(LINGER_MS);
   }
 
   pauseReading(): void {
@@ -209,7 +299,8 @@ export class DownstreamConnection {
     this.ending = true;
     this.buffered = null;
     this.partialHead = false;
-    this.socket.end();
+    if (this.tls !== null) this.tls.end();
+    else this.socket.end();
     this.socket.setTimeout(LINGER_MS);
     this.resumeReading();
   }
@@ -234,6 +325,7 @@ export class DownstreamConnection {
 
   private onClose(): void {
     this.closed = true;
+    this.tls?.free();
     if (this.headTimer !== null) clearTimeout(this.headTimer);
     const req = this.request;
     this.request = null;

@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace, parseResponseHead } from '../src/native.js';
 import { headOut, parseLimits } from './parse-scratch.js';
 import { retain, sharedReadOption } from './shared-read-buffer.js';
+import { TlsChannel, type TlsOwner } from './tls-channel.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 
 /** Why an exchange failed before its response completed. */
@@ -50,8 +51,10 @@ const IDLE_TIMEOUT_MS = 30_000;
 const PHASE_HEAD = 0;
 const PHASE_BODY = 1;
 
-export class UpstreamConnection implements UpstreamAttempt {
+export class UpstreamConnection implements UpstreamAttempt, TlsOwner {
   private readonly socket: net.Socket;
+  /** TLS origination (the cluster's transport_socket); connected only once its handshake is done. */
+  private tls: TlsChannel | null = null;
   private stream: UpstreamStream | null = null;
   private connected = false;
   private closed = false;
@@ -83,9 +86,9 @@ export class UpstreamConnection implements UpstreamAttempt {
       host: endpoint.address,
       port: endpoint.port,
       noDelay: true,
-      onread: sharedReadOption(this.onRead.bind(this)),
+      onread: sharedReadOption(endpoint.tls === null ? this.onRead.bind(this) : this.onCipher.bind(this)),
     });
-    this.socket.on('connect', this.onConnect.bind(this));
+    this.socket.on('connect', endpoint.tls === null ? this.onConnect.bind(this) : this.onTcpConnect.bind(this));
     this.socket.on('drain', this.onDrain.bind(this));
     this.socket.on('error', noop);
     this.socket.on('close', this.onClose.bind(this));
@@ -108,7 +111,33 @@ export class UpstreamConnection implements UpstreamAttempt {
 
   /** Writes request bytes; false means the socket is full: wait for onUpstreamWritable. */
   write(data: Buffer | string): boolean {
+    if (this.tls !== null) return this.tls.write(data);
     return this.socket.write(data as Buffer);
+  }
+
+  /** TCP is up: start the TLS handshake; the exchange starts once it completes (onTlsHandshake). */
+  private onTcpConnect(): void {
+    const tls = this.endpoint.tls!;
+    this.tls = new TlsChannel(tls.context, this.socket, this, tls.sni);
+    this.tls.start();
+  }
+
+  private onCipher(nread: number, buf: Buffer): void {
+    if (this.tls !== null) this.tls.receive(buf, 0, nread);
+  }
+
+  onTlsHandshake(): void {
+    this.onConnect();
+  }
+
+  onTlsPlaintext(n: number, buf: Buffer): void {
+    this.onRead(n, buf);
+  }
+
+  /** A refused certificate or broken TLS: before the handshake a connect failure, after it a reset. */
+  onTlsFailure(): void {
+    if (!this.connected) this.endpoint.counters.tlsHandshakeFailures++;
+    this.socket.destroy();
   }
 
   /** The stream wrote the request's last byte. */
@@ -321,6 +350,7 @@ export class UpstreamConnection implements UpstreamAttempt {
 
   private onClose(): void {
     this.closed = true;
+    this.tls?.free();
     if (this.connectTimer !== null) {
       clearTimeout(this.connectTimer);
       this.connectTimer = null;

@@ -64,7 +64,12 @@ function applyVersion(version: number): void {
   try {
     const compiled = new Map<string, ListenerRuntime>();
     for (const l of config.listeners) {
-      compiled.set(l.name, { config: l, routes: RouteTable.compile(l.routeConfig), filters: compileListenerFilters(l, worker.filterStats) });
+      const chains = l.filterChains.map((c) => ({
+        hcm: c.hcm,
+        routes: RouteTable.compile(c.hcm.routeConfig),
+        filters: compileListenerFilters({ ...l, ...c.hcm }, worker.filterStats),
+      }));
+      compiled.set(l.name, { config: l, chains });
     }
     listeners.apply(config.listeners);
     const snapshot: DataPlaneSnapshot = {
