@@ -16,8 +16,10 @@ import type { Reply } from '../../src/admin/admin-http.js';
 import { envoyConfigDumpReply, serverInfo, serverStats } from './admin-views.js';
 import { appliedText, configCounts, rejectedText } from './config-change-text.js';
 import { statsFromPrometheus, type StatEntry } from './envoy-stats.js';
+import { certsView, redactPrivateKeys } from './certs-view.js';
 import { startAdminServer, type AdminBackend, type AdminServer, type ListenerAddress } from './admin-server.js';
 import { watchBootstrap, type BootstrapWatcher } from './bootstrap-watcher.js';
+import { TlsFileWatcher } from './tls-file-watcher.js';
 import { clustersJson, mergeClusterStatus, renderClustersText, type MergedCluster } from './cluster-status-report.js';
 import { PortReservations } from './port-reservations.js';
 import type { ProxyOptions } from './proxy-options.js';
@@ -63,6 +65,7 @@ export class ProxyAgent implements AdminBackend {
   private admin: AdminServer | null = null;
   private adminAddress = '';
   private watcher: BootstrapWatcher | null = null;
+  private tlsFiles: TlsFileWatcher | null = null;
   private readyLogged = false;
   private reloadChain: Promise<void> = Promise.resolve();
   private reloadQueued = false;
@@ -163,6 +166,11 @@ export class ProxyAgent implements AdminBackend {
         (err) => log.warn({ err }, 'bootstrap watch failed; SIGHUP still reloads'),
       );
       agent.watcher.markLoaded(text);
+      agent.tlsFiles = new TlsFileWatcher(
+        () => agent.reload('certificate file changed'),
+        (err) => log.warn({ err }, 'certificate file watch failed; SIGHUP still reloads'),
+      );
+      if (agent.activeBootstrap !== undefined) await agent.tlsFiles.update(agent.activeBootstrap);
     }
     agent.onWorkersChanged();
     return agent;
@@ -202,6 +210,7 @@ export class ProxyAgent implements AdminBackend {
       this.fileBootstrap = bootstrap;
       this.fileText = text;
       this.fileAppliedAt = this.lastUpdated;
+      if (this.activeBootstrap !== undefined) await this.tlsFiles?.update(this.activeBootstrap);
     } catch (err) {
       this.reject(reason, err);
     }
@@ -341,6 +350,10 @@ export class ProxyAgent implements AdminBackend {
     return envoyConfigDumpReply(sources, query);
   }
 
+  certs(): unknown {
+    return certsView(this.activeBootstrap);
+  }
+
   listeners(): ListenerAddress[] {
     return this.activeBootstrap ? listenerSummary(this.activeBootstrap) : [];
   }
@@ -380,7 +393,7 @@ export class ProxyAgent implements AdminBackend {
     return {
       version: this.activeVersion,
       bootstrapFile: this.options.bootstrap ?? null,
-      bootstrap: this.activeBootstrap ?? null,
+      bootstrap: this.activeBootstrap === undefined ? null : redactPrivateKeys(this.activeBootstrap),
       workers: this.supervisor.status(),
       listenersDrained: this.supervisor.draining,
       configRejectedTotal: this.configRejectedTotal,
@@ -429,6 +442,7 @@ export class ProxyAgent implements AdminBackend {
   private async stop(reason: string): Promise<void> {
     this.log.info({ reason, drainTimeoutMs: this.options.drainTimeoutMs }, 'shutting down: draining workers');
     this.watcher?.close();
+    this.tlsFiles?.close();
     this.xds?.close();
     await this.reloadChain.catch(() => undefined);
     this.healthChecker.stop();
