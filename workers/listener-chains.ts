@@ -18,6 +18,13 @@ export interface ListenerChains {
   readonly anyTls: boolean;
 }
 
+let ticketKey: Buffer | null = null;
+
+/** The worker's session-ticket key (from WorkerInit), shared by every worker so resumption works across them. */
+export function setTlsTicketKey(key: Uint8Array): void {
+  ticketKey = Buffer.from(key);
+}
+
 /** Builds ListenerChains, reusing contexts from `previous` whose TLS config text is unchanged. */
 export class TlsContextCache {
   private byKey = new Map<string, TlsContextHandle>();
@@ -35,7 +42,7 @@ export class TlsContextCache {
   }
 
   private contextFor(tls: DownstreamTls, next: Map<string, TlsContextHandle>): TlsContextHandle {
-    const config = engineConfig(tls, true, tls.requireClientCertificate);
+    const config = { ...engineConfig(tls, true, tls.requireClientCertificate), ...(ticketKey !== null ? { ticketKey } : {}) };
     const key = JSON.stringify(config);
     let context = next.get(key) ?? this.byKey.get(key);
     // The config reader built this context once already, so this cannot fail for a config that was accepted.

@@ -2,6 +2,7 @@
 // the proxy's LMDB environment, compiles it into its own lookup tables off
 // the request path, swaps one reference, and serves its share of every
 // listening port until told to shut down.
+import { setTlsTicketKey } from './listener-chains.js';
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import type { Bootstrap } from '../src/config/bootstrap-types.js';
 import { createLogger, setLogLevel } from '../src/log.js';
@@ -32,6 +33,7 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const log = createLogger(`worker-${init.workerId}`, init.logLevel, { format: init.logFormat, colorize: init.logColor });
 configureParseLimits(init.maxHeadBytes, init.maxHeaders);
+if (init.tlsTicketKey !== undefined && init.tlsTicketKey.length === 80) setTlsTicketKey(init.tlsTicketKey);
 
 const store = ProxyStore.open(init.dataDir);
 /** Circuit breakers, health and outlier counters, shared with the agent and every other worker. */

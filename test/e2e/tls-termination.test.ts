@@ -93,19 +93,26 @@ interface TlsAnswer {
   readonly body: Buffer;
   readonly alpn: string | false;
   readonly peerSubject: string;
+  readonly session: Buffer | null;
+  readonly reused: boolean;
 }
 
 /** One HTTP/1.1 request over Node's tls client; rejects when the handshake or connection fails. */
-function tlsRequest(port: number, path: string, o: { servername?: string; cert?: Pem; alpn?: string[]; body?: Buffer } = {}): Promise<TlsAnswer> {
+function tlsRequest(port: number, path: string, o: { servername?: string; cert?: Pem; alpn?: string[]; body?: Buffer; session?: Buffer } = {}): Promise<TlsAnswer> {
   return new Promise((resolve, reject) => {
     const sock = tls.connect({
       host: '127.0.0.1', port, ca: ca.cert, servername: o.servername ?? 'localhost',
       ...(o.cert ? { cert: o.cert.cert, key: o.cert.key } : {}), ...(o.alpn ? { ALPNProtocols: o.alpn } : {}),
+      ...(o.session ? { session: o.session } : {}),
     });
+    let session: Buffer | null = null;
+    sock.on('session', (s: Buffer) => { session = s; });
     const chunks: Buffer[] = [];
     let peerSubject = '';
+    let reused = false;
     sock.on('secureConnect', () => {
       peerSubject = sock.getPeerCertificate()?.subject?.CN ?? '';
+      reused = sock.isSessionReused();
       const body = o.body ?? Buffer.alloc(0);
       sock.write(`${body.length > 0 ? 'POST' : 'GET'} ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n`);
       if (body.length > 0) sock.write(body);
@@ -120,7 +127,7 @@ function tlsRequest(port: number, path: string, o: { servername?: string; cert?:
         return;
       }
       const status = Number(all.subarray(9, 12).toString());
-      resolve({ status, body: all.subarray(headEnd + 4), alpn: sock.alpnProtocol ?? false, peerSubject });
+      resolve({ status, body: all.subarray(headEnd + 4), alpn: sock.alpnProtocol ?? false, peerSubject, session, reused });
     });
   });
 }
@@ -145,6 +152,21 @@ describe('TLS termination', () => {
     const port = proxy.ports.get('edge')!;
     expect((await tlsRequest(port, '/', { servername: 'api.example.com' })).peerSubject).toBe('wild');
     expect((await tlsRequest(port, '/', { servername: 'default.test' })).peerSubject).toBe('default');
+  });
+
+  it('resumes sessions with tickets on any worker', async () => {
+    const port = proxy.ports.get('edge')!;
+    let session = (await tlsRequest(port, '/first')).session;
+    expect(session).not.toBeNull();
+    let reused = 0;
+    // Two workers share the port: without one ticket key for both, about half of these would be full handshakes.
+    for (let i = 0; i < 12; i++) {
+      const answer = await tlsRequest(port, '/again', { session: session! });
+      expect(answer.status).toBe(200);
+      if (answer.reused) reused++;
+      session = answer.session ?? session;
+    }
+    expect(reused).toBe(12);
   });
 
   it('takes TLS and plaintext on one port through the tls_inspector', async () => {

@@ -2,7 +2,7 @@
 // ports, write a version to LMDB, announce it), the worker threads and the
 // admin API. Nothing here is on the request path.
 import { readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { loadBootstrapFile, parseBootstrap } from '../../src/config/parse-bootstrap.js';
 import { ConfigError, formatProblem } from '../../src/config/config-error.js';
 import { lockDataDir, type DataDirLock } from '../../src/store/data-dir-lock.js';
@@ -112,6 +112,9 @@ export class ProxyAgent implements AdminBackend {
         maxConnections: options.maxConnections,
         connectionCounts: createConnectionCounts(options.workers),
         sharedState: this.sharedState.buffer,
+        // One session-ticket key for every worker (SO_REUSEPORT sends a resuming client to any of them) and every
+        // certificate reload; random per process, so tickets never outlive the proxy.
+        tlsTicketKey: randomBytes(80),
       },
       log,
       onChange: () => this.onWorkersChanged(),
