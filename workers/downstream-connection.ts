@@ -49,8 +49,8 @@ export class DownstreamConnection implements TlsOwner {
     private readonly listenerName: string,
     readonly worker: WorkerContext,
     idleTimeoutMs: number,
-    /** request_headers_timeout: from a head's first byte to its last; 0 = none. */
-    private readonly headersTimeoutMs: number,
+    /** request_headers_timeout: from a head's first byte to its last; 0 = none (the chosen chain's, once chosen). */
+    private headersTimeoutMs: number,
     private readonly chains: ListenerChains | null = null,
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
@@ -126,6 +126,10 @@ export class DownstreamConnection implements TlsOwner {
 
   private useChain(index: number): void {
     this.chainIndex = index;
+    // Each chain has its own HCM: its timeouts replace the listener's first chain's.
+    const hcm = this.chains!.chains[index]!.hcm;
+    this.headersTimeoutMs = hcm.requestHeadersTimeoutMs;
+    this.socket.setTimeout(hcm.streamIdleTimeoutMs);
     const context = this.chains!.contexts[index] ?? null;
     if (context === null) {
       this.mode = MODE_PLAIN;
