@@ -81,6 +81,14 @@ describe('certificate reload', () => {
         }
       }
     };
+    // A keep-alive connection opened before the change: it must carry on, on the certificate it started with.
+    const kept = tls.connect({ host: '127.0.0.1', port, ca: ca.cert, servername: 'localhost' });
+    await new Promise<void>((r, j) => { kept.once('secureConnect', r); kept.once('error', j); });
+    const keptAnswer = (): Promise<string> => new Promise((resolve) => {
+      kept.once('data', (d: Buffer) => resolve(d.toString('latin1')));
+      kept.write('GET /kept HTTP/1.1\r\nhost: x\r\n\r\n');
+    });
+    expect(await keptAnswer()).toMatch(/^HTTP\/1\.1 200/);
     const load = Promise.all(Array.from({ length: LOAD_CLIENTS }, client));
     await new Promise((r) => setTimeout(r, 300));
     // The key first, then the certificate: between the two the pair does not match, and that reload is refused.
@@ -90,6 +98,9 @@ describe('certificate reload', () => {
     await new Promise((r) => setTimeout(r, 500));
     stop = true;
     await load;
+    expect(await keptAnswer()).toMatch(/^HTTP\/1\.1 200/);
+    expect(kept.getPeerCertificate().subject.CN).toBe('first');
+    kept.destroy();
     expect(failures).toBe(0);
     expect(seen.every((s) => s.status === 200)).toBe(true);
     // Every handshake that started well after the switch got the new certificate.
