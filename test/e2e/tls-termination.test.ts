@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
+import { admin, metricSum, request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
 import { chainsListener, downstreamTls, staticCluster, upstreamTls } from '../support/tls-bootstrap.js';
 import { TestCa, type Pem } from '../support/tls-certs.js';
 
@@ -184,6 +184,9 @@ describe('TLS termination', () => {
     }
     const ok = await tlsRequest(port, '/mtls', { cert: clientCert });
     expect(ok.status).toBe(200);
+    const stats = (await admin(proxy, '/stats/prometheus')).body;
+    expect(metricSum(stats, 'isthmus_worker_downstream_tls_handshake_error_total')).toBeGreaterThanOrEqual(3);
+    expect(metricSum(stats, 'isthmus_worker_downstream_tls_handshake_total')).toBeGreaterThanOrEqual(1);
   });
 
   it("logs the client certificate's URI SAN in the access log", async () => {
