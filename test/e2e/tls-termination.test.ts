@@ -24,6 +24,7 @@ let expiredCert: Pem;
 let backendCert: Pem;
 let upstream: Upstream;
 let tlsUpstream: https.Server;
+let mtlsUpstream: https.Server;
 let proxy: RunningProxy;
 const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/client';
 
@@ -54,6 +55,13 @@ beforeAll(async () => {
   tlsUpstream = https.createServer({ cert: backendCert.cert, key: backendCert.key }, (req, res) => res.end(`tls-backend ${req.url}`));
   await new Promise<void>((r) => tlsUpstream.listen(0, '127.0.0.1', r));
   const tlsUpstreamPort = (tlsUpstream.address() as net.AddressInfo).port;
+  // An upstream that requires a client certificate from our CA and echoes its URI SAN.
+  mtlsUpstream = https.createServer({ cert: backendCert.cert, key: backendCert.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    const peer = (req.socket as tls.TLSSocket).getPeerCertificate();
+    res.end(`mtls-backend ${peer.subjectaltname ?? ''}`);
+  });
+  await new Promise<void>((r) => mtlsUpstream.listen(0, '127.0.0.1', r));
+  const mtlsUpstreamPort = (mtlsUpstream.address() as net.AddressInfo).port;
   const terminating = downstreamTls({ certificates: [serverCert, wildcardCert], trustedCaPath: ca.certPath, alpn: ['h2', 'http/1.1'] });
   proxy = await startProxy({
     bootstrap: {
@@ -66,6 +74,8 @@ beforeAll(async () => {
               { match: { prefix: '/good' }, route: { cluster: 'tls_good' } },
               { match: { prefix: '/prefix' }, route: { cluster: 'tls_prefix' } },
               { match: { prefix: '/wrong' }, route: { cluster: 'tls_wrong' } },
+              { match: { prefix: '/mutual' }, route: { cluster: 'tls_mutual' } },
+              { match: { prefix: '/nocert' }, route: { cluster: 'tls_nocert' } },
             ] }],
           }, false),
         ],
@@ -73,6 +83,8 @@ beforeAll(async () => {
           staticCluster('backend', upstream.port),
           staticCluster('tls_good', tlsUpstreamPort, upstreamTls(ca.certPath, 'backend.test', { type: 'URI', exact: 'spiffe://cluster.local/ns/prod/sa/backend' })),
           staticCluster('tls_prefix', tlsUpstreamPort, upstreamTls(ca.certPath, 'backend.test', { type: 'URI', prefix: 'spiffe://cluster.local/ns/prod/' })),
+          staticCluster('tls_mutual', mtlsUpstreamPort, upstreamTls(ca.certPath, 'backend.test', undefined, clientCert)),
+          staticCluster('tls_nocert', mtlsUpstreamPort, upstreamTls(ca.certPath, 'backend.test')),
           staticCluster('tls_wrong', tlsUpstreamPort, upstreamTls(ca.certPath, 'backend.test', { type: 'URI', exact: 'spiffe://cluster.local/ns/prod/sa/other' })),
         ],
       },
@@ -86,6 +98,7 @@ afterAll(async () => {
   await proxy?.stop();
   await upstream?.close();
   tlsUpstream?.close();
+  mtlsUpstream?.close();
 });
 
 interface TlsAnswer {
@@ -238,6 +251,16 @@ describe('TLS origination', () => {
     expect((await request(port, '/prefix')).body).toBe('tls-backend /prefix');
     const wrong = await request(port, '/wrong');
     expect(wrong.status).toBe(503);
+  });
+
+  it('presents a client certificate to an upstream that requires one', async () => {
+    const port = proxy.ports.get('orig')!;
+    const mutual = await request(port, '/mutual');
+    expect(mutual.status).toBe(200);
+    expect(mutual.body).toBe(`mtls-backend URI:${CLIENT_ID}`);
+    // Under TLS 1.3 the client's handshake completes before the server checks the certificate, so the refusal
+    // arrives as a reset after the request was sent (502), not as a connect failure (503).
+    expect([502, 503]).toContain((await request(port, '/nocert')).status);
   });
 });
 

@@ -29,7 +29,7 @@ export function downstreamTls(o: DownstreamTlsOptions): Record<string, unknown> 
   };
 }
 
-export function upstreamTls(trustedCaPath: string, sni: string, san?: { type: string; exact?: string; prefix?: string }): Record<string, unknown> {
+export function upstreamTls(trustedCaPath: string, sni: string, san?: { type: string; exact?: string; prefix?: string }, clientCert?: TlsCertFiles): Record<string, unknown> {
   const matcher = san === undefined ? undefined : san.exact !== undefined ? { exact: san.exact } : { prefix: san.prefix };
   return {
     name: 'envoy.transport_sockets.tls',
@@ -37,6 +37,9 @@ export function upstreamTls(trustedCaPath: string, sni: string, san?: { type: st
       '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
       sni,
       common_tls_context: {
+        ...(clientCert !== undefined
+          ? { tls_certificates: [{ certificate_chain: { filename: clientCert.certPath }, private_key: { filename: clientCert.keyPath } }] }
+          : {}),
         validation_context: {
           trusted_ca: { filename: trustedCaPath },
           ...(san !== undefined ? { match_typed_subject_alt_names: [{ san_type: san.type, matcher }] } : {}),
