@@ -20,6 +20,8 @@ export interface AccessLogEntry {
   readonly authority: string;
   readonly forwardedFor: string;
   readonly userAgent: string;
+  /** The downstream TLS peer certificate's first URI SAN (SPIFFE ID); '' when none. */
+  readonly peerUriSan: string;
 }
 
 /** Bytes of log lines a worker holds for a destination that does not keep up (a few thousand lines). */
@@ -83,6 +85,7 @@ export class AccessLog {
       user_agent: e.userAgent,
       request_id: e.requestId,
       authority: e.authority,
+      downstream_peer_uri_san: e.peerUriSan === '' ? '-' : e.peerUriSan,
     });
   }
 }
