@@ -6,7 +6,7 @@
 import { copyFileSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as https from 'node:https';
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,8 @@ describe.each(MODES)('TLS with --workers $workers --transport $transport', ({ wo
   let second: Pem;
   let upstream: Upstream;
   let tlsUpstream: https.Server;
+  /** Accepts and never answers: a TLS handshake to it never completes. */
+  let mute: net.Server;
   let proxy: RunningProxy;
 
   beforeAll(async () => {
@@ -88,6 +90,9 @@ describe.each(MODES)('TLS with --workers $workers --transport $transport', ({ wo
     tlsUpstream = https.createServer({ cert: backendCert.cert, key: backendCert.key }, (req, res) => res.end(`tls-backend ${req.url}`));
     await new Promise<void>((r) => tlsUpstream.listen(0, '127.0.0.1', r));
     const tlsUpstreamPort = (tlsUpstream.address() as net.AddressInfo).port;
+    mute = net.createServer(() => undefined);
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+    const mutePort = (mute.address() as net.AddressInfo).port;
     const routes = { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'backend', timeout: '60s' } }] }] };
     proxy = await startProxy({
       bootstrap: {
@@ -98,11 +103,15 @@ describe.each(MODES)('TLS with --workers $workers --transport $transport', ({ wo
               { match: { transport_protocol: 'raw_buffer' } },
             ], routes, true),
             chainsListener('orig', [{}], {
-              virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'tls_good' } }] }],
+              virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
+                { match: { prefix: '/mute' }, route: { cluster: 'tls_mute', timeout: '30s' } },
+                { match: { prefix: '/' }, route: { cluster: 'tls_good' } },
+              ] }],
             }, false),
           ],
           clusters: [
             staticCluster('backend', upstream.port),
+            { ...staticCluster('tls_mute', mutePort, upstreamTls(ca.certPath, 'backend.test')), connect_timeout: '0.5s' },
             staticCluster('tls_good', tlsUpstreamPort, upstreamTls(ca.certPath, 'backend.test', { type: 'URI', exact: 'spiffe://cluster.local/ns/prod/sa/backend' })),
           ],
         },
@@ -116,6 +125,7 @@ describe.each(MODES)('TLS with --workers $workers --transport $transport', ({ wo
     await proxy?.stop();
     await upstream?.close();
     tlsUpstream?.close();
+    mute?.close();
     dir.remove();
   });
 
@@ -139,6 +149,14 @@ describe.each(MODES)('TLS with --workers $workers --transport $transport', ({ wo
     expect(answer.status).toBe(200);
     expect(answer.body).toBe('tls-backend /good');
   });
+
+  it('counts the TLS handshake in connect_timeout: an upstream that never answers it fails fast', async () => {
+    const started = Date.now();
+    const answer = await request(proxy.ports.get('orig')!, '/mute');
+    // A connect failure (503), not the 30 s route timeout (504).
+    expect(answer.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 60_000);
 
   it('resumes a session ticket issued before a certificate reload', async () => {
     const port = proxy.ports.get('edge')!;
