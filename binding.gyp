@@ -13,7 +13,11 @@
         "native/response_framer.cc",
         "native/load_loop.cc",
         "native/socket_io.cc",
-        "native/socket_transport.cc"
+        "native/socket_transport.cc",
+        "native/tls_cert_info.cc",
+        "native/tls_context.cc",
+        "native/tls_session.cc",
+        "native/tls_napi.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -22,6 +22,7 @@ function config(policy: LbPolicy, n: number): Cluster {
     name: 'bench',
     type: 'STATIC',
     connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+    tls: null,
     ...DEFAULT_LB_FIELDS,
     lbPolicy: policy,
     circuitBreakers: DEFAULT_CIRCUIT_BREAKERS,

@@ -12,6 +12,7 @@
 #include "partial_head_check.h"
 #include "reuseport.h"
 #include "socket_transport.h"
+#include "tls_napi.h"
 
 namespace isthmus {
 
@@ -24,6 +25,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterLoadLoop(env, exports);
   RegisterResponseFramer(env, exports);
   RegisterSocketTransport(env, exports);
+  RegisterTls(env, exports);
   return exports;
 }
 

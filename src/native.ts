@@ -44,6 +44,81 @@ interface IsthmusAddon {
   transportReset(id: number): void;
   transportSetTimeout(id: number, ms: number): void;
   transportRemoteAddress(id: number): string;
+  tlsCreateContext(config: TlsContextConfig): TlsContextHandle;
+  tlsContextCertificates(context: TlsContextHandle): TlsContextCertificates;
+  tlsCreateSession(context: TlsContextHandle, serverName: string, expectedSan?: TlsSanMatcher): TlsSessionHandle;
+  tlsSessionFeed(session: TlsSessionHandle, cipher: Uint8Array, start: number, end: number, plain: Buffer, plainStart: number, state: Uint32Array): number;
+  tlsSessionWrite(session: TlsSessionHandle, buf?: Uint8Array, start?: number, end?: number): Buffer | null;
+  tlsSessionTakeCiphertext(session: TlsSessionHandle): Buffer | null;
+  tlsSessionShutdown(session: TlsSessionHandle): Buffer | null;
+  tlsSessionPeer(session: TlsSessionHandle): TlsPeer;
+  tlsSessionError(session: TlsSessionHandle): string;
+  tlsSessionFree(session: TlsSessionHandle): void;
+}
+
+/** A subject-alt-name the peer's certificate must carry. */
+export interface TlsSanMatcher {
+  readonly type: 'URI' | 'DNS';
+  readonly kind: 'exact' | 'prefix' | 'suffix' | 'contains';
+  readonly value: string;
+  readonly ignoreCase?: boolean;
+}
+
+/** What tlsCreateContext takes (native/tls_config.h). Versions are TLS_VERSION values. */
+export interface TlsContextConfig {
+  readonly server: boolean;
+  /** Server: one or more (chosen by SNI, the first is the default); client: at most one (its client certificate). */
+  readonly certificates?: readonly { readonly chain: string | Buffer; readonly key: string | Buffer }[];
+  /** PEM bundle; absent = the peer is not verified. */
+  readonly trustedCa?: string | Buffer;
+  readonly sanMatchers?: readonly TlsSanMatcher[];
+  readonly alpn?: readonly string[];
+  readonly minVersion?: number;
+  readonly maxVersion?: number;
+  readonly requireClientCertificate?: boolean;
+  /** 80 bytes: 16 name + 32 HMAC + 32 AES. */
+  readonly ticketKey?: Buffer;
+}
+
+export const TLS_VERSION = { TLS1_2: 0x0303, TLS1_3: 0x0304 } as const;
+
+/** Bits of the status tlsSessionFeed writes to state[0]. */
+export const TLS_STATUS = { HANDSHAKE_DONE: 1, FAILED: 2, PEER_CLOSED: 4, PLAINTEXT_PENDING: 8 } as const;
+
+export interface TlsCertificateInfo {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly serial: string;
+  readonly sha256: string;
+  /** Unix seconds. */
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly uriSans: readonly string[];
+  readonly dnsSans: readonly string[];
+}
+
+export interface TlsContextCertificates {
+  readonly certificates: readonly TlsCertificateInfo[];
+  readonly trustedCas: readonly TlsCertificateInfo[];
+}
+
+export interface TlsPeer {
+  readonly alpn: string;
+  readonly serverName: string;
+  readonly version: string;
+  readonly cipher: string;
+  readonly resumed: boolean;
+  readonly certificate: TlsCertificateInfo | null;
+}
+
+/** Opaque: a TLS context (one certificate set and policy); sessions keep the one they started with. */
+export interface TlsContextHandle {
+  readonly __tlsContext: unique symbol;
+}
+
+/** Opaque: one TLS connection's state over memory buffers. */
+export interface TlsSessionHandle {
+  readonly __tlsSession: unique symbol;
 }
 
 /** The package root: the nearest folder above this file holding package.json (works from src/ and dist/src/). */
@@ -290,3 +365,39 @@ export const transportReset: (id: number) => void = addon.transportReset;
 export const transportSetTimeout: (id: number, ms: number) => void = addon.transportSetTimeout;
 /** takes an id, returns the peer's IP address ('' when unknown). */
 export const transportRemoteAddress: (id: number) => string = addon.transportRemoteAddress;
+/** takes a TlsContextConfig; returns a context. Throws an Error naming what is wrong (bad PEM, key mismatch, ...). */
+export const tlsCreateContext: (config: TlsContextConfig) => TlsContextHandle = addon.tlsCreateContext;
+
+/** takes a context; returns its certificates' and trusted CAs' public details (never a key). */
+export const tlsContextCertificates: (context: TlsContextHandle) => TlsContextCertificates = addon.tlsContextCertificates;
+
+/** takes a context, the SNI name a client sends ('' = none; ignored by a server) and, for a client, an extra SAN
+ *  the server must present; returns a session. */
+export const tlsCreateSession: (context: TlsContextHandle, serverName: string, expectedSan?: TlsSanMatcher) => TlsSessionHandle =
+  addon.tlsCreateSession;
+
+/** takes (session, cipher, start, end, plain, plainStart, state); feeds cipher[start, end), advances the handshake and
+ *  decrypts into plain[plainStart..]; returns plaintext bytes written. state[0] = TLS_STATUS bits, state[1] = ciphertext
+ *  bytes waiting to be sent. With PLAINTEXT_PENDING call again with an empty range. */
+export const tlsSessionFeed: (session: TlsSessionHandle, cipher: Uint8Array, start: number, end: number, plain: Buffer,
+  plainStart: number, state: Uint32Array) => number = addon.tlsSessionFeed;
+
+/** takes (session[, buf, start, end]); encrypts buf[start, end) (handshake must be done) and returns all pending
+ *  ciphertext as a new Buffer, or null. */
+export const tlsSessionWrite: (session: TlsSessionHandle, buf?: Uint8Array, start?: number, end?: number) => Buffer | null =
+  addon.tlsSessionWrite;
+
+/** takes a session; returns pending ciphertext (handshake flights, alerts, tickets) or null. */
+export const tlsSessionTakeCiphertext: (session: TlsSessionHandle) => Buffer | null = addon.tlsSessionTakeCiphertext;
+
+/** takes a session; queues close_notify and returns the pending ciphertext or null. */
+export const tlsSessionShutdown: (session: TlsSessionHandle) => Buffer | null = addon.tlsSessionShutdown;
+
+/** takes a session whose handshake is done; returns ALPN, SNI, version, cipher, resumption and the peer certificate. */
+export const tlsSessionPeer: (session: TlsSessionHandle) => TlsPeer = addon.tlsSessionPeer;
+
+/** takes a session; returns why it failed, '' if it has not. */
+export const tlsSessionError: (session: TlsSessionHandle) => string = addon.tlsSessionError;
+
+/** takes a session; frees it now (idempotent; later calls on it throw). */
+export const tlsSessionFree: (session: TlsSessionHandle) => void = addon.tlsSessionFree;

@@ -23,6 +23,8 @@ export interface AccessLogEntry {
   readonly authority: string;
   readonly forwardedFor: string;
   readonly userAgent: string;
+  /** The downstream TLS peer certificate's first URI SAN (SPIFFE ID); '' when none. */
+  readonly peerUriSan: string;
 }
 
 /** Any char that cannot stand as itself inside a JSON string of an ASCII line. */
@@ -92,6 +94,7 @@ export function accessLogLine(e: AccessLogEntry): string {
     '","user_agent":"' + jsonEscape(e.userAgent) +
     '","request_id":"' + jsonEscape(e.requestId) +
     '","authority":"' + jsonEscape(e.authority) +
+    '","downstream_peer_uri_san":"' + (e.peerUriSan === '' ? '-' : jsonEscape(e.peerUriSan)) +
     '"}\n'
   );
 }

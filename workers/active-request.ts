@@ -137,8 +137,10 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
       this.replyFailure(LocalReply.BAD_REQUEST);
       return;
     }
-    const listener = this.snapshot.listeners.get(this.listenerName);
-    const verdict = normalizeTargetPath(this, listener?.config.pathNormalization);
+    const chains = this.snapshot.listeners.get(this.listenerName)?.chains;
+    // A reload may have removed the connection's chain: its listener's first chain serves it then.
+    const listener = chains === undefined ? undefined : chains[this.conn.chainIndex] ?? chains[0];
+    const verdict = normalizeTargetPath(this, listener?.hcm.pathNormalization);
     if (verdict !== PATH_FORWARD) {
       // 307 to the normalized path, or 400 for a path the listener refuses.
       if (verdict === PATH_REDIRECT) this.respond(307, '', `location: ${this.query === '' ? this.path : this.path + '?' + this.query}\r\n`);

@@ -7,6 +7,8 @@ export class ClusterCounters {
   cxConnectFail = 0;
   /** Connections closed because the upstream sent invalid HTTP/1.1 (an invalid response, or bytes after a complete one). */
   cxProtocolError = 0;
+  /** TLS origination handshakes that failed (refused certificate or SAN, no common version). */
+  tlsHandshakeFailures = 0;
   rqActive = 0;
   rqTotal = 0;
   rqRetry = 0;

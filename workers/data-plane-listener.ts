@@ -7,6 +7,7 @@
 import type { Listener } from '../src/config/bootstrap-types.js';
 import { closeFd, listenReusePort, resumeAccepting, startAccepting, stopAccepting, type Acceptor } from '../src/native.js';
 import { DownstreamConnection } from './downstream-connection.js';
+import { TlsContextCache, type ListenerChains } from './listener-chains.js';
 import type { PausedAcceptor, WorkerContext } from './worker-context.js';
 
 const BACKLOG = 511;
@@ -16,6 +17,9 @@ export class DataPlaneListener implements PausedAcceptor {
   private readonly name: string;
   private idleTimeoutMs: number;
   private headersTimeoutMs: number;
+  private readonly tlsContexts = new TlsContextCache();
+  /** null when the listener is one plaintext chain (the common case: nothing to choose). */
+  private chains: ListenerChains | null;
 
   constructor(
     config: Listener,
@@ -24,6 +28,7 @@ export class DataPlaneListener implements PausedAcceptor {
     this.name = config.name;
     this.idleTimeoutMs = config.streamIdleTimeoutMs;
     this.headersTimeoutMs = config.requestHeadersTimeoutMs;
+    this.chains = this.chainsOf(config);
     const bound = listenReusePort(config.address.address, config.address.port, BACKLOG);
     this.acceptor = startAccepting(bound.fd, this.onAccept.bind(this));
   }
@@ -32,6 +37,12 @@ export class DataPlaneListener implements PausedAcceptor {
   update(config: Listener): void {
     this.idleTimeoutMs = config.streamIdleTimeoutMs;
     this.headersTimeoutMs = config.requestHeadersTimeoutMs;
+    this.chains = this.chainsOf(config);
+  }
+
+  private chainsOf(config: Listener): ListenerChains | null {
+    const chains = this.tlsContexts.chainsFor(config);
+    return chains.inspect || chains.anyTls ? chains : null;
   }
 
   /** A new connection's fd, or a negative errno when accepting paused for lack of descriptors. */
@@ -46,7 +57,7 @@ export class DataPlaneListener implements PausedAcceptor {
       return;
     }
     try {
-      new DownstreamConnection(fd, this.name, this.worker, this.idleTimeoutMs, this.headersTimeoutMs);
+      new DownstreamConnection(fd, this.name, this.worker, this.idleTimeoutMs, this.headersTimeoutMs, this.chains);
     } catch {
       // the fd is not a usable TCP socket (cannot happen for an accepted one): drop it, never crash
       this.worker.connectionLimit.release();

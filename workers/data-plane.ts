@@ -21,6 +21,7 @@ import { ConnectionLimit } from './connection-limit.js';
 import { hostSetRefresher } from './balancers/host-set-refresher.js';
 import { WorkerContext } from './worker-context.js';
 import { setTransportKind } from './transport-socket.js';
+import { setTlsTicketKey } from './listener-chains.js';
 import type { ClusterStatus, WorkerInit, WorkerMessage, WorkerStatsSnapshot } from './worker-protocol.js';
 
 export class DataPlane {
@@ -37,6 +38,8 @@ export class DataPlane {
   ) {
     configureParseLimits(init.maxHeadBytes, init.maxHeaders);
     setTransportKind(init.transport);
+    // The session-ticket key the agent made: the same in every worker thread and in the in-thread data plane.
+    if (init.tlsTicketKey !== undefined && init.tlsTicketKey.length === 80) setTlsTicketKey(init.tlsTicketKey);
     /** Circuit breakers, health and outlier counters, shared with the agent and every other worker. */
     const sharedState = (this.sharedState = new SharedState(init.sharedState));
     this.worker = new WorkerContext(
@@ -71,7 +74,12 @@ export class DataPlane {
     try {
       const compiled = new Map<string, ListenerRuntime>();
       for (const l of config.listeners) {
-        compiled.set(l.name, { config: l, routes: RouteTable.compile(l.routeConfig), filters: compileListenerFilters(l, this.worker.filterStats) });
+        const chains = l.filterChains.map((c) => ({
+          hcm: c.hcm,
+          routes: RouteTable.compile(c.hcm.routeConfig),
+          filters: compileListenerFilters({ ...l, ...c.hcm }, this.worker.filterStats),
+        }));
+        compiled.set(l.name, { config: l, chains });
       }
       this.listeners.apply(config.listeners);
       const snapshot: DataPlaneSnapshot = {
@@ -97,6 +105,9 @@ export class DataPlane {
       downstreamCxTotal: worker.downstreamCxTotal,
       downstreamCxOverflow: worker.downstreamCxOverflow,
       acceptPausedTotal: worker.acceptPausedTotal,
+      tlsHandshakeTotal: worker.tlsHandshakes,
+      tlsHandshakeErrorTotal: worker.tlsHandshakeFailures,
+      noFilterChainMatchTotal: worker.noFilterChainMatch,
       downstreamRqTotal: worker.stats.downstreamRqTotal,
       configVersion: worker.snapshot.version,
       requests: worker.stats.snapshot(),

@@ -6,14 +6,29 @@ import { ActiveRequest } from './active-request.js';
 import { headOut, parseLimits } from './parse-scratch.js';
 import { retain } from './shared-read-buffer.js';
 import { acceptSocket, type SocketOwner, type TransportSocket } from './transport-socket.js';
+import { selectFilterChain } from './filter-chain-select.js';
+import { TlsChannel, type TlsOwner } from './tls-channel.js';
+import { INSPECT_MORE, INSPECT_PLAINTEXT, inspectClientHello, MAX_CLIENT_HELLO_BYTES, type ClientHelloInfo } from './tls-inspector.js';
+import type { ListenerChains } from './listener-chains.js';
 import type { WorkerContext } from './worker-context.js';
 
 /** How long a half-closed connection may linger before it is destroyed. */
 const LINGER_MS = 2000;
 
-export class DownstreamConnection implements SocketOwner {
+/** How socket bytes are read: peeked by the tls_inspector, plaintext, or through TLS. */
+const MODE_INSPECT = 0;
+const MODE_PLAIN = 1;
+const MODE_TLS = 2;
+
+export class DownstreamConnection implements SocketOwner, TlsOwner {
   private readonly socket: TransportSocket;
   readonly remoteAddress: string;
+  /** The filter chain serving this connection (its HCM routes the requests). */
+  chainIndex = 0;
+  private mode = MODE_PLAIN;
+  private tls: TlsChannel | null = null;
+  /** Bytes read while the tls_inspector waits for a whole ClientHello. */
+  private inspected: Buffer | null = null;
   /** Bytes received and not yet consumed: a partial head, or the next pipelined request. */
   private buffered: Buffer | null = null;
   /** The growable store `buffered` may be the start of (see keep). */
@@ -36,8 +51,9 @@ export class DownstreamConnection implements SocketOwner {
     private readonly listenerName: string,
     readonly worker: WorkerContext,
     idleTimeoutMs: number,
-    /** request_headers_timeout: from a head's first byte to its last; 0 = none. */
-    private readonly headersTimeoutMs: number,
+    /** request_headers_timeout: from a head's first byte to its last; 0 = none (the chosen chain's, once chosen). */
+    private headersTimeoutMs: number,
+    private readonly chains: ListenerChains | null = null,
   ) {
     const socket = acceptSocket(fd, this);
     this.socket = socket;
@@ -45,6 +61,10 @@ export class DownstreamConnection implements SocketOwner {
     worker.connections.add(this);
     worker.downstreamCxTotal++;
     if (idleTimeoutMs > 0) socket.setTimeout(idleTimeoutMs);
+    if (chains !== null) {
+      if (chains.inspect) this.mode = MODE_INSPECT;
+      else this.useChain(0);
+    }
   }
 
   get draining(): boolean {
@@ -55,9 +75,85 @@ export class DownstreamConnection implements SocketOwner {
     return this.worker.accessLog.enabled;
   }
 
+  /** The peer certificate's first URI SAN (a SPIFFE ID), '' without TLS or a client certificate. */
+  get peerUriSan(): string {
+    return this.tls?.peer?.certificate?.uriSans[0] ?? '';
+  }
+
   /** Strings are latin1: every string written here is built from received bytes or ASCII. */
   write(data: Buffer | string): boolean {
+    if (this.tls !== null) return this.tls.write(data);
     return this.socket.write(data);
+  }
+
+  /** Bytes buf[start, end) from the transport, valid only during this call: plaintext, TLS records, or bytes to inspect. */
+  onSocketData(buf: Buffer, start: number, end: number): void {
+    if (this.mode === MODE_PLAIN) this.onPlain(buf, start, end);
+    else if (this.mode === MODE_TLS) this.tls!.receive(buf, start, end);
+    else this.inspect(buf, start, end);
+  }
+
+  /** The tls_inspector: waits for the ClientHello (or a first non-TLS byte), then picks the filter chain. */
+  private inspect(buf: Buffer, from: number, to: number): void {
+    let data = buf;
+    let start = from;
+    let end = to;
+    if (this.inspected !== null) {
+      data = Buffer.concat([this.inspected, buf.subarray(from, to)]);
+      start = 0;
+      end = data.length;
+    }
+    const info: ClientHelloInfo = { sni: '', alpn: [] };
+    const r = inspectClientHello(data, start, end, info);
+    if (r === INSPECT_MORE) {
+      this.inspected = data === buf ? retain(buf, from, to) : data;
+      if (end - start > MAX_CLIENT_HELLO_BYTES) this.socket.destroy();
+      return;
+    }
+    this.inspected = null;
+    const transport = r === INSPECT_PLAINTEXT ? 'raw_buffer' : 'tls';
+    const index = selectFilterChain(this.chains!.chains, transport, info.sni, info.alpn);
+    if (index < 0 || (transport === 'raw_buffer' && this.chains!.contexts[index] !== null)) {
+      // No chain takes it (or plaintext reached a TLS-only chain): close, as Envoy does.
+      this.worker.noFilterChainMatch++;
+      this.socket.destroy();
+      return;
+    }
+    this.useChain(index);
+    if (this.mode === MODE_TLS) this.tls!.receive(data, start, end);
+    else this.onPlain(data, start, end);
+  }
+
+  private useChain(index: number): void {
+    this.chainIndex = index;
+    // Each chain has its own HCM: its timeouts replace the listener's first chain's.
+    const hcm = this.chains!.chains[index]!.hcm;
+    this.headersTimeoutMs = hcm.requestHeadersTimeoutMs;
+    this.socket.setTimeout(hcm.streamIdleTimeoutMs);
+    const context = this.chains!.contexts[index] ?? null;
+    if (context === null) {
+      this.mode = MODE_PLAIN;
+      return;
+    }
+    this.mode = MODE_TLS;
+    this.tls = new TlsChannel(context, this.socket, this);
+  }
+
+  onTlsHandshake(): void {
+    this.worker.tlsHandshakes++;
+  }
+
+  onTlsPlaintext(n: number, buf: Buffer): void {
+    this.onPlain(buf, 0, n);
+  }
+
+  onTlsFailure(): void {
+    this.worker.tlsHandshakeFailures += this.tls!.handshakeDone ? 0 : 1;
+    // The alert is queued: send it, then close.
+    this.ending = true;
+    this.buffered = null;
+    this.socket.end();
+    this.socket.setTimeout(LINGER_MS);
   }
 
   pauseReading(): void {
@@ -77,8 +173,8 @@ export class DownstreamConnection implements SocketOwner {
     if (this.request === null && !this.processing) this.end();
   }
 
-  /** Bytes buf[start, end) from the socket, valid only during this call (see shared-read-buffer.ts). */
-  onSocketData(buf: Buffer, start: number, end: number): void {
+  /** Plaintext bytes buf[start, end) (from the socket, or decrypted), valid only during this call (see shared-read-buffer.ts). */
+  private onPlain(buf: Buffer, start: number, end: number): void {
     if (this.ending) return; // closing after a refusal: read and drop what the client still sends
     const req = this.request;
     if (req !== null && req.receivingBody) {
@@ -207,7 +303,8 @@ export class DownstreamConnection implements SocketOwner {
     this.ending = true;
     this.buffered = null;
     this.partialHead = false;
-    this.socket.end();
+    if (this.tls !== null) this.tls.end();
+    else this.socket.end();
     this.socket.setTimeout(LINGER_MS);
     this.resumeReading();
   }
@@ -234,6 +331,7 @@ export class DownstreamConnection implements SocketOwner {
 
   onSocketClose(): void {
     this.closed = true;
+    this.tls?.free();
     if (this.headTimer !== null) clearTimeout(this.headTimer);
     const req = this.request;
     this.request = null;

@@ -29,5 +29,6 @@ export function recordRequest(req: ActiveRequest): void {
     authority: req.authority,
     forwardedFor: req.forwardedFor,
     userAgent: req.userAgent,
+    peerUriSan: req.conn.peerUriSan,
   });
 }

@@ -6,6 +6,8 @@
 // never inside a pick: a Maglev table takes milliseconds to build, and the
 // request that happens to notice a health change must not pay for it.
 import type { Cluster } from '../src/config/bootstrap-types.js';
+import { engineConfig } from '../src/config/tls-context.js';
+import { tlsCreateContext, type TlsContextHandle } from '../src/native.js';
 import { NO_HASH } from './balancers/balancer.js';
 import { fmix } from './balancers/hash32.js';
 import { LatencyTable } from './balancers/latency-table.js';
@@ -33,6 +35,8 @@ export class UpstreamCluster implements RefreshableHostSet {
   private readonly avoid: Uint8Array;
   /** Endpoint health (what the host set is built from), as outlier detection and health checks write it. */
   readonly health: ClusterHealthView;
+  /** TLS origination (UpstreamTlsContext), built once per cluster runtime; null = plaintext. */
+  readonly tlsContext: TlsContextHandle | null;
 
   constructor(
     readonly config: Cluster,
@@ -43,12 +47,15 @@ export class UpstreamCluster implements RefreshableHostSet {
     readonly binding: ClusterBinding = bindClusterState(config, null),
   ) {
     this.name = config.name;
+    // The config reader built this context once already, so it cannot fail for an accepted config.
+    this.tlsContext = config.tls === null ? null : tlsCreateContext(engineConfig(config.tls, false, false));
     this.counters = counters ?? new ClusterCounters(config.name);
     this.health = binding.health;
     const health = this.health;
     this.endpoints = config.endpoints.map((e, i) => {
       const endpoint = new UpstreamEndpoint(e, this.counters, config.connectTimeoutMs, binding.endpoints[i]!);
       endpoint.index = i;
+      if (this.tlsContext !== null) endpoint.tls = { context: this.tlsContext, sni: config.tls!.sni };
       return endpoint;
     });
     this.usesHash = usesRequestHash(config);

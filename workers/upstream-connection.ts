@@ -6,6 +6,7 @@ import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace, parseResponseHead } from '..
 import { headOut, parseLimits } from './parse-scratch.js';
 import { retain } from './shared-read-buffer.js';
 import { connectSocket, type SocketOwner, type TransportSocket } from './transport-socket.js';
+import { TlsChannel, type TlsOwner } from './tls-channel.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 
 /** Why an exchange failed before its response completed. */
@@ -50,8 +51,12 @@ const IDLE_TIMEOUT_MS = 30_000;
 const PHASE_HEAD = 0;
 const PHASE_BODY = 1;
 
-export class UpstreamConnection implements UpstreamAttempt, SocketOwner {
+export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwner {
   private readonly socket: TransportSocket;
+  /** TLS origination (the cluster's transport_socket); connected only once its handshake is done. */
+  private tls: TlsChannel | null = null;
+  /** With TLS, connect_timeout covers the handshake too (the transport's own timer stops at the TCP connect). */
+  private handshakeTimer: NodeJS.Timeout | null = null;
   private stream: UpstreamStream | null = null;
   private connected = false;
   private closed = false;
@@ -79,6 +84,9 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner {
     endpoint.cxActive++;
     endpoint.cluster.connectionOpened();
     this.socket = connectSocket(endpoint.address, endpoint.port, this, endpoint.connectTimeoutMs);
+    if (endpoint.tls !== null && endpoint.connectTimeoutMs > 0) {
+      this.handshakeTimer = setTimeout(onHandshakeTimeout, endpoint.connectTimeoutMs, this);
+    }
     this.socket.setTimeout(IDLE_TIMEOUT_MS);
   }
 
@@ -94,7 +102,43 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner {
 
   /** Writes request bytes; false means the socket is full: wait for onUpstreamWritable. */
   write(data: Buffer | string): boolean {
+    if (this.tls !== null) return this.tls.write(data);
     return this.socket.write(data);
+  }
+
+  /** TCP is up: start the TLS handshake; the exchange starts once it completes (onTlsHandshake). */
+  private startTls(): void {
+    const tls = this.endpoint.tls!;
+    this.tls = new TlsChannel(tls.context, this.socket, this, tls.sni);
+    this.tls.start();
+  }
+
+  onTlsHandshake(): void {
+    this.clearHandshakeTimer();
+    this.onConnected();
+  }
+
+  onTlsPlaintext(n: number, buf: Buffer): void {
+    this.onPlain(buf, 0, n);
+  }
+
+  /** A refused certificate or broken TLS: before the handshake a connect failure, after it a reset. */
+  onTlsFailure(): void {
+    if (!this.connected) this.endpoint.counters.tlsHandshakeFailures++;
+    this.socket.destroy();
+  }
+
+  /** connect_timeout elapsed before the TLS handshake completed. */
+  handshakeTimedOut(): void {
+    this.handshakeTimer = null;
+    if (!this.connected) this.socket.destroy();
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer !== null) {
+      clearTimeout(this.handshakeTimer);
+      this.handshakeTimer = null;
+    }
   }
 
   /** The stream wrote the request's last byte. */
@@ -124,6 +168,12 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner {
   }
 
   onSocketConnect(): void {
+    if (this.endpoint.tls !== null) this.startTls();
+    else this.onConnected();
+  }
+
+  /** The connection carries requests from now on (TCP connected, and the TLS handshake done when there is TLS). */
+  private onConnected(): void {
     this.connected = true;
     this.releasePending();
     const stream = this.stream;
@@ -146,6 +196,12 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner {
    * after end of response", upstream_cx_protocol_error).
    */
   onSocketData(chunk: Buffer, start: number, chunkEnd: number): void {
+    if (this.tls !== null) this.tls.receive(chunk, start, chunkEnd);
+    else if (this.endpoint.tls === null) this.onPlain(chunk, start, chunkEnd);
+  }
+
+  /** Response bytes (from the socket, or decrypted), valid only during this call. */
+  private onPlain(chunk: Buffer, start: number, chunkEnd: number): void {
     if (this.stream === null) {
       // Bytes nobody asked for (an idle connection): the framing is lost.
       if (chunkEnd > start) this.protocolError();
@@ -298,6 +354,8 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner {
 
   onSocketClose(): void {
     this.closed = true;
+    this.tls?.free();
+    this.clearHandshakeTimer();
     const endpoint = this.endpoint;
     const counters = endpoint.counters;
     counters.cxActive--;
@@ -327,4 +385,8 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner {
       stream.onUpstreamFailure(UpstreamFailure.RESET);
     }
   }
+}
+
+function onHandshakeTimeout(conn: UpstreamConnection): void {
+  conn.handshakeTimedOut();
 }

@@ -7,6 +7,7 @@
 // against max_pending_requests.
 import type { Endpoint } from '../src/config/bootstrap-types.js';
 import type { ClusterCounters } from './cluster-counters.js';
+import type { TlsContextHandle } from '../src/native.js';
 import { PendingAttempt } from './pending-attempt.js';
 import type { ClusterState } from './shared-state/cluster-state.js';
 import type { EndpointState } from './shared-state/endpoint-state.js';
@@ -20,6 +21,8 @@ export class UpstreamEndpoint {
   readonly hostPort: string;
   /** The cluster's circuit breakers (shared by all workers). */
   readonly cluster: ClusterState;
+  /** The cluster's TLS origination (set by UpstreamCluster); null = plaintext. */
+  tls: { readonly context: TlsContextHandle; readonly sni: string } | null = null;
   /** Most recently used last: reuse the warmest connection, let the rest idle out. */
   private readonly idle: UpstreamConnection[] = [];
   /** Requests waiting for a connection because the cluster is at max_connections, oldest first. */

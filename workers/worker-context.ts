@@ -25,6 +25,10 @@ export class WorkerContext {
   downstreamCxTotal = 0;
   /** Connections closed at accept because the proxy was at --max-connections (Envoy: downstream_global_cx_overflow). */
   downstreamCxOverflow = 0;
+  /** Connections closed because no filter chain matched them (Envoy: downstream_cx_no_filter_chain_match... per listener). */
+  noFilterChainMatch = 0;
+  tlsHandshakes = 0;
+  tlsHandshakeFailures = 0;
   /** Times a listener stopped accepting because the process ran out of file descriptors. */
   acceptPausedTotal = 0;
   /** Set on shutdown: every connection closes after its current response. */

@@ -17,9 +17,68 @@ export interface Bootstrap {
   readonly adminAccessLogPath?: string;
 }
 
+/** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
+export type ListenerHcm = Pick<Listener, 'statPrefix' | 'routeConfig' | 'streamIdleTimeoutMs' | 'requestHeadersTimeoutMs'
+  | 'httpFilters' | 'pathNormalization'>;
+
+/** config.listener.v3.FilterChainMatch: the fields we match on (empty = any). */
+export interface FilterChainMatch {
+  readonly serverNames: readonly string[]; // lowercased; "*.example.com" wildcards allowed
+  readonly transportProtocol: '' | 'tls' | 'raw_buffer';
+  readonly applicationProtocols: readonly string[];
+}
+
+/** One filter chain: what selects it, its TLS termination (null = plaintext) and its HTTP connection manager. */
+export interface FilterChain {
+  readonly match: FilterChainMatch;
+  readonly tls: DownstreamTls | null;
+  readonly hcm: ListenerHcm;
+}
+
+/** extensions.transport_sockets.tls.v3.TlsCertificate, with the PEM text read (files at config load). */
+export interface TlsCertificate {
+  readonly chainPem: string;
+  readonly keyPem: string;
+  /** The files they came from (watched for reloads); null when inline. */
+  readonly chainPath: string | null;
+  readonly keyPath: string | null;
+}
+
+/** A subject-alt-name matcher (match_typed_subject_alt_names entry). */
+export interface SanMatch {
+  readonly type: 'URI' | 'DNS';
+  readonly kind: 'exact' | 'prefix' | 'suffix' | 'contains';
+  readonly value: string;
+  readonly ignoreCase: boolean;
+}
+
+/** extensions.transport_sockets.tls.v3.CommonTlsContext (the fields we support). */
+export interface CommonTls {
+  readonly certificates: readonly TlsCertificate[];
+  readonly trustedCaPem: string | null;
+  readonly trustedCaPath: string | null;
+  readonly sanMatchers: readonly SanMatch[];
+  readonly alpn: readonly string[];
+  /** TLS wire versions: 0x0303 = 1.2, 0x0304 = 1.3. */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
+
+export interface DownstreamTls extends CommonTls {
+  readonly requireClientCertificate: boolean;
+}
+
+export interface UpstreamTls extends CommonTls {
+  readonly sni: string;
+}
+
 export interface Listener {
   readonly name: string;
   readonly address: SocketAddress;
+  /** envoy.filters.listener.tls_inspector is configured: the ClientHello is peeked to choose a chain. */
+  readonly tlsInspector: boolean;
+  /** At least one; the first chain's HCM fields are also the listener's own fields below. */
+  readonly filterChains: readonly FilterChain[];
   /** http_connection_manager.stat_prefix */
   readonly statPrefix: string;
   readonly routeConfig: RouteConfig;
@@ -293,6 +352,8 @@ export interface Cluster {
   readonly type: 'STATIC';
   /** connect_timeout, ms; Envoy default 5000. */
   readonly connectTimeoutMs: number;
+  /** transport_socket envoy.transport_sockets.tls (UpstreamTlsContext); null = plaintext. */
+  readonly tls: UpstreamTls | null;
   readonly lbPolicy: LbPolicy;
   /** ring_hash_lb_config; Envoy defaults 1024 / 8M. */
   readonly ringHash: { readonly minRingSize: number; readonly maxRingSize: number };

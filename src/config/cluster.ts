@@ -9,6 +9,7 @@ import { readHealthChecks } from './health-check.js';
 import { readLbFields } from './lb-config.js';
 import { readLoadAssignment } from './load-assignment.js';
 import { readOutlierDetection } from './outlier-detection.js';
+import { readUpstreamTransportSocket } from './tls-context.js';
 import type { ValueReader } from './yaml-reader.js';
 
 export { DEFAULT_CIRCUIT_BREAKERS } from './circuit-breakers.js';
@@ -29,6 +30,8 @@ export function readCluster(v: ValueReader): Cluster | undefined {
   const connectField = obj.field('connect_timeout');
   const connectTimeoutMs = connectField.duration() ?? DEFAULT_CONNECT_TIMEOUT_MS;
   if (connectTimeoutMs <= 0) connectField.problem('must be greater than 0');
+  const socketField = obj.field('transport_socket');
+  const tls = socketField.missing ? null : readUpstreamTransportSocket(socketField);
   const lb = readLbFields(obj);
   const breakersField = obj.field('circuit_breakers');
   const circuitBreakers = breakersField.missing ? DEFAULT_CIRCUIT_BREAKERS : readCircuitBreakers(breakersField);
@@ -40,13 +43,14 @@ export function readCluster(v: ValueReader): Cluster | undefined {
   const assignment = readLoadAssignment(assignmentField);
   obj.done();
   if (name === undefined || type === undefined || lb === undefined || circuitBreakers === undefined
-    || outlierDetection === undefined || healthCheck === undefined || assignment === undefined || connectTimeoutMs <= 0) {
+    || tls === undefined || outlierDetection === undefined || healthCheck === undefined || assignment === undefined || connectTimeoutMs <= 0) {
     return undefined;
   }
   return {
     name,
     type,
     connectTimeoutMs,
+    tls,
     ...lb,
     circuitBreakers,
     outlierDetection,

@@ -8,6 +8,7 @@ import type { WorkerStatsSnapshot } from './worker-stats-snapshot.js';
 export type WorkerStatsInput = Pick<
   WorkerStatsSnapshot,
   'workerId' | 'downstreamCxActive' | 'downstreamCxTotal' | 'downstreamCxOverflow' | 'acceptPausedTotal' | 'requests' | 'clusters' | 'httpFilters'
+  | 'tlsHandshakeTotal' | 'tlsHandshakeErrorTotal' | 'noFilterChainMatchTotal'
 >;
 
 export interface MergedRequestSeries {
@@ -37,6 +38,9 @@ export interface WorkerConnectionStats {
   readonly downstreamCxTotal: number;
   readonly downstreamCxOverflow: number;
   readonly acceptPausedTotal: number;
+  readonly tlsHandshakeTotal: number;
+  readonly tlsHandshakeErrorTotal: number;
+  readonly noFilterChainMatchTotal: number;
 }
 
 export interface MergedStats {
@@ -63,6 +67,9 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
       downstreamCxTotal: snap.downstreamCxTotal,
       downstreamCxOverflow: snap.downstreamCxOverflow ?? 0,
       acceptPausedTotal: snap.acceptPausedTotal ?? 0,
+      tlsHandshakeTotal: snap.tlsHandshakeTotal ?? 0,
+      tlsHandshakeErrorTotal: snap.tlsHandshakeErrorTotal ?? 0,
+      noFilterChainMatchTotal: snap.noFilterChainMatchTotal ?? 0,
     });
     for (const s of snap.requests) {
       const key = `${s.cluster}\u0000${s.responseCode}\u0000${s.responseFlags}`;

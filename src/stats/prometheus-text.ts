@@ -168,6 +168,12 @@ export function renderPrometheusText(input: RenderInput): string {
   for (const w of merged.workers) b.sample('isthmus_worker_downstream_global_cx_overflow', [['worker', String(w.workerId)]], w.downstreamCxOverflow);
   b.family('isthmus_worker_accept_paused_total', 'counter', 'Times a worker stopped accepting until a connection closed, the process being out of file descriptors.');
   for (const w of merged.workers) b.sample('isthmus_worker_accept_paused_total', [['worker', String(w.workerId)]], w.acceptPausedTotal);
+  b.family('isthmus_worker_downstream_tls_handshake_total', 'counter', 'Downstream TLS handshakes completed per worker thread.');
+  for (const w of merged.workers) b.sample('isthmus_worker_downstream_tls_handshake_total', [['worker', String(w.workerId)]], w.tlsHandshakeTotal);
+  b.family('isthmus_worker_downstream_tls_handshake_error_total', 'counter', 'Downstream TLS handshakes that failed (refused or missing client certificate, bad bytes, no common version).');
+  for (const w of merged.workers) b.sample('isthmus_worker_downstream_tls_handshake_error_total', [['worker', String(w.workerId)]], w.tlsHandshakeErrorTotal);
+  b.family('isthmus_worker_no_filter_chain_match_total', 'counter', 'Downstream connections closed because no filter chain matched them.');
+  for (const w of merged.workers) b.sample('isthmus_worker_no_filter_chain_match_total', [['worker', String(w.workerId)]], w.noFilterChainMatchTotal);
 
   b.family('isthmus_config_rejected_total', 'counter', 'Bootstrap reloads rejected as invalid.');
   b.sample('isthmus_config_rejected_total', [], agent.configRejectedTotal);

@@ -40,6 +40,11 @@ export interface WorkerStatsSnapshot {
   readonly downstreamCxOverflow?: number;
   /** Times accepting paused for lack of file descriptors. */
   readonly acceptPausedTotal?: number;
+  /** Downstream TLS handshakes completed, and failed (refused certificates, garbage, no common version). */
+  readonly tlsHandshakeTotal?: number;
+  readonly tlsHandshakeErrorTotal?: number;
+  /** Connections closed because no filter chain matched them. */
+  readonly noFilterChainMatchTotal?: number;
   readonly configVersion: number;
   readonly requests: readonly RequestSeries[];
   readonly clusters: readonly UpstreamClusterStats[];

@@ -17,8 +17,9 @@ function endpointGroup(port: number, extra: Record<string, unknown> = {}): Recor
 
 describe('cluster: defaults', () => {
   it("gives a cluster without resilience fields Envoy's defaults, the ones test fixtures build on", () => {
-    const { name, type, connectTimeoutMs, endpoints, ...resilience } = clusterOf({});
+    const { name, type, connectTimeoutMs, endpoints, tls, ...resilience } = clusterOf({});
     expect(connectTimeoutMs).toBe(5_000);
+    expect(tls).toBeNull();
     expect(resilience).toEqual({
       lbPolicy: 'ROUND_ROBIN',
       ringHash: { minRingSize: 1024, maxRingSize: 8_388_608 },
@@ -30,7 +31,7 @@ describe('cluster: defaults', () => {
       healthyPanicThresholdPercent: 50,
       overprovisioningFactor: 140,
     });
-    expect(resilience).toEqual(CLUSTER_DEFAULTS);
+    expect({ ...resilience, tls }).toEqual(CLUSTER_DEFAULTS);
   });
 });
 

@@ -114,7 +114,7 @@ static_resources:
 
 const NO_MUTATION = { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
 
-const EXPECTED: Bootstrap = {
+const EXPECTED_WITHOUT_CHAINS = {
   admin: { address: '127.0.0.1', port: 15000 },
   listeners: [{
     name: 'outbound',
@@ -209,6 +209,20 @@ const EXPECTED: Bootstrap = {
     expectedCluster({ name: 'a', connectTimeoutMs: 250, endpoints: [expectedEndpoint('127.0.0.1', 9001), expectedEndpoint('::1', 9002, 3)] }),
     expectedCluster({ name: 'b', lbPolicy: 'RANDOM', endpoints: [] }),
   ],
+} as unknown as Bootstrap;
+
+/** Each listener's one filter chain: no match, no TLS, the listener's own HCM fields. */
+const EXPECTED: Bootstrap = {
+  ...EXPECTED_WITHOUT_CHAINS,
+  listeners: EXPECTED_WITHOUT_CHAINS.listeners.map((l) => ({
+    ...l,
+    tlsInspector: false,
+    filterChains: [{
+      match: { serverNames: [], transportProtocol: '', applicationProtocols: [] },
+      tls: null,
+      hcm: { statPrefix: l.statPrefix, routeConfig: l.routeConfig, streamIdleTimeoutMs: l.streamIdleTimeoutMs, requestHeadersTimeoutMs: l.requestHeadersTimeoutMs, httpFilters: l.httpFilters, pathNormalization: l.pathNormalization },
+    }],
+  })),
 };
 
 /** 1-based line of the first occurrence of `marker` in text (after `after`, when given). */

@@ -9,6 +9,7 @@ import { DEFAULT_OVERPROVISIONING_FACTOR } from '../../src/config/load-assignmen
 
 /** What readCluster fills in for a cluster without lb/circuit-breaker/outlier/health-check fields. */
 export const CLUSTER_DEFAULTS: Omit<Cluster, 'name' | 'type' | 'connectTimeoutMs' | 'endpoints' | 'stateSlot'> = {
+  tls: null,
   ...DEFAULT_LB_FIELDS,
   circuitBreakers: DEFAULT_CIRCUIT_BREAKERS,
   outlierDetection: null,

@@ -45,6 +45,7 @@ function entry(over: Partial<AccessLogEntry> = {}): AccessLogEntry {
     authority: 'svc.example',
     forwardedFor: '10.0.0.1',
     userAgent: 'curl/8.5.0',
+    peerUriSan: 'spiffe://cluster.local/ns/default/sa/client',
     ...over,
   };
 }
@@ -75,6 +76,7 @@ function pinoLine(e: AccessLogEntry): Record<string, unknown> {
     user_agent: e.userAgent,
     request_id: e.requestId,
     authority: e.authority,
+    downstream_peer_uri_san: e.peerUriSan === '' ? '-' : e.peerUriSan,
   });
   return JSON.parse(out) as Record<string, unknown>;
 }
@@ -117,6 +119,7 @@ describe('accessLogLine', () => {
       forwardedFor: 'x_forwarded_for',
       requestId: 'request_id',
       upstreamCluster: 'upstream_cluster',
+      peerUriSan: 'downstream_peer_uri_san',
     } as const;
     for (const value of HOSTILE) {
       for (const [field, key] of Object.entries(fields)) {
@@ -124,7 +127,7 @@ describe('accessLogLine', () => {
         expect(/^[\x20-\x7e]*\n$/.test(line), `${field}=${JSON.stringify(value)}`).toBe(true);
         const parsed = JSON.parse(line) as Record<string, unknown>;
         // The value comes back exactly (pino wrote a lone surrogate as U+FFFD; the rest as here).
-        const expected = { ...pinoLine(entry({ [field]: 'placeholder' })), [key]: value };
+        const expected = { ...pinoLine(entry({ [field]: 'placeholder' })), [key]: field === 'peerUriSan' && value === '' ? '-' : value };
         expect(parsed).toEqual(expected);
         expect(Object.keys(parsed)).toEqual(Object.keys(expected));
       }

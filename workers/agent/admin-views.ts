@@ -3,6 +3,7 @@
 // the server.* stats, and /config_dump from the applied bootstrap file's
 // text and the xDS client's accepted resources. Kept apart from ProxyAgent,
 // which owns the state and the lifecycle.
+import { redactPrivateKeys } from './certs-view.js';
 import { parse as parseYaml } from 'yaml';
 import { TEXT, jsonReply, reply, type Reply } from '../../src/admin/admin-http.js';
 import { packageVersion } from '../../src/cli/main.js';
@@ -86,7 +87,7 @@ export function envoyConfigDumpReply(src: ConfigDumpSources, query: URLSearchPar
   }
   let fileBootstrap: unknown = null;
   try {
-    fileBootstrap = src.fileText === null ? null : parseYaml(src.fileText);
+    fileBootstrap = src.fileText === null ? null : redactPrivateKeys(parseYaml(src.fileText));
   } catch {
     // the text parsed when it was applied; a failure here leaves the static part empty
   }

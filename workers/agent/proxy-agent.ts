@@ -2,7 +2,7 @@
 // ports, write a version to LMDB, announce it), the worker threads and the
 // admin API. Nothing here is on the request path.
 import { readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { loadBootstrapFile, parseBootstrap } from '../../src/config/parse-bootstrap.js';
 import { ConfigError, formatProblem } from '../../src/config/config-error.js';
 import { lockDataDir, type DataDirLock } from '../../src/store/data-dir-lock.js';
@@ -17,8 +17,10 @@ import type { Reply } from '../../src/admin/admin-http.js';
 import { envoyConfigDumpReply, serverInfo, serverStats } from './admin-views.js';
 import { appliedText, configCounts, rejectedText } from './config-change-text.js';
 import { statsFromPrometheus, type StatEntry } from './envoy-stats.js';
+import { certsView, redactPrivateKeys } from './certs-view.js';
 import { startAdminServer, type AdminBackend, type AdminServer, type ListenerAddress } from './admin-server.js';
 import { watchBootstrap, type BootstrapWatcher } from './bootstrap-watcher.js';
+import { TlsFileWatcher } from './tls-file-watcher.js';
 import { clustersJson, mergeClusterStatus, renderClustersText, type MergedCluster } from './cluster-status-report.js';
 import { PortReservations } from './port-reservations.js';
 import type { ProxyOptions } from './proxy-options.js';
@@ -66,6 +68,7 @@ export class ProxyAgent implements AdminBackend {
   private admin: AdminServer | null = null;
   private adminAddress = '';
   private watcher: BootstrapWatcher | null = null;
+  private tlsFiles: TlsFileWatcher | null = null;
   private readyLogged = false;
   private reloadChain: Promise<void> = Promise.resolve();
   private reloadQueued = false;
@@ -112,6 +115,10 @@ export class ProxyAgent implements AdminBackend {
       transport: options.transport,
       connectionCounts: createConnectionCounts(options.workers),
       sharedState: this.sharedState.buffer,
+      // One session-ticket key for every worker (SO_REUSEPORT sends a resuming client to any of them) and every
+      // certificate reload; random per process, so tickets never outlive the proxy. The in-thread data plane
+      // (--workers 1) gets it through the same init.
+      tlsTicketKey: randomBytes(80),
     };
     const onChange = (): void => this.onWorkersChanged();
     const onOutlierEjection = (m: { cluster: string; address: string; port: number; kind: number }): void =>
@@ -178,6 +185,11 @@ export class ProxyAgent implements AdminBackend {
         (err) => log.warn({ err }, 'bootstrap watch failed; SIGHUP still reloads'),
       );
       agent.watcher.markLoaded(text);
+      agent.tlsFiles = new TlsFileWatcher(
+        () => agent.reload('certificate file changed'),
+        (err) => log.warn({ err }, 'certificate file watch failed; SIGHUP still reloads'),
+      );
+      if (agent.activeBootstrap !== undefined) await agent.tlsFiles.update(agent.activeBootstrap);
     }
     agent.onWorkersChanged();
     return agent;
@@ -217,6 +229,7 @@ export class ProxyAgent implements AdminBackend {
       this.fileBootstrap = bootstrap;
       this.fileText = text;
       this.fileAppliedAt = this.lastUpdated;
+      if (this.activeBootstrap !== undefined) await this.tlsFiles?.update(this.activeBootstrap);
     } catch (err) {
       this.reject(reason, err);
     }
@@ -357,6 +370,10 @@ export class ProxyAgent implements AdminBackend {
     return envoyConfigDumpReply(sources, query);
   }
 
+  certs(): unknown {
+    return certsView(this.activeBootstrap);
+  }
+
   listeners(): ListenerAddress[] {
     return this.activeBootstrap ? listenerSummary(this.activeBootstrap) : [];
   }
@@ -396,7 +413,7 @@ export class ProxyAgent implements AdminBackend {
     return {
       version: this.activeVersion,
       bootstrapFile: this.options.bootstrap ?? null,
-      bootstrap: this.activeBootstrap ?? null,
+      bootstrap: this.activeBootstrap === undefined ? null : redactPrivateKeys(this.activeBootstrap),
       threadModel: this.threadModel,
       workers: this.supervisor.status(),
       listenersDrained: this.supervisor.draining,
@@ -450,6 +467,7 @@ export class ProxyAgent implements AdminBackend {
   private async stop(reason: string): Promise<void> {
     this.log.info({ reason, drainTimeoutMs: this.options.drainTimeoutMs }, 'shutting down: draining workers');
     this.watcher?.close();
+    this.tlsFiles?.close();
     this.xds?.close();
     await this.reloadChain.catch(() => undefined);
     this.healthChecker.stop();

@@ -1,0 +1,87 @@
+// One TLS connection's state machine over memory BIOs: the transport feeds it
+// ciphertext and sends what it produces; plaintext goes in and out through
+// caller-owned buffers. It never touches a socket, so the same class serves
+// the node:net transport (through tls_napi.cc) and a native one (from C++).
+#ifndef ISTHMUS_TLS_SESSION_H_
+#define ISTHMUS_TLS_SESSION_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tls_context.h"
+
+namespace isthmus {
+
+// What a completed handshake tells about the peer and the connection.
+struct TlsPeerInfo {
+  std::string alpn;
+  std::string server_name;  // SNI the client sent (server) or asked for (client)
+  std::string version;  // "TLSv1.2" / "TLSv1.3"
+  std::string cipher;
+  bool resumed = false;
+  bool has_certificate = false;
+  CertificateInfo certificate;  // the peer's leaf, when it sent one
+};
+
+class TlsSession {
+ public:
+  // Status bits (TlsSession::status()).
+  static constexpr uint32_t kHandshakeDone = 1;  // the handshake has completed
+  static constexpr uint32_t kFailed = 2;  // a fatal error: send pending ciphertext (an alert), then close
+  static constexpr uint32_t kPeerClosed = 4;  // the peer sent close_notify: no more plaintext will come
+  static constexpr uint32_t kPlaintextPending = 8;  // Read stopped because `out` was full: call again
+
+  // takes a context and, for a client, the SNI name to send (empty = none) and an extra SAN the server's
+  // certificate must carry (kind exact or prefix; empty value = none); returns a session, or null with *error.
+  static std::unique_ptr<TlsSession> Create(std::shared_ptr<TlsContext> context, const std::string& server_name,
+                                            const SanMatcher* expected_san, std::string* error);
+  ~TlsSession() = default;
+  TlsSession(const TlsSession&) = delete;
+  TlsSession& operator=(const TlsSession&) = delete;
+
+  // takes ciphertext from the peer; returns false (and fails the session) past the unprocessed-input bound.
+  bool Feed(const uint8_t* data, size_t length);
+  // Advances the handshake and decrypts into out[0, capacity); returns the plaintext bytes written.
+  size_t Read(uint8_t* out, size_t capacity);
+  // takes plaintext to send; returns bytes taken (all of it once the handshake is done and the session is
+  // healthy; 0 before the handshake completes or after a failure).
+  size_t Write(const uint8_t* data, size_t length);
+  // Queues close_notify.
+  void Shutdown();
+  // Ciphertext waiting to be sent.
+  size_t PendingCiphertext() const;
+  // takes a buffer; moves up to `capacity` bytes of pending ciphertext into it and returns how many.
+  size_t TakeCiphertext(uint8_t* out, size_t capacity);
+
+  uint32_t status() const { return status_; }
+  const std::string& error() const { return error_; }
+  // Valid once kHandshakeDone is set.
+  const TlsPeerInfo& peer() const { return peer_; }
+  const TlsContext& context() const { return *context_; }
+
+ private:
+  explicit TlsSession(std::shared_ptr<TlsContext> context) : context_(std::move(context)) {}
+  static int VerifyCallback(int preverify_ok, X509_STORE_CTX* store);
+  bool PeerSanAccepted(X509* leaf) const;
+  void Fail(const char* what, int ssl_error);
+  void OnHandshakeDone();
+  bool DriveHandshake();
+
+  std::shared_ptr<TlsContext> context_;  // keeps the context alive while the session lives
+  SslPtr ssl_;
+  BIO* in_ = nullptr;  // owned by ssl_
+  BIO* out_ = nullptr;  // owned by ssl_
+  uint32_t status_ = 0;
+  std::string error_;
+  TlsPeerInfo peer_;
+  std::string resume_key_;
+  bool has_expected_san_ = false;
+  SanMatcher expected_san_;
+};
+
+}  // namespace isthmus
+
+#endif  // ISTHMUS_TLS_SESSION_H_

@@ -1,0 +1,105 @@
+// TLS over a TransportSocket (Node's net or the native transport): ciphertext
+// read from the socket (a range of the transport's read buffer) goes through the native engine, plaintext comes back in
+// one scratch buffer and goes to the owner in the same call, and whatever the
+// engine has to send (handshake flights, alerts, tickets, records) is written
+// to the socket. The owner keeps its plaintext-only logic unchanged.
+import {
+  TLS_STATUS, tlsCreateSession, tlsSessionError, tlsSessionFeed, tlsSessionFree, tlsSessionPeer, tlsSessionShutdown,
+  tlsSessionTakeCiphertext, tlsSessionWrite, type TlsContextHandle, type TlsPeer, type TlsSanMatcher, type TlsSessionHandle,
+} from '../src/native.js';
+import type { TransportSocket } from './transport-socket.js';
+
+/** Plaintext of one read, valid only during onTlsPlaintext (like the shared read buffer; keep = copy). */
+const plaintext = Buffer.allocUnsafe(64 * 1024);
+const state = new Uint32Array(2);
+
+export interface TlsOwner {
+  /** The handshake completed; channel.peer is set. */
+  onTlsHandshake(): void;
+  /** buf[0, n) is plaintext from the peer, valid only during this call. */
+  onTlsPlaintext(n: number, buf: Buffer): void;
+  /** The session failed (bad handshake, bad record, refused certificate); the alert has been queued to the socket. */
+  onTlsFailure(reason: string): void;
+}
+
+export class TlsChannel {
+  private readonly session: TlsSessionHandle;
+  private freed = false;
+  handshakeDone = false;
+  failed = false;
+  peer: TlsPeer | null = null;
+
+  /** A client sends its ClientHello at once; serverName and expectedSan apply to clients only. */
+  constructor(
+    context: TlsContextHandle,
+    private readonly socket: TransportSocket,
+    private readonly owner: TlsOwner,
+    serverName = '',
+    expectedSan?: TlsSanMatcher,
+  ) {
+    this.session = tlsCreateSession(context, serverName, expectedSan);
+  }
+
+  /** Client: writes the ClientHello (call once the socket is connected). */
+  start(): void {
+    this.receive(plaintext, 0, 0);
+  }
+
+  /** Ciphertext buf[start, end) from the socket. */
+  receive(buf: Buffer, start: number, end: number): void {
+    let from = start;
+    for (;;) {
+      if (this.freed || this.failed) return;
+      const n = tlsSessionFeed(this.session, buf, from, end, plaintext, 0, state);
+      from = end;
+      const status = state[0]!;
+      if (state[1]! > 0) this.flush();
+      if (!this.handshakeDone && (status & TLS_STATUS.HANDSHAKE_DONE) !== 0) {
+        this.handshakeDone = true;
+        this.peer = tlsSessionPeer(this.session);
+        this.owner.onTlsHandshake();
+        if (this.freed) return;
+      }
+      if (n > 0) {
+        this.owner.onTlsPlaintext(n, plaintext);
+        if (this.freed) return;
+      }
+      if ((status & TLS_STATUS.FAILED) !== 0) {
+        this.failed = true;
+        this.owner.onTlsFailure(tlsSessionError(this.session));
+        return;
+      }
+      if ((status & TLS_STATUS.PLAINTEXT_PENDING) === 0) return;
+    }
+  }
+
+  /** Encrypts and writes; false when the socket's buffer is full (wait for onSocketWritable). Strings are latin1. */
+  write(data: Buffer | string): boolean {
+    if (this.freed || this.failed || !this.handshakeDone) return true;
+    const buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    const out = tlsSessionWrite(this.session, buf, 0, buf.length);
+    return out === null ? true : this.socket.write(out);
+  }
+
+  /** Sends close_notify, then ends the socket. */
+  end(): void {
+    if (!this.freed && !this.failed) {
+      const out = tlsSessionShutdown(this.session);
+      if (out !== null) this.socket.write(out);
+    }
+    this.socket.end();
+  }
+
+  /** Frees the engine's session (the socket closed). */
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    tlsSessionFree(this.session);
+  }
+
+  private flush(): void {
+    const out = tlsSessionTakeCiphertext(this.session);
+    // After free() the socket has closed: nothing more goes to it.
+    if (out !== null && !this.freed) this.socket.write(out);
+  }
+}
