@@ -5,6 +5,7 @@
 // entirely when all of it fails, and comes back; /clusters shows each
 // endpoint's locality and priority.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOST_SET_REFRESH_MS } from '../../workers/balancers/host-set-refresher.js';
 import { admin, httpListener, request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
 
 interface Backend {
@@ -77,6 +78,9 @@ async function healthShown(expected: Record<string, boolean>): Promise<void> {
       return text.includes(line) === expected[b.name];
     });
   });
+  // /clusters reads health from the shared state; a worker that refreshed its host sets a moment before the flag
+  // flipped picks from the new set at its next refresh (every HOST_SET_REFRESH_MS): give each worker a few.
+  await new Promise((r) => setTimeout(r, 10 * HOST_SET_REFRESH_MS));
 }
 
 describe('locality failover by priority', () => {
