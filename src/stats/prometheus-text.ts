@@ -60,6 +60,20 @@ const CLUSTER_METRICS: readonly FieldMetric<keyof Omit<MergedClusterStats, 'clus
 ];
 
 /** Escapes a label value: backslash, double quote and line feed (exposition format 0.0.4). */
+
+type WorkerSnapshot = MergedStats['workers'][number];
+
+/** The per-worker-thread families, one row each: name, type, help, and the snapshot field it reads. */
+const WORKER_METRICS: readonly (readonly [string, 'gauge' | 'counter', string, (w: WorkerSnapshot) => number])[] = [
+  ['isthmus_worker_downstream_cx_active', 'gauge', 'Open downstream connections per worker thread.', (w) => w.downstreamCxActive],
+  ['isthmus_worker_downstream_cx_total', 'counter', 'Downstream connections accepted per worker thread.', (w) => w.downstreamCxTotal],
+  ['isthmus_worker_downstream_global_cx_overflow', 'counter', 'Downstream connections closed at accept because the proxy was at --max-connections.', (w) => w.downstreamCxOverflow],
+  ['isthmus_worker_accept_paused_total', 'counter', 'Times a worker stopped accepting until a connection closed, the process being out of file descriptors.', (w) => w.acceptPausedTotal],
+  ['isthmus_worker_downstream_tls_handshake_total', 'counter', 'Downstream TLS handshakes completed per worker thread.', (w) => w.tlsHandshakeTotal],
+  ['isthmus_worker_downstream_tls_handshake_error_total', 'counter', 'Downstream TLS handshakes that failed (refused or missing client certificate, bad bytes, no common version).', (w) => w.tlsHandshakeErrorTotal],
+  ['isthmus_worker_no_filter_chain_match_total', 'counter', 'Downstream connections closed because no filter chain matched them.', (w) => w.noFilterChainMatchTotal],
+];
+
 export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
@@ -160,20 +174,10 @@ export function renderPrometheusText(input: RenderInput): string {
     for (const [cluster, value] of samples) b.sample(metric.name, [['cluster_name', cluster]], value);
   }
 
-  b.family('isthmus_worker_downstream_cx_active', 'gauge', 'Open downstream connections per worker thread.');
-  for (const w of merged.workers) b.sample('isthmus_worker_downstream_cx_active', [['worker', String(w.workerId)]], w.downstreamCxActive);
-  b.family('isthmus_worker_downstream_cx_total', 'counter', 'Downstream connections accepted per worker thread.');
-  for (const w of merged.workers) b.sample('isthmus_worker_downstream_cx_total', [['worker', String(w.workerId)]], w.downstreamCxTotal);
-  b.family('isthmus_worker_downstream_global_cx_overflow', 'counter', 'Downstream connections closed at accept because the proxy was at --max-connections.');
-  for (const w of merged.workers) b.sample('isthmus_worker_downstream_global_cx_overflow', [['worker', String(w.workerId)]], w.downstreamCxOverflow);
-  b.family('isthmus_worker_accept_paused_total', 'counter', 'Times a worker stopped accepting until a connection closed, the process being out of file descriptors.');
-  for (const w of merged.workers) b.sample('isthmus_worker_accept_paused_total', [['worker', String(w.workerId)]], w.acceptPausedTotal);
-  b.family('isthmus_worker_downstream_tls_handshake_total', 'counter', 'Downstream TLS handshakes completed per worker thread.');
-  for (const w of merged.workers) b.sample('isthmus_worker_downstream_tls_handshake_total', [['worker', String(w.workerId)]], w.tlsHandshakeTotal);
-  b.family('isthmus_worker_downstream_tls_handshake_error_total', 'counter', 'Downstream TLS handshakes that failed (refused or missing client certificate, bad bytes, no common version).');
-  for (const w of merged.workers) b.sample('isthmus_worker_downstream_tls_handshake_error_total', [['worker', String(w.workerId)]], w.tlsHandshakeErrorTotal);
-  b.family('isthmus_worker_no_filter_chain_match_total', 'counter', 'Downstream connections closed because no filter chain matched them.');
-  for (const w of merged.workers) b.sample('isthmus_worker_no_filter_chain_match_total', [['worker', String(w.workerId)]], w.noFilterChainMatchTotal);
+  for (const [name, type, help, value] of WORKER_METRICS) {
+    b.family(name, type, help);
+    for (const w of merged.workers) b.sample(name, [['worker', String(w.workerId)]], value(w));
+  }
 
   b.family('isthmus_config_rejected_total', 'counter', 'Bootstrap reloads rejected as invalid.');
   b.sample('isthmus_config_rejected_total', [], agent.configRejectedTotal);
