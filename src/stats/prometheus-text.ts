@@ -59,8 +59,6 @@ const CLUSTER_METRICS: readonly FieldMetric<keyof Omit<MergedClusterStats, 'clus
   { name: 'envoy_cluster_upstream_rq_timeout', type: 'counter', help: 'Upstream requests that timed out.', field: 'rqTimeout' },
 ];
 
-/** Escapes a label value: backslash, double quote and line feed (exposition format 0.0.4). */
-
 type WorkerSnapshot = MergedStats['workers'][number];
 
 /** The per-worker-thread families, one row each: name, type, help, and the snapshot field it reads. */
@@ -74,6 +72,7 @@ const WORKER_METRICS: readonly (readonly [string, 'gauge' | 'counter', string, (
   ['isthmus_worker_no_filter_chain_match_total', 'counter', 'Downstream connections closed because no filter chain matched them.', (w) => w.noFilterChainMatchTotal],
 ];
 
+/** Escapes a label value: backslash, double quote and line feed (exposition format 0.0.4). */
 export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
