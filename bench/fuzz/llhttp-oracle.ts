@@ -1,28 +1,10 @@
 // llhttp (the WebAssembly build undici ships, in its default strict mode) as
 // the reference the fuzzer compares our native parsers with: whether it
 // accepts a request head, and how it decodes a chunked body.
-import { createRequire } from 'node:module';
+import { TYPE_REQUEST, instantiateLlhttp, type LlhttpExports } from '../llhttp-wasm.js';
 
-const TYPE_REQUEST = 1;
 const HPE_OK = 0;
 const HPE_PAUSED = 21;
-
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, (...args: number[]) => number>>) => { exports: unknown };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-interface LlhttpExports {
-  readonly memory: { readonly buffer: ArrayBuffer };
-  llhttp_alloc(type: number): number;
-  llhttp_reset(parser: number): void;
-  llhttp_execute(parser: number, data: number, length: number): number;
-  llhttp_resume(parser: number): void;
-  llhttp_get_errno(parser: number): number;
-  llhttp_get_error_pos(parser: number): number;
-  malloc(size: number): number;
-}
 
 /** llhttp's verdict on a request head. */
 export interface LlhttpHead {
@@ -57,32 +39,26 @@ export class LlhttpOracle {
   private readonly body: Buffer[] = [];
 
   constructor() {
-    const require = createRequire(import.meta.url);
-    const wasm = require('undici/lib/llhttp/llhttp-wasm.js') as Buffer;
-    const module = new wasmApi.Module(wasm);
-    const instance = new wasmApi.Instance(module, {
-      env: {
-        wasm_on_url: () => 0,
-        wasm_on_status: () => 0,
-        wasm_on_message_begin: () => 0,
-        wasm_on_header_field: () => 0,
-        wasm_on_header_value: () => 0,
-        wasm_on_headers_complete: () => {
-          this.headersComplete = true;
-          return this.pauseOnHeaders ? HPE_PAUSED : 0;
-        },
-        wasm_on_body: (_p: number, at: number, len: number) => {
-          this.body.push(Buffer.from(new Uint8Array(this.exports.memory.buffer, at, len)));
-          return 0;
-        },
-        wasm_on_message_complete: () => {
-          this.messageComplete = true;
-          // pause so bytes after the message (a pipelined request) are not parsed as part of this test
-          return HPE_PAUSED;
-        },
+    this.exports = instantiateLlhttp(['llhttp-wasm.js'], {
+      wasm_on_url: () => 0,
+      wasm_on_status: () => 0,
+      wasm_on_message_begin: () => 0,
+      wasm_on_header_field: () => 0,
+      wasm_on_header_value: () => 0,
+      wasm_on_headers_complete: () => {
+        this.headersComplete = true;
+        return this.pauseOnHeaders ? HPE_PAUSED : 0;
       },
-    });
-    this.exports = instance.exports as unknown as LlhttpExports;
+      wasm_on_body: (_p: number, at: number, len: number) => {
+        this.body.push(Buffer.from(new Uint8Array(this.exports.memory.buffer, at, len)));
+        return 0;
+      },
+      wasm_on_message_complete: () => {
+        this.messageComplete = true;
+        // pause so bytes after the message (a pipelined request) are not parsed as part of this test
+        return HPE_PAUSED;
+      },
+    }).exports;
     this.parser = this.exports.llhttp_alloc(TYPE_REQUEST);
     this.input = this.exports.malloc(CAPACITY);
   }
