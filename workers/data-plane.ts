@@ -108,6 +108,7 @@ export class DataPlane {
       tlsHandshakeTotal: worker.tlsHandshakes,
       tlsHandshakeErrorTotal: worker.tlsHandshakeFailures,
       noFilterChainMatchTotal: worker.noFilterChainMatch,
+      listenerFiltersTimeoutTotal: worker.listenerFiltersTimeout,
       downstreamRqTotal: worker.stats.downstreamRqTotal,
       configVersion: worker.snapshot.version,
       requests: worker.stats.snapshot(),

@@ -27,8 +27,6 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
   chainIndex = 0;
   private mode = MODE_PLAIN;
   private tls: TlsChannel | null = null;
-  /** Bytes read while the tls_inspector waits for a whole ClientHello. */
-  private inspected: Buffer | null = null;
   /** Bytes received and not yet consumed: a partial head, or the next pipelined request. */
   private buffered: Buffer | null = null;
   /** The growable store `buffered` may be the start of (see keep). */
@@ -62,8 +60,13 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
     worker.downstreamCxTotal++;
     if (idleTimeoutMs > 0) socket.setTimeout(idleTimeoutMs);
     if (chains !== null) {
-      if (chains.inspect) this.mode = MODE_INSPECT;
-      else this.useChain(0);
+      if (chains.inspect) {
+        this.mode = MODE_INSPECT;
+        // listener_filters_timeout: a client trickling (or never sending) its ClientHello does not hold the connection.
+        if (chains.inspectTimeoutMs > 0) this.headTimer = setTimeout(onInspectTimeout, chains.inspectTimeoutMs, this);
+      } else {
+        this.useChain(0);
+      }
     }
   }
 
@@ -98,19 +101,27 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
     let data = buf;
     let start = from;
     let end = to;
-    if (this.inspected !== null) {
-      data = Buffer.concat([this.inspected, buf.subarray(from, to)]);
+    if (this.buffered !== null) {
+      // Joined in the store kept bytes grow in (by doubling), so a ClientHello trickled in 1-byte reads costs linear copying.
+      this.keep(buf, from, to);
+      data = this.buffered;
       start = 0;
       end = data.length;
     }
     const info: ClientHelloInfo = { sni: '', alpn: [] };
     const r = inspectClientHello(data, start, end, info);
     if (r === INSPECT_MORE) {
-      this.inspected = data === buf ? retain(buf, from, to) : data;
+      if (data === buf) this.keep(buf, from, to);
       if (end - start > MAX_CLIENT_HELLO_BYTES) this.socket.destroy();
       return;
     }
-    this.inspected = null;
+    // The inspected bytes (data) now go to the chain; the connection's kept bytes start afresh for the head parser.
+    this.buffered = null;
+    this.keptStore = null;
+    if (this.headTimer !== null) {
+      clearTimeout(this.headTimer);
+      this.headTimer = null;
+    }
     const transport = r === INSPECT_PLAINTEXT ? 'raw_buffer' : 'tls';
     const index = selectFilterChain(this.chains!.chains, transport, info.sni, info.alpn);
     if (index < 0 || (transport === 'raw_buffer' && this.chains!.contexts[index] !== null)) {
@@ -329,6 +340,14 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
     this.socket.destroy();
   }
 
+  /** listener_filters_timeout elapsed before the ClientHello: closed, as Envoy does without continue_on_listener_filters_timeout. */
+  inspectTimedOut(): void {
+    this.headTimer = null;
+    if (this.mode !== MODE_INSPECT) return;
+    this.worker.listenerFiltersTimeout++;
+    this.socket.destroy();
+  }
+
   onSocketClose(): void {
     this.closed = true;
     this.tls?.free();
@@ -338,6 +357,10 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
     if (req !== null) req.onDownstreamClosed();
     this.worker.connectionClosed(this);
   }
+}
+
+function onInspectTimeout(conn: DownstreamConnection): void {
+  conn.inspectTimedOut();
 }
 
 function onHeadTimeout(conn: DownstreamConnection): void {

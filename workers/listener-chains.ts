@@ -14,6 +14,8 @@ export interface ListenerChains {
   readonly contexts: readonly (TlsContextHandle | null)[];
   /** The tls_inspector is configured: peek the ClientHello to choose a chain. */
   readonly inspect: boolean;
+  /** listener_filters_timeout: the connection closes when the ClientHello is not in by then (0 = never). */
+  readonly inspectTimeoutMs: number;
   /** Whether any chain terminates TLS. */
   readonly anyTls: boolean;
 }
@@ -37,6 +39,7 @@ export class TlsContextCache {
       chains: listener.filterChains,
       contexts,
       inspect: listener.tlsInspector,
+      inspectTimeoutMs: listener.listenerFiltersTimeoutMs,
       anyTls: contexts.some((c) => c !== null),
     };
   }

@@ -27,6 +27,8 @@ export class WorkerContext {
   downstreamCxOverflow = 0;
   /** Connections closed because no filter chain matched them (Envoy: downstream_cx_no_filter_chain_match... per listener). */
   noFilterChainMatch = 0;
+  /** Connections closed because the ClientHello did not arrive within listener_filters_timeout (Envoy: downstream_pre_cx_timeout). */
+  listenerFiltersTimeout = 0;
   tlsHandshakes = 0;
   tlsHandshakeFailures = 0;
   /** Times a listener stopped accepting because the process ran out of file descriptors. */

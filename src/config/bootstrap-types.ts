@@ -77,6 +77,8 @@ export interface Listener {
   readonly address: SocketAddress;
   /** envoy.filters.listener.tls_inspector is configured: the ClientHello is peeked to choose a chain. */
   readonly tlsInspector: boolean;
+  /** listener_filters_timeout, ms (default 15000; 0 = none): how long the tls_inspector waits for a ClientHello. */
+  readonly listenerFiltersTimeoutMs: number;
   /** At least one; the first chain's HCM fields are also the listener's own fields below. */
   readonly filterChains: readonly FilterChain[];
   /** http_connection_manager.stat_prefix */

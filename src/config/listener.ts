@@ -13,6 +13,8 @@ import type { ClusterReference } from './route-action.js';
 import { readRouteConfig } from './route-config.js';
 import type { ValueReader } from './yaml-reader.js';
 
+/** Envoy's Listener.listener_filters_timeout default. */
+export const DEFAULT_LISTENER_FILTERS_TIMEOUT_MS = 15_000;
 export const TLS_INSPECTOR_NAME = 'envoy.filters.listener.tls_inspector';
 export const TLS_INSPECTOR_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
 export const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
@@ -161,6 +163,8 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
   const direction = obj.field('traffic_direction');
   if (!direction.missing) direction.enumOf(['UNSPECIFIED', 'INBOUND', 'OUTBOUND']);
   const tlsInspector = readListenerFilters(obj.field('listener_filters'));
+  // Envoy's default: a client gets 15 s to finish what the listener filters read (the ClientHello); 0 = no limit.
+  const listenerFiltersTimeoutMs = obj.field('listener_filters_timeout').duration() ?? DEFAULT_LISTENER_FILTERS_TIMEOUT_MS;
   const chainsField = obj.field('filter_chains');
   chainsField.require();
   const items = chainsField.list();
@@ -195,5 +199,5 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
   const first = chains[0];
   if (name === undefined || address === undefined || tlsInspector === undefined || !chainsOk || first === undefined
     || items.length === 0 || (tlsInspector === false && items.length > 1)) return undefined;
-  return { name, address, tlsInspector, filterChains: chains, ...first.hcm };
+  return { name, address, tlsInspector, listenerFiltersTimeoutMs, filterChains: chains, ...first.hcm };
 }

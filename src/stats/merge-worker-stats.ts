@@ -8,7 +8,7 @@ import type { WorkerStatsSnapshot } from './worker-stats-snapshot.js';
 export type WorkerStatsInput = Pick<
   WorkerStatsSnapshot,
   'workerId' | 'downstreamCxActive' | 'downstreamCxTotal' | 'downstreamCxOverflow' | 'acceptPausedTotal' | 'requests' | 'clusters' | 'httpFilters'
-  | 'tlsHandshakeTotal' | 'tlsHandshakeErrorTotal' | 'noFilterChainMatchTotal'
+  | 'tlsHandshakeTotal' | 'tlsHandshakeErrorTotal' | 'noFilterChainMatchTotal' | 'listenerFiltersTimeoutTotal'
 >;
 
 export interface MergedRequestSeries {
@@ -41,6 +41,7 @@ export interface WorkerConnectionStats {
   readonly tlsHandshakeTotal: number;
   readonly tlsHandshakeErrorTotal: number;
   readonly noFilterChainMatchTotal: number;
+  readonly listenerFiltersTimeoutTotal: number;
 }
 
 export interface MergedStats {
@@ -70,6 +71,7 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
       tlsHandshakeTotal: snap.tlsHandshakeTotal ?? 0,
       tlsHandshakeErrorTotal: snap.tlsHandshakeErrorTotal ?? 0,
       noFilterChainMatchTotal: snap.noFilterChainMatchTotal ?? 0,
+      listenerFiltersTimeoutTotal: snap.listenerFiltersTimeoutTotal ?? 0,
     });
     for (const s of snap.requests) {
       const key = `${s.cluster}\u0000${s.responseCode}\u0000${s.responseFlags}`;

@@ -70,6 +70,7 @@ const WORKER_METRICS: readonly (readonly [string, 'gauge' | 'counter', string, (
   ['isthmus_worker_downstream_tls_handshake_total', 'counter', 'Downstream TLS handshakes completed per worker thread.', (w) => w.tlsHandshakeTotal],
   ['isthmus_worker_downstream_tls_handshake_error_total', 'counter', 'Downstream TLS handshakes that failed (refused or missing client certificate, bad bytes, no common version).', (w) => w.tlsHandshakeErrorTotal],
   ['isthmus_worker_no_filter_chain_match_total', 'counter', 'Downstream connections closed because no filter chain matched them.', (w) => w.noFilterChainMatchTotal],
+  ['isthmus_worker_downstream_pre_cx_timeout_total', 'counter', 'Downstream connections closed because the ClientHello did not arrive within listener_filters_timeout.', (w) => w.listenerFiltersTimeoutTotal],
 ];
 
 /** Escapes a label value: backslash, double quote and line feed (exposition format 0.0.4). */

@@ -45,6 +45,7 @@ export interface WorkerStatsSnapshot {
   readonly tlsHandshakeErrorTotal?: number;
   /** Connections closed because no filter chain matched them. */
   readonly noFilterChainMatchTotal?: number;
+  readonly listenerFiltersTimeoutTotal?: number;
   readonly configVersion: number;
   readonly requests: readonly RequestSeries[];
   readonly clusters: readonly UpstreamClusterStats[];

@@ -217,6 +217,7 @@ const EXPECTED: Bootstrap = {
   listeners: EXPECTED_WITHOUT_CHAINS.listeners.map((l) => ({
     ...l,
     tlsInspector: false,
+    listenerFiltersTimeoutMs: 15_000,
     filterChains: [{
       match: { serverNames: [], transportProtocol: '', applicationProtocols: [] },
       tls: null,

@@ -37,8 +37,8 @@ describe('mergeWorkerStats', () => {
       { cluster: 'x', cxActive: 3, cxTotal: 30, cxConnectFail: 2, cxProtocolError: 0, rqActive: 3, rqTotal: 300, rqRetry: 4, rqTimeout: 6 },
     ]);
     expect(merged.workers).toEqual([
-      { workerId: 0, downstreamCxActive: 1, downstreamCxTotal: 3, downstreamCxOverflow: 0, acceptPausedTotal: 0, tlsHandshakeTotal: 0, tlsHandshakeErrorTotal: 0, noFilterChainMatchTotal: 0 },
-      { workerId: 1, downstreamCxActive: 2, downstreamCxTotal: 7, downstreamCxOverflow: 4, acceptPausedTotal: 1, tlsHandshakeTotal: 0, tlsHandshakeErrorTotal: 0, noFilterChainMatchTotal: 0 },
+      { workerId: 0, downstreamCxActive: 1, downstreamCxTotal: 3, downstreamCxOverflow: 0, acceptPausedTotal: 0, tlsHandshakeTotal: 0, tlsHandshakeErrorTotal: 0, noFilterChainMatchTotal: 0, listenerFiltersTimeoutTotal: 0 },
+      { workerId: 1, downstreamCxActive: 2, downstreamCxTotal: 7, downstreamCxOverflow: 4, acceptPausedTotal: 1, tlsHandshakeTotal: 0, tlsHandshakeErrorTotal: 0, noFilterChainMatchTotal: 0, listenerFiltersTimeoutTotal: 0 },
     ]);
   });
 
