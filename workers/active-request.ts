@@ -29,6 +29,7 @@ import { EMPTY_HEADER_PLAN, headerPlanFor, type RouteHeaderPlan } from './route-
 import type { UpstreamCluster } from './upstream-cluster.js';
 import { BodyMode } from './upstream-connection.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
+import type { H2StreamConnection } from './http2/h2-stream-connection.js';
 
 /** One per worker, refilled for each response head the filters edit (read synchronously): no object per request. */
 const responseEdit: ResponseHeaderEdit = { remove: null, add: '' };
@@ -67,6 +68,8 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   private filters: FilterManager | null = null;
   /** The chain's terminal step; null for a request the proxy answers itself (no route, direct response, redirect). */
   private router: Router | null = null;
+  /** Set when the request arrived on an HTTP/2 stream (its response trailers go there). */
+  http2Stream: H2StreamConnection | null = null;
   /** The set-cookie line(s) a cookie hash policy generated, for the response head (request-hash.ts). */
   setCookie: string | null = null;
 

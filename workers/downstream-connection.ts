@@ -11,6 +11,8 @@ import { TlsChannel, type TlsOwner } from './tls-channel.js';
 import { INSPECT_MORE, INSPECT_PLAINTEXT, inspectClientHello, MAX_CLIENT_HELLO_BYTES, type ClientHelloInfo } from './tls-inspector.js';
 import type { ListenerChains } from './listener-chains.js';
 import type { WorkerContext } from './worker-context.js';
+import { startHttp2IfChosen } from './http2/codec-select.js';
+import type { H2DownstreamSession } from './http2/h2-downstream-session.js';
 
 /** How long a half-closed connection may linger before it is destroyed. */
 const LINGER_MS = 2000;
@@ -36,6 +38,9 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
   /** Where checkPartialRequestHead stands in that head: each read checks only its new bytes (trickled heads stay linear). */
   private readonly partialState = new Uint32Array(PARTIAL_HEAD.STATE_SIZE);
   private request: ActiveRequest | null = null;
+  /** HTTP/2 (codec_type, ALPN h2 or the client preface): the session that owns the bytes from then on. */
+  private h2: H2DownstreamSession | null = null;
+  private codecChosen = false;
   private processing = false;
   private headTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -76,6 +81,15 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
 
   get accessLogEnabled(): boolean {
     return this.worker.accessLog.enabled;
+  }
+
+  /** The ALPN protocol TLS negotiated ('' without TLS). */
+  get alpn(): string {
+    return this.tls?.peer?.alpn ?? '';
+  }
+
+  get listener(): string {
+    return this.listenerName;
   }
 
   /** The peer certificate's first URI SAN (a SPIFFE ID), '' without TLS or a client certificate. */
@@ -181,12 +195,25 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
 
   /** Closes now if idle, else after the current response (which then says `connection: close`). */
   drain(): void {
+    if (this.h2 !== null) {
+      this.h2.drain();
+      return;
+    }
     if (this.request === null && !this.processing) this.end();
   }
 
   /** Plaintext bytes buf[start, end) (from the socket, or decrypted), valid only during this call (see shared-read-buffer.ts). */
   private onPlain(buf: Buffer, start: number, end: number): void {
     if (this.ending) return; // closing after a refusal: read and drop what the client still sends
+    if (this.h2 !== null) {
+      this.h2.receive(buf, start, end);
+      return;
+    }
+    if (!this.codecChosen) {
+      this.codecChosen = true;
+      this.h2 = startHttp2IfChosen(this, buf, start, end);
+      if (this.h2 !== null) return;
+    }
     const req = this.request;
     if (req !== null && req.receivingBody) {
       const used = req.onDownstreamBody(buf, start, end);
@@ -309,6 +336,11 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
    * would make the kernel send a reset that can destroy our last response
    * before the client reads it (a lingering close, as nginx does).
    */
+  /** The HTTP/2 session is done with the connection. */
+  endConnection(): void {
+    this.end();
+  }
+
   private end(): void {
     if (this.ending) return;
     this.ending = true;
@@ -323,6 +355,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
   onSocketConnect(): void {}
 
   onSocketWritable(): void {
+    if (this.h2 !== null) this.h2.onWritable();
     if (this.request !== null) this.request.onDownstreamWritable();
   }
 
@@ -351,6 +384,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
   onSocketClose(): void {
     this.closed = true;
     this.tls?.free();
+    this.h2?.onClosed();
     if (this.headTimer !== null) clearTimeout(this.headTimer);
     const req = this.request;
     this.request = null;

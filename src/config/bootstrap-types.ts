@@ -1,3 +1,4 @@
+import type { CodecType, Http2Options, UpstreamProtocol } from './http2-options.js';
 // The validated form of an Envoy v3 bootstrap's `static_resources` subset.
 // Produced once by parseBootstrap (the edge), stored in LMDB by the agent and
 // compiled by each worker. Plain data only (no RegExp, no Map) so it survives
@@ -19,7 +20,7 @@ export interface Bootstrap {
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
 export type ListenerHcm = Pick<Listener, 'statPrefix' | 'routeConfig' | 'streamIdleTimeoutMs' | 'requestHeadersTimeoutMs'
-  | 'httpFilters' | 'pathNormalization'>;
+  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2'>;
 
 /** config.listener.v3.FilterChainMatch: the fields we match on (empty = any). */
 export interface FilterChainMatch {
@@ -92,6 +93,10 @@ export interface Listener {
   readonly httpFilters: HttpFilters;
   /** http_connection_manager normalize_path, merge_slashes, path_with_escaped_slashes_action. */
   readonly pathNormalization: PathNormalization;
+  /** http_connection_manager.codec_type: AUTO (HTTP/2 by ALPN h2 or the client preface), HTTP1, HTTP2. */
+  readonly codecType: CodecType;
+  /** http_connection_manager.http2_protocol_options (+ max_request_headers_kb as the header list limit). */
+  readonly http2: Http2Options;
 }
 
 /** What Envoy's HTTP connection manager does to a request's path before routing (and for the upstream). */
@@ -373,6 +378,10 @@ export interface Cluster {
   /** load_assignment.policy.overprovisioning_factor, percent; default 140 (Envoy's 1.4). */
   readonly overprovisioningFactor: number;
   readonly endpoints: readonly Endpoint[];
+  /** typed_extension_protocol_options HttpProtocolOptions: the protocol to endpoints (default HTTP1). */
+  readonly upstreamProtocol?: UpstreamProtocol;
+  /** Its http2_protocol_options (defaults when absent). */
+  readonly upstreamHttp2?: Http2Options;
   /** Set by the agent (never by a config file): this cluster's record in the proxy's shared state. */
   readonly stateSlot?: number;
 }

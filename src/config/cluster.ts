@@ -10,6 +10,7 @@ import { readLbFields } from './lb-config.js';
 import { readLoadAssignment } from './load-assignment.js';
 import { readOutlierDetection } from './outlier-detection.js';
 import { readUpstreamTransportSocket } from './tls-context.js';
+import { readClusterProtocolOptions } from './http2-options.js';
 import type { ValueReader } from './yaml-reader.js';
 
 export { DEFAULT_CIRCUIT_BREAKERS } from './circuit-breakers.js';
@@ -38,12 +39,13 @@ export function readCluster(v: ValueReader): Cluster | undefined {
   const outlierField = obj.field('outlier_detection');
   const outlierDetection = outlierField.missing ? null : readOutlierDetection(outlierField);
   const healthCheck = readHealthChecks(obj.field('health_checks'));
+  const protocolOptions = readClusterProtocolOptions(obj.field('typed_extension_protocol_options'));
   const assignmentField = obj.field('load_assignment');
   assignmentField.require();
   const assignment = readLoadAssignment(assignmentField);
   obj.done();
   if (name === undefined || type === undefined || lb === undefined || circuitBreakers === undefined
-    || tls === undefined || outlierDetection === undefined || healthCheck === undefined || assignment === undefined || connectTimeoutMs <= 0) {
+    || tls === undefined || protocolOptions === undefined || outlierDetection === undefined || healthCheck === undefined || assignment === undefined || connectTimeoutMs <= 0) {
     return undefined;
   }
   return {
@@ -57,5 +59,7 @@ export function readCluster(v: ValueReader): Cluster | undefined {
     healthCheck,
     overprovisioningFactor: assignment.overprovisioningFactor,
     endpoints: assignment.endpoints,
+    upstreamProtocol: protocolOptions.protocol,
+    upstreamHttp2: protocolOptions.http2,
   };
 }

@@ -5,6 +5,7 @@
 
 import type { FilterChain, FilterChainMatch, HttpFilters, Listener, PathNormalization } from './bootstrap-types.js';
 import { readDownstreamTransportSocket } from './tls-context.js';
+import { readHcmCodec, type CodecType, type Http2Options } from './http2-options.js';
 import { readHttpFilters } from './http-filters.js';
 import { readPathNormalization } from './path-normalization-config.js';
 import { readEmptyTypedConfig, readTypedConfig } from './typed-config.js';
@@ -30,6 +31,7 @@ interface HcmFields {
   requestHeadersTimeoutMs: number;
   httpFilters: HttpFilters | undefined;
   pathNormalization: PathNormalization | undefined;
+  codec: { codecType: CodecType; http2: Http2Options } | undefined;
 }
 
 function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
@@ -38,7 +40,7 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   const statField = obj.field('stat_prefix');
   statField.require();
   const statPrefix = statField.nonEmptyString();
-  obj.field('codec_type').enumOf(['AUTO', 'HTTP1']);
+  const codec = readHcmCodec(obj);
   const routeField = obj.field('route_config');
   routeField.require();
   const routeConfig = readRouteConfig(routeField, refs);
@@ -49,7 +51,7 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   const httpFilters = filtersField.missing ? { fault: null, cors: false, order: [] } : readHttpFilters(filtersField);
   const pathNormalization = readPathNormalization(obj);
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec };
 }
 
 /** config.listener.v3.FilterChainMatch: server_names, transport_protocol and application_protocols. */
@@ -132,7 +134,7 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
   }
   chain.done();
   if (match === undefined || tls === undefined || hcm === undefined || hcm.statPrefix === undefined
-    || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined) return undefined;
+    || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined || hcm.codec === undefined) return undefined;
   return {
     match,
     tls,
@@ -143,6 +145,8 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
       requestHeadersTimeoutMs: hcm.requestHeadersTimeoutMs,
       httpFilters: hcm.httpFilters,
       pathNormalization: hcm.pathNormalization,
+      codecType: hcm.codec.codecType,
+      http2: hcm.codec.http2,
     },
   };
 }

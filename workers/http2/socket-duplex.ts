@@ -1,0 +1,115 @@
+// A Duplex over a connection's plaintext (a TransportSocket, or TLS over one),
+// so node:http2 (nghttp2) can run a session on our transports: bytes read are
+// pushed in (reading pauses while the session's buffer is full), bytes the
+// session writes go out through the owner (the session waits while the
+// socket's buffer is full). Both directions are bounded by those waits.
+import { Duplex } from 'node:stream';
+
+export interface DuplexOwner {
+  /** false: the socket is full; onWritable() comes when it drains. */
+  writeOut(data: Buffer): boolean;
+  pauseReading(): void;
+  resumeReading(): void;
+  /** The session is done with the connection. */
+  closeOut(): void;
+}
+
+export class SocketDuplex extends Duplex {
+  private waitingWrite: ((error?: Error | null) => void) | null = null;
+  private readPaused = false;
+  readonly remoteAddress: string;
+  readonly remotePort = 0;
+
+  constructor(
+    private readonly owner: DuplexOwner,
+    remoteAddress: string,
+  ) {
+    // The high water mark bounds what is read ahead of nghttp2.
+    super({ readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024, allowHalfOpen: false });
+    this.remoteAddress = remoteAddress;
+  }
+
+  /** Bytes from the peer (copied: the read buffer is shared). */
+  feed(buf: Buffer, start: number, end: number): void {
+    if (this.destroyed) return;
+    const copy = Buffer.allocUnsafe(end - start);
+    buf.copy(copy, 0, start, end);
+    if (!this.push(copy) && !this.readPaused) {
+      this.readPaused = true;
+      this.owner.pauseReading();
+    }
+  }
+
+  /** The peer closed (or the socket went away). */
+  peerClosed(): void {
+    if (!this.destroyed) this.destroy();
+  }
+
+  /** The socket drained: the session may write again. */
+  writable_(): void {
+    const cb = this.waitingWrite;
+    if (cb !== null) {
+      this.waitingWrite = null;
+      cb();
+    }
+  }
+
+  override _read(): void {
+    if (this.readPaused) {
+      this.readPaused = false;
+      this.owner.resumeReading();
+    }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.owner.writeOut(chunk)) callback();
+    else this.waitingWrite = callback;
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    // nghttp2's frames of one turn in one socket write.
+    let total = 0;
+    for (const c of chunks) total += c.chunk.length;
+    const joined = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const c of chunks) {
+      c.chunk.copy(joined, at);
+      at += c.chunk.length;
+    }
+    this._write(joined, 'latin1', callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.owner.closeOut();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const cb = this.waitingWrite;
+    this.waitingWrite = null;
+    if (cb !== null) cb(error ?? new Error('closed'));
+    this.owner.closeOut();
+    callback(error);
+  }
+
+  // What node:http2 may ask of a net.Socket.
+  setNoDelay(): this {
+    return this;
+  }
+
+  setKeepAlive(): this {
+    return this;
+  }
+
+  setTimeout(): this {
+    return this;
+  }
+
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+}
