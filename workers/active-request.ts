@@ -335,6 +335,11 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
     }
   }
 
+  /** The upstream's response trailers (HTTP/2): to an HTTP/2 client with the end of its stream. */
+  encodeTrailers(trailers: Record<string, string>): void {
+    if (this.http2Stream !== null) this.http2Stream.trailers = trailers;
+  }
+
   /** The response is complete (the router then ends the request). */
   encodeEnd(): void {
     const head = this.pendingHead;

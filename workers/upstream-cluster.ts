@@ -19,6 +19,8 @@ import type { ClusterHealthView } from './cluster-health-view.js';
 import { bindClusterState, type ClusterBinding } from './shared-state/cluster-binding.js';
 import type { SharedState } from './shared-state/state-layout.js';
 import { UpstreamEndpoint } from './upstream-endpoint.js';
+import { H2UpstreamPool } from './http2/h2-upstream-pool.js';
+import { DEFAULT_HTTP2_OPTIONS } from '../src/config/http2-options.js';
 import type { ClusterStatus } from './worker-protocol.js';
 
 export class UpstreamCluster implements RefreshableHostSet {
@@ -56,6 +58,10 @@ export class UpstreamCluster implements RefreshableHostSet {
       const endpoint = new UpstreamEndpoint(e, this.counters, config.connectTimeoutMs, binding.endpoints[i]!);
       endpoint.index = i;
       if (this.tlsContext !== null) endpoint.tls = { context: this.tlsContext, sni: config.tls!.sni };
+      if (config.upstreamProtocol === 'HTTP2' || config.upstreamProtocol === 'DOWNSTREAM') {
+        endpoint.h2Pool = new H2UpstreamPool(endpoint, config.upstreamHttp2 ?? DEFAULT_HTTP2_OPTIONS);
+        endpoint.h2Always = config.upstreamProtocol === 'HTTP2';
+      }
       return endpoint;
     });
     this.usesHash = usesRequestHash(config);

@@ -31,6 +31,10 @@ export interface UpstreamStream {
   onUpstreamReadEnd(): void;
   onUpstreamFailure(failure: number): void;
   onUpstreamWritable(): void;
+  /** The request came over HTTP/2 (a use_downstream_protocol_config cluster then speaks HTTP/2 upstream too). */
+  readonly downstreamHttp2?: boolean;
+  /** Response trailers (HTTP/2 upstreams), just before onUpstreamResponseEnd. */
+  onUpstreamTrailers?(trailers: Record<string, string>): void;
 }
 
 /** What a stream holds while its exchange runs: a connection, or a place in an endpoint's queue (pending-attempt.ts). */

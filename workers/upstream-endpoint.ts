@@ -9,6 +9,7 @@ import type { Endpoint } from '../src/config/bootstrap-types.js';
 import type { ClusterCounters } from './cluster-counters.js';
 import type { TlsContextHandle } from '../src/native.js';
 import { PendingAttempt } from './pending-attempt.js';
+import type { H2UpstreamPool } from './http2/h2-upstream-pool.js';
 import type { ClusterState } from './shared-state/cluster-state.js';
 import type { EndpointState } from './shared-state/endpoint-state.js';
 import { UpstreamConnection, type UpstreamAttempt, type UpstreamStream } from './upstream-connection.js';
@@ -29,6 +30,10 @@ export class UpstreamEndpoint {
   private readonly waiting: PendingAttempt[] = [];
   /** Position in the cluster's config.endpoints, set by UpstreamCluster: the health view and balancer state index by it. */
   index = -1;
+  /** The endpoint's HTTP/2 connections when the cluster speaks HTTP/2 upstream (set by UpstreamCluster). */
+  h2Pool: H2UpstreamPool | null = null;
+  /** HTTP/2 for every request (explicit http2_protocol_options), or only for HTTP/2 downstreams (use_downstream_protocol_config). */
+  h2Always = false;
   rqActive = 0;
   rqTotal = 0;
   rqError = 0;
@@ -56,6 +61,7 @@ export class UpstreamEndpoint {
    * `fresh`: never a pooled connection (a request sent again because a pooled one turned out stale).
    */
   acquire(stream: UpstreamStream, fresh = false): UpstreamAttempt {
+    if (this.h2Pool !== null && (this.h2Always || stream.downstreamHttp2 === true)) return this.h2Pool.acquire(stream);
     const cluster = this.cluster;
     if (!cluster.admitRequest()) return new PendingAttempt(this, stream, true);
     const conn = fresh ? undefined : this.idle.pop();
@@ -142,6 +148,7 @@ export class UpstreamEndpoint {
   /** Config removed this endpoint: close idle connections now, busy ones after their exchange (waiting requests are still served). */
   close(): void {
     this.closed = true;
+    this.h2Pool?.close();
     if (this.waiting.length > 0) return;
     const idle = this.idle.splice(0);
     this.counters.cxIdle -= idle.length;

@@ -270,6 +270,14 @@ export class Router implements UpstreamStream {
     if (this.upstream !== null && this.stream.responseStarted) this.upstream.resume();
   }
 
+  get downstreamHttp2(): boolean {
+    return this.stream.http2Stream !== null;
+  }
+
+  onUpstreamTrailers(trailers: Record<string, string>): void {
+    this.stream.encodeTrailers(trailers);
+  }
+
   onUpstreamResponseEnd(): void {
     this.stream.encodeEnd();
     this.endAttempt(true);

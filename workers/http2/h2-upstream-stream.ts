@@ -1,0 +1,285 @@
+// One request on an upstream HTTP/2 session, as the attempt the router holds
+// (UpstreamAttempt): the HTTP/1.1 request the router writes (head, then the
+// body framed by content-length or chunked) becomes HEADERS and DATA; the
+// response comes back to the router as an HTTP/1.1 head parsed by the native
+// parser, body pieces and, for trailers, the router's onUpstreamTrailers.
+// A stream the upstream refused unprocessed (REFUSED_STREAM, or past a
+// GOAWAY's last stream id) is sent again on another session, as Envoy does.
+import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { constants as h2 } from 'node:http2';
+import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace, headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
+import { headOut, parseLimits } from '../parse-scratch.js';
+import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
+import type { H2UpstreamPool } from './h2-upstream-pool.js';
+import type { H2UpstreamSession } from './h2-upstream-session.js';
+
+const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect']);
+/** Request bytes kept to send again if the stream is refused unprocessed. */
+const RESEND_LIMIT = 1024 * 1024;
+const END_STREAM = 0x1;
+let requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
+
+export interface UpstreamTrailerSink {
+  onUpstreamTrailers?(trailers: Record<string, string>): void;
+}
+
+export class H2UpstreamStream implements UpstreamAttempt {
+  reused = false;
+  responseBytes = 0;
+  headRequest = false;
+  private session: H2UpstreamSession | null = null;
+  private h2stream: ClientHttp2Stream | null = null;
+  private headers: OutgoingHttpHeaders | null = null;
+  private chunked = false;
+  private readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
+  private ended = false;
+  private done = false;
+  private responded = false;
+  /** The request so far (head excluded) while it may need sending again; null past RESEND_LIMIT. */
+  private sent: Buffer[] | null = [];
+  private sentBytes = 0;
+  private resent = false;
+  private trailers: Record<string, string> | null = null;
+
+  constructor(
+    private readonly pool: H2UpstreamPool,
+    private readonly stream: UpstreamStream & UpstreamTrailerSink,
+  ) {}
+
+  /** A session has room: open the stream (the router writes the request next). */
+  bind(session: H2UpstreamSession): void {
+    this.session = session;
+    session.active++;
+    if (this.headers !== null) this.open(); // a resend
+    else this.stream.onUpstreamReady(this as unknown as UpstreamConnection);
+  }
+
+  /** A circuit breaker refused the stream: 503 UO on the next tick, as PendingAttempt reports it. */
+  overflow(): void {
+    this.done = true;
+    process.nextTick(reportOverflow, this.stream);
+  }
+
+  write(data: Buffer | string): boolean {
+    if (this.done) return true;
+    let buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    if (this.headers === null) {
+      const n = this.readHead(buf);
+      if (n <= 0) {
+        this.fail(UpstreamFailure.PROTOCOL);
+        return true;
+      }
+      this.open();
+      if (n === buf.length) return true;
+      buf = buf.subarray(n);
+    }
+    if (this.chunked) {
+      const copy = Buffer.from(buf); // pieces may be shared (the last chunk) or kept for a replay
+      const n = decodeChunkedInPlace(copy, 0, copy.length, this.chunkState);
+      if (n < 0) {
+        this.fail(UpstreamFailure.PROTOCOL);
+        return true;
+      }
+      buf = copy.subarray(0, n);
+      if (buf.length === 0) return true;
+    }
+    return this.send(buf);
+  }
+
+  private send(buf: Buffer): boolean {
+    if (this.sent !== null) {
+      this.sentBytes += buf.length;
+      if (this.sentBytes > RESEND_LIMIT) this.sent = null;
+      else this.sent.push(buf);
+    }
+    const s = this.h2stream;
+    return s === null || s.destroyed ? true : s.write(buf);
+  }
+
+  /** The HTTP/1.1 head the router made, as HTTP/2 headers; returns its length (<= 0: not a head). */
+  private readHead(buf: Buffer): number {
+    if (requestScratch.length < headSlots(parseLimits.maxHeaders)) requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
+    const out = requestScratch;
+    const n = parseRequestHead(buf, 0, buf.length, out, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+    if (n <= 0) return n;
+    const method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
+    const target = buf.latin1Slice(out[HEAD.TARGET_START]!, out[HEAD.TARGET_END]!);
+    const headers: OutgoingHttpHeaders = { ':method': method, ':path': target, ':scheme': 'http' };
+    const count = out[HEAD.HEADER_COUNT]!;
+    let grpc = false;
+    for (let i = 0; i < count; i++) {
+      const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
+      const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!);
+      const value = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
+      if (name === 'host') headers[':authority'] = value;
+      if (DROPPED.has(name)) continue;
+      if (name === 'content-type' && value.startsWith('application/grpc')) grpc = true;
+      const prev = headers[name];
+      if (prev === undefined) headers[name] = value;
+      else if (Array.isArray(prev)) prev.push(value);
+      else headers[name] = [String(prev), value];
+    }
+    if (grpc) headers['te'] = 'trailers';
+    this.headRequest = method === 'HEAD';
+    const flags = out[HEAD.FLAGS]!;
+    this.chunked = (flags & FLAG.CHUNKED) !== 0;
+    this.chunkState.fill(0);
+    this.headers = headers;
+    return n;
+  }
+
+  private open(): void {
+    const session = this.session!;
+    const s = session.session.request(this.headers!, { endStream: false });
+    this.h2stream = s;
+    s.on('response', this.onResponse.bind(this));
+    s.on('data', this.onData.bind(this));
+    s.on('trailers', this.onTrailers.bind(this));
+    s.on('end', this.onEnd.bind(this));
+    s.on('close', this.onClose.bind(this));
+    s.on('drain', this.onDrain.bind(this));
+    s.on('error', noop);
+    if (this.sent !== null && this.sent.length > 0) for (const b of this.sent) s.write(b);
+    if (this.ended) s.end();
+  }
+
+  endRequest(): void {
+    this.ended = true;
+    const s = this.h2stream;
+    if (s !== null && !s.destroyed) s.end();
+  }
+
+  pause(): void {
+    this.h2stream?.pause();
+  }
+
+  resume(): void {
+    this.h2stream?.resume();
+  }
+
+  /** The router gives up on this attempt (timeout, client gone, retry): reset the stream. */
+  abandon(): void {
+    if (this.done) return;
+    if (this.session === null && this.pool.cancelWaiting(this)) {
+      this.done = true;
+      this.pool.endpoint.cluster.releaseRequest();
+      return;
+    }
+    this.finishBooks();
+    const s = this.h2stream;
+    if (s !== null && !s.destroyed) s.close(h2.NGHTTP2_CANCEL);
+  }
+
+  private onResponse(headers: IncomingHttpHeaders, flags: number): void {
+    if (this.done) return;
+    const status = Number(headers[':status']);
+    if (status < 200) return;
+    this.responded = true;
+    this.sent = null;
+    const endStream = (flags & END_STREAM) !== 0;
+    let head = 'HTTP/1.1 ' + status + ' -\r\n';
+    let hasLength = false;
+    for (const name in headers) {
+      if (name.charCodeAt(0) === 58) continue;
+      const v = headers[name];
+      if (name === 'content-length') hasLength = true;
+      if (Array.isArray(v)) for (const x of v) head += name + ': ' + x + '\r\n';
+      else if (v !== undefined) head += name + ': ' + v + '\r\n';
+    }
+    let bodyMode: number;
+    if (endStream || this.headRequest || status === 204 || status === 304) bodyMode = BodyMode.NONE;
+    else if (hasLength) bodyMode = BodyMode.LENGTH;
+    else {
+      head += 'transfer-encoding: chunked\r\n';
+      bodyMode = BodyMode.CHUNKED;
+    }
+    const buf = Buffer.from(head + '\r\n', 'latin1');
+    const n = parseResponseHead(buf, 0, buf.length, headOut, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+    if (n <= 0) {
+      this.pool.endpoint.counters.cxProtocolError++;
+      this.fail(UpstreamFailure.PROTOCOL);
+      return;
+    }
+    if (bodyMode === BodyMode.LENGTH && (headOut[HEAD.CONTENT_LENGTH_HI]! | headOut[HEAD.CONTENT_LENGTH_LO]!) === 0) bodyMode = BodyMode.NONE;
+    this.pool.endpoint.health.recordStatus(status);
+    this.stream.onUpstreamResponseHead(this as unknown as UpstreamConnection, buf, 0, n, bodyMode);
+    if (this.done) return; // the router retried on this status
+    if (bodyMode === BodyMode.NONE) this.complete();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.done || !this.responded) return;
+    this.responseBytes += chunk.length;
+    this.stream.onUpstreamBody(chunk, 0, chunk.length);
+    if (!this.done) this.stream.onUpstreamReadEnd();
+  }
+
+  private onTrailers(trailers: IncomingHttpHeaders): void {
+    const t: Record<string, string> = {};
+    for (const name in trailers) {
+      const v = trailers[name];
+      if (name.charCodeAt(0) !== 58 && v !== undefined) t[name] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    this.trailers = t;
+  }
+
+  private onEnd(): void {
+    if (!this.done && this.responded) this.complete();
+  }
+
+  private onDrain(): void {
+    if (!this.done) this.stream.onUpstreamWritable();
+  }
+
+  private onClose(): void {
+    if (this.done) return;
+    const s = this.h2stream!;
+    const session = this.session;
+    const refused = !this.responded && this.responseBytes === 0 && session !== null && (s.rstCode === h2.NGHTTP2_REFUSED_STREAM
+      || (session.goawayLastStreamId >= 0 && s.id !== undefined && s.id > session.goawayLastStreamId));
+    if (refused && this.sent !== null && !this.resent) {
+      // Never processed by the upstream: send it again on another session (Envoy does, whatever the method).
+      this.resent = true;
+      this.session = null;
+      this.h2stream = null;
+      session.streamDone();
+      this.pool.requeue(this);
+      return;
+    }
+    const wasConnected = this.session?.connected ?? false;
+    this.fail(wasConnected ? UpstreamFailure.RESET : UpstreamFailure.CONNECT);
+  }
+
+  private complete(): void {
+    if (this.done) return;
+    const trailers = this.trailers;
+    this.finishBooks();
+    if (trailers !== null && this.stream.onUpstreamTrailers !== undefined) this.stream.onUpstreamTrailers(trailers);
+    this.stream.onUpstreamResponseEnd();
+  }
+
+  private fail(failure: number): void {
+    if (this.done) return;
+    this.finishBooks();
+    const s = this.h2stream;
+    if (s !== null && !s.destroyed) s.close(h2.NGHTTP2_CANCEL);
+    this.pool.endpoint.health.recordLocalFailure();
+    this.stream.onUpstreamFailure(failure);
+  }
+
+  /** Releases the stream's slot on its session and its request in the circuit breakers, once. */
+  private finishBooks(): void {
+    this.done = true;
+    this.sent = null;
+    this.pool.endpoint.cluster.releaseRequest();
+    const session = this.session;
+    this.session = null;
+    if (session !== null) session.streamDone();
+  }
+}
+
+function noop(): void {}
+
+function reportOverflow(stream: UpstreamStream): void {
+  stream.onUpstreamFailure(UpstreamFailure.OVERFLOW);
+}
