@@ -4,6 +4,7 @@
 // It runs in a worker thread (worker-main.ts, --workers N >= 2) or on the
 // main thread beside the agent (agent/in-thread-data-plane.ts, --workers 1);
 // `post` carries its messages to the agent either way.
+import { h2Counters } from './http2/h2-counters.js';
 import type { Bootstrap } from '../src/config/bootstrap-types.js';
 import type { Logger } from '../src/log.js';
 import { RouteTable } from '../src/routing/route-table.js';
@@ -109,6 +110,7 @@ export class DataPlane {
       tlsHandshakeErrorTotal: worker.tlsHandshakeFailures,
       noFilterChainMatchTotal: worker.noFilterChainMatch,
       listenerFiltersTimeoutTotal: worker.listenerFiltersTimeout,
+      http2: { ...h2Counters },
       downstreamRqTotal: worker.stats.downstreamRqTotal,
       configVersion: worker.snapshot.version,
       requests: worker.stats.snapshot(),

@@ -33,7 +33,7 @@ export class TlsContextCache {
 
   chainsFor(listener: Listener): ListenerChains {
     const next = new Map<string, TlsContextHandle>();
-    const contexts = listener.filterChains.map((c) => (c.tls === null ? null : this.contextFor(c.tls, next)));
+    const contexts = listener.filterChains.map((c) => (c.tls === null ? null : this.contextFor(c.tls, next, c.hcm.codecType !== 'HTTP1')));
     this.byKey = next;
     return {
       chains: listener.filterChains,
@@ -44,8 +44,8 @@ export class TlsContextCache {
     };
   }
 
-  private contextFor(tls: DownstreamTls, next: Map<string, TlsContextHandle>): TlsContextHandle {
-    const config = { ...engineConfig(tls, true, tls.requireClientCertificate), ...(ticketKey !== null ? { ticketKey } : {}) };
+  private contextFor(tls: DownstreamTls, next: Map<string, TlsContextHandle>, allowH2: boolean): TlsContextHandle {
+    const config = { ...engineConfig(tls, true, tls.requireClientCertificate, allowH2), ...(ticketKey !== null ? { ticketKey } : {}) };
     const key = JSON.stringify(config);
     let context = next.get(key) ?? this.byKey.get(key);
     // The config reader built this context once already, so this cannot fail for a config that was accepted.

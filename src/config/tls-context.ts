@@ -163,14 +163,15 @@ function readCommonTls(v: ValueReader, server: boolean): CommonTls | undefined {
 }
 
 /** What the TLS engine is given for a context read from config (h2 left out of ALPN: see below). */
-export function engineConfig(common: CommonTls, server: boolean, requireClientCertificate: boolean): TlsContextConfig {
+export function engineConfig(common: CommonTls, server: boolean, requireClientCertificate: boolean, allowH2 = false): TlsContextConfig {
   return {
     server,
     certificates: common.certificates.map((c) => ({ chain: c.chainPem, key: c.keyPem })),
     ...(common.trustedCaPem !== null ? { trustedCa: common.trustedCaPem } : {}),
     sanMatchers: common.sanMatchers,
-    // The proxy speaks HTTP/1.1 only: offering or choosing h2 (Istio lists it) would have the peer speak HTTP/2 to us.
-    alpn: common.alpn.filter((p) => p !== 'h2'),
+    // h2 only where the proxy speaks it (a server chain whose HCM codec allows HTTP/2): offering or choosing it
+    // elsewhere (Istio lists it) would have the peer speak HTTP/2 to an HTTP/1.1 connection.
+    alpn: allowH2 ? [...common.alpn] : common.alpn.filter((p) => p !== 'h2'),
     minVersion: common.minVersion,
     maxVersion: common.maxVersion,
     requireClientCertificate,

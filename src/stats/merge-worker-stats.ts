@@ -2,13 +2,15 @@
 // /stats/prometheus.
 import { mergeHttpFilterStats, type HttpFilterCounters } from './http-filter-stats.js';
 import { compareStrings, sumByKey } from './sum-by-key.js';
-import type { WorkerStatsSnapshot } from './worker-stats-snapshot.js';
+import type { Http2WorkerCounters, WorkerStatsSnapshot } from './worker-stats-snapshot.js';
+
+const NO_HTTP2: Http2WorkerCounters = { cxTotal: 0, streamsTotal: 0, cxProtocolError: 0, tooManyPrematureResets: 0, rxReset: 0 };
 
 /** The merge reads these fields of each worker's snapshot. */
 export type WorkerStatsInput = Pick<
   WorkerStatsSnapshot,
   'workerId' | 'downstreamCxActive' | 'downstreamCxTotal' | 'downstreamCxOverflow' | 'acceptPausedTotal' | 'requests' | 'clusters' | 'httpFilters'
-  | 'tlsHandshakeTotal' | 'tlsHandshakeErrorTotal' | 'noFilterChainMatchTotal' | 'listenerFiltersTimeoutTotal'
+  | 'tlsHandshakeTotal' | 'tlsHandshakeErrorTotal' | 'noFilterChainMatchTotal' | 'listenerFiltersTimeoutTotal' | 'http2'
 >;
 
 export interface MergedRequestSeries {
@@ -42,6 +44,7 @@ export interface WorkerConnectionStats {
   readonly tlsHandshakeErrorTotal: number;
   readonly noFilterChainMatchTotal: number;
   readonly listenerFiltersTimeoutTotal: number;
+  readonly http2: Http2WorkerCounters;
 }
 
 export interface MergedStats {
@@ -72,6 +75,7 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
       tlsHandshakeErrorTotal: snap.tlsHandshakeErrorTotal ?? 0,
       noFilterChainMatchTotal: snap.noFilterChainMatchTotal ?? 0,
       listenerFiltersTimeoutTotal: snap.listenerFiltersTimeoutTotal ?? 0,
+      http2: snap.http2 ?? NO_HTTP2,
     });
     for (const s of snap.requests) {
       const key = `${s.cluster}\u0000${s.responseCode}\u0000${s.responseFlags}`;

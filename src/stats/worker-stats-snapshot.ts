@@ -46,6 +46,8 @@ export interface WorkerStatsSnapshot {
   /** Connections closed because no filter chain matched them. */
   readonly noFilterChainMatchTotal?: number;
   readonly listenerFiltersTimeoutTotal?: number;
+  /** HTTP/2 downstream counters (absent from workers that predate them). */
+  readonly http2?: Http2WorkerCounters;
   readonly configVersion: number;
   readonly requests: readonly RequestSeries[];
   readonly clusters: readonly UpstreamClusterStats[];
@@ -57,3 +59,12 @@ export interface WorkerStatsSnapshot {
 export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
   0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
 ];
+
+/** HTTP/2 downstream counters of one worker (workers/http2/h2-counters.ts). */
+export interface Http2WorkerCounters {
+  readonly cxTotal: number;
+  readonly streamsTotal: number;
+  readonly cxProtocolError: number;
+  readonly tooManyPrematureResets: number;
+  readonly rxReset: number;
+}

@@ -17,7 +17,9 @@ function endpointGroup(port: number, extra: Record<string, unknown> = {}): Recor
 
 describe('cluster: defaults', () => {
   it("gives a cluster without resilience fields Envoy's defaults, the ones test fixtures build on", () => {
-    const { name, type, connectTimeoutMs, endpoints, tls, ...resilience } = clusterOf({});
+    const { name, type, connectTimeoutMs, endpoints, tls, upstreamProtocol, upstreamHttp2, ...resilience } = clusterOf({});
+    expect(upstreamProtocol).toBe('HTTP1');
+    expect(upstreamHttp2).toBeDefined();
     expect(connectTimeoutMs).toBe(5_000);
     expect(tls).toBeNull();
     expect(resilience).toEqual({
@@ -31,7 +33,7 @@ describe('cluster: defaults', () => {
       healthyPanicThresholdPercent: 50,
       overprovisioningFactor: 140,
     });
-    expect({ ...resilience, tls }).toEqual(CLUSTER_DEFAULTS);
+    expect({ ...resilience, tls, upstreamProtocol, upstreamHttp2 }).toEqual(CLUSTER_DEFAULTS);
   });
 });
 

@@ -1,3 +1,4 @@
+import { DEFAULT_HTTP2_OPTIONS } from '../../src/config/http2-options.js';
 // Builders for clusters as the config readers produce them, and the
 // expected-value fields every endpoint, route and listener gets when the
 // config leaves the resilience features out. The defaults are the readers'
@@ -15,6 +16,8 @@ export const CLUSTER_DEFAULTS: Omit<Cluster, 'name' | 'type' | 'connectTimeoutMs
   outlierDetection: null,
   healthCheck: null,
   overprovisioningFactor: DEFAULT_OVERPROVISIONING_FACTOR,
+  upstreamProtocol: 'HTTP1',
+  upstreamHttp2: DEFAULT_HTTP2_OPTIONS,
 };
 
 /** A STATIC cluster as parsed, defaults filled in; `fields` overrides any of them. */

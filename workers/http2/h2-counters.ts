@@ -10,8 +10,6 @@ export class H2Counters {
   tooManyPrematureResets = 0;
   /** Streams reset by the client before their response completed. */
   rxReset = 0;
-  /** Streams refused for a header list over the limit (max_request_headers_kb). */
-  headerOverflow = 0;
 }
 
 export const h2Counters = new H2Counters();

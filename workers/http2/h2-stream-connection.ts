@@ -208,12 +208,10 @@ export class H2StreamConnection implements H2ResponseSink {
     if (noBody) {
       this.ended = true;
       this.stream.respond(headers, { endStream: true });
-    } else if (this.wantsTrailers || this.grpc) {
-      // Trailers may follow the body (gRPC's status): the stream ends with them (or an empty DATA frame).
+    } else {
+      // Trailers may follow the body (an HTTP/2 upstream's, gRPC's status): the stream ends with them (or an empty DATA frame).
       this.stream.respond(headers, { waitForTrailers: true });
       this.stream.once('wantTrailers', this.sendTrailers.bind(this));
-    } else {
-      this.stream.respond(headers);
     }
   }
 
