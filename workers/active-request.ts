@@ -13,7 +13,8 @@ import { PATH_FORWARD, PATH_REDIRECT } from '../src/routing/path-normalization.j
 import { redirectLocation, type CompiledRoute, type RequestView } from '../src/routing/route-table.js';
 import type { DataPlaneSnapshot } from './data-plane-snapshot.js';
 import type { DownstreamConnection } from './downstream-connection.js';
-import type { FilterAnswer } from './filters/filter-answer.js';
+import { localAnswer, type FilterAnswer } from './filters/filter-answer.js';
+import { grpcStatusOf } from './http2/grpc-status.js';
 import { FilterManager, type FilterChainOwner } from './filters/filter-manager.js';
 import type { HttpFilterCallbacks, ResponseHeaderEdit } from './filters/http-filter.js';
 import { Router } from './filters/router/router.js';
@@ -70,6 +71,8 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   private router: Router | null = null;
   /** Set when the request arrived on an HTTP/2 stream (its response trailers go there). */
   http2Stream: H2StreamConnection | null = null;
+  /** The response's gRPC status (grpc-status in its head or trailers, or of a local reply); -1 when none. */
+  grpcStatus = -1;
   /** The set-cookie line(s) a cookie hash policy generated, for the response head (request-hash.ts). */
   setCookie: string | null = null;
 
@@ -218,6 +221,7 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
 
   sendLocalReply(answer: FilterAnswer): void {
     this.flags |= answer.flag;
+    if (this.http2Stream !== null && this.http2Stream.grpc) this.grpcStatus = grpcStatusOf(answer.headers);
     this.respond(answer.status, answer.body, answer.headers);
   }
 
@@ -279,6 +283,10 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   encodeHeaders(buf: Buffer, start: number, out: Uint32Array, status: number, bodyMode: number): void {
     this.responseStarted = true;
     this.responseCode = status;
+    if (this.http2Stream !== null && this.http2Stream.grpc) {
+      const grpc = findHeader(buf, out, 'grpc-status');
+      if (grpc !== undefined) this.grpcStatus = Number(grpc);
+    }
     const framing = this.responseFraming(out, status, bodyMode);
     const edit = responseEdit;
     edit.remove = this.plan.responseRemove;
@@ -338,6 +346,8 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   /** The upstream's response trailers (HTTP/2): to an HTTP/2 client with the end of its stream. */
   encodeTrailers(trailers: Record<string, string>): void {
     if (this.http2Stream !== null) this.http2Stream.trailers = trailers;
+    const grpc = trailers['grpc-status'];
+    if (grpc !== undefined) this.grpcStatus = Number(grpc);
   }
 
   /** The response is complete (the router then ends the request). */
@@ -385,6 +395,13 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   replyFailure(kind: LocalReplyKind): void {
     this.flags |= kind.flag;
     if (this.router !== null && this.router.retried && kind.status >= 500) this.flags |= ResponseFlag.URX;
+    if (this.http2Stream !== null && this.http2Stream.grpc) {
+      // A gRPC client is answered in gRPC: trailers-only, status from the HTTP one (503 -> 14 UNAVAILABLE), as Envoy does.
+      const answer = localAnswer(kind.status, null, kind.body, true, 0);
+      this.grpcStatus = grpcStatusOf(answer.headers);
+      this.respond(answer.status, '', answer.headers);
+      return;
+    }
     this.respond(kind.status, kind.body, kind.body === '' ? '' : 'content-type: text/plain\r\n');
   }
 

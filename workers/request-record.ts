@@ -10,14 +10,14 @@ export function recordRequest(req: ActiveRequest): void {
   const ctx = req.conn.worker;
   // A direct response or redirect has no cluster: its series is named after the route's virtual host, as Envoy's vhost stats are.
   const destination = req.cluster !== null ? clusterName : req.route !== null ? req.route.virtualHost.name : '';
-  ctx.stats.record(req.listenerName, destination, req.responseCode, req.flags, durationMs);
+  ctx.stats.record(req.listenerName, destination, req.responseCode, req.flags, durationMs, req.grpcStatus);
   if (!ctx.accessLog.enabled) return;
   ctx.accessLog.write({
     // Derived from the duration rather than a Date.now() taken by every request, logged or not.
     startTime: Date.now() - durationMs,
     method: req.method,
     path: req.query === '' ? req.path : req.path + '?' + req.query,
-    protocol: req.http11 ? 'HTTP/1.1' : 'HTTP/1.0',
+    protocol: req.http2Stream !== null ? 'HTTP/2' : req.http11 ? 'HTTP/1.1' : 'HTTP/1.0',
     responseCode: req.responseCode,
     responseFlags: responseFlagsText(req.flags),
     bytesReceived: req.bytesReceived,

@@ -16,6 +16,8 @@ class Series {
     readonly cluster: string,
     readonly code: number,
     readonly flags: number,
+    /** -1: no grpc-status. */
+    readonly grpc: number,
   ) {}
 }
 
@@ -23,15 +25,15 @@ export class RequestStats {
   private readonly byListener = new Map<string, Map<string, Map<number, Series>>>();
   downstreamRqTotal = 0;
 
-  record(listener: string, cluster: string, code: number, flags: number, durationMs: number): void {
+  record(listener: string, cluster: string, code: number, flags: number, durationMs: number, grpc = -1): void {
     this.downstreamRqTotal++;
     let byCluster = this.byListener.get(listener);
     if (byCluster === undefined) this.byListener.set(listener, (byCluster = new Map()));
     let byCode = byCluster.get(cluster);
     if (byCode === undefined) byCluster.set(cluster, (byCode = new Map()));
-    const key = code * 1048576 + flags; // room for 20 flag bits
+    const key = (grpc + 1) * 1099511627776 + code * 1048576 + flags; // room for 20 flag bits and the response code
     let series = byCode.get(key);
-    if (series === undefined) byCode.set(key, (series = new Series(listener, cluster, code, flags)));
+    if (series === undefined) byCode.set(key, (series = new Series(listener, cluster, code, flags, grpc)));
     series.count++;
     series.sumMs += durationMs;
     let b = 0;
@@ -52,6 +54,7 @@ export class RequestStats {
             listener: s.listener,
             responseCode: s.code,
             responseFlags: responseFlagsText(s.flags),
+            ...(s.grpc >= 0 ? { grpcStatus: s.grpc } : {}),
             count: s.count,
             durationSumMs: s.sumMs,
             durationBuckets: cumulative,

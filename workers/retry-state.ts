@@ -11,8 +11,17 @@ class RetryConditions {
   readonly onConnectFailure: boolean;
   readonly onReset: boolean;
   readonly onStatusCodes: boolean;
+  /** Bit n set: grpc-status n retries (trailers-only responses). */
+  readonly grpcMask: number;
 
   constructor(on: readonly string[]) {
+    let mask = 0;
+    if (on.includes('cancelled')) mask |= 1 << 1;
+    if (on.includes('deadline-exceeded')) mask |= 1 << 4;
+    if (on.includes('resource-exhausted')) mask |= 1 << 8;
+    if (on.includes('internal')) mask |= 1 << 13;
+    if (on.includes('unavailable')) mask |= 1 << 14;
+    this.grpcMask = mask;
     this.on5xx = on.includes('5xx');
     this.onGatewayError = on.includes('gateway-error');
     this.onConnectFailure = on.includes('connect-failure');
@@ -76,6 +85,16 @@ export class RetryState {
     if (status >= 500 && this.c.on5xx) return true;
     if ((status === 502 || status === 503 || status === 504) && this.c.onGatewayError) return true;
     return this.c.onStatusCodes && this.policy.retriableStatusCodes.includes(status);
+  }
+
+  /** The policy names a gRPC condition (only then is grpc-status looked up). */
+  get watchesGrpc(): boolean {
+    return this.c.grpcMask !== 0;
+  }
+
+  /** A trailers-only response with this grpc-status is retried. */
+  retriesGrpc(grpcStatus: number): boolean {
+    return grpcStatus >= 0 && grpcStatus < 31 && (this.c.grpcMask & (1 << grpcStatus)) !== 0;
   }
 
   /** Envoy: 5xx and gateway-error also cover connect failures and resets. */

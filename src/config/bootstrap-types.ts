@@ -262,12 +262,13 @@ export type RetryOn =
   | 'connect-failure'
   | 'reset'
   | 'retriable-status-codes'
-  // HTTP/2 and gRPC conditions: accepted, never met on HTTP/1.1 upstreams.
+  // HTTP/2 (an unprocessed refused stream is always sent again) and gRPC conditions (grpc-status of a trailers-only response).
   | 'refused-stream'
   | 'unavailable'
   | 'cancelled'
   | 'deadline-exceeded'
-  | 'resource-exhausted';
+  | 'resource-exhausted'
+  | 'internal';
 
 export interface RetryPolicy {
   readonly retryOn: readonly RetryOn[];
@@ -319,6 +320,11 @@ export interface RouteAction {
   readonly totalWeight: number;
   /** timeout, ms; Envoy default 15000; 0 = none. */
   readonly timeoutMs: number;
+  /**
+   * max_stream_duration.grpc_timeout_header_max, ms: when set, a request's grpc-timeout header is its route
+   * timeout, bounded by this (0 = unbounded); null (unset) ignores grpc-timeout, as Envoy does.
+   */
+  readonly grpcTimeoutHeaderMaxMs?: number | null;
   readonly retryPolicy: RetryPolicy | null;
   readonly prefixRewrite: string | null;
   readonly hostRewriteLiteral: string | null;

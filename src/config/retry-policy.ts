@@ -7,15 +7,16 @@ import { readEmptyTypedConfig } from './typed-config.js';
 import { UINT32_MAX, type ValueReader } from './yaml-reader.js';
 
 /**
- * HTTP/2 and gRPC conditions (REFUSED_STREAM, grpc-status 14/1/4/8) cannot
- * occur on the HTTP/1.1 upstreams this data plane speaks, so they are valid
- * and never fire; accepting them lets Istio's default retry policy
+ * The gRPC conditions retry a trailers-only response whose grpc-status is
+ * 1 (cancelled), 4 (deadline-exceeded), 8 (resource-exhausted), 13 (internal)
+ * or 14 (unavailable), as Envoy does; refused-stream is met by the HTTP/2 pool
+ * itself (an unprocessed stream is always sent again). Istio's default policy
  * (connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes)
- * through without a NACK.
+ * passes as is.
  */
 const RETRY_ON: readonly RetryOn[] = [
   '5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes',
-  'refused-stream', 'unavailable', 'cancelled', 'deadline-exceeded', 'resource-exhausted',
+  'refused-stream', 'unavailable', 'cancelled', 'deadline-exceeded', 'resource-exhausted', 'internal',
 ];
 
 /** Envoy defaults: one retry, back-off base 25 ms (max 10 x base), one host selection attempt. */

@@ -87,6 +87,17 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[], onObje
     }
   }
   const timeoutMs = obj.field('timeout').duration() ?? DEFAULT_ROUTE_TIMEOUT_MS;
+  let grpcTimeoutHeaderMaxMs: number | null = null;
+  const durationField = obj.field('max_stream_duration');
+  const streamDuration = durationField.object();
+  if (streamDuration !== undefined) {
+    grpcTimeoutHeaderMaxMs = streamDuration.field('grpc_timeout_header_max').duration() ?? null;
+    const max = streamDuration.field('max_stream_duration');
+    if (!max.missing) max.problem('is not supported (grpc_timeout_header_max is)');
+    const offset = streamDuration.field('grpc_timeout_header_offset');
+    if (!offset.missing) offset.problem('is not supported (grpc_timeout_header_max is)');
+    streamDuration.done();
+  }
   const retryField = obj.field('retry_policy');
   const retryPolicy = retryField.missing ? null : readRetryPolicy(retryField);
   const prefixRewrite = readUriText(obj.field('prefix_rewrite'), false) ?? null;
@@ -101,6 +112,7 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[], onObje
     clusters,
     totalWeight,
     timeoutMs,
+    ...(grpcTimeoutHeaderMaxMs !== null ? { grpcTimeoutHeaderMaxMs } : {}),
     retryPolicy,
     prefixRewrite,
     hostRewriteLiteral,

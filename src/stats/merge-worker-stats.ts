@@ -4,8 +4,6 @@ import { mergeHttpFilterStats, type HttpFilterCounters } from './http-filter-sta
 import { compareStrings, sumByKey } from './sum-by-key.js';
 import type { Http2WorkerCounters, WorkerStatsSnapshot } from './worker-stats-snapshot.js';
 
-const NO_HTTP2: Http2WorkerCounters = { cxTotal: 0, streamsTotal: 0, cxProtocolError: 0, tooManyPrematureResets: 0, rxReset: 0 };
-
 /** The merge reads these fields of each worker's snapshot. */
 export type WorkerStatsInput = Pick<
   WorkerStatsSnapshot,
@@ -17,6 +15,8 @@ export interface MergedRequestSeries {
   readonly cluster: string;
   readonly responseCode: number;
   readonly responseFlags: string;
+  /** Absent: no grpc-status. */
+  readonly grpcStatus?: number;
   count: number;
   durationSumMs: number;
   durationBuckets: number[];
@@ -44,7 +44,8 @@ export interface WorkerConnectionStats {
   readonly tlsHandshakeErrorTotal: number;
   readonly noFilterChainMatchTotal: number;
   readonly listenerFiltersTimeoutTotal: number;
-  readonly http2: Http2WorkerCounters;
+  /** Absent when the worker reported none. */
+  readonly http2?: Http2WorkerCounters;
 }
 
 export interface MergedStats {
@@ -75,16 +76,18 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
       tlsHandshakeErrorTotal: snap.tlsHandshakeErrorTotal ?? 0,
       noFilterChainMatchTotal: snap.noFilterChainMatchTotal ?? 0,
       listenerFiltersTimeoutTotal: snap.listenerFiltersTimeoutTotal ?? 0,
-      http2: snap.http2 ?? NO_HTTP2,
+      ...(snap.http2 !== undefined ? { http2: snap.http2 } : {}),
     });
     for (const s of snap.requests) {
-      const key = `${s.cluster}\u0000${s.responseCode}\u0000${s.responseFlags}`;
+      const grpcStatus = s.grpcStatus ?? -1;
+      const key = `${s.cluster}\u0000${s.responseCode}\u0000${s.responseFlags}\u0000${grpcStatus}`;
       const into = requests.get(key);
       if (into === undefined) {
         requests.set(key, {
           cluster: s.cluster,
           responseCode: s.responseCode,
           responseFlags: s.responseFlags,
+          ...(grpcStatus >= 0 ? { grpcStatus } : {}),
           count: s.count,
           durationSumMs: s.durationSumMs,
           durationBuckets: [...s.durationBuckets],

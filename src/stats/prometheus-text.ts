@@ -71,11 +71,11 @@ const WORKER_METRICS: readonly (readonly [string, 'gauge' | 'counter', string, (
   ['isthmus_worker_downstream_tls_handshake_error_total', 'counter', 'Downstream TLS handshakes that failed (refused or missing client certificate, bad bytes, no common version).', (w) => w.tlsHandshakeErrorTotal],
   ['isthmus_worker_no_filter_chain_match_total', 'counter', 'Downstream connections closed because no filter chain matched them.', (w) => w.noFilterChainMatchTotal],
   ['isthmus_worker_downstream_pre_cx_timeout_total', 'counter', 'Downstream connections closed because the ClientHello did not arrive within listener_filters_timeout.', (w) => w.listenerFiltersTimeoutTotal],
-  ['isthmus_worker_downstream_http2_cx_total', 'counter', 'Downstream connections that spoke HTTP/2.', (w) => w.http2.cxTotal],
-  ['isthmus_worker_downstream_http2_rq_total', 'counter', 'Requests (streams) received over HTTP/2.', (w) => w.http2.streamsTotal],
-  ['isthmus_worker_downstream_http2_rx_reset_total', 'counter', 'HTTP/2 streams the client reset before their response completed.', (w) => w.http2.rxReset],
-  ['isthmus_worker_downstream_http2_too_many_premature_resets_total', 'counter', 'HTTP/2 connections ended with GOAWAY because the client reset most of its streams early (rapid reset).', (w) => w.http2.tooManyPrematureResets],
-  ['isthmus_worker_downstream_http2_protocol_error_total', 'counter', 'HTTP/2 connections ended for a protocol error or a flood (nghttp2 limits: SETTINGS/PING floods, invalid frames, header lists over the limit).', (w) => w.http2.cxProtocolError],
+  ['isthmus_worker_downstream_http2_cx_total', 'counter', 'Downstream connections that spoke HTTP/2.', (w) => w.http2?.cxTotal ?? 0],
+  ['isthmus_worker_downstream_http2_rq_total', 'counter', 'Requests (streams) received over HTTP/2.', (w) => w.http2?.streamsTotal ?? 0],
+  ['isthmus_worker_downstream_http2_rx_reset_total', 'counter', 'HTTP/2 streams the client reset before their response completed.', (w) => w.http2?.rxReset ?? 0],
+  ['isthmus_worker_downstream_http2_too_many_premature_resets_total', 'counter', 'HTTP/2 connections ended with GOAWAY because the client reset most of its streams early (rapid reset).', (w) => w.http2?.tooManyPrematureResets ?? 0],
+  ['isthmus_worker_downstream_http2_protocol_error_total', 'counter', 'HTTP/2 connections ended for a protocol error or a flood (nghttp2 limits: SETTINGS/PING floods, invalid frames, header lists over the limit).', (w) => w.http2?.cxProtocolError ?? 0],
 ];
 
 /** Escapes a label value: backslash, double quote and line feed (exposition format 0.0.4). */
@@ -148,6 +148,7 @@ export function renderPrometheusText(input: RenderInput): string {
       ['request_protocol', 'http'],
       ['response_code', String(s.responseCode)],
       ['response_flags', s.responseFlags],
+      ['grpc_response_status', s.grpcStatus === undefined ? '' : String(s.grpcStatus)],
       ['connection_security_policy', 'unknown'],
     ];
   });

@@ -11,6 +11,8 @@ export interface RequestSeries {
   readonly responseCode: number;
   /** Envoy response flags, e.g. '-', 'NR', 'UF,URX'. */
   readonly responseFlags: string;
+  /** The gRPC status (grpc-status of the response or its trailers); absent for a response that had none. */
+  readonly grpcStatus?: number;
   readonly count: number;
   /** Sum of durations, ms. */
   readonly durationSumMs: number;

@@ -13,11 +13,13 @@ import { upstreamHeadFor } from '../../forwarded-heads.js';
 import { LocalReply, type LocalReplyKind } from '../../local-reply.js';
 import { localReplyForFailure } from '../../local-response.js';
 import { headOut } from '../../parse-scratch.js';
+import { findHeader } from '../../header-block.js';
+import { parseGrpcTimeout } from '../../http2/grpc-timeout.js';
 import { NO_HASH, requestHash } from '../../request-hash.js';
 import { ResponseFlag } from '../../response-flags.js';
 import { RetryState } from '../../retry-state.js';
 import type { UpstreamCluster } from '../../upstream-cluster.js';
-import { UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../../upstream-connection.js';
+import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../../upstream-connection.js';
 import type { UpstreamEndpoint } from '../../upstream-endpoint.js';
 
 /** Request bodies up to this size are kept so a retry can replay them (Envoy's default buffer limit). */
@@ -100,6 +102,12 @@ export class Router implements UpstreamStream {
     if (cluster === undefined) return false;
     this.cluster = cluster;
     this.timeoutMs = action.timeoutMs;
+    const grpcMax = action.grpcTimeoutHeaderMaxMs;
+    if (grpcMax !== undefined && grpcMax !== null) {
+      // max_stream_duration.grpc_timeout_header_max: the client's grpc-timeout is the timeout, within the bound.
+      const asked = parseGrpcTimeout(findHeader(head, fields, 'grpc-timeout'));
+      if (asked >= 0) this.timeoutMs = grpcMax > 0 ? Math.min(asked, grpcMax) : asked;
+    }
     if (cluster.usesHash && action.hashPolicy.length > 0) {
       this.hash = requestHash(action.hashPolicy, head, fields, stream.query, stream.conn.remoteAddress, stream.conn, stream);
     }
@@ -245,7 +253,8 @@ export class Router implements UpstreamStream {
 
   onUpstreamResponseHead(conn: UpstreamConnection, buf: Buffer, start: number, _length: number, bodyMode: number): void {
     const status = headOut[HEAD.STATUS_CODE]!;
-    if (this.retry !== null && this.retry.retriesStatus(status) && this.canRetry()) {
+    if (this.retry !== null && (this.retry.retriesStatus(status) || (bodyMode === BodyMode.NONE && this.retry.watchesGrpc
+      && this.retry.retriesGrpc(Number(findHeader(buf, headOut, 'grpc-status') ?? -1)))) && this.canRetry()) {
       this.endAttempt(false);
       conn.abandon();
       this.scheduleRetry();
