@@ -28,6 +28,8 @@ export class H2StreamConnection implements H2ResponseSink {
   private responded = false;
   /** Response trailers to send with the end (set by the h2 upstream through the request). */
   trailers: Record<string, string> | null = null;
+  /** The response comes from an HTTP/2 upstream: trailers may follow its body. */
+  mayTrail = false;
   /** The client asked for trailers (te: trailers): gRPC. */
   readonly wantsTrailers: boolean;
   readonly grpc: boolean;
@@ -208,10 +210,12 @@ export class H2StreamConnection implements H2ResponseSink {
     if (noBody) {
       this.ended = true;
       this.stream.respond(headers, { endStream: true });
-    } else {
+    } else if (this.mayTrail || this.grpc) {
       // Trailers may follow the body (an HTTP/2 upstream's, gRPC's status): the stream ends with them (or an empty DATA frame).
       this.stream.respond(headers, { waitForTrailers: true });
       this.stream.once('wantTrailers', this.sendTrailers.bind(this));
+    } else {
+      this.stream.respond(headers);
     }
   }
 

@@ -3,6 +3,7 @@
 // max_concurrent_streams and the peer's SETTINGS. Counted as a connection
 // (max_connections, cx counters); GOAWAY stops new streams on it.
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import type { Http2Options } from '../../src/config/http2-options.js';
 import type { UpstreamEndpoint } from '../upstream-endpoint.js';
 
@@ -46,6 +47,8 @@ export class H2UpstreamSession {
       },
       maxSessionMemory: Math.max(1, Math.ceil((options.maxOutboundFrames * 16384) / (1024 * 1024))),
       maxHeaderListPairs: 128,
+      // Without TCP_NODELAY small frames wait on Nagle and the peer's delayed ACK (tens of ms per exchange).
+      createConnection: () => net.connect({ host: endpoint.address, port: endpoint.port, noDelay: true }),
     });
     const s = this.session;
     s.on('connect', this.onConnect.bind(this));

@@ -20,6 +20,7 @@ const END_STREAM = 0x1;
 let requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
 
 export interface UpstreamTrailerSink {
+  upstreamMayTrail?(): void;
   onUpstreamTrailers?(trailers: Record<string, string>): void;
 }
 
@@ -202,6 +203,7 @@ export class H2UpstreamStream implements UpstreamAttempt {
     }
     if (bodyMode === BodyMode.LENGTH && (headOut[HEAD.CONTENT_LENGTH_HI]! | headOut[HEAD.CONTENT_LENGTH_LO]!) === 0) bodyMode = BodyMode.NONE;
     this.pool.endpoint.health.recordStatus(status);
+    if (!endStream && this.stream.upstreamMayTrail !== undefined) this.stream.upstreamMayTrail();
     this.stream.onUpstreamResponseHead(this as unknown as UpstreamConnection, buf, 0, n, bodyMode);
     if (this.done) return; // the router retried on this status
     if (bodyMode === BodyMode.NONE) this.complete();

@@ -14,9 +14,18 @@ export interface DuplexOwner {
   closeOut(): void;
 }
 
+/** Gathered bytes past this are written at once. */
+const FLUSH_BYTES = 64 * 1024;
+
 export class SocketDuplex extends Duplex {
   private waitingWrite: ((error?: Error | null) => void) | null = null;
   private readPaused = false;
+  /** Frames written this tick, sent together by flush(). */
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  /** The socket's buffer is full: the session's writes wait for writable_(). */
+  private blocked = false;
   readonly remoteAddress: string;
   readonly remotePort = 0;
 
@@ -47,6 +56,7 @@ export class SocketDuplex extends Duplex {
 
   /** The socket drained: the session may write again. */
   writable_(): void {
+    this.blocked = false;
     const cb = this.waitingWrite;
     if (cb !== null) {
       this.waitingWrite = null;
@@ -62,24 +72,31 @@ export class SocketDuplex extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.owner.writeOut(chunk)) callback();
-    else this.waitingWrite = callback;
+    // nghttp2 writes a frame or two per call: gathered until the end of this tick, one socket write for all.
+    this.out.push(chunk);
+    this.outBytes += chunk.length;
+    if (this.outBytes >= FLUSH_BYTES) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(flushDuplex, this);
+    }
+    if (this.blocked) this.waitingWrite = callback;
+    else callback();
   }
 
-  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    // nghttp2's frames of one turn in one socket write.
-    let total = 0;
-    for (const c of chunks) total += c.chunk.length;
-    const joined = Buffer.allocUnsafe(total);
-    let at = 0;
-    for (const c of chunks) {
-      c.chunk.copy(joined, at);
-      at += c.chunk.length;
-    }
-    this._write(joined, 'latin1', callback);
+  /** Writes what was gathered; the socket being full holds the session's next write until it drains. */
+  flush(): void {
+    this.flushScheduled = false;
+    const out = this.out;
+    if (out.length === 0 || this.destroyed) return;
+    const joined = out.length === 1 ? out[0]! : Buffer.concat(out, this.outBytes);
+    this.out = [];
+    this.outBytes = 0;
+    if (!this.owner.writeOut(joined)) this.blocked = true;
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    this.flush();
     this.owner.closeOut();
     callback();
   }
@@ -112,4 +129,8 @@ export class SocketDuplex extends Duplex {
   unref(): this {
     return this;
   }
+}
+
+function flushDuplex(d: SocketDuplex): void {
+  d.flush();
 }

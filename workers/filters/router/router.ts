@@ -283,6 +283,10 @@ export class Router implements UpstreamStream {
     return this.stream.http2Stream !== null;
   }
 
+  upstreamMayTrail(): void {
+    if (this.stream.http2Stream !== null) this.stream.http2Stream.mayTrail = true;
+  }
+
   onUpstreamTrailers(trailers: Record<string, string>): void {
     this.stream.encodeTrailers(trailers);
   }

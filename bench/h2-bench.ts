@@ -1,0 +1,194 @@
+// HTTP/2 and gRPC throughput: the proxy (one worker, HTTP/2 both sides)
+// beside haproxy relaying h2 (nbthread 1) and a direct connection, in one run
+// so the ratios are comparable on a shared machine. Two loads:
+//   gRPC unary (@grpc/grpc-js client process, CONCURRENCY calls in flight on one channel) against a grpc-js server;
+//   h2load (Debian's nghttp2-client; skipped and said so when absent) against a node:http2 server.
+// Run: npx tsc -p . && node dist/bench/h2-bench.js [seconds]
+import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as http2 from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { findPeerBinary, freePort } from './peers.js';
+
+const run = promisify(execFile);
+const SELF = fileURLToPath(import.meta.url);
+const CLI = join(SELF, '..', '..', '..', 'bin', 'isthmus.js');
+const CONCURRENCY = 32;
+const id = (b: Buffer): Buffer => b;
+const UNARY = { path: '/bench.Echo/Unary', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id };
+
+/** Child: the upstreams (grpc-js on argv[3], node:http2 on argv[4]). */
+async function upstreams(grpcPort: number, h2Port: number): Promise<void> {
+  const server = new grpc.Server();
+  server.addService({ unary: UNARY }, { unary: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request) });
+  await new Promise<void>((r, j) => server.bindAsync(`127.0.0.1:${grpcPort}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? j(e) : r())));
+  const body = Buffer.alloc(64, 'x');
+  const h2 = http2.createServer();
+  h2.on('stream', (stream) => {
+    stream.respond({ ':status': 200, 'content-length': String(body.length) });
+    stream.end(body);
+  });
+  h2.listen(h2Port, '127.0.0.1', () => process.send?.('ready'));
+}
+
+/** Child: grpc-js unary load for `seconds` against argv[3]; prints calls per second. */
+async function grpcLoad(target: string, seconds: number): Promise<void> {
+  const Client = grpc.makeGenericClientConstructor({ unary: UNARY }, 'Echo');
+  const client = new Client(target, grpc.credentials.createInsecure());
+  const payload = Buffer.alloc(100, 'p');
+  let done = 0;
+  let errors = 0;
+  let measuring = false;
+  const warmEnd = Date.now() + 1000;
+  const end = warmEnd + seconds * 1000;
+  await new Promise<void>((resolve) => {
+    let active = CONCURRENCY;
+    const one = (): void => {
+      if (Date.now() >= end) {
+        if (--active === 0) resolve();
+        return;
+      }
+      client.makeUnaryRequest(UNARY.path, id, id, payload, (err) => {
+        if (!measuring && Date.now() >= warmEnd) measuring = true;
+        if (measuring) {
+          if (err) errors++;
+          else done++;
+        }
+        one();
+      });
+    };
+    for (let i = 0; i < CONCURRENCY; i++) one();
+  });
+  client.close();
+  process.stdout.write(JSON.stringify({ rps: done / seconds, errors }) + '\n');
+}
+
+function haproxyConfig(listen: number, grpcPort: number, listenH2: number, h2Port: number): string {
+  return `global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend grpc_front
+  bind 127.0.0.1:${listen} proto h2
+  default_backend grpc_back
+backend grpc_back
+  server up 127.0.0.1:${grpcPort} proto h2
+frontend h2_front
+  bind 127.0.0.1:${listenH2} proto h2
+  default_backend h2_back
+backend h2_back
+  server up 127.0.0.1:${h2Port} proto h2
+`;
+}
+
+function isthmusBootstrap(listen: number, grpcPort: number, listenH2: number, h2Port: number): string {
+  const listener = (name: string, port: number, cluster: string): string => `
+  - name: ${name}
+    address: { socket_address: { address: 127.0.0.1, port_value: ${port} } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          '@type': type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ${name}
+          codec_type: HTTP2
+          route_config:
+            name: r
+            virtual_hosts: [{ name: all, domains: ['*'], routes: [{ match: { prefix: / }, route: { cluster: ${cluster}, timeout: 0s } }] }]`;
+  const cluster = (name: string, port: number): string => `
+  - name: ${name}
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        '@type': type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: { http2_protocol_options: {} }
+    load_assignment: { cluster_name: ${name}, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${port} } } } }] }] }`;
+  return `static_resources:\n  listeners:${listener('grpc', listen, 'grpc')}${listener('h2', listenH2, 'h2')}\n  clusters:${cluster('grpc', grpcPort)}${cluster('h2', h2Port)}\n`;
+}
+
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = http2.connect(`http://127.0.0.1:${port}`);
+      s.on('connect', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`port ${port} never accepted`);
+}
+
+async function measureGrpc(target: string, seconds: number): Promise<{ rps: number; errors: number }> {
+  const child = fork(SELF, ['grpc-load', target, String(seconds)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => child.on('exit', r));
+  return JSON.parse(out) as { rps: number; errors: number };
+}
+
+async function measureH2load(h2load: string, port: number, seconds: number): Promise<{ rps: number; errors: number }> {
+  const { stdout } = await run(h2load, ['-c', '4', '-m', '16', '-D', String(seconds), '--warm-up-time=1', `http://127.0.0.1:${port}/`], { maxBuffer: 1 << 22 });
+  const rps = Number(/finished in [^,]+, ([0-9.]+) req\/s/.exec(stdout)?.[1] ?? 'NaN');
+  const m = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(stdout);
+  return { rps, errors: m === null ? -1 : Number(m[2]) + Number(m[3]) };
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(process.argv[2] ?? '10');
+  const dir = mkdtempSync(join(tmpdir(), 'isthmus-h2bench-'));
+  const children: ChildProcess[] = [];
+  try {
+    const [grpcPort, h2Port, proxyGrpc, proxyH2, haGrpc, haH2] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const up = fork(SELF, ['upstreams', String(grpcPort), String(h2Port)], { stdio: 'inherit' });
+    children.push(up);
+    await new Promise((r) => up.once('message', r));
+    writeFileSync(join(dir, 'bootstrap.yaml'), isthmusBootstrap(proxyGrpc, grpcPort, proxyH2, h2Port));
+    const proxy = spawn(process.execPath, [CLI, 'proxy', '--bootstrap', join(dir, 'bootstrap.yaml'), '--admin-port', '0', '--data-dir', join(dir, 'data'), '--workers', '1'], { stdio: 'ignore' });
+    children.push(proxy);
+    const haproxy = findPeerBinary('haproxy');
+    if (haproxy !== null) {
+      writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(haGrpc, grpcPort, haH2, h2Port));
+      children.push(spawn(haproxy, ['-f', join(dir, 'haproxy.cfg'), '-db'], { stdio: 'ignore' }));
+    } else {
+      console.log('haproxy: not installed, skipped');
+    }
+    await waitPort(proxyGrpc);
+    if (haproxy !== null) await waitPort(haGrpc);
+    console.log(`gRPC unary, ${CONCURRENCY} in flight on one channel, ${seconds} s each:`);
+    const direct = await measureGrpc(`127.0.0.1:${grpcPort}`, seconds);
+    const isthmus = await measureGrpc(`127.0.0.1:${proxyGrpc}`, seconds);
+    const ha = haproxy === null ? null : await measureGrpc(`127.0.0.1:${haGrpc}`, seconds);
+    console.log(`  direct   ${direct.rps.toFixed(0)} req/s (errors ${direct.errors})`);
+    console.log(`  isthmus  ${isthmus.rps.toFixed(0)} req/s (errors ${isthmus.errors})`);
+    if (ha !== null) console.log(`  haproxy  ${ha.rps.toFixed(0)} req/s (errors ${ha.errors})  isthmus/haproxy ${(isthmus.rps / ha.rps).toFixed(2)}`);
+    const h2load = findPeerBinary('h2load' as 'wrk');
+    if (h2load === null) {
+      console.log('h2load: not installed (apt-get install nghttp2-client), skipped');
+      return;
+    }
+    console.log(`h2load -c 4 -m 16, ${seconds} s each:`);
+    const d = await measureH2load(h2load, h2Port, seconds);
+    const i = await measureH2load(h2load, proxyH2, seconds);
+    const h = haproxy === null ? null : await measureH2load(h2load, haH2, seconds);
+    console.log(`  direct   ${d.rps.toFixed(0)} req/s (errors ${d.errors})`);
+    console.log(`  isthmus  ${i.rps.toFixed(0)} req/s (errors ${i.errors})`);
+    if (h !== null) console.log(`  haproxy  ${h.rps.toFixed(0)} req/s (errors ${h.errors})  isthmus/haproxy ${(i.rps / h.rps).toFixed(2)}`);
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const role = process.argv[2];
+if (role === 'upstreams') void upstreams(Number(process.argv[3]), Number(process.argv[4]));
+else if (role === 'grpc-load') void grpcLoad(process.argv[3]!, Number(process.argv[4]));
+else void main();
