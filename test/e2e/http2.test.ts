@@ -62,6 +62,10 @@ beforeAll(async () => {
   ca = new TestCa();
   const cert = ca.leaf({ cn: 'proxy', dns: ['localhost'] });
   h1 = await startUpstream((req, res, body) => {
+    if (req.url?.startsWith('/big/')) {
+      res.end(Buffer.alloc(Number(req.url.slice(5)), 'z'));
+      return;
+    }
     res.setHeader('x-upstream-version', req.httpVersion);
     res.end(`h1 ${req.method} ${req.url} host=${req.headers.host} cookie=${req.headers.cookie ?? ''} body=${body}`);
   });
@@ -175,6 +179,30 @@ describe('HTTP/2 downstream', () => {
     const r = await h2get(session, '/upload', {}, big);
     expect(r.status).toBe(200);
     expect(r.body.length).toBe(`h1 POST /upload host=127.0.0.1:${proxy.ports.get('auto')} cookie= body=`.length + big.length);
+    session.close();
+  });
+});
+
+describe('HTTP/2 flow control', () => {
+  it('a stream whose reader stalls does not stall the other streams of its connection', async () => {
+    const session = connect(proxy.ports.get('auto')!);
+    const stalled = session.request({ ':path': '/big/8000000' });
+    let stalledBytes = 0;
+    stalled.on('data', (c: Buffer) => {
+      stalledBytes += c.length;
+      stalled.pause(); // stop reading: the client's window for this stream stays shut
+    });
+    stalled.on('error', () => {});
+    await new Promise((r) => setTimeout(r, 300));
+    const others = await Promise.all(Array.from({ length: 10 }, (_, i) => h2get(session, `/o/${i}`)));
+    expect(others.every((r) => r.status === 200)).toBe(true);
+    expect(stalledBytes).toBeLessThan(8_000_000);
+    // Resumed, the stalled stream completes intact.
+    const rest = new Promise<number>((resolve) => stalled.on('end', () => resolve(stalledBytes)));
+    stalled.removeAllListeners('data');
+    stalled.on('data', (c: Buffer) => (stalledBytes += c.length));
+    stalled.resume();
+    expect(await rest).toBe(8_000_000);
     session.close();
   });
 });

@@ -16,6 +16,7 @@ import { SocketDuplex, type DuplexOwner } from './socket-duplex.js';
 /** Envoy's rule: past this many streams, resets before the response on over half of them end the connection. */
 const PREMATURE_RESET_MIN_STREAMS = 100;
 const END_STREAM = 0x1;
+const SESSION_MEMORY_MB = 10;
 
 /** One http2.Http2Server per options object (servers hold only settings; sessions are ours). */
 const servers = new WeakMap<Http2Options, http2.Http2Server>();
@@ -33,7 +34,8 @@ function serverFor(options: Http2Options): http2.Http2Server {
       enablePush: false,
     },
     // Outbound frames queued for a peer that does not read (nghttp2's outbound ack limit covers control frames).
-    maxSessionMemory: Math.max(1, Math.ceil((options.maxOutboundFrames * 16384) / (1024 * 1024))),
+    // What nghttp2 may hold for one session (queued outbound frames, HPACK tables, stream state), MB: past it, new streams are refused.
+    maxSessionMemory: SESSION_MEMORY_MB,
     maxHeaderListPairs: 128,
     maxSessionInvalidFrames: 100,
     maxSessionRejectedStreams: 100,

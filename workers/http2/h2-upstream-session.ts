@@ -45,7 +45,8 @@ export class H2UpstreamSession {
         initialWindowSize: options.initialStreamWindowSize,
         maxHeaderListSize: options.maxHeaderListSize,
       },
-      maxSessionMemory: Math.max(1, Math.ceil((options.maxOutboundFrames * 16384) / (1024 * 1024))),
+      // What nghttp2 may hold for one session (queued frames, HPACK tables, streams), MB: past it, new streams are refused.
+      maxSessionMemory: 10,
       maxHeaderListPairs: 128,
       // Without TCP_NODELAY small frames wait on Nagle and the peer's delayed ACK (tens of ms per exchange).
       createConnection: () => net.connect({ host: endpoint.address, port: endpoint.port, noDelay: true }),
