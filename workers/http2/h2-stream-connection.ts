@@ -207,6 +207,15 @@ export class H2StreamConnection implements H2ResponseSink {
   h2Head(headers: Record<string, string | string[] | number>, noBody: boolean): void {
     if (this.stream.destroyed) return;
     this.responded = true;
+    try {
+      this.respondWith(headers, noBody);
+    } catch {
+      // A header HTTP/2 cannot carry (node:http2 refuses it): the stream is reset rather than the proxy failing.
+      this.reset(h2.NGHTTP2_INTERNAL_ERROR);
+    }
+  }
+
+  private respondWith(headers: Record<string, string | string[] | number>, noBody: boolean): void {
     if (noBody) {
       this.ended = true;
       this.stream.respond(headers, { endStream: true });
@@ -231,7 +240,12 @@ export class H2StreamConnection implements H2ResponseSink {
   }
 
   private sendTrailers(): void {
-    if (!this.stream.destroyed) this.stream.sendTrailers(this.trailers ?? {});
+    if (this.stream.destroyed) return;
+    try {
+      this.stream.sendTrailers(this.trailers ?? {});
+    } catch {
+      this.reset(h2.NGHTTP2_INTERNAL_ERROR);
+    }
   }
 
   h2Broken(): void {

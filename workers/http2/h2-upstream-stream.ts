@@ -13,7 +13,7 @@ import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnectio
 import type { H2UpstreamPool } from './h2-upstream-pool.js';
 import type { H2UpstreamSession } from './h2-upstream-session.js';
 
-const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect']);
+const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect', 'http2-settings']);
 /** Request bytes kept to send again if the stream is refused unprocessed. */
 const RESEND_LIMIT = 1024 * 1024;
 const END_STREAM = 0x1;
@@ -94,6 +94,11 @@ export class H2UpstreamStream implements UpstreamAttempt {
       else this.sent.push(buf);
     }
     const s = this.h2stream;
+    if (s === null && this.sent === null) {
+      // Waiting to be sent again, and the body outgrew what is kept for that: it cannot go whole.
+      this.fail(UpstreamFailure.RESET);
+      return true;
+    }
     return s === null || s.destroyed ? true : s.write(buf);
   }
 
@@ -131,7 +136,14 @@ export class H2UpstreamStream implements UpstreamAttempt {
 
   private open(): void {
     const session = this.session!;
-    const s = session.session.request(this.headers!, { endStream: false });
+    let s: ClientHttp2Stream;
+    try {
+      s = session.session.request(this.headers!, { endStream: false });
+    } catch {
+      // A header HTTP/2 cannot carry (node:http2 refuses it), or the session closed under us.
+      process.nextTick(failProtocol, this);
+      return;
+    }
     this.h2stream = s;
     s.on('response', this.onResponse.bind(this));
     s.on('data', this.onData.bind(this));
@@ -260,6 +272,10 @@ export class H2UpstreamStream implements UpstreamAttempt {
     this.stream.onUpstreamResponseEnd();
   }
 
+  failProtocol(): void {
+    this.fail(UpstreamFailure.PROTOCOL);
+  }
+
   private fail(failure: number): void {
     if (this.done) return;
     this.finishBooks();
@@ -281,6 +297,10 @@ export class H2UpstreamStream implements UpstreamAttempt {
 }
 
 function noop(): void {}
+
+function failProtocol(s: H2UpstreamStream): void {
+  s.failProtocol();
+}
 
 function reportOverflow(stream: UpstreamStream): void {
   stream.onUpstreamFailure(UpstreamFailure.OVERFLOW);
