@@ -16,6 +16,8 @@ export interface DuplexOwner {
 
 /** Gathered bytes past this are written at once. */
 const FLUSH_BYTES = 64 * 1024;
+/** What may be written past a full socket before the session waits for it to drain. */
+const UNACKED_LIMIT = 256 * 1024;
 
 export class SocketDuplex extends Duplex {
   private waitingWrite: ((error?: Error | null) => void) | null = null;
@@ -26,6 +28,8 @@ export class SocketDuplex extends Duplex {
   private flushScheduled = false;
   /** The socket's buffer is full: the session's writes wait for writable_(). */
   private blocked = false;
+  /** Bytes written since the socket last drained while it reported itself full. */
+  private unacked = 0;
   readonly remoteAddress: string;
   readonly remotePort = 0;
 
@@ -57,6 +61,7 @@ export class SocketDuplex extends Duplex {
   /** The socket drained: the session may write again. */
   writable_(): void {
     this.blocked = false;
+    this.unacked = 0;
     const cb = this.waitingWrite;
     if (cb !== null) {
       this.waitingWrite = null;
@@ -92,7 +97,12 @@ export class SocketDuplex extends Duplex {
     const joined = out.length === 1 ? out[0]! : Buffer.concat(out, this.outBytes);
     this.out = [];
     this.outBytes = 0;
-    if (!this.owner.writeOut(joined)) this.blocked = true;
+    if (this.owner.writeOut(joined)) return;
+    // The socket is past its high-water mark (often true of a write not yet completed, however small): the
+    // session goes on until UNACKED_LIMIT bytes went out since the last drain, then waits for it. Waiting at
+    // every false would cost an event-loop turn per write.
+    this.unacked += joined.length;
+    if (this.unacked > UNACKED_LIMIT) this.blocked = true;
   }
 
   override _final(callback: (error?: Error | null) => void): void {
