@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { findPeerBinary, freePort } from './peers.js';
+import { sampleProcess } from './process-sampler.js';
 
 const run = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
@@ -127,12 +128,35 @@ async function waitPort(port: number): Promise<void> {
   throw new Error(`port ${port} never accepted`);
 }
 
+interface Measured {
+  readonly rps: number;
+  readonly errors: number;
+  /** CPU ms the proxy spent per 1000 requests (null: direct, nothing in between). */
+  readonly cpuMsPer1k: number | null;
+}
+
+/** CPU ms per 1000 requests of `pid` while `load` ran (wall time is noisy on a shared machine; CPU per request much less). */
+async function withCpu(pid: number | null, seconds: number, load: () => Promise<{ rps: number; errors: number }>): Promise<Measured> {
+  const before = pid === null ? null : sampleProcess(pid);
+  const r = await load();
+  const after = pid === null ? null : sampleProcess(pid);
+  const requests = r.rps * seconds;
+  const cpuMsPer1k = before === null || after === null || requests === 0 ? null : ((after.cpuSeconds - before.cpuSeconds) * 1e6) / requests;
+  return { ...r, cpuMsPer1k };
+}
+
 async function measureGrpc(target: string, seconds: number): Promise<{ rps: number; errors: number }> {
   const child = fork(SELF, ['grpc-load', target, String(seconds)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((r) => child.on('exit', r));
   return JSON.parse(out) as { rps: number; errors: number };
+}
+
+function line(name: string, m: Measured, vs: Measured | null): string {
+  const cpu = m.cpuMsPer1k === null ? '' : `, ${m.cpuMsPer1k.toFixed(0)} ms CPU per 1k`;
+  const ratio = vs === null ? '' : `  isthmus/haproxy req/s ${(vs.rps / m.rps).toFixed(2)}`;
+  return `  ${name.padEnd(8)} ${m.rps.toFixed(0)} req/s (errors ${m.errors}${cpu})${ratio}`;
 }
 
 async function measureH2load(h2load: string, port: number, seconds: number): Promise<{ rps: number; errors: number }> {
@@ -155,33 +179,37 @@ async function main(): Promise<void> {
     const proxy = spawn(process.execPath, [CLI, 'proxy', '--bootstrap', join(dir, 'bootstrap.yaml'), '--admin-port', '0', '--data-dir', join(dir, 'data'), '--workers', '1'], { stdio: 'ignore' });
     children.push(proxy);
     const haproxy = findPeerBinary('haproxy');
+    let haPid: number | null = null;
     if (haproxy !== null) {
       writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(haGrpc, grpcPort, haH2, h2Port));
-      children.push(spawn(haproxy, ['-f', join(dir, 'haproxy.cfg'), '-db'], { stdio: 'ignore' }));
+      const ha = spawn(haproxy, ['-f', join(dir, 'haproxy.cfg'), '-db'], { stdio: 'ignore' });
+      children.push(ha);
+      haPid = ha.pid ?? null;
     } else {
       console.log('haproxy: not installed, skipped');
     }
     await waitPort(proxyGrpc);
     if (haproxy !== null) await waitPort(haGrpc);
     console.log(`gRPC unary, ${CONCURRENCY} in flight on one channel, ${seconds} s each:`);
-    const direct = await measureGrpc(`127.0.0.1:${grpcPort}`, seconds);
-    const isthmus = await measureGrpc(`127.0.0.1:${proxyGrpc}`, seconds);
-    const ha = haproxy === null ? null : await measureGrpc(`127.0.0.1:${haGrpc}`, seconds);
-    console.log(`  direct   ${direct.rps.toFixed(0)} req/s (errors ${direct.errors})`);
-    console.log(`  isthmus  ${isthmus.rps.toFixed(0)} req/s (errors ${isthmus.errors})`);
-    if (ha !== null) console.log(`  haproxy  ${ha.rps.toFixed(0)} req/s (errors ${ha.errors})  isthmus/haproxy ${(isthmus.rps / ha.rps).toFixed(2)}`);
+    const proxyPid = proxy.pid ?? null;
+    const direct = await withCpu(null, seconds, () => measureGrpc(`127.0.0.1:${grpcPort}`, seconds));
+    const isthmus = await withCpu(proxyPid, seconds, () => measureGrpc(`127.0.0.1:${proxyGrpc}`, seconds));
+    const ha = haproxy === null ? null : await withCpu(haPid, seconds, () => measureGrpc(`127.0.0.1:${haGrpc}`, seconds));
+    console.log(line('direct', direct, null));
+    console.log(line('isthmus', isthmus, null));
+    if (ha !== null) console.log(line('haproxy', ha, isthmus));
     const h2load = findPeerBinary('h2load' as 'wrk');
     if (h2load === null) {
       console.log('h2load: not installed (apt-get install nghttp2-client), skipped');
       return;
     }
     console.log(`h2load -c 4 -m 16, ${seconds} s each:`);
-    const d = await measureH2load(h2load, h2Port, seconds);
-    const i = await measureH2load(h2load, proxyH2, seconds);
-    const h = haproxy === null ? null : await measureH2load(h2load, haH2, seconds);
-    console.log(`  direct   ${d.rps.toFixed(0)} req/s (errors ${d.errors})`);
-    console.log(`  isthmus  ${i.rps.toFixed(0)} req/s (errors ${i.errors})`);
-    if (h !== null) console.log(`  haproxy  ${h.rps.toFixed(0)} req/s (errors ${h.errors})  isthmus/haproxy ${(i.rps / h.rps).toFixed(2)}`);
+    const d = await withCpu(null, seconds, () => measureH2load(h2load, h2Port, seconds));
+    const i = await withCpu(proxyPid, seconds, () => measureH2load(h2load, proxyH2, seconds));
+    const h = haproxy === null ? null : await withCpu(haPid, seconds, () => measureH2load(h2load, haH2, seconds));
+    console.log(line('direct', d, null));
+    console.log(line('isthmus', i, null));
+    if (h !== null) console.log(line('haproxy', h, i));
   } finally {
     for (const c of children) c.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });

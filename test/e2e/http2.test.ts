@@ -29,6 +29,7 @@ function routes(): Record<string, unknown> {
     name: 'local',
     virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
       { match: { prefix: '/h2/' }, route: { cluster: 'h2backend', timeout: '20s' } },
+      { match: { prefix: '/h2one/' }, route: { cluster: 'h2one', timeout: '20s', prefix_rewrite: '/h2/' } },
       { match: { prefix: '/' }, route: { cluster: 'h1backend', timeout: '20s' } },
     ] }],
   };
@@ -100,7 +101,11 @@ beforeAll(async () => {
           listener('h1only', { codec_type: 'HTTP1' }),
           listener('small', { max_request_headers_kb: 8 }),
         ],
-        clusters: [cluster('h1backend', h1.port), cluster('h2backend', h2port, { max_concurrent_streams: 10 })],
+        clusters: [
+          cluster('h1backend', h1.port),
+          cluster('h2backend', h2port, { max_concurrent_streams: 10 }),
+          { ...cluster('h2one', h2port, {}), circuit_breakers: { thresholds: [{ max_requests: 2, max_pending_requests: 1 }] } },
+        ],
       },
     },
   });
@@ -232,6 +237,20 @@ describe('HTTP/2 upstream', () => {
     expect(h2seen.streams - before).toBe(25);
     const stats = (await admin(proxy, '/stats/prometheus')).body;
     expect(metricSum(stats, 'envoy_cluster_upstream_cx_total', 'cluster_name="h2backend"')).toBeGreaterThanOrEqual(3);
+    session.close();
+  });
+});
+
+describe('HTTP/2 upstream circuit breakers', () => {
+  it('max_requests counts streams: past it, requests get 503 UO while the admitted ones complete', async () => {
+    const session = connect(proxy.ports.get('auto')!);
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => h2get(session, `/h2one/slow/${i}`)));
+    const ok = results.filter((r) => r.status === 200 && r.body === 'slow').length;
+    const overflow = results.filter((r) => r.status === 503).length;
+    expect(ok).toBe(2);
+    expect(overflow).toBe(4);
+    const stats = (await admin(proxy, '/stats/prometheus')).body;
+    expect(metricSum(stats, 'istio_requests_total', 'response_flags="UO"')).toBe(4);
     session.close();
   });
 });
