@@ -16,9 +16,11 @@ const shapes = JSON.parse(process.argv[1]);
 net.createServer((c) => {
   let n = 0;
   c.on('data', () => {
+    // Each part in its own write, one timer after the previous one so the order holds on a loaded machine.
     const parts = shapes[n++ % shapes.length];
-    let delay = 0;
-    for (const p of parts) setTimeout(() => c.write(p), delay++);
+    let i = 0;
+    const next = () => { c.write(parts[i++]); if (i < parts.length) setTimeout(next, 1); };
+    next();
   });
 }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });
 `;
