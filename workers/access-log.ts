@@ -1,5 +1,5 @@
-// One JSON line per request with Envoy's default access-log fields. The
-// request path only appends its line (built by accessLogLine, ASCII) to a
+// One access-log destination (a file, stdout or stderr). The request path
+// only appends its line (built by a LineFormatter, latin1) to a
 // buffer; the buffer goes out in one asynchronous write (libuv's threadpool)
 // once it holds 64 KiB or 100 ms after its first line (Envoy flushes its
 // access-log files the same way, at 64 KiB or every second). A write per
@@ -11,9 +11,6 @@
 // lines are dropped and counted, never queued without end.
 import { mkdirSync, openSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { accessLogLine, type AccessLogEntry } from './access-log-line.js';
-
-export type { AccessLogEntry } from './access-log-line.js';
 
 /** Bytes of log lines a worker holds for a destination that does not keep up (a few thousand lines). */
 export const ACCESS_LOG_BUFFER_BYTES = 1024 * 1024;
@@ -43,7 +40,7 @@ export class AccessLog {
   dropped = 0;
 
   /**
-   * target: 'off', 'stdout', or a file path (appended, its directory made). `onDropped`: told of each line dropped
+   * target: 'off', 'stdout', 'stderr', or a file path (appended, its directory made). `onDropped`: told of each line dropped
    * (the worker counts it in the proxy's shared state for /stats/prometheus). Throws when the file cannot be opened.
    */
   constructor(
@@ -56,8 +53,8 @@ export class AccessLog {
       this.fd = -1;
       return;
     }
-    if (target === 'stdout') {
-      this.fd = 1;
+    if (target === 'stdout' || target === 'stderr') {
+      this.fd = target === 'stdout' ? 1 : 2;
     } else {
       try {
         mkdirSync(dirname(target), { recursive: true });
@@ -71,10 +68,6 @@ export class AccessLog {
 
   get enabled(): boolean {
     return this.fd >= 0;
-  }
-
-  write(e: AccessLogEntry): void {
-    if (this.fd >= 0) this.append(accessLogLine(e));
   }
 
   /** Queues one line (ASCII, newline included); dropped and counted when the buffer is full. */

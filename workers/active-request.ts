@@ -17,12 +17,13 @@ import type { FilterAnswer } from './filters/filter-answer.js';
 import { FilterManager, type FilterChainOwner } from './filters/filter-manager.js';
 import type { HttpFilterCallbacks, ResponseHeaderEdit } from './filters/http-filter.js';
 import { Router } from './filters/router/router.js';
-import { findHeader, headerList, headerValueById } from './header-block.js';
+import { headerList, headerValueById } from './header-block.js';
 import { LocalReply, type LocalReplyKind } from './local-reply.js';
 import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead } from './message-heads.js';
 import { headOut } from './parse-scratch.js';
 import { LAST_CHUNK, RequestBodyReader, type RequestBodySink } from './request-body-reader.js';
 import { recordRequest } from './request-record.js';
+import type { AccessLogSet } from './access-log-set.js';
 import { normalizeTargetPath, parseRequestTarget } from './request-target.js';
 import { ResponseFlag } from './response-flags.js';
 import { EMPTY_HEADER_PLAN, headerPlanFor, type RouteHeaderPlan } from './route-header-plan.js';
@@ -41,7 +42,6 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   authority = '';
   requestId = '';
   forwardedFor = '';
-  userAgent = '';
   http11 = true;
   /**
    * The parsed head: the read buffer and the parser's scratch while start() runs; a copy once a filter
@@ -82,12 +82,27 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   bytesReceived = 0;
   bytesSent = 0;
   readonly startMark = performance.now();
+  /** The access logs of the connection's filter chain (null: none); what they need of the heads is kept below. */
+  readonly logs: AccessLogSet | null;
+  loggedRequestHeaders: (string | undefined)[] | null = null;
+  loggedResponseHeaders: (string | undefined)[] | null = null;
+  /** performance.now() when the request's last byte arrived / the upstream's response head did (0: not yet); logged requests only. */
+  requestEndMark = 0;
+  responseStartMark = 0;
 
   constructor(
     readonly conn: DownstreamConnection,
     private readonly snapshot: DataPlaneSnapshot,
     readonly listenerName: string,
-  ) {}
+  ) {
+    const chains = snapshot.listeners.get(listenerName)?.chains;
+    this.logs = chains === undefined ? null : (chains[conn.chainIndex] ?? chains[0])?.accessLogs ?? null;
+  }
+
+  /** Attempts the router made upstream (0 when it made none). */
+  get upstreamAttempts(): number {
+    return this.router === null ? 0 : this.router.attempts;
+  }
 
   get headers(): readonly string[] {
     if (this.headersCache === null) this.headersCache = this.headBuf === null ? [] : headerList(this.headBuf, this.headFields!);
@@ -131,7 +146,6 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
     this.requestComplete = !this.receivingBody;
     this.requestId = headerValueById(buf, out, HEADER_ID.X_REQUEST_ID) || randomUUID();
     this.forwardedFor = headerValueById(buf, out, HEADER_ID.X_FORWARDED_FOR);
-    if (this.conn.accessLogEnabled) this.userAgent = findHeader(buf, out, 'user-agent') ?? '';
     if (!parseRequestTarget(buf, out, this)) {
       this.closeAfter = true;
       this.replyFailure(LocalReply.BAD_REQUEST);
@@ -150,6 +164,10 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
     this.headBuf = buf;
     this.headFields = out;
     this.headLength = headLength;
+    if (this.logs !== null) {
+      this.loggedRequestHeaders = this.logs.captureRequest(buf, out, this);
+      if (this.requestComplete) this.requestEndMark = this.startMark;
+    }
     const route = listener === undefined ? null : listener.routes.match(this);
     if (route === null) {
       this.replyFailure(LocalReply.NO_ROUTE);
@@ -253,6 +271,7 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   bodyComplete(): void {
     this.receivingBody = false;
     this.requestComplete = true;
+    if (this.logs !== null) this.requestEndMark = performance.now();
     if (this.finished) return;
     if (this.filters !== null) this.filters.decodeComplete();
     if (this.router !== null) this.router.decodeComplete();
@@ -276,6 +295,10 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   encodeHeaders(buf: Buffer, start: number, out: Uint32Array, status: number, bodyMode: number): void {
     this.responseStarted = true;
     this.responseCode = status;
+    if (this.logs !== null) {
+      this.responseStartMark = performance.now();
+      this.loggedResponseHeaders = this.logs.captureResponse(buf, out);
+    }
     const framing = this.responseFraming(out, status, bodyMode);
     const edit = responseEdit;
     edit.remove = this.plan.responseRemove;

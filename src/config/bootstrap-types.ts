@@ -3,6 +3,8 @@
 // compiled by each worker. Plain data only (no RegExp, no Map) so it survives
 // msgpack/structured clone unchanged; workers build their own lookup tables.
 
+import type { AccessLogConfig } from './access-log-config.js';
+
 export interface SocketAddress {
   readonly address: string; // IPv4 or IPv6 literal (no brackets)
   readonly port: number; // 0 = let the kernel choose (agent resolves it once)
@@ -19,7 +21,7 @@ export interface Bootstrap {
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
 export type ListenerHcm = Pick<Listener, 'statPrefix' | 'routeConfig' | 'streamIdleTimeoutMs' | 'requestHeadersTimeoutMs'
-  | 'httpFilters' | 'pathNormalization'>;
+  | 'httpFilters' | 'pathNormalization' | 'accessLogs'>;
 
 /** config.listener.v3.FilterChainMatch: the fields we match on (empty = any). */
 export interface FilterChainMatch {
@@ -92,6 +94,8 @@ export interface Listener {
   readonly httpFilters: HttpFilters;
   /** http_connection_manager normalize_path, merge_slashes, path_with_escaped_slashes_action. */
   readonly pathNormalization: PathNormalization;
+  /** http_connection_manager.access_log: the loggers each request of this chain is offered to (empty: none). */
+  readonly accessLogs: readonly AccessLogConfig[];
 }
 
 /** What Envoy's HTTP connection manager does to a request's path before routing (and for the upstream). */

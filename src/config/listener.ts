@@ -4,6 +4,7 @@
 // fault, cors, router).
 
 import type { FilterChain, FilterChainMatch, HttpFilters, Listener, PathNormalization } from './bootstrap-types.js';
+import { readAccessLogs, type AccessLogConfig } from './access-log-config.js';
 import { readDownstreamTransportSocket } from './tls-context.js';
 import { readHttpFilters } from './http-filters.js';
 import { readPathNormalization } from './path-normalization-config.js';
@@ -30,6 +31,7 @@ interface HcmFields {
   requestHeadersTimeoutMs: number;
   httpFilters: HttpFilters | undefined;
   pathNormalization: PathNormalization | undefined;
+  accessLogs: AccessLogConfig[] | undefined;
 }
 
 function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
@@ -48,8 +50,9 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   // No http_filters: the router alone.
   const httpFilters = filtersField.missing ? { fault: null, cors: false, order: [] } : readHttpFilters(filtersField);
   const pathNormalization = readPathNormalization(obj);
+  const accessLogs = readAccessLogs(obj.field('access_log'));
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, accessLogs };
 }
 
 /** config.listener.v3.FilterChainMatch: server_names, transport_protocol and application_protocols. */
@@ -132,7 +135,8 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
   }
   chain.done();
   if (match === undefined || tls === undefined || hcm === undefined || hcm.statPrefix === undefined
-    || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined) return undefined;
+    || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined
+    || hcm.accessLogs === undefined) return undefined;
   return {
     match,
     tls,
@@ -143,6 +147,7 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
       requestHeadersTimeoutMs: hcm.requestHeadersTimeoutMs,
       httpFilters: hcm.httpFilters,
       pathNormalization: hcm.pathNormalization,
+      accessLogs: hcm.accessLogs,
     },
   };
 }
