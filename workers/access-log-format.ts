@@ -129,7 +129,7 @@ function ms(from: number, to: number): number | null {
 function valueOf(o: Operator, req: ActiveRequest, t: LogTimes): string | number | null {
   switch (o.code) {
     case OP.START_TIME: return o.time!.render(t.startMs);
-    case OP.REQ_METHOD: return req.method;
+    case OP.REQ_METHOD: return req.method === '' ? null : req.method;
     case OP.REQ_PATH: return req.query === '' ? req.path : req.path + '?' + req.query;
     case OP.REQ_ORIGINAL_PATH: return o.alt === null ? null : valueOf(o.alt, req, t);
     case OP.REQ_AUTHORITY: return req.authority === '' ? null : req.authority;
@@ -138,11 +138,11 @@ function valueOf(o: Operator, req: ActiveRequest, t: LogTimes): string | number 
     case OP.REQ_FORWARDED_FOR: return req.forwardedFor === '' ? null : req.forwardedFor;
     case OP.REQ: {
       const v = req.loggedRequestHeaders === null ? undefined : req.loggedRequestHeaders[o.slot];
-      return v !== undefined ? v : o.alt === null ? null : valueOf(o.alt, req, t);
+      return v !== undefined && v !== '' ? v : o.alt === null ? null : valueOf(o.alt, req, t);
     }
     case OP.RESP: {
       const v = req.loggedResponseHeaders === null || o.slot < 0 ? undefined : req.loggedResponseHeaders[o.slot];
-      return v !== undefined ? v : o.alt === null ? null : valueOf(o.alt, req, t);
+      return v !== undefined && v !== '' ? v : o.alt === null ? null : valueOf(o.alt, req, t);
     }
     case OP.TRAILER: return null; // HTTP/1.1 trailers are not kept
     case OP.PROTOCOL: return req.http11 ? 'HTTP/1.1' : 'HTTP/1.0';
@@ -250,7 +250,7 @@ function renderJson(entries: readonly JsonEntry[], omitEmpty: boolean, req: Acti
         if (omitEmpty) continue;
         value = 'null';
       } else {
-        value = typeof v === 'number' ? '' + v : '"' + jsonEscape(truncated(v, e.single.maxLength)) + '"';
+        value = typeof v === 'number' ? (Number.isFinite(v) ? '' + v : 'null') : '"' + jsonEscape(truncated(v, e.single.maxLength)) + '"';
       }
     } else if (e.parts !== null) {
       // jsonEscape of latin1 text escapes bytes >= 0x80 one by one; a config's UTF-8 literal shows as its bytes.
