@@ -127,7 +127,23 @@ const HELPERS = {
     return req.route === null || req.route.route.name === '' ? null : req.route.route.name;
   },
 };
-type Helpers = typeof HELPERS & { readonly times: StartTimeFormat[]; readonly nested: LineRender[] };
+type Helpers = typeof HELPERS & {
+  readonly times: StartTimeFormat[];
+  readonly nested: LineRender[];
+  /** Per escaping site: the last value and its escape (a cluster, method or user agent repeats request after request). */
+  readonly lastIn: string[];
+  readonly lastOut: string[];
+  escAt(site: number, s: string): string;
+};
+
+/** jsonEscape with a one-entry memo per site (a string compare is cheaper than the escape scan). */
+function escAt(this: Helpers, site: number, s: string): string {
+  if (this.lastIn[site] === s) return this.lastOut[site]!;
+  const out = jsonEscape(s);
+  this.lastIn[site] = s;
+  this.lastOut[site] = out;
+  return out;
+}
 type LineRender = (req: ActiveRequest, t: LogTimes, H: Helpers) => string;
 
 /** Request headers the request already holds as fields (no capture needed). */
@@ -167,6 +183,12 @@ class ConcatBuilder {
 class CodeBuilder {
   readonly times: StartTimeFormat[] = [];
   readonly nested: LineRender[] = [];
+  escapeSites = 0;
+
+  /** An expression escaping `expr` for a JSON string, memoized at its own site. */
+  esc(expr: string): string {
+    return `H.escAt(${this.escapeSites++}, ${expr})`;
+  }
 
   constructor(private readonly slots: HeaderSlots, private readonly facts: ChainFacts) {}
 
@@ -268,7 +290,7 @@ class CodeBuilder {
           out.expr(v.expr);
         } else {
           out.text('"');
-          out.expr(v.kind === 'safe' ? v.expr : `H.esc(${v.expr})`);
+          out.expr(v.kind === 'safe' ? v.expr : this.esc(v.expr));
           out.text('"');
         }
       } else {
@@ -283,7 +305,7 @@ class CodeBuilder {
 
   /** A value `name` (not null) as JSON text. */
   private jsonValue(v: ValueCode, name: string): string {
-    return v.kind === 'number' ? name : v.kind === 'safe' ? `'"' + ${name} + '"'` : `'"' + H.esc(${name}) + '"'`;
+    return v.kind === 'number' ? name : v.kind === 'safe' ? `'"' + ${name} + '"'` : `'"' + ${this.esc(name)} + '"'`;
   }
 
   /** omit_empty_values: a key whose value is null is left out, so commas are placed as the line is built. */
@@ -324,7 +346,8 @@ export class LineFormatter {
       ? [`return ${b.text(format.text, format.omitEmptyValues ? '' : '-')};`]
       : [`return ${b.json(format.json, format.omitEmptyValues)} + '\\n';`];
     this.render = b.compile(body);
-    this.helpers = { ...HELPERS, times: b.times, nested: b.nested };
+    const sites = Array.from({ length: b.escapeSites }, () => '');
+    this.helpers = { ...HELPERS, times: b.times, nested: b.nested, lastIn: sites, lastOut: [...sites], escAt };
   }
 
   /** The line (a JSON line ends with a newline; a TEXT line is exactly what its format says, as in Envoy). */
