@@ -20,6 +20,7 @@ import type { MeshPublisher } from './mesh/mesh-publisher.js';
 import {
   DEFAULT_PATH_NORMALIZATION, isPathNormalizationType, PATH_NORMALIZATION_TYPES, type PathNormalizationType,
 } from './translate/hcm-path-normalization.js';
+import { ACCESS_LOG_ENCODINGS, meshAccessLogProblem, type AccessLogEncoding, type MeshAccessLog } from './translate/access-log-mesh.js';
 
 export interface ControlOptions {
   readonly configDir: string | null;
@@ -37,6 +38,8 @@ export interface ControlOptions {
   readonly registrationGraceMs: number;
   /** Istio's meshConfig.pathNormalization.normalization for every proxy's listeners. */
   readonly pathNormalization: PathNormalizationType;
+  /** Istio's meshConfig.accessLogFile / accessLogEncoding / accessLogFormat for every proxy's listeners. */
+  readonly accessLog: MeshAccessLog;
 }
 
 export const CONTROL_COMMAND: CommandSpec = {
@@ -71,6 +74,19 @@ export const CONTROL_COMMAND: CommandSpec = {
       description: `Istio's meshConfig.pathNormalization for the proxies' listeners: ${PATH_NORMALIZATION_TYPES.join(', ')}`,
       validate: (v) => (isPathNormalizationType(String(v)) ? undefined : `unknown path normalization '${String(v)}'`),
     },
+    {
+      name: 'access-log-file', type: 'string', valueName: 'PATH', default: '',
+      description: "Istio's meshConfig.accessLogFile: the proxies write an access log there (/dev/stdout: their standard output); empty: none",
+    },
+    {
+      name: 'access-log-encoding', type: 'string', valueName: 'TEXT|JSON', default: 'TEXT',
+      description: "Istio's meshConfig.accessLogEncoding for --access-log-file",
+      validate: (v) => ((ACCESS_LOG_ENCODINGS as readonly string[]).includes(String(v)) ? undefined : `must be TEXT or JSON, not '${String(v)}'`),
+    },
+    {
+      name: 'access-log-format', type: 'string', valueName: 'FORMAT', default: '',
+      description: "Istio's meshConfig.accessLogFormat: Envoy format string (TEXT) or JSON object of them (JSON); empty: Istio's default",
+    },
     LOG_LEVEL_OPTION,
     LOG_FORMAT_OPTION,
   ],
@@ -85,6 +101,13 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
   if ((v['push-debounce-max'] as number) < (v['push-debounce-quiet'] as number)) {
     throw new OptionsError(`--push-debounce-max (${String(v['push-debounce-max'])} ms) must not be shorter than --push-debounce-quiet (${String(v['push-debounce-quiet'])} ms)`);
   }
+  const accessLog: MeshAccessLog = {
+    file: v['access-log-file'] as string,
+    encoding: v['access-log-encoding'] as AccessLogEncoding,
+    format: v['access-log-format'] as string,
+  };
+  const accessLogProblem = meshAccessLogProblem(accessLog);
+  if (accessLogProblem !== undefined) throw new OptionsError(`--access-log-format: ${accessLogProblem}`);
   return {
     configDir: configDir === undefined ? null : resolve(configDir),
     dataDir: resolve(v['data-dir'] as string),
@@ -99,6 +122,7 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
     pushDebounceMaxMs: v['push-debounce-max'] as number,
     registrationGraceMs: v['registration-grace'] as number,
     pathNormalization: v['path-normalization'] as PathNormalizationType,
+    accessLog,
   };
 }
 
@@ -171,7 +195,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     publisher = new MeshPublisher({
       config: store, registry, cache, log: log.child({ component: 'xds' }),
       debounce: { quietMs: options.pushDebounceQuietMs, maxDelayMs: options.pushDebounceMaxMs },
-      meshOptions: { pathNormalization: options.pathNormalization },
+      meshOptions: { pathNormalization: options.pathNormalization, accessLog: options.accessLog },
     });
     ads = createAdsServer(cache, publisher.callbacks, { logger: log.child({ component: 'xds' }) });
     const xdsPort = await ads.listen(options.xdsAddress, options.xdsPort).catch((err: Error) => {

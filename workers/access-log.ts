@@ -1,7 +1,7 @@
-// One JSON line per request with Envoy's default access-log fields. The
-// request path only appends its line (built by accessLogLine, ASCII) to a
+// One access-log destination (a file, stdout or stderr). The request path
+// only appends its line (built by a LineFormatter, latin1) to a
 // buffer; the buffer goes out in one asynchronous write (libuv's threadpool)
-// once it holds 64 KiB or 100 ms after its first line (Envoy flushes its
+// once it holds 256 KiB or 100 ms after its first line (Envoy flushes its
 // access-log files the same way, at 64 KiB or every second). A write per
 // event-loop turn was measured too dear: under load a turn serves one or two
 // requests, and each threadpool round trip costs several µs of CPU. So
@@ -11,14 +11,11 @@
 // lines are dropped and counted, never queued without end.
 import { mkdirSync, openSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { accessLogLine, type AccessLogEntry } from './access-log-line.js';
-
-export type { AccessLogEntry } from './access-log-line.js';
 
 /** Bytes of log lines a worker holds for a destination that does not keep up (a few thousand lines). */
 export const ACCESS_LOG_BUFFER_BYTES = 1024 * 1024;
-/** A batch this large goes out at once. */
-const FLUSH_BYTES = 64 * 1024;
+/** A batch this large goes out at once (each write costs a threadpool round trip: fewer, larger ones are cheaper). */
+const FLUSH_BYTES = 256 * 1024;
 /** Lines wait at most this long for a batch to fill (and for a write in flight to finish). */
 export const ACCESS_LOG_FLUSH_INTERVAL_MS = 100;
 /** Wait before writing again to a pipe that was full (EAGAIN). */
@@ -43,7 +40,7 @@ export class AccessLog {
   dropped = 0;
 
   /**
-   * target: 'off', 'stdout', or a file path (appended, its directory made). `onDropped`: told of each line dropped
+   * target: 'off', 'stdout', 'stderr', or a file path (appended, its directory made). `onDropped`: told of each line dropped
    * (the worker counts it in the proxy's shared state for /stats/prometheus). Throws when the file cannot be opened.
    */
   constructor(
@@ -56,8 +53,8 @@ export class AccessLog {
       this.fd = -1;
       return;
     }
-    if (target === 'stdout') {
-      this.fd = 1;
+    if (target === 'stdout' || target === 'stderr') {
+      this.fd = target === 'stdout' ? 1 : 2;
     } else {
       try {
         mkdirSync(dirname(target), { recursive: true });
@@ -73,10 +70,6 @@ export class AccessLog {
     return this.fd >= 0;
   }
 
-  write(e: AccessLogEntry): void {
-    if (this.fd >= 0) this.append(accessLogLine(e));
-  }
-
   /** Queues one line (ASCII, newline included); dropped and counted when the buffer is full. */
   append(line: string): void {
     const bytes = line.length;
@@ -88,13 +81,8 @@ export class AccessLog {
     this.fill.latin1Write(line, this.fillBytes);
     this.fillBytes += bytes;
     this.fillLines++;
-    if (this.fillBytes >= FLUSH_BYTES && this.flight === null) {
-      this.flush();
-    } else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // Unref'd: pending lines never keep a thread alive; the exit handler writes them.
-      setTimeout(this.onInterval, ACCESS_LOG_FLUSH_INTERVAL_MS).unref();
-    }
+    if (this.fillBytes >= FLUSH_BYTES && this.flight === null) this.flush();
+    else if (!this.flushScheduled) this.scheduleFlush();
   }
 
   private readonly onInterval = (): void => {
@@ -140,8 +128,18 @@ export class AccessLog {
     this.spare = this.flight;
     this.flight = null;
     this.flightBytes = this.flightDone = this.flightLines = 0;
-    this.flush();
+    // What gathered meanwhile goes at once only if it is a full batch; otherwise it waits for the timer. Writing it
+    // at once made one write per threadpool round trip under load (a few lines each): most of the log's cost.
+    if (this.fillBytes >= FLUSH_BYTES) this.flush();
+    else if (this.fillBytes > 0) this.scheduleFlush();
   };
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Unref'd: pending lines never keep a thread alive; the exit handler writes them.
+    setTimeout(this.onInterval, ACCESS_LOG_FLUSH_INTERVAL_MS).unref();
+  }
 
   private readonly retryFlight = (): void => {
     this.writeFlight();

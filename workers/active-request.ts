@@ -24,6 +24,7 @@ import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead } from './mess
 import { headOut } from './parse-scratch.js';
 import { LAST_CHUNK, RequestBodyReader, type RequestBodySink } from './request-body-reader.js';
 import { recordRequest } from './request-record.js';
+import type { AccessLogSet } from './access-log-set.js';
 import { normalizeTargetPath, parseRequestTarget } from './request-target.js';
 import { ResponseFlag } from './response-flags.js';
 import { EMPTY_HEADER_PLAN, headerPlanFor, type RouteHeaderPlan } from './route-header-plan.js';
@@ -43,7 +44,6 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   authority = '';
   requestId = '';
   forwardedFor = '';
-  userAgent = '';
   http11 = true;
   /**
    * The parsed head: the read buffer and the parser's scratch while start() runs; a copy once a filter
@@ -88,12 +88,27 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   bytesReceived = 0;
   bytesSent = 0;
   readonly startMark = performance.now();
+  /** The access logs of the connection's filter chain (null: none); what they need of the heads is kept below. */
+  readonly logs: AccessLogSet | null;
+  loggedRequestHeaders: (string | undefined)[] | null = null;
+  loggedResponseHeaders: (string | undefined)[] | null = null;
+  /** performance.now() when the request's last byte arrived / the upstream's response head did (0: not yet); logged requests only. */
+  requestEndMark = 0;
+  responseStartMark = 0;
 
   constructor(
     readonly conn: DownstreamConnection,
     private readonly snapshot: DataPlaneSnapshot,
     readonly listenerName: string,
-  ) {}
+  ) {
+    const chains = snapshot.listeners.get(listenerName)?.chains;
+    this.logs = chains === undefined ? null : (chains[conn.chainIndex] ?? chains[0])?.accessLogs ?? null;
+  }
+
+  /** Attempts the router made upstream (0 when it made none). */
+  get upstreamAttempts(): number {
+    return this.router === null ? 0 : this.router.attempts;
+  }
 
   get headers(): readonly string[] {
     if (this.headersCache === null) this.headersCache = this.headBuf === null ? [] : headerList(this.headBuf, this.headFields!);
@@ -137,7 +152,6 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
     this.requestComplete = !this.receivingBody;
     this.requestId = headerValueById(buf, out, HEADER_ID.X_REQUEST_ID) || randomUUID();
     this.forwardedFor = headerValueById(buf, out, HEADER_ID.X_FORWARDED_FOR);
-    if (this.conn.accessLogEnabled) this.userAgent = findHeader(buf, out, 'user-agent') ?? '';
     if (!parseRequestTarget(buf, out, this)) {
       this.closeAfter = true;
       this.replyFailure(LocalReply.BAD_REQUEST);
@@ -156,6 +170,10 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
     this.headBuf = buf;
     this.headFields = out;
     this.headLength = headLength;
+    if (this.logs !== null) {
+      this.loggedRequestHeaders = this.logs.captureRequest(buf, out, this);
+      if (this.requestComplete) this.requestEndMark = this.startMark;
+    }
     const route = listener === undefined ? null : listener.routes.match(this);
     if (route === null) {
       this.replyFailure(LocalReply.NO_ROUTE);
@@ -260,6 +278,7 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   bodyComplete(): void {
     this.receivingBody = false;
     this.requestComplete = true;
+    if (this.logs !== null) this.requestEndMark = performance.now();
     if (this.finished) return;
     if (this.filters !== null) this.filters.decodeComplete();
     if (this.router !== null) this.router.decodeComplete();
@@ -286,6 +305,10 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
     if (this.http2Stream !== null && this.http2Stream.grpc) {
       const grpc = findHeader(buf, out, 'grpc-status');
       if (grpc !== undefined) this.grpcStatus = Number(grpc);
+    }
+    if (this.logs !== null) {
+      this.responseStartMark = performance.now();
+      this.loggedResponseHeaders = this.logs.captureResponse(buf, out);
     }
     const framing = this.responseFraming(out, status, bodyMode);
     const edit = responseEdit;

@@ -3,6 +3,7 @@
 // snapshot it started with; a reload swaps the worker's reference.
 import type { Listener, ListenerHcm } from '../src/config/bootstrap-types.js';
 import type { RouteTable } from '../src/routing/route-table.js';
+import type { AccessLogSet } from './access-log-set.js';
 import type { ListenerFilters } from './route-filters.js';
 import type { UpstreamCluster } from './upstream-cluster.js';
 
@@ -17,6 +18,8 @@ export interface ChainRuntime {
   readonly routes: RouteTable;
   /** Each route's HTTP filter chain; null when no route has a filter (requests go straight to the router). */
   readonly filters: ListenerFilters | null;
+  /** The chain's access logs (the default one and its HCM's access_log); null when there are none. */
+  readonly accessLogs: AccessLogSet | null;
 }
 
 export interface DataPlaneSnapshot {

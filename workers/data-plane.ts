@@ -9,7 +9,8 @@ import type { Bootstrap } from '../src/config/bootstrap-types.js';
 import type { Logger } from '../src/log.js';
 import { RouteTable } from '../src/routing/route-table.js';
 import type { ConfigStore } from '../src/store/config-store.js';
-import { AccessLog } from './access-log.js';
+import { AccessLogSet } from './access-log-set.js';
+import { AccessLogSinks } from './access-log-sinks.js';
 import type { DataPlaneSnapshot, ListenerRuntime } from './data-plane-snapshot.js';
 import { ListenerSet } from './listener-set.js';
 import { compileListenerFilters } from './route-filters.js';
@@ -43,10 +44,12 @@ export class DataPlane {
     if (init.tlsTicketKey !== undefined && init.tlsTicketKey.length === 80) setTlsTicketKey(init.tlsTicketKey);
     /** Circuit breakers, health and outlier counters, shared with the agent and every other worker. */
     const sharedState = (this.sharedState = new SharedState(init.sharedState));
+    const sinks = new AccessLogSinks(() => Atomics.add(sharedState.ints, HEADER.ACCESS_LOG_DROPPED, 1));
     this.worker = new WorkerContext(
       init.workerId,
-      new AccessLog(init.accessLog, () => Atomics.add(sharedState.ints, HEADER.ACCESS_LOG_DROPPED, 1)),
+      sinks.open(init.accessLog),
       new ConnectionLimit(init.connectionCounts, init.workerId, init.maxConnections),
+      sinks,
     );
     // max_active_faults counts per proxy: every worker takes its slots from one shared counter.
     this.worker.filterStats.faultGate = new SharedActiveFaults(sharedState, init.workerId);
@@ -79,6 +82,9 @@ export class DataPlane {
           hcm: c.hcm,
           routes: RouteTable.compile(c.hcm.routeConfig),
           filters: compileListenerFilters({ ...l, ...c.hcm }, this.worker.filterStats),
+          accessLogs: AccessLogSet.compile(c.hcm.accessLogs ?? [], this.worker.accessLog, this.worker.accessLogSinks, {
+            localAddress: l.address.address, localPort: l.address.port,
+          }),
         }));
         compiled.set(l.name, { config: l, chains });
       }

@@ -25,6 +25,7 @@ const MODE_TLS = 2;
 export class DownstreamConnection implements SocketOwner, TlsOwner {
   private readonly socket: TransportSocket;
   readonly remoteAddress: string;
+  private readonly connectionNumber: number;
   /** The filter chain serving this connection (its HCM routes the requests). */
   chainIndex = 0;
   private mode = MODE_PLAIN;
@@ -63,6 +64,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
     this.remoteAddress = socket.remoteAddress;
     worker.connections.add(this);
     worker.downstreamCxTotal++;
+    this.connectionNumber = worker.downstreamCxTotal;
     if (idleTimeoutMs > 0) socket.setTimeout(idleTimeoutMs);
     if (chains !== null) {
       if (chains.inspect) {
@@ -79,8 +81,24 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
     return this.worker.draining;
   }
 
-  get accessLogEnabled(): boolean {
-    return this.worker.accessLog.enabled;
+  /** Envoy's CONNECTION_ID: unique in the process (the worker's id in the low bits). */
+  get id(): number {
+    return this.connectionNumber * 256 + this.worker.workerId;
+  }
+
+  /** The client's port (0 where the transport does not report it). */
+  get remotePort(): number {
+    return this.socket.remotePort ?? 0;
+  }
+
+  /** The negotiated TLS version ('TLSv1.3'), '' without TLS. */
+  get tlsVersion(): string {
+    return this.tls?.peer?.version ?? '';
+  }
+
+  /** The SNI the client sent, '' without TLS or SNI. */
+  get requestedServerName(): string {
+    return this.tls?.peer?.serverName ?? '';
   }
 
   /** The ALPN protocol TLS negotiated ('' without TLS). */

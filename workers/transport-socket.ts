@@ -23,6 +23,8 @@ export interface SocketOwner {
 
 export interface TransportSocket {
   readonly remoteAddress: string;
+  /** The peer's port, where the transport knows it (the access log's DOWNSTREAM_REMOTE_ADDRESS). */
+  readonly remotePort?: number;
   /** Strings are latin1. false: wait for onSocketWritable before writing more. */
   write(data: Buffer | string): boolean;
   pause(): void;
@@ -118,6 +120,10 @@ export class NodeSocket implements TransportSocket {
 
   get remoteAddress(): string {
     return this.socket.remoteAddress ?? '';
+  }
+
+  get remotePort(): number {
+    return this.socket.remotePort ?? 0;
   }
 
   write(data: Buffer | string): boolean {

@@ -2,6 +2,7 @@
 // stats, the access log, the set of open downstream connections (for drain
 // and shutdown), and the connection limit with the listeners waiting on it.
 import type { AccessLog } from './access-log.js';
+import type { AccessLogSinks } from './access-log-sinks.js';
 import type { ConnectionLimit } from './connection-limit.js';
 import { EMPTY_SNAPSHOT, type DataPlaneSnapshot } from './data-plane-snapshot.js';
 import type { DownstreamConnection } from './downstream-connection.js';
@@ -44,6 +45,8 @@ export class WorkerContext {
     readonly workerId: number,
     readonly accessLog: AccessLog,
     readonly connectionLimit: ConnectionLimit,
+    /** Every access-log destination this thread writes (the default one and those configs name). */
+    readonly accessLogSinks: AccessLogSinks,
   ) {}
 
   connectionClosed(conn: DownstreamConnection): void {

@@ -10,6 +10,7 @@ import {
   socketAddress,
 } from './envoy-values.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
+import { hcmAccessLog } from './access-log-mesh.js';
 import { OUTBOUND_ROUTE_NAME } from './build-route-config.js';
 import { hcmPathNormalization } from './hcm-path-normalization.js';
 
@@ -58,6 +59,7 @@ export function buildOutboundListener(proxy: ProxyIdentity, config: MeshConfig, 
     rds: { route_config_name: OUTBOUND_ROUTE_NAME, config_source: adsConfigSource() },
     http_filters: httpFilters(usedFilters),
     ...hcmPathNormalization(config.options.pathNormalization),
+    ...hcmAccessLog(config.options.accessLog),
   });
 }
 
@@ -98,6 +100,7 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
     route_config: { name: 'inbound', virtual_hosts: virtualHosts },
     http_filters: httpFilters(new Set()),
     ...hcmPathNormalization(config.options.pathNormalization),
+    ...hcmAccessLog(config.options.accessLog),
   });
   return { listener: inbound, clusters };
 }

@@ -2,6 +2,7 @@
 // once per config version, so translating for each of many proxies is a
 // series of map lookups. Also the proxy's identity, as the translation sees it.
 import { DEFAULT_PATH_NORMALIZATION, type PathNormalizationType } from './hcm-path-normalization.js';
+import { DEFAULT_MESH_ACCESS_LOG, type MeshAccessLog } from './access-log-mesh.js';
 import type {
   DestinationRule, IstioResource, Sidecar, StringMap, VirtualService,
 } from '../config/istio-types.js';
@@ -45,6 +46,8 @@ export interface MeshOptions {
   readonly connectTimeoutMs: number;
   /** Istio's meshConfig.pathNormalization.normalization (default DEFAULT: RFC 3986 normalization). */
   readonly pathNormalization: PathNormalizationType;
+  /** Istio's meshConfig.accessLogFile, accessLogEncoding and accessLogFormat (default: no access log). */
+  readonly accessLog: MeshAccessLog;
 }
 
 export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
@@ -54,6 +57,7 @@ export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
   rootNamespace: 'istio-system',
   connectTimeoutMs: 10_000,
   pathNormalization: DEFAULT_PATH_NORMALIZATION,
+  accessLog: DEFAULT_MESH_ACCESS_LOG,
 });
 
 export interface MeshConfig {

@@ -4,6 +4,8 @@ import type { CodecType, Http2Options, UpstreamProtocol } from './http2-options.
 // compiled by each worker. Plain data only (no RegExp, no Map) so it survives
 // msgpack/structured clone unchanged; workers build their own lookup tables.
 
+import type { AccessLogConfig } from './access-log-config.js';
+
 export interface SocketAddress {
   readonly address: string; // IPv4 or IPv6 literal (no brackets)
   readonly port: number; // 0 = let the kernel choose (agent resolves it once)
@@ -20,7 +22,7 @@ export interface Bootstrap {
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
 export type ListenerHcm = Pick<Listener, 'statPrefix' | 'routeConfig' | 'streamIdleTimeoutMs' | 'requestHeadersTimeoutMs'
-  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2'>;
+  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2' | 'accessLogs'>;
 
 /** config.listener.v3.FilterChainMatch: the fields we match on (empty = any). */
 export interface FilterChainMatch {
@@ -97,6 +99,8 @@ export interface Listener {
   readonly codecType: CodecType;
   /** http_connection_manager.http2_protocol_options (+ max_request_headers_kb as the header list limit). */
   readonly http2: Http2Options;
+  /** http_connection_manager.access_log: the loggers each request of this chain is offered to (empty: none). */
+  readonly accessLogs: readonly AccessLogConfig[];
 }
 
 /** What Envoy's HTTP connection manager does to a request's path before routing (and for the upstream). */

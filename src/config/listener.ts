@@ -4,6 +4,7 @@
 // fault, cors, router).
 
 import type { FilterChain, FilterChainMatch, HttpFilters, Listener, PathNormalization } from './bootstrap-types.js';
+import { readAccessLogs, type AccessLogConfig } from './access-log-config.js';
 import { readDownstreamTransportSocket } from './tls-context.js';
 import { readHcmCodec, type CodecType, type Http2Options } from './http2-options.js';
 import { readHttpFilters } from './http-filters.js';
@@ -32,6 +33,7 @@ interface HcmFields {
   httpFilters: HttpFilters | undefined;
   pathNormalization: PathNormalization | undefined;
   codec: { codecType: CodecType; http2: Http2Options } | undefined;
+  accessLogs: AccessLogConfig[] | undefined;
 }
 
 function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
@@ -50,8 +52,9 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   // No http_filters: the router alone.
   const httpFilters = filtersField.missing ? { fault: null, cors: false, order: [] } : readHttpFilters(filtersField);
   const pathNormalization = readPathNormalization(obj);
+  const accessLogs = readAccessLogs(obj.field('access_log'));
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec, accessLogs };
 }
 
 /** config.listener.v3.FilterChainMatch: server_names, transport_protocol and application_protocols. */
@@ -134,7 +137,8 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
   }
   chain.done();
   if (match === undefined || tls === undefined || hcm === undefined || hcm.statPrefix === undefined
-    || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined || hcm.codec === undefined) return undefined;
+    || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined
+    || hcm.codec === undefined || hcm.accessLogs === undefined) return undefined;
   return {
     match,
     tls,
@@ -147,6 +151,7 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
       pathNormalization: hcm.pathNormalization,
       codecType: hcm.codec.codecType,
       http2: hcm.codec.http2,
+      accessLogs: hcm.accessLogs,
     },
   };
 }

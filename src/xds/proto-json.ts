@@ -39,6 +39,7 @@ const WRAPPER_DEFAULTS: Readonly<Record<string, unknown>> = {
   'google.protobuf.BytesValue': '',
 };
 const ANY = 'google.protobuf.Any';
+const STRUCT = 'google.protobuf.Struct';
 const MAX_DEPTH = 64;
 
 /** A resource that cannot be decoded (bad Any bytes, nesting too deep); the message says where. */
@@ -104,6 +105,7 @@ export class ProtoJson {
     if (type === '') return plain(value, 0);
     if (type in WRAPPER_DEFAULTS) return plain((value as { value?: unknown }).value ?? WRAPPER_DEFAULTS[type], 0);
     if (type === ANY) return this.any(value as { type_url?: unknown; value?: unknown }, path, depth);
+    if (type === STRUCT) return structJson(value, depth);
     return this.message(type, value, path, depth + 1);
   }
 
@@ -159,5 +161,32 @@ function plain(value: unknown, depth: number): unknown {
   if (Array.isArray(value)) return value.map((item) => plain(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) out[key] = plain(item, depth + 1);
+  return out;
+}
+
+/** A google.protobuf.Value as proto-loader decodes it (camelCase or snake_case kinds), as the JSON value it stands for. */
+function valueJson(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return null;
+  const v = value as Record<string, unknown>;
+  const pick = (camel: string, snake: string): unknown => v[camel] ?? v[snake];
+  const s = pick('stringValue', 'string_value');
+  if (s !== undefined && s !== null) return s;
+  const n = pick('numberValue', 'number_value');
+  if (n !== undefined && n !== null) return n;
+  const b = pick('boolValue', 'bool_value');
+  if (b !== undefined && b !== null) return b;
+  const st = pick('structValue', 'struct_value');
+  if (st !== undefined && st !== null) return structJson(st, depth + 1);
+  const list = pick('listValue', 'list_value') as { values?: unknown[] } | undefined | null;
+  if (list !== undefined && list !== null) return (list.values ?? []).map((item) => valueJson(item, depth + 1));
+  return null;
+}
+
+/** A google.protobuf.Struct as the plain JSON object it stands for (how Envoy's YAML writes json_format). */
+function structJson(value: unknown, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const fields = (value as { fields?: Record<string, unknown> } | null)?.fields;
+  if (fields === undefined || fields === null || depth > MAX_DEPTH) return out;
+  for (const [key, item] of Object.entries(fields)) out[key] = valueJson(item, depth + 1);
   return out;
 }

@@ -21,6 +21,8 @@ export interface Parts {
   readonly vhost?: Record<string, unknown>;
   /** http_filters, when given. */
   readonly httpFilters?: readonly unknown[];
+  /** access_log, when given. */
+  readonly accessLog?: readonly unknown[];
 }
 
 function staticCluster(name: string, port: number): Record<string, unknown> {
@@ -45,6 +47,7 @@ export function bootstrapText(parts: Parts = {}): string {
     },
   };
   if (parts.httpFilters !== undefined) hcm.http_filters = parts.httpFilters;
+  if (parts.accessLog !== undefined) hcm.access_log = parts.accessLog;
   return stringify({
     static_resources: {
       listeners: [{

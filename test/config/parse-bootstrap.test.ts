@@ -127,6 +127,7 @@ const EXPECTED_WITHOUT_CHAINS = {
     pathNormalization: { normalizePath: true, mergeSlashes: true, escapedSlashes: 'UNESCAPE_AND_REDIRECT' },
     codecType: 'HTTP1',
     http2: DEFAULT_HTTP2_OPTIONS,
+    accessLogs: [],
     routeConfig: {
       name: 'rc',
       requestHeadersToAdd: [{ key: 'x-rc', value: 'rc', append: false }],
@@ -224,7 +225,7 @@ const EXPECTED: Bootstrap = {
     filterChains: [{
       match: { serverNames: [], transportProtocol: '', applicationProtocols: [] },
       tls: null,
-      hcm: { statPrefix: l.statPrefix, routeConfig: l.routeConfig, streamIdleTimeoutMs: l.streamIdleTimeoutMs, requestHeadersTimeoutMs: l.requestHeadersTimeoutMs, httpFilters: l.httpFilters, pathNormalization: l.pathNormalization, codecType: l.codecType, http2: l.http2 },
+      hcm: { statPrefix: l.statPrefix, routeConfig: l.routeConfig, streamIdleTimeoutMs: l.streamIdleTimeoutMs, requestHeadersTimeoutMs: l.requestHeadersTimeoutMs, httpFilters: l.httpFilters, pathNormalization: l.pathNormalization, codecType: l.codecType, http2: l.http2, accessLogs: l.accessLogs },
     }],
   })),
 };
@@ -480,12 +481,12 @@ describe('parseBootstrap: problems name file, line and path', () => {
     let text = edit(VALID, 'port_value: 15001', 'port_value: -1');
     text = edit(text, "      type: STATIC\n", "      type: STRICT_DNS\n");
     text = edit(text, '{ name: b, weight: 25 }', '{ name: nope, weight: -1 }');
-    text = edit(text, 'codec_type: HTTP1', 'codec_type: HTTP3\n                access_log: []');
+    text = edit(text, 'codec_type: HTTP1', 'codec_type: HTTP3\n                tracing: {}');
     const problems = problemsOf(text);
     expect(problems.map((p) => p.message)).toEqual([
       'static_resources.listeners[0].address.socket_address.port_value must be between 0 and 65535',
       'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.codec_type must be one of AUTO, HTTP1, HTTP2',
-      'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log is not supported',
+      'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.tracing is not supported',
       expect.stringMatching(/weighted_clusters\.clusters\[1\]\.weight must be between 0 and 4294967295$/),
       'static_resources.clusters[1].type must be one of STATIC',
     ]);

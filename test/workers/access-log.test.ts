@@ -1,7 +1,9 @@
-// The access log's line builder and writer: every line parses with JSON.parse
-// and carries the fields pino wrote before, whatever a hostile peer put in the
-// method, path, authority, user agent, x-forwarded-for or request id; lines go
-// out off the request path, in batches, from a bounded buffer.
+// The default access-log line (a LineFormatter over DEFAULT_ACCESS_LOG_FORMAT)
+// and the writer: every line parses with JSON.parse and carries the fields
+// pino wrote before, whatever a hostile peer put in the method, path,
+// authority, user agent, x-forwarded-for or request id; lines go out off the
+// request path, in batches, from a bounded buffer. The request is a plain
+// object with the fields the formatter reads (a unit test's stand-in).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +11,50 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessLog } from '../../workers/access-log.js';
-import { accessLogLine, isoTime, jsonEscape, type AccessLogEntry } from '../../workers/access-log-line.js';
+import { isoTime, jsonEscape } from '../../workers/access-log-line.js';
+import { LineFormatter } from '../../workers/access-log-format.js';
+import { AccessLogSet } from '../../workers/access-log-set.js';
+import { DEFAULT_ACCESS_LOG_FORMAT } from '../../src/config/access-log-defaults.js';
+import type { ActiveRequest } from '../../workers/active-request.js';
+
+interface AccessLogEntry {
+  readonly startTime: number;
+  readonly method: string;
+  readonly path: string;
+  readonly protocol: string;
+  readonly responseCode: number;
+  readonly responseFlags: string;
+  readonly bytesReceived: number;
+  readonly bytesSent: number;
+  readonly durationMs: number;
+  readonly upstreamHost: string;
+  readonly upstreamCluster: string;
+  readonly requestId: string;
+  readonly authority: string;
+  readonly forwardedFor: string;
+  readonly userAgent: string;
+  readonly peerUriSan: string;
+}
+
+const slots = new AccessLogSet();
+const defaultLine = new LineFormatter(DEFAULT_ACCESS_LOG_FORMAT, slots, { localAddress: '127.0.0.1', localPort: 15001 });
+
+/** The default line for an entry: the request fields it is built from, set on a stand-in request. */
+function accessLogLine(e: AccessLogEntry): string {
+  const headers = slots.requestHeaders.map((n) => (n === 'user-agent' ? e.userAgent : undefined));
+  const req = {
+    method: e.method, path: e.path, query: '', http11: e.protocol === 'HTTP/1.1', authority: e.authority, requestId: e.requestId,
+    forwardedFor: e.forwardedFor, responseCode: e.responseCode, flags: e.responseFlags === 'UF' ? 4 : 0,
+    bytesReceived: e.bytesReceived, bytesSent: e.bytesSent, loggedRequestHeaders: headers, loggedResponseHeaders: null,
+    endpoint: e.upstreamHost === '-' ? null : { hostPort: e.upstreamHost },
+    cluster: e.upstreamCluster === '-' ? null : { name: e.upstreamCluster },
+    conn: { peerUriSan: e.peerUriSan, remoteAddress: '127.0.0.1', remotePort: 1, tlsVersion: '', requestedServerName: '', id: 1 },
+  } as unknown as ActiveRequest;
+  return defaultLine.format(req, { startMs: e.startTime, durationMs: e.durationMs, endMark: 0 });
+}
+
+/** A string the default line writes as null when it is empty. */
+const orNull = (s: string): string | null => (s === '' ? null : s);
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -69,14 +114,15 @@ function pinoLine(e: AccessLogEntry): Record<string, unknown> {
     response_flags: e.responseFlags,
     bytes_received: e.bytesReceived,
     bytes_sent: e.bytesSent,
-    duration: Math.round(e.durationMs),
-    upstream_host: e.upstreamHost,
-    upstream_cluster: e.upstreamCluster,
-    x_forwarded_for: e.forwardedFor,
-    user_agent: e.userAgent,
-    request_id: e.requestId,
-    authority: e.authority,
-    downstream_peer_uri_san: e.peerUriSan === '' ? '-' : e.peerUriSan,
+    // Envoy's %DURATION% is whole milliseconds, truncated; a value the request does not have is null.
+    duration: Number.isFinite(e.durationMs) ? Math.floor(e.durationMs) : null,
+    upstream_host: e.upstreamHost === '-' ? null : e.upstreamHost,
+    upstream_cluster: e.upstreamCluster === '-' ? null : e.upstreamCluster,
+    x_forwarded_for: orNull(e.forwardedFor),
+    user_agent: orNull(e.userAgent),
+    request_id: orNull(e.requestId),
+    authority: orNull(e.authority),
+    downstream_peer_uri_san: orNull(e.peerUriSan),
   });
   return JSON.parse(out) as Record<string, unknown>;
 }
@@ -98,7 +144,7 @@ const HOSTILE: readonly string[] = [
   'é'.repeat(3000),
 ];
 
-describe('accessLogLine', () => {
+describe('the default access-log line', () => {
   it('writes the fields pino wrote, in the same order, for an everyday request', () => {
     const e = entry();
     const line = accessLogLine(e);
@@ -127,7 +173,7 @@ describe('accessLogLine', () => {
         expect(/^[\x20-\x7e]*\n$/.test(line), `${field}=${JSON.stringify(value)}`).toBe(true);
         const parsed = JSON.parse(line) as Record<string, unknown>;
         // The value comes back exactly (pino wrote a lone surrogate as U+FFFD; the rest as here).
-        const expected = { ...pinoLine(entry({ [field]: 'placeholder' })), [key]: field === 'peerUriSan' && value === '' ? '-' : value };
+        const expected = { ...pinoLine(entry({ [field]: 'placeholder' })), [key]: value === '' && field !== 'path' && field !== 'upstreamCluster' ? null : value };
         expect(parsed).toEqual(expected);
         expect(Object.keys(parsed)).toEqual(Object.keys(expected));
       }
@@ -153,7 +199,7 @@ describe('AccessLog', () => {
   it('writes nothing on the request path and every line in one batch soon after', async () => {
     const file = tempFile();
     const log = new AccessLog(file);
-    for (let i = 0; i < 100; i++) log.write(entry({ path: `/r/${i}`, userAgent: HOSTILE[i % 12]! }));
+    for (let i = 0; i < 100; i++) log.append(accessLogLine(entry({ path: `/r/${i}`, userAgent: HOSTILE[i % 12]! })));
     expect(readFileSync(file, 'utf8')).toBe(''); // the file (and its directory) exist, nothing written yet
     await nextTurn();
     await until(() => readFileSync(file, 'utf8').split("\n").length > 100);
@@ -168,7 +214,7 @@ describe('AccessLog', () => {
     const log = new AccessLog(file);
     const pad = 'x'.repeat(1000); // ~1.4 KB lines: 50 of them pass the 64 KiB that sends a batch at once
     for (let turn = 0; turn < 10; turn++) {
-      for (let i = 0; i < 50; i++) log.write(entry({ path: `/t/${turn * 50 + i}/${pad}` }));
+      for (let i = 0; i < 50; i++) log.append(accessLogLine(entry({ path: `/t/${turn * 50 + i}/${pad}` })));
       await nextTurn();
     }
     await until(() => readFileSync(file, 'utf8').split('\n').length > 500);
@@ -182,7 +228,7 @@ describe('AccessLog', () => {
     let told = 0;
     const log = new AccessLog(file, () => told++, 16 * 1024);
     const path = `/${'p'.repeat(1000)}`; // ~1.4 KB lines: 11 fit in 16 KiB
-    for (let i = 0; i < 100; i++) log.write(entry({ path }));
+    for (let i = 0; i < 100; i++) log.append(accessLogLine(entry({ path })));
     expect(log.dropped).toBeGreaterThanOrEqual(88);
     expect(told).toBe(log.dropped);
     await nextTurn();
@@ -195,7 +241,7 @@ describe('AccessLog', () => {
   it("is off with target 'off': nothing opened, nothing written", () => {
     const log = new AccessLog('off');
     expect(log.enabled).toBe(false);
-    log.write(entry());
+    log.append(accessLogLine(entry()));
     expect(log.dropped).toBe(0);
   });
 

@@ -42,6 +42,8 @@ const PREP_FAILED = 2;
 export class Router implements UpstreamStream {
   cluster: UpstreamCluster | null = null;
   endpoint: UpstreamEndpoint | null = null;
+  /** Attempts sent upstream so far (the access log's UPSTREAM_REQUEST_ATTEMPT_COUNT). */
+  attempts = 0;
   private prepared = PREP_NONE;
   /** Why prepare() refused the request. */
   private failure: LocalReplyKind = LocalReply.CLUSTER_NOT_FOUND;
@@ -202,6 +204,7 @@ export class Router implements UpstreamStream {
       return;
     }
     this.endpoint = endpoint;
+    this.attempts++;
     if (cluster.latency !== null) this.attemptStart = performance.now();
     endpoint.rqActive++;
     endpoint.rqTotal++;

@@ -1,0 +1,365 @@
+// A log format compiled once per config into one function that builds the
+// line as a single run of string concatenations, the way a hand-written line
+// builder would: each operator becomes an expression over the finished request
+// (ActiveRequest, its connection, the headers the access-log set captured),
+// each literal a string constant. There is no general-purpose serializer and
+// no per-part dispatch on the request path (an interpreter over the parts cost
+// 2-3x the hand-built line). Only integers and JSON.stringify'd text from the
+// config reach the generated source; a value from a peer is never code.
+//
+// Escaping: a JSON line is ASCII (jsonEscape escapes every quote, backslash,
+// control and non-ASCII char); in a TEXT line an operator's value has its
+// control characters written as \xNN, so a peer cannot start a line of its own.
+// Literal text from the config is stored as UTF-8 bytes, one char per byte,
+// as the writer (latin1) expects.
+import { hostname } from 'node:os';
+import type { FormatOperator, FormatPart } from '../src/config/access-log-format.js';
+import type { AccessLogFormat, JsonFormatField } from '../src/config/access-log-config.js';
+import type { ActiveRequest } from './active-request.js';
+import { jsonEscape } from './access-log-line.js';
+import { StartTimeFormat } from './access-log-time.js';
+import { responseFlagsText } from './response-flags.js';
+
+/** What a line is built from besides the request: its times. */
+export interface LogTimes {
+  /** epoch ms */
+  startMs: number;
+  durationMs: number;
+  /** performance.now() when the request ended */
+  endMark: number;
+}
+
+/** Gives captured header slots (request and response) to the formatters of one chain. */
+export interface HeaderSlots {
+  requestSlot(name: string): number;
+  responseSlot(name: string): number;
+}
+
+/** Where the request arrived (per chain): DOWNSTREAM_LOCAL_ADDRESS. */
+export interface ChainFacts {
+  readonly localAddress: string;
+  readonly localPort: number;
+}
+
+/** How an operator's value is written: a string that needs escaping, one that never does (ours), or a number. */
+type ValueKind = 'string' | 'safe' | 'number';
+
+interface ValueCode {
+  /** A JS expression over `req`, `t` and `H` giving the value, or null when there is none. */
+  readonly expr: string;
+  readonly kind: ValueKind;
+  /** False for values every request has (the code then skips the null test). */
+  readonly nullable: boolean;
+}
+
+/** A value that may be null / one that never is. */
+const maybe = (expr: string, kind: ValueKind): ValueCode => ({ expr, kind, nullable: true });
+const always = (expr: string, kind: ValueKind): ValueCode => ({ expr, kind, nullable: false });
+const NONE = maybe('null', 'safe');
+
+const HOSTNAME = hostname();
+
+/** A peer's text as a TEXT line may hold it: control characters (CR, LF, ...) as \xNN. */
+const CONTROL = /[\x00-\x1f\x7f]/;
+function textSafe(s: string): string {
+  if (!CONTROL.test(s)) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += c < 0x20 || c === 0x7f ? '\\x' + (c < 16 ? '0' : '') + c.toString(16) : s[i]!;
+  }
+  return out;
+}
+
+/** Envoy's RESPONSE_CODE_DETAILS for what Isthmus knows of how the response came to be. */
+function responseCodeDetails(req: ActiveRequest): string | null {
+  if (req.responseStartMark > 0) return 'via_upstream';
+  if (req.responseCode === 0) return null;
+  const f = responseFlagsText(req.flags);
+  if (f.includes('NR')) return 'route_not_found';
+  if (f.includes('UH')) return 'no_healthy_upstream';
+  if (f.includes('UF')) return 'upstream_reset_before_response_started{connection_failure}';
+  if (f.includes('UT')) return 'upstream_response_timeout';
+  if (f.includes('UO')) return 'upstream_reset_before_response_started{overflow}';
+  if (f.includes('UC')) return 'upstream_reset_before_response_started{connection_termination}';
+  if (f.includes('UPE')) return 'upstream_reset_before_response_started{protocol_error}';
+  if (f.includes('DPE')) return 'http1.codec_error';
+  if (f.includes('FI')) return 'fault_filter_abort';
+  if (f.includes('SI')) return 'stream_idle_timeout';
+  return req.route !== null ? 'direct_response' : 'local_reply';
+}
+
+// gRPC status codes by number (grpc/doc/statuscodes.md), as Envoy's %GRPC_STATUS% names them.
+const GRPC_STATUS_NAMES = ['OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists',
+  'PermissionDenied', 'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal',
+  'Unavailable', 'DataLoss', 'Unauthenticated'];
+
+/** The helpers generated code calls (passed in as H; no closure per request). */
+const HELPERS = {
+  esc: jsonEscape,
+  textSafe,
+  details: responseCodeDetails,
+  flags: responseFlagsText,
+  trunc: (s: string, max: number): string => (s.length > max ? s.slice(0, max) : s),
+  orNull: (s: string): string | null => (s === '' ? null : s),
+  reqHeader(req: ActiveRequest, slot: number): string | null {
+    const h = req.loggedRequestHeaders;
+    const v = h === null ? undefined : h[slot];
+    return v === undefined || v === '' ? null : v;
+  },
+  respHeader(req: ActiveRequest, slot: number): string | null {
+    const h = req.loggedResponseHeaders;
+    const v = h === null ? undefined : h[slot];
+    return v === undefined || v === '' ? null : v;
+  },
+  floorMs: (ms: number): number | null => (Number.isFinite(ms) ? Math.floor(ms) : null),
+  // Envoy's %GRPC_STATUS% prints the code's name; a code outside the table prints as its number.
+  grpcStatus: (code: number): string | null => (code < 0 ? null : GRPC_STATUS_NAMES[code] ?? String(code)),
+  ms: (from: number, to: number): number | null => (from > 0 && to >= from ? Math.floor(to - from) : null),
+  remote(req: ActiveRequest): string | null {
+    const a = req.conn.remoteAddress;
+    if (a === '') return null;
+    const port = req.conn.remotePort;
+    return port === 0 ? a : a.includes(':') ? '[' + a + ']:' + port : a + ':' + port;
+  },
+  upstreamHost(req: ActiveRequest): string | null {
+    const e = req.endpoint;
+    return e === null ? null : e.hostPort;
+  },
+  upstreamCluster(req: ActiveRequest): string | null {
+    const c = req.cluster;
+    return c === null ? null : c.name;
+  },
+  routeName(req: ActiveRequest): string | null {
+    return req.route === null || req.route.route.name === '' ? null : req.route.route.name;
+  },
+};
+type Helpers = typeof HELPERS & {
+  readonly times: StartTimeFormat[];
+  readonly nested: LineRender[];
+  /** Per escaping site: the last value and its escape (a cluster, method or user agent repeats request after request). */
+  readonly lastIn: string[];
+  readonly lastOut: string[];
+  escAt(site: number, s: string): string;
+};
+
+/** jsonEscape with a one-entry memo per site (a string compare is cheaper than the escape scan). */
+function escAt(this: Helpers, site: number, s: string): string {
+  if (this.lastIn[site] === s) return this.lastOut[site]!;
+  const out = jsonEscape(s);
+  this.lastIn[site] = s;
+  this.lastOut[site] = out;
+  return out;
+}
+type LineRender = (req: ActiveRequest, t: LogTimes, H: Helpers) => string;
+
+/** Request headers the request already holds as fields (no capture needed). */
+const REQUEST_FIELDS: Readonly<Record<string, ValueCode>> = {
+  ':method': maybe('H.orNull(req.method)', 'string'),
+  ':path': always("(req.query === '' ? req.path : req.path + '?' + req.query)", 'string'),
+  ':authority': maybe('H.orNull(req.authority)', 'string'),
+  host: maybe('H.orNull(req.authority)', 'string'),
+  ':scheme': always("(req.conn.tlsVersion === '' ? 'http' : 'https')", 'safe'),
+  'x-request-id': maybe('H.orNull(req.requestId)', 'string'),
+  'x-forwarded-for': maybe('H.orNull(req.forwardedFor)', 'string'),
+};
+
+/** A + chain of constants and expressions, adjacent constants merged. */
+class ConcatBuilder {
+  private readonly pieces: string[] = [];
+  private pending = '';
+
+  text(s: string): void {
+    this.pending += s;
+  }
+
+  expr(code: string): void {
+    if (this.pending !== '') this.pieces.push(JSON.stringify(this.pending));
+    this.pending = '';
+    this.pieces.push(`(${code})`);
+  }
+
+  build(): string {
+    if (this.pending !== '') this.pieces.push(JSON.stringify(this.pending));
+    this.pending = '';
+    return this.pieces.length === 0 ? "''" : this.pieces.join(' + ');
+  }
+}
+
+/** Builds the generated code of one formatter: constants and time formats are collected into H. */
+class CodeBuilder {
+  readonly times: StartTimeFormat[] = [];
+  readonly nested: LineRender[] = [];
+  escapeSites = 0;
+
+  /** An expression escaping `expr` for a JSON string, memoized at its own site. */
+  esc(expr: string): string {
+    return `H.escAt(${this.escapeSites++}, ${expr})`;
+  }
+
+  constructor(private readonly slots: HeaderSlots, private readonly facts: ChainFacts) {}
+
+  value(op: FormatOperator): ValueCode {
+    const v = this.rawValue(op, op.arg);
+    if (op.maxLength > 0 && v.kind !== 'number') return { ...v, expr: `((v = ${v.expr}) === null ? null : H.trunc(v, ${op.maxLength}))` };
+    return v;
+  }
+
+  private header(op: FormatOperator, name: string): ValueCode {
+    if (op.op === 'REQ') {
+      // Isthmus does not rewrite the path before logging: x-envoy-original-path is never set (the fallback applies).
+      const field = name === 'x-envoy-original-path' ? NONE : REQUEST_FIELDS[name];
+      return field ?? maybe(`H.reqHeader(req, ${this.slots.requestSlot(name)})`, 'string');
+    }
+    if (op.op === 'RESP' && !name.startsWith(':')) return maybe(`H.respHeader(req, ${this.slots.responseSlot(name)})`, 'string');
+    return NONE; // TRAILER: HTTP/1.1 trailers are not kept
+  }
+
+  private rawValue(op: FormatOperator, name: string): ValueCode {
+    const constant = (s: string): ValueCode => always(JSON.stringify(s), 'string');
+    const { localAddress: address, localPort: port } = this.facts;
+    switch (op.op) {
+      case 'START_TIME':
+        this.times.push(new StartTimeFormat(op.arg));
+        return always(`H.times[${this.times.length - 1}].render(t.startMs)`, op.arg === '' ? 'safe' : 'string');
+      case 'REQ':
+      case 'RESP':
+      case 'TRAILER': {
+        const main = this.header(op, name);
+        if (op.alt === '') return main;
+        const alt = this.header(op, op.alt);
+        if (!main.nullable) return main;
+        return { expr: `(${main.expr} ?? ${alt.expr})`, kind: main.kind === 'safe' && alt.kind === 'safe' ? 'safe' : 'string', nullable: alt.nullable };
+      }
+      case 'PROTOCOL': return always("(req.http2Stream ? 'HTTP/2' : req.http11 ? 'HTTP/1.1' : 'HTTP/1.0')", 'safe');
+      case 'GRPC_STATUS': return maybe('H.grpcStatus(req.grpcStatus)', 'safe');
+      case 'RESPONSE_CODE': return always('req.responseCode', 'number');
+      case 'RESPONSE_CODE_DETAILS': return maybe('H.details(req)', 'safe');
+      case 'RESPONSE_FLAGS': return always('H.flags(req.flags)', 'safe');
+      case 'BYTES_RECEIVED': return always('req.bytesReceived', 'number');
+      case 'BYTES_SENT': return always('req.bytesSent', 'number');
+      case 'DURATION': return maybe('H.floorMs(t.durationMs)', 'number');
+      case 'REQUEST_DURATION': return maybe('H.ms(req.startMark, req.requestEndMark)', 'number');
+      case 'RESPONSE_DURATION': return maybe('H.ms(req.startMark, req.responseStartMark)', 'number');
+      case 'RESPONSE_TX_DURATION': return maybe('H.ms(req.responseStartMark, t.endMark)', 'number');
+      case 'UPSTREAM_HOST': return maybe('H.upstreamHost(req)', 'safe'); // an IP and port
+      case 'UPSTREAM_CLUSTER':
+      case 'UPSTREAM_CLUSTER_RAW': return maybe('H.upstreamCluster(req)', 'string');
+      case 'DOWNSTREAM_REMOTE_ADDRESS': return maybe('H.remote(req)', 'safe');
+      case 'DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT': return maybe('H.orNull(req.conn.remoteAddress)', 'safe');
+      case 'DOWNSTREAM_LOCAL_ADDRESS': return constant(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
+      case 'DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT': return constant(address);
+      case 'DOWNSTREAM_LOCAL_PORT': return always(String(port), 'number');
+      case 'DOWNSTREAM_PEER_URI_SAN': return maybe('H.orNull(req.conn.peerUriSan)', 'string');
+      case 'DOWNSTREAM_TLS_VERSION': return maybe('H.orNull(req.conn.tlsVersion)', 'string');
+      case 'REQUESTED_SERVER_NAME': return maybe('H.orNull(req.conn.requestedServerName)', 'string');
+      case 'ROUTE_NAME': return maybe('H.routeName(req)', 'string');
+      case 'UPSTREAM_REQUEST_ATTEMPT_COUNT': return always('req.upstreamAttempts', 'number');
+      case 'CONNECTION_ID': return always('req.conn.id', 'number');
+      case 'HOSTNAME': return constant(HOSTNAME);
+      // CONNECTION_TERMINATION_DETAILS, UPSTREAM_LOCAL_ADDRESS, UPSTREAM_TRANSPORT_FAILURE_REASON: not known
+      default: return maybe('null', 'safe');
+    }
+  }
+
+  /** An expression for parts in TEXT form: null values as `empty`, peer text with its control chars escaped. */
+  text(parts: readonly FormatPart[], empty: string): string {
+    if (parts.length === 0) return "''";
+    return parts.map((p) => {
+      // Literal text as its UTF-8 bytes, one char per byte (the writer writes latin1).
+      if (typeof p === 'string') return JSON.stringify(Buffer.from(p, 'utf8').toString('latin1'));
+      const v = this.value(p);
+      if (!v.nullable) return v.kind === 'number' ? `('' + ${v.expr})` : v.kind === 'safe' ? `(${v.expr})` : `H.textSafe(${v.expr})`;
+      const shown = v.kind === 'number' ? "'' + v" : v.kind === 'safe' ? 'v' : 'H.textSafe(v)';
+      return `((v = ${v.expr}) === null ? ${JSON.stringify(empty)} : ${shown})`;
+    }).join(' + ');
+  }
+
+  /**
+   * An expression for one JSON object (each key once, in the config's order). Adjacent constant text is merged
+   * (`,"key":"` and the quotes of a value that is never null), so a line is about two concatenations per field.
+   */
+  json(fields: readonly JsonFormatField[], omitEmpty: boolean): string {
+    if (omitEmpty) return this.jsonOmittingEmpty(fields);
+    const out = new ConcatBuilder();
+    out.text('{');
+    fields.forEach((f, i) => {
+      out.text((i === 0 ? '' : ',') + '"' + jsonEscape(f.key) + '":');
+      const val = f.value;
+      if (val.kind === 'literal') {
+        out.text(val.json);
+      } else if (val.kind === 'object') {
+        out.expr(this.json(val.fields, omitEmpty));
+      } else if (val.parts.length === 1 && typeof val.parts[0] !== 'string') {
+        const v = this.value(val.parts[0]!);
+        if (v.nullable) {
+          out.expr(`((v = ${v.expr}) === null ? 'null' : ${this.jsonValue(v, 'v')})`);
+        } else if (v.kind === 'number') {
+          out.expr(v.expr);
+        } else {
+          out.text('"');
+          out.expr(v.kind === 'safe' ? v.expr : this.esc(v.expr));
+          out.text('"');
+        }
+      } else {
+        out.text('"');
+        out.expr(`H.esc(${this.text(val.parts, '-')})`);
+        out.text('"');
+      }
+    });
+    out.text('}');
+    return out.build();
+  }
+
+  /** A value `name` (not null) as JSON text. */
+  private jsonValue(v: ValueCode, name: string): string {
+    return v.kind === 'number' ? name : v.kind === 'safe' ? `'"' + ${name} + '"'` : `'"' + ${this.esc(name)} + '"'`;
+  }
+
+  /** omit_empty_values: a key whose value is null is left out, so commas are placed as the line is built. */
+  private jsonOmittingEmpty(fields: readonly JsonFormatField[]): string {
+    const lines = ["let s = '{';", 'let first = true;'];
+    for (const f of fields) {
+      const key = JSON.stringify('"' + jsonEscape(f.key) + '":');
+      const val = f.value;
+      if (val.kind === 'format' && val.parts.length === 1 && typeof val.parts[0] !== 'string') {
+        const v = this.value(val.parts[0]!);
+        lines.push(`v = ${v.expr};`, `if (v !== null) { s += (first ? '' : ',') + ${key} + ${this.jsonValue(v, 'v')}; first = false; }`);
+        continue;
+      }
+      const expr = val.kind === 'literal' ? JSON.stringify(val.json)
+        : val.kind === 'object' ? this.json(val.fields, true)
+        : `'"' + H.esc(${this.text(val.parts, '-')}) + '"'`;
+      lines.push(`s += (first ? '' : ',') + ${key} + ${expr};`, 'first = false;');
+    }
+    lines.push("return s + '}';");
+    this.nested.push(this.compile(lines));
+    return `H.nested[${this.nested.length - 1}](req, t, H)`;
+  }
+
+  compile(body: readonly string[]): LineRender {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- built from constants and JSON.stringify'd config text only
+    return new Function('req', 't', 'H', `'use strict';\nlet v;\n${body.join('\n')}`) as LineRender;
+  }
+}
+
+/** One access log's format, compiled for one filter chain. */
+export class LineFormatter {
+  private readonly render: LineRender;
+  private readonly helpers: Helpers;
+
+  constructor(format: AccessLogFormat, slots: HeaderSlots, facts: ChainFacts) {
+    const b = new CodeBuilder(slots, facts);
+    const body = format.kind === 'text'
+      ? [`return ${b.text(format.text, format.omitEmptyValues ? '' : '-')};`]
+      : [`return ${b.json(format.json, format.omitEmptyValues)} + '\\n';`];
+    this.render = b.compile(body);
+    const sites = Array.from({ length: b.escapeSites }, () => '');
+    this.helpers = { ...HELPERS, times: b.times, nested: b.nested, lastIn: sites, lastOut: [...sites], escAt };
+  }
+
+  /** The line (a JSON line ends with a newline; a TEXT line is exactly what its format says, as in Envoy). */
+  format(req: ActiveRequest, t: LogTimes): string {
+    return this.render(req, t, this.helpers);
+  }
+}
