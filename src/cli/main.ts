@@ -44,6 +44,10 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'delete applied resources from a running control plane (-f FILE)', module: '../../control/delete-command.js',
     spec: ['../../control/apply-command.js', 'DELETE_COMMAND'], shortFlags: ['-f'],
   },
+  token: {
+    summary: 'create, revoke or list the bootstrap tokens proxies show the CA', module: '../../control/token-command.js',
+    spec: ['../../control/token-command.js', 'TOKEN_COMMAND'], words: ['create', 'revoke', 'list'],
+  },
   'proxy-status': {
     summary: 'list the proxies connected to a running control plane and their xDS sync state', module: '../../control/proxy-status-command.js',
     spec: ['../../control/proxy-status-command.js', 'PROXY_STATUS_COMMAND'], shortFlags: ['-o'], words: [],
