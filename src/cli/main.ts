@@ -54,7 +54,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   },
   'proxy-config': {
     summary: 'print the clusters, endpoints, listeners or routes a control plane sent a proxy', module: '../../control/proxy-config-command.js',
-    spec: ['../../control/proxy-config-command.js', 'PROXY_CONFIG_COMMAND'], shortFlags: ['-o'], words: ['clusters', 'endpoints', 'listeners', 'routes'],
+    spec: ['../../control/proxy-config-command.js', 'PROXY_CONFIG_COMMAND'], shortFlags: ['-o'], words: ['clusters', 'endpoints', 'listeners', 'routes', 'secrets'],
   },
 };
 

@@ -35,6 +35,10 @@ import { createConnectionCounts } from '../connection-limit.js';
 import { StateSlots } from './state-slots.js';
 import type { XdsClient } from './xds-client.js';
 import { EMPTY_BOOTSTRAP, mergeBootstraps } from './xds-client-merge.js';
+import { WorkloadIdentity } from './workload-identity.js';
+import { controlCredentials, readTokenFile } from './identity-client.js';
+import { secretsView } from './secrets-view.js';
+import { resolveSdsSecrets, sdsSecretNames } from '../../src/config/sds-secrets.js';
 
 /** Where the control plane puts the outbound listener (its mesh option outboundAddress, Istio's 127.0.0.1). */
 const OUTBOUND_ADDRESS = '127.0.0.1';
@@ -82,6 +86,8 @@ export class ProxyAgent implements AdminBackend {
   private fileBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
   private xdsBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
   private xds: XdsClient | null = null;
+  /** --token-file: the workload certificate, its key (memory only) and the trust bundle, as SDS secrets. */
+  private identity: WorkloadIdentity | null = null;
   private xdsSynced = false;
   /** Circuit breakers, endpoint health and outlier counters shared with every worker; slots assigned per config version. */
   private readonly sharedState: SharedState;
@@ -164,6 +170,7 @@ export class ProxyAgent implements AdminBackend {
     agent.fileBootstrap = bootstrap;
     agent.fileText = text;
     try {
+      if (options.identity !== undefined && options.control !== undefined) await agent.startIdentity(options.identity, options.control.target);
       await agent.apply(bootstrap, 'startup');
       agent.fileAppliedAt = agent.lastUpdated;
       await agent.supervisor.start();
@@ -268,6 +275,7 @@ export class ProxyAgent implements AdminBackend {
     }, stableInstance(this.options.dataDir));
     this.xds = new XdsClient({
       target: control.target,
+      ...(this.options.identity?.controlCa != null ? { credentials: controlCredentials(this.options.identity.controlCa) } : {}),
       protocol: control.protocol,
       node,
       log: this.log.child({ component: 'xds' }),
@@ -275,6 +283,43 @@ export class ProxyAgent implements AdminBackend {
     });
     this.log.info({ controlPlane: control.target, protocol: control.protocol, nodeId: node.id }, 'xds client starting');
     this.xds.start();
+  }
+
+  /**
+   * --token-file: gets the first workload certificate before anything is served (retrying while the CA is away),
+   * then keeps it renewed; each renewal re-applies the config so new handshakes use the new certificate.
+   */
+  private async startIdentity(identity: NonNullable<ProxyOptions['identity']>, target: string): Promise<void> {
+    const { claims } = readTokenFile(identity.tokenFile);
+    if (claims.ns !== this.options.namespace) {
+      throw new ProxyStartError(`--token-file ${identity.tokenFile} is for namespace ${claims.ns}, but this proxy's --namespace is ${this.options.namespace}`);
+    }
+    this.identity = new WorkloadIdentity({
+      target,
+      credentials: controlCredentials(identity.controlCa),
+      tokenFile: identity.tokenFile,
+      ttlSeconds: identity.certTtlSeconds,
+      log: this.log.child({ component: 'identity' }),
+      onSecrets: () => {
+        if (this.activeBootstrap !== undefined) void this.reapply('workload certificate rotated');
+      },
+    });
+    this.log.info({ ca: target, tls: identity.controlCa !== null, tokenId: claims.id }, 'requesting the workload certificate');
+    await this.identity.start();
+  }
+
+  /** The active config again with the current SDS secrets (a new version: workers build new TLS contexts). */
+  private reapply(reason: string): Promise<void> {
+    const run = this.reloadChain.then(async () => {
+      if (this.stopping !== null) return;
+      try {
+        await this.apply(mergeBootstraps(this.fileBootstrap, this.xdsBootstrap), reason);
+      } catch (err) {
+        this.reject(reason, err);
+      }
+    });
+    this.reloadChain = run.catch(() => undefined);
+    return run;
   }
 
   /** A complete config from the control plane, merged with the file's; serialized with file reloads. Rejects to NACK. */
@@ -296,6 +341,11 @@ export class ProxyAgent implements AdminBackend {
 
   /** Resolves ports, writes a new version and announces it. */
   private async apply(bootstrap: Bootstrap, reason: string): Promise<void> {
+    const secrets = this.identity?.secrets() ?? {};
+    const missing = sdsSecretNames(bootstrap).filter((name) => !Object.hasOwn(secrets, name));
+    if (missing.length > 0) {
+      throw new Error(`TLS contexts name SDS secrets ${missing.join(', ')}, which only the proxy's workload identity provides: start it with --token-file (and --control)`);
+    }
     const slots = this.slots.assign(this.reservations.resolve(bootstrap));
     const resolved = slots.bootstrap;
     // Check first, then route: new endpoints of health-checked clusters have had their first check before any worker sees them.
@@ -308,7 +358,7 @@ export class ProxyAgent implements AdminBackend {
     this.activeBootstrap = resolved;
     this.lastUpdated = new Date().toISOString();
     this.log.info({ version, reason, listeners: listenerSummary(resolved) }, appliedText(version, configCounts(resolved), before));
-    this.supervisor.announce(version);
+    this.supervisor.announce(version, secrets);
   }
 
   private reject(reason: string, err: unknown): void {
@@ -350,6 +400,8 @@ export class ProxyAgent implements AdminBackend {
   notReadyReason(): string | null {
     if (this.stopping !== null) return 'shutting down';
     if (this.supervisor.draining) return 'listeners drained (admin /drain_listeners)';
+    const identity = this.identity?.notReadyReason() ?? null;
+    if (identity !== null) return identity;
     if (this.options.control !== undefined && !this.xdsSynced) {
       return `waiting for the first complete config from the control plane at ${this.options.control.target}`;
     }
@@ -371,7 +423,12 @@ export class ProxyAgent implements AdminBackend {
   }
 
   certs(): unknown {
-    return certsView(this.activeBootstrap);
+    const active = this.activeBootstrap;
+    return certsView(active === undefined ? undefined : resolveSdsSecrets(active, this.identity?.secrets() ?? {}).bootstrap);
+  }
+
+  secrets(): unknown {
+    return secretsView(this.identity);
   }
 
   listeners(): ListenerAddress[] {
@@ -469,6 +526,7 @@ export class ProxyAgent implements AdminBackend {
     this.watcher?.close();
     this.tlsFiles?.close();
     this.xds?.close();
+    this.identity?.close();
     await this.reloadChain.catch(() => undefined);
     this.healthChecker.stop();
     this.outliers.stop();
