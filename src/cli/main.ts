@@ -44,6 +44,10 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'delete applied resources from a running control plane (-f FILE)', module: '../../control/delete-command.js',
     spec: ['../../control/apply-command.js', 'DELETE_COMMAND'], shortFlags: ['-f'],
   },
+  agent: {
+    summary: 'keep a workload certificate in a folder for a proxyless gRPC app (cert-chain.pem, key.pem, root-cert.pem)', module: '../../workers/agent/agent-command.js',
+    spec: ['../../workers/agent/agent-command.js', 'AGENT_COMMAND'],
+  },
   token: {
     summary: 'create, revoke or list the bootstrap tokens proxies show the CA', module: '../../control/token-command.js',
     spec: ['../../control/token-command.js', 'TOKEN_COMMAND'], words: ['create', 'revoke', 'list'],

@@ -26,6 +26,8 @@ export interface WorkloadIdentityOptions {
   /** Requested lifetime in seconds; 0: the CA's default. */
   readonly ttlSeconds: number;
   readonly log: Logger;
+  /** Keep the process alive for the renewal timer (`isthmus agent`, which serves nothing else). Default false. */
+  readonly holdProcess?: boolean;
   /** Called with the new secrets after every issuance (the first included). */
   readonly onSecrets: (secrets: SdsSecrets) => void;
 }
@@ -135,7 +137,7 @@ export class WorkloadIdentity {
       this.timer = null;
       void this.renew();
     }, ms);
-    this.timer.unref();
+    if (this.options.holdProcess !== true) this.timer.unref();
   }
 
   close(): void {
