@@ -34,7 +34,7 @@ function createToken(c: RunningControl, ns: string, sa: string, ttl = '1h'): { t
 
 const spiffe = (ns: string, sa: string, td = 'cluster.local'): string => `spiffe://${td}/ns/${ns}/sa/${sa}`;
 
-describe('isthmus control CA', () => {
+describe('isthmus control CA', { timeout: 60_000 }, () => {
   it('signs a CSR for the token\'s identity over TLS; the chain verifies to root-cert.pem; the root stays across restarts in a 0600 LMDB file', async () => {
     control = await startControl();
     const { token } = createToken(control, 'bookinfo', 'reviews');
