@@ -14,6 +14,7 @@ import { chainsListener, staticCluster } from '../support/tls-bootstrap.js';
 let control: RunningControl | null = null;
 let proxy: RunningProxy | null = null;
 let upstream: Upstream | null = null;
+const leftovers: (() => void)[] = [];
 
 afterEach(async () => {
   await proxy?.stop();
@@ -23,6 +24,7 @@ afterEach(async () => {
   control = null;
   await upstream?.close();
   upstream = null;
+  for (const f of leftovers.splice(0)) f();
 });
 
 const SDS_TLS = {
@@ -125,7 +127,7 @@ describe('workload identity from the control plane CA', () => {
   }, 60_000);
 
   it('with a 10 s certificate, rotates at least twice under steady TLS load with no failed request', async () => {
-    const { root } = await startIdentityProxy('10s', 2);
+    const { root } = await startIdentityProxy('10s', 1);
     const port = proxy!.ports.get('inbound_tls')!;
     const serials = new Set<string>();
     let ok = 0;
@@ -152,5 +154,30 @@ describe('workload identity from the control plane CA', () => {
     expect(rotated.length).toBeGreaterThanOrEqual(2);
     expect((await admin(proxy!, '/ready')).status).toBe(200);
   }, 60_000);
-});
 
+  it('keeps serving on its certificate while the CA is away, is not ready only near expiry, and renews once the CA is back', async () => {
+    const { root } = await startIdentityProxy('20s', 2);
+    const port = proxy!.ports.get('inbound_tls')!;
+    const first = await get(port, root);
+    expect(first.status).toBe(200);
+    const dirs = { configDir: control!.configDir, dataDir: control!.dataDir };
+    const secure = securePort(control!);
+    await control!.stop();
+    // The CA is gone: requests still succeed on the current certificate, and /ready says why only near expiry.
+    expect((await get(port, root)).status).toBe(200);
+    await waitFor('a failed renewal logged', () => proxy!.lines.some((l) => l.msg === 'workload certificate request failed; retrying'), 15_000);
+    const notReady = await waitFor('not ready near expiry', async () => {
+      const r = await admin(proxy!, '/ready');
+      return r.status === 503 ? r.body : undefined;
+    }, 30_000);
+    expect(notReady).toMatch(/the workload certificate (expires|expired) at/);
+    const restarted = await startControl(undefined, dirs, ['--secure-xds-port', String(secure)]);
+    const old = control!;
+    control = restarted;
+    leftovers.push(() => old.remove());
+    await waitFor('ready again after renewal', async () => (await admin(proxy!, '/ready')).status === 200, 20_000);
+    const after = await get(port, root);
+    expect(after.status).toBe(200);
+    expect(after.serial).not.toBe(first.serial);
+  }, 120_000);
+});
