@@ -35,8 +35,7 @@ import { createConnectionCounts } from '../connection-limit.js';
 import { StateSlots } from './state-slots.js';
 import type { XdsClient } from './xds-client.js';
 import { EMPTY_BOOTSTRAP, mergeBootstraps } from './xds-client-merge.js';
-import { WorkloadIdentity } from './workload-identity.js';
-import { controlCredentials, readTokenFile } from './identity-client.js';
+import type { WorkloadIdentity } from './workload-identity.js';
 import { secretsView } from './secrets-view.js';
 import { resolveSdsSecrets, sdsSecretNames } from '../../src/config/sds-secrets.js';
 
@@ -88,6 +87,7 @@ export class ProxyAgent implements AdminBackend {
   private xds: XdsClient | null = null;
   /** --token-file: the workload certificate, its key (memory only) and the trust bundle, as SDS secrets. */
   private identity: WorkloadIdentity | null = null;
+  private tokenServiceAccount: string | undefined;
   private xdsSynced = false;
   /** Circuit breakers, endpoint health and outlier counters shared with every worker; slots assigned per config version. */
   private readonly sharedState: SharedState;
@@ -249,8 +249,8 @@ export class ProxyAgent implements AdminBackend {
   private async startXds(control: NonNullable<ProxyOptions['control']>): Promise<void> {
     const rssBefore = process.memoryUsage().rss;
     const startedAt = performance.now();
-    const [{ XdsClient }, { buildNode, stableInstance }, { loadXdsProtos }] = await Promise.all([
-      import('./xds-client.js'), import('../../src/xds/xds-node.js'), import('../../src/xds/xds-protos.js'),
+    const [{ XdsClient }, { buildNode, stableInstance }, { loadXdsProtos }, { controlCredentials }] = await Promise.all([
+      import('./xds-client.js'), import('../../src/xds/xds-node.js'), import('../../src/xds/xds-protos.js'), import('./identity-client.js'),
     ]);
     loadXdsProtos();
     this.log.info(
@@ -270,7 +270,8 @@ export class ProxyAgent implements AdminBackend {
       servicePort: control.servicePort,
       outboundPort,
       ...(inboundPort !== undefined ? { inboundPort } : {}),
-      ...(control.serviceAccount !== undefined ? { serviceAccount: control.serviceAccount } : {}),
+      // The bootstrap token's service account is this workload's, unless --service-account says it.
+      ...((control.serviceAccount ?? this.tokenServiceAccount) !== undefined ? { serviceAccount: (control.serviceAccount ?? this.tokenServiceAccount)! } : {}),
       ...(control.locality !== undefined ? { locality: control.locality } : {}),
     }, stableInstance(this.options.dataDir));
     this.xds = new XdsClient({
@@ -290,7 +291,10 @@ export class ProxyAgent implements AdminBackend {
    * then keeps it renewed; each renewal re-applies the config so new handshakes use the new certificate.
    */
   private async startIdentity(identity: NonNullable<ProxyOptions['identity']>, target: string): Promise<void> {
+    // Loaded only with --token-file: a proxy without an identity never loads gRPC or the X.509 library.
+    const [{ WorkloadIdentity }, { controlCredentials, readTokenFile }] = await Promise.all([import('./workload-identity.js'), import('./identity-client.js')]);
     const { claims } = readTokenFile(identity.tokenFile);
+    this.tokenServiceAccount = claims.sa;
     if (claims.ns !== this.options.namespace) {
       throw new ProxyStartError(`--token-file ${identity.tokenFile} is for namespace ${claims.ns}, but this proxy's --namespace is ${this.options.namespace}`);
     }
