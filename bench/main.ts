@@ -20,6 +20,7 @@ import { LOAD_TARGETS, startUpstream, type LoadTarget, type RunningTarget } from
 import { runTlsScenario } from './tls-scenario.js';
 import { runXdsScenario } from './xds-scenario.js';
 import type { XdsResultRow } from './xds-result-row.js';
+import type { CaResultRow } from './ca-signing.js';
 
 interface Started {
   readonly spec: LoadTarget;
@@ -169,6 +170,11 @@ export async function run(argv: string[]): Promise<number> {
         skipped.push({ target: 'xds', reason: oneLine((err as Error).message) });
       }
     }
+    let ca: CaResultRow | undefined;
+    if (options.scenarios.includes('ca')) {
+      const { runCaScenario } = await import('./ca-signing.js');
+      ca = await runCaScenario(options.durationMs, log);
+    }
     let parser: ParserResultRow[] = [];
     if (options.scenarios.includes('parser')) {
       const measured = runParserScenario(options.parserIterations, log);
@@ -195,6 +201,7 @@ export async function run(argv: string[]): Promise<number> {
       comparisons: comparisons(results),
       ...(parser.length > 0 ? { parser } : {}),
       ...(xds.length > 0 ? { xds } : {}),
+      ...(ca !== undefined ? { ca } : {}),
     };
     process.stdout.write(formatTable(report));
     const written = writeReport(resolve(options.out), report);

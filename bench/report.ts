@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { formatHtml } from './html-report.js';
 import { formatParserMarkdown, formatParserTable } from './parser-table.js';
 import type { ParserResultRow } from './parser-scenario.js';
+import { formatCaTable, type CaResultRow } from './ca-signing.js';
 import type { Comparison, Ratio } from './ratios.js';
 import type { ResultRow } from './result-row.js';
 import { formatXdsMarkdown, formatXdsTable, type XdsResultRow } from './xds-result-row.js';
@@ -41,6 +42,8 @@ export interface BenchReport {
   readonly parser?: readonly ParserResultRow[];
   /** Rows of the control plane's xds scenario, when it ran. */
   readonly xds?: readonly XdsResultRow[];
+  /** The CA signing scenario, when it ran. */
+  readonly ca?: CaResultRow;
 }
 
 export function machineInfo(): MachineInfo {
@@ -117,6 +120,8 @@ export function formatTable(report: BenchReport): string {
   }
   const xds = formatXdsTable(report.xds ?? []);
   if (xds !== '') out.push('', xds.trimEnd());
+  const ca = formatCaTable(report.ca);
+  if (ca !== '') out.push('', ca.trimEnd());
   return `${out.join('\n')}\n`;
 }
 
@@ -168,6 +173,8 @@ export function formatMarkdown(report: BenchReport): string {
   );
   md.push(...formatParserMarkdown(report.parser ?? []));
   md.push(...formatXdsMarkdown(report.xds ?? []));
+  const ca = formatCaTable(report.ca);
+  if (ca !== '') md.push('', ca);
   return md.join('\n');
 }
 

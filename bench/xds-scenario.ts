@@ -44,7 +44,7 @@ async function startControl(dir: string): Promise<ManagedProcess<number>> {
   return startManagedProcess<number>({
     name: 'isthmus control',
     command: process.execPath,
-    args: [cli, 'control', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--xds-port', '0', '--admin-port', '0', '--log-level', 'warn'],
+    args: [cli, 'control', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--xds-port', '0', '--secure-xds-port', '0', '--admin-port', '0', '--log-level', 'warn'],
     env,
     readyTimeoutMs: 30_000,
     readyLine: (line) => {

@@ -17,6 +17,8 @@ import type { ConfigStore } from './store/config-store.js';
 import type { ConfigDirWatcher } from './store/config-dir-watcher.js';
 import type { AdsServer } from './xds/ads-server.js';
 import type { MeshPublisher } from './mesh/mesh-publisher.js';
+import type { CaOptions, CertificateAuthority } from './ca/certificate-authority.js';
+import { trustDomainProblem } from '../src/identity/spiffe.js';
 import {
   DEFAULT_PATH_NORMALIZATION, isPathNormalizationType, PATH_NORMALIZATION_TYPES, type PathNormalizationType,
 } from './translate/hcm-path-normalization.js';
@@ -40,6 +42,12 @@ export interface ControlOptions {
   readonly pathNormalization: PathNormalizationType;
   /** Istio's meshConfig.accessLogFile / accessLogEncoding / accessLogFormat for every proxy's listeners. */
   readonly accessLog: MeshAccessLog;
+  /** The xDS + CA port over TLS (Istio's 15012); null: not served. */
+  readonly secureXdsPort: number | null;
+  readonly secureXdsAddress: string;
+  /** Names the TLS port's certificate carries besides localhost and 127.0.0.1. */
+  readonly serverNames: readonly string[];
+  readonly ca: CaOptions;
 }
 
 export const CONTROL_COMMAND: CommandSpec = {
@@ -87,10 +95,28 @@ export const CONTROL_COMMAND: CommandSpec = {
       name: 'access-log-format', type: 'string', valueName: 'FORMAT', default: '',
       description: "Istio's meshConfig.accessLogFormat: Envoy format string (TEXT) or JSON object of them (JSON); empty: Istio's default",
     },
+    {
+      name: 'secure-xds-port', type: 'integer', valueName: 'PORT', default: 15012,
+      description: 'xDS and certificate service over TLS, server certificate from the CA (Istio\'s 15012; 0: any free port; -1: off)',
+      validate: intBetween(-1, 65535),
+    },
+    { name: 'secure-xds-address', type: 'string', valueName: 'ADDR', default: '127.0.0.1', description: 'address of the TLS xDS port' },
+    { name: 'server-name', type: 'list', valueName: 'NAME', description: 'a DNS name or address the TLS port\'s certificate names besides localhost, 127.0.0.1 and isthmus-control (repeatable)' },
+    { name: 'allow-plaintext-xds', type: 'boolean', description: 'serve plaintext xDS on a --xds-address that is not loopback (proxies elsewhere should use the TLS port)' },
+    { name: 'trust-domain', type: 'string', valueName: 'DOMAIN', default: 'cluster.local', description: 'SPIFFE trust domain of workload identities' },
+    { name: 'ca-cert', type: 'string', valueName: 'FILE', description: 'operator CA: the signing certificate (PEM; Istio\'s ca-cert.pem); with --ca-key' },
+    { name: 'ca-key', type: 'string', valueName: 'FILE', description: 'operator CA: the signing key (PEM; Istio\'s ca-key.pem)' },
+    { name: 'ca-chain', type: 'string', valueName: 'FILE', description: 'operator CA: the certificates above --ca-cert up to the root (PEM; Istio\'s cert-chain.pem)' },
+    { name: 'workload-cert-ttl', type: 'duration', valueName: 'DURATION', default: '24h', description: 'lifetime of a workload certificate when the request names none' },
+    { name: 'max-workload-cert-ttl', type: 'duration', valueName: 'DURATION', default: '2160h', description: 'the longest workload certificate lifetime granted (longer requests are capped)' },
     LOG_LEVEL_OPTION,
     LOG_FORMAT_OPTION,
   ],
 };
+
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\.\d+\.\d+\.\d+$/.test(address);
+}
 
 export function parseControlOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ControlOptions | 'help' {
   const parsed = parseCommandOptions(CONTROL_COMMAND, argv, env);
@@ -108,7 +134,32 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
   };
   const accessLogProblem = meshAccessLogProblem(accessLog);
   if (accessLogProblem !== undefined) throw new OptionsError(`--access-log-format: ${accessLogProblem}`);
+  const trustDomain = v['trust-domain'] as string;
+  const tdProblem = trustDomainProblem(trustDomain);
+  if (tdProblem !== undefined) throw new OptionsError(`--trust-domain: ${tdProblem}`);
+  const caCert = v['ca-cert'] as string | undefined;
+  const caKey = v['ca-key'] as string | undefined;
+  const caChain = v['ca-chain'] as string | undefined;
+  if ((caCert === undefined) !== (caKey === undefined)) throw new OptionsError('--ca-cert and --ca-key go together');
+  if (caChain !== undefined && caCert === undefined) throw new OptionsError('--ca-chain needs --ca-cert and --ca-key');
+  const ttl = v['workload-cert-ttl'] as number;
+  const maxTtl = v['max-workload-cert-ttl'] as number;
+  if (ttl < 1000) throw new OptionsError(`--workload-cert-ttl must be at least 1s (got ${ttl} ms)`);
+  if (maxTtl < ttl) throw new OptionsError('--max-workload-cert-ttl must not be shorter than --workload-cert-ttl');
+  if (!isLoopback(v['xds-address'] as string) && v['allow-plaintext-xds'] !== true) {
+    throw new OptionsError(`--xds-address ${String(v['xds-address'])} is not loopback: plaintext xDS there needs --allow-plaintext-xds (proxies elsewhere should use --secure-xds-port)`);
+  }
+  const securePort = v['secure-xds-port'] as number;
   return {
+    secureXdsPort: securePort < 0 ? null : securePort,
+    secureXdsAddress: v['secure-xds-address'] as string,
+    serverNames: (v['server-name'] as readonly string[] | undefined) ?? [],
+    ca: {
+      trustDomain,
+      operatorCa: caCert === undefined ? null : { cert: resolve(caCert), key: resolve(caKey!), chain: caChain === undefined ? null : resolve(caChain) },
+      workloadCertTtlMs: ttl,
+      maxWorkloadCertTtlMs: maxTtl,
+    },
     configDir: configDir === undefined ? null : resolve(configDir),
     dataDir: resolve(v['data-dir'] as string),
     adminPort: v['admin-port'] as number,
@@ -133,6 +184,9 @@ export interface ControlProcess {
   readonly ads: AdsServer;
   /** The bound ADS port. */
   readonly xdsPort: number;
+  /** The bound TLS port (xDS and certificates), or null when off. */
+  readonly secureXdsPort: number | null;
+  readonly ca: CertificateAuthority;
   readonly publisher: MeshPublisher;
   close(): Promise<void>;
 }
@@ -152,6 +206,10 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
   const [{ createAdsServer }, { SnapshotCache }, { MeshPublisher }, { ServiceRegistry }, { xdsAdminRoutes }] = await Promise.all([
     import('./xds/ads-server.js'), import('./xds/snapshot-cache.js'), import('./mesh/mesh-publisher.js'),
     import('./registry/service-registry.js'), import('./admin/xds-admin-routes.js'),
+  ]);
+  const [{ CertificateAuthority: Ca }, { CaMaterialError }, { addCertificateService }, { caAdminRoutes }, { ServerCredentials }] = await Promise.all([
+    import('./ca/certificate-authority.js'), import('./ca/ca-material.js'), import('./ca/certificate-service.js'), import('./ca/ca-admin-routes.js'),
+    import('@grpc/grpc-js'),
   ]);
   if (options.configDir !== null) {
     const info = await stat(options.configDir).catch(() => null);
@@ -197,14 +255,37 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
       debounce: { quietMs: options.pushDebounceQuietMs, maxDelayMs: options.pushDebounceMaxMs },
       meshOptions: { pathNormalization: options.pathNormalization, accessLog: options.accessLog },
     });
+    let ca: CertificateAuthority;
+    try {
+      ca = await Ca.open(options.ca, store.ca, options.dataDir, log.child({ component: 'ca' }));
+    } catch (err) {
+      if (err instanceof CaMaterialError) throw new ControlStartError(err.message);
+      throw err;
+    }
     ads = createAdsServer(cache, publisher.callbacks, { logger: log.child({ component: 'xds' }) });
+    addCertificateService(ads.server, ca, log.child({ component: 'ca' }));
     const xdsPort = await ads.listen(options.xdsAddress, options.xdsPort).catch((err: Error) => {
       throw new ControlStartError(err.message);
     });
+    let secureXdsPort: number | null = null;
+    if (options.secureXdsPort !== null) {
+      const names = ['localhost', '127.0.0.1', '::1', 'isthmus-control', ...options.serverNames];
+      if (options.secureXdsAddress !== '0.0.0.0' && options.secureXdsAddress !== '::') names.push(options.secureXdsAddress);
+      const serving = ca.serverCertificate(names);
+      const credentials = ServerCredentials.createSsl(
+        Buffer.from(ca.material.rootPem),
+        [{ cert_chain: Buffer.from(serving.certChainPem), private_key: Buffer.from(serving.key.export({ type: 'pkcs8', format: 'pem' }) as string) }],
+        false,
+      );
+      secureXdsPort = await ads.listenTls(options.secureXdsAddress, options.secureXdsPort, credentials).catch((err: Error) => {
+        throw new ControlStartError(err.message);
+      });
+    }
     const mesh = publisher;
     const routes = [
       ...configAdminRoutes(store, { configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render(), writeToken }, log),
       ...xdsAdminRoutes({ ads, cache, publisher }),
+      ...caAdminRoutes(ca, writeToken, log.child({ component: 'ca' })),
     ];
     const admin = await startAdminHttp(routes, { address: options.adminAddress, port: options.adminPort, allowedHosts: options.adminAllowedHosts, log }).catch((err: Error) => {
       throw new ControlStartError(err.message);
@@ -215,6 +296,8 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
       admin,
       ads: server,
       xdsPort,
+      secureXdsPort,
+      ca,
       publisher: mesh,
       async close() {
         stopping = true;
@@ -260,6 +343,9 @@ export async function run(argv: string[]): Promise<number> {
   readyLog.info({
     admin: { address: options.adminAddress, port: control.admin.port },
     xds: { address: options.xdsAddress, port: control.xdsPort },
+    secureXds: control.secureXdsPort === null ? null : { address: options.secureXdsAddress, port: control.secureXdsPort },
+    trustDomain: options.ca.trustDomain,
+    rootCert: `${options.dataDir}/root-cert.pem`,
     configDir: options.configDir,
     dataDir: options.dataDir,
     revision: control.store.revision(),

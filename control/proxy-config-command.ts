@@ -8,11 +8,12 @@ import { formatSection, SECTIONS, type Section } from './mesh/config-dump-tables
 import { matchProxy } from './mesh/proxy-name.js';
 import type { Syncz } from './mesh/sync-status.js';
 import { expandShortOutput } from './proxy-status-command.js';
+import { formatSecrets, proxyAdminUrl } from './mesh/secrets-table.js';
 
 export const PROXY_CONFIG_COMMAND: CommandSpec = {
   name: 'proxy-config',
-  usage: `${SECTIONS.join('|')} PROXY [--control URL] [-o json]`,
-  summary: 'Prints the clusters, endpoints, listeners or routes a running control plane sent one proxy (PROXY: its short name as proxy-status lists it, its node id, or a unique prefix of either).',
+  usage: `${SECTIONS.join('|')} PROXY [--control URL] [-o json] | secrets PROXY-ADMIN-ADDRESS [-o json]`,
+  summary: 'Prints the clusters, endpoints, listeners or routes a running control plane sent one proxy (PROXY: its short name as proxy-status lists it, its node id, or a unique prefix of either); `secrets` reads the proxy\'s own admin API (HOST:PORT) for its SDS secrets: chain, serial, SANs, expiry, never the key.',
   positionals: true,
   options: [
     { name: 'control', type: 'string', valueName: 'URL', default: DEFAULT_CONTROL_URL, description: 'the control plane admin API' },
@@ -27,6 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const [section, proxy, ...extra] = parsed.positionals;
+  if (section === 'secrets') return runSecrets(proxy, extra, parsed.values.output as string | undefined);
   if (section === undefined || !(SECTIONS as readonly string[]).includes(section)) {
     throw new OptionsError(`the first argument must be one of ${SECTIONS.join(', ')}${section === undefined ? '' : `, got '${section}'`}`);
   }
@@ -52,5 +54,19 @@ export async function run(argv: string[]): Promise<number> {
   }
   const resources = result.body.sections[section as Section]?.resources ?? [];
   process.stdout.write(output === 'json' ? `${JSON.stringify(resources, null, 2)}\n` : formatSection(section as Section, resources));
+  return 0;
+}
+
+/** `secrets HOST:PORT`: asks the proxy itself (the control plane never holds workload certificates). */
+async function runSecrets(proxy: string | undefined, extra: readonly string[], output: string | undefined): Promise<number> {
+  if (proxy === undefined || proxy === '') throw new OptionsError('needs the proxy\'s admin address: isthmus proxy-config secrets HOST:PORT (its --admin-port)');
+  if (extra.length > 0) throw new OptionsError(`unexpected argument ${extra[0]}`);
+  if (output !== undefined && output !== 'json') throw new OptionsError(`-o ${output}: only json is supported`);
+  const result = await adminGetJson<{ secrets?: [] }>(proxyAdminUrl(proxy), '/secrets');
+  if (!result.ok) {
+    process.stderr.write(`isthmus proxy-config: ${result.message}\n`);
+    return 1;
+  }
+  process.stdout.write(output === 'json' ? `${JSON.stringify(result.body, null, 2)}\n` : formatSecrets(result.body));
   return 0;
 }

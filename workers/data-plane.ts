@@ -5,6 +5,7 @@
 // main thread beside the agent (agent/in-thread-data-plane.ts, --workers 1);
 // `post` carries its messages to the agent either way.
 import { h2Counters } from './http2/h2-counters.js';
+import { resolveSdsSecrets, type SdsSecrets } from '../src/config/sds-secrets.js';
 import type { Bootstrap } from '../src/config/bootstrap-types.js';
 import type { Logger } from '../src/log.js';
 import { RouteTable } from '../src/routing/route-table.js';
@@ -31,6 +32,7 @@ export class DataPlane {
   private readonly listeners: ListenerSet;
   private readonly sharedState: SharedState;
   private stopping: Promise<void> | null = null;
+  private secrets: SdsSecrets;
 
   constructor(
     private readonly init: WorkerInit,
@@ -38,6 +40,7 @@ export class DataPlane {
     private readonly log: Logger,
     private readonly post: (message: WorkerMessage) => void,
   ) {
+    this.secrets = init.secrets ?? {};
     configureParseLimits(init.maxHeadBytes, init.maxHeaders);
     setTransportKind(init.transport);
     // The session-ticket key the agent made: the same in every worker thread and in the in-thread data plane.
@@ -67,12 +70,19 @@ export class DataPlane {
     return this.worker.snapshot.version;
   }
 
-  /** Compiles a stored config and swaps it in; on any failure the previous snapshot stays. */
-  applyVersion(version: number): void {
+  /** Compiles a stored config and swaps it in; on any failure the previous snapshot stays. `secrets`: the agent's SDS secrets for it. */
+  applyVersion(version: number, secrets?: SdsSecrets): void {
+    if (secrets !== undefined) this.secrets = secrets;
     if (this.stopping !== null || version <= this.worker.snapshot.version) return;
-    const config: Bootstrap | undefined = this.store.readConfig(version);
-    if (config === undefined) {
+    const stored: Bootstrap | undefined = this.store.readConfig(version);
+    if (stored === undefined) {
       this.post({ type: 'config-failed', version, error: `config version ${version} is not in the store` });
+      return;
+    }
+    // TLS contexts naming the agent's SDS secrets get their PEMs here, in memory (they are not in the store).
+    const { bootstrap: config, missing } = resolveSdsSecrets(stored, this.secrets);
+    if (missing.length > 0) {
+      this.post({ type: 'config-failed', version, error: `SDS secrets ${missing.join(', ')} are not available yet` });
       return;
     }
     try {

@@ -44,7 +44,8 @@ port.on('message', (msg: AgentMessage) => {
 });
 
 channel.onmessage = (event: unknown) => {
-  dataPlane.applyVersion((event as { data: ConfigAnnouncement }).data.version);
+  const { version, secrets } = (event as { data: ConfigAnnouncement }).data;
+  dataPlane.applyVersion(version, secrets);
 };
 
 dataPlane.applyVersion(store.activeVersion());

@@ -3,6 +3,7 @@
 // else is point-to-point over the worker's parentPort.
 
 import type { WorkerStatsSnapshot } from '../src/stats/worker-stats-snapshot.js';
+import type { SdsSecrets } from '../src/config/sds-secrets.js';
 
 export {
   ISTIO_DURATION_BUCKETS_MS,
@@ -16,6 +17,11 @@ export const CONFIG_CHANNEL = 'isthmus:config';
 
 export interface ConfigAnnouncement {
   readonly version: number;
+  /**
+   * The agent's SDS secrets (its workload certificate and key, the trust bundle), sent with every version so
+   * a worker always compiles a version with the secrets it was written for. Never written to LMDB.
+   */
+  readonly secrets?: SdsSecrets;
 }
 
 /** workerData given to every worker thread. */
@@ -45,6 +51,8 @@ export interface WorkerInit {
   readonly sharedState: SharedArrayBuffer;
   /** 80 bytes: the session-ticket key of every downstream TLS context (16 name + 32 HMAC + 32 AES). */
   readonly tlsTicketKey: Uint8Array;
+  /** The agent's SDS secrets when this worker started (a restarted worker compiles with the current ones). */
+  readonly secrets?: SdsSecrets;
 }
 
 // ---- agent -> worker ----

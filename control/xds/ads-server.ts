@@ -24,8 +24,10 @@ export interface AdsServerOptions {
 export interface AdsServer {
   /** The grpc-js server with the ADS service registered (callers may add services before listen). */
   readonly server: Server;
-  /** Binds host:port (plaintext; loopback only until mTLS lands) and resolves with the bound port. */
+  /** Binds host:port (plaintext: loopback, or where the operator asks) and resolves with the bound port. */
   listen(host: string, port: number): Promise<number>;
+  /** Binds host:port over TLS with these credentials (the CA's serving certificate) and resolves with the bound port. */
+  listenTls(host: string, port: number, credentials: ServerCredentials): Promise<number>;
   /** Every connected stream that has sent its first request, with per-type versions and NACKs. */
   status(): StreamStatus[];
   /** Closes the listener and cancels every stream. */
@@ -69,12 +71,10 @@ export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = 
   return {
     server,
     listen(host: string, port: number): Promise<number> {
-      return new Promise((resolve, reject) => {
-        server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, boundPort) => {
-          if (error !== null) reject(new Error(`xDS server cannot listen on ${host}:${port}: ${error.message}`));
-          else resolve(boundPort);
-        });
-      });
+      return bind(server, host, port, ServerCredentials.createInsecure());
+    },
+    listenTls(host: string, port: number, credentials: ServerCredentials): Promise<number> {
+      return bind(server, host, port, credentials);
     },
     status(): StreamStatus[] {
       const out: StreamStatus[] = [];
@@ -91,4 +91,14 @@ export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = 
       });
     },
   };
+}
+
+function bind(server: Server, host: string, port: number, credentials: ServerCredentials): Promise<number> {
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, credentials, (error, boundPort) => {
+      if (error !== null) reject(new Error(`xDS server cannot listen on ${address}: ${error.message}`));
+      else resolve(boundPort);
+    });
+  });
 }

@@ -44,13 +44,21 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'delete applied resources from a running control plane (-f FILE)', module: '../../control/delete-command.js',
     spec: ['../../control/apply-command.js', 'DELETE_COMMAND'], shortFlags: ['-f'],
   },
+  agent: {
+    summary: 'keep a workload certificate in a folder for a proxyless gRPC app (cert-chain.pem, key.pem, root-cert.pem)', module: '../../workers/agent/agent-command.js',
+    spec: ['../../workers/agent/agent-command.js', 'AGENT_COMMAND'],
+  },
+  token: {
+    summary: 'create, revoke or list the bootstrap tokens proxies show the CA', module: '../../control/token-command.js',
+    spec: ['../../control/token-command.js', 'TOKEN_COMMAND'], words: ['create', 'revoke', 'list'],
+  },
   'proxy-status': {
     summary: 'list the proxies connected to a running control plane and their xDS sync state', module: '../../control/proxy-status-command.js',
     spec: ['../../control/proxy-status-command.js', 'PROXY_STATUS_COMMAND'], shortFlags: ['-o'], words: [],
   },
   'proxy-config': {
     summary: 'print the clusters, endpoints, listeners or routes a control plane sent a proxy', module: '../../control/proxy-config-command.js',
-    spec: ['../../control/proxy-config-command.js', 'PROXY_CONFIG_COMMAND'], shortFlags: ['-o'], words: ['clusters', 'endpoints', 'listeners', 'routes'],
+    spec: ['../../control/proxy-config-command.js', 'PROXY_CONFIG_COMMAND'], shortFlags: ['-o'], words: ['clusters', 'endpoints', 'listeners', 'routes', 'secrets'],
   },
 };
 

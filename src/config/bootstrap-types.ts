@@ -65,6 +65,10 @@ export interface CommonTls {
   /** TLS wire versions: 0x0303 = 1.2, 0x0304 = 1.3. */
   readonly minVersion: number;
   readonly maxVersion: number;
+  /** tls_certificate_sds_secret_configs: the SDS secret holding the certificate (resolved where the data plane builds the context). */
+  readonly certificateSecret?: string;
+  /** validation_context_sds_secret_config (or combined_validation_context's): the SDS secret holding the trusted CA. */
+  readonly validationSecret?: string;
 }
 
 export interface DownstreamTls extends CommonTls {

@@ -2,6 +2,7 @@
 // validated Bootstrap out, or one ConfigError listing every problem with its
 // file, line and field path. Nothing past this point re-reads the file.
 
+import { readSecret, resolveSdsSecrets, ROOT_CA_SECRET, WORKLOAD_CERT_SECRET, type SdsSecret } from './sds-secrets.js';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { Bootstrap, Cluster, Listener, SocketAddress } from './bootstrap-types.js';
@@ -75,6 +76,7 @@ export function readBootstrap(root: ValueReader): Bootstrap | undefined {
   const clusters: { value: Cluster; at: ValueReader }[] = [];
   const refs: ClusterReference[] = [];
   let clusterNamesRead = new Set<string>();
+  const secrets: Record<string, SdsSecret> = {};
   if (statics !== undefined) {
     statics.field('listeners').list().forEach((item, i) => {
       const value = readListener(item, i, refs);
@@ -86,14 +88,27 @@ export function readBootstrap(root: ValueReader): Bootstrap | undefined {
     });
     // A cluster with an error is still "defined": do not add a dangling-reference problem on top.
     clusterNamesRead = definedClusterNames(statics);
+    const secretsField = statics.field('secrets');
+    for (const item of secretsField.list()) {
+      const secret = readSecret(item);
+      if (secret === undefined) continue;
+      if (Object.hasOwn(secrets, secret.name)) item.problem(`names secret "${secret.name}", which is already defined`);
+      else secrets[secret.name] = secret;
+    }
     statics.done();
   }
   obj.done();
   checkUnique(listeners, clusters);
   checkClusterReferences(refs, clusterNamesRead);
+  // static_resources.secrets fill in the contexts that name them now; `default` and ROOTCA come from the agent's identity.
+  const resolved = resolveSdsSecrets({ listeners: listeners.map((l) => l.value), clusters: clusters.map((c) => c.value) }, secrets);
+  const unknown = resolved.missing.filter((n) => n !== WORKLOAD_CERT_SECRET && n !== ROOT_CA_SECRET);
+  if (unknown.length > 0) {
+    staticField.problem(`TLS contexts name SDS secrets ${unknown.map((n) => `"${n}"`).join(', ')}, which static_resources.secrets does not define (the agent's identity provides "${WORKLOAD_CERT_SECRET}" and "${ROOT_CA_SECRET}")`);
+  }
   const result: Bootstrap = {
-    listeners: listeners.map((l) => l.value),
-    clusters: clusters.map((c) => c.value),
+    listeners: resolved.bootstrap.listeners,
+    clusters: resolved.bootstrap.clusters,
     ...(admin?.address !== undefined ? { admin: admin.address } : {}),
     ...(admin?.accessLogPath !== undefined ? { adminAccessLogPath: admin.accessLogPath } : {}),
   };

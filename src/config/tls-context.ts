@@ -18,7 +18,7 @@ const MAX_PEM_FILE_BYTES = 4 * 1024 * 1024;
 const VERSIONS: Record<string, number> = { TLS_AUTO: 0, TLSv1_2: TLS_VERSION.TLS1_2, TLSv1_3: TLS_VERSION.TLS1_3 };
 
 /** config.core.v3.DataSource (filename or inline_string); returns the text and the file it came from. */
-function readDataSource(v: ValueReader): { text: string; path: string | null } | undefined {
+export function readDataSource(v: ValueReader): { text: string; path: string | null } | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
   const which = obj.oneOf(['filename', 'inline_string'], true);
@@ -43,7 +43,7 @@ function readDataSource(v: ValueReader): { text: string; path: string | null } |
   return result;
 }
 
-function readCertificate(v: ValueReader): TlsCertificate | undefined {
+export function readCertificate(v: ValueReader): TlsCertificate | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
   const chainField = obj.field('certificate_chain');
@@ -111,13 +111,26 @@ function readCommonTls(v: ValueReader, server: boolean): CommonTls | undefined {
     if (cert === undefined) ok = false;
     else certificates.push(cert);
   }
-  if (server && certsField.missing) certsField.problem('is required: a server needs at least one certificate');
+  if (server && certsField.missing && !obj.has('tls_certificate_sds_secret_configs')) {
+    certsField.problem('is required (or tls_certificate_sds_secret_configs): a server needs a certificate');
+  }
   if (!server && certificates.length > 1) certsField.problem('may hold at most one certificate (the client certificate)');
   let trustedCa: { text: string; path: string | null } | undefined;
   const sanMatchers: SanMatch[] = [];
-  const validationField = obj.field('validation_context');
-  const validation = validationField.object();
-  if (validation !== undefined) {
+  let certificateSecret: string | undefined;
+  let validationSecret: string | undefined;
+  const sdsCertsField = obj.field('tls_certificate_sds_secret_configs');
+  const sdsCerts = sdsCertsField.list();
+  if (sdsCerts.length > 1) sdsCertsField.problem('may name one secret');
+  for (const item of sdsCerts) {
+    const name = readSdsSecretConfig(item);
+    if (name === undefined) ok = false;
+    else certificateSecret = name;
+  }
+  if (!certsField.missing && !sdsCertsField.missing) sdsCertsField.problem('cannot be combined with tls_certificates');
+  const readValidation = (validationField: ValueReader): ObjectReader | undefined => {
+    const validation = validationField.object();
+    if (validation === undefined) return undefined;
     const caField = validation.field('trusted_ca');
     if (!caField.missing) {
       trustedCa = readDataSource(caField);
@@ -129,8 +142,33 @@ function readCommonTls(v: ValueReader, server: boolean): CommonTls | undefined {
       if (m === undefined) ok = false;
       else sanMatchers.push(m);
     }
-    if (sanMatchers.length > 0 && caField.missing) sansField.problem('needs validation_context.trusted_ca to verify the certificate first');
+    return validation;
+  };
+  const validationField = obj.field('validation_context');
+  const sdsValidationField = obj.field('validation_context_sds_secret_config');
+  const combinedField = obj.field('combined_validation_context');
+  const present = [validationField, sdsValidationField, combinedField].filter((f) => !f.missing).length;
+  if (present > 1) obj.field(combinedField.missing ? 'validation_context_sds_secret_config' : 'combined_validation_context').problem('is one of validation_context, validation_context_sds_secret_config and combined_validation_context: give one');
+  const validation = readValidation(validationField);
+  if (validation !== undefined) {
+    if (sanMatchers.length > 0 && trustedCa === undefined) validation.field('match_typed_subject_alt_names').problem('needs validation_context.trusted_ca to verify the certificate first');
     validation.done();
+  }
+  if (!sdsValidationField.missing) {
+    validationSecret = readSdsSecretConfig(sdsValidationField);
+    if (validationSecret === undefined) ok = false;
+  }
+  const combined = combinedField.object();
+  if (combined !== undefined) {
+    const defaults = combined.field('default_validation_context');
+    defaults.require();
+    const d = readValidation(defaults);
+    d?.done();
+    const sdsField = combined.field('validation_context_sds_secret_config');
+    sdsField.require();
+    validationSecret = readSdsSecretConfig(sdsField);
+    if (validationSecret === undefined) ok = false;
+    combined.done();
   }
   const alpnField = obj.field('alpn_protocols');
   const alpn: string[] = [];
@@ -159,7 +197,34 @@ function readCommonTls(v: ValueReader, server: boolean): CommonTls | undefined {
   return {
     certificates, trustedCaPem: trustedCa?.text ?? null, trustedCaPath: trustedCa?.path ?? null, sanMatchers, alpn,
     minVersion, maxVersion,
+    ...(certificateSecret !== undefined ? { certificateSecret } : {}),
+    ...(validationSecret !== undefined ? { validationSecret } : {}),
   };
+}
+
+/**
+ * transport_sockets.tls.v3.SdsSecretConfig: the secret's name. Its sds_config (where to fetch it) is accepted
+ * and not followed: secrets come from static_resources.secrets, the agent's own identity (default, ROOTCA),
+ * or the ADS stream, as istio-agent's local SDS serves them.
+ */
+function readSdsSecretConfig(v: ValueReader): string | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const nameField = obj.field('name');
+  nameField.require();
+  const name = nameField.nonEmptyString();
+  const sdsConfig = obj.field('sds_config').object();
+  if (sdsConfig !== undefined) {
+    for (const key of sdsConfig.keys()) sdsConfig.field(key);
+    sdsConfig.done();
+  }
+  obj.done();
+  return name;
+}
+
+/** Whether the context names SDS secrets still to be filled in (the engine cannot check it at config load). */
+export function usesSds(common: CommonTls): boolean {
+  return common.certificateSecret !== undefined || common.validationSecret !== undefined;
 }
 
 /** What the TLS engine is given for a context read from config (h2 left out of ALPN: see below). */
@@ -217,14 +282,14 @@ export function readDownstreamTransportSocket(v: ValueReader): DownstreamTls | u
   const common = readCommonTls(commonField, true);
   const requireField = obj.field('require_client_certificate');
   const requireClientCertificate = requireField.bool() ?? false;
-  if (requireClientCertificate && common !== undefined && common.trustedCaPem === null) {
+  if (requireClientCertificate && common !== undefined && common.trustedCaPem === null && common.validationSecret === undefined) {
     requireField.problem('needs common_tls_context.validation_context.trusted_ca to verify the client certificate');
     obj.done();
     return undefined;
   }
   obj.done();
   if (common === undefined) return undefined;
-  if (!checkWithEngine(typed, engineConfig(common, true, requireClientCertificate))) return undefined;
+  if (!usesSds(common) && !checkWithEngine(typed, engineConfig(common, true, requireClientCertificate))) return undefined;
   return { ...common, requireClientCertificate };
 }
 
@@ -242,6 +307,6 @@ export function readUpstreamTransportSocket(v: ValueReader): UpstreamTls | undef
   if (sni !== undefined && Buffer.byteLength(sni) > 255) sniField.problem('is longer than 255 bytes');
   obj.done();
   if (common === undefined || sni === undefined || Buffer.byteLength(sni) > 255) return undefined;
-  if (!checkWithEngine(typed, engineConfig(common, false, false))) return undefined;
+  if (!usesSds(common) && !checkWithEngine(typed, engineConfig(common, false, false))) return undefined;
   return { ...common, sni };
 }

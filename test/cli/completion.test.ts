@@ -40,7 +40,7 @@ describe('isthmus completion', () => {
       'fatal error warn info debug trace silent',
       'delta sotw',
       'pretty',
-      'clusters endpoints listeners routes',
+      'clusters endpoints listeners routes secrets',
       '--filename --control --data-dir --token --config --help -f -h',
       'bash zsh',
     ]);

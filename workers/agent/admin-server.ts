@@ -31,6 +31,8 @@ export interface AdminBackend {
   listeners(): readonly ListenerAddress[];
   /** envoy.admin.v3.Certificates: the loaded TLS certificates (never a key). */
   certs(): unknown;
+  /** The SDS secrets of the workload identity (chain, serial, SANs, expiry; never the key). */
+  secrets(): unknown;
   /** envoy.admin.v3.ServerInfo as JSON. */
   serverInfo(): unknown;
   /** The level every logger (agent and workers) is at. */
@@ -138,6 +140,7 @@ function adminRoutes(backend: AdminBackend, enableDebugEndpoints: boolean): Help
       },
     },
     { method: 'GET', path: '/certs', help: 'the loaded TLS certificates: path, serial, SANs, validity (never a key)', handle: () => json(backend.certs()) },
+    { method: 'GET', path: '/secrets', help: 'the SDS secrets of the workload identity (default, ROOTCA): chain, serial, SANs, expiry (never the key)', handle: () => json(backend.secrets()) },
     { method: 'GET', path: '/memory', help: 'memory use of the agent thread (envoy.admin.v3.Memory; total_physical_bytes is the process RSS)', handle: () => json(memoryInfo()) },
     { method: 'GET', path: '/logging', help: 'the log level', handle: (_body, raw) => loggingReply(backend, new URLSearchParams(raw), false) },
     { method: 'POST', path: '/logging', help: 'POST ?level=LEVEL: change the log level of every thread at run time', handle: (_body, raw) => loggingReply(backend, new URLSearchParams(raw), true) },

@@ -3,6 +3,7 @@
 // (InThreadDataPlane, --workers 1, no second isolate). The agent drives both
 // the same way: announce a config version, ask for stats and clusters, set
 // the log level, drain, shut down.
+import type { SdsSecrets } from '../../src/config/sds-secrets.js';
 import type { WorkerMessage } from '../worker-protocol.js';
 
 export type WorkerState = 'starting' | 'running' | 'restarting' | 'stopped';
@@ -32,7 +33,8 @@ export interface DataPlaneHost {
   /** Starts serving the store's active version. */
   start(): Promise<void>;
   /** A new version is in the store: every data plane compiles and swaps it in. */
-  announce(version: number): void;
+  /** `secrets`: the agent's SDS secrets, delivered in memory with the version (never stored). */
+  announce(version: number, secrets?: SdsSecrets): void;
   status(): WorkerStatus[];
   /** Every data plane is running and has applied `version`. */
   allApplied(version: number): boolean;

@@ -6,6 +6,7 @@
 // thread to restart, so the process exits and whatever supervises it
 // (Kubernetes, systemd) starts it again.
 import type { Logger } from '../../src/log.js';
+import type { SdsSecrets } from '../../src/config/sds-secrets.js';
 import type { ConfigStore } from '../../src/store/config-store.js';
 import type { DataPlane } from '../data-plane.js';
 import type { WorkerInit, WorkerMessage } from '../worker-protocol.js';
@@ -31,6 +32,7 @@ export class InThreadDataPlane implements DataPlaneHost {
   private lastError: string | null = null;
   private listenersDrained = false;
   private stopped = false;
+  private secrets: SdsSecrets = {};
 
   constructor(private readonly options: InThreadDataPlaneOptions) {}
 
@@ -40,11 +42,12 @@ export class InThreadDataPlane implements DataPlaneHost {
     if (this.stopped) return;
     const { init, store, log } = this.options;
     this.dataPlane = new DataPlane({ ...init, workerId: 0 }, store, log.child({ worker: 0 }), (msg) => this.onMessage(msg));
-    this.dataPlane.applyVersion(store.activeVersion());
+    this.dataPlane.applyVersion(store.activeVersion(), this.secrets);
   }
 
-  announce(version: number): void {
-    this.dataPlane?.applyVersion(version);
+  announce(version: number, secrets?: SdsSecrets): void {
+    if (secrets !== undefined) this.secrets = secrets;
+    this.dataPlane?.applyVersion(version, this.secrets);
   }
 
   get draining(): boolean {

@@ -35,6 +35,9 @@ import { createConnectionCounts } from '../connection-limit.js';
 import { StateSlots } from './state-slots.js';
 import type { XdsClient } from './xds-client.js';
 import { EMPTY_BOOTSTRAP, mergeBootstraps } from './xds-client-merge.js';
+import type { WorkloadIdentity } from './workload-identity.js';
+import { secretsView } from './secrets-view.js';
+import { resolveSdsSecrets, sdsSecretNames } from '../../src/config/sds-secrets.js';
 
 /** Where the control plane puts the outbound listener (its mesh option outboundAddress, Istio's 127.0.0.1). */
 const OUTBOUND_ADDRESS = '127.0.0.1';
@@ -82,6 +85,9 @@ export class ProxyAgent implements AdminBackend {
   private fileBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
   private xdsBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
   private xds: XdsClient | null = null;
+  /** --token-file: the workload certificate, its key (memory only) and the trust bundle, as SDS secrets. */
+  private identity: WorkloadIdentity | null = null;
+  private tokenServiceAccount: string | undefined;
   private xdsSynced = false;
   /** Circuit breakers, endpoint health and outlier counters shared with every worker; slots assigned per config version. */
   private readonly sharedState: SharedState;
@@ -164,6 +170,7 @@ export class ProxyAgent implements AdminBackend {
     agent.fileBootstrap = bootstrap;
     agent.fileText = text;
     try {
+      if (options.identity !== undefined && options.control !== undefined) await agent.startIdentity(options.identity, options.control.target);
       await agent.apply(bootstrap, 'startup');
       agent.fileAppliedAt = agent.lastUpdated;
       await agent.supervisor.start();
@@ -242,8 +249,8 @@ export class ProxyAgent implements AdminBackend {
   private async startXds(control: NonNullable<ProxyOptions['control']>): Promise<void> {
     const rssBefore = process.memoryUsage().rss;
     const startedAt = performance.now();
-    const [{ XdsClient }, { buildNode, stableInstance }, { loadXdsProtos }] = await Promise.all([
-      import('./xds-client.js'), import('../../src/xds/xds-node.js'), import('../../src/xds/xds-protos.js'),
+    const [{ XdsClient }, { buildNode, stableInstance }, { loadXdsProtos }, { controlCredentials }] = await Promise.all([
+      import('./xds-client.js'), import('../../src/xds/xds-node.js'), import('../../src/xds/xds-protos.js'), import('./identity-client.js'),
     ]);
     loadXdsProtos();
     this.log.info(
@@ -263,11 +270,13 @@ export class ProxyAgent implements AdminBackend {
       servicePort: control.servicePort,
       outboundPort,
       ...(inboundPort !== undefined ? { inboundPort } : {}),
-      ...(control.serviceAccount !== undefined ? { serviceAccount: control.serviceAccount } : {}),
+      // The bootstrap token's service account is this workload's, unless --service-account says it.
+      ...((control.serviceAccount ?? this.tokenServiceAccount) !== undefined ? { serviceAccount: (control.serviceAccount ?? this.tokenServiceAccount)! } : {}),
       ...(control.locality !== undefined ? { locality: control.locality } : {}),
     }, stableInstance(this.options.dataDir));
     this.xds = new XdsClient({
       target: control.target,
+      ...(this.options.identity?.controlCa != null ? { credentials: controlCredentials(this.options.identity.controlCa) } : {}),
       protocol: control.protocol,
       node,
       log: this.log.child({ component: 'xds' }),
@@ -275,6 +284,46 @@ export class ProxyAgent implements AdminBackend {
     });
     this.log.info({ controlPlane: control.target, protocol: control.protocol, nodeId: node.id }, 'xds client starting');
     this.xds.start();
+  }
+
+  /**
+   * --token-file: gets the first workload certificate before anything is served (retrying while the CA is away),
+   * then keeps it renewed; each renewal re-applies the config so new handshakes use the new certificate.
+   */
+  private async startIdentity(identity: NonNullable<ProxyOptions['identity']>, target: string): Promise<void> {
+    // Loaded only with --token-file: a proxy without an identity never loads gRPC or the X.509 library.
+    const [{ WorkloadIdentity }, { controlCredentials, readTokenFile }] = await Promise.all([import('./workload-identity.js'), import('./identity-client.js')]);
+    const { claims } = readTokenFile(identity.tokenFile);
+    this.tokenServiceAccount = claims.sa;
+    if (claims.ns !== this.options.namespace) {
+      throw new ProxyStartError(`--token-file ${identity.tokenFile} is for namespace ${claims.ns}, but this proxy's --namespace is ${this.options.namespace}`);
+    }
+    this.identity = new WorkloadIdentity({
+      target,
+      credentials: controlCredentials(identity.controlCa),
+      tokenFile: identity.tokenFile,
+      ttlSeconds: identity.certTtlSeconds,
+      log: this.log.child({ component: 'identity' }),
+      onSecrets: () => {
+        if (this.activeBootstrap !== undefined) void this.reapply('workload certificate rotated');
+      },
+    });
+    this.log.info({ ca: target, tls: identity.controlCa !== null, tokenId: claims.id }, 'requesting the workload certificate');
+    await this.identity.start();
+  }
+
+  /** The active config again with the current SDS secrets (a new version: workers build new TLS contexts). */
+  private reapply(reason: string): Promise<void> {
+    const run = this.reloadChain.then(async () => {
+      if (this.stopping !== null) return;
+      try {
+        await this.apply(mergeBootstraps(this.fileBootstrap, this.xdsBootstrap), reason);
+      } catch (err) {
+        this.reject(reason, err);
+      }
+    });
+    this.reloadChain = run.catch(() => undefined);
+    return run;
   }
 
   /** A complete config from the control plane, merged with the file's; serialized with file reloads. Rejects to NACK. */
@@ -296,6 +345,11 @@ export class ProxyAgent implements AdminBackend {
 
   /** Resolves ports, writes a new version and announces it. */
   private async apply(bootstrap: Bootstrap, reason: string): Promise<void> {
+    const secrets = this.identity?.secrets() ?? {};
+    const missing = sdsSecretNames(bootstrap).filter((name) => !Object.hasOwn(secrets, name));
+    if (missing.length > 0) {
+      throw new Error(`TLS contexts name SDS secrets ${missing.join(', ')}, which only the proxy's workload identity provides: start it with --token-file (and --control)`);
+    }
     const slots = this.slots.assign(this.reservations.resolve(bootstrap));
     const resolved = slots.bootstrap;
     // Check first, then route: new endpoints of health-checked clusters have had their first check before any worker sees them.
@@ -308,7 +362,7 @@ export class ProxyAgent implements AdminBackend {
     this.activeBootstrap = resolved;
     this.lastUpdated = new Date().toISOString();
     this.log.info({ version, reason, listeners: listenerSummary(resolved) }, appliedText(version, configCounts(resolved), before));
-    this.supervisor.announce(version);
+    this.supervisor.announce(version, secrets);
   }
 
   private reject(reason: string, err: unknown): void {
@@ -350,6 +404,8 @@ export class ProxyAgent implements AdminBackend {
   notReadyReason(): string | null {
     if (this.stopping !== null) return 'shutting down';
     if (this.supervisor.draining) return 'listeners drained (admin /drain_listeners)';
+    const identity = this.identity?.notReadyReason() ?? null;
+    if (identity !== null) return identity;
     if (this.options.control !== undefined && !this.xdsSynced) {
       return `waiting for the first complete config from the control plane at ${this.options.control.target}`;
     }
@@ -371,7 +427,12 @@ export class ProxyAgent implements AdminBackend {
   }
 
   certs(): unknown {
-    return certsView(this.activeBootstrap);
+    const active = this.activeBootstrap;
+    return certsView(active === undefined ? undefined : resolveSdsSecrets(active, this.identity?.secrets() ?? {}).bootstrap);
+  }
+
+  secrets(): unknown {
+    return secretsView(this.identity);
   }
 
   listeners(): ListenerAddress[] {
@@ -469,6 +530,7 @@ export class ProxyAgent implements AdminBackend {
     this.watcher?.close();
     this.tlsFiles?.close();
     this.xds?.close();
+    this.identity?.close();
     await this.reloadChain.catch(() => undefined);
     this.healthChecker.stop();
     this.outliers.stop();

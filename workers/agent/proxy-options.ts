@@ -31,10 +31,21 @@ export interface ControlOptions {
   readonly locality: Locality | undefined;
 }
 
+export interface IdentityOptions {
+  /** The bootstrap token's file (re-read before each request, so it can be replaced). */
+  readonly tokenFile: string;
+  /** The control plane's root certificate (its root-cert.pem): xDS and the CA are then reached over TLS. */
+  readonly controlCa: string | null;
+  /** The lifetime asked of the CA, seconds; 0: the CA's default. */
+  readonly certTtlSeconds: number;
+}
+
 export interface ProxyOptions {
   /** Absolute path; undefined in pure `--control` mode. */
   readonly bootstrap: string | undefined;
   readonly control: ControlOptions | undefined;
+  /** --token-file: the proxy gets its workload certificate from the control plane's CA (SDS `default`, `ROOTCA`). */
+  readonly identity: IdentityOptions | undefined;
   readonly workers: number;
   readonly adminPort: number;
   readonly adminAddress: string;
@@ -98,6 +109,9 @@ export const PROXY_COMMAND: CommandSpec = {
       validate: (v) => (v === 'node' || v === 'native' ? undefined : `expected node or native, got '${String(v)}'`),
     },
     { name: 'control', type: 'string', valueName: 'HOST:PORT', description: 'xDS control plane (ADS); the proxy takes its listeners, routes, clusters and endpoints from it (besides --bootstrap, when given)' },
+    { name: 'token-file', type: 'string', valueName: 'FILE', description: 'bootstrap token (`isthmus token create`): the proxy gets its workload certificate from the control plane\'s CA, served to TLS contexts as SDS secrets `default` and `ROOTCA`' },
+    { name: 'control-ca', type: 'string', valueName: 'FILE', description: 'the control plane\'s root certificate (root-cert.pem in its data dir): xDS and the CA over TLS (its --secure-xds-port)' },
+    { name: 'workload-cert-ttl', type: 'duration', valueName: 'DURATION', description: 'the workload certificate lifetime to ask the CA for (default: the CA\'s)' },
     {
       name: 'xds-protocol', type: 'string', valueName: 'delta|sotw', default: 'delta', description: 'ADS variant: incremental (delta) or state of the world (sotw)',
       validate: (v) => (v === 'delta' || v === 'sotw' ? undefined : `expected delta or sotw, got '${String(v)}'`),
@@ -141,6 +155,7 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
     options: {
       bootstrap: bootstrap === undefined || bootstrap === '' ? undefined : resolve(bootstrap),
       control,
+      identity: identityOptions(v, control),
       workers,
       adminPort: v['admin-port'] as number,
       adminAddress: v['admin-address'] as string,
@@ -233,6 +248,18 @@ function controlOptions(v: Readonly<Record<string, OptionValue | undefined>>, la
     serviceAccount: serviceAccount(v['service-account'] as string | undefined),
     locality: locality(v.locality as string | undefined),
   };
+}
+
+function identityOptions(v: Readonly<Record<string, OptionValue | undefined>>, control: ControlOptions | undefined): IdentityOptions | undefined {
+  const tokenFile = v['token-file'] as string | undefined;
+  const controlCa = v['control-ca'] as string | undefined;
+  if (tokenFile === undefined || tokenFile === '') {
+    if (controlCa !== undefined && controlCa !== '') throw new OptionsError('--control-ca goes with --token-file (the workload certificate comes from the control plane\'s CA)');
+    return undefined;
+  }
+  if (control === undefined) throw new OptionsError('--token-file needs --control HOST:PORT (the CA is served by the control plane)');
+  const ttl = (v['workload-cert-ttl'] as number | undefined) ?? 0;
+  return { tokenFile: resolve(tokenFile), controlCa: controlCa === undefined || controlCa === '' ? null : resolve(controlCa), certTtlSeconds: Math.ceil(ttl / 1000) };
 }
 
 function locality(value: string | undefined): Locality | undefined {

@@ -2,6 +2,7 @@
 // version each has applied, answers point-to-point queries (stats, clusters),
 // and restarts a worker that exits unexpectedly with exponential backoff
 // while the others keep serving.
+import type { SdsSecrets } from '../../src/config/sds-secrets.js';
 import { BroadcastChannel, Worker } from 'node:worker_threads';
 import type { Logger } from '../../src/log.js';
 import { CONFIG_CHANNEL, type AgentMessage, type ConfigAnnouncement, type WorkerInit, type WorkerMessage } from '../worker-protocol.js';
@@ -62,6 +63,8 @@ export class WorkerSupervisor implements DataPlaneHost {
   readonly threadModel = 'worker-threads';
   /** Config versions reach every worker thread here; each reads the version from LMDB. */
   private readonly channel = new BroadcastChannel(CONFIG_CHANNEL);
+  /** The agent's SDS secrets as last announced: each (re)started worker gets them in its workerData. */
+  private secrets: SdsSecrets = {};
   private readonly slots: WorkerSlot[];
   private readonly pending = new Map<number, PendingQuery>();
   private nextQueryId = 1;
@@ -93,8 +96,9 @@ export class WorkerSupervisor implements DataPlaneHost {
     return Promise.resolve();
   }
 
-  announce(version: number): void {
-    const announcement: ConfigAnnouncement = { version };
+  announce(version: number, secrets?: SdsSecrets): void {
+    if (secrets !== undefined) this.secrets = secrets;
+    const announcement: ConfigAnnouncement = { version, secrets: this.secrets };
     this.channel.postMessage(announcement);
   }
 
@@ -191,7 +195,7 @@ export class WorkerSupervisor implements DataPlaneHost {
 
   private spawn(slot: WorkerSlot): void {
     const { workerUrl, init, log } = this.options;
-    const workerData: WorkerInit = { ...init, workerId: slot.workerId, logLevel: this.logLevel ?? init.logLevel };
+    const workerData: WorkerInit = { ...init, workerId: slot.workerId, logLevel: this.logLevel ?? init.logLevel, secrets: this.secrets };
     const worker = new Worker(workerUrl, { workerData, stdout: false, stderr: false, resourceLimits: WORKER_LIMITS });
     slot.worker = worker;
     slot.state = 'starting';

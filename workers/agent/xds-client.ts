@@ -24,6 +24,8 @@ export interface XdsClientOptions {
   readonly log: Logger;
   /** Applies a complete config; rejects with the reason to NACK it. */
   readonly apply: (bootstrap: Bootstrap) => Promise<void>;
+  /** TLS to the control plane's secure port (--control-ca); plaintext when absent. */
+  readonly credentials?: grpc.ChannelCredentials;
   /** Backoff bounds (ms); defaults 250 and 10000. */
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
@@ -159,7 +161,7 @@ export class XdsClient {
     this.status_ = 'connecting';
     // A fresh channel per attempt (own subchannel pool): grpc-js's channel backoff (up to 120 s) never delays ours.
     this.client?.close();
-    const client = new this.Client(this.options.target, grpc.credentials.createInsecure(), {
+    const client = new this.Client(this.options.target, this.options.credentials ?? grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,

@@ -52,7 +52,7 @@ export async function startControl(
   if (reuse === undefined) mkdirSync(configDir);
   setup(configDir);
   const proc = await spawnIsthmus(
-    ['control', '--config-dir', configDir, '--data-dir', dataDir, '--admin-port', '0', '--xds-port', '0', ...args],
+    ['control', '--config-dir', configDir, '--data-dir', dataDir, '--admin-port', '0', '--xds-port', '0', '--secure-xds-port', '0', ...args],
     { cwd: dir, readyMsg: 'control ready' },
   ).catch((err: unknown) => {
     rmSync(dir, { recursive: true, force: true });

@@ -67,7 +67,7 @@ describe('isthmus control with xDS', { timeout: 30_000 }, () => {
     const configDir = join(dir, 'config');
     cpSync(join(ROOT, 'examples', 'mesh'), configDir, { recursive: true });
     running = await startControl([
-      '--config-dir', configDir, '--data-dir', join(dir, 'data'), '--xds-port', '0', '--admin-port', '0',
+      '--config-dir', configDir, '--data-dir', join(dir, 'data'), '--xds-port', '0', '--secure-xds-port', '0', '--admin-port', '0',
       '--push-debounce-quiet', '20ms', '--registration-grace', '300ms',
     ]);
     const xds = running.ready.xds as { address: string; port: number };
