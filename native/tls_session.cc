@@ -255,4 +255,8 @@ size_t TlsSession::TakeCiphertext(uint8_t* out, size_t capacity) {
   return r > 0 ? static_cast<size_t>(r) : 0;
 }
 
+bool TlsSession::HasPendingInput() const {
+  return !(status_ & (kFailed | kPeerClosed)) && (BIO_ctrl_pending(in_) > 0 || SSL_pending(ssl_.get()) > 0);
+}
+
 }  // namespace isthmus

@@ -55,6 +55,10 @@ class TlsSession {
   size_t PendingCiphertext() const;
   // takes a buffer; moves up to `capacity` bytes of pending ciphertext into it and returns how many.
   size_t TakeCiphertext(uint8_t* out, size_t capacity);
+  // Advances the handshake without decrypting application data; returns whether it has completed.
+  bool Advance() { return DriveHandshake(); }
+  // Ciphertext fed and not yet processed, or decrypted plaintext not yet read: Read has more to give.
+  bool HasPendingInput() const;
 
   uint32_t status() const { return status_; }
   const std::string& error() const { return error_; }
