@@ -65,6 +65,8 @@ class TlsSession {
   // Valid once kHandshakeDone is set.
   const TlsPeerInfo& peer() const { return peer_; }
   const TlsContext& context() const { return *context_; }
+  // Client: what its resumable sessions are kept under (the SNI name and the expected SAN).
+  const std::string& resume_key() const { return resume_key_; }
 
  private:
   explicit TlsSession(std::shared_ptr<TlsContext> context) : context_(std::move(context)) {}
