@@ -13,8 +13,9 @@
 namespace isthmus {
 namespace {
 
-// The open conn named by `value` into *c (null when closed); false with an exception pending on a bad call.
-bool GetConnArg(napi_env env, napi_value value, const char* name, Conn** c) {
+// The open conn named by `value` into *c (null when closed; with `closing`, also one whose CLOSED is still to
+// come, so what its handshake told stays readable while JS handles that batch); false with an exception pending.
+bool GetConnArg(napi_env env, napi_value value, const char* name, Conn** c, bool closing = false) {
   void* data = nullptr;
   if (napi_get_instance_data(env, &data) != napi_ok || data == nullptr) {
     std::string message = std::string(name) + ": call transportInit first on this thread";
@@ -25,7 +26,9 @@ bool GetConnArg(napi_env env, napi_value value, const char* name, Conn** c) {
     std::string message = std::string(name) + ": id must be a number";
     return ThrowTypeError(env, message.c_str());
   }
-  *c = FindConn(static_cast<Transport*>(data), id);
+  Transport* t = static_cast<Transport*>(data);
+  *c = FindConn(t, id);
+  if (*c == nullptr && closing && id >= 0 && static_cast<size_t>(id) < t->conns.size()) *c = t->conns[id];
   return true;
 }
 
@@ -104,7 +107,7 @@ napi_value TlsPeerFn(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   Conn* c = nullptr;
-  if (!GetConnArg(env, argv[0], "transportTlsPeer", &c)) return nullptr;
+  if (!GetConnArg(env, argv[0], "transportTlsPeer", &c, true)) return nullptr;
   if (c == nullptr || !c->tls || !(c->tls->status() & TlsSession::kHandshakeDone)) {
     napi_value null;
     napi_get_null(env, &null);
@@ -119,7 +122,7 @@ napi_value TlsErrorFn(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   Conn* c = nullptr;
-  if (!GetConnArg(env, argv[0], "transportTlsError", &c)) return nullptr;
+  if (!GetConnArg(env, argv[0], "transportTlsError", &c, true)) return nullptr;
   const std::string empty;
   const std::string& error = c != nullptr && c->tls ? c->tls->error() : empty;
   napi_value out;
