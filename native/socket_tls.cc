@@ -10,6 +10,7 @@ namespace {
 // Joining parts up to this size into one record saves a record header, MAC and cipher call per part
 // (a response's head and body become one record).
 constexpr size_t kJoinLimit = 16 * 1024;
+constexpr size_t kMaxCiphertextChunk = 1024 * 1024;
 
 void ReportHandshake(Conn* c) {
   if (c->tls_done_reported || !(c->tls->status() & TlsSession::kHandshakeDone)) return;
@@ -23,17 +24,21 @@ void ReportFailure(Conn* c) {
   PushEvent(c->transport, c->id, kEventTlsFailed, 0, 0);
 }
 
-// Writes what the session produced (handshake flights, tickets, records, alerts); returns WriteConn's answer.
+// Writes what the session produced (handshake flights, tickets, records, alerts) in chunks of at most
+// kMaxCiphertextChunk (the scratch stays bounded whatever JS wrote at once); returns WriteConn's last answer.
 bool SendCiphertext(Conn* c) {
   TlsSession* s = c->tls.get();
-  const size_t pending = s->PendingCiphertext();
-  if (pending == 0 || c->closing) return true;
   std::vector<uint8_t>& out = c->transport->tls_out;
-  if (out.size() < pending) out.resize(pending);
-  const size_t n = s->TakeCiphertext(out.data(), pending);
-  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out.data()), static_cast<unsigned int>(n));
-  const bool ok = WriteConn(c, &buf, 1);
-  // A one-off large write (a big body's record) does not pin its size in the scratch for good.
+  bool ok = true;
+  for (size_t pending = s->PendingCiphertext(); pending > 0 && !c->closing; pending = s->PendingCiphertext()) {
+    const size_t chunk = std::min(pending, kMaxCiphertextChunk);
+    if (out.size() < chunk) out.resize(chunk);
+    const size_t n = s->TakeCiphertext(out.data(), chunk);
+    if (n == 0) break;
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out.data()), static_cast<unsigned int>(n));
+    ok = WriteConn(c, &buf, 1);
+  }
+  // A one-off large write does not pin its size in the scratch for good.
   if (out.size() > 4 * kMaxRead) std::vector<uint8_t>().swap(out);
   return ok;
 }
