@@ -14,6 +14,8 @@
         "native/load_loop.cc",
         "native/socket_io.cc",
         "native/socket_transport.cc",
+        "native/socket_tls.cc",
+        "native/socket_tls_napi.cc",
         "native/tls_cert_info.cc",
         "native/tls_context.cc",
         "native/tls_session.cc",

@@ -1,7 +1,8 @@
 // `isthmus bench tls`: what terminating TLS costs, beside the plaintext
 // scenarios. Client → TLS → proxy → plaintext upstream, against Isthmus,
 // haproxy and nginx serving one ECDSA P-256 certificate, visited interleaved
-// run after run with the same node:tls client (bench/tls-load-client.ts):
+// run after run with the same client (wrk when installed, bench/tls-wrk-client.ts;
+// else the node:tls client, bench/tls-load-client.ts, which saturates first):
 // keep-alive req/s and proxy CPU per request (scenario tls-keepalive), and
 // full handshakes per second, one new connection per request (tls-handshake).
 // Missing peers are skipped and said so; so is Isthmus while it does not
@@ -18,6 +19,8 @@ import type { RunSample } from './result-row.js';
 import { startUpstream } from './scenarios.js';
 import { makeBenchCertificate, type BenchCertificate } from './tls-certificate.js';
 import type { TlsLoadMode, TlsLoadResult } from './tls-load-client.js';
+import { findPeerBinary } from './peers.js';
+import { runTlsWrk } from './tls-wrk-client.js';
 import { startTlsTarget, tlsTargetUnavailable, type TlsTargetName } from './tls-targets.js';
 
 export interface TlsScenarioOptions {
@@ -39,16 +42,19 @@ const HANDSHAKE_CONNECTIONS = 16;
 
 export const TLS_LABELS: Readonly<Record<TlsTargetName, string>> = { isthmus: 'isthmus 1w', haproxy: 'haproxy', nginx: 'nginx' };
 
-/** Runs the client once against port; samples the pids' CPU over the measured window. */
+/** Runs the client once against port (wrk when installed, else the node:tls client); samples the pids' CPU over the measured window. */
 function runClient(
   port: number,
   mode: TlsLoadMode,
   options: TlsScenarioOptions,
   cert: BenchCertificate,
   pids: readonly number[],
+  dir: string,
 ): Promise<{ result: TlsLoadResult; before: ProcessUsage | null; after: ProcessUsage | null }> {
-  const script = compiledSibling(import.meta.url, 'tls-load-client.js');
   const connections = mode === 'handshake' ? Math.min(options.connections, HANDSHAKE_CONNECTIONS) : options.connections;
+  const wrk = findPeerBinary('wrk');
+  if (wrk !== null) return runTlsWrk(wrk, port, mode, connections, options.warmupMs, options.durationMs, dir, pids);
+  const script = compiledSibling(import.meta.url, 'tls-load-client.js');
   const args = [script, '--port', String(port), '--mode', mode, '--connections', String(connections), '--warmup-ms', String(options.warmupMs), '--duration-ms', String(options.durationMs), '--ca', cert.certFile];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -116,14 +122,14 @@ export async function runTlsScenario(options: TlsScenarioOptions, log: (line: st
           const label = TLS_LABELS[target.name];
           const scenario = `tls-${mode}`;
           try {
-            const { result, before, after } = await runClient(target.port, mode, options, cert, [target.proc.pid]);
+            const { result, before, after } = await runClient(target.port, mode, options, cert, [target.proc.pid], tmp);
             const rps = result.seconds > 0 ? Math.round(result.completed / result.seconds) : 0;
             const sample: RunSample = {
               scenario,
               target: target.name,
               label,
               mode: 'max',
-              client: 'isthmus-bench',
+              client: findPeerBinary('wrk') !== null ? 'wrk' : 'isthmus-bench',
               connections: mode === 'handshake' ? Math.min(options.connections, HANDSHAKE_CONNECTIONS) : options.connections,
               rate: null,
               rps,

@@ -1,7 +1,7 @@
 // The TLS scenario's targets, each terminating TLS with the bench certificate
 // and proxying plaintext to the bench upstream: haproxy (nbthread 1) and nginx
-// (1 worker) configured as an operator would, and Isthmus with an Envoy
-// DownstreamTlsContext on its filter chain. A build of Isthmus that does not
+// (1 worker) configured as an operator would, and Isthmus (1 worker, native
+// transport, access log on) with an Envoy DownstreamTlsContext on its filter chain. A build of Isthmus that does not
 // terminate TLS yet rejects that bootstrap (or serves no TLS): the scenario
 // then skips it and says so, and lights up once the proxy takes it.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -100,7 +100,10 @@ export async function startTlsTarget(
   if (name === 'isthmus') {
     const bootstrap = join(dir, 'bootstrap.yaml');
     writeFileSync(bootstrap, isthmusTlsBootstrapYaml(upstreamPort, cert));
-    const { command, args } = isthmusCommand(['proxy', '--bootstrap', bootstrap, '--workers', '1', '--admin-port', '0', '--data-dir', join(dir, 'data'), '--access-log', 'off']);
+    // As deployed: one worker, the native transport (TLS in the addon) and the access log on (its default),
+    // written to a file as the plaintext scenarios' access-log row does.
+    const { command, args } = isthmusCommand(['proxy', '--bootstrap', bootstrap, '--workers', '1', '--transport', 'native',
+      '--admin-port', '0', '--data-dir', join(dir, 'data'), '--access-log', join(dir, 'access.log')]);
     try {
       const started = await startManagedProcess({ name: 'isthmus (TLS, 1 worker)', command, args, readyLine: parseProxyReady, readyTimeoutMs: 20_000 });
       proc = started;

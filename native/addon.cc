@@ -11,6 +11,7 @@
 #include "http_head_parser.h"
 #include "partial_head_check.h"
 #include "reuseport.h"
+#include "socket_tls.h"
 #include "socket_transport.h"
 #include "tls_napi.h"
 
@@ -25,6 +26,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterLoadLoop(env, exports);
   RegisterResponseFramer(env, exports);
   RegisterSocketTransport(env, exports);
+  RegisterSocketTls(env, exports);
   RegisterTls(env, exports);
   return exports;
 }

@@ -10,13 +10,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "socket_tls.h"
 #include "socket_transport.h"
 
 namespace isthmus {
 namespace {
 
-constexpr size_t kMaxRead = 64 * 1024;  // one read's limit
-constexpr size_t kMinRead = 16 * 1024;  // less room than this in the buffer: flush first
 constexpr int kMaxIov = 64;
 
 void OnConnHandleClosed(uv_handle_t* handle);
@@ -104,12 +103,19 @@ void ReadOnce(Conn* c) {
   Transport* t = c->transport;
   if (t->read_cap - t->read_used < kMinRead || t->event_count >= t->event_cap) Flush(t);
   if (c->closing || !c->reading) return;  // JS closed or paused it during that flush
-  const size_t room = std::min(t->read_cap - t->read_used, kMaxRead);
+  // TLS: ciphertext goes to the session (socket_tls.cc), never to the buffer JS reads.
+  char* into = c->tls ? TlsReadBuffer(t) : t->read_buf + t->read_used;
+  const size_t room = c->tls ? kMaxRead : std::min(t->read_cap - t->read_used, kMaxRead);
   if (room == 0) return;  // only while a dispatch is running, which cannot be here
   ssize_t n;
   do {
-    n = read(c->fd, t->read_buf + t->read_used, room);
+    n = read(c->fd, into, room);
   } while (n < 0 && errno == EINTR);
+  if (n > 0 && c->tls) {
+    Touch(c);
+    OnTlsCiphertext(c, static_cast<size_t>(n));
+    return;
+  }
   if (n > 0) {
     const size_t at = t->read_used;
     t->read_used += static_cast<size_t>(n);
@@ -182,6 +188,7 @@ void OnTimer(uv_timer_t* handle) {
 void OnIdle(uv_idle_t* handle) {
   Transport* t = static_cast<Transport*>(handle->data);
   uv_idle_stop(&t->idle);
+  ServeTlsBacklog(t);
   Flush(t);
 }
 
@@ -215,10 +222,14 @@ void OnConnHandleClosed(uv_handle_t* handle) {
   t->released_ids.push_back(c->id);  // reusable once JS has seen CLOSED (Flush)
   delete c;
   // Close callbacks run after this turn's check: make the next turn flush before it waits for I/O.
-  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&t->idle))) uv_idle_start(&t->idle, OnIdle);
+  WakeNextTurn(t);
 }
 
 }  // namespace
+
+void WakeNextTurn(Transport* t) {
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&t->idle))) uv_idle_start(&t->idle, OnIdle);
+}
 
 Conn* FindConn(Transport* t, int32_t id) {
   if (id < 0 || static_cast<size_t>(id) >= t->conns.size()) return nullptr;

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "napi_args.h"
+#include "socket_tls.h"
 
 namespace isthmus {
 namespace {
@@ -248,7 +249,7 @@ napi_value TransportWrite(napi_env env, napi_callback_info info) {
       return nullptr;
     }
     for (size_t i = 0; i < n; i++) if (strings[i]) parts[i].base = t->scratch.data() + offsets[i];
-    ok = WriteConn(c, parts, n);
+    ok = c->tls ? WriteTls(c, parts, n) : WriteConn(c, parts, n);
   } else {
     uint32_t length = 0;
     napi_get_array_length(env, argv[1], &length);
@@ -263,7 +264,7 @@ napi_value TransportWrite(napi_env env, napi_callback_info info) {
         }
       }
       for (size_t k = 0; k < n; k++) if (strings[k]) parts[k].base = t->scratch.data() + offsets[k];
-      ok = WriteConn(c, parts, n);
+      ok = c->tls ? WriteTls(c, parts, n) : WriteConn(c, parts, n);
       if (FindConn(t, c->id) != c) break;  // failed and closing
     }
   }
@@ -285,8 +286,14 @@ napi_value ConnOp(napi_env env, napi_callback_info info) {
 }
 
 void PauseOp(Conn* c) { SetReading(c, false); }
-void ResumeOp(Conn* c) { SetReading(c, true); }
-void ShutdownOp(Conn* c) { ShutdownConn(c); }
+void ResumeOp(Conn* c) {
+  SetReading(c, true);
+  if (c->tls) ResumeTls(c);
+}
+void ShutdownOp(Conn* c) {
+  if (c->tls) ShutdownTls(c);
+  ShutdownConn(c);
+}
 void CloseOp(Conn* c) { CloseConn(c, false); }
 void ResetOp(Conn* c) { CloseConn(c, true); }
 

@@ -12,7 +12,10 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
+
+#include "tls_session.h"
 
 namespace isthmus {
 
@@ -26,6 +29,8 @@ enum TransportEvent : int32_t {
   kEventWritable = 6,       // the write queue drained after a write returned false
   kEventClosed = 7,         // last record for this id; the id may be reused afterwards
   kEventTimeout = 8,        // no read or write for the idle timeout
+  kEventTlsHandshake = 9,   // the connection's TLS handshake completed (transportTlsPeer tells the rest)
+  kEventTlsFailed = 10,     // its TLS session failed (transportTlsError says why); the alert is queued
 };
 
 constexpr int kRecordInts = 4;  // id, code, a, b
@@ -54,6 +59,12 @@ struct Conn {
   uint64_t last_activity = 0;
   std::vector<char> queue;     // bytes the kernel did not take yet, from queue_off
   size_t queue_off = 0;
+  // TLS in the transport (socket_tls.cc): reads are ciphertext for it, DATA records carry its plaintext,
+  // writes are encrypted by it; the queue above then holds ciphertext.
+  std::unique_ptr<TlsSession> tls;
+  bool tls_done_reported = false;
+  bool tls_failure_reported = false;
+  bool tls_backlogged = false;  // in Transport::tls_backlog
 
   size_t Queued() const { return queue.size() - queue_off; }
 };
@@ -84,7 +95,14 @@ struct Transport {
   std::vector<int32_t> released_ids;  // closed, free once JS has seen their CLOSED
   std::vector<int32_t> deferred;      // records pushed during a dispatch
   std::vector<char> scratch;   // string → bytes for writes
+  std::vector<uint8_t> tls_in;         // one read of ciphertext (socket_tls.cc)
+  std::vector<uint8_t> tls_out;        // ciphertext taken from a session for one write
+  std::vector<uint8_t> tls_plain;      // small plaintext parts joined into one record
+  std::vector<int32_t> tls_backlog;    // TLS conns with input left to decrypt (resumed, or fed by JS)
 };
+
+constexpr size_t kMaxRead = 64 * 1024;  // one read's limit
+constexpr size_t kMinRead = 16 * 1024;  // less room than this in the read buffer: flush first
 
 // ---- socket_io.cc: the loop side ----
 // Starts watching an fd (accepted, or connecting when `connecting`; a connect_error fails it
@@ -104,6 +122,8 @@ void PushEvent(Transport* t, int32_t id, int32_t code, int32_t a, int32_t b);
 // Calls JS with the pending records (no-op when none or already inside such a call).
 void Flush(Transport* t);
 void StartTransportLoop(Transport* t);
+// Makes the next loop turn serve the TLS backlog and flush before it waits for I/O.
+void WakeNextTurn(Transport* t);
 void TeardownTransport(Transport* t);
 
 // ---- socket_transport.cc: N-API functions ----

@@ -1,5 +1,7 @@
 #include "tls_context.h"
 
+#include "tls_session.h"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -56,9 +58,9 @@ int SelectCertificate(SSL* ssl, void* arg) {
 // Client: keeps new session tickets for resumption.
 int OnNewClientSession(SSL* ssl, SSL_SESSION* session) {
   TlsContext* context = static_cast<TlsContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  if (context == nullptr) return 0;
-  context->KeepResumableSession(name != nullptr ? name : "", session);
+  const TlsSession* owner = static_cast<const TlsSession*>(SSL_get_app_data(ssl));
+  if (context == nullptr || owner == nullptr) return 0;
+  context->KeepResumableSession(owner->resume_key(), session);
   return 1;
 }
 

@@ -341,12 +341,7 @@ Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   return TakeCiphertext(info);
 }
 
-// takes a session; returns what the handshake told (alpn, serverName, version, cipher, resumed, certificate|null).
-Napi::Value Peer(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  TlsSession* session = GetSession(env, info[0]);
-  if (session == nullptr) return env.Undefined();
-  const TlsPeerInfo& peer = session->peer();
+Napi::Object PeerObject(Napi::Env env, const TlsPeerInfo& peer) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("alpn", peer.alpn);
   o.Set("serverName", peer.server_name);
@@ -355,6 +350,14 @@ Napi::Value Peer(const Napi::CallbackInfo& info) {
   o.Set("resumed", Napi::Boolean::New(env, peer.resumed));
   o.Set("certificate", peer.has_certificate ? Napi::Value(CertificateObject(env, peer.certificate)) : env.Null());
   return o;
+}
+
+// takes a session; returns what the handshake told (alpn, serverName, version, cipher, resumed, certificate|null).
+Napi::Value Peer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TlsSession* session = GetSession(env, info[0]);
+  if (session == nullptr) return env.Undefined();
+  return PeerObject(env, session->peer());
 }
 
 // takes a session; returns why it failed ('' when it has not).
@@ -374,6 +377,17 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+std::shared_ptr<TlsContext> TlsContextFromValue(napi_env env, napi_value value) {
+  ContextHolder* holder = GetHolder<ContextHolder>(env, value, kContextTag, "expected a TLS context");
+  return holder != nullptr ? holder->context : nullptr;
+}
+
+bool TlsSanMatcherFromValue(napi_env env, napi_value value, SanMatcher* out) {
+  return ReadSanMatcher(Napi::Env(env), Napi::Value(env, value), out);
+}
+
+napi_value TlsPeerValue(napi_env env, const TlsPeerInfo& peer) { return PeerObject(Napi::Env(env), peer); }
 
 void RegisterTls(Napi::Env env, Napi::Object exports) {
   exports.Set("tlsCreateContext", Napi::Function::New(env, CreateContext, "tlsCreateContext"));

@@ -99,8 +99,18 @@ std::unique_ptr<TlsSession> TlsSession::Create(std::shared_ptr<TlsContext> conte
       *error = "cannot set the ALPN list";
       return nullptr;
     }
+    // A resumed handshake skips certificate verification: a session is offered again only to a handshake with
+    // the same name AND the same expected SAN, so one verified against a weaker check never satisfies a stricter one.
     session->resume_key_ = server_name;
-    SSL_SESSION* resumable = context->TakeResumableSession(server_name);
+    if (session->has_expected_san_) {
+      const SanMatcher& m = session->expected_san_;
+      session->resume_key_ += '\n';
+      session->resume_key_ += static_cast<char>('0' + static_cast<int>(m.type));
+      session->resume_key_ += static_cast<char>('0' + static_cast<int>(m.kind));
+      session->resume_key_ += m.ignore_case ? 'i' : 'c';
+      session->resume_key_ += m.value;
+    }
+    SSL_SESSION* resumable = context->TakeResumableSession(session->resume_key_);
     if (resumable != nullptr) {
       SSL_set_session(ssl, resumable);
       SSL_SESSION_free(resumable);
@@ -253,6 +263,10 @@ size_t TlsSession::TakeCiphertext(uint8_t* out, size_t capacity) {
   if (n == 0) return 0;
   int r = BIO_read(out_, out, static_cast<int>(n));
   return r > 0 ? static_cast<size_t>(r) : 0;
+}
+
+bool TlsSession::HasPendingInput() const {
+  return !(status_ & (kFailed | kPeerClosed)) && (BIO_ctrl_pending(in_) > 0 || SSL_pending(ssl_.get()) > 0);
 }
 
 }  // namespace isthmus

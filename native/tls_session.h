@@ -55,12 +55,18 @@ class TlsSession {
   size_t PendingCiphertext() const;
   // takes a buffer; moves up to `capacity` bytes of pending ciphertext into it and returns how many.
   size_t TakeCiphertext(uint8_t* out, size_t capacity);
+  // Advances the handshake without decrypting application data; returns whether it has completed.
+  bool Advance() { return DriveHandshake(); }
+  // Ciphertext fed and not yet processed, or decrypted plaintext not yet read: Read has more to give.
+  bool HasPendingInput() const;
 
   uint32_t status() const { return status_; }
   const std::string& error() const { return error_; }
   // Valid once kHandshakeDone is set.
   const TlsPeerInfo& peer() const { return peer_; }
   const TlsContext& context() const { return *context_; }
+  // Client: what its resumable sessions are kept under (the SNI name and the expected SAN).
+  const std::string& resume_key() const { return resume_key_; }
 
  private:
   explicit TlsSession(std::shared_ptr<TlsContext> context) : context_(std::move(context)) {}

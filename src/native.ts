@@ -44,6 +44,10 @@ interface IsthmusAddon {
   transportReset(id: number): void;
   transportSetTimeout(id: number, ms: number): void;
   transportRemoteAddress(id: number): string;
+  transportStartTls(id: number, context: TlsContextHandle, serverName: string, expectedSan?: TlsSanMatcher): void;
+  transportTlsFeed(id: number, buf: Uint8Array, start: number, end: number): void;
+  transportTlsPeer(id: number): TlsPeer | null;
+  transportTlsError(id: number): string;
   tlsCreateContext(config: TlsContextConfig): TlsContextHandle;
   tlsContextCertificates(context: TlsContextHandle): TlsContextCertificates;
   tlsCreateSession(context: TlsContextHandle, serverName: string, expectedSan?: TlsSanMatcher): TlsSessionHandle;
@@ -337,6 +341,10 @@ export const TRANSPORT_EVENT = {
   WRITABLE: 6,
   CLOSED: 7,
   TIMEOUT: 8,
+  /** The conn's TLS handshake completed (transportTlsPeer tells the rest). */
+  TLS_HANDSHAKE: 9,
+  /** Its TLS session failed (transportTlsError says why); the alert is already queued. */
+  TLS_FAILED: 10,
   RECORD_INTS: 4,
 } as const;
 
@@ -366,6 +374,17 @@ export const transportSetTimeout: (id: number, ms: number) => void = addon.trans
 /** takes an id, returns the peer's IP address ('' when unknown). */
 export const transportRemoteAddress: (id: number) => string = addon.transportRemoteAddress;
 /** takes a TlsContextConfig; returns a context. Throws an Error naming what is wrong (bad PEM, key mismatch, ...). */
+/** takes a conn id, a context and, for a client, the SNI name ('' = none) and a SAN the server must carry; the conn
+ *  reads and writes through a TLS session in the addon from now on: DATA records carry plaintext, writes take
+ *  plaintext, and TLS_HANDSHAKE / TLS_FAILED records report the handshake. A client sends its ClientHello at once. */
+export const transportStartTls: (id: number, context: TlsContextHandle, serverName: string, expectedSan?: TlsSanMatcher) => void =
+  addon.transportStartTls;
+/** takes a TLS conn's id and buf[start, end): ciphertext JS held (the ClientHello the tls_inspector peeked at). */
+export const transportTlsFeed: (id: number, buf: Uint8Array, start: number, end: number) => void = addon.transportTlsFeed;
+/** takes a conn id; returns what its completed handshake told, or null. */
+export const transportTlsPeer: (id: number) => TlsPeer | null = addon.transportTlsPeer;
+/** takes a conn id; returns why its TLS session failed ('' when it has not). */
+export const transportTlsError: (id: number) => string = addon.transportTlsError;
 export const tlsCreateContext: (config: TlsContextConfig) => TlsContextHandle = addon.tlsCreateContext;
 
 /** takes a context; returns its certificates' and trusted CAs' public details (never a key). */

@@ -7,7 +7,7 @@ import { headOut, parseLimits } from './parse-scratch.js';
 import { retain } from './shared-read-buffer.js';
 import { acceptSocket, type SocketOwner, type TransportSocket } from './transport-socket.js';
 import { selectFilterChain } from './filter-chain-select.js';
-import { TlsChannel, type TlsOwner } from './tls-channel.js';
+import { openTls, type TlsLink, type TlsOwner } from './tls-channel.js';
 import { INSPECT_MORE, INSPECT_PLAINTEXT, inspectClientHello, MAX_CLIENT_HELLO_BYTES, type ClientHelloInfo } from './tls-inspector.js';
 import type { ListenerChains } from './listener-chains.js';
 import type { WorkerContext } from './worker-context.js';
@@ -29,7 +29,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
   /** The filter chain serving this connection (its HCM routes the requests). */
   chainIndex = 0;
   private mode = MODE_PLAIN;
-  private tls: TlsChannel | null = null;
+  private tls: TlsLink | null = null;
   /** Bytes received and not yet consumed: a partial head, or the next pipelined request. */
   private buffered: Buffer | null = null;
   /** The growable store `buffered` may be the start of (see keep). */
@@ -179,15 +179,15 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
       return;
     }
     this.mode = MODE_TLS;
-    this.tls = new TlsChannel(context, this.socket, this);
+    this.tls = openTls(context, this.socket, this);
   }
 
   onTlsHandshake(): void {
     this.worker.tlsHandshakes++;
   }
 
-  onTlsPlaintext(n: number, buf: Buffer): void {
-    this.onPlain(buf, 0, n);
+  onTlsPlaintext(buf: Buffer, start: number, end: number): void {
+    this.onPlain(buf, start, end);
   }
 
   onTlsFailure(): void {

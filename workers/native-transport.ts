@@ -19,6 +19,13 @@ import {
 } from '../src/native.js';
 import type { SocketOwner, TransportSocket } from './transport-socket.js';
 
+/** Where a TLS socket's events go (native-tls-channel.ts): its DATA is plaintext the addon decrypted. */
+export interface NativeTlsEvents {
+  onTlsHandshake(): void;
+  onTlsData(buf: Buffer, start: number, end: number): void;
+  onTlsFailure(): void;
+}
+
 const READ_BUFFER_BYTES = 256 * 1024;
 const EVENT_RECORDS = 1024;
 /** Bytes queued in C++ past which write() answers false (backpressure). */
@@ -50,7 +57,9 @@ function dispatch(count: number): void {
     if (s === undefined) continue;
     const code = ev[r + 1]!;
     if (code === EV.DATA) {
-      if (!s.destroyed) s.owner.onSocketData(buf, ev[r + 2]!, ev[r + 2]! + ev[r + 3]!);
+      if (s.destroyed) continue;
+      if (s.tls !== null) s.tls.onTlsData(buf, ev[r + 2]!, ev[r + 2]! + ev[r + 3]!);
+      else s.owner.onSocketData(buf, ev[r + 2]!, ev[r + 2]! + ev[r + 3]!);
     } else if (code === EV.CLOSED) {
       sockets[ev[r]!] = undefined;
       s.destroyed = true;
@@ -65,6 +74,10 @@ function dispatch(count: number): void {
       s.owner.onSocketTimeout();
     } else if (code === EV.ERROR || code === EV.CONNECT_FAILED) {
       s.lastError = ev[r + 2]!;
+    } else if (code === EV.TLS_HANDSHAKE) {
+      s.tls?.onTlsHandshake();
+    } else if (code === EV.TLS_FAILED) {
+      s.tls?.onTlsFailure();
     }
   }
 }
@@ -75,6 +88,8 @@ export class NativeSocket implements TransportSocket {
   private paused = false;
   /** errno of the error that closed it, 0 when none. */
   lastError = 0;
+  /** Set while the addon runs TLS on this socket (its DATA is plaintext). */
+  tls: NativeTlsEvents | null = null;
   private address: string | null = null;
 
   private constructor(

@@ -1,12 +1,17 @@
-// TLS over a TransportSocket (Node's net or the native transport): ciphertext
-// read from the socket (a range of the transport's read buffer) goes through the native engine, plaintext comes back in
-// one scratch buffer and goes to the owner in the same call, and whatever the
-// engine has to send (handshake flights, alerts, tickets, records) is written
-// to the socket. The owner keeps its plaintext-only logic unchanged.
+// TLS for a connection, whichever transport carries it (openTls picks): on
+// the native transport the session lives in the addon beside the socket
+// (native-tls-channel.ts) and only plaintext reaches JS; on Node's net
+// (TlsChannel, here) ciphertext read from the socket goes through the
+// engine, plaintext comes back in one scratch buffer and goes to the owner in
+// the same call, and whatever the engine has to send (handshake flights,
+// alerts, tickets, records) is written to the socket. The owner keeps its
+// plaintext-only logic unchanged.
 import {
   TLS_STATUS, tlsCreateSession, tlsSessionError, tlsSessionFeed, tlsSessionFree, tlsSessionPeer, tlsSessionShutdown,
   tlsSessionTakeCiphertext, tlsSessionWrite, type TlsContextHandle, type TlsPeer, type TlsSanMatcher, type TlsSessionHandle,
 } from '../src/native.js';
+import { NativeSocket } from './native-transport.js';
+import { NativeTlsChannel } from './native-tls-channel.js';
 import type { TransportSocket } from './transport-socket.js';
 
 /** Plaintext of one read, valid only during onTlsPlaintext (like the shared read buffer; keep = copy). */
@@ -16,13 +21,40 @@ const state = new Uint32Array(2);
 export interface TlsOwner {
   /** The handshake completed; channel.peer is set. */
   onTlsHandshake(): void;
-  /** buf[0, n) is plaintext from the peer, valid only during this call. */
-  onTlsPlaintext(n: number, buf: Buffer): void;
+  /** buf[start, end) is plaintext from the peer, valid only during this call. */
+  onTlsPlaintext(buf: Buffer, start: number, end: number): void;
   /** The session failed (bad handshake, bad record, refused certificate); the alert has been queued to the socket. */
   onTlsFailure(reason: string): void;
 }
 
-export class TlsChannel {
+/** One connection's TLS, as its owner drives it. */
+export interface TlsLink {
+  readonly handshakeDone: boolean;
+  readonly failed: boolean;
+  /** Set once the handshake has completed. */
+  readonly peer: TlsPeer | null;
+  /** Client: sends the ClientHello (call once the socket is connected). */
+  start(): void;
+  /** Ciphertext buf[start, end) JS holds: every read on Node's net; on the native transport only the bytes the
+   *  tls_inspector peeked at (later reads are decrypted in the addon). */
+  receive(buf: Buffer, start: number, end: number): void;
+  /** Encrypts and writes; false when the socket's buffer is full (wait for onSocketWritable). Strings are latin1. */
+  write(data: Buffer | string): boolean;
+  /** Sends close_notify, then ends the socket. */
+  end(): void;
+  /** The socket closed: frees the session. */
+  free(): void;
+}
+
+/** TLS over `socket` with `context`; serverName and expectedSan apply to clients only. */
+export function openTls(
+  context: TlsContextHandle, socket: TransportSocket, owner: TlsOwner, serverName = '', expectedSan?: TlsSanMatcher,
+): TlsLink {
+  if (socket instanceof NativeSocket) return new NativeTlsChannel(context, socket, owner, serverName, expectedSan);
+  return new TlsChannel(context, socket, owner, serverName, expectedSan);
+}
+
+export class TlsChannel implements TlsLink {
   private readonly session: TlsSessionHandle;
   private freed = false;
   handshakeDone = false;
@@ -61,7 +93,7 @@ export class TlsChannel {
         if (this.freed) return;
       }
       if (n > 0) {
-        this.owner.onTlsPlaintext(n, plaintext);
+        this.owner.onTlsPlaintext(plaintext, 0, n);
         if (this.freed) return;
       }
       if ((status & TLS_STATUS.FAILED) !== 0) {

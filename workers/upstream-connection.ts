@@ -6,7 +6,7 @@ import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace, parseResponseHead } from '..
 import { headOut, parseLimits } from './parse-scratch.js';
 import { retain } from './shared-read-buffer.js';
 import { connectSocket, type SocketOwner, type TransportSocket } from './transport-socket.js';
-import { TlsChannel, type TlsOwner } from './tls-channel.js';
+import { openTls, type TlsLink, type TlsOwner } from './tls-channel.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 
 /** Why an exchange failed before its response completed. */
@@ -60,7 +60,7 @@ const PHASE_BODY = 1;
 export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwner {
   private readonly socket: TransportSocket;
   /** TLS origination (the cluster's transport_socket); connected only once its handshake is done. */
-  private tls: TlsChannel | null = null;
+  private tls: TlsLink | null = null;
   /** With TLS, connect_timeout covers the handshake too (the transport's own timer stops at the TCP connect). */
   private handshakeTimer: NodeJS.Timeout | null = null;
   private stream: UpstreamStream | null = null;
@@ -115,7 +115,7 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
   /** TCP is up: start the TLS handshake; the exchange starts once it completes (onTlsHandshake). */
   private startTls(): void {
     const tls = this.endpoint.tls!;
-    this.tls = new TlsChannel(tls.context, this.socket, this, tls.sni);
+    this.tls = openTls(tls.context, this.socket, this, tls.sni);
     this.tls.start();
   }
 
@@ -124,8 +124,8 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
     this.onConnected();
   }
 
-  onTlsPlaintext(n: number, buf: Buffer): void {
-    this.onPlain(buf, 0, n);
+  onTlsPlaintext(buf: Buffer, start: number, end: number): void {
+    this.onPlain(buf, start, end);
   }
 
   /** A refused certificate or broken TLS: before the handshake a connect failure, after it a reset. */

@@ -111,6 +111,20 @@ describe('ratios', () => {
     expect(byName.has('isthmus / nginx TLS keep-alive throughput')).toBe(false); // nginx keep-alive was not measured
   });
 
+  it('takes the TLS ratios from the rows wrk measured when wrk drove the TLS scenario', () => {
+    const rows = aggregateRuns([
+      sample({ scenario: 'tls-keepalive', client: 'wrk', rps: 9_000, cpu_s_per_1k: 0.04 }),
+      sample({ scenario: 'tls-keepalive', client: 'wrk', target: 'haproxy', rps: 10_000, cpu_s_per_1k: 0.028 }),
+      sample({ scenario: 'tls-handshake', client: 'wrk', rps: 400, cpu_s_per_1k: 0.5 }),
+      sample({ scenario: 'tls-handshake', client: 'wrk', target: 'haproxy', rps: 500, cpu_s_per_1k: 0.55 }),
+    ]);
+    const byName = new Map(computeRatios(rows).map((r) => [r.name, r]));
+    expect(byName.get('isthmus / haproxy TLS keep-alive throughput')).toMatchObject({ value: 0.9, met: true });
+    expect(byName.get('isthmus / haproxy TLS handshakes per second')).toMatchObject({ value: 0.8, met: true });
+    expect(byName.get('isthmus CPU-s per 1000 full TLS handshakes (one request each)')).toMatchObject({ value: 0.5 });
+    expect(byName.get('haproxy CPU-s per 1000 requests through TLS (keep-alive)')).toMatchObject({ value: 0.028 });
+  });
+
   it('notes when one side was measured in fewer runs (a target failed part-way)', () => {
     const rows = aggregateRuns([
       sample({ rps: 25_000 }),

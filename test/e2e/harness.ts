@@ -159,7 +159,7 @@ function requireBuild(): void {
 }
 
 /**
- * `ISTHMUS_TRANSPORT=native npx vitest run` runs the suite's proxies on that transport (the proxy itself never sees
+ * `ISTHMUS_TRANSPORT=node npx vitest run` runs the suite's proxies on that transport (native is the default; the proxy itself never sees
  * the test runner's ISTHMUS_* variables: cleanEnv), unless a test picks one with its own --transport.
  */
 export function transportArgs(args: readonly string[]): string[] {

@@ -104,7 +104,7 @@ export const PROXY_COMMAND: CommandSpec = {
       description: 'most open downstream connections over all listeners and workers; more are closed at accept and counted (0: no limit)',
     },
     {
-      name: 'transport', type: 'string', valueName: 'node|native', default: 'node',
+      name: 'transport', type: 'string', valueName: 'node|native', default: 'native',
       description: 'who reads and writes data-plane sockets: Node\'s net module, or the addon on each worker\'s event loop',
       validate: (v) => (v === 'node' || v === 'native' ? undefined : `expected node or native, got '${String(v)}'`),
     },

@@ -22,8 +22,9 @@ describe('isthmus proxy --max-connections', () => {
 });
 
 describe('isthmus proxy --transport', () => {
-  it('is node by default and reads the flag and ISTHMUS_TRANSPORT', () => {
-    expect(options([]).transport).toBe('node');
+  it('is native by default and reads the flag and ISTHMUS_TRANSPORT', () => {
+    expect(options([]).transport).toBe('native');
+    expect(options([], { ISTHMUS_TRANSPORT: 'node' }).transport).toBe('node');
     expect(options(['--transport', 'native']).transport).toBe('native');
     expect(options([], { ISTHMUS_TRANSPORT: 'native' }).transport).toBe('native');
     expect(options(['--transport', 'node'], { ISTHMUS_TRANSPORT: 'native' }).transport).toBe('node');
