@@ -121,10 +121,10 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
   ratio('bench client / wrk -t1 throughput on direct', directMax, find('direct', 'wrk -t1', 'max', 'wrk'), '>= 1.0', (v) => v >= 1);
 
   const directFixed = find('direct', 'direct', 'fixed');
-  for (const label of ['isthmus 1w', 'haproxy', 'nginx']) {
+  for (const label of ['isthmus 1w', 'isthmus 1w native', 'haproxy', 'nginx']) {
     const isOurs = label === 'isthmus 1w';
     const fixed = find('proxy', label, 'fixed');
-    const name = isOurs ? 'isthmus' : label;
+    const name = isOurs ? 'isthmus' : label === 'isthmus 1w native' ? 'isthmus --transport native' : label;
     push(`${name} added p99 vs direct (fixed rate)`, addedP99Ms(fixed, directFixed), 'ms', isOurs ? '<= 0.5' : null, isOurs ? (v) => v <= 0.5 : undefined, [fixed, directFixed]);
   }
   const meshFixed = find('mesh', 'isthmus 1w x2', 'fixed');
@@ -161,7 +161,16 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
   if (logOn?.cpu_s_per_1k != null && isthmusMax?.cpu_s_per_1k != null) {
     push('isthmus access log CPU per request (on - off, max)', round((logOn.cpu_s_per_1k - isthmusMax.cpu_s_per_1k) * 1000, 1), 'µs', '<= 2', (v) => v <= 2, [logOn, isthmusMax]);
   }
-  push('isthmus peak RSS, 1 worker', isthmusMax?.peak_rss_mb ?? null, 'MB', null);
+  // The native transport with its default access log on: issue 11's CPU goal, and what the log costs there.
+  const nativeLogOn = find('proxy', 'isthmus 1w native, access log on', 'max');
+  if (nativeLogOn?.cpu_s_per_1k != null) {
+    push('isthmus --transport native, access log on: CPU per request (max)', round(nativeLogOn.cpu_s_per_1k * 1000, 1), 'µs', '<= 22', (v) => v <= 22);
+    if (nativeMax?.cpu_s_per_1k != null) {
+      push('isthmus --transport native access log CPU per request (on - off, max)', round((nativeLogOn.cpu_s_per_1k - nativeMax.cpu_s_per_1k) * 1000, 1), 'µs', '<= 2', (v) => v <= 2, [nativeLogOn, nativeMax]);
+    }
+  }
+  push('isthmus peak RSS, 1 worker', isthmusMax?.peak_rss_mb ?? null, 'MB', '<= 55', (v) => v <= 55);
   push('isthmus peak RSS, 2 workers', find('proxy', 'isthmus 2w', 'max')?.peak_rss_mb ?? null, 'MB', '<= 70', (v) => v <= 70);
+  push('isthmus --transport native peak RSS, 2 workers', find('proxy', 'isthmus 2w native', 'max')?.peak_rss_mb ?? null, 'MB', '<= 70', (v) => v <= 70);
   return out;
 }

@@ -34,8 +34,10 @@ export function parseRequestTarget(buf: Buffer, out: Uint32Array, into: RequestT
       into.authority = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!).toLowerCase();
     }
   }
-  const q = buf.indexOf(0x3f /* ? */, ts);
-  if (q >= 0 && q < te) {
+  // Not buf.indexOf: it has no end bound and would scan the rest of the (256 KB) read buffer when there is no '?'.
+  let q = ts;
+  while (q < te && buf[q] !== 0x3f /* ? */) q++;
+  if (q < te) {
     into.path = buf.latin1Slice(ts, q);
     into.query = buf.latin1Slice(q + 1, te);
   } else {

@@ -8,8 +8,7 @@
 // mirror) is left out, and a route with no filters has no chain: its requests
 // go straight to the router. A new filter is one more entry in `builders`.
 import type { FaultConfig, Listener, Route, VirtualHost } from '../src/config/bootstrap-types.js';
-import { CORS_FILTER_NAME } from '../src/config/cors-policy.js';
-import { FAULT_FILTER_NAME } from '../src/config/fault-config.js';
+import { CORS_FILTER_NAME, FAULT_FILTER_NAME } from '../src/config/http-filter-names.js';
 import { CompiledCors } from './filters/cors/cors-config.js';
 import { CorsFilterFactory } from './filters/cors/cors-filter.js';
 import { CompiledFault, type RandomSource } from './filters/fault/fault-config.js';

@@ -9,7 +9,7 @@ import { readStringMatch } from './string-match.js';
 import { readTypedConfig } from './typed-config.js';
 import type { ObjectReader, ValueReader } from './yaml-reader.js';
 
-export const CORS_FILTER_NAME = 'envoy.filters.http.cors';
+export { CORS_FILTER_NAME } from './http-filter-names.js';
 /** The cors filter's own (empty) config, in http_filters. */
 export const CORS_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors';
 /** The per-route policy, in typed_per_filter_config. */

@@ -8,7 +8,7 @@ import { readHeaderMatcher } from './string-match.js';
 import { readTypedConfig } from './typed-config.js';
 import { UINT32_MAX, type ObjectReader, type ValueReader } from './yaml-reader.js';
 
-export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
+export { FAULT_FILTER_NAME } from './http-filter-names.js';
 export const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 
 /**

@@ -24,7 +24,7 @@ import { TlsFileWatcher } from './tls-file-watcher.js';
 import { clustersJson, mergeClusterStatus, renderClustersText, type MergedCluster } from './cluster-status-report.js';
 import { PortReservations } from './port-reservations.js';
 import type { ProxyOptions } from './proxy-options.js';
-import { WorkerSupervisor } from './worker-supervisor.js';
+import type { WorkerSupervisor } from './worker-supervisor.js';
 import { InThreadDataPlane } from './in-thread-data-plane.js';
 import type { DataPlaneHost, ThreadModel } from './data-plane-host.js';
 import { HEADER, SharedState } from '../shared-state/state-layout.js';
@@ -101,6 +101,8 @@ export class ProxyAgent implements AdminBackend {
     private readonly onQuit: () => void,
     private readonly dataDirLock: DataDirLock,
     store: ConfigStore,
+    /** The worker-thread host's class, loaded only for --workers N >= 2 (node:worker_threads is ≈ 1.5 MB RSS). */
+    Supervisor: typeof WorkerSupervisor | null,
   ) {
     this.store = store;
     this.sharedState = SharedState.create({ clusters: options.maxClusters, endpoints: options.maxEndpoints, workers: options.workers });
@@ -130,9 +132,9 @@ export class ProxyAgent implements AdminBackend {
     const onOutlierEjection = (m: { cluster: string; address: string; port: number; kind: number }): void =>
       this.outliers.onWorkerEjection(m.cluster, m.address, m.port, m.kind);
     // One worker runs on this thread: no second isolate (DESIGN.md, "Memory today").
-    this.supervisor = options.workers === 1
+    this.supervisor = Supervisor === null
       ? new InThreadDataPlane({ init, store: this.store, log, onChange, onOutlierEjection })
-      : new WorkerSupervisor({
+      : new Supervisor({
         count: options.workers,
         workerUrl: new URL('../worker-main.js', import.meta.url),
         init,
@@ -166,7 +168,8 @@ export class ProxyAgent implements AdminBackend {
     process.once('exit', () => lock.release());
     // lmdb (and msgpackr) load only when worker threads need a store they can read (≈ 5 MB RSS otherwise).
     const store = options.workers === 1 ? new MemoryConfigStore() : (await import('../../src/store/proxy-store.js')).ProxyStore.open(options.dataDir);
-    const agent = new ProxyAgent(options, log, onQuit, lock, store);
+    const Supervisor = options.workers === 1 ? null : (await import('./worker-supervisor.js')).WorkerSupervisor;
+    const agent = new ProxyAgent(options, log, onQuit, lock, store, Supervisor);
     agent.fileBootstrap = bootstrap;
     agent.fileText = text;
     try {

@@ -2,7 +2,7 @@
 // request's Origin against the route's merged policy (cors-config.ts) and
 // answers an allowed preflight itself; every response to an allowed origin,
 // from the upstream or the proxy, gets the CORS headers in encodeHeaders.
-import { CORS_FILTER_NAME } from '../../../src/config/cors-policy.js';
+import { CORS_FILTER_NAME } from '../../../src/config/http-filter-names.js';
 import { FilterStatus, PassThroughFilter, type HttpFilterCallbacks, type HttpFilterFactory, type ResponseHeaderEdit } from '../http-filter.js';
 import type { CompiledCors } from './cors-config.js';
 

@@ -3,7 +3,7 @@
 // delay stops the chain until its timer fires (then the abort is decided, and
 // without one the chain goes on: the route timeout starts after the delay, as
 // in Envoy). The decisions themselves are the compiled fault's (fault-config.ts).
-import { FAULT_FILTER_NAME } from '../../../src/config/fault-config.js';
+import { FAULT_FILTER_NAME } from '../../../src/config/http-filter-names.js';
 import { ResponseFlag } from '../../response-flags.js';
 import { FilterStatus, PassThroughFilter, type HttpFilterCallbacks, type HttpFilterFactory } from '../http-filter.js';
 import type { CompiledFault, FaultDelayTarget, FaultRun } from './fault-config.js';

@@ -1,0 +1,4 @@
+// The HTTP filter names the data plane matches on, apart from the config readers that define their fields: a
+// worker thread imports only these strings, not the readers (and through them the YAML library it never uses).
+export const CORS_FILTER_NAME = 'envoy.filters.http.cors';
+export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
