@@ -1,29 +1,19 @@
-// Logging for every role and thread: JSON lines on fd 1 (json-logger.ts,
-// pino's line shape without pino), written asynchronously so a log line
-// never blocks an event loop. For a person at a terminal, pino with
-// pino-pretty's one-line coloured form (both loaded only then: a piped
-// sidecar never pays for them). Worker threads must not log through
-// process.stdout (it is proxied to the main thread), so every thread opens
-// its own SonicBoom on the raw fd.
+// Logging for every role and thread: pino lines on fd 1, written
+// asynchronously so a log line never blocks an event loop. JSON for
+// machines; for a person at a terminal, pino-pretty's one-line coloured
+// form (loaded only then: a piped sidecar never pays for it). Worker
+// threads must not log through process.stdout (it is proxied to the main
+// thread), so every thread opens its own SonicBoom on the raw fd.
 import { createRequire } from 'node:module';
-import type { SonicBoom } from 'sonic-boom';
-import { JsonLogger, type Logger } from './json-logger.js';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import { isLogLevel, type LogFormat } from './log-levels.js';
 
-export type { Logger } from './json-logger.js';
+export type { Logger } from 'pino';
 
 export { LOG_FORMATS, LOG_LEVELS, isLogFormat, isLogLevel, type LogFormat } from './log-levels.js';
 
-interface PrettyStream {
-  write(line: string): unknown;
-  flushSync?: () => void;
-}
-
-let destination: SonicBoom | undefined;
-let prettyStream: PrettyStream | undefined;
-const require = createRequire(import.meta.url);
-/** sonic-boom is CommonJS: its class is a property of module.exports, which ESM named imports cannot see. */
-const SonicBoomClass = (require('sonic-boom') as { SonicBoom: typeof SonicBoom }).SonicBoom;
+let destination: ReturnType<typeof pino.destination> | undefined;
+let prettyStream: (DestinationStream & { flushSync?: () => void }) | undefined;
 
 /** A field written in JSON lines only, for what the message already says in words (e.g. a rejected config's problems). */
 export const JSON_ONLY_FIELD = 'detail';
@@ -33,12 +23,12 @@ const loggers = new Set<WeakRef<Logger>>();
 
 /**
  * One asynchronous fd-1 destination per thread, flushed synchronously when
- * the thread exits (a thread that calls process.exit() would otherwise lose
- * its tail).
+ * the thread exits (pino registers its own exit flush on the main thread
+ * only; a worker that calls process.exit() would otherwise lose its tail).
  */
-function stdoutDestination(): SonicBoom {
+function stdoutDestination(): ReturnType<typeof pino.destination> {
   if (destination === undefined) {
-    const dest = new SonicBoomClass({ fd: 1, sync: false });
+    const dest = pino.destination({ fd: 1, sync: false });
     destination = dest;
     process.once('exit', () => {
       try {
@@ -52,9 +42,10 @@ function stdoutDestination(): SonicBoom {
 }
 
 /** pino-pretty as a stream in this thread (not a transport thread: that would cost a thread and its heap). */
-function prettyDestination(colorize: boolean): PrettyStream {
+function prettyDestination(colorize: boolean): DestinationStream {
   if (prettyStream === undefined) {
-    const pretty = require('pino-pretty') as (options: Record<string, unknown>) => PrettyStream;
+    const require = createRequire(import.meta.url);
+    const pretty = require('pino-pretty') as (options: Record<string, unknown>) => DestinationStream & { flushSync?: () => void };
     prettyStream = pretty({
       colorize,
       singleLine: true,
@@ -98,27 +89,20 @@ export interface LoggerOptions {
 /** Creates a named logger; `level` defaults to ISTHMUS_LOG_LEVEL or 'info', the format to JSON unless stdout is a terminal. */
 export function createLogger(name: string, level?: string, options: LoggerOptions = {}): Logger {
   const wanted = level ?? process.env.ISTHMUS_LOG_LEVEL ?? 'info';
-  const levelName = isLogLevel(wanted) ? wanted : 'info';
   const format = resolveLogFormat(options.format);
-  if (format === 'pretty') return prettyLogger(name, levelName, options.colorize ?? colorWanted());
-  const logger = new JsonLogger(stdoutDestination(), `,"pid":${process.pid},"name":${JSON.stringify(name)}`, levelName, track);
-  track(logger);
-  return logger;
-}
-
-function track(logger: Logger): void {
-  loggers.add(new WeakRef(logger));
-}
-
-/** pino through pino-pretty (a terminal only). */
-function prettyLogger(name: string, level: string, colorize: boolean): Logger {
-  const pino = require('pino') as (options: Record<string, unknown>, stream: PrettyStream) => Logger;
-  const isoTime = (require('pino') as { stdTimeFunctions: { isoTime: () => string } }).stdTimeFunctions.isoTime;
   const logger = pino(
-    { name, level, base: { pid: process.pid }, timestamp: isoTime, onChild: track },
-    prettyDestination(colorize),
+    {
+      name,
+      level: isLogLevel(wanted) ? wanted : 'info',
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      onChild: (child) => {
+        loggers.add(new WeakRef(child));
+      },
+    },
+    format === 'pretty' ? prettyDestination(options.colorize ?? colorWanted()) : stdoutDestination(),
   );
-  track(logger);
+  loggers.add(new WeakRef(logger));
   return logger;
 }
 
