@@ -351,7 +351,10 @@ export type LbPolicy = 'ROUND_ROBIN' | 'RANDOM' | 'LEAST_REQUEST' | 'RING_HASH' 
 
 export interface Cluster {
   readonly name: string;
-  readonly type: 'STATIC';
+  /** STATIC: IP endpoints. STRICT_DNS / LOGICAL_DNS: the agent resolves `dns.targets` and fills `endpoints`. */
+  readonly type: ClusterType;
+  /** The DNS fields of a STRICT_DNS / LOGICAL_DNS cluster; null for STATIC. */
+  readonly dns: DnsSettings | null;
   /** connect_timeout, ms; Envoy default 5000. */
   readonly connectTimeoutMs: number;
   /** transport_socket envoy.transport_sockets.tls (UpstreamTlsContext); null = plaintext. */
@@ -375,6 +378,38 @@ export interface Cluster {
   readonly endpoints: readonly Endpoint[];
   /** Set by the agent (never by a config file): this cluster's record in the proxy's shared state. */
   readonly stateSlot?: number;
+}
+
+export type ClusterType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS';
+
+export type DnsLookupFamily = 'AUTO' | 'V4_ONLY' | 'V6_ONLY' | 'V4_PREFERRED' | 'ALL';
+
+/** The DNS fields of a STRICT_DNS / LOGICAL_DNS cluster (config.cluster.v3.Cluster). */
+export interface DnsSettings {
+  /** dns_lookup_family; Envoy's default AUTO (IPv6 first, IPv4 when there is none). */
+  readonly lookupFamily: DnsLookupFamily;
+  /** dns_refresh_rate, ms; Envoy's default 5000. */
+  readonly refreshRateMs: number;
+  /** respect_dns_ttl: refresh at the answer's TTL instead of dns_refresh_rate. */
+  readonly respectTtl: boolean;
+  /** dns_failure_refresh_rate base and max interval, ms (exponential back-off); both default to dns_refresh_rate. */
+  readonly failureBaseMs: number;
+  readonly failureMaxMs: number;
+  /** The resolvers of dns_resolution_config / typed_dns_resolver_config (c-ares); empty = the system's (getaddrinfo). */
+  readonly resolvers: readonly SocketAddress[];
+  /** The names to resolve: one per hostname endpoint, with that endpoint's port, weight, locality and priority. */
+  readonly targets: readonly DnsTarget[];
+}
+
+export interface DnsTarget {
+  /** A DNS name, or an IP literal (which "resolves" to itself). */
+  readonly name: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly locality: Locality;
+  readonly priority: number;
+  /** Endpoint.hostname when written; else the name. */
+  readonly hostname: string;
 }
 
 export interface CircuitBreakers {
@@ -443,6 +478,8 @@ export interface Endpoint {
   readonly locality: Locality;
   /** The LocalityLbEndpoints' priority; 0 is the highest, default 0. */
   readonly priority: number;
+  /** Endpoint.hostname, or the DNS name this address was resolved from (absent when neither). */
+  readonly hostname?: string;
   /** Set by the agent (never by a config file): this endpoint's record in the proxy's shared state. */
   readonly stateSlot?: number;
 }

@@ -17,7 +17,8 @@ function endpointGroup(port: number, extra: Record<string, unknown> = {}): Recor
 
 describe('cluster: defaults', () => {
   it("gives a cluster without resilience fields Envoy's defaults, the ones test fixtures build on", () => {
-    const { name, type, connectTimeoutMs, endpoints, tls, ...resilience } = clusterOf({});
+    const { name, type, dns, connectTimeoutMs, endpoints, tls, ...resilience } = clusterOf({});
+    expect(dns).toBeNull();
     expect(connectTimeoutMs).toBe(5_000);
     expect(tls).toBeNull();
     expect(resilience).toEqual({

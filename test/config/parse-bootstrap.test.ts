@@ -293,13 +293,13 @@ type Cluster = Bootstrap['clusters'][number];
 
 describe('parseBootstrap: problems name file, line and path', () => {
   it('an unknown field nested deep', () => {
-    const text = edit(VALID, "      type: STATIC\n", "      type: STATIC\n      dns_lookup_family: V4_ONLY\n");
+    const text = edit(VALID, "      type: STATIC\n", "      type: STATIC\n      lrs_server: {}\n");
     const problems = problemsOf(text);
     expect(problems).toEqual([{
       file: 'bootstrap.yaml',
-      line: lineOf(text, 'dns_lookup_family'),
-      path: 'static_resources.clusters[1].dns_lookup_family',
-      message: 'static_resources.clusters[1].dns_lookup_family is not supported',
+      line: lineOf(text, 'lrs_server'),
+      path: 'static_resources.clusters[1].lrs_server',
+      message: 'static_resources.clusters[1].lrs_server is not supported',
     }]);
   });
 
@@ -395,7 +395,7 @@ describe('parseBootstrap: problems name file, line and path', () => {
     const text = edit(VALID, 'address: 127.0.0.1, port_value: 9001', 'address: reviews.local, port_value: 9001');
     const [p] = problemsOf(text);
     expect(p!.line).toBe(lineOf(text, 'reviews.local'));
-    expect(p!.message).toMatch(/socket_address\.address must be an IP address literal \(no DNS names\): "reviews\.local"$/);
+    expect(p!.message).toMatch(/socket_address\.address must be an IP address literal \(no DNS names\): "reviews\.local"; a DNS name needs cluster type STRICT_DNS or LOGICAL_DNS$/);
   });
 
   it('duplicate listener and cluster names', () => {
@@ -475,7 +475,7 @@ describe('parseBootstrap: problems name file, line and path', () => {
 
   it('reports several problems at once, in file order', () => {
     let text = edit(VALID, 'port_value: 15001', 'port_value: -1');
-    text = edit(text, "      type: STATIC\n", "      type: STRICT_DNS\n");
+    text = edit(text, "      type: STATIC\n", "      type: ORIGINAL_DST\n");
     text = edit(text, '{ name: b, weight: 25 }', '{ name: nope, weight: -1 }');
     text = edit(text, 'codec_type: HTTP1', 'codec_type: HTTP2\n                access_log: []');
     const problems = problemsOf(text);
@@ -484,7 +484,7 @@ describe('parseBootstrap: problems name file, line and path', () => {
       'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.codec_type must be one of AUTO, HTTP1',
       'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log is not supported',
       expect.stringMatching(/weighted_clusters\.clusters\[1\]\.weight must be between 0 and 4294967295$/),
-      'static_resources.clusters[1].type must be one of STATIC',
+      'static_resources.clusters[1].type ORIGINAL_DST is not supported (STATIC, STRICT_DNS, LOGICAL_DNS)',
     ]);
     expect(problems.every((p) => p.file === 'bootstrap.yaml' && typeof p.line === 'number')).toBe(true);
   });

@@ -29,6 +29,7 @@ import { InThreadDataPlane } from './in-thread-data-plane.js';
 import type { DataPlaneHost, ThreadModel } from './data-plane-host.js';
 import { HEADER, SharedState } from '../shared-state/state-layout.js';
 import { HealthChecker } from './health-checker.js';
+import { DnsClusters } from './dns-clusters.js';
 import { OutlierSweeper } from './outlier-sweeper.js';
 import { endpointFlagsLookup, resilienceStats } from './shared-state-report.js';
 import { createConnectionCounts } from '../connection-limit.js';
@@ -88,6 +89,11 @@ export class ProxyAgent implements AdminBackend {
   private readonly slots: StateSlots;
   private readonly healthChecker: HealthChecker;
   private readonly outliers: OutlierSweeper;
+  /** STRICT_DNS / LOGICAL_DNS resolution; a change of addresses applies the config again (a new version). */
+  private readonly dns: DnsClusters;
+  /** The last applied config before DNS endpoints were filled in (what a DNS change re-applies). */
+  private appliedInput: Bootstrap | undefined;
+  private dnsReapplyQueued = false;
 
   private constructor(
     private readonly options: ProxyOptions,
@@ -101,6 +107,7 @@ export class ProxyAgent implements AdminBackend {
     this.slots = new StateSlots(this.sharedState);
     this.healthChecker = new HealthChecker(this.sharedState, log.child({ component: 'health-check' }));
     this.outliers = new OutlierSweeper(this.sharedState, log.child({ component: 'outlier-detection' }));
+    this.dns = new DnsClusters(log.child({ component: 'dns' }), (cluster) => this.dnsChanged(cluster));
     const init: Omit<WorkerInit, 'workerId'> = {
       dataDir: options.dataDir,
       serviceName: options.service ?? 'unknown',
@@ -294,14 +301,32 @@ export class ProxyAgent implements AdminBackend {
     return run.then(() => this.onWorkersChanged());
   }
 
-  /** Resolves ports, writes a new version and announces it. */
-  private async apply(bootstrap: Bootstrap, reason: string): Promise<void> {
+  /** A DNS cluster's addresses changed: the active config again, with the new endpoints (serialized with reloads). */
+  private dnsChanged(cluster: string): void {
+    if (this.stopping !== null || this.dnsReapplyQueued) return;
+    this.dnsReapplyQueued = true;
+    this.reloadChain = this.reloadChain.then(async () => {
+      this.dnsReapplyQueued = false;
+      if (this.stopping !== null || this.appliedInput === undefined) return;
+      try {
+        await this.apply(this.appliedInput, `dns (${cluster})`);
+      } catch (err) {
+        this.reject(`dns (${cluster})`, err);
+      }
+    });
+  }
+
+  /** Resolves DNS clusters and ports, writes a new version and announces it. */
+  private async apply(input: Bootstrap, reason: string): Promise<void> {
+    const bootstrap = await this.dns.prepare(input);
     const slots = this.slots.assign(this.reservations.resolve(bootstrap));
     const resolved = slots.bootstrap;
     // Check first, then route: new endpoints of health-checked clusters have had their first check before any worker sees them.
     await this.healthChecker.update(resolved, slots.freshEndpoints);
     const version = await this.store.writeConfig(resolved);
     slots.commit();
+    this.dns.commit(input);
+    this.appliedInput = input;
     this.outliers.update(resolved);
     const before = this.activeBootstrap === undefined ? undefined : configCounts(this.activeBootstrap);
     this.activeVersion = version;
@@ -472,6 +497,7 @@ export class ProxyAgent implements AdminBackend {
     await this.reloadChain.catch(() => undefined);
     this.healthChecker.stop();
     this.outliers.stop();
+    this.dns.stop();
     await this.supervisor.shutdown(this.options.drainTimeoutMs);
     this.admin?.close();
     await this.store.close();
