@@ -66,7 +66,7 @@ async function answers(proxy: RunningProxy, path: string, n: number): Promise<Se
   return seen;
 }
 
-describe('DNS clusters', () => {
+describe.each([1, 2])('DNS clusters (--workers %i)', (workers) => {
   let dns: TestDnsServer;
   let one: NamedServer;
   let two: NamedServer;
@@ -82,6 +82,7 @@ describe('DNS clusters', () => {
     dns.set('logical.test.internal', { a: ['127.0.0.2', '127.0.0.1'] });
     proxy = await startProxy({
       accessLog: 'file',
+      workers,
       bootstrap: bootstrap([
         dnsCluster('strict', 'STRICT_DNS', 'backend.test.internal', port, dns.port, { dns_refresh_rate: '0.2s', respect_dns_ttl: false }),
         dnsCluster('logical', 'LOGICAL_DNS', 'logical.test.internal', port, dns.port),
