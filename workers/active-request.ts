@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { FLAG, HEAD, HEADER_ID, parseErrorStatus } from '../src/native.js';
 import { PATH_FORWARD, PATH_REDIRECT } from '../src/routing/path-normalization.js';
 import { redirectLocation, type CompiledRoute, type RequestView } from '../src/routing/route-table.js';
+import type { ListenerHcm } from '../src/config/bootstrap-types.js';
 import type { DataPlaneSnapshot } from './data-plane-snapshot.js';
 import type { DownstreamConnection } from './downstream-connection.js';
 import type { FilterAnswer } from './filters/filter-answer.js';
@@ -69,6 +70,8 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   private router: Router | null = null;
   /** The set-cookie line(s) a cookie hash policy generated, for the response head (request-hash.ts). */
   setCookie: string | null = null;
+  /** The serving filter chain's HTTP connection manager settings (XFF rules, local_reply_config); null before routing. */
+  hcm: ListenerHcm | null = null;
 
   // ---- response ----
   responseStarted = false;
@@ -140,6 +143,7 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
     const chains = this.snapshot.listeners.get(this.listenerName)?.chains;
     // A reload may have removed the connection's chain: its listener's first chain serves it then.
     const listener = chains === undefined ? undefined : chains[this.conn.chainIndex] ?? chains[0];
+    this.hcm = listener?.hcm ?? null;
     const verdict = normalizeTargetPath(this, listener?.hcm.pathNormalization);
     if (verdict !== PATH_FORWARD) {
       // 307 to the normalized path, or 400 for a path the listener refuses.

@@ -19,7 +19,14 @@ export interface Bootstrap {
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
 export type ListenerHcm = Pick<Listener, 'statPrefix' | 'routeConfig' | 'streamIdleTimeoutMs' | 'requestHeadersTimeoutMs'
-  | 'httpFilters' | 'pathNormalization'>;
+  | 'httpFilters' | 'pathNormalization' | 'forwarding' | 'localReply'>;
+
+/** http_connection_manager use_remote_address, xff_num_trusted_hops, skip_xff_append (Envoy's defaults: false, 0, false). */
+export interface ForwardingConfig {
+  readonly useRemoteAddress: boolean;
+  readonly xffNumTrustedHops: number;
+  readonly skipXffAppend: boolean;
+}
 
 /** config.listener.v3.FilterChainMatch: the fields we match on (empty = any). */
 export interface FilterChainMatch {
@@ -92,6 +99,44 @@ export interface Listener {
   readonly httpFilters: HttpFilters;
   /** http_connection_manager normalize_path, merge_slashes, path_with_escaped_slashes_action. */
   readonly pathNormalization: PathNormalization;
+  /** http_connection_manager x-forwarded-for handling. */
+  readonly forwarding: ForwardingConfig;
+  /** http_connection_manager local_reply_config; null when not set. */
+  readonly localReply: LocalReplyConfig | null;
+}
+
+/** http_connection_manager local_reply_config: mappers tried in order, then the body format. */
+export interface LocalReplyConfig {
+  readonly mappers: readonly LocalReplyMapper[];
+  /** body_format for every local reply (a mapper's body_format_override wins); null keeps the plain text body. */
+  readonly bodyFormat: LocalReplyFormat | null;
+}
+
+export interface LocalReplyMapper {
+  readonly filter: LocalReplyFilter;
+  /** status_code to answer with instead; null keeps the status. */
+  readonly statusCode: number | null;
+  /** body (inline_string) to answer with instead; null keeps the body. */
+  readonly body: string | null;
+  readonly bodyFormatOverride: LocalReplyFormat | null;
+  /** headers_to_add (plain values). */
+  readonly headersToAdd: readonly { readonly key: string; readonly value: string; readonly append: boolean }[];
+}
+
+/** An AccessLogFilter subset for local reply mappers. */
+export type LocalReplyFilter =
+  | { readonly kind: 'status'; readonly op: 'EQ' | 'GE' | 'LE'; readonly value: number }
+  | { readonly kind: 'header'; readonly name: string; readonly present: boolean; readonly exact: string | null }
+  | { readonly kind: 'flag'; readonly flags: readonly string[] }
+  | { readonly kind: 'and' | 'or'; readonly filters: readonly LocalReplyFilter[] }
+  | { readonly kind: 'not_health_check' | 'any' };
+
+/** config.core.v3.SubstitutionFormatString: text_format / text_format_source.inline_string, or json_format. */
+export interface LocalReplyFormat {
+  readonly text: string | null;
+  readonly json: Readonly<Record<string, unknown>> | null;
+  /** content_type; default text/plain for text, application/json for json. */
+  readonly contentType: string;
 }
 
 /** What Envoy's HTTP connection manager does to a request's path before routing (and for the upstream). */

@@ -3,10 +3,12 @@
 // and exactly one HTTP connection manager (inline route_config; HTTP filters:
 // fault, cors, router).
 
-import type { FilterChain, FilterChainMatch, HttpFilters, Listener, PathNormalization } from './bootstrap-types.js';
+import type { FilterChain, FilterChainMatch, ForwardingConfig, HttpFilters, Listener, LocalReplyConfig, PathNormalization } from './bootstrap-types.js';
 import { readDownstreamTransportSocket } from './tls-context.js';
 import { readHttpFilters } from './http-filters.js';
 import { readPathNormalization } from './path-normalization-config.js';
+import { readForwarding } from './forwarding-config.js';
+import { readLocalReplyConfig } from './local-reply-config.js';
 import { readEmptyTypedConfig, readTypedConfig } from './typed-config.js';
 import { readSocketAddress } from './socket-address.js';
 import type { ClusterReference } from './route-action.js';
@@ -30,6 +32,8 @@ interface HcmFields {
   requestHeadersTimeoutMs: number;
   httpFilters: HttpFilters | undefined;
   pathNormalization: PathNormalization | undefined;
+  forwarding: ForwardingConfig | undefined;
+  localReply: LocalReplyConfig | null | undefined;
 }
 
 function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
@@ -48,8 +52,10 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   // No http_filters: the router alone.
   const httpFilters = filtersField.missing ? { fault: null, cors: false, order: [] } : readHttpFilters(filtersField);
   const pathNormalization = readPathNormalization(obj);
+  const forwarding = readForwarding(obj);
+  const localReply = readLocalReplyConfig(obj);
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, forwarding, localReply };
 }
 
 /** config.listener.v3.FilterChainMatch: server_names, transport_protocol and application_protocols. */
@@ -132,7 +138,8 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
   }
   chain.done();
   if (match === undefined || tls === undefined || hcm === undefined || hcm.statPrefix === undefined
-    || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined) return undefined;
+    || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined
+    || hcm.forwarding === undefined || hcm.localReply === undefined) return undefined;
   return {
     match,
     tls,
@@ -143,6 +150,8 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
       requestHeadersTimeoutMs: hcm.requestHeadersTimeoutMs,
       httpFilters: hcm.httpFilters,
       pathNormalization: hcm.pathNormalization,
+      forwarding: hcm.forwarding,
+      localReply: hcm.localReply,
     },
   };
 }

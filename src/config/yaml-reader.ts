@@ -99,6 +99,12 @@ export class ValueReader {
     return this.node === null;
   }
 
+  /** The value as plain data (maps, lists, scalars; aliases resolved), for free-form fields such as json_format. */
+  plain(): unknown {
+    const node = this.resolve(this.node);
+    return node === null ? undefined : node.toJS(this.ctx.doc, { maxAliasCount: 100 });
+  }
+
   problem(message: string): void {
     // The root has no path: name it, so "must be a map" reads as a sentence.
     const text = this.path === '' ? `the bootstrap ${message}` : message;
