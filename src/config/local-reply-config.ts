@@ -240,13 +240,8 @@ function readMapper(v: ValueReader): LocalReplyMapper | undefined {
   filterField.require();
   const filter = filterField.missing ? undefined : readFilter(filterField, 0);
   const statusField = obj.field('status_code');
-  let statusCode: number | null = null;
-  if (!statusField.missing) {
-    const inner = statusField.object();
-    const value = inner?.field('value').integer(200, 599);
-    inner?.done();
-    statusCode = value ?? null;
-  }
+  // google.protobuf.UInt32Value: a plain number in YAML / proto JSON.
+  const statusCode = statusField.missing ? null : statusField.integer(200, 599) ?? null;
   const bodyField = obj.field('body');
   let body: string | null = null;
   if (!bodyField.missing) {
