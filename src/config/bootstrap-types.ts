@@ -15,6 +15,15 @@ export interface Bootstrap {
   readonly admin?: SocketAddress;
   /** admin.access_log_path: the admin API appends a line per request to it (read at startup only). */
   readonly adminAccessLogPath?: string;
+  /** layered_runtime, when given. */
+  readonly runtime?: RuntimeConfig;
+}
+
+/** layered_runtime: the keys this proxy honours, and the others (listed in a warning). */
+export interface RuntimeConfig {
+  /** overload.global_downstream_max_connections (read at startup). */
+  readonly globalDownstreamMaxConnections: number | null;
+  readonly ignoredKeys: readonly string[];
 }
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
@@ -418,6 +427,8 @@ export interface Cluster {
   readonly healthCheck: HealthCheck | null;
   /** common_lb_config.healthy_panic_threshold, percent; default 50 (0 disables panic mode). */
   readonly healthyPanicThresholdPercent: number;
+  /** common_lb_config.locality_weighted_lb_config: within a priority, pick a locality by its weight first. */
+  readonly localityWeighted: boolean;
   /** load_assignment.policy.overprovisioning_factor, percent; default 140 (Envoy's 1.4). */
   readonly overprovisioningFactor: number;
   readonly endpoints: readonly Endpoint[];
@@ -455,6 +466,7 @@ export interface DnsTarget {
   readonly priority: number;
   /** Endpoint.hostname when written; else the name. */
   readonly hostname: string;
+  readonly localityWeight?: number;
 }
 
 export interface CircuitBreakers {
@@ -525,6 +537,8 @@ export interface Endpoint {
   readonly priority: number;
   /** Endpoint.hostname, or the DNS name this address was resolved from (absent when neither). */
   readonly hostname?: string;
+  /** The LocalityLbEndpoints' load_balancing_weight (locality-weighted balancing); absent when not given. */
+  readonly localityWeight?: number;
   /** Set by the agent (never by a config file): this endpoint's record in the proxy's shared state. */
   readonly stateSlot?: number;
 }

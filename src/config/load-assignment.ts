@@ -41,7 +41,8 @@ function readLocality(v: ValueReader): Locality | undefined {
 }
 
 /** One LocalityLbEndpoints' lb_endpoints; false after reporting a problem. */
-function readLbEndpoints(v: ValueReader, locality: Locality, priority: number, type: ClusterType, out: Endpoint[], targets: DnsTarget[]): boolean {
+function readLbEndpoints(v: ValueReader, locality: Locality, priority: number, localityWeight: number | undefined, type: ClusterType, out: Endpoint[], targets: DnsTarget[]): boolean {
+  const lw = localityWeight === undefined ? {} : { localityWeight };
   let ok = true;
   for (const item of v.list()) {
     const lb = item.object();
@@ -69,9 +70,9 @@ function readLbEndpoints(v: ValueReader, locality: Locality, priority: number, t
     lb.done();
     if (address === undefined || !hostnameOk || (weightGiven && weight === undefined)) ok = false;
     else if (type !== 'STATIC') {
-      targets.push({ name: address.address, port: address.port, weight: weight ?? 1, locality, priority, hostname: hostname || address.address });
+      targets.push({ name: address.address, port: address.port, weight: weight ?? 1, locality, priority, hostname: hostname || address.address, ...lw });
     } else {
-      out.push({ address: address.address, port: address.port, weight: weight ?? 1, locality, priority, ...(hostname ? { hostname } : {}) });
+      out.push({ address: address.address, port: address.port, weight: weight ?? 1, locality, priority, ...(hostname ? { hostname } : {}), ...lw });
     }
   }
   return ok;
@@ -121,10 +122,10 @@ export function readLoadAssignment(v: ValueReader, type: ClusterType = 'STATIC')
     const locality = readLocality(lo.field('locality'));
     const priorityField = lo.field('priority');
     const priority = priorityField.integer(0, MAX_PRIORITY) ?? (priorityField.missing ? 0 : undefined);
-    // The locality's own weight (locality-weighted balancing) is accepted and not used: balancing within a
-    // priority is by endpoint weight; locality_weighted_lb_config, which would enable it, is not supported.
-    const localityWeight = lo.field('load_balancing_weight');
-    if (localityWeight.integer(1, UINT32_MAX) === undefined && !localityWeight.missing) ok = false;
+    // The locality's own weight: used when the cluster sets common_lb_config.locality_weighted_lb_config.
+    const localityWeightField = lo.field('load_balancing_weight');
+    const localityWeight = localityWeightField.integer(1, UINT32_MAX);
+    if (localityWeight === undefined && !localityWeightField.missing) ok = false;
     if (locality === undefined || priority === undefined) {
       ok = false;
       lo.field('lb_endpoints');
@@ -132,7 +133,7 @@ export function readLoadAssignment(v: ValueReader, type: ClusterType = 'STATIC')
       continue;
     }
     if (!priorities.has(priority)) priorities.set(priority, priorityField);
-    if (!readLbEndpoints(lo.field('lb_endpoints'), locality, priority, type, endpoints, targets)) ok = false;
+    if (!readLbEndpoints(lo.field('lb_endpoints'), locality, priority, localityWeight, type, endpoints, targets)) ok = false;
     lo.done();
   }
   if (ok && !checkContiguous(priorities)) ok = false;

@@ -30,6 +30,7 @@ describe('cluster: defaults', () => {
       outlierDetection: null,
       healthCheck: null,
       healthyPanicThresholdPercent: 50,
+      localityWeighted: false,
       overprovisioningFactor: 140,
     });
     expect({ ...resilience, tls }).toEqual(CLUSTER_DEFAULTS);
@@ -242,6 +243,8 @@ describe('cluster: load balancing', () => {
   it('reads the panic threshold (default 50)', () => {
     expect(clusterOf({ common_lb_config: { healthy_panic_threshold: { value: 0 } } }).healthyPanicThresholdPercent).toBe(0);
     expect(clusterOf({ common_lb_config: {} }).healthyPanicThresholdPercent).toBe(50);
+    expect(clusterOf({ common_lb_config: {} }).localityWeighted).toBe(false);
+    expect(clusterOf({ common_lb_config: { locality_weighted_lb_config: {} } }).localityWeighted).toBe(true);
   });
 });
 
@@ -259,7 +262,7 @@ describe('cluster: localities, priorities, overprovisioning', () => {
     });
     expect(cluster.overprovisioningFactor).toBe(200);
     expect(cluster.endpoints).toEqual([
-      { address: '127.0.0.1', port: 9001, weight: 1, locality: { region: 'eu', zone: 'eu-1', subZone: 'rack-a' }, priority: 0 },
+      { address: '127.0.0.1', port: 9001, weight: 1, locality: { region: 'eu', zone: 'eu-1', subZone: 'rack-a' }, priority: 0, localityWeight: 3 },
       { address: '127.0.0.1', port: 9002, weight: 1, locality: { region: 'us', zone: '', subZone: '' }, priority: 1 },
     ]);
     expect(clusterOf({}).overprovisioningFactor).toBe(140);

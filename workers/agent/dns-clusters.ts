@@ -98,7 +98,10 @@ class DnsCluster {
         const key = `${address}|${t.port}`;
         if (seen.has(key)) continue; // two names for one address: one endpoint, as Envoy dedupes hosts by address
         seen.add(key);
-        out.push({ address, port: t.port, weight: t.weight, locality: t.locality, priority: t.priority, hostname: t.hostname });
+        out.push({
+          address, port: t.port, weight: t.weight, locality: t.locality, priority: t.priority, hostname: t.hostname,
+          ...(t.localityWeight === undefined ? {} : { localityWeight: t.localityWeight }),
+        });
       }
     });
     return out;

@@ -167,7 +167,11 @@ export class ProxyAgent implements AdminBackend {
     process.once('exit', () => lock.release());
     // lmdb (and msgpackr) load only when worker threads need a store they can read (≈ 5 MB RSS otherwise).
     const store = options.workers === 1 ? new MemoryConfigStore() : (await import('../../src/store/proxy-store.js')).ProxyStore.open(options.dataDir);
-    const agent = new ProxyAgent(options, log, onQuit, lock, store);
+    // layered_runtime overload.global_downstream_max_connections: the limit when --max-connections is not given.
+    const runtimeMax = bootstrap.runtime?.globalDownstreamMaxConnections ?? null;
+    const effective = runtimeMax !== null && options.maxConnections === 0 ? { ...options, maxConnections: runtimeMax } : options;
+    const agent = new ProxyAgent(effective, log, onQuit, lock, store);
+    agent.warnRuntime(bootstrap);
     agent.fileBootstrap = bootstrap;
     agent.fileText = text;
     try {
@@ -233,6 +237,7 @@ export class ProxyAgent implements AdminBackend {
     }
     try {
       await this.apply(mergeBootstraps(bootstrap, this.xdsBootstrap), reason);
+      if (JSON.stringify(bootstrap.runtime) !== JSON.stringify(this.fileBootstrap.runtime)) this.warnRuntime(bootstrap, true);
       this.fileBootstrap = bootstrap;
       this.fileText = text;
       this.fileAppliedAt = this.lastUpdated;
@@ -334,6 +339,18 @@ export class ProxyAgent implements AdminBackend {
     this.lastUpdated = new Date().toISOString();
     this.log.info({ version, reason, listeners: listenerSummary(resolved) }, appliedText(version, configCounts(resolved), before));
     this.supervisor.announce(version);
+  }
+
+  /** One warning line for the layered_runtime keys this proxy does not use (and, on reload, that the limit waits for a restart). */
+  private warnRuntime(bootstrap: Bootstrap, reloaded = false): void {
+    const runtime = bootstrap.runtime;
+    if (runtime === undefined) return;
+    if (runtime.ignoredKeys.length > 0) {
+      this.log.warn({ ignoredKeys: runtime.ignoredKeys }, `layered_runtime: ${runtime.ignoredKeys.length} key(s) not used by this proxy: ${runtime.ignoredKeys.join(', ')}`);
+    }
+    if (reloaded && runtime.globalDownstreamMaxConnections !== null) {
+      this.log.warn('layered_runtime: overload.global_downstream_max_connections is read at startup; the new value takes effect at the next restart');
+    }
   }
 
   private reject(reason: string, err: unknown): void {
