@@ -2,7 +2,8 @@
 // mapper whose filter matches may change the status, the body and add
 // headers; then the body is rendered through body_format (a mapper's
 // body_format_override first). Formats are compiled once per config object.
-import type { LocalReplyConfig, LocalReplyFilter, LocalReplyFormat } from '../src/config/bootstrap-types.js';
+import type { LocalReplyConfig, LocalReplyFilter, LocalReplyFormat, StringMatch } from '../src/config/bootstrap-types.js';
+import { StringMatcher } from '../src/routing/string-matcher.js';
 import { parseFormatString, type FormatPiece } from '../src/config/local-reply-config.js';
 import { responseFlagsText } from './response-flags.js';
 
@@ -24,6 +25,13 @@ interface CompiledFormat {
 }
 
 const compiled = new WeakMap<LocalReplyFormat, CompiledFormat>();
+const stringMatchers = new WeakMap<StringMatch, StringMatcher>();
+
+function stringMatcher(m: StringMatch): StringMatcher {
+  let c = stringMatchers.get(m);
+  if (c === undefined) stringMatchers.set(m, (c = new StringMatcher(m)));
+  return c;
+}
 const needsHeadersCache = new WeakMap<LocalReplyConfig, boolean>();
 
 function pieces(text: string): FormatPiece[] {
@@ -96,9 +104,12 @@ function matches(f: LocalReplyFilter, status: number, req: LocalReplyRequest, he
     case 'status':
       return f.op === 'EQ' ? status === f.value : f.op === 'GE' ? status >= f.value : status <= f.value;
     case 'header': {
-      const value = requestValue(req, headers, f.name);
+      // Envoy's semantics: an absent header fails every value matcher, inverted or not.
+      const m = f.matcher;
+      const value = requestValue(req, headers, m.name);
+      if (m.match === null) return (value !== undefined) === m.present !== m.invert;
       if (value === undefined) return false;
-      return f.exact === null ? f.present : value === f.exact;
+      return stringMatcher(m.match).matches(value) !== m.invert;
     }
     case 'flag': {
       if (f.flags.length === 0) return req.flags !== 0;

@@ -135,7 +135,7 @@ export interface LocalReplyMapper {
 /** An AccessLogFilter subset for local reply mappers. */
 export type LocalReplyFilter =
   | { readonly kind: 'status'; readonly op: 'EQ' | 'GE' | 'LE'; readonly value: number }
-  | { readonly kind: 'header'; readonly name: string; readonly present: boolean; readonly exact: string | null }
+  | { readonly kind: 'header'; readonly matcher: HeaderMatcher }
   | { readonly kind: 'flag'; readonly flags: readonly string[] }
   | { readonly kind: 'and' | 'or'; readonly filters: readonly LocalReplyFilter[] }
   | { readonly kind: 'not_health_check' | 'any' };

@@ -5,7 +5,7 @@
 
 import type { LocalReplyConfig, LocalReplyFilter, LocalReplyFormat, LocalReplyMapper } from './bootstrap-types.js';
 import { checkFieldValue } from './head-text.js';
-import { readHeaderName } from './string-match.js';
+import { readHeaderMatcher, readHeaderName } from './string-match.js';
 import type { ObjectReader, ValueReader } from './yaml-reader.js';
 
 /** Mappers are tried in order for every local reply: a bound keeps a config from making that slow. */
@@ -163,22 +163,13 @@ function readFilter(v: ValueReader, depth: number): LocalReplyFilter | undefined
       break;
     }
     case 'header_filter': {
+      // config.route.v3.HeaderMatcher, as route matching reads it (exact_match, string_match, present_match, invert_match...).
       const inner = f.object();
       const headerField = inner?.field('header');
       headerField?.require();
-      const h = headerField?.object();
-      const nameField = h?.field('name');
-      nameField?.require();
-      const name = nameField === undefined ? undefined : readHeaderName(nameField, true);
-      const exactField = h?.field('exact_match');
-      const exact = exactField?.string();
-      const presentField = h?.field('present_match');
-      const present = presentField?.bool();
-      const invert = h?.field('invert_match').bool() ?? false;
-      h?.done();
+      const matcher = headerField === undefined || headerField.missing ? undefined : readHeaderMatcher(headerField);
       inner?.done();
-      if (invert) headerField?.problem('invert_match is not supported in a local reply mapper (wrap the filter in no filter; use and/or)');
-      if (name !== undefined && !invert) out = { kind: 'header', name, present: present ?? true, exact: exact ?? null };
+      if (matcher !== undefined) out = { kind: 'header', matcher };
       break;
     }
     case 'response_flag_filter': {
