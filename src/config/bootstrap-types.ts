@@ -24,6 +24,8 @@ export interface RuntimeConfig {
   /** overload.global_downstream_max_connections (read at startup). */
   readonly globalDownstreamMaxConnections: number | null;
   readonly ignoredKeys: readonly string[];
+  /** disk_layer / rtds_layer layers, as `name (kind)`: not read by this proxy. */
+  readonly unreadLayers: readonly string[];
 }
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */

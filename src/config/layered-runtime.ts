@@ -1,6 +1,7 @@
 // The bootstrap's layered_runtime: static layers (nested maps flattened to
 // Envoy's dotted keys, later layers win) and an admin_layer. Keys the proxy
-// knows are honoured; the agent lists the others in one warning line.
+// knows are honoured; the agent lists the others, and the disk / RTDS layers
+// it does not read, in one warning line.
 
 import type { RuntimeConfig } from './bootstrap-types.js';
 import type { ValueReader } from './yaml-reader.js';
@@ -26,6 +27,7 @@ export function readLayeredRuntime(v: ValueReader): RuntimeConfig | undefined {
   if (obj === undefined) return undefined;
   const values = new Map<string, unknown>();
   const names = new Set<string>();
+  const unread: string[] = [];
   let ok = true;
   for (const item of obj.field('layers').list()) {
     const layer = item.object();
@@ -43,7 +45,7 @@ export function readLayeredRuntime(v: ValueReader): RuntimeConfig | undefined {
     if (name !== undefined) names.add(name);
     const kinds = ['static_layer', 'admin_layer', 'disk_layer', 'rtds_layer'].filter((k) => layer.has(k));
     if (kinds.length !== 1) {
-      item.problem('must set exactly one of static_layer, admin_layer');
+      item.problem('must set exactly one of static_layer, disk_layer, admin_layer, rtds_layer');
       ok = false;
     }
     const staticField = layer.field('static_layer');
@@ -59,15 +61,12 @@ export function readLayeredRuntime(v: ValueReader): RuntimeConfig | undefined {
     // The admin layer holds what /runtime_modify sets: accepted empty (this proxy's admin API has no /runtime_modify).
     const adminField = layer.field('admin_layer');
     if (!adminField.missing) adminField.object()?.done();
-    const diskField = layer.field('disk_layer');
-    if (!diskField.missing) {
-      diskField.problem('is not supported (runtime from a directory); put the keys in a static_layer');
-      ok = false;
-    }
-    const rtdsField = layer.field('rtds_layer');
-    if (!rtdsField.missing) {
-      rtdsField.problem('is not supported (RTDS); put the keys in a static_layer');
-      ok = false;
+    // Layers this proxy cannot read (a runtime directory, RTDS): accepted as Envoy starts without them, named in the warning.
+    for (const kind of ['disk_layer', 'rtds_layer'] as const) {
+      const f = layer.field(kind);
+      if (f.missing) continue;
+      f.plain();
+      unread.push(`${name ?? '(unnamed)'} (${kind})`);
     }
     layer.done();
   }
@@ -83,5 +82,5 @@ export function readLayeredRuntime(v: ValueReader): RuntimeConfig | undefined {
     globalDownstreamMaxConnections = max;
   }
   const ignoredKeys = [...values.keys()].filter((k) => KNOWN_RUNTIME_KEYS[k] === undefined).sort();
-  return { globalDownstreamMaxConnections, ignoredKeys };
+  return { globalDownstreamMaxConnections, ignoredKeys, unreadLayers: unread };
 }

@@ -63,6 +63,18 @@ function readLbEndpoints(v: ValueReader, locality: Locality, priority: number, l
       const hostnameField = endpoint.field('hostname');
       hostname = hostnameField.string();
       if (hostname === undefined && !hostnameField.missing) hostnameOk = false;
+      // health_check_config: health checks go to the endpoint's own port; the same port written here is accepted.
+      const hcField = endpoint.field('health_check_config');
+      if (!hcField.missing) {
+        const hc = hcField.object();
+        const portField = hc?.field('port_value');
+        const hcPort = portField?.integer(0, 65535);
+        hc?.done();
+        if (hcPort !== undefined && hcPort !== 0 && address !== undefined && hcPort !== address.port) {
+          portField!.problem(`is ${hcPort}, a port other than the endpoint's (${address.port}); health checks on a separate port are not supported`);
+          hostnameOk = false;
+        }
+      }
       endpoint.done();
     }
     const weight = lb.field('load_balancing_weight').integer(1, UINT32_MAX);

@@ -76,6 +76,8 @@ export class ProblemList {
 export interface ReadContext {
   readonly doc: Document;
   readonly problems: ProblemList;
+  /** Envoy's readers: enum names match whatever their case (Envoy parses them so). */
+  readonly caseInsensitiveEnums?: boolean;
 }
 
 type Json = string | number | boolean;
@@ -190,11 +192,15 @@ export class ValueReader {
   enumOf<T extends string>(names: readonly T[]): T | undefined {
     const v = this.scalar();
     if (v === undefined) return undefined;
-    if (typeof v !== 'string' || !(names as readonly string[]).includes(v)) {
-      this.problem(`must be one of ${names.join(', ')}`);
-      return undefined;
+    if (typeof v === 'string' && (names as readonly string[]).includes(v)) return v as T;
+    // Envoy reads enum names case-insensitively (its examples write `type: strict_dns`); Istio's readers do not.
+    if (typeof v === 'string' && this.ctx.caseInsensitiveEnums === true) {
+      const upper = v.toUpperCase();
+      const found = names.find((n) => n.toUpperCase() === upper);
+      if (found !== undefined) return found;
     }
-    return v as T;
+    this.problem(`must be one of ${names.join(', ')}`);
+    return undefined;
   }
 
   /** A google.protobuf.Duration ("1.5s" or {seconds, nanos}), in milliseconds. */

@@ -345,8 +345,12 @@ export class ProxyAgent implements AdminBackend {
   private warnRuntime(bootstrap: Bootstrap, reloaded = false): void {
     const runtime = bootstrap.runtime;
     if (runtime === undefined) return;
-    if (runtime.ignoredKeys.length > 0) {
-      this.log.warn({ ignoredKeys: runtime.ignoredKeys }, `layered_runtime: ${runtime.ignoredKeys.length} key(s) not used by this proxy: ${runtime.ignoredKeys.join(', ')}`);
+    if (runtime.ignoredKeys.length > 0 || runtime.unreadLayers.length > 0) {
+      const parts = [
+        ...(runtime.ignoredKeys.length > 0 ? [`${runtime.ignoredKeys.length} key(s) not used by this proxy: ${runtime.ignoredKeys.join(', ')}`] : []),
+        ...(runtime.unreadLayers.length > 0 ? [`layers not read (disk and RTDS layers are not supported): ${runtime.unreadLayers.join(', ')}`] : []),
+      ];
+      this.log.warn({ ignoredKeys: runtime.ignoredKeys, unreadLayers: runtime.unreadLayers }, `layered_runtime: ${parts.join('; ')}`);
     }
     if (reloaded && runtime.globalDownstreamMaxConnections !== null) {
       this.log.warn('layered_runtime: overload.global_downstream_max_connections is read at startup; the new value takes effect at the next restart');
