@@ -52,6 +52,9 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   // No http_filters: the router alone.
   const httpFilters = filtersField.missing ? { fault: null, cors: false, order: [] } : readHttpFilters(filtersField);
   const pathNormalization = readPathNormalization(obj);
+  // The proxy always sets x-request-id when a request has none (Envoy's default, generate_request_id true).
+  const generateField = obj.field('generate_request_id');
+  if (generateField.bool() === false) generateField.problem('false is not supported (the proxy always generates x-request-id when a request has none)');
   const forwarding = readForwarding(obj);
   const localReply = readLocalReplyConfig(obj);
   obj.done();

@@ -29,3 +29,12 @@ export function readEmptyTypedConfig(v: ValueReader, typeUrl: string): boolean {
   obj?.done();
   return obj !== undefined;
 }
+
+/** `typed_config: {}`: Envoy takes an empty Any as the filter's default config (its examples write the router so). */
+export function isEmptyAny(v: ValueReader): boolean {
+  if (v.missing || !v.isMap()) return false;
+  const obj = v.object();
+  if (obj === undefined || obj.keys().length !== 0) return false;
+  obj.done();
+  return true;
+}

@@ -39,4 +39,31 @@ describe('Envoy example forms', () => {
       'health_check_config.port_value is 9200, a port other than the endpoint\'s (9100); health checks on a separate port are not supported',
     );
   });
+
+  it('reads the router with typed_config: {}, generate_request_id: true and a route decorator; refuses generate_request_id: false', () => {
+    const text = (extraHcm: string) => [
+      'static_resources:',
+      '  listeners:',
+      '  - address: {socket_address: {address: 127.0.0.1, port_value: 0}}',
+      '    filter_chains:',
+      '    - filters:',
+      '      - name: envoy.filters.network.http_connection_manager',
+      '        typed_config:',
+      '          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+      '          stat_prefix: in',
+      `          ${extraHcm}`,
+      '          http_filters: [{name: envoy.filters.http.router, typed_config: {}}]',
+      '          route_config:',
+      '            virtual_hosts:',
+      '            - name: all',
+      '              domains: ["*"]',
+      '              routes:',
+      '              - match: {prefix: /}',
+      '                direct_response: {status: 200}',
+      '                decorator: {operation: checkAvailability}',
+      '  clusters: []',
+    ].join('\n');
+    expect(parseBootstrap(text('generate_request_id: true'), 'b.yaml').listeners).toHaveLength(1);
+    expect(() => parseBootstrap(text('generate_request_id: false'), 'b.yaml')).toThrow(/generate_request_id false is not supported/);
+  });
 });
