@@ -66,4 +66,20 @@ describe('Envoy example forms', () => {
     expect(parseBootstrap(text('generate_request_id: true'), 'b.yaml').listeners).toHaveLength(1);
     expect(() => parseBootstrap(text('generate_request_id: false'), 'b.yaml')).toThrow(/generate_request_id false is not supported/);
   });
+
+  it('says when a typed_config is an Envoy v2 API type', () => {
+    const text = [
+      'static_resources:',
+      '  listeners:',
+      '  - address: {socket_address: {address: 127.0.0.1, port_value: 0}}',
+      '    filter_chains:',
+      '    - filters:',
+      '      - name: envoy.filters.network.http_connection_manager',
+      '        typed_config:',
+      '          "@type": type.googleapis.com/envoy.config.filter.network.http_connection_manager.v2.HttpConnectionManager',
+      '          stat_prefix: in',
+      '  clusters: []',
+    ].join('\n');
+    expect(() => parseBootstrap(text, 'b.yaml')).toThrow(/that is an Envoy v2 API type, which Envoy no longer reads \(use the v3 type\)/);
+  });
 });
