@@ -138,7 +138,7 @@ export function parseBootstrap(text: string, fileName: string): Bootstrap {
     }
     throw new ConfigError(problems.problems);
   }
-  const ctx: ReadContext = { doc, problems, caseInsensitiveEnums: true };
+  const ctx: ReadContext = { doc, problems, caseInsensitiveEnums: true, singleMessageAsList: true };
   const root = new ValueReader(ctx, null, '');
   const rootNode = root.resolve(doc.contents);
   if (rootNode === null) {

@@ -78,6 +78,8 @@ export interface ReadContext {
   readonly problems: ProblemList;
   /** Envoy's readers: enum names match whatever their case (Envoy parses them so). */
   readonly caseInsensitiveEnums?: boolean;
+  /** Envoy's readers: one message where a list of them belongs is a list of one (protobuf's JSON parser takes it; Envoy's examples write it). */
+  readonly singleMessageAsList?: boolean;
 }
 
 type Json = string | number | boolean;
@@ -233,6 +235,7 @@ export class ValueReader {
   /** Items of a sequence (empty when missing or wrong type). */
   list(): ValueReader[] {
     if (this.node === null) return [];
+    if (isMap(this.node) && this.ctx.singleMessageAsList === true) return [new ValueReader(this.ctx, this.node, `${this.path}[0]`, this.node, this.owner)];
     if (!isSeq(this.node)) {
       this.problem('must be a list');
       return [];

@@ -82,4 +82,10 @@ describe('Envoy example forms', () => {
     ].join('\n');
     expect(() => parseBootstrap(text, 'b.yaml')).toThrow(/that is an Envoy v2 API type, which Envoy no longer reads \(use the v3 type\)/);
   });
+
+  it('reads one message where a list belongs as a list of one (tls_certificates, lb_endpoints), as protobuf JSON does', () => {
+    const c = parseParts({ cluster: { load_assignment: { cluster_name: 'a', endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 9300 } } } } } } } }).clusters[0]!;
+    expect(c.endpoints.map((e) => e.port)).toEqual([9300]);
+    expect(problemLines({ cluster: { load_assignment: { cluster_name: 'a', endpoints: 'x' } } })[0]).toMatch(`${C}.load_assignment.endpoints must be a list`);
+  });
 });
