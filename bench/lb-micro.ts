@@ -21,6 +21,7 @@ function config(policy: LbPolicy, n: number): Cluster {
   return {
     name: 'bench',
     type: 'STATIC',
+    dns: null,
     connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
     tls: null,
     ...DEFAULT_LB_FIELDS,

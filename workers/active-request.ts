@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { FLAG, HEAD, HEADER_ID, parseErrorStatus } from '../src/native.js';
 import { PATH_FORWARD, PATH_REDIRECT } from '../src/routing/path-normalization.js';
 import { redirectLocation, type CompiledRoute, type RequestView } from '../src/routing/route-table.js';
+import type { ListenerHcm } from '../src/config/bootstrap-types.js';
 import type { DataPlaneSnapshot } from './data-plane-snapshot.js';
 import type { DownstreamConnection } from './downstream-connection.js';
 import { localAnswer, type FilterAnswer } from './filters/filter-answer.js';
@@ -20,6 +21,7 @@ import type { HttpFilterCallbacks, ResponseHeaderEdit } from './filters/http-fil
 import { Router } from './filters/router/router.js';
 import { findHeader, headerList, headerValueById } from './header-block.js';
 import { LocalReply, type LocalReplyKind } from './local-reply.js';
+import { localReplyNeedsHeaders, mapLocalReply } from './local-reply-map.js';
 import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead } from './message-heads.js';
 import { headOut } from './parse-scratch.js';
 import { LAST_CHUNK, RequestBodyReader, type RequestBodySink } from './request-body-reader.js';
@@ -75,6 +77,10 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   grpcStatus = -1;
   /** The set-cookie line(s) a cookie hash policy generated, for the response head (request-hash.ts). */
   setCookie: string | null = null;
+  /** The serving filter chain's HTTP connection manager settings (XFF rules, local_reply_config); null before routing. */
+  hcm: ListenerHcm | null = null;
+  /** The request headers kept for local_reply_config filters and %REQ()% after the head is released; null when not needed. */
+  private localReplyHeaders: readonly string[] | null = null;
 
   // ---- response ----
   responseStarted = false;
@@ -160,6 +166,7 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
     const chains = this.snapshot.listeners.get(this.listenerName)?.chains;
     // A reload may have removed the connection's chain: its listener's first chain serves it then.
     const listener = chains === undefined ? undefined : chains[this.conn.chainIndex] ?? chains[0];
+    this.hcm = listener?.hcm ?? null;
     const verdict = normalizeTargetPath(this, listener?.hcm.pathNormalization);
     if (verdict !== PATH_FORWARD) {
       // 307 to the normalized path, or 400 for a path the listener refuses.
@@ -182,7 +189,8 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
       this.plan = headerPlanFor(route);
       const action = route.route.action;
       if (action.type === 'direct_response') {
-        this.respond(action.status, action.body ?? '', '');
+        if (this.hcm?.localReply != null) this.localReply(action.status, action.body ?? '', '');
+        else this.respond(action.status, action.body ?? '', '');
       } else if (action.type === 'redirect') {
         const location = redirectLocation(action, this, 'http');
         if (location === null) this.replyFailure(LocalReply.UNSAFE_ROUTE_HEAD);
@@ -199,7 +207,9 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
         }
       }
     }
-    // The read buffer and headOut are reused after this call: only a kept copy stays.
+    // The read buffer and headOut are reused after this call: only a kept copy stays (and the headers a
+    // local_reply_config reads, for a failure that comes later).
+    if (this.hcm?.localReply != null && !this.finished && localReplyNeedsHeaders(this.hcm.localReply)) this.localReplyHeaders = this.headers;
     if (!this.headKept) this.releaseHead();
   }
 
@@ -425,7 +435,18 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
       this.respond(answer.status, '', answer.headers);
       return;
     }
-    this.respond(kind.status, kind.body, kind.body === '' ? '' : 'content-type: text/plain\r\n');
+    this.localReply(kind.status, kind.body, '');
+  }
+
+  /** A reply the proxy makes (failure or direct_response) through the listener's local_reply_config, when it has one. */
+  private localReply(status: number, body: string, headers: string): void {
+    const config = this.hcm?.localReply ?? null;
+    if (config === null) {
+      this.respond(status, body, body === '' ? headers : 'content-type: text/plain\r\n' + headers);
+      return;
+    }
+    const m = mapLocalReply(config, status, body, this, this.localReplyHeaders ?? this.headers);
+    this.respond(m.status, m.body, m.headers + headers);
   }
 
   /** A response the proxy makes itself (local reply, direct_response, redirect, filter answer); ends the request. */

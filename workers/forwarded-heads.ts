@@ -7,6 +7,12 @@ import { FLAG, HEAD } from '../src/native.js';
 import { rewritePath } from '../src/routing/route-table.js';
 import type { ActiveRequest } from './active-request.js';
 import { encodeUpstreamHead, type UpstreamHeadFields } from './message-heads.js';
+import { DEFAULT_FORWARDING } from '../src/config/forwarding-config.js';
+import { forwardedFor } from './forwarded-for.js';
+
+/** Received headers only this proxy may set: x-envoy-internal always, x-envoy-external-address when it sets one. */
+const STRIP_INTERNAL: readonly string[] = ['x-envoy-internal'];
+const STRIP_BOTH: readonly string[] = ['x-envoy-internal', 'x-envoy-external-address'];
 
 /**
  * The request head for the upstream, from the received head in buf/out (route rewrites applied); null
@@ -25,7 +31,12 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
   f.method = req.method;
   f.pathAndQuery = pathAndQuery;
   f.host = action.hostRewriteLiteral ?? req.authority;
-  f.forwardedFor = req.forwardedFor === '' ? remote : req.forwardedFor + ', ' + remote;
+  // Envoy's XFF rules: appended only with use_remote_address; the trusted client address decides internal/external.
+  const fwd = forwardedFor(req.forwardedFor, remote, req.hcm?.forwarding ?? DEFAULT_FORWARDING);
+  f.forwardedFor = fwd.xff;
+  f.envoyHeaders = fwd.internal
+    ? 'x-envoy-internal: true\r\n'
+    : fwd.externalAddress === '' ? '' : 'x-envoy-external-address: ' + fwd.externalAddress + '\r\n';
   f.requestId = req.requestId;
   f.framing =
     (flags & FLAG.CHUNKED) !== 0
@@ -34,7 +45,8 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
         ? 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n'
         : '';
   f.dropExpect = dropExpect;
-  f.remove = req.plan.requestRemove;
+  const strip = fwd.externalAddress === '' ? STRIP_INTERNAL : STRIP_BOTH;
+  f.remove = req.plan.requestRemove === null ? strip : [...req.plan.requestRemove, ...strip];
   f.add = req.plan.requestAdd;
   return encodeUpstreamHead(buf, out, f);
 }
@@ -45,6 +57,7 @@ const upstreamFields: { -readonly [K in keyof UpstreamHeadFields]: UpstreamHeadF
   pathAndQuery: '',
   host: '',
   forwardedFor: '',
+  envoyHeaders: '',
   requestId: '',
   framing: '',
   dropExpect: false,

@@ -92,6 +92,15 @@ export function connectionNominated(buf: Buffer, out: Uint32Array): string[] {
   return names;
 }
 
+/** Whether the header name at buf[start, end) is in `remove` (lowercase names); slices only on a length match. */
+function removed(buf: Buffer, start: number, end: number, remove: readonly string[]): boolean {
+  const length = end - start;
+  for (let j = 0; j < remove.length; j++) {
+    if (remove[j]!.length === length && buf.latin1Slice(start, end).toLowerCase() === remove[j]) return true;
+  }
+  return false;
+}
+
 /**
  * Decides which received header lines to forward: not in `skipMask` (by id),
  * not named in `remove`. Returns the bytes the kept lines need (with CRLF);
@@ -104,10 +113,7 @@ export function planHeaders(buf: Buffer, out: Uint32Array, skipMask: number, rem
   for (let i = 0; i < count; i++) {
     const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
     let k = ((1 << out[base + HEAD.HEADER_ID]!) & skipMask) === 0;
-    if (k && remove !== null && remove.length > 0) {
-      const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!);
-      k = !remove.includes(name);
-    }
+    if (k && remove !== null && remove.length > 0) k = !removed(buf, out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!, remove);
     keep[i] = k ? 1 : 0;
     if (k) bytes += out[base + HEAD.VALUE_END]! - out[base + HEAD.NAME_START]! + 2;
   }

@@ -21,7 +21,10 @@ export interface UpstreamHeadFields {
   /** Path and query as they go upstream (rewrites applied). */
   readonly pathAndQuery: string;
   readonly host: string;
+  /** x-forwarded-for to send ('' = none). */
   readonly forwardedFor: string;
+  /** x-envoy-internal / x-envoy-external-address lines ('' = none). */
+  readonly envoyHeaders: string;
   readonly requestId: string;
   /** 'transfer-encoding: chunked\r\n', 'content-length: N\r\n' or ''. */
   readonly framing: string;
@@ -36,7 +39,7 @@ export function encodeUpstreamHead(buf: Buffer, out: Uint32Array, f: UpstreamHea
   const headerBytes = planHeaders(buf, out, skip, removals(buf, out, f.remove));
   let start =
     f.method + ' ' + f.pathAndQuery + ' HTTP/1.1\r\nhost: ' + f.host +
-    '\r\nx-forwarded-for: ' + f.forwardedFor + '\r\nx-request-id: ' + f.requestId + '\r\n';
+    (f.forwardedFor === '' ? '' : '\r\nx-forwarded-for: ' + f.forwardedFor) + '\r\nx-request-id: ' + f.requestId + '\r\n' + f.envoyHeaders;
   if (!hasValueById(out, HEADER_ID.X_FORWARDED_PROTO)) start += 'x-forwarded-proto: http\r\n';
   const tail = f.framing + '\r\n';
   const head = Buffer.allocUnsafe(start.length + headerBytes + f.add.length + tail.length);

@@ -86,8 +86,8 @@ export interface ServiceEntrySpec {
   readonly ports: readonly ServicePort[];
   /** Istio's default is MESH_EXTERNAL. */
   readonly location: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
-  /** Istio's default is NONE. STATIC endpoints are IP addresses. */
-  readonly resolution: 'STATIC' | 'NONE';
+  /** Istio's default is NONE. STATIC endpoints are IP addresses; DNS / DNS_ROUND_ROBIN endpoints may be DNS names. */
+  readonly resolution: 'STATIC' | 'NONE' | 'DNS' | 'DNS_ROUND_ROBIN';
   readonly endpoints: readonly WorkloadEntrySpec[];
   /** Selects WorkloadEntries (and auto-registered proxies) instead of listing endpoints. */
   readonly workloadSelector?: WorkloadSelector;

@@ -68,12 +68,19 @@ function readLocality(v: ValueReader): Locality | undefined {
   return locality ?? undefined;
 }
 
-/** The fields a WorkloadEntry spec and a ServiceEntry endpoint share. */
-export function readWorkloadEntryFields(obj: ObjectReader): WorkloadEntrySpec | undefined {
+/** A DNS name as an endpoint address of a resolution DNS / DNS_ROUND_ROBIN ServiceEntry. */
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i;
+
+/** The fields a WorkloadEntry spec and a ServiceEntry endpoint share; `names`: the address may be a DNS name. */
+export function readWorkloadEntryFields(obj: ObjectReader, names = false): WorkloadEntrySpec | undefined {
   const addressField = obj.field('address');
   addressField.require();
-  const address = addressField.nonEmptyString();
-  if (address !== undefined && !isIpAddress(address)) addressField.problem(`must be an IP address (DNS names need resolution DNS, not in the subset): "${address}"`);
+  let address = addressField.nonEmptyString();
+  if (address !== undefined && !isIpAddress(address)) {
+    if (!names) addressField.problem(`must be an IP address (a DNS name needs the ServiceEntry's resolution DNS or DNS_ROUND_ROBIN): "${address}"`);
+    else if (!DNS_NAME.test(address)) addressField.problem(`must be an IP address or a DNS name: "${address}"`);
+    if (!names || !DNS_NAME.test(address)) address = undefined;
+  }
   const ports = readFreeMap(obj.field('ports'), (value) => value.integer(1, 65535));
   const labels = readLabels(obj.field('labels'));
   const serviceAccount = obj.field('serviceAccount').string() ?? '';
@@ -82,7 +89,7 @@ export function readWorkloadEntryFields(obj: ObjectReader): WorkloadEntrySpec | 
   const localityField = obj.field('locality');
   const locality = localityField.missing ? undefined : readLocality(localityField);
   obj.done();
-  if (address === undefined || !isIpAddress(address)) return undefined;
+  if (address === undefined) return undefined;
   if (weight === undefined && !weightField.missing) return undefined;
   if (locality === undefined && !localityField.missing) return undefined;
   return { address, ports, labels, serviceAccount, weight: weight ?? 1, ...(locality !== undefined ? { locality } : {}) };
@@ -119,19 +126,30 @@ export function readServiceEntrySpec(v: ValueReader, cx: SpecContext): ServiceEn
   checkPorts(portItems, ports);
   const location = obj.field('location').enumOf(['MESH_EXTERNAL', 'MESH_INTERNAL'] as const);
   const resolutionField = obj.field('resolution');
-  const resolution = resolutionField.enumOf(['STATIC', 'NONE'] as const);
+  const resolution = resolutionField.enumOf(['STATIC', 'NONE', 'DNS', 'DNS_ROUND_ROBIN'] as const);
+  const dns = resolution === 'DNS' || resolution === 'DNS_ROUND_ROBIN';
   const endpointsField = obj.field('endpoints');
   const endpointItems = endpointsField.list();
   const endpoints = endpointItems.map((item) => {
     const ep = item.object();
-    return ep === undefined ? undefined : readWorkloadEntryFields(ep);
+    return ep === undefined ? undefined : readWorkloadEntryFields(ep, dns);
   });
   const selectorField = obj.field('workloadSelector');
   const workloadSelector = selectorField.missing ? undefined : readWorkloadSelector(selectorField);
   if (endpointItems.length > 0 && !selectorField.missing) selectorField.problem('cannot be used with endpoints (choose one)');
-  if (resolution !== 'STATIC' && endpointItems.length > 0) {
-    endpointsField.problem('are allowed only with resolution STATIC');
+  if ((resolution ?? 'NONE') === 'NONE' && endpointItems.length > 0) {
+    endpointsField.problem('are allowed only with resolution STATIC, DNS or DNS_ROUND_ROBIN');
   }
+  // Istio's rules: a DNS_ROUND_ROBIN service has at most one endpoint; without endpoints each host is the name resolved.
+  if (resolution === 'DNS_ROUND_ROBIN' && endpointItems.length > 1) {
+    endpointsField.problem(`list ${endpointItems.length} endpoints; resolution DNS_ROUND_ROBIN takes at most one`);
+  }
+  if (dns && endpointItems.length === 0 && selectorField.missing) {
+    obj.field('hosts').list().forEach((item, i) => {
+      if (hosts[i]?.fqdn.includes('*') === true) item.problem(`is a wildcard; resolution ${resolution} needs endpoints to resolve a wildcard host`);
+    });
+  }
+  if (dns && !selectorField.missing) selectorField.problem(`cannot be used with resolution ${resolution} (list the endpoints)`);
   const portNames = new Set(ports.flatMap((p) => (p === undefined ? [] : [p.name])));
   endpoints.forEach((ep, i) => {
     for (const name of Object.keys(ep?.ports ?? {})) {

@@ -25,7 +25,9 @@ function servicesOf(entry: ServiceEntry): RegistryService[] {
   const { metadata, spec } = entry;
   const ports = [...spec.ports].sort((a, b) => a.number - b.number).map((p) => ({ number: p.number, name: p.name, protocol: p.protocol }));
   const addresses = spec.addresses.filter(isIpAddress);
-  // Wildcard hosts need DNS or original-destination clusters, which the data plane does not have: they are left out.
+  const dns = spec.resolution === 'DNS' || spec.resolution === 'DNS_ROUND_ROBIN';
+  const id = `${metadata.namespace}/${metadata.name}`;
+  // Wildcard hosts need original-destination clusters (or DNS endpoints listed), which the data plane does not have: left out.
   return spec.hosts.filter((h) => !h.fqdn.includes('*')).map((h) => ({
     host: h.fqdn,
     namespace: metadata.namespace,
@@ -33,6 +35,9 @@ function servicesOf(entry: ServiceEntry): RegistryService[] {
     addresses,
     ...(spec.workloadSelector !== undefined ? { workloadSelector: spec.workloadSelector.labels } : {}),
     source: 'config',
+    ...(dns
+      ? { resolution: spec.resolution as 'DNS' | 'DNS_ROUND_ROBIN', dnsEndpoints: spec.endpoints.map((e, i) => workloadOf(`${id}#${i}`, metadata.namespace, e)) }
+      : {}),
   }));
 }
 
@@ -61,7 +66,8 @@ export function sourceFromIstioResources(resources: readonly IstioResource[]): S
       if (taken.has(service.host)) continue;
       taken.add(service.host);
       services.push(service);
-      inlineEndpoints[service.host] = entry.spec.endpoints.map((e, i) => workloadOf(`${id}#${i}`, entry.metadata.namespace, e));
+      // DNS endpoints (names) travel on the service, for STRICT_DNS / LOGICAL_DNS clusters; never as EDS endpoints.
+      inlineEndpoints[service.host] = service.resolution !== undefined ? [] : entry.spec.endpoints.map((e, i) => workloadOf(`${id}#${i}`, entry.metadata.namespace, e));
     }
   }
   return { services, inlineEndpoints, workloads };

@@ -25,6 +25,12 @@ export interface RegistryService {
   readonly workloadSelector?: StringMap;
   /** Which source defined it: `config`, `auto` (implied by registered proxies), or an adapter's name. */
   readonly source: string;
+  /**
+   * A ServiceEntry with resolution DNS (STRICT_DNS clusters) or DNS_ROUND_ROBIN (LOGICAL_DNS): the proxy resolves
+   * `dnsEndpoints` (addresses may be names), or the host itself when none are listed. Absent: endpoints by EDS.
+   */
+  readonly resolution?: 'DNS' | 'DNS_ROUND_ROBIN';
+  readonly dnsEndpoints?: readonly WorkloadInstance[];
 }
 
 import type { Locality } from '../config/istio-types.js';

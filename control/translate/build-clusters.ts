@@ -1,13 +1,15 @@
 // Outbound clusters and their ClusterLoadAssignments: one EDS cluster per
 // service port and subset (`outbound|9080|v1|reviews...`, the empty subset
 // being every endpoint), each with the DestinationRule's policy, and the
-// endpoints whose labels match the subset.
+// endpoints whose labels match the subset. A ServiceEntry with resolution DNS
+// gets a STRICT_DNS cluster and DNS_ROUND_ROBIN a LOGICAL_DNS one, as Istio
+// translates them: the load assignment inline, names resolved by the proxy.
 import { localityText } from '../../src/xds/locality.js';
 import type { StringMap } from '../config/istio-types.js';
 import { labelsMatch, type RegistryEndpoint, type RegistryService } from '../registry/registry-types.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
 import { outboundClusterName, parseOutboundClusterName, type OutboundClusterKey } from './cluster-name.js';
-import { adsConfigSource, socketAddress, wrapped } from './envoy-values.js';
+import { adsConfigSource, duration, socketAddress, wrapped } from './envoy-values.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import { localityFailoverApplies, localityPriorities } from './locality-priority.js';
 import { clusterPolicyFields, effectivePolicy } from './traffic-policy.js';
@@ -25,17 +27,60 @@ function hostNamespace(key: OutboundClusterKey, registry: ServiceRegistry, proxy
   return registry.service(key.host)?.namespace ?? proxy.namespace;
 }
 
-/** The EDS cluster for an outbound cluster name (its host may be unknown: the cluster then has no endpoints). */
+/** Istio's DNS cluster settings: IPv4 (its default for IPv4 proxies), the answer's TTL, mesh dnsRefreshRate's 60 s default. */
+const DNS_CLUSTER_FIELDS = { dns_lookup_family: 'V4_ONLY', respect_dns_ttl: true, dns_refresh_rate: duration(60_000) } as const;
+
+/** The outbound cluster name's service when it is resolved by DNS (a ServiceEntry with resolution DNS or DNS_ROUND_ROBIN). */
+export function dnsServiceOf(name: string, registry: ServiceRegistry): RegistryService | undefined {
+  const key = parseOutboundClusterName(name);
+  const service = key === undefined ? undefined : registry.service(key.host);
+  return service?.resolution === undefined ? undefined : service;
+}
+
+/** The EDS cluster for an outbound cluster name (its host may be unknown: the cluster then has no endpoints), or a DNS cluster. */
 export function buildOutboundCluster(name: string, proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): object {
   const key = parseOutboundClusterName(name);
   if (key === undefined) throw new Error(`not an outbound cluster name: ${name}`);
   const rule = config.destinationRuleFor(key.host, proxy.namespace, hostNamespace(key, registry, proxy));
+  const policyFields = clusterPolicyFields(effectivePolicy(rule, key.subset), config.options.connectTimeoutMs);
+  const dnsService = dnsServiceOf(name, registry);
+  if (dnsService !== undefined) {
+    const assignment = dnsLoadAssignment(name, key, dnsService, proxy, config, registry);
+    // LOGICAL_DNS takes exactly one endpoint: a subset that selects none falls back to an empty STRICT_DNS cluster.
+    const logical = dnsService.resolution === 'DNS_ROUND_ROBIN' && assignment.endpoints.length === 1;
+    return { name, type: logical ? 'LOGICAL_DNS' : 'STRICT_DNS', ...DNS_CLUSTER_FIELDS, load_assignment: assignment, ...policyFields };
+  }
   return {
     name,
     type: 'EDS',
     eds_cluster_config: { eds_config: adsConfigSource(), service_name: name },
-    ...clusterPolicyFields(effectivePolicy(rule, key.subset), config.options.connectTimeoutMs),
+    ...policyFields,
   };
+}
+
+/** A DNS service's load assignment: its listed endpoints that match the subset (each in its locality), or the host itself. */
+function dnsLoadAssignment(
+  name: string, key: OutboundClusterKey, service: RegistryService, proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry,
+): { cluster_name: string; endpoints: object[] } {
+  const listed = service.dnsEndpoints ?? [];
+  if (listed.length === 0) {
+    return { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(service.host, key.port) } }] }] };
+  }
+  const selector = subsetLabels(key, proxy, config, registry);
+  const portName = service.ports.find((p) => p.number === key.port)?.name ?? '';
+  const groups = new Map<string, { locality: RegistryEndpoint['locality']; lbEndpoints: object[] }>();
+  for (const w of selector === undefined ? [] : listed) {
+    if (!labelsMatch(selector!, w.labels)) continue;
+    const group = localityText(w.locality);
+    let entry = groups.get(group);
+    if (entry === undefined) groups.set(group, (entry = { locality: w.locality, lbEndpoints: [] }));
+    entry.lbEndpoints.push({ endpoint: { address: socketAddress(w.address, w.ports[portName] ?? key.port) }, load_balancing_weight: wrapped(w.weight) });
+  }
+  const endpoints = [...groups.keys()].sort().map((g) => {
+    const { locality, lbEndpoints } = groups.get(g)!;
+    return { ...(locality !== undefined ? { locality: { region: locality.region, zone: locality.zone, sub_zone: locality.subZone } } : {}), lb_endpoints: lbEndpoints };
+  });
+  return { cluster_name: name, endpoints };
 }
 
 /** Labels a subset selects; undefined when the subset is not defined (the cluster then gets no endpoints). */

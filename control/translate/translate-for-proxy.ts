@@ -8,7 +8,7 @@
 // translate-proxyless.ts instead: api_listeners, no sidecar listeners.
 import { resolveHost } from '../config/istio-fields.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
-import { buildLoadAssignment, buildOutboundCluster, serviceClusterNames } from './build-clusters.js';
+import { buildLoadAssignment, buildOutboundCluster, dnsServiceOf, serviceClusterNames } from './build-clusters.js';
 import { buildInbound, buildOutboundListener } from './build-listeners.js';
 import { buildOutboundRouteConfig } from './build-route-config.js';
 import { parseOutboundClusterName } from './cluster-name.js';
@@ -63,7 +63,8 @@ export function translateOutbound(proxy: ProxyIdentity, config: MeshConfig, regi
   const { names, routes } = outboundClusters(proxy, config, registry);
   return {
     clusters: names.map((name) => buildOutboundCluster(name, proxy, config, registry)).sort(byName('name')),
-    endpoints: names.map((name) => buildLoadAssignment(name, proxy, config, registry)),
+    // DNS clusters carry their endpoints inline (names the proxy resolves): no ClusterLoadAssignment for them.
+    endpoints: names.filter((name) => dnsServiceOf(name, registry) === undefined).map((name) => buildLoadAssignment(name, proxy, config, registry)),
     listeners: [buildOutboundListener(proxy, config, routes.usedFilters)],
     routes: [routes.routeConfig],
   };
@@ -102,6 +103,6 @@ export function translateEndpoints(
   proxy: ProxyIdentity, clusterNames: Iterable<string>, config: MeshConfig, registry: ServiceRegistry,
 ): object[] {
   if (proxy.proxyless === true) return translateProxylessEndpoints(proxy, clusterNames, config, registry);
-  const names = [...new Set(clusterNames)].filter((n) => parseOutboundClusterName(n) !== undefined).sort();
+  const names = [...new Set(clusterNames)].filter((n) => parseOutboundClusterName(n) !== undefined && dnsServiceOf(n, registry) === undefined).sort();
   return names.map((name) => buildLoadAssignment(name, proxy, config, registry));
 }

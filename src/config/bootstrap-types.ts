@@ -18,11 +18,29 @@ export interface Bootstrap {
   readonly admin?: SocketAddress;
   /** admin.access_log_path: the admin API appends a line per request to it (read at startup only). */
   readonly adminAccessLogPath?: string;
+  /** layered_runtime, when given. */
+  readonly runtime?: RuntimeConfig;
+}
+
+/** layered_runtime: the keys this proxy honours, and the others (listed in a warning). */
+export interface RuntimeConfig {
+  /** overload.global_downstream_max_connections (read at startup). */
+  readonly globalDownstreamMaxConnections: number | null;
+  readonly ignoredKeys: readonly string[];
+  /** disk_layer / rtds_layer layers, as `name (kind)`: not read by this proxy. */
+  readonly unreadLayers: readonly string[];
 }
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
 export type ListenerHcm = Pick<Listener, 'statPrefix' | 'routeConfig' | 'streamIdleTimeoutMs' | 'requestHeadersTimeoutMs'
-  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2' | 'accessLogs'>;
+  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2' | 'accessLogs' | 'forwarding' | 'localReply'>;
+
+/** http_connection_manager use_remote_address, xff_num_trusted_hops, skip_xff_append (Envoy's defaults: false, 0, false). */
+export interface ForwardingConfig {
+  readonly useRemoteAddress: boolean;
+  readonly xffNumTrustedHops: number;
+  readonly skipXffAppend: boolean;
+}
 
 /** config.listener.v3.FilterChainMatch: the fields we match on (empty = any). */
 export interface FilterChainMatch {
@@ -105,6 +123,44 @@ export interface Listener {
   readonly http2: Http2Options;
   /** http_connection_manager.access_log: the loggers each request of this chain is offered to (empty: none). */
   readonly accessLogs: readonly AccessLogConfig[];
+  /** http_connection_manager x-forwarded-for handling. */
+  readonly forwarding: ForwardingConfig;
+  /** http_connection_manager local_reply_config; null when not set. */
+  readonly localReply: LocalReplyConfig | null;
+}
+
+/** http_connection_manager local_reply_config: mappers tried in order, then the body format. */
+export interface LocalReplyConfig {
+  readonly mappers: readonly LocalReplyMapper[];
+  /** body_format for every local reply (a mapper's body_format_override wins); null keeps the plain text body. */
+  readonly bodyFormat: LocalReplyFormat | null;
+}
+
+export interface LocalReplyMapper {
+  readonly filter: LocalReplyFilter;
+  /** status_code to answer with instead; null keeps the status. */
+  readonly statusCode: number | null;
+  /** body (inline_string) to answer with instead; null keeps the body. */
+  readonly body: string | null;
+  readonly bodyFormatOverride: LocalReplyFormat | null;
+  /** headers_to_add (plain values). */
+  readonly headersToAdd: readonly { readonly key: string; readonly value: string; readonly append: boolean }[];
+}
+
+/** An AccessLogFilter subset for local reply mappers. */
+export type LocalReplyFilter =
+  | { readonly kind: 'status'; readonly op: 'EQ' | 'GE' | 'LE'; readonly value: number }
+  | { readonly kind: 'header'; readonly matcher: HeaderMatcher }
+  | { readonly kind: 'flag'; readonly flags: readonly string[] }
+  | { readonly kind: 'and' | 'or'; readonly filters: readonly LocalReplyFilter[] }
+  | { readonly kind: 'not_health_check' | 'any' };
+
+/** config.core.v3.SubstitutionFormatString: text_format / text_format_source.inline_string, or json_format. */
+export interface LocalReplyFormat {
+  readonly text: string | null;
+  readonly json: Readonly<Record<string, unknown>> | null;
+  /** content_type; default text/plain for text, application/json for json. */
+  readonly contentType: string;
 }
 
 /** What Envoy's HTTP connection manager does to a request's path before routing (and for the upstream). */
@@ -370,7 +426,10 @@ export type LbPolicy = 'ROUND_ROBIN' | 'RANDOM' | 'LEAST_REQUEST' | 'RING_HASH' 
 
 export interface Cluster {
   readonly name: string;
-  readonly type: 'STATIC';
+  /** STATIC: IP endpoints. STRICT_DNS / LOGICAL_DNS: the agent resolves `dns.targets` and fills `endpoints`. */
+  readonly type: ClusterType;
+  /** The DNS fields of a STRICT_DNS / LOGICAL_DNS cluster; null for STATIC. */
+  readonly dns: DnsSettings | null;
   /** connect_timeout, ms; Envoy default 5000. */
   readonly connectTimeoutMs: number;
   /** transport_socket envoy.transport_sockets.tls (UpstreamTlsContext); null = plaintext. */
@@ -389,6 +448,8 @@ export interface Cluster {
   readonly healthCheck: HealthCheck | null;
   /** common_lb_config.healthy_panic_threshold, percent; default 50 (0 disables panic mode). */
   readonly healthyPanicThresholdPercent: number;
+  /** common_lb_config.locality_weighted_lb_config: within a priority, pick a locality by its weight first. */
+  readonly localityWeighted: boolean;
   /** load_assignment.policy.overprovisioning_factor, percent; default 140 (Envoy's 1.4). */
   readonly overprovisioningFactor: number;
   readonly endpoints: readonly Endpoint[];
@@ -398,6 +459,39 @@ export interface Cluster {
   readonly upstreamHttp2?: Http2Options;
   /** Set by the agent (never by a config file): this cluster's record in the proxy's shared state. */
   readonly stateSlot?: number;
+}
+
+export type ClusterType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS';
+
+export type DnsLookupFamily = 'AUTO' | 'V4_ONLY' | 'V6_ONLY' | 'V4_PREFERRED' | 'ALL';
+
+/** The DNS fields of a STRICT_DNS / LOGICAL_DNS cluster (config.cluster.v3.Cluster). */
+export interface DnsSettings {
+  /** dns_lookup_family; Envoy's default AUTO (IPv6 first, IPv4 when there is none). */
+  readonly lookupFamily: DnsLookupFamily;
+  /** dns_refresh_rate, ms; Envoy's default 5000. */
+  readonly refreshRateMs: number;
+  /** respect_dns_ttl: refresh at the answer's TTL instead of dns_refresh_rate. */
+  readonly respectTtl: boolean;
+  /** dns_failure_refresh_rate base and max interval, ms (exponential back-off); both default to dns_refresh_rate. */
+  readonly failureBaseMs: number;
+  readonly failureMaxMs: number;
+  /** The resolvers of dns_resolution_config / typed_dns_resolver_config (c-ares); empty = the system's (getaddrinfo). */
+  readonly resolvers: readonly SocketAddress[];
+  /** The names to resolve: one per hostname endpoint, with that endpoint's port, weight, locality and priority. */
+  readonly targets: readonly DnsTarget[];
+}
+
+export interface DnsTarget {
+  /** A DNS name, or an IP literal (which "resolves" to itself). */
+  readonly name: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly locality: Locality;
+  readonly priority: number;
+  /** Endpoint.hostname when written; else the name. */
+  readonly hostname: string;
+  readonly localityWeight?: number;
 }
 
 export interface CircuitBreakers {
@@ -466,6 +560,10 @@ export interface Endpoint {
   readonly locality: Locality;
   /** The LocalityLbEndpoints' priority; 0 is the highest, default 0. */
   readonly priority: number;
+  /** Endpoint.hostname, or the DNS name this address was resolved from (absent when neither). */
+  readonly hostname?: string;
+  /** The LocalityLbEndpoints' load_balancing_weight (locality-weighted balancing); absent when not given. */
+  readonly localityWeight?: number;
   /** Set by the agent (never by a config file): this endpoint's record in the proxy's shared state. */
   readonly stateSlot?: number;
 }

@@ -1,11 +1,13 @@
-// config.cluster.v3.Cluster, STATIC only: endpoints are IP literals listed
-// in load_assignment, so the proxy never resolves a name on the data path.
+// config.cluster.v3.Cluster: STATIC (IP literals in load_assignment), or
+// STRICT_DNS / LOGICAL_DNS, whose names the agent resolves and hands to the
+// workers as endpoints: the proxy never resolves a name on the data path.
 // The resilience fields each have their own reader (circuit breakers, outlier
 // detection, health checks, balancer fields, load assignment).
 
 import type { Cluster } from './bootstrap-types.js';
 import { DEFAULT_CIRCUIT_BREAKERS, readCircuitBreakers } from './circuit-breakers.js';
 import { readHealthChecks } from './health-check.js';
+import { readDnsSettings } from './dns-settings.js';
 import { readLbFields } from './lb-config.js';
 import { readLoadAssignment } from './load-assignment.js';
 import { readOutlierDetection } from './outlier-detection.js';
@@ -27,7 +29,11 @@ export function readCluster(v: ValueReader): Cluster | undefined {
   nameField.require();
   const name = nameField.nonEmptyString();
   const typeField = obj.field('type');
-  const type = typeField.missing ? 'STATIC' : typeField.enumOf(['STATIC'] as const);
+  const type = typeField.missing ? 'STATIC' : typeField.enumOf(['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'ORIGINAL_DST', 'EDS'] as const);
+  if (type === 'ORIGINAL_DST' || type === 'EDS') {
+    typeField.problem(type === 'EDS' ? 'EDS needs a control plane (isthmus proxy --control); in a file use STATIC, STRICT_DNS or LOGICAL_DNS' : 'ORIGINAL_DST is not supported (STATIC, STRICT_DNS, LOGICAL_DNS)');
+  }
+  const known = type === 'ORIGINAL_DST' || type === 'EDS' ? undefined : type;
   const connectField = obj.field('connect_timeout');
   const connectTimeoutMs = connectField.duration() ?? DEFAULT_CONNECT_TIMEOUT_MS;
   if (connectTimeoutMs <= 0) connectField.problem('must be greater than 0');
@@ -42,15 +48,17 @@ export function readCluster(v: ValueReader): Cluster | undefined {
   const protocolOptions = readClusterProtocolOptions(obj.field('typed_extension_protocol_options'));
   const assignmentField = obj.field('load_assignment');
   assignmentField.require();
-  const assignment = readLoadAssignment(assignmentField);
+  const assignment = readLoadAssignment(assignmentField, known ?? 'STATIC');
+  const dns = readDnsSettings(obj, known, assignment?.targets ?? []);
   obj.done();
-  if (name === undefined || type === undefined || lb === undefined || circuitBreakers === undefined
+  if (name === undefined || known === undefined || dns === undefined || lb === undefined || circuitBreakers === undefined
     || tls === undefined || protocolOptions === undefined || outlierDetection === undefined || healthCheck === undefined || assignment === undefined || connectTimeoutMs <= 0) {
     return undefined;
   }
   return {
     name,
-    type,
+    type: known,
+    dns,
     connectTimeoutMs,
     tls,
     ...lb,

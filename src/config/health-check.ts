@@ -62,6 +62,12 @@ function readHealthCheck(v: ValueReader): HealthCheck | undefined {
   };
   const timeoutMs = positive('timeout');
   const intervalMs = positive('interval');
+  // Envoy checks an idle cluster less often (no_traffic_*, default 60 s); this checker always uses `interval`, which is
+  // more often, never less: the fields are accepted (Envoy's examples set them).
+  for (const name of ['no_traffic_interval', 'no_traffic_healthy_interval']) {
+    const f = obj.field(name);
+    if (!f.missing && f.duration() === undefined) ok = false;
+  }
   const jitterField = obj.field('interval_jitter');
   const intervalJitterMs = jitterField.duration();
   if (intervalJitterMs === undefined && !jitterField.missing) ok = false;

@@ -5,8 +5,8 @@
 import type { FaultConfig, HttpFilters } from './bootstrap-types.js';
 import { CORS_FILTER_NAME, CORS_TYPE_URL } from './cors-policy.js';
 import { FAULT_FILTER_NAME, readFaultConfig } from './fault-config.js';
-import { readEmptyTypedConfig } from './typed-config.js';
-import type { ValueReader } from './yaml-reader.js';
+import { isEmptyAny, readEmptyTypedConfig } from './typed-config.js';
+import { ValueReader } from './yaml-reader.js';
 
 export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
 export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
@@ -31,7 +31,9 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
     const nameField = obj.field('name');
     nameField.require();
     const name = nameField.string();
-    const typed = obj.field('typed_config');
+    const typedField = obj.field('typed_config');
+    // `typed_config: {}` reads as no typed_config (the filter's defaults), as in Envoy.
+    const typed = isEmptyAny(typedField) ? new ValueReader(typedField.ctx, null, typedField.path) : typedField;
     if (name === undefined) {
       ok = false;
     } else if (!SUPPORTED.includes(name)) {

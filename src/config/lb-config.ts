@@ -23,7 +23,7 @@ const MAX_RING_SIZE = 8_388_608;
 /** Envoy's Maglev table: default 65537, at most 5000011, always prime. */
 const MAX_MAGLEV_TABLE_SIZE = 5_000_011;
 
-export type LbFields = Pick<Cluster, 'lbPolicy' | 'ringHash' | 'maglevTableSize' | 'peakEwmaDecayMs' | 'healthyPanicThresholdPercent'>;
+export type LbFields = Pick<Cluster, 'lbPolicy' | 'ringHash' | 'maglevTableSize' | 'peakEwmaDecayMs' | 'healthyPanicThresholdPercent' | 'localityWeighted'>;
 
 export const DEFAULT_LB_FIELDS: LbFields = {
   lbPolicy: 'ROUND_ROBIN',
@@ -31,6 +31,7 @@ export const DEFAULT_LB_FIELDS: LbFields = {
   maglevTableSize: 65_537,
   peakEwmaDecayMs: 10_000, // Linkerd's default decay
   healthyPanicThresholdPercent: 50,
+  localityWeighted: false,
 };
 
 function isPrime(n: number): boolean {
@@ -155,12 +156,18 @@ function readLoadBalancingPolicy(v: ValueReader, out: Mutable<LbFields>): boolea
   return ok && chosen;
 }
 
-/** cluster.v3.Cluster.CommonLbConfig: only healthy_panic_threshold. */
+/** cluster.v3.Cluster.CommonLbConfig: healthy_panic_threshold and locality_weighted_lb_config. */
 function readCommonLbConfig(v: ValueReader, out: Mutable<LbFields>): boolean {
   const obj = v.object();
   if (obj === undefined) return false;
   const f = obj.field('healthy_panic_threshold');
   const percent = f.missing ? DEFAULT_LB_FIELDS.healthyPanicThresholdPercent : readPercent(f);
+  const localityField = obj.field('locality_weighted_lb_config');
+  if (!localityField.missing) {
+    // An empty message: its presence turns the feature on.
+    localityField.object()?.done();
+    out.localityWeighted = true;
+  }
   obj.done();
   if (percent === undefined) return false;
   out.healthyPanicThresholdPercent = percent;

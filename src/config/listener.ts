@@ -3,12 +3,14 @@
 // and exactly one HTTP connection manager (inline route_config; HTTP filters:
 // fault, cors, router).
 
-import type { FilterChain, FilterChainMatch, HttpFilters, Listener, PathNormalization } from './bootstrap-types.js';
+import type { FilterChain, FilterChainMatch, ForwardingConfig, HttpFilters, Listener, LocalReplyConfig, PathNormalization } from './bootstrap-types.js';
 import { readAccessLogs, type AccessLogConfig } from './access-log-config.js';
 import { readDownstreamTransportSocket } from './tls-context.js';
 import { readHcmCodec, type CodecType, type Http2Options } from './http2-options.js';
 import { readHttpFilters } from './http-filters.js';
 import { readPathNormalization } from './path-normalization-config.js';
+import { readForwarding } from './forwarding-config.js';
+import { readLocalReplyConfig } from './local-reply-config.js';
 import { readEmptyTypedConfig, readTypedConfig } from './typed-config.js';
 import { readSocketAddress } from './socket-address.js';
 import type { ClusterReference } from './route-action.js';
@@ -34,6 +36,8 @@ interface HcmFields {
   pathNormalization: PathNormalization | undefined;
   codec: { codecType: CodecType; http2: Http2Options } | undefined;
   accessLogs: AccessLogConfig[] | undefined;
+  forwarding: ForwardingConfig | undefined;
+  localReply: LocalReplyConfig | null | undefined;
 }
 
 function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
@@ -52,9 +56,14 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   // No http_filters: the router alone.
   const httpFilters = filtersField.missing ? { fault: null, cors: false, order: [] } : readHttpFilters(filtersField);
   const pathNormalization = readPathNormalization(obj);
+  // The proxy always sets x-request-id when a request has none (Envoy's default, generate_request_id true).
+  const generateField = obj.field('generate_request_id');
+  if (generateField.bool() === false) generateField.problem('false is not supported (the proxy always generates x-request-id when a request has none)');
+  const forwarding = readForwarding(obj);
+  const localReply = readLocalReplyConfig(obj);
   const accessLogs = readAccessLogs(obj.field('access_log'));
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec, accessLogs };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec, accessLogs, forwarding, localReply };
 }
 
 /** config.listener.v3.FilterChainMatch: server_names, transport_protocol and application_protocols. */
@@ -138,7 +147,8 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
   chain.done();
   if (match === undefined || tls === undefined || hcm === undefined || hcm.statPrefix === undefined
     || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined
-    || hcm.codec === undefined || hcm.accessLogs === undefined) return undefined;
+    || hcm.codec === undefined || hcm.accessLogs === undefined
+    || hcm.forwarding === undefined || hcm.localReply === undefined) return undefined;
   return {
     match,
     tls,
@@ -152,6 +162,8 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
       codecType: hcm.codec.codecType,
       http2: hcm.codec.http2,
       accessLogs: hcm.accessLogs,
+      forwarding: hcm.forwarding,
+      localReply: hcm.localReply,
     },
   };
 }

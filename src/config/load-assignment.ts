@@ -2,7 +2,7 @@
 // resource): endpoints grouped by locality and priority, and the
 // overprovisioning factor used for priority spill-over.
 
-import type { Endpoint, Locality } from './bootstrap-types.js';
+import type { ClusterType, DnsTarget, Endpoint, Locality } from './bootstrap-types.js';
 import { readSocketAddress } from './socket-address.js';
 import { UINT32_MAX, type ValueReader } from './yaml-reader.js';
 
@@ -13,7 +13,10 @@ export const DEFAULT_OVERPROVISIONING_FACTOR = 140;
 const NO_LOCALITY: Locality = Object.freeze({ region: '', zone: '', subZone: '' });
 
 export interface LoadAssignment {
+  /** A STATIC cluster's (or EDS resource's) endpoints; empty for DNS clusters, whose endpoints are `targets` resolved. */
   readonly endpoints: readonly Endpoint[];
+  /** A STRICT_DNS / LOGICAL_DNS cluster's names (IP literals included) to resolve. */
+  readonly targets: readonly DnsTarget[];
   readonly overprovisioningFactor: number;
 }
 
@@ -38,7 +41,8 @@ function readLocality(v: ValueReader): Locality | undefined {
 }
 
 /** One LocalityLbEndpoints' lb_endpoints; false after reporting a problem. */
-function readLbEndpoints(v: ValueReader, locality: Locality, priority: number, out: Endpoint[]): boolean {
+function readLbEndpoints(v: ValueReader, locality: Locality, priority: number, localityWeight: number | undefined, type: ClusterType, out: Endpoint[], targets: DnsTarget[]): boolean {
+  const lw = localityWeight === undefined ? {} : { localityWeight };
   let ok = true;
   for (const item of v.list()) {
     const lb = item.object();
@@ -50,17 +54,38 @@ function readLbEndpoints(v: ValueReader, locality: Locality, priority: number, o
     endpointField.require();
     const endpoint = endpointField.object();
     let address: ReturnType<typeof readSocketAddress>;
+    let hostname: string | undefined;
+    let hostnameOk = true;
     if (endpoint !== undefined) {
       const addressField = endpoint.field('address');
       addressField.require();
-      address = readSocketAddress(addressField, false);
+      address = readSocketAddress(addressField, false, type === 'STATIC' ? 'static-cluster' : 'names');
+      const hostnameField = endpoint.field('hostname');
+      hostname = hostnameField.string();
+      if (hostname === undefined && !hostnameField.missing) hostnameOk = false;
+      // health_check_config: health checks go to the endpoint's own port; the same port written here is accepted.
+      const hcField = endpoint.field('health_check_config');
+      if (!hcField.missing) {
+        const hc = hcField.object();
+        const portField = hc?.field('port_value');
+        const hcPort = portField?.integer(0, 65535);
+        hc?.done();
+        if (hcPort !== undefined && hcPort !== 0 && address !== undefined && hcPort !== address.port) {
+          portField!.problem(`is ${hcPort}, a port other than the endpoint's (${address.port}); health checks on a separate port are not supported`);
+          hostnameOk = false;
+        }
+      }
       endpoint.done();
     }
     const weight = lb.field('load_balancing_weight').integer(1, UINT32_MAX);
     const weightGiven = lb.has('load_balancing_weight');
     lb.done();
-    if (address === undefined || (weightGiven && weight === undefined)) ok = false;
-    else out.push({ address: address.address, port: address.port, weight: weight ?? 1, locality, priority });
+    if (address === undefined || !hostnameOk || (weightGiven && weight === undefined)) ok = false;
+    else if (type !== 'STATIC') {
+      targets.push({ name: address.address, port: address.port, weight: weight ?? 1, locality, priority, hostname: hostname || address.address, ...lw });
+    } else {
+      out.push({ address: address.address, port: address.port, weight: weight ?? 1, locality, priority, ...(hostname ? { hostname } : {}), ...lw });
+    }
   }
   return ok;
 }
@@ -88,8 +113,8 @@ function readPolicy(v: ValueReader): number | undefined {
   return factor ?? (f.missing ? DEFAULT_OVERPROVISIONING_FACTOR : undefined);
 }
 
-/** endpoint.v3.ClusterLoadAssignment */
-export function readLoadAssignment(v: ValueReader): LoadAssignment | undefined {
+/** endpoint.v3.ClusterLoadAssignment; a DNS cluster's endpoints may be names (returned as `targets`). */
+export function readLoadAssignment(v: ValueReader, type: ClusterType = 'STATIC'): LoadAssignment | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
   const nameField = obj.field('cluster_name');
@@ -97,6 +122,7 @@ export function readLoadAssignment(v: ValueReader): LoadAssignment | undefined {
   nameField.nonEmptyString();
   const endpointsField = obj.field('endpoints');
   const endpoints: Endpoint[] = [];
+  const targets: DnsTarget[] = [];
   const priorities = new Map<number, ValueReader>();
   let ok = true;
   for (const group of endpointsField.list()) {
@@ -108,10 +134,10 @@ export function readLoadAssignment(v: ValueReader): LoadAssignment | undefined {
     const locality = readLocality(lo.field('locality'));
     const priorityField = lo.field('priority');
     const priority = priorityField.integer(0, MAX_PRIORITY) ?? (priorityField.missing ? 0 : undefined);
-    // The locality's own weight (locality-weighted balancing) is accepted and not used: balancing within a
-    // priority is by endpoint weight; locality_weighted_lb_config, which would enable it, is not supported.
-    const localityWeight = lo.field('load_balancing_weight');
-    if (localityWeight.integer(1, UINT32_MAX) === undefined && !localityWeight.missing) ok = false;
+    // The locality's own weight: used when the cluster sets common_lb_config.locality_weighted_lb_config.
+    const localityWeightField = lo.field('load_balancing_weight');
+    const localityWeight = localityWeightField.integer(1, UINT32_MAX);
+    if (localityWeight === undefined && !localityWeightField.missing) ok = false;
     if (locality === undefined || priority === undefined) {
       ok = false;
       lo.field('lb_endpoints');
@@ -119,12 +145,16 @@ export function readLoadAssignment(v: ValueReader): LoadAssignment | undefined {
       continue;
     }
     if (!priorities.has(priority)) priorities.set(priority, priorityField);
-    if (!readLbEndpoints(lo.field('lb_endpoints'), locality, priority, endpoints)) ok = false;
+    if (!readLbEndpoints(lo.field('lb_endpoints'), locality, priority, localityWeight, type, endpoints, targets)) ok = false;
     lo.done();
   }
   if (ok && !checkContiguous(priorities)) ok = false;
   const overprovisioningFactor = readPolicy(obj.field('policy'));
   obj.done();
+  if (type === 'LOGICAL_DNS' && ok && targets.length !== 1) {
+    endpointsField.problem(`must hold exactly one endpoint in a LOGICAL_DNS cluster (has ${targets.length})`);
+    ok = false;
+  }
   if (!ok || overprovisioningFactor === undefined) return undefined;
-  return { endpoints, overprovisioningFactor };
+  return { endpoints, targets, overprovisioningFactor };
 }

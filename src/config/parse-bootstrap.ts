@@ -11,6 +11,7 @@ import { readSocketAddress } from './socket-address.js';
 import { ConfigError } from './config-error.js';
 import { deepFreeze } from './deep-freeze.js';
 import { readListener } from './listener.js';
+import { readLayeredRuntime } from './layered-runtime.js';
 import type { ClusterReference } from './route-action.js';
 import { ObjectReader, ProblemList, ValueReader, type ReadContext } from './yaml-reader.js';
 
@@ -66,9 +67,18 @@ function checkClusterReferences(refs: readonly ClusterReference[], clusters: Rea
 export function readBootstrap(root: ValueReader): Bootstrap | undefined {
   const obj = root.object();
   if (obj === undefined) return undefined;
+  if (obj.has('listeners') && !obj.has('static_resources')) {
+    // Envoy's v1 format (top-level listeners and cluster_manager.clusters) was removed in Envoy 1.9.
+    obj.field('listeners').problem('is the old Envoy v1 format, which Envoy itself no longer reads: write a v3 bootstrap (static_resources.listeners and static_resources.clusters)');
+    for (const key of obj.keys()) obj.field(key);
+    obj.done();
+    return undefined;
+  }
   readNode(obj.field('node'));
   const adminField = obj.field('admin');
   const admin = adminField.missing ? undefined : readAdmin(adminField);
+  const runtimeField = obj.field('layered_runtime');
+  const runtime = runtimeField.missing ? undefined : readLayeredRuntime(runtimeField);
   const staticField = obj.field('static_resources');
   staticField.require();
   const statics = staticField.object();
@@ -111,6 +121,7 @@ export function readBootstrap(root: ValueReader): Bootstrap | undefined {
     clusters: resolved.bootstrap.clusters,
     ...(admin?.address !== undefined ? { admin: admin.address } : {}),
     ...(admin?.accessLogPath !== undefined ? { adminAccessLogPath: admin.accessLogPath } : {}),
+    ...(runtime !== undefined ? { runtime } : {}),
   };
   return result;
 }
@@ -142,7 +153,7 @@ export function parseBootstrap(text: string, fileName: string): Bootstrap {
     }
     throw new ConfigError(problems.problems);
   }
-  const ctx: ReadContext = { doc, problems };
+  const ctx: ReadContext = { doc, problems, caseInsensitiveEnums: true, singleMessageAsList: true };
   const root = new ValueReader(ctx, null, '');
   const rootNode = root.resolve(doc.contents);
   if (rootNode === null) {

@@ -24,7 +24,7 @@ export interface ObjectReadResult<T> {
 export function readResourceObject<T>(value: unknown, label: string, read: (root: ValueReader) => T | undefined): ObjectReadResult<T> {
   const doc = new Document(value, { aliasDuplicateObjects: false });
   const problems = new ProblemList(label, new LineCounter());
-  const ctx: ReadContext = { doc, problems };
+  const ctx: ReadContext = { doc, problems, caseInsensitiveEnums: true, singleMessageAsList: true };
   const rootNode = new ValueReader(ctx, null, '').resolve(doc.contents as Node | null);
   if (rootNode === null) {
     problems.add(null, '', 'is empty');

@@ -42,6 +42,16 @@ function readRoute(v: ValueReader, refs: ClusterReference[]): Route | undefined 
     : undefined;
   const mutation = readHeaderMutation(obj);
   const perFilter = readPerFilterConfig(obj, actionCors ?? null);
+  // decorator names the route's tracing span: accepted (checked), no effect until tracing spans exist.
+  const decoratorField = obj.field('decorator');
+  const decorator = decoratorField.object();
+  if (decorator !== undefined) {
+    const op = decorator.field('operation');
+    op.require();
+    op.nonEmptyString();
+    decorator.field('propagate').bool();
+    decorator.done();
+  }
   obj.done();
   if (match === undefined || action === undefined || perFilter === undefined) return undefined;
   return { name, match, action, ...mutation, ...perFilter };

@@ -1,15 +1,20 @@
-// config.core.v3.Address holding a socket_address with an IP literal: the
-// proxy never resolves a name on the data path.
+// config.core.v3.Address holding a socket_address with an IP literal, or a DNS
+// name in a DNS cluster (the agent resolves it): the proxy never resolves a
+// name on the data path.
 
 import { isIP } from 'node:net';
 import type { SocketAddress } from './bootstrap-types.js';
 import type { ValueReader } from './yaml-reader.js';
 
+/** A DNS name as Envoy's STRICT_DNS / LOGICAL_DNS clusters take it (RFC 1123 labels, optional final dot). */
+const DNS_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
 /**
  * config.core.v3.Address holding a socket_address; the address must be an IP
- * literal (no DNS). Port 0 (kernel's choice) only where listening.
+ * literal unless `names` says why a DNS name is allowed (the endpoints of DNS clusters).
+ * Port 0 (kernel's choice) only where listening.
  */
-export function readSocketAddress(v: ValueReader, allowPortZero: boolean): SocketAddress | undefined {
+export function readSocketAddress(v: ValueReader, allowPortZero: boolean, names: 'names' | 'no-names' | 'static-cluster' = 'no-names'): SocketAddress | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
   const sockField = obj.field('socket_address');
@@ -23,8 +28,18 @@ export function readSocketAddress(v: ValueReader, allowPortZero: boolean): Socke
   if (address !== undefined) {
     if (address.startsWith('[') && address.endsWith(']')) address = address.slice(1, -1);
     if (isIP(address) === 0) {
-      addressField.problem(`must be an IP address literal (no DNS names): "${address}"`);
-      address = undefined;
+      if (names === 'names' && DNS_NAME.test(address)) {
+        // resolved by the agent
+      } else if (names === 'names') {
+        addressField.problem(`must be an IP address or a DNS name: "${address}"`);
+        address = undefined;
+      } else if (names === 'static-cluster' && DNS_NAME.test(address)) {
+        addressField.problem(`must be an IP address literal (no DNS names): "${address}"; a DNS name needs cluster type STRICT_DNS or LOGICAL_DNS`);
+        address = undefined;
+      } else {
+        addressField.problem(`must be an IP address literal (no DNS names): "${address}"`);
+        address = undefined;
+      }
     }
   }
   const portField = sock.field('port_value');

@@ -12,7 +12,9 @@ export function readTypedConfigOf(v: ValueReader, typeUrls: readonly string[]): 
   const type = typeField.string();
   if (type === undefined) return undefined;
   if (!typeUrls.includes(type)) {
-    typeField.problem(typeUrls.length === 1 ? `must be ${typeUrls[0]} (got "${type}")` : `must be one of ${typeUrls.join(', ')} (got "${type}")`);
+    // Envoy's v2 API (removed in Envoy 1.18) is common in older examples: say so, once, in the same line.
+    const v2 = /\.v2(alpha)?\.|\.config\.filter\./.test(type) ? '; that is an Envoy v2 API type, which Envoy no longer reads (use the v3 type)' : '';
+    typeField.problem((typeUrls.length === 1 ? `must be ${typeUrls[0]} (got "${type}")` : `must be one of ${typeUrls.join(', ')} (got "${type}")`) + v2);
     return undefined;
   }
   return { type, obj };
@@ -28,4 +30,13 @@ export function readEmptyTypedConfig(v: ValueReader, typeUrl: string): boolean {
   const obj = readTypedConfig(v, typeUrl);
   obj?.done();
   return obj !== undefined;
+}
+
+/** `typed_config: {}`: Envoy takes an empty Any as the filter's default config (its examples write the router so). */
+export function isEmptyAny(v: ValueReader): boolean {
+  if (v.missing || !v.isMap()) return false;
+  const obj = v.object();
+  if (obj === undefined || obj.keys().length !== 0) return false;
+  obj.done();
+  return true;
 }

@@ -76,6 +76,10 @@ export class ProblemList {
 export interface ReadContext {
   readonly doc: Document;
   readonly problems: ProblemList;
+  /** Envoy's readers: enum names match whatever their case (Envoy parses them so). */
+  readonly caseInsensitiveEnums?: boolean;
+  /** Envoy's readers: one message where a list of them belongs is a list of one (protobuf's JSON parser takes it; Envoy's examples write it). */
+  readonly singleMessageAsList?: boolean;
 }
 
 type Json = string | number | boolean;
@@ -97,6 +101,12 @@ export class ValueReader {
 
   get missing(): boolean {
     return this.node === null;
+  }
+
+  /** The value as plain data (maps, lists, scalars; aliases resolved), for free-form fields such as json_format. */
+  plain(): unknown {
+    const node = this.resolve(this.node);
+    return node === null ? undefined : node.toJS(this.ctx.doc, { maxAliasCount: 100 });
   }
 
   problem(message: string): void {
@@ -184,11 +194,15 @@ export class ValueReader {
   enumOf<T extends string>(names: readonly T[]): T | undefined {
     const v = this.scalar();
     if (v === undefined) return undefined;
-    if (typeof v !== 'string' || !(names as readonly string[]).includes(v)) {
-      this.problem(`must be one of ${names.join(', ')}`);
-      return undefined;
+    if (typeof v === 'string' && (names as readonly string[]).includes(v)) return v as T;
+    // Envoy reads enum names case-insensitively (its examples write `type: strict_dns`); Istio's readers do not.
+    if (typeof v === 'string' && this.ctx.caseInsensitiveEnums === true) {
+      const upper = v.toUpperCase();
+      const found = names.find((n) => n.toUpperCase() === upper);
+      if (found !== undefined) return found;
     }
-    return v as T;
+    this.problem(`must be one of ${names.join(', ')}`);
+    return undefined;
   }
 
   /** A google.protobuf.Duration ("1.5s" or {seconds, nanos}), in milliseconds. */
@@ -221,6 +235,7 @@ export class ValueReader {
   /** Items of a sequence (empty when missing or wrong type). */
   list(): ValueReader[] {
     if (this.node === null) return [];
+    if (isMap(this.node) && this.ctx.singleMessageAsList === true) return [new ValueReader(this.ctx, this.node, `${this.path}[0]`, this.node, this.owner)];
     if (!isSeq(this.node)) {
       this.problem('must be a list');
       return [];

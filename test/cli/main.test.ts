@@ -91,14 +91,14 @@ describe('isthmus CLI', () => {
         '  clusters:',
         '  - name: a',
         '    type: STATIC',
-        '    dns_lookup_family: V4_ONLY',
+        '    lrs_server: {}',
         '    bogus_field: 1',
         '',
       ].join('\n'),
     );
     const r = isthmus(['proxy', '--bootstrap', file, '--admin-port', '0', '--data-dir', join(dir, 'data')]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('dns_lookup_family');
+    expect(r.stderr).toContain('lrs_server');
     expect(r.stderr).toContain('bogus_field');
     expect(r.stderr).toMatch(/bad\.yaml:6/);
   });

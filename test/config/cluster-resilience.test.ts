@@ -17,7 +17,8 @@ function endpointGroup(port: number, extra: Record<string, unknown> = {}): Recor
 
 describe('cluster: defaults', () => {
   it("gives a cluster without resilience fields Envoy's defaults, the ones test fixtures build on", () => {
-    const { name, type, connectTimeoutMs, endpoints, tls, upstreamProtocol, upstreamHttp2, ...resilience } = clusterOf({});
+    const { name, type, dns, connectTimeoutMs, endpoints, tls, upstreamProtocol, upstreamHttp2, ...resilience } = clusterOf({});
+    expect(dns).toBeNull();
     expect(upstreamProtocol).toBe('HTTP1');
     expect(upstreamHttp2).toBeDefined();
     expect(connectTimeoutMs).toBe(5_000);
@@ -31,6 +32,7 @@ describe('cluster: defaults', () => {
       outlierDetection: null,
       healthCheck: null,
       healthyPanicThresholdPercent: 50,
+      localityWeighted: false,
       overprovisioningFactor: 140,
     });
     expect({ ...resilience, tls, upstreamProtocol, upstreamHttp2 }).toEqual(CLUSTER_DEFAULTS);
@@ -243,6 +245,8 @@ describe('cluster: load balancing', () => {
   it('reads the panic threshold (default 50)', () => {
     expect(clusterOf({ common_lb_config: { healthy_panic_threshold: { value: 0 } } }).healthyPanicThresholdPercent).toBe(0);
     expect(clusterOf({ common_lb_config: {} }).healthyPanicThresholdPercent).toBe(50);
+    expect(clusterOf({ common_lb_config: {} }).localityWeighted).toBe(false);
+    expect(clusterOf({ common_lb_config: { locality_weighted_lb_config: {} } }).localityWeighted).toBe(true);
   });
 });
 
@@ -260,7 +264,7 @@ describe('cluster: localities, priorities, overprovisioning', () => {
     });
     expect(cluster.overprovisioningFactor).toBe(200);
     expect(cluster.endpoints).toEqual([
-      { address: '127.0.0.1', port: 9001, weight: 1, locality: { region: 'eu', zone: 'eu-1', subZone: 'rack-a' }, priority: 0 },
+      { address: '127.0.0.1', port: 9001, weight: 1, locality: { region: 'eu', zone: 'eu-1', subZone: 'rack-a' }, priority: 0, localityWeight: 3 },
       { address: '127.0.0.1', port: 9002, weight: 1, locality: { region: 'us', zone: '', subZone: '' }, priority: 1 },
     ]);
     expect(clusterOf({}).overprovisioningFactor).toBe(140);

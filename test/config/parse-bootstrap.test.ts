@@ -128,6 +128,8 @@ const EXPECTED_WITHOUT_CHAINS = {
     codecType: 'HTTP1',
     http2: DEFAULT_HTTP2_OPTIONS,
     accessLogs: [],
+    forwarding: { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false },
+    localReply: null,
     routeConfig: {
       name: 'rc',
       requestHeadersToAdd: [{ key: 'x-rc', value: 'rc', append: false }],
@@ -225,7 +227,7 @@ const EXPECTED: Bootstrap = {
     filterChains: [{
       match: { serverNames: [], transportProtocol: '', applicationProtocols: [] },
       tls: null,
-      hcm: { statPrefix: l.statPrefix, routeConfig: l.routeConfig, streamIdleTimeoutMs: l.streamIdleTimeoutMs, requestHeadersTimeoutMs: l.requestHeadersTimeoutMs, httpFilters: l.httpFilters, pathNormalization: l.pathNormalization, codecType: l.codecType, http2: l.http2, accessLogs: l.accessLogs },
+      hcm: { statPrefix: l.statPrefix, routeConfig: l.routeConfig, streamIdleTimeoutMs: l.streamIdleTimeoutMs, requestHeadersTimeoutMs: l.requestHeadersTimeoutMs, httpFilters: l.httpFilters, pathNormalization: l.pathNormalization, codecType: l.codecType, http2: l.http2, accessLogs: l.accessLogs, forwarding: l.forwarding, localReply: l.localReply },
     }],
   })),
 };
@@ -297,13 +299,13 @@ type Cluster = Bootstrap['clusters'][number];
 
 describe('parseBootstrap: problems name file, line and path', () => {
   it('an unknown field nested deep', () => {
-    const text = edit(VALID, "      type: STATIC\n", "      type: STATIC\n      dns_lookup_family: V4_ONLY\n");
+    const text = edit(VALID, "      type: STATIC\n", "      type: STATIC\n      lrs_server: {}\n");
     const problems = problemsOf(text);
     expect(problems).toEqual([{
       file: 'bootstrap.yaml',
-      line: lineOf(text, 'dns_lookup_family'),
-      path: 'static_resources.clusters[1].dns_lookup_family',
-      message: 'static_resources.clusters[1].dns_lookup_family is not supported',
+      line: lineOf(text, 'lrs_server'),
+      path: 'static_resources.clusters[1].lrs_server',
+      message: 'static_resources.clusters[1].lrs_server is not supported',
     }]);
   });
 
@@ -399,7 +401,7 @@ describe('parseBootstrap: problems name file, line and path', () => {
     const text = edit(VALID, 'address: 127.0.0.1, port_value: 9001', 'address: reviews.local, port_value: 9001');
     const [p] = problemsOf(text);
     expect(p!.line).toBe(lineOf(text, 'reviews.local'));
-    expect(p!.message).toMatch(/socket_address\.address must be an IP address literal \(no DNS names\): "reviews\.local"$/);
+    expect(p!.message).toMatch(/socket_address\.address must be an IP address literal \(no DNS names\): "reviews\.local"; a DNS name needs cluster type STRICT_DNS or LOGICAL_DNS$/);
   });
 
   it('duplicate listener and cluster names', () => {
@@ -479,7 +481,7 @@ describe('parseBootstrap: problems name file, line and path', () => {
 
   it('reports several problems at once, in file order', () => {
     let text = edit(VALID, 'port_value: 15001', 'port_value: -1');
-    text = edit(text, "      type: STATIC\n", "      type: STRICT_DNS\n");
+    text = edit(text, "      type: STATIC\n", "      type: ORIGINAL_DST\n");
     text = edit(text, '{ name: b, weight: 25 }', '{ name: nope, weight: -1 }');
     text = edit(text, 'codec_type: HTTP1', 'codec_type: HTTP3\n                tracing: {}');
     const problems = problemsOf(text);
@@ -488,7 +490,7 @@ describe('parseBootstrap: problems name file, line and path', () => {
       'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.codec_type must be one of AUTO, HTTP1, HTTP2',
       'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.tracing is not supported',
       expect.stringMatching(/weighted_clusters\.clusters\[1\]\.weight must be between 0 and 4294967295$/),
-      'static_resources.clusters[1].type must be one of STATIC',
+      'static_resources.clusters[1].type ORIGINAL_DST is not supported (STATIC, STRICT_DNS, LOGICAL_DNS)',
     ]);
     expect(problems.every((p) => p.file === 'bootstrap.yaml' && typeof p.line === 'number')).toBe(true);
   });

@@ -85,11 +85,11 @@ describe('reloads in a busy folder', { timeout: 40_000 }, () => {
     await waitFor('the last version', async () => (await request(port, '/version')).body === `storm${n}`);
 
     // A rejected version: one error line with its digest and each problem.
-    const bad = yamlFor('bad').replace('    type: STATIC\n', '    type: STATIC\n    dns_lookup_family: V4_ONLY\n    bogus_field: 1\n');
+    const bad = yamlFor('bad').replace('    type: STATIC\n', '    type: STATIC\n    lrs_server: {}\n    bogus_field: 1\n');
     replaceFile(proxy.bootstrapPath, bad);
     const rejected = await waitFor('the rejection line', async () =>
       proxy.lines.find((l) => String(l.msg).startsWith('config rejected') && String(l.reason).includes(sha(bad))));
-    expect((rejected.detail as { problems: unknown }).problems).toEqual([expect.stringContaining('dns_lookup_family'), expect.stringContaining('bogus_field')]);
+    expect((rejected.detail as { problems: unknown }).problems).toEqual([expect.stringContaining('lrs_server'), expect.stringContaining('bogus_field')]);
     expect((await request(port, '/version')).body).toBe(`storm${n}`);
   });
 });

@@ -110,21 +110,21 @@ describe('hot reload', () => {
   it('rejects an invalid file, keeps the old routes and reports the problem', async () => {
     const before = await configDump(proxy);
     const good = bootstrapYaml(taggedBootstrap({ upstreamPort: upstream.port, tag: 'good' }));
-    const bad = bootstrapYaml(taggedBootstrap({ upstreamPort: upstream.port, tag: 'bad' })).replace('    type: STATIC\n', '    type: STATIC\n    dns_lookup_family: V4_ONLY\n');
-    const badLine = bad.split('\n').findIndex((l) => l.includes('dns_lookup_family')) + 1;
+    const bad = bootstrapYaml(taggedBootstrap({ upstreamPort: upstream.port, tag: 'bad' })).replace('    type: STATIC\n', '    type: STATIC\n    lrs_server: {}\n');
+    const badLine = bad.split('\n').findIndex((l) => l.includes('lrs_server')) + 1;
     replaceFile(bootstrapPath, bad);
     const dump = await waitFor('the rejection', async () => {
       const d = await configDump(proxy);
       return d.configRejectedTotal === 1 ? d : undefined;
     });
     expect(dump.version).toBe(before.version);
-    expect(dump.lastRejected?.problems.join('\n')).toContain(`bootstrap.yaml:${badLine}: static_resources.clusters[0].dns_lookup_family`);
+    expect(dump.lastRejected?.problems.join('\n')).toContain(`bootstrap.yaml:${badLine}: static_resources.clusters[0].lrs_server`);
     const stats = (await admin(proxy, '/stats/prometheus')).body;
     expect(metric(stats, 'isthmus_config_rejected_total')).toBe(1);
     expect(metric(stats, 'isthmus_config_version')).toBe(before.version);
     expect(await request(port, '/version')).toMatchObject({ status: 200, body: `v${RELOADS + 1}` });
     expect((await request(port, '/still-routed')).status).toBe(200);
-    expect(proxy.lines.some((l) => l.level === 50 && String(l.msg).includes('dns_lookup_family'))).toBe(true);
+    expect(proxy.lines.some((l) => l.level === 50 && String(l.msg).includes('lrs_server'))).toBe(true);
     expect((await admin(proxy, '/ready')).status).toBe(200);
 
     // Fixing the file is picked up again.

@@ -42,7 +42,7 @@ let proxy: RunningProxy;
 /** The control plane's current view: listener xds-outbound → route r1 → cluster `target`. */
 function currentSnapshot(): Snapshot {
   const clusters = [cluster('a'), cluster('b')];
-  if (badCluster) clusters.push({ ...cluster('reviews'), dns_lookup_family: 'V4_ONLY' });
+  if (badCluster) clusters.push({ ...cluster('reviews'), ignore_health_on_host_removal: true });
   return new Snapshot({
     [TYPE_URL.CLUSTER]: { version: badCluster ? 'c-bad' : 'c1', resources: clusters },
     [TYPE_URL.ENDPOINT]: {
@@ -155,7 +155,7 @@ describe('isthmus proxy --control', () => {
     const before = await answer(proxy);
     badCluster = true;
     push();
-    const message = 'Cluster reviews: dns_lookup_family is not supported';
+    const message = 'Cluster reviews: ignore_health_on_host_removal is not supported';
     const nodeId = (await xdsDump(proxy)).nodeId;
     await waitFor('the NACK at the control plane', () =>
       ads.status().find((s) => s.node.id === nodeId)?.types.some((t) => t.typeUrl === TYPE_URL.CLUSTER && t.nackMessage === message));

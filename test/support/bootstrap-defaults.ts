@@ -22,7 +22,7 @@ export const CLUSTER_DEFAULTS: Omit<Cluster, 'name' | 'type' | 'connectTimeoutMs
 
 /** A STATIC cluster as parsed, defaults filled in; `fields` overrides any of them. */
 export function expectedCluster(fields: Partial<Cluster> & Pick<Cluster, 'name' | 'endpoints'>): Cluster {
-  return { type: 'STATIC', connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS, ...CLUSTER_DEFAULTS, ...fields };
+  return { type: 'STATIC', dns: null, connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS, ...CLUSTER_DEFAULTS, ...fields };
 }
 
 /** An endpoint without locality or priority. */

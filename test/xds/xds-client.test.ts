@@ -115,14 +115,14 @@ describe.each(['delta', 'sotw'] as const)('XdsClient (%s)', (protocol) => {
     await client.synchronized;
     const appliedBefore = applied.length;
     const name = 'outbound|9080|v1|reviews.default.svc.cluster.local';
-    const bad = { ...cluster(name), dns_lookup_family: 'V4_ONLY' };
+    const bad = { ...cluster(name), lrs_server: {} };
     snapshot = new Snapshot({
       ...meshInput({ cds: 'c2', eds: 'e2' }),
       [TYPE_URL.CLUSTER]: { version: 'c2', resources: [cluster('a'), cluster('b'), bad] },
       [TYPE_URL.ENDPOINT]: { version: 'e2', resources: [endpoints('a', [9001]), endpoints('b', [9002, 9003]), endpoints(name, [9080])] },
     });
     cache.setSnapshot(client.status().nodeId, snapshot);
-    const message = `Cluster ${name}: dns_lookup_family is not supported`;
+    const message = `Cluster ${name}: lrs_server is not supported`;
     const cds = await waitFor('the NACK at the server', () => ads.status()[0]?.types.find((t) => t.typeUrl === TYPE_URL.CLUSTER && t.nackMessage !== null));
     expect(cds.nackMessage).toBe(message);
     expect(client.status().lastNack).toMatchObject({ typeUrl: TYPE_URL.CLUSTER, message });

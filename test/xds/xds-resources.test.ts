@@ -56,9 +56,9 @@ describe('assembleBootstrap', () => {
 
 describe('validateXdsResource', () => {
   it('names the resource and the field outside the subset', () => {
-    const reviews = { ...cluster('outbound|9080|v1|reviews.default.svc.cluster.local'), dns_lookup_family: 'V4_ONLY' };
+    const reviews = { ...cluster('outbound|9080|v1|reviews.default.svc.cluster.local'), lrs_server: {} };
     expect(validateXdsResource(TYPE_URL.CLUSTER, asJson(reviews))).toEqual([
-      'Cluster outbound|9080|v1|reviews.default.svc.cluster.local: dns_lookup_family is not supported',
+      'Cluster outbound|9080|v1|reviews.default.svc.cluster.local: lrs_server is not supported',
     ]);
   });
 
@@ -73,7 +73,7 @@ describe('validateXdsResource', () => {
     ]);
     const badEndpoints = { cluster_name: 'a', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'reviews', port_value: 80 } } } }] }] };
     expect(validateXdsResource(TYPE_URL.ENDPOINT, asJson(badEndpoints))).toEqual([
-      'ClusterLoadAssignment a: endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address must be an IP address literal (no DNS names): "reviews"',
+      'ClusterLoadAssignment a: endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address must be an IP address literal (no DNS names): "reviews"; a DNS name needs cluster type STRICT_DNS or LOGICAL_DNS',
     ]);
   });
 
@@ -85,7 +85,7 @@ describe('validateXdsResource', () => {
       'Listener l1: filter_chains[0].filters[0].typed_config.rds.config_source: only ads config sources are supported',
       'Listener l1: filter_chains[0].filters[0].typed_config.rds.config_source.path is not supported',
     ]);
-    const strictDns = { ...cluster('a'), type: 'STRICT_DNS' };
-    expect(validateXdsResource(TYPE_URL.CLUSTER, asJson(strictDns))[0]).toMatch(/^Cluster a: type must be one of STATIC/);
+    const originalDst = { ...cluster('a'), type: 'ORIGINAL_DST' };
+    expect(validateXdsResource(TYPE_URL.CLUSTER, asJson(originalDst))[0]).toMatch(/^Cluster a: type ORIGINAL_DST is not supported/);
   });
 });

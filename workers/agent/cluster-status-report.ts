@@ -16,13 +16,15 @@ interface MutableEndpoint {
   locality: Locality;
   priority: number;
   healthFlags: number;
+  /** Endpoint.hostname or the DNS name it was resolved from ('' when neither). */
+  hostname: string;
 }
 
 const NO_LOCALITY: Locality = { region: '', zone: '', subZone: '' };
 
 /** An endpoint with its counters at zero. */
-function zeroEndpoint(e: { address: string; port: number; weight: number }, locality: Locality, priority: number, healthFlags: number): MutableEndpoint {
-  return { address: e.address, port: e.port, weight: e.weight, rqActive: 0, rqTotal: 0, rqError: 0, cxActive: 0, locality, priority, healthFlags };
+function zeroEndpoint(e: { address: string; port: number; weight: number; hostname?: string }, locality: Locality, priority: number, healthFlags: number): MutableEndpoint {
+  return { address: e.address, port: e.port, weight: e.weight, rqActive: 0, rqTotal: 0, rqError: 0, cxActive: 0, locality, priority, healthFlags, hostname: e.hostname ?? '' };
 }
 
 /** An endpoint's summed counters plus where the config places it (locality, priority). */
@@ -31,6 +33,7 @@ export interface MergedEndpoint extends EndpointStatus {
   readonly priority: number;
   /** Shared-state HEALTH bits (0: healthy). */
   readonly healthFlags: number;
+  readonly hostname: string;
 }
 
 export interface MergedCluster {
@@ -99,6 +102,7 @@ export function renderClustersText(clusters: readonly MergedCluster[]): string {
     }
     for (const e of c.endpoints) {
       const prefix = `${c.cluster}::${hostPort(e)}::`;
+      out += `${prefix}hostname::${e.hostname}\n`;
       out += `${prefix}health_flags::${healthFlagsText(e.healthFlags)}\n`;
       for (const [stat, field] of ENDPOINT_STATS) out += `${prefix}${stat}::${e[field]}\n`;
       out += `${prefix}weight::${e.weight}\n`;
@@ -118,6 +122,7 @@ export function clustersJson(clusters: readonly MergedCluster[]): unknown {
       host_statuses: c.endpoints.map((e) => ({
         health_status: healthStatusJson(e.healthFlags),
         address: { socket_address: { address: e.address, port_value: e.port } },
+        ...(e.hostname === '' ? {} : { hostname: e.hostname }),
         stats: ENDPOINT_STATS.map(([name, field]) => ({ name, value: e[field] })),
         weight: e.weight,
         locality: { region: e.locality.region, zone: e.locality.zone, sub_zone: e.locality.subZone },

@@ -29,6 +29,7 @@ import { InThreadDataPlane } from './in-thread-data-plane.js';
 import type { DataPlaneHost, ThreadModel } from './data-plane-host.js';
 import { HEADER, SharedState } from '../shared-state/state-layout.js';
 import { HealthChecker } from './health-checker.js';
+import { DnsClusters } from './dns-clusters.js';
 import { OutlierSweeper } from './outlier-sweeper.js';
 import { endpointFlagsLookup, resilienceStats } from './shared-state-report.js';
 import { createConnectionCounts } from '../connection-limit.js';
@@ -94,6 +95,11 @@ export class ProxyAgent implements AdminBackend {
   private readonly slots: StateSlots;
   private readonly healthChecker: HealthChecker;
   private readonly outliers: OutlierSweeper;
+  /** STRICT_DNS / LOGICAL_DNS resolution; a change of addresses applies the config again (a new version). */
+  private readonly dns: DnsClusters;
+  /** The last applied config before DNS endpoints were filled in (what a DNS change re-applies). */
+  private appliedInput: Bootstrap | undefined;
+  private dnsReapplyQueued = false;
 
   private constructor(
     private readonly options: ProxyOptions,
@@ -109,6 +115,7 @@ export class ProxyAgent implements AdminBackend {
     this.slots = new StateSlots(this.sharedState);
     this.healthChecker = new HealthChecker(this.sharedState, log.child({ component: 'health-check' }));
     this.outliers = new OutlierSweeper(this.sharedState, log.child({ component: 'outlier-detection' }));
+    this.dns = new DnsClusters(log.child({ component: 'dns' }), (cluster) => this.dnsChanged(cluster));
     const init: Omit<WorkerInit, 'workerId'> = {
       dataDir: options.dataDir,
       serviceName: options.service ?? 'unknown',
@@ -168,8 +175,12 @@ export class ProxyAgent implements AdminBackend {
     process.once('exit', () => lock.release());
     // lmdb (and msgpackr) load only when worker threads need a store they can read (≈ 5 MB RSS otherwise).
     const store = options.workers === 1 ? new MemoryConfigStore() : (await import('../../src/store/proxy-store.js')).ProxyStore.open(options.dataDir);
+    // layered_runtime overload.global_downstream_max_connections: the limit when --max-connections is not given.
+    const runtimeMax = bootstrap.runtime?.globalDownstreamMaxConnections ?? null;
+    const effective = runtimeMax !== null && options.maxConnections === 0 ? { ...options, maxConnections: runtimeMax } : options;
     const Supervisor = options.workers === 1 ? null : (await import('./worker-supervisor.js')).WorkerSupervisor;
-    const agent = new ProxyAgent(options, log, onQuit, lock, store, Supervisor);
+    const agent = new ProxyAgent(effective, log, onQuit, lock, store, Supervisor);
+    agent.warnRuntime(bootstrap);
     agent.fileBootstrap = bootstrap;
     agent.fileText = text;
     try {
@@ -236,6 +247,7 @@ export class ProxyAgent implements AdminBackend {
     }
     try {
       await this.apply(mergeBootstraps(bootstrap, this.xdsBootstrap), reason);
+      if (JSON.stringify(bootstrap.runtime) !== JSON.stringify(this.fileBootstrap.runtime)) this.warnRuntime(bootstrap, true);
       this.fileBootstrap = bootstrap;
       this.fileText = text;
       this.fileAppliedAt = this.lastUpdated;
@@ -346,8 +358,24 @@ export class ProxyAgent implements AdminBackend {
     return run.then(() => this.onWorkersChanged());
   }
 
-  /** Resolves ports, writes a new version and announces it. */
-  private async apply(bootstrap: Bootstrap, reason: string): Promise<void> {
+  /** A DNS cluster's addresses changed: the active config again, with the new endpoints (serialized with reloads). */
+  private dnsChanged(cluster: string): void {
+    if (this.stopping !== null || this.dnsReapplyQueued) return;
+    this.dnsReapplyQueued = true;
+    this.reloadChain = this.reloadChain.then(async () => {
+      this.dnsReapplyQueued = false;
+      if (this.stopping !== null || this.appliedInput === undefined) return;
+      try {
+        await this.apply(this.appliedInput, `dns (${cluster})`);
+      } catch (err) {
+        this.reject(`dns (${cluster})`, err);
+      }
+    });
+  }
+
+  /** Resolves DNS clusters and ports, writes a new version and announces it. */
+  private async apply(input: Bootstrap, reason: string): Promise<void> {
+    const bootstrap = await this.dns.prepare(input);
     const secrets = this.identity?.secrets() ?? {};
     const missing = sdsSecretNames(bootstrap).filter((name) => !Object.hasOwn(secrets, name));
     if (missing.length > 0) {
@@ -359,6 +387,8 @@ export class ProxyAgent implements AdminBackend {
     await this.healthChecker.update(resolved, slots.freshEndpoints);
     const version = await this.store.writeConfig(resolved);
     slots.commit();
+    this.dns.commit(input);
+    this.appliedInput = input;
     this.outliers.update(resolved);
     const before = this.activeBootstrap === undefined ? undefined : configCounts(this.activeBootstrap);
     this.activeVersion = version;
@@ -366,6 +396,22 @@ export class ProxyAgent implements AdminBackend {
     this.lastUpdated = new Date().toISOString();
     this.log.info({ version, reason, listeners: listenerSummary(resolved) }, appliedText(version, configCounts(resolved), before));
     this.supervisor.announce(version, secrets);
+  }
+
+  /** One warning line for the layered_runtime keys this proxy does not use (and, on reload, that the limit waits for a restart). */
+  private warnRuntime(bootstrap: Bootstrap, reloaded = false): void {
+    const runtime = bootstrap.runtime;
+    if (runtime === undefined) return;
+    if (runtime.ignoredKeys.length > 0 || runtime.unreadLayers.length > 0) {
+      const parts = [
+        ...(runtime.ignoredKeys.length > 0 ? [`${runtime.ignoredKeys.length} key(s) not used by this proxy: ${runtime.ignoredKeys.join(', ')}`] : []),
+        ...(runtime.unreadLayers.length > 0 ? [`layers not read (disk and RTDS layers are not supported): ${runtime.unreadLayers.join(', ')}`] : []),
+      ];
+      this.log.warn({ ignoredKeys: runtime.ignoredKeys, unreadLayers: runtime.unreadLayers }, `layered_runtime: ${parts.join('; ')}`);
+    }
+    if (reloaded && runtime.globalDownstreamMaxConnections !== null) {
+      this.log.warn('layered_runtime: overload.global_downstream_max_connections is read at startup; the new value takes effect at the next restart');
+    }
   }
 
   private reject(reason: string, err: unknown): void {
@@ -537,6 +583,7 @@ export class ProxyAgent implements AdminBackend {
     await this.reloadChain.catch(() => undefined);
     this.healthChecker.stop();
     this.outliers.stop();
+    this.dns.stop();
     await this.supervisor.shutdown(this.options.drainTimeoutMs);
     this.admin?.close();
     await this.store.close();

@@ -95,6 +95,8 @@ export class XdsClient {
   private lastNack: XdsNack | null = null;
   private waitingFor: readonly string[] = [];
   private synced = false;
+  /** CDS and LDS: which of them have answered at least once. */
+  private readonly initialTypes = new Set<string>();
   private lastApplied = '';
   /** Names subscribed on the current stream (RDS, EDS). */
   private subscribed = new Map<string, Set<string>>();
@@ -259,7 +261,11 @@ export class XdsClient {
       this.nack(call, typeUrl, version, nonce, proposal.problems);
       return;
     }
-    if (proposal.assembly.complete) {
+    // As Envoy's initialization: nothing applies before the first CDS and LDS responses both arrived (a config
+    // of clusters alone would be "complete", and mark the proxy ready with no listener).
+    if (typeUrl === TYPE_URL.CLUSTER || typeUrl === TYPE_URL.LISTENER) this.initialTypes.add(typeUrl);
+    const initialDone = this.initialTypes.size === 2;
+    if (proposal.assembly.complete && initialDone) {
       const bootstrap = proposal.assembly.bootstrap;
       const text = JSON.stringify(bootstrap);
       if (text !== this.lastApplied) {
@@ -273,12 +279,14 @@ export class XdsClient {
       }
       this.waitingFor = [];
     } else {
-      this.waitingFor = proposal.assembly.waitingFor;
+      this.waitingFor = proposal.assembly.complete
+        ? [TYPE_URL.CLUSTER, TYPE_URL.LISTENER].filter((t) => !this.initialTypes.has(t)).map((t) => `the first ${t.slice(t.lastIndexOf('.') + 1)} response`)
+        : proposal.assembly.waitingFor;
       this.options.log.info({ typeUrl, version, waitingFor: this.waitingFor }, 'xds config accepted; waiting for referenced resources before applying');
     }
     proposal.commit(version);
     this.ack(call, typeUrl, version, nonce);
-    if (proposal.assembly.complete && !this.synced) {
+    if (proposal.assembly.complete && initialDone && !this.synced) {
       this.synced = true;
       this.firstSync.resolve();
     }

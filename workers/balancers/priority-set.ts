@@ -10,6 +10,7 @@ import { NO_HASH, type Balancer } from './balancer.js';
 import { createBalancer } from './create-balancer.js';
 import type { LatencyTable } from './latency-table.js';
 import { planPriorities } from './priority-load.js';
+import { LocalityWeightedBalancer } from './locality-weighted-balancer.js';
 
 export interface PriorityLevel {
   readonly priority: number;
@@ -56,8 +57,16 @@ export class PrioritySet {
       config.overprovisioningFactor,
       config.healthyPanicThresholdPercent,
     );
+    const localityWeighted = LocalityWeightedBalancer.worthIt(config, config.endpoints);
     this.levels = byPriority.map((hosts, p) => {
       const usable = plan.panic[p] ? hosts : healthyByPriority[p]!;
+      let balancer: Balancer | null = null;
+      if (usable.length > 0 && localityWeighted) {
+        const withConfig = endpoints.map((host, i) => ({ host, config: config.endpoints[i]! })).filter((e) => e.config.priority === p);
+        balancer = new LocalityWeightedBalancer(config, withConfig, usable, latency);
+      } else if (usable.length > 0) {
+        balancer = createBalancer(config, usable, latency, weightOf(hosts));
+      }
       return {
         priority: p,
         hosts,
@@ -65,7 +74,7 @@ export class PrioritySet {
         panic: plan.panic[p]!,
         load: plan.load[p]!,
         usable,
-        balancer: usable.length === 0 ? null : createBalancer(config, usable, latency, weightOf(hosts)),
+        balancer,
       };
     });
     this.cumulative = new Uint8Array(this.levels.length);

@@ -312,7 +312,6 @@ describe('parseResources: problems name the file, line and field path', () => {
       'bad.yaml:1: apiVersion must be one of networking.istio.io/v1alpha3, networking.istio.io/v1beta1, networking.istio.io/v1',
       'bad.yaml:2: kind "Gateway" is not supported (supported kinds: ServiceEntry, WorkloadEntry, VirtualService, DestinationRule, Sidecar)',
       'bad.yaml:9: spec.ports[0].protocol must be one of HTTP, HTTP2, GRPC, TCP (got "HTTPS")',
-      'bad.yaml:9: spec.resolution must be one of STATIC, NONE',
       'bad.yaml:14: spec.gateways[1] names gateway "ingress": only "mesh" (sidecars) is supported; ingress/egress gateways are not in the subset',
     ]);
   });
@@ -350,8 +349,23 @@ describe('parseResources: problems name the file, line and field path', () => {
     expect(problemsOf(text)).toEqual([
       'bad.yaml:6: spec.ports[1] repeats port name "http"',
       'bad.yaml:6: spec.ports[1] repeats port number 80',
-      'bad.yaml:7: spec.endpoints are allowed only with resolution STATIC',
+      'bad.yaml:7: spec.endpoints are allowed only with resolution STATIC, DNS or DNS_ROUND_ROBIN',
       'bad.yaml:7: spec.endpoints[0] names port "grpc", which is not one of this ServiceEntry\'s ports',
+    ]);
+  });
+
+  it('reads resolution DNS and DNS_ROUND_ROBIN with DNS-name endpoints, and names what Istio refuses', () => {
+    const head = ['apiVersion: networking.istio.io/v1', 'kind: ServiceEntry', 'metadata: {name: s}', 'spec:'];
+    const ok = parseResources([...head, '  hosts: [api.example.com]', '  resolution: DNS', '  ports: [{number: 443, name: https, protocol: HTTP}]',
+      '  endpoints: [{address: eu.api.example.com}, {address: 10.0.0.1}]'].join('\n'), 'ok.yaml');
+    expect(ok[0]!.spec).toMatchObject({ resolution: 'DNS', endpoints: [{ address: 'eu.api.example.com' }, { address: '10.0.0.1' }] });
+    const text = [...head, '  hosts: ["*.example.com"]', '  resolution: DNS_ROUND_ROBIN', '  ports: [{number: 80, name: http, protocol: HTTP}]', '---',
+      ...head, '  hosts: [b.example.com]', '  resolution: DNS_ROUND_ROBIN', '  ports: [{number: 80, name: http, protocol: HTTP}]',
+      '  endpoints: [{address: a.example.com}, {address: "bad name"}]'].join('\n');
+    expect(problemsOf(text)).toEqual([
+      'bad.yaml:5: spec.hosts[0] is a wildcard; resolution DNS_ROUND_ROBIN needs endpoints to resolve a wildcard host',
+      'bad.yaml:16: spec.endpoints[1].address must be an IP address or a DNS name: "bad name"',
+      'bad.yaml:16: spec.endpoints list 2 endpoints; resolution DNS_ROUND_ROBIN takes at most one',
     ]);
   });
 
@@ -367,7 +381,7 @@ describe('parseResources: problems name the file, line and field path', () => {
       'spec:', '  host: reviews', '  trafficPolicy:', '    loadBalancer: {simple: FASTEST}', '    tls: {mode: MUTUAL}',
     ].join('\n');
     expect(problemsOf(text)).toEqual([
-      'bad.yaml:4: spec.address must be an IP address (DNS names need resolution DNS, not in the subset): "not-an-ip"',
+      'bad.yaml:4: spec.address must be an IP address (a DNS name needs the ServiceEntry\'s resolution DNS or DNS_ROUND_ROBIN): "not-an-ip"',
       'bad.yaml:4: spec.weight must be between 1 and 4294967295',
       'bad.yaml:4: spec.color is not supported',
       'bad.yaml:12: spec.trafficPolicy.loadBalancer.simple must be one of ROUND_ROBIN, LEAST_REQUEST, RANDOM',

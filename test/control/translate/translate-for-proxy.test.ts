@@ -268,3 +268,37 @@ spec:
     expect(addresses(out.endpoints.find((e: Json) => e.cluster_name === 'outbound|5432||api.example.com') as Json)).toEqual(['127.0.0.1:9603']);
   });
 });
+
+describe('translateForProxy: ServiceEntry resolution DNS and DNS_ROUND_ROBIN', () => {
+  const ENTRIES = `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: api}
+spec:
+  hosts: [api.example.com]
+  resolution: DNS
+  ports: [{number: 443, name: https, protocol: HTTP}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: db}
+spec:
+  hosts: [db.example.internal]
+  resolution: DNS_ROUND_ROBIN
+  ports: [{number: 5432, name: tcp, protocol: TCP}]
+  endpoints: [{address: primary.db.example.internal, ports: {tcp: 6432}, labels: {role: primary}}]
+`;
+
+  it('gives STRICT_DNS (the host itself without endpoints) and LOGICAL_DNS clusters with the load assignment inline, and no EDS resource', async () => {
+    const { registry, config } = await mesh(ENTRIES);
+    const out = translateForProxy(productpage, config, registry);
+    const api: Json = named(out.clusters, 'outbound|443||api.example.com');
+    expect(api).toMatchObject({ type: 'STRICT_DNS', dns_lookup_family: 'V4_ONLY', respect_dns_ttl: true });
+    expect(api.eds_cluster_config).toBeUndefined();
+    expect(addresses(api.load_assignment)).toEqual(['api.example.com:443']);
+    const db: Json = named(out.clusters, 'outbound|5432||db.example.internal');
+    expect(db.type).toBe('LOGICAL_DNS');
+    expect(addresses(db.load_assignment)).toEqual(['primary.db.example.internal:6432']);
+    expect(named(out.endpoints, 'outbound|443||api.example.com')).toBeUndefined();
+    expect(translateEndpoints(productpage, ['outbound|443||api.example.com'], config, registry)).toEqual([]);
+  });
+});

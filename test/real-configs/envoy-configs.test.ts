@@ -1,0 +1,118 @@
+// The Envoy configurations in test/real-configs/envoy/, written the way
+// Envoy's documentation and sandboxes write them, each started as a user
+// starts it: the file unmodified apart from its port numbers (listen ports and
+// the ports of the test's own upstreams and DNS server, all on loopback).
+// Upstream names resolve on loopback: `localhost`, or a DNS server the test runs.
+import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT, replyName, request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from '../e2e/harness.js';
+import { startTestDnsServer, type TestDnsServer } from '../support/test-dns-server.js';
+
+const DIR = join(ROOT, 'test', 'real-configs', 'envoy');
+
+/** The file with each `port_value: N` replaced by map[N]; every port in it must be mapped (nothing binds a fixed port). */
+function withPorts(file: string, map: Record<number, number>): string {
+  const text = readFileSync(join(DIR, file), 'utf8');
+  return text.replace(/port_value: (\d+)/g, (_m, port: string) => {
+    const to = map[Number(port)];
+    if (to === undefined) throw new Error(`${file}: port ${port} is not mapped by the test`);
+    return `port_value: ${to}`;
+  });
+}
+
+/** A port on 127.0.0.1 free a moment ago (for a listener another part of the same file points at). */
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+let proxy: RunningProxy | undefined;
+let upstreams: Upstream[] = [];
+let dns: TestDnsServer | undefined;
+
+afterEach(async () => {
+  await proxy?.stop();
+  proxy = undefined;
+  await Promise.all(upstreams.map((u) => u.close()));
+  upstreams = [];
+  await dns?.close();
+  dns = undefined;
+});
+
+async function upstream(name: string): Promise<Upstream> {
+  const u = await startUpstream((req, res) => {
+    if (req.url === '/healthz') res.end('ok');
+    else replyName(name)(req, res, '');
+  });
+  upstreams.push(u);
+  return u;
+}
+
+describe('Envoy-style configurations start unmodified apart from ports', () => {
+  it('front-proxy.yaml: path routing to two DNS-named services; the runtime key it does not use is named once', async () => {
+    const [one, two] = await Promise.all([upstream('service1'), upstream('service2')]);
+    proxy = await startProxy({ bootstrap: withPorts('front-proxy.yaml', { 8080: 0, 8000: one.port, 8001: two.port, 9901: 0 }) });
+    expect((await request(proxy.port, '/service/1')).body).toBe('service1');
+    expect((await request(proxy.port, '/service/2')).body).toBe('service2');
+    expect(proxy.lines.filter((l) => String(l.msg).startsWith('layered_runtime:')).map((l) => l.msg)).toEqual([
+      'layered_runtime: 1 key(s) not used by this proxy: envoy.resource_limits.listener.example_listener_name.connection_limit',
+    ]);
+  }, 20_000);
+
+  it('welcome-page.yaml: a loopback listener reached through localhost, its 404 mapped by local_reply_config', async () => {
+    const inner = await freePort();
+    proxy = await startProxy({ bootstrap: withPorts('welcome-page.yaml', { 10000: 0, 10001: inner }) });
+    const page = await request(proxy.ports.get('listener_0')!, '/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=UTF-8');
+    expect(page.body).toContain('<h1>Hello from the loopback listener</h1>');
+    const post = await request(proxy.ports.get('listener_0')!, '/orders?x=1', { method: 'POST' });
+    expect(post.status).toBe(404);
+    expect(JSON.parse(post.body)).toEqual({ status: 404, method: 'POST', path: '/orders?x=1' });
+  }, 20_000);
+
+  it('dns-resolvers.yaml: names from a private zone through the cluster\'s resolver; a name published later starts serving', async () => {
+    dns = await startTestDnsServer();
+    const catalog = await upstream('catalog');
+    dns.set('catalog.shop.internal', { a: ['127.0.0.1'], ttl: 5 });
+    proxy = await startProxy({ bootstrap: withPorts('dns-resolvers.yaml', { 10000: 0, 5353: dns.port, 8080: catalog.port, 9901: 0 }) });
+    expect((await request(proxy.port, '/catalog/items')).body).toBe('catalog');
+    expect((await request(proxy.port, '/later')).status).toBe(503);
+    dns.set('search.shop.internal', { a: ['127.0.0.1'] });
+    await waitFor('search.shop.internal published', async () => (await request(proxy!.port, '/later')).status === 200, 8_000);
+  }, 20_000);
+
+  it('resilient-backend.yaml: health-checked localities weighted 1:3, and a fault-injected route', async () => {
+    const [a, b] = await Promise.all([upstream('a'), upstream('b')]);
+    proxy = await startProxy({ bootstrap: withPorts('resilient-backend.yaml', { 10000: 0, 8000: a.port, 8001: b.port, 9901: 0 }) });
+    expect((await request(proxy.port, '/flaky')).status).toBe(503);
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 120; i++) {
+      const body = (await request(proxy.port, '/')).body;
+      seen.set(body, (seen.get(body) ?? 0) + 1);
+    }
+    expect(seen.get('b') ?? 0).toBeGreaterThan(seen.get('a') ?? 0); // 3:1 expected (90 / 30)
+    expect(seen.get('a') ?? 0).toBeGreaterThan(0);
+  }, 20_000);
+
+  it('edge-xff.yaml: the trusted client comes from the load balancer\'s XFF entry; proxy errors come back as JSON', async () => {
+    const app = await upstream('app');
+    proxy = await startProxy({ bootstrap: withPorts('edge-xff.yaml', { 8443: 0, 8000: app.port }) });
+    const before = app.seen.length;
+    expect((await request(proxy.port, '/', { headers: { 'x-forwarded-for': '10.0.0.1, 198.51.100.7' } })).status).toBe(200);
+    const seen = app.seen[before]!.headers;
+    expect(seen['x-envoy-external-address']).toBe('198.51.100.7');
+    expect(seen['x-forwarded-for']).toBe('10.0.0.1, 198.51.100.7, 127.0.0.1');
+    await app.close();
+    upstreams = [];
+    const down = await request(proxy.port, '/', { headers: { 'x-request-id': 'req-1' } });
+    expect(down.status).toBe(503);
+    expect(down.headers['retry-after']).toBe('5');
+    expect(JSON.parse(down.body)).toMatchObject({ code: 503, request_id: 'req-1' });
+  }, 20_000);
+});
