@@ -134,7 +134,10 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaTypeState
       removed.push(stringField(6, name));
       state.clientVersions.delete(name);
     }
-    if (changed === 0 && removed.length === 0) {
+    // A wildcard subscription (CDS, LDS) always gets a first answer, empty or not, as Istio sends one: the proxy
+    // applies nothing before its first CDS and LDS responses (Envoy's initialization), so silence would stall it.
+    const firstWildcardAnswer = state.wildcard && state.sentVersion === null;
+    if (changed === 0 && removed.length === 0 && !firstWildcardAnswer) {
       // Nothing new for the proxy: once it accepts what it was last sent, it holds this version's content.
       if (state.pending.size > 0) state.pending.set(state.nonce!, version);
       else if (state.ackedVersion === state.sentVersion) state.ackedVersion = version;
