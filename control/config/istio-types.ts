@@ -14,7 +14,7 @@ export const ISTIO_API_VERSIONS = [
 ] as const;
 export type IstioApiVersion = (typeof ISTIO_API_VERSIONS)[number];
 
-export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar'] as const;
+export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar', 'Gateway'] as const;
 export type IstioKind = (typeof ISTIO_KINDS)[number];
 
 /** Label or annotation map (key order as written). */
@@ -62,11 +62,12 @@ export type WorkloadEntry = ResourceOf<'WorkloadEntry', WorkloadEntrySpec>;
 export type VirtualService = ResourceOf<'VirtualService', VirtualServiceSpec>;
 export type DestinationRule = ResourceOf<'DestinationRule', DestinationRuleSpec>;
 export type Sidecar = ResourceOf<'Sidecar', SidecarSpec>;
-export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | DestinationRule | Sidecar;
+export type Gateway = ResourceOf<'Gateway', GatewaySpec>;
+export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | DestinationRule | Sidecar | Gateway;
 
 // ---- ServiceEntry / WorkloadEntry ----
 
-export type PortProtocol = 'HTTP' | 'HTTP2' | 'GRPC' | 'TCP';
+export type PortProtocol = 'HTTP' | 'HTTP2' | 'GRPC' | 'TCP' | 'HTTPS' | 'TLS';
 
 export interface ServicePort {
   readonly number: number;
@@ -123,10 +124,17 @@ export interface NamedStringMatch {
   readonly match: IstioStringMatch;
 }
 
+/** The name a VirtualService binds to for sidecars. */
+export const MESH_GATEWAY = 'mesh';
+
 export interface VirtualServiceSpec {
+  /** May hold "*" when the VirtualService is bound to gateways only. */
   readonly hosts: readonly HostName[];
-  /** Always ["mesh"]: only sidecar routing is in the subset. */
-  readonly gateways: readonly ['mesh'];
+  /**
+   * "mesh" (sidecars) and gateways as `namespace/name` (a bare name resolved in the VirtualService's namespace).
+   * Not written: ["mesh"], as in Istio.
+   */
+  readonly gateways: readonly string[];
   readonly http: readonly HttpRoute[];
 }
 
@@ -257,7 +265,16 @@ export type LoadBalancerSettings =
 /** Fields not written are absent: the translation applies Envoy's defaults. */
 export interface ConnectionPoolSettings {
   readonly tcp?: { readonly maxConnections?: number; readonly connectTimeoutMs?: number };
-  readonly http?: { readonly http1MaxPendingRequests?: number; readonly http2MaxRequests?: number; readonly maxRetries?: number };
+  readonly http?: {
+    readonly http1MaxPendingRequests?: number;
+    readonly http2MaxRequests?: number;
+    readonly maxRetries?: number;
+    /** 0 or absent: unlimited. */
+    readonly maxRequestsPerConnection?: number;
+    readonly idleTimeoutMs?: number;
+    /** Accepted; honoured once upstream HTTP/2 exists. */
+    readonly h2UpgradePolicy?: 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE';
+  };
 }
 
 /** Fields not written are absent (Istio's defaults: 5 errors, 10s interval, 30s ejection, 10%). */
@@ -283,7 +300,31 @@ export interface TrafficPolicy {
   readonly localityLbSetting?: LocalityLbSetting;
   readonly connectionPool?: ConnectionPoolSettings;
   readonly outlierDetection?: OutlierDetection;
-  readonly tls?: { readonly mode: 'DISABLE' | 'ISTIO_MUTUAL' };
+  readonly tls?: ClientTlsSettings;
+  /** Per-port overrides (Istio: a port's settings replace the policy's loadBalancer, connectionPool, outlierDetection, tls). */
+  readonly portLevelSettings?: readonly PortTrafficPolicy[];
+}
+
+export interface PortTrafficPolicy {
+  readonly port: number;
+  readonly loadBalancer?: LoadBalancerSettings;
+  readonly localityLbSetting?: LocalityLbSetting;
+  readonly connectionPool?: ConnectionPoolSettings;
+  readonly outlierDetection?: OutlierDetection;
+  readonly tls?: ClientTlsSettings;
+}
+
+/** DestinationRule trafficPolicy.tls: how the proxy originates TLS to the destination (file paths as written). */
+export interface ClientTlsSettings {
+  readonly mode: 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
+  readonly clientCertificate?: string;
+  readonly privateKey?: string;
+  readonly caCertificates?: string;
+  readonly subjectAltNames: readonly string[];
+  /** SNI sent in the ClientHello. */
+  readonly sni?: string;
+  /** Istio's insecureSkipVerify: no CA check even when caCertificates is set. */
+  readonly insecureSkipVerify?: boolean;
 }
 
 export interface Subset {
@@ -315,4 +356,45 @@ export interface SidecarSpec {
   readonly workloadSelector?: WorkloadSelector;
   /** One catch-all egress listener (port-specific listeners are not in the subset). */
   readonly egress: readonly { readonly hosts: readonly SidecarEgressHost[] }[];
+}
+
+// ---- Gateway ----
+
+export type GatewayProtocol = 'HTTP' | 'HTTPS' | 'HTTP2' | 'GRPC' | 'TLS' | 'TCP';
+
+/** One `namespace/dnsName` Gateway host ("*" alone is "*\/*"). */
+export interface GatewayHost {
+  readonly written: string;
+  /** A namespace name ("." already replaced by the Gateway's own) or "*" for any. */
+  readonly namespace: string;
+  /** An FQDN, a wildcard suffix like "*.example.com", or "*". */
+  readonly dnsName: string;
+}
+
+/** Server TLS: file paths as written. */
+export interface ServerTlsSettings {
+  /** Answer plain-HTTP requests on this server with a redirect to https. */
+  readonly httpsRedirect: boolean;
+  /** Absent on a plain server that only sets httpsRedirect. */
+  readonly mode?: 'SIMPLE' | 'MUTUAL' | 'PASSTHROUGH';
+  readonly serverCertificate?: string;
+  readonly privateKey?: string;
+  readonly caCertificates?: string;
+  readonly subjectAltNames: readonly string[];
+  readonly minProtocolVersion?: 'TLSV1_2' | 'TLSV1_3';
+  readonly maxProtocolVersion?: 'TLSV1_2' | 'TLSV1_3';
+}
+
+export interface GatewayServer {
+  readonly port: { readonly number: number; readonly name: string; readonly protocol: GatewayProtocol };
+  readonly hosts: readonly GatewayHost[];
+  readonly tls?: ServerTlsSettings;
+  /** "" when not written. */
+  readonly name: string;
+}
+
+export interface GatewaySpec {
+  /** Labels of the gateway proxies (`--router --label k=v`) this Gateway configures; empty selects every gateway proxy. */
+  readonly selector: StringMap;
+  readonly servers: readonly GatewayServer[];
 }

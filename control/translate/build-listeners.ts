@@ -27,7 +27,7 @@ const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC']);
 export const REQUEST_HEADERS_TIMEOUT_MS = 10_000;
 
 /** Filter order as Istio's: cors, fault, then the router (which must be last). */
-function httpFilters(usedFilters: ReadonlySet<string>): object[] {
+export function httpFilters(usedFilters: ReadonlySet<string>): object[] {
   const filters: object[] = [];
   if (usedFilters.has(CORS_FILTER)) filters.push({ name: CORS_FILTER, typed_config: { '@type': CORS_TYPE } });
   if (usedFilters.has(FAULT_FILTER)) filters.push({ name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE } });

@@ -14,6 +14,7 @@ import { buildOutboundRouteConfig } from './build-route-config.js';
 import { parseOutboundClusterName } from './cluster-name.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import { scopeServices } from './sidecar-scope.js';
+import { translateGateway } from './translate-gateway.js';
 import { proxylessClusterNames, translateProxyless, translateProxylessEndpoints } from './translate-proxyless.js';
 
 export interface EnvoyResources {
@@ -38,6 +39,7 @@ function byName(field: string): (a: object, b: object) => number {
 /** The sorted names of the EDS clusters a proxy uses: the clusters whose endpoints it is sent. */
 export function outboundClusterNamesForProxy(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): string[] {
   if (proxy.proxyless === true) return proxylessClusterNames(proxy, config, registry);
+  if (proxy.router === true) return translateGateway(proxy, config, registry).endpoints.map((e) => (e as { cluster_name: string }).cluster_name);
   return outboundClusters(proxy, config, registry).names;
 }
 
@@ -52,6 +54,7 @@ function outboundClusters(proxy: ProxyIdentity, config: MeshConfig, registry: Se
 export function translateForProxy(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): EnvoyResources {
   // A proxyless gRPC client gets api_listeners per target name and no sidecar listeners.
   if (proxy.proxyless === true) return translateProxyless(proxy, config, registry);
+  if (proxy.router === true) return translateGateway(proxy, config, registry);
   return withInbound(translateOutbound(proxy, config, registry), translateInbound(proxy, config, registry));
 }
 

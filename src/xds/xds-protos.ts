@@ -41,6 +41,9 @@ const PROTO_FILES = [
   // typed configs the readers accept inside resources (Any): HTTP filters, the retry host predicate, balancers
   'envoy/extensions/filters/http/fault/v3/fault.proto',
   'envoy/extensions/filters/http/cors/v3/cors.proto',
+  // TLS termination and origination (gateway servers, DestinationRule tls) and SNI-chosen filter chains
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
   'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',

@@ -265,6 +265,7 @@ export class ProxyAgent implements AdminBackend {
       ...(inboundPort !== undefined ? { inboundPort } : {}),
       ...(control.serviceAccount !== undefined ? { serviceAccount: control.serviceAccount } : {}),
       ...(control.locality !== undefined ? { locality: control.locality } : {}),
+      ...(control.router ? { router: true } : {}),
     }, stableInstance(this.options.dataDir));
     this.xds = new XdsClient({
       target: control.target,

@@ -1,0 +1,47 @@
+// Helpers for running the Istio-shaped files of test/real-configs/istio/ as a
+// user would: the file text as written, with only the listen ports (and the
+// certificate paths of a file-mount task) replaced, plus ServiceEntries that
+// put the samples' services on loopback upstreams.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../support/isthmus-process.js';
+
+export const ISTIO_SAMPLES = join(ROOT, 'test', 'real-configs', 'istio');
+
+export function sampleText(file: string): string {
+  return readFileSync(join(ISTIO_SAMPLES, file), 'utf8');
+}
+
+/**
+ * The file's text with each Gateway's server `number: N` replaced by ports[`<gateway name>:<N>`] (a missing entry
+ * is an error), and each key of `paths` replaced by its value. Nothing else changes.
+ */
+export function withPorts(text: string, ports: Readonly<Record<string, number>>, paths: Readonly<Record<string, string>> = {}): string {
+  const docs = text.split(/^---$/m).map((doc) => {
+    if (!/^kind: Gateway$/m.test(doc)) return doc;
+    const name = /^metadata:\n\s+name: (\S+)/m.exec(doc)?.[1];
+    return doc.replace(/(number: )(\d+)/g, (_m, prefix: string, n: string) => {
+      const port = ports[`${name}:${n}`];
+      if (port === undefined) throw new Error(`no port given for Gateway ${name} port ${n}`);
+      return `${prefix}${port}`;
+    });
+  });
+  let out = docs.join('---');
+  for (const [from, to] of Object.entries(paths)) out = out.split(from).join(to);
+  return out;
+}
+
+/** A MESH_INTERNAL ServiceEntry for `name` in namespace default, one HTTP port, its endpoint on 127.0.0.1:appPort. */
+export function loopbackService(name: string, servicePort: number, appPort: number): string {
+  return `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: ${name}}
+spec:
+  hosts: [${name}.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  ports: [{number: ${servicePort}, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {http: ${appPort}}}]
+---
+`;
+}
