@@ -148,6 +148,8 @@ export interface HttpMatchRequest {
   readonly queryParams: readonly NamedStringMatch[];
   /** The calling workload's labels must include these. */
   readonly sourceLabels: StringMap;
+  /** Only requests to this service (or gateway server) port. */
+  readonly port?: number;
 }
 
 export interface Destination {

@@ -9,7 +9,7 @@ import {
 } from './istio-fields.js';
 import type { HostName, Locality, PortProtocol, ServiceEntrySpec, ServicePort, WorkloadEntrySpec, WorkloadSelector } from './istio-types.js';
 
-const PROTOCOLS: readonly PortProtocol[] = ['HTTP', 'HTTP2', 'GRPC', 'TCP'];
+const PROTOCOLS: readonly PortProtocol[] = ['HTTP', 'HTTP2', 'GRPC', 'TCP', 'HTTPS', 'TLS'];
 const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/i;
 const MAX_UINT32 = 4_294_967_295;
 

@@ -34,7 +34,7 @@ export function buildOutboundCluster(name: string, proxy: ProxyIdentity, config:
     name,
     type: 'EDS',
     eds_cluster_config: { eds_config: adsConfigSource(), service_name: name },
-    ...clusterPolicyFields(effectivePolicy(rule, key.subset), config.options.connectTimeoutMs),
+    ...clusterPolicyFields(effectivePolicy(rule, key.subset, key.port), config.options.connectTimeoutMs, key.host),
   };
 }
 
@@ -69,7 +69,7 @@ export function buildLoadAssignment(name: string, proxy: ProxyIdentity, config: 
   }
   const ordered = [...groups.keys()].sort().map((group) => groups.get(group)!);
   const rule = config.destinationRuleFor(key.host, proxy.namespace, hostNamespace(key, registry, proxy));
-  const policy = effectivePolicy(rule, key.subset);
+  const policy = effectivePolicy(rule, key.subset, key.port);
   const priorities = localityFailoverApplies(policy, proxy.locality)
     ? localityPriorities(proxy.locality, ordered.map((g) => g.locality), policy)
     : undefined;

@@ -50,10 +50,13 @@ export function downstreamTlsSocket(tls: ServerTlsSettings): object | undefined 
 
 /**
  * The cluster's transport socket for DestinationRule tls SIMPLE or MUTUAL; undefined for DISABLE and (until the
- * mesh has identities to present) ISTIO_MUTUAL, which stay plaintext.
+ * mesh has identities to present) ISTIO_MUTUAL, which stay plaintext. Without caCertificates (or with
+ * insecureSkipVerify) the server's certificate is not checked: analyze warns about it.
  */
-export function upstreamTlsSocket(tls: ClientTlsSettings | undefined): object | undefined {
+export function upstreamTlsSocket(tls: ClientTlsSettings | undefined, host?: string): object | undefined {
   if (tls === undefined || (tls.mode !== 'SIMPLE' && tls.mode !== 'MUTUAL')) return undefined;
+  // No sni written: the destination host, which is what Istio's auto SNI sends for a request to that host.
+  const sni = tls.sni ?? (host !== undefined && !host.includes('*') ? host : undefined);
   const validation = tls.insecureSkipVerify === true ? undefined : validationContext(tls.caCertificates, tls.subjectAltNames);
   return {
     name: TLS_TRANSPORT_SOCKET,
@@ -65,7 +68,7 @@ export function upstreamTlsSocket(tls: ClientTlsSettings | undefined): object | 
           : {}),
         ...(validation !== undefined ? { validation_context: validation } : {}),
       },
-      ...(tls.sni !== undefined ? { sni: tls.sni } : {}),
+      ...(sni !== undefined ? { sni } : {}),
     },
   };
 }

@@ -45,3 +45,28 @@ spec:
 ---
 `;
 }
+
+/**
+ * The file's text with its ServiceEntry documents left out (resolution DNS names real hosts; the test puts each
+ * host on a loopback endpoint with its own ServiceEntry instead), each key of `paths` replaced by its value.
+ */
+export function withoutServiceEntries(text: string, paths: Readonly<Record<string, string>> = {}): string {
+  let out = text.split(/^---$/m).filter((doc) => !/^kind: ServiceEntry$/m.test(doc)).join('---');
+  for (const [from, to] of Object.entries(paths)) out = out.split(from).join(to);
+  return out;
+}
+
+/** A MESH_EXTERNAL ServiceEntry for `host` whose ports (name: number) all reach 127.0.0.1 at the port given beside it. */
+export function loopbackExternal(name: string, host: string, ports: readonly { name: string; number: number; protocol: string; target: number }[]): string {
+  return `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: ${name}}
+spec:
+  hosts: [${host}]
+  location: MESH_EXTERNAL
+  ports: [${ports.map((p) => `{number: ${p.number}, name: ${p.name}, protocol: ${p.protocol}}`).join(', ')}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {${ports.map((p) => `${p.name}: ${p.target}`).join(', ')}}}]
+---
+`;
+}

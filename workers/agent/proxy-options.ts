@@ -141,6 +141,7 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
   if ((bootstrap === undefined || bootstrap === '') && control === undefined) {
     throw new OptionsError('--bootstrap FILE is required, or --control HOST:PORT (or ISTHMUS_BOOTSTRAP / ISTHMUS_CONTROL, or the --config file)');
   }
+  if (v.router === true && control === undefined) throw new OptionsError('--router needs --control HOST:PORT (a gateway takes its listeners from the Gateways the control plane serves)');
   const workers = v.workers === 'auto' ? availableParallelism() : Number(v.workers);
   const service = (v.service as string | undefined) ?? (control?.router === true ? DEFAULT_ROUTER_SERVICE : undefined);
   const dataDir = (v['data-dir'] as string | undefined) ?? `./.isthmus/proxy-${service ?? 'default'}`;
