@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { formatHtml } from './html-report.js';
 import { formatParserMarkdown, formatParserTable } from './parser-table.js';
 import type { ParserResultRow } from './parser-scenario.js';
+import type { TcpResultRow } from './tcp-scenario.js';
 import type { Comparison, Ratio } from './ratios.js';
 import type { ResultRow } from './result-row.js';
 import { formatXdsMarkdown, formatXdsTable, type XdsResultRow } from './xds-result-row.js';
@@ -41,6 +42,8 @@ export interface BenchReport {
   readonly parser?: readonly ParserResultRow[];
   /** Rows of the control plane's xds scenario, when it ran. */
   readonly xds?: readonly XdsResultRow[];
+  /** Rows of the tcp scenario (raw TCP relaying), when it ran. */
+  readonly tcp?: readonly TcpResultRow[];
 }
 
 export function machineInfo(): MachineInfo {

@@ -2,6 +2,7 @@
 // Produced once by parseBootstrap (the edge), stored in LMDB by the agent and
 // compiled by each worker. Plain data only (no RegExp, no Map) so it survives
 // msgpack/structured clone unchanged; workers build their own lookup tables.
+import type { TcpProxyConfig } from './tcp-proxy.js';
 
 export interface SocketAddress {
   readonly address: string; // IPv4 or IPv6 literal (no brackets)
@@ -28,11 +29,15 @@ export interface FilterChainMatch {
   readonly applicationProtocols: readonly string[];
 }
 
-/** One filter chain: what selects it, its TLS termination (null = plaintext) and its HTTP connection manager. */
+/**
+ * One filter chain: what selects it, its TLS termination (null = plaintext) and its network filter: the HTTP
+ * connection manager, or a tcp_proxy (then `hcm` holds no routes and is not used).
+ */
 export interface FilterChain {
   readonly match: FilterChainMatch;
   readonly tls: DownstreamTls | null;
   readonly hcm: ListenerHcm;
+  readonly tcpProxy: TcpProxyConfig | null;
 }
 
 /** extensions.transport_sockets.tls.v3.TlsCertificate, with the PEM text read (files at config load). */
@@ -77,8 +82,12 @@ export interface Listener {
   readonly address: SocketAddress;
   /** envoy.filters.listener.tls_inspector is configured: the ClientHello is peeked to choose a chain. */
   readonly tlsInspector: boolean;
+  /** envoy.filters.listener.http_inspector is configured: the first bytes tell HTTP/1.x or h2c (ALPN-like) from raw TCP. */
+  readonly httpInspector: boolean;
   /** listener_filters_timeout, ms (default 15000; 0 = none): how long the tls_inspector waits for a ClientHello. */
   readonly listenerFiltersTimeoutMs: number;
+  /** continue_on_listener_filters_timeout: at the timeout, choose a chain with what is known instead of closing. */
+  readonly continueOnListenerFiltersTimeout: boolean;
   /** At least one; the first chain's HCM fields are also the listener's own fields below. */
   readonly filterChains: readonly FilterChain[];
   /** http_connection_manager.stat_prefix */

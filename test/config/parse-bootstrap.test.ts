@@ -217,11 +217,14 @@ const EXPECTED: Bootstrap = {
   listeners: EXPECTED_WITHOUT_CHAINS.listeners.map((l) => ({
     ...l,
     tlsInspector: false,
+    httpInspector: false,
     listenerFiltersTimeoutMs: 15_000,
+    continueOnListenerFiltersTimeout: false,
     filterChains: [{
       match: { serverNames: [], transportProtocol: '', applicationProtocols: [] },
       tls: null,
       hcm: { statPrefix: l.statPrefix, routeConfig: l.routeConfig, streamIdleTimeoutMs: l.streamIdleTimeoutMs, requestHeadersTimeoutMs: l.requestHeadersTimeoutMs, httpFilters: l.httpFilters, pathNormalization: l.pathNormalization },
+      tcpProxy: null,
     }],
   })),
 };

@@ -1,0 +1,257 @@
+// One downstream connection served by a tcp_proxy filter chain: picks a
+// cluster (weighted_clusters: per connection), connects to a host within the
+// cluster's max_connections (trying up to max_connect_attempts hosts; each
+// failed connect counts for outlier detection), then relays bytes both ways.
+// Backpressure: a write that returns false pauses the other side's reads
+// until the writer drains, so nothing is buffered without bound; bytes that
+// arrive while connecting are kept (reads pause at once). Half-close: a FIN
+// from either side half-closes the other, and the connection ends when both
+// directions are done. idle_timeout closes both when no byte moved for that long.
+import { NO_HASH } from '../balancers/balancer.js';
+import { NativeSocket } from '../native-transport.js';
+import { retain } from '../shared-read-buffer.js';
+import { connectSocket, type SocketOwner, type TransportSocket } from '../transport-socket.js';
+import type { UpstreamCluster } from '../upstream-cluster.js';
+import type { UpstreamEndpoint } from '../upstream-endpoint.js';
+import type { WorkerContext } from '../worker-context.js';
+import type { TcpProxyConfig } from '../../src/config/tcp-proxy.js';
+import type { TcpProxySeries } from '../../src/stats/tcp-proxy-stats.js';
+
+/** What the session needs of its downstream connection (DownstreamConnection implements it). */
+export interface TcpDownstream {
+  readonly remoteAddress: string;
+  /** Writes buf[start, end) (valid only during the call: copied if the transport would keep it); false = wait for drain. */
+  writeRange(buf: Buffer, start: number, end: number): boolean;
+  pauseReading(): void;
+  resumeReading(): void;
+  /** Half-closes our side after what is queued. */
+  halfClose(): void;
+  destroy(): void;
+}
+
+/** Response flags for the access log, as Envoy names them. */
+const FLAG_NONE = '-';
+
+export class TcpProxySession implements SocketOwner {
+  private upstream: TransportSocket | null = null;
+  /** Writes to the upstream must copy (Node's net keeps a reference to what it could not write at once). */
+  private upstreamCopies = false;
+  private endpoint: UpstreamEndpoint | null = null;
+  private cluster: UpstreamCluster | null = null;
+  private series: TcpProxySeries;
+  private connected = false;
+  private attempts = 0;
+  /** Bytes read before the upstream connected (reads pause at once, so a few reads at most). */
+  private early: Buffer[] | null = [];
+  private downstreamEnded = false;
+  private upstreamEnded = false;
+  private downstreamPaused = false;
+  private upstreamPaused = false;
+  private downstreamClosed = false;
+  private readonly startTime = Date.now();
+  private flags = FLAG_NONE;
+  /** This connection's bytes from and to the downstream (the access log's). */
+  private received = 0;
+  private sent = 0;
+
+  constructor(
+    private readonly down: TcpDownstream,
+    private readonly config: TcpProxyConfig,
+    private readonly worker: WorkerContext,
+  ) {
+    const clusterName = pickCluster(config);
+    this.cluster = worker.snapshot.clusters.get(clusterName) ?? null;
+    this.series = worker.tcpStats.series(config.statPrefix, this.cluster === null ? '' : clusterName);
+    this.series.cxOpened++;
+    if (this.cluster === null) {
+      this.series.noRoute++;
+      this.flags = 'NR';
+      down.destroy();
+      return;
+    }
+    down.pauseReading();
+    this.connect();
+  }
+
+  private connect(): void {
+    const cluster = this.cluster!;
+    const endpoint = cluster.pick(NO_HASH, this.endpoint);
+    if (endpoint === null) {
+      this.series.noRoute++;
+      this.flags = 'UH';
+      this.down.destroy();
+      return;
+    }
+    // max_connections counts tcp_proxy connections with the cluster's HTTP ones, across workers.
+    if (!endpoint.cluster.mayConnect()) {
+      this.flags = 'UO';
+      this.down.destroy();
+      return;
+    }
+    this.attempts++;
+    this.endpoint = endpoint;
+    const counters = endpoint.counters;
+    counters.cxTotal++;
+    counters.cxActive++;
+    endpoint.cxActive++;
+    endpoint.cluster.connectionOpened();
+    const socket = connectSocket(endpoint.address, endpoint.port, this, endpoint.connectTimeoutMs);
+    this.upstream = socket;
+    this.upstreamCopies = !(socket instanceof NativeSocket);
+    socket.allowHalfOpen();
+  }
+
+  /** Plaintext bytes from the downstream, valid only during this call. */
+  onDownstreamData(buf: Buffer, start: number, end: number): void {
+    this.series.rxBytes += end - start;
+    this.received += end - start;
+    if (!this.connected) {
+      this.early?.push(retain(buf, start, end));
+      this.down.pauseReading();
+      return;
+    }
+    const up = this.upstream!;
+    if (!up.write(this.upstreamCopies ? retain(buf, start, end) : buf.subarray(start, end)) && !this.downstreamPaused) {
+      this.downstreamPaused = true;
+      this.series.pausedReading++;
+      this.down.pauseReading();
+    }
+  }
+
+  onDownstreamWritable(): void {
+    if (this.upstreamPaused) {
+      this.upstreamPaused = false;
+      this.upstream?.resume();
+    }
+  }
+
+  onDownstreamEnd(): void {
+    this.downstreamEnded = true;
+    if (this.connected) this.upstream!.end();
+  }
+
+  /** idle_timeout on the downstream socket (it sees every byte either way). */
+  onIdleTimeout(): void {
+    this.series.idleTimeout++;
+    this.closeBoth();
+  }
+
+  onDownstreamClosed(): void {
+    this.downstreamClosed = true;
+    this.series.cxClosed++;
+    // Both directions done: the upstream socket finishes its queue and closes by itself; otherwise it is cut.
+    if (this.upstream !== null && !(this.downstreamEnded && this.upstreamEnded)) this.upstream.destroy();
+    this.early = null;
+    if (this.config.accessLog) this.log();
+  }
+
+  private closeBoth(): void {
+    this.upstream?.destroy();
+    this.down.destroy();
+  }
+
+  // ---- the upstream socket
+
+  onSocketConnect(): void {
+    this.connected = true;
+    const up = this.upstream!;
+    if (this.config.idleTimeoutMs > 0) up.setTimeout(this.config.idleTimeoutMs);
+    const early = this.early;
+    this.early = null;
+    let full = false;
+    if (early !== null) for (const b of early) full = !up.write(b);
+    if (this.downstreamEnded) up.end();
+    if (full) {
+      this.downstreamPaused = true;
+      this.series.pausedReading++;
+    } else {
+      this.down.resumeReading();
+    }
+  }
+
+  onSocketData(buf: Buffer, start: number, end: number): void {
+    this.series.txBytes += end - start;
+    this.sent += end - start;
+    if (!this.down.writeRange(buf, start, end) && !this.upstreamPaused) {
+      this.upstreamPaused = true;
+      this.upstream!.pause();
+    }
+  }
+
+  onSocketWritable(): void {
+    if (this.downstreamPaused) {
+      this.downstreamPaused = false;
+      this.series.resumedReading++;
+      this.down.resumeReading();
+    }
+  }
+
+  onSocketEnd(): void {
+    this.upstreamEnded = true;
+    this.down.halfClose();
+  }
+
+  onSocketTimeout(): void {
+    this.series.idleTimeout++;
+    this.closeBoth();
+  }
+
+  onSocketClose(): void {
+    const endpoint = this.endpoint!;
+    endpoint.counters.cxActive--;
+    endpoint.cxActive--;
+    endpoint.cluster.connectionClosed();
+    endpoint.connectionClosed();
+    this.upstream = null;
+    if (this.downstreamClosed) return;
+    if (!this.connected) {
+      endpoint.counters.cxConnectFail++;
+      // A connect failure is a local-origin failure for outlier detection, as in Envoy's tcp_proxy.
+      endpoint.health.recordLocalFailure();
+      if (this.attempts < this.config.maxConnectAttempts) {
+        this.connect();
+        return;
+      }
+      this.series.connectAttemptsExceeded++;
+      this.flags = 'UF';
+      this.down.destroy();
+      return;
+    }
+    // Closed without its FIN (reset, error): the downstream is cut too; after a FIN the downstream half-closed already.
+    if (!this.upstreamEnded) this.down.destroy();
+  }
+
+  private log(): void {
+    const ep = this.endpoint;
+    this.worker.accessLog.write({
+      startTime: this.startTime,
+      method: '',
+      path: '',
+      protocol: 'TCP',
+      responseCode: 0,
+      responseFlags: this.flags,
+      bytesReceived: this.received,
+      bytesSent: this.sent,
+      durationMs: Date.now() - this.startTime,
+      upstreamHost: ep === null ? '' : ep.hostPort,
+      upstreamCluster: this.cluster?.name ?? '',
+      requestId: '',
+      authority: '',
+      forwardedFor: '',
+      userAgent: '',
+      peerUriSan: '',
+    });
+  }
+}
+
+/** weighted_clusters: a cluster by weight, per connection. */
+function pickCluster(config: TcpProxyConfig): string {
+  const clusters = config.clusters;
+  if (clusters.length === 1) return clusters[0]!.name;
+  let r = Math.floor(Math.random() * config.totalWeight);
+  for (const c of clusters) {
+    if (r < c.weight) return c.name;
+    r -= c.weight;
+  }
+  return clusters[clusters.length - 1]!.name;
+}
