@@ -217,6 +217,13 @@ export function analyzeResources(resources: readonly IstioResource[]): AnalysisP
   const gateways = resources.filter((r): r is Gateway => r.kind === 'Gateway');
   for (const vs of services) checkRoutes(vs, entries, rules, out);
   for (const vs of services) checkGatewayBindings(vs, gateways, out);
+  for (const vs of services) {
+    // Sidecars route tls and tcp rules once they relay TCP themselves (issue 13); today only gateways do.
+    if (vs.spec.gateways.includes(MESH_GATEWAY) && (vs.spec.tls.length > 0 || vs.spec.tcp.length > 0)) {
+      out.add(vs, 'metadata.name', 'warning', `${id(vs)} is bound to the mesh and has ${vs.spec.tls.length > 0 ? 'tls' : 'tcp'} rules: `
+        + 'sidecars do not apply tls and tcp rules yet (gateways do)');
+    }
+  }
   for (const dr of rules) checkOriginationTls(dr, out);
   return sortAnalysisProblems(out.list);
 }

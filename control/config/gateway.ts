@@ -73,7 +73,6 @@ function readServerTls(v: ValueReader, protocol: GatewayProtocol | undefined): S
     modeField.problem(`needs port protocol HTTPS or TLS (the port is ${protocol})`);
   }
   if (mode === undefined && (protocol === 'HTTPS' || protocol === 'TLS')) v.problem(`must set mode for a ${protocol} port`);
-  if (mode === 'PASSTHROUGH' && protocol === 'HTTPS') modeField.problem('PASSTHROUGH needs port protocol TLS (HTTPS terminates TLS)');
   obj.done();
   return {
     httpsRedirect,

@@ -135,7 +135,43 @@ export interface VirtualServiceSpec {
    * Not written: ["mesh"], as in Istio.
    */
   readonly gateways: readonly string[];
+  /** Empty when the VirtualService has only tls or tcp rules. */
   readonly http: readonly HttpRoute[];
+  /** Rules for TLS connections routed by SNI without terminating them (gateway PASSTHROUGH servers). */
+  readonly tls: readonly TlsRoute[];
+  /** Rules for opaque TCP connections (gateway TCP servers). */
+  readonly tcp: readonly TcpRoute[];
+}
+
+/** A destination of a tls or tcp rule. */
+export interface L4RouteDestination {
+  readonly destination: Destination;
+  /** Percent; 100 when the rule has one destination and no weight is written. */
+  readonly weight: number;
+}
+
+export interface L4MatchAttributes {
+  /** Only connections to this (gateway server or service) port. */
+  readonly port?: number;
+  readonly sourceLabels: StringMap;
+  /** Gateway `namespace/name`s this match is limited to; empty: the VirtualService's gateways. */
+  readonly gateways: readonly string[];
+}
+
+export interface TlsMatchAttributes extends L4MatchAttributes {
+  /** Lowercased; a `*.` prefix allowed. */
+  readonly sniHosts: readonly string[];
+}
+
+export interface TlsRoute {
+  readonly match: readonly TlsMatchAttributes[];
+  readonly route: readonly L4RouteDestination[];
+}
+
+export interface TcpRoute {
+  /** Empty: every connection. */
+  readonly match: readonly L4MatchAttributes[];
+  readonly route: readonly L4RouteDestination[];
 }
 
 export interface HttpMatchRequest {

@@ -1,10 +1,12 @@
 // VirtualService spec: the hosts it applies to, the gateways it is bound to
-// ("mesh" for sidecars, Gateway names for gateway proxies) and its HTTP rules.
+// ("mesh" for sidecars, Gateway names for gateway proxies), its HTTP rules and
+// its tls (by SNI) and tcp rules.
 
 import { isScalar } from 'yaml';
 import type { ValueReader } from '../../src/config/yaml-reader.js';
 import { markLine, readHost, readRequiredList, type SpecContext } from './istio-fields.js';
-import { MESH_GATEWAY, type HostName, type HttpRoute, type VirtualServiceSpec } from './istio-types.js';
+import { MESH_GATEWAY, type HostName, type HttpRoute, type TcpRoute, type TlsRoute, type VirtualServiceSpec } from './istio-types.js';
+import { readTcpRoute, readTlsRoute } from './l4-route.js';
 import { readHttpRoute } from './http-route.js';
 
 const GATEWAY_NAME = /^(?:([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)\/)?([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)$/;
@@ -45,11 +47,15 @@ export function readVirtualServiceSpec(v: ValueReader, cx: SpecContext): Virtual
     return readHost(item, cx, true);
   });
   const httpField = obj.field('http');
-  httpField.require();
+  const tlsField = obj.field('tls');
+  const tcpField = obj.field('tcp');
+  if (httpField.missing && tlsField.missing && tcpField.missing) v.problem('must have http, tls or tcp rules');
   const httpItems = httpField.list();
-  if (!httpField.missing && httpItems.length === 0) httpField.problem('must list at least one rule (tcp and tls rules are not in the subset)');
+  if (!httpField.missing && httpItems.length === 0) httpField.problem('must list at least one rule');
   const http = httpItems.map((item) => readHttpRoute(item, cx));
+  const tls = tlsField.list().map((item) => readTlsRoute(item, cx));
+  const tcp = tcpField.list().map((item) => readTcpRoute(item, cx));
   obj.done();
-  if (hosts.includes(undefined) || http.includes(undefined)) return undefined;
-  return { hosts: hosts as HostName[], gateways, http: http as HttpRoute[] };
+  if (hosts.includes(undefined) || http.includes(undefined) || tls.includes(undefined) || tcp.includes(undefined)) return undefined;
+  return { hosts: hosts as HostName[], gateways, http: http as HttpRoute[], tls: tls as TlsRoute[], tcp: tcp as TcpRoute[] };
 }

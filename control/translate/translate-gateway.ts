@@ -5,13 +5,15 @@
 // (SIMPLE or MUTUAL) gets its own filter chain, chosen by SNI among the
 // server's hosts through tls_inspector, terminating TLS with the server's
 // certificate files and routing by `https.<port>.<server>` (Istio's names).
-// Clusters and endpoints are those the routes name. PASSTHROUGH (TLS) and
-// TCP servers need the tcp_proxy network filter and are left out until the
-// data plane has it; analyze says so.
+// PASSTHROUGH (TLS) servers relay by SNI and TCP servers relay every
+// connection through tcp_proxy, by the bound VirtualServices' tls and tcp
+// rules (gateway-l4-chains.ts). Clusters and endpoints are those the routes name.
 import type { ServiceRegistry } from '../registry/service-registry.js';
 import { buildLoadAssignment, buildOutboundCluster } from './build-clusters.js';
 import { httpFilters, REQUEST_HEADERS_TIMEOUT_MS } from './build-listeners.js';
 import { adsConfigSource, duration, HCM_FILTER, HCM_TYPE, socketAddress } from './envoy-values.js';
+import type { RouteContext } from './build-http-routes.js';
+import { buildL4Chains, type ClaimedMatches } from './gateway-l4-chains.js';
 import { buildGatewayRouteConfig, gatewayKey, type BoundServer } from './gateway-routes.js';
 import { hcmPathNormalization } from './hcm-path-normalization.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
@@ -79,7 +81,9 @@ export function translateGateway(proxy: ProxyIdentity, config: MeshConfig, regis
       routes.push(built.routeConfig);
       chains.push({ filters: [hcm(`${name}`, routeName, built.usedFilters, config)] });
     }
-    if (https.length > 0 && plain.length === 0) {
+    let inspect = false;
+    if (plain.length === 0) {
+      const claimed: ClaimedMatches = { names: new Set(), defaultTaken: false };
       const taken = new Set<string>();
       https.forEach((b, i) => {
         // A server for any host ("*") takes every ClientHello its siblings do not (no server_names: the default chain).
@@ -88,6 +92,8 @@ export function translateGateway(proxy: ProxyIdentity, config: MeshConfig, regis
         const matchKey = names.join(',');
         if (taken.has(matchKey)) return;
         taken.add(matchKey);
+        if (names.length === 0) claimed.defaultTaken = true;
+        for (const n of names) claimed.names.add(n);
         const routeName = httpsRouteName(b, i);
         const built = buildGatewayRouteConfig(routeName, port, [b], proxy, config, registry, referenced);
         routes.push(built.routeConfig);
@@ -97,13 +103,16 @@ export function translateGateway(proxy: ProxyIdentity, config: MeshConfig, regis
           filters: [hcm(`${name}`, routeName, built.usedFilters, config)],
         });
       });
+      const cx: RouteContext = { proxy, config, registry, port, referencedClusters: referenced, usedFilters: new Set() };
+      chains.push(...buildL4Chains(name, servers, config, cx, claimed));
+      inspect = https.length > 0 || claimed.names.size > 0;
     }
     if (chains.length === 0) continue;
     listeners.push({
       name,
       address: socketAddress(address, port),
       traffic_direction: 'OUTBOUND',
-      ...(https.length > 0 && plain.length === 0 ? { listener_filters: [TLS_INSPECTOR] } : {}),
+      ...(inspect ? { listener_filters: [TLS_INSPECTOR] } : {}),
       filter_chains: chains,
     });
   }

@@ -31,17 +31,27 @@ export function withPorts(text: string, ports: Readonly<Record<string, number>>,
   return out;
 }
 
-/** A MESH_INTERNAL ServiceEntry for `name` in namespace default, one HTTP port, its endpoint on 127.0.0.1:appPort. */
-export function loopbackService(name: string, servicePort: number, appPort: number): string {
+/** Match conditions on a gateway port (`- port: N` in a VirtualService's match list) moved with the Gateway's port. */
+export function withMatchPorts(text: string, ports: Readonly<Record<number, number>>): string {
+  return text.replace(/(- port: )(\d+)/g, (m, prefix: string, n: string) => (ports[Number(n)] === undefined ? m : `${prefix}${ports[Number(n)]}`));
+}
+
+/**
+ * A MESH_INTERNAL ServiceEntry for `name` in namespace default, one port, its endpoints on 127.0.0.1 (each app port
+ * with its labels).
+ */
+export function loopbackService(name: string, servicePort: number, appPort: number | readonly { port: number; labels: Record<string, string> }[], protocol = 'HTTP'): string {
+  const endpoints = typeof appPort === 'number' ? [{ port: appPort, labels: {} }] : appPort;
+  const list = endpoints.map((e) => `{address: 127.0.0.1, ports: {p: ${e.port}}, labels: ${JSON.stringify(e.labels)}}`).join(', ');
   return `apiVersion: networking.istio.io/v1beta1
 kind: ServiceEntry
 metadata: {name: ${name}}
 spec:
   hosts: [${name}.default.svc.cluster.local]
   location: MESH_INTERNAL
-  ports: [{number: ${servicePort}, name: http, protocol: HTTP}]
+  ports: [{number: ${servicePort}, name: p, protocol: ${protocol}}]
   resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: ${appPort}}}]
+  endpoints: [${list}]
 ---
 `;
 }
