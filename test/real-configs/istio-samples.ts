@@ -31,9 +31,12 @@ export function withPorts(text: string, ports: Readonly<Record<string, number>>,
   return out;
 }
 
-/** Match conditions on a gateway port (`- port: N` in a VirtualService's match list) moved with the Gateway's port. */
+/**
+ * Match conditions on a gateway port (`port: N` in a VirtualService's match list; destinations write
+ * `port: {number: N}`, which is left alone) moved with the Gateway's port.
+ */
 export function withMatchPorts(text: string, ports: Readonly<Record<number, number>>): string {
-  return text.replace(/(- port: )(\d+)/g, (m, prefix: string, n: string) => (ports[Number(n)] === undefined ? m : `${prefix}${ports[Number(n)]}`));
+  return text.replace(/(\s(?:- )?port: )(\d+)/g, (m, prefix: string, n: string) => (ports[Number(n)] === undefined ? m : `${prefix}${ports[Number(n)]}`));
 }
 
 /**
