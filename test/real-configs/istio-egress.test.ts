@@ -87,8 +87,8 @@ spec:
 `);
   }, undefined, ['--push-debounce-quiet', '20ms']);
   sidecar = await startSidecar(control.xdsPort, { service: 'sleep' });
-  await waitFor('the egress routes', async () => (await get('edition.cnn.com', '/politics').catch(() => null))?.status === 200, 15_000);
-}, 60_000);
+  await waitFor('the egress routes', async () => (await get('edition.cnn.com', '/politics').catch(() => null))?.status === 200, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   await sidecar?.stop('SIGTERM', 5000);
@@ -97,7 +97,7 @@ afterAll(async () => {
   control?.remove();
 });
 
-describe('Istio egress TLS origination through a sidecar', { timeout: 30_000 }, () => {
+describe('Istio egress TLS origination through a sidecar', { timeout: 60_000 }, () => {
   it('egress-tls-origination.yaml: plain http://edition.cnn.com leaves the sidecar as TLS to port 443, SNI the host', async () => {
     const r = await get('edition.cnn.com', '/politics');
     expect([r.status, r.body]).toEqual([200, 'cnn /politics']);

@@ -86,15 +86,17 @@ beforeAll(async () => {
       { 'istio-egressgateway:443': egressPort }), { 443: egressPort }));
   }, undefined, ['--push-debounce-quiet', '20ms']);
   gateway = await startProxy({
+    readyTimeoutMs: 30_000,
     control: `127.0.0.1:${control.xdsPort}`,
     args: ['--router', '--label', 'istio=ingressgateway', '--drain-timeout', '1s'],
   });
   egressGateway = await startProxy({
+    readyTimeoutMs: 30_000,
     control: `127.0.0.1:${control.xdsPort}`,
     args: ['--router', '--service', 'istio-egressgateway', '--namespace', 'istio-system', '--label', 'istio=egressgateway', '--drain-timeout', '1s'],
   });
-  await waitFor('the TCP listener', async () => (await echo('ping')).startsWith('v1 '), 15_000);
-}, 60_000);
+  await waitFor('the TCP listener', async () => (await echo('ping')).startsWith('v1 '), 30_000);
+}, 120_000);
 
 afterAll(async () => {
   await gateway?.stop('SIGTERM', 5000);
@@ -104,7 +106,7 @@ afterAll(async () => {
   control?.remove();
 });
 
-describe('Istio TCP and TLS-passthrough gateway samples through isthmus proxy --router', { timeout: 30_000 }, () => {
+describe('Istio TCP and TLS-passthrough gateway samples through isthmus proxy --router', { timeout: 60_000 }, () => {
   it('tcp-echo-all-v1.yaml: every connection to the TCP server reaches subset v1', async () => {
     for (let i = 0; i < 10; i++) expect(await echo(`hello ${i}`)).toBe(`v1 hello ${i}`);
   });
@@ -118,7 +120,7 @@ describe('Istio TCP and TLS-passthrough gateway samples through isthmus proxy --
   });
 
   it('egress-gateway-tls-passthrough.yaml: the egress gateway relays TLS for edition.cnn.com by SNI; the ingress gateway has no such port', async () => {
-    await waitFor('the egress listener', async () => (await tlsGet('edition.cnn.com', egressPort).catch(() => null))?.status === 200);
+    await waitFor('the egress listener', async () => (await tlsGet('edition.cnn.com', egressPort).catch(() => null))?.status === 200, 30_000);
     expect(await tlsGet('edition.cnn.com', egressPort)).toEqual({ status: 200, body: 'cnn saw edition.cnn.com', peerCn: 'cnn' });
     // The ingress gateway's selector does not match the egress Gateway: its own listeners are only the ingress ones.
     const listeners = await fetch(`http://127.0.0.1:${gateway.adminPort}/listeners`).then((r) => r.text());
@@ -134,7 +136,7 @@ describe('Istio TCP and TLS-passthrough gateway samples through isthmus proxy --
     writeFileSync(`${allV1}.tmp`, withPorts(sampleText('tcp-echo-all-v1.yaml').split(/^---$/m).slice(0, 2).join('---'), { 'tcp-echo-gateway:31400': tcpPort }));
     renameSync(`${allV1}.tmp`, allV1);
     renameSync(`${file}.tmp`, file);
-    await waitFor('a connection to v2', async () => (await echo('x')).startsWith('v2 '), 15_000);
+    await waitFor('a connection to v2', async () => (await echo('x')).startsWith('v2 '), 30_000);
     const counts = { v1: 0, v2: 0, other: 0 };
     for (let i = 0; i < 100; i++) {
       const answer = await echo('n');

@@ -59,14 +59,12 @@ beforeAll(async () => {
       + loopbackService('httpbin', 8000, httpbin.port) + loopbackService('helloworld', 5000, helloworld.port));
   }, undefined, ['--push-debounce-quiet', '20ms']);
   gateway = await startProxy({
-    readyTimeoutMs: 15_000,
+    readyTimeoutMs: 30_000,
     control: `127.0.0.1:${control.xdsPort}`,
     args: ['--router', '--label', 'istio=ingressgateway', '--namespace', 'istio-system', '--drain-timeout', '1s'],
-  }).catch((err: Error) => {
-    throw new Error(`${err.message}\ncontrol:\n${control.lines.map((l) => JSON.stringify(l)).join('\n')}`);
   });
-  await waitFor('the gateway listeners', async () => (await get(port.helloworld!, '/hello').catch(() => null))?.status === 200, 15_000);
-}, 60_000);
+  await waitFor('the gateway listeners', async () => (await get(port.helloworld!, '/hello').catch(() => null))?.status === 200, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   await gateway?.stop('SIGTERM', 5000);
@@ -75,7 +73,7 @@ afterAll(async () => {
   control?.remove();
 });
 
-describe('Istio ingress samples through isthmus proxy --router', { timeout: 30_000 }, () => {
+describe('Istio ingress samples through isthmus proxy --router', { timeout: 60_000 }, () => {
   it('bookinfo-gateway.yaml: the five productpage matches route for any host, other paths are 404', async () => {
     for (const path of ['/productpage', '/static/jquery.min.js', '/login', '/logout', '/api/v1/products/0']) {
       const r = await get(port.bookinfo!, path);
@@ -102,7 +100,7 @@ describe('Istio ingress samples through isthmus proxy --router', { timeout: 30_0
   });
 
   it('httpbin-secure-gateway.yaml: SIMPLE TLS with file certificates terminates for the SNI host, port 80 redirects to https', async () => {
-    await waitFor('the TLS listener', async () => (await httpsGet(port.secure!, '/status/200', 'httpbin.example.com').catch(() => null))?.status === 200);
+    await waitFor('the TLS listener', async () => (await httpsGet(port.secure!, '/status/200', 'httpbin.example.com').catch(() => null))?.status === 200, 30_000);
     const r = await httpsGet(port.secure!, '/status/200', 'httpbin.example.com');
     expect(r).toEqual({ status: 200, body: 'httpbin /status/200' });
     expect((await httpsGet(port.secure!, '/headers', 'httpbin.example.com')).status).toBe(404);
