@@ -42,7 +42,7 @@ function exposedNames(sniHosts: readonly string[], bound: BoundServer, namespace
     for (const h of bound.server.hosts) {
       if (h.namespace !== '*' && h.namespace !== namespace) continue;
       const name = commonHost(h.dnsName, sni);
-      if (name !== undefined && name !== '*' && !out.includes(name)) out.push(name);
+      if (name !== undefined && !out.includes(name)) out.push(name);
     }
   }
   return out.sort();
@@ -70,9 +70,19 @@ export function buildL4Chains(statPrefix: string, servers: readonly BoundServer[
       if (passthrough) {
         for (const rule of vs.spec.tls) {
           const names = new Set<string>();
+          let any = false;
           for (const m of rule.match) {
             if (!matchApplies(m, bound, cx)) continue;
-            for (const n of exposedNames(m.sniHosts, bound, vs.metadata.namespace)) if (!takenNames.has(n)) names.add(n);
+            for (const n of exposedNames(m.sniHosts, bound, vs.metadata.namespace)) {
+              if (n === '*') any = true;
+              else if (!takenNames.has(n)) names.add(n);
+            }
+          }
+          // sniHosts "*" on a server for "*": every ClientHello no other chain claims (the chain without server_names).
+          if (any && !claimed.defaultTaken) {
+            claimed.defaultTaken = true;
+            chains.push({ filters: [tcpProxy(statPrefix, rule.route, cx)] });
+            continue;
           }
           if (names.size === 0) continue;
           for (const n of names) takenNames.add(n);

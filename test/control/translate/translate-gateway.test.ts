@@ -126,3 +126,37 @@ spec: {hosts: ["*"], gateways: [gw], http: [{route: [{destination: {host: b}}]}]
     expect(vh.routes.map((r: Json) => r.route.cluster)).toEqual(['outbound|80||a.default.svc.cluster.local', 'outbound|80||b.default.svc.cluster.local']);
   });
 });
+
+describe('gateway passthrough', () => {
+  it('sniHosts "*" on a server for "*" (expose-istiod) is the chain for every ClientHello, per port', () => {
+    const text = `apiVersion: networking.istio.io/v1alpha3
+kind: Gateway
+metadata: {name: istiod-gateway, namespace: istio-system}
+spec:
+  selector: {istio: eastwestgateway}
+  servers:
+  - port: {name: tls-istiod, number: 15012, protocol: tls}
+    tls: {mode: PASSTHROUGH}
+    hosts: ["*"]
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: istiod-vs, namespace: istio-system}
+spec:
+  hosts: ["*"]
+  gateways: [istiod-gateway]
+  tls:
+  - match: [{port: 15012, sniHosts: ["*"]}]
+    route: [{destination: {host: istiod.istio-system.svc.cluster.local, port: {number: 15012}}}]
+  - match: [{port: 15017, sniHosts: ["*"]}]
+    route: [{destination: {host: istiod.istio-system.svc.cluster.local, port: {number: 443}}}]
+`;
+    const proxy = { ...ingress, labels: { istio: 'eastwestgateway' } };
+    const out = translateForProxy(proxy, createMeshConfig(parseResources(text, 'e.yaml')), new ServiceRegistry({})) as Json;
+    expect(out.listeners).toHaveLength(1);
+    const [chain] = out.listeners[0].filter_chains;
+    expect(out.listeners[0].filter_chains).toHaveLength(1);
+    expect(chain.filter_chain_match).toBeUndefined();
+    expect(chain.filters[0].typed_config.cluster).toBe('outbound|15012||istiod.istio-system.svc.cluster.local');
+  });
+});
