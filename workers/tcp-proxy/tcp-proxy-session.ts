@@ -58,7 +58,12 @@ export class TcpProxySession implements SocketOwner {
     private readonly down: TcpDownstream,
     private readonly config: TcpProxyConfig,
     private readonly worker: WorkerContext,
+    /** Bytes for the upstream before any from the downstream (an upgraded request's head). */
+    first: Buffer | null = null,
+    /** Bytes for the downstream once the upstream connected (CONNECT's 200). */
+    private readonly connectReply: Buffer | null = null,
   ) {
+    if (first !== null) this.early!.push(first);
     const clusterName = pickCluster(config);
     this.cluster = worker.snapshot.clusters.get(clusterName) ?? null;
     this.series = worker.tcpStats.series(config.statPrefix, this.cluster === null ? '' : clusterName);
@@ -155,6 +160,7 @@ export class TcpProxySession implements SocketOwner {
   onSocketConnect(): void {
     this.connected = true;
     const up = this.upstream!;
+    if (this.connectReply !== null) this.down.writeRange(this.connectReply, 0, this.connectReply.length);
     if (this.config.idleTimeoutMs > 0) up.setTimeout(this.config.idleTimeoutMs);
     const early = this.early;
     this.early = null;
@@ -245,7 +251,7 @@ export class TcpProxySession implements SocketOwner {
 }
 
 /** weighted_clusters: a cluster by weight, per connection. */
-function pickCluster(config: TcpProxyConfig): string {
+export function pickCluster(config: Pick<TcpProxyConfig, 'clusters' | 'totalWeight'>): string {
   const clusters = config.clusters;
   if (clusters.length === 1) return clusters[0]!.name;
   let r = Math.floor(Math.random() * config.totalWeight);
