@@ -155,6 +155,20 @@ function checkRoutes(vs: VirtualService, entries: readonly ServiceEntry[], rules
   });
 }
 
+/**
+ * A port whose protocol neither `protocol`, `appProtocol` nor its name says is sniffed per connection (Istio's
+ * IST0118 PortNameIsNotUnderNamingConvention): it works, but a server-first protocol waits for the timeout.
+ */
+function checkUnnamedPorts(entries: readonly ServiceEntry[], out: Findings): void {
+  for (const se of entries) {
+    se.spec.ports.forEach((p, i) => {
+      if (p.protocol !== 'UNKNOWN') return;
+      out.add(se, `spec.ports[${i}]`, 'warning', `spec.ports[${i}] (${p.number}, "${p.name}") declares no protocol: set protocol, appProtocol, `
+        + `or a name like "http-${p.name}" / "tcp-${p.name}"; until then the sidecar sniffs each connection (IST0118 PortNameIsNotUnderNamingConvention)`);
+    });
+  }
+}
+
 /** Takes every resource of a mesh; returns the problems between them, sorted by file and line. */
 export function analyzeResources(resources: readonly IstioResource[]): AnalysisProblem[] {
   const out = new Findings();
@@ -163,6 +177,7 @@ export function analyzeResources(resources: readonly IstioResource[]): AnalysisP
   const services = resources.filter((r): r is VirtualService => r.kind === 'VirtualService');
   checkDuplicateNames(resources, out);
   checkServiceEntryHosts(entries, out);
+  checkUnnamedPorts(entries, out);
   checkDestinationRuleHosts(rules, entries, out);
   checkVirtualServiceHosts(services, out);
   for (const vs of services) checkRoutes(vs, entries, rules, out);

@@ -66,7 +66,8 @@ export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | Dest
 
 // ---- ServiceEntry / WorkloadEntry ----
 
-export type PortProtocol = 'HTTP' | 'HTTP2' | 'GRPC' | 'TCP';
+/** Istio's port protocols; UNKNOWN: none declared or implied by the name (the sidecar sniffs). */
+export type PortProtocol = 'HTTP' | 'HTTP2' | 'HTTPS' | 'GRPC' | 'GRPC-WEB' | 'TCP' | 'TLS' | 'MONGO' | 'MYSQL' | 'REDIS' | 'UNKNOWN';
 
 export interface ServicePort {
   readonly number: number;
