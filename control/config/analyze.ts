@@ -153,6 +153,8 @@ function checkRoutes(vs: VirtualService, entries: readonly ServiceEntry[], rules
       }
     }
   });
+  vs.spec.tcp.forEach((rule, i) => rule.route.forEach((rd, j) => checkDestination(vs, `spec.tcp[${i}].route[${j}].destination`, rd.destination, entries, rules, out)));
+  vs.spec.tls.forEach((rule, i) => rule.route.forEach((rd, j) => checkDestination(vs, `spec.tls[${i}].route[${j}].destination`, rd.destination, entries, rules, out)));
 }
 
 /**

@@ -129,6 +129,29 @@ export interface VirtualServiceSpec {
   /** Always ["mesh"]: only sidecar routing is in the subset. */
   readonly gateways: readonly ['mesh'];
   readonly http: readonly HttpRoute[];
+  /** TCP rules, for the hosts' TCP ports (tcp-listeners.ts). */
+  readonly tcp: readonly TcpRoute[];
+  /** TLS rules by SNI, for the hosts' TLS ports. */
+  readonly tls: readonly TlsRoute[];
+}
+
+/** A weighted destination of a `tcp` or `tls` rule. */
+export interface L4RouteDestination {
+  readonly destination: Destination;
+  /** Percent; 100 when the rule has one destination and no weight is written. */
+  readonly weight: number;
+}
+
+/** VirtualService TCPRoute: the service ports it takes ([] = every port) and where they go. */
+export interface TcpRoute {
+  readonly ports: readonly number[];
+  readonly route: readonly L4RouteDestination[];
+}
+
+/** VirtualService TLSRoute: which SNI names (on which port, null = any) it takes and where they go. */
+export interface TlsRoute {
+  readonly matches: readonly { readonly sniHosts: readonly HostName[]; readonly port: number | null }[];
+  readonly route: readonly L4RouteDestination[];
 }
 
 export interface HttpMatchRequest {
