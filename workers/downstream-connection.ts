@@ -173,7 +173,8 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     if (chain.tcpProxy !== null) {
       // Half-close is relayed: the client's FIN ends only what it sends.
       this.socket.allowHalfOpen();
-      this.tcp = new TcpProxySession(this, chain.tcpProxy, this.worker);
+      // Behind TLS termination the upstream is opened once the handshake is done (nothing to relay before it).
+      if (this.tls === null) this.tcp = new TcpProxySession(this, chain.tcpProxy, this.worker);
     }
   }
 
@@ -204,6 +205,8 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
 
   onTlsHandshake(): void {
     this.worker.tlsHandshakes++;
+    const tcpProxy = this.chains?.chains[this.chainIndex]?.tcpProxy ?? null;
+    if (tcpProxy !== null && this.tcp === null) this.tcp = new TcpProxySession(this, tcpProxy, this.worker);
   }
 
   onTlsPlaintext(n: number, buf: Buffer): void {
