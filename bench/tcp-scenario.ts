@@ -106,7 +106,11 @@ static_resources:
 }
 
 function managed(label: string, port: number, proc: ManagedProcess<unknown>): Target {
-  return { label, port, pids: [proc.pid], stop: () => proc.stop() };
+  return {
+    label, port, pids: [proc.pid], stop: async () => {
+      await proc.stop();
+    },
+  };
 }
 
 async function startTargets(sinkPort: number, dir: string, log: (line: string) => void, skipped: { target: string; reason: string }[]): Promise<Target[]> {

@@ -12,6 +12,7 @@ import { INSPECT_MORE, INSPECT_PLAINTEXT, inspectClientHello, MAX_CLIENT_HELLO_B
 import { HTTP_INSPECT_MORE, httpInspectProtocol, inspectHttp, MAX_HTTP_INSPECT_BYTES } from './http-inspector.js';
 import { NativeSocket } from './native-transport.js';
 import { TcpProxySession, type TcpDownstream } from './tcp-proxy/tcp-proxy-session.js';
+import type { TcpProxyConfig } from '../src/config/tcp-proxy.js';
 import type { ListenerChains } from './listener-chains.js';
 import type { WorkerContext } from './worker-context.js';
 
@@ -172,8 +173,21 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     if (chain.tcpProxy !== null) {
       // Half-close is relayed: the client's FIN ends only what it sends.
       this.socket.allowHalfOpen();
-      this.tcp = new TcpProxySession(this, chain.tcpProxy, this.worker);
+      // Behind TLS termination the upstream is opened once the handshake is done (nothing to relay before it).
+      if (this.tls === null) this.tcp = new TcpProxySession(this, chain.tcpProxy, this.worker);
     }
+  }
+
+  /**
+   * An accepted upgrade (WebSocket, CONNECT): the request gives up the connection, which from now on relays
+   * bytes to a host of `config`'s cluster, `first` (the upstream request head) ahead of the client's bytes.
+   */
+  startTunnel(config: TcpProxyConfig, first: Buffer | null, connectReply: Buffer | null): void {
+    this.request = null;
+    this.clearHeadTimer();
+    this.socket.allowHalfOpen();
+    this.socket.setTimeout(config.idleTimeoutMs);
+    this.tcp = new TcpProxySession(this, config, this.worker, first, connectReply);
   }
 
   /** tcp_proxy: writes buf[start, end) of a read buffer, copied when the transport would keep a reference to it. */
@@ -191,6 +205,8 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
 
   onTlsHandshake(): void {
     this.worker.tlsHandshakes++;
+    const tcpProxy = this.chains?.chains[this.chainIndex]?.tcpProxy ?? null;
+    if (tcpProxy !== null && this.tcp === null) this.tcp = new TcpProxySession(this, tcpProxy, this.worker);
   }
 
   onTlsPlaintext(n: number, buf: Buffer): void {
@@ -327,6 +343,12 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
       this.request = req;
       req.start(buf, n);
       pos += n;
+      if (this.tcp !== null) {
+        // The request was upgraded: what follows its head is tunnel payload.
+        if (pos < end) this.tcp.onDownstreamData(buf, pos, end);
+        pos = end;
+        break;
+      }
       if (this.request === req && req.receivingBody && pos < end) pos = req.onDownstreamBody(buf, pos, end);
     }
     this.processing = false;

@@ -156,6 +156,22 @@ function checkRoutes(vs: VirtualService, entries: readonly ServiceEntry[], rules
       }
     }
   });
+  vs.spec.tcp.forEach((rule, i) => rule.route.forEach((rd, j) => checkDestination(vs, `spec.tcp[${i}].route[${j}].destination`, rd.destination, entries, rules, out)));
+  vs.spec.tls.forEach((rule, i) => rule.route.forEach((rd, j) => checkDestination(vs, `spec.tls[${i}].route[${j}].destination`, rd.destination, entries, rules, out)));
+}
+
+/**
+ * A port whose protocol neither `protocol`, `appProtocol` nor its name says is sniffed per connection (Istio's
+ * IST0118 PortNameIsNotUnderNamingConvention): it works, but a server-first protocol waits for the timeout.
+ */
+function checkUnnamedPorts(entries: readonly ServiceEntry[], out: Findings): void {
+  for (const se of entries) {
+    se.spec.ports.forEach((p, i) => {
+      if (p.protocol !== 'UNKNOWN') return;
+      out.add(se, `spec.ports[${i}]`, 'warning', `spec.ports[${i}] (${p.number}, "${p.name}") declares no protocol: set protocol, appProtocol, `
+        + `or a name like "http-${p.name}" / "tcp-${p.name}"; until then the sidecar sniffs each connection (IST0118 PortNameIsNotUnderNamingConvention)`);
+    });
+  }
 }
 
 function gatewayHostCovers(serverHost: string, vsHost: string): boolean {
@@ -212,18 +228,12 @@ export function analyzeResources(resources: readonly IstioResource[]): AnalysisP
   const services = resources.filter((r): r is VirtualService => r.kind === 'VirtualService');
   checkDuplicateNames(resources, out);
   checkServiceEntryHosts(entries, out);
+  checkUnnamedPorts(entries, out);
   checkDestinationRuleHosts(rules, entries, out);
   checkVirtualServiceHosts(services, out);
   const gateways = resources.filter((r): r is Gateway => r.kind === 'Gateway');
   for (const vs of services) checkRoutes(vs, entries, rules, out);
   for (const vs of services) checkGatewayBindings(vs, gateways, out);
-  for (const vs of services) {
-    // Sidecars route tls and tcp rules once they relay TCP themselves (issue 13); today only gateways do.
-    if (vs.spec.gateways.includes(MESH_GATEWAY) && (vs.spec.tls.length > 0 || vs.spec.tcp.length > 0)) {
-      out.add(vs, 'metadata.name', 'warning', `${id(vs)} is bound to the mesh and has ${vs.spec.tls.length > 0 ? 'tls' : 'tcp'} rules: `
-        + 'sidecars do not apply tls and tcp rules yet (gateways do)');
-    }
-  }
   for (const dr of rules) checkOriginationTls(dr, out);
   return sortAnalysisProblems(out.list);
 }

@@ -67,7 +67,8 @@ export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | Dest
 
 // ---- ServiceEntry / WorkloadEntry ----
 
-export type PortProtocol = 'HTTP' | 'HTTP2' | 'GRPC' | 'TCP' | 'HTTPS' | 'TLS';
+/** Istio's port protocols; UNKNOWN: none declared or implied by the name (the sidecar sniffs). */
+export type PortProtocol = 'HTTP' | 'HTTP2' | 'HTTPS' | 'GRPC' | 'GRPC-WEB' | 'TCP' | 'TLS' | 'MONGO' | 'MYSQL' | 'REDIS' | 'UNKNOWN';
 
 export interface ServicePort {
   readonly number: number;
@@ -137,40 +138,35 @@ export interface VirtualServiceSpec {
   readonly gateways: readonly string[];
   /** Empty when the VirtualService has only tls or tcp rules. */
   readonly http: readonly HttpRoute[];
-  /** Rules for TLS connections routed by SNI without terminating them (gateway PASSTHROUGH servers). */
-  readonly tls: readonly TlsRoute[];
-  /** Rules for opaque TCP connections (gateway TCP servers). */
+  /** TCP rules: the hosts' TCP ports on sidecars (tcp-listeners.ts), TCP servers on gateways. */
   readonly tcp: readonly TcpRoute[];
+  /** TLS rules by SNI: the hosts' TLS ports on sidecars, PASSTHROUGH servers on gateways. */
+  readonly tls: readonly TlsRoute[];
 }
 
-/** A destination of a tls or tcp rule. */
+/** A weighted destination of a `tcp` or `tls` rule. */
 export interface L4RouteDestination {
   readonly destination: Destination;
   /** Percent; 100 when the rule has one destination and no weight is written. */
   readonly weight: number;
 }
 
-export interface L4MatchAttributes {
-  /** Only connections to this (gateway server or service) port. */
-  readonly port?: number;
-  readonly sourceLabels: StringMap;
-  /** Gateway `namespace/name`s this match is limited to; empty: the VirtualService's gateways. */
-  readonly gateways: readonly string[];
-}
-
-export interface TlsMatchAttributes extends L4MatchAttributes {
-  /** Lowercased; a `*.` prefix allowed. */
-  readonly sniHosts: readonly string[];
-}
-
-export interface TlsRoute {
-  readonly match: readonly TlsMatchAttributes[];
+/** VirtualService TCPRoute: the ports it takes ([] = every port) and where they go. */
+export interface TcpRoute {
+  readonly ports: readonly number[];
   readonly route: readonly L4RouteDestination[];
 }
 
-export interface TcpRoute {
-  /** Empty: every connection. */
-  readonly match: readonly L4MatchAttributes[];
+/** One TLSMatchAttributes: SNI names (`*` only off the mesh), the port (null = any), the gateways (`ns/name`; [] = the VirtualService's). */
+export interface TlsMatch {
+  readonly sniHosts: readonly HostName[];
+  readonly port: number | null;
+  readonly gateways: readonly string[];
+}
+
+/** VirtualService TLSRoute: which SNI names (on which port) it takes and where they go. */
+export interface TlsRoute {
+  readonly matches: readonly TlsMatch[];
   readonly route: readonly L4RouteDestination[];
 }
 

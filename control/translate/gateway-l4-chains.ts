@@ -4,8 +4,7 @@
 // (tls_inspector reads it; the TLS stays end to end); their `tcp` rules, the
 // first that matches the port, one chain for every connection. As in Istio,
 // a connection nothing matches is closed.
-import type { Destination, L4MatchAttributes, L4RouteDestination } from '../config/istio-types.js';
-import { labelsMatch } from '../registry/registry-types.js';
+import type { Destination, L4RouteDestination } from '../config/istio-types.js';
 import { destinationCluster, type RouteContext } from './build-http-routes.js';
 import { commonHost, type BoundServer } from './gateway-routes.js';
 import type { MeshConfig } from './mesh-config.js';
@@ -28,11 +27,9 @@ function tcpProxy(statPrefix: string, route: readonly L4RouteDestination[], cx: 
   };
 }
 
-/** Whether a tls/tcp match applies to this server of this gateway, for this proxy. */
-function matchApplies(m: L4MatchAttributes, bound: BoundServer, cx: RouteContext): boolean {
-  return (m.port === undefined || m.port === bound.server.port.number)
-    && (m.gateways.length === 0 || m.gateways.includes(bound.key))
-    && labelsMatch(m.sourceLabels, cx.proxy.labels);
+/** Whether a tls match (port null = any; gateways [] = the VirtualService's) applies to this server of this gateway. */
+function matchApplies(m: { readonly port: number | null; readonly gateways: readonly string[] }, bound: BoundServer): boolean {
+  return (m.port === null || m.port === bound.server.port.number) && (m.gateways.length === 0 || m.gateways.includes(bound.key));
 }
 
 /** The SNI names of `sniHosts` a server exposes to a VirtualService of `namespace` (the more specific of each pair). */
@@ -71,9 +68,9 @@ export function buildL4Chains(statPrefix: string, servers: readonly BoundServer[
         for (const rule of vs.spec.tls) {
           const names = new Set<string>();
           let any = false;
-          for (const m of rule.match) {
-            if (!matchApplies(m, bound, cx)) continue;
-            for (const n of exposedNames(m.sniHosts, bound, vs.metadata.namespace)) {
+          for (const m of rule.matches) {
+            if (!matchApplies(m, bound)) continue;
+            for (const n of exposedNames(m.sniHosts.map((h) => h.fqdn), bound, vs.metadata.namespace)) {
               if (n === '*') any = true;
               else if (!takenNames.has(n)) names.add(n);
             }
@@ -89,7 +86,7 @@ export function buildL4Chains(statPrefix: string, servers: readonly BoundServer[
           chains.push({ filter_chain_match: { server_names: [...names].sort() }, filters: [tcpProxy(statPrefix, rule.route, cx)] });
         }
       } else if (!claimed.defaultTaken) {
-        const rule = vs.spec.tcp.find((r) => r.match.length === 0 || r.match.some((m) => matchApplies(m, bound, cx)));
+        const rule = vs.spec.tcp.find((r) => r.ports.length === 0 || r.ports.includes(bound.server.port.number));
         if (rule === undefined) continue;
         claimed.defaultTaken = true;
         chains.push({ filters: [tcpProxy(statPrefix, rule.route, cx)] });

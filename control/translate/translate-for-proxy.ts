@@ -10,6 +10,7 @@ import { resolveHost } from '../config/istio-fields.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
 import { buildLoadAssignment, buildOutboundCluster, serviceClusterNames } from './build-clusters.js';
 import { buildInbound, buildOutboundListener } from './build-listeners.js';
+import { buildOutboundTcpListeners } from './tcp-listeners.js';
 import { buildOutboundRouteConfig } from './build-route-config.js';
 import { parseOutboundClusterName } from './cluster-name.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
@@ -46,9 +47,10 @@ export function outboundClusterNamesForProxy(proxy: ProxyIdentity, config: MeshC
 function outboundClusters(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry) {
   const services = scopeServices(config.sidecarFor(proxy), registry.allServices());
   const routes = buildOutboundRouteConfig(services, proxy, config, registry);
-  const names = new Set<string>(routes.referencedClusters);
+  const tcp = buildOutboundTcpListeners(services, config);
+  const names = new Set<string>([...routes.referencedClusters, ...tcp.referencedClusters]);
   for (const service of services) for (const name of serviceClusterNames(service, proxy, config)) names.add(name);
-  return { names: [...names].sort(), routes };
+  return { names: [...names].sort(), routes, tcpListeners: tcp.listeners };
 }
 
 export function translateForProxy(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): EnvoyResources {
@@ -63,11 +65,11 @@ export function translateForProxy(proxy: ProxyIdentity, config: MeshConfig, regi
  * depends only on the proxy's namespace, labels and outbound port, so proxies that share those can share it.
  */
 export function translateOutbound(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): EnvoyResources {
-  const { names, routes } = outboundClusters(proxy, config, registry);
+  const { names, routes, tcpListeners } = outboundClusters(proxy, config, registry);
   return {
     clusters: names.map((name) => buildOutboundCluster(name, proxy, config, registry)).sort(byName('name')),
     endpoints: names.map((name) => buildLoadAssignment(name, proxy, config, registry)),
-    listeners: [buildOutboundListener(proxy, config, routes.usedFilters)],
+    listeners: [buildOutboundListener(proxy, config, routes.usedFilters), ...tcpListeners].sort(byName('name')),
     routes: [routes.routeConfig],
   };
 }

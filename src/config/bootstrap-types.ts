@@ -3,6 +3,7 @@
 // compiled by each worker. Plain data only (no RegExp, no Map) so it survives
 // msgpack/structured clone unchanged; workers build their own lookup tables.
 import type { TcpProxyConfig } from './tcp-proxy.js';
+import type { UpgradeConfig } from './upgrade-config.js';
 
 export interface SocketAddress {
   readonly address: string; // IPv4 or IPv6 literal (no brackets)
@@ -20,7 +21,7 @@ export interface Bootstrap {
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
 export type ListenerHcm = Pick<Listener, 'statPrefix' | 'routeConfig' | 'streamIdleTimeoutMs' | 'requestHeadersTimeoutMs'
-  | 'httpFilters' | 'pathNormalization'>;
+  | 'httpFilters' | 'pathNormalization' | 'upgrades'>;
 
 /** config.listener.v3.FilterChainMatch: the fields we match on (empty = any). */
 export interface FilterChainMatch {
@@ -101,6 +102,8 @@ export interface Listener {
   readonly httpFilters: HttpFilters;
   /** http_connection_manager normalize_path, merge_slashes, path_with_escaped_slashes_action. */
   readonly pathNormalization: PathNormalization;
+  /** http_connection_manager upgrade_configs: upgrade types relayed as bytes (none listed: Upgrade is stripped). */
+  readonly upgrades: readonly UpgradeConfig[];
 }
 
 /** What Envoy's HTTP connection manager does to a request's path before routing (and for the upstream). */
@@ -329,6 +332,8 @@ export interface RouteAction {
   /** hash_policy, in order (RING_HASH / MAGLEV clusters use it; others ignore it, as Envoy does). */
   readonly hashPolicy: readonly HashPolicy[];
   readonly requestMirrorPolicies: readonly RequestMirrorPolicy[];
+  /** upgrade_configs: overrides of the HCM's `enabled` per upgrade type. */
+  readonly upgrades: readonly UpgradeConfig[];
 }
 
 export interface RedirectAction {

@@ -12,6 +12,7 @@ import { readEmptyTypedConfig, readTypedConfig } from './typed-config.js';
 import { readSocketAddress } from './socket-address.js';
 import type { ClusterReference } from './route-action.js';
 import { readRouteConfig } from './route-config.js';
+import { readUpgradeConfigs, type UpgradeConfig } from './upgrade-config.js';
 import { readTcpProxy, TCP_PROXY_FILTER_NAME, TCP_PROXY_TYPE_URL, type TcpProxyConfig } from './tcp-proxy.js';
 import type { ValueReader } from './yaml-reader.js';
 
@@ -34,6 +35,7 @@ interface HcmFields {
   requestHeadersTimeoutMs: number;
   httpFilters: HttpFilters | undefined;
   pathNormalization: PathNormalization | undefined;
+  upgrades: UpgradeConfig[] | undefined;
 }
 
 function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
@@ -52,8 +54,9 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   // No http_filters: the router alone.
   const httpFilters = filtersField.missing ? { fault: null, cors: false, order: [] } : readHttpFilters(filtersField);
   const pathNormalization = readPathNormalization(obj);
+  const upgrades = readUpgradeConfigs(obj.field('upgrade_configs'));
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, upgrades };
 }
 
 /** config.listener.v3.FilterChainMatch: server_names, transport_protocol and application_protocols. */
@@ -131,6 +134,7 @@ function tcpChainHcm(statPrefix: string): FilterChain['hcm'] {
     requestHeadersTimeoutMs: 0,
     httpFilters: { fault: null, cors: false, order: [] },
     pathNormalization: { normalizePath: false, mergeSlashes: false, escapedSlashes: 'KEEP_UNCHANGED' },
+    upgrades: [],
   };
 }
 
@@ -169,7 +173,8 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
   if (match === undefined || tls === undefined) return undefined;
   if (tcpProxy !== undefined) return { match, tls, hcm: tcpChainHcm(tcpProxy.statPrefix), tcpProxy };
   if (hcm === undefined || hcm.statPrefix === undefined
-    || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined) return undefined;
+    || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined
+    || hcm.upgrades === undefined) return undefined;
   return {
     match,
     tls,
@@ -180,6 +185,7 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
       requestHeadersTimeoutMs: hcm.requestHeadersTimeoutMs,
       httpFilters: hcm.httpFilters,
       pathNormalization: hcm.pathNormalization,
+      upgrades: hcm.upgrades,
     },
     tcpProxy: null,
   };

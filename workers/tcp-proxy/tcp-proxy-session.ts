@@ -10,6 +10,7 @@
 import { NO_HASH } from '../balancers/balancer.js';
 import { NativeSocket } from '../native-transport.js';
 import { retain } from '../shared-read-buffer.js';
+import { TlsChannel, type TlsOwner } from '../tls-channel.js';
 import { connectSocket, type SocketOwner, type TransportSocket } from '../transport-socket.js';
 import type { UpstreamCluster } from '../upstream-cluster.js';
 import type { UpstreamEndpoint } from '../upstream-endpoint.js';
@@ -32,8 +33,10 @@ export interface TcpDownstream {
 /** Response flags for the access log, as Envoy names them. */
 const FLAG_NONE = '-';
 
-export class TcpProxySession implements SocketOwner {
+export class TcpProxySession implements SocketOwner, TlsOwner {
   private upstream: TransportSocket | null = null;
+  /** TLS origination (the cluster's transport_socket): bytes are relayed once its handshake is done. */
+  private tls: TlsChannel | null = null;
   /** Writes to the upstream must copy (Node's net keeps a reference to what it could not write at once). */
   private upstreamCopies = false;
   private endpoint: UpstreamEndpoint | null = null;
@@ -58,7 +61,12 @@ export class TcpProxySession implements SocketOwner {
     private readonly down: TcpDownstream,
     private readonly config: TcpProxyConfig,
     private readonly worker: WorkerContext,
+    /** Bytes for the upstream before any from the downstream (an upgraded request's head). */
+    first: Buffer | null = null,
+    /** Bytes for the downstream once the upstream connected (CONNECT's 200). */
+    private readonly connectReply: Buffer | null = null,
   ) {
+    if (first !== null) this.early!.push(first);
     const clusterName = pickCluster(config);
     this.cluster = worker.snapshot.clusters.get(clusterName) ?? null;
     this.series = worker.tcpStats.series(config.statPrefix, this.cluster === null ? '' : clusterName);
@@ -110,8 +118,7 @@ export class TcpProxySession implements SocketOwner {
       this.down.pauseReading();
       return;
     }
-    const up = this.upstream!;
-    if (!up.write(this.upstreamCopies ? retain(buf, start, end) : buf.subarray(start, end)) && !this.downstreamPaused) {
+    if (!this.writeUpstream(this.upstreamCopies && this.tls === null ? retain(buf, start, end) : buf.subarray(start, end)) && !this.downstreamPaused) {
       this.downstreamPaused = true;
       this.series.pausedReading++;
       this.down.pauseReading();
@@ -127,7 +134,16 @@ export class TcpProxySession implements SocketOwner {
 
   onDownstreamEnd(): void {
     this.downstreamEnded = true;
-    if (this.connected) this.upstream!.end();
+    if (this.connected) this.endUpstream();
+  }
+
+  private writeUpstream(data: Buffer): boolean {
+    return this.tls !== null ? this.tls.write(data) : this.upstream!.write(data);
+  }
+
+  private endUpstream(): void {
+    if (this.tls !== null) this.tls.end();
+    else this.upstream!.end();
   }
 
   /** idle_timeout on the downstream socket (it sees every byte either way). */
@@ -153,14 +169,40 @@ export class TcpProxySession implements SocketOwner {
   // ---- the upstream socket
 
   onSocketConnect(): void {
+    const tls = this.endpoint!.tls;
+    if (tls === null) {
+      this.onConnected();
+      return;
+    }
+    this.tls = new TlsChannel(tls.context, this.upstream!, this, tls.sni);
+    this.tls.start();
+  }
+
+  onTlsHandshake(): void {
+    this.onConnected();
+  }
+
+  onTlsPlaintext(n: number, buf: Buffer): void {
+    this.onUpstreamPlain(buf, 0, n);
+  }
+
+  /** A refused certificate or broken TLS: before the handshake it is a connect failure (onSocketClose follows). */
+  onTlsFailure(): void {
+    if (!this.connected) this.endpoint!.counters.tlsHandshakeFailures++;
+    this.upstream?.destroy();
+  }
+
+  /** The upstream carries bytes from now on (TCP connected, and the TLS handshake done when there is TLS). */
+  private onConnected(): void {
     this.connected = true;
     const up = this.upstream!;
+    if (this.connectReply !== null) this.down.writeRange(this.connectReply, 0, this.connectReply.length);
     if (this.config.idleTimeoutMs > 0) up.setTimeout(this.config.idleTimeoutMs);
     const early = this.early;
     this.early = null;
     let full = false;
-    if (early !== null) for (const b of early) full = !up.write(b);
-    if (this.downstreamEnded) up.end();
+    if (early !== null) for (const b of early) full = !this.writeUpstream(b);
+    if (this.downstreamEnded) this.endUpstream();
     if (full) {
       this.downstreamPaused = true;
       this.series.pausedReading++;
@@ -170,6 +212,12 @@ export class TcpProxySession implements SocketOwner {
   }
 
   onSocketData(buf: Buffer, start: number, end: number): void {
+    if (this.tls !== null) this.tls.receive(buf, start, end);
+    else this.onUpstreamPlain(buf, start, end);
+  }
+
+  /** Bytes from the upstream (read, or decrypted), valid only during this call. */
+  private onUpstreamPlain(buf: Buffer, start: number, end: number): void {
     this.series.txBytes += end - start;
     this.sent += end - start;
     if (!this.down.writeRange(buf, start, end) && !this.upstreamPaused) {
@@ -197,6 +245,8 @@ export class TcpProxySession implements SocketOwner {
   }
 
   onSocketClose(): void {
+    this.tls?.free();
+    this.tls = null;
     const endpoint = this.endpoint!;
     endpoint.counters.cxActive--;
     endpoint.cxActive--;
@@ -245,7 +295,7 @@ export class TcpProxySession implements SocketOwner {
 }
 
 /** weighted_clusters: a cluster by weight, per connection. */
-function pickCluster(config: TcpProxyConfig): string {
+export function pickCluster(config: Pick<TcpProxyConfig, 'clusters' | 'totalWeight'>): string {
   const clusters = config.clusters;
   if (clusters.length === 1) return clusters[0]!.name;
   let r = Math.floor(Math.random() * config.totalWeight);

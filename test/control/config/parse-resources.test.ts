@@ -304,14 +304,14 @@ describe('parseResources: problems name the file, line and field path', () => {
     const text = [
       'apiVersion: networking.istio.io/v2', 'kind: EnvoyFilter', 'metadata: {name: g}', 'spec: {}', '---',
       'apiVersion: networking.istio.io/v1', 'kind: ServiceEntry', 'metadata: {name: s}',
-      'spec: {hosts: [a.com], ports: [{number: 80, name: h, protocol: MONGO}], resolution: DNS}', '---',
+      'spec: {hosts: [a.com], ports: [{number: 80, name: h, protocol: QUIC}], resolution: DNS}', '---',
       'apiVersion: networking.istio.io/v1', 'kind: VirtualService', 'metadata: {name: v}',
       'spec: {hosts: [a.com], gateways: [mesh, Ingress_GW], http: [{route: [{destination: {host: a.com}}]}]}',
     ].join('\n');
     expect(problemsOf(text)).toEqual([
       'bad.yaml:1: apiVersion must be one of networking.istio.io/v1alpha3, networking.istio.io/v1beta1, networking.istio.io/v1',
       'bad.yaml:2: kind "EnvoyFilter" is not supported (supported kinds: ServiceEntry, WorkloadEntry, VirtualService, DestinationRule, Sidecar, Gateway)',
-      'bad.yaml:9: spec.ports[0].protocol must be one of HTTP, HTTP2, GRPC, TCP, HTTPS, TLS (got "MONGO")',
+      'bad.yaml:9: spec.ports[0].protocol must be one of HTTP, HTTP2, HTTPS, GRPC, GRPC-WEB, TCP, TLS, MONGO, MYSQL, REDIS (got "QUIC")',
       'bad.yaml:9: spec.resolution must be one of STATIC, NONE',
       'bad.yaml:14: spec.gateways[1] must be "mesh", a Gateway name or "namespace/name": "Ingress_GW"',
     ]);
