@@ -82,7 +82,7 @@ beforeAll(async () => {
       loopbackService('tcp-echo', 9000, [{ port: v1, labels: { version: 'v1' } }, { port: v2, labels: { version: 'v2' } }], 'TCP')
       + loopbackService('my-nginx', 443, [{ port: (nginx.address() as net.AddressInfo).port, labels: {} }], 'HTTPS')
       + loopbackExternal('cnn', 'edition.cnn.com', [{ name: 'tls', number: 443, protocol: 'TLS', target: (cnn.address() as net.AddressInfo).port }]));
-    writeFileSync(join(dir, 'egress.yaml'), withMatchPorts(withPorts(withoutServiceEntries(sampleText('egress-gateway-tls-passthrough.yaml')),
+    writeFileSync(join(dir, 'egress.yaml'), withMatchPorts(withPorts(withoutServiceEntries(sampleText('egress-gateway/egress-gateway-tls-passthrough.yaml')),
       { 'istio-egressgateway:443': egressPort }), { 443: egressPort }));
   }, undefined, ['--push-debounce-quiet', '20ms']);
   gateway = await startProxy({
