@@ -18,6 +18,7 @@ import { formatTable, machineInfo, writeReport, type BenchReport } from './repor
 import { aggregateRuns, type RunSample } from './result-row.js';
 import { LOAD_TARGETS, startUpstream, type LoadTarget, type RunningTarget } from './scenarios.js';
 import { runTlsScenario } from './tls-scenario.js';
+import { formatTcpTable, runTcpScenario, type TcpResultRow } from './tcp-scenario.js';
 import { runXdsScenario } from './xds-scenario.js';
 import type { XdsResultRow } from './xds-result-row.js';
 import type { CaResultRow } from './ca-signing.js';
@@ -162,6 +163,14 @@ export async function run(argv: string[]): Promise<number> {
       skipped.push(...tls.skipped);
     }
 
+    let tcp: TcpResultRow[] = [];
+    if (options.scenarios.includes('tcp')) {
+      // 2 GB per target per run over 4 connections: long enough that start-up costs vanish.
+      const measured = await runTcpScenario({ runs: options.runs, bytes: 2 * 1024 * 1024 * 1024, streams: 4 }, join(tmp, 'tcp'), log);
+      tcp = measured.rows;
+      skipped.push(...measured.skipped);
+    }
+
     const xds: XdsResultRow[] = [];
     if (options.scenarios.includes('xds')) {
       try {
@@ -202,11 +211,13 @@ export async function run(argv: string[]): Promise<number> {
       ...(parser.length > 0 ? { parser } : {}),
       ...(xds.length > 0 ? { xds } : {}),
       ...(ca !== undefined ? { ca } : {}),
+      ...(tcp.length > 0 ? { tcp } : {}),
     };
-    process.stdout.write(formatTable(report));
+    if (results.length > 0 || xds.length > 0 || parser.length > 0) process.stdout.write(formatTable(report));
+    if (tcp.length > 0) process.stdout.write(formatTcpTable(tcp));
     const written = writeReport(resolve(options.out), report);
     log(`bench: wrote ${written.json}, ${written.markdown} and ${written.html}`);
-    return results.length > 0 || parser.length > 0 || xds.some((row) => row.connected === row.clients) ? 0 : 1;
+    return results.length > 0 || parser.length > 0 || tcp.length > 0 || xds.some((row) => row.connected === row.clients) ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -9,6 +9,7 @@ import { formatHtml } from './html-report.js';
 import { formatParserMarkdown, formatParserTable } from './parser-table.js';
 import type { ParserResultRow } from './parser-scenario.js';
 import { formatCaTable, type CaResultRow } from './ca-signing.js';
+import type { TcpResultRow } from './tcp-scenario.js';
 import type { Comparison, Ratio } from './ratios.js';
 import type { ResultRow } from './result-row.js';
 import { formatXdsMarkdown, formatXdsTable, type XdsResultRow } from './xds-result-row.js';
@@ -44,6 +45,8 @@ export interface BenchReport {
   readonly xds?: readonly XdsResultRow[];
   /** The CA signing scenario, when it ran. */
   readonly ca?: CaResultRow;
+  /** Rows of the tcp scenario (raw TCP relaying), when it ran. */
+  readonly tcp?: readonly TcpResultRow[];
 }
 
 export function machineInfo(): MachineInfo {

@@ -250,7 +250,7 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
 /** Scenarios a plain `isthmus bench` runs, in order. */
 export const DEFAULT_SCENARIOS = ['direct', 'proxy', 'mesh', 'reload', 'xds', 'parser'] as const;
 /** Every scenario name the command line accepts. */
-export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'uws-front', 'tls', 'ca'] as const;
+export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'uws-front', 'tls', 'ca', 'tcp'] as const;
 
 /** Starts the bench upstream (its own process) and resolves with it once it listens. */
 export async function startUpstream(bodyBytes = 1024): Promise<ManagedProcess<number>> {

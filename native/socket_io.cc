@@ -124,9 +124,10 @@ void ReadOnce(Conn* c) {
     return;
   }
   if (n == 0) {
-    // As net.Socket with allowHalfOpen false: the peer's FIN ends our side too, after what is queued.
+    // As net.Socket with allowHalfOpen false: the peer's FIN ends our side too, after what is queued
+    // (unless half-open: then JS half-closes when it is done writing).
     c->eof = true;
-    c->shut_pending = true;
+    if (!c->half_open) c->shut_pending = true;
     PushEvent(t, c->id, kEventEof, 0, 0);
     UpdatePoll(c);
     MaybeFinish(c);

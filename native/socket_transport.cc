@@ -295,6 +295,7 @@ void ShutdownOp(Conn* c) {
   ShutdownConn(c);
 }
 void CloseOp(Conn* c) { CloseConn(c, false); }
+void HalfOpenOp(Conn* c) { c->half_open = true; }
 void ResetOp(Conn* c) { CloseConn(c, true); }
 
 // (id, ms: 0 = none) → undefined; TIMEOUT when the socket has neither read nor written for ms
@@ -354,6 +355,8 @@ void RegisterSocketTransport(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "transportPause", ConnOp<PauseOp>);
   Export(env, exports, "transportResume", ConnOp<ResumeOp>);
   Export(env, exports, "transportShutdown", ConnOp<ShutdownOp>);
+  // (id) → undefined; from now on the peer's FIN only ends reading (EOF): the socket closes once JS shut it down too
+  Export(env, exports, "transportAllowHalfOpen", ConnOp<HalfOpenOp>);
   Export(env, exports, "transportClose", ConnOp<CloseOp>);
   Export(env, exports, "transportReset", ConnOp<ResetOp>);
   Export(env, exports, "transportSetTimeout", TransportSetTimeout);

@@ -48,6 +48,7 @@ struct Conn {
   bool reading = true;         // JS wants reads (resume) or not (pause)
   bool connecting = false;
   bool eof = false;
+  bool half_open = false;      // the peer's FIN ends reading only; our side ends when JS shuts it down (tcp_proxy)
   bool shut_pending = false;   // shutdown(SHUT_WR) once the queue drains
   bool shut_done = false;
   bool closing = false;

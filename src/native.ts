@@ -40,6 +40,7 @@ interface IsthmusAddon {
   transportPause(id: number): void;
   transportResume(id: number): void;
   transportShutdown(id: number): void;
+  transportAllowHalfOpen(id: number): void;
   transportClose(id: number): void;
   transportReset(id: number): void;
   transportSetTimeout(id: number, ms: number): void;
@@ -365,6 +366,8 @@ export const transportPause: (id: number) => void = addon.transportPause;
 export const transportResume: (id: number) => void = addon.transportResume;
 /** takes an id; half-closes (FIN) once what is queued is written; the socket closes when the peer's FIN came too. */
 export const transportShutdown: (id: number) => void = addon.transportShutdown;
+/** takes an id; from now on the peer's FIN only ends reading (EOF): our side half-closes when transportShutdown is called. */
+export const transportAllowHalfOpen: (id: number) => void = addon.transportAllowHalfOpen;
 /** takes an id; closes now, dropping what is queued (CLOSED follows). */
 export const transportClose: (id: number) => void = addon.transportClose;
 /** takes an id; closes with SO_LINGER 0, so the peer gets a reset (CLOSED follows). */

@@ -32,6 +32,7 @@ import { ResponseFlag } from './response-flags.js';
 import { EMPTY_HEADER_PLAN, headerPlanFor, type RouteHeaderPlan } from './route-header-plan.js';
 import type { UpstreamCluster } from './upstream-cluster.js';
 import { BodyMode } from './upstream-connection.js';
+import { tryUpgrade, wantsUpgrade } from './upgrade/upgrade-request.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 import type { H2StreamConnection } from './http2/h2-stream-connection.js';
 
@@ -195,6 +196,8 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
         const location = redirectLocation(action, this, 'http');
         if (location === null) this.replyFailure(LocalReply.UNSAFE_ROUTE_HEAD);
         else this.respond(action.responseCode, '', `location: ${location}\r\n`);
+      } else if (wantsUpgrade(flags, this.method) && tryUpgrade(this, buf, out, flags, action, listener!.hcm)) {
+        // answered (403/404), or the connection became a tunnel (upgrade-request.ts)
       } else {
         const expectContinue = (flags & FLAG.EXPECT_CONTINUE) !== 0 && this.receivingBody;
         this.router = new Router(this, action, this.snapshot.clusters, expectContinue);

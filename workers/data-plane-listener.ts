@@ -18,7 +18,7 @@ export class DataPlaneListener implements PausedAcceptor {
   private idleTimeoutMs: number;
   private headersTimeoutMs: number;
   private readonly tlsContexts = new TlsContextCache();
-  /** null when the listener is one plaintext chain (the common case: nothing to choose). */
+  /** null when the listener is one plaintext HTTP chain (the common case: nothing to choose). */
   private chains: ListenerChains | null;
 
   constructor(
@@ -42,7 +42,7 @@ export class DataPlaneListener implements PausedAcceptor {
 
   private chainsOf(config: Listener): ListenerChains | null {
     const chains = this.tlsContexts.chainsFor(config);
-    return chains.inspect || chains.anyTls ? chains : null;
+    return chains.inspect || chains.anyTls || chains.anyTcp ? chains : null;
   }
 
   /** A new connection's fd, or a negative errno when accepting paused for lack of descriptors. */

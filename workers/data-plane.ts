@@ -132,6 +132,7 @@ export class DataPlane {
       requests: worker.stats.snapshot(),
       clusters,
       httpFilters: worker.filterStats.snapshot(),
+      tcpProxy: worker.tcpStats.snapshot(),
     };
   }
 

@@ -9,6 +9,10 @@ import { acceptSocket, type SocketOwner, type TransportSocket } from './transpor
 import { selectFilterChain } from './filter-chain-select.js';
 import { openTls, type TlsLink, type TlsOwner } from './tls-channel.js';
 import { INSPECT_MORE, INSPECT_PLAINTEXT, inspectClientHello, MAX_CLIENT_HELLO_BYTES, type ClientHelloInfo } from './tls-inspector.js';
+import { HTTP_INSPECT_MORE, httpInspectProtocol, inspectHttp, MAX_HTTP_INSPECT_BYTES } from './http-inspector.js';
+import { NativeSocket } from './native-transport.js';
+import { TcpProxySession, type TcpDownstream } from './tcp-proxy/tcp-proxy-session.js';
+import type { TcpProxyConfig } from '../src/config/tcp-proxy.js';
 import type { ListenerChains } from './listener-chains.js';
 import type { WorkerContext } from './worker-context.js';
 import { startHttp2IfChosen } from './http2/codec-select.js';
@@ -22,7 +26,7 @@ const MODE_INSPECT = 0;
 const MODE_PLAIN = 1;
 const MODE_TLS = 2;
 
-export class DownstreamConnection implements SocketOwner, TlsOwner {
+export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstream {
   private readonly socket: TransportSocket;
   readonly remoteAddress: string;
   private readonly connectionNumber: number;
@@ -30,6 +34,8 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
   chainIndex = 0;
   private mode = MODE_PLAIN;
   private tls: TlsLink | null = null;
+  /** The chain's tcp_proxy, when it has one: every byte goes to it instead of the HTTP engine. */
+  private tcp: TcpProxySession | null = null;
   /** Bytes received and not yet consumed: a partial head, or the next pipelined request. */
   private buffered: Buffer | null = null;
   /** The growable store `buffered` may be the start of (see keep). */
@@ -128,7 +134,10 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
     else this.inspect(buf, start, end);
   }
 
-  /** The tls_inspector: waits for the ClientHello (or a first non-TLS byte), then picks the filter chain. */
+  /**
+   * The listener filters: the tls_inspector waits for the ClientHello (or a first non-TLS byte), the
+   * http_inspector for a plaintext request line (or the h2c preface); then the filter chain is picked.
+   */
   private inspect(buf: Buffer, from: number, to: number): void {
     let data = buf;
     let start = from;
@@ -140,13 +149,25 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
       start = 0;
       end = data.length;
     }
+    const chains = this.chains!;
     const info: ClientHelloInfo = { sni: '', alpn: [] };
-    const r = inspectClientHello(data, start, end, info);
-    if (r === INSPECT_MORE) {
+    const r = chains.inspectTls ? inspectClientHello(data, start, end, info) : INSPECT_PLAINTEXT;
+    let more = r === INSPECT_MORE;
+    if (r === INSPECT_PLAINTEXT && chains.inspectHttp) {
+      const h = inspectHttp(data, start, end);
+      if (h === HTTP_INSPECT_MORE) more = true;
+      else if (httpInspectProtocol(h) !== '') info.alpn.push(httpInspectProtocol(h));
+    }
+    if (more) {
       if (data === buf) this.keep(buf, from, to);
-      if (end - start > MAX_CLIENT_HELLO_BYTES) this.socket.destroy();
+      if (end - start > Math.max(MAX_CLIENT_HELLO_BYTES, MAX_HTTP_INSPECT_BYTES)) this.socket.destroy();
       return;
     }
+    this.chooseChain(r === INSPECT_PLAINTEXT ? 'raw_buffer' : 'tls', info, data, start, end);
+  }
+
+  /** Picks the chain for what the listener filters found and hands it the inspected bytes data[start, end). */
+  private chooseChain(transport: 'tls' | 'raw_buffer', info: ClientHelloInfo, data: Buffer, start: number, end: number): void {
     // The inspected bytes (data) now go to the chain; the connection's kept bytes start afresh for the head parser.
     this.buffered = null;
     this.keptStore = null;
@@ -154,7 +175,6 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
       clearTimeout(this.headTimer);
       this.headTimer = null;
     }
-    const transport = r === INSPECT_PLAINTEXT ? 'raw_buffer' : 'tls';
     const index = selectFilterChain(this.chains!.chains, transport, info.sni, info.alpn);
     if (index < 0 || (transport === 'raw_buffer' && this.chains!.contexts[index] !== null)) {
       // No chain takes it (or plaintext reached a TLS-only chain): close, as Envoy does.
@@ -163,27 +183,62 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
       return;
     }
     this.useChain(index);
+    if (end === start) return;
     if (this.mode === MODE_TLS) this.tls!.receive(data, start, end);
     else this.onPlain(data, start, end);
   }
 
   private useChain(index: number): void {
     this.chainIndex = index;
+    const chain = this.chains!.chains[index]!;
     // Each chain has its own HCM: its timeouts replace the listener's first chain's.
-    const hcm = this.chains!.chains[index]!.hcm;
+    const hcm = chain.hcm;
     this.headersTimeoutMs = hcm.requestHeadersTimeoutMs;
-    this.socket.setTimeout(hcm.streamIdleTimeoutMs);
+    this.socket.setTimeout(chain.tcpProxy === null ? hcm.streamIdleTimeoutMs : chain.tcpProxy.idleTimeoutMs);
     const context = this.chains!.contexts[index] ?? null;
     if (context === null) {
       this.mode = MODE_PLAIN;
-      return;
+    } else {
+      this.mode = MODE_TLS;
+      this.tls = openTls(context, this.socket, this);
     }
-    this.mode = MODE_TLS;
-    this.tls = openTls(context, this.socket, this);
+    if (chain.tcpProxy !== null) {
+      // Half-close is relayed: the client's FIN ends only what it sends.
+      this.socket.allowHalfOpen();
+      // Behind TLS termination the upstream is opened once the handshake is done (nothing to relay before it).
+      if (this.tls === null) this.tcp = new TcpProxySession(this, chain.tcpProxy, this.worker);
+    }
+  }
+
+  /**
+   * An accepted upgrade (WebSocket, CONNECT): the request gives up the connection, which from now on relays
+   * bytes to a host of `config`'s cluster, `first` (the upstream request head) ahead of the client's bytes.
+   */
+  startTunnel(config: TcpProxyConfig, first: Buffer | null, connectReply: Buffer | null): void {
+    this.request = null;
+    this.clearHeadTimer();
+    this.socket.allowHalfOpen();
+    this.socket.setTimeout(config.idleTimeoutMs);
+    this.tcp = new TcpProxySession(this, config, this.worker, first, connectReply);
+  }
+
+  /** tcp_proxy: writes buf[start, end) of a read buffer, copied when the transport would keep a reference to it. */
+  writeRange(buf: Buffer, start: number, end: number): boolean {
+    if (this.tls !== null) return this.tls.write(buf.subarray(start, end));
+    if (this.socket instanceof NativeSocket) return this.socket.write(buf.subarray(start, end));
+    return this.socket.write(retain(buf, start, end));
+  }
+
+  /** tcp_proxy: the upstream ended; our side half-closes after what is queued. */
+  halfClose(): void {
+    if (this.tls !== null) this.tls.end();
+    else this.socket.end();
   }
 
   onTlsHandshake(): void {
     this.worker.tlsHandshakes++;
+    const tcpProxy = this.chains?.chains[this.chainIndex]?.tcpProxy ?? null;
+    if (tcpProxy !== null && this.tcp === null) this.tcp = new TcpProxySession(this, tcpProxy, this.worker);
   }
 
   onTlsPlaintext(buf: Buffer, start: number, end: number): void {
@@ -211,17 +266,22 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
     this.socket.destroy();
   }
 
-  /** Closes now if idle, else after the current response (which then says `connection: close`). */
+  /** Closes now if idle, else after the current response (which then says `connection: close`). A tcp_proxy connection runs on until shutdown's deadline. */
   drain(): void {
     if (this.h2 !== null) {
       this.h2.drain();
       return;
     }
+    if (this.tcp !== null) return;
     if (this.request === null && !this.processing) this.end();
   }
 
   /** Plaintext bytes buf[start, end) (from the socket, or decrypted), valid only during this call (see shared-read-buffer.ts). */
   private onPlain(buf: Buffer, start: number, end: number): void {
+    if (this.tcp !== null) {
+      this.tcp.onDownstreamData(buf, start, end);
+      return;
+    }
     if (this.ending) return; // closing after a refusal: read and drop what the client still sends
     if (this.h2 !== null) {
       this.h2.receive(buf, start, end);
@@ -328,6 +388,12 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
       this.request = req;
       req.start(buf, n);
       pos += n;
+      if (this.tcp !== null) {
+        // The request was upgraded: what follows its head is tunnel payload.
+        if (pos < end) this.tcp.onDownstreamData(buf, pos, end);
+        pos = end;
+        break;
+      }
       if (this.request === req && req.receivingBody && pos < end) pos = req.onDownstreamBody(buf, pos, end);
     }
     this.processing = false;
@@ -374,7 +440,8 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
 
   onSocketWritable(): void {
     if (this.h2 !== null) this.h2.onWritable();
-    if (this.request !== null) this.request.onDownstreamWritable();
+    if (this.tcp !== null) this.tcp.onDownstreamWritable();
+    else if (this.request !== null) this.request.onDownstreamWritable();
   }
 
   headTimedOut(): void {
@@ -388,7 +455,13 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
   }
 
   onSocketTimeout(): void {
-    this.socket.destroy();
+    if (this.tcp !== null) this.tcp.onIdleTimeout();
+    else this.socket.destroy();
+  }
+
+  /** The client half-closed: reported only after allowHalfOpen (tcp_proxy); otherwise the transport ends our side too. */
+  onSocketEnd(): void {
+    if (this.tcp !== null) this.tcp.onDownstreamEnd();
   }
 
   /** listener_filters_timeout elapsed before the ClientHello: closed, as Envoy does without continue_on_listener_filters_timeout. */
@@ -396,7 +469,13 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
     this.headTimer = null;
     if (this.mode !== MODE_INSPECT) return;
     this.worker.listenerFiltersTimeout++;
-    this.socket.destroy();
+    if (!this.chains!.continueOnTimeout) {
+      this.socket.destroy();
+      return;
+    }
+    // continue_on_listener_filters_timeout: nothing was recognised, so the chain for plaintext with no protocol.
+    const kept = this.buffered;
+    this.chooseChain('raw_buffer', { sni: '', alpn: [] }, kept ?? Buffer.alloc(0), 0, kept?.length ?? 0);
   }
 
   onSocketClose(): void {
@@ -404,6 +483,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
     this.tls?.free();
     this.h2?.onClosed();
     if (this.headTimer !== null) clearTimeout(this.headTimer);
+    this.tcp?.onDownstreamClosed();
     const req = this.request;
     this.request = null;
     if (req !== null) req.onDownstreamClosed();

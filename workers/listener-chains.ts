@@ -12,12 +12,20 @@ export interface ListenerChains {
   readonly chains: readonly FilterChain[];
   /** Per chain: its TLS context, null for plaintext. */
   readonly contexts: readonly (TlsContextHandle | null)[];
-  /** The tls_inspector is configured: peek the ClientHello to choose a chain. */
+  /** A listener filter is configured: peek the first bytes to choose a chain. */
   readonly inspect: boolean;
-  /** listener_filters_timeout: the connection closes when the ClientHello is not in by then (0 = never). */
+  /** The tls_inspector: read the ClientHello's SNI and ALPN. */
+  readonly inspectTls: boolean;
+  /** The http_inspector: a plaintext HTTP/1.x request line or h2c preface sets the application protocol. */
+  readonly inspectHttp: boolean;
+  /** listener_filters_timeout: the connection closes when the inspected bytes are not in by then (0 = never). */
   readonly inspectTimeoutMs: number;
+  /** continue_on_listener_filters_timeout: at the timeout a chain is chosen with what is known instead. */
+  readonly continueOnTimeout: boolean;
   /** Whether any chain terminates TLS. */
   readonly anyTls: boolean;
+  /** Whether any chain is a tcp_proxy. */
+  readonly anyTcp: boolean;
 }
 
 let ticketKey: Buffer | null = null;
@@ -38,9 +46,13 @@ export class TlsContextCache {
     return {
       chains: listener.filterChains,
       contexts,
-      inspect: listener.tlsInspector,
+      inspect: listener.tlsInspector || listener.httpInspector,
+      inspectTls: listener.tlsInspector,
+      inspectHttp: listener.httpInspector,
       inspectTimeoutMs: listener.listenerFiltersTimeoutMs,
+      continueOnTimeout: listener.continueOnListenerFiltersTimeout,
       anyTls: contexts.some((c) => c !== null),
+      anyTcp: listener.filterChains.some((c) => c.tcpProxy !== null),
     };
   }
 

@@ -35,6 +35,8 @@ export const LocalReply = {
   },
   /** A route rewrite or redirect composed a head with CR, LF, NUL or the like: never sent (forwarded-heads.ts). */
   UNSAFE_ROUTE_HEAD: { status: 500, flag: ResponseFlag.NR, body: 'the route produced an invalid request or Location' },
+  /** An upgrade (WebSocket, CONNECT) the connection manager lists but the route disables (Envoy: 403, upgrade_failed). */
+  UPGRADE_FAILED: { status: 403, flag: 0, body: '' },
   REQUEST_HEADERS_TIMEOUT: { status: 408, flag: ResponseFlag.DPE, body: 'request headers timeout' },
   /** The body outgrew the replay limit while a retry waited for its backoff: the retry cannot send it whole (as Envoy). */
   RETRY_BUFFER_OVERFLOW: { status: 507, flag: 0, body: 'exceeded request buffer limit while retrying upstream' },

@@ -6,6 +6,7 @@
 import {
   TRANSPORT_EVENT as EV,
   transportAdopt,
+  transportAllowHalfOpen,
   transportClose,
   transportConnect,
   transportInit,
@@ -72,6 +73,8 @@ function dispatch(count: number): void {
       s.owner.onSocketConnect();
     } else if (code === EV.TIMEOUT) {
       s.owner.onSocketTimeout();
+    } else if (code === EV.EOF) {
+      s.owner.onSocketEnd?.();
     } else if (code === EV.ERROR || code === EV.CONNECT_FAILED) {
       s.lastError = ev[r + 2]!;
     } else if (code === EV.TLS_HANDSHAKE) {
@@ -143,6 +146,10 @@ export class NativeSocket implements TransportSocket {
 
   end(): void {
     if (!this.destroyed) transportShutdown(this.id);
+  }
+
+  allowHalfOpen(): void {
+    if (!this.destroyed) transportAllowHalfOpen(this.id);
   }
 
   destroy(): void {

@@ -19,7 +19,14 @@ export function parseRequestTarget(buf: Buffer, out: Uint32Array, into: RequestT
   if (buf[ts] !== 0x2f /* / */) {
     // absolute-form: scheme "://" authority [path]
     const m = /^https?:\/\/([^/?#]+)/i.exec(buf.latin1Slice(ts, te));
-    if (m === null) return false;
+    if (m === null) {
+      // authority-form (the parser allows it for CONNECT only): routed as "/" on that authority (upgrade-request.ts decides).
+      const authority = buf.latin1Slice(ts, te);
+      if (authority.includes('/') || !authority.includes(':')) return false;
+      into.authority = authority.toLowerCase();
+      into.path = '/';
+      return true;
+    }
     into.authority = m[1]!.toLowerCase();
     ts += m[0].length;
     if (ts === te || buf[ts] !== 0x2f) {

@@ -17,6 +17,8 @@ export interface SocketOwner {
   onSocketWritable(): void;
   /** No bytes either way for the idle timeout. */
   onSocketTimeout(): void;
+  /** The peer half-closed (FIN); reported only to owners that define it (tcp_proxy, after allowHalfOpen). */
+  onSocketEnd?(): void;
   /** Last event: the socket is closed (after an error, a reset, end of both sides, or close()). */
   onSocketClose(): void;
 }
@@ -32,6 +34,8 @@ export interface TransportSocket {
   isPaused(): boolean;
   /** Half-close after what is queued; closes once the peer has ended too. */
   end(): void;
+  /** From now on the peer's FIN only ends reading (onSocketEnd): our side stays open until end(). */
+  allowHalfOpen(): void;
   /** Close now, dropping what is queued. */
   destroy(): void;
   /** Close with a TCP reset (SO_LINGER 0). */
@@ -77,6 +81,7 @@ export class NodeSocket implements TransportSocket {
     socket.on('error', noop);
     socket.on('close', this.onClose.bind(this));
     socket.on('timeout', owner.onSocketTimeout.bind(owner));
+    if (owner.onSocketEnd !== undefined) socket.on('end', owner.onSocketEnd.bind(owner));
   }
 
   private onConnect(): void {
@@ -144,6 +149,11 @@ export class NodeSocket implements TransportSocket {
 
   end(): void {
     this.socket.end();
+  }
+
+  allowHalfOpen(): void {
+    // Read when the readable side ends (Duplex's end handling), so it may be set after construction.
+    this.socket.allowHalfOpen = true;
   }
 
   destroy(): void {

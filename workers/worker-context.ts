@@ -8,6 +8,7 @@ import { EMPTY_SNAPSHOT, type DataPlaneSnapshot } from './data-plane-snapshot.js
 import type { DownstreamConnection } from './downstream-connection.js';
 import { HttpFilterStats } from './http-filter-stats.js';
 import { RequestStats } from './request-stats.js';
+import { TcpProxyStatsTable } from './tcp-proxy/tcp-proxy-stats-table.js';
 
 /** A listener that stopped accepting for lack of file descriptors. */
 export interface PausedAcceptor {
@@ -22,6 +23,8 @@ export class WorkerContext {
   readonly stats = new RequestStats();
   /** Fault and CORS counters per listener stat prefix. */
   readonly filterStats = new HttpFilterStats();
+  /** tcp_proxy counters per stat prefix and cluster. */
+  readonly tcpStats = new TcpProxyStatsTable();
   readonly connections = new Set<DownstreamConnection>();
   downstreamCxTotal = 0;
   /** Connections closed at accept because the proxy was at --max-connections (Envoy: downstream_global_cx_overflow). */

@@ -5,7 +5,10 @@
 // problem points at the line of the field at fault.
 
 import type { ConfigProblem } from '../../src/config/config-error.js';
-import type { DestinationRule, Destination, IstioResource, ServiceEntry, VirtualService } from './istio-types.js';
+import {
+  MESH_GATEWAY, type DestinationRule, type Destination, type Gateway, type IstioResource, type ServiceEntry, type TrafficPolicy,
+  type VirtualService,
+} from './istio-types.js';
 import { hostConflicts, IST0109 } from './virtual-service-precedence.js';
 
 export type Severity = 'error' | 'warning';
@@ -153,6 +156,68 @@ function checkRoutes(vs: VirtualService, entries: readonly ServiceEntry[], rules
       }
     }
   });
+  vs.spec.tcp.forEach((rule, i) => rule.route.forEach((rd, j) => checkDestination(vs, `spec.tcp[${i}].route[${j}].destination`, rd.destination, entries, rules, out)));
+  vs.spec.tls.forEach((rule, i) => rule.route.forEach((rd, j) => checkDestination(vs, `spec.tls[${i}].route[${j}].destination`, rd.destination, entries, rules, out)));
+}
+
+/**
+ * A port whose protocol neither `protocol`, `appProtocol` nor its name says is sniffed per connection (Istio's
+ * IST0118 PortNameIsNotUnderNamingConvention): it works, but a server-first protocol waits for the timeout.
+ */
+function checkUnnamedPorts(entries: readonly ServiceEntry[], out: Findings): void {
+  for (const se of entries) {
+    se.spec.ports.forEach((p, i) => {
+      if (p.protocol !== 'UNKNOWN') return;
+      out.add(se, `spec.ports[${i}]`, 'warning', `spec.ports[${i}] (${p.number}, "${p.name}") declares no protocol: set protocol, appProtocol, `
+        + `or a name like "http-${p.name}" / "tcp-${p.name}"; until then the sidecar sniffs each connection (IST0118 PortNameIsNotUnderNamingConvention)`);
+    });
+  }
+}
+
+function gatewayHostCovers(serverHost: string, vsHost: string): boolean {
+  return serverHost === '*' || vsHost === '*' || hostCovers(serverHost, vsHost) || hostCovers(vsHost, serverHost);
+}
+
+/**
+ * A VirtualService bound to a Gateway no resource defines (istioctl: IST0101 ReferencedResourceNotFound), or whose
+ * hosts none of that Gateway's servers expose to its namespace (IST0132 VirtualServiceHostNotFoundInGateway).
+ */
+function checkGatewayBindings(vs: VirtualService, gateways: readonly Gateway[], out: Findings): void {
+  vs.spec.gateways.forEach((name, i) => {
+    if (name === MESH_GATEWAY) return;
+    const path = `spec.gateways[${i}]`;
+    const gateway = gateways.find((g) => `${g.metadata.namespace}/${g.metadata.name}` === name);
+    if (gateway === undefined) {
+      const known = gateways.map((g) => `${g.metadata.namespace}/${g.metadata.name}`).join(', ') || 'none';
+      out.add(vs, path, 'error', `${path} names Gateway ${name}, which no resource defines (IST0101 ReferencedResourceNotFound; Gateways: ${known})`);
+      return;
+    }
+    const exposed = vs.spec.hosts.some((h) => gateway.spec.servers.some((server) => server.hosts.some((sh) =>
+      (sh.namespace === '*' || sh.namespace === vs.metadata.namespace) && gatewayHostCovers(sh.dnsName, h.fqdn))));
+    if (!exposed) {
+      out.add(vs, path, 'warning', `${path}: no server of ${id(gateway)} (${at(gateway)}) exposes any of this VirtualService's hosts to namespace `
+        + `${vs.metadata.namespace} (IST0132 VirtualServiceHostNotFoundInGateway); its routes are not used there`);
+    }
+  });
+}
+
+/** TLS origination without a CA to check the server against: the connection is encrypted but the server is not verified. */
+function checkOriginationTls(dr: DestinationRule, out: Findings): void {
+  const policies: { policy: TrafficPolicy | undefined; where: string }[] = [
+    { policy: dr.spec.trafficPolicy, where: 'spec.trafficPolicy' },
+    ...dr.spec.subsets.map((s, i) => ({ policy: s.trafficPolicy, where: `spec.subsets[${i}].trafficPolicy` })),
+  ];
+  for (const { policy, where } of policies) {
+    const tlsList = [
+      { tls: policy?.tls, path: `${where}.tls` },
+      ...(policy?.portLevelSettings ?? []).map((p, i) => ({ tls: p.tls, path: `${where}.portLevelSettings[${i}].tls` })),
+    ];
+    for (const { tls, path } of tlsList) {
+      if (tls === undefined || (tls.mode !== 'SIMPLE' && tls.mode !== 'MUTUAL') || (tls.caCertificates !== undefined && tls.insecureSkipVerify !== true)) continue;
+      out.add(dr, 'spec.host', 'warning', `${path}: mode ${tls.mode} without caCertificates${tls.insecureSkipVerify === true ? ' (insecureSkipVerify)' : ''} `
+        + 'encrypts but does not verify the server\'s certificate; set caCertificates (a PEM file of the CAs to trust)');
+    }
+  }
 }
 
 /** Takes every resource of a mesh; returns the problems between them, sorted by file and line. */
@@ -163,9 +228,13 @@ export function analyzeResources(resources: readonly IstioResource[]): AnalysisP
   const services = resources.filter((r): r is VirtualService => r.kind === 'VirtualService');
   checkDuplicateNames(resources, out);
   checkServiceEntryHosts(entries, out);
+  checkUnnamedPorts(entries, out);
   checkDestinationRuleHosts(rules, entries, out);
   checkVirtualServiceHosts(services, out);
+  const gateways = resources.filter((r): r is Gateway => r.kind === 'Gateway');
   for (const vs of services) checkRoutes(vs, entries, rules, out);
+  for (const vs of services) checkGatewayBindings(vs, gateways, out);
+  for (const dr of rules) checkOriginationTls(dr, out);
   return sortAnalysisProblems(out.list);
 }
 

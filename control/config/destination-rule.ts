@@ -4,9 +4,9 @@
 
 import { LOCALITY_PART } from '../../src/xds/locality.js';
 import type { ObjectReader, ValueReader } from '../../src/config/yaml-reader.js';
-import { markLine, readDnsLabel, readDurationMs, readHost, readLabels, type SpecContext } from './istio-fields.js';
+import { markLine, readDnsLabel, readDurationMs, readHost, readLabels, readStringList, type SpecContext } from './istio-fields.js';
 import type {
-  ConnectionPoolSettings, ConsistentHash, DestinationRuleSpec, LoadBalancerSettings, LocalityLbSetting, OutlierDetection, Subset, TrafficPolicy,
+  ClientTlsSettings, ConnectionPoolSettings, ConsistentHash, PortTrafficPolicy, DestinationRuleSpec, LoadBalancerSettings, LocalityLbSetting, OutlierDetection, Subset, TrafficPolicy,
 } from './istio-types.js';
 
 const INT32_MAX = 2_147_483_647;
@@ -132,6 +132,13 @@ function readConnectionPool(v: ValueReader): ConnectionPoolSettings | undefined 
     optionalInt(http, 'http1MaxPendingRequests', 1, INT32_MAX, h);
     optionalInt(http, 'http2MaxRequests', 1, INT32_MAX, h);
     optionalInt(http, 'maxRetries', 0, INT32_MAX, h);
+    optionalInt(http, 'maxRequestsPerConnection', 0, INT32_MAX, h);
+    optionalDuration(http, 'idleTimeout', 'idleTimeoutMs', h);
+    const upgrade = http.field('h2UpgradePolicy');
+    if (!upgrade.missing) {
+      const policy = upgrade.enumOf(['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'] as const);
+      if (policy !== undefined) (h as { h2UpgradePolicy?: string }).h2UpgradePolicy = policy;
+    }
     http.done();
     out.http = h;
   }
@@ -152,10 +159,10 @@ function readOutlierDetection(v: ValueReader): OutlierDetection | undefined {
   return out;
 }
 
-function readTrafficPolicy(v: ValueReader): TrafficPolicy | undefined {
-  const obj = v.object();
-  if (obj === undefined) return undefined;
-  const out: { -readonly [K in keyof TrafficPolicy]: TrafficPolicy[K] } = {};
+type MutablePolicy = { -readonly [K in keyof TrafficPolicy]: TrafficPolicy[K] };
+
+/** The fields a trafficPolicy and one of its portLevelSettings share, read from obj into out. */
+function readPolicyFields(obj: ObjectReader, out: MutablePolicy): void {
   const lb = obj.field('loadBalancer');
   if (!lb.missing) {
     const read = readLoadBalancer(lb);
@@ -166,17 +173,107 @@ function readTrafficPolicy(v: ValueReader): TrafficPolicy | undefined {
   if (!pool.missing) out.connectionPool = readConnectionPool(pool);
   const outlier = obj.field('outlierDetection');
   if (!outlier.missing) out.outlierDetection = readOutlierDetection(outlier);
-  const tls = obj.field('tls').object();
-  if (tls !== undefined) {
-    const modeField = tls.field('mode');
-    modeField.require();
-    const mode = modeField.enumOf(['DISABLE', 'ISTIO_MUTUAL'] as const);
-    tls.done();
-    if (mode !== undefined) out.tls = { mode };
+  const tlsField = obj.field('tls');
+  if (!tlsField.missing) out.tls = readClientTls(tlsField);
+}
+
+function dropUndefined(out: MutablePolicy): void {
+  for (const key of Object.keys(out) as (keyof TrafficPolicy)[]) if (out[key] === undefined) delete out[key];
+}
+
+function readTrafficPolicy(v: ValueReader): TrafficPolicy | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const out: MutablePolicy = {};
+  readPolicyFields(obj, out);
+  const portsField = obj.field('portLevelSettings');
+  if (!portsField.missing) out.portLevelSettings = readPortLevelSettings(portsField);
+  obj.done();
+  dropUndefined(out);
+  return out;
+}
+
+const TLS_MODES = ['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL'] as const;
+
+/** trafficPolicy.tls: TLS origination to the destination, certificates as file paths. */
+function readClientTls(v: ValueReader): ClientTlsSettings | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const modeField = obj.field('mode');
+  modeField.require();
+  const mode = modeField.enumOf(TLS_MODES);
+  const path = (name: string): string | undefined => {
+    const f = obj.field(name);
+    return f.missing ? undefined : f.nonEmptyString();
+  };
+  const clientCertificate = path('clientCertificate');
+  const privateKey = path('privateKey');
+  const caCertificates = path('caCertificates');
+  const sni = path('sni');
+  const subjectAltNames = readStringList(obj.field('subjectAltNames'));
+  const insecureSkipVerify = obj.field('insecureSkipVerify').bool();
+  const credential = obj.field('credentialName');
+  if (!credential.missing) credential.problem('(a Kubernetes secret) is not supported: give clientCertificate, privateKey and caCertificates as file paths');
+  const crl = obj.field('caCrl');
+  if (!crl.missing) crl.problem('is not supported');
+  if (mode === 'MUTUAL') {
+    if (clientCertificate === undefined) obj.field('clientCertificate').problem('is required with mode MUTUAL');
+    if (privateKey === undefined) obj.field('privateKey').problem('is required with mode MUTUAL');
+  } else if (mode !== undefined && (clientCertificate !== undefined || privateKey !== undefined)) {
+    (clientCertificate !== undefined ? obj.field('clientCertificate') : obj.field('privateKey')).problem(`is used only with mode MUTUAL (the mode is ${mode})`);
+  }
+  if (mode === 'ISTIO_MUTUAL' && (caCertificates !== undefined || sni !== undefined || subjectAltNames.length > 0)) {
+    modeField.problem('ISTIO_MUTUAL takes its certificates from the mesh identity: remove caCertificates, sni and subjectAltNames');
   }
   obj.done();
-  for (const key of Object.keys(out) as (keyof TrafficPolicy)[]) if (out[key] === undefined) delete out[key];
-  return out;
+  if (mode === undefined) return undefined;
+  return {
+    mode,
+    ...(clientCertificate !== undefined ? { clientCertificate } : {}),
+    ...(privateKey !== undefined ? { privateKey } : {}),
+    ...(caCertificates !== undefined ? { caCertificates } : {}),
+    subjectAltNames,
+    ...(sni !== undefined ? { sni } : {}),
+    ...(insecureSkipVerify !== undefined ? { insecureSkipVerify } : {}),
+  };
+}
+
+/** trafficPolicy.portLevelSettings: a policy per destination port (each port once). */
+function readPortLevelSettings(v: ValueReader): PortTrafficPolicy[] | undefined {
+  const out: PortTrafficPolicy[] = [];
+  let ok = true;
+  for (const item of v.list()) {
+    const obj = item.object();
+    if (obj === undefined) {
+      ok = false;
+      continue;
+    }
+    const portField = obj.field('port');
+    portField.require();
+    const portObj = portField.object();
+    let port: number | undefined;
+    if (portObj !== undefined) {
+      const numberField = portObj.field('number');
+      numberField.require();
+      port = numberField.integer(1, 65535);
+      portObj.done();
+    }
+    const policy: MutablePolicy = {};
+    readPolicyFields(obj, policy);
+    obj.done();
+    dropUndefined(policy);
+    if (port === undefined) {
+      ok = false;
+      continue;
+    }
+    if (out.some((p) => p.port === port)) {
+      portField.problem(`repeats port ${port}`);
+      ok = false;
+      continue;
+    }
+    out.push({ port, ...policy });
+  }
+  return ok ? out : undefined;
 }
 
 function readSubset(v: ValueReader, cx: SpecContext): Subset | undefined {

@@ -46,9 +46,14 @@ export function readHttpMatch(v: ValueReader): HttpMatchRequest | undefined {
   const headers = readNamedMatches(obj.field('headers'), true);
   const queryParams = readNamedMatches(obj.field('queryParams'), false);
   const sourceLabels = readLabels(obj.field('sourceLabels'));
+  // The port the request came in on: the sidecar's virtual host port, or the gateway server's port.
+  const port = obj.field('port').integer(1, 65535);
+  const gatewaysField = obj.field('gateways');
+  if (!gatewaysField.missing) gatewaysField.problem('is not supported (bind the whole VirtualService with spec.gateways)');
   obj.done();
   return {
     name,
+    ...(port !== undefined ? { port } : {}),
     ...(uri !== undefined ? { uri } : {}),
     ...(method !== undefined ? { method } : {}),
     ...(authority !== undefined ? { authority } : {}),

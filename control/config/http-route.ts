@@ -193,6 +193,8 @@ export function readHttpRoute(v: ValueReader, cx: SpecContext): HttpRoute | unde
   const headersField = obj.field('headers');
   const headers = headersField.missing ? NO_HEADERS : readHeaders(headersField);
   const corsPolicy = optional(obj, 'corsPolicy', readCors);
+  // Deprecated in Istio since 1.0, where upgrades are allowed on every route: read (a boolean) and nothing more.
+  obj.field('websocketUpgrade').bool();
   obj.done();
   if (match.includes(undefined) || route.includes(undefined)) return undefined;
   return {

@@ -14,7 +14,7 @@ export const ISTIO_API_VERSIONS = [
 ] as const;
 export type IstioApiVersion = (typeof ISTIO_API_VERSIONS)[number];
 
-export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar'] as const;
+export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar', 'Gateway'] as const;
 export type IstioKind = (typeof ISTIO_KINDS)[number];
 
 /** Label or annotation map (key order as written). */
@@ -62,11 +62,13 @@ export type WorkloadEntry = ResourceOf<'WorkloadEntry', WorkloadEntrySpec>;
 export type VirtualService = ResourceOf<'VirtualService', VirtualServiceSpec>;
 export type DestinationRule = ResourceOf<'DestinationRule', DestinationRuleSpec>;
 export type Sidecar = ResourceOf<'Sidecar', SidecarSpec>;
-export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | DestinationRule | Sidecar;
+export type Gateway = ResourceOf<'Gateway', GatewaySpec>;
+export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | DestinationRule | Sidecar | Gateway;
 
 // ---- ServiceEntry / WorkloadEntry ----
 
-export type PortProtocol = 'HTTP' | 'HTTP2' | 'GRPC' | 'TCP';
+/** Istio's port protocols; UNKNOWN: none declared or implied by the name (the sidecar sniffs). */
+export type PortProtocol = 'HTTP' | 'HTTP2' | 'HTTPS' | 'GRPC' | 'GRPC-WEB' | 'TCP' | 'TLS' | 'MONGO' | 'MYSQL' | 'REDIS' | 'UNKNOWN';
 
 export interface ServicePort {
   readonly number: number;
@@ -123,11 +125,49 @@ export interface NamedStringMatch {
   readonly match: IstioStringMatch;
 }
 
+/** The name a VirtualService binds to for sidecars. */
+export const MESH_GATEWAY = 'mesh';
+
 export interface VirtualServiceSpec {
+  /** May hold "*" when the VirtualService is bound to gateways only. */
   readonly hosts: readonly HostName[];
-  /** Always ["mesh"]: only sidecar routing is in the subset. */
-  readonly gateways: readonly ['mesh'];
+  /**
+   * "mesh" (sidecars) and gateways as `namespace/name` (a bare name resolved in the VirtualService's namespace).
+   * Not written: ["mesh"], as in Istio.
+   */
+  readonly gateways: readonly string[];
+  /** Empty when the VirtualService has only tls or tcp rules. */
   readonly http: readonly HttpRoute[];
+  /** TCP rules: the hosts' TCP ports on sidecars (tcp-listeners.ts), TCP servers on gateways. */
+  readonly tcp: readonly TcpRoute[];
+  /** TLS rules by SNI: the hosts' TLS ports on sidecars, PASSTHROUGH servers on gateways. */
+  readonly tls: readonly TlsRoute[];
+}
+
+/** A weighted destination of a `tcp` or `tls` rule. */
+export interface L4RouteDestination {
+  readonly destination: Destination;
+  /** Percent; 100 when the rule has one destination and no weight is written. */
+  readonly weight: number;
+}
+
+/** VirtualService TCPRoute: the ports it takes ([] = every port) and where they go. */
+export interface TcpRoute {
+  readonly ports: readonly number[];
+  readonly route: readonly L4RouteDestination[];
+}
+
+/** One TLSMatchAttributes: SNI names (`*` only off the mesh), the port (null = any), the gateways (`ns/name`; [] = the VirtualService's). */
+export interface TlsMatch {
+  readonly sniHosts: readonly HostName[];
+  readonly port: number | null;
+  readonly gateways: readonly string[];
+}
+
+/** VirtualService TLSRoute: which SNI names (on which port) it takes and where they go. */
+export interface TlsRoute {
+  readonly matches: readonly TlsMatch[];
+  readonly route: readonly L4RouteDestination[];
 }
 
 export interface HttpMatchRequest {
@@ -140,6 +180,8 @@ export interface HttpMatchRequest {
   readonly queryParams: readonly NamedStringMatch[];
   /** The calling workload's labels must include these. */
   readonly sourceLabels: StringMap;
+  /** Only requests to this service (or gateway server) port. */
+  readonly port?: number;
 }
 
 export interface Destination {
@@ -257,7 +299,16 @@ export type LoadBalancerSettings =
 /** Fields not written are absent: the translation applies Envoy's defaults. */
 export interface ConnectionPoolSettings {
   readonly tcp?: { readonly maxConnections?: number; readonly connectTimeoutMs?: number };
-  readonly http?: { readonly http1MaxPendingRequests?: number; readonly http2MaxRequests?: number; readonly maxRetries?: number };
+  readonly http?: {
+    readonly http1MaxPendingRequests?: number;
+    readonly http2MaxRequests?: number;
+    readonly maxRetries?: number;
+    /** 0 or absent: unlimited. */
+    readonly maxRequestsPerConnection?: number;
+    readonly idleTimeoutMs?: number;
+    /** Accepted; honoured once upstream HTTP/2 exists. */
+    readonly h2UpgradePolicy?: 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE';
+  };
 }
 
 /** Fields not written are absent (Istio's defaults: 5 errors, 10s interval, 30s ejection, 10%). */
@@ -283,7 +334,31 @@ export interface TrafficPolicy {
   readonly localityLbSetting?: LocalityLbSetting;
   readonly connectionPool?: ConnectionPoolSettings;
   readonly outlierDetection?: OutlierDetection;
-  readonly tls?: { readonly mode: 'DISABLE' | 'ISTIO_MUTUAL' };
+  readonly tls?: ClientTlsSettings;
+  /** Per-port overrides (Istio: a port's settings replace the policy's loadBalancer, connectionPool, outlierDetection, tls). */
+  readonly portLevelSettings?: readonly PortTrafficPolicy[];
+}
+
+export interface PortTrafficPolicy {
+  readonly port: number;
+  readonly loadBalancer?: LoadBalancerSettings;
+  readonly localityLbSetting?: LocalityLbSetting;
+  readonly connectionPool?: ConnectionPoolSettings;
+  readonly outlierDetection?: OutlierDetection;
+  readonly tls?: ClientTlsSettings;
+}
+
+/** DestinationRule trafficPolicy.tls: how the proxy originates TLS to the destination (file paths as written). */
+export interface ClientTlsSettings {
+  readonly mode: 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
+  readonly clientCertificate?: string;
+  readonly privateKey?: string;
+  readonly caCertificates?: string;
+  readonly subjectAltNames: readonly string[];
+  /** SNI sent in the ClientHello. */
+  readonly sni?: string;
+  /** Istio's insecureSkipVerify: no CA check even when caCertificates is set. */
+  readonly insecureSkipVerify?: boolean;
 }
 
 export interface Subset {
@@ -315,4 +390,45 @@ export interface SidecarSpec {
   readonly workloadSelector?: WorkloadSelector;
   /** One catch-all egress listener (port-specific listeners are not in the subset). */
   readonly egress: readonly { readonly hosts: readonly SidecarEgressHost[] }[];
+}
+
+// ---- Gateway ----
+
+export type GatewayProtocol = 'HTTP' | 'HTTPS' | 'HTTP2' | 'GRPC' | 'TLS' | 'TCP';
+
+/** One `namespace/dnsName` Gateway host ("*" alone is "*\/*"). */
+export interface GatewayHost {
+  readonly written: string;
+  /** A namespace name ("." already replaced by the Gateway's own) or "*" for any. */
+  readonly namespace: string;
+  /** An FQDN, a wildcard suffix like "*.example.com", or "*". */
+  readonly dnsName: string;
+}
+
+/** Server TLS: file paths as written. */
+export interface ServerTlsSettings {
+  /** Answer plain-HTTP requests on this server with a redirect to https. */
+  readonly httpsRedirect: boolean;
+  /** Absent on a plain server that only sets httpsRedirect. */
+  readonly mode?: 'SIMPLE' | 'MUTUAL' | 'PASSTHROUGH';
+  readonly serverCertificate?: string;
+  readonly privateKey?: string;
+  readonly caCertificates?: string;
+  readonly subjectAltNames: readonly string[];
+  readonly minProtocolVersion?: 'TLSV1_2' | 'TLSV1_3';
+  readonly maxProtocolVersion?: 'TLSV1_2' | 'TLSV1_3';
+}
+
+export interface GatewayServer {
+  readonly port: { readonly number: number; readonly name: string; readonly protocol: GatewayProtocol };
+  readonly hosts: readonly GatewayHost[];
+  readonly tls?: ServerTlsSettings;
+  /** "" when not written. */
+  readonly name: string;
+}
+
+export interface GatewaySpec {
+  /** Labels of the gateway proxies (`--router --label k=v`) this Gateway configures; empty selects every gateway proxy. */
+  readonly selector: StringMap;
+  readonly servers: readonly GatewayServer[];
 }

@@ -10,6 +10,7 @@ import { ConfigError, type ConfigProblem } from '../../src/config/config-error.j
 import { deepFreeze } from '../../src/config/deep-freeze.js';
 import { ProblemList, ValueReader, type ReadContext } from '../../src/config/yaml-reader.js';
 import { readDestinationRuleSpec } from './destination-rule.js';
+import { readGatewaySpec } from './gateway.js';
 import { markLine, readAnnotations, readDnsLabel, readDnsSubdomain, readLabels, type SpecContext } from './istio-fields.js';
 import {
   ISTIO_API_VERSIONS, ISTIO_KINDS, type IstioKind, type IstioResource, type ResourceMetadata,
@@ -36,6 +37,7 @@ const SPEC_READERS: Readonly<Record<IstioKind, (v: ValueReader, cx: SpecContext)
   VirtualService: readVirtualServiceSpec,
   DestinationRule: readDestinationRuleSpec,
   Sidecar: readSidecarSpec,
+  Gateway: readGatewaySpec,
 };
 
 /** cx.namespace is unused here (metadata decides it); cx.fieldLines gets metadata.name's line. */

@@ -7,9 +7,9 @@ import type { ObjectReader, ValueReader } from '../../src/config/yaml-reader.js'
 import {
   isIpAddress, readFreeMap, readHost, readLabels, readRequiredList, readStringList, type SpecContext,
 } from './istio-fields.js';
+import { PORT_PROTOCOLS, protocolFromPortName, protocolNamed } from './port-protocol.js';
 import type { HostName, Locality, PortProtocol, ServiceEntrySpec, ServicePort, WorkloadEntrySpec, WorkloadSelector } from './istio-types.js';
 
-const PROTOCOLS: readonly PortProtocol[] = ['HTTP', 'HTTP2', 'GRPC', 'TCP'];
 const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/i;
 const MAX_UINT32 = 4_294_967_295;
 
@@ -20,6 +20,16 @@ export function readWorkloadSelector(v: ValueReader): WorkloadSelector | undefin
   const labels = readLabels(labelsField);
   obj.done();
   return { labels };
+}
+
+/** A protocol name (case-insensitive, as Istio reads it); undefined when absent or not one we know (reported). */
+function readProtocol(field: ValueReader): PortProtocol | undefined {
+  if (field.missing) return undefined;
+  const written = field.string();
+  if (written === undefined) return undefined;
+  const protocol = protocolNamed(written);
+  if (protocol === undefined) field.problem(`must be one of ${PORT_PROTOCOLS.join(', ')} (got "${written}")`);
+  return protocol;
 }
 
 function readPort(v: ValueReader): ServicePort | undefined {
@@ -35,12 +45,9 @@ function readPort(v: ValueReader): ServicePort | undefined {
     nameField.problem(`must be letters, digits and '-': "${name}"`);
     name = undefined;
   }
-  const protocolField = obj.field('protocol');
-  protocolField.require();
-  // Istio reads protocol names case-insensitively ("http" is HTTP).
-  const written = protocolField.string();
-  const protocol = PROTOCOLS.find((p) => p === written?.toUpperCase());
-  if (written !== undefined && protocol === undefined) protocolField.problem(`must be one of ${PROTOCOLS.join(', ')} (got "${written}")`);
+  // Istio's protocol selection: `protocol`, else `appProtocol`, else the name's prefix, else UNKNOWN (sniffed).
+  const protocol = readProtocol(obj.field('protocol')) ?? readProtocol(obj.field('appProtocol'))
+    ?? (name === undefined ? undefined : protocolFromPortName(name) ?? 'UNKNOWN');
   obj.done();
   if (number === undefined || name === undefined || protocol === undefined) return undefined;
   return { number, name, protocol };

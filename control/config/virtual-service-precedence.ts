@@ -11,7 +11,7 @@
 // control plane's status all use this one order, so what they say is what
 // the proxies get.
 
-import type { VirtualService } from './istio-types.js';
+import { MESH_GATEWAY, type VirtualService } from './istio-types.js';
 
 /** Istio's message code and name, as `istioctl analyze` prints them. */
 export const IST0109 = 'IST0109 ConflictingMeshGatewayVirtualServiceHosts';
@@ -39,11 +39,12 @@ export interface HostConflict {
   readonly usedIndex: number;
 }
 
-/** Every host named by two or more VirtualServices, once per VirtualService that loses it. */
+/** Every host named by two or more mesh-bound VirtualServices, once per VirtualService that loses it (gateways merge them instead). */
 export function hostConflicts(services: readonly VirtualService[]): HostConflict[] {
   const owner = new Map<string, { used: VirtualService; usedIndex: number }>();
   const out: HostConflict[] = [];
   for (const vs of byPrecedence(services)) {
+    if (!vs.spec.gateways.includes(MESH_GATEWAY)) continue;
     vs.spec.hosts.forEach((h, index) => {
       const first = owner.get(h.fqdn);
       if (first === undefined) owner.set(h.fqdn, { used: vs, usedIndex: index });

@@ -128,6 +128,11 @@ function outboundLabelKeys(resources: readonly IstioResource[]): readonly string
   return [...keys].sort();
 }
 
+/** Sidecars share outbound parts by scope; proxyless clients and gateways are built whole, per identity. */
+function sharesOutbound(proxy: ProxyIdentity): boolean {
+  return proxy.proxyless !== true && proxy.router !== true;
+}
+
 /** What a sidecar's outbound resources depend on besides config and registry (see translateOutbound). */
 function outboundKey(proxy: ProxyIdentity, labelKeys: readonly string[]): string {
   const labels = labelKeys.map((k) => `${k}=${proxy.labels[k] ?? ''}`).join(',');
@@ -399,7 +404,7 @@ export class MeshPublisher {
   /** Full translation for one proxy; a failure is logged and counted, and leaves its last snapshot in place. */
   private translate(state: NodeState, changedAt: number | undefined): void {
     try {
-      if (state.proxy.proxyless !== true) {
+      if (sharesOutbound(state.proxy)) {
         const key = outboundKey(state.proxy, this.outboundLabelKeys());
         this.holdCacheKey(state, key);
         let outbound = this.outbounds.get(key);
@@ -415,7 +420,7 @@ export class MeshPublisher {
         this.publishComposed(state, changedAt);
         return;
       }
-      const identity = `proxyless|${identityKey(state.proxy)}`;
+      const identity = `${state.proxy.router === true ? 'router' : 'proxyless'}|${identityKey(state.proxy)}`;
       this.holdCacheKey(state, identity);
       const cached = this.builtFor(identity);
       let built = cached.get('full');
@@ -433,7 +438,7 @@ export class MeshPublisher {
   private translateEndpoints(state: NodeState, names: readonly string[], changedAt: number): void {
     try {
       const shared = state.outbound;
-      if (state.proxy.proxyless !== true && shared !== undefined) {
+      if (sharesOutbound(state.proxy) && shared !== undefined) {
         const scope = outboundKey(state.proxy, this.outboundLabelKeys());
         const key = `eds|${scope}|${names.join(',')}|${shared.versions.get(TYPE_URL.ENDPOINT)}`;
         let outbound = this.edsRefreshed.get(key);

@@ -23,7 +23,11 @@ export const NODE_METADATA_KEYS = Object.freeze({
   OUTBOUND_PORT: 'OUTBOUND_PORT',
   INBOUND_PORT: 'INBOUND_PORT',
   GENERATOR: 'GENERATOR',
+  PROXY_KIND: 'PROXY_KIND',
 });
+
+/** PROXY_KIND of a gateway proxy (`isthmus proxy --router`); Istio marks it by the node id's `router~` prefix, also read. */
+export const ROUTER_KIND = 'router';
 
 /** The GENERATOR value that marks a proxyless gRPC client (Istio's). */
 export const PROXYLESS_GENERATOR = 'grpc';
@@ -83,6 +87,11 @@ export function readNodeMetadata(nodeId: string, metadata: Record<string, unknow
     problems.push(`node metadata ${k.GENERATOR} must be "${PROXYLESS_GENERATOR}" (a proxyless gRPC client) or absent, got ${JSON.stringify(generator)}`);
   }
   const proxyless = generator === PROXYLESS_GENERATOR;
+  const kind = readString(metadata, k.PROXY_KIND, problems);
+  if (kind !== undefined && kind !== ROUTER_KIND && kind !== 'sidecar') {
+    problems.push(`node metadata ${k.PROXY_KIND} must be "sidecar" or "${ROUTER_KIND}", got ${JSON.stringify(kind)}`);
+  }
+  const router = !proxyless && (kind === ROUTER_KIND || (kind === undefined && nodeId.startsWith(`${ROUTER_KIND}~`)));
   if (service !== undefined && labels.app === undefined) labels.app = service.split('.')[0]!;
   const proxy: ProxyIdentity = {
     id: nodeId,
@@ -94,9 +103,11 @@ export function readNodeMetadata(nodeId: string, metadata: Record<string, unknow
     ...(outboundPort !== undefined ? { outboundPort } : {}),
     ...(inboundPort !== undefined ? { inboundPort } : {}),
     ...(proxyless ? { proxyless: true } : {}),
+    ...(router ? { router: true } : {}),
     ...(locality !== undefined ? { locality } : {}),
   };
-  if (service === undefined || address === undefined || appPort === undefined) return { proxy, problems };
+  // A gateway is not an endpoint of a service: it is reached from outside the mesh.
+  if (router || service === undefined || address === undefined || appPort === undefined) return { proxy, problems };
   const { version, ...otherLabels } = labels;
   // Peers reach this workload through its proxy's inbound listener when it has one, else the app directly.
   const announcement: WorkloadAnnouncement = {

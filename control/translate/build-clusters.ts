@@ -42,7 +42,7 @@ export function buildOutboundCluster(name: string, proxy: ProxyIdentity, config:
   const key = parseOutboundClusterName(name);
   if (key === undefined) throw new Error(`not an outbound cluster name: ${name}`);
   const rule = config.destinationRuleFor(key.host, proxy.namespace, hostNamespace(key, registry, proxy));
-  const policyFields = clusterPolicyFields(effectivePolicy(rule, key.subset), config.options.connectTimeoutMs);
+  const policyFields = clusterPolicyFields(effectivePolicy(rule, key.subset, key.port), config.options.connectTimeoutMs, key.host);
   const dnsService = dnsServiceOf(name, registry);
   if (dnsService !== undefined) {
     const assignment = dnsLoadAssignment(name, key, dnsService, proxy, config, registry);
@@ -114,7 +114,7 @@ export function buildLoadAssignment(name: string, proxy: ProxyIdentity, config: 
   }
   const ordered = [...groups.keys()].sort().map((group) => groups.get(group)!);
   const rule = config.destinationRuleFor(key.host, proxy.namespace, hostNamespace(key, registry, proxy));
-  const policy = effectivePolicy(rule, key.subset);
+  const policy = effectivePolicy(rule, key.subset, key.port);
   const priorities = localityFailoverApplies(policy, proxy.locality)
     ? localityPriorities(proxy.locality, ordered.map((g) => g.locality), policy)
     : undefined;

@@ -188,7 +188,7 @@ const REDIRECT_CODES: Readonly<Record<number, string>> = {
 /** The Envoy routes of one http rule for this proxy (none when its sourceLabels exclude the proxy). */
 export function buildHttpRoutes(http: HttpRoute, cx: RouteContext): object[] {
   const matches: (HttpMatchRequest | undefined)[] = http.match.length === 0 ? [undefined] : [...http.match];
-  const applicable = matches.filter((m) => m === undefined || labelsMatch(m.sourceLabels, cx.proxy.labels));
+  const applicable = matches.filter((m) => m === undefined || (labelsMatch(m.sourceLabels, cx.proxy.labels) && (m.port === undefined || m.port === cx.port)));
   if (applicable.length === 0) return [];
   const common: Record<string, unknown> = {};
   if (http.redirect !== undefined) {

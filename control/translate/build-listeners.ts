@@ -7,8 +7,9 @@ import type { RegistryService } from '../registry/registry-types.js';
 import { inboundClusterName } from './cluster-name.js';
 import {
   adsConfigSource, CORS_FILTER, CORS_TYPE, duration, FAULT_FILTER, FAULT_TYPE, HCM_FILTER, HCM_TYPE, ROUTER_FILTER, ROUTER_TYPE,
-  socketAddress,
+  socketAddress, TYPE_PREFIX,
 } from './envoy-values.js';
+import { portHandling } from '../config/port-protocol.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import { hcmAccessLog } from './access-log-mesh.js';
 import { OUTBOUND_ROUTE_NAME } from './build-route-config.js';
@@ -17,7 +18,16 @@ import { hcmPathNormalization } from './hcm-path-normalization.js';
 export const OUTBOUND_LISTENER_NAME = 'outbound';
 export const INBOUND_LISTENER_NAME = 'inbound';
 
-const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC']);
+/** How long the inbound listener's http_inspector waits for a first byte before the TCP chain takes the connection (Istio's protocol detection timeout). */
+export const PROTOCOL_DETECTION_TIMEOUT_MS = 1_000;
+const HTTP_INSPECTOR = 'envoy.filters.listener.http_inspector';
+const HTTP_INSPECTOR_TYPE = `${TYPE_PREFIX}envoy.extensions.filters.listener.http_inspector.v3.HttpInspector`;
+const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
+const TCP_PROXY_TYPE = `${TYPE_PREFIX}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`;
+/** What the http_inspector reports for HTTP/1.x and h2c: the HTTP chain matches these. */
+const SNIFFED_HTTP_PROTOCOLS = ['http/1.0', 'http/1.1', 'h2c'];
+/** Istio enables WebSocket upgrades on every HTTP connection manager it generates. */
+const UPGRADE_CONFIGS = [{ upgrade_type: 'websocket' }];
 
 /**
  * request_headers_timeout on every listener we generate. Envoy's default is none, which lets a client that sends
@@ -28,7 +38,7 @@ const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC']);
 export const REQUEST_HEADERS_TIMEOUT_MS = 10_000;
 
 /** Filter order as Istio's: cors, fault, then the router (which must be last). */
-function httpFilters(usedFilters: ReadonlySet<string>): object[] {
+export function httpFilters(usedFilters: ReadonlySet<string>): object[] {
   const filters: object[] = [];
   if (usedFilters.has(CORS_FILTER)) filters.push({ name: CORS_FILTER, typed_config: { '@type': CORS_TYPE } });
   if (usedFilters.has(FAULT_FILTER)) filters.push({ name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE } });
@@ -36,14 +46,23 @@ function httpFilters(usedFilters: ReadonlySet<string>): object[] {
   return filters;
 }
 
+function hcmFilter(hcm: Record<string, unknown>): object {
+  return {
+    name: HCM_FILTER,
+    typed_config: { '@type': HCM_TYPE, ...hcm, upgrade_configs: UPGRADE_CONFIGS, request_headers_timeout: duration(REQUEST_HEADERS_TIMEOUT_MS) },
+  };
+}
+
+function tcpProxyFilter(cluster: string): object {
+  return { name: TCP_PROXY_FILTER, typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: cluster, cluster } };
+}
+
 function listener(name: string, address: string, port: number, direction: string, hcm: Record<string, unknown>): object {
   return {
     name,
     address: socketAddress(address, port),
     traffic_direction: direction,
-    filter_chains: [{
-      filters: [{ name: HCM_FILTER, typed_config: { '@type': HCM_TYPE, ...hcm, request_headers_timeout: duration(REQUEST_HEADERS_TIMEOUT_MS) } }],
-    }],
+    filter_chains: [{ filters: [hcmFilter(hcm)] }],
   };
 }
 
@@ -65,15 +84,24 @@ export function buildOutboundListener(proxy: ProxyIdentity, config: MeshConfig, 
 
 export interface InboundResources {
   readonly listener: object;
-  /** STATIC clusters `inbound|<port>||`, one per HTTP port of the proxy's service. */
+  /** STATIC clusters `inbound|<port>||`, one per port of the proxy's service. */
   readonly clusters: object[];
 }
 
-/** The inbound listener and clusters for the proxy's own service; undefined without a service, an app port or an HTTP port. */
+/**
+ * The inbound listener and clusters for the proxy's own service; undefined without a service, an app port or a
+ * port. Protocol selection as Istio's: HTTP ports are served by the HTTP connection manager (one virtual host per
+ * port), TCP ones (tcp, tls, mongo, mysql, redis, https) by a tcp_proxy to the app, and ports of no declared
+ * protocol by either: the http_inspector sniffs each connection (HTTP/1.x or h2c to the HTTP chain, anything
+ * else, or nothing within the detection timeout, to the TCP chain). One inbound port serves the service's
+ * ports, so the TCP chain goes to the first TCP (or undeclared) port.
+ */
 export function buildInbound(proxy: ProxyIdentity, service: RegistryService | undefined, config: MeshConfig): InboundResources | undefined {
   if (service === undefined || proxy.appPort === undefined) return undefined;
-  const ports = service.ports.filter((p) => HTTP_PROTOCOLS.has(p.protocol));
+  const ports = service.ports;
   if (ports.length === 0) return undefined;
+  const httpPorts = ports.filter((p) => portHandling(p.protocol) !== 'tcp');
+  const tcpPorts = ports.filter((p) => portHandling(p.protocol) !== 'http');
   const address = proxy.address ?? '127.0.0.1';
   const port = proxy.inboundPort ?? config.options.inboundPort;
   const clusters = ports.map((p) => {
@@ -90,17 +118,35 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
     };
   });
   // One inbound port serves every service port: the first answers any Host, the others a Host naming their port.
-  const virtualHosts = ports.map((p, index) => ({
+  const virtualHosts = httpPorts.map((p, index) => ({
     name: `inbound|http|${p.number}`,
     domains: index === 0 ? ['*'] : [`*:${p.number}`],
     routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: inboundClusterName(p.number), timeout: duration(0) } }],
   }));
-  const inbound = listener(INBOUND_LISTENER_NAME, address, port, 'INBOUND', {
+  const hcm = {
     stat_prefix: `inbound_${address}_${port}`,
     route_config: { name: 'inbound', virtual_hosts: virtualHosts },
     http_filters: httpFilters(new Set()),
     ...hcmPathNormalization(config.options.pathNormalization),
     ...hcmAccessLog(config.options.accessLog),
-  });
-  return { listener: inbound, clusters };
+  };
+  if (tcpPorts.length === 0) return { listener: listener(INBOUND_LISTENER_NAME, address, port, 'INBOUND', hcm), clusters };
+  const tcpChain = { filters: [tcpProxyFilter(inboundClusterName(tcpPorts[0]!.number))] };
+  if (httpPorts.length === 0) {
+    return { listener: { name: INBOUND_LISTENER_NAME, address: socketAddress(address, port), traffic_direction: 'INBOUND', filter_chains: [tcpChain] }, clusters };
+  }
+  const sniffed = {
+    name: INBOUND_LISTENER_NAME,
+    address: socketAddress(address, port),
+    traffic_direction: 'INBOUND',
+    listener_filters: [{ name: HTTP_INSPECTOR, typed_config: { '@type': HTTP_INSPECTOR_TYPE } }],
+    listener_filters_timeout: duration(PROTOCOL_DETECTION_TIMEOUT_MS),
+    // A server-first protocol (MySQL) sends nothing: at the timeout it goes to the TCP chain instead of being closed.
+    continue_on_listener_filters_timeout: true,
+    filter_chains: [
+      { filter_chain_match: { application_protocols: SNIFFED_HTTP_PROTOCOLS }, filters: [hcmFilter(hcm)] },
+      tcpChain,
+    ],
+  };
+  return { listener: sniffed, clusters };
 }

@@ -3,8 +3,8 @@
 // series of map lookups. Also the proxy's identity, as the translation sees it.
 import { DEFAULT_PATH_NORMALIZATION, type PathNormalizationType } from './hcm-path-normalization.js';
 import { DEFAULT_MESH_ACCESS_LOG, type MeshAccessLog } from './access-log-mesh.js';
-import type {
-  DestinationRule, IstioResource, Sidecar, StringMap, VirtualService,
+import {
+  MESH_GATEWAY, type DestinationRule, type Gateway, type IstioResource, type Sidecar, type StringMap, type VirtualService,
 } from '../config/istio-types.js';
 import { byPrecedence } from '../config/virtual-service-precedence.js';
 import { labelsMatch, type Locality } from '../registry/registry-types.js';
@@ -27,6 +27,11 @@ export interface ProxyIdentity {
    * per `xds:///` target name instead of the sidecar's inbound and outbound listeners (see translate-proxyless.ts).
    */
   readonly proxyless?: boolean;
+  /**
+   * A gateway proxy (`isthmus proxy --router`, Istio's `router` node type): it gets listeners per port of the
+   * Gateways whose selector matches its labels, routed by the VirtualServices bound to them (translate-gateway.ts).
+   */
+  readonly router?: boolean;
   /** node.locality: with a DestinationRule's outlierDetection, endpoints get priorities by locality (Istio's failover). */
   readonly locality?: Locality;
   /** Listener ports, when this proxy does not use the mesh's (several proxies on one host). */
@@ -66,7 +71,13 @@ export interface MeshConfig {
   readonly virtualServices: readonly VirtualService[];
   readonly destinationRules: readonly DestinationRule[];
   readonly sidecars: readonly Sidecar[];
-  /** VirtualService for a host (exact host first, then the longest matching wildcard). */
+  /** Sorted by namespace/name. */
+  readonly gateways: readonly Gateway[];
+  /** Gateways whose selector matches a gateway proxy's labels (an empty selector matches every gateway proxy). */
+  gatewaysFor(proxy: ProxyIdentity): Gateway[];
+  /** VirtualServices bound to a gateway (`namespace/name`), in precedence order. */
+  virtualServicesForGateway(gateway: string): readonly VirtualService[];
+  /** VirtualService bound to the mesh for a host (exact host first, then the longest matching wildcard). */
   virtualServiceFor(host: string): VirtualService | undefined;
   /** DestinationRule for a host as seen from a proxy's namespace (Istio's order: proxy's namespace, host's, root). */
   destinationRuleFor(host: string, proxyNamespace: string, hostNamespace: string): DestinationRule | undefined;
@@ -117,6 +128,17 @@ export function createMeshConfig(resources: readonly IstioResource[], options: P
   const merged: MeshOptions = { ...DEFAULT_MESH_OPTIONS, ...options };
   // The first naming a host routes it; analyze and the store's status report the others (IST0109).
   const virtualServices = byPrecedence(resources.filter((r): r is VirtualService => r.kind === 'VirtualService'));
+  const meshServices = virtualServices.filter((vs) => vs.spec.gateways.includes(MESH_GATEWAY));
+  const gateways = byKey(resources.filter((r): r is Gateway => r.kind === 'Gateway'));
+  const byGateway = new Map<string, VirtualService[]>();
+  for (const vs of virtualServices) {
+    for (const g of vs.spec.gateways) {
+      if (g === MESH_GATEWAY) continue;
+      const list = byGateway.get(g) ?? [];
+      list.push(vs);
+      byGateway.set(g, list);
+    }
+  }
   const destinationRules = byKey(resources.filter((r): r is DestinationRule => r.kind === 'DestinationRule'));
   const sidecars = byKey(resources.filter((r): r is Sidecar => r.kind === 'Sidecar'));
   const vsCache = new Map<string, VirtualService | undefined>();
@@ -131,9 +153,16 @@ export function createMeshConfig(resources: readonly IstioResource[], options: P
     virtualServices,
     destinationRules,
     sidecars,
+    gateways,
+    gatewaysFor(proxy) {
+      return gateways.filter((g) => labelsMatch(g.spec.selector, proxy.labels));
+    },
+    virtualServicesForGateway(gateway) {
+      return byGateway.get(gateway) ?? [];
+    },
     virtualServiceFor(host) {
       if (vsCache.has(host)) return vsCache.get(host);
-      const found = bestByHost(virtualServices, (vs) => vs.spec.hosts.map((h) => h.fqdn), host);
+      const found = bestByHost(meshServices, (vs) => vs.spec.hosts.map((h) => h.fqdn), host);
       if (vsCache.size >= MAX_MEMOIZED_HOSTS) vsCache.clear();
       vsCache.set(host, found);
       return found;

@@ -8,7 +8,7 @@ import { buildHttpRoutes, defaultRoute, type RouteContext } from './build-http-r
 import { outboundClusterName } from './cluster-name.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 
-const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC']);
+import { portHandling } from '../config/port-protocol.js';
 
 export interface PortVirtualHost {
   readonly host: string;
@@ -39,7 +39,8 @@ export function buildPortVirtualHosts(
   const taken = new Set<string>();
   const out: PortVirtualHost[] = [];
   for (const service of services) {
-    const httpPorts = service.ports.filter((p) => HTTP_PROTOCOLS.has(p.protocol));
+    // HTTP ports, and ports of no declared protocol (sniffed: they may carry HTTP).
+    const httpPorts = service.ports.filter((p) => portHandling(p.protocol) !== 'tcp');
     if (httpPorts.length === 0) continue;
     const names = o.names(service);
     const vs = config.virtualServiceFor(service.host);

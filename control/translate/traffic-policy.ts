@@ -1,25 +1,35 @@
 // DestinationRule traffic policy as Envoy cluster fields: load balancer
 // (ring hash for consistentHash), connect timeout, circuit breakers from the
 // connection pool, outlier detection; and the route hash policy that goes
-// with a ring-hash cluster. A subset's policy overrides the rule's field by field.
+// with a ring-hash cluster; TLS origination as the cluster's transport socket.
+// A subset's policy overrides the rule's field by field, a port's overrides both.
 import type { DestinationRule, TrafficPolicy } from '../config/istio-types.js';
 import { duration, wrapped } from './envoy-values.js';
+import { upstreamTlsSocket } from './tls-transport-socket.js';
 
 /** Istio's circuit-breaker default: effectively unlimited (Envoy's own defaults are 1024). */
 const UNLIMITED = 4294967295;
 /** Istio's default ring size for consistent hashing. */
 const MINIMUM_RING_SIZE = 1024;
 
-/** The policy for one subset ("" = the whole host): the subset's fields over the rule's. */
-export function effectivePolicy(rule: DestinationRule | undefined, subset: string): TrafficPolicy {
+/**
+ * The policy for one subset ("" = the whole host) and, when given, one port: the subset's fields over the rule's,
+ * then the portLevelSettings entry for the port (its loadBalancer, connectionPool, outlierDetection and tls, each
+ * when set, over those), as Istio's MergeTrafficPolicy does.
+ */
+export function effectivePolicy(rule: DestinationRule | undefined, subset: string, port?: number): TrafficPolicy {
   const base = rule?.spec.trafficPolicy ?? {};
-  if (rule === undefined || subset === '') return base;
-  const override = rule.spec.subsets.find((s) => s.name === subset)?.trafficPolicy;
-  return override === undefined ? base : { ...base, ...override };
+  const override = rule === undefined || subset === '' ? undefined : rule.spec.subsets.find((s) => s.name === subset)?.trafficPolicy;
+  const merged = override === undefined ? base : { ...base, ...override };
+  if (port === undefined || merged.portLevelSettings === undefined) return merged;
+  const forPort = merged.portLevelSettings.find((p) => p.port === port);
+  if (forPort === undefined) return merged;
+  const { port: _port, ...fields } = forPort;
+  return { ...merged, ...fields };
 }
 
 /** Cluster fields (lb_policy, ring_hash_lb_config, connect_timeout, circuit_breakers, outlier_detection) for a policy. */
-export function clusterPolicyFields(policy: TrafficPolicy, defaultConnectTimeoutMs: number): Record<string, unknown> {
+export function clusterPolicyFields(policy: TrafficPolicy, defaultConnectTimeoutMs: number, host?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const lb = policy.loadBalancer;
   if (lb?.type === 'consistentHash') {
@@ -45,6 +55,9 @@ export function clusterPolicyFields(policy: TrafficPolicy, defaultConnectTimeout
       }],
     };
   }
+  // TLS origination (DestinationRule tls SIMPLE/MUTUAL); DISABLE and, until mesh identities exist, ISTIO_MUTUAL stay plaintext.
+  const tls = upstreamTlsSocket(policy.tls, host);
+  if (tls !== undefined) out.transport_socket = tls;
   const od = policy.outlierDetection;
   if (od !== undefined) {
     const detection: Record<string, unknown> = {};

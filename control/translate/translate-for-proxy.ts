@@ -10,10 +10,12 @@ import { resolveHost } from '../config/istio-fields.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
 import { buildLoadAssignment, buildOutboundCluster, dnsServiceOf, serviceClusterNames } from './build-clusters.js';
 import { buildInbound, buildOutboundListener } from './build-listeners.js';
+import { buildOutboundTcpListeners } from './tcp-listeners.js';
 import { buildOutboundRouteConfig } from './build-route-config.js';
 import { parseOutboundClusterName } from './cluster-name.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import { scopeServices } from './sidecar-scope.js';
+import { translateGateway } from './translate-gateway.js';
 import { proxylessClusterNames, translateProxyless, translateProxylessEndpoints } from './translate-proxyless.js';
 
 export interface EnvoyResources {
@@ -38,20 +40,23 @@ function byName(field: string): (a: object, b: object) => number {
 /** The sorted names of the EDS clusters a proxy uses: the clusters whose endpoints it is sent. */
 export function outboundClusterNamesForProxy(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): string[] {
   if (proxy.proxyless === true) return proxylessClusterNames(proxy, config, registry);
+  if (proxy.router === true) return translateGateway(proxy, config, registry).endpoints.map((e) => (e as { cluster_name: string }).cluster_name);
   return outboundClusters(proxy, config, registry).names;
 }
 
 function outboundClusters(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry) {
   const services = scopeServices(config.sidecarFor(proxy), registry.allServices());
   const routes = buildOutboundRouteConfig(services, proxy, config, registry);
-  const names = new Set<string>(routes.referencedClusters);
+  const tcp = buildOutboundTcpListeners(services, config);
+  const names = new Set<string>([...routes.referencedClusters, ...tcp.referencedClusters]);
   for (const service of services) for (const name of serviceClusterNames(service, proxy, config)) names.add(name);
-  return { names: [...names].sort(), routes };
+  return { names: [...names].sort(), routes, tcpListeners: tcp.listeners };
 }
 
 export function translateForProxy(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): EnvoyResources {
   // A proxyless gRPC client gets api_listeners per target name and no sidecar listeners.
   if (proxy.proxyless === true) return translateProxyless(proxy, config, registry);
+  if (proxy.router === true) return translateGateway(proxy, config, registry);
   return withInbound(translateOutbound(proxy, config, registry), translateInbound(proxy, config, registry));
 }
 
@@ -60,12 +65,12 @@ export function translateForProxy(proxy: ProxyIdentity, config: MeshConfig, regi
  * depends only on the proxy's namespace, labels and outbound port, so proxies that share those can share it.
  */
 export function translateOutbound(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): EnvoyResources {
-  const { names, routes } = outboundClusters(proxy, config, registry);
+  const { names, routes, tcpListeners } = outboundClusters(proxy, config, registry);
   return {
     clusters: names.map((name) => buildOutboundCluster(name, proxy, config, registry)).sort(byName('name')),
     // DNS clusters carry their endpoints inline (names the proxy resolves): no ClusterLoadAssignment for them.
     endpoints: names.filter((name) => dnsServiceOf(name, registry) === undefined).map((name) => buildLoadAssignment(name, proxy, config, registry)),
-    listeners: [buildOutboundListener(proxy, config, routes.usedFilters)],
+    listeners: [buildOutboundListener(proxy, config, routes.usedFilters), ...tcpListeners].sort(byName('name')),
     routes: [routes.routeConfig],
   };
 }

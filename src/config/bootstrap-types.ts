@@ -3,6 +3,8 @@ import type { CodecType, Http2Options, UpstreamProtocol } from './http2-options.
 // Produced once by parseBootstrap (the edge), stored in LMDB by the agent and
 // compiled by each worker. Plain data only (no RegExp, no Map) so it survives
 // msgpack/structured clone unchanged; workers build their own lookup tables.
+import type { TcpProxyConfig } from './tcp-proxy.js';
+import type { UpgradeConfig } from './upgrade-config.js';
 
 import type { AccessLogConfig } from './access-log-config.js';
 
@@ -33,7 +35,7 @@ export interface RuntimeConfig {
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
 export type ListenerHcm = Pick<Listener, 'statPrefix' | 'routeConfig' | 'streamIdleTimeoutMs' | 'requestHeadersTimeoutMs'
-  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2' | 'accessLogs' | 'forwarding' | 'localReply'>;
+  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2' | 'accessLogs' | 'forwarding' | 'localReply' | 'upgrades'>;
 
 /** http_connection_manager use_remote_address, xff_num_trusted_hops, skip_xff_append (Envoy's defaults: false, 0, false). */
 export interface ForwardingConfig {
@@ -49,11 +51,15 @@ export interface FilterChainMatch {
   readonly applicationProtocols: readonly string[];
 }
 
-/** One filter chain: what selects it, its TLS termination (null = plaintext) and its HTTP connection manager. */
+/**
+ * One filter chain: what selects it, its TLS termination (null = plaintext) and its network filter: the HTTP
+ * connection manager, or a tcp_proxy (then `hcm` holds no routes and is not used).
+ */
 export interface FilterChain {
   readonly match: FilterChainMatch;
   readonly tls: DownstreamTls | null;
   readonly hcm: ListenerHcm;
+  readonly tcpProxy: TcpProxyConfig | null;
 }
 
 /** extensions.transport_sockets.tls.v3.TlsCertificate, with the PEM text read (files at config load). */
@@ -102,8 +108,12 @@ export interface Listener {
   readonly address: SocketAddress;
   /** envoy.filters.listener.tls_inspector is configured: the ClientHello is peeked to choose a chain. */
   readonly tlsInspector: boolean;
+  /** envoy.filters.listener.http_inspector is configured: the first bytes tell HTTP/1.x or h2c (ALPN-like) from raw TCP. */
+  readonly httpInspector: boolean;
   /** listener_filters_timeout, ms (default 15000; 0 = none): how long the tls_inspector waits for a ClientHello. */
   readonly listenerFiltersTimeoutMs: number;
+  /** continue_on_listener_filters_timeout: at the timeout, choose a chain with what is known instead of closing. */
+  readonly continueOnListenerFiltersTimeout: boolean;
   /** At least one; the first chain's HCM fields are also the listener's own fields below. */
   readonly filterChains: readonly FilterChain[];
   /** http_connection_manager.stat_prefix */
@@ -127,6 +137,8 @@ export interface Listener {
   readonly forwarding: ForwardingConfig;
   /** http_connection_manager local_reply_config; null when not set. */
   readonly localReply: LocalReplyConfig | null;
+  /** http_connection_manager upgrade_configs: upgrade types relayed as bytes (none listed: Upgrade is stripped). */
+  readonly upgrades: readonly UpgradeConfig[];
 }
 
 /** http_connection_manager local_reply_config: mappers tried in order, then the body format. */
@@ -395,6 +407,8 @@ export interface RouteAction {
   /** hash_policy, in order (RING_HASH / MAGLEV clusters use it; others ignore it, as Envoy does). */
   readonly hashPolicy: readonly HashPolicy[];
   readonly requestMirrorPolicies: readonly RequestMirrorPolicy[];
+  /** upgrade_configs: overrides of the HCM's `enabled` per upgrade type. */
+  readonly upgrades: readonly UpgradeConfig[];
 }
 
 export interface RedirectAction {

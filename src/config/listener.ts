@@ -1,12 +1,13 @@
 // config.listener.v3.Listener: filter chains chosen by filter_chain_match (with
-// the tls_inspector listener filter), each with an optional TLS transport socket
-// and exactly one HTTP connection manager (inline route_config; HTTP filters:
-// fault, cors, router).
+// the tls_inspector and http_inspector listener filters), each with an optional
+// TLS transport socket and exactly one network filter: an HTTP connection
+// manager (inline route_config; HTTP filters: fault, cors, router) or a
+// tcp_proxy.
 
 import type { FilterChain, FilterChainMatch, ForwardingConfig, HttpFilters, Listener, LocalReplyConfig, PathNormalization } from './bootstrap-types.js';
 import { readAccessLogs, type AccessLogConfig } from './access-log-config.js';
 import { readDownstreamTransportSocket } from './tls-context.js';
-import { readHcmCodec, type CodecType, type Http2Options } from './http2-options.js';
+import { DEFAULT_HTTP2_OPTIONS, readHcmCodec, type CodecType, type Http2Options } from './http2-options.js';
 import { readHttpFilters } from './http-filters.js';
 import { readPathNormalization } from './path-normalization-config.js';
 import { readForwarding } from './forwarding-config.js';
@@ -15,12 +16,16 @@ import { readEmptyTypedConfig, readTypedConfig } from './typed-config.js';
 import { readSocketAddress } from './socket-address.js';
 import type { ClusterReference } from './route-action.js';
 import { readRouteConfig } from './route-config.js';
+import { readUpgradeConfigs, type UpgradeConfig } from './upgrade-config.js';
+import { readTcpProxy, TCP_PROXY_FILTER_NAME, TCP_PROXY_TYPE_URL, type TcpProxyConfig } from './tcp-proxy.js';
 import type { ValueReader } from './yaml-reader.js';
 
 /** Envoy's Listener.listener_filters_timeout default. */
 export const DEFAULT_LISTENER_FILTERS_TIMEOUT_MS = 15_000;
 export const TLS_INSPECTOR_NAME = 'envoy.filters.listener.tls_inspector';
 export const TLS_INSPECTOR_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
+export const HTTP_INSPECTOR_NAME = 'envoy.filters.listener.http_inspector';
+export const HTTP_INSPECTOR_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector';
 export const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export { ROUTER_FILTER_NAME, ROUTER_TYPE_URL } from './http-filters.js';
@@ -38,6 +43,7 @@ interface HcmFields {
   accessLogs: AccessLogConfig[] | undefined;
   forwarding: ForwardingConfig | undefined;
   localReply: LocalReplyConfig | null | undefined;
+  upgrades: UpgradeConfig[] | undefined;
 }
 
 function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
@@ -62,8 +68,9 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   const forwarding = readForwarding(obj);
   const localReply = readLocalReplyConfig(obj);
   const accessLogs = readAccessLogs(obj.field('access_log'));
+  const upgrades = readUpgradeConfigs(obj.field('upgrade_configs'));
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec, accessLogs, forwarding, localReply };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec, accessLogs, forwarding, localReply, upgrades };
 }
 
 /** config.listener.v3.FilterChainMatch: server_names, transport_protocol and application_protocols. */
@@ -94,9 +101,20 @@ function readFilterChainMatch(v: ValueReader): FilterChainMatch | undefined {
   return { serverNames, transportProtocol, applicationProtocols };
 }
 
-/** listener_filters: only envoy.filters.listener.tls_inspector. Returns whether it is configured. */
-function readListenerFilters(v: ValueReader): boolean | undefined {
-  let inspector = false;
+/** Which listener filters are configured (tls_inspector, http_inspector). */
+interface ListenerFilterSet {
+  tls: boolean;
+  http: boolean;
+}
+
+const LISTENER_FILTERS: Readonly<Record<string, string>> = {
+  [TLS_INSPECTOR_NAME]: TLS_INSPECTOR_TYPE_URL,
+  [HTTP_INSPECTOR_NAME]: HTTP_INSPECTOR_TYPE_URL,
+};
+
+/** listener_filters: envoy.filters.listener.tls_inspector and envoy.filters.listener.http_inspector. */
+function readListenerFilters(v: ValueReader): ListenerFilterSet | undefined {
+  const found: ListenerFilterSet = { tls: false, http: false };
   let ok = true;
   for (const item of v.list()) {
     const obj = item.object();
@@ -107,16 +125,36 @@ function readListenerFilters(v: ValueReader): boolean | undefined {
     const nameField = obj.field('name');
     nameField.require();
     const name = nameField.string();
-    if (name !== undefined && name !== TLS_INSPECTOR_NAME) {
-      nameField.problem(`names "${name}"; the only supported listener filter is ${TLS_INSPECTOR_NAME}`);
+    const typeUrl = name === undefined ? undefined : LISTENER_FILTERS[name];
+    if (name !== undefined && typeUrl === undefined) {
+      nameField.problem(`names "${name}"; the supported listener filters are ${Object.keys(LISTENER_FILTERS).join(', ')}`);
       ok = false;
     }
     const typed = obj.field('typed_config');
-    if (!typed.missing && !readEmptyTypedConfig(typed, TLS_INSPECTOR_TYPE_URL)) ok = false;
+    if (!typed.missing && typeUrl !== undefined && !readEmptyTypedConfig(typed, typeUrl)) ok = false;
     obj.done();
-    inspector = inspector || name === TLS_INSPECTOR_NAME;
+    if (name === TLS_INSPECTOR_NAME) found.tls = true;
+    if (name === HTTP_INSPECTOR_NAME) found.http = true;
   }
-  return ok ? inspector : undefined;
+  return ok ? found : undefined;
+}
+
+/** What a tcp_proxy chain carries as its (unused) HCM fields: no routes, Envoy's defaults. */
+function tcpChainHcm(statPrefix: string): FilterChain['hcm'] {
+  return {
+    statPrefix,
+    routeConfig: { name: '', virtualHosts: [], requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
+    streamIdleTimeoutMs: 0,
+    requestHeadersTimeoutMs: 0,
+    httpFilters: { fault: null, cors: false, order: [] },
+    pathNormalization: { normalizePath: false, mergeSlashes: false, escapedSlashes: 'KEEP_UNCHANGED' },
+    codecType: 'HTTP1',
+    http2: DEFAULT_HTTP2_OPTIONS,
+    accessLogs: [],
+    forwarding: { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false },
+    localReply: null,
+    upgrades: [],
+  };
 }
 
 function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain | undefined {
@@ -127,28 +165,36 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
   const tls = socketField.missing ? null : readDownstreamTransportSocket(socketField);
   chain.field('name').string();
   let hcm: HcmFields | undefined;
+  let tcpProxy: TcpProxyConfig | undefined;
   const filtersField = chain.field('filters');
   filtersField.require();
   const filters = filtersField.list();
-  if (!filtersField.missing && filters.length !== 1) filtersField.problem(`must hold exactly one filter, ${HCM_FILTER_NAME}`);
+  if (!filtersField.missing && filters.length !== 1) filtersField.problem(`must hold exactly one filter, ${HCM_FILTER_NAME} or ${TCP_PROXY_FILTER_NAME}`);
   const filter = filters[0]?.object();
   if (filter !== undefined) {
     const nameField = filter.field('name');
     nameField.require();
     const filterName = nameField.string();
-    if (filterName !== undefined && filterName !== HCM_FILTER_NAME) {
-      nameField.problem(`names "${filterName}"; the only supported network filter is ${HCM_FILTER_NAME}`);
-    }
     const typed = filter.field('typed_config');
     typed.require();
-    hcm = readHcm(typed, refs);
+    if (filterName === TCP_PROXY_FILTER_NAME) {
+      const obj = readTypedConfig(typed, TCP_PROXY_TYPE_URL);
+      if (obj !== undefined) tcpProxy = readTcpProxy(obj, refs);
+    } else {
+      if (filterName !== undefined && filterName !== HCM_FILTER_NAME) {
+        nameField.problem(`names "${filterName}"; the supported network filters are ${HCM_FILTER_NAME} and ${TCP_PROXY_FILTER_NAME}`);
+      }
+      hcm = readHcm(typed, refs);
+    }
     filter.done();
   }
   chain.done();
-  if (match === undefined || tls === undefined || hcm === undefined || hcm.statPrefix === undefined
+  if (match === undefined || tls === undefined) return undefined;
+  if (tcpProxy !== undefined) return { match, tls, hcm: tcpChainHcm(tcpProxy.statPrefix), tcpProxy };
+  if (hcm === undefined || hcm.statPrefix === undefined
     || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined
     || hcm.codec === undefined || hcm.accessLogs === undefined
-    || hcm.forwarding === undefined || hcm.localReply === undefined) return undefined;
+    || hcm.forwarding === undefined || hcm.localReply === undefined || hcm.upgrades === undefined) return undefined;
   return {
     match,
     tls,
@@ -164,7 +210,9 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
       accessLogs: hcm.accessLogs,
       forwarding: hcm.forwarding,
       localReply: hcm.localReply,
+      upgrades: hcm.upgrades,
     },
+    tcpProxy: null,
   };
 }
 
@@ -183,9 +231,14 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
   // Informational in Envoy (stats, tracing); a control plane (Istio's and ours) sets it on every listener.
   const direction = obj.field('traffic_direction');
   if (!direction.missing) direction.enumOf(['UNSPECIFIED', 'INBOUND', 'OUTBOUND']);
-  const tlsInspector = readListenerFilters(obj.field('listener_filters'));
+  const listenerFilters = readListenerFilters(obj.field('listener_filters'));
+  const tlsInspector = listenerFilters?.tls;
+  const httpInspector = listenerFilters?.http;
   // Envoy's default: a client gets 15 s to finish what the listener filters read (the ClientHello); 0 = no limit.
   const listenerFiltersTimeoutMs = obj.field('listener_filters_timeout').duration() ?? DEFAULT_LISTENER_FILTERS_TIMEOUT_MS;
+  // true (Istio sets it where it sniffs): at the timeout the connection goes on with what the filters found, so a
+  // server-first protocol (MySQL) still reaches its raw TCP chain.
+  const continueOnListenerFiltersTimeout = obj.field('continue_on_listener_filters_timeout').bool() ?? false;
   const chainsField = obj.field('filter_chains');
   chainsField.require();
   const items = chainsField.list();
@@ -207,9 +260,10 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
     seen.add(key);
     chains.push(chain);
   }
-  if (tlsInspector === false) {
-    // Without the inspector nothing is known of the ClientHello: only one chain, matching nothing of it, can be used.
-    if (items.length > 1) chainsField.problem(`holds several filter chains; choosing among them needs the ${TLS_INSPECTOR_NAME} listener filter`);
+  const inspected = tlsInspector === true || httpInspector === true;
+  if (listenerFilters !== undefined && !inspected) {
+    // Without an inspector nothing is known of the first bytes: only one chain, matching nothing of them, can be used.
+    if (items.length > 1) chainsField.problem(`holds several filter chains; choosing among them needs the ${TLS_INSPECTOR_NAME} or ${HTTP_INSPECTOR_NAME} listener filter`);
     const m = chains[0]?.match;
     if (m !== undefined && (m.serverNames.length > 0 || m.applicationProtocols.length > 0 || m.transportProtocol === 'tls')) {
       chainsField.problem(`matches on server_names, application_protocols or transport_protocol "tls", which needs the ${TLS_INSPECTOR_NAME} listener filter`);
@@ -217,8 +271,9 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
     }
   }
   obj.done();
-  const first = chains[0];
-  if (name === undefined || address === undefined || tlsInspector === undefined || !chainsOk || first === undefined
-    || items.length === 0 || (tlsInspector === false && items.length > 1)) return undefined;
-  return { name, address, tlsInspector, listenerFiltersTimeoutMs, filterChains: chains, ...first.hcm };
+  // The listener's own HCM fields are its first HTTP chain's (a TCP-only listener has no routes).
+  const first = chains.find((c) => c.tcpProxy === null) ?? chains[0];
+  if (name === undefined || address === undefined || tlsInspector === undefined || httpInspector === undefined || !chainsOk
+    || first === undefined || items.length === 0 || (!inspected && items.length > 1)) return undefined;
+  return { name, address, tlsInspector, httpInspector, listenerFiltersTimeoutMs, continueOnListenerFiltersTimeout, filterChains: chains, ...first.hcm };
 }

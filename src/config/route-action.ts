@@ -1,6 +1,7 @@
 // The three things a route can do: forward (config.route.v3.RouteAction),
 // redirect (RedirectAction) or answer itself (DirectResponseAction).
 
+import { readUpgradeConfigs } from './upgrade-config.js';
 import type { DirectResponseAction, RedirectAction, RouteAction, WeightedClusterEntry } from './bootstrap-types.js';
 import { readHashPolicies } from './hash-policy.js';
 import { readUriText } from './head-text.js';
@@ -104,9 +105,11 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[], onObje
   const hostRewriteLiteral = readUriText(obj.field('host_rewrite_literal'), true) ?? null;
   const hashPolicy = readHashPolicies(obj.field('hash_policy'));
   const requestMirrorPolicies = readMirrorPolicies(obj.field('request_mirror_policies'), refs);
+  const upgrades = readUpgradeConfigs(obj.field('upgrade_configs'));
   onObject?.(obj);
   obj.done();
-  if (clusters === undefined || retryPolicy === undefined || hashPolicy === undefined || requestMirrorPolicies === undefined) return undefined;
+  if (clusters === undefined || retryPolicy === undefined || hashPolicy === undefined || requestMirrorPolicies === undefined
+    || upgrades === undefined) return undefined;
   return {
     type: 'route',
     clusters,
@@ -118,6 +121,7 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[], onObje
     hostRewriteLiteral,
     hashPolicy,
     requestMirrorPolicies,
+    upgrades,
   };
 }
 

@@ -3,12 +3,13 @@
 import { mergeHttpFilterStats, type HttpFilterCounters } from './http-filter-stats.js';
 import { compareStrings, sumByKey } from './sum-by-key.js';
 import type { Http2WorkerCounters, WorkerStatsSnapshot } from './worker-stats-snapshot.js';
+import { mergeTcpProxyStats, type TcpProxySeries } from './tcp-proxy-stats.js';
 
 /** The merge reads these fields of each worker's snapshot. */
 export type WorkerStatsInput = Pick<
   WorkerStatsSnapshot,
   'workerId' | 'downstreamCxActive' | 'downstreamCxTotal' | 'downstreamCxOverflow' | 'acceptPausedTotal' | 'requests' | 'clusters' | 'httpFilters'
-  | 'tlsHandshakeTotal' | 'tlsHandshakeErrorTotal' | 'noFilterChainMatchTotal' | 'listenerFiltersTimeoutTotal' | 'http2'
+  | 'tlsHandshakeTotal' | 'tlsHandshakeErrorTotal' | 'noFilterChainMatchTotal' | 'listenerFiltersTimeoutTotal' | 'http2' | 'tcpProxy'
 >;
 
 export interface MergedRequestSeries {
@@ -57,6 +58,8 @@ export interface MergedStats {
   readonly workers: readonly WorkerConnectionStats[];
   /** Fault and CORS counters summed per listener stat prefix, sorted by prefix. */
   readonly httpFilters?: readonly HttpFilterCounters[];
+  /** tcp_proxy counters summed per stat prefix and cluster. */
+  readonly tcpProxy?: readonly TcpProxySeries[];
 }
 
 const CLUSTER_COUNTERS = ['cxActive', 'cxTotal', 'cxConnectFail', 'cxProtocolError', 'rqActive', 'rqTotal', 'rqRetry', 'rqTimeout'] as const;
@@ -109,5 +112,6 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
     clusters: sumByKey(snapshots.flatMap((s) => s.clusters), 'cluster', CLUSTER_COUNTERS),
     workers: workers.sort((a, b) => a.workerId - b.workerId),
     httpFilters: mergeHttpFilterStats(snapshots.map((s) => s.httpFilters)),
+    tcpProxy: mergeTcpProxyStats(snapshots.map((s) => s.tcpProxy)),
   };
 }

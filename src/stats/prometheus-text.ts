@@ -2,6 +2,7 @@
 // 0.0.4, with Istio's standard metric and label names for request metrics and
 // Envoy's names for upstream cluster gauges, so existing dashboards work.
 import { HTTP_FILTER_METRICS, httpFilterLabels } from './http-filter-stats.js';
+import { ENVOY_TCP_METRICS, ISTIO_TCP_METRICS, tcpStatsByPrefix } from './tcp-proxy-stats.js';
 import { RESILIENCE_METRICS, type ClusterResilienceStats } from './cluster-resilience-stats.js';
 import type { MergedClusterStats, MergedStats } from './merge-worker-stats.js';
 
@@ -166,6 +167,24 @@ export function renderPrometheusText(input: RenderInput): string {
     b.sample('istio_request_duration_milliseconds_sum', labels, s.durationSumMs);
     b.sample('istio_request_duration_milliseconds_count', labels, s.count);
   });
+
+  const tcp = merged.tcpProxy ?? [];
+  // The TCP families appear only when some listener runs a tcp_proxy.
+  if (tcp.length > 0) {
+    b.fieldFamilies(ISTIO_TCP_METRICS.map((m) => ({ ...m, type: 'counter' as const })), tcp, (s): Labels => {
+      const dest = destinationServiceOf(s.cluster);
+      return [
+        ['reporter', 'source'],
+        ['source_workload', identity.serviceName],
+        ['source_workload_namespace', identity.namespace],
+        ['destination_service', dest.service],
+        ['destination_service_name', dest.name],
+        ['request_protocol', 'tcp'],
+        ['connection_security_policy', 'unknown'],
+      ];
+    });
+    b.fieldFamilies(ENVOY_TCP_METRICS.map((m) => ({ ...m, type: 'counter' as const })), tcpStatsByPrefix(tcp), (s) => [['envoy_tcp_prefix', s.statPrefix]]);
+  }
 
   b.fieldFamilies(CLUSTER_METRICS, merged.clusters, (c) => [['cluster_name', c.cluster]]);
   const filters = merged.httpFilters ?? [];

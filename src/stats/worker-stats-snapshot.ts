@@ -2,6 +2,7 @@
 // worker for one snapshot and merges them (merge-worker-stats.ts). Shared by
 // workers/ (which produce it) and src/stats (which renders it).
 import type { HttpFilterCounters } from './http-filter-stats.js';
+import type { TcpProxySeries } from './tcp-proxy-stats.js';
 
 /** One istio_requests_total / istio_request_duration_milliseconds series. */
 export interface RequestSeries {
@@ -55,6 +56,8 @@ export interface WorkerStatsSnapshot {
   readonly clusters: readonly UpstreamClusterStats[];
   /** Fault and CORS filter counters per listener stat prefix (absent: none). */
   readonly httpFilters?: readonly HttpFilterCounters[];
+  /** tcp_proxy counters per stat prefix and cluster (absent: none). */
+  readonly tcpProxy?: readonly TcpProxySeries[];
 }
 
 /** Istio's default buckets for istio_request_duration_milliseconds. */

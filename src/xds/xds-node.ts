@@ -26,6 +26,8 @@ export interface WorkloadIdentity {
   readonly serviceAccount?: string;
   /** node.locality: where this workload runs (the control plane orders endpoints by it for locality failover). */
   readonly locality?: Locality;
+  /** A gateway proxy (`--router`): Istio's `router` node type, given the Gateways that select its labels. */
+  readonly router?: boolean;
 }
 
 /** Metadata keys (Istio's names where Istio has one). */
@@ -58,7 +60,7 @@ export interface XdsNode {
 
 /** `instance` tells apart proxies of one workload (Istio's pod-name suffix): stableInstance(dataDir) for a sidecar. */
 export function nodeId(workload: WorkloadIdentity, instance: string | number): string {
-  return `sidecar~${workload.address}~${workload.service}-${instance}.${workload.namespace}~${workload.namespace}.svc.cluster.local`;
+  return `${workload.router === true ? 'router' : 'sidecar'}~${workload.address}~${workload.service}-${instance}.${workload.namespace}~${workload.namespace}.svc.cluster.local`;
 }
 
 /**
@@ -88,7 +90,7 @@ export function buildNode(workload: WorkloadIdentity, instance: string | number 
     [NODE_METADATA.VERSION]: { stringValue: workload.version },
     [NODE_METADATA.LABELS]: { structValue: labels },
     [NODE_METADATA.INSTANCE_IPS]: { stringValue: workload.address },
-    [NODE_METADATA.PROXY_KIND]: { stringValue: 'sidecar' },
+    [NODE_METADATA.PROXY_KIND]: { stringValue: workload.router === true ? 'router' : 'sidecar' },
   };
   const ports: [string, number | undefined][] = [
     [NODE_METADATA.APP_PORT, workload.appPort],

@@ -38,6 +38,11 @@ const PROTO_FILES = [
   'envoy/extensions/transport_sockets/tls/v3/secret.proto',
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
+  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
+  // TLS termination and origination (gateway servers, DestinationRule tls)
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   // typed configs the readers accept inside resources (Any): HTTP filters, access loggers, the retry host predicate, balancers
   'envoy/extensions/filters/http/fault/v3/fault.proto',
   'envoy/extensions/filters/http/cors/v3/cors.proto',

@@ -130,6 +130,7 @@ const EXPECTED_WITHOUT_CHAINS = {
     accessLogs: [],
     forwarding: { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false },
     localReply: null,
+    upgrades: [],
     routeConfig: {
       name: 'rc',
       requestHeadersToAdd: [{ key: 'x-rc', value: 'rc', append: false }],
@@ -223,11 +224,14 @@ const EXPECTED: Bootstrap = {
   listeners: EXPECTED_WITHOUT_CHAINS.listeners.map((l) => ({
     ...l,
     tlsInspector: false,
+    httpInspector: false,
     listenerFiltersTimeoutMs: 15_000,
+    continueOnListenerFiltersTimeout: false,
     filterChains: [{
       match: { serverNames: [], transportProtocol: '', applicationProtocols: [] },
       tls: null,
-      hcm: { statPrefix: l.statPrefix, routeConfig: l.routeConfig, streamIdleTimeoutMs: l.streamIdleTimeoutMs, requestHeadersTimeoutMs: l.requestHeadersTimeoutMs, httpFilters: l.httpFilters, pathNormalization: l.pathNormalization, codecType: l.codecType, http2: l.http2, accessLogs: l.accessLogs, forwarding: l.forwarding, localReply: l.localReply },
+      hcm: { statPrefix: l.statPrefix, routeConfig: l.routeConfig, streamIdleTimeoutMs: l.streamIdleTimeoutMs, requestHeadersTimeoutMs: l.requestHeadersTimeoutMs, httpFilters: l.httpFilters, pathNormalization: l.pathNormalization, codecType: l.codecType, http2: l.http2, accessLogs: l.accessLogs, forwarding: l.forwarding, localReply: l.localReply, upgrades: l.upgrades },
+      tcpProxy: null,
     }],
   })),
 };

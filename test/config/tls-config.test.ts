@@ -129,6 +129,6 @@ describe('TLS config: refused at file, line and field', () => {
     const all = problems.map((p) => `${p.path} ${p.message}`).join('\n');
     expect(all).toMatch(/holds several filter chains; choosing among them needs the envoy\.filters\.listener\.tls_inspector/);
     expect(all).toMatch(/matches on server_names.*needs the envoy\.filters\.listener\.tls_inspector/);
-    expect(all).toMatch(/the only supported listener filter is envoy\.filters\.listener\.tls_inspector/);
+    expect(all).toMatch(/the supported listener filters are envoy\.filters\.listener\.tls_inspector, envoy\.filters\.listener\.http_inspector/);
   });
 });

@@ -14,7 +14,7 @@ describe('isthmus proxy --control', () => {
     expect(options.bootstrap).toBeUndefined();
     expect(options.control).toEqual({
       target: '127.0.0.1:15010', protocol: 'delta', version: 'v2', labels: { team: 'books', tier: 'web' }, workloadAddress: '127.0.0.1', appPort: 9080,
-      servicePort: 0, outboundPort: 15001, inboundPort: undefined, serviceAccount: undefined,
+      servicePort: 0, outboundPort: 15001, inboundPort: undefined, serviceAccount: undefined, locality: undefined, router: false,
     });
     expect(control([
       '--control', '127.0.0.1:15010', '--service', 'reviews', '--service-port', '9080', '--outbound-port', '0', '--inbound-port', '25006',
@@ -22,6 +22,14 @@ describe('isthmus proxy --control', () => {
     ]).control).toMatchObject({ servicePort: 9080, outboundPort: 0, inboundPort: 25006, serviceAccount: 'bookinfo-reviews' });
     expect(control(['--bootstrap', 'b.yaml', '--control', '[::1]:15010', '--service', 's', '--xds-protocol', 'sotw']).control?.protocol).toBe('sotw');
     expect(control(['--bootstrap', 'b.yaml']).control).toBeUndefined();
+  });
+
+  it('--router announces a gateway, istio-ingressgateway unless --service names it', () => {
+    const options = control(['--control', '127.0.0.1:15010', '--router', '--label', 'istio=ingressgateway']);
+    expect(options.service).toBe('istio-ingressgateway');
+    expect(options.control).toMatchObject({ router: true, labels: { istio: 'ingressgateway' } });
+    expect(control(['--control', '127.0.0.1:15010', '--router', '--service', 'egress']).service).toBe('egress');
+    expect(() => control(['--bootstrap', 'b.yaml', '--router'])).toThrow('--router needs --control HOST:PORT');
   });
 
   it('names what is wrong', () => {

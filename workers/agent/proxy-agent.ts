@@ -288,6 +288,7 @@ export class ProxyAgent implements AdminBackend {
       // The bootstrap token's service account is this workload's, unless --service-account says it.
       ...((control.serviceAccount ?? this.tokenServiceAccount) !== undefined ? { serviceAccount: (control.serviceAccount ?? this.tokenServiceAccount)! } : {}),
       ...(control.locality !== undefined ? { locality: control.locality } : {}),
+      ...(control.router ? { router: true } : {}),
     }, stableInstance(this.options.dataDir));
     this.xds = new XdsClient({
       target: control.target,

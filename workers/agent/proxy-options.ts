@@ -29,6 +29,8 @@ export interface ControlOptions {
   readonly serviceAccount: string | undefined;
   /** node.locality from `--locality region/zone/subzone`, when given. */
   readonly locality: Locality | undefined;
+  /** `--router`: announce as a gateway proxy (Istio's `router` type), configured by Gateways that select its labels. */
+  readonly router: boolean;
 }
 
 export interface IdentityOptions {
@@ -73,6 +75,8 @@ export interface ProxyOptions {
 }
 
 const MAX_WORKERS = 256;
+/** The service name a `--router` proxy announces when --service is not given (Istio's ingress gateway). */
+export const DEFAULT_ROUTER_SERVICE = 'istio-ingressgateway';
 
 export const PROXY_COMMAND: CommandSpec = {
   name: 'proxy',
@@ -127,6 +131,10 @@ export const PROXY_COMMAND: CommandSpec = {
       name: 'locality', type: 'string', valueName: 'REGION/ZONE/SUBZONE',
       description: 'where this workload runs (announced as node.locality; with outlier detection, traffic prefers endpoints in the same locality)',
     },
+    {
+      name: 'router', type: 'boolean', default: false,
+      description: 'run as an ingress/egress gateway (Istio\'s router proxy type): listeners come from the Gateways whose selector matches --label (default service name: istio-ingressgateway)',
+    },
     { name: 'workload-address', type: 'string', valueName: 'IP', default: '127.0.0.1', description: 'this workload\'s address (announced to the control plane)' },
     { name: 'max-clusters', type: 'integer', valueName: 'N', default: 1024, description: 'most clusters a config may have (shared-state slots: 64 bytes each)', validate: intBetween(1, 1 << 20) },
     { name: 'max-endpoints', type: 'integer', valueName: 'N', default: 16384, description: 'most upstream endpoints over all clusters (shared-state slots: 64 bytes each)', validate: intBetween(1, 1 << 22) },
@@ -147,8 +155,9 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
   if ((bootstrap === undefined || bootstrap === '') && control === undefined) {
     throw new OptionsError('--bootstrap FILE is required, or --control HOST:PORT (or ISTHMUS_BOOTSTRAP / ISTHMUS_CONTROL, or the --config file)');
   }
+  if (v.router === true && control === undefined) throw new OptionsError('--router needs --control HOST:PORT (a gateway takes its listeners from the Gateways the control plane serves)');
   const workers = v.workers === 'auto' ? availableParallelism() : Number(v.workers);
-  const service = v.service as string | undefined;
+  const service = (v.service as string | undefined) ?? (control?.router === true ? DEFAULT_ROUTER_SERVICE : undefined);
   const dataDir = (v['data-dir'] as string | undefined) ?? `./.isthmus/proxy-${service ?? 'default'}`;
   return {
     help: false,
@@ -231,7 +240,8 @@ function controlOptions(v: Readonly<Record<string, OptionValue | undefined>>, la
   if (match === null || Number(match[2]) < 1 || Number(match[2]) > 65535) {
     throw new OptionsError(`--control: expected HOST:PORT (e.g. 127.0.0.1:15010), got '${target}'`);
   }
-  if (v.service === undefined || v.service === '') throw new OptionsError('--control needs --service NAME (the workload announced to the control plane)');
+  const router = v.router as boolean;
+  if ((v.service === undefined || v.service === '') && !router) throw new OptionsError('--control needs --service NAME (the workload announced to the control plane)');
   const fromOther = typeof v.label === 'string' && labelFlags.length === 0 ? v.label.split(',').filter((s) => s !== '') : [];
   const workloadAddress = v['workload-address'] as string;
   if (isIP(workloadAddress) === 0) throw new OptionsError(`--workload-address: expected an IP address, got '${workloadAddress}'`);
@@ -247,6 +257,7 @@ function controlOptions(v: Readonly<Record<string, OptionValue | undefined>>, la
     inboundPort: v['inbound-port'] as number | undefined,
     serviceAccount: serviceAccount(v['service-account'] as string | undefined),
     locality: locality(v.locality as string | undefined),
+    router,
   };
 }
 

@@ -228,7 +228,7 @@ describe('parseResources: a full valid set', () => {
           http: { http1MaxPendingRequests: 10, http2MaxRequests: 1000, maxRetries: 2 },
         },
         outlierDetection: { consecutive5xxErrors: 7, consecutiveGatewayErrors: 3, intervalMs: 5000, baseEjectionTimeMs: 60_000, maxEjectionPercent: 50 },
-        tls: { mode: 'ISTIO_MUTUAL' },
+        tls: { mode: 'ISTIO_MUTUAL', subjectAltNames: [] },
       },
       subsets: [
         { name: 'v1', labels: { version: 'v1' } },
@@ -300,19 +300,19 @@ describe('parseResources: problems name the file, line and field path', () => {
     ]);
   });
 
-  it('reports bad enums, unknown kinds and versions, and gateways other than mesh', () => {
+  it('reports bad enums, unknown kinds and versions, and bad gateway names', () => {
     const text = [
-      'apiVersion: networking.istio.io/v2', 'kind: Gateway', 'metadata: {name: g}', 'spec: {}', '---',
+      'apiVersion: networking.istio.io/v2', 'kind: EnvoyFilter', 'metadata: {name: g}', 'spec: {}', '---',
       'apiVersion: networking.istio.io/v1', 'kind: ServiceEntry', 'metadata: {name: s}',
-      'spec: {hosts: [a.com], ports: [{number: 80, name: h, protocol: HTTPS}], resolution: DNS}', '---',
+      'spec: {hosts: [a.com], ports: [{number: 80, name: h, protocol: QUIC}], resolution: DNS}', '---',
       'apiVersion: networking.istio.io/v1', 'kind: VirtualService', 'metadata: {name: v}',
-      'spec: {hosts: [a.com], gateways: [mesh, ingress], http: [{route: [{destination: {host: a.com}}]}]}',
+      'spec: {hosts: [a.com], gateways: [mesh, Ingress_GW], http: [{route: [{destination: {host: a.com}}]}]}',
     ].join('\n');
     expect(problemsOf(text)).toEqual([
       'bad.yaml:1: apiVersion must be one of networking.istio.io/v1alpha3, networking.istio.io/v1beta1, networking.istio.io/v1',
-      'bad.yaml:2: kind "Gateway" is not supported (supported kinds: ServiceEntry, WorkloadEntry, VirtualService, DestinationRule, Sidecar)',
-      'bad.yaml:9: spec.ports[0].protocol must be one of HTTP, HTTP2, GRPC, TCP (got "HTTPS")',
-      'bad.yaml:14: spec.gateways[1] names gateway "ingress": only "mesh" (sidecars) is supported; ingress/egress gateways are not in the subset',
+      'bad.yaml:2: kind "EnvoyFilter" is not supported (supported kinds: ServiceEntry, WorkloadEntry, VirtualService, DestinationRule, Sidecar, Gateway)',
+      'bad.yaml:9: spec.ports[0].protocol must be one of HTTP, HTTP2, HTTPS, GRPC, GRPC-WEB, TCP, TLS, MONGO, MYSQL, REDIS (got "QUIC")',
+      'bad.yaml:14: spec.gateways[1] must be "mesh", a Gateway name or "namespace/name": "Ingress_GW"',
     ]);
   });
 
@@ -385,7 +385,8 @@ describe('parseResources: problems name the file, line and field path', () => {
       'bad.yaml:4: spec.weight must be between 1 and 4294967295',
       'bad.yaml:4: spec.color is not supported',
       'bad.yaml:12: spec.trafficPolicy.loadBalancer.simple must be one of ROUND_ROBIN, LEAST_REQUEST, RANDOM',
-      'bad.yaml:13: spec.trafficPolicy.tls.mode must be one of DISABLE, ISTIO_MUTUAL',
+      'bad.yaml:13: spec.trafficPolicy.tls.clientCertificate is required with mode MUTUAL',
+      'bad.yaml:13: spec.trafficPolicy.tls.privateKey is required with mode MUTUAL',
     ]);
   });
 });

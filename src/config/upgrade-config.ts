@@ -1,0 +1,51 @@
+// upgrade_configs on the HTTP connection manager
+// (HttpConnectionManager.UpgradeConfig) and on a route
+// (RouteAction.UpgradeConfig): which Upgrade types (websocket, CONNECT) are
+// relayed as bytes once the upstream agrees. Envoy's rule: a route's entry
+// overrides the HCM's `enabled`, but only for types the HCM lists.
+import type { ValueReader } from './yaml-reader.js';
+
+export interface UpgradeConfig {
+  /** Lowercased ("websocket", "connect"). */
+  readonly upgradeType: string;
+  /** enabled; default true. */
+  readonly enabled: boolean;
+}
+
+/** Reads a list of UpgradeConfig (the HCM's or a route's). */
+export function readUpgradeConfigs(v: ValueReader): UpgradeConfig[] | undefined {
+  const out: UpgradeConfig[] = [];
+  let ok = true;
+  for (const item of v.list()) {
+    const obj = item.object();
+    if (obj === undefined) {
+      ok = false;
+      continue;
+    }
+    const typeField = obj.field('upgrade_type');
+    typeField.require();
+    const upgradeType = typeField.nonEmptyString()?.toLowerCase();
+    const enabledField = obj.field('enabled');
+    // HCM's `enabled` is a BoolValue (JSON: a bool); the route's too.
+    const enabled = enabledField.missing ? true : enabledField.bool();
+    obj.done();
+    if (upgradeType === undefined || enabled === undefined) ok = false;
+    else if (out.some((u) => u.upgradeType === upgradeType)) {
+      typeField.problem(`lists upgrade type "${upgradeType}" twice`);
+      ok = false;
+    } else out.push({ upgradeType, enabled });
+  }
+  return ok ? out : undefined;
+}
+
+export const UPGRADE_NOT_CONFIGURED = 0; // forwarded as a plain request, the Upgrade header stripped
+export const UPGRADE_REFUSED = 1; // 403, as Envoy (downstream_rq_ws_on_non_ws_route)
+export const UPGRADE_ALLOWED = 2;
+
+/** takes the HCM's and the route's upgrade_configs and a request's upgrade type (lowercased); returns UPGRADE_*. */
+export function upgradeVerdict(hcm: readonly UpgradeConfig[], route: readonly UpgradeConfig[], upgradeType: string): number {
+  const listed = hcm.find((u) => u.upgradeType === upgradeType);
+  if (listed === undefined) return UPGRADE_NOT_CONFIGURED;
+  const override = route.find((u) => u.upgradeType === upgradeType);
+  return (override ?? listed).enabled ? UPGRADE_ALLOWED : UPGRADE_REFUSED;
+}
