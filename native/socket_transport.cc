@@ -339,6 +339,28 @@ napi_value TransportRemoteAddress(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// (id) → the peer's port (0 when unknown or closed)
+napi_value TransportRemotePort(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  Transport* t;
+  Conn* c;
+  if (!GetConn(env, argv[0], &t, &c)) return nullptr;
+  uint32_t port = 0;
+  if (c != nullptr) {
+    sockaddr_storage addr;
+    socklen_t len = sizeof(addr);
+    if (getpeername(c->fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      if (addr.ss_family == AF_INET) port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+      else if (addr.ss_family == AF_INET6) port = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    }
+  }
+  napi_value out;
+  napi_create_uint32(env, port, &out);
+  return out;
+}
+
 void Export(napi_env env, Napi::Object exports, const char* name, napi_callback fn) {
   napi_value value;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &value);
@@ -361,6 +383,7 @@ void RegisterSocketTransport(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "transportReset", ConnOp<ResetOp>);
   Export(env, exports, "transportSetTimeout", TransportSetTimeout);
   Export(env, exports, "transportRemoteAddress", TransportRemoteAddress);
+  Export(env, exports, "transportRemotePort", TransportRemotePort);
 }
 
 }  // namespace isthmus

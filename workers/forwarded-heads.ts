@@ -7,7 +7,7 @@ import { FLAG, HEAD } from '../src/native.js';
 import { rewritePath } from '../src/routing/route-table.js';
 import type { ActiveRequest } from './active-request.js';
 import { encodeUpstreamHead, type UpstreamHeadFields } from './message-heads.js';
-import { DEFAULT_FORWARDING } from '../src/config/forwarding-config.js';
+import { DEFAULT_FORWARDING } from '../src/config/forwarding-defaults.js';
 import { forwardedFor } from './forwarded-for.js';
 
 /** Received headers only this proxy may set: x-envoy-internal always, x-envoy-external-address when it sets one. */

@@ -4,7 +4,7 @@
 // body_format_override first). Formats are compiled once per config object.
 import type { LocalReplyConfig, LocalReplyFilter, LocalReplyFormat, StringMatch } from '../src/config/bootstrap-types.js';
 import { StringMatcher } from '../src/routing/string-matcher.js';
-import { parseFormatString, type FormatPiece } from '../src/config/local-reply-config.js';
+import { parseFormatString, type FormatPiece } from '../src/config/local-reply-format.js';
 import { responseFlagsText } from './response-flags.js';
 
 /** What a local reply's format and filters read from the request. */

@@ -12,6 +12,7 @@ import {
   transportInit,
   transportPause,
   transportRemoteAddress,
+  transportRemotePort,
   transportReset,
   transportResume,
   transportSetTimeout,
@@ -94,6 +95,7 @@ export class NativeSocket implements TransportSocket {
   /** Set while the addon runs TLS on this socket (its DATA is plaintext). */
   tls: NativeTlsEvents | null = null;
   private address: string | null = null;
+  private port = -1;
 
   private constructor(
     readonly id: number,
@@ -117,6 +119,12 @@ export class NativeSocket implements TransportSocket {
   get remoteAddress(): string {
     if (this.address === null) this.address = transportRemoteAddress(this.id);
     return this.address;
+  }
+
+  /** The peer's port (0 once closed); asked only by a log format that shows it. */
+  get remotePort(): number {
+    if (this.port < 0) this.port = transportRemotePort(this.id);
+    return this.port;
   }
 
   write(data: Buffer | string): boolean {

@@ -3,10 +3,11 @@
 // XFF and finding the trusted client address are in workers/forwarded-for.ts).
 
 import type { ForwardingConfig } from './bootstrap-types.js';
+import { DEFAULT_FORWARDING } from './forwarding-defaults.js';
 import { UINT32_MAX, type ObjectReader } from './yaml-reader.js';
 
 /** Envoy's defaults: transparent (XFF not modified), no trusted hops. */
-export const DEFAULT_FORWARDING: ForwardingConfig = Object.freeze({ useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false });
+export { DEFAULT_FORWARDING } from './forwarding-defaults.js';
 
 /** Reads the three fields from an HttpConnectionManager; undefined after reporting a problem. */
 export function readForwarding(hcm: ObjectReader): ForwardingConfig | undefined {
