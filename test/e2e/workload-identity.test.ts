@@ -176,8 +176,11 @@ describe('workload identity from the control plane CA', () => {
     control = restarted;
     leftovers.push(() => old.remove());
     await waitFor('ready again after renewal', async () => (await admin(proxy!, '/ready')).status === 200, 20_000);
-    const after = await get(port, root);
-    expect(after.status).toBe(200);
+    // /ready is the agent's view; each of the two workers takes the new certificate with its next config version.
+    const after = await waitFor('the renewed certificate served', async () => {
+      const r = await get(port, root);
+      return r.status === 200 && r.serial !== first.serial ? r : undefined;
+    }, 20_000);
     expect(after.serial).not.toBe(first.serial);
   }, 120_000);
 });
