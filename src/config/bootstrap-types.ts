@@ -1,3 +1,5 @@
+import type { LocalRateLimitConfig } from './local-rate-limit-config.js';
+export type { LocalRateLimitConfig } from './local-rate-limit-config.js';
 // The validated form of an Envoy v3 bootstrap's `static_resources` subset.
 // Produced once by parseBootstrap (the edge), stored in LMDB by the agent and
 // compiled by each worker. Plain data only (no RegExp, no Map) so it survives
@@ -116,6 +118,8 @@ export interface HttpFilters {
   readonly fault: FaultConfig | null;
   /** envoy.filters.http.cors present (policies come from virtual hosts / routes). */
   readonly cors: boolean;
+  /** envoy.filters.http.local_ratelimit: null when absent; its own config is the default for routes without an override. */
+  readonly localRateLimit: LocalRateLimitConfig | null;
   /** The names of the filters before the router, in the order http_filters lists them (the chain's order). */
   readonly order: readonly string[];
 }
@@ -200,6 +204,8 @@ export interface PerFilterConfig {
   readonly fault: FaultConfig | null;
   /** 'envoy.filters.http.cors' CorsPolicy, or the `cors` field; null = inherit. */
   readonly cors: CorsPolicy | null;
+  /** 'envoy.filters.http.local_ratelimit' override (its own bucket); null = inherit. */
+  readonly localRateLimit: LocalRateLimitConfig | null;
 }
 
 export interface VirtualHost extends HeaderMutation, PerFilterConfig {

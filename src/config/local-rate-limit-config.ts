@@ -1,0 +1,118 @@
+// extensions.filters.http.local_ratelimit.v3.LocalRateLimit: a token bucket
+// per proxy (shared by every worker), the share of requests it applies to
+// (filter_enabled) and enforces (filter_enforced), the reply it sends when
+// empty, and the x-ratelimit-* headers. As the listener's filter config or a
+// route's / virtual host's typed_per_filter_config (own bucket per config).
+
+import type { HeaderValueOption } from './bootstrap-types.js';
+import { readRuntimeFraction } from './fraction.js';
+import { readHeaderValueOptions } from './header-mutation.js';
+import { readTypedConfig } from './typed-config.js';
+import { UINT32_MAX, type ValueReader } from './yaml-reader.js';
+
+export const LOCAL_RATE_LIMIT_FILTER_NAME = 'envoy.filters.http.local_ratelimit';
+export const LOCAL_RATE_LIMIT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+/** Envoy refuses a shorter fill_interval for this filter. */
+const MIN_FILL_INTERVAL_MS = 50;
+
+/** type.v3.TokenBucket */
+export interface TokenBucketConfig {
+  readonly maxTokens: number;
+  /** Default 1. */
+  readonly tokensPerFill: number;
+  readonly fillIntervalMs: number;
+}
+
+export interface LocalRateLimitConfig {
+  readonly statPrefix: string;
+  /** null: no bucket, the filter lets everything through (as Envoy does without token_bucket). */
+  readonly tokenBucket: TokenBucketConfig | null;
+  /** filter_enabled default_value as a probability; Envoy's default is 0 (off, for safety). */
+  readonly enabled: number;
+  /** filter_enforced default_value; default 0 (shadow mode: counted, not enforced). */
+  readonly enforced: number;
+  /** Added to the 429 (or `status`) this filter sends. */
+  readonly responseHeadersToAdd: readonly HeaderValueOption[];
+  /** status.code, default 429. */
+  readonly status: number;
+  /** enable_x_ratelimit_headers: DRAFT_VERSION_03. */
+  readonly xRateLimitHeaders: boolean;
+}
+
+function readTokenBucket(v: ValueReader): TokenBucketConfig | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const maxField = obj.field('max_tokens');
+  maxField.require();
+  const maxTokens = maxField.integer(1, 0x7fffffff);
+  const perFillField = obj.field('tokens_per_fill');
+  const perFill = perFillField.missing ? 1 : readUInt32Value(perFillField);
+  const intervalField = obj.field('fill_interval');
+  intervalField.require();
+  const fillIntervalMs = intervalField.duration();
+  obj.done();
+  if (fillIntervalMs !== undefined && fillIntervalMs < MIN_FILL_INTERVAL_MS) {
+    intervalField.problem(`must be at least ${MIN_FILL_INTERVAL_MS}ms (Envoy's lower bound for the HTTP local rate limit)`);
+    return undefined;
+  }
+  if (perFill !== undefined && perFill < 1) {
+    perFillField.problem('must be at least 1');
+    return undefined;
+  }
+  if (maxTokens === undefined || perFill === undefined || fillIntervalMs === undefined) return undefined;
+  return { maxTokens, tokensPerFill: perFill, fillIntervalMs };
+}
+
+/** google.protobuf.UInt32Value: a bare number or `{ value }`. */
+function readUInt32Value(v: ValueReader): number | undefined {
+  if (!v.isMap()) return v.integer(0, UINT32_MAX);
+  const obj = v.object()!;
+  const value = obj.field('value').integer(0, UINT32_MAX) ?? 0;
+  obj.done();
+  return value;
+}
+
+/** The fields Envoy has that this proxy refuses rather than silently ignore. */
+const UNSUPPORTED = [
+  'descriptors', 'stage', 'request_headers_to_add_when_not_enforced', 'local_rate_limit_per_downstream_connection',
+  'vh_rate_limits', 'always_consume_default_token_bucket', 'rate_limited_as_resource_exhausted', 'local_cluster_rate_limit',
+];
+
+/** A LocalRateLimit typed_config (listener filter or per-route); undefined after reporting a problem. */
+export function readLocalRateLimit(v: ValueReader): LocalRateLimitConfig | undefined {
+  const obj = readTypedConfig(v, LOCAL_RATE_LIMIT_TYPE_URL);
+  if (obj === undefined) return undefined;
+  let ok = true;
+  const prefixField = obj.field('stat_prefix');
+  prefixField.require();
+  const statPrefix = prefixField.nonEmptyString();
+  const bucketField = obj.field('token_bucket');
+  const tokenBucket = bucketField.missing ? null : readTokenBucket(bucketField);
+  const enabledField = obj.field('filter_enabled');
+  const enabled = enabledField.missing ? 0 : readRuntimeFraction(enabledField);
+  const enforcedField = obj.field('filter_enforced');
+  const enforced = enforcedField.missing ? 0 : readRuntimeFraction(enforcedField);
+  const responseHeadersToAdd = readHeaderValueOptions(obj.field('response_headers_to_add'));
+  let status = 429;
+  const statusField = obj.field('status');
+  if (!statusField.missing) {
+    const statusObj = statusField.object();
+    const code = statusObj?.field('code').integer(200, 599);
+    statusObj?.done();
+    if (code === undefined) ok = false;
+    else status = code;
+  }
+  const xField = obj.field('enable_x_ratelimit_headers');
+  const x = xField.missing ? 'OFF' : xField.enumOf(['OFF', 'DRAFT_VERSION_03'] as const);
+  for (const name of UNSUPPORTED) {
+    const f = obj.field(name);
+    // local_rate_limit_per_downstream_connection: false is Envoy's default and what this proxy does.
+    if (f.missing || (name === 'local_rate_limit_per_downstream_connection' && f.bool() === false)) continue;
+    f.problem('is not supported by this proxy\'s local rate limit (one token bucket per proxy, no descriptors)');
+    ok = false;
+  }
+  obj.done();
+  if (!ok || statPrefix === undefined || tokenBucket === undefined || enabled === undefined || enforced === undefined
+    || responseHeadersToAdd === undefined || x === undefined) return undefined;
+  return Object.freeze({ statPrefix, tokenBucket, enabled, enforced, responseHeadersToAdd, status, xRateLimitHeaders: x === 'DRAFT_VERSION_03' });
+}
