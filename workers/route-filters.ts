@@ -13,6 +13,7 @@ import { FAULT_FILTER_NAME } from '../src/config/fault-config.js';
 import { LOCAL_RATE_LIMIT_FILTER_NAME } from '../src/config/local-rate-limit-config.js';
 import { LocalRateLimitFactory } from './filters/local-ratelimit/local-ratelimit-filter.js';
 import { localRateLimitFactory } from './filters/local-ratelimit/local-ratelimit-compile.js';
+import { compileCompressors } from './filters/compressor/compressor-compile.js';
 import { CompiledCors } from './filters/cors/cors-config.js';
 import { CorsFilterFactory } from './filters/cors/cors-filter.js';
 import { CompiledFault, type RandomSource } from './filters/fault/fault-config.js';
@@ -84,6 +85,8 @@ export function compileListenerFilters(
     if (vh.localRateLimit !== null) return rateLimitFactory(vh.localRateLimit, `vh:${vhIndex}`);
     return rateLimitFactory(config.localRateLimit, 'listener');
   };
+  // Compressors are the listener's alone (no per-route config): the same factories on every route.
+  for (const [name, factory] of compileCompressors(config, listener.statPrefix, stats)) builders[name] = () => factory;
   const byRoute = new Map<Route, RouteFilterChain>();
   const addRoute = (vh: VirtualHost, route: Route): void => {
     if (route.action.type !== 'route') return; // Envoy's CORS needs a route entry; faults ahead of a redirect are not modelled

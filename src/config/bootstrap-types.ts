@@ -1,4 +1,6 @@
 import type { LocalRateLimitConfig } from './local-rate-limit-config.js';
+import type { CompressorConfig } from './compressor-config.js';
+export type { CompressorConfig } from './compressor-config.js';
 export type { LocalRateLimitConfig } from './local-rate-limit-config.js';
 // The validated form of an Envoy v3 bootstrap's `static_resources` subset.
 // Produced once by parseBootstrap (the edge), stored in LMDB by the agent and
@@ -120,6 +122,8 @@ export interface HttpFilters {
   readonly cors: boolean;
   /** envoy.filters.http.local_ratelimit: null when absent; its own config is the default for routes without an override. */
   readonly localRateLimit: LocalRateLimitConfig | null;
+  /** envoy.filters.http.compressor entries (at most one per encoding), in chain order. */
+  readonly compressors: readonly CompressorConfig[];
   /** The names of the filters before the router, in the order http_filters lists them (the chain's order). */
   readonly order: readonly string[];
 }

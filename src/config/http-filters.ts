@@ -1,4 +1,4 @@
-// http_connection_manager.http_filters: the fault, cors and local_ratelimit filters, in any
+// http_connection_manager.http_filters: the fault, cors, local_ratelimit and compressor filters, in any
 // order (kept: it is the order of each route's chain), then the router, which
 // must be last. Each filter at most once.
 
@@ -6,12 +6,13 @@ import type { FaultConfig, HttpFilters, LocalRateLimitConfig } from './bootstrap
 import { CORS_FILTER_NAME, CORS_TYPE_URL } from './cors-policy.js';
 import { FAULT_FILTER_NAME, readFaultConfig } from './fault-config.js';
 import { LOCAL_RATE_LIMIT_FILTER_NAME, readLocalRateLimit } from './local-rate-limit-config.js';
+import { COMPRESSOR_FILTER_NAME, isCompressorTypedConfig, readCompressor, type CompressorConfig } from './compressor-config.js';
 import { readEmptyTypedConfig } from './typed-config.js';
 import type { ValueReader } from './yaml-reader.js';
 
 export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
 export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
-const SUPPORTED = [FAULT_FILTER_NAME, CORS_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, ROUTER_FILTER_NAME];
+const SUPPORTED = [FAULT_FILTER_NAME, CORS_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, COMPRESSOR_FILTER_NAME, ROUTER_FILTER_NAME];
 /** The fault filter with an empty HTTPFault: present, injects nothing unless a route configures it. */
 const EMPTY_FAULT: FaultConfig = Object.freeze({ delay: null, abort: null, headers: Object.freeze([]), maxActiveFaults: null });
 
@@ -26,6 +27,7 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
   let fault: FaultConfig | null = null;
   let cors = false;
   let localRateLimit: LocalRateLimitConfig | null = null;
+  const compressors: CompressorConfig[] = [];
   const order: string[] = [];
   let ok = true;
   const seen = new Set<string>();
@@ -39,8 +41,18 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
     nameField.require();
     const name = nameField.string();
     const typed = obj.field('typed_config');
+    // A compressor is known by its typed_config (a chain may run one per encoding, each under its own name).
+    const compressor = name !== undefined && (name === COMPRESSOR_FILTER_NAME || isCompressorTypedConfig(typed));
     if (name === undefined) {
       ok = false;
+    } else if (compressor && !seen.has(name)) {
+      typed.require();
+      const value = typed.missing ? undefined : readCompressor(typed, name);
+      if (value === undefined) ok = false;
+      else if (compressors.some((c) => c.encoding === value.encoding)) {
+        typed.problem(`compresses with ${value.encoding} like an earlier compressor; each encoding may have one compressor`);
+        ok = false;
+      } else compressors.push(value);
     } else if (!SUPPORTED.includes(name)) {
       nameField.problem(`names "${name}"; the supported HTTP filters are ${SUPPORTED.join(', ')}`);
       ok = false;
@@ -76,5 +88,5 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
     v.problem(`must end with ${ROUTER_FILTER_NAME}`);
     ok = false;
   }
-  return ok ? { fault, cors, localRateLimit, order: Object.freeze(order) } : undefined;
+  return ok ? { fault, cors, localRateLimit, compressors: Object.freeze(compressors), order: Object.freeze(order) } : undefined;
 }

@@ -46,7 +46,7 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   const requestHeadersTimeoutMs = obj.field('request_headers_timeout').duration() ?? 0;
   const filtersField = obj.field('http_filters');
   // No http_filters: the router alone.
-  const httpFilters = filtersField.missing ? { fault: null, cors: false, localRateLimit: null, order: [] } : readHttpFilters(filtersField);
+  const httpFilters = filtersField.missing ? { fault: null, cors: false, localRateLimit: null, compressors: [], order: [] } : readHttpFilters(filtersField);
   const pathNormalization = readPathNormalization(obj);
   obj.done();
   return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization };

@@ -23,6 +23,10 @@ const LOCAL_RATE_LIMIT = /^envoy_(.+)_http_local_rate_limit_(enabled|enforced|ra
 function envoyName(family: string, labels: [string, string][]): string {
   const rateLimit = labels.length === 0 ? LOCAL_RATE_LIMIT.exec(family) : null;
   if (rateLimit !== null) return `${rateLimit[1]}.http_local_rate_limit.${rateLimit[2]}`;
+  if (family.startsWith('envoy_http_compressor_') && labels.length === 3) {
+    const [prefix, name, library] = labels.map(([, v]) => v);
+    return `http.${prefix}.compressor.${name}.${library}.${family.slice('envoy_http_compressor_'.length)}`;
+  }
   if (family.startsWith('envoy_')) {
     const rest = family.slice('envoy_'.length);
     for (const scope of SCOPES) {

@@ -35,6 +35,7 @@ import { createConnectionCounts } from '../connection-limit.js';
 import { StateSlots } from './state-slots.js';
 import { createRateLimitBuffer, RateLimitTable } from '../shared-state/rate-limit-buckets.js';
 import { localRateLimitPrometheus } from './local-rate-limit-stats.js';
+import { compressorPrometheus } from './compressor-stats.js';
 import type { XdsClient } from './xds-client.js';
 import { EMPTY_BOOTSTRAP, mergeBootstraps } from './xds-client-merge.js';
 
@@ -412,7 +413,7 @@ export class ProxyAgent implements AdminBackend {
       durationBucketsMs: ISTIO_DURATION_BUCKETS_MS,
       resilience: resilienceStats(this.activeBootstrap, this.sharedState, this.healthChecker.stats()),
     });
-    return text + localRateLimitPrometheus(this.activeBootstrap, this.rateLimits);
+    return text + localRateLimitPrometheus(this.activeBootstrap, this.rateLimits) + compressorPrometheus(this.activeBootstrap, this.rateLimits);
   }
 
   async configDump(): Promise<unknown> {

@@ -1,4 +1,5 @@
-// The local rate limit's token buckets and counters, per proxy: one
+// The local rate limit's token buckets and the local rate limit and compressor
+// counters, per proxy: one
 // SharedArrayBuffer the agent creates and hands to every worker (and to the
 // in-thread data plane), read and written with Atomics only, so N workers
 // together let through what one bucket allows. A slot is found by a hash of
@@ -27,6 +28,8 @@ const TOKENS = 2;
 const PERIOD = 3;
 /** Stat slots: http_local_rate_limit.{enabled,enforced,rate_limited,ok}. */
 export const STAT = { ENABLED: 2, ENFORCED: 3, RATE_LIMITED: 4, OK: 5 } as const;
+/** Compressor stat slots: counts as int32 fields, byte totals as the slot's int64 fields (index base / 2 + field). */
+export const COMPRESSOR_STAT = { COMPRESSED: 2, NOT_COMPRESSED: 3, WIDE_UNCOMPRESSED_BYTES: 2, WIDE_COMPRESSED_BYTES: 3 } as const;
 
 export const DEFAULT_RATE_LIMIT_SLOTS = 4096;
 
@@ -52,11 +55,14 @@ function keyHash(key: string): number {
 
 export class RateLimitTable {
   readonly ints: Int32Array;
+  /** The same memory as int64s, for byte counters (a slot's ints 4-7 are its wide fields 2 and 3). */
+  readonly wide: BigInt64Array;
   private readonly capacity: number;
   readonly epochMs: number;
 
   constructor(buffer: SharedArrayBuffer) {
     const ints = (this.ints = new Int32Array(buffer));
+    this.wide = new BigInt64Array(buffer);
     if (ints.length < HEADER_INTS || ints[H_MAGIC] !== MAGIC) throw new Error('rate limit state: the buffer is not an Isthmus rate limit table');
     this.capacity = ints[H_CAPACITY]!;
     this.epochMs = ints[H_EPOCH_S]! * 1000;
@@ -101,6 +107,11 @@ export class RateLimitTable {
   /** The four counters of a stat prefix (slot claimed on first use); -1 when the table is full. */
   statSlot(statPrefix: string): number {
     return this.claim(statKey(statPrefix), () => {});
+  }
+
+  /** A stat slot's int64 counter. */
+  readStatWide(base: number, field: number): number {
+    return Number(Atomics.load(this.wide, (base >> 1) + field));
   }
 
   /** A stat slot's counter, as the unsigned count it is. */
