@@ -81,9 +81,11 @@ export function compileListenerFilters(
   let routeIndex = 0;
   builders[LOCAL_RATE_LIMIT_FILTER_NAME] = (vh, route) => {
     if (config.localRateLimit === null) return null;
-    if (route.localRateLimit !== null) return rateLimitFactory(route.localRateLimit, `route:${vhIndex}:${routeIndex}`);
-    if (vh.localRateLimit !== null) return rateLimitFactory(vh.localRateLimit, `vh:${vhIndex}`);
-    return rateLimitFactory(config.localRateLimit, 'listener');
+    const factory = route.localRateLimit !== null ? rateLimitFactory(route.localRateLimit, `route:${vhIndex}:${routeIndex}`)
+      : vh.localRateLimit !== null ? rateLimitFactory(vh.localRateLimit, `vh:${vhIndex}`)
+      : rateLimitFactory(config.localRateLimit, 'listener');
+    // The route's rate_limits actions make the descriptors its requests are matched by.
+    return factory === null || route.action.type !== 'route' ? factory : factory.forRoute(route.action.rateLimits ?? []);
   };
   // Compressors are the listener's alone (no per-route config): the same factories on every route.
   for (const [name, factory] of compileCompressors(config, listener.statPrefix, stats)) builders[name] = () => factory;

@@ -1,5 +1,7 @@
 import type { LocalRateLimitConfig } from './local-rate-limit-config.js';
 import type { CompressorConfig } from './compressor-config.js';
+import type { RateLimitPolicy } from './rate-limit-actions.js';
+export type { RateLimitPolicy, RateLimitAction } from './rate-limit-actions.js';
 export type { CompressorConfig } from './compressor-config.js';
 export type { LocalRateLimitConfig } from './local-rate-limit-config.js';
 // The validated form of an Envoy v3 bootstrap's `static_resources` subset.
@@ -330,6 +332,8 @@ export interface RouteAction {
   /** hash_policy, in order (RING_HASH / MAGLEV clusters use it; others ignore it, as Envoy does). */
   readonly hashPolicy: readonly HashPolicy[];
   readonly requestMirrorPolicies: readonly RequestMirrorPolicy[];
+  /** rate_limits: descriptors for the local rate limit (request_headers and generic_key actions). */
+  readonly rateLimits: readonly RateLimitPolicy[];
 }
 
 export interface RedirectAction {

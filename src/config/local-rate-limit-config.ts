@@ -37,6 +37,41 @@ export interface LocalRateLimitConfig {
   readonly status: number;
   /** enable_x_ratelimit_headers: DRAFT_VERSION_03. */
   readonly xRateLimitHeaders: boolean;
+  /** descriptors: buckets for requests whose route rate_limits actions produce these entries. */
+  readonly descriptors: readonly LocalRateLimitDescriptor[];
+  /** always_consume_default_token_bucket; default true (the default bucket is taken from even when a descriptor matched). */
+  readonly alwaysConsumeDefault: boolean;
+}
+
+/** common.ratelimit.v3.LocalRateLimitDescriptor */
+export interface LocalRateLimitDescriptor {
+  /** key/value pairs, in order; an empty value matches any value of its key. */
+  readonly entries: readonly { readonly key: string; readonly value: string }[];
+  readonly tokenBucket: TokenBucketConfig;
+}
+
+function readDescriptor(v: ValueReader): LocalRateLimitDescriptor | undefined {
+  const obj = v.object();
+  if (obj === undefined) return undefined;
+  const entriesField = obj.field('entries');
+  entriesField.require();
+  const entries = entriesField.listOf((item) => {
+    const e = item.object();
+    if (e === undefined) return undefined;
+    const keyField = e.field('key');
+    keyField.require();
+    const key = keyField.nonEmptyString();
+    const value = e.field('value').string() ?? '';
+    e.done();
+    return key === undefined ? undefined : { key, value };
+  });
+  const bucketField = obj.field('token_bucket');
+  bucketField.require();
+  const tokenBucket = bucketField.missing ? undefined : readTokenBucket(bucketField);
+  obj.done();
+  if (entries !== undefined && entries.length === 0) entriesField.problem('needs at least one entry');
+  if (entries === undefined || entries.length === 0 || tokenBucket === undefined) return undefined;
+  return { entries: Object.freeze(entries), tokenBucket };
 }
 
 function readTokenBucket(v: ValueReader): TokenBucketConfig | undefined {
@@ -74,8 +109,8 @@ function readUInt32Value(v: ValueReader): number | undefined {
 
 /** The fields Envoy has that this proxy refuses rather than silently ignore. */
 const UNSUPPORTED = [
-  'descriptors', 'stage', 'request_headers_to_add_when_not_enforced', 'local_rate_limit_per_downstream_connection',
-  'vh_rate_limits', 'always_consume_default_token_bucket', 'rate_limited_as_resource_exhausted', 'local_cluster_rate_limit',
+  'stage', 'request_headers_to_add_when_not_enforced', 'local_rate_limit_per_downstream_connection',
+  'vh_rate_limits', 'rate_limited_as_resource_exhausted', 'local_cluster_rate_limit',
 ];
 
 /** A LocalRateLimit typed_config (listener filter or per-route); undefined after reporting a problem. */
@@ -102,17 +137,22 @@ export function readLocalRateLimit(v: ValueReader): LocalRateLimitConfig | undef
     if (code === undefined) ok = false;
     else status = code;
   }
+  const descriptors = obj.field('descriptors').listOf(readDescriptor);
+  const alwaysConsumeDefault = obj.field('always_consume_default_token_bucket').bool() ?? true;
   const xField = obj.field('enable_x_ratelimit_headers');
   const x = xField.missing ? 'OFF' : xField.enumOf(['OFF', 'DRAFT_VERSION_03'] as const);
   for (const name of UNSUPPORTED) {
     const f = obj.field(name);
     // local_rate_limit_per_downstream_connection: false is Envoy's default and what this proxy does.
     if (f.missing || (name === 'local_rate_limit_per_downstream_connection' && f.bool() === false)) continue;
-    f.problem('is not supported by this proxy\'s local rate limit (one token bucket per proxy, no descriptors)');
+    f.problem('is not supported by this proxy\'s local rate limit (one token bucket per proxy)');
     ok = false;
   }
   obj.done();
   if (!ok || statPrefix === undefined || tokenBucket === undefined || enabled === undefined || enforced === undefined
-    || responseHeadersToAdd === undefined || x === undefined) return undefined;
-  return Object.freeze({ statPrefix, tokenBucket, enabled, enforced, responseHeadersToAdd, status, xRateLimitHeaders: x === 'DRAFT_VERSION_03' });
+    || responseHeadersToAdd === undefined || x === undefined || descriptors === undefined) return undefined;
+  return Object.freeze({
+    statPrefix, tokenBucket, enabled, enforced, responseHeadersToAdd, status, xRateLimitHeaders: x === 'DRAFT_VERSION_03',
+    descriptors: Object.freeze(descriptors), alwaysConsumeDefault,
+  });
 }

@@ -3,6 +3,7 @@
 
 import type { DirectResponseAction, RedirectAction, RouteAction, WeightedClusterEntry } from './bootstrap-types.js';
 import { readHashPolicies } from './hash-policy.js';
+import { readRateLimitPolicies } from './rate-limit-actions.js';
 import { readUriText } from './head-text.js';
 import { readMirrorPolicies } from './mirror-policy.js';
 import { readRetryPolicy } from './retry-policy.js';
@@ -93,9 +94,10 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[], onObje
   const hostRewriteLiteral = readUriText(obj.field('host_rewrite_literal'), true) ?? null;
   const hashPolicy = readHashPolicies(obj.field('hash_policy'));
   const requestMirrorPolicies = readMirrorPolicies(obj.field('request_mirror_policies'), refs);
+  const rateLimits = readRateLimitPolicies(obj.field('rate_limits'));
   onObject?.(obj);
   obj.done();
-  if (clusters === undefined || retryPolicy === undefined || hashPolicy === undefined || requestMirrorPolicies === undefined) return undefined;
+  if (clusters === undefined || retryPolicy === undefined || hashPolicy === undefined || requestMirrorPolicies === undefined || rateLimits === undefined) return undefined;
   return {
     type: 'route',
     clusters,
@@ -106,6 +108,7 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[], onObje
     hostRewriteLiteral,
     hashPolicy,
     requestMirrorPolicies,
+    rateLimits,
   };
 }
 

@@ -29,10 +29,10 @@ function rateLimit(statPrefix: string, bucket: Record<string, unknown>, extra: R
   };
 }
 
-function route(prefix: string, perRoute: Record<string, unknown> | null): Record<string, unknown> {
+function route(prefix: string, perRoute: Record<string, unknown> | null, action: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     match: { prefix },
-    route: { cluster: 'backend', timeout: '5s' },
+    route: { cluster: 'backend', timeout: '5s', ...action },
     ...(perRoute === null ? {} : { typed_per_filter_config: { [RL_FILTER]: perRoute } }),
   };
 }
@@ -43,6 +43,12 @@ beforeAll(async () => {
     route('/refill', rateLimit('refill_rl', { max_tokens: 2, tokens_per_fill: 2, fill_interval: '1s' })),
     route('/shadow', rateLimit('shadow_rl', { max_tokens: 1, fill_interval: '3600s' }, { filter_enforced: { default_value: percent(0) } })),
     route('/own', rateLimit('own_rl', { max_tokens: 3, fill_interval: '3600s' }, { status: { code: 503 } })),
+    route('/desc', rateLimit('desc_rl', { max_tokens: 100, fill_interval: '3600s' }, {
+      descriptors: [{ entries: [{ key: 'client', value: 'alpha' }], token_bucket: { max_tokens: 1, fill_interval: '3600s' } }],
+    }), { rate_limits: [{ actions: [{ request_headers: { header_name: 'x-client', descriptor_key: 'client' } }] }] }),
+    route('/generic', rateLimit('generic_rl', { max_tokens: 100, fill_interval: '3600s' }, {
+      descriptors: [{ entries: [{ key: 'generic_key', value: 'slow' }], token_bucket: { max_tokens: 2, fill_interval: '3600s' } }],
+    }), { rate_limits: [{ actions: [{ generic_key: { descriptor_value: 'slow' } }] }] }),
     route('/off', rateLimit('off_rl', { max_tokens: 1, fill_interval: '3600s' }, { filter_enabled: { default_value: percent(0) } })),
     route('/', null), // the listener's bucket
   ];
@@ -68,9 +74,9 @@ afterAll(async () => {
 
 let seq = 0;
 /** One request on its own connection (so the kernel spreads them over both workers). */
-async function call(path: string): Promise<{ status: number; body: string; headers: Record<string, unknown>; rid: string }> {
+async function call(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown>; rid: string }> {
   const rid = `rl-${++seq}`;
-  const res = await request(proxy.port, path, { headers: { 'x-request-id': rid } });
+  const res = await request(proxy.port, path, { headers: { 'x-request-id': rid, ...headers } });
   return { status: res.status, body: res.body, headers: res.headers, rid };
 }
 
@@ -148,5 +154,14 @@ describe('local rate limit', () => {
     expect(stats).toContain('http_local_rate_limiter.http_local_rate_limit.enabled: 16');
     expect(stats).toContain('http_local_rate_limiter.http_local_rate_limit.rate_limited: 6');
     expect(stats).toContain('off_rl.http_local_rate_limit.enabled: 0'); // filter_enabled 0%: never consulted
+  });
+
+  it('matches route rate_limits descriptors (request_headers, generic_key) to their own buckets', async () => {
+    const alpha = [await call('/desc', { 'x-client': 'alpha' }), await call('/desc', { 'x-client': 'alpha' })];
+    expect(alpha.map((r) => r.status)).toEqual([200, 429]);
+    // Another value matches no descriptor, and no header makes no descriptor: the default bucket (100) lets them through.
+    expect((await call('/desc', { 'x-client': 'beta' })).status).toBe(200);
+    expect((await call('/desc')).status).toBe(200);
+    expect((await calls('/generic', 3)).map((r) => r.status)).toEqual([200, 200, 429]);
   });
 });

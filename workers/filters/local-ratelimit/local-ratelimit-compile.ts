@@ -10,14 +10,19 @@ import { LocalRateLimitFactory, type RateLimitCounters } from './local-ratelimit
 /** Takes a config and its place's key; returns the filter factory, or null when it can never act (0% enabled, no bucket). */
 export function localRateLimitFactory(config: LocalRateLimitConfig, key: string, stats: HttpFilterStats, random: () => number): LocalRateLimitFactory | null {
   const tb = config.tokenBucket;
-  if (tb === null || config.enabled <= 0) return null;
+  if ((tb === null && config.descriptors.length === 0) || config.enabled <= 0) return null;
   const table = stats.rateLimitTable;
-  const bucket = SharedTokenBucket.open(table, key, tb.maxTokens, tb.tokensPerFill, tb.fillIntervalMs, () => stats.warnRateLimitTableFull());
+  const full = (): void => stats.warnRateLimitTableFull();
+  const bucket = tb === null ? null : SharedTokenBucket.open(table, key, tb.maxTokens, tb.tokensPerFill, tb.fillIntervalMs, full);
+  const descriptors = config.descriptors.map((d, i) => ({
+    entries: d.entries,
+    bucket: SharedTokenBucket.open(table, `${key}\u0000descriptor:${i}`, d.tokenBucket.maxTokens, d.tokenBucket.tokensPerFill, d.tokenBucket.fillIntervalMs, full),
+  }));
   let counters: RateLimitCounters = { ints: new Int32Array(8), base: 0 };
   if (table !== null) {
     const base = table.statSlot(config.statPrefix);
     if (base >= 0) counters = { ints: table.ints, base };
     else stats.warnRateLimitTableFull();
   }
-  return new LocalRateLimitFactory(config, bucket, counters, random);
+  return new LocalRateLimitFactory(config, bucket, descriptors, counters, random);
 }

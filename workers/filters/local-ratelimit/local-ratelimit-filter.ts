@@ -8,6 +8,7 @@
 // With enable_x_ratelimit_headers the response carries x-ratelimit-limit,
 // -remaining and -reset (DRAFT_VERSION_03).
 import type { LocalRateLimitConfig } from '../../../src/config/local-rate-limit-config.js';
+import type { RateLimitPolicy } from '../../../src/config/rate-limit-actions.js';
 import { LOCAL_RATE_LIMIT_FILTER_NAME } from '../../../src/config/local-rate-limit-config.js';
 import { findHeader } from '../../header-block.js';
 import { ResponseFlag } from '../../response-flags.js';
@@ -23,14 +24,24 @@ export interface RateLimitCounters {
   readonly base: number;
 }
 
+/** A descriptor's entries and its bucket. */
+export interface DescriptorBucket {
+  readonly entries: readonly { readonly key: string; readonly value: string }[];
+  readonly bucket: SharedTokenBucket;
+}
+
 export class LocalRateLimitFactory implements HttpFilterFactory {
   readonly name = LOCAL_RATE_LIMIT_FILTER_NAME;
   readonly plainReply: FilterAnswer;
   readonly grpcReply: FilterAnswer;
+  /** The route's rate_limits (stage 0) when the config has descriptors to match them against; empty otherwise. */
+  policies: readonly RateLimitPolicy[] = [];
 
   constructor(
     readonly config: LocalRateLimitConfig,
-    readonly bucket: SharedTokenBucket,
+    /** The default bucket (token_bucket); null when only descriptors limit. */
+    readonly bucket: SharedTokenBucket | null,
+    readonly descriptors: readonly DescriptorBucket[],
     readonly counters: RateLimitCounters,
     readonly random: () => number,
   ) {
@@ -40,6 +51,50 @@ export class LocalRateLimitFactory implements HttpFilterFactory {
     const grpc = localAnswer(config.status, null, BODY, true, ResponseFlag.RL);
     this.plainReply = Object.freeze({ ...plain, headers: plain.headers + extra });
     this.grpcReply = Object.freeze({ ...grpc, headers: grpc.headers + extra });
+  }
+
+  /** The same buckets and counters for a route whose rate_limits produce descriptors. */
+  forRoute(policies: readonly RateLimitPolicy[]): LocalRateLimitFactory {
+    const stage0 = policies.filter((p) => p.stage === 0);
+    if (this.descriptors.length === 0 || stage0.length === 0) return this;
+    const f = new LocalRateLimitFactory(this.config, this.bucket, this.descriptors, this.counters, this.random);
+    f.policies = Object.freeze(stage0);
+    return f;
+  }
+
+  /** The descriptor buckets this request's descriptors match (Envoy's exact entries; an empty configured value matches any). */
+  matchedBuckets(head: Buffer, fields: Uint32Array): SharedTokenBucket[] {
+    const matched: SharedTokenBucket[] = [];
+    for (const policy of this.policies) {
+      const entries: [string, string][] = [];
+      let produced = true;
+      for (const action of policy.actions) {
+        if (action.kind === 'generic_key') {
+          entries.push([action.descriptorKey, action.descriptorValue]);
+          continue;
+        }
+        const value = findHeader(head, fields, action.headerName);
+        if (value !== undefined) entries.push([action.descriptorKey, value]);
+        else if (!action.skipIfAbsent) {
+          produced = false; // Envoy: the whole descriptor is not generated
+          break;
+        }
+      }
+      if (!produced || entries.length === 0) continue;
+      for (const d of this.descriptors) {
+        if (d.entries.length !== entries.length) continue;
+        let same = true;
+        for (let i = 0; i < entries.length && same; i++) {
+          const want = d.entries[i]!;
+          same = want.key === entries[i]![0] && (want.value === '' || want.value === entries[i]![1]);
+        }
+        if (same) {
+          if (!matched.includes(d.bucket)) matched.push(d.bucket);
+          break;
+        }
+      }
+    }
+    return matched;
   }
 
   create(callbacks: HttpFilterCallbacks): LocalRateLimitFilter {
@@ -52,8 +107,8 @@ export class LocalRateLimitFactory implements HttpFilterFactory {
 }
 
 export class LocalRateLimitFilter extends PassThroughFilter {
-  /** The bucket was consulted: the response may carry the x-ratelimit-* headers. */
-  private applied = false;
+  /** The bucket the x-ratelimit-* headers describe (a matched descriptor's, else the default); null when not consulted. */
+  private applied: SharedTokenBucket | null = null;
 
   constructor(
     private readonly factory: LocalRateLimitFactory,
@@ -67,8 +122,19 @@ export class LocalRateLimitFilter extends PassThroughFilter {
     const config = f.config;
     if (config.enabled <= 0 || (config.enabled < 1 && f.random() >= config.enabled)) return FilterStatus.CONTINUE;
     f.count(STAT.ENABLED);
-    this.applied = true;
-    if (f.bucket.tryConsume(Date.now())) {
+    const now = Date.now();
+    let allowed = true;
+    let shown = f.bucket;
+    if (f.policies.length > 0) {
+      const matched = f.matchedBuckets(head, fields);
+      for (let i = 0; i < matched.length && allowed; i++) allowed = matched[i]!.tryConsume(now);
+      if (matched.length > 0) shown = matched[0]!;
+      if (allowed && f.bucket !== null && (matched.length === 0 || config.alwaysConsumeDefault)) allowed = f.bucket.tryConsume(now);
+    } else if (f.bucket !== null) {
+      allowed = f.bucket.tryConsume(now);
+    }
+    this.applied = shown;
+    if (allowed) {
       f.count(STAT.OK);
       return FilterStatus.CONTINUE;
     }
@@ -80,8 +146,8 @@ export class LocalRateLimitFilter extends PassThroughFilter {
   }
 
   override encodeHeaders(edit: ResponseHeaderEdit): void {
-    if (!this.applied || !this.factory.config.xRateLimitHeaders) return;
-    const bucket = this.factory.bucket;
+    const bucket = this.applied;
+    if (bucket === null || !this.factory.config.xRateLimitHeaders) return;
     edit.add += `x-ratelimit-limit: ${bucket.maxTokens}\r\nx-ratelimit-remaining: ${bucket.remaining()}\r\nx-ratelimit-reset: ${bucket.secondsToNextFill(Date.now())}\r\n`;
   }
 }
