@@ -69,6 +69,10 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   private router: Router | null = null;
   /** The set-cookie line(s) a cookie hash policy generated, for the response head (request-hash.ts). */
   setCookie: string | null = null;
+  /** Header lines filters added to the upstream request (a local rate limit's request_headers_to_add_when_not_enforced). */
+  filterRequestAdd = '';
+  /** The route's request removals plus those filters asked for (compressor's remove_accept_encoding_header); null: the route's. */
+  filterRequestRemove: readonly string[] | null = null;
 
   // ---- response ----
   responseStarted = false;
@@ -228,6 +232,14 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
 
   get clusters(): ReadonlyMap<string, UpstreamCluster> {
     return this.snapshot.clusters;
+  }
+
+  addUpstreamRequestHeaders(lines: string): void {
+    this.filterRequestAdd += lines;
+  }
+
+  removeUpstreamRequestHeader(name: string): void {
+    this.filterRequestRemove = [...(this.filterRequestRemove ?? this.plan.requestRemove ?? []), name];
   }
 
   upstreamHead(): Buffer | null {

@@ -34,8 +34,9 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
         ? 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n'
         : '';
   f.dropExpect = dropExpect;
-  f.remove = req.plan.requestRemove;
-  f.add = req.plan.requestAdd;
+  f.remove = req.filterRequestRemove ?? req.plan.requestRemove;
+  // Lines a filter added (rare): joined to the route's, after them.
+  f.add = req.filterRequestAdd === '' ? req.plan.requestAdd : Buffer.concat([req.plan.requestAdd, Buffer.from(req.filterRequestAdd, 'latin1')]);
   return encodeUpstreamHead(buf, out, f);
 }
 

@@ -54,6 +54,8 @@ export interface CompressorConfig {
   /** Lowercased media types; default DEFAULT_CONTENT_TYPES. */
   readonly contentTypes: readonly string[];
   readonly disableOnEtag: boolean;
+  /** remove_accept_encoding_header: the upstream never sees the client's Accept-Encoding. */
+  readonly removeAcceptEncoding: boolean;
   /** common_config.enabled default_value; default true. */
   readonly enabled: boolean;
 }
@@ -160,6 +162,7 @@ export function readCompressor(v: ValueReader, filterName: string): CompressorCo
   let minContentLength = 30;
   let contentTypes: readonly string[] = DEFAULT_CONTENT_TYPES;
   let disableOnEtag = false;
+  let removeAcceptEncoding = false;
   let enabled: boolean | undefined = true;
   const respField = obj.field('response_direction_config');
   const resp = respField.object();
@@ -175,11 +178,7 @@ export function readCompressor(v: ValueReader, filterName: string): CompressorCo
       common.done();
     }
     disableOnEtag = resp.field('disable_on_etag_header').bool() ?? false;
-    const removeField = resp.field('remove_accept_encoding_header');
-    if (removeField.bool() === true) {
-      removeField.problem('is not supported yet (the request keeps its Accept-Encoding header)');
-      ok = false;
-    }
+    removeAcceptEncoding = resp.field('remove_accept_encoding_header').bool() ?? false;
     resp.done();
   } else if (!respField.missing) ok = false;
   const reqField = obj.field('request_direction_config');
@@ -189,5 +188,5 @@ export function readCompressor(v: ValueReader, filterName: string): CompressorCo
   }
   obj.done();
   if (!ok || library === undefined || enabled === undefined) return undefined;
-  return Object.freeze({ filterName, ...library, minContentLength, contentTypes, disableOnEtag, enabled });
+  return Object.freeze({ filterName, ...library, minContentLength, contentTypes, disableOnEtag, removeAcceptEncoding, enabled });
 }

@@ -33,6 +33,8 @@ export interface LocalRateLimitConfig {
   readonly enforced: number;
   /** Added to the 429 (or `status`) this filter sends. */
   readonly responseHeadersToAdd: readonly HeaderValueOption[];
+  /** Added to a request that was rate limited but not enforced (shadow mode), on its way upstream. */
+  readonly requestHeadersToAddWhenNotEnforced: readonly HeaderValueOption[];
   /** status.code, default 429. */
   readonly status: number;
   /** enable_x_ratelimit_headers: DRAFT_VERSION_03. */
@@ -109,7 +111,7 @@ function readUInt32Value(v: ValueReader): number | undefined {
 
 /** The fields Envoy has that this proxy refuses rather than silently ignore. */
 const UNSUPPORTED = [
-  'stage', 'request_headers_to_add_when_not_enforced', 'local_rate_limit_per_downstream_connection',
+  'stage', 'local_rate_limit_per_downstream_connection',
   'vh_rate_limits', 'rate_limited_as_resource_exhausted', 'local_cluster_rate_limit',
 ];
 
@@ -128,6 +130,7 @@ export function readLocalRateLimit(v: ValueReader): LocalRateLimitConfig | undef
   const enforcedField = obj.field('filter_enforced');
   const enforced = enforcedField.missing ? 0 : readRuntimeFraction(enforcedField);
   const responseHeadersToAdd = readHeaderValueOptions(obj.field('response_headers_to_add'));
+  const requestHeadersToAddWhenNotEnforced = readHeaderValueOptions(obj.field('request_headers_to_add_when_not_enforced'));
   let status = 429;
   const statusField = obj.field('status');
   if (!statusField.missing) {
@@ -152,7 +155,7 @@ export function readLocalRateLimit(v: ValueReader): LocalRateLimitConfig | undef
   if (!ok || statPrefix === undefined || tokenBucket === undefined || enabled === undefined || enforced === undefined
     || responseHeadersToAdd === undefined || x === undefined || descriptors === undefined) return undefined;
   return Object.freeze({
-    statPrefix, tokenBucket, enabled, enforced, responseHeadersToAdd, status, xRateLimitHeaders: x === 'DRAFT_VERSION_03',
+    statPrefix, tokenBucket, enabled, enforced, responseHeadersToAdd, requestHeadersToAddWhenNotEnforced, status, xRateLimitHeaders: x === 'DRAFT_VERSION_03',
     descriptors: Object.freeze(descriptors), alwaysConsumeDefault,
   });
 }

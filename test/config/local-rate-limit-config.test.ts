@@ -15,26 +15,26 @@ describe('local_ratelimit config', () => {
     });
     expect(b.listeners[0]!.httpFilters.localRateLimit).toEqual({
       statPrefix: 'rl', tokenBucket: { maxTokens: 5, tokensPerFill: 1, fillIntervalMs: 2000 },
-      enabled: 0, enforced: 0, responseHeadersToAdd: [], status: 429, xRateLimitHeaders: false,
+      enabled: 0, enforced: 0, responseHeadersToAdd: [], requestHeadersToAddWhenNotEnforced: [], status: 429, xRateLimitHeaders: false,
       descriptors: [], alwaysConsumeDefault: true,
     });
     expect(b.listeners[0]!.httpFilters.order).toEqual([RL]);
   });
 
-  it('reports a short fill_interval, a missing max_tokens, a descriptor without entries and request_headers_to_add_when_not_enforced, naming each field', () => {
+  it('reports a short fill_interval, a missing max_tokens, a descriptor without entries and a per-connection bucket, naming each field', () => {
     const lines = problemLines({
       httpFilters: [{
         name: RL,
         typed_config: {
           '@type': RL_TYPE, stat_prefix: 'rl', token_bucket: { fill_interval: '0.01s' },
           descriptors: [{ entries: [], token_bucket: { max_tokens: 1, fill_interval: '1s' } }],
-          request_headers_to_add_when_not_enforced: [{ header: { key: 'x-rl', value: 'shadow' } }],
+          local_rate_limit_per_downstream_connection: true,
         },
       }, ROUTER],
     }).join('\n');
     expect(lines).toMatch(/token_bucket\.max_tokens is required/);
     expect(lines).toMatch(/token_bucket\.fill_interval must be at least 50ms/);
     expect(lines).toMatch(/descriptors\[0\]\.entries needs at least one entry/);
-    expect(lines).toMatch(/request_headers_to_add_when_not_enforced is not supported/);
+    expect(lines).toMatch(/local_rate_limit_per_downstream_connection is not supported/);
   });
 });

@@ -89,7 +89,7 @@ beforeAll(async () => {
         name: 'compressor.brotli',
         typed_config: {
           '@type': COMPRESSOR_TYPE,
-          response_direction_config: { common_config: { min_content_length: 100, content_type: ['text/plain'] }, disable_on_etag_header: true },
+          response_direction_config: { common_config: { min_content_length: 100, content_type: ['text/plain'] }, disable_on_etag_header: true, remove_accept_encoding_header: true },
           compressor_library: {
             name: 'text_brotli',
             typed_config: { '@type': 'type.googleapis.com/envoy.extensions.compression.brotli.compressor.v3.Brotli', quality: 4, window_bits: 16 },
@@ -145,6 +145,13 @@ describe('compressor', () => {
     expect(r.headers.vary).toBe('Accept-Encoding');
     expect(r.raw.length).toBeLessThan(TEXT.length / 10);
     expect(decoded(r).equals(TEXT)).toBe(true);
+  });
+
+  it('keeps Accept-Encoding from the upstream with remove_accept_encoding_header', async () => {
+    const before = upstream.seen.length;
+    await get('/text', 'gzip, br');
+    expect(upstream.seen.length).toBe(before + 1);
+    expect(upstream.seen[before]!.headers['accept-encoding']).toBeUndefined();
   });
 
   it('brotli-compresses when br has the higher q-value, and picks by q, *, identity', async () => {

@@ -41,7 +41,10 @@ beforeAll(async () => {
   upstream = await startUpstream();
   const routes = [
     route('/refill', rateLimit('refill_rl', { max_tokens: 2, tokens_per_fill: 2, fill_interval: '1s' })),
-    route('/shadow', rateLimit('shadow_rl', { max_tokens: 1, fill_interval: '3600s' }, { filter_enforced: { default_value: percent(0) } })),
+    route('/shadow', rateLimit('shadow_rl', { max_tokens: 1, fill_interval: '3600s' }, {
+      filter_enforced: { default_value: percent(0) },
+      request_headers_to_add_when_not_enforced: [{ header: { key: 'x-local-rate-limited', value: 'shadow' } }],
+    })),
     route('/own', rateLimit('own_rl', { max_tokens: 3, fill_interval: '3600s' }, { status: { code: 503 } })),
     route('/desc', rateLimit('desc_rl', { max_tokens: 100, fill_interval: '3600s' }, {
       descriptors: [{ entries: [{ key: 'client', value: 'alpha' }], token_bucket: { max_tokens: 1, fill_interval: '3600s' } }],
@@ -131,9 +134,12 @@ describe('local rate limit', () => {
     expect(second.map((r) => r.status)).toEqual([200, 200]);
   });
 
-  it('counts but does not enforce with filter_enforced 0% (shadow mode)', async () => {
+  it('counts but does not enforce with filter_enforced 0% (shadow mode), marking the request upstream', async () => {
     const results = await calls('/shadow', 4);
     expect(results.every((r) => r.status === 200)).toBe(true);
+    // The requests over the limit reach the upstream marked by request_headers_to_add_when_not_enforced.
+    const marked = results.map((r) => upstream.seen.find((s) => s.headers['x-request-id'] === r.rid)!.headers['x-local-rate-limited']);
+    expect(marked).toEqual([undefined, 'shadow', 'shadow', 'shadow']);
     const prom = (await admin(proxy, '/stats/prometheus')).body;
     expect(metric(prom, 'envoy_shadow_rl_http_local_rate_limit_enabled')).toBe(4);
     expect(metric(prom, 'envoy_shadow_rl_http_local_rate_limit_ok')).toBe(1);

@@ -40,6 +40,10 @@ export interface HttpFilterCallbacks extends RequestView {
   bodySoFar(): readonly Buffer[] | null;
   /** The whole request body has been received. */
   readonly requestComplete: boolean;
+  /** Adds header lines (each ending in CRLF) to the request the router sends upstream; only before the router runs. */
+  addUpstreamRequestHeaders(lines: string): void;
+  /** Drops a header (lowercase name) from the request the router sends upstream; only before the router runs. */
+  removeUpstreamRequestHeader(name: string): void;
 }
 
 /** A response head on its way to the client: filters add lines or names to drop (Envoy's encodeHeaders, reduced). */

@@ -97,6 +97,7 @@ export class CompressorFilter extends PassThroughFilter implements ResponseBodyT
 
   decodeHeaders(head: Buffer, fields: Uint32Array): FilterStatus {
     this.acceptEncoding = findHeader(head, fields, 'accept-encoding');
+    if (this.factory.config.removeAcceptEncoding && this.acceptEncoding !== undefined) this.callbacks.removeUpstreamRequestHeader('accept-encoding');
     return FilterStatus.CONTINUE;
   }
 

@@ -139,7 +139,16 @@ export class LocalRateLimitFilter extends PassThroughFilter {
       return FilterStatus.CONTINUE;
     }
     f.count(STAT.RATE_LIMITED);
-    if (config.enforced <= 0 || (config.enforced < 1 && f.random() >= config.enforced)) return FilterStatus.CONTINUE;
+    if (config.enforced <= 0 || (config.enforced < 1 && f.random() >= config.enforced)) {
+      // Shadow mode: the request goes on, marked for the upstream when configured.
+      const adds = config.requestHeadersToAddWhenNotEnforced;
+      for (let i = 0; i < adds.length; i++) {
+        const h = adds[i]!;
+        if (!h.append) this.callbacks.removeUpstreamRequestHeader(h.key);
+        this.callbacks.addUpstreamRequestHeaders(`${h.key}: ${h.value}\r\n`);
+      }
+      return FilterStatus.CONTINUE;
+    }
     f.count(STAT.ENFORCED);
     this.callbacks.sendLocalReply(isGrpcContentType(findHeader(head, fields, 'content-type')) ? f.grpcReply : f.plainReply);
     return FilterStatus.STOP_ITERATION;
