@@ -465,6 +465,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       const edit = responseEdit;
       edit.remove = null;
       edit.add = extraHeaders;
+      edit.head = null; // a local reply: no upstream head, no body transform
+      edit.status = status;
       this.filters.encodeHeaders(edit);
       extraHeaders = edit.add;
     }

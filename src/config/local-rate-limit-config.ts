@@ -12,6 +12,11 @@ import { UINT32_MAX, type ValueReader } from './yaml-reader.js';
 
 export const LOCAL_RATE_LIMIT_FILTER_NAME = 'envoy.filters.http.local_ratelimit';
 export const LOCAL_RATE_LIMIT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+/** type.v3.StatusCode names (the ones a rate limit answers with). */
+const STATUS_NAMES: Record<string, number> = {
+  OK: 200, BadRequest: 400, Unauthorized: 401, PaymentRequired: 402, Forbidden: 403, NotFound: 404, Conflict: 409,
+  TooManyRequests: 429, InternalServerError: 500, NotImplemented: 501, BadGateway: 502, ServiceUnavailable: 503, GatewayTimeout: 504,
+};
 /** Envoy refuses a shorter fill_interval for this filter. */
 const MIN_FILL_INTERVAL_MS = 50;
 
@@ -135,7 +140,10 @@ export function readLocalRateLimit(v: ValueReader): LocalRateLimitConfig | undef
   const statusField = obj.field('status');
   if (!statusField.missing) {
     const statusObj = statusField.object();
-    const code = statusObj?.field('code').integer(200, 599);
+    const codeField = statusObj?.field('code');
+    // type.v3.HttpStatus: a number, or the StatusCode enum's name (how a decoded xDS resource carries it).
+    const named = codeField !== undefined && codeField.isScalarString() ? STATUS_NAMES[codeField.string()!] : undefined;
+    const code = named ?? (codeField?.isScalarString() === true ? (codeField.problem('must be a status code 200-599 or a StatusCode name such as TooManyRequests'), undefined) : codeField?.integer(200, 599));
     statusObj?.done();
     if (code === undefined) ok = false;
     else status = code;

@@ -4,6 +4,7 @@
 // too, without Content-Length), Accept-Encoding negotiation with q-values,
 // no double compression, min_content_length, content types, HEAD/204, the
 // ETag rules, Vary, and the http.<prefix>.compressor.* stats.
+import { createHash, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +28,10 @@ function bigPiece(i: number): Buffer {
   return b;
 }
 
+/** The incompressible body for the backpressure test: how much the upstream handed to its socket, and the digest of all of it. */
+const HUGE_BYTES = 64 * 1024 * 1024;
+const huge = { written: 0, digest: '' };
+
 let upstream: Upstream;
 let proxy: RunningProxy;
 
@@ -43,6 +48,25 @@ beforeAll(async () => {
             return;
           }
         }
+        res.end();
+      };
+      next();
+      return;
+    }
+    if (path === '/huge') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const hash = createHash('sha256');
+      const next = (): void => {
+        while (huge.written < HUGE_BYTES) {
+          const piece = randomBytes(PIECE);
+          hash.update(piece);
+          huge.written += piece.length;
+          if (!res.write(piece)) {
+            res.once('drain', next);
+            return;
+          }
+        }
+        huge.digest = hash.digest('hex');
         res.end();
       };
       next();
@@ -178,6 +202,34 @@ describe('compressor', () => {
       expect(decoded(r).equals(expected)).toBe(true);
     }
   });
+
+  it('holds the upstream back while the client does not read a compressed body (no whole-body buffering)', async () => {
+    const result = await new Promise<{ writtenWhilePaused: number; digest: string; length: number }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: proxy.port, path: '/huge', headers: { 'accept-encoding': 'gzip' }, agent: false }, (res) => {
+        res.pause();
+        setTimeout(() => {
+          const writtenWhilePaused = huge.written;
+          const gunzip = zlib.createGunzip();
+          const hash = createHash('sha256');
+          let length = 0;
+          gunzip.on('data', (c: Buffer) => {
+            hash.update(c);
+            length += c.length;
+          });
+          gunzip.on('end', () => resolve({ writtenWhilePaused, digest: hash.digest('hex'), length }));
+          gunzip.on('error', reject);
+          res.pipe(gunzip);
+        }, 1500);
+      });
+      req.setTimeout(60_000, () => req.destroy(new Error('/huge timed out')));
+      req.on('error', reject);
+      req.end();
+    });
+    // Socket buffers on the way hold some megabytes; without backpressure the proxy would take all 64 MB at once.
+    expect(result.writtenWhilePaused).toBeLessThan(HUGE_BYTES / 2);
+    expect(result.length).toBe(HUGE_BYTES);
+    expect(result.digest).toBe(huge.digest);
+  }, 90_000);
 
   it('never compresses an encoded body, a small one, another content type, HEAD, 204 or no-transform', async () => {
     const encoded = await get('/encoded', 'gzip, br');

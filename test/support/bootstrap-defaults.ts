@@ -35,6 +35,6 @@ export function testCluster(name: string, ports: readonly number[], over: Partia
 export const NO_FILTER_CONFIG: PerFilterConfig = { fault: null, cors: null, localRateLimit: null };
 export const ROUTER_ONLY: HttpFilters = { fault: null, cors: false, localRateLimit: null, compressors: [], order: [] };
 /** RouteAction fields a route without hash or mirror policies gets. */
-export const NO_HASH_OR_MIRROR = { hashPolicy: [], requestMirrorPolicies: [] } as const;
+export const NO_HASH_OR_MIRROR = { hashPolicy: [], requestMirrorPolicies: [], rateLimits: [] } as const;
 /** RetryPolicy fields a policy without retry_host_predicate gets. */
 export const RETRY_HOST_DEFAULTS = { previousHostsPredicate: false, hostSelectionRetryMaxAttempts: 1 } as const;

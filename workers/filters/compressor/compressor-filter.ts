@@ -154,6 +154,11 @@ export class CompressorFilter extends PassThroughFilter implements ResponseBodyT
   // ---- ResponseBodyTransform ----
 
   start(sink: ResponseBodySink): void {
+    // A retried request's second response: the first one's stream (which never got a byte) goes.
+    if (this.stream !== null) this.stream.destroy();
+    this.uncompressedBytes = 0;
+    this.compressedBytes = 0;
+    this.paused = false;
     this.sink = sink;
     const stream = (this.stream = this.factory.createStream());
     stream.on('data', (piece: Buffer) => this.onCompressed(piece));
