@@ -171,3 +171,26 @@ describe('local rate limit', () => {
     expect((await calls('/generic', 3)).map((r) => r.status)).toEqual([200, 200, 429]);
   });
 });
+
+describe('local rate limit with --workers 1 (the data plane on the main thread)', () => {
+  it('limits and counts the same way', async () => {
+    const bootstrap = bootstrapWith({ virtual_hosts: [{ name: 'svc', domains: ['*'], routes: [route('/', null)] }] }, [{ name: 'backend', ports: [upstream.port] }]);
+    const one = await startProxy({
+      bootstrap: withHttpFilters(bootstrap, [
+        { name: RL_FILTER, typed_config: rateLimit('one_thread', { max_tokens: 3, fill_interval: '3600s' }) },
+        { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } },
+      ]),
+      workers: 1,
+    });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await request(one.port, '/x')).status);
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+      const stats = (await admin(one, '/stats?filter=one_thread')).body;
+      expect(stats).toContain('one_thread.http_local_rate_limit.ok: 3');
+      expect(stats).toContain('one_thread.http_local_rate_limit.enforced: 2');
+    } finally {
+      await one.stop();
+    }
+  });
+});
