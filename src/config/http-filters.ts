@@ -19,7 +19,7 @@ const EMPTY_FAULT: FaultConfig = Object.freeze({ delay: null, abort: null, heade
 /** The local rate limit filter with an empty config: present, limits nothing unless a route configures it. */
 const DISABLED_LOCAL_RATE_LIMIT: LocalRateLimitConfig = Object.freeze({
   statPrefix: 'http_local_rate_limiter', tokenBucket: null, enabled: 0, enforced: 0, responseHeadersToAdd: Object.freeze([]), requestHeadersToAddWhenNotEnforced: Object.freeze([]), status: 429, xRateLimitHeaders: false,
-  descriptors: Object.freeze([]), alwaysConsumeDefault: true,
+  descriptors: Object.freeze([]), alwaysConsumeDefault: true, runtimeKeys: Object.freeze([]),
 });
 
 /** HttpConnectionManager.http_filters; undefined after reporting a problem. */

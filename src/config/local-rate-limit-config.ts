@@ -44,6 +44,8 @@ export interface LocalRateLimitConfig {
   readonly status: number;
   /** enable_x_ratelimit_headers: DRAFT_VERSION_03. */
   readonly xRateLimitHeaders: boolean;
+  /** The runtime_key names given in filter_enabled / filter_enforced: ignored (no runtime layer), the agent warns. */
+  readonly runtimeKeys: readonly string[];
   /** descriptors: buckets for requests whose route rate_limits actions produce these entries. */
   readonly descriptors: readonly LocalRateLimitDescriptor[];
   /** always_consume_default_token_bucket; default true (the default bucket is taken from even when a descriptor matched). */
@@ -114,6 +116,14 @@ function readUInt32Value(v: ValueReader): number | undefined {
   return value;
 }
 
+/** A RuntimeFractionalPercent's runtime_key, or null (read here only to be named in the agent's warning). */
+function runtimeKeyOf(v: ValueReader): string | null {
+  if (!v.isMap()) return null;
+  const node = v.node as { get?: (k: string) => unknown };
+  const key = typeof node.get === 'function' ? node.get('runtime_key') : undefined;
+  return typeof key === 'string' && key !== '' ? key : null;
+}
+
 /** The fields Envoy has that this proxy refuses rather than silently ignore. */
 const UNSUPPORTED = [
   'stage', 'local_rate_limit_per_downstream_connection',
@@ -130,6 +140,7 @@ export function readLocalRateLimit(v: ValueReader): LocalRateLimitConfig | undef
   const statPrefix = prefixField.nonEmptyString();
   const bucketField = obj.field('token_bucket');
   const tokenBucket = bucketField.missing ? null : readTokenBucket(bucketField);
+  const runtimeKeys = ['filter_enabled', 'filter_enforced'].map((n) => runtimeKeyOf(obj.field(n))).filter((k): k is string => k !== null);
   const enabledField = obj.field('filter_enabled');
   const enabled = enabledField.missing ? 0 : readRuntimeFraction(enabledField);
   const enforcedField = obj.field('filter_enforced');
@@ -164,6 +175,6 @@ export function readLocalRateLimit(v: ValueReader): LocalRateLimitConfig | undef
     || responseHeadersToAdd === undefined || x === undefined || descriptors === undefined) return undefined;
   return Object.freeze({
     statPrefix, tokenBucket, enabled, enforced, responseHeadersToAdd, requestHeadersToAddWhenNotEnforced, status, xRateLimitHeaders: x === 'DRAFT_VERSION_03',
-    descriptors: Object.freeze(descriptors), alwaysConsumeDefault,
+    descriptors: Object.freeze(descriptors), alwaysConsumeDefault, runtimeKeys: Object.freeze(runtimeKeys),
   });
 }

@@ -16,7 +16,7 @@ describe('local_ratelimit config', () => {
     expect(b.listeners[0]!.httpFilters.localRateLimit).toEqual({
       statPrefix: 'rl', tokenBucket: { maxTokens: 5, tokensPerFill: 1, fillIntervalMs: 2000 },
       enabled: 0, enforced: 0, responseHeadersToAdd: [], requestHeadersToAddWhenNotEnforced: [], status: 429, xRateLimitHeaders: false,
-      descriptors: [], alwaysConsumeDefault: true,
+      descriptors: [], alwaysConsumeDefault: true, runtimeKeys: [],
     });
     expect(b.listeners[0]!.httpFilters.order).toEqual([RL]);
   });

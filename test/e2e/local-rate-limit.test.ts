@@ -189,6 +189,9 @@ describe('local rate limit with --workers 1 (the data plane on the main thread)'
       const stats = (await admin(one, '/stats?filter=one_thread')).body;
       expect(stats).toContain('one_thread.http_local_rate_limit.ok: 3');
       expect(stats).toContain('one_thread.http_local_rate_limit.enforced: 2');
+      // The runtime keys of filter_enabled / filter_enforced are named in a warning: only default_value applies.
+      const warning = one.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('runtime keys ignored'));
+      expect(warning?.msg).toContain('local_rate_limit_enabled, local_rate_limit_enforced');
     } finally {
       await one.stop();
     }

@@ -32,6 +32,24 @@ export function localRateLimitPrefixes(bootstrap: Bootstrap | undefined): string
   return [...prefixes].sort();
 }
 
+/** The runtime keys local rate limit configs name (ignored: the proxy has no runtime layer), sorted, once each. */
+export function ignoredRuntimeKeys(bootstrap: Bootstrap): string[] {
+  const keys = new Set<string>();
+  const add = (c: LocalRateLimitConfig | null): void => {
+    if (c !== null) for (const k of c.runtimeKeys) keys.add(k);
+  };
+  for (const l of bootstrap.listeners) {
+    for (const chain of l.filterChains) {
+      add(chain.hcm.httpFilters.localRateLimit);
+      for (const vh of chain.hcm.routeConfig.virtualHosts) {
+        add(vh.localRateLimit);
+        for (const r of vh.routes) add(r.localRateLimit);
+      }
+    }
+  }
+  return [...keys].sort();
+}
+
 /** Prometheus sanitising, as Envoy's exporter does: anything outside [a-zA-Z0-9_] becomes '_'. */
 function sanitize(name: string): string {
   return name.replace(/[^a-zA-Z0-9_]/g, '_');

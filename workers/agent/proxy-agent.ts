@@ -34,7 +34,7 @@ import { endpointFlagsLookup, resilienceStats } from './shared-state-report.js';
 import { createConnectionCounts } from '../connection-limit.js';
 import { StateSlots } from './state-slots.js';
 import { createRateLimitBuffer, RateLimitTable } from '../shared-state/rate-limit-buckets.js';
-import { localRateLimitPrometheus } from './local-rate-limit-stats.js';
+import { ignoredRuntimeKeys, localRateLimitPrometheus } from './local-rate-limit-stats.js';
 import { compressorPrometheus } from './compressor-stats.js';
 import type { XdsClient } from './xds-client.js';
 import { EMPTY_BOOTSTRAP, mergeBootstraps } from './xds-client-merge.js';
@@ -314,6 +314,10 @@ export class ProxyAgent implements AdminBackend {
     this.activeBootstrap = resolved;
     this.lastUpdated = new Date().toISOString();
     this.log.info({ version, reason, listeners: listenerSummary(resolved) }, appliedText(version, configCounts(resolved), before));
+    const runtimeKeys = ignoredRuntimeKeys(resolved);
+    if (runtimeKeys.length > 0) {
+      this.log.warn({ runtimeKeys }, `runtime keys ignored (this proxy has no runtime layer; their default_value applies): ${runtimeKeys.join(', ')}`);
+    }
     this.supervisor.announce(version);
   }
 
