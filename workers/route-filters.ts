@@ -88,7 +88,10 @@ export function compileListenerFilters(
     return factory === null || route.action.type !== 'route' ? factory : factory.forRoute(route.action.rateLimits ?? []);
   };
   // Compressors are the listener's alone (no per-route config): the same factories on every route.
-  for (const [name, factory] of compileCompressors(config, listener.statPrefix, stats)) builders[name] = () => factory;
+  for (const [name, factory] of compileCompressors(config, listener.statPrefix, stats)) {
+    // CompressorPerRoute disabled: the route's word over the virtual host's.
+    builders[name] = (vh, route) => ((route.disabledCompressors ?? vh.disabledCompressors ?? null)?.includes(name) === true ? null : factory);
+  }
   const byRoute = new Map<Route, RouteFilterChain>();
   const addRoute = (vh: VirtualHost, route: Route): void => {
     if (route.action.type !== 'route') return; // Envoy's CORS needs a route entry; faults ahead of a redirect are not modelled

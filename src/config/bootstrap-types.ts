@@ -212,6 +212,8 @@ export interface PerFilterConfig {
   readonly cors: CorsPolicy | null;
   /** 'envoy.filters.http.local_ratelimit' override (its own bucket); null = inherit. */
   readonly localRateLimit: LocalRateLimitConfig | null;
+  /** The compressor filter names a CompressorPerRoute `disabled: true` turns off here; null = inherit. */
+  readonly disabledCompressors?: readonly string[] | null;
 }
 
 export interface VirtualHost extends HeaderMutation, PerFilterConfig {

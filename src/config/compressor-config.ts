@@ -125,6 +125,26 @@ function readFeatureFlag(v: ValueReader): boolean | undefined {
   return value;
 }
 
+export const COMPRESSOR_PER_ROUTE_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.CompressorPerRoute';
+
+/** Whether a typed_per_filter_config entry is a CompressorPerRoute. */
+export function isCompressorPerRoute(v: ValueReader): boolean {
+  if (!v.isMap()) return false;
+  const node = v.node as { get?: (k: string) => unknown };
+  return typeof node.get === 'function' && node.get('@type') === COMPRESSOR_PER_ROUTE_TYPE_URL;
+}
+
+/** CompressorPerRoute: `disabled: true` turns the compressor off for the route; `overrides` is refused. Returns disabled. */
+export function readCompressorPerRoute(v: ValueReader): boolean | undefined {
+  const obj = readTypedConfig(v, COMPRESSOR_PER_ROUTE_TYPE_URL);
+  if (obj === undefined) return undefined;
+  const disabled = obj.field('disabled').bool() ?? false;
+  const overrides = obj.field('overrides');
+  if (!overrides.missing) overrides.problem('is not supported (only disabled)');
+  obj.done();
+  return overrides.missing ? disabled : undefined;
+}
+
 /** Whether a typed_config names the Compressor filter (its http_filters name is then free). */
 export function isCompressorTypedConfig(v: ValueReader): boolean {
   if (!v.isMap()) return false;

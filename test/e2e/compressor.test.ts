@@ -94,7 +94,15 @@ beforeAll(async () => {
     res.writeHead(200, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
   });
-  const routes = [{ match: { prefix: '/' }, route: { cluster: 'backend', timeout: '30s' } }];
+  const off = { '@type': `${COMPRESSOR_TYPE}PerRoute`, disabled: true };
+  const routes = [
+    {
+      match: { prefix: '/plain' },
+      route: { cluster: 'backend', timeout: '30s' },
+      typed_per_filter_config: { 'envoy.filters.http.compressor': off, 'compressor.brotli': off },
+    },
+    { match: { prefix: '/' }, route: { cluster: 'backend', timeout: '30s' } },
+  ];
   const bootstrap = bootstrapWith({ virtual_hosts: [{ name: 'svc', domains: ['*'], routes }] }, [{ name: 'backend', ports: [upstream.port] }]);
   proxy = await startProxy({
     bootstrap: withHttpFilters(bootstrap, [
@@ -169,6 +177,12 @@ describe('compressor', () => {
     expect(r.headers.vary).toBe('Accept-Encoding');
     expect(r.raw.length).toBeLessThan(TEXT.length / 10);
     expect(decoded(r).equals(TEXT)).toBe(true);
+  });
+
+  it('leaves a route alone whose CompressorPerRoute says disabled', async () => {
+    const r = await get('/plain', 'gzip, br');
+    expect(r.headers['content-encoding']).toBeUndefined();
+    expect(r.raw.equals(TEXT)).toBe(true);
   });
 
   it('keeps Accept-Encoding from the upstream with remove_accept_encoding_header', async () => {
