@@ -17,7 +17,7 @@ import type { DownstreamConnection } from './downstream-connection.js';
 import { localAnswer, type FilterAnswer } from './filters/filter-answer.js';
 import { grpcStatusOf } from './http2/grpc-status.js';
 import { FilterManager, type FilterChainOwner } from './filters/filter-manager.js';
-import type { HttpFilterCallbacks, ResponseHeaderEdit } from './filters/http-filter.js';
+import type { HttpFilterCallbacks, ResponseBodySink, ResponseBodyTransform, ResponseHeaderEdit } from './filters/http-filter.js';
 import { Router } from './filters/router/router.js';
 import { findHeader, headerList, headerValueById } from './header-block.js';
 import { LocalReply, type LocalReplyKind } from './local-reply.js';
@@ -37,9 +37,9 @@ import type { UpstreamEndpoint } from './upstream-endpoint.js';
 import type { H2StreamConnection } from './http2/h2-stream-connection.js';
 
 /** One per worker, refilled for each response head the filters edit (read synchronously): no object per request. */
-const responseEdit: ResponseHeaderEdit = { remove: null, add: '' };
+const responseEdit: ResponseHeaderEdit = { remove: null, add: '', head: null, fields: null, status: 0, bodyMode: 0, body: null };
 
-export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterChainOwner, RequestBodySink {
+export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterCallbacks, FilterChainOwner, RequestBodySink {
   // ---- what was asked (RequestView) ----
   method = '';
   path = '';
@@ -82,12 +82,20 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   hcm: ListenerHcm | null = null;
   /** The request headers kept for local_reply_config filters and %REQ()% after the head is released; null when not needed. */
   private localReplyHeaders: readonly string[] | null = null;
+  /** Header lines filters added to the upstream request (a local rate limit's request_headers_to_add_when_not_enforced). */
+  filterRequestAdd = '';
+  /** The route's request removals plus those filters asked for (compressor's remove_accept_encoding_header); null: the route's. */
+  filterRequestRemove: readonly string[] | null = null;
 
   // ---- response ----
   responseStarted = false;
   /** The response head, waiting for the first body bytes to share its write. */
   private pendingHead: Buffer | null = null;
   private chunkedOut = false;
+  /** A filter rewrites the body (compression): pieces go through it, and the response ends when it has flushed. */
+  private bodyTransform: ResponseBodyTransform | null = null;
+  /** The upstream's body ended and the transform is flushing: the router's complete() waits for it. */
+  private transformEnding = false;
   closeAfter = false;
   finished = false;
   flags = 0;
@@ -264,6 +272,14 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
     return this.snapshot.clusters;
   }
 
+  addUpstreamRequestHeaders(lines: string): void {
+    this.filterRequestAdd += lines;
+  }
+
+  removeUpstreamRequestHeader(name: string): void {
+    this.filterRequestRemove = [...(this.filterRequestRemove ?? this.plan.requestRemove ?? []), name];
+  }
+
   upstreamHead(): Buffer | null {
     const router = this.router!;
     return router.prepare(this.headBuf!, this.headFields!) ? router.preparedHead() : null;
@@ -323,11 +339,28 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
       this.responseStartMark = performance.now();
       this.loggedResponseHeaders = this.logs.captureResponse(buf, out);
     }
-    const framing = this.responseFraming(out, status, bodyMode);
     const edit = responseEdit;
     edit.remove = this.plan.responseRemove;
     edit.add = '';
-    if (this.filters !== null) this.filters.encodeHeaders(edit);
+    if (this.filters !== null) {
+      edit.head = buf;
+      edit.fields = out;
+      edit.status = status;
+      edit.bodyMode = bodyMode;
+      edit.body = null;
+      this.filters.encodeHeaders(edit);
+      edit.head = null;
+      edit.fields = null;
+      const transform = edit.body as ResponseBodyTransform | null; // set by a filter during the call
+      if (transform !== null) {
+        // The body's length changes: it goes out chunked (close-delimited to an HTTP/1.0 client).
+        this.bodyTransform = transform;
+        edit.body = null;
+        bodyMode = BodyMode.CHUNKED;
+        transform.start(this);
+      }
+    }
+    const framing = this.responseFraming(out, status, bodyMode);
     // Held until the first body bytes of this read join it: one write, one syscall.
     this.pendingHead = encodeResponseHead(buf, start, out, edit.remove, this.plan.responseAdd, edit.add + framing);
   }
@@ -363,6 +396,8 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
 
   /** Response body bytes buf[start, end) (not empty); false when the client's socket is full (the router pauses the upstream). */
   encodeData(buf: Buffer, start: number, end: number): boolean {
+    // A copy (the read buffer is shared) for the transform, which may keep it.
+    if (this.bodyTransform !== null) return this.bodyTransform.write(Buffer.from(buf.subarray(start, end)));
     this.bytesSent += end - start;
     // A copy (the read buffer is shared), joined to the waiting head or framed as a chunk: one write.
     const piece = encodeBodyPiece(this.pendingHead, this.chunkedOut, buf, start, end);
@@ -386,8 +421,13 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
     if (grpc !== undefined) this.grpcStatus = Number(grpc);
   }
 
-  /** The response is complete (the router then ends the request). */
+  /** The response is complete (the router then ends the request; with a body transform, complete() waits for its flush). */
   encodeEnd(): void {
+    if (this.bodyTransform !== null) {
+      this.transformEnding = true;
+      this.bodyTransform.end();
+      return;
+    }
     const head = this.pendingHead;
     if (head !== null) {
       this.pendingHead = null;
@@ -407,6 +447,7 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
       this.responseStarted = false;
       this.chunkedOut = false;
       this.bytesSent = 0;
+      this.bodyTransform = null; // its filter's onDestroy releases it
     }
     if (!this.responseStarted) return true;
     this.cutResponse(ResponseFlag.UC);
@@ -416,13 +457,44 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   /** Mid-response, the client cannot be told with a status any more: flag why, close, end. */
   cutResponse(flag: number): void {
     this.flags |= flag;
+    this.transformEnding = false;
     this.conn.destroy();
     this.complete();
   }
 
   /** The client drained its socket: let the upstream send again. */
   onDownstreamWritable(): void {
+    if (this.bodyTransform !== null) this.bodyTransform.resume();
     if (this.router !== null) this.router.onDownstreamWritable();
+  }
+
+  // ---- ResponseBodySink: a body transform's output ----
+
+  onTransformedData(piece: Buffer): boolean {
+    if (this.finished) return true;
+    this.bytesSent += piece.length;
+    const framed = encodeBodyPiece(this.pendingHead, this.chunkedOut, piece, 0, piece.length);
+    this.pendingHead = null;
+    return this.conn.write(framed);
+  }
+
+  onTransformedEnd(): void {
+    if (this.finished) return;
+    this.bodyTransform = null;
+    this.transformEnding = false;
+    this.encodeEnd();
+    this.complete();
+  }
+
+  onTransformFailed(): void {
+    if (this.finished) return;
+    this.bodyTransform = null;
+    this.transformEnding = false;
+    this.cutResponse(ResponseFlag.LR);
+  }
+
+  onTransformDrained(): void {
+    if (this.router !== null && !this.transformEnding) this.router.onDownstreamWritable();
   }
 
   // ---------------------------------------------------------------- 4. local responses and the end
@@ -465,6 +537,8 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
       const edit = responseEdit;
       edit.remove = null;
       edit.add = extraHeaders;
+      edit.head = null; // a local reply: no upstream head, no body transform
+      edit.status = status;
       this.filters.encodeHeaders(edit);
       extraHeaders = edit.add;
     }
@@ -476,6 +550,7 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   onDownstreamClosed(): void {
     if (this.finished) return;
     this.flags |= ResponseFlag.DC;
+    this.transformEnding = false;
     if (this.router !== null) this.router.abandon();
     this.complete();
   }
@@ -483,6 +558,8 @@ export class ActiveRequest implements RequestView, HttpFilterCallbacks, FilterCh
   /** Ends the request once: filters and router released, recorded, the connection told. */
   complete(): void {
     if (this.finished) return;
+    // The router's end of a transformed response: the transform's flush ends it (onTransformedEnd).
+    if (this.transformEnding) return;
     this.finished = true;
     if (this.filters !== null) this.filters.destroy();
     if (this.router !== null) this.router.destroy();

@@ -20,6 +20,7 @@ import { reconcileClusters } from './upstream-cluster.js';
 import { setEjectionListener } from './shared-state/endpoint-state.js';
 import { HEADER, SharedState } from './shared-state/state-layout.js';
 import { SharedActiveFaults } from './shared-state/active-faults.js';
+import { RateLimitTable } from './shared-state/rate-limit-buckets.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { hostSetRefresher } from './balancers/host-set-refresher.js';
 import { WorkerContext } from './worker-context.js';
@@ -56,6 +57,9 @@ export class DataPlane {
     );
     // max_active_faults counts per proxy: every worker takes its slots from one shared counter.
     this.worker.filterStats.faultGate = new SharedActiveFaults(sharedState, init.workerId);
+    // Local rate limit buckets are per proxy: every worker takes tokens from the same shared ones.
+    if (init.rateLimitState !== undefined) this.worker.filterStats.rateLimitTable = new RateLimitTable(init.rateLimitState);
+    this.worker.filterStats.onRateLimitTableFull = () => log.warn('local rate limit: the shared bucket table is full; new buckets count per worker');
     this.listeners = new ListenerSet(this.worker);
     // An ejection this data plane made: the agent logs it and brings the endpoint back in time.
     setEjectionListener((notice) => post({ type: 'outlier-ejection', ...notice }));

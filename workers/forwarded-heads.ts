@@ -46,8 +46,10 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
         : '';
   f.dropExpect = dropExpect;
   const strip = fwd.externalAddress === '' ? STRIP_INTERNAL : STRIP_BOTH;
-  f.remove = req.plan.requestRemove === null ? strip : [...req.plan.requestRemove, ...strip];
-  f.add = req.plan.requestAdd;
+  const remove = req.filterRequestRemove ?? req.plan.requestRemove;
+  f.remove = remove === null ? strip : [...remove, ...strip];
+  // Lines a filter added (rare): joined to the route's, after them.
+  f.add = req.filterRequestAdd === '' ? req.plan.requestAdd : Buffer.concat([req.plan.requestAdd, Buffer.from(req.filterRequestAdd, 'latin1')]);
   return encodeUpstreamHead(buf, out, f);
 }
 

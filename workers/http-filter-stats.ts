@@ -4,6 +4,7 @@
 // (src/stats/http-filter-stats.ts).
 import type { HttpFilterCounters } from '../src/stats/http-filter-stats.js';
 import { LocalActiveFaults, type ActiveFaultGate } from './shared-state/active-faults.js';
+import type { RateLimitTable } from './shared-state/rate-limit-buckets.js';
 
 export class ListenerFilterStats implements HttpFilterCounters {
   delaysInjected = 0;
@@ -20,6 +21,17 @@ export class HttpFilterStats {
   private readonly byPrefix = new Map<string, ListenerFilterStats>();
   /** Where max_active_faults is counted: the worker sets the proxy-wide gate over its shared state. */
   faultGate: ActiveFaultGate = new LocalActiveFaults();
+  /** The proxy's local rate limit buckets and counters (set by the data plane); null: each bucket is this thread's own. */
+  rateLimitTable: RateLimitTable | null = null;
+  /** Told when the shared table has no room left (a bucket then counts for this thread only). */
+  onRateLimitTableFull: () => void = () => {};
+  private warnedTableFull = false;
+
+  warnRateLimitTableFull(): void {
+    if (this.warnedTableFull) return;
+    this.warnedTableFull = true;
+    this.onRateLimitTableFull();
+  }
 
   /** The counters of one stat prefix; the same object across config versions, so counts survive reloads. */
   forPrefix(statPrefix: string): ListenerFilterStats {

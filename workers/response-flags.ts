@@ -15,6 +15,7 @@ export const ResponseFlag = {
   SI: 1 << 11, // stream idle timeout
   DI: 1 << 12, // delay injected (fault filter)
   FI: 1 << 13, // fault injected: an abort (fault filter)
+  RL: 1 << 14, // rate limited locally (local_ratelimit filter)
 } as const;
 
 const NAMES = Object.keys(ResponseFlag) as (keyof typeof ResponseFlag)[];

@@ -5,10 +5,13 @@
 // over the filter's own (Envoy's most specific wins, and only when the filter
 // is in http_filters); the CORS policy is merged from route and virtual host.
 // A filter that can never act (a 0% fault without header control, a 0%
-// mirror) is left out, and a route with no filters has no chain: its requests
+// mirror, a local rate limit with filter_enabled 0% or no bucket) is left out, and a route with no filters has no chain: its requests
 // go straight to the router. A new filter is one more entry in `builders`.
-import type { FaultConfig, Listener, Route, VirtualHost } from '../src/config/bootstrap-types.js';
-import { CORS_FILTER_NAME, FAULT_FILTER_NAME } from '../src/config/http-filter-names.js';
+import type { FaultConfig, Listener, LocalRateLimitConfig, Route, VirtualHost } from '../src/config/bootstrap-types.js';
+import { CORS_FILTER_NAME, FAULT_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME } from '../src/config/http-filter-names.js';
+import { LocalRateLimitFactory } from './filters/local-ratelimit/local-ratelimit-filter.js';
+import { localRateLimitFactory } from './filters/local-ratelimit/local-ratelimit-compile.js';
+import { compileCompressors } from './filters/compressor/compressor-compile.js';
 import { CompiledCors } from './filters/cors/cors-config.js';
 import { CorsFilterFactory } from './filters/cors/cors-filter.js';
 import { CompiledFault, type RandomSource } from './filters/fault/fault-config.js';
@@ -62,6 +65,31 @@ export function compileListenerFilters(
       return fault === null || !faultCanFire(fault) ? null : faultFactory(fault, timeoutMs);
     },
   };
+  // One bucket per config object, as Envoy has one per filter config / per-route config.
+  const rateLimits = new Map<LocalRateLimitConfig, LocalRateLimitFactory | null>();
+  const rateLimitFactory = (rl: LocalRateLimitConfig, place: string): LocalRateLimitFactory | null => {
+    let factory = rateLimits.get(rl);
+    if (factory === undefined) {
+      factory = localRateLimitFactory(rl, `${listener.name}\u0000${listener.statPrefix}\u0000${listener.routeConfig.name}\u0000${place}`, stats, random);
+      rateLimits.set(rl, factory);
+    }
+    return factory;
+  };
+  let vhIndex = 0;
+  let routeIndex = 0;
+  builders[LOCAL_RATE_LIMIT_FILTER_NAME] = (vh, route) => {
+    if (config.localRateLimit === null) return null;
+    const factory = route.localRateLimit !== null ? rateLimitFactory(route.localRateLimit, `route:${vhIndex}:${routeIndex}`)
+      : vh.localRateLimit !== null ? rateLimitFactory(vh.localRateLimit, `vh:${vhIndex}`)
+      : rateLimitFactory(config.localRateLimit, 'listener');
+    // The route's rate_limits actions make the descriptors its requests are matched by.
+    return factory === null || route.action.type !== 'route' ? factory : factory.forRoute(route.action.rateLimits ?? []);
+  };
+  // Compressors are the listener's alone (no per-route config): the same factories on every route.
+  for (const [name, factory] of compileCompressors(config, listener.statPrefix, stats)) {
+    // CompressorPerRoute disabled: the route's word over the virtual host's.
+    builders[name] = (vh, route) => ((route.disabledCompressors ?? vh.disabledCompressors ?? null)?.includes(name) === true ? null : factory);
+  }
   const byRoute = new Map<Route, RouteFilterChain>();
   const addRoute = (vh: VirtualHost, route: Route): void => {
     if (route.action.type !== 'route') return; // Envoy's CORS needs a route entry; faults ahead of a redirect are not modelled
@@ -74,7 +102,14 @@ export function compileListenerFilters(
     if (mirrors.length > 0) chain.push(new MirrorFilterFactory(mirrors, route.action.timeoutMs, random));
     if (chain.length > 0) byRoute.set(route, Object.freeze(chain));
   };
-  for (const vh of listener.routeConfig.virtualHosts) for (const route of vh.routes) addRoute(vh, route);
+  for (const vh of listener.routeConfig.virtualHosts) {
+    routeIndex = 0;
+    for (const route of vh.routes) {
+      addRoute(vh, route);
+      routeIndex++;
+    }
+    vhIndex++;
+  }
   return byRoute.size === 0 ? null : new ListenerFilters(byRoute);
 }
 

@@ -49,6 +49,8 @@ export interface WorkerInit {
   readonly connectionCounts: SharedArrayBuffer;
   /** The proxy's shared state (shared-state/state-layout.ts), created once by the agent; survives worker restarts. */
   readonly sharedState: SharedArrayBuffer;
+  /** The local rate limit's buckets and counters (shared-state/rate-limit-buckets.ts), one per proxy; absent in tests that build a data plane alone. */
+  readonly rateLimitState?: SharedArrayBuffer;
   /** 80 bytes: the session-ticket key of every downstream TLS context (16 name + 32 HMAC + 32 AES). */
   readonly tlsTicketKey: Uint8Array;
   /** The agent's SDS secrets when this worker started (a restarted worker compiles with the current ones). */

@@ -1,4 +1,10 @@
 import type { CodecType, Http2Options, UpstreamProtocol } from './http2-options.js';
+import type { LocalRateLimitConfig } from './local-rate-limit-config.js';
+import type { CompressorConfig } from './compressor-config.js';
+import type { RateLimitPolicy } from './rate-limit-actions.js';
+export type { RateLimitPolicy, RateLimitAction } from './rate-limit-actions.js';
+export type { CompressorConfig } from './compressor-config.js';
+export type { LocalRateLimitConfig } from './local-rate-limit-config.js';
 // The validated form of an Envoy v3 bootstrap's `static_resources` subset.
 // Produced once by parseBootstrap (the edge), stored in LMDB by the agent and
 // compiled by each worker. Plain data only (no RegExp, no Map) so it survives
@@ -197,6 +203,10 @@ export interface HttpFilters {
   readonly fault: FaultConfig | null;
   /** envoy.filters.http.cors present (policies come from virtual hosts / routes). */
   readonly cors: boolean;
+  /** envoy.filters.http.local_ratelimit: null when absent; its own config is the default for routes without an override. */
+  readonly localRateLimit: LocalRateLimitConfig | null;
+  /** envoy.filters.http.compressor entries (at most one per encoding), in chain order. */
+  readonly compressors: readonly CompressorConfig[];
   /** The names of the filters before the router, in the order http_filters lists them (the chain's order). */
   readonly order: readonly string[];
 }
@@ -281,6 +291,10 @@ export interface PerFilterConfig {
   readonly fault: FaultConfig | null;
   /** 'envoy.filters.http.cors' CorsPolicy, or the `cors` field; null = inherit. */
   readonly cors: CorsPolicy | null;
+  /** 'envoy.filters.http.local_ratelimit' override (its own bucket); null = inherit. */
+  readonly localRateLimit: LocalRateLimitConfig | null;
+  /** The compressor filter names a CompressorPerRoute `disabled: true` turns off here; null = inherit. */
+  readonly disabledCompressors?: readonly string[] | null;
 }
 
 export interface VirtualHost extends HeaderMutation, PerFilterConfig {
@@ -409,6 +423,8 @@ export interface RouteAction {
   readonly requestMirrorPolicies: readonly RequestMirrorPolicy[];
   /** upgrade_configs: overrides of the HCM's `enabled` per upgrade type. */
   readonly upgrades: readonly UpgradeConfig[];
+  /** rate_limits: descriptors for the local rate limit (request_headers and generic_key actions). */
+  readonly rateLimits: readonly RateLimitPolicy[];
 }
 
 export interface RedirectAction {

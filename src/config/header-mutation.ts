@@ -59,7 +59,8 @@ function readHeaderValueOption(v: ValueReader): HeaderValueOption | undefined {
   return { key, value, append };
 }
 
-function readAdds(v: ValueReader): HeaderValueOption[] {
+/** A list of HeaderValueOption (also the local rate limit's response_headers_to_add). */
+export function readHeaderValueOptions(v: ValueReader): HeaderValueOption[] {
   const out: HeaderValueOption[] = [];
   for (const item of v.list()) {
     const option = readHeaderValueOption(item);
@@ -83,9 +84,9 @@ function readRemoves(v: ValueReader): string[] {
 /** Reads the four header lists from obj (each optional, default empty). */
 export function readHeaderMutation(obj: ObjectReader): HeaderMutation {
   return {
-    requestHeadersToAdd: readAdds(obj.field('request_headers_to_add')),
+    requestHeadersToAdd: readHeaderValueOptions(obj.field('request_headers_to_add')),
     requestHeadersToRemove: readRemoves(obj.field('request_headers_to_remove')),
-    responseHeadersToAdd: readAdds(obj.field('response_headers_to_add')),
+    responseHeadersToAdd: readHeaderValueOptions(obj.field('response_headers_to_add')),
     responseHeadersToRemove: readRemoves(obj.field('response_headers_to_remove')),
   };
 }

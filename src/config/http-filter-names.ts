@@ -2,3 +2,5 @@
 // worker thread imports only these strings, not the readers (and through them the YAML library it never uses).
 export const CORS_FILTER_NAME = 'envoy.filters.http.cors';
 export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
+export const LOCAL_RATE_LIMIT_FILTER_NAME = 'envoy.filters.http.local_ratelimit';
+export const COMPRESSOR_FILTER_NAME = 'envoy.filters.http.compressor';

@@ -60,7 +60,7 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   const requestHeadersTimeoutMs = obj.field('request_headers_timeout').duration() ?? 0;
   const filtersField = obj.field('http_filters');
   // No http_filters: the router alone.
-  const httpFilters = filtersField.missing ? { fault: null, cors: false, order: [] } : readHttpFilters(filtersField);
+  const httpFilters = filtersField.missing ? { fault: null, cors: false, localRateLimit: null, compressors: [], order: [] } : readHttpFilters(filtersField);
   const pathNormalization = readPathNormalization(obj);
   // The proxy always sets x-request-id when a request has none (Envoy's default, generate_request_id true).
   const generateField = obj.field('generate_request_id');
@@ -146,7 +146,7 @@ function tcpChainHcm(statPrefix: string): FilterChain['hcm'] {
     routeConfig: { name: '', virtualHosts: [], requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
     streamIdleTimeoutMs: 0,
     requestHeadersTimeoutMs: 0,
-    httpFilters: { fault: null, cors: false, order: [] },
+    httpFilters: { fault: null, cors: false, localRateLimit: null, compressors: [], order: [] },
     pathNormalization: { normalizePath: false, mergeSlashes: false, escapedSlashes: 'KEEP_UNCHANGED' },
     codecType: 'HTTP1',
     http2: DEFAULT_HTTP2_OPTIONS,

@@ -1,5 +1,5 @@
 // typed_per_filter_config on a virtual host or route, for the HTTP filters
-// this proxy runs (fault, cors), plus the deprecated `cors` field. The most
+// this proxy runs (fault, cors, local_ratelimit), plus the deprecated `cors` field. The most
 // specific level wins at request time (route over virtual host over the
 // listener's filter config); a route's or virtual host's config only takes
 // effect when the listener's chain has that filter, as in Envoy.
@@ -7,6 +7,8 @@
 import type { CorsPolicy, PerFilterConfig } from './bootstrap-types.js';
 import { CORS_FILTER_NAME, readCorsPolicy, readTypedCorsPolicy } from './cors-policy.js';
 import { FAULT_FILTER_NAME, readFaultConfig } from './fault-config.js';
+import { LOCAL_RATE_LIMIT_FILTER_NAME, readLocalRateLimit } from './local-rate-limit-config.js';
+import { isCompressorPerRoute, readCompressorPerRoute } from './compressor-config.js';
 import type { ObjectReader, ValueReader } from './yaml-reader.js';
 
 /**
@@ -16,6 +18,8 @@ import type { ObjectReader, ValueReader } from './yaml-reader.js';
 export function readPerFilterConfig(obj: ObjectReader, legacy: ValueReader | null): PerFilterConfig | undefined {
   let fault: PerFilterConfig['fault'] = null;
   let cors: CorsPolicy | null = null;
+  let localRateLimit: PerFilterConfig['localRateLimit'] = null;
+  const compressorsOff: string[] = [];
   let ok = true;
   const typedField = obj.field('typed_per_filter_config');
   const typed = typedField.object();
@@ -32,9 +36,23 @@ export function readPerFilterConfig(obj: ObjectReader, legacy: ValueReader | nul
       if (value === undefined) ok = false;
       else cors = value;
     }
+    const rateTyped = typed.field(LOCAL_RATE_LIMIT_FILTER_NAME);
+    if (!rateTyped.missing) {
+      const value = readLocalRateLimit(rateTyped);
+      if (value === undefined) ok = false;
+      else localRateLimit = value;
+    }
     for (const name of typed.keys()) {
-      if (name === FAULT_FILTER_NAME || name === CORS_FILTER_NAME) continue;
-      typed.field(name).problem(`is not supported (of the HTTP filters, this proxy runs only ${FAULT_FILTER_NAME} and ${CORS_FILTER_NAME} with per-route config)`);
+      if (name === FAULT_FILTER_NAME || name === CORS_FILTER_NAME || name === LOCAL_RATE_LIMIT_FILTER_NAME) continue;
+      // A compressor's per-route config, under whatever name its http_filters entry has.
+      const field = typed.field(name);
+      if (isCompressorPerRoute(field)) {
+        const disabled = readCompressorPerRoute(field);
+        if (disabled === undefined) ok = false;
+        else if (disabled) compressorsOff.push(name);
+        continue;
+      }
+      typed.field(name).problem(`is not supported (of the HTTP filters, this proxy runs only ${FAULT_FILTER_NAME}, ${CORS_FILTER_NAME} and ${LOCAL_RATE_LIMIT_FILTER_NAME} with per-route config)`);
       ok = false;
     }
     typed.done();
@@ -49,5 +67,5 @@ export function readPerFilterConfig(obj: ObjectReader, legacy: ValueReader | nul
       else cors = value;
     }
   }
-  return ok ? { fault, cors } : undefined;
+  return ok ? { fault, cors, localRateLimit, ...(compressorsOff.length > 0 ? { disabledCompressors: Object.freeze(compressorsOff) } : {}) } : undefined;
 }

@@ -4,6 +4,7 @@
 import { readUpgradeConfigs } from './upgrade-config.js';
 import type { DirectResponseAction, RedirectAction, RouteAction, WeightedClusterEntry } from './bootstrap-types.js';
 import { readHashPolicies } from './hash-policy.js';
+import { readRateLimitPolicies } from './rate-limit-actions.js';
 import { readUriText } from './head-text.js';
 import { readMirrorPolicies } from './mirror-policy.js';
 import { readRetryPolicy } from './retry-policy.js';
@@ -106,10 +107,11 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[], onObje
   const hashPolicy = readHashPolicies(obj.field('hash_policy'));
   const requestMirrorPolicies = readMirrorPolicies(obj.field('request_mirror_policies'), refs);
   const upgrades = readUpgradeConfigs(obj.field('upgrade_configs'));
+  const rateLimits = readRateLimitPolicies(obj.field('rate_limits'));
   onObject?.(obj);
   obj.done();
   if (clusters === undefined || retryPolicy === undefined || hashPolicy === undefined || requestMirrorPolicies === undefined
-    || upgrades === undefined) return undefined;
+    || upgrades === undefined || rateLimits === undefined) return undefined;
   return {
     type: 'route',
     clusters,
@@ -122,6 +124,7 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[], onObje
     hashPolicy,
     requestMirrorPolicies,
     upgrades,
+    rateLimits,
   };
 }
 

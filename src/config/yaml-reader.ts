@@ -274,6 +274,11 @@ export class ValueReader {
     return new ObjectReader(this.ctx, this.node, this.path, this.owner);
   }
 
+  /** Whether the value is a string scalar (for fields that take a number or an enum name). */
+  isScalarString(): boolean {
+    return typeof this.scalar() === 'string';
+  }
+
   /** Whether the value is a map (for fields taken as an opaque Struct, like node.metadata). */
   isMap(): boolean {
     return this.node !== null && isMap(this.node);

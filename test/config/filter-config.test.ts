@@ -18,9 +18,9 @@ const EMPTY_FAULT = { delay: null, abort: null, headers: [], maxActiveFaults: nu
 
 describe('http_filters', () => {
   it('is the router alone without the list; fault and cors in any order before the router', () => {
-    expect(parseParts({}).listeners[0]!.httpFilters).toEqual({ fault: null, cors: false, order: [] });
+    expect(parseParts({}).listeners[0]!.httpFilters).toEqual({ fault: null, cors: false, localRateLimit: null, compressors: [], order: [] });
     const both = parseParts({ httpFilters: [{ name: CORS, typed_config: { '@type': CORS_TYPE } }, { name: FAULT, typed_config: { '@type': FAULT_TYPE } }, ROUTER] });
-    expect(both.listeners[0]!.httpFilters).toEqual({ fault: EMPTY_FAULT, cors: true, order: [CORS, FAULT] });
+    expect(both.listeners[0]!.httpFilters).toEqual({ fault: EMPTY_FAULT, cors: true, localRateLimit: null, compressors: [], order: [CORS, FAULT] });
     const faultFirst = parseParts({
       httpFilters: [
         { name: FAULT, typed_config: { '@type': FAULT_TYPE, abort: { http_status: 503, percentage: { numerator: 10 } }, max_active_faults: 4 } },
@@ -31,6 +31,8 @@ describe('http_filters', () => {
     expect(faultFirst.listeners[0]!.httpFilters).toEqual({
       fault: { delay: null, abort: { httpStatus: 503, grpcStatus: null, headerAbort: false, percentage: 0.1 }, headers: [], maxActiveFaults: 4 },
       cors: true,
+      localRateLimit: null,
+      compressors: [],
       order: [FAULT, CORS], // the order of each route's filter chain
     });
   });
@@ -56,11 +58,11 @@ describe('http_filters', () => {
     };
     expect(problemLines(parts)).toEqual([
       `b.yaml:${line(`name: ${FAULT}`, 1)}: ${f}[1].name repeats ${FAULT}; each HTTP filter may appear once`,
-      `b.yaml:${line('envoy.filters.http.lua')}: ${f}[2].name names "envoy.filters.http.lua"; the supported HTTP filters are ${FAULT}, ${CORS}, envoy.filters.http.router`,
+      `b.yaml:${line('envoy.filters.http.lua')}: ${f}[2].name names "envoy.filters.http.lua"; the supported HTTP filters are ${FAULT}, ${CORS}, envoy.filters.http.local_ratelimit, envoy.filters.http.compressor, envoy.filters.http.router`,
       // A path past 100 characters is shown from its listener.
       `b.yaml:${line(CORS_POLICY_TYPE)}: listener "l" › filter_chains[0].filters[0].typed_config.http_filters[3].typed_config.@type must be ${CORS_TYPE} (got "${CORS_POLICY_TYPE}")`,
       `b.yaml:${line('name: envoy.filters.http.router')}: ${f}[4].name envoy.filters.http.router must be the last HTTP filter`,
-      `b.yaml:${line('grpc_stats')}: ${f}[5].name names "envoy.filters.http.grpc_stats"; the supported HTTP filters are ${FAULT}, ${CORS}, envoy.filters.http.router`,
+      `b.yaml:${line('grpc_stats')}: ${f}[5].name names "envoy.filters.http.grpc_stats"; the supported HTTP filters are ${FAULT}, ${CORS}, envoy.filters.http.local_ratelimit, envoy.filters.http.compressor, envoy.filters.http.router`,
     ]);
     const noRouter = { httpFilters: [{ name: CORS }] };
     expect(problemLines(noRouter)).toEqual([`b.yaml:${lineOf(bootstrapText(noRouter), `- name: ${CORS}`)}: ${f} must end with envoy.filters.http.router`]);
@@ -158,7 +160,7 @@ describe('CORS policy and per-filter inheritance fields', () => {
       `b.yaml:${lineOf(text, 'allow_methods: GET')}: ${VH} › cors and typed_per_filter_config['${CORS}'] both set a CORS policy; keep one (cors is deprecated)`,
       `b.yaml:${lineOf(text, 'max_age')}: ${VH} › typed_per_filter_config['${CORS}'].max_age must be a whole number of seconds, e.g. "86400" (got "10m")`,
       `b.yaml:${lineOf(text, 'runtime_key')}: ${VH} › typed_per_filter_config['${CORS}'].shadow_enabled.default_value is required`,
-      `b.yaml:${lineOf(text, 'type.googleapis.com/x\n')}: ${VH} › typed_per_filter_config['envoy.filters.http.ext_authz'] is not supported (of the HTTP filters, this proxy runs only ${FAULT} and ${CORS} with per-route config)`,
+      `b.yaml:${lineOf(text, 'type.googleapis.com/x\n')}: ${VH} › typed_per_filter_config['envoy.filters.http.ext_authz'] is not supported (of the HTTP filters, this proxy runs only ${FAULT}, ${CORS} and envoy.filters.http.local_ratelimit with per-route config)`,
     ]);
   });
 });

@@ -35,9 +35,9 @@ export function testCluster(name: string, ports: readonly number[], over: Partia
   return expectedCluster({ name, endpoints: ports.map((port) => expectedEndpoint('127.0.0.1', port)), ...over });
 }
 
-export const NO_FILTER_CONFIG: PerFilterConfig = { fault: null, cors: null };
-export const ROUTER_ONLY: HttpFilters = { fault: null, cors: false, order: [] };
-/** RouteAction fields a route without hash or mirror policies (or upgrade_configs) gets. */
-export const NO_HASH_OR_MIRROR = { hashPolicy: [], requestMirrorPolicies: [], upgrades: [] } as const;
+export const NO_FILTER_CONFIG: PerFilterConfig = { fault: null, cors: null, localRateLimit: null };
+export const ROUTER_ONLY: HttpFilters = { fault: null, cors: false, localRateLimit: null, compressors: [], order: [] };
+/** RouteAction fields a route without hash or mirror policies (or upgrade_configs, rate_limits) gets. */
+export const NO_HASH_OR_MIRROR = { hashPolicy: [], requestMirrorPolicies: [], upgrades: [], rateLimits: [] } as const;
 /** RetryPolicy fields a policy without retry_host_predicate gets. */
 export const RETRY_HOST_DEFAULTS = { previousHostsPredicate: false, hostSelectionRetryMaxAttempts: 1 } as const;

@@ -23,11 +23,11 @@ function corsOf(chain: RouteFilterChain | null): CorsFilterFactory | undefined {
 }
 
 /** http_filters as read from config; without an explicit order, CORS before fault (as Istio lists them). */
-type Filters = Omit<Listener['httpFilters'], 'order'> & { order?: readonly string[] };
+type Filters = Omit<Listener['httpFilters'], 'order' | 'localRateLimit' | 'compressors'> & Partial<Pick<Listener['httpFilters'], 'localRateLimit' | 'compressors'>> & { order?: readonly string[] };
 
 function withOrder(f: Filters): Listener['httpFilters'] {
   const order = f.order ?? [...(f.cors ? ['envoy.filters.http.cors'] : []), ...(f.fault !== null ? ['envoy.filters.http.fault'] : [])];
-  return { ...f, order };
+  return { localRateLimit: null, compressors: [], ...f, order };
 }
 
 const noMutation = { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
@@ -47,12 +47,13 @@ function route(name: string, extra: Partial<Route> = {}): Route {
     ...noMutation,
     fault: null,
     cors: null,
+    localRateLimit: null,
     ...extra,
   };
 }
 
 function vhost(routes: Route[], extra: Partial<VirtualHost> = {}): VirtualHost {
-  return { name: 'vh', domains: ['*'], routes, ...noMutation, fault: null, cors: null, ...extra };
+  return { name: 'vh', domains: ['*'], routes, ...noMutation, fault: null, cors: null, localRateLimit: null, ...extra };
 }
 
 function listener(vhosts: VirtualHost[], httpFilters: Filters): Listener {

@@ -191,8 +191,53 @@ describe('xDS decoding of the resilience fields', () => {
     expect(assembly.bootstrap.listeners[0]!.httpFilters).toEqual({
       fault: { delay: null, abort: null, headers: [], maxActiveFaults: 3 },
       cors: true,
+      localRateLimit: null,
+      compressors: [],
       order: ['envoy.filters.http.cors', 'envoy.filters.http.fault'],
     });
+  });
+
+  it('reads local_ratelimit and compressor filters (gzip, brotli) from a listener over the wire', () => {
+    const source = structuredClone(listener('l1', 15001, 'r1')) as { filter_chains: { filters: { typed_config: Json }[] }[] };
+    const compressor = (name: string, type: string, options: object) => ({
+      '@type': `${T}envoy.extensions.filters.http.compressor.v3.Compressor`,
+      response_direction_config: { common_config: { min_content_length: wrapped(64), content_type: ['text/plain'] }, disable_on_etag_header: true },
+      compressor_library: { name, typed_config: { '@type': `${T}envoy.extensions.compression.${type}`, ...options } },
+    });
+    source.filter_chains[0]!.filters[0]!.typed_config.http_filters = [
+      {
+        name: 'envoy.filters.http.local_ratelimit',
+        typed_config: {
+          '@type': `${T}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`,
+          stat_prefix: 'rl',
+          token_bucket: { max_tokens: 5, tokens_per_fill: wrapped(5), fill_interval: seconds(2) },
+          filter_enabled: { runtime_key: 'rl_enabled', default_value: { numerator: 100, denominator: 'HUNDRED' } },
+          filter_enforced: { runtime_key: 'rl_enforced', default_value: { numerator: 50, denominator: 'HUNDRED' } },
+          status: { code: 'ServiceUnavailable' },
+          enable_x_ratelimit_headers: 'DRAFT_VERSION_03',
+        },
+      },
+      { name: 'gzip', typed_config: compressor('g', 'gzip.compressor.v3.Gzip', { memory_level: wrapped(3), compression_level: 'BEST_SPEED' }) },
+      { name: 'brotli', typed_config: compressor('b', 'brotli.compressor.v3.Brotli', { quality: wrapped(5) }) },
+      { name: 'envoy.filters.http.router', typed_config: { '@type': `${T}envoy.extensions.filters.http.router.v3.Router` } },
+    ];
+    const json = overTheWire(TYPE_URL.LISTENER, source);
+    expect(validateXdsResource(TYPE_URL.LISTENER, json)).toEqual([]);
+    const assembly = assembleBootstrap({
+      listeners: new Map([['l1', json]]),
+      routes: new Map([['r1', overTheWire(TYPE_URL.ROUTE, ROUTE)]]),
+      clusters: new Map([['reviews', overTheWire(TYPE_URL.CLUSTER, CLUSTER)], ['shadow', overTheWire(TYPE_URL.CLUSTER, { ...CLUSTER, name: 'shadow' })]]),
+      endpoints: new Map<string, Json>(),
+    });
+    expect(assembly.complete).toBe(true);
+    if (!assembly.complete) return;
+    const filters = assembly.bootstrap.listeners[0]!.httpFilters;
+    expect(filters.localRateLimit).toMatchObject({
+      statPrefix: 'rl', tokenBucket: { maxTokens: 5, tokensPerFill: 5, fillIntervalMs: 2000 }, enabled: 1, enforced: 0.5, status: 503, xRateLimitHeaders: true,
+    });
+    expect(filters.compressors.map((c) => [c.filterName, c.encoding, c.minContentLength, c.disableOnEtag])).toEqual([['gzip', 'gzip', 64, true], ['brotli', 'br', 64, true]]);
+    expect(filters.compressors[0]!.gzip).toMatchObject({ memLevel: 3, level: 1 });
+    expect(filters.compressors[1]!.brotli).toMatchObject({ quality: 5 });
   });
 
   it('names an unknown load balancing policy type that arrived as an opaque Any', () => {

@@ -17,7 +17,16 @@ const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 /** Envoy's stat scopes whose Prometheus families carry the scope's name as `<scope>_name`. */
 const SCOPES = ['cluster', 'listener', 'http', 'vhost'];
 
+/** envoy_<stat_prefix>_http_local_rate_limit_<stat>: the local rate limit's counters, back to <stat_prefix>.http_local_rate_limit.<stat>. */
+const LOCAL_RATE_LIMIT = /^envoy_(.+)_http_local_rate_limit_(enabled|enforced|rate_limited|ok)$/;
+
 function envoyName(family: string, labels: [string, string][]): string {
+  const rateLimit = labels.length === 0 ? LOCAL_RATE_LIMIT.exec(family) : null;
+  if (rateLimit !== null) return `${rateLimit[1]}.http_local_rate_limit.${rateLimit[2]}`;
+  if (family.startsWith('envoy_http_compressor_') && labels.length === 3) {
+    const [prefix, name, library] = labels.map(([, v]) => v);
+    return `http.${prefix}.compressor.${name}.${library}.${family.slice('envoy_http_compressor_'.length)}`;
+  }
   if (family.startsWith('envoy_')) {
     const rest = family.slice('envoy_'.length);
     for (const scope of SCOPES) {

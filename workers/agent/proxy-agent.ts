@@ -34,6 +34,9 @@ import { OutlierSweeper } from './outlier-sweeper.js';
 import { endpointFlagsLookup, resilienceStats } from './shared-state-report.js';
 import { createConnectionCounts } from '../connection-limit.js';
 import { StateSlots } from './state-slots.js';
+import { createRateLimitBuffer, RateLimitTable } from '../shared-state/rate-limit-buckets.js';
+import { ignoredRuntimeKeys, localRateLimitPrometheus } from './local-rate-limit-stats.js';
+import { compressorPrometheus } from './compressor-stats.js';
 import type { XdsClient } from './xds-client.js';
 import { EMPTY_BOOTSTRAP, mergeBootstraps } from './xds-client-merge.js';
 import type { WorkloadIdentity } from './workload-identity.js';
@@ -92,6 +95,8 @@ export class ProxyAgent implements AdminBackend {
   private xdsSynced = false;
   /** Circuit breakers, endpoint health and outlier counters shared with every worker; slots assigned per config version. */
   private readonly sharedState: SharedState;
+  /** The local rate limit's buckets and counters, shared with every data plane. */
+  private readonly rateLimits = new RateLimitTable(createRateLimitBuffer());
   private readonly slots: StateSlots;
   private readonly healthChecker: HealthChecker;
   private readonly outliers: OutlierSweeper;
@@ -130,6 +135,7 @@ export class ProxyAgent implements AdminBackend {
       transport: options.transport,
       connectionCounts: createConnectionCounts(options.workers),
       sharedState: this.sharedState.buffer,
+      rateLimitState: this.rateLimits.ints.buffer as SharedArrayBuffer,
       // One session-ticket key for every worker (SO_REUSEPORT sends a resuming client to any of them) and every
       // certificate reload; random per process, so tickets never outlive the proxy. The in-thread data plane
       // (--workers 1) gets it through the same init.
@@ -396,6 +402,10 @@ export class ProxyAgent implements AdminBackend {
     this.activeBootstrap = resolved;
     this.lastUpdated = new Date().toISOString();
     this.log.info({ version, reason, listeners: listenerSummary(resolved) }, appliedText(version, configCounts(resolved), before));
+    const runtimeKeys = ignoredRuntimeKeys(resolved);
+    if (runtimeKeys.length > 0) {
+      this.log.warn({ runtimeKeys }, `runtime keys ignored (this proxy has no runtime layer; their default_value applies): ${runtimeKeys.join(', ')}`);
+    }
     this.supervisor.announce(version, secrets);
   }
 
@@ -506,7 +516,7 @@ export class ProxyAgent implements AdminBackend {
 
   async statsPrometheus(): Promise<string> {
     const replies = await this.supervisor.query('stats', WORKER_QUERY_TIMEOUT_MS);
-    return renderPrometheusText({
+    const text = renderPrometheusText({
       merged: mergeWorkerStats(replies.map((r) => r.snapshot)),
       identity: { serviceName: this.options.service ?? 'unknown', namespace: this.options.namespace },
       agent: {
@@ -518,6 +528,7 @@ export class ProxyAgent implements AdminBackend {
       durationBucketsMs: ISTIO_DURATION_BUCKETS_MS,
       resilience: resilienceStats(this.activeBootstrap, this.sharedState, this.healthChecker.stats()),
     });
+    return text + localRateLimitPrometheus(this.activeBootstrap, this.rateLimits) + compressorPrometheus(this.activeBootstrap, this.rateLimits);
   }
 
   async configDump(): Promise<unknown> {

@@ -40,6 +40,10 @@ export interface HttpFilterCallbacks extends RequestView {
   bodySoFar(): readonly Buffer[] | null;
   /** The whole request body has been received. */
   readonly requestComplete: boolean;
+  /** Adds header lines (each ending in CRLF) to the request the router sends upstream; only before the router runs. */
+  addUpstreamRequestHeaders(lines: string): void;
+  /** Drops a header (lowercase name) from the request the router sends upstream; only before the router runs. */
+  removeUpstreamRequestHeader(name: string): void;
 }
 
 /** A response head on its way to the client: filters add lines or names to drop (Envoy's encodeHeaders, reduced). */
@@ -48,6 +52,38 @@ export interface ResponseHeaderEdit {
   remove: readonly string[] | null;
   /** Header lines added, each ending in CRLF. */
   add: string;
+  /** The upstream's parsed response head (findHeader over head/fields), valid during the call; null for a local reply. */
+  head: Buffer | null;
+  fields: Uint32Array | null;
+  status: number;
+  /** How the upstream frames the body (BodyMode: NONE, LENGTH, CHUNKED, CLOSE). */
+  bodyMode: number;
+  /** A filter that rewrites the body (compression) sets it: the body then goes out chunked through it. */
+  body: ResponseBodyTransform | null;
+}
+
+/** Where a body transform sends what it made (the request). */
+export interface ResponseBodySink {
+  /** Transformed bytes (not empty); false when the client's socket is full (call pause on the transform's source). */
+  onTransformedData(piece: Buffer): boolean;
+  /** The transform made its last bytes: the response ends. */
+  onTransformedEnd(): void;
+  /** The transform failed: the response is cut. */
+  onTransformFailed(): void;
+  /** The transform can take more input again (after write returned false). */
+  onTransformDrained(): void;
+}
+
+/** A response body rewritten on its way (Envoy's encodeData with a compressor), asynchronously and streaming. */
+export interface ResponseBodyTransform {
+  /** Binds the output; called once before the first write. */
+  start(sink: ResponseBodySink): void;
+  /** A body piece (a copy the transform may keep); false when it holds enough: the upstream should pause. */
+  write(piece: Buffer): boolean;
+  /** The upstream's body ended: flush; onTransformedEnd follows. */
+  end(): void;
+  /** The client can take more: output may flow again. */
+  resume(): void;
 }
 
 /** One filter's part in one request. `head`/`fields`: the parsed request head, valid only during the call. */

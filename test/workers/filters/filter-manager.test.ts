@@ -186,11 +186,11 @@ describe('FilterManager', () => {
 // ---- filters from config, run by the manager ----
 
 /** http_filters as read from config; without an explicit order, CORS before fault (as Istio lists them). */
-type Filters = Omit<Listener['httpFilters'], 'order'> & { order?: readonly string[] };
+type Filters = Omit<Listener['httpFilters'], 'order' | 'localRateLimit' | 'compressors'> & Partial<Pick<Listener['httpFilters'], 'localRateLimit' | 'compressors'>> & { order?: readonly string[] };
 
 function withOrder(f: Filters): Listener['httpFilters'] {
   const order = f.order ?? [...(f.cors ? ['envoy.filters.http.cors'] : []), ...(f.fault !== null ? ['envoy.filters.http.fault'] : [])];
-  return { ...f, order };
+  return { localRateLimit: null, compressors: [], ...f, order };
 }
 
 const noMutation = { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
@@ -211,12 +211,13 @@ function routeWith(extra: Partial<Route>): Route {
     ...noMutation,
     fault: null,
     cors: null,
+    localRateLimit: null,
     ...extra,
   };
 }
 
 function chainOf(route: Route, httpFilters: Filters): readonly HttpFilterFactory[] | null {
-  const vh: VirtualHost = { name: 'vh', domains: ['*'], routes: [route], ...noMutation, fault: null, cors: null };
+  const vh: VirtualHost = { name: 'vh', domains: ['*'], routes: [route], ...noMutation, fault: null, cors: null, localRateLimit: null };
   const listener = {
     name: 'in', address: { address: '127.0.0.1', port: 0 }, statPrefix: 'in',
     routeConfig: { name: 'rc', virtualHosts: [vh], ...noMutation },
