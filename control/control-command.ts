@@ -39,6 +39,8 @@ export interface ControlOptions {
   readonly registrationGraceMs: number;
   /** Istio's meshConfig.pathNormalization.normalization for every proxy's listeners. */
   readonly pathNormalization: PathNormalizationType;
+  /** --root-namespace: mesh-wide Sidecar, DestinationRule and PeerAuthentication live here (Istio: istio-system). */
+  readonly rootNamespace: string;
   /** The xDS + CA port over TLS (Istio's 15012); null: not served. */
   readonly secureXdsPort: number | null;
   readonly secureXdsAddress: string;
@@ -87,6 +89,7 @@ export const CONTROL_COMMAND: CommandSpec = {
     { name: 'secure-xds-address', type: 'string', valueName: 'ADDR', default: '127.0.0.1', description: 'address of the TLS xDS port' },
     { name: 'server-name', type: 'list', valueName: 'NAME', description: 'a DNS name or address the TLS port\'s certificate names besides localhost, 127.0.0.1 and isthmus-control (repeatable)' },
     { name: 'allow-plaintext-xds', type: 'boolean', description: 'serve plaintext xDS on a --xds-address that is not loopback (proxies elsewhere should use the TLS port)' },
+    { name: 'root-namespace', type: 'string', valueName: 'NS', default: 'istio-system', description: 'namespace whose Sidecar, DestinationRule and PeerAuthentication (without selector) apply mesh-wide' },
     { name: 'trust-domain', type: 'string', valueName: 'DOMAIN', default: 'cluster.local', description: 'SPIFFE trust domain of workload identities' },
     { name: 'ca-cert', type: 'string', valueName: 'FILE', description: 'operator CA: the signing certificate (PEM; Istio\'s ca-cert.pem); with --ca-key' },
     { name: 'ca-key', type: 'string', valueName: 'FILE', description: 'operator CA: the signing key (PEM; Istio\'s ca-key.pem)' },
@@ -150,6 +153,7 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
     pushDebounceMaxMs: v['push-debounce-max'] as number,
     registrationGraceMs: v['registration-grace'] as number,
     pathNormalization: v['path-normalization'] as PathNormalizationType,
+    rootNamespace: v['root-namespace'] as string,
   };
 }
 
@@ -229,7 +233,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     publisher = new MeshPublisher({
       config: store, registry, cache, log: log.child({ component: 'xds' }),
       debounce: { quietMs: options.pushDebounceQuietMs, maxDelayMs: options.pushDebounceMaxMs },
-      meshOptions: { pathNormalization: options.pathNormalization },
+      meshOptions: { pathNormalization: options.pathNormalization, trustDomain: options.ca.trustDomain, rootNamespace: options.rootNamespace },
     });
     let ca: CertificateAuthority;
     try {

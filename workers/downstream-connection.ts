@@ -1,7 +1,7 @@
 // The server side of one client connection: finds request heads with the
 // native parser, runs one ActiveRequest at a time (pipelined requests wait
 // their turn), routes body bytes to it, and closes when told to or drained.
-import { CHUNKED, PARTIAL_HEAD, checkPartialRequestHead, parseRequestHead } from '../src/native.js';
+import { CHUNKED, PARTIAL_HEAD, checkPartialRequestHead, parseRequestHead, tlsContextCertificates, type TlsCertificateInfo } from '../src/native.js';
 import { ActiveRequest } from './active-request.js';
 import { headOut, parseLimits } from './parse-scratch.js';
 import { retain } from './shared-read-buffer.js';
@@ -27,6 +27,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
   chainIndex = 0;
   private mode = MODE_PLAIN;
   private tls: TlsChannel | null = null;
+  private localUri: string | null = null;
   /** Bytes received and not yet consumed: a partial head, or the next pipelined request. */
   private buffered: Buffer | null = null;
   /** The growable store `buffered` may be the start of (see keep). */
@@ -81,6 +82,20 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
   /** The peer certificate's first URI SAN (a SPIFFE ID), '' without TLS or a client certificate. */
   get peerUriSan(): string {
     return this.tls?.peer?.certificate?.uriSans[0] ?? '';
+  }
+
+  /** The client certificate of a TLS connection, null without one. */
+  get peerCertificate(): TlsCertificateInfo | null {
+    return this.tls?.peer?.certificate ?? null;
+  }
+
+  /** This side's certificate's first URI SAN (XFCC's By=), '' without TLS or a URI SAN; looked up once per connection. */
+  get localUriSan(): string {
+    if (this.localUri === null) {
+      const context = this.chains?.contexts[this.chainIndex] ?? null;
+      this.localUri = context === null ? '' : (tlsContextCertificates(context).certificates[0]?.uriSans[0] ?? '');
+    }
+    return this.localUri;
   }
 
   /** Strings are latin1: every string written here is built from received bytes or ASCII. */

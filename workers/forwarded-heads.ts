@@ -36,6 +36,7 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
   f.dropExpect = dropExpect;
   f.remove = req.plan.requestRemove;
   f.add = req.plan.requestAdd;
+  f.xfcc = req.xfcc;
   return encodeUpstreamHead(buf, out, f);
 }
 
@@ -50,4 +51,5 @@ const upstreamFields: { -readonly [K in keyof UpstreamHeadFields]: UpstreamHeadF
   dropExpect: false,
   remove: null,
   add: Buffer.alloc(0),
+  xfcc: '',
 };

@@ -94,10 +94,10 @@ export function connectionNominated(buf: Buffer, out: Uint32Array): string[] {
 
 /**
  * Decides which received header lines to forward: not in `skipMask` (by id),
- * not named in `remove`. Returns the bytes the kept lines need (with CRLF);
+ * not named in `remove` nor `drop`. Returns the bytes the kept lines need (with CRLF);
  * copyPlannedHeaders then writes exactly those lines.
  */
-export function planHeaders(buf: Buffer, out: Uint32Array, skipMask: number, remove: readonly string[] | null): number {
+export function planHeaders(buf: Buffer, out: Uint32Array, skipMask: number, remove: readonly string[] | null, drop: string | null = null): number {
   const count = out[HEAD.HEADER_COUNT]!;
   if (keep.length < count) keep = new Uint8Array(count * 2);
   let bytes = 0;
@@ -108,6 +108,8 @@ export function planHeaders(buf: Buffer, out: Uint32Array, skipMask: number, rem
       const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!);
       k = !remove.includes(name);
     }
+    // `drop` is compared in place (no string per header): XFCC goes on every request the HCM sanitizes.
+    if (k && drop !== null && headerNameIs(buf, out, base, drop)) k = false;
     keep[i] = k ? 1 : 0;
     if (k) bytes += out[base + HEAD.VALUE_END]! - out[base + HEAD.NAME_START]! + 2;
   }

@@ -12,6 +12,8 @@ import {
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import { OUTBOUND_ROUTE_NAME } from './build-route-config.js';
 import { hcmPathNormalization } from './hcm-path-normalization.js';
+import { inboundMtlsSocket, tlsInspectorFilter } from './mtls-contexts.js';
+import { hasMeshIdentity, type EffectiveMtlsMode } from './peer-authentication-policy.js';
 
 export const OUTBOUND_LISTENER_NAME = 'outbound';
 export const INBOUND_LISTENER_NAME = 'inbound';
@@ -40,10 +42,12 @@ function listener(name: string, address: string, port: number, direction: string
     name,
     address: socketAddress(address, port),
     traffic_direction: direction,
-    filter_chains: [{
-      filters: [{ name: HCM_FILTER, typed_config: { '@type': HCM_TYPE, ...hcm, request_headers_timeout: duration(REQUEST_HEADERS_TIMEOUT_MS) } }],
-    }],
+    filter_chains: [{ filters: [hcmFilter(hcm)] }],
   };
+}
+
+function hcmFilter(hcm: Record<string, unknown>): object {
+  return { name: HCM_FILTER, typed_config: { '@type': HCM_TYPE, ...hcm, request_headers_timeout: duration(REQUEST_HEADERS_TIMEOUT_MS) } };
 }
 
 /**
@@ -93,11 +97,44 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
     domains: index === 0 ? ['*'] : [`*:${p.number}`],
     routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: inboundClusterName(p.number), timeout: duration(0) } }],
   }));
-  const inbound = listener(INBOUND_LISTENER_NAME, address, port, 'INBOUND', {
+  const hcm = {
     stat_prefix: `inbound_${address}_${port}`,
     route_config: { name: 'inbound', virtual_hosts: virtualHosts },
     http_filters: httpFilters(new Set()),
     ...hcmPathNormalization(config.options.pathNormalization),
-  });
+  };
+  const inbound = hasMeshIdentity(proxy.labels)
+    ? inboundMtlsListener(address, port, hcm, config.mtlsModeFor(proxy, proxy.appPort))
+    : listener(INBOUND_LISTENER_NAME, address, port, 'INBOUND', hcm);
   return { listener: inbound, clusters };
+}
+
+/**
+ * A sidecar with a mesh identity: its inbound port by PeerAuthentication mode. STRICT: one TLS chain that requires
+ * a client certificate from the mesh CA (plaintext finds no chain and is closed); DISABLE: plaintext only;
+ * PERMISSIVE: the tls_inspector picks the mTLS chain for a ClientHello, the plaintext chain otherwise. The mTLS
+ * chain's HCM sets XFCC as Istio's inbound does (APPEND_FORWARD with subject, dns, uri), so the app sees the
+ * caller's SPIFFE ID; the plaintext chain keeps Envoy's SANITIZE, so a forged XFCC never reaches it.
+ */
+function inboundMtlsListener(address: string, port: number, hcm: Record<string, unknown>, mode: EffectiveMtlsMode): object {
+  const mtlsChain = {
+    name: 'inbound-mtls',
+    filter_chain_match: { transport_protocol: 'tls' },
+    transport_socket: inboundMtlsSocket(),
+    filters: [hcmFilter({
+      ...hcm,
+      forward_client_cert_details: 'APPEND_FORWARD',
+      set_current_client_cert_details: { subject: { value: true }, dns: true, uri: true },
+    })],
+  };
+  const plainChain = { name: 'inbound-plaintext', filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [hcmFilter(hcm)] };
+  const chains = mode === 'STRICT' ? [mtlsChain] : mode === 'DISABLE' ? [{ ...plainChain, filter_chain_match: undefined }] : [mtlsChain, plainChain];
+  return {
+    name: INBOUND_LISTENER_NAME,
+    address: socketAddress(address, port),
+    traffic_direction: 'INBOUND',
+    ...(mode === 'DISABLE' ? {} : { listener_filters: [tlsInspectorFilter()] }),
+    // JSON drops the undefined filter_chain_match of the DISABLE chain.
+    filter_chains: chains.map((c) => JSON.parse(JSON.stringify(c)) as object),
+  };
 }

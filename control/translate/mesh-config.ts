@@ -3,8 +3,9 @@
 // series of map lookups. Also the proxy's identity, as the translation sees it.
 import { DEFAULT_PATH_NORMALIZATION, type PathNormalizationType } from './hcm-path-normalization.js';
 import type {
-  DestinationRule, IstioResource, Sidecar, StringMap, VirtualService,
+  DestinationRule, IstioResource, MtlsMode, PeerAuthentication, Sidecar, StringMap, VirtualService,
 } from '../config/istio-types.js';
+import { effectiveMtlsMode } from './peer-authentication-policy.js';
 import { byPrecedence } from '../config/virtual-service-precedence.js';
 import { labelsMatch, type Locality } from '../registry/registry-types.js';
 
@@ -45,6 +46,8 @@ export interface MeshOptions {
   readonly connectTimeoutMs: number;
   /** Istio's meshConfig.pathNormalization.normalization (default DEFAULT: RFC 3986 normalization). */
   readonly pathNormalization: PathNormalizationType;
+  /** SPIFFE trust domain of workload identities (the CA's): the peer SANs outbound mTLS checks. */
+  readonly trustDomain: string;
 }
 
 export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
@@ -54,6 +57,7 @@ export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
   rootNamespace: 'istio-system',
   connectTimeoutMs: 10_000,
   pathNormalization: DEFAULT_PATH_NORMALIZATION,
+  trustDomain: 'cluster.local',
 });
 
 export interface MeshConfig {
@@ -62,6 +66,9 @@ export interface MeshConfig {
   readonly virtualServices: readonly VirtualService[];
   readonly destinationRules: readonly DestinationRule[];
   readonly sidecars: readonly Sidecar[];
+  readonly peerAuthentications: readonly PeerAuthentication[];
+  /** The PeerAuthentication mode for a workload's port (STRICT, PERMISSIVE or DISABLE; PERMISSIVE when nothing says). */
+  mtlsModeFor(proxy: ProxyIdentity, port: number): Exclude<MtlsMode, 'UNSET'>;
   /** VirtualService for a host (exact host first, then the longest matching wildcard). */
   virtualServiceFor(host: string): VirtualService | undefined;
   /** DestinationRule for a host as seen from a proxy's namespace (Istio's order: proxy's namespace, host's, root). */
@@ -115,6 +122,7 @@ export function createMeshConfig(resources: readonly IstioResource[], options: P
   const virtualServices = byPrecedence(resources.filter((r): r is VirtualService => r.kind === 'VirtualService'));
   const destinationRules = byKey(resources.filter((r): r is DestinationRule => r.kind === 'DestinationRule'));
   const sidecars = byKey(resources.filter((r): r is Sidecar => r.kind === 'Sidecar'));
+  const peerAuthentications = byKey(resources.filter((r): r is PeerAuthentication => r.kind === 'PeerAuthentication'));
   const vsCache = new Map<string, VirtualService | undefined>();
   const drByNamespace = new Map<string, DestinationRule[]>();
   for (const dr of destinationRules) {
@@ -127,6 +135,10 @@ export function createMeshConfig(resources: readonly IstioResource[], options: P
     virtualServices,
     destinationRules,
     sidecars,
+    peerAuthentications,
+    mtlsModeFor(proxy, port) {
+      return effectiveMtlsMode(peerAuthentications, merged.rootNamespace, proxy.namespace, proxy.labels, port);
+    },
     virtualServiceFor(host) {
       if (vsCache.has(host)) return vsCache.get(host);
       const found = bestByHost(virtualServices, (vs) => vs.spec.hosts.map((h) => h.fqdn), host);

@@ -2,6 +2,7 @@
 // Produced once by parseBootstrap (the edge), stored in LMDB by the agent and
 // compiled by each worker. Plain data only (no RegExp, no Map) so it survives
 // msgpack/structured clone unchanged; workers build their own lookup tables.
+import type { ClientCertDetails } from './client-cert-details.js';
 
 export interface SocketAddress {
   readonly address: string; // IPv4 or IPv6 literal (no brackets)
@@ -19,7 +20,7 @@ export interface Bootstrap {
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
 export type ListenerHcm = Pick<Listener, 'statPrefix' | 'routeConfig' | 'streamIdleTimeoutMs' | 'requestHeadersTimeoutMs'
-  | 'httpFilters' | 'pathNormalization'>;
+  | 'httpFilters' | 'pathNormalization' | 'clientCertDetails'>;
 
 /** config.listener.v3.FilterChainMatch: the fields we match on (empty = any). */
 export interface FilterChainMatch {
@@ -96,6 +97,8 @@ export interface Listener {
   readonly httpFilters: HttpFilters;
   /** http_connection_manager normalize_path, merge_slashes, path_with_escaped_slashes_action. */
   readonly pathNormalization: PathNormalization;
+  /** forward_client_cert_details and set_current_client_cert_details: the XFCC header upstream. */
+  readonly clientCertDetails: ClientCertDetails;
 }
 
 /** What Envoy's HTTP connection manager does to a request's path before routing (and for the upstream). */

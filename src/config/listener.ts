@@ -5,6 +5,7 @@
 
 import type { FilterChain, FilterChainMatch, HttpFilters, Listener, PathNormalization } from './bootstrap-types.js';
 import { readDownstreamTransportSocket } from './tls-context.js';
+import { readClientCertDetails, type ClientCertDetails } from './client-cert-details.js';
 import { readHttpFilters } from './http-filters.js';
 import { readPathNormalization } from './path-normalization-config.js';
 import { readEmptyTypedConfig, readTypedConfig } from './typed-config.js';
@@ -30,6 +31,7 @@ interface HcmFields {
   requestHeadersTimeoutMs: number;
   httpFilters: HttpFilters | undefined;
   pathNormalization: PathNormalization | undefined;
+  clientCertDetails: ClientCertDetails | undefined;
 }
 
 function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
@@ -48,8 +50,9 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   // No http_filters: the router alone.
   const httpFilters = filtersField.missing ? { fault: null, cors: false, order: [] } : readHttpFilters(filtersField);
   const pathNormalization = readPathNormalization(obj);
+  const clientCertDetails = readClientCertDetails(obj);
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, clientCertDetails };
 }
 
 /** config.listener.v3.FilterChainMatch: server_names, transport_protocol and application_protocols. */
@@ -132,7 +135,8 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
   }
   chain.done();
   if (match === undefined || tls === undefined || hcm === undefined || hcm.statPrefix === undefined
-    || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined) return undefined;
+    || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined
+    || hcm.clientCertDetails === undefined) return undefined;
   return {
     match,
     tls,
@@ -143,6 +147,7 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
       requestHeadersTimeoutMs: hcm.requestHeadersTimeoutMs,
       httpFilters: hcm.httpFilters,
       pathNormalization: hcm.pathNormalization,
+      clientCertDetails: hcm.clientCertDetails,
     },
   };
 }
