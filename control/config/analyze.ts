@@ -7,6 +7,7 @@
 import type { ConfigProblem } from '../../src/config/config-error.js';
 import type { DestinationRule, Destination, IstioResource, ServiceEntry, VirtualService } from './istio-types.js';
 import { hostConflicts, IST0109 } from './virtual-service-precedence.js';
+import { checkMtlsConflicts } from './analyze-mtls.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -156,7 +157,7 @@ function checkRoutes(vs: VirtualService, entries: readonly ServiceEntry[], rules
 }
 
 /** Takes every resource of a mesh; returns the problems between them, sorted by file and line. */
-export function analyzeResources(resources: readonly IstioResource[]): AnalysisProblem[] {
+export function analyzeResources(resources: readonly IstioResource[], rootNamespace = 'istio-system'): AnalysisProblem[] {
   const out = new Findings();
   const entries = resources.filter((r): r is ServiceEntry => r.kind === 'ServiceEntry');
   const rules = resources.filter((r): r is DestinationRule => r.kind === 'DestinationRule');
@@ -166,6 +167,7 @@ export function analyzeResources(resources: readonly IstioResource[]): AnalysisP
   checkDestinationRuleHosts(rules, entries, out);
   checkVirtualServiceHosts(services, out);
   for (const vs of services) checkRoutes(vs, entries, rules, out);
+  for (const f of checkMtlsConflicts(resources, rootNamespace)) out.add(f.resource, 'spec.host', 'warning', f.message);
   return sortAnalysisProblems(out.list);
 }
 

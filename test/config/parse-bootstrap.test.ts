@@ -124,6 +124,7 @@ const EXPECTED_WITHOUT_CHAINS = {
     requestHeadersTimeoutMs: 2_500,
     httpFilters: ROUTER_ONLY,
     pathNormalization: { normalizePath: true, mergeSlashes: true, escapedSlashes: 'UNESCAPE_AND_REDIRECT' },
+    clientCertDetails: { mode: 'SANITIZE', subject: false, cert: false, chain: false, dns: false, uri: false },
     routeConfig: {
       name: 'rc',
       requestHeadersToAdd: [{ key: 'x-rc', value: 'rc', append: false }],
@@ -221,7 +222,7 @@ const EXPECTED: Bootstrap = {
     filterChains: [{
       match: { serverNames: [], transportProtocol: '', applicationProtocols: [] },
       tls: null,
-      hcm: { statPrefix: l.statPrefix, routeConfig: l.routeConfig, streamIdleTimeoutMs: l.streamIdleTimeoutMs, requestHeadersTimeoutMs: l.requestHeadersTimeoutMs, httpFilters: l.httpFilters, pathNormalization: l.pathNormalization },
+      hcm: { statPrefix: l.statPrefix, routeConfig: l.routeConfig, streamIdleTimeoutMs: l.streamIdleTimeoutMs, requestHeadersTimeoutMs: l.requestHeadersTimeoutMs, httpFilters: l.httpFilters, pathNormalization: l.pathNormalization, clientCertDetails: l.clientCertDetails },
     }],
   })),
 };

@@ -309,8 +309,8 @@ describe('parseResources: problems name the file, line and field path', () => {
       'spec: {hosts: [a.com], gateways: [mesh, ingress], http: [{route: [{destination: {host: a.com}}]}]}',
     ].join('\n');
     expect(problemsOf(text)).toEqual([
-      'bad.yaml:1: apiVersion must be one of networking.istio.io/v1alpha3, networking.istio.io/v1beta1, networking.istio.io/v1',
-      'bad.yaml:2: kind "Gateway" is not supported (supported kinds: ServiceEntry, WorkloadEntry, VirtualService, DestinationRule, Sidecar)',
+      'bad.yaml:1: apiVersion must be one of networking.istio.io/v1alpha3, networking.istio.io/v1beta1, networking.istio.io/v1, security.istio.io/v1beta1, security.istio.io/v1',
+      'bad.yaml:2: kind "Gateway" is not supported (supported kinds: ServiceEntry, WorkloadEntry, VirtualService, DestinationRule, Sidecar, PeerAuthentication)',
       'bad.yaml:9: spec.ports[0].protocol must be one of HTTP, HTTP2, GRPC, TCP (got "HTTPS")',
       'bad.yaml:9: spec.resolution must be one of STATIC, NONE',
       'bad.yaml:14: spec.gateways[1] names gateway "ingress": only "mesh" (sidecars) is supported; ingress/egress gateways are not in the subset',
