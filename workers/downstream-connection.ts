@@ -11,6 +11,8 @@ import { TlsChannel, type TlsOwner } from './tls-channel.js';
 import { INSPECT_MORE, INSPECT_PLAINTEXT, inspectClientHello, MAX_CLIENT_HELLO_BYTES, type ClientHelloInfo } from './tls-inspector.js';
 import type { ListenerChains } from './listener-chains.js';
 import type { WorkerContext } from './worker-context.js';
+import { internSecurity } from './request-stats.js';
+import type { ConnectionSecurity } from '../src/stats/worker-stats-snapshot.js';
 
 /** How long a half-closed connection may linger before it is destroyed. */
 const LINGER_MS = 2000;
@@ -28,6 +30,8 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
   private mode = MODE_PLAIN;
   private tls: TlsChannel | null = null;
   private localUri: string | null = null;
+  private securityKnown = false;
+  private securityLabels: ConnectionSecurity | null = null;
   /** Bytes received and not yet consumed: a partial head, or the next pipelined request. */
   private buffered: Buffer | null = null;
   /** The growable store `buffered` may be the start of (see keep). */
@@ -87,6 +91,20 @@ export class DownstreamConnection implements SocketOwner, TlsOwner {
   /** The client certificate of a TLS connection, null without one. */
   get peerCertificate(): TlsCertificateInfo | null {
     return this.tls?.peer?.certificate ?? null;
+  }
+
+  /**
+   * istio_requests_total's security labels for this connection: mutual_tls with both principals when the client
+   * presented a (verified) certificate, none for plaintext on a listener that also takes TLS, null (unknown) otherwise.
+   * Known once the handshake is done, so computed at the first request and kept.
+   */
+  get security(): ConnectionSecurity | null {
+    if (this.securityKnown) return this.securityLabels;
+    this.securityKnown = true;
+    const cert = this.peerCertificate;
+    if (cert !== null) this.securityLabels = internSecurity('mutual_tls', cert.uriSans[0] ?? '', this.localUriSan);
+    else if (this.chains?.anyTls === true) this.securityLabels = internSecurity('none', '', '');
+    return this.securityLabels;
   }
 
   /** This side's certificate's first URI SAN (XFCC's By=), '' without TLS or a URI SAN; looked up once per connection. */

@@ -2,7 +2,7 @@
 // /stats/prometheus.
 import { mergeHttpFilterStats, type HttpFilterCounters } from './http-filter-stats.js';
 import { compareStrings, sumByKey } from './sum-by-key.js';
-import type { WorkerStatsSnapshot } from './worker-stats-snapshot.js';
+import type { ConnectionSecurity, WorkerStatsSnapshot } from './worker-stats-snapshot.js';
 
 /** The merge reads these fields of each worker's snapshot. */
 export type WorkerStatsInput = Pick<
@@ -15,6 +15,7 @@ export interface MergedRequestSeries {
   readonly cluster: string;
   readonly responseCode: number;
   readonly responseFlags: string;
+  readonly security?: ConnectionSecurity;
   count: number;
   durationSumMs: number;
   durationBuckets: number[];
@@ -74,13 +75,15 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
       listenerFiltersTimeoutTotal: snap.listenerFiltersTimeoutTotal ?? 0,
     });
     for (const s of snap.requests) {
-      const key = `${s.cluster}\u0000${s.responseCode}\u0000${s.responseFlags}`;
+      const sec = s.security;
+      const key = `${s.cluster}\u0000${s.responseCode}\u0000${s.responseFlags}` + (sec === undefined ? '' : `\u0000${sec.policy}\u0000${sec.sourcePrincipal}\u0000${sec.destinationPrincipal}`);
       const into = requests.get(key);
       if (into === undefined) {
         requests.set(key, {
           cluster: s.cluster,
           responseCode: s.responseCode,
           responseFlags: s.responseFlags,
+          ...(sec !== undefined ? { security: sec } : {}),
           count: s.count,
           durationSumMs: s.durationSumMs,
           durationBuckets: [...s.durationBuckets],
@@ -97,10 +100,15 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
   return {
     requests: [...requests.values()].sort(
       (a, b) =>
-        compareStrings(a.cluster, b.cluster) || a.responseCode - b.responseCode || compareStrings(a.responseFlags, b.responseFlags),
+        compareStrings(a.cluster, b.cluster) || a.responseCode - b.responseCode || compareStrings(a.responseFlags, b.responseFlags)
+        || compareStrings(securityText(a.security), securityText(b.security)),
     ),
     clusters: sumByKey(snapshots.flatMap((s) => s.clusters), 'cluster', CLUSTER_COUNTERS),
     workers: workers.sort((a, b) => a.workerId - b.workerId),
     httpFilters: mergeHttpFilterStats(snapshots.map((s) => s.httpFilters)),
   };
+}
+
+function securityText(s: ConnectionSecurity | undefined): string {
+  return s === undefined ? '' : `${s.policy}\u0000${s.sourcePrincipal}\u0000${s.destinationPrincipal}`;
 }

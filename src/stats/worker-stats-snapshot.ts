@@ -11,6 +11,8 @@ export interface RequestSeries {
   readonly responseCode: number;
   /** Envoy response flags, e.g. '-', 'NR', 'UF,URX'. */
   readonly responseFlags: string;
+  /** How the downstream connection was secured, when known (absent: connection_security_policy "unknown"). */
+  readonly security?: ConnectionSecurity;
   readonly count: number;
   /** Sum of durations, ms. */
   readonly durationSumMs: number;
@@ -57,3 +59,13 @@ export interface WorkerStatsSnapshot {
 export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
   0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
 ];
+
+/** istio_requests_total's connection_security_policy and principals for a downstream connection. */
+export interface ConnectionSecurity {
+  /** "mutual_tls" (the client presented a certificate the listener verified) or "none" (plaintext on a TLS-capable listener). */
+  readonly policy: 'mutual_tls' | 'none';
+  /** The client certificate's URI SAN ('' without one). */
+  readonly sourcePrincipal: string;
+  /** This proxy's certificate's URI SAN ('' without one). */
+  readonly destinationPrincipal: string;
+}

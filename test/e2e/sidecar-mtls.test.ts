@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isthmus, startControl, type RunningControl } from '../control/e2e/control-harness.js';
 import { spawnIsthmus, type IsthmusProcess } from '../support/isthmus-process.js';
 import {
-  outboundPort, request, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream,
+  admin, outboundPort, request, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream,
 } from './harness.js';
 
 const CONTROL_ARGS = ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms'];
@@ -118,6 +118,12 @@ describe('sidecar mTLS from the control plane', () => {
     const viaCurl = await curl(inbound(server), certs, join(certs, 'root-cert.pem'));
     expect(viaCurl.status, viaCurl.stderr).toBe(200);
     expect(app.seen.at(-1)!.headers['x-forwarded-client-cert']).toContain('URI=spiffe://cluster.local/ns/default/sa/curl');
+    // istio_requests_total on the server's sidecar tells mTLS callers (with both principals) from plaintext ones.
+    const stats = (await admin(server, '/stats/prometheus')).body.split('\n').filter((l) => l.startsWith('istio_requests_total{'));
+    const mesh = 'source_principal="spiffe://cluster.local/ns/default/sa/productpage"';
+    expect(stats.find((l) => l.includes(mesh)), stats.join('\n'))
+      .toMatch(/destination_principal="spiffe:\/\/cluster\.local\/ns\/default\/sa\/reviews".*connection_security_policy="mutual_tls"/);
+    expect(stats.some((l) => l.includes('source_principal="unknown"') && l.includes('connection_security_policy="none"')), stats.join('\n')).toBe(true);
   }, 90_000);
 
   it('STRICT refuses plaintext, no certificate, a foreign CA\'s certificate and an expired one; takes curl --cert with a workload certificate', async () => {
