@@ -94,6 +94,7 @@ export const CONTROL_COMMAND: CommandSpec = {
     { name: 'ca-cert', type: 'string', valueName: 'FILE', description: 'operator CA: the signing certificate (PEM; Istio\'s ca-cert.pem); with --ca-key' },
     { name: 'ca-key', type: 'string', valueName: 'FILE', description: 'operator CA: the signing key (PEM; Istio\'s ca-key.pem)' },
     { name: 'ca-chain', type: 'string', valueName: 'FILE', description: 'operator CA: the certificates above --ca-cert up to the root (PEM; Istio\'s cert-chain.pem)' },
+    { name: 'root-rotation-overlap', type: 'duration', valueName: 'DURATION', default: '24h', description: 'length of each phase of `isthmus ca rotate` (at least the longest workload certificate lifetime)' },
     { name: 'workload-cert-ttl', type: 'duration', valueName: 'DURATION', default: '24h', description: 'lifetime of a workload certificate when the request names none' },
     { name: 'max-workload-cert-ttl', type: 'duration', valueName: 'DURATION', default: '2160h', description: 'the longest workload certificate lifetime granted (longer requests are capped)' },
     LOG_LEVEL_OPTION,
@@ -139,6 +140,7 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
       operatorCa: caCert === undefined ? null : { cert: resolve(caCert), key: resolve(caKey!), chain: caChain === undefined ? null : resolve(caChain) },
       workloadCertTtlMs: ttl,
       maxWorkloadCertTtlMs: maxTtl,
+      rootRotationOverlapMs: v['root-rotation-overlap'] as number,
     },
     configDir: configDir === undefined ? null : resolve(configDir),
     dataDir: resolve(v['data-dir'] as string),
@@ -284,6 +286,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
         watcher?.close();
         admin.close();
         mesh.close();
+        ca.close();
         await server.close();
         registry.close();
         await store.close();
