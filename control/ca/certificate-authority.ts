@@ -155,25 +155,21 @@ export class CertificateAuthority {
     // The environment holds the root key: only the control plane's user may read it.
     for (const file of ['data.mdb', 'lock.mdb']) if (existsSync(join(dataDir, file))) chmodSync(join(dataDir, file), 0o600);
     let material: CaMaterial;
+    let root: StoredRoot | null = null;
     if (options.operatorCa !== null) {
       material = loadOperatorCa(options.operatorCa.cert, options.operatorCa.key, options.operatorCa.chain);
     } else {
-      const root = await state.rootOrCreate(() => {
+      const stored = await state.rootOrCreate(() => {
         log.info({ trustDomain: options.trustDomain }, 'creating the CA root (ECDSA P-256, 10 years) in the data directory');
         return createSelfSignedRoot(options.trustDomain);
       });
-      material = rootMaterial(root);
-    }
-    for (const file of ['data.mdb', 'lock.mdb']) if (existsSync(join(dataDir, file))) chmodSync(join(dataDir, file), 0o600);
-    let root: StoredRoot | null = null;
-    if (options.operatorCa === null) {
-      // Phases that came due while the control plane was down apply now.
-      root = (await state.rootOrCreate(() => Promise.reject(new Error('the root exists')))) as StoredRoot;
-      const advanced = advanceRotation(root, state.rotation(), Date.now());
-      if (advanced.root !== root || advanced.rotation !== state.rotation()) await state.putRoots(advanced.root, advanced.rotation);
+      // Rotation phases that came due while the control plane was down apply now.
+      const advanced = advanceRotation(stored, state.rotation(), Date.now());
+      if (advanced.root !== stored || advanced.rotation !== state.rotation()) await state.putRoots(advanced.root, advanced.rotation);
       root = advanced.root;
       material = rootMaterial(root);
     }
+    for (const file of ['data.mdb', 'lock.mdb']) if (existsSync(join(dataDir, file))) chmodSync(join(dataDir, file), 0o600);
     writeRootFile(dataDir, root === null ? material.rootPem : trustBundle(root, state.rotation()));
     const tokens = new BootstrapTokens(await state.tokenKeyOrCreate(), state, options.trustDomain);
     const dropped = await state.prune(Date.now());
