@@ -130,6 +130,8 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
   if (!isLoopback(v['xds-address'] as string) && v['allow-plaintext-xds'] !== true) {
     throw new OptionsError(`--xds-address ${String(v['xds-address'])} is not loopback: plaintext xDS there needs --allow-plaintext-xds (proxies elsewhere should use --secure-xds-port)`);
   }
+  const rootNamespace = v['root-namespace'] as string;
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(rootNamespace)) throw new OptionsError(`--root-namespace must be a namespace name (a DNS label), got "${rootNamespace}"`);
   const securePort = v['secure-xds-port'] as number;
   return {
     secureXdsPort: securePort < 0 ? null : securePort,
@@ -155,7 +157,7 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
     pushDebounceMaxMs: v['push-debounce-max'] as number,
     registrationGraceMs: v['registration-grace'] as number,
     pathNormalization: v['path-normalization'] as PathNormalizationType,
-    rootNamespace: v['root-namespace'] as string,
+    rootNamespace,
   };
 }
 

@@ -194,3 +194,20 @@ spec: {host: reviews, trafficPolicy: {tls: {mode: DISABLE}}}
     expect(analyzeResources(permissive).map(formatAnalysisProblem).filter((l) => l.includes('STRICT'))).toEqual([]);
   });
 });
+
+describe('isthmus control --root-namespace', () => {
+  it('is where mesh-wide PeerAuthentication lives, and must be a namespace name', async () => {
+    const { parseControlOptions } = await import('../../../control/control-command.js');
+    expect((parseControlOptions([], {}) as { rootNamespace: string }).rootNamespace).toBe('istio-system');
+    expect((parseControlOptions(['--root-namespace', 'mesh-root'], {}) as { rootNamespace: string }).rootNamespace).toBe('mesh-root');
+    expect(() => parseControlOptions(['--root-namespace', 'Bad_NS'], {})).toThrow(/--root-namespace must be a namespace name/);
+    const resources = parseResources(`apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: mesh-root}
+spec: {mtls: {mode: STRICT}}
+`, 'root.yaml');
+    const labels = { app: 'reviews' };
+    expect(createMeshConfig(resources, { rootNamespace: 'mesh-root' }).mtlsModeFor({ id: 'r', namespace: 'default', labels }, 9080)).toBe('STRICT');
+    expect(createMeshConfig(resources).mtlsModeFor({ id: 'r', namespace: 'default', labels }, 9080)).toBe('PERMISSIVE');
+  });
+});
