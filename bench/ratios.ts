@@ -129,6 +129,10 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
   }
   const meshFixed = find('mesh', 'isthmus 1w x2', 'fixed');
   push('isthmus mesh (2 sidecars) added p99 vs direct (fixed rate)', addedP99Ms(meshFixed, directFixed), 'ms', null, undefined, [meshFixed, directFixed]);
+  const meshMtlsFixed = find('mesh', 'isthmus 1w x2 mTLS', 'fixed');
+  // Istio 1.20 publishes p90 +0.228 ms and p99 +0.298 ms for its two proxies with mTLS.
+  push('isthmus mTLS mesh (2 sidecars) added p99 vs direct (fixed rate)', addedP99Ms(meshMtlsFixed, directFixed), 'ms', null, undefined, [meshMtlsFixed, directFixed]);
+  push('isthmus mTLS mesh added p99 vs plaintext mesh (fixed rate)', addedP99Ms(meshMtlsFixed, meshFixed), 'ms', null, undefined, [meshMtlsFixed, meshFixed]);
   const reloadFixed = find('reload', 'isthmus 1w', 'fixed');
   const reloadRow = rows.find((r) => r.scenario === 'reload' && r.mode === 'fixed');
   const proxyFixed = find('proxy', 'isthmus 1w', 'fixed');

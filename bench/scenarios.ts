@@ -16,6 +16,7 @@ import type { LoadMode } from './load-protocol.js';
 import { parseJsonLine, startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
 import { findPeerBinary, freePort, startPeer, type PeerName } from './peers.js';
 import { createRouteReloader } from './route-reloader.js';
+import { MESH_MTLS_LABEL, startMtlsMesh } from './mesh-mtls-target.js';
 
 export interface StartContext {
   readonly upstreamPort: number;
@@ -145,6 +146,20 @@ function mesh(target: 'isthmus' | PeerName): LoadTarget {
   };
 }
 
+/** The mesh with mTLS between the two sidecars (bench/mesh-mtls-target.ts). */
+const meshMtls: LoadTarget = {
+  id: 'mesh-isthmus-mtls',
+  scenario: 'mesh',
+  target: 'isthmus',
+  label: MESH_MTLS_LABEL,
+  modes: ['max', 'fixed'],
+  unavailable: () => null,
+  start: async ({ upstreamPort, dir }) => {
+    const { procs, port } = await startMtlsMesh(upstreamPort, dir);
+    return fromProcesses(procs, port);
+  },
+};
+
 const reload: LoadTarget = {
   id: 'reload-isthmus',
   scenario: 'reload',
@@ -238,6 +253,7 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   isthmus(2, ['max']),
   isthmus(2, ['max'], { transport: 'native' }),
   mesh('isthmus'),
+  meshMtls,
   mesh('haproxy'),
   mesh('nginx'),
   reload,

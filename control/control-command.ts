@@ -42,6 +42,8 @@ export interface ControlOptions {
   readonly pathNormalization: PathNormalizationType;
   /** Istio's meshConfig.accessLogFile / accessLogEncoding / accessLogFormat for every proxy's listeners. */
   readonly accessLog: MeshAccessLog;
+  /** --root-namespace: mesh-wide Sidecar, DestinationRule and PeerAuthentication live here (Istio: istio-system). */
+  readonly rootNamespace: string;
   /** The xDS + CA port over TLS (Istio's 15012); null: not served. */
   readonly secureXdsPort: number | null;
   readonly secureXdsAddress: string;
@@ -103,10 +105,12 @@ export const CONTROL_COMMAND: CommandSpec = {
     { name: 'secure-xds-address', type: 'string', valueName: 'ADDR', default: '127.0.0.1', description: 'address of the TLS xDS port' },
     { name: 'server-name', type: 'list', valueName: 'NAME', description: 'a DNS name or address the TLS port\'s certificate names besides localhost, 127.0.0.1 and isthmus-control (repeatable)' },
     { name: 'allow-plaintext-xds', type: 'boolean', description: 'serve plaintext xDS on a --xds-address that is not loopback (proxies elsewhere should use the TLS port)' },
+    { name: 'root-namespace', type: 'string', valueName: 'NS', default: 'istio-system', description: 'namespace whose Sidecar, DestinationRule and PeerAuthentication (without selector) apply mesh-wide' },
     { name: 'trust-domain', type: 'string', valueName: 'DOMAIN', default: 'cluster.local', description: 'SPIFFE trust domain of workload identities' },
     { name: 'ca-cert', type: 'string', valueName: 'FILE', description: 'operator CA: the signing certificate (PEM; Istio\'s ca-cert.pem); with --ca-key' },
     { name: 'ca-key', type: 'string', valueName: 'FILE', description: 'operator CA: the signing key (PEM; Istio\'s ca-key.pem)' },
     { name: 'ca-chain', type: 'string', valueName: 'FILE', description: 'operator CA: the certificates above --ca-cert up to the root (PEM; Istio\'s cert-chain.pem)' },
+    { name: 'root-rotation-overlap', type: 'duration', valueName: 'DURATION', default: '24h', description: 'length of each phase of `isthmus ca rotate` (at least the longest workload certificate lifetime)' },
     { name: 'workload-cert-ttl', type: 'duration', valueName: 'DURATION', default: '24h', description: 'lifetime of a workload certificate when the request names none' },
     { name: 'max-workload-cert-ttl', type: 'duration', valueName: 'DURATION', default: '2160h', description: 'the longest workload certificate lifetime granted (longer requests are capped)' },
     LOG_LEVEL_OPTION,
@@ -149,6 +153,8 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
   if (!isLoopback(v['xds-address'] as string) && v['allow-plaintext-xds'] !== true) {
     throw new OptionsError(`--xds-address ${String(v['xds-address'])} is not loopback: plaintext xDS there needs --allow-plaintext-xds (proxies elsewhere should use --secure-xds-port)`);
   }
+  const rootNamespace = v['root-namespace'] as string;
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(rootNamespace)) throw new OptionsError(`--root-namespace must be a namespace name (a DNS label), got "${rootNamespace}"`);
   const securePort = v['secure-xds-port'] as number;
   return {
     secureXdsPort: securePort < 0 ? null : securePort,
@@ -159,6 +165,7 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
       operatorCa: caCert === undefined ? null : { cert: resolve(caCert), key: resolve(caKey!), chain: caChain === undefined ? null : resolve(caChain) },
       workloadCertTtlMs: ttl,
       maxWorkloadCertTtlMs: maxTtl,
+      rootRotationOverlapMs: v['root-rotation-overlap'] as number,
     },
     configDir: configDir === undefined ? null : resolve(configDir),
     dataDir: resolve(v['data-dir'] as string),
@@ -174,6 +181,7 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
     registrationGraceMs: v['registration-grace'] as number,
     pathNormalization: v['path-normalization'] as PathNormalizationType,
     accessLog,
+    rootNamespace,
   };
 }
 
@@ -253,7 +261,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     publisher = new MeshPublisher({
       config: store, registry, cache, log: log.child({ component: 'xds' }),
       debounce: { quietMs: options.pushDebounceQuietMs, maxDelayMs: options.pushDebounceMaxMs },
-      meshOptions: { pathNormalization: options.pathNormalization, accessLog: options.accessLog },
+      meshOptions: { pathNormalization: options.pathNormalization, accessLog: options.accessLog, trustDomain: options.ca.trustDomain, rootNamespace: options.rootNamespace },
     });
     let ca: CertificateAuthority;
     try {
@@ -304,6 +312,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
         watcher?.close();
         admin.close();
         mesh.close();
+        ca.close();
         await server.close();
         registry.close();
         await store.close();

@@ -7,6 +7,7 @@
 // request owns its state: the filters and the router ask through its methods,
 // helpers are given what they need. Every failure becomes a response in
 // replyFailure, the one place that maps an error to a status and a flag.
+import { xfccFor, type XfccAction } from './client-cert-header.js';
 import { randomUUID } from 'node:crypto';
 import { FLAG, HEAD, HEADER_ID, parseErrorStatus } from '../src/native.js';
 import { PATH_FORWARD, PATH_REDIRECT } from '../src/routing/path-normalization.js';
@@ -46,6 +47,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   query = '';
   authority = '';
   requestId = '';
+  /** The x-forwarded-client-cert action for the upstream head (client-cert-header.ts), set with the head. */
+  xfcc: XfccAction = '';
   forwardedFor = '';
   http11 = true;
   /**
@@ -177,6 +180,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const listener = chains === undefined ? undefined : chains[this.conn.chainIndex] ?? chains[0];
     this.hcm = listener?.hcm ?? null;
     const verdict = normalizeTargetPath(this, listener?.hcm.pathNormalization);
+    this.xfcc = xfccFor(listener?.hcm.clientCertDetails, this.conn, buf, out);
     if (verdict !== PATH_FORWARD) {
       // 307 to the normalized path, or 400 for a path the listener refuses.
       if (verdict === PATH_REDIRECT) this.respond(307, '', `location: ${this.query === '' ? this.path : this.path + '?' + this.query}\r\n`);

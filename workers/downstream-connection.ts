@@ -1,7 +1,7 @@
 // The server side of one client connection: finds request heads with the
 // native parser, runs one ActiveRequest at a time (pipelined requests wait
 // their turn), routes body bytes to it, and closes when told to or drained.
-import { CHUNKED, PARTIAL_HEAD, checkPartialRequestHead, parseRequestHead } from '../src/native.js';
+import { CHUNKED, PARTIAL_HEAD, checkPartialRequestHead, parseRequestHead, tlsContextCertificates, type TlsCertificateInfo } from '../src/native.js';
 import { ActiveRequest } from './active-request.js';
 import { headOut, parseLimits } from './parse-scratch.js';
 import { retain } from './shared-read-buffer.js';
@@ -17,6 +17,8 @@ import type { ListenerChains } from './listener-chains.js';
 import type { WorkerContext } from './worker-context.js';
 import { startHttp2IfChosen } from './http2/codec-select.js';
 import type { H2DownstreamSession } from './http2/h2-downstream-session.js';
+import { internSecurity } from './request-stats.js';
+import type { ConnectionSecurity } from '../src/stats/worker-stats-snapshot.js';
 
 /** How long a half-closed connection may linger before it is destroyed. */
 const LINGER_MS = 2000;
@@ -36,6 +38,9 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   private tls: TlsLink | null = null;
   /** The chain's tcp_proxy, when it has one: every byte goes to it instead of the HTTP engine. */
   private tcp: TcpProxySession | null = null;
+  private localUri: string | null = null;
+  private securityKnown = false;
+  private securityLabels: ConnectionSecurity | null = null;
   /** Bytes received and not yet consumed: a partial head, or the next pipelined request. */
   private buffered: Buffer | null = null;
   /** The growable store `buffered` may be the start of (see keep). */
@@ -119,6 +124,34 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   /** The peer certificate's first URI SAN (a SPIFFE ID), '' without TLS or a client certificate. */
   get peerUriSan(): string {
     return this.tls?.peer?.certificate?.uriSans[0] ?? '';
+  }
+
+  /** The client certificate of a TLS connection, null without one. */
+  get peerCertificate(): TlsCertificateInfo | null {
+    return this.tls?.peer?.certificate ?? null;
+  }
+
+  /**
+   * istio_requests_total's security labels for this connection: mutual_tls with both principals when the client
+   * presented a (verified) certificate, none for plaintext on a listener that also takes TLS, null (unknown) otherwise.
+   * Known once the handshake is done, so computed at the first request and kept.
+   */
+  get security(): ConnectionSecurity | null {
+    if (this.securityKnown) return this.securityLabels;
+    this.securityKnown = true;
+    const cert = this.peerCertificate;
+    if (cert !== null) this.securityLabels = internSecurity('mutual_tls', cert.uriSans[0] ?? '', this.localUriSan);
+    else if (this.chains?.anyTls === true) this.securityLabels = internSecurity('none', '', '');
+    return this.securityLabels;
+  }
+
+  /** This side's certificate's first URI SAN (XFCC's By=), '' without TLS or a URI SAN; looked up once per connection. */
+  get localUriSan(): string {
+    if (this.localUri === null) {
+      const context = this.chains?.contexts[this.chainIndex] ?? null;
+      this.localUri = context === null ? '' : (tlsContextCertificates(context).certificates[0]?.uriSans[0] ?? '');
+    }
+    return this.localUri;
   }
 
   /** Strings are latin1: every string written here is built from received bytes or ASCII. */

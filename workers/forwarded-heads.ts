@@ -50,6 +50,7 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
   f.remove = remove === null ? strip : [...remove, ...strip];
   // Lines a filter added (rare): joined to the route's, after them.
   f.add = req.filterRequestAdd === '' ? req.plan.requestAdd : Buffer.concat([req.plan.requestAdd, Buffer.from(req.filterRequestAdd, 'latin1')]);
+  f.xfcc = req.xfcc;
   return encodeUpstreamHead(buf, out, f);
 }
 
@@ -65,4 +66,5 @@ const upstreamFields: { -readonly [K in keyof UpstreamHeadFields]: UpstreamHeadF
   dropExpect: false,
   remove: null,
   add: Buffer.alloc(0),
+  xfcc: '',
 };

@@ -103,10 +103,10 @@ function removed(buf: Buffer, start: number, end: number, remove: readonly strin
 
 /**
  * Decides which received header lines to forward: not in `skipMask` (by id),
- * not named in `remove`. Returns the bytes the kept lines need (with CRLF);
+ * not named in `remove` nor `drop`. Returns the bytes the kept lines need (with CRLF);
  * copyPlannedHeaders then writes exactly those lines.
  */
-export function planHeaders(buf: Buffer, out: Uint32Array, skipMask: number, remove: readonly string[] | null): number {
+export function planHeaders(buf: Buffer, out: Uint32Array, skipMask: number, remove: readonly string[] | null, drop: string | null = null): number {
   const count = out[HEAD.HEADER_COUNT]!;
   if (keep.length < count) keep = new Uint8Array(count * 2);
   let bytes = 0;
@@ -114,6 +114,8 @@ export function planHeaders(buf: Buffer, out: Uint32Array, skipMask: number, rem
     const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
     let k = ((1 << out[base + HEAD.HEADER_ID]!) & skipMask) === 0;
     if (k && remove !== null && remove.length > 0) k = !removed(buf, out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!, remove);
+    // `drop` is compared in place (no string per header): XFCC goes on every request the HCM sanitizes.
+    if (k && drop !== null && headerNameIs(buf, out, base, drop)) k = false;
     keep[i] = k ? 1 : 0;
     if (k) bytes += out[base + HEAD.VALUE_END]! - out[base + HEAD.NAME_START]! + 2;
   }

@@ -2,6 +2,7 @@
 // the response head to the client, both copying the received header lines
 // the proxy keeps byte for byte (header-block.ts), and the whole of a
 // response the proxy makes itself.
+import { XFCC_HEADER } from './client-cert-header.js';
 import { FLAG, HEAD, HEADER_ID } from '../src/native.js';
 import { HOP_BY_HOP_MASK, connectionNominated, copyPlannedHeaders, hasValueById, planHeaders } from './header-block.js';
 import { reasonPhrase } from './local-reply.js';
@@ -31,15 +32,18 @@ export interface UpstreamHeadFields {
   readonly dropExpect: boolean;
   readonly remove: readonly string[] | null;
   readonly add: Buffer;
+  /** x-forwarded-client-cert: null = forwarded as received, '' = removed, other = removed and this value sent. */
+  readonly xfcc: string | null;
 }
 
 /** The request head for the upstream, from the received head in `out`. */
 export function encodeUpstreamHead(buf: Buffer, out: Uint32Array, f: UpstreamHeadFields): Buffer {
   const skip = REQUEST_SKIP | (f.dropExpect ? 1 << HEADER_ID.EXPECT : 0);
-  const headerBytes = planHeaders(buf, out, skip, removals(buf, out, f.remove));
+  const headerBytes = planHeaders(buf, out, skip, removals(buf, out, f.remove), f.xfcc === null ? null : XFCC_HEADER);
   let start =
     f.method + ' ' + f.pathAndQuery + ' HTTP/1.1\r\nhost: ' + f.host +
     (f.forwardedFor === '' ? '' : '\r\nx-forwarded-for: ' + f.forwardedFor) + '\r\nx-request-id: ' + f.requestId + '\r\n' + f.envoyHeaders;
+  if (f.xfcc !== null && f.xfcc !== '') start += XFCC_HEADER + ': ' + f.xfcc + '\r\n';
   if (!hasValueById(out, HEADER_ID.X_FORWARDED_PROTO)) start += 'x-forwarded-proto: http\r\n';
   const tail = f.framing + '\r\n';
   const head = Buffer.allocUnsafe(start.length + headerBytes + f.add.length + tail.length);

@@ -10,7 +10,7 @@ export function recordRequest(req: ActiveRequest): void {
   const ctx = req.conn.worker;
   // A direct response or redirect has no cluster: its series is named after the route's virtual host, as Envoy's vhost stats are.
   const destination = req.cluster !== null ? clusterName : req.route !== null ? req.route.virtualHost.name : '';
-  ctx.stats.record(req.listenerName, destination, req.responseCode, req.flags, durationMs, req.grpcStatus);
+  ctx.stats.record(req.listenerName, destination, req.responseCode, req.flags, durationMs, req.grpcStatus, req.conn.security);
   const logs = req.logs;
   if (logs === null) return;
   // The start derived from the duration rather than a Date.now() taken by every request, logged or not.

@@ -3,6 +3,22 @@
 // nested maps so recording a request allocates nothing once its series exists.
 import { ISTIO_DURATION_BUCKETS_MS, type RequestSeries } from './worker-protocol.js';
 import { responseFlagsText } from './response-flags.js';
+import type { ConnectionSecurity } from '../src/stats/worker-stats-snapshot.js';
+
+/** Distinct principals a worker keeps series for; past it, connections count as "unknown" (peers choose their SANs). */
+const MAX_SECURITY_KEYS = 1024;
+const interned = new Map<string, ConnectionSecurity>();
+
+/** The one ConnectionSecurity object for these values (null once MAX_SECURITY_KEYS are in use). */
+export function internSecurity(policy: ConnectionSecurity['policy'], sourcePrincipal: string, destinationPrincipal: string): ConnectionSecurity | null {
+  const key = policy + '\u0000' + sourcePrincipal + '\u0000' + destinationPrincipal;
+  let found = interned.get(key);
+  if (found === undefined) {
+    if (interned.size >= MAX_SECURITY_KEYS) return null;
+    interned.set(key, (found = Object.freeze({ policy, sourcePrincipal, destinationPrincipal })));
+  }
+  return found;
+}
 
 const BUCKETS = ISTIO_DURATION_BUCKETS_MS;
 
@@ -18,22 +34,32 @@ class Series {
     readonly flags: number,
     /** -1: no grpc-status. */
     readonly grpc: number,
+    readonly security: ConnectionSecurity | null,
   ) {}
 }
 
 export class RequestStats {
   private readonly byListener = new Map<string, Map<string, Map<number, Series>>>();
+  /** Series of connections with a known security (interned ConnectionSecurity objects), by security, then as above. */
+  private readonly bySecurity = new Map<ConnectionSecurity, Map<string, Map<string, Map<number, Series>>>>();
   downstreamRqTotal = 0;
 
-  record(listener: string, cluster: string, code: number, flags: number, durationMs: number, grpc = -1): void {
+  /** `security` must be interned (internSecurity): series are found by its identity. */
+  record(listener: string, cluster: string, code: number, flags: number, durationMs: number, grpc = -1, security: ConnectionSecurity | null = null): void {
     this.downstreamRqTotal++;
-    let byCluster = this.byListener.get(listener);
-    if (byCluster === undefined) this.byListener.set(listener, (byCluster = new Map()));
+    let listeners = this.byListener;
+    if (security !== null) {
+      let found = this.bySecurity.get(security);
+      if (found === undefined) this.bySecurity.set(security, (found = new Map()));
+      listeners = found;
+    }
+    let byCluster = listeners.get(listener);
+    if (byCluster === undefined) listeners.set(listener, (byCluster = new Map()));
     let byCode = byCluster.get(cluster);
     if (byCode === undefined) byCluster.set(cluster, (byCode = new Map()));
     const key = (grpc + 1) * 1099511627776 + code * 1048576 + flags; // room for 20 flag bits and the response code
     let series = byCode.get(key);
-    if (series === undefined) byCode.set(key, (series = new Series(listener, cluster, code, flags, grpc)));
+    if (series === undefined) byCode.set(key, (series = new Series(listener, cluster, code, flags, grpc, security)));
     series.count++;
     series.sumMs += durationMs;
     let b = 0;
@@ -43,7 +69,7 @@ export class RequestStats {
 
   snapshot(): RequestSeries[] {
     const out: RequestSeries[] = [];
-    for (const byCluster of this.byListener.values()) {
+    for (const byListener of [this.byListener, ...this.bySecurity.values()]) for (const byCluster of byListener.values()) {
       for (const byCode of byCluster.values()) {
         for (const s of byCode.values()) {
           const cumulative: number[] = [];
@@ -55,6 +81,7 @@ export class RequestStats {
             responseCode: s.code,
             responseFlags: responseFlagsText(s.flags),
             ...(s.grpc >= 0 ? { grpcStatus: s.grpc } : {}),
+            ...(s.security !== null ? { security: s.security } : {}),
             count: s.count,
             durationSumMs: s.sumMs,
             durationBuckets: cumulative,

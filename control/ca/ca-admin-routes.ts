@@ -6,7 +6,7 @@ import { jsonReply, reply, TEXT, type AdminRoute } from '../../src/admin/admin-h
 import { parseDuration } from '../../src/cli/duration.js';
 import { identityNameProblem } from '../../src/identity/spiffe.js';
 import type { Logger } from '../../src/log.js';
-import type { CertificateAuthority } from './certificate-authority.js';
+import { CaRotationError, type CertificateAuthority } from './certificate-authority.js';
 
 export const DEFAULT_TOKEN_TTL_MS = 24 * 3600 * 1000;
 export const MAX_TOKEN_TTL_MS = 366 * 24 * 3600 * 1000;
@@ -20,9 +20,23 @@ function parseBody(body: string): Record<string, unknown> | string {
   }
 }
 
+async function rotationStep(step: () => Promise<void>, ca: CertificateAuthority): Promise<ReturnType<typeof jsonReply>> {
+  try {
+    await step();
+  } catch (err) {
+    if (err instanceof CaRotationError) return jsonReply(409, { error: err.message });
+    throw err;
+  }
+  return jsonReply(200, ca.rotationStatus());
+}
+
 export function caAdminRoutes(ca: CertificateAuthority, writeToken: { readonly token: string; readonly hint: string }, log: Logger): AdminRoute[] {
   return [
-    { method: 'GET', path: '/ca/root-cert', handle: () => reply(200, 'application/x-pem-file', ca.material.rootPem) },
+    // The trust bundle: the root, and during a rotation both roots.
+    { method: 'GET', path: '/ca/root-cert', handle: () => reply(200, 'application/x-pem-file', ca.bundlePem) },
+    { method: 'GET', path: '/ca/rotation', handle: () => jsonReply(200, ca.rotationStatus()) },
+    { method: 'POST', path: '/ca/rotate', bearer: writeToken, handle: () => rotationStep(() => ca.rotate(), ca) },
+    { method: 'POST', path: '/ca/retire-old', bearer: writeToken, handle: () => rotationStep(() => ca.retireOld(), ca) },
     {
       method: 'POST', path: '/tokens', bearer: writeToken,
       handle: async (body) => {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from 'lmdb';
 import type { StoredRoot } from './ca-material.js';
+import type { RootRotation } from './root-rotation.js';
 
 export interface IssuedSerial {
   readonly spiffeId: string;
@@ -26,6 +27,10 @@ export interface TokenRecord {
 export interface CaState {
   /** The stored root, creating it with `make` when there is none (one writer wins). */
   rootOrCreate(make: () => Promise<StoredRoot>): Promise<StoredRoot>;
+  /** The root rotation in progress, if any (root-rotation.ts). */
+  rotation(): RootRotation | undefined;
+  /** Stores the signing root and the rotation (undefined: none) together. */
+  putRoots(root: StoredRoot, rotation: RootRotation | undefined): Promise<void>;
   /** The key bootstrap tokens are signed with (32 random bytes, made once). */
   tokenKeyOrCreate(): Promise<Buffer>;
   recordSerial(serial: string, entry: IssuedSerial): void;
@@ -39,6 +44,7 @@ export interface CaState {
 
 const ROOT_KEY = 'root';
 const TOKEN_KEY = 'token-key';
+const ROTATION_KEY = 'root-rotation';
 const SERIAL = 'serial/';
 const TOKEN = 'token/';
 
@@ -51,6 +57,18 @@ export class LmdbCaState implements CaState {
     const made = await make();
     await this.db.ifNoExists(ROOT_KEY, () => this.db.put(ROOT_KEY, made));
     return this.db.get(ROOT_KEY) as StoredRoot;
+  }
+
+  rotation(): RootRotation | undefined {
+    return this.db.get(ROTATION_KEY) as RootRotation | undefined;
+  }
+
+  async putRoots(root: StoredRoot, rotation: RootRotation | undefined): Promise<void> {
+    await this.db.transaction(() => {
+      void this.db.put(ROOT_KEY, root);
+      if (rotation === undefined) void this.db.remove(ROTATION_KEY);
+      else void this.db.put(ROTATION_KEY, rotation);
+    });
   }
 
   async tokenKeyOrCreate(): Promise<Buffer> {

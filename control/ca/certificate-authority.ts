@@ -4,14 +4,15 @@
 // is a CaRefusal with a gRPC-like code and a message for the caller.
 import { chmodSync, existsSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { GeneralName, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import type { Database } from 'lmdb';
 import type { Logger } from '../../src/log.js';
 import { spiffeId } from '../../src/identity/spiffe.js';
-import { createSelfSignedRoot, loadOperatorCa, rootMaterial, type CaMaterial } from './ca-material.js';
+import { createSelfSignedRoot, loadOperatorCa, rootMaterial, type CaMaterial, type StoredRoot } from './ca-material.js';
+import { advanceRotation, rotationPhase, trustBundle, type RootRotation } from './root-rotation.js';
 import { LmdbCaState, type CaState } from './ca-state.js';
 import { BootstrapTokens, TokenError, type TokenClaims } from './bootstrap-token.js';
 import { CsrError, readCsr } from './csr-reader.js';
@@ -25,9 +26,27 @@ export interface CaOptions {
   readonly workloadCertTtlMs: number;
   readonly maxWorkloadCertTtlMs: number;
   readonly rateLimit?: RateLimit;
+  /** Each phase of a root rotation lasts this long (>= the longest workload certificate lifetime); default 24h. */
+  readonly rootRotationOverlapMs?: number;
 }
 
+/** Default length of each root rotation phase: the default workload certificate lifetime. */
+export const DEFAULT_ROOT_ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
+/** How often the CA looks whether a rotation phase is due. */
+const ROTATION_TICK_MS = 1000;
+
 export type RefusalCode = 'UNAUTHENTICATED' | 'PERMISSION_DENIED' | 'INVALID_ARGUMENT' | 'RESOURCE_EXHAUSTED';
+
+export class CaRotationError extends Error {
+  override readonly name = 'CaRotationError';
+}
+
+/** Writes the trust bundle to DATA_DIR/root-cert.pem by an atomic rename (operators hand it to proxies as --control-ca). */
+function writeRootFile(dataDir: string, pem: string): void {
+  const tmp = join(dataDir, `${ROOT_CERT_FILE}.tmp`);
+  writeFileSync(tmp, pem, { mode: 0o644 });
+  renameSync(tmp, join(dataDir, ROOT_CERT_FILE));
+}
 
 export class CaRefusal extends Error {
   override readonly name = 'CaRefusal';
@@ -42,20 +61,92 @@ export const ROOT_CERT_FILE = 'root-cert.pem';
 const SERVER_CERT_TTL_MS = 365 * 24 * 3600 * 1000;
 
 export class CertificateAuthority {
-  readonly signer: WorkloadSigner;
+  signer: WorkloadSigner;
+  /** The trust bundle proxies get as ROOTCA: the root, and during a rotation the other root too. */
+  bundlePem: string;
+  private rotationTimer: NodeJS.Timeout | null = null;
   private readonly limiter: TokenRateLimiter;
   issuedTotal = 0;
   refusedTotal = 0;
 
   private constructor(
-    readonly material: CaMaterial,
+    public material: CaMaterial,
     readonly tokens: BootstrapTokens,
     readonly state: CaState,
     private readonly options: CaOptions,
     private readonly log: Logger,
+    private readonly dataDir: string,
+    private root: StoredRoot | null,
   ) {
     this.signer = new WorkloadSigner(material);
     this.limiter = new TokenRateLimiter(options.rateLimit);
+    this.bundlePem = root === null ? material.rootPem : trustBundle(root, state.rotation());
+    if (root !== null) {
+      this.rotationTimer = setInterval(() => void this.advance(Date.now()), ROTATION_TICK_MS);
+      this.rotationTimer.unref();
+    }
+  }
+
+  /** Stops the rotation timer (on shutdown). */
+  close(): void {
+    if (this.rotationTimer !== null) clearInterval(this.rotationTimer);
+    this.rotationTimer = null;
+  }
+
+  private get overlapMs(): number {
+    return this.options.rootRotationOverlapMs ?? DEFAULT_ROOT_ROTATION_OVERLAP_MS;
+  }
+
+  /** Where a rotation stands: phase, the roots' serials, when the next phase begins. */
+  rotationStatus(): Record<string, unknown> {
+    const r = this.state.rotation();
+    const serial = (pem: string | undefined): string | null => (pem === undefined ? null : new X509Certificate(pem).serialNumber.toLowerCase());
+    return {
+      phase: rotationPhase(r),
+      signingRoot: serial(this.root?.certPem ?? this.material.rootPem),
+      ...(r?.pending != null ? { newRoot: serial(r.pending.certPem), signsFrom: new Date(r.switchAt).toISOString() } : {}),
+      ...(r?.previous != null ? { oldRoot: serial(r.previous.certPem), retiredAt: new Date(r.retireAt).toISOString() } : {}),
+      overlapMs: this.overlapMs,
+    };
+  }
+
+  /** `isthmus ca rotate`: a new root joins the trust bundle, and signs after one overlap. Throws CaRotationError. */
+  async rotate(now = Date.now()): Promise<void> {
+    if (this.root === null) throw new CaRotationError('the CA is the operator\'s (--ca-cert): rotate it by restarting with the new files');
+    if (this.state.rotation() !== undefined) throw new CaRotationError(`a rotation is in progress (${rotationPhase(this.state.rotation())})`);
+    const next = await createSelfSignedRoot(this.options.trustDomain, now);
+    await this.apply(this.root, { pending: next, previous: null, switchAt: now + this.overlapMs, retireAt: now + 2 * this.overlapMs }, 'root rotation started: the new root is trusted and signs after the overlap');
+  }
+
+  /** `isthmus ca retire-old`: the old root leaves the trust bundle now (only once the new root signs). */
+  async retireOld(): Promise<void> {
+    const r = this.state.rotation();
+    if (rotationPhase(r) !== 'signing-with-new-root') {
+      throw new CaRotationError(r === undefined ? 'no rotation is in progress' : 'the new root does not sign yet: proxies that have not renewed would not trust its certificates');
+    }
+    await this.apply(this.root!, undefined, 'old root retired');
+  }
+
+  /** Applies the phases that are due at `now`. */
+  async advance(now: number): Promise<void> {
+    if (this.root === null) return;
+    const r = this.state.rotation();
+    if (r === undefined) return;
+    const next = advanceRotation(this.root, r, now);
+    if (next.root === this.root && next.rotation === r) return;
+    await this.apply(next.root, next.rotation, next.rotation === undefined ? 'old root retired' : 'the new root signs now');
+  }
+
+  private async apply(root: StoredRoot, rotation: RootRotation | undefined, message: string): Promise<void> {
+    await this.state.putRoots(root, rotation);
+    if (root !== this.root) {
+      this.material = rootMaterial(root);
+      this.signer = new WorkloadSigner(this.material);
+    }
+    this.root = root;
+    this.bundlePem = trustBundle(root, rotation);
+    writeRootFile(this.dataDir, this.bundlePem);
+    this.log.info(this.rotationStatus(), message);
   }
 
   /** takes the options, the control plane's `ca` database and data dir; returns the CA (making its root on first start). */
@@ -64,26 +155,29 @@ export class CertificateAuthority {
     // The environment holds the root key: only the control plane's user may read it.
     for (const file of ['data.mdb', 'lock.mdb']) if (existsSync(join(dataDir, file))) chmodSync(join(dataDir, file), 0o600);
     let material: CaMaterial;
+    let root: StoredRoot | null = null;
     if (options.operatorCa !== null) {
       material = loadOperatorCa(options.operatorCa.cert, options.operatorCa.key, options.operatorCa.chain);
     } else {
-      const root = await state.rootOrCreate(() => {
+      const stored = await state.rootOrCreate(() => {
         log.info({ trustDomain: options.trustDomain }, 'creating the CA root (ECDSA P-256, 10 years) in the data directory');
         return createSelfSignedRoot(options.trustDomain);
       });
+      // Rotation phases that came due while the control plane was down apply now.
+      const advanced = advanceRotation(stored, state.rotation(), Date.now());
+      if (advanced.root !== stored || advanced.rotation !== state.rotation()) await state.putRoots(advanced.root, advanced.rotation);
+      root = advanced.root;
       material = rootMaterial(root);
     }
     for (const file of ['data.mdb', 'lock.mdb']) if (existsSync(join(dataDir, file))) chmodSync(join(dataDir, file), 0o600);
-    const tmp = join(dataDir, `${ROOT_CERT_FILE}.tmp`);
-    writeFileSync(tmp, material.rootPem, { mode: 0o644 });
-    renameSync(tmp, join(dataDir, ROOT_CERT_FILE));
+    writeRootFile(dataDir, root === null ? material.rootPem : trustBundle(root, state.rotation()));
     const tokens = new BootstrapTokens(await state.tokenKeyOrCreate(), state, options.trustDomain);
     const dropped = await state.prune(Date.now());
     log.info({
       source: material.source, signer: material.signingCert.subject.replace(/\n/g, ', '), chainLength: material.chainPems.length,
       rootExpires: new Date(Date.parse(material.signingCert.validTo)).toISOString(), prunedRecords: dropped,
     }, 'CA ready');
-    return new CertificateAuthority(material, tokens, state, options, log);
+    return new CertificateAuthority(material, tokens, state, options, log, dataDir, root);
   }
 
   get trustDomain(): string {
@@ -127,7 +221,8 @@ export class CertificateAuthority {
       this.state.recordSerial(signed.serial, { spiffeId: identity, tokenId: claims.id, notAfter: signed.notAfter.toISOString(), issuedAt: new Date().toISOString() });
       this.issuedTotal++;
       this.log.info({ identity, serial: signed.serial, notAfter: signed.notAfter.toISOString(), keyType: csr.keyType, tokenId: claims.id, peer }, 'workload certificate issued');
-      return [signed.certPem, ...this.material.chainPems];
+      // The last element is the trust bundle (Istio puts the root last): two roots during a rotation.
+      return [signed.certPem, ...this.material.chainPems.slice(0, -1), this.bundlePem];
     } catch (err) {
       this.refusedTotal++;
       if (err instanceof CaRefusal) this.log.warn({ code: err.code, tokenId: claims.id, identity, peer }, `certificate request refused: ${err.message}`);

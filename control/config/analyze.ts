@@ -10,6 +10,7 @@ import {
   type VirtualService,
 } from './istio-types.js';
 import { hostConflicts, IST0109 } from './virtual-service-precedence.js';
+import { checkMtlsConflicts } from './analyze-mtls.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -221,7 +222,7 @@ function checkOriginationTls(dr: DestinationRule, out: Findings): void {
 }
 
 /** Takes every resource of a mesh; returns the problems between them, sorted by file and line. */
-export function analyzeResources(resources: readonly IstioResource[]): AnalysisProblem[] {
+export function analyzeResources(resources: readonly IstioResource[], rootNamespace = 'istio-system'): AnalysisProblem[] {
   const out = new Findings();
   const entries = resources.filter((r): r is ServiceEntry => r.kind === 'ServiceEntry');
   const rules = resources.filter((r): r is DestinationRule => r.kind === 'DestinationRule');
@@ -235,6 +236,7 @@ export function analyzeResources(resources: readonly IstioResource[]): AnalysisP
   for (const vs of services) checkRoutes(vs, entries, rules, out);
   for (const vs of services) checkGatewayBindings(vs, gateways, out);
   for (const dr of rules) checkOriginationTls(dr, out);
+  for (const f of checkMtlsConflicts(resources, rootNamespace)) out.add(f.resource, 'spec.host', 'warning', f.message);
   return sortAnalysisProblems(out.list);
 }
 

@@ -11,10 +11,13 @@ export const ISTIO_API_VERSIONS = [
   'networking.istio.io/v1alpha3',
   'networking.istio.io/v1beta1',
   'networking.istio.io/v1',
+  // PeerAuthentication's group (the other kinds are refused under it: see parse-resources.ts).
+  'security.istio.io/v1beta1',
+  'security.istio.io/v1',
 ] as const;
 export type IstioApiVersion = (typeof ISTIO_API_VERSIONS)[number];
 
-export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar', 'Gateway'] as const;
+export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar', 'Gateway', 'PeerAuthentication'] as const;
 export type IstioKind = (typeof ISTIO_KINDS)[number];
 
 /** Label or annotation map (key order as written). */
@@ -63,7 +66,8 @@ export type VirtualService = ResourceOf<'VirtualService', VirtualServiceSpec>;
 export type DestinationRule = ResourceOf<'DestinationRule', DestinationRuleSpec>;
 export type Sidecar = ResourceOf<'Sidecar', SidecarSpec>;
 export type Gateway = ResourceOf<'Gateway', GatewaySpec>;
-export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | DestinationRule | Sidecar | Gateway;
+export type PeerAuthentication = ResourceOf<'PeerAuthentication', PeerAuthenticationSpec>;
+export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | DestinationRule | Sidecar | Gateway | PeerAuthentication;
 
 // ---- ServiceEntry / WorkloadEntry ----
 
@@ -431,4 +435,17 @@ export interface GatewaySpec {
   /** Labels of the gateway proxies (`--router --label k=v`) this Gateway configures; empty selects every gateway proxy. */
   readonly selector: StringMap;
   readonly servers: readonly GatewayServer[];
+}
+
+// ---- PeerAuthentication (security.istio.io) ----
+
+/** Istio's PeerAuthentication.MutualTLS.Mode; UNSET inherits from the level above (workload < namespace < mesh). */
+export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+
+export interface PeerAuthenticationSpec {
+  /** matchLabels; absent: the whole namespace (or the mesh, in the root namespace). */
+  readonly selector?: StringMap;
+  readonly mtls?: MtlsMode;
+  /** Workload port number (as text) -> mode; only with a selector, as Istio requires. */
+  readonly portLevelMtls?: Readonly<Record<string, MtlsMode>>;
 }

@@ -16,6 +16,7 @@ import {
   ISTIO_API_VERSIONS, ISTIO_KINDS, type IstioKind, type IstioResource, type ResourceMetadata,
 } from './istio-types.js';
 import { readServiceEntrySpec, readWorkloadEntrySpec } from './service-entry.js';
+import { readPeerAuthenticationSpec } from './peer-authentication.js';
 import { readSidecarSpec } from './sidecar.js';
 import { readVirtualServiceSpec } from './virtual-service.js';
 
@@ -38,6 +39,7 @@ const SPEC_READERS: Readonly<Record<IstioKind, (v: ValueReader, cx: SpecContext)
   DestinationRule: readDestinationRuleSpec,
   Sidecar: readSidecarSpec,
   Gateway: readGatewaySpec,
+  PeerAuthentication: readPeerAuthenticationSpec,
 };
 
 /** cx.namespace is unused here (metadata decides it); cx.fieldLines gets metadata.name's line. */
@@ -73,6 +75,10 @@ function readResource(root: ValueReader, file: string): IstioResource | undefine
   const kind = ISTIO_KINDS.find((k) => k === kindText);
   if (kindText !== undefined && kind === undefined) {
     kindField.problem(`"${kindText}" is not supported (supported kinds: ${ISTIO_KINDS.join(', ')})`);
+  }
+  // PeerAuthentication is security.istio.io's; every other kind is networking.istio.io's.
+  if (apiVersion !== undefined && kind !== undefined && (kind === 'PeerAuthentication') !== apiVersion.startsWith('security.')) {
+    apiVersionField.problem(`"${apiVersion}" does not serve ${kind} (${kind === 'PeerAuthentication' ? 'security.istio.io/v1beta1 or /v1' : 'networking.istio.io/v1alpha3, /v1beta1 or /v1'})`);
   }
   const metadataField = obj.field('metadata');
   metadataField.require();

@@ -28,6 +28,8 @@ interface AutoEntry {
 }
 
 const EMPTY: readonly RegistryEndpoint[] = Object.freeze([]);
+/** Istio's label on a workload whose sidecar has a mesh identity (control/translate/peer-authentication-policy.ts). */
+const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 
 function sortedUnique(items: Iterable<string>): string[] {
   return [...new Set(items)].sort();
@@ -49,6 +51,8 @@ export class ServiceRegistry implements RegistrySink {
   /** JSON of each service and endpoint list, to tell a real change from a rewrite of the same data. */
   private readonly serviceKeys = new Map<string, string>();
   private readonly endpointKeys = new Map<string, string>();
+  /** Per host: whether every endpoint has a mesh identity, and their service accounts (see addMeshSecurityChanges). */
+  private readonly meshSecurityKeys = new Map<string, string>();
   private readonly listeners = new Set<(change: RegistryChange) => void>();
   private changeCount = 0;
 
@@ -201,6 +205,7 @@ export class ServiceRegistry implements RegistrySink {
     // A newly implied service may be selected by nobody else; its own endpoints are in `hosts` already.
     const endpointChanges: string[] = [];
     for (const host of hosts) if (this.storeEndpoints(host)) endpointChanges.push(host);
+    this.addMeshSecurityChanges(endpointChanges, serviceChanges);
     return this.emit(serviceChanges, endpointChanges);
   }
 
@@ -217,6 +222,7 @@ export class ServiceRegistry implements RegistrySink {
     for (const host of hosts) if (this.storeService(host, next.get(host))) serviceChanges.push(host);
     const endpointChanges: string[] = [];
     for (const host of new Set([...hosts, ...this.endpointLists.keys()])) if (this.storeEndpoints(host)) endpointChanges.push(host);
+    this.addMeshSecurityChanges(endpointChanges, serviceChanges);
     return this.emit(serviceChanges, endpointChanges);
   }
 
@@ -306,6 +312,23 @@ export class ServiceRegistry implements RegistrySink {
       }
     }
     return out.sort(compareEndpoints);
+  }
+
+  /**
+   * Auto mTLS and the peer's SAN check depend on which endpoints have a mesh identity and on their service accounts,
+   * which live in the clusters: a change there is a service change (clusters are rebuilt), not an EDS-only push.
+   */
+  private addMeshSecurityChanges(endpointHosts: readonly string[], serviceChanges: string[]): void {
+    for (const host of endpointHosts) {
+      const list = this.endpointLists.get(host) ?? EMPTY;
+      // A host with no mesh-identity endpoint has no key: a mesh without mTLS keeps its EDS-only pushes.
+      const key = !list.some((e) => e.labels[TLS_MODE_LABEL] === 'istio') ? undefined
+        : `${list.every((e) => e.labels[TLS_MODE_LABEL] === 'istio')}|${sortedUnique(list.map((e) => e.serviceAccount)).join(',')}`;
+      if (key === this.meshSecurityKeys.get(host)) continue;
+      if (key === undefined) this.meshSecurityKeys.delete(host);
+      else this.meshSecurityKeys.set(host, key);
+      if (!serviceChanges.includes(host)) serviceChanges.push(host);
+    }
   }
 
   private emit(services: string[], endpoints: string[]): RegistryChange {

@@ -13,6 +13,8 @@ import { adsConfigSource, duration, socketAddress, wrapped } from './envoy-value
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import { localityFailoverApplies, localityPriorities } from './locality-priority.js';
 import { clusterPolicyFields, effectivePolicy } from './traffic-policy.js';
+import { istioSni, outboundMtlsSocket, spiffeIds } from './mtls-contexts.js';
+import { hasMeshIdentity } from './peer-authentication-policy.js';
 
 /** Cluster names for every port of a service and every subset its DestinationRule defines (sorted). */
 export function serviceClusterNames(service: RegistryService, proxy: ProxyIdentity, config: MeshConfig): string[] {
@@ -42,19 +44,23 @@ export function buildOutboundCluster(name: string, proxy: ProxyIdentity, config:
   const key = parseOutboundClusterName(name);
   if (key === undefined) throw new Error(`not an outbound cluster name: ${name}`);
   const rule = config.destinationRuleFor(key.host, proxy.namespace, hostNamespace(key, registry, proxy));
-  const policyFields = clusterPolicyFields(effectivePolicy(rule, key.subset, key.port), config.options.connectTimeoutMs, key.host);
+  const policy = effectivePolicy(rule, key.subset, key.port);
+  const policyFields = clusterPolicyFields(policy, config.options.connectTimeoutMs, key.host);
+  const mtls = outboundMtls(key, policy.tls?.mode, proxy, config, registry);
+  const mtlsFields = mtls !== undefined ? { transport_socket: mtls } : {};
   const dnsService = dnsServiceOf(name, registry);
   if (dnsService !== undefined) {
     const assignment = dnsLoadAssignment(name, key, dnsService, proxy, config, registry);
     // LOGICAL_DNS takes exactly one endpoint: a subset that selects none falls back to an empty STRICT_DNS cluster.
     const logical = dnsService.resolution === 'DNS_ROUND_ROBIN' && assignment.endpoints.length === 1;
-    return { name, type: logical ? 'LOGICAL_DNS' : 'STRICT_DNS', ...DNS_CLUSTER_FIELDS, load_assignment: assignment, ...policyFields };
+    return { name, type: logical ? 'LOGICAL_DNS' : 'STRICT_DNS', ...DNS_CLUSTER_FIELDS, load_assignment: assignment, ...policyFields, ...mtlsFields };
   }
   return {
     name,
     type: 'EDS',
     eds_cluster_config: { eds_config: adsConfigSource(), service_name: name },
     ...policyFields,
+    ...mtlsFields,
   };
 }
 
@@ -81,6 +87,25 @@ function dnsLoadAssignment(
     return { ...(locality !== undefined ? { locality: { region: locality.region, zone: locality.zone, sub_zone: locality.subZone } } : {}), lb_endpoints: lbEndpoints };
   });
   return { cluster_name: name, endpoints };
+}
+
+/**
+ * The mTLS transport socket of an outbound cluster, or undefined for plaintext. Only a proxy with a mesh identity
+ * originates mTLS (it alone has the `default` secret). DestinationRule tls.mode ISTIO_MUTUAL says mTLS, DISABLE
+ * plaintext; with neither, auto mTLS as Istio's: mTLS when every endpoint's workload has a sidecar with a mesh
+ * identity (label security.istio.io/tlsMode=istio), plaintext otherwise. The peer must present the SPIFFE ID of
+ * one of the service's accounts (the service's endpoints'); endpoints with no account give no check beyond the CA.
+ */
+function outboundMtls(
+  key: OutboundClusterKey, mode: string | undefined, proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry,
+): object | undefined {
+  if (!hasMeshIdentity(proxy.labels) || mode === 'DISABLE') return undefined;
+  if (mode !== 'ISTIO_MUTUAL' && mode !== undefined) return undefined; // SIMPLE/MUTUAL: the DestinationRule's own TLS
+  const endpoints = registry.endpoints(key.host);
+  if (mode === undefined && (endpoints.length === 0 || !endpoints.every((e) => hasMeshIdentity(e.labels)))) return undefined;
+  const namespace = registry.service(key.host)?.namespace ?? proxy.namespace;
+  const accounts = endpoints.filter((e) => e.serviceAccount !== '').map((e) => ({ namespace, serviceAccount: e.serviceAccount }));
+  return outboundMtlsSocket(istioSni(key.host, key.port, key.subset), spiffeIds(config.options.trustDomain, accounts));
 }
 
 /** Labels a subset selects; undefined when the subset is not defined (the cluster then gets no endpoints). */

@@ -14,6 +14,8 @@ import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import { hcmAccessLog } from './access-log-mesh.js';
 import { OUTBOUND_ROUTE_NAME } from './build-route-config.js';
 import { hcmPathNormalization } from './hcm-path-normalization.js';
+import { inboundMtlsSocket, tlsInspectorFilter } from './mtls-contexts.js';
+import { hasMeshIdentity, type EffectiveMtlsMode } from './peer-authentication-policy.js';
 
 export const OUTBOUND_LISTENER_NAME = 'outbound';
 export const INBOUND_LISTENER_NAME = 'inbound';
@@ -130,7 +132,13 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
     ...hcmPathNormalization(config.options.pathNormalization),
     ...hcmAccessLog(config.options.accessLog),
   };
-  if (tcpPorts.length === 0) return { listener: listener(INBOUND_LISTENER_NAME, address, port, 'INBOUND', hcm), clusters };
+  if (tcpPorts.length === 0) {
+    const inbound = hasMeshIdentity(proxy.labels)
+      ? inboundMtlsListener(address, port, hcm, config.mtlsModeFor(proxy, proxy.appPort))
+      : listener(INBOUND_LISTENER_NAME, address, port, 'INBOUND', hcm);
+    return { listener: inbound, clusters };
+  }
+  // Services with TCP (or undeclared) ports keep plaintext inbound chains for now: mTLS there is not built yet.
   const tcpChain = { filters: [tcpProxyFilter(inboundClusterName(tcpPorts[0]!.number))] };
   if (httpPorts.length === 0) {
     return { listener: { name: INBOUND_LISTENER_NAME, address: socketAddress(address, port), traffic_direction: 'INBOUND', filter_chains: [tcpChain] }, clusters };
@@ -149,4 +157,34 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
     ],
   };
   return { listener: sniffed, clusters };
+}
+
+/**
+ * A sidecar with a mesh identity: its inbound port by PeerAuthentication mode. STRICT: one TLS chain that requires
+ * a client certificate from the mesh CA (plaintext finds no chain and is closed); DISABLE: plaintext only;
+ * PERMISSIVE: the tls_inspector picks the mTLS chain for a ClientHello, the plaintext chain otherwise. The mTLS
+ * chain's HCM sets XFCC as Istio's inbound does (APPEND_FORWARD with subject, dns, uri), so the app sees the
+ * caller's SPIFFE ID; the plaintext chain keeps Envoy's SANITIZE, so a forged XFCC never reaches it.
+ */
+function inboundMtlsListener(address: string, port: number, hcm: Record<string, unknown>, mode: EffectiveMtlsMode): object {
+  const mtlsChain = {
+    name: 'inbound-mtls',
+    filter_chain_match: { transport_protocol: 'tls' },
+    transport_socket: inboundMtlsSocket(),
+    filters: [hcmFilter({
+      ...hcm,
+      forward_client_cert_details: 'APPEND_FORWARD',
+      set_current_client_cert_details: { subject: { value: true }, dns: true, uri: true },
+    })],
+  };
+  const plainChain = { name: 'inbound-plaintext', filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [hcmFilter(hcm)] };
+  const chains = mode === 'STRICT' ? [mtlsChain] : mode === 'DISABLE' ? [{ ...plainChain, filter_chain_match: undefined }] : [mtlsChain, plainChain];
+  return {
+    name: INBOUND_LISTENER_NAME,
+    address: socketAddress(address, port),
+    traffic_direction: 'INBOUND',
+    ...(mode === 'DISABLE' ? {} : { listener_filters: [tlsInspectorFilter()] }),
+    // JSON drops the undefined filter_chain_match of the DISABLE chain.
+    filter_chains: chains.map((c) => JSON.parse(JSON.stringify(c)) as object),
+  };
 }

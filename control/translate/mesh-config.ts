@@ -4,8 +4,9 @@
 import { DEFAULT_PATH_NORMALIZATION, type PathNormalizationType } from './hcm-path-normalization.js';
 import { DEFAULT_MESH_ACCESS_LOG, type MeshAccessLog } from './access-log-mesh.js';
 import {
-  MESH_GATEWAY, type DestinationRule, type Gateway, type IstioResource, type Sidecar, type StringMap, type VirtualService,
+  MESH_GATEWAY, type DestinationRule, type Gateway, type IstioResource, type MtlsMode, type PeerAuthentication, type Sidecar, type StringMap, type VirtualService,
 } from '../config/istio-types.js';
+import { effectiveMtlsMode } from './peer-authentication-policy.js';
 import { byPrecedence } from '../config/virtual-service-precedence.js';
 import { labelsMatch, type Locality } from '../registry/registry-types.js';
 
@@ -53,6 +54,8 @@ export interface MeshOptions {
   readonly pathNormalization: PathNormalizationType;
   /** Istio's meshConfig.accessLogFile, accessLogEncoding and accessLogFormat (default: no access log). */
   readonly accessLog: MeshAccessLog;
+  /** SPIFFE trust domain of workload identities (the CA's): the peer SANs outbound mTLS checks. */
+  readonly trustDomain: string;
 }
 
 export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
@@ -63,6 +66,7 @@ export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
   connectTimeoutMs: 10_000,
   pathNormalization: DEFAULT_PATH_NORMALIZATION,
   accessLog: DEFAULT_MESH_ACCESS_LOG,
+  trustDomain: 'cluster.local',
 });
 
 export interface MeshConfig {
@@ -77,6 +81,9 @@ export interface MeshConfig {
   gatewaysFor(proxy: ProxyIdentity): Gateway[];
   /** VirtualServices bound to a gateway (`namespace/name`), in precedence order. */
   virtualServicesForGateway(gateway: string): readonly VirtualService[];
+  readonly peerAuthentications: readonly PeerAuthentication[];
+  /** The PeerAuthentication mode for a workload's port (STRICT, PERMISSIVE or DISABLE; PERMISSIVE when nothing says). */
+  mtlsModeFor(proxy: ProxyIdentity, port: number): Exclude<MtlsMode, 'UNSET'>;
   /** VirtualService bound to the mesh for a host (exact host first, then the longest matching wildcard). */
   virtualServiceFor(host: string): VirtualService | undefined;
   /** DestinationRule for a host as seen from a proxy's namespace (Istio's order: proxy's namespace, host's, root). */
@@ -141,6 +148,7 @@ export function createMeshConfig(resources: readonly IstioResource[], options: P
   }
   const destinationRules = byKey(resources.filter((r): r is DestinationRule => r.kind === 'DestinationRule'));
   const sidecars = byKey(resources.filter((r): r is Sidecar => r.kind === 'Sidecar'));
+  const peerAuthentications = byKey(resources.filter((r): r is PeerAuthentication => r.kind === 'PeerAuthentication'));
   const vsCache = new Map<string, VirtualService | undefined>();
   const drByNamespace = new Map<string, DestinationRule[]>();
   for (const dr of destinationRules) {
@@ -159,6 +167,10 @@ export function createMeshConfig(resources: readonly IstioResource[], options: P
     },
     virtualServicesForGateway(gateway) {
       return byGateway.get(gateway) ?? [];
+    },
+    peerAuthentications,
+    mtlsModeFor(proxy, port) {
+      return effectiveMtlsMode(peerAuthentications, merged.rootNamespace, proxy.namespace, proxy.labels, port);
     },
     virtualServiceFor(host) {
       if (vsCache.has(host)) return vsCache.get(host);

@@ -52,6 +52,10 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'create, revoke or list the bootstrap tokens proxies show the CA', module: '../../control/token-command.js',
     spec: ['../../control/token-command.js', 'TOKEN_COMMAND'], words: ['create', 'revoke', 'list'],
   },
+  ca: {
+    summary: 'rotate the control plane\'s root CA (rotate, retire-old, status)', module: '../../control/ca-command.js',
+    spec: ['../../control/ca-command.js', 'CA_COMMAND'], words: ['rotate', 'retire-old', 'status'],
+  },
   'proxy-status': {
     summary: 'list the proxies connected to a running control plane and their xDS sync state', module: '../../control/proxy-status-command.js',
     spec: ['../../control/proxy-status-command.js', 'PROXY_STATUS_COMMAND'], shortFlags: ['-o'], words: [],

@@ -13,6 +13,7 @@ import type { TcpProxyConfig } from './tcp-proxy.js';
 import type { UpgradeConfig } from './upgrade-config.js';
 
 import type { AccessLogConfig } from './access-log-config.js';
+import type { ClientCertDetails } from './client-cert-details.js';
 
 export interface SocketAddress {
   readonly address: string; // IPv4 or IPv6 literal (no brackets)
@@ -41,7 +42,7 @@ export interface RuntimeConfig {
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
 export type ListenerHcm = Pick<Listener, 'statPrefix' | 'routeConfig' | 'streamIdleTimeoutMs' | 'requestHeadersTimeoutMs'
-  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2' | 'accessLogs' | 'forwarding' | 'localReply' | 'upgrades'>;
+  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2' | 'accessLogs' | 'forwarding' | 'localReply' | 'upgrades' | 'clientCertDetails'>;
 
 /** http_connection_manager use_remote_address, xff_num_trusted_hops, skip_xff_append (Envoy's defaults: false, 0, false). */
 export interface ForwardingConfig {
@@ -145,6 +146,8 @@ export interface Listener {
   readonly localReply: LocalReplyConfig | null;
   /** http_connection_manager upgrade_configs: upgrade types relayed as bytes (none listed: Upgrade is stripped). */
   readonly upgrades: readonly UpgradeConfig[];
+  /** forward_client_cert_details and set_current_client_cert_details: the XFCC header upstream. */
+  readonly clientCertDetails: ClientCertDetails;
 }
 
 /** http_connection_manager local_reply_config: mappers tried in order, then the body format. */

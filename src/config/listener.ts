@@ -8,6 +8,7 @@ import type { FilterChain, FilterChainMatch, ForwardingConfig, HttpFilters, List
 import { readAccessLogs, type AccessLogConfig } from './access-log-config.js';
 import { readDownstreamTransportSocket } from './tls-context.js';
 import { DEFAULT_HTTP2_OPTIONS, readHcmCodec, type CodecType, type Http2Options } from './http2-options.js';
+import { DEFAULT_CLIENT_CERT_DETAILS, readClientCertDetails, type ClientCertDetails } from './client-cert-details.js';
 import { readHttpFilters } from './http-filters.js';
 import { readPathNormalization } from './path-normalization-config.js';
 import { readForwarding } from './forwarding-config.js';
@@ -44,6 +45,7 @@ interface HcmFields {
   forwarding: ForwardingConfig | undefined;
   localReply: LocalReplyConfig | null | undefined;
   upgrades: UpgradeConfig[] | undefined;
+  clientCertDetails: ClientCertDetails | undefined;
 }
 
 function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
@@ -69,8 +71,9 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   const localReply = readLocalReplyConfig(obj);
   const accessLogs = readAccessLogs(obj.field('access_log'));
   const upgrades = readUpgradeConfigs(obj.field('upgrade_configs'));
+  const clientCertDetails = readClientCertDetails(obj);
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec, accessLogs, forwarding, localReply, upgrades };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec, accessLogs, forwarding, localReply, upgrades, clientCertDetails };
 }
 
 /** config.listener.v3.FilterChainMatch: server_names, transport_protocol and application_protocols. */
@@ -154,6 +157,7 @@ function tcpChainHcm(statPrefix: string): FilterChain['hcm'] {
     forwarding: { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false },
     localReply: null,
     upgrades: [],
+    clientCertDetails: DEFAULT_CLIENT_CERT_DETAILS,
   };
 }
 
@@ -194,7 +198,8 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
   if (hcm === undefined || hcm.statPrefix === undefined
     || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined
     || hcm.codec === undefined || hcm.accessLogs === undefined
-    || hcm.forwarding === undefined || hcm.localReply === undefined || hcm.upgrades === undefined) return undefined;
+    || hcm.forwarding === undefined || hcm.localReply === undefined || hcm.upgrades === undefined
+    || hcm.clientCertDetails === undefined) return undefined;
   return {
     match,
     tls,
@@ -211,6 +216,7 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
       forwarding: hcm.forwarding,
       localReply: hcm.localReply,
       upgrades: hcm.upgrades,
+      clientCertDetails: hcm.clientCertDetails,
     },
     tcpProxy: null,
   };

@@ -281,7 +281,13 @@ export function readDownstreamTransportSocket(v: ValueReader): DownstreamTls | u
   commonField.require();
   const common = readCommonTls(commonField, true);
   const requireField = obj.field('require_client_certificate');
-  const requireClientCertificate = requireField.bool() ?? false;
+  // A BoolValue: `{ value: true }` as xDS delivers it, a plain bool as a bootstrap file usually writes it.
+  let requireClientCertificate = false;
+  if (requireField.isMap()) {
+    const wrapper = requireField.object()!;
+    requireClientCertificate = wrapper.field('value').bool() ?? false;
+    wrapper.done();
+  } else requireClientCertificate = requireField.bool() ?? false;
   if (requireClientCertificate && common !== undefined && common.trustedCaPem === null && common.validationSecret === undefined) {
     requireField.problem('needs common_tls_context.validation_context.trusted_ca to verify the client certificate');
     obj.done();

@@ -2,7 +2,7 @@
 // /stats/prometheus.
 import { mergeHttpFilterStats, type HttpFilterCounters } from './http-filter-stats.js';
 import { compareStrings, sumByKey } from './sum-by-key.js';
-import type { Http2WorkerCounters, WorkerStatsSnapshot } from './worker-stats-snapshot.js';
+import type { ConnectionSecurity, Http2WorkerCounters, WorkerStatsSnapshot } from './worker-stats-snapshot.js';
 import { mergeTcpProxyStats, type TcpProxySeries } from './tcp-proxy-stats.js';
 
 /** The merge reads these fields of each worker's snapshot. */
@@ -18,6 +18,7 @@ export interface MergedRequestSeries {
   readonly responseFlags: string;
   /** Absent: no grpc-status. */
   readonly grpcStatus?: number;
+  readonly security?: ConnectionSecurity;
   count: number;
   durationSumMs: number;
   durationBuckets: number[];
@@ -83,7 +84,8 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
     });
     for (const s of snap.requests) {
       const grpcStatus = s.grpcStatus ?? -1;
-      const key = `${s.cluster}\u0000${s.responseCode}\u0000${s.responseFlags}\u0000${grpcStatus}`;
+      const sec = s.security;
+      const key = `${s.cluster}\u0000${s.responseCode}\u0000${s.responseFlags}\u0000${grpcStatus}` + (sec === undefined ? '' : `\u0000${sec.policy}\u0000${sec.sourcePrincipal}\u0000${sec.destinationPrincipal}`);
       const into = requests.get(key);
       if (into === undefined) {
         requests.set(key, {
@@ -91,6 +93,7 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
           responseCode: s.responseCode,
           responseFlags: s.responseFlags,
           ...(grpcStatus >= 0 ? { grpcStatus } : {}),
+          ...(sec !== undefined ? { security: sec } : {}),
           count: s.count,
           durationSumMs: s.durationSumMs,
           durationBuckets: [...s.durationBuckets],
@@ -107,11 +110,16 @@ export function mergeWorkerStats(snapshots: readonly WorkerStatsInput[]): Merged
   return {
     requests: [...requests.values()].sort(
       (a, b) =>
-        compareStrings(a.cluster, b.cluster) || a.responseCode - b.responseCode || compareStrings(a.responseFlags, b.responseFlags),
+        compareStrings(a.cluster, b.cluster) || a.responseCode - b.responseCode || compareStrings(a.responseFlags, b.responseFlags)
+        || compareStrings(securityText(a.security), securityText(b.security)),
     ),
     clusters: sumByKey(snapshots.flatMap((s) => s.clusters), 'cluster', CLUSTER_COUNTERS),
     workers: workers.sort((a, b) => a.workerId - b.workerId),
     httpFilters: mergeHttpFilterStats(snapshots.map((s) => s.httpFilters)),
     tcpProxy: mergeTcpProxyStats(snapshots.map((s) => s.tcpProxy)),
   };
+}
+
+function securityText(s: ConnectionSecurity | undefined): string {
+  return s === undefined ? '' : `${s.policy}\u0000${s.sourcePrincipal}\u0000${s.destinationPrincipal}`;
 }

@@ -144,13 +144,15 @@ export function renderPrometheusText(input: RenderInput): string {
       ['reporter', 'source'],
       ['source_workload', identity.serviceName],
       ['source_workload_namespace', identity.namespace],
+      ['source_principal', s.security?.sourcePrincipal || 'unknown'],
       ['destination_service', dest.service],
       ['destination_service_name', dest.name],
+      ['destination_principal', s.security?.destinationPrincipal || 'unknown'],
       ['request_protocol', 'http'],
       ['response_code', String(s.responseCode)],
       ['response_flags', s.responseFlags],
       ['grpc_response_status', s.grpcStatus === undefined ? '' : String(s.grpcStatus)],
-      ['connection_security_policy', 'unknown'],
+      ['connection_security_policy', s.security?.policy ?? 'unknown'],
     ];
   });
 

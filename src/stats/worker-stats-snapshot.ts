@@ -14,6 +14,8 @@ export interface RequestSeries {
   readonly responseFlags: string;
   /** The gRPC status (grpc-status of the response or its trailers); absent for a response that had none. */
   readonly grpcStatus?: number;
+  /** How the downstream connection was secured, when known (absent: connection_security_policy "unknown"). */
+  readonly security?: ConnectionSecurity;
   readonly count: number;
   /** Sum of durations, ms. */
   readonly durationSumMs: number;
@@ -72,4 +74,14 @@ export interface Http2WorkerCounters {
   readonly cxProtocolError: number;
   readonly tooManyPrematureResets: number;
   readonly rxReset: number;
+}
+
+/** istio_requests_total's connection_security_policy and principals for a downstream connection. */
+export interface ConnectionSecurity {
+  /** "mutual_tls" (the client presented a certificate the listener verified) or "none" (plaintext on a TLS-capable listener). */
+  readonly policy: 'mutual_tls' | 'none';
+  /** The client certificate's URI SAN ('' without one). */
+  readonly sourcePrincipal: string;
+  /** This proxy's certificate's URI SAN ('' without one). */
+  readonly destinationPrincipal: string;
 }

@@ -34,8 +34,8 @@ function samples(text: string): Map<string, string> {
 }
 
 const ISTIO_LABELS =
-  'reporter="source",source_workload="productpage",source_workload_namespace="shop",destination_service="reviews",' +
-  'destination_service_name="reviews",request_protocol="http",response_code="200",response_flags="-",grpc_response_status="",connection_security_policy="unknown"';
+  'reporter="source",source_workload="productpage",source_workload_namespace="shop",source_principal="unknown",destination_service="reviews",' +
+  'destination_service_name="reviews",destination_principal="unknown",request_protocol="http",response_code="200",response_flags="-",grpc_response_status="",connection_security_policy="unknown"';
 
 describe('renderPrometheusText', () => {
   it('declares every family with HELP and TYPE before its samples', () => {

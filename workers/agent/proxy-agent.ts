@@ -285,7 +285,8 @@ export class ProxyAgent implements AdminBackend {
       service: this.options.service ?? 'unknown',
       namespace: this.options.namespace,
       version: control.version,
-      labels: control.labels,
+      // With a workload identity the proxy takes and makes mTLS: Istio's label tells the control plane (auto mTLS, inbound TLS).
+      labels: this.options.identity !== undefined ? { ...control.labels, 'security.istio.io/tlsMode': 'istio' } : control.labels,
       address: control.workloadAddress,
       appPort: control.appPort,
       servicePort: control.servicePort,

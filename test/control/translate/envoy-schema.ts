@@ -20,6 +20,7 @@ const FILES = [
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
 ];
 
