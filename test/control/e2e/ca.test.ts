@@ -53,7 +53,8 @@ describe('isthmus control CA', { timeout: 60_000 }, () => {
     expect(root.ca).toBe(true);
     expect(Date.parse(root.validTo) - Date.now()).toBeGreaterThan(9.9 * 365 * 86_400_000);
     expect(statSync(join(control.dataDir, 'data.mdb')).mode & 0o777).toBe(0o600);
-    const issued = control.lines.find((l) => l.msg === 'workload certificate issued');
+    // The log line may reach our pipe after the gRPC answer does.
+    const issued = await waitFor('the issue logged', () => control.lines.find((l) => l.msg === 'workload certificate issued'));
     expect(issued?.serial).toBe(leaf.serialNumber.toLowerCase().replace(/^0+/, '').padStart(32, '0'));
     // Same data dir: same root.
     const first = rootPem(control);
