@@ -3,6 +3,7 @@
 // after that many requests (the deprecated cluster-level field too), and
 // idle_timeout closes a pooled connection nobody used for that long, so the
 // next request opens a new one.
+import * as http2 from 'node:http2';
 import type * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapWith, request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
@@ -42,16 +43,36 @@ let limited: CountingUpstream;
 let legacy: CountingUpstream;
 let idle: CountingUpstream;
 let proxy: RunningProxy;
+/** An h2c upstream: the client port of each request's session, and sessions seen closed. */
+let h2server: http2.Http2Server;
+const h2RequestPorts: number[] = [];
+const h2Closed = new Set<number>();
 
 beforeAll(async () => {
   [limited, legacy, idle] = await Promise.all([countingUpstream(), countingUpstream(), countingUpstream()]);
-  const routes = ['limited', 'legacy', 'idle'].map((name) => ({ match: { prefix: `/${name}` }, route: { cluster: name } }));
+  h2server = http2.createServer();
+  h2server.on('session', (session) => {
+    const port = session.socket.remotePort!;
+    session.on('close', () => h2Closed.add(port));
+  });
+  h2server.on('stream', (stream) => {
+    h2RequestPorts.push(stream.session!.socket.remotePort!);
+    stream.respond({ ':status': 200 });
+    stream.end('ok');
+  });
+  await new Promise<void>((resolve) => h2server.listen(0, '127.0.0.1', resolve));
+  const h2Port = (h2server.address() as net.AddressInfo).port;
+  const routes = ['limited', 'legacy', 'idle', 'h2'].map((name) => ({ match: { prefix: `/${name}` }, route: { cluster: name } }));
   const bootstrap = bootstrapWith({ virtual_hosts: [{ name: 'all', domains: ['*'], routes }] }, [
     { name: 'limited', ports: [limited.upstream.port] },
     { name: 'legacy', ports: [legacy.upstream.port] },
     { name: 'idle', ports: [idle.upstream.port] },
+    { name: 'h2', ports: [h2Port] },
   ]) as { static_resources: { clusters: Record<string, unknown>[] } };
-  const [limitedCluster, legacyCluster, idleCluster] = bootstrap.static_resources.clusters;
+  const [limitedCluster, legacyCluster, idleCluster, h2Cluster] = bootstrap.static_resources.clusters;
+  h2Cluster!.typed_extension_protocol_options = { [OPTIONS_NAME]: {
+    '@type': OPTIONS_TYPE, common_http_protocol_options: { max_requests_per_connection: 2 }, explicit_http_config: { http2_protocol_options: {} },
+  } };
   limitedCluster!.typed_extension_protocol_options = protocolOptions({ max_requests_per_connection: 2 });
   legacyCluster!.max_requests_per_connection = 1; // deprecated in Envoy, still read
   idleCluster!.typed_extension_protocol_options = protocolOptions({ idle_timeout: '1s' });
@@ -61,6 +82,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   await Promise.all([limited, legacy, idle].map((u) => u?.upstream.close()));
+  await new Promise((resolve) => h2server?.close(resolve));
 });
 
 async function getOk(path: string): Promise<void> {
@@ -98,5 +120,13 @@ describe('common_http_protocol_options on an upstream HTTP/1.1 pool', () => {
     await getOk('/idle/after');
     expect(idle.requestPorts).toHaveLength(3);
     expect(idle.requestPorts[2]).not.toBe(first);
+  });
+
+  it('max_requests_per_connection: 2 on an HTTP/2 upstream: no third stream on a session, and the used session closes', async () => {
+    for (let i = 0; i < 4; i++) await getOk(`/h2/${i}`);
+    expect(h2RequestPorts).toHaveLength(4);
+    expect([h2RequestPorts[0] === h2RequestPorts[1], h2RequestPorts[2] === h2RequestPorts[3]]).toEqual([true, true]);
+    expect(h2RequestPorts[2]).not.toBe(h2RequestPorts[0]);
+    await waitFor('the upstream to see both sessions closed', () => h2RequestPorts.every((p) => h2Closed.has(p)), 5000);
   });
 });
