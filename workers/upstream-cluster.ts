@@ -58,6 +58,8 @@ export class UpstreamCluster implements RefreshableHostSet {
       const endpoint = new UpstreamEndpoint(e, this.counters, config.connectTimeoutMs, binding.endpoints[i]!);
       endpoint.index = i;
       if (this.tlsContext !== null) endpoint.tls = { context: this.tlsContext, sni: config.tls!.sni };
+      if (config.upstreamIdleTimeoutMs !== undefined) endpoint.idleTimeoutMs = config.upstreamIdleTimeoutMs;
+      endpoint.maxRequestsPerConnection = config.maxRequestsPerConnection ?? 0;
       if (config.upstreamProtocol === 'HTTP2' || config.upstreamProtocol === 'DOWNSTREAM') {
         endpoint.h2Pool = new H2UpstreamPool(endpoint, config.upstreamHttp2 ?? DEFAULT_HTTP2_OPTIONS);
         endpoint.h2Always = config.upstreamProtocol === 'HTTP2';

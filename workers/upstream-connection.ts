@@ -53,7 +53,6 @@ export interface UpstreamAttempt {
   abandon(): void;
 }
 
-const IDLE_TIMEOUT_MS = 30_000;
 const PHASE_HEAD = 0;
 const PHASE_BODY = 1;
 
@@ -82,6 +81,8 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
   responseBytes = 0;
   /** The request that opened this connection counts as pending (max_pending_requests) until it connects. */
   private pendingHeld = true;
+  /** Exchanges this connection began; at the cluster's max_requests_per_connection it closes instead of returning to the pool. */
+  private exchanges = 0;
 
   constructor(readonly endpoint: UpstreamEndpoint) {
     const counters = endpoint.counters;
@@ -93,12 +94,14 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
     if (endpoint.tls !== null && endpoint.connectTimeoutMs > 0) {
       this.handshakeTimer = setTimeout(onHandshakeTimeout, endpoint.connectTimeoutMs, this);
     }
-    this.socket.setTimeout(IDLE_TIMEOUT_MS);
+    // idle_timeout: the transport reports a quiet socket; onSocketTimeout closes it only when no exchange runs.
+    this.socket.setTimeout(endpoint.idleTimeoutMs);
   }
 
   attach(stream: UpstreamStream, reused: boolean): void {
     this.stream = stream;
     this.reused = reused;
+    this.exchanges++;
     this.phase = PHASE_HEAD;
     this.requestDone = false;
     this.headRequest = false;
@@ -329,7 +332,7 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
     this.endpoint.cluster.releaseRequest();
     if (extraBytes) {
       this.protocolError();
-    } else if (this.keepAlive && this.requestDone && this.pending === null) {
+    } else if (this.keepAlive && this.requestDone && this.pending === null && !this.exhausted()) {
       // A paused idle socket would not notice the upstream closing it (or sending bytes nobody asked for).
       if (this.socket.isPaused()) this.socket.resume();
       this.endpoint.release(this);
@@ -338,6 +341,12 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
     }
     // Last: the stream may start its client's next request, which may take this connection from the pool.
     stream.onUpstreamResponseEnd();
+  }
+
+  /** The connection began as many exchanges as max_requests_per_connection allows (Envoy then closes it). */
+  private exhausted(): boolean {
+    const max = this.endpoint.maxRequestsPerConnection;
+    return max > 0 && this.exchanges >= max;
   }
 
   private fail(failure: number): void {

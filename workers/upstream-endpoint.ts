@@ -6,6 +6,7 @@
 // one within max_connections, or a wait in this endpoint's queue counted
 // against max_pending_requests.
 import type { Endpoint } from '../src/config/bootstrap-types.js';
+import { DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from '../src/config/common-http-options.js';
 import type { ClusterCounters } from './cluster-counters.js';
 import type { TlsContextHandle } from '../src/native.js';
 import { PendingAttempt } from './pending-attempt.js';
@@ -34,6 +35,10 @@ export class UpstreamEndpoint {
   h2Pool: H2UpstreamPool | null = null;
   /** HTTP/2 for every request (explicit http2_protocol_options), or only for HTTP/2 downstreams (use_downstream_protocol_config). */
   h2Always = false;
+  /** The cluster's idle_timeout, ms (0 = never): a connection with no request for this long is closed (set by UpstreamCluster). */
+  idleTimeoutMs = DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS;
+  /** The cluster's max_requests_per_connection (0 = no limit): a connection that served this many is closed, not pooled. */
+  maxRequestsPerConnection = 0;
   rqActive = 0;
   rqTotal = 0;
   rqError = 0;

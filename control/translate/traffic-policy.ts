@@ -1,10 +1,12 @@
 // DestinationRule traffic policy as Envoy cluster fields: load balancer
 // (ring hash for consistentHash), connect timeout, circuit breakers from the
-// connection pool, outlier detection; and the route hash policy that goes
+// connection pool, the pool's idle timeout and requests per connection as
+// HttpProtocolOptions, outlier detection; and the route hash policy that goes
 // with a ring-hash cluster; TLS origination as the cluster's transport socket.
 // A subset's policy overrides the rule's field by field, a port's overrides both.
 import type { DestinationRule, TrafficPolicy } from '../config/istio-types.js';
 import { duration, wrapped } from './envoy-values.js';
+import { HTTP_PROTOCOL_OPTIONS_NAME, HTTP_PROTOCOL_OPTIONS_TYPE_URL } from '../../src/config/http2-options.js';
 import { upstreamTlsSocket } from './tls-transport-socket.js';
 
 /** Istio's circuit-breaker default: effectively unlimited (Envoy's own defaults are 1024). */
@@ -28,7 +30,10 @@ export function effectivePolicy(rule: DestinationRule | undefined, subset: strin
   return { ...merged, ...fields };
 }
 
-/** Cluster fields (lb_policy, ring_hash_lb_config, connect_timeout, circuit_breakers, outlier_detection) for a policy. */
+/**
+ * Cluster fields (lb_policy, ring_hash_lb_config, connect_timeout, circuit_breakers, typed_extension_protocol_options,
+ * transport_socket, outlier_detection) for a policy.
+ */
 export function clusterPolicyFields(policy: TrafficPolicy, defaultConnectTimeoutMs: number, host?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const lb = policy.loadBalancer;
@@ -55,6 +60,17 @@ export function clusterPolicyFields(policy: TrafficPolicy, defaultConnectTimeout
       }],
     };
   }
+  const common = commonHttpProtocolOptions(pool);
+  if (common !== undefined) {
+    // As Istio: HttpProtocolOptions needs its protocol oneof; the clusters it builds here speak HTTP/1.1 upstream.
+    out.typed_extension_protocol_options = {
+      [HTTP_PROTOCOL_OPTIONS_NAME]: {
+        '@type': HTTP_PROTOCOL_OPTIONS_TYPE_URL,
+        common_http_protocol_options: common,
+        explicit_http_config: { http_protocol_options: {} },
+      },
+    };
+  }
   // TLS origination (DestinationRule tls SIMPLE/MUTUAL); DISABLE and, until mesh identities exist, ISTIO_MUTUAL stay plaintext.
   const tls = upstreamTlsSocket(policy.tls, host);
   if (tls !== undefined) out.transport_socket = tls;
@@ -78,6 +94,21 @@ export function clusterPolicyFields(policy: TrafficPolicy, defaultConnectTimeout
     out.outlier_detection = detection;
   }
   return out;
+}
+
+/**
+ * connectionPool.http idleTimeout and maxRequestsPerConnection as Envoy's common_http_protocol_options, as Istio's
+ * applyConnectionPool writes them (maxRequestsPerConnection 0, Istio's "unlimited", writes nothing); undefined when
+ * neither is set.
+ */
+function commonHttpProtocolOptions(pool: TrafficPolicy['connectionPool']): Record<string, unknown> | undefined {
+  const maxRequests = pool?.http?.maxRequestsPerConnection ?? 0;
+  const idleTimeoutMs = pool?.http?.idleTimeoutMs;
+  if (maxRequests === 0 && idleTimeoutMs === undefined) return undefined;
+  return {
+    ...(idleTimeoutMs !== undefined ? { idle_timeout: duration(idleTimeoutMs) } : {}),
+    ...(maxRequests > 0 ? { max_requests_per_connection: wrapped(maxRequests) } : {}),
+  };
 }
 
 /** The route's hash_policy for a ring-hash destination, or undefined. */

@@ -490,6 +490,10 @@ export interface Cluster {
   readonly upstreamProtocol?: UpstreamProtocol;
   /** Its http2_protocol_options (defaults when absent). */
   readonly upstreamHttp2?: Http2Options;
+  /** common_http_protocol_options.idle_timeout, ms: a pooled connection idle this long is closed; 0 = never; default 1 h. */
+  readonly upstreamIdleTimeoutMs?: number;
+  /** common_http_protocol_options.max_requests_per_connection (or the deprecated cluster field): 0 = no limit. */
+  readonly maxRequestsPerConnection?: number;
   /** Set by the agent (never by a config file): this cluster's record in the proxy's shared state. */
   readonly stateSlot?: number;
 }

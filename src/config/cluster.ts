@@ -13,6 +13,7 @@ import { readLoadAssignment } from './load-assignment.js';
 import { readOutlierDetection } from './outlier-detection.js';
 import { readUpstreamTransportSocket } from './tls-context.js';
 import { readClusterProtocolOptions } from './http2-options.js';
+import { readClusterRequestLimit } from './common-http-options.js';
 import type { ValueReader } from './yaml-reader.js';
 
 export { DEFAULT_CIRCUIT_BREAKERS } from './circuit-breakers.js';
@@ -46,13 +47,14 @@ export function readCluster(v: ValueReader): Cluster | undefined {
   const outlierDetection = outlierField.missing ? null : readOutlierDetection(outlierField);
   const healthCheck = readHealthChecks(obj.field('health_checks'));
   const protocolOptions = readClusterProtocolOptions(obj.field('typed_extension_protocol_options'));
+  const maxRequestsPerConnection = readClusterRequestLimit(obj, protocolOptions?.common);
   const assignmentField = obj.field('load_assignment');
   assignmentField.require();
   const assignment = readLoadAssignment(assignmentField, known ?? 'STATIC');
   const dns = readDnsSettings(obj, known, assignment?.targets ?? []);
   obj.done();
   if (name === undefined || known === undefined || dns === undefined || lb === undefined || circuitBreakers === undefined
-    || tls === undefined || protocolOptions === undefined || outlierDetection === undefined || healthCheck === undefined || assignment === undefined || connectTimeoutMs <= 0) {
+    || tls === undefined || protocolOptions === undefined || maxRequestsPerConnection === undefined || outlierDetection === undefined || healthCheck === undefined || assignment === undefined || connectTimeoutMs <= 0) {
     return undefined;
   }
   return {
@@ -69,5 +71,7 @@ export function readCluster(v: ValueReader): Cluster | undefined {
     endpoints: assignment.endpoints,
     upstreamProtocol: protocolOptions.protocol,
     upstreamHttp2: protocolOptions.http2,
+    upstreamIdleTimeoutMs: protocolOptions.common.idleTimeoutMs,
+    maxRequestsPerConnection,
   };
 }

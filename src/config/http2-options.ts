@@ -3,6 +3,7 @@
 // (which protocol it speaks upstream). Envoy's defaults filled in.
 import type { ObjectReader, ValueReader } from './yaml-reader.js';
 import { readTypedConfig } from './typed-config.js';
+import { DEFAULT_COMMON_HTTP_OPTIONS, readCommonHttpOptions, type CommonHttpOptions } from './common-http-options.js';
 
 export interface Http2Options {
   /** max_concurrent_streams; Envoy default 2147483647 (we cap what we advertise at this). */
@@ -65,13 +66,20 @@ export function readHcmCodec(obj: ObjectReader): { codecType: CodecType; http2: 
   return http2 === undefined ? undefined : { codecType, http2 };
 }
 
-/** Cluster typed_extension_protocol_options: which protocol upstream, and its HTTP/2 options. */
-export function readClusterProtocolOptions(v: ValueReader): { protocol: UpstreamProtocol; http2: Http2Options } | undefined {
-  const fallback = { protocol: 'HTTP1' as UpstreamProtocol, http2: DEFAULT_HTTP2_OPTIONS };
+export interface ClusterProtocolOptions {
+  readonly protocol: UpstreamProtocol;
+  readonly http2: Http2Options;
+  /** common_http_protocol_options: idle_timeout and max_requests_per_connection. */
+  readonly common: CommonHttpOptions;
+}
+
+/** Cluster typed_extension_protocol_options: which protocol upstream, its HTTP/2 options, and the common ones. */
+export function readClusterProtocolOptions(v: ValueReader): ClusterProtocolOptions | undefined {
+  const fallback: ClusterProtocolOptions = { protocol: 'HTTP1', http2: DEFAULT_HTTP2_OPTIONS, common: DEFAULT_COMMON_HTTP_OPTIONS };
   if (v.missing) return fallback;
   const map = v.object();
   if (map === undefined) return undefined;
-  let result: { protocol: UpstreamProtocol; http2: Http2Options } | undefined = fallback;
+  let result: ClusterProtocolOptions | undefined = fallback;
   for (const key of map.keys()) {
     const field = map.field(key);
     if (key !== HTTP_PROTOCOL_OPTIONS_NAME) {
@@ -83,8 +91,8 @@ export function readClusterProtocolOptions(v: ValueReader): { protocol: Upstream
     if (obj === undefined) return undefined;
     const which = obj.oneOf(['explicit_http_config', 'use_downstream_protocol_config', 'auto_config'], true);
     if (which === null) return undefined;
-    const common = obj.field('common_http_protocol_options');
-    if (!common.missing) common.object()?.done(); // only checked to be a map; idle_timeout etc. not applied
+    const common = readCommonHttpOptions(obj.field('common_http_protocol_options'));
+    if (common === undefined) return undefined;
     if (which === 'auto_config') {
       obj.field('auto_config').problem('is not supported (needs ALPN to upstreams); use explicit_http_config');
       result = undefined;
@@ -97,9 +105,10 @@ export function readClusterProtocolOptions(v: ValueReader): { protocol: Upstream
         result = undefined;
       } else if (kind === 'http2_protocol_options') {
         const http2 = readHttp2Options(e.field(kind));
-        result = http2 === undefined ? undefined : { protocol: 'HTTP2', http2 };
+        result = http2 === undefined ? undefined : { protocol: 'HTTP2', http2, common };
       } else if (kind === 'http_protocol_options') {
         e.field(kind).object()?.done();
+        result = { ...fallback, common };
       }
       e.done();
     } else if (which === 'use_downstream_protocol_config') {
@@ -110,7 +119,7 @@ export function readClusterProtocolOptions(v: ValueReader): { protocol: Upstream
       const http2 = readHttp2Options(h2Field);
       u.field('http3_protocol_options');
       u.done();
-      result = http2 === undefined ? undefined : { protocol: 'DOWNSTREAM', http2 };
+      result = http2 === undefined ? undefined : { protocol: 'DOWNSTREAM', http2, common };
     }
     obj.done();
   }

@@ -56,6 +56,8 @@ const PROTO_FILES = [
   'envoy/extensions/compression/gzip/compressor/v3/gzip.proto',
   'envoy/extensions/compression/brotli/compressor/v3/brotli.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
+  // a cluster's typed_extension_protocol_options (upstream protocol, idle_timeout, max_requests_per_connection)
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
   'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',
   'envoy/extensions/load_balancing_policies/random/v3/random.proto',

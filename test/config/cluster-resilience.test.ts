@@ -34,6 +34,8 @@ describe('cluster: defaults', () => {
       healthyPanicThresholdPercent: 50,
       localityWeighted: false,
       overprovisioningFactor: 140,
+      upstreamIdleTimeoutMs: 3_600_000,
+      maxRequestsPerConnection: 0,
     });
     expect({ ...resilience, tls, upstreamProtocol, upstreamHttp2 }).toEqual(CLUSTER_DEFAULTS);
   });

@@ -5,6 +5,7 @@ import { DEFAULT_HTTP2_OPTIONS } from '../../src/config/http2-options.js';
 // own constants; cluster-resilience.test.ts pins them to Envoy's numbers.
 import type { Cluster, Endpoint, HttpFilters, PerFilterConfig } from '../../src/config/bootstrap-types.js';
 import { DEFAULT_CIRCUIT_BREAKERS, DEFAULT_CONNECT_TIMEOUT_MS } from '../../src/config/cluster.js';
+import { DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from '../../src/config/common-http-options.js';
 import { DEFAULT_LB_FIELDS } from '../../src/config/lb-config.js';
 import { DEFAULT_OVERPROVISIONING_FACTOR } from '../../src/config/load-assignment.js';
 
@@ -18,6 +19,8 @@ export const CLUSTER_DEFAULTS: Omit<Cluster, 'name' | 'type' | 'connectTimeoutMs
   overprovisioningFactor: DEFAULT_OVERPROVISIONING_FACTOR,
   upstreamProtocol: 'HTTP1',
   upstreamHttp2: DEFAULT_HTTP2_OPTIONS,
+  upstreamIdleTimeoutMs: DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+  maxRequestsPerConnection: 0,
 };
 
 /** A STATIC cluster as parsed, defaults filled in; `fields` overrides any of them. */

@@ -9,7 +9,6 @@ import type { UpstreamEndpoint } from '../upstream-endpoint.js';
 
 /** Before the peer's SETTINGS arrive, assume this many streams (RFC 9113 recommends peers allow at least 100). */
 const ASSUMED_PEER_STREAMS = 100;
-const IDLE_TIMEOUT_MS = 30_000;
 
 export interface H2SessionOwner {
   /** The session closed or went away (GOAWAY): it takes no new streams. */
@@ -27,6 +26,8 @@ export class H2UpstreamSession {
   /** The last stream id the peer's GOAWAY said it processed; -1 before any GOAWAY. */
   goawayLastStreamId = -1;
   private counted = true;
+  /** Streams begun on this session; at the cluster's max_requests_per_connection it takes no more (Envoy drains it). */
+  private started = 0;
 
   constructor(
     readonly endpoint: UpstreamEndpoint,
@@ -56,7 +57,8 @@ export class H2UpstreamSession {
     s.on('goaway', this.onGoaway.bind(this));
     s.on('close', this.onClose.bind(this));
     s.on('error', noop);
-    s.setTimeout(IDLE_TIMEOUT_MS, this.onIdle.bind(this));
+    // idle_timeout (0 = never): a session quiet that long closes when no stream is open.
+    s.setTimeout(endpoint.idleTimeoutMs, this.onIdle.bind(this));
     if (endpoint.connectTimeoutMs > 0) this.connectTimer = setTimeout(onConnectTimeout, endpoint.connectTimeoutMs, this);
   }
 
@@ -92,6 +94,13 @@ export class H2UpstreamSession {
     if (this.gone) return;
     this.gone = true;
     this.owner.sessionGone(this);
+  }
+
+  /** A stream was bound to this session: counted against max_requests_per_connection. */
+  streamStarted(): void {
+    this.active++;
+    const max = this.endpoint.maxRequestsPerConnection;
+    if (max > 0 && ++this.started >= max) this.gone = true; // closed when its last stream ends (streamDone)
   }
 
   private onIdle(): void {

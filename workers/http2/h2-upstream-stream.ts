@@ -50,7 +50,7 @@ export class H2UpstreamStream implements UpstreamAttempt {
   /** A session has room: open the stream (the router writes the request next). */
   bind(session: H2UpstreamSession): void {
     this.session = session;
-    session.active++;
+    session.streamStarted();
     if (this.headers !== null) this.open(); // a resend
     else this.stream.onUpstreamReady(this as unknown as UpstreamConnection);
   }
