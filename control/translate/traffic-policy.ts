@@ -61,13 +61,15 @@ export function clusterPolicyFields(policy: TrafficPolicy, defaultConnectTimeout
     };
   }
   const common = commonHttpProtocolOptions(pool);
-  if (common !== undefined) {
-    // As Istio: HttpProtocolOptions needs its protocol oneof; the clusters it builds here speak HTTP/1.1 upstream.
+  // h2UpgradePolicy UPGRADE: the cluster speaks HTTP/2 upstream (as Istio's applyH2Upgrade); otherwise HTTP/1.1.
+  const upgrade = pool?.http?.h2UpgradePolicy === 'UPGRADE';
+  if (common !== undefined || upgrade) {
+    // As Istio: HttpProtocolOptions needs its protocol oneof.
     out.typed_extension_protocol_options = {
       [HTTP_PROTOCOL_OPTIONS_NAME]: {
         '@type': HTTP_PROTOCOL_OPTIONS_TYPE_URL,
-        common_http_protocol_options: common,
-        explicit_http_config: { http_protocol_options: {} },
+        ...(common !== undefined ? { common_http_protocol_options: common } : {}),
+        explicit_http_config: upgrade ? { http2_protocol_options: {} } : { http_protocol_options: {} },
       },
     };
   }

@@ -33,6 +33,7 @@ spec:
   - {number: 8080, name: http-main}
   - {number: 9090, name: http-admin}
   - {number: 7070, name: http-plain}
+  - {number: 6060, name: http-upgraded}
   endpoints:
   - {address: 127.0.0.1}
 ---
@@ -51,6 +52,9 @@ spec:
     - port: {number: 7070}
       connectionPool:
         http: {maxRequestsPerConnection: 0}
+    - port: {number: 6060}
+      connectionPool:
+        http: {h2UpgradePolicy: UPGRADE}
 `;
 
 const client: ProxyIdentity = { id: 'client-1', namespace: 'default', service: 'client', labels: { app: 'client' } };
@@ -101,5 +105,14 @@ describe('DestinationRule connectionPool.http as HttpProtocolOptions', () => {
     expect(asProxyReadsIt(all.get(`outbound|8080||${HOST}`))).toMatchObject({ maxRequestsPerConnection: 2, upstreamIdleTimeoutMs: 90_000, upstreamProtocol: 'HTTP1' });
     expect(asProxyReadsIt(all.get(`outbound|9090||${HOST}`))).toMatchObject({ maxRequestsPerConnection: 0, upstreamIdleTimeoutMs: 1500 });
     expect(asProxyReadsIt(all.get(`outbound|7070||${HOST}`))).toMatchObject({ maxRequestsPerConnection: 0, upstreamIdleTimeoutMs: 3_600_000 });
+  });
+
+  it('h2UpgradePolicy UPGRADE makes the cluster speak HTTP/2 upstream', () => {
+    const upgraded = clusters().get(`outbound|6060||${HOST}`);
+    expect(upgraded.typed_extension_protocol_options).toEqual({
+      [OPTIONS_NAME]: { '@type': `type.googleapis.com/${OPTIONS_NAME}`, explicit_http_config: { http2_protocol_options: {} } },
+    });
+    expect(schemaProblems('envoy.config.cluster.v3.Cluster', upgraded)).toEqual([]);
+    expect(asProxyReadsIt(upgraded)).toMatchObject({ upstreamProtocol: 'HTTP2' });
   });
 });
