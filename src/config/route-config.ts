@@ -1,7 +1,7 @@
 // config.route.v3.RouteConfiguration (inline in the HTTP connection manager):
 // virtual hosts, their domains and their routes in order.
 
-import type { Route, RouteConfig, RouteMatch, VirtualHost } from './bootstrap-types.js';
+import type { HeaderMatcher, Route, RouteConfig, RouteMatch, VirtualHost } from './bootstrap-types.js';
 import { readHeaderMutation } from './header-mutation.js';
 import { readPerFilterConfig } from './per-filter-config.js';
 import { readDirectResponse, readRedirectAction, readRouteAction, type ClusterReference } from './route-action.js';
@@ -9,6 +9,11 @@ import { readHeaderMatcher, readQueryParameterMatcher, readRegexMatcher } from '
 import type { ValueReader } from './yaml-reader.js';
 
 const DOMAIN_CHARS = /^[a-z0-9._~!$&'()*+,;=:[\]-]+$/;
+
+/** RouteMatch.grpc as a header matcher: Envoy's gRPC request test (content-type application/grpc or application/grpc+<codec>). */
+const GRPC_CONTENT_TYPE: HeaderMatcher = {
+  name: 'content-type', match: { kind: 'regex', value: 'application/grpc(\\+.*)?', ignoreCase: false }, present: true, invert: false,
+};
 
 function readMatch(v: ValueReader): RouteMatch | undefined {
   const obj = v.object();
@@ -21,9 +26,13 @@ function readMatch(v: ValueReader): RouteMatch | undefined {
   const caseSensitive = obj.field('case_sensitive').bool() ?? true;
   const headers = obj.field('headers').listOf(readHeaderMatcher);
   const queryParameters = obj.field('query_parameters').listOf(readQueryParameterMatcher);
+  // grpc: {} (GrpcRouteMatchOptions, no fields): only gRPC requests match (Envoy's grpc-bridge sandbox).
+  const grpcField = obj.field('grpc');
+  const grpc = !grpcField.missing;
+  if (grpc) grpcField.object()?.done();
   obj.done();
   if (kind === undefined || kind === null || value === undefined || headers === undefined || queryParameters === undefined) return undefined;
-  return { kind, value, caseSensitive, headers, queryParameters };
+  return { kind, value, caseSensitive, headers: grpc ? [...headers, GRPC_CONTENT_TYPE] : headers, queryParameters };
 }
 
 function readRoute(v: ValueReader, refs: ClusterReference[]): Route | undefined {
