@@ -15,12 +15,21 @@ const GRPC_CONTENT_TYPE: HeaderMatcher = {
   name: 'content-type', match: { kind: 'regex', value: 'application/grpc(\\+.*)?', ignoreCase: false }, present: true, invert: false,
 };
 
+/** RouteMatch.connect_matcher as a header matcher. */
+const CONNECT_METHOD: HeaderMatcher = { name: ':method', match: { kind: 'exact', value: 'CONNECT', ignoreCase: false }, present: true, invert: false };
+
 function readMatch(v: ValueReader): RouteMatch | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
-  const kind = obj.oneOf(['prefix', 'path', 'safe_regex'], true);
+  const which = obj.oneOf(['prefix', 'path', 'safe_regex', 'connect_matcher'], true);
+  // connect_matcher: {} (no fields) takes CONNECT requests only: any path, and a :method matcher.
+  const connect = which === 'connect_matcher';
+  const kind = connect ? 'prefix' : which;
   let value: string | undefined;
-  if (kind === 'prefix') value = obj.field('prefix').string();
+  if (connect) {
+    obj.field('connect_matcher').object()?.done();
+    value = '';
+  } else if (kind === 'prefix') value = obj.field('prefix').string();
   else if (kind === 'path') value = obj.field('path').string();
   else if (kind === 'safe_regex') value = readRegexMatcher(obj.field('safe_regex'));
   const caseSensitive = obj.field('case_sensitive').bool() ?? true;
@@ -32,7 +41,8 @@ function readMatch(v: ValueReader): RouteMatch | undefined {
   if (grpc) grpcField.object()?.done();
   obj.done();
   if (kind === undefined || kind === null || value === undefined || headers === undefined || queryParameters === undefined) return undefined;
-  return { kind, value, caseSensitive, headers: grpc ? [...headers, GRPC_CONTENT_TYPE] : headers, queryParameters };
+  const implied = [...(grpc ? [GRPC_CONTENT_TYPE] : []), ...(connect ? [CONNECT_METHOD] : [])];
+  return { kind, value, caseSensitive, headers: implied.length > 0 ? [...headers, ...implied] : headers, queryParameters };
 }
 
 function readRoute(v: ValueReader, refs: ClusterReference[]): Route | undefined {

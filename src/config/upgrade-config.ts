@@ -12,8 +12,11 @@ export interface UpgradeConfig {
   readonly enabled: boolean;
 }
 
-/** Reads a list of UpgradeConfig (the HCM's or a route's). */
-export function readUpgradeConfigs(v: ValueReader): UpgradeConfig[] | undefined {
+/**
+ * Reads a list of UpgradeConfig (the HCM's or, with onRoute, a route's). A route's CONNECT entry may carry an
+ * empty connect_config: the proxy ends the CONNECT and relays its payload as raw TCP, which is what it does.
+ */
+export function readUpgradeConfigs(v: ValueReader, onRoute = false): UpgradeConfig[] | undefined {
   const out: UpgradeConfig[] = [];
   let ok = true;
   for (const item of v.list()) {
@@ -28,6 +31,12 @@ export function readUpgradeConfigs(v: ValueReader): UpgradeConfig[] | undefined 
     const enabledField = obj.field('enabled');
     // HCM's `enabled` is a BoolValue (JSON: a bool); the route's too.
     const enabled = enabledField.missing ? true : enabledField.bool();
+    if (onRoute && obj.has('connect_config')) {
+      const connectField = obj.field('connect_config');
+      if (upgradeType !== 'connect') connectField.problem(`applies to upgrade_type CONNECT, not "${upgradeType ?? ''}"`);
+      // proxy_protocol_config and allow_post are left unread: done() names them as not supported.
+      else connectField.object()?.done();
+    }
     obj.done();
     if (upgradeType === undefined || enabled === undefined) ok = false;
     else if (out.some((u) => u.upgradeType === upgradeType)) {

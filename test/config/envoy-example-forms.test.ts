@@ -80,6 +80,17 @@ describe('Envoy example forms', () => {
     expect(problemLines({ route: { match: { prefix: '/', grpc: { web: true } } } })[0]).toMatch(/match\.grpc\.web is not supported/);
   });
 
+  it('connect_matcher: {} takes CONNECT only; a route\'s connect_config is read on CONNECT alone, its fields not supported', () => {
+    const config = parseParts({ route: { match: { connect_matcher: {} } } }).listeners[0]!.routeConfig;
+    const table = RouteTable.compile(config);
+    const matches = (method: string) => table.match({ method, path: '', query: '', authority: 'db.internal:5432', headers: [] }) !== null;
+    expect([matches('CONNECT'), matches('GET')]).toEqual([true, false]);
+    const upgrade = (u: Record<string, unknown>) => problemLines({ action: { upgrade_configs: [u] } });
+    expect(parseParts({ action: { upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } }).listeners).toHaveLength(1);
+    expect(upgrade({ upgrade_type: 'websocket', connect_config: {} })[0]).toMatch(/connect_config applies to upgrade_type CONNECT, not "websocket"/);
+    expect(upgrade({ upgrade_type: 'CONNECT', connect_config: { allow_post: true } })[0]).toMatch(/connect_config\.allow_post is not supported/);
+  });
+
   it('says when a typed_config is an Envoy v2 API type', () => {
     const text = [
       'static_resources:',

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, replyName, request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from '../e2e/harness.js';
 import { startTestDnsServer, type TestDnsServer } from '../support/test-dns-server.js';
 import WebSocket, { WebSocketServer } from 'ws';
+import { startTcpEcho } from '../support/tcp-peers.js';
 
 const DIR = join(ROOT, 'test', 'real-configs', 'envoy');
 
@@ -179,6 +180,27 @@ describe('Envoy-style configurations start unmodified apart from ports', () => {
     ws.send('hello through the route');
     expect(await echoed).toBe('hello through the route');
     ws.terminate();
+  }, 20_000);
+
+  it('connect-tunnel.yaml: connect_matcher takes CONNECT only; the route\'s CONNECT with connect_config answers 200 and tunnels bytes', async () => {
+    const echo = await startTcpEcho();
+    closers.push(() => echo.close());
+    proxy = await startProxy({ bootstrap: withPorts('connect-tunnel.yaml', { 10001: 0, 10002: echo.port, 9902: 0 }) });
+    expect((await request(proxy.port, '/')).status).toBe(404);
+    const got = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const s = net.connect(proxy!.port, '127.0.0.1', () => s.write('CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\n'));
+      s.setEncoding('latin1');
+      s.setTimeout(10_000, () => s.destroy(new Error('CONNECT timed out')));
+      s.on('data', (d: string) => {
+        text += d;
+        if (text.endsWith('\r\n\r\n')) s.write('ping through the tunnel');
+        if (text.endsWith('ping through the tunnel')) s.end();
+      });
+      s.on('error', reject);
+      s.on('close', () => resolve(text));
+    });
+    expect(got).toBe('HTTP/1.1 200 OK\r\n\r\nping through the tunnel');
   }, 20_000);
 
   it('edge-xff.yaml: the trusted client comes from the load balancer\'s XFF entry; proxy errors come back as JSON', async () => {
