@@ -394,9 +394,11 @@ export type HashPolicy =
   | { readonly kind: 'source_ip'; readonly terminal: boolean }
   | { readonly kind: 'query_parameter'; readonly name: string; readonly terminal: boolean };
 
-/** route.v3.RouteAction.RequestMirrorPolicy */
+/** route.v3.RouteAction.RequestMirrorPolicy: exactly one of cluster and clusterHeader is set. */
 export interface RequestMirrorPolicy {
-  readonly cluster: string;
+  readonly cluster?: string;
+  /** cluster_header, lowercased: the shadow cluster is named per request by this header's first value (no copy when absent or unknown). */
+  readonly clusterHeader?: string;
   /** runtime_fraction.default_value; 1 when not given. */
   readonly fraction: Fraction;
 }

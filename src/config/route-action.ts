@@ -106,7 +106,7 @@ export function readRouteAction(v: ValueReader, refs: ClusterReference[], onObje
   const hostRewriteLiteral = readUriText(obj.field('host_rewrite_literal'), true) ?? null;
   const hashPolicy = readHashPolicies(obj.field('hash_policy'));
   const requestMirrorPolicies = readMirrorPolicies(obj.field('request_mirror_policies'), refs);
-  const upgrades = readUpgradeConfigs(obj.field('upgrade_configs'));
+  const upgrades = readUpgradeConfigs(obj.field('upgrade_configs'), true);
   const rateLimits = readRateLimitPolicies(obj.field('rate_limits'));
   onObject?.(obj);
   obj.done();

@@ -1,7 +1,7 @@
 // config.route.v3.RouteConfiguration (inline in the HTTP connection manager):
 // virtual hosts, their domains and their routes in order.
 
-import type { Route, RouteConfig, RouteMatch, VirtualHost } from './bootstrap-types.js';
+import type { HeaderMatcher, Route, RouteConfig, RouteMatch, VirtualHost } from './bootstrap-types.js';
 import { readHeaderMutation } from './header-mutation.js';
 import { readPerFilterConfig } from './per-filter-config.js';
 import { readDirectResponse, readRedirectAction, readRouteAction, type ClusterReference } from './route-action.js';
@@ -10,20 +10,39 @@ import type { ValueReader } from './yaml-reader.js';
 
 const DOMAIN_CHARS = /^[a-z0-9._~!$&'()*+,;=:[\]-]+$/;
 
+/** RouteMatch.grpc as a header matcher: Envoy's gRPC request test (content-type application/grpc or application/grpc+<codec>). */
+const GRPC_CONTENT_TYPE: HeaderMatcher = {
+  name: 'content-type', match: { kind: 'regex', value: 'application/grpc(\\+.*)?', ignoreCase: false }, present: true, invert: false,
+};
+
+/** RouteMatch.connect_matcher as a header matcher. */
+const CONNECT_METHOD: HeaderMatcher = { name: ':method', match: { kind: 'exact', value: 'CONNECT', ignoreCase: false }, present: true, invert: false };
+
 function readMatch(v: ValueReader): RouteMatch | undefined {
   const obj = v.object();
   if (obj === undefined) return undefined;
-  const kind = obj.oneOf(['prefix', 'path', 'safe_regex'], true);
+  const which = obj.oneOf(['prefix', 'path', 'safe_regex', 'connect_matcher'], true);
+  // connect_matcher: {} (no fields) takes CONNECT requests only: any path, and a :method matcher.
+  const connect = which === 'connect_matcher';
+  const kind = connect ? 'prefix' : which;
   let value: string | undefined;
-  if (kind === 'prefix') value = obj.field('prefix').string();
+  if (connect) {
+    obj.field('connect_matcher').object()?.done();
+    value = '';
+  } else if (kind === 'prefix') value = obj.field('prefix').string();
   else if (kind === 'path') value = obj.field('path').string();
   else if (kind === 'safe_regex') value = readRegexMatcher(obj.field('safe_regex'));
   const caseSensitive = obj.field('case_sensitive').bool() ?? true;
   const headers = obj.field('headers').listOf(readHeaderMatcher);
   const queryParameters = obj.field('query_parameters').listOf(readQueryParameterMatcher);
+  // grpc: {} (GrpcRouteMatchOptions, no fields): only gRPC requests match (Envoy's grpc-bridge sandbox).
+  const grpcField = obj.field('grpc');
+  const grpc = !grpcField.missing;
+  if (grpc) grpcField.object()?.done();
   obj.done();
   if (kind === undefined || kind === null || value === undefined || headers === undefined || queryParameters === undefined) return undefined;
-  return { kind, value, caseSensitive, headers, queryParameters };
+  const implied = [...(grpc ? [GRPC_CONTENT_TYPE] : []), ...(connect ? [CONNECT_METHOD] : [])];
+  return { kind, value, caseSensitive, headers: implied.length > 0 ? [...headers, ...implied] : headers, queryParameters };
 }
 
 function readRoute(v: ValueReader, refs: ClusterReference[]): Route | undefined {

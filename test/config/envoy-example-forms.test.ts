@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseParts, problemLines } from './bootstrap-text.js';
 import { parseBootstrap } from '../../src/config/parse-bootstrap.js';
+import { RouteTable } from '../../src/routing/route-table.js';
 
 const C = 'static_resources.clusters[0]';
 
@@ -65,6 +66,29 @@ describe('Envoy example forms', () => {
     ].join('\n');
     expect(parseBootstrap(text('generate_request_id: true'), 'b.yaml').listeners).toHaveLength(1);
     expect(() => parseBootstrap(text('generate_request_id: false'), 'b.yaml')).toThrow(/generate_request_id false is not supported/);
+  });
+
+  it('match.grpc: {} takes only gRPC requests (content-type application/grpc or application/grpc+<codec>), as the grpc-bridge sandbox routes', () => {
+    const config = parseParts({ route: { match: { prefix: '/', grpc: {} } } }).listeners[0]!.routeConfig;
+    const table = RouteTable.compile(config);
+    const matches = (contentType: string | null) => table.match({
+      method: 'POST', path: '/kv.KV/Get', query: '', authority: 'grpc',
+      headers: contentType === null ? [] : ['content-type', contentType],
+    }) !== null;
+    expect([matches('application/grpc'), matches('application/grpc+proto'), matches('application/json'), matches('application/grpc-web'), matches(null)])
+      .toEqual([true, true, false, false, false]);
+    expect(problemLines({ route: { match: { prefix: '/', grpc: { web: true } } } })[0]).toMatch(/match\.grpc\.web is not supported/);
+  });
+
+  it('connect_matcher: {} takes CONNECT only; a route\'s connect_config is read on CONNECT alone, its fields not supported', () => {
+    const config = parseParts({ route: { match: { connect_matcher: {} } } }).listeners[0]!.routeConfig;
+    const table = RouteTable.compile(config);
+    const matches = (method: string) => table.match({ method, path: '', query: '', authority: 'db.internal:5432', headers: [] }) !== null;
+    expect([matches('CONNECT'), matches('GET')]).toEqual([true, false]);
+    const upgrade = (u: Record<string, unknown>) => problemLines({ action: { upgrade_configs: [u] } });
+    expect(parseParts({ action: { upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } }).listeners).toHaveLength(1);
+    expect(upgrade({ upgrade_type: 'websocket', connect_config: {} })[0]).toMatch(/connect_config applies to upgrade_type CONNECT, not "websocket"/);
+    expect(upgrade({ upgrade_type: 'CONNECT', connect_config: { allow_post: true } })[0]).toMatch(/connect_config\.allow_post is not supported/);
   });
 
   it('says when a typed_config is an Envoy v2 API type', () => {

@@ -79,6 +79,18 @@ describe('route: request_mirror_policies', () => {
     expect(capped.requestMirrorPolicies[0]!.fraction).toBe(1);
   });
 
+  it('cluster_header: the header name, lowercased (the cluster is named per request, so not checked here); not a header name is a problem', () => {
+    const action = actionOf({ action: { request_mirror_policies: [{ cluster_header: 'X-Mirror-Cluster' }] } });
+    expect(action.requestMirrorPolicies).toEqual([{ clusterHeader: 'x-mirror-cluster', fraction: 1 }]);
+    const parts = { action: { request_mirror_policies: [{ cluster_header: 'x mirror' }, { cluster: 'a', cluster_header: 'x-mirror' }] } };
+    const text = bootstrapText(parts);
+    const m = `${R}.route.request_mirror_policies`;
+    expect(problemLines(parts)).toEqual([
+      `b.yaml:${lineOf(text, 'cluster_header: x mirror')}: ${m}[0].cluster_header "x mirror" is not a header name`,
+      `b.yaml:${lineOf(text, 'cluster_header: x-mirror')}: ${m}[1] sets cluster and cluster_header; only one of cluster, cluster_header is allowed`,
+    ]);
+  });
+
   it('checks that the mirror cluster exists, and reports a bad denominator and a missing default_value', () => {
     const parts = {
       action: {

@@ -52,6 +52,7 @@ beforeAll(async () => {
     mirrored('/silent', 'silent-shadow'),
     mirrored('/dead', 'dead-shadow'),
     mirrored('/stalled', 'stalled-shadow'),
+    { match: { prefix: '/by-header' }, route: { cluster: 'primary', timeout: '1s', request_mirror_policies: [{ cluster_header: 'x-mirror-cluster' }] } },
   ];
   proxy = await startProxy({
     bootstrap: bootstrapWith({ virtual_hosts: [{ name: 'all', domains: ['*'], routes }] }, [
@@ -96,6 +97,18 @@ describe('request mirroring', () => {
       return metric(text, 'envoy_cluster_upstream_rq_total{cluster_name="shadow"}') === shadow.seen.length ? text : null;
     });
     expect(metric(stats, 'envoy_cluster_upstream_rq_total{cluster_name="primary"}')).toBe(primary.seen.length);
+  });
+
+  it('cluster_header: the request names its shadow; no copy without the header or for a cluster that does not exist', async () => {
+    const copies = (): string[] => shadow.seen.filter((s) => s.url.startsWith('/by-header')).map((s) => s.url);
+    const send = (n: string, headers: Record<string, string>) => request(proxy.port, `/by-header?n=${n}`, { headers: { host: 'mirror:8080', ...headers }, agent });
+    expect((await send('none', {})).status).toBe(200);
+    expect((await send('unknown', { 'x-mirror-cluster': 'no-such-cluster' })).status).toBe(200);
+    expect((await send('named', { 'X-Mirror-Cluster': 'shadow' })).body).toBe('primary 0');
+    await waitFor('the named copy at the shadow', () => copies().includes('/by-header?n=named'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(copies()).toEqual(['/by-header?n=named']);
+    expect(shadow.seen.find((s) => s.url === '/by-header?n=named')!.headers.host).toBe('mirror-shadow:8080');
   });
 
   it('mirrors about the configured fraction', async () => {

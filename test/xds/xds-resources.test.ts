@@ -69,7 +69,7 @@ describe('validateXdsResource', () => {
     expect(validateXdsResource(TYPE_URL.ENDPOINT, asJson(endpoints('a', [1])))).toEqual([]);
     const badRoute = { name: 'r1', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: {}, route: { cluster: 'a' } }] }] };
     expect(validateXdsResource(TYPE_URL.ROUTE, asJson(badRoute))).toEqual([
-      'RouteConfiguration r1: virtual_hosts[0].routes[0].match must set one of prefix, path, safe_regex',
+      'RouteConfiguration r1: virtual_hosts[0].routes[0].match must set one of prefix, path, safe_regex, connect_matcher',
     ]);
     const badEndpoints = { cluster_name: 'a', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'reviews', port_value: 80 } } } }] }] };
     expect(validateXdsResource(TYPE_URL.ENDPOINT, asJson(badEndpoints))).toEqual([

@@ -1,13 +1,13 @@
 // HTTP upgrades as Envoy's connection manager treats them: a request with
 // `Connection: upgrade` + `Upgrade: <type>` whose type the HCM's
-// upgrade_configs lists (and the route does not disable) is sent to the
-// route's cluster on a connection of its own with its Upgrade headers, and
-// from then on the client's connection relays bytes both ways (the upstream's
-// 101 and the WebSocket frames pass through as they are). A type the HCM does
-// not list is forwarded as a plain request without the Upgrade header; one the
-// route disables gets 403. CONNECT is refused (404, as a request no route
-// takes) unless upgrade_configs lists CONNECT; then the proxy answers 200 once
-// the upstream connected and tunnels.
+// upgrade_configs lists (and the route does not disable), or the route's
+// upgrade_configs enables, is sent to the route's cluster on a connection of
+// its own with its Upgrade headers, and from then on the client's connection
+// relays bytes both ways (the upstream's 101 and the WebSocket frames pass
+// through as they are). A type neither lists is forwarded as a plain request
+// without the Upgrade header; one the route disables gets 403. CONNECT is
+// refused (404, as a request no route takes) unless an upgrade_configs lists
+// CONNECT; then the proxy answers 200 once the upstream connected and tunnels.
 import type { ListenerHcm, RouteAction } from '../../src/config/bootstrap-types.js';
 import type { TcpProxyConfig } from '../../src/config/tcp-proxy.js';
 import { UPGRADE_ALLOWED, UPGRADE_NOT_CONFIGURED, upgradeVerdict } from '../../src/config/upgrade-config.js';

@@ -1,10 +1,13 @@
 // A route's request_mirror_policies as a filter of the chain (Envoy keeps
 // them in the router; here they are one filter, just before it): on the head,
 // for each policy whose fraction is rolled, a copy of the request goes to the
-// shadow cluster with the head the router sends and the body so far; later
-// body pieces follow as they arrive. Nothing here touches the primary.
+// shadow cluster (named by the policy or, with cluster_header, by the
+// request's header: no copy when absent or not a cluster) with the head the
+// router sends and the body so far; later body pieces follow as they
+// arrive. Nothing here touches the primary.
 import type { RequestMirrorPolicy } from '../../../src/config/bootstrap-types.js';
 import type { RandomSource } from '../fault/fault-config.js';
+import { findHeader } from '../../header-block.js';
 import { FilterStatus, PassThroughFilter, type HttpFilterCallbacks, type HttpFilterFactory } from '../http-filter.js';
 import { RequestMirror } from './request-mirror.js';
 
@@ -36,7 +39,7 @@ export class MirrorFilter extends PassThroughFilter {
     super();
   }
 
-  decodeHeaders(): FilterStatus {
+  decodeHeaders(requestHead: Buffer, fields: Uint32Array): FilterStatus {
     const { policies, random, timeoutMs } = this.factory;
     const cb = this.callbacks;
     for (let i = 0; i < policies.length; i++) {
@@ -46,7 +49,8 @@ export class MirrorFilter extends PassThroughFilter {
       const body = cb.bodySoFar();
       const head = body === null ? null : cb.upstreamHead();
       if (head === null) break;
-      const cluster = cb.clusters.get(p.cluster);
+      const name = p.cluster ?? findHeader(requestHead, fields, p.clusterHeader!)?.trim();
+      const cluster = name === undefined || name === '' ? undefined : cb.clusters.get(name);
       if (cluster === undefined) continue;
       const mirror = RequestMirror.start(cluster, head, body!, cb.requestComplete, timeoutMs);
       if (mirror !== null) (this.mirrors ??= []).push(mirror);
