@@ -159,7 +159,7 @@ const REQUEST_FIELDS: Readonly<Record<string, ValueCode>> = {
   ':path': always("(req.query === '' ? req.path : req.path + '?' + req.query)", 'string'),
   ':authority': maybe('H.orNull(req.authority)', 'string'),
   host: maybe('H.orNull(req.authority)', 'string'),
-  ':scheme': always("(req.conn.tlsVersion === '' ? 'http' : 'https')", 'safe'),
+  ':scheme': always('req.scheme', 'safe'),
   'x-request-id': maybe('H.orNull(req.requestId)', 'string'),
   'x-forwarded-for': maybe('H.orNull(req.forwardedFor)', 'string'),
 };

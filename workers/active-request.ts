@@ -83,6 +83,13 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   setCookie: string | null = null;
   /** The serving filter chain's HTTP connection manager settings (XFF rules, local_reply_config); null before routing. */
   hcm: ListenerHcm | null = null;
+
+  /** The request's :scheme: the HCM's scheme_to_overwrite, else the downstream connection's. */
+  get scheme(): string {
+    const overwrite = this.hcm?.scheme.overwrite ?? '';
+    if (overwrite !== '') return overwrite;
+    return this.conn.tlsVersion === '' ? 'http' : 'https';
+  }
   /** The request headers kept for local_reply_config filters and %REQ()% after the head is released; null when not needed. */
   private localReplyHeaders: readonly string[] | null = null;
   /** Header lines filters added to the upstream request (a local rate limit's request_headers_to_add_when_not_enforced). */

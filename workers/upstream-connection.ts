@@ -33,6 +33,8 @@ export interface UpstreamStream {
   onUpstreamWritable(): void;
   /** The request came over HTTP/2 (a use_downstream_protocol_config cluster then speaks HTTP/2 upstream too). */
   readonly downstreamHttp2?: boolean;
+  /** The :scheme an HTTP/2 upstream request carries (upstreamTls: the upstream connection is TLS); absent: http. */
+  upstreamScheme?(upstreamTls: boolean): string;
   /** The response comes from an HTTP/2 upstream: trailers may follow its body. */
   upstreamMayTrail?(): void;
   /** Response trailers (HTTP/2 upstreams), just before onUpstreamResponseEnd. */

@@ -42,7 +42,7 @@ export interface RuntimeConfig {
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
 export type ListenerHcm = Pick<Listener, 'statPrefix' | 'routeConfig' | 'streamIdleTimeoutMs' | 'requestHeadersTimeoutMs'
-  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2' | 'accessLogs' | 'forwarding' | 'localReply' | 'upgrades' | 'clientCertDetails'>;
+  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2' | 'accessLogs' | 'forwarding' | 'localReply' | 'upgrades' | 'clientCertDetails' | 'scheme'>;
 
 /** http_connection_manager use_remote_address, xff_num_trusted_hops, skip_xff_append (Envoy's defaults: false, 0, false). */
 export interface ForwardingConfig {
@@ -148,6 +148,14 @@ export interface Listener {
   readonly upgrades: readonly UpgradeConfig[];
   /** forward_client_cert_details and set_current_client_cert_details: the XFCC header upstream. */
   readonly clientCertDetails: ClientCertDetails;
+  /** http_connection_manager scheme_header_transformation: the request's :scheme ('' keeps the downstream's). */
+  readonly scheme: SchemeTransformation;
+}
+
+/** scheme_header_transformation: scheme_to_overwrite ('' none) or match_upstream (the upstream transport's). */
+export interface SchemeTransformation {
+  readonly overwrite: '' | 'http' | 'https';
+  readonly matchUpstream: boolean;
 }
 
 /** http_connection_manager local_reply_config: mappers tried in order, then the body format. */

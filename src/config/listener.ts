@@ -4,10 +4,12 @@
 // manager (inline route_config; HTTP filters: fault, cors, router) or a
 // tcp_proxy.
 
+import type { SchemeTransformation } from './bootstrap-types.js';
 import type { FilterChain, FilterChainMatch, ForwardingConfig, HttpFilters, Listener, LocalReplyConfig, PathNormalization } from './bootstrap-types.js';
 import { readAccessLogs, type AccessLogConfig } from './access-log-config.js';
 import { readDownstreamTransportSocket } from './tls-context.js';
 import { DEFAULT_HTTP2_OPTIONS, readHcmCodec, type CodecType, type Http2Options } from './http2-options.js';
+import { DEFAULT_SCHEME_TRANSFORMATION, readSchemeTransformation } from './scheme-transformation.js';
 import { DEFAULT_CLIENT_CERT_DETAILS, readClientCertDetails, type ClientCertDetails } from './client-cert-details.js';
 import { readHttpFilters } from './http-filters.js';
 import { readPathNormalization } from './path-normalization-config.js';
@@ -46,6 +48,7 @@ interface HcmFields {
   localReply: LocalReplyConfig | null | undefined;
   upgrades: UpgradeConfig[] | undefined;
   clientCertDetails: ClientCertDetails | undefined;
+  scheme: SchemeTransformation | undefined;
 }
 
 function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
@@ -72,8 +75,9 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   const accessLogs = readAccessLogs(obj.field('access_log'));
   const upgrades = readUpgradeConfigs(obj.field('upgrade_configs'));
   const clientCertDetails = readClientCertDetails(obj);
+  const scheme = readSchemeTransformation(obj);
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec, accessLogs, forwarding, localReply, upgrades, clientCertDetails };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec, accessLogs, forwarding, localReply, upgrades, clientCertDetails, scheme };
 }
 
 /** config.listener.v3.FilterChainMatch: server_names, transport_protocol and application_protocols. */
@@ -158,6 +162,7 @@ function tcpChainHcm(statPrefix: string): FilterChain['hcm'] {
     localReply: null,
     upgrades: [],
     clientCertDetails: DEFAULT_CLIENT_CERT_DETAILS,
+    scheme: DEFAULT_SCHEME_TRANSFORMATION,
   };
 }
 
@@ -199,7 +204,7 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
     || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined
     || hcm.codec === undefined || hcm.accessLogs === undefined
     || hcm.forwarding === undefined || hcm.localReply === undefined || hcm.upgrades === undefined
-    || hcm.clientCertDetails === undefined) return undefined;
+    || hcm.clientCertDetails === undefined || hcm.scheme === undefined) return undefined;
   return {
     match,
     tls,
@@ -217,6 +222,7 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
       localReply: hcm.localReply,
       upgrades: hcm.upgrades,
       clientCertDetails: hcm.clientCertDetails,
+      scheme: hcm.scheme,
     },
     tcpProxy: null,
   };

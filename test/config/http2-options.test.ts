@@ -77,3 +77,17 @@ describe('HTTP/2 config', () => {
     ]);
   });
 });
+
+describe('scheme_header_transformation', () => {
+  it('takes scheme_to_overwrite http or https, or match_upstream, and names a bad value', () => {
+    expect(problems(bootstrap({ scheme_header_transformation: { scheme_to_overwrite: 'https' } }, {}))).toEqual([]);
+    expect(problems(bootstrap({ scheme_header_transformation: { match_upstream: true } }, {}))).toEqual([]);
+    expect(problems(bootstrap({ scheme_header_transformation: { scheme_to_overwrite: 'ftp' } }, {}))).toEqual([
+      expect.stringMatching(/scheme_header_transformation\.scheme_to_overwrite must be "http" or "https" \(got "ftp"\)$/),
+    ]);
+    expect(problems(bootstrap({ scheme_header_transformation: { scheme_to_overwrite: 'https', match_upstream: true } }, {}))).toEqual([
+      expect.stringMatching(/scheme_header_transformation sets both scheme_to_overwrite and match_upstream/),
+    ]);
+  });
+});
+

@@ -132,6 +132,7 @@ const EXPECTED_WITHOUT_CHAINS = {
     localReply: null,
     upgrades: [],
     clientCertDetails: { mode: 'SANITIZE', subject: false, cert: false, chain: false, dns: false, uri: false },
+    scheme: { overwrite: '', matchUpstream: false },
     routeConfig: {
       name: 'rc',
       requestHeadersToAdd: [{ key: 'x-rc', value: 'rc', append: false }],
@@ -231,7 +232,7 @@ const EXPECTED: Bootstrap = {
     filterChains: [{
       match: { serverNames: [], transportProtocol: '', applicationProtocols: [] },
       tls: null,
-      hcm: { statPrefix: l.statPrefix, routeConfig: l.routeConfig, streamIdleTimeoutMs: l.streamIdleTimeoutMs, requestHeadersTimeoutMs: l.requestHeadersTimeoutMs, httpFilters: l.httpFilters, pathNormalization: l.pathNormalization, codecType: l.codecType, http2: l.http2, accessLogs: l.accessLogs, forwarding: l.forwarding, localReply: l.localReply, upgrades: l.upgrades, clientCertDetails: l.clientCertDetails },
+      hcm: { statPrefix: l.statPrefix, routeConfig: l.routeConfig, streamIdleTimeoutMs: l.streamIdleTimeoutMs, requestHeadersTimeoutMs: l.requestHeadersTimeoutMs, httpFilters: l.httpFilters, pathNormalization: l.pathNormalization, codecType: l.codecType, http2: l.http2, accessLogs: l.accessLogs, forwarding: l.forwarding, localReply: l.localReply, upgrades: l.upgrades, clientCertDetails: l.clientCertDetails, scheme: l.scheme },
       tcpProxy: null,
     }],
   })),

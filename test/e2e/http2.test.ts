@@ -22,7 +22,7 @@ let h2server: http2.Http2Server;
 let h2port = 0;
 let proxy: RunningProxy;
 /** What the HTTP/2 upstream saw last: its HTTP version and a header. */
-let h2seen: { version: string; xTest: string; streams: number } = { version: '', xTest: '', streams: 0 };
+let h2seen: { version: string; xTest: string; streams: number; scheme: string } = { version: '', xTest: '', streams: 0, scheme: '' };
 
 function routes(): Record<string, unknown> {
   return {
@@ -72,7 +72,7 @@ beforeAll(async () => {
   });
   h2server = http2.createServer();
   h2server.on('stream', (stream, headers) => {
-    h2seen = { version: '2.0', xTest: String(headers['x-test'] ?? ''), streams: h2seen.streams + 1 };
+    h2seen = { version: '2.0', xTest: String(headers['x-test'] ?? ''), streams: h2seen.streams + 1, scheme: String(headers[':scheme']) };
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
@@ -100,6 +100,7 @@ beforeAll(async () => {
           listener('tls', {}, downstreamTls({ certificates: [cert], alpn: ['h2', 'http/1.1'] })),
           listener('h1only', { codec_type: 'HTTP1' }),
           listener('small', { max_request_headers_kb: 8 }),
+          listener('scheme', { scheme_header_transformation: { scheme_to_overwrite: 'https' } }),
         ],
         clusters: [
           cluster('h1backend', h1.port),
@@ -221,6 +222,13 @@ describe('HTTP/2 upstream', () => {
     expect(r.trailers['x-trailer']).toBe('end');
     expect(h2seen.xTest).toBe('yes');
     session.close();
+  });
+
+  it("scheme_header_transformation overwrites the :scheme an HTTP/2 upstream sees; without it, the downstream's", async () => {
+    expect((await request(proxy.ports.get('scheme')!, '/h2/scheme')).status).toBe(200);
+    expect(h2seen.scheme).toBe('https');
+    expect((await request(proxy.ports.get('auto')!, '/h2/scheme')).status).toBe(200);
+    expect(h2seen.scheme).toBe('http');
   });
 
   it('an HTTP/1.1 client reaches an HTTP/2 upstream', async () => {

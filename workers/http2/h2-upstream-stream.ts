@@ -110,7 +110,8 @@ export class H2UpstreamStream implements UpstreamAttempt {
     if (n <= 0) return n;
     const method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
     const target = buf.latin1Slice(out[HEAD.TARGET_START]!, out[HEAD.TARGET_END]!);
-    const headers: OutgoingHttpHeaders = { ':method': method, ':path': target, ':scheme': 'http' };
+    const scheme = this.stream.upstreamScheme?.(this.pool.endpoint.tls !== null) ?? 'http';
+    const headers: OutgoingHttpHeaders = { ':method': method, ':path': target, ':scheme': scheme };
     const count = out[HEAD.HEADER_COUNT]!;
     let grpc = false;
     for (let i = 0; i < count; i++) {

@@ -85,6 +85,12 @@ export class Router implements UpstreamStream {
     private readonly expectContinue: boolean,
   ) {}
 
+  /** scheme_header_transformation: match_upstream says the upstream transport's scheme, else the request's. */
+  upstreamScheme(upstreamTls: boolean): string {
+    if (this.stream.hcm?.scheme.matchUpstream === true) return upstreamTls ? 'https' : 'http';
+    return this.stream.scheme;
+  }
+
   /** A retry was sent (a 5xx the proxy then makes says URX). */
   get retried(): boolean {
     return this.retry !== null && this.retry.used > 0;
