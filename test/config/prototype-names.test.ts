@@ -8,6 +8,7 @@ import { ConfigError } from '../../src/config/config-error.js';
 import { parseBootstrap } from '../../src/config/parse-bootstrap.js';
 import { chainsListener, downstreamTls, staticCluster } from '../support/tls-bootstrap.js';
 import { TestCa, type Pem } from '../support/tls-certs.js';
+import { problemLines } from './bootstrap-text.js';
 
 let ca: TestCa;
 let server: Pem;
@@ -41,5 +42,18 @@ describe('config names shaped like Object.prototype members', () => {
     ((tls.typed_config as Record<string, Record<string, unknown>>).common_tls_context!).tls_params = { tls_minimum_protocol_version: 'toString' };
     const all = problemsOf([chainsListener('b', [{ transportSocket: tls }], ROUTES, false)]);
     expect(all).toMatch(/tls_minimum_protocol_version must be one of .*\(got "toString"\)/);
+  });
+
+  it('a local_ratelimit status code named constructor is refused', () => {
+    const lines = problemLines({
+      httpFilters: [{
+        name: 'envoy.filters.http.local_ratelimit',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+          stat_prefix: 'rl', token_bucket: { max_tokens: 5, fill_interval: '2s' }, status: { code: 'constructor' },
+        },
+      }, { name: 'envoy.filters.http.router' }],
+    }).join('\n');
+    expect(lines).toMatch(/status\.code must be a status code 200-599 or a StatusCode name/);
   });
 });
