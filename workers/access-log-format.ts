@@ -208,7 +208,8 @@ class CodeBuilder {
   private header(op: FormatOperator, name: string): ValueCode {
     if (op.op === 'REQ') {
       // Isthmus does not rewrite the path before logging: x-envoy-original-path is never set (the fallback applies).
-      const field = name === 'x-envoy-original-path' ? NONE : REQUEST_FIELDS[name];
+      // Own keys only: a header named constructor or __proto__ is a header, not Object.prototype's member.
+      const field = name === 'x-envoy-original-path' ? NONE : Object.hasOwn(REQUEST_FIELDS, name) ? REQUEST_FIELDS[name] : undefined;
       return field ?? maybe(`H.reqHeader(req, ${this.slots.requestSlot(name)})`, 'string');
     }
     if (op.op === 'RESP' && !name.startsWith(':')) return maybe(`H.respHeader(req, ${this.slots.responseSlot(name)})`, 'string');

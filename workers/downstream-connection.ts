@@ -19,6 +19,7 @@ import { startHttp2IfChosen } from './http2/codec-select.js';
 import type { H2DownstreamSession } from './http2/h2-downstream-session.js';
 import { internSecurity } from './request-stats.js';
 import type { ConnectionSecurity } from '../src/stats/worker-stats-snapshot.js';
+import { timerDelay } from '../src/timer-delay.js';
 
 /** How long a half-closed connection may linger before it is destroyed. */
 const LINGER_MS = 2000;
@@ -81,7 +82,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
       if (chains.inspect) {
         this.mode = MODE_INSPECT;
         // listener_filters_timeout: a client trickling (or never sending) its ClientHello does not hold the connection.
-        if (chains.inspectTimeoutMs > 0) this.headTimer = setTimeout(onInspectTimeout, chains.inspectTimeoutMs, this);
+        if (chains.inspectTimeoutMs > 0) this.headTimer = setTimeout(onInspectTimeout, timerDelay(chains.inspectTimeoutMs), this);
       } else {
         this.useChain(0);
       }
@@ -407,7 +408,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
         this.partialHead = true;
         this.partialState.fill(0);
         if (this.headersTimeoutMs > 0 && this.headTimer === null) {
-          this.headTimer = setTimeout(onHeadTimeout, this.headersTimeoutMs, this);
+          this.headTimer = setTimeout(onHeadTimeout, timerDelay(this.headersTimeoutMs), this);
         }
         break;
       }

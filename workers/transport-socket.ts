@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import { isIP } from 'node:net';
 import { NativeSocket } from './native-transport.js';
 import { readAcceptedSocket, sharedReadOption } from './shared-read-buffer.js';
+import { timerDelay } from '../src/timer-delay.js';
 
 /** The connection a socket reports to. */
 export interface SocketOwner {
@@ -119,7 +120,7 @@ export class NodeSocket implements TransportSocket {
   static connect(host: string, port: number, owner: SocketOwner, connectTimeoutMs: number): NodeSocket {
     const socket = net.connect({ host, port, noDelay: true, onread: sharedReadOption((nread, buf) => owner.onSocketData(buf, 0, nread)) });
     const s = new NodeSocket(socket, owner);
-    if (connectTimeoutMs > 0) s.connectTimer = setTimeout(onConnectTimeout, connectTimeoutMs, s);
+    if (connectTimeoutMs > 0) s.connectTimer = setTimeout(onConnectTimeout, timerDelay(connectTimeoutMs), s);
     return s;
   }
 
@@ -165,7 +166,7 @@ export class NodeSocket implements TransportSocket {
   }
 
   setTimeout(ms: number): void {
-    this.socket.setTimeout(ms);
+    this.socket.setTimeout(timerDelay(ms));
   }
 }
 

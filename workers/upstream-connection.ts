@@ -8,6 +8,7 @@ import { retain } from './shared-read-buffer.js';
 import { connectSocket, type SocketOwner, type TransportSocket } from './transport-socket.js';
 import { openTls, type TlsLink, type TlsOwner } from './tls-channel.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
+import { timerDelay } from '../src/timer-delay.js';
 
 /** Why an exchange failed before its response completed. */
 export const UpstreamFailure = {
@@ -94,7 +95,7 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
     endpoint.cluster.connectionOpened();
     this.socket = connectSocket(endpoint.address, endpoint.port, this, endpoint.connectTimeoutMs);
     if (endpoint.tls !== null && endpoint.connectTimeoutMs > 0) {
-      this.handshakeTimer = setTimeout(onHandshakeTimeout, endpoint.connectTimeoutMs, this);
+      this.handshakeTimer = setTimeout(onHandshakeTimeout, timerDelay(endpoint.connectTimeoutMs), this);
     }
     // idle_timeout: the transport reports a quiet socket; onSocketTimeout closes it only when no exchange runs.
     this.socket.setTimeout(endpoint.idleTimeoutMs);

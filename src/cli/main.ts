@@ -112,7 +112,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (command === 'completion') return printCompletion(rest);
-  const entry = COMMANDS[command];
+  const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (entry === undefined) {
     const meant = closestName(command, [...Object.keys(COMMANDS), 'version', 'help', 'completion']);
     if (meant !== undefined) {

@@ -81,6 +81,6 @@ export function readLayeredRuntime(v: ValueReader): RuntimeConfig | undefined {
     }
     globalDownstreamMaxConnections = max;
   }
-  const ignoredKeys = [...values.keys()].filter((k) => KNOWN_RUNTIME_KEYS[k] === undefined).sort();
+  const ignoredKeys = [...values.keys()].filter((k) => !Object.hasOwn(KNOWN_RUNTIME_KEYS, k)).sort();
   return { globalDownstreamMaxConnections, ignoredKeys, unreadLayers: unread };
 }

@@ -139,7 +139,7 @@ function readLoadBalancingPolicy(v: ValueReader, out: Mutable<LbFields>): boolea
       ok = false;
       continue;
     }
-    const policy = POLICY_TYPES[type];
+    const policy = Object.hasOwn(POLICY_TYPES, type) ? POLICY_TYPES[type] : undefined;
     if (policy === undefined) {
       seen.push(type);
       continue;

@@ -132,7 +132,7 @@ function readListenerFilters(v: ValueReader): ListenerFilterSet | undefined {
     const nameField = obj.field('name');
     nameField.require();
     const name = nameField.string();
-    const typeUrl = name === undefined ? undefined : LISTENER_FILTERS[name];
+    const typeUrl = name === undefined || !Object.hasOwn(LISTENER_FILTERS, name) ? undefined : LISTENER_FILTERS[name];
     if (name !== undefined && typeUrl === undefined) {
       nameField.problem(`names "${name}"; the supported listener filters are ${Object.keys(LISTENER_FILTERS).join(', ')}`);
       ok = false;

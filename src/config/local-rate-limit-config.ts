@@ -153,7 +153,7 @@ export function readLocalRateLimit(v: ValueReader): LocalRateLimitConfig | undef
     const statusObj = statusField.object();
     const codeField = statusObj?.field('code');
     // type.v3.HttpStatus: a number, or the StatusCode enum's name (how a decoded xDS resource carries it).
-    const named = codeField !== undefined && codeField.isScalarString() ? STATUS_NAMES[codeField.string()!] : undefined;
+    const named = codeField !== undefined && codeField.isScalarString() && Object.hasOwn(STATUS_NAMES, codeField.string()!) ? STATUS_NAMES[codeField.string()!] : undefined;
     const code = named ?? (codeField?.isScalarString() === true ? (codeField.problem('must be a status code 200-599 or a StatusCode name such as TooManyRequests'), undefined) : codeField?.integer(200, 599));
     statusObj?.done();
     if (code === undefined) ok = false;

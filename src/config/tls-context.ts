@@ -91,7 +91,7 @@ function readVersion(v: ValueReader, fallback: number): number | undefined {
     v.problem(`is ${name}; only TLSv1_2 and TLSv1_3 are supported`);
     return undefined;
   }
-  const version = VERSIONS[name];
+  const version = Object.hasOwn(VERSIONS, name) ? VERSIONS[name] : undefined; // own keys: 'toString' is not a version
   if (version === undefined) {
     v.problem(`must be one of ${Object.keys(VERSIONS).join(', ')} (got "${name}")`);
     return undefined;

@@ -13,6 +13,8 @@ import { DnsLookup, type LookupResult } from './dns-lookup.js';
 const FIRST_ANSWER_WAIT_MS = 3_000;
 /** A TTL of 0 (or a tiny one) would refresh in a loop: Envoy's floor for respect_dns_ttl is the TTL, ours 1 s at least. */
 const MIN_TTL_REFRESH_MS = 1_000;
+/** The longest delay a Node timer holds (2^31-1 ms, ~24.8 days): a longer one fires after 1 ms, a query loop. */
+const MAX_TIMER_MS = 0x7fffffff;
 
 /** One DNS cluster's resolver state; keyed by everything that changes what it resolves. */
 class DnsCluster {
@@ -76,7 +78,7 @@ class DnsCluster {
       this.failures = 0;
       delayMs = dns.respectTtl && ttlMs !== undefined ? Math.max(MIN_TTL_REFRESH_MS, ttlMs) : dns.refreshRateMs;
     }
-    this.timer = setTimeout(() => void this.round(), delayMs);
+    this.timer = setTimeout(() => void this.round(), Math.min(delayMs, MAX_TIMER_MS));
     this.timer.unref();
     if (endpointKey(this.endpoints) !== before) {
       this.log.info(

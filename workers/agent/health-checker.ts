@@ -13,6 +13,7 @@ import * as http from 'node:http';
 import type { Bootstrap, Cluster, HealthCheck } from '../../src/config/bootstrap-types.js';
 import type { Logger } from '../../src/log.js';
 import { CLUSTER, ENDPOINT, HEALTH, type SharedState } from '../shared-state/state-layout.js';
+import { timerDelay } from '../../src/timer-delay.js';
 
 /** Envoy's cluster.<name>.health_check.* counters. */
 export interface HealthCheckStats {
@@ -157,7 +158,7 @@ export class HealthChecker {
       check.timer = setTimeout(() => {
         check.timer = null;
         this.run(check);
-      }, delay);
+      }, timerDelay(delay));
       check.timer.unref();
     };
     const req = http.request({

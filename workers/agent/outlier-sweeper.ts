@@ -10,6 +10,7 @@ import type { Bootstrap, Cluster, OutlierDetection } from '../../src/config/boot
 import type { Logger } from '../../src/log.js';
 import { EjectionResult, tryEject, uneject } from '../shared-state/outlier-ejection.js';
 import { EJECTION_KIND, EJECTION_KIND_NAMES, ENDPOINT, HEALTH, type SharedState } from '../shared-state/state-layout.js';
+import { timerDelay } from '../../src/timer-delay.js';
 
 interface EjectionMemory {
   /** When the current ejection began (agent clock); null when not ejected. */
@@ -73,7 +74,7 @@ export class OutlierSweeper {
         next.set(c.name, old);
         continue;
       }
-      const timer = this.timers ? setInterval(onSweep, c.outlierDetection.intervalMs, this, c.name) : null;
+      const timer = this.timers ? setInterval(onSweep, timerDelay(c.outlierDetection.intervalMs), this, c.name) : null;
       timer?.unref();
       next.set(c.name, { config: c, od: c.outlierDetection, timer });
     }

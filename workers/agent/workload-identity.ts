@@ -14,6 +14,8 @@ import { readTokenFile, requestWorkloadCertificate, type IssuedCertificate } fro
 /** Renew at this fraction of the lifetime, plus or minus RENEW_JITTER of it. */
 const RENEW_AT = 0.5;
 const RENEW_JITTER = 0.1;
+/** The longest delay a Node timer holds (2^31-1 ms, ~24.8 days): a longer one fires after 1 ms. Renewing sooner is harmless. */
+const MAX_TIMER_MS = 0x7fffffff;
 /** Not ready when less than this fraction of the lifetime is left (and the renewal has not come through). */
 const EXPIRY_WARNING = 0.1;
 const BACKOFF_MIN_MS = 500;
@@ -136,7 +138,7 @@ export class WorkloadIdentity {
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.renew();
-    }, ms);
+    }, Math.min(ms, MAX_TIMER_MS));
     if (this.options.holdProcess !== true) this.timer.unref();
   }
 

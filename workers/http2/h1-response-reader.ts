@@ -101,7 +101,9 @@ export class H1ResponseReader {
 
   private startBody(buf: Buffer, status: number): void {
     const out = scratch;
-    const headers: Record<string, string | string[] | number> = { ':status': status };
+    // No prototype: an upstream's header named constructor or __proto__ must not meet Object.prototype's members.
+    const headers = Object.create(null) as Record<string, string | string[] | number>;
+    headers[':status'] = status;
     const count = out[HEAD.HEADER_COUNT]!;
     for (let i = 0; i < count; i++) {
       const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;

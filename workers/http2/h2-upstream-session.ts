@@ -6,6 +6,7 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { Http2Options } from '../../src/config/http2-options.js';
 import type { UpstreamEndpoint } from '../upstream-endpoint.js';
+import { timerDelay } from '../../src/timer-delay.js';
 
 /** Before the peer's SETTINGS arrive, assume this many streams (RFC 9113 recommends peers allow at least 100). */
 const ASSUMED_PEER_STREAMS = 100;
@@ -58,8 +59,8 @@ export class H2UpstreamSession {
     s.on('close', this.onClose.bind(this));
     s.on('error', noop);
     // idle_timeout (0 = never): a session quiet that long closes when no stream is open.
-    s.setTimeout(endpoint.idleTimeoutMs, this.onIdle.bind(this));
-    if (endpoint.connectTimeoutMs > 0) this.connectTimer = setTimeout(onConnectTimeout, endpoint.connectTimeoutMs, this);
+    s.setTimeout(timerDelay(endpoint.idleTimeoutMs), this.onIdle.bind(this));
+    if (endpoint.connectTimeoutMs > 0) this.connectTimer = setTimeout(onConnectTimeout, timerDelay(endpoint.connectTimeoutMs), this);
   }
 
   private connectTimer: NodeJS.Timeout | null = null;

@@ -110,8 +110,11 @@ export class H2UpstreamStream implements UpstreamAttempt {
     if (n <= 0) return n;
     const method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
     const target = buf.latin1Slice(out[HEAD.TARGET_START]!, out[HEAD.TARGET_END]!);
-    const scheme = this.stream.upstreamScheme?.(this.pool.endpoint.tls !== null) ?? 'http';
-    const headers: OutgoingHttpHeaders = { ':method': method, ':path': target, ':scheme': scheme };
+    // No prototype: a peer's header named constructor or __proto__ must not meet Object.prototype's members.
+    const headers: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
+    headers[':method'] = method;
+    headers[':path'] = target;
+    headers[':scheme'] = this.stream.upstreamScheme?.(this.pool.endpoint.tls !== null) ?? 'http';
     const count = out[HEAD.HEADER_COUNT]!;
     let grpc = false;
     for (let i = 0; i < count; i++) {

@@ -13,6 +13,7 @@ import { findHeader } from '../../header-block.js';
 import type { ListenerFilterStats } from '../../http-filter-stats.js';
 import { LocalActiveFaults, type ActiveFaultGate } from '../../shared-state/active-faults.js';
 import { ResponseFlag } from '../../response-flags.js';
+import { timerDelay } from '../../../src/timer-delay.js';
 
 /** A uniform random number in [0, 1): Math.random, or a fixed sequence in unit tests. */
 export type RandomSource = () => number;
@@ -175,7 +176,7 @@ export class FaultRun {
     const ms = fault.delayMs(this);
     if (ms > 0 && this.activate()) {
       fault.stats.delaysInjected++;
-      this.timer = setTimeout(onDelayElapsed, ms, target);
+      this.timer = setTimeout(onDelayElapsed, timerDelay(ms), target);
       return null;
     }
     return this.tryAbort();

@@ -8,6 +8,7 @@ import { NO_HASH } from '../../balancers/balancer.js';
 import type { UpstreamCluster } from '../../upstream-cluster.js';
 import type { UpstreamAttempt, UpstreamConnection, UpstreamStream } from '../../upstream-connection.js';
 import type { UpstreamEndpoint } from '../../upstream-endpoint.js';
+import { timerDelay } from '../../../src/timer-delay.js';
 
 /** Body bytes a mirror may hold (waiting to connect, or unflushed in a full socket) before it gives up. */
 export const MIRROR_BUFFER_LIMIT = 256 * 1024;
@@ -91,7 +92,7 @@ export class RequestMirror implements UpstreamStream {
     const counters = endpoint.counters;
     counters.rqActive++;
     counters.rqTotal++;
-    this.timer = setTimeout(onMirrorTimeout, timeoutMs > 0 ? timeoutMs : DEFAULT_TIMEOUT_MS, this);
+    this.timer = setTimeout(onMirrorTimeout, timeoutMs > 0 ? timerDelay(timeoutMs) : DEFAULT_TIMEOUT_MS, this);
     this.conn = endpoint.acquire(this);
   }
 

@@ -15,6 +15,7 @@ import { localReplyForFailure } from '../../local-response.js';
 import { headOut } from '../../parse-scratch.js';
 import { findHeader } from '../../header-block.js';
 import { parseGrpcTimeout } from '../../http2/grpc-timeout.js';
+import { timerDelay } from '../../../src/timer-delay.js';
 import { NO_HASH, requestHash } from '../../request-hash.js';
 import { ResponseFlag } from '../../response-flags.js';
 import { RetryState } from '../../retry-state.js';
@@ -346,7 +347,7 @@ export class Router implements UpstreamStream {
   private scheduleRetry(): void {
     this.retry!.used++;
     this.cluster!.counters.rqRetry++;
-    this.backoffTimer = setTimeout(onBackoffElapsed, this.retry!.backoffMs(), this);
+    this.backoffTimer = setTimeout(onBackoffElapsed, timerDelay(this.retry!.backoffMs()), this);
   }
 
   /** The retry's backoff elapsed (timer). */
@@ -358,14 +359,14 @@ export class Router implements UpstreamStream {
   /** Arms the route timeout once, when the route has one and the request is still running. */
   private startRouteTimer(): void {
     if (this.timeoutMs > 0 && this.routeTimer === null && !this.stream.finished) {
-      this.routeTimer = setTimeout(onRouteTimeout, this.timeoutMs, this);
+      this.routeTimer = setTimeout(onRouteTimeout, timerDelay(this.timeoutMs), this);
     }
   }
 
   /** Arms the retry policy's per-try timeout for the current attempt, if it has one. */
   private startTryTimer(): void {
     const ms = this.retry === null ? 0 : this.retry.policy.perTryTimeoutMs;
-    if (ms > 0 && this.tryTimer === null) this.tryTimer = setTimeout(onTryTimeout, ms, this);
+    if (ms > 0 && this.tryTimer === null) this.tryTimer = setTimeout(onTryTimeout, timerDelay(ms), this);
   }
 
   private clearTryTimer(): void {
