@@ -89,10 +89,10 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`token ${String(j.id)} revoked (${String(j.namespace)}/${String(j.serviceAccount)})\n`);
   } else {
     const tokens = (j.tokens as { id: string; namespace: string; serviceAccount: string; expiresAt: string; revokedAt?: string }[]) ?? [];
-    process.stdout.write('ID            NAMESPACE/SERVICE-ACCOUNT                  EXPIRES                   STATE\n');
+    process.stdout.write(`${'ID'.padEnd(20)}${'NAMESPACE/SERVICE-ACCOUNT'.padEnd(43)}${'EXPIRES'.padEnd(26)}STATE\n`);
     for (const t of tokens) {
       const state = t.revokedAt !== undefined ? 'revoked' : Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'valid';
-      process.stdout.write(`${t.id.padEnd(14)}${`${t.namespace}/${t.serviceAccount}`.padEnd(43)}${t.expiresAt.padEnd(26)}${state}\n`);
+      process.stdout.write(`${t.id.padEnd(20)}${`${t.namespace}/${t.serviceAccount}`.padEnd(43)}${t.expiresAt.padEnd(26)}${state}\n`);
     }
   }
   return 0;

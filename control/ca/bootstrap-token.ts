@@ -17,6 +17,11 @@ export class TokenError extends Error {
   override readonly name = 'TokenError';
 }
 
+/** A token id: hex, so it never starts with '-' (base64url ids did one time in 64, and `isthmus token revoke ID` then read the id as an option). */
+export function newTokenId(): string {
+  return randomBytes(9).toString('hex');
+}
+
 export class BootstrapTokens {
   constructor(private readonly key: Buffer, private readonly state: CaState, private readonly trustDomain: string) {}
 
@@ -26,7 +31,7 @@ export class BootstrapTokens {
 
   /** takes an identity and a lifetime; returns the token and its record (stored before it is returned). */
   async create(namespace: string, serviceAccount: string, ttlMs: number, now = Date.now()): Promise<{ token: string; record: TokenRecord }> {
-    const id = randomBytes(9).toString('base64url');
+    const id = newTokenId();
     const claims: TokenClaims = { id, ns: namespace, sa: serviceAccount, td: this.trustDomain, exp: Math.floor((now + ttlMs) / 1000) };
     const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
     const record: TokenRecord = {
