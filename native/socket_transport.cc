@@ -314,6 +314,13 @@ napi_value TransportSetTimeout(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// The connection's peer as getpeername gives it; false when unknown or closed.
+bool PeerOf(const Conn* c, sockaddr_storage* addr) {
+  if (c == nullptr) return false;
+  socklen_t len = sizeof(*addr);
+  return getpeername(c->fd, reinterpret_cast<sockaddr*>(addr), &len) == 0;
+}
+
 // (id) → the peer's address as a string ('' when unknown or closed)
 napi_value TransportRemoteAddress(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -323,15 +330,12 @@ napi_value TransportRemoteAddress(napi_env env, napi_callback_info info) {
   Conn* c;
   if (!GetConn(env, argv[0], &t, &c)) return nullptr;
   char name[64] = "";
-  if (c != nullptr) {
-    sockaddr_storage addr;
-    socklen_t len = sizeof(addr);
-    if (getpeername(c->fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      if (addr.ss_family == AF_INET) {
-        uv_ip4_name(reinterpret_cast<sockaddr_in*>(&addr), name, sizeof(name));
-      } else if (addr.ss_family == AF_INET6) {
-        uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&addr), name, sizeof(name));
-      }
+  sockaddr_storage addr;
+  if (PeerOf(c, &addr)) {
+    if (addr.ss_family == AF_INET) {
+      uv_ip4_name(reinterpret_cast<sockaddr_in*>(&addr), name, sizeof(name));
+    } else if (addr.ss_family == AF_INET6) {
+      uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&addr), name, sizeof(name));
     }
   }
   napi_value out;
@@ -348,13 +352,10 @@ napi_value TransportRemotePort(napi_env env, napi_callback_info info) {
   Conn* c;
   if (!GetConn(env, argv[0], &t, &c)) return nullptr;
   uint32_t port = 0;
-  if (c != nullptr) {
-    sockaddr_storage addr;
-    socklen_t len = sizeof(addr);
-    if (getpeername(c->fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      if (addr.ss_family == AF_INET) port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-      else if (addr.ss_family == AF_INET6) port = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-    }
+  sockaddr_storage addr;
+  if (PeerOf(c, &addr)) {
+    if (addr.ss_family == AF_INET) port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    else if (addr.ss_family == AF_INET6) port = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
   }
   napi_value out;
   napi_create_uint32(env, port, &out);
