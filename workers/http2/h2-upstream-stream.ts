@@ -233,7 +233,8 @@ export class H2UpstreamStream implements UpstreamAttempt {
   }
 
   private onTrailers(trailers: IncomingHttpHeaders): void {
-    const t: Record<string, string> = {};
+    // No prototype: a peer's trailer named __proto__ or constructor is a trailer like any other.
+    const t = Object.create(null) as Record<string, string>;
     for (const name in trailers) {
       const v = trailers[name];
       if (name.charCodeAt(0) !== 58 && v !== undefined) t[name] = Array.isArray(v) ? v.join(', ') : v;
