@@ -17,6 +17,7 @@ import type { ConfigStore } from './store/config-store.js';
 import type { ConfigDirWatcher } from './store/config-dir-watcher.js';
 import type { AdsServer } from './xds/ads-server.js';
 import type { MeshPublisher } from './mesh/mesh-publisher.js';
+import type { PolicyRuntime } from './mixer/policy-runtime.js';
 import type { CaOptions, CertificateAuthority } from './ca/certificate-authority.js';
 import { trustDomainProblem } from '../src/identity/spiffe.js';
 import {
@@ -50,6 +51,10 @@ export interface ControlOptions {
   /** Names the TLS port's certificate carries besides localhost and 127.0.0.1. */
   readonly serverNames: readonly string[];
   readonly ca: CaOptions;
+  /** --policy-adapter: plug-in adapter modules (absolute paths) loaded before the config is read. */
+  readonly policyAdapters: readonly string[];
+  /** --policy-threads: adapter pool threads (each handler is pinned to one). */
+  readonly policyThreads: number;
 }
 
 export const CONTROL_COMMAND: CommandSpec = {
@@ -113,6 +118,12 @@ export const CONTROL_COMMAND: CommandSpec = {
     { name: 'root-rotation-overlap', type: 'duration', valueName: 'DURATION', default: '24h', description: 'length of each phase of `isthmus ca rotate` (at least the longest workload certificate lifetime)' },
     { name: 'workload-cert-ttl', type: 'duration', valueName: 'DURATION', default: '24h', description: 'lifetime of a workload certificate when the request names none' },
     { name: 'max-workload-cert-ttl', type: 'duration', valueName: 'DURATION', default: '2160h', description: 'the longest workload certificate lifetime granted (longer requests are capped)' },
+    { name: 'policy-adapter', type: 'list', valueName: 'FILE', description: 'an ES module whose default export is a policy adapter (control/mixer/adapter.ts), registered beside the built-in ones (repeatable)' },
+    {
+      name: 'policy-threads', type: 'integer', valueName: 'N', default: 2,
+      description: 'adapter pool threads for policy handlers (Mixer Check/Report, ext_authz); each handler runs on one of them',
+      validate: intBetween(1, 64),
+    },
     LOG_LEVEL_OPTION,
     LOG_FORMAT_OPTION,
   ],
@@ -167,6 +178,8 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
       maxWorkloadCertTtlMs: maxTtl,
       rootRotationOverlapMs: v['root-rotation-overlap'] as number,
     },
+    policyAdapters: ((v['policy-adapter'] as readonly string[] | undefined) ?? []).map((file) => resolve(file)),
+    policyThreads: v['policy-threads'] as number,
     configDir: configDir === undefined ? null : resolve(configDir),
     dataDir: resolve(v['data-dir'] as string),
     adminPort: v['admin-port'] as number,
@@ -219,6 +232,17 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     import('./ca/certificate-authority.js'), import('./ca/ca-material.js'), import('./ca/certificate-service.js'), import('./ca/ca-admin-routes.js'),
     import('@grpc/grpc-js'),
   ]);
+  const [{ PolicyRuntime }, { addMixerService }, { addExtAuthzService }, { loadPluginAdapters, pluginUrl }, { loadDispatchPolicy }] = await Promise.all([
+    import('./mixer/policy-runtime.js'), import('./mixer/mixer-service.js'), import('./mixer/ext-authz-service.js'),
+    import('./mixer/plugin-adapters.js'), import('./mixer/dispatch-policy.js'),
+  ]);
+  const plugins = options.policyAdapters.map(pluginUrl);
+  try {
+    // Before the store reads any config: handler params are validated by their adapter.
+    await loadPluginAdapters(plugins);
+  } catch (err) {
+    throw new ControlStartError(`--policy-adapter: ${(err as Error).message}`);
+  }
   if (options.configDir !== null) {
     const info = await stat(options.configDir).catch(() => null);
     if (info === null || !info.isDirectory()) throw new ControlStartError(`--config-dir ${options.configDir} is not a folder`);
@@ -254,6 +278,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
   const registry = new ServiceRegistry({ gracePeriodMs: options.registrationGraceMs });
   let publisher: MeshPublisher | null = null;
   let ads: AdsServer | null = null;
+  let policy: PolicyRuntime | null = null;
   try {
     if (options.configDir !== null) watcher = await watchConfigDir(options.configDir, store, log);
     else await store.syncDirectory(emptyDirSnapshot()); // the folder layer mirrors this run's folder: none
@@ -272,6 +297,11 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     }
     ads = createAdsServer(cache, publisher.callbacks, { logger: log.child({ component: 'xds' }) });
     addCertificateService(ads.server, ca, log.child({ component: 'ca' }));
+    const policyLog = log.child({ component: 'mixer' });
+    policy = await PolicyRuntime.start({ store, load: loadDispatchPolicy, log: policyLog, threads: options.policyThreads, plugins, logLevel: options.logLevel });
+    addMixerService(ads.server, policy, policyLog);
+    addExtAuthzService(ads.server, policy, policyLog);
+    const rules = policy;
     const xdsPort = await ads.listen(options.xdsAddress, options.xdsPort).catch((err: Error) => {
       throw new ControlStartError(err.message);
     });
@@ -291,7 +321,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     }
     const mesh = publisher;
     const routes = [
-      ...configAdminRoutes(store, { configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render(), writeToken }, log),
+      ...configAdminRoutes(store, { configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() + rules.metricsText(), writeToken }, log),
       ...xdsAdminRoutes({ ads, cache, publisher }),
       ...caAdminRoutes(ca, writeToken, log.child({ component: 'ca' })),
     ];
@@ -314,6 +344,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
         mesh.close();
         ca.close();
         await server.close();
+        await rules.close();
         registry.close();
         await store.close();
         lock.release();
@@ -323,6 +354,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     watcher?.close();
     publisher?.close();
     await ads?.close();
+    await policy?.close();
     registry.close();
     await store.close();
     lock.release();

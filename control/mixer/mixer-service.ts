@@ -1,0 +1,104 @@
+// isthmus.mixer.v1.Mixer on the control plane's gRPC server (plaintext ADS
+// port and the TLS 15012 port, beside ADS and the CA): Check answers a
+// request's precondition, its quotas and the attributes the rules read;
+// Report hands finished requests to the report handlers and answers at once.
+// A full adapter pool answers Check with UNAVAILABLE (the proxy's fail policy
+// decides); nothing a peer sends can throw out of a handler here.
+import { status as GrpcStatus, type Server, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import type { Logger } from '../../src/log.js';
+import { mixerServiceDefinition } from './mixer-protos.js';
+import { decodeAttributes, type AttributesMessage } from './attribute-message.js';
+import { PoolFullError } from './adapter-pool.js';
+import type { CheckAnswer, QuotaRequest } from './rule-dispatch.js';
+import type { AttributeMatch } from './reference-recorder.js';
+import type { PolicyRuntime } from './policy-runtime.js';
+
+export interface MixerCheckRequest {
+  attributes?: AttributesMessage;
+  deduplication_id?: string;
+  quotas?: Record<string, { amount?: number | string; best_effort?: boolean }>;
+}
+
+interface DurationMessage {
+  seconds: number;
+  nanos: number;
+}
+
+export interface MixerCheckResponse {
+  precondition: {
+    status: { code: number; message: string };
+    valid_duration: DurationMessage;
+    valid_use_count: number;
+    referenced_attributes: { attribute_matches: AttributeMatch[] };
+  };
+  quotas: Record<string, { valid_duration: DurationMessage; granted_amount: number; referenced_attributes: { attribute_matches: AttributeMatch[] }; status: { code: number; message: string } }>;
+}
+
+export interface MixerReportRequest {
+  attributes?: AttributesMessage[];
+}
+
+const duration = (ms: number): DurationMessage => {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
+};
+
+/** takes the dispatcher's answer; returns the CheckResponse message. */
+export function checkResponse(answer: CheckAnswer): MixerCheckResponse {
+  const quotas: MixerCheckResponse['quotas'] = {};
+  for (const [name, q] of answer.quotas) {
+    quotas[name] = {
+      valid_duration: duration(q.validDurationMs), granted_amount: q.grantedAmount,
+      referenced_attributes: { attribute_matches: q.referenced }, status: { code: q.code, message: q.message },
+    };
+  }
+  return {
+    precondition: {
+      status: { code: answer.code, message: answer.message },
+      valid_duration: duration(answer.validDurationMs),
+      valid_use_count: answer.validUseCount,
+      referenced_attributes: { attribute_matches: answer.referenced },
+    },
+    quotas,
+  };
+}
+
+function quotaRequests(raw: MixerCheckRequest['quotas']): Map<string, QuotaRequest> {
+  const out = new Map<string, QuotaRequest>();
+  if (raw === undefined || raw === null) return out;
+  for (const name of Object.keys(raw)) {
+    const amount = Number(raw[name]?.amount ?? 0);
+    out.set(name, { amount: Number.isFinite(amount) && amount > 0 ? amount : 1, bestEffort: raw[name]?.best_effort === true });
+  }
+  return out;
+}
+
+/** takes the gRPC server and the policy runtime; adds the Mixer service to it. */
+export function addMixerService(server: Server, runtime: PolicyRuntime, log: Logger): void {
+  server.addService(mixerServiceDefinition(), {
+    Check(call: ServerUnaryCall<MixerCheckRequest, MixerCheckResponse>, callback: sendUnaryData<MixerCheckResponse>): void {
+      const started = process.hrtime.bigint();
+      const request = call.request;
+      runtime.check(decodeAttributes(request.attributes), quotaRequests(request.quotas), String(request.deduplication_id ?? '')).then(
+        (answer) => {
+          runtime.countCheck('mixer', answer, started);
+          callback(null, checkResponse(answer));
+        },
+        (err: unknown) => {
+          runtime.countCheck('mixer', null, started);
+          if (err instanceof PoolFullError) {
+            callback({ code: GrpcStatus.UNAVAILABLE, details: err.message });
+            return;
+          }
+          log.error({ err }, 'mixer check failed');
+          callback({ code: GrpcStatus.INTERNAL, details: 'the policy check failed' });
+        },
+      );
+    },
+    Report(call: ServerUnaryCall<MixerReportRequest, object>, callback: sendUnaryData<object>): void {
+      const batch = Array.isArray(call.request.attributes) ? call.request.attributes : [];
+      runtime.report(batch.map((a) => decodeAttributes(a)));
+      callback(null, {});
+    },
+  });
+}

@@ -1,0 +1,204 @@
+// Runs the policy rules for one Check or one Report batch (Istio's Mixer
+// dispatcher). A Check evaluates every rule's match with a ReferenceRecorder
+// (so the answer names exactly the attributes read), builds the instances the
+// matching rules' actions name, calls their handlers on the adapter pool in
+// parallel, and combines the answers: any denial wins (the first in rule
+// order), valid_duration and valid_use_count are the smallest any handler
+// gave. Quotas asked for in the Check go to the handlers of matching rules
+// that name that quota instance. A Report builds the metric/logentry
+// instances of matching rules and hands each handler its batch, without
+// waiting.
+import type { AttributeBag, AttributeValue } from '../../src/policy/attribute-value.js';
+import { StatusCode, type CheckResult, type InstanceValue, type TemplateKind } from './adapter.js';
+import { HandlerCallError, PoolFullError, type AdapterPool } from './adapter-pool.js';
+import { ReferenceRecorder, type AttributeMatch } from './reference-recorder.js';
+
+/** What the dispatcher needs of a compiled expression (src/policy's CompiledExpression has this shape). */
+export interface Evaluable {
+  evaluate(bag: AttributeBag, refs?: ReferenceRecorder): AttributeValue | undefined;
+}
+
+/** An instance field: an expression, a map of fields (dimensions, variables), or a constant. */
+export type FieldNode =
+  | { readonly kind: 'expression'; readonly expression: Evaluable }
+  | { readonly kind: 'map'; readonly fields: ReadonlyMap<string, FieldNode> }
+  | { readonly kind: 'constant'; readonly value: unknown };
+
+export interface DispatchInstance {
+  /** name.namespace, as rules and Check quotas name it. */
+  readonly name: string;
+  readonly template: TemplateKind;
+  readonly fields: ReadonlyMap<string, FieldNode>;
+}
+
+export interface DispatchAction {
+  readonly handler: string;
+  readonly instances: readonly DispatchInstance[];
+}
+
+export interface DispatchRule {
+  readonly name: string;
+  /** null: matches every request (an empty `match`). */
+  readonly match: Evaluable | null;
+  readonly actions: readonly DispatchAction[];
+}
+
+export interface QuotaRequest {
+  readonly amount: number;
+  readonly bestEffort: boolean;
+}
+
+export interface QuotaAnswer {
+  readonly code: number;
+  readonly message: string;
+  readonly grantedAmount: number;
+  readonly validDurationMs: number;
+  readonly referenced: AttributeMatch[];
+}
+
+export interface CheckAnswer {
+  readonly code: number;
+  readonly message: string;
+  readonly validDurationMs: number;
+  readonly validUseCount: number;
+  readonly referenced: AttributeMatch[];
+  readonly quotas: Map<string, QuotaAnswer>;
+}
+
+/** Istio's defaults when no handler limits reuse: one minute, 10000 uses. */
+export const DEFAULT_VALID_DURATION_MS = 60_000;
+export const DEFAULT_VALID_USE_COUNT = 10_000;
+/** Quota names one Check may ask for (more are answered INVALID_ARGUMENT). */
+export const MAX_QUOTAS_PER_CHECK = 64;
+
+const CHECK_TEMPLATES: ReadonlySet<TemplateKind> = new Set(['checknothing', 'listentry', 'authorization']);
+const REPORT_TEMPLATES: ReadonlySet<TemplateKind> = new Set(['metric', 'logentry']);
+
+function evaluateField(node: FieldNode, bag: AttributeBag, refs: ReferenceRecorder | undefined): unknown {
+  switch (node.kind) {
+    case 'expression': return node.expression.evaluate(bag, refs);
+    case 'constant': return node.value;
+    case 'map': {
+      const out: Record<string, unknown> = Object.create(null);
+      for (const [key, child] of node.fields) {
+        const value = evaluateField(child, bag, refs);
+        if (value !== undefined) out[key] = value;
+      }
+      return out;
+    }
+  }
+}
+
+/** takes an instance and a request's attributes; returns the instance's values (absent expressions leave their field out). */
+export function buildInstance(instance: DispatchInstance, bag: AttributeBag, refs?: ReferenceRecorder): InstanceValue {
+  const fields: Record<string, unknown> = {};
+  for (const [key, node] of instance.fields) {
+    const value = evaluateField(node, bag, refs);
+    if (value !== undefined) fields[key] = value;
+  }
+  return { name: instance.name, template: instance.template, fields };
+}
+
+const matches = (rule: DispatchRule, bag: AttributeBag, refs?: ReferenceRecorder): boolean => rule.match === null || rule.match.evaluate(bag, refs) === true;
+
+export class RuleDispatcher {
+  constructor(private readonly rules: readonly DispatchRule[], private readonly pool: AdapterPool) {}
+
+  get ruleCount(): number {
+    return this.rules.length;
+  }
+
+  /** takes a request's attributes and the quotas it asks for; resolves with the combined answer. Throws PoolFullError (the caller answers UNAVAILABLE). */
+  async check(bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): Promise<CheckAnswer> {
+    const refs = new ReferenceRecorder();
+    const calls: Promise<CheckResult>[] = [];
+    for (const rule of this.rules) {
+      if (!matches(rule, bag, refs)) continue;
+      for (const action of rule.actions) {
+        let instances: InstanceValue[] | null = null;
+        for (const instance of action.instances) {
+          if (!CHECK_TEMPLATES.has(instance.template)) continue;
+          (instances ??= []).push(buildInstance(instance, bag, refs));
+        }
+        if (instances !== null) calls.push(this.pool.check(action.handler, instances).catch(handlerFailure));
+      }
+    }
+    const quotaCalls = [...quotas].slice(0, MAX_QUOTAS_PER_CHECK).map(async ([name, request]) => [name, await this.quota(bag, name, request, deduplicationId)] as const);
+    const [results, quotaAnswers] = await Promise.all([Promise.all(calls), Promise.all(quotaCalls)]);
+    let code: number = StatusCode.OK;
+    let message = '';
+    let validDurationMs = DEFAULT_VALID_DURATION_MS;
+    let validUseCount = DEFAULT_VALID_USE_COUNT;
+    for (const result of results) {
+      if (code === StatusCode.OK && result.code !== StatusCode.OK) {
+        code = result.code;
+        message = result.message;
+      }
+      validDurationMs = Math.min(validDurationMs, result.validDurationMs);
+      validUseCount = Math.min(validUseCount, result.validUseCount);
+    }
+    return { code, message, validDurationMs: Math.max(0, validDurationMs), validUseCount: Math.max(0, validUseCount), referenced: refs.matches(), quotas: new Map(quotaAnswers) };
+  }
+
+  private async quota(bag: AttributeBag, name: string, request: QuotaRequest, deduplicationId: string): Promise<QuotaAnswer> {
+    const refs = new ReferenceRecorder();
+    const calls: Promise<{ grantedAmount: number; validDurationMs: number }>[] = [];
+    for (const rule of this.rules) {
+      const instance = rule.actions.flatMap((a) => a.instances.filter((i) => i.name === name && i.template === 'quota').map((i) => [a.handler, i] as const));
+      if (instance.length === 0 || !matches(rule, bag, refs)) continue;
+      for (const [handler, definition] of instance) {
+        const value = buildInstance(definition, bag, refs);
+        calls.push(this.pool.quota(handler, value, { amount: request.amount, bestEffort: request.bestEffort, deduplicationId }));
+      }
+    }
+    if (calls.length === 0) {
+      // No rule limits this quota: it is granted in full, as Mixer does.
+      return { code: StatusCode.OK, message: '', grantedAmount: request.amount, validDurationMs: DEFAULT_VALID_DURATION_MS, referenced: refs.matches() };
+    }
+    let grantedAmount = request.amount;
+    let validDurationMs = DEFAULT_VALID_DURATION_MS;
+    try {
+      for (const result of await Promise.all(calls)) {
+        grantedAmount = Math.min(grantedAmount, result.grantedAmount);
+        validDurationMs = Math.min(validDurationMs, result.validDurationMs);
+      }
+    } catch (err) {
+      if (err instanceof PoolFullError) throw err;
+      return { code: err instanceof HandlerCallError ? err.code : StatusCode.UNAVAILABLE, message: (err as Error).message, grantedAmount: 0, validDurationMs: 0, referenced: refs.matches() };
+    }
+    const enough = grantedAmount >= request.amount || (request.bestEffort && grantedAmount > 0);
+    return {
+      code: enough ? StatusCode.OK : StatusCode.RESOURCE_EXHAUSTED,
+      message: enough ? '' : `quota ${name} exhausted: asked for ${request.amount}, granted ${grantedAmount}`,
+      grantedAmount, validDurationMs: Math.max(0, validDurationMs), referenced: refs.matches(),
+    };
+  }
+
+  /** takes a Report batch; hands each handler its instances. Returns how many handler batches were dropped (pool busy). */
+  report(bags: readonly AttributeBag[]): number {
+    const perHandler = new Map<string, InstanceValue[]>();
+    for (const bag of bags) {
+      for (const rule of this.rules) {
+        if (!matches(rule, bag)) continue;
+        for (const action of rule.actions) {
+          for (const instance of action.instances) {
+            if (!REPORT_TEMPLATES.has(instance.template)) continue;
+            let list = perHandler.get(action.handler);
+            if (list === undefined) perHandler.set(action.handler, (list = []));
+            list.push(buildInstance(instance, bag));
+          }
+        }
+      }
+    }
+    let dropped = 0;
+    for (const [handler, instances] of perHandler) if (!this.pool.report(handler, instances)) dropped++;
+    return dropped;
+  }
+}
+
+/** A handler that failed or timed out denies with its reason (Mixer's rule: an adapter error is not an OK); a full pool fails the whole Check. */
+function handlerFailure(err: unknown): CheckResult {
+  if (err instanceof PoolFullError) throw err;
+  const code = err instanceof HandlerCallError ? err.code : StatusCode.UNAVAILABLE;
+  return { code, message: (err as Error).message, validDurationMs: 0, validUseCount: 0 };
+}

@@ -1,0 +1,178 @@
+// The control plane's policy runtime end to end: `isthmus control` with
+// handler / instance / rule resources in its config folder, and real gRPC
+// clients of isthmus.mixer.v1.Mixer and Envoy's ext_authz Authorization.
+import { afterEach, describe, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startControl, waitFor, type RunningControl } from './control-harness.js';
+import { MixerClient, durationMs, referenced } from '../../../control/mixer/mixer-client.js';
+
+let control: RunningControl | null = null;
+let client: MixerClient | null = null;
+const temps: string[] = [];
+
+/** A plug-in adapter (isthmus control --policy-adapter) whose handler blocks its pool thread for blockMs per Check. */
+const SLOW_ADAPTER = `export default {
+  name: 'slowpoke',
+  templates: ['checknothing'],
+  parseParams(raw) {
+    const blockMs = Number(raw?.blockMs);
+    if (!Number.isInteger(blockMs) || blockMs < 0) throw new Error('blockMs must be a whole number of milliseconds');
+    return { blockMs };
+  },
+  createHandler(params) {
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    return {
+      check() {
+        Atomics.wait(cell, 0, 0, params.blockMs);
+        return { code: 0, message: '', validDurationMs: 1000, validUseCount: 1 };
+      },
+      close() {},
+    };
+  },
+};
+`;
+
+afterEach(async () => {
+  client?.close();
+  client = null;
+  await control?.stop();
+  control?.remove();
+  control = null;
+  for (const t of temps.splice(0)) rmSync(t, { force: true });
+});
+
+const doc = (kind: string, name: string, spec: string): string =>
+  `apiVersion: config.istio.io/v1alpha2\nkind: ${kind}\nmetadata:\n  name: ${name}\n  namespace: istio-system\nspec:\n${spec.replace(/^/gm, '  ')}\n`;
+
+const DENY_BETA = [
+  doc('handler', 'deny-beta', 'compiledAdapter: denier\nparams:\n  status: { code: 7, message: beta users are not allowed }\n  validDuration: 7s\n  validUseCount: 42'),
+  doc('instance', 'nothing', 'compiledTemplate: checknothing'),
+  doc('rule', 'deny-beta', 'match: request.headers["x-user"] == "beta"\nactions:\n- handler: deny-beta\n  instances: [nothing]'),
+].join('---\n');
+
+async function start(files: Record<string, string>, args: readonly string[] = []): Promise<{ control: RunningControl; client: MixerClient }> {
+  control = await startControl((dir) => {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  }, undefined, args);
+  client = new MixerClient(control.xdsPort);
+  return { control, client };
+}
+
+describe('isthmus control: Mixer Check and Report', { timeout: 60_000 }, () => {
+  it('a denier rule on a header denies only matching requests; the answer names the header read, and its ABSENCE', async () => {
+    const { client } = await start({ 'policy.yaml': DENY_BETA });
+    const denied = await client.check({ 'request.headers': { 'x-user': 'beta' }, 'request.path': '/' });
+    expect(denied.precondition.status.code).toBe(7);
+    expect(denied.precondition.status.message).toBe('beta users are not allowed');
+    expect(referenced(denied)).toEqual(['request.headers[x-user]:EXACT']);
+    expect(durationMs(denied.precondition.valid_duration)).toBe(7000);
+    expect(denied.precondition.valid_use_count).toBe(42);
+
+    const allowed = await client.check({ 'request.headers': { 'x-user': 'alpha' } });
+    expect(allowed.precondition.status.code ?? 0).toBe(0);
+    expect(referenced(allowed)).toEqual(['request.headers[x-user]:EXACT']);
+
+    const absent = await client.check({ 'request.headers': { 'x-other': 'beta' } });
+    expect(absent.precondition.status.code ?? 0).toBe(0);
+    expect(referenced(absent)).toEqual(['request.headers[x-user]:ABSENCE']);
+  });
+
+  it('memquota over Check quotas: RESOURCE_EXHAUSTED after N per window per dimension, then recovers', async () => {
+    const quota = [
+      doc('handler', 'quota', 'compiledAdapter: memquota\nparams:\n  quotas:\n  - name: requestcount.istio-system\n    maxAmount: 3\n    validDuration: 2s'),
+      doc('instance', 'requestcount', 'compiledTemplate: quota\nparams:\n  dimensions:\n    user: request.headers["x-user"] | "anonymous"'),
+      doc('rule', 'quota', 'actions:\n- handler: quota\n  instances: [requestcount]'),
+    ].join('---\n');
+    const { client } = await start({ 'quota.yaml': quota });
+    const ask = async (user: string) => (await client.check({ 'request.headers': { 'x-user': user } }, { 'requestcount.istio-system': 1 })).quotas!['requestcount.istio-system']!;
+    for (let i = 0; i < 3; i++) {
+      const granted = await ask('a');
+      expect(granted.status?.code ?? 0).toBe(0);
+      expect(granted.granted_amount).toBe(1);
+    }
+    const refused = await ask('a');
+    expect(refused.status?.code).toBe(8);
+    expect(refused.granted_amount ?? 0).toBe(0);
+    // Another dimension value has its own window.
+    expect((await ask('b')).granted_amount).toBe(1);
+    await waitFor('the window to roll', async () => (await ask('a')).granted_amount === 1, 6000);
+  });
+
+  it('Report reaches a prometheus handler and its metric shows on /metrics beside the runtime\'s counters', async () => {
+    const metrics = [
+      doc('handler', 'prom', 'compiledAdapter: prometheus\nparams:\n  metrics:\n  - name: request_count\n    instance_name: requestcount.istio-system\n    kind: COUNTER\n    label_names: [method]'),
+      doc('instance', 'requestcount', 'compiledTemplate: metric\nparams:\n  value: "1"\n  dimensions:\n    method: request.method | "unknown"'),
+      doc('rule', 'prom', 'actions:\n- handler: prom\n  instances: [requestcount]'),
+    ].join('---\n');
+    const { control, client } = await start({ 'metrics.yaml': metrics });
+    await client.report([{ 'request.method': 'GET' }, { 'request.method': 'GET' }, { 'request.method': 'POST' }]);
+    const text = await waitFor('the metric on /metrics', async () => {
+      const r = await control.admin('/metrics');
+      return /request_count\{[^}]*method="GET"[^}]*\} 2\b/.test(r.text) ? r.text : null;
+    });
+    expect(text).toMatch(/request_count\{[^}]*method="POST"[^}]*\} 1\b/);
+    expect(text).toMatch(/^isthmus_mixer_reports_total 3$/m);
+    expect(text).toMatch(/^isthmus_mixer_report_batches_dropped_total 0$/m);
+    await client.check({});
+    const after = (await control.admin('/metrics')).text;
+    expect(after).toMatch(/^isthmus_mixer_checks_total\{service="mixer",outcome="ok"\} 1$/m);
+    expect(after).toMatch(/^isthmus_mixer_check_duration_seconds_count 1$/m);
+  });
+
+  it('a slow adapter (a plug-in whose handler blocks its thread) does not delay Checks for other rules', async () => {
+    const plugin = join(tmpdir(), `isthmus-slow-adapter-${process.pid}-${Date.now()}.mjs`);
+    temps.push(plugin);
+    writeFileSync(plugin, SLOW_ADAPTER);
+    const slow = [
+      doc('handler', 'slow', 'compiledAdapter: slowpoke\nparams: { blockMs: 1500 }'),
+      doc('rule', 'slow', 'match: request.path == "/slow"\nactions:\n- handler: slow\n  instances: [nothing]'),
+    ].join('---\n');
+    const { client } = await start({ 'policy.yaml': DENY_BETA, 'slow.yaml': slow }, ['--policy-adapter', plugin, '--policy-threads', '2']);
+    const first = await client.check({ 'request.path': '/slow' });
+    expect(first.precondition.status.code ?? 0).toBe(0); // the plug-in's handler answered (after blocking)
+    let slowAnswered = 0;
+    const slowChecks = [1, 2].map(() => client.check({ 'request.path': '/slow' }).then(() => slowAnswered++));
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    const fast = await client.check({ 'request.path': '/fast', 'request.headers': { 'x-user': 'beta' } });
+    expect(fast.precondition.status.code).toBe(7);
+    expect(slowAnswered).toBe(0); // answered while the slow handler's thread was still blocked
+    expect(Date.now() - started).toBeLessThan(1000);
+    await Promise.all(slowChecks);
+  });
+
+  it('ext_authz Check through Envoy\'s proto gives the same decision as the Mixer Check for the same attributes', async () => {
+    const { client } = await start({ 'policy.yaml': DENY_BETA });
+    const context = (user: string) => ({
+      source: { address: { socket_address: { address: '10.1.2.3', port_value: 40000 } }, principal: 'spiffe://cluster.local/ns/default/sa/client' },
+      destination: { address: { socket_address: { address: '10.1.2.4', port_value: 8080 } } },
+      request: { http: { method: 'GET', path: '/items?x=1', host: 'shop.default', scheme: 'http', headers: { 'x-user': user, 'user-agent': 'test' }, size: 0 } },
+    });
+    const deniedAuthz = await client.extAuthz(context('beta'));
+    const deniedMixer = await client.check({ 'request.headers': { 'x-user': 'beta' }, 'request.method': 'GET', 'request.path': '/items?x=1', 'source.ip': '10.1.2.3' });
+    expect(deniedAuthz.status?.code).toBe(7);
+    expect(deniedAuthz.status?.code).toBe(deniedMixer.precondition.status.code);
+    expect(deniedAuthz.status?.message).toBe(deniedMixer.precondition.status.message);
+    expect(Number(deniedAuthz.denied_response?.status?.code === 'Forbidden' ? 403 : deniedAuthz.denied_response?.status?.code)).toBe(403);
+    const okAuthz = await client.extAuthz(context('alpha'));
+    expect(okAuthz.status?.code ?? 0).toBe(0);
+    expect(okAuthz.ok_response).toBeDefined();
+    expect((await client.check({ 'request.headers': { 'x-user': 'alpha' } })).precondition.status.code ?? 0).toBe(0);
+  });
+
+  it('a malformed expression applied to a running control plane is refused with its position; the old rules keep answering; a good change applies at once', async () => {
+    const { control, client } = await start({ 'policy.yaml': DENY_BETA });
+    expect((await client.check({ 'request.headers': { 'x-user': 'beta' } })).precondition.status.code).toBe(7);
+    const bad = doc('rule', 'deny-beta', 'match: request.headers["x-user"] == == "beta"\nactions:\n- handler: deny-beta\n  instances: [nothing]');
+    const refused = await control.admin('/apply', bad);
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.text).toMatch(/position|column|offset/i);
+    expect((await client.check({ 'request.headers': { 'x-user': 'beta' } })).precondition.status.code).toBe(7);
+    const changed = doc('rule', 'deny-beta', 'match: request.headers["x-user"] == "gamma"\nactions:\n- handler: deny-beta\n  instances: [nothing]');
+    expect((await control.admin('/apply', changed)).status).toBe(200);
+    await waitFor('the new rule in force', async () => (await client.check({ 'request.headers': { 'x-user': 'gamma' } })).precondition.status.code === 7, 5000);
+    expect((await client.check({ 'request.headers': { 'x-user': 'beta' } })).precondition.status.code ?? 0).toBe(0);
+  });
+});
