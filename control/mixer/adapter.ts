@@ -4,6 +4,7 @@
 // exporting one Adapter object and registering it (README, "Writing a policy
 // adapter"). Handlers run on the control plane's adapter pool (piscina): a
 // handler may block or wait without slowing the gRPC thread.
+import type { ValueType } from '../../src/policy/attribute-value.js';
 
 /** The instance templates (config.istio.io/v1alpha2 `instance` kinds). */
 export type TemplateKind = 'checknothing' | 'listentry' | 'quota' | 'metric' | 'logentry' | 'authorization';
@@ -18,6 +19,12 @@ export interface InstanceValue {
   readonly name: string;
   readonly template: TemplateKind;
   readonly fields: Readonly<Record<string, unknown>>;
+  /**
+   * The ValueType of a field when the dispatcher knows it, keyed by its path ("value", "dimensions.code",
+   * "variables.latency"): a DURATION and a TIMESTAMP are both numbers of milliseconds in `fields`, and an adapter
+   * that writes them out (fluentd's integerDuration, prometheus seconds) needs to tell them apart. Optional.
+   */
+  readonly valueTypes?: Readonly<Record<string, ValueType>>;
 }
 
 /** google.rpc.Code values the adapters answer with. */

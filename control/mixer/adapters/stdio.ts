@@ -1,0 +1,110 @@
+// Istio's `stdio` adapter: logentry instances (and metric instances, at
+// metricLevel) written as log records through pino to the control plane's
+// stdout, stderr or a file, as JSON (outputAsJson, the default) or in
+// pino-pretty's console form. Writes are synchronous: nothing is buffered in
+// memory, and the handler runs on an adapter pool thread, so a slow disk
+// delays that thread only.
+import { isAbsolute } from 'node:path';
+import pino, { type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
+import { AdapterParamError, type Adapter, type AdapterHandler, type InstanceValue } from '../adapter.js';
+import { readBool, readEnum, readMapEntries, readObject, readString } from './adapter-params.js';
+import { fieldMap, jsonValue, valueString } from './instance-fields.js';
+
+type StdioLevel = 'INFO' | 'WARNING' | 'ERROR';
+const LEVELS: readonly StdioLevel[] = ['INFO', 'WARNING', 'ERROR'];
+const PINO_LEVEL: Readonly<Record<StdioLevel, 'info' | 'warn' | 'error'>> = { INFO: 'info', WARNING: 'warn', ERROR: 'error' };
+
+/** Istio's default severity map (a logentry's severity text -> level); params.severityLevels adds to it. */
+const DEFAULT_SEVERITIES: Readonly<Record<string, StdioLevel>> = {
+  INFORMATIONAL: 'INFO', informational: 'INFO', INFO: 'INFO', info: 'INFO',
+  WARNING: 'WARNING', warning: 'WARNING', WARN: 'WARNING', warn: 'WARNING',
+  ERROR: 'ERROR', error: 'ERROR', ERR: 'ERROR', err: 'ERROR', FATAL: 'ERROR', fatal: 'ERROR',
+};
+
+export interface StdioParams {
+  readonly logStream: 'STDOUT' | 'STDERR' | 'FILE';
+  readonly severityLevels: Readonly<Record<string, StdioLevel>>;
+  readonly metricLevel: StdioLevel;
+  readonly outputAsJson: boolean;
+  readonly outputLevel: StdioLevel;
+  readonly outputPath: string;
+}
+
+export function parseStdioParams(raw: unknown): StdioParams {
+  const p = readObject(raw, '', [
+    'logStream', 'severityLevels', 'metricLevel', 'outputAsJson', 'outputLevel', 'outputPath',
+    'maxMegabytesBeforeRotation', 'maxDaysBeforeRotation', 'maxRotatedFiles',
+  ]);
+  const stream = readString(p, 'logStream', '', 'STDOUT');
+  if (stream === 'ROTATED_FILE') throw new AdapterParamError('logStream', 'logStream ROTATED_FILE is not supported by Isthmus: use FILE and rotate with logrotate (copytruncate)');
+  const logStream = readEnum(p, 'logStream', '', ['STDOUT', 'STDERR', 'FILE'] as const, 'STDOUT');
+  const outputPath = readString(p, 'outputPath', '', '');
+  if (logStream === 'FILE' && !isAbsolute(outputPath)) throw new AdapterParamError('outputPath', `outputPath must be an absolute file path when logStream is FILE${outputPath === '' ? '' : `, not "${outputPath}"`}`);
+  const severityLevels: Record<string, StdioLevel> = { ...DEFAULT_SEVERITIES };
+  for (const [severity, level] of readMapEntries(p, 'severityLevels', '', 256)) {
+    if (typeof level !== 'string' || !(LEVELS as readonly string[]).includes(level)) {
+      throw new AdapterParamError(`severityLevels.${severity}`, `severityLevels.${severity} must be one of ${LEVELS.join(', ')}, not ${JSON.stringify(level)}`);
+    }
+    severityLevels[severity] = level as StdioLevel;
+  }
+  return {
+    logStream,
+    severityLevels,
+    metricLevel: readEnum(p, 'metricLevel', '', LEVELS, 'INFO'),
+    outputAsJson: readBool(p, 'outputAsJson', '', true),
+    outputLevel: readEnum(p, 'outputLevel', '', LEVELS, 'INFO'),
+    outputPath,
+  };
+}
+
+function createLogger(params: StdioParams): Logger {
+  const dest = params.logStream === 'FILE' ? params.outputPath : params.logStream === 'STDERR' ? 2 : 1;
+  const options = { level: PINO_LEVEL[params.outputLevel], base: null, timestamp: false, formatters: { level: (label: string) => ({ level: label }) } };
+  if (!params.outputAsJson) return pino(options, pinoPretty({ destination: dest, sync: true, colorize: false, mkdir: true }));
+  return pino(options, pino.destination({ dest, sync: true, mkdir: true }));
+}
+
+class StdioHandler implements AdapterHandler {
+  private readonly logger: Logger;
+
+  constructor(private readonly params: StdioParams) {
+    this.logger = createLogger(params);
+  }
+
+  report(instances: readonly InstanceValue[]): void {
+    for (const instance of instances) {
+      if (instance.template === 'logentry') this.writeLogEntry(instance);
+      else if (instance.template === 'metric') this.writeMetric(instance);
+    }
+  }
+
+  private writeLogEntry(instance: InstanceValue): void {
+    const severity = valueString(instance.fields.severity);
+    const level = PINO_LEVEL[this.params.severityLevels[severity] ?? 'INFO'];
+    const timestamp = instance.fields.timestamp;
+    const record: Record<string, unknown> = {
+      time: typeof timestamp === 'number' ? new Date(timestamp).toISOString() : new Date().toISOString(),
+      instance: instance.name,
+    };
+    for (const [name, value] of Object.entries(fieldMap(instance, 'variables'))) record[name] = jsonValue(value);
+    this.logger[level](record);
+  }
+
+  private writeMetric(instance: InstanceValue): void {
+    const record: Record<string, unknown> = { time: new Date().toISOString(), instance: instance.name, value: jsonValue(instance.fields.value) };
+    for (const [name, value] of Object.entries(fieldMap(instance, 'dimensions'))) record[name] = jsonValue(value);
+    this.logger[PINO_LEVEL[this.params.metricLevel]](record);
+  }
+
+  close(): void {
+    this.logger.flush();
+  }
+}
+
+export const stdioAdapter: Adapter = {
+  name: 'stdio',
+  templates: ['logentry', 'metric'],
+  parseParams: parseStdioParams,
+  createHandler: (params) => new StdioHandler(params as StdioParams),
+};
