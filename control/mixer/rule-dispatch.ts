@@ -8,7 +8,7 @@
 // that name that quota instance. A Report builds the metric/logentry
 // instances of matching rules and hands each handler its batch, without
 // waiting.
-import type { AttributeBag, AttributeValue } from '../../src/policy/attribute-value.js';
+import type { AttributeBag, AttributeValue, ValueType } from '../../src/policy/attribute-value.js';
 import { StatusCode, type CheckResult, type InstanceValue, type TemplateKind } from './adapter.js';
 import { HandlerCallError, PoolFullError, type AdapterPool } from './adapter-pool.js';
 import { ReferenceRecorder, type AttributeMatch } from './reference-recorder.js';
@@ -29,6 +29,8 @@ export interface DispatchInstance {
   readonly name: string;
   readonly template: TemplateKind;
   readonly fields: ReadonlyMap<string, FieldNode>;
+  /** Each expression field's type by path ("value", "dimensions.code"): adapters tell a DURATION from a TIMESTAMP by it. */
+  readonly valueTypes?: Readonly<Record<string, ValueType>>;
 }
 
 export interface DispatchAction {
@@ -96,7 +98,7 @@ export function buildInstance(instance: DispatchInstance, bag: AttributeBag, ref
     const value = evaluateField(node, bag, refs);
     if (value !== undefined) fields[key] = value;
   }
-  return { name: instance.name, template: instance.template, fields };
+  return instance.valueTypes === undefined ? { name: instance.name, template: instance.template, fields } : { name: instance.name, template: instance.template, fields, valueTypes: instance.valueTypes };
 }
 
 const matches = (rule: DispatchRule, bag: AttributeBag, refs?: ReferenceRecorder): boolean => rule.match === null || rule.match.evaluate(bag, refs) === true;
