@@ -47,7 +47,7 @@ function option(name: string, fallback: number): number {
 /** Starts `isthmus control` and resolves with it and its plaintext gRPC port once it logs "control ready". */
 function startControl(dir: string): Promise<{ child: ChildProcess; port: number }> {
   const cli = join(packageRoot(import.meta.dirname), 'bin', 'isthmus.js');
-  const args = [cli, 'control', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--admin-port', '0', '--xds-port', '0', '--secure-xds-port', '-1'];
+  const args = [cli, 'control', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--admin-port', '0', '--xds-port', '0', '--secure-xds-port=-1'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let pending = '';
