@@ -19,6 +19,8 @@ export interface DispatchPolicy {
   readonly handlers: readonly HandlerSpec[];
   /** Changes whenever a handler, instance or rule resource does (a reload with the same key does nothing). */
   readonly key: string;
+  /** References that did not resolve (logged; the rest of the policy applies). */
+  readonly problems?: readonly { readonly rule: string; readonly message: string }[];
 }
 
 /** takes the store's served resources; returns the policy in them. Throws (with a message naming the resource) when it cannot be compiled. */
@@ -79,6 +81,7 @@ export class PolicyRuntime {
       return;
     }
     if (policy.key === this.policyKey) return;
+    for (const p of policy.problems ?? []) log.warn({ rule: p.rule }, `policy rule ${p.rule}: ${p.message}`);
     try {
       const failures = await this.pool.configure(policy.handlers);
       for (const f of failures) log.error({ handler: f.name, err: f.error }, 'policy handler could not start; Checks that reach it are denied');

@@ -142,7 +142,8 @@ export class RuleDispatcher {
     return { code, message, validDurationMs: Math.max(0, validDurationMs), validUseCount: Math.max(0, validUseCount), referenced: refs.matches(), quotas: new Map(quotaAnswers) };
   }
 
-  private async quota(bag: AttributeBag, name: string, request: QuotaRequest, deduplicationId: string): Promise<QuotaAnswer> {
+  private async quota(bag: AttributeBag, asked: string, request: QuotaRequest, deduplicationId: string): Promise<QuotaAnswer> {
+    const name = quotaInstanceName(asked);
     const refs = new ReferenceRecorder();
     const calls: Promise<{ grantedAmount: number; validDurationMs: number }>[] = [];
     for (const rule of this.rules) {
@@ -171,7 +172,7 @@ export class RuleDispatcher {
     const enough = grantedAmount >= request.amount || (request.bestEffort && grantedAmount > 0);
     return {
       code: enough ? StatusCode.OK : StatusCode.RESOURCE_EXHAUSTED,
-      message: enough ? '' : `quota ${name} exhausted: asked for ${request.amount}, granted ${grantedAmount}`,
+      message: enough ? '' : `quota ${asked} exhausted: asked for ${request.amount}, granted ${grantedAmount}`,
       grantedAmount, validDurationMs: Math.max(0, validDurationMs), referenced: refs.matches(),
     };
   }
@@ -196,6 +197,12 @@ export class RuleDispatcher {
     for (const [handler, instances] of perHandler) if (!this.pool.report(handler, instances)) dropped++;
     return dropped;
   }
+}
+
+/** Istio's proxies name a quota `name.kind.namespace` (requestcount.quota.istio-system); instances are `name.namespace`. */
+function quotaInstanceName(asked: string): string {
+  const parts = asked.split('.');
+  return parts.length === 3 ? `${parts[0]}.${parts[2]}` : asked;
 }
 
 /** A handler that failed or timed out denies with its reason (Mixer's rule: an adapter error is not an OK); a full pool fails the whole Check. */
