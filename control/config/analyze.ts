@@ -11,6 +11,7 @@ import {
 } from './istio-types.js';
 import { hostConflicts, IST0109 } from './virtual-service-precedence.js';
 import { checkMtlsConflicts } from './analyze-mtls.js';
+import { buildPolicyConfig } from '../mixer/policy-config.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -237,6 +238,8 @@ export function analyzeResources(resources: readonly IstioResource[], rootNamesp
   for (const vs of services) checkGatewayBindings(vs, gateways, out);
   for (const dr of rules) checkOriginationTls(dr, out);
   for (const f of checkMtlsConflicts(resources, rootNamespace)) out.add(f.resource, 'spec.host', 'warning', f.message);
+  // Mixer rules naming handlers/instances that are not there (or take another template).
+  for (const f of buildPolicyConfig(resources).findings) out.add(f.resource, f.path, f.severity, f.message);
   return sortAnalysisProblems(out.list);
 }
 

@@ -6,6 +6,7 @@
 // messages become plain numbers, and host names keep what was written beside
 // the fully qualified name Istio resolves it to.
 import type { Locality } from '../../src/config/bootstrap-types.js';
+import type { PolicyHandlerSpec, PolicyInstanceSpec, PolicyRuleSpec } from './mixer-types.js';
 
 export const ISTIO_API_VERSIONS = [
   'networking.istio.io/v1alpha3',
@@ -14,10 +15,12 @@ export const ISTIO_API_VERSIONS = [
   // PeerAuthentication's group (the other kinds are refused under it: see parse-resources.ts).
   'security.istio.io/v1beta1',
   'security.istio.io/v1',
+  // Mixer's policy kinds (handler, instance, rule): see mixer-types.ts.
+  'config.istio.io/v1alpha2',
 ] as const;
 export type IstioApiVersion = (typeof ISTIO_API_VERSIONS)[number];
 
-export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar', 'Gateway', 'PeerAuthentication'] as const;
+export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar', 'Gateway', 'PeerAuthentication', 'handler', 'instance', 'rule'] as const;
 export type IstioKind = (typeof ISTIO_KINDS)[number];
 
 /** Label or annotation map (key order as written). */
@@ -67,7 +70,11 @@ export type DestinationRule = ResourceOf<'DestinationRule', DestinationRuleSpec>
 export type Sidecar = ResourceOf<'Sidecar', SidecarSpec>;
 export type Gateway = ResourceOf<'Gateway', GatewaySpec>;
 export type PeerAuthentication = ResourceOf<'PeerAuthentication', PeerAuthenticationSpec>;
-export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | DestinationRule | Sidecar | Gateway | PeerAuthentication;
+export type PolicyHandler = ResourceOf<'handler', PolicyHandlerSpec>;
+export type PolicyInstance = ResourceOf<'instance', PolicyInstanceSpec>;
+export type PolicyRule = ResourceOf<'rule', PolicyRuleSpec>;
+export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | DestinationRule | Sidecar | Gateway | PeerAuthentication
+  | PolicyHandler | PolicyInstance | PolicyRule;
 
 // ---- ServiceEntry / WorkloadEntry ----
 

@@ -17,6 +17,10 @@ import {
 } from './istio-types.js';
 import { readServiceEntrySpec, readWorkloadEntrySpec } from './service-entry.js';
 import { readPeerAuthenticationSpec } from './peer-authentication.js';
+import { readPolicyHandlerSpec } from './mixer-handler.js';
+import { readPolicyInstanceSpec } from './mixer-instance.js';
+import { readPolicyRuleSpec } from './mixer-rule.js';
+import { apiVersionServes } from './mixer-api-version.js';
 import { readSidecarSpec } from './sidecar.js';
 import { readVirtualServiceSpec } from './virtual-service.js';
 
@@ -40,6 +44,9 @@ const SPEC_READERS: Readonly<Record<IstioKind, (v: ValueReader, cx: SpecContext)
   Sidecar: readSidecarSpec,
   Gateway: readGatewaySpec,
   PeerAuthentication: readPeerAuthenticationSpec,
+  handler: readPolicyHandlerSpec,
+  instance: readPolicyInstanceSpec,
+  rule: readPolicyRuleSpec,
 };
 
 /** cx.namespace is unused here (metadata decides it); cx.fieldLines gets metadata.name's line. */
@@ -76,9 +83,9 @@ function readResource(root: ValueReader, file: string): IstioResource | undefine
   if (kindText !== undefined && kind === undefined) {
     kindField.problem(`"${kindText}" is not supported (supported kinds: ${ISTIO_KINDS.join(', ')})`);
   }
-  // PeerAuthentication is security.istio.io's; every other kind is networking.istio.io's.
-  if (apiVersion !== undefined && kind !== undefined && (kind === 'PeerAuthentication') !== apiVersion.startsWith('security.')) {
-    apiVersionField.problem(`"${apiVersion}" does not serve ${kind} (${kind === 'PeerAuthentication' ? 'security.istio.io/v1beta1 or /v1' : 'networking.istio.io/v1alpha3, /v1beta1 or /v1'})`);
+  if (apiVersion !== undefined && kind !== undefined) {
+    const problem = apiVersionServes(apiVersion, kind);
+    if (problem !== null) apiVersionField.problem(problem);
   }
   const metadataField = obj.field('metadata');
   metadataField.require();
