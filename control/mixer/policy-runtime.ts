@@ -81,7 +81,7 @@ export class PolicyRuntime {
       return;
     }
     if (policy.key === this.policyKey) return;
-    for (const p of policy.problems ?? []) log.warn({ rule: p.rule }, `policy rule ${p.rule}: ${p.message}`);
+    for (const p of policy.problems ?? []) log.warn({ resource: p.rule }, `policy: ${p.rule}: ${p.message}`);
     try {
       const failures = await this.pool.configure(policy.handlers);
       for (const f of failures) log.error({ handler: f.name, err: f.error }, 'policy handler could not start; Checks that reach it are denied');
