@@ -2,7 +2,7 @@
 // benchmark): isthmus.mixer.v1.Mixer (Check, Report) and Envoy's
 // envoy.service.auth.v3.Authorization (Check), over @grpc/grpc-js with the
 // same protos the server loads.
-import { credentials, makeGenericClientConstructor, type Client, type ServiceError } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, type Client, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { extAuthzServiceDefinition, mixerServiceDefinition } from './mixer-protos.js';
 import { encodeAttributes, type PlainAttribute } from './attribute-message.js';
 
@@ -28,11 +28,12 @@ export class MixerClient {
   private readonly mixer: Client & Record<string, Unary>;
   private readonly authz: Client & Record<string, Unary>;
 
-  constructor(port: number) {
+  /** takes the control plane's gRPC port on 127.0.0.1 and, for the TLS port, credentials trusting its root. */
+  constructor(port: number, channelCredentials: ChannelCredentials = credentials.createInsecure()) {
     const Mixer = makeGenericClientConstructor(mixerServiceDefinition() as never, 'Mixer');
     const Authz = makeGenericClientConstructor(extAuthzServiceDefinition() as never, 'Authorization');
-    this.mixer = new Mixer(`127.0.0.1:${port}`, credentials.createInsecure()) as Client & Record<string, Unary>;
-    this.authz = new Authz(`127.0.0.1:${port}`, credentials.createInsecure()) as Client & Record<string, Unary>;
+    this.mixer = new Mixer(`127.0.0.1:${port}`, channelCredentials) as Client & Record<string, Unary>;
+    this.authz = new Authz(`127.0.0.1:${port}`, channelCredentials) as Client & Record<string, Unary>;
   }
 
   private call<T>(client: Client & Record<string, Unary>, method: string, request: unknown): Promise<T> {

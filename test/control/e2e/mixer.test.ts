@@ -2,7 +2,8 @@
 // handler / instance / rule resources in its config folder, and real gRPC
 // clients of isthmus.mixer.v1.Mixer and Envoy's ext_authz Authorization.
 import { afterEach, describe, expect, it } from 'vitest';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { credentials } from '@grpc/grpc-js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControl, waitFor, type RunningControl } from './control-harness.js';
@@ -77,6 +78,15 @@ describe('isthmus control: Mixer Check and Report', { timeout: 60_000 }, () => {
     const absent = await client.check({ 'request.headers': { 'x-other': 'beta' } });
     expect(absent.precondition.status.code ?? 0).toBe(0);
     expect(referenced(absent)).toEqual(['request.headers[x-user]:ABSENCE']);
+
+    // The same service on the TLS port (15012), beside the CA.
+    const securePort = (control!.lines.find((l) => l.msg === 'control ready')!.secureXds as { port: number }).port;
+    const tls = new MixerClient(securePort, credentials.createSsl(readFileSync(join(control!.dataDir, 'root-cert.pem'))));
+    try {
+      expect((await tls.check({ 'request.headers': { 'x-user': 'beta' } })).precondition.status.code).toBe(7);
+    } finally {
+      tls.close();
+    }
   });
 
   it('memquota over Check quotas: RESOURCE_EXHAUSTED after N per window per dimension, then recovers', async () => {

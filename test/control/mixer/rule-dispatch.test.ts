@@ -99,3 +99,19 @@ describe('RuleDispatcher', { timeout: 30_000 }, () => {
     await Promise.all(waiting);
   });
 });
+
+describe('AdapterPool', { timeout: 30_000 }, () => {
+  it('a handler that ends its thread answers INTERNAL once; the restarted thread gets its handlers again and answers', async () => {
+    const plugin = join(tmpdir(), `isthmus-exiting-adapter-${process.pid}.mjs`);
+    temps.push(plugin);
+    writeFileSync(plugin, `export default { name: 'exiter', templates: ['checknothing'], parseParams: (raw) => raw ?? {},
+      createHandler: () => ({ check(instances) { if (instances[0]?.fields.exit === true) process.exit(3); return { code: 0, message: 'alive', validDurationMs: 1, validUseCount: 1 }; }, close() {} }) };\n`);
+    pool = new AdapterPool({ threads: 1, plugins: [pathToFileURL(plugin).href], log });
+    await pool.configure([{ name: 'exiter', adapter: 'exiter', params: {}, fingerprint: '1' }]);
+    const crash = await pool.check('exiter', [{ name: 'i', template: 'checknothing', fields: { exit: true } }]).then(() => null, (err: Error) => err);
+    expect(crash).toBeInstanceOf(Error);
+    expect(crash).not.toBeInstanceOf(PoolFullError);
+    const after = await pool.check('exiter', [{ name: 'i', template: 'checknothing', fields: {} }]);
+    expect(after.message).toBe('alive');
+  });
+});
