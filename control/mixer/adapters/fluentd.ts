@@ -48,6 +48,7 @@ class FluentdHandler implements AdapterHandler {
   private socket: Socket | null = null;
   private pushing = false;
   private closed = false;
+  private unreachable = false;
   private readonly timer: NodeJS.Timeout;
   /** Entries dropped: queue full, or their batch's write failed. */
   dropped = 0;
@@ -103,9 +104,13 @@ class FluentdHandler implements AdapterHandler {
         socket = await this.connection();
       } catch (err) {
         this.requeue(batch);
-        this.context.log.warn({ handler: this.context.handlerName, err: (err as Error).message }, 'fluentd: cannot connect; entries kept for the next push');
+        // one warning per outage, not one per push interval
+        if (!this.unreachable) this.context.log.warn({ handler: this.context.handlerName, err: (err as Error).message }, 'fluentd: cannot connect; entries kept for the next push');
+        this.unreachable = true;
         return;
       }
+      if (this.unreachable) this.context.log.info({ handler: this.context.handlerName }, 'fluentd: connected again');
+      this.unreachable = false;
       try {
         await this.write(socket, batch);
         this.sent += batch.length;
