@@ -20,7 +20,7 @@ async function receiver(): Promise<{ port: number; packets: string[] }> {
   const packets: string[] = [];
   socket.on('message', (msg) => packets.push(msg.toString('utf8')));
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
-  cleanup.push(() => socket.close());
+  cleanup.push(() => void socket.close());
   return { port: (socket.address() as AddressInfo).port, packets };
 }
 
