@@ -12,6 +12,7 @@ import type { Adapter, AdapterHandler, HandlerContext, InstanceValue } from '../
 import { formatDurationMs, readBool, readDurationMs, readHostPort, readNumber, readObject } from './adapter-params.js';
 import { encodeEntry, encodePackedForward } from './fluentd-forward.js';
 import { fieldMap, jsonValue, valueString } from './instance-fields.js';
+import { escapeLabelValue } from './prometheus.js';
 
 export interface FluentdParams {
   readonly host: string;
@@ -189,6 +190,19 @@ class FluentdHandler implements AdapterHandler {
 
   get queuedEntries(): number {
     return this.queue.length;
+  }
+
+  metricsText(): string {
+    const handler = `{handler="${escapeLabelValue(this.context.handlerName)}"}`;
+    return [
+      '# HELP isthmus_mixer_fluentd_sent_entries_total Log entries written to the Fluentd connection.',
+      '# TYPE isthmus_mixer_fluentd_sent_entries_total counter',
+      `isthmus_mixer_fluentd_sent_entries_total${handler} ${this.sent}`,
+      '# HELP isthmus_mixer_fluentd_dropped_entries_total Log entries dropped: buffer full, or their batch failed to write.',
+      '# TYPE isthmus_mixer_fluentd_dropped_entries_total counter',
+      `isthmus_mixer_fluentd_dropped_entries_total${handler} ${this.dropped}`,
+      '',
+    ].join('\n');
   }
 
   async close(): Promise<void> {

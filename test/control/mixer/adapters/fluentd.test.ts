@@ -139,7 +139,7 @@ describe('fluentd adapter', () => {
     await new Promise((r) => setTimeout(r, 200));
     // five fitted in the buffer; three were dropped and counted
     expect(got.map((r) => r.record.path)).toEqual(['/while-away-0', '/while-away-1', '/while-away-2', '/while-away-3', '/while-away-4']);
-    expect((handler as unknown as { dropped: number }).dropped).toBe(3);
+    expect(handler.metricsText!()).toContain('isthmus_mixer_fluentd_dropped_entries_total{handler="h.test"} 3');
     await handler.report!([log({ path: '/after' })]);
     await eventually(() => back.received.find((r) => r.record.path === '/after'));
     expect(context.lines.some((l) => l.msg.includes('connected again'))).toBe(true);

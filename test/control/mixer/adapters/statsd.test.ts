@@ -88,7 +88,7 @@ describe('statsd adapter', () => {
     cleanup.push(() => handler.close());
     const many = Array.from({ length: 5000 }, () => metric('c.default', 1));
     await handler.report!(many);
-    const dropped = (handler as unknown as { droppedLines: number }).droppedLines;
+    const dropped = Number(/isthmus_mixer_statsd_dropped_lines_total\{handler="h\.test"\} (\d+)/.exec(handler.metricsText!())?.[1]);
     expect(dropped).toBeGreaterThan(0);
     expect(dropped).toBeLessThan(5000 - MAX_PENDING_PACKETS);
   });
