@@ -38,6 +38,9 @@ export function parseFluentdParams(raw: unknown): FluentdParams {
   };
 }
 
+/** Besides instanceBufferSize entries, the queue holds at most this many batches' worth of bytes (entries may be large). */
+const MAX_QUEUED_BATCHES = 4;
+
 interface QueuedEntry {
   readonly tag: string;
   readonly bytes: Uint8Array;
@@ -63,7 +66,7 @@ class FluentdHandler implements AdapterHandler {
   report(instances: readonly InstanceValue[]): void {
     for (const instance of instances) {
       if (instance.template !== 'logentry') continue;
-      if (this.queue.length >= this.params.instanceBufferSize) {
+      if (this.queue.length >= this.params.instanceBufferSize || this.queuedBytes >= MAX_QUEUED_BATCHES * this.params.maxBatchSizeBytes) {
         this.dropped++;
         continue;
       }

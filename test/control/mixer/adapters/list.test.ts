@@ -136,6 +136,15 @@ describe('list adapter', () => {
     }
   }, 20_000);
 
+  it('checks that arrive together before the first fetch ends all wait for it', async () => {
+    const server = createServer((req, res) => void setTimeout(() => res.writeHead(200).end('alice\n'), 300));
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const handler = handlerFor({ providerUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, refreshInterval: '5s', ttl: '10s' });
+    const codes = await Promise.all([codeFor(handler, 'alice'), codeFor(handler, 'alice'), codeFor(handler, 'alice')]);
+    expect(codes).toEqual([StatusCode.OK, StatusCode.OK, StatusCode.OK]);
+  });
+
   it('refuses a provider body larger than the bound', async () => {
     const url = await listServer(() => 'x'.repeat(MAX_LIST_BYTES + 10));
     const handler = handlerFor({ providerUrl: url, refreshInterval: '5s', ttl: '10s' });

@@ -118,6 +118,15 @@ describe('memquota adapter', () => {
     expect(await granted(handler, { ip: 'd' }, ONE, 'q.default')).toBe(1);
   });
 
+  it('counts long dimension values (kept as a hash) as exactly as short ones', async () => {
+    const c = clock();
+    const handler = createMemQuotaHandler(memquota.parseParams(PARAMS) as MemQuotaParams, testContext(), c.now);
+    const long = (ch: string) => ({ user: ch.repeat(4000) });
+    for (let i = 0; i < 3; i++) expect(await granted(handler, long('a'))).toBe(1);
+    expect(await granted(handler, long('a'))).toBe(0);
+    expect(await granted(handler, long('b'))).toBe(1);
+  });
+
   it('an unknown quota name is granted nothing', async () => {
     const handler = memquota.createHandler(memquota.parseParams(PARAMS), testContext());
     expect(await granted(handler, {}, ONE, 'other.default')).toBe(0);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AdapterHandler } from '../../../../control/mixer/adapter.js';
 import { adapterByName } from '../../../../control/mixer/adapter-registry.js';
-import { createPrometheusHandler } from '../../../../control/mixer/adapters/prometheus.js';
+import { createPrometheusHandler, MAX_LABEL_VALUE_LENGTH } from '../../../../control/mixer/adapters/prometheus.js';
 import type { PrometheusParams } from '../../../../control/mixer/adapters/prometheus-params.js';
 import { instance, testContext } from './handler-context.js';
 
@@ -109,6 +109,13 @@ describe('prometheus adapter', () => {
     const counted = samples.filter((s) => s.name === 'istio_requests_total');
     expect(counted).toHaveLength(1);
     expect(counted[0]).toEqual({ name: 'istio_requests_total', labels: { destination_service: evil, response_code: '200' }, value: 1 });
+  });
+
+  it('cuts label values at MAX_LABEL_VALUE_LENGTH', async () => {
+    const handler = handlerFor(METRICS);
+    await handler.report!([instance('inflight.istio-system', 'metric', { value: 1, dimensions: { pod: 'p'.repeat(5000) } })]);
+    const { samples } = parseText(handler.metricsText!());
+    expect(samples.find((s) => s.name === 'inflight')!.labels.pod).toBe('p'.repeat(MAX_LABEL_VALUE_LENGTH));
   });
 
   it('keeps at most maxSeries series and counts the dropped ones; expired series make room', async () => {
