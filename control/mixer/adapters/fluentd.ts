@@ -12,6 +12,7 @@ import type { Adapter, AdapterHandler, HandlerContext, InstanceValue } from '../
 import { formatDurationMs, readBool, readDurationMs, readHostPort, readNumber, readObject } from './adapter-params.js';
 import { encodeEntry, encodePackedForward } from './fluentd-forward.js';
 import { fieldMap, jsonValue, valueString } from './instance-fields.js';
+import { escapeLabelValue } from './prometheus.js';
 
 export interface FluentdParams {
   readonly host: string;
@@ -37,6 +38,9 @@ export function parseFluentdParams(raw: unknown): FluentdParams {
   };
 }
 
+/** Besides instanceBufferSize entries, the queue holds at most this many batches' worth of bytes (entries may be large). */
+const MAX_QUEUED_BATCHES = 4;
+
 interface QueuedEntry {
   readonly tag: string;
   readonly bytes: Uint8Array;
@@ -48,6 +52,7 @@ class FluentdHandler implements AdapterHandler {
   private socket: Socket | null = null;
   private pushing = false;
   private closed = false;
+  private unreachable = false;
   private readonly timer: NodeJS.Timeout;
   /** Entries dropped: queue full, or their batch's write failed. */
   dropped = 0;
@@ -61,7 +66,7 @@ class FluentdHandler implements AdapterHandler {
   report(instances: readonly InstanceValue[]): void {
     for (const instance of instances) {
       if (instance.template !== 'logentry') continue;
-      if (this.queue.length >= this.params.instanceBufferSize) {
+      if (this.queue.length >= this.params.instanceBufferSize || this.queuedBytes >= MAX_QUEUED_BATCHES * this.params.maxBatchSizeBytes) {
         this.dropped++;
         continue;
       }
@@ -103,9 +108,13 @@ class FluentdHandler implements AdapterHandler {
         socket = await this.connection();
       } catch (err) {
         this.requeue(batch);
-        this.context.log.warn({ handler: this.context.handlerName, err: (err as Error).message }, 'fluentd: cannot connect; entries kept for the next push');
+        // one warning per outage, not one per push interval
+        if (!this.unreachable) this.context.log.warn({ handler: this.context.handlerName, err: (err as Error).message }, 'fluentd: cannot connect; entries kept for the next push');
+        this.unreachable = true;
         return;
       }
+      if (this.unreachable) this.context.log.info({ handler: this.context.handlerName }, 'fluentd: connected again');
+      this.unreachable = false;
       try {
         await this.write(socket, batch);
         this.sent += batch.length;
@@ -184,6 +193,19 @@ class FluentdHandler implements AdapterHandler {
 
   get queuedEntries(): number {
     return this.queue.length;
+  }
+
+  metricsText(): string {
+    const handler = `{handler="${escapeLabelValue(this.context.handlerName)}"}`;
+    return [
+      '# HELP isthmus_mixer_fluentd_sent_entries_total Log entries written to the Fluentd connection.',
+      '# TYPE isthmus_mixer_fluentd_sent_entries_total counter',
+      `isthmus_mixer_fluentd_sent_entries_total${handler} ${this.sent}`,
+      '# HELP isthmus_mixer_fluentd_dropped_entries_total Log entries dropped: buffer full, or their batch failed to write.',
+      '# TYPE isthmus_mixer_fluentd_dropped_entries_total counter',
+      `isthmus_mixer_fluentd_dropped_entries_total${handler} ${this.dropped}`,
+      '',
+    ].join('\n');
   }
 
   async close(): Promise<void> {

@@ -150,7 +150,10 @@ class ListHandler implements AdapterHandler {
       this.list = compileList(params.overrides, params.entryType);
       return;
     }
-    this.firstLoad = this.refresh();
+    // checks that arrive before the first fetch ends wait for it
+    this.firstLoad = this.refresh().finally(() => {
+      this.firstLoad = null;
+    });
     this.refreshTimer = setInterval(() => void this.refresh(), params.refreshIntervalMs).unref();
     this.resetPurgeTimer();
   }
@@ -198,11 +201,7 @@ class ListHandler implements AdapterHandler {
   }
 
   check(instances: readonly InstanceValue[]): CheckResult | Promise<CheckResult> {
-    if (this.list === null && this.firstLoad !== null) {
-      const load = this.firstLoad;
-      this.firstLoad = null;
-      return load.then(() => this.answer(instances));
-    }
+    if (this.list === null && this.firstLoad !== null) return this.firstLoad.then(() => this.answer(instances));
     return this.answer(instances);
   }
 

@@ -8,6 +8,7 @@
 // window is empty are dropped first; when all are in use a new key is refused
 // rather than evicting a live one (evicting would let a client that sprays
 // dimension values reset someone's limit).
+import { createHash } from 'node:crypto';
 import { AdapterParamError, type Adapter, type AdapterHandler, type HandlerContext, type InstanceValue, type QuotaArgs, type QuotaResult } from '../adapter.js';
 import { fieldPath, readDurationMs, readList, readNumber, readObject, readString, readStringMap, rawField } from './adapter-params.js';
 import { fieldMap, valueString } from './instance-fields.js';
@@ -113,7 +114,8 @@ export class MemQuotaStore {
       .sort()
       .map((k) => `${k}\u0001${valueString(dimensions[k])}`)
       .join('\u0000')}`;
-    const counter = this.counterFor(key, limit, now);
+    // dimension values come from requests: a long key is kept as its hash, so maxDimensionKeys bounds memory
+    const counter = this.counterFor(key.length > 512 ? createHash('sha256').update(key).digest('base64') : key, limit, now);
     if (counter === null) return { grantedAmount: 0, validDurationMs: limit.validDurationMs };
     const used = counter.window === null ? counter.allocated : counter.window.used(now);
     const available = Math.max(0, limit.maxAmount - used);

@@ -9,6 +9,9 @@ import type { Adapter, AdapterHandler, HandlerContext, InstanceValue } from '../
 import { fieldMap, valueNumber, valueString } from './instance-fields.js';
 import { parsePrometheusParams, type PrometheusMetric, type PrometheusParams } from './prometheus-params.js';
 
+/** Label values come from requests; longer ones are cut so maxSeries bounds memory. */
+export const MAX_LABEL_VALUE_LENGTH = 1024;
+
 interface Series {
   readonly labels: readonly string[];
   value: number;
@@ -74,7 +77,7 @@ class PrometheusHandler implements AdapterHandler {
   }
 
   private record(metric: PrometheusMetric, dimensions: Readonly<Record<string, unknown>>, value: number, now: number): void {
-    const labels = metric.labelNames.map((name) => valueString(dimensions[name]));
+    const labels = metric.labelNames.map((name) => valueString(dimensions[name]).slice(0, MAX_LABEL_VALUE_LENGTH));
     const key = labels.join('\u0000');
     const bySeries = this.series.get(metric)!;
     let series = bySeries.get(key);

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { AdapterParamError, type Adapter, type AdapterHandler, type HandlerContext, type InstanceValue } from '../adapter.js';
 import { readDurationMs, readEnum, readHostPort, readMapEntries, readNumber, readObject, readString } from './adapter-params.js';
 import { fieldMap, valueNumber, valueString } from './instance-fields.js';
+import { escapeLabelValue } from './prometheus.js';
 
 export const MAX_PENDING_PACKETS = 64;
 
@@ -147,6 +148,15 @@ class StatsdHandler implements AdapterHandler {
   /** Lines dropped because the send queue was full, a line was larger than flushBytes, or a send failed. */
   get droppedLines(): number {
     return this.dropped;
+  }
+
+  metricsText(): string {
+    return [
+      '# HELP isthmus_mixer_statsd_dropped_lines_total StatsD lines dropped: send queue full, line over flushBytes, or send failed.',
+      '# TYPE isthmus_mixer_statsd_dropped_lines_total counter',
+      `isthmus_mixer_statsd_dropped_lines_total{handler="${escapeLabelValue(this.context.handlerName)}"} ${this.dropped}`,
+      '',
+    ].join('\n');
   }
 
   close(): void {
