@@ -118,7 +118,7 @@ export const CONTROL_COMMAND: CommandSpec = {
     { name: 'root-rotation-overlap', type: 'duration', valueName: 'DURATION', default: '24h', description: 'length of each phase of `isthmus ca rotate` (at least the longest workload certificate lifetime)' },
     { name: 'workload-cert-ttl', type: 'duration', valueName: 'DURATION', default: '24h', description: 'lifetime of a workload certificate when the request names none' },
     { name: 'max-workload-cert-ttl', type: 'duration', valueName: 'DURATION', default: '2160h', description: 'the longest workload certificate lifetime granted (longer requests are capped)' },
-    { name: 'policy-adapter', type: 'list', valueName: 'FILE', description: 'an ES module whose default export is a policy adapter (control/mixer/adapter.ts), registered beside the built-in ones (repeatable)' },
+    { name: 'policy-adapter', type: 'list', valueName: 'FILE', description: 'an ES module exporting policy adapters (control/mixer/adapter.ts), registered beside the built-in ones before the config is read (repeatable)' },
     {
       name: 'policy-threads', type: 'integer', valueName: 'N', default: 2,
       description: 'adapter pool threads for policy handlers (Mixer Check/Report, ext_authz); each handler runs on one of them',

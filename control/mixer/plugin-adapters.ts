@@ -1,5 +1,5 @@
 // Operator-written adapters (`isthmus control --policy-adapter FILE`): each
-// file is an ES module whose default export (or `adapter` export) is an
+// file is an ES module whose default export, or any named export, is an
 // Adapter (control/mixer/adapter.ts). It is imported and registered on the
 // gRPC thread (the store validates handler params with it) and in every
 // adapter pool thread (where its handlers live).
@@ -19,12 +19,12 @@ function isAdapter(value: unknown): value is Adapter {
   return typeof a.name === 'string' && Array.isArray(a.templates) && typeof a.parseParams === 'function' && typeof a.createHandler === 'function';
 }
 
-/** takes plug-in module URLs; imports each and registers its adapter (an adapter already registered under that name is kept). Throws naming the file when one is not an Adapter. */
+/** takes plug-in module URLs; imports each and registers the adapters it exports (one already registered under that name is kept). Throws naming the file when it exports none. */
 export async function loadPluginAdapters(urls: readonly string[]): Promise<void> {
   for (const url of urls) {
-    const module = (await import(url)) as { default?: unknown; adapter?: unknown };
-    const candidate = module.default ?? module.adapter;
-    if (!isAdapter(candidate)) throw new Error(`${url}: the default export is not a policy adapter (needs name, templates, parseParams, createHandler)`);
-    if (adapterByName(candidate.name) === undefined) registerAdapter(candidate);
+    const module = (await import(url)) as Record<string, unknown>;
+    const adapters = Object.values(module).filter(isAdapter);
+    if (adapters.length === 0) throw new Error(`${url} exports no policy adapter (an object with name, templates, parseParams and createHandler)`);
+    for (const adapter of adapters) if (adapterByName(adapter.name) === undefined) registerAdapter(adapter);
   }
 }
