@@ -38,6 +38,9 @@ export interface MixerReportRequest {
   attributes?: AttributesMessage[];
 }
 
+/** Attribute sets one Report may carry (a proxy's batches are far smaller). */
+export const MAX_REPORT_BATCH = 10_000;
+
 const duration = (ms: number): DurationMessage => {
   const seconds = Math.floor(ms / 1000);
   return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
@@ -97,6 +100,11 @@ export function addMixerService(server: Server, runtime: PolicyRuntime, log: Log
     },
     Report(call: ServerUnaryCall<MixerReportRequest, object>, callback: sendUnaryData<object>): void {
       const batch = Array.isArray(call.request.attributes) ? call.request.attributes : [];
+      if (batch.length > MAX_REPORT_BATCH) {
+        // Rules run on this thread for every set: a huge batch would stall Checks behind it.
+        callback({ code: GrpcStatus.INVALID_ARGUMENT, details: `a Report carries at most ${MAX_REPORT_BATCH} attribute sets (this one has ${batch.length})` });
+        return;
+      }
       runtime.report(batch.map((a) => decodeAttributes(a)));
       callback(null, {});
     },

@@ -125,6 +125,8 @@ describe('isthmus control: Mixer Check and Report', { timeout: 60_000 }, () => {
     expect(text).toMatch(/request_count\{[^}]*method="POST"[^}]*\} 1\b/);
     expect(text).toMatch(/^isthmus_mixer_reports_total 3$/m);
     expect(text).toMatch(/^isthmus_mixer_report_batches_dropped_total 0$/m);
+    // A batch past the bound is refused whole, naming the bound.
+    await expect(client.report(Array.from({ length: 10_001 }, () => ({ 'request.method': 'GET' })))).rejects.toMatchObject({ code: 3, details: expect.stringContaining('at most 10000') });
     await client.check({});
     const after = (await control.admin('/metrics')).text;
     expect(after).toMatch(/^isthmus_mixer_checks_total\{service="mixer",outcome="ok"\} 1$/m);
