@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../src/process/compiled-path.js';
 import { MixerClient } from '../control/mixer/mixer-client.js';
 import { OpenLoopSchedule } from './open-loop-schedule.js';
+import { sampleProcess } from './process-sampler.js';
 import { createLatencyHistogram, recordLatencyMs, summarizeLatency } from './latency-histogram.js';
 
 const POLICY = `apiVersion: config.istio.io/v1alpha2
@@ -116,6 +117,8 @@ async function main(): Promise<void> {
     // Warm-up: JIT on both sides, the pool threads, the channel.
     for (let i = 0; i < 2000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => client.check(attrs(i + k))));
     const histogram = createLatencyHistogram();
+    const cpuBefore = sampleProcess(control.child.pid!);
+    const clientBefore = process.cpuUsage();
     const schedule = new OpenLoopSchedule(performance.now(), rate, seconds * 1000);
     let sent = 0;
     let done = 0;
@@ -154,12 +157,15 @@ async function main(): Promise<void> {
       };
       tick();
     });
+    const cpuAfter = sampleProcess(control.child.pid!);
+    const clientCpu = process.cpuUsage(clientBefore);
     const s = summarizeLatency(histogram);
     const answered = done - failed;
     process.stdout.write(
       `mixer Check at ${rate}/s for ${seconds}s (max ${maxInFlight} in flight): ${answered} answered (${denied} denied), ${failed} failed, ${skipped} not sent (in-flight bound)\n`
       + `latency: p50 ${s.p50_ms.toFixed(3)} ms, p90 ${s.p90_ms.toFixed(3)} ms, p99 ${s.p99_ms.toFixed(3)} ms, p99.9 ${s.p999_ms.toFixed(3)} ms, max ${s.max_ms.toFixed(3)} ms (goal p99 < 1 ms: ${s.p99_ms < 1 ? 'met' : 'not met'})\n`
-      + `${await serverSide(control.adminPort)}\n`,
+      + `${await serverSide(control.adminPort)}\n`
+      + `CPU per Check: control plane ${done === 0 ? '?' : (((cpuAfter.cpuSeconds - cpuBefore.cpuSeconds) / done) * 1e6).toFixed(0)} µs (all its threads), this client ${done === 0 ? '?' : ((clientCpu.user + clientCpu.system) / done).toFixed(0)} µs\n`,
     );
   } finally {
     client.close();

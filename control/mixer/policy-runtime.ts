@@ -57,10 +57,11 @@ export class PolicyRuntime {
   /** takes the store and how to read policy from it; resolves once the current policy is in force. */
   static async start(options: PolicyRuntimeOptions): Promise<PolicyRuntime> {
     const runtime = new PolicyRuntime(options);
-    await runtime.reload();
+    // Subscribed first: a change that lands while the first load runs is loaded after it, not missed.
     runtime.unsubscribe = options.store.subscribe(() => {
       void runtime.reload();
     });
+    await runtime.reload();
     return runtime;
   }
 
