@@ -8,6 +8,7 @@ import type { AdapterHandler, HandlerContext } from './adapter.js';
 import type { HandlerSpec, PoolAnswer, PoolTask, PoolWorkerData } from './adapter-pool-protocol.js';
 import { adapterByName } from './adapter-registry.js';
 import { loadPluginAdapters } from './plugin-adapters.js';
+import { mergeMetricFamilies } from './metric-families.js';
 import { createLogger } from '../../src/log.js';
 
 interface LiveHandler {
@@ -58,16 +59,16 @@ async function configure(specs: readonly HandlerSpec[]): Promise<PoolAnswer> {
 }
 
 function metricsText(): string {
-  let text = '';
+  const texts: string[] = [];
   for (const [name, live] of handlers) {
     if (live.handler.metricsText === undefined) continue;
     try {
-      text += live.handler.metricsText();
+      texts.push(live.handler.metricsText());
     } catch (err) {
       log.warn({ handler: name, err: message(err) }, 'policy handler metrics failed');
     }
   }
-  return text;
+  return mergeMetricFamilies(texts);
 }
 
 /** takes one pool task; returns its answer (piscina's task function). */

@@ -18,6 +18,7 @@ import { compiledSibling } from '../../src/process/compiled-path.js';
 import type { Logger } from '../../src/log.js';
 import type { CheckResult, InstanceValue, QuotaArgs, QuotaResult } from './adapter.js';
 import type { HandlerSpec, PoolAnswer, PoolTask, PoolWorkerData } from './adapter-pool-protocol.js';
+import { mergeMetricFamilies } from './metric-families.js';
 
 export type { HandlerSpec } from './adapter-pool-protocol.js';
 
@@ -163,7 +164,7 @@ export class AdapterPool {
   /** Resolves once the handlers' metrics text is fresh (tests, and /metrics right after a report). */
   async refreshMetrics(): Promise<string> {
     const answers = await Promise.all(this.lanes.map((lane) => lane.pool.run({ op: 'metrics' }).catch(() => null)));
-    this.metrics = answers.map((a) => (a?.kind === 'metrics' ? a.text : '')).join('');
+    this.metrics = mergeMetricFamilies(answers.map((a) => (a?.kind === 'metrics' ? a.text : '')));
     return this.metrics;
   }
 
