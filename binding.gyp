@@ -21,6 +21,7 @@
         "native/tls_session.cc",
         "native/tls_napi.cc",
         "native/x509_csr.cc",
+        "native/x509_csr_asn1.cc",
         "native/x509_issue.cc",
         "native/x509_napi.cc"
       ],

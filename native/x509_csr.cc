@@ -1,6 +1,11 @@
+// Low-level EC_KEY / RSA / SHA-2 calls are deprecated in OpenSSL 3.0 but are what is fast there (see ParsedCsr).
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include "x509_csr.h"
 
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 
@@ -102,10 +107,10 @@ bool ReadSubjectAltName(X509_EXTENSION* ext, CsrFacts* facts) {
 }
 
 // Reads every extensionRequest attribute value (PKCS#9) for subjectAltNames.
-void ReadRequestedNames(X509_REQ* req, CsrFacts* facts) {
-  int attributes = X509_REQ_get_attr_count(req);
-  for (int i = 0; i < attributes; i++) {
-    X509_ATTRIBUTE* attr = X509_REQ_get_attr(req, i);
+void ReadRequestedNames(const STACK_OF(X509_ATTRIBUTE)* attributes, CsrFacts* facts) {
+  int count = attributes == nullptr ? 0 : sk_X509_ATTRIBUTE_num(attributes);
+  for (int i = 0; i < count; i++) {
+    X509_ATTRIBUTE* attr = sk_X509_ATTRIBUTE_value(attributes, i);
     if (OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr)) != NID_ext_req) continue;
     int values = X509_ATTRIBUTE_count(attr);
     for (int j = 0; j < values; j++) {
@@ -122,8 +127,8 @@ void ReadRequestedNames(X509_REQ* req, CsrFacts* facts) {
         facts->extension_error = "an extensionRequest value is not a SEQUENCE of extensions";
         return;
       }
-      int count = sk_X509_EXTENSION_num(extensions.get());
-      for (int k = 0; k < count; k++) {
+      int extension_count = sk_X509_EXTENSION_num(extensions.get());
+      for (int k = 0; k < extension_count; k++) {
         X509_EXTENSION* ext = sk_X509_EXTENSION_value(extensions.get(), k);
         if (OBJ_obj2nid(X509_EXTENSION_get_object(ext)) != NID_subject_alt_name) continue;
         if (!ReadSubjectAltName(ext, facts)) return;
@@ -132,9 +137,38 @@ void ReadRequestedNames(X509_REQ* req, CsrFacts* facts) {
   }
 }
 
+// Builds the low-level key of a P-256/P-384 or RSA SubjectPublicKeyInfo into *csr (nothing for other keys).
+void LoadKey(ParsedCsr* csr) {
+  const CsrSpki* spki = csr->raw->info->spki;
+  const ASN1_OBJECT* algorithm = nullptr;
+  int type = 0;
+  const void* value = nullptr;
+  X509_ALGOR_get0(&algorithm, &type, &value, spki->algorithm);
+  const unsigned char* p = ASN1_STRING_get0_data(spki->public_key);
+  long length = ASN1_STRING_length(spki->public_key);
+  int nid = OBJ_obj2nid(algorithm);
+  if (nid == NID_X9_62_id_ecPublicKey && type == V_ASN1_OBJECT) {
+    int curve = OBJ_obj2nid(static_cast<const ASN1_OBJECT*>(value));
+    if (curve != NID_X9_62_prime256v1 && curve != NID_secp384r1) return;
+    EC_KEY* key = EC_KEY_new_by_curve_name(curve);
+    // o2i_ECPublicKey refuses a point that is not on the curve.
+    if (key != nullptr && o2i_ECPublicKey(&key, &p, length) != nullptr) csr->ec_key.reset(key);
+    else EC_KEY_free(key);
+  } else if (nid == NID_rsaEncryption) {
+    const unsigned char* start = p;
+    RSA* key = d2i_RSAPublicKey(nullptr, &p, length);
+    if (key != nullptr && p == start + length) csr->rsa_key.reset(key);
+    else RSA_free(key);
+  }
+  ERR_clear_error();
+}
+
 }  // namespace
 
-X509ReqPtr ParseCsrPem(const char* pem, size_t length, std::string* error) {
+void EcKeyFree::operator()(EC_KEY* p) const { EC_KEY_free(p); }
+void RsaFree::operator()(RSA* p) const { RSA_free(p); }
+
+std::unique_ptr<ParsedCsr> ParseCsrPem(const char* pem, size_t length, std::string* error) {
   if (length > kMaxCsrPemBytes) {
     *error = "the CSR is " + std::to_string(length) + " bytes; at most " + std::to_string(kMaxCsrPemBytes) +
              " are accepted";
@@ -169,58 +203,91 @@ X509ReqPtr ParseCsrPem(const char* pem, size_t length, std::string* error) {
     *error = std::string(kNotPkcs10) + "its base64 body does not decode";
     return nullptr;
   }
-  const unsigned char* p = der.data();
-  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
-  if (!req) {
+  std::unique_ptr<ParsedCsr> csr(new ParsedCsr());
+  long consumed = 0;
+  csr->raw = DecodeCsrRaw(der.data(), static_cast<long>(der.size()), &consumed);
+  if (!csr->raw) {
     *error = std::string(kNotPkcs10) + OpenSslReason();
     return nullptr;
   }
-  size_t rest = der.size() - static_cast<size_t>(p - der.data());
+  size_t rest = der.size() - static_cast<size_t>(consumed);
   if (rest != 0) {
     *error = std::string(kNotPkcs10) + std::to_string(rest) + " bytes follow the request";
     return nullptr;
   }
-  return req;
+  if (ASN1_INTEGER_get(csr->raw->info->version) != 0) {
+    *error = std::string(kNotPkcs10) + "its version is not 1";
+    return nullptr;
+  }
+  LoadKey(csr.get());
+  return csr;
 }
 
-CsrFacts ReadCsrFacts(X509_REQ* req) {
+CsrFacts ReadCsrFacts(const ParsedCsr& csr) {
   CsrFacts facts;
-  X509_PUBKEY* spki = X509_REQ_get_X509_PUBKEY(req);
-  ASN1_OBJECT* algorithm = nullptr;
-  const unsigned char* point = nullptr;
-  int point_length = 0;
-  X509_ALGOR* parameters = nullptr;
-  if (spki != nullptr && X509_PUBKEY_get0_param(&algorithm, &point, &point_length, &parameters, spki) == 1) {
-    facts.key_algorithm = Dotted(algorithm);
-    if (OBJ_obj2nid(algorithm) == NID_X9_62_id_ecPublicKey && parameters != nullptr) {
-      int type = 0;
-      const void* value = nullptr;
-      X509_ALGOR_get0(nullptr, &type, &value, parameters);
-      if (type == V_ASN1_OBJECT) {
-        const ASN1_OBJECT* curve = static_cast<const ASN1_OBJECT*>(value);
-        facts.curve = Dotted(curve);
-        int nid = OBJ_obj2nid(curve);
-        int size = nid == NID_X9_62_prime256v1 ? 32 : nid == NID_secp384r1 ? 48 : 0;
-        facts.ec_point_uncompressed = size > 0 && point_length == 1 + 2 * size && point[0] == 4;
-      }
-    }
+  const CsrSpki* spki = csr.raw->info->spki;
+  const ASN1_OBJECT* algorithm = nullptr;
+  int type = 0;
+  const void* value = nullptr;
+  X509_ALGOR_get0(&algorithm, &type, &value, spki->algorithm);
+  facts.key_algorithm = Dotted(algorithm);
+  if (OBJ_obj2nid(algorithm) == NID_X9_62_id_ecPublicKey && type == V_ASN1_OBJECT) {
+    const ASN1_OBJECT* curve = static_cast<const ASN1_OBJECT*>(value);
+    facts.curve = Dotted(curve);
+    int nid = OBJ_obj2nid(curve);
+    int size = nid == NID_X9_62_prime256v1 ? 32 : nid == NID_secp384r1 ? 48 : 0;
+    const unsigned char* point = ASN1_STRING_get0_data(spki->public_key);
+    facts.ec_point_uncompressed = size > 0 && ASN1_STRING_length(spki->public_key) == 1 + 2 * size && point[0] == 4;
   }
-  EVP_PKEY* key = X509_REQ_get0_pubkey(req);
-  facts.key_loaded = key != nullptr;
-  facts.key_bits = key != nullptr ? EVP_PKEY_get_bits(key) : 0;
-  ERR_clear_error();
-  const X509_ALGOR* signature_algorithm = nullptr;
-  X509_REQ_get0_signature(req, nullptr, &signature_algorithm);
+  if (csr.ec_key) {
+    facts.key_loaded = true;
+    facts.key_bits = EC_GROUP_get_degree(EC_KEY_get0_group(csr.ec_key.get()));
+  } else if (csr.rsa_key) {
+    facts.key_loaded = true;
+    facts.key_bits = RSA_bits(csr.rsa_key.get());
+  }
   const ASN1_OBJECT* signature_oid = nullptr;
-  if (signature_algorithm != nullptr) X509_ALGOR_get0(&signature_oid, nullptr, nullptr, signature_algorithm);
+  X509_ALGOR_get0(&signature_oid, nullptr, nullptr, csr.raw->signature_algorithm);
   facts.signature_algorithm = Dotted(signature_oid);
-  ReadRequestedNames(req, &facts);
+  ReadRequestedNames(csr.raw->info->attributes, &facts);
   return facts;
 }
 
-bool VerifyCsrSignature(X509_REQ* req) {
-  EVP_PKEY* key = X509_REQ_get0_pubkey(req);
-  bool ok = key != nullptr && X509_REQ_verify(req, key) == 1;
+bool VerifyCsrSignature(const ParsedCsr& csr) {
+  const CsrInfo* info = csr.raw->info;
+  const ASN1_BIT_STRING* signature = csr.raw->signature;
+  const ASN1_OBJECT* oid = nullptr;
+  X509_ALGOR_get0(&oid, nullptr, nullptr, csr.raw->signature_algorithm);
+  int algorithm = OBJ_obj2nid(oid);
+  if (info->enc.enc == nullptr || info->enc.len <= 0 || (signature->flags & 7) != 0) return false;
+  unsigned char digest[SHA512_DIGEST_LENGTH];
+  size_t digest_length = 0;
+  int digest_nid = 0;
+  const unsigned char* tbs = info->enc.enc;
+  size_t tbs_length = static_cast<size_t>(info->enc.len);
+  switch (algorithm) {
+    case NID_ecdsa_with_SHA256: case NID_sha256WithRSAEncryption:
+      SHA256(tbs, tbs_length, digest), digest_length = SHA256_DIGEST_LENGTH, digest_nid = NID_sha256;
+      break;
+    case NID_ecdsa_with_SHA384: case NID_sha384WithRSAEncryption:
+      SHA384(tbs, tbs_length, digest), digest_length = SHA384_DIGEST_LENGTH, digest_nid = NID_sha384;
+      break;
+    case NID_sha512WithRSAEncryption:
+      SHA512(tbs, tbs_length, digest), digest_length = SHA512_DIGEST_LENGTH, digest_nid = NID_sha512;
+      break;
+    default:
+      return false;
+  }
+  bool ecdsa = algorithm == NID_ecdsa_with_SHA256 || algorithm == NID_ecdsa_with_SHA384;
+  bool ok = false;
+  if (ecdsa && csr.ec_key) {
+    // ECDSA_verify also refuses a signature whose DER is not the canonical encoding.
+    ok = ECDSA_verify(0, digest, static_cast<int>(digest_length), ASN1_STRING_get0_data(signature),
+                      ASN1_STRING_length(signature), csr.ec_key.get()) == 1;
+  } else if (!ecdsa && csr.rsa_key) {
+    ok = RSA_verify(digest_nid, digest, static_cast<unsigned int>(digest_length), ASN1_STRING_get0_data(signature),
+                    static_cast<unsigned int>(ASN1_STRING_length(signature)), csr.rsa_key.get()) == 1;
+  }
   ERR_clear_error();
   return ok;
 }

@@ -9,12 +9,27 @@
 #include <string>
 #include <vector>
 
+#include <openssl/ec.h>
+#include <openssl/rsa.h>
+
+#include "x509_csr_asn1.h"
 #include "x509_openssl_ptr.h"
 
 namespace isthmus {
 
 // A CSR PEM longer than this is refused unread (as MAX_CSR_PEM_BYTES in csr-reader.ts).
 constexpr size_t kMaxCsrPemBytes = 16 * 1024;
+
+struct EcKeyFree { void operator()(EC_KEY* p) const; };
+struct RsaFree { void operator()(RSA* p) const; };
+
+// A decoded request and its public key as a low-level key (EC_KEY or RSA): OpenSSL 3.0's EVP_PKEY
+// decoding and signature setup would cost more than the verification itself.
+struct ParsedCsr {
+  CsrRawPtr raw;
+  std::unique_ptr<EC_KEY, EcKeyFree> ec_key;  // set for a P-256/P-384 key that is a point on its curve
+  std::unique_ptr<RSA, RsaFree> rsa_key;  // set for a readable RSA key
+};
 
 struct CsrFacts {
   std::string key_algorithm;  // dotted OID of the SPKI algorithm
@@ -28,14 +43,15 @@ struct CsrFacts {
   std::string extension_error;  // "" or why the extension request cannot be read
 };
 
-// takes PEM text and its length; returns the decoded request, or null with *error set to the refusal message.
-X509ReqPtr ParseCsrPem(const char* pem, size_t length, std::string* error);
+// takes PEM text and its length; returns the decoded request with its key, or null with *error set to the
+// refusal message.
+std::unique_ptr<ParsedCsr> ParseCsrPem(const char* pem, size_t length, std::string* error);
 
 // takes a decoded request; returns the facts the CA's policy checks.
-CsrFacts ReadCsrFacts(X509_REQ* req);
+CsrFacts ReadCsrFacts(const ParsedCsr& csr);
 
 // takes a decoded request; returns whether its self-signature verifies with its own key (proof of possession).
-bool VerifyCsrSignature(X509_REQ* req);
+bool VerifyCsrSignature(const ParsedCsr& csr);
 
 }  // namespace isthmus
 

@@ -77,6 +77,33 @@ bool AddName(GENERAL_NAMES* names, const IssueSan& san, std::string* error) {
   return true;
 }
 
+// Copies the subject's SubjectPublicKeyInfo into the certificate as received (no EVP_PKEY round trip: in
+// OpenSSL 3.0 X509_set_pubkey encodes and decodes the key through its provider coders).
+bool SetPublicKey(X509* x, const CsrSpki* spki) {
+  const ASN1_OBJECT* algorithm = nullptr;
+  int type = 0;
+  const void* value = nullptr;
+  X509_ALGOR_get0(&algorithm, &type, &value, spki->algorithm);
+  void* parameter = nullptr;
+  if (type == V_ASN1_OBJECT) {
+    parameter = OBJ_dup(static_cast<const ASN1_OBJECT*>(value));
+    if (parameter == nullptr) return false;
+  } else if (type != V_ASN1_NULL && type != V_ASN1_UNDEF) {
+    return false;  // explicit curve parameters and the like: the CA's policy refused those already
+  }
+  ASN1_OBJECT* oid = OBJ_dup(algorithm);
+  int length = ASN1_STRING_length(spki->public_key);
+  unsigned char* bits = length > 0 ? static_cast<unsigned char*>(OPENSSL_memdup(ASN1_STRING_get0_data(spki->public_key), length)) : nullptr;
+  if (oid == nullptr || bits == nullptr ||
+      X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), oid, type, parameter, bits, length) != 1) {
+    ASN1_OBJECT_free(oid);
+    if (type == V_ASN1_OBJECT) ASN1_OBJECT_free(static_cast<ASN1_OBJECT*>(parameter));
+    OPENSSL_free(bits);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool ParseIssueSan(const std::string& text, IssueSan* out) {
@@ -122,7 +149,7 @@ std::unique_ptr<CaSigner> CaSigner::Create(const std::string& cert_pem, const st
   return signer;
 }
 
-bool CaSigner::Issue(EVP_PKEY* subject_key, const std::vector<IssueSan>& sans, int64_t not_before, int64_t not_after,
+bool CaSigner::Issue(const CsrSpki* subject_key, const std::vector<IssueSan>& sans, int64_t not_before, int64_t not_after,
                      const unsigned char* serial, size_t serial_length, std::string* pem, std::string* error) const {
   if (serial_length == 0 || serial_length > 20 || serial[0] == 0 || serial[0] > 0x7f) {
     *error = "the serial must be 1 to 20 bytes, positive, with no leading zero byte";
@@ -156,7 +183,7 @@ bool CaSigner::Issue(EVP_PKEY* subject_key, const std::vector<IssueSan>& sans, i
                X509_set_issuer_name(x, X509_get_subject_name(cert_.get())) == 1 &&
                ASN1_TIME_set(X509_getm_notBefore(x), static_cast<time_t>(not_before)) != nullptr &&
                ASN1_TIME_set(X509_getm_notAfter(x), static_cast<time_t>(not_after)) != nullptr &&
-               X509_set_pubkey(x, subject_key) == 1;
+               SetPublicKey(x, subject_key);
   for (size_t i = 0; built && i < fixed_extensions_.size(); i++) {
     built = X509_add_ext(x, fixed_extensions_[i].get(), -1) == 1;
   }

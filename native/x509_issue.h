@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "x509_csr_asn1.h"
 #include "x509_openssl_ptr.h"
 
 namespace isthmus {
@@ -37,9 +38,9 @@ class CaSigner {
   // takes the signing certificate PEM and its private key PEM; returns the signer, or null with *error set.
   static std::unique_ptr<CaSigner> Create(const std::string& cert_pem, const std::string& key_pem, std::string* error);
 
-  // takes the subject's public key, its names, the validity (unix seconds) and a positive big-endian serial;
-  // returns the certificate PEM in *pem, or false with *error set.
-  bool Issue(EVP_PKEY* subject_key, const std::vector<IssueSan>& sans, int64_t not_before, int64_t not_after,
+  // takes the subject's public key (copied into the certificate as is), its names, the validity (unix seconds) and
+  // a positive big-endian serial; returns the certificate PEM in *pem, or false with *error set.
+  bool Issue(const CsrSpki* subject_key, const std::vector<IssueSan>& sans, int64_t not_before, int64_t not_after,
              const unsigned char* serial, size_t serial_length, std::string* pem, std::string* error) const;
 
  private:

@@ -17,20 +17,20 @@ namespace {
 const napi_type_tag kCsrTag = {0x6973746d75730003ULL, 0x78353039637372ULL};
 
 struct CsrHolder {
-  X509ReqPtr req;
+  std::unique_ptr<ParsedCsr> csr;
 };
 
 void FinalizeCsr(napi_env, void* data, void*) { delete static_cast<CsrHolder*>(data); }
 
 // takes a value; returns the request inside an x509ReadCsr external, or null (no exception) when it is not one.
-X509_REQ* CsrFromValue(napi_env env, napi_value value) {
+const ParsedCsr* CsrFromValue(napi_env env, napi_value value) {
   bool tagged = false;
   void* data = nullptr;
   if (napi_check_object_type_tag(env, value, &kCsrTag, &tagged) != napi_ok || !tagged ||
       napi_get_value_external(env, value, &data) != napi_ok || data == nullptr) {
     return nullptr;
   }
-  return static_cast<CsrHolder*>(data)->req.get();
+  return static_cast<CsrHolder*>(data)->csr.get();
 }
 
 // A refusal of what a peer sent: an Error whose code is ERR_CSR_INVALID, so csr-reader.ts can tell it from a bug.
@@ -57,16 +57,17 @@ Napi::Value ReadCsr(const Napi::CallbackInfo& info) {
   }
   std::string error;
   // An oversize PEM is refused by length alone, never copied.
-  X509ReqPtr req = length > kMaxCsrPemBytes ? ParseCsrPem(nullptr, length, &error) : ParseCsrPem(pem.data(), pem.size(), &error);
-  if (!req) {
+  std::unique_ptr<ParsedCsr> csr =
+      length > kMaxCsrPemBytes ? ParseCsrPem(nullptr, length, &error) : ParseCsrPem(pem.data(), pem.size(), &error);
+  if (!csr) {
     ThrowCsrError(env, error);
     return env.Undefined();
   }
-  CsrFacts facts = ReadCsrFacts(req.get());
+  CsrFacts facts = ReadCsrFacts(*csr);
   Napi::Array uris = Napi::Array::New(env, facts.uri_sans.size());
   for (size_t i = 0; i < facts.uri_sans.size(); i++) uris.Set(static_cast<uint32_t>(i), Napi::String::New(env, facts.uri_sans[i]));
   napi_value handle = nullptr;
-  CsrHolder* holder = new CsrHolder{std::move(req)};
+  CsrHolder* holder = new CsrHolder{std::move(csr)};
   if (napi_create_external(env, holder, FinalizeCsr, nullptr, &handle) != napi_ok) {
     delete holder;
     return env.Undefined();
@@ -89,12 +90,12 @@ Napi::Value ReadCsr(const Napi::CallbackInfo& info) {
 // x509VerifyCsr(csr): whether the request's self-signature verifies with its own key.
 Napi::Value VerifyCsr(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  X509_REQ* req = info.Length() < 1 ? nullptr : CsrFromValue(env, info[0]);
-  if (req == nullptr) {
+  const ParsedCsr* csr = info.Length() < 1 ? nullptr : CsrFromValue(env, info[0]);
+  if (csr == nullptr) {
     Napi::TypeError::New(env, "x509VerifyCsr: expected a CSR from x509ReadCsr").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  return Napi::Boolean::New(env, VerifyCsrSignature(req));
+  return Napi::Boolean::New(env, VerifyCsrSignature(*csr));
 }
 
 // Reads a string or Buffer argument into *out; false with a TypeError pending otherwise.
@@ -144,15 +145,14 @@ class X509Signer : public Napi::ObjectWrap<X509Signer> {
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    EVP_PKEY* key = nullptr;
-    EvpPkeyPtr spki_key;
-    if (X509_REQ* req = CsrFromValue(env, info[0])) {
-      key = X509_REQ_get0_pubkey(req);
+    const CsrSpki* key = nullptr;
+    CsrSpkiPtr spki;
+    if (const ParsedCsr* csr = CsrFromValue(env, info[0])) {
+      key = csr->raw->info->spki;
     } else if (info[0].IsBuffer()) {
       Napi::Buffer<unsigned char> der = info[0].As<Napi::Buffer<unsigned char>>();
-      const unsigned char* p = der.Data();
-      spki_key.reset(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.Length())));
-      key = spki_key.get();
+      spki = DecodeCsrSpki(der.Data(), static_cast<long>(der.Length()));
+      key = spki.get();
     } else {
       return fail("the key must be a CSR from x509ReadCsr or an SPKI DER Buffer");
     }
