@@ -19,7 +19,11 @@
         "native/tls_cert_info.cc",
         "native/tls_context.cc",
         "native/tls_session.cc",
-        "native/tls_napi.cc"
+        "native/tls_napi.cc",
+        "native/x509_csr.cc",
+        "native/x509_csr_asn1.cc",
+        "native/x509_issue.cc",
+        "native/x509_napi.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

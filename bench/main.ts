@@ -217,7 +217,7 @@ export async function run(argv: string[]): Promise<number> {
     if (tcp.length > 0) process.stdout.write(formatTcpTable(tcp));
     const written = writeReport(resolve(options.out), report);
     log(`bench: wrote ${written.json}, ${written.markdown} and ${written.html}`);
-    return results.length > 0 || parser.length > 0 || tcp.length > 0 || xds.some((row) => row.connected === row.clients) ? 0 : 1;
+    return results.length > 0 || parser.length > 0 || tcp.length > 0 || ca !== undefined || xds.some((row) => row.connected === row.clients) ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -14,6 +14,7 @@
 #include "socket_tls.h"
 #include "socket_transport.h"
 #include "tls_napi.h"
+#include "x509_napi.h"
 
 namespace isthmus {
 
@@ -28,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterSocketTransport(env, exports);
   RegisterSocketTls(env, exports);
   RegisterTls(env, exports);
+  RegisterX509(env, exports);
   return exports;
 }
 

@@ -60,7 +60,45 @@ interface IsthmusAddon {
   tlsSessionPeer(session: TlsSessionHandle): TlsPeer;
   tlsSessionError(session: TlsSessionHandle): string;
   tlsSessionFree(session: TlsSessionHandle): void;
+  x509ReadCsr(pem: string): CsrFacts;
+  x509VerifyCsr(csr: CsrHandle): boolean;
+  X509Signer: X509SignerClass;
 }
+
+/** Opaque: a PKCS#10 request parsed by x509ReadCsr (freed when garbage-collected). */
+export interface CsrHandle {
+  readonly __csr: unique symbol;
+}
+
+/** What x509ReadCsr reads from a CSR (native/x509_csr.h); the policy on it is control/ca/csr-reader.ts's. */
+export interface CsrFacts {
+  readonly csr: CsrHandle;
+  /** Dotted OIDs. */
+  readonly keyAlgorithm: string;
+  /** An EC key's named curve, '' when it names none. */
+  readonly curve: string;
+  /** An uncompressed point of exactly the size of its curve (P-256 or P-384). */
+  readonly ecPointUncompressed: boolean;
+  /** OpenSSL could build the key (an EC point on its curve, a readable RSA key). */
+  readonly keyLoaded: boolean;
+  readonly keyBits: number;
+  readonly signatureAlgorithm: string;
+  readonly uriSans: readonly string[];
+  /** How many requested names are not URIs. */
+  readonly otherSans: number;
+  /** '' or why the extension request cannot be read. */
+  readonly extensionError: string;
+}
+
+/** The CA's signer in the addon (native/x509_issue.h): one per CA key. */
+export interface X509SignerInstance {
+  /** takes the subject's key (a CSR from x509ReadCsr, or SPKI DER), names ("URI:x", "DNS:x", "IP:x"), validity
+   *  (ms since 1970; whole seconds are kept) and a positive serial of 1-20 bytes; returns the certificate PEM.
+   *  Throws an Error saying what was wrong. */
+  issue(key: CsrHandle | Buffer, sans: readonly string[], notBeforeMs: number, notAfterMs: number, serial: Buffer): string;
+}
+
+export type X509SignerClass = new (certPem: string | Buffer, keyPem: string | Buffer) => X509SignerInstance;
 
 /** A subject-alt-name the peer's certificate must carry. */
 export interface TlsSanMatcher {
@@ -425,3 +463,13 @@ export const tlsSessionError: (session: TlsSessionHandle) => string = addon.tlsS
 
 /** takes a session; frees it now (idempotent; later calls on it throw). */
 export const tlsSessionFree: (session: TlsSessionHandle) => void = addon.tlsSessionFree;
+
+/** takes a CSR PEM (at most 16 KiB); returns its facts and the parsed request, or throws an Error with code
+ *  ERR_CSR_INVALID whose message says what is wrong (not one PEM block, not PKCS#10, too long). */
+export const x509ReadCsr: (pem: string) => CsrFacts = addon.x509ReadCsr;
+
+/** takes a CSR from x509ReadCsr; returns whether its self-signature verifies with its own key. */
+export const x509VerifyCsr: (csr: CsrHandle) => boolean = addon.x509VerifyCsr;
+
+/** new X509Signer(signing certificate PEM, its private key PEM): throws an Error when they do not match or cannot be read. */
+export const X509Signer: X509SignerClass = addon.X509Signer;

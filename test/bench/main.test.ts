@@ -35,6 +35,17 @@ describe('isthmus bench', () => {
     expect(readFileSync(join(out, 'bench.md'), 'utf8')).toContain('| direct | direct | direct | fixed | 10 | 1000 | 1 |');
   }, 40_000);
 
+  it('`bench ca` signs CSRs in process, exits 0 and writes its figure to bench.json', () => {
+    const caOut = join(out, 'ca');
+    const run = spawnSync(process.execPath, ['bin/isthmus.js', 'bench', 'ca', '--duration', '600ms', '--out', caOut],
+      { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr + run.stdout).toMatch(/bench: ca: \d+ CSRs signed per second on one thread/);
+    const report = JSON.parse(readFileSync(join(caOut, 'bench.json'), 'utf8')) as { ca?: { csrs_per_s: number; goal: number } };
+    expect(report.ca?.csrs_per_s).toBeGreaterThan(0);
+    expect(report.ca?.goal).toBe(2000);
+  }, 40_000);
+
   it('rejects an unknown scenario and a bad option, naming them', () => {
     const unknown = spawnSync(process.execPath, ['bin/isthmus.js', 'bench', 'envoy'], { cwd: root, encoding: 'utf8' });
     expect(unknown.status).toBe(2);
