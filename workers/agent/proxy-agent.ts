@@ -410,7 +410,7 @@ export class ProxyAgent implements AdminBackend {
     if (this.options.control === undefined) {
       const missing = referenced.filter((name) => !Object.hasOwn(secrets, name));
       if (missing.length > 0) {
-        throw new Error(`TLS contexts name SDS secrets ${missing.join(', ')}, which only the proxy's workload identity or a control plane provides: start it with --token-file and --control`);
+        throw new Error(`TLS contexts name SDS secrets ${missing.join(', ')}, which only the proxy's workload identity provides: start it with --token-file (and --control; the control plane also sends ROOTCA over ADS)`);
       }
     }
     // SDS over ADS: subscribe to what the config names; what has not arrived keeps its listener or cluster warming.
@@ -418,7 +418,8 @@ export class ProxyAgent implements AdminBackend {
     this.xds?.setSecretNames(this.secretNames);
     const { bootstrap, warming } = withoutWarming(prepared, secrets);
     if (warming.length > 0) {
-      this.log.warn({ warming }, `warming until their SDS secrets arrive: ${warming.map((w) => `${w.kind} ${w.name} (${w.waitingFor.join(', ')})`).join('; ')}`);
+      const what = warming.map((w) => `${w.kind} ${w.name} (${w.waitingFor.join(', ')})`).join('; ');
+      this.log.warn({ warming, detail: what }, 'warming until the SDS secrets they name arrive');
     }
     this.warming = warming;
     const slots = this.slots.assign(this.reservations.resolve(bootstrap));
