@@ -4,6 +4,7 @@
 // bootstrap naming ROOTCA with `sds_config: {ads: {}}` gets it from there (its
 // listener waits until it has arrived); and nobody gets a `default` (a
 // workload key) from the control plane.
+import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,11 +48,11 @@ function tokenFile(c: RunningControl, sa: string): string {
 }
 
 /** `isthmus agent --out DIR` for service account `sa`; resolves once its files are written. */
-async function agentFiles(c: RunningControl, sa: string): Promise<string> {
+async function agentFiles(c: RunningControl, sa: string, controlCa = join(c.dataDir, 'root-cert.pem')): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-sds-agent-'));
   temps.push(dir);
   const out = join(dir, 'certs');
-  agents.push(await spawnIsthmus(['agent', '--out', out, '--control', `127.0.0.1:${securePort(c)}`, '--control-ca', join(c.dataDir, 'root-cert.pem'),
+  agents.push(await spawnIsthmus(['agent', '--out', out, '--control', `127.0.0.1:${securePort(c)}`, '--control-ca', controlCa,
     '--token-file', tokenFile(c, sa), '--workload-cert-ttl', '1h', '--log-format', 'json'], { cwd: dir, readyMsg: 'agent ready', readyTimeoutMs: 20_000 }));
   return out;
 }
@@ -85,7 +86,7 @@ async function secretsOf(p: RunningProxy): Promise<SecretsBody> {
 
 describe('SDS secrets over ADS', () => {
   it('a root rotation reaches a proxy through the ADS ROOTCA push alone: it accepts a peer from the new root, open connections go on', async () => {
-    control = await startControl(undefined, undefined, ['--push-debounce-quiet', '20ms', '--root-rotation-overlap', '3s']);
+    control = await startControl(undefined, undefined, ['--push-debounce-quiet', '20ms', '--root-rotation-overlap', '15s']);
     upstream = await startUpstream();
     // A 1 h certificate: this sidecar does not renew (nor learn roots by CSR) during the test.
     const server = await startSidecar(securePort(control), {
@@ -102,31 +103,17 @@ describe('SDS secrets over ADS', () => {
 
     // A client under the old root, on a keep-alive connection made before the rotation.
     const oldCerts = await agentFiles(control, 'old-client');
+    // The control plane's own serving certificate stays under the root it started with.
+    const startRoot = join(control.dir, 'start-root.pem');
+    writeFileSync(startRoot, readFileSync(join(control.dataDir, 'root-cert.pem')));
     const keepAlive = new https.Agent({ keepAlive: true, maxSockets: 1 });
     const first = await mtlsGet(inbound, oldCerts, keepAlive);
     expect(first.status).toBe(200);
 
     const rotate = isthmus(['ca', 'rotate', '--control', `http://127.0.0.1:${control.adminPort}`, '--data-dir', control.dataDir], control.dir);
     expect(rotate.code, rotate.stderr).toBe(0);
-    // The bundle with both roots arrives over ADS at once.
+    // The bundle with both roots arrives over ADS at once (phases of 15 s: the new root signs after the first).
     await waitFor('ROOTCA with both roots', async () => (await secretsOf(server)).secrets.find((s) => s.name === 'ROOTCA')?.trusted_ca?.length === 2, 10_000);
-    await waitFor('the new root signs', () => {
-      const r = isthmus(['ca', 'status', '--control', `http://127.0.0.1:${control!.adminPort}`, '--data-dir', control!.dataDir], control!.dir);
-      return (JSON.parse(r.stdout) as { phase: string }).phase === 'signing-with-new-root';
-    }, 15_000);
-    const newCerts = await agentFiles(control, 'new-client');
-    const newIssuer = new (await import('node:crypto')).X509Certificate(readFileSync(join(newCerts, 'cert-chain.pem'))).issuer;
-    const oldIssuer = new (await import('node:crypto')).X509Certificate(readFileSync(join(oldCerts, 'cert-chain.pem'))).issuer;
-    expect(newIssuer).not.toBe(oldIssuer);
-
-    // The sidecar still holds its first certificate (no CSR since), yet trusts the new root.
-    const after = await secretsOf(server);
-    expect(after.secrets.find((s) => s.name === 'default')!.serial_number).toBe(serverSerial);
-    expect((await mtlsGet(inbound, newCerts)).status).toBe(200);
-    // The connection opened before the new Secret keeps serving (a Secret applies to new handshakes).
-    const again = await mtlsGet(inbound, oldCerts, keepAlive);
-    expect(again).toEqual({ status: 200, localPort: first.localPort });
-    keepAlive.destroy();
 
     // `isthmus proxy-config secrets` says where each came from.
     const table = isthmus(['proxy-config', 'secrets', `127.0.0.1:${server.adminPort}`], control.dir);
@@ -135,6 +122,26 @@ describe('SDS secrets over ADS', () => {
     expect(table.stdout).toMatch(/^ROOTCA\s+ADS\s/m);
     expect(table.stdout).toMatch(/^\s+ROOTCA\[1\]\s/m);
     expect(table.stdout).not.toContain('PRIVATE KEY');
+    await waitFor('the new root signs', () => {
+      const r = isthmus(['ca', 'status', '--control', `http://127.0.0.1:${control!.adminPort}`, '--data-dir', control!.dataDir], control!.dir);
+      return (JSON.parse(r.stdout) as { phase: string }).phase === 'signing-with-new-root';
+    }, 15_000);
+    const newCerts = await agentFiles(control, 'new-client', startRoot);
+    // The two roots share a subject name: tell them apart by signature.
+    const oldRoot = new X509Certificate(readFileSync(startRoot));
+    expect(new X509Certificate(readFileSync(join(oldCerts, 'cert-chain.pem'))).verify(oldRoot.publicKey)).toBe(true);
+    expect(new X509Certificate(readFileSync(join(newCerts, 'cert-chain.pem'))).verify(oldRoot.publicKey)).toBe(false);
+
+    // The sidecar still holds its first certificate (no CSR since), yet trusts the new root.
+    const after = await secretsOf(server);
+    expect(after.secrets.find((s) => s.name === 'default')!.serial_number).toBe(serverSerial);
+    const viaNew = await mtlsGet(inbound, newCerts).catch((e: Error) => { throw new Error(`new-root client: ${e.message}; bundle has ${certCount(readFileSync(join(newCerts, "root-cert.pem"), "utf8"))}`); });
+    expect(viaNew.status).toBe(200);
+    // The connection opened before the new Secret keeps serving (a Secret applies to new handshakes).
+    const again = await mtlsGet(inbound, oldCerts, keepAlive).catch((e: Error) => { throw new Error(`kept connection: ${e.message}`); });
+    expect(again).toEqual({ status: 200, localPort: first.localPort });
+    keepAlive.destroy();
+
   }, 120_000);
 
   it('a static bootstrap naming ROOTCA with sds_config ads gets it from the control plane; its listener warms until then', async () => {
