@@ -187,7 +187,7 @@ describe('SDS secrets over ADS', () => {
     const bootstrapPath = join(dir, 'bootstrap.yaml');
     writeFileSync(bootstrapPath, JSON.stringify(bootstrap));
     const proxy = await spawnIsthmus(['proxy', '--bootstrap', bootstrapPath, '--control', `127.0.0.1:${reserved}`, '--service', 'edge', '--outbound-port', '0',
-      '--admin-port', '0', '--data-dir', join(dir, 'data'), '--log-format', 'json'], { cwd: dir, readyMsg: 'warming until the SDS secrets they name arrive', readyTimeoutMs: 20_000 });
+      '--admin-port', '0', '--data-dir', join(dir, 'data'), '--log-format', 'json', '--xds-protocol', 'sotw'], { cwd: dir, readyMsg: 'warming until the SDS secrets they name arrive', readyTimeoutMs: 20_000 });
     agents.push(proxy);
     // Warming: nothing listens (no plaintext, no TLS without its trust bundle).
     await expect(mtlsGetRaw(listenerPort, leaf.certPath, leaf.keyPath, ca.certPath)).rejects.toThrow(/ECONNREFUSED/);
