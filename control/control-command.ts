@@ -295,6 +295,8 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
       if (err instanceof CaMaterialError) throw new ControlStartError(err.message);
       throw err;
     }
+    const meshPublisher = publisher;
+    ca.onTrustBundle((pem) => meshPublisher.setTrustBundle(pem)); // ROOTCA over ADS
     ads = createAdsServer(cache, publisher.callbacks, { logger: log.child({ component: 'xds' }) });
     addCertificateService(ads.server, ca, log.child({ component: 'ca' }));
     const policyLog = log.child({ component: 'mixer' });

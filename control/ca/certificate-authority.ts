@@ -63,6 +63,8 @@ export class CertificateAuthority {
   /** The trust bundle proxies get as ROOTCA: the root, and during a rotation the other root too. */
   bundlePem: string;
   private rotationTimer: NodeJS.Timeout | null = null;
+  /** Told the new bundle whenever it changes (the ADS server's ROOTCA Secret). */
+  private readonly bundleListeners: ((pem: string) => void)[] = [];
   private readonly limiter: TokenRateLimiter;
   issuedTotal = 0;
   refusedTotal = 0;
@@ -83,6 +85,12 @@ export class CertificateAuthority {
       this.rotationTimer = setInterval(() => void this.advance(Date.now()), ROTATION_TICK_MS);
       this.rotationTimer.unref();
     }
+  }
+
+  /** Calls `listener` with the trust bundle now and after every change (a root rotation phase). */
+  onTrustBundle(listener: (pem: string) => void): void {
+    this.bundleListeners.push(listener);
+    listener(this.bundlePem);
   }
 
   /** Stops the rotation timer (on shutdown). */
@@ -144,6 +152,7 @@ export class CertificateAuthority {
     this.root = root;
     this.bundlePem = trustBundle(root, rotation);
     writeRootFile(this.dataDir, this.bundlePem);
+    for (const listener of this.bundleListeners) listener(this.bundlePem);
     this.log.info(this.rotationStatus(), message);
   }
 

@@ -31,7 +31,8 @@ import {
 import type { AdsCallbacks, NodeIdentity } from '../xds/ads-stream.js';
 import { TYPE_URL, type ResourceTypeUrl } from '../xds/protos.js';
 import type { SnapshotCache } from '../xds/snapshot-cache.js';
-import { Snapshot } from '../xds/snapshot.js';
+import { Snapshot, type SnapshotTypeInput } from '../xds/snapshot.js';
+import { meshSecrets } from './mesh-secrets.js';
 import { PushMetrics, typeLabelOf } from './push-metrics.js';
 
 /** What the publisher reads config from (the ConfigStore). */
@@ -68,6 +69,8 @@ interface NodeState {
   problems: readonly string[];
   readonly streams: Set<number>;
   resources: EnvoyResources | undefined;
+  /** What it was last published from (the Secret type is added on top), so a trust bundle change re-publishes it alone. */
+  lastBuilt: BuiltSnapshot | undefined;
   versions: Map<ResourceTypeUrl, string>;
   /** Outbound EDS clusters it was given (cluster_name of its ClusterLoadAssignments). */
   clusterNames: readonly string[];
@@ -198,6 +201,8 @@ export class MeshPublisher {
   private readonly cacheUsers = new Map<string, number>();
   /** Outbound parts refreshed by the current EDS-only push, so each scope's new endpoints are built once. */
   private readonly edsRefreshed = new Map<string, SharedOutbound>();
+  /** The Secrets every proxy's snapshot carries (ROOTCA), once the CA has given its trust bundle. */
+  private secrets: SnapshotTypeInput | undefined;
   private closed = false;
 
   constructor(private readonly options: MeshPublisherOptions) {
@@ -232,6 +237,25 @@ export class MeshPublisher {
     let n = this.outbounds.size;
     for (const byKey of this.built.values()) n += byKey.size;
     return n;
+  }
+
+  /**
+   * The mesh trust bundle changed (CA start, root rotation phase): every proxy's ROOTCA Secret is re-published at
+   * once, nothing else is translated again, and only the Secret type is pushed.
+   */
+  setTrustBundle(pem: string): void {
+    const next = meshSecrets(pem);
+    if (this.closed || next.version === this.secrets?.version) return;
+    this.secrets = next;
+    const now = performance.now();
+    for (const state of this.nodes.values()) {
+      if (state.lastBuilt === undefined) continue;
+      try {
+        this.publish(state, state.lastBuilt, now);
+      } catch (err) {
+        this.failed(state, err);
+      }
+    }
   }
 
   /** Pushes pending changes now instead of after the debounce (tests, shutdown). */
@@ -295,7 +319,7 @@ export class MeshPublisher {
     let state = this.nodes.get(node.id);
     if (state === undefined) {
       state = {
-        id: node.id, proxy: read.proxy, registered: false, problems, streams: new Set(), resources: undefined,
+        id: node.id, proxy: read.proxy, registered: false, problems, streams: new Set(), resources: undefined, lastBuilt: undefined,
         versions: new Map(), clusterNames: [], awaitingAck: new Map(), outbound: undefined, inbound: NO_INBOUND, inboundHash: '', composedFrom: undefined,
         cacheKey: undefined,
       };
@@ -528,8 +552,12 @@ export class MeshPublisher {
   }
 
   private publish(state: NodeState, built: BuiltSnapshot, changedAt: number | undefined): void {
-    const { resources, versions, snapshot } = built;
+    const { resources } = built;
+    const secrets = this.secrets;
+    const snapshot = secrets === undefined ? built.snapshot : built.snapshot.withType(TYPE_URL.SECRET, secrets);
+    const versions = secrets === undefined ? built.versions : new Map(built.versions).set(TYPE_URL.SECRET, secrets.version);
     this.options.cache.setSnapshot(state.id, snapshot);
+    state.lastBuilt = built;
     for (const [typeUrl, version] of versions) {
       if (state.versions.get(typeUrl) === version) continue;
       const label = typeLabelOf(typeUrl);

@@ -108,6 +108,21 @@ function outboundMtls(
   return outboundMtlsSocket(istioSni(key.host, key.port, key.subset), spiffeIds(config.options.trustDomain, accounts));
 }
 
+/**
+ * For a proxyless gRPC client (no sidecar, so no auto mTLS: Istio's proxyless clients use mTLS only when a
+ * DestinationRule says ISTIO_MUTUAL): Istio's SNI and the SPIFFE IDs the server may present, or undefined for
+ * plaintext.
+ */
+export function proxylessMtlsPeer(name: string, proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): { sni: string; peerIds: string[] } | undefined {
+  const key = parseOutboundClusterName(name);
+  if (key === undefined) return undefined;
+  const rule = config.destinationRuleFor(key.host, proxy.namespace, hostNamespace(key, registry, proxy));
+  if (effectivePolicy(rule, key.subset, key.port).tls?.mode !== 'ISTIO_MUTUAL') return undefined;
+  const namespace = registry.service(key.host)?.namespace ?? proxy.namespace;
+  const accounts = registry.endpoints(key.host).filter((e) => e.serviceAccount !== '').map((e) => ({ namespace, serviceAccount: e.serviceAccount }));
+  return { sni: istioSni(key.host, key.port, key.subset), peerIds: spiffeIds(config.options.trustDomain, accounts) };
+}
+
 /** Labels a subset selects; undefined when the subset is not defined (the cluster then gets no endpoints). */
 function subsetLabels(key: OutboundClusterKey, proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): StringMap | undefined {
   if (key.subset === '') return {};

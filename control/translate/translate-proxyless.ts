@@ -8,9 +8,16 @@
 //   a `load_balancing_weight` (gRPC skips a locality without one: its endpoints
 //   would never be used), the sum of its endpoints' weights as Istio sets it;
 // - an address appears once per ClusterLoadAssignment (a duplicate is a NACK).
-// No inbound or outbound sidecar listener: there is no proxy to listen.
+// - mTLS through certificate provider instances, never SDS (proxyless-tls.ts):
+//   a cluster whose DestinationRule says ISTIO_MUTUAL, and the server Listener
+//   of a node that announces its port (APP_PORT) when its PeerAuthentication
+//   is STRICT.
+// No inbound or outbound sidecar listener: there is no proxy to listen. A
+// proxyless server (XdsServer) gets the Listener named by Istio's template for
+// the address it binds.
 import type { ServiceRegistry } from '../registry/service-registry.js';
-import { buildLoadAssignment, buildOutboundCluster, serviceClusterNames } from './build-clusters.js';
+import { buildLoadAssignment, buildOutboundCluster, proxylessMtlsPeer, serviceClusterNames } from './build-clusters.js';
+import { proxylessServerListener, proxylessUpstreamTls } from './proxyless-tls.js';
 import { buildProxylessListeners, type ProxylessListenersResult } from './build-proxyless.js';
 import { parseOutboundClusterName } from './cluster-name.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
@@ -38,6 +45,10 @@ export function proxylessClusterNames(proxy: ProxyIdentity, config: MeshConfig, 
 export function buildProxylessCluster(name: string, proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): object {
   const cluster = buildOutboundCluster(name, proxy, config, registry) as Record<string, unknown>;
   if (!GRPC_LB_POLICIES.has(cluster.lb_policy as string)) cluster.lb_policy = 'ROUND_ROBIN';
+  // A sidecar's SDS socket means nothing to gRPC (a NACK): certificate providers instead, or plaintext.
+  delete cluster.transport_socket;
+  const peer = proxylessMtlsPeer(name, proxy, config, registry);
+  if (peer !== undefined) cluster.transport_socket = proxylessUpstreamTls(peer.sni, peer.peerIds);
   return cluster;
 }
 
@@ -64,13 +75,27 @@ export function buildProxylessLoadAssignment(name: string, proxy: ProxyIdentity,
   return { cluster_name: cla.cluster_name, endpoints };
 }
 
+function byName(a: object, b: object): number {
+  const x = (a as { name: string }).name;
+  const y = (b as { name: string }).name;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** A proxyless server's Listeners: its port on the address it announced and on the wildcard address. */
+function proxylessServerListeners(proxy: ProxyIdentity, config: MeshConfig): object[] {
+  if (proxy.appPort === undefined) return [];
+  const mtls = config.mtlsModeFor(proxy, proxy.appPort) === 'STRICT';
+  const addresses = [...new Set([proxy.address ?? '127.0.0.1', '0.0.0.0'])];
+  return addresses.map((address) => proxylessServerListener(address, proxy.appPort!, mtls));
+}
+
 /** Every resource a proxyless client needs; deterministic (sorted), as translateForProxy. */
 export function translateProxyless(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): EnvoyResources {
   const { names, built } = proxylessClusters(proxy, config, registry);
   return {
     clusters: names.map((name) => buildProxylessCluster(name, proxy, config, registry)),
     endpoints: names.map((name) => buildProxylessLoadAssignment(name, proxy, config, registry)),
-    listeners: built.listeners,
+    listeners: [...built.listeners, ...proxylessServerListeners(proxy, config)].sort(byName),
     routes: built.routes,
   };
 }

@@ -49,6 +49,11 @@ export class Snapshot {
     return this.input[typeUrl as ResourceTypeUrl]?.version;
   }
 
+  /** This snapshot with one type replaced (or added); encodings of the other types are shared by their lists. */
+  withType(typeUrl: ResourceTypeUrl, type: SnapshotTypeInput): Snapshot {
+    return new Snapshot({ ...this.input, [typeUrl]: type });
+  }
+
   typeUrls(): ResourceTypeUrl[] {
     return Object.keys(this.input) as ResourceTypeUrl[];
   }

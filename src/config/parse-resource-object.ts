@@ -12,6 +12,7 @@ import { readListener } from './listener.js';
 import { readBootstrap } from './parse-bootstrap.js';
 import type { ClusterReference } from './route-action.js';
 import { readRouteConfig } from './route-config.js';
+import { readSecret, type SdsSecret } from './sds-secrets.js';
 import { ProblemList, ValueReader, type ReadContext } from './yaml-reader.js';
 
 export interface ObjectReadResult<T> {
@@ -34,6 +35,11 @@ export function readResourceObject<T>(value: unknown, label: string, read: (root
   const ok = problems.problems.length === 0 && result !== undefined;
   if (!ok && problems.problems.length === 0) problems.add(rootNode, '', 'is invalid');
   return { value: ok ? result : undefined, problems: problems.problems };
+}
+
+/** extensions.transport_sockets.tls.v3.Secret (an SDS Secret sent over ADS). */
+export function readSecretObject(value: unknown, label: string): ObjectReadResult<SdsSecret> {
+  return readResourceObject(value, label, readSecret);
 }
 
 /** config.listener.v3.Listener (HCM with an inline route_config); cluster names its routes use are pushed to `refs`. */

@@ -106,7 +106,7 @@ describe('workload identity from the control plane CA', () => {
     expect(secrets).not.toContain('PRIVATE KEY');
     const cli = isthmus(['proxy-config', 'secrets', `127.0.0.1:${proxy!.adminPort}`], control!.dir);
     expect(cli.code, cli.stderr).toBe(0);
-    expect(cli.stdout).toMatch(new RegExp(`default\\s+spiffe://cluster.local/ns/default/sa/reviews\\s+${r.serial.toLowerCase()}`));
+    expect(cli.stdout).toMatch(new RegExp(`default\\s+workload identity \\(CSR\\)\\s+spiffe://cluster.local/ns/default/sa/reviews\\s+${r.serial.toLowerCase()}`));
     expect(cli.stdout).not.toContain('PRIVATE KEY');
     // The data dir (LMDB with two workers) holds the config, never the key.
     const files: string[] = [];

@@ -5,12 +5,13 @@
 // grpc-js-xds's file_watcher certificate provider. Renewal, jitter and
 // backoff are the sidecar's (workload-identity.ts).
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, OptionsError, helpText, parseCommandOptions, type CommandSpec } from '../../src/cli/options.js';
 import type { LogFormat } from '../../src/log-levels.js';
 import { createLogger, reportStartFailure } from '../../src/log.js';
 import { GracefulStop, exitProcess } from '../../src/process/graceful-stop.js';
+import { grpcXdsBootstrap } from './grpc-bootstrap.js';
 import { controlCredentials, readTokenFile } from './identity-client.js';
 import { WorkloadIdentity, type CurrentCertificate } from './workload-identity.js';
 
@@ -24,6 +25,11 @@ export const AGENT_COMMAND: CommandSpec = {
     { name: 'token-file', type: 'string', valueName: 'FILE', description: 'bootstrap token from `isthmus token create`' },
     { name: 'control-ca', type: 'string', valueName: 'FILE', description: 'the control plane\'s root certificate (root-cert.pem in its data dir): reach it over TLS' },
     { name: 'workload-cert-ttl', type: 'duration', valueName: 'DURATION', description: 'the certificate lifetime to ask the CA for (default: the CA\'s)' },
+    { name: 'grpc-bootstrap', type: 'string', valueName: 'FILE', description: 'also write the gRPC xDS bootstrap (GRPC_XDS_BOOTSTRAP) naming these files as certificate provider `default`' },
+    { name: 'xds-server', type: 'string', valueName: 'HOST:PORT', description: 'with --grpc-bootstrap: the control plane\'s plaintext ADS port (grpc-js-xds has no TLS channel credentials; default: --control)' },
+    { name: 'service', type: 'string', valueName: 'NAME', description: 'with --grpc-bootstrap, for a gRPC server: the service it is an endpoint of (with --app-port)' },
+    { name: 'app-port', type: 'integer', valueName: 'PORT', description: 'with --grpc-bootstrap: the port the gRPC server binds (its Listener, mTLS when STRICT)' },
+    { name: 'address', type: 'string', valueName: 'IP', description: 'with --grpc-bootstrap: the address the gRPC server binds and announces (default 127.0.0.1)' },
     LOG_LEVEL_OPTION,
     LOG_FORMAT_OPTION,
   ],
@@ -64,10 +70,28 @@ export async function run(argv: string[]): Promise<number> {
   const log = createLogger('isthmus-agent', v['log-level'] as string, { format: v['log-format'] as LogFormat });
   const dir = resolve(out);
   const controlCa = v['control-ca'] as string | undefined;
+  const grpcBootstrap = v['grpc-bootstrap'] as string | undefined;
+  const xdsServer = (v['xds-server'] as string | undefined) ?? control;
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(xdsServer)) throw new OptionsError(`--xds-server: expected HOST:PORT, got '${xdsServer}'`);
+  const appPort = v['app-port'] as number | undefined;
+  if (appPort !== undefined && (!Number.isInteger(appPort) || appPort < 1 || appPort > 65535)) throw new OptionsError(`--app-port: expected a port 1-65535, got ${appPort}`);
+  if (grpcBootstrap === undefined && (v['xds-server'] !== undefined || v.service !== undefined || appPort !== undefined || v.address !== undefined)) {
+    throw new OptionsError('--xds-server, --service, --app-port and --address go with --grpc-bootstrap FILE');
+  }
   let identity: WorkloadIdentity;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    readTokenFile(resolve(tokenFile));
+    const { claims } = readTokenFile(resolve(tokenFile));
+    if (grpcBootstrap !== undefined) {
+      const service = v.service as string | undefined;
+      const address = v.address as string | undefined;
+      const bootstrap = grpcXdsBootstrap({
+        xdsServer, namespace: claims.ns, serviceAccount: claims.sa, certDir: dir, refreshMs: 5000,
+        ...(service !== undefined ? { service } : {}), ...(address !== undefined ? { address } : {}), ...(appPort !== undefined ? { appPort } : {}),
+      });
+      writeAtomically(dirname(resolve(grpcBootstrap)), basename(grpcBootstrap), `${JSON.stringify(bootstrap, null, 2)}\n`, 0o644);
+      log.info({ file: resolve(grpcBootstrap), xdsServer }, 'gRPC xDS bootstrap written (GRPC_XDS_BOOTSTRAP)');
+    }
     identity = new WorkloadIdentity({
       target: control,
       credentials: controlCredentials(controlCa === undefined || controlCa === '' ? null : resolve(controlCa)),

@@ -41,7 +41,8 @@ import type { XdsClient } from './xds-client.js';
 import { EMPTY_BOOTSTRAP, mergeBootstraps } from './xds-client-merge.js';
 import type { WorkloadIdentity } from './workload-identity.js';
 import { secretsView } from './secrets-view.js';
-import { resolveSdsSecrets, sdsSecretNames } from '../../src/config/sds-secrets.js';
+import { resolveSdsSecrets, sdsSecretNames, type SdsSecrets } from '../../src/config/sds-secrets.js';
+import { adsSecretNames, mergeSecrets, withoutWarming, type Warming } from './sds-warming.js';
 
 /** Where the control plane puts the outbound listener (its mesh option outboundAddress, Istio's 127.0.0.1). */
 const OUTBOUND_ADDRESS = '127.0.0.1';
@@ -89,6 +90,12 @@ export class ProxyAgent implements AdminBackend {
   private fileBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
   private xdsBootstrap: Bootstrap = EMPTY_BOOTSTRAP;
   private xds: XdsClient | null = null;
+  /** Secrets the control plane sent over ADS (SDS); ROOTCA here replaces the one from the CSR answer. */
+  private adsSecrets: SdsSecrets = {};
+  /** SDS names the active config asks the control plane for. */
+  private secretNames: string[] = [];
+  /** Listeners and clusters held back until the secrets they name arrive. */
+  private warming: readonly Warming[] = [];
   /** --token-file: the workload certificate, its key (memory only) and the trust bundle, as SDS secrets. */
   private identity: WorkloadIdentity | null = null;
   private tokenServiceAccount: string | undefined;
@@ -304,7 +311,9 @@ export class ProxyAgent implements AdminBackend {
       node,
       log: this.log.child({ component: 'xds' }),
       apply: (bootstrap) => this.applyXds(bootstrap),
+      onSecrets: (secrets) => this.applyAdsSecrets(secrets),
     });
+    this.xds.setSecretNames(this.secretNames);
     this.log.info({ controlPlane: control.target, protocol: control.protocol, nodeId: node.id }, 'xds client starting');
     this.xds.start();
   }
@@ -349,6 +358,18 @@ export class ProxyAgent implements AdminBackend {
     return run;
   }
 
+  /** Secrets accepted over ADS: the active config again with them (new handshakes use them; open connections go on). */
+  private applyAdsSecrets(secrets: SdsSecrets): Promise<void> {
+    this.adsSecrets = secrets;
+    if (this.activeBootstrap === undefined) return Promise.resolve();
+    return this.reapply('sds secrets (ads)');
+  }
+
+  /** The SDS secrets the data plane gets, and where each came from. */
+  private currentSecrets(): ReturnType<typeof mergeSecrets> {
+    return mergeSecrets(this.identity?.secrets() ?? {}, this.adsSecrets);
+  }
+
   /** A complete config from the control plane, merged with the file's; serialized with file reloads. Rejects to NACK. */
   private applyXds(bootstrap: Bootstrap): Promise<void> {
     const run = this.reloadChain.then(async () => {
@@ -383,12 +404,24 @@ export class ProxyAgent implements AdminBackend {
 
   /** Resolves DNS clusters and ports, writes a new version and announces it. */
   private async apply(input: Bootstrap, reason: string): Promise<void> {
-    const bootstrap = await this.dns.prepare(input);
-    const secrets = this.identity?.secrets() ?? {};
-    const missing = sdsSecretNames(bootstrap).filter((name) => !Object.hasOwn(secrets, name));
-    if (missing.length > 0) {
-      throw new Error(`TLS contexts name SDS secrets ${missing.join(', ')}, which only the proxy's workload identity provides: start it with --token-file (and --control)`);
+    const prepared = await this.dns.prepare(input);
+    const { secrets } = this.currentSecrets();
+    const referenced = sdsSecretNames(prepared);
+    if (this.options.control === undefined) {
+      const missing = referenced.filter((name) => !Object.hasOwn(secrets, name));
+      if (missing.length > 0) {
+        throw new Error(`TLS contexts name SDS secrets ${missing.join(', ')}, which only the proxy's workload identity provides: start it with --token-file (and --control; the control plane also sends ROOTCA over ADS)`);
+      }
     }
+    // SDS over ADS: subscribe to what the config names; what has not arrived keeps its listener or cluster warming.
+    this.secretNames = adsSecretNames(referenced, this.identity !== null);
+    this.xds?.setSecretNames(this.secretNames);
+    const { bootstrap, warming } = withoutWarming(prepared, secrets);
+    if (warming.length > 0) {
+      const what = warming.map((w) => `${w.kind} ${w.name} (${w.waitingFor.join(', ')})`).join('; ');
+      this.log.warn({ warming, detail: what }, 'warming until the SDS secrets they name arrive');
+    }
+    this.warming = warming;
     const slots = this.slots.assign(this.reservations.resolve(bootstrap));
     const resolved = slots.bootstrap;
     // Check first, then route: new endpoints of health-checked clusters have had their first check before any worker sees them.
@@ -489,11 +522,11 @@ export class ProxyAgent implements AdminBackend {
 
   certs(): unknown {
     const active = this.activeBootstrap;
-    return certsView(active === undefined ? undefined : resolveSdsSecrets(active, this.identity?.secrets() ?? {}).bootstrap);
+    return certsView(active === undefined ? undefined : resolveSdsSecrets(active, this.currentSecrets().secrets).bootstrap);
   }
 
   secrets(): unknown {
-    return secretsView(this.identity);
+    return secretsView(this.identity, { sources: this.currentSecrets().sources, ads: this.xds?.adsSecrets(), wanted: this.secretNames, warming: this.warming });
   }
 
   listeners(): ListenerAddress[] {

@@ -12,6 +12,8 @@ import { ProtoJson } from '../../src/xds/proto-json.js';
 import type { XdsNode } from '../../src/xds/xds-node.js';
 import { loadXdsProtos, TYPE_URL } from '../../src/xds/xds-protos.js';
 import { xdsResourceName, type Json } from '../../src/xds/xds-resources.js';
+import type { SdsSecrets } from '../../src/config/sds-secrets.js';
+import { AdsSecretSet, type HeldSecret } from './xds-client-secrets.js';
 import { CLIENT_TYPES, XdsClientState, type ResourceUpdate, type TypeRecord } from './xds-client-state.js';
 
 export type XdsProtocol = 'delta' | 'sotw';
@@ -24,6 +26,8 @@ export interface XdsClientOptions {
   readonly log: Logger;
   /** Applies a complete config; rejects with the reason to NACK it. */
   readonly apply: (bootstrap: Bootstrap) => Promise<void>;
+  /** Takes the Secrets accepted over ADS (all of them, after each change); rejects with the reason to NACK. */
+  readonly onSecrets?: (secrets: SdsSecrets) => Promise<void>;
   /** TLS to the control plane's secure port (--control-ca); plaintext when absent. */
   readonly credentials?: grpc.ChannelCredentials;
   /** Backoff bounds (ms); defaults 250 and 10000. */
@@ -101,6 +105,9 @@ export class XdsClient {
   /** Names subscribed on the current stream (RDS, EDS). */
   private subscribed = new Map<string, Set<string>>();
   private firstSync: { resolve: () => void; promise: Promise<void> };
+  /** SDS over ADS: the Secret names the active config references and what arrived for them. */
+  private readonly secrets = new AdsSecretSet();
+  private readonly secretRecord: TypeRecord = { resources: new Map(), version: '', nonce: '', acceptedAt: null };
 
   constructor(private readonly options: XdsClientOptions) {
     this.Client = grpc.makeClientConstructor(loadXdsProtos().adsService, 'AggregatedDiscoveryService') as unknown as AdsClientConstructor;
@@ -122,6 +129,10 @@ export class XdsClient {
     const types: XdsClientStatus['types'] = {};
     for (const [typeUrl, record] of this.state.types) {
       types[typeUrl] = { version: record.version, resources: record.resources.size, nonce: record.nonce, acceptedAt: record.acceptedAt };
+    }
+    if (this.secrets.wanted().size > 0 || this.secretRecord.acceptedAt !== null) {
+      const r = this.secretRecord;
+      types[TYPE_URL.SECRET] = { version: r.version, resources: this.secrets.entries().size, nonce: r.nonce, acceptedAt: r.acceptedAt };
     }
     return {
       controlPlane: this.options.target,
@@ -145,6 +156,33 @@ export class XdsClient {
   /** The accepted resources per type URL (admin /config_dump's dynamic entries); read only. */
   acceptedTypes(): ReadonlyMap<string, Readonly<TypeRecord>> {
     return this.state.types;
+  }
+
+  /** The Secrets accepted over ADS, by name (admin /secrets). */
+  adsSecrets(): ReadonlyMap<string, HeldSecret> {
+    return this.secrets.entries();
+  }
+
+  /**
+   * The SDS secret names the proxy's config references that the control plane is to send (Envoy subscribes to each
+   * SdsSecretConfig with `sds_config: {ads: {}}`); a change subscribes or unsubscribes on the open stream.
+   */
+  setSecretNames(names: Iterable<string>): void {
+    if (!this.secrets.want(names)) return;
+    const call = this.call;
+    if (call === null) return;
+    const wanted = [...this.secrets.wanted()];
+    const current = this.subscribed.get(TYPE_URL.SECRET) ?? new Set<string>();
+    this.subscribed.set(TYPE_URL.SECRET, new Set(wanted));
+    if (this.options.protocol === 'delta') {
+      call.write({
+        type_url: TYPE_URL.SECRET,
+        resource_names_subscribe: wanted.filter((n) => !current.has(n)),
+        resource_names_unsubscribe: [...current].filter((n) => !wanted.includes(n)),
+      });
+    } else {
+      call.write({ type_url: TYPE_URL.SECRET, version_info: this.secretRecord.version, response_nonce: this.secretRecord.nonce, resource_names: wanted });
+    }
   }
 
   close(): void {
@@ -230,6 +268,17 @@ export class XdsClient {
         call.write({ ...node, type_url: typeUrl, version_info: this.state.record(typeUrl).version, resource_names: [...names] });
       }
     }
+    const secretNames = this.secrets.wanted();
+    if (secretNames.size === 0) return;
+    this.subscribed.set(TYPE_URL.SECRET, secretNames);
+    const node = first ? { node: this.options.node } : {};
+    if (this.options.protocol === 'delta') {
+      const held: Record<string, string> = {};
+      for (const [name, h] of this.secrets.entries()) held[name] = h.version;
+      call.write({ ...node, type_url: TYPE_URL.SECRET, resource_names_subscribe: [...secretNames], initial_resource_versions: held });
+    } else {
+      call.write({ ...node, type_url: TYPE_URL.SECRET, version_info: this.secretRecord.version, resource_names: [...secretNames] });
+    }
   }
 
   private wanted(typeUrl: string): Set<string> {
@@ -244,6 +293,10 @@ export class XdsClient {
     const nonce = response.nonce ?? '';
     const delta = this.options.protocol === 'delta';
     const version = (delta ? response.system_version_info : response.version_info) ?? '';
+    if (typeUrl === TYPE_URL.SECRET) {
+      await this.onSecretResponse(call, response, version, nonce);
+      return;
+    }
     if (!(CLIENT_TYPES as readonly string[]).includes(typeUrl)) {
       this.nack(call, typeUrl, version, nonce, [`type ${typeUrl} is not supported by this proxy`]);
       return;
@@ -294,6 +347,35 @@ export class XdsClient {
     if (typeUrl === TYPE_URL.CLUSTER) this.resubscribe(call, TYPE_URL.ENDPOINT);
   }
 
+  /** Secrets are not part of the assembled config: they are checked, held, and handed to the agent, then ACKed. */
+  private async onSecretResponse(call: AdsCall, response: Response, version: string, nonce: string): Promise<void> {
+    const typeUrl = TYPE_URL.SECRET;
+    const record = this.secretRecord;
+    record.nonce = nonce;
+    let update: ResourceUpdate;
+    try {
+      update = this.options.protocol === 'delta' ? this.deltaUpdate(typeUrl, response) : this.sotwUpdate(typeUrl, response, version);
+    } catch (err) {
+      this.nack(call, typeUrl, version, nonce, [(err as Error).message]);
+      return;
+    }
+    const proposal = this.secrets.propose(update.upserts, update.removed, update.replaceAll);
+    if (!proposal.ok) {
+      this.nack(call, typeUrl, version, nonce, proposal.problems);
+      return;
+    }
+    try {
+      await this.options.onSecrets?.(proposal.secrets);
+    } catch (err) {
+      this.nack(call, typeUrl, version, nonce, [`cannot apply: ${(err as Error).message}`]);
+      return;
+    }
+    proposal.commit();
+    record.version = version;
+    record.acceptedAt = new Date().toISOString();
+    this.ack(call, typeUrl, version, nonce);
+  }
+
   private decode(typeUrl: string, any: AnyMessage | undefined, label: string): Json {
     if (any === undefined || any.type_url !== typeUrl) {
       throw new Error(`${label}: expected a resource of type ${typeUrl}, got ${any?.type_url ?? 'none'}`);
@@ -331,7 +413,7 @@ export class XdsClient {
     if (this.options.protocol === 'delta') call.write({ type_url: typeUrl, response_nonce: nonce, error_detail });
     else {
       call.write({
-        type_url: typeUrl, version_info: this.state.record(typeUrl).version, response_nonce: nonce,
+        type_url: typeUrl, version_info: typeUrl === TYPE_URL.SECRET ? this.secretRecord.version : this.state.record(typeUrl)?.version ?? '', response_nonce: nonce,
         resource_names: this.names(typeUrl), error_detail,
       });
     }

@@ -206,3 +206,58 @@ spec:
     expect(sidecarRatings.routes.map((r: Json) => r.name)).toEqual(['old', 'teapot', 'debug', 'flaky', 'rest']);
   });
 });
+
+describe('proxyless mTLS (certificate provider instances, as Istio\'s grpc generator)', () => {
+  const ISTIO_MUTUAL = `apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: ratings-mtls, namespace: default}
+spec:
+  host: ${RATINGS}
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+`;
+  const STRICT = `apiVersion: security.istio.io/v1beta1
+kind: PeerAuthentication
+metadata: {name: default, namespace: default}
+spec:
+  mtls: {mode: STRICT}
+`;
+
+  it('gives a cluster whose DestinationRule says ISTIO_MUTUAL an UpstreamTlsContext naming the `default` provider; others stay plaintext', async () => {
+    const { registry, config } = await mesh(ISTIO_MUTUAL);
+    const r = translateForProxy({ ...grpcClient, labels: { 'security.istio.io/tlsMode': 'istio' } }, config, registry);
+    const ratings = named(r.clusters, `outbound|9080||${RATINGS}`);
+    expect(ratings.transport_socket.typed_config).toMatchObject({
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      common_tls_context: {
+        tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
+        validation_context: { ca_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' } },
+      },
+      sni: `outbound_.9080_._.${RATINGS}`,
+    });
+    // No SDS anywhere (gRPC has none), even for a node labelled with a mesh identity (auto mTLS is for sidecars).
+    expect(JSON.stringify(r.clusters)).not.toContain('sds');
+    expect(named(r.clusters, `outbound|9080||${REVIEWS}`).transport_socket).toBeUndefined();
+    // The whole snapshot still encodes against the xDS protos.
+    const snapshot = new Snapshot({ [TYPE_URL.CLUSTER]: { version: '1', resources: r.clusters } });
+    expect(() => snapshot.encode()).not.toThrow();
+  });
+
+  it('gives a proxyless server its inbound Listener by Istio\'s name template, mTLS-only when STRICT', async () => {
+    const server: ProxyIdentity = { ...grpcClient, id: 'echo-1', address: '127.0.0.1', appPort: 7070 };
+    const plain = await mesh();
+    const open = named(translateForProxy(server, plain.config, plain.registry).listeners, 'xds.istio.io/grpc/lds/inbound/127.0.0.1:7070');
+    expect(open.address).toEqual({ socket_address: { address: '127.0.0.1', port_value: 7070 } });
+    expect(open.filter_chains[0].transport_socket).toBeUndefined();
+    expect(open.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0]).toEqual({ match: { prefix: '/' }, non_forwarding_action: {} });
+    const strict = await mesh(STRICT);
+    const listeners = translateForProxy(server, strict.config, strict.registry).listeners;
+    const secured = named(listeners, 'xds.istio.io/grpc/lds/inbound/127.0.0.1:7070');
+    expect(secured.filter_chains[0].transport_socket.typed_config).toMatchObject({
+      common_tls_context: { tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' } },
+      require_client_certificate: { value: true },
+    });
+    expect(named(listeners, 'xds.istio.io/grpc/lds/inbound/0.0.0.0:7070')).toBeDefined();
+    const snapshot = new Snapshot({ [TYPE_URL.LISTENER]: { version: '1', resources: listeners } });
+    expect(() => snapshot.encode()).not.toThrow();
+  });
+});
