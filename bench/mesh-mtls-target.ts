@@ -24,15 +24,19 @@ interface MeshCerts {
   readonly client: { cert: string; key: string };
 }
 
-/** A CA and two workload certificates (URI SAN only, as the control plane's CA issues them) in dir. */
-export function makeMeshCertificates(dir: string): MeshCerts {
+/**
+ * A CA and two workload certificates (URI SAN only, as the control plane's CA issues them) in dir; `serverDns` adds
+ * a DNS SAN to the server's (haproxy checks the SNI it sends against DNS names and cannot match a URI SAN).
+ */
+export function makeMeshCertificates(dir: string, serverDns?: string): MeshCerts {
   mkdirSync(dir, { recursive: true });
   const o = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     o(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/O=cluster.local/CN=bench mesh CA']);
     for (const [name, id] of [['server', SERVER_ID], ['client', CLIENT_ID]] as const) {
       o(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', '/']);
-      writeFileSync(join(dir, `${name}.ext`), `subjectAltName=critical,URI:${id}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
+      const dns = name === 'server' && serverDns !== undefined ? `,DNS:${serverDns}` : '';
+      writeFileSync(join(dir, `${name}.ext`), `subjectAltName=critical,URI:${id}${dns}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
       o(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`]);
     }
   } catch (err) {

@@ -133,6 +133,20 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
   // Istio 1.20 publishes p90 +0.228 ms and p99 +0.298 ms for its two proxies with mTLS.
   push('isthmus mTLS mesh (2 sidecars) added p99 vs direct (fixed rate)', addedP99Ms(meshMtlsFixed, directFixed), 'ms', null, undefined, [meshMtlsFixed, directFixed]);
   push('isthmus mTLS mesh added p99 vs plaintext mesh (fixed rate)', addedP99Ms(meshMtlsFixed, meshFixed), 'ms', null, undefined, [meshMtlsFixed, meshFixed]);
+  // The same path with haproxy pairs doing the mTLS (issue 12), and where the added latency sits (p50/p90 too).
+  const haproxyMtlsFixed = find('mesh', 'haproxy x2 mTLS', 'fixed');
+  push('haproxy mTLS mesh (2 sidecars) added p99 vs direct (fixed rate)', addedP99Ms(haproxyMtlsFixed, directFixed), 'ms', null, undefined, [haproxyMtlsFixed, directFixed]);
+  for (const [name, row] of [['isthmus mTLS mesh', meshMtlsFixed], ['haproxy mTLS mesh', haproxyMtlsFixed]] as const) {
+    for (const p of ['p50', 'p90'] as const) {
+      const added = row === undefined || directFixed === undefined ? null : round(row[`${p}_ms`] - directFixed[`${p}_ms`]);
+      push(`${name} (2 sidecars) added ${p} vs direct (fixed rate)`, added, 'ms', null, undefined, [row, directFixed]);
+    }
+  }
+  ratio('isthmus mTLS mesh / haproxy mTLS mesh throughput (max)', find('mesh', 'isthmus 1w x2 mTLS', 'max'), find('mesh', 'haproxy x2 mTLS', 'max'));
+  // Proxy CPU (both sidecars) per 1000 requests, mTLS vs plaintext, at the same fixed rate (issue 12).
+  for (const [label, name] of [['isthmus 1w x2', 'isthmus plaintext mesh'], ['isthmus 1w x2 mTLS', 'isthmus mTLS mesh'], ['haproxy x2', 'haproxy plaintext mesh'], ['haproxy x2 mTLS', 'haproxy mTLS mesh']] as const) {
+    push(`${name} CPU-s per 1000 requests, both sidecars (fixed rate)`, find('mesh', label, 'fixed')?.cpu_s_per_1k ?? null, 'cpu-s/1k', null);
+  }
   const reloadFixed = find('reload', 'isthmus 1w', 'fixed');
   const reloadRow = rows.find((r) => r.scenario === 'reload' && r.mode === 'fixed');
   const proxyFixed = find('proxy', 'isthmus 1w', 'fixed');

@@ -5,7 +5,7 @@
 // access log on, to a file, on each transport,
 // nginx with 1 worker, haproxy with nbthread 1); `mesh` puts two in series, a
 // client-side and a server-side sidecar, as Istio measures a mesh hop
-// (plaintext until mTLS lands); `reload` is Isthmus at a fixed rate while its
+// (plaintext and with mTLS, Isthmus and haproxy pairs); `reload` is Isthmus at a fixed rate while its
 // routes change every 500 ms; `uws-front` (only when named) is Isthmus's route
 // table behind a uWS listener.
 import { existsSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { parseJsonLine, startManagedProcess, type ManagedProcess } from '../src/
 import { findPeerBinary, freePort, startPeer, type PeerName } from './peers.js';
 import { createRouteReloader } from './route-reloader.js';
 import { MESH_MTLS_LABEL, startMtlsMesh } from './mesh-mtls-target.js';
+import { MESH_HAPROXY_MTLS_LABEL, startHaproxyMtlsMesh } from './mesh-haproxy-mtls.js';
 
 export interface StartContext {
   readonly upstreamPort: number;
@@ -160,6 +161,20 @@ const meshMtls: LoadTarget = {
   },
 };
 
+/** The same path with two haproxy (nbthread 1) doing the mTLS (bench/mesh-haproxy-mtls.ts). */
+const meshHaproxyMtls: LoadTarget = {
+  id: 'mesh-haproxy-mtls',
+  scenario: 'mesh',
+  target: 'haproxy',
+  label: MESH_HAPROXY_MTLS_LABEL,
+  modes: ['max', 'fixed'],
+  unavailable: peerMissing('haproxy'),
+  start: async ({ upstreamPort, dir }) => {
+    const { procs, port } = await startHaproxyMtlsMesh(findPeerBinary('haproxy')!, upstreamPort, dir);
+    return fromProcesses(procs, port);
+  },
+};
+
 const reload: LoadTarget = {
   id: 'reload-isthmus',
   scenario: 'reload',
@@ -255,6 +270,7 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   mesh('isthmus'),
   meshMtls,
   mesh('haproxy'),
+  meshHaproxyMtls,
   mesh('nginx'),
   reload,
   resilience('baseline'),

@@ -104,6 +104,12 @@ function outboundMtls(
   const endpoints = registry.endpoints(key.host);
   if (mode === undefined && (endpoints.length === 0 || !endpoints.every((e) => hasMeshIdentity(e.labels)))) return undefined;
   const namespace = registry.service(key.host)?.namespace ?? proxy.namespace;
+  // Auto mTLS also asks the destination's PeerAuthentication, as Istio's BestEffortInferServiceMTLSMode: a port its
+  // workloads take with DISABLE gets plaintext (mTLS there would reach a plaintext chain).
+  if (mode === undefined && endpoints.every((e) => {
+    const port = e.portByServicePort[key.port] ?? key.port;
+    return config.mtlsModeFor({ id: '', namespace, labels: e.labels }, port) === 'DISABLE';
+  })) return undefined;
   const accounts = endpoints.filter((e) => e.serviceAccount !== '').map((e) => ({ namespace, serviceAccount: e.serviceAccount }));
   return outboundMtlsSocket(istioSni(key.host, key.port, key.subset), spiffeIds(config.options.trustDomain, accounts));
 }

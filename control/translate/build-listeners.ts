@@ -14,7 +14,8 @@ import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import { hcmAccessLog } from './access-log-mesh.js';
 import { OUTBOUND_ROUTE_NAME } from './build-route-config.js';
 import { hcmPathNormalization } from './hcm-path-normalization.js';
-import { inboundMtlsSocket, tlsInspectorFilter } from './mtls-contexts.js';
+import { inboundMtlsSocket, istioSni, tlsInspectorFilter } from './mtls-contexts.js';
+import { inboundTcpChains } from './inbound-chains.js';
 import { hasMeshIdentity, type EffectiveMtlsMode } from './peer-authentication-policy.js';
 
 export const OUTBOUND_LISTENER_NAME = 'outbound';
@@ -95,7 +96,8 @@ export interface InboundResources {
  * port. Protocol selection as Istio's: HTTP ports are served by the HTTP connection manager (one virtual host per
  * port), TCP ones (tcp, tls, mongo, mysql, redis, https) by a tcp_proxy to the app, and ports of no declared
  * protocol by either: the http_inspector sniffs each connection (HTTP/1.x or h2c to the HTTP chain, anything
- * else, or nothing within the detection timeout, to the TCP chain). One inbound port serves the service's
+ * else, or nothing within the detection timeout, to the TCP chain). A sidecar with a mesh identity gets these chains
+ * per PeerAuthentication mode (inbound-chains.ts). One inbound port serves the service's
  * ports, so the TCP chain goes to the first TCP (or undeclared) port.
  */
 export function buildInbound(proxy: ProxyIdentity, service: RegistryService | undefined, config: MeshConfig): InboundResources | undefined {
@@ -138,8 +140,8 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
       : listener(INBOUND_LISTENER_NAME, address, port, 'INBOUND', hcm);
     return { listener: inbound, clusters };
   }
-  // Services with TCP (or undeclared) ports keep plaintext inbound chains for now: mTLS there is not built yet.
   const tcpChain = { filters: [tcpProxyFilter(inboundClusterName(tcpPorts[0]!.number))] };
+  if (hasMeshIdentity(proxy.labels)) return { listener: inboundTcpMtlsListener(address, port, hcm, tcpChain.filters[0]!, proxy, service, config), clusters };
   if (httpPorts.length === 0) {
     return { listener: { name: INBOUND_LISTENER_NAME, address: socketAddress(address, port), traffic_direction: 'INBOUND', filter_chains: [tcpChain] }, clusters };
   }
@@ -159,6 +161,40 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
   return { listener: sniffed, clusters };
 }
 
+/** A sidecar with a mesh identity whose service has TCP ports: TCP (and HTTP) chains by PeerAuthentication mode (inbound-chains.ts). */
+function inboundTcpMtlsListener(
+  address: string, port: number, hcm: Record<string, unknown>, tcpFilter: object, proxy: ProxyIdentity, service: RegistryService, config: MeshConfig,
+): object {
+  const httpPorts = service.ports.filter((p) => portHandling(p.protocol) !== 'tcp');
+  const tcpPorts = service.ports.filter((p) => portHandling(p.protocol) !== 'http');
+  const rule = config.destinationRuleFor(service.host, service.namespace, service.namespace);
+  const subsets = ['', ...(rule?.spec.subsets.map((s) => s.name) ?? [])];
+  const { listenerFilters, filterChains } = inboundTcpChains({
+    mode: config.mtlsModeFor(proxy, proxy.appPort!),
+    tcpFilter,
+    ...(httpPorts.length > 0 ? { http: { plain: hcmFilter(hcm), mtls: hcmFilter({ ...hcm, ...MTLS_XFCC }) } } : {}),
+    tcpServerNames: tcpPorts.flatMap((p) => subsets.map((subset) => istioSni(service.host, p.number, subset))),
+  });
+  return {
+    name: INBOUND_LISTENER_NAME,
+    address: socketAddress(address, port),
+    traffic_direction: 'INBOUND',
+    ...(listenerFilters.length > 0 ? {
+      listener_filters: listenerFilters,
+      // A server-first protocol (MySQL) sends nothing: at the timeout it goes on as plaintext instead of being closed.
+      listener_filters_timeout: duration(PROTOCOL_DETECTION_TIMEOUT_MS),
+      continue_on_listener_filters_timeout: true,
+    } : {}),
+    filter_chains: filterChains,
+  };
+}
+
+/** Istio's inbound mTLS XFCC: the app sees the caller's SPIFFE ID. */
+const MTLS_XFCC = {
+  forward_client_cert_details: 'APPEND_FORWARD',
+  set_current_client_cert_details: { subject: { value: true }, dns: true, uri: true },
+} as const;
+
 /**
  * A sidecar with a mesh identity: its inbound port by PeerAuthentication mode. STRICT: one TLS chain that requires
  * a client certificate from the mesh CA (plaintext finds no chain and is closed); DISABLE: plaintext only;
@@ -171,11 +207,7 @@ function inboundMtlsListener(address: string, port: number, hcm: Record<string, 
     name: 'inbound-mtls',
     filter_chain_match: { transport_protocol: 'tls' },
     transport_socket: inboundMtlsSocket(),
-    filters: [hcmFilter({
-      ...hcm,
-      forward_client_cert_details: 'APPEND_FORWARD',
-      set_current_client_cert_details: { subject: { value: true }, dns: true, uri: true },
-    })],
+    filters: [hcmFilter({ ...hcm, ...MTLS_XFCC })],
   };
   const plainChain = { name: 'inbound-plaintext', filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [hcmFilter(hcm)] };
   const chains = mode === 'STRICT' ? [mtlsChain] : mode === 'DISABLE' ? [{ ...plainChain, filter_chain_match: undefined }] : [mtlsChain, plainChain];

@@ -26,13 +26,20 @@ function commonTlsContext(alpn: readonly string[], sanMatchers?: object[]): obje
   };
 }
 
+/**
+ * The ALPN an inbound mTLS chain of a TCP port offers: Istio's ALPNDownstream (h2, http/1.1). Istio offers
+ * istio-peer-exchange first when its metadata-exchange filter runs; we have none, and a client that got
+ * istio-peer-exchange would send an exchange header the app would receive, so we leave it out (Istio's DisableMxALPN).
+ */
+export const TCP_DOWNSTREAM_ALPN = ['h2', 'http/1.1'];
+
 /** The inbound mTLS transport socket: a certificate from the mesh CA is required. */
-export function inboundMtlsSocket(): object {
+export function inboundMtlsSocket(alpn: readonly string[] = ['http/1.1']): object {
   return {
     name: TLS_SOCKET_NAME,
     typed_config: {
       '@type': DOWNSTREAM_TLS_TYPE,
-      common_tls_context: commonTlsContext(['http/1.1']),
+      common_tls_context: commonTlsContext(alpn),
       require_client_certificate: { value: true },
     },
   };

@@ -179,10 +179,12 @@ export function renderPrometheusText(input: RenderInput): string {
         ['reporter', 'source'],
         ['source_workload', identity.serviceName],
         ['source_workload_namespace', identity.namespace],
+        ['source_principal', s.security?.sourcePrincipal || 'unknown'],
         ['destination_service', dest.service],
         ['destination_service_name', dest.name],
+        ['destination_principal', s.security?.destinationPrincipal || 'unknown'],
         ['request_protocol', 'tcp'],
-        ['connection_security_policy', 'unknown'],
+        ['connection_security_policy', s.security?.policy ?? 'unknown'],
       ];
     });
     b.fieldFamilies(ENVOY_TCP_METRICS.map((m) => ({ ...m, type: 'counter' as const })), tcpStatsByPrefix(tcp), (s) => [['envoy_tcp_prefix', s.statPrefix]]);

@@ -2,12 +2,15 @@
 // Istio's TCP metrics per destination cluster and Envoy's tcp.<stat_prefix>.*
 // stats per stat prefix. Shared by workers/ (which count) and src/stats (which renders).
 import { compareStrings } from './sum-by-key.js';
+import type { ConnectionSecurity } from './worker-stats-snapshot.js';
 
 /** One (stat_prefix, cluster) row of one worker; cluster '' when none was chosen (no route). */
 export interface TcpProxySeries {
   readonly key: string;
   readonly statPrefix: string;
   readonly cluster: string;
+  /** The downstream connection's mTLS peer and policy (Istio's labels); null: unknown (a listener without TLS). */
+  readonly security: ConnectionSecurity | null;
   cxOpened: number;
   cxClosed: number;
   /** Bytes read from the downstream (Istio: received during request). */
@@ -21,7 +24,7 @@ export interface TcpProxySeries {
   resumedReading: number;
 }
 
-type Field = Exclude<keyof TcpProxySeries, 'key' | 'statPrefix' | 'cluster'>;
+type Field = Exclude<keyof TcpProxySeries, 'key' | 'statPrefix' | 'cluster' | 'security'>;
 
 const FIELDS: readonly Field[] = [
   'cxOpened', 'cxClosed', 'rxBytes', 'txBytes', 'noRoute', 'idleTimeout', 'connectAttemptsExceeded', 'pausedReading', 'resumedReading',
@@ -47,19 +50,27 @@ export const ISTIO_TCP_METRICS: readonly { readonly name: string; readonly help:
   { name: 'istio_tcp_sent_bytes_total', help: 'Bytes sent to the client on TCP connections.', field: 'txBytes' },
 ];
 
-export function newTcpProxySeries(statPrefix: string, cluster: string): TcpProxySeries {
+/** The series key: stat prefix, cluster and the connection's security labels. */
+export function tcpSeriesKey(statPrefix: string, cluster: string, security: ConnectionSecurity | null): string {
+  return security === null ? `${statPrefix}\u0000${cluster}`
+    : `${statPrefix}\u0000${cluster}\u0000${security.policy}\u0000${security.sourcePrincipal}\u0000${security.destinationPrincipal}`;
+}
+
+export function newTcpProxySeries(statPrefix: string, cluster: string, security: ConnectionSecurity | null = null): TcpProxySeries {
   return {
-    key: `${statPrefix}\u0000${cluster}`, statPrefix, cluster,
+    key: tcpSeriesKey(statPrefix, cluster, security), statPrefix, cluster, security,
     cxOpened: 0, cxClosed: 0, rxBytes: 0, txBytes: 0, noRoute: 0, idleTimeout: 0, connectAttemptsExceeded: 0, pausedReading: 0, resumedReading: 0,
   };
 }
 
-function sumRows(rows: readonly TcpProxySeries[], keyOf: (r: TcpProxySeries) => string, clusterOf: (r: TcpProxySeries) => string): TcpProxySeries[] {
+function sumRows(
+  rows: readonly TcpProxySeries[], keyOf: (r: TcpProxySeries) => string, clusterOf: (r: TcpProxySeries) => string, keepSecurity: boolean,
+): TcpProxySeries[] {
   const byKey = new Map<string, TcpProxySeries>();
   for (const r of rows) {
     const key = keyOf(r);
     let into = byKey.get(key);
-    if (into === undefined) byKey.set(key, (into = { ...newTcpProxySeries(r.statPrefix, clusterOf(r)), key }));
+    if (into === undefined) byKey.set(key, (into = { ...newTcpProxySeries(r.statPrefix, clusterOf(r), keepSecurity ? r.security ?? null : null), key }));
     for (const f of FIELDS) into[f] += r[f];
   }
   return [...byKey.values()].sort((a, b) => compareStrings(a.key, b.key));
@@ -67,10 +78,10 @@ function sumRows(rows: readonly TcpProxySeries[], keyOf: (r: TcpProxySeries) => 
 
 /** Sums every worker's rows by (stat_prefix, cluster). */
 export function mergeTcpProxyStats(perWorker: readonly (readonly TcpProxySeries[] | undefined)[]): TcpProxySeries[] {
-  return sumRows(perWorker.flatMap((rows) => rows ?? []), (r) => r.key, (r) => r.cluster);
+  return sumRows(perWorker.flatMap((rows) => rows ?? []), (r) => r.key, (r) => r.cluster, true);
 }
 
 /** Sums rows by stat prefix (Envoy's stats do not name the cluster). */
 export function tcpStatsByPrefix(rows: readonly TcpProxySeries[]): TcpProxySeries[] {
-  return sumRows(rows, (r) => r.statPrefix, () => '');
+  return sumRows(rows, (r) => r.statPrefix, () => '', false);
 }

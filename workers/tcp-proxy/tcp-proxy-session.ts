@@ -18,10 +18,13 @@ import type { UpstreamEndpoint } from '../upstream-endpoint.js';
 import type { WorkerContext } from '../worker-context.js';
 import type { TcpProxyConfig } from '../../src/config/tcp-proxy.js';
 import type { TcpProxySeries } from '../../src/stats/tcp-proxy-stats.js';
+import type { ConnectionSecurity } from '../../src/stats/worker-stats-snapshot.js';
 
 /** What the session needs of its downstream connection (DownstreamConnection implements it). */
 export interface TcpDownstream {
   readonly remoteAddress: string;
+  /** The connection's mTLS peer and policy for Istio's TCP metrics (null: unknown); known once its handshake is done. */
+  readonly security: ConnectionSecurity | null;
   /** Writes buf[start, end) (valid only during the call: copied if the transport would keep it); false = wait for drain. */
   writeRange(buf: Buffer, start: number, end: number): boolean;
   pauseReading(): void;
@@ -70,7 +73,7 @@ export class TcpProxySession implements SocketOwner, TlsOwner {
     if (first !== null) this.early!.push(first);
     const clusterName = pickCluster(config);
     this.cluster = worker.snapshot.clusters.get(clusterName) ?? null;
-    this.series = worker.tcpStats.series(config.statPrefix, this.cluster === null ? '' : clusterName);
+    this.series = worker.tcpStats.series(config.statPrefix, this.cluster === null ? '' : clusterName, down.security);
     this.series.cxOpened++;
     if (this.cluster === null) {
       this.series.noRoute++;
