@@ -160,7 +160,7 @@ describe('CORS policy and per-filter inheritance fields', () => {
       `b.yaml:${lineOf(text, 'allow_methods: GET')}: ${VH} › cors and typed_per_filter_config['${CORS}'] both set a CORS policy; keep one (cors is deprecated)`,
       `b.yaml:${lineOf(text, 'max_age')}: ${VH} › typed_per_filter_config['${CORS}'].max_age must be a whole number of seconds, e.g. "86400" (got "10m")`,
       `b.yaml:${lineOf(text, 'runtime_key')}: ${VH} › typed_per_filter_config['${CORS}'].shadow_enabled.default_value is required`,
-      `b.yaml:${lineOf(text, 'type.googleapis.com/x\n')}: ${VH} › typed_per_filter_config['envoy.filters.http.ext_authz'] is not supported (of the HTTP filters, this proxy runs only ${FAULT}, ${CORS} and envoy.filters.http.local_ratelimit with per-route config)`,
+      `b.yaml:${lineOf(text, 'type.googleapis.com/x\n')}: ${VH} › typed_per_filter_config['envoy.filters.http.ext_authz'] is not supported (of the HTTP filters, this proxy runs only ${FAULT}, ${CORS}, envoy.filters.http.local_ratelimit and envoy.filters.http.rbac with per-route config)`,
     ]);
   });
 });
