@@ -17,6 +17,7 @@ import {
 } from './istio-types.js';
 import { readServiceEntrySpec, readWorkloadEntrySpec } from './service-entry.js';
 import { readPeerAuthenticationSpec } from './peer-authentication.js';
+import { readAuthorizationPolicySpec } from './authorization-policy.js';
 import { readSidecarSpec } from './sidecar.js';
 import { readVirtualServiceSpec } from './virtual-service.js';
 
@@ -40,6 +41,7 @@ const SPEC_READERS: Readonly<Record<IstioKind, (v: ValueReader, cx: SpecContext)
   Sidecar: readSidecarSpec,
   Gateway: readGatewaySpec,
   PeerAuthentication: readPeerAuthenticationSpec,
+  AuthorizationPolicy: readAuthorizationPolicySpec,
 };
 
 /** cx.namespace is unused here (metadata decides it); cx.fieldLines gets metadata.name's line. */
@@ -76,16 +78,18 @@ function readResource(root: ValueReader, file: string): IstioResource | undefine
   if (kindText !== undefined && kind === undefined) {
     kindField.problem(`"${kindText}" is not supported (supported kinds: ${ISTIO_KINDS.join(', ')})`);
   }
-  // PeerAuthentication is security.istio.io's; every other kind is networking.istio.io's.
-  if (apiVersion !== undefined && kind !== undefined && (kind === 'PeerAuthentication') !== apiVersion.startsWith('security.')) {
-    apiVersionField.problem(`"${apiVersion}" does not serve ${kind} (${kind === 'PeerAuthentication' ? 'security.istio.io/v1beta1 or /v1' : 'networking.istio.io/v1alpha3, /v1beta1 or /v1'})`);
+  // PeerAuthentication and AuthorizationPolicy are security.istio.io's; every other kind is networking.istio.io's.
+  const security = kind === 'PeerAuthentication' || kind === 'AuthorizationPolicy';
+  if (apiVersion !== undefined && kind !== undefined && security !== apiVersion.startsWith('security.')) {
+    apiVersionField.problem(`"${apiVersion}" does not serve ${kind} (${security ? 'security.istio.io/v1beta1 or /v1' : 'networking.istio.io/v1alpha3, /v1beta1 or /v1'})`);
   }
   const metadataField = obj.field('metadata');
   metadataField.require();
   const metadata = readMetadata(metadataField, { namespace: '', fieldLines });
   const specField = obj.field('spec');
   // An unknown kind's spec would only add noise: its fields are unknown by definition.
-  if (kind !== undefined) specField.require();
+  // AuthorizationPolicy alone may leave spec out (`spec: {}` and no spec both mean deny-all in Istio).
+  if (kind !== undefined && kind !== 'AuthorizationPolicy') specField.require();
   // Read the spec even when the metadata is wrong, so one pass reports both (the namespace falls back for host names).
   const spec = kind === undefined ? undefined
     : SPEC_READERS[kind](specField, { namespace: metadata?.namespace ?? 'default', fieldLines });
