@@ -191,3 +191,41 @@ spec:
     expect(await shadow()).toBe(before + 3);
   }, 30_000);
 });
+
+describe('isthmus proxy-config authz', () => {
+  it('lists per inbound chain the action, the policy name.namespace, its rule count and dry-run', async () => {
+    policyFile(`apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: viewers, namespace: default}
+spec:
+  rules:
+  - from: [{source: {principals: ["cluster.local/ns/default/sa/productpage"]}}]
+  - to: [{operation: {paths: ["/public*"]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: no-admin, namespace: istio-system}
+spec:
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/admin*"]}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: trial, namespace: default, annotations: {istio.io/dry-run: "true"}}
+spec:
+  action: DENY
+  rules: [{to: [{operation: {methods: ["DELETE"]}}]}]
+`);
+    await until(ratings, '/admin', 403);
+    await until(ratings, '/public/x', 200);
+    const control_ = `http://127.0.0.1:${control.adminPort}`;
+    const r = isthmus(['proxy-config', 'authz', 'reviews', '--control', control_], control.dir);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/));
+    expect(lines[0]).toEqual(['LISTENER/CHAIN', 'ACTION', 'AuthorizationPolicy', 'RULES', 'DRY-RUN']);
+    const mtls = lines.filter((l) => l[0] === 'inbound/inbound-mtls').map((l) => l.slice(1).join(' '));
+    expect(mtls).toEqual(['DENY no-admin.istio-system 1', 'DENY trial.default 1 yes', 'ALLOW viewers.default 2']);
+    const json = isthmus(['proxy-config', 'authz', 'reviews', '--control', control_, '-o', 'json'], control.dir);
+    expect(JSON.parse(json.stdout)).toContainEqual({ chain: 'inbound/inbound-mtls', action: 'ALLOW', policy: 'viewers.default', rules: 2, dryRun: false });
+  }, 30_000);
+});
