@@ -22,6 +22,8 @@ export interface RbacConnectionView {
 export interface RbacRequest {
   readonly request: RequestView;
   readonly conn: RbacConnectionView;
+  /** conn.remoteAddress as ipv4() reads it, parsed once per request (-1: not IPv4). */
+  readonly remoteIpv4: number;
 }
 
 type Predicate = (r: RbacRequest) => boolean;
@@ -144,6 +146,14 @@ function compilePrincipal(p: RbacPrincipal, local: SocketAddress): Predicate {
     case 'remote_ip':
     case 'source_ip': {
       // No trusted x-forwarded-for hops on a sidecar's inbound: the remote address is the peer's.
+      const v4 = ipv4Range(p.cidr);
+      if (v4 !== null) {
+        const [lo, hi] = v4;
+        return (r) => {
+          const x = r.remoteIpv4;
+          return x >= lo && x < hi;
+        };
+      }
       const m = cidrMatcher(p.cidr);
       return (r) => m(r.conn.remoteAddress);
     }
@@ -160,8 +170,17 @@ function headerPredicate(m: CompiledHeaderMatcher): Predicate {
   return (r) => m.matches(r.request);
 }
 
-/** An IPv4 address as an unsigned 32-bit number, or -1. */
-function ipv4(text: string): number {
+/** An IPv4 CIDR as [first, past-last], or null for IPv6. */
+function ipv4Range(cidr: CidrRange): [number, number] | null {
+  const v4 = ipv4(cidr.address);
+  if (v4 < 0) return null;
+  const size = 2 ** (32 - Math.min(cidr.prefixLen, 32));
+  const base = Math.floor(v4 / size) * size;
+  return [base, base + size];
+}
+
+/** An IPv4 address (or IPv4-mapped IPv6 ::ffff:a.b.c.d) as an unsigned 32-bit number, or -1. */
+export function ipv4(text: string): number {
   let s = text;
   if (s.startsWith('::ffff:')) s = s.slice(7);
   let n = 0;

@@ -11,7 +11,7 @@ import type { ListenerFilterStats } from '../../http-filter-stats.js';
 import { ResponseFlag } from '../../response-flags.js';
 import { isGrpcContentType, localAnswer, type FilterAnswer } from '../filter-answer.js';
 import { FilterStatus, PassThroughFilter, type HttpFilterCallbacks, type HttpFilterFactory } from '../http-filter.js';
-import type { CompiledRbacRules, RbacConnectionView, RbacRequest } from './rbac-compile.js';
+import { ipv4, type CompiledRbacRules, type RbacConnectionView, type RbacRequest } from './rbac-compile.js';
 
 export const RBAC_DENIED_BODY = 'RBAC: access denied';
 const PLAIN_DENIAL: FilterAnswer = Object.freeze(localAnswer(403, null, RBAC_DENIED_BODY, false, ResponseFlag.RBAC));
@@ -37,6 +37,8 @@ export class RbacFilterFactory implements HttpFilterFactory {
 }
 
 export class RbacFilter extends PassThroughFilter implements RbacRequest {
+  private v4 = -2;
+
   constructor(
     private readonly factory: RbacFilterFactory,
     private readonly callbacks: RbacCallbacks,
@@ -50,6 +52,11 @@ export class RbacFilter extends PassThroughFilter implements RbacRequest {
 
   get conn(): RbacConnectionView {
     return this.callbacks.conn;
+  }
+
+  get remoteIpv4(): number {
+    if (this.v4 === -2) this.v4 = ipv4(this.callbacks.conn.remoteAddress);
+    return this.v4;
   }
 
   decodeHeaders(_head: Buffer, _fields: Uint32Array): FilterStatus {
