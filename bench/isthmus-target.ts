@@ -18,6 +18,8 @@ export interface BootstrapOptions {
   readonly idleResilience?: boolean;
   /** --access-log for the proxy; default 'off' (as the peers run). */
   readonly accessLog?: string;
+  /** RBAC http_filters to put ahead of the router (the authz scenario; JSON, which YAML reads as flow style). */
+  readonly httpFilters?: readonly object[];
 }
 
 /** A bootstrap with one listener sending every request to one STATIC cluster. */
@@ -38,7 +40,7 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: bench
-${idle ? IDLE_HTTP_FILTERS : ''}          route_config:
+${idle ? IDLE_HTTP_FILTERS : ''}${options.httpFilters === undefined ? '' : `          http_filters: ${JSON.stringify([...options.httpFilters, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }])}\n`}          route_config:
             name: bench
             virtual_hosts:
             - name: all

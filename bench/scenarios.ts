@@ -18,6 +18,7 @@ import { findPeerBinary, freePort, startPeer, type PeerName } from './peers.js';
 import { createRouteReloader } from './route-reloader.js';
 import { MESH_MTLS_LABEL, startMtlsMesh } from './mesh-mtls-target.js';
 import { MESH_HAPROXY_MTLS_LABEL, startHaproxyMtlsMesh } from './mesh-haproxy-mtls.js';
+import { benchAuthzFilters } from './authz-policy.js';
 
 export interface StartContext {
   readonly upstreamPort: number;
@@ -246,6 +247,22 @@ function resilience(kind: 'plain' | 'idle' | 'baseline'): LoadTarget {
   };
 }
 
+/** The per-request cost of an AuthorizationPolicy of 10 rules (bench/authz-policy.ts) next to none, same run. */
+function authz(withPolicy: boolean): LoadTarget {
+  return {
+    id: withPolicy ? 'authz-policy' : 'authz-none',
+    scenario: 'authz',
+    target: 'isthmus',
+    label: withPolicy ? 'isthmus 1w, AuthorizationPolicy 10 rules' : 'isthmus 1w, no policy',
+    modes: ['max', 'fixed'],
+    unavailable: () => null,
+    start: async ({ upstreamPort, dir }) => {
+      const proc = await startIsthmus(upstreamPort, 1, dir, withPolicy ? { httpFilters: benchAuthzFilters() } : {});
+      return fromProcesses([proc], proc.ready!.listenPort);
+    },
+  };
+}
+
 export const DIRECT: LoadTarget = {
   id: 'direct',
   scenario: 'direct',
@@ -277,12 +294,14 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   resilience('plain'),
   resilience('idle'),
   uwsFront,
+  authz(false),
+  authz(true),
 ];
 
 /** Scenarios a plain `isthmus bench` runs, in order. */
 export const DEFAULT_SCENARIOS = ['direct', 'proxy', 'mesh', 'reload', 'xds', 'parser'] as const;
 /** Every scenario name the command line accepts. */
-export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'uws-front', 'tls', 'ca', 'tcp'] as const;
+export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'uws-front', 'tls', 'ca', 'tcp', 'authz'] as const;
 
 /** Starts the bench upstream (its own process) and resolves with it once it listens. */
 export async function startUpstream(bodyBytes = 1024): Promise<ManagedProcess<number>> {

@@ -1,4 +1,4 @@
-// `isthmus proxy-config routes|clusters|endpoints|listeners PROXY [--control URL] [-o json]`:
+// `isthmus proxy-config routes|clusters|endpoints|listeners|authz PROXY [--control URL] [-o json]`:
 // what the control plane sent one proxy (its short name as `isthmus
 // proxy-status` lists it, its node id, or a unique prefix), as an istioctl-style table or the resources as JSON.
 import { helpText, OptionsError, parseCommandOptions, type CommandSpec } from '../src/cli/options.js';
@@ -9,11 +9,12 @@ import { matchProxy } from './mesh/proxy-name.js';
 import type { Syncz } from './mesh/sync-status.js';
 import { expandShortOutput } from './proxy-status-command.js';
 import { formatSecrets, proxyAdminUrl } from './mesh/secrets-table.js';
+import { authzRows, formatAuthz } from './mesh/authz-table.js';
 
 export const PROXY_CONFIG_COMMAND: CommandSpec = {
   name: 'proxy-config',
-  usage: `${SECTIONS.join('|')} PROXY [--control URL] [-o json] | secrets PROXY-ADMIN-ADDRESS [-o json]`,
-  summary: 'Prints the clusters, endpoints, listeners or routes a running control plane sent one proxy (PROXY: its short name as proxy-status lists it, its node id, or a unique prefix of either); `secrets` reads the proxy\'s own admin API (HOST:PORT) for its SDS secrets: chain, serial, SANs, expiry, never the key.',
+  usage: `${SECTIONS.join('|')}|authz PROXY [--control URL] [-o json] | secrets PROXY-ADMIN-ADDRESS [-o json]`,
+  summary: 'Prints the clusters, endpoints, listeners or routes a running control plane sent one proxy (`authz`: the AuthorizationPolicies its inbound RBAC filters enforce, like istioctl x authz check) (PROXY: its short name as proxy-status lists it, its node id, or a unique prefix of either); `secrets` reads the proxy\'s own admin API (HOST:PORT) for its SDS secrets: chain, serial, SANs, expiry, never the key.',
   positionals: true,
   options: [
     { name: 'control', type: 'string', valueName: 'URL', default: DEFAULT_CONTROL_URL, description: 'the control plane admin API' },
@@ -29,8 +30,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const [section, proxy, ...extra] = parsed.positionals;
   if (section === 'secrets') return runSecrets(proxy, extra, parsed.values.output as string | undefined);
-  if (section === undefined || !(SECTIONS as readonly string[]).includes(section)) {
-    throw new OptionsError(`the first argument must be one of ${SECTIONS.join(', ')}${section === undefined ? '' : `, got '${section}'`}`);
+  const authz = section === 'authz';
+  if (section === undefined || (!authz && !(SECTIONS as readonly string[]).includes(section))) {
+    throw new OptionsError(`the first argument must be one of ${SECTIONS.join(', ')}, authz${section === undefined ? '' : `, got '${section}'`}`);
   }
   if (proxy === undefined || proxy === '') throw new OptionsError(`needs the proxy's name: isthmus proxy-config ${section} PROXY (see isthmus proxy-status)`);
   if (extra.length > 0) throw new OptionsError(`unexpected argument ${extra[0]}`);
@@ -52,7 +54,11 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`isthmus proxy-config: ${result.message}\n`);
     return 1;
   }
-  const resources = result.body.sections[section as Section]?.resources ?? [];
+  const resources = result.body.sections[(authz ? 'listeners' : section) as Section]?.resources ?? [];
+  if (authz) {
+    process.stdout.write(output === 'json' ? `${JSON.stringify(authzRows(resources), null, 2)}\n` : formatAuthz(resources));
+    return 0;
+  }
   process.stdout.write(output === 'json' ? `${JSON.stringify(resources, null, 2)}\n` : formatSection(section as Section, resources));
   return 0;
 }

@@ -13,6 +13,10 @@ export class ListenerFilterStats implements HttpFilterCounters {
   faultsOverflow = 0;
   corsOriginValid = 0;
   corsOriginInvalid = 0;
+  rbacAllowed = 0;
+  rbacDenied = 0;
+  rbacShadowAllowed = 0;
+  rbacShadowDenied = 0;
 
   constructor(readonly statPrefix: string) {}
 }

@@ -8,7 +8,10 @@
 // mirror, a local rate limit with filter_enabled 0% or no bucket) is left out, and a route with no filters has no chain: its requests
 // go straight to the router. A new filter is one more entry in `builders`.
 import type { FaultConfig, Listener, LocalRateLimitConfig, Route, VirtualHost } from '../src/config/bootstrap-types.js';
-import { CORS_FILTER_NAME, FAULT_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME } from '../src/config/http-filter-names.js';
+import { CORS_FILTER_NAME, FAULT_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, RBAC_FILTER_NAME } from '../src/config/http-filter-names.js';
+import type { RbacConfig } from '../src/config/rbac-config.js';
+import { compileRbacRules } from './filters/rbac/rbac-compile.js';
+import { RbacFilterFactory } from './filters/rbac/rbac-filter.js';
 import { LocalRateLimitFactory } from './filters/local-ratelimit/local-ratelimit-filter.js';
 import { localRateLimitFactory } from './filters/local-ratelimit/local-ratelimit-compile.js';
 import { compileCompressors } from './filters/compressor/compressor-compile.js';
@@ -90,12 +93,32 @@ export function compileListenerFilters(
     // CompressorPerRoute disabled: the route's word over the virtual host's.
     builders[name] = (vh, route) => ((route.disabledCompressors ?? vh.disabledCompressors ?? null)?.includes(name) === true ? null : factory);
   }
+  // RBAC: one compiled factory per config object; a chain may hold several (Istio's DENY then ALLOW).
+  const rbacs = new Map<RbacConfig, RbacFilterFactory | null>();
+  const rbacFactory = (rc: RbacConfig): RbacFilterFactory | null => {
+    let factory = rbacs.get(rc);
+    if (factory === undefined) {
+      const rules = rc.rules === null ? null : compileRbacRules(rc.rules, listener.address);
+      const shadow = rc.shadowRules === null ? null : compileRbacRules(rc.shadowRules, listener.address);
+      factory = rules === null && shadow === null ? null : new RbacFilterFactory(rules, shadow, countersFor());
+      rbacs.set(rc, factory);
+    }
+    return factory;
+  };
   const byRoute = new Map<Route, RouteFilterChain>();
   const addRoute = (vh: VirtualHost, route: Route): void => {
     if (route.action.type !== 'route') return; // Envoy's CORS needs a route entry; faults ahead of a redirect are not modelled
     const chain: HttpFilterFactory[] = [];
+    let rbacIndex = 0;
     for (const name of config.order) {
-      const factory = builders[name]?.(vh, route, route.action.timeoutMs) ?? null;
+      let factory: HttpFilterFactory | null;
+      if (name === RBAC_FILTER_NAME) {
+        // The route's typed_per_filter_config over the virtual host's over this filter's own (null: disabled there).
+        const perRoute = route.rbac !== undefined ? route.rbac : vh.rbac;
+        const own = config.rbac?.[rbacIndex++] ?? null;
+        const rc = perRoute !== undefined ? perRoute : own;
+        factory = rc === null ? null : rbacFactory(rc);
+      } else factory = builders[name]?.(vh, route, route.action.timeoutMs) ?? null;
       if (factory !== null) chain.push(factory);
     }
     const mirrors = route.action.requestMirrorPolicies.filter((m) => m.fraction > 0);

@@ -20,7 +20,7 @@ export const ISTIO_API_VERSIONS = [
 ] as const;
 export type IstioApiVersion = (typeof ISTIO_API_VERSIONS)[number];
 
-export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar', 'Gateway', 'PeerAuthentication', 'handler', 'instance', 'rule'] as const;
+export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar', 'Gateway', 'PeerAuthentication', 'AuthorizationPolicy', 'handler', 'instance', 'rule'] as const;
 export type IstioKind = (typeof ISTIO_KINDS)[number];
 
 /** Label or annotation map (key order as written). */
@@ -73,8 +73,9 @@ export type PeerAuthentication = ResourceOf<'PeerAuthentication', PeerAuthentica
 export type PolicyHandler = ResourceOf<'handler', PolicyHandlerSpec>;
 export type PolicyInstance = ResourceOf<'instance', PolicyInstanceSpec>;
 export type PolicyRule = ResourceOf<'rule', PolicyRuleSpec>;
+export type AuthorizationPolicy = ResourceOf<'AuthorizationPolicy', AuthorizationPolicySpec>;
 export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | DestinationRule | Sidecar | Gateway | PeerAuthentication
-  | PolicyHandler | PolicyInstance | PolicyRule;
+  | AuthorizationPolicy | PolicyHandler | PolicyInstance | PolicyRule;
 
 // ---- ServiceEntry / WorkloadEntry ----
 
@@ -455,4 +456,52 @@ export interface PeerAuthenticationSpec {
   readonly mtls?: MtlsMode;
   /** Workload port number (as text) -> mode; only with a selector, as Istio requires. */
   readonly portLevelMtls?: Readonly<Record<string, MtlsMode>>;
+}
+
+// ---- AuthorizationPolicy (security.istio.io) ----
+
+/** Each field: any of its values (the not* ones: none of them); the fields of one source all hold. Unset fields are absent. */
+export interface AuthzSource {
+  readonly principals?: readonly string[];
+  readonly notPrincipals?: readonly string[];
+  readonly namespaces?: readonly string[];
+  readonly notNamespaces?: readonly string[];
+  readonly ipBlocks?: readonly string[];
+  readonly notIpBlocks?: readonly string[];
+  readonly remoteIpBlocks?: readonly string[];
+  readonly notRemoteIpBlocks?: readonly string[];
+}
+
+export interface AuthzOperation {
+  readonly hosts?: readonly string[];
+  readonly notHosts?: readonly string[];
+  /** Port numbers as text (Istio's strings). */
+  readonly ports?: readonly string[];
+  readonly notPorts?: readonly string[];
+  readonly methods?: readonly string[];
+  readonly notMethods?: readonly string[];
+  readonly paths?: readonly string[];
+  readonly notPaths?: readonly string[];
+}
+
+export interface AuthzCondition {
+  /** request.headers[<name>], source.ip, remote.ip, source.namespace, source.principal, destination.ip, destination.port, connection.sni */
+  readonly key: string;
+  readonly values?: readonly string[];
+  readonly notValues?: readonly string[];
+}
+
+/** A rule matches when any `from` (none: any source), any `to` (none: any operation) and every `when` hold. */
+export interface AuthzRule {
+  readonly from: readonly AuthzSource[];
+  readonly to: readonly AuthzOperation[];
+  readonly when: readonly AuthzCondition[];
+}
+
+export interface AuthorizationPolicySpec {
+  /** matchLabels; absent: every workload of the namespace (of the mesh, in the root namespace). */
+  readonly selector?: StringMap;
+  readonly action: 'ALLOW' | 'DENY';
+  /** Empty: an ALLOW policy matches nothing (deny all), a DENY policy matches nothing (no effect). */
+  readonly rules: readonly AuthzRule[];
 }

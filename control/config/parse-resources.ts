@@ -20,7 +20,8 @@ import { readPeerAuthenticationSpec } from './peer-authentication.js';
 import { readPolicyHandlerSpec } from './mixer-handler.js';
 import { readPolicyInstanceSpec } from './mixer-instance.js';
 import { readPolicyRuleSpec } from './mixer-rule.js';
-import { apiVersionServes } from './mixer-api-version.js';
+import { apiVersionServes } from './api-version-kinds.js';
+import { readAuthorizationPolicySpec } from './authorization-policy.js';
 import { readSidecarSpec } from './sidecar.js';
 import { readVirtualServiceSpec } from './virtual-service.js';
 
@@ -44,6 +45,7 @@ const SPEC_READERS: Readonly<Record<IstioKind, (v: ValueReader, cx: SpecContext)
   Sidecar: readSidecarSpec,
   Gateway: readGatewaySpec,
   PeerAuthentication: readPeerAuthenticationSpec,
+  AuthorizationPolicy: readAuthorizationPolicySpec,
   handler: readPolicyHandlerSpec,
   instance: readPolicyInstanceSpec,
   rule: readPolicyRuleSpec,
@@ -92,7 +94,8 @@ function readResource(root: ValueReader, file: string): IstioResource | undefine
   const metadata = readMetadata(metadataField, { namespace: '', fieldLines });
   const specField = obj.field('spec');
   // An unknown kind's spec would only add noise: its fields are unknown by definition.
-  if (kind !== undefined) specField.require();
+  // AuthorizationPolicy alone may leave spec out (`spec: {}` and no spec both mean deny-all in Istio).
+  if (kind !== undefined && kind !== 'AuthorizationPolicy') specField.require();
   // Read the spec even when the metadata is wrong, so one pass reports both (the namespace falls back for host names).
   const spec = kind === undefined ? undefined
     : SPEC_READERS[kind](specField, { namespace: metadata?.namespace ?? 'default', fieldLines });

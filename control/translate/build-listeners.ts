@@ -4,6 +4,7 @@
 // with an inline route to the STATIC cluster `inbound|<port>||` that points at
 // 127.0.0.1:<app port>, as Istio's virtualInbound does.
 import type { RegistryService } from '../registry/registry-types.js';
+import { authzHttpFilters } from './authz-rbac.js';
 import { inboundClusterName } from './cluster-name.js';
 import {
   adsConfigSource, CORS_FILTER, CORS_TYPE, duration, FAULT_FILTER, FAULT_TYPE, HCM_FILTER, HCM_TYPE, ROUTER_FILTER, ROUTER_TYPE,
@@ -130,7 +131,8 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
   const hcm = {
     stat_prefix: `inbound_${address}_${port}`,
     route_config: { name: 'inbound', virtual_hosts: virtualHosts },
-    http_filters: httpFilters(new Set()),
+    // AuthorizationPolicy: Istio's RBAC filters (DENY, then ALLOW) ahead of the router.
+    http_filters: [...authzHttpFilters(config.authorizationPoliciesFor(proxy), { namespace: proxy.namespace, labels: proxy.labels, appPort: proxy.appPort }), ...httpFilters(new Set())],
     ...hcmPathNormalization(config.options.pathNormalization),
     ...hcmAccessLog(config.options.accessLog),
   };

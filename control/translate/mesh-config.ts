@@ -4,9 +4,10 @@
 import { DEFAULT_PATH_NORMALIZATION, type PathNormalizationType } from './hcm-path-normalization.js';
 import { DEFAULT_MESH_ACCESS_LOG, type MeshAccessLog } from './access-log-mesh.js';
 import {
-  MESH_GATEWAY, type DestinationRule, type Gateway, type IstioResource, type MtlsMode, type PeerAuthentication, type Sidecar, type StringMap, type VirtualService,
+  MESH_GATEWAY, type DestinationRule, type Gateway, type AuthorizationPolicy, type IstioResource, type MtlsMode, type PeerAuthentication, type Sidecar, type StringMap, type VirtualService,
 } from '../config/istio-types.js';
 import { effectiveMtlsMode } from './peer-authentication-policy.js';
+import { authorizationPoliciesFor } from './authz-rbac.js';
 import { byPrecedence } from '../config/virtual-service-precedence.js';
 import { labelsMatch, type Locality } from '../registry/registry-types.js';
 
@@ -82,6 +83,10 @@ export interface MeshConfig {
   /** VirtualServices bound to a gateway (`namespace/name`), in precedence order. */
   virtualServicesForGateway(gateway: string): readonly VirtualService[];
   readonly peerAuthentications: readonly PeerAuthentication[];
+  /** Sorted by namespace/name. */
+  readonly authorizationPolicies: readonly AuthorizationPolicy[];
+  /** The AuthorizationPolicies that apply to a workload (its namespace's and the root namespace's, by selector). */
+  authorizationPoliciesFor(proxy: ProxyIdentity): AuthorizationPolicy[];
   /** The PeerAuthentication mode for a workload's port (STRICT, PERMISSIVE or DISABLE; PERMISSIVE when nothing says). */
   mtlsModeFor(proxy: ProxyIdentity, port: number): Exclude<MtlsMode, 'UNSET'>;
   /** VirtualService bound to the mesh for a host (exact host first, then the longest matching wildcard). */
@@ -149,6 +154,7 @@ export function createMeshConfig(resources: readonly IstioResource[], options: P
   const destinationRules = byKey(resources.filter((r): r is DestinationRule => r.kind === 'DestinationRule'));
   const sidecars = byKey(resources.filter((r): r is Sidecar => r.kind === 'Sidecar'));
   const peerAuthentications = byKey(resources.filter((r): r is PeerAuthentication => r.kind === 'PeerAuthentication'));
+  const authorizationPolicies = byKey(resources.filter((r): r is AuthorizationPolicy => r.kind === 'AuthorizationPolicy'));
   const vsCache = new Map<string, VirtualService | undefined>();
   const drByNamespace = new Map<string, DestinationRule[]>();
   for (const dr of destinationRules) {
@@ -169,6 +175,10 @@ export function createMeshConfig(resources: readonly IstioResource[], options: P
       return byGateway.get(gateway) ?? [];
     },
     peerAuthentications,
+    authorizationPolicies,
+    authorizationPoliciesFor(proxy) {
+      return authorizationPoliciesFor(authorizationPolicies, merged.rootNamespace, proxy);
+    },
     mtlsModeFor(proxy, port) {
       return effectiveMtlsMode(peerAuthentications, merged.rootNamespace, proxy.namespace, proxy.labels, port);
     },

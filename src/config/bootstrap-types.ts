@@ -1,5 +1,6 @@
 import type { CodecType, Http2Options, UpstreamProtocol } from './http2-options.js';
 import type { LocalRateLimitConfig } from './local-rate-limit-config.js';
+import type { RbacConfig } from './rbac-config.js';
 import type { CompressorConfig } from './compressor-config.js';
 import type { RateLimitPolicy } from './rate-limit-actions.js';
 export type { RateLimitPolicy, RateLimitAction } from './rate-limit-actions.js';
@@ -216,6 +217,8 @@ export interface HttpFilters {
   readonly cors: boolean;
   /** envoy.filters.http.local_ratelimit: null when absent; its own config is the default for routes without an override. */
   readonly localRateLimit: LocalRateLimitConfig | null;
+  /** envoy.filters.http.rbac entries in chain order (Istio puts a DENY one before an ALLOW one); absent or empty: none. */
+  readonly rbac?: readonly RbacConfig[];
   /** envoy.filters.http.compressor entries (at most one per encoding), in chain order. */
   readonly compressors: readonly CompressorConfig[];
   /** The names of the filters before the router, in the order http_filters lists them (the chain's order). */
@@ -306,6 +309,8 @@ export interface PerFilterConfig {
   readonly localRateLimit: LocalRateLimitConfig | null;
   /** The compressor filter names a CompressorPerRoute `disabled: true` turns off here; null = inherit. */
   readonly disabledCompressors?: readonly string[] | null;
+  /** typed_per_filter_config['envoy.filters.http.rbac']: an RBAC for this route, null = RBACPerRoute disabling it; absent = not set. */
+  readonly rbac?: RbacConfig | null;
 }
 
 export interface VirtualHost extends HeaderMutation, PerFilterConfig {

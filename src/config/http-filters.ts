@@ -1,18 +1,21 @@
-// http_connection_manager.http_filters: the fault, cors, local_ratelimit and compressor filters, in any
+// http_connection_manager.http_filters: the fault, cors, local_ratelimit, rbac and compressor filters, in any
 // order (kept: it is the order of each route's chain), then the router, which
-// must be last. Each filter at most once.
+// must be last. Each filter at most once, except rbac (Istio chains a DENY and an ALLOW one).
 
 import type { FaultConfig, HttpFilters, LocalRateLimitConfig } from './bootstrap-types.js';
 import { CORS_FILTER_NAME, CORS_TYPE_URL } from './cors-policy.js';
 import { FAULT_FILTER_NAME, readFaultConfig } from './fault-config.js';
 import { LOCAL_RATE_LIMIT_FILTER_NAME, readLocalRateLimit } from './local-rate-limit-config.js';
 import { COMPRESSOR_FILTER_NAME, isCompressorTypedConfig, readCompressor, type CompressorConfig } from './compressor-config.js';
+import { RBAC_FILTER_NAME, readRbacConfig, type RbacConfig } from './rbac-config.js';
 import { isEmptyAny, readEmptyTypedConfig } from './typed-config.js';
 import { ValueReader } from './yaml-reader.js';
 
 export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
 export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
-const SUPPORTED = [FAULT_FILTER_NAME, CORS_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, COMPRESSOR_FILTER_NAME, ROUTER_FILTER_NAME];
+const SUPPORTED = [FAULT_FILTER_NAME, CORS_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, RBAC_FILTER_NAME, COMPRESSOR_FILTER_NAME, ROUTER_FILTER_NAME];
+/** The RBAC filter without typed_config (or with no rules): present, allows everything. */
+const EMPTY_RBAC: RbacConfig = Object.freeze({ rules: null, shadowRules: null, rulesStatPrefix: '', shadowRulesStatPrefix: '' });
 /** The fault filter with an empty HTTPFault: present, injects nothing unless a route configures it. */
 const EMPTY_FAULT: FaultConfig = Object.freeze({ delay: null, abort: null, headers: Object.freeze([]), maxActiveFaults: null });
 
@@ -28,6 +31,7 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
   let fault: FaultConfig | null = null;
   let cors = false;
   let localRateLimit: LocalRateLimitConfig | null = null;
+  const rbac: RbacConfig[] = [];
   const compressors: CompressorConfig[] = [];
   const order: string[] = [];
   let ok = true;
@@ -59,7 +63,7 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
     } else if (!SUPPORTED.includes(name)) {
       nameField.problem(`names "${name}"; the supported HTTP filters are ${SUPPORTED.join(', ')}`);
       ok = false;
-    } else if (seen.has(name)) {
+    } else if (seen.has(name) && name !== RBAC_FILTER_NAME) {
       nameField.problem(`repeats ${name}; each HTTP filter may appear once`);
       ok = false;
     } else if (name === ROUTER_FILTER_NAME && i !== items.length - 1) {
@@ -78,11 +82,16 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
       const value = typed.missing ? DISABLED_LOCAL_RATE_LIMIT : readLocalRateLimit(typed);
       if (value === undefined) ok = false;
       else localRateLimit = value;
+    } else if (name === RBAC_FILTER_NAME) {
+      const value = typed.missing ? EMPTY_RBAC : readRbacConfig(typed);
+      if (value === undefined) ok = false;
+      else rbac.push(value);
     } else if (!typed.missing && !readEmptyTypedConfig(typed, ROUTER_TYPE_URL)) {
       ok = false; // Router options: none supported
     }
     if (name !== undefined) {
-      if (name !== ROUTER_FILTER_NAME && !seen.has(name)) order.push(name);
+      // RBAC may repeat (Istio's DENY filter, then its ALLOW filter): one entry per occurrence.
+      if (name !== ROUTER_FILTER_NAME && (!seen.has(name) || name === RBAC_FILTER_NAME)) order.push(name);
       seen.add(name);
     }
     obj.done();
@@ -91,5 +100,5 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
     v.problem(`must end with ${ROUTER_FILTER_NAME}`);
     ok = false;
   }
-  return ok ? { fault, cors, localRateLimit, compressors: Object.freeze(compressors), order: Object.freeze(order) } : undefined;
+  return ok ? { fault, cors, localRateLimit, ...(rbac.length > 0 ? { rbac: Object.freeze(rbac) } : {}), compressors: Object.freeze(compressors), order: Object.freeze(order) } : undefined;
 }

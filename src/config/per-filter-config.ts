@@ -8,6 +8,7 @@ import type { CorsPolicy, PerFilterConfig } from './bootstrap-types.js';
 import { CORS_FILTER_NAME, readCorsPolicy, readTypedCorsPolicy } from './cors-policy.js';
 import { FAULT_FILTER_NAME, readFaultConfig } from './fault-config.js';
 import { LOCAL_RATE_LIMIT_FILTER_NAME, readLocalRateLimit } from './local-rate-limit-config.js';
+import { RBAC_FILTER_NAME, readRbacPerRoute, type RbacConfig } from './rbac-config.js';
 import { isCompressorPerRoute, readCompressorPerRoute } from './compressor-config.js';
 import type { ObjectReader, ValueReader } from './yaml-reader.js';
 
@@ -20,6 +21,7 @@ export function readPerFilterConfig(obj: ObjectReader, legacy: ValueReader | nul
   let cors: CorsPolicy | null = null;
   let localRateLimit: PerFilterConfig['localRateLimit'] = null;
   const compressorsOff: string[] = [];
+  let rbac: RbacConfig | null | undefined;
   let ok = true;
   const typedField = obj.field('typed_per_filter_config');
   const typed = typedField.object();
@@ -42,8 +44,13 @@ export function readPerFilterConfig(obj: ObjectReader, legacy: ValueReader | nul
       if (value === undefined) ok = false;
       else localRateLimit = value;
     }
+    const rbacTyped = typed.field(RBAC_FILTER_NAME);
+    if (!rbacTyped.missing) {
+      rbac = readRbacPerRoute(rbacTyped);
+      if (rbac === undefined) ok = false;
+    }
     for (const name of typed.keys()) {
-      if (name === FAULT_FILTER_NAME || name === CORS_FILTER_NAME || name === LOCAL_RATE_LIMIT_FILTER_NAME) continue;
+      if (name === FAULT_FILTER_NAME || name === CORS_FILTER_NAME || name === LOCAL_RATE_LIMIT_FILTER_NAME || name === RBAC_FILTER_NAME) continue;
       // A compressor's per-route config, under whatever name its http_filters entry has.
       const field = typed.field(name);
       if (isCompressorPerRoute(field)) {
@@ -52,7 +59,7 @@ export function readPerFilterConfig(obj: ObjectReader, legacy: ValueReader | nul
         else if (disabled) compressorsOff.push(name);
         continue;
       }
-      typed.field(name).problem(`is not supported (of the HTTP filters, this proxy runs only ${FAULT_FILTER_NAME}, ${CORS_FILTER_NAME} and ${LOCAL_RATE_LIMIT_FILTER_NAME} with per-route config)`);
+      typed.field(name).problem(`is not supported (of the HTTP filters, this proxy runs only ${FAULT_FILTER_NAME}, ${CORS_FILTER_NAME}, ${LOCAL_RATE_LIMIT_FILTER_NAME} and ${RBAC_FILTER_NAME} with per-route config)`);
       ok = false;
     }
     typed.done();
@@ -67,5 +74,5 @@ export function readPerFilterConfig(obj: ObjectReader, legacy: ValueReader | nul
       else cors = value;
     }
   }
-  return ok ? { fault, cors, localRateLimit, ...(compressorsOff.length > 0 ? { disabledCompressors: Object.freeze(compressorsOff) } : {}) } : undefined;
+  return ok ? { fault, cors, localRateLimit, ...(rbac !== undefined ? { rbac } : {}), ...(compressorsOff.length > 0 ? { disabledCompressors: Object.freeze(compressorsOff) } : {}) } : undefined;
 }

@@ -7,7 +7,7 @@ import { compileFullMatch, type FullMatchRegex } from '../config/re2-regex.js';
 import { headerValueForMatch, type RequestView } from './request-view.js';
 import { StringMatcher, asciiLower, regionEqualsIgnoreCase } from './string-matcher.js';
 
-class CompiledHeaderMatcher {
+export class CompiledHeaderMatcher {
   readonly name: string;
   private readonly matcher: StringMatcher | null;
   private readonly present: boolean;

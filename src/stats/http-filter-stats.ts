@@ -20,12 +20,19 @@ export interface HttpFilterCounters {
   readonly corsOriginValid: number;
   /** cors.origin_invalid */
   readonly corsOriginInvalid: number;
+  /** rbac.allowed / rbac.denied: the enforced rules' decisions (every RBAC filter of the chain counts) */
+  readonly rbacAllowed: number;
+  readonly rbacDenied: number;
+  /** rbac.shadow_allowed / rbac.shadow_denied: what the shadow (dry-run) rules would have decided */
+  readonly rbacShadowAllowed: number;
+  readonly rbacShadowDenied: number;
 }
 
 type CounterField = Exclude<keyof HttpFilterCounters, 'statPrefix'>;
 
 const FIELDS: readonly CounterField[] = [
   'delaysInjected', 'abortsInjected', 'activeFaults', 'faultsOverflow', 'corsOriginValid', 'corsOriginInvalid',
+  'rbacAllowed', 'rbacDenied', 'rbacShadowAllowed', 'rbacShadowDenied',
 ];
 
 export type HttpFilterMetric = FieldMetric<CounterField>;
@@ -37,6 +44,10 @@ export const HTTP_FILTER_METRICS: readonly HttpFilterMetric[] = [
   { name: 'envoy_http_fault_faults_overflow', type: 'counter', help: 'Faults not injected because max_active_faults was reached.', field: 'faultsOverflow' },
   { name: 'envoy_http_cors_origin_valid', type: 'counter', help: 'Requests with an Origin the CORS policy allows.', field: 'corsOriginValid' },
   { name: 'envoy_http_cors_origin_invalid', type: 'counter', help: 'Requests with an Origin the CORS policy does not allow.', field: 'corsOriginInvalid' },
+  { name: 'envoy_http_rbac_allowed', type: 'counter', help: 'Requests the RBAC filter let through.', field: 'rbacAllowed' },
+  { name: 'envoy_http_rbac_denied', type: 'counter', help: 'Requests the RBAC filter denied (403).', field: 'rbacDenied' },
+  { name: 'envoy_http_rbac_shadow_allowed', type: 'counter', help: 'Requests the RBAC shadow (dry-run) rules would let through.', field: 'rbacShadowAllowed' },
+  { name: 'envoy_http_rbac_shadow_denied', type: 'counter', help: 'Requests the RBAC shadow (dry-run) rules would deny.', field: 'rbacShadowDenied' },
 ];
 
 /** Sums the workers' counters per stat prefix, sorted by prefix. */

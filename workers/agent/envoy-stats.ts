@@ -20,7 +20,12 @@ const SCOPES = ['cluster', 'listener', 'http', 'vhost'];
 /** envoy_<stat_prefix>_http_local_rate_limit_<stat>: the local rate limit's counters, back to <stat_prefix>.http_local_rate_limit.<stat>. */
 const LOCAL_RATE_LIMIT = /^envoy_(.+)_http_local_rate_limit_(enabled|enforced|rate_limited|ok)$/;
 
+/** envoy_http_rbac_<stat>{envoy_http_conn_manager_prefix}: back to http.<prefix>.rbac.<stat>, Envoy's name. */
+const RBAC = /^envoy_http_rbac_(allowed|denied|shadow_allowed|shadow_denied)$/;
+
 function envoyName(family: string, labels: [string, string][]): string {
+  const rbac = labels.length === 1 ? RBAC.exec(family) : null;
+  if (rbac !== null) return `http.${labels[0]![1]}.rbac.${rbac[1]}`;
   const rateLimit = labels.length === 0 ? LOCAL_RATE_LIMIT.exec(family) : null;
   if (rateLimit !== null) return `${rateLimit[1]}.http_local_rate_limit.${rateLimit[2]}`;
   if (family.startsWith('envoy_http_compressor_') && labels.length === 3) {

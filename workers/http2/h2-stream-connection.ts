@@ -7,7 +7,7 @@
 // router, retries, stats and the access log are the HTTP/1.1 path's own.
 import type { ServerHttp2Stream } from 'node:http2';
 import { constants as h2 } from 'node:http2';
-import { CHUNKED, parseRequestHead } from '../../src/native.js';
+import { CHUNKED, parseRequestHead, type TlsCertificateInfo } from '../../src/native.js';
 import { ActiveRequest } from '../active-request.js';
 import type { DownstreamConnection } from '../downstream-connection.js';
 import { headOut, parseLimits } from '../parse-scratch.js';
@@ -79,6 +79,15 @@ export class H2StreamConnection implements H2ResponseSink {
 
   get peerUriSan(): string {
     return this.session.conn.peerUriSan;
+  }
+
+  /** The connection's TLS facts, for the RBAC filter's principals. */
+  get peerCertificate(): TlsCertificateInfo | null {
+    return this.session.conn.peerCertificate;
+  }
+
+  get requestedServerName(): string {
+    return this.session.conn.requestedServerName;
   }
 
   write(data: Buffer | string): boolean {

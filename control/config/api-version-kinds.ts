@@ -1,11 +1,13 @@
-// Which apiVersion serves which kind: PeerAuthentication is security.istio.io's,
+// Which apiVersion serves which kind: PeerAuthentication and AuthorizationPolicy are security.istio.io's,
 // handler/instance/rule are config.istio.io/v1alpha2's (Mixer's), every other
 // kind is networking.istio.io's.
 import type { IstioApiVersion, IstioKind } from './istio-types.js';
 import { POLICY_API_VERSION, POLICY_KINDS } from './mixer-types.js';
 
+const SECURITY_KINDS: readonly IstioKind[] = ['PeerAuthentication', 'AuthorizationPolicy'];
+
 function groupOf(kind: IstioKind): string {
-  if (kind === 'PeerAuthentication') return 'security.istio.io/v1beta1 or /v1';
+  if (SECURITY_KINDS.includes(kind)) return 'security.istio.io/v1beta1 or /v1';
   if ((POLICY_KINDS as readonly string[]).includes(kind)) return POLICY_API_VERSION;
   return 'networking.istio.io/v1alpha3, /v1beta1 or /v1';
 }
@@ -13,7 +15,7 @@ function groupOf(kind: IstioKind): string {
 /** Takes a resource's apiVersion and kind; returns the problem message when that version does not serve the kind, else null. */
 export function apiVersionServes(apiVersion: IstioApiVersion, kind: IstioKind): string | null {
   const want = groupOf(kind);
-  const ok = kind === 'PeerAuthentication' ? apiVersion.startsWith('security.')
+  const ok = SECURITY_KINDS.includes(kind) ? apiVersion.startsWith('security.')
     : want === POLICY_API_VERSION ? apiVersion === POLICY_API_VERSION
       : apiVersion.startsWith('networking.');
   return ok ? null : `"${apiVersion}" does not serve ${kind} (${want})`;
