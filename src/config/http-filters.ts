@@ -13,7 +13,7 @@ import { ValueReader } from './yaml-reader.js';
 
 export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
 export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
-const SUPPORTED = [MIXER_FILTER_NAME, FAULT_FILTER_NAME, CORS_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, COMPRESSOR_FILTER_NAME, ROUTER_FILTER_NAME];
+const SUPPORTED = [FAULT_FILTER_NAME, CORS_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, COMPRESSOR_FILTER_NAME, MIXER_FILTER_NAME, ROUTER_FILTER_NAME];
 /** The fault filter with an empty HTTPFault: present, injects nothing unless a route configures it. */
 const EMPTY_FAULT: FaultConfig = Object.freeze({ delay: null, abort: null, headers: Object.freeze([]), maxActiveFaults: null });
 
