@@ -16,6 +16,7 @@ export const ResponseFlag = {
   DI: 1 << 12, // delay injected (fault filter)
   FI: 1 << 13, // fault injected: an abort (fault filter)
   RL: 1 << 14, // rate limited locally (local_ratelimit filter)
+  UAEX: 1 << 15, // unauthorized by an external service (the policy filter's denial)
 } as const;
 
 const NAMES = Object.keys(ResponseFlag) as (keyof typeof ResponseFlag)[];

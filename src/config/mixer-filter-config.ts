@@ -152,7 +152,7 @@ function readTransport(v: ValueReader): Transport | undefined {
   }
   obj.done();
   if (checkTimeoutMs === undefined || checkTimeoutMs === 0 || policy === undefined) return undefined;
-  return { checkCluster, reportCluster, checkTimeoutMs, ...policy };
+  return { failPolicy: policy.failPolicy, maxRetry: policy.maxRetry, baseRetryWaitMs: policy.baseRetryWaitMs, maxRetryWaitMs: policy.maxRetryWaitMs, checkCluster, reportCluster, checkTimeoutMs };
 }
 
 function readNames(v: ValueReader): readonly string[] | undefined {

@@ -15,7 +15,7 @@ const MIXER_TYPE = 'type.googleapis.com/isthmus.mixer.v1.config.client.HttpClien
 const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
 const CONFIG = {
   '@type': MIXER_TYPE,
-  transport: { network_fail_policy: { policy: 'FAIL_CLOSE', max_retry: 2, base_retry_wait: '0.010s', max_retry_wait: '0.100s' }, check_timeout: '0.250s' },
+  transport: { check_cluster: 'mixer', network_fail_policy: { policy: 'FAIL_CLOSE', max_retry: 2, base_retry_wait: '0.010s', max_retry_wait: '0.100s' }, check_timeout: '0.250s' },
   mixer_attributes: {
     attributes: {
       'destination.service.host': { string_value: 'reviews.default.svc.cluster.local' },
@@ -38,7 +38,7 @@ describe('isthmus.filters.http.mixer config', () => {
     expect(f.order).toEqual([MIXER]);
     const m = f.mixer!;
     expect(m).toMatchObject({
-      checkCluster: '', failPolicy: 'FAIL_CLOSE', maxRetry: 2, baseRetryWaitMs: 10, maxRetryWaitMs: 100, checkTimeoutMs: 250,
+      checkCluster: 'mixer', failPolicy: 'FAIL_CLOSE', maxRetry: 2, baseRetryWaitMs: 10, maxRetryWaitMs: 100, checkTimeoutMs: 250,
       checkAttributes: ['request.path', 'request.headers', 'source.principal'], reportAttributes: ['response.code'],
       quotas: [{ quota: 'requestcount.quota.istio-system', charge: 1 }], reportBatchMaxEntries: 20, reportBatchMaxTimeMs: 200, checkCacheMaxEntries: 500,
       disableCheckCalls: false, disableReportCalls: false,
@@ -62,7 +62,7 @@ describe('isthmus.filters.http.mixer config', () => {
         name: MIXER,
         typed_config: {
           '@type': MIXER_TYPE,
-          transport: { network_fail_policy: { policy: 'FAIL_SOMETIMES' }, check_timeout: '0s' },
+          transport: { check_cluster: 'mixer', network_fail_policy: { policy: 'FAIL_SOMETIMES' }, check_timeout: '0s' },
           mixer_attributes: { attributes: { 'destination.port': { int64_value: 1, string_value: 'x' }, 'Bad Name': { string_value: 'x' } } },
           check_attributes: ['request.path', 'request path'],
           quotas: [{ charge: 1 }],
