@@ -133,6 +133,30 @@ describe('the check cache', () => {
   });
 });
 
+describe('quota', () => {
+  it('asks on every request (never from the cache) and answers 429 RESOURCE_EXHAUSTED once the grant runs out', { timeout: 30_000 }, async () => {
+    const quotaProxy = await startProxy({
+      bootstrap: policyBootstrap(server.port, mixerFilter({ transport: { check_cluster: 'mixer' }, quotas: [{ quota: 'requestcount.quota.istio-system', charge: 1 }] })),
+      workers: 2,
+    });
+    server.behaviour.quotaLeft = 3;
+    try {
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push(await call(quotaProxy, 'quinn'));
+      expect(statuses.map((r) => r.status)).toEqual([200, 200, 200, 429, 429]);
+      expect(statuses[3]!.body).toMatch(/^RESOURCE_EXHAUSTED:/);
+      const asked = checksFor('quinn');
+      expect(asked).toHaveLength(5);
+      expect(Object.keys(asked[0]!.quotas)).toEqual(['requestcount.quota.istio-system']);
+      expect(Number(asked[0]!.quotas['requestcount.quota.istio-system']!.amount)).toBe(1);
+      expect(await stat(quotaProxy, 'isthmus_mixer_quota_exhausted_total')).toBe(2);
+    } finally {
+      server.behaviour.quotaLeft = null;
+      await quotaProxy.stop();
+    }
+  });
+});
+
 describe('when the policy server is slow or away', () => {
   it('lets a request through after check_timeout when the server is slow (FAIL_OPEN, the default)', async () => {
     server.behaviour.delayMs = 3000;

@@ -12,6 +12,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { MixerFilterConfig } from '../../../src/config/mixer-filter-config.js';
 import { MIXER_FILTER_NAME } from '../../../src/config/http-filter-names.js';
+import { headerValueForMatch } from '../../../src/routing/request-view.js';
 import { headerList } from '../../header-block.js';
 import { ResponseFlag } from '../../response-flags.js';
 import { isGrpcContentType, localAnswer } from '../filter-answer.js';
@@ -70,7 +71,6 @@ export class MixerFilter extends PassThroughFilter {
   private readonly bag: RequestAttributeBag;
   private waiting = false;
   private timer: NodeJS.Timeout | null = null;
-  private grpc = false;
 
   constructor(
     private readonly factory: MixerFilterFactory,
@@ -85,7 +85,6 @@ export class MixerFilter extends PassThroughFilter {
     const f = this.factory;
     const config = f.config;
     if (config.disableCheckCalls) return FilterStatus.CONTINUE;
-    this.grpc = isGrpcContentType(this.bag.get('request.headers') === undefined ? undefined : (this.bag.get('request.headers') as Record<string, string>)['content-type']);
     const quotas = f.quotaRequest.length > 0;
     if (!quotas) {
       const hit = f.cache.lookup(this.bag, Date.now());
@@ -168,7 +167,9 @@ export class MixerFilter extends PassThroughFilter {
 
   private deny(code: number, message: string): void {
     const [name, status] = CODES[code] ?? ['UNKNOWN', 500];
-    this.callbacks.sendLocalReply(localAnswer(status, code, `${name}:${message}`, this.grpc, ResponseFlag.UAEX));
+    // Only a denial needs to know whether the request is gRPC (a trailers-only answer then).
+    const grpc = isGrpcContentType(headerValueForMatch(this.callbacks, 'content-type') ?? undefined);
+    this.callbacks.sendLocalReply(localAnswer(status, code, `${name}:${message}`, grpc, ResponseFlag.UAEX));
   }
 
   override encodeHeaders(edit: ResponseHeaderEdit): void {
