@@ -15,6 +15,7 @@ import { hcmAccessLog } from './access-log-mesh.js';
 import { OUTBOUND_ROUTE_NAME } from './build-route-config.js';
 import { hcmPathNormalization } from './hcm-path-normalization.js';
 import { inboundMtlsSocket, tlsInspectorFilter } from './mtls-contexts.js';
+import { mixerHttpFilter } from './mixer-filter.js';
 import { hasMeshIdentity, type EffectiveMtlsMode } from './peer-authentication-policy.js';
 
 export const OUTBOUND_LISTENER_NAME = 'outbound';
@@ -46,6 +47,10 @@ export function httpFilters(usedFilters: ReadonlySet<string>): object[] {
   if (usedFilters.has(FAULT_FILTER)) filters.push({ name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE } });
   filters.push({ name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE } });
   return filters;
+}
+
+function policyFilterOf(filter: object | null): object[] {
+  return filter === null ? [] : [filter];
 }
 
 function hcmFilter(hcm: Record<string, unknown>): object {
@@ -128,7 +133,8 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
   const hcm = {
     stat_prefix: `inbound_${address}_${port}`,
     route_config: { name: 'inbound', virtual_hosts: virtualHosts },
-    http_filters: httpFilters(new Set()),
+    // The policy filter, when rules exist, goes first (before the router), as Istio's mixer filter did.
+    http_filters: [...policyFilterOf(mixerHttpFilter(config.policySummary, proxy, service)), ...httpFilters(new Set())],
     ...hcmPathNormalization(config.options.pathNormalization),
     ...hcmAccessLog(config.options.accessLog),
   };
