@@ -22,7 +22,7 @@ import type { RequestAttributeBag } from './request-attribute-bag.js';
 
 const FRONT_MAX = 4096;
 const MAX_KEY_SPACES = 64;
-const CLAIM_MAX = 64;
+const CLAIM_MAX = 4096;
 /** -1: no use-count limit (valid_use_count 0). */
 const UNLIMITED = -1;
 
