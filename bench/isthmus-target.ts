@@ -20,6 +20,34 @@ export interface BootstrapOptions {
   readonly accessLog?: string;
   /** RBAC http_filters to put ahead of the router (the authz scenario; JSON, which YAML reads as flow style). */
   readonly httpFilters?: readonly object[];
+  /** The policy scenario: the mixer filter checking with the Mixer server on this port (cluster `mixer`). */
+  readonly mixerPort?: number;
+}
+
+/** The policy filter before the router: the check attributes a typical rule set reads, Report off (Check alone is measured). */
+const MIXER_HTTP_FILTERS = `          http_filters:
+          - name: isthmus.filters.http.mixer
+            typed_config:
+              "@type": type.googleapis.com/isthmus.mixer.v1.config.client.HttpClientConfig
+              transport: { check_cluster: mixer }
+              check_attributes: [request.method, request.path, request.headers, source.ip]
+              disable_report_calls: true
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+`;
+
+function mixerCluster(port: number): string {
+  return `  - name: mixer
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: mixer
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: { address: 127.0.0.1, port_value: ${port} }
+`;
 }
 
 /** A bootstrap with one listener sending every request to one STATIC cluster. */
@@ -40,7 +68,7 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: bench
-${idle ? IDLE_HTTP_FILTERS : ''}${options.httpFilters === undefined ? '' : `          http_filters: ${JSON.stringify([...options.httpFilters, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }])}\n`}          route_config:
+${idle ? IDLE_HTTP_FILTERS : ''}${options.mixerPort !== undefined ? MIXER_HTTP_FILTERS : ''}${options.httpFilters === undefined ? '' : `          http_filters: ${JSON.stringify([...options.httpFilters, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }])}\n`}          route_config:
             name: bench
             virtual_hosts:
             - name: all
@@ -58,7 +86,7 @@ ${idle ? IDLE_CLUSTER : ''}    load_assignment:
 ${endpointGroup}        - endpoint:
             address:
               socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
-${idle ? idleShadowCluster(upstreamPort) : ''}`;
+${idle ? idleShadowCluster(upstreamPort) : ''}${options.mixerPort !== undefined ? mixerCluster(options.mixerPort) : ''}`;
 }
 
 /** Where startIsthmus writes the bootstrap it starts the proxy with (the reload scenario rewrites it). */

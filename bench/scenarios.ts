@@ -263,6 +263,45 @@ function authz(withPolicy: boolean): LoadTarget {
   };
 }
 
+/**
+ * Issue 14's policy cost: the same proxy with no policy, with the mixer filter answered from its check cache
+ * (one Check for the run), and with every request a Check RPC (answers not cacheable). The Mixer server runs in
+ * its own process and is not sampled: the rows compare the proxy's own CPU per request.
+ */
+function policy(kind: 'none' | 'hit' | 'miss'): LoadTarget {
+  return {
+    id: `policy-${kind}`,
+    scenario: 'policy',
+    target: 'isthmus',
+    label: kind === 'none' ? 'isthmus 1w, no policy' : kind === 'hit' ? 'isthmus 1w, check cache hit' : 'isthmus 1w, check cache miss',
+    modes: ['max'],
+    unavailable: () => null,
+    start: async ({ upstreamPort, dir }) => {
+      if (kind === 'none') {
+        const proc = await startIsthmus(upstreamPort, 1, dir);
+        return fromProcesses([proc], proc.ready!.listenPort);
+      }
+      const mixer = await startManagedProcess({
+        name: 'mixer',
+        command: process.execPath,
+        args: [compiledSibling(import.meta.url, 'mixer-bench-server.js'), ...(kind === 'hit' ? ['--cacheable'] : [])],
+        readyLine: (line) => {
+          const record = parseJsonLine(line);
+          return record?.msg === 'mixer ready' && typeof record.port === 'number' ? record.port : undefined;
+        },
+      });
+      try {
+        const proc = await startIsthmus(upstreamPort, 1, dir, { mixerPort: mixer.ready! });
+        const running = fromProcesses([proc], proc.ready!.listenPort);
+        return { ...running, stop: async () => { await running.stop(); await mixer.stop(); } };
+      } catch (err) {
+        await mixer.stop();
+        throw err;
+      }
+    },
+  };
+}
+
 export const DIRECT: LoadTarget = {
   id: 'direct',
   scenario: 'direct',
@@ -293,6 +332,9 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   resilience('baseline'),
   resilience('plain'),
   resilience('idle'),
+  policy('none'),
+  policy('hit'),
+  policy('miss'),
   uwsFront,
   authz(false),
   authz(true),
@@ -301,7 +343,7 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
 /** Scenarios a plain `isthmus bench` runs, in order. */
 export const DEFAULT_SCENARIOS = ['direct', 'proxy', 'mesh', 'reload', 'xds', 'parser'] as const;
 /** Every scenario name the command line accepts. */
-export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'uws-front', 'tls', 'ca', 'tcp', 'authz'] as const;
+export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'policy', 'uws-front', 'tls', 'ca', 'tcp', 'authz'] as const;
 
 /** Starts the bench upstream (its own process) and resolves with it once it listens. */
 export async function startUpstream(bodyBytes = 1024): Promise<ManagedProcess<number>> {

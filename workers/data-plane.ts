@@ -24,6 +24,8 @@ import { RateLimitTable } from './shared-state/rate-limit-buckets.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { hostSetRefresher } from './balancers/host-set-refresher.js';
 import { WorkerContext } from './worker-context.js';
+import { configureCheckCacheDb } from './filters/mixer/check-cache-db.js';
+import { flushAllReports } from './filters/mixer/report-batcher.js';
 import { setTransportKind } from './transport-socket.js';
 import { setTlsTicketKey } from './listener-chains.js';
 import type { ClusterStatus, WorkerInit, WorkerMessage, WorkerStatsSnapshot } from './worker-protocol.js';
@@ -60,6 +62,9 @@ export class DataPlane {
     // Local rate limit buckets are per proxy: every worker takes tokens from the same shared ones.
     if (init.rateLimitState !== undefined) this.worker.filterStats.rateLimitTable = new RateLimitTable(init.rateLimitState);
     this.worker.filterStats.onRateLimitTableFull = () => log.warn('local rate limit: the shared bucket table is full; new buckets count per worker');
+    if (init.mixerCounters !== undefined) this.worker.filterStats.mixerCounters = new Int32Array(init.mixerCounters);
+    // The policy filter's check cache lives in the proxy's LMDB environment, shared by every worker.
+    configureCheckCacheDb(store, init.dataDir);
     this.listeners = new ListenerSet(this.worker);
     // An ejection this data plane made: the agent logs it and brings the endpoint back in time.
     setEjectionListener((notice) => post({ type: 'outlier-ejection', ...notice }));
@@ -167,6 +172,7 @@ export class DataPlane {
         done = true;
         for (const c of worker.connections) c.destroy();
         for (const c of worker.snapshot.clusters.values()) c.close();
+        flushAllReports();
         resolve();
       };
       worker.onIdle = finish;

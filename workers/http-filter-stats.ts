@@ -4,6 +4,7 @@
 // (src/stats/http-filter-stats.ts).
 import type { HttpFilterCounters } from '../src/stats/http-filter-stats.js';
 import { LocalActiveFaults, type ActiveFaultGate } from './shared-state/active-faults.js';
+import { LOCAL_MIXER_COUNTERS } from './filters/mixer/mixer-counters.js';
 import type { RateLimitTable } from './shared-state/rate-limit-buckets.js';
 
 export class ListenerFilterStats implements HttpFilterCounters {
@@ -27,6 +28,8 @@ export class HttpFilterStats {
   faultGate: ActiveFaultGate = new LocalActiveFaults();
   /** The proxy's local rate limit buckets and counters (set by the data plane); null: each bucket is this thread's own. */
   rateLimitTable: RateLimitTable | null = null;
+  /** The policy filter's proxy-wide counters (set by the data plane from WorkerInit); this thread's own otherwise. */
+  mixerCounters: Int32Array = LOCAL_MIXER_COUNTERS.table;
   /** Told when the shared table has no room left (a bucket then counts for this thread only). */
   onRateLimitTableFull: () => void = () => {};
   private warnedTableFull = false;

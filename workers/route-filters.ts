@@ -8,10 +8,11 @@
 // mirror, a local rate limit with filter_enabled 0% or no bucket) is left out, and a route with no filters has no chain: its requests
 // go straight to the router. A new filter is one more entry in `builders`.
 import type { FaultConfig, Listener, LocalRateLimitConfig, Route, VirtualHost } from '../src/config/bootstrap-types.js';
-import { CORS_FILTER_NAME, FAULT_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, RBAC_FILTER_NAME } from '../src/config/http-filter-names.js';
+import { CORS_FILTER_NAME, FAULT_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, MIXER_FILTER_NAME, RBAC_FILTER_NAME } from '../src/config/http-filter-names.js';
 import type { RbacConfig } from '../src/config/rbac-config.js';
 import { compileRbacRules } from './filters/rbac/rbac-compile.js';
 import { RbacFilterFactory } from './filters/rbac/rbac-filter.js';
+import { compileMixerFilter } from './filters/mixer/mixer-compile.js';
 import { LocalRateLimitFactory } from './filters/local-ratelimit/local-ratelimit-filter.js';
 import { localRateLimitFactory } from './filters/local-ratelimit/local-ratelimit-compile.js';
 import { compileCompressors } from './filters/compressor/compressor-compile.js';
@@ -88,6 +89,12 @@ export function compileListenerFilters(
     // The route's rate_limits actions make the descriptors its requests are matched by.
     return factory === null || route.action.type !== 'route' ? factory : factory.forRoute(route.action.rateLimits ?? []);
   };
+  // The policy filter is the listener's alone: one factory (its cache and Report batch) for every route.
+  const mixer = config.mixer;
+  if (mixer !== undefined) {
+    const factory = compileMixerFilter(mixer, listener, stats.mixerCounters);
+    builders[MIXER_FILTER_NAME] = () => factory;
+  }
   // Compressors are the listener's alone (no per-route config): the same factories on every route.
   for (const [name, factory] of compileCompressors(config, listener.statPrefix, stats)) {
     // CompressorPerRoute disabled: the route's word over the virtual host's.

@@ -5,6 +5,7 @@ import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { createLogger, setLogLevel } from '../src/log.js';
 import { ProxyStore } from '../src/store/proxy-store.js';
 import { DataPlane } from './data-plane.js';
+import { MessagePolicyTransport, setPolicyTransport } from './filters/mixer/policy-transport.js';
 import { CONFIG_CHANNEL, type AgentMessage, type ConfigAnnouncement, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -14,6 +15,9 @@ const store = ProxyStore.open(init.dataDir);
 const post = (message: WorkerMessage): void => port.postMessage(message);
 const dataPlane = new DataPlane(init, store, log, post);
 const channel = new BroadcastChannel(CONFIG_CHANNEL);
+// The policy filter's Checks and Reports go to the agent, which holds the gRPC channel.
+const policy = new MessagePolicyTransport(post);
+setPolicyTransport(policy);
 
 async function shutdown(timeoutMs: number): Promise<void> {
   channel.close();
@@ -39,6 +43,9 @@ port.on('message', (msg: AgentMessage) => {
       break;
     case 'shutdown':
       void shutdown(msg.timeoutMs);
+      break;
+    case 'policy-check-result':
+      policy.onReply(msg);
       break;
   }
 });

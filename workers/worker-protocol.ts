@@ -4,6 +4,7 @@
 
 import type { WorkerStatsSnapshot } from '../src/stats/worker-stats-snapshot.js';
 import type { SdsSecrets } from '../src/config/sds-secrets.js';
+import type { PolicyCheckMessage, PolicyCheckReply, PolicyReportMessage } from './filters/mixer/policy-transport.js';
 
 export {
   ISTIO_DURATION_BUCKETS_MS,
@@ -51,6 +52,8 @@ export interface WorkerInit {
   readonly sharedState: SharedArrayBuffer;
   /** The local rate limit's buckets and counters (shared-state/rate-limit-buckets.ts), one per proxy; absent in tests that build a data plane alone. */
   readonly rateLimitState?: SharedArrayBuffer;
+  /** The policy filter's counters (filters/mixer/mixer-counters.ts), one table per proxy; absent in tests that build a data plane alone. */
+  readonly mixerCounters?: SharedArrayBuffer;
   /** 80 bytes: the session-ticket key of every downstream TLS context (16 name + 32 HMAC + 32 AES). */
   readonly tlsTicketKey: Uint8Array;
   /** The agent's SDS secrets when this worker started (a restarted worker compiles with the current ones). */
@@ -66,7 +69,9 @@ export type AgentMessage =
   /** Set every logger's level (admin /logging?level=). */
   | { readonly type: 'log-level'; readonly level: string }
   /** Stop accepting, finish in-flight requests within timeoutMs, close all, then post 'drained'. */
-  | { readonly type: 'shutdown'; readonly timeoutMs: number };
+  | { readonly type: 'shutdown'; readonly timeoutMs: number }
+  /** The answer to a worker's policy Check. */
+  | PolicyCheckReply;
 
 // ---- worker -> agent ----
 export type WorkerMessage =
@@ -77,7 +82,10 @@ export type WorkerMessage =
   | { readonly type: 'clusters'; readonly id: number; readonly clusters: readonly ClusterStatus[] }
   | { readonly type: 'drained' }
   /** This worker ejected an endpoint (outlier detection); kind is an EJECTION_KIND. */
-  | { readonly type: 'outlier-ejection'; readonly cluster: string; readonly address: string; readonly port: number; readonly kind: number };
+  | { readonly type: 'outlier-ejection'; readonly cluster: string; readonly address: string; readonly port: number; readonly kind: number }
+  /** The policy filter's Check and Report go through the agent (workers do not load gRPC). */
+  | PolicyCheckMessage
+  | PolicyReportMessage;
 
 export interface EndpointStatus {
   readonly address: string;

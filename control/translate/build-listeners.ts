@@ -17,6 +17,7 @@ import { OUTBOUND_ROUTE_NAME } from './build-route-config.js';
 import { hcmPathNormalization } from './hcm-path-normalization.js';
 import { inboundMtlsSocket, istioSni, tlsInspectorFilter } from './mtls-contexts.js';
 import { inboundTcpChains } from './inbound-chains.js';
+import { mixerHttpFilter } from './mixer-filter.js';
 import { hasMeshIdentity, type EffectiveMtlsMode } from './peer-authentication-policy.js';
 
 export const OUTBOUND_LISTENER_NAME = 'outbound';
@@ -48,6 +49,10 @@ export function httpFilters(usedFilters: ReadonlySet<string>): object[] {
   if (usedFilters.has(FAULT_FILTER)) filters.push({ name: FAULT_FILTER, typed_config: { '@type': FAULT_TYPE } });
   filters.push({ name: ROUTER_FILTER, typed_config: { '@type': ROUTER_TYPE } });
   return filters;
+}
+
+function policyFilterOf(filter: object | null): object[] {
+  return filter === null ? [] : [filter];
 }
 
 function hcmFilter(hcm: Record<string, unknown>): object {
@@ -131,8 +136,13 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
   const hcm = {
     stat_prefix: `inbound_${address}_${port}`,
     route_config: { name: 'inbound', virtual_hosts: virtualHosts },
-    // AuthorizationPolicy: Istio's RBAC filters (DENY, then ALLOW) ahead of the router.
-    http_filters: [...authzHttpFilters(config.authorizationPoliciesFor(proxy), { namespace: proxy.namespace, labels: proxy.labels, appPort: proxy.appPort }), ...httpFilters(new Set())],
+    // AuthorizationPolicy's RBAC filters (CUSTOM, DENY, then ALLOW) first, then the policy (Mixer) filter when rules
+    // exist, as Istio ordered its authn/authz and mixer filters; then the router.
+    http_filters: [
+      ...authzHttpFilters(config.authorizationPoliciesFor(proxy), { namespace: proxy.namespace, labels: proxy.labels, appPort: proxy.appPort }),
+      ...policyFilterOf(mixerHttpFilter(config.policySummary, proxy, service)),
+      ...httpFilters(new Set()),
+    ],
     ...hcmPathNormalization(config.options.pathNormalization),
     ...hcmAccessLog(config.options.accessLog),
   };

@@ -1,6 +1,7 @@
 // The routing config (VirtualServices, DestinationRules, Sidecars) indexed
 // once per config version, so translating for each of many proxies is a
 // series of map lookups. Also the proxy's identity, as the translation sees it.
+import type { PolicySummary } from './mixer-filter.js';
 import { DEFAULT_PATH_NORMALIZATION, type PathNormalizationType } from './hcm-path-normalization.js';
 import { DEFAULT_MESH_ACCESS_LOG, type MeshAccessLog } from './access-log-mesh.js';
 import {
@@ -97,6 +98,8 @@ export interface MeshConfig {
   sidecarFor(proxy: ProxyIdentity): Sidecar | undefined;
   /** Hosts whose VirtualService lookup is memoized now (at most MAX_MEMOIZED_HOSTS). */
   memoizedHosts(): number;
+  /** What the Mixer policy rules read (summarizePolicy); absent or null: no policy, no policy filter. */
+  readonly policySummary?: PolicySummary | null;
 }
 
 /**

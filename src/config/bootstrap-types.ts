@@ -1,3 +1,4 @@
+import type { MixerFilterConfig } from './mixer-filter-config.js';
 import type { CodecType, Http2Options, UpstreamProtocol } from './http2-options.js';
 import type { LocalRateLimitConfig } from './local-rate-limit-config.js';
 import type { RbacConfig } from './rbac-config.js';
@@ -221,6 +222,8 @@ export interface HttpFilters {
   readonly rbac?: readonly RbacConfig[];
   /** envoy.filters.http.compressor entries (at most one per encoding), in chain order. */
   readonly compressors: readonly CompressorConfig[];
+  /** isthmus.filters.http.mixer (the policy filter); absent when not listed. */
+  readonly mixer?: MixerFilterConfig;
   /** The names of the filters before the router, in the order http_filters lists them (the chain's order). */
   readonly order: readonly string[];
 }

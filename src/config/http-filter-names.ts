@@ -5,3 +5,4 @@ export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
 export const LOCAL_RATE_LIMIT_FILTER_NAME = 'envoy.filters.http.local_ratelimit';
 export const COMPRESSOR_FILTER_NAME = 'envoy.filters.http.compressor';
 export const RBAC_FILTER_NAME = 'envoy.filters.http.rbac';
+export const MIXER_FILTER_NAME = 'isthmus.filters.http.mixer';

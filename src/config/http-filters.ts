@@ -1,4 +1,4 @@
-// http_connection_manager.http_filters: the fault, cors, local_ratelimit, rbac and compressor filters, in any
+// http_connection_manager.http_filters: the mixer (policy), fault, cors, local_ratelimit, rbac and compressor filters, in any
 // order (kept: it is the order of each route's chain), then the router, which
 // must be last. Each filter at most once, except rbac (Istio chains a DENY and an ALLOW one).
 
@@ -8,12 +8,13 @@ import { FAULT_FILTER_NAME, readFaultConfig } from './fault-config.js';
 import { LOCAL_RATE_LIMIT_FILTER_NAME, readLocalRateLimit } from './local-rate-limit-config.js';
 import { COMPRESSOR_FILTER_NAME, isCompressorTypedConfig, readCompressor, type CompressorConfig } from './compressor-config.js';
 import { RBAC_FILTER_NAME, readRbacConfig, type RbacConfig } from './rbac-config.js';
+import { MIXER_FILTER_NAME, readMixerFilterConfig, type MixerFilterConfig } from './mixer-filter-config.js';
 import { isEmptyAny, readEmptyTypedConfig } from './typed-config.js';
 import { ValueReader } from './yaml-reader.js';
 
 export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
 export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
-const SUPPORTED = [FAULT_FILTER_NAME, CORS_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, RBAC_FILTER_NAME, COMPRESSOR_FILTER_NAME, ROUTER_FILTER_NAME];
+const SUPPORTED = [FAULT_FILTER_NAME, CORS_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, RBAC_FILTER_NAME, COMPRESSOR_FILTER_NAME, MIXER_FILTER_NAME, ROUTER_FILTER_NAME];
 /** The RBAC filter without typed_config (or with no rules): present, allows everything. */
 const EMPTY_RBAC: RbacConfig = Object.freeze({ rules: null, shadowRules: null, rulesStatPrefix: '', shadowRulesStatPrefix: '' });
 /** The fault filter with an empty HTTPFault: present, injects nothing unless a route configures it. */
@@ -33,6 +34,7 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
   let localRateLimit: LocalRateLimitConfig | null = null;
   const rbac: RbacConfig[] = [];
   const compressors: CompressorConfig[] = [];
+  let mixer: MixerFilterConfig | undefined;
   const order: string[] = [];
   let ok = true;
   const seen = new Set<string>();
@@ -86,6 +88,12 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
       const value = typed.missing ? EMPTY_RBAC : readRbacConfig(typed);
       if (value === undefined) ok = false;
       else rbac.push(value);
+    } else if (name === MIXER_FILTER_NAME) {
+      // The policy filter needs its HttpClientConfig (which attributes to compute, how to fail).
+      typed.require();
+      const value = typed.missing ? undefined : readMixerFilterConfig(typed);
+      if (value === undefined) ok = false;
+      else mixer = value;
     } else if (!typed.missing && !readEmptyTypedConfig(typed, ROUTER_TYPE_URL)) {
       ok = false; // Router options: none supported
     }
@@ -100,5 +108,5 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
     v.problem(`must end with ${ROUTER_FILTER_NAME}`);
     ok = false;
   }
-  return ok ? { fault, cors, localRateLimit, ...(rbac.length > 0 ? { rbac: Object.freeze(rbac) } : {}), compressors: Object.freeze(compressors), order: Object.freeze(order) } : undefined;
+  return ok ? { fault, cors, localRateLimit, ...(rbac.length > 0 ? { rbac: Object.freeze(rbac) } : {}), compressors: Object.freeze(compressors), ...(mixer === undefined ? {} : { mixer }), order: Object.freeze(order) } : undefined;
 }

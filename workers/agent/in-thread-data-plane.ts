@@ -5,6 +5,7 @@
 // the agent's logger level. A crash here is a process crash: there is no
 // thread to restart, so the process exits and whatever supervises it
 // (Kubernetes, systemd) starts it again.
+import type { PolicyTransport } from '../filters/mixer/policy-transport.js';
 import type { Logger } from '../../src/log.js';
 import type { SdsSecrets } from '../../src/config/sds-secrets.js';
 import type { ConfigStore } from '../../src/store/config-store.js';
@@ -20,6 +21,8 @@ export interface InThreadDataPlaneOptions {
   /** Called on every config-applied / config-failed, so readiness can be re-evaluated. */
   readonly onChange?: () => void;
   readonly onOutlierEjection?: (msg: Extract<WorkerMessage, { type: 'outlier-ejection' }>) => void;
+  /** The agent's PolicyClient: on this thread the policy filter calls it directly. */
+  readonly policy?: PolicyTransport;
 }
 
 export class InThreadDataPlane implements DataPlaneHost {
@@ -38,8 +41,9 @@ export class InThreadDataPlane implements DataPlaneHost {
 
   /** Loads the data-plane modules only now: a --workers N proxy's main thread never holds them. */
   async start(): Promise<void> {
-    const { DataPlane } = await import('../data-plane.js');
+    const [{ DataPlane }, { setPolicyTransport }] = await Promise.all([import('../data-plane.js'), import('../filters/mixer/policy-transport.js')]);
     if (this.stopped) return;
+    if (this.options.policy !== undefined) setPolicyTransport(this.options.policy);
     const { init, store, log } = this.options;
     this.dataPlane = new DataPlane({ ...init, workerId: 0 }, store, log.child({ worker: 0 }), (msg) => this.onMessage(msg));
     this.dataPlane.applyVersion(store.activeVersion(), this.secrets);

@@ -1,6 +1,8 @@
 // The main thread of `isthmus proxy`: owns the config (validate, resolve
 // ports, write a version to LMDB, announce it), the worker threads and the
 // admin API. Nothing here is on the request path.
+import { createMixerCounters, renderMixerCounters } from '../filters/mixer/mixer-counters.js';
+import { PolicyClient } from './policy-client.js';
 import { readFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { loadBootstrapFile, parseBootstrap } from '../../src/config/parse-bootstrap.js';
@@ -104,6 +106,10 @@ export class ProxyAgent implements AdminBackend {
   private readonly sharedState: SharedState;
   /** The local rate limit's buckets and counters, shared with every data plane. */
   private readonly rateLimits = new RateLimitTable(createRateLimitBuffer());
+  /** The policy filter's proxy-wide counters (workers bump them; /stats/prometheus reads them). */
+  private readonly mixerCounters = createMixerCounters();
+  /** The policy filter's Check/Report path to the policy server (gRPC loads on the first Check only). */
+  private readonly policy: PolicyClient;
   private readonly slots: StateSlots;
   private readonly healthChecker: HealthChecker;
   private readonly outliers: OutlierSweeper;
@@ -143,17 +149,28 @@ export class ProxyAgent implements AdminBackend {
       connectionCounts: createConnectionCounts(options.workers),
       sharedState: this.sharedState.buffer,
       rateLimitState: this.rateLimits.ints.buffer as SharedArrayBuffer,
+      mixerCounters: this.mixerCounters.buffer as SharedArrayBuffer,
       // One session-ticket key for every worker (SO_REUSEPORT sends a resuming client to any of them) and every
       // certificate reload; random per process, so tickets never outlive the proxy. The in-thread data plane
       // (--workers 1) gets it through the same init.
       tlsTicketKey: randomBytes(80),
     };
+    this.policy = new PolicyClient({
+      control: options.control === undefined ? null : { target: options.control.target, caPath: options.identity?.controlCa ?? null },
+      clusterEndpoint: (name) => {
+        const endpoint = this.activeBootstrap?.clusters.find((c) => c.name === name)?.endpoints[0];
+        return endpoint === undefined ? null : `${endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address}:${endpoint.port}`;
+      },
+      counters: this.mixerCounters,
+      log: log.child({ component: 'policy' }),
+    });
+    const policy = this.policy;
     const onChange = (): void => this.onWorkersChanged();
     const onOutlierEjection = (m: { cluster: string; address: string; port: number; kind: number }): void =>
       this.outliers.onWorkerEjection(m.cluster, m.address, m.port, m.kind);
     // One worker runs on this thread: no second isolate (DESIGN.md, "Memory today").
     this.supervisor = Supervisor === null
-      ? new InThreadDataPlane({ init, store: this.store, log, onChange, onOutlierEjection })
+      ? new InThreadDataPlane({ init, store: this.store, log, onChange, onOutlierEjection, policy })
       : new Supervisor({
         count: options.workers,
         workerUrl: new URL('../worker-main.js', import.meta.url),
@@ -161,6 +178,7 @@ export class ProxyAgent implements AdminBackend {
         log,
         onChange,
         onOutlierEjection,
+        policy,
         onWorkerExit: (workerId) => {
           // A crashed worker's in-flight requests, retries and connections would otherwise stay counted for good.
           const released = this.sharedState.releaseWorker(workerId);
@@ -562,7 +580,8 @@ export class ProxyAgent implements AdminBackend {
       durationBucketsMs: ISTIO_DURATION_BUCKETS_MS,
       resilience: resilienceStats(this.activeBootstrap, this.sharedState, this.healthChecker.stats()),
     });
-    return text + localRateLimitPrometheus(this.activeBootstrap, this.rateLimits) + compressorPrometheus(this.activeBootstrap, this.rateLimits);
+    return text + localRateLimitPrometheus(this.activeBootstrap, this.rateLimits) + compressorPrometheus(this.activeBootstrap, this.rateLimits)
+      + (usesPolicyFilter(this.activeBootstrap) ? renderMixerCounters(this.mixerCounters) : '');
   }
 
   async configDump(): Promise<unknown> {
@@ -631,12 +650,18 @@ export class ProxyAgent implements AdminBackend {
     this.outliers.stop();
     this.dns.stop();
     await this.supervisor.shutdown(this.options.drainTimeoutMs);
+    this.policy.close();
     this.admin?.close();
     await this.store.close();
     this.reservations.closeAll();
     this.dataDirLock.release();
     this.log.info({ reason }, 'proxy stopped');
   }
+}
+
+/** Whether any listener runs isthmus.filters.http.mixer (its stats show only then, as Envoy's per-filter stats do). */
+function usesPolicyFilter(bootstrap: Bootstrap | undefined): boolean {
+  return bootstrap?.listeners.some((l) => l.filterChains.some((c) => c.hcm?.httpFilters?.mixer !== undefined)) ?? false;
 }
 
 function listenerSummary(bootstrap: Bootstrap): { name: string; address: string; port: number }[] {

@@ -2,6 +2,7 @@
 // version each has applied, answers point-to-point queries (stats, clusters),
 // and restarts a worker that exits unexpectedly with exponential backoff
 // while the others keep serving.
+import type { PolicyTransport } from '../filters/mixer/policy-transport.js';
 import type { SdsSecrets } from '../../src/config/sds-secrets.js';
 import { BroadcastChannel, Worker } from 'node:worker_threads';
 import type { Logger } from '../../src/log.js';
@@ -55,6 +56,8 @@ export interface WorkerSupervisorOptions {
   readonly onChange?: () => void;
   /** A worker ejected an endpoint (outlier detection). */
   readonly onOutlierEjection?: (msg: Extract<WorkerMessage, { type: 'outlier-ejection' }>) => void;
+  /** Where the workers' policy Checks and Reports go (the agent's PolicyClient). */
+  readonly policy?: PolicyTransport;
   /** A worker's thread has ended (any reason), before a replacement starts: release what it held in shared state. */
   readonly onWorkerExit?: (workerId: number) => void;
 }
@@ -240,6 +243,17 @@ export class WorkerSupervisor implements DataPlaneHost {
         return;
       case 'outlier-ejection':
         this.options.onOutlierEjection?.(msg);
+        return;
+      case 'policy-check': {
+        const id = msg.id;
+        const policy = this.options.policy;
+        if (policy === undefined) worker.postMessage({ type: 'policy-check-result', id, outcome: { ok: false, error: 'no policy client' } });
+        // The reply goes to the thread that asked, if it is still the slot's.
+        else policy.check(msg.call, (outcome) => { if (slot.worker === worker) worker.postMessage({ type: 'policy-check-result', id, outcome }); });
+        return;
+      }
+      case 'policy-report':
+        this.options.policy?.report(msg.target, msg.batch);
         return;
       default:
         this.options.log.warn({ workerId: slot.workerId, message: msg }, 'unknown message from worker');

@@ -40,6 +40,8 @@ export interface HttpFilterCallbacks extends RequestView {
   bodySoFar(): readonly Buffer[] | null;
   /** The whole request body has been received. */
   readonly requestComplete: boolean;
+  /** The request has been answered or has failed (a filter waiting on a callback checks it before going on). */
+  readonly finished: boolean;
   /** Adds header lines (each ending in CRLF) to the request the router sends upstream; only before the router runs. */
   addUpstreamRequestHeaders(lines: string): void;
   /** Drops a header (lowercase name) from the request the router sends upstream; only before the router runs. */

@@ -1,0 +1,108 @@
+// The check cache over a real LMDB environment in a temp dir, two CheckCache
+// objects standing for two workers: key spaces from referenced attributes
+// (exact values, map keys, absence), use counts shared without overspending,
+// expiry by valid_duration (the clock is a parameter), the entry bound.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CheckCache } from '../../../../workers/filters/mixer/check-cache.js';
+import type { CheckCacheDb } from '../../../../workers/filters/mixer/check-cache-db.js';
+import type { CheckOutcome, RefMatch } from '../../../../workers/filters/mixer/policy-transport.js';
+import { RequestAttributeBag } from '../../../../workers/filters/mixer/request-attribute-bag.js';
+
+let dir: string;
+let env: RootDatabase;
+let db: CheckCacheDb;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'checkcache-'));
+  env = open(dir, { maxDbs: 8 });
+  db = env.openDB<unknown, string>({ name: 'checkcache', encoding: 'msgpack' }) as unknown as CheckCacheDb;
+});
+
+afterEach(async () => {
+  await env.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function bag(headers: Record<string, string>, path = '/'): RequestAttributeBag {
+  return new RequestAttributeBag({
+    method: 'GET', path, query: '', authority: 'svc', headers: Object.entries(headers).flat(), requestId: '', scheme: 'http',
+    bytesReceived: 0, bytesSent: 0, responseCode: 0, startMark: 0, conn: { remoteAddress: '127.0.0.1', remotePort: 4000, peerUriSan: '', tlsVersion: '' },
+  }, { statics: new Map(), destinationIp: '127.0.0.1', destinationPort: 80 });
+}
+
+const USER: RefMatch = { name: 'request.headers', mapKey: 'x-user', condition: 'EXACT' };
+
+function answer(fields: Partial<Extract<CheckOutcome, { ok: true }>>): Extract<CheckOutcome, { ok: true }> {
+  return { ok: true, code: 0, message: '', validMs: 60_000, validUses: 0, refs: [USER], quotas: [], sharedBy: 1, first: true, ...fields };
+}
+
+const worker = (max = 100): CheckCache => new CheckCache(db, 'cluster:mixer', max, () => { throw new Error('write error'); });
+
+describe('CheckCache', () => {
+  it('answers every request that agrees on the referenced attributes, in every worker, and no other', () => {
+    const a = worker();
+    const b = worker();
+    const now = 1_000_000;
+    expect(a.lookup(bag({ 'x-user': 'alice' }), now)).toBeNull();
+    a.store(answer({ code: 7, message: 'no' }), bag({ 'x-user': 'alice' }), now);
+    // Another path, same user: the rule did not read the path.
+    expect(b.lookup(bag({ 'x-user': 'alice', 'x-other': '1' }, '/elsewhere'), now)).toEqual(expect.objectContaining({ code: 7, message: 'no' }));
+    expect(b.lookup(bag({ 'x-user': 'bob' }), now)).toBeNull();
+    expect(b.lookup(bag({}), now)).toBeNull();
+  });
+
+  it('keys absence apart from any value', () => {
+    const a = worker();
+    a.store(answer({ refs: [{ ...USER, condition: 'ABSENCE' }] }), bag({}), 0);
+    expect(a.lookup(bag({}), 1)).not.toBeNull();
+    expect(a.lookup(bag({ 'x-user': 'x' }), 1)).toBeNull();
+  });
+
+  it('spends valid_use_count across workers without ever exceeding it', () => {
+    const workers = [worker(), worker()];
+    let rpcs = 0;
+    let served = 0;
+    for (let i = 0; i < 30; i++) {
+      const w = workers[i % 2]!;
+      if (w.lookup(bag({ 'x-user': 'bob' }), 5) === null) {
+        rpcs++;
+        w.store(answer({ validUses: 3 }), bag({ 'x-user': 'bob' }), 5);
+      } else served++;
+    }
+    expect(rpcs).toBe(10);
+    expect(served).toBe(20);
+  });
+
+  it('shares one answer among the callers of one RPC (sharedBy): only the first stores it', () => {
+    const a = worker();
+    const b = worker();
+    a.store(answer({ validUses: 4, sharedBy: 3 }), bag({ 'x-user': 'c' }), 0);
+    b.store(answer({ validUses: 4, sharedBy: 3, first: false }), bag({ 'x-user': 'c' }), 0);
+    expect(b.lookup(bag({ 'x-user': 'c' }), 1)).not.toBeNull();
+    expect(a.lookup(bag({ 'x-user': 'c' }), 1)).toBeNull();
+  });
+
+  it('expires answers after valid_duration, and does not keep uncacheable ones', () => {
+    const a = worker();
+    a.store(answer({ validMs: 100 }), bag({ 'x-user': 'd' }), 1000);
+    expect(a.lookup(bag({ 'x-user': 'd' }), 1099)).not.toBeNull();
+    expect(a.lookup(bag({ 'x-user': 'd' }), 1100)).toBeNull();
+    expect(worker().lookup(bag({ 'x-user': 'd' }), 1100)).toBeNull();
+    a.store(answer({ validMs: 0 }), bag({ 'x-user': 'e' }), 1000);
+    expect(a.lookup(bag({ 'x-user': 'e' }), 1000)).toBeNull();
+  });
+
+  it('holds at most check_cache_max_entries, evicting the least recently written', () => {
+    const a = worker(5);
+    for (let i = 0; i < 12; i++) a.store(answer({}), bag({ 'x-user': `u${i}` }), 10);
+    const fresh = worker(5);
+    const kept = Array.from({ length: 12 }, (_, i) => fresh.lookup(bag({ 'x-user': `u${i}` }), 11) !== null);
+    expect(kept.filter(Boolean)).toHaveLength(5);
+    expect(kept.slice(7)).toEqual([true, true, true, true, true]);
+    expect([...(db.getRange({ start: 'e:', end: 'e;' }) as Iterable<unknown>)]).toHaveLength(5);
+  });
+});

@@ -1,0 +1,238 @@
+// The agent's side of the policy filter: the one place that speaks gRPC to
+// the policy server (isthmus.mixer.v1.Mixer) for every worker. A Check that
+// an identical one (same server, same check attributes) is already waiting on
+// joins it: concurrent misses across workers make one RPC, and its answer
+// tells each caller how many shared it (they share valid_use_count). A Check
+// with quota is never joined. Failed attempts are retried with exponential
+// backoff (network_fail_policy max_retry, base/max_retry_wait); then the
+// caller's fail policy decides. Report batches go out at most
+// REPORT_IN_FLIGHT at a time per server with at most REPORT_QUEUED waiting;
+// beyond that, or when the server fails, a batch is dropped and counted:
+// traffic never waits for Report.
+import { readFileSync } from 'node:fs';
+import type { ChannelCredentials, Client, ServiceError } from '@grpc/grpc-js';
+import type { Logger } from '../../src/log.js';
+import { MIXER_COUNTER, recordRpcLatency } from '../filters/mixer/mixer-counters.js';
+import type { CheckCall, CheckOutcome, PolicyTransport, QuotaGrant, RefMatch, WireAttributes } from '../filters/mixer/policy-transport.js';
+
+const MAX_IN_FLIGHT_CHECKS = 10_000;
+const MAX_REFS = 256;
+const MAX_MESSAGE = 1024;
+const REPORT_IN_FLIGHT = 2;
+const REPORT_QUEUED = 8;
+const REPORT_TIMEOUT_MS = 5000;
+const WARN_EVERY_MS = 10_000;
+
+export interface PolicyClientOptions {
+  /** The control plane the proxy gets xDS from (check_cluster empty); null without --control. */
+  readonly control: { readonly target: string; readonly caPath: string | null } | null;
+  /** `host:port` of a cluster's first endpoint in the active config; null when it has none. */
+  readonly clusterEndpoint: (name: string) => string | null;
+  readonly counters: Int32Array;
+  readonly log: Logger;
+}
+
+type MixerClient = Client & {
+  Check(req: unknown, options: { deadline: number }, cb: (err: ServiceError | null, res?: CheckResponse) => void): unknown;
+  Report(req: unknown, options: { deadline: number }, cb: (err: ServiceError | null) => void): unknown;
+};
+
+interface CheckResponse {
+  precondition?: {
+    status?: { code?: number; message?: string } | null;
+    valid_duration?: { seconds?: number; nanos?: number } | null;
+    valid_use_count?: number;
+    referenced_attributes?: { attribute_matches?: { name?: string; condition?: string; map_key?: string }[] } | null;
+  } | null;
+  quotas?: Record<string, { granted_amount?: number; status?: { code?: number; message?: string } | null }>;
+}
+
+interface Group {
+  readonly waiters: ((outcome: CheckOutcome) => void)[];
+}
+
+interface ReportQueue {
+  inFlight: number;
+  readonly waiting: WireAttributes[][];
+}
+
+export class PolicyClient implements PolicyTransport {
+  private grpc: typeof import('@grpc/grpc-js') | null = null;
+  private ctor: (new (target: string, creds: ChannelCredentials) => MixerClient) | null = null;
+  private loading: Promise<void> | null = null;
+  private readonly clients = new Map<string, MixerClient>();
+  private readonly inFlight = new Map<string, Group>();
+  private readonly reports = new Map<string, ReportQueue>();
+  private closed = false;
+  private lastWarning = 0;
+
+  constructor(private readonly options: PolicyClientOptions) {}
+
+  check(call: CheckCall, done: (outcome: CheckOutcome) => void): void {
+    const groupKey = call.key === '' ? '' : `${call.target}\u0000${call.key}`;
+    if (groupKey !== '') {
+      const joined = this.inFlight.get(groupKey);
+      if (joined !== undefined) {
+        Atomics.add(this.options.counters, MIXER_COUNTER.RPC_CHECKS_JOINED, 1);
+        joined.waiters.push(done);
+        return;
+      }
+      if (this.inFlight.size >= MAX_IN_FLIGHT_CHECKS) {
+        done({ ok: false, error: 'too many Checks in flight' });
+        return;
+      }
+    }
+    const group: Group = { waiters: [done] };
+    if (groupKey !== '') this.inFlight.set(groupKey, group);
+    const finish = (outcome: CheckOutcome): void => {
+      if (groupKey !== '') this.inFlight.delete(groupKey);
+      const n = group.waiters.length;
+      group.waiters.forEach((w, i) => w(outcome.ok ? { ...outcome, sharedBy: n, first: i === 0 } : outcome));
+    };
+    this.withClient(call.target, (client, error) => {
+      if (client === null) {
+        this.warn(call.target, error);
+        finish({ ok: false, error });
+      }
+      else this.attempt(client, call, 0, finish);
+    });
+  }
+
+  report(target: string, batch: WireAttributes[]): void {
+    let queue = this.reports.get(target);
+    if (queue === undefined) this.reports.set(target, (queue = { inFlight: 0, waiting: [] }));
+    if (queue.waiting.length >= REPORT_QUEUED) {
+      Atomics.add(this.options.counters, MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
+      return;
+    }
+    queue.waiting.push(batch);
+    this.pumpReports(target, queue);
+  }
+
+  /** At most one line per WARN_EVERY_MS: a server that is away would otherwise log per request. */
+  private warn(target: string, error: string): void {
+    const now = Date.now();
+    if (now - this.lastWarning < WARN_EVERY_MS) return;
+    this.lastWarning = now;
+    this.options.log.warn({ checkCluster: target === '' ? '(control plane)' : target, error }, 'policy Check failed; the fail policy applies');
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private pumpReports(target: string, queue: ReportQueue): void {
+    while (queue.inFlight < REPORT_IN_FLIGHT && queue.waiting.length > 0) {
+      const batch = queue.waiting.shift()!;
+      queue.inFlight++;
+      this.withClient(target, (client) => {
+        const sent = (err: ServiceError | null): void => {
+          queue.inFlight--;
+          Atomics.add(this.options.counters, err === null ? MIXER_COUNTER.REPORT_BATCHES_SENT : MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
+          this.pumpReports(target, queue);
+        };
+        if (client === null) sent({ code: 14 } as ServiceError);
+        else client.Report({ attributes: batch }, { deadline: Date.now() + REPORT_TIMEOUT_MS }, sent);
+      });
+    }
+  }
+
+  private attempt(client: MixerClient, call: CheckCall, n: number, finish: (outcome: CheckOutcome) => void): void {
+    const counters = this.options.counters;
+    Atomics.add(counters, n === 0 ? MIXER_COUNTER.RPC_CHECKS : MIXER_COUNTER.RPC_RETRIES, 1);
+    const request = {
+      attributes: call.attributes,
+      deduplication_id: call.deduplicationId,
+      quotas: Object.fromEntries(call.quotas.map((q) => [q.name, { amount: q.amount, best_effort: false }])),
+    };
+    const started = performance.now();
+    client.Check(request, { deadline: Date.now() + call.timeoutMs }, (err, res) => {
+      recordRpcLatency(counters, performance.now() - started);
+      if (err === null && res !== undefined) {
+        finish(outcomeOf(res));
+        return;
+      }
+      if (n < call.maxRetry && !this.closed) {
+        const wait = Math.min(call.baseRetryWaitMs * 2 ** n, call.maxRetryWaitMs) * (0.5 + Math.random() / 2);
+        setTimeout(() => this.attempt(client, call, n + 1, finish), wait).unref();
+        return;
+      }
+      Atomics.add(counters, MIXER_COUNTER.RPC_CHECK_ERRORS, 1);
+      const error = err?.details || err?.message || 'no answer';
+      this.warn(call.target, error);
+      finish({ ok: false, error });
+    });
+  }
+
+  /** The client for a target ('' = the control plane; else a cluster name), loading gRPC on first use. */
+  private withClient(target: string, use: (client: MixerClient | null, error: string) => void): void {
+    if (this.ctor === null) {
+      this.loading ??= this.load();
+      this.loading.then(() => this.withClient(target, use), (err: unknown) => use(null, `cannot load gRPC: ${String(err)}`));
+      return;
+    }
+    let address: string | null;
+    let secure: string | null = null;
+    if (target === '') {
+      address = this.options.control?.target ?? null;
+      secure = this.options.control?.caPath ?? null;
+      if (address === null) {
+        use(null, 'no control plane (check_cluster is empty and the proxy runs without --control)');
+        return;
+      }
+    } else {
+      address = this.options.clusterEndpoint(target);
+      if (address === null) {
+        use(null, `check cluster ${target} has no endpoint`);
+        return;
+      }
+    }
+    const id = `${target}\u0000${address}`;
+    let client = this.clients.get(id);
+    if (client === undefined) {
+      const grpc = this.grpc!;
+      const creds = secure === null ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(readFileSync(secure));
+      client = new this.ctor(address, creds);
+      this.clients.set(id, client);
+      // An endpoint that changed leaves its old client: close those for the same target.
+      for (const [other, c] of this.clients) if (other !== id && other.startsWith(`${target}\u0000`)) { c.close(); this.clients.delete(other); }
+    }
+    use(client, '');
+  }
+
+  private async load(): Promise<void> {
+    const [grpc, { mixerServiceDefinition }] = await Promise.all([import('@grpc/grpc-js'), import('../../src/xds/mixer-protos.js')]);
+    this.grpc = grpc;
+    this.ctor = grpc.makeGenericClientConstructor(mixerServiceDefinition(), 'Mixer') as unknown as new (target: string, creds: ChannelCredentials) => MixerClient;
+  }
+}
+
+function outcomeOf(res: CheckResponse): CheckOutcome {
+  const p = res.precondition ?? {};
+  const matches = p.referenced_attributes?.attribute_matches ?? [];
+  const refs: RefMatch[] = [];
+  for (const m of matches.slice(0, MAX_REFS)) {
+    const name = typeof m.name === 'string' ? m.name : '';
+    if (name === '') continue;
+    refs.push({ name, condition: m.condition === 'ABSENCE' ? 'ABSENCE' : m.condition === 'REGEX' ? 'REGEX' : 'EXACT', mapKey: typeof m.map_key === 'string' ? m.map_key : '' });
+  }
+  const d = p.valid_duration;
+  // More references than the cache keeps: the answer serves this request only.
+  const validMs = matches.length > MAX_REFS || d == null ? 0 : Math.max(0, Number(d.seconds ?? 0) * 1000 + Number(d.nanos ?? 0) / 1e6);
+  const quotas: QuotaGrant[] = Object.entries(res.quotas ?? {}).slice(0, 64).map(([name, q]) => ({
+    name, granted: Number(q.granted_amount ?? 0), code: Number(q.status?.code ?? 0), message: String(q.status?.message ?? '').slice(0, MAX_MESSAGE),
+  }));
+  return {
+    ok: true,
+    code: Number(p.status?.code ?? 0),
+    message: String(p.status?.message ?? '').slice(0, MAX_MESSAGE),
+    validMs: Number.isFinite(validMs) ? validMs : 0,
+    validUses: Math.max(0, Number(p.valid_use_count ?? 0)),
+    refs,
+    quotas,
+    sharedBy: 1,
+    first: true,
+  };
+}

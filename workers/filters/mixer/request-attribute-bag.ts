@@ -1,0 +1,191 @@
+// A request's attributes (Istio's vocabulary), each computed on first read
+// and only when asked: the filter asks only for the names its config lists
+// (check_attributes, report_attributes) and the ones a cached answer
+// referenced. Static attributes (mixer_attributes: destination.service.*,
+// destination.labels, context.reporter.kind, ...) come from the config. Value
+// forms are src/policy/attribute-value.ts's; `wireOf` gives the Check/Report
+// form, typed by the table below (a number alone does not say INT64 or DURATION).
+import type { StaticAttribute, WireAttributeValue } from '../../../src/config/mixer-filter-config.js';
+import type { AttributeBag, AttributeValue, StringMap } from '../../../src/policy/attribute-value.js';
+import { ValueType } from '../../../src/policy/attribute-value.js';
+
+/** What the bag reads of the request (ActiveRequest provides all of it). */
+export interface AttributeSource {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly authority: string;
+  /** Flat [name0, value0, ...], names lowercase. */
+  readonly headers: readonly string[];
+  readonly requestId: string;
+  readonly scheme: string;
+  readonly bytesReceived: number;
+  readonly bytesSent: number;
+  readonly responseCode: number;
+  /** performance.now() when the request began. */
+  readonly startMark: number;
+  readonly conn: {
+    readonly remoteAddress: string;
+    readonly remotePort: number;
+    /** The peer certificate's first URI SAN ('' without mTLS). */
+    readonly peerUriSan: string;
+    readonly tlsVersion: string;
+  };
+}
+
+/** Per listener: what the bag cannot learn from the request. */
+export interface ListenerAttributes {
+  readonly statics: ReadonlyMap<string, StaticAttribute>;
+  readonly destinationIp: string;
+  readonly destinationPort: number;
+}
+
+type Compute = (bag: RequestAttributeBag) => AttributeValue | undefined;
+
+/** The attributes the proxy computes per request, with their types. */
+const COMPUTED: ReadonlyMap<string, readonly [ValueType, Compute]> = new Map<string, readonly [ValueType, Compute]>([
+  ['source.ip', [ValueType.IP_ADDRESS, (b) => plainIp(b.src.conn.remoteAddress)]],
+  ['source.port', [ValueType.INT64, (b) => b.src.conn.remotePort]],
+  ['source.principal', [ValueType.STRING, (b) => principalOf(b.src.conn.peerUriSan)]],
+  ['source.user', [ValueType.STRING, (b) => principalOf(b.src.conn.peerUriSan)]],
+  ['source.namespace', [ValueType.STRING, (b) => spiffePart(b.src.conn.peerUriSan, 'ns')]],
+  ['source.workload.namespace', [ValueType.STRING, (b) => spiffePart(b.src.conn.peerUriSan, 'ns')]],
+  ['source.serviceaccount', [ValueType.STRING, (b) => spiffePart(b.src.conn.peerUriSan, 'sa')]],
+  ['connection.mtls', [ValueType.BOOL, (b) => b.src.conn.peerUriSan !== '']],
+  ['destination.ip', [ValueType.IP_ADDRESS, (b) => b.listener.destinationIp]],
+  ['destination.port', [ValueType.INT64, (b) => b.listener.destinationPort]],
+  ['request.path', [ValueType.STRING, (b) => (b.src.query === '' ? b.src.path : `${b.src.path}?${b.src.query}`)]],
+  ['request.url_path', [ValueType.STRING, (b) => b.src.path]],
+  ['request.host', [ValueType.STRING, (b) => b.src.authority]],
+  ['request.method', [ValueType.STRING, (b) => b.src.method]],
+  ['request.scheme', [ValueType.STRING, (b) => b.src.scheme]],
+  ['request.headers', [ValueType.STRING_MAP, (b) => headerMap(b.src.headers, b.src.authority)]],
+  ['request.useragent', [ValueType.STRING, (b) => header(b.src.headers, 'user-agent')]],
+  ['request.referer', [ValueType.STRING, (b) => header(b.src.headers, 'referer')]],
+  ['request.id', [ValueType.STRING, (b) => (b.src.requestId === '' ? header(b.src.headers, 'x-request-id') : b.src.requestId)]],
+  // Before the body is read (Check) this is the Content-Length the client declared; at Report, the bytes received.
+  ['request.size', [ValueType.INT64, (b) => (b.responded ? b.src.bytesReceived : Number(header(b.src.headers, 'content-length') ?? 0) || 0)]],
+  ['request.total_size', [ValueType.INT64, (b) => b.src.bytesReceived]],
+  ['request.time', [ValueType.TIMESTAMP, (b) => b.requestTime]],
+  ['response.code', [ValueType.INT64, (b) => (b.responded ? b.src.responseCode : undefined)]],
+  ['response.size', [ValueType.INT64, (b) => (b.responded ? b.src.bytesSent : undefined)]],
+  ['response.total_size', [ValueType.INT64, (b) => (b.responded ? b.src.bytesSent : undefined)]],
+  ['response.duration', [ValueType.DURATION, (b) => (b.responded ? performance.now() - b.src.startMark : undefined)]],
+  ['response.time', [ValueType.TIMESTAMP, (b) => (b.responded ? Date.now() : undefined)]],
+  ['response.headers', [ValueType.STRING_MAP, (b) => b.responseHeaders ?? undefined]],
+  ['context.protocol', [ValueType.STRING, (b) => (isGrpc(header(b.src.headers, 'content-type')) ? 'grpc' : 'http')]],
+  ['context.time', [ValueType.TIMESTAMP, () => Date.now()]],
+]);
+
+/** Whether the proxy knows how to compute `name` (for warnings about names it never produces). */
+export function isComputedAttribute(name: string): boolean {
+  return COMPUTED.has(name);
+}
+
+export class RequestAttributeBag implements AttributeBag {
+  /** Set once the response head is known: response.* read from then on. */
+  responded = false;
+  responseHeaders: StringMap | null = null;
+  readonly requestTime = Date.now();
+  private readonly memo = new Map<string, AttributeValue | undefined>();
+
+  constructor(
+    readonly src: AttributeSource,
+    readonly listener: ListenerAttributes,
+  ) {}
+
+  get(name: string): AttributeValue | undefined {
+    const fixed = this.listener.statics.get(name);
+    if (fixed !== undefined) return fixed.value;
+    if (this.memo.has(name)) return this.memo.get(name);
+    const entry = COMPUTED.get(name);
+    const value = entry === undefined ? undefined : entry[1](this);
+    // response.* may be asked before the response (absent then) and again at Report.
+    if (!name.startsWith('response.')) this.memo.set(name, value);
+    return value;
+  }
+
+  /** The Check/Report form of `name`'s value; undefined when absent. */
+  wireOf(name: string): WireAttributeValue | undefined {
+    const fixed = this.listener.statics.get(name);
+    if (fixed !== undefined) return fixed.wire;
+    const value = this.get(name);
+    if (value === undefined) return undefined;
+    const type = COMPUTED.get(name)?.[0] ?? ValueType.STRING;
+    return toWire(type, value);
+  }
+
+  /** Attributes `names` (those present) in wire form. */
+  wireAttributes(names: readonly string[]): Record<string, WireAttributeValue> {
+    const out: Record<string, WireAttributeValue> = {};
+    for (let i = 0; i < names.length; i++) {
+      const w = this.wireOf(names[i]!);
+      if (w !== undefined) out[names[i]!] = w;
+    }
+    return out;
+  }
+}
+
+function toWire(type: ValueType, value: AttributeValue): WireAttributeValue {
+  switch (type) {
+    case ValueType.INT64:
+      return { int64_value: Math.trunc(value as number) };
+    case ValueType.DOUBLE:
+      return { double_value: value as number };
+    case ValueType.BOOL:
+      return { bool_value: value as boolean };
+    case ValueType.TIMESTAMP:
+      return { timestamp_value: parts(value as number) };
+    case ValueType.DURATION:
+      return { duration_value: parts(value as number) };
+    case ValueType.STRING_MAP:
+      return { string_map_value: { entries: value as StringMap } };
+    case ValueType.BYTES:
+      return { bytes_value: value as Uint8Array };
+    default:
+      return { string_value: String(value) };
+  }
+}
+
+function parts(ms: number): { seconds: number; nanos: number } {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
+}
+
+function plainIp(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** spiffe://td/ns/NS/sa/SA -> td/ns/NS/sa/SA (Istio's principal form); undefined without a peer identity. */
+function principalOf(uri: string): string | undefined {
+  if (uri === '') return undefined;
+  return uri.startsWith('spiffe://') ? uri.slice(9) : uri;
+}
+
+function spiffePart(uri: string, part: 'ns' | 'sa'): string | undefined {
+  if (!uri.startsWith('spiffe://')) return undefined;
+  const segments = uri.slice(9).split('/');
+  for (let i = 1; i + 1 < segments.length; i += 2) if (segments[i] === part) return segments[i + 1];
+  return undefined;
+}
+
+function header(headers: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
+  return undefined;
+}
+
+/** Lowercase names; repeated headers joined with ',' (Envoy's header map view); :authority as host. */
+function headerMap(headers: readonly string[], authority: string): StringMap {
+  const out = Object.create(null) as Record<string, string>;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    const prev = out[name];
+    out[name] = prev === undefined ? headers[i + 1]! : `${prev},${headers[i + 1]!}`;
+  }
+  if (out.host === undefined && authority !== '') out.host = authority;
+  return out;
+}
+
+function isGrpc(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.toLowerCase().startsWith('application/grpc');
+}
