@@ -16,8 +16,7 @@ export const ResponseFlag = {
   DI: 1 << 12, // delay injected (fault filter)
   FI: 1 << 13, // fault injected: an abort (fault filter)
   RL: 1 << 14, // rate limited locally (local_ratelimit filter)
-  UAEX: 1 << 15, // denied by an external authorization service (ext_authz filter)
-  RBAC: 1 << 16, // denied by the RBAC filter
+  RBAC: 1 << 15, // denied by the RBAC filter
 } as const;
 
 const NAMES = Object.keys(ResponseFlag) as (keyof typeof ResponseFlag)[];
