@@ -16,7 +16,8 @@ export const ResponseFlag = {
   DI: 1 << 12, // delay injected (fault filter)
   FI: 1 << 13, // fault injected: an abort (fault filter)
   RL: 1 << 14, // rate limited locally (local_ratelimit filter)
-  RBAC: 1 << 15, // denied by the RBAC filter
+  UAEX: 1 << 15, // unauthorized by an external service (ext_authz, the policy filter)
+  RBAC: 1 << 16, // denied by the RBAC filter
 } as const;
 
 const NAMES = Object.keys(ResponseFlag) as (keyof typeof ResponseFlag)[];
