@@ -9,6 +9,8 @@ import {
 } from '../config/istio-types.js';
 import { effectiveMtlsMode } from './peer-authentication-policy.js';
 import { authorizationPoliciesFor } from './authz-rbac.js';
+import { buildPolicyConfig } from '../mixer/policy-config.js';
+import { summarizePolicy } from '../mixer/policy-summary.js';
 import { byPrecedence } from '../config/virtual-service-precedence.js';
 import { labelsMatch, type Locality } from '../registry/registry-types.js';
 
@@ -165,8 +167,11 @@ export function createMeshConfig(resources: readonly IstioResource[], options: P
     list.push(dr);
     drByNamespace.set(dr.metadata.namespace, list);
   }
+  // What the Mixer rules read decides whether sidecars get the policy filter and which attributes it computes.
+  const policySummary = resources.some((r) => r.kind === 'rule') ? summarizePolicy(buildPolicyConfig(resources)) : null;
   return {
     options: merged,
+    policySummary,
     virtualServices,
     destinationRules,
     sidecars,
