@@ -55,7 +55,7 @@ beforeAll(async () => {
   upstream = await startUpstream();
   server = await startMixerServer();
   proxy = await startProxy({
-    bootstrap: policyBootstrap(server.port, mixerFilter({ transport: { check_cluster: 'mixer', check_timeout: '0.300s' } })),
+    bootstrap: policyBootstrap(server.port, mixerFilter({ transport: { check_cluster: 'mixer', check_timeout: '2s' } })),
     workers: 2,
     args: ['--enable-debug-endpoints'],
   });
@@ -158,15 +158,17 @@ describe('quota', () => {
 });
 
 describe('when the policy server is slow or away', () => {
-  it('lets a request through after check_timeout when the server is slow (FAIL_OPEN, the default)', async () => {
-    server.behaviour.delayMs = 3000;
+  it('lets a request through after check_timeout when the server is slow (FAIL_OPEN, the default)', { timeout: 20_000 }, async () => {
+    server.behaviour.delayMs = 8000;
     const before = await stat(proxy, 'isthmus_mixer_fail_open_total');
     const started = Date.now();
     const res = await call(proxy, 'erin');
     const took = Date.now() - started;
     server.behaviour.delayMs = 0;
     expect(res.status).toBe(200);
-    expect(took).toBeLessThan(2500);
+    // check_timeout is 2s: the answer comes well before the server's 8s.
+    expect(took).toBeGreaterThanOrEqual(1900);
+    expect(took).toBeLessThan(7000);
     expect(await stat(proxy, 'isthmus_mixer_fail_open_total')).toBe(before + 1);
   });
 

@@ -65,10 +65,16 @@ export class PolicyClient implements PolicyTransport {
   private readonly reports = new Map<string, ReportQueue>();
   private closed = false;
   private lastWarning = 0;
+  /** Check RPCs (with their retries) not finished yet, quota calls included: bounded by MAX_IN_FLIGHT_CHECKS. */
+  private outstanding = 0;
 
   constructor(private readonly options: PolicyClientOptions) {}
 
   check(call: CheckCall, done: (outcome: CheckOutcome) => void): void {
+    if (this.outstanding >= MAX_IN_FLIGHT_CHECKS) {
+      done({ ok: false, error: 'too many Checks in flight' });
+      return;
+    }
     const groupKey = call.key === '' ? '' : `${call.target}\u0000${call.key}`;
     if (groupKey !== '') {
       const joined = this.inFlight.get(groupKey);
@@ -77,14 +83,12 @@ export class PolicyClient implements PolicyTransport {
         joined.waiters.push(done);
         return;
       }
-      if (this.inFlight.size >= MAX_IN_FLIGHT_CHECKS) {
-        done({ ok: false, error: 'too many Checks in flight' });
-        return;
-      }
     }
     const group: Group = { waiters: [done] };
     if (groupKey !== '') this.inFlight.set(groupKey, group);
+    this.outstanding++;
     const finish = (outcome: CheckOutcome): void => {
+      this.outstanding--;
       if (groupKey !== '') this.inFlight.delete(groupKey);
       const n = group.waiters.length;
       group.waiters.forEach((w, i) => w(outcome.ok ? { ...outcome, sharedBy: n, first: i === 0 } : outcome));
@@ -96,6 +100,13 @@ export class PolicyClient implements PolicyTransport {
       }
       else this.attempt(client, call, 0, finish);
     });
+  }
+
+  /** Loads gRPC and the Mixer proto ahead of the first Check (a config with the policy filter was applied). */
+  prepare(): void {
+    if (this.ctor !== null) return;
+    this.loading ??= this.load();
+    this.loading.catch(() => undefined);
   }
 
   report(target: string, batch: WireAttributes[]): void {

@@ -452,6 +452,8 @@ export class ProxyAgent implements AdminBackend {
     const before = this.activeBootstrap === undefined ? undefined : configCounts(this.activeBootstrap);
     this.activeVersion = version;
     this.activeBootstrap = resolved;
+    // A config with the policy filter: load gRPC now, not on the first request's Check.
+    if (usesPolicyFilter(resolved)) this.policy.prepare();
     this.lastUpdated = new Date().toISOString();
     this.log.info({ version, reason, listeners: listenerSummary(resolved) }, appliedText(version, configCounts(resolved), before));
     const runtimeKeys = ignoredRuntimeKeys(resolved);

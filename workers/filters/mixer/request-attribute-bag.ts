@@ -86,8 +86,8 @@ export class RequestAttributeBag implements AttributeBag {
   /** Set once the response head is known: response.* read from then on. */
   responded = false;
   responseHeaders: StringMap | null = null;
-  readonly requestTime = Date.now();
-  private readonly memo = new Map<string, AttributeValue | undefined>();
+  /** Made on the first computed read: a cache hit on static or cheap attributes allocates no map. */
+  private memo: Map<string, AttributeValue | undefined> | null = null;
 
   constructor(
     readonly src: AttributeSource,
@@ -97,12 +97,18 @@ export class RequestAttributeBag implements AttributeBag {
   get(name: string): AttributeValue | undefined {
     const fixed = this.listener.statics.get(name);
     if (fixed !== undefined) return fixed.value;
-    if (this.memo.has(name)) return this.memo.get(name);
+    const memo = this.memo;
+    if (memo !== null && memo.has(name)) return memo.get(name);
     const entry = COMPUTED.get(name);
     const value = entry === undefined ? undefined : entry[1](this);
     // response.* may be asked before the response (absent then) and again at Report.
-    if (!name.startsWith('response.')) this.memo.set(name, value);
+    if (!name.startsWith('response.')) (this.memo ??= new Map()).set(name, value);
     return value;
+  }
+
+  /** When the request began, in ms since the epoch (from its monotonic start mark: no clock read per request). */
+  get requestTime(): number {
+    return Date.now() - (performance.now() - this.src.startMark);
   }
 
   /** The Check/Report form of `name`'s value; undefined when absent. */
