@@ -18,7 +18,7 @@ import { compiledSibling } from '../../src/process/compiled-path.js';
 import type { Logger } from '../../src/log.js';
 import type { CheckResult, InstanceValue, QuotaArgs, QuotaResult } from './adapter.js';
 import type { HandlerSpec, PoolAnswer, PoolTask, PoolWorkerData } from './adapter-pool-protocol.js';
-import { mergeMetricFamilies } from './metric-families.js';
+import { mergeMetricsTexts } from './adapters/metrics-text.js';
 
 export type { HandlerSpec } from './adapter-pool-protocol.js';
 
@@ -175,7 +175,7 @@ export class AdapterPool {
   async refreshMetrics(): Promise<string> {
     if (this.lanes.length === 0) return '';
     const answers = await Promise.all(this.lanes.map((lane) => lane.pool.run({ op: 'metrics' }).catch(() => null)));
-    this.metrics = mergeMetricFamilies(answers.map((a) => (a?.kind === 'metrics' ? a.text : '')));
+    this.metrics = mergeMetricsTexts(answers.map((a) => (a?.kind === 'metrics' ? a.text : '')));
     return this.metrics;
   }
 
