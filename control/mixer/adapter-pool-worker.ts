@@ -8,7 +8,7 @@ import type { AdapterHandler, HandlerContext } from './adapter.js';
 import type { HandlerSpec, PoolAnswer, PoolTask, PoolWorkerData } from './adapter-pool-protocol.js';
 import { adapterByName } from './adapter-registry.js';
 import { loadPluginAdapters } from './plugin-adapters.js';
-import { mergeMetricFamilies } from './metric-families.js';
+import { mergeMetricsTexts } from './adapters/metrics-text.js';
 import { createLogger } from '../../src/log.js';
 
 interface LiveHandler {
@@ -68,7 +68,7 @@ function metricsText(): string {
       log.warn({ handler: name, err: message(err) }, 'policy handler metrics failed');
     }
   }
-  return mergeMetricFamilies(texts);
+  return mergeMetricsTexts(texts);
 }
 
 /** takes one pool task; returns its answer (piscina's task function). */

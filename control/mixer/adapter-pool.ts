@@ -18,7 +18,7 @@ import { compiledSibling } from '../../src/process/compiled-path.js';
 import type { Logger } from '../../src/log.js';
 import type { CheckResult, InstanceValue, QuotaArgs, QuotaResult } from './adapter.js';
 import type { HandlerSpec, PoolAnswer, PoolTask, PoolWorkerData } from './adapter-pool-protocol.js';
-import { mergeMetricFamilies } from './metric-families.js';
+import { mergeMetricsTexts } from './adapters/metrics-text.js';
 
 export type { HandlerSpec } from './adapter-pool-protocol.js';
 
@@ -58,7 +58,7 @@ interface Lane {
 }
 
 export class AdapterPool {
-  private readonly lanes: Lane[];
+  private readonly lanes: Lane[] = [];
   private readonly laneOf = new Map<string, Lane>();
   private readonly maxQueue: number;
   private readonly timeoutMs: number;
@@ -69,22 +69,31 @@ export class AdapterPool {
   /** Report batches dropped because the pool was busy (the /metrics counter). */
   droppedReports = 0;
 
-  constructor(options: AdapterPoolOptions) {
+  constructor(private readonly options: AdapterPoolOptions) {
     this.maxQueue = options.maxQueue ?? 1024;
     this.timeoutMs = options.handlerTimeoutMs ?? 2000;
     this.log = options.log;
+  }
+
+  /** The threads start with the first handler: a control plane without policy runs none (and starts as fast as before). */
+  private started(): Lane[] {
+    if (this.lanes.length > 0) return this.lanes;
+    const options = this.options;
     const workerData: PoolWorkerData = { plugins: options.plugins ?? [], logLevel: options.logLevel ?? 'info' };
     const filename = compiledSibling(import.meta.url, 'adapter-pool-worker.js');
-    this.lanes = Array.from({ length: Math.max(1, options.threads ?? 2) }, () => ({
-      pool: new Piscina<PoolTask, PoolAnswer>({
-        filename, name: 'default', minThreads: 1, maxThreads: 1, idleTimeout: Number.MAX_SAFE_INTEGER,
-        // Handlers keep timers and sockets (list refresh, statsd, fluentd): the thread's event loop must run between tasks.
-        atomics: 'disabled',
-        maxQueue: this.maxQueue, concurrentTasksPerWorker: options.concurrentTasksPerThread ?? 64, workerData,
-        closeTimeout: 2000,
-      }),
-      specs: [],
-    }));
+    for (let i = 0; i < Math.max(1, options.threads ?? 2); i++) {
+      this.lanes.push({
+        pool: new Piscina<PoolTask, PoolAnswer>({
+          filename, name: 'default', minThreads: 1, maxThreads: 1, idleTimeout: Number.MAX_SAFE_INTEGER,
+          // Handlers keep timers and sockets (list refresh, statsd, fluentd): the thread's event loop must run between tasks.
+          atomics: 'disabled',
+          maxQueue: this.maxQueue, concurrentTasksPerWorker: options.concurrentTasksPerThread ?? 64, workerData,
+          closeTimeout: 2000,
+        }),
+        specs: [],
+      });
+    }
+    return this.lanes;
   }
 
   /** Tasks waiting in all lanes (the /metrics gauge). */
@@ -96,6 +105,7 @@ export class AdapterPool {
 
   /** takes every handler of the new config; pins new ones to lanes and (re)creates changed ones. Resolves with the handlers that failed to start. */
   async configure(specs: readonly HandlerSpec[]): Promise<{ name: string; error: string }[]> {
+    if (specs.length > 0) this.started();
     const wanted = new Set(specs.map((s) => s.name));
     for (const name of [...this.laneOf.keys()]) if (!wanted.has(name)) this.laneOf.delete(name);
     for (const lane of this.lanes) lane.specs = [];
@@ -163,13 +173,14 @@ export class AdapterPool {
 
   /** Resolves once the handlers' metrics text is fresh (tests, and /metrics right after a report). */
   async refreshMetrics(): Promise<string> {
+    if (this.lanes.length === 0) return '';
     const answers = await Promise.all(this.lanes.map((lane) => lane.pool.run({ op: 'metrics' }).catch(() => null)));
-    this.metrics = mergeMetricFamilies(answers.map((a) => (a?.kind === 'metrics' ? a.text : '')));
+    this.metrics = mergeMetricsTexts(answers.map((a) => (a?.kind === 'metrics' ? a.text : '')));
     return this.metrics;
   }
 
   private refreshMetricsSoon(): void {
-    if (this.metricsPending || this.closed) return;
+    if (this.metricsPending || this.closed || this.lanes.length === 0) return;
     this.metricsPending = true;
     setTimeout(() => {
       void this.refreshMetrics().finally(() => {
