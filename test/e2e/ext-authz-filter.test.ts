@@ -91,5 +91,9 @@ describe('envoy.filters.http.ext_authz with a gRPC Authorization server', () => 
     expect((await request(closed.port, '/', { headers: { 'x-user': 'slow' } })).status).toBe(403);
     expect(await stat(closed, 'envoy_http_ext_authz_error')).toBe(1);
     expect(await stat(closed, 'envoy_http_ext_authz_failure_mode_allowed')).toBe(0);
+    // Envoy's names in /stats.
+    const envoyStats = (await admin(open, '/stats')).body;
+    expect(envoyStats).toMatch(/^http\.[^\n]+\.ext_authz\.failure_mode_allowed: 1$/m);
+    expect(envoyStats).toMatch(/^http\.[^\n]+\.ext_authz\.ok: \d+$/m);
   });
 });
