@@ -18,6 +18,10 @@ export class ListenerFilterStats implements HttpFilterCounters {
   rbacDenied = 0;
   rbacShadowAllowed = 0;
   rbacShadowDenied = 0;
+  extAuthzOk = 0;
+  extAuthzDenied = 0;
+  extAuthzError = 0;
+  extAuthzFailureModeAllowed = 0;
 
   constructor(readonly statPrefix: string) {}
 }

@@ -8,10 +8,11 @@
 // mirror, a local rate limit with filter_enabled 0% or no bucket) is left out, and a route with no filters has no chain: its requests
 // go straight to the router. A new filter is one more entry in `builders`.
 import type { FaultConfig, Listener, LocalRateLimitConfig, Route, VirtualHost } from '../src/config/bootstrap-types.js';
-import { CORS_FILTER_NAME, FAULT_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, MIXER_FILTER_NAME, RBAC_FILTER_NAME } from '../src/config/http-filter-names.js';
+import { CONTROL_PLANE_CLUSTER, CORS_FILTER_NAME, EXT_AUTHZ_FILTER_NAME, FAULT_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, MIXER_FILTER_NAME, RBAC_FILTER_NAME } from '../src/config/http-filter-names.js';
 import type { RbacConfig } from '../src/config/rbac-config.js';
 import { compileRbacRules } from './filters/rbac/rbac-compile.js';
 import { RbacFilterFactory } from './filters/rbac/rbac-filter.js';
+import { ExtAuthzFilterFactory } from './filters/ext-authz/ext-authz-filter.js';
 import { compileMixerFilter } from './filters/mixer/mixer-compile.js';
 import { LocalRateLimitFactory } from './filters/local-ratelimit/local-ratelimit-filter.js';
 import { localRateLimitFactory } from './filters/local-ratelimit/local-ratelimit-compile.js';
@@ -94,6 +95,19 @@ export function compileListenerFilters(
   if (mixer !== undefined) {
     const factory = compileMixerFilter(mixer, listener, stats.mixerCounters);
     builders[MIXER_FILTER_NAME] = () => factory;
+  }
+  // ext_authz: one factory per listener; gated by the RBAC filter whose shadow rules carry the named stat prefix.
+  const extAuthz = config.extAuthz;
+  if (extAuthz !== undefined) {
+    let gate = null;
+    if (extAuthz.enabledBy !== null) {
+      const shadow = config.rbac?.find((r) => r.shadowRules !== null && r.shadowRulesStatPrefix === extAuthz.enabledBy!.shadowStatPrefix)?.shadowRules ?? null;
+      // No RBAC shadow rules of that prefix: no request carries the metadata, so the filter never runs (as in Envoy).
+      gate = compileRbacRules(shadow ?? { action: 'DENY', policies: [] }, listener.address);
+    }
+    const target = extAuthz.clusterName === CONTROL_PLANE_CLUSTER ? '' : extAuthz.clusterName;
+    const factory = new ExtAuthzFilterFactory(extAuthz, target, gate, listener.address, countersFor());
+    builders[EXT_AUTHZ_FILTER_NAME] = () => factory;
   }
   // Compressors are the listener's alone (no per-route config): the same factories on every route.
   for (const [name, factory] of compileCompressors(config, listener.statPrefix, stats)) {

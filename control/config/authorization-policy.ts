@@ -3,12 +3,16 @@
 // namespace, or the mesh in the root namespace), action ALLOW or DENY, and
 // rules: from.source, to.operation, when conditions. What needs parts this
 // mesh does not have is refused with the reason: requestPrincipals and
-// request.auth.* (JWT: RequestAuthentication does not exist here), CUSTOM
-// (the ext_authz filter is not built yet), AUDIT (no audit provider).
+// request.auth.* (JWT: RequestAuthentication does not exist here), AUDIT (no
+// audit provider). CUSTOM needs provider.name ISTHMUS_AUTHZ_PROVIDER: the
+// control plane's own ext_authz service (its Mixer rules decide); CUSTOM with
+// no rules is refused (it would match nothing, as in Istio).
 import type { ValueReader } from '../../src/config/yaml-reader.js';
 import { isIpAddress, markLine, readLabels, readStringList, type SpecContext } from './istio-fields.js';
 import type { AuthorizationPolicySpec, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource } from './istio-types.js';
 
+/** The provider name that means the control plane's own ext_authz service (envoy.service.auth.v3.Authorization). */
+export const ISTHMUS_AUTHZ_PROVIDER = 'isthmus';
 export const AUTHZ_ACTIONS = ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'] as const;
 /** The `when` keys Istio documents that need no JWT; request.auth.* and experimental.* are refused. */
 export const AUTHZ_CONDITION_KEYS = ['source.ip', 'remote.ip', 'source.namespace', 'source.principal', 'destination.ip', 'destination.port', 'connection.sni'] as const;
@@ -182,6 +186,7 @@ export function readAuthorizationPolicySpec(v: ValueReader, cx: SpecContext): Au
   let selector: Record<string, string> | undefined;
   let action: AuthorizationPolicySpec['action'] = 'ALLOW';
   let rules: AuthzRule[] = [];
+  let provider: { name: string } | undefined;
   if (obj !== undefined) {
     const selectorField = obj.field('selector');
     if (!selectorField.missing) {
@@ -207,16 +212,28 @@ export function readAuthorizationPolicySpec(v: ValueReader, cx: SpecContext): Au
     markLine(cx, actionField);
     const a = actionField.missing ? 'ALLOW' : actionField.enumOf(AUTHZ_ACTIONS);
     if (a === undefined) ok = false;
-    else if (a === 'CUSTOM') {
-      actionField.problem('CUSTOM needs the ext_authz filter, which this mesh does not build yet; use ALLOW or DENY');
-      ok = false;
-    } else if (a === 'AUDIT') {
+    else if (a === 'AUDIT') {
       actionField.problem('AUDIT needs an audit logging provider, which this mesh does not have; use ALLOW or DENY (or the istio.io/dry-run annotation)');
       ok = false;
     } else action = a;
-    const provider = obj.field('provider');
-    if (!provider.missing) {
-      provider.problem('is only for action CUSTOM, which this mesh does not support yet');
+    const providerField = obj.field('provider');
+    if (a === 'CUSTOM') {
+      providerField.require();
+      const p = providerField.missing ? undefined : providerField.object();
+      if (p === undefined) ok = false;
+      else {
+        const nameField = p.field('name');
+        nameField.require();
+        const name = nameField.nonEmptyString();
+        if (name === undefined) ok = false;
+        else if (name !== ISTHMUS_AUTHZ_PROVIDER) {
+          nameField.problem(`names provider "${name}"; this mesh has one ext_authz provider, "${ISTHMUS_AUTHZ_PROVIDER}" (the control plane's own Authorization service, answered by its Mixer rules)`);
+          ok = false;
+        } else provider = { name };
+        p.done();
+      }
+    } else if (!providerField.missing) {
+      providerField.problem('is only for action CUSTOM');
       ok = false;
     }
     const rulesField = obj.field('rules');
@@ -227,8 +244,12 @@ export function readAuthorizationPolicySpec(v: ValueReader, cx: SpecContext): Au
       rulesField.problem(`lists ${read.length} rules; at most ${MAX_RULES} are accepted`);
       ok = false;
     } else rules = read;
+    if (ok && action === 'CUSTOM' && rules.length === 0) {
+      rulesField.problem('is empty; a CUSTOM policy calls its provider only for the requests its rules match, so it needs at least one rule (`rules: [{}]` matches every request)');
+      ok = false;
+    }
     obj.done();
   }
   if (!ok) return undefined;
-  return { ...(selector !== undefined ? { selector } : {}), action, rules };
+  return { ...(selector !== undefined ? { selector } : {}), action, ...(provider !== undefined ? { provider } : {}), rules };
 }

@@ -501,7 +501,9 @@ export interface AuthzRule {
 export interface AuthorizationPolicySpec {
   /** matchLabels; absent: every workload of the namespace (of the mesh, in the root namespace). */
   readonly selector?: StringMap;
-  readonly action: 'ALLOW' | 'DENY';
+  readonly action: 'ALLOW' | 'DENY' | 'CUSTOM';
+  /** CUSTOM only: the ext_authz provider (ISTHMUS_AUTHZ_PROVIDER: the control plane's own Authorization service). */
+  readonly provider?: { readonly name: string };
   /** Empty: an ALLOW policy matches nothing (deny all), a DENY policy matches nothing (no effect). */
   readonly rules: readonly AuthzRule[];
 }

@@ -3,12 +3,14 @@
 // read back from the RBAC filters the control plane sent it: ACTION, the
 // AuthorizationPolicy (name.namespace, from Istio's Envoy policy names
 // ns[<ns>]-policy[<name>]-rule[<i>]), its rule count, and DRY-RUN for the
-// shadow rules (counted, never enforced).
+// shadow rules (counted, never enforced). The RBAC shadow rules that gate
+// ext_authz (stat prefix istio_ext_authz_) are the CUSTOM policies: enforced.
 import { formatTable } from './admin-get.js';
 
 type Json = Record<string, any>;
 const RBAC_FILTER = 'envoy.filters.http.rbac';
-const POLICY_NAME = /^ns\[([^\]]*)\]-policy\[([^\]]*)\]-rule\[(\d+)\]$/;
+const EXT_AUTHZ_PREFIX = 'istio_ext_authz_';
+const POLICY_NAME = /^(?:istio-ext-authz-)?ns\[([^\]]*)\]-policy\[([^\]]*)\]-rule\[(\d+)\]$/;
 
 /** Rule counts per policy (name.namespace); Envoy policy names that are not Istio's are listed as they are. */
 function policiesOf(rules: Json): Map<string, number> {
@@ -31,9 +33,9 @@ export interface AuthzRow {
   readonly dryRun: boolean;
 }
 
-function rowsOf(chain: string, rules: Json | undefined, dryRun: boolean, rows: AuthzRow[]): void {
+function rowsOf(chain: string, rules: Json | undefined, dryRun: boolean, rows: AuthzRow[], custom = false): void {
   if (rules === undefined || rules === null) return;
-  const action = String(rules.action ?? 'ALLOW');
+  const action = custom ? 'CUSTOM' : String(rules.action ?? 'ALLOW');
   const policies = policiesOf(rules);
   if (policies.size === 0 && !dryRun && action === 'ALLOW') rows.push({ chain, action, policy: '', rules: 0, dryRun });
   for (const [policy, count] of policies) rows.push({ chain, action, policy, rules: count, dryRun });
@@ -59,7 +61,8 @@ export function authzRows(listeners: readonly object[]): AuthzRow[] {
         for (const hf of (f.typed_config?.http_filters as Json[] | undefined) ?? []) {
           if (hf.name !== RBAC_FILTER) continue;
           rowsOf(where, hf.typed_config?.rules, false, rows);
-          rowsOf(where, hf.typed_config?.shadow_rules, true, rows);
+          const custom = hf.typed_config?.shadow_rules_stat_prefix === EXT_AUTHZ_PREFIX;
+          rowsOf(where, hf.typed_config?.shadow_rules, !custom, rows, custom);
         }
       }
     });

@@ -1,6 +1,11 @@
 // AuthorizationPolicies -> the sidecar inbound HCM's RBAC filters, as Istio
-// builds them: a DENY filter, then an ALLOW filter (CUSTOM would come first:
-// not built). One Envoy policy per rule, named ns[<ns>]-policy[<name>]-rule[<i>];
+// builds them: for CUSTOM policies an RBAC filter whose shadow_rules (prefix
+// istio_ext_authz_) match the requests their rules name and an ext_authz
+// filter enabled only for those (filter_enabled_metadata on the shadow
+// effective policy id, Istio's shape), asking the control plane's own
+// Authorization service (cluster CONTROL_PLANE_CLUSTER); then a DENY filter,
+// then an ALLOW filter. A CUSTOM denial therefore wins over any ALLOW.
+// Dry-run CUSTOM policies are left out (they would still call the provider). One Envoy policy per rule, named ns[<ns>]-policy[<name>]-rule[<i>];
 // a rule's `to` operations and its request conditions become permissions, its
 // `from` sources and its peer conditions principals (any of each list; the
 // parts of one source or operation all hold). Policies with the
@@ -13,6 +18,14 @@ import { labelsMatch } from '../registry/registry-types.js';
 export const RBAC_FILTER = 'envoy.filters.http.rbac';
 export const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 export const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
+export const EXT_AUTHZ_FILTER = 'envoy.filters.http.ext_authz';
+export const EXT_AUTHZ_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz';
+/** The sidecar reads this cluster name as the control plane it gets xDS from (src/config/http-filter-names.ts). */
+const CONTROL_PLANE_CLUSTER = 'xds-grpc';
+const EXT_AUTHZ_STAT_PREFIX = 'istio_ext_authz_';
+const EXT_AUTHZ_POLICY_PREFIX = 'istio-ext-authz-';
+/** How long the sidecar waits for the control plane's answer before failing closed (403). */
+const EXT_AUTHZ_TIMEOUT = { seconds: 2, nanos: 0 };
 
 /** What the translation needs to know about the workload. */
 export interface AuthzWorkload {
@@ -171,15 +184,40 @@ export function rulePolicy(rule: AuthzRule, w: AuthzWorkload): Json {
   return { permissions: [andP(permissions)], principals: [andI(principals)] };
 }
 
-function rbacOf(action: 'ALLOW' | 'DENY', policies: readonly AuthorizationPolicy[], w: AuthzWorkload): Json {
+function rbacOf(action: 'ALLOW' | 'DENY', policies: readonly AuthorizationPolicy[], w: AuthzWorkload, namePrefix = ''): Json {
   const out: Json = {};
-  for (const p of policies) p.spec.rules.forEach((rule, i) => (out[envoyPolicyName(p, i)] = rulePolicy(rule, w)));
+  for (const p of policies) p.spec.rules.forEach((rule, i) => (out[namePrefix + envoyPolicyName(p, i)] = rulePolicy(rule, w)));
   return { action, policies: out };
+}
+
+/** CUSTOM policies: the gating RBAC shadow filter and the ext_authz filter (empty when none is enforced). */
+function customFilters(policies: readonly AuthorizationPolicy[], w: AuthzWorkload): Json[] {
+  const custom = policies.filter((p) => p.spec.action === 'CUSTOM' && !isDryRun(p));
+  if (custom.length === 0) return [];
+  return [
+    {
+      name: RBAC_FILTER,
+      typed_config: { '@type': RBAC_TYPE, shadow_rules: rbacOf('DENY', custom, w, EXT_AUTHZ_POLICY_PREFIX), shadow_rules_stat_prefix: EXT_AUTHZ_STAT_PREFIX },
+    },
+    {
+      name: EXT_AUTHZ_FILTER,
+      typed_config: {
+        '@type': EXT_AUTHZ_TYPE,
+        grpc_service: { envoy_grpc: { cluster_name: CONTROL_PLANE_CLUSTER }, timeout: EXT_AUTHZ_TIMEOUT },
+        transport_api_version: 'V3',
+        filter_enabled_metadata: {
+          filter: RBAC_FILTER,
+          path: [{ key: `${EXT_AUTHZ_STAT_PREFIX}shadow_effective_policy_id` }],
+          value: { string_match: { prefix: EXT_AUTHZ_POLICY_PREFIX } },
+        },
+      },
+    },
+  ];
 }
 
 /** The inbound HCM's authorization filters (before the router), in Istio's order; empty when no policy applies. */
 export function authzHttpFilters(policies: readonly AuthorizationPolicy[], w: AuthzWorkload): Json[] {
-  const filters: Json[] = [];
+  const filters: Json[] = customFilters(policies, w);
   for (const action of ['DENY', 'ALLOW'] as const) {
     const mine = policies.filter((p) => p.spec.action === action);
     const enforced = mine.filter((p) => !isDryRun(p));

@@ -1,3 +1,4 @@
+import type { ExtAuthzConfig } from './ext-authz-config.js';
 import type { MixerFilterConfig } from './mixer-filter-config.js';
 import type { CodecType, Http2Options, UpstreamProtocol } from './http2-options.js';
 import type { LocalRateLimitConfig } from './local-rate-limit-config.js';
@@ -224,6 +225,8 @@ export interface HttpFilters {
   readonly compressors: readonly CompressorConfig[];
   /** isthmus.filters.http.mixer (the policy filter); absent when not listed. */
   readonly mixer?: MixerFilterConfig;
+  /** envoy.filters.http.ext_authz (gRPC Authorization server); absent when not listed. */
+  readonly extAuthz?: ExtAuthzConfig;
   /** The names of the filters before the router, in the order http_filters lists them (the chain's order). */
   readonly order: readonly string[];
 }

@@ -6,3 +6,6 @@ export const LOCAL_RATE_LIMIT_FILTER_NAME = 'envoy.filters.http.local_ratelimit'
 export const COMPRESSOR_FILTER_NAME = 'envoy.filters.http.compressor';
 export const RBAC_FILTER_NAME = 'envoy.filters.http.rbac';
 export const MIXER_FILTER_NAME = 'isthmus.filters.http.mixer';
+export const EXT_AUTHZ_FILTER_NAME = 'envoy.filters.http.ext_authz';
+/** The ext_authz cluster name that means the control plane the proxy gets xDS from (Istio's bootstrap names its xDS cluster so). */
+export const CONTROL_PLANE_CLUSTER = 'xds-grpc';

@@ -9,12 +9,13 @@ import { LOCAL_RATE_LIMIT_FILTER_NAME, readLocalRateLimit } from './local-rate-l
 import { COMPRESSOR_FILTER_NAME, isCompressorTypedConfig, readCompressor, type CompressorConfig } from './compressor-config.js';
 import { RBAC_FILTER_NAME, readRbacConfig, type RbacConfig } from './rbac-config.js';
 import { MIXER_FILTER_NAME, readMixerFilterConfig, type MixerFilterConfig } from './mixer-filter-config.js';
+import { EXT_AUTHZ_FILTER_NAME, readExtAuthzConfig, type ExtAuthzConfig } from './ext-authz-config.js';
 import { isEmptyAny, readEmptyTypedConfig } from './typed-config.js';
 import { ValueReader } from './yaml-reader.js';
 
 export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
 export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
-const SUPPORTED = [FAULT_FILTER_NAME, CORS_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, RBAC_FILTER_NAME, COMPRESSOR_FILTER_NAME, MIXER_FILTER_NAME, ROUTER_FILTER_NAME];
+const SUPPORTED = [FAULT_FILTER_NAME, CORS_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, RBAC_FILTER_NAME, COMPRESSOR_FILTER_NAME, MIXER_FILTER_NAME, EXT_AUTHZ_FILTER_NAME, ROUTER_FILTER_NAME];
 /** The RBAC filter without typed_config (or with no rules): present, allows everything. */
 const EMPTY_RBAC: RbacConfig = Object.freeze({ rules: null, shadowRules: null, rulesStatPrefix: '', shadowRulesStatPrefix: '' });
 /** The fault filter with an empty HTTPFault: present, injects nothing unless a route configures it. */
@@ -35,6 +36,7 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
   const rbac: RbacConfig[] = [];
   const compressors: CompressorConfig[] = [];
   let mixer: MixerFilterConfig | undefined;
+  let extAuthz: ExtAuthzConfig | undefined;
   const order: string[] = [];
   let ok = true;
   const seen = new Set<string>();
@@ -94,6 +96,12 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
       const value = typed.missing ? undefined : readMixerFilterConfig(typed);
       if (value === undefined) ok = false;
       else mixer = value;
+    } else if (name === EXT_AUTHZ_FILTER_NAME) {
+      // ext_authz needs its grpc_service (which server to ask).
+      typed.require();
+      const value = typed.missing ? undefined : readExtAuthzConfig(typed);
+      if (value === undefined) ok = false;
+      else extAuthz = value;
     } else if (!typed.missing && !readEmptyTypedConfig(typed, ROUTER_TYPE_URL)) {
       ok = false; // Router options: none supported
     }
@@ -108,5 +116,5 @@ export function readHttpFilters(v: ValueReader): HttpFilters | undefined {
     v.problem(`must end with ${ROUTER_FILTER_NAME}`);
     ok = false;
   }
-  return ok ? { fault, cors, localRateLimit, ...(rbac.length > 0 ? { rbac: Object.freeze(rbac) } : {}), compressors: Object.freeze(compressors), ...(mixer === undefined ? {} : { mixer }), order: Object.freeze(order) } : undefined;
+  return ok ? { fault, cors, localRateLimit, ...(rbac.length > 0 ? { rbac: Object.freeze(rbac) } : {}), compressors: Object.freeze(compressors), ...(mixer === undefined ? {} : { mixer }), ...(extAuthz === undefined ? {} : { extAuthz }), order: Object.freeze(order) } : undefined;
 }

@@ -26,6 +26,11 @@ export interface HttpFilterCounters {
   /** rbac.shadow_allowed / rbac.shadow_denied: what the shadow (dry-run) rules would have decided */
   readonly rbacShadowAllowed: number;
   readonly rbacShadowDenied: number;
+  /** ext_authz.ok / denied / error / failure_mode_allowed */
+  readonly extAuthzOk: number;
+  readonly extAuthzDenied: number;
+  readonly extAuthzError: number;
+  readonly extAuthzFailureModeAllowed: number;
 }
 
 type CounterField = Exclude<keyof HttpFilterCounters, 'statPrefix'>;
@@ -33,6 +38,7 @@ type CounterField = Exclude<keyof HttpFilterCounters, 'statPrefix'>;
 const FIELDS: readonly CounterField[] = [
   'delaysInjected', 'abortsInjected', 'activeFaults', 'faultsOverflow', 'corsOriginValid', 'corsOriginInvalid',
   'rbacAllowed', 'rbacDenied', 'rbacShadowAllowed', 'rbacShadowDenied',
+  'extAuthzOk', 'extAuthzDenied', 'extAuthzError', 'extAuthzFailureModeAllowed',
 ];
 
 export type HttpFilterMetric = FieldMetric<CounterField>;
@@ -48,6 +54,10 @@ export const HTTP_FILTER_METRICS: readonly HttpFilterMetric[] = [
   { name: 'envoy_http_rbac_denied', type: 'counter', help: 'Requests the RBAC filter denied (403).', field: 'rbacDenied' },
   { name: 'envoy_http_rbac_shadow_allowed', type: 'counter', help: 'Requests the RBAC shadow (dry-run) rules would let through.', field: 'rbacShadowAllowed' },
   { name: 'envoy_http_rbac_shadow_denied', type: 'counter', help: 'Requests the RBAC shadow (dry-run) rules would deny.', field: 'rbacShadowDenied' },
+  { name: 'envoy_http_ext_authz_ok', type: 'counter', help: 'Requests the ext_authz server allowed.', field: 'extAuthzOk' },
+  { name: 'envoy_http_ext_authz_denied', type: 'counter', help: 'Requests the ext_authz server denied.', field: 'extAuthzDenied' },
+  { name: 'envoy_http_ext_authz_error', type: 'counter', help: 'ext_authz Checks that failed or timed out.', field: 'extAuthzError' },
+  { name: 'envoy_http_ext_authz_failure_mode_allowed', type: 'counter', help: 'Requests let through after an ext_authz error (failure_mode_allow).', field: 'extAuthzFailureModeAllowed' },
 ];
 
 /** Sums the workers' counters per stat prefix, sorted by prefix. */

@@ -58,11 +58,11 @@ describe('http_filters', () => {
     };
     expect(problemLines(parts)).toEqual([
       `b.yaml:${line(`name: ${FAULT}`, 1)}: ${f}[1].name repeats ${FAULT}; each HTTP filter may appear once`,
-      `b.yaml:${line('envoy.filters.http.lua')}: ${f}[2].name names "envoy.filters.http.lua"; the supported HTTP filters are ${FAULT}, ${CORS}, envoy.filters.http.local_ratelimit, envoy.filters.http.rbac, envoy.filters.http.compressor, isthmus.filters.http.mixer, envoy.filters.http.router`,
+      `b.yaml:${line('envoy.filters.http.lua')}: ${f}[2].name names "envoy.filters.http.lua"; the supported HTTP filters are ${FAULT}, ${CORS}, envoy.filters.http.local_ratelimit, envoy.filters.http.rbac, envoy.filters.http.compressor, isthmus.filters.http.mixer, envoy.filters.http.ext_authz, envoy.filters.http.router`,
       // A path past 100 characters is shown from its listener.
       `b.yaml:${line(CORS_POLICY_TYPE)}: listener "l" › filter_chains[0].filters[0].typed_config.http_filters[3].typed_config.@type must be ${CORS_TYPE} (got "${CORS_POLICY_TYPE}")`,
       `b.yaml:${line('name: envoy.filters.http.router')}: ${f}[4].name envoy.filters.http.router must be the last HTTP filter`,
-      `b.yaml:${line('grpc_stats')}: ${f}[5].name names "envoy.filters.http.grpc_stats"; the supported HTTP filters are ${FAULT}, ${CORS}, envoy.filters.http.local_ratelimit, envoy.filters.http.rbac, envoy.filters.http.compressor, isthmus.filters.http.mixer, envoy.filters.http.router`,
+      `b.yaml:${line('grpc_stats')}: ${f}[5].name names "envoy.filters.http.grpc_stats"; the supported HTTP filters are ${FAULT}, ${CORS}, envoy.filters.http.local_ratelimit, envoy.filters.http.rbac, envoy.filters.http.compressor, isthmus.filters.http.mixer, envoy.filters.http.ext_authz, envoy.filters.http.router`,
     ]);
     const noRouter = { httpFilters: [{ name: CORS }] };
     expect(problemLines(noRouter)).toEqual([`b.yaml:${lineOf(bootstrapText(noRouter), `- name: ${CORS}`)}: ${f} must end with envoy.filters.http.router`]);

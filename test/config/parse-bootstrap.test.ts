@@ -445,8 +445,8 @@ describe('parseBootstrap: problems name file, line and path', () => {
   });
 
   it('actions and filters outside the subset', () => {
-    const other = edit(VALID, '- name: envoy.filters.http.router', '- name: envoy.filters.http.ext_authz');
-    expect(problemsOf(other)[0]!.message).toMatch(/http_filters\[0\]\.name names "envoy\.filters\.http\.ext_authz"; the supported HTTP filters are envoy\.filters\.http\.fault, /);
+    const other = edit(VALID, '- name: envoy.filters.http.router', '- name: envoy.filters.http.lua');
+    expect(problemsOf(other)[0]!.message).toMatch(/http_filters\[0\]\.name names "envoy\.filters\.http\.lua"; the supported HTTP filters are envoy\.filters\.http\.fault, /);
     const twoActions = edit(VALID, '                          direct_response:\n', '                          route: { cluster: a }\n                          direct_response:\n');
     expect(problemsOf(twoActions)[0]!.message).toMatch(/routes\[2\] sets route and direct_response; only one of route, redirect, direct_response is allowed$/);
     const addIfAbsent = edit(VALID, 'append_action: APPEND_IF_EXISTS_OR_ADD', 'append_action: ADD_IF_ABSENT');

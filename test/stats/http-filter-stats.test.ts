@@ -6,7 +6,7 @@ import { mergeWorkerStats } from '../../src/stats/merge-worker-stats.js';
 import { renderPrometheusText } from '../../src/stats/prometheus-text.js';
 
 function counters(statPrefix: string, n: number): HttpFilterCounters {
-  return { statPrefix, delaysInjected: n, abortsInjected: 2 * n, activeFaults: 1, faultsOverflow: 0, corsOriginValid: 3 * n, corsOriginInvalid: n, rbacAllowed: n, rbacDenied: 0, rbacShadowAllowed: 0, rbacShadowDenied: 0 };
+  return { statPrefix, delaysInjected: n, abortsInjected: 2 * n, activeFaults: 1, faultsOverflow: 0, corsOriginValid: 3 * n, corsOriginInvalid: n, rbacAllowed: n, rbacDenied: 0, rbacShadowAllowed: 0, rbacShadowDenied: 0, extAuthzOk: n, extAuthzDenied: 0, extAuthzError: 0, extAuthzFailureModeAllowed: 0 };
 }
 
 function render(perWorker: (readonly HttpFilterCounters[] | undefined)[]): string {
@@ -25,7 +25,7 @@ describe('http filter stats', () => {
   it('sums per stat prefix over workers, sorted by prefix', () => {
     expect(mergeHttpFilterStats([[counters('outbound', 1), counters('inbound', 5)], undefined, [counters('outbound', 2)]])).toEqual([
       counters('inbound', 5),
-      { statPrefix: 'outbound', delaysInjected: 3, abortsInjected: 6, activeFaults: 2, faultsOverflow: 0, corsOriginValid: 9, corsOriginInvalid: 3, rbacAllowed: 3, rbacDenied: 0, rbacShadowAllowed: 0, rbacShadowDenied: 0 },
+      { statPrefix: 'outbound', delaysInjected: 3, abortsInjected: 6, activeFaults: 2, faultsOverflow: 0, corsOriginValid: 9, corsOriginInvalid: 3, rbacAllowed: 3, rbacDenied: 0, rbacShadowAllowed: 0, rbacShadowDenied: 0, extAuthzOk: 3, extAuthzDenied: 0, extAuthzError: 0, extAuthzFailureModeAllowed: 0 },
     ]);
   });
 

@@ -23,9 +23,14 @@ const LOCAL_RATE_LIMIT = /^envoy_(.+)_http_local_rate_limit_(enabled|enforced|ra
 /** envoy_http_rbac_<stat>{envoy_http_conn_manager_prefix}: back to http.<prefix>.rbac.<stat>, Envoy's name. */
 const RBAC = /^envoy_http_rbac_(allowed|denied|shadow_allowed|shadow_denied)$/;
 
+/** envoy_http_ext_authz_<stat>{envoy_http_conn_manager_prefix}: back to http.<prefix>.ext_authz.<stat>. */
+const EXT_AUTHZ = /^envoy_http_ext_authz_(ok|denied|error|failure_mode_allowed)$/;
+
 function envoyName(family: string, labels: [string, string][]): string {
   const rbac = labels.length === 1 ? RBAC.exec(family) : null;
   if (rbac !== null) return `http.${labels[0]![1]}.rbac.${rbac[1]}`;
+  const extAuthz = labels.length === 1 ? EXT_AUTHZ.exec(family) : null;
+  if (extAuthz !== null) return `http.${labels[0]![1]}.ext_authz.${extAuthz[1]}`;
   const rateLimit = labels.length === 0 ? LOCAL_RATE_LIMIT.exec(family) : null;
   if (rateLimit !== null) return `${rateLimit[1]}.http_local_rate_limit.${rateLimit[2]}`;
   if (family.startsWith('envoy_http_compressor_') && labels.length === 3) {

@@ -8,12 +8,14 @@
 // caller's fail policy decides. Report batches go out at most
 // REPORT_IN_FLIGHT at a time per server with at most REPORT_QUEUED waiting;
 // beyond that, or when the server fails, a batch is dropped and counted:
-// traffic never waits for Report.
+// traffic never waits for Report. The ext_authz filter's Checks
+// (CheckCall.extAuthz) go to envoy.service.auth.v3.Authorization/Check on the
+// same targets, once each (no joining, no retry: failure_mode_allow decides).
 import { readFileSync } from 'node:fs';
 import type { ChannelCredentials, Client, ServiceError } from '@grpc/grpc-js';
 import type { Logger } from '../../src/log.js';
 import { MIXER_COUNTER, recordRpcLatency } from '../filters/mixer/mixer-counters.js';
-import type { CheckCall, CheckOutcome, PolicyTransport, QuotaGrant, RefMatch, WireAttributes } from '../filters/mixer/policy-transport.js';
+import type { AuthzAnswer, CheckCall, CheckOutcome, PolicyTransport, QuotaGrant, RefMatch, WireAttributes } from '../filters/mixer/policy-transport.js';
 
 const MAX_IN_FLIGHT_CHECKS = 10_000;
 const MAX_REFS = 256;
@@ -47,6 +49,21 @@ interface CheckResponse {
   quotas?: Record<string, { granted_amount?: number; status?: { code?: number; message?: string } | null }>;
 }
 
+type AuthorizationClient = Client & {
+  Check(req: unknown, options: { deadline: number }, cb: (err: ServiceError | null, res?: AuthzCheckResponse) => void): unknown;
+};
+
+interface HeaderOption { header?: { key?: string; value?: string } | null }
+interface AuthzCheckResponse {
+  status?: { code?: number; message?: string } | null;
+  denied_response?: { status?: { code?: string | number } | null; headers?: HeaderOption[]; body?: string } | null;
+  ok_response?: { headers?: HeaderOption[] } | null;
+}
+
+const MAX_AUTHZ_HEADERS = 64;
+const MAX_AUTHZ_BODY = 64 * 1024;
+const HTTP_STATUS_NAMES: Readonly<Record<string, number>> = { OK: 200, BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, TooManyRequests: 429, InternalServerError: 500, ServiceUnavailable: 503 };
+
 interface Group {
   readonly waiters: ((outcome: CheckOutcome) => void)[];
 }
@@ -61,6 +78,8 @@ export class PolicyClient implements PolicyTransport {
   private ctor: (new (target: string, creds: ChannelCredentials) => MixerClient) | null = null;
   private loading: Promise<void> | null = null;
   private readonly clients = new Map<string, MixerClient>();
+  private authzCtor: (new (target: string, creds: ChannelCredentials) => AuthorizationClient) | null = null;
+  private readonly authzClients = new Map<string, AuthorizationClient>();
   private readonly inFlight = new Map<string, Group>();
   private readonly reports = new Map<string, ReportQueue>();
   private closed = false;
@@ -73,6 +92,10 @@ export class PolicyClient implements PolicyTransport {
   check(call: CheckCall, done: (outcome: CheckOutcome) => void): void {
     if (this.outstanding >= MAX_IN_FLIGHT_CHECKS) {
       done({ ok: false, error: 'too many Checks in flight' });
+      return;
+    }
+    if (call.extAuthz !== undefined) {
+      this.authzCheck(call, done);
       return;
     }
     const groupKey = call.key === '' ? '' : `${call.target}\u0000${call.key}`;
@@ -132,6 +155,43 @@ export class PolicyClient implements PolicyTransport {
     this.closed = true;
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+    for (const c of this.authzClients.values()) c.close();
+    this.authzClients.clear();
+  }
+
+  /** One ext_authz Authorization/Check on the call's target (the client shares withClient's address choice). */
+  private authzCheck(call: CheckCall, done: (outcome: CheckOutcome) => void): void {
+    this.outstanding++;
+    const finish = (outcome: CheckOutcome): void => {
+      this.outstanding--;
+      done(outcome);
+    };
+    this.withClient(call.target, (mixer, error) => {
+      if (mixer === null || this.authzCtor === null) {
+        this.warn(call.target, error);
+        finish({ ok: false, error });
+        return;
+      }
+      const address = mixer.getChannel().getTarget();
+      let client = this.authzClients.get(call.target);
+      if (client === undefined || client.getChannel().getTarget() !== address) {
+        client?.close();
+        const secure = call.target === '' ? this.options.control?.caPath ?? null : null;
+        const grpc = this.grpc!;
+        const creds = secure === null ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(readFileSync(secure));
+        client = new this.authzCtor(addressOf(address), creds);
+        this.authzClients.set(call.target, client);
+      }
+      client.Check(call.extAuthz, { deadline: Date.now() + call.timeoutMs }, (err, res) => {
+        if (err !== null || res === undefined) {
+          const e = err?.details || err?.message || 'no answer';
+          this.warn(call.target, e);
+          finish({ ok: false, error: e });
+          return;
+        }
+        finish(authzOutcome(res));
+      });
+    });
   }
 
   private pumpReports(target: string, queue: ReportQueue): void {
@@ -217,6 +277,8 @@ export class PolicyClient implements PolicyTransport {
     const [grpc, { mixerServiceDefinition }] = await Promise.all([import('@grpc/grpc-js'), import('../../src/xds/mixer-protos.js')]);
     this.grpc = grpc;
     this.ctor = grpc.makeGenericClientConstructor(mixerServiceDefinition(), 'Mixer') as unknown as new (target: string, creds: ChannelCredentials) => MixerClient;
+    const { authorizationServiceDefinition } = await import('../../src/xds/ext-authz-protos.js');
+    this.authzCtor = grpc.makeGenericClientConstructor(authorizationServiceDefinition(), 'Authorization') as unknown as new (target: string, creds: ChannelCredentials) => AuthorizationClient;
   }
 }
 
@@ -246,4 +308,37 @@ function outcomeOf(res: CheckResponse): CheckOutcome {
     sharedBy: 1,
     first: true,
   };
+}
+
+/** A channel's target as grpc-js reports it (`dns:host:port`) back to the address it was made with. */
+function addressOf(target: string): string {
+  return target.startsWith('dns:') ? target.slice(4).replace(/^\/\/\//, '') : target;
+}
+
+function headerList(options: HeaderOption[] | undefined, into: string[]): void {
+  for (const o of (options ?? []).slice(0, MAX_AUTHZ_HEADERS)) {
+    const k = o.header?.key;
+    const v = o.header?.value;
+    // Only names and values an HTTP/1.1 head can carry.
+    if (typeof k === 'string' && typeof v === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/.test(k) && !/[\r\n\0]/.test(v) && v.length <= 8192) into.push(k.toLowerCase(), v);
+  }
+}
+
+/** An Authorization CheckResponse, bounded: its status code and what the filter adds or answers. */
+function authzOutcome(res: AuthzCheckResponse): CheckOutcome {
+  const code = Number(res.status?.code ?? 0) | 0;
+  const headers: string[] = [];
+  let status = 0;
+  let body = '';
+  if (code === 0) headerList(res.ok_response?.headers, headers);
+  else {
+    const d = res.denied_response;
+    const s = d?.status?.code;
+    status = typeof s === 'number' ? s : typeof s === 'string' ? HTTP_STATUS_NAMES[s] ?? (Number(s) || 0) : 0;
+    if (status < 200 || status > 599) status = 0;
+    body = typeof d?.body === 'string' ? d.body.slice(0, MAX_AUTHZ_BODY) : '';
+    headerList(d?.headers, headers);
+  }
+  const authz: AuthzAnswer = { status, body, headers };
+  return { ok: true, code, message: String(res.status?.message ?? '').slice(0, MAX_MESSAGE), validMs: 0, validUses: 0, refs: [], quotas: [], sharedBy: 1, first: true, authz };
 }

@@ -45,7 +45,15 @@ describe('AuthorizationPolicy', () => {
     expect(b!.spec).toEqual({ action: 'ALLOW', rules: [] });
   });
 
-  it('refuses requestPrincipals and request.auth.* (no JWT here), CUSTOM and AUDIT, naming the file, line and field', () => {
+  it('reads CUSTOM with provider isthmus; refuses it without a provider, without rules, and provider on ALLOW', () => {
+    const [p] = parseResources(`${HEAD}spec:\n  action: CUSTOM\n  provider: {name: isthmus}\n  rules: [{}]\n`, 'authz.yaml') as [AuthorizationPolicy];
+    expect(p.spec).toEqual({ action: 'CUSTOM', provider: { name: 'isthmus' }, rules: [{ from: [], to: [], when: [] }] });
+    expect(problemsOf(`${HEAD}spec:\n  action: CUSTOM\n  rules: [{}]\n`)).toEqual(['authz.yaml:5: spec.provider is required']);
+    expect(problemsOf(`${HEAD}spec:\n  action: CUSTOM\n  provider: {name: isthmus}\n`)[0]).toContain('spec.rules is empty; a CUSTOM policy calls its provider only for the requests its rules match');
+    expect(problemsOf(`${HEAD}spec:\n  action: ALLOW\n  provider: {name: isthmus}\n`)).toEqual(['authz.yaml:6: spec.provider is only for action CUSTOM']);
+  });
+
+  it('refuses requestPrincipals and request.auth.* (no JWT here), an unknown CUSTOM provider and AUDIT, naming the file, line and field', () => {
     expect(problemsOf(`${HEAD}spec:
   action: CUSTOM
   provider: {name: ext}
@@ -53,8 +61,7 @@ describe('AuthorizationPolicy', () => {
   - from: [{source: {requestPrincipals: ["iss/sub"]}}]
     when: [{key: "request.auth.claims[group]", values: [admin]}]
 `)).toEqual([
-      'authz.yaml:5: spec.action CUSTOM needs the ext_authz filter, which this mesh does not build yet; use ALLOW or DENY',
-      'authz.yaml:6: spec.provider is only for action CUSTOM, which this mesh does not support yet',
+      'authz.yaml:6: spec.provider.name names provider "ext"; this mesh has one ext_authz provider, "isthmus" (the control plane\'s own Authorization service, answered by its Mixer rules)',
       'authz.yaml:8: spec.rules[0].from[0].source.requestPrincipals needs JWT validation (RequestAuthentication), which this mesh does not have',
       'authz.yaml:9: spec.rules[0].when[0].key "request.auth.claims[group]" needs JWT validation (RequestAuthentication), which this mesh does not have',
     ]);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { AuthorizationPolicy } from '../../../control/config/istio-types.js';
 import { parseResources } from '../../../control/config/parse-resources.js';
 import { authorizationPoliciesFor, authzHttpFilters } from '../../../control/translate/authz-rbac.js';
+import { authzRows } from '../../../control/mesh/authz-table.js';
 
 function policies(text: string): AuthorizationPolicy[] {
   return parseResources(text, 'p.yaml') as AuthorizationPolicy[];
@@ -54,6 +55,30 @@ describe('AuthorizationPolicy translation', () => {
       },
       'ns[shop]-policy[viewers]-rule[1]': { permissions: [{ any: true }], principals: [{ any: true }] },
     });
+  });
+
+  it('CUSTOM first: an RBAC shadow filter (istio_ext_authz_) gating ext_authz on the control plane, then DENY, then ALLOW', () => {
+    const all = policies([
+      doc('guard', 'shop', `{action: CUSTOM, provider: {name: isthmus}, rules: [{to: [{operation: {paths: ["/admin*"]}}]}]}`),
+      doc('trial', 'shop', `{action: CUSTOM, provider: {name: isthmus}, rules: [{}]}`, '{istio.io/dry-run: "true"}'),
+      doc('blocked', 'shop', `{action: DENY, rules: [{to: [{operation: {methods: [DELETE]}}]}]}`),
+      doc('viewers', 'shop', `{rules: [{}]}`),
+    ].join('---\n'));
+    const filters = authzHttpFilters(all, { namespace: 'shop', labels: {}, appPort: 8080 }) as { name: string; typed_config: Record<string, any> }[];
+    expect(filters.map((f) => f.name)).toEqual(['envoy.filters.http.rbac', 'envoy.filters.http.ext_authz', 'envoy.filters.http.rbac', 'envoy.filters.http.rbac']);
+    const [gate, extAuthz] = filters.map((f) => f.typed_config);
+    // The dry-run CUSTOM policy is left out: it would still call the provider.
+    expect(gate).toEqual({
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
+      shadow_rules: { action: 'DENY', policies: { 'istio-ext-authz-ns[shop]-policy[guard]-rule[0]': { permissions: [{ url_path: { path: { prefix: '/admin' } } }], principals: [{ any: true }] } } },
+      shadow_rules_stat_prefix: 'istio_ext_authz_',
+    });
+    expect(extAuthz!.grpc_service.envoy_grpc).toEqual({ cluster_name: 'xds-grpc' });
+    expect(extAuthz!.filter_enabled_metadata).toEqual({
+      filter: 'envoy.filters.http.rbac', path: [{ key: 'istio_ext_authz_shadow_effective_policy_id' }], value: { string_match: { prefix: 'istio-ext-authz-' } },
+    });
+    const listener = { name: 'inbound', filter_chains: [{ name: 'http', filters: [{ typed_config: { http_filters: filters } }] }] };
+    expect(authzRows([listener]).map((r) => [r.action, r.policy, r.dryRun])).toEqual([['CUSTOM', 'guard.shop', false], ['DENY', 'blocked.shop', false], ['ALLOW', 'viewers.shop', false]]);
   });
 
   it('an ALLOW policy with no rules gives an ALLOW filter with no policies (deny all); none at all gives no filter', () => {

@@ -33,6 +33,17 @@ export interface CheckCall {
   readonly maxRetry: number;
   readonly baseRetryWaitMs: number;
   readonly maxRetryWaitMs: number;
+  /** Set for the ext_authz filter: an envoy.service.auth.v3 CheckRequest sent to Authorization/Check instead of Mixer. */
+  readonly extAuthz?: object;
+}
+
+/** An ext_authz CheckResponse as the filter acts on it (bounded by the agent). */
+export interface AuthzAnswer {
+  /** HTTP status of denied_response (0: not set). */
+  readonly status: number;
+  readonly body: string;
+  /** Denied: the response headers; OK: the headers added upstream. Flat [name, value, ...]. */
+  readonly headers: readonly string[];
 }
 
 export interface QuotaGrant {
@@ -57,6 +68,8 @@ export type CheckOutcome =
     readonly sharedBy: number;
     /** This caller is the one that stores the answer in the shared cache. */
     readonly first: boolean;
+    /** An ext_authz Check's answer (with code: its status). */
+    readonly authz?: AuthzAnswer;
   }
   | { readonly ok: false; readonly error: string };
 
