@@ -66,6 +66,9 @@ function option(name: string, fallback: number): number {
 function startControl(dir: string): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
   const cli = join(packageRoot(import.meta.dirname), 'bin', 'isthmus.js');
   const args = [cli, 'control', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--admin-port', '0', '--xds-port', '0', '--secure-xds-port=-1'];
+  // --cpu-prof-dir DIR: the control plane writes a V8 CPU profile there on exit (to see where its time goes).
+  const profileAt = process.argv.indexOf('--cpu-prof-dir');
+  if (profileAt >= 0) args.unshift('--cpu-prof', `--cpu-prof-dir=${process.argv[profileAt + 1]}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let pending = '';

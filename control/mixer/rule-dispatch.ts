@@ -113,7 +113,7 @@ export class RuleDispatcher {
   /** takes a request's attributes and the quotas it asks for; resolves with the combined answer. Throws PoolFullError (the caller answers UNAVAILABLE). */
   async check(bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): Promise<CheckAnswer> {
     const refs = new ReferenceRecorder();
-    const calls: Promise<CheckResult>[] = [];
+    const calls: (CheckResult | Promise<CheckResult>)[] = [];
     for (const rule of this.rules) {
       if (!matches(rule, bag, refs)) continue;
       for (const action of rule.actions) {
@@ -122,7 +122,7 @@ export class RuleDispatcher {
           if (!CHECK_TEMPLATES.has(instance.template)) continue;
           (instances ??= []).push(buildInstance(instance, bag, refs));
         }
-        if (instances !== null) calls.push(this.pool.check(action.handler, instances).catch(handlerFailure));
+        if (instances !== null) calls.push(this.callCheck(action.handler, instances));
       }
     }
     const quotaCalls = [...quotas].slice(0, MAX_QUOTAS_PER_CHECK).map(async ([name, request]) => [name, await this.quota(bag, name, request, deduplicationId)] as const);
@@ -140,6 +140,16 @@ export class RuleDispatcher {
       validUseCount = Math.min(validUseCount, result.validUseCount);
     }
     return { code, message, validDurationMs: Math.max(0, validDurationMs), validUseCount: Math.max(0, validUseCount), referenced: refs.matches(), quotas: new Map(quotaAnswers) };
+  }
+
+  /** An inline handler answers at once (no promise, no pool hop); a failure becomes a denial either way. */
+  private callCheck(handler: string, instances: InstanceValue[]): CheckResult | Promise<CheckResult> {
+    try {
+      const result = this.pool.checkNow(handler, instances);
+      return result instanceof Promise ? result.catch(handlerFailure) : result;
+    } catch (err) {
+      return handlerFailure(err);
+    }
   }
 
   private async quota(bag: AttributeBag, asked: string, request: QuotaRequest, deduplicationId: string): Promise<QuotaAnswer> {
