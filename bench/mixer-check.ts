@@ -9,7 +9,7 @@
 // answers not decoded: no per-call work beyond the call itself; latency from
 // each Check's intended send time, no coordinated omission), and (2) h2load
 // (nghttp2-client, C: far less CPU per request than any Node client), sending
-// one framed CheckRequest at --rps, when it is installed (the bench installs
+// one framed CheckRequest (an allowed /api request that calls a handler) at --rps, when it is installed (the bench installs
 // nothing: it says so and skips). Nothing is reused across Checks on the
 // server (it has no answer cache; the proxy's check cache is not involved).
 // The control plane's own isthmus_mixer_check_duration_seconds (arrival to
@@ -231,7 +231,9 @@ const shellSeconds = (text: string): number => {
  */
 async function runH2load(run: Run, dir: string, histogram: Histogram): Promise<RunResult | null> {
   if (spawnSync('sh', ['-c', 'command -v h2load'], { encoding: 'utf8' }).status !== 0) return null;
-  const message = encodeCheck(1);
+  // Request 2: a user on /api: both rules are evaluated and one handler is called (the heavier of the bench's two
+  // kinds of allowed request; the grpc-js run mixes both and the denials).
+  const message = encodeCheck(2);
   const framed = Buffer.alloc(5 + message.length);
   framed.writeUInt32BE(message.length, 1);
   message.copy(framed, 5);
