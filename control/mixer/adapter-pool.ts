@@ -9,6 +9,10 @@
 // spread over threads would grant N times its limit. New handlers go to the
 // lane holding the fewest, so with as many lanes as handlers each has its own.
 //
+// Handlers whose adapter declares them `inline` (pure, synchronous, bounded:
+// the denier, an in-memory list) run on the gRPC thread instead
+// (inline-handlers.ts): the hop to a thread cost more than they do.
+//
 // Backpressure: each lane's queue is bounded. A Check that finds its lane full
 // fails fast (PoolFullError: the service answers UNAVAILABLE); a Report batch
 // is dropped (and counted) already when the queue is half full, so reports
@@ -19,6 +23,7 @@ import type { Logger } from '../../src/log.js';
 import type { CheckResult, InstanceValue, QuotaArgs, QuotaResult } from './adapter.js';
 import type { HandlerSpec, PoolAnswer, PoolTask, PoolWorkerData } from './adapter-pool-protocol.js';
 import { mergeMetricsTexts } from './adapters/metrics-text.js';
+import { InlineHandlers, runsInline } from './inline-handlers.js';
 
 export type { HandlerSpec } from './adapter-pool-protocol.js';
 
@@ -63,6 +68,7 @@ export class AdapterPool {
   private readonly maxQueue: number;
   private readonly timeoutMs: number;
   private readonly log: Logger;
+  private readonly inline: InlineHandlers;
   private metrics = '';
   private metricsPending = false;
   private closed = false;
@@ -73,6 +79,7 @@ export class AdapterPool {
     this.maxQueue = options.maxQueue ?? 1024;
     this.timeoutMs = options.handlerTimeoutMs ?? 2000;
     this.log = options.log;
+    this.inline = new InlineHandlers(options.log);
   }
 
   /** The threads start with the first handler: a control plane without policy runs none (and starts as fast as before). */
@@ -104,7 +111,9 @@ export class AdapterPool {
   }
 
   /** takes every handler of the new config; pins new ones to lanes and (re)creates changed ones. Resolves with the handlers that failed to start. */
-  async configure(specs: readonly HandlerSpec[]): Promise<{ name: string; error: string }[]> {
+  async configure(allSpecs: readonly HandlerSpec[]): Promise<{ name: string; error: string }[]> {
+    const inlineFailures = this.inline.configure(allSpecs.filter(runsInline));
+    const specs = allSpecs.filter((s) => !this.inline.has(s.name) && !inlineFailures.some((f) => f.name === s.name));
     if (specs.length > 0) this.started();
     const wanted = new Set(specs.map((s) => s.name));
     for (const name of [...this.laneOf.keys()]) if (!wanted.has(name)) this.laneOf.delete(name);
@@ -125,7 +134,7 @@ export class AdapterPool {
     }
     const answers = await Promise.all(this.lanes.map((lane) => this.configureLane(lane)));
     this.refreshMetricsSoon();
-    return answers.flat();
+    return [...inlineFailures, ...answers.flat()];
   }
 
   private async configureLane(lane: Lane): Promise<{ name: string; error: string }[]> {
@@ -133,14 +142,35 @@ export class AdapterPool {
     return answer.kind === 'configured' ? [...answer.failures] : [];
   }
 
+  /**
+   * takes a handler and its check instances; returns its CheckResult at once for an inline handler, else a promise
+   * of it. Throws (or rejects with) PoolFullError or HandlerCallError.
+   */
+  checkNow(handler: string, instances: readonly InstanceValue[]): CheckResult | Promise<CheckResult> {
+    if (!this.inline.has(handler)) return this.check(handler, instances);
+    try {
+      return this.inline.check(handler, instances);
+    } catch (err) {
+      throw new HandlerCallError((err as Error).message, INTERNAL);
+    }
+  }
+
   /** takes a handler and its check instances; resolves with its CheckResult. Throws PoolFullError or HandlerCallError. */
   async check(handler: string, instances: readonly InstanceValue[]): Promise<CheckResult> {
+    if (this.inline.has(handler)) return this.checkNow(handler, instances);
     const answer = await this.call(handler, { op: 'check', handler, instances });
     if (answer.kind !== 'check') throw this.failure(handler, answer);
     return answer.result;
   }
 
   async quota(handler: string, instance: InstanceValue, args: QuotaArgs): Promise<QuotaResult> {
+    if (this.inline.has(handler)) {
+      try {
+        return this.inline.quota(handler, instance, args);
+      } catch (err) {
+        throw new HandlerCallError((err as Error).message, INTERNAL);
+      }
+    }
     const answer = await this.call(handler, { op: 'quota', handler, instance, args });
     if (answer.kind !== 'quota') throw this.failure(handler, answer);
     return answer.result;
@@ -148,6 +178,12 @@ export class AdapterPool {
 
   /** takes a handler and a batch of report instances; returns false (and counts a drop) when its lane is too busy. Never waits. */
   report(handler: string, instances: readonly InstanceValue[]): boolean {
+    if (this.inline.has(handler)) {
+      if (this.closed) return false;
+      this.inline.report(handler, instances);
+      this.refreshMetricsSoon();
+      return true;
+    }
     const lane = this.laneOf.get(handler);
     if (this.closed || lane === undefined || lane.pool.queueSize >= this.maxQueue / 2) {
       this.droppedReports++;
@@ -173,14 +209,13 @@ export class AdapterPool {
 
   /** Resolves once the handlers' metrics text is fresh (tests, and /metrics right after a report). */
   async refreshMetrics(): Promise<string> {
-    if (this.lanes.length === 0) return '';
     const answers = await Promise.all(this.lanes.map((lane) => lane.pool.run({ op: 'metrics' }).catch(() => null)));
-    this.metrics = mergeMetricsTexts(answers.map((a) => (a?.kind === 'metrics' ? a.text : '')));
+    this.metrics = mergeMetricsTexts([...this.inline.metricsTexts(), ...answers.map((a) => (a?.kind === 'metrics' ? a.text : ''))]);
     return this.metrics;
   }
 
   private refreshMetricsSoon(): void {
-    if (this.metricsPending || this.closed || this.lanes.length === 0) return;
+    if (this.metricsPending || this.closed) return;
     this.metricsPending = true;
     setTimeout(() => {
       void this.refreshMetrics().finally(() => {
@@ -225,6 +260,7 @@ export class AdapterPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.inline.close();
     await Promise.all(this.lanes.map((lane) => lane.pool.run({ op: 'configure', specs: [] }).catch(() => undefined)));
     await Promise.all(this.lanes.map((lane) => lane.pool.close({ force: true }).catch(() => undefined)));
   }

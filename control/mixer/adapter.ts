@@ -79,6 +79,12 @@ export interface Adapter {
   readonly templates: readonly TemplateKind[];
   /** takes a handler's raw `params`; returns them validated (plain, structured-clonable data), or throws AdapterParamError. */
   parseParams(raw: unknown): unknown;
-  /** takes validated params; returns a live handler (called in the adapter pool's thread). */
+  /** takes validated params; returns a live handler (called in the adapter pool's thread, or on the gRPC thread when `inline`). */
   createHandler(params: unknown, context: HandlerContext): AdapterHandler;
+  /**
+   * takes validated params; returns true when their handler may run on the control plane's gRPC thread instead of
+   * the adapter pool: its check/quota/report are pure, synchronous and bounded (no I/O, no timers, no state that
+   * must be shared with other threads), e.g. the denier. Saves the pool's hop per call. Left out: the pool.
+   */
+  inline?(params: unknown): boolean;
 }

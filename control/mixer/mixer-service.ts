@@ -12,6 +12,7 @@ import { PoolFullError } from './adapter-pool.js';
 import type { CheckAnswer, QuotaRequest } from './rule-dispatch.js';
 import type { AttributeMatch } from './reference-recorder.js';
 import type { PolicyRuntime } from './policy-runtime.js';
+import { EncodedAnswers, withEncodedCheckAnswers } from './encoded-answers.js';
 
 export interface MixerCheckRequest {
   attributes?: AttributesMessage;
@@ -78,14 +79,17 @@ function quotaRequests(raw: MixerCheckRequest['quotas']): Map<string, QuotaReque
 
 /** takes the gRPC server and the policy runtime; adds the Mixer service to it. */
 export function addMixerService(server: Server, runtime: PolicyRuntime, log: Logger): void {
-  server.addService(mixerServiceDefinition(), {
-    Check(call: ServerUnaryCall<MixerCheckRequest, MixerCheckResponse>, callback: sendUnaryData<MixerCheckResponse>): void {
+  const definition = withEncodedCheckAnswers(mixerServiceDefinition());
+  const serialize = mixerServiceDefinition().Check!.responseSerialize;
+  const answers = new EncodedAnswers((answer) => serialize(checkResponse(answer)));
+  server.addService(definition, {
+    Check(call: ServerUnaryCall<MixerCheckRequest, MixerCheckResponse | Buffer>, callback: sendUnaryData<MixerCheckResponse | Buffer>): void {
       const started = process.hrtime.bigint();
       const request = call.request;
       runtime.check(decodeAttributes(request.attributes), quotaRequests(request.quotas), String(request.deduplication_id ?? '')).then(
         (answer) => {
           runtime.countCheck('mixer', answer, started);
-          callback(null, checkResponse(answer));
+          callback(null, answers.encoded(answer));
         },
         (err: unknown) => {
           runtime.countCheck('mixer', null, started);

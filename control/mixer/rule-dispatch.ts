@@ -111,35 +111,47 @@ export class RuleDispatcher {
   }
 
   /** takes a request's attributes and the quotas it asks for; resolves with the combined answer. Throws PoolFullError (the caller answers UNAVAILABLE). */
-  async check(bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): Promise<CheckAnswer> {
-    const refs = new ReferenceRecorder();
-    const calls: Promise<CheckResult>[] = [];
-    for (const rule of this.rules) {
-      if (!matches(rule, bag, refs)) continue;
-      for (const action of rule.actions) {
-        let instances: InstanceValue[] | null = null;
-        for (const instance of action.instances) {
-          if (!CHECK_TEMPLATES.has(instance.template)) continue;
-          (instances ??= []).push(buildInstance(instance, bag, refs));
+  check(bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): Promise<CheckAnswer> {
+    try {
+      const refs = new ReferenceRecorder();
+      const calls: (CheckResult | Promise<CheckResult>)[] = [];
+      let waiting = false;
+      for (const rule of this.rules) {
+        if (!matches(rule, bag, refs)) continue;
+        for (const action of rule.actions) {
+          let instances: InstanceValue[] | null = null;
+          for (const instance of action.instances) {
+            if (!CHECK_TEMPLATES.has(instance.template)) continue;
+            (instances ??= []).push(buildInstance(instance, bag, refs));
+          }
+          if (instances === null) continue;
+          const call = this.callCheck(action.handler, instances);
+          if (call instanceof Promise) waiting = true;
+          calls.push(call);
         }
-        if (instances !== null) calls.push(this.pool.check(action.handler, instances).catch(handlerFailure));
       }
+      // Only inline handlers and no quotas (the common case): answered without a wait, no promise per handler.
+      if (!waiting && quotas.size === 0) return Promise.resolve(combine(calls as CheckResult[], refs, []));
+      return this.settle(calls, refs, bag, quotas, deduplicationId);
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  private async settle(calls: (CheckResult | Promise<CheckResult>)[], refs: ReferenceRecorder, bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): Promise<CheckAnswer> {
     const quotaCalls = [...quotas].slice(0, MAX_QUOTAS_PER_CHECK).map(async ([name, request]) => [name, await this.quota(bag, name, request, deduplicationId)] as const);
     const [results, quotaAnswers] = await Promise.all([Promise.all(calls), Promise.all(quotaCalls)]);
-    let code: number = StatusCode.OK;
-    let message = '';
-    let validDurationMs = DEFAULT_VALID_DURATION_MS;
-    let validUseCount = DEFAULT_VALID_USE_COUNT;
-    for (const result of results) {
-      if (code === StatusCode.OK && result.code !== StatusCode.OK) {
-        code = result.code;
-        message = result.message;
-      }
-      validDurationMs = Math.min(validDurationMs, result.validDurationMs);
-      validUseCount = Math.min(validUseCount, result.validUseCount);
+    return combine(results, refs, quotaAnswers);
+  }
+
+  /** An inline handler answers at once (no promise, no pool hop); a failure becomes a denial either way. */
+  private callCheck(handler: string, instances: InstanceValue[]): CheckResult | Promise<CheckResult> {
+    try {
+      const result = this.pool.checkNow(handler, instances);
+      return result instanceof Promise ? result.catch(handlerFailure) : result;
+    } catch (err) {
+      return handlerFailure(err);
     }
-    return { code, message, validDurationMs: Math.max(0, validDurationMs), validUseCount: Math.max(0, validUseCount), referenced: refs.matches(), quotas: new Map(quotaAnswers) };
   }
 
   private async quota(bag: AttributeBag, asked: string, request: QuotaRequest, deduplicationId: string): Promise<QuotaAnswer> {
@@ -203,6 +215,23 @@ export class RuleDispatcher {
 function quotaInstanceName(asked: string): string {
   const parts = asked.split('.');
   return parts.length === 3 ? `${parts[0]}.${parts[2]}` : asked;
+}
+
+/** Any denial wins (the first in rule order); validity is the smallest any handler gave. */
+function combine(results: readonly CheckResult[], refs: ReferenceRecorder, quotaAnswers: readonly (readonly [string, QuotaAnswer])[]): CheckAnswer {
+  let code: number = StatusCode.OK;
+  let message = '';
+  let validDurationMs = DEFAULT_VALID_DURATION_MS;
+  let validUseCount = DEFAULT_VALID_USE_COUNT;
+  for (const result of results) {
+    if (code === StatusCode.OK && result.code !== StatusCode.OK) {
+      code = result.code;
+      message = result.message;
+    }
+    validDurationMs = Math.min(validDurationMs, result.validDurationMs);
+    validUseCount = Math.min(validUseCount, result.validUseCount);
+  }
+  return { code, message, validDurationMs: Math.max(0, validDurationMs), validUseCount: Math.max(0, validUseCount), referenced: refs.matches(), quotas: new Map(quotaAnswers) };
 }
 
 /** A handler that failed or timed out denies with its reason (Mixer's rule: an adapter error is not an OK); a full pool fails the whole Check. */

@@ -55,4 +55,6 @@ export const denierAdapter: Adapter = {
   templates: ['checknothing', 'listentry', 'quota'],
   parseParams: parseDenierParams,
   createHandler: (params, context) => new DenierHandler(params as DenierParams, context.handlerName),
+  // A constant answer: runs on the gRPC thread.
+  inline: () => true,
 };

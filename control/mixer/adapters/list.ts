@@ -29,6 +29,8 @@ import { checkListEntry, compileList, LIST_ENTRY_TYPES, splitListText, type List
 export const MAX_LIST_BYTES = 8 * 1024 * 1024;
 /** The most entries a list (fetched plus overrides) may hold. */
 export const MAX_LIST_ENTRIES = 200_000;
+/** The most regexes an in-memory list may hold and still run on the gRPC thread. */
+export const MAX_INLINE_REGEXES = 64;
 
 export interface ListParams {
   /** '' for an inline list; an http(s) URL; or an absolute file path. */
@@ -234,4 +236,10 @@ export const listAdapter: Adapter = {
   templates: ['listentry'],
   parseParams: parseListParams,
   createHandler: (params, context) => new ListHandler(params as ListParams, context),
+  // Only its in-memory overrides: a lookup in a compiled list, no fetch, no timers (a providerUrl list stays on the
+  // pool). A long regex list tries every regex per value: it stays on the pool too.
+  inline: (params) => {
+    const p = params as ListParams;
+    return p.providerUrl === '' && (p.entryType !== 'REGEX' || p.overrides.length <= MAX_INLINE_REGEXES);
+  },
 };

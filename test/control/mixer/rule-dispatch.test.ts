@@ -100,6 +100,55 @@ describe('RuleDispatcher', { timeout: 30_000 }, () => {
   });
 });
 
+describe('inline handlers', { timeout: 30_000 }, () => {
+  it('a denier answers on the gRPC thread: its Checks do not wait behind a blocked pool thread', async () => {
+    const plugin = join(tmpdir(), `isthmus-blocking-adapter-inline-${process.pid}.mjs`);
+    temps.push(plugin);
+    writeFileSync(plugin, `export default { name: 'blocker', templates: ['checknothing'],
+      parseParams: (raw) => raw ?? {},
+      createHandler: () => { const cell = new Int32Array(new SharedArrayBuffer(4));
+        return { check() { Atomics.wait(cell, 0, 0, 1500); return { code: 0, message: '', validDurationMs: 1, validUseCount: 1 }; }, close() {} }; } };\n`);
+    // One thread: on the pool the denier would share it with the blocker.
+    pool = new AdapterPool({ threads: 1, plugins: [pathToFileURL(plugin).href], log });
+    await pool.configure([{ name: 'blocker', adapter: 'blocker', params: {}, fingerprint: '1' }, spec('deny', 'denier', { status: { code: 7, message: 'no beta' } })]);
+    const dispatcher = new RuleDispatcher([
+      rule('slow', 'request.path == "/slow"', 'blocker', [nothing]),
+      rule('deny-beta', 'request.headers["x-user"] == "beta"', 'deny', [nothing]),
+    ], pool);
+    const slow = dispatcher.check(bag({ 'request.path': '/slow' }), new Map(), '');
+    await new Promise((r) => setTimeout(r, 100)); // the blocker's thread is now blocked
+    const started = performance.now();
+    const denied = await dispatcher.check(bag({ 'request.path': '/x', 'request.headers': headers({ 'x-user': 'beta' }) }), new Map(), '');
+    expect(denied.code).toBe(7);
+    expect(performance.now() - started).toBeLessThan(700); // the blocker holds its thread for 1.5 s
+    expect((await slow).code).toBe(0);
+  });
+
+  it('an adapter declared inline that answers asynchronously denies with INTERNAL, not cached', async () => {
+    const plugin = join(tmpdir(), `isthmus-lying-adapter-${process.pid}.mjs`);
+    temps.push(plugin);
+    writeFileSync(plugin, `export default { name: 'liar', templates: ['checknothing'], parseParams: (raw) => raw ?? {}, inline: () => true,
+      createHandler: () => ({ async check() { return { code: 0, message: '', validDurationMs: 1000, validUseCount: 1 }; }, close() {} }) };\n`);
+    const { loadPluginAdapters } = await import('../../../control/mixer/plugin-adapters.js');
+    await loadPluginAdapters([pathToFileURL(plugin).href]);
+    pool = new AdapterPool({ threads: 1, log });
+    await pool.configure([{ name: 'liar', adapter: 'liar', params: {}, fingerprint: '1' }]);
+    const answer = await new RuleDispatcher([rule('all', null, 'liar', [nothing])], pool).check(bag({}), new Map(), '');
+    expect(answer.code).toBe(13);
+    expect(answer.message).toMatch(/declared inline but answered asynchronously/);
+    expect(answer.validDurationMs).toBe(0);
+  });
+
+  it('only pure handlers run inline: the denier and an in-memory list do; memquota, a fetched list and a long regex list do not', async () => {
+    const { runsInline } = await import('../../../control/mixer/inline-handlers.js');
+    expect(runsInline(spec('d', 'denier', {}))).toBe(true);
+    expect(runsInline(spec('l', 'list', { overrides: ['10.0.0.0/8'], entryType: 'IP_ADDRESSES' }))).toBe(true);
+    expect(runsInline(spec('l', 'list', { providerUrl: 'http://127.0.0.1:1/list', refreshInterval: '10s', ttl: '60s' }))).toBe(false);
+    expect(runsInline(spec('l', 'list', { overrides: Array.from({ length: 65 }, (_, i) => `^a${i}$`), entryType: 'REGEX' }))).toBe(false);
+    expect(runsInline(spec('q', 'memquota', { quotas: [{ name: 'q.istio-system', maxAmount: 5 }] }))).toBe(false);
+  });
+});
+
 describe('AdapterPool', { timeout: 30_000 }, () => {
   it('a handler that ends its thread answers INTERNAL once; the restarted thread gets its handlers again and answers', async () => {
     const plugin = join(tmpdir(), `isthmus-exiting-adapter-${process.pid}.mjs`);
