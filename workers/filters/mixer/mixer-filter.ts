@@ -86,17 +86,18 @@ export class MixerFilter extends PassThroughFilter {
     const config = f.config;
     if (config.disableCheckCalls) return FilterStatus.CONTINUE;
     const quotas = f.quotaRequest.length > 0;
-    if (!quotas) {
-      const hit = f.cache.lookup(this.bag, Date.now());
-      if (hit !== null) {
-        f.count(MIXER_COUNTER.CHECK_CACHE_HITS);
-        if (hit.code === 0) return FilterStatus.CONTINUE;
+    // A quota request reads the cache for its precondition too; its quota comes from the agent's allocations.
+    const hit = f.cache.lookup(this.bag, Date.now());
+    if (hit !== null) {
+      f.count(MIXER_COUNTER.CHECK_CACHE_HITS);
+      if (hit.code !== 0) {
         f.count(MIXER_COUNTER.CHECK_DENIED);
         this.deny(hit.code, hit.message);
         return FilterStatus.STOP_ITERATION;
       }
-    } else f.count(MIXER_COUNTER.QUOTA_CALLS);
-    f.count(MIXER_COUNTER.CHECK_CACHE_MISSES);
+      if (!quotas) return FilterStatus.CONTINUE;
+    } else f.count(MIXER_COUNTER.CHECK_CACHE_MISSES);
+    if (quotas) f.count(MIXER_COUNTER.QUOTA_CALLS);
     // The agent finds the server: '' is the control plane, else the check cluster's first endpoint.
     const target = config.checkCluster;
     const attributes = this.bag.wireAttributes(f.checkNames);
@@ -107,6 +108,7 @@ export class MixerFilter extends PassThroughFilter {
       attributes: { attributes },
       quotas: f.quotaRequest,
       deduplicationId: quotas ? randomUUID() : '',
+      quotaOnly: hit !== null,
       timeoutMs: config.checkTimeoutMs,
       maxRetry: config.maxRetry,
       baseRetryWaitMs: config.baseRetryWaitMs,
