@@ -1,8 +1,9 @@
 // isthmus.filters.http.mixer as a filter of the chain (Istio's mixer client
 // filter): on the head, unless disable_check_calls, the request's check
 // attributes are looked up in the check cache (check-cache.ts); a hit decides
-// at once, a miss (or any request carrying quota: quota is never answered
-// from a cache) stops the chain for a Check through the agent. A denial is a
+// at once, a miss stops the chain for a Check through the agent. A request
+// carrying quota always asks the agent, which serves it from its prefetched
+// allocations when the precondition came from the cache (quota-allocations.ts). A denial is a
 // local reply as Istio's filter answered it: `<CODE_NAME>:<message>` with the
 // HTTP status of the gRPC code (PERMISSION_DENIED 403, RESOURCE_EXHAUSTED
 // 429, ...). When the policy server does not answer (after the agent's

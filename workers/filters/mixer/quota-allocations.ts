@@ -65,7 +65,8 @@ export class QuotaAllocations {
       for (let i = 0; i < call.quotas.length; i++) {
         const a = this.allocations.get(keys[i]!)!;
         a.available -= call.quotas[i]!.amount;
-        if (a.available < a.prefetch / 4 && !a.refilling) this.refill(call, i, keys[i]!, a);
+        // Not while a refusal holds: the server said no until then.
+        if (a.available < a.prefetch / 4 && !a.refilling && a.refusedUntil <= now) this.refill(call, i, keys[i]!, a);
       }
       done(localAnswer(call, null));
       return;

@@ -46,6 +46,8 @@ describe('QuotaAllocations', () => {
     const results = [0, 1, 2, 3, 4].map(() => granted(a, callFor('ann')));
     expect(results).toEqual([true, true, true, false, false]);
     expect(s.state.asked[0]).toBeGreaterThan(1);
+    // One Check granted 3, one background refill was refused; nothing asked during the refusal.
+    expect(s.state.rpcs).toBe(2);
     const rpcs = s.state.rpcs;
     now += 1000;
     expect(granted(a, callFor('ann'))).toBe(false);
