@@ -134,11 +134,10 @@ describe('the check cache', () => {
 });
 
 describe('quota', () => {
-  it('asks on every request (never from the cache) and answers 429 RESOURCE_EXHAUSTED once the grant runs out', { timeout: 30_000 }, async () => {
-    const quotaProxy = await startProxy({
-      bootstrap: policyBootstrap(server.port, mixerFilter({ transport: { check_cluster: 'mixer' }, quotas: [{ quota: 'requestcount.quota.istio-system', charge: 1 }] })),
-      workers: 2,
-    });
+  const quotaFilter = (): Record<string, unknown> => mixerFilter({ transport: { check_cluster: 'mixer' }, quotas: [{ quota: 'requestcount.quota.istio-system', charge: 1 }] });
+
+  it('prefetches an allocation yet never grants more than the server did: quota 3 lets 3 through, the 4th gets 429, then it recovers', { timeout: 30_000 }, async () => {
+    const quotaProxy = await startProxy({ bootstrap: policyBootstrap(server.port, quotaFilter()), workers: 2 });
     server.behaviour.quotaLeft = 3;
     try {
       const statuses = [];
@@ -146,12 +145,27 @@ describe('quota', () => {
       expect(statuses.map((r) => r.status)).toEqual([200, 200, 200, 429, 429]);
       expect(statuses[3]!.body).toMatch(/^RESOURCE_EXHAUSTED:/);
       const asked = checksFor('quinn');
-      expect(asked).toHaveLength(5);
+      // Asked ahead (more than the charge, best effort), so fewer Checks than requests.
+      expect(asked.length).toBeLessThan(5);
       expect(Object.keys(asked[0]!.quotas)).toEqual(['requestcount.quota.istio-system']);
-      expect(Number(asked[0]!.quotas['requestcount.quota.istio-system']!.amount)).toBe(1);
+      expect(Number(asked[0]!.quotas['requestcount.quota.istio-system']!.amount)).toBeGreaterThan(1);
       expect(await stat(quotaProxy, 'isthmus_mixer_quota_exhausted_total')).toBe(2);
+      // The refusal holds for the answer's valid_duration (1 s); then a new grant serves again.
+      server.behaviour.quotaLeft = null;
+      await waitFor('quota to recover', async () => (await call(quotaProxy, 'quinn')).status === 200, 8000);
     } finally {
       server.behaviour.quotaLeft = null;
+      await quotaProxy.stop();
+    }
+  });
+
+  it('serves 20 requests under a large quota with far fewer Check RPCs than requests', { timeout: 30_000 }, async () => {
+    const quotaProxy = await startProxy({ bootstrap: policyBootstrap(server.port, quotaFilter()), workers: 2 });
+    try {
+      for (let i = 0; i < 20; i++) expect((await call(quotaProxy, 'rita')).status).toBe(200);
+      expect(checksFor('rita').length).toBeLessThanOrEqual(6);
+      expect(await stat(quotaProxy, 'isthmus_mixer_quota_calls_total')).toBe(20);
+    } finally {
       await quotaProxy.stop();
     }
   });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startControl, type RunningControl } from '../control/e2e/control-harness.js';
 import {
-  keepAliveAgent, outboundPort, replyName, request, startSidecar, startUpstream, waitFor,
+  admin, keepAliveAgent, metric, outboundPort, replyName, request, startSidecar, startUpstream, waitFor,
   type RunningProxy, type Upstream,
 } from './harness.js';
 
@@ -97,9 +97,13 @@ describe('policy through the mesh', { timeout: 90_000 }, () => {
 
   it('memquota answers 429 after N requests per window for one user, leaves other users and paths alone, and recovers', async () => {
     const client = await mesh({ 'quota.yaml': QUOTA });
+    const serverRpcs = async (): Promise<number> => metric((await admin(proxies[0]!, '/stats/prometheus')).body, 'isthmus_mixer_check_rpcs_total') ?? 0;
+    const rpcsBefore = await serverRpcs();
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await get(client, '/limited', 'q')).status);
+    // Quota is pre-fetched (best effort) yet never over-granted: the 4th is refused, with fewer Checks than requests.
     expect(statuses).toEqual([200, 200, 200, 429]);
+    expect((await serverRpcs()) - rpcsBefore).toBeLessThan(4);
     expect((await get(client, '/limited', 'other')).status).toBe(200);
     expect((await get(client, '/free', 'q')).status).toBe(200);
     await waitFor('the quota window to roll', async () => (await get(client, '/limited', 'q')).status === 200, 8000);

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import type { ChannelCredentials, Client, ServiceError } from '@grpc/grpc-js';
 import type { Logger } from '../../src/log.js';
 import { MIXER_COUNTER, recordRpcLatency } from '../filters/mixer/mixer-counters.js';
+import { QuotaAllocations } from '../filters/mixer/quota-allocations.js';
 import type { AuthzAnswer, CheckCall, CheckOutcome, PolicyTransport, QuotaGrant, RefMatch, WireAttributes } from '../filters/mixer/policy-transport.js';
 
 const MAX_IN_FLIGHT_CHECKS = 10_000;
@@ -39,14 +40,18 @@ type MixerClient = Client & {
   Report(req: unknown, options: { deadline: number }, cb: (err: ServiceError | null) => void): unknown;
 };
 
+interface CheckResponseRefs {
+  attribute_matches?: { name?: string; condition?: string; map_key?: string }[];
+}
+
 interface CheckResponse {
   precondition?: {
     status?: { code?: number; message?: string } | null;
     valid_duration?: { seconds?: number; nanos?: number } | null;
     valid_use_count?: number;
-    referenced_attributes?: { attribute_matches?: { name?: string; condition?: string; map_key?: string }[] } | null;
+    referenced_attributes?: CheckResponseRefs | null;
   } | null;
-  quotas?: Record<string, { granted_amount?: number; status?: { code?: number; message?: string } | null }>;
+  quotas?: Record<string, { granted_amount?: number; status?: { code?: number; message?: string } | null; valid_duration?: { seconds?: number; nanos?: number } | null; referenced_attributes?: CheckResponseRefs | null }>;
 }
 
 type AuthorizationClient = Client & {
@@ -89,7 +94,16 @@ export class PolicyClient implements PolicyTransport {
 
   constructor(private readonly options: PolicyClientOptions) {}
 
+  /** Quota calls: served from prefetched allocations, asking ahead (quota-allocations.ts). */
+  private readonly quota = new QuotaAllocations((call, done) => this.rpc(call, done));
+
   check(call: CheckCall, done: (outcome: CheckOutcome) => void): void {
+    if (call.quotas.length > 0) this.quota.check(call, done);
+    else this.rpc(call, done);
+  }
+
+  /** One Check RPC (joined with an identical one in flight unless the call has no key). */
+  private rpc(call: CheckCall, done: (outcome: CheckOutcome) => void): void {
     if (this.outstanding >= MAX_IN_FLIGHT_CHECKS) {
       done({ ok: false, error: 'too many Checks in flight' });
       return;
@@ -216,7 +230,7 @@ export class PolicyClient implements PolicyTransport {
     const request = {
       attributes: call.attributes,
       deduplication_id: call.deduplicationId,
-      quotas: Object.fromEntries(call.quotas.map((q) => [q.name, { amount: q.amount, best_effort: false }])),
+      quotas: Object.fromEntries(call.quotas.map((q) => [q.name, { amount: q.amount, best_effort: q.bestEffort === true }])),
     };
     const started = performance.now();
     client.Check(request, { deadline: Date.now() + call.timeoutMs }, (err, res) => {
@@ -282,20 +296,30 @@ export class PolicyClient implements PolicyTransport {
   }
 }
 
-function outcomeOf(res: CheckResponse): CheckOutcome {
-  const p = res.precondition ?? {};
-  const matches = p.referenced_attributes?.attribute_matches ?? [];
+function refsOf(r: CheckResponseRefs | null | undefined): RefMatch[] {
   const refs: RefMatch[] = [];
-  for (const m of matches.slice(0, MAX_REFS)) {
+  for (const m of (r?.attribute_matches ?? []).slice(0, MAX_REFS)) {
     const name = typeof m.name === 'string' ? m.name : '';
     if (name === '') continue;
     refs.push({ name, condition: m.condition === 'ABSENCE' ? 'ABSENCE' : m.condition === 'REGEX' ? 'REGEX' : 'EXACT', mapKey: typeof m.map_key === 'string' ? m.map_key : '' });
   }
-  const d = p.valid_duration;
+  return refs;
+}
+
+function msOf(d: { seconds?: number; nanos?: number } | null | undefined): number {
+  const ms = d == null ? 0 : Math.max(0, Number(d.seconds ?? 0) * 1000 + Number(d.nanos ?? 0) / 1e6);
+  return Number.isFinite(ms) ? ms : 0;
+}
+
+function outcomeOf(res: CheckResponse): CheckOutcome {
+  const p = res.precondition ?? {};
+  const matches = p.referenced_attributes?.attribute_matches ?? [];
+  const refs = refsOf(p.referenced_attributes);
   // More references than the cache keeps: the answer serves this request only.
-  const validMs = matches.length > MAX_REFS || d == null ? 0 : Math.max(0, Number(d.seconds ?? 0) * 1000 + Number(d.nanos ?? 0) / 1e6);
+  const validMs = matches.length > MAX_REFS ? 0 : msOf(p.valid_duration);
   const quotas: QuotaGrant[] = Object.entries(res.quotas ?? {}).slice(0, 64).map(([name, q]) => ({
-    name, granted: Number(q.granted_amount ?? 0), code: Number(q.status?.code ?? 0), message: String(q.status?.message ?? '').slice(0, MAX_MESSAGE),
+    name, granted: Math.max(0, Number(q.granted_amount ?? 0)) || 0, code: Number(q.status?.code ?? 0), message: String(q.status?.message ?? '').slice(0, MAX_MESSAGE),
+    validMs: msOf(q.valid_duration), refs: refsOf(q.referenced_attributes),
   }));
   return {
     ok: true,

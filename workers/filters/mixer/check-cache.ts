@@ -8,7 +8,7 @@
 // Shared truth: the `checkcache` LMDB database, so an answer one worker got
 // serves every worker and survives a worker restart. Use counts are shared
 // too, without a write per request: a worker claims a block of uses from the
-// entry in one write transaction (up to 64, at most 1/16 of what is left) and
+// entry in one write transaction (at most 1/16 of what is left, up to 2^20) and
 // spends them from its in-memory front. The total never exceeds
 // valid_use_count; a worker may hold unspent uses when another needs more,
 // which costs an early Check, never a late one. The front (a Map by the raw
@@ -22,7 +22,8 @@ import type { RequestAttributeBag } from './request-attribute-bag.js';
 
 const FRONT_MAX = 4096;
 const MAX_KEY_SPACES = 64;
-const CLAIM_MAX = 4096;
+/** A claim is an LMDB write transaction (a sync commit, milliseconds): big blocks keep them rare on a hot key. */
+const CLAIM_MAX = 1 << 20;
 /** -1: no use-count limit (valid_use_count 0). */
 const UNLIMITED = -1;
 

@@ -1,8 +1,9 @@
 // isthmus.filters.http.mixer as a filter of the chain (Istio's mixer client
 // filter): on the head, unless disable_check_calls, the request's check
 // attributes are looked up in the check cache (check-cache.ts); a hit decides
-// at once, a miss (or any request carrying quota: quota is never answered
-// from a cache) stops the chain for a Check through the agent. A denial is a
+// at once, a miss stops the chain for a Check through the agent. A request
+// carrying quota always asks the agent, which serves it from its prefetched
+// allocations when the precondition came from the cache (quota-allocations.ts). A denial is a
 // local reply as Istio's filter answered it: `<CODE_NAME>:<message>` with the
 // HTTP status of the gRPC code (PERMISSION_DENIED 403, RESOURCE_EXHAUSTED
 // 429, ...). When the policy server does not answer (after the agent's
@@ -86,17 +87,18 @@ export class MixerFilter extends PassThroughFilter {
     const config = f.config;
     if (config.disableCheckCalls) return FilterStatus.CONTINUE;
     const quotas = f.quotaRequest.length > 0;
-    if (!quotas) {
-      const hit = f.cache.lookup(this.bag, Date.now());
-      if (hit !== null) {
-        f.count(MIXER_COUNTER.CHECK_CACHE_HITS);
-        if (hit.code === 0) return FilterStatus.CONTINUE;
+    // A quota request reads the cache for its precondition too; its quota comes from the agent's allocations.
+    const hit = f.cache.lookup(this.bag, Date.now());
+    if (hit !== null) {
+      f.count(MIXER_COUNTER.CHECK_CACHE_HITS);
+      if (hit.code !== 0) {
         f.count(MIXER_COUNTER.CHECK_DENIED);
         this.deny(hit.code, hit.message);
         return FilterStatus.STOP_ITERATION;
       }
-    } else f.count(MIXER_COUNTER.QUOTA_CALLS);
-    f.count(MIXER_COUNTER.CHECK_CACHE_MISSES);
+      if (!quotas) return FilterStatus.CONTINUE;
+    } else f.count(MIXER_COUNTER.CHECK_CACHE_MISSES);
+    if (quotas) f.count(MIXER_COUNTER.QUOTA_CALLS);
     // The agent finds the server: '' is the control plane, else the check cluster's first endpoint.
     const target = config.checkCluster;
     const attributes = this.bag.wireAttributes(f.checkNames);
@@ -107,6 +109,7 @@ export class MixerFilter extends PassThroughFilter {
       attributes: { attributes },
       quotas: f.quotaRequest,
       deduplicationId: quotas ? randomUUID() : '',
+      quotaOnly: hit !== null,
       timeoutMs: config.checkTimeoutMs,
       maxRetry: config.maxRetry,
       baseRetryWaitMs: config.baseRetryWaitMs,

@@ -27,8 +27,11 @@ export interface CheckCall {
   /** Identical concurrent calls with one key make one RPC; '' = never joined (quota calls). */
   readonly key: string;
   readonly attributes: WireAttributes;
-  readonly quotas: readonly { readonly name: string; readonly amount: number }[];
+  /** bestEffort: grant what is left when less than asked (the agent's prefetch asks so). */
+  readonly quotas: readonly { readonly name: string; readonly amount: number; readonly bestEffort?: boolean }[];
   readonly deduplicationId: string;
+  /** The worker's check cache answered the precondition (OK): quota may come from the agent's allocations alone. */
+  readonly quotaOnly?: boolean;
   readonly timeoutMs: number;
   readonly maxRetry: number;
   readonly baseRetryWaitMs: number;
@@ -51,6 +54,10 @@ export interface QuotaGrant {
   readonly granted: number;
   readonly code: number;
   readonly message: string;
+  /** How long the grant holds (0: not said). */
+  readonly validMs: number;
+  /** The attributes the quota's rules and dimensions read: the allocation's key. */
+  readonly refs: readonly RefMatch[];
 }
 
 export type CheckOutcome =

@@ -41,40 +41,44 @@ export interface ListenerAttributes {
 }
 
 type Compute = (bag: RequestAttributeBag) => AttributeValue | undefined;
+/** [type, compute, memoized]: only values that allocate or scan are memoized (a memo is a Map per request). */
+type Computed = readonly [ValueType, Compute, boolean];
+const MEMO = true;
+const FIELD = false;
 
 /** The attributes the proxy computes per request, with their types. */
-const COMPUTED: ReadonlyMap<string, readonly [ValueType, Compute]> = new Map<string, readonly [ValueType, Compute]>([
-  ['source.ip', [ValueType.IP_ADDRESS, (b) => plainIp(b.src.conn.remoteAddress)]],
-  ['source.port', [ValueType.INT64, (b) => b.src.conn.remotePort]],
-  ['source.principal', [ValueType.STRING, (b) => principalOf(b.src.conn.peerUriSan)]],
-  ['source.user', [ValueType.STRING, (b) => principalOf(b.src.conn.peerUriSan)]],
-  ['source.namespace', [ValueType.STRING, (b) => spiffePart(b.src.conn.peerUriSan, 'ns')]],
-  ['source.workload.namespace', [ValueType.STRING, (b) => spiffePart(b.src.conn.peerUriSan, 'ns')]],
-  ['source.serviceaccount', [ValueType.STRING, (b) => spiffePart(b.src.conn.peerUriSan, 'sa')]],
-  ['connection.mtls', [ValueType.BOOL, (b) => b.src.conn.peerUriSan !== '']],
-  ['destination.ip', [ValueType.IP_ADDRESS, (b) => b.listener.destinationIp]],
-  ['destination.port', [ValueType.INT64, (b) => b.listener.destinationPort]],
-  ['request.path', [ValueType.STRING, (b) => (b.src.query === '' ? b.src.path : `${b.src.path}?${b.src.query}`)]],
-  ['request.url_path', [ValueType.STRING, (b) => b.src.path]],
-  ['request.host', [ValueType.STRING, (b) => b.src.authority]],
-  ['request.method', [ValueType.STRING, (b) => b.src.method]],
-  ['request.scheme', [ValueType.STRING, (b) => b.src.scheme]],
-  ['request.headers', [ValueType.STRING_MAP, (b) => headerMap(b.src.headers, b.src.authority)]],
-  ['request.useragent', [ValueType.STRING, (b) => header(b.src.headers, 'user-agent')]],
-  ['request.referer', [ValueType.STRING, (b) => header(b.src.headers, 'referer')]],
-  ['request.id', [ValueType.STRING, (b) => (b.src.requestId === '' ? header(b.src.headers, 'x-request-id') : b.src.requestId)]],
+const COMPUTED: ReadonlyMap<string, Computed> = new Map<string, Computed>([
+  ['source.ip', [ValueType.IP_ADDRESS, (b) => plainIp(b.src.conn.remoteAddress), MEMO]],
+  ['source.port', [ValueType.INT64, (b) => b.src.conn.remotePort, FIELD]],
+  ['source.principal', [ValueType.STRING, (b) => principalOf(b.src.conn.peerUriSan), MEMO]],
+  ['source.user', [ValueType.STRING, (b) => principalOf(b.src.conn.peerUriSan), MEMO]],
+  ['source.namespace', [ValueType.STRING, (b) => spiffePart(b.src.conn.peerUriSan, 'ns'), MEMO]],
+  ['source.workload.namespace', [ValueType.STRING, (b) => spiffePart(b.src.conn.peerUriSan, 'ns'), MEMO]],
+  ['source.serviceaccount', [ValueType.STRING, (b) => spiffePart(b.src.conn.peerUriSan, 'sa'), MEMO]],
+  ['connection.mtls', [ValueType.BOOL, (b) => b.src.conn.peerUriSan !== '', FIELD]],
+  ['destination.ip', [ValueType.IP_ADDRESS, (b) => b.listener.destinationIp, FIELD]],
+  ['destination.port', [ValueType.INT64, (b) => b.listener.destinationPort, FIELD]],
+  ['request.path', [ValueType.STRING, (b) => (b.src.query === '' ? b.src.path : `${b.src.path}?${b.src.query}`), MEMO]],
+  ['request.url_path', [ValueType.STRING, (b) => b.src.path, FIELD]],
+  ['request.host', [ValueType.STRING, (b) => b.src.authority, FIELD]],
+  ['request.method', [ValueType.STRING, (b) => b.src.method, FIELD]],
+  ['request.scheme', [ValueType.STRING, (b) => b.src.scheme, FIELD]],
+  ['request.headers', [ValueType.STRING_MAP, (b) => headerMap(b.src.headers, b.src.authority), MEMO]],
+  ['request.useragent', [ValueType.STRING, (b) => header(b.src.headers, 'user-agent'), MEMO]],
+  ['request.referer', [ValueType.STRING, (b) => header(b.src.headers, 'referer'), MEMO]],
+  ['request.id', [ValueType.STRING, (b) => (b.src.requestId === '' ? header(b.src.headers, 'x-request-id') : b.src.requestId), MEMO]],
   // Before the body is read (Check) this is the Content-Length the client declared; at Report, the bytes received.
-  ['request.size', [ValueType.INT64, (b) => (b.responded ? b.src.bytesReceived : Number(header(b.src.headers, 'content-length') ?? 0) || 0)]],
-  ['request.total_size', [ValueType.INT64, (b) => b.src.bytesReceived]],
-  ['request.time', [ValueType.TIMESTAMP, (b) => b.requestTime]],
-  ['response.code', [ValueType.INT64, (b) => (b.responded ? b.src.responseCode : undefined)]],
-  ['response.size', [ValueType.INT64, (b) => (b.responded ? b.src.bytesSent : undefined)]],
-  ['response.total_size', [ValueType.INT64, (b) => (b.responded ? b.src.bytesSent : undefined)]],
-  ['response.duration', [ValueType.DURATION, (b) => (b.responded ? performance.now() - b.src.startMark : undefined)]],
-  ['response.time', [ValueType.TIMESTAMP, (b) => (b.responded ? Date.now() : undefined)]],
-  ['response.headers', [ValueType.STRING_MAP, (b) => b.responseHeaders ?? undefined]],
-  ['context.protocol', [ValueType.STRING, (b) => (isGrpc(header(b.src.headers, 'content-type')) ? 'grpc' : 'http')]],
-  ['context.time', [ValueType.TIMESTAMP, () => Date.now()]],
+  ['request.size', [ValueType.INT64, (b) => (b.responded ? b.src.bytesReceived : Number(header(b.src.headers, 'content-length') ?? 0) || 0), MEMO]],
+  ['request.total_size', [ValueType.INT64, (b) => b.src.bytesReceived, FIELD]],
+  ['request.time', [ValueType.TIMESTAMP, (b) => b.requestTime, MEMO]],
+  ['response.code', [ValueType.INT64, (b) => (b.responded ? b.src.responseCode : undefined), FIELD]],
+  ['response.size', [ValueType.INT64, (b) => (b.responded ? b.src.bytesSent : undefined), FIELD]],
+  ['response.total_size', [ValueType.INT64, (b) => (b.responded ? b.src.bytesSent : undefined), FIELD]],
+  ['response.duration', [ValueType.DURATION, (b) => (b.responded ? performance.now() - b.src.startMark : undefined), FIELD]],
+  ['response.time', [ValueType.TIMESTAMP, (b) => (b.responded ? Date.now() : undefined), FIELD]],
+  ['response.headers', [ValueType.STRING_MAP, (b) => b.responseHeaders ?? undefined, FIELD]],
+  ['context.protocol', [ValueType.STRING, (b) => (isGrpc(header(b.src.headers, 'content-type')) ? 'grpc' : 'http'), MEMO]],
+  ['context.time', [ValueType.TIMESTAMP, () => Date.now(), MEMO]],
 ]);
 
 /** Whether the proxy knows how to compute `name` (for warnings about names it never produces). */
@@ -101,8 +105,8 @@ export class RequestAttributeBag implements AttributeBag {
     if (memo !== null && memo.has(name)) return memo.get(name);
     const entry = COMPUTED.get(name);
     const value = entry === undefined ? undefined : entry[1](this);
-    // response.* may be asked before the response (absent then) and again at Report.
-    if (!name.startsWith('response.')) (this.memo ??= new Map()).set(name, value);
+    // response.* may be asked before the response (absent then) and again at Report; a field read is cheaper than a memo.
+    if (entry !== undefined && entry[2]) (this.memo ??= new Map()).set(name, value);
     return value;
   }
 
