@@ -105,11 +105,11 @@ function servedIssuer(port: number): Promise<string> {
 }
 
 /** Starts `isthmus agent` trusting `caFile` for the control plane; resolves once it holds a workload certificate. */
-async function agentWith(c: RunningControl, caFile: string, name: string): Promise<IsthmusProcess> {
+async function agentWith(c: RunningControl, caFile: string, name: string, ttl = '60s'): Promise<IsthmusProcess> {
   const dir = mkdtempSync(join(tmpdir(), `isthmus-rotation-${name}-`));
   temps.push(dir);
   const p = await spawnIsthmus(['agent', '--out', join(dir, 'certs'), '--control', `127.0.0.1:${securePort(c)}`, '--control-ca', caFile,
-    '--token-file', tokenFile(c, 'curl'), '--workload-cert-ttl', '60s', '--log-format', 'json'], { cwd: dir, readyMsg: 'agent ready', readyTimeoutMs: 20_000 });
+    '--token-file', tokenFile(c, 'curl'), '--workload-cert-ttl', ttl, '--log-format', 'json'], { cwd: dir, readyMsg: 'agent ready', readyTimeoutMs: 20_000 });
   extraAgents.push(p);
   expect(certCount(readFileSync(join(dir, 'certs', 'cert-chain.pem'), 'utf8'))).toBeGreaterThan(0);
   return p;
@@ -194,6 +194,10 @@ describe('root rotation', () => {
     };
     await waitFor('the sidecar\'s xDS stream', async () => (await streamOf()) !== undefined, 20_000);
     const stream = await streamOf();
+    // An agent given a copy of the old root-cert.pem: it must learn the new root from its renewals.
+    const oldCopy = join(control.dir, 'old-root.pem');
+    writeFileSync(oldCopy, oldRoot);
+    const early = await agentWith(control, oldCopy, 'early', '4s');
 
     ca(control, 'rotate');
     const both = readFileSync(bundleFile, 'utf8');
@@ -225,6 +229,9 @@ describe('root rotation', () => {
     const onlyNew = join(control.dir, 'new-root.pem');
     writeFileSync(onlyNew, newRoot);
     await agentWith(control, onlyNew, 'retired');
+    // The early agent keeps renewing over new connections after the old root is gone.
+    const renewed = early.lines.length;
+    await waitFor('the early agent renews after retire-old', () => early.lines.slice(renewed).some((l) => l.msg === 'certificate files written'), 15_000);
     // The sidecar's stream opened before the rotation is the same stream, still served.
     expect(await streamOf()).toBe(stream);
     expect(sidecar.child.exitCode).toBeNull();
