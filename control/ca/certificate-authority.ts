@@ -181,7 +181,13 @@ export class CertificateAuthority {
       this.signer = new WorkloadSigner(this.material);
     }
     this.root = root;
-    this.crossPem = await rotationCrossCertificate(root, rotation);
+    try {
+      this.crossPem = await rotationCrossCertificate(root, rotation);
+    } catch (err) {
+      // Only clients trusting the other root alone lose the shortcut; the phase itself stands.
+      this.crossPem = null;
+      this.log.error({ err }, 'cannot make the rotation cross-certificate; serving without it');
+    }
     this.bundlePem = trustBundle(root, rotation);
     writeRootFile(this.dataDir, this.bundlePem);
     for (const listener of this.bundleListeners) listener(this.bundlePem);
