@@ -19,6 +19,7 @@ import type { AdsServer } from './xds/ads-server.js';
 import type { MeshPublisher } from './mesh/mesh-publisher.js';
 import type { PolicyRuntime } from './mixer/policy-runtime.js';
 import type { CaOptions, CertificateAuthority } from './ca/certificate-authority.js';
+import type { ServingCertificate } from './ca/serving-certificate.js';
 import { trustDomainProblem } from '../src/identity/spiffe.js';
 import {
   DEFAULT_PATH_NORMALIZATION, isPathNormalizationType, PATH_NORMALIZATION_TYPES, type PathNormalizationType,
@@ -228,9 +229,9 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     import('./xds/ads-server.js'), import('./xds/snapshot-cache.js'), import('./mesh/mesh-publisher.js'),
     import('./registry/service-registry.js'), import('./admin/xds-admin-routes.js'),
   ]);
-  const [{ CertificateAuthority: Ca }, { CaMaterialError }, { addCertificateService }, { caAdminRoutes }, { ServerCredentials }] = await Promise.all([
+  const [{ CertificateAuthority: Ca }, { CaMaterialError }, { addCertificateService }, { caAdminRoutes }, { ServingCertificate }] = await Promise.all([
     import('./ca/certificate-authority.js'), import('./ca/ca-material.js'), import('./ca/certificate-service.js'), import('./ca/ca-admin-routes.js'),
-    import('@grpc/grpc-js'),
+    import('./ca/serving-certificate.js'),
   ]);
   const [{ PolicyRuntime }, { addMixerService }, { addExtAuthzService }, { loadPluginAdapters, pluginUrl }, { loadDispatchPolicy }] = await Promise.all([
     import('./mixer/policy-runtime.js'), import('./mixer/mixer-service.js'), import('./mixer/ext-authz-service.js'),
@@ -279,6 +280,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
   let publisher: MeshPublisher | null = null;
   let ads: AdsServer | null = null;
   let policy: PolicyRuntime | null = null;
+  let serving: ServingCertificate | null = null;
   try {
     if (options.configDir !== null) watcher = await watchConfigDir(options.configDir, store, log);
     else await store.syncDirectory(emptyDirSnapshot()); // the folder layer mirrors this run's folder: none
@@ -311,13 +313,9 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     if (options.secureXdsPort !== null) {
       const names = ['localhost', '127.0.0.1', '::1', 'isthmus-control', ...options.serverNames];
       if (options.secureXdsAddress !== '0.0.0.0' && options.secureXdsAddress !== '::') names.push(options.secureXdsAddress);
-      const serving = ca.serverCertificate(names);
-      const credentials = ServerCredentials.createSsl(
-        Buffer.from(ca.material.rootPem),
-        [{ cert_chain: Buffer.from(serving.certChainPem), private_key: Buffer.from(serving.key.export({ type: 'pkcs8', format: 'pem' }) as string) }],
-        false,
-      );
-      secureXdsPort = await ads.listenTls(options.secureXdsAddress, options.secureXdsPort, credentials).catch((err: Error) => {
+      // Re-issued at each root rotation phase and at half its life; new handshakes get the new one.
+      serving = new ServingCertificate(ca, names, log.child({ component: 'ca' }));
+      secureXdsPort = await ads.listenTls(options.secureXdsAddress, options.secureXdsPort, serving.credentials).catch((err: Error) => {
         throw new ControlStartError(err.message);
       });
     }
@@ -345,6 +343,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
         admin.close();
         mesh.close();
         ca.close();
+        serving?.close();
         await server.close();
         await rules.close();
         registry.close();
@@ -354,6 +353,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     };
   } catch (err) {
     watcher?.close();
+    serving?.close();
     publisher?.close();
     await ads?.close();
     await policy?.close();

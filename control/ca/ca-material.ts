@@ -32,6 +32,15 @@ export interface StoredRoot {
   readonly createdAt: string;
 }
 
+/**
+ * takes the root's serial and creation time; returns its CN. Each root gets its own subject: during a
+ * rotation two roots are trusted at once, and two with one subject make OpenSSL pick an issuer by name
+ * and fail on the wrong one ("self-signed certificate in certificate chain").
+ */
+export function rootCommonName(serial: Buffer, now: number): string {
+  return `Isthmus Root CA ${new Date(now).toISOString().slice(0, 10)} ${serial.subarray(0, 4).toString('hex')}`;
+}
+
 /** takes the trust domain; returns a new self-signed root (ECDSA P-256, 10 years) and its PKCS#8 key. */
 export async function createSelfSignedRoot(trustDomain: string, now = Date.now()): Promise<StoredRoot> {
   const x509 = await loadX509();
@@ -41,7 +50,7 @@ export async function createSelfSignedRoot(trustDomain: string, now = Date.now()
   serial[0] = (serial[0]! & 0x7f) | 0x40;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial.toString('hex'),
-    name: [{ O: [trustDomain] }, { CN: ['Isthmus Root CA'] }],
+    name: [{ O: [trustDomain] }, { CN: [rootCommonName(serial, now)] }],
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + ROOT_LIFETIME_MS),
     keys,
@@ -132,4 +141,39 @@ export function loadOperatorCa(certPath: string, keyPath: string, chainPath: str
 /** takes the stored root; returns it as signing material. */
 export function rootMaterial(root: StoredRoot): CaMaterial {
   return checkCaMaterial(root.certPem, root.keyPem, '', 'self-signed', { cert: 'the stored root certificate', key: 'the stored root key', chain: '' });
+}
+
+/**
+ * takes a root (`subject`) and another root with its key (`issuer`); returns PEM of `subject`'s name and
+ * key certified by `issuer` (a cross-certificate, CA:TRUE, same key id). Served after a certificate under
+ * `subject`, it lets a client that trusts only `issuer` verify it during a rotation's overlap, while one
+ * that trusts `subject` stops at its own root first.
+ */
+export async function crossCertificate(subject: StoredRoot, issuer: StoredRoot): Promise<string> {
+  const x509 = await loadX509();
+  const { webcrypto } = await import('node:crypto');
+  const subjectCert = new x509.X509Certificate(subject.certPem);
+  const issuerCert = new x509.X509Certificate(issuer.certPem);
+  const der = createPrivateKey(issuer.keyPem).export({ type: 'pkcs8', format: 'der' });
+  const signingKey = await webcrypto.subtle.importKey('pkcs8', der, ECDSA_P256, false, ['sign']);
+  const serial = randomBytes(16);
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
+  const subjectKey = await subjectCert.publicKey.export();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial.toString('hex'),
+    subject: subjectCert.subjectName,
+    issuer: issuerCert.subjectName,
+    notBefore: subjectCert.notBefore,
+    notAfter: new Date(Math.min(subjectCert.notAfter.getTime(), issuerCert.notAfter.getTime())),
+    publicKey: subjectKey,
+    signingKey,
+    signingAlgorithm: ECDSA_P256,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(subjectKey),
+      await x509.AuthorityKeyIdentifierExtension.create(await issuerCert.publicKey.export()),
+    ],
+  });
+  return cert.toString('pem') + '\n';
 }

@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import type { Database } from 'lmdb';
 import type { Logger } from '../../src/log.js';
 import { spiffeId } from '../../src/identity/spiffe.js';
-import { createSelfSignedRoot, loadOperatorCa, rootMaterial, type CaMaterial, type StoredRoot } from './ca-material.js';
+import { createSelfSignedRoot, crossCertificate, loadOperatorCa, rootMaterial, type CaMaterial, type StoredRoot } from './ca-material.js';
 import { advanceRotation, rotationPhase, trustBundle, type RootRotation } from './root-rotation.js';
 import { LmdbCaState, type CaState } from './ca-state.js';
 import { BootstrapTokens, TokenError, type TokenClaims } from './bootstrap-token.js';
@@ -46,6 +46,19 @@ function writeRootFile(dataDir: string, pem: string): void {
   renameSync(tmp, join(dataDir, ROOT_CERT_FILE));
 }
 
+/** The control plane's own serving certificate (serverCertificate()). */
+export interface ServingCertificatePems {
+  /** The certificate, then what a client needs above it (intermediates; during a rotation the cross-certificate). */
+  readonly certChainPem: string;
+  readonly key: KeyObject;
+  readonly serial: string;
+  /** Unix ms. */
+  readonly issuedAt: number;
+  readonly notAfter: number;
+  /** The root it chains to without the cross-certificate. */
+  readonly signingRootPem: string;
+}
+
 export class CaRefusal extends Error {
   override readonly name = 'CaRefusal';
   constructor(readonly code: RefusalCode, message: string) {
@@ -55,8 +68,17 @@ export class CaRefusal extends Error {
 
 /** The public root certificate, written beside the LMDB environment so operators can hand it to proxies (--control-ca). */
 export const ROOT_CERT_FILE = 'root-cert.pem';
-/** How long the control plane's own serving certificate lives (re-issued at every start). */
-const SERVER_CERT_TTL_MS = 365 * 24 * 3600 * 1000;
+/** How long the control plane's own serving certificate lives (re-issued at every start, every rotation phase and at half its life). */
+export const SERVER_CERT_TTL_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * takes the signing root and the rotation; returns the cross-certificate served after the control plane's
+ * own certificate during a rotation (the signing root certified by the other root), or null outside one.
+ */
+async function rotationCrossCertificate(root: StoredRoot | null, rotation: RootRotation | undefined): Promise<string | null> {
+  const other = rotation?.pending ?? rotation?.previous ?? null;
+  return root === null || other === null ? null : crossCertificate(root, other);
+}
 
 export class CertificateAuthority {
   signer: WorkloadSigner;
@@ -65,6 +87,8 @@ export class CertificateAuthority {
   private rotationTimer: NodeJS.Timeout | null = null;
   /** Told the new bundle whenever it changes (the ADS server's ROOTCA Secret). */
   private readonly bundleListeners: ((pem: string) => void)[] = [];
+  /** Told when the signing material or the cross-certificate changes (the serving certificate is re-issued). */
+  private readonly signingListeners: (() => void)[] = [];
   private readonly limiter: TokenRateLimiter;
   issuedTotal = 0;
   refusedTotal = 0;
@@ -77,6 +101,8 @@ export class CertificateAuthority {
     private readonly log: Logger,
     private readonly dataDir: string,
     private root: StoredRoot | null,
+    /** During a rotation: the signing root certified by the other root (served after the control plane's own certificate). */
+    private crossPem: string | null,
   ) {
     this.signer = new WorkloadSigner(material);
     this.limiter = new TokenRateLimiter(options.rateLimit);
@@ -91,6 +117,11 @@ export class CertificateAuthority {
   onTrustBundle(listener: (pem: string) => void): void {
     this.bundleListeners.push(listener);
     listener(this.bundlePem);
+  }
+
+  /** Calls `listener` after every rotation phase (the signing root, or the root beside it, changed). */
+  onSigningChange(listener: () => void): void {
+    this.signingListeners.push(listener);
   }
 
   /** Stops the rotation timer (on shutdown). */
@@ -150,9 +181,17 @@ export class CertificateAuthority {
       this.signer = new WorkloadSigner(this.material);
     }
     this.root = root;
+    try {
+      this.crossPem = await rotationCrossCertificate(root, rotation);
+    } catch (err) {
+      // Only clients trusting the other root alone lose the shortcut; the phase itself stands.
+      this.crossPem = null;
+      this.log.error({ err }, 'cannot make the rotation cross-certificate; serving without it');
+    }
     this.bundlePem = trustBundle(root, rotation);
     writeRootFile(this.dataDir, this.bundlePem);
     for (const listener of this.bundleListeners) listener(this.bundlePem);
+    for (const listener of this.signingListeners) listener();
     this.log.info(this.rotationStatus(), message);
   }
 
@@ -184,7 +223,7 @@ export class CertificateAuthority {
       source: material.source, signer: material.signingCert.subject.replace(/\n/g, ', '), chainLength: material.chainPems.length,
       rootExpires: new Date(Date.parse(material.signingCert.validTo)).toISOString(), prunedRecords: dropped,
     }, 'CA ready');
-    return new CertificateAuthority(material, tokens, state, options, log, dataDir, root);
+    return new CertificateAuthority(material, tokens, state, options, log, dataDir, root, await rotationCrossCertificate(root, state.rotation()));
   }
 
   get trustDomain(): string {
@@ -237,13 +276,18 @@ export class CertificateAuthority {
     }
   }
 
-  /** takes host names and addresses; returns a serving certificate and key for the control plane's TLS port. */
-  serverCertificate(names: readonly string[]): { certChainPem: string; key: KeyObject } {
+  /**
+   * takes host names and addresses; returns a serving certificate and key for the control plane's TLS port,
+   * from the current signing material. Its chain: the certificate, the intermediates, and during a rotation
+   * the cross-certificate, so a client trusting either root verifies it.
+   */
+  serverCertificate(names: readonly string[], ttlMs = SERVER_CERT_TTL_MS, now = Date.now()): ServingCertificatePems {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const spki = publicKey.export({ type: 'spki', format: 'der' });
     const general = [...new Set(names)].map((n) => (isIP(n) !== 0 ? `IP:${n}` : `DNS:${n}`));
-    const signed = this.signer.signKey(spki, general, SERVER_CERT_TTL_MS);
-    return { certChainPem: [signed.certPem, ...this.material.chainPems.slice(0, -1)].join(''), key: privateKey };
+    const signed = this.signer.signKey(spki, general, ttlMs, now);
+    const chain = [signed.certPem, ...this.material.chainPems.slice(0, -1), ...(this.crossPem === null ? [] : [this.crossPem])];
+    return { certChainPem: chain.join(''), key: privateKey, serial: signed.serial, issuedAt: now, notAfter: signed.notAfter.getTime(), signingRootPem: this.material.rootPem };
   }
 
   metrics(): string {

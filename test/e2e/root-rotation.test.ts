@@ -4,6 +4,8 @@
 // With 4 s workload certificates and 5 s phases, the new root is trusted,
 // then signs, then the old root is retired, and no request fails.
 import https from 'node:https';
+import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +18,13 @@ let control: RunningControl | null = null;
 let proxies: RunningProxy[] = [];
 let upstream: Upstream | null = null;
 let agent: IsthmusProcess | null = null;
+const extraAgents: IsthmusProcess[] = [];
 const temps: string[] = [];
 
 afterEach(async () => {
   await Promise.all(proxies.map((p) => p.stop('SIGTERM', 5000)));
   await agent?.stop('SIGTERM', 5000);
+  await Promise.all(extraAgents.splice(0).map((a) => a.stop('SIGTERM', 5000)));
   await upstream?.close();
   proxies = [];
   agent = null;
@@ -74,6 +78,42 @@ function ca(c: RunningControl, verb: string): Record<string, unknown> {
 }
 
 const certCount = (pem: string): number => pem.split('BEGIN CERTIFICATE').length - 1;
+
+/** One TLS handshake with the control plane's secure port trusting `ca`; resolves with the verify error, or null when it verified. */
+function controlHandshake(port: number, ca: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca, ALPNProtocols: ['h2'], timeout: 5000 }, () => {
+      socket.destroy();
+      resolve(null);
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => resolve(`${e.code ?? ''} ${e.message}`));
+    socket.on('timeout', () => socket.destroy(new Error('timeout')));
+  });
+}
+
+/** The issuer CN of the certificate the control plane's secure port serves now (no verification). */
+function servedIssuer(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['h2'], timeout: 5000 }, () => {
+      const issuer = socket.getPeerCertificate().issuer.CN;
+      socket.destroy();
+      resolve(Array.isArray(issuer) ? issuer.join(',') : issuer);
+    });
+    socket.on('error', reject);
+    socket.on('timeout', () => socket.destroy(new Error('timeout')));
+  });
+}
+
+/** Starts `isthmus agent` trusting `caFile` for the control plane; resolves once it holds a workload certificate. */
+async function agentWith(c: RunningControl, caFile: string, name: string, ttl = '60s'): Promise<IsthmusProcess> {
+  const dir = mkdtempSync(join(tmpdir(), `isthmus-rotation-${name}-`));
+  temps.push(dir);
+  const p = await spawnIsthmus(['agent', '--out', join(dir, 'certs'), '--control', `127.0.0.1:${securePort(c)}`, '--control-ca', caFile,
+    '--token-file', tokenFile(c, 'curl'), '--workload-cert-ttl', ttl, '--log-format', 'json'], { cwd: dir, readyMsg: 'agent ready', readyTimeoutMs: 20_000 });
+  extraAgents.push(p);
+  expect(certCount(readFileSync(join(dir, 'certs', 'cert-chain.pem'), 'utf8'))).toBeGreaterThan(0);
+  return p;
+}
 
 describe('root rotation', () => {
   it('rotates the root under load through both sidecars and direct mTLS handshakes with zero failed requests', async () => {
@@ -138,5 +178,62 @@ describe('root rotation', () => {
     // The server sidecar's certificate is now under the new root only.
     expect(await mtlsGet(inboundPort, certs, newRoot)).toBe(200);
     await expect(mtlsGet(inboundPort, certs, oldRoot)).rejects.toThrow();
+  }, 120_000);
+
+  it('re-issues the control plane\'s serving certificate at each phase: new clients trusting both roots, then only the new one, reach the secure port; open xDS streams stay', async () => {
+    control = await startControl(undefined, undefined, ['--registration-grace', '500ms', '--root-rotation-overlap', '10s']);
+    const port = securePort(control);
+    const bundleFile = join(control.dataDir, 'root-cert.pem');
+    const oldRoot = readFileSync(bundleFile, 'utf8');
+    // A sidecar whose xDS stream over the secure port is open before the rotation.
+    const sidecar = await meshSidecar(control, 'reviews');
+    const streamOf = async (): Promise<number | undefined> => {
+      const r = await control!.admin('/debug/syncz');
+      const proxies = (JSON.parse(r.text) as { proxies: { streamId: number; service: string | null }[] }).proxies;
+      return proxies.find((p) => p.service === 'reviews')?.streamId;
+    };
+    await waitFor('the sidecar\'s xDS stream', async () => (await streamOf()) !== undefined, 20_000);
+    const stream = await streamOf();
+    // An agent given a copy of the old root-cert.pem: it must learn the new root from its renewals.
+    const oldCopy = join(control.dir, 'old-root.pem');
+    writeFileSync(oldCopy, oldRoot);
+    const early = await agentWith(control, oldCopy, 'early', '4s');
+
+    ca(control, 'rotate');
+    const both = readFileSync(bundleFile, 'utf8');
+    expect(certCount(both)).toBe(2);
+    // Two roots, two subjects: a chain never names an issuer two certificates answer to.
+    const [a, b] = both.split(/(?<=-----END CERTIFICATE-----\n)/).map((pem) => new X509Certificate(pem));
+    expect(a!.subject).not.toBe(b!.subject);
+    expect(a!.subject).toContain('O=cluster.local');
+    // While the new root is trusted but not yet signing.
+    expect(await controlHandshake(port, both)).toBeNull();
+    await agentWith(control, bundleFile, 'trusting');
+
+    const cn = (pem: string): string => /CN=(.*)/.exec(new X509Certificate(pem).subject)![1]!;
+    expect(await servedIssuer(port)).toBe(cn(oldRoot));
+    await waitFor('the new root signs', () => ca(control!, 'status').phase === 'signing-with-new-root', 20_000);
+    // The serving certificate is re-issued under the new root for new handshakes.
+    await waitFor('the serving certificate under the new root', async () => (await servedIssuer(port)) !== cn(oldRoot), 5000);
+    expect(await controlHandshake(port, both)).toBeNull();
+    // A client that only knows the old root (it read root-cert.pem before the rotation) still verifies during the overlap.
+    expect(await controlHandshake(port, oldRoot)).toBeNull();
+    await agentWith(control, bundleFile, 'signing');
+
+    if (ca(control, 'status').phase === 'signing-with-new-root') ca(control, 'retire-old');
+    const newRoot = readFileSync(bundleFile, 'utf8');
+    expect(certCount(newRoot)).toBe(1);
+    expect(newRoot).not.toBe(oldRoot);
+    expect(await controlHandshake(port, newRoot)).toBeNull();
+    expect(await controlHandshake(port, oldRoot)).not.toBeNull();
+    const onlyNew = join(control.dir, 'new-root.pem');
+    writeFileSync(onlyNew, newRoot);
+    await agentWith(control, onlyNew, 'retired');
+    // The early agent keeps renewing over new connections after the old root is gone.
+    const renewed = early.lines.length;
+    await waitFor('the early agent renews after retire-old', () => early.lines.slice(renewed).some((l) => l.msg === 'certificate files written'), 15_000);
+    // The sidecar's stream opened before the rotation is the same stream, still served.
+    expect(await streamOf()).toBe(stream);
+    expect(sidecar.child.exitCode).toBeNull();
   }, 120_000);
 });

@@ -12,7 +12,7 @@ import type { LogFormat } from '../../src/log-levels.js';
 import { createLogger, reportStartFailure } from '../../src/log.js';
 import { GracefulStop, exitProcess } from '../../src/process/graceful-stop.js';
 import { grpcXdsBootstrap } from './grpc-bootstrap.js';
-import { controlCredentials, readTokenFile } from './identity-client.js';
+import { ControlTrust, readTokenFile } from './identity-client.js';
 import { WorkloadIdentity, type CurrentCertificate } from './workload-identity.js';
 
 export const AGENT_COMMAND: CommandSpec = {
@@ -94,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     identity = new WorkloadIdentity({
       target: control,
-      credentials: controlCredentials(controlCa === undefined || controlCa === '' ? null : resolve(controlCa)),
+      credentials: new ControlTrust(controlCa === undefined || controlCa === '' ? null : resolve(controlCa)),
       tokenFile: resolve(tokenFile),
       ttlSeconds: Math.ceil(((v['workload-cert-ttl'] as number | undefined) ?? 0) / 1000),
       log,

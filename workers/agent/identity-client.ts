@@ -49,6 +49,39 @@ export function controlCredentials(controlCaPath: string | null): ChannelCredent
   return credentials.createSsl(readFileSync(controlCaPath));
 }
 
+/**
+ * What a proxy or agent trusts for the control plane's TLS port, for each new connection: --control-ca's
+ * roots (re-read, so an updated root-cert.pem counts; the last readable copy otherwise) plus the trust
+ * bundle of the last certificate answer (it came over a verified connection). A root rotation's new
+ * root is learnt at the renewal during its first phase, so the connection after `ca retire-old`, when
+ * the control plane serves a certificate under the new root only, still verifies.
+ */
+export class ControlTrust {
+  private fileRoots: string;
+  private learnt = '';
+
+  /** takes --control-ca's path (or null: plaintext); reads it now (throws when unreadable at start). */
+  constructor(private readonly path: string | null) {
+    this.fileRoots = path === null ? '' : readFileSync(path, 'utf8');
+  }
+
+  /** takes the trust bundle a certificate answer carried; later connections trust it too. */
+  learn(bundlePem: string): void {
+    this.learnt = bundlePem;
+  }
+
+  /** returns the channel credentials for one new connection. */
+  credentials(): ChannelCredentials {
+    if (this.path === null) return credentials.createInsecure();
+    try {
+      this.fileRoots = readFileSync(this.path, 'utf8');
+    } catch {
+      // Keep the last readable copy (the file may be replaced or briefly missing).
+    }
+    return credentials.createSsl(Buffer.from(this.fileRoots + this.learnt));
+  }
+}
+
 function pem(label: string, der: ArrayBuffer): string {
   const b64 = Buffer.from(der).toString('base64');
   let body = '';

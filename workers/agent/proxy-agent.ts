@@ -26,6 +26,7 @@ import { TlsFileWatcher } from './tls-file-watcher.js';
 import { clustersJson, mergeClusterStatus, renderClustersText, type MergedCluster } from './cluster-status-report.js';
 import { PortReservations } from './port-reservations.js';
 import type { ProxyOptions } from './proxy-options.js';
+import type { ControlTrust } from './identity-client.js';
 import type { WorkerSupervisor } from './worker-supervisor.js';
 import { InThreadDataPlane } from './in-thread-data-plane.js';
 import type { DataPlaneHost, ThreadModel } from './data-plane-host.js';
@@ -100,6 +101,8 @@ export class ProxyAgent implements AdminBackend {
   private warming: readonly Warming[] = [];
   /** --token-file: the workload certificate, its key (memory only) and the trust bundle, as SDS secrets. */
   private identity: WorkloadIdentity | null = null;
+  /** --control-ca plus what the CA's answers taught (identity-client.ts); made by whichever of xDS and identity starts first. */
+  private controlTrust: ControlTrust | null = null;
   private tokenServiceAccount: string | undefined;
   private xdsSynced = false;
   /** Circuit breakers, endpoint health and outlier counters shared with every worker; slots assigned per config version. */
@@ -295,7 +298,7 @@ export class ProxyAgent implements AdminBackend {
   private async startXds(control: NonNullable<ProxyOptions['control']>): Promise<void> {
     const rssBefore = process.memoryUsage().rss;
     const startedAt = performance.now();
-    const [{ XdsClient }, { buildNode, stableInstance }, { loadXdsProtos }, { controlCredentials }] = await Promise.all([
+    const [{ XdsClient }, { buildNode, stableInstance }, { loadXdsProtos }, { ControlTrust }] = await Promise.all([
       import('./xds-client.js'), import('../../src/xds/xds-node.js'), import('../../src/xds/xds-protos.js'), import('./identity-client.js'),
     ]);
     loadXdsProtos();
@@ -324,7 +327,7 @@ export class ProxyAgent implements AdminBackend {
     }, stableInstance(this.options.dataDir));
     this.xds = new XdsClient({
       target: control.target,
-      ...(this.options.identity?.controlCa != null ? { credentials: controlCredentials(this.options.identity.controlCa) } : {}),
+      ...(this.options.identity?.controlCa != null ? { credentials: () => (this.controlTrust ??= new ControlTrust(this.options.identity!.controlCa)).credentials() } : {}),
       protocol: control.protocol,
       node,
       log: this.log.child({ component: 'xds' }),
@@ -342,7 +345,7 @@ export class ProxyAgent implements AdminBackend {
    */
   private async startIdentity(identity: NonNullable<ProxyOptions['identity']>, target: string): Promise<void> {
     // Loaded only with --token-file: a proxy without an identity never loads gRPC or the X.509 library.
-    const [{ WorkloadIdentity }, { controlCredentials, readTokenFile }] = await Promise.all([import('./workload-identity.js'), import('./identity-client.js')]);
+    const [{ WorkloadIdentity }, { ControlTrust, readTokenFile }] = await Promise.all([import('./workload-identity.js'), import('./identity-client.js')]);
     const { claims } = readTokenFile(identity.tokenFile);
     this.tokenServiceAccount = claims.sa;
     if (claims.ns !== this.options.namespace) {
@@ -350,7 +353,8 @@ export class ProxyAgent implements AdminBackend {
     }
     this.identity = new WorkloadIdentity({
       target,
-      credentials: controlCredentials(identity.controlCa),
+      // Shared with the xDS client: both learn a rotated root from the certificate answers.
+      credentials: (this.controlTrust ??= new ControlTrust(identity.controlCa)),
       tokenFile: identity.tokenFile,
       ttlSeconds: identity.certTtlSeconds,
       log: this.log.child({ component: 'identity' }),

@@ -9,7 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from '../../src/log.js';
 import { ROOT_CA_SECRET, WORKLOAD_CERT_SECRET, type SdsSecrets } from '../../src/config/sds-secrets.js';
-import { readTokenFile, requestWorkloadCertificate, type IssuedCertificate } from './identity-client.js';
+import { ControlTrust, readTokenFile, requestWorkloadCertificate, type IssuedCertificate } from './identity-client.js';
 
 /** Renew at this fraction of the lifetime, plus or minus RENEW_JITTER of it. */
 const RENEW_AT = 0.5;
@@ -23,7 +23,8 @@ const BACKOFF_MAX_MS = 30_000;
 
 export interface WorkloadIdentityOptions {
   readonly target: string;
-  readonly credentials: ChannelCredentials;
+  /** A ControlTrust: new credentials per request, and each answer's trust bundle learnt (root rotation). */
+  readonly credentials: ChannelCredentials | ControlTrust;
   readonly tokenFile: string;
   /** Requested lifetime in seconds; 0: the CA's default. */
   readonly ttlSeconds: number;
@@ -89,10 +90,12 @@ export class WorkloadIdentity {
     if (this.closed) return;
     try {
       const { token, claims } = readTokenFile(this.options.tokenFile);
+      const trust = this.options.credentials;
       const issued = await requestWorkloadCertificate({
-        target: this.options.target, credentials: this.options.credentials, token, claims, ttlSeconds: this.options.ttlSeconds,
+        target: this.options.target, credentials: trust instanceof ControlTrust ? trust.credentials() : trust, token, claims, ttlSeconds: this.options.ttlSeconds,
       });
       if (this.closed) return;
+      if (trust instanceof ControlTrust) trust.learn(issued.rootPem);
       const leaf = new X509Certificate(issued.chainPem);
       const c: CurrentCertificate = {
         ...issued, serial: leaf.serialNumber.toLowerCase(), notBefore: Date.parse(leaf.validFrom), notAfter: Date.parse(leaf.validTo), issuedAt: Date.now(),

@@ -29,7 +29,7 @@ export interface XdsClientOptions {
   /** Takes the Secrets accepted over ADS (all of them, after each change); rejects with the reason to NACK. */
   readonly onSecrets?: (secrets: SdsSecrets) => Promise<void>;
   /** TLS to the control plane's secure port (--control-ca); plaintext when absent. */
-  readonly credentials?: grpc.ChannelCredentials;
+  readonly credentials?: grpc.ChannelCredentials | (() => grpc.ChannelCredentials);
   /** Backoff bounds (ms); defaults 250 and 10000. */
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
@@ -201,7 +201,9 @@ export class XdsClient {
     this.status_ = 'connecting';
     // A fresh channel per attempt (own subchannel pool): grpc-js's channel backoff (up to 120 s) never delays ours.
     this.client?.close();
-    const client = new this.Client(this.options.target, this.options.credentials ?? grpc.credentials.createInsecure(), {
+    // A function: the trust for this attempt (it learns a rotated control plane root; identity-client.ts ControlTrust).
+    const creds = this.options.credentials;
+    const client = new this.Client(this.options.target, (typeof creds === 'function' ? creds() : creds) ?? grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
