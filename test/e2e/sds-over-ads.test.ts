@@ -127,7 +127,7 @@ describe('SDS secrets over ADS', () => {
       return (JSON.parse(r.stdout) as { phase: string }).phase === 'signing-with-new-root';
     }, 15_000);
     const newCerts = await agentFiles(control, 'new-client', startRoot);
-    // The two roots share a subject name: tell them apart by signature.
+    // Two roots (each with its own subject since the rotation fix): tell them apart by signature.
     const oldRoot = new X509Certificate(readFileSync(startRoot));
     expect(new X509Certificate(readFileSync(join(oldCerts, 'cert-chain.pem'))).verify(oldRoot.publicKey)).toBe(true);
     expect(new X509Certificate(readFileSync(join(newCerts, 'cert-chain.pem'))).verify(oldRoot.publicKey)).toBe(false);
