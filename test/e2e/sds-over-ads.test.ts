@@ -95,7 +95,11 @@ describe('SDS secrets over ADS', () => {
     });
     proxies.push(server);
     const inbound = server.ports.get('inbound')!;
-    const before = await secretsOf(server);
+    // ROOTCA comes from the CSR answer until the ADS push lands (both at start): wait for the push.
+    const before = await waitFor('ROOTCA from ADS', async () => {
+      const s = await secretsOf(server);
+      return s.secrets.find((x) => x.name === 'ROOTCA')?.source === 'ADS' ? s : null;
+    }, 10_000);
     const serverSerial = before.secrets.find((s) => s.name === 'default')!.serial_number;
     const rootca = before.secrets.find((s) => s.name === 'ROOTCA')!;
     expect(rootca.source).toBe('ADS');
