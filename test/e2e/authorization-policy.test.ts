@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isthmus, startControl, type RunningControl } from '../control/e2e/control-harness.js';
+import { isthmus, startControl, type RunningControl, securePort, tokenFile } from '../control/e2e/control-harness.js';
 import { admin, outboundPort, request, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
 
 const CONTROL_ARGS = ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms'];
@@ -19,16 +19,6 @@ let server: RunningProxy;
 let productpage: RunningProxy;
 let ratings: RunningProxy;
 const proxies: RunningProxy[] = [];
-
-const securePort = (c: RunningControl): number => (c.lines.find((l) => l.msg === 'control ready')!.secureXds as { port: number }).port;
-
-function tokenFile(c: RunningControl, sa: string): string {
-  const r = isthmus(['token', 'create', '--namespace', 'default', '--service-account', sa, '--control', `http://127.0.0.1:${c.adminPort}`, '--data-dir', c.dataDir], c.dir);
-  expect(r.code, r.stderr).toBe(0);
-  const file = join(c.dir, `${sa}.token`);
-  writeFileSync(file, r.stdout);
-  return file;
-}
 
 async function meshSidecar(service: string, appPort?: number): Promise<RunningProxy> {
   const p = await startSidecar(securePort(control), {

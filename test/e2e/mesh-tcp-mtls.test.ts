@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isthmus, startControl, type RunningControl } from '../control/e2e/control-harness.js';
+import { isthmus, startControl, type RunningControl, securePort, tokenFile } from '../control/e2e/control-harness.js';
 import { admin, configDump, startProxy, waitFor, type RunningProxy } from './harness.js';
 import { freePort } from '../../bench/peers.js';
 import { exchange, startTcpEcho, type TcpServer } from '../support/tcp-peers.js';
@@ -32,16 +32,6 @@ afterEach(async () => {
   control?.remove();
   control = null;
 });
-
-const securePort = (c: RunningControl): number => (c.lines.find((l) => l.msg === 'control ready')!.secureXds as { port: number }).port;
-
-function tokenFile(c: RunningControl, sa: string): string {
-  const r = isthmus(['token', 'create', '--namespace', 'default', '--service-account', sa, '--control', `http://127.0.0.1:${c.adminPort}`, '--data-dir', c.dataDir], c.dir);
-  expect(r.code, r.stderr).toBe(0);
-  const file = join(c.dir, `${sa}.token`);
-  writeFileSync(file, r.stdout);
-  return file;
-}
 
 /** The control plane with the db ServiceEntry (a TCP port) and `extra` YAML; the db sidecar in front of an echo app, and a client sidecar. */
 async function mesh(extra: (appPort: number) => string): Promise<{ db: RunningProxy; client: RunningProxy; servicePort: number }> {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isthmus, ROOT, startControl, waitFor, type RunningControl } from '../control/e2e/control-harness.js';
+import { isthmus, ROOT, startControl, waitFor, type RunningControl, tokenFile } from '../control/e2e/control-harness.js';
 import { cleanEnv, spawnIsthmus, type IsthmusProcess } from '../support/isthmus-process.js';
 
 let control: RunningControl | undefined;
@@ -62,14 +62,6 @@ metadata: {name: default, namespace: default}
 spec:
   mtls: {mode: STRICT}
 `;
-}
-
-function tokenFile(c: RunningControl, sa: string): string {
-  const r = isthmus(['token', 'create', '--namespace', 'default', '--service-account', sa, '--control', `http://127.0.0.1:${c.adminPort}`, '--data-dir', c.dataDir], c.dir);
-  expect(r.code, r.stderr).toBe(0);
-  const file = join(c.dir, `${sa}.token`);
-  writeFileSync(file, r.stdout);
-  return file;
 }
 
 /** `isthmus agent` for `sa` writing its files and gRPC bootstrap under dir/sa; returns the bootstrap path. */

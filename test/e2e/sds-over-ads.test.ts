@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../control/xds/protos.js';
 import { decodeAny, deltaClient, node, sotwClient, type DeltaDiscoveryResponse, type DiscoveryResponse } from '../control/xds/ads-test-client.js';
-import { isthmus, startControl, type RunningControl } from '../control/e2e/control-harness.js';
+import { isthmus, startControl, type RunningControl, securePort, tokenFile } from '../control/e2e/control-harness.js';
 import { spawnIsthmus, type IsthmusProcess } from '../support/isthmus-process.js';
 import { chainsListener, staticCluster } from '../support/tls-bootstrap.js';
 import { TestCa } from '../support/tls-certs.js';
@@ -36,16 +36,7 @@ afterEach(async () => {
   for (const t of temps.splice(0)) rmSync(t, { recursive: true, force: true });
 });
 
-const securePort = (c: RunningControl): number => (c.lines.find((l) => l.msg === 'control ready')!.secureXds as { port: number }).port;
 const certCount = (pem: string): number => pem.split('BEGIN CERTIFICATE').length - 1;
-
-function tokenFile(c: RunningControl, sa: string): string {
-  const r = isthmus(['token', 'create', '--namespace', 'default', '--service-account', sa, '--control', `http://127.0.0.1:${c.adminPort}`, '--data-dir', c.dataDir], c.dir);
-  expect(r.code, r.stderr).toBe(0);
-  const file = join(c.dir, `${sa}.token`);
-  writeFileSync(file, r.stdout);
-  return file;
-}
 
 /** `isthmus agent --out DIR` for service account `sa`; resolves once its files are written. */
 async function agentFiles(c: RunningControl, sa: string, controlCa = join(c.dataDir, 'root-cert.pem')): Promise<string> {

@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isthmus, startControl, type RunningControl } from '../control/e2e/control-harness.js';
+import { isthmus, startControl, type RunningControl, securePort, tokenFile } from '../control/e2e/control-harness.js';
 import { spawnIsthmus, type IsthmusProcess } from '../support/isthmus-process.js';
 import {
   admin, outboundPort, request, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream,
@@ -42,16 +42,6 @@ afterEach(async () => {
   control = null;
   for (const t of temps.splice(0)) rmSync(t, { recursive: true, force: true });
 });
-
-const securePort = (c: RunningControl): number => (c.lines.find((l) => l.msg === 'control ready')!.secureXds as { port: number }).port;
-
-function tokenFile(c: RunningControl, sa: string): string {
-  const r = isthmus(['token', 'create', '--namespace', 'default', '--service-account', sa, '--control', `http://127.0.0.1:${c.adminPort}`, '--data-dir', c.dataDir], c.dir);
-  expect(r.code, r.stderr).toBe(0);
-  const file = join(c.dir, `${sa}.token`);
-  writeFileSync(file, r.stdout);
-  return file;
-}
 
 /** A sidecar with a workload identity (token), over the control plane's TLS port. */
 async function meshSidecar(c: RunningControl, service: string, appPort?: number): Promise<RunningProxy> {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
-import { isthmus, startControl, type RunningControl } from '../control/e2e/control-harness.js';
+import { isthmus, startControl, type RunningControl, securePort } from '../control/e2e/control-harness.js';
 import { staticCluster } from '../support/tls-bootstrap.js';
 
 let control: RunningControl | null = null;
@@ -22,8 +22,6 @@ afterEach(async () => {
   await upstream?.close();
   upstream = null;
 });
-
-const securePort = (c: RunningControl): number => (c.lines.find((l) => l.msg === 'control ready')!.secureXds as { port: number }).port;
 
 describe('workload identity with a long certificate', () => {
   it('a 2000 h certificate is requested once, not renewed in a loop', async () => {

@@ -8,7 +8,7 @@ import https from 'node:https';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { admin, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
-import { isthmus, startControl, type RunningControl } from '../control/e2e/control-harness.js';
+import { isthmus, startControl, type RunningControl, securePort } from '../control/e2e/control-harness.js';
 import { chainsListener, staticCluster } from '../support/tls-bootstrap.js';
 
 let control: RunningControl | null = null;
@@ -57,8 +57,6 @@ function token(c: RunningControl, ns: string, sa: string): string {
   expect(r.code, r.stderr).toBe(0);
   return r.stdout;
 }
-
-const securePort = (c: RunningControl): number => (c.lines.find((l) => l.msg === 'control ready')!.secureXds as { port: number }).port;
 
 /** One HTTPS GET that checks the proxy's certificate against the CA root and returns the certificate's serial. */
 function get(port: number, ca: string): Promise<{ status: number; serial: string; san: string }> {

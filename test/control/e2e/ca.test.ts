@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { isthmus, startControl, waitFor, type RunningControl } from './control-harness.js';
+import { isthmus, startControl, waitFor, type RunningControl, securePort } from './control-harness.js';
 import { makeCsr, requestCertificate } from '../../support/ca-client.js';
 
 let control: RunningControl | null = null;
@@ -21,7 +21,6 @@ afterEach(async () => {
   for (const t of temps.splice(0)) rmSync(t, { recursive: true, force: true });
 });
 
-const securePort = (c: RunningControl): number => ((c.lines.find((l) => l.msg === 'control ready')!.secureXds) as { port: number }).port;
 const rootPem = (c: RunningControl): string => readFileSync(join(c.dataDir, 'root-cert.pem'), 'utf8');
 
 function createToken(c: RunningControl, ns: string, sa: string, ttl = '1h'): { token: string; id: string } {

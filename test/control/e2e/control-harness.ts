@@ -2,9 +2,10 @@
 // (bin/isthmus.js over the compiled dist/, so `npx tsc -p .` first), and the
 // `isthmus apply` / `isthmus delete` CLI beside it.
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { CLI, ROOT, cleanEnv, spawnIsthmus, waitFor, type LogLine } from '../../support/isthmus-process.js';
 
 export { CLI, ROOT, cleanEnv, waitFor, type LogLine };
@@ -78,4 +79,18 @@ export async function startControl(
 export function isthmus(args: readonly string[], cwd: string): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: cleanEnv(), encoding: 'utf8', timeout: 20_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The control plane's TLS port (--secure-xds-port 0 picks one), from its "control ready" line. */
+export function securePort(c: RunningControl): number {
+  return (c.lines.find((l) => l.msg === 'control ready')!.secureXds as { port: number }).port;
+}
+
+/** `isthmus token create` for service account `sa` in namespace default, written to a file in the control's dir. */
+export function tokenFile(c: RunningControl, sa: string): string {
+  const r = isthmus(['token', 'create', '--namespace', 'default', '--service-account', sa, '--control', `http://127.0.0.1:${c.adminPort}`, '--data-dir', c.dataDir], c.dir);
+  expect(r.code, r.stderr).toBe(0);
+  const file = join(c.dir, `${sa}.token`);
+  writeFileSync(file, r.stdout);
+  return file;
 }
