@@ -33,8 +33,15 @@ export function jsonReply(status: number, value: unknown): Reply {
 export interface AdminRoute {
   readonly method: 'GET' | 'POST';
   readonly path: string;
-  /** `body` is the request body (UTF-8) for POST, '' for GET; `query` the raw query string. */
-  readonly handle: (body: string, query: string) => Reply | Promise<Reply>;
+  /**
+   * `body` is the request body (UTF-8) for POST, '' for GET; `query` the raw query string; `params` the values of
+   * the path's `:name` segments (uWS patterns, e.g. `/api/v2/trace/:traceId`), in order, URL-decoded.
+   */
+  readonly handle: (body: string, query: string, params: readonly string[]) => Reply | Promise<Reply>;
+  /** Largest POST body for this route (default: the server's maxBodyBytes); larger gets 413 unread. */
+  readonly maxBodyBytes?: number;
+  /** When set, a POST's content type (its essence, lower-cased) must be one of these, else 415. */
+  readonly contentTypes?: readonly string[];
   /** When set, requests need `authorization: Bearer <token>` (else 401 with `hint`, which says where the token is). */
   readonly bearer?: { readonly token: string; readonly hint: string };
 }
@@ -55,8 +62,8 @@ export interface AdminHttpServer {
 }
 
 const STATUS_LINES: Readonly<Record<number, string>> = {
-  200: '200 OK', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
-  413: '413 Payload Too Large', 422: '422 Unprocessable Entity', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
+  200: '200 OK', 202: '202 Accepted', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
+  413: '413 Payload Too Large', 415: '415 Unsupported Media Type', 422: '422 Unprocessable Entity', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
 };
 
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
@@ -110,6 +117,23 @@ function refusal(req: HttpRequest, method: string, path: string, route: AdminRou
   return undefined;
 }
 
+/** A path segment as sent, percent-decoded when that is valid (else as sent). */
+function decodedParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** 415 when the route names the content types it takes and the request's is not one of them. `req` is valid only now. */
+function contentTypeRefusal(req: HttpRequest, path: string, route: AdminRoute): Reply | undefined {
+  if (route.contentTypes === undefined) return undefined;
+  const essence = req.getHeader('content-type').split(';', 1)[0]!.trim().toLowerCase();
+  if (route.contentTypes.includes(essence)) return undefined;
+  return reply(415, TEXT, `POST ${path} takes ${route.contentTypes.join(' or ')}, not '${essence || '(none)'}'\n`);
+}
+
 /** Takes the routes and where to listen; resolves once listening (with the real port when port is 0). */
 export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttpOptions): Promise<AdminHttpServer> {
   const { log } = options;
@@ -120,6 +144,7 @@ export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttp
   for (const r of routes) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
 
   for (const [path, list] of byPath) {
+    const paramCount = path.split('/').filter((segment) => segment.startsWith(':')).length;
     app.any(path, (res, req) => {
       const state = { aborted: false };
       res.onAborted(() => {
@@ -129,7 +154,9 @@ export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttp
       const head = got === 'HEAD';
       const query = req.getQuery() ?? '';
       const route = list.find((r) => r.method === got || (r.method === 'GET' && head));
-      const refused = refusal(req, got, path, route, allowed);
+      const params: string[] = [];
+      for (let i = 0; i < paramCount; i++) params.push(decodedParam(req.getParameter(i) ?? ''));
+      const refused = refusal(req, got, path, route, allowed) ?? (route?.method === 'POST' ? contentTypeRefusal(req, path, route) : undefined);
       if (refused !== undefined) {
         answer(res, log, head, state, () => refused, false); // a refused POST's body is never read
         return;
@@ -139,26 +166,27 @@ export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttp
         return;
       }
       if (route.method === 'GET') {
-        answer(res, log, head, state, () => route.handle('', query), false);
+        answer(res, log, head, state, () => route.handle('', query, params), false);
         return;
       }
       // The chunks uWS hands over are only valid during the callback: copy each.
       const chunks: Buffer[] = [];
       let size = 0;
       let done = false;
+      const limit = route.maxBodyBytes ?? maxBody;
       res.onData((chunk, isLast) => {
         if (done) return;
         size += chunk.byteLength;
-        if (size > maxBody) {
+        if (size > limit) {
           done = true;
-          answer(res, log, false, state, () => reply(413, TEXT, `request body over ${maxBody} bytes\n`), true);
+          answer(res, log, false, state, () => reply(413, TEXT, `request body over ${limit} bytes\n`), true);
           return;
         }
         chunks.push(Buffer.from(new Uint8Array(chunk)));
         if (!isLast) return;
         done = true;
         const body = Buffer.concat(chunks).toString('utf8');
-        answer(res, log, false, state, () => route.handle(body, query), true);
+        answer(res, log, false, state, () => route.handle(body, query, params), true);
       });
     });
   }

@@ -50,7 +50,7 @@ export class AdminAccessLog {
 export function withAccessLog(routes: readonly AdminRoute[], accessLog: AdminAccessLog): AdminRoute[] {
   return routes.map((route): AdminRoute => ({
     ...route,
-    handle: (body, query) => {
+    handle: (body, query, params) => {
       const start = Date.now();
       const done = (r: Reply): Reply => {
         accessLog.record(route.method, route.path, query, r.status, Buffer.byteLength(body), Buffer.byteLength(r.body), start);
@@ -62,7 +62,7 @@ export function withAccessLog(routes: readonly AdminRoute[], accessLog: AdminAcc
       };
       let result: Reply | Promise<Reply>;
       try {
-        result = route.handle(body, query);
+        result = route.handle(body, query, params);
       } catch (err) {
         return failed(err);
       }
