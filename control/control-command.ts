@@ -56,6 +56,10 @@ export interface ControlOptions {
   readonly policyAdapters: readonly string[];
   /** --policy-threads: adapter pool threads (each handler is pinned to one). */
   readonly policyThreads: number;
+  /** --prometheus: the dashboard reads request metrics from this Prometheus server instead of the sidecars; null: sidecars. */
+  readonly prometheusUrl: string | null;
+  /** --dashboard-interval: how often the dashboard pulls metrics while someone looks (ms; 0: never). */
+  readonly dashboardIntervalMs: number;
 }
 
 export const CONTROL_COMMAND: CommandSpec = {
@@ -125,6 +129,14 @@ export const CONTROL_COMMAND: CommandSpec = {
       description: 'adapter pool threads for policy handlers (Mixer Check/Report, ext_authz); each handler runs on one of them',
       validate: intBetween(1, 64),
     },
+    {
+      name: 'prometheus', type: 'string', valueName: 'URL',
+      description: 'the dashboard reads request metrics from this Prometheus server (instant queries, /api/v1/query) instead of pulling the sidecars\' /stats/prometheus',
+    },
+    {
+      name: 'dashboard-interval', type: 'duration', valueName: 'DURATION', default: '5s',
+      description: 'how often the dashboard (GET /dashboard) pulls request metrics while someone looks at it (0: never)',
+    },
     LOG_LEVEL_OPTION,
     LOG_FORMAT_OPTION,
   ],
@@ -168,7 +180,19 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
   const rootNamespace = v['root-namespace'] as string;
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(rootNamespace)) throw new OptionsError(`--root-namespace must be a namespace name (a DNS label), got "${rootNamespace}"`);
   const securePort = v['secure-xds-port'] as number;
+  const prometheus = v.prometheus as string | undefined;
+  if (prometheus !== undefined) {
+    let url: URL | null = null;
+    try {
+      url = new URL(prometheus);
+    } catch {
+      url = null;
+    }
+    if (url === null || url.protocol !== 'http:') throw new OptionsError(`--prometheus must be an http:// URL of a Prometheus server, e.g. http://127.0.0.1:9090, got '${prometheus}'`);
+  }
   return {
+    prometheusUrl: prometheus ?? null,
+    dashboardIntervalMs: v['dashboard-interval'] as number,
     secureXdsPort: securePort < 0 ? null : securePort,
     secureXdsAddress: v['secure-xds-address'] as string,
     serverNames: (v['server-name'] as readonly string[] | undefined) ?? [],
@@ -237,6 +261,9 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     import('./mixer/policy-runtime.js'), import('./mixer/mixer-service.js'), import('./mixer/ext-authz-service.js'),
     import('./mixer/plugin-adapters.js'), import('./mixer/dispatch-policy.js'),
   ]);
+  const [{ Dashboard }, { SpanStore }, { zipkinRoutes }] = await Promise.all([
+    import('./dashboard/dashboard.js'), import('./tracing/span-store.js'), import('./tracing/zipkin-routes.js'),
+  ]);
   const plugins = options.policyAdapters.map(pluginUrl);
   try {
     // Before the store reads any config: handler params are validated by their adapter.
@@ -281,6 +308,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
   let ads: AdsServer | null = null;
   let policy: PolicyRuntime | null = null;
   let serving: ServingCertificate | null = null;
+  let dashboard: InstanceType<typeof Dashboard> | null = null;
   try {
     if (options.configDir !== null) watcher = await watchConfigDir(options.configDir, store, log);
     else await store.syncDirectory(emptyDirSnapshot()); // the folder layer mirrors this run's folder: none
@@ -320,15 +348,26 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
       });
     }
     const mesh = publisher;
+    const spans = new SpanStore();
+    dashboard = new Dashboard(
+      { ads, publisher, store, spans },
+      { intervalMs: options.dashboardIntervalMs, prometheusUrl: options.prometheusUrl },
+      log.child({ component: 'dashboard' }),
+    );
     const routes = [
-      ...configAdminRoutes(store, { configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() + rules.metricsText(), writeToken }, log),
+      ...configAdminRoutes(store, {
+        configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() + rules.metricsText() + spans.metricsText(), writeToken,
+      }, log),
       ...xdsAdminRoutes({ ads, cache, publisher }),
       ...caAdminRoutes(ca, writeToken, log.child({ component: 'ca' })),
+      ...zipkinRoutes(spans),
+      ...dashboard.routes(),
     ];
     const admin = await startAdminHttp(routes, { address: options.adminAddress, port: options.adminPort, allowedHosts: options.adminAllowedHosts, log }).catch((err: Error) => {
       throw new ControlStartError(err.message);
     });
     const server = ads;
+    const board = dashboard;
     return {
       store,
       admin,
@@ -341,6 +380,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
         stopping = true;
         watcher?.close();
         admin.close();
+        board.close();
         mesh.close();
         ca.close();
         serving?.close();
@@ -353,6 +393,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     };
   } catch (err) {
     watcher?.close();
+    dashboard?.close();
     serving?.close();
     publisher?.close();
     await ads?.close();

@@ -106,11 +106,15 @@ function formatLabels(labels: Labels): string {
  * clusters are the nearest thing. 'outbound|9080||reviews.default.svc.cluster.local'
  * -> service 'reviews.default.svc.cluster.local', name 'reviews'.
  */
-export function destinationServiceOf(cluster: string): { service: string; name: string } {
-  if (cluster === '') return { service: 'unknown', name: 'unknown' };
+export function destinationServiceOf(cluster: string): { service: string; name: string; version: string } {
+  if (cluster === '') return { service: 'unknown', name: 'unknown', version: 'unknown' };
   const host = cluster.includes('|') ? (cluster.slice(cluster.lastIndexOf('|') + 1) || cluster) : cluster;
   const dot = host.indexOf('.');
-  return { service: host, name: dot > 0 ? host.slice(0, dot) : host };
+  // destination_version: the subset of an Istio-named cluster (`outbound|9080|v1|reviews...`); DestinationRule
+  // subsets are named after the version label by convention (Bookinfo's v1, v2, v3). Other clusters: unknown.
+  const parts = cluster.split('|');
+  const version = parts.length === 4 && parts[0] === 'outbound' && parts[2] !== '' ? parts[2]! : 'unknown';
+  return { service: host, name: dot > 0 ? host.slice(0, dot) : host, version };
 }
 
 class TextBuilder {
@@ -147,6 +151,7 @@ export function renderPrometheusText(input: RenderInput): string {
       ['source_principal', s.security?.sourcePrincipal || 'unknown'],
       ['destination_service', dest.service],
       ['destination_service_name', dest.name],
+      ['destination_version', dest.version],
       ['destination_principal', s.security?.destinationPrincipal || 'unknown'],
       ['request_protocol', 'http'],
       ['response_code', String(s.responseCode)],

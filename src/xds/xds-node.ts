@@ -28,6 +28,8 @@ export interface WorkloadIdentity {
   readonly locality?: Locality;
   /** A gateway proxy (`--router`): Istio's `router` node type, given the Gateways that select its labels. */
   readonly router?: boolean;
+  /** The proxy's admin port: the control plane's dashboard pulls /stats/prometheus there (at the stream's peer address). */
+  readonly adminPort?: number;
 }
 
 /** Metadata keys (Istio's names where Istio has one). */
@@ -43,6 +45,7 @@ export const NODE_METADATA = Object.freeze({
   INBOUND_PORT: 'INBOUND_PORT',
   SERVICE_ACCOUNT: 'SERVICE_ACCOUNT',
   PROXY_KIND: 'PROXY_KIND',
+  ADMIN_PORT: 'ADMIN_PORT',
 });
 
 /** google.protobuf.Struct as proto-loader encodes it (protobufjs's bundled well-known types are camelCase). */
@@ -97,6 +100,7 @@ export function buildNode(workload: WorkloadIdentity, instance: string | number 
     [NODE_METADATA.SERVICE_PORT, workload.servicePort],
     [NODE_METADATA.OUTBOUND_PORT, workload.outboundPort],
     [NODE_METADATA.INBOUND_PORT, workload.inboundPort],
+    [NODE_METADATA.ADMIN_PORT, workload.adminPort],
   ];
   for (const [key, port] of ports) {
     if (port === undefined || port === 0) continue;

@@ -35,7 +35,7 @@ function samples(text: string): Map<string, string> {
 
 const ISTIO_LABELS =
   'reporter="source",source_workload="productpage",source_workload_namespace="shop",source_principal="unknown",destination_service="reviews",' +
-  'destination_service_name="reviews",destination_principal="unknown",request_protocol="http",response_code="200",response_flags="-",grpc_response_status="",connection_security_policy="unknown"';
+  'destination_service_name="reviews",destination_version="unknown",destination_principal="unknown",request_protocol="http",response_code="200",response_flags="-",grpc_response_status="",connection_security_policy="unknown"';
 
 describe('renderPrometheusText', () => {
   it('declares every family with HELP and TYPE before its samples', () => {
@@ -105,7 +105,16 @@ describe('renderPrometheusText', () => {
     expect(destinationServiceOf('outbound|9080||reviews.default.svc.cluster.local')).toEqual({
       service: 'reviews.default.svc.cluster.local',
       name: 'reviews',
+      version: 'unknown',
     });
-    expect(destinationServiceOf('backend')).toEqual({ service: 'backend', name: 'backend' });
+    expect(destinationServiceOf('backend')).toEqual({ service: 'backend', name: 'backend', version: 'unknown' });
+  });
+
+  it('names the destination version after the subset of an Istio-named cluster', () => {
+    expect(destinationServiceOf('outbound|9080|v2|reviews.default.svc.cluster.local')).toEqual({
+      service: 'reviews.default.svc.cluster.local',
+      name: 'reviews',
+      version: 'v2',
+    });
   });
 });

@@ -324,6 +324,7 @@ export class ProxyAgent implements AdminBackend {
       ...((control.serviceAccount ?? this.tokenServiceAccount) !== undefined ? { serviceAccount: (control.serviceAccount ?? this.tokenServiceAccount)! } : {}),
       ...(control.locality !== undefined ? { locality: control.locality } : {}),
       ...(control.router ? { router: true } : {}),
+      ...(this.adminPort !== 0 ? { adminPort: this.adminPort } : {}),
     }, stableInstance(this.options.dataDir));
     this.xds = new XdsClient({
       target: control.target,
