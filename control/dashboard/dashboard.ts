@@ -74,7 +74,7 @@ export class Dashboard {
   pulls = 0;
 
   constructor(private readonly parts: DashboardParts, private readonly options: DashboardOptions, private readonly log: Logger) {
-    this.idleStopMs = options.idleStopMs ?? 5 * 60_000;
+    this.idleStopMs = options.idleStopMs ?? Math.max(30_000, 3 * options.intervalMs);
     this.source = options.prometheusUrl !== null
       ? new PrometheusServerSource(options.prometheusUrl)
       : new SidecarMetricsSource(() => scrapeTargets(parts.ads.status()));
