@@ -10,8 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import type { AdminRoute, Reply } from '../../src/admin/admin-http.js';
-import { jsonReply } from '../../src/admin/admin-http.js';
+import { JSON_TYPE, type AdminRoute, type Reply } from '../../src/admin/admin-http.js';
 import type { Logger } from '../../src/log.js';
 import type { AdsServer } from '../xds/ads-server.js';
 import type { MeshPublisher } from '../mesh/mesh-publisher.js';
@@ -56,6 +55,8 @@ const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
   ['cache-control', 'no-cache'],
 ];
 
+const STATE_HEADERS: readonly (readonly [string, string])[] = [['cache-control', 'no-store'], ['x-content-type-options', 'nosniff']];
+
 /** The folder of the page's files: beside this module in the source tree, or under the repo root from dist/. */
 function staticDir(): string {
   const fromDist = fileURLToPath(new URL('../../../control/dashboard/static/', import.meta.url));
@@ -64,7 +65,7 @@ function staticDir(): string {
 
 export class Dashboard {
   readonly series = new MeshSeries();
-  private readonly source: { pull(): Promise<PullRound> };
+  private readonly source: { pull(): Promise<PullRound>; close?(): void };
   private timer: NodeJS.Timeout | null = null;
   private pulling = false;
   private lastViewAt = 0;
@@ -117,7 +118,8 @@ export class Dashboard {
         traces: spans.size,
       },
     });
-    return { ...jsonReply(200, state), headers: [['cache-control', 'no-store'], ['x-content-type-options', 'nosniff']] };
+    // Compact: the page polls this every 2 s, so no indentation to build and send.
+    return { status: 200, contentType: JSON_TYPE, body: JSON.stringify(state), headers: STATE_HEADERS };
   }
 
   /** A state request: starts the pulls when they are not running. */
@@ -152,6 +154,7 @@ export class Dashboard {
   private stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.source.close?.();
   }
 
   close(): void {

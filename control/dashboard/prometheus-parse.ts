@@ -84,6 +84,8 @@ export function parsePrometheusText(text: string, options: ParseOptions): ParseR
   const maxLabels = options.maxLabels ?? 32;
   let malformed = 0;
   let truncated = 0;
+  // Most lines belong to other families: a prefix check skips them before any slice is made.
+  const prefixes = [...new Set([...options.names].map((n) => n.slice(0, 8)))];
   let pos = 0;
   while (pos < text.length) {
     let end = text.indexOf('\n', pos);
@@ -91,6 +93,14 @@ export function parsePrometheusText(text: string, options: ParseOptions): ParseR
     const lineStart = pos;
     pos = end + 1;
     if (text.charCodeAt(lineStart) === 35 /* # */ || end === lineStart) continue;
+    let candidate = false;
+    for (const prefix of prefixes) {
+      if (text.startsWith(prefix, lineStart)) {
+        candidate = true;
+        break;
+      }
+    }
+    if (!candidate) continue;
     // The name runs to '{' or ' ': compare it before parsing anything else.
     let nameEnd = lineStart;
     while (nameEnd < end) {

@@ -4,6 +4,7 @@
 // a proxy cannot point the control plane at another host), a few at a time,
 // each bounded in time and size, keeps only the two Istio request families,
 // and turns counter deltas since the previous pull into rates.
+import { Agent } from 'node:http';
 import type { StreamStatus } from '../xds/ads-stream.js';
 import { parsePrometheusText } from './prometheus-parse.js';
 import { fetchText, forEachLimited } from './metrics-fetch.js';
@@ -98,6 +99,8 @@ function newAcc(): Acc {
 
 export class SidecarMetricsSource {
   private readonly state = new Map<string, TargetState>();
+  // One kept-alive connection per proxy between pulls; all closed when pulls stop (close()).
+  private agent = new Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1, scheduling: 'lifo' });
 
   constructor(
     private readonly targets: () => readonly ScrapeTarget[],
@@ -115,7 +118,7 @@ export class SidecarMetricsSource {
     let answered = 0;
     await forEachLimited(targets, this.limits.concurrency, async (t) => {
       const url = new URL(`http://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}/stats/prometheus`);
-      const got = await fetchText(url, this.limits);
+      const got = await fetchText(url, this.limits, this.agent);
       if (!got.ok) {
         if (failures.length < MAX_FAILURES_SHOWN) failures.push(`${t.node}: ${got.message}`);
         return;
@@ -136,6 +139,12 @@ export class SidecarMetricsSource {
       answered,
       failures,
     };
+  }
+
+  /** Closes the kept-alive connections (pulls stopped); the next pull opens new ones. */
+  close(): void {
+    this.agent.destroy();
+    this.agent = new Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1, scheduling: 'lifo' });
   }
 
   /** Folds one target's text into the round: deltas against its previous pull, as rates. */

@@ -1,6 +1,7 @@
 // The control plane's dashboard end to end (issue 16, item 2): `isthmus
 // control` with three sidecars (productpage -> reviews v1/v2, split by a
-// VirtualService) and real traffic through them; the page opened in headless
+// VirtualService; reviews v1 reached over mTLS, v2 in plaintext) and real
+// traffic through them; the page opened in headless
 // Chromium (Debian's chromium, driven by playwright-core). The service graph's
 // nodes and edges are read from its table, a NACK from a router proxy that
 // cannot bind its Gateway's port shows with its message, and spans POSTed to
@@ -11,7 +12,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControl, type RunningControl } from '../control/e2e/control-harness.js';
+import { securePort, startControl, tokenFile, type RunningControl } from '../control/e2e/control-harness.js';
 import {
   keepAliveAgent, outboundPort, replyName, request, startProxy, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream,
 } from './harness.js';
@@ -65,11 +66,13 @@ beforeAll(async () => {
   }, undefined, ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms', '--dashboard-interval', '1s']);
   const [v1, v2] = await Promise.all([startUpstream(replyName('v1')), startUpstream(replyName('v2'))]);
   upstreams.push(v1, v2);
+  // productpage and reviews v1 have workload identities (auto mTLS between them); reviews v2 has none (plaintext).
+  const identity = (sa: string): string[] => ['--token-file', tokenFile(control, sa), '--control-ca', join(control.dataDir, 'root-cert.pem')];
   proxies.push(...await Promise.all([
-    startSidecar(control.xdsPort, { service: 'reviews', version: 'v1', appPort: v1.port }),
+    startSidecar(securePort(control), { service: 'reviews', version: 'v1', appPort: v1.port, args: identity('reviews') }),
     startSidecar(control.xdsPort, { service: 'reviews', version: 'v2', appPort: v2.port }),
   ]));
-  client = await startSidecar(control.xdsPort, { service: 'productpage', version: 'v1' });
+  client = await startSidecar(securePort(control), { service: 'productpage', version: 'v1', args: identity('productpage') });
   proxies.push(client);
   await waitFor('productpage reaches both reviews versions', async () => {
     const seen = new Set<string>();
@@ -123,6 +126,11 @@ describe('the dashboard on the control plane admin port', () => {
       expect(r[3]).toBe('0.0%'); // no errors
       expect(r[4]).toMatch(/ms$/); // a p99
     }
+    // Traffic to reviews v1 arrives over mutual TLS (its sidecar says so); to reviews v2 in plaintext.
+    await waitFor('the mTLS column', async () => {
+      const r = await edgeRows();
+      return r.get('productpage v1 -> reviews v1')?.[5] === 'mTLS' && r.get('productpage v1 -> reviews v2')?.[5] === 'plaintext';
+    }, 15_000);
     // The drawing names every node; the sidecars' golden signals are there per service.
     const graph = page.getByRole('img', { name: /^Service graph: 3 services and versions, 2 edges/ });
     await expect.poll(() => graph.count(), { timeout: 10_000 }).toBe(1);
