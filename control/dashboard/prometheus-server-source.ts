@@ -104,8 +104,9 @@ export class PrometheusServerSource {
     if (typeof rate === 'string') failures.push(`${this.base} rate query: ${rate}`);
     else {
       for (const s of rate) {
+        if (Number.isNaN(s.value)) continue;
         const a = accOf(s.metric);
-        if (a === undefined || Number.isNaN(s.value)) continue;
+        if (a === undefined) continue;
         a.rps += s.value;
         if ((s.metric.response_code ?? '').startsWith('5')) a.errorRps += s.value;
         if (s.metric.connection_security_policy === 'mutual_tls') a.mtlsRps += s.value;
@@ -117,8 +118,9 @@ export class PrometheusServerSource {
         continue;
       }
       for (const s of result) {
+        if (Number.isNaN(s.value)) continue; // histogram_quantile over no requests
         const a = accOf(s.metric);
-        if (a !== undefined && !Number.isNaN(s.value)) a[name] = s.value;
+        if (a !== undefined) a[name] = s.value;
       }
     }
     const edges: EdgeFigures[] = [];

@@ -1,7 +1,6 @@
 // The control plane's dashboard end to end (issue 16, item 2): `isthmus
 // control` with three sidecars (productpage -> reviews v1/v2, split by a
-// VirtualService; reviews v1 reached over mTLS, v2 in plaintext) and real
-// traffic through them; the page opened in headless
+// VirtualService; auto mTLS between them) and real traffic through them; the page opened in headless
 // Chromium (Debian's chromium, driven by playwright-core). The service graph's
 // nodes and edges are read from its table, a NACK from a router proxy that
 // cannot bind its Gateway's port shows with its message, and spans POSTed to
@@ -66,11 +65,11 @@ beforeAll(async () => {
   }, undefined, ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms', '--dashboard-interval', '1s']);
   const [v1, v2] = await Promise.all([startUpstream(replyName('v1')), startUpstream(replyName('v2'))]);
   upstreams.push(v1, v2);
-  // productpage and reviews v1 have workload identities (auto mTLS between them); reviews v2 has none (plaintext).
+  // Every sidecar has a workload identity: auto mTLS between them.
   const identity = (sa: string): string[] => ['--token-file', tokenFile(control, sa), '--control-ca', join(control.dataDir, 'root-cert.pem')];
   proxies.push(...await Promise.all([
     startSidecar(securePort(control), { service: 'reviews', version: 'v1', appPort: v1.port, args: identity('reviews') }),
-    startSidecar(control.xdsPort, { service: 'reviews', version: 'v2', appPort: v2.port }),
+    startSidecar(securePort(control), { service: 'reviews', version: 'v2', appPort: v2.port, args: identity('reviews') }),
   ]));
   client = await startSidecar(securePort(control), { service: 'productpage', version: 'v1', args: identity('productpage') });
   proxies.push(client);
@@ -126,11 +125,16 @@ describe('the dashboard on the control plane admin port', () => {
       expect(r[3]).toBe('0.0%'); // no errors
       expect(r[4]).toMatch(/ms$/); // a p99
     }
-    // Traffic to reviews v1 arrives over mutual TLS (its sidecar says so); to reviews v2 in plaintext.
+    // The traffic arrives over mutual TLS (the callee's sidecar says so).
+    let last: unknown = null;
     await waitFor('the mTLS column', async () => {
       const r = await edgeRows();
-      return r.get('productpage v1 -> reviews v1')?.[5] === 'mTLS' && r.get('productpage v1 -> reviews v2')?.[5] === 'plaintext';
-    }, 15_000);
+      last = [...r];
+      return r.get('productpage v1 -> reviews v1')?.[5] === 'mTLS' && r.get('productpage v1 -> reviews v2')?.[5] === 'mTLS';
+    }, 15_000).catch(async (err: Error) => {
+      const state = await (await fetch(`http://127.0.0.1:${control.adminPort}/dashboard/api/state`)).text();
+      throw new Error(`${err.message}: ${JSON.stringify(last)}\n${state.slice(0, 3000)}`);
+    });
     // The drawing names every node; the sidecars' golden signals are there per service.
     const graph = page.getByRole('img', { name: /^Service graph: 3 services and versions, 2 edges/ });
     await expect.poll(() => graph.count(), { timeout: 10_000 }).toBe(1);
