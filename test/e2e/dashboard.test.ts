@@ -208,6 +208,10 @@ spec:
       expect.stringMatching(/^ratings server ratings:9080\/\*: starts at 6\.00 ms, takes 8\.00 ms$/),
     ]);
     expect(await page.getByRole('heading', { name: `Trace ${traceId}: 5 spans, 40.00 ms` }).count()).toBe(1);
+    // DASHBOARD_SCREENSHOT=docs/images/dashboard.png npx vitest run test/e2e/dashboard.test.ts: the picture at 1280x800
+    // (bench/dashboard-screenshot.ts takes it from a running `isthmus up` instead).
+    const shot = process.env.DASHBOARD_SCREENSHOT;
+    if (shot !== undefined && shot !== '') await page.screenshot({ path: shot });
   }, 30_000);
 
   it('works at phone width, logs no console error and asks nothing beyond 127.0.0.1', async () => {
