@@ -211,7 +211,10 @@ spec:
     // DASHBOARD_SCREENSHOT=docs/images/dashboard.png npx vitest run test/e2e/dashboard.test.ts: the picture at 1280x800
     // (bench/dashboard-screenshot.ts takes it from a running `isthmus up` instead).
     const shot = process.env.DASHBOARD_SCREENSHOT;
-    if (shot !== undefined && shot !== '') await page.screenshot({ path: shot });
+    if (shot !== undefined && shot !== '') {
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: shot });
+    }
   }, 30_000);
 
   it('works at phone width, logs no console error and asks nothing beyond 127.0.0.1', async () => {

@@ -92,8 +92,8 @@ function layout(nodes, edges) {
     (columns[d] ??= []).push(n.id);
   }
   const pos = new Map();
-  const colW = 200;
-  const rowH = 56;
+  const colW = 400;
+  const rowH = 60;
   columns.forEach((col, c) => col.forEach((id, r) => pos.set(id, { x: 10 + c * colW, y: 10 + r * rowH })));
   const rows = Math.max(1, ...columns.map((c) => c?.length ?? 0));
   return { pos, width: 10 + Math.max(1, columns.length) * colW, height: 20 + rows * rowH };
@@ -102,12 +102,13 @@ function layout(nodes, edges) {
 /** The service graph as an SVG figure (the table beside it carries the same figures for screen readers). */
 export function serviceGraph(nodes, edges) {
   const { pos, width, height } = layout(nodes, edges);
-  const nodeW = 150;
+  const nodeW = 160;
   const nodeH = 34;
   const root = svg('svg', {
     viewBox: `0 0 ${width} ${height}`, role: 'img',
     'aria-label': `Service graph: ${nodes.length} services and versions, ${edges.length} edges (listed in the table below)`,
   });
+  root.style.maxWidth = `${width}px`; // drawn at its own size; narrower screens scale it down
   root.append(svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto-start-reverse' },
     svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#8c959f' }))));
   for (const e of edges) {
@@ -121,11 +122,12 @@ export function serviceGraph(nodes, edges) {
     const mid = (x1 + x2) / 2;
     const d = b.x > a.x ? `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}` : `M${a.x + nodeW / 2},${a.y + nodeH} C${a.x + nodeW / 2},${a.y + nodeH + 30} ${b.x + nodeW / 2},${b.y + nodeH + 30} ${b.x + nodeW / 2},${b.y + nodeH}`;
     const cls = `graph-edge${e.mtls === 'mutual_tls' ? ' mtls' : ''}${e.errorPct >= 1 ? ' errors' : ''}`;
-    const label = `${fmt(e.rps)} rps · ${fmt(e.errorPct)}% err · p99 ${fmtMs(e.p99)}${e.mtls === 'mutual_tls' ? ' · mTLS' : ''}`;
+    const label = `${fmt(e.rps)} rps · ${fmt(e.errorPct)}% err · p99 ${fmtMs(e.p99)}${e.mtls === 'mutual_tls' ? ' · mTLS' : e.mtls === 'none' ? ' · plaintext' : ''}`;
     root.append(svg('g', { class: cls },
       svg('title', {}, `${e.source} → ${e.target}: ${label}`),
       svg('path', { d, 'marker-end': 'url(#arrow)' }),
-      b.x > a.x ? svg('text', { x: mid, y: (y1 + y2) / 2 - 4, 'text-anchor': 'middle' }, label) : null));
+      // Beside the arrow head, above the line: labels of edges into different nodes never meet.
+      b.x > a.x ? svg('text', { x: x2 - 8, y: y2 - 8, 'text-anchor': 'end' }, label) : null));
   }
   for (const n of nodes) {
     const p = pos.get(n.id);

@@ -10,12 +10,21 @@ let lastState = null;
 
 const $ = (id) => document.getElementById(id);
 
-/** Replaces a container's children, keeping keyboard focus on the element with the same data-key. */
+/** Replaces a container's children, keeping keyboard focus and opened details on the elements with the same data-key. */
 function replace(container, children) {
   const active = document.activeElement;
-  const key = active && container.contains(active) ? active.getAttribute('data-key') : null;
+  const focused = active && container.contains(active) ? (active.closest('[data-key]')?.getAttribute('data-key') ?? null) : null;
+  const open = [...container.querySelectorAll('details[open][data-key]')].map((d) => d.getAttribute('data-key'));
   container.replaceChildren(...children);
-  if (key !== null) container.querySelector(`[data-key="${CSS.escape(key)}"]`)?.focus();
+  const find = (key) => container.querySelector(`[data-key="${CSS.escape(key)}"]`);
+  for (const key of open) {
+    const d = find(key);
+    if (d !== null) d.open = true;
+  }
+  if (focused !== null) {
+    const target = find(focused);
+    (target?.tagName === 'DETAILS' ? target.querySelector('summary') : target)?.focus();
+  }
 }
 
 function stateCell(state, text = state) {
@@ -58,10 +67,19 @@ function renderProxies(s) {
   replace($('proxy-table').tBodies[0], rows);
 }
 
+/** A rejected resource's reason in full; analysis warnings folded (they can be long), keyboard-openable. */
+function problemCell(c) {
+  if (c.reason) return el('td', { class: 'msg' }, c.reason);
+  if (c.warnings.length === 0) return el('td', {});
+  return el('td', {}, el('details', { class: 'warnings', 'data-key': `w:${c.kind}/${c.namespace}/${c.name}` },
+    el('summary', {}, `${c.warnings.length} warning${c.warnings.length === 1 ? '' : 's'}`),
+    el('ul', {}, c.warnings.map((w) => el('li', {}, w.replace(/(^|[\s(])\/[^\s:]*\//g, '$1'))))));
+}
+
 function renderConfig(s) {
   const rows = s.config.map((c) => el('tr', {},
     el('td', {}, c.kind), el('th', { scope: 'row' }, `${c.namespace}/${c.name}`), el('td', {}, c.location ?? c.source),
-    stateCell(c.status), el('td', { class: c.reason ? 'msg' : '' }, c.reason ?? c.warnings.join('; '))));
+    stateCell(c.status), problemCell(c)));
   if (rows.length === 0) rows.push(el('tr', {}, el('td', { colspan: 5 }, 'No config resources.')));
   replace($('config-table').tBodies[0], rows);
   replace($('file-problems'), s.fileProblems.map((p) => el('li', {}, p)));
