@@ -7,9 +7,8 @@
 // Metrics are pulled on a timer only while someone looks: the first state
 // request starts the pulls, and they stop once nobody has asked for
 // `idleStopMs`. A pull never overlaps the previous one.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
 import { JSON_TYPE, type AdminRoute, type Reply } from '../../src/admin/admin-http.js';
 import type { Logger } from '../../src/log.js';
 import type { AdsServer } from '../xds/ads-server.js';
