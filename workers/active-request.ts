@@ -36,6 +36,8 @@ import { BodyMode } from './upstream-connection.js';
 import { tryUpgrade, wantsUpgrade } from './upgrade/upgrade-request.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 import type { H2StreamConnection } from './http2/h2-stream-connection.js';
+import type { Span } from './tracing/span.js';
+import { startRequestTrace } from './tracing/request-trace.js';
 
 /** One per worker, refilled for each response head the filters edit (read synchronously): no object per request. */
 const responseEdit: ResponseHeaderEdit = { remove: null, add: '', head: null, fields: null, status: 0, bodyMode: 0, body: null };
@@ -83,6 +85,9 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   setCookie: string | null = null;
   /** The serving filter chain's HTTP connection manager settings (XFF rules, local_reply_config); null before routing. */
   hcm: ListenerHcm | null = null;
+  /** With tracing on the chain: the trace context lines for the upstream head ('' = none) and the span (sampled only). */
+  traceHeaders = '';
+  span: Span | null = null;
 
   /** The request's :scheme: the HCM's scheme_to_overwrite, else the downstream connection's. */
   get scheme(): string {
@@ -194,6 +199,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       else this.replyFailure(LocalReply.BAD_REQUEST);
       return;
     }
+    if (this.hcm?.tracing != null) startRequestTrace(this, buf, out, this.hcm.tracing);
     this.headBuf = buf;
     this.headFields = out;
     this.headLength = headLength;

@@ -63,6 +63,10 @@ export class DataPlane {
     if (init.rateLimitState !== undefined) this.worker.filterStats.rateLimitTable = new RateLimitTable(init.rateLimitState);
     this.worker.filterStats.onRateLimitTableFull = () => log.warn('local rate limit: the shared bucket table is full; new buckets count per worker');
     if (init.mixerCounters !== undefined) this.worker.filterStats.mixerCounters = new Int32Array(init.mixerCounters);
+    if (init.tracingCounters !== undefined) this.worker.tracing.counters = new Int32Array(init.tracingCounters);
+    // Spans name the workload as Istio's sidecars do (node cluster "<service>.<namespace>").
+    this.worker.tracing.serviceName = init.serviceName === 'unknown' ? 'isthmus' : `${init.serviceName}.${init.namespace}`;
+    this.worker.tracing.nodeId = `sidecar~${init.serviceName}.${init.namespace}~${init.workerId}`;
     // The policy filter's check cache lives in the proxy's LMDB environment, shared by every worker.
     configureCheckCacheDb(store, init.dataDir);
     this.listeners = new ListenerSet(this.worker);

@@ -9,10 +9,14 @@ import type { ActiveRequest } from './active-request.js';
 import { encodeUpstreamHead, type UpstreamHeadFields } from './message-heads.js';
 import { DEFAULT_FORWARDING } from '../src/config/forwarding-defaults.js';
 import { forwardedFor } from './forwarded-for.js';
+import { TRACE_HEADER_NAMES } from './tracing/trace-headers.js';
 
 /** Received headers only this proxy may set: x-envoy-internal always, x-envoy-external-address when it sets one. */
 const STRIP_INTERNAL: readonly string[] = ['x-envoy-internal'];
 const STRIP_BOTH: readonly string[] = ['x-envoy-internal', 'x-envoy-external-address'];
+/** The same with tracing on: the received trace context is replaced by this hop's (req.traceHeaders). */
+const STRIP_INTERNAL_TRACED: readonly string[] = [...STRIP_INTERNAL, ...TRACE_HEADER_NAMES];
+const STRIP_BOTH_TRACED: readonly string[] = [...STRIP_BOTH, ...TRACE_HEADER_NAMES];
 
 /**
  * The request head for the upstream, from the received head in buf/out (route rewrites applied); null
@@ -45,7 +49,10 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
         ? 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n'
         : '';
   f.dropExpect = dropExpect;
-  const strip = fwd.externalAddress === '' ? STRIP_INTERNAL : STRIP_BOTH;
+  f.trace = req.traceHeaders;
+  const strip = req.traceHeaders === ''
+    ? fwd.externalAddress === '' ? STRIP_INTERNAL : STRIP_BOTH
+    : fwd.externalAddress === '' ? STRIP_INTERNAL_TRACED : STRIP_BOTH_TRACED;
   const remove = req.filterRequestRemove ?? req.plan.requestRemove;
   f.remove = remove === null ? strip : [...remove, ...strip];
   // Lines a filter added (rare): joined to the route's, after them.
@@ -67,4 +74,5 @@ const upstreamFields: { -readonly [K in keyof UpstreamHeadFields]: UpstreamHeadF
   remove: null,
   add: Buffer.alloc(0),
   xfcc: '',
+  trace: '',
 };
