@@ -25,6 +25,7 @@ import {
   DEFAULT_PATH_NORMALIZATION, isPathNormalizationType, PATH_NORMALIZATION_TYPES, type PathNormalizationType,
 } from './translate/hcm-path-normalization.js';
 import { ACCESS_LOG_ENCODINGS, meshAccessLogProblem, type AccessLogEncoding, type MeshAccessLog } from './translate/access-log-mesh.js';
+import { parseCollectorAddress, parseSamplingPercent, type MeshTracing } from './translate/tracing-mesh.js';
 
 export interface ControlOptions {
   readonly configDir: string | null;
@@ -56,6 +57,8 @@ export interface ControlOptions {
   readonly policyAdapters: readonly string[];
   /** --policy-threads: adapter pool threads (each handler is pinned to one). */
   readonly policyThreads: number;
+  /** --tracing-sampling / --tracing-zipkin: tracing on every sidecar; collector port 0 = this control plane's admin port, once bound. */
+  readonly tracing: MeshTracing | null;
 }
 
 export const CONTROL_COMMAND: CommandSpec = {
@@ -125,6 +128,16 @@ export const CONTROL_COMMAND: CommandSpec = {
       description: 'adapter pool threads for policy handlers (Mixer Check/Report, ext_authz); each handler runs on one of them',
       validate: intBetween(1, 64),
     },
+    {
+      name: 'tracing-sampling', type: 'string', valueName: 'PCT',
+      description: 'turn tracing on in every sidecar: the percentage of requests sampled (0-100); absent: no tracing',
+      validate: (v) => { const p = parseSamplingPercent(String(v)); return typeof p === 'string' ? p : undefined; },
+    },
+    {
+      name: 'tracing-zipkin', type: 'string', valueName: 'HOST:PORT',
+      description: "where the sidecars send spans (Zipkin v2 JSON to /api/v2/spans): a Zipkin or Jaeger collector; default: this control plane's admin address",
+      validate: (v) => { const a = parseCollectorAddress(String(v)); return typeof a === 'string' ? a : undefined; },
+    },
     LOG_LEVEL_OPTION,
     LOG_FORMAT_OPTION,
   ],
@@ -168,7 +181,15 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
   const rootNamespace = v['root-namespace'] as string;
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(rootNamespace)) throw new OptionsError(`--root-namespace must be a namespace name (a DNS label), got "${rootNamespace}"`);
   const securePort = v['secure-xds-port'] as number;
+  const sampling = v['tracing-sampling'] as string | undefined;
+  const zipkin = v['tracing-zipkin'] as string | undefined;
+  if (zipkin !== undefined && sampling === undefined) throw new OptionsError('--tracing-zipkin needs --tracing-sampling (tracing is off without it)');
+  const collector = zipkin === undefined
+    ? { host: v['admin-address'] as string, port: v['admin-port'] as number }
+    : parseCollectorAddress(zipkin) as { host: string; port: number };
+  const tracing: MeshTracing | null = sampling === undefined ? null : { samplingPercent: parseSamplingPercent(sampling) as number, collector };
   return {
+    tracing,
     secureXdsPort: securePort < 0 ? null : securePort,
     secureXdsAddress: v['secure-xds-address'] as string,
     serverNames: (v['server-name'] as readonly string[] | undefined) ?? [],
@@ -288,7 +309,10 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     publisher = new MeshPublisher({
       config: store, registry, cache, log: log.child({ component: 'xds' }),
       debounce: { quietMs: options.pushDebounceQuietMs, maxDelayMs: options.pushDebounceMaxMs },
-      meshOptions: { pathNormalization: options.pathNormalization, accessLog: options.accessLog, trustDomain: options.ca.trustDomain, rootNamespace: options.rootNamespace },
+      meshOptions: {
+        pathNormalization: options.pathNormalization, accessLog: options.accessLog, trustDomain: options.ca.trustDomain, rootNamespace: options.rootNamespace,
+        tracing: options.tracing,
+      },
     });
     let ca: CertificateAuthority;
     try {
@@ -328,6 +352,9 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     const admin = await startAdminHttp(routes, { address: options.adminAddress, port: options.adminPort, allowedHosts: options.adminAllowedHosts, log }).catch((err: Error) => {
       throw new ControlStartError(err.message);
     });
+    // Spans go to this admin port by default: with --admin-port 0 its number is known only now (a proxy that connected
+    // in the moments before gets tracing at the next push).
+    if (options.tracing !== null && options.tracing.collector.port === 0) options.tracing.collector.port = admin.port;
     const server = ads;
     return {
       store,

@@ -4,6 +4,7 @@
 import type { PolicySummary } from './mixer-filter.js';
 import { DEFAULT_PATH_NORMALIZATION, type PathNormalizationType } from './hcm-path-normalization.js';
 import { DEFAULT_MESH_ACCESS_LOG, type MeshAccessLog } from './access-log-mesh.js';
+import type { MeshTracing } from './tracing-mesh.js';
 import {
   MESH_GATEWAY, type DestinationRule, type Gateway, type AuthorizationPolicy, type IstioResource, type MtlsMode, type PeerAuthentication, type Sidecar, type StringMap, type VirtualService,
 } from '../config/istio-types.js';
@@ -60,6 +61,8 @@ export interface MeshOptions {
   readonly accessLog: MeshAccessLog;
   /** SPIFFE trust domain of workload identities (the CA's): the peer SANs outbound mTLS checks. */
   readonly trustDomain: string;
+  /** --tracing-sampling / --tracing-zipkin: tracing on every sidecar HTTP listener (tracing-mesh.ts); null: off. */
+  readonly tracing: MeshTracing | null;
 }
 
 export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
@@ -71,6 +74,7 @@ export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
   pathNormalization: DEFAULT_PATH_NORMALIZATION,
   accessLog: DEFAULT_MESH_ACCESS_LOG,
   trustDomain: 'cluster.local',
+  tracing: null,
 });
 
 export interface MeshConfig {
