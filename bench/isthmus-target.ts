@@ -22,6 +22,23 @@ export interface BootstrapOptions {
   readonly httpFilters?: readonly object[];
   /** The policy scenario: the mixer filter checking with the Mixer server on this port (cluster `mixer`). */
   readonly mixerPort?: number;
+  /** The tracing scenario: http_connection_manager.tracing at this random_sampling percent, spans to a collector on this port. */
+  readonly tracing?: { readonly samplingPercent: number; readonly collectorPort: number };
+}
+
+/** The HCM's tracing field (JSON, which YAML reads as flow style): Zipkin v2 JSON to the `zipkin` cluster. */
+function tracingField(samplingPercent: number): string {
+  const tracing = {
+    provider: {
+      name: 'envoy.tracers.zipkin',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig',
+        collector_cluster: 'zipkin', collector_endpoint: '/api/v2/spans', collector_endpoint_version: 'HTTP_JSON',
+      },
+    },
+    random_sampling: { value: samplingPercent },
+  };
+  return `          tracing: ${JSON.stringify(tracing)}\n`;
 }
 
 /** The policy filter before the router: the check attributes a typical rule set reads, Report off (Check alone is measured). */
@@ -68,7 +85,7 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: bench
-${idle ? IDLE_HTTP_FILTERS : ''}${options.mixerPort !== undefined ? MIXER_HTTP_FILTERS : ''}${options.httpFilters === undefined ? '' : `          http_filters: ${JSON.stringify([...options.httpFilters, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }])}\n`}          route_config:
+${options.tracing === undefined ? '' : tracingField(options.tracing.samplingPercent)}${idle ? IDLE_HTTP_FILTERS : ''}${options.mixerPort !== undefined ? MIXER_HTTP_FILTERS : ''}${options.httpFilters === undefined ? '' : `          http_filters: ${JSON.stringify([...options.httpFilters, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }])}\n`}          route_config:
             name: bench
             virtual_hosts:
             - name: all
@@ -86,7 +103,7 @@ ${idle ? IDLE_CLUSTER : ''}    load_assignment:
 ${endpointGroup}        - endpoint:
             address:
               socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
-${idle ? idleShadowCluster(upstreamPort) : ''}${options.mixerPort !== undefined ? mixerCluster(options.mixerPort) : ''}`;
+${idle ? idleShadowCluster(upstreamPort) : ''}${options.mixerPort !== undefined ? mixerCluster(options.mixerPort) : ''}${options.tracing !== undefined ? mixerCluster(options.tracing.collectorPort).replace(/mixer/g, 'zipkin') : ''}`;
 }
 
 /** Where startIsthmus writes the bootstrap it starts the proxy with (the reload scenario rewrites it). */

@@ -187,6 +187,10 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
       push('isthmus --transport native access log CPU per request (on - off, max)', round((nativeLogOn.cpu_s_per_1k - nativeMax.cpu_s_per_1k) * 1000, 1), 'µs', '<= 2', (v) => v <= 2, [nativeLogOn, nativeMax]);
     }
   }
+  // Tracing's cost (issue 16): throughput with Zipkin tracing at 1% and 100% sampling over the same proxy without it.
+  const tracingOff = find('tracing', 'isthmus 1w, tracing off', 'max');
+  ratio('tracing 1% / tracing off throughput (max)', find('tracing', 'isthmus 1w, tracing 1%', 'max'), tracingOff, '>= 0.98', (v) => v >= 0.98);
+  ratio('tracing 100% / tracing off throughput (max)', find('tracing', 'isthmus 1w, tracing 100%', 'max'), tracingOff, '>= 0.90', (v) => v >= 0.9);
   push('isthmus peak RSS, 1 worker', isthmusMax?.peak_rss_mb ?? null, 'MB', '<= 55', (v) => v <= 55);
   push('isthmus peak RSS, 2 workers', find('proxy', 'isthmus 2w', 'max')?.peak_rss_mb ?? null, 'MB', '<= 70', (v) => v <= 70);
   push('isthmus --transport native peak RSS, 2 workers', find('proxy', 'isthmus 2w native', 'max')?.peak_rss_mb ?? null, 'MB', '<= 70', (v) => v <= 70);

@@ -8,6 +8,8 @@
 // (plaintext and with mTLS, Isthmus and haproxy pairs); `reload` is Isthmus at a fixed rate while its
 // routes change every 500 ms; `uws-front` (only when named) is Isthmus's route
 // table behind a uWS listener.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { compiledSibling } from '../src/process/compiled-path.js';
@@ -264,6 +266,53 @@ function authz(withPolicy: boolean): LoadTarget {
 }
 
 /**
+ * Issue 16's tracing cost: the same proxy with no tracing, and with Zipkin tracing sampling 1% and 100% of requests
+ * (every request starts a trace, its context goes upstream in both formats; sampled spans are reported in batches
+ * to a small collector in the bench process, which is not sampled for CPU). Same run, interleaved.
+ */
+function tracing(percent: number | null): LoadTarget {
+  return {
+    id: percent === null ? 'tracing-off' : `tracing-${percent}`,
+    scenario: 'tracing',
+    target: 'isthmus',
+    label: percent === null ? 'isthmus 1w, tracing off' : `isthmus 1w, tracing ${percent}%`,
+    modes: ['max'],
+    unavailable: () => null,
+    start: async ({ upstreamPort, dir }) => {
+      if (percent === null) {
+        const proc = await startIsthmus(upstreamPort, 1, dir);
+        return fromProcesses([proc], proc.ready!.listenPort);
+      }
+      const collector = await startSpanSink();
+      try {
+        const proc = await startIsthmus(upstreamPort, 1, dir, { tracing: { samplingPercent: percent, collectorPort: collector.port } });
+        const running = fromProcesses([proc], proc.ready!.listenPort);
+        return { ...running, stop: async () => { await running.stop(); await collector.close(); } };
+      } catch (err) {
+        await collector.close();
+        throw err;
+      }
+    },
+  };
+}
+
+/** A Zipkin collector that accepts every report (202) and keeps nothing. */
+async function startSpanSink(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => res.writeHead(202).end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
+/**
  * Issue 14's policy cost: the same proxy with no policy, with the mixer filter answered from its check cache
  * (one Check for the run), and with every request a Check RPC (answers not cacheable). The Mixer server runs in
  * its own process and is not sampled: the rows compare the proxy's own CPU per request.
@@ -338,12 +387,15 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   uwsFront,
   authz(false),
   authz(true),
+  tracing(null),
+  tracing(1),
+  tracing(100),
 ];
 
 /** Scenarios a plain `isthmus bench` runs, in order. */
 export const DEFAULT_SCENARIOS = ['direct', 'proxy', 'mesh', 'reload', 'xds', 'parser'] as const;
 /** Every scenario name the command line accepts. */
-export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'policy', 'uws-front', 'tls', 'ca', 'tcp', 'authz'] as const;
+export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'policy', 'uws-front', 'tls', 'ca', 'tcp', 'authz', 'tracing'] as const;
 
 /** Starts the bench upstream (its own process) and resolves with it once it listens. */
 export async function startUpstream(bodyBytes = 1024): Promise<ManagedProcess<number>> {
