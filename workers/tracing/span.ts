@@ -36,57 +36,50 @@ export class Span {
   requestSize = 0;
   responseSize = 0;
 
-  /** The Zipkin v2 JSON of this span (and of its upstream child, comma-joined, when it has one). */
-  toJson(serviceName: string, nodeId: string): string {
-    const tags: Record<string, string> = {
-      component: 'proxy',
-      node_id: nodeId,
-      'guid:x-request-id': this.requestId,
-      'http.url': this.url,
-      'http.method': this.method,
-      'http.protocol': this.protocol,
-      'http.status_code': String(this.statusCode),
-      'peer.address': this.peerAddress,
-      request_size: String(this.requestSize),
-      response_size: String(this.responseSize),
-      response_flags: this.responseFlags,
-    };
-    if (this.userAgent !== '') tags.user_agent = this.userAgent;
+  /**
+   * The Zipkin v2 JSON of this span (and of its upstream child, comma-joined, when it has one), written as a
+   * string: ids, numbers and fixed words need no escaping; every other value goes through JSON.stringify.
+   * `local` is the JSON of localEndpoint (the same for every span of a worker).
+   */
+  toJson(local: string, nodeIdJson: string): string {
+    const error = this.statusCode === 0 || this.statusCode >= 500;
+    let tags =
+      '{"component":"proxy","node_id":' + nodeIdJson +
+      ',"guid:x-request-id":' + JSON.stringify(this.requestId) +
+      ',"http.url":' + JSON.stringify(this.url) +
+      ',"http.method":' + JSON.stringify(this.method) +
+      ',"http.protocol":"' + this.protocol +
+      '","http.status_code":"' + this.statusCode +
+      '","peer.address":' + JSON.stringify(this.peerAddress) +
+      ',"request_size":"' + this.requestSize +
+      '","response_size":"' + this.responseSize +
+      '","response_flags":"' + this.responseFlags + '"';
+    if (this.userAgent !== '') tags += ',"user_agent":' + JSON.stringify(this.userAgent);
+    let clusterJson = '';
     if (this.upstreamCluster !== '') {
-      tags.upstream_cluster = this.upstreamCluster;
-      tags['upstream_cluster.name'] = this.upstreamCluster;
+      clusterJson = JSON.stringify(this.upstreamCluster);
+      tags += ',"upstream_cluster":' + clusterJson + ',"upstream_cluster.name":' + clusterJson;
     }
-    if (this.upstreamAddress !== '') tags.upstream_address = this.upstreamAddress;
-    if (this.statusCode === 0 || this.statusCode >= 500) tags.error = 'true';
+    if (this.upstreamAddress !== '') tags += ',"upstream_address":' + JSON.stringify(this.upstreamAddress);
+    if (error) tags += ',"error":"true"';
     const custom = this.custom;
-    if (custom !== null) for (let i = 0; i + 1 < custom.length; i += 2) tags[custom[i]!] = custom[i + 1]!;
-    const local = { serviceName };
-    const span: Record<string, unknown> = {
-      traceId: this.traceId,
-      id: this.id,
-      kind: this.kind === KIND_SERVER ? 'SERVER' : 'CLIENT',
-      name: this.name,
-      timestamp: this.timestampUs,
-      duration: Math.max(1, this.durationUs),
-      localEndpoint: local,
-      tags,
-    };
-    if (this.parentId !== '') span.parentId = this.parentId;
-    if (this.shared) span.shared = true;
-    let json = JSON.stringify(span);
+    if (custom !== null) for (let i = 0; i + 1 < custom.length; i += 2) tags += ',' + JSON.stringify(custom[i]) + ':' + JSON.stringify(custom[i + 1]);
+    tags += '}';
+    const duration = Math.max(1, this.durationUs);
+    let json =
+      '{"traceId":"' + this.traceId + '","id":"' + this.id + '"' +
+      (this.parentId === '' ? '' : ',"parentId":"' + this.parentId + '"') +
+      ',"kind":"' + (this.kind === KIND_SERVER ? 'SERVER' : 'CLIENT') +
+      '","name":' + JSON.stringify(this.name) +
+      ',"timestamp":' + this.timestampUs + ',"duration":' + duration +
+      ',"localEndpoint":' + local + (this.shared ? ',"shared":true' : '') + ',"tags":' + tags + '}';
     if (this.upstreamSpanId !== '') {
-      const child: Record<string, unknown> = {
-        traceId: this.traceId,
-        id: this.upstreamSpanId,
-        parentId: this.id,
-        kind: 'CLIENT',
-        name: 'router ' + (this.upstreamCluster === '' ? '-' : this.upstreamCluster) + ' egress',
-        timestamp: this.timestampUs,
-        duration: Math.max(1, this.durationUs),
-        localEndpoint: local,
-        tags: { component: 'proxy', upstream_cluster: this.upstreamCluster, 'http.status_code': String(this.statusCode), ...(tags.error === undefined ? {} : { error: 'true' }) },
-      };
-      json += ',' + JSON.stringify(child);
+      json +=
+        ',{"traceId":"' + this.traceId + '","id":"' + this.upstreamSpanId + '","parentId":"' + this.id +
+        '","kind":"CLIENT","name":' + JSON.stringify('router ' + (this.upstreamCluster === '' ? '-' : this.upstreamCluster) + ' egress') +
+        ',"timestamp":' + this.timestampUs + ',"duration":' + duration + ',"localEndpoint":' + local +
+        ',"tags":{"component":"proxy","upstream_cluster":' + (clusterJson === '' ? '""' : clusterJson) +
+        ',"http.status_code":"' + this.statusCode + '"' + (error ? ',"error":"true"' : '') + '}}';
     }
     return json;
   }

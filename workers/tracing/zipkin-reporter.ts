@@ -83,9 +83,11 @@ export class ZipkinReporter {
     if (byTimer) Atomics.add(counters, TRACE_COUNTER.TIMER_FLUSHED, 1);
     let spans = 0;
     let body = '[';
+    const local = '{"serviceName":' + JSON.stringify(this.host.serviceName) + '}';
+    const nodeId = JSON.stringify(this.host.nodeId);
     for (let i = 0; i < batch.length; i++) {
       const span = batch[i]!;
-      body += (i === 0 ? '' : ',') + span.toJson(this.host.serviceName, this.host.nodeId);
+      body += (i === 0 ? '' : ',') + span.toJson(local, nodeId);
       spans += span.count;
     }
     body += ']';
