@@ -226,7 +226,8 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[], inbound: bool
       upgrades: hcm.upgrades,
       clientCertDetails: hcm.clientCertDetails,
       scheme: hcm.scheme,
-      tracing: hcm.tracing,
+      // Absent when off, so a listener without tracing reads as before.
+      ...(hcm.tracing === null ? {} : { tracing: hcm.tracing }),
     },
     tcpProxy: null,
   };

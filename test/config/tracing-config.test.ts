@@ -21,7 +21,7 @@ describe('http_connection_manager.tracing', () => {
       zipkin: { collectorCluster: 'zipkin', collectorEndpoint: '/api/v2/spans', collectorHostname: '', traceId128bit: false, sharedSpanContext: true },
       randomSampling: 100, clientSampling: 100, overallSampling: 100, spawnUpstreamSpan: false, maxPathTagLength: 256, customTags: [], inbound: false,
     });
-    expect(parseParts({ moreClusters: ['zipkin'] }).listeners[0]!.tracing).toBeNull();
+    expect(parseParts({ moreClusters: ['zipkin'] }).listeners[0]!.tracing).toBeUndefined();
   });
 
   it('reads every supported field', () => {
