@@ -59,6 +59,8 @@ export interface ControlOptions {
   readonly policyThreads: number;
   /** --tracing-sampling / --tracing-zipkin: tracing on every sidecar; collector port 0 = this control plane's admin port, once bound. */
   readonly tracing: MeshTracing | null;
+  /** The collector (the same object as tracing's): where a Telemetry resource's tracing reports without --tracing-sampling. */
+  readonly tracingCollector: { host: string; port: number };
 }
 
 export const CONTROL_COMMAND: CommandSpec = {
@@ -190,6 +192,7 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
   const tracing: MeshTracing | null = sampling === undefined ? null : { samplingPercent: parseSamplingPercent(sampling) as number, collector };
   return {
     tracing,
+    tracingCollector: collector,
     secureXdsPort: securePort < 0 ? null : securePort,
     secureXdsAddress: v['secure-xds-address'] as string,
     serverNames: (v['server-name'] as readonly string[] | undefined) ?? [],
@@ -312,6 +315,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
       meshOptions: {
         pathNormalization: options.pathNormalization, accessLog: options.accessLog, trustDomain: options.ca.trustDomain, rootNamespace: options.rootNamespace,
         tracing: options.tracing,
+        tracingCollector: options.tracingCollector,
       },
     });
     let ca: CertificateAuthority;
@@ -354,7 +358,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     });
     // Spans go to this admin port by default: with --admin-port 0 its number is known only now (a proxy that connected
     // in the moments before gets tracing at the next push).
-    if (options.tracing !== null && options.tracing.collector.port === 0) options.tracing.collector.port = admin.port;
+    if (options.tracingCollector.port === 0) options.tracingCollector.port = admin.port;
     const server = ads;
     return {
       store,

@@ -89,7 +89,7 @@ export function buildOutboundListener(proxy: ProxyIdentity, config: MeshConfig, 
     http_filters: httpFilters(usedFilters),
     ...hcmPathNormalization(config.options.pathNormalization),
     ...hcmAccessLog(config.options.accessLog),
-    ...hcmTracing(config.options.tracing),
+    ...hcmTracing(config.tracing),
   });
 }
 
@@ -147,7 +147,7 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
     ],
     ...hcmPathNormalization(config.options.pathNormalization),
     ...hcmAccessLog(config.options.accessLog),
-    ...hcmTracing(config.options.tracing),
+    ...hcmTracing(config.tracing),
   };
   if (tcpPorts.length === 0) {
     const inbound = hasMeshIdentity(proxy.labels)

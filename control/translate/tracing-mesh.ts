@@ -5,6 +5,7 @@
 // sidecar a cluster for the collector. Off (nothing added) when the sampling
 // option is absent.
 import { duration, socketAddress } from './envoy-values.js';
+import type { IstioResource, Telemetry } from '../config/istio-types.js';
 
 /** The proxies' collector cluster (Istio's bootstrap names it so too). */
 export const TRACING_CLUSTER_NAME = 'zipkin';
@@ -75,4 +76,25 @@ export function tracingClusters(tracing: MeshTracing | null): object[] {
       endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(host, port) } }] }],
     },
   }];
+}
+
+/** Istio's default sampling when a Telemetry turns tracing on without saying how much. */
+const ISTIO_DEFAULT_SAMPLING = 1;
+
+/**
+ * The mesh's tracing: a Telemetry in the root namespace (the first by name) sets the sampling percentage over
+ * --tracing-sampling, and turns tracing on without it; Telemetries elsewhere are not applied.
+ */
+export function effectiveTracing(
+  options: { readonly tracing: MeshTracing | null; readonly tracingCollector?: { host: string; port: number }; readonly rootNamespace: string },
+  resources: readonly IstioResource[],
+): MeshTracing | null {
+  const telemetry = resources
+    .filter((r): r is Telemetry => r.kind === 'Telemetry' && r.metadata.namespace === options.rootNamespace && r.spec.tracing.length > 0)
+    .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0))[0];
+  if (telemetry === undefined) return options.tracing;
+  const collector = options.tracing?.collector ?? options.tracingCollector;
+  if (collector === undefined) return options.tracing;
+  const samplingPercent = telemetry.spec.tracing[0]!.randomSamplingPercentage ?? options.tracing?.samplingPercent ?? ISTIO_DEFAULT_SAMPLING;
+  return { samplingPercent, collector };
 }

@@ -68,7 +68,7 @@ export function translateForProxy(proxy: ProxyIdentity, config: MeshConfig, regi
 export function translateOutbound(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): EnvoyResources {
   const { names, routes, tcpListeners } = outboundClusters(proxy, config, registry);
   return {
-    clusters: [...names.map((name) => buildOutboundCluster(name, proxy, config, registry)), ...tracingClusters(config.options.tracing)].sort(byName('name')),
+    clusters: [...names.map((name) => buildOutboundCluster(name, proxy, config, registry)), ...tracingClusters(config.tracing)].sort(byName('name')),
     // DNS clusters carry their endpoints inline (names the proxy resolves): no ClusterLoadAssignment for them.
     endpoints: names.filter((name) => dnsServiceOf(name, registry) === undefined).map((name) => buildLoadAssignment(name, proxy, config, registry)),
     listeners: [buildOutboundListener(proxy, config, routes.usedFilters), ...tcpListeners].sort(byName('name')),
