@@ -89,14 +89,16 @@ class NativeH2Stream implements H2StreamBackend {
       if (Array.isArray(v)) for (const one of v) block += name + '\0' + one + '\0';
       else block += name + '\0' + v + '\0';
     }
-    if (!h2Respond(this.session.handle, this.id, status, block, endStream)) throw new Error('stream gone or head refused');
+    if (this.closed || !h2Respond(this.session.handle, this.id, status, block, endStream)) throw new Error('stream gone or head refused');
   }
 
+  // Each call checks `closed`: after the session is freed its handle may name another session.
   write(data: Buffer): boolean {
-    return h2Write(this.session.handle, this.id, data) !== 0;
+    return this.closed || h2Write(this.session.handle, this.id, data) !== 0;
   }
 
   end(trailers: Record<string, string> | null): void {
+    if (this.closed) return;
     let block: string | undefined;
     if (trailers !== null) {
       block = '';
@@ -106,17 +108,19 @@ class NativeH2Stream implements H2StreamBackend {
   }
 
   close(code: number): void {
-    // NO_ERROR after a complete answer: nghttp2 would send the RST ahead of queued DATA; the body is read and dropped instead.
-    if (code === NO_ERROR) return;
-    h2Reset(this.session.handle, this.id, code);
+    if (this.closed) return;
+    // NO_ERROR after a complete answer: nghttp2 would send the RST ahead of queued DATA; the rest of the request body
+    // is read (its window kept open) and dropped instead.
+    if (code === NO_ERROR) h2SetReading(this.session.handle, this.id, true);
+    else h2Reset(this.session.handle, this.id, code);
   }
 
   pause(): void {
-    h2SetReading(this.session.handle, this.id, false);
+    if (!this.closed) h2SetReading(this.session.handle, this.id, false);
   }
 
   resume(): void {
-    h2SetReading(this.session.handle, this.id, true);
+    if (!this.closed) h2SetReading(this.session.handle, this.id, true);
   }
 }
 
