@@ -6,6 +6,7 @@
 
 #include "chunked_decoder.h"
 #include "connection_acceptor.h"
+#include "h2_module.h"
 #include "load_loop.h"
 #include "response_framer.h"
 #include "http_head_parser.h"
@@ -30,6 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterSocketTls(env, exports);
   RegisterTls(env, exports);
   RegisterX509(env, exports);
+  RegisterH2(env, exports);
   return exports;
 }
 

@@ -4,7 +4,7 @@
 // It runs in a worker thread (worker-main.ts, --workers N >= 2) or on the
 // main thread beside the agent (agent/in-thread-data-plane.ts, --workers 1);
 // `post` carries its messages to the agent either way.
-import { h2Counters } from './http2/h2-counters.js';
+import { h2CountersSnapshot } from './http2/h2-counters.js';
 import { resolveSdsSecrets, type SdsSecrets } from '../src/config/sds-secrets.js';
 import type { Bootstrap } from '../src/config/bootstrap-types.js';
 import type { Logger } from '../src/log.js';
@@ -139,7 +139,7 @@ export class DataPlane {
       tlsHandshakeErrorTotal: worker.tlsHandshakeFailures,
       noFilterChainMatchTotal: worker.noFilterChainMatch,
       listenerFiltersTimeoutTotal: worker.listenerFiltersTimeout,
-      http2: { ...h2Counters },
+      http2: h2CountersSnapshot(),
       downstreamRqTotal: worker.stats.downstreamRqTotal,
       configVersion: worker.snapshot.version,
       requests: worker.stats.snapshot(),

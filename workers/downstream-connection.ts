@@ -16,7 +16,8 @@ import type { TcpProxyConfig } from '../src/config/tcp-proxy.js';
 import type { ListenerChains } from './listener-chains.js';
 import type { WorkerContext } from './worker-context.js';
 import { startHttp2IfChosen } from './http2/codec-select.js';
-import type { H2DownstreamSession } from './http2/h2-downstream-session.js';
+import type { H2ConnectionSession } from './http2/h2-stream-backend.js';
+import { NativeTlsChannel } from './native-tls-channel.js';
 import { internSecurity } from './request-stats.js';
 import type { ConnectionSecurity } from '../src/stats/worker-stats-snapshot.js';
 import { timerDelay } from '../src/timer-delay.js';
@@ -52,7 +53,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   private readonly partialState = new Uint32Array(PARTIAL_HEAD.STATE_SIZE);
   private request: ActiveRequest | null = null;
   /** HTTP/2 (codec_type, ALPN h2 or the client preface): the session that owns the bytes from then on. */
-  private h2: H2DownstreamSession | null = null;
+  private h2: H2ConnectionSession | null = null;
   private codecChosen = false;
   private processing = false;
   private headTimer: NodeJS.Timeout | null = null;
@@ -123,6 +124,12 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   }
 
   /** The peer certificate's first URI SAN (a SPIFFE ID), '' without TLS or a client certificate. */
+  /** The native transport's id for this connection when the addon can write to it itself (plaintext or native TLS), else -1. */
+  get nativeConnId(): number {
+    if (!(this.socket instanceof NativeSocket)) return -1;
+    return this.tls === null || this.tls instanceof NativeTlsChannel ? this.socket.id : -1;
+  }
+
   get peerUriSan(): string {
     return this.tls?.peer?.certificate?.uriSans[0] ?? '';
   }
