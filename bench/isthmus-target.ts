@@ -22,6 +22,8 @@ export interface BootstrapOptions {
   readonly httpFilters?: readonly object[];
   /** The policy scenario: the mixer filter checking with the Mixer server on this port (cluster `mixer`). */
   readonly mixerPort?: number;
+  /** With mixerPort: Report on (the report scenario), the attributes Istio's telemetry rules read. */
+  readonly mixerReport?: boolean;
 }
 
 /** The policy filter before the router: the check attributes a typical rule set reads, Report off (Check alone is measured). */
@@ -35,6 +37,12 @@ const MIXER_HTTP_FILTERS = `          http_filters:
           - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
 `;
+
+/** The same with Report on: what the telemetry rules (a metric and a log entry per request) read. */
+const MIXER_REPORT_HTTP_FILTERS = MIXER_HTTP_FILTERS.replace(
+  '              disable_report_calls: true\n',
+  '              report_attributes: [request.method, request.path, request.time, response.code, response.duration, context.protocol]\n',
+);
 
 function mixerCluster(port: number): string {
   return `  - name: mixer
@@ -68,7 +76,7 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: bench
-${idle ? IDLE_HTTP_FILTERS : ''}${options.mixerPort !== undefined ? MIXER_HTTP_FILTERS : ''}${options.httpFilters === undefined ? '' : `          http_filters: ${JSON.stringify([...options.httpFilters, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }])}\n`}          route_config:
+${idle ? IDLE_HTTP_FILTERS : ''}${options.mixerPort !== undefined ? (options.mixerReport === true ? MIXER_REPORT_HTTP_FILTERS : MIXER_HTTP_FILTERS) : ''}${options.httpFilters === undefined ? '' : `          http_filters: ${JSON.stringify([...options.httpFilters, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }])}\n`}          route_config:
             name: bench
             virtual_hosts:
             - name: all
