@@ -61,7 +61,8 @@ export function serveUnaryFast(server: Server, definition: ServiceDefinition, ha
     const table = methods;
     const wrap = (original: StreamHandler): StreamHandler => function leanFirst(this: Server, extra, stream, headers) {
       const method = table.get(headers[h2.HTTP2_HEADER_PATH] as string);
-      if (method === undefined) {
+      // Interceptors (of the credentials or the server) are grpc-js's to run: such a call keeps its path.
+      if (method === undefined || hasItems(extra) || hasItems((this as unknown as { interceptors?: unknown }).interceptors)) {
         original.call(this, extra, stream, headers);
         return;
       }
@@ -177,6 +178,10 @@ class FastUnaryCall {
 }
 
 function ignore(): void {}
+
+function hasItems(list: unknown): boolean {
+  return Array.isArray(list) && list.length > 0;
+}
 
 /** grpc-message as grpc-js writes it (encodeURI: its clients decodeURI); a lone surrogate (which encodeURI refuses) becomes U+FFFD. */
 function grpcMessage(details: string): string {

@@ -168,4 +168,20 @@ describe('the lean unary path for the policy services', () => {
     // The server still answers.
     expect((await call(grpcClient('Mixer'), 'Check', checkRequest())).err).toBeNull();
   });
+
+  it('leaves calls to grpc-js when the server has interceptors (they must run)', async () => {
+    const intercepted = new Server({ interceptors: [(_method: unknown, call: never) => call] });
+    intercepted.addService(mixerServiceDefinition(), {
+      Check: (_call: unknown, cb: (e: unknown, v?: unknown) => void) => cb({ code: status.FAILED_PRECONDITION, details: 'grpc-js path used' }),
+      Report: (_call: unknown, cb: (e: unknown, v?: unknown) => void) => cb(null, {}),
+    });
+    serveUnaryFast(intercepted, mixerServiceDefinition(), { Check: checkHandler });
+    const p = await new Promise<number>((resolve, reject) => intercepted.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, bound) => (err === null ? resolve(bound) : reject(err))));
+    closers.push(() => intercepted.forceShutdown());
+    const Ctor = makeGenericClientConstructor(mixerServiceDefinition() as never, 'Mixer');
+    const client = new Ctor(`127.0.0.1:${p}`, credentials.createInsecure()) as Client & Record<string, Unary>;
+    closers.push(() => client.close());
+    const { err } = await call(client, 'Check', checkRequest());
+    expect(err?.code).toBe(status.FAILED_PRECONDITION);
+  });
 });
