@@ -24,6 +24,8 @@ export interface BootstrapOptions {
   readonly mixerPort?: number;
   /** The tracing scenario: http_connection_manager.tracing at this random_sampling percent, spans to a collector on this port. */
   readonly tracing?: { readonly samplingPercent: number; readonly collectorPort: number };
+  /** With mixerPort: Report on (the report scenario), the attributes Istio's telemetry rules read. */
+  readonly mixerReport?: boolean;
 }
 
 /** The HCM's tracing field (JSON, which YAML reads as flow style): Zipkin v2 JSON to the `zipkin` cluster. */
@@ -52,6 +54,12 @@ const MIXER_HTTP_FILTERS = `          http_filters:
           - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
 `;
+
+/** The same with Report on: what the telemetry rules (a metric and a log entry per request) read. */
+const MIXER_REPORT_HTTP_FILTERS = MIXER_HTTP_FILTERS.replace(
+  '              disable_report_calls: true\n',
+  '              report_attributes: [request.method, request.path, request.time, response.code, response.duration, context.protocol]\n',
+);
 
 function mixerCluster(port: number): string {
   return `  - name: mixer
@@ -85,7 +93,7 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: bench
-${options.tracing === undefined ? '' : tracingField(options.tracing.samplingPercent)}${idle ? IDLE_HTTP_FILTERS : ''}${options.mixerPort !== undefined ? MIXER_HTTP_FILTERS : ''}${options.httpFilters === undefined ? '' : `          http_filters: ${JSON.stringify([...options.httpFilters, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }])}\n`}          route_config:
+${options.tracing === undefined ? '' : tracingField(options.tracing.samplingPercent)}${idle ? IDLE_HTTP_FILTERS : ''}${options.mixerPort !== undefined ? (options.mixerReport === true ? MIXER_REPORT_HTTP_FILTERS : MIXER_HTTP_FILTERS) : ''}${options.httpFilters === undefined ? '' : `          http_filters: ${JSON.stringify([...options.httpFilters, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }])}\n`}          route_config:
             name: bench
             virtual_hosts:
             - name: all

@@ -21,6 +21,7 @@ import { createRouteReloader } from './route-reloader.js';
 import { MESH_MTLS_LABEL, startMtlsMesh } from './mesh-mtls-target.js';
 import { MESH_HAPROXY_MTLS_LABEL, startHaproxyMtlsMesh } from './mesh-haproxy-mtls.js';
 import { benchAuthzFilters } from './authz-policy.js';
+import { cacheCounts, startPolicyControl } from './policy-control.js';
 
 export interface StartContext {
   readonly upstreamPort: number;
@@ -341,10 +342,38 @@ function policy(kind: 'none' | 'hit' | 'miss'): LoadTarget {
       });
       try {
         const proc = await startIsthmus(upstreamPort, 1, dir, { mixerPort: mixer.ready! });
-        const running = fromProcesses([proc], proc.ready!.listenPort);
+        const running = fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
         return { ...running, stop: async () => { await running.stop(); await mixer.stop(); } };
       } catch (err) {
         await mixer.stop();
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * Issue 14's "Report never adds latency": the same proxy answered from its check cache by a real `isthmus control`
+ * whose rules are telemetry (a prometheus metric and a stdio log entry per request: bench/policy-control.ts), with
+ * Report off and on, closed-loop and at a fixed rate (the p99 to compare). The control plane is not sampled. The
+ * rows carry the proxy's check cache hits and misses (the hit ratio of a steady pattern) and Report batches.
+ */
+function report(on: boolean): LoadTarget {
+  return {
+    id: on ? 'report-on' : 'report-off',
+    scenario: 'report',
+    target: 'isthmus',
+    label: on ? 'isthmus 1w, cache hit, Report on' : 'isthmus 1w, cache hit, Report off',
+    modes: ['max', 'fixed'],
+    unavailable: () => null,
+    start: async ({ upstreamPort, dir }) => {
+      const control = await startPolicyControl(dir);
+      try {
+        const proc = await startIsthmus(upstreamPort, 1, dir, { mixerPort: control.ready!, mixerReport: on });
+        const running = fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
+        return { ...running, stop: async () => { await running.stop(); await control.stop(); } };
+      } catch (err) {
+        await control.stop();
         throw err;
       }
     },
@@ -390,12 +419,14 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   tracing(null),
   tracing(1),
   tracing(100),
+  report(false),
+  report(true),
 ];
 
 /** Scenarios a plain `isthmus bench` runs, in order. */
 export const DEFAULT_SCENARIOS = ['direct', 'proxy', 'mesh', 'reload', 'xds', 'parser'] as const;
 /** Every scenario name the command line accepts. */
-export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'policy', 'uws-front', 'tls', 'ca', 'tcp', 'authz', 'tracing'] as const;
+export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'policy', 'uws-front', 'tls', 'ca', 'tcp', 'authz', 'tracing', 'report'] as const;
 
 /** Starts the bench upstream (its own process) and resolves with it once it listens. */
 export async function startUpstream(bodyBytes = 1024): Promise<ManagedProcess<number>> {
