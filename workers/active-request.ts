@@ -8,7 +8,6 @@
 // helpers are given what they need. Every failure becomes a response in
 // replyFailure, the one place that maps an error to a status and a flag.
 import { xfccFor, type XfccAction } from './client-cert-header.js';
-import { randomUUID } from 'node:crypto';
 import { FLAG, HEAD, HEADER_ID, parseErrorStatus } from '../src/native.js';
 import { PATH_FORWARD, PATH_REDIRECT } from '../src/routing/path-normalization.js';
 import { redirectLocation, type CompiledRoute, type RequestView } from '../src/routing/route-table.js';
@@ -27,6 +26,7 @@ import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead } from './mess
 import { headOut } from './parse-scratch.js';
 import { LAST_CHUNK, RequestBodyReader, type RequestBodySink } from './request-body-reader.js';
 import { recordRequest } from './request-record.js';
+import { newRequestId } from './request-id.js';
 import type { AccessLogSet } from './access-log-set.js';
 import { normalizeTargetPath, parseRequestTarget } from './request-target.js';
 import { ResponseFlag } from './response-flags.js';
@@ -175,7 +175,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     this.body = RequestBodyReader.forHead(flags, out, this.conn.chunkState);
     this.receivingBody = this.body !== null;
     this.requestComplete = !this.receivingBody;
-    this.requestId = headerValueById(buf, out, HEADER_ID.X_REQUEST_ID) || randomUUID();
+    this.requestId = headerValueById(buf, out, HEADER_ID.X_REQUEST_ID) || newRequestId();
     this.forwardedFor = headerValueById(buf, out, HEADER_ID.X_FORWARDED_FOR);
     if (!parseRequestTarget(buf, out, this)) {
       this.closeAfter = true;
