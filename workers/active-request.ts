@@ -410,10 +410,12 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     // A copy (the read buffer is shared) for the transform, which may keep it.
     if (this.bodyTransform !== null) return this.bodyTransform.write(Buffer.from(buf.subarray(start, end)));
     this.bytesSent += end - start;
-    // A copy (the read buffer is shared), joined to the waiting head or framed as a chunk: one write.
-    const piece = encodeBodyPiece(this.pendingHead, this.chunkedOut, buf, start, end);
+    const head = this.pendingHead;
     this.pendingHead = null;
-    return this.conn.write(piece);
+    // Joined to the waiting head: one write. Unframed bytes on HTTP/1.1 go from the read buffer as they are.
+    if (!this.chunkedOut && this.http2Stream === null) return this.conn.writeBody(head, buf, start, end);
+    // A copy (the read buffer is shared), framed as a chunk.
+    return this.conn.write(encodeBodyPiece(head, this.chunkedOut, buf, start, end));
   }
 
   /** The upstream read that carried the head had no body bytes: send the head now. */

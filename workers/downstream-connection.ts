@@ -10,7 +10,9 @@ import { selectFilterChain } from './filter-chain-select.js';
 import { openTls, type TlsLink, type TlsOwner } from './tls-channel.js';
 import { INSPECT_MORE, INSPECT_PLAINTEXT, inspectClientHello, MAX_CLIENT_HELLO_BYTES, type ClientHelloInfo } from './tls-inspector.js';
 import { HTTP_INSPECT_MORE, httpInspectProtocol, inspectHttp, MAX_HTTP_INSPECT_BYTES } from './http-inspector.js';
-import { NativeSocket } from './native-transport.js';
+import { isNativeReadBuffer, NativeSocket } from './native-transport.js';
+import { NativeTlsChannel } from './native-tls-channel.js';
+import { encodeBodyPiece } from './message-heads.js';
 import { TcpProxySession, type TcpDownstream } from './tcp-proxy/tcp-proxy-session.js';
 import type { TcpProxyConfig } from '../src/config/tcp-proxy.js';
 import type { ListenerChains } from './listener-chains.js';
@@ -159,6 +161,22 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   write(data: Buffer | string): boolean {
     if (this.tls !== null) return this.tls.write(data);
     return this.socket.write(data);
+  }
+
+  /**
+   * A response's `head` (null once sent) and unchunked body bytes buf[start, end) of a read, in one write: on the
+   * native transport straight from its read buffer (no copy in JS), else joined in a copy.
+   */
+  writeBody(head: Buffer | null, buf: Buffer, start: number, end: number): boolean {
+    if (isNativeReadBuffer(buf)) {
+      const tls = this.tls;
+      if (tls === null) {
+        if (this.socket instanceof NativeSocket) return this.socket.writeWithRead(head, start, end);
+      } else if (tls instanceof NativeTlsChannel) {
+        return tls.writeWithRead(head, start, end);
+      }
+    }
+    return this.write(encodeBodyPiece(head, false, buf, start, end));
   }
 
   /** Bytes buf[start, end) from the transport, valid only during this call: plaintext, TLS records, or bytes to inspect. */
