@@ -23,6 +23,11 @@ import { internSecurity } from './request-stats.js';
 import type { ConnectionSecurity } from '../src/stats/worker-stats-snapshot.js';
 import { timerDelay } from '../src/timer-delay.js';
 
+/** A request with a route timeout (the router). */
+export interface RouteTimerOwner {
+  routeTimedOut(): void;
+}
+
 /** How long a half-closed connection may linger before it is destroyed. */
 const LINGER_MS = 2000;
 
@@ -58,6 +63,11 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   private codecChosen = false;
   private processing = false;
   private headTimer: NodeJS.Timeout | null = null;
+  /** The requests' route timeout: one timer per connection, refreshed for each request (no Timeout made per request). */
+  private routeTimer: NodeJS.Timeout | null = null;
+  private routeTimerMs = 0;
+  /** The request whose route timeout runs; null when none (a firing then does nothing). */
+  private routeTimerOwner: RouteTimerOwner | null = null;
   private closed = false;
   private ending = false;
   /** Chunked request body decoder state, reused by each request in turn (request-body-reader.ts). */
@@ -453,6 +463,29 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     if (this.request !== null && !this.request.receivingBody && this.buffered !== null) this.socket.pause();
   }
 
+  /** Starts `owner`'s route timeout of `ms` (the connection's timer, restarted; a stale firing finds no owner). */
+  armRouteTimer(owner: RouteTimerOwner, ms: number): void {
+    this.routeTimerOwner = owner;
+    if (this.routeTimer !== null && this.routeTimerMs === ms) {
+      this.routeTimer.refresh();
+      return;
+    }
+    if (this.routeTimer !== null) clearTimeout(this.routeTimer);
+    this.routeTimerMs = ms;
+    this.routeTimer = setTimeout(onRouteTimer, timerDelay(ms), this);
+  }
+
+  /** `owner` is done: its route timeout no longer applies (the timer stays armed for the next request to refresh). */
+  disarmRouteTimer(owner: RouteTimerOwner): void {
+    if (this.routeTimerOwner === owner) this.routeTimerOwner = null;
+  }
+
+  routeTimerFired(): void {
+    const owner = this.routeTimerOwner;
+    this.routeTimerOwner = null;
+    if (owner !== null) owner.routeTimedOut();
+  }
+
   /** The request finished (response sent, or failed); `close` when the connection cannot carry another. */
   onRequestDone(req: ActiveRequest, close: boolean): void {
     if (this.request !== req) return;
@@ -535,6 +568,8 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     this.tls?.free();
     this.h2?.onClosed();
     if (this.headTimer !== null) clearTimeout(this.headTimer);
+    if (this.routeTimer !== null) clearTimeout(this.routeTimer);
+    this.routeTimerOwner = null;
     this.tcp?.onDownstreamClosed();
     const req = this.request;
     this.request = null;
@@ -545,6 +580,10 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
 
 function onInspectTimeout(conn: DownstreamConnection): void {
   conn.inspectTimedOut();
+}
+
+function onRouteTimer(conn: DownstreamConnection): void {
+  conn.routeTimerFired();
 }
 
 function onHeadTimeout(conn: DownstreamConnection): void {
