@@ -63,9 +63,14 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   private codecChosen = false;
   private processing = false;
   private headTimer: NodeJS.Timeout | null = null;
-  /** The requests' route timeout: one timer per connection, refreshed for each request (no Timeout made per request). */
+  /**
+   * The requests' route timeout: one timer per connection, set for the first request's deadline; a later request
+   * only moves the deadline (performance.now() ms), and the firing re-arms for what is left of it.
+   */
   private routeTimer: NodeJS.Timeout | null = null;
-  private routeTimerMs = 0;
+  /** When the armed timer fires (performance.now() ms). */
+  private routeTimerAt = 0;
+  private routeDeadline = 0;
   /** The request whose route timeout runs; null when none (a firing then does nothing). */
   private routeTimerOwner: RouteTimerOwner | null = null;
   private closed = false;
@@ -463,27 +468,37 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     if (this.request !== null && !this.request.receivingBody && this.buffered !== null) this.socket.pause();
   }
 
-  /** Starts `owner`'s route timeout of `ms` (the connection's timer, restarted; a stale firing finds no owner). */
+  /** Starts `owner`'s route timeout of `ms` (a timer already armed to fire sooner is left to re-arm itself then). */
   armRouteTimer(owner: RouteTimerOwner, ms: number): void {
     this.routeTimerOwner = owner;
-    if (this.routeTimer !== null && this.routeTimerMs === ms) {
-      this.routeTimer.refresh();
-      return;
-    }
+    this.routeDeadline = performance.now() + ms;
+    if (this.routeTimer !== null && this.routeTimerAt <= this.routeDeadline) return;
     if (this.routeTimer !== null) clearTimeout(this.routeTimer);
-    this.routeTimerMs = ms;
+    this.setRouteTimer(ms);
+  }
+
+  private setRouteTimer(ms: number): void {
+    this.routeTimerAt = performance.now() + ms;
     this.routeTimer = setTimeout(onRouteTimer, timerDelay(ms), this);
   }
 
-  /** `owner` is done: its route timeout no longer applies (the timer stays armed for the next request to refresh). */
+  /** `owner` is done: its route timeout no longer applies (an armed timer then fires once for nothing). */
   disarmRouteTimer(owner: RouteTimerOwner): void {
     if (this.routeTimerOwner === owner) this.routeTimerOwner = null;
   }
 
   routeTimerFired(): void {
+    this.routeTimer = null;
     const owner = this.routeTimerOwner;
+    if (owner === null) return;
+    // Set for an earlier request: the current one has time left (timers fire on the loop's ms clock: 1 ms slack).
+    const left = this.routeDeadline - performance.now();
+    if (left > 1) {
+      this.setRouteTimer(Math.ceil(left));
+      return;
+    }
     this.routeTimerOwner = null;
-    if (owner !== null) owner.routeTimedOut();
+    owner.routeTimedOut();
   }
 
   /** The request finished (response sent, or failed); `close` when the connection cannot carry another. */
