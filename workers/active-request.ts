@@ -12,7 +12,7 @@ import { FLAG, HEAD, HEADER_ID, parseErrorStatus } from '../src/native.js';
 import { PATH_FORWARD, PATH_REDIRECT } from '../src/routing/path-normalization.js';
 import { redirectLocation, type CompiledRoute, type RequestView } from '../src/routing/route-table.js';
 import type { ListenerHcm } from '../src/config/bootstrap-types.js';
-import type { DataPlaneSnapshot } from './data-plane-snapshot.js';
+import type { ChainRuntime, DataPlaneSnapshot } from './data-plane-snapshot.js';
 import type { DownstreamConnection } from './downstream-connection.js';
 import { localAnswer, type FilterAnswer } from './filters/filter-answer.js';
 import { grpcStatusOf } from './http2/grpc-status.js';
@@ -113,6 +113,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   bytesReceived = 0;
   bytesSent = 0;
   readonly startMark = performance.now();
+  /** The filter chain serving the request (from the snapshot it started with); undefined when its listener is gone. */
+  private readonly chain: ChainRuntime | undefined;
   /** The access logs of the connection's filter chain (null: none); what they need of the heads is kept below. */
   readonly logs: AccessLogSet | null;
   loggedRequestHeaders: (string | undefined)[] | null = null;
@@ -127,7 +129,9 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     readonly listenerName: string,
   ) {
     const chains = snapshot.listeners.get(listenerName)?.chains;
-    this.logs = chains === undefined ? null : (chains[conn.chainIndex] ?? chains[0])?.accessLogs ?? null;
+    // A reload may have removed the connection's chain: its listener's first chain serves it then.
+    this.chain = chains === undefined ? undefined : chains[conn.chainIndex] ?? chains[0];
+    this.logs = this.chain?.accessLogs ?? null;
   }
 
   /** Attempts the router made upstream (0 when it made none). */
@@ -182,9 +186,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       this.replyFailure(LocalReply.BAD_REQUEST);
       return;
     }
-    const chains = this.snapshot.listeners.get(this.listenerName)?.chains;
-    // A reload may have removed the connection's chain: its listener's first chain serves it then.
-    const listener = chains === undefined ? undefined : chains[this.conn.chainIndex] ?? chains[0];
+    const listener = this.chain;
     this.hcm = listener?.hcm ?? null;
     const verdict = normalizeTargetPath(this, listener?.hcm.pathNormalization);
     this.xfcc = xfccFor(listener?.hcm.clientCertDetails, this.conn, buf, out);
