@@ -7,6 +7,8 @@
 // request owns its state: the filters and the router ask through its methods,
 // helpers are given what they need. Every failure becomes a response in
 // replyFailure, the one place that maps an error to a status and a flag.
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { xfccFor, type XfccAction } from './client-cert-header.js';
 import { FLAG, HEAD, HEADER_ID, parseErrorStatus } from '../src/native.js';
 import { PATH_FORWARD, PATH_REDIRECT } from '../src/routing/path-normalization.js';

@@ -3,6 +3,7 @@
 // (dispatch) as records naming a socket id, with read bytes at offsets in
 // this thread's read buffer (valid only during the call, as with
 // shared-read-buffer.ts).
+import { Buffer } from 'node:buffer';
 import {
   TRANSPORT_EVENT as EV,
   transportAdopt,

@@ -6,6 +6,8 @@
 // once on a stale pooled connection), under the route and per-try timers.
 // It never answers the client itself: a failure goes back to the stream's
 // replyFailure, the one place that turns it into a response.
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import type { RouteAction } from '../../../src/config/bootstrap-types.js';
 import { HEAD } from '../../../src/native.js';
 import type { ActiveRequest } from '../../active-request.js';
