@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
-import { isthmusCommand, parseProxyReady, type ProxyReady } from '../src/process/proxy-process.js';
+import { binNodeFlags, isthmusCommand, parseProxyReady, type ProxyReady } from '../src/process/proxy-process.js';
 import { IDLE_CLUSTER, IDLE_HTTP_FILTERS, IDLE_LOCALITY, IDLE_ROUTE, IDLE_VIRTUAL_HOST, idleShadowCluster } from './resilience-bootstrap.js';
 
 export interface BootstrapOptions {
@@ -147,6 +147,6 @@ export async function startIsthmus(
   const { command, args } =
     options.checkout === undefined
       ? isthmusCommand(proxyArgs)
-      : { command: process.execPath, args: [join(options.checkout, 'bin', 'isthmus.js'), ...proxyArgs] };
+      : { command: process.execPath, args: [...binNodeFlags(join(options.checkout, 'bin', 'isthmus.js')), join(options.checkout, 'bin', 'isthmus.js'), ...proxyArgs] };
   return startManagedProcess({ name: `isthmus (${workers} worker${workers === 1 ? '' : 's'})`, command, args, readyLine: parseProxyReady, readyTimeoutMs: 20_000, ...(options.onLine === undefined ? {} : { onLine: options.onLine }) });
 }

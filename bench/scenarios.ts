@@ -1,8 +1,7 @@
 // What the bench measures under load: the targets a load run points at, each
 // with its scenario and how to start it. `direct` is the upstream itself;
-// `proxy` puts one proxy in front of it (Isthmus with 1 and with 2 workers,
-// on Node's net and on the native transport, Isthmus 1 worker with its
-// access log on, to a file, on each transport,
+// `proxy` puts one proxy in front of it (Isthmus with 1 and with 2 workers on
+// its default transport, Isthmus 1 worker with its access log on, to a file,
 // nginx with 1 worker, haproxy with nbthread 1); `mesh` puts two in series, a
 // client-side and a server-side sidecar, as Istio measures a mesh hop
 // (plaintext and with mTLS, Isthmus and haproxy pairs); `reload` is Isthmus at a fixed rate while its
@@ -97,25 +96,21 @@ function peer(name: PeerName): LoadTarget {
 /** The access-log row's label: Isthmus 1 worker with its default access log on, written to a file. */
 export const ACCESS_LOG_LABEL = 'isthmus 1w, access log on';
 
-/** The same with --transport native (the transport that becomes the default): the figures issue 11 sets hold with the log on. */
-export const NATIVE_ACCESS_LOG_LABEL = 'isthmus 1w native, access log on';
-
-/** An Isthmus row: `transport` picks --transport native, `accessLog` writes the access log to a file. */
-function isthmus(workers: number, modes: readonly LoadMode[], variant: { transport?: 'native'; accessLog?: boolean } = {}): LoadTarget {
-  const { transport, accessLog = false } = variant;
-  const suffix = transport === undefined ? '' : ` ${transport}`;
+/**
+ * An Isthmus row on the proxy's default transport (native): `accessLog` writes the access log to a file (the
+ * proxy's default; the other rows run with it off, as the peers do).
+ */
+function isthmus(workers: number, modes: readonly LoadMode[], variant: { accessLog?: boolean } = {}): LoadTarget {
+  const { accessLog = false } = variant;
   return {
-    id: (workers === 1 ? 'isthmus' : `isthmus-${workers}w`) + (transport === undefined ? '' : `-${transport}`) + (accessLog ? '-access-log' : ''),
+    id: (workers === 1 ? 'isthmus' : `isthmus-${workers}w`) + (accessLog ? '-access-log' : ''),
     scenario: 'proxy',
     target: 'isthmus',
-    label: accessLog ? (transport === undefined ? ACCESS_LOG_LABEL : NATIVE_ACCESS_LOG_LABEL) : `isthmus ${workers}w${suffix}`,
+    label: accessLog ? ACCESS_LOG_LABEL : `isthmus ${workers}w`,
     modes,
     unavailable: () => null,
     start: async ({ upstreamPort, dir }) => {
-      const proc = await startIsthmus(upstreamPort, workers, dir, {
-        ...(transport === undefined ? {} : { transport }),
-        ...(accessLog ? { accessLog: join(dir, 'access.log') } : {}),
-      });
+      const proc = await startIsthmus(upstreamPort, workers, dir, accessLog ? { accessLog: join(dir, 'access.log') } : {});
       return fromProcesses([proc], proc.ready!.listenPort);
     },
   };
@@ -394,13 +389,10 @@ export const DIRECT: LoadTarget = {
 export const LOAD_TARGETS: readonly LoadTarget[] = [
   DIRECT,
   isthmus(1, ['max', 'fixed']),
-  isthmus(1, ['max', 'fixed'], { transport: 'native' }),
   isthmus(1, ['max'], { accessLog: true }),
-  isthmus(1, ['max'], { transport: 'native', accessLog: true }),
   peer('haproxy'),
   peer('nginx'),
   isthmus(2, ['max']),
-  isthmus(2, ['max'], { transport: 'native' }),
   mesh('isthmus'),
   meshMtls,
   mesh('haproxy'),

@@ -37,6 +37,7 @@ interface IsthmusAddon {
   transportAdopt(fd: number): number;
   transportConnect(ip: string, port: number, timeoutMs: number): number;
   transportWrite(id: number, data: Buffer | string | ReadonlyArray<Buffer | string>): boolean;
+  transportWriteRead(id: number, head: Buffer | null, start: number, end: number): boolean;
   transportPause(id: number): void;
   transportResume(id: number): void;
   transportShutdown(id: number): void;
@@ -400,6 +401,8 @@ export const transportConnect: (ip: string, port: number, timeoutMs: number) => 
 /** takes an id and bytes (latin1 for strings), returns false when what waits for the kernel is over the high-water
  *  mark (WRITABLE follows once it drained), else true. */
 export const transportWrite: (id: number, data: Buffer | string | ReadonlyArray<Buffer | string>) => boolean = addon.transportWrite;
+/** takes an id, a head (or null) and a range of this thread's read buffer; writes both as one (see transportWrite). */
+export const transportWriteRead: (id: number, head: Buffer | null, start: number, end: number) => boolean = addon.transportWriteRead;
 /** takes an id; stops / starts reading it. */
 export const transportPause: (id: number) => void = addon.transportPause;
 export const transportResume: (id: number) => void = addon.transportResume;

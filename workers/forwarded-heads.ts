@@ -1,6 +1,7 @@
 // What the request head the proxy passes upstream says, from the request's
 // state: rewrites, x-forwarded-for, body framing. message-heads.ts does the
 // byte-level encoding.
+import { Buffer } from 'node:buffer';
 import type { RouteAction } from '../src/config/bootstrap-types.js';
 import { isFieldValueSafe, isRequestTargetSafe } from '../src/config/head-text.js';
 import { FLAG, HEAD } from '../src/native.js';

@@ -2,6 +2,7 @@
 // the response head to the client, both copying the received header lines
 // the proxy keeps byte for byte (header-block.ts), and the whole of a
 // response the proxy makes itself.
+import { Buffer } from 'node:buffer';
 import { XFCC_HEADER } from './client-cert-header.js';
 import { FLAG, HEAD, HEADER_ID } from '../src/native.js';
 import { HOP_BY_HOP_MASK, connectionNominated, copyPlannedHeaders, hasValueById, planHeaders } from './header-block.js';

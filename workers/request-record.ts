@@ -1,6 +1,7 @@
 // What a finished request leaves behind: one sample in the worker's request
 // stats and, when its filter chain has access logs, a line in each of them.
 // Called once per request, from ActiveRequest.complete().
+import { performance } from 'node:perf_hooks';
 import type { ActiveRequest } from './active-request.js';
 import { finishRequestTrace } from './tracing/request-trace.js';
 
