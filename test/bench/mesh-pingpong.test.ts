@@ -26,14 +26,17 @@ function pingpong(args: string[]): Promise<{ code: number | null; stdout: string
 describe('mesh-pingpong', () => {
   it('measures only after the warm-up and dumps every measured round trip of the paths asked for', async () => {
     const dump = join(out, 'trips.csv');
-    const run = await pingpong(['--only', 'isthmus x1', '--rounds', '2', '--requests', '40', '--warmup', '120', '--dump', dump]);
+    const run = await pingpong(['--only', 'isthmus x1', '--rounds', '3', '--requests', '40', '--warmup', '120', '--dump', dump]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('2 rounds x 40 sequential requests per target (1 KB answers), after 120 unmeasured');
-    const rows = run.stdout.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| path') && !l.startsWith('| ---'));
-    expect(rows.map((l) => l.split(' | ')[0])).toEqual(['| direct', '| isthmus x1']);
+    expect(run.stdout).toContain('3 rounds x 40 sequential requests per target (1 KB answers), after 120 unmeasured');
+    const [whole, byRound] = run.stdout.split('median over the 3 rounds');
+    const rows = (text: string): string[] => text.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| path') && !l.startsWith('| ---'));
+    expect(rows(whole!).map((l) => l.split(' | ')[0])).toEqual(['| direct', '| isthmus x1']);
     // the last column: round trips over 1 ms, one count per round
-    for (const row of rows) expect(row).toMatch(/\| \d+ \d+ \|$/);
+    for (const row of rows(whole!)) expect(row).toMatch(/\| \d+ \d+ \d+ \|$/);
+    expect(rows(byRound!)).toHaveLength(1);
+    expect(rows(byRound!)[0]).toMatch(/^\| isthmus x1 \| -?\d+\.\d{3} \| -?\d+\.\d{3} \| -?\d+\.\d{3} \|$/);
     const pids = /^pids: bench=(\d+) upstream=(\d+) isthmus \(1 worker\)=(\d+)$/m.exec(run.stdout);
     expect(pids).not.toBeNull();
 
@@ -42,9 +45,9 @@ describe('mesh-pingpong', () => {
     const trips = lines.map((l) => l.split(','));
     for (const target of ['direct', 'isthmus x1']) {
       const mine = trips.filter((t) => t[0] === target);
-      // exactly the measured ones: 2 rounds of 40, none of the 120 warm-up trips
-      expect(mine.length).toBe(80);
-      expect(mine.map((t) => `${t[1]}/${t[2]}`)).toEqual([0, 1].flatMap((r) => Array.from({ length: 40 }, (_, i) => `${r}/${i}`)));
+      // exactly the measured ones: 3 rounds of 40, none of the 120 warm-up trips
+      expect(mine.length).toBe(120);
+      expect(mine.map((t) => `${t[1]}/${t[2]}`)).toEqual([0, 1, 2].flatMap((r) => Array.from({ length: 40 }, (_, i) => `${r}/${i}`)));
       for (const t of mine) expect(Number(t[4])).toBeGreaterThan(0);
       const starts = mine.map((t) => Number(t[3]));
       for (let i = 1; i < starts.length; i++) expect(starts[i]).toBeGreaterThan(starts[i - 1]!);
