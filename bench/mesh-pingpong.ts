@@ -34,6 +34,7 @@ import { startUpstream } from './scenarios.js';
 
 const REQUEST = Buffer.from('GET / HTTP/1.1\r\nhost: bench\r\n\r\n');
 const HEAD_LIMIT = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 function numberArg(name: string, fallback: number, min: number, max: number): number {
   const i = process.argv.indexOf(name);
@@ -57,7 +58,7 @@ interface Sample { readonly at: number; readonly ms: number }
 function roundTrips(port: number, n: number, timeoutMs: number): Promise<Sample[]> {
   return new Promise((resolve, reject) => {
     const out: Sample[] = [];
-    let seen: Buffer = Buffer.alloc(0);
+    let seen: Buffer = EMPTY;
     let need = -1;
     let t0 = 0n;
     const socket: Socket = connect(port, '127.0.0.1', () => send());
@@ -67,7 +68,7 @@ function roundTrips(port: number, n: number, timeoutMs: number): Promise<Sample[
       reject(new Error(`port ${port}: ${out.length} of ${n} round trips in ${timeoutMs} ms`));
     }, timeoutMs);
     const send = (): void => {
-      seen = Buffer.alloc(0);
+      seen = EMPTY;
       need = -1;
       t0 = process.hrtime.bigint();
       socket.write(REQUEST);
