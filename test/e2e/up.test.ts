@@ -34,7 +34,7 @@ async function portFree(port: number): Promise<boolean> {
 /** A first port whose PORTS_USED ports are free now (a random start, so parallel runs rarely meet). */
 async function freeRange(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const from = 30_000 + Math.floor(Math.random() * 900) * 32;
+    const from = 21_000 + Math.floor(Math.random() * 350) * 32; // below the ephemeral range (32768-), where outgoing connections take ports
     const checks = await Promise.all(Array.from({ length: PORTS_USED }, (_, i) => portFree(from + i)));
     if (checks.every(Boolean)) return from;
   }
