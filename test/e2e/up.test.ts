@@ -134,6 +134,16 @@ describe('isthmus up (the Bookinfo demo)', () => {
         return true;
       }, 30_000);
 
+      // Supervision: an app that dies is reported and restarted, and the page is whole again.
+      const details = children.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('details.mjs'));
+      expect(details).toBeDefined();
+      process.kill(details!, 'SIGKILL');
+      await waitFor('details restarted', async () => (output.includes('details-v1 is back') ? true : null), 30_000);
+      expect(output).toMatch(/details-v1 exited \(SIGKILL\); restarting it \(1\/3\)/);
+      await waitFor('details on the page again', async () => ((await page(appUrl)).text.includes('William Shakespeare') ? true : null), 20_000);
+      const restarted = processTree(demo.pid!).filter((pid) => pid !== demo.pid && !children.includes(pid));
+      children.push(...restarted);
+
       demo.kill('SIGINT');
       const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
       expect(code, output).toBe(0);
