@@ -121,22 +121,53 @@ function table(phases: readonly Phase[]): string {
   return lines.join('\n');
 }
 
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** One phase from several rounds of it: per process, the median RSS and CPU; the median startup. */
+function medianPhase(label: string, rounds: readonly Phase[]): Phase {
+  const names = [...new Set(rounds.flatMap((p) => p.rows.map((r) => r.name)))];
+  const rows = names.map((name) => {
+    const of = rounds.map((p) => p.rows.filter((r) => r.name === name));
+    return {
+      name,
+      rssMb: median(of.map((rs) => rs.reduce((s, r) => s + r.rssMb, 0))),
+      cpuPercent: median(of.map((rs) => rs.reduce((s, r) => s + r.cpuPercent, 0))),
+    };
+  });
+  return { label, startSeconds: median(rounds.map((p) => p.startSeconds)), rows };
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'ports-from': { type: 'string', default: '26080' }, settle: { type: 'string', default: '5' } } });
+  const { values } = parseArgs({ options: {
+    seconds: { type: 'string', default: '20' }, 'ports-from': { type: 'string', default: '26080' }, settle: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '1' },
+  } });
   const seconds = Number(values.seconds);
   const portsFrom = Number(values['ports-from']);
   const settle = Number(values.settle);
-  const phases: Phase[] = [];
-  for (const traffic of [false, true]) {
-    const demo = await startDemo(portsFrom, traffic);
-    try {
-      await new Promise((r) => setTimeout(r, settle * 1000)); // past the first pushes and certificate fetches
-      phases.push({ label: traffic ? 'traffic' : 'at rest', startSeconds: demo.seconds, rows: await sample(demo.pid, seconds) });
-    } finally {
-      await demo.stop();
+  const rounds = Number(values.rounds);
+  const byLabel = new Map<string, Phase[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const traffic of [false, true]) { // interleaved: both phases see the machine's load of the moment
+      const label = traffic ? 'traffic' : 'at rest';
+      const demo = await startDemo(portsFrom, traffic);
+      try {
+        await new Promise((r) => setTimeout(r, settle * 1000)); // past the first pushes and certificate fetches
+        const phase = { label, startSeconds: demo.seconds, rows: await sample(demo.pid, seconds) };
+        byLabel.set(label, [...(byLabel.get(label) ?? []), phase]);
+        const total = phase.rows.reduce((s, r) => s + r.rssMb, 0);
+        const cpu = phase.rows.reduce((s, r) => s + r.cpuPercent, 0);
+        process.stderr.write(`round ${round + 1} ${label}: startup ${demo.seconds.toFixed(1)} s, RSS ${total.toFixed(0)} MB, CPU ${cpu.toFixed(2)} %\n`);
+      } finally {
+        await demo.stop();
+      }
     }
   }
-  process.stdout.write(`isthmus up, sampled ${seconds} s after ${settle} s settling (RSS: mean of 1 s samples; CPU: % of one core)\n${table(phases)}\n`);
+  const phases = [...byLabel].map(([label, list]) => medianPhase(label, list));
+  process.stdout.write(`isthmus up, ${rounds} round(s), sampled ${seconds} s after ${settle} s settling (medians over rounds; RSS: mean of 1 s samples; CPU: % of one core)\n${table(phases)}\n`);
 }
 
 main().catch((err: unknown) => {
