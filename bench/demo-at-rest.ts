@@ -72,6 +72,17 @@ async function startDemo(portsFrom: number, traffic: boolean): Promise<{ pid: nu
     });
     void exited.then(() => reject(new Error(`isthmus up exited:\n${output}`)));
   });
+  // The bench stopped by a signal stops its demo too (the demo's own children follow it).
+  const forward = (): void => {
+    child.kill('SIGINT');
+    void exited.then(() => process.exit(130));
+  };
+  process.once('SIGINT', forward);
+  process.once('SIGTERM', forward);
+  void exited.then(() => {
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
+  });
   return {
     pid: child.pid!,
     seconds: (Date.now() - started) / 1000,

@@ -4,7 +4,6 @@
 // small Node app and its own sidecar (`isthmus proxy --control`, with a
 // bootstrap token, so a workload certificate and mTLS), all supervised;
 // then steady demo traffic. Ctrl-C or SIGTERM stops every process it started.
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +15,7 @@ import { parseJsonLine } from '../../src/process/managed-process.js';
 import { binNodeFlags, isthmusCommand } from '../../src/process/proxy-process.js';
 import { LoadGenerator } from './load-generator.js';
 import { planPorts, WORKLOADS, type PortPlan } from './port-plan.js';
-import { Supervisor, type ChildSpec } from './supervisor.js';
+import { Supervisor } from './supervisor.js';
 import { instructions } from './up-instructions.js';
 import { UP_SPEC } from './up-options.js';
 
@@ -55,12 +54,13 @@ async function busyPorts(ports: readonly number[]): Promise<number[]> {
   return busy.filter((p): p is number => p !== null);
 }
 
-/** Whether `isthmus control --help` lists an option (tracing comes from another change; use it only when there). */
-function controlHasOption(name: string): Promise<boolean> {
-  const { command, args } = isthmusCommand(['control', '--help']);
-  return new Promise((done) => {
-    execFile(command, args, { timeout: 20_000 }, (_err, stdout) => done(String(stdout).includes(`--${name}`)));
-  });
+/**
+ * Whether `isthmus control --help` lists an option (tracing comes from another change; use it only when there).
+ * The help text is made in-process from the command's spec, as `--help` makes it: no process to start.
+ */
+async function controlHasOption(name: string): Promise<boolean> {
+  const { CONTROL_COMMAND } = await import('../../control/control-command.js');
+  return new RegExp(`--${name}(?![\\w-])`).test(helpText(CONTROL_COMMAND));
 }
 
 /** Creates a bootstrap token for service account `sa` through the control plane's admin API; returns its file. */
@@ -141,26 +141,12 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
-    const withTracing = controlHasOption('tracing-sampling');
-    const controlData = join(dir, 'control');
-    const control = isthmusCommand([
-      'control', '--config-dir', configDir, '--data-dir', controlData, '--log-format', 'json',
-      '--admin-port', String(plan.controlAdmin), '--xds-port', String(plan.controlXds), '--secure-xds-port', String(plan.controlSecureXds),
-      ...((await withTracing) ? ['--tracing-sampling', '100'] : []),
-    ]);
-    await supervisor.start({ name: 'control', ...control, isReady: isLogMessage('control ready'), onLine: echoProblems('control'), readyTimeoutMs: PROCESS_READY_MS });
-
-    const adminToken = readFileSync(join(controlData, 'admin-token'), 'utf8').trim();
-    const rootCert = join(controlData, 'root-cert.pem');
+    // The apps need nothing from the control plane: they start beside it; the sidecars need its tokens.
     const appFlags = binNodeFlags(join(ROOT, 'bin', 'isthmus.js'));
-    const specs: ChildSpec[] = [];
-    await Promise.all(WORKLOADS.map(async (w, i) => {
+    const apps = Promise.all(WORKLOADS.map((w, i) => {
       const ports = plan.workloads[i]!;
       const id = `${w.service}-${w.version}`;
-      const home = join(dir, id);
-      mkdirSync(home);
-      const tokenFile = await createToken(plan, adminToken, w.service, join(home, 'token'));
-      specs.push({
+      return supervisor.start({
         name: id,
         command: process.execPath,
         args: [...appFlags, join(ROOT, 'examples', 'bookinfo-apps', w.script)],
@@ -168,7 +154,26 @@ export async function run(argv: string[]): Promise<number> {
         isReady: (line) => line.includes(' ready on '),
         readyTimeoutMs: PROCESS_READY_MS,
         onLine: echoProblems(id),
-      }, {
+      });
+    }));
+    apps.catch(() => undefined); // awaited below; a failure then stops the demo
+    const controlData = join(dir, 'control');
+    const control = isthmusCommand([
+      'control', '--config-dir', configDir, '--data-dir', controlData, '--log-format', 'json',
+      '--admin-port', String(plan.controlAdmin), '--xds-port', String(plan.controlXds), '--secure-xds-port', String(plan.controlSecureXds),
+      ...((await controlHasOption('tracing-sampling')) ? ['--tracing-sampling', '100'] : []),
+    ]);
+    await supervisor.start({ name: 'control', ...control, isReady: isLogMessage('control ready'), onLine: echoProblems('control'), readyTimeoutMs: PROCESS_READY_MS });
+
+    const adminToken = readFileSync(join(controlData, 'admin-token'), 'utf8').trim();
+    const rootCert = join(controlData, 'root-cert.pem');
+    await Promise.all(WORKLOADS.map(async (w, i) => {
+      const ports = plan.workloads[i]!;
+      const id = `${w.service}-${w.version}`;
+      const home = join(dir, id);
+      mkdirSync(home);
+      const tokenFile = await createToken(plan, adminToken, w.service, join(home, 'token'));
+      await supervisor.start({
         name: `${id} sidecar`,
         ...isthmusCommand([
           'proxy', '--control', `127.0.0.1:${plan.controlSecureXds}`, '--control-ca', rootCert, '--token-file', tokenFile,
@@ -182,7 +187,7 @@ export async function run(argv: string[]): Promise<number> {
         readyTimeoutMs: PROCESS_READY_MS,
       });
     }));
-    await Promise.all(specs.map((s) => supervisor.start(s)));
+    await apps;
 
     const appUrl = `http://127.0.0.1:${plan.entry}/productpage`;
     await waitForMesh(appUrl, MESH_READY_MS);
