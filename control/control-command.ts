@@ -14,6 +14,8 @@ import { LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, OptionsError, helpText, intBetween
 import { createLogger, reportStartFailure, type Logger } from '../src/log.js';
 import type { AdminHttpServer } from '../src/admin/admin-http.js';
 import type { ConfigStore } from './store/config-store.js';
+import { renderProcessMetrics } from './admin/process-metrics.js';
+import { renderCaMetrics } from './ca/ca-metrics.js';
 import type { ConfigDirWatcher } from './store/config-dir-watcher.js';
 import type { AdsServer } from './xds/ads-server.js';
 import type { MeshPublisher } from './mesh/mesh-publisher.js';
@@ -348,8 +350,9 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
       });
     }
     const mesh = publisher;
+    const caNow = ca;
     const routes = [
-      ...configAdminRoutes(store, { configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() + rules.metricsText(), writeToken }, log),
+      ...configAdminRoutes(store, { configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() + rules.metricsText() + renderCaMetrics(caNow) + renderProcessMetrics(), writeToken }, log),
       ...xdsAdminRoutes({ ads, cache, publisher }),
       ...caAdminRoutes(ca, writeToken, log.child({ component: 'ca' })),
     ];
