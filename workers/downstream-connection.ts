@@ -21,7 +21,6 @@ import type { ListenerChains } from './listener-chains.js';
 import type { WorkerContext } from './worker-context.js';
 import { startHttp2IfChosen } from './http2/codec-select.js';
 import type { H2ConnectionSession } from './http2/h2-stream-backend.js';
-import { NativeTlsChannel } from './native-tls-channel.js';
 import { internSecurity } from './request-stats.js';
 import type { ConnectionSecurity } from '../src/stats/worker-stats-snapshot.js';
 import { timerDelay } from '../src/timer-delay.js';
