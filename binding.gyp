@@ -23,7 +23,8 @@
         "native/x509_csr.cc",
         "native/x509_csr_asn1.cc",
         "native/x509_issue.cc",
-        "native/x509_napi.cc"
+        "native/x509_napi.cc",
+        "native/malloc_tuning.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -7,6 +7,7 @@
 #include "chunked_decoder.h"
 #include "connection_acceptor.h"
 #include "load_loop.h"
+#include "malloc_tuning.h"
 #include "response_framer.h"
 #include "http_head_parser.h"
 #include "partial_head_check.h"
@@ -30,6 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterSocketTls(env, exports);
   RegisterTls(env, exports);
   RegisterX509(env, exports);
+  RegisterMallocTuning(env, exports);
   return exports;
 }
 
