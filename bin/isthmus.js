@@ -8,6 +8,9 @@
 // --optimize-for-size: V8's smaller heap growth steps and code;
 // the last two: peak RSS -2 MB with 1 worker, -7 MB with 2. `node bin/isthmus.js` skips this line: pass
 // the flags yourself (or NODE_OPTIONS) for the same memory figures; `isthmusCommand` (src/process) does.
-import { runFromProcess } from '../dist/src/cli/main.js';
+// `isthmus proxy`: cap glibc's malloc arenas first, before any thread has taken an arena of its own
+// (src/process/malloc-arenas.ts).
+if (process.argv[2] === 'proxy') (await import('../dist/src/process/malloc-arenas.js')).capMallocArenas();
+const { runFromProcess } = await import('../dist/src/cli/main.js');
 
 runFromProcess();

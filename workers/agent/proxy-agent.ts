@@ -207,8 +207,6 @@ export class ProxyAgent implements AdminBackend {
     }
     // Also on a forced exit that skips shutdown().
     process.once('exit', () => lock.release());
-    // Before LMDB and the worker threads start: their threads share two malloc arenas instead of taking one each.
-    if (options.workers > 1) (await import('../../src/process/malloc-arenas.js')).capMallocArenas();
     // lmdb (and msgpackr) load only when worker threads need a store they can read (≈ 5 MB RSS otherwise).
     const store = options.workers === 1 ? new MemoryConfigStore() : (await import('../../src/store/proxy-store.js')).ProxyStore.open(options.dataDir);
     // layered_runtime overload.global_downstream_max_connections: the limit when --max-connections is not given.
