@@ -26,7 +26,8 @@
         "native/x509_napi.cc",
         "native/h2_request_head.cc",
         "native/h2_session.cc",
-        "native/h2_napi.cc"
+        "native/h2_napi.cc",
+        "native/malloc_tuning.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

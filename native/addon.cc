@@ -8,6 +8,7 @@
 #include "connection_acceptor.h"
 #include "h2_module.h"
 #include "load_loop.h"
+#include "malloc_tuning.h"
 #include "response_framer.h"
 #include "http_head_parser.h"
 #include "partial_head_check.h"
@@ -32,6 +33,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTls(env, exports);
   RegisterX509(env, exports);
   RegisterH2(env, exports);
+  RegisterMallocTuning(env, exports);
   return exports;
 }
 

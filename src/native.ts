@@ -23,6 +23,7 @@ interface IsthmusAddon {
   listenReusePort(host: string, port: number, backlog: number): BoundSocket;
   reservePort(host: string, port: number): BoundSocket;
   closeFd(fd: number): void;
+  setMallocArenaMax(max: number): boolean;
   startAccepting(fd: number, onAccept: (fdOrError: number) => void): Acceptor;
   resumeAccepting(acceptor: Acceptor): void;
   stopAccepting(acceptor: Acceptor): void;
@@ -191,6 +192,10 @@ export const reservePort: (host: string, port: number) => BoundSocket = addon.re
 
 /** takes an fd returned above that was not handed to net.Server; closes it (throws with `.code` on failure). */
 export const closeFd: (fd: number) => void = addon.closeFd;
+
+/** takes a count (1-1024); caps glibc's malloc arenas for threads that have none yet (native/malloc_tuning.cc);
+ *  returns false where the C library has no such setting. */
+export const setMallocArenaMax: (max: number) => boolean = addon.setMallocArenaMax;
 
 /** takes a listening fd (from listenReusePort; the acceptor owns it from now on) and onAccept; accepts connections
  *  on this thread's event loop and calls onAccept(fd) with each new connection's fd (non-blocking; wrap it with
