@@ -23,10 +23,15 @@
         "native/x509_csr.cc",
         "native/x509_csr_asn1.cc",
         "native/x509_issue.cc",
-        "native/x509_napi.cc"
+        "native/x509_napi.cc",
+        "native/h2_request_head.cc",
+        "native/h2_session.cc",
+        "native/h2_napi.cc",
+        "native/malloc_tuning.cc"
       ],
       "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")"
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native/vendor/nghttp2"
       ],
       "defines": [
         "NAPI_VERSION=8",

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
-import { isthmusCommand, parseProxyReady, type ProxyReady } from '../src/process/proxy-process.js';
+import { binNodeFlags, isthmusCommand, parseProxyReady, type ProxyReady } from '../src/process/proxy-process.js';
 import { IDLE_CLUSTER, IDLE_HTTP_FILTERS, IDLE_LOCALITY, IDLE_ROUTE, IDLE_VIRTUAL_HOST, idleShadowCluster } from './resilience-bootstrap.js';
 
 export interface BootstrapOptions {
@@ -22,6 +22,25 @@ export interface BootstrapOptions {
   readonly httpFilters?: readonly object[];
   /** The policy scenario: the mixer filter checking with the Mixer server on this port (cluster `mixer`). */
   readonly mixerPort?: number;
+  /** The tracing scenario: http_connection_manager.tracing at this random_sampling percent, spans to a collector on this port. */
+  readonly tracing?: { readonly samplingPercent: number; readonly collectorPort: number };
+  /** With mixerPort: Report on (the report scenario), the attributes Istio's telemetry rules read. */
+  readonly mixerReport?: boolean;
+}
+
+/** The HCM's tracing field (JSON, which YAML reads as flow style): Zipkin v2 JSON to the `zipkin` cluster. */
+function tracingField(samplingPercent: number): string {
+  const tracing = {
+    provider: {
+      name: 'envoy.tracers.zipkin',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig',
+        collector_cluster: 'zipkin', collector_endpoint: '/api/v2/spans', collector_endpoint_version: 'HTTP_JSON',
+      },
+    },
+    random_sampling: { value: samplingPercent },
+  };
+  return `          tracing: ${JSON.stringify(tracing)}\n`;
 }
 
 /** The policy filter before the router: the check attributes a typical rule set reads, Report off (Check alone is measured). */
@@ -35,6 +54,12 @@ const MIXER_HTTP_FILTERS = `          http_filters:
           - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
 `;
+
+/** The same with Report on: what the telemetry rules (a metric and a log entry per request) read. */
+const MIXER_REPORT_HTTP_FILTERS = MIXER_HTTP_FILTERS.replace(
+  '              disable_report_calls: true\n',
+  '              report_attributes: [request.method, request.path, request.time, response.code, response.duration, context.protocol]\n',
+);
 
 function mixerCluster(port: number): string {
   return `  - name: mixer
@@ -68,7 +93,7 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: bench
-${idle ? IDLE_HTTP_FILTERS : ''}${options.mixerPort !== undefined ? MIXER_HTTP_FILTERS : ''}${options.httpFilters === undefined ? '' : `          http_filters: ${JSON.stringify([...options.httpFilters, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }])}\n`}          route_config:
+${options.tracing === undefined ? '' : tracingField(options.tracing.samplingPercent)}${idle ? IDLE_HTTP_FILTERS : ''}${options.mixerPort !== undefined ? (options.mixerReport === true ? MIXER_REPORT_HTTP_FILTERS : MIXER_HTTP_FILTERS) : ''}${options.httpFilters === undefined ? '' : `          http_filters: ${JSON.stringify([...options.httpFilters, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }])}\n`}          route_config:
             name: bench
             virtual_hosts:
             - name: all
@@ -86,7 +111,7 @@ ${idle ? IDLE_CLUSTER : ''}    load_assignment:
 ${endpointGroup}        - endpoint:
             address:
               socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
-${idle ? idleShadowCluster(upstreamPort) : ''}${options.mixerPort !== undefined ? mixerCluster(options.mixerPort) : ''}`;
+${idle ? idleShadowCluster(upstreamPort) : ''}${options.mixerPort !== undefined ? mixerCluster(options.mixerPort) : ''}${options.tracing !== undefined ? mixerCluster(options.tracing.collectorPort).replace(/mixer/g, 'zipkin') : ''}`;
 }
 
 /** Where startIsthmus writes the bootstrap it starts the proxy with (the reload scenario rewrites it). */
@@ -122,6 +147,6 @@ export async function startIsthmus(
   const { command, args } =
     options.checkout === undefined
       ? isthmusCommand(proxyArgs)
-      : { command: process.execPath, args: [join(options.checkout, 'bin', 'isthmus.js'), ...proxyArgs] };
+      : { command: process.execPath, args: [...binNodeFlags(join(options.checkout, 'bin', 'isthmus.js')), join(options.checkout, 'bin', 'isthmus.js'), ...proxyArgs] };
   return startManagedProcess({ name: `isthmus (${workers} worker${workers === 1 ? '' : 's'})`, command, args, readyLine: parseProxyReady, readyTimeoutMs: 20_000, ...(options.onLine === undefined ? {} : { onLine: options.onLine }) });
 }

@@ -85,8 +85,8 @@ function startControl(dir: string): Promise<{ child: ChildProcess; port: number;
     let pending = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error('isthmus control was not ready within 20 s'));
-    }, 20_000);
+      reject(new Error('isthmus control was not ready within 60 s'));
+    }, 60_000);
     child.once('exit', (code) => reject(new Error(`isthmus control exited (${code}) before ready`)));
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       pending += chunk;

@@ -1,13 +1,14 @@
 // What the bench measures under load: the targets a load run points at, each
 // with its scenario and how to start it. `direct` is the upstream itself;
-// `proxy` puts one proxy in front of it (Isthmus with 1 and with 2 workers,
-// on Node's net and on the native transport, Isthmus 1 worker with its
-// access log on, to a file, on each transport,
+// `proxy` puts one proxy in front of it (Isthmus with 1 and with 2 workers on
+// its default transport, Isthmus 1 worker with its access log on, to a file,
 // nginx with 1 worker, haproxy with nbthread 1); `mesh` puts two in series, a
 // client-side and a server-side sidecar, as Istio measures a mesh hop
 // (plaintext and with mTLS, Isthmus and haproxy pairs); `reload` is Isthmus at a fixed rate while its
 // routes change every 500 ms; `uws-front` (only when named) is Isthmus's route
 // table behind a uWS listener.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { compiledSibling } from '../src/process/compiled-path.js';
@@ -19,6 +20,7 @@ import { createRouteReloader } from './route-reloader.js';
 import { MESH_MTLS_LABEL, startMtlsMesh } from './mesh-mtls-target.js';
 import { MESH_HAPROXY_MTLS_LABEL, startHaproxyMtlsMesh } from './mesh-haproxy-mtls.js';
 import { benchAuthzFilters } from './authz-policy.js';
+import { cacheCounts, startPolicyControl } from './policy-control.js';
 
 export interface StartContext {
   readonly upstreamPort: number;
@@ -94,25 +96,21 @@ function peer(name: PeerName): LoadTarget {
 /** The access-log row's label: Isthmus 1 worker with its default access log on, written to a file. */
 export const ACCESS_LOG_LABEL = 'isthmus 1w, access log on';
 
-/** The same with --transport native (the transport that becomes the default): the figures issue 11 sets hold with the log on. */
-export const NATIVE_ACCESS_LOG_LABEL = 'isthmus 1w native, access log on';
-
-/** An Isthmus row: `transport` picks --transport native, `accessLog` writes the access log to a file. */
-function isthmus(workers: number, modes: readonly LoadMode[], variant: { transport?: 'native'; accessLog?: boolean } = {}): LoadTarget {
-  const { transport, accessLog = false } = variant;
-  const suffix = transport === undefined ? '' : ` ${transport}`;
+/**
+ * An Isthmus row on the proxy's default transport (native): `accessLog` writes the access log to a file (the
+ * proxy's default; the other rows run with it off, as the peers do).
+ */
+function isthmus(workers: number, modes: readonly LoadMode[], variant: { accessLog?: boolean } = {}): LoadTarget {
+  const { accessLog = false } = variant;
   return {
-    id: (workers === 1 ? 'isthmus' : `isthmus-${workers}w`) + (transport === undefined ? '' : `-${transport}`) + (accessLog ? '-access-log' : ''),
+    id: (workers === 1 ? 'isthmus' : `isthmus-${workers}w`) + (accessLog ? '-access-log' : ''),
     scenario: 'proxy',
     target: 'isthmus',
-    label: accessLog ? (transport === undefined ? ACCESS_LOG_LABEL : NATIVE_ACCESS_LOG_LABEL) : `isthmus ${workers}w${suffix}`,
+    label: accessLog ? ACCESS_LOG_LABEL : `isthmus ${workers}w`,
     modes,
     unavailable: () => null,
     start: async ({ upstreamPort, dir }) => {
-      const proc = await startIsthmus(upstreamPort, workers, dir, {
-        ...(transport === undefined ? {} : { transport }),
-        ...(accessLog ? { accessLog: join(dir, 'access.log') } : {}),
-      });
+      const proc = await startIsthmus(upstreamPort, workers, dir, accessLog ? { accessLog: join(dir, 'access.log') } : {});
       return fromProcesses([proc], proc.ready!.listenPort);
     },
   };
@@ -264,6 +262,53 @@ function authz(withPolicy: boolean): LoadTarget {
 }
 
 /**
+ * Issue 16's tracing cost: the same proxy with no tracing, and with Zipkin tracing sampling 1% and 100% of requests
+ * (every request starts a trace, its context goes upstream in both formats; sampled spans are reported in batches
+ * to a small collector in the bench process, which is not sampled for CPU). Same run, interleaved.
+ */
+function tracing(percent: number | null): LoadTarget {
+  return {
+    id: percent === null ? 'tracing-off' : `tracing-${percent}`,
+    scenario: 'tracing',
+    target: 'isthmus',
+    label: percent === null ? 'isthmus 1w, tracing off' : `isthmus 1w, tracing ${percent}%`,
+    modes: ['max'],
+    unavailable: () => null,
+    start: async ({ upstreamPort, dir }) => {
+      if (percent === null) {
+        const proc = await startIsthmus(upstreamPort, 1, dir);
+        return fromProcesses([proc], proc.ready!.listenPort);
+      }
+      const collector = await startSpanSink();
+      try {
+        const proc = await startIsthmus(upstreamPort, 1, dir, { tracing: { samplingPercent: percent, collectorPort: collector.port } });
+        const running = fromProcesses([proc], proc.ready!.listenPort);
+        return { ...running, stop: async () => { await running.stop(); await collector.close(); } };
+      } catch (err) {
+        await collector.close();
+        throw err;
+      }
+    },
+  };
+}
+
+/** A Zipkin collector that accepts every report (202) and keeps nothing. */
+async function startSpanSink(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => res.writeHead(202).end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
+/**
  * Issue 14's policy cost: the same proxy with no policy, with the mixer filter answered from its check cache
  * (one Check for the run), and with every request a Check RPC (answers not cacheable). The Mixer server runs in
  * its own process and is not sampled: the rows compare the proxy's own CPU per request.
@@ -292,10 +337,38 @@ function policy(kind: 'none' | 'hit' | 'miss'): LoadTarget {
       });
       try {
         const proc = await startIsthmus(upstreamPort, 1, dir, { mixerPort: mixer.ready! });
-        const running = fromProcesses([proc], proc.ready!.listenPort);
+        const running = fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
         return { ...running, stop: async () => { await running.stop(); await mixer.stop(); } };
       } catch (err) {
         await mixer.stop();
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * Issue 14's "Report never adds latency": the same proxy answered from its check cache by a real `isthmus control`
+ * whose rules are telemetry (a prometheus metric and a stdio log entry per request: bench/policy-control.ts), with
+ * Report off and on, closed-loop and at a fixed rate (the p99 to compare). The control plane is not sampled. The
+ * rows carry the proxy's check cache hits and misses (the hit ratio of a steady pattern) and Report batches.
+ */
+function report(on: boolean): LoadTarget {
+  return {
+    id: on ? 'report-on' : 'report-off',
+    scenario: 'report',
+    target: 'isthmus',
+    label: on ? 'isthmus 1w, cache hit, Report on' : 'isthmus 1w, cache hit, Report off',
+    modes: ['max', 'fixed'],
+    unavailable: () => null,
+    start: async ({ upstreamPort, dir }) => {
+      const control = await startPolicyControl(dir);
+      try {
+        const proc = await startIsthmus(upstreamPort, 1, dir, { mixerPort: control.ready!, mixerReport: on });
+        const running = fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
+        return { ...running, stop: async () => { await running.stop(); await control.stop(); } };
+      } catch (err) {
+        await control.stop();
         throw err;
       }
     },
@@ -316,13 +389,10 @@ export const DIRECT: LoadTarget = {
 export const LOAD_TARGETS: readonly LoadTarget[] = [
   DIRECT,
   isthmus(1, ['max', 'fixed']),
-  isthmus(1, ['max', 'fixed'], { transport: 'native' }),
   isthmus(1, ['max'], { accessLog: true }),
-  isthmus(1, ['max'], { transport: 'native', accessLog: true }),
   peer('haproxy'),
   peer('nginx'),
   isthmus(2, ['max']),
-  isthmus(2, ['max'], { transport: 'native' }),
   mesh('isthmus'),
   meshMtls,
   mesh('haproxy'),
@@ -338,12 +408,17 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   uwsFront,
   authz(false),
   authz(true),
+  tracing(null),
+  tracing(1),
+  tracing(100),
+  report(false),
+  report(true),
 ];
 
 /** Scenarios a plain `isthmus bench` runs, in order. */
 export const DEFAULT_SCENARIOS = ['direct', 'proxy', 'mesh', 'reload', 'xds', 'parser'] as const;
 /** Every scenario name the command line accepts. */
-export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'policy', 'uws-front', 'tls', 'ca', 'tcp', 'authz'] as const;
+export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'policy', 'uws-front', 'tls', 'ca', 'tcp', 'authz', 'tracing', 'report'] as const;
 
 /** Starts the bench upstream (its own process) and resolves with it once it listens. */
 export async function startUpstream(bodyBytes = 1024): Promise<ManagedProcess<number>> {

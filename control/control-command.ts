@@ -14,6 +14,8 @@ import { LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, OptionsError, helpText, intBetween
 import { createLogger, reportStartFailure, type Logger } from '../src/log.js';
 import type { AdminHttpServer } from '../src/admin/admin-http.js';
 import type { ConfigStore } from './store/config-store.js';
+import { renderProcessMetrics } from './admin/process-metrics.js';
+import { renderCaMetrics } from './ca/ca-metrics.js';
 import type { ConfigDirWatcher } from './store/config-dir-watcher.js';
 import type { AdsServer } from './xds/ads-server.js';
 import type { MeshPublisher } from './mesh/mesh-publisher.js';
@@ -25,6 +27,7 @@ import {
   DEFAULT_PATH_NORMALIZATION, isPathNormalizationType, PATH_NORMALIZATION_TYPES, type PathNormalizationType,
 } from './translate/hcm-path-normalization.js';
 import { ACCESS_LOG_ENCODINGS, meshAccessLogProblem, type AccessLogEncoding, type MeshAccessLog } from './translate/access-log-mesh.js';
+import { parseCollectorAddress, parseSamplingPercent, type MeshTracing } from './translate/tracing-mesh.js';
 
 export interface ControlOptions {
   readonly configDir: string | null;
@@ -60,6 +63,10 @@ export interface ControlOptions {
   readonly prometheusUrl: string | null;
   /** --dashboard-interval: how often the dashboard pulls metrics while someone looks (ms; 0: never). */
   readonly dashboardIntervalMs: number;
+  /** --tracing-sampling / --tracing-zipkin: tracing on every sidecar; collector port 0 = this control plane's admin port, once bound. */
+  readonly tracing: MeshTracing | null;
+  /** The collector (the same object as tracing's): where a Telemetry resource's tracing reports without --tracing-sampling. */
+  readonly tracingCollector: { host: string; port: number };
 }
 
 export const CONTROL_COMMAND: CommandSpec = {
@@ -137,6 +144,16 @@ export const CONTROL_COMMAND: CommandSpec = {
       name: 'dashboard-interval', type: 'duration', valueName: 'DURATION', default: '5s',
       description: 'how often the dashboard (GET /dashboard) pulls request metrics while someone looks at it (0: never)',
     },
+    {
+      name: 'tracing-sampling', type: 'string', valueName: 'PCT',
+      description: 'turn tracing on in every sidecar: the percentage of requests sampled (0-100); absent: no tracing',
+      validate: (v) => { const p = parseSamplingPercent(String(v)); return typeof p === 'string' ? p : undefined; },
+    },
+    {
+      name: 'tracing-zipkin', type: 'string', valueName: 'HOST:PORT',
+      description: "where the sidecars send spans (Zipkin v2 JSON to /api/v2/spans): a Zipkin or Jaeger collector; default: this control plane's admin address",
+      validate: (v) => { const a = parseCollectorAddress(String(v)); return typeof a === 'string' ? a : undefined; },
+    },
     LOG_LEVEL_OPTION,
     LOG_FORMAT_OPTION,
   ],
@@ -190,9 +207,18 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
     }
     if (url === null || url.protocol !== 'http:') throw new OptionsError(`--prometheus must be an http:// URL of a Prometheus server, e.g. http://127.0.0.1:9090, got '${prometheus}'`);
   }
+  const sampling = v['tracing-sampling'] as string | undefined;
+  const zipkin = v['tracing-zipkin'] as string | undefined;
+  if (zipkin !== undefined && sampling === undefined) throw new OptionsError('--tracing-zipkin needs --tracing-sampling (tracing is off without it)');
+  const collector = zipkin === undefined
+    ? { host: v['admin-address'] as string, port: v['admin-port'] as number }
+    : parseCollectorAddress(zipkin) as { host: string; port: number };
+  const tracing: MeshTracing | null = sampling === undefined ? null : { samplingPercent: parseSamplingPercent(sampling) as number, collector };
   return {
     prometheusUrl: prometheus ?? null,
     dashboardIntervalMs: v['dashboard-interval'] as number,
+    tracing,
+    tracingCollector: collector,
     secureXdsPort: securePort < 0 ? null : securePort,
     secureXdsAddress: v['secure-xds-address'] as string,
     serverNames: (v['server-name'] as readonly string[] | undefined) ?? [],
@@ -316,7 +342,11 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     publisher = new MeshPublisher({
       config: store, registry, cache, log: log.child({ component: 'xds' }),
       debounce: { quietMs: options.pushDebounceQuietMs, maxDelayMs: options.pushDebounceMaxMs },
-      meshOptions: { pathNormalization: options.pathNormalization, accessLog: options.accessLog, trustDomain: options.ca.trustDomain, rootNamespace: options.rootNamespace },
+      meshOptions: {
+        pathNormalization: options.pathNormalization, accessLog: options.accessLog, trustDomain: options.ca.trustDomain, rootNamespace: options.rootNamespace,
+        tracing: options.tracing,
+        tracingCollector: options.tracingCollector,
+      },
     });
     let ca: CertificateAuthority;
     try {
@@ -348,6 +378,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
       });
     }
     const mesh = publisher;
+    const caNow = ca;
     const spans = new SpanStore();
     dashboard = new Dashboard(
       { ads, publisher, store, spans },
@@ -356,7 +387,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     );
     const routes = [
       ...configAdminRoutes(store, {
-        configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() + rules.metricsText() + spans.metricsText(), writeToken,
+        configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() + rules.metricsText() + renderCaMetrics(caNow) + renderProcessMetrics() + spans.metricsText(), writeToken,
       }, log),
       ...xdsAdminRoutes({ ads, cache, publisher }),
       ...caAdminRoutes(ca, writeToken, log.child({ component: 'ca' })),
@@ -366,6 +397,9 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     const admin = await startAdminHttp(routes, { address: options.adminAddress, port: options.adminPort, allowedHosts: options.adminAllowedHosts, log }).catch((err: Error) => {
       throw new ControlStartError(err.message);
     });
+    // Spans go to this admin port by default: with --admin-port 0 its number is known only now (a proxy that connected
+    // in the moments before gets tracing at the next push).
+    if (options.tracingCollector.port === 0) options.tracingCollector.port = admin.port;
     const server = ads;
     const board = dashboard;
     return {

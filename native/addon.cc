@@ -6,7 +6,9 @@
 
 #include "chunked_decoder.h"
 #include "connection_acceptor.h"
+#include "h2_module.h"
 #include "load_loop.h"
+#include "malloc_tuning.h"
 #include "response_framer.h"
 #include "http_head_parser.h"
 #include "partial_head_check.h"
@@ -30,6 +32,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterSocketTls(env, exports);
   RegisterTls(env, exports);
   RegisterX509(env, exports);
+  RegisterH2(env, exports);
+  RegisterMallocTuning(env, exports);
   return exports;
 }
 

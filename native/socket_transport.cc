@@ -272,6 +272,46 @@ napi_value TransportWrite(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// (id, head: Buffer | null, start, end) → as transportWrite, for head then readBuffer[start, end) in one writev (one
+// TLS record when small): a response's head and the body bytes just read, with no copy made in JS.
+napi_value TransportWriteRead(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  Transport* t;
+  Conn* c;
+  if (!GetConn(env, argv[0], &t, &c)) return nullptr;
+  size_t start = 0, end = 0;
+  if (!GetIndex(env, argv[2], t->read_cap, "transportWriteRead: start must be a number", "transportWriteRead: start is outside the read buffer", &start) ||
+      !GetIndex(env, argv[3], t->read_cap, "transportWriteRead: end must be a number", "transportWriteRead: end is outside the read buffer", &end)) {
+    return nullptr;
+  }
+  if (end < start) {
+    ThrowRangeError(env, "transportWriteRead: end is before start");
+    return nullptr;
+  }
+  uv_buf_t parts[2];
+  size_t n = 0;
+  napi_valuetype type;
+  if (napi_typeof(env, argv[1], &type) != napi_ok) return nullptr;
+  if (type != napi_null && type != napi_undefined) {
+    void* data = nullptr;
+    size_t len = 0;
+    bool is_buffer = false;
+    if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+      ThrowTypeError(env, "transportWriteRead: head must be a Buffer or null");
+      return nullptr;
+    }
+    if (len > 0) parts[n++] = uv_buf_init(static_cast<char*>(data), static_cast<unsigned int>(len));
+  }
+  if (end > start) parts[n++] = uv_buf_init(t->read_buf + start, static_cast<unsigned int>(end - start));
+  bool ok = true;
+  if (c != nullptr && n > 0) ok = c->tls ? WriteTls(c, parts, n) : WriteConn(c, parts, n);
+  napi_value out;
+  napi_get_boolean(env, ok, &out);
+  return out;
+}
+
 // The shape of pause/resume/shutdown/close/reset: (id) → undefined; a closed id is ignored.
 template <void (*Op)(Conn*)>
 napi_value ConnOp(napi_env env, napi_callback_info info) {
@@ -375,6 +415,7 @@ void RegisterSocketTransport(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "transportAdopt", TransportAdopt);
   Export(env, exports, "transportConnect", TransportConnect);
   Export(env, exports, "transportWrite", TransportWrite);
+  Export(env, exports, "transportWriteRead", TransportWriteRead);
   Export(env, exports, "transportPause", ConnOp<PauseOp>);
   Export(env, exports, "transportResume", ConnOp<ResumeOp>);
   Export(env, exports, "transportShutdown", ConnOp<ShutdownOp>);

@@ -58,6 +58,19 @@ function prettyDestination(colorize: boolean): DestinationStream {
   return prettyStream;
 }
 
+/**
+ * The reader of fd 1 is gone (the parent that piped it exited): drop log lines from now on instead of writing
+ * them. pino does the same when an asynchronous write meets EPIPE; without this, a line still buffered when the
+ * process exits makes SonicBoom's flushSync retry EPIPE forever, and the process never exits.
+ */
+export function discardLogOutput(): void {
+  for (const stream of [destination, prettyStream] as ({ write: unknown; flushSync?: unknown } | undefined)[]) {
+    if (stream === undefined) continue;
+    stream.write = () => true;
+    stream.flushSync = () => undefined;
+  }
+}
+
 /** Flushes buffered log lines now (call before process.exit()). */
 export function flushLogs(): void {
   try {

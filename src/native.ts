@@ -23,6 +23,7 @@ interface IsthmusAddon {
   listenReusePort(host: string, port: number, backlog: number): BoundSocket;
   reservePort(host: string, port: number): BoundSocket;
   closeFd(fd: number): void;
+  setMallocArenaMax(max: number): boolean;
   startAccepting(fd: number, onAccept: (fdOrError: number) => void): Acceptor;
   resumeAccepting(acceptor: Acceptor): void;
   stopAccepting(acceptor: Acceptor): void;
@@ -37,6 +38,7 @@ interface IsthmusAddon {
   transportAdopt(fd: number): number;
   transportConnect(ip: string, port: number, timeoutMs: number): number;
   transportWrite(id: number, data: Buffer | string | ReadonlyArray<Buffer | string>): boolean;
+  transportWriteRead(id: number, head: Buffer | null, start: number, end: number): boolean;
   transportPause(id: number): void;
   transportResume(id: number): void;
   transportShutdown(id: number): void;
@@ -190,6 +192,10 @@ export const reservePort: (host: string, port: number) => BoundSocket = addon.re
 
 /** takes an fd returned above that was not handed to net.Server; closes it (throws with `.code` on failure). */
 export const closeFd: (fd: number) => void = addon.closeFd;
+
+/** takes a count (1-1024); caps glibc's malloc arenas for threads that have none yet (native/malloc_tuning.cc);
+ *  returns false where the C library has no such setting. */
+export const setMallocArenaMax: (max: number) => boolean = addon.setMallocArenaMax;
 
 /** takes a listening fd (from listenReusePort; the acceptor owns it from now on) and onAccept; accepts connections
  *  on this thread's event loop and calls onAccept(fd) with each new connection's fd (non-blocking; wrap it with
@@ -400,6 +406,8 @@ export const transportConnect: (ip: string, port: number, timeoutMs: number) => 
 /** takes an id and bytes (latin1 for strings), returns false when what waits for the kernel is over the high-water
  *  mark (WRITABLE follows once it drained), else true. */
 export const transportWrite: (id: number, data: Buffer | string | ReadonlyArray<Buffer | string>) => boolean = addon.transportWrite;
+/** takes an id, a head (or null) and a range of this thread's read buffer; writes both as one (see transportWrite). */
+export const transportWriteRead: (id: number, head: Buffer | null, start: number, end: number) => boolean = addon.transportWriteRead;
 /** takes an id; stops / starts reading it. */
 export const transportPause: (id: number) => void = addon.transportPause;
 export const transportResume: (id: number) => void = addon.transportResume;
@@ -473,3 +481,79 @@ export const x509VerifyCsr: (csr: CsrHandle) => boolean = addon.x509VerifyCsr;
 
 /** new X509Signer(signing certificate PEM, its private key PEM): throws an Error when they do not match or cannot be read. */
 export const X509Signer: X509SignerClass = addon.X509Signer;
+
+// ---- native HTTP/2 sessions (native/h2_*.cc) ----
+
+interface H2Addon {
+  h2Init(events: Int32Array, arena: Buffer, dispatch: (count: number) => void): void;
+  h2Open(connId: number, settings: Uint32Array): number;
+  h2Receive(handle: number, buf: Buffer, start: number, end: number): number;
+  h2EventCount(): number;
+  h2Respond(handle: number, streamId: number, status: number, headers: string, endStream: boolean): boolean;
+  h2Write(handle: number, streamId: number, data: Buffer): number;
+  h2End(handle: number, streamId: number, trailers: string | undefined): void;
+  h2Reset(handle: number, streamId: number, code: number): void;
+  h2SetReading(handle: number, streamId: number, reading: boolean): void;
+  h2Control(handle: number, what: number): void;
+  h2Counters(out: Float64Array): void;
+}
+const h2 = addon as unknown as H2Addon;
+
+/** Records of the native HTTP/2 event batch (native/h2_session.h): 5 int32s [session, code | flags, stream, a, b]. */
+export const H2_EVENT = {
+  /** a = offset into the arena, b = length: the request as an HTTP/1.1 head; flags below in the code's bits 8+. */
+  HEAD: 1,
+  /** a = offset into the buffer given to h2Receive, b = length. */
+  DATA: 2,
+  /** a = offset into the arena, b = length. */
+  DATA_ARENA: 3,
+  END: 4,
+  /** a = HTTP/2 error code, b = 1 when the stream closed before its response was all sent. */
+  CLOSE: 5,
+  DRAIN: 6,
+  /** stream 0; a = 1: reset the connection (the peer does not read), 0: end it after what is queued. */
+  SESSION_END: 7,
+  CODE_MASK: 0xff,
+  END_STREAM: 1 << 8,
+  GRPC: 1 << 9,
+  TE_TRAILERS: 1 << 10,
+  REFUSE_400: 1 << 11,
+  REFUSE_403: 1 << 12,
+  RECORD_INTS: 5,
+} as const;
+
+/** Indexes of h2Counters' output (native/h2_session.h H2Counter). */
+export const H2_COUNTER = {
+  PROTOCOL_ERROR: 0,
+  PREMATURE_RESETS: 1,
+  RX_RESET: 2,
+  HEADER_OVERFLOW: 3,
+  OUTBOUND_FLOOD: 4,
+  CONTINUATION_FLOOD: 5,
+  INBOUND_FLOOD: 6,
+  INVALID_FRAMES: 7,
+  STREAMS: 8,
+  COUNT: 9,
+} as const;
+
+/** takes the event array (>= 256 records), the arena request heads are copied into (>= 128 KiB) and the callback
+ *  given the count of records the loop-turn flush produced; once per thread. */
+export const h2Init: H2Addon['h2Init'] = h2.h2Init;
+/** takes a native transport conn id and [maxStreams, streamWindow, connWindow, maxHeaderList, maxOutboundFrames,
+ *  maxOutboundControlFrames]; returns a session handle, or -1. */
+export const h2Open: H2Addon['h2Open'] = h2.h2Open;
+/** takes a handle and plaintext buf[start, end); returns bytes consumed (call again for the rest after handling the
+ *  h2EventCount() records) or -1 when the session is over. */
+export const h2Receive: H2Addon['h2Receive'] = h2.h2Receive;
+export const h2EventCount: H2Addon['h2EventCount'] = h2.h2EventCount;
+/** takes a handle, stream, status, "name\0value\0"... and whether no body follows; false when the stream is gone. */
+export const h2Respond: H2Addon['h2Respond'] = h2.h2Respond;
+/** takes a handle, stream and body bytes (copied); 1 queued, 0 queued over the limit (DRAIN follows), -1 gone. */
+export const h2Write: H2Addon['h2Write'] = h2.h2Write;
+/** takes a handle, stream and trailers ("name\0value\0"... or undefined); ends the response. */
+export const h2End: H2Addon['h2End'] = h2.h2End;
+export const h2Reset: H2Addon['h2Reset'] = h2.h2Reset;
+export const h2SetReading: H2Addon['h2SetReading'] = h2.h2SetReading;
+/** what: 0 the socket drained, 1 graceful GOAWAY, 2 free the session. */
+export const h2Control: H2Addon['h2Control'] = h2.h2Control;
+export const h2Counters: H2Addon['h2Counters'] = h2.h2Counters;

@@ -36,6 +36,13 @@ class ConstantFilter implements LogFilter {
   }
 }
 
+/** traceable_filter: the HCM's tracing sampled the request (it made a span). */
+class TraceableFilter implements LogFilter {
+  test(req: ActiveRequest): boolean {
+    return req.span !== null;
+  }
+}
+
 class ResponseFlagFilter implements LogFilter {
   /** Bits of the flags named; all bits when none were named (any flag set). */
   private readonly mask: number;
@@ -81,8 +88,8 @@ export function compileLogFilter(f: AccessLogFilter, slots: HeaderSlots): LogFil
     case 'duration': return new DurationFilter(f.op, f.value);
     // Envoy marks a request as a health check only in its health_check filter, which Isthmus does not have.
     case 'not_health_check': return new ConstantFilter(true);
-    // Traceable means the HCM's tracing sampled it; with no tracing config Envoy traces nothing.
-    case 'traceable': return new ConstantFilter(false);
+    // Traceable means the HCM's tracing sampled it (no tracing config: nothing is).
+    case 'traceable': return new TraceableFilter();
     case 'response_flag': return new ResponseFlagFilter(f.flags);
     case 'header': return new HeaderFilter(slots.requestSlot(f.header.name), f.header.match, f.header.present, f.header.invert);
     case 'and': return new AllFilter(f.filters.map((x) => compileLogFilter(x, slots)), true);

@@ -9,6 +9,7 @@
 // and a reader that stalls holds at most
 // `maxBufferBytes` of lines (queued plus in flight): beyond that further
 // lines are dropped and counted, never queued without end.
+import { Buffer } from 'node:buffer';
 import { mkdirSync, openSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 

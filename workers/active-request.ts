@@ -7,13 +7,14 @@
 // request owns its state: the filters and the router ask through its methods,
 // helpers are given what they need. Every failure becomes a response in
 // replyFailure, the one place that maps an error to a status and a flag.
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { xfccFor, type XfccAction } from './client-cert-header.js';
-import { randomUUID } from 'node:crypto';
 import { FLAG, HEAD, HEADER_ID, parseErrorStatus } from '../src/native.js';
 import { PATH_FORWARD, PATH_REDIRECT } from '../src/routing/path-normalization.js';
 import { redirectLocation, type CompiledRoute, type RequestView } from '../src/routing/route-table.js';
 import type { ListenerHcm } from '../src/config/bootstrap-types.js';
-import type { DataPlaneSnapshot } from './data-plane-snapshot.js';
+import type { ChainRuntime, DataPlaneSnapshot } from './data-plane-snapshot.js';
 import type { DownstreamConnection } from './downstream-connection.js';
 import { localAnswer, type FilterAnswer } from './filters/filter-answer.js';
 import { grpcStatusOf } from './http2/grpc-status.js';
@@ -27,6 +28,7 @@ import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead } from './mess
 import { headOut } from './parse-scratch.js';
 import { LAST_CHUNK, RequestBodyReader, type RequestBodySink } from './request-body-reader.js';
 import { recordRequest } from './request-record.js';
+import { newRequestId } from './request-id.js';
 import type { AccessLogSet } from './access-log-set.js';
 import { normalizeTargetPath, parseRequestTarget } from './request-target.js';
 import { ResponseFlag } from './response-flags.js';
@@ -36,6 +38,8 @@ import { BodyMode } from './upstream-connection.js';
 import { tryUpgrade, wantsUpgrade } from './upgrade/upgrade-request.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 import type { H2StreamConnection } from './http2/h2-stream-connection.js';
+import type { Span } from './tracing/span.js';
+import { startRequestTrace } from './tracing/request-trace.js';
 
 /** One per worker, refilled for each response head the filters edit (read synchronously): no object per request. */
 const responseEdit: ResponseHeaderEdit = { remove: null, add: '', head: null, fields: null, status: 0, bodyMode: 0, body: null };
@@ -83,6 +87,9 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   setCookie: string | null = null;
   /** The serving filter chain's HTTP connection manager settings (XFF rules, local_reply_config); null before routing. */
   hcm: ListenerHcm | null = null;
+  /** With tracing on the chain: the trace context lines for the upstream head ('' = none) and the span (sampled only). */
+  traceHeaders = '';
+  span: Span | null = null;
 
   /** The request's :scheme: the HCM's scheme_to_overwrite, else the downstream connection's. */
   get scheme(): string {
@@ -113,6 +120,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   bytesReceived = 0;
   bytesSent = 0;
   readonly startMark = performance.now();
+  /** The filter chain serving the request (from the snapshot it started with); undefined when its listener is gone. */
+  private readonly chain: ChainRuntime | undefined;
   /** The access logs of the connection's filter chain (null: none); what they need of the heads is kept below. */
   readonly logs: AccessLogSet | null;
   loggedRequestHeaders: (string | undefined)[] | null = null;
@@ -127,7 +136,9 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     readonly listenerName: string,
   ) {
     const chains = snapshot.listeners.get(listenerName)?.chains;
-    this.logs = chains === undefined ? null : (chains[conn.chainIndex] ?? chains[0])?.accessLogs ?? null;
+    // A reload may have removed the connection's chain: its listener's first chain serves it then.
+    this.chain = chains === undefined ? undefined : chains[conn.chainIndex] ?? chains[0];
+    this.logs = this.chain?.accessLogs ?? null;
   }
 
   /** Attempts the router made upstream (0 when it made none). */
@@ -175,16 +186,14 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     this.body = RequestBodyReader.forHead(flags, out, this.conn.chunkState);
     this.receivingBody = this.body !== null;
     this.requestComplete = !this.receivingBody;
-    this.requestId = headerValueById(buf, out, HEADER_ID.X_REQUEST_ID) || randomUUID();
+    this.requestId = headerValueById(buf, out, HEADER_ID.X_REQUEST_ID) || newRequestId();
     this.forwardedFor = headerValueById(buf, out, HEADER_ID.X_FORWARDED_FOR);
     if (!parseRequestTarget(buf, out, this)) {
       this.closeAfter = true;
       this.replyFailure(LocalReply.BAD_REQUEST);
       return;
     }
-    const chains = this.snapshot.listeners.get(this.listenerName)?.chains;
-    // A reload may have removed the connection's chain: its listener's first chain serves it then.
-    const listener = chains === undefined ? undefined : chains[this.conn.chainIndex] ?? chains[0];
+    const listener = this.chain;
     this.hcm = listener?.hcm ?? null;
     const verdict = normalizeTargetPath(this, listener?.hcm.pathNormalization);
     this.xfcc = xfccFor(listener?.hcm.clientCertDetails, this.conn, buf, out);
@@ -194,6 +203,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       else this.replyFailure(LocalReply.BAD_REQUEST);
       return;
     }
+    if (this.hcm?.tracing != null) startRequestTrace(this, buf, out, this.hcm.tracing);
     this.headBuf = buf;
     this.headFields = out;
     this.headLength = headLength;
@@ -410,10 +420,12 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     // A copy (the read buffer is shared) for the transform, which may keep it.
     if (this.bodyTransform !== null) return this.bodyTransform.write(Buffer.from(buf.subarray(start, end)));
     this.bytesSent += end - start;
-    // A copy (the read buffer is shared), joined to the waiting head or framed as a chunk: one write.
-    const piece = encodeBodyPiece(this.pendingHead, this.chunkedOut, buf, start, end);
+    const head = this.pendingHead;
     this.pendingHead = null;
-    return this.conn.write(piece);
+    // Joined to the waiting head: one write. Unframed bytes on HTTP/1.1 go from the read buffer as they are.
+    if (!this.chunkedOut && this.http2Stream === null) return this.conn.writeBody(head, buf, start, end);
+    // A copy (the read buffer is shared), framed as a chunk.
+    return this.conn.write(encodeBodyPiece(head, this.chunkedOut, buf, start, end));
   }
 
   /** The upstream read that carried the head had no body bytes: send the head now. */

@@ -4,7 +4,7 @@
 // It runs in a worker thread (worker-main.ts, --workers N >= 2) or on the
 // main thread beside the agent (agent/in-thread-data-plane.ts, --workers 1);
 // `post` carries its messages to the agent either way.
-import { h2Counters } from './http2/h2-counters.js';
+import { h2CountersSnapshot } from './http2/h2-counters.js';
 import { resolveSdsSecrets, type SdsSecrets } from '../src/config/sds-secrets.js';
 import type { Bootstrap } from '../src/config/bootstrap-types.js';
 import type { Logger } from '../src/log.js';
@@ -63,6 +63,10 @@ export class DataPlane {
     if (init.rateLimitState !== undefined) this.worker.filterStats.rateLimitTable = new RateLimitTable(init.rateLimitState);
     this.worker.filterStats.onRateLimitTableFull = () => log.warn('local rate limit: the shared bucket table is full; new buckets count per worker');
     if (init.mixerCounters !== undefined) this.worker.filterStats.mixerCounters = new Int32Array(init.mixerCounters);
+    if (init.tracingCounters !== undefined) this.worker.tracing.counters = new Int32Array(init.tracingCounters);
+    // Spans name the workload as Istio's sidecars do (node cluster "<service>.<namespace>").
+    this.worker.tracing.serviceName = init.serviceName === 'unknown' ? 'isthmus' : `${init.serviceName}.${init.namespace}`;
+    this.worker.tracing.nodeId = `sidecar~${init.serviceName}.${init.namespace}~${init.workerId}`;
     // The policy filter's check cache lives in the proxy's LMDB environment, shared by every worker.
     configureCheckCacheDb(store, init.dataDir);
     this.listeners = new ListenerSet(this.worker);
@@ -135,7 +139,7 @@ export class DataPlane {
       tlsHandshakeErrorTotal: worker.tlsHandshakeFailures,
       noFilterChainMatchTotal: worker.noFilterChainMatch,
       listenerFiltersTimeoutTotal: worker.listenerFiltersTimeout,
-      http2: { ...h2Counters },
+      http2: h2CountersSnapshot(),
       downstreamRqTotal: worker.stats.downstreamRqTotal,
       configVersion: worker.snapshot.version,
       requests: worker.stats.snapshot(),

@@ -1,6 +1,8 @@
 // The server side of one client connection: finds request heads with the
 // native parser, runs one ActiveRequest at a time (pipelined requests wait
 // their turn), routes body bytes to it, and closes when told to or drained.
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { CHUNKED, PARTIAL_HEAD, checkPartialRequestHead, parseRequestHead, tlsContextCertificates, type TlsCertificateInfo } from '../src/native.js';
 import { ActiveRequest } from './active-request.js';
 import { headOut, parseLimits } from './parse-scratch.js';
@@ -10,16 +12,23 @@ import { selectFilterChain } from './filter-chain-select.js';
 import { openTls, type TlsLink, type TlsOwner } from './tls-channel.js';
 import { INSPECT_MORE, INSPECT_PLAINTEXT, inspectClientHello, MAX_CLIENT_HELLO_BYTES, type ClientHelloInfo } from './tls-inspector.js';
 import { HTTP_INSPECT_MORE, httpInspectProtocol, inspectHttp, MAX_HTTP_INSPECT_BYTES } from './http-inspector.js';
-import { NativeSocket } from './native-transport.js';
+import { isNativeReadBuffer, NativeSocket } from './native-transport.js';
+import { NativeTlsChannel } from './native-tls-channel.js';
+import { encodeBodyPiece } from './message-heads.js';
 import { TcpProxySession, type TcpDownstream } from './tcp-proxy/tcp-proxy-session.js';
 import type { TcpProxyConfig } from '../src/config/tcp-proxy.js';
 import type { ListenerChains } from './listener-chains.js';
 import type { WorkerContext } from './worker-context.js';
 import { startHttp2IfChosen } from './http2/codec-select.js';
-import type { H2DownstreamSession } from './http2/h2-downstream-session.js';
+import type { H2ConnectionSession } from './http2/h2-stream-backend.js';
 import { internSecurity } from './request-stats.js';
 import type { ConnectionSecurity } from '../src/stats/worker-stats-snapshot.js';
 import { timerDelay } from '../src/timer-delay.js';
+
+/** A request with a route timeout (the router). */
+export interface RouteTimerOwner {
+  routeTimedOut(): void;
+}
 
 /** How long a half-closed connection may linger before it is destroyed. */
 const LINGER_MS = 2000;
@@ -52,10 +61,20 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   private readonly partialState = new Uint32Array(PARTIAL_HEAD.STATE_SIZE);
   private request: ActiveRequest | null = null;
   /** HTTP/2 (codec_type, ALPN h2 or the client preface): the session that owns the bytes from then on. */
-  private h2: H2DownstreamSession | null = null;
+  private h2: H2ConnectionSession | null = null;
   private codecChosen = false;
   private processing = false;
   private headTimer: NodeJS.Timeout | null = null;
+  /**
+   * The requests' route timeout: one timer per connection, set for the first request's deadline; a later request
+   * only moves the deadline (performance.now() ms), and the firing re-arms for what is left of it.
+   */
+  private routeTimer: NodeJS.Timeout | null = null;
+  /** When the armed timer fires (performance.now() ms). */
+  private routeTimerAt = 0;
+  private routeDeadline = 0;
+  /** The request whose route timeout runs; null when none (a firing then does nothing). */
+  private routeTimerOwner: RouteTimerOwner | null = null;
   private closed = false;
   private ending = false;
   /** Chunked request body decoder state, reused by each request in turn (request-body-reader.ts). */
@@ -123,6 +142,12 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   }
 
   /** The peer certificate's first URI SAN (a SPIFFE ID), '' without TLS or a client certificate. */
+  /** The native transport's id for this connection when the addon can write to it itself (plaintext or native TLS), else -1. */
+  get nativeConnId(): number {
+    if (!(this.socket instanceof NativeSocket)) return -1;
+    return this.tls === null || this.tls instanceof NativeTlsChannel ? this.socket.id : -1;
+  }
+
   get peerUriSan(): string {
     return this.tls?.peer?.certificate?.uriSans[0] ?? '';
   }
@@ -159,6 +184,22 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   write(data: Buffer | string): boolean {
     if (this.tls !== null) return this.tls.write(data);
     return this.socket.write(data);
+  }
+
+  /**
+   * A response's `head` (null once sent) and unchunked body bytes buf[start, end) of a read, in one write: on the
+   * native transport straight from its read buffer (no copy in JS), else joined in a copy.
+   */
+  writeBody(head: Buffer | null, buf: Buffer, start: number, end: number): boolean {
+    if (isNativeReadBuffer(buf)) {
+      const tls = this.tls;
+      if (tls === null) {
+        if (this.socket instanceof NativeSocket) return this.socket.writeWithRead(head, start, end);
+      } else if (tls instanceof NativeTlsChannel) {
+        return tls.writeWithRead(head, start, end);
+      }
+    }
+    return this.write(encodeBodyPiece(head, false, buf, start, end));
   }
 
   /** Bytes buf[start, end) from the transport, valid only during this call: plaintext, TLS records, or bytes to inspect. */
@@ -435,6 +476,39 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     if (this.request !== null && !this.request.receivingBody && this.buffered !== null) this.socket.pause();
   }
 
+  /** Starts `owner`'s route timeout of `ms` (a timer already armed to fire sooner is left to re-arm itself then). */
+  armRouteTimer(owner: RouteTimerOwner, ms: number): void {
+    this.routeTimerOwner = owner;
+    this.routeDeadline = performance.now() + ms;
+    if (this.routeTimer !== null && this.routeTimerAt <= this.routeDeadline) return;
+    if (this.routeTimer !== null) clearTimeout(this.routeTimer);
+    this.setRouteTimer(ms);
+  }
+
+  private setRouteTimer(ms: number): void {
+    this.routeTimerAt = performance.now() + ms;
+    this.routeTimer = setTimeout(onRouteTimer, timerDelay(ms), this);
+  }
+
+  /** `owner` is done: its route timeout no longer applies (an armed timer then fires once for nothing). */
+  disarmRouteTimer(owner: RouteTimerOwner): void {
+    if (this.routeTimerOwner === owner) this.routeTimerOwner = null;
+  }
+
+  routeTimerFired(): void {
+    this.routeTimer = null;
+    const owner = this.routeTimerOwner;
+    if (owner === null) return;
+    // Set for an earlier request: the current one has time left (timers fire on the loop's ms clock: 1 ms slack).
+    const left = this.routeDeadline - performance.now();
+    if (left > 1) {
+      this.setRouteTimer(Math.ceil(left));
+      return;
+    }
+    this.routeTimerOwner = null;
+    owner.routeTimedOut();
+  }
+
   /** The request finished (response sent, or failed); `close` when the connection cannot carry another. */
   onRequestDone(req: ActiveRequest, close: boolean): void {
     if (this.request !== req) return;
@@ -517,6 +591,8 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     this.tls?.free();
     this.h2?.onClosed();
     if (this.headTimer !== null) clearTimeout(this.headTimer);
+    if (this.routeTimer !== null) clearTimeout(this.routeTimer);
+    this.routeTimerOwner = null;
     this.tcp?.onDownstreamClosed();
     const req = this.request;
     this.request = null;
@@ -527,6 +603,10 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
 
 function onInspectTimeout(conn: DownstreamConnection): void {
   conn.inspectTimedOut();
+}
+
+function onRouteTimer(conn: DownstreamConnection): void {
+  conn.routeTimerFired();
 }
 
 function onHeadTimeout(conn: DownstreamConnection): void {

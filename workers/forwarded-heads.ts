@@ -1,6 +1,7 @@
 // What the request head the proxy passes upstream says, from the request's
 // state: rewrites, x-forwarded-for, body framing. message-heads.ts does the
 // byte-level encoding.
+import { Buffer } from 'node:buffer';
 import type { RouteAction } from '../src/config/bootstrap-types.js';
 import { isFieldValueSafe, isRequestTargetSafe } from '../src/config/head-text.js';
 import { FLAG, HEAD } from '../src/native.js';
@@ -9,10 +10,14 @@ import type { ActiveRequest } from './active-request.js';
 import { encodeUpstreamHead, type UpstreamHeadFields } from './message-heads.js';
 import { DEFAULT_FORWARDING } from '../src/config/forwarding-defaults.js';
 import { forwardedFor } from './forwarded-for.js';
+import { TRACE_HEADER_NAMES } from './tracing/trace-headers.js';
 
 /** Received headers only this proxy may set: x-envoy-internal always, x-envoy-external-address when it sets one. */
 const STRIP_INTERNAL: readonly string[] = ['x-envoy-internal'];
 const STRIP_BOTH: readonly string[] = ['x-envoy-internal', 'x-envoy-external-address'];
+/** The same with tracing on: the received trace context is replaced by this hop's (req.traceHeaders). */
+const STRIP_INTERNAL_TRACED: readonly string[] = [...STRIP_INTERNAL, ...TRACE_HEADER_NAMES];
+const STRIP_BOTH_TRACED: readonly string[] = [...STRIP_BOTH, ...TRACE_HEADER_NAMES];
 
 /**
  * The request head for the upstream, from the received head in buf/out (route rewrites applied); null
@@ -45,7 +50,10 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
         ? 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n'
         : '';
   f.dropExpect = dropExpect;
-  const strip = fwd.externalAddress === '' ? STRIP_INTERNAL : STRIP_BOTH;
+  f.trace = req.traceHeaders;
+  const strip = req.traceHeaders === ''
+    ? fwd.externalAddress === '' ? STRIP_INTERNAL : STRIP_BOTH
+    : fwd.externalAddress === '' ? STRIP_INTERNAL_TRACED : STRIP_BOTH_TRACED;
   const remove = req.filterRequestRemove ?? req.plan.requestRemove;
   f.remove = remove === null ? strip : [...remove, ...strip];
   // Lines a filter added (rare): joined to the route's, after them.
@@ -67,4 +75,5 @@ const upstreamFields: { -readonly [K in keyof UpstreamHeadFields]: UpstreamHeadF
   remove: null,
   add: Buffer.alloc(0),
   xfcc: '',
+  trace: '',
 };

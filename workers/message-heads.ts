@@ -2,6 +2,7 @@
 // the response head to the client, both copying the received header lines
 // the proxy keeps byte for byte (header-block.ts), and the whole of a
 // response the proxy makes itself.
+import { Buffer } from 'node:buffer';
 import { XFCC_HEADER } from './client-cert-header.js';
 import { FLAG, HEAD, HEADER_ID } from '../src/native.js';
 import { HOP_BY_HOP_MASK, connectionNominated, copyPlannedHeaders, hasValueById, planHeaders } from './header-block.js';
@@ -34,6 +35,8 @@ export interface UpstreamHeadFields {
   readonly add: Buffer;
   /** x-forwarded-client-cert: null = forwarded as received, '' = removed, other = removed and this value sent. */
   readonly xfcc: string | null;
+  /** Trace context lines for the upstream (tracing/request-trace.ts), '' = none. */
+  readonly trace: string;
 }
 
 /** The request head for the upstream, from the received head in `out`. */
@@ -42,7 +45,7 @@ export function encodeUpstreamHead(buf: Buffer, out: Uint32Array, f: UpstreamHea
   const headerBytes = planHeaders(buf, out, skip, removals(buf, out, f.remove), f.xfcc === null ? null : XFCC_HEADER);
   let start =
     f.method + ' ' + f.pathAndQuery + ' HTTP/1.1\r\nhost: ' + f.host +
-    (f.forwardedFor === '' ? '' : '\r\nx-forwarded-for: ' + f.forwardedFor) + '\r\nx-request-id: ' + f.requestId + '\r\n' + f.envoyHeaders;
+    (f.forwardedFor === '' ? '' : '\r\nx-forwarded-for: ' + f.forwardedFor) + '\r\nx-request-id: ' + f.requestId + '\r\n' + f.envoyHeaders + f.trace;
   if (f.xfcc !== null && f.xfcc !== '') start += XFCC_HEADER + ': ' + f.xfcc + '\r\n';
   if (!hasValueById(out, HEADER_ID.X_FORWARDED_PROTO)) start += 'x-forwarded-proto: http\r\n';
   const tail = f.framing + '\r\n';

@@ -39,6 +39,12 @@ export class NativeTlsChannel implements TlsLink, NativeTlsEvents {
     return this.socket.write(data);
   }
 
+  /** head then readBuffer[start, end) as plaintext (see NativeSocket.writeWithRead): one record when small. */
+  writeWithRead(head: Buffer | null, start: number, end: number): boolean {
+    if (this.failed || !this.handshakeDone) return true;
+    return this.socket.writeWithRead(head, start, end);
+  }
+
   end(): void {
     // The addon sends close_notify before the half-close.
     this.socket.end();

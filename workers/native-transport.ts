@@ -3,6 +3,7 @@
 // (dispatch) as records naming a socket id, with read bytes at offsets in
 // this thread's read buffer (valid only during the call, as with
 // shared-read-buffer.ts).
+import { Buffer } from 'node:buffer';
 import {
   TRANSPORT_EVENT as EV,
   transportAdopt,
@@ -18,6 +19,7 @@ import {
   transportSetTimeout,
   transportShutdown,
   transportWrite,
+  transportWriteRead,
 } from '../src/native.js';
 import type { SocketOwner, TransportSocket } from './transport-socket.js';
 
@@ -44,6 +46,11 @@ function ensureInit(): void {
   events = new Int32Array(EVENT_RECORDS * EV.RECORD_INTS);
   transportInit(buf, events, dispatch, NATIVE_HIGH_WATER_MARK);
   readBuffer = buf;
+}
+
+/** Whether buf is this thread's read buffer (the one DATA records point into). */
+export function isNativeReadBuffer(buf: Buffer): boolean {
+  return buf === readBuffer;
 }
 
 /** Calls from the addon and records they carried (a test checks that a loop turn's events come in one call). */
@@ -129,6 +136,14 @@ export class NativeSocket implements TransportSocket {
 
   write(data: Buffer | string): boolean {
     return this.destroyed || transportWrite(this.id, data);
+  }
+
+  /**
+   * `head` (or nothing) then readBuffer[start, end) in one write, copied by the addon only if the kernel does not
+   * take it at once: body bytes just read go out without a JS copy. Only during the dispatch that delivered them.
+   */
+  writeWithRead(head: Buffer | null, start: number, end: number): boolean {
+    return this.destroyed || transportWriteRead(this.id, head, start, end);
   }
 
   /** Several pieces in one writev. */

@@ -3,6 +3,7 @@
 // re-framed as one chunk per read for the upstream (so a body sent in 1-byte
 // chunks costs JS one piece per read, not per chunk). One reader per request
 // that has a body (none for the rest); the pieces go to its sink.
+import { Buffer } from 'node:buffer';
 import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace } from '../src/native.js';
 import { encodeBodyPiece } from './message-heads.js';
 import { retain } from './shared-read-buffer.js';

@@ -1,7 +1,9 @@
 // What a finished request leaves behind: one sample in the worker's request
 // stats and, when its filter chain has access logs, a line in each of them.
 // Called once per request, from ActiveRequest.complete().
+import { performance } from 'node:perf_hooks';
 import type { ActiveRequest } from './active-request.js';
+import { finishRequestTrace } from './tracing/request-trace.js';
 
 export function recordRequest(req: ActiveRequest): void {
   const now = performance.now();
@@ -11,6 +13,7 @@ export function recordRequest(req: ActiveRequest): void {
   // A direct response or redirect has no cluster: its series is named after the route's virtual host, as Envoy's vhost stats are.
   const destination = req.cluster !== null ? clusterName : req.route !== null ? req.route.virtualHost.name : '';
   ctx.stats.record(req.listenerName, destination, req.responseCode, req.flags, durationMs, req.grpcStatus, req.conn.security);
+  if (req.span !== null) finishRequestTrace(req, req.span, durationMs);
   const logs = req.logs;
   if (logs === null) return;
   // The start derived from the duration rather than a Date.now() taken by every request, logged or not.

@@ -39,6 +39,13 @@ class Series {
 }
 
 export class RequestStats {
+  /** The last series recorded and what found it: a worker's requests mostly repeat one (listener, cluster, code). */
+  private lastListener = '';
+  private lastCluster = '';
+  private lastKey = -1;
+  private lastSecurity: ConnectionSecurity | null = null;
+  private lastSeries: Series | null = null;
+
   private readonly byListener = new Map<string, Map<string, Map<number, Series>>>();
   /** Series of connections with a known security (interned ConnectionSecurity objects), by security, then as above. */
   private readonly bySecurity = new Map<ConnectionSecurity, Map<string, Map<string, Map<number, Series>>>>();
@@ -47,6 +54,24 @@ export class RequestStats {
   /** `security` must be interned (internSecurity): series are found by its identity. */
   record(listener: string, cluster: string, code: number, flags: number, durationMs: number, grpc = -1, security: ConnectionSecurity | null = null): void {
     this.downstreamRqTotal++;
+    const key = (grpc + 1) * 1099511627776 + code * 1048576 + flags; // room for 20 flag bits and the response code
+    let series = this.lastSeries;
+    if (series === null || key !== this.lastKey || listener !== this.lastListener || cluster !== this.lastCluster || security !== this.lastSecurity) {
+      series = this.findSeries(listener, cluster, key, code, flags, grpc, security);
+      this.lastSeries = series;
+      this.lastListener = listener;
+      this.lastCluster = cluster;
+      this.lastKey = key;
+      this.lastSecurity = security;
+    }
+    series.count++;
+    series.sumMs += durationMs;
+    let b = 0;
+    while (b < BUCKETS.length && durationMs > BUCKETS[b]!) b++;
+    series.buckets[b]!++;
+  }
+
+  private findSeries(listener: string, cluster: string, key: number, code: number, flags: number, grpc: number, security: ConnectionSecurity | null): Series {
     let listeners = this.byListener;
     if (security !== null) {
       let found = this.bySecurity.get(security);
@@ -57,14 +82,9 @@ export class RequestStats {
     if (byCluster === undefined) listeners.set(listener, (byCluster = new Map()));
     let byCode = byCluster.get(cluster);
     if (byCode === undefined) byCluster.set(cluster, (byCode = new Map()));
-    const key = (grpc + 1) * 1099511627776 + code * 1048576 + flags; // room for 20 flag bits and the response code
     let series = byCode.get(key);
     if (series === undefined) byCode.set(key, (series = new Series(listener, cluster, code, flags, grpc, security)));
-    series.count++;
-    series.sumMs += durationMs;
-    let b = 0;
-    while (b < BUCKETS.length && durationMs > BUCKETS[b]!) b++;
-    series.buckets[b]!++;
+    return series;
   }
 
   snapshot(): RequestSeries[] {

@@ -1,5 +1,6 @@
 // A route's header mutations turned, once per compiled route, into what the
 // hot path applies: names to drop while copying, and pre-encoded lines to add.
+import { Buffer } from 'node:buffer';
 import type { HeaderValueOption } from '../src/config/bootstrap-types.js';
 import type { CompiledRoute } from '../src/routing/route-table.js';
 

@@ -7,6 +7,7 @@
 // only during the callback. Anything that must outlive it (a partial head, a
 // body piece kept for a retry, a write the kernel did not take at once) is
 // copied first with `retain`. Parsing and header copying read it in place.
+import { Buffer } from 'node:buffer';
 import * as net from 'node:net';
 
 const SIZE = 64 * 1024;

@@ -2,6 +2,7 @@
 // response (content-length, chunked, close-delimited) with the native parser,
 // and hands each piece to the stream bound to it. One exchange at a time; the
 // endpoint pools it between exchanges.
+import { Buffer } from 'node:buffer';
 import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace, parseResponseHead } from '../src/native.js';
 import { headOut, parseLimits } from './parse-scratch.js';
 import { retain } from './shared-read-buffer.js';

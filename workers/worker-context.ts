@@ -9,6 +9,7 @@ import type { DownstreamConnection } from './downstream-connection.js';
 import { HttpFilterStats } from './http-filter-stats.js';
 import { RequestStats } from './request-stats.js';
 import { TcpProxyStatsTable } from './tcp-proxy/tcp-proxy-stats-table.js';
+import { WorkerTracing } from './tracing/worker-tracing.js';
 
 /** A listener that stopped accepting for lack of file descriptors. */
 export interface PausedAcceptor {
@@ -25,6 +26,8 @@ export class WorkerContext {
   readonly filterStats = new HttpFilterStats();
   /** tcp_proxy counters per stat prefix and cluster. */
   readonly tcpStats = new TcpProxyStatsTable();
+  /** Trace header scratch, counters and Zipkin reporters (tracing/worker-tracing.ts). */
+  readonly tracing = new WorkerTracing(() => this.snapshot.clusters);
   readonly connections = new Set<DownstreamConnection>();
   downstreamCxTotal = 0;
   /** Connections closed at accept because the proxy was at --max-connections (Envoy: downstream_global_cx_overflow). */

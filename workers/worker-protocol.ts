@@ -54,6 +54,8 @@ export interface WorkerInit {
   readonly rateLimitState?: SharedArrayBuffer;
   /** The policy filter's counters (filters/mixer/mixer-counters.ts), one table per proxy; absent in tests that build a data plane alone. */
   readonly mixerCounters?: SharedArrayBuffer;
+  /** Tracing's counters (tracing/tracing-counters.ts), one table per proxy; absent in tests that build a data plane alone. */
+  readonly tracingCounters?: SharedArrayBuffer;
   /** 80 bytes: the session-ticket key of every downstream TLS context (16 name + 32 HMAC + 32 AES). */
   readonly tlsTicketKey: Uint8Array;
   /** The agent's SDS secrets when this worker started (a restarted worker compiles with the current ones). */

@@ -92,6 +92,8 @@ export class CertificateAuthority {
   private readonly limiter: TokenRateLimiter;
   issuedTotal = 0;
   refusedTotal = 0;
+  /** Refused requests by code, token checks included (the control /metrics shows them by reason). */
+  readonly refusalsByCode = new Map<RefusalCode, number>();
 
   private constructor(
     public material: CaMaterial,
@@ -233,11 +235,11 @@ export class CertificateAuthority {
   /** takes the bearer header value; returns the token's claims or throws CaRefusal(UNAUTHENTICATED). */
   authenticate(authorization: string | undefined): TokenClaims {
     const m = authorization === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (m === null) throw new CaRefusal('UNAUTHENTICATED', 'no bootstrap token: send it as "authorization: Bearer TOKEN" metadata');
+    if (m === null) throw this.refusal(new CaRefusal('UNAUTHENTICATED', 'no bootstrap token: send it as "authorization: Bearer TOKEN" metadata'));
     try {
       return this.tokens.verify(m[1]!);
     } catch (err) {
-      if (err instanceof TokenError) throw new CaRefusal('UNAUTHENTICATED', err.message);
+      if (err instanceof TokenError) throw this.refusal(new CaRefusal('UNAUTHENTICATED', err.message));
       throw err;
     }
   }
@@ -271,6 +273,7 @@ export class CertificateAuthority {
       return [signed.certPem, ...this.material.chainPems.slice(0, -1), this.bundlePem];
     } catch (err) {
       this.refusedTotal++;
+      if (err instanceof CaRefusal) this.refusal(err);
       if (err instanceof CaRefusal) this.log.warn({ code: err.code, tokenId: claims.id, identity, peer }, `certificate request refused: ${err.message}`);
       throw err;
     }
@@ -288,6 +291,12 @@ export class CertificateAuthority {
     const signed = this.signer.signKey(spki, general, ttlMs, now);
     const chain = [signed.certPem, ...this.material.chainPems.slice(0, -1), ...(this.crossPem === null ? [] : [this.crossPem])];
     return { certChainPem: chain.join(''), key: privateKey, serial: signed.serial, issuedAt: now, notAfter: signed.notAfter.getTime(), signingRootPem: this.material.rootPem };
+  }
+
+  /** Counts a refusal by its code; returns it (to throw). */
+  private refusal(err: CaRefusal): CaRefusal {
+    this.refusalsByCode.set(err.code, (this.refusalsByCode.get(err.code) ?? 0) + 1);
+    return err;
   }
 
   metrics(): string {

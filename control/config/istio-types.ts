@@ -17,10 +17,13 @@ export const ISTIO_API_VERSIONS = [
   'security.istio.io/v1',
   // Mixer's policy kinds (handler, instance, rule): see mixer-types.ts.
   'config.istio.io/v1alpha2',
+  // Telemetry (its tracing sampling, mesh-wide): see telemetry.ts.
+  'telemetry.istio.io/v1alpha1',
+  'telemetry.istio.io/v1',
 ] as const;
 export type IstioApiVersion = (typeof ISTIO_API_VERSIONS)[number];
 
-export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar', 'Gateway', 'PeerAuthentication', 'AuthorizationPolicy', 'handler', 'instance', 'rule'] as const;
+export const ISTIO_KINDS = ['ServiceEntry', 'WorkloadEntry', 'VirtualService', 'DestinationRule', 'Sidecar', 'Gateway', 'PeerAuthentication', 'AuthorizationPolicy', 'Telemetry', 'handler', 'instance', 'rule'] as const;
 export type IstioKind = (typeof ISTIO_KINDS)[number];
 
 /** Label or annotation map (key order as written). */
@@ -74,8 +77,9 @@ export type PolicyHandler = ResourceOf<'handler', PolicyHandlerSpec>;
 export type PolicyInstance = ResourceOf<'instance', PolicyInstanceSpec>;
 export type PolicyRule = ResourceOf<'rule', PolicyRuleSpec>;
 export type AuthorizationPolicy = ResourceOf<'AuthorizationPolicy', AuthorizationPolicySpec>;
+export type Telemetry = ResourceOf<'Telemetry', TelemetrySpec>;
 export type IstioResource = ServiceEntry | WorkloadEntry | VirtualService | DestinationRule | Sidecar | Gateway | PeerAuthentication
-  | AuthorizationPolicy | PolicyHandler | PolicyInstance | PolicyRule;
+  | AuthorizationPolicy | Telemetry | PolicyHandler | PolicyInstance | PolicyRule;
 
 // ---- ServiceEntry / WorkloadEntry ----
 
@@ -443,6 +447,13 @@ export interface GatewaySpec {
   /** Labels of the gateway proxies (`--router --label k=v`) this Gateway configures; empty selects every gateway proxy. */
   readonly selector: StringMap;
   readonly servers: readonly GatewayServer[];
+}
+
+// ---- Telemetry (telemetry.istio.io) ----
+
+/** The tracing part: one entry; randomSamplingPercentage absent = Istio's default for the mesh (the flag's, else 1%). */
+export interface TelemetrySpec {
+  readonly tracing: readonly { readonly randomSamplingPercentage?: number }[];
 }
 
 // ---- PeerAuthentication (security.istio.io) ----

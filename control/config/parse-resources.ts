@@ -23,6 +23,7 @@ import { readPolicyRuleSpec } from './mixer-rule.js';
 import { apiVersionServes } from './api-version-kinds.js';
 import { readAuthorizationPolicySpec } from './authorization-policy.js';
 import { readSidecarSpec } from './sidecar.js';
+import { readTelemetrySpec } from './telemetry.js';
 import { readVirtualServiceSpec } from './virtual-service.js';
 
 /** Resources that parsed cleanly, and the problems of those that did not (a document with any problem is left out). */
@@ -46,6 +47,7 @@ const SPEC_READERS: Readonly<Record<IstioKind, (v: ValueReader, cx: SpecContext)
   Gateway: readGatewaySpec,
   PeerAuthentication: readPeerAuthenticationSpec,
   AuthorizationPolicy: readAuthorizationPolicySpec,
+  Telemetry: readTelemetrySpec,
   handler: readPolicyHandlerSpec,
   instance: readPolicyInstanceSpec,
   rule: readPolicyRuleSpec,

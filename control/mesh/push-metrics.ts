@@ -69,7 +69,7 @@ export class PushMetrics {
   render(): string {
     const byType = (map: Map<XdsTypeLabel, number>, name: string): string => {
       let out = '';
-      for (const type of ['cds', 'eds', 'lds', 'rds'] as const) out += `${name}{type="${escapeLabelValue(type)}"} ${map.get(type) ?? 0}\n`;
+      for (const type of ['cds', 'eds', 'lds', 'rds', 'sds'] as const) out += `${name}{type="${escapeLabelValue(type)}"} ${map.get(type) ?? 0}\n`;
       return out;
     };
     const family = (name: string, type: string, help: string): string => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;

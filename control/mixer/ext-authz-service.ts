@@ -13,6 +13,7 @@ import { attributesFromContext, type AttributeContextMessage } from './ext-authz
 import { PoolFullError } from './adapter-pool.js';
 import { StatusCode } from './adapter.js';
 import type { PolicyRuntime } from './policy-runtime.js';
+import { serveUnaryFast, type FastHandler } from './fast-unary.js';
 
 export interface ExtAuthzCheckRequest {
   attributes?: AttributeContextMessage;
@@ -28,7 +29,7 @@ const HTTP_STATUS: Readonly<Record<number, number>> = { [StatusCode.PERMISSION_D
 
 /** takes the gRPC server and the policy runtime; adds Envoy's Authorization service to it. */
 export function addExtAuthzService(server: Server, runtime: PolicyRuntime, log: Logger): void {
-  server.addService(extAuthzServiceDefinition(), {
+  const implementation = {
     Check(call: ServerUnaryCall<ExtAuthzCheckRequest, ExtAuthzCheckResponse>, callback: sendUnaryData<ExtAuthzCheckResponse>): void {
       const started = process.hrtime.bigint();
       runtime.check(attributesFromContext(call.request.attributes), new Map(), '').then(
@@ -55,5 +56,7 @@ export function addExtAuthzService(server: Server, runtime: PolicyRuntime, log: 
         },
       );
     },
-  });
+  };
+  server.addService(extAuthzServiceDefinition(), implementation);
+  serveUnaryFast(server, extAuthzServiceDefinition(), implementation as unknown as Record<string, FastHandler>);
 }

@@ -13,6 +13,7 @@ import type { CheckAnswer, QuotaRequest } from './rule-dispatch.js';
 import type { AttributeMatch } from './reference-recorder.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import { EncodedAnswers, withEncodedCheckAnswers } from './encoded-answers.js';
+import { serveUnaryFast, type FastHandler } from './fast-unary.js';
 
 export interface MixerCheckRequest {
   attributes?: AttributesMessage;
@@ -82,7 +83,7 @@ export function addMixerService(server: Server, runtime: PolicyRuntime, log: Log
   const definition = withEncodedCheckAnswers(mixerServiceDefinition());
   const serialize = mixerServiceDefinition().Check!.responseSerialize;
   const answers = new EncodedAnswers((answer) => serialize(checkResponse(answer)));
-  server.addService(definition, {
+  const implementation = {
     Check(call: ServerUnaryCall<MixerCheckRequest, MixerCheckResponse | Buffer>, callback: sendUnaryData<MixerCheckResponse | Buffer>): void {
       const started = process.hrtime.bigint();
       const request = call.request;
@@ -112,5 +113,8 @@ export function addMixerService(server: Server, runtime: PolicyRuntime, log: Log
       runtime.report(batch.map((a) => decodeAttributes(a)));
       callback(null, {});
     },
-  });
+  };
+  server.addService(definition, implementation);
+  // The same handlers on the lean unary path (fast-unary.ts); grpc-js keeps them registered (its reflection of the service, a fallback).
+  serveUnaryFast(server, definition, implementation as unknown as Record<string, FastHandler>);
 }

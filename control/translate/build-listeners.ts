@@ -3,6 +3,7 @@
 // Inbound (`inbound`, :15006): requests from peer proxies to the local app,
 // with an inline route to the STATIC cluster `inbound|<port>||` that points at
 // 127.0.0.1:<app port>, as Istio's virtualInbound does.
+import { hcmTracing } from './tracing-mesh.js';
 import type { RegistryService } from '../registry/registry-types.js';
 import { authzHttpFilters } from './authz-rbac.js';
 import { inboundClusterName } from './cluster-name.js';
@@ -88,6 +89,7 @@ export function buildOutboundListener(proxy: ProxyIdentity, config: MeshConfig, 
     http_filters: httpFilters(usedFilters),
     ...hcmPathNormalization(config.options.pathNormalization),
     ...hcmAccessLog(config.options.accessLog),
+    ...hcmTracing(config.tracing),
   });
 }
 
@@ -145,6 +147,7 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
     ],
     ...hcmPathNormalization(config.options.pathNormalization),
     ...hcmAccessLog(config.options.accessLog),
+    ...hcmTracing(config.tracing),
   };
   if (tcpPorts.length === 0) {
     const inbound = hasMeshIdentity(proxy.labels)

@@ -4,6 +4,7 @@
 import type { PolicySummary } from './mixer-filter.js';
 import { DEFAULT_PATH_NORMALIZATION, type PathNormalizationType } from './hcm-path-normalization.js';
 import { DEFAULT_MESH_ACCESS_LOG, type MeshAccessLog } from './access-log-mesh.js';
+import { effectiveTracing, type MeshTracing } from './tracing-mesh.js';
 import {
   MESH_GATEWAY, type DestinationRule, type Gateway, type AuthorizationPolicy, type IstioResource, type MtlsMode, type PeerAuthentication, type Sidecar, type StringMap, type VirtualService,
 } from '../config/istio-types.js';
@@ -60,6 +61,10 @@ export interface MeshOptions {
   readonly accessLog: MeshAccessLog;
   /** SPIFFE trust domain of workload identities (the CA's): the peer SANs outbound mTLS checks. */
   readonly trustDomain: string;
+  /** --tracing-sampling / --tracing-zipkin: tracing on every sidecar HTTP listener (tracing-mesh.ts); null: off. */
+  readonly tracing: MeshTracing | null;
+  /** Where spans go when a Telemetry turns tracing on without --tracing-sampling (--tracing-zipkin, else the admin port). */
+  readonly tracingCollector?: { host: string; port: number };
 }
 
 export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
@@ -71,10 +76,13 @@ export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
   pathNormalization: DEFAULT_PATH_NORMALIZATION,
   accessLog: DEFAULT_MESH_ACCESS_LOG,
   trustDomain: 'cluster.local',
+  tracing: null,
 });
 
 export interface MeshConfig {
   readonly options: MeshOptions;
+  /** The tracing every sidecar gets: the flags', overridden by a Telemetry in the root namespace; null: off. */
+  readonly tracing: MeshTracing | null;
   /** Sorted by namespace/name. */
   readonly virtualServices: readonly VirtualService[];
   readonly destinationRules: readonly DestinationRule[];
@@ -171,6 +179,7 @@ export function createMeshConfig(resources: readonly IstioResource[], options: P
   const policySummary = resources.some((r) => r.kind === 'rule') ? summarizePolicy(buildPolicyConfig(resources)) : null;
   return {
     options: merged,
+    tracing: effectiveTracing(merged, resources),
     policySummary,
     virtualServices,
     destinationRules,

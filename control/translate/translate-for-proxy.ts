@@ -6,6 +6,7 @@
 // gives byte-identical resources and no push.
 // A proxyless gRPC client (ProxyIdentity.proxyless) is translated by
 // translate-proxyless.ts instead: api_listeners, no sidecar listeners.
+import { tracingClusters } from './tracing-mesh.js';
 import { resolveHost } from '../config/istio-fields.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
 import { buildLoadAssignment, buildOutboundCluster, dnsServiceOf, serviceClusterNames } from './build-clusters.js';
@@ -67,7 +68,7 @@ export function translateForProxy(proxy: ProxyIdentity, config: MeshConfig, regi
 export function translateOutbound(proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry): EnvoyResources {
   const { names, routes, tcpListeners } = outboundClusters(proxy, config, registry);
   return {
-    clusters: names.map((name) => buildOutboundCluster(name, proxy, config, registry)).sort(byName('name')),
+    clusters: [...names.map((name) => buildOutboundCluster(name, proxy, config, registry)), ...tracingClusters(config.tracing)].sort(byName('name')),
     // DNS clusters carry their endpoints inline (names the proxy resolves): no ClusterLoadAssignment for them.
     endpoints: names.filter((name) => dnsServiceOf(name, registry) === undefined).map((name) => buildLoadAssignment(name, proxy, config, registry)),
     listeners: [buildOutboundListener(proxy, config, routes.usedFilters), ...tcpListeners].sort(byName('name')),

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { closestName } from '../did-you-mean.js';
 import type { CompletionCommand } from './completion.js';
+import { exitWithParent } from './exit-with-parent.js';
 import { OptionsError, type CommandSpec } from './options.js';
 
 interface CommandModule {
@@ -26,7 +27,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'run the sidecar proxy from an Envoy v3 bootstrap file', module: '../../workers/agent/proxy-command.js',
     spec: ['../../workers/agent/proxy-options.js', 'PROXY_COMMAND'],
   },
-  up: { summary: 'run the demo mesh on loopback (what `npm start` runs)', module: '../../examples/demo.js', spec: ['../../examples/demo.js', 'UP_SPEC'] },
+  up: { summary: 'run the demo mesh on loopback (what `npm start` runs)', module: '../../examples/up/up-command.js', spec: ['../../examples/up/up-options.js', 'UP_SPEC'] },
   bench: { summary: 'run the benchmark suite', module: '../../bench/main.js', spec: ['../../bench/bench-options.js', 'BENCH_SPEC'] },
   analyze: {
     summary: 'check a folder of Istio-shaped config and print every problem', module: '../../control/config/analyze-command.js',
@@ -175,6 +176,7 @@ async function printCompletion(args: readonly string[]): Promise<number> {
 
 /** Runs the process's own command line and sets its exit code (bin/isthmus.js calls this). */
 export function runFromProcess(): void {
+  exitWithParent();
   main(process.argv.slice(2)).then(
     (code) => {
       // Long-running commands (proxy) exit themselves; short ones set the code and let the loop end.

@@ -18,6 +18,8 @@ import type { UpgradeConfig } from './upgrade-config.js';
 import type { AccessLogConfig } from './access-log-config.js';
 import type { ClientCertDetails } from './client-cert-details.js';
 
+import type { TracingConfig } from './tracing-config.js';
+
 export interface SocketAddress {
   readonly address: string; // IPv4 or IPv6 literal (no brackets)
   readonly port: number; // 0 = let the kernel choose (agent resolves it once)
@@ -45,7 +47,7 @@ export interface RuntimeConfig {
 
 /** The HTTP connection manager fields one filter chain runs (the Listener's own are its first chain's). */
 export type ListenerHcm = Pick<Listener, 'statPrefix' | 'routeConfig' | 'streamIdleTimeoutMs' | 'requestHeadersTimeoutMs'
-  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2' | 'accessLogs' | 'forwarding' | 'localReply' | 'upgrades' | 'clientCertDetails' | 'scheme'>;
+  | 'httpFilters' | 'pathNormalization' | 'codecType' | 'http2' | 'accessLogs' | 'forwarding' | 'localReply' | 'upgrades' | 'clientCertDetails' | 'scheme' | 'tracing'>;
 
 /** http_connection_manager use_remote_address, xff_num_trusted_hops, skip_xff_append (Envoy's defaults: false, 0, false). */
 export interface ForwardingConfig {
@@ -153,6 +155,8 @@ export interface Listener {
   readonly clientCertDetails: ClientCertDetails;
   /** http_connection_manager scheme_header_transformation: the request's :scheme ('' keeps the downstream's). */
   readonly scheme: SchemeTransformation;
+  /** http_connection_manager.tracing (tracing-config.ts); null or absent: no tracing. */
+  readonly tracing?: TracingConfig | null;
 }
 
 /** scheme_header_transformation: scheme_to_overwrite ('' none) or match_upstream (the upstream transport's). */

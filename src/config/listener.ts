@@ -22,6 +22,7 @@ import { readRouteConfig } from './route-config.js';
 import { readUpgradeConfigs, type UpgradeConfig } from './upgrade-config.js';
 import { readTcpProxy, TCP_PROXY_FILTER_NAME, TCP_PROXY_TYPE_URL, type TcpProxyConfig } from './tcp-proxy.js';
 import type { ValueReader } from './yaml-reader.js';
+import { readTracingConfig, type TracingConfig } from './tracing-config.js';
 
 /** Envoy's Listener.listener_filters_timeout default. */
 export const DEFAULT_LISTENER_FILTERS_TIMEOUT_MS = 15_000;
@@ -49,9 +50,10 @@ interface HcmFields {
   upgrades: UpgradeConfig[] | undefined;
   clientCertDetails: ClientCertDetails | undefined;
   scheme: SchemeTransformation | undefined;
+  tracing: TracingConfig | null | undefined;
 }
 
-function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefined {
+function readHcm(v: ValueReader, refs: ClusterReference[], inbound: boolean): HcmFields | undefined {
   const obj = readTypedConfig(v, HCM_TYPE_URL);
   if (obj === undefined) return undefined;
   const statField = obj.field('stat_prefix');
@@ -76,8 +78,9 @@ function readHcm(v: ValueReader, refs: ClusterReference[]): HcmFields | undefine
   const upgrades = readUpgradeConfigs(obj.field('upgrade_configs'));
   const clientCertDetails = readClientCertDetails(obj);
   const scheme = readSchemeTransformation(obj);
+  const tracing = readTracingConfig(obj.field('tracing'), refs, inbound);
   obj.done();
-  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec, accessLogs, forwarding, localReply, upgrades, clientCertDetails, scheme };
+  return { statPrefix, routeConfig, streamIdleTimeoutMs, requestHeadersTimeoutMs, httpFilters, pathNormalization, codec, accessLogs, forwarding, localReply, upgrades, clientCertDetails, scheme, tracing };
 }
 
 /** config.listener.v3.FilterChainMatch: server_names, transport_protocol and application_protocols. */
@@ -166,7 +169,7 @@ function tcpChainHcm(statPrefix: string): FilterChain['hcm'] {
   };
 }
 
-function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain | undefined {
+function readFilterChain(v: ValueReader, refs: ClusterReference[], inbound: boolean): FilterChain | undefined {
   const chain = v.object();
   if (chain === undefined) return undefined;
   const match = readFilterChainMatch(chain.field('filter_chain_match'));
@@ -193,7 +196,7 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
       if (filterName !== undefined && filterName !== HCM_FILTER_NAME) {
         nameField.problem(`names "${filterName}"; the supported network filters are ${HCM_FILTER_NAME} and ${TCP_PROXY_FILTER_NAME}`);
       }
-      hcm = readHcm(typed, refs);
+      hcm = readHcm(typed, refs, inbound);
     }
     filter.done();
   }
@@ -204,7 +207,7 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
     || hcm.routeConfig === undefined || hcm.httpFilters === undefined || hcm.pathNormalization === undefined
     || hcm.codec === undefined || hcm.accessLogs === undefined
     || hcm.forwarding === undefined || hcm.localReply === undefined || hcm.upgrades === undefined
-    || hcm.clientCertDetails === undefined || hcm.scheme === undefined) return undefined;
+    || hcm.clientCertDetails === undefined || hcm.scheme === undefined || hcm.tracing === undefined) return undefined;
   return {
     match,
     tls,
@@ -223,6 +226,8 @@ function readFilterChain(v: ValueReader, refs: ClusterReference[]): FilterChain 
       upgrades: hcm.upgrades,
       clientCertDetails: hcm.clientCertDetails,
       scheme: hcm.scheme,
+      // Absent when off, so a listener without tracing reads as before.
+      ...(hcm.tracing === null ? {} : { tracing: hcm.tracing }),
     },
     tcpProxy: null,
   };
@@ -242,7 +247,7 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
   const address = readSocketAddress(addressField, true);
   // Informational in Envoy (stats, tracing); a control plane (Istio's and ours) sets it on every listener.
   const direction = obj.field('traffic_direction');
-  if (!direction.missing) direction.enumOf(['UNSPECIFIED', 'INBOUND', 'OUTBOUND']);
+  const inbound = !direction.missing && direction.enumOf(['UNSPECIFIED', 'INBOUND', 'OUTBOUND']) === 'INBOUND';
   const listenerFilters = readListenerFilters(obj.field('listener_filters'));
   const tlsInspector = listenerFilters?.tls;
   const httpInspector = listenerFilters?.http;
@@ -259,7 +264,7 @@ export function readListener(v: ValueReader, index: number, refs: ClusterReferen
   let chainsOk = true;
   const seen = new Set<string>();
   for (const item of items) {
-    const chain = readFilterChain(item, refs);
+    const chain = readFilterChain(item, refs, inbound);
     if (chain === undefined) {
       chainsOk = false;
       continue;

@@ -15,6 +15,8 @@ export class VirtualHostIndex<T> {
   private readonly suffixes: WildcardLevel<T>[] = [];
   private readonly prefixes: WildcardLevel<T>[] = [];
   private fallback: T | null = null;
+  /** Only "*" is served (a catch-all listener): every authority gets the fallback, no lookup needed. */
+  private readonly onlyFallback: boolean;
 
   /** Takes [lowercased domains, value] pairs; the first owner of a domain keeps it. */
   constructor(entries: Iterable<readonly [readonly string[], T]>) {
@@ -24,6 +26,7 @@ export class VirtualHostIndex<T> {
     // Longest fixed part first: the most specific wildcard wins.
     this.suffixes.sort((a, b) => b.length - a.length);
     this.prefixes.sort((a, b) => b.length - a.length);
+    this.onlyFallback = this.exact.size === 0 && this.suffixes.length === 0 && this.prefixes.length === 0;
   }
 
   private add(domain: string, value: T): void {
@@ -40,6 +43,7 @@ export class VirtualHostIndex<T> {
 
   /** Takes a lowercased authority (may include ':port'); returns the selected value or null. */
   find(authority: string): T | null {
+    if (this.onlyFallback) return this.fallback;
     const hit = this.findSpecific(authority);
     if (hit !== null) return hit;
     const colon = portColon(authority);

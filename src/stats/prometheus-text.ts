@@ -77,6 +77,11 @@ const WORKER_METRICS: readonly (readonly [string, 'gauge' | 'counter', string, (
   ['isthmus_worker_downstream_http2_rx_reset_total', 'counter', 'HTTP/2 streams the client reset before their response completed.', (w) => w.http2?.rxReset ?? 0],
   ['isthmus_worker_downstream_http2_too_many_premature_resets_total', 'counter', 'HTTP/2 connections ended with GOAWAY because the client reset most of its streams early (rapid reset).', (w) => w.http2?.tooManyPrematureResets ?? 0],
   ['isthmus_worker_downstream_http2_protocol_error_total', 'counter', 'HTTP/2 connections ended for a protocol error or a flood (nghttp2 limits: SETTINGS/PING floods, invalid frames, header lists over the limit).', (w) => w.http2?.cxProtocolError ?? 0],
+  ['isthmus_worker_downstream_http2_header_overflow_total', 'counter', 'HTTP/2 streams refused for a header list past max_request_headers_kb (HPACK bomb).', (w) => w.http2?.headerOverflow ?? 0],
+  ['isthmus_worker_downstream_http2_outbound_flood_total', 'counter', 'HTTP/2 connections ended for more than max_outbound_frames frames queued to a client that does not read.', (w) => w.http2?.outboundFlood ?? 0],
+  ['isthmus_worker_downstream_http2_continuation_flood_total', 'counter', 'HTTP/2 connections ended for a header block in too many CONTINUATION frames.', (w) => w.http2?.continuationFlood ?? 0],
+  ['isthmus_worker_downstream_http2_inbound_control_flood_total', 'counter', 'HTTP/2 connections ended for SETTINGS/PING/RST floods (acks owed past max_outbound_control_frames).', (w) => w.http2?.inboundFlood ?? 0],
+  ['isthmus_worker_downstream_http2_invalid_frames_total', 'counter', 'HTTP/2 connections ended for too many invalid frames.', (w) => w.http2?.invalidFrames ?? 0],
 ];
 
 /** Escapes a label value: backslash, double quote and line feed (exposition format 0.0.4). */

@@ -74,6 +74,16 @@ export interface Http2WorkerCounters {
   readonly cxProtocolError: number;
   readonly tooManyPrematureResets: number;
   readonly rxReset: number;
+  /** Native sessions only (native/h2_session.h): streams refused for a header list past the limit (HPACK bomb). */
+  readonly headerOverflow?: number;
+  /** Sessions ended for more than max_outbound_frames frames queued to a peer that does not read. */
+  readonly outboundFlood?: number;
+  /** Sessions ended for a header block split into too many CONTINUATION frames. */
+  readonly continuationFlood?: number;
+  /** Sessions ended for SETTINGS/PING/RST floods (control frames owed past max_outbound_control_frames). */
+  readonly inboundFlood?: number;
+  /** Sessions ended for too many invalid frames. */
+  readonly invalidFrames?: number;
 }
 
 /** istio_requests_total's connection_security_policy and principals for a downstream connection. */

@@ -67,6 +67,8 @@ const PROTO_FILES = [
   'envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto',
   // Isthmus's own extension, from src/xds/protos
   'isthmus/extensions/load_balancing_policies/peak_ewma/v1/peak_ewma.proto',
+  // http_connection_manager.tracing's Zipkin provider (Envoy's file, copied: deps/ lacks it)
+  'envoy/config/trace/v3/zipkin.proto',
   // the policy filter's HttpClientConfig (isthmus.filters.http.mixer)
   'isthmus/mixer/v1/client_config.proto',
 ];

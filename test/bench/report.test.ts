@@ -65,7 +65,7 @@ describe('report', () => {
       expect(json.results[1]).toHaveProperty('spread');
       expect((json.results[1] as { spectrum: unknown[] }).spectrum.length).toBeGreaterThan(3);
       expect(readFileSync(paths.html, 'utf8')).toMatch(/^<!doctype html>/);
-      expect(md).toContain('| isthmus / haproxy throughput (max) | 0.75 x | >= 0.6 | met |');
+      expect(md).toContain('| isthmus / haproxy throughput (max) | 0.75 x | >= 0.9 | NOT met |');
       expect(md).toContain('- nginx: nginx is not installed');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -77,7 +77,7 @@ describe('report', () => {
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^scenario\s+target\s+row\s+mode/);
     expect(lines[1]).toMatch(/^-+ {2}-+/);
-    expect(text).toContain('(goal >= 0.6: met)');
+    expect(text).toContain('(goal >= 0.9: NOT met)');
     expect(text).toContain('skipped nginx: nginx is not installed');
     expect(formatMarkdown(report())).toContain('Median of 1 interleaved run');
   });

@@ -23,6 +23,8 @@ export interface Parts {
   readonly httpFilters?: readonly unknown[];
   /** access_log, when given. */
   readonly accessLog?: readonly unknown[];
+  /** http_connection_manager.tracing, when given. */
+  readonly tracing?: unknown;
 }
 
 function staticCluster(name: string, port: number): Record<string, unknown> {
@@ -48,6 +50,7 @@ export function bootstrapText(parts: Parts = {}): string {
   };
   if (parts.httpFilters !== undefined) hcm.http_filters = parts.httpFilters;
   if (parts.accessLog !== undefined) hcm.access_log = parts.accessLog;
+  if (parts.tracing !== undefined) hcm.tracing = parts.tracing;
   return stringify({
     static_resources: {
       listeners: [{

@@ -494,7 +494,7 @@ describe('parseBootstrap: problems name file, line and path', () => {
     expect(problems.map((p) => p.message)).toEqual([
       'static_resources.listeners[0].address.socket_address.port_value must be between 0 and 65535',
       'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.codec_type must be one of AUTO, HTTP1, HTTP2',
-      'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.tracing is not supported',
+      'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.tracing.provider is required',
       expect.stringMatching(/weighted_clusters\.clusters\[1\]\.weight must be between 0 and 4294967295$/),
       'static_resources.clusters[1].type ORIGINAL_DST is not supported (STATIC, STRICT_DNS, LOGICAL_DNS)',
     ]);

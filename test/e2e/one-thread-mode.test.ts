@@ -10,6 +10,7 @@ import {
   admin, bootstrapYaml, configDump, metricSum, replaceFile, request, startProxy, startUpstream, taggedBootstrap, tempDir, waitFor,
   type RunningProxy, type Upstream,
 } from './harness.js';
+import { countMallocArenas } from '../support/malloc-arenas.js';
 
 interface ServerInfo {
   thread_model: string;
@@ -110,6 +111,8 @@ describe('--workers 2: worker threads', () => {
     replaceFile(bootstrapPath, bootstrapYaml(taggedBootstrap({ upstreamPort: upstream.port, tag: 'v2' })));
     await waitFor('both workers to apply v2', async () => (await configDump(p)).workers.every((w) => w.appliedVersion === 2 && w.state === 'running'));
     for (let i = 0; i < 5; i++) expect((await request(port, '/version')).body).toBe('v2');
+    // The threads (V8's, both workers', LMDB's) share two malloc arenas (bin/isthmus.js caps them first thing).
+    expect(countMallocArenas(p.child.pid!)).toBeLessThanOrEqual(1);
     replaceFile(bootstrapPath, bootstrapYaml(taggedBootstrap({ upstreamPort: upstream.port, tag: 'v1' })));
   }, 30_000);
 });

@@ -1,6 +1,8 @@
 // Weighted splits, retries, timeouts and upstream failures, each as a user
 // sees it: the status, the response flag in the access log and the stats.
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -216,6 +218,45 @@ describe('timeouts and local replies', () => {
     const startMs = Date.parse(log.start_time as string);
     expect(startMs).toBeGreaterThanOrEqual(started - 5);
     expect(startMs).toBeLessThan(started + 200);
+  });
+
+  it("times each request on a keep-alive connection from its own start: an earlier request's timeout neither cuts nor outlives it", async () => {
+    // One socket: requests run one after another on one connection (the proxy reuses one timer per connection).
+    const socket = connect(proxy.port, '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (received += chunk));
+    const exchange = async (path: string): Promise<{ status: number; ms: number }> => {
+      received = '';
+      const started = Date.now();
+      socket.write(`GET ${path} HTTP/1.1\r\nhost: svc\r\nx-test-key: k${++keySeq}\r\n\r\n`);
+      const deadline = Date.now() + 5000;
+      // Each response here has a content-length; wait for its whole body.
+      for (;;) {
+        const head = received.indexOf('\r\n\r\n');
+        const length = /content-length: (\d+)/i.exec(received);
+        if (head >= 0 && length !== null && received.length >= head + 4 + Number(length[1])) break;
+        if (Date.now() > deadline) throw new Error(`no whole response to ${path}: ${JSON.stringify(received)}`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      return { status: Number(received.slice(9, 12)), ms: Date.now() - started };
+    };
+    try {
+      // Fast requests for longer than the 0.3 s timeout: none is cut by the timer an earlier one started.
+      const until = Date.now() + 450;
+      while (Date.now() < until) {
+        expect((await exchange('/timeout?ms=1')).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // A slow one gets its full 0.3 s, counted from its own start, then 504.
+      const slow = await exchange('/timeout?ms=2000');
+      expect(slow.status).toBe(504);
+      expect(slow.ms).toBeGreaterThanOrEqual(280);
+      expect(slow.ms).toBeLessThan(1500);
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('answers 404 NR for a host no virtual host serves', async () => {

@@ -2,6 +2,7 @@
 // ports, write a version to LMDB, announce it), the worker threads and the
 // admin API. Nothing here is on the request path.
 import { createMixerCounters, renderMixerCounters } from '../filters/mixer/mixer-counters.js';
+import { createTracingCounters, renderTracingCounters } from '../tracing/tracing-counters.js';
 import { PolicyClient } from './policy-client.js';
 import { readFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
@@ -111,6 +112,8 @@ export class ProxyAgent implements AdminBackend {
   private readonly rateLimits = new RateLimitTable(createRateLimitBuffer());
   /** The policy filter's proxy-wide counters (workers bump them; /stats/prometheus reads them). */
   private readonly mixerCounters = createMixerCounters();
+  /** Tracing's proxy-wide counters (workers bump them; /stats/prometheus reads them). */
+  private readonly tracingCounters = createTracingCounters();
   /** The policy filter's Check/Report path to the policy server (gRPC loads on the first Check only). */
   private readonly policy: PolicyClient;
   private readonly slots: StateSlots;
@@ -153,6 +156,7 @@ export class ProxyAgent implements AdminBackend {
       sharedState: this.sharedState.buffer,
       rateLimitState: this.rateLimits.ints.buffer as SharedArrayBuffer,
       mixerCounters: this.mixerCounters.buffer as SharedArrayBuffer,
+      tracingCounters: this.tracingCounters.buffer as SharedArrayBuffer,
       // One session-ticket key for every worker (SO_REUSEPORT sends a resuming client to any of them) and every
       // certificate reload; random per process, so tickets never outlive the proxy. The in-thread data plane
       // (--workers 1) gets it through the same init.
@@ -588,7 +592,8 @@ export class ProxyAgent implements AdminBackend {
       resilience: resilienceStats(this.activeBootstrap, this.sharedState, this.healthChecker.stats()),
     });
     return text + localRateLimitPrometheus(this.activeBootstrap, this.rateLimits) + compressorPrometheus(this.activeBootstrap, this.rateLimits)
-      + (usesPolicyFilter(this.activeBootstrap) ? renderMixerCounters(this.mixerCounters) : '');
+      + (usesPolicyFilter(this.activeBootstrap) ? renderMixerCounters(this.mixerCounters) : '')
+      + (usesTracing(this.activeBootstrap) ? renderTracingCounters(this.tracingCounters) : '');
   }
 
   async configDump(): Promise<unknown> {
@@ -673,4 +678,9 @@ function usesPolicyFilter(bootstrap: Bootstrap | undefined): boolean {
 
 function listenerSummary(bootstrap: Bootstrap): { name: string; address: string; port: number }[] {
   return bootstrap.listeners.map((l) => ({ name: l.name, address: l.address.address, port: l.address.port }));
+}
+
+/** Some HTTP filter chain of the config has tracing (its counters are shown then). */
+function usesTracing(bootstrap: Bootstrap | undefined): boolean {
+  return bootstrap !== undefined && bootstrap.listeners.some((l) => l.filterChains.some((c) => c.hcm.tracing != null));
 }

@@ -4,13 +4,15 @@
 // header list size) and its flood limits (SETTINGS/PING ack floods, outbound
 // queue, invalid frames); a client resetting most of its streams before they
 // are answered (rapid reset) gets GOAWAY, as Envoy does. Each stream becomes
-// an H2StreamConnection running the HTTP/1.1 request path.
+// an H2StreamConnection running the HTTP/1.1 request path. The fallback for
+// connections the native session (native-h2-session.ts) cannot drive.
 import * as http2 from 'node:http2';
 import type { Http2Options } from '../../src/config/http2-options.js';
 import type { DownstreamConnection } from '../downstream-connection.js';
 import type { WorkerContext } from '../worker-context.js';
 import { h2Counters } from './h2-counters.js';
-import { H2StreamConnection } from './h2-stream-connection.js';
+import type { H2SessionSide } from './h2-stream-backend.js';
+import { NodeH2Stream } from './node-h2-stream.js';
 import { SocketDuplex, type DuplexOwner } from './socket-duplex.js';
 
 /** Envoy's rule: past this many streams, resets before the response on over half of them end the connection. */
@@ -52,7 +54,7 @@ function onSession(session: http2.ServerHttp2Session): void {
   if (owner !== null) owner.bind(session);
 }
 
-export class H2DownstreamSession implements DuplexOwner {
+export class H2DownstreamSession implements DuplexOwner, H2SessionSide {
   private readonly duplex: SocketDuplex;
   private session: http2.ServerHttp2Session | null = null;
   private streams = 0;
@@ -111,7 +113,7 @@ export class H2DownstreamSession implements DuplexOwner {
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]): void {
     this.streams++;
     h2Counters.streamsTotal++;
-    new H2StreamConnection(this, stream, headers as Record<string, string | string[] | undefined>, rawHeaders, (flags & END_STREAM) !== 0);
+    new NodeH2Stream(this, stream, headers as Record<string, string | string[] | undefined>, rawHeaders, (flags & END_STREAM) !== 0);
   }
 
   /** A stream ended before its response did (the client reset it, or the session went). */

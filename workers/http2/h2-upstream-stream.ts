@@ -32,6 +32,8 @@ export class H2UpstreamStream implements UpstreamAttempt {
   private h2stream: ClientHttp2Stream | null = null;
   private headers: OutgoingHttpHeaders | null = null;
   private chunked = false;
+  /** The request has no body: its HEADERS end the stream. */
+  private bodyless = false;
   private readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
   private ended = false;
   private done = false;
@@ -133,6 +135,8 @@ export class H2UpstreamStream implements UpstreamAttempt {
     this.headRequest = method === 'HEAD';
     const flags = out[HEAD.FLAGS]!;
     this.chunked = (flags & FLAG.CHUNKED) !== 0;
+    // No body (no chunked framing, no or a zero content-length): HEADERS carries END_STREAM, no empty DATA frame follows.
+    this.bodyless = !this.chunked && ((flags & FLAG.CONTENT_LENGTH) === 0 || (out[HEAD.CONTENT_LENGTH_HI]! | out[HEAD.CONTENT_LENGTH_LO]!) === 0);
     this.chunkState.fill(0);
     this.headers = headers;
     return n;
@@ -142,7 +146,7 @@ export class H2UpstreamStream implements UpstreamAttempt {
     const session = this.session!;
     let s: ClientHttp2Stream;
     try {
-      s = session.session.request(this.headers!, { endStream: false });
+      s = session.session.request(this.headers!, { endStream: this.bodyless });
     } catch {
       // A header HTTP/2 cannot carry (node:http2 refuses it), or the session closed under us.
       process.nextTick(failProtocol, this);
@@ -156,12 +160,14 @@ export class H2UpstreamStream implements UpstreamAttempt {
     s.on('close', this.onClose.bind(this));
     s.on('drain', this.onDrain.bind(this));
     s.on('error', noop);
+    if (this.bodyless) return;
     if (this.sent !== null && this.sent.length > 0) for (const b of this.sent) s.write(b);
     if (this.ended) s.end();
   }
 
   endRequest(): void {
     this.ended = true;
+    if (this.bodyless) return;
     const s = this.h2stream;
     if (s !== null && !s.destroyed) s.end();
   }

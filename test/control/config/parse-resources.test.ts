@@ -309,8 +309,8 @@ describe('parseResources: problems name the file, line and field path', () => {
       'spec: {hosts: [a.com], gateways: [mesh, Ingress_GW], http: [{route: [{destination: {host: a.com}}]}]}',
     ].join('\n');
     expect(problemsOf(text)).toEqual([
-      'bad.yaml:1: apiVersion must be one of networking.istio.io/v1alpha3, networking.istio.io/v1beta1, networking.istio.io/v1, security.istio.io/v1beta1, security.istio.io/v1, config.istio.io/v1alpha2',
-      'bad.yaml:2: kind "EnvoyFilter" is not supported (supported kinds: ServiceEntry, WorkloadEntry, VirtualService, DestinationRule, Sidecar, Gateway, PeerAuthentication, AuthorizationPolicy, handler, instance, rule)',
+      'bad.yaml:1: apiVersion must be one of networking.istio.io/v1alpha3, networking.istio.io/v1beta1, networking.istio.io/v1, security.istio.io/v1beta1, security.istio.io/v1, config.istio.io/v1alpha2, telemetry.istio.io/v1alpha1, telemetry.istio.io/v1',
+      'bad.yaml:2: kind "EnvoyFilter" is not supported (supported kinds: ServiceEntry, WorkloadEntry, VirtualService, DestinationRule, Sidecar, Gateway, PeerAuthentication, AuthorizationPolicy, Telemetry, handler, instance, rule)',
       'bad.yaml:9: spec.ports[0].protocol must be one of HTTP, HTTP2, HTTPS, GRPC, GRPC-WEB, TCP, TLS, MONGO, MYSQL, REDIS (got "QUIC")',
       'bad.yaml:14: spec.gateways[1] must be "mesh", a Gateway name or "namespace/name": "Ingress_GW"',
     ]);

@@ -14,6 +14,8 @@ export interface CheckCacheDb {
   remove(key: string): unknown;
   getRange(options: { start?: string; end?: string; limit?: number }): Iterable<{ key: unknown; value: unknown }>;
   transactionSync<T>(fn: () => T): T;
+  /** Runs fn inside the next asynchronous write transaction (committed and flushed on lmdb-js's write thread). */
+  transaction<T>(fn: () => T): Promise<T>;
   resetReadTxn(): void;
 }
 

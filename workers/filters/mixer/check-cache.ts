@@ -7,9 +7,15 @@
 //
 // Shared truth: the `checkcache` LMDB database, so an answer one worker got
 // serves every worker and survives a worker restart. Use counts are shared
-// too, without a write per request: a worker claims a block of uses from the
-// entry in one write transaction (at most 1/16 of what is left, up to 2^20) and
-// spends them from its in-memory front. The total never exceeds
+// too, without a write per request: a worker leases a block of uses from the
+// entry in one write transaction and spends them from its in-memory front.
+// A lease is sized by this worker's pace, like Mixer's client sized quota
+// prefetches: about LEASE_MS of its recent traffic (at least 1/16 of what is
+// left, all of it when that is less, at most 2^20); the next one is taken
+// ahead, in an asynchronous transaction (its commit and fsync on lmdb-js's
+// write thread) when half of the current one is left, so a request waits for
+// a synchronous claim (milliseconds: a commit flushed to disk) only for an
+// entry's first lease in this worker. The total never exceeds
 // valid_use_count; a worker may hold unspent uses when another needs more,
 // which costs an early Check, never a late one. The front (a Map by the raw
 // key, no hashing on a hit) is per worker and bounded; LMDB is bounded by
@@ -24,6 +30,10 @@ const FRONT_MAX = 4096;
 const MAX_KEY_SPACES = 64;
 /** A claim is an LMDB write transaction (a sync commit, milliseconds): big blocks keep them rare on a hot key. */
 const CLAIM_MAX = 1 << 20;
+/** A lease covers about this much of the worker's recent traffic on the key. */
+const LEASE_MS = 100;
+/** Below this many uses spent, a pace says little: small use counts are shared in 1/16 shares. */
+const PACE_MIN_SPENT = 16;
 /** -1: no use-count limit (valid_use_count 0). */
 const UNLIMITED = -1;
 
@@ -56,6 +66,12 @@ interface FrontEntry extends CachedVerdict {
   readonly expiresAt: number;
   /** Uses this worker claimed and has not spent; UNLIMITED for no limit. */
   usesLeft: number;
+  /** The size of the last block claimed: the next is claimed ahead when half of it is left. */
+  block: number;
+  /** When it was claimed (ms): with the uses spent since, this worker's pace on the key. */
+  claimedAt: number;
+  /** A claim ahead is in flight (one at a time per entry). */
+  claiming: boolean;
 }
 
 export class CheckCache {
@@ -99,7 +115,7 @@ export class CheckCache {
           continue;
         }
       }
-      if (entry.usesLeft > 0) entry.usesLeft--;
+      if (entry.usesLeft > 0 && --entry.usesLeft <= entry.block >> 1 && !entry.claiming) this.claimAhead(entry, now);
       return entry;
     }
     return null;
@@ -114,8 +130,10 @@ export class CheckCache {
     const dbKey = hashKey(raw);
     const remaining = outcome.validUses > 0 ? Math.max(0, outcome.validUses - outcome.sharedBy) : UNLIMITED;
     const expiresAt = now + outcome.validMs;
-    this.write(dbKey, { c: outcome.code, m: outcome.message, x: expiresAt, r: remaining, w: '' }, now);
-    this.remember(raw, { code: outcome.code, message: outcome.message, dbKey, expiresAt, usesLeft: remaining === UNLIMITED ? UNLIMITED : 0 });
+    // The storing worker's first lease is written with the answer (no claim of its own); small counts stay shared.
+    const first = remaining >= PACE_MIN_SPENT ? Math.floor(remaining / 16) : 0;
+    this.write(dbKey, { c: outcome.code, m: outcome.message, x: expiresAt, r: remaining === UNLIMITED ? UNLIMITED : remaining - first, w: '' }, now);
+    this.remember(raw, { code: outcome.code, message: outcome.message, dbKey, expiresAt, usesLeft: remaining === UNLIMITED ? UNLIMITED : first, block: first, claimedAt: now, claiming: false });
   }
 
   private rawKey(space: KeySpace, bag: RequestAttributeBag): string {
@@ -137,38 +155,67 @@ export class CheckCache {
     const dbKey = hashKey(raw);
     const stored = this.read(dbKey);
     if (stored === undefined || stored.x <= now || stored.r === 0) return undefined;
-    const entry: FrontEntry = { code: stored.c, message: stored.m, dbKey, expiresAt: stored.x, usesLeft: stored.r === UNLIMITED ? UNLIMITED : 0 };
+    const entry: FrontEntry = { code: stored.c, message: stored.m, dbKey, expiresAt: stored.x, usesLeft: stored.r === UNLIMITED ? UNLIMITED : 0, block: 0, claimedAt: now, claiming: false };
     this.remember(raw, entry);
     return entry;
   }
 
-  /** Takes a block of uses from the shared entry; false when none are left (or it expired or changed). */
+  /** Takes a block of uses from the shared entry now; false when none are left (or it expired or changed). */
   private claim(entry: FrontEntry, now: number): boolean {
     const db = this.db;
-    const take = (e: StoredEntry | undefined): number => {
-      if (e === undefined || e.x !== entry.expiresAt || e.x <= now || e.r <= 0) return 0;
-      return Math.min(e.r, Math.max(1, Math.min(CLAIM_MAX, Math.floor(e.r / 16))));
-    };
+    const want = paceWant(entry, now);
     if (db === null) {
       const e = this.local.get(entry.dbKey);
-      const n = take(e);
+      const n = blockOf(e, entry, want, now);
       if (n > 0) this.local.set(entry.dbKey, { ...e!, r: e!.r - n });
-      entry.usesLeft = n;
+      leased(entry, n, now);
       return n > 0;
     }
     try {
-      const n = db.transactionSync(() => {
-        const e = db.get(entry.dbKey) as StoredEntry | undefined;
-        const got = take(e);
-        if (got > 0) db.put(entry.dbKey, { ...e!, r: e!.r - got });
-        return got;
-      });
-      entry.usesLeft = n;
+      const n = db.transactionSync(() => takeBlock(db, entry, want, now));
+      leased(entry, n, now);
       return n > 0;
     } catch {
       this.onWriteError();
       return false;
     }
+  }
+
+  /** Claims the next block while this one is still being spent: the write waits for no request. */
+  private claimAhead(entry: FrontEntry, now: number): void {
+    const db = this.db;
+    if (db === null) return; // this worker's own entries: a claim is a Map update
+    entry.claiming = true;
+    const want = paceWant(entry, now);
+    let pending: Promise<number>;
+    try {
+      // The uses count as soon as the transaction takes them (before its commit is flushed): a worker that
+      // spends faster than a flush never finds the entry empty while its own lease is on the way.
+      pending = db.transaction(() => {
+        const n = takeBlock(db, entry, want, now);
+        if (n > 0) {
+          entry.usesLeft += n;
+          entry.block = n;
+          entry.claimedAt = now;
+        }
+        return n;
+      });
+    } catch {
+      entry.claiming = false;
+      this.onWriteError();
+      return;
+    }
+    pending.then(
+      () => {
+        entry.claiming = false;
+      },
+      () => {
+        // Not committed: the uses stay in LMDB for the others; this worker gives up what it holds (an early Check).
+        entry.claiming = false;
+        entry.usesLeft = 0;
+        this.onWriteError();
+      },
+    );
   }
 
   private read(dbKey: string): StoredEntry | undefined {
@@ -256,6 +303,37 @@ export class CheckCache {
   private spacesKey(): string {
     return `s:${this.scope}`;
   }
+}
+
+/** The uses this worker would spend on the entry in LEASE_MS at its pace since its last lease; 0 before it has one. */
+function paceWant(entry: FrontEntry, now: number): number {
+  const spent = entry.block - entry.usesLeft;
+  if (spent < PACE_MIN_SPENT) return 0;
+  return Math.ceil((spent / Math.max(1, now - entry.claimedAt)) * LEASE_MS);
+}
+
+function leased(entry: FrontEntry, n: number, now: number): void {
+  entry.usesLeft = n;
+  entry.block = n;
+  entry.claimedAt = now;
+}
+
+/**
+ * How many uses a lease takes from the stored entry `e`: at least 1/16 of what is left, `want` (the worker's pace)
+ * when more, all of it when `want` is not less; 0 when it expired or changed.
+ */
+function blockOf(e: StoredEntry | undefined, entry: FrontEntry, want: number, now: number): number {
+  if (e === undefined || e.x !== entry.expiresAt || e.x <= now || e.r <= 0) return 0;
+  const n = want >= e.r ? e.r : Math.max(1, Math.floor(e.r / 16), want);
+  return Math.min(e.r, CLAIM_MAX, n);
+}
+
+/** Inside a write transaction: takes a lease from the shared entry; returns its size. */
+function takeBlock(db: CheckCacheDb, entry: FrontEntry, want: number, now: number): number {
+  const e = db.get(entry.dbKey) as StoredEntry | undefined;
+  const n = blockOf(e, entry, want, now);
+  if (n > 0) db.put(entry.dbKey, { ...e!, r: e!.r - n });
+  return n;
 }
 
 /** A value's text in a key: typed, and length-prefixed where it could otherwise run into the next. */

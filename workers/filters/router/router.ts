@@ -6,6 +6,8 @@
 // once on a stale pooled connection), under the route and per-try timers.
 // It never answers the client itself: a failure goes back to the stream's
 // replyFailure, the one place that turns it into a response.
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import type { RouteAction } from '../../../src/config/bootstrap-types.js';
 import { HEAD } from '../../../src/native.js';
 import type { ActiveRequest } from '../../active-request.js';
@@ -74,6 +76,8 @@ export class Router implements UpstreamStream {
   /** The request was sent again once because its pooled connection was stale (at most once, idempotent only). */
   private replayedStale = false;
   private routeTimer: NodeJS.Timeout | null = null;
+  /** The route timeout was armed (on the connection's reusable timer for HTTP/1.1, routeTimer for HTTP/2). */
+  private routeTimerArmed = false;
   private tryTimer: NodeJS.Timeout | null = null;
   private backoffTimer: NodeJS.Timeout | null = null;
   private timeoutMs = 0;
@@ -358,8 +362,11 @@ export class Router implements UpstreamStream {
 
   /** Arms the route timeout once, when the route has one and the request is still running. */
   private startRouteTimer(): void {
-    if (this.timeoutMs > 0 && this.routeTimer === null && !this.stream.finished) {
-      this.routeTimer = setTimeout(onRouteTimeout, timerDelay(this.timeoutMs), this);
+    if (this.timeoutMs > 0 && !this.routeTimerArmed && !this.stream.finished) {
+      this.routeTimerArmed = true;
+      // An HTTP/1.1 connection runs one request at a time: its one timer is re-armed, no timer made per request.
+      if (this.stream.http2Stream === null) this.stream.conn.armRouteTimer(this, this.timeoutMs);
+      else this.routeTimer = setTimeout(onRouteTimeout, timerDelay(this.timeoutMs), this);
     }
   }
 
@@ -436,6 +443,7 @@ export class Router implements UpstreamStream {
   /** The request is over: timers, the attempt, the retry budget and the kept body let go. */
   destroy(): void {
     if (this.routeTimer !== null) clearTimeout(this.routeTimer);
+    if (this.routeTimerArmed && this.stream.http2Stream === null) this.stream.conn.disarmRouteTimer(this);
     this.clearTryTimer();
     if (this.upstream !== null) this.abandonAttempt();
     if (this.retry !== null) this.retry.release();

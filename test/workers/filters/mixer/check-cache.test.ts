@@ -77,6 +77,31 @@ describe('CheckCache', () => {
     expect(served).toBe(20);
   });
 
+  it('leases uses ahead, asynchronously, at a worker\'s pace: the total served stays within valid_use_count', async () => {
+    const workers = [worker(), worker()];
+    const validUses = 2000;
+    let rpcs = 0;
+    let served = 0;
+    let now = 1_000;
+    for (let i = 0; i < 12_000; i++) {
+      // Worker 0 takes three requests for each of worker 1's; time moves 1 ms per 8 requests.
+      const w = workers[i % 4 === 3 ? 1 : 0]!;
+      if (i % 8 === 0) now++;
+      if (w.lookup(bag({ 'x-user': 'pace' }), now) === null) {
+        rpcs++;
+        w.store(answer({ validUses }), bag({ 'x-user': 'pace' }), now);
+      } else served++;
+      // Let the leases taken ahead commit now and then (their transactions are asynchronous).
+      if (i % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Each RPC's own request is not served from the cache; the rest of its uses at most are.
+    expect(served).toBeLessThanOrEqual(rpcs * (validUses - 1));
+    expect(rpcs + served).toBe(12_000);
+    // Leases are spent nearly whole: few early Checks.
+    expect(rpcs).toBeLessThanOrEqual(12);
+  });
+
   it('shares one answer among the callers of one RPC (sharedBy): only the first stores it', () => {
     const a = worker();
     const b = worker();

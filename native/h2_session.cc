@@ -1,0 +1,417 @@
+// nghttp2 server session callbacks and the session's send/receive. See
+// h2_session.h. Defences: nghttp2's own (SETTINGS/PING ack floods via
+// max_outbound_ack, RST rate limit, HPACK limits, CONTINUATION limit in 1.61)
+// plus ours: header list size, CONTINUATION count, invalid frames,
+// premature resets (Envoy's rule) and max_outbound_frames.
+#include "h2_session.h"
+
+#include <cstring>
+#include <string>
+
+#include "h2_module.h"
+#include "socket_tls.h"
+#include "socket_transport.h"
+
+namespace isthmus {
+
+namespace {
+
+constexpr size_t kStreamHighWater = 64 * 1024;  // queued response bytes past which Write answers 0
+constexpr size_t kSendGather = 64 * 1024;        // frames gathered into one socket write
+constexpr uint32_t kMaxContinuations = 8;        // CONTINUATION frames per header block (nghttp2 1.61's own limit)
+constexpr uint32_t kMaxInvalidFrames = 100;
+constexpr uint32_t kPrematureMinStreams = 100;   // Envoy: past this many streams, over half reset early ends the session
+constexpr size_t kMaxResponseHeaders = 512;
+
+H2Session* Self(void* user_data) { return static_cast<H2Session*>(user_data); }
+
+}  // namespace
+
+H2Session::H2Session(Transport* t, int32_t conn_id, int32_t handle, const H2Settings& settings, H2Sink* sink)
+    : transport_(t), conn_id_(conn_id), handle_(handle), settings_(settings), sink_(sink) {}
+
+bool H2Session::Start() {
+  nghttp2_session_callbacks* cbs = nullptr;
+  if (nghttp2_session_callbacks_new(&cbs) != 0) return false;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, OnBeginHeaders);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, OnHeader);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, OnFrameRecv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, OnDataChunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamClose);
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, OnBeginFrame);
+  nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, OnInvalidFrame);
+  nghttp2_option* opt = nullptr;
+  if (nghttp2_option_new(&opt) != 0) {
+    nghttp2_session_callbacks_del(cbs);
+    return false;
+  }
+  // Windows open as JS takes the body (SetReading), so a slow reader holds only its own stream's window.
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_max_outbound_ack(opt, settings_.max_outbound_control_frames);
+  nghttp2_option_set_max_settings(opt, 32);
+  nghttp2_session* raw = nullptr;
+  const int rv = nghttp2_session_server_new2(&raw, cbs, this, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  if (rv != 0) return false;
+  session_.reset(raw);
+  nghttp2_settings_entry iv[4] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings_.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings_.initial_stream_window},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings_.max_header_list},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+  };
+  if (nghttp2_submit_settings(raw, NGHTTP2_FLAG_NONE, iv, 4) != 0) return false;
+  if (settings_.initial_connection_window > 65535) {
+    nghttp2_session_set_local_window_size(raw, NGHTTP2_FLAG_NONE, 0, static_cast<int32_t>(settings_.initial_connection_window));
+  }
+  MarkH2Dirty(this, handle_);
+  return true;
+}
+
+H2Stream* H2Session::Find(int32_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+void H2Session::Event(int32_t id, int32_t code, int32_t a, int32_t b) {
+  H2Sink* k = sink_;
+  if (k->event_count >= k->event_cap) return;  // cannot happen: RoomLow pauses input well before
+  int32_t* r = k->events + k->event_count * 5;
+  r[0] = handle_;
+  r[1] = code;
+  r[2] = id;
+  r[3] = a;
+  r[4] = b;
+  k->event_count++;
+}
+
+bool H2Session::RoomLow() const {
+  return sink_->event_count + 32 > sink_->event_cap ||
+         sink_->arena_used + settings_.max_header_list + 8192 > sink_->arena_cap;
+}
+
+void H2Session::Fatal(uint32_t goaway_code, H2Counter counter) {
+  if (dead_) return;
+  dead_ = true;
+  sink_->counters[counter]++;
+  nghttp2_session_terminate_session(session_.get(), goaway_code);
+  MarkH2Dirty(this, handle_);
+}
+
+int64_t H2Session::Receive(const uint8_t* data, size_t len) {
+  if (dead_) return -1;
+  const ssize_t rv = nghttp2_session_mem_recv(session_.get(), data, len);
+  if (rv < 0) {
+    if (!dead_) {
+      if (rv == NGHTTP2_ERR_FLOODED) Fatal(NGHTTP2_ENHANCE_YOUR_CALM, kCntInboundFlood);
+      else Fatal(NGHTTP2_PROTOCOL_ERROR, kCntProtocolError);
+    }
+    return -1;
+  }
+  if (nghttp2_session_get_outbound_queue_size(session_.get()) > settings_.max_outbound_frames) {
+    Fatal(NGHTTP2_ENHANCE_YOUR_CALM, kCntOutboundFlood);
+    return -1;
+  }
+  MarkH2Dirty(this, handle_);
+  return dead_ ? -1 : static_cast<int64_t>(rv);
+}
+
+void H2Session::Send() {
+  Conn* c = FindConn(transport_, conn_id_);
+  if (c == nullptr || c->closing) return;
+  nghttp2_session* s = session_.get();
+  bool full = c->Queued() > transport_->high_water;
+  out_.clear();
+  while (!full) {
+    if (sink_->event_count + 64 > sink_->event_cap) {  // room for this send's events: the rest next round
+      MarkH2Dirty(this, handle_);
+      break;
+    }
+    const uint8_t* data = nullptr;
+    const ssize_t n = nghttp2_session_mem_send(s, &data);
+    if (n < 0) {
+      dead_ = true;
+      break;
+    }
+    if (n == 0) break;
+    out_.insert(out_.end(), data, data + n);
+    if (out_.size() >= kSendGather) {
+      uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out_.data()), static_cast<unsigned int>(out_.size()));
+      full = !(c->tls ? WriteTls(c, &buf, 1) : WriteConn(c, &buf, 1));
+      out_.clear();
+    }
+  }
+  if (!out_.empty()) {
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out_.data()), static_cast<unsigned int>(out_.size()));
+    full = !(c->tls ? WriteTls(c, &buf, 1) : WriteConn(c, &buf, 1));
+    out_.clear();
+  }
+  if (out_.capacity() > 4 * kSendGather) out_.shrink_to_fit();
+  // A peer that does not read: frames pile up in nghttp2 while the socket is full (Envoy's max_outbound_frames).
+  if (!dead_ && nghttp2_session_get_outbound_queue_size(s) > settings_.max_outbound_frames) {
+    dead_ = true;
+    sink_->counters[kCntOutboundFlood]++;
+    if (!end_reported_) {
+      end_reported_ = true;
+      Event(0, kH2SessionEnd, 1, 0);  // 1: reset the connection (a GOAWAY would not get through)
+    }
+    return;
+  }
+  Finish();
+}
+
+void H2Session::Finish() {
+  if (end_reported_) return;
+  nghttp2_session* s = session_.get();
+  const bool done = nghttp2_session_want_read(s) == 0 && nghttp2_session_want_write(s) == 0;
+  if (done || (dead_ && nghttp2_session_want_write(s) == 0)) {
+    end_reported_ = true;
+    Event(0, kH2SessionEnd, 0, 0);
+  }
+}
+
+bool H2Session::Respond(int32_t stream_id, uint32_t status, const char* block, size_t len, bool end_stream) {
+  H2Stream* st = Find(stream_id);
+  if (st == nullptr || st->responded || dead_) return false;
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(16);
+  char status_text[4];
+  if (status < 100 || status > 999) return false;
+  status_text[0] = static_cast<char>('0' + status / 100);
+  status_text[1] = static_cast<char>('0' + status / 10 % 10);
+  status_text[2] = static_cast<char>('0' + status % 10);
+  status_text[3] = 0;
+  std::vector<nghttp2_nv> fields;
+  if (!ParseHeaderBlock(block, len, &fields, kMaxResponseHeaders)) return false;
+  nghttp2_nv st_nv = {reinterpret_cast<uint8_t*>(const_cast<char*>(":status")), reinterpret_cast<uint8_t*>(status_text), 7, 3,
+                      NGHTTP2_NV_FLAG_NONE};
+  nva.push_back(st_nv);
+  nva.insert(nva.end(), fields.begin(), fields.end());
+  st->responded = true;
+  int rv;
+  if (end_stream) {
+    st->out_ended = true;
+    rv = nghttp2_submit_response(session_.get(), stream_id, nva.data(), nva.size(), nullptr);
+  } else {
+    nghttp2_data_provider provider;
+    provider.source.ptr = st;
+    provider.read_callback = ReadBody;
+    rv = nghttp2_submit_response(session_.get(), stream_id, nva.data(), nva.size(), &provider);
+  }
+  MarkH2Dirty(this, handle_);
+  return rv == 0;
+}
+
+int H2Session::Write(int32_t stream_id, const uint8_t* data, size_t len) {
+  H2Stream* st = Find(stream_id);
+  if (st == nullptr || st->out_ended || !st->responded) return -1;
+  st->out.Append(data, len);
+  if (st->deferred) {
+    st->deferred = false;
+    nghttp2_session_resume_data(session_.get(), stream_id);
+  }
+  MarkH2Dirty(this, handle_);
+  if (st->out.size() >= kStreamHighWater) {
+    st->want_drain = true;
+    return 0;
+  }
+  return 1;
+}
+
+bool H2Session::End(int32_t stream_id, const char* block, size_t len) {
+  H2Stream* st = Find(stream_id);
+  if (st == nullptr || st->out_ended || !st->responded) return false;
+  st->out_ended = true;
+  if (len > 0) {
+    st->trailer_block.assign(block, len);
+    st->has_trailers = true;
+  }
+  if (st->deferred) {
+    st->deferred = false;
+    nghttp2_session_resume_data(session_.get(), stream_id);
+  }
+  MarkH2Dirty(this, handle_);
+  return true;
+}
+
+void H2Session::Reset(int32_t stream_id, uint32_t code) {
+  if (Find(stream_id) == nullptr) return;
+  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, stream_id, code);
+  MarkH2Dirty(this, handle_);
+}
+
+void H2Session::SetReading(int32_t stream_id, bool reading) {
+  H2Stream* st = Find(stream_id);
+  if (st == nullptr) return;
+  st->reading = reading;
+  if (reading && st->unconsumed > 0) {
+    nghttp2_session_consume_stream(session_.get(), stream_id, static_cast<size_t>(st->unconsumed));
+    st->unconsumed = 0;
+    MarkH2Dirty(this, handle_);
+  }
+}
+
+void H2Session::Drain() {
+  if (dead_) return;
+  nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_.get()),
+                        NGHTTP2_NO_ERROR, nullptr, 0);
+  MarkH2Dirty(this, handle_);
+}
+
+// ---- nghttp2 callbacks ----
+
+int H2Session::OnBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* user_data) {
+  H2Session* self = Self(user_data);
+  if (hd->type == NGHTTP2_HEADERS) {
+    self->continuations_ = 0;
+  } else if (hd->type == NGHTTP2_CONTINUATION && ++self->continuations_ > kMaxContinuations) {
+    self->Fatal(NGHTTP2_ENHANCE_YOUR_CALM, kCntContinuationFlood);
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
+}
+
+int H2Session::OnInvalidFrame(nghttp2_session*, const nghttp2_frame*, int, void* user_data) {
+  H2Session* self = Self(user_data);
+  if (++self->invalid_frames_ > kMaxInvalidFrames) {
+    self->Fatal(NGHTTP2_ENHANCE_YOUR_CALM, kCntInvalidFrames);
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
+}
+
+int H2Session::OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  H2Session* self = Self(user_data);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto st = std::make_unique<H2Stream>();
+  st->id = frame->hd.stream_id;
+  self->streams_[st->id] = std::move(st);
+  self->streams_seen_++;
+  self->sink_->counters[kCntStreams]++;
+  return 0;
+}
+
+int H2Session::OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                        const uint8_t* value, size_t valuelen, uint8_t, void* user_data) {
+  H2Session* self = Self(user_data);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers dropped
+  H2Stream* st = self->Find(frame->hd.stream_id);
+  if (st == nullptr || st->header_overflow) return 0;
+  st->head.list_size += namelen + valuelen + 32;
+  if (st->head.list_size > self->settings_.max_header_list) {
+    // An HPACK bomb (a few bytes that decode to a huge list) or plain oversized headers: the stream is refused.
+    st->header_overflow = true;
+    self->sink_->counters[kCntHeaderOverflow]++;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  if (!st->head.Add(name, namelen, value, valuelen)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  return 0;
+}
+
+int H2Session::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  H2Session* self = Self(user_data);
+  const int32_t id = frame->hd.stream_id;
+  const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (frame->hd.type == NGHTTP2_HEADERS) {
+    H2Stream* st = self->Find(id);
+    if (st == nullptr || st->header_overflow) return 0;
+    if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      const std::string head = st->head.Build(end_stream);
+      int32_t flags = end_stream ? kHeadEndStream : 0;
+      if (st->head.grpc) flags |= kHeadGrpc;
+      if (st->head.te_trailers) flags |= kHeadTeTrailers;
+      H2Sink* k = self->sink_;
+      if (head.empty()) {
+        flags |= st->head.method == "CONNECT" ? kHeadRefuse403 : kHeadRefuse400;
+        self->Event(id, kH2Head | flags, 0, 0);
+      } else if (k->arena_used + head.size() <= k->arena_cap) {
+        std::memcpy(k->arena + k->arena_used, head.data(), head.size());
+        self->Event(id, kH2Head | flags, static_cast<int32_t>(k->arena_used), static_cast<int32_t>(head.size()));
+        k->arena_used += head.size();
+      } else {
+        nghttp2_submit_rst_stream(self->session_.get(), NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+      }
+      st->head = H2RequestHead();  // the strings are not needed any more
+    } else if (end_stream) {
+      self->Event(id, kH2End, 0, 0);  // request trailers: not carried over, the body ends
+    }
+  } else if (frame->hd.type == NGHTTP2_DATA && end_stream) {
+    if (self->Find(id) != nullptr) self->Event(id, kH2End, 0, 0);
+  }
+  return self->RoomLow() ? NGHTTP2_ERR_PAUSE : 0;
+}
+
+int H2Session::OnDataChunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data, size_t len, void* user_data) {
+  H2Session* self = Self(user_data);
+  H2Stream* st = self->Find(id);
+  if (st == nullptr) {
+    nghttp2_session_consume_connection(session, len);
+    return 0;
+  }
+  if (st->reading) {
+    nghttp2_session_consume(session, id, len);
+  } else {
+    nghttp2_session_consume_connection(session, len);
+    st->unconsumed += static_cast<int32_t>(len);
+  }
+  H2Sink* k = self->sink_;
+  if (data >= k->input && data + len <= k->input + k->input_len) {
+    self->Event(id, kH2Data, static_cast<int32_t>(data - k->input), static_cast<int32_t>(len));
+  } else if (k->arena_used + len <= k->arena_cap) {
+    std::memcpy(k->arena + k->arena_used, data, len);
+    self->Event(id, kH2DataArena, static_cast<int32_t>(k->arena_used), static_cast<int32_t>(len));
+    k->arena_used += len;
+  } else {
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  return self->RoomLow() ? NGHTTP2_ERR_PAUSE : 0;
+}
+
+int H2Session::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, void* user_data) {
+  H2Session* self = Self(user_data);
+  auto it = self->streams_.find(id);
+  if (it == self->streams_.end()) return 0;
+  H2Stream* st = it->second.get();
+  const bool premature = error_code != NGHTTP2_NO_ERROR && !(st->out_ended && st->out.size() == 0);
+  if (premature) {
+    self->sink_->counters[kCntRxReset]++;
+    self->premature_resets_++;
+    if (self->streams_seen_ >= kPrematureMinStreams && self->premature_resets_ * 2 > self->streams_seen_) {
+      self->Fatal(NGHTTP2_ENHANCE_YOUR_CALM, kCntPrematureResets);
+    }
+  }
+  self->Event(id, kH2Close, static_cast<int32_t>(error_code), premature ? 1 : 0);
+  self->streams_.erase(it);
+  return 0;
+}
+
+ssize_t H2Session::ReadBody(nghttp2_session* session, int32_t id, uint8_t* buf, size_t length, uint32_t* data_flags,
+                            nghttp2_data_source* source, void* user_data) {
+  H2Session* self = Self(user_data);
+  H2Stream* st = self->Find(id);
+  if (st == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  const size_t n = st->out.Take(buf, length);
+  if (st->out.size() == 0) {
+    if (st->out_ended) {
+      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (st->has_trailers) {
+        std::vector<nghttp2_nv> nva;
+        if (ParseHeaderBlock(st->trailer_block.data(), st->trailer_block.size(), &nva, kMaxResponseHeaders) &&
+            nghttp2_submit_trailer(session, id, nva.data(), nva.size()) == 0) {
+          *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        }
+      }
+    } else if (n == 0) {
+      st->deferred = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+  }
+  if (st->want_drain && st->out.size() < kStreamHighWater / 2) {
+    st->want_drain = false;
+    self->Event(id, kH2Drain, 0, 0);
+  }
+  return static_cast<ssize_t>(n);
+}
+
+}  // namespace isthmus

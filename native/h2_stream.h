@@ -1,0 +1,84 @@
+// One HTTP/2 stream of a native session: the request head as it arrives
+// (turned into an HTTP/1.1 head, see h2_request_head.cc) and the response
+// body queued until nghttp2 sends it within the client's window.
+#ifndef ISTHMUS_H2_STREAM_H_
+#define ISTHMUS_H2_STREAM_H_
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace isthmus {
+
+// The request's headers, gathered until the HEADERS frame (and its CONTINUATIONs) ends.
+struct H2RequestHead {
+  std::string method;
+  std::string path;
+  std::string authority;
+  std::string host;
+  std::string cookie;
+  std::string content_length;
+  std::string fields;  // "name: value\r\n" for every header the HTTP/1.1 head carries over
+  size_t list_size = 0;  // RFC 9113 header list size so far (name + value + 32 per field)
+  bool grpc = false;
+  bool te_trailers = false;
+
+  // takes one decoded field; returns false when it is one an HTTP/1.1 head cannot carry (nghttp2 already
+  // refused malformed ones, so this is a last guard).
+  bool Add(const uint8_t* name, size_t name_len, const uint8_t* value, size_t value_len);
+  // takes whether a body follows; returns the HTTP/1.1 head ("" when :path is missing or the method is CONNECT).
+  std::string Build(bool end_stream) const;
+};
+
+// A queue of bytes consumed from the front without moving the rest each time.
+struct ByteQueue {
+  std::vector<uint8_t> bytes;
+  size_t off = 0;
+  size_t size() const { return bytes.size() - off; }
+  void Append(const uint8_t* data, size_t len) {
+    if (off > 0 && off == bytes.size()) {
+      bytes.clear();
+      off = 0;
+    } else if (off > 64 * 1024 && off * 2 > bytes.size()) {
+      bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(off));
+      off = 0;
+    }
+    bytes.insert(bytes.end(), data, data + len);
+  }
+  // Copies up to `len` bytes out; returns how many.
+  size_t Take(uint8_t* into, size_t len) {
+    const size_t n = len < size() ? len : size();
+    for (size_t i = 0; i < n; i++) into[i] = bytes[off + i];
+    off += n;
+    if (off == bytes.size()) {
+      bytes.clear();
+      off = 0;
+    }
+    return n;
+  }
+};
+
+struct H2Stream {
+  int32_t id = 0;
+  H2RequestHead head;
+  ByteQueue out;               // response body not yet taken by nghttp2
+  std::string trailer_block;   // "name\0value\0"... sent after the body when has_trailers
+  bool has_trailers = false;
+  bool responded = false;      // the response HEADERS were submitted
+  bool out_ended = false;      // JS ended the response
+  bool deferred = false;       // the data source returned DEFERRED: resume on the next write
+  bool want_drain = false;     // Write answered "over the limit": report DRAIN once it empties
+  bool reading = true;         // JS takes its body now
+  bool header_overflow = false;
+  int32_t unconsumed = 0;      // body bytes received while paused: the window opens for them on resume
+};
+
+// takes a block of "name\0value\0" pairs; fills nva (pointing into the block); false when it is malformed or
+// has more than max pairs.
+bool ParseHeaderBlock(const char* block, size_t len, std::vector<nghttp2_nv>* nva, size_t max);
+
+}  // namespace isthmus
+
+#endif  // ISTHMUS_H2_STREAM_H_

@@ -1,0 +1,183 @@
+// The native HTTP/2 session's defences against hostile clients written frame
+// by frame on a raw socket: max_outbound_frames (frames owed to a client
+// piling up faster than they can go out), SETTINGS/PING floods past
+// max_outbound_control_frames, and a header block split into a CONTINUATION
+// flood. Each ends that connection with GOAWAY and a counter in
+// /stats/prometheus, and the proxy goes on serving other clients.
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admin, metricSum, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
+
+const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const SETTINGS = 0x4;
+const PING = 0x6;
+const GOAWAY = 0x7;
+const HEADERS = 0x1;
+const CONTINUATION = 0x9;
+const END_HEADERS = 0x4;
+const END_STREAM = 0x1;
+const ENHANCE_YOUR_CALM = 0xb;
+
+let upstream: Upstream;
+let proxy: RunningProxy;
+
+function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(stream, 5);
+  return Buffer.concat([head, payload]);
+}
+
+/** An HPACK block for GET / with one literal header (no indexing, no Huffman; lengths < 127). */
+function requestBlock(extraName: string, extraValue: string): Buffer {
+  const name = Buffer.from(extraName, 'latin1');
+  const value = Buffer.from(extraValue, 'latin1');
+  return Buffer.concat([Buffer.from([0x82, 0x86, 0x84, 0x41, 9]), Buffer.from('localhost'), Buffer.from([0x00, name.length]), name, Buffer.from([value.length]), value]);
+}
+
+interface Outcome {
+  /** GOAWAY's error code, or -1 when the connection closed without one. */
+  readonly goaway: number;
+  readonly pingAcks: number;
+}
+
+/** Connects, writes the preface + SETTINGS and then `payload` in one write; resolves when the proxy sends GOAWAY or
+ *  closes (-1), when `allAcks` PING acks came (-3), or after 10 s (-2). */
+function attack(port: number, payload: Buffer, allAcks = -1): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    let pingAcks = 0;
+    let done = false;
+    const finish = (goaway: number): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ goaway, pingAcks });
+    };
+    const timer = setTimeout(() => finish(-2), 10_000);
+    sock.on('connect', () => {
+      sock.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), payload]));
+    });
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 9) {
+        const len = buf.readUIntBE(0, 3);
+        if (buf.length < 9 + len) break;
+        const type = buf[3]!;
+        if (type === PING && (buf[4]! & 1) === 1 && ++pingAcks === allAcks) {
+          finish(-3);
+          return;
+        }
+        if (type === GOAWAY) {
+          finish(buf.readUInt32BE(9 + 4));
+          return;
+        }
+        buf = buf.subarray(9 + len);
+      }
+    });
+    sock.on('error', () => finish(-1));
+    sock.on('close', () => finish(-1));
+  });
+}
+
+function pings(n: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < n; i++) parts.push(frame(PING, 0, 0, Buffer.alloc(8, i & 0xff)));
+  return Buffer.concat(parts);
+}
+
+async function stillServes(port: number): Promise<number> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const s = session.request({ ':path': '/ok' });
+      s.on('response', (h) => resolve(Number(h[':status'])));
+      s.on('error', reject);
+      s.resume();
+    });
+  } finally {
+    session.close();
+  }
+}
+
+function listener(name: string, http2Options: Record<string, unknown>): Record<string, unknown> {
+  return {
+    name,
+    address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    filter_chains: [{
+      filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
+        '@type': HCM, stat_prefix: name, codec_type: 'HTTP2', http2_protocol_options: http2Options,
+        route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up' } }] }] },
+      } }],
+    }],
+  };
+}
+
+beforeAll(async () => {
+  upstream = await startUpstream((_req, res) => res.end('ok'));
+  proxy = await startProxy({
+    bootstrap: {
+      static_resources: {
+        listeners: [
+          listener('frames', { max_outbound_frames: 100 }),
+          listener('control', { max_outbound_control_frames: 200 }),
+          listener('defaults', {}),
+        ],
+        clusters: [{
+          name: 'up', connect_timeout: '2s',
+          load_assignment: { cluster_name: 'up', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstream.port } } } }] }] },
+        }],
+      },
+    },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await proxy?.stop();
+  await upstream?.close();
+});
+
+describe('native HTTP/2 defences', () => {
+  it('max_outbound_frames: more frames owed than the limit ends the connection with a counter; under it they are answered', async () => {
+    const under = await attack(proxy.ports.get('defaults')!, pings(500), 500);
+    expect(under.goaway).toBe(-3); // every PING answered, no GOAWAY
+    expect(under.pingAcks).toBe(500);
+    const over = await attack(proxy.ports.get('frames')!, pings(500));
+    expect(over.goaway === ENHANCE_YOUR_CALM || over.goaway === -1).toBe(true);
+    expect(over.pingAcks).toBeLessThan(500);
+    const stats = (await admin(proxy, '/stats/prometheus')).body;
+    expect(metricSum(stats, 'isthmus_worker_downstream_http2_outbound_flood_total')).toBeGreaterThan(0);
+    expect(await stillServes(proxy.ports.get('frames')!)).toBe(200);
+  }, 30_000);
+
+  it('a PING flood past max_outbound_control_frames gets GOAWAY ENHANCE_YOUR_CALM and a counter', async () => {
+    const out = await attack(proxy.ports.get('control')!, pings(2000));
+    expect(out.goaway === ENHANCE_YOUR_CALM || out.goaway === -1).toBe(true);
+    const stats = (await admin(proxy, '/stats/prometheus')).body;
+    expect(metricSum(stats, 'isthmus_worker_downstream_http2_inbound_control_flood_total')).toBeGreaterThan(0);
+    expect(await stillServes(proxy.ports.get('control')!)).toBe(200);
+  }, 30_000);
+
+  it('a header block split into a CONTINUATION flood ends the connection; others are served', async () => {
+    const block = requestBlock('x-flood', 'v'.repeat(100));
+    const parts: Buffer[] = [frame(HEADERS, END_STREAM, 1, block.subarray(0, 4))];
+    for (let at = 4; at < block.length; at += 4) {
+      const last = at + 4 >= block.length;
+      parts.push(frame(CONTINUATION, last ? END_HEADERS : 0, 1, block.subarray(at, Math.min(at + 4, block.length))));
+    }
+    const out = await attack(proxy.ports.get('defaults')!, Buffer.concat(parts));
+    expect(out.goaway).not.toBe(-2);
+    expect(out.goaway).not.toBe(0);
+    const stats = (await admin(proxy, '/stats/prometheus')).body;
+    expect(metricSum(stats, 'isthmus_worker_downstream_http2_continuation_flood_total')
+      + metricSum(stats, 'isthmus_worker_downstream_http2_protocol_error_total')).toBeGreaterThan(0);
+    expect(await stillServes(proxy.ports.get('defaults')!)).toBe(200);
+  }, 30_000);
+});

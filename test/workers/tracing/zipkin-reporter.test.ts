@@ -1,0 +1,88 @@
+// The Zipkin reporter against real sockets: spans go out as one JSON list
+// per batch to the collector cluster's endpoint; a collector that accepts and
+// never answers holds at most one report in flight and a bounded queue, the
+// rest counted as dropped; a refused connection counts a failed report.
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ZipkinProvider } from '../../../src/config/tracing-config.js';
+import type { UpstreamCluster } from '../../../workers/upstream-cluster.js';
+import { Span } from '../../../workers/tracing/span.js';
+import { TRACE_COUNTER, localTracingCounters } from '../../../workers/tracing/tracing-counters.js';
+import { MAX_BATCH_SPANS, MAX_QUEUED_SPANS, ZipkinReporter, type ReporterHost } from '../../../workers/tracing/zipkin-reporter.js';
+import { closedPort } from '../../e2e/peers.js';
+import { startZipkinReceiver, type ZipkinReceiver } from '../../support/zipkin-receiver.js';
+import { waitFor } from '../../support/isthmus-process.js';
+
+const provider: ZipkinProvider = { collectorCluster: 'zipkin', collectorEndpoint: '/api/v2/spans', collectorHostname: '', traceId128bit: false, sharedSpanContext: true };
+
+function hostFor(port: number): ReporterHost {
+  const cluster = { endpoints: [{ address: '127.0.0.1', port }] } as unknown as UpstreamCluster;
+  return { counters: localTracingCounters(), serviceName: 'svc.ns', nodeId: 'node', clusters: () => new Map([['zipkin', cluster]]) };
+}
+
+function span(i: number): Span {
+  const s = new Span();
+  s.traceId = '463ac35c9f6413ad';
+  s.id = (i + 1).toString(16).padStart(16, '0');
+  s.name = 'svc/*';
+  s.timestampUs = 1_700_000_000_000_000;
+  s.durationUs = 10;
+  s.statusCode = 200;
+  s.userAgent = 'quote " and \\ and \u0001';
+  return s;
+}
+
+const cleanup: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
+});
+
+describe('ZipkinReporter', () => {
+  it('sends queued spans as Zipkin v2 JSON after the flush interval, a full batch at once', async () => {
+    const receiver: ZipkinReceiver = await startZipkinReceiver();
+    cleanup.push(() => receiver.close());
+    const host = hostFor(receiver.port);
+    const reporter = new ZipkinReporter(host, provider);
+    cleanup.push(() => reporter.close());
+    reporter.add(span(0));
+    await waitFor('the timer flush', () => receiver.spans.length === 1, 5000);
+    expect(receiver.spans[0]).toMatchObject({ traceId: '463ac35c9f6413ad', id: '0000000000000001', kind: 'CLIENT', localEndpoint: { serviceName: 'svc.ns' } });
+    expect(receiver.spans[0]!.tags?.user_agent).toBe('quote " and \\ and \u0001');
+    for (let i = 1; i <= MAX_BATCH_SPANS; i++) reporter.add(span(i));
+    await waitFor('the batch', () => receiver.spans.length === MAX_BATCH_SPANS + 1, 5000);
+    // Counted once the collector's answer is read (a moment after the receiver has the spans).
+    await waitFor('the count', () => Atomics.load(host.counters, TRACE_COUNTER.SPANS_SENT) === MAX_BATCH_SPANS + 1, 5000);
+    expect(Atomics.load(host.counters, TRACE_COUNTER.REPORTS_SENT)).toBe(2);
+    expect(Atomics.load(host.counters, TRACE_COUNTER.TIMER_FLUSHED)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps at most one report in flight and a bounded queue when the collector never answers', async () => {
+    const held: net.Socket[] = [];
+    const silent = net.createServer((s) => held.push(s.on('error', () => {})));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    cleanup.push(() => {
+      for (const s of held) s.destroy();
+      silent.close();
+    });
+    const host = hostFor((silent.address() as net.AddressInfo).port);
+    const reporter = new ZipkinReporter(host, provider);
+    cleanup.push(() => reporter.close());
+    const total = MAX_BATCH_SPANS + MAX_QUEUED_SPANS + 500;
+    for (let i = 0; i < total; i++) reporter.add(span(i));
+    expect(reporter.queued).toBe(MAX_QUEUED_SPANS);
+    expect(Atomics.load(host.counters, TRACE_COUNTER.SPANS_DROPPED)).toBe(500);
+    await waitFor('one connection', () => held.length === 1, 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(held).toHaveLength(1);
+  });
+
+  it('counts a report to a closed port as failed and sends nothing', async () => {
+    const host = hostFor(await closedPort());
+    const reporter = new ZipkinReporter(host, provider);
+    cleanup.push(() => reporter.close());
+    reporter.add(span(0));
+    reporter.flush(false);
+    await waitFor('the failure', () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_FAILED) === 1, 5000);
+    expect(Atomics.load(host.counters, TRACE_COUNTER.SPANS_SENT)).toBe(0);
+  });
+});

@@ -1,0 +1,115 @@
+// A request's part in a trace (Envoy's HCM tracing with the Zipkin driver):
+// at its start, decide sampling and make this hop's context from the incoming
+// one (or a new trace), and write the child context the upstream gets in both
+// B3 and W3C form; at its end, finish the span and queue it for report. A
+// span object exists only for a sampled request; an unsampled one carries
+// just the header lines (ids with sampled 0), so the next hops agree.
+import type { TracingConfig } from '../../src/config/tracing-config.js';
+import type { ActiveRequest } from '../active-request.js';
+import { findHeader } from '../header-block.js';
+import { responseFlagsText } from '../response-flags.js';
+import { KIND_CLIENT, KIND_SERVER, Span } from './span.js';
+import { SAMPLED_UNSET, SAMPLED_YES } from './trace-headers.js';
+import { randomId64, randomTraceId } from './trace-ids.js';
+import { TRACE_COUNTER } from './tracing-counters.js';
+
+const ZERO_HIGH = '0000000000000000';
+
+/** Sets req.traceHeaders (and req.span when sampled) from the head in buf/out, under the chain's tracing config. */
+export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Array, config: TracingConfig): void {
+  const tracing = req.conn.worker.tracing;
+  const counters = tracing.counters;
+  const incoming = tracing.incoming;
+  incoming.read(buf, out);
+  const ctx = tracing.context;
+  const continued = incoming.any && incoming.decode(ctx);
+  if (!continued && !incoming.any) ctx.sampled = SAMPLED_UNSET;
+  let sampled: boolean;
+  if (ctx.sampled !== SAMPLED_UNSET) {
+    // The caller decided (x-b3-sampled, b3, traceparent flags): honoured either way, as Envoy's Zipkin tracer does.
+    sampled = ctx.sampled === SAMPLED_YES;
+    Atomics.add(counters, TRACE_COUNTER.INCOMING_DECISION, 1);
+  } else {
+    if (incoming.clientTraceId && Math.random() * 100 < config.clientSampling) {
+      sampled = true;
+      Atomics.add(counters, TRACE_COUNTER.CLIENT_ENABLED, 1);
+    } else {
+      sampled = Math.random() * 100 < config.randomSampling;
+      if (sampled) Atomics.add(counters, TRACE_COUNTER.RANDOM_SAMPLING, 1);
+    }
+    if (sampled && config.overallSampling < 100 && Math.random() * 100 >= config.overallSampling) sampled = false;
+  }
+  if (!sampled) Atomics.add(counters, TRACE_COUNTER.NOT_SAMPLED, 1);
+  const inbound = config.inbound;
+  let traceId: string;
+  let spanId: string;
+  let parentId: string;
+  let shared = false;
+  if (continued) {
+    traceId = ctx.traceId;
+    if (inbound && config.zipkin.sharedSpanContext) {
+      // Zipkin's shared span: the server side of the caller's client span, same id.
+      spanId = ctx.spanId;
+      parentId = ctx.parentId;
+      shared = true;
+    } else {
+      spanId = randomId64();
+      parentId = ctx.spanId;
+    }
+  } else {
+    traceId = randomTraceId(config.zipkin.traceId128bit);
+    spanId = randomId64();
+    parentId = '';
+  }
+  // What the upstream sees as its parent: this span, or the router's child span (spawn_upstream_span).
+  const upstreamSpanId = sampled && config.spawnUpstreamSpan ? randomId64() : '';
+  const sentId = upstreamSpanId === '' ? spanId : upstreamSpanId;
+  const sentParent = upstreamSpanId === '' ? parentId : spanId;
+  req.traceHeaders =
+    'x-b3-traceid: ' + traceId + '\r\nx-b3-spanid: ' + sentId +
+    (sentParent === '' ? '' : '\r\nx-b3-parentspanid: ' + sentParent) +
+    (sampled ? '\r\nx-b3-sampled: 1' : '\r\nx-b3-sampled: 0') +
+    (incoming.b3Flags === '1' ? '\r\nx-b3-flags: 1' : '') +
+    '\r\ntraceparent: 00-' + (traceId.length === 16 ? ZERO_HIGH + traceId : traceId) + '-' + sentId + (sampled ? '-01\r\n' : '-00\r\n');
+  if (!sampled) return;
+  const span = new Span();
+  span.traceId = traceId;
+  span.id = spanId;
+  span.parentId = parentId;
+  span.shared = shared;
+  span.kind = inbound ? KIND_SERVER : KIND_CLIENT;
+  span.upstreamSpanId = upstreamSpanId;
+  span.timestampUs = Math.round((performance.timeOrigin + req.startMark) * 1000);
+  span.name = req.authority + '/*';
+  span.method = req.method;
+  const url = req.scheme + '://' + req.authority + (req.query === '' ? req.path : req.path + '?' + req.query);
+  span.url = url.length > config.maxPathTagLength ? url.slice(0, config.maxPathTagLength) : url;
+  span.protocol = req.http2Stream !== null ? 'HTTP/2' : req.http11 ? 'HTTP/1.1' : 'HTTP/1.0';
+  span.userAgent = findHeader(buf, out, 'user-agent') ?? '';
+  span.requestId = req.requestId;
+  span.peerAddress = req.conn.remoteAddress;
+  if (config.customTags.length > 0) {
+    const custom: string[] = [];
+    for (const t of config.customTags) {
+      custom.push(t.tag, t.kind === 'literal' ? t.value : findHeader(buf, out, t.header) ?? t.defaultValue);
+    }
+    span.custom = custom;
+  }
+  req.span = span;
+}
+
+/** The request ended: the span's outcome filled in and queued for its collector. */
+export function finishRequestTrace(req: ActiveRequest, span: Span, durationMs: number): void {
+  const config = req.hcm?.tracing;
+  if (config == null) return;
+  span.durationUs = Math.round(durationMs * 1000);
+  span.statusCode = req.responseCode;
+  span.responseFlags = responseFlagsText(req.flags);
+  const cluster = req.cluster;
+  if (cluster !== null) span.upstreamCluster = cluster.name;
+  const endpoint = req.endpoint;
+  if (endpoint !== null) span.upstreamAddress = endpoint.hostPort;
+  span.requestSize = req.bytesReceived;
+  span.responseSize = req.bytesSent;
+  req.conn.worker.tracing.reporterFor(config.zipkin).add(span);
+}

@@ -1,0 +1,50 @@
+// One worker's tracing state: the counters (the proxy-wide shared table once
+// the data plane has it), the names its spans carry, the scratch the request
+// path parses trace headers into (one per worker: requests on a thread run
+// one at a time), and its Zipkin reporters, one per collector, kept across
+// config versions so spans queued under one version still go out.
+import type { ZipkinProvider } from '../../src/config/tracing-config.js';
+import type { UpstreamCluster } from '../upstream-cluster.js';
+import { IncomingTraceHeaders, SAMPLED_UNSET, type TraceContext } from './trace-headers.js';
+import { localTracingCounters } from './tracing-counters.js';
+import { ZipkinReporter, type ReporterHost } from './zipkin-reporter.js';
+
+export class WorkerTracing implements ReporterHost {
+  counters: Int32Array = localTracingCounters();
+  /** Zipkin's localEndpoint.serviceName: the workload's service (Envoy's node cluster, as Istio sets it). */
+  serviceName = 'unknown';
+  /** The node_id tag. */
+  nodeId = 'unknown';
+  readonly incoming = new IncomingTraceHeaders();
+  readonly context: TraceContext = { traceId: '', spanId: '', parentId: '', sampled: SAMPLED_UNSET };
+  /** Per config object (a new version makes new objects): the reporter of its collector. */
+  private readonly byProvider = new WeakMap<ZipkinProvider, ZipkinReporter>();
+  private readonly byKey = new Map<string, ZipkinReporter>();
+
+  constructor(private readonly currentClusters: () => ReadonlyMap<string, UpstreamCluster>) {}
+
+  clusters(): ReadonlyMap<string, UpstreamCluster> {
+    return this.currentClusters();
+  }
+
+  /** The reporter for this collector (the same one for equal settings across versions). */
+  reporterFor(provider: ZipkinProvider): ZipkinReporter {
+    let reporter = this.byProvider.get(provider);
+    if (reporter !== undefined) return reporter;
+    const key = provider.collectorCluster + '\n' + provider.collectorEndpoint + '\n' + provider.collectorHostname;
+    reporter = this.byKey.get(key);
+    if (reporter === undefined) this.byKey.set(key, (reporter = new ZipkinReporter(this, provider)));
+    this.byProvider.set(provider, reporter);
+    return reporter;
+  }
+
+  /** Sends what is queued now (tests, shutdown). */
+  flushAll(): void {
+    for (const r of this.byKey.values()) r.flush(false);
+  }
+
+  close(): void {
+    for (const r of this.byKey.values()) r.close();
+    this.byKey.clear();
+  }
+}

@@ -1,0 +1,177 @@
+// Sends one worker's sampled spans to one Zipkin collector (a cluster, an
+// endpoint path, a Host) as Zipkin v2 JSON, off the request path: spans wait
+// in a bounded queue and go out in batches, when a batch is full or after
+// FLUSH_INTERVAL_MS. At most one report is in flight; a full queue drops new
+// spans and counts them, so a collector that is down or slow costs a bounded
+// amount of memory and never touches a request. The report is a small HTTP/1.1
+// POST on its own connection (connection: close), to an endpoint of the
+// collector cluster of the worker's current config.
+import { connect, type Socket } from 'node:net';
+import type { ZipkinProvider } from '../../src/config/tracing-config.js';
+import type { UpstreamCluster } from '../upstream-cluster.js';
+import type { Span } from './span.js';
+import { TRACE_COUNTER } from './tracing-counters.js';
+
+/** A batch: this many spans send a report at once. */
+export const MAX_BATCH_SPANS = 256;
+/** Spans waiting at most this long before the timer sends them. */
+export const FLUSH_INTERVAL_MS = 1000;
+/** Queue bound per reporter: spans past it are dropped (envoy_tracing_zipkin_spans_dropped). */
+export const MAX_QUEUED_SPANS = 2048;
+/** A report that has not been answered by then is abandoned (counted as failed). */
+export const REPORT_TIMEOUT_MS = 5000;
+/** At most this much of the collector's answer is read (its status line is all that matters). */
+const MAX_ANSWER_BYTES = 16 * 1024;
+
+/** What a reporter needs from its worker. */
+export interface ReporterHost {
+  readonly counters: Int32Array;
+  readonly serviceName: string;
+  readonly nodeId: string;
+  /** The worker's current clusters (the config a report goes out under). */
+  clusters(): ReadonlyMap<string, UpstreamCluster>;
+}
+
+export class ZipkinReporter {
+  private queue: Span[] = [];
+  private inFlight: Socket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** Round-robin over the collector cluster's endpoints. */
+  private next = 0;
+
+  constructor(
+    private readonly host: ReporterHost,
+    readonly provider: ZipkinProvider,
+  ) {}
+
+  /** Spans waiting (for tests and stats). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  add(span: Span): void {
+    if (this.queue.length >= MAX_QUEUED_SPANS) {
+      Atomics.add(this.host.counters, TRACE_COUNTER.SPANS_DROPPED, span.count);
+      return;
+    }
+    this.queue.push(span);
+    if (this.queue.length >= MAX_BATCH_SPANS) {
+      if (this.inFlight === null) this.flush(false);
+    } else if (this.timer === null) {
+      this.timer = setTimeout(onFlushTimer, FLUSH_INTERVAL_MS, this);
+      this.timer.unref();
+    }
+  }
+
+  /** Sends up to one batch now (no-op while a report is in flight: its end sends the next). */
+  flush(byTimer: boolean): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.inFlight !== null || this.queue.length === 0) return;
+    const batch = this.queue.length <= MAX_BATCH_SPANS ? this.queue : this.queue.slice(0, MAX_BATCH_SPANS);
+    this.queue = batch === this.queue ? [] : this.queue.slice(MAX_BATCH_SPANS);
+    const counters = this.host.counters;
+    const endpoints = this.host.clusters().get(this.provider.collectorCluster)?.endpoints;
+    if (endpoints === undefined || endpoints.length === 0) {
+      Atomics.add(counters, TRACE_COUNTER.REPORTS_SKIPPED_NO_CLUSTER, 1);
+      this.rearm();
+      return;
+    }
+    const endpoint = endpoints[this.next++ % endpoints.length]!;
+    if (byTimer) Atomics.add(counters, TRACE_COUNTER.TIMER_FLUSHED, 1);
+    let spans = 0;
+    let body = '[';
+    const local = '{"serviceName":' + JSON.stringify(this.host.serviceName) + '}';
+    const nodeId = JSON.stringify(this.host.nodeId);
+    for (let i = 0; i < batch.length; i++) {
+      const span = batch[i]!;
+      body += (i === 0 ? '' : ',') + span.toJson(local, nodeId);
+      spans += span.count;
+    }
+    body += ']';
+    const payload = Buffer.from(body, 'utf8');
+    const hostHeader = this.provider.collectorHostname !== '' ? this.provider.collectorHostname : this.provider.collectorCluster;
+    const head =
+      'POST ' + this.provider.collectorEndpoint + ' HTTP/1.1\r\nhost: ' + hostHeader +
+      '\r\ncontent-type: application/json\r\ncontent-length: ' + payload.length + '\r\nconnection: close\r\n\r\n';
+    const socket = connect({ host: endpoint.address, port: endpoint.port });
+    this.inFlight = socket;
+    const report = new ReportExchange(this, socket, spans);
+    socket.setNoDelay(true);
+    socket.setTimeout(REPORT_TIMEOUT_MS, () => socket.destroy(new Error('report timed out')));
+    socket.on('data', (chunk: Buffer) => report.onData(chunk));
+    socket.on('error', () => report.fail());
+    socket.on('close', () => report.end());
+    socket.write(head, 'latin1');
+    socket.end(payload);
+  }
+
+  /** A report ended (sent, refused or failed): the next batch may go. */
+  reportDone(socket: Socket): void {
+    if (this.inFlight !== socket) return;
+    this.inFlight = null;
+    if (this.queue.length >= MAX_BATCH_SPANS) this.flush(false);
+    else this.rearm();
+  }
+
+  private rearm(): void {
+    if (this.queue.length > 0 && this.timer === null) {
+      this.timer = setTimeout(onFlushTimer, FLUSH_INTERVAL_MS, this);
+      this.timer.unref();
+    }
+  }
+
+  /** Counts one finished report. */
+  count(slot: number, spans: number): void {
+    Atomics.add(this.host.counters, slot, 1);
+    if (slot === TRACE_COUNTER.REPORTS_SENT) Atomics.add(this.host.counters, TRACE_COUNTER.SPANS_SENT, spans);
+  }
+
+  /** Stops the timer and any report in flight (worker shutdown or a config without this collector). */
+  close(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.inFlight?.destroy();
+    this.queue = [];
+  }
+}
+
+/** One report's exchange: the collector's status line decides sent or dropped; no answer is failed. */
+class ReportExchange {
+  private answer = '';
+  private done = false;
+
+  constructor(
+    private readonly reporter: ZipkinReporter,
+    private readonly socket: Socket,
+    private readonly spans: number,
+  ) {}
+
+  onData(chunk: Buffer): void {
+    if (this.answer.length < MAX_ANSWER_BYTES) this.answer += chunk.latin1Slice(0, Math.min(chunk.length, MAX_ANSWER_BYTES));
+    else this.socket.destroy(); // the status line is in by now; the rest is not needed
+  }
+
+  fail(): void {
+    this.finish(TRACE_COUNTER.REPORTS_FAILED);
+  }
+
+  end(): void {
+    const m = /^HTTP\/1\.[01] (\d{3})/.exec(this.answer);
+    if (m === null) this.finish(TRACE_COUNTER.REPORTS_FAILED);
+    else this.finish(m[1]!.startsWith('2') ? TRACE_COUNTER.REPORTS_SENT : TRACE_COUNTER.REPORTS_DROPPED);
+  }
+
+  private finish(slot: number): void {
+    if (this.done) return;
+    this.done = true;
+    this.reporter.count(slot, this.spans);
+    this.reporter.reportDone(this.socket);
+  }
+}
+
+function onFlushTimer(reporter: ZipkinReporter): void {
+  reporter.flush(true);
+}
