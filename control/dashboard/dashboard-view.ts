@@ -109,6 +109,18 @@ function errorPct(f: Figures): number {
   return f.rps > 0 ? (100 * f.errorRps) / f.rps : 0;
 }
 
+/** Two series of one caller -> callee pair (one with the callee's version, one without): rates add up. */
+function mergeEdges(a: GraphEdge, b: GraphEdge): GraphEdge {
+  const rps = a.rps + b.rps;
+  return {
+    source: a.source, target: a.target, rps,
+    errorPct: rps > 0 ? (a.errorPct * a.rps + b.errorPct * b.rps) / rps : 0,
+    p99: a.p99 === null ? b.p99 : b.p99 === null ? a.p99 : Math.max(a.p99, b.p99),
+    mtls: a.mtls === 'unknown' ? b.mtls : a.mtls,
+    series: a.rps >= b.rps ? a.series : b.series,
+  };
+}
+
 function mtlsOf(f: Figures | undefined): MtlsState {
   if (f === undefined || f.rps <= 0) return 'unknown';
   const share = f.mtlsRps / f.rps;
@@ -157,18 +169,29 @@ export function buildDashboardState(input: ViewInputs): DashboardState {
     inbound.set(s.service, sumFigures(s.latest));
     for (const v of s.latest) inboundByVersion.set(nodeId(v.service, v.version), v);
   }
-  const edges: GraphEdge[] = [];
+  // A caller's metrics name the callee's version only when its route picked a subset; when the callee runs one
+  // version, an edge without one is that version's (else a second, versionless node would stand beside it).
+  const onlyVersion = new Map<string, string | null>();
+  for (const p of proxies) {
+    if (p.service === null || p.version === '') continue;
+    const seen = onlyVersion.get(p.service);
+    onlyVersion.set(p.service, seen === undefined || seen === p.version ? p.version : null);
+  }
+  const byKey = new Map<string, GraphEdge>();
   for (const e of series.edges.values()) {
     const f = e.latest;
     const source = touch(f.source, f.sourceVersion, 0);
-    const target = touch(f.target, f.targetVersion, 0);
-    edges.push({
+    const target = touch(f.target, f.targetVersion === '' ? onlyVersion.get(f.target) ?? '' : f.targetVersion, 0);
+    const edge: GraphEdge = {
       source, target, rps: f.rps, errorPct: errorPct(f), p99: f.p99,
       mtls: mtlsOf(inboundByVersion.get(target) ?? inbound.get(f.target)),
       series: e.points,
-    });
+    };
+    const key = `${source}\n${target}`;
+    const had = byKey.get(key);
+    byKey.set(key, had === undefined ? edge : mergeEdges(had, edge));
   }
-  edges.sort((a, b) => (a.source + a.target < b.source + b.target ? -1 : 1));
+  const edges = [...byKey.values()].sort((a, b) => (a.source + a.target < b.source + b.target ? -1 : 1));
   const serviceNames = new Set<string>([...nodes.values()].map((n) => n.service));
   const services: ServiceView[] = [...serviceNames].sort().map((name) => {
     const entry = series.services.get(name);
