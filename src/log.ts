@@ -4,7 +4,9 @@
 // form (loaded only then: a piped sidecar never pays for it). Worker
 // threads must not log through process.stdout (it is proxied to the main
 // thread), so every thread opens its own SonicBoom on the raw fd.
+import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
+import type * as Fs from 'node:fs';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { isLogLevel, type LogFormat } from './log-levels.js';
 
@@ -14,6 +16,37 @@ export { LOG_FORMATS, LOG_LEVELS, isLogFormat, isLogLevel, type LogFormat } from
 
 let destination: ReturnType<typeof pino.destination> | undefined;
 let prettyStream: (DestinationStream & { flushSync?: () => void }) | undefined;
+
+/** The CommonJS `fs` SonicBoom writes through (the same object its `require('fs')` gets). */
+const fsModule = createRequire(import.meta.url)('node:fs') as { writeSync: typeof Fs.writeSync };
+
+/**
+ * Makes `stream.flushSync` drop what is left when fd 1's reader is gone. SonicBoom's flushSync sleeps and retries
+ * every failed write, EPIPE included, forever: a line still buffered at exit after the reader of fd 1 died (the
+ * parent that piped it exited, `| head`) would keep the process from ever exiting. Its asynchronous writes meet
+ * EPIPE as an error, on which pino stops writing; this is the same for the synchronous flush.
+ */
+function flushDroppingOnBrokenPipe(stream: { flushSync?: () => void }): void {
+  const flush = stream.flushSync;
+  if (typeof flush !== 'function') return;
+  stream.flushSync = function flushSync(this: unknown): void {
+    const writeSync = fsModule.writeSync;
+    // The flush is synchronous: nothing else in this thread writes through fs while it runs.
+    fsModule.writeSync = function writeOrDrop(fd: number, data: string | NodeJS.ArrayBufferView, ...rest: unknown[]): number {
+      try {
+        return (writeSync as (...args: unknown[]) => number)(fd, data, ...rest);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+        return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength; // "written": nobody reads it
+      }
+    } as typeof Fs.writeSync;
+    try {
+      flush.call(this);
+    } finally {
+      fsModule.writeSync = writeSync;
+    }
+  };
+}
 
 /** A field written in JSON lines only, for what the message already says in words (e.g. a rejected config's problems). */
 export const JSON_ONLY_FIELD = 'detail';
@@ -29,6 +62,7 @@ const loggers = new Set<WeakRef<Logger>>();
 function stdoutDestination(): ReturnType<typeof pino.destination> {
   if (destination === undefined) {
     const dest = pino.destination({ fd: 1, sync: false });
+    flushDroppingOnBrokenPipe(dest);
     destination = dest;
     process.once('exit', () => {
       try {
@@ -54,21 +88,9 @@ function prettyDestination(colorize: boolean): DestinationStream {
       destination: 1,
       sync: false,
     });
+    flushDroppingOnBrokenPipe(prettyStream);
   }
   return prettyStream;
-}
-
-/**
- * The reader of fd 1 is gone (the parent that piped it exited): drop log lines from now on instead of writing
- * them. pino does the same when an asynchronous write meets EPIPE; without this, a line still buffered when the
- * process exits makes SonicBoom's flushSync retry EPIPE forever, and the process never exits.
- */
-export function discardLogOutput(): void {
-  for (const stream of [destination, prettyStream] as ({ write: unknown; flushSync?: unknown } | undefined)[]) {
-    if (stream === undefined) continue;
-    stream.write = () => true;
-    stream.flushSync = () => undefined;
-  }
 }
 
 /** Flushes buffered log lines now (call before process.exit()). */

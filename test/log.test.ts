@@ -1,6 +1,6 @@
 // Loggers write JSON lines to fd 1 asynchronously, from the main thread and
 // from worker threads alike, and lose nothing when the process or the thread exits at once.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -35,4 +35,28 @@ describe('createLogger', () => {
     expect(lines.filter((l) => l.msg === 'burst')).toHaveLength(2000);
     expect(lines.some((l) => l.msg === 'hidden below debug')).toBe(false);
   });
+});
+
+describe('a log whose reader is gone', () => {
+  it('lets the process exit: lines still buffered at exit are dropped, not retried against a broken pipe', async () => {
+    // Two lines at once: the second waits in the buffer behind the first's write, so the exit flush writes it.
+    const script = `
+      import { createLogger } from ${JSON.stringify(LOG_MODULE.href)};
+      const log = createLogger('pipe-test');
+      log.info('ready');
+      process.stdin.once('data', () => {
+        for (let i = 0; i < 50; i++) log.info({ i }, 'after the reader left');
+        process.exit(0);
+      });
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    child.stdin.write('go\n');
+    const outcome = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 10_000))]);
+    if (outcome === 'still running') child.kill('SIGKILL');
+    expect(outcome).toBe(0);
+  }, 20_000);
 });
