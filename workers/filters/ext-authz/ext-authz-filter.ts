@@ -13,14 +13,14 @@
 // matched a policy whose name the matcher accepts.
 import { EXT_AUTHZ_FILTER_NAME } from '../../../src/config/http-filter-names.js';
 import type { ExtAuthzConfig } from '../../../src/config/ext-authz-config.js';
-import type { RequestView } from '../../../src/routing/request-view.js';
 import { headerValueForMatch } from '../../../src/routing/request-view.js';
 import type { ListenerFilterStats } from '../../http-filter-stats.js';
 import { ResponseFlag } from '../../response-flags.js';
 import { isGrpcContentType, localAnswer } from '../filter-answer.js';
-import { FilterStatus, PassThroughFilter, type HttpFilterCallbacks, type HttpFilterFactory } from '../http-filter.js';
+import { FilterStatus, type HttpFilterCallbacks, type HttpFilterFactory } from '../http-filter.js';
 import { policyTransport, type CheckCall, type CheckOutcome } from '../mixer/policy-transport.js';
-import { ipv4, type CompiledRbacRules, type RbacConnectionView, type RbacRequest } from '../rbac/rbac-compile.js';
+import type { CompiledRbacRules, RbacConnectionView, RbacRequest } from '../rbac/rbac-compile.js';
+import { RbacRequestFilter } from '../rbac/rbac-filter.js';
 
 /** Beyond the agent's own deadline, a reply that never comes still ends the wait. */
 const SAFETY_MARGIN_MS = 1000;
@@ -63,29 +63,15 @@ export class ExtAuthzFilterFactory implements HttpFilterFactory {
   }
 }
 
-export class ExtAuthzFilter extends PassThroughFilter implements RbacRequest {
-  private v4 = -2;
+export class ExtAuthzFilter extends RbacRequestFilter<ExtAuthzCallbacks> {
   private waiting = false;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly factory: ExtAuthzFilterFactory,
-    private readonly callbacks: ExtAuthzCallbacks,
+    callbacks: ExtAuthzCallbacks,
   ) {
-    super();
-  }
-
-  get request(): RequestView {
-    return this.callbacks;
-  }
-
-  get conn(): RbacConnectionView {
-    return this.callbacks.conn;
-  }
-
-  get remoteIpv4(): number {
-    if (this.v4 === -2) this.v4 = ipv4(this.callbacks.conn.remoteAddress);
-    return this.v4;
+    super(callbacks);
   }
 
   decodeHeaders(_head: Buffer, _fields: Uint32Array): FilterStatus {

@@ -36,13 +36,11 @@ export class RbacFilterFactory implements HttpFilterFactory {
   }
 }
 
-export class RbacFilter extends PassThroughFilter implements RbacRequest {
+/** A filter that evaluates RBAC rules on its request (the RBAC filter; ext_authz's gate): the RbacRequest view. */
+export abstract class RbacRequestFilter<C extends RbacCallbacks> extends PassThroughFilter implements RbacRequest {
   private v4 = -2;
 
-  constructor(
-    private readonly factory: RbacFilterFactory,
-    private readonly callbacks: RbacCallbacks,
-  ) {
+  constructor(protected readonly callbacks: C) {
     super();
   }
 
@@ -50,13 +48,22 @@ export class RbacFilter extends PassThroughFilter implements RbacRequest {
     return this.callbacks;
   }
 
-  get conn(): RbacConnectionView {
+  get conn(): C['conn'] {
     return this.callbacks.conn;
   }
 
   get remoteIpv4(): number {
     if (this.v4 === -2) this.v4 = ipv4(this.callbacks.conn.remoteAddress);
     return this.v4;
+  }
+}
+
+export class RbacFilter extends RbacRequestFilter<RbacCallbacks> {
+  constructor(
+    private readonly factory: RbacFilterFactory,
+    callbacks: RbacCallbacks,
+  ) {
+    super(callbacks);
   }
 
   decodeHeaders(_head: Buffer, _fields: Uint32Array): FilterStatus {
