@@ -141,13 +141,13 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     return this.listenerName;
   }
 
-  /** The peer certificate's first URI SAN (a SPIFFE ID), '' without TLS or a client certificate. */
   /** The native transport's id for this connection when the addon can write to it itself (plaintext or native TLS), else -1. */
   get nativeConnId(): number {
     if (!(this.socket instanceof NativeSocket)) return -1;
     return this.tls === null || this.tls instanceof NativeTlsChannel ? this.socket.id : -1;
   }
 
+  /** The peer certificate's first URI SAN (a SPIFFE ID), '' without TLS or a client certificate. */
   get peerUriSan(): string {
     return this.tls?.peer?.certificate?.uriSans[0] ?? '';
   }
