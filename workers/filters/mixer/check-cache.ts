@@ -197,6 +197,9 @@ export class CheckCache {
           entry.usesLeft += n;
           entry.block = n;
           entry.claimedAt = now;
+        } else {
+          // Nothing left to lease ahead: the rest of this lease is spent without asking again at every request.
+          entry.block = 0;
         }
         return n;
       });

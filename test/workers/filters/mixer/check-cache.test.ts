@@ -102,6 +102,39 @@ describe('CheckCache', () => {
     expect(rpcs).toBeLessThanOrEqual(12);
   });
 
+  it('asks LMDB for a lease ahead once per lease, not once per request, when the shared uses have run out', async () => {
+    let aheads = 0;
+    const counted: CheckCacheDb = {
+      get: (k) => db.get(k), put: (k, v) => db.put(k, v), remove: (k) => db.remove(k), getRange: (o) => db.getRange(o),
+      transactionSync: (fn) => db.transactionSync(fn), resetReadTxn: () => db.resetReadTxn(),
+      transaction: (fn) => {
+        aheads++;
+        return db.transaction(fn);
+      },
+    };
+    const a = new CheckCache(counted, 'cluster:mixer', 100, () => { throw new Error('write error'); });
+    const b = worker();
+    const now = 10;
+    // A stores the answer and keeps its first lease (1/16 of the 1599 left after the RPC's own request: 99 uses);
+    // B then takes every use left in LMDB.
+    a.store(answer({ validUses: 1600 }), bag({ 'x-user': 'eve' }), now);
+    let servedB = 0;
+    for (let i = 0; i < 2000 && b.lookup(bag({ 'x-user': 'eve' }), now) !== null; i++) {
+      servedB++;
+      if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // A spends its lease, each claim ahead committed before the next request: none finds anything to take.
+    let servedA = 0;
+    for (let i = 0; i < 120; i++) {
+      if (a.lookup(bag({ 'x-user': 'eve' }), now) !== null) servedA++;
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    expect(servedA + servedB).toBe(1599);
+    expect(servedA).toBe(99);
+    expect(aheads).toBeLessThanOrEqual(2);
+  });
+
   it('shares one answer among the callers of one RPC (sharedBy): only the first stores it', () => {
     const a = worker();
     const b = worker();
