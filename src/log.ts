@@ -88,7 +88,6 @@ function prettyDestination(colorize: boolean): DestinationStream {
       destination: 1,
       sync: false,
     });
-    flushDroppingOnBrokenPipe(prettyStream);
   }
   return prettyStream;
 }

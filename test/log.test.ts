@@ -38,11 +38,11 @@ describe('createLogger', () => {
 });
 
 describe('a log whose reader is gone', () => {
-  it('lets the process exit: lines still buffered at exit are dropped, not retried against a broken pipe', async () => {
-    // Two lines at once: the second waits in the buffer behind the first's write, so the exit flush writes it.
+  it.each(['json', 'pretty'])('lets the process exit (%s): lines still buffered at exit are dropped, not retried against a broken pipe', async (format) => {
+    // Many lines at once: the later ones wait in the buffer behind the first's write, so the exit flush writes them.
     const script = `
       import { createLogger } from ${JSON.stringify(LOG_MODULE.href)};
-      const log = createLogger('pipe-test');
+      const log = createLogger('pipe-test', 'info', { format: '${format}', colorize: false });
       log.info('ready');
       process.stdin.once('data', () => {
         for (let i = 0; i < 50; i++) log.info({ i }, 'after the reader left');
