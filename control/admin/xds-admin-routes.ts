@@ -3,6 +3,7 @@
 // /debug/config_dump?proxy=ID (the resources the proxy's snapshot holds,
 // per type with the version in it, the version sent and the version acked).
 import { jsonReply, reply, TEXT, type AdminRoute } from '../../src/admin/admin-http.js';
+import { queryParam } from '../../src/admin/query-param.js';
 import type { MeshPublisher } from '../mesh/mesh-publisher.js';
 import { buildSyncz } from '../mesh/sync-status.js';
 import type { AdsServer } from '../xds/ads-server.js';
@@ -38,20 +39,6 @@ export interface XdsAdminParts {
   readonly ads: AdsServer;
   readonly cache: SnapshotCache;
   readonly publisher: MeshPublisher;
-}
-
-function queryParam(query: string, name: string): string | undefined {
-  for (const pair of query.split('&')) {
-    const eq = pair.indexOf('=');
-    const key = eq < 0 ? pair : pair.slice(0, eq);
-    if (key !== name) continue;
-    try {
-      return decodeURIComponent((eq < 0 ? '' : pair.slice(eq + 1)).replace(/\+/g, ' '));
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
 }
 
 export function xdsAdminRoutes(parts: XdsAdminParts): AdminRoute[] {

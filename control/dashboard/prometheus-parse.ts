@@ -36,7 +36,8 @@ function numberOf(text: string): number | undefined {
     case '-Inf': return Number.NEGATIVE_INFINITY;
     case 'NaN': return Number.NaN;
     default: {
-      if (text === '' || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return undefined;
+      // One way to match each string (`\d+\.?\d*` splits a digit run every way, quadratic on a long non-number).
+      if (text === '' || !/^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/.test(text)) return undefined;
       return Number(text);
     }
   }

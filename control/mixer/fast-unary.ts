@@ -82,9 +82,14 @@ export function serveUnaryFast(server: Server, definition: ServiceDefinition, ha
 
 /** One unary call on its stream: gathers the framed request, runs the handler, writes the framed answer and trailers. */
 class FastUnaryCall {
-  private chunks: Buffer[] = [];
-  private length = 0;
+  // The bytes received so far are buffer[0, received): the first chunk as handed over (a request in one DATA frame
+  // is never copied), then one buffer grown by doubling (a request in 1-byte frames costs bytes, not a Buffer each).
+  private buffer: Buffer = EMPTY;
+  private received = 0;
+  /** 5 + the length the prefix declares, once the prefix is in (-1 before). */
+  private expected = -1;
   private done = false;
+  private ended = false;
   request: unknown = undefined;
 
   constructor(
@@ -103,24 +108,50 @@ class FastUnaryCall {
     stream.once('end', () => this.onEnd());
   }
 
+  /** Takes a chunk; refuses as soon as the prefix declares too much or more than one message arrives. */
   private onData(chunk: Buffer): void {
     if (this.done) return;
-    this.length += chunk.length;
-    if (this.length > MAX_FAST_REQUEST + 5) {
-      this.fail(GRPC_STATUS.RESOURCE_EXHAUSTED, `Received message larger than max (${this.length - 5} vs. ${MAX_FAST_REQUEST})`);
+    const total = this.received + chunk.length;
+    if (this.expected < 0 && total > MAX_FAST_REQUEST + 5) {
+      this.fail(GRPC_STATUS.RESOURCE_EXHAUSTED, `Received message larger than max (${total - 5} vs. ${MAX_FAST_REQUEST})`);
       return;
     }
-    this.chunks.push(chunk);
+    if (this.expected >= 0 && total > this.expected) {
+      this.fail(GRPC_STATUS.UNIMPLEMENTED, 'a unary call carries one request message');
+      return;
+    }
+    if (this.received === 0) {
+      this.buffer = chunk;
+    } else {
+      if (total > this.buffer.length) {
+        const limit = this.expected < 0 ? MAX_FAST_REQUEST + 5 : this.expected;
+        const grown = Buffer.allocUnsafe(Math.max(total, Math.min(Math.max(2 * this.buffer.length, 1024), limit)));
+        this.buffer.copy(grown, 0, 0, this.received);
+        this.buffer = grown;
+      }
+      chunk.copy(this.buffer, this.received);
+    }
+    this.received = total;
+    if (this.expected >= 0 || total < 5) return;
+    const declared = this.buffer.readUInt32BE(1);
+    if (declared > MAX_FAST_REQUEST) {
+      this.fail(GRPC_STATUS.RESOURCE_EXHAUSTED, `Received message larger than max (${declared} vs. ${MAX_FAST_REQUEST})`);
+      return;
+    }
+    this.expected = declared + 5;
+    if (total > this.expected) this.fail(GRPC_STATUS.UNIMPLEMENTED, 'a unary call carries one request message');
   }
 
   private onEnd(): void {
+    this.ended = true;
     if (this.done) return;
-    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
-    this.chunks = [];
-    if (body.length < 5 || body.readUInt32BE(1) !== body.length - 5) {
-      this.fail(GRPC_STATUS.UNIMPLEMENTED, body.length === 0 ? 'a unary call carries one request message (none received)' : 'a unary call carries one request message, whole');
+    const received = this.received;
+    if (received < 5 || received !== this.expected) {
+      this.fail(GRPC_STATUS.UNIMPLEMENTED, received === 0 ? 'a unary call carries one request message (none received)' : 'a unary call carries one request message, whole');
       return;
     }
+    const body = this.buffer.subarray(0, received);
+    this.buffer = EMPTY;
     if (body[0] !== 0) {
       // Only identity is accepted (grpc-accept-encoding says so); a compressed message is not guessed at.
       this.fail(GRPC_STATUS.UNIMPLEMENTED, 'compressed request messages are not accepted (grpc-accept-encoding: identity)');
@@ -167,15 +198,19 @@ class FastUnaryCall {
   /** A trailers-only answer with a non-OK status. */
   private fail(code: number, details: string): void {
     this.done = true;
-    this.chunks = [];
+    this.buffer = EMPTY;
     const stream = this.stream;
     if (stream.destroyed || stream.closed || stream.headersSent) return;
     stream.respond({
       [h2.HTTP2_HEADER_STATUS]: 200, [h2.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto',
       'grpc-status': String(code), 'grpc-message': grpcMessage(details),
     }, { endStream: true });
+    // Refused before the request ended: the rest of it is not wanted (RFC 9113 8.1: RST_STREAM NO_ERROR).
+    if (!this.ended) stream.close(h2.NGHTTP2_NO_ERROR);
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function ignore(): void {}
 

@@ -8,7 +8,7 @@
 // without a preflight) and passes the admin request guard like every admin
 // route; bodies over the limit are refused unread (413).
 import { jsonReply, reply, TEXT, type AdminRoute, type Reply } from '../../src/admin/admin-http.js';
-import { queryParam } from '../dashboard/query-param.js';
+import { queryParam } from '../../src/admin/query-param.js';
 import type { SpanStore } from './span-store.js';
 import { DEFAULT_SPAN_LIMITS, readZipkinSpan, type SpanLimits, type ZipkinSpan } from './zipkin-span.js';
 

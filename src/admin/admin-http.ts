@@ -174,6 +174,11 @@ export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttp
       let size = 0;
       let done = false;
       const limit = route.maxBodyBytes ?? maxBody;
+      if (Number(req.getHeader('content-length')) > limit) {
+        // Declared over the limit: refused now, not after the client has sent the limit's worth (or nothing more).
+        answer(res, log, false, state, () => reply(413, TEXT, `request body over ${limit} bytes\n`), false);
+        return;
+      }
       res.onData((chunk, isLast) => {
         if (done) return;
         size += chunk.byteLength;

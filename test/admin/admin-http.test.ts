@@ -2,6 +2,7 @@
 // routes by method, 404/405, whole POST bodies (also in many chunks), the
 // body limit, an async handler's failure as a 500, and the cross-origin
 // guard: Host, Origin, the POST header rule, and a route's bearer token.
+import { createConnection } from 'node:net';
 import { Agent, request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonReply, reply, startAdminHttp, TEXT, type AdminHttpServer } from '../../src/admin/admin-http.js';
@@ -30,6 +31,7 @@ beforeAll(async () => {
     { method: 'GET', path: '/hello', handle: (_body, query) => reply(200, TEXT, `hello ${query}\n`) },
     { method: 'POST', path: '/echo', handle: async (body) => jsonReply(200, { length: body.length, body }) },
     { method: 'GET', path: '/broken', handle: async () => Promise.reject(new Error('boom')) },
+    { method: 'POST', path: '/small', maxBodyBytes: 10, handle: (body) => reply(200, TEXT, `small ${body}\n`) },
     { method: 'POST', path: '/change', handle: () => reply(200, TEXT, `changed ${++changes}\n`) },
     { method: 'POST', path: '/write', bearer: { token: TOKEN, hint: 'see the data dir' }, handle: () => reply(200, TEXT, `written ${++changes}\n`) },
   ], { address: '127.0.0.1', port: 0, log: createLogger('test', 'silent'), maxBodyBytes: 1000, allowedHosts: ['Admin.Example', 'other.example:8080'] });
@@ -52,6 +54,30 @@ describe('admin http', () => {
     expect(JSON.parse(r.body)).toEqual({ length: parts.join('').length, body: parts.join('') });
     expect(await call('POST', '/echo', ['x'.repeat(1001)])).toMatchObject({ status: 413, body: 'request body over 1000 bytes\n' });
     expect((await call('POST', '/echo', ['ok'])).status).toBe(200); // the server still serves
+  });
+  it('refuses a body whose content-length is over the route\'s limit at once, before any of it arrives', async () => {
+    expect(await call('POST', '/small', ['0123456789'])).toMatchObject({ status: 200, body: 'small 0123456789\n' });
+    expect(await call('POST', '/small', ['0123456789x'])).toMatchObject({ status: 413, body: 'request body over 10 bytes\n' });
+    // Headers only, the body never sent: the answer must not wait for it.
+    const answered = await new Promise<string>((resolve) => {
+      const socket = createConnection(server.port, '127.0.0.1');
+      let text = '';
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve(`no answer; got ${JSON.stringify(text)}`);
+      }, 3000);
+      socket.setEncoding('utf8').on('data', (c: string) => {
+        text += c;
+        if (!text.includes('\r\n\r\n')) return;
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(text.split('\r\n', 1)[0]!);
+      });
+      socket.on('error', () => {});
+      socket.write('POST /small HTTP/1.1\r\nhost: 127.0.0.1\r\nx-isthmus-admin: 1\r\ncontent-length: 1000000\r\n\r\n');
+    });
+    expect(answered).toBe('HTTP/1.1 413 Payload Too Large');
+    expect((await call('POST', '/small', ['ok'])).status).toBe(200);
   });
 });
 

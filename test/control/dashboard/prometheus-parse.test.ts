@@ -65,6 +65,13 @@ describe('parsePrometheusText', () => {
     expect(r.samples.map((s) => s.labels)).toEqual([{ a: 'ok' }]);
   });
 
+  it('reads number forms and refuses a long run of digits that is not a number without a regex blow-up', () => {
+    const text = ['1', '1.', '1.5', '.5', '-2e3', '+1.5E-2', '1e', '1.2.3', `${'1'.repeat(50_000)}x`].map((v) => `istio_requests_total{v="${v.slice(0, 8)}"} ${v}`).join('\n');
+    const r = parsePrometheusText(text, { names: NAMES, maxSeries: 20 });
+    expect(r.samples.map((s) => s.value)).toEqual([1, 1, 1.5, 0.5, -2000, 0.015]);
+    expect(r.malformed).toBe(3);
+  });
+
   it('keeps at most maxSeries samples and at most maxLabels labels per sample', () => {
     const many = Array.from({ length: 5000 }, (_, i) => `istio_requests_total{n="${i}"} ${i}`).join('\n');
     const r = parsePrometheusText(many, { names: NAMES, maxSeries: 100 });

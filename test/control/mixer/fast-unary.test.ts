@@ -98,6 +98,35 @@ function raw(path: string, body: Buffer, headers: Record<string, string> = {}): 
   });
 }
 
+/** One HTTP/2 stream whose body goes in the given pieces (each its own DATA frame), the stream left open unless `end`. */
+function rawPieces(path: string, pieces: readonly Buffer[], end: boolean): Promise<RawAnswer | 'no answer'> {
+  const session: ClientHttp2Session = connect(`http://127.0.0.1:${port}`);
+  closers.push(() => session.destroy());
+  return new Promise((resolve) => {
+    const stream = session.request({ [h2.HTTP2_HEADER_METHOD]: 'POST', [h2.HTTP2_HEADER_PATH]: path, 'content-type': 'application/grpc', te: 'trailers' });
+    let answer: Record<string, unknown> = {};
+    let trailers: Record<string, unknown> = {};
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => resolve('no answer'), 5000);
+    stream.on('response', (h) => (answer = { ...h }));
+    stream.on('trailers', (t) => (trailers = { ...t }));
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('error', () => {});
+    stream.on('close', () => {
+      clearTimeout(timer);
+      resolve({ headers: answer, body: Buffer.concat(chunks), trailers });
+    });
+    const send = (i: number): void => {
+      if (i === pieces.length) {
+        if (end) stream.end();
+        return;
+      }
+      stream.write(pieces[i], () => setImmediate(() => send(i + 1)));
+    };
+    send(0);
+  });
+}
+
 function frame(message: Buffer, compressed = 0): Buffer {
   const out = Buffer.alloc(5 + message.length);
   out[0] = compressed;
@@ -166,6 +195,26 @@ describe('the lean unary path for the policy services', () => {
     big.writeUInt32BE(big.length - 5, 1);
     expect(statusOf(await raw(path, big))).toBe(String(status.RESOURCE_EXHAUSTED));
     // The server still answers.
+    expect((await call(grpcClient('Mixer'), 'Check', checkRequest())).err).toBeNull();
+  });
+
+  it('refuses an oversized or second message when its prefix arrives (not at the stream\'s end), and takes a message sent byte by byte', async () => {
+    const path = '/isthmus.mixer.v1.Mixer/Check';
+    const status_ = (a: RawAnswer | 'no answer'): string => (a === 'no answer' ? a : statusOf(a));
+    // A prefix declaring more than the bound, the stream then left open: refused at once.
+    const over = Buffer.alloc(5);
+    over.writeUInt32BE(MAX_FAST_REQUEST + 1, 1);
+    expect(status_(await rawPieces(path, [over], false))).toBe(String(status.RESOURCE_EXHAUSTED));
+    // A whole message and the start of a second, the stream left open: refused at once.
+    const one = frame(encodedCheck());
+    expect(status_(await rawPieces(path, [one, one.subarray(0, 3)], false))).toBe(String(status.UNIMPLEMENTED));
+    // A message in 1-byte DATA frames is answered like one in a single frame.
+    const bytes = [...one].map((b) => Buffer.from([b]));
+    expect(status_(await rawPieces(path, bytes, true))).toBe('0');
+    // A prefix declaring more than follows, then the end: truncated.
+    const short = Buffer.concat([one, Buffer.alloc(0)]);
+    short.writeUInt32BE(one.length, 1);
+    expect(status_(await rawPieces(path, [short], true))).toBe(String(status.UNIMPLEMENTED));
     expect((await call(grpcClient('Mixer'), 'Check', checkRequest())).err).toBeNull();
   });
 
