@@ -184,11 +184,10 @@ napi_value H2Init(napi_env env, napi_callback_info info) {
   int32_t* events = nullptr;
   size_t events_len = 0;
   if (!GetTypedArray(env, argv[0], napi_int32_array, "h2Init: events must be an Int32Array", &events, &events_len)) return nullptr;
-  void* arena = nullptr;
+  uint8_t* arena = nullptr;
   size_t arena_len = 0;
-  bool is_buffer = false;
-  if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
-      napi_get_buffer_info(env, argv[1], &arena, &arena_len) != napi_ok || arena_len < 128 * 1024) {
+  if (!GetTypedArray(env, argv[1], napi_uint8_array, "h2Init: arena must be a Buffer of at least 128 KiB", &arena, &arena_len)) return nullptr;
+  if (arena_len < 128 * 1024) {
     ThrowTypeError(env, "h2Init: arena must be a Buffer of at least 128 KiB");
     return nullptr;
   }
@@ -207,7 +206,7 @@ napi_value H2Init(napi_env env, napi_callback_info info) {
   m->env = env;
   m->sink.events = events;
   m->sink.event_cap = events_len / kEventInts;
-  m->sink.arena = static_cast<char*>(arena);
+  m->sink.arena = reinterpret_cast<char*>(arena);
   m->sink.arena_cap = arena_len;
   napi_value name;
   if (napi_create_reference(env, argv[0], 1, &m->events_ref) != napi_ok ||
@@ -287,14 +286,9 @@ napi_value H2Receive(napi_env env, napi_callback_info info) {
   if (!GetSessionCall(env, info, 4, nullptr, &c)) return nullptr;
   H2Module* m = c.m;
   napi_value* argv = c.argv;
-  void* data = nullptr;
+  uint8_t* data = nullptr;
   size_t len = 0;
-  bool is_buffer = false;
-  if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
-      napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
-    ThrowTypeError(env, "h2Receive: buf must be a Buffer");
-    return nullptr;
-  }
+  if (!GetWordArray(env, argv[1], "h2Receive: buf must be a Buffer or Uint8Array", &data, &len)) return nullptr;
   size_t start = 0, end = 0;
   if (!GetIndex(env, argv[2], static_cast<double>(len), "h2Receive: start must be a number", "h2Receive: start is outside buf", &start) ||
       !GetIndex(env, argv[3], static_cast<double>(len), "h2Receive: end must be a number", "h2Receive: end is outside buf", &end)) {
@@ -307,9 +301,9 @@ napi_value H2Receive(napi_env env, napi_callback_info info) {
   m->sink.event_count = 0;
   m->sink.arena_used = 0;
   if (c.s == nullptr) return NumberValue(env, -1);
-  m->sink.input = static_cast<const uint8_t*>(data);
+  m->sink.input = data;
   m->sink.input_len = len;
-  const int64_t n = c.s->Receive(static_cast<const uint8_t*>(data) + start, end - start);
+  const int64_t n = c.s->Receive(data + start, end - start);
   m->sink.input = nullptr;
   m->sink.input_len = 0;
   return NumberValue(env, static_cast<double>(n));
@@ -344,15 +338,10 @@ napi_value H2Respond(napi_env env, napi_callback_info info) {
 napi_value H2Write(napi_env env, napi_callback_info info) {
   SessionCall c;
   if (!GetSessionCall(env, info, 3, "h2Write: streamId must be a number", &c)) return nullptr;
-  void* data = nullptr;
+  uint8_t* data = nullptr;
   size_t len = 0;
-  bool is_buffer = false;
-  if (napi_is_buffer(env, c.argv[2], &is_buffer) != napi_ok || !is_buffer ||
-      napi_get_buffer_info(env, c.argv[2], &data, &len) != napi_ok) {
-    ThrowTypeError(env, "h2Write: data must be a Buffer");
-    return nullptr;
-  }
-  return NumberValue(env, c.s == nullptr ? -1 : c.s->Write(c.stream, static_cast<const uint8_t*>(data), len));
+  if (!GetWordArray(env, c.argv[2], "h2Write: data must be a Buffer or Uint8Array", &data, &len)) return nullptr;
+  return NumberValue(env, c.s == nullptr ? -1 : c.s->Write(c.stream, data, len));
 }
 
 // (handle, streamId, trailers: string | undefined) → undefined; ends the response
