@@ -81,10 +81,11 @@ void FlushAll(H2Module* m) {
     std::vector<int32_t> list;
     list.swap(m->dirty);
     for (int32_t h : list) {
+      // JS runs first, so the session is looked up after it (JS may have freed it).
+      if (m->sink.event_count + 128 > m->sink.event_cap) DispatchEvents(m);
       if (h < 0 || static_cast<size_t>(h) >= m->sessions.size() || !m->sessions[h]) continue;
       H2Session* s = m->sessions[h].get();
       s->dirty = false;
-      if (m->sink.event_count + 128 > m->sink.event_cap) DispatchEvents(m);
       s->Send();
     }
     DispatchEvents(m);
