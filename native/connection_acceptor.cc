@@ -81,18 +81,9 @@ void Deliver(Acceptor* a, int value) {
     if (value >= 0) close(value);
     return;
   }
-  napi_value fn, recv, arg, result;
-  bool ok = napi_get_reference_value(env, a->callback, &fn) == napi_ok && napi_get_global(env, &recv) == napi_ok &&
-            napi_create_int32(env, value, &arg) == napi_ok;
-  if (!ok) {
+  napi_value arg;
+  if (napi_create_int32(env, value, &arg) != napi_ok || !CallFromLoop(env, a->context, a->callback, arg)) {
     if (value >= 0) close(value);
-  } else if (napi_make_callback(env, a->context, recv, fn, 1, &arg, &result) != napi_ok) {
-    bool pending = false;
-    napi_value error;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-        napi_get_and_clear_last_exception(env, &error) == napi_ok) {
-      napi_fatal_exception(env, error);
-    }
   }
   napi_close_handle_scope(env, scope);
 }

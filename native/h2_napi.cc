@@ -62,17 +62,8 @@ void DispatchEvents(H2Module* m) {
   napi_env env = m->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) == napi_ok) {
-    napi_value fn, recv, arg, result;
-    if (napi_get_reference_value(env, m->dispatch, &fn) == napi_ok && napi_get_global(env, &recv) == napi_ok &&
-        napi_create_uint32(env, static_cast<uint32_t>(count), &arg) == napi_ok &&
-        napi_make_callback(env, m->context, recv, fn, 1, &arg, &result) != napi_ok) {
-      bool pending = false;
-      napi_value error;
-      if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-          napi_get_and_clear_last_exception(env, &error) == napi_ok) {
-        napi_fatal_exception(env, error);
-      }
-    }
+    napi_value arg;
+    if (napi_create_uint32(env, static_cast<uint32_t>(count), &arg) == napi_ok) CallFromLoop(env, m->context, m->dispatch, arg);
     napi_close_handle_scope(env, scope);
   }
   m->sink.event_count = 0;
@@ -90,10 +81,11 @@ void FlushAll(H2Module* m) {
     std::vector<int32_t> list;
     list.swap(m->dirty);
     for (int32_t h : list) {
+      // JS runs first, so the session is looked up after it (JS may have freed it).
+      if (m->sink.event_count + 128 > m->sink.event_cap) DispatchEvents(m);
       if (h < 0 || static_cast<size_t>(h) >= m->sessions.size() || !m->sessions[h]) continue;
       H2Session* s = m->sessions[h].get();
       s->dirty = false;
-      if (m->sink.event_count + 128 > m->sink.event_cap) DispatchEvents(m);
       s->Send();
     }
     DispatchEvents(m);
@@ -138,12 +130,24 @@ bool GetInt(napi_env env, napi_value v, int32_t* out, const char* message) {
   return true;
 }
 
-// The session named by a handle argument (null, no error: already closed).
-H2Session* GetSession(napi_env env, H2Module* m, napi_value v, bool* ok) {
-  int32_t h = -1;
-  *ok = GetInt(env, v, &h, "h2: handle must be a number");
-  if (!*ok || h < 0 || static_cast<size_t>(h) >= m->sessions.size()) return nullptr;
-  return m->sessions[h].get();
+// One call on a session: its arguments, the module, and the session named by argv[0] (null: already closed).
+struct SessionCall {
+  static constexpr size_t kMaxArgs = 5;
+  napi_value argv[kMaxArgs];
+  H2Module* m = nullptr;
+  H2Session* s = nullptr;
+  int32_t handle = -1;
+  int32_t stream = 0;
+};
+
+// Takes the call's info, its argument count and the TypeError for a bad streamId (null: no streamId in argv[1]);
+// returns false with a JS error thrown when the module or the (handle, streamId) arguments are wrong.
+bool GetSessionCall(napi_env env, napi_callback_info info, size_t argc, const char* stream_message, SessionCall* c) {
+  if (napi_get_cb_info(env, info, &argc, c->argv, nullptr, nullptr) != napi_ok) return false;
+  c->m = Module(env);
+  if (c->m == nullptr || !GetInt(env, c->argv[0], &c->handle, "h2: handle must be a number")) return false;
+  if (c->handle >= 0 && static_cast<size_t>(c->handle) < c->m->sessions.size()) c->s = c->m->sessions[c->handle].get();
+  return stream_message == nullptr || GetInt(env, c->argv[1], &c->stream, stream_message);
 }
 
 // A header block argument: a latin1 string "name\0value\0..." (or undefined: empty), copied into m->scratch.
@@ -181,11 +185,10 @@ napi_value H2Init(napi_env env, napi_callback_info info) {
   int32_t* events = nullptr;
   size_t events_len = 0;
   if (!GetTypedArray(env, argv[0], napi_int32_array, "h2Init: events must be an Int32Array", &events, &events_len)) return nullptr;
-  void* arena = nullptr;
+  uint8_t* arena = nullptr;
   size_t arena_len = 0;
-  bool is_buffer = false;
-  if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
-      napi_get_buffer_info(env, argv[1], &arena, &arena_len) != napi_ok || arena_len < 128 * 1024) {
+  if (!GetTypedArray(env, argv[1], napi_uint8_array, "h2Init: arena must be a Buffer of at least 128 KiB", &arena, &arena_len)) return nullptr;
+  if (arena_len < 128 * 1024) {
     ThrowTypeError(env, "h2Init: arena must be a Buffer of at least 128 KiB");
     return nullptr;
   }
@@ -204,7 +207,7 @@ napi_value H2Init(napi_env env, napi_callback_info info) {
   m->env = env;
   m->sink.events = events;
   m->sink.event_cap = events_len / kEventInts;
-  m->sink.arena = static_cast<char*>(arena);
+  m->sink.arena = reinterpret_cast<char*>(arena);
   m->sink.arena_cap = arena_len;
   napi_value name;
   if (napi_create_reference(env, argv[0], 1, &m->events_ref) != napi_ok ||
@@ -280,22 +283,13 @@ napi_value H2Open(napi_env env, napi_callback_info info) {
 // (handle, buf: Buffer, start, end) → bytes consumed (fewer than end - start: call again after the events), or -1
 // (the session is over). The events are in the array from record 0; their count is h2EventCount().
 napi_value H2Receive(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  H2Module* m = Module(env);
-  if (m == nullptr) return nullptr;
-  bool ok = false;
-  H2Session* s = GetSession(env, m, argv[0], &ok);
-  if (!ok) return nullptr;
-  void* data = nullptr;
+  SessionCall c;
+  if (!GetSessionCall(env, info, 4, nullptr, &c)) return nullptr;
+  H2Module* m = c.m;
+  napi_value* argv = c.argv;
+  uint8_t* data = nullptr;
   size_t len = 0;
-  bool is_buffer = false;
-  if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
-      napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
-    ThrowTypeError(env, "h2Receive: buf must be a Buffer");
-    return nullptr;
-  }
+  if (!GetWordArray(env, argv[1], "h2Receive: buf must be a Buffer or Uint8Array", &data, &len)) return nullptr;
   size_t start = 0, end = 0;
   if (!GetIndex(env, argv[2], static_cast<double>(len), "h2Receive: start must be a number", "h2Receive: start is outside buf", &start) ||
       !GetIndex(env, argv[3], static_cast<double>(len), "h2Receive: end must be a number", "h2Receive: end is outside buf", &end)) {
@@ -307,10 +301,10 @@ napi_value H2Receive(napi_env env, napi_callback_info info) {
   }
   m->sink.event_count = 0;
   m->sink.arena_used = 0;
-  if (s == nullptr) return NumberValue(env, -1);
-  m->sink.input = static_cast<const uint8_t*>(data);
+  if (c.s == nullptr) return NumberValue(env, -1);
+  m->sink.input = data;
   m->sink.input_len = len;
-  const int64_t n = s->Receive(static_cast<const uint8_t*>(data) + start, end - start);
+  const int64_t n = c.s->Receive(data + start, end - start);
   m->sink.input = nullptr;
   m->sink.input_len = 0;
   return NumberValue(env, static_cast<double>(n));
@@ -325,22 +319,17 @@ napi_value H2EventCount(napi_env env, napi_callback_info) {
 
 // (handle, streamId, status, block: string, endStream: boolean) → true when submitted
 napi_value H2Respond(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  H2Module* m = Module(env);
-  if (m == nullptr) return nullptr;
-  bool ok = false;
-  H2Session* s = GetSession(env, m, argv[0], &ok);
-  int32_t stream = 0, status = 0;
+  SessionCall c;
+  int32_t status = 0;
   bool end_stream = false;
-  if (!ok || !GetInt(env, argv[1], &stream, "h2Respond: streamId must be a number") ||
-      !GetInt(env, argv[2], &status, "h2Respond: status must be a number") ||
-      !GetBlock(env, m, argv[3], "h2Respond: headers must be a string") ||
-      napi_get_value_bool(env, argv[4], &end_stream) != napi_ok) {
+  if (!GetSessionCall(env, info, 5, "h2Respond: streamId must be a number", &c) ||
+      !GetInt(env, c.argv[2], &status, "h2Respond: status must be a number") ||
+      !GetBlock(env, c.m, c.argv[3], "h2Respond: headers must be a string") ||
+      napi_get_value_bool(env, c.argv[4], &end_stream) != napi_ok) {
     return nullptr;
   }
-  const bool done = s != nullptr && s->Respond(stream, static_cast<uint32_t>(status), m->scratch.data(), m->scratch.size(), end_stream);
+  const std::string& block = c.m->scratch;
+  const bool done = c.s != nullptr && c.s->Respond(c.stream, static_cast<uint32_t>(status), block.data(), block.size(), end_stream);
   napi_value out;
   napi_get_boolean(env, done, &out);
   return out;
@@ -348,95 +337,59 @@ napi_value H2Respond(napi_env env, napi_callback_info info) {
 
 // (handle, streamId, data: Buffer) → 1 queued, 0 queued but over the limit (DRAIN follows), -1 stream gone
 napi_value H2Write(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  H2Module* m = Module(env);
-  if (m == nullptr) return nullptr;
-  bool ok = false;
-  H2Session* s = GetSession(env, m, argv[0], &ok);
-  int32_t stream = 0;
-  if (!ok || !GetInt(env, argv[1], &stream, "h2Write: streamId must be a number")) return nullptr;
-  void* data = nullptr;
+  SessionCall c;
+  if (!GetSessionCall(env, info, 3, "h2Write: streamId must be a number", &c)) return nullptr;
+  uint8_t* data = nullptr;
   size_t len = 0;
-  bool is_buffer = false;
-  if (napi_is_buffer(env, argv[2], &is_buffer) != napi_ok || !is_buffer ||
-      napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok) {
-    ThrowTypeError(env, "h2Write: data must be a Buffer");
-    return nullptr;
-  }
-  return NumberValue(env, s == nullptr ? -1 : s->Write(stream, static_cast<const uint8_t*>(data), len));
+  if (!GetWordArray(env, c.argv[2], "h2Write: data must be a Buffer or Uint8Array", &data, &len)) return nullptr;
+  return NumberValue(env, c.s == nullptr ? -1 : c.s->Write(c.stream, data, len));
 }
 
 // (handle, streamId, trailers: string | undefined) → undefined; ends the response
 napi_value H2End(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  H2Module* m = Module(env);
-  if (m == nullptr) return nullptr;
-  bool ok = false;
-  H2Session* s = GetSession(env, m, argv[0], &ok);
-  int32_t stream = 0;
-  if (!ok || !GetInt(env, argv[1], &stream, "h2End: streamId must be a number") ||
-      !GetBlock(env, m, argv[2], "h2End: trailers must be a string or undefined")) {
+  SessionCall c;
+  if (!GetSessionCall(env, info, 3, "h2End: streamId must be a number", &c) ||
+      !GetBlock(env, c.m, c.argv[2], "h2End: trailers must be a string or undefined")) {
     return nullptr;
   }
-  if (s != nullptr) s->End(stream, m->scratch.data(), m->scratch.size());
+  if (c.s != nullptr) c.s->End(c.stream, c.m->scratch.data(), c.m->scratch.size());
   return Undefined(env);
 }
 
 // (handle, streamId, code) → undefined; resets the stream
 napi_value H2Reset(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  H2Module* m = Module(env);
-  if (m == nullptr) return nullptr;
-  bool ok = false;
-  H2Session* s = GetSession(env, m, argv[0], &ok);
-  int32_t stream = 0, code = 0;
-  if (!ok || !GetInt(env, argv[1], &stream, "h2Reset: streamId must be a number") ||
-      !GetInt(env, argv[2], &code, "h2Reset: code must be a number")) {
+  SessionCall c;
+  int32_t code = 0;
+  if (!GetSessionCall(env, info, 3, "h2Reset: streamId must be a number", &c) ||
+      !GetInt(env, c.argv[2], &code, "h2Reset: code must be a number")) {
     return nullptr;
   }
-  if (s != nullptr) s->Reset(stream, static_cast<uint32_t>(code));
+  if (c.s != nullptr) c.s->Reset(c.stream, static_cast<uint32_t>(code));
   return Undefined(env);
 }
 
 // (handle, streamId, reading: boolean) → undefined; the stream's window opens only while reading
 napi_value H2SetReading(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  H2Module* m = Module(env);
-  if (m == nullptr) return nullptr;
-  bool ok = false;
-  H2Session* s = GetSession(env, m, argv[0], &ok);
-  int32_t stream = 0;
+  SessionCall c;
   bool reading = true;
-  if (!ok || !GetInt(env, argv[1], &stream, "h2SetReading: streamId must be a number") ||
-      napi_get_value_bool(env, argv[2], &reading) != napi_ok) {
+  if (!GetSessionCall(env, info, 3, "h2SetReading: streamId must be a number", &c) ||
+      napi_get_value_bool(env, c.argv[2], &reading) != napi_ok) {
     return nullptr;
   }
-  if (s != nullptr) s->SetReading(stream, reading);
+  if (c.s != nullptr) c.s->SetReading(c.stream, reading);
   return Undefined(env);
 }
 
 // (handle, what: 0 = the socket drained, 1 = graceful GOAWAY, 2 = free the session) → undefined
 napi_value H2Control(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  H2Module* m = Module(env);
-  if (m == nullptr) return nullptr;
-  bool ok = false;
-  int32_t h = -1, what = 0;
-  H2Session* s = GetSession(env, m, argv[0], &ok);
-  if (!ok || !GetInt(env, argv[0], &h, "h2Control: handle must be a number") ||
-      !GetInt(env, argv[1], &what, "h2Control: what must be a number")) {
+  SessionCall c;
+  int32_t what = 0;
+  if (!GetSessionCall(env, info, 2, nullptr, &c) || !GetInt(env, c.argv[1], &what, "h2Control: what must be a number")) {
     return nullptr;
   }
+  H2Module* m = c.m;
+  H2Session* s = c.s;
+  const int32_t h = c.handle;
   if (s == nullptr) return Undefined(env);
   if (what == 0) MarkH2Dirty(s, h);
   else if (what == 1) s->Drain();

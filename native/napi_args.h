@@ -81,6 +81,23 @@ inline napi_value NumberValue(napi_env env, double n) {
   return v;
 }
 
+// Takes a function reference and one argument, returns false when the function could not be reached (nothing
+// called). Calls fn(arg) as a loop callback does (napi_make_callback in `context`, receiver the global): an exception
+// it throws goes to 'uncaughtException', as from any I/O callback. The caller holds a handle scope.
+inline bool CallFromLoop(napi_env env, napi_async_context context, napi_ref fn_ref, napi_value arg) {
+  napi_value fn, recv, result;
+  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || napi_get_global(env, &recv) != napi_ok) return false;
+  if (napi_make_callback(env, context, recv, fn, 1, &arg, &result) != napi_ok) {
+    bool pending = false;
+    napi_value error;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+        napi_get_and_clear_last_exception(env, &error) == napi_ok) {
+      napi_fatal_exception(env, error);
+    }
+  }
+  return true;
+}
+
 // The arguments every head-parsing call takes: (buf: Buffer, start, end, words: Uint32Array, maxHeadBytes,
 // maxHeaders). words is the parser's output slots or the partial check's state; its size is the caller's to check.
 struct HeadCallArgs {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "napi_args.h"
 #include "socket_tls.h"
 #include "socket_transport.h"
 
@@ -374,17 +375,8 @@ void Flush(Transport* t) {
   napi_env env = t->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) == napi_ok) {
-    napi_value fn, recv, arg, result;
-    if (napi_get_reference_value(env, t->callback, &fn) == napi_ok && napi_get_global(env, &recv) == napi_ok &&
-        napi_create_uint32(env, static_cast<uint32_t>(count), &arg) == napi_ok &&
-        napi_make_callback(env, t->context, recv, fn, 1, &arg, &result) != napi_ok) {
-      bool pending = false;
-      napi_value error;
-      if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-          napi_get_and_clear_last_exception(env, &error) == napi_ok) {
-        napi_fatal_exception(env, error);
-      }
-    }
+    napi_value arg;
+    if (napi_create_uint32(env, static_cast<uint32_t>(count), &arg) == napi_ok) CallFromLoop(env, t->context, t->callback, arg);
     napi_close_handle_scope(env, scope);
   }
   t->dispatching = false;

@@ -295,14 +295,10 @@ napi_value TransportWriteRead(napi_env env, napi_callback_info info) {
   napi_valuetype type;
   if (napi_typeof(env, argv[1], &type) != napi_ok) return nullptr;
   if (type != napi_null && type != napi_undefined) {
-    void* data = nullptr;
+    uint8_t* data = nullptr;
     size_t len = 0;
-    bool is_buffer = false;
-    if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
-      ThrowTypeError(env, "transportWriteRead: head must be a Buffer or null");
-      return nullptr;
-    }
-    if (len > 0) parts[n++] = uv_buf_init(static_cast<char*>(data), static_cast<unsigned int>(len));
+    if (!GetWordArray(env, argv[1], "transportWriteRead: head must be a Buffer or null", &data, &len)) return nullptr;
+    if (len > 0) parts[n++] = uv_buf_init(reinterpret_cast<char*>(data), static_cast<unsigned int>(len));
   }
   if (end > start) parts[n++] = uv_buf_init(t->read_buf + start, static_cast<unsigned int>(end - start));
   bool ok = true;

@@ -3,7 +3,8 @@
 // piling up faster than they can go out), SETTINGS/PING floods past
 // max_outbound_control_frames, and a header block split into a CONTINUATION
 // flood. Each ends that connection with GOAWAY and a counter in
-// /stats/prometheus, and the proxy goes on serving other clients.
+// /stats/prometheus, and the proxy goes on serving other clients. Header
+// names and values with CR, LF or NUL never reach the HTTP/1.1 upstream.
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ const PING = 0x6;
 const GOAWAY = 0x7;
 const HEADERS = 0x1;
 const CONTINUATION = 0x9;
+const RST_STREAM = 0x3;
 const END_HEADERS = 0x4;
 const END_STREAM = 0x1;
 const ENHANCE_YOUR_CALM = 0xb;
@@ -37,6 +39,49 @@ function requestBlock(extraName: string, extraValue: string): Buffer {
   const name = Buffer.from(extraName, 'latin1');
   const value = Buffer.from(extraValue, 'latin1');
   return Buffer.concat([Buffer.from([0x82, 0x86, 0x84, 0x41, 9]), Buffer.from('localhost'), Buffer.from([0x00, name.length]), name, Buffer.from([value.length]), value]);
+}
+
+/** One more HPACK literal (no indexing, new name) for a block from requestBlock. */
+function literal(name: string, value: string): Buffer {
+  const n = Buffer.from(name, 'latin1');
+  const v = Buffer.from(value, 'latin1');
+  return Buffer.concat([Buffer.from([0x00, n.length]), n, Buffer.from([v.length]), v]);
+}
+
+/** Sends one request (HEADERS with END_STREAM on stream 1); resolves with the frame type that answered it (HEADERS 1,
+ *  RST_STREAM 3, GOAWAY 7), -1 on close, -2 after 10 s. */
+function rawRequest(port: number, block: Buffer): Promise<number> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    let done = false;
+    const finish = (type: number): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(type);
+    };
+    const timer = setTimeout(() => finish(-2), 10_000);
+    sock.on('connect', () => {
+      sock.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), frame(HEADERS, END_STREAM | END_HEADERS, 1, block)]));
+    });
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 9) {
+        const len = buf.readUIntBE(0, 3);
+        if (buf.length < 9 + len) break;
+        const type = buf[3]!;
+        if (type === GOAWAY || ((type === HEADERS || type === RST_STREAM) && buf.readUInt32BE(5) === 1)) {
+          finish(type);
+          return;
+        }
+        buf = buf.subarray(9 + len);
+      }
+    });
+    sock.on('error', () => finish(-1));
+    sock.on('close', () => finish(-1));
+  });
 }
 
 interface Outcome {
@@ -180,4 +225,28 @@ describe('native HTTP/2 defences', () => {
       + metricSum(stats, 'isthmus_worker_downstream_http2_protocol_error_total')).toBeGreaterThan(0);
     expect(await stillServes(proxy.ports.get('defaults')!)).toBe(200);
   }, 30_000);
+
+  it('a header name or value with CR, LF or NUL never reaches the HTTP/1.1 upstream; the stream is answered', async () => {
+    const port = proxy.ports.get('defaults')!;
+    const hostile: Array<[string, string]> = [
+      ['x-a\r\nx-injected', '1'],
+      ['x-a', 'v\r\nx-injected: 1'],
+      ['x-a\nx-injected', '1'],
+      ['x-a', 'v\nx-injected: 1'],
+      ['x-a\0x-injected', '1'],
+      ['x-a', 'v\0x-injected: 1'],
+    ];
+    for (const [i, [name, value]] of hostile.entries()) {
+      const answer = await rawRequest(port, Buffer.concat([requestBlock('x-case', `bad${i}`), literal(name, value)]));
+      expect([HEADERS, RST_STREAM, GOAWAY]).toContain(answer);
+    }
+    expect(await rawRequest(port, Buffer.concat([requestBlock('x-case', 'good'), literal('x-fine', 'yes')]))).toBe(HEADERS);
+    const good = upstream.seen.find((r) => r.headers['x-case'] === 'good');
+    expect(good?.headers['x-fine']).toBe('yes');
+    for (const r of upstream.seen) {
+      expect(r.headers['x-injected']).toBeUndefined();
+      for (const v of Object.values(r.headers)) expect(String(v)).not.toMatch(/[\r\n\0]/);
+    }
+    expect(await stillServes(port)).toBe(200);
+  }, 60_000);
 });
