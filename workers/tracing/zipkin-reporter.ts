@@ -20,8 +20,8 @@ export const FLUSH_INTERVAL_MS = 1000;
 export const MAX_QUEUED_SPANS = 2048;
 /** A report that has not been answered by then is abandoned (counted as failed). */
 export const REPORT_TIMEOUT_MS = 5000;
-/** At most this much of the collector's answer is read (its status line is all that matters). */
-const MAX_ANSWER_BYTES = 16 * 1024;
+/** The part of the collector's answer that decides a report: `HTTP/1.x NNN`. */
+const STATUS_PREFIX_BYTES = 12;
 
 /** What a reporter needs from its worker. */
 export interface ReporterHost {
@@ -100,7 +100,6 @@ export class ZipkinReporter {
     this.inFlight = socket;
     const report = new ReportExchange(this, socket, spans);
     socket.setNoDelay(true);
-    socket.setTimeout(REPORT_TIMEOUT_MS, () => socket.destroy(new Error('report timed out')));
     socket.on('data', (chunk: Buffer) => report.onData(chunk));
     socket.on('error', () => report.fail());
     socket.on('close', () => report.end());
@@ -138,20 +137,29 @@ export class ZipkinReporter {
   }
 }
 
-/** One report's exchange: the collector's status line decides sent or dropped; no answer is failed. */
+/**
+ * One report's exchange: the first bytes of the collector's status line decide sent or dropped, and the exchange
+ * ends there (the rest of the answer is not read); no answer, or none within REPORT_TIMEOUT_MS from the start
+ * (a deadline, not an idle timeout: a collector dribbling bytes cannot hold the one report slot), is failed.
+ */
 class ReportExchange {
   private answer = '';
   private done = false;
+  private readonly deadline: NodeJS.Timeout;
 
   constructor(
     private readonly reporter: ZipkinReporter,
     private readonly socket: Socket,
     private readonly spans: number,
-  ) {}
+  ) {
+    this.deadline = setTimeout(onReportDeadline, REPORT_TIMEOUT_MS, this);
+    this.deadline.unref();
+  }
 
   onData(chunk: Buffer): void {
-    if (this.answer.length < MAX_ANSWER_BYTES) this.answer += chunk.latin1Slice(0, Math.min(chunk.length, MAX_ANSWER_BYTES));
-    else this.socket.destroy(); // the status line is in by now; the rest is not needed
+    if (this.done) return;
+    this.answer += chunk.latin1Slice(0, Math.min(chunk.length, STATUS_PREFIX_BYTES - this.answer.length));
+    if (this.answer.length >= STATUS_PREFIX_BYTES) this.end();
   }
 
   fail(): void {
@@ -167,9 +175,15 @@ class ReportExchange {
   private finish(slot: number): void {
     if (this.done) return;
     this.done = true;
+    clearTimeout(this.deadline);
+    this.socket.destroy();
     this.reporter.count(slot, this.spans);
     this.reporter.reportDone(this.socket);
   }
+}
+
+function onReportDeadline(report: ReportExchange): void {
+  report.fail();
 }
 
 function onFlushTimer(reporter: ZipkinReporter): void {

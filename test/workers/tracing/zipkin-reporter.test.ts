@@ -85,4 +85,37 @@ describe('ZipkinReporter', () => {
     await waitFor('the failure', () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_FAILED) === 1, 5000);
     expect(Atomics.load(host.counters, TRACE_COUNTER.SPANS_SENT)).toBe(0);
   });
+
+  it('decides a report on the status line sent in 1-byte pieces, though the collector then dribbles and never closes', async () => {
+    const held: net.Socket[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    const dribbler = net.createServer((s) => {
+      held.push(s.on('error', () => {}));
+      const answer = 'HTTP/1.1 202 Accepted\r\nx-slow: ' + 'a'.repeat(1000);
+      let at = 0;
+      // Reads the report, then answers one byte every 40 ms (never the end of the head, never a close).
+      const t = setInterval(() => {
+        if (at < answer.length && !s.destroyed) s.write(answer[at++]!);
+      }, 40);
+      timers.push(t);
+    });
+    await new Promise<void>((r) => dribbler.listen(0, '127.0.0.1', r));
+    cleanup.push(() => {
+      for (const t of timers) clearInterval(t);
+      for (const s of held) s.destroy();
+      dribbler.close();
+    });
+    const host = hostFor((dribbler.address() as net.AddressInfo).port);
+    const reporter = new ZipkinReporter(host, provider);
+    cleanup.push(() => reporter.close());
+    reporter.add(span(0));
+    reporter.flush(false);
+    await waitFor('the first report counted', () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_SENT) === 1, 3000);
+    // The one report slot is free again: the next batch goes out on a new connection.
+    reporter.add(span(1));
+    reporter.flush(false);
+    await waitFor('the second report counted', () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_SENT) === 2, 3000);
+    expect(held).toHaveLength(2);
+    expect(Atomics.load(host.counters, TRACE_COUNTER.SPANS_SENT)).toBe(2);
+  });
 });
