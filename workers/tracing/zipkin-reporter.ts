@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import type { ZipkinProvider } from '../../src/config/tracing-config.js';
 import type { UpstreamCluster } from '../upstream-cluster.js';
 import type { Span } from './span.js';
+import { SpanBatch } from './span-batch.js';
 import { TRACE_COUNTER } from './tracing-counters.js';
 
 /** A batch: this many spans send a report at once. */
@@ -33,7 +34,15 @@ export interface ReporterHost {
 }
 
 export class ZipkinReporter {
-  private queue: Span[] = [];
+  /** Batches waiting, oldest first; the last one is the one spans are appended to. */
+  private batches: SpanBatch[] = [];
+  /** Span objects in batches. */
+  private queuedEntries = 0;
+  /** localEndpoint and node_id as JSON, and the names they were made from. */
+  private localJson = '';
+  private localFor = '';
+  private nodeIdJson = '';
+  private nodeIdFor = '';
   private inFlight: Socket | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** Round-robin over the collector cluster's endpoints. */
@@ -46,16 +55,28 @@ export class ZipkinReporter {
 
   /** Spans waiting (for tests and stats). */
   get queued(): number {
-    return this.queue.length;
+    return this.queuedEntries;
   }
 
   add(span: Span): void {
-    if (this.queue.length >= MAX_QUEUED_SPANS) {
+    if (this.queuedEntries >= MAX_QUEUED_SPANS) {
       Atomics.add(this.host.counters, TRACE_COUNTER.SPANS_DROPPED, span.count);
       return;
     }
-    this.queue.push(span);
-    if (this.queue.length >= MAX_BATCH_SPANS) {
+    const host = this.host;
+    if (host.serviceName !== this.localFor) {
+      this.localFor = host.serviceName;
+      this.localJson = '{"serviceName":' + JSON.stringify(host.serviceName) + '}';
+    }
+    if (host.nodeId !== this.nodeIdFor) {
+      this.nodeIdFor = host.nodeId;
+      this.nodeIdJson = JSON.stringify(host.nodeId);
+    }
+    let open = this.batches.length === 0 ? undefined : this.batches[this.batches.length - 1]!;
+    if (open === undefined || open.entries >= MAX_BATCH_SPANS) this.batches.push((open = new SpanBatch()));
+    open.append(span.toJson(this.localJson, this.nodeIdJson), span.count);
+    this.queuedEntries++;
+    if (this.queuedEntries >= MAX_BATCH_SPANS) {
       if (this.inFlight === null) this.flush(false);
     } else if (this.timer === null) {
       this.timer = setTimeout(onFlushTimer, FLUSH_INTERVAL_MS, this);
@@ -69,9 +90,9 @@ export class ZipkinReporter {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.inFlight !== null || this.queue.length === 0) return;
-    const batch = this.queue.length <= MAX_BATCH_SPANS ? this.queue : this.queue.slice(0, MAX_BATCH_SPANS);
-    this.queue = batch === this.queue ? [] : this.queue.slice(MAX_BATCH_SPANS);
+    if (this.inFlight !== null || this.batches.length === 0) return;
+    const batch = this.batches.shift()!;
+    this.queuedEntries -= batch.entries;
     const counters = this.host.counters;
     const endpoints = this.host.clusters().get(this.provider.collectorCluster)?.endpoints;
     if (endpoints === undefined || endpoints.length === 0) {
@@ -81,17 +102,8 @@ export class ZipkinReporter {
     }
     const endpoint = endpoints[this.next++ % endpoints.length]!;
     if (byTimer) Atomics.add(counters, TRACE_COUNTER.TIMER_FLUSHED, 1);
-    let spans = 0;
-    let body = '[';
-    const local = '{"serviceName":' + JSON.stringify(this.host.serviceName) + '}';
-    const nodeId = JSON.stringify(this.host.nodeId);
-    for (let i = 0; i < batch.length; i++) {
-      const span = batch[i]!;
-      body += (i === 0 ? '' : ',') + span.toJson(local, nodeId);
-      spans += span.count;
-    }
-    body += ']';
-    const payload = Buffer.from(body, 'utf8');
+    const spans = batch.spans;
+    const payload = batch.payload();
     const hostHeader = this.provider.collectorHostname !== '' ? this.provider.collectorHostname : this.provider.collectorCluster;
     const head =
       'POST ' + this.provider.collectorEndpoint + ' HTTP/1.1\r\nhost: ' + hostHeader +
@@ -111,12 +123,12 @@ export class ZipkinReporter {
   reportDone(socket: Socket): void {
     if (this.inFlight !== socket) return;
     this.inFlight = null;
-    if (this.queue.length >= MAX_BATCH_SPANS) this.flush(false);
+    if (this.queuedEntries >= MAX_BATCH_SPANS) this.flush(false);
     else this.rearm();
   }
 
   private rearm(): void {
-    if (this.queue.length > 0 && this.timer === null) {
+    if (this.queuedEntries > 0 && this.timer === null) {
       this.timer = setTimeout(onFlushTimer, FLUSH_INTERVAL_MS, this);
       this.timer.unref();
     }
@@ -133,7 +145,8 @@ export class ZipkinReporter {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.inFlight?.destroy();
-    this.queue = [];
+    this.batches = [];
+    this.queuedEntries = 0;
   }
 }
 

@@ -118,4 +118,20 @@ describe('ZipkinReporter', () => {
     expect(held).toHaveLength(2);
     expect(Atomics.load(host.counters, TRACE_COUNTER.SPANS_SENT)).toBe(2);
   });
+
+  it('reports a span with a long non-ASCII value intact (the batch grows past its first buffer)', async () => {
+    const receiver: ZipkinReceiver = await startZipkinReceiver();
+    cleanup.push(() => receiver.close());
+    const host = hostFor(receiver.port);
+    const reporter = new ZipkinReporter(host, provider);
+    cleanup.push(() => reporter.close());
+    const long = 'ü€😀"\n'.repeat(20_000);
+    const s = span(0);
+    s.userAgent = long;
+    reporter.add(span(1));
+    reporter.add(s);
+    reporter.flush(false);
+    await waitFor('both spans', () => receiver.spans.length === 2, 5000);
+    expect(receiver.spans[1]!.tags?.user_agent).toBe(long);
+  });
 });
