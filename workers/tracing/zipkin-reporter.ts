@@ -1,9 +1,10 @@
 // Sends one worker's sampled spans to one Zipkin collector (a cluster, an
-// endpoint path, a Host) as Zipkin v2 JSON, off the request path: spans wait
-// in a bounded queue and go out in batches, when a batch is full or after
-// FLUSH_INTERVAL_MS. At most one report is in flight; a full queue drops new
-// spans and counts them, so a collector that is down or slow costs a bounded
-// amount of memory and never touches a request. The report is a small HTTP/1.1
+// endpoint path, a Host) as Zipkin v2 JSON: each span is written as JSON into
+// a batch (SpanBatch) as its request ends; batches wait in a bounded queue and
+// go out when full or after FLUSH_INTERVAL_MS. At most one report is in
+// flight; a full queue drops new spans and counts them, so a collector that
+// is down or slow costs a bounded amount of memory and never touches a
+// request. The report is a small HTTP/1.1
 // POST on its own connection (connection: close), to an endpoint of the
 // collector cluster of the worker's current config.
 import { connect, type Socket } from 'node:net';
