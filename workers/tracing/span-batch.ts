@@ -38,6 +38,11 @@ export class SpanBatch {
     this.spans += count;
   }
 
+  /** Bytes of the body so far. */
+  get bytes(): number {
+    return this.length;
+  }
+
   /** takes nothing; returns the report body (a view of the batch's bytes, closed with ']'). */
   payload(): Buffer {
     this.buf[this.length] = CLOSE_BRACKET;

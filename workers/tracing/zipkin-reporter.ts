@@ -20,6 +20,14 @@ export const MAX_BATCH_SPANS = 256;
 export const FLUSH_INTERVAL_MS = 1000;
 /** Queue bound per reporter: spans past it are dropped (envoy_tracing_zipkin_spans_dropped). */
 export const MAX_QUEUED_SPANS = 2048;
+/**
+ * The same bound in bytes of span JSON: a span carries request values (User-Agent, custom_tags headers) as long
+ * as the head limit lets through, and a client can force sampling (x-b3-sampled: 1), so a count alone let the
+ * queue reach MAX_QUEUED_SPANS times the head limit.
+ */
+export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+/** A batch also closes at this many bytes (one report's body). */
+export const MAX_BATCH_BYTES = 512 * 1024;
 /** A report that has not been answered by then is abandoned (counted as failed). */
 export const REPORT_TIMEOUT_MS = 5000;
 /** The part of the collector's answer that decides a report: `HTTP/1.x NNN`. */
@@ -37,8 +45,9 @@ export interface ReporterHost {
 export class ZipkinReporter {
   /** Batches waiting, oldest first; the last one is the one spans are appended to. */
   private batches: SpanBatch[] = [];
-  /** Span objects in batches. */
+  /** Span objects in batches, and their bytes. */
   private queuedEntries = 0;
+  private queuedBytes = 0;
   /** localEndpoint and node_id as JSON, and the names they were made from. */
   private localJson = '';
   private localFor = '';
@@ -73,11 +82,18 @@ export class ZipkinReporter {
       this.nodeIdFor = host.nodeId;
       this.nodeIdJson = JSON.stringify(host.nodeId);
     }
+    const json = span.toJson(this.localJson, this.nodeIdJson);
+    if (this.queuedBytes + json.length > MAX_QUEUED_BYTES) {
+      Atomics.add(host.counters, TRACE_COUNTER.SPANS_DROPPED, span.count);
+      return;
+    }
     let open = this.batches.length === 0 ? undefined : this.batches[this.batches.length - 1]!;
-    if (open === undefined || open.entries >= MAX_BATCH_SPANS) this.batches.push((open = new SpanBatch()));
-    open.append(span.toJson(this.localJson, this.nodeIdJson), span.count);
+    if (open === undefined || isFull(open)) this.batches.push((open = new SpanBatch()));
+    const before = open.bytes;
+    open.append(json, span.count);
     this.queuedEntries++;
-    if (this.queuedEntries >= MAX_BATCH_SPANS) {
+    this.queuedBytes += open.bytes - before;
+    if (isFull(this.batches[0]!)) {
       if (this.inFlight === null) this.flush(false);
     } else if (this.timer === null) {
       this.timer = setTimeout(onFlushTimer, FLUSH_INTERVAL_MS, this);
@@ -94,6 +110,7 @@ export class ZipkinReporter {
     if (this.inFlight !== null || this.batches.length === 0) return;
     const batch = this.batches.shift()!;
     this.queuedEntries -= batch.entries;
+    this.queuedBytes -= batch.bytes;
     const counters = this.host.counters;
     const endpoints = this.host.clusters().get(this.provider.collectorCluster)?.endpoints;
     if (endpoints === undefined || endpoints.length === 0) {
@@ -124,7 +141,7 @@ export class ZipkinReporter {
   reportDone(socket: Socket): void {
     if (this.inFlight !== socket) return;
     this.inFlight = null;
-    if (this.queuedEntries >= MAX_BATCH_SPANS) this.flush(false);
+    if (this.batches.length > 0 && isFull(this.batches[0]!)) this.flush(false);
     else this.rearm();
   }
 
@@ -148,6 +165,7 @@ export class ZipkinReporter {
     this.inFlight?.destroy();
     this.batches = [];
     this.queuedEntries = 0;
+    this.queuedBytes = 0;
   }
 }
 
@@ -198,6 +216,11 @@ class ReportExchange {
 
 function onReportDeadline(report: ReportExchange): void {
   report.fail();
+}
+
+/** A batch that takes no more spans: it goes out without waiting for the timer. */
+function isFull(batch: SpanBatch): boolean {
+  return batch.entries >= MAX_BATCH_SPANS || batch.bytes >= MAX_BATCH_BYTES;
 }
 
 function onFlushTimer(reporter: ZipkinReporter): void {

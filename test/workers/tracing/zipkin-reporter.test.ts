@@ -8,7 +8,7 @@ import type { ZipkinProvider } from '../../../src/config/tracing-config.js';
 import type { UpstreamCluster } from '../../../workers/upstream-cluster.js';
 import { Span } from '../../../workers/tracing/span.js';
 import { TRACE_COUNTER, localTracingCounters } from '../../../workers/tracing/tracing-counters.js';
-import { MAX_BATCH_SPANS, MAX_QUEUED_SPANS, ZipkinReporter, type ReporterHost } from '../../../workers/tracing/zipkin-reporter.js';
+import { MAX_BATCH_BYTES, MAX_BATCH_SPANS, MAX_QUEUED_BYTES, MAX_QUEUED_SPANS, ZipkinReporter, type ReporterHost } from '../../../workers/tracing/zipkin-reporter.js';
 import { closedPort } from '../../e2e/peers.js';
 import { startZipkinReceiver, type ZipkinReceiver } from '../../support/zipkin-receiver.js';
 import { waitFor } from '../../support/isthmus-process.js';
@@ -133,5 +133,29 @@ describe('ZipkinReporter', () => {
     reporter.flush(false);
     await waitFor('both spans', () => receiver.spans.length === 2, 5000);
     expect(receiver.spans[1]!.tags?.user_agent).toBe(long);
+  });
+
+  it('bounds the queue in bytes too: sampled requests with huge header values while the collector never answers are dropped and counted', async () => {
+    const held: net.Socket[] = [];
+    const silent = net.createServer((s) => held.push(s.on('error', () => {})));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    cleanup.push(() => {
+      for (const s of held) s.destroy();
+      silent.close();
+    });
+    const host = hostFor((silent.address() as net.AddressInfo).port);
+    const reporter = new ZipkinReporter(host, provider);
+    cleanup.push(() => reporter.close());
+    const huge = 'u'.repeat(60 * 1024); // a User-Agent as long as the default header limit lets through
+    const total = 1000; // 60 MB of span JSON if all were kept
+    for (let i = 0; i < total; i++) {
+      const s = span(i);
+      s.userAgent = huge;
+      reporter.add(s);
+    }
+    reporter.flush(false);
+    const dropped = Atomics.load(host.counters, TRACE_COUNTER.SPANS_DROPPED);
+    expect(dropped).toBeGreaterThan(0);
+    expect((total - dropped) * huge.length).toBeLessThanOrEqual(MAX_QUEUED_BYTES + MAX_BATCH_BYTES);
   });
 });
