@@ -82,10 +82,15 @@ function readZipkin(obj: ObjectReader, refs: ClusterReference[]): ZipkinProvider
     hostField.problem('must be a host name (letters, digits, ".", "-", ":")');
     collectorHostname = undefined;
   }
+  // Without collector_hostname the cluster's name is the report's Host (as in Envoy): it must be fit for a header line.
+  const clusterAsHostBad = collectorHostname === '' && collectorCluster !== undefined && !/^[\x21-\x7e]+$/.test(collectorCluster);
+  if (clusterAsHostBad) {
+    clusterField.problem('is the report\'s Host when collector_hostname is unset, so it must be visible ASCII (no spaces or control characters); set collector_hostname');
+  }
   const traceId128bit = obj.field('trace_id_128bit').bool() ?? false;
   const sharedSpanContext = obj.field('shared_span_context').bool() ?? true;
   obj.done();
-  if (collectorCluster === undefined || collectorEndpoint === undefined || !versionOk || collectorHostname === undefined) return undefined;
+  if (collectorCluster === undefined || clusterAsHostBad || collectorEndpoint === undefined || !versionOk || collectorHostname === undefined) return undefined;
   return { collectorCluster, collectorEndpoint, collectorHostname, traceId128bit, sharedSpanContext };
 }
 

@@ -52,4 +52,14 @@ describe('http_connection_manager.tracing', () => {
     expect(problemLines({ tracing: tracing({}) }).join('\n')).toContain('zipkin');
     expect(problemLines({ moreClusters: ['zipkin'], tracing: tracing({ collector_endpoint: 'api v2' }) }).join('\n')).toContain('collector_endpoint must be a path');
   });
+
+  it('refuses a collector cluster name that would put CR/LF into the report\'s host line when collector_hostname is unset', () => {
+    const evil = 'zipkin\r\nx-injected: 1';
+    const lines = problemLines({ moreClusters: [evil], tracing: tracing({ collector_cluster: evil }) }).join('\n');
+    expect(lines).toContain('collector_cluster');
+    expect(lines).toContain('collector_hostname');
+    // With a collector_hostname the cluster's name never reaches the report's head.
+    expect(parseParts({ moreClusters: [evil], tracing: tracing({ collector_cluster: evil, collector_hostname: 'zipkin' }) }).listeners[0]!.tracing!.zipkin.collectorHostname).toBe('zipkin');
+    expect(problemLines({ moreClusters: ['zipkin'], tracing: tracing({ collector_hostname: 'zip\r\nx: 1' }) }).join('\n')).toContain('collector_hostname must be a host name');
+  });
 });

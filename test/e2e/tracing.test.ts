@@ -204,6 +204,24 @@ describe('trace propagation across two sidecars', () => {
     expect(String(last.headers['x-b3-traceid'])).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it('takes the first of trace headers sent twice and sends the upstream one context, not both', async () => {
+    const res = await request(proxyA.ports.get('inbound')!, '/twice', {
+      headers: {
+        'x-copy': 'both',
+        'x-b3-traceid': ['1af7651916cd43dd', '2af7651916cd43dd'],
+        'x-b3-spanid': ['b7ad6b7169203331', 'c7ad6b7169203331'],
+        'x-b3-sampled': ['0', '1'],
+        traceparent: [`00-${'3'.repeat(32)}-${'4'.repeat(16)}-01`, `00-${'5'.repeat(32)}-${'6'.repeat(16)}-01`],
+      },
+    });
+    expect(res.status).toBe(200);
+    const seen = appB.seen.find((r) => r.url === '/twice')!;
+    // Node joins repeated header lines with ", ": a single value each means one line each.
+    expect(seen.headers['x-b3-traceid']).toBe('1af7651916cd43dd');
+    expect(seen.headers['x-b3-sampled']).toBe('0');
+    expect(String(seen.headers.traceparent)).toMatch(/^00-00000000000000001af7651916cd43dd-[0-9a-f]{16}-00$/);
+  });
+
   it('honours an incoming "not sampled" (x-b3-sampled: 0): context propagated, nothing reported', async () => {
     const before = zipkin.spans.length;
     const res = await request(proxyA.ports.get('inbound')!, '/not-sampled', {

@@ -1,6 +1,7 @@
 // One sampled span, as the request leaves it: ids, timing and the few values
 // its tags need, kept as plain fields. Made only for a sampled request; its
-// Zipkin v2 JSON is written at report time (toJson), off the request path.
+// Zipkin v2 JSON (toJson) is written into the reporter's batch when the
+// request ends, so the object dies young.
 
 export const KIND_SERVER = 0;
 export const KIND_CLIENT = 1;

@@ -3,6 +3,7 @@
 // are): workers bump them with Atomics, the agent renders them for
 // /stats/prometheus. Names are Envoy's where Envoy has the counter
 // (tracing.zipkin.* and the HCM's tracing.* decisions), isthmus_* otherwise.
+import { renderCounterFamilies, type CounterFamily } from '../counter-families.js';
 
 export const TRACE_COUNTER = {
   /** Requests sampled by random_sampling (Envoy: http.<prefix>.tracing.random_sampling). */
@@ -38,7 +39,7 @@ export function localTracingCounters(): Int32Array {
   return new Int32Array(SLOTS);
 }
 
-const FAMILIES: readonly [string, number, string][] = [
+const FAMILIES: readonly CounterFamily[] = [
   ['envoy_tracing_random_sampling', TRACE_COUNTER.RANDOM_SAMPLING, 'Requests sampled by random_sampling.'],
   ['envoy_tracing_client_enabled', TRACE_COUNTER.CLIENT_ENABLED, 'Requests sampled because they carried x-client-trace-id.'],
   ['isthmus_tracing_incoming_decision_total', TRACE_COUNTER.INCOMING_DECISION, 'Requests whose incoming trace context decided sampling (x-b3-sampled, b3, traceparent flags).'],
@@ -54,7 +55,5 @@ const FAMILIES: readonly [string, number, string][] = [
 
 /** takes the table; returns its Prometheus text families. */
 export function renderTracingCounters(t: Int32Array): string {
-  let out = '';
-  for (const [name, slot, help] of FAMILIES) out += `# HELP ${name} ${help}\n# TYPE ${name} counter\n${name} ${Atomics.load(t, slot)}\n`;
-  return out;
+  return renderCounterFamilies(t, FAMILIES);
 }

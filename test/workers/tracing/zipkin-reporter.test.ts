@@ -8,7 +8,7 @@ import type { ZipkinProvider } from '../../../src/config/tracing-config.js';
 import type { UpstreamCluster } from '../../../workers/upstream-cluster.js';
 import { Span } from '../../../workers/tracing/span.js';
 import { TRACE_COUNTER, localTracingCounters } from '../../../workers/tracing/tracing-counters.js';
-import { MAX_BATCH_SPANS, MAX_QUEUED_SPANS, ZipkinReporter, type ReporterHost } from '../../../workers/tracing/zipkin-reporter.js';
+import { MAX_BATCH_BYTES, MAX_BATCH_SPANS, MAX_QUEUED_BYTES, MAX_QUEUED_SPANS, ZipkinReporter, type ReporterHost } from '../../../workers/tracing/zipkin-reporter.js';
 import { closedPort } from '../../e2e/peers.js';
 import { startZipkinReceiver, type ZipkinReceiver } from '../../support/zipkin-receiver.js';
 import { waitFor } from '../../support/isthmus-process.js';
@@ -84,5 +84,78 @@ describe('ZipkinReporter', () => {
     reporter.flush(false);
     await waitFor('the failure', () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_FAILED) === 1, 5000);
     expect(Atomics.load(host.counters, TRACE_COUNTER.SPANS_SENT)).toBe(0);
+  });
+
+  it('decides a report on the status line sent in 1-byte pieces, though the collector then dribbles and never closes', async () => {
+    const held: net.Socket[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    const dribbler = net.createServer((s) => {
+      held.push(s.on('error', () => {}));
+      const answer = 'HTTP/1.1 202 Accepted\r\nx-slow: ' + 'a'.repeat(1000);
+      let at = 0;
+      // Reads the report, then answers one byte every 40 ms (never the end of the head, never a close).
+      const t = setInterval(() => {
+        if (at < answer.length && !s.destroyed) s.write(answer[at++]!);
+      }, 40);
+      timers.push(t);
+    });
+    await new Promise<void>((r) => dribbler.listen(0, '127.0.0.1', r));
+    cleanup.push(() => {
+      for (const t of timers) clearInterval(t);
+      for (const s of held) s.destroy();
+      dribbler.close();
+    });
+    const host = hostFor((dribbler.address() as net.AddressInfo).port);
+    const reporter = new ZipkinReporter(host, provider);
+    cleanup.push(() => reporter.close());
+    reporter.add(span(0));
+    reporter.flush(false);
+    await waitFor('the first report counted', () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_SENT) === 1, 3000);
+    // The one report slot is free again: the next batch goes out on a new connection.
+    reporter.add(span(1));
+    reporter.flush(false);
+    await waitFor('the second report counted', () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_SENT) === 2, 3000);
+    expect(held).toHaveLength(2);
+    expect(Atomics.load(host.counters, TRACE_COUNTER.SPANS_SENT)).toBe(2);
+  });
+
+  it('reports a span with a long non-ASCII value intact (the batch grows past its first buffer)', async () => {
+    const receiver: ZipkinReceiver = await startZipkinReceiver();
+    cleanup.push(() => receiver.close());
+    const host = hostFor(receiver.port);
+    const reporter = new ZipkinReporter(host, provider);
+    cleanup.push(() => reporter.close());
+    const long = 'ü€😀"\n'.repeat(20_000);
+    const s = span(0);
+    s.userAgent = long;
+    reporter.add(span(1));
+    reporter.add(s);
+    reporter.flush(false);
+    await waitFor('both spans', () => receiver.spans.length === 2, 5000);
+    expect(receiver.spans[1]!.tags?.user_agent).toBe(long);
+  });
+
+  it('bounds the queue in bytes too: sampled requests with huge header values while the collector never answers are dropped and counted', async () => {
+    const held: net.Socket[] = [];
+    const silent = net.createServer((s) => held.push(s.on('error', () => {})));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    cleanup.push(() => {
+      for (const s of held) s.destroy();
+      silent.close();
+    });
+    const host = hostFor((silent.address() as net.AddressInfo).port);
+    const reporter = new ZipkinReporter(host, provider);
+    cleanup.push(() => reporter.close());
+    const huge = 'u'.repeat(60 * 1024); // a User-Agent as long as the default header limit lets through
+    const total = 1000; // 60 MB of span JSON if all were kept
+    for (let i = 0; i < total; i++) {
+      const s = span(i);
+      s.userAgent = huge;
+      reporter.add(s);
+    }
+    reporter.flush(false);
+    const dropped = Atomics.load(host.counters, TRACE_COUNTER.SPANS_DROPPED);
+    expect(dropped).toBeGreaterThan(0);
+    expect((total - dropped) * huge.length).toBeLessThanOrEqual(MAX_QUEUED_BYTES + MAX_BATCH_BYTES);
   });
 });

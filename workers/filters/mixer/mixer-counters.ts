@@ -3,6 +3,7 @@
 // with Atomics, the agent reads them for /stats/prometheus with no query to
 // the workers. Int32 slots: they wrap after 2^31 events, as a Prometheus
 // counter reset would read.
+import { renderCounterFamilies, type CounterFamily } from '../../counter-families.js';
 
 export const MIXER_COUNTER = {
   CHECK_CACHE_HITS: 0,
@@ -40,7 +41,7 @@ export function createMixerCounters(): Int32Array {
 /** Counters of a data plane built without the agent (unit tests): this thread's own. */
 export const LOCAL_MIXER_COUNTERS: { table: Int32Array } = { table: new Int32Array(MIXER_COUNTER_SLOTS) };
 
-const FAMILIES: readonly [string, number, string][] = [
+const FAMILIES: readonly CounterFamily[] = [
   ['isthmus_mixer_check_cache_hits_total', MIXER_COUNTER.CHECK_CACHE_HITS, 'Requests whose Check was answered from the check cache.'],
   ['isthmus_mixer_check_cache_misses_total', MIXER_COUNTER.CHECK_CACHE_MISSES, 'Requests the check cache could not answer.'],
   ['isthmus_mixer_check_calls_total', MIXER_COUNTER.CHECK_CALLS, 'Checks a worker asked the agent for (cache misses and quota calls).'],
@@ -61,8 +62,7 @@ const FAMILIES: readonly [string, number, string][] = [
 
 /** takes the table; returns its Prometheus text families. */
 export function renderMixerCounters(t: Int32Array): string {
-  let out = '';
-  for (const [name, slot, help] of FAMILIES) out += `# HELP ${name} ${help}\n# TYPE ${name} counter\n${name} ${Atomics.load(t, slot)}\n`;
+  let out = renderCounterFamilies(t, FAMILIES);
   const h = 'isthmus_mixer_check_rpc_duration_milliseconds';
   out += `# HELP ${h} Check RPC latency as the agent measured it.\n# TYPE ${h} histogram\n`;
   let cumulative = 0;
