@@ -121,4 +121,22 @@ describe('the Bookinfo demo apps facing a hostile service', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('product details are currently unavailable');
   }, 30_000);
+
+  it('productpage draws at most five stars whatever count reviews sends', async () => {
+    const server = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(req.url?.startsWith('/reviews')
+        ? { podname: 'reviews-v2', reviews: [{ reviewer: 'Reviewer1', text: 'ok', rating: { stars: 1e9, color: 'black' } }, { reviewer: 'Reviewer2', text: 'ok', rating: { stars: -3, color: 'black' } }] }
+        : { author: 'William Shakespeare' }));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const productpage = await startApp('productpage.mjs', { OUTBOUND_PORT: String((server.address() as AddressInfo).port) });
+    const res = await fetch(`http://127.0.0.1:${productpage}/productpage`, { signal: AbortSignal.timeout(15_000) });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('5 of 5 stars, black');
+    expect(text).toContain('0 of 5 stars, black');
+    expect(text.length).toBeLessThan(16 * 1024);
+  }, 30_000);
 });
