@@ -1,24 +1,14 @@
 // Shared by the `isthmus up` tests: a free port range for the whole demo and
 // the demo's CLI started with its output collected.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { PORTS_USED } from '../../examples/up/port-plan.js';
+import { busyPorts, planPorts } from '../../examples/up/port-plan.js';
 import { ROOT } from './harness.js';
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const probe = createServer();
-    probe.once('error', () => done(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
-  });
-}
-
-/** A first port whose PORTS_USED ports are free now (a random start, so parallel runs rarely meet). */
+/** A first port whose demo ports are all free now (a random start, so parallel runs rarely meet). */
 export async function freeDemoPorts(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const from = 21_000 + Math.floor(Math.random() * 350) * 32; // below the ephemeral range (32768-), where outgoing connections take ports
-    const checks = await Promise.all(Array.from({ length: PORTS_USED }, (_, i) => portFree(from + i)));
-    if (checks.every(Boolean)) return from;
+    if ((await busyPorts(planPorts(from).all)).length === 0) return from;
   }
   throw new Error('no free port range');
 }
