@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLoopbackPage, type LoopbackPage } from '../support/loopback-page.js';
-import { securePort, startControl, tokenFile, type RunningControl } from '../control/e2e/control-harness.js';
+import { startControl, startMeshSidecar, type RunningControl } from '../control/e2e/control-harness.js';
 import {
-  keepAliveAgent, outboundPort, replyName, request, startProxy, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream,
+  keepAliveAgent, outboundPort, replyName, request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream,
 } from './harness.js';
 
 const DESTINATION_RULE = `apiVersion: networking.istio.io/v1beta1
@@ -63,12 +63,11 @@ beforeAll(async () => {
   const [v1, v2] = await Promise.all([startUpstream(replyName('v1')), startUpstream(replyName('v2'))]);
   upstreams.push(v1, v2);
   // Every sidecar has a workload identity: auto mTLS between them.
-  const identity = (sa: string): string[] => ['--token-file', tokenFile(control, sa), '--control-ca', join(control.dataDir, 'root-cert.pem')];
   proxies.push(...await Promise.all([
-    startSidecar(securePort(control), { service: 'reviews', version: 'v1', appPort: v1.port, args: identity('reviews') }),
-    startSidecar(securePort(control), { service: 'reviews', version: 'v2', appPort: v2.port, args: identity('reviews') }),
+    startMeshSidecar(control, { service: 'reviews', version: 'v1', appPort: v1.port }),
+    startMeshSidecar(control, { service: 'reviews', version: 'v2', appPort: v2.port }),
   ]));
-  client = await startSidecar(securePort(control), { service: 'productpage', version: 'v1', args: identity('productpage') });
+  client = await startMeshSidecar(control, { service: 'productpage', version: 'v1' });
   proxies.push(client);
   await waitFor('productpage reaches both reviews versions', async () => {
     const seen = new Set<string>();
