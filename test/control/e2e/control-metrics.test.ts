@@ -11,6 +11,7 @@ import { admin, startSidecar, waitFor, type RunningProxy } from '../../e2e/harne
 import { makeCsr, requestCertificate } from '../../support/ca-client.js';
 import { checkExposition, promtoolCheck, sampleValue } from '../../support/prometheus-exposition.js';
 import { securePort, startControl, tokenFile, type RunningControl } from './control-harness.js';
+import { mixerDoc } from '../../support/mixer-config.js';
 
 let control: RunningControl | null = null;
 let proxy: RunningProxy | null = null;
@@ -37,12 +38,10 @@ spec:
   endpoints: [{address: 127.0.0.1, ports: {http: 9081}}]
 `;
 const BROKEN = 'apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata: {name: broken}\nspec:\n  hosts: [reviews]\n  http: [{route: [{destination: {host: reviews}, weight: "lots"}]}]\n';
-const doc = (kind: string, name: string, spec: string): string =>
-  `apiVersion: config.istio.io/v1alpha2\nkind: ${kind}\nmetadata:\n  name: ${name}\n  namespace: istio-system\nspec:\n${spec.replace(/^/gm, '  ')}\n`;
 const POLICY = [
-  doc('handler', 'prom', 'compiledAdapter: prometheus\nparams:\n  metrics:\n  - name: requests_total\n    instance_name: requestcount.istio-system\n    kind: COUNTER\n    label_names: [method]'),
-  doc('instance', 'requestcount', 'compiledTemplate: metric\nparams:\n  value: "1"\n  dimensions:\n    method: request.method | "unknown"'),
-  doc('rule', 'prom', 'actions:\n- handler: prom\n  instances: [requestcount]'),
+  mixerDoc('handler', 'prom', 'compiledAdapter: prometheus\nparams:\n  metrics:\n  - name: requests_total\n    instance_name: requestcount.istio-system\n    kind: COUNTER\n    label_names: [method]'),
+  mixerDoc('instance', 'requestcount', 'compiledTemplate: metric\nparams:\n  value: "1"\n  dimensions:\n    method: request.method | "unknown"'),
+  mixerDoc('rule', 'prom', 'actions:\n- handler: prom\n  instances: [requestcount]'),
 ].join('---\n');
 
 /** Envoy's and Istio's own names, kept for their dashboards: counters without _total, a duration in milliseconds. */
