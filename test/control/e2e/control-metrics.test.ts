@@ -7,10 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MixerClient } from '../../../control/mixer/mixer-client.js';
-import { admin, startSidecar, waitFor, type RunningProxy } from '../../e2e/harness.js';
+import { admin, waitFor, type RunningProxy } from '../../e2e/harness.js';
 import { makeCsr, requestCertificate } from '../../support/ca-client.js';
 import { checkExposition, promtoolCheck, sampleValue } from '../../support/prometheus-exposition.js';
-import { securePort, startControl, tokenFile, type RunningControl } from './control-harness.js';
+import { startControl, startMeshSidecar, type RunningControl } from './control-harness.js';
 import { mixerDoc } from '../../support/mixer-config.js';
 
 let control: RunningControl | null = null;
@@ -55,9 +55,7 @@ describe('control plane /metrics', () => {
       writeFileSync(join(dir, 'policy.yaml'), POLICY);
     }, undefined, ['--push-debounce-quiet', '20ms']);
     const c = control;
-    proxy = await startSidecar(securePort(c), {
-      service: 'productpage', args: ['--token-file', tokenFile(c, 'productpage'), '--control-ca', join(c.dataDir, 'root-cert.pem')],
-    });
+    proxy = await startMeshSidecar(c, { service: 'productpage' });
     // A refused CSR: a token that is not one.
     const refused = await requestCertificate({ port: c.xdsPort, bearer: 'not-a-token', csr: await makeCsr(['spiffe://cluster.local/ns/default/sa/x']) });
     expect(refused.code).toBe(16); // UNAUTHENTICATED
