@@ -76,6 +76,20 @@ function fromProcesses(procs: readonly ManagedProcess<unknown>[], port: number, 
   };
 }
 
+/**
+ * Takes how to stop a helper the proxy needs (a policy server, a collector; not sampled) and how to start the proxy;
+ * returns the proxy's target, whose stop() stops the helper after it. The helper is stopped at once if the proxy fails.
+ */
+async function beside(stopHelper: () => Promise<unknown>, start: () => Promise<RunningTarget>): Promise<RunningTarget> {
+  try {
+    const running = await start();
+    return { ...running, stop: async () => { await running.stop(); await stopHelper(); } };
+  } catch (err) {
+    await stopHelper();
+    throw err;
+  }
+}
+
 const peerMissing = (name: PeerName) => (): string | null => (findPeerBinary(name) === null ? `${name} is not installed` : null);
 
 function peer(name: PeerName): LoadTarget {
@@ -280,14 +294,10 @@ function tracing(percent: number | null): LoadTarget {
         return fromProcesses([proc], proc.ready!.listenPort);
       }
       const collector = await startSpanSink();
-      try {
+      return beside(() => collector.close(), async () => {
         const proc = await startIsthmus(upstreamPort, 1, dir, { tracing: { samplingPercent: percent, collectorPort: collector.port } });
-        const running = fromProcesses([proc], proc.ready!.listenPort);
-        return { ...running, stop: async () => { await running.stop(); await collector.close(); } };
-      } catch (err) {
-        await collector.close();
-        throw err;
-      }
+        return fromProcesses([proc], proc.ready!.listenPort);
+      });
     },
   };
 }
@@ -335,14 +345,10 @@ function policy(kind: 'none' | 'hit' | 'miss'): LoadTarget {
           return record?.msg === 'mixer ready' && typeof record.port === 'number' ? record.port : undefined;
         },
       });
-      try {
+      return beside(() => mixer.stop(), async () => {
         const proc = await startIsthmus(upstreamPort, 1, dir, { mixerPort: mixer.ready! });
-        const running = fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
-        return { ...running, stop: async () => { await running.stop(); await mixer.stop(); } };
-      } catch (err) {
-        await mixer.stop();
-        throw err;
-      }
+        return fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
+      });
     },
   };
 }
@@ -363,14 +369,10 @@ function report(on: boolean): LoadTarget {
     unavailable: () => null,
     start: async ({ upstreamPort, dir }) => {
       const control = await startPolicyControl(dir);
-      try {
+      return beside(() => control.stop(), async () => {
         const proc = await startIsthmus(upstreamPort, 1, dir, { mixerPort: control.ready!, mixerReport: on });
-        const running = fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
-        return { ...running, stop: async () => { await running.stop(); await control.stop(); } };
-      } catch (err) {
-        await control.stop();
-        throw err;
-      }
+        return fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
+      });
     },
   };
 }

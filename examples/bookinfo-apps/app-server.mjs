@@ -29,30 +29,37 @@ const MAX_BODY = 256 * 1024;
 
 /**
  * GETs http://<service>:9080<path> through the sidecar's outbound listener; resolves { status, body, json }
- * (json undefined when the body is not JSON), or { status: 0, error } when the call failed.
+ * (json undefined when the body is not JSON), or { status: 0, error } when the call failed, took longer than
+ * timeoutMs in all (a service trickling bytes gets no more time) or answered more than MAX_BODY bytes.
  */
 export function callService(outboundPort, service, path, headers, timeoutMs = 3000) {
   return new Promise((resolve) => {
     const req = request({
-      host: '127.0.0.1', port: outboundPort, path, method: 'GET', agent, timeout: timeoutMs,
+      host: '127.0.0.1', port: outboundPort, path, method: 'GET', agent,
       headers: { ...headers, host: `${service}:9080` },
     }, (res) => {
       const chunks = [];
       let size = 0;
       res.on('data', (c) => {
         size += c.length;
-        if (size <= MAX_BODY) chunks.push(c);
+        if (size > MAX_BODY) req.destroy(new Error(`answer over ${MAX_BODY} bytes`));
+        else chunks.push(c);
       });
       res.on('end', () => {
+        clearTimeout(deadline);
         const body = Buffer.concat(chunks).toString('utf8');
         let json;
         try { json = JSON.parse(body); } catch { json = undefined; }
         resolve({ status: res.statusCode ?? 0, body, json });
       });
-      res.on('error', (err) => resolve({ status: 0, error: err.message }));
+      res.on('error', fail);
     });
-    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
-    req.on('error', (err) => resolve({ status: 0, error: err.message }));
+    const deadline = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    function fail(err) {
+      clearTimeout(deadline);
+      resolve({ status: 0, error: err.message });
+    }
+    req.on('error', fail);
     req.end();
   });
 }

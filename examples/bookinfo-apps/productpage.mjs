@@ -11,8 +11,9 @@ const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 function stars(rating) {
   if (rating === undefined) return '';
   if (rating.error !== undefined) return `<p class="ratings-error">${escapeHtml(rating.error)}</p>`;
-  const full = '★'.repeat(rating.stars) + '☆'.repeat(Math.max(0, 5 - rating.stars));
-  return `<p class="stars" style="color:${rating.color === 'red' ? '#c00' : '#000'}" aria-label="${rating.stars} of 5 stars, ${rating.color}">${full}</p>`;
+  const count = Math.min(5, Math.max(0, Math.trunc(Number(rating.stars)) || 0)); // reviews' number, never a 1e9-long string
+  const full = '★'.repeat(count) + '☆'.repeat(5 - count);
+  return `<p class="stars" style="color:${rating.color === 'red' ? '#c00' : '#000'}" aria-label="${count} of 5 stars, ${escapeHtml(rating.color)}">${full}</p>`;
 }
 
 function page(user, details, reviews) {

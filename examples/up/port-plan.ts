@@ -2,6 +2,7 @@
 // `--ports-from N`, so a user (or a test) moves the whole demo with one
 // number. The Istio config in examples/bookinfo names no instance port (the
 // sidecars register themselves), so nothing there needs rewriting.
+import { createServer } from 'node:net';
 
 /** One workload of the demo: its app and its sidecar. */
 export interface Workload {
@@ -60,4 +61,14 @@ export function planPorts(from: number): PortPlan {
   });
   const all = [from, from + 1, from + 2, from + 3, ...workloads.flatMap((w) => [w.app, w.outbound, w.inbound, w.admin])];
   return { entry: from, controlAdmin: from + 1, controlXds: from + 2, controlSecureXds: from + 3, workloads, all: [...new Set(all)].sort((a, b) => a - b) };
+}
+
+/** Takes ports; returns those that cannot be bound on 127.0.0.1 right now. */
+export async function busyPorts(ports: readonly number[]): Promise<number[]> {
+  const busy = await Promise.all(ports.map((port) => new Promise<number | null>((done) => {
+    const probe = createServer();
+    probe.once('error', () => done(port));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => done(null)));
+  })));
+  return busy.filter((p): p is number => p !== null);
 }

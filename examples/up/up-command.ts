@@ -5,7 +5,6 @@
 // bootstrap token, so a workload certificate and mTLS), all supervised;
 // then steady demo traffic. Ctrl-C or SIGTERM stops every process it started.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +13,7 @@ import { packageRoot } from '../../src/process/compiled-path.js';
 import { parseJsonLine } from '../../src/process/managed-process.js';
 import { binNodeFlags, isthmusCommand } from '../../src/process/proxy-process.js';
 import { LoadGenerator } from './load-generator.js';
-import { planPorts, WORKLOADS, type PortPlan } from './port-plan.js';
+import { busyPorts, planPorts, WORKLOADS, type PortPlan } from './port-plan.js';
 import { Supervisor } from './supervisor.js';
 import { instructions } from './up-instructions.js';
 import { UP_SPEC } from './up-options.js';
@@ -43,25 +42,6 @@ function echoProblems(name: string): (line: string) => void {
 }
 
 const isLogMessage = (msg: string) => (line: string): boolean => parseJsonLine(line)?.msg === msg;
-
-/** The ports of the plan that cannot be bound on 127.0.0.1 right now. */
-async function busyPorts(ports: readonly number[]): Promise<number[]> {
-  const busy = await Promise.all(ports.map((port) => new Promise<number | null>((done) => {
-    const probe = createServer();
-    probe.once('error', () => done(port));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => done(null)));
-  })));
-  return busy.filter((p): p is number => p !== null);
-}
-
-/**
- * Whether `isthmus control --help` lists an option (tracing comes from another change; use it only when there).
- * The help text is made in-process from the command's spec, as `--help` makes it: no process to start.
- */
-async function controlHasOption(name: string): Promise<boolean> {
-  const { CONTROL_COMMAND } = await import('../../control/control-command.js');
-  return new RegExp(`--${name}(?![\\w-])`).test(helpText(CONTROL_COMMAND));
-}
 
 /** Creates a bootstrap token for service account `sa` through the control plane's admin API; returns its file. */
 async function createToken(plan: PortPlan, adminToken: string, sa: string, file: string): Promise<string> {
@@ -161,7 +141,7 @@ export async function run(argv: string[]): Promise<number> {
     const control = isthmusCommand([
       'control', '--config-dir', configDir, '--data-dir', controlData, '--log-format', 'json',
       '--admin-port', String(plan.controlAdmin), '--xds-port', String(plan.controlXds), '--secure-xds-port', String(plan.controlSecureXds),
-      ...((await controlHasOption('tracing-sampling')) ? ['--tracing-sampling', '100'] : []),
+      '--tracing-sampling', '100',
     ]);
     await supervisor.start({ name: 'control', ...control, isReady: isLogMessage('control ready'), onLine: echoProblems('control'), readyTimeoutMs: PROCESS_READY_MS });
 

@@ -8,8 +8,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isthmus, startControl, type RunningControl, securePort, tokenFile } from '../control/e2e/control-harness.js';
-import { admin, outboundPort, request, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
+import { isthmus, startControl, startMeshSidecar, type RunningControl } from '../control/e2e/control-harness.js';
+import { admin, outboundPort, request, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
 
 const CONTROL_ARGS = ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms'];
 
@@ -21,10 +21,7 @@ let ratings: RunningProxy;
 const proxies: RunningProxy[] = [];
 
 async function meshSidecar(service: string, appPort?: number): Promise<RunningProxy> {
-  const p = await startSidecar(securePort(control), {
-    service, ...(appPort !== undefined ? { appPort } : {}),
-    args: ['--token-file', tokenFile(control, service), '--control-ca', join(control.dataDir, 'root-cert.pem')],
-  }, 30_000);
+  const p = await startMeshSidecar(control, { service, ...(appPort !== undefined ? { appPort } : {}) });
   proxies.push(p);
   return p;
 }

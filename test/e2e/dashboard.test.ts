@@ -9,14 +9,13 @@
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { securePort, startControl, tokenFile, type RunningControl } from '../control/e2e/control-harness.js';
+import { openLoopbackPage, type LoopbackPage } from '../support/loopback-page.js';
+import { startControl, startMeshSidecar, type RunningControl } from '../control/e2e/control-harness.js';
 import {
-  keepAliveAgent, outboundPort, replyName, request, startProxy, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream,
+  keepAliveAgent, outboundPort, replyName, request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream,
 } from './harness.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 const DESTINATION_RULE = `apiVersion: networking.istio.io/v1beta1
 kind: DestinationRule
@@ -41,12 +40,10 @@ spec:
 let control: RunningControl;
 const proxies: RunningProxy[] = [];
 const upstreams: Upstream[] = [];
-let browser: Browser;
+let dash: LoopbackPage;
 let page: Page;
 let client: RunningProxy;
 let held: Server;
-const consoleErrors: string[] = [];
-const offLoopback: string[] = [];
 let traffic = true;
 let trafficDone: Promise<void> = Promise.resolve();
 
@@ -66,12 +63,11 @@ beforeAll(async () => {
   const [v1, v2] = await Promise.all([startUpstream(replyName('v1')), startUpstream(replyName('v2'))]);
   upstreams.push(v1, v2);
   // Every sidecar has a workload identity: auto mTLS between them.
-  const identity = (sa: string): string[] => ['--token-file', tokenFile(control, sa), '--control-ca', join(control.dataDir, 'root-cert.pem')];
   proxies.push(...await Promise.all([
-    startSidecar(securePort(control), { service: 'reviews', version: 'v1', appPort: v1.port, args: identity('reviews') }),
-    startSidecar(securePort(control), { service: 'reviews', version: 'v2', appPort: v2.port, args: identity('reviews') }),
+    startMeshSidecar(control, { service: 'reviews', version: 'v1', appPort: v1.port }),
+    startMeshSidecar(control, { service: 'reviews', version: 'v2', appPort: v2.port }),
   ]));
-  client = await startSidecar(securePort(control), { service: 'productpage', version: 'v1', args: identity('productpage') });
+  client = await startMeshSidecar(control, { service: 'productpage', version: 'v1' });
   proxies.push(client);
   await waitFor('productpage reaches both reviews versions', async () => {
     const seen = new Set<string>();
@@ -79,25 +75,14 @@ beforeAll(async () => {
     return seen.has('v1') && seen.has('v2');
   }, 20_000);
   trafficDone = sendTraffic();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (err) => consoleErrors.push(err.message));
-  await page.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.hostname === '127.0.0.1' || url.protocol === 'data:') return route.continue();
-    offLoopback.push(url.href);
-    return route.abort();
-  });
-  await page.goto(`http://127.0.0.1:${control.adminPort}/dashboard`);
+  dash = await openLoopbackPage(`http://127.0.0.1:${control.adminPort}/dashboard`);
+  page = dash.page;
 }, 90_000);
 
 afterAll(async () => {
   traffic = false;
   await trafficDone;
-  await browser?.close();
+  await dash?.browser.close();
   await Promise.all(proxies.map((p) => p.stop('SIGTERM', 5000)));
   await Promise.all(upstreams.map((u) => u.close()));
   held?.close();
@@ -227,7 +212,7 @@ spec:
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     expect(await page.getByRole('table', { name: 'Service graph edges' }).isVisible()).toBe(true);
-    expect(consoleErrors).toEqual([]);
-    expect(offLoopback).toEqual([]);
+    expect(dash.consoleErrors).toEqual([]);
+    expect(dash.offLoopback).toEqual([]);
   }, 20_000);
 });

@@ -11,31 +11,29 @@ import {
   admin, keepAliveAgent, metric, outboundPort, replyName, request, startSidecar, startUpstream, waitFor,
   type RunningProxy, type Upstream,
 } from './harness.js';
+import { mixerDoc } from '../support/mixer-config.js';
 
 const CONTROL_ARGS = ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms'];
 
-const doc = (kind: string, name: string, spec: string): string =>
-  `apiVersion: config.istio.io/v1alpha2\nkind: ${kind}\nmetadata:\n  name: ${name}\n  namespace: istio-system\nspec:\n${spec.replace(/^/gm, '  ')}\n`;
-
 /** Denies x-user: beta; the answer may be reused for 60 s and 10000 requests. */
 const DENY_BETA = [
-  doc('handler', 'deny-beta', 'compiledAdapter: denier\nparams:\n  status: { code: 7, message: beta users are not allowed }\n  validDuration: 60s\n  validUseCount: 10000'),
-  doc('instance', 'nothing', 'compiledTemplate: checknothing'),
-  doc('rule', 'deny-beta', 'match: request.headers["x-user"] == "beta"\nactions:\n- handler: deny-beta\n  instances: [nothing]'),
+  mixerDoc('handler', 'deny-beta', 'compiledAdapter: denier\nparams:\n  status: { code: 7, message: beta users are not allowed }\n  validDuration: 60s\n  validUseCount: 10000'),
+  mixerDoc('instance', 'nothing', 'compiledTemplate: checknothing'),
+  mixerDoc('rule', 'deny-beta', 'match: request.headers["x-user"] == "beta"\nactions:\n- handler: deny-beta\n  instances: [nothing]'),
 ].join('---\n');
 
 /** 3 requests per 2 s per x-user on paths under /limited. */
 const QUOTA = [
-  doc('handler', 'quota', 'compiledAdapter: memquota\nparams:\n  quotas:\n  - name: requestcount.istio-system\n    maxAmount: 3\n    validDuration: 2s'),
-  doc('instance', 'requestcount', 'compiledTemplate: quota\nparams:\n  dimensions:\n    user: request.headers["x-user"] | "anonymous"'),
-  doc('rule', 'quota', 'match: request.path.startsWith("/limited")\nactions:\n- handler: quota\n  instances: [requestcount]'),
+  mixerDoc('handler', 'quota', 'compiledAdapter: memquota\nparams:\n  quotas:\n  - name: requestcount.istio-system\n    maxAmount: 3\n    validDuration: 2s'),
+  mixerDoc('instance', 'requestcount', 'compiledTemplate: quota\nparams:\n  dimensions:\n    user: request.headers["x-user"] | "anonymous"'),
+  mixerDoc('rule', 'quota', 'match: request.path.startsWith("/limited")\nactions:\n- handler: quota\n  instances: [requestcount]'),
 ].join('---\n');
 
 /** Every request reported to a prometheus handler, by method and response code. */
 const METRICS = [
-  doc('handler', 'prom', 'compiledAdapter: prometheus\nparams:\n  metrics:\n  - name: mesh_requests\n    instance_name: requests.istio-system\n    kind: COUNTER\n    label_names: [method, code]'),
-  doc('instance', 'requests', 'compiledTemplate: metric\nparams:\n  value: "1"\n  dimensions:\n    method: request.method | "unknown"\n    code: response.code | 0'),
-  doc('rule', 'prom', 'actions:\n- handler: prom\n  instances: [requests]'),
+  mixerDoc('handler', 'prom', 'compiledAdapter: prometheus\nparams:\n  metrics:\n  - name: mesh_requests\n    instance_name: requests.istio-system\n    kind: COUNTER\n    label_names: [method, code]'),
+  mixerDoc('instance', 'requests', 'compiledTemplate: metric\nparams:\n  value: "1"\n  dimensions:\n    method: request.method | "unknown"\n    code: response.code | 0'),
+  mixerDoc('rule', 'prom', 'actions:\n- handler: prom\n  instances: [requests]'),
 ].join('---\n');
 
 let control: RunningControl | null = null;

@@ -10,9 +10,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isthmus, startControl, type RunningControl, securePort, tokenFile } from '../control/e2e/control-harness.js';
+import { isthmus, securePort, startControl, startMeshSidecar, tokenFile, type RunningControl } from '../control/e2e/control-harness.js';
 import { spawnIsthmus, type IsthmusProcess } from '../support/isthmus-process.js';
-import { keepAliveAgent, outboundPort, request, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
+import { keepAliveAgent, outboundPort, request, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
 
 let control: RunningControl | null = null;
 let proxies: RunningProxy[] = [];
@@ -36,10 +36,7 @@ afterEach(async () => {
 });
 
 async function meshSidecar(c: RunningControl, service: string, appPort?: number): Promise<RunningProxy> {
-  const p = await startSidecar(securePort(c), {
-    service, ...(appPort !== undefined ? { appPort } : {}),
-    args: ['--token-file', tokenFile(c, service), '--control-ca', join(c.dataDir, 'root-cert.pem'), '--workload-cert-ttl', '4s'],
-  });
+  const p = await startMeshSidecar(c, { service, ...(appPort !== undefined ? { appPort } : {}), args: ['--workload-cert-ttl', '4s'] });
   proxies.push(p);
   return p;
 }

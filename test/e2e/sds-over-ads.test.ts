@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../control/xds/protos.js';
 import { decodeAny, deltaClient, node, sotwClient, type DeltaDiscoveryResponse, type DiscoveryResponse } from '../control/xds/ads-test-client.js';
-import { isthmus, startControl, type RunningControl, securePort, tokenFile } from '../control/e2e/control-harness.js';
+import { isthmus, securePort, startControl, startMeshSidecar, tokenFile, type RunningControl } from '../control/e2e/control-harness.js';
 import { spawnIsthmus, type IsthmusProcess } from '../support/isthmus-process.js';
 import { chainsListener, staticCluster } from '../support/tls-bootstrap.js';
 import { TestCa } from '../support/tls-certs.js';
-import { admin, startProxy, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
+import { admin, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
 
 let control: RunningControl | null = null;
 let proxies: RunningProxy[] = [];
@@ -80,10 +80,7 @@ describe('SDS secrets over ADS', () => {
     control = await startControl(undefined, undefined, ['--push-debounce-quiet', '20ms', '--root-rotation-overlap', '30s']);
     upstream = await startUpstream();
     // A 1 h certificate: this sidecar does not renew (nor learn roots by CSR) during the test.
-    const server = await startSidecar(securePort(control), {
-      service: 'reviews', appPort: upstream.port,
-      args: ['--token-file', tokenFile(control, 'reviews'), '--control-ca', join(control.dataDir, 'root-cert.pem'), '--workload-cert-ttl', '1h'],
-    });
+    const server = await startMeshSidecar(control, { service: 'reviews', appPort: upstream.port, args: ['--workload-cert-ttl', '1h'] });
     proxies.push(server);
     const inbound = server.ports.get('inbound')!;
     // ROOTCA comes from the CSR answer until the ADS push lands (both at start): wait for the push.

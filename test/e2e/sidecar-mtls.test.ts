@@ -10,10 +10,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isthmus, startControl, type RunningControl, securePort, tokenFile } from '../control/e2e/control-harness.js';
+import { isthmus, securePort, startControl, startMeshSidecar, tokenFile, type RunningControl } from '../control/e2e/control-harness.js';
 import { spawnIsthmus, type IsthmusProcess } from '../support/isthmus-process.js';
 import {
-  admin, outboundPort, request, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream,
+  admin, outboundPort, request, startUpstream, waitFor, type RunningProxy, type Upstream,
 } from './harness.js';
 
 const CONTROL_ARGS = ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms'];
@@ -45,10 +45,7 @@ afterEach(async () => {
 
 /** A sidecar with a workload identity (token), over the control plane's TLS port. */
 async function meshSidecar(c: RunningControl, service: string, appPort?: number): Promise<RunningProxy> {
-  const p = await startSidecar(securePort(c), {
-    service, ...(appPort !== undefined ? { appPort } : {}),
-    args: ['--token-file', tokenFile(c, service), '--control-ca', join(c.dataDir, 'root-cert.pem')],
-  });
+  const p = await startMeshSidecar(c, { service, ...(appPort !== undefined ? { appPort } : {}) });
   proxies.push(p);
   return p;
 }

@@ -6,84 +6,34 @@
 // least three hops (productpage -> reviews -> ratings). No console error and
 // no request beyond 127.0.0.1. DASHBOARD_SCREENSHOT=docs/images/dashboard.png
 // saves the 1280x800 picture the README shows.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type ChildProcess } from 'node:child_process';
+import { type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PORTS_USED } from '../../examples/up/port-plan.js';
-
-const ROOT = join(import.meta.dirname, '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
-
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const probe = createServer();
-    probe.once('error', () => done(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
-  });
-}
-
-/** A first port whose PORTS_USED ports are free now, below the ephemeral range (a random start). */
-async function freeRange(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const from = 21_000 + Math.floor(Math.random() * 350) * 32;
-    const checks = await Promise.all(Array.from({ length: PORTS_USED }, (_, i) => portFree(from + i)));
-    if (checks.every(Boolean)) return from;
-  }
-  throw new Error('no free port range');
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== null) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s${last === null ? '' : ` (${String(last)})`}`);
-}
+import { openLoopbackPage, type LoopbackPage } from '../support/loopback-page.js';
+import { waitFor } from './harness.js';
+import { freeDemoPorts, startUpDemo, type UpDemo } from './up-demo.js';
 
 interface ZipkinSpan { traceId: string; id: string; parentId?: string; kind?: string; localEndpoint?: { serviceName?: string } }
 
+let up: UpDemo;
 let demo: ChildProcess;
-let output = '';
 let admin = 0;
-let browser: Browser;
+let dash: LoopbackPage;
 let page: Page;
-const consoleErrors: string[] = [];
-const offLoopback: string[] = [];
 
 beforeAll(async () => {
-  const from = await freeRange();
+  const from = await freeDemoPorts();
   admin = from + 1;
-  demo = spawn(process.execPath, ['bin/isthmus.js', 'up', '--ports-from', String(from), '--rate', '5'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  demo.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  demo.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await waitFor('the dashboard URL', async () => (output.includes(`http://127.0.0.1:${admin}/dashboard`) ? true : null), 120_000)
-    .catch((err: Error) => { throw new Error(`${err.message}\n${output}`); });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (err) => consoleErrors.push(err.message));
-  await page.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.hostname === '127.0.0.1' || url.protocol === 'data:') return route.continue();
-    offLoopback.push(url.href);
-    return route.abort();
-  });
-  await page.goto(`http://127.0.0.1:${admin}/dashboard`);
+  up = startUpDemo(['--ports-from', String(from), '--rate', '5']);
+  demo = up.process;
+  await waitFor('the dashboard URL', async () => (up.output().includes(`http://127.0.0.1:${admin}/dashboard`) ? true : null), 120_000)
+    .catch((err: Error) => { throw new Error(`${err.message}\n${up.output()}`); });
+  dash = await openLoopbackPage(`http://127.0.0.1:${admin}/dashboard`);
+  page = dash.page;
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await dash?.browser.close();
   if (demo !== undefined && demo.exitCode === null) {
     const exited = new Promise((r) => demo.once('exit', r));
     demo.kill('SIGINT');
@@ -101,7 +51,7 @@ describe('isthmus up seen on its dashboard', () => {
         const services = new Set(t.map((s) => s.localEndpoint?.serviceName ?? ''));
         return [...services].filter((n) => /productpage|reviews|ratings/.test(n)).length >= 3;
       }) ?? null;
-    }, 60_000).catch((err: Error) => { throw new Error(`${err.message}\n${output.slice(-3000)}`); });
+    }, 60_000).catch((err: Error) => { throw new Error(`${err.message}\n${up.output().slice(-3000)}`); });
     // Parent and child ids line up: every span but the root has its parent in the same trace.
     const ids = new Set(trace.map((s) => s.id));
     const roots = trace.filter((s) => s.parentId === undefined || !ids.has(s.parentId));
@@ -138,7 +88,7 @@ describe('isthmus up seen on its dashboard', () => {
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: shot });
     }
-    expect(consoleErrors).toEqual([]);
-    expect(offLoopback).toEqual([]);
+    expect(dash.consoleErrors).toEqual([]);
+    expect(dash.offLoopback).toEqual([]);
   }, 120_000);
 });

@@ -3,16 +3,13 @@
 // examples/bookinfo; the page answers through the sidecars with reviews from
 // the versions of the split; an edit of the copied split moves the traffic;
 // end-user jason gets the ratings fault; SIGINT leaves no process behind.
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processTree } from '../../bench/process-sampler.js';
-import { PORTS_USED } from '../../examples/up/port-plan.js';
-
-const ROOT = join(import.meta.dirname, '..', '..');
+import { ROOT, waitFor } from './harness.js';
+import { freeDemoPorts, startUpDemo } from './up-demo.js';
 
 function isAlive(pid: number): boolean {
   try {
@@ -23,45 +20,12 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const probe = createServer();
-    probe.once('error', () => done(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
-  });
-}
-
-/** A first port whose PORTS_USED ports are free now (a random start, so parallel runs rarely meet). */
-async function freeRange(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const from = 21_000 + Math.floor(Math.random() * 350) * 32; // below the ephemeral range (32768-), where outgoing connections take ports
-    const checks = await Promise.all(Array.from({ length: PORTS_USED }, (_, i) => portFree(from + i)));
-    if (checks.every(Boolean)) return from;
-  }
-  throw new Error('no free port range');
-}
-
 interface Page { status: number; version: string | null; text: string }
 
 async function page(url: string, headers: Record<string, string> = {}): Promise<Page> {
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
   const text = await res.text();
   return { status: res.status, version: /id="reviews-version">reviews-(v\d)</.exec(text)?.[1] ?? null, text };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== null) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s${last === null ? '' : ` (${String(last)})`}`);
 }
 
 const temps: string[] = [];
@@ -74,31 +38,27 @@ describe('isthmus up (the Bookinfo demo)', () => {
     const configDir = mkdtempSync(join(tmpdir(), 'isthmus-up-config-'));
     temps.push(configDir);
     cpSync(join(ROOT, 'examples', 'bookinfo'), configDir, { recursive: true });
-    const from = await freeRange();
-    const demo = spawn(process.execPath, ['bin/isthmus.js', 'up', '--no-traffic', '--ports-from', String(from), '--config-dir', configDir], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    demo.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    demo.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const from = await freeDemoPorts();
+    const up = startUpDemo(['--no-traffic', '--ports-from', String(from), '--config-dir', configDir]);
+    const demo = up.process;
     const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
     try {
       const appUrl = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no App URL after 120 s; output:\n${output}`)), 120_000);
+        const timer = setTimeout(() => reject(new Error(`no App URL after 120 s; output:\n${up.output()}`)), 120_000);
         const check = (): void => {
-          const m = /App:\s+(http:\/\/127\.0\.0\.1:\d+\/productpage)/.exec(output);
+          const m = /App:\s+(http:\/\/127\.0\.0\.1:\d+\/productpage)/.exec(up.output());
           if (m !== null) {
             clearTimeout(timer);
             resolve(m[1]!);
           }
         };
-        demo.stdout.on('data', check);
-        void exited.then((code) => reject(new Error(`isthmus up exited (code ${code}) before printing the URLs:\n${output}`)));
+        demo.stdout!.on('data', check);
+        void exited.then((code) => reject(new Error(`isthmus up exited (code ${code}) before printing the URLs:\n${up.output()}`)));
       });
       expect(appUrl).toBe(`http://127.0.0.1:${from}/productpage`);
-      expect(output).toContain(`Dashboard:  http://127.0.0.1:${from + 1}/dashboard`);
-      expect(output).toContain(join(configDir, 'reviews-split.yaml'));
-      expect(output).toContain("curl -s -H 'end-user: jason'");
+      expect(up.output()).toContain(`Dashboard:  http://127.0.0.1:${from + 1}/dashboard`);
+      expect(up.output()).toContain(join(configDir, 'reviews-split.yaml'));
+      expect(up.output()).toContain("curl -s -H 'end-user: jason'");
       // control + 6 apps + 6 sidecars, all children of the demo.
       const children = processTree(demo.pid!).filter((pid) => pid !== demo.pid);
       expect(children.length).toBeGreaterThanOrEqual(13);
@@ -138,15 +98,15 @@ describe('isthmus up (the Bookinfo demo)', () => {
       const details = children.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('details.mjs'));
       expect(details).toBeDefined();
       process.kill(details!, 'SIGKILL');
-      await waitFor('details restarted', async () => (output.includes('details-v1 is back') ? true : null), 30_000);
-      expect(output).toMatch(/details-v1 exited \(SIGKILL\); restarting it \(1\/3\)/);
+      await waitFor('details restarted', async () => (up.output().includes('details-v1 is back') ? true : null), 30_000);
+      expect(up.output()).toMatch(/details-v1 exited \(SIGKILL\); restarting it \(1\/3\)/);
       await waitFor('details on the page again', async () => ((await page(appUrl)).text.includes('William Shakespeare') ? true : null), 20_000);
       const restarted = processTree(demo.pid!).filter((pid) => pid !== demo.pid && !children.includes(pid));
       children.push(...restarted);
 
       demo.kill('SIGINT');
       const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
-      expect(code, output).toBe(0);
+      expect(code, up.output()).toBe(0);
       await waitFor('every child gone', async () => (children.every((pid) => !isAlive(pid)) ? true : null), 5000)
         .catch(() => undefined);
       for (const pid of children) expect(isAlive(pid), `child ${pid} still running`).toBe(false);
@@ -156,20 +116,18 @@ describe('isthmus up (the Bookinfo demo)', () => {
   }, 240_000);
 
   it('leaves no process behind when the demo itself is killed with SIGKILL (children watch its IPC channel)', async () => {
-    const from = await freeRange();
-    const demo = spawn(process.execPath, ['bin/isthmus.js', 'up', '--ports-from', String(from)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    demo.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    demo.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const from = await freeDemoPorts();
+    const up = startUpDemo(['--ports-from', String(from)]);
+    const demo = up.process;
     try {
-      await waitFor('the App URL', async () => (output.includes('App:') ? true : null), 120_000);
-      expect(output).toContain('Demo traffic: 3 requests a second');
+      await waitFor('the App URL', async () => (up.output().includes('App:') ? true : null), 120_000);
+      expect(up.output()).toContain('Demo traffic: 3 requests a second');
       const children = processTree(demo.pid!).filter((pid) => pid !== demo.pid);
       expect(children.length).toBeGreaterThanOrEqual(13);
       demo.kill('SIGKILL');
       await waitFor('every child gone after SIGKILL of the demo', async () => (children.every((pid) => !isAlive(pid)) ? true : null), 20_000)
         .catch(() => undefined);
-      expect(children.filter(isAlive), output).toEqual([]);
+      expect(children.filter(isAlive), up.output()).toEqual([]);
     } finally {
       if (demo.exitCode === null) demo.kill('SIGKILL');
     }

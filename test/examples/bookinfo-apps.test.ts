@@ -73,3 +73,70 @@ describe('the Bookinfo demo apps', () => {
     expect(ratingsCall?.headers).toMatchObject(TRACE);
   }, 30_000);
 });
+
+/** A stand-in sidecar that answers /details with `answer` and everything else as fakeSidecar does. */
+async function sidecarWithDetails(answer: (res: import('node:http').ServerResponse) => void): Promise<number> {
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/details')) return answer(res);
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ podname: 'reviews-v1', reviews: [] }));
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return (server.address() as AddressInfo).port;
+}
+
+describe('the Bookinfo demo apps facing a hostile service', () => {
+  it('productpage gives up on a service that trickles its answer a byte at a time (a deadline for the whole call, not an idle timeout)', async () => {
+    const trickles: NodeJS.Timeout[] = [];
+    const sidecar = await sidecarWithDetails((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      trickles.push(setInterval(() => res.write(' '), 500));
+    });
+    try {
+      const productpage = await startApp('productpage.mjs', { OUTBOUND_PORT: String(sidecar) });
+      const started = Date.now();
+      const res = await fetch(`http://127.0.0.1:${productpage}/productpage`, { signal: AbortSignal.timeout(15_000) });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('product details are currently unavailable');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      for (const t of trickles) clearInterval(t);
+    }
+  }, 30_000);
+
+  it('productpage stops reading a service that answers without end, past its body limit', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const sidecar = await sidecarWithDetails((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.once('close', () => res.removeAllListeners('drain'));
+      pump();
+    });
+    const productpage = await startApp('productpage.mjs', { OUTBOUND_PORT: String(sidecar) });
+    const res = await fetch(`http://127.0.0.1:${productpage}/productpage`, { signal: AbortSignal.timeout(15_000) });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('product details are currently unavailable');
+  }, 30_000);
+
+  it('productpage draws at most five stars whatever count reviews sends', async () => {
+    const server = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(req.url?.startsWith('/reviews')
+        ? { podname: 'reviews-v2', reviews: [{ reviewer: 'Reviewer1', text: 'ok', rating: { stars: 1e9, color: 'black' } }, { reviewer: 'Reviewer2', text: 'ok', rating: { stars: -3, color: 'black' } }] }
+        : { author: 'William Shakespeare' }));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const productpage = await startApp('productpage.mjs', { OUTBOUND_PORT: String((server.address() as AddressInfo).port) });
+    const res = await fetch(`http://127.0.0.1:${productpage}/productpage`, { signal: AbortSignal.timeout(15_000) });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('5 of 5 stars, black');
+    expect(text).toContain('0 of 5 stars, black');
+    expect(text.length).toBeLessThan(16 * 1024);
+  }, 30_000);
+});

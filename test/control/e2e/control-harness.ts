@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { startSidecar, type RunningProxy, type SidecarOptions } from '../../e2e/harness.js';
 import { CLI, ROOT, cleanEnv, spawnIsthmus, waitFor, type LogLine } from '../../support/isthmus-process.js';
 
 export { CLI, ROOT, cleanEnv, waitFor, type LogLine };
@@ -93,4 +94,9 @@ export function tokenFile(c: RunningControl, sa: string): string {
   const file = join(c.dir, `${sa}.token`);
   writeFileSync(file, r.stdout);
   return file;
+}
+
+/** Takes a control plane and sidecar options; starts a sidecar with a workload identity (a token for its service, the control's root) over the TLS xDS port. */
+export function startMeshSidecar(c: RunningControl, o: SidecarOptions): Promise<RunningProxy> {
+  return startSidecar(securePort(c), { ...o, args: ['--token-file', tokenFile(c, o.service), '--control-ca', join(c.dataDir, 'root-cert.pem'), ...(o.args ?? [])] });
 }

@@ -7,10 +7,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MixerClient } from '../../../control/mixer/mixer-client.js';
-import { admin, startSidecar, waitFor, type RunningProxy } from '../../e2e/harness.js';
+import { admin, waitFor, type RunningProxy } from '../../e2e/harness.js';
 import { makeCsr, requestCertificate } from '../../support/ca-client.js';
 import { checkExposition, promtoolCheck, sampleValue } from '../../support/prometheus-exposition.js';
-import { securePort, startControl, tokenFile, type RunningControl } from './control-harness.js';
+import { startControl, startMeshSidecar, type RunningControl } from './control-harness.js';
+import { mixerDoc } from '../../support/mixer-config.js';
 
 let control: RunningControl | null = null;
 let proxy: RunningProxy | null = null;
@@ -37,12 +38,10 @@ spec:
   endpoints: [{address: 127.0.0.1, ports: {http: 9081}}]
 `;
 const BROKEN = 'apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata: {name: broken}\nspec:\n  hosts: [reviews]\n  http: [{route: [{destination: {host: reviews}, weight: "lots"}]}]\n';
-const doc = (kind: string, name: string, spec: string): string =>
-  `apiVersion: config.istio.io/v1alpha2\nkind: ${kind}\nmetadata:\n  name: ${name}\n  namespace: istio-system\nspec:\n${spec.replace(/^/gm, '  ')}\n`;
 const POLICY = [
-  doc('handler', 'prom', 'compiledAdapter: prometheus\nparams:\n  metrics:\n  - name: requests_total\n    instance_name: requestcount.istio-system\n    kind: COUNTER\n    label_names: [method]'),
-  doc('instance', 'requestcount', 'compiledTemplate: metric\nparams:\n  value: "1"\n  dimensions:\n    method: request.method | "unknown"'),
-  doc('rule', 'prom', 'actions:\n- handler: prom\n  instances: [requestcount]'),
+  mixerDoc('handler', 'prom', 'compiledAdapter: prometheus\nparams:\n  metrics:\n  - name: requests_total\n    instance_name: requestcount.istio-system\n    kind: COUNTER\n    label_names: [method]'),
+  mixerDoc('instance', 'requestcount', 'compiledTemplate: metric\nparams:\n  value: "1"\n  dimensions:\n    method: request.method | "unknown"'),
+  mixerDoc('rule', 'prom', 'actions:\n- handler: prom\n  instances: [requestcount]'),
 ].join('---\n');
 
 /** Envoy's and Istio's own names, kept for their dashboards: counters without _total, a duration in milliseconds. */
@@ -56,9 +55,7 @@ describe('control plane /metrics', () => {
       writeFileSync(join(dir, 'policy.yaml'), POLICY);
     }, undefined, ['--push-debounce-quiet', '20ms']);
     const c = control;
-    proxy = await startSidecar(securePort(c), {
-      service: 'productpage', args: ['--token-file', tokenFile(c, 'productpage'), '--control-ca', join(c.dataDir, 'root-cert.pem')],
-    });
+    proxy = await startMeshSidecar(c, { service: 'productpage' });
     // A refused CSR: a token that is not one.
     const refused = await requestCertificate({ port: c.xdsPort, bearer: 'not-a-token', csr: await makeCsr(['spiffe://cluster.local/ns/default/sa/x']) });
     expect(refused.code).toBe(16); // UNAUTHENTICATED

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControl, waitFor, type RunningControl } from './control-harness.js';
 import { MixerClient, durationMs, referenced } from '../../../control/mixer/mixer-client.js';
+import { mixerDoc } from '../../support/mixer-config.js';
 
 let control: RunningControl | null = null;
 let client: MixerClient | null = null;
@@ -44,13 +45,10 @@ afterEach(async () => {
   for (const t of temps.splice(0)) rmSync(t, { force: true });
 });
 
-const doc = (kind: string, name: string, spec: string): string =>
-  `apiVersion: config.istio.io/v1alpha2\nkind: ${kind}\nmetadata:\n  name: ${name}\n  namespace: istio-system\nspec:\n${spec.replace(/^/gm, '  ')}\n`;
-
 const DENY_BETA = [
-  doc('handler', 'deny-beta', 'compiledAdapter: denier\nparams:\n  status: { code: 7, message: beta users are not allowed }\n  validDuration: 7s\n  validUseCount: 42'),
-  doc('instance', 'nothing', 'compiledTemplate: checknothing'),
-  doc('rule', 'deny-beta', 'match: request.headers["x-user"] == "beta"\nactions:\n- handler: deny-beta\n  instances: [nothing]'),
+  mixerDoc('handler', 'deny-beta', 'compiledAdapter: denier\nparams:\n  status: { code: 7, message: beta users are not allowed }\n  validDuration: 7s\n  validUseCount: 42'),
+  mixerDoc('instance', 'nothing', 'compiledTemplate: checknothing'),
+  mixerDoc('rule', 'deny-beta', 'match: request.headers["x-user"] == "beta"\nactions:\n- handler: deny-beta\n  instances: [nothing]'),
 ].join('---\n');
 
 async function start(files: Record<string, string>, args: readonly string[] = []): Promise<{ control: RunningControl; client: MixerClient }> {
@@ -91,9 +89,9 @@ describe('isthmus control: Mixer Check and Report', { timeout: 60_000 }, () => {
 
   it('memquota over Check quotas: RESOURCE_EXHAUSTED after N per window per dimension, then recovers', async () => {
     const quota = [
-      doc('handler', 'quota', 'compiledAdapter: memquota\nparams:\n  quotas:\n  - name: requestcount.istio-system\n    maxAmount: 3\n    validDuration: 2s'),
-      doc('instance', 'requestcount', 'compiledTemplate: quota\nparams:\n  dimensions:\n    user: request.headers["x-user"] | "anonymous"'),
-      doc('rule', 'quota', 'actions:\n- handler: quota\n  instances: [requestcount]'),
+      mixerDoc('handler', 'quota', 'compiledAdapter: memquota\nparams:\n  quotas:\n  - name: requestcount.istio-system\n    maxAmount: 3\n    validDuration: 2s'),
+      mixerDoc('instance', 'requestcount', 'compiledTemplate: quota\nparams:\n  dimensions:\n    user: request.headers["x-user"] | "anonymous"'),
+      mixerDoc('rule', 'quota', 'actions:\n- handler: quota\n  instances: [requestcount]'),
     ].join('---\n');
     const { client } = await start({ 'quota.yaml': quota });
     const ask = async (user: string) => (await client.check({ 'request.headers': { 'x-user': user } }, { 'requestcount.istio-system': 1 })).quotas!['requestcount.istio-system']!;
@@ -112,9 +110,9 @@ describe('isthmus control: Mixer Check and Report', { timeout: 60_000 }, () => {
 
   it('Report reaches a prometheus handler and its metric shows on /metrics beside the runtime\'s counters', async () => {
     const metrics = [
-      doc('handler', 'prom', 'compiledAdapter: prometheus\nparams:\n  metrics:\n  - name: request_count\n    instance_name: requestcount.istio-system\n    kind: COUNTER\n    label_names: [method]'),
-      doc('instance', 'requestcount', 'compiledTemplate: metric\nparams:\n  value: "1"\n  dimensions:\n    method: request.method | "unknown"'),
-      doc('rule', 'prom', 'actions:\n- handler: prom\n  instances: [requestcount]'),
+      mixerDoc('handler', 'prom', 'compiledAdapter: prometheus\nparams:\n  metrics:\n  - name: request_count\n    instance_name: requestcount.istio-system\n    kind: COUNTER\n    label_names: [method]'),
+      mixerDoc('instance', 'requestcount', 'compiledTemplate: metric\nparams:\n  value: "1"\n  dimensions:\n    method: request.method | "unknown"'),
+      mixerDoc('rule', 'prom', 'actions:\n- handler: prom\n  instances: [requestcount]'),
     ].join('---\n');
     const { control, client } = await start({ 'metrics.yaml': metrics });
     await client.report([{ 'request.method': 'GET' }, { 'request.method': 'GET' }, { 'request.method': 'POST' }]);
@@ -138,8 +136,8 @@ describe('isthmus control: Mixer Check and Report', { timeout: 60_000 }, () => {
     temps.push(plugin);
     writeFileSync(plugin, SLOW_ADAPTER);
     const slow = [
-      doc('handler', 'slow', 'compiledAdapter: slowpoke\nparams: { blockMs: 1500 }'),
-      doc('rule', 'slow', 'match: request.path == "/slow"\nactions:\n- handler: slow\n  instances: [nothing]'),
+      mixerDoc('handler', 'slow', 'compiledAdapter: slowpoke\nparams: { blockMs: 1500 }'),
+      mixerDoc('rule', 'slow', 'match: request.path == "/slow"\nactions:\n- handler: slow\n  instances: [nothing]'),
     ].join('---\n');
     const { client } = await start({ 'policy.yaml': DENY_BETA, 'slow.yaml': slow }, ['--policy-adapter', plugin, '--policy-threads', '2']);
     const first = await client.check({ 'request.path': '/slow' });
@@ -177,12 +175,12 @@ describe('isthmus control: Mixer Check and Report', { timeout: 60_000 }, () => {
   it('a malformed expression applied to a running control plane is refused with its position; the old rules keep answering; a good change applies at once', async () => {
     const { control, client } = await start({ 'policy.yaml': DENY_BETA });
     expect((await client.check({ 'request.headers': { 'x-user': 'beta' } })).precondition.status.code).toBe(7);
-    const bad = doc('rule', 'deny-beta', 'match: request.headers["x-user"] == == "beta"\nactions:\n- handler: deny-beta\n  instances: [nothing]');
+    const bad = mixerDoc('rule', 'deny-beta', 'match: request.headers["x-user"] == == "beta"\nactions:\n- handler: deny-beta\n  instances: [nothing]');
     const refused = await control.admin('/apply', bad);
     expect(refused.status).toBeGreaterThanOrEqual(400);
     expect(refused.text).toMatch(/position|column|offset/i);
     expect((await client.check({ 'request.headers': { 'x-user': 'beta' } })).precondition.status.code).toBe(7);
-    const changed = doc('rule', 'deny-beta', 'match: request.headers["x-user"] == "gamma"\nactions:\n- handler: deny-beta\n  instances: [nothing]');
+    const changed = mixerDoc('rule', 'deny-beta', 'match: request.headers["x-user"] == "gamma"\nactions:\n- handler: deny-beta\n  instances: [nothing]');
     expect((await control.admin('/apply', changed)).status).toBe(200);
     await waitFor('the new rule in force', async () => (await client.check({ 'request.headers': { 'x-user': 'gamma' } })).precondition.status.code === 7, 5000);
     expect((await client.check({ 'request.headers': { 'x-user': 'beta' } })).precondition.status.code ?? 0).toBe(0);
