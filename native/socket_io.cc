@@ -37,6 +37,16 @@ void UpdatePoll(Conn* c) {
   }
 }
 
+// The socket calls (send/recv/sendmsg) rather than write/read/writev: they skip the VFS layer, which costs
+// a little on every call (4 per proxied request), and MSG_NOSIGNAL keeps a closed peer from raising SIGPIPE.
+ssize_t SendIov(int fd, iovec* iov, size_t count) {
+  msghdr msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_iov = iov;
+  msg.msg_iovlen = count;
+  return sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
 void Touch(Conn* c) { c->last_activity = uv_now(c->transport->loop); }
 
 void ArmTimer(Conn* c) {
@@ -78,7 +88,7 @@ int SocketError(int fd) {
 
 void DrainQueue(Conn* c) {
   while (c->Queued() > 0) {
-    const ssize_t n = write(c->fd, c->queue.data() + c->queue_off, c->Queued());
+    const ssize_t n = send(c->fd, c->queue.data() + c->queue_off, c->Queued(), MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -110,7 +120,7 @@ void ReadOnce(Conn* c) {
   if (room == 0) return;  // only while a dispatch is running, which cannot be here
   ssize_t n;
   do {
-    n = read(c->fd, into, room);
+    n = recv(c->fd, into, room, 0);
   } while (n < 0 && errno == EINTR);
   if (n > 0 && c->tls) {
     Touch(c);
@@ -287,7 +297,7 @@ bool WriteConn(Conn* c, const uv_buf_t* bufs, size_t count) {
     }
     ssize_t n;
     do {
-      n = n_iov == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len) : writev(c->fd, iov, static_cast<int>(n_iov));
+      n = n_iov == 1 ? send(c->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL) : SendIov(c->fd, iov, n_iov);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
