@@ -42,6 +42,29 @@ import type { Span } from './tracing/span.js';
 import { startRequestTrace } from './tracing/request-trace.js';
 
 /** One per worker, refilled for each response head the filters edit (read synchronously): no object per request. */
+/**
+ * The request method as a string: the common ones as constants (compared byte by byte, cheaper than a latin1Slice
+ * through the Buffer binding, and no string allocated per request), any other sliced from the head.
+ */
+function methodOf(buf: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (n === 3 && buf[start] === 0x47 && buf[start + 1] === 0x45 && buf[start + 2] === 0x54) return 'GET';
+  if (n === 4 && buf[start] === 0x50 && buf[start + 1] === 0x4f && buf[start + 2] === 0x53 && buf[start + 3] === 0x54) return 'POST';
+  return buf.latin1Slice(start, end);
+}
+
+/** The last content length framed and its lines ('content-length: N' and the blank line that ends the head). */
+let framedLength = -1;
+let framedText = '';
+
+function lengthFraming(length: number): string {
+  if (length !== framedLength) {
+    framedLength = length;
+    framedText = 'content-length: ' + length + '\r\n\r\n';
+  }
+  return framedText;
+}
+
 const responseEdit: ResponseHeaderEdit = { remove: null, add: '', head: null, fields: null, status: 0, bodyMode: 0, body: null };
 
 export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterCallbacks, FilterChainOwner, RequestBodySink {
@@ -181,7 +204,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const flags = out[HEAD.FLAGS]!;
     this.http11 = out[HEAD.VERSION_MINOR] === 1;
     this.closeAfter = this.http11 ? (flags & FLAG.CONNECTION_CLOSE) !== 0 : (flags & FLAG.CONNECTION_KEEP_ALIVE) === 0;
-    this.method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
+    this.method = methodOf(buf, out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
     this.bytesReceived = headLength;
     this.body = RequestBodyReader.forHead(flags, out, this.conn.chunkState);
     this.receivingBody = this.body !== null;
@@ -398,7 +421,11 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       // take the next response's bytes as this one's body).
       framing = '';
     } else if (bodyMode === BodyMode.LENGTH || (bodyMode === BodyMode.NONE && (flags & FLAG.CONTENT_LENGTH) !== 0)) {
-      framing = 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n';
+      const length = out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!;
+      // The everyday keep-alive response: its whole framing from a one-entry cache (no concatenation; the string is
+      // flattened by its first write and stays flat).
+      if (this.http11 && !this.receivingBody && !this.closeAfter && !this.conn.draining && this.setCookie === null) return lengthFraming(length);
+      framing = 'content-length: ' + length + '\r\n';
     } else if (bodyMode === BodyMode.NONE) {
       framing = status === 204 || status === 304 ? '' : 'content-length: 0\r\n';
     } else if (this.http11) {
