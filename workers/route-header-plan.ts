@@ -34,7 +34,12 @@ function encodeLines(add: readonly HeaderValueOption[]): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
+/** The last route asked for and its plan: a worker's requests mostly repeat one route (a WeakMap lookup costs more). */
+let lastRoute: CompiledRoute | null = null;
+let lastPlan: RouteHeaderPlan | null = null;
+
 export function headerPlanFor(route: CompiledRoute): RouteHeaderPlan {
+  if (route === lastRoute) return lastPlan!;
   let plan = plans.get(route);
   if (plan === undefined) {
     plan = {
@@ -45,6 +50,8 @@ export function headerPlanFor(route: CompiledRoute): RouteHeaderPlan {
     };
     plans.set(route, plan);
   }
+  lastRoute = route;
+  lastPlan = plan;
   return plan;
 }
 
