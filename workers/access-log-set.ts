@@ -40,7 +40,7 @@ export class AccessLogSet implements HeaderSlots {
     const set = new AccessLogSet();
     if (defaultSink.enabled) set.loggers.push(new Logger(new LineFormatter(DEFAULT_ACCESS_LOG_FORMAT, set, facts), null, defaultSink));
     for (const c of configs) {
-      const sink = sinks.open(c.sink === 'file' ? c.path : c.sink);
+      const sink = c.sink === 'file' ? sinks.openFile(c.path) : sinks.open(c.sink);
       const filter = c.filter === null ? null : compileLogFilter(c.filter, set);
       set.loggers.push(new Logger(new LineFormatter(c.format, set, facts), filter, sink));
     }

@@ -11,6 +11,14 @@ export class AccessLogSinks {
 
   constructor(private readonly onDropped: (() => void) | null) {}
 
+  /**
+   * The sink for an access_log entry's file `path`: always a file, even one named `off`, `stdout` or `stderr` (in the
+   * working directory, as Envoy opens it; those bare names are --access-log's own targets). Throws when it cannot be opened.
+   */
+  openFile(path: string): AccessLog {
+    return this.open(path === 'off' || path === 'stdout' || path === 'stderr' ? `./${path}` : path);
+  }
+
   /** The sink for a target (`/dev/stdout` and `/dev/stderr` are the process's own); throws when it cannot be opened. */
   open(target: string): AccessLog {
     const key = target === '/dev/stdout' ? 'stdout' : target === '/dev/stderr' ? 'stderr' : target;

@@ -73,6 +73,7 @@ export class AccessLog {
 
   /** Queues one line (ASCII, newline included); dropped and counted when the buffer is full. */
   append(line: string): void {
+    if (this.fd < 0) return; // off: nothing is queued (a flush would have nowhere to write)
     const bytes = line.length;
     if (this.fillBytes + this.flightBytes - this.flightDone + bytes > this.maxBytes) {
       this.drop(1);

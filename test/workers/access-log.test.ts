@@ -14,6 +14,7 @@ import { AccessLog } from '../../workers/access-log.js';
 import { isoTime, jsonEscape } from '../../workers/access-log-line.js';
 import { LineFormatter } from '../../workers/access-log-format.js';
 import { AccessLogSet } from '../../workers/access-log-set.js';
+import { AccessLogSinks } from '../../workers/access-log-sinks.js';
 import { DEFAULT_ACCESS_LOG_FORMAT } from '../../src/config/access-log-defaults.js';
 import type { ActiveRequest } from '../../workers/active-request.js';
 
@@ -243,6 +244,43 @@ describe('AccessLog', () => {
     expect(log.enabled).toBe(false);
     log.append(accessLogLine(entry()));
     expect(log.dropped).toBe(0);
+  });
+
+  it("takes no line when off: nothing is queued, so no write is tried later", async () => {
+    const log = new AccessLog('off');
+    log.append(accessLogLine(entry()));
+    // A queued line would be flushed after ACCESS_LOG_FLUSH_INTERVAL_MS to fd -1 and throw in that timer.
+    await new Promise((r) => setTimeout(r, 250));
+    expect(log.dropped).toBe(0);
+  });
+
+  it('writes an access_log whose file is named off, stdout or stderr to that file in the working directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'isthmus-access-log-cwd-'));
+    dirs.push(dir);
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const sinks = new AccessLogSinks(null);
+      const configs = ['off', 'stdout', 'stderr'].map((path) => ({ sink: 'file' as const, path, format: DEFAULT_ACCESS_LOG_FORMAT, filter: null }));
+      const set = AccessLogSet.compile(configs, new AccessLog('off'), sinks, { localAddress: '127.0.0.1', localPort: 15001 })!;
+      const req = {
+        method: 'GET', path: '/named', query: '', http11: true, authority: 'svc', requestId: 'id-1', forwardedFor: '', responseCode: 200,
+        flags: 0, bytesReceived: 0, bytesSent: 2, loggedRequestHeaders: null, loggedResponseHeaders: null, endpoint: null, cluster: null,
+        conn: { peerUriSan: '', remoteAddress: '127.0.0.1', remotePort: 1, tlsVersion: '', requestedServerName: '', id: 1 },
+      } as unknown as ActiveRequest;
+      set.log(req, Date.now(), 1, 0);
+      const read = (name: string): string => {
+        try {
+          return readFileSync(join(dir, name), 'utf8');
+        } catch {
+          return '';
+        }
+      };
+      await until(() => ['off', 'stdout', 'stderr'].every((n) => read(n).endsWith('\n')));
+      for (const name of ['off', 'stdout', 'stderr']) expect((JSON.parse(read(name)) as { path: string }).path).toBe('/named');
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('names the file it cannot open', () => {
