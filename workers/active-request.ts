@@ -21,7 +21,8 @@ import { grpcStatusOf } from './http2/grpc-status.js';
 import { FilterManager, type FilterChainOwner } from './filters/filter-manager.js';
 import type { HttpFilterCallbacks, ResponseBodySink, ResponseBodyTransform, ResponseHeaderEdit } from './filters/http-filter.js';
 import { Router } from './filters/router/router.js';
-import { findHeader, headerList, headerValueById } from './header-block.js';
+import { findHeader, hasValueById, headerList, headerValueById } from './header-block.js';
+import { lastChunkWithTrailers, teAcceptsTrailers } from './http2/h1-trailer-block.js';
 import { LocalReply, type LocalReplyKind } from './local-reply.js';
 import { localReplyNeedsHeaders, mapLocalReply } from './local-reply-map.js';
 import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead } from './message-heads.js';
@@ -109,6 +110,10 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   /** The response head, waiting for the first body bytes to share its write. */
   private pendingHead: Buffer | null = null;
   private chunkedOut = false;
+  /** An HTTP/1.1 client sent `te: trailers`: an HTTP/2 upstream's trailers end its chunked response. */
+  private teTrailers = false;
+  /** The chunked response's end with the upstream's trailers (null: the plain last chunk). */
+  private lastChunk: Buffer | null = null;
   /** A filter rewrites the body (compression): pieces go through it, and the response ends when it has flushed. */
   private bodyTransform: ResponseBodyTransform | null = null;
   /** The upstream's body ended and the transform is flushing: the router's complete() waits for it. */
@@ -188,6 +193,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     this.requestComplete = !this.receivingBody;
     this.requestId = headerValueById(buf, out, HEADER_ID.X_REQUEST_ID) || newRequestId();
     this.forwardedFor = headerValueById(buf, out, HEADER_ID.X_FORWARDED_FOR);
+    if (this.http11 && hasValueById(out, HEADER_ID.TE)) this.teTrailers = teAcceptsTrailers(headerValueById(buf, out, HEADER_ID.TE));
     if (!parseRequestTarget(buf, out, this)) {
       this.closeAfter = true;
       this.replyFailure(LocalReply.BAD_REQUEST);
@@ -437,9 +443,13 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     }
   }
 
-  /** The upstream's response trailers (HTTP/2): to an HTTP/2 client with the end of its stream. */
+  /**
+   * The upstream's response trailers (HTTP/2): to an HTTP/2 client with the end of its stream; to an HTTP/1.1 client
+   * that sent `te: trailers` as the trailer section of its chunked response; else dropped (RFC 9110 6.5).
+   */
   encodeTrailers(trailers: Record<string, string>): void {
     if (this.http2Stream !== null) this.http2Stream.trailers = trailers;
+    else if (this.teTrailers && this.chunkedOut) this.lastChunk = lastChunkWithTrailers(trailers);
     const grpc = trailers['grpc-status'];
     if (grpc !== undefined) this.grpcStatus = Number(grpc);
   }
@@ -454,9 +464,9 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const head = this.pendingHead;
     if (head !== null) {
       this.pendingHead = null;
-      this.conn.write(this.chunkedOut ? joinTwo(head, LAST_CHUNK) : head);
+      this.conn.write(this.chunkedOut ? joinTwo(head, this.lastChunk ?? LAST_CHUNK) : head);
     } else if (this.chunkedOut) {
-      this.conn.write(LAST_CHUNK);
+      this.conn.write(this.lastChunk ?? LAST_CHUNK);
     }
   }
 
@@ -469,6 +479,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       this.pendingHead = null;
       this.responseStarted = false;
       this.chunkedOut = false;
+      this.lastChunk = null;
       this.bytesSent = 0;
       this.bodyTransform = null; // its filter's onDestroy releases it
     }
