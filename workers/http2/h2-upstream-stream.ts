@@ -43,6 +43,8 @@ export class H2UpstreamStream implements UpstreamAttempt {
   private sentBytes = 0;
   private resent = false;
   private trailers: Record<string, string> | null = null;
+  /** Response body that arrived before its head was handled (see onData). */
+  private early: Buffer[] | null = null;
 
   constructor(
     private readonly pool: H2UpstreamPool,
@@ -229,10 +231,21 @@ export class H2UpstreamStream implements UpstreamAttempt {
     this.stream.onUpstreamResponseHead(this as unknown as UpstreamConnection, buf, 0, n, bodyMode);
     if (this.done) return; // the router retried on this status
     if (bodyMode === BodyMode.NONE) this.complete();
+    else if (this.early !== null) {
+      const early = this.early;
+      this.early = null;
+      for (const chunk of early) this.onData(chunk);
+    }
   }
 
   private onData(chunk: Buffer): void {
-    if (this.done || !this.responded) return;
+    if (this.done) return;
+    if (!this.responded) {
+      // On a session over a JS duplex (TLS, h2-upstream-tls.ts) DATA read with its HEADERS comes before the
+      // 'response' event (node:http2 emits that on nextTick): held for it, bounded by the stream's window.
+      (this.early ??= []).push(chunk);
+      return;
+    }
     this.responseBytes += chunk.length;
     this.stream.onUpstreamBody(chunk, 0, chunk.length);
     if (!this.done) this.stream.onUpstreamReadEnd();
