@@ -82,6 +82,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   private router: Router | null = null;
   /** Set when the request arrived on an HTTP/2 stream (its response trailers go there). */
   http2Stream: H2StreamConnection | null = null;
+  /** Trailers an HTTP/2 client sent after its request body (null: none): to the upstream with the body's end. */
+  requestTrailers: Record<string, string> | null = null;
   /** The response's gRPC status (grpc-status in its head or trailers, or of a local reply); -1 when none. */
   grpcStatus = -1;
   /** The set-cookie line(s) a cookie hash policy generated, for the response head (request-hash.ts). */
@@ -325,6 +327,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
 
   /** One body piece, framed for upstream: to the filters that have seen the head, then the router. */
   deliver(piece: Buffer): void {
+    // An HTTP/2 client's request trailers go to an HTTP/1.1 upstream as the chunked body's trailer section.
+    if (piece === LAST_CHUNK && this.requestTrailers !== null) piece = lastChunkWithTrailers(this.requestTrailers);
     this.bytesReceived += piece.length;
     if (this.finished) return;
     if (this.filters !== null) this.filters.decodeData(piece);

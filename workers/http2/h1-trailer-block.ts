@@ -21,6 +21,29 @@ export function teAcceptsTrailers(te: string): boolean {
   return false;
 }
 
+/** The fields of `trailers` that may be trailers (see NOT_TRAILERS), for an HTTP/2 peer. */
+export function allowedTrailers(trailers: Record<string, string>): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const name in trailers) {
+    const value = trailers[name]!;
+    if (name.charCodeAt(0) !== 58 && !NOT_TRAILERS.has(name) && TOKEN.test(name) && SAFE_VALUE.test(value)) out[name] = value;
+  }
+  return out;
+}
+
+/** "name: value\r\n" lines (as the native session hands request trailers over) as fields; repeated names joined with ", ". */
+export function trailerFields(lines: string): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const line of lines.split('\r\n')) {
+    const colon = line.indexOf(': ');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon);
+    const value = line.slice(colon + 2);
+    out[name] = out[name] === undefined ? value : out[name] + ', ' + value;
+  }
+  return out;
+}
+
 /** The end of a chunked body carrying `trailers`: "0\r\n", one line per field, "\r\n". */
 export function lastChunkWithTrailers(trailers: Record<string, string>): Buffer {
   let text = '0\r\n';

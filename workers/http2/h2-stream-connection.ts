@@ -159,6 +159,12 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
     }
   }
 
+  /** The request's trailers, just before onEnd (a body with a content-length cannot carry them to HTTP/1.1: dropped). */
+  onRequestTrailers(fields: Record<string, string>): void {
+    const req = this.request;
+    if (req !== null && req.receivingBody && this.chunkedBody) req.requestTrailers = fields;
+  }
+
   onEnd(): void {
     const req = this.request;
     if (req === null || !req.receivingBody) return;

@@ -12,6 +12,7 @@ import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
 import type { H2UpstreamPool } from './h2-upstream-pool.js';
 import type { H2UpstreamSession } from './h2-upstream-session.js';
+import { allowedTrailers } from './h1-trailer-block.js';
 
 const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect', 'http2-settings']);
 /** Request bytes kept to send again if the stream is refused unprocessed. */
@@ -148,7 +149,7 @@ export class H2UpstreamStream implements UpstreamAttempt {
     const session = this.session!;
     let s: ClientHttp2Stream;
     try {
-      s = session.session.request(this.headers!, { endStream: this.bodyless });
+      s = session.session.request(this.headers!, { endStream: this.bodyless, waitForTrailers: this.mayTrail() });
     } catch {
       // A header HTTP/2 cannot carry (node:http2 refuses it), or the session closed under us.
       process.nextTick(failProtocol, this);
@@ -161,10 +162,28 @@ export class H2UpstreamStream implements UpstreamAttempt {
     s.on('end', this.onEnd.bind(this));
     s.on('close', this.onClose.bind(this));
     s.on('drain', this.onDrain.bind(this));
+    s.on('wantTrailers', this.onWantTrailers.bind(this));
     s.on('error', noop);
     if (this.bodyless) return;
     if (this.sent !== null && this.sent.length > 0) for (const b of this.sent) s.write(b);
     if (this.ended) s.end();
+  }
+
+  /**
+   * An HTTP/2 client's chunked request body may end with trailers: the stream then waits for them (no trailers:
+   * node:http2 ends it with an empty DATA frame). A body already ended without them needs no wait.
+   */
+  private mayTrail(): boolean {
+    if (this.bodyless || !this.chunked || this.stream.downstreamHttp2 !== true) return false;
+    return !this.ended || (this.stream.requestTrailers?.() ?? null) !== null;
+  }
+
+  /** The request body went out: its trailers follow ({}: none). */
+  private onWantTrailers(): void {
+    const s = this.h2stream;
+    if (s === null || s.destroyed) return;
+    const t = this.stream.requestTrailers?.() ?? null;
+    s.sendTrailers(t === null ? {} : allowedTrailers(t));
   }
 
   endRequest(): void {
@@ -321,6 +340,7 @@ export class H2UpstreamStream implements UpstreamAttempt {
 }
 
 function noop(): void {}
+
 
 function failProtocol(s: H2UpstreamStream): void {
   s.failProtocol();
