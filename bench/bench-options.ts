@@ -46,6 +46,7 @@ export const BENCH_SPEC: CommandSpec = {
     'tls (only when named: TLS termination keep-alive req/s, CPU per request and full handshakes/s, isthmus vs haproxy and nginx with one ECDSA P-256 certificate), ' +
     'ca (only when named: CSRs the CA checks and signs per second on one thread), ' +
     'tcp (only when named: raw TCP relaying MB/s and CPU s per GB, isthmus tcp_proxy vs haproxy mode tcp vs direct), ' +
+    'h2 (only when named: gRPC unary and h2load req/s and CPU per 1000 requests, isthmus vs haproxy relaying h2 vs direct), ' +
     'policy (only when named: the policy filter\'s cost per request: no policy vs. check cache hit vs. a Check RPC per request), ' +
     `uws-front (only when named), authz (only when named: proxy CPU per request with an AuthorizationPolicy of 10 rules, translated as for a sidecar, vs. none), tracing (only when named: throughput and CPU per request with Zipkin tracing off, 1% and 100% sampled), report (only when named: a check cache hit with Report off vs. on, telemetry rules active on a real control plane: request p99 at a fixed rate, cache hit ratio). Default: ${DEFAULT_SCENARIOS.join(' ')}.`,
   usage: '[SCENARIO...] [options]',

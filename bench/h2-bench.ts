@@ -18,7 +18,7 @@ import { sampleProcess } from './process-sampler.js';
 const run = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
 const CLI = join(SELF, '..', '..', '..', 'bin', 'isthmus.js');
-const CONCURRENCY = 32;
+export const CONCURRENCY = 32;
 const id = (b: Buffer): Buffer => b;
 const UNARY = { path: '/bench.Echo/Unary', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id };
 
@@ -69,7 +69,7 @@ async function grpcLoad(target: string, seconds: number): Promise<void> {
   process.stdout.write(JSON.stringify({ rps: done / seconds, errors }) + '\n');
 }
 
-function haproxyConfig(listen: number, grpcPort: number, listenH2: number, h2Port: number): string {
+export function haproxyConfig(listen: number, grpcPort: number, listenH2: number, h2Port: number): string {
   return `global
   nbthread 1
   maxconn 4096
@@ -91,7 +91,7 @@ backend h2_back
 `;
 }
 
-function isthmusBootstrap(listen: number, grpcPort: number, listenH2: number, h2Port: number): string {
+export function isthmusBootstrap(listen: number, grpcPort: number, listenH2: number, h2Port: number): string {
   const listener = (name: string, port: number, cluster: string): string => `
   - name: ${name}
     address: { socket_address: { address: 127.0.0.1, port_value: ${port} } }
@@ -116,7 +116,7 @@ function isthmusBootstrap(listen: number, grpcPort: number, listenH2: number, h2
   return `static_resources:\n  listeners:${listener('grpc', listen, 'grpc')}${listener('h2', listenH2, 'h2')}\n  clusters:${cluster('grpc', grpcPort)}${cluster('h2', h2Port)}\n`;
 }
 
-async function waitPort(port: number): Promise<void> {
+export async function waitPort(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = http2.connect(`http://127.0.0.1:${port}`);
@@ -129,7 +129,7 @@ async function waitPort(port: number): Promise<void> {
   throw new Error(`port ${port} never accepted`);
 }
 
-interface Measured {
+export interface Measured {
   readonly rps: number;
   readonly errors: number;
   /** CPU ms the proxy spent per 1000 requests (null: direct, nothing in between). */
@@ -137,7 +137,7 @@ interface Measured {
 }
 
 /** CPU ms per 1000 requests of `pid` while `load` ran (wall time is noisy on a shared machine; CPU per request much less). */
-async function withCpu(pid: number | null, seconds: number, load: () => Promise<{ rps: number; errors: number }>): Promise<Measured> {
+export async function withCpu(pid: number | null, seconds: number, load: () => Promise<{ rps: number; errors: number }>): Promise<Measured> {
   const before = pid === null ? null : sampleProcess(pid);
   const r = await load();
   const after = pid === null ? null : sampleProcess(pid);
@@ -146,7 +146,7 @@ async function withCpu(pid: number | null, seconds: number, load: () => Promise<
   return { ...r, cpuMsPer1k };
 }
 
-async function measureGrpc(target: string, seconds: number): Promise<{ rps: number; errors: number }> {
+export async function measureGrpc(target: string, seconds: number): Promise<{ rps: number; errors: number }> {
   const child = fork(SELF, ['grpc-load', target, String(seconds)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -160,7 +160,7 @@ function line(name: string, m: Measured, vs: Measured | null): string {
   return `  ${name.padEnd(8)} ${m.rps.toFixed(0)} req/s (errors ${m.errors}${cpu})${ratio}`;
 }
 
-async function measureH2load(h2load: string, port: number, seconds: number): Promise<{ rps: number; errors: number }> {
+export async function measureH2load(h2load: string, port: number, seconds: number): Promise<{ rps: number; errors: number }> {
   const { stdout } = await run(h2load, ['-c', '4', '-m', '16', '-D', String(seconds), '--warm-up-time=1', `http://127.0.0.1:${port}/`], { maxBuffer: 1 << 22 });
   const rps = Number(/finished in [^,]+, ([0-9.]+) req\/s/.exec(stdout)?.[1] ?? 'NaN');
   const m = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(stdout);
@@ -217,7 +217,17 @@ async function main(): Promise<void> {
   }
 }
 
-const role = process.argv[2];
-if (role === 'upstreams') void upstreams(Number(process.argv[3]), Number(process.argv[4]));
-else if (role === 'grpc-load') void grpcLoad(process.argv[3]!, Number(process.argv[4]));
-else void main();
+/** Forks this file as the upstreams' process (grpc-js on grpcPort, node:http2 on h2Port); resolves once they listen. */
+export async function forkUpstreams(grpcPort: number, h2Port: number): Promise<ChildProcess> {
+  const up = fork(SELF, ['upstreams', String(grpcPort), String(h2Port)], { stdio: 'inherit' });
+  await new Promise((r) => up.once('message', r));
+  return up;
+}
+
+// Run as a script (or forked as one of its roles); imported (bench/h2-scenario.ts), it only lends its pieces.
+if (process.argv[1] === SELF) {
+  const role = process.argv[2];
+  if (role === 'upstreams') void upstreams(Number(process.argv[3]), Number(process.argv[4]));
+  else if (role === 'grpc-load') void grpcLoad(process.argv[3]!, Number(process.argv[4]));
+  else void main();
+}

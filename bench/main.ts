@@ -19,6 +19,7 @@ import { aggregateRuns, type RunSample } from './result-row.js';
 import { LOAD_TARGETS, startUpstream, type LoadTarget, type RunningTarget } from './scenarios.js';
 import { runTlsScenario } from './tls-scenario.js';
 import { formatTcpTable, runTcpScenario, type TcpResultRow } from './tcp-scenario.js';
+import { formatH2Table, runH2Scenario, type H2ResultRow } from './h2-scenario.js';
 import { runXdsScenario } from './xds-scenario.js';
 import type { XdsResultRow } from './xds-result-row.js';
 import type { CaResultRow } from './ca-signing.js';
@@ -171,6 +172,13 @@ export async function run(argv: string[]): Promise<number> {
       skipped.push(...measured.skipped);
     }
 
+    let h2: H2ResultRow[] = [];
+    if (options.scenarios.includes('h2')) {
+      const measured = await runH2Scenario({ runs: options.runs, seconds: Math.max(1, Math.round(options.durationMs / 1000)) }, join(tmp, 'h2'), log);
+      h2 = measured.rows;
+      skipped.push(...measured.skipped);
+    }
+
     const xds: XdsResultRow[] = [];
     if (options.scenarios.includes('xds')) {
       try {
@@ -212,12 +220,14 @@ export async function run(argv: string[]): Promise<number> {
       ...(xds.length > 0 ? { xds } : {}),
       ...(ca !== undefined ? { ca } : {}),
       ...(tcp.length > 0 ? { tcp } : {}),
+      ...(h2.length > 0 ? { h2 } : {}),
     };
     if (results.length > 0 || xds.length > 0 || parser.length > 0) process.stdout.write(formatTable(report));
     if (tcp.length > 0) process.stdout.write(formatTcpTable(tcp));
+    if (h2.length > 0) process.stdout.write(formatH2Table(h2));
     const written = writeReport(resolve(options.out), report);
     log(`bench: wrote ${written.json}, ${written.markdown} and ${written.html}`);
-    return results.length > 0 || parser.length > 0 || tcp.length > 0 || ca !== undefined || xds.some((row) => row.connected === row.clients) ? 0 : 1;
+    return results.length > 0 || parser.length > 0 || tcp.length > 0 || h2.length > 0 || ca !== undefined || xds.some((row) => row.connected === row.clients) ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

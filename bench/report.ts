@@ -10,6 +10,7 @@ import { formatParserMarkdown, formatParserTable } from './parser-table.js';
 import type { ParserResultRow } from './parser-scenario.js';
 import { formatCaTable, type CaResultRow } from './ca-signing.js';
 import type { TcpResultRow } from './tcp-scenario.js';
+import type { H2ResultRow } from './h2-scenario.js';
 import type { Comparison, Ratio } from './ratios.js';
 import type { ResultRow } from './result-row.js';
 import { formatXdsMarkdown, formatXdsTable, type XdsResultRow } from './xds-result-row.js';
@@ -47,6 +48,8 @@ export interface BenchReport {
   readonly ca?: CaResultRow;
   /** Rows of the tcp scenario (raw TCP relaying), when it ran. */
   readonly tcp?: readonly TcpResultRow[];
+  /** Rows of the h2 scenario (gRPC unary and h2load), when it ran. */
+  readonly h2?: readonly H2ResultRow[];
 }
 
 export function machineInfo(): MachineInfo {

@@ -420,7 +420,7 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
 /** Scenarios a plain `isthmus bench` runs, in order. */
 export const DEFAULT_SCENARIOS = ['direct', 'proxy', 'mesh', 'reload', 'xds', 'parser'] as const;
 /** Every scenario name the command line accepts. */
-export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'policy', 'uws-front', 'tls', 'ca', 'tcp', 'authz', 'tracing', 'report'] as const;
+export const SCENARIOS = [...DEFAULT_SCENARIOS, 'resilience', 'policy', 'uws-front', 'tls', 'ca', 'tcp', 'h2', 'authz', 'tracing', 'report'] as const;
 
 /** Starts the bench upstream (its own process) and resolves with it once it listens. */
 export async function startUpstream(bodyBytes = 1024): Promise<ManagedProcess<number>> {

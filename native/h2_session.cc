@@ -295,9 +295,19 @@ int H2Session::OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void
 int H2Session::OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
                         const uint8_t* value, size_t valuelen, uint8_t, void* user_data) {
   H2Session* self = Self(user_data);
-  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers dropped
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
   H2Stream* st = self->Find(frame->hd.stream_id);
   if (st == nullptr || st->header_overflow) return 0;
+  if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
+    // Request trailers (nghttp2 has checked the field names): kept as header lines for JS, within the same
+    // header list limit as the head (past it they are dropped, the body still ends).
+    st->head.list_size += namelen + valuelen + 32;
+    if (st->head.list_size > self->settings_.max_header_list || (namelen > 0 && name[0] == ':')) return 0;
+    st->request_trailers.append(reinterpret_cast<const char*>(name), namelen).append(": ");
+    st->request_trailers.append(reinterpret_cast<const char*>(value), valuelen).append("\r\n");
+    return 0;
+  }
+  if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   st->head.list_size += namelen + valuelen + 32;
   if (st->head.list_size > self->settings_.max_header_list) {
     // An HPACK bomb (a few bytes that decode to a huge list) or plain oversized headers: the stream is refused.
@@ -334,7 +344,17 @@ int H2Session::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* u
       }
       st->head = H2RequestHead();  // the strings are not needed any more
     } else if (end_stream) {
-      self->Event(id, kH2End, 0, 0);  // request trailers: not carried over, the body ends
+      // Request trailers end the body: their lines go to JS through the arena (dropped if it is full).
+      H2Sink* k = self->sink_;
+      const std::string& t = st->request_trailers;
+      if (!t.empty() && k->arena_used + t.size() <= k->arena_cap) {
+        std::memcpy(k->arena + k->arena_used, t.data(), t.size());
+        self->Event(id, kH2End, static_cast<int32_t>(k->arena_used), static_cast<int32_t>(t.size()));
+        k->arena_used += t.size();
+      } else {
+        self->Event(id, kH2End, 0, 0);
+      }
+      st->request_trailers.clear();
     }
   } else if (frame->hd.type == NGHTTP2_DATA && end_stream) {
     if (self->Find(id) != nullptr) self->Event(id, kH2End, 0, 0);

@@ -28,7 +28,7 @@ enum H2Event : int32_t {
   kH2Head = 1,      // a = offset in the arena, b = length; code bits 8+ = H2HeadFlags
   kH2Data = 2,      // a = offset in the buffer given to h2Receive, b = length
   kH2DataArena = 3, // a = offset in the arena, b = length (nghttp2 handed a copy)
-  kH2End = 4,       // the request body ended
+  kH2End = 4,       // the request body ended; a = offset in the arena, b = length of its trailer lines (0: none)
   kH2Close = 5,     // the stream closed; a = its error code, b = 1 when the response had not been all sent
   kH2Drain = 6,     // the stream's queued response fell below the limit after h2Write answered false
   kH2SessionEnd = 7,// stream id 0: the session is over (GOAWAY sent or both sides done); JS ends the connection

@@ -66,6 +66,7 @@ struct H2Stream {
   ByteQueue out;               // response body not yet taken by nghttp2
   std::string trailer_block;   // "name\0value\0"... sent after the body when has_trailers
   bool has_trailers = false;
+  std::string request_trailers; // the request's trailer fields as "name: value\r\n" lines (bounded like its head)
   bool responded = false;      // the response HEADERS were submitted
   bool out_ended = false;      // JS ended the response
   bool deferred = false;       // the data source returned DEFERRED: resume on the next write

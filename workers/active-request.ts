@@ -21,7 +21,8 @@ import { grpcStatusOf } from './http2/grpc-status.js';
 import { FilterManager, type FilterChainOwner } from './filters/filter-manager.js';
 import type { HttpFilterCallbacks, ResponseBodySink, ResponseBodyTransform, ResponseHeaderEdit } from './filters/http-filter.js';
 import { Router } from './filters/router/router.js';
-import { findHeader, headerList, headerValueById } from './header-block.js';
+import { findHeader, hasValueById, headerList, headerValueById } from './header-block.js';
+import { lastChunkWithTrailers, teAcceptsTrailers } from './http2/h1-trailer-block.js';
 import { LocalReply, type LocalReplyKind } from './local-reply.js';
 import { localReplyNeedsHeaders, mapLocalReply } from './local-reply-map.js';
 import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead } from './message-heads.js';
@@ -104,6 +105,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   private router: Router | null = null;
   /** Set when the request arrived on an HTTP/2 stream (its response trailers go there). */
   http2Stream: H2StreamConnection | null = null;
+  /** Trailers an HTTP/2 client sent after its request body (null: none): to the upstream with the body's end. */
+  requestTrailers: Record<string, string> | null = null;
   /** The response's gRPC status (grpc-status in its head or trailers, or of a local reply); -1 when none. */
   grpcStatus = -1;
   /** The set-cookie line(s) a cookie hash policy generated, for the response head (request-hash.ts). */
@@ -132,6 +135,10 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   /** The response head, waiting for the first body bytes to share its write. */
   private pendingHead: Buffer | null = null;
   private chunkedOut = false;
+  /** An HTTP/1.1 client sent `te: trailers`: an HTTP/2 upstream's trailers end its chunked response. */
+  private teTrailers = false;
+  /** The chunked response's end with the upstream's trailers (null: the plain last chunk). */
+  private lastChunk: Buffer | null = null;
   /** A filter rewrites the body (compression): pieces go through it, and the response ends when it has flushed. */
   private bodyTransform: ResponseBodyTransform | null = null;
   /** The upstream's body ended and the transform is flushing: the router's complete() waits for it. */
@@ -211,6 +218,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     this.requestComplete = !this.receivingBody;
     this.requestId = headerValueById(buf, out, HEADER_ID.X_REQUEST_ID) || newRequestId();
     this.forwardedFor = headerValueById(buf, out, HEADER_ID.X_FORWARDED_FOR);
+    if (this.http11 && hasValueById(out, HEADER_ID.TE)) this.teTrailers = teAcceptsTrailers(headerValueById(buf, out, HEADER_ID.TE));
     if (!parseRequestTarget(buf, out, this)) {
       this.closeAfter = true;
       this.replyFailure(LocalReply.BAD_REQUEST);
@@ -342,6 +350,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
 
   /** One body piece, framed for upstream: to the filters that have seen the head, then the router. */
   deliver(piece: Buffer): void {
+    // An HTTP/2 client's request trailers go to an HTTP/1.1 upstream as the chunked body's trailer section.
+    if (piece === LAST_CHUNK && this.requestTrailers !== null) piece = lastChunkWithTrailers(this.requestTrailers);
     this.bytesReceived += piece.length;
     if (this.finished) return;
     if (this.filters !== null) this.filters.decodeData(piece);
@@ -464,9 +474,13 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     }
   }
 
-  /** The upstream's response trailers (HTTP/2): to an HTTP/2 client with the end of its stream. */
+  /**
+   * The upstream's response trailers (HTTP/2): to an HTTP/2 client with the end of its stream; to an HTTP/1.1 client
+   * that sent `te: trailers` as the trailer section of its chunked response; else dropped (RFC 9110 6.5).
+   */
   encodeTrailers(trailers: Record<string, string>): void {
     if (this.http2Stream !== null) this.http2Stream.trailers = trailers;
+    else if (this.teTrailers && this.chunkedOut) this.lastChunk = lastChunkWithTrailers(trailers);
     const grpc = trailers['grpc-status'];
     if (grpc !== undefined) this.grpcStatus = Number(grpc);
   }
@@ -481,9 +495,9 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const head = this.pendingHead;
     if (head !== null) {
       this.pendingHead = null;
-      this.conn.write(this.chunkedOut ? joinTwo(head, LAST_CHUNK) : head);
+      this.conn.write(this.chunkedOut ? joinTwo(head, this.lastChunk ?? LAST_CHUNK) : head);
     } else if (this.chunkedOut) {
-      this.conn.write(LAST_CHUNK);
+      this.conn.write(this.lastChunk ?? LAST_CHUNK);
     }
   }
 
@@ -496,6 +510,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       this.pendingHead = null;
       this.responseStarted = false;
       this.chunkedOut = false;
+      this.lastChunk = null;
       this.bytesSent = 0;
       this.bodyTransform = null; // its filter's onDestroy releases it
     }

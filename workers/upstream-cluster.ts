@@ -20,6 +20,7 @@ import { bindClusterState, type ClusterBinding } from './shared-state/cluster-bi
 import type { SharedState } from './shared-state/state-layout.js';
 import { UpstreamEndpoint } from './upstream-endpoint.js';
 import { H2UpstreamPool } from './http2/h2-upstream-pool.js';
+import { h2UpstreamTlsContext } from './http2/h2-upstream-tls-context.js';
 import { DEFAULT_HTTP2_OPTIONS } from '../src/config/http2-options.js';
 import type { ClusterStatus } from './worker-protocol.js';
 
@@ -51,6 +52,7 @@ export class UpstreamCluster implements RefreshableHostSet {
     this.name = config.name;
     // The config reader built this context once already, so it cannot fail for an accepted config.
     this.tlsContext = config.tls === null ? null : tlsCreateContext(engineConfig(config.tls, false, false));
+    const h2TlsContext = config.tls === null || config.upstreamProtocol === undefined || config.upstreamProtocol === 'HTTP1' ? null : h2UpstreamTlsContext(config.tls);
     this.counters = counters ?? new ClusterCounters(config.name);
     this.health = binding.health;
     const health = this.health;
@@ -58,6 +60,7 @@ export class UpstreamCluster implements RefreshableHostSet {
       const endpoint = new UpstreamEndpoint(e, this.counters, config.connectTimeoutMs, binding.endpoints[i]!);
       endpoint.index = i;
       if (this.tlsContext !== null) endpoint.tls = { context: this.tlsContext, sni: config.tls!.sni };
+      if (h2TlsContext !== null) endpoint.h2Tls = { context: h2TlsContext, sni: config.tls!.sni };
       if (config.upstreamIdleTimeoutMs !== undefined) endpoint.idleTimeoutMs = config.upstreamIdleTimeoutMs;
       endpoint.maxRequestsPerConnection = config.maxRequestsPerConnection ?? 0;
       if (config.upstreamProtocol === 'HTTP2' || config.upstreamProtocol === 'DOWNSTREAM') {

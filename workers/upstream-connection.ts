@@ -39,6 +39,8 @@ export interface UpstreamStream {
   upstreamScheme?(upstreamTls: boolean): string;
   /** The response comes from an HTTP/2 upstream: trailers may follow its body. */
   upstreamMayTrail?(): void;
+  /** An HTTP/2 client's request trailers, once its body has ended (null: none yet, or none). */
+  requestTrailers?(): Record<string, string> | null;
   /** Response trailers (HTTP/2 upstreams), just before onUpstreamResponseEnd. */
   onUpstreamTrailers?(trailers: Record<string, string>): void;
 }

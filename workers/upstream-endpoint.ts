@@ -25,6 +25,8 @@ export class UpstreamEndpoint {
   readonly cluster: ClusterState;
   /** The cluster's TLS origination (set by UpstreamCluster); null = plaintext. */
   tls: { readonly context: TlsContextHandle; readonly sni: string } | null = null;
+  /** The same for HTTP/2 connections (its context offers ALPN h2); null = plaintext (h2c). */
+  h2Tls: { readonly context: TlsContextHandle; readonly sni: string } | null = null;
   /** Most recently used last: reuse the warmest connection, let the rest idle out. */
   private readonly idle: UpstreamConnection[] = [];
   /** Requests waiting for a connection because the cluster is at max_connections, oldest first. */

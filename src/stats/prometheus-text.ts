@@ -75,6 +75,7 @@ const WORKER_METRICS: readonly (readonly [string, 'gauge' | 'counter', string, (
   ['isthmus_worker_downstream_http2_cx_total', 'counter', 'Downstream connections that spoke HTTP/2.', (w) => w.http2?.cxTotal ?? 0],
   ['isthmus_worker_downstream_http2_rq_total', 'counter', 'Requests (streams) received over HTTP/2.', (w) => w.http2?.streamsTotal ?? 0],
   ['isthmus_worker_downstream_http2_rx_reset_total', 'counter', 'HTTP/2 streams the client reset before their response completed.', (w) => w.http2?.rxReset ?? 0],
+  ['isthmus_worker_downstream_http2_tx_flush_timeout_total', 'counter', 'HTTP/2 streams reset because their response waited on the client (zero window, or not reading) past stream_idle_timeout.', (w) => w.http2?.txFlushTimeout ?? 0],
   ['isthmus_worker_downstream_http2_too_many_premature_resets_total', 'counter', 'HTTP/2 connections ended with GOAWAY because the client reset most of its streams early (rapid reset).', (w) => w.http2?.tooManyPrematureResets ?? 0],
   ['isthmus_worker_downstream_http2_protocol_error_total', 'counter', 'HTTP/2 connections ended for a protocol error or a flood (nghttp2 limits: SETTINGS/PING floods, invalid frames, header lists over the limit).', (w) => w.http2?.cxProtocolError ?? 0],
   ['isthmus_worker_downstream_http2_header_overflow_total', 'counter', 'HTTP/2 streams refused for a header list past max_request_headers_kb (HPACK bomb).', (w) => w.http2?.headerOverflow ?? 0],

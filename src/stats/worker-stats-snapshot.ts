@@ -74,6 +74,8 @@ export interface Http2WorkerCounters {
   readonly cxProtocolError: number;
   readonly tooManyPrematureResets: number;
   readonly rxReset: number;
+  /** Streams reset after their response waited on the client past stream_idle_timeout (zero-window stall). */
+  readonly txFlushTimeout?: number;
   /** Native sessions only (native/h2_session.h): streams refused for a header list past the limit (HPACK bomb). */
   readonly headerOverflow?: number;
   /** Sessions ended for more than max_outbound_frames frames queued to a peer that does not read. */

@@ -50,7 +50,7 @@ describe('isthmus bench', () => {
   it('rejects an unknown scenario and a bad option, naming them', () => {
     const unknown = spawnSync(process.execPath, ['bin/isthmus.js', 'bench', 'envoy'], { cwd: root, encoding: 'utf8' });
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain("unknown scenario 'envoy' (choose from direct, proxy, mesh, reload, xds, parser, resilience, policy, uws-front, tls, ca, tcp, authz, tracing, report)");
+    expect(unknown.stderr).toContain("unknown scenario 'envoy' (choose from direct, proxy, mesh, reload, xds, parser, resilience, policy, uws-front, tls, ca, tcp, h2, authz, tracing, report)");
     const bad = spawnSync(process.execPath, ['bin/isthmus.js', 'bench', '--runs', 'three'], { cwd: root, encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--runs');

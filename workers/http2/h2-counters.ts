@@ -12,6 +12,8 @@ export class H2Counters {
   tooManyPrematureResets = 0;
   /** Streams reset by the client before their response completed. */
   rxReset = 0;
+  /** Streams reset because their response waited on the client's window (or reading) past stream_idle_timeout. */
+  txFlushTimeout = 0;
 }
 
 export const h2Counters = new H2Counters();
@@ -33,6 +35,7 @@ export function h2CountersSnapshot(): Http2WorkerCounters {
     cxProtocolError: c.cxProtocolError + native[H2_COUNTER.PROTOCOL_ERROR]! + outboundFlood + continuationFlood + inboundFlood + invalidFrames,
     tooManyPrematureResets: c.tooManyPrematureResets + native[H2_COUNTER.PREMATURE_RESETS]!,
     rxReset: c.rxReset + native[H2_COUNTER.RX_RESET]!,
+    txFlushTimeout: c.txFlushTimeout,
     headerOverflow: native[H2_COUNTER.HEADER_OVERFLOW]!,
     outboundFlood,
     continuationFlood,

@@ -12,12 +12,16 @@ import { headOut, parseLimits } from '../parse-scratch.js';
 import type { WorkerContext } from '../worker-context.js';
 import { H1ResponseReader, type H2ResponseSink } from './h1-response-reader.js';
 import type { H2SessionSide, H2StreamBackend } from './h2-stream-backend.js';
+import { flushWatch, type FlushWaiter } from './h2-flush-watch.js';
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const NGHTTP2_NO_ERROR = 0;
 const NGHTTP2_INTERNAL_ERROR = 2;
+const NGHTTP2_CANCEL = 8;
+/** Envoy's default stream_idle_timeout, for a stream whose request never reached a chain. */
+const DEFAULT_FLUSH_TIMEOUT_MS = 300_000;
 
-export class H2StreamConnection implements H2ResponseSink {
+export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
   private readonly reader: H1ResponseReader;
   private request: ActiveRequest | null = null;
@@ -29,6 +33,9 @@ export class H2StreamConnection implements H2ResponseSink {
   trailers: Record<string, string> | null = null;
   /** The response comes from an HTTP/2 upstream: trailers may follow its body. */
   mayTrail = false;
+  /** FlushWaiter: since when the response waits on the client; the HCM's stream_idle_timeout (0 = never reset). */
+  flushSince = 0;
+  flushTimeoutMs = DEFAULT_FLUSH_TIMEOUT_MS;
 
   constructor(
     private readonly session: H2SessionSide,
@@ -121,6 +128,7 @@ export class H2StreamConnection implements H2ResponseSink {
     this.request = req;
     req.http2Stream = this;
     req.start(buf, n);
+    if (req.hcm !== null) this.flushTimeoutMs = req.hcm.streamIdleTimeoutMs;
   }
 
   /** A request that cannot become an HTTP/1.1 one: answered here. */
@@ -151,6 +159,12 @@ export class H2StreamConnection implements H2ResponseSink {
     }
   }
 
+  /** The request's trailers, just before onEnd (a body with a content-length cannot carry them to HTTP/1.1: dropped). */
+  onRequestTrailers(fields: Record<string, string>): void {
+    const req = this.request;
+    if (req !== null && req.receivingBody && this.chunkedBody) req.requestTrailers = fields;
+  }
+
   onEnd(): void {
     const req = this.request;
     if (req === null || !req.receivingBody) return;
@@ -159,11 +173,15 @@ export class H2StreamConnection implements H2ResponseSink {
   }
 
   onDrain(): void {
+    // Progress: a stream still flushing its ended response waits afresh.
+    flushWatch.delete(this);
+    if (this.ended) flushWatch.add(this);
     if (this.request !== null) this.request.onDownstreamWritable();
   }
 
   onClose(): void {
     const req = this.request;
+    flushWatch.delete(this);
     if (!this.ended) this.session.streamResetEarly();
     this.ended = true;
     this.request = null;
@@ -195,14 +213,25 @@ export class H2StreamConnection implements H2ResponseSink {
   h2Data(data: Buffer): boolean {
     const b = this.backend;
     if (b === null || b.destroyed) return true;
-    return b.write(data);
+    if (b.write(data)) return true;
+    flushWatch.add(this); // the client's window (or socket) is full: the stall timer runs until it drains
+    return false;
   }
 
   h2End(): void {
     if (this.ended) return;
     this.ended = true;
     const b = this.backend;
-    if (b !== null && !b.destroyed) b.end(this.trailers);
+    if (b !== null && !b.destroyed) {
+      b.end(this.trailers);
+      // Until the stream closes, what is queued waits on the client: a client that never opens its window is timed out.
+      if (!b.destroyed) flushWatch.add(this);
+    }
+  }
+
+  /** FlushWaiter: the response waited on the client past stream_idle_timeout (counted by the watch). */
+  flushTimedOut(): void {
+    this.reset(NGHTTP2_CANCEL);
   }
 
   h2Broken(): void {

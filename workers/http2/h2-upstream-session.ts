@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import type { Http2Options } from '../../src/config/http2-options.js';
 import type { UpstreamEndpoint } from '../upstream-endpoint.js';
 import { timerDelay } from '../../src/timer-delay.js';
+import { H2UpstreamTls } from './h2-upstream-tls.js';
 
 /** Before the peer's SETTINGS arrive, assume this many streams (RFC 9113 recommends peers allow at least 100). */
 const ASSUMED_PEER_STREAMS = 100;
@@ -41,7 +42,8 @@ export class H2UpstreamSession {
     endpoint.cxActive++;
     endpoint.cluster.connectionOpened();
     const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
-    this.session = http2.connect(`http://${host}:${endpoint.port}`, {
+    const tls = endpoint.h2Tls !== null;
+    this.session = http2.connect(`${tls ? 'https' : 'http'}://${host}:${endpoint.port}`, {
       settings: {
         enablePush: false,
         initialWindowSize: options.initialStreamWindowSize,
@@ -51,10 +53,12 @@ export class H2UpstreamSession {
       maxSessionMemory: 10,
       maxHeaderListPairs: 128,
       // Without TCP_NODELAY small frames wait on Nagle and the peer's delayed ACK (tens of ms per exchange).
-      createConnection: () => net.connect({ host: endpoint.address, port: endpoint.port, noDelay: true }),
+      // With an UpstreamTlsContext: h2 inside our TLS engine (h2-upstream-tls.ts).
+      createConnection: tls ? () => new H2UpstreamTls(endpoint, this).duplex : () => net.connect({ host: endpoint.address, port: endpoint.port, noDelay: true }),
     });
     const s = this.session;
-    s.on('connect', this.onConnect.bind(this));
+    // Over TLS the session starts at once on the duplex; the connection counts as up once the handshake is done.
+    if (!tls) s.on('connect', this.onConnect.bind(this));
     s.on('goaway', this.onGoaway.bind(this));
     s.on('close', this.onClose.bind(this));
     s.on('error', noop);
@@ -75,7 +79,8 @@ export class H2UpstreamSession {
     return !this.gone && this.active < this.capacity;
   }
 
-  private onConnect(): void {
+  /** The connection is up (TCP connected; with TLS, the handshake done: H2UpstreamTls calls it). */
+  onConnect(): void {
     this.connected = true;
     if (this.connectTimer !== null) {
       clearTimeout(this.connectTimer);

@@ -12,6 +12,7 @@ import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
 import type { H2UpstreamPool } from './h2-upstream-pool.js';
 import type { H2UpstreamSession } from './h2-upstream-session.js';
+import { allowedTrailers } from './h1-trailer-block.js';
 
 const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect', 'http2-settings']);
 /** Request bytes kept to send again if the stream is refused unprocessed. */
@@ -43,6 +44,8 @@ export class H2UpstreamStream implements UpstreamAttempt {
   private sentBytes = 0;
   private resent = false;
   private trailers: Record<string, string> | null = null;
+  /** Response body that arrived before its head was handled (see onData). */
+  private early: Buffer[] | null = null;
 
   constructor(
     private readonly pool: H2UpstreamPool,
@@ -146,7 +149,7 @@ export class H2UpstreamStream implements UpstreamAttempt {
     const session = this.session!;
     let s: ClientHttp2Stream;
     try {
-      s = session.session.request(this.headers!, { endStream: this.bodyless });
+      s = session.session.request(this.headers!, { endStream: this.bodyless, waitForTrailers: this.mayTrail() });
     } catch {
       // A header HTTP/2 cannot carry (node:http2 refuses it), or the session closed under us.
       process.nextTick(failProtocol, this);
@@ -159,10 +162,28 @@ export class H2UpstreamStream implements UpstreamAttempt {
     s.on('end', this.onEnd.bind(this));
     s.on('close', this.onClose.bind(this));
     s.on('drain', this.onDrain.bind(this));
+    s.on('wantTrailers', this.onWantTrailers.bind(this));
     s.on('error', noop);
     if (this.bodyless) return;
     if (this.sent !== null && this.sent.length > 0) for (const b of this.sent) s.write(b);
     if (this.ended) s.end();
+  }
+
+  /**
+   * An HTTP/2 client's chunked request body may end with trailers: the stream then waits for them (no trailers:
+   * node:http2 ends it with an empty DATA frame). A body already ended without them needs no wait.
+   */
+  private mayTrail(): boolean {
+    if (this.bodyless || !this.chunked || this.stream.downstreamHttp2 !== true) return false;
+    return !this.ended || (this.stream.requestTrailers?.() ?? null) !== null;
+  }
+
+  /** The request body went out: its trailers follow ({}: none). */
+  private onWantTrailers(): void {
+    const s = this.h2stream;
+    if (s === null || s.destroyed) return;
+    const t = this.stream.requestTrailers?.() ?? null;
+    s.sendTrailers(t === null ? {} : allowedTrailers(t));
   }
 
   endRequest(): void {
@@ -229,10 +250,21 @@ export class H2UpstreamStream implements UpstreamAttempt {
     this.stream.onUpstreamResponseHead(this as unknown as UpstreamConnection, buf, 0, n, bodyMode);
     if (this.done) return; // the router retried on this status
     if (bodyMode === BodyMode.NONE) this.complete();
+    else if (this.early !== null) {
+      const early = this.early;
+      this.early = null;
+      for (const chunk of early) this.onData(chunk);
+    }
   }
 
   private onData(chunk: Buffer): void {
-    if (this.done || !this.responded) return;
+    if (this.done) return;
+    if (!this.responded) {
+      // On a session over a JS duplex (TLS, h2-upstream-tls.ts) DATA read with its HEADERS comes before the
+      // 'response' event (node:http2 emits that on nextTick): held for it, bounded by the stream's window.
+      (this.early ??= []).push(chunk);
+      return;
+    }
     this.responseBytes += chunk.length;
     this.stream.onUpstreamBody(chunk, 0, chunk.length);
     if (!this.done) this.stream.onUpstreamReadEnd();
@@ -308,6 +340,7 @@ export class H2UpstreamStream implements UpstreamAttempt {
 }
 
 function noop(): void {}
+
 
 function failProtocol(s: H2UpstreamStream): void {
   s.failProtocol();

@@ -24,6 +24,7 @@ import type { WorkerContext } from '../worker-context.js';
 import { h2Counters } from './h2-counters.js';
 import type { H2ConnectionSession, H2SessionSide, H2StreamBackend } from './h2-stream-backend.js';
 import { H2StreamConnection } from './h2-stream-connection.js';
+import { trailerFields } from './h1-trailer-block.js';
 
 const EVENT_RECORDS = 4096;
 /** Request heads are copied here by C++; a head larger than half of it is refused (max_request_headers_kb past 512). */
@@ -186,6 +187,8 @@ export class NativeH2Session implements H2ConnectionSession, H2SessionSide {
     else if (kind === EV.DATA_ARENA) s.conn.onData(arena, ev[r + 3]!, ev[r + 3]! + ev[r + 4]!);
     else if (kind === EV.END) {
       s.requestEnded = true;
+      const trailerBytes = ev[r + 4]!;
+      if (trailerBytes > 0) s.conn.onRequestTrailers(trailerFields(arena.latin1Slice(ev[r + 3]!, ev[r + 3]! + trailerBytes)));
       s.conn.onEnd();
     } else if (kind === EV.DRAIN) s.conn.onDrain();
     else if (kind === EV.CLOSE) {

@@ -26,6 +26,7 @@ export class NodeH2Stream implements H2StreamBackend {
     this.conn = conn;
     conn.backend = this;
     stream.on('data', this.onData.bind(this));
+    stream.on('trailers', this.onTrailers.bind(this));
     stream.on('end', conn.onEnd.bind(conn));
     stream.on('close', conn.onClose.bind(conn));
     stream.on('drain', conn.onDrain.bind(conn));
@@ -76,6 +77,16 @@ export class NodeH2Stream implements H2StreamBackend {
 
   resume(): void {
     this.stream.resume();
+  }
+
+  /** The client's request trailers (before 'end'). */
+  private onTrailers(trailers: Record<string, string | string[] | undefined>): void {
+    const fields = Object.create(null) as Record<string, string>;
+    for (const name in trailers) {
+      const v = trailers[name];
+      if (name.charCodeAt(0) !== 58 && v !== undefined) fields[name] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    this.conn.onRequestTrailers(fields);
   }
 
   private onData(chunk: Buffer): void {

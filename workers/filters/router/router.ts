@@ -297,6 +297,10 @@ export class Router implements UpstreamStream {
     return this.stream.http2Stream !== null;
   }
 
+  requestTrailers(): Record<string, string> | null {
+    return this.stream.requestTrailers;
+  }
+
   upstreamMayTrail(): void {
     if (this.stream.http2Stream !== null) this.stream.http2Stream.mayTrail = true;
   }
