@@ -35,6 +35,8 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
   /** The addon's session handle once connected; -1 before. */
   handle = -1;
   private peerStreams = ASSUMED_PEER_STREAMS;
+  /** The peer's first SETTINGS arrived: streams go on the wire as they come (nghttp2 queues any past its limit). */
+  private settled = false;
   private started = 0;
   private readonly socket: NativeSocket;
   /** Open streams by id. */
@@ -79,9 +81,9 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
     else this.owner.streamFreed(this);
   }
 
-  /** The stream is ready to go out: now, or once connected. */
+  /** The stream is ready to go out: now, or once the peer's SETTINGS told its stream limit. */
   submit(stream: NativeH2UpstreamStream): void {
-    if (this.handle >= 0) stream.open(this.handle);
+    if (this.settled) stream.open(this.handle);
     else this.pending.push(stream);
   }
 
@@ -122,10 +124,21 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
     this.connected = true;
     setH2Target(handle, this);
     this.socket.setTimeout(this.endpoint.idleTimeoutMs);
+  }
+
+  /**
+   * The peer's stream limit is known: as many waiting streams as it allows go out, the rest go back to the pool
+   * for another connection. Sent before, the streams past the limit would be refused, and a burst larger than
+   * two connections' worth failed with 502 after its one resend.
+   */
+  private settle(): void {
+    this.settled = true;
     const pending = this.pending.splice(0);
-    for (const s of pending) s.open(handle);
-    if (this.gone && this.active === 0) this.close();
-    else this.owner.streamFreed(this);
+    const room = this.capacity;
+    for (let i = 0; i < pending.length; i++) {
+      if (i < room) pending[i]!.open(this.handle);
+      else pending[i]!.moveToAnotherSession();
+    }
   }
 
   onSocketData(buf: Buffer, start: number, end: number): void {
@@ -146,7 +159,9 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
     if (id === 0) {
       if (kind === EV.SETTINGS) {
         this.peerStreams = ev[r + 3]!;
-        this.owner.streamFreed(this); // the real stream limit is known: waiting requests may fit
+        if (!this.settled) this.settle();
+        if (this.gone && this.active === 0) this.close();
+        else this.owner.streamFreed(this); // the real stream limit is known: waiting requests may fit
       } else if (kind === EV.GOAWAY) {
         this.goawayLastStreamId = ev[r + 3]!;
         if (!this.gone) {

@@ -262,6 +262,15 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
     this.fail(UpstreamFailure.RESET);
   }
 
+  /** Bound to a session that turned out to allow fewer streams, and not sent yet: placed again by the pool. */
+  moveToAnotherSession(): void {
+    const session = this.session;
+    if (session === null || this.done) return;
+    this.session = null;
+    session.streamDone();
+    this.pool.requeue(this);
+  }
+
   /** The connection closed under the stream (never connected: a connect failure). */
   onSessionClosed(wasConnected: boolean): void {
     this.id = -1;
