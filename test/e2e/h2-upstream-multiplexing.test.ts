@@ -62,13 +62,55 @@ function cluster(name: string, port: number): Record<string, unknown> {
   };
 }
 
+/** An HTTP/2 upstream whose first connection sends GOAWAY (last stream id 5) on its third stream and answers only
+ *  the streams up to it there, as a draining server does; every later connection answers everything. */
+interface DrainingUpstream {
+  readonly server: http2.Http2Server;
+  port: number;
+  sessions: number;
+  answered: string[];
+}
+
+function startDrainingUpstream(): Promise<DrainingUpstream> {
+  const server = http2.createServer();
+  const up: DrainingUpstream = { server, port: 0, sessions: 0, answered: [] };
+  server.on('session', (session) => {
+    const first = ++up.sessions === 1;
+    let lastStreamId = Infinity;
+    session.on('stream', (stream, headers) => {
+      stream.on('error', () => {});
+      const id = stream.id ?? 0;
+      if (first && id === 5) {
+        lastStreamId = 5;
+        session.goaway(http2.constants.NGHTTP2_NO_ERROR, 5);
+      }
+      if (id > lastStreamId) {
+        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM); // never processed, as the GOAWAY said
+        return;
+      }
+      stream.resume();
+      stream.on('end', () => {
+        up.answered.push(String(headers[':path']));
+        stream.respond({ ':status': 200 });
+        stream.end(`${headers[':path']} ok`);
+      });
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    up.port = (server.address() as AddressInfo).port;
+    resolve(up);
+  }));
+}
+
 let limited: CountingUpstream;
 let open: CountingUpstream;
+let draining: DrainingUpstream;
 let proxy: RunningProxy;
 
 beforeAll(async () => {
   limited = await startCountingUpstream(8);
   open = await startCountingUpstream();
+  draining = await startDrainingUpstream();
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
@@ -79,11 +121,12 @@ beforeAll(async () => {
             '@type': HCM, stat_prefix: 'h2', codec_type: 'HTTP2',
             route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
               { match: { prefix: '/limited/' }, route: { cluster: 'limited', timeout: '20s' } },
+              { match: { prefix: '/draining/' }, route: { cluster: 'draining', timeout: '20s' } },
               { match: { prefix: '/' }, route: { cluster: 'open', timeout: '20s' } },
             ] }] },
           } }] }],
         }],
-        clusters: [cluster('limited', limited.port), cluster('open', open.port)],
+        clusters: [cluster('limited', limited.port), cluster('open', open.port), cluster('draining', draining.port)],
       },
     },
   });
@@ -93,6 +136,7 @@ afterAll(async () => {
   await proxy?.stop();
   limited?.server.close();
   open?.server.close();
+  draining?.server.close();
 });
 
 interface Answer { status: number; body: string; seen: string }
@@ -144,6 +188,15 @@ describe('HTTP/2 upstream multiplexing', () => {
     expect(open.sessions).toBe(1);
     const stats = (await admin(proxy, '/stats/prometheus')).body;
     expect(metricSum(stats, 'envoy_cluster_upstream_cx_total', 'cluster_name="open"')).toBe(1);
+    session.close();
+  }, 30_000);
+
+  it('an upstream GOAWAY: the streams past its last stream id are sent again on a new connection, each processed once', async () => {
+    const session = connect();
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => post(session, `/draining/${i}`, 'x')));
+    for (let i = 0; i < 12; i++) expect(answers[i]).toMatchObject({ status: 200, body: `/draining/${i} ok` });
+    expect([...draining.answered].sort()).toEqual(Array.from({ length: 12 }, (_, i) => `/draining/${i}`).sort());
+    expect(draining.sessions).toBe(2);
     session.close();
   }, 30_000);
 });
