@@ -17,6 +17,12 @@ const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy
 const RESEND_LIMIT = 1024 * 1024;
 const NGHTTP2_CANCEL = 8;
 let requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
+/** The addon's event arena (response heads, trailers, copied DATA), set once the first session exists. */
+let arenaBuf: Buffer | null = null;
+
+function arena(): Buffer {
+  return arenaBuf ??= h2EventBuffers().arena;
+}
 
 /** Where a native stream's placement comes from (the pool). */
 export interface NativeH2StreamPool {
@@ -194,7 +200,7 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
   onEvent(kind: number, code: number, a: number, b: number, input: Buffer): void {
     if (kind === EV.DATA) this.onData(input, a, a + b);
     else if (kind === EV.RESPONSE) this.onResponse(code, a, b);
-    else if (kind === EV.DATA_ARENA) this.onData(h2EventBuffers().arena, a, a + b);
+    else if (kind === EV.DATA_ARENA) this.onData(arena(), a, a + b);
     else if (kind === EV.TRAILERS) this.onTrailers(a, b);
     else if (kind === EV.END) this.complete();
     else if (kind === EV.DRAIN) {
@@ -208,8 +214,8 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
     this.responded = true;
     this.sent = null;
     const endStream = (code & EV.RESP_END_STREAM) !== 0;
-    const arena = h2EventBuffers().arena;
-    const n = parseResponseHead(arena, offset, offset + length, headOut, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+    const head = arena();
+    const n = parseResponseHead(head, offset, offset + length, headOut, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
     if (n <= 0) {
       this.pool.endpoint.counters.cxProtocolError++;
       this.fail(UpstreamFailure.PROTOCOL);
@@ -222,7 +228,7 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
     if (bodyMode === BodyMode.LENGTH && (headOut[HEAD.CONTENT_LENGTH_HI]! | headOut[HEAD.CONTENT_LENGTH_LO]!) === 0) bodyMode = BodyMode.NONE;
     this.pool.endpoint.health.recordStatus(status);
     if (!endStream && this.stream.upstreamMayTrail !== undefined) this.stream.upstreamMayTrail();
-    this.stream.onUpstreamResponseHead(this as unknown as UpstreamConnection, arena, offset, n, bodyMode);
+    this.stream.onUpstreamResponseHead(this as unknown as UpstreamConnection, head, offset, n, bodyMode);
     if (this.done) return; // the router retried on this status
     if (bodyMode === BodyMode.NONE) this.complete();
   }
@@ -235,7 +241,7 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
   }
 
   private onTrailers(offset: number, length: number): void {
-    const parts = h2EventBuffers().arena.latin1Slice(offset, offset + length).split('\0');
+    const parts = arena().latin1Slice(offset, offset + length).split('\0');
     // No prototype: a peer's trailer named __proto__ or constructor is a trailer like any other.
     const t = Object.create(null) as Record<string, string>;
     for (let i = 0; i + 1 < parts.length; i += 2) {
