@@ -4,6 +4,7 @@
 // max_concurrent_streams, and every one is answered with its body and
 // trailers intact, within a bounded time.
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, metricSum, startProxy, type RunningProxy } from './harness.js';
@@ -51,10 +52,10 @@ function startCountingUpstream(maxConcurrentStreams?: number): Promise<CountingU
   }));
 }
 
-function cluster(name: string, port: number): Record<string, unknown> {
+function cluster(name: string, port: number, connectTimeout = '2s'): Record<string, unknown> {
   return {
     name,
-    connect_timeout: '2s',
+    connect_timeout: connectTimeout,
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': PROTOCOL_OPTIONS, explicit_http_config: { http2_protocol_options: {} } },
     },
@@ -105,12 +106,17 @@ function startDrainingUpstream(): Promise<DrainingUpstream> {
 let limited: CountingUpstream;
 let open: CountingUpstream;
 let draining: DrainingUpstream;
+/** Accepts connections and never says anything (no HTTP/2 SETTINGS). */
+let silent: net.Server;
+const silentSockets: net.Socket[] = [];
 let proxy: RunningProxy;
 
 beforeAll(async () => {
   limited = await startCountingUpstream(8);
   open = await startCountingUpstream();
   draining = await startDrainingUpstream();
+  silent = net.createServer((sock) => silentSockets.push(sock.on('error', () => {})));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
@@ -122,11 +128,13 @@ beforeAll(async () => {
             route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
               { match: { prefix: '/limited/' }, route: { cluster: 'limited', timeout: '20s' } },
               { match: { prefix: '/draining/' }, route: { cluster: 'draining', timeout: '20s' } },
+              { match: { prefix: '/silent/' }, route: { cluster: 'silent', timeout: '20s' } },
               { match: { prefix: '/' }, route: { cluster: 'open', timeout: '20s' } },
             ] }] },
           } }] }],
         }],
-        clusters: [cluster('limited', limited.port), cluster('open', open.port), cluster('draining', draining.port)],
+        clusters: [cluster('limited', limited.port), cluster('open', open.port), cluster('draining', draining.port),
+          cluster('silent', (silent.address() as AddressInfo).port, '0.5s')],
       },
     },
   });
@@ -137,6 +145,8 @@ afterAll(async () => {
   limited?.server.close();
   open?.server.close();
   draining?.server.close();
+  for (const sock of silentSockets) sock.destroy();
+  silent?.close();
 });
 
 interface Answer { status: number; body: string; seen: string }
@@ -197,6 +207,17 @@ describe('HTTP/2 upstream multiplexing', () => {
     for (let i = 0; i < 12; i++) expect(answers[i]).toMatchObject({ status: 200, body: `/draining/${i} ok` });
     expect([...draining.answered].sort()).toEqual(Array.from({ length: 12 }, (_, i) => `/draining/${i}`).sort());
     expect(draining.sessions).toBe(2);
+    session.close();
+  }, 30_000);
+
+  it('an upstream that accepts but never sends its SETTINGS fails within connect_timeout as a connect failure (503), not at the route timeout', async () => {
+    const session = connect();
+    const started = Date.now();
+    const answer = await post(session, '/silent/x', 'x');
+    expect(answer.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(10_000); // connect_timeout 0.5 s; the route allows 20 s
+    const stats = (await admin(proxy, '/stats/prometheus')).body;
+    expect(metricSum(stats, 'envoy_cluster_upstream_cx_connect_fail', 'cluster_name="silent"')).toBeGreaterThanOrEqual(1);
     session.close();
   }, 30_000);
 });

@@ -10,6 +10,7 @@ import type { Http2Options } from '../../src/config/http2-options.js';
 import { NativeSocket } from '../native-transport.js';
 import type { SocketOwner } from '../transport-socket.js';
 import type { UpstreamEndpoint } from '../upstream-endpoint.js';
+import { timerDelay } from '../../src/timer-delay.js';
 import { h2EventBuffers, setH2Target, type H2EventTarget } from './native-h2-session.js';
 import type { NativeH2UpstreamStream } from './native-h2-upstream-stream.js';
 
@@ -44,6 +45,8 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
   /** Streams bound before the connection was up: submitted once it is. */
   private readonly pending: NativeH2UpstreamStream[] = [];
   private readonly events: Int32Array;
+  /** connect_timeout covers the HTTP/2 handshake too: an upstream that accepts but never sends SETTINGS fails as a connect failure. */
+  private settingsTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly endpoint: UpstreamEndpoint,
@@ -124,6 +127,12 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
     this.connected = true;
     setH2Target(handle, this);
     this.socket.setTimeout(this.endpoint.idleTimeoutMs);
+    if (this.endpoint.connectTimeoutMs > 0) this.settingsTimer = setTimeout(onSettingsTimeout, timerDelay(this.endpoint.connectTimeoutMs), this);
+  }
+
+  settingsTimedOut(): void {
+    this.settingsTimer = null;
+    if (!this.settled) this.socket.destroy();
   }
 
   /**
@@ -133,6 +142,10 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
    */
   private settle(): void {
     this.settled = true;
+    if (this.settingsTimer !== null) {
+      clearTimeout(this.settingsTimer);
+      this.settingsTimer = null;
+    }
     const pending = this.pending.splice(0);
     const room = this.capacity;
     for (let i = 0; i < pending.length; i++) {
@@ -190,7 +203,10 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
     if (this.closed) return;
     this.closed = true;
     this.gone = true;
-    if (!this.connected) this.endpoint.counters.cxConnectFail++;
+    if (this.settingsTimer !== null) clearTimeout(this.settingsTimer);
+    // Up only once the upstream's SETTINGS came: before, its streams never went out (a connect failure, retriable as one).
+    const established = this.settled;
+    if (!established) this.endpoint.counters.cxConnectFail++;
     if (this.handle >= 0) {
       setH2Target(this.handle, undefined);
       h2cControl(this.handle, 2);
@@ -202,7 +218,11 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
     const open = [...this.pending, ...this.streams.values()];
     this.pending.length = 0;
     this.streams.clear();
-    for (const s of open) s.onSessionClosed(this.connected);
+    for (const s of open) s.onSessionClosed(established);
     this.owner.sessionGone(this);
   }
+}
+
+function onSettingsTimeout(s: NativeH2UpstreamSession): void {
+  s.settingsTimedOut();
 }
