@@ -158,7 +158,13 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
     if (this.done || this.session === null) return;
     const id = h2cRequest(handle, this.block!, this.bodyless, this.headRequest);
     if (id < 0) {
-      // The session went away (GOAWAY) or ran out of stream ids: a header block nghttp2 refused fails the request.
+      if (!this.resent && this.session.gone) {
+        // The session went away (GOAWAY) before this stream went out: another connection takes it.
+        this.resent = true;
+        this.moveToAnotherSession();
+        return;
+      }
+      // Out of stream ids, or a header block nghttp2 refused: the request fails.
       process.nextTick(failProtocol, this);
       return;
     }
