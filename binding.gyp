@@ -27,6 +27,8 @@
         "native/h2_request_head.cc",
         "native/h2_session.cc",
         "native/h2_napi.cc",
+        "native/h2_client_session.cc",
+        "native/h2_client_napi.cc",
         "native/malloc_tuning.cc"
       ],
       "include_dirs": [

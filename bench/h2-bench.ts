@@ -3,11 +3,12 @@
 // so the ratios are comparable on a shared machine. Two loads:
 //   gRPC unary (@grpc/grpc-js client process, CONCURRENCY calls in flight on one channel) against a grpc-js server;
 //   h2load (Debian's nghttp2-client; skipped and said so when absent) against a node:http2 server.
-// Run: npx tsc -p . && node dist/bench/h2-bench.js [seconds]
+// Run: npx tsc -p . && node dist/bench/h2-bench.js [seconds per run, 10] [rounds, 3]
+// Also a second proxy with ISTHMUS_H2_UPSTREAM=node (the upstream leg on node:http2) for the before/after.
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -154,10 +155,22 @@ export async function measureGrpc(target: string, seconds: number): Promise<{ rp
   return JSON.parse(out) as { rps: number; errors: number };
 }
 
-function line(name: string, m: Measured, vs: Measured | null): string {
-  const cpu = m.cpuMsPer1k === null ? '' : `, ${m.cpuMsPer1k.toFixed(0)} ms CPU per 1k`;
-  const ratio = vs === null ? '' : `  isthmus/haproxy req/s ${(vs.rps / m.rps).toFixed(2)}`;
-  return `  ${name.padEnd(8)} ${m.rps.toFixed(0)} req/s (errors ${m.errors}${cpu})${ratio}`;
+/** The median of each field over rounds (rounds interleave the targets, so load swings hit them alike). */
+function median(ms: Measured[]): Measured {
+  const mid = (xs: number[]): number => {
+    const a = [...xs].sort((x, y) => x - y);
+    return a.length % 2 === 1 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2;
+  };
+  const cpu = ms.map((m) => m.cpuMsPer1k).filter((c): c is number => c !== null);
+  return { rps: mid(ms.map((m) => m.rps)), errors: ms.reduce((n, m) => n + m.errors, 0), cpuMsPer1k: cpu.length === 0 ? null : mid(cpu) };
+}
+
+function line(name: string, rounds: Measured[], vs: Measured | null): string {
+  const m = median(rounds);
+  const cpu = m.cpuMsPer1k === null ? '' : `, ${m.cpuMsPer1k.toFixed(1)} ms CPU per 1k`;
+  const ratio = vs === null ? '' : `  ${(m.rps / vs.rps).toFixed(2)}x haproxy`;
+  const each = rounds.length > 1 ? `  [${rounds.map((r) => r.rps.toFixed(0)).join(', ')}]` : '';
+  return `  ${name.padEnd(22)} ${m.rps.toFixed(0).padStart(6)} req/s (errors ${m.errors}${cpu})${ratio}${each}`;
 }
 
 export async function measureH2load(h2load: string, port: number, seconds: number): Promise<{ rps: number; errors: number }> {
@@ -167,50 +180,68 @@ export async function measureH2load(h2load: string, port: number, seconds: numbe
   return { rps, errors: m === null ? -1 : Number(m[2]) + Number(m[3]) };
 }
 
+interface Target {
+  readonly name: string;
+  readonly pid: number | null;
+  readonly grpc: string;
+  readonly h2: number;
+}
+
+function startProxy(dir: string, name: string, ports: [number, number, number, number], env: NodeJS.ProcessEnv): ChildProcess {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, isthmusBootstrap(...ports));
+  // Access log off, as the peers run (haproxy logs nothing here).
+  return spawn(process.execPath, [CLI, 'proxy', '--bootstrap', file, '--admin-port', '0', '--data-dir', join(dir, `${name}-data`), '--workers', '1', '--access-log', 'off'],
+    { stdio: 'ignore', env: { ...process.env, ...env } });
+}
+
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? '10');
+  const rounds = Number(process.argv[3] ?? '3');
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-h2bench-'));
   const children: ChildProcess[] = [];
   try {
-    const [grpcPort, h2Port, proxyGrpc, proxyH2, haGrpc, haH2] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [grpcPort, h2Port, proxyGrpc, proxyH2, nodeGrpc, nodeH2, haGrpc, haH2] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
     const up = fork(SELF, ['upstreams', String(grpcPort), String(h2Port)], { stdio: 'inherit' });
     children.push(up);
     await new Promise((r) => up.once('message', r));
-    writeFileSync(join(dir, 'bootstrap.yaml'), isthmusBootstrap(proxyGrpc, grpcPort, proxyH2, h2Port));
-    const proxy = spawn(process.execPath, [CLI, 'proxy', '--bootstrap', join(dir, 'bootstrap.yaml'), '--admin-port', '0', '--data-dir', join(dir, 'data'), '--workers', '1'], { stdio: 'ignore' });
-    children.push(proxy);
+    const proxy = startProxy(dir, 'isthmus', [proxyGrpc!, grpcPort!, proxyH2!, h2Port!], {});
+    // The upstream leg on node:http2 (as before the native client session), for the before/after in one run.
+    const nodeProxy = startProxy(dir, 'isthmus-node', [nodeGrpc!, grpcPort!, nodeH2!, h2Port!], { ISTHMUS_H2_UPSTREAM: 'node' });
+    children.push(proxy, nodeProxy);
     const haproxy = findPeerBinary('haproxy');
-    let haPid: number | null = null;
+    const targets: Target[] = [
+      { name: 'direct', pid: null, grpc: `127.0.0.1:${grpcPort}`, h2: h2Port! },
+      { name: 'isthmus', pid: proxy.pid ?? null, grpc: `127.0.0.1:${proxyGrpc}`, h2: proxyH2! },
+      { name: 'isthmus node:http2 up', pid: nodeProxy.pid ?? null, grpc: `127.0.0.1:${nodeGrpc}`, h2: nodeH2! },
+    ];
     if (haproxy !== null) {
-      writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(haGrpc, grpcPort, haH2, h2Port));
+      writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(haGrpc!, grpcPort!, haH2!, h2Port!));
       const ha = spawn(haproxy, ['-f', join(dir, 'haproxy.cfg'), '-db'], { stdio: 'ignore' });
       children.push(ha);
-      haPid = ha.pid ?? null;
+      targets.push({ name: 'haproxy', pid: ha.pid ?? null, grpc: `127.0.0.1:${haGrpc}`, h2: haH2! });
     } else {
       console.log('haproxy: not installed, skipped');
     }
-    await waitPort(proxyGrpc);
-    if (haproxy !== null) await waitPort(haGrpc);
-    console.log(`gRPC unary, ${CONCURRENCY} in flight on one channel, ${seconds} s each:`);
-    const proxyPid = proxy.pid ?? null;
-    const direct = await withCpu(null, seconds, () => measureGrpc(`127.0.0.1:${grpcPort}`, seconds));
-    const isthmus = await withCpu(proxyPid, seconds, () => measureGrpc(`127.0.0.1:${proxyGrpc}`, seconds));
-    const ha = haproxy === null ? null : await withCpu(haPid, seconds, () => measureGrpc(`127.0.0.1:${haGrpc}`, seconds));
-    console.log(line('direct', direct, null));
-    console.log(line('isthmus', isthmus, null));
-    if (ha !== null) console.log(line('haproxy', ha, isthmus));
+    for (const t of targets) await waitPort(t.h2);
+    console.log(`load before: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores); ${rounds} rounds, targets interleaved, median shown`);
     const h2load = findPeerBinary('h2load' as 'wrk');
-    if (h2load === null) {
-      console.log('h2load: not installed (apt-get install nghttp2-client), skipped');
-      return;
+    const grpcRuns = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
+    const h2Runs = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const t of targets) grpcRuns.get(t.name)!.push(await withCpu(t.pid, seconds, () => measureGrpc(t.grpc, seconds)));
+      if (h2load !== null) for (const t of targets) h2Runs.get(t.name)!.push(await withCpu(t.pid, seconds, () => measureH2load(h2load, t.h2, seconds)));
     }
-    console.log(`h2load -c 4 -m 16, ${seconds} s each:`);
-    const d = await withCpu(null, seconds, () => measureH2load(h2load, h2Port, seconds));
-    const i = await withCpu(proxyPid, seconds, () => measureH2load(h2load, proxyH2, seconds));
-    const h = haproxy === null ? null : await withCpu(haPid, seconds, () => measureH2load(h2load, haH2, seconds));
-    console.log(line('direct', d, null));
-    console.log(line('isthmus', i, null));
-    if (h !== null) console.log(line('haproxy', h, i));
+    const report = (title: string, runs: Map<string, Measured[]>): void => {
+      console.log(title);
+      const ha = runs.get('haproxy');
+      const vs = ha === undefined ? null : median(ha);
+      for (const t of targets) console.log(line(t.name, runs.get(t.name)!, t.name === 'haproxy' ? null : vs));
+    };
+    report(`gRPC unary, ${CONCURRENCY} in flight on one channel, ${seconds} s each:`, grpcRuns);
+    if (h2load === null) console.log('h2load: not installed (apt-get install nghttp2-client), skipped');
+    else report(`h2load -c 4 -m 16, ${seconds} s each:`, h2Runs);
+    console.log(`load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     for (const c of children) c.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });

@@ -33,6 +33,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTls(env, exports);
   RegisterX509(env, exports);
   RegisterH2(env, exports);
+  RegisterH2Client(env, exports);
   RegisterMallocTuning(env, exports);
   return exports;
 }

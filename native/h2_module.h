@@ -7,11 +7,22 @@
 
 namespace isthmus {
 
-class H2Session;
 struct Transport;
+struct H2Sink;
+
+// A native HTTP/2 session of either side, as the registry holds it: handles are shared by server sessions
+// (h2_session.h) and upstream client sessions (h2_client_session.h), so one event batch serves both.
+class H2Endpoint {
+ public:
+  virtual ~H2Endpoint() = default;
+  // Writes what nghttp2 has to send into the connection, up to its high-water mark.
+  virtual void Send() = 0;
+  virtual bool IsClient() const = 0;
+  bool dirty = false;  // in the module's send list
+};
 
 // takes a session with something to send; it is written out at the end of this loop turn.
-void MarkH2Dirty(H2Session* s, int32_t handle);
+void MarkH2Dirty(H2Endpoint* s, int32_t handle);
 // takes nothing; returns this thread's native transport (null before transportInit).
 Transport* H2Transport();
 
@@ -19,11 +30,31 @@ Transport* H2Transport();
 
 #include <napi.h>
 
+#include <memory>
+#include <string>
+
 namespace isthmus {
+
+// takes the env; returns this thread's event sink (null, with a JS error thrown, before h2Init).
+H2Sink* H2ModuleSink(napi_env env);
+// takes a session made with the handle H2ReserveHandle gave; stores it under that handle.
+void H2Store(int32_t handle, std::unique_ptr<H2Endpoint> s);
+// takes nothing; returns a free handle (H2Store or H2Release it next).
+int32_t H2ReserveHandle();
+// takes a handle; frees its session (if any) and the handle.
+void H2Release(int32_t handle);
+// takes a handle; returns its session or null.
+H2Endpoint* H2Find(int32_t handle);
+// takes a header block argument (latin1 "name\0value\0"..., or undefined); returns false with a JS error thrown;
+// names are lower-cased. The block is valid until the next call.
+bool H2GetBlock(napi_env env, napi_value v, const char* message, const std::string** out);
 
 // h2Init, h2Open, h2Receive, h2EventCount, h2Respond, h2Write, h2End, h2Reset, h2SetReading, h2Control,
 // h2Counters on exports.
 void RegisterH2(Napi::Env env, Napi::Object exports);
+// h2cOpen, h2cReceive, h2cRequest, h2cWrite, h2cEnd, h2cReset, h2cSetReading, h2cControl on exports
+// (h2_client_napi.cc).
+void RegisterH2Client(Napi::Env env, Napi::Object exports);
 
 }  // namespace isthmus
 

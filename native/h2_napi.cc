@@ -35,7 +35,7 @@ struct H2Module {
   napi_async_context context = nullptr;
   napi_async_cleanup_hook_handle hook = nullptr;
   H2Sink sink;
-  std::vector<std::unique_ptr<H2Session>> sessions;  // by handle
+  std::vector<std::unique_ptr<H2Endpoint>> sessions;  // by handle (server and client sessions)
   std::vector<int32_t> free_handles;
   std::vector<int32_t> dirty;
   std::string scratch;
@@ -84,7 +84,7 @@ void FlushAll(H2Module* m) {
       // JS runs first, so the session is looked up after it (JS may have freed it).
       if (m->sink.event_count + 128 > m->sink.event_cap) DispatchEvents(m);
       if (h < 0 || static_cast<size_t>(h) >= m->sessions.size() || !m->sessions[h]) continue;
-      H2Session* s = m->sessions[h].get();
+      H2Endpoint* s = m->sessions[h].get();
       s->dirty = false;
       s->Send();
     }
@@ -146,7 +146,10 @@ bool GetSessionCall(napi_env env, napi_callback_info info, size_t argc, const ch
   if (napi_get_cb_info(env, info, &argc, c->argv, nullptr, nullptr) != napi_ok) return false;
   c->m = Module(env);
   if (c->m == nullptr || !GetInt(env, c->argv[0], &c->handle, "h2: handle must be a number")) return false;
-  if (c->handle >= 0 && static_cast<size_t>(c->handle) < c->m->sessions.size()) c->s = c->m->sessions[c->handle].get();
+  if (c->handle >= 0 && static_cast<size_t>(c->handle) < c->m->sessions.size()) {
+    H2Endpoint* e = c->m->sessions[c->handle].get();
+    if (e != nullptr && !e->IsClient()) c->s = static_cast<H2Session*>(e);
+  }
   return stream_message == nullptr || GetInt(env, c->argv[1], &c->stream, stream_message);
 }
 
@@ -261,14 +264,7 @@ napi_value H2Open(napi_env env, napi_callback_info info) {
   s.max_header_list = values[3] == 0 ? 1 : (values[3] > arena_limit ? arena_limit : values[3]);
   s.max_outbound_frames = values[4] == 0 ? 1 : values[4];
   s.max_outbound_control_frames = values[5] == 0 ? 1 : values[5];
-  int32_t handle;
-  if (!m->free_handles.empty()) {
-    handle = m->free_handles.back();
-    m->free_handles.pop_back();
-  } else {
-    handle = static_cast<int32_t>(m->sessions.size());
-    m->sessions.emplace_back();
-  }
+  const int32_t handle = H2ReserveHandle();
   auto session = std::make_unique<H2Session>(t, conn_id, handle, s, &m->sink);
   H2Session* raw = session.get();
   m->sessions[handle] = std::move(session);
@@ -422,7 +418,45 @@ void Export(napi_env env, napi_value exports, const char* name, napi_callback cb
 
 }  // namespace
 
-void MarkH2Dirty(H2Session* s, int32_t handle) {
+H2Sink* H2ModuleSink(napi_env env) {
+  H2Module* m = Module(env);
+  return m == nullptr ? nullptr : &m->sink;
+}
+
+int32_t H2ReserveHandle() {
+  H2Module* m = g_module;
+  if (!m->free_handles.empty()) {
+    const int32_t handle = m->free_handles.back();
+    m->free_handles.pop_back();
+    return handle;
+  }
+  m->sessions.emplace_back();
+  return static_cast<int32_t>(m->sessions.size() - 1);
+}
+
+void H2Store(int32_t handle, std::unique_ptr<H2Endpoint> s) { g_module->sessions[handle] = std::move(s); }
+
+void H2Release(int32_t handle) {
+  H2Module* m = g_module;
+  if (m == nullptr || handle < 0 || static_cast<size_t>(handle) >= m->sessions.size()) return;
+  m->sessions[handle].reset();
+  m->free_handles.push_back(handle);
+}
+
+H2Endpoint* H2Find(int32_t handle) {
+  H2Module* m = g_module;
+  if (m == nullptr || handle < 0 || static_cast<size_t>(handle) >= m->sessions.size()) return nullptr;
+  return m->sessions[handle].get();
+}
+
+bool H2GetBlock(napi_env env, napi_value v, const char* message, const std::string** out) {
+  H2Module* m = Module(env);
+  if (m == nullptr || !GetBlock(env, m, v, message)) return false;
+  *out = &m->scratch;
+  return true;
+}
+
+void MarkH2Dirty(H2Endpoint* s, int32_t handle) {
   H2Module* m = g_module;
   if (m == nullptr || s->dirty) return;
   s->dirty = true;

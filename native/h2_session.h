@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "h2_module.h"
 #include "h2_stream.h"
 
 namespace isthmus {
@@ -82,7 +83,7 @@ struct H2Sink {
   double counters[kCntCount] = {};
 };
 
-class H2Session {
+class H2Session : public H2Endpoint {
  public:
   // takes the owning transport, the conn id and the settings; Start() must succeed before use.
   H2Session(Transport* t, int32_t conn_id, int32_t handle, const H2Settings& settings, H2Sink* sink);
@@ -92,7 +93,8 @@ class H2Session {
   // the session is over (GOAWAY queued).
   int64_t Receive(const uint8_t* data, size_t len);
   // Writes what nghttp2 has to send into the connection, up to its high-water mark.
-  void Send();
+  void Send() override;
+  bool IsClient() const override { return false; }
   // takes a stream id, status and a header block ("name\0value\0"...), and whether the body is empty; false when
   // the stream is gone.
   bool Respond(int32_t stream_id, uint32_t status, const char* block, size_t len, bool end_stream);
@@ -107,7 +109,6 @@ class H2Session {
   // Graceful shutdown: GOAWAY, open streams finish.
   void Drain();
   bool dead() const { return dead_; }
-  bool dirty = false;  // in the module's send list
   int32_t conn_id() const { return conn_id_; }
 
  private:

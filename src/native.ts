@@ -496,6 +496,14 @@ interface H2Addon {
   h2SetReading(handle: number, streamId: number, reading: boolean): void;
   h2Control(handle: number, what: number): void;
   h2Counters(out: Float64Array): void;
+  h2cOpen(connId: number, settings: Uint32Array): number;
+  h2cReceive(handle: number, buf: Buffer, start: number, end: number): number;
+  h2cRequest(handle: number, headers: string, endStream: boolean, headRequest: boolean): number;
+  h2cWrite(handle: number, streamId: number, data: Buffer): number;
+  h2cEnd(handle: number, streamId: number): void;
+  h2cReset(handle: number, streamId: number, code: number): void;
+  h2cSetReading(handle: number, streamId: number, reading: boolean): void;
+  h2cControl(handle: number, what: number): void;
 }
 const h2 = addon as unknown as H2Addon;
 
@@ -519,6 +527,18 @@ export const H2_EVENT = {
   TE_TRAILERS: 1 << 10,
   REFUSE_400: 1 << 11,
   REFUSE_403: 1 << 12,
+  /** Client sessions (native/h2_client_session.h): a = offset into the arena, b = length of the response as an
+   *  HTTP/1.1 head; the status in the code's bits 16+, RESP_* flags in bits 8+. */
+  RESPONSE: 8,
+  /** a = offset into the arena, b = length of the "name\0value\0"... trailer block. */
+  TRAILERS: 9,
+  /** stream 0; a = the peer's SETTINGS_MAX_CONCURRENT_STREAMS. */
+  SETTINGS: 10,
+  /** stream 0; a = last stream id, b = error code. */
+  GOAWAY: 11,
+  RESP_END_STREAM: 1 << 8,
+  RESP_HAS_LENGTH: 1 << 9,
+  RESP_STATUS_SHIFT: 16,
   RECORD_INTS: 5,
 } as const;
 
@@ -557,3 +577,18 @@ export const h2SetReading: H2Addon['h2SetReading'] = h2.h2SetReading;
 /** what: 0 the socket drained, 1 graceful GOAWAY, 2 free the session. */
 export const h2Control: H2Addon['h2Control'] = h2.h2Control;
 export const h2Counters: H2Addon['h2Counters'] = h2.h2Counters;
+/** takes a connected native transport conn id and [streamWindow, connWindow, maxHeaderList, maxOutboundFrames,
+ *  maxOutboundControlFrames]; returns a client session handle (same handle space as h2Open), or -1. */
+export const h2cOpen: H2Addon['h2cOpen'] = h2.h2cOpen;
+/** takes a client handle and plaintext buf[start, end); as h2Receive. */
+export const h2cReceive: H2Addon['h2cReceive'] = h2.h2cReceive;
+/** takes a client handle, "name\0value\0"... (pseudo-headers first), whether no body follows and whether the method
+ *  is HEAD; returns the stream id or -1. */
+export const h2cRequest: H2Addon['h2cRequest'] = h2.h2cRequest;
+/** takes a client handle, stream and request body bytes (copied); 1 queued, 0 over the limit (DRAIN follows), -1 gone. */
+export const h2cWrite: H2Addon['h2cWrite'] = h2.h2cWrite;
+export const h2cEnd: H2Addon['h2cEnd'] = h2.h2cEnd;
+export const h2cReset: H2Addon['h2cReset'] = h2.h2cReset;
+export const h2cSetReading: H2Addon['h2cSetReading'] = h2.h2cSetReading;
+/** what: 0 the socket drained, 1 graceful GOAWAY, 2 free the session. */
+export const h2cControl: H2Addon['h2cControl'] = h2.h2cControl;

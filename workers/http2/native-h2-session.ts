@@ -33,9 +33,24 @@ const NO_ERROR = 0;
 
 let events: Int32Array | null = null;
 let arena: Buffer = Buffer.alloc(0);
-/** Sessions by handle. */
-const sessions: (NativeH2Session | undefined)[] = [];
+/** What gets a native session's event records: server sessions here, upstream client sessions (native-h2-upstream-session.ts). */
+export interface H2EventTarget {
+  onEvent(ev: Int32Array, r: number, input: Buffer): void;
+}
+
+/** Sessions by handle (server and client sessions share the addon's handle space). */
+const sessions: (H2EventTarget | undefined)[] = [];
 const settings = new Uint32Array(6);
+
+/** The event array and arena after h2Init on this thread, for client sessions. */
+export function h2EventBuffers(): { events: Int32Array; arena: Buffer } {
+  return { events: ensureInit(), arena };
+}
+
+/** takes a handle and its session (undefined: freed); flush-time records for it go there. */
+export function setH2Target(handle: number, target: H2EventTarget | undefined): void {
+  sessions[handle] = target;
+}
 
 function ensureInit(): Int32Array {
   if (events !== null) return events;

@@ -1,0 +1,414 @@
+// nghttp2 client session callbacks and the session's send/receive. See
+// h2_client_session.h. The upstream may be hostile too: header list size,
+// outbound queue and event room are bounded as on the server side.
+#include "h2_client_session.h"
+
+#include <cstring>
+#include <string>
+
+#include "socket_tls.h"
+#include "socket_transport.h"
+
+namespace isthmus {
+
+namespace {
+
+constexpr size_t kStreamHighWater = 64 * 1024;  // queued request bytes past which Write answers 0
+constexpr size_t kSendGather = 64 * 1024;        // frames gathered into one socket write
+constexpr size_t kMaxRequestHeaders = 512;
+
+H2ClientSession* Self(void* user_data) { return static_cast<H2ClientSession*>(user_data); }
+
+bool Is(const uint8_t* s, size_t len, const char* lit) {
+  const size_t n = std::strlen(lit);
+  return len == n && std::memcmp(s, lit, n) == 0;
+}
+
+bool CleanValue(const uint8_t* v, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if (v[i] == '\r' || v[i] == '\n' || v[i] == 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+H2ClientSession::H2ClientSession(Transport* t, int32_t conn_id, int32_t handle, const H2Settings& settings, H2Sink* sink)
+    : transport_(t), conn_id_(conn_id), handle_(handle), settings_(settings), sink_(sink) {}
+
+bool H2ClientSession::Start() {
+  nghttp2_session_callbacks* cbs = nullptr;
+  if (nghttp2_session_callbacks_new(&cbs) != 0) return false;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, OnBeginHeaders);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, OnHeader);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, OnFrameRecv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, OnDataChunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamClose);
+  nghttp2_option* opt = nullptr;
+  if (nghttp2_option_new(&opt) != 0) {
+    nghttp2_session_callbacks_del(cbs);
+    return false;
+  }
+  // Windows open as JS takes the body (SetReading), so a slow downstream holds only its own stream's window.
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_max_outbound_ack(opt, settings_.max_outbound_control_frames);
+  nghttp2_option_set_max_settings(opt, 32);
+  nghttp2_session* raw = nullptr;
+  const int rv = nghttp2_session_client_new2(&raw, cbs, this, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  if (rv != 0) return false;
+  session_.reset(raw);
+  nghttp2_settings_entry iv[3] = {
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings_.initial_stream_window},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings_.max_header_list},
+  };
+  if (nghttp2_submit_settings(raw, NGHTTP2_FLAG_NONE, iv, 3) != 0) return false;
+  if (settings_.initial_connection_window > 65535) {
+    nghttp2_session_set_local_window_size(raw, NGHTTP2_FLAG_NONE, 0, static_cast<int32_t>(settings_.initial_connection_window));
+  }
+  MarkH2Dirty(this, handle_);
+  return true;
+}
+
+H2ClientStream* H2ClientSession::Find(int32_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+void H2ClientSession::Event(int32_t id, int32_t code, int32_t a, int32_t b) {
+  H2Sink* k = sink_;
+  if (k->event_count >= k->event_cap) return;  // cannot happen: RoomLow pauses input well before
+  int32_t* r = k->events + k->event_count * 5;
+  r[0] = handle_;
+  r[1] = code;
+  r[2] = id;
+  r[3] = a;
+  r[4] = b;
+  k->event_count++;
+}
+
+bool H2ClientSession::Arena(const std::string& bytes, int32_t* offset) {
+  H2Sink* k = sink_;
+  if (k->arena_used + bytes.size() > k->arena_cap) return false;
+  std::memcpy(k->arena + k->arena_used, bytes.data(), bytes.size());
+  *offset = static_cast<int32_t>(k->arena_used);
+  k->arena_used += bytes.size();
+  return true;
+}
+
+bool H2ClientSession::RoomLow() const {
+  return sink_->event_count + 32 > sink_->event_cap ||
+         sink_->arena_used + settings_.max_header_list + 8192 > sink_->arena_cap;
+}
+
+int64_t H2ClientSession::Receive(const uint8_t* data, size_t len) {
+  if (dead_) return -1;
+  const ssize_t rv = nghttp2_session_mem_recv(session_.get(), data, len);
+  if (rv < 0) {
+    if (!dead_) {
+      dead_ = true;
+      nghttp2_session_terminate_session(session_.get(), rv == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
+      MarkH2Dirty(this, handle_);
+    }
+    return -1;
+  }
+  MarkH2Dirty(this, handle_);
+  return dead_ ? -1 : static_cast<int64_t>(rv);
+}
+
+void H2ClientSession::Send() {
+  Conn* c = FindConn(transport_, conn_id_);
+  if (c == nullptr || c->closing) return;
+  nghttp2_session* s = session_.get();
+  bool full = c->Queued() > transport_->high_water;
+  out_.clear();
+  while (!full) {
+    if (sink_->event_count + 64 > sink_->event_cap) {  // room for this send's events: the rest next round
+      MarkH2Dirty(this, handle_);
+      break;
+    }
+    const uint8_t* data = nullptr;
+    const ssize_t n = nghttp2_session_mem_send(s, &data);
+    if (n < 0) {
+      dead_ = true;
+      break;
+    }
+    if (n == 0) break;
+    out_.insert(out_.end(), data, data + n);
+    if (out_.size() >= kSendGather) {
+      uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out_.data()), static_cast<unsigned int>(out_.size()));
+      full = !(c->tls ? WriteTls(c, &buf, 1) : WriteConn(c, &buf, 1));
+      out_.clear();
+    }
+  }
+  if (!out_.empty()) {
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out_.data()), static_cast<unsigned int>(out_.size()));
+    full = !(c->tls ? WriteTls(c, &buf, 1) : WriteConn(c, &buf, 1));
+    out_.clear();
+  }
+  if (out_.capacity() > 4 * kSendGather) out_.shrink_to_fit();
+  if (!dead_ && nghttp2_session_get_outbound_queue_size(s) > settings_.max_outbound_frames) {
+    // An upstream that does not read while we owe it control frames: give up on the connection.
+    dead_ = true;
+    if (!end_reported_) {
+      end_reported_ = true;
+      Event(0, kH2SessionEnd, 1, 0);
+    }
+    return;
+  }
+  Finish();
+}
+
+void H2ClientSession::Finish() {
+  if (end_reported_) return;
+  nghttp2_session* s = session_.get();
+  const bool done = nghttp2_session_want_read(s) == 0 && nghttp2_session_want_write(s) == 0;
+  if (done || (dead_ && nghttp2_session_want_write(s) == 0)) {
+    end_reported_ = true;
+    Event(0, kH2SessionEnd, 0, 0);
+  }
+}
+
+int32_t H2ClientSession::Request(const char* block, size_t len, bool end_stream, bool head_request) {
+  if (dead_ || goaway_last_ >= 0) return -1;
+  std::vector<nghttp2_nv> nva;
+  if (!ParseHeaderBlock(block, len, &nva, kMaxRequestHeaders)) return -1;
+  auto st = std::make_unique<H2ClientStream>();
+  st->head_request = head_request;
+  st->out_ended = end_stream;
+  nghttp2_data_provider provider;
+  provider.source.ptr = st.get();
+  provider.read_callback = ReadBody;
+  const int32_t id = nghttp2_submit_request(session_.get(), nullptr, nva.data(), nva.size(), end_stream ? nullptr : &provider, nullptr);
+  if (id < 0) return -1;
+  st->id = id;
+  streams_[id] = std::move(st);
+  MarkH2Dirty(this, handle_);
+  return id;
+}
+
+int H2ClientSession::Write(int32_t stream_id, const uint8_t* data, size_t len) {
+  H2ClientStream* st = Find(stream_id);
+  if (st == nullptr || st->out_ended) return -1;
+  st->out.Append(data, len);
+  if (st->deferred) {
+    st->deferred = false;
+    nghttp2_session_resume_data(session_.get(), stream_id);
+  }
+  MarkH2Dirty(this, handle_);
+  if (st->out.size() >= kStreamHighWater) {
+    st->want_drain = true;
+    return 0;
+  }
+  return 1;
+}
+
+void H2ClientSession::End(int32_t stream_id) {
+  H2ClientStream* st = Find(stream_id);
+  if (st == nullptr || st->out_ended) return;
+  st->out_ended = true;
+  if (st->deferred) {
+    st->deferred = false;
+    nghttp2_session_resume_data(session_.get(), stream_id);
+  }
+  MarkH2Dirty(this, handle_);
+}
+
+void H2ClientSession::Reset(int32_t stream_id, uint32_t code) {
+  if (Find(stream_id) == nullptr) return;
+  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, stream_id, code);
+  MarkH2Dirty(this, handle_);
+}
+
+void H2ClientSession::SetReading(int32_t stream_id, bool reading) {
+  H2ClientStream* st = Find(stream_id);
+  if (st == nullptr) return;
+  st->reading = reading;
+  if (reading && st->unconsumed > 0) {
+    nghttp2_session_consume_stream(session_.get(), stream_id, static_cast<size_t>(st->unconsumed));
+    st->unconsumed = 0;
+    MarkH2Dirty(this, handle_);
+  }
+}
+
+void H2ClientSession::Drain() {
+  if (dead_) return;
+  nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
+  MarkH2Dirty(this, handle_);
+}
+
+void H2ClientSession::ReportHead(H2ClientStream* st, bool end_stream) {
+  const uint32_t status = st->status;
+  const bool bodyless = end_stream || st->head_request || status == 204 || status == 304;
+  scratch_.assign("HTTP/1.1 ");
+  scratch_ += std::to_string(status);
+  scratch_ += " -\r\n";
+  scratch_ += st->fields;
+  if (!bodyless && !st->has_length) scratch_ += "transfer-encoding: chunked\r\n";
+  scratch_ += "\r\n";
+  st->fields.clear();
+  int32_t offset = 0;
+  if (!Arena(scratch_, &offset)) {
+    nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  int32_t code = kH2Response | static_cast<int32_t>(status << kRespStatusShift);
+  if (end_stream) code |= kRespEndStream;
+  if (st->has_length) code |= kRespHasLength;
+  Event(st->id, code, offset, static_cast<int32_t>(scratch_.size()));
+}
+
+// ---- nghttp2 callbacks ----
+
+int H2ClientSession::OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  H2ClientStream* st = Self(user_data)->Find(frame->hd.stream_id);
+  if (st == nullptr) return 0;
+  st->fields.clear();
+  st->list_size = 0;
+  return 0;
+}
+
+int H2ClientSession::OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                              const uint8_t* value, size_t valuelen, uint8_t, void* user_data) {
+  H2ClientSession* self = Self(user_data);
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  H2ClientStream* st = self->Find(frame->hd.stream_id);
+  if (st == nullptr || st->header_overflow) return 0;
+  st->list_size += namelen + valuelen + 32;
+  if (st->list_size > self->settings_.max_header_list || namelen == 0 || !CleanValue(value, valuelen)) {
+    // Oversized (an HPACK bomb) or a value an HTTP/1.1 head cannot carry: the stream fails.
+    st->header_overflow = true;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  if (name[0] == ':') {
+    if (!st->got_final && Is(name, namelen, ":status")) {
+      uint32_t status = 0;
+      for (size_t i = 0; i < valuelen && i < 3; i++) status = status * 10 + static_cast<uint32_t>(value[i] - '0');
+      st->status = status;
+    }
+    return 0;
+  }
+  if (!st->got_final) {
+    if (Is(name, namelen, "content-length")) st->has_length = true;
+    st->fields.append(reinterpret_cast<const char*>(name), namelen);
+    st->fields += ": ";
+    st->fields.append(reinterpret_cast<const char*>(value), valuelen);
+    st->fields += "\r\n";
+  } else {
+    st->fields.append(reinterpret_cast<const char*>(name), namelen);
+    st->fields += '\0';
+    st->fields.append(reinterpret_cast<const char*>(value), valuelen);
+    st->fields += '\0';
+  }
+  return 0;
+}
+
+int H2ClientSession::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* user_data) {
+  H2ClientSession* self = Self(user_data);
+  const int32_t id = frame->hd.stream_id;
+  const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  switch (frame->hd.type) {
+    case NGHTTP2_HEADERS: {
+      H2ClientStream* st = self->Find(id);
+      if (st == nullptr || st->header_overflow) return 0;
+      if (!st->got_final) {
+        if (st->status < 200) {  // 1xx: informational, dropped (the final head follows)
+          st->fields.clear();
+          st->status = 0;
+          st->has_length = false;
+          return 0;
+        }
+        st->got_final = true;
+        self->ReportHead(st, end_stream);
+        if (end_stream) self->Event(id, kH2End, 0, 0);
+      } else {
+        int32_t offset = 0;
+        if (!st->fields.empty() && self->Arena(st->fields, &offset)) {
+          self->Event(id, kH2Trailers, offset, static_cast<int32_t>(st->fields.size()));
+        }
+        st->fields.clear();
+        if (end_stream) self->Event(id, kH2End, 0, 0);
+      }
+      break;
+    }
+    case NGHTTP2_DATA:
+      if (end_stream && self->Find(id) != nullptr) self->Event(id, kH2End, 0, 0);
+      break;
+    case NGHTTP2_SETTINGS:
+      if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0) {
+        const uint32_t max = nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+        self->Event(0, kH2Settings, static_cast<int32_t>(max > 0x7fffffff ? 0x7fffffff : max), 0);
+      }
+      break;
+    case NGHTTP2_GOAWAY:
+      self->goaway_last_ = frame->goaway.last_stream_id;
+      self->Event(0, kH2Goaway, frame->goaway.last_stream_id, static_cast<int32_t>(frame->goaway.error_code));
+      break;
+    default:
+      break;
+  }
+  return self->RoomLow() ? NGHTTP2_ERR_PAUSE : 0;
+}
+
+int H2ClientSession::OnDataChunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data, size_t len, void* user_data) {
+  H2ClientSession* self = Self(user_data);
+  H2ClientStream* st = self->Find(id);
+  if (st == nullptr || !st->got_final) {
+    nghttp2_session_consume_connection(session, len);
+    return 0;
+  }
+  if (st->reading) {
+    nghttp2_session_consume(session, id, len);
+  } else {
+    nghttp2_session_consume_connection(session, len);
+    st->unconsumed += static_cast<int32_t>(len);
+  }
+  H2Sink* k = self->sink_;
+  if (data >= k->input && data + len <= k->input + k->input_len) {
+    self->Event(id, kH2Data, static_cast<int32_t>(data - k->input), static_cast<int32_t>(len));
+  } else if (k->arena_used + len <= k->arena_cap) {
+    std::memcpy(k->arena + k->arena_used, data, len);
+    self->Event(id, kH2DataArena, static_cast<int32_t>(k->arena_used), static_cast<int32_t>(len));
+    k->arena_used += len;
+  } else {
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  return self->RoomLow() ? NGHTTP2_ERR_PAUSE : 0;
+}
+
+int H2ClientSession::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, void* user_data) {
+  H2ClientSession* self = Self(user_data);
+  auto it = self->streams_.find(id);
+  if (it == self->streams_.end()) return 0;
+  const H2ClientStream* st = it->second.get();
+  // Never processed by the upstream (REFUSED_STREAM, or past its GOAWAY's last stream id): JS may send it again.
+  const bool unprocessed = !st->got_final && (error_code == NGHTTP2_REFUSED_STREAM || (self->goaway_last_ >= 0 && id > self->goaway_last_));
+  self->Event(id, kH2Close, static_cast<int32_t>(error_code), unprocessed ? 1 : 0);
+  self->streams_.erase(it);
+  return 0;
+}
+
+ssize_t H2ClientSession::ReadBody(nghttp2_session*, int32_t id, uint8_t* buf, size_t length, uint32_t* data_flags,
+                                  nghttp2_data_source*, void* user_data) {
+  H2ClientSession* self = Self(user_data);
+  H2ClientStream* st = self->Find(id);
+  if (st == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  const size_t n = st->out.Take(buf, length);
+  if (st->out.size() == 0) {
+    if (st->out_ended) {
+      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    } else if (n == 0) {
+      st->deferred = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+  }
+  if (st->want_drain && st->out.size() < kStreamHighWater / 2) {
+    st->want_drain = false;
+    self->Event(id, kH2Drain, 0, 0);
+  }
+  return static_cast<ssize_t>(n);
+}
+
+}  // namespace isthmus

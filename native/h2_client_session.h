@@ -1,0 +1,112 @@
+// An HTTP/2 client session to an upstream, run by nghttp2 on a native
+// transport connection (the upstream leg of an h2 cluster): JS submits
+// requests as header blocks and body bytes; nghttp2 writes the frames
+// straight to the socket; JS gets per-stream records in the same event batch
+// as server sessions (h2_session.h): the response as an HTTP/1.1 head (for the
+// same parser and router path as HTTP/1.1), body chunks as offsets into the
+// buffer JS passed in, trailers, the end, the stream's close, and the peer's
+// SETTINGS and GOAWAY. Response windows open as JS takes the body.
+#ifndef ISTHMUS_H2_CLIENT_SESSION_H_
+#define ISTHMUS_H2_CLIENT_SESSION_H_
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "h2_module.h"
+#include "h2_session.h"
+#include "h2_stream.h"
+
+namespace isthmus {
+
+// Client event codes (after h2_session.h's H2Event; src/native.ts H2_EVENT mirrors them).
+enum H2ClientEvent : int32_t {
+  kH2Response = 8,   // a = offset in the arena, b = length of the HTTP/1.1 response head; code bits: H2ResponseFlags
+  kH2Trailers = 9,   // a = offset in the arena, b = length of the "name\0value\0" block
+  kH2Settings = 10,  // stream 0; a = the peer's SETTINGS_MAX_CONCURRENT_STREAMS
+  kH2Goaway = 11,    // stream 0; a = last stream id, b = error code
+};
+
+enum H2ResponseFlags : int32_t {
+  kRespEndStream = 1 << 8,  // no body follows
+  kRespHasLength = 1 << 9,  // content-length given
+  kRespStatusShift = 16,    // the status in bits 16+
+};
+
+struct H2ClientStream {
+  int32_t id = 0;
+  ByteQueue out;              // request body not yet taken by nghttp2
+  std::string fields;         // the response head's "name: value\r\n" lines, then trailers' "name\0value\0"
+  size_t list_size = 0;       // header list size of the block being received
+  uint32_t status = 0;
+  bool head_request = false;  // HEAD: the response has no body whatever it says
+  bool has_length = false;
+  bool got_final = false;     // the final (non-1xx) response head was reported
+  bool header_overflow = false;
+  bool out_ended = false;     // JS ended the request body
+  bool deferred = false;
+  bool want_drain = false;
+  bool reading = true;
+  int32_t unconsumed = 0;
+};
+
+class H2ClientSession : public H2Endpoint {
+ public:
+  // takes the transport, the connected conn id, its handle, the settings we send and the shared sink.
+  H2ClientSession(Transport* t, int32_t conn_id, int32_t handle, const H2Settings& settings, H2Sink* sink);
+  // takes nothing; returns false when nghttp2 could not make the session (preface and SETTINGS queued otherwise).
+  bool Start();
+  // takes plaintext bytes from the upstream; returns how many were consumed, or -1 when the session is over.
+  int64_t Receive(const uint8_t* data, size_t len);
+  void Send() override;
+  bool IsClient() const override { return true; }
+  // takes a header block ("name\0value\0"..., pseudo-headers first), whether no body follows and whether it is a
+  // HEAD request; returns the stream id, or -1 (session over, ids exhausted, malformed block).
+  int32_t Request(const char* block, size_t len, bool end_stream, bool head_request);
+  // takes a stream id and body bytes; returns 1 (queued), 0 (queued, over the limit: DRAIN follows), -1 (gone).
+  int Write(int32_t stream_id, const uint8_t* data, size_t len);
+  // takes a stream id; ends the request body.
+  void End(int32_t stream_id);
+  // takes a stream id and an HTTP/2 error code; resets the stream.
+  void Reset(int32_t stream_id, uint32_t code);
+  // takes a stream id and whether JS reads its response body now.
+  void SetReading(int32_t stream_id, bool reading);
+  // Graceful close: GOAWAY, open streams finish.
+  void Drain();
+
+ private:
+  static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame*, void*);
+  static int OnHeader(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t, const uint8_t*, size_t, uint8_t, void*);
+  static int OnFrameRecv(nghttp2_session*, const nghttp2_frame*, void*);
+  static int OnDataChunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
+  static int OnStreamClose(nghttp2_session*, int32_t, uint32_t, void*);
+  static ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*, nghttp2_data_source*, void*);
+
+  H2ClientStream* Find(int32_t id);
+  void Event(int32_t id, int32_t code, int32_t a, int32_t b);
+  bool Arena(const std::string& bytes, int32_t* offset);
+  bool RoomLow() const;
+  void ReportHead(H2ClientStream* st, bool end_stream);
+  void Finish();
+
+  Transport* transport_;
+  int32_t conn_id_;
+  int32_t handle_;
+  H2Settings settings_;
+  H2Sink* sink_;
+  std::unique_ptr<nghttp2_session, NghttpSessionDeleter> session_;
+  std::unordered_map<int32_t, std::unique_ptr<H2ClientStream>> streams_;
+  std::vector<uint8_t> out_;
+  std::string scratch_;
+  int32_t goaway_last_ = -1;
+  bool dead_ = false;
+  bool end_reported_ = false;
+};
+
+}  // namespace isthmus
+
+#endif  // ISTHMUS_H2_CLIENT_SESSION_H_

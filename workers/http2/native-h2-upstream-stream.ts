@@ -1,0 +1,337 @@
+// One request on a native upstream HTTP/2 session (native-h2-upstream-session.ts),
+// as the attempt the router holds: the HTTP/1.1 request the router writes
+// becomes a header block for nghttp2 and body bytes; the response comes back
+// already as an HTTP/1.1 head (built in C++), body pieces straight from the
+// read buffer, and trailers. A stream the upstream refused unprocessed
+// (REFUSED_STREAM, or past a GOAWAY's last stream id) is sent again on another
+// session, as Envoy does. Same contract as H2UpstreamStream (node:http2).
+import { CHUNKED, FLAG, H2_EVENT as EV, HEAD, decodeChunkedInPlace, h2cEnd, h2cRequest, h2cReset, h2cSetReading, h2cWrite, headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
+import { headOut, parseLimits } from '../parse-scratch.js';
+import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
+import { h2EventBuffers } from './native-h2-session.js';
+import type { NativeH2UpstreamSession } from './native-h2-upstream-session.js';
+import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
+
+const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect', 'http2-settings']);
+/** Request bytes kept to send again if the stream is refused unprocessed. */
+const RESEND_LIMIT = 1024 * 1024;
+const NGHTTP2_CANCEL = 8;
+let requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
+/** The addon's event arena (response heads, trailers, copied DATA), set once the first session exists. */
+let arenaBuf: Buffer | null = null;
+
+function arena(): Buffer {
+  return arenaBuf ??= h2EventBuffers().arena;
+}
+
+/** Where a native stream's placement comes from (the pool). */
+export interface NativeH2StreamPool {
+  readonly endpoint: { readonly tls: unknown; readonly counters: { cxProtocolError: number }; readonly health: { recordStatus(s: number): void; recordLocalFailure(): void }; readonly cluster: { releaseRequest(): void } };
+  requeue(attempt: NativeH2UpstreamStream): void;
+  cancelWaiting(attempt: NativeH2UpstreamStream): boolean;
+}
+
+export class NativeH2UpstreamStream implements UpstreamAttempt {
+  reused = false;
+  responseBytes = 0;
+  headRequest = false;
+  private session: NativeH2UpstreamSession | null = null;
+  /** The addon's session handle and stream id once on the wire. */
+  private handle = -1;
+  private id = -1;
+  /** The request's header block ("name\0value\0"...), kept for a resend. */
+  private block: string | null = null;
+  private chunked = false;
+  private bodyless = false;
+  private readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
+  private ended = false;
+  private done = false;
+  private responded = false;
+  private sent: Buffer[] | null = [];
+  private sentBytes = 0;
+  private resent = false;
+  private trailers: Record<string, string> | null = null;
+
+  constructor(
+    private readonly pool: NativeH2StreamPool,
+    private readonly stream: UpstreamStream & UpstreamTrailerSink,
+  ) {}
+
+  /** A session has room: take a slot (the router writes the request next, or a resend goes out). */
+  bind(session: NativeH2UpstreamSession): void {
+    this.session = session;
+    session.streamStarted();
+    if (this.block !== null) session.submit(this); // a resend
+    else this.stream.onUpstreamReady(this as unknown as UpstreamConnection);
+  }
+
+  /** A circuit breaker refused the stream: 503 UO on the next tick, as PendingAttempt reports it. */
+  overflow(): void {
+    this.done = true;
+    process.nextTick(reportOverflow, this.stream);
+  }
+
+  write(data: Buffer | string): boolean {
+    if (this.done) return true;
+    let buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    if (this.block === null) {
+      const n = this.readHead(buf);
+      if (n <= 0) {
+        this.fail(UpstreamFailure.PROTOCOL);
+        return true;
+      }
+      this.session!.submit(this);
+      if (n === buf.length || this.done) return true;
+      buf = buf.subarray(n);
+    }
+    if (this.chunked) {
+      const copy = Buffer.from(buf);
+      const n = decodeChunkedInPlace(copy, 0, copy.length, this.chunkState);
+      if (n < 0) {
+        this.fail(UpstreamFailure.PROTOCOL);
+        return true;
+      }
+      buf = copy.subarray(0, n);
+      if (buf.length === 0) return true;
+    }
+    return this.send(buf);
+  }
+
+  private send(buf: Buffer): boolean {
+    if (this.sent !== null) {
+      this.sentBytes += buf.length;
+      if (this.sentBytes > RESEND_LIMIT) this.sent = null;
+      else this.sent.push(buf);
+    }
+    if (this.id < 0) {
+      if (this.sent === null) {
+        // Not on the wire yet and past what is kept for it: it cannot go whole.
+        if (this.session === null) this.fail(UpstreamFailure.RESET);
+        else this.pendingBytesLost();
+      }
+      return true;
+    }
+    return h2cWrite(this.handle, this.id, buf) !== 0;
+  }
+
+  /** Body outgrew the resend copy before the connection was up: keep it queued in order anyway. */
+  private pendingBytesLost(): void {
+    this.fail(UpstreamFailure.RESET);
+  }
+
+  /** The HTTP/1.1 head the router made, as an HTTP/2 header block; returns its length (<= 0: not a head). */
+  private readHead(buf: Buffer): number {
+    if (requestScratch.length < headSlots(parseLimits.maxHeaders)) requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
+    const out = requestScratch;
+    const n = parseRequestHead(buf, 0, buf.length, out, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+    if (n <= 0) return n;
+    const method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
+    const target = buf.latin1Slice(out[HEAD.TARGET_START]!, out[HEAD.TARGET_END]!);
+    const count = out[HEAD.HEADER_COUNT]!;
+    let fields = '';
+    let authority = '';
+    let grpc = false;
+    for (let i = 0; i < count; i++) {
+      const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
+      const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!).toLowerCase();
+      const value = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
+      if (name === 'host') authority = value;
+      if (DROPPED.has(name)) continue;
+      if (name === 'content-type' && value.startsWith('application/grpc')) grpc = true;
+      fields += name + '\0' + value + '\0';
+    }
+    if (grpc) fields += 'te\0trailers\0';
+    const scheme = this.stream.upstreamScheme?.(this.pool.endpoint.tls !== null) ?? 'http';
+    let block = ':method\0' + method + '\0:scheme\0' + scheme + '\0';
+    if (authority !== '') block += ':authority\0' + authority + '\0';
+    this.block = block + ':path\0' + target + '\0' + fields;
+    this.headRequest = method === 'HEAD';
+    const flags = out[HEAD.FLAGS]!;
+    this.chunked = (flags & FLAG.CHUNKED) !== 0;
+    this.bodyless = !this.chunked && ((flags & FLAG.CONTENT_LENGTH) === 0 || (out[HEAD.CONTENT_LENGTH_HI]! | out[HEAD.CONTENT_LENGTH_LO]!) === 0);
+    this.chunkState.fill(0);
+    return n;
+  }
+
+  /** The session is up: the stream goes on the wire with what the router wrote so far. */
+  open(handle: number): void {
+    if (this.done || this.session === null) return;
+    const id = h2cRequest(handle, this.block!, this.bodyless, this.headRequest);
+    if (id < 0) {
+      if (!this.resent && this.session.gone) {
+        // The session went away (GOAWAY) before this stream went out: another connection takes it.
+        this.resent = true;
+        this.moveToAnotherSession();
+        return;
+      }
+      // Out of stream ids, or a header block nghttp2 refused: the request fails.
+      process.nextTick(failProtocol, this);
+      return;
+    }
+    this.handle = handle;
+    this.id = id;
+    this.session.track(id, this);
+    if (this.bodyless) return;
+    if (this.sent !== null) for (const b of this.sent) h2cWrite(handle, id, b);
+    if (this.ended) h2cEnd(handle, id);
+  }
+
+  endRequest(): void {
+    this.ended = true;
+    if (this.bodyless || this.id < 0 || this.done) return;
+    h2cEnd(this.handle, this.id);
+  }
+
+  pause(): void {
+    if (this.id >= 0 && !this.done) h2cSetReading(this.handle, this.id, false);
+  }
+
+  resume(): void {
+    if (this.id >= 0 && !this.done) h2cSetReading(this.handle, this.id, true);
+  }
+
+  /** The router gives up on this attempt (timeout, client gone, retry): reset the stream. */
+  abandon(): void {
+    if (this.done) return;
+    if (this.session === null && this.pool.cancelWaiting(this)) {
+      this.done = true;
+      this.pool.endpoint.cluster.releaseRequest();
+      return;
+    }
+    this.cancelOnWire();
+    this.finishBooks();
+  }
+
+  /** A record for this stream from the addon. */
+  onEvent(kind: number, code: number, a: number, b: number, input: Buffer): void {
+    if (kind === EV.DATA) this.onData(input, a, a + b);
+    else if (kind === EV.RESPONSE) this.onResponse(code, a, b);
+    else if (kind === EV.DATA_ARENA) this.onData(arena(), a, a + b);
+    else if (kind === EV.TRAILERS) this.onTrailers(a, b);
+    else if (kind === EV.END) this.complete();
+    else if (kind === EV.DRAIN) {
+      if (!this.done) this.stream.onUpstreamWritable();
+    } else if (kind === EV.CLOSE) this.onClose(b === 1);
+  }
+
+  private onResponse(code: number, offset: number, length: number): void {
+    if (this.done) return;
+    const status = code >>> EV.RESP_STATUS_SHIFT;
+    this.responded = true;
+    this.sent = null;
+    const endStream = (code & EV.RESP_END_STREAM) !== 0;
+    const head = arena();
+    const n = parseResponseHead(head, offset, offset + length, headOut, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+    if (n <= 0) {
+      this.pool.endpoint.counters.cxProtocolError++;
+      this.fail(UpstreamFailure.PROTOCOL);
+      return;
+    }
+    let bodyMode: number;
+    if (endStream || this.headRequest || status === 204 || status === 304) bodyMode = BodyMode.NONE;
+    else if ((code & EV.RESP_HAS_LENGTH) !== 0) bodyMode = BodyMode.LENGTH;
+    else bodyMode = BodyMode.CHUNKED;
+    if (bodyMode === BodyMode.LENGTH && (headOut[HEAD.CONTENT_LENGTH_HI]! | headOut[HEAD.CONTENT_LENGTH_LO]!) === 0) bodyMode = BodyMode.NONE;
+    this.pool.endpoint.health.recordStatus(status);
+    if (!endStream && this.stream.upstreamMayTrail !== undefined) this.stream.upstreamMayTrail();
+    this.stream.onUpstreamResponseHead(this as unknown as UpstreamConnection, head, offset, n, bodyMode);
+    if (this.done) return; // the router retried on this status
+    if (bodyMode === BodyMode.NONE) this.complete();
+  }
+
+  private onData(buf: Buffer, start: number, end: number): void {
+    if (this.done || !this.responded) return;
+    this.responseBytes += end - start;
+    this.stream.onUpstreamBody(buf, start, end);
+    if (!this.done) this.stream.onUpstreamReadEnd();
+  }
+
+  private onTrailers(offset: number, length: number): void {
+    const parts = arena().latin1Slice(offset, offset + length).split('\0');
+    // No prototype: a peer's trailer named __proto__ or constructor is a trailer like any other.
+    const t = Object.create(null) as Record<string, string>;
+    for (let i = 0; i + 1 < parts.length; i += 2) {
+      const name = parts[i]!;
+      const prev = t[name];
+      t[name] = prev === undefined ? parts[i + 1]! : prev + ', ' + parts[i + 1]!;
+    }
+    this.trailers = t;
+  }
+
+  private onClose(unprocessed: boolean): void {
+    const session = this.session;
+    if (session !== null && this.id >= 0) session.untrack(this.id);
+    this.id = -1;
+    if (this.done) return;
+    if (unprocessed && !this.responded && this.responseBytes === 0 && this.sent !== null && !this.resent && session !== null) {
+      // Never processed by the upstream: send it again on another session (Envoy does, whatever the method).
+      this.resent = true;
+      this.session = null;
+      session.streamDone();
+      this.pool.requeue(this);
+      return;
+    }
+    this.fail(UpstreamFailure.RESET);
+  }
+
+  /** Bound to a session that turned out to allow fewer streams, and not sent yet: placed again by the pool. */
+  moveToAnotherSession(): void {
+    const session = this.session;
+    if (session === null || this.done) return;
+    this.session = null;
+    session.streamDone();
+    this.pool.requeue(this);
+  }
+
+  /** The connection closed under the stream (never connected: a connect failure). */
+  onSessionClosed(wasConnected: boolean): void {
+    this.id = -1;
+    if (this.done) return;
+    this.fail(wasConnected ? UpstreamFailure.RESET : UpstreamFailure.CONNECT);
+  }
+
+  private complete(): void {
+    if (this.done || !this.responded) return;
+    const trailers = this.trailers;
+    this.finishBooks();
+    if (trailers !== null && this.stream.onUpstreamTrailers !== undefined) this.stream.onUpstreamTrailers(trailers);
+    this.stream.onUpstreamResponseEnd();
+  }
+
+  failProtocol(): void {
+    this.fail(UpstreamFailure.PROTOCOL);
+  }
+
+  private fail(failure: number): void {
+    if (this.done) return;
+    this.cancelOnWire();
+    this.finishBooks();
+    this.pool.endpoint.health.recordLocalFailure();
+    this.stream.onUpstreamFailure(failure);
+  }
+
+  private cancelOnWire(): void {
+    const session = this.session;
+    if (session === null) return;
+    if (this.id >= 0 && !session.closed) h2cReset(this.handle, this.id, NGHTTP2_CANCEL);
+    else if (this.id < 0) session.forget(this);
+  }
+
+  /** Releases the stream's slot on its session and its request in the circuit breakers, once. */
+  private finishBooks(): void {
+    this.done = true;
+    this.sent = null;
+    this.pool.endpoint.cluster.releaseRequest();
+    const session = this.session;
+    this.session = null;
+    if (session !== null) session.streamDone();
+  }
+}
+
+function failProtocol(s: NativeH2UpstreamStream): void {
+  s.failProtocol();
+}
+
+function reportOverflow(stream: UpstreamStream): void {
+  stream.onUpstreamFailure(UpstreamFailure.OVERFLOW);
+}
