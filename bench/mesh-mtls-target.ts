@@ -90,20 +90,36 @@ function clientBootstrap(serverPort: number, certs: MeshCerts): string {
 ${marker}`);
 }
 
-async function startWithBootstrap(name: string, yaml: string, dir: string): Promise<ManagedProcess<ProxyReady>> {
+/** For measuring the sidecars themselves (bench/mesh-alloc.ts): extra node flags, and every line each prints. */
+export interface MeshSidecarOptions {
+  /** Put after the bin script's own flags, so they win (e.g. --trace-gc-nvp, --max-semi-space-size=N). */
+  readonly nodeFlags?: readonly string[];
+  readonly onLine?: (side: 'client' | 'server', line: string) => void;
+}
+
+async function startWithBootstrap(name: string, yaml: string, dir: string, options: MeshSidecarOptions, side: 'client' | 'server'): Promise<ManagedProcess<ProxyReady>> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'bootstrap.yaml');
   writeFileSync(file, yaml);
   const { command, args } = isthmusCommand(['proxy', '--bootstrap', file, '--workers', '1', '--admin-port', '0', '--data-dir', join(dir, 'data'), '--access-log', 'off']);
-  return startManagedProcess({ name, command, args, readyLine: parseProxyReady, readyTimeoutMs: 20_000 });
+  const flags = options.nodeFlags ?? [];
+  // args: the bin's flags, the bin, its arguments: the extra flags go just before the bin.
+  const bin = args.findIndex((a) => !a.startsWith('--'));
+  const withFlags = [...args.slice(0, bin), ...flags, ...args.slice(bin)];
+  const onLine = options.onLine === undefined ? undefined : (line: string) => options.onLine!(side, line);
+  return startManagedProcess({ name, command, args: withFlags, readyLine: parseProxyReady, readyTimeoutMs: 20_000, onLine });
 }
 
 /** Starts the server side, then the client side; resolves with both (the client's port is where load goes). */
-export async function startMtlsMesh(upstreamPort: number, dir: string): Promise<{ procs: ManagedProcess<ProxyReady>[]; port: number }> {
+export async function startMtlsMesh(
+  upstreamPort: number,
+  dir: string,
+  options: MeshSidecarOptions = {},
+): Promise<{ procs: ManagedProcess<ProxyReady>[]; port: number }> {
   const certs = makeMeshCertificates(join(dir, 'certs'));
-  const server = await startWithBootstrap('isthmus server-side (mTLS)', serverBootstrap(upstreamPort, certs), join(dir, 'server-side'));
+  const server = await startWithBootstrap('isthmus server-side (mTLS)', serverBootstrap(upstreamPort, certs), join(dir, 'server-side'), options, 'server');
   try {
-    const client = await startWithBootstrap('isthmus client-side (mTLS)', clientBootstrap(server.ready!.listenPort, certs), join(dir, 'client-side'));
+    const client = await startWithBootstrap('isthmus client-side (mTLS)', clientBootstrap(server.ready!.listenPort, certs), join(dir, 'client-side'), options, 'client');
     return { procs: [client, server], port: client.ready!.listenPort };
   } catch (err) {
     await server.stop();

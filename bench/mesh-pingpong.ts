@@ -19,9 +19,10 @@
 //
 // Usage: node dist/bench/mesh-pingpong.js [--rounds N] [--requests N] [--warmup N]
 //   [--only 'isthmus x2,haproxy x2 mTLS'] (direct and these; the others are not started)
+//   [--mtls-flags 'NAME=--flag --flag=value'] (repeatable: one more Isthmus mTLS pair, row 'isthmus x2 mTLS NAME',
+//   its sidecars run with these node flags after bin/isthmus.js's own: V8 settings compared in the same rounds)
 //   [--dump FILE.csv] (every round trip: target, round, seq, start in CLOCK_MONOTONIC ms as perf and
 //   `strace -ttt` print it, latency; and the pids, to set the slow ones beside a trace of the processes)
-import { connect, type Socket } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,12 +30,9 @@ import type { ManagedProcess } from '../src/process/managed-process.js';
 import { startIsthmus } from './isthmus-target.js';
 import { startHaproxyMtlsMesh } from './mesh-haproxy-mtls.js';
 import { startMtlsMesh } from './mesh-mtls-target.js';
+import { roundTrips, type Sample } from './mesh-round-trips.js';
 import { findPeerBinary } from './peers.js';
 import { startUpstream } from './scenarios.js';
-
-const REQUEST = Buffer.from('GET / HTTP/1.1\r\nhost: bench\r\n\r\n');
-const HEAD_LIMIT = 16 * 1024;
-const EMPTY = Buffer.alloc(0);
 
 function numberArg(name: string, fallback: number, min: number, max: number): number {
   const i = process.argv.indexOf(name);
@@ -49,53 +47,6 @@ function stringArg(name: string): string | undefined {
   const value = process.argv[i + 1];
   if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
   return value;
-}
-
-/** One round trip: when it started (CLOCK_MONOTONIC ms, as perf and strace -ttt -k timestamps are) and how long it took (ms). */
-interface Sample { readonly at: number; readonly ms: number }
-
-/** n sequential round trips over one connection; resolves with each (rejects after timeoutMs). */
-function roundTrips(port: number, n: number, timeoutMs: number): Promise<Sample[]> {
-  return new Promise((resolve, reject) => {
-    const out: Sample[] = [];
-    let seen: Buffer = EMPTY;
-    let need = -1;
-    let t0 = 0n;
-    const socket: Socket = connect(port, '127.0.0.1', () => send());
-    socket.setNoDelay(true);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`port ${port}: ${out.length} of ${n} round trips in ${timeoutMs} ms`));
-    }, timeoutMs);
-    const send = (): void => {
-      seen = EMPTY;
-      need = -1;
-      t0 = process.hrtime.bigint();
-      socket.write(REQUEST);
-    };
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
-      if (need < 0) {
-        const end = seen.indexOf('\r\n\r\n');
-        if (end < 0) {
-          if (seen.length > HEAD_LIMIT) socket.destroy(new Error('response head too long'));
-          return;
-        }
-        const length = /content-length: *(\d+)/i.exec(seen.subarray(0, end).toString('latin1'));
-        need = end + 4 + Number(length?.[1] ?? 0);
-      }
-      if (seen.length < need) return;
-      out.push({ at: Number(t0) / 1e6, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
-      if (out.length < n) return send();
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(out);
-    });
-  });
 }
 
 const quantile = (values: readonly number[], q: number): number => {
@@ -151,6 +102,27 @@ const PATHS: readonly PathSpec[] = [
   },
 ];
 
+/** --mtls-flags NAME=FLAGS, each an Isthmus mTLS pair whose sidecars get those node flags. */
+function flagVariants(): PathSpec[] {
+  const out: PathSpec[] = [];
+  process.argv.forEach((arg, i) => {
+    if (arg !== '--mtls-flags') return;
+    const value = process.argv[i + 1] ?? '';
+    const m = /^([\w.-]+)=(.*)$/.exec(value);
+    const flags = m === null ? [] : m[2]!.split(/\s+/).filter((f) => f !== '');
+    if (m === null || flags.some((f) => !/^--[\w-]+(=\S+)?$/.test(f))) throw new Error(`--mtls-flags: '${value}' is not NAME=--flag --flag=value ...`);
+    out.push({
+      name: `isthmus x2 mTLS ${m[1]}`,
+      start: async (up, dir, procs) => {
+        const mtls = await startMtlsMesh(up, join(dir, `isthmus-mtls-${m[1]}`), { nodeFlags: flags });
+        procs.push(...mtls.procs);
+        return mtls.port;
+      },
+    });
+  });
+  return out;
+}
+
 async function main(): Promise<void> {
   const rounds = numberArg('--rounds', 5, 1, 100);
   const requests = numberArg('--requests', 1000, 1, 100_000);
@@ -169,8 +141,8 @@ async function main(): Promise<void> {
     procs.push(upstream);
     const up = upstream.ready!;
     const targets = new Map<string, number>([['direct', up]]);
-    for (const path of PATHS) {
-      if (only !== null && !only.has(path.name)) continue;
+    for (const path of [...PATHS, ...flagVariants()]) {
+      if (only !== null && !only.has(path.name) && !path.name.startsWith('isthmus x2 mTLS ')) continue;
       const port = await path.start(up, dir, procs);
       if (port !== null) targets.set(path.name, port);
     }
