@@ -24,10 +24,11 @@ import { Router } from './filters/router/router.js';
 import { findHeader, headerList, headerValueById } from './header-block.js';
 import { LocalReply, type LocalReplyKind } from './local-reply.js';
 import { localReplyNeedsHeaders, mapLocalReply } from './local-reply-map.js';
-import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead } from './message-heads.js';
+import { contentLengthLine, encodeBodyPiece, encodeLocalResponse, encodeResponseHead, endOfHead } from './message-heads.js';
 import { headOut } from './parse-scratch.js';
 import { LAST_CHUNK, RequestBodyReader, type RequestBodySink } from './request-body-reader.js';
 import { recordRequest } from './request-record.js';
+import { RepeatSlice } from './repeat-slice.js';
 import { newRequestId } from './request-id.js';
 import type { AccessLogSet } from './access-log-set.js';
 import { normalizeTargetPath, parseRequestTarget } from './request-target.js';
@@ -40,6 +41,9 @@ import type { UpstreamEndpoint } from './upstream-endpoint.js';
 import type { H2StreamConnection } from './http2/h2-stream-connection.js';
 import type { Span } from './tracing/span.js';
 import { startRequestTrace } from './tracing/request-trace.js';
+
+/** The method repeats request after request: the last string is reused when the bytes match (repeat-slice.ts). */
+const methodSlice = new RepeatSlice(16);
 
 /** One per worker, refilled for each response head the filters edit (read synchronously): no object per request. */
 const responseEdit: ResponseHeaderEdit = { remove: null, add: '', head: null, fields: null, status: 0, bodyMode: 0, body: null };
@@ -181,7 +185,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const flags = out[HEAD.FLAGS]!;
     this.http11 = out[HEAD.VERSION_MINOR] === 1;
     this.closeAfter = this.http11 ? (flags & FLAG.CONNECTION_CLOSE) !== 0 : (flags & FLAG.CONNECTION_KEEP_ALIVE) === 0;
-    this.method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
+    this.method = methodSlice.slice(buf, out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
     this.bytesReceived = headLength;
     this.body = RequestBodyReader.forHead(flags, out, this.conn.chunkState);
     this.receivingBody = this.body !== null;
@@ -398,7 +402,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       // take the next response's bytes as this one's body).
       framing = '';
     } else if (bodyMode === BodyMode.LENGTH || (bodyMode === BodyMode.NONE && (flags & FLAG.CONTENT_LENGTH) !== 0)) {
-      framing = 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n';
+      framing = contentLengthLine(out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!);
     } else if (bodyMode === BodyMode.NONE) {
       framing = status === 204 || status === 304 ? '' : 'content-length: 0\r\n';
     } else if (this.http11) {
@@ -412,7 +416,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     if (this.closeAfter || this.conn.draining) framing += 'connection: close\r\n';
     else if (!this.http11) framing += 'connection: keep-alive\r\n';
     if (this.setCookie !== null) framing += this.setCookie;
-    return framing + '\r\n';
+    return endOfHead(framing);
   }
 
   /** Response body bytes buf[start, end) (not empty); false when the client's socket is full (the router pauses the upstream). */

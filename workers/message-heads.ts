@@ -128,6 +128,30 @@ export function encodeResponseHead(
   return head;
 }
 
+/** The last content-length line made, and the last head ending: a service answering the same size each time gets the same strings. */
+let lastLength = -1;
+let lastLengthLine = '';
+let lastEndIn = '';
+let lastEnd = '\r\n';
+
+/** 'content-length: N\r\n' (the last one again when N repeats: no string per response). */
+export function contentLengthLine(n: number): string {
+  if (n !== lastLength) {
+    lastLength = n;
+    lastLengthLine = 'content-length: ' + n + '\r\n';
+  }
+  return lastLengthLine;
+}
+
+/** `lines` then the blank line that ends a head (the last one again when the lines repeat). */
+export function endOfHead(lines: string): string {
+  if (lines !== lastEndIn) {
+    lastEndIn = lines;
+    lastEnd = lines + '\r\n';
+  }
+  return lastEnd;
+}
+
 /** A whole response the proxy makes (local reply, direct_response, redirect). `connection` is '' or a full header line. */
 export function encodeLocalResponse(status: number, body: string, extraHeaders: string, add: Buffer, connection: string): Buffer {
   const bodyBytes = Buffer.byteLength(body);
