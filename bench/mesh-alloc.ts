@@ -13,7 +13,8 @@
 //
 // Usage: node dist/bench/mesh-alloc.js [--requests N] [--warmup N] [--runs N]
 //   [--node-flags '--max-semi-space-size=4 ...'] (after bin/isthmus.js's own flags, so they win)
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//   [--bin /other/checkout/bin/isthmus.js] (another build's sidecars: the figure before a change)
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ManagedProcess } from '../src/process/managed-process.js';
@@ -80,7 +81,7 @@ interface SideFigures {
   readonly peakRssMb: number;
 }
 
-async function measureOnce(requests: number, warmup: number, flags: string[]): Promise<SideFigures[]> {
+async function measureOnce(requests: number, warmup: number, flags: string[], bin: string | undefined): Promise<SideFigures[]> {
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-mesh-alloc-'));
   const procs: ManagedProcess<unknown>[] = [];
   const gcs = new Map<string, GcRecord[]>([['client', []], ['server', []]]);
@@ -90,6 +91,7 @@ async function measureOnce(requests: number, warmup: number, flags: string[]): P
     procs.push(upstream);
     const mesh = await startMtlsMesh(upstream.ready!, join(dir, 'mesh'), {
       nodeFlags: ['--trace-gc-nvp', ...flags],
+      bin,
       onLine: (side, line) => {
         if (!measuring) return;
         const gc = parseGcLine(line);
@@ -135,12 +137,15 @@ async function main(): Promise<void> {
   const warmup = numberArg('--warmup', 5000, 0, 1_000_000);
   const runs = numberArg('--runs', 1, 1, 20);
   const flags = flagsArg();
+  const binAt = process.argv.indexOf('--bin');
+  const bin = binAt < 0 ? undefined : process.argv[binAt + 1];
+  if (bin !== undefined && !existsSync(bin)) throw new Error(`--bin: no file ${bin}`);
   process.stdout.write(`${requests} sequential requests through the Isthmus mTLS pair (1 KB answers) after ${warmup} unmeasured; ` +
-    `extra node flags: ${flags.length === 0 ? 'none' : flags.join(' ')}\n`);
+    `extra node flags: ${flags.length === 0 ? 'none' : flags.join(' ')}${bin === undefined ? '' : `; sidecars: ${bin}`}\n`);
   process.stdout.write('| run | sidecar | heap bytes allocated per request | promoted per request | scavenges per 1k requests | scavenge pause p50 / max ms | mark-compacts | RSS / peak RSS MB |\n' +
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n');
   for (let run = 1; run <= runs; run++) {
-    for (const s of await measureOnce(requests, warmup, flags)) {
+    for (const s of await measureOnce(requests, warmup, flags, bin)) {
       const pauses = `${quantile(s.pauses, 0.5).toFixed(2)} / ${Math.max(0, ...s.pauses).toFixed(2)}`;
       process.stdout.write(`| ${run} | ${s.side} | ${Math.round(s.bytesPerRequest)} | ${s.promotedPerRequest.toFixed(1)} | ` +
         `${(s.scavenges * 1000 / requests).toFixed(2)} | ${pauses} | ${s.markCompacts} | ${s.rssMb.toFixed(1)} / ${s.peakRssMb.toFixed(1)} |\n`);

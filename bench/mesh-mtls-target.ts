@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
-import { isthmusCommand, parseProxyReady, type ProxyReady } from '../src/process/proxy-process.js';
+import { binNodeFlags, isthmusCommand, parseProxyReady, type ProxyReady } from '../src/process/proxy-process.js';
 import { benchBootstrapYaml } from './isthmus-target.js';
 
 /** The row's label in the mesh scenario. */
@@ -95,19 +95,20 @@ export interface MeshSidecarOptions {
   /** Put after the bin script's own flags, so they win (e.g. --trace-gc-nvp, --max-semi-space-size=N). */
   readonly nodeFlags?: readonly string[];
   readonly onLine?: (side: 'client' | 'server', line: string) => void;
+  /** Another build's bin/isthmus.js (a before/after comparison in the same rounds); default: this one's. */
+  readonly bin?: string;
 }
 
 async function startWithBootstrap(name: string, yaml: string, dir: string, options: MeshSidecarOptions, side: 'client' | 'server'): Promise<ManagedProcess<ProxyReady>> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'bootstrap.yaml');
   writeFileSync(file, yaml);
-  const { command, args } = isthmusCommand(['proxy', '--bootstrap', file, '--workers', '1', '--admin-port', '0', '--data-dir', join(dir, 'data'), '--access-log', 'off']);
-  const flags = options.nodeFlags ?? [];
-  // args: the bin's flags, the bin, its arguments: the extra flags go just before the bin.
-  const bin = args.findIndex((a) => !a.startsWith('--'));
-  const withFlags = [...args.slice(0, bin), ...flags, ...args.slice(bin)];
+  const proxyArgs = ['proxy', '--bootstrap', file, '--workers', '1', '--admin-port', '0', '--data-dir', join(dir, 'data'), '--access-log', 'off'];
+  // The bin's own flags, the extra ones (so they win), the bin, its arguments.
+  const bin = options.bin ?? isthmusCommand([]).args.at(-1)!;
+  const args = [...binNodeFlags(bin), ...(options.nodeFlags ?? []), bin, ...proxyArgs];
   const onLine = options.onLine === undefined ? undefined : (line: string) => options.onLine!(side, line);
-  return startManagedProcess({ name, command, args: withFlags, readyLine: parseProxyReady, readyTimeoutMs: 20_000, onLine });
+  return startManagedProcess({ name, command: process.execPath, args, readyLine: parseProxyReady, readyTimeoutMs: 20_000, onLine });
 }
 
 /** Starts the server side, then the client side; resolves with both (the client's port is where load goes). */

@@ -21,9 +21,11 @@
 //   [--only 'isthmus x2,haproxy x2 mTLS'] (direct and these; the others are not started)
 //   [--mtls-flags 'NAME=--flag --flag=value'] (repeatable: one more Isthmus mTLS pair, row 'isthmus x2 mTLS NAME',
 //   its sidecars run with these node flags after bin/isthmus.js's own: V8 settings compared in the same rounds)
+//   [--mtls-bin 'NAME=/other/checkout/bin/isthmus.js'] (repeatable: one more Isthmus mTLS pair, row
+//   'isthmus x2 mTLS NAME', run from another build: before and after a change in the same rounds)
 //   [--dump FILE.csv] (every round trip: target, round, seq, start in CLOCK_MONOTONIC ms as perf and
 //   `strace -ttt` print it, latency; and the pids, to set the slow ones beside a trace of the processes)
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ManagedProcess } from '../src/process/managed-process.js';
@@ -102,12 +104,25 @@ const PATHS: readonly PathSpec[] = [
   },
 ];
 
-/** --mtls-flags NAME=FLAGS, each an Isthmus mTLS pair whose sidecars get those node flags. */
+/** --mtls-flags NAME=FLAGS and --mtls-bin NAME=PATH: each an Isthmus mTLS pair with those node flags, or from that build. */
 function flagVariants(): PathSpec[] {
   const out: PathSpec[] = [];
   process.argv.forEach((arg, i) => {
-    if (arg !== '--mtls-flags') return;
     const value = process.argv[i + 1] ?? '';
+    if (arg === '--mtls-bin') {
+      const b = /^([\w.-]+)=(.+)$/.exec(value);
+      if (b === null || !existsSync(b[2]!)) throw new Error(`--mtls-bin: '${value}' is not NAME=PATH of a bin/isthmus.js`);
+      out.push({
+        name: `isthmus x2 mTLS ${b[1]}`,
+        start: async (up, dir, procs) => {
+          const mtls = await startMtlsMesh(up, join(dir, `isthmus-mtls-${b[1]}`), { bin: b[2]! });
+          procs.push(...mtls.procs);
+          return mtls.port;
+        },
+      });
+      return;
+    }
+    if (arg !== '--mtls-flags') return;
     const m = /^([\w.-]+)=(.*)$/.exec(value);
     const flags = m === null ? [] : m[2]!.split(/\s+/).filter((f) => f !== '');
     if (m === null || flags.some((f) => !/^--[\w-]+(=\S+)?$/.test(f))) throw new Error(`--mtls-flags: '${value}' is not NAME=--flag --flag=value ...`);
