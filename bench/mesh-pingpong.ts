@@ -21,6 +21,8 @@
 //   [--only 'isthmus x2,haproxy x2 mTLS'] (direct and these; the others are not started)
 //   [--mtls-flags 'NAME=--flag --flag=value'] (repeatable: one more Isthmus mTLS pair, row 'isthmus x2 mTLS NAME',
 //   its sidecars run with these node flags after bin/isthmus.js's own: V8 settings compared in the same rounds)
+//   [--interleave rounds|trips] (rounds: each target's round of --requests in turn; trips: one round trip per
+//   target in turn, the fairest comparison on a busy machine, where a burst of other load would hit one round)
 //   [--mtls-bin 'NAME=/other/checkout/bin/isthmus.js'] (repeatable: one more Isthmus mTLS pair, row
 //   'isthmus x2 mTLS NAME', run from another build: before and after a change in the same rounds)
 //   [--dump FILE.csv] (every round trip: target, round, seq, start in CLOCK_MONOTONIC ms as perf and
@@ -32,7 +34,7 @@ import type { ManagedProcess } from '../src/process/managed-process.js';
 import { startIsthmus } from './isthmus-target.js';
 import { startHaproxyMtlsMesh } from './mesh-haproxy-mtls.js';
 import { startMtlsMesh } from './mesh-mtls-target.js';
-import { roundTrips, type Sample } from './mesh-round-trips.js';
+import { roundTrips, TripClient, type Sample } from './mesh-round-trips.js';
 import { findPeerBinary } from './peers.js';
 import { startUpstream } from './scenarios.js';
 
@@ -143,6 +145,9 @@ async function main(): Promise<void> {
   const requests = numberArg('--requests', 1000, 1, 100_000);
   const warmup = numberArg('--warmup', 5000, 0, 1_000_000);
   const dump = stringArg('--dump');
+  const interleave = stringArg('--interleave') ?? 'rounds';
+  if (interleave !== 'rounds' && interleave !== 'trips') throw new Error('--interleave must be rounds or trips');
+  const tripByTrip = interleave === 'trips';
   const onlyArg = stringArg('--only');
   const only = onlyArg === undefined ? null : new Set(onlyArg.split(','));
   if (only !== null) {
@@ -167,8 +172,24 @@ async function main(): Promise<void> {
     for (let done = 0; done < warmup; done += requests) {
       for (const port of targets.values()) await roundTrips(port, Math.min(requests, warmup - done), 120_000);
     }
-    for (let r = 0; r < rounds; r++) {
-      for (const [name, port] of targets) samples.get(name)!.push(...await roundTrips(port, requests, 120_000));
+    if (tripByTrip) {
+      // One round trip per target in turn (starting with a different target each time), so each moment's load
+      // on the machine falls on every target alike.
+      const clients = await Promise.all([...targets].map(async ([name, port]) => ({ name, client: await TripClient.open(port) })));
+      try {
+        for (let i = 0; i < rounds * requests; i++) {
+          for (let k = 0; k < clients.length; k++) {
+            const { name, client } = clients[(i + k) % clients.length]!;
+            samples.get(name)!.push(await client.trip(120_000));
+          }
+        }
+      } finally {
+        for (const { client } of clients) client.close();
+      }
+    } else {
+      for (let r = 0; r < rounds; r++) {
+        for (const [name, port] of targets) samples.get(name)!.push(...await roundTrips(port, requests, 120_000));
+      }
     }
     if (dump !== undefined) {
       const lines = ['target,round,seq,at_ms,latency_ms'];
@@ -177,7 +198,7 @@ async function main(): Promise<void> {
     }
     const direct = samples.get('direct')!.map((v) => v.ms);
     const [d50, d90, d99] = [0.5, 0.9, 0.99].map((q) => quantile(direct, q));
-    process.stdout.write(`${rounds} rounds x ${requests} sequential requests per target (1 KB answers), after ${warmup} unmeasured\n`);
+    process.stdout.write(`${rounds} rounds x ${requests} sequential requests per target (1 KB answers), after ${warmup} unmeasured${tripByTrip ? ', one round trip per target in turn' : ''}\n`);
     process.stdout.write('| path | p50 ms | p90 ms | p99 ms | added p50 ms | added p90 ms | added p99 ms | > 1 ms per round |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n');
     for (const [name, timed] of samples) {
       const values = timed.map((v) => v.ms);
