@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startManagedProcess, type ManagedProcess } from '../src/process/managed-process.js';
-import { isthmusCommand, parseProxyReady, type ProxyReady } from '../src/process/proxy-process.js';
+import { binNodeFlags, isthmusCommand, parseProxyReady, type ProxyReady } from '../src/process/proxy-process.js';
 import { benchBootstrapYaml } from './isthmus-target.js';
 
 /** The row's label in the mesh scenario. */
@@ -90,20 +90,37 @@ function clientBootstrap(serverPort: number, certs: MeshCerts): string {
 ${marker}`);
 }
 
-async function startWithBootstrap(name: string, yaml: string, dir: string): Promise<ManagedProcess<ProxyReady>> {
+/** For measuring the sidecars themselves (bench/mesh-alloc.ts): extra node flags, and every line each prints. */
+export interface MeshSidecarOptions {
+  /** Put after the bin script's own flags, so they win (e.g. --trace-gc-nvp, --max-semi-space-size=N). */
+  readonly nodeFlags?: readonly string[];
+  readonly onLine?: (side: 'client' | 'server', line: string) => void;
+  /** Another build's bin/isthmus.js (a before/after comparison in the same rounds); default: this one's. */
+  readonly bin?: string;
+}
+
+async function startWithBootstrap(name: string, yaml: string, dir: string, options: MeshSidecarOptions, side: 'client' | 'server'): Promise<ManagedProcess<ProxyReady>> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'bootstrap.yaml');
   writeFileSync(file, yaml);
-  const { command, args } = isthmusCommand(['proxy', '--bootstrap', file, '--workers', '1', '--admin-port', '0', '--data-dir', join(dir, 'data'), '--access-log', 'off']);
-  return startManagedProcess({ name, command, args, readyLine: parseProxyReady, readyTimeoutMs: 20_000 });
+  const proxyArgs = ['proxy', '--bootstrap', file, '--workers', '1', '--admin-port', '0', '--data-dir', join(dir, 'data'), '--access-log', 'off'];
+  // The bin's own flags, the extra ones (so they win), the bin, its arguments.
+  const bin = options.bin ?? isthmusCommand([]).args.at(-1)!;
+  const args = [...binNodeFlags(bin), ...(options.nodeFlags ?? []), bin, ...proxyArgs];
+  const onLine = options.onLine === undefined ? undefined : (line: string) => options.onLine!(side, line);
+  return startManagedProcess({ name, command: process.execPath, args, readyLine: parseProxyReady, readyTimeoutMs: 20_000, onLine });
 }
 
 /** Starts the server side, then the client side; resolves with both (the client's port is where load goes). */
-export async function startMtlsMesh(upstreamPort: number, dir: string): Promise<{ procs: ManagedProcess<ProxyReady>[]; port: number }> {
+export async function startMtlsMesh(
+  upstreamPort: number,
+  dir: string,
+  options: MeshSidecarOptions = {},
+): Promise<{ procs: ManagedProcess<ProxyReady>[]; port: number }> {
   const certs = makeMeshCertificates(join(dir, 'certs'));
-  const server = await startWithBootstrap('isthmus server-side (mTLS)', serverBootstrap(upstreamPort, certs), join(dir, 'server-side'));
+  const server = await startWithBootstrap('isthmus server-side (mTLS)', serverBootstrap(upstreamPort, certs), join(dir, 'server-side'), options, 'server');
   try {
-    const client = await startWithBootstrap('isthmus client-side (mTLS)', clientBootstrap(server.ready!.listenPort, certs), join(dir, 'client-side'));
+    const client = await startWithBootstrap('isthmus client-side (mTLS)', clientBootstrap(server.ready!.listenPort, certs), join(dir, 'client-side'), options, 'client');
     return { procs: [client, server], port: client.ready!.listenPort };
   } catch (err) {
     await server.stop();

@@ -19,22 +19,24 @@
 //
 // Usage: node dist/bench/mesh-pingpong.js [--rounds N] [--requests N] [--warmup N]
 //   [--only 'isthmus x2,haproxy x2 mTLS'] (direct and these; the others are not started)
+//   [--mtls-flags 'NAME=--flag --flag=value'] (repeatable: one more Isthmus mTLS pair, row 'isthmus x2 mTLS NAME',
+//   its sidecars run with these node flags after bin/isthmus.js's own: V8 settings compared in the same rounds)
+//   [--interleave rounds|trips] (rounds: each target's round of --requests in turn; trips: one round trip per
+//   target in turn, the fairest comparison on a busy machine, where a burst of other load would hit one round)
+//   [--mtls-bin 'NAME=/other/checkout/bin/isthmus.js'] (repeatable: one more Isthmus mTLS pair, row
+//   'isthmus x2 mTLS NAME', run from another build: before and after a change in the same rounds)
 //   [--dump FILE.csv] (every round trip: target, round, seq, start in CLOCK_MONOTONIC ms as perf and
 //   `strace -ttt` print it, latency; and the pids, to set the slow ones beside a trace of the processes)
-import { connect, type Socket } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ManagedProcess } from '../src/process/managed-process.js';
 import { startIsthmus } from './isthmus-target.js';
 import { startHaproxyMtlsMesh } from './mesh-haproxy-mtls.js';
 import { startMtlsMesh } from './mesh-mtls-target.js';
+import { roundTrips, TripClient, type Sample } from './mesh-round-trips.js';
 import { findPeerBinary } from './peers.js';
 import { startUpstream } from './scenarios.js';
-
-const REQUEST = Buffer.from('GET / HTTP/1.1\r\nhost: bench\r\n\r\n');
-const HEAD_LIMIT = 16 * 1024;
-const EMPTY = Buffer.alloc(0);
 
 function numberArg(name: string, fallback: number, min: number, max: number): number {
   const i = process.argv.indexOf(name);
@@ -49,53 +51,6 @@ function stringArg(name: string): string | undefined {
   const value = process.argv[i + 1];
   if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
   return value;
-}
-
-/** One round trip: when it started (CLOCK_MONOTONIC ms, as perf and strace -ttt -k timestamps are) and how long it took (ms). */
-interface Sample { readonly at: number; readonly ms: number }
-
-/** n sequential round trips over one connection; resolves with each (rejects after timeoutMs). */
-function roundTrips(port: number, n: number, timeoutMs: number): Promise<Sample[]> {
-  return new Promise((resolve, reject) => {
-    const out: Sample[] = [];
-    let seen: Buffer = EMPTY;
-    let need = -1;
-    let t0 = 0n;
-    const socket: Socket = connect(port, '127.0.0.1', () => send());
-    socket.setNoDelay(true);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`port ${port}: ${out.length} of ${n} round trips in ${timeoutMs} ms`));
-    }, timeoutMs);
-    const send = (): void => {
-      seen = EMPTY;
-      need = -1;
-      t0 = process.hrtime.bigint();
-      socket.write(REQUEST);
-    };
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
-      if (need < 0) {
-        const end = seen.indexOf('\r\n\r\n');
-        if (end < 0) {
-          if (seen.length > HEAD_LIMIT) socket.destroy(new Error('response head too long'));
-          return;
-        }
-        const length = /content-length: *(\d+)/i.exec(seen.subarray(0, end).toString('latin1'));
-        need = end + 4 + Number(length?.[1] ?? 0);
-      }
-      if (seen.length < need) return;
-      out.push({ at: Number(t0) / 1e6, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
-      if (out.length < n) return send();
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(out);
-    });
-  });
 }
 
 const quantile = (values: readonly number[], q: number): number => {
@@ -151,11 +106,48 @@ const PATHS: readonly PathSpec[] = [
   },
 ];
 
+/** --mtls-flags NAME=FLAGS and --mtls-bin NAME=PATH: each an Isthmus mTLS pair with those node flags, or from that build. */
+function flagVariants(): PathSpec[] {
+  const out: PathSpec[] = [];
+  process.argv.forEach((arg, i) => {
+    const value = process.argv[i + 1] ?? '';
+    if (arg === '--mtls-bin') {
+      const b = /^([\w.-]+)=(.+)$/.exec(value);
+      if (b === null || !existsSync(b[2]!)) throw new Error(`--mtls-bin: '${value}' is not NAME=PATH of a bin/isthmus.js`);
+      out.push({
+        name: `isthmus x2 mTLS ${b[1]}`,
+        start: async (up, dir, procs) => {
+          const mtls = await startMtlsMesh(up, join(dir, `isthmus-mtls-${b[1]}`), { bin: b[2]! });
+          procs.push(...mtls.procs);
+          return mtls.port;
+        },
+      });
+      return;
+    }
+    if (arg !== '--mtls-flags') return;
+    const m = /^([\w.-]+)=(.*)$/.exec(value);
+    const flags = m === null ? [] : m[2]!.split(/\s+/).filter((f) => f !== '');
+    if (m === null || flags.some((f) => !/^--[\w-]+(=\S+)?$/.test(f))) throw new Error(`--mtls-flags: '${value}' is not NAME=--flag --flag=value ...`);
+    out.push({
+      name: `isthmus x2 mTLS ${m[1]}`,
+      start: async (up, dir, procs) => {
+        const mtls = await startMtlsMesh(up, join(dir, `isthmus-mtls-${m[1]}`), { nodeFlags: flags });
+        procs.push(...mtls.procs);
+        return mtls.port;
+      },
+    });
+  });
+  return out;
+}
+
 async function main(): Promise<void> {
   const rounds = numberArg('--rounds', 5, 1, 100);
   const requests = numberArg('--requests', 1000, 1, 100_000);
   const warmup = numberArg('--warmup', 5000, 0, 1_000_000);
   const dump = stringArg('--dump');
+  const interleave = stringArg('--interleave') ?? 'rounds';
+  if (interleave !== 'rounds' && interleave !== 'trips') throw new Error('--interleave must be rounds or trips');
+  const tripByTrip = interleave === 'trips';
   const onlyArg = stringArg('--only');
   const only = onlyArg === undefined ? null : new Set(onlyArg.split(','));
   if (only !== null) {
@@ -169,8 +161,8 @@ async function main(): Promise<void> {
     procs.push(upstream);
     const up = upstream.ready!;
     const targets = new Map<string, number>([['direct', up]]);
-    for (const path of PATHS) {
-      if (only !== null && !only.has(path.name)) continue;
+    for (const path of [...PATHS, ...flagVariants()]) {
+      if (only !== null && !only.has(path.name) && !path.name.startsWith('isthmus x2 mTLS ')) continue;
       const port = await path.start(up, dir, procs);
       if (port !== null) targets.set(path.name, port);
     }
@@ -180,8 +172,24 @@ async function main(): Promise<void> {
     for (let done = 0; done < warmup; done += requests) {
       for (const port of targets.values()) await roundTrips(port, Math.min(requests, warmup - done), 120_000);
     }
-    for (let r = 0; r < rounds; r++) {
-      for (const [name, port] of targets) samples.get(name)!.push(...await roundTrips(port, requests, 120_000));
+    if (tripByTrip) {
+      // One round trip per target in turn (starting with a different target each time), so each moment's load
+      // on the machine falls on every target alike.
+      const clients = await Promise.all([...targets].map(async ([name, port]) => ({ name, client: await TripClient.open(port) })));
+      try {
+        for (let i = 0; i < rounds * requests; i++) {
+          for (let k = 0; k < clients.length; k++) {
+            const { name, client } = clients[(i + k) % clients.length]!;
+            samples.get(name)!.push(await client.trip(120_000));
+          }
+        }
+      } finally {
+        for (const { client } of clients) client.close();
+      }
+    } else {
+      for (let r = 0; r < rounds; r++) {
+        for (const [name, port] of targets) samples.get(name)!.push(...await roundTrips(port, requests, 120_000));
+      }
     }
     if (dump !== undefined) {
       const lines = ['target,round,seq,at_ms,latency_ms'];
@@ -190,7 +198,7 @@ async function main(): Promise<void> {
     }
     const direct = samples.get('direct')!.map((v) => v.ms);
     const [d50, d90, d99] = [0.5, 0.9, 0.99].map((q) => quantile(direct, q));
-    process.stdout.write(`${rounds} rounds x ${requests} sequential requests per target (1 KB answers), after ${warmup} unmeasured\n`);
+    process.stdout.write(`${rounds} rounds x ${requests} sequential requests per target (1 KB answers), after ${warmup} unmeasured${tripByTrip ? ', one round trip per target in turn' : ''}\n`);
     process.stdout.write('| path | p50 ms | p90 ms | p99 ms | added p50 ms | added p90 ms | added p99 ms | > 1 ms per round |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n');
     for (const [name, timed] of samples) {
       const values = timed.map((v) => v.ms);

@@ -25,10 +25,11 @@ import { findHeader, hasValueById, headerList, headerValueById } from './header-
 import { lastChunkWithTrailers, teAcceptsTrailers } from './http2/h1-trailer-block.js';
 import { LocalReply, type LocalReplyKind } from './local-reply.js';
 import { localReplyNeedsHeaders, mapLocalReply } from './local-reply-map.js';
-import { encodeBodyPiece, encodeLocalResponse, encodeResponseHead } from './message-heads.js';
+import { contentLengthLine, encodeBodyPiece, encodeLocalResponse, encodeResponseHead, endOfHead } from './message-heads.js';
 import { headOut } from './parse-scratch.js';
 import { LAST_CHUNK, RequestBodyReader, type RequestBodySink } from './request-body-reader.js';
 import { recordRequest } from './request-record.js';
+import { RepeatSlice } from './repeat-slice.js';
 import { newRequestId } from './request-id.js';
 import type { AccessLogSet } from './access-log-set.js';
 import { normalizeTargetPath, parseRequestTarget } from './request-target.js';
@@ -42,7 +43,9 @@ import type { H2StreamConnection } from './http2/h2-stream-connection.js';
 import type { Span } from './tracing/span.js';
 import { startRequestTrace } from './tracing/request-trace.js';
 
-/** One per worker, refilled for each response head the filters edit (read synchronously): no object per request. */
+/** The method repeats request after request: the last string is reused when the bytes match (repeat-slice.ts). */
+const methodSlice = new RepeatSlice(16);
+
 /**
  * The request method as a string: the common ones as constants (compared byte by byte, cheaper than a latin1Slice
  * through the Buffer binding, and no string allocated per request), any other sliced from the head.
@@ -51,7 +54,7 @@ function methodOf(buf: Buffer, start: number, end: number): string {
   const n = end - start;
   if (n === 3 && buf[start] === 0x47 && buf[start + 1] === 0x45 && buf[start + 2] === 0x54) return 'GET';
   if (n === 4 && buf[start] === 0x50 && buf[start + 1] === 0x4f && buf[start + 2] === 0x53 && buf[start + 3] === 0x54) return 'POST';
-  return buf.latin1Slice(start, end);
+  return methodSlice.slice(buf, start, end);
 }
 
 /** The last content length framed and its lines ('content-length: N' and the blank line that ends the head). */
@@ -66,6 +69,7 @@ function lengthFraming(length: number): string {
   return framedText;
 }
 
+/** One per worker, refilled for each response head the filters edit (read synchronously): no object per request. */
 const responseEdit: ResponseHeaderEdit = { remove: null, add: '', head: null, fields: null, status: 0, bodyMode: 0, body: null };
 
 export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterCallbacks, FilterChainOwner, RequestBodySink {
@@ -435,7 +439,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       // The everyday keep-alive response: its whole framing from a one-entry cache (no concatenation; the string is
       // flattened by its first write and stays flat).
       if (this.http11 && !this.receivingBody && !this.closeAfter && !this.conn.draining && this.setCookie === null) return lengthFraming(length);
-      framing = 'content-length: ' + length + '\r\n';
+      framing = contentLengthLine(length);
     } else if (bodyMode === BodyMode.NONE) {
       framing = status === 204 || status === 304 ? '' : 'content-length: 0\r\n';
     } else if (this.http11) {
@@ -449,7 +453,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     if (this.closeAfter || this.conn.draining) framing += 'connection: close\r\n';
     else if (!this.http11) framing += 'connection: keep-alive\r\n';
     if (this.setCookie !== null) framing += this.setCookie;
-    return framing + '\r\n';
+    return endOfHead(framing);
   }
 
   /** Response body bytes buf[start, end) (not empty); false when the client's socket is full (the router pauses the upstream). */

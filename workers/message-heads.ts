@@ -5,7 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { XFCC_HEADER } from './client-cert-header.js';
 import { FLAG, HEAD, HEADER_ID } from '../src/native.js';
-import { HOP_BY_HOP_MASK, connectionNominated, copyPlannedHeaders, hasValueById, planHeaders } from './header-block.js';
+import { HOP_BY_HOP_MASK, connectionNominated, copyPlannedHeaders, copyRange, hasValueById, planHeaders } from './header-block.js';
 import { reasonPhrase } from './local-reply.js';
 
 /** Received request headers the proxy replaces or drops on the way upstream. */
@@ -39,23 +39,67 @@ export interface UpstreamHeadFields {
   readonly trace: string;
 }
 
-/** The request head for the upstream, from the received head in `out`. */
+const XFP_HTTP = 'x-forwarded-proto: http\r\n';
+
+/**
+ * The request head for the upstream, from the received head in `out`: its pieces are written into the head
+ * one after another (no string joined per request to be collected by the young GC).
+ */
 export function encodeUpstreamHead(buf: Buffer, out: Uint32Array, f: UpstreamHeadFields): Buffer {
   const skip = REQUEST_SKIP | (f.dropExpect ? 1 << HEADER_ID.EXPECT : 0);
   const headerBytes = planHeaders(buf, out, skip, removals(buf, out, f.remove), f.xfcc === null ? null : XFCC_HEADER);
-  let start =
-    f.method + ' ' + f.pathAndQuery + ' HTTP/1.1\r\nhost: ' + f.host +
-    (f.forwardedFor === '' ? '' : '\r\nx-forwarded-for: ' + f.forwardedFor) + '\r\nx-request-id: ' + f.requestId + '\r\n' + f.envoyHeaders + f.trace;
-  if (f.xfcc !== null && f.xfcc !== '') start += XFCC_HEADER + ': ' + f.xfcc + '\r\n';
-  if (!hasValueById(out, HEADER_ID.X_FORWARDED_PROTO)) start += 'x-forwarded-proto: http\r\n';
-  const tail = f.framing + '\r\n';
-  const head = Buffer.allocUnsafe(start.length + headerBytes + f.add.length + tail.length);
-  let pos = head.latin1Write(start, 0);
+  const xff = f.forwardedFor !== '';
+  const xfcc = f.xfcc !== null && f.xfcc !== '';
+  const xfp = !hasValueById(out, HEADER_ID.X_FORWARDED_PROTO);
+  const length =
+    f.method.length + 1 + f.pathAndQuery.length + 17 + f.host.length + (xff ? 19 + f.forwardedFor.length : 0) +
+    16 + f.requestId.length + 2 + f.envoyHeaders.length + f.trace.length + (xfcc ? XFCC_HEADER.length + 4 + f.xfcc!.length : 0) +
+    (xfp ? XFP_HTTP.length : 0) + headerBytes + f.add.length + f.framing.length + 2;
+  const head = Buffer.allocUnsafe(length);
+  let pos = writeLatin1(head, 0, f.method);
+  head[pos++] = 32;
+  pos = writeLatin1(head, pos, f.pathAndQuery);
+  pos = writeLatin1(head, pos, ' HTTP/1.1\r\nhost: ');
+  pos = writeLatin1(head, pos, f.host);
+  if (xff) {
+    pos = writeLatin1(head, pos, '\r\nx-forwarded-for: ');
+    pos = writeLatin1(head, pos, f.forwardedFor);
+  }
+  pos = writeLatin1(head, pos, '\r\nx-request-id: ');
+  pos = writeLatin1(head, pos, f.requestId);
+  head[pos++] = 13;
+  head[pos++] = 10;
+  pos = writeLatin1(head, pos, f.envoyHeaders);
+  pos = writeLatin1(head, pos, f.trace);
+  if (xfcc) {
+    pos = writeLatin1(head, pos, XFCC_HEADER);
+    head[pos++] = 58;
+    head[pos++] = 32;
+    pos = writeLatin1(head, pos, f.xfcc!);
+    head[pos++] = 13;
+    head[pos++] = 10;
+  }
+  if (xfp) pos = writeLatin1(head, pos, XFP_HTTP);
   pos = copyPlannedHeaders(buf, out, head, pos);
-  pos += f.add.copy(head, pos);
-  head.latin1Write(tail, pos);
+  if (f.add.length > 0) pos = copyRange(f.add, 0, f.add.length, head, pos);
+  pos = writeLatin1(head, pos, f.framing);
+  head[pos++] = 13;
+  head[pos] = 10;
   return head;
 }
+
+/** Strings up to this long are written in a loop rather than by latin1Write (a call into C++ each). */
+const LOOP_WRITE_MAX = 64;
+
+/** Writes s as latin1 (each UTF-16 unit's low byte, as latin1Write does) into dest at pos; returns the position after it. */
+function writeLatin1(dest: Buffer, pos: number, s: string): number {
+  const n = s.length;
+  if (n > LOOP_WRITE_MAX) return pos + dest.latin1Write(s, pos);
+  for (let k = 0; k < n; k++) dest[pos + k] = s.charCodeAt(k);
+  return pos + n;
+}
+
+const HTTP_11 = Buffer.from('HTTP/1.1 ', 'latin1');
 
 /**
  * The client's response head from the upstream's head at buf[start..] (in
@@ -74,14 +118,38 @@ export function encodeResponseHead(
   const headerBytes = planHeaders(buf, out, HOP_BY_HOP_MASK, removals(buf, out, remove));
   const statusBytes = Math.max(out[HEAD.TARGET_END]! - (start + 9), 3);
   const head = Buffer.allocUnsafe(9 + statusBytes + 2 + headerBytes + add.length + framing.length);
-  let pos = head.latin1Write('HTTP/1.1 ', 0);
-  pos += buf.copy(head, pos, start + 9, start + 9 + statusBytes);
+  let pos = copyRange(HTTP_11, 0, 9, head, 0);
+  pos = copyRange(buf, start + 9, start + 9 + statusBytes, head, pos);
   head[pos++] = 13;
   head[pos++] = 10;
   pos = copyPlannedHeaders(buf, out, head, pos);
-  pos += add.copy(head, pos);
-  head.latin1Write(framing, pos);
+  if (add.length > 0) pos = copyRange(add, 0, add.length, head, pos);
+  writeLatin1(head, pos, framing);
   return head;
+}
+
+/** The last content-length line made, and the last head ending: a service answering the same size each time gets the same strings. */
+let lastLength = -1;
+let lastLengthLine = '';
+let lastEndIn = '';
+let lastEnd = '\r\n';
+
+/** 'content-length: N\r\n' (the last one again when N repeats: no string per response). */
+export function contentLengthLine(n: number): string {
+  if (n !== lastLength) {
+    lastLength = n;
+    lastLengthLine = 'content-length: ' + n + '\r\n';
+  }
+  return lastLengthLine;
+}
+
+/** `lines` then the blank line that ends a head (the last one again when the lines repeat). */
+export function endOfHead(lines: string): string {
+  if (lines !== lastEndIn) {
+    lastEndIn = lines;
+    lastEnd = lines + '\r\n';
+  }
+  return lastEnd;
 }
 
 /** A whole response the proxy makes (local reply, direct_response, redirect). `connection` is '' or a full header line. */

@@ -5,6 +5,11 @@
 import type { PathNormalization } from '../src/config/bootstrap-types.js';
 import { HEAD, NO_HOST_INDEX } from '../src/native.js';
 import { normalizeRequestPath, PATH_FORWARD, type PathVerdict } from '../src/routing/path-normalization.js';
+import { RepeatSlice } from './repeat-slice.js';
+
+/** Host and path repeat on a mesh path: the last of each is reused when the bytes match (repeat-slice.ts). */
+const hostSlice = new RepeatSlice(256, (s) => s.toLowerCase());
+const pathSlice = new RepeatSlice(128);
 
 export interface RequestTarget {
   path: string;
@@ -38,17 +43,17 @@ export function parseRequestTarget(buf: Buffer, out: Uint32Array, into: RequestT
     const hostIndex = out[HEAD.HOST_INDEX]!;
     if (hostIndex !== NO_HOST_INDEX) {
       const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * hostIndex;
-      into.authority = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!).toLowerCase();
+      into.authority = hostSlice.slice(buf, out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
     }
   }
   // Not buf.indexOf: it has no end bound and would scan the rest of the (256 KB) read buffer when there is no '?'.
   let q = ts;
   while (q < te && buf[q] !== 0x3f /* ? */) q++;
   if (q < te) {
-    into.path = buf.latin1Slice(ts, q);
+    into.path = pathSlice.slice(buf, ts, q);
     into.query = buf.latin1Slice(q + 1, te);
   } else {
-    into.path = buf.latin1Slice(ts, te);
+    into.path = pathSlice.slice(buf, ts, te);
   }
   return true;
 }

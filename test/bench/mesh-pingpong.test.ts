@@ -54,6 +54,28 @@ describe('mesh-pingpong', () => {
     }
   }, 90_000);
 
+  it('--interleave trips times one round trip per target in turn; --mtls-flags adds an mTLS pair run with those node flags', async () => {
+    const run = await pingpong([
+      '--only', 'isthmus x1', '--interleave', 'trips', '--rounds', '3', '--requests', '30', '--warmup', '60',
+      '--mtls-flags', 'nopar=--no-parallel-scavenge',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('3 rounds x 30 sequential requests per target (1 KB answers), after 60 unmeasured, one round trip per target in turn');
+    const [whole] = run.stdout.split('median over the 3 rounds');
+    const names = whole!.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| path') && !l.startsWith('| ---')).map((l) => l.split(' | ')[0]);
+    expect(names).toEqual(['| direct', '| isthmus x1', '| isthmus x2 mTLS nopar']);
+  }, 90_000);
+
+  it('refuses --mtls-flags that are not NAME=--flags and an --interleave it does not know', async () => {
+    const bad = await pingpong(['--only', 'isthmus x1', '--mtls-flags', 'x=rm -rf']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--mtls-flags: 'x=rm -rf' is not NAME=--flag --flag=value");
+    const mode = await pingpong(['--interleave', 'sometimes']);
+    expect(mode.code).toBe(1);
+    expect(mode.stderr).toContain('--interleave must be rounds or trips');
+  }, 30_000);
+
   it('names the paths it knows when --only names another', async () => {
     const run = await pingpong(['--only', 'envoy x2']);
     expect(run.code).toBe(1);
