@@ -131,11 +131,15 @@ napi_value H2cWrite(napi_env env, napi_callback_info info) {
   return NumberValue(env, c.s == nullptr ? -1 : c.s->Write(c.stream, data, len));
 }
 
-// (handle, streamId) → undefined; ends the request body
+// (handle, streamId, trailers?: "name\0value\0" string) → undefined; ends the request body, with trailers if given
 napi_value H2cEnd(napi_env env, napi_callback_info info) {
   ClientCall c;
-  if (!GetClientCall(env, info, 2, true, &c)) return nullptr;
-  if (c.s != nullptr) c.s->End(c.stream);
+  if (!GetClientCall(env, info, 3, true, &c)) return nullptr;
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(env, c.argv[2], &type) != napi_ok) return nullptr;
+  const std::string* block = nullptr;
+  if (type == napi_string && !H2GetBlock(env, c.argv[2], "h2cEnd: trailers must be a string", &block)) return nullptr;
+  if (c.s != nullptr) c.s->End(c.stream, block == nullptr ? nullptr : block->data(), block == nullptr ? 0 : block->size());
   return Undefined(env);
 }
 

@@ -205,10 +205,14 @@ int H2ClientSession::Write(int32_t stream_id, const uint8_t* data, size_t len) {
   return 1;
 }
 
-void H2ClientSession::End(int32_t stream_id) {
+void H2ClientSession::End(int32_t stream_id, const char* trailers, size_t trailers_len) {
   H2ClientStream* st = Find(stream_id);
   if (st == nullptr || st->out_ended) return;
   st->out_ended = true;
+  if (trailers != nullptr && trailers_len > 0) {
+    st->trailer_block.assign(trailers, trailers_len);
+    st->has_trailers = true;
+  }
   if (st->deferred) {
     st->deferred = false;
     nghttp2_session_resume_data(session_.get(), stream_id);
@@ -399,6 +403,14 @@ ssize_t H2ClientSession::ReadBody(nghttp2_session*, int32_t id, uint8_t* buf, si
   if (st->out.size() == 0) {
     if (st->out_ended) {
       *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (st->has_trailers) {
+        // The request's trailers end the stream instead of this DATA frame (a malformed block: END_STREAM on DATA).
+        std::vector<nghttp2_nv> nva;
+        if (ParseHeaderBlock(st->trailer_block.data(), st->trailer_block.size(), &nva, kMaxRequestHeaders) &&
+            nghttp2_submit_trailer(self->session_.get(), id, nva.data(), nva.size()) == 0) {
+          *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        }
+      }
     } else if (n == 0) {
       st->deferred = true;
       return NGHTTP2_ERR_DEFERRED;

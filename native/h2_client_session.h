@@ -40,6 +40,7 @@ enum H2ResponseFlags : int32_t {
 struct H2ClientStream {
   int32_t id = 0;
   ByteQueue out;              // request body not yet taken by nghttp2
+  std::string trailer_block;  // the request trailers' "name\0value\0" block, sent after the body
   std::string fields;         // the response head's "name: value\r\n" lines, then trailers' "name\0value\0"
   size_t list_size = 0;       // header list size of the block being received
   uint32_t status = 0;
@@ -48,6 +49,7 @@ struct H2ClientStream {
   bool got_final = false;     // the final (non-1xx) response head was reported
   bool header_overflow = false;
   bool out_ended = false;     // JS ended the request body
+  bool has_trailers = false;  // the request ends with trailers (trailer_block) instead of END_STREAM on DATA
   bool deferred = false;
   bool want_drain = false;
   bool reading = true;
@@ -69,8 +71,8 @@ class H2ClientSession : public H2Endpoint {
   int32_t Request(const char* block, size_t len, bool end_stream, bool head_request);
   // takes a stream id and body bytes; returns 1 (queued), 0 (queued, over the limit: DRAIN follows), -1 (gone).
   int Write(int32_t stream_id, const uint8_t* data, size_t len);
-  // takes a stream id; ends the request body.
-  void End(int32_t stream_id);
+  // takes a stream id and the request trailers' "name\0value\0" block (len 0: none); ends the request body.
+  void End(int32_t stream_id, const char* trailers, size_t trailers_len);
   // takes a stream id and an HTTP/2 error code; resets the stream.
   void Reset(int32_t stream_id, uint32_t code);
   // takes a stream id and whether JS reads its response body now.

@@ -500,7 +500,7 @@ interface H2Addon {
   h2cReceive(handle: number, buf: Buffer, start: number, end: number): number;
   h2cRequest(handle: number, headers: string, endStream: boolean, headRequest: boolean): number;
   h2cWrite(handle: number, streamId: number, data: Buffer): number;
-  h2cEnd(handle: number, streamId: number): void;
+  h2cEnd(handle: number, streamId: number, trailers?: string): void;
   h2cReset(handle: number, streamId: number, code: number): void;
   h2cSetReading(handle: number, streamId: number, reading: boolean): void;
   h2cControl(handle: number, what: number): void;

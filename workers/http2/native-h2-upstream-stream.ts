@@ -11,6 +11,7 @@ import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnectio
 import { h2EventBuffers } from './native-h2-session.js';
 import type { NativeH2UpstreamSession } from './native-h2-upstream-session.js';
 import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
+import { allowedTrailers } from './h1-trailer-block.js';
 
 const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect', 'http2-settings']);
 /** Request bytes kept to send again if the stream is refused unprocessed. */
@@ -173,13 +174,23 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
     this.session.track(id, this);
     if (this.bodyless) return;
     if (this.sent !== null) for (const b of this.sent) h2cWrite(handle, id, b);
-    if (this.ended) h2cEnd(handle, id);
+    if (this.ended) h2cEnd(handle, id, this.trailerBlock());
   }
 
   endRequest(): void {
     this.ended = true;
     if (this.bodyless || this.id < 0 || this.done) return;
-    h2cEnd(this.handle, this.id);
+    h2cEnd(this.handle, this.id, this.trailerBlock());
+  }
+
+  /** The client's request trailers (an HTTP/2 client's, known by the time its body ends) as a header block, if any. */
+  private trailerBlock(): string | undefined {
+    const t = this.stream.requestTrailers?.() ?? null;
+    if (t === null) return undefined;
+    const allowed = allowedTrailers(t);
+    let block = '';
+    for (const name in allowed) block += name + '\0' + allowed[name] + '\0';
+    return block === '' ? undefined : block;
   }
 
   pause(): void {
