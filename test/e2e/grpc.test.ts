@@ -23,6 +23,8 @@ const SERVICE = {
   fail: method('/test.Echo/Fail', false, false),
   flaky: method('/test.Echo/Flaky', false, false),
   slow: method('/test.Echo/Slow', false, false),
+  // Routed by '/' (no max_stream_duration): the proxy ignores grpc-timeout there, so only the client's deadline ends it.
+  lazy: method('/test.Echo/Lazy', false, false),
   list: method('/test.Echo/List', false, true),
   sum: method('/test.Echo/Sum', true, false),
   chat: method('/test.Echo/Chat', true, true),
@@ -54,6 +56,10 @@ beforeAll(async () => {
       else cb(null, Buffer.from('second time'));
     },
     slow: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+      const t = setTimeout(() => cb(null, Buffer.from('late')), 3000);
+      call.on('cancelled', () => clearTimeout(t));
+    },
+    lazy: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
       const t = setTimeout(() => cb(null, Buffer.from('late')), 3000);
       call.on('cancelled', () => clearTimeout(t));
     },
@@ -210,7 +216,7 @@ describe('gRPC through the proxy', () => {
   it("a client deadline ends the call with DEADLINE_EXCEEDED; a cancelled stream reaches the server as cancelled", async () => {
     const r = await unary('/test.Echo/Unary-slow-does-not-exist', Buffer.from('x'));
     expect(r.err!.code).toBe(grpc.status.UNIMPLEMENTED);
-    const late = await unary('slow', Buffer.from('x'), new grpc.Metadata(), { deadline: Date.now() + 200 });
+    const late = await unary('lazy', Buffer.from('x'), new grpc.Metadata(), { deadline: Date.now() + 200 });
     expect(late.err!.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     const before = cancelledSeen;
     await new Promise<void>((resolve) => {
