@@ -3,7 +3,9 @@
 // The `#!` flags trade nothing measurable in CPU per request for a smaller sidecar (V8 flags are per
 // process: worker threads get them too; measured with `isthmus bench proxy`, 50 connections):
 // --max-semi-space-size=1 (MB): a proxy's garbage is almost all per-request and short-lived, so a small
-//   young generation costs no measurable CPU, while V8's default lets it grow to 32 MB under load;
+//   young generation costs no measurable CPU, while V8's default lets it grow to 32 MB under load (with
+//   --optimize-for-size V8 keeps it at 1 MB anyway: the flag states the choice; docs/performance.md has what
+//   larger semi-spaces would cost and save);
 // --no-sparkplug: no baseline-compiled copy of warm functions (hot ones are optimized by TurboFan anyway);
 // --optimize-for-size: V8's smaller heap growth steps and code;
 // the last two: peak RSS -2 MB with 1 worker, -7 MB with 2. `node bin/isthmus.js` skips this line: pass
