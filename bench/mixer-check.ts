@@ -22,7 +22,7 @@
 // `all` (default) or `both` = grpc-js,h2load), --cpu-prof-dir DIR (a V8 CPU
 // profile of the control plane).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ import { MixerClient } from '../control/mixer/mixer-client.js';
 import { mixerServiceDefinition } from '../control/mixer/mixer-protos.js';
 import { encodeAttributes } from '../control/mixer/attribute-message.js';
 import type { WireAttributes } from '../workers/filters/mixer/policy-transport.js';
-import { LOAD_CLIENTS, runGrpcJs, runH2load, runProxyClient, type LoadClientName, type Run, type RunResult } from './mixer-load-clients.js';
+import { LOAD_CLIENTS, runGrpcJs, runH2load, runProxyClient, runProxyGrpcJs, type LoadClientName, type Run, type RunResult } from './mixer-load-clients.js';
 import type { LoopDelaySample } from './event-loop-probe.js';
 import { sampleProcess } from './process-sampler.js';
 import { createLatencyHistogram, summarizeLatency, type Histogram } from './latency-histogram.js';
@@ -158,6 +158,15 @@ function option(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1] ?? fallback : fallback;
 }
 
+/** takes a process and thread id; returns nanoseconds the thread has waited on a run queue (0 where schedstat is missing). */
+function runQueueWaitNs(pid: number, tid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
 /** takes --client's text; returns the clients to run, in order. */
 function clientList(text: string): LoadClientName[] {
   if (text === 'all') return [...LOAD_CLIENTS];
@@ -208,6 +217,7 @@ async function main(): Promise<void> {
     process.stdout.write(`mixer Check at ${rate}/s for ${seconds}s (max ${maxInFlight} in flight); load average before: ${loadText()}, ${cpus().length} cores\n`);
     const go: Record<LoadClientName, (h: Histogram) => Promise<RunResult | null>> = {
       proxy: (h) => runProxyClient(run, h),
+      'proxy-grpc-js': (h) => runProxyGrpcJs(run, h),
       'grpc-js': (h) => runGrpcJs(run, h),
       h2load: (h) => runH2load(run, h, false),
       'h2load-paced': (h) => runH2load(run, h, true),
@@ -217,7 +227,12 @@ async function main(): Promise<void> {
       const before = await serverCounts(control.adminPort);
       await loopDelay(control.child); // resets the probe's histogram
       const cpuBefore = sampleProcess(control.child.pid!);
+      const pid = control.child.pid!;
+      const waitBefore = [runQueueWaitNs(pid, pid), runQueueWaitNs(process.pid, process.pid)];
+      const startedAt = performance.now();
       const result = await go[name](histogram);
+      const elapsedS = (performance.now() - startedAt) / 1000;
+      const waited = [runQueueWaitNs(pid, pid) - waitBefore[0]!, runQueueWaitNs(process.pid, process.pid) - waitBefore[1]!].map((ns) => ns / 1e6);
       const cpuAfter = sampleProcess(control.child.pid!);
       const delay = await loopDelay(control.child);
       const after = await serverCounts(control.adminPort);
@@ -233,6 +248,7 @@ async function main(): Promise<void> {
         + `  ${result.detail}\n`
         + `  ${serverSide(before, after)}\n`
         + `  ${loopText(delay)}\n`
+        + `  waiting for a CPU (run queue, /proc schedstat) over ${elapsedS.toFixed(1)} s: control plane main thread ${waited[0]!.toFixed(0)} ms, this process's main thread ${waited[1]!.toFixed(0)} ms (h2load: its own process, not counted)\n`
         + `  CPU per Check (incl. warm-up): control plane ${checks === 0 ? '?' : (((cpuAfter.cpuSeconds - cpuBefore.cpuSeconds) / checks) * 1e6).toFixed(0)} µs (all its threads), client ${checks === 0 ? '?' : ((result.clientCpuSeconds / checks) * 1e6).toFixed(0)} µs; load average after: ${loadText()}\n`,
       );
     }

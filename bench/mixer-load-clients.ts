@@ -6,6 +6,9 @@
 //   thread wakes the loop when one is due (open-loop-pacer.ts), latency is
 //   taken from the intended time (no coordinated omission) into an HDR
 //   histogram. This is the latency a sidecar sees: the figure of issue 14.
+// - proxy-grpc-js: the agent's Check as it was before policy-unary-client.ts
+//   (grpc-js's generated client, proto-loader objects), same timing: the
+//   comparison for the client change, in the same run.
 // - grpc-js: the same timing with a lean grpc-js client (pre-encoded bytes,
 //   answers not decoded): the RPC with the least client work grpc-js allows.
 // - h2load: nghttp2's client with --rps. Its rate timer fires every
@@ -20,7 +23,8 @@ import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { credentials, Client } from '@grpc/grpc-js';
+import { credentials, Client, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { mixerServiceDefinition } from '../src/xds/mixer-protos.js';
 import { PolicyClient } from '../workers/agent/policy-client.js';
 import { createMixerCounters } from '../workers/filters/mixer/mixer-counters.js';
 import type { CheckCall, WireAttributes } from '../workers/filters/mixer/policy-transport.js';
@@ -29,8 +33,8 @@ import { OpenLoopSchedule } from './open-loop-schedule.js';
 import { OpenLoopPacer } from './open-loop-pacer.js';
 import { createLatencyHistogram, recordLatencyMs, summarizeLatency, type Histogram } from './latency-histogram.js';
 
-export type LoadClientName = 'proxy' | 'grpc-js' | 'h2load' | 'h2load-paced';
-export const LOAD_CLIENTS: readonly LoadClientName[] = ['proxy', 'grpc-js', 'h2load', 'h2load-paced'];
+export type LoadClientName = 'proxy' | 'proxy-grpc-js' | 'grpc-js' | 'h2load' | 'h2load-paced';
+export const LOAD_CLIENTS: readonly LoadClientName[] = ['proxy', 'proxy-grpc-js', 'grpc-js', 'h2load', 'h2load-paced'];
 
 export interface Run {
   readonly rate: number;
@@ -135,6 +139,22 @@ export async function runProxyClient(run: Run, histogram: Histogram): Promise<Ru
   }));
   try {
     return await driveOpenLoop(run, (i, done) => client.check(calls[i % DISTINCT_REQUESTS]!, (outcome) => done(outcome.ok)), histogram);
+  } finally {
+    client.close();
+  }
+}
+
+type GeneratedMixer = Client & { Check(req: unknown, options: { deadline: number }, cb: (err: ServiceError | null) => void): unknown };
+
+/** The agent's Check before policy-unary-client.ts: grpc-js's generated client with proto-loader objects and a deadline. */
+export async function runProxyGrpcJs(run: Run, histogram: Histogram): Promise<RunResult> {
+  const Mixer = makeGenericClientConstructor(mixerServiceDefinition(), 'Mixer') as unknown as new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => GeneratedMixer;
+  const client = new Mixer(`127.0.0.1:${run.port}`, credentials.createInsecure());
+  const requests = Array.from({ length: DISTINCT_REQUESTS }, (_, i) => ({ attributes: run.wire(i), deduplication_id: '', quotas: {} }));
+  try {
+    return await driveOpenLoop(run, (i, done) => {
+      client.Check(requests[i % DISTINCT_REQUESTS], { deadline: Date.now() + 1000 }, (err) => done(err === null));
+    }, histogram);
   } finally {
     client.close();
   }
