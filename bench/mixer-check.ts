@@ -18,6 +18,9 @@
 // the client's; CPU per Check is reported for the control plane and each
 // client, with the load average (the machine may be shared). Options:
 // --rate N (5000), --duration S (10), --max-in-flight N (64),
+// --server control|trivial (control: the default; trivial: the same clients
+// against trivial-h2-server.ts, which answers at once: what the clients, Node's
+// HTTP/2 and the machine cost by themselves),
 // --client LIST (comma-separated of proxy, grpc-js, h2load, h2load-paced;
 // `all` (default) or `both` = grpc-js,h2load), --cpu-prof-dir DIR (a V8 CPU
 // profile of the control plane).
@@ -77,29 +80,39 @@ function numberOption(name: string, fallback: number): number {
   return v;
 }
 
-/** Starts `isthmus control` and resolves with it and its plaintext gRPC port once it logs "control ready". */
-function startControl(dir: string): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
+/**
+ * Starts the server under test: `isthmus control` (resolving once it logs "control ready") or, with trivial, the
+ * answer-at-once node:http2 server (trivial-h2-server.ts; adminPort 0: no /metrics). Both carry the event-loop probe.
+ */
+function startServer(dir: string, trivial: boolean): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
   const cli = join(packageRoot(import.meta.dirname), 'bin', 'isthmus.js');
   // The event-loop probe (bench only) answers over the IPC channel.
   const probe = pathToFileURL(join(import.meta.dirname, 'event-loop-probe.js')).href;
-  const args = ['--import', probe, cli, 'control', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--admin-port', '0', '--xds-port', '0', '--secure-xds-port=-1'];
-  // --cpu-prof-dir DIR: the control plane writes a V8 CPU profile there on exit (to see where its time goes).
+  const args = trivial
+    ? ['--import', probe, join(import.meta.dirname, 'trivial-h2-server.js')]
+    : ['--import', probe, cli, 'control', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--admin-port', '0', '--xds-port', '0', '--secure-xds-port=-1'];
+  // --cpu-prof-dir DIR: the server writes a V8 CPU profile there on exit (to see where its time goes).
   const profileAt = process.argv.indexOf('--cpu-prof-dir');
   if (profileAt >= 0) args.unshift('--cpu-prof', `--cpu-prof-dir=${process.argv[profileAt + 1]}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const name = trivial ? 'the trivial server' : 'isthmus control';
   return new Promise((resolve, reject) => {
     let pending = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error('isthmus control was not ready within 60 s'));
+      reject(new Error(`${name} was not ready within 60 s`));
     }, 60_000);
-    child.once('exit', (code) => reject(new Error(`isthmus control exited (${code}) before ready`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before ready`)));
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       pending += chunk;
       let nl: number;
       while ((nl = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
+        if (trivial && line.includes('"trivial ready"')) {
+          clearTimeout(timer);
+          resolve({ child, port: (JSON.parse(line) as { port: number }).port, adminPort: 0 });
+        }
         if (!line.includes('"control ready"')) continue;
         clearTimeout(timer);
         const ready = JSON.parse(line) as { xds: { port: number }; admin: { port: number } };
@@ -119,6 +132,7 @@ interface ServerCounts {
 
 /** The control plane's Check histogram and outcome counters, from its /metrics. */
 async function serverCounts(adminPort: number): Promise<ServerCounts> {
+  if (adminPort === 0) return { text: '', count: 0, sum: 0, buckets: [], outcomes: new Map() };
   const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
   const buckets = [...text.matchAll(/^isthmus_mixer_check_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])] as const);
   const outcomes = new Map<string, number>();
@@ -205,7 +219,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-bench-mixer-'));
   mkdirSync(join(dir, 'config'));
   writeFileSync(join(dir, 'config', 'policy.yaml'), POLICY);
-  const control = await startControl(dir);
+  const server = option('server', 'control');
+  if (server !== 'control' && server !== 'trivial') throw new Error('--server must be control or trivial');
+  const trivial = server === 'trivial';
+  const control = await startServer(dir, trivial);
   const wire: WireAttributes[] = Array.from({ length: 1000 }, (_, i) => encodeAttributes(attrs(i)) as WireAttributes);
   const run: Run = { rate, seconds, maxInFlight, port: control.port, dir, encoded: encodeCheck, wire: (i) => wire[i % wire.length]! };
   try {
@@ -213,8 +230,8 @@ async function main(): Promise<void> {
     const probe = new MixerClient(control.port);
     const answer = await probe.check(attrs(0));
     probe.close();
-    if (answer.precondition.status.code !== 7) throw new Error(`the bench policy did not deny a beta user (status ${answer.precondition.status.code})`);
-    process.stdout.write(`mixer Check at ${rate}/s for ${seconds}s (max ${maxInFlight} in flight); load average before: ${loadText()}, ${cpus().length} cores\n`);
+    if (!trivial && answer.precondition.status.code !== 7) throw new Error(`the bench policy did not deny a beta user (status ${answer.precondition.status.code})`);
+    process.stdout.write(`${trivial ? 'TRIVIAL SERVER (answers at once, no policy, no grpc-js): ' : ''}mixer Check at ${rate}/s for ${seconds}s (max ${maxInFlight} in flight); load average before: ${loadText()}, ${cpus().length} cores\n`);
     const go: Record<LoadClientName, (h: Histogram) => Promise<RunResult | null>> = {
       proxy: (h) => runProxyClient(run, h),
       'proxy-grpc-js': (h) => runProxyGrpcJs(run, h),
@@ -241,12 +258,12 @@ async function main(): Promise<void> {
         continue;
       }
       const s = summarizeLatency(histogram);
-      const checks = after.count - before.count;
+      const checks = trivial ? s.count : after.count - before.count;
       process.stdout.write(
         `[${name}] ${result.line}\n`
         + `  latency: p50 ${s.p50_ms.toFixed(3)} ms, p90 ${s.p90_ms.toFixed(3)} ms, p99 ${s.p99_ms.toFixed(3)} ms, p99.9 ${s.p999_ms.toFixed(3)} ms, max ${s.max_ms.toFixed(3)} ms (goal p99 < 1 ms: ${s.p99_ms < 1 ? 'met' : 'not met'})\n`
         + `  ${result.detail}\n`
-        + `  ${serverSide(before, after)}\n`
+        + (trivial ? '' : `  ${serverSide(before, after)}\n`)
         + `  ${loopText(delay)}\n`
         + `  waiting for a CPU (run queue, /proc schedstat) over ${elapsedS.toFixed(1)} s: control plane main thread ${waited[0]!.toFixed(0)} ms, this process's main thread ${waited[1]!.toFixed(0)} ms (h2load: its own process, not counted)\n`
         + `  CPU per Check (incl. warm-up): control plane ${checks === 0 ? '?' : (((cpuAfter.cpuSeconds - cpuBefore.cpuSeconds) / checks) * 1e6).toFixed(0)} µs (all its threads), client ${checks === 0 ? '?' : ((result.clientCpuSeconds / checks) * 1e6).toFixed(0)} µs; load average after: ${loadText()}\n`,
