@@ -2,35 +2,42 @@
 // a fixed rate (issue 14's target: p99 under 1 ms at 5000 checks/s). A real
 // `isthmus control` child process runs a small policy (a denier rule on a
 // header and path, an allow rule on a path prefix: every Check evaluates
-// both, and half of them call an adapter on the pool); this process sends
-// Checks open-loop, at most --max-in-flight outstanding, with two load
-// generators in turn: (1) a lean @grpc/grpc-js client (one channel, 1000
-// CheckRequests encoded up front with different x-user values, sent as bytes,
-// answers not decoded: no per-call work beyond the call itself; latency from
-// each Check's intended send time, no coordinated omission), and (2) h2load
-// (nghttp2-client, C: far less CPU per request than any Node client), sending
-// one framed CheckRequest (an allowed /api request that calls a handler) at --rps, when it is installed (the bench installs
-// nothing: it says so and skips). Nothing is reused across Checks on the
-// server (it has no answer cache; the proxy's check cache is not involved).
-// The control plane's own isthmus_mixer_check_duration_seconds (arrival to
-// answer, inside the server) and its Check outcomes are read from its
-// /metrics, to tell the policy's cost from the RPC's; CPU per Check is
-// reported for the control plane and each client, with the load average (the
-// machine may be shared). Options: --rate N (5000), --duration S (10),
-// --max-in-flight N (64), --client grpc-js|h2load|both (both),
-// --cpu-prof-dir DIR (a V8 CPU profile of the control plane).
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// both, and half of them call a handler); this process sends Checks over
+// real sockets with each load generator of --client in turn (see
+// mixer-load-clients.ts): `proxy` (the sidecar's own Check client, open loop,
+// latency from each Check's intended send time: the figure a sidecar sees),
+// `grpc-js` (a lean grpc-js client, same timing), `h2load` (--rps: bursts
+// every 10 ms, timed from the burst) and `h2load-paced` (a timing script),
+// the h2load ones when it is installed (the bench installs nothing: it says
+// so and skips). Nothing is reused across Checks on the server (it has no
+// answer cache; the proxy's check cache is not involved). The control
+// plane's own isthmus_mixer_check_duration_seconds (arrival to answer,
+// inside the server) and its Check outcomes are read from its /metrics, and
+// its main thread's event-loop delay from a probe loaded with --import
+// (event-loop-probe.ts), to tell the server's time from the transport's and
+// the client's; CPU per Check is reported for the control plane and each
+// client, with the load average (the machine may be shared). Options:
+// --rate N (5000), --duration S (10), --max-in-flight N (64),
+// --server control|trivial (control: the default; trivial: the same clients
+// against trivial-h2-server.ts, which answers at once: what the clients, Node's
+// HTTP/2 and the machine cost by themselves),
+// --client LIST (comma-separated of proxy, grpc-js, h2load, h2load-paced;
+// `all` (default) or `both` = grpc-js,h2load), --cpu-prof-dir DIR (a V8 CPU
+// profile of the control plane).
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { credentials, Client } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { packageRoot } from '../src/process/compiled-path.js';
 import { MixerClient } from '../control/mixer/mixer-client.js';
 import { mixerServiceDefinition } from '../control/mixer/mixer-protos.js';
 import { encodeAttributes } from '../control/mixer/attribute-message.js';
-import { OpenLoopSchedule } from './open-loop-schedule.js';
+import type { WireAttributes } from '../workers/filters/mixer/policy-transport.js';
+import { LOAD_CLIENTS, runGrpcJs, runH2load, runProxyClient, runProxyGrpcJs, type LoadClientName, type Run, type RunResult } from './mixer-load-clients.js';
+import type { LoopDelaySample } from './event-loop-probe.js';
 import { sampleProcess } from './process-sampler.js';
-import { createLatencyHistogram, recordLatencyMs, summarizeLatency, type Histogram } from './latency-histogram.js';
+import { createLatencyHistogram, summarizeLatency, type Histogram } from './latency-histogram.js';
 
 const POLICY = `apiVersion: config.istio.io/v1alpha2
 kind: handler
@@ -73,27 +80,39 @@ function numberOption(name: string, fallback: number): number {
   return v;
 }
 
-/** Starts `isthmus control` and resolves with it and its plaintext gRPC port once it logs "control ready". */
-function startControl(dir: string): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
+/**
+ * Starts the server under test: `isthmus control` (resolving once it logs "control ready") or, with trivial, the
+ * answer-at-once node:http2 server (trivial-h2-server.ts; adminPort 0: no /metrics). Both carry the event-loop probe.
+ */
+function startServer(dir: string, trivial: boolean): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
   const cli = join(packageRoot(import.meta.dirname), 'bin', 'isthmus.js');
-  const args = [cli, 'control', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--admin-port', '0', '--xds-port', '0', '--secure-xds-port=-1'];
-  // --cpu-prof-dir DIR: the control plane writes a V8 CPU profile there on exit (to see where its time goes).
+  // The event-loop probe (bench only) answers over the IPC channel.
+  const probe = pathToFileURL(join(import.meta.dirname, 'event-loop-probe.js')).href;
+  const args = trivial
+    ? ['--import', probe, join(import.meta.dirname, 'trivial-h2-server.js')]
+    : ['--import', probe, cli, 'control', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--admin-port', '0', '--xds-port', '0', '--secure-xds-port=-1'];
+  // --cpu-prof-dir DIR: the server writes a V8 CPU profile there on exit (to see where its time goes).
   const profileAt = process.argv.indexOf('--cpu-prof-dir');
   if (profileAt >= 0) args.unshift('--cpu-prof', `--cpu-prof-dir=${process.argv[profileAt + 1]}`);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const name = trivial ? 'the trivial server' : 'isthmus control';
   return new Promise((resolve, reject) => {
     let pending = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error('isthmus control was not ready within 60 s'));
+      reject(new Error(`${name} was not ready within 60 s`));
     }, 60_000);
-    child.once('exit', (code) => reject(new Error(`isthmus control exited (${code}) before ready`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before ready`)));
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       pending += chunk;
       let nl: number;
       while ((nl = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
+        if (trivial && line.includes('"trivial ready"')) {
+          clearTimeout(timer);
+          resolve({ child, port: (JSON.parse(line) as { port: number }).port, adminPort: 0 });
+        }
         if (!line.includes('"control ready"')) continue;
         clearTimeout(timer);
         const ready = JSON.parse(line) as { xds: { port: number }; admin: { port: number } };
@@ -113,6 +132,7 @@ interface ServerCounts {
 
 /** The control plane's Check histogram and outcome counters, from its /metrics. */
 async function serverCounts(adminPort: number): Promise<ServerCounts> {
+  if (adminPort === 0) return { text: '', count: 0, sum: 0, buckets: [], outcomes: new Map() };
   const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
   const buckets = [...text.matchAll(/^isthmus_mixer_check_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])] as const);
   const outcomes = new Map<string, number>();
@@ -137,8 +157,6 @@ function serverSide(before: ServerCounts, after: ServerCounts): string {
   return `server side (arrival to answer, ${count} Checks: ${outcome('ok')} ok, ${outcome('denied')} denied, ${outcome('unavailable')} unavailable): mean ${count === 0 ? 0 : ((sum / count) * 1e6).toFixed(0)} µs, p50 ${at(0.5)}, p99 ${at(0.99)}`;
 }
 
-const CHECK_PATH = '/isthmus.mixer.v1.Mixer/Check';
-
 /** The bench's request pattern: every Check evaluates both rules; half reach an adapter; one in ten is denied. */
 const attrs = (i: number) => ({ 'request.path': i % 2 === 0 ? '/api/items' : '/static/app.js', 'request.headers': { 'x-user': i % 10 === 0 ? 'beta' : `user-${i}` }, 'request.method': 'GET' });
 
@@ -149,172 +167,105 @@ function encodeCheck(i: number): Buffer {
 
 const loadText = (): string => loadavg().map((n) => n.toFixed(2)).join(' ');
 
-interface RunResult {
-  readonly line: string;
-  readonly clientCpuSeconds: number;
-}
-
-interface Run {
-  readonly rate: number;
-  readonly seconds: number;
-  readonly maxInFlight: number;
-  readonly port: number;
-}
-
-const identity = (b: Buffer): Buffer => b;
-
-/**
- * The lean grpc-js load generator: one channel, requests encoded before the run and sent as bytes, answers not
- * decoded (the control plane's /metrics counts outcomes): per Check only the call itself allocates.
- */
-async function runGrpcJs(run: Run, histogram: Histogram): Promise<RunResult> {
-  const bodies = Array.from({ length: 1000 }, (_, i) => encodeCheck(i));
-  const client = new Client(`127.0.0.1:${run.port}`, credentials.createInsecure());
-  try {
-    const send = (i: number, done: (err: unknown) => void): void => {
-      client.makeUnaryRequest(CHECK_PATH, identity, identity, bodies[i % bodies.length]!, done);
-    };
-    const cpuBefore = process.cpuUsage();
-    // Warm-up: JIT on both sides, the channel.
-    for (let i = 0; i < 2000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => new Promise((r) => send(i + k, r))));
-    const schedule = new OpenLoopSchedule(performance.now(), run.rate, run.seconds * 1000);
-    let sent = 0;
-    let inFlight = 0;
-    let failed = 0;
-    let skipped = 0;
-    let answered = 0;
-    await new Promise<void>((resolve) => {
-      const tick = (): void => {
-        const due = schedule.dueBy(performance.now());
-        while (sent < due) {
-          if (inFlight >= run.maxInFlight) {
-            // Bounded: a Check that cannot be sent in time is counted, never queued without limit.
-            skipped++;
-            sent++;
-            continue;
-          }
-          const intended = schedule.intendedAt(sent);
-          inFlight++;
-          send(sent++, (err) => {
-            if (err === null) {
-              answered++;
-              recordLatencyMs(histogram, performance.now() - intended);
-            } else {
-              failed++;
-            }
-            inFlight--;
-            if (sent >= schedule.total && inFlight === 0) resolve();
-          });
-        }
-        if (sent < schedule.total) setTimeout(tick, 1); // not setImmediate: a spinning client would take the CPU the control plane needs
-        else if (inFlight === 0) resolve();
-      };
-      tick();
-    });
-    const cpu = process.cpuUsage(cpuBefore);
-    return { line: `${answered} answered, ${failed} failed, ${skipped} not sent (in-flight bound)`, clientCpuSeconds: (cpu.user + cpu.system) / 1e6 };
-  } finally {
-    client.close();
-  }
-}
-
-/** takes "0m1.250s"; returns seconds. */
-const shellSeconds = (text: string): number => {
-  const m = /^(\d+)m([\d.]+)s$/.exec(text);
-  return m === null ? 0 : Number(m[1]) * 60 + Number(m[2]);
-};
-
-/**
- * h2load (nghttp2-client) as the load generator: one connection, --max-in-flight streams, --rps Checks per second,
- * one framed CheckRequest body (gRPC's 5-byte prefix), latencies from its per-request log. Its CPU is read with the
- * shell's `times` (children's user and system time). Resolves null when h2load is not installed.
- */
-async function runH2load(run: Run, dir: string, histogram: Histogram): Promise<RunResult | null> {
-  if (spawnSync('sh', ['-c', 'command -v h2load'], { encoding: 'utf8' }).status !== 0) return null;
-  // Request 2: a user on /api: both rules are evaluated and one handler is called (the heavier of the bench's two
-  // kinds of allowed request; the grpc-js run mixes both and the denials).
-  const message = encodeCheck(2);
-  const framed = Buffer.alloc(5 + message.length);
-  framed.writeUInt32BE(message.length, 1);
-  message.copy(framed, 5);
-  const body = join(dir, 'check-request.bin');
-  const log = join(dir, 'h2load.tsv');
-  writeFileSync(body, framed);
-  const args = [
-    '-c', '1', '-m', String(run.maxInFlight), '--rps', String(run.rate), '-n', String(Math.round(run.rate * run.seconds)),
-    '-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers', '--log-file', log,
-    `http://127.0.0.1:${run.port}${CHECK_PATH}`,
-  ];
-  // A short warm-up run first (the timed run's log holds only its own requests).
-  const warm = ['-c', '1', '-m', '50', '-n', '2000', '-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers', `http://127.0.0.1:${run.port}${CHECK_PATH}`];
-  const script = `h2load ${warm.map(quote).join(' ')} >/dev/null || exit 1; h2load ${args.map(quote).join(' ')} >/dev/null || exit 1; times`;
-  const output = await new Promise<string>((resolve, reject) => {
-    execFile('bash', ['-c', script], { encoding: 'utf8', timeout: (run.seconds + 60) * 1000 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`h2load failed: ${err.message} ${stderr}`));
-      else resolve(stdout);
-    });
-  });
-  const children = output.trim().split('\n').at(-1)!.split(/\s+/);
-  let ok = 0;
-  let other = 0;
-  for (const line of readFileSync(log, 'utf8').split('\n')) {
-    const [, code, micros] = line.split('\t');
-    if (micros === undefined) continue;
-    if (code === '200') {
-      ok++;
-      recordLatencyMs(histogram, Number(micros) / 1000);
-    } else {
-      other++;
-    }
-  }
-  return { line: `${ok} answered HTTP 200, ${other} other (latency from each stream's start: h2load paces by --rps)`, clientCpuSeconds: shellSeconds(children[0]!) + shellSeconds(children[1]!) };
-}
-
-const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] ?? fallback : fallback;
 }
 
+/** takes a process and thread id; returns nanoseconds the thread has waited on a run queue (0 where schedstat is missing). */
+function runQueueWaitNs(pid: number, tid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
+/** takes --client's text; returns the clients to run, in order. */
+function clientList(text: string): LoadClientName[] {
+  if (text === 'all') return [...LOAD_CLIENTS];
+  if (text === 'both') return ['grpc-js', 'h2load'];
+  const names = text.split(',').map((n) => n.trim());
+  for (const n of names) if (!(LOAD_CLIENTS as readonly string[]).includes(n)) throw new Error(`--client: unknown client '${n}' (one or more of ${LOAD_CLIENTS.join(', ')}, comma-separated; or all, both)`);
+  return names as LoadClientName[];
+}
+
+/** Asks the control plane's event-loop probe for the delay since the last question (null: no answer in 2 s). */
+function loopDelay(child: ChildProcess): Promise<LoopDelaySample | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage);
+      resolve(null);
+    }, 2000);
+    const onMessage = (msg: unknown): void => {
+      if ((msg as LoopDelaySample | null)?.type !== 'event-loop-delay') return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(msg as LoopDelaySample);
+    };
+    child.on('message', onMessage);
+    child.send('event-loop-delay');
+  });
+}
+
+const loopText = (d: LoopDelaySample | null): string =>
+  d === null ? 'control plane event-loop delay: no answer from the probe' : `control plane event-loop lateness (1 ms timer): p50 ${d.p50Ms.toFixed(3)} ms, p99 ${d.p99Ms.toFixed(3)} ms, max ${d.maxMs.toFixed(3)} ms`;
+
 async function main(): Promise<void> {
   const rate = numberOption('rate', 5000);
   const seconds = numberOption('duration', 10);
   const maxInFlight = numberOption('max-in-flight', 64);
-  const which = option('client', 'both');
-  if (!['grpc-js', 'h2load', 'both'].includes(which)) throw new Error('--client must be grpc-js, h2load or both');
+  const which = clientList(option('client', 'all'));
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-bench-mixer-'));
   mkdirSync(join(dir, 'config'));
   writeFileSync(join(dir, 'config', 'policy.yaml'), POLICY);
-  const control = await startControl(dir);
-  const run: Run = { rate, seconds, maxInFlight, port: control.port };
+  const server = option('server', 'control');
+  if (server !== 'control' && server !== 'trivial') throw new Error('--server must be control or trivial');
+  const trivial = server === 'trivial';
+  const control = await startServer(dir, trivial);
+  const wire: WireAttributes[] = Array.from({ length: 1000 }, (_, i) => encodeAttributes(attrs(i)) as WireAttributes);
+  const run: Run = { rate, seconds, maxInFlight, port: control.port, dir, encoded: encodeCheck, wire: (i) => wire[i % wire.length]! };
   try {
     // One Check through the ordinary client: the policy answers (a denial for beta on /api).
     const probe = new MixerClient(control.port);
     const answer = await probe.check(attrs(0));
     probe.close();
-    if (answer.precondition.status.code !== 7) throw new Error(`the bench policy did not deny a beta user (status ${answer.precondition.status.code})`);
-    process.stdout.write(`mixer Check at ${rate}/s for ${seconds}s (max ${maxInFlight} in flight); load average before: ${loadText()}, ${cpus().length} cores\n`);
-    const clients: ['grpc-js' | 'h2load', (h: Histogram) => Promise<RunResult | null>][] = [];
-    if (which !== 'h2load') clients.push(['grpc-js', (h) => runGrpcJs(run, h)]);
-    if (which !== 'grpc-js') clients.push(['h2load', (h) => runH2load(run, dir, h)]);
-    for (const [name, go] of clients) {
+    if (!trivial && answer.precondition.status.code !== 7) throw new Error(`the bench policy did not deny a beta user (status ${answer.precondition.status.code})`);
+    process.stdout.write(`${trivial ? 'TRIVIAL SERVER (answers at once, no policy, no grpc-js): ' : ''}mixer Check at ${rate}/s for ${seconds}s (max ${maxInFlight} in flight); load average before: ${loadText()}, ${cpus().length} cores\n`);
+    const go: Record<LoadClientName, (h: Histogram) => Promise<RunResult | null>> = {
+      proxy: (h) => runProxyClient(run, h),
+      'proxy-grpc-js': (h) => runProxyGrpcJs(run, h),
+      'grpc-js': (h) => runGrpcJs(run, h),
+      h2load: (h) => runH2load(run, h, false),
+      'h2load-paced': (h) => runH2load(run, h, true),
+    };
+    for (const name of which) {
       const histogram = createLatencyHistogram();
       const before = await serverCounts(control.adminPort);
+      await loopDelay(control.child); // resets the probe's histogram
       const cpuBefore = sampleProcess(control.child.pid!);
-      const result = await go(histogram);
+      const pid = control.child.pid!;
+      const waitBefore = [runQueueWaitNs(pid, pid), runQueueWaitNs(process.pid, process.pid)];
+      const startedAt = performance.now();
+      const result = await go[name](histogram);
+      const elapsedS = (performance.now() - startedAt) / 1000;
+      const waited = [runQueueWaitNs(pid, pid) - waitBefore[0]!, runQueueWaitNs(process.pid, process.pid) - waitBefore[1]!].map((ns) => ns / 1e6);
       const cpuAfter = sampleProcess(control.child.pid!);
+      const delay = await loopDelay(control.child);
       const after = await serverCounts(control.adminPort);
       if (result === null) {
         process.stdout.write(`[${name}] skipped: h2load is not installed (Debian: apt-get install nghttp2-client)\n`);
         continue;
       }
       const s = summarizeLatency(histogram);
-      const checks = after.count - before.count;
+      const checks = trivial ? s.count : after.count - before.count;
       process.stdout.write(
         `[${name}] ${result.line}\n`
         + `  latency: p50 ${s.p50_ms.toFixed(3)} ms, p90 ${s.p90_ms.toFixed(3)} ms, p99 ${s.p99_ms.toFixed(3)} ms, p99.9 ${s.p999_ms.toFixed(3)} ms, max ${s.max_ms.toFixed(3)} ms (goal p99 < 1 ms: ${s.p99_ms < 1 ? 'met' : 'not met'})\n`
-        + `  ${serverSide(before, after)}\n`
+        + `  ${result.detail}\n`
+        + (trivial ? '' : `  ${serverSide(before, after)}\n`)
+        + `  ${loopText(delay)}\n`
+        + `  waiting for a CPU (run queue, /proc schedstat) over ${elapsedS.toFixed(1)} s: control plane main thread ${waited[0]!.toFixed(0)} ms, this process's main thread ${waited[1]!.toFixed(0)} ms (h2load: its own process, not counted)\n`
         + `  CPU per Check (incl. warm-up): control plane ${checks === 0 ? '?' : (((cpuAfter.cpuSeconds - cpuBefore.cpuSeconds) / checks) * 1e6).toFixed(0)} µs (all its threads), client ${checks === 0 ? '?' : ((result.clientCpuSeconds / checks) * 1e6).toFixed(0)} µs; load average after: ${loadText()}\n`,
       );
     }

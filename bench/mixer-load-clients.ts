@@ -1,0 +1,261 @@
+// The load generators of `npm run bench:mixer` (mixer-check.ts), each sending
+// Mixer Checks to the real control plane at --rate over real sockets:
+// - proxy: the sidecar's own Check client (workers/agent/policy-client.ts,
+//   @grpc/grpc-js with proto-loader objects, as the agent runs it), open-loop:
+//   each Check has an intended send time (open-loop-schedule.ts), a pacing
+//   thread wakes the loop when one is due (open-loop-pacer.ts), latency is
+//   taken from the intended time (no coordinated omission) into an HDR
+//   histogram. This is the latency a sidecar sees: the figure of issue 14.
+// - proxy-grpc-js: the agent's Check as it was before policy-unary-client.ts
+//   (grpc-js's generated client, proto-loader objects), same timing: the
+//   comparison for the client change, in the same run.
+// - grpc-js: the same timing with a lean grpc-js client (pre-encoded bytes,
+//   answers not decoded): the RPC with the least client work grpc-js allows.
+// - h2load: nghttp2's client with --rps. Its rate timer fires every
+//   max(10 ms, 1/rps) and submits every request due, so at 5000/s Checks
+//   leave in bursts of 50, timed from the burst's submission: each includes
+//   waiting for the server to answer the ones ahead of it in the burst.
+// - h2load-paced: h2load with a timing script (one line per Check, 1/rate
+//   apart): no bursts, timed from each stream's submission (not from the
+//   intended time: a late h2load is not charged, and its libev timer drifts,
+//   so the achieved rate is printed).
+import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { credentials, Client, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { mixerServiceDefinition } from '../src/xds/mixer-protos.js';
+import { PolicyClient } from '../workers/agent/policy-client.js';
+import { createMixerCounters } from '../workers/filters/mixer/mixer-counters.js';
+import type { CheckCall, WireAttributes } from '../workers/filters/mixer/policy-transport.js';
+import { createLogger } from '../src/log.js';
+import { OpenLoopSchedule } from './open-loop-schedule.js';
+import { OpenLoopPacer } from './open-loop-pacer.js';
+import { createLatencyHistogram, recordLatencyMs, summarizeLatency, type Histogram } from './latency-histogram.js';
+
+export type LoadClientName = 'proxy' | 'proxy-grpc-js' | 'grpc-js' | 'h2load' | 'h2load-paced';
+export const LOAD_CLIENTS: readonly LoadClientName[] = ['proxy', 'proxy-grpc-js', 'grpc-js', 'h2load', 'h2load-paced'];
+
+export interface Run {
+  readonly rate: number;
+  readonly seconds: number;
+  readonly maxInFlight: number;
+  readonly port: number;
+  /** A scratch directory (h2load's request body, logs, timing script). */
+  readonly dir: string;
+  /** Request i's CheckRequest, serialized (protobuf, unframed). */
+  readonly encoded: (i: number) => Buffer;
+  /** Request i's attributes as the proxy's filter hands them to the agent. */
+  readonly wire: (i: number) => WireAttributes;
+}
+
+export interface RunResult {
+  /** What was sent and answered, and how the latency was taken. */
+  readonly line: string;
+  /** Extra lines: the client's own lateness and event-loop delay, or h2load's burst shape. */
+  readonly detail: string;
+  readonly clientCpuSeconds: number;
+}
+
+const CHECK_PATH = '/isthmus.mixer.v1.Mixer/Check';
+const DISTINCT_REQUESTS = 1000;
+const identity = (b: Buffer): Buffer => b;
+const ms = (v: number): string => v.toFixed(3);
+
+/** One Check sent by a Node client; done(true) when it was answered. */
+type SendCheck = (i: number, done: (answered: boolean) => void) => void;
+
+/**
+ * The open-loop driver of the Node clients: the schedule's Checks are sent when the pacer says they are due (at most
+ * maxInFlight outstanding: beyond that one is counted as not sent, never queued), latency from the intended time.
+ */
+async function driveOpenLoop(run: Run, send: SendCheck, histogram: Histogram): Promise<RunResult> {
+  // Warm-up: JIT on both sides, the channel.
+  for (let i = 0; i < 2000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => new Promise((r) => send(i + k, r))));
+  const lag = createLatencyHistogram();
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const cpuBefore = process.cpuUsage();
+  const schedule = new OpenLoopSchedule(performance.now() + 5, run.rate, run.seconds * 1000);
+  let sent = 0;
+  let inFlight = 0;
+  let failed = 0;
+  let skipped = 0;
+  let answered = 0;
+  let pacer: OpenLoopPacer | undefined;
+  await new Promise<void>((resolve) => {
+    const finishIfDone = (): void => {
+      if (sent >= schedule.total && inFlight === 0) resolve();
+    };
+    const tick = (): void => {
+      const now = performance.now();
+      const due = schedule.dueBy(now);
+      while (sent < due) {
+        const intended = schedule.intendedAt(sent);
+        if (inFlight >= run.maxInFlight) {
+          skipped++;
+          sent++;
+          continue;
+        }
+        recordLatencyMs(lag, now - intended);
+        inFlight++;
+        send(sent++, (ok) => {
+          if (ok) {
+            answered++;
+            recordLatencyMs(histogram, performance.now() - intended);
+          } else {
+            failed++;
+          }
+          inFlight--;
+          finishIfDone();
+        });
+      }
+      finishIfDone();
+    };
+    pacer = new OpenLoopPacer(schedule, tick);
+  });
+  await pacer?.stop();
+  loop.disable();
+  const cpu = process.cpuUsage(cpuBefore);
+  const l = summarizeLatency(lag);
+  return {
+    line: `${answered} answered, ${failed} failed, ${skipped} not sent (in-flight bound); latency from each Check's intended send time (open loop)`,
+    detail: `client lateness (sent - intended): p50 ${ms(l.p50_ms)} ms, p99 ${ms(l.p99_ms)} ms, max ${ms(l.max_ms)} ms; client event-loop lateness (1 ms timer) p99 ${ms(Math.max(0, loop.percentile(99) / 1e6 - 1))} ms, max ${ms(Math.max(0, loop.max / 1e6 - 1))} ms`,
+    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+/** The sidecar's client: the agent's PolicyClient, one Check per call (no joining: every call has its own key ''). */
+export async function runProxyClient(run: Run, histogram: Histogram): Promise<RunResult> {
+  const client = new PolicyClient({
+    control: { target: `127.0.0.1:${run.port}`, caPath: null },
+    clusterEndpoint: () => null,
+    counters: createMixerCounters(),
+    log: createLogger('bench-mixer', 'error'),
+  });
+  const calls: CheckCall[] = Array.from({ length: DISTINCT_REQUESTS }, (_, i) => ({
+    target: '', key: '', attributes: run.wire(i), quotas: [], deduplicationId: '',
+    timeoutMs: 1000, maxRetry: 0, baseRetryWaitMs: 10, maxRetryWaitMs: 100,
+  }));
+  try {
+    return await driveOpenLoop(run, (i, done) => client.check(calls[i % DISTINCT_REQUESTS]!, (outcome) => done(outcome.ok)), histogram);
+  } finally {
+    client.close();
+  }
+}
+
+type GeneratedMixer = Client & { Check(req: unknown, options: { deadline: number }, cb: (err: ServiceError | null) => void): unknown };
+
+/** The agent's Check before policy-unary-client.ts: grpc-js's generated client with proto-loader objects and a deadline. */
+export async function runProxyGrpcJs(run: Run, histogram: Histogram): Promise<RunResult> {
+  const Mixer = makeGenericClientConstructor(mixerServiceDefinition(), 'Mixer') as unknown as new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => GeneratedMixer;
+  const client = new Mixer(`127.0.0.1:${run.port}`, credentials.createInsecure());
+  const requests = Array.from({ length: DISTINCT_REQUESTS }, (_, i) => ({ attributes: run.wire(i), deduplication_id: '', quotas: {} }));
+  try {
+    return await driveOpenLoop(run, (i, done) => {
+      client.Check(requests[i % DISTINCT_REQUESTS], { deadline: Date.now() + 1000 }, (err) => done(err === null));
+    }, histogram);
+  } finally {
+    client.close();
+  }
+}
+
+/** A lean grpc-js client: one channel, requests encoded before the run and sent as bytes, answers not decoded. */
+export async function runGrpcJs(run: Run, histogram: Histogram): Promise<RunResult> {
+  const bodies = Array.from({ length: DISTINCT_REQUESTS }, (_, i) => run.encoded(i));
+  const client = new Client(`127.0.0.1:${run.port}`, credentials.createInsecure());
+  try {
+    return await driveOpenLoop(run, (i, done) => {
+      client.makeUnaryRequest(CHECK_PATH, identity, identity, bodies[i % DISTINCT_REQUESTS]!, (err) => done(err === null));
+    }, histogram);
+  } finally {
+    client.close();
+  }
+}
+
+/** takes "0m1.250s"; returns seconds. */
+const shellSeconds = (text: string): number => {
+  const m = /^(\d+)m([\d.]+)s$/.exec(text);
+  return m === null ? 0 : Number(m[1]) * 60 + Number(m[2]);
+};
+
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Whether h2load (nghttp2-client) is on the PATH. */
+export const h2loadInstalled = (): boolean => spawnSync('sh', ['-c', 'command -v h2load'], { encoding: 'utf8' }).status === 0;
+
+/** takes start times (µs) of an h2load log; returns how many requests shared a submission (within 50 µs): median and max. */
+function burstShape(starts: number[]): string {
+  starts.sort((a, b) => a - b);
+  const sizes: number[] = [];
+  let size = 1;
+  for (let i = 1; i <= starts.length; i++) {
+    if (i < starts.length && starts[i]! - starts[i - 1]! < 50) size++;
+    else {
+      sizes.push(size);
+      size = 1;
+    }
+  }
+  sizes.sort((a, b) => a - b);
+  const span = (starts.at(-1)! - starts[0]!) / 1e6;
+  return `submitted in ${sizes.length} groups (requests within 50 µs of each other): median ${sizes[sizes.length >> 1]} per group, max ${sizes.at(-1)}; achieved rate ${(starts.length / Math.max(span, 1e-3)).toFixed(0)}/s`;
+}
+
+/**
+ * h2load as the load generator, one connection, --max-in-flight streams, one framed CheckRequest body (an allowed
+ * /api request that calls a handler); paced: a timing script instead of --rps. Latencies from its per-request log;
+ * its CPU from the shell's `times`. Resolves null when h2load is not installed.
+ */
+export async function runH2load(run: Run, histogram: Histogram, paced: boolean): Promise<RunResult | null> {
+  if (!h2loadInstalled()) return null;
+  const message = run.encoded(2);
+  const framed = Buffer.alloc(5 + message.length);
+  framed.writeUInt32BE(message.length, 1);
+  message.copy(framed, 5);
+  const body = join(run.dir, 'check-request.bin');
+  // A log of its own per run: h2load appends to an existing file.
+  const log = join(run.dir, `h2load-${paced ? 'paced' : 'rps'}-${Date.now()}.tsv`);
+  writeFileSync(body, framed);
+  const total = Math.round(run.rate * run.seconds);
+  const url = `http://127.0.0.1:${run.port}${CHECK_PATH}`;
+  const common = ['-c', '1', '-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers'];
+  let pacing: string[];
+  if (paced) {
+    const script = join(run.dir, 'timing-script.txt');
+    const interval = 1000 / run.rate;
+    const lines: string[] = [];
+    for (let i = 0; i < total; i++) lines.push(`${(i * interval).toFixed(3)}\t${url}`);
+    writeFileSync(script, `${lines.join('\n')}\n`);
+    pacing = ['--timing-script-file', script];
+  } else {
+    pacing = ['--rps', String(run.rate), url];
+  }
+  const args = [...common, '-m', String(run.maxInFlight), '-n', String(total), ...pacing, '--log-file', log];
+  const warm = [...common, '-m', '50', '-n', '2000', url];
+  const script = `h2load ${warm.map(quote).join(' ')} >/dev/null || exit 1; h2load ${args.map(quote).join(' ')} >/dev/null || exit 1; times`;
+  const output = await new Promise<string>((resolve, reject) => {
+    execFile('bash', ['-c', script], { encoding: 'utf8', timeout: (run.seconds * 4 + 60) * 1000 }, (err, stdout, stderr) => {
+      if (err !== null) reject(new Error(`h2load failed: ${err.message} ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+  const children = output.trim().split('\n').at(-1)!.split(/\s+/);
+  let ok = 0;
+  let other = 0;
+  const starts: number[] = [];
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    const [start, code, micros] = line.split('\t');
+    if (micros === undefined) continue;
+    starts.push(Number(start));
+    if (code === '200') {
+      ok++;
+      recordLatencyMs(histogram, Number(micros) / 1000);
+    } else {
+      other++;
+    }
+  }
+  const how = paced
+    ? 'timing script, one Check every 1/rate; latency from each stream\'s submission'
+    : '--rps: bursts every 10 ms; latency from the burst\'s submission, so it includes waiting behind the burst';
+  return { line: `${ok} answered HTTP 200, ${other} other (${how})`, detail: burstShape(starts), clientCpuSeconds: shellSeconds(children[0]!) + shellSeconds(children[1]!) };
+}
