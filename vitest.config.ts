@@ -40,7 +40,7 @@ const SERIAL = [
 ];
 
 /** Files at a time in the first group; ISTHMUS_TEST_WORKERS overrides (1 runs everything one file at a time). */
-const PARALLEL_FILES = Number(process.env.ISTHMUS_TEST_WORKERS ?? '2');
+const PARALLEL_FILES = Math.max(1, Math.floor(Number(process.env.ISTHMUS_TEST_WORKERS ?? '2')) || 2);
 
 export default defineConfig({
   test: {
