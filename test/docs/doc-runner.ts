@@ -29,7 +29,7 @@ import type { RunnableBlock } from './markdown-blocks.js';
 
 /** The ports documentation may use literally; each is replaced by a free port when a block runs. */
 export const DOCUMENTED_PORTS = [
-  15000, 15001, 15006, 15010, 15014, // proxy admin, outbound, inbound; control xDS, admin
+  15000, 15001, 15006, 15010, 15012, 15014, // proxy admin, outbound, inbound; control xDS, xDS over TLS, admin
   15100, 15101, 15106, // a second proxy on the same machine
   9081, 9082, 9083, 9091, // example apps (examples/mesh)
   19081, 19082, 19083, // example apps (examples/bootstrap.yaml)
@@ -37,19 +37,38 @@ export const DOCUMENTED_PORTS = [
 
 export type PortMap = ReadonlyMap<number, number>;
 
+/**
+ * Where the stand-in ports come from: below the kernel's ephemeral range (32768-), so a test file running beside this one,
+ * binding port 0 or connecting out, cannot take one between our check and the block's process binding it; and apart from
+ * the `isthmus up` tests' ranges (21000-32199, test/e2e/up-demo.ts).
+ */
+const STAND_IN_FROM = 16_000;
+const STAND_IN_TO = 21_000;
+
+/** Resolves with `port` bound on 127.0.0.1, or null when it is taken. */
+function tryListen(port: number): Promise<Server | null> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(null));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
 /** A free loopback port for each documented one (held open together, so they differ, then released). */
 export async function freePorts(): Promise<PortMap> {
   const servers: Server[] = [];
   const map = new Map<number, number>();
   try {
     for (const port of DOCUMENTED_PORTS) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
-      map.set(port, (server.address() as AddressInfo).port);
+      for (let attempt = 0; !map.has(port); attempt++) {
+        if (attempt === 200) throw new Error(`no free port in ${STAND_IN_FROM}-${STAND_IN_TO - 1}`);
+        const candidate = STAND_IN_FROM + Math.floor(Math.random() * (STAND_IN_TO - STAND_IN_FROM));
+        if ((DOCUMENTED_PORTS as readonly number[]).includes(candidate)) continue; // 19081-19083: keep the substitution readable
+        const server = await tryListen(candidate);
+        if (server === null) continue;
+        servers.push(server);
+        map.set(port, (server.address() as AddressInfo).port);
+      }
     }
   } finally {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -76,7 +95,8 @@ const shimHeader = '#!/usr/bin/env bash\nset -e\n';
 function writeShims(binDir: string, ports: PortMap): void {
   const p = (n: number): number => ports.get(n)!;
   const isthmus = `${shimHeader}case "\${1:-}" in
-  control) export ISTHMUS_XDS_PORT="\${ISTHMUS_XDS_PORT:-${p(15010)}}" ISTHMUS_ADMIN_PORT="\${ISTHMUS_ADMIN_PORT:-${p(15014)}}" ;;
+  control) export ISTHMUS_XDS_PORT="\${ISTHMUS_XDS_PORT:-${p(15010)}}" ISTHMUS_ADMIN_PORT="\${ISTHMUS_ADMIN_PORT:-${p(15014)}}" \\
+    ISTHMUS_SECURE_XDS_PORT="\${ISTHMUS_SECURE_XDS_PORT:-${p(15012)}}" ;;
   proxy) export ISTHMUS_ADMIN_PORT="\${ISTHMUS_ADMIN_PORT:-${p(15000)}}" ISTHMUS_OUTBOUND_PORT="\${ISTHMUS_OUTBOUND_PORT:-${p(15001)}}" \\
     ISTHMUS_INBOUND_PORT="\${ISTHMUS_INBOUND_PORT:-${p(15006)}}" ;;
   up) export ISTHMUS_PORT="\${ISTHMUS_PORT:-${p(15001)}}" ISTHMUS_ADMIN_PORT="\${ISTHMUS_ADMIN_PORT:-${p(15000)}}" ;;

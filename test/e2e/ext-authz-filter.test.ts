@@ -28,7 +28,8 @@ function extAuthzBootstrap(failureModeAllow: boolean): Record<string, unknown> {
     name: 'envoy.filters.http.ext_authz',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
-      grpc_service: { envoy_grpc: { cluster_name: 'authz' }, timeout: '0.5s' },
+      // 1.5 s: a first Check (a new gRPC connection) on a loaded machine can take more than 0.5 s; 'slow' answers after 4 s.
+      grpc_service: { envoy_grpc: { cluster_name: 'authz' }, timeout: '1.5s' },
       transport_api_version: 'V3',
       failure_mode_allow: failureModeAllow,
     },
@@ -43,7 +44,7 @@ beforeAll(async () => {
       seen.push(call.request);
       const user = call.request.attributes?.request?.http?.headers?.['x-user'];
       if (user === 'alice') cb(null, { status: { code: 0 }, ok_response: { headers: [{ header: { key: 'x-authz-user', value: 'alice' } }] } });
-      else if (user === 'slow') setTimeout(() => cb(null, { status: { code: 0 }, ok_response: {} }), 1500);
+      else if (user === 'slow') setTimeout(() => cb(null, { status: { code: 0 }, ok_response: {} }), 4000);
       else cb(null, { status: { code: 7, message: 'no' }, denied_response: { status: { code: 'Forbidden' }, body: `user ${user} may not pass\n` } });
     },
   });

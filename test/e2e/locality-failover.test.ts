@@ -43,7 +43,7 @@ beforeAll(async () => {
           type: 'STATIC',
           connect_timeout: '1s',
           lb_policy: 'ROUND_ROBIN',
-          health_checks: [{ timeout: '0.5s', interval: '0.1s', unhealthy_threshold: 1, healthy_threshold: 1, http_health_check: { path: '/healthz' } }],
+          health_checks: [{ timeout: '3s', interval: '0.1s', unhealthy_threshold: 1, healthy_threshold: 1, http_health_check: { path: '/healthz' } }], // 3 s: one slow answer on a loaded machine must not count as a failure
           load_assignment: { cluster_name: 'svc', endpoints: [group('eu-west-1a', 0, [a, bb]), group('eu-west-1b', 1, [remote])] },
         }],
       },

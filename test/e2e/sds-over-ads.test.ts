@@ -77,7 +77,9 @@ async function secretsOf(p: RunningProxy): Promise<SecretsBody> {
 
 describe('SDS secrets over ADS', () => {
   it('a root rotation reaches a proxy through the ADS ROOTCA push alone: it accepts a peer from the new root, open connections go on', async () => {
-    control = await startControl(undefined, undefined, ['--push-debounce-quiet', '20ms', '--root-rotation-overlap', '30s']);
+    // 12 s phases: the first only has to outlast the checks below (both hold in either phase); the second, the new-root
+    // agent and two requests before the old root retires (2 x 12 s after rotate). 30 s phases cost 18 s of waiting.
+    control = await startControl(undefined, undefined, ['--push-debounce-quiet', '20ms', '--root-rotation-overlap', '12s']);
     upstream = await startUpstream();
     // A 1 h certificate: this sidecar does not renew (nor learn roots by CSR) during the test.
     const server = await startMeshSidecar(control, { service: 'reviews', appPort: upstream.port, args: ['--workload-cert-ttl', '1h'] });
@@ -104,7 +106,7 @@ describe('SDS secrets over ADS', () => {
 
     const rotate = isthmus(['ca', 'rotate', '--control', `http://127.0.0.1:${control.adminPort}`, '--data-dir', control.dataDir], control.dir);
     expect(rotate.code, rotate.stderr).toBe(0);
-    // The bundle with both roots arrives over ADS at once (phases of 30 s: the new root signs after the first).
+    // The bundle with both roots arrives over ADS at once (phases of 12 s: the new root signs after the first).
     await waitFor('ROOTCA with both roots', async () => (await secretsOf(server)).secrets.find((s) => s.name === 'ROOTCA')?.trusted_ca?.length === 2, 10_000);
 
     // `isthmus proxy-config secrets` says where each came from.
@@ -117,7 +119,7 @@ describe('SDS secrets over ADS', () => {
     await waitFor('the new root signs', () => {
       const r = isthmus(['ca', 'status', '--control', `http://127.0.0.1:${control!.adminPort}`, '--data-dir', control!.dataDir], control!.dir);
       return (JSON.parse(r.stdout) as { phase: string }).phase === 'signing-with-new-root';
-    }, 45_000); // the phase begins 30 s after rotate (on the CA's tick); a loaded machine needs the margin
+    }, 45_000); // the phase begins 12 s after rotate (on the CA's tick); a loaded machine needs the margin
     const newCerts = await agentFiles(control, 'new-client', startRoot);
     // Two roots (each with its own subject since the rotation fix): tell them apart by signature.
     const oldRoot = new X509Certificate(readFileSync(startRoot));

@@ -136,12 +136,16 @@ describe('isthmus proxy --control', () => {
       }
     };
     const load = Promise.all([client(), client()]);
+    // At least 200 ms and 11 requests on each side of the change (on a loaded machine 200 ms may hold only a few).
     await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor('requests before the change', () => sent > 10);
     target = 'b';
     routeVersion++;
     push();
     await waitFor('responses from b', async () => (await request(port, '/')).body === 'b');
+    const atB = sent;
     await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor('requests after the change', () => sent > atB + 10);
     stop = true;
     await load;
     agent.destroy();
