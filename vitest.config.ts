@@ -17,15 +17,19 @@ import { defineConfig } from 'vitest/config';
 /** Files that run alone after the rest (each asserts time or cost, see above). */
 const SERIAL = [
   'test/bench/bench-smoke.test.ts',
-  'test/bench/tls-scenario.test.ts',
+  'test/bench/mesh-alloc.test.ts',
   'test/bench/mesh-pingpong.test.ts',
   'test/bench/native-closed-loop.test.ts',
+  'test/bench/tls-scenario.test.ts',
   'test/control/e2e/mixer.test.ts',
   'test/control/mixer/adapters/list.test.ts',
   'test/control/mixer/rule-dispatch.test.ts',
   'test/control/store/config-dir-watcher.test.ts',
   'test/e2e/fault-injection.test.ts',
+  'test/e2e/grpc-two-sidecars.test.ts',
   'test/e2e/grpc.test.ts',
+  'test/e2e/h2-upstream-multiplexing.test.ts',
+  'test/e2e/http2-stall.test.ts',
   'test/e2e/listener-filters-timeout.test.ts',
   'test/e2e/mixer-filter.test.ts',
   'test/e2e/native-transport.test.ts',
@@ -37,6 +41,7 @@ const SERIAL = [
   'test/e2e/upstream-failures.test.ts',
   'test/e2e/workload-identity.test.ts',
   'test/workers/agent/health-checker.test.ts',
+  'test/workers/agent/policy-unary-client.test.ts',
 ];
 
 /** Files at a time in the first group; ISTHMUS_TEST_WORKERS overrides (1 runs everything one file at a time). */
