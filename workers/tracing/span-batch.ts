@@ -11,7 +11,7 @@ const COMMA = 0x2c;
 const CLOSE_BRACKET = 0x5d;
 
 export class SpanBatch {
-  private buf = Buffer.allocUnsafe(INITIAL_BYTES);
+  private buf: Buffer;
   /** Bytes written, '[' included. */
   private length = 1;
   /** Span objects appended (each reports one or two spans). */
@@ -19,8 +19,15 @@ export class SpanBatch {
   /** Zipkin spans in the body. */
   spans = 0;
 
-  constructor() {
+  /** Takes a sent batch's buffer to reuse, if the reporter has one. */
+  constructor(reuse?: Buffer) {
+    this.buf = reuse ?? Buffer.allocUnsafe(INITIAL_BYTES);
     this.buf[0] = OPEN_BRACKET;
+  }
+
+  /** takes nothing; returns the batch's buffer for the next batch (this batch is done with it). */
+  release(): Buffer {
+    return this.buf;
   }
 
   /** takes one span object's JSON and how many spans it holds; appends it. */
