@@ -52,10 +52,10 @@ export class ZipkinReporter implements CollectorConnectionOwner {
   private queuedEntries = 0;
   private queuedBytes = 0;
   /** localEndpoint and node_id as JSON, and the names they were made from. */
-  private localJson = '';
-  private localFor = '';
-  private nodeIdJson = '';
-  private nodeIdFor = '';
+  private localJson = Buffer.alloc(0);
+  private localFor: string | null = null;
+  private nodeIdJson = Buffer.alloc(0);
+  private nodeIdFor: string | null = null;
   /** The kept connection to the collector (null until the first report, or after it closed). */
   private conn: CollectorConnection | null = null;
   /** The batch in flight, whether it is a resend, and its deadline. */
@@ -86,21 +86,22 @@ export class ZipkinReporter implements CollectorConnectionOwner {
     const host = this.host;
     if (host.serviceName !== this.localFor) {
       this.localFor = host.serviceName;
-      this.localJson = '{"serviceName":' + JSON.stringify(host.serviceName) + '}';
+      this.localJson = Buffer.from('{"serviceName":' + JSON.stringify(host.serviceName) + '}');
     }
     if (host.nodeId !== this.nodeIdFor) {
       this.nodeIdFor = host.nodeId;
-      this.nodeIdJson = JSON.stringify(host.nodeId);
-    }
-    const json = span.toJson(this.localJson, this.nodeIdJson);
-    if (this.queuedBytes + json.length > MAX_QUEUED_BYTES) {
-      Atomics.add(host.counters, TRACE_COUNTER.SPANS_DROPPED, span.count);
-      return;
+      this.nodeIdJson = Buffer.from(JSON.stringify(host.nodeId));
     }
     let open = this.batches.length === 0 ? undefined : this.batches[this.batches.length - 1]!;
     if (open === undefined || isFull(open)) this.batches.push((open = new SpanBatch(this.spare.pop())));
     const before = open.bytes;
-    open.append(json, span.count);
+    open.appendSpan(span, this.localJson, this.nodeIdJson);
+    if (this.queuedBytes + open.bytes - before > MAX_QUEUED_BYTES) {
+      open.undoLast(before, span.count);
+      if (open.entries === 0) this.recycle(this.batches.pop()!);
+      Atomics.add(host.counters, TRACE_COUNTER.SPANS_DROPPED, span.count);
+      return;
+    }
     this.queuedEntries++;
     this.queuedBytes += open.bytes - before;
     if (isFull(this.batches[0]!)) {
