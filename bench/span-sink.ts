@@ -4,6 +4,7 @@
 // CPU is sampled apart from the proxy's and the load generator's (a real
 // Zipkin runs on another machine; here it shares the cores, so it must cost
 // little). Usage: node span-sink.js. Prints {"msg":"span sink ready","port":N};
+// on SIGUSR2 prints {"msg":"span sink stats","connections":N,"reports":M};
 // SIGTERM/SIGINT stop it.
 import net from 'node:net';
 
@@ -28,7 +29,7 @@ class SinkConnection {
         const take = Math.min(this.bodyLeft, chunk.length - at);
         this.bodyLeft -= take;
         at += take;
-        if (this.bodyLeft === 0) this.socket.write(ACCEPTED);
+        if (this.bodyLeft === 0) answer(this.socket);
         continue;
       }
       const before = this.head.length;
@@ -42,12 +43,23 @@ class SinkConnection {
       at += end + 4 - before;
       this.head = '';
       this.bodyLeft = m === null ? 0 : Number(m[1]);
-      if (this.bodyLeft === 0) this.socket.write(ACCEPTED);
+      if (this.bodyLeft === 0) answer(this.socket);
     }
   }
 }
 
-const server = net.createServer((socket) => new SinkConnection(socket));
+let connections = 0;
+let reports = 0;
+
+function answer(socket: net.Socket): void {
+  reports++;
+  socket.write(ACCEPTED);
+}
+
+const server = net.createServer((socket) => {
+  connections++;
+  new SinkConnection(socket);
+});
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ msg: 'span sink ready', port: (server.address() as net.AddressInfo).port })}\n`);
 });
@@ -57,4 +69,7 @@ function stop(): void {
   process.exit(0);
 }
 process.on('SIGTERM', stop);
+process.on('SIGUSR2', () => {
+  process.stdout.write(`${JSON.stringify({ msg: 'span sink stats', connections, reports })}\n`);
+});
 process.on('SIGINT', stop);
