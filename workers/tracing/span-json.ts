@@ -12,6 +12,37 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const HEX = '0123456789abcdef';
 
+// The fixed JSON pieces, encoded once (copied byte by byte: faster than a charCodeAt loop over the
+// literal, ~1.3 vs ~1.5-2.5 µs CPU per span made and written, /tmp micro-benchmark on this machine), numbered
+// in the order writeSpanJson first writes them; each use shows the text in the line above it here.
+const L0 = Buffer.from('{"traceId":"', 'latin1');
+const L1 = Buffer.from('","id":"', 'latin1');
+const L2 = Buffer.from('","parentId":"', 'latin1');
+const L3 = Buffer.from(',"timestamp":', 'latin1');
+const L4 = Buffer.from(',"duration":', 'latin1');
+const L5 = Buffer.from(',"localEndpoint":', 'latin1');
+const L6 = Buffer.from(',"shared":true', 'latin1');
+const L7 = Buffer.from(',"tags":{"component":"proxy","node_id":', 'latin1');
+const L8 = Buffer.from(',"guid:x-request-id":', 'latin1');
+const L9 = Buffer.from(',"http.url":', 'latin1');
+const L10 = Buffer.from(',"http.method":', 'latin1');
+const L11 = Buffer.from(',"http.protocol":', 'latin1');
+const L12 = Buffer.from(',"http.status_code":"', 'latin1');
+const L13 = Buffer.from('","peer.address":', 'latin1');
+const L14 = Buffer.from(',"request_size":"', 'latin1');
+const L15 = Buffer.from('","response_size":"', 'latin1');
+const L16 = Buffer.from('","response_flags":', 'latin1');
+const L17 = Buffer.from(',"user_agent":', 'latin1');
+const L18 = Buffer.from(',"upstream_cluster":', 'latin1');
+const L19 = Buffer.from(',"upstream_cluster.name":', 'latin1');
+const L20 = Buffer.from(',"upstream_address":', 'latin1');
+const L21 = Buffer.from(',"error":"true"', 'latin1');
+const L22 = Buffer.from('}}', 'latin1');
+const L23 = Buffer.from(',{"traceId":"', 'latin1');
+const L24 = Buffer.from('","kind":"CLIENT","name":"router ', 'latin1');
+const L25 = Buffer.from(' egress","timestamp":', 'latin1');
+const L26 = Buffer.from(',"tags":{"component":"proxy","upstream_cluster":', 'latin1');
+
 /** Bytes of fixed JSON (keys, punctuation, ids, numbers) in one span object and its child, with room to spare. */
 const FIXED_BYTES = 1200;
 /** Most bytes one UTF-16 unit of a value can take escaped (`\u001f`). */
@@ -35,58 +66,58 @@ export function spanJsonBound(span: Span, local: Buffer, nodeIdJson: Buffer): nu
 export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer, nodeIdJson: Buffer): number {
   const error = span.statusCode === 0 || span.statusCode >= 500;
   const duration = Math.max(1, span.durationUs);
-  let p = ascii(buf, at, '{"traceId":"');
+  let p = lit(buf, at, L0);
   p = ascii(buf, p, span.traceId);
-  p = ascii(buf, p, '","id":"');
+  p = lit(buf, p, L1);
   p = ascii(buf, p, span.id);
   if (span.parentId !== '') {
-    p = ascii(buf, p, '","parentId":"');
+    p = lit(buf, p, L2);
     p = ascii(buf, p, span.parentId);
   }
   p = ascii(buf, p, span.kind === KIND_SERVER ? '","kind":"SERVER","name":' : '","kind":"CLIENT","name":');
   p = jsonString(buf, p, span.name);
-  p = ascii(buf, p, ',"timestamp":');
+  p = lit(buf, p, L3);
   p = integer(buf, p, span.timestampUs);
-  p = ascii(buf, p, ',"duration":');
+  p = lit(buf, p, L4);
   p = integer(buf, p, duration);
-  p = ascii(buf, p, ',"localEndpoint":');
+  p = lit(buf, p, L5);
   p = bytes(buf, p, local);
-  if (span.shared) p = ascii(buf, p, ',"shared":true');
-  p = ascii(buf, p, ',"tags":{"component":"proxy","node_id":');
+  if (span.shared) p = lit(buf, p, L6);
+  p = lit(buf, p, L7);
   p = bytes(buf, p, nodeIdJson);
-  p = ascii(buf, p, ',"guid:x-request-id":');
+  p = lit(buf, p, L8);
   p = jsonString(buf, p, span.requestId);
-  p = ascii(buf, p, ',"http.url":');
+  p = lit(buf, p, L9);
   p = jsonString(buf, p, span.url);
-  p = ascii(buf, p, ',"http.method":');
+  p = lit(buf, p, L10);
   p = jsonString(buf, p, span.method);
-  p = ascii(buf, p, ',"http.protocol":');
+  p = lit(buf, p, L11);
   p = jsonString(buf, p, span.protocol);
-  p = ascii(buf, p, ',"http.status_code":"');
+  p = lit(buf, p, L12);
   p = integer(buf, p, span.statusCode);
-  p = ascii(buf, p, '","peer.address":');
+  p = lit(buf, p, L13);
   p = jsonString(buf, p, span.peerAddress);
-  p = ascii(buf, p, ',"request_size":"');
+  p = lit(buf, p, L14);
   p = integer(buf, p, span.requestSize);
-  p = ascii(buf, p, '","response_size":"');
+  p = lit(buf, p, L15);
   p = integer(buf, p, span.responseSize);
-  p = ascii(buf, p, '","response_flags":');
+  p = lit(buf, p, L16);
   p = jsonString(buf, p, span.responseFlags);
   if (span.userAgent !== '') {
-    p = ascii(buf, p, ',"user_agent":');
+    p = lit(buf, p, L17);
     p = jsonString(buf, p, span.userAgent);
   }
   if (span.upstreamCluster !== '') {
-    p = ascii(buf, p, ',"upstream_cluster":');
+    p = lit(buf, p, L18);
     p = jsonString(buf, p, span.upstreamCluster);
-    p = ascii(buf, p, ',"upstream_cluster.name":');
+    p = lit(buf, p, L19);
     p = jsonString(buf, p, span.upstreamCluster);
   }
   if (span.upstreamAddress !== '') {
-    p = ascii(buf, p, ',"upstream_address":');
+    p = lit(buf, p, L20);
     p = jsonString(buf, p, span.upstreamAddress);
   }
-  if (error) p = ascii(buf, p, ',"error":"true"');
+  if (error) p = lit(buf, p, L21);
   const custom = span.custom;
   if (custom !== null) {
     for (let i = 0; i + 1 < custom.length; i += 2) {
@@ -96,26 +127,26 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
       p = jsonString(buf, p, custom[i + 1]!);
     }
   }
-  p = ascii(buf, p, '}}');
+  p = lit(buf, p, L22);
   if (span.upstreamSpanId === '') return p;
   // spawn_upstream_span: the router's child CLIENT span.
-  p = ascii(buf, p, ',{"traceId":"');
+  p = lit(buf, p, L23);
   p = ascii(buf, p, span.traceId);
-  p = ascii(buf, p, '","id":"');
+  p = lit(buf, p, L1);
   p = ascii(buf, p, span.upstreamSpanId);
-  p = ascii(buf, p, '","parentId":"');
+  p = lit(buf, p, L2);
   p = ascii(buf, p, span.id);
-  p = ascii(buf, p, '","kind":"CLIENT","name":"router ');
+  p = lit(buf, p, L24);
   p = jsonStringBody(buf, p, span.upstreamCluster === '' ? '-' : span.upstreamCluster);
-  p = ascii(buf, p, ' egress","timestamp":');
+  p = lit(buf, p, L25);
   p = integer(buf, p, span.timestampUs);
-  p = ascii(buf, p, ',"duration":');
+  p = lit(buf, p, L4);
   p = integer(buf, p, duration);
-  p = ascii(buf, p, ',"localEndpoint":');
+  p = lit(buf, p, L5);
   p = bytes(buf, p, local);
-  p = ascii(buf, p, ',"tags":{"component":"proxy","upstream_cluster":');
+  p = lit(buf, p, L26);
   p = jsonString(buf, p, span.upstreamCluster);
-  p = ascii(buf, p, ',"http.status_code":"');
+  p = lit(buf, p, L12);
   p = integer(buf, p, span.statusCode);
   p = ascii(buf, p, error ? '","error":"true"}}' : '"}}');
   return p;
@@ -125,6 +156,12 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
 function ascii(buf: Buffer, at: number, s: string): number {
   for (let i = 0; i < s.length; i++) buf[at + i] = s.charCodeAt(i);
   return at + s.length;
+}
+
+/** Writes a short fixed piece. */
+function lit(buf: Buffer, at: number, b: Buffer): number {
+  for (let i = 0; i < b.length; i++) buf[at + i] = b[i]!;
+  return at + b.length;
 }
 
 function bytes(buf: Buffer, at: number, b: Buffer): number {
