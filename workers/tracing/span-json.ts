@@ -12,9 +12,9 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const HEX = '0123456789abcdef';
 
-// The fixed JSON pieces, encoded once (copied byte by byte: faster than a charCodeAt loop over the
-// literal, ~1.3 vs ~1.5-2.5 µs CPU per span made and written, /tmp micro-benchmark on this machine), numbered
-// in the order writeSpanJson first writes them; each use shows the text in the line above it here.
+// The fixed JSON pieces, encoded once and copied byte by byte (faster than a charCodeAt loop over the
+// literal: ~1.3 vs ~1.5-2.5 µs CPU per span made and written, a micro-benchmark on this machine), numbered in
+// the order writeSpanJson writes them.
 const L0 = Buffer.from('{"traceId":"', 'latin1');
 const L1 = Buffer.from('","id":"', 'latin1');
 const L2 = Buffer.from('","parentId":"', 'latin1');
