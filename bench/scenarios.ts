@@ -7,8 +7,6 @@
 // (plaintext and with mTLS, Isthmus and haproxy pairs); `reload` is Isthmus at a fixed rate while its
 // routes change every 500 ms; `uws-front` (only when named) is Isthmus's route
 // table behind a uWS listener.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { compiledSibling } from '../src/process/compiled-path.js';
@@ -20,6 +18,7 @@ import { createRouteReloader } from './route-reloader.js';
 import { MESH_MTLS_LABEL, startMtlsMesh } from './mesh-mtls-target.js';
 import { MESH_HAPROXY_MTLS_LABEL, startHaproxyMtlsMesh } from './mesh-haproxy-mtls.js';
 import { benchAuthzFilters } from './authz-policy.js';
+import { sampleProcess } from './process-sampler.js';
 import { cacheCounts, startPolicyControl } from './policy-control.js';
 
 export interface StartContext {
@@ -278,7 +277,9 @@ function authz(withPolicy: boolean): LoadTarget {
 /**
  * Issue 16's tracing cost: the same proxy with no tracing, and with Zipkin tracing sampling 1% and 100% of requests
  * (every request starts a trace, its context goes upstream in both formats; sampled spans are reported in batches
- * to a small collector in the bench process, which is not sampled for CPU). Same run, interleaved.
+ * on a kept connection to a collector, bench/span-sink.ts, that accepts and discards them in its own process).
+ * The row's CPU is the proxy's own; the collector's is reported beside it (collector cpu ms, per run summed).
+ * Same run, interleaved.
  */
 function tracing(percent: number | null): LoadTarget {
   return {
@@ -294,27 +295,42 @@ function tracing(percent: number | null): LoadTarget {
         return fromProcesses([proc], proc.ready!.listenPort);
       }
       const collector = await startSpanSink();
-      return beside(() => collector.close(), async () => {
-        const proc = await startIsthmus(upstreamPort, 1, dir, { tracing: { samplingPercent: percent, collectorPort: collector.port } });
-        return fromProcesses([proc], proc.ready!.listenPort);
+      return beside(() => collector.stop(), async () => {
+        const proc = await startIsthmus(upstreamPort, 1, dir, { tracing: { samplingPercent: percent, collectorPort: collector.ready! } });
+        return fromProcesses([proc], proc.ready!.listenPort, collectorCpu(collector.pid));
       });
     },
   };
 }
 
-/** A Zipkin collector that accepts every report (202) and keeps nothing. */
-async function startSpanSink(): Promise<{ port: number; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    req.on('data', () => {});
-    req.on('end', () => res.writeHead(202).end());
+/** Starts the bench's Zipkin collector (bench/span-sink.ts) in its own process; ready is its port. */
+async function startSpanSink(): Promise<ManagedProcess<number>> {
+  return startManagedProcess({
+    name: 'span sink',
+    command: process.execPath,
+    args: [compiledSibling(import.meta.url, 'span-sink.js')],
+    readyLine: (line) => {
+      const record = parseJsonLine(line);
+      return record?.msg === 'span sink ready' && typeof record.port === 'number' ? record.port : undefined;
+    },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+}
+
+/** The collector's CPU over the measured window, as a count of the run (milliseconds). */
+function collectorCpu(pid: number): DuringLoad {
+  let before = 0;
+  const cpuMs = (): number => {
+    try {
+      return sampleProcess(pid).cpuSeconds * 1000;
+    } catch {
+      return Number.NaN;
+    }
+  };
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    start: () => {
+      before = cpuMs();
+    },
+    end: () => ({ collector_cpu_ms: Math.round(cpuMs() - before) }),
   };
 }
 

@@ -20,6 +20,8 @@ export interface ZipkinReceiver {
   readonly spans: ZipkinSpan[];
   /** Reports received (POSTs), with the path each went to. */
   readonly reports: { path: string; contentType: string | undefined }[];
+  /** TCP connections the receiver accepted. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -45,12 +47,17 @@ export async function startZipkinReceiver(): Promise<ZipkinReceiver> {
       }
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   return {
     port,
     spans,
     reports,
+    get connections() {
+      return connections;
+    },
     close: () => new Promise<void>((r) => {
       server.closeAllConnections();
       server.close(() => r());

@@ -1,9 +1,12 @@
 // One report's body, Zipkin v2 JSON bytes (`[span,span,...]`), written as
-// each span ends. A span queued as an object lived up to FLUSH_INTERVAL_MS,
-// long enough to be promoted to V8's old generation with all its strings and
-// marked there (the profile of `bench tracing` at 100%: GC time tripled);
-// written at once, the Span and its JSON die young and the queue is bytes
-// outside the JS heap.
+// each span ends (span-json.ts, no string made). A span queued as an object
+// lived up to FLUSH_INTERVAL_MS, long enough to be promoted to V8's old
+// generation with all its strings and marked there (the profile of `bench
+// tracing` at 100%: GC time tripled); written at once, the Span dies young and
+// the queue is bytes outside the JS heap.
+
+import type { Span } from './span.js';
+import { spanJsonBound, writeSpanJson } from './span-json.js';
 
 const INITIAL_BYTES = 64 * 1024;
 const OPEN_BRACKET = 0x5b;
@@ -11,7 +14,7 @@ const COMMA = 0x2c;
 const CLOSE_BRACKET = 0x5d;
 
 export class SpanBatch {
-  private buf = Buffer.allocUnsafe(INITIAL_BYTES);
+  private buf: Buffer;
   /** Bytes written, '[' included. */
   private length = 1;
   /** Span objects appended (each reports one or two spans). */
@@ -19,23 +22,37 @@ export class SpanBatch {
   /** Zipkin spans in the body. */
   spans = 0;
 
-  constructor() {
+  /** Takes a sent batch's buffer to reuse, if the reporter has one. */
+  constructor(reuse?: Buffer) {
+    this.buf = reuse ?? Buffer.allocUnsafe(INITIAL_BYTES);
     this.buf[0] = OPEN_BRACKET;
   }
 
-  /** takes one span object's JSON and how many spans it holds; appends it. */
-  append(json: string, count: number): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit; +2 for the comma and the closing bracket.
-    const need = this.length + json.length * 3 + 2;
+  /** takes nothing; returns the batch's buffer for the next batch (this batch is done with it). */
+  release(): Buffer {
+    return this.buf;
+  }
+
+  /** takes a span and its worker's localEndpoint and node_id JSON; appends the span's JSON (span-json.ts). */
+  appendSpan(span: Span, local: Buffer, nodeIdJson: Buffer): void {
+    // +2 for the comma and the closing bracket.
+    const need = this.length + spanJsonBound(span, local, nodeIdJson) + 2;
     if (need > this.buf.length) {
       const grown = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
       this.buf.copy(grown, 0, 0, this.length);
       this.buf = grown;
     }
     if (this.entries > 0) this.buf[this.length++] = COMMA;
-    this.length += this.buf.utf8Write(json, this.length);
+    this.length = writeSpanJson(this.buf, this.length, span, local, nodeIdJson);
     this.entries++;
-    this.spans += count;
+    this.spans += span.count;
+  }
+
+  /** takes the byte length and span count before the last append; takes that append back (the queue's byte bound). */
+  undoLast(bytesBefore: number, spanCount: number): void {
+    this.length = bytesBefore;
+    this.entries--;
+    this.spans -= spanCount;
   }
 
   /** Bytes of the body so far. */

@@ -4,13 +4,13 @@
 // go out when full or after FLUSH_INTERVAL_MS. At most one report is in
 // flight; a full queue drops new spans and counts them, so a collector that
 // is down or slow costs a bounded amount of memory and never touches a
-// request. The report is a small HTTP/1.1
-// POST on its own connection (connection: close), to an endpoint of the
-// collector cluster of the worker's current config.
-import { connect, type Socket } from 'node:net';
+// request. The report is an HTTP/1.1 POST on one kept connection to an
+// endpoint of the collector cluster of the worker's current config
+// (collector-connection.ts); sent batches' buffers are reused.
 import type { ZipkinProvider } from '../../src/config/tracing-config.js';
 import type { UpstreamCluster } from '../upstream-cluster.js';
 import type { Span } from './span.js';
+import { CollectorConnection, type CollectorConnectionOwner } from './collector-connection.js';
 import { SpanBatch } from './span-batch.js';
 import { TRACE_COUNTER } from './tracing-counters.js';
 
@@ -30,8 +30,6 @@ export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 export const MAX_BATCH_BYTES = 512 * 1024;
 /** A report that has not been answered by then is abandoned (counted as failed). */
 export const REPORT_TIMEOUT_MS = 5000;
-/** The part of the collector's answer that decides a report: `HTTP/1.x NNN`. */
-const STATUS_PREFIX_BYTES = 12;
 
 /** What a reporter needs from its worker. */
 export interface ReporterHost {
@@ -42,18 +40,30 @@ export interface ReporterHost {
   clusters(): ReadonlyMap<string, UpstreamCluster>;
 }
 
-export class ZipkinReporter {
+/** Spare batch buffers a reporter keeps. */
+const MAX_SPARE_BUFFERS = 2;
+/** A buffer a huge span grew past this is not kept. */
+const MAX_SPARE_BUFFER_BYTES = 2 * 1024 * 1024;
+
+export class ZipkinReporter implements CollectorConnectionOwner {
   /** Batches waiting, oldest first; the last one is the one spans are appended to. */
   private batches: SpanBatch[] = [];
   /** Span objects in batches, and their bytes. */
   private queuedEntries = 0;
   private queuedBytes = 0;
   /** localEndpoint and node_id as JSON, and the names they were made from. */
-  private localJson = '';
-  private localFor = '';
-  private nodeIdJson = '';
-  private nodeIdFor = '';
-  private inFlight: Socket | null = null;
+  private localJson = Buffer.alloc(0);
+  private localFor: string | null = null;
+  private nodeIdJson = Buffer.alloc(0);
+  private nodeIdFor: string | null = null;
+  /** The kept connection to the collector (null until the first report, or after it closed). */
+  private conn: CollectorConnection | null = null;
+  /** The batch in flight, whether it is a resend, and its deadline. */
+  private sending: SpanBatch | null = null;
+  private retrying = false;
+  private deadline: NodeJS.Timeout | null = null;
+  /** Buffers of sent batches, reused by the next ones (no new ArrayBuffer per batch in steady state). */
+  private spare: Buffer[] = [];
   private timer: NodeJS.Timeout | null = null;
   /** Round-robin over the collector cluster's endpoints. */
   private next = 0;
@@ -76,25 +86,26 @@ export class ZipkinReporter {
     const host = this.host;
     if (host.serviceName !== this.localFor) {
       this.localFor = host.serviceName;
-      this.localJson = '{"serviceName":' + JSON.stringify(host.serviceName) + '}';
+      this.localJson = Buffer.from('{"serviceName":' + JSON.stringify(host.serviceName) + '}');
     }
     if (host.nodeId !== this.nodeIdFor) {
       this.nodeIdFor = host.nodeId;
-      this.nodeIdJson = JSON.stringify(host.nodeId);
+      this.nodeIdJson = Buffer.from(JSON.stringify(host.nodeId));
     }
-    const json = span.toJson(this.localJson, this.nodeIdJson);
-    if (this.queuedBytes + json.length > MAX_QUEUED_BYTES) {
+    let open = this.batches.length === 0 ? undefined : this.batches[this.batches.length - 1]!;
+    if (open === undefined || isFull(open)) this.batches.push((open = new SpanBatch(this.spare.pop())));
+    const before = open.bytes;
+    open.appendSpan(span, this.localJson, this.nodeIdJson);
+    if (this.queuedBytes + open.bytes - before > MAX_QUEUED_BYTES) {
+      open.undoLast(before, span.count);
+      if (open.entries === 0) this.recycle(this.batches.pop()!);
       Atomics.add(host.counters, TRACE_COUNTER.SPANS_DROPPED, span.count);
       return;
     }
-    let open = this.batches.length === 0 ? undefined : this.batches[this.batches.length - 1]!;
-    if (open === undefined || isFull(open)) this.batches.push((open = new SpanBatch()));
-    const before = open.bytes;
-    open.append(json, span.count);
     this.queuedEntries++;
     this.queuedBytes += open.bytes - before;
     if (isFull(this.batches[0]!)) {
-      if (this.inFlight === null) this.flush(false);
+      if (this.sending === null) this.flush(false);
     } else if (this.timer === null) {
       this.timer = setTimeout(onFlushTimer, FLUSH_INTERVAL_MS, this);
       this.timer.unref();
@@ -107,42 +118,87 @@ export class ZipkinReporter {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.inFlight !== null || this.batches.length === 0) return;
+    if (this.sending !== null || this.batches.length === 0) return;
     const batch = this.batches.shift()!;
     this.queuedEntries -= batch.entries;
     this.queuedBytes -= batch.bytes;
-    const counters = this.host.counters;
+    if (byTimer) Atomics.add(this.host.counters, TRACE_COUNTER.TIMER_FLUSHED, 1);
+    this.send(batch, false);
+  }
+
+  /** Takes a batch and whether it is a resend; sends it on the kept connection (or a new one). */
+  private send(batch: SpanBatch, retry: boolean): void {
     const endpoints = this.host.clusters().get(this.provider.collectorCluster)?.endpoints;
     if (endpoints === undefined || endpoints.length === 0) {
-      Atomics.add(counters, TRACE_COUNTER.REPORTS_SKIPPED_NO_CLUSTER, 1);
+      Atomics.add(this.host.counters, TRACE_COUNTER.REPORTS_SKIPPED_NO_CLUSTER, 1);
+      this.recycle(batch);
       this.rearm();
       return;
     }
-    const endpoint = endpoints[this.next++ % endpoints.length]!;
-    if (byTimer) Atomics.add(counters, TRACE_COUNTER.TIMER_FLUSHED, 1);
-    const spans = batch.spans;
+    let conn = this.conn;
+    if (conn !== null && (!conn.usable || !hasEndpoint(endpoints, conn.endpointKey))) {
+      conn.destroy();
+      conn = this.conn = null;
+    }
+    if (conn === null) {
+      const endpoint = endpoints[this.next++ % endpoints.length]!;
+      conn = this.conn = new CollectorConnection(this, endpoint.address + ':' + endpoint.port, endpoint.address, endpoint.port);
+    }
     const payload = batch.payload();
     const hostHeader = this.provider.collectorHostname !== '' ? this.provider.collectorHostname : this.provider.collectorCluster;
     const head =
       'POST ' + this.provider.collectorEndpoint + ' HTTP/1.1\r\nhost: ' + hostHeader +
-      '\r\ncontent-type: application/json\r\ncontent-length: ' + payload.length + '\r\nconnection: close\r\n\r\n';
-    const socket = connect({ host: endpoint.address, port: endpoint.port });
-    this.inFlight = socket;
-    const report = new ReportExchange(this, socket, spans);
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => report.onData(chunk));
-    socket.on('error', () => report.fail());
-    socket.on('close', () => report.end());
-    socket.write(head, 'latin1');
-    socket.end(payload);
+      '\r\ncontent-type: application/json\r\ncontent-length: ' + payload.length + '\r\n\r\n';
+    this.sending = batch;
+    this.retrying = retry;
+    this.deadline = setTimeout(onReportDeadline, REPORT_TIMEOUT_MS, this);
+    this.deadline.unref();
+    conn.send(head, payload);
   }
 
-  /** A report ended (sent, refused or failed): the next batch may go. */
-  reportDone(socket: Socket): void {
-    if (this.inFlight !== socket) return;
-    this.inFlight = null;
+  /** The report on conn ended (CollectorConnectionOwner): counted, and the next batch may go. */
+  reportEnded(conn: CollectorConnection, status: number, answered: boolean): void {
+    const batch = this.sending;
+    if (batch === null || conn !== this.conn) return;
+    this.sending = null;
+    if (this.deadline !== null) clearTimeout(this.deadline);
+    this.deadline = null;
+    if (status === 0 && !answered && conn.reports > 1 && !this.retrying) {
+      // A kept connection the collector closed as the report went out: sent again once, on a new connection.
+      this.conn = null;
+      this.send(batch, true);
+      return;
+    }
+    const counters = this.host.counters;
+    if (status === 0) Atomics.add(counters, TRACE_COUNTER.REPORTS_FAILED, 1);
+    else if (status >= 200 && status < 300) {
+      Atomics.add(counters, TRACE_COUNTER.REPORTS_SENT, 1);
+      Atomics.add(counters, TRACE_COUNTER.SPANS_SENT, batch.spans);
+    } else Atomics.add(counters, TRACE_COUNTER.REPORTS_DROPPED, 1);
+    if (conn.written) this.recycle(batch);
     if (this.batches.length > 0 && isFull(this.batches[0]!)) this.flush(false);
     else this.rearm();
+  }
+
+  /**
+   * The report in flight was not answered within REPORT_TIMEOUT_MS of being sent (a deadline, not an idle timeout:
+   * a collector dribbling bytes cannot hold the one report slot): its connection ends, the report counts as failed.
+   */
+  timedOut(): void {
+    this.deadline = null;
+    this.retrying = true; // not sent again
+    this.conn?.destroy();
+  }
+
+  /** The kept connection closed while idle (CollectorConnectionOwner). */
+  connectionClosed(conn: CollectorConnection): void {
+    if (this.conn === conn && this.sending === null) this.conn = null;
+  }
+
+  /** Keeps a sent batch's buffer for the next batch (bounded: two spare buffers at most). */
+  private recycle(batch: SpanBatch): void {
+    const buf = batch.release();
+    if (this.spare.length < MAX_SPARE_BUFFERS && buf.length <= MAX_SPARE_BUFFER_BYTES) this.spare.push(buf);
   }
 
   private rearm(): void {
@@ -152,70 +208,29 @@ export class ZipkinReporter {
     }
   }
 
-  /** Counts one finished report. */
-  count(slot: number, spans: number): void {
-    Atomics.add(this.host.counters, slot, 1);
-    if (slot === TRACE_COUNTER.REPORTS_SENT) Atomics.add(this.host.counters, TRACE_COUNTER.SPANS_SENT, spans);
-  }
-
   /** Stops the timer and any report in flight (worker shutdown or a config without this collector). */
   close(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    this.inFlight?.destroy();
+    if (this.deadline !== null) clearTimeout(this.deadline);
+    this.deadline = null;
+    this.sending = null;
+    this.conn?.destroy();
+    this.conn = null;
     this.batches = [];
+    this.spare = [];
     this.queuedEntries = 0;
     this.queuedBytes = 0;
   }
 }
 
-/**
- * One report's exchange: the first bytes of the collector's status line decide sent or dropped, and the exchange
- * ends there (the rest of the answer is not read); no answer, or none within REPORT_TIMEOUT_MS from the start
- * (a deadline, not an idle timeout: a collector dribbling bytes cannot hold the one report slot), is failed.
- */
-class ReportExchange {
-  private answer = '';
-  private done = false;
-  private readonly deadline: NodeJS.Timeout;
-
-  constructor(
-    private readonly reporter: ZipkinReporter,
-    private readonly socket: Socket,
-    private readonly spans: number,
-  ) {
-    this.deadline = setTimeout(onReportDeadline, REPORT_TIMEOUT_MS, this);
-    this.deadline.unref();
-  }
-
-  onData(chunk: Buffer): void {
-    if (this.done) return;
-    this.answer += chunk.latin1Slice(0, Math.min(chunk.length, STATUS_PREFIX_BYTES - this.answer.length));
-    if (this.answer.length >= STATUS_PREFIX_BYTES) this.end();
-  }
-
-  fail(): void {
-    this.finish(TRACE_COUNTER.REPORTS_FAILED);
-  }
-
-  end(): void {
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(this.answer);
-    if (m === null) this.finish(TRACE_COUNTER.REPORTS_FAILED);
-    else this.finish(m[1]!.startsWith('2') ? TRACE_COUNTER.REPORTS_SENT : TRACE_COUNTER.REPORTS_DROPPED);
-  }
-
-  private finish(slot: number): void {
-    if (this.done) return;
-    this.done = true;
-    clearTimeout(this.deadline);
-    this.socket.destroy();
-    this.reporter.count(slot, this.spans);
-    this.reporter.reportDone(this.socket);
-  }
+function onReportDeadline(reporter: ZipkinReporter): void {
+  reporter.timedOut();
 }
 
-function onReportDeadline(report: ReportExchange): void {
-  report.fail();
+function hasEndpoint(endpoints: readonly { address: string; port: number }[], key: string): boolean {
+  for (const e of endpoints) if (e.address + ':' + e.port === key) return true;
+  return false;
 }
 
 /** A batch that takes no more spans: it goes out without waiting for the timer. */

@@ -4,8 +4,16 @@
 // spawn_upstream_span made one.
 import { describe, expect, it } from 'vitest';
 import { KIND_SERVER, Span } from '../../../workers/tracing/span.js';
+import { SpanBatch } from '../../../workers/tracing/span-batch.js';
 
-describe('Span.toJson', () => {
+/** takes spans; returns the report body a batch of them makes, parsed. */
+function reported(spans: Span[], local = JSON.stringify({ serviceName: 'a.default' }), nodeId = JSON.stringify('node"1')): Record<string, unknown>[] {
+  const batch = new SpanBatch();
+  for (const s of spans) batch.appendSpan(s, Buffer.from(local), Buffer.from(nodeId));
+  return JSON.parse(batch.payload().toString('utf8')) as Record<string, unknown>[];
+}
+
+describe('span JSON', () => {
   it('writes valid Zipkin v2 JSON for hostile strings and a spawned upstream span', () => {
     const s = new Span();
     s.traceId = '463ac35c9f6413ad';
@@ -25,7 +33,7 @@ describe('Span.toJson', () => {
     s.custom = ['tag"x', 'v\\al', 'user', ''];
     s.upstreamSpanId = 'b7ad6b7169203331';
     s.upstreamCluster = 'outbound|9080||reviews';
-    const list = JSON.parse(`[${s.toJson(JSON.stringify({ serviceName: 'a.default' }), JSON.stringify('node"1'))}]`) as Record<string, unknown>[];
+    const list = reported([s]);
     expect(list).toHaveLength(2);
     expect(list[0]).toMatchObject({
       traceId: '463ac35c9f6413ad', id: 'a2fb4a1d1a96d312', parentId: '0020000000000001', kind: 'SERVER', shared: true, name: 'host"\\/*',
@@ -34,5 +42,47 @@ describe('Span.toJson', () => {
     });
     expect(list[1]).toMatchObject({ id: 'b7ad6b7169203331', parentId: 'a2fb4a1d1a96d312', kind: 'CLIENT', tags: { error: 'true' } });
     expect(s.count).toBe(2);
+  });
+
+  it('writes every value as JSON.stringify would: escapes, non-ASCII, surrogate pairs and lone surrogates, big numbers', () => {
+    const values = ['plain', 'q"b\\s/', '\b\f\n\r\t\u0000\u001f\u007f', 'é€', '😀x', '\ud800', 'a\udc00b', '\u2028\u2029'];
+    const spans = values.map((v, i) => {
+      const s = new Span();
+      s.traceId = '463ac35c9f6413ad463ac35c9f6413ad';
+      s.id = 'a2fb4a1d1a96d31' + i;
+      s.name = v;
+      s.url = v;
+      s.userAgent = v;
+      s.requestId = v;
+      s.method = 'GET';
+      s.protocol = 'HTTP/1.1';
+      s.peerAddress = '::1';
+      s.upstreamCluster = v;
+      s.upstreamSpanId = 'b7ad6b716920333' + i;
+      s.timestampUs = 9_007_199_254_740_991 - i;
+      s.durationUs = 1234.6;
+      s.statusCode = 200;
+      s.requestSize = 0;
+      s.responseSize = 1024;
+      s.custom = [v, v];
+      return s;
+    });
+    const list = reported(spans, JSON.stringify({ serviceName: 'svc-é' }), JSON.stringify('n\u0001'));
+    expect(list).toHaveLength(2 * values.length);
+    values.forEach((v, i) => {
+      const server = list[2 * i]!;
+      const child = list[2 * i + 1]!;
+      expect(server).toMatchObject({ name: v, timestamp: 9_007_199_254_740_991 - i, duration: 1234, localEndpoint: { serviceName: 'svc-é' } });
+      expect(server.tags).toMatchObject({ 'http.url': v, user_agent: v, 'guid:x-request-id': v, 'http.status_code': '200', request_size: '0', response_size: '1024', node_id: 'n\u0001' });
+      if (v !== '') expect((server.tags as Record<string, string>)[v]).toBe(v);
+      expect(child).toMatchObject({ name: `router ${v === '' ? '-' : v} egress`, parentId: server.id, kind: 'CLIENT' });
+    });
+    // Byte for byte what JSON.stringify writes for the strings.
+    const body = (() => {
+      const batch = new SpanBatch();
+      batch.appendSpan(spans[2]!, Buffer.from('{}'), Buffer.from('""'));
+      return batch.payload().toString('utf8');
+    })();
+    expect(body).toContain(`"http.url":${JSON.stringify(values[2])}`);
   });
 });

@@ -2,6 +2,7 @@
 // per batch to the collector cluster's endpoint; a collector that accepts and
 // never answers holds at most one report in flight and a bounded queue, the
 // rest counted as dropped; a refused connection counts a failed report.
+import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ZipkinProvider } from '../../../src/config/tracing-config.js';
@@ -157,5 +158,54 @@ describe('ZipkinReporter', () => {
     const dropped = Atomics.load(host.counters, TRACE_COUNTER.SPANS_DROPPED);
     expect(dropped).toBeGreaterThan(0);
     expect((total - dropped) * huge.length).toBeLessThanOrEqual(MAX_QUEUED_BYTES + MAX_BATCH_BYTES);
+  });
+
+  it('sends every report on one kept connection to the collector, not a new TCP connection per report', async () => {
+    const receiver: ZipkinReceiver = await startZipkinReceiver();
+    cleanup.push(() => receiver.close());
+    const host = hostFor(receiver.port);
+    const reporter = new ZipkinReporter(host, provider);
+    cleanup.push(() => reporter.close());
+    for (let report = 1; report <= 5; report++) {
+      for (let i = 0; i < MAX_BATCH_SPANS; i++) reporter.add(span(i));
+      await waitFor(`report ${report}`, () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_SENT) === report, 5000);
+    }
+    expect(receiver.spans).toHaveLength(5 * MAX_BATCH_SPANS);
+    expect(receiver.connections).toBe(1);
+  });
+
+  it('sends the next report on a new connection after the collector closed a kept one (idle timeout, connection: close)', async () => {
+    let connections = 0;
+    let spans = 0;
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        spans += (JSON.parse(body) as unknown[]).length;
+        // Every other answer says it closes the connection.
+        if (spans % 2 === 0) res.setHeader('connection', 'close');
+        res.writeHead(202).end();
+      });
+    });
+    server.keepAliveTimeout = 100; // closes an idle kept connection long before the reporter would
+    server.on('connection', () => connections++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }));
+    const host = hostFor((server.address() as net.AddressInfo).port);
+    const reporter = new ZipkinReporter(host, provider);
+    cleanup.push(() => reporter.close());
+    for (let report = 1; report <= 4; report++) {
+      reporter.add(span(report));
+      reporter.flush(false);
+      await waitFor(`report ${report}`, () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_SENT) === report, 5000);
+      if (report === 1) await new Promise((r) => setTimeout(r, 300)); // past the collector's idle timeout
+    }
+    expect(spans).toBe(4);
+    expect(Atomics.load(host.counters, TRACE_COUNTER.REPORTS_FAILED)).toBe(0);
+    expect(connections).toBeGreaterThanOrEqual(2);
   });
 });

@@ -1,0 +1,208 @@
+// One keep-alive HTTP/1.1 connection from a worker's Zipkin reporter to one
+// collector endpoint, carrying one report at a time. A new TCP connection per
+// report (the reporter's first form) cost the proxy a connect, a socket
+// object, a TIME_WAIT and cold (interpreted) net code every 256 spans; this
+// connection is opened once and reused while the collector keeps it open.
+//
+// The collector is a peer like any other: its answer is read only as far as
+// the report's outcome and the connection's reuse need. The status line
+// decides the report; the head (bounded) and a Content-Length body are read so
+// the next report can follow on the same connection. An answer that is not
+// whole in hand when its status is known (a slow or dribbling collector), has
+// no Content-Length, says `connection: close`, or overflows the head bound
+// ends the connection: the next report opens a new one.
+import { connect, type Socket } from 'node:net';
+
+/** Longest answer head read on a kept connection (Zipkin's and Jaeger's 202s have a few hundred bytes). */
+export const MAX_ANSWER_HEAD_BYTES = 8192;
+/** A kept connection idle this long is closed by the proxy, before a collector's idle timeout (Node's is 5 s) races a report. */
+export const IDLE_CLOSE_MS = 4000;
+/** The part of the answer that decides a report: `HTTP/1.x NNN`. */
+const STATUS_PREFIX_BYTES = 12;
+
+/** What the connection tells its reporter. */
+export interface CollectorConnectionOwner {
+  /** The report on `conn` ended: its status code (0 = no answer: refused, reset, closed, timed out), and whether any answer byte came. */
+  reportEnded(conn: CollectorConnection, status: number, answered: boolean): void;
+  /** The connection closed while idle (the reporter forgets it). */
+  connectionClosed(conn: CollectorConnection): void;
+}
+
+export class CollectorConnection {
+  private readonly socket: Socket;
+  /** A report is in flight (sent, its status not yet known). */
+  private busy = false;
+  /** Reports sent on this connection (the second and later ones are on a reused connection). */
+  reports = 0;
+  /** The answer so far, latin1, up to the end of its head (bounded by MAX_ANSWER_HEAD_BYTES). */
+  private head = '';
+  /** Body bytes of the current answer still to skip (-1 = head not complete). */
+  private bodyLeft = -1;
+  private closed = false;
+
+  constructor(
+    private readonly owner: CollectorConnectionOwner,
+    /** `address:port`: reused only while this endpoint is still in the collector cluster. */
+    readonly endpointKey: string,
+    address: string,
+    port: number,
+  ) {
+    const socket = connect({ host: address, port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.setTimeout(IDLE_CLOSE_MS);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => this.onClose());
+    socket.on('close', () => this.onClose());
+    socket.on('timeout', () => {
+      if (!this.busy) this.socket.destroy();
+    });
+  }
+
+  /** True while a report is in flight. */
+  get inFlight(): boolean {
+    return this.busy;
+  }
+
+  /** True when the report's bytes have all left the process (its buffer may be reused). */
+  get written(): boolean {
+    return this.socket.writableLength === 0;
+  }
+
+  /** Takes the request head (latin1) and body; sends them as one write. */
+  send(head: string, body: Buffer): void {
+    this.busy = true;
+    this.reports++;
+    this.head = '';
+    this.bodyLeft = -1;
+    const socket = this.socket;
+    socket.cork();
+    socket.write(head, 'latin1');
+    socket.write(body);
+    socket.uncork();
+  }
+
+  /** Ends the connection now (shutdown, a report's deadline, an answer that cannot be framed). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (!this.busy) {
+      // Bytes nobody asked for (a second answer, a collector talking out of turn): the connection is not HTTP we can frame.
+      this.socket.destroy();
+      return;
+    }
+    let at = 0;
+    if (this.bodyLeft < 0) {
+      const room = MAX_ANSWER_HEAD_BYTES - this.head.length;
+      const take = Math.min(chunk.length, room);
+      const before = this.head.length;
+      this.head += chunk.latin1Slice(0, take);
+      const end = this.head.indexOf('\r\n\r\n', Math.max(0, before - 3));
+      if (end < 0) {
+        if (this.head.length >= MAX_ANSWER_HEAD_BYTES) this.finish(false);
+        else if (this.head.length >= STATUS_PREFIX_BYTES) this.finish(false); // status known, the rest not in hand
+        return;
+      }
+      at = end + 4 - before;
+      this.head = this.head.slice(0, end + 4);
+      if (closes(this.head)) {
+        this.finish(false);
+        return;
+      }
+      if (isChunked(this.head)) {
+        // Node's http server answers a bodiless 202 as `transfer-encoding: chunked` + `0\r\n\r\n`: reused when the
+        // whole chunked body is in this chunk (bounded), else not.
+        const rest = chunk.length - at;
+        this.finish(rest <= MAX_ANSWER_HEAD_BYTES && chunkedBodyEndsAt(chunk.latin1Slice(at, chunk.length)) === rest);
+        return;
+      }
+      const length = contentLength(this.head);
+      if (length < 0) {
+        this.finish(false);
+        return;
+      }
+      this.bodyLeft = length;
+    }
+    this.bodyLeft -= chunk.length - at;
+    // The body whole and nothing after it: reused; a body still to come, or more bytes than it said: not.
+    this.finish(this.bodyLeft === 0);
+  }
+
+  /** The answer's status is decided: tells the owner; keeps the connection only when the answer was whole and framed. */
+  private finish(reusable: boolean): void {
+    if (!this.busy) return;
+    this.busy = false;
+    const status = statusOf(this.head);
+    if (!reusable || status === 0) this.socket.destroy();
+    this.owner.reportEnded(this, status, true);
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    if (this.busy) {
+      this.busy = false;
+      const answered = this.head.length > 0;
+      this.owner.reportEnded(this, answered ? statusOf(this.head) : 0, answered);
+    }
+    this.owner.connectionClosed(this);
+  }
+
+  /** True once the socket is closed or closing (the reporter opens a new connection). */
+  get usable(): boolean {
+    return !this.closed && !this.socket.destroyed;
+  }
+}
+
+/** takes an answer's text; returns its status code, 0 when it does not start with an HTTP/1.x status line. */
+function statusOf(answer: string): number {
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(answer);
+  return m === null ? 0 : Number(m[1]);
+}
+
+/** takes a complete answer head; returns whether its body is chunked. */
+function isChunked(head: string): boolean {
+  return /\r\ntransfer-encoding:[^\r]*chunked/i.test(head);
+}
+
+/**
+ * takes the bytes after an answer head (latin1) holding a chunked body; returns where the body ends (after the last
+ * chunk and its empty trailer), -1 when the text does not hold a whole, well-formed chunked body.
+ */
+export function chunkedBodyEndsAt(text: string): number {
+  let at = 0;
+  for (;;) {
+    const eol = text.indexOf('\r\n', at);
+    if (eol < 0 || eol - at > 16) return -1;
+    const size = parseInt(text.slice(at, eol).split(';', 1)[0]!, 16);
+    if (!Number.isInteger(size) || size < 0) return -1;
+    at = eol + 2;
+    if (size === 0) {
+      // Trailer lines, then the empty line.
+      for (;;) {
+        const end = text.indexOf('\r\n', at);
+        if (end < 0) return -1;
+        if (end === at) return at + 2;
+        at = end + 2;
+      }
+    }
+    if (text.length < at + size + 2 || text.charCodeAt(at + size) !== 13 || text.charCodeAt(at + size + 1) !== 10) return -1;
+    at += size + 2;
+  }
+}
+
+/** takes a complete answer head; returns its Content-Length, 0 for 204/304, -1 when it has none or a bad one. */
+function contentLength(head: string): number {
+  const status = statusOf(head);
+  if (status === 204 || status === 304) return 0;
+  const m = /\r\ncontent-length:[ \t]*(\d{1,9})[ \t]*\r\n/i.exec(head);
+  return m === null ? -1 : Number(m[1]);
+}
+
+/** takes a complete answer head; returns whether the collector closes the connection after it. */
+function closes(head: string): boolean {
+  return /\r\nconnection:[ \t]*close/i.test(head) || head.startsWith('HTTP/1.0');
+}
