@@ -292,7 +292,7 @@ int H2ClientSession::OnHeader(nghttp2_session*, const nghttp2_frame* frame, cons
       for (size_t i = 0; i < valuelen && i < 3; i++) status = status * 10 + static_cast<uint32_t>(value[i] - '0');
       st->status = status;
     }
-    return 0;
+    return self->RoomLow() ? NGHTTP2_ERR_PAUSE : 0;
   }
   if (!st->got_final) {
     if (Is(name, namelen, "content-length")) st->has_length = true;
@@ -306,7 +306,9 @@ int H2ClientSession::OnHeader(nghttp2_session*, const nghttp2_frame* frame, cons
     st->fields.append(reinterpret_cast<const char*>(value), valuelen);
     st->fields += '\0';
   }
-  return 0;
+  // Input pauses here, not in OnFrameRecv (nghttp2 treats any nonzero return there as fatal): a block's events
+  // (head, end, close) then always find room.
+  return self->RoomLow() ? NGHTTP2_ERR_PAUSE : 0;
 }
 
 int H2ClientSession::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* user_data) {
@@ -353,7 +355,10 @@ int H2ClientSession::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* 
     default:
       break;
   }
-  return self->RoomLow() ? NGHTTP2_ERR_PAUSE : 0;
+  // NGHTTP2_ERR_PAUSE is fatal here (a burst of small responses lost the whole connection): OnHeader and
+  // OnDataChunk pause instead. Only frames no callback can pause (GOAWAY, SETTINGS, RST_STREAM floods) get here
+  // with no room left: the session ends rather than drop a record.
+  return self->sink_->event_count + 8 > self->sink_->event_cap ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 }
 
 int H2ClientSession::OnDataChunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data, size_t len, void* user_data) {
