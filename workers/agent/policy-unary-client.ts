@@ -140,7 +140,9 @@ class UnaryCall {
   private onStatus(headers: IncomingHttpHeaders): void {
     const status = headers['grpc-status'];
     if (typeof status !== 'string') return;
-    this.status = Number(status);
+    // As grpc-js reads it: a code outside 0-16 (or not a number) is UNKNOWN.
+    const code = Number(status);
+    this.status = Number.isInteger(code) && code >= 0 && code <= 16 ? code : GRPC_UNKNOWN;
     const message = headers['grpc-message'];
     if (typeof message === 'string') this.message = decodeMessage(message);
   }
@@ -165,7 +167,8 @@ class UnaryCall {
       return;
     }
     if (this.status !== 0) {
-      this.finish({ code: this.status, details: this.message });
+      // A status without grpc-message still says what the server answered (not the caller's "no answer").
+      this.finish({ code: this.status, details: this.message !== '' ? this.message : `grpc-status ${this.status}` });
       return;
     }
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.received);

@@ -163,6 +163,13 @@ describe('PolicyUnaryClient', () => {
     expect(parseGrpcTimeout(sent)).toBeGreaterThanOrEqual(thirtyDays);
   });
 
+  it('reads a trailers-only status without grpc-message as that status, and a status that is not a gRPC code as UNKNOWN', async () => {
+    const denied = await rawServer((stream) => stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '7' }, { endStream: true }));
+    expect((await call(client(denied), request('x'))).error).toEqual({ code: grpc.status.PERMISSION_DENIED, details: 'grpc-status 7' });
+    const odd = await rawServer((stream) => stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': 'seven', 'grpc-message': 'odd' }, { endStream: true }));
+    expect((await call(client(odd), request('x'))).error).toEqual({ code: grpc.status.UNKNOWN, details: 'odd' });
+  });
+
   it('speaks TLS to a server whose certificate chains to the given CA, and refuses one that does not', async () => {
     const ca = new TestCa();
     const leaf = ca.leaf({ cn: 'control', dns: ['localhost'] });
