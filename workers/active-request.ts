@@ -57,18 +57,6 @@ function methodOf(buf: Buffer, start: number, end: number): string {
   return methodSlice.slice(buf, start, end);
 }
 
-/** The last content length framed and its lines ('content-length: N' and the blank line that ends the head). */
-let framedLength = -1;
-let framedText = '';
-
-function lengthFraming(length: number): string {
-  if (length !== framedLength) {
-    framedLength = length;
-    framedText = 'content-length: ' + length + '\r\n\r\n';
-  }
-  return framedText;
-}
-
 /** One per worker, refilled for each response head the filters edit (read synchronously): no object per request. */
 const responseEdit: ResponseHeaderEdit = { remove: null, add: '', head: null, fields: null, status: 0, bodyMode: 0, body: null };
 
@@ -435,11 +423,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       // take the next response's bytes as this one's body).
       framing = '';
     } else if (bodyMode === BodyMode.LENGTH || (bodyMode === BodyMode.NONE && (flags & FLAG.CONTENT_LENGTH) !== 0)) {
-      const length = out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!;
-      // The everyday keep-alive response: its whole framing from a one-entry cache (no concatenation; the string is
-      // flattened by its first write and stays flat).
-      if (this.http11 && !this.receivingBody && !this.closeAfter && !this.conn.draining && this.setCookie === null) return lengthFraming(length);
-      framing = contentLengthLine(length);
+      // contentLengthLine and endOfHead below hand back the same strings while the length repeats (no string per response).
+      framing = contentLengthLine(out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!);
     } else if (bodyMode === BodyMode.NONE) {
       framing = status === 204 || status === 304 ? '' : 'content-length: 0\r\n';
     } else if (this.http11) {

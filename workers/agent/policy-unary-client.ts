@@ -14,9 +14,13 @@
 // DEADLINE_EXCEEDED (4), so the caller's retry and fail policy apply as
 // before. Answers are bounded (MAX_ANSWER).
 import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { formatGrpcTimeout } from '../http2/grpc-timeout.js';
 
 /** The largest answer accepted (a Check answer is a few hundred bytes; grpc-js's default limit is 4 MiB). */
 export const MAX_ANSWER = 4 * 1024 * 1024;
+
+/** Node's timers hold at most this (a longer one fires after 1 ms): a longer check_timeout waits this long (~24.8 days). */
+const MAX_TIMER_MS = 0x7fffffff;
 
 export const GRPC_UNAVAILABLE = 14;
 export const GRPC_DEADLINE_EXCEEDED = 4;
@@ -62,7 +66,7 @@ export class PolicyUnaryClient {
         [h2.HTTP2_HEADER_AUTHORITY]: this.authority,
         [h2.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
         [h2.HTTP2_HEADER_TE]: 'trailers',
-        'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m`,
+        'grpc-timeout': formatGrpcTimeout(timeoutMs),
         'grpc-accept-encoding': 'identity',
       });
     } catch (err) {
@@ -116,7 +120,7 @@ class UnaryCall {
     timeoutMs: number,
     private readonly done: UnaryDone,
   ) {
-    this.timer = setTimeout(() => this.expire(), timeoutMs);
+    this.timer = setTimeout(() => this.expire(), Math.min(timeoutMs, MAX_TIMER_MS));
     stream.on('response', (headers) => this.onHeaders(headers));
     stream.on('trailers', (trailers) => this.onStatus(trailers));
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -136,7 +140,9 @@ class UnaryCall {
   private onStatus(headers: IncomingHttpHeaders): void {
     const status = headers['grpc-status'];
     if (typeof status !== 'string') return;
-    this.status = Number(status);
+    // As grpc-js reads it: a code outside 0-16 (or not a number) is UNKNOWN.
+    const code = Number(status);
+    this.status = Number.isInteger(code) && code >= 0 && code <= 16 ? code : GRPC_UNKNOWN;
     const message = headers['grpc-message'];
     if (typeof message === 'string') this.message = decodeMessage(message);
   }
@@ -161,7 +167,8 @@ class UnaryCall {
       return;
     }
     if (this.status !== 0) {
-      this.finish({ code: this.status, details: this.message });
+      // A status without grpc-message still says what the server answered (not the caller's "no answer").
+      this.finish({ code: this.status, details: this.message !== '' ? this.message : `grpc-status ${this.status}` });
       return;
     }
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.received);

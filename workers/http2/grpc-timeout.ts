@@ -13,3 +13,17 @@ export function parseGrpcTimeout(value: string | undefined): number {
   // A zero timeout would read as "none" to the route timer: an expired deadline stays a deadline.
   return Math.max(1, Math.ceil(ms));
 }
+
+/** The largest TimeoutValue the spec allows (8 digits). */
+const MAX_TIMEOUT_VALUE = 99_999_999;
+
+/** takes a timeout in ms; returns a grpc-timeout value (8 digits at most: a longer one goes in a coarser unit, rounded up). */
+export function formatGrpcTimeout(ms: number): string {
+  const m = Math.max(1, Math.ceil(ms));
+  if (m <= MAX_TIMEOUT_VALUE) return m + 'm';
+  const s = Math.ceil(m / 1000);
+  if (s <= MAX_TIMEOUT_VALUE) return s + 'S';
+  const min = Math.ceil(s / 60);
+  if (min <= MAX_TIMEOUT_VALUE) return min + 'M';
+  return Math.min(MAX_TIMEOUT_VALUE, Math.ceil(min / 60)) + 'H';
+}

@@ -36,8 +36,6 @@ export class CollectorConnection {
   reports = 0;
   /** The answer so far, latin1, up to the end of its head (bounded by MAX_ANSWER_HEAD_BYTES). */
   private head = '';
-  /** Body bytes of the current answer still to skip (-1 = head not complete). */
-  private bodyLeft = -1;
   private closed = false;
 
   constructor(
@@ -74,7 +72,6 @@ export class CollectorConnection {
     this.busy = true;
     this.reports++;
     this.head = '';
-    this.bodyLeft = -1;
     const socket = this.socket;
     socket.cork();
     socket.write(head, 'latin1');
@@ -93,41 +90,34 @@ export class CollectorConnection {
       this.socket.destroy();
       return;
     }
-    let at = 0;
-    if (this.bodyLeft < 0) {
-      const room = MAX_ANSWER_HEAD_BYTES - this.head.length;
-      const take = Math.min(chunk.length, room);
-      const before = this.head.length;
-      this.head += chunk.latin1Slice(0, take);
-      const end = this.head.indexOf('\r\n\r\n', Math.max(0, before - 3));
-      if (end < 0) {
-        if (this.head.length >= MAX_ANSWER_HEAD_BYTES) this.finish(false);
-        else if (this.head.length >= STATUS_PREFIX_BYTES) this.finish(false); // status known, the rest not in hand
-        return;
-      }
-      at = end + 4 - before;
-      this.head = this.head.slice(0, end + 4);
-      if (closes(this.head)) {
-        this.finish(false);
-        return;
-      }
-      if (isChunked(this.head)) {
-        // Node's http server answers a bodiless 202 as `transfer-encoding: chunked` + `0\r\n\r\n`: reused when the
-        // whole chunked body is in this chunk (bounded), else not.
-        const rest = chunk.length - at;
-        this.finish(rest <= MAX_ANSWER_HEAD_BYTES && chunkedBodyEndsAt(chunk.latin1Slice(at, chunk.length)) === rest);
-        return;
-      }
-      const length = contentLength(this.head);
-      if (length < 0) {
-        this.finish(false);
-        return;
-      }
-      this.bodyLeft = length;
+    // Every path below that sees the end of the head decides the report (finish): a busy connection is always
+    // still reading its answer's head.
+    const room = MAX_ANSWER_HEAD_BYTES - this.head.length;
+    const take = Math.min(chunk.length, room);
+    const before = this.head.length;
+    this.head += chunk.latin1Slice(0, take);
+    const end = this.head.indexOf('\r\n\r\n', Math.max(0, before - 3));
+    if (end < 0) {
+      if (this.head.length >= MAX_ANSWER_HEAD_BYTES) this.finish(false);
+      else if (this.head.length >= STATUS_PREFIX_BYTES) this.finish(false); // status known, the rest not in hand
+      return;
     }
-    this.bodyLeft -= chunk.length - at;
-    // The body whole and nothing after it: reused; a body still to come, or more bytes than it said: not.
-    this.finish(this.bodyLeft === 0);
+    const at = end + 4 - before;
+    this.head = this.head.slice(0, end + 4);
+    if (closes(this.head)) {
+      this.finish(false);
+      return;
+    }
+    const rest = chunk.length - at;
+    if (isChunked(this.head)) {
+      // Node's http server answers a bodiless 202 as `transfer-encoding: chunked` + `0\r\n\r\n`: reused when the
+      // whole chunked body is in this chunk (bounded), else not.
+      this.finish(rest <= MAX_ANSWER_HEAD_BYTES && chunkedBodyEndsAt(chunk.latin1Slice(at, chunk.length)) === rest);
+      return;
+    }
+    // A Content-Length body whole in this chunk and nothing after it: reused; a body still to come, more bytes than
+    // it said, or no length: not.
+    this.finish(rest === contentLength(this.head));
   }
 
   /** The answer's status is decided: tells the owner; keeps the connection only when the answer was whole and framed. */

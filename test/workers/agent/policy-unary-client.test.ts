@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mixerServiceDefinition } from '../../../src/xds/mixer-protos.js';
 import { MAX_ANSWER, PolicyUnaryClient, type UnaryError } from '../../../workers/agent/policy-unary-client.js';
+import { parseGrpcTimeout } from '../../../workers/http2/grpc-timeout.js';
 import { startMixerServer, type MixerTestServer } from '../../support/mixer-test-server.js';
 import { TestCa } from '../../support/tls-certs.js';
 
@@ -44,9 +45,10 @@ function client(port: number): PolicyUnaryClient {
   return c;
 }
 
-async function rawServer(answer: (stream: import('node:http2').ServerHttp2Stream) => void): Promise<number> {
+async function rawServer(answer: (stream: import('node:http2').ServerHttp2Stream) => void, onHeaders?: (headers: import('node:http2').IncomingHttpHeaders) => void): Promise<number> {
   const server: Http2Server = createServer();
-  server.on('stream', (stream) => {
+  server.on('stream', (stream, headers) => {
+    onHeaders?.(headers);
     stream.on('error', () => undefined);
     stream.resume();
     stream.on('end', () => answer(stream));
@@ -136,6 +138,36 @@ describe('PolicyUnaryClient', () => {
     expect((await call(client(huge), request('x'), 10_000)).error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     const notGrpc = await rawServer((stream) => stream.respond({ ':status': 404 }, { endStream: true }));
     expect((await call(client(notGrpc), request('x'))).error).toMatchObject({ code: grpc.status.UNKNOWN, details: 'HTTP status 404' });
+  });
+
+  it('waits for the answer under a check_timeout past Node\'s timer range (30 days), and sends a grpc-timeout the spec allows', async () => {
+    const timeouts: string[] = [];
+    const answer = check.responseSerialize({ precondition: { status: { code: 0, message: '' }, valid_use_count: 3 } }) as Buffer;
+    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), answer]);
+    framed.writeUInt32BE(answer.length, 1);
+    const slow = await rawServer((stream) => {
+      setTimeout(() => {
+        if (stream.destroyed) return;
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(framed);
+      }, 300);
+    }, (headers) => timeouts.push(String(headers['grpc-timeout'])));
+    const thirtyDays = 30 * 24 * 3600 * 1000;
+    const a = await call(client(slow), request('x'), thirtyDays);
+    expect(a.error).toBeNull();
+    expect(a.response!.precondition.valid_use_count).toBe(3);
+    expect(timeouts).toHaveLength(1);
+    const sent = timeouts[0]!;
+    expect(sent.length).toBeLessThanOrEqual(9);
+    expect(parseGrpcTimeout(sent)).toBeGreaterThanOrEqual(thirtyDays);
+  });
+
+  it('reads a trailers-only status without grpc-message as that status, and a status that is not a gRPC code as UNKNOWN', async () => {
+    const denied = await rawServer((stream) => stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '7' }, { endStream: true }));
+    expect((await call(client(denied), request('x'))).error).toEqual({ code: grpc.status.PERMISSION_DENIED, details: 'grpc-status 7' });
+    const odd = await rawServer((stream) => stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': 'seven', 'grpc-message': 'odd' }, { endStream: true }));
+    expect((await call(client(odd), request('x'))).error).toEqual({ code: grpc.status.UNKNOWN, details: 'odd' });
   });
 
   it('speaks TLS to a server whose certificate chains to the given CA, and refuses one that does not', async () => {

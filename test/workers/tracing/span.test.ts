@@ -85,4 +85,21 @@ describe('span JSON', () => {
     })();
     expect(body).toContain(`"http.url":${JSON.stringify(values[2])}`);
   });
+
+  it('escapes every UTF-16 code unit byte for byte as JSON.stringify does (controls, U+2028, paired and lone surrogates)', () => {
+    const units: string[] = [];
+    for (let c = 0; c < 0x10000; c++) units.push(String.fromCharCode(c));
+    // In order, D800-DBFF run into each other (lone) and DBFF meets DC00 (a pair); reversed, every surrogate is lone.
+    for (const value of [units.join(''), units.reverse().join('')]) {
+      const s = new Span();
+      s.traceId = '463ac35c9f6413ad';
+      s.id = 'a2fb4a1d1a96d312';
+      s.name = value;
+      const batch = new SpanBatch();
+      batch.appendSpan(s, Buffer.from('{}'), Buffer.from('""'));
+      const body = batch.payload();
+      const want = Buffer.from(`"name":${JSON.stringify(value)},`, 'utf8');
+      expect(body.indexOf(want)).toBeGreaterThan(0);
+    }
+  });
 });
