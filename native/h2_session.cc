@@ -305,7 +305,7 @@ int H2Session::OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint
     if (st->head.list_size > self->settings_.max_header_list || (namelen > 0 && name[0] == ':')) return 0;
     st->request_trailers.append(reinterpret_cast<const char*>(name), namelen).append(": ");
     st->request_trailers.append(reinterpret_cast<const char*>(value), valuelen).append("\r\n");
-    return 0;
+    return self->RoomLow() ? NGHTTP2_ERR_PAUSE : 0;
   }
   if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   st->head.list_size += namelen + valuelen + 32;
@@ -316,7 +316,9 @@ int H2Session::OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
   if (!st->head.Add(name, namelen, value, valuelen)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  return 0;
+  // Input pauses here, not in OnFrameRecv (nghttp2 treats any nonzero return there as fatal): a block's events
+  // (head, end, close) then always find room.
+  return self->RoomLow() ? NGHTTP2_ERR_PAUSE : 0;
 }
 
 int H2Session::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
@@ -359,7 +361,10 @@ int H2Session::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* u
   } else if (frame->hd.type == NGHTTP2_DATA && end_stream) {
     if (self->Find(id) != nullptr) self->Event(id, kH2End, 0, 0);
   }
-  return self->RoomLow() ? NGHTTP2_ERR_PAUSE : 0;
+  // NGHTTP2_ERR_PAUSE is fatal here (a client's burst of small requests lost the whole connection): OnHeader and
+  // OnDataChunk pause instead. Only frames no callback can pause (empty DATA, SETTINGS, RST_STREAM floods) get here
+  // with no room left: the session ends rather than drop a record.
+  return self->sink_->event_count + 8 > self->sink_->event_cap ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 }
 
 int H2Session::OnDataChunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data, size_t len, void* user_data) {
