@@ -14,7 +14,6 @@ namespace isthmus {
 namespace {
 
 constexpr size_t kStreamHighWater = 64 * 1024;  // queued request bytes past which Write answers 0
-constexpr size_t kSendGather = 64 * 1024;        // frames gathered into one socket write
 constexpr size_t kMaxRequestHeaders = 512;
 
 H2ClientSession* Self(void* user_data) { return static_cast<H2ClientSession*>(user_data); }
@@ -34,7 +33,7 @@ bool CleanValue(const uint8_t* v, size_t len) {
 }  // namespace
 
 H2ClientSession::H2ClientSession(Transport* t, int32_t conn_id, int32_t handle, const H2Settings& settings, H2Sink* sink)
-    : transport_(t), conn_id_(conn_id), handle_(handle), settings_(settings), sink_(sink) {}
+    : H2SessionBase(t, conn_id, handle, settings, sink) {}
 
 bool H2ClientSession::Start() {
   nghttp2_session_callbacks* cbs = nullptr;
@@ -44,63 +43,17 @@ bool H2ClientSession::Start() {
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, OnFrameRecv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, OnDataChunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamClose);
-  nghttp2_option* opt = nullptr;
-  if (nghttp2_option_new(&opt) != 0) {
-    nghttp2_session_callbacks_del(cbs);
-    return false;
-  }
-  // Windows open as JS takes the body (SetReading), so a slow downstream holds only its own stream's window.
-  nghttp2_option_set_no_auto_window_update(opt, 1);
-  nghttp2_option_set_max_outbound_ack(opt, settings_.max_outbound_control_frames);
-  nghttp2_option_set_max_settings(opt, 32);
-  nghttp2_session* raw = nullptr;
-  const int rv = nghttp2_session_client_new2(&raw, cbs, this, opt);
-  nghttp2_option_del(opt);
-  nghttp2_session_callbacks_del(cbs);
-  if (rv != 0) return false;
-  session_.reset(raw);
-  nghttp2_settings_entry iv[3] = {
+  const nghttp2_settings_entry iv[3] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings_.initial_stream_window},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings_.max_header_list},
   };
-  if (nghttp2_submit_settings(raw, NGHTTP2_FLAG_NONE, iv, 3) != 0) return false;
-  if (settings_.initial_connection_window > 65535) {
-    nghttp2_session_set_local_window_size(raw, NGHTTP2_FLAG_NONE, 0, static_cast<int32_t>(settings_.initial_connection_window));
-  }
-  MarkH2Dirty(this, handle_);
-  return true;
+  return Open(cbs, false, iv, 3);
 }
 
 H2ClientStream* H2ClientSession::Find(int32_t id) {
   auto it = streams_.find(id);
   return it == streams_.end() ? nullptr : it->second.get();
-}
-
-void H2ClientSession::Event(int32_t id, int32_t code, int32_t a, int32_t b) {
-  H2Sink* k = sink_;
-  if (k->event_count >= k->event_cap) return;  // cannot happen: RoomLow pauses input well before
-  int32_t* r = k->events + k->event_count * 5;
-  r[0] = handle_;
-  r[1] = code;
-  r[2] = id;
-  r[3] = a;
-  r[4] = b;
-  k->event_count++;
-}
-
-bool H2ClientSession::Arena(const std::string& bytes, int32_t* offset) {
-  H2Sink* k = sink_;
-  if (k->arena_used + bytes.size() > k->arena_cap) return false;
-  std::memcpy(k->arena + k->arena_used, bytes.data(), bytes.size());
-  *offset = static_cast<int32_t>(k->arena_used);
-  k->arena_used += bytes.size();
-  return true;
-}
-
-bool H2ClientSession::RoomLow() const {
-  return sink_->event_count + 32 > sink_->event_cap ||
-         sink_->arena_used + settings_.max_header_list + 8192 > sink_->arena_cap;
 }
 
 int64_t H2ClientSession::Receive(const uint8_t* data, size_t len) {
@@ -116,59 +69,6 @@ int64_t H2ClientSession::Receive(const uint8_t* data, size_t len) {
   }
   MarkH2Dirty(this, handle_);
   return dead_ ? -1 : static_cast<int64_t>(rv);
-}
-
-void H2ClientSession::Send() {
-  Conn* c = FindConn(transport_, conn_id_);
-  if (c == nullptr || c->closing) return;
-  nghttp2_session* s = session_.get();
-  bool full = c->Queued() > transport_->high_water;
-  out_.clear();
-  while (!full) {
-    if (sink_->event_count + 64 > sink_->event_cap) {  // room for this send's events: the rest next round
-      MarkH2Dirty(this, handle_);
-      break;
-    }
-    const uint8_t* data = nullptr;
-    const ssize_t n = nghttp2_session_mem_send(s, &data);
-    if (n < 0) {
-      dead_ = true;
-      break;
-    }
-    if (n == 0) break;
-    out_.insert(out_.end(), data, data + n);
-    if (out_.size() >= kSendGather) {
-      uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out_.data()), static_cast<unsigned int>(out_.size()));
-      full = !(c->tls ? WriteTls(c, &buf, 1) : WriteConn(c, &buf, 1));
-      out_.clear();
-    }
-  }
-  if (!out_.empty()) {
-    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out_.data()), static_cast<unsigned int>(out_.size()));
-    full = !(c->tls ? WriteTls(c, &buf, 1) : WriteConn(c, &buf, 1));
-    out_.clear();
-  }
-  if (out_.capacity() > 4 * kSendGather) out_.shrink_to_fit();
-  if (!dead_ && nghttp2_session_get_outbound_queue_size(s) > settings_.max_outbound_frames) {
-    // An upstream that does not read while we owe it control frames: give up on the connection.
-    dead_ = true;
-    if (!end_reported_) {
-      end_reported_ = true;
-      Event(0, kH2SessionEnd, 1, 0);
-    }
-    return;
-  }
-  Finish();
-}
-
-void H2ClientSession::Finish() {
-  if (end_reported_) return;
-  nghttp2_session* s = session_.get();
-  const bool done = nghttp2_session_want_read(s) == 0 && nghttp2_session_want_write(s) == 0;
-  if (done || (dead_ && nghttp2_session_want_write(s) == 0)) {
-    end_reported_ = true;
-    Event(0, kH2SessionEnd, 0, 0);
-  }
 }
 
 int32_t H2ClientSession::Request(const char* block, size_t len, bool end_stream, bool head_request) {
@@ -254,7 +154,7 @@ void H2ClientSession::ReportHead(H2ClientStream* st, bool end_stream) {
   scratch_ += "\r\n";
   st->fields.clear();
   int32_t offset = 0;
-  if (!Arena(scratch_, &offset)) {
+  if (!Arena(scratch_.data(), scratch_.size(), &offset)) {
     nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
     return;
   }
@@ -331,7 +231,7 @@ int H2ClientSession::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* 
         if (end_stream) self->Event(id, kH2End, 0, 0);
       } else {
         int32_t offset = 0;
-        if (!st->fields.empty() && self->Arena(st->fields, &offset)) {
+        if (!st->fields.empty() && self->Arena(st->fields.data(), st->fields.size(), &offset)) {
           self->Event(id, kH2Trailers, offset, static_cast<int32_t>(st->fields.size()));
         }
         st->fields.clear();
@@ -355,10 +255,7 @@ int H2ClientSession::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* 
     default:
       break;
   }
-  // NGHTTP2_ERR_PAUSE is fatal here (a burst of small responses lost the whole connection): OnHeader and
-  // OnDataChunk pause instead. Only frames no callback can pause (GOAWAY, SETTINGS, RST_STREAM floods) get here
-  // with no room left: the session ends rather than drop a record.
-  return self->sink_->event_count + 8 > self->sink_->event_cap ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+  return self->FrameRecvResult();
 }
 
 int H2ClientSession::OnDataChunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data, size_t len, void* user_data) {
@@ -374,17 +271,7 @@ int H2ClientSession::OnDataChunk(nghttp2_session* session, uint8_t, int32_t id, 
     nghttp2_session_consume_connection(session, len);
     st->unconsumed += static_cast<int32_t>(len);
   }
-  H2Sink* k = self->sink_;
-  if (data >= k->input && data + len <= k->input + k->input_len) {
-    self->Event(id, kH2Data, static_cast<int32_t>(data - k->input), static_cast<int32_t>(len));
-  } else if (k->arena_used + len <= k->arena_cap) {
-    std::memcpy(k->arena + k->arena_used, data, len);
-    self->Event(id, kH2DataArena, static_cast<int32_t>(k->arena_used), static_cast<int32_t>(len));
-    k->arena_used += len;
-  } else {
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  }
-  return self->RoomLow() ? NGHTTP2_ERR_PAUSE : 0;
+  return self->RecordChunk(id, data, len);
 }
 
 int H2ClientSession::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, void* user_data) {

@@ -56,7 +56,7 @@ struct H2ClientStream {
   int32_t unconsumed = 0;
 };
 
-class H2ClientSession : public H2Endpoint {
+class H2ClientSession : public H2SessionBase {
  public:
   // takes the transport, the connected conn id, its handle, the settings we send and the shared sink.
   H2ClientSession(Transport* t, int32_t conn_id, int32_t handle, const H2Settings& settings, H2Sink* sink);
@@ -64,7 +64,6 @@ class H2ClientSession : public H2Endpoint {
   bool Start();
   // takes plaintext bytes from the upstream; returns how many were consumed, or -1 when the session is over.
   int64_t Receive(const uint8_t* data, size_t len);
-  void Send() override;
   bool IsClient() const override { return true; }
   // takes a header block ("name\0value\0"..., pseudo-headers first), whether no body follows and whether it is a
   // HEAD request; returns the stream id, or -1 (session over, ids exhausted, malformed block).
@@ -89,24 +88,11 @@ class H2ClientSession : public H2Endpoint {
   static ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*, nghttp2_data_source*, void*);
 
   H2ClientStream* Find(int32_t id);
-  void Event(int32_t id, int32_t code, int32_t a, int32_t b);
-  bool Arena(const std::string& bytes, int32_t* offset);
-  bool RoomLow() const;
   void ReportHead(H2ClientStream* st, bool end_stream);
-  void Finish();
 
-  Transport* transport_;
-  int32_t conn_id_;
-  int32_t handle_;
-  H2Settings settings_;
-  H2Sink* sink_;
-  std::unique_ptr<nghttp2_session, NghttpSessionDeleter> session_;
   std::unordered_map<int32_t, std::unique_ptr<H2ClientStream>> streams_;
-  std::vector<uint8_t> out_;
   std::string scratch_;
   int32_t goaway_last_ = -1;
-  bool dead_ = false;
-  bool end_reported_ = false;
 };
 
 }  // namespace isthmus

@@ -17,7 +17,6 @@ namespace isthmus {
 namespace {
 
 constexpr size_t kStreamHighWater = 64 * 1024;  // queued response bytes past which Write answers 0
-constexpr size_t kSendGather = 64 * 1024;        // frames gathered into one socket write
 constexpr uint32_t kMaxContinuations = 8;        // CONTINUATION frames per header block (nghttp2 1.61's own limit)
 constexpr uint32_t kMaxInvalidFrames = 100;
 constexpr uint32_t kPrematureMinStreams = 100;   // Envoy: past this many streams, over half reset early ends the session
@@ -28,7 +27,7 @@ H2Session* Self(void* user_data) { return static_cast<H2Session*>(user_data); }
 }  // namespace
 
 H2Session::H2Session(Transport* t, int32_t conn_id, int32_t handle, const H2Settings& settings, H2Sink* sink)
-    : transport_(t), conn_id_(conn_id), handle_(handle), settings_(settings), sink_(sink) {}
+    : H2SessionBase(t, conn_id, handle, settings, sink) {}
 
 bool H2Session::Start() {
   nghttp2_session_callbacks* cbs = nullptr;
@@ -40,55 +39,18 @@ bool H2Session::Start() {
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamClose);
   nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, OnBeginFrame);
   nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, OnInvalidFrame);
-  nghttp2_option* opt = nullptr;
-  if (nghttp2_option_new(&opt) != 0) {
-    nghttp2_session_callbacks_del(cbs);
-    return false;
-  }
-  // Windows open as JS takes the body (SetReading), so a slow reader holds only its own stream's window.
-  nghttp2_option_set_no_auto_window_update(opt, 1);
-  nghttp2_option_set_max_outbound_ack(opt, settings_.max_outbound_control_frames);
-  nghttp2_option_set_max_settings(opt, 32);
-  nghttp2_session* raw = nullptr;
-  const int rv = nghttp2_session_server_new2(&raw, cbs, this, opt);
-  nghttp2_option_del(opt);
-  nghttp2_session_callbacks_del(cbs);
-  if (rv != 0) return false;
-  session_.reset(raw);
-  nghttp2_settings_entry iv[4] = {
+  const nghttp2_settings_entry iv[4] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings_.max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings_.initial_stream_window},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings_.max_header_list},
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
   };
-  if (nghttp2_submit_settings(raw, NGHTTP2_FLAG_NONE, iv, 4) != 0) return false;
-  if (settings_.initial_connection_window > 65535) {
-    nghttp2_session_set_local_window_size(raw, NGHTTP2_FLAG_NONE, 0, static_cast<int32_t>(settings_.initial_connection_window));
-  }
-  MarkH2Dirty(this, handle_);
-  return true;
+  return Open(cbs, true, iv, 4);
 }
 
 H2Stream* H2Session::Find(int32_t id) {
   auto it = streams_.find(id);
   return it == streams_.end() ? nullptr : it->second.get();
-}
-
-void H2Session::Event(int32_t id, int32_t code, int32_t a, int32_t b) {
-  H2Sink* k = sink_;
-  if (k->event_count >= k->event_cap) return;  // cannot happen: RoomLow pauses input well before
-  int32_t* r = k->events + k->event_count * 5;
-  r[0] = handle_;
-  r[1] = code;
-  r[2] = id;
-  r[3] = a;
-  r[4] = b;
-  k->event_count++;
-}
-
-bool H2Session::RoomLow() const {
-  return sink_->event_count + 32 > sink_->event_cap ||
-         sink_->arena_used + settings_.max_header_list + 8192 > sink_->arena_cap;
 }
 
 void H2Session::Fatal(uint32_t goaway_code, H2Counter counter) {
@@ -115,60 +77,6 @@ int64_t H2Session::Receive(const uint8_t* data, size_t len) {
   }
   MarkH2Dirty(this, handle_);
   return dead_ ? -1 : static_cast<int64_t>(rv);
-}
-
-void H2Session::Send() {
-  Conn* c = FindConn(transport_, conn_id_);
-  if (c == nullptr || c->closing) return;
-  nghttp2_session* s = session_.get();
-  bool full = c->Queued() > transport_->high_water;
-  out_.clear();
-  while (!full) {
-    if (sink_->event_count + 64 > sink_->event_cap) {  // room for this send's events: the rest next round
-      MarkH2Dirty(this, handle_);
-      break;
-    }
-    const uint8_t* data = nullptr;
-    const ssize_t n = nghttp2_session_mem_send(s, &data);
-    if (n < 0) {
-      dead_ = true;
-      break;
-    }
-    if (n == 0) break;
-    out_.insert(out_.end(), data, data + n);
-    if (out_.size() >= kSendGather) {
-      uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out_.data()), static_cast<unsigned int>(out_.size()));
-      full = !(c->tls ? WriteTls(c, &buf, 1) : WriteConn(c, &buf, 1));
-      out_.clear();
-    }
-  }
-  if (!out_.empty()) {
-    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out_.data()), static_cast<unsigned int>(out_.size()));
-    full = !(c->tls ? WriteTls(c, &buf, 1) : WriteConn(c, &buf, 1));
-    out_.clear();
-  }
-  if (out_.capacity() > 4 * kSendGather) out_.shrink_to_fit();
-  // A peer that does not read: frames pile up in nghttp2 while the socket is full (Envoy's max_outbound_frames).
-  if (!dead_ && nghttp2_session_get_outbound_queue_size(s) > settings_.max_outbound_frames) {
-    dead_ = true;
-    sink_->counters[kCntOutboundFlood]++;
-    if (!end_reported_) {
-      end_reported_ = true;
-      Event(0, kH2SessionEnd, 1, 0);  // 1: reset the connection (a GOAWAY would not get through)
-    }
-    return;
-  }
-  Finish();
-}
-
-void H2Session::Finish() {
-  if (end_reported_) return;
-  nghttp2_session* s = session_.get();
-  const bool done = nghttp2_session_want_read(s) == 0 && nghttp2_session_want_write(s) == 0;
-  if (done || (dead_ && nghttp2_session_want_write(s) == 0)) {
-    end_reported_ = true;
-    Event(0, kH2SessionEnd, 0, 0);
-  }
 }
 
 bool H2Session::Respond(int32_t stream_id, uint32_t status, const char* block, size_t len, bool end_stream) {
@@ -361,10 +269,7 @@ int H2Session::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* u
   } else if (frame->hd.type == NGHTTP2_DATA && end_stream) {
     if (self->Find(id) != nullptr) self->Event(id, kH2End, 0, 0);
   }
-  // NGHTTP2_ERR_PAUSE is fatal here (a client's burst of small requests lost the whole connection): OnHeader and
-  // OnDataChunk pause instead. Only frames no callback can pause (empty DATA, SETTINGS, RST_STREAM floods) get here
-  // with no room left: the session ends rather than drop a record.
-  return self->sink_->event_count + 8 > self->sink_->event_cap ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+  return self->FrameRecvResult();
 }
 
 int H2Session::OnDataChunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data, size_t len, void* user_data) {
@@ -380,17 +285,7 @@ int H2Session::OnDataChunk(nghttp2_session* session, uint8_t, int32_t id, const 
     nghttp2_session_consume_connection(session, len);
     st->unconsumed += static_cast<int32_t>(len);
   }
-  H2Sink* k = self->sink_;
-  if (data >= k->input && data + len <= k->input + k->input_len) {
-    self->Event(id, kH2Data, static_cast<int32_t>(data - k->input), static_cast<int32_t>(len));
-  } else if (k->arena_used + len <= k->arena_cap) {
-    std::memcpy(k->arena + k->arena_used, data, len);
-    self->Event(id, kH2DataArena, static_cast<int32_t>(k->arena_used), static_cast<int32_t>(len));
-    k->arena_used += len;
-  } else {
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  }
-  return self->RoomLow() ? NGHTTP2_ERR_PAUSE : 0;
+  return self->RecordChunk(id, data, len);
 }
 
 int H2Session::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, void* user_data) {

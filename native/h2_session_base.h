@@ -1,0 +1,111 @@
+// What the native HTTP/2 server session (h2_session.h) and upstream client
+// session (h2_client_session.h) share: the event records and arena JS reads,
+// the nghttp2 session's creation, the send loop into the connection, and the
+// end-of-session report. Each side keeps only its callbacks and stream state.
+#ifndef ISTHMUS_H2_SESSION_BASE_H_
+#define ISTHMUS_H2_SESSION_BASE_H_
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "h2_module.h"
+
+namespace isthmus {
+
+struct Transport;
+
+// Event codes (second int32 of a record: id, code, a, b); src/native.ts H2_EVENT mirrors them.
+enum H2Event : int32_t {
+  kH2Head = 1,      // a = offset in the arena, b = length; code bits 8+ = H2HeadFlags
+  kH2Data = 2,      // a = offset in the buffer given to h2Receive, b = length
+  kH2DataArena = 3, // a = offset in the arena, b = length (nghttp2 handed a copy)
+  kH2End = 4,       // the request body ended; a = offset in the arena, b = length of its trailer lines (0: none)
+  kH2Close = 5,     // the stream closed; a = its error code, b = 1 when the response had not been all sent
+  kH2Drain = 6,     // the stream's queued response fell below the limit after h2Write answered false
+  kH2SessionEnd = 7,// stream id 0: the session is over (GOAWAY sent or both sides done); JS ends the connection
+};
+
+// Counters of one thread's sessions (read by JS for stats). Indexes into the Float64Array h2Counters fills.
+enum H2Counter {
+  kCntProtocolError = 0,      // sessions ended for a protocol error or a flood nghttp2 detected
+  kCntPrematureResets = 1,    // sessions ended for too many streams reset before their response (CVE-2023-44487)
+  kCntRxReset = 2,            // streams the client reset before their response completed
+  kCntHeaderOverflow = 3,     // streams refused for a header list over max_request_headers_kb (HPACK bomb)
+  kCntOutboundFlood = 4,      // sessions ended for more than max_outbound_frames frames queued to a peer not reading
+  kCntContinuationFlood = 5,  // sessions ended for a header block in too many CONTINUATION frames
+  kCntInboundFlood = 6,       // sessions ended for SETTINGS/PING/RST floods (outbound control frames past the limit)
+  kCntInvalidFrames = 7,      // sessions ended for too many invalid frames
+  kCntStreams = 8,            // streams (requests) received
+  kCntCount = 9,
+};
+
+struct H2Settings {
+  uint32_t max_concurrent_streams = 100;
+  uint32_t initial_stream_window = 65535;
+  uint32_t initial_connection_window = 65535;
+  uint32_t max_header_list = 60 * 1024;
+  uint32_t max_outbound_frames = 10000;
+  uint32_t max_outbound_control_frames = 1000;
+};
+
+struct NghttpSessionDeleter {
+  void operator()(nghttp2_session* s) const { nghttp2_session_del(s); }
+};
+
+// Where events go: the arrays JS shares (h2Init), filled during h2Receive and the send flush.
+struct H2Sink {
+  int32_t* events = nullptr;
+  size_t event_cap = 0;   // records
+  size_t event_count = 0;
+  char* arena = nullptr;
+  size_t arena_cap = 0;
+  size_t arena_used = 0;
+  const uint8_t* input = nullptr;  // the buffer h2Receive was given
+  size_t input_len = 0;
+  double counters[kCntCount] = {};
+};
+
+class H2SessionBase : public H2Endpoint {
+ public:
+  // Writes what nghttp2 has to send into the connection, up to its high-water mark.
+  void Send() override;
+  bool dead() const { return dead_; }
+  int32_t conn_id() const { return conn_id_; }
+
+ protected:
+  H2SessionBase(Transport* t, int32_t conn_id, int32_t handle, const H2Settings& settings, H2Sink* sink);
+  // takes the side's callbacks (taken over), whether it is the server and the SETTINGS to send; returns false when
+  // nghttp2 could not make the session.
+  bool Open(nghttp2_session_callbacks* cbs, bool server, const nghttp2_settings_entry* iv, size_t niv);
+  // takes a record's fields; appends it to the event array.
+  void Event(int32_t id, int32_t code, int32_t a, int32_t b);
+  // takes bytes; copies them into the arena; returns false when it is full.
+  bool Arena(const char* bytes, size_t len, int32_t* offset);
+  // takes a stream's received body chunk; records it (as an offset into the input, or a copy in the arena);
+  // returns what the data chunk callback returns.
+  int RecordChunk(int32_t id, const uint8_t* data, size_t len);
+  // true when input should pause (a callback that may pause returns NGHTTP2_ERR_PAUSE).
+  bool RoomLow() const;
+  // returns what on_frame_recv returns: NGHTTP2_ERR_PAUSE is fatal there, so only frames no callback can pause
+  // (SETTINGS, RST_STREAM, GOAWAY, empty DATA floods) get here with no room left: the session ends rather than
+  // drop a record.
+  int FrameRecvResult() const;
+  void Finish();
+
+  Transport* transport_;
+  int32_t conn_id_;
+  int32_t handle_;
+  H2Settings settings_;
+  H2Sink* sink_;
+  std::unique_ptr<nghttp2_session, NghttpSessionDeleter> session_;
+  std::vector<uint8_t> out_;
+  bool dead_ = false;
+  bool end_reported_ = false;
+};
+
+}  // namespace isthmus
+
+#endif  // ISTHMUS_H2_SESSION_BASE_H_
