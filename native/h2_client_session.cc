@@ -57,6 +57,7 @@ H2ClientStream* H2ClientSession::Find(int32_t id) {
 }
 
 int64_t H2ClientSession::Receive(const uint8_t* data, size_t len) {
+  FlushOverflow();  // the records an earlier batch had no room for go first
   if (dead_) return -1;
   const ssize_t rv = nghttp2_session_mem_recv(session_.get(), data, len);
   if (rv < 0) {

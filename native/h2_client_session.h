@@ -23,14 +23,6 @@
 
 namespace isthmus {
 
-// Client event codes (after h2_session.h's H2Event; src/native.ts H2_EVENT mirrors them).
-enum H2ClientEvent : int32_t {
-  kH2Response = 8,   // a = offset in the arena, b = length of the HTTP/1.1 response head; code bits: H2ResponseFlags
-  kH2Trailers = 9,   // a = offset in the arena, b = length of the "name\0value\0" block
-  kH2Settings = 10,  // stream 0; a = the peer's SETTINGS_MAX_CONCURRENT_STREAMS
-  kH2Goaway = 11,    // stream 0; a = last stream id, b = error code
-};
-
 enum H2ResponseFlags : int32_t {
   kRespEndStream = 1 << 8,  // no body follows
   kRespHasLength = 1 << 9,  // content-length given

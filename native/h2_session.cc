@@ -62,6 +62,7 @@ void H2Session::Fatal(uint32_t goaway_code, H2Counter counter) {
 }
 
 int64_t H2Session::Receive(const uint8_t* data, size_t len) {
+  FlushOverflow();  // the records an earlier batch had no room for go first
   if (dead_) return -1;
   const ssize_t rv = nghttp2_session_mem_recv(session_.get(), data, len);
   if (rv < 0) {

@@ -43,14 +43,44 @@ bool H2SessionBase::Open(nghttp2_session_callbacks* cbs, bool server, const nght
 
 void H2SessionBase::Event(int32_t id, int32_t code, int32_t a, int32_t b) {
   H2Sink* k = sink_;
-  if (k->event_count >= k->event_cap) return;  // cannot happen: RoomLow pauses input well before
-  int32_t* r = k->events + k->event_count * 5;
-  r[0] = handle_;
-  r[1] = code;
-  r[2] = id;
-  r[3] = a;
-  r[4] = b;
-  k->event_count++;
+  const int32_t kind = code & 0xff;
+  // Offsets into this batch's arena or input cannot wait for a later batch (pausing leaves them room).
+  const bool batch_bound = kind == kH2Head || kind == kH2Data || kind == kH2DataArena || kind == kH2Response ||
+                           kind == kH2Trailers || (kind == kH2End && b > 0);
+  if (k->event_count < k->event_cap && (overflow_.empty() || batch_bound)) {
+    int32_t* r = k->events + k->event_count * 5;
+    r[0] = handle_;
+    r[1] = code;
+    r[2] = id;
+    r[3] = a;
+    r[4] = b;
+    k->event_count++;
+  } else if (!batch_bound) {
+    overflow_.push_back({id, code, a, b});
+    MarkH2Dirty(this, handle_);
+  }
+}
+
+void H2SessionBase::FlushOverflow() {
+  if (overflow_.empty()) return;
+  H2Sink* k = sink_;
+  size_t n = 0;
+  for (; n < overflow_.size() && k->event_count + 64 < k->event_cap; n++) {
+    const Record& e = overflow_[n];
+    int32_t* r = k->events + k->event_count * 5;
+    r[0] = handle_;
+    r[1] = e.code;
+    r[2] = e.id;
+    r[3] = e.a;
+    r[4] = e.b;
+    k->event_count++;
+  }
+  overflow_.erase(overflow_.begin(), overflow_.begin() + static_cast<std::ptrdiff_t>(n));
+  if (overflow_.empty()) {
+    overflow_.shrink_to_fit();
+  } else {
+    MarkH2Dirty(this, handle_);  // the rest in the next round
+  }
 }
 
 bool H2SessionBase::Arena(const char* bytes, size_t len, int32_t* offset) {
@@ -76,15 +106,16 @@ int H2SessionBase::RecordChunk(int32_t id, const uint8_t* data, size_t len) {
 }
 
 bool H2SessionBase::RoomLow() const {
-  return sink_->event_count + 32 > sink_->event_cap ||
+  return !overflow_.empty() || sink_->event_count + 32 > sink_->event_cap ||
          sink_->arena_used + settings_.max_header_list + 8192 > sink_->arena_cap;
 }
 
 int H2SessionBase::FrameRecvResult() const {
-  return sink_->event_count + 8 > sink_->event_cap ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+  return overflow_.size() > sink_->event_cap ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 }
 
 void H2SessionBase::Send() {
+  FlushOverflow();
   Conn* c = FindConn(transport_, conn_id_);
   if (c == nullptr || c->closing) return;
   nghttp2_session* s = session_.get();

@@ -7,6 +7,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -26,6 +27,14 @@ enum H2Event : int32_t {
   kH2Close = 5,     // the stream closed; a = its error code, b = 1 when the response had not been all sent
   kH2Drain = 6,     // the stream's queued response fell below the limit after h2Write answered false
   kH2SessionEnd = 7,// stream id 0: the session is over (GOAWAY sent or both sides done); JS ends the connection
+};
+
+// Client event codes (after H2Event; src/native.ts H2_EVENT mirrors them).
+enum H2ClientEvent : int32_t {
+  kH2Response = 8,   // a = offset in the arena, b = length of the HTTP/1.1 response head; code bits: H2ResponseFlags
+  kH2Trailers = 9,   // a = offset in the arena, b = length of the "name\0value\0" block
+  kH2Settings = 10,  // stream 0; a = the peer's SETTINGS_MAX_CONCURRENT_STREAMS
+  kH2Goaway = 11,    // stream 0; a = last stream id, b = error code
 };
 
 // Counters of one thread's sessions (read by JS for stats). Indexes into the Float64Array h2Counters fills.
@@ -80,8 +89,12 @@ class H2SessionBase : public H2Endpoint {
   // takes the side's callbacks (taken over), whether it is the server and the SETTINGS to send; returns false when
   // nghttp2 could not make the session.
   bool Open(nghttp2_session_callbacks* cbs, bool server, const nghttp2_settings_entry* iv, size_t niv);
-  // takes a record's fields; appends it to the event array.
+  // takes a record's fields; appends it to the event array. A record that points at nothing in this batch (a
+  // close, an end without trailers, a drain, the session's end, SETTINGS, GOAWAY) waits in overflow_ when the
+  // array is full, so a GOAWAY or RST flood closing more streams than the array holds loses no close.
   void Event(int32_t id, int32_t code, int32_t a, int32_t b);
+  // Moves waiting records into the event array, leaving room for the frame input may resume in.
+  void FlushOverflow();
   // takes bytes; copies them into the arena; returns false when it is full.
   bool Arena(const char* bytes, size_t len, int32_t* offset);
   // takes a stream's received body chunk; records it (as an offset into the input, or a copy in the arena);
@@ -89,9 +102,9 @@ class H2SessionBase : public H2Endpoint {
   int RecordChunk(int32_t id, const uint8_t* data, size_t len);
   // true when input should pause (a callback that may pause returns NGHTTP2_ERR_PAUSE).
   bool RoomLow() const;
-  // returns what on_frame_recv returns: NGHTTP2_ERR_PAUSE is fatal there, so only frames no callback can pause
-  // (SETTINGS, RST_STREAM, GOAWAY, empty DATA floods) get here with no room left: the session ends rather than
-  // drop a record.
+  // returns what on_frame_recv returns: NGHTTP2_ERR_PAUSE is fatal there. Frames no callback can pause (SETTINGS,
+  // RST_STREAM, GOAWAY, empty DATA) queue their records in overflow_; a flood of them that queues more than an
+  // event array's worth ends the session (the queue stays bounded).
   int FrameRecvResult() const;
   void Finish();
 
@@ -102,6 +115,10 @@ class H2SessionBase : public H2Endpoint {
   H2Sink* sink_;
   std::unique_ptr<nghttp2_session, NghttpSessionDeleter> session_;
   std::vector<uint8_t> out_;
+  struct Record {
+    int32_t id, code, a, b;
+  };
+  std::vector<Record> overflow_;  // records for the next batches, in order; bounded by FrameRecvResult
   bool dead_ = false;
   bool end_reported_ = false;
 };
