@@ -61,13 +61,7 @@ napi_value H2cOpen(napi_env env, napi_callback_info info) {
   }
   Transport* t = H2Transport();
   if (t == nullptr || FindConn(t, conn_id) == nullptr) return NumberValue(env, -1);
-  H2Settings s;
-  s.initial_stream_window = values[0] < 65535 ? 65535 : (values[0] > 0x7fffffff ? 0x7fffffff : values[0]);
-  s.initial_connection_window = values[1] > 0x7fffffff ? 0x7fffffff : values[1];
-  const uint32_t arena_limit = static_cast<uint32_t>(sink->arena_cap / 2);
-  s.max_header_list = values[2] == 0 ? 1 : (values[2] > arena_limit ? arena_limit : values[2]);
-  s.max_outbound_frames = values[3] == 0 ? 1 : values[3];
-  s.max_outbound_control_frames = values[4] == 0 ? 1 : values[4];
+  const H2Settings s = ReadH2Settings(values, sink->arena_cap);
   const int32_t handle = H2ReserveHandle();
   auto session = std::make_unique<H2ClientSession>(t, conn_id, handle, s, sink);
   H2ClientSession* raw = session.get();
@@ -82,30 +76,12 @@ napi_value H2cOpen(napi_env env, napi_callback_info info) {
 // (handle, buf, start, end) → bytes consumed (fewer: call again after the events), or -1 (the session is over).
 // The events are in the array from record 0; their count is h2EventCount().
 napi_value H2cReceive(napi_env env, napi_callback_info info) {
+  static const H2ReceiveNames names = {"h2cReceive: buf must be a Buffer or Uint8Array", "h2cReceive: start must be a number",
+                                       "h2cReceive: start is outside buf", "h2cReceive: end must be a number",
+                                       "h2cReceive: end is outside buf", "h2cReceive: start is after end"};
   ClientCall c;
   if (!GetClientCall(env, info, 4, false, &c)) return nullptr;
-  uint8_t* data = nullptr;
-  size_t len = 0;
-  if (!GetWordArray(env, c.argv[1], "h2cReceive: buf must be a Buffer or Uint8Array", &data, &len)) return nullptr;
-  size_t start = 0, end = 0;
-  if (!GetIndex(env, c.argv[2], static_cast<double>(len), "h2cReceive: start must be a number", "h2cReceive: start is outside buf", &start) ||
-      !GetIndex(env, c.argv[3], static_cast<double>(len), "h2cReceive: end must be a number", "h2cReceive: end is outside buf", &end)) {
-    return nullptr;
-  }
-  if (start > end) {
-    ThrowRangeError(env, "h2cReceive: start is after end");
-    return nullptr;
-  }
-  H2Sink* sink = H2ModuleSink(env);
-  sink->event_count = 0;
-  sink->arena_used = 0;
-  if (c.s == nullptr) return NumberValue(env, -1);
-  sink->input = data;
-  sink->input_len = len;
-  const int64_t n = c.s->Receive(data + start, end - start);
-  sink->input = nullptr;
-  sink->input_len = 0;
-  return NumberValue(env, static_cast<double>(n));
+  return H2ReceiveFrom(env, c.argv, c.s, names);
 }
 
 // (handle, block: "name\0value\0"... pseudo-headers first, endStream, headRequest) → stream id, or -1

@@ -55,7 +55,7 @@ class H2ClientSession : public H2SessionBase {
   // takes nothing; returns false when nghttp2 could not make the session (preface and SETTINGS queued otherwise).
   bool Start();
   // takes plaintext bytes from the upstream; returns how many were consumed, or -1 when the session is over.
-  int64_t Receive(const uint8_t* data, size_t len);
+  int64_t Receive(const uint8_t* data, size_t len) override;
   bool IsClient() const override { return true; }
   // takes a header block ("name\0value\0"..., pseudo-headers first), whether no body follows and whether it is a
   // HEAD request; returns the stream id, or -1 (session over, ids exhausted, malformed block).

@@ -9,6 +9,7 @@ namespace isthmus {
 
 struct Transport;
 struct H2Sink;
+class H2SessionBase;
 
 // A native HTTP/2 session of either side, as the registry holds it: handles are shared by server sessions
 // (h2_session.h) and upstream client sessions (h2_client_session.h), so one event batch serves both.
@@ -45,6 +46,19 @@ int32_t H2ReserveHandle();
 void H2Release(int32_t handle);
 // takes a handle; returns its session or null.
 H2Endpoint* H2Find(int32_t handle);
+// The argument messages of one receive function (h2Receive, h2cReceive).
+struct H2ReceiveNames {
+  const char* buf;
+  const char* start;
+  const char* start_outside;
+  const char* end;
+  const char* end_outside;
+  const char* order;
+};
+// takes argv (handle, buf, start, end), the session the handle names (null: gone) and the call's messages; feeds the
+// session buf[start, end) with the event array emptied first; returns bytes consumed or -1 (null, with a JS error
+// thrown, for bad arguments).
+napi_value H2ReceiveFrom(napi_env env, napi_value* argv, H2SessionBase* s, const H2ReceiveNames& names);
 // takes a header block argument (latin1 "name\0value\0"..., or undefined); returns false with a JS error thrown;
 // names are lower-cased. The block is valid until the next call.
 bool H2GetBlock(napi_env env, napi_value v, const char* message, const std::string** out);

@@ -255,15 +255,8 @@ napi_value H2Open(napi_env env, napi_callback_info info) {
   }
   Transport* t = H2Transport();
   if (t == nullptr || FindConn(t, conn_id) == nullptr) return NumberValue(env, -1);
-  H2Settings s;
+  H2Settings s = ReadH2Settings(values + 1, m->sink.arena_cap);
   s.max_concurrent_streams = values[0] == 0 ? 1 : values[0];
-  s.initial_stream_window = values[1] < 65535 ? 65535 : (values[1] > 0x7fffffff ? 0x7fffffff : values[1]);
-  s.initial_connection_window = values[2] > 0x7fffffff ? 0x7fffffff : values[2];
-  // A head must fit the arena with room to spare (see RoomLow).
-  const uint32_t arena_limit = static_cast<uint32_t>(m->sink.arena_cap / 2);
-  s.max_header_list = values[3] == 0 ? 1 : (values[3] > arena_limit ? arena_limit : values[3]);
-  s.max_outbound_frames = values[4] == 0 ? 1 : values[4];
-  s.max_outbound_control_frames = values[5] == 0 ? 1 : values[5];
   const int32_t handle = H2ReserveHandle();
   auto session = std::make_unique<H2Session>(t, conn_id, handle, s, &m->sink);
   H2Session* raw = session.get();
@@ -279,31 +272,12 @@ napi_value H2Open(napi_env env, napi_callback_info info) {
 // (handle, buf: Buffer, start, end) → bytes consumed (fewer than end - start: call again after the events), or -1
 // (the session is over). The events are in the array from record 0; their count is h2EventCount().
 napi_value H2Receive(napi_env env, napi_callback_info info) {
+  static const H2ReceiveNames names = {"h2Receive: buf must be a Buffer or Uint8Array", "h2Receive: start must be a number",
+                                       "h2Receive: start is outside buf", "h2Receive: end must be a number",
+                                       "h2Receive: end is outside buf", "h2Receive: start is after end"};
   SessionCall c;
   if (!GetSessionCall(env, info, 4, nullptr, &c)) return nullptr;
-  H2Module* m = c.m;
-  napi_value* argv = c.argv;
-  uint8_t* data = nullptr;
-  size_t len = 0;
-  if (!GetWordArray(env, argv[1], "h2Receive: buf must be a Buffer or Uint8Array", &data, &len)) return nullptr;
-  size_t start = 0, end = 0;
-  if (!GetIndex(env, argv[2], static_cast<double>(len), "h2Receive: start must be a number", "h2Receive: start is outside buf", &start) ||
-      !GetIndex(env, argv[3], static_cast<double>(len), "h2Receive: end must be a number", "h2Receive: end is outside buf", &end)) {
-    return nullptr;
-  }
-  if (start > end) {
-    ThrowRangeError(env, "h2Receive: start is after end");
-    return nullptr;
-  }
-  m->sink.event_count = 0;
-  m->sink.arena_used = 0;
-  if (c.s == nullptr) return NumberValue(env, -1);
-  m->sink.input = data;
-  m->sink.input_len = len;
-  const int64_t n = c.s->Receive(data + start, end - start);
-  m->sink.input = nullptr;
-  m->sink.input_len = 0;
-  return NumberValue(env, static_cast<double>(n));
+  return H2ReceiveFrom(env, c.argv, c.s, names);
 }
 
 // () → how many event records the last h2Receive left in the array
@@ -417,6 +391,32 @@ void Export(napi_env env, napi_value exports, const char* name, napi_callback cb
 }
 
 }  // namespace
+
+napi_value H2ReceiveFrom(napi_env env, napi_value* argv, H2SessionBase* s, const H2ReceiveNames& names) {
+  uint8_t* data = nullptr;
+  size_t len = 0;
+  if (!GetWordArray(env, argv[1], names.buf, &data, &len)) return nullptr;
+  size_t start = 0, end = 0;
+  if (!GetIndex(env, argv[2], static_cast<double>(len), names.start, names.start_outside, &start) ||
+      !GetIndex(env, argv[3], static_cast<double>(len), names.end, names.end_outside, &end)) {
+    return nullptr;
+  }
+  if (start > end) {
+    ThrowRangeError(env, names.order);
+    return nullptr;
+  }
+  H2Sink* sink = H2ModuleSink(env);
+  if (sink == nullptr) return nullptr;
+  sink->event_count = 0;
+  sink->arena_used = 0;
+  if (s == nullptr) return NumberValue(env, -1);
+  sink->input = data;
+  sink->input_len = len;
+  const int64_t n = s->Receive(data + start, end - start);
+  sink->input = nullptr;
+  sink->input_len = 0;
+  return NumberValue(env, static_cast<double>(n));
+}
 
 H2Sink* H2ModuleSink(napi_env env) {
   H2Module* m = Module(env);

@@ -41,7 +41,7 @@ class H2Session : public H2SessionBase {
   bool Start();
   // takes plaintext bytes; returns how many were consumed (less than len when paused for event room), or -1 when
   // the session is over (GOAWAY queued).
-  int64_t Receive(const uint8_t* data, size_t len);
+  int64_t Receive(const uint8_t* data, size_t len) override;
   bool IsClient() const override { return false; }
   // takes a stream id, status and a header block ("name\0value\0"...), and whether the body is empty; false when
   // the stream is gone.

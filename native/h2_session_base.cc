@@ -14,6 +14,18 @@ constexpr size_t kSendGather = 64 * 1024;  // frames gathered into one socket wr
 
 }  // namespace
 
+H2Settings ReadH2Settings(const uint32_t* values, size_t arena_cap) {
+  H2Settings s;
+  s.initial_stream_window = values[0] < 65535 ? 65535 : (values[0] > 0x7fffffff ? 0x7fffffff : values[0]);
+  s.initial_connection_window = values[1] > 0x7fffffff ? 0x7fffffff : values[1];
+  // A head must fit the arena with room to spare (see RoomLow).
+  const uint32_t arena_limit = static_cast<uint32_t>(arena_cap / 2);
+  s.max_header_list = values[2] == 0 ? 1 : (values[2] > arena_limit ? arena_limit : values[2]);
+  s.max_outbound_frames = values[3] == 0 ? 1 : values[3];
+  s.max_outbound_control_frames = values[4] == 0 ? 1 : values[4];
+  return s;
+}
+
 H2SessionBase::H2SessionBase(Transport* t, int32_t conn_id, int32_t handle, const H2Settings& settings, H2Sink* sink)
     : transport_(t), conn_id_(conn_id), handle_(handle), settings_(settings), sink_(sink) {}
 

@@ -77,8 +77,15 @@ struct H2Sink {
   double counters[kCntCount] = {};
 };
 
+// takes the settings values both sides get from JS ([streamWindow, connWindow, maxHeaderList, maxOutboundFrames,
+// maxOutboundControlFrames]) and the arena's size; returns settings with them clamped to what the session handles.
+H2Settings ReadH2Settings(const uint32_t* values, size_t arena_cap);
+
 class H2SessionBase : public H2Endpoint {
  public:
+  // takes plaintext bytes from the peer; returns how many were consumed (less than len when paused for event room),
+  // or -1 when the session is over.
+  virtual int64_t Receive(const uint8_t* data, size_t len) = 0;
   // Writes what nghttp2 has to send into the connection, up to its high-water mark.
   void Send() override;
   bool dead() const { return dead_; }
