@@ -13,10 +13,9 @@ namespace isthmus {
 
 namespace {
 
-constexpr size_t kStreamHighWater = 64 * 1024;  // queued request bytes past which Write answers 0
 constexpr size_t kMaxRequestHeaders = 512;
 
-H2ClientSession* Self(void* user_data) { return static_cast<H2ClientSession*>(user_data); }
+H2ClientSession* Self(void* user_data) { return static_cast<H2ClientSession*>(static_cast<H2SessionBase*>(user_data)); }
 
 bool Is(const uint8_t* s, size_t len, const char* lit) {
   const size_t n = std::strlen(lit);
@@ -93,49 +92,13 @@ int32_t H2ClientSession::Request(const char* block, size_t len, bool end_stream,
 int H2ClientSession::Write(int32_t stream_id, const uint8_t* data, size_t len) {
   H2ClientStream* st = Find(stream_id);
   if (st == nullptr || st->out_ended) return -1;
-  st->out.Append(data, len);
-  if (st->deferred) {
-    st->deferred = false;
-    nghttp2_session_resume_data(session_.get(), stream_id);
-  }
-  MarkH2Dirty(this, handle_);
-  if (st->out.size() >= kStreamHighWater) {
-    st->want_drain = true;
-    return 0;
-  }
-  return 1;
+  return QueueBody(st, data, len);
 }
 
 void H2ClientSession::End(int32_t stream_id, const char* trailers, size_t trailers_len) {
   H2ClientStream* st = Find(stream_id);
   if (st == nullptr || st->out_ended) return;
-  st->out_ended = true;
-  if (trailers != nullptr && trailers_len > 0) {
-    st->trailer_block.assign(trailers, trailers_len);
-    st->has_trailers = true;
-  }
-  if (st->deferred) {
-    st->deferred = false;
-    nghttp2_session_resume_data(session_.get(), stream_id);
-  }
-  MarkH2Dirty(this, handle_);
-}
-
-void H2ClientSession::Reset(int32_t stream_id, uint32_t code) {
-  if (Find(stream_id) == nullptr) return;
-  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, stream_id, code);
-  MarkH2Dirty(this, handle_);
-}
-
-void H2ClientSession::SetReading(int32_t stream_id, bool reading) {
-  H2ClientStream* st = Find(stream_id);
-  if (st == nullptr) return;
-  st->reading = reading;
-  if (reading && st->unconsumed > 0) {
-    nghttp2_session_consume_stream(session_.get(), stream_id, static_cast<size_t>(st->unconsumed));
-    st->unconsumed = 0;
-    MarkH2Dirty(this, handle_);
-  }
+  EndBody(st, trailers, trailers_len);
 }
 
 void H2ClientSession::Drain() {
@@ -285,35 +248,6 @@ int H2ClientSession::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_
   self->Event(id, kH2Close, static_cast<int32_t>(error_code), unprocessed ? 1 : 0);
   self->streams_.erase(it);
   return 0;
-}
-
-ssize_t H2ClientSession::ReadBody(nghttp2_session*, int32_t id, uint8_t* buf, size_t length, uint32_t* data_flags,
-                                  nghttp2_data_source*, void* user_data) {
-  H2ClientSession* self = Self(user_data);
-  H2ClientStream* st = self->Find(id);
-  if (st == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  const size_t n = st->out.Take(buf, length);
-  if (st->out.size() == 0) {
-    if (st->out_ended) {
-      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (st->has_trailers) {
-        // The request's trailers end the stream instead of this DATA frame (a malformed block: END_STREAM on DATA).
-        std::vector<nghttp2_nv> nva;
-        if (ParseHeaderBlock(st->trailer_block.data(), st->trailer_block.size(), &nva, kMaxRequestHeaders) &&
-            nghttp2_submit_trailer(self->session_.get(), id, nva.data(), nva.size()) == 0) {
-          *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        }
-      }
-    } else if (n == 0) {
-      st->deferred = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
-  }
-  if (st->want_drain && st->out.size() < kStreamHighWater / 2) {
-    st->want_drain = false;
-    self->Event(id, kH2Drain, 0, 0);
-  }
-  return static_cast<ssize_t>(n);
 }
 
 }  // namespace isthmus

@@ -29,23 +29,13 @@ enum H2ResponseFlags : int32_t {
   kRespStatusShift = 16,    // the status in bits 16+
 };
 
-struct H2ClientStream {
-  int32_t id = 0;
-  ByteQueue out;              // request body not yet taken by nghttp2
-  std::string trailer_block;  // the request trailers' "name\0value\0" block, sent after the body
+struct H2ClientStream : H2StreamIo {
   std::string fields;         // the response head's "name: value\r\n" lines, then trailers' "name\0value\0"
   size_t list_size = 0;       // header list size of the block being received
   uint32_t status = 0;
   bool head_request = false;  // HEAD: the response has no body whatever it says
   bool has_length = false;
   bool got_final = false;     // the final (non-1xx) response head was reported
-  bool header_overflow = false;
-  bool out_ended = false;     // JS ended the request body
-  bool has_trailers = false;  // the request ends with trailers (trailer_block) instead of END_STREAM on DATA
-  bool deferred = false;
-  bool want_drain = false;
-  bool reading = true;
-  int32_t unconsumed = 0;
 };
 
 class H2ClientSession : public H2SessionBase {
@@ -64,10 +54,6 @@ class H2ClientSession : public H2SessionBase {
   int Write(int32_t stream_id, const uint8_t* data, size_t len);
   // takes a stream id and the request trailers' "name\0value\0" block (len 0: none); ends the request body.
   void End(int32_t stream_id, const char* trailers, size_t trailers_len);
-  // takes a stream id and an HTTP/2 error code; resets the stream.
-  void Reset(int32_t stream_id, uint32_t code);
-  // takes a stream id and whether JS reads its response body now.
-  void SetReading(int32_t stream_id, bool reading);
   // Graceful close: GOAWAY, open streams finish.
   void Drain();
 
@@ -77,9 +63,9 @@ class H2ClientSession : public H2SessionBase {
   static int OnFrameRecv(nghttp2_session*, const nghttp2_frame*, void*);
   static int OnDataChunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
   static int OnStreamClose(nghttp2_session*, int32_t, uint32_t, void*);
-  static ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*, nghttp2_data_source*, void*);
 
   H2ClientStream* Find(int32_t id);
+  H2StreamIo* FindIo(int32_t id) override { return Find(id); }
   void ReportHead(H2ClientStream* st, bool end_stream);
 
   std::unordered_map<int32_t, std::unique_ptr<H2ClientStream>> streams_;

@@ -16,13 +16,12 @@ namespace isthmus {
 
 namespace {
 
-constexpr size_t kStreamHighWater = 64 * 1024;  // queued response bytes past which Write answers 0
 constexpr uint32_t kMaxContinuations = 8;        // CONTINUATION frames per header block (nghttp2 1.61's own limit)
 constexpr uint32_t kMaxInvalidFrames = 100;
 constexpr uint32_t kPrematureMinStreams = 100;   // Envoy: past this many streams, over half reset early ends the session
 constexpr size_t kMaxResponseHeaders = 512;
 
-H2Session* Self(void* user_data) { return static_cast<H2Session*>(user_data); }
+H2Session* Self(void* user_data) { return static_cast<H2Session*>(static_cast<H2SessionBase*>(user_data)); }
 
 }  // namespace
 
@@ -115,50 +114,14 @@ bool H2Session::Respond(int32_t stream_id, uint32_t status, const char* block, s
 int H2Session::Write(int32_t stream_id, const uint8_t* data, size_t len) {
   H2Stream* st = Find(stream_id);
   if (st == nullptr || st->out_ended || !st->responded) return -1;
-  st->out.Append(data, len);
-  if (st->deferred) {
-    st->deferred = false;
-    nghttp2_session_resume_data(session_.get(), stream_id);
-  }
-  MarkH2Dirty(this, handle_);
-  if (st->out.size() >= kStreamHighWater) {
-    st->want_drain = true;
-    return 0;
-  }
-  return 1;
+  return QueueBody(st, data, len);
 }
 
 bool H2Session::End(int32_t stream_id, const char* block, size_t len) {
   H2Stream* st = Find(stream_id);
   if (st == nullptr || st->out_ended || !st->responded) return false;
-  st->out_ended = true;
-  if (len > 0) {
-    st->trailer_block.assign(block, len);
-    st->has_trailers = true;
-  }
-  if (st->deferred) {
-    st->deferred = false;
-    nghttp2_session_resume_data(session_.get(), stream_id);
-  }
-  MarkH2Dirty(this, handle_);
+  EndBody(st, block, len);
   return true;
-}
-
-void H2Session::Reset(int32_t stream_id, uint32_t code) {
-  if (Find(stream_id) == nullptr) return;
-  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, stream_id, code);
-  MarkH2Dirty(this, handle_);
-}
-
-void H2Session::SetReading(int32_t stream_id, bool reading) {
-  H2Stream* st = Find(stream_id);
-  if (st == nullptr) return;
-  st->reading = reading;
-  if (reading && st->unconsumed > 0) {
-    nghttp2_session_consume_stream(session_.get(), stream_id, static_cast<size_t>(st->unconsumed));
-    st->unconsumed = 0;
-    MarkH2Dirty(this, handle_);
-  }
 }
 
 void H2Session::Drain() {
@@ -305,34 +268,6 @@ int H2Session::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, 
   self->Event(id, kH2Close, static_cast<int32_t>(error_code), premature ? 1 : 0);
   self->streams_.erase(it);
   return 0;
-}
-
-ssize_t H2Session::ReadBody(nghttp2_session* session, int32_t id, uint8_t* buf, size_t length, uint32_t* data_flags,
-                            nghttp2_data_source* source, void* user_data) {
-  H2Session* self = Self(user_data);
-  H2Stream* st = self->Find(id);
-  if (st == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  const size_t n = st->out.Take(buf, length);
-  if (st->out.size() == 0) {
-    if (st->out_ended) {
-      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (st->has_trailers) {
-        std::vector<nghttp2_nv> nva;
-        if (ParseHeaderBlock(st->trailer_block.data(), st->trailer_block.size(), &nva, kMaxResponseHeaders) &&
-            nghttp2_submit_trailer(session, id, nva.data(), nva.size()) == 0) {
-          *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        }
-      }
-    } else if (n == 0) {
-      st->deferred = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
-  }
-  if (st->want_drain && st->out.size() < kStreamHighWater / 2) {
-    st->want_drain = false;
-    self->Event(id, kH2Drain, 0, 0);
-  }
-  return static_cast<ssize_t>(n);
 }
 
 }  // namespace isthmus

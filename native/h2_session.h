@@ -50,10 +50,6 @@ class H2Session : public H2SessionBase {
   int Write(int32_t stream_id, const uint8_t* data, size_t len);
   // takes a stream id and a trailer block (empty = none); ends the response.
   bool End(int32_t stream_id, const char* block, size_t len);
-  // takes a stream id and an HTTP/2 error code; resets the stream.
-  void Reset(int32_t stream_id, uint32_t code);
-  // takes a stream id and whether JS reads its body now; window updates wait while paused.
-  void SetReading(int32_t stream_id, bool reading);
   // Graceful shutdown: GOAWAY, open streams finish.
   void Drain();
 
@@ -65,9 +61,9 @@ class H2Session : public H2SessionBase {
   static int OnStreamClose(nghttp2_session*, int32_t, uint32_t, void*);
   static int OnBeginFrame(nghttp2_session*, const nghttp2_frame_hd*, void*);
   static int OnInvalidFrame(nghttp2_session*, const nghttp2_frame*, int, void*);
-  static ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*, nghttp2_data_source*, void*);
 
   H2Stream* Find(int32_t id);
+  H2StreamIo* FindIo(int32_t id) override { return Find(id); }
   void Fatal(uint32_t goaway_code, H2Counter counter);
 
   std::unordered_map<int32_t, std::unique_ptr<H2Stream>> streams_;

@@ -10,7 +10,9 @@ namespace isthmus {
 
 namespace {
 
-constexpr size_t kSendGather = 64 * 1024;  // frames gathered into one socket write
+constexpr size_t kSendGather = 64 * 1024;       // frames gathered into one socket write
+constexpr size_t kStreamHighWater = 64 * 1024;  // queued body bytes past which Write answers 0
+constexpr size_t kMaxTrailers = 512;
 
 }  // namespace
 
@@ -51,6 +53,79 @@ bool H2SessionBase::Open(nghttp2_session_callbacks* cbs, bool server, const nght
   }
   MarkH2Dirty(this, handle_);
   return true;
+}
+
+int H2SessionBase::QueueBody(H2StreamIo* st, const uint8_t* data, size_t len) {
+  st->out.Append(data, len);
+  if (st->deferred) {
+    st->deferred = false;
+    nghttp2_session_resume_data(session_.get(), st->id);
+  }
+  MarkH2Dirty(this, handle_);
+  if (st->out.size() >= kStreamHighWater) {
+    st->want_drain = true;
+    return 0;
+  }
+  return 1;
+}
+
+void H2SessionBase::EndBody(H2StreamIo* st, const char* block, size_t len) {
+  st->out_ended = true;
+  if (block != nullptr && len > 0) {
+    st->trailer_block.assign(block, len);
+    st->has_trailers = true;
+  }
+  if (st->deferred) {
+    st->deferred = false;
+    nghttp2_session_resume_data(session_.get(), st->id);
+  }
+  MarkH2Dirty(this, handle_);
+}
+
+void H2SessionBase::Reset(int32_t stream_id, uint32_t code) {
+  if (FindIo(stream_id) == nullptr) return;
+  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, stream_id, code);
+  MarkH2Dirty(this, handle_);
+}
+
+void H2SessionBase::SetReading(int32_t stream_id, bool reading) {
+  H2StreamIo* st = FindIo(stream_id);
+  if (st == nullptr) return;
+  st->reading = reading;
+  if (reading && st->unconsumed > 0) {
+    nghttp2_session_consume_stream(session_.get(), stream_id, static_cast<size_t>(st->unconsumed));
+    st->unconsumed = 0;
+    MarkH2Dirty(this, handle_);
+  }
+}
+
+ssize_t H2SessionBase::ReadBody(nghttp2_session* session, int32_t id, uint8_t* buf, size_t length, uint32_t* data_flags,
+                                nghttp2_data_source*, void* user_data) {
+  H2SessionBase* self = static_cast<H2SessionBase*>(user_data);
+  H2StreamIo* st = self->FindIo(id);
+  if (st == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  const size_t n = st->out.Take(buf, length);
+  if (st->out.size() == 0) {
+    if (st->out_ended) {
+      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (st->has_trailers) {
+        // The trailers end the stream instead of this DATA frame (a malformed block: END_STREAM on DATA).
+        std::vector<nghttp2_nv> nva;
+        if (ParseHeaderBlock(st->trailer_block.data(), st->trailer_block.size(), &nva, kMaxTrailers) &&
+            nghttp2_submit_trailer(session, id, nva.data(), nva.size()) == 0) {
+          *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        }
+      }
+    } else if (n == 0) {
+      st->deferred = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+  }
+  if (st->want_drain && st->out.size() < kStreamHighWater / 2) {
+    st->want_drain = false;
+    self->Event(id, kH2Drain, 0, 0);
+  }
+  return static_cast<ssize_t>(n);
 }
 
 void H2SessionBase::Event(int32_t id, int32_t code, int32_t a, int32_t b) {

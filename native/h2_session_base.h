@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "h2_module.h"
+#include "h2_stream.h"
 
 namespace isthmus {
 
@@ -88,6 +89,10 @@ class H2SessionBase : public H2Endpoint {
   virtual int64_t Receive(const uint8_t* data, size_t len) = 0;
   // Writes what nghttp2 has to send into the connection, up to its high-water mark.
   void Send() override;
+  // takes a stream id and an HTTP/2 error code; resets the stream.
+  void Reset(int32_t stream_id, uint32_t code);
+  // takes a stream id and whether JS reads its incoming body now; window updates wait while paused.
+  void SetReading(int32_t stream_id, bool reading);
   bool dead() const { return dead_; }
   int32_t conn_id() const { return conn_id_; }
 
@@ -96,6 +101,14 @@ class H2SessionBase : public H2Endpoint {
   // takes the side's callbacks (taken over), whether it is the server and the SETTINGS to send; returns false when
   // nghttp2 could not make the session.
   bool Open(nghttp2_session_callbacks* cbs, bool server, const nghttp2_settings_entry* iv, size_t niv);
+  // takes a stream id; returns its stream, or null.
+  virtual H2StreamIo* FindIo(int32_t id) = 0;
+  // takes a stream and body bytes; returns 1 (queued), 0 (queued, over the limit: DRAIN follows).
+  int QueueBody(H2StreamIo* st, const uint8_t* data, size_t len);
+  // takes a stream and its trailer block (len 0: none); ends its body.
+  void EndBody(H2StreamIo* st, const char* block, size_t len);
+  // nghttp2's data source for both sides: the stream's queued body, then its trailers.
+  static ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*, nghttp2_data_source*, void*);
   // takes a record's fields; appends it to the event array. A record that points at nothing in this batch (a
   // close, an end without trailers, a drain, the session's end, SETTINGS, GOAWAY) waits in overflow_ when the
   // array is full, so a GOAWAY or RST flood closing more streams than the array holds loses no close.

@@ -60,20 +60,24 @@ struct ByteQueue {
   }
 };
 
-struct H2Stream {
+// What both sides keep of a stream's outgoing body and incoming window (H2SessionBase runs it).
+struct H2StreamIo {
   int32_t id = 0;
-  H2RequestHead head;
-  ByteQueue out;               // response body not yet taken by nghttp2
+  ByteQueue out;               // body not yet taken by nghttp2
   std::string trailer_block;   // "name\0value\0"... sent after the body when has_trailers
   bool has_trailers = false;
-  std::string request_trailers; // the request's trailer fields as "name: value\r\n" lines (bounded like its head)
-  bool responded = false;      // the response HEADERS were submitted
-  bool out_ended = false;      // JS ended the response
+  bool out_ended = false;      // JS ended the body
   bool deferred = false;       // the data source returned DEFERRED: resume on the next write
   bool want_drain = false;     // Write answered "over the limit": report DRAIN once it empties
-  bool reading = true;         // JS takes its body now
+  bool reading = true;         // JS takes the incoming body now
   bool header_overflow = false;
   int32_t unconsumed = 0;      // body bytes received while paused: the window opens for them on resume
+};
+
+struct H2Stream : H2StreamIo {
+  H2RequestHead head;
+  std::string request_trailers; // the request's trailer fields as "name: value\r\n" lines (bounded like its head)
+  bool responded = false;      // the response HEADERS were submitted
 };
 
 // takes a block of "name\0value\0" pairs; fills nva (pointing into the block); false when it is malformed or
