@@ -222,20 +222,10 @@ int H2ClientSession::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* 
   return self->FrameRecvResult();
 }
 
-int H2ClientSession::OnDataChunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data, size_t len, void* user_data) {
+int H2ClientSession::OnDataChunk(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data, size_t len, void* user_data) {
   H2ClientSession* self = Self(user_data);
   H2ClientStream* st = self->Find(id);
-  if (st == nullptr || !st->got_final) {
-    nghttp2_session_consume_connection(session, len);
-    return 0;
-  }
-  if (st->reading) {
-    nghttp2_session_consume(session, id, len);
-  } else {
-    nghttp2_session_consume_connection(session, len);
-    st->unconsumed += static_cast<int32_t>(len);
-  }
-  return self->RecordChunk(id, data, len);
+  return self->RecordChunk(st != nullptr && st->got_final ? st : nullptr, id, data, len);  // no body before the head
 }
 
 int H2ClientSession::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, void* user_data) {

@@ -205,26 +205,22 @@ int H2Session::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* u
       int32_t flags = end_stream ? kHeadEndStream : 0;
       if (st->head.grpc) flags |= kHeadGrpc;
       if (st->head.te_trailers) flags |= kHeadTeTrailers;
-      H2Sink* k = self->sink_;
+      int32_t offset = 0;
       if (head.empty()) {
         flags |= st->head.method == "CONNECT" ? kHeadRefuse403 : kHeadRefuse400;
         self->Event(id, kH2Head | flags, 0, 0);
-      } else if (k->arena_used + head.size() <= k->arena_cap) {
-        std::memcpy(k->arena + k->arena_used, head.data(), head.size());
-        self->Event(id, kH2Head | flags, static_cast<int32_t>(k->arena_used), static_cast<int32_t>(head.size()));
-        k->arena_used += head.size();
+      } else if (self->Arena(head.data(), head.size(), &offset)) {
+        self->Event(id, kH2Head | flags, offset, static_cast<int32_t>(head.size()));
       } else {
         nghttp2_submit_rst_stream(self->session_.get(), NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
       }
       st->head = H2RequestHead();  // the strings are not needed any more
     } else if (end_stream) {
       // Request trailers end the body: their lines go to JS through the arena (dropped if it is full).
-      H2Sink* k = self->sink_;
       const std::string& t = st->request_trailers;
-      if (!t.empty() && k->arena_used + t.size() <= k->arena_cap) {
-        std::memcpy(k->arena + k->arena_used, t.data(), t.size());
-        self->Event(id, kH2End, static_cast<int32_t>(k->arena_used), static_cast<int32_t>(t.size()));
-        k->arena_used += t.size();
+      int32_t offset = 0;
+      if (!t.empty() && self->Arena(t.data(), t.size(), &offset)) {
+        self->Event(id, kH2End, offset, static_cast<int32_t>(t.size()));
       } else {
         self->Event(id, kH2End, 0, 0);
       }
@@ -236,20 +232,10 @@ int H2Session::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* u
   return self->FrameRecvResult();
 }
 
-int H2Session::OnDataChunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data, size_t len, void* user_data) {
+int H2Session::OnDataChunk(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data, size_t len, void* user_data) {
   H2Session* self = Self(user_data);
   H2Stream* st = self->Find(id);
-  if (st == nullptr) {
-    nghttp2_session_consume_connection(session, len);
-    return 0;
-  }
-  if (st->reading) {
-    nghttp2_session_consume(session, id, len);
-  } else {
-    nghttp2_session_consume_connection(session, len);
-    st->unconsumed += static_cast<int32_t>(len);
-  }
-  return self->RecordChunk(id, data, len);
+  return self->RecordChunk(st, id, data, len);
 }
 
 int H2Session::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, void* user_data) {

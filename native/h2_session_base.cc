@@ -179,7 +179,18 @@ bool H2SessionBase::Arena(const char* bytes, size_t len, int32_t* offset) {
   return true;
 }
 
-int H2SessionBase::RecordChunk(int32_t id, const uint8_t* data, size_t len) {
+int H2SessionBase::RecordChunk(H2StreamIo* st, int32_t id, const uint8_t* data, size_t len) {
+  nghttp2_session* session = session_.get();
+  if (st == nullptr) {
+    nghttp2_session_consume_connection(session, len);
+    return 0;
+  }
+  if (st->reading) {
+    nghttp2_session_consume(session, id, len);
+  } else {
+    nghttp2_session_consume_connection(session, len);
+    st->unconsumed += static_cast<int32_t>(len);
+  }
   H2Sink* k = sink_;
   int32_t offset = 0;
   if (data >= k->input && data + len <= k->input + k->input_len) {

@@ -117,9 +117,10 @@ class H2SessionBase : public H2Endpoint {
   void FlushOverflow();
   // takes bytes; copies them into the arena; returns false when it is full.
   bool Arena(const char* bytes, size_t len, int32_t* offset);
-  // takes a stream's received body chunk; records it (as an offset into the input, or a copy in the arena);
+  // takes a stream (null: one whose body is not wanted) and a body chunk received on it; opens the windows for it
+  // (the stream's only while JS reads) and records it (as an offset into the input, or a copy in the arena);
   // returns what the data chunk callback returns.
-  int RecordChunk(int32_t id, const uint8_t* data, size_t len);
+  int RecordChunk(H2StreamIo* st, int32_t id, const uint8_t* data, size_t len);
   // true when input should pause (a callback that may pause returns NGHTTP2_ERR_PAUSE).
   bool RoomLow() const;
   // returns what on_frame_recv returns: NGHTTP2_ERR_PAUSE is fatal there. Frames no callback can pause (SETTINGS,
