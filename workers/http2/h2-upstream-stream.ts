@@ -7,12 +7,13 @@
 // GOAWAY's last stream id) is sent again on another session, as Envoy does.
 import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { constants as h2 } from 'node:http2';
-import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace, headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
+import { CHUNKED, FLAG, HEAD, headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
 import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
 import type { H2UpstreamPool } from './h2-upstream-pool.js';
 import type { H2UpstreamSession } from './h2-upstream-session.js';
 import { allowedTrailers } from './h1-trailer-block.js';
+import { sendChunkedPieces } from './chunked-request-pieces.js';
 
 const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect', 'http2-settings']);
 /** Request bytes kept to send again if the stream is refused unprocessed. */
@@ -80,16 +81,21 @@ export class H2UpstreamStream implements UpstreamAttempt {
       buf = buf.subarray(n);
     }
     if (this.chunked) {
-      const copy = Buffer.from(buf); // pieces may be shared (the last chunk) or kept for a replay
-      const n = decodeChunkedInPlace(copy, 0, copy.length, this.chunkState);
-      if (n < 0) {
-        this.fail(UpstreamFailure.PROTOCOL);
-        return true;
-      }
-      buf = copy.subarray(0, n);
-      if (buf.length === 0) return true;
+      const sent = sendChunkedPieces(buf, this.chunkState, this);
+      if (sent === null) this.fail(UpstreamFailure.PROTOCOL);
+      return sent ?? true;
     }
     return this.send(buf);
+  }
+
+  /** ChunkedPieceSink: one decoded piece of the request body. */
+  sendPiece(piece: Buffer): boolean {
+    return this.send(piece);
+  }
+
+  /** ChunkedPieceSink: the rest of a write is dropped once the stream failed or finished. */
+  get stopped(): boolean {
+    return this.done;
   }
 
   private send(buf: Buffer): boolean {

@@ -5,12 +5,13 @@
 // read buffer, and trailers. A stream the upstream refused unprocessed
 // (REFUSED_STREAM, or past a GOAWAY's last stream id) is sent again on another
 // session, as Envoy does. Same contract as H2UpstreamStream (node:http2).
-import { CHUNKED, FLAG, H2_EVENT as EV, HEAD, decodeChunkedInPlace, h2cEnd, h2cRequest, h2cReset, h2cSetReading, h2cWrite, headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
+import { CHUNKED, FLAG, H2_EVENT as EV, HEAD, h2cEnd, h2cRequest, h2cReset, h2cSetReading, h2cWrite, headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
 import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
 import { h2EventBuffers } from './native-h2-session.js';
 import type { NativeH2UpstreamSession } from './native-h2-upstream-session.js';
 import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
+import { sendChunkedPieces } from './chunked-request-pieces.js';
 import { allowedTrailers } from './h1-trailer-block.js';
 
 const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect', 'http2-settings']);
@@ -86,16 +87,21 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
       buf = buf.subarray(n);
     }
     if (this.chunked) {
-      const copy = Buffer.from(buf);
-      const n = decodeChunkedInPlace(copy, 0, copy.length, this.chunkState);
-      if (n < 0) {
-        this.fail(UpstreamFailure.PROTOCOL);
-        return true;
-      }
-      buf = copy.subarray(0, n);
-      if (buf.length === 0) return true;
+      const sent = sendChunkedPieces(buf, this.chunkState, this);
+      if (sent === null) this.fail(UpstreamFailure.PROTOCOL);
+      return sent ?? true;
     }
     return this.send(buf);
+  }
+
+  /** ChunkedPieceSink: one decoded piece of the request body. */
+  sendPiece(piece: Buffer): boolean {
+    return this.send(piece);
+  }
+
+  /** ChunkedPieceSink: the rest of a write is dropped once the stream failed or finished. */
+  get stopped(): boolean {
+    return this.done;
   }
 
   private send(buf: Buffer): boolean {
