@@ -7,19 +7,18 @@
 // GOAWAY's last stream id) is sent again on another session, as Envoy does.
 import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { constants as h2 } from 'node:http2';
-import { CHUNKED, FLAG, HEAD, headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
+import { CHUNKED, HEAD, parseResponseHead } from '../../src/native.js';
 import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
 import type { H2UpstreamPool } from './h2-upstream-pool.js';
 import type { H2UpstreamSession } from './h2-upstream-session.js';
 import { allowedTrailers } from './h1-trailer-block.js';
 import { sendChunkedPieces } from './chunked-request-pieces.js';
+import { readRouterHead, routerHead } from './router-request-head.js';
 
-const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect', 'http2-settings']);
 /** Request bytes kept to send again if the stream is refused unprocessed. */
 const RESEND_LIMIT = 1024 * 1024;
 const END_STREAM = 0x1;
-let requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
 
 export interface UpstreamTrailerSink {
   upstreamMayTrail?(): void;
@@ -115,37 +114,29 @@ export class H2UpstreamStream implements UpstreamAttempt {
 
   /** The HTTP/1.1 head the router made, as HTTP/2 headers; returns its length (<= 0: not a head). */
   private readHead(buf: Buffer): number {
-    if (requestScratch.length < headSlots(parseLimits.maxHeaders)) requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
-    const out = requestScratch;
-    const n = parseRequestHead(buf, 0, buf.length, out, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+    const n = readRouterHead(buf);
     if (n <= 0) return n;
-    const method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
-    const target = buf.latin1Slice(out[HEAD.TARGET_START]!, out[HEAD.TARGET_END]!);
+    const h = routerHead;
     // No prototype: a peer's header named constructor or __proto__ must not meet Object.prototype's members.
     const headers: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
-    headers[':method'] = method;
-    headers[':path'] = target;
+    headers[':method'] = h.method;
+    headers[':path'] = h.target;
     headers[':scheme'] = this.stream.upstreamScheme?.(this.pool.endpoint.tls !== null) ?? 'http';
-    const count = out[HEAD.HEADER_COUNT]!;
-    let grpc = false;
-    for (let i = 0; i < count; i++) {
-      const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
-      const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!);
-      const value = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
-      if (name === 'host') headers[':authority'] = value;
-      if (DROPPED.has(name)) continue;
-      if (name === 'content-type' && value.startsWith('application/grpc')) grpc = true;
+    if (h.authority !== null) headers[':authority'] = h.authority;
+    const fields = h.fields;
+    for (let i = 0; i < h.fieldCount; i += 2) {
+      const name = fields[i]!;
+      const value = fields[i + 1]!;
       const prev = headers[name];
       if (prev === undefined) headers[name] = value;
       else if (Array.isArray(prev)) prev.push(value);
       else headers[name] = [String(prev), value];
     }
-    if (grpc) headers['te'] = 'trailers';
-    this.headRequest = method === 'HEAD';
-    const flags = out[HEAD.FLAGS]!;
-    this.chunked = (flags & FLAG.CHUNKED) !== 0;
+    if (h.grpc) headers['te'] = 'trailers';
+    this.headRequest = h.method === 'HEAD';
+    this.chunked = h.chunked;
     // No body (no chunked framing, no or a zero content-length): HEADERS carries END_STREAM, no empty DATA frame follows.
-    this.bodyless = !this.chunked && ((flags & FLAG.CONTENT_LENGTH) === 0 || (out[HEAD.CONTENT_LENGTH_HI]! | out[HEAD.CONTENT_LENGTH_LO]!) === 0);
+    this.bodyless = h.bodyless;
     this.chunkState.fill(0);
     this.headers = headers;
     return n;

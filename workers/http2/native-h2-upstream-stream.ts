@@ -5,20 +5,19 @@
 // read buffer, and trailers. A stream the upstream refused unprocessed
 // (REFUSED_STREAM, or past a GOAWAY's last stream id) is sent again on another
 // session, as Envoy does. Same contract as H2UpstreamStream (node:http2).
-import { CHUNKED, FLAG, H2_EVENT as EV, HEAD, h2cEnd, h2cRequest, h2cReset, h2cSetReading, h2cWrite, headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
+import { CHUNKED, H2_EVENT as EV, HEAD, h2cEnd, h2cRequest, h2cReset, h2cSetReading, h2cWrite, parseResponseHead } from '../../src/native.js';
 import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
 import { h2EventBuffers } from './native-h2-session.js';
 import type { NativeH2UpstreamSession } from './native-h2-upstream-session.js';
 import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
 import { sendChunkedPieces } from './chunked-request-pieces.js';
+import { readRouterHead, routerHead } from './router-request-head.js';
 import { allowedTrailers } from './h1-trailer-block.js';
 
-const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect', 'http2-settings']);
 /** Request bytes kept to send again if the stream is refused unprocessed. */
 const RESEND_LIMIT = 1024 * 1024;
 const NGHTTP2_CANCEL = 8;
-let requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
 /** The addon's event arena (response heads, trailers, copied DATA), set once the first session exists. */
 let arenaBuf: Buffer | null = null;
 
@@ -128,34 +127,20 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
 
   /** The HTTP/1.1 head the router made, as an HTTP/2 header block; returns its length (<= 0: not a head). */
   private readHead(buf: Buffer): number {
-    if (requestScratch.length < headSlots(parseLimits.maxHeaders)) requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
-    const out = requestScratch;
-    const n = parseRequestHead(buf, 0, buf.length, out, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+    const n = readRouterHead(buf);
     if (n <= 0) return n;
-    const method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
-    const target = buf.latin1Slice(out[HEAD.TARGET_START]!, out[HEAD.TARGET_END]!);
-    const count = out[HEAD.HEADER_COUNT]!;
-    let fields = '';
-    let authority = '';
-    let grpc = false;
-    for (let i = 0; i < count; i++) {
-      const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
-      const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!).toLowerCase();
-      const value = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
-      if (name === 'host') authority = value;
-      if (DROPPED.has(name)) continue;
-      if (name === 'content-type' && value.startsWith('application/grpc')) grpc = true;
-      fields += name + '\0' + value + '\0';
-    }
-    if (grpc) fields += 'te\0trailers\0';
+    const h = routerHead;
     const scheme = this.stream.upstreamScheme?.(this.pool.endpoint.tls !== null) ?? 'http';
-    let block = ':method\0' + method + '\0:scheme\0' + scheme + '\0';
-    if (authority !== '') block += ':authority\0' + authority + '\0';
-    this.block = block + ':path\0' + target + '\0' + fields;
-    this.headRequest = method === 'HEAD';
-    const flags = out[HEAD.FLAGS]!;
-    this.chunked = (flags & FLAG.CHUNKED) !== 0;
-    this.bodyless = !this.chunked && ((flags & FLAG.CONTENT_LENGTH) === 0 || (out[HEAD.CONTENT_LENGTH_HI]! | out[HEAD.CONTENT_LENGTH_LO]!) === 0);
+    let block = ':method\0' + h.method + '\0:scheme\0' + scheme + '\0';
+    if (h.authority !== null && h.authority !== '') block += ':authority\0' + h.authority + '\0';
+    block += ':path\0' + h.target + '\0';
+    const fields = h.fields;
+    for (let i = 0; i < h.fieldCount; i += 2) block += fields[i]! + '\0' + fields[i + 1]! + '\0';
+    if (h.grpc) block += 'te\0trailers\0';
+    this.block = block;
+    this.headRequest = h.method === 'HEAD';
+    this.chunked = h.chunked;
+    this.bodyless = h.bodyless;
     this.chunkState.fill(0);
     return n;
   }
