@@ -7,17 +7,15 @@
 // GOAWAY's last stream id) is sent again on another session, as Envoy does.
 import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { constants as h2 } from 'node:http2';
-import { CHUNKED, HEAD, parseResponseHead } from '../../src/native.js';
+import { HEAD, parseResponseHead } from '../../src/native.js';
 import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
 import type { H2UpstreamPool } from './h2-upstream-pool.js';
 import type { H2UpstreamSession } from './h2-upstream-session.js';
 import { allowedTrailers } from './h1-trailer-block.js';
-import { sendChunkedPieces } from './chunked-request-pieces.js';
+import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
 import { readRouterHead, routerHead } from './router-request-head.js';
 
-/** Request bytes kept to send again if the stream is refused unprocessed. */
-const RESEND_LIMIT = 1024 * 1024;
 const END_STREAM = 0x1;
 
 export interface UpstreamTrailerSink {
@@ -25,32 +23,26 @@ export interface UpstreamTrailerSink {
   onUpstreamTrailers?(trailers: Record<string, string>): void;
 }
 
-export class H2UpstreamStream implements UpstreamAttempt {
-  reused = false;
-  responseBytes = 0;
-  headRequest = false;
-  private session: H2UpstreamSession | null = null;
+export class H2UpstreamStream extends H2UpstreamAttempt<H2UpstreamSession> implements UpstreamAttempt {
   private h2stream: ClientHttp2Stream | null = null;
   private headers: OutgoingHttpHeaders | null = null;
-  private chunked = false;
-  /** The request has no body: its HEADERS end the stream. */
-  private bodyless = false;
-  private readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
-  private ended = false;
-  private done = false;
-  private responded = false;
-  /** The request so far (head excluded) while it may need sending again; null past RESEND_LIMIT. */
-  private sent: Buffer[] | null = [];
-  private sentBytes = 0;
-  private resent = false;
-  private trailers: Record<string, string> | null = null;
   /** Response body that arrived before its head was handled (see onData). */
   private early: Buffer[] | null = null;
 
   constructor(
-    private readonly pool: H2UpstreamPool,
-    private readonly stream: UpstreamStream & UpstreamTrailerSink,
-  ) {}
+    protected override readonly pool: H2UpstreamPool,
+    stream: UpstreamStream & UpstreamTrailerSink,
+  ) {
+    super(pool, stream);
+  }
+
+  protected get headRead(): boolean {
+    return this.headers !== null;
+  }
+
+  protected startRequest(): void {
+    this.open();
+  }
 
   /** A session has room: open the stream (the router writes the request next). */
   bind(session: H2UpstreamSession): void {
@@ -60,49 +52,8 @@ export class H2UpstreamStream implements UpstreamAttempt {
     else this.stream.onUpstreamReady(this as unknown as UpstreamConnection);
   }
 
-  /** A circuit breaker refused the stream: 503 UO on the next tick, as PendingAttempt reports it. */
-  overflow(): void {
-    this.done = true;
-    process.nextTick(reportOverflow, this.stream);
-  }
-
-  write(data: Buffer | string): boolean {
-    if (this.done) return true;
-    let buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    if (this.headers === null) {
-      const n = this.readHead(buf);
-      if (n <= 0) {
-        this.fail(UpstreamFailure.PROTOCOL);
-        return true;
-      }
-      this.open();
-      if (n === buf.length) return true;
-      buf = buf.subarray(n);
-    }
-    if (this.chunked) {
-      const sent = sendChunkedPieces(buf, this.chunkState, this);
-      if (sent === null) this.fail(UpstreamFailure.PROTOCOL);
-      return sent ?? true;
-    }
-    return this.send(buf);
-  }
-
-  /** ChunkedPieceSink: one decoded piece of the request body. */
-  sendPiece(piece: Buffer): boolean {
-    return this.send(piece);
-  }
-
-  /** ChunkedPieceSink: the rest of a write is dropped once the stream failed or finished. */
-  get stopped(): boolean {
-    return this.done;
-  }
-
-  private send(buf: Buffer): boolean {
-    if (this.sent !== null) {
-      this.sentBytes += buf.length;
-      if (this.sentBytes > RESEND_LIMIT) this.sent = null;
-      else this.sent.push(buf);
-    }
+  protected send(buf: Buffer): boolean {
+    this.keepForResend(buf);
     const s = this.h2stream;
     if (s === null && this.sent === null) {
       // Waiting to be sent again, and the body outgrew what is kept for that: it cannot go whole.
@@ -113,7 +64,7 @@ export class H2UpstreamStream implements UpstreamAttempt {
   }
 
   /** The HTTP/1.1 head the router made, as HTTP/2 headers; returns its length (<= 0: not a head). */
-  private readHead(buf: Buffer): number {
+  protected readHead(buf: Buffer): number {
     const n = readRouterHead(buf);
     if (n <= 0) return n;
     const h = routerHead;
@@ -304,19 +255,7 @@ export class H2UpstreamStream implements UpstreamAttempt {
     this.fail(wasConnected ? UpstreamFailure.RESET : UpstreamFailure.CONNECT);
   }
 
-  private complete(): void {
-    if (this.done) return;
-    const trailers = this.trailers;
-    this.finishBooks();
-    if (trailers !== null && this.stream.onUpstreamTrailers !== undefined) this.stream.onUpstreamTrailers(trailers);
-    this.stream.onUpstreamResponseEnd();
-  }
-
-  failProtocol(): void {
-    this.fail(UpstreamFailure.PROTOCOL);
-  }
-
-  private fail(failure: number): void {
+  protected fail(failure: number): void {
     if (this.done) return;
     this.finishBooks();
     const s = this.h2stream;
@@ -324,25 +263,6 @@ export class H2UpstreamStream implements UpstreamAttempt {
     this.pool.endpoint.health.recordLocalFailure();
     this.stream.onUpstreamFailure(failure);
   }
-
-  /** Releases the stream's slot on its session and its request in the circuit breakers, once. */
-  private finishBooks(): void {
-    this.done = true;
-    this.sent = null;
-    this.pool.endpoint.cluster.releaseRequest();
-    const session = this.session;
-    this.session = null;
-    if (session !== null) session.streamDone();
-  }
 }
 
 function noop(): void {}
-
-
-function failProtocol(s: H2UpstreamStream): void {
-  s.failProtocol();
-}
-
-function reportOverflow(stream: UpstreamStream): void {
-  stream.onUpstreamFailure(UpstreamFailure.OVERFLOW);
-}

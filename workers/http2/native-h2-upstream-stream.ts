@@ -5,18 +5,16 @@
 // read buffer, and trailers. A stream the upstream refused unprocessed
 // (REFUSED_STREAM, or past a GOAWAY's last stream id) is sent again on another
 // session, as Envoy does. Same contract as H2UpstreamStream (node:http2).
-import { CHUNKED, H2_EVENT as EV, HEAD, h2cEnd, h2cRequest, h2cReset, h2cSetReading, h2cWrite, parseResponseHead } from '../../src/native.js';
+import { H2_EVENT as EV, HEAD, h2cEnd, h2cRequest, h2cReset, h2cSetReading, h2cWrite, parseResponseHead } from '../../src/native.js';
 import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
 import { h2EventBuffers } from './native-h2-session.js';
 import type { NativeH2UpstreamSession } from './native-h2-upstream-session.js';
 import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
-import { sendChunkedPieces } from './chunked-request-pieces.js';
+import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
 import { readRouterHead, routerHead } from './router-request-head.js';
 import { allowedTrailers } from './h1-trailer-block.js';
 
-/** Request bytes kept to send again if the stream is refused unprocessed. */
-const RESEND_LIMIT = 1024 * 1024;
 const NGHTTP2_CANCEL = 8;
 /** The addon's event arena (response heads, trailers, copied DATA), set once the first session exists. */
 let arenaBuf: Buffer | null = null;
@@ -32,31 +30,27 @@ export interface NativeH2StreamPool {
   cancelWaiting(attempt: NativeH2UpstreamStream): boolean;
 }
 
-export class NativeH2UpstreamStream implements UpstreamAttempt {
-  reused = false;
-  responseBytes = 0;
-  headRequest = false;
-  private session: NativeH2UpstreamSession | null = null;
+export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSession> implements UpstreamAttempt {
   /** The addon's session handle and stream id once on the wire. */
   private handle = -1;
   private id = -1;
   /** The request's header block ("name\0value\0"...), kept for a resend. */
   private block: string | null = null;
-  private chunked = false;
-  private bodyless = false;
-  private readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
-  private ended = false;
-  private done = false;
-  private responded = false;
-  private sent: Buffer[] | null = [];
-  private sentBytes = 0;
-  private resent = false;
-  private trailers: Record<string, string> | null = null;
 
   constructor(
-    private readonly pool: NativeH2StreamPool,
-    private readonly stream: UpstreamStream & UpstreamTrailerSink,
-  ) {}
+    protected override readonly pool: NativeH2StreamPool,
+    stream: UpstreamStream & UpstreamTrailerSink,
+  ) {
+    super(pool, stream);
+  }
+
+  protected get headRead(): boolean {
+    return this.block !== null;
+  }
+
+  protected startRequest(): void {
+    this.session!.submit(this);
+  }
 
   /** A session has room: take a slot (the router writes the request next, or a resend goes out). */
   bind(session: NativeH2UpstreamSession): void {
@@ -66,49 +60,8 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
     else this.stream.onUpstreamReady(this as unknown as UpstreamConnection);
   }
 
-  /** A circuit breaker refused the stream: 503 UO on the next tick, as PendingAttempt reports it. */
-  overflow(): void {
-    this.done = true;
-    process.nextTick(reportOverflow, this.stream);
-  }
-
-  write(data: Buffer | string): boolean {
-    if (this.done) return true;
-    let buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    if (this.block === null) {
-      const n = this.readHead(buf);
-      if (n <= 0) {
-        this.fail(UpstreamFailure.PROTOCOL);
-        return true;
-      }
-      this.session!.submit(this);
-      if (n === buf.length || this.done) return true;
-      buf = buf.subarray(n);
-    }
-    if (this.chunked) {
-      const sent = sendChunkedPieces(buf, this.chunkState, this);
-      if (sent === null) this.fail(UpstreamFailure.PROTOCOL);
-      return sent ?? true;
-    }
-    return this.send(buf);
-  }
-
-  /** ChunkedPieceSink: one decoded piece of the request body. */
-  sendPiece(piece: Buffer): boolean {
-    return this.send(piece);
-  }
-
-  /** ChunkedPieceSink: the rest of a write is dropped once the stream failed or finished. */
-  get stopped(): boolean {
-    return this.done;
-  }
-
-  private send(buf: Buffer): boolean {
-    if (this.sent !== null) {
-      this.sentBytes += buf.length;
-      if (this.sentBytes > RESEND_LIMIT) this.sent = null;
-      else this.sent.push(buf);
-    }
+  protected send(buf: Buffer): boolean {
+    this.keepForResend(buf);
     if (this.id < 0) {
       if (this.sent === null) {
         // Not on the wire yet and past what is kept for it: it cannot go whole.
@@ -126,7 +79,7 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
   }
 
   /** The HTTP/1.1 head the router made, as an HTTP/2 header block; returns its length (<= 0: not a head). */
-  private readHead(buf: Buffer): number {
+  protected readHead(buf: Buffer): number {
     const n = readRouterHead(buf);
     if (n <= 0) return n;
     const h = routerHead;
@@ -292,19 +245,7 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
     this.fail(wasConnected ? UpstreamFailure.RESET : UpstreamFailure.CONNECT);
   }
 
-  private complete(): void {
-    if (this.done || !this.responded) return;
-    const trailers = this.trailers;
-    this.finishBooks();
-    if (trailers !== null && this.stream.onUpstreamTrailers !== undefined) this.stream.onUpstreamTrailers(trailers);
-    this.stream.onUpstreamResponseEnd();
-  }
-
-  failProtocol(): void {
-    this.fail(UpstreamFailure.PROTOCOL);
-  }
-
-  private fail(failure: number): void {
+  protected fail(failure: number): void {
     if (this.done) return;
     this.cancelOnWire();
     this.finishBooks();
@@ -318,22 +259,4 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
     if (this.id >= 0 && !session.closed) h2cReset(this.handle, this.id, NGHTTP2_CANCEL);
     else if (this.id < 0) session.forget(this);
   }
-
-  /** Releases the stream's slot on its session and its request in the circuit breakers, once. */
-  private finishBooks(): void {
-    this.done = true;
-    this.sent = null;
-    this.pool.endpoint.cluster.releaseRequest();
-    const session = this.session;
-    this.session = null;
-    if (session !== null) session.streamDone();
-  }
-}
-
-function failProtocol(s: NativeH2UpstreamStream): void {
-  s.failProtocol();
-}
-
-function reportOverflow(stream: UpstreamStream): void {
-  stream.onUpstreamFailure(UpstreamFailure.OVERFLOW);
 }
