@@ -123,6 +123,17 @@ async function postWithTrailers(path: string, trailers: Record<string, string>):
   }
 }
 
+describe('an HTTP/1.1 client\'s chunked request body to an HTTP/2 upstream', () => {
+  it('arrives whole and in order though it came as 300 one-byte chunks with extensions', async () => {
+    const data = Array.from({ length: 300 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+    let chunks = '';
+    for (const ch of data) chunks += `1;ext=x\r\n${ch}\r\n`;
+    const r = await rawExchange(proxy.port, `POST /up/chunks HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n${chunks}0\r\n\r\n`, 5000);
+    expect(r.text).toMatch(/^HTTP\/1\.1 200/);
+    expect(h2seen.body).toBe(data);
+  });
+});
+
 describe('HTTP/2 client request trailers', () => {
   it('reach an HTTP/2 upstream as trailers, after the whole body', async () => {
     expect(await postWithTrailers('/up/h2', { 'x-checksum': 'c1', 'x-count': '2' })).toBe(200);

@@ -84,6 +84,14 @@ interface Group {
   readonly waiters: ((outcome: CheckOutcome) => void)[];
 }
 
+/** One policy server address: its grpc-js client (Report, ext_authz's address) and, made on the first Check, the lean Check connection beside it (same address and credentials; closed with it). */
+interface MixerConnection {
+  readonly rpc: MixerClient;
+  readonly address: string;
+  readonly ca: Buffer | null;
+  check: PolicyUnaryClient | null;
+}
+
 interface ReportQueue {
   inFlight: number;
   readonly waiting: WireAttributes[][];
@@ -93,11 +101,8 @@ export class PolicyClient implements PolicyTransport {
   private grpc: typeof import('@grpc/grpc-js') | null = null;
   private ctor: (new (target: string, creds: ChannelCredentials) => MixerClient) | null = null;
   private loading: Promise<void> | null = null;
-  private readonly clients = new Map<string, MixerClient>();
+  private readonly clients = new Map<string, MixerConnection>();
   private checkCodec: CheckCodec | null = null;
-  /** The Check connection per grpc-js client (same target and address; dropped with it). */
-  private readonly checkClients = new WeakMap<MixerClient, PolicyUnaryClient>();
-  private readonly clientTargets = new WeakMap<MixerClient, { readonly address: string; readonly ca: Buffer | null }>();
   private authzCtor: (new (target: string, creds: ChannelCredentials) => AuthorizationClient) | null = null;
   private readonly authzClients = new Map<string, AuthorizationClient>();
   private readonly inFlight = new Map<string, Group>();
@@ -201,7 +206,7 @@ export class PolicyClient implements PolicyTransport {
         finish({ ok: false, error });
         return;
       }
-      const address = mixer.getChannel().getTarget();
+      const address = mixer.rpc.getChannel().getTarget();
       let client = this.authzClients.get(call.target);
       if (client === undefined || client.getChannel().getTarget() !== address) {
         client?.close();
@@ -234,12 +239,12 @@ export class PolicyClient implements PolicyTransport {
           this.pumpReports(target, queue);
         };
         if (client === null) sent({ code: 14 } as ServiceError);
-        else client.Report({ attributes: batch }, { deadline: Date.now() + REPORT_TIMEOUT_MS }, sent);
+        else client.rpc.Report({ attributes: batch }, { deadline: Date.now() + REPORT_TIMEOUT_MS }, sent);
       });
     }
   }
 
-  private attempt(client: MixerClient, call: CheckCall, n: number, finish: (outcome: CheckOutcome) => void): void {
+  private attempt(client: MixerConnection, call: CheckCall, n: number, finish: (outcome: CheckOutcome) => void): void {
     const counters = this.options.counters;
     Atomics.add(counters, n === 0 ? MIXER_COUNTER.RPC_CHECKS : MIXER_COUNTER.RPC_RETRIES, 1);
     const request = {
@@ -285,24 +290,18 @@ export class PolicyClient implements PolicyTransport {
   }
 
   /** The Check connection beside a grpc-js client: the same address and credentials. */
-  private checkClientOf(client: MixerClient): PolicyUnaryClient {
-    let lean = this.checkClients.get(client);
-    if (lean === undefined) {
-      const { address, ca } = this.clientTargets.get(client)!;
-      lean = new PolicyUnaryClient(address, ca);
-      this.checkClients.set(client, lean);
-    }
-    return lean;
+  private checkClientOf(client: MixerConnection): PolicyUnaryClient {
+    return (client.check ??= new PolicyUnaryClient(client.address, client.ca));
   }
 
-  private closeClient(client: MixerClient): void {
-    client.close();
-    this.checkClients.get(client)?.close();
-    this.checkClients.delete(client);
+  private closeClient(client: MixerConnection): void {
+    client.rpc.close();
+    client.check?.close();
+    client.check = null;
   }
 
   /** The client for a target ('' = the control plane; else a cluster name), loading gRPC on first use. */
-  private withClient(target: string, use: (client: MixerClient | null, error: string) => void): void {
+  private withClient(target: string, use: (client: MixerConnection | null, error: string) => void): void {
     if (this.ctor === null) {
       this.loading ??= this.load();
       this.loading.then(() => this.withClient(target, use), (err: unknown) => use(null, `cannot load gRPC: ${String(err)}`));
@@ -330,9 +329,8 @@ export class PolicyClient implements PolicyTransport {
       const grpc = this.grpc!;
       const ca = secure === null ? null : readFileSync(secure);
       const creds = ca === null ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(ca);
-      client = new this.ctor(address, creds);
+      client = { rpc: new this.ctor(address, creds), address, ca, check: null };
       this.clients.set(id, client);
-      this.clientTargets.set(client, { address, ca });
       // An endpoint that changed leaves its old client: close those for the same target.
       for (const [other, c] of this.clients) if (other !== id && other.startsWith(`${target}\u0000`)) { this.closeClient(c); this.clients.delete(other); }
     }

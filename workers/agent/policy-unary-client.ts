@@ -105,6 +105,30 @@ export class PolicyUnaryClient {
   }
 }
 
+/** Where a call's stream keeps its call for the shared listeners below. */
+const CALL = Symbol('policyUnaryCall');
+type CallStream = ClientHttp2Stream & { [CALL]: UnaryCall };
+
+function onCallHeaders(this: CallStream, headers: IncomingHttpHeaders): void {
+  this[CALL].onHeaders(headers);
+}
+
+function onCallTrailers(this: CallStream, trailers: IncomingHttpHeaders): void {
+  this[CALL].onStatus(trailers);
+}
+
+function onCallData(this: CallStream, chunk: Buffer): void {
+  this[CALL].onData(chunk);
+}
+
+function onCallClose(this: CallStream): void {
+  this[CALL].onClose();
+}
+
+function expireCall(call: UnaryCall): void {
+  call.expire();
+}
+
 /** One call on its stream: the answer's frames gathered (bounded), grpc-status read from trailers or headers. */
 class UnaryCall {
   private chunks: Buffer[] = [];
@@ -120,24 +144,26 @@ class UnaryCall {
     timeoutMs: number,
     private readonly done: UnaryDone,
   ) {
-    this.timer = setTimeout(() => this.expire(), Math.min(timeoutMs, MAX_TIMER_MS));
-    stream.on('response', (headers) => this.onHeaders(headers));
-    stream.on('trailers', (trailers) => this.onStatus(trailers));
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    // No closures per call: the stream's listeners are module functions that find the call on the stream.
+    this.timer = setTimeout(expireCall, Math.min(timeoutMs, MAX_TIMER_MS), this);
+    (stream as CallStream)[CALL] = this;
+    stream.on('response', onCallHeaders);
+    stream.on('trailers', onCallTrailers);
+    stream.on('data', onCallData);
     stream.on('error', ignore); // 'close' follows and says how it ended
-    stream.on('close', () => this.onClose());
+    stream.on('close', onCallClose);
   }
 
   send(framed: Buffer): void {
     this.stream.end(framed);
   }
 
-  private onHeaders(headers: IncomingHttpHeaders): void {
+  onHeaders(headers: IncomingHttpHeaders): void {
     this.httpStatus = Number(headers[h2.HTTP2_HEADER_STATUS]);
     this.onStatus(headers); // a trailers-only answer carries grpc-status here
   }
 
-  private onStatus(headers: IncomingHttpHeaders): void {
+  onStatus(headers: IncomingHttpHeaders): void {
     const status = headers['grpc-status'];
     if (typeof status !== 'string') return;
     // As grpc-js reads it: a code outside 0-16 (or not a number) is UNKNOWN.
@@ -147,7 +173,7 @@ class UnaryCall {
     if (typeof message === 'string') this.message = decodeMessage(message);
   }
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     if (this.finished) return;
     this.received += chunk.length;
     if (this.received > MAX_ANSWER + 5) {
@@ -158,7 +184,7 @@ class UnaryCall {
     this.chunks.push(chunk);
   }
 
-  private onClose(): void {
+  onClose(): void {
     if (this.finished) return;
     if (this.status < 0) {
       const rst = this.stream.rstCode;
@@ -180,7 +206,7 @@ class UnaryCall {
     this.finish(null, body.subarray(5));
   }
 
-  private expire(): void {
+  expire(): void {
     if (this.finished) return;
     this.finish({ code: GRPC_DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
     if (!this.stream.destroyed) this.stream.close(h2.NGHTTP2_CANCEL);

@@ -7,50 +7,42 @@
 // GOAWAY's last stream id) is sent again on another session, as Envoy does.
 import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { constants as h2 } from 'node:http2';
-import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace, headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
+import { HEAD, parseResponseHead } from '../../src/native.js';
 import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
 import type { H2UpstreamPool } from './h2-upstream-pool.js';
 import type { H2UpstreamSession } from './h2-upstream-session.js';
 import { allowedTrailers } from './h1-trailer-block.js';
+import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
+import { readRouterHead, routerHead } from './router-request-head.js';
 
-const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect', 'http2-settings']);
-/** Request bytes kept to send again if the stream is refused unprocessed. */
-const RESEND_LIMIT = 1024 * 1024;
 const END_STREAM = 0x1;
-let requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
 
 export interface UpstreamTrailerSink {
   upstreamMayTrail?(): void;
   onUpstreamTrailers?(trailers: Record<string, string>): void;
 }
 
-export class H2UpstreamStream implements UpstreamAttempt {
-  reused = false;
-  responseBytes = 0;
-  headRequest = false;
-  private session: H2UpstreamSession | null = null;
+export class H2UpstreamStream extends H2UpstreamAttempt<H2UpstreamSession> implements UpstreamAttempt {
   private h2stream: ClientHttp2Stream | null = null;
   private headers: OutgoingHttpHeaders | null = null;
-  private chunked = false;
-  /** The request has no body: its HEADERS end the stream. */
-  private bodyless = false;
-  private readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
-  private ended = false;
-  private done = false;
-  private responded = false;
-  /** The request so far (head excluded) while it may need sending again; null past RESEND_LIMIT. */
-  private sent: Buffer[] | null = [];
-  private sentBytes = 0;
-  private resent = false;
-  private trailers: Record<string, string> | null = null;
   /** Response body that arrived before its head was handled (see onData). */
   private early: Buffer[] | null = null;
 
   constructor(
-    private readonly pool: H2UpstreamPool,
-    private readonly stream: UpstreamStream & UpstreamTrailerSink,
-  ) {}
+    protected override readonly pool: H2UpstreamPool,
+    stream: UpstreamStream & UpstreamTrailerSink,
+  ) {
+    super(pool, stream);
+  }
+
+  protected get headRead(): boolean {
+    return this.headers !== null;
+  }
+
+  protected startRequest(): void {
+    this.open();
+  }
 
   /** A session has room: open the stream (the router writes the request next). */
   bind(session: H2UpstreamSession): void {
@@ -60,44 +52,8 @@ export class H2UpstreamStream implements UpstreamAttempt {
     else this.stream.onUpstreamReady(this as unknown as UpstreamConnection);
   }
 
-  /** A circuit breaker refused the stream: 503 UO on the next tick, as PendingAttempt reports it. */
-  overflow(): void {
-    this.done = true;
-    process.nextTick(reportOverflow, this.stream);
-  }
-
-  write(data: Buffer | string): boolean {
-    if (this.done) return true;
-    let buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    if (this.headers === null) {
-      const n = this.readHead(buf);
-      if (n <= 0) {
-        this.fail(UpstreamFailure.PROTOCOL);
-        return true;
-      }
-      this.open();
-      if (n === buf.length) return true;
-      buf = buf.subarray(n);
-    }
-    if (this.chunked) {
-      const copy = Buffer.from(buf); // pieces may be shared (the last chunk) or kept for a replay
-      const n = decodeChunkedInPlace(copy, 0, copy.length, this.chunkState);
-      if (n < 0) {
-        this.fail(UpstreamFailure.PROTOCOL);
-        return true;
-      }
-      buf = copy.subarray(0, n);
-      if (buf.length === 0) return true;
-    }
-    return this.send(buf);
-  }
-
-  private send(buf: Buffer): boolean {
-    if (this.sent !== null) {
-      this.sentBytes += buf.length;
-      if (this.sentBytes > RESEND_LIMIT) this.sent = null;
-      else this.sent.push(buf);
-    }
+  protected send(buf: Buffer): boolean {
+    this.keepForResend(buf);
     const s = this.h2stream;
     if (s === null && this.sent === null) {
       // Waiting to be sent again, and the body outgrew what is kept for that: it cannot go whole.
@@ -108,38 +64,30 @@ export class H2UpstreamStream implements UpstreamAttempt {
   }
 
   /** The HTTP/1.1 head the router made, as HTTP/2 headers; returns its length (<= 0: not a head). */
-  private readHead(buf: Buffer): number {
-    if (requestScratch.length < headSlots(parseLimits.maxHeaders)) requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
-    const out = requestScratch;
-    const n = parseRequestHead(buf, 0, buf.length, out, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+  protected readHead(buf: Buffer): number {
+    const n = readRouterHead(buf);
     if (n <= 0) return n;
-    const method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
-    const target = buf.latin1Slice(out[HEAD.TARGET_START]!, out[HEAD.TARGET_END]!);
+    const h = routerHead;
     // No prototype: a peer's header named constructor or __proto__ must not meet Object.prototype's members.
     const headers: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
-    headers[':method'] = method;
-    headers[':path'] = target;
+    headers[':method'] = h.method;
+    headers[':path'] = h.target;
     headers[':scheme'] = this.stream.upstreamScheme?.(this.pool.endpoint.tls !== null) ?? 'http';
-    const count = out[HEAD.HEADER_COUNT]!;
-    let grpc = false;
-    for (let i = 0; i < count; i++) {
-      const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
-      const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!);
-      const value = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
-      if (name === 'host') headers[':authority'] = value;
-      if (DROPPED.has(name)) continue;
-      if (name === 'content-type' && value.startsWith('application/grpc')) grpc = true;
+    if (h.authority !== null) headers[':authority'] = h.authority;
+    const fields = h.fields;
+    for (let i = 0; i < h.fieldCount; i += 2) {
+      const name = fields[i]!;
+      const value = fields[i + 1]!;
       const prev = headers[name];
       if (prev === undefined) headers[name] = value;
       else if (Array.isArray(prev)) prev.push(value);
       else headers[name] = [String(prev), value];
     }
-    if (grpc) headers['te'] = 'trailers';
-    this.headRequest = method === 'HEAD';
-    const flags = out[HEAD.FLAGS]!;
-    this.chunked = (flags & FLAG.CHUNKED) !== 0;
+    if (h.grpc) headers['te'] = 'trailers';
+    this.headRequest = h.method === 'HEAD';
+    this.chunked = h.chunked;
     // No body (no chunked framing, no or a zero content-length): HEADERS carries END_STREAM, no empty DATA frame follows.
-    this.bodyless = !this.chunked && ((flags & FLAG.CONTENT_LENGTH) === 0 || (out[HEAD.CONTENT_LENGTH_HI]! | out[HEAD.CONTENT_LENGTH_LO]!) === 0);
+    this.bodyless = h.bodyless;
     this.chunkState.fill(0);
     this.headers = headers;
     return n;
@@ -307,19 +255,7 @@ export class H2UpstreamStream implements UpstreamAttempt {
     this.fail(wasConnected ? UpstreamFailure.RESET : UpstreamFailure.CONNECT);
   }
 
-  private complete(): void {
-    if (this.done) return;
-    const trailers = this.trailers;
-    this.finishBooks();
-    if (trailers !== null && this.stream.onUpstreamTrailers !== undefined) this.stream.onUpstreamTrailers(trailers);
-    this.stream.onUpstreamResponseEnd();
-  }
-
-  failProtocol(): void {
-    this.fail(UpstreamFailure.PROTOCOL);
-  }
-
-  private fail(failure: number): void {
+  protected fail(failure: number): void {
     if (this.done) return;
     this.finishBooks();
     const s = this.h2stream;
@@ -327,25 +263,6 @@ export class H2UpstreamStream implements UpstreamAttempt {
     this.pool.endpoint.health.recordLocalFailure();
     this.stream.onUpstreamFailure(failure);
   }
-
-  /** Releases the stream's slot on its session and its request in the circuit breakers, once. */
-  private finishBooks(): void {
-    this.done = true;
-    this.sent = null;
-    this.pool.endpoint.cluster.releaseRequest();
-    const session = this.session;
-    this.session = null;
-    if (session !== null) session.streamDone();
-  }
 }
 
 function noop(): void {}
-
-
-function failProtocol(s: H2UpstreamStream): void {
-  s.failProtocol();
-}
-
-function reportOverflow(stream: UpstreamStream): void {
-  stream.onUpstreamFailure(UpstreamFailure.OVERFLOW);
-}

@@ -5,19 +5,17 @@
 // read buffer, and trailers. A stream the upstream refused unprocessed
 // (REFUSED_STREAM, or past a GOAWAY's last stream id) is sent again on another
 // session, as Envoy does. Same contract as H2UpstreamStream (node:http2).
-import { CHUNKED, FLAG, H2_EVENT as EV, HEAD, decodeChunkedInPlace, h2cEnd, h2cRequest, h2cReset, h2cSetReading, h2cWrite, headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
+import { H2_EVENT as EV, HEAD, h2cEnd, h2cRequest, h2cReset, h2cSetReading, h2cWrite, parseResponseHead } from '../../src/native.js';
 import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
 import { h2EventBuffers } from './native-h2-session.js';
 import type { NativeH2UpstreamSession } from './native-h2-upstream-session.js';
 import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
+import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
+import { readRouterHead, routerHead } from './router-request-head.js';
 import { allowedTrailers } from './h1-trailer-block.js';
 
-const DROPPED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'expect', 'http2-settings']);
-/** Request bytes kept to send again if the stream is refused unprocessed. */
-const RESEND_LIMIT = 1024 * 1024;
 const NGHTTP2_CANCEL = 8;
-let requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
 /** The addon's event arena (response heads, trailers, copied DATA), set once the first session exists. */
 let arenaBuf: Buffer | null = null;
 
@@ -32,31 +30,27 @@ export interface NativeH2StreamPool {
   cancelWaiting(attempt: NativeH2UpstreamStream): boolean;
 }
 
-export class NativeH2UpstreamStream implements UpstreamAttempt {
-  reused = false;
-  responseBytes = 0;
-  headRequest = false;
-  private session: NativeH2UpstreamSession | null = null;
+export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSession> implements UpstreamAttempt {
   /** The addon's session handle and stream id once on the wire. */
   private handle = -1;
   private id = -1;
   /** The request's header block ("name\0value\0"...), kept for a resend. */
   private block: string | null = null;
-  private chunked = false;
-  private bodyless = false;
-  private readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
-  private ended = false;
-  private done = false;
-  private responded = false;
-  private sent: Buffer[] | null = [];
-  private sentBytes = 0;
-  private resent = false;
-  private trailers: Record<string, string> | null = null;
 
   constructor(
-    private readonly pool: NativeH2StreamPool,
-    private readonly stream: UpstreamStream & UpstreamTrailerSink,
-  ) {}
+    protected override readonly pool: NativeH2StreamPool,
+    stream: UpstreamStream & UpstreamTrailerSink,
+  ) {
+    super(pool, stream);
+  }
+
+  protected get headRead(): boolean {
+    return this.block !== null;
+  }
+
+  protected startRequest(): void {
+    this.session!.submit(this);
+  }
 
   /** A session has room: take a slot (the router writes the request next, or a resend goes out). */
   bind(session: NativeH2UpstreamSession): void {
@@ -66,44 +60,8 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
     else this.stream.onUpstreamReady(this as unknown as UpstreamConnection);
   }
 
-  /** A circuit breaker refused the stream: 503 UO on the next tick, as PendingAttempt reports it. */
-  overflow(): void {
-    this.done = true;
-    process.nextTick(reportOverflow, this.stream);
-  }
-
-  write(data: Buffer | string): boolean {
-    if (this.done) return true;
-    let buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    if (this.block === null) {
-      const n = this.readHead(buf);
-      if (n <= 0) {
-        this.fail(UpstreamFailure.PROTOCOL);
-        return true;
-      }
-      this.session!.submit(this);
-      if (n === buf.length || this.done) return true;
-      buf = buf.subarray(n);
-    }
-    if (this.chunked) {
-      const copy = Buffer.from(buf);
-      const n = decodeChunkedInPlace(copy, 0, copy.length, this.chunkState);
-      if (n < 0) {
-        this.fail(UpstreamFailure.PROTOCOL);
-        return true;
-      }
-      buf = copy.subarray(0, n);
-      if (buf.length === 0) return true;
-    }
-    return this.send(buf);
-  }
-
-  private send(buf: Buffer): boolean {
-    if (this.sent !== null) {
-      this.sentBytes += buf.length;
-      if (this.sentBytes > RESEND_LIMIT) this.sent = null;
-      else this.sent.push(buf);
-    }
+  protected send(buf: Buffer): boolean {
+    this.keepForResend(buf);
     if (this.id < 0) {
       if (this.sent === null) {
         // Not on the wire yet and past what is kept for it: it cannot go whole.
@@ -121,35 +79,21 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
   }
 
   /** The HTTP/1.1 head the router made, as an HTTP/2 header block; returns its length (<= 0: not a head). */
-  private readHead(buf: Buffer): number {
-    if (requestScratch.length < headSlots(parseLimits.maxHeaders)) requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
-    const out = requestScratch;
-    const n = parseRequestHead(buf, 0, buf.length, out, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+  protected readHead(buf: Buffer): number {
+    const n = readRouterHead(buf);
     if (n <= 0) return n;
-    const method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
-    const target = buf.latin1Slice(out[HEAD.TARGET_START]!, out[HEAD.TARGET_END]!);
-    const count = out[HEAD.HEADER_COUNT]!;
-    let fields = '';
-    let authority = '';
-    let grpc = false;
-    for (let i = 0; i < count; i++) {
-      const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
-      const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!).toLowerCase();
-      const value = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
-      if (name === 'host') authority = value;
-      if (DROPPED.has(name)) continue;
-      if (name === 'content-type' && value.startsWith('application/grpc')) grpc = true;
-      fields += name + '\0' + value + '\0';
-    }
-    if (grpc) fields += 'te\0trailers\0';
+    const h = routerHead;
     const scheme = this.stream.upstreamScheme?.(this.pool.endpoint.tls !== null) ?? 'http';
-    let block = ':method\0' + method + '\0:scheme\0' + scheme + '\0';
-    if (authority !== '') block += ':authority\0' + authority + '\0';
-    this.block = block + ':path\0' + target + '\0' + fields;
-    this.headRequest = method === 'HEAD';
-    const flags = out[HEAD.FLAGS]!;
-    this.chunked = (flags & FLAG.CHUNKED) !== 0;
-    this.bodyless = !this.chunked && ((flags & FLAG.CONTENT_LENGTH) === 0 || (out[HEAD.CONTENT_LENGTH_HI]! | out[HEAD.CONTENT_LENGTH_LO]!) === 0);
+    let block = ':method\0' + h.method + '\0:scheme\0' + scheme + '\0';
+    if (h.authority !== null && h.authority !== '') block += ':authority\0' + h.authority + '\0';
+    block += ':path\0' + h.target + '\0';
+    const fields = h.fields;
+    for (let i = 0; i < h.fieldCount; i += 2) block += fields[i]! + '\0' + fields[i + 1]! + '\0';
+    if (h.grpc) block += 'te\0trailers\0';
+    this.block = block;
+    this.headRequest = h.method === 'HEAD';
+    this.chunked = h.chunked;
+    this.bodyless = h.bodyless;
     this.chunkState.fill(0);
     return n;
   }
@@ -301,19 +245,7 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
     this.fail(wasConnected ? UpstreamFailure.RESET : UpstreamFailure.CONNECT);
   }
 
-  private complete(): void {
-    if (this.done || !this.responded) return;
-    const trailers = this.trailers;
-    this.finishBooks();
-    if (trailers !== null && this.stream.onUpstreamTrailers !== undefined) this.stream.onUpstreamTrailers(trailers);
-    this.stream.onUpstreamResponseEnd();
-  }
-
-  failProtocol(): void {
-    this.fail(UpstreamFailure.PROTOCOL);
-  }
-
-  private fail(failure: number): void {
+  protected fail(failure: number): void {
     if (this.done) return;
     this.cancelOnWire();
     this.finishBooks();
@@ -327,22 +259,4 @@ export class NativeH2UpstreamStream implements UpstreamAttempt {
     if (this.id >= 0 && !session.closed) h2cReset(this.handle, this.id, NGHTTP2_CANCEL);
     else if (this.id < 0) session.forget(this);
   }
-
-  /** Releases the stream's slot on its session and its request in the circuit breakers, once. */
-  private finishBooks(): void {
-    this.done = true;
-    this.sent = null;
-    this.pool.endpoint.cluster.releaseRequest();
-    const session = this.session;
-    this.session = null;
-    if (session !== null) session.streamDone();
-  }
-}
-
-function failProtocol(s: NativeH2UpstreamStream): void {
-  s.failProtocol();
-}
-
-function reportOverflow(stream: UpstreamStream): void {
-  stream.onUpstreamFailure(UpstreamFailure.OVERFLOW);
 }

@@ -11,7 +11,9 @@
 // whole in hand when its status is known (a slow or dribbling collector), has
 // no Content-Length, says `connection: close`, or overflows the head bound
 // ends the connection: the next report opens a new one.
+import { Buffer } from 'node:buffer';
 import { connect, type Socket } from 'node:net';
+import { CHUNKED, FLAG, HEAD, decodeChunked, headSlots, parseResponseHead } from '../../src/native.js';
 
 /** Longest answer head read on a kept connection (Zipkin's and Jaeger's 202s have a few hundred bytes). */
 export const MAX_ANSWER_HEAD_BYTES = 8192;
@@ -104,20 +106,17 @@ export class CollectorConnection {
     }
     const at = end + 4 - before;
     this.head = this.head.slice(0, end + 4);
-    if (closes(this.head)) {
-      this.finish(false);
-      return;
-    }
+    const length = answerBodyLength(this.head);
     const rest = chunk.length - at;
-    if (isChunked(this.head)) {
+    if (length === CHUNKED_BODY) {
       // Node's http server answers a bodiless 202 as `transfer-encoding: chunked` + `0\r\n\r\n`: reused when the
       // whole chunked body is in this chunk (bounded), else not.
-      this.finish(rest <= MAX_ANSWER_HEAD_BYTES && chunkedBodyEndsAt(chunk.latin1Slice(at, chunk.length)) === rest);
+      this.finish(rest <= MAX_ANSWER_HEAD_BYTES && chunkedBodyEndsAt(chunk, at) === chunk.length);
       return;
     }
     // A Content-Length body whole in this chunk and nothing after it: reused; a body still to come, more bytes than
-    // it said, or no length: not.
-    this.finish(rest === contentLength(this.head));
+    // it said, no length, `connection: close`, HTTP/1.0 or a head the strict parser refuses: not.
+    this.finish(length >= 0 && rest === length);
   }
 
   /** The answer's status is decided: tells the owner; keeps the connection only when the answer was whole and framed. */
@@ -153,46 +152,45 @@ function statusOf(answer: string): number {
   return m === null ? 0 : Number(m[1]);
 }
 
-/** takes a complete answer head; returns whether its body is chunked. */
-function isChunked(head: string): boolean {
-  return /\r\ntransfer-encoding:[^\r]*chunked/i.test(head);
+/** answerBodyLength: the answer's body is chunked. */
+const CHUNKED_BODY = -2;
+/** Fields read in a collector's answer head (its 202 has a handful). */
+const MAX_ANSWER_HEADERS = 64;
+const answerHead = new Uint32Array(headSlots(MAX_ANSWER_HEADERS));
+const chunkState = new Float64Array(CHUNKED.STATE_SIZE);
+const chunkSegments = new Uint32Array(32);
+
+/**
+ * takes a complete answer head (latin1); returns its body's length (0 for 204/304), CHUNKED_BODY, or -1 when the
+ * connection cannot carry another report after it (the project's strict response parser refuses the head, or it has
+ * no length, says `connection: close` or is HTTP/1.0).
+ */
+function answerBodyLength(head: string): number {
+  const buf = Buffer.from(head, 'latin1');
+  const out = answerHead;
+  if (parseResponseHead(buf, 0, buf.length, out, MAX_ANSWER_HEAD_BYTES, MAX_ANSWER_HEADERS) !== buf.length) return -1;
+  const flags = out[HEAD.FLAGS]!;
+  if (out[HEAD.VERSION_MINOR] === 0 || (flags & FLAG.CONNECTION_CLOSE) !== 0) return -1;
+  const status = out[HEAD.STATUS_CODE]!;
+  if (status === 204 || status === 304) return 0;
+  if ((flags & FLAG.CHUNKED) !== 0) return CHUNKED_BODY;
+  if ((flags & (FLAG.CONTENT_LENGTH | FLAG.TRANSFER_ENCODING)) !== FLAG.CONTENT_LENGTH) return -1;
+  return out[HEAD.CONTENT_LENGTH_HI]! * 2 ** 32 + out[HEAD.CONTENT_LENGTH_LO]!;
 }
 
 /**
- * takes the bytes after an answer head (latin1) holding a chunked body; returns where the body ends (after the last
- * chunk and its empty trailer), -1 when the text does not hold a whole, well-formed chunked body.
+ * takes a read holding a chunked body from `start`; returns the offset just past the body (last chunk, trailers and
+ * final CRLF), -1 when the read does not hold a whole, well-formed one (the project's strict chunked decoder decides).
  */
-export function chunkedBodyEndsAt(text: string): number {
-  let at = 0;
+export function chunkedBodyEndsAt(buf: Buffer, start: number): number {
+  chunkState.fill(0);
+  let at = start;
   for (;;) {
-    const eol = text.indexOf('\r\n', at);
-    if (eol < 0 || eol - at > 16) return -1;
-    const size = parseInt(text.slice(at, eol).split(';', 1)[0]!, 16);
-    if (!Number.isInteger(size) || size < 0) return -1;
-    at = eol + 2;
-    if (size === 0) {
-      // Trailer lines, then the empty line.
-      for (;;) {
-        const end = text.indexOf('\r\n', at);
-        if (end < 0) return -1;
-        if (end === at) return at + 2;
-        at = end + 2;
-      }
-    }
-    if (text.length < at + size + 2 || text.charCodeAt(at + size) !== 13 || text.charCodeAt(at + size + 1) !== 10) return -1;
-    at += size + 2;
+    const n = decodeChunked(buf, at, buf.length, chunkState, chunkSegments);
+    if (n < 0) return -1;
+    if (chunkState[CHUNKED.PHASE] === CHUNKED.DONE_PHASE) return chunkState[CHUNKED.CONSUMED]!;
+    // Fewer data ranges than room: the read ended inside the body.
+    if (2 * n < chunkSegments.length) return -1;
+    at = chunkState[CHUNKED.CONSUMED]!;
   }
-}
-
-/** takes a complete answer head; returns its Content-Length, 0 for 204/304, -1 when it has none or a bad one. */
-function contentLength(head: string): number {
-  const status = statusOf(head);
-  if (status === 204 || status === 304) return 0;
-  const m = /\r\ncontent-length:[ \t]*(\d{1,9})[ \t]*\r\n/i.exec(head);
-  return m === null ? -1 : Number(m[1]);
-}
-
-/** takes a complete answer head; returns whether the collector closes the connection after it. */
-function closes(head: string): boolean {
-  return /\r\nconnection:[ \t]*close/i.test(head) || head.startsWith('HTTP/1.0');
 }

@@ -246,4 +246,42 @@ describe('ZipkinReporter', () => {
     expect(Atomics.load(host.counters, TRACE_COUNTER.REPORTS_FAILED)).toBe(0);
     expect(Atomics.load(host.counters, TRACE_COUNTER.REPORTS_DROPPED)).toBe(0);
   });
+
+  it('keeps the connection after a whole chunked answer, and not after one whose chunk size is not plain hex (0x0, 0zz)', async () => {
+    let connections = 0;
+    const held: net.Socket[] = [];
+    const answers: string[] = [];
+    const raw = net.createServer((sock) => {
+      connections++;
+      held.push(sock.on('error', () => {}));
+      let got = '';
+      sock.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+        if (!got.endsWith(']')) return; // the report's body is one JSON list (no ']' inside these spans)
+        got = '';
+        sock.write(answers.shift() ?? 'HTTP/1.1 500 x\r\ncontent-length: 0\r\n\r\n');
+      });
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+    cleanup.push(() => {
+      for (const h of held) h.destroy();
+      raw.close();
+    });
+    const host = hostFor((raw.address() as net.AddressInfo).port);
+    const reporter = new ZipkinReporter(host, provider);
+    cleanup.push(() => reporter.close());
+    answers.push(
+      'HTTP/1.1 202 Accepted\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', // whole: kept
+      'HTTP/1.1 202 Accepted\r\ntransfer-encoding: chunked\r\n\r\n0x0\r\n\r\n', // not a chunk size: closed
+      'HTTP/1.1 202 Accepted\r\ntransfer-encoding: chunked\r\n\r\n0zz\r\n\r\n', // trailing junk: closed
+      'HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n',
+    );
+    for (let report = 1; report <= 4; report++) {
+      reporter.add(span(report));
+      reporter.flush(false);
+      await waitFor(`report ${report}`, () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_SENT) === report, 5000);
+    }
+    expect(connections).toBe(3);
+    expect(Atomics.load(host.counters, TRACE_COUNTER.REPORTS_FAILED)).toBe(0);
+  });
 });
