@@ -9,30 +9,13 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, metricSum, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
+import { hcmListener, loopbackCluster, prefixRoute } from '../support/h2-bootstrap.js';
+import { CONTINUATION, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, PING, PREFACE, RST_STREAM, SETTINGS } from '../support/h2-frames.js';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const SETTINGS = 0x4;
-const PING = 0x6;
-const GOAWAY = 0x7;
-const HEADERS = 0x1;
-const CONTINUATION = 0x9;
-const RST_STREAM = 0x3;
-const END_HEADERS = 0x4;
-const END_STREAM = 0x1;
 const ENHANCE_YOUR_CALM = 0xb;
 
 let upstream: Upstream;
 let proxy: RunningProxy;
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
 
 /** An HPACK block for GET / with one literal header (no indexing, no Huffman; lengths < 127). */
 function requestBlock(extraName: string, extraValue: string): Buffer {
@@ -153,16 +136,7 @@ async function stillServes(port: number): Promise<number> {
 }
 
 function listener(name: string, http2Options: Record<string, unknown>): Record<string, unknown> {
-  return {
-    name,
-    address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-    filter_chains: [{
-      filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-        '@type': HCM, stat_prefix: name, codec_type: 'HTTP2', http2_protocol_options: http2Options,
-        route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up' } }] }] },
-      } }],
-    }],
-  };
+  return hcmListener(name, [prefixRoute('/', 'up')], { codec_type: 'HTTP2', http2_protocol_options: http2Options });
 }
 
 beforeAll(async () => {
@@ -175,10 +149,7 @@ beforeAll(async () => {
           listener('control', { max_outbound_control_frames: 200 }),
           listener('defaults', {}),
         ],
-        clusters: [{
-          name: 'up', connect_timeout: '2s',
-          load_assignment: { cluster_name: 'up', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstream.port } } } }] }] },
-        }],
+        clusters: [loopbackCluster('up', upstream.port)],
       },
     },
   });

@@ -6,8 +6,7 @@
 import * as http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, metricSum, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
-
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+import { hcmListener, loopbackCluster, prefixRoute } from '../support/h2-bootstrap.js';
 
 let upstream: Upstream;
 let proxy: RunningProxy;
@@ -17,18 +16,8 @@ beforeAll(async () => {
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
-        listeners: [{
-          name: 'in',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-            '@type': HCM, stat_prefix: 'in', stream_idle_timeout: '1s',
-            route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'b', timeout: '0s' } }] }] },
-          } }] }],
-        }],
-        clusters: [{
-          name: 'b', connect_timeout: '2s',
-          load_assignment: { cluster_name: 'b', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstream.port } } } }] }] },
-        }],
+        listeners: [hcmListener('in', [prefixRoute('/', 'b', '0s')], { stream_idle_timeout: '1s' })],
+        clusters: [loopbackCluster('b', upstream.port)],
       },
     },
   });

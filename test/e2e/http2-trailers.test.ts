@@ -8,9 +8,7 @@ import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawExchange, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
-
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+import { h2Cluster, hcmListener, loopbackCluster, prefixRoute } from '../support/h2-bootstrap.js';
 
 let h2server: http2.Http2Server;
 let h1: Upstream;
@@ -42,29 +40,8 @@ beforeAll(async () => {
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
-        listeners: [{
-          name: 'in',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-            '@type': HCM, stat_prefix: 'in',
-            route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
-              { match: { prefix: '/h1/' }, route: { cluster: 'h1backend', timeout: '10s' } },
-              { match: { prefix: '/' }, route: { cluster: 'h2backend', timeout: '10s' } },
-            ] }] },
-          } }] }],
-        }],
-        clusters: [{
-          name: 'h1backend',
-          connect_timeout: '2s',
-          load_assignment: { cluster_name: 'h1backend', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: h1.port } } } }] }] },
-        }, {
-          name: 'h2backend',
-          connect_timeout: '2s',
-          typed_extension_protocol_options: {
-            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': PROTOCOL_OPTIONS, explicit_http_config: { http2_protocol_options: {} } },
-          },
-          load_assignment: { cluster_name: 'h2backend', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: h2port } } } }] }] },
-        }],
+        listeners: [hcmListener('in', [prefixRoute('/h1/', 'h1backend', '10s'), prefixRoute('/', 'h2backend', '10s')])],
+        clusters: [loopbackCluster('h1backend', h1.port), h2Cluster('h2backend', h2port)],
       },
     },
   });
