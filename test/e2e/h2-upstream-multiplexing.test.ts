@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, metricSum, startProxy, type RunningProxy } from './harness.js';
 import { h2Cluster, hcmListener, prefixRoute } from '../support/h2-bootstrap.js';
+import { h2Request } from '../support/h2-client.js';
 
 /** An HTTP/2 upstream that answers after a short delay (so streams overlap) and records what it saw. */
 interface CountingUpstream {
@@ -131,19 +132,9 @@ afterAll(async () => {
 
 interface Answer { status: number; body: string; seen: string }
 
-function post(session: http2.ClientHttp2Session, path: string, body: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = session.request({ ':path': path, ':method': 'POST' });
-    let status = 0;
-    let seen = '';
-    const chunks: Buffer[] = [];
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.on('trailers', (t) => (seen = String(t['x-seen'] ?? '')));
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString(), seen }));
-    req.on('error', reject);
-    req.end(body);
-  });
+async function post(session: http2.ClientHttp2Session, path: string, body: string): Promise<Answer> {
+  const a = await h2Request(session, { ':path': path, ':method': 'POST' }, body);
+  return { status: a.status, body: a.body, seen: String(a.trailers['x-seen'] ?? '') };
 }
 
 function connect(): http2.ClientHttp2Session {

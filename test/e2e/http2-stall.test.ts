@@ -7,6 +7,7 @@ import * as http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, metricSum, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
 import { hcmListener, loopbackCluster, prefixRoute } from '../support/h2-bootstrap.js';
+import { h2Request } from '../support/h2-client.js';
 
 let upstream: Upstream;
 let proxy: RunningProxy;
@@ -71,13 +72,7 @@ describe('HTTP/2 zero-window stall', () => {
     // A well-behaved client is served as before.
     const ok = http2.connect(`http://127.0.0.1:${proxy.port}`);
     ok.on('error', () => {});
-    const got = await new Promise<number>((resolve, reject) => {
-      const req = ok.request({ ':path': '/big/70000' });
-      let n = 0;
-      req.on('data', (c: Buffer) => (n += c.length));
-      req.on('end', () => resolve(n));
-      req.on('error', reject);
-    });
+    const got = (await h2Request(ok, { ':path': '/big/70000' })).body.length;
     ok.close();
     expect(got).toBe(70000);
   }, 30_000);

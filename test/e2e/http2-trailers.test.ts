@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawExchange, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
 import { h2Cluster, hcmListener, loopbackCluster, prefixRoute } from '../support/h2-bootstrap.js';
+import { h2Request } from '../support/h2-client.js';
 
 let h2server: http2.Http2Server;
 let h1: Upstream;
@@ -84,17 +85,7 @@ async function postWithTrailers(path: string, trailers: Record<string, string>):
   const session = http2.connect(`http://127.0.0.1:${proxy.port}`);
   session.on('error', () => {});
   try {
-    return await new Promise<number>((resolve, reject) => {
-      const req = session.request({ ':path': path, ':method': 'POST' }, { waitForTrailers: true });
-      req.on('wantTrailers', () => req.sendTrailers(trailers));
-      let status = 0;
-      req.on('response', (h) => (status = Number(h[':status'])));
-      req.on('data', () => {});
-      req.on('end', () => resolve(status));
-      req.on('error', reject);
-      req.write('part1-');
-      setTimeout(() => req.end('part2'), 200);
-    });
+    return (await h2Request(session, { ':path': path, ':method': 'POST' }, ['part1-', 'part2'], { trailers })).status;
   } finally {
     session.close();
   }
@@ -116,16 +107,7 @@ describe('HTTP/2 client request trailers', () => {
   it('a request without trailers still ends cleanly at an HTTP/2 upstream (no trailers invented)', async () => {
     const session = http2.connect(`http://127.0.0.1:${proxy.port}`);
     session.on('error', () => {});
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = session.request({ ':path': '/up/plain', ':method': 'POST' });
-      let st = 0;
-      req.on('response', (h) => (st = Number(h[':status'])));
-      req.on('data', () => {});
-      req.on('end', () => resolve(st));
-      req.on('error', reject);
-      req.write('a');
-      setTimeout(() => req.end('b'), 200);
-    });
+    const { status } = await h2Request(session, { ':path': '/up/plain', ':method': 'POST' }, ['a', 'b']);
     session.close();
     expect(status).toBe(200);
     expect(h2seen.body).toBe('ab');

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, metricSum, request, startProxy, type RunningProxy } from './harness.js';
 import { h2Cluster, hcmListener, prefixRoute } from '../support/h2-bootstrap.js';
+import { h2Request, type H2Answer } from '../support/h2-client.js';
 import { upstreamTls } from '../support/tls-bootstrap.js';
 import { TestCa } from '../support/tls-certs.js';
 
@@ -55,19 +56,8 @@ afterAll(async () => {
   server?.close();
 });
 
-function h2request(session: http2.ClientHttp2Session, path: string, body: string): Promise<{ status: number; body: string; trailers: http2.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    const req = session.request({ ':path': path, ':method': 'POST' });
-    let status = 0;
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.on('trailers', (t) => (trailers = t));
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString(), trailers }));
-    req.on('error', reject);
-    req.end(body);
-  });
+function h2request(session: http2.ClientHttp2Session, path: string, body: string): Promise<H2Answer> {
+  return h2Request(session, { ':path': path, ':method': 'POST' }, body);
 }
 
 describe('HTTP/2 to a TLS upstream', () => {
