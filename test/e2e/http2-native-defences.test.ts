@@ -6,11 +6,10 @@
 // /stats/prometheus, and the proxy goes on serving other clients. Header
 // names and values with CR, LF or NUL never reach the HTTP/1.1 upstream.
 import * as http2 from 'node:http2';
-import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, metricSum, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
 import { hcmListener, loopbackCluster, prefixRoute } from '../support/h2-bootstrap.js';
-import { CONTINUATION, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, PING, PREFACE, RST_STREAM, SETTINGS } from '../support/h2-frames.js';
+import { CONTINUATION, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, PING, rawH2Exchange, RST_STREAM } from '../support/h2-frames.js';
 
 const ENHANCE_YOUR_CALM = 0xb;
 
@@ -34,37 +33,12 @@ function literal(name: string, value: string): Buffer {
 /** Sends one request (HEADERS with END_STREAM on stream 1); resolves with the frame type that answered it (HEADERS 1,
  *  RST_STREAM 3, GOAWAY 7), -1 on close, -2 after 10 s. */
 function rawRequest(port: number, block: Buffer): Promise<number> {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let buf = Buffer.alloc(0);
-    let done = false;
-    const finish = (type: number): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(type);
-    };
-    const timer = setTimeout(() => finish(-2), 10_000);
-    sock.on('connect', () => {
-      sock.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), frame(HEADERS, END_STREAM | END_HEADERS, 1, block)]));
-    });
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 9) {
-        const len = buf.readUIntBE(0, 3);
-        if (buf.length < 9 + len) break;
-        const type = buf[3]!;
-        if (type === GOAWAY || ((type === HEADERS || type === RST_STREAM) && buf.readUInt32BE(5) === 1)) {
-          finish(type);
-          return;
-        }
-        buf = buf.subarray(9 + len);
-      }
-    });
-    sock.on('error', () => finish(-1));
-    sock.on('close', () => finish(-1));
-  });
+  return rawH2Exchange(
+    port,
+    frame(HEADERS, END_STREAM | END_HEADERS, 1, block),
+    (f) => (f.type === GOAWAY || ((f.type === HEADERS || f.type === RST_STREAM) && f.stream === 1) ? f.type : undefined),
+    (why) => (why === 'closed' ? -1 : -2),
+  );
 }
 
 interface Outcome {
@@ -76,42 +50,17 @@ interface Outcome {
 /** Connects, writes the preface + SETTINGS and then `payload` in one write; resolves when the proxy sends GOAWAY or
  *  closes (-1), when `allAcks` PING acks came (-3), or after 10 s (-2). */
 function attack(port: number, payload: Buffer, allAcks = -1): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let buf = Buffer.alloc(0);
-    let pingAcks = 0;
-    let done = false;
-    const finish = (goaway: number): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve({ goaway, pingAcks });
-    };
-    const timer = setTimeout(() => finish(-2), 10_000);
-    sock.on('connect', () => {
-      sock.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), payload]));
-    });
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 9) {
-        const len = buf.readUIntBE(0, 3);
-        if (buf.length < 9 + len) break;
-        const type = buf[3]!;
-        if (type === PING && (buf[4]! & 1) === 1 && ++pingAcks === allAcks) {
-          finish(-3);
-          return;
-        }
-        if (type === GOAWAY) {
-          finish(buf.readUInt32BE(9 + 4));
-          return;
-        }
-        buf = buf.subarray(9 + len);
-      }
-    });
-    sock.on('error', () => finish(-1));
-    sock.on('close', () => finish(-1));
-  });
+  let pingAcks = 0;
+  return rawH2Exchange<Outcome>(
+    port,
+    payload,
+    (f) => {
+      if (f.type === PING && (f.flags & 1) === 1 && ++pingAcks === allAcks) return { goaway: -3, pingAcks };
+      if (f.type === GOAWAY) return { goaway: f.payload.readUInt32BE(4), pingAcks };
+      return undefined;
+    },
+    (why) => ({ goaway: why === 'closed' ? -1 : -2, pingAcks }),
+  );
 }
 
 function pings(n: number): Buffer {
