@@ -38,7 +38,7 @@ let slowCancelled = 0;
 let lastXfcc = '';
 
 function listener(name: string, cluster: string, transportSocket?: Record<string, unknown>, hcmExtra: Record<string, unknown> = {}): Record<string, unknown> {
-  return hcmListener(name, [prefixRoute('/', cluster, '30s')], hcmExtra, transportSocket);
+  return hcmListener(name, [prefixRoute('/', cluster, '30s')], { hcm: hcmExtra, transportSocket });
 }
 
 function cluster(name: string, port: number, transportSocket?: Record<string, unknown>): Record<string, unknown> {

@@ -67,7 +67,7 @@ beforeAll(async () => {
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
-        listeners: [hcmListener('h2', [prefixRoute('/', 'burst', '20s')], { codec_type: 'HTTP2' })],
+        listeners: [hcmListener('h2', [prefixRoute('/', 'burst', '20s')], { hcm: { codec_type: 'HTTP2' } })],
         clusters: [h2Cluster('burst', upstream.port, { circuit_breakers: { thresholds: [{ max_requests: 10_000, max_pending_requests: 10_000 }] } })],
       },
     },

@@ -113,7 +113,7 @@ beforeAll(async () => {
           prefixRoute('/draining/', 'draining', '20s'),
           prefixRoute('/silent/', 'silent', '20s'),
           prefixRoute('/', 'open', '20s'),
-        ], { codec_type: 'HTTP2' })],
+        ], { hcm: { codec_type: 'HTTP2' } })],
         clusters: [h2Cluster('limited', limited.port), h2Cluster('open', open.port), h2Cluster('draining', draining.port),
           h2Cluster('silent', (silent.address() as AddressInfo).port, { connect_timeout: '0.5s' })],
       },

@@ -43,17 +43,25 @@ export interface ListenerSpec {
   readonly extraListeners?: readonly string[];
 }
 
+/** Further fields of an httpListener: of its HTTP connection manager (codec_type, timeouts...) and its filter chain. */
+export interface HttpListenerExtras {
+  readonly hcm?: Record<string, unknown>;
+  readonly transportSocket?: Record<string, unknown>;
+}
+
 /** A listener on 127.0.0.1:`port` whose HTTP connection manager routes by `routeConfig` (route_config 'local'). */
-export function httpListener(name: string, port: number, routeConfig: Record<string, unknown>): Record<string, unknown> {
+export function httpListener(name: string, port: number, routeConfig: Record<string, unknown>, extras: HttpListenerExtras = {}): Record<string, unknown> {
   return {
     name,
     address: { socket_address: { address: '127.0.0.1', port_value: port } },
     filter_chains: [{
+      ...(extras.transportSocket !== undefined ? { transport_socket: extras.transportSocket } : {}),
       filters: [{
         name: 'envoy.filters.network.http_connection_manager',
         typed_config: {
           '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
           stat_prefix: name,
+          ...extras.hcm,
           route_config: { name: 'local', ...routeConfig },
         },
       }],

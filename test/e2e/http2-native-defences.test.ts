@@ -8,7 +8,8 @@
 import * as http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, metricSum, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
-import { hcmListener, loopbackCluster, prefixRoute } from '../support/h2-bootstrap.js';
+import { hcmListener, prefixRoute } from '../support/h2-bootstrap.js';
+import { staticCluster } from '../support/tls-bootstrap.js';
 import { CONTINUATION, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, PING, rawH2Exchange, RST_STREAM } from '../support/h2-frames.js';
 
 const ENHANCE_YOUR_CALM = 0xb;
@@ -85,7 +86,7 @@ async function stillServes(port: number): Promise<number> {
 }
 
 function listener(name: string, http2Options: Record<string, unknown>): Record<string, unknown> {
-  return hcmListener(name, [prefixRoute('/', 'up')], { codec_type: 'HTTP2', http2_protocol_options: http2Options });
+  return hcmListener(name, [prefixRoute('/', 'up')], { hcm: { codec_type: 'HTTP2', http2_protocol_options: http2Options } });
 }
 
 beforeAll(async () => {
@@ -98,7 +99,7 @@ beforeAll(async () => {
           listener('control', { max_outbound_control_frames: 200 }),
           listener('defaults', {}),
         ],
-        clusters: [loopbackCluster('up', upstream.port)],
+        clusters: [staticCluster('up', upstream.port)],
       },
     },
   });

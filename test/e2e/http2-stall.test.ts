@@ -6,7 +6,8 @@
 import * as http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, metricSum, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
-import { hcmListener, loopbackCluster, prefixRoute } from '../support/h2-bootstrap.js';
+import { hcmListener, prefixRoute } from '../support/h2-bootstrap.js';
+import { staticCluster } from '../support/tls-bootstrap.js';
 import { h2Request } from '../support/h2-client.js';
 
 let upstream: Upstream;
@@ -17,8 +18,8 @@ beforeAll(async () => {
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
-        listeners: [hcmListener('in', [prefixRoute('/', 'b', '0s')], { stream_idle_timeout: '1s' })],
-        clusters: [loopbackCluster('b', upstream.port)],
+        listeners: [hcmListener('in', [prefixRoute('/', 'b', '0s')], { hcm: { stream_idle_timeout: '1s' } })],
+        clusters: [staticCluster('b', upstream.port)],
       },
     },
   });

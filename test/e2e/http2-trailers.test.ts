@@ -8,7 +8,8 @@ import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawExchange, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
-import { h2Cluster, hcmListener, loopbackCluster, prefixRoute } from '../support/h2-bootstrap.js';
+import { h2Cluster, hcmListener, prefixRoute } from '../support/h2-bootstrap.js';
+import { staticCluster } from '../support/tls-bootstrap.js';
 import { h2Request } from '../support/h2-client.js';
 
 let h2server: http2.Http2Server;
@@ -42,7 +43,7 @@ beforeAll(async () => {
     bootstrap: {
       static_resources: {
         listeners: [hcmListener('in', [prefixRoute('/h1/', 'h1backend', '10s'), prefixRoute('/', 'h2backend', '10s')])],
-        clusters: [loopbackCluster('h1backend', h1.port), h2Cluster('h2backend', h2port)],
+        clusters: [staticCluster('h1backend', h1.port), h2Cluster('h2backend', h2port)],
       },
     },
   });

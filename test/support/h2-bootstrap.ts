@@ -1,33 +1,21 @@
-// Envoy config pieces the HTTP/2 e2e tests share: a listener whose HTTP
-// connection manager routes everything through one virtual host, and a
-// cluster of one 127.0.0.1 endpoint that speaks HTTP/1.1 or HTTP/2 upstream.
-export const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-export const HTTP_PROTOCOL_OPTIONS_TYPE = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+// Envoy config pieces the HTTP/2 e2e tests share, on top of harness.ts's
+// httpListener and tls-bootstrap.ts's staticCluster: a listener routing every
+// host through one virtual host, and a cluster that speaks HTTP/2 upstream.
+import { httpListener, type HttpListenerExtras } from '../e2e/harness.js';
+import { staticCluster } from './tls-bootstrap.js';
 
 /** typed_extension_protocol_options that make a cluster speak HTTP/2 to its endpoints. */
 export const H2_PROTOCOL_OPTIONS = {
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-    '@type': HTTP_PROTOCOL_OPTIONS_TYPE,
+    '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
     explicit_http_config: { http2_protocol_options: {} },
   },
 } as const;
 
-/** A listener `name` on 127.0.0.1, any free port; its HCM (stat_prefix `name`, plus `hcm` fields such as codec_type)
- *  routes every host by `routes`; `transportSocket` (e.g. a DownstreamTlsContext) goes on its filter chain. */
-export function hcmListener(
-  name: string,
-  routes: readonly unknown[],
-  hcm: Record<string, unknown> = {},
-  transportSocket?: Record<string, unknown>,
-): Record<string, unknown> {
-  return {
-    name,
-    address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-    filter_chains: [{ ...(transportSocket !== undefined ? { transport_socket: transportSocket } : {}), filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-      '@type': HCM_TYPE, stat_prefix: name, ...hcm,
-      route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes }] },
-    } }] }],
-  };
+/** A listener `name` on 127.0.0.1, any free port, whose HCM (stat_prefix `name`, plus `extras`) routes every host by
+ *  `routes`. */
+export function hcmListener(name: string, routes: readonly unknown[], extras: HttpListenerExtras = {}): Record<string, unknown> {
+  return httpListener(name, 0, { virtual_hosts: [{ name: 'all', domains: ['*'], routes }] }, extras);
 }
 
 /** A route of every path under `prefix` to `cluster`, with an optional route timeout. */
@@ -35,17 +23,8 @@ export function prefixRoute(prefix: string, cluster: string, timeout?: string): 
   return { match: { prefix }, route: timeout === undefined ? { cluster } : { cluster, timeout } };
 }
 
-/** A cluster `name` of one endpoint 127.0.0.1:`port` (connect_timeout 2s), with `extra` fields. */
-export function loopbackCluster(name: string, port: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name,
-    connect_timeout: '2s',
-    ...extra,
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-  };
-}
-
-/** loopbackCluster speaking HTTP/2 (prior knowledge, or ALPN h2 with a TLS transport_socket in `extra`). */
+/** staticCluster (one endpoint 127.0.0.1:`port`, connect_timeout 2s) speaking HTTP/2 (prior knowledge, or ALPN h2
+ *  with a TLS transport_socket in `extra`), with `extra` fields. */
 export function h2Cluster(name: string, port: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return loopbackCluster(name, port, { typed_extension_protocol_options: H2_PROTOCOL_OPTIONS, ...extra });
+  return { ...staticCluster(name, port), typed_extension_protocol_options: H2_PROTOCOL_OPTIONS, ...extra };
 }
