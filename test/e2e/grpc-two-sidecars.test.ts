@@ -6,8 +6,8 @@
 // the caller's SPIFFE ID, and each call counted once per sidecar.
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, metricSum, startProxy, type RunningProxy } from './harness.js';
-import { h2Cluster, hcmListener, prefixRoute } from '../support/h2-bootstrap.js';
+import { admin, hcmListener, metricSum, prefixRoute, startProxy, type RunningProxy } from './harness.js';
+import { h2Cluster } from '../support/h2-bootstrap.js';
 import { downstreamTls, upstreamTls } from '../support/tls-bootstrap.js';
 import { TestCa } from '../support/tls-certs.js';
 

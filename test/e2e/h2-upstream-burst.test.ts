@@ -7,8 +7,8 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProxy, type RunningProxy } from './harness.js';
-import { h2Cluster, hcmListener, prefixRoute } from '../support/h2-bootstrap.js';
+import { hcmListener, prefixRoute, startProxy, type RunningProxy } from './harness.js';
+import { h2Cluster } from '../support/h2-bootstrap.js';
 import { frame, PREFACE } from '../support/h2-frames.js';
 
 const STREAMS = 1500;

@@ -7,8 +7,8 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, metricSum, startProxy, type RunningProxy } from './harness.js';
-import { h2Cluster, hcmListener, prefixRoute } from '../support/h2-bootstrap.js';
+import { admin, hcmListener, metricSum, prefixRoute, startProxy, type RunningProxy } from './harness.js';
+import { h2Cluster } from '../support/h2-bootstrap.js';
 import { h2Request } from '../support/h2-client.js';
 
 /** An HTTP/2 upstream that answers after a short delay (so streams overlap) and records what it saw. */

@@ -69,6 +69,17 @@ export function httpListener(name: string, port: number, routeConfig: Record<str
   };
 }
 
+/** A listener `name` on 127.0.0.1, any free port, whose HCM (stat_prefix `name`, plus `extras`) routes every host by
+ *  `routes`. */
+export function hcmListener(name: string, routes: readonly unknown[], extras: HttpListenerExtras = {}): Record<string, unknown> {
+  return httpListener(name, 0, { virtual_hosts: [{ name: 'all', domains: ['*'], routes }] }, extras);
+}
+
+/** A route of every path under `prefix` to `cluster`, with an optional route timeout. */
+export function prefixRoute(prefix: string, cluster: string, timeout?: string): Record<string, unknown> {
+  return { match: { prefix }, route: timeout === undefined ? { cluster } : { cluster, timeout } };
+}
+
 /** A static bootstrap: listener 'outbound' (and `extraListeners`) on 127.0.0.1 routed by `routeConfig`, and these clusters. */
 export function bootstrapWith(
   routeConfig: Record<string, unknown>,

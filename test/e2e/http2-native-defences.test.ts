@@ -7,8 +7,7 @@
 // names and values with CR, LF or NUL never reach the HTTP/1.1 upstream.
 import * as http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, metricSum, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
-import { hcmListener, prefixRoute } from '../support/h2-bootstrap.js';
+import { admin, hcmListener, metricSum, prefixRoute, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
 import { staticCluster } from '../support/tls-bootstrap.js';
 import { CONTINUATION, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, PING, rawH2Exchange, RST_STREAM } from '../support/h2-frames.js';
 

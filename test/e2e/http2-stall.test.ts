@@ -5,8 +5,7 @@
 // counted, and the proxy keeps serving everyone else.
 import * as http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, metricSum, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
-import { hcmListener, prefixRoute } from '../support/h2-bootstrap.js';
+import { admin, hcmListener, metricSum, prefixRoute, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
 import { staticCluster } from '../support/tls-bootstrap.js';
 import { h2Request } from '../support/h2-client.js';
 

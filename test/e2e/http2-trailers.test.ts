@@ -7,8 +7,8 @@
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawExchange, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
-import { h2Cluster, hcmListener, prefixRoute } from '../support/h2-bootstrap.js';
+import { hcmListener, prefixRoute, rawExchange, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
+import { h2Cluster } from '../support/h2-bootstrap.js';
 import { staticCluster } from '../support/tls-bootstrap.js';
 import { h2Request } from '../support/h2-client.js';
 

@@ -6,8 +6,8 @@
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, metricSum, request, startProxy, type RunningProxy } from './harness.js';
-import { h2Cluster, hcmListener, prefixRoute } from '../support/h2-bootstrap.js';
+import { admin, hcmListener, metricSum, prefixRoute, request, startProxy, type RunningProxy } from './harness.js';
+import { h2Cluster } from '../support/h2-bootstrap.js';
 import { h2Request, type H2Answer } from '../support/h2-client.js';
 import { upstreamTls } from '../support/tls-bootstrap.js';
 import { TestCa } from '../support/tls-certs.js';
