@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, hcmListener, metricSum, prefixRoute, startProxy, type RunningProxy } from './harness.js';
 import { h2Cluster } from '../support/h2-bootstrap.js';
+import { unaryCall, type UnaryResult } from '../support/grpc-unary.js';
 import { downstreamTls, upstreamTls } from '../support/tls-bootstrap.js';
 import { TestCa } from '../support/tls-certs.js';
 
@@ -97,15 +98,8 @@ afterAll(async () => {
   server?.forceShutdown();
 });
 
-function unary(name: keyof typeof SERVICE, body: string, md = new grpc.Metadata(), options: grpc.CallOptions = {}): Promise<{ err: grpc.ServiceError | null; value?: Buffer; trailers: grpc.Metadata | null; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    let trailers: grpc.Metadata | null = null;
-    const call = client.makeUnaryRequest(SERVICE[name].path, id, id, Buffer.from(body), md, options, (err, value) => {
-      setImmediate(() => resolve({ err: err ?? null, value, trailers, ms: Date.now() - started }));
-    });
-    call.on('status', (s: grpc.StatusObject) => (trailers = s.metadata));
-  });
+function unary(name: keyof typeof SERVICE, body: string, md = new grpc.Metadata(), options: grpc.CallOptions = {}): Promise<UnaryResult> {
+  return unaryCall(client, SERVICE[name].path, Buffer.from(body), md, options);
 }
 
 describe('gRPC through two sidecars over mutual TLS', () => {

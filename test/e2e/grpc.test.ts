@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, closedPort, hcmListener, metricSum, startProxy, type RunningProxy } from './harness.js';
 import { FAULT_FILTER, faultConfig, httpFilters, percent } from './http-filter-config.js';
 import { h2Cluster } from '../support/h2-bootstrap.js';
+import { unaryCall, type UnaryResult } from '../support/grpc-unary.js';
 const BIG = 20 * 1024 * 1024;
 const id = (b: Buffer): Buffer => b;
 
@@ -120,23 +121,8 @@ afterAll(async () => {
   server?.forceShutdown();
 });
 
-interface UnaryResult {
-  readonly err: grpc.ServiceError | null;
-  readonly value: Buffer | undefined;
-  readonly trailers: grpc.Metadata | null;
-  readonly ms: number;
-}
-
 function unary(name: keyof typeof SERVICE | string, body: Buffer, md = new grpc.Metadata(), options: grpc.CallOptions = {}): Promise<UnaryResult> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    let trailers: grpc.Metadata | null = null;
-    const path = name.startsWith('/') ? name : SERVICE[name as keyof typeof SERVICE].path;
-    const call = client.makeUnaryRequest(path, id, id, body, md, options, (err, value) => {
-      setImmediate(() => resolve({ err: err ?? null, value, trailers, ms: Date.now() - started }));
-    });
-    call.on('status', (s: grpc.StatusObject) => (trailers = s.metadata));
-  });
+  return unaryCall(client, name.startsWith('/') ? name : SERVICE[name as keyof typeof SERVICE].path, body, md, options);
 }
 
 describe('gRPC through the proxy', () => {
