@@ -1,21 +1,11 @@
 // bench/mesh-alloc.ts end to end (real upstream, the real Isthmus mTLS pair
 // with --trace-gc-nvp): one row per sidecar with the heap bytes each
 // allocated per request, the scavenges that made and the RSS.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runBenchScript, type ScriptRun } from './run-script.js';
 
-const root = join(import.meta.dirname, '..', '..');
-
-function meshAlloc(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'dist', 'bench', 'mesh-alloc.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function meshAlloc(args: string[]): Promise<ScriptRun> {
+  return runBenchScript('mesh-alloc', args);
 }
 
 describe('mesh-alloc', () => {

@@ -2,25 +2,17 @@
 // the warm-up round trips are not measured (the sidecar's JIT warm-up once
 // sat inside the first measured rounds and made the pair's p99), --only starts
 // just the named path, and --dump writes every measured round trip.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runBenchScript, type ScriptRun } from './run-script.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const out = mkdtempSync(join(tmpdir(), 'pingpong-test-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-function pingpong(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'dist', 'bench', 'mesh-pingpong.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function pingpong(args: string[]): Promise<ScriptRun> {
+  return runBenchScript('mesh-pingpong', args);
 }
 
 describe('mesh-pingpong', () => {

@@ -5,11 +5,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
+import { hcmListener, prefixRoute, request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
 import { staticCluster } from '../support/tls-bootstrap.js';
 
 const FILE = 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog';
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 let upstream: Upstream;
 let proxy: RunningProxy;
@@ -25,18 +24,10 @@ beforeAll(async () => {
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
-        listeners: [{
-          name: 'web',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-            '@type': HCM, stat_prefix: 'web',
-            access_log: [
-              log('text.log', { text_format_source: { inline_string: 'c=%REQ(constructor)% p=%REQ(__proto__)%\n' } }),
-              log('json.log', { json_format: { c: '%REQ(constructor)%', p: '%REQ(__proto__)%' } }),
-            ],
-            route_config: { name: 'local', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }] },
-          } }] }],
-        }],
+        listeners: [hcmListener('web', [prefixRoute('/', 'app')], { hcm: { access_log: [
+          log('text.log', { text_format_source: { inline_string: 'c=%REQ(constructor)% p=%REQ(__proto__)%\n' } }),
+          log('json.log', { json_format: { c: '%REQ(constructor)%', p: '%REQ(__proto__)%' } }),
+        ] } })],
         clusters: [staticCluster('app', upstream.port)],
       },
     },

@@ -6,12 +6,12 @@
 // the caller's SPIFFE ID, and each call counted once per sidecar.
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, metricSum, startProxy, type RunningProxy } from './harness.js';
+import { admin, hcmListener, metricSum, prefixRoute, startProxy, type RunningProxy } from './harness.js';
+import { h2Cluster } from '../support/h2-bootstrap.js';
+import { unaryCall, type UnaryResult } from '../support/grpc-unary.js';
 import { downstreamTls, upstreamTls } from '../support/tls-bootstrap.js';
 import { TestCa } from '../support/tls-certs.js';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const A_ID = 'spiffe://cluster.local/ns/default/sa/frontend';
 const B_ID = 'spiffe://cluster.local/ns/default/sa/backend';
 const id = (b: Buffer): Buffer => b;
@@ -38,28 +38,12 @@ let slowCancelled = 0;
 /** x-forwarded-client-cert as the app saw it on the last unary echo. */
 let lastXfcc = '';
 
-const h2 = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': PROTOCOL_OPTIONS, explicit_http_config: { http2_protocol_options: {} } } };
-
 function listener(name: string, cluster: string, transportSocket?: Record<string, unknown>, hcmExtra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name,
-    address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-    filter_chains: [{
-      ...(transportSocket !== undefined ? { transport_socket: transportSocket } : {}),
-      filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-        '@type': HCM, stat_prefix: name, ...hcmExtra,
-        route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster, timeout: '30s' } }] }] },
-      } }],
-    }],
-  };
+  return hcmListener(name, [prefixRoute('/', cluster, '30s')], { hcm: hcmExtra, transportSocket });
 }
 
 function cluster(name: string, port: number, transportSocket?: Record<string, unknown>): Record<string, unknown> {
-  return {
-    name, connect_timeout: '2s', typed_extension_protocol_options: h2,
-    ...(transportSocket !== undefined ? { transport_socket: transportSocket } : {}),
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-  };
+  return h2Cluster(name, port, transportSocket !== undefined ? { transport_socket: transportSocket } : {});
 }
 
 beforeAll(async () => {
@@ -114,15 +98,8 @@ afterAll(async () => {
   server?.forceShutdown();
 });
 
-function unary(name: keyof typeof SERVICE, body: string, md = new grpc.Metadata(), options: grpc.CallOptions = {}): Promise<{ err: grpc.ServiceError | null; value?: Buffer; trailers: grpc.Metadata | null; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    let trailers: grpc.Metadata | null = null;
-    const call = client.makeUnaryRequest(SERVICE[name].path, id, id, Buffer.from(body), md, options, (err, value) => {
-      setImmediate(() => resolve({ err: err ?? null, value, trailers, ms: Date.now() - started }));
-    });
-    call.on('status', (s: grpc.StatusObject) => (trailers = s.metadata));
-  });
+function unary(name: keyof typeof SERVICE, body: string, md = new grpc.Metadata(), options: grpc.CallOptions = {}): Promise<UnaryResult> {
+  return unaryCall(client, SERVICE[name].path, Buffer.from(body), md, options);
 }
 
 describe('gRPC through two sidecars over mutual TLS', () => {

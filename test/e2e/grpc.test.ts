@@ -6,11 +6,10 @@
 // filter's gRPC abort reaching a real gRPC client.
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, closedPort, metricSum, startProxy, type RunningProxy } from './harness.js';
+import { admin, closedPort, hcmListener, metricSum, startProxy, type RunningProxy } from './harness.js';
 import { FAULT_FILTER, faultConfig, httpFilters, percent } from './http-filter-config.js';
-
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+import { h2Cluster } from '../support/h2-bootstrap.js';
+import { unaryCall, type UnaryResult } from '../support/grpc-unary.js';
 const BIG = 20 * 1024 * 1024;
 const id = (b: Buffer): Buffer => b;
 
@@ -94,33 +93,21 @@ beforeAll(async () => {
     route: { cluster, timeout: '30s', ...extra },
     ...(perFilter !== undefined ? { typed_per_filter_config: { [FAULT_FILTER]: faultConfig(perFilter) } } : {}),
   });
-  const endpoints = (port: number | null) => ({ cluster_name: 'x', endpoints: port === null ? [] : [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] });
-  const h2options = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': PROTOCOL_OPTIONS, explicit_http_config: { http2_protocol_options: {} } } };
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
-        listeners: [{
-          name: 'grpc',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-            '@type': HCM,
-            stat_prefix: 'grpc',
-            codec_type: 'HTTP2',
-            http_filters: httpFilters({ fault: faultConfig({}) }),
-            route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
-              route('/test.Echo/Flaky', 'backend', { retry_policy: { retry_on: 'unavailable', num_retries: 2 } }),
-              route('/test.Echo/Slow', 'backend', { max_stream_duration: { grpc_timeout_header_max: '0.3s' } }),
-              route('/test.Echo/Aborted', 'backend', {}, { abort: { grpc_status: 7, percentage: percent(100) } }),
-              route('/test.Echo/Nowhere', 'empty'),
-              route('/test.Echo/Dead', 'dead'),
-              route('/', 'backend'),
-            ] }] },
-          } }] }],
-        }],
+        listeners: [hcmListener('grpc', [
+          route('/test.Echo/Flaky', 'backend', { retry_policy: { retry_on: 'unavailable', num_retries: 2 } }),
+          route('/test.Echo/Slow', 'backend', { max_stream_duration: { grpc_timeout_header_max: '0.3s' } }),
+          route('/test.Echo/Aborted', 'backend', {}, { abort: { grpc_status: 7, percentage: percent(100) } }),
+          route('/test.Echo/Nowhere', 'empty'),
+          route('/test.Echo/Dead', 'dead'),
+          route('/', 'backend'),
+        ], { hcm: { codec_type: 'HTTP2', http_filters: httpFilters({ fault: faultConfig({}) }) } })],
         clusters: [
-          { name: 'backend', connect_timeout: '1s', typed_extension_protocol_options: h2options, load_assignment: endpoints(serverPort) },
-          { name: 'empty', connect_timeout: '1s', typed_extension_protocol_options: h2options, load_assignment: endpoints(null) },
-          { name: 'dead', connect_timeout: '1s', typed_extension_protocol_options: h2options, load_assignment: endpoints(dead) },
+          h2Cluster('backend', serverPort, { connect_timeout: '1s' }),
+          h2Cluster('empty', 0, { connect_timeout: '1s', load_assignment: { cluster_name: 'empty', endpoints: [] } }),
+          h2Cluster('dead', dead, { connect_timeout: '1s' }),
         ],
       },
     },
@@ -134,23 +121,8 @@ afterAll(async () => {
   server?.forceShutdown();
 });
 
-interface UnaryResult {
-  readonly err: grpc.ServiceError | null;
-  readonly value: Buffer | undefined;
-  readonly trailers: grpc.Metadata | null;
-  readonly ms: number;
-}
-
 function unary(name: keyof typeof SERVICE | string, body: Buffer, md = new grpc.Metadata(), options: grpc.CallOptions = {}): Promise<UnaryResult> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    let trailers: grpc.Metadata | null = null;
-    const path = name.startsWith('/') ? name : SERVICE[name as keyof typeof SERVICE].path;
-    const call = client.makeUnaryRequest(path, id, id, body, md, options, (err, value) => {
-      setImmediate(() => resolve({ err: err ?? null, value, trailers, ms: Date.now() - started }));
-    });
-    call.on('status', (s: grpc.StatusObject) => (trailers = s.metadata));
-  });
+  return unaryCall(client, name.startsWith('/') ? name : SERVICE[name as keyof typeof SERVICE].path, body, md, options);
 }
 
 describe('gRPC through the proxy', () => {

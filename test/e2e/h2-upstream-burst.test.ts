@@ -7,21 +7,11 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProxy, type RunningProxy } from './harness.js';
+import { hcmListener, prefixRoute, startProxy, type RunningProxy } from './harness.js';
+import { h2Cluster } from '../support/h2-bootstrap.js';
+import { frame, PREFACE } from '../support/h2-frames.js';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
-const PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
 const STREAMS = 1500;
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
 
 /** A raw HTTP/2 upstream: answers the first stream at once, then waits until `STREAMS` more request heads arrived
  *  and answers all of them (":status 200",
@@ -77,25 +67,8 @@ beforeAll(async () => {
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
-        listeners: [{
-          name: 'h2',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-            '@type': HCM, stat_prefix: 'h2', codec_type: 'HTTP2',
-            route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
-              { match: { prefix: '/' }, route: { cluster: 'burst', timeout: '20s' } },
-            ] }] },
-          } }] }],
-        }],
-        clusters: [{
-          name: 'burst',
-          connect_timeout: '2s',
-          circuit_breakers: { thresholds: [{ max_requests: 10_000, max_pending_requests: 10_000 }] },
-          typed_extension_protocol_options: {
-            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': PROTOCOL_OPTIONS, explicit_http_config: { http2_protocol_options: {} } },
-          },
-          load_assignment: { cluster_name: 'burst', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstream.port } } } }] }] },
-        }],
+        listeners: [hcmListener('h2', [prefixRoute('/', 'burst', '20s')], { hcm: { codec_type: 'HTTP2' } })],
+        clusters: [h2Cluster('burst', upstream.port, { circuit_breakers: { thresholds: [{ max_requests: 10_000, max_pending_requests: 10_000 }] } })],
       },
     },
   });

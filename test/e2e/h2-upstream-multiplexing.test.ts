@@ -7,10 +7,9 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, metricSum, startProxy, type RunningProxy } from './harness.js';
-
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+import { admin, hcmListener, metricSum, prefixRoute, startProxy, type RunningProxy } from './harness.js';
+import { h2Cluster } from '../support/h2-bootstrap.js';
+import { h2Request } from '../support/h2-client.js';
 
 /** An HTTP/2 upstream that answers after a short delay (so streams overlap) and records what it saw. */
 interface CountingUpstream {
@@ -50,17 +49,6 @@ function startCountingUpstream(maxConcurrentStreams?: number): Promise<CountingU
     up.port = (server.address() as AddressInfo).port;
     resolve(up);
   }));
-}
-
-function cluster(name: string, port: number, connectTimeout = '2s'): Record<string, unknown> {
-  return {
-    name,
-    connect_timeout: connectTimeout,
-    typed_extension_protocol_options: {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': PROTOCOL_OPTIONS, explicit_http_config: { http2_protocol_options: {} } },
-    },
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-  };
 }
 
 /** An HTTP/2 upstream whose first connection sends GOAWAY (last stream id 5) on its third stream and answers only
@@ -120,21 +108,14 @@ beforeAll(async () => {
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
-        listeners: [{
-          name: 'h2',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-            '@type': HCM, stat_prefix: 'h2', codec_type: 'HTTP2',
-            route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
-              { match: { prefix: '/limited/' }, route: { cluster: 'limited', timeout: '20s' } },
-              { match: { prefix: '/draining/' }, route: { cluster: 'draining', timeout: '20s' } },
-              { match: { prefix: '/silent/' }, route: { cluster: 'silent', timeout: '20s' } },
-              { match: { prefix: '/' }, route: { cluster: 'open', timeout: '20s' } },
-            ] }] },
-          } }] }],
-        }],
-        clusters: [cluster('limited', limited.port), cluster('open', open.port), cluster('draining', draining.port),
-          cluster('silent', (silent.address() as AddressInfo).port, '0.5s')],
+        listeners: [hcmListener('h2', [
+          prefixRoute('/limited/', 'limited', '20s'),
+          prefixRoute('/draining/', 'draining', '20s'),
+          prefixRoute('/silent/', 'silent', '20s'),
+          prefixRoute('/', 'open', '20s'),
+        ], { hcm: { codec_type: 'HTTP2' } })],
+        clusters: [h2Cluster('limited', limited.port), h2Cluster('open', open.port), h2Cluster('draining', draining.port),
+          h2Cluster('silent', (silent.address() as AddressInfo).port, { connect_timeout: '0.5s' })],
       },
     },
   });
@@ -151,19 +132,9 @@ afterAll(async () => {
 
 interface Answer { status: number; body: string; seen: string }
 
-function post(session: http2.ClientHttp2Session, path: string, body: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = session.request({ ':path': path, ':method': 'POST' });
-    let status = 0;
-    let seen = '';
-    const chunks: Buffer[] = [];
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.on('trailers', (t) => (seen = String(t['x-seen'] ?? '')));
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString(), seen }));
-    req.on('error', reject);
-    req.end(body);
-  });
+async function post(session: http2.ClientHttp2Session, path: string, body: string): Promise<Answer> {
+  const a = await h2Request(session, { ':path': path, ':method': 'POST' }, body);
+  return { status: a.status, body: a.body, seen: String(a.trailers['x-seen'] ?? '') };
 }
 
 function connect(): http2.ClientHttp2Session {

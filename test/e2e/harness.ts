@@ -43,22 +43,41 @@ export interface ListenerSpec {
   readonly extraListeners?: readonly string[];
 }
 
+/** Further fields of an httpListener: of its HTTP connection manager (codec_type, timeouts...) and its filter chain. */
+export interface HttpListenerExtras {
+  readonly hcm?: Record<string, unknown>;
+  readonly transportSocket?: Record<string, unknown>;
+}
+
 /** A listener on 127.0.0.1:`port` whose HTTP connection manager routes by `routeConfig` (route_config 'local'). */
-export function httpListener(name: string, port: number, routeConfig: Record<string, unknown>): Record<string, unknown> {
+export function httpListener(name: string, port: number, routeConfig: Record<string, unknown>, extras: HttpListenerExtras = {}): Record<string, unknown> {
   return {
     name,
     address: { socket_address: { address: '127.0.0.1', port_value: port } },
     filter_chains: [{
+      ...(extras.transportSocket !== undefined ? { transport_socket: extras.transportSocket } : {}),
       filters: [{
         name: 'envoy.filters.network.http_connection_manager',
         typed_config: {
           '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
           stat_prefix: name,
+          ...extras.hcm,
           route_config: { name: 'local', ...routeConfig },
         },
       }],
     }],
   };
+}
+
+/** A listener `name` on 127.0.0.1, any free port, whose HCM (stat_prefix `name`, plus `extras`) routes every host by
+ *  `routes`. */
+export function hcmListener(name: string, routes: readonly unknown[], extras: HttpListenerExtras = {}): Record<string, unknown> {
+  return httpListener(name, 0, { virtual_hosts: [{ name: 'all', domains: ['*'], routes }] }, extras);
+}
+
+/** A route of every path under `prefix` to `cluster`, with an optional route timeout. */
+export function prefixRoute(prefix: string, cluster: string, timeout?: string): Record<string, unknown> {
+  return { match: { prefix }, route: timeout === undefined ? { cluster } : { cluster, timeout } };
 }
 
 /** A static bootstrap: listener 'outbound' (and `extraListeners`) on 127.0.0.1 routed by `routeConfig`, and these clusters. */

@@ -6,25 +6,14 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProxy, type RunningProxy } from './harness.js';
-
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+import { hcmListener, prefixRoute, startProxy, type RunningProxy } from './harness.js';
+import { h2Cluster } from '../support/h2-bootstrap.js';
+import { staticCluster } from '../support/tls-bootstrap.js';
 
 let h2server: http2.Http2Server;
 let h1server: net.Server;
 let proxy: RunningProxy;
 let h2seen: Record<string, unknown> = {};
-
-function cluster(name: string, port: number, h2: boolean): Record<string, unknown> {
-  return {
-    name,
-    connect_timeout: '2s',
-    ...(h2 ? { typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-      '@type': PROTOCOL_OPTIONS, explicit_http_config: { http2_protocol_options: {} } } } } : {}),
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-  };
-}
 
 beforeAll(async () => {
   h2server = http2.createServer();
@@ -49,20 +38,10 @@ beforeAll(async () => {
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
-        listeners: [{
-          name: 'auto',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-            '@type': HCM, stat_prefix: 'auto',
-            route_config: { name: 'local', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
-              { match: { prefix: '/h2/' }, route: { cluster: 'h2backend', timeout: '10s' } },
-              { match: { prefix: '/' }, route: { cluster: 'h1backend', timeout: '10s' } },
-            ] }] },
-          } }] }],
-        }],
+        listeners: [hcmListener('auto', [prefixRoute('/h2/', 'h2backend', '10s'), prefixRoute('/', 'h1backend', '10s')])],
         clusters: [
-          cluster('h2backend', (h2server.address() as AddressInfo).port, true),
-          cluster('h1backend', (h1server.address() as AddressInfo).port, false),
+          h2Cluster('h2backend', (h2server.address() as AddressInfo).port),
+          staticCluster('h1backend', (h1server.address() as AddressInfo).port),
         ],
       },
     },

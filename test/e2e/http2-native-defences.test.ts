@@ -6,33 +6,15 @@
 // /stats/prometheus, and the proxy goes on serving other clients. Header
 // names and values with CR, LF or NUL never reach the HTTP/1.1 upstream.
 import * as http2 from 'node:http2';
-import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, metricSum, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
+import { admin, hcmListener, metricSum, prefixRoute, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
+import { staticCluster } from '../support/tls-bootstrap.js';
+import { CONTINUATION, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, PING, rawH2Exchange, RST_STREAM } from '../support/h2-frames.js';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const SETTINGS = 0x4;
-const PING = 0x6;
-const GOAWAY = 0x7;
-const HEADERS = 0x1;
-const CONTINUATION = 0x9;
-const RST_STREAM = 0x3;
-const END_HEADERS = 0x4;
-const END_STREAM = 0x1;
 const ENHANCE_YOUR_CALM = 0xb;
 
 let upstream: Upstream;
 let proxy: RunningProxy;
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
 
 /** An HPACK block for GET / with one literal header (no indexing, no Huffman; lengths < 127). */
 function requestBlock(extraName: string, extraValue: string): Buffer {
@@ -51,37 +33,12 @@ function literal(name: string, value: string): Buffer {
 /** Sends one request (HEADERS with END_STREAM on stream 1); resolves with the frame type that answered it (HEADERS 1,
  *  RST_STREAM 3, GOAWAY 7), -1 on close, -2 after 10 s. */
 function rawRequest(port: number, block: Buffer): Promise<number> {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let buf = Buffer.alloc(0);
-    let done = false;
-    const finish = (type: number): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(type);
-    };
-    const timer = setTimeout(() => finish(-2), 10_000);
-    sock.on('connect', () => {
-      sock.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), frame(HEADERS, END_STREAM | END_HEADERS, 1, block)]));
-    });
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 9) {
-        const len = buf.readUIntBE(0, 3);
-        if (buf.length < 9 + len) break;
-        const type = buf[3]!;
-        if (type === GOAWAY || ((type === HEADERS || type === RST_STREAM) && buf.readUInt32BE(5) === 1)) {
-          finish(type);
-          return;
-        }
-        buf = buf.subarray(9 + len);
-      }
-    });
-    sock.on('error', () => finish(-1));
-    sock.on('close', () => finish(-1));
-  });
+  return rawH2Exchange(
+    port,
+    frame(HEADERS, END_STREAM | END_HEADERS, 1, block),
+    (f) => (f.type === GOAWAY || ((f.type === HEADERS || f.type === RST_STREAM) && f.stream === 1) ? f.type : undefined),
+    (why) => (why === 'closed' ? -1 : -2),
+  );
 }
 
 interface Outcome {
@@ -93,42 +50,17 @@ interface Outcome {
 /** Connects, writes the preface + SETTINGS and then `payload` in one write; resolves when the proxy sends GOAWAY or
  *  closes (-1), when `allAcks` PING acks came (-3), or after 10 s (-2). */
 function attack(port: number, payload: Buffer, allAcks = -1): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let buf = Buffer.alloc(0);
-    let pingAcks = 0;
-    let done = false;
-    const finish = (goaway: number): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve({ goaway, pingAcks });
-    };
-    const timer = setTimeout(() => finish(-2), 10_000);
-    sock.on('connect', () => {
-      sock.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), payload]));
-    });
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 9) {
-        const len = buf.readUIntBE(0, 3);
-        if (buf.length < 9 + len) break;
-        const type = buf[3]!;
-        if (type === PING && (buf[4]! & 1) === 1 && ++pingAcks === allAcks) {
-          finish(-3);
-          return;
-        }
-        if (type === GOAWAY) {
-          finish(buf.readUInt32BE(9 + 4));
-          return;
-        }
-        buf = buf.subarray(9 + len);
-      }
-    });
-    sock.on('error', () => finish(-1));
-    sock.on('close', () => finish(-1));
-  });
+  let pingAcks = 0;
+  return rawH2Exchange<Outcome>(
+    port,
+    payload,
+    (f) => {
+      if (f.type === PING && (f.flags & 1) === 1 && ++pingAcks === allAcks) return { goaway: -3, pingAcks };
+      if (f.type === GOAWAY) return { goaway: f.payload.readUInt32BE(4), pingAcks };
+      return undefined;
+    },
+    (why) => ({ goaway: why === 'closed' ? -1 : -2, pingAcks }),
+  );
 }
 
 function pings(n: number): Buffer {
@@ -153,16 +85,7 @@ async function stillServes(port: number): Promise<number> {
 }
 
 function listener(name: string, http2Options: Record<string, unknown>): Record<string, unknown> {
-  return {
-    name,
-    address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-    filter_chains: [{
-      filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-        '@type': HCM, stat_prefix: name, codec_type: 'HTTP2', http2_protocol_options: http2Options,
-        route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up' } }] }] },
-      } }],
-    }],
-  };
+  return hcmListener(name, [prefixRoute('/', 'up')], { hcm: { codec_type: 'HTTP2', http2_protocol_options: http2Options } });
 }
 
 beforeAll(async () => {
@@ -175,10 +98,7 @@ beforeAll(async () => {
           listener('control', { max_outbound_control_frames: 200 }),
           listener('defaults', {}),
         ],
-        clusters: [{
-          name: 'up', connect_timeout: '2s',
-          load_assignment: { cluster_name: 'up', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstream.port } } } }] }] },
-        }],
+        clusters: [staticCluster('up', upstream.port)],
       },
     },
   });

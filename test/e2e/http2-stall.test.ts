@@ -5,9 +5,9 @@
 // counted, and the proxy keeps serving everyone else.
 import * as http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, metricSum, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
-
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+import { admin, hcmListener, metricSum, prefixRoute, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
+import { staticCluster } from '../support/tls-bootstrap.js';
+import { h2Request } from '../support/h2-client.js';
 
 let upstream: Upstream;
 let proxy: RunningProxy;
@@ -17,18 +17,8 @@ beforeAll(async () => {
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
-        listeners: [{
-          name: 'in',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-            '@type': HCM, stat_prefix: 'in', stream_idle_timeout: '1s',
-            route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'b', timeout: '0s' } }] }] },
-          } }] }],
-        }],
-        clusters: [{
-          name: 'b', connect_timeout: '2s',
-          load_assignment: { cluster_name: 'b', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstream.port } } } }] }] },
-        }],
+        listeners: [hcmListener('in', [prefixRoute('/', 'b', '0s')], { hcm: { stream_idle_timeout: '1s' } })],
+        clusters: [staticCluster('b', upstream.port)],
       },
     },
   });
@@ -82,13 +72,7 @@ describe('HTTP/2 zero-window stall', () => {
     // A well-behaved client is served as before.
     const ok = http2.connect(`http://127.0.0.1:${proxy.port}`);
     ok.on('error', () => {});
-    const got = await new Promise<number>((resolve, reject) => {
-      const req = ok.request({ ':path': '/big/70000' });
-      let n = 0;
-      req.on('data', (c: Buffer) => (n += c.length));
-      req.on('end', () => resolve(n));
-      req.on('error', reject);
-    });
+    const got = (await h2Request(ok, { ':path': '/big/70000' })).body.length;
     ok.close();
     expect(got).toBe(70000);
   }, 30_000);

@@ -7,10 +7,10 @@
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawExchange, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
-
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+import { hcmListener, prefixRoute, rawExchange, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
+import { h2Cluster } from '../support/h2-bootstrap.js';
+import { staticCluster } from '../support/tls-bootstrap.js';
+import { h2Request } from '../support/h2-client.js';
 
 let h2server: http2.Http2Server;
 let h1: Upstream;
@@ -42,29 +42,8 @@ beforeAll(async () => {
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
-        listeners: [{
-          name: 'in',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-            '@type': HCM, stat_prefix: 'in',
-            route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
-              { match: { prefix: '/h1/' }, route: { cluster: 'h1backend', timeout: '10s' } },
-              { match: { prefix: '/' }, route: { cluster: 'h2backend', timeout: '10s' } },
-            ] }] },
-          } }] }],
-        }],
-        clusters: [{
-          name: 'h1backend',
-          connect_timeout: '2s',
-          load_assignment: { cluster_name: 'h1backend', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: h1.port } } } }] }] },
-        }, {
-          name: 'h2backend',
-          connect_timeout: '2s',
-          typed_extension_protocol_options: {
-            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': PROTOCOL_OPTIONS, explicit_http_config: { http2_protocol_options: {} } },
-          },
-          load_assignment: { cluster_name: 'h2backend', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: h2port } } } }] }] },
-        }],
+        listeners: [hcmListener('in', [prefixRoute('/h1/', 'h1backend', '10s'), prefixRoute('/', 'h2backend', '10s')])],
+        clusters: [staticCluster('h1backend', h1.port), h2Cluster('h2backend', h2port)],
       },
     },
   });
@@ -107,17 +86,7 @@ async function postWithTrailers(path: string, trailers: Record<string, string>):
   const session = http2.connect(`http://127.0.0.1:${proxy.port}`);
   session.on('error', () => {});
   try {
-    return await new Promise<number>((resolve, reject) => {
-      const req = session.request({ ':path': path, ':method': 'POST' }, { waitForTrailers: true });
-      req.on('wantTrailers', () => req.sendTrailers(trailers));
-      let status = 0;
-      req.on('response', (h) => (status = Number(h[':status'])));
-      req.on('data', () => {});
-      req.on('end', () => resolve(status));
-      req.on('error', reject);
-      req.write('part1-');
-      setTimeout(() => req.end('part2'), 200);
-    });
+    return (await h2Request(session, { ':path': path, ':method': 'POST' }, ['part1-', 'part2'], { trailers })).status;
   } finally {
     session.close();
   }
@@ -150,16 +119,7 @@ describe('HTTP/2 client request trailers', () => {
   it('a request without trailers still ends cleanly at an HTTP/2 upstream (no trailers invented)', async () => {
     const session = http2.connect(`http://127.0.0.1:${proxy.port}`);
     session.on('error', () => {});
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = session.request({ ':path': '/up/plain', ':method': 'POST' });
-      let st = 0;
-      req.on('response', (h) => (st = Number(h[':status'])));
-      req.on('data', () => {});
-      req.on('end', () => resolve(st));
-      req.on('error', reject);
-      req.write('a');
-      setTimeout(() => req.end('b'), 200);
-    });
+    const { status } = await h2Request(session, { ':path': '/up/plain', ':method': 'POST' }, ['a', 'b']);
     session.close();
     expect(status).toBe(200);
     expect(h2seen.body).toBe('ab');

@@ -6,12 +6,12 @@
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, metricSum, request, startProxy, type RunningProxy } from './harness.js';
+import { admin, hcmListener, metricSum, prefixRoute, request, startProxy, type RunningProxy } from './harness.js';
+import { h2Cluster } from '../support/h2-bootstrap.js';
+import { h2Request, type H2Answer } from '../support/h2-client.js';
 import { upstreamTls } from '../support/tls-bootstrap.js';
 import { TestCa } from '../support/tls-certs.js';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
 let ca: TestCa;
 let server: http2.Http2SecureServer;
@@ -20,15 +20,7 @@ let proxy: RunningProxy;
 const seen: { alpn: string; scheme: string; session: unknown }[] = [];
 
 function cluster(name: string, port: number, trustedCaPath: string): Record<string, unknown> {
-  return {
-    name,
-    connect_timeout: '2s',
-    transport_socket: upstreamTls(trustedCaPath, 'localhost'),
-    typed_extension_protocol_options: {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': PROTOCOL_OPTIONS, explicit_http_config: { http2_protocol_options: {} } },
-    },
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-  };
+  return h2Cluster(name, port, { transport_socket: upstreamTls(trustedCaPath, 'localhost') });
 }
 
 beforeAll(async () => {
@@ -52,17 +44,7 @@ beforeAll(async () => {
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
-        listeners: [{
-          name: 'in',
-          address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-            '@type': HCM, stat_prefix: 'in',
-            route_config: { name: 'r', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [
-              { match: { prefix: '/untrusted/' }, route: { cluster: 'untrusted', timeout: '10s' } },
-              { match: { prefix: '/' }, route: { cluster: 'h2tls', timeout: '10s' } },
-            ] }] },
-          } }] }],
-        }],
+        listeners: [hcmListener('in', [prefixRoute('/untrusted/', 'untrusted', '10s'), prefixRoute('/', 'h2tls', '10s')])],
         clusters: [cluster('h2tls', port, ca.certPath), cluster('untrusted', port, other.certPath)],
       },
     },
@@ -74,19 +56,8 @@ afterAll(async () => {
   server?.close();
 });
 
-function h2request(session: http2.ClientHttp2Session, path: string, body: string): Promise<{ status: number; body: string; trailers: http2.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    const req = session.request({ ':path': path, ':method': 'POST' });
-    let status = 0;
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.on('trailers', (t) => (trailers = t));
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString(), trailers }));
-    req.on('error', reject);
-    req.end(body);
-  });
+function h2request(session: http2.ClientHttp2Session, path: string, body: string): Promise<H2Answer> {
+  return h2Request(session, { ':path': path, ':method': 'POST' }, body);
 }
 
 describe('HTTP/2 to a TLS upstream', () => {

@@ -38,13 +38,39 @@ afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });
 
+/** A reporter (and its host's counters) sending to a collector on 127.0.0.1:`port`; closed after the test. */
+function reporterTo(port: number): { host: ReporterHost; reporter: ZipkinReporter } {
+  const host = hostFor(port);
+  const reporter = new ZipkinReporter(host, provider);
+  cleanup.push(() => reporter.close());
+  return { host, reporter };
+}
+
+/** A Zipkin receiver and a reporter sending to it, both closed after the test. */
+async function reporterToReceiver(): Promise<{ receiver: ZipkinReceiver; host: ReporterHost; reporter: ZipkinReporter }> {
+  const receiver = await startZipkinReceiver();
+  cleanup.push(() => receiver.close());
+  return { receiver, ...reporterTo(receiver.port) };
+}
+
+/** A raw TCP collector that keeps every connection (`held`) and hands each to `onSocket`; all closed after the test. */
+async function rawCollector(onSocket: (s: net.Socket) => void = () => {}): Promise<{ held: net.Socket[]; port: number }> {
+  const held: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    held.push(s.on('error', () => {}));
+    onSocket(s);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanup.push(() => {
+    for (const h of held) h.destroy();
+    server.close();
+  });
+  return { held, port: (server.address() as net.AddressInfo).port };
+}
+
 describe('ZipkinReporter', () => {
   it('sends queued spans as Zipkin v2 JSON after the flush interval, a full batch at once', async () => {
-    const receiver: ZipkinReceiver = await startZipkinReceiver();
-    cleanup.push(() => receiver.close());
-    const host = hostFor(receiver.port);
-    const reporter = new ZipkinReporter(host, provider);
-    cleanup.push(() => reporter.close());
+    const { receiver, host, reporter } = await reporterToReceiver();
     reporter.add(span(0));
     await waitFor('the timer flush', () => receiver.spans.length === 1, 5000);
     expect(receiver.spans[0]).toMatchObject({ traceId: '463ac35c9f6413ad', id: '0000000000000001', kind: 'CLIENT', localEndpoint: { serviceName: 'svc.ns' } });
@@ -58,16 +84,8 @@ describe('ZipkinReporter', () => {
   });
 
   it('keeps at most one report in flight and a bounded queue when the collector never answers', async () => {
-    const held: net.Socket[] = [];
-    const silent = net.createServer((s) => held.push(s.on('error', () => {})));
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    cleanup.push(() => {
-      for (const s of held) s.destroy();
-      silent.close();
-    });
-    const host = hostFor((silent.address() as net.AddressInfo).port);
-    const reporter = new ZipkinReporter(host, provider);
-    cleanup.push(() => reporter.close());
+    const { held, port } = await rawCollector();
+    const { host, reporter } = reporterTo(port);
     const total = MAX_BATCH_SPANS + MAX_QUEUED_SPANS + 500;
     for (let i = 0; i < total; i++) reporter.add(span(i));
     expect(reporter.queued).toBe(MAX_QUEUED_SPANS);
@@ -78,9 +96,7 @@ describe('ZipkinReporter', () => {
   });
 
   it('counts a report to a closed port as failed and sends nothing', async () => {
-    const host = hostFor(await closedPort());
-    const reporter = new ZipkinReporter(host, provider);
-    cleanup.push(() => reporter.close());
+    const { host, reporter } = reporterTo(await closedPort());
     reporter.add(span(0));
     reporter.flush(false);
     await waitFor('the failure', () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_FAILED) === 1, 5000);
@@ -88,10 +104,11 @@ describe('ZipkinReporter', () => {
   });
 
   it('decides a report on the status line sent in 1-byte pieces, though the collector then dribbles and never closes', async () => {
-    const held: net.Socket[] = [];
     const timers: NodeJS.Timeout[] = [];
-    const dribbler = net.createServer((s) => {
-      held.push(s.on('error', () => {}));
+    cleanup.push(() => {
+      for (const t of timers) clearInterval(t);
+    });
+    const { held, port } = await rawCollector((s) => {
       const answer = 'HTTP/1.1 202 Accepted\r\nx-slow: ' + 'a'.repeat(1000);
       let at = 0;
       // Reads the report, then answers one byte every 40 ms (never the end of the head, never a close).
@@ -100,15 +117,7 @@ describe('ZipkinReporter', () => {
       }, 40);
       timers.push(t);
     });
-    await new Promise<void>((r) => dribbler.listen(0, '127.0.0.1', r));
-    cleanup.push(() => {
-      for (const t of timers) clearInterval(t);
-      for (const s of held) s.destroy();
-      dribbler.close();
-    });
-    const host = hostFor((dribbler.address() as net.AddressInfo).port);
-    const reporter = new ZipkinReporter(host, provider);
-    cleanup.push(() => reporter.close());
+    const { host, reporter } = reporterTo(port);
     reporter.add(span(0));
     reporter.flush(false);
     await waitFor('the first report counted', () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_SENT) === 1, 3000);
@@ -121,11 +130,7 @@ describe('ZipkinReporter', () => {
   });
 
   it('reports a span with a long non-ASCII value intact (the batch grows past its first buffer)', async () => {
-    const receiver: ZipkinReceiver = await startZipkinReceiver();
-    cleanup.push(() => receiver.close());
-    const host = hostFor(receiver.port);
-    const reporter = new ZipkinReporter(host, provider);
-    cleanup.push(() => reporter.close());
+    const { receiver, reporter } = await reporterToReceiver();
     const long = 'ü€😀"\n'.repeat(20_000);
     const s = span(0);
     s.userAgent = long;
@@ -137,16 +142,7 @@ describe('ZipkinReporter', () => {
   });
 
   it('bounds the queue in bytes too: sampled requests with huge header values while the collector never answers are dropped and counted', async () => {
-    const held: net.Socket[] = [];
-    const silent = net.createServer((s) => held.push(s.on('error', () => {})));
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    cleanup.push(() => {
-      for (const s of held) s.destroy();
-      silent.close();
-    });
-    const host = hostFor((silent.address() as net.AddressInfo).port);
-    const reporter = new ZipkinReporter(host, provider);
-    cleanup.push(() => reporter.close());
+    const { host, reporter } = reporterTo((await rawCollector()).port);
     const huge = 'u'.repeat(60 * 1024); // a User-Agent as long as the default header limit lets through
     const total = 1000; // 60 MB of span JSON if all were kept
     for (let i = 0; i < total; i++) {
@@ -161,11 +157,7 @@ describe('ZipkinReporter', () => {
   });
 
   it('sends every report on one kept connection to the collector, not a new TCP connection per report', async () => {
-    const receiver: ZipkinReceiver = await startZipkinReceiver();
-    cleanup.push(() => receiver.close());
-    const host = hostFor(receiver.port);
-    const reporter = new ZipkinReporter(host, provider);
-    cleanup.push(() => reporter.close());
+    const { receiver, host, reporter } = await reporterToReceiver();
     for (let report = 1; report <= 5; report++) {
       for (let i = 0; i < MAX_BATCH_SPANS; i++) reporter.add(span(i));
       await waitFor(`report ${report}`, () => Atomics.load(host.counters, TRACE_COUNTER.REPORTS_SENT) === report, 5000);
@@ -195,9 +187,7 @@ describe('ZipkinReporter', () => {
       server.closeAllConnections();
       server.close(() => r());
     }));
-    const host = hostFor((server.address() as net.AddressInfo).port);
-    const reporter = new ZipkinReporter(host, provider);
-    cleanup.push(() => reporter.close());
+    const { host, reporter } = reporterTo((server.address() as net.AddressInfo).port);
     for (let report = 1; report <= 4; report++) {
       reporter.add(span(report));
       reporter.flush(false);
@@ -211,11 +201,9 @@ describe('ZipkinReporter', () => {
 
   it('keeps the connection after an answer whose Content-Length body came whole, and not after one with bytes past it', async () => {
     let connections = 0;
-    const held: net.Socket[] = [];
     const answers: string[] = [];
-    const raw = net.createServer((sock) => {
+    const { port } = await rawCollector((sock) => {
       connections++;
-      held.push(sock.on('error', () => {}));
       let got = '';
       sock.on('data', (d: Buffer) => {
         got += d.toString('latin1');
@@ -224,14 +212,7 @@ describe('ZipkinReporter', () => {
         sock.write(answers.shift() ?? 'HTTP/1.1 500 x\r\ncontent-length: 0\r\n\r\n');
       });
     });
-    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
-    cleanup.push(() => {
-      for (const h of held) h.destroy();
-      raw.close();
-    });
-    const host = hostFor((raw.address() as net.AddressInfo).port);
-    const reporter = new ZipkinReporter(host, provider);
-    cleanup.push(() => reporter.close());
+    const { host, reporter } = reporterTo(port);
     answers.push(
       'HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\nok', // whole: kept
       'HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 500 stray\r\n\r\n', // bytes past the body: closed
