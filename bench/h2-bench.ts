@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { findPeerBinary, freePort } from './peers.js';
 import { sampleProcess } from './process-sampler.js';
+import { median } from './result-row.js';
 
 const run = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
@@ -156,17 +157,13 @@ export async function measureGrpc(target: string, seconds: number): Promise<{ rp
 }
 
 /** The median of each field over rounds (rounds interleave the targets, so load swings hit them alike). */
-function median(ms: Measured[]): Measured {
-  const mid = (xs: number[]): number => {
-    const a = [...xs].sort((x, y) => x - y);
-    return a.length % 2 === 1 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2;
-  };
+function medianOf(ms: Measured[]): Measured {
   const cpu = ms.map((m) => m.cpuMsPer1k).filter((c): c is number => c !== null);
-  return { rps: mid(ms.map((m) => m.rps)), errors: ms.reduce((n, m) => n + m.errors, 0), cpuMsPer1k: cpu.length === 0 ? null : mid(cpu) };
+  return { rps: median(ms.map((m) => m.rps)), errors: ms.reduce((n, m) => n + m.errors, 0), cpuMsPer1k: cpu.length === 0 ? null : median(cpu) };
 }
 
 function line(name: string, rounds: Measured[], vs: Measured | null): string {
-  const m = median(rounds);
+  const m = medianOf(rounds);
   const cpu = m.cpuMsPer1k === null ? '' : `, ${m.cpuMsPer1k.toFixed(1)} ms CPU per 1k`;
   const ratio = vs === null ? '' : `  ${(m.rps / vs.rps).toFixed(2)}x haproxy`;
   const each = rounds.length > 1 ? `  [${rounds.map((r) => r.rps.toFixed(0)).join(', ')}]` : '';
@@ -235,7 +232,7 @@ async function main(): Promise<void> {
     const report = (title: string, runs: Map<string, Measured[]>): void => {
       console.log(title);
       const ha = runs.get('haproxy');
-      const vs = ha === undefined ? null : median(ha);
+      const vs = ha === undefined ? null : medianOf(ha);
       for (const t of targets) console.log(line(t.name, runs.get(t.name)!, t.name === 'haproxy' ? null : vs));
     };
     report(`gRPC unary, ${CONCURRENCY} in flight on one channel, ${seconds} s each:`, grpcRuns);
