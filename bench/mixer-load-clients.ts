@@ -63,13 +63,13 @@ const identity = (b: Buffer): Buffer => b;
 const ms = (v: number): string => v.toFixed(3);
 
 /** One Check sent by a Node client; done(true) when it was answered. */
-type SendCheck = (i: number, done: (answered: boolean) => void) => void;
+export type SendCheck = (i: number, done: (answered: boolean) => void) => void;
 
 /**
  * The open-loop driver of the Node clients: the schedule's Checks are sent when the pacer says they are due (at most
  * maxInFlight outstanding: beyond that one is counted as not sent, never queued), latency from the intended time.
  */
-async function driveOpenLoop(run: Run, send: SendCheck, histogram: Histogram): Promise<RunResult> {
+export async function driveOpenLoop(run: Run, send: SendCheck, histogram: Histogram): Promise<RunResult> {
   // Warm-up: JIT on both sides, the channel.
   for (let i = 0; i < 2000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => new Promise((r) => send(i + k, r))));
   const lag = createLatencyHistogram();
@@ -113,6 +113,7 @@ async function driveOpenLoop(run: Run, send: SendCheck, histogram: Histogram): P
       finishIfDone();
     };
     pacer = new OpenLoopPacer(schedule, tick);
+    finishIfDone(); // a plan of no Checks: the pacer never wakes the loop
   });
   await pacer?.stop();
   loop.disable();
