@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { findPeerBinary, freePort } from './peers.js';
-import { sampleProcess } from './process-sampler.js';
+import { cpuSecondsPer1k, sampleProcess } from './process-sampler.js';
 import { median } from './result-row.js';
 
 const run = promisify(execFile);
@@ -143,9 +143,8 @@ export async function withCpu(pid: number | null, seconds: number, load: () => P
   const before = pid === null ? null : sampleProcess(pid);
   const r = await load();
   const after = pid === null ? null : sampleProcess(pid);
-  const requests = r.rps * seconds;
-  const cpuMsPer1k = before === null || after === null || requests === 0 ? null : ((after.cpuSeconds - before.cpuSeconds) * 1e6) / requests;
-  return { ...r, cpuMsPer1k };
+  const cpuSeconds = before === null || after === null ? null : cpuSecondsPer1k(before, after, r.rps * seconds);
+  return { ...r, cpuMsPer1k: cpuSeconds === null ? null : cpuSeconds * 1000 };
 }
 
 export async function measureGrpc(target: string, seconds: number): Promise<{ rps: number; errors: number }> {
