@@ -147,11 +147,19 @@ export async function withCpu(pid: number | null, seconds: number, load: () => P
   return { ...r, cpuMsPer1k: cpuSeconds === null ? null : cpuSeconds * 1000 };
 }
 
+/** Beyond the load's warm-up (1 s) and its seconds: a target that stops answering leaves calls pending forever. */
+const GRPC_LOAD_MARGIN_S = 10;
+
+/** Runs grpcLoad in a child; rejects when it has no result within its time and a margin (the child is killed). */
 export async function measureGrpc(target: string, seconds: number): Promise<{ rps: number; errors: number }> {
   const child = fork(SELF, ['grpc-load', target, String(seconds)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const limitS = 1 + seconds + GRPC_LOAD_MARGIN_S;
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitS * 1000);
   await new Promise((r) => child.on('exit', r));
+  clearTimeout(timer);
+  if (out.trim() === '') throw new Error(`gRPC load against ${target}: no result within ${limitS} s (calls left unanswered)`);
   return JSON.parse(out) as { rps: number; errors: number };
 }
 
