@@ -252,10 +252,17 @@ async function main(): Promise<void> {
   }
 }
 
-/** Forks this file as the upstreams' process (grpc-js on grpcPort, node:http2 on h2Port); resolves once they listen. */
+/** Forks this file as the upstreams' process (grpc-js on grpcPort, node:http2 on h2Port); resolves once they listen, rejects when it exits first. */
 export async function forkUpstreams(grpcPort: number, h2Port: number): Promise<ChildProcess> {
   const up = fork(SELF, ['upstreams', String(grpcPort), String(h2Port)], { stdio: 'inherit' });
-  await new Promise((r) => up.once('message', r));
+  await new Promise<void>((resolve, reject) => {
+    const exited = (code: number | null): void => reject(new Error(`h2 bench upstreams (ports ${grpcPort}, ${h2Port}) exited (${code}) before listening`));
+    up.once('exit', exited);
+    up.once('message', () => {
+      up.off('exit', exited);
+      resolve();
+    });
+  });
   return up;
 }
 

@@ -30,4 +30,23 @@ describe('h2-bench gRPC load', () => {
       silent.close();
     }
   }, 60_000);
+
+  it('says so when its upstreams cannot listen, instead of waiting for them', async () => {
+    const { forkUpstreams } = (await import(join(root, 'dist', 'bench', 'h2-bench.js'))) as typeof import('../../bench/h2-bench.js');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const outcome = await Promise.race([
+        forkUpstreams(port, port).then((child) => {
+          child.kill('SIGTERM');
+          return 'listening';
+        }, (err: Error) => err.message),
+        new Promise<string>((resolve) => setTimeout(() => resolve('still waiting'), 20_000)),
+      ]);
+      expect(outcome).toMatch(new RegExp(`^h2 bench upstreams \\(ports ${port}, ${port}\\) exited \\(\\d+\\) before listening$`));
+    } finally {
+      taken.close();
+    }
+  }, 30_000);
 });
