@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { findPeerBinary, freePort } from './peers.js';
-import { sampleProcess } from './process-sampler.js';
+import { cpuSecondsPer1k, sampleProcess } from './process-sampler.js';
+import { median } from './result-row.js';
 
 const run = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
@@ -142,31 +143,34 @@ export async function withCpu(pid: number | null, seconds: number, load: () => P
   const before = pid === null ? null : sampleProcess(pid);
   const r = await load();
   const after = pid === null ? null : sampleProcess(pid);
-  const requests = r.rps * seconds;
-  const cpuMsPer1k = before === null || after === null || requests === 0 ? null : ((after.cpuSeconds - before.cpuSeconds) * 1e6) / requests;
-  return { ...r, cpuMsPer1k };
+  const cpuSeconds = before === null || after === null ? null : cpuSecondsPer1k(before, after, r.rps * seconds);
+  return { ...r, cpuMsPer1k: cpuSeconds === null ? null : cpuSeconds * 1000 };
 }
 
+/** Beyond the load's warm-up (1 s) and its seconds: a target that stops answering leaves calls pending forever. */
+const GRPC_LOAD_MARGIN_S = 10;
+
+/** Runs grpcLoad in a child; rejects when it has no result within its time and a margin (the child is killed). */
 export async function measureGrpc(target: string, seconds: number): Promise<{ rps: number; errors: number }> {
   const child = fork(SELF, ['grpc-load', target, String(seconds)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const limitS = 1 + seconds + GRPC_LOAD_MARGIN_S;
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitS * 1000);
   await new Promise((r) => child.on('exit', r));
+  clearTimeout(timer);
+  if (out.trim() === '') throw new Error(`gRPC load against ${target}: no result within ${limitS} s (calls left unanswered)`);
   return JSON.parse(out) as { rps: number; errors: number };
 }
 
 /** The median of each field over rounds (rounds interleave the targets, so load swings hit them alike). */
-function median(ms: Measured[]): Measured {
-  const mid = (xs: number[]): number => {
-    const a = [...xs].sort((x, y) => x - y);
-    return a.length % 2 === 1 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2;
-  };
+function medianOf(ms: Measured[]): Measured {
   const cpu = ms.map((m) => m.cpuMsPer1k).filter((c): c is number => c !== null);
-  return { rps: mid(ms.map((m) => m.rps)), errors: ms.reduce((n, m) => n + m.errors, 0), cpuMsPer1k: cpu.length === 0 ? null : mid(cpu) };
+  return { rps: median(ms.map((m) => m.rps)), errors: ms.reduce((n, m) => n + m.errors, 0), cpuMsPer1k: cpu.length === 0 ? null : median(cpu) };
 }
 
 function line(name: string, rounds: Measured[], vs: Measured | null): string {
-  const m = median(rounds);
+  const m = medianOf(rounds);
   const cpu = m.cpuMsPer1k === null ? '' : `, ${m.cpuMsPer1k.toFixed(1)} ms CPU per 1k`;
   const ratio = vs === null ? '' : `  ${(m.rps / vs.rps).toFixed(2)}x haproxy`;
   const each = rounds.length > 1 ? `  [${rounds.map((r) => r.rps.toFixed(0)).join(', ')}]` : '';
@@ -235,7 +239,7 @@ async function main(): Promise<void> {
     const report = (title: string, runs: Map<string, Measured[]>): void => {
       console.log(title);
       const ha = runs.get('haproxy');
-      const vs = ha === undefined ? null : median(ha);
+      const vs = ha === undefined ? null : medianOf(ha);
       for (const t of targets) console.log(line(t.name, runs.get(t.name)!, t.name === 'haproxy' ? null : vs));
     };
     report(`gRPC unary, ${CONCURRENCY} in flight on one channel, ${seconds} s each:`, grpcRuns);
@@ -248,10 +252,17 @@ async function main(): Promise<void> {
   }
 }
 
-/** Forks this file as the upstreams' process (grpc-js on grpcPort, node:http2 on h2Port); resolves once they listen. */
+/** Forks this file as the upstreams' process (grpc-js on grpcPort, node:http2 on h2Port); resolves once they listen, rejects when it exits first. */
 export async function forkUpstreams(grpcPort: number, h2Port: number): Promise<ChildProcess> {
   const up = fork(SELF, ['upstreams', String(grpcPort), String(h2Port)], { stdio: 'inherit' });
-  await new Promise((r) => up.once('message', r));
+  await new Promise<void>((resolve, reject) => {
+    const exited = (code: number | null): void => reject(new Error(`h2 bench upstreams (ports ${grpcPort}, ${h2Port}) exited (${code}) before listening`));
+    up.once('exit', exited);
+    up.once('message', () => {
+      up.off('exit', exited);
+      resolve();
+    });
+  });
   return up;
 }
 

@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isthmusCommand } from '../src/process/proxy-process.js';
 import { findPeerBinary, freePort } from './peers.js';
+import { median } from './result-row.js';
 import { forkUpstreams, haproxyConfig, isthmusBootstrap, measureGrpc, measureH2load, waitPort, withCpu, type Measured } from './h2-bench.js';
 
 export interface H2ScenarioOptions {
@@ -36,11 +37,6 @@ interface Target {
   readonly grpcPort: number;
   readonly h2Port: number;
   readonly pid: number | null;
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Runs the scenario; haproxy and h2load are skipped, and said so, when not installed. */

@@ -18,16 +18,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ManagedProcess } from '../src/process/managed-process.js';
+import { numberArg, stringArg } from './bench-args.js';
 import { startMtlsMesh } from './mesh-mtls-target.js';
 import { roundTrips } from './mesh-round-trips.js';
 import { startUpstream } from './scenarios.js';
-
-function numberArg(name: string, fallback: number, min: number, max: number): number {
-  const i = process.argv.indexOf(name);
-  const value = i < 0 ? fallback : Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  return value;
-}
 
 function flagsArg(): string[] {
   const i = process.argv.indexOf('--node-flags');
@@ -132,8 +126,7 @@ async function main(): Promise<void> {
   const warmup = numberArg('--warmup', 5000, 0, 1_000_000);
   const runs = numberArg('--runs', 1, 1, 20);
   const flags = flagsArg();
-  const binAt = process.argv.indexOf('--bin');
-  const bin = binAt < 0 ? undefined : process.argv[binAt + 1];
+  const bin = stringArg('--bin');
   if (bin !== undefined && !existsSync(bin)) throw new Error(`--bin: no file ${bin}`);
   process.stdout.write(`${requests} sequential requests through the Isthmus mTLS pair (1 KB answers) after ${warmup} unmeasured; ` +
     `extra node flags: ${flags.length === 0 ? 'none' : flags.join(' ')}${bin === undefined ? '' : `; sidecars: ${bin}`}\n`);

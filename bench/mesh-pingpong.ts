@@ -33,25 +33,11 @@ import { join } from 'node:path';
 import type { ManagedProcess } from '../src/process/managed-process.js';
 import { startIsthmus } from './isthmus-target.js';
 import { startHaproxyMtlsMesh } from './mesh-haproxy-mtls.js';
+import { numberArg, stringArg } from './bench-args.js';
 import { startMtlsMesh } from './mesh-mtls-target.js';
 import { roundTrips, TripClient, type Sample } from './mesh-round-trips.js';
 import { findPeerBinary } from './peers.js';
 import { startUpstream } from './scenarios.js';
-
-function numberArg(name: string, fallback: number, min: number, max: number): number {
-  const i = process.argv.indexOf(name);
-  const value = i < 0 ? fallback : Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  return value;
-}
-
-function stringArg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return undefined;
-  const value = process.argv[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
-  return value;
-}
 
 const quantile = (values: readonly number[], q: number): number => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -63,15 +63,34 @@ const identity = (b: Buffer): Buffer => b;
 const ms = (v: number): string => v.toFixed(3);
 
 /** One Check sent by a Node client; done(true) when it was answered. */
-type SendCheck = (i: number, done: (answered: boolean) => void) => void;
+export type SendCheck = (i: number, done: (answered: boolean) => void) => void;
+
+/** A Check still unanswered this long after a warm-up batch went out, or after the plan's last one was due, is given up on. */
+export const ANSWER_WAIT_MS = 5000;
+
+/** Resolves once the batch is answered; rejects, naming how many are left, after ANSWER_WAIT_MS. */
+function warmUpBatch(send: SendCheck, first: number, count: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let left = count;
+    const timer = setTimeout(() => reject(new Error(`mixer bench: ${left} of ${count} warm-up Checks unanswered after ${ANSWER_WAIT_MS} ms`)), ANSWER_WAIT_MS);
+    for (let k = 0; k < count; k++) {
+      send(first + k, () => {
+        if (--left > 0) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    }
+  });
+}
 
 /**
  * The open-loop driver of the Node clients: the schedule's Checks are sent when the pacer says they are due (at most
  * maxInFlight outstanding: beyond that one is counted as not sent, never queued), latency from the intended time.
+ * Bounded in time whatever the server does: Checks unanswered ANSWER_WAIT_MS after the plan's end are counted as such.
  */
-async function driveOpenLoop(run: Run, send: SendCheck, histogram: Histogram): Promise<RunResult> {
+export async function driveOpenLoop(run: Run, send: SendCheck, histogram: Histogram): Promise<RunResult> {
   // Warm-up: JIT on both sides, the channel.
-  for (let i = 0; i < 2000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => new Promise((r) => send(i + k, r))));
+  for (let i = 0; i < 2000; i += 50) await warmUpBatch(send, i, 50);
   const lag = createLatencyHistogram();
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
@@ -83,10 +102,16 @@ async function driveOpenLoop(run: Run, send: SendCheck, histogram: Histogram): P
   let skipped = 0;
   let answered = 0;
   let pacer: OpenLoopPacer | undefined;
+  let unanswered = 0;
+  let giveUp: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
     const finishIfDone = (): void => {
       if (sent >= schedule.total && inFlight === 0) resolve();
     };
+    giveUp = setTimeout(() => {
+      unanswered = inFlight;
+      resolve();
+    }, schedule.startMs + schedule.total * schedule.intervalMs + ANSWER_WAIT_MS - performance.now());
     const tick = (): void => {
       const now = performance.now();
       const due = schedule.dueBy(now);
@@ -113,13 +138,16 @@ async function driveOpenLoop(run: Run, send: SendCheck, histogram: Histogram): P
       finishIfDone();
     };
     pacer = new OpenLoopPacer(schedule, tick);
+    finishIfDone(); // a plan of no Checks: the pacer never wakes the loop
   });
+  clearTimeout(giveUp);
+  const counts = { answered, failed, skipped };
   await pacer?.stop();
   loop.disable();
   const cpu = process.cpuUsage(cpuBefore);
   const l = summarizeLatency(lag);
   return {
-    line: `${answered} answered, ${failed} failed, ${skipped} not sent (in-flight bound); latency from each Check's intended send time (open loop)`,
+    line: `${counts.answered} answered, ${counts.failed} failed, ${unanswered === 0 ? '' : `${unanswered} unanswered after ${ANSWER_WAIT_MS} ms, `}${counts.skipped} not sent (in-flight bound); latency from each Check's intended send time (open loop)`,
     detail: `client lateness (sent - intended): p50 ${ms(l.p50_ms)} ms, p99 ${ms(l.p99_ms)} ms, max ${ms(l.max_ms)} ms; client event-loop lateness (1 ms timer) p99 ${ms(Math.max(0, loop.percentile(99) / 1e6 - 1))} ms, max ${ms(Math.max(0, loop.max / 1e6 - 1))} ms`,
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
   };

@@ -12,6 +12,7 @@ import { startManagedProcess, type ManagedProcess } from '../src/process/managed
 import { isthmusCommand } from '../src/process/proxy-process.js';
 import { findPeerBinary, freePort } from './peers.js';
 import { sampleAll } from './load-measure.js';
+import { median } from './result-row.js';
 
 export interface TcpScenarioOptions {
   readonly runs: number;
@@ -135,11 +136,6 @@ async function startTargets(sinkPort: number, dir: string, log: (line: string) =
   }
   for (const t of targets) log(`bench tcp: ${t.label} on 127.0.0.1:${t.port}`);
   return targets;
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Runs the scenario; missing peers are skipped and said so. */

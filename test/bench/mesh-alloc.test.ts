@@ -33,4 +33,10 @@ describe('mesh-alloc', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('--node-flags: rm is not a --flag or --flag=value');
   }, 30_000);
+
+  it('refuses --bin without a value instead of measuring this checkout\'s sidecars', async () => {
+    const run = await meshAlloc(['--requests', '100', '--warmup', '0', '--bin']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('--bin needs a value');
+  }, 60_000);
 });
