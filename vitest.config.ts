@@ -17,8 +17,10 @@ import { defineConfig } from 'vitest/config';
 /** Files that run alone after the rest (each asserts time or cost, see above). */
 const SERIAL = [
   'test/bench/bench-smoke.test.ts',
+  'test/bench/h2-bench.test.ts',
   'test/bench/mesh-alloc.test.ts',
   'test/bench/mesh-pingpong.test.ts',
+  'test/bench/mixer-open-loop.test.ts',
   'test/bench/native-closed-loop.test.ts',
   'test/bench/tls-scenario.test.ts',
   'test/control/e2e/mixer.test.ts',
