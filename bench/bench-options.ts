@@ -66,7 +66,7 @@ export const BENCH_SPEC: CommandSpec = {
       validate: positive,
     },
     { name: 'out', type: 'string', valueName: 'DIR', default: 'bench-results', description: 'where bench.json, bench.md and bench.html go' },
-    { name: 'baseline', type: 'string', valueName: 'DIR', description: 'resilience: a built checkout of another Isthmus version (e.g. data plane v1) run side by side' },
+    { name: 'baseline', type: 'string', valueName: 'DIR', description: 'resilience and tracing: a built checkout of another Isthmus version (e.g. data plane v1) run side by side' },
     { name: 'quick', type: 'boolean', default: false, description: 'a smoke test: 1 run of 2 s after 0.5 s warm-up, xds with 200 clients and 1 change, parser with 50000 parses per round' },
     { name: 'parser-iterations', type: 'integer', valueName: 'N', default: 500_000, description: 'parser: parses per round (5 rounds, median)', validate: positive },
     { name: 'clients', type: 'integer', valueName: 'N', default: 1000, description: 'xds: simulated sidecars (ADS clients)', validate: positive },

@@ -194,6 +194,13 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
       push(`tracing ${percent}: proxy CPU per request added (on - off, max)`, round((on.cpu_s_per_1k - tracingOff.cpu_s_per_1k) * 1000, 1), 'µs', null, undefined, [on, tracingOff]);
     }
   }
+  // With --baseline: the same two figures for the other build, measured in the same run.
+  const baselineOff = find('tracing', 'baseline 1w, tracing off', 'max');
+  const baseline100 = find('tracing', 'baseline 1w, tracing 100%', 'max');
+  ratio('baseline: tracing 100% / tracing off throughput (max)', baseline100, baselineOff, null, undefined);
+  if (baseline100?.cpu_s_per_1k != null && baselineOff?.cpu_s_per_1k != null) {
+    push('baseline: tracing 100%: proxy CPU per request added (on - off, max)', round((baseline100.cpu_s_per_1k - baselineOff.cpu_s_per_1k) * 1000, 1), 'µs', null, undefined, [baseline100, baselineOff]);
+  }
   push('isthmus peak RSS, 1 worker', isthmusMax?.peak_rss_mb ?? null, 'MB', '<= 55', (v) => v <= 55);
   push('isthmus peak RSS, 2 workers', find('proxy', 'isthmus 2w', 'max')?.peak_rss_mb ?? null, 'MB', '<= 70', (v) => v <= 70);
   return out;

@@ -281,22 +281,29 @@ function authz(withPolicy: boolean): LoadTarget {
  * The row's CPU is the proxy's own; the collector's is reported beside it (collector cpu ms, per run summed).
  * Same run, interleaved.
  */
-function tracing(percent: number | null): LoadTarget {
+function tracing(percent: number | null, baseline = false): LoadTarget {
+  const name = percent === null ? 'tracing off' : `tracing ${percent}%`;
   return {
-    id: percent === null ? 'tracing-off' : `tracing-${percent}`,
+    id: (percent === null ? 'tracing-off' : `tracing-${percent}`) + (baseline ? '-baseline' : ''),
     scenario: 'tracing',
     target: 'isthmus',
-    label: percent === null ? 'isthmus 1w, tracing off' : `isthmus 1w, tracing ${percent}%`,
+    label: baseline ? `baseline 1w, ${name}` : `isthmus 1w, ${name}`,
     modes: ['max'],
-    unavailable: () => null,
-    start: async ({ upstreamPort, dir }) => {
+    // With --baseline DIR, the same rows for that build too (before/after interleaved in one run).
+    unavailable: ({ baseline: dir }) => {
+      if (!baseline) return null;
+      if (dir === undefined) return 'no --baseline DIR given (a built checkout to compare tracing cost with)';
+      return existsSync(join(dir, 'bin', 'isthmus.js')) ? null : `${dir}/bin/isthmus.js not found`;
+    },
+    start: async ({ upstreamPort, dir, baseline: checkout }) => {
+      const build = baseline ? { checkout: checkout! } : {};
       if (percent === null) {
-        const proc = await startIsthmus(upstreamPort, 1, dir);
+        const proc = await startIsthmus(upstreamPort, 1, dir, build);
         return fromProcesses([proc], proc.ready!.listenPort);
       }
       const collector = await startSpanSink();
       return beside(() => collector.stop(), async () => {
-        const proc = await startIsthmus(upstreamPort, 1, dir, { tracing: { samplingPercent: percent, collectorPort: collector.ready! } });
+        const proc = await startIsthmus(upstreamPort, 1, dir, { ...build, tracing: { samplingPercent: percent, collectorPort: collector.ready! } });
         return fromProcesses([proc], proc.ready!.listenPort, collectorCpu(collector.pid));
       });
     },
@@ -429,6 +436,8 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   tracing(null),
   tracing(1),
   tracing(100),
+  tracing(null, true),
+  tracing(100, true),
   report(false),
   report(true),
 ];

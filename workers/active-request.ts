@@ -105,8 +105,11 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   setCookie: string | null = null;
   /** The serving filter chain's HTTP connection manager settings (XFF rules, local_reply_config); null before routing. */
   hcm: ListenerHcm | null = null;
-  /** With tracing on the chain: the trace context lines for the upstream head ('' = none) and the span (sampled only). */
-  traceHeaders = '';
+  /** With tracing on the chain: the context the upstream head carries (tracing/upstream-trace-lines.ts; traceBits 0 = none) and the span (sampled only). */
+  traceId = '';
+  traceSentId = '';
+  traceSentParent = '';
+  traceBits = 0;
   span: Span | null = null;
 
   /** The request's :scheme: the HCM's scheme_to_overwrite, else the downstream connection's. */

@@ -7,6 +7,7 @@ import { XFCC_HEADER } from './client-cert-header.js';
 import { FLAG, HEAD, HEADER_ID } from '../src/native.js';
 import { HOP_BY_HOP_MASK, connectionNominated, copyPlannedHeaders, copyRange, hasValueById, planHeaders } from './header-block.js';
 import { reasonPhrase } from './local-reply.js';
+import { upstreamTraceLinesLength, writeUpstreamTraceLines, type UpstreamTraceContext } from './tracing/upstream-trace-lines.js';
 
 /** Received request headers the proxy replaces or drops on the way upstream. */
 const REQUEST_SKIP =
@@ -35,8 +36,8 @@ export interface UpstreamHeadFields {
   readonly add: Buffer;
   /** x-forwarded-client-cert: null = forwarded as received, '' = removed, other = removed and this value sent. */
   readonly xfcc: string | null;
-  /** Trace context lines for the upstream (tracing/request-trace.ts), '' = none. */
-  readonly trace: string;
+  /** The trace context the upstream gets (tracing/upstream-trace-lines.ts writes its lines), null = none. */
+  readonly trace: UpstreamTraceContext | null;
 }
 
 const XFP_HTTP = 'x-forwarded-proto: http\r\n';
@@ -53,7 +54,7 @@ export function encodeUpstreamHead(buf: Buffer, out: Uint32Array, f: UpstreamHea
   const xfp = !hasValueById(out, HEADER_ID.X_FORWARDED_PROTO);
   const length =
     f.method.length + 1 + f.pathAndQuery.length + 17 + f.host.length + (xff ? 19 + f.forwardedFor.length : 0) +
-    16 + f.requestId.length + 2 + f.envoyHeaders.length + f.trace.length + (xfcc ? XFCC_HEADER.length + 4 + f.xfcc!.length : 0) +
+    16 + f.requestId.length + 2 + f.envoyHeaders.length + (f.trace === null ? 0 : upstreamTraceLinesLength(f.trace)) + (xfcc ? XFCC_HEADER.length + 4 + f.xfcc!.length : 0) +
     (xfp ? XFP_HTTP.length : 0) + headerBytes + f.add.length + f.framing.length + 2;
   const head = Buffer.allocUnsafe(length);
   let pos = writeLatin1(head, 0, f.method);
@@ -70,7 +71,7 @@ export function encodeUpstreamHead(buf: Buffer, out: Uint32Array, f: UpstreamHea
   head[pos++] = 13;
   head[pos++] = 10;
   pos = writeLatin1(head, pos, f.envoyHeaders);
-  pos = writeLatin1(head, pos, f.trace);
+  if (f.trace !== null) pos = writeUpstreamTraceLines(head, pos, f.trace);
   if (xfcc) {
     pos = writeLatin1(head, pos, XFCC_HEADER);
     head[pos++] = 58;

@@ -80,9 +80,13 @@ function sidecarB(appB: number, zipkin: number, t: TracingOptions): Record<strin
   return { static_resources: { listeners: [listener('inbound', 'INBOUND', 'app', t)], clusters: [cluster('app', appB), cluster('zipkin', zipkin)] } };
 }
 
+/** What app A received (its sidecar's inbound head), first 100 requests. */
+const seenByA: { url: string; headers: http.IncomingHttpHeaders }[] = [];
+
 /** App A: calls B through its sidecar's outbound port, copying the trace headers the `x-copy` header names (b3, w3c, both). */
 function startAppA(outbound: () => number): Promise<http.Server> {
   const server = http.createServer((req, res) => {
+    if (seenByA.length < 100) seenByA.push({ url: req.url ?? '', headers: req.headers });
     const copy = String(req.headers['x-copy'] ?? 'both');
     const names = [...(copy === 'w3c' ? [] : B3_NAMES), ...(copy === 'b3' ? [] : ['traceparent', 'tracestate']), 'x-request-id'];
     const headers: Record<string, string> = { host: 'b' };
@@ -220,6 +224,27 @@ describe('trace propagation across two sidecars', () => {
     expect(seen.headers['x-b3-traceid']).toBe('1af7651916cd43dd');
     expect(seen.headers['x-b3-sampled']).toBe('0');
     expect(String(seen.headers.traceparent)).toMatch(/^00-00000000000000001af7651916cd43dd-[0-9a-f]{16}-00$/);
+  });
+
+  it('removes every trace header the request carries, usable or not, before adding its own context', async () => {
+    const res = await request(proxyA.ports.get('inbound')!, '/leftovers', {
+      headers: { 'x-copy': 'both', 'x-b3-parentspanid': 'c7ad6b7169203331', b3: 'not-a-context', 'x-b3-flags': '0', 'x-b3-spanid': 'zz' },
+    });
+    expect(res.status).toBe(200);
+    const seen = seenByA.find((r) => r.url === '/leftovers')!;
+    // A new root trace: no parent, no b3, no flags; one line each of the rest.
+    expect(seen.headers['x-b3-parentspanid']).toBeUndefined();
+    expect(seen.headers.b3).toBeUndefined();
+    expect(seen.headers['x-b3-flags']).toBeUndefined();
+    expect(String(seen.headers['x-b3-spanid'])).toMatch(/^[0-9a-f]{16}$/);
+    expect(String(seen.headers['x-b3-traceid'])).toMatch(/^[0-9a-f]{16}$/);
+    expect(String(seen.headers.traceparent)).toBe(`00-${String(seen.headers['x-b3-traceid']).padStart(32, '0')}-${String(seen.headers['x-b3-spanid'])}-01`);
+    // And with none at all, the same lines once each.
+    await request(proxyA.ports.get('inbound')!, '/no-context', { headers: { 'x-copy': 'both' } });
+    const plain = seenByA.find((r) => r.url === '/no-context')!;
+    expect(String(plain.headers['x-b3-traceid'])).toMatch(/^[0-9a-f]{16}$/);
+    expect(plain.headers['x-b3-sampled']).toBe('1');
+    expect(plain.headers['x-b3-parentspanid']).toBeUndefined();
   });
 
   it('honours an incoming "not sampled" (x-b3-sampled: 0): context propagated, nothing reported', async () => {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
 import { encodeResponseHead, encodeUpstreamHead, type UpstreamHeadFields } from '../../workers/message-heads.js';
+import { TRACE_LINES, TRACE_SAMPLED } from '../../workers/tracing/upstream-trace-lines.js';
 
 function parsedRequest(head: string): { buf: Buffer; out: Uint32Array } {
   const buf = Buffer.from(head, 'latin1');
@@ -24,7 +25,7 @@ const FIELDS: UpstreamHeadFields = {
   remove: null,
   add: Buffer.alloc(0),
   xfcc: null,
-  trace: '',
+  trace: null,
 };
 
 describe('encodeUpstreamHead', () => {
@@ -52,14 +53,15 @@ describe('encodeUpstreamHead', () => {
       host: 'h',
       forwardedFor: '10.0.0.1, 127.0.0.1',
       envoyHeaders: 'x-envoy-internal: true\r\n',
-      trace: 'traceparent: 00-abc-def-01\r\n',
+      trace: { traceId: '463ac35c9f6413ad', traceSentId: 'a2fb4a1d1a96d312', traceSentParent: '', traceBits: TRACE_LINES | TRACE_SAMPLED },
       framing: 'content-length: 3\r\n',
       add: Buffer.from('x-added: yes\r\n'),
       xfcc,
     }).toString('latin1');
     expect(head).toBe(
       `POST ${longPath} HTTP/1.1\r\nhost: h\r\nx-forwarded-for: 10.0.0.1, 127.0.0.1\r\nx-request-id: rid-1\r\n` +
-        `x-envoy-internal: true\r\ntraceparent: 00-abc-def-01\r\nx-forwarded-client-cert: ${xfcc}\r\n` +
+        'x-envoy-internal: true\r\nx-b3-traceid: 463ac35c9f6413ad\r\nx-b3-spanid: a2fb4a1d1a96d312\r\nx-b3-sampled: 1\r\n' +
+        `traceparent: 00-0000000000000000463ac35c9f6413ad-a2fb4a1d1a96d312-01\r\nx-forwarded-client-cert: ${xfcc}\r\n` +
         'x-forwarded-proto: https\r\nx-added: yes\r\ncontent-length: 3\r\n\r\n',
     );
   });

@@ -1,7 +1,7 @@
 // A request's part in a trace (Envoy's HCM tracing with the Zipkin driver):
 // at its start, decide sampling and make this hop's context from the incoming
-// one (or a new trace), and write the child context the upstream gets in both
-// B3 and W3C form; at its end, finish the span and queue it for report. A
+// one (or a new trace), and keep the child context the upstream gets (written
+// in both B3 and W3C form by upstream-trace-lines.ts); at its end, finish the span and queue it for report. A
 // span object exists only for a sampled request; an unsampled one carries
 // just the header lines (ids with sampled 0), so the next hops agree.
 import type { TracingConfig } from '../../src/config/tracing-config.js';
@@ -12,10 +12,9 @@ import { KIND_CLIENT, KIND_SERVER, Span } from './span.js';
 import { SAMPLED_UNSET, SAMPLED_YES } from './trace-headers.js';
 import { randomId64, randomTraceId } from './trace-ids.js';
 import { TRACE_COUNTER } from './tracing-counters.js';
+import { TRACE_DEBUG, TRACE_INCOMING, TRACE_LINES, TRACE_SAMPLED } from './upstream-trace-lines.js';
 
-const ZERO_HIGH = '0000000000000000';
-
-/** Sets req.traceHeaders (and req.span when sampled) from the head in buf/out, under the chain's tracing config. */
+/** Sets req's upstream trace context (and req.span when sampled) from the head in buf/out, under the chain's tracing config. */
 export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Array, config: TracingConfig): void {
   const tracing = req.conn.worker.tracing;
   const counters = tracing.counters;
@@ -63,14 +62,11 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   }
   // What the upstream sees as its parent: this span, or the router's child span (spawn_upstream_span).
   const upstreamSpanId = sampled && config.spawnUpstreamSpan ? randomId64() : '';
-  const sentId = upstreamSpanId === '' ? spanId : upstreamSpanId;
-  const sentParent = upstreamSpanId === '' ? parentId : spanId;
-  req.traceHeaders =
-    'x-b3-traceid: ' + traceId + '\r\nx-b3-spanid: ' + sentId +
-    (sentParent === '' ? '' : '\r\nx-b3-parentspanid: ' + sentParent) +
-    (sampled ? '\r\nx-b3-sampled: 1' : '\r\nx-b3-sampled: 0') +
-    (incoming.b3Flags === '1' ? '\r\nx-b3-flags: 1' : '') +
-    '\r\ntraceparent: 00-' + (traceId.length === 16 ? ZERO_HIGH + traceId : traceId) + '-' + sentId + (sampled ? '-01\r\n' : '-00\r\n');
+  req.traceId = traceId;
+  req.traceSentId = upstreamSpanId === '' ? spanId : upstreamSpanId;
+  req.traceSentParent = upstreamSpanId === '' ? parentId : spanId;
+  req.traceBits =
+    TRACE_LINES | (sampled ? TRACE_SAMPLED : 0) | (incoming.b3Flags === '1' ? TRACE_DEBUG : 0) | (incoming.present ? TRACE_INCOMING : 0);
   if (!sampled) return;
   const span = new Span();
   span.traceId = traceId;
@@ -80,10 +76,14 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   span.kind = inbound ? KIND_SERVER : KIND_CLIENT;
   span.upstreamSpanId = upstreamSpanId;
   span.timestampUs = Math.round((performance.timeOrigin + req.startMark) * 1000);
-  span.name = req.authority + '/*';
+  // The name (authority + '/*') and http.url (scheme://authority path?query, cut at max_path_tag_length) are
+  // written from these parts (span-json.ts), not joined here.
+  span.scheme = req.scheme;
+  span.authority = req.authority;
+  span.path = req.path;
+  span.query = req.query;
+  span.maxUrlLength = config.maxPathTagLength;
   span.method = req.method;
-  const url = req.scheme + '://' + req.authority + (req.query === '' ? req.path : req.path + '?' + req.query);
-  span.url = url.length > config.maxPathTagLength ? url.slice(0, config.maxPathTagLength) : url;
   span.protocol = req.http2Stream !== null ? 'HTTP/2' : req.http11 ? 'HTTP/1.1' : 'HTTP/1.0';
   span.userAgent = findHeader(buf, out, 'user-agent') ?? '';
   span.requestId = req.requestId;

@@ -51,7 +51,7 @@ const MAX_BYTES_PER_UNIT = 6;
 /** takes a span and its worker's localEndpoint and node_id JSON; returns the most bytes writeSpanJson can write for it. */
 export function spanJsonBound(span: Span, local: Buffer, nodeIdJson: Buffer): number {
   let units =
-    span.name.length + span.url.length + span.method.length + span.protocol.length + span.userAgent.length +
+    2 * span.authority.length + 2 + span.scheme.length + 3 + span.path.length + 1 + span.query.length + span.method.length + span.protocol.length + span.userAgent.length +
     span.requestId.length + span.peerAddress.length + 4 * span.upstreamCluster.length + span.upstreamAddress.length +
     span.responseFlags.length;
   const custom = span.custom;
@@ -75,7 +75,12 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
     p = ascii(buf, p, span.parentId);
   }
   p = ascii(buf, p, span.kind === KIND_SERVER ? '","kind":"SERVER","name":' : '","kind":"CLIENT","name":');
-  p = jsonString(buf, p, span.name);
+  // name: authority + '/*'
+  buf[p++] = QUOTE;
+  p = jsonStringBody(buf, p, span.authority, span.authority.length);
+  buf[p++] = 0x2f; // /
+  buf[p++] = 0x2a; // *
+  buf[p++] = QUOTE;
   p = lit(buf, p, L3);
   p = integer(buf, p, span.timestampUs);
   p = lit(buf, p, L4);
@@ -88,7 +93,7 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
   p = lit(buf, p, L8);
   p = jsonString(buf, p, span.requestId);
   p = lit(buf, p, L9);
-  p = jsonString(buf, p, span.url);
+  p = urlJson(buf, p, span);
   p = lit(buf, p, L10);
   p = jsonString(buf, p, span.method);
   p = lit(buf, p, L11);
@@ -137,7 +142,8 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
   p = lit(buf, p, L2);
   p = ascii(buf, p, span.id);
   p = lit(buf, p, L24);
-  p = jsonStringBody(buf, p, span.upstreamCluster === '' ? '-' : span.upstreamCluster);
+  const cluster = span.upstreamCluster === '' ? '-' : span.upstreamCluster;
+  p = jsonStringBody(buf, p, cluster, cluster.length);
   p = lit(buf, p, L25);
   p = integer(buf, p, span.timestampUs);
   p = lit(buf, p, L4);
@@ -186,15 +192,44 @@ function integer(buf: Buffer, at: number, value: number): number {
 /** Writes a JSON string: quotes, escapes, UTF-8. */
 function jsonString(buf: Buffer, at: number, s: string): number {
   buf[at] = QUOTE;
-  const p = jsonStringBody(buf, at + 1, s);
+  const p = jsonStringBody(buf, at + 1, s, s.length);
   buf[p] = QUOTE;
   return p + 1;
 }
 
-/** Writes a string's JSON-escaped UTF-8 without the quotes (as JSON.stringify escapes: \" \\ \b \f \n \r \t, other controls and lone surrogates as \uXXXX). */
-function jsonStringBody(buf: Buffer, at: number, s: string): number {
+const SCHEME_END = '://';
+
+/**
+ * Writes http.url as a JSON string: scheme://authority path[?query], the first span.maxUrlLength UTF-16 units
+ * of it (as slicing the joined string would; the parts are latin1 from the head, so a cut never splits a pair).
+ */
+function urlJson(buf: Buffer, at: number, span: Span): number {
+  let left = span.maxUrlLength;
   let p = at;
-  const n = s.length;
+  buf[p++] = QUOTE;
+  p = jsonStringBody(buf, p, span.scheme, left);
+  left -= Math.min(left, span.scheme.length);
+  p = jsonStringBody(buf, p, SCHEME_END, left);
+  left -= Math.min(left, SCHEME_END.length);
+  p = jsonStringBody(buf, p, span.authority, left);
+  left -= Math.min(left, span.authority.length);
+  p = jsonStringBody(buf, p, span.path, left);
+  left -= Math.min(left, span.path.length);
+  if (span.query !== '' && left > 0) {
+    buf[p++] = 0x3f; // ?
+    p = jsonStringBody(buf, p, span.query, left - 1);
+  }
+  buf[p++] = QUOTE;
+  return p;
+}
+
+/**
+ * Writes the first `limit` UTF-16 units of a string JSON-escaped as UTF-8, without the quotes (as JSON.stringify
+ * escapes: \" \\ \b \f \n \r \t, other controls and lone surrogates as \uXXXX).
+ */
+function jsonStringBody(buf: Buffer, at: number, s: string, limit: number): number {
+  let p = at;
+  const n = s.length < limit ? s.length : limit;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) {

@@ -14,11 +14,16 @@ export class Span {
   kind = KIND_CLIENT;
   /** A server span sharing its caller's client span id (Zipkin's shared span model). */
   shared = false;
-  name = '';
+  /** The parts of the name (authority + '/*') and of http.url (scheme://authority path?query), joined as written. */
+  scheme = '';
+  authority = '';
+  path = '';
+  query = '';
+  /** http.url is cut to this many UTF-16 units (max_path_tag_length). */
+  maxUrlLength = 256;
   /** Epoch microseconds. */
   timestampUs = 0;
   method = '';
-  url = '';
   protocol = '';
   userAgent = '';
   requestId = '';

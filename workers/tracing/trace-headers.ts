@@ -143,10 +143,14 @@ export class IncomingTraceHeaders {
   b3Flags = '';
   clientTraceId = false;
 
+  /** Some trace header name was present, usable or not (the upstream head must then drop them: TRACE_HEADER_NAMES). */
+  present = false;
+
   /** Reads the trace headers of the parsed head in buf/out (a first repeat wins; names are lowercase from the parser). */
   read(buf: Buffer, out: Uint32Array): void {
     this.traceparent = this.b3 = this.b3TraceId = this.b3SpanId = this.b3ParentId = this.b3Sampled = this.b3Flags = '';
     this.clientTraceId = false;
+    this.present = false;
     const count = out[HEAD.HEADER_COUNT]!;
     for (let i = 0; i < count; i++) {
       const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
@@ -156,17 +160,33 @@ export class IncomingTraceHeaders {
       // Cheap rejects first: every trace header starts with 'x', 't' or 'b' and is 2 to 17 bytes long.
       if (len < 2 || len > 17 || (first !== 120 && first !== 116 && first !== 98)) continue;
       if (first === 120) {
-        if (len === 17 && headerNameIs(buf, out, base, 'x-client-trace-id')) this.clientTraceId = out[base + HEAD.VALUE_END]! > out[base + HEAD.VALUE_START]!;
-        else if (len < 10 || buf[start + 1] !== 45 || buf[start + 2] !== 98 || buf[start + 3] !== 51) continue; // "x-b3"
-        else if (len === 12 && this.b3TraceId === '' && headerNameIs(buf, out, base, 'x-b3-traceid')) this.b3TraceId = value(buf, out, base);
-        else if (len === 11 && this.b3SpanId === '' && headerNameIs(buf, out, base, 'x-b3-spanid')) this.b3SpanId = value(buf, out, base);
-        else if (len === 17 && this.b3ParentId === '' && headerNameIs(buf, out, base, 'x-b3-parentspanid')) this.b3ParentId = value(buf, out, base);
-        else if (len === 12 && this.b3Sampled === '' && headerNameIs(buf, out, base, 'x-b3-sampled')) this.b3Sampled = value(buf, out, base);
-        else if (len === 10 && this.b3Flags === '' && headerNameIs(buf, out, base, 'x-b3-flags')) this.b3Flags = value(buf, out, base);
+        if (len === 17 && headerNameIs(buf, out, base, 'x-client-trace-id')) {
+          this.clientTraceId = out[base + HEAD.VALUE_END]! > out[base + HEAD.VALUE_START]!;
+          continue;
+        }
+        if (len < 10 || buf[start + 1] !== 45 || buf[start + 2] !== 98 || buf[start + 3] !== 51) continue; // "x-b3"
+        if (len === 12 && headerNameIs(buf, out, base, 'x-b3-traceid')) {
+          if (this.b3TraceId === '') this.b3TraceId = value(buf, out, base);
+        } else if (len === 11 && headerNameIs(buf, out, base, 'x-b3-spanid')) {
+          if (this.b3SpanId === '') this.b3SpanId = value(buf, out, base);
+        } else if (len === 17 && headerNameIs(buf, out, base, 'x-b3-parentspanid')) {
+          if (this.b3ParentId === '') this.b3ParentId = value(buf, out, base);
+        } else if (len === 12 && headerNameIs(buf, out, base, 'x-b3-sampled')) {
+          if (this.b3Sampled === '') this.b3Sampled = value(buf, out, base);
+        } else if (len === 10 && headerNameIs(buf, out, base, 'x-b3-flags')) {
+          if (this.b3Flags === '') this.b3Flags = value(buf, out, base);
+        } else {
+          continue;
+        }
+        this.present = true;
       } else if (first === 116) {
-        if (len === 11 && this.traceparent === '' && headerNameIs(buf, out, base, 'traceparent')) this.traceparent = value(buf, out, base);
-      } else if (len === 2 && buf[start + 1] === 51 && this.b3 === '') {
-        this.b3 = value(buf, out, base);
+        if (len === 11 && headerNameIs(buf, out, base, 'traceparent')) {
+          this.present = true;
+          if (this.traceparent === '') this.traceparent = value(buf, out, base);
+        }
+      } else if (len === 2 && buf[start + 1] === 51) {
+        this.present = true;
+        if (this.b3 === '') this.b3 = value(buf, out, base);
       }
     }
   }

@@ -21,12 +21,13 @@ describe('span JSON', () => {
     s.parentId = '0020000000000001';
     s.kind = KIND_SERVER;
     s.shared = true;
-    s.name = 'host"\\/*';
     s.timestampUs = 1_700_000_000_000_123;
     s.durationUs = 0;
     s.statusCode = 503;
     s.method = 'GET';
-    s.url = 'http://h/"\u0000\u2028';
+    s.scheme = 'http';
+    s.authority = 'h"\\';
+    s.path = '/"\u0000\u2028';
     s.protocol = 'HTTP/1.1';
     s.requestId = 'r"1';
     s.peerAddress = '127.0.0.1';
@@ -36,9 +37,9 @@ describe('span JSON', () => {
     const list = reported([s]);
     expect(list).toHaveLength(2);
     expect(list[0]).toMatchObject({
-      traceId: '463ac35c9f6413ad', id: 'a2fb4a1d1a96d312', parentId: '0020000000000001', kind: 'SERVER', shared: true, name: 'host"\\/*',
+      traceId: '463ac35c9f6413ad', id: 'a2fb4a1d1a96d312', parentId: '0020000000000001', kind: 'SERVER', shared: true, name: 'h"\\/*',
       timestamp: 1_700_000_000_000_123, duration: 1, localEndpoint: { serviceName: 'a.default' },
-      tags: { 'http.url': 'http://h/"\u0000\u2028', 'http.status_code': '503', error: 'true', 'tag"x': 'v\\al', user: '', node_id: 'node"1', 'guid:x-request-id': 'r"1', upstream_cluster: 'outbound|9080||reviews' },
+      tags: { 'http.url': 'http://h"\\/"\u0000\u2028', 'http.status_code': '503', error: 'true', 'tag"x': 'v\\al', user: '', node_id: 'node"1', 'guid:x-request-id': 'r"1', upstream_cluster: 'outbound|9080||reviews' },
     });
     expect(list[1]).toMatchObject({ id: 'b7ad6b7169203331', parentId: 'a2fb4a1d1a96d312', kind: 'CLIENT', tags: { error: 'true' } });
     expect(s.count).toBe(2);
@@ -50,8 +51,9 @@ describe('span JSON', () => {
       const s = new Span();
       s.traceId = '463ac35c9f6413ad463ac35c9f6413ad';
       s.id = 'a2fb4a1d1a96d31' + i;
-      s.name = v;
-      s.url = v;
+      s.scheme = 'http';
+      s.authority = v;
+      s.path = '/';
       s.userAgent = v;
       s.requestId = v;
       s.method = 'GET';
@@ -72,8 +74,8 @@ describe('span JSON', () => {
     values.forEach((v, i) => {
       const server = list[2 * i]!;
       const child = list[2 * i + 1]!;
-      expect(server).toMatchObject({ name: v, timestamp: 9_007_199_254_740_991 - i, duration: 1234, localEndpoint: { serviceName: 'svc-é' } });
-      expect(server.tags).toMatchObject({ 'http.url': v, user_agent: v, 'guid:x-request-id': v, 'http.status_code': '200', request_size: '0', response_size: '1024', node_id: 'n\u0001' });
+      expect(server).toMatchObject({ name: v + '/*', timestamp: 9_007_199_254_740_991 - i, duration: 1234, localEndpoint: { serviceName: 'svc-é' } });
+      expect(server.tags).toMatchObject({ 'http.url': `http://${v}/`, user_agent: v, 'guid:x-request-id': v, 'http.status_code': '200', request_size: '0', response_size: '1024', node_id: 'n\u0001' });
       if (v !== '') expect((server.tags as Record<string, string>)[v]).toBe(v);
       expect(child).toMatchObject({ name: `router ${v === '' ? '-' : v} egress`, parentId: server.id, kind: 'CLIENT' });
     });
@@ -83,7 +85,7 @@ describe('span JSON', () => {
       batch.appendSpan(spans[2]!, Buffer.from('{}'), Buffer.from('""'));
       return batch.payload().toString('utf8');
     })();
-    expect(body).toContain(`"http.url":${JSON.stringify(values[2])}`);
+    expect(body).toContain(`"http.url":${JSON.stringify(`http://${values[2]!}/`)}`);
   });
 
   it('escapes every UTF-16 code unit byte for byte as JSON.stringify does (controls, U+2028, paired and lone surrogates)', () => {
@@ -94,12 +96,29 @@ describe('span JSON', () => {
       const s = new Span();
       s.traceId = '463ac35c9f6413ad';
       s.id = 'a2fb4a1d1a96d312';
-      s.name = value;
+      s.authority = value;
       const batch = new SpanBatch();
       batch.appendSpan(s, Buffer.from('{}'), Buffer.from('""'));
       const body = batch.payload();
-      const want = Buffer.from(`"name":${JSON.stringify(value)},`, 'utf8');
+      const want = Buffer.from(`"name":${JSON.stringify(value + '/*')},`, 'utf8');
       expect(body.indexOf(want)).toBeGreaterThan(0);
+    }
+  });
+
+  it('writes http.url as scheme://authority path?query cut at max_path_tag_length, as slicing the joined URL would', () => {
+    const parts = { scheme: 'https', authority: 'reviews:9080', path: '/api/v1/products/0/reviews', query: 'user=jason&x="1"' };
+    const whole = `${parts.scheme}://${parts.authority}${parts.path}?${parts.query}`;
+    for (const [query, max] of [[parts.query, 256], [parts.query, whole.length], [parts.query, whole.length - 1], [parts.query, 47], [parts.query, 46], [parts.query, 20], [parts.query, 6], [parts.query, 0], ['', 256], ['', 30]] as const) {
+      const s = new Span();
+      s.traceId = '463ac35c9f6413ad';
+      s.id = 'a2fb4a1d1a96d312';
+      Object.assign(s, parts);
+      s.query = query;
+      s.maxUrlLength = max;
+      const url = query === '' ? `${parts.scheme}://${parts.authority}${parts.path}` : whole;
+      const [json] = reported([s]);
+      expect((json!.tags as Record<string, string>)['http.url'], `query ${JSON.stringify(query)}, max ${max}`).toBe(url.slice(0, max));
+      expect(json!.name).toBe('reviews:9080/*');
     }
   });
 });

@@ -25,7 +25,7 @@ function span(i: number): Span {
   const s = new Span();
   s.traceId = '463ac35c9f6413ad';
   s.id = (i + 1).toString(16).padStart(16, '0');
-  s.name = 'svc/*';
+  s.authority = 'svc';
   s.timestampUs = 1_700_000_000_000_000;
   s.durationUs = 10;
   s.statusCode = 200;
