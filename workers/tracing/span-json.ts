@@ -43,6 +43,29 @@ const L24 = Buffer.from('","kind":"CLIENT","name":"router ', 'latin1');
 const L25 = Buffer.from(' egress","timestamp":', 'latin1');
 const L26 = Buffer.from(',"tags":{"component":"proxy","upstream_cluster":', 'latin1');
 
+const KIND_SERVER_NAME = Buffer.from('","kind":"SERVER","name":', 'latin1');
+const KIND_CLIENT_NAME = Buffer.from('","kind":"CLIENT","name":', 'latin1');
+
+/**
+ * localEndpoint, shared, and the tags up to x-request-id's value are the same for every span of a reporter: joined
+ * once (with and without `shared`) and copied as one piece, while the reporter's local and node_id JSON stay the
+ * same buffers (one entry: a worker has one service name and node id).
+ */
+let blockLocal: Buffer | null = null;
+let blockNodeId: Buffer | null = null;
+let blockPlain = Buffer.alloc(0);
+let blockShared = Buffer.alloc(0);
+
+function endpointAndTags(local: Buffer, nodeIdJson: Buffer, shared: boolean): Buffer {
+  if (local !== blockLocal || nodeIdJson !== blockNodeId) {
+    blockLocal = local;
+    blockNodeId = nodeIdJson;
+    blockPlain = Buffer.concat([L5, local, L7, nodeIdJson, L8]);
+    blockShared = Buffer.concat([L5, local, L6, L7, nodeIdJson, L8]);
+  }
+  return shared ? blockShared : blockPlain;
+}
+
 /** Bytes of fixed JSON (keys, punctuation, ids, numbers) in one span object and its child, with room to spare. */
 const FIXED_BYTES = 1200;
 /** Most bytes one UTF-16 unit of a value can take escaped (`\u001f`). */
@@ -74,7 +97,7 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
     p = lit(buf, p, L2);
     p = ascii(buf, p, span.parentId);
   }
-  p = ascii(buf, p, span.kind === KIND_SERVER ? '","kind":"SERVER","name":' : '","kind":"CLIENT","name":');
+  p = lit(buf, p, span.kind === KIND_SERVER ? KIND_SERVER_NAME : KIND_CLIENT_NAME);
   // name: authority + '/*'
   buf[p++] = QUOTE;
   p = jsonStringBody(buf, p, span.authority, span.authority.length);
@@ -85,12 +108,7 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
   p = integer(buf, p, span.timestampUs);
   p = lit(buf, p, L4);
   p = integer(buf, p, duration);
-  p = lit(buf, p, L5);
-  p = bytes(buf, p, local);
-  if (span.shared) p = lit(buf, p, L6);
-  p = lit(buf, p, L7);
-  p = bytes(buf, p, nodeIdJson);
-  p = lit(buf, p, L8);
+  p = lit(buf, p, endpointAndTags(local, nodeIdJson, span.shared));
   p = jsonString(buf, p, span.requestId);
   p = lit(buf, p, L9);
   p = urlJson(buf, p, span);
@@ -164,27 +182,51 @@ function ascii(buf: Buffer, at: number, s: string): number {
   return at + s.length;
 }
 
-/** Writes a short fixed piece. */
+/**
+ * Pieces at least this long are copied by TypedArray set (a memmove after a fixed cost), shorter ones byte by
+ * byte: 39 bytes took ~20 ns by set and ~45 ns by the loop (micro-benchmark on this machine).
+ */
+const SET_MIN = 16;
+
+/** Writes a fixed piece. */
 function lit(buf: Buffer, at: number, b: Buffer): number {
-  for (let i = 0; i < b.length; i++) buf[at + i] = b[i]!;
-  return at + b.length;
+  const n = b.length;
+  if (n >= SET_MIN) {
+    buf.set(b, at);
+    return at + n;
+  }
+  for (let i = 0; i < n; i++) buf[at + i] = b[i]!;
+  return at + n;
 }
 
-function bytes(buf: Buffer, at: number, b: Buffer): number {
-  if (b.length > 64) return at + b.copy(buf, at);
-  for (let i = 0; i < b.length; i++) buf[at + i] = b[i]!;
-  return at + b.length;
-}
+const bytes = lit;
 
 /** Writes a non-negative integer in decimal (a negative or fractional one as its floor, at least 0). */
 function integer(buf: Buffer, at: number, value: number): number {
-  let n = value > 0 ? Math.floor(value) : 0;
+  const n = value > 0 ? Math.floor(value) : 0;
+  // An epoch timestamp in µs has 16 digits: the high part and 8 low digits each in int32 arithmetic
+  // (floor-dividing a double digit by digit cost more than writing the rest of the span's numbers).
+  if (n < 1e8) return small(buf, at, n);
+  const high = Math.floor(n / 1e8);
+  let low = n - high * 1e8;
+  const p = integer(buf, at, high);
+  for (let i = p + 7; i >= p; i--) {
+    const q = (low / 10) | 0;
+    buf[i] = 48 + (low - q * 10);
+    low = q;
+  }
+  return p + 8;
+}
+
+/** Writes 0 <= n < 1e8 in decimal. */
+function small(buf: Buffer, at: number, n: number): number {
   let digits = 1;
-  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
+  for (let v = n; v >= 10; v = (v / 10) | 0) digits++;
+  let v = n | 0;
   for (let i = at + digits - 1; i >= at; i--) {
-    const q = Math.floor(n / 10);
-    buf[i] = 48 + (n - q * 10);
-    n = q;
+    const q = (v / 10) | 0;
+    buf[i] = 48 + (v - q * 10);
+    v = q;
   }
   return at + digits;
 }

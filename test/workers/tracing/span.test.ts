@@ -121,4 +121,23 @@ describe('span JSON', () => {
       expect(json!.name).toBe('reviews:9080/*');
     }
   });
+
+  it('writes every number as its floor in decimal, at least 0, across the digit counts (timestamps have 16)', () => {
+    const values = [0, 1, 9, 10, 99_999_999, 100_000_000, 100_000_001, 1_765_000_000_000_123, 9_007_199_254_740_991, 1e16, -5, 3.7, 99_999_999.9, 2 ** 32];
+    for (let digits = 1; digits <= 16; digits++) for (let k = 0; k < 50; k++) values.push(Math.floor(Math.random() * 10 ** digits));
+    const spans = values.map((v) => {
+      const s = new Span();
+      s.traceId = '463ac35c9f6413ad';
+      s.id = 'a2fb4a1d1a96d312';
+      s.timestampUs = v;
+      s.durationUs = v;
+      s.requestSize = v;
+      return s;
+    });
+    const list = reported(spans);
+    values.forEach((v, i) => {
+      const want = v > 0 ? Math.floor(v) : 0;
+      expect(list[i]).toMatchObject({ timestamp: want, duration: Math.max(1, want), tags: { request_size: String(want) } });
+    });
+  });
 });
