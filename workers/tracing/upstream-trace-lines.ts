@@ -33,9 +33,10 @@ const FLAGS_1 = '\r\nx-b3-flags: 1';
 const TRACEPARENT = '\r\ntraceparent: 00-';
 const ZERO_HIGH = '0000000000000000';
 const ID64 = 16;
+const ID128 = 32;
 
 /**
- * The lines of the usual shape (a 64-bit trace id, no debug flag), with and without a parent, as templates whose
+ * The lines of the usual shapes (a 64- or 128-bit trace id, no debug flag), with and without a parent, as templates whose
  * fixed text is copied in one piece and whose ids and sampled digits are then written into their places:
  * byte-by-byte writing of all ~200 bytes cost about as much as a span's whole JSON (the proxy's CPU profile at 100%).
  */
@@ -47,11 +48,12 @@ class LinesTemplate {
   readonly sampledAt: number;
   readonly flagsAt: number;
 
-  constructor(withParent: boolean) {
+  constructor(withParent: boolean, traceIdLength: number) {
     const X = 'x'.repeat(ID64);
+    const T = 'x'.repeat(traceIdLength);
     let text = TRACE_ID;
     this.traceIdAt.push(text.length);
-    text += X + SPAN_ID;
+    text += T + SPAN_ID;
     this.spanIdAt.push(text.length);
     text += X;
     this.parentAt = -1;
@@ -62,9 +64,9 @@ class LinesTemplate {
     }
     text += SAMPLED;
     this.sampledAt = text.length;
-    text += '0' + TRACEPARENT + ZERO_HIGH;
+    text += '0' + TRACEPARENT + (traceIdLength === ID64 ? ZERO_HIGH : '');
     this.traceIdAt.push(text.length);
-    text += X + '-';
+    text += T + '-';
     this.spanIdAt.push(text.length);
     text += X + '-0';
     this.flagsAt = text.length;
@@ -73,14 +75,21 @@ class LinesTemplate {
   }
 }
 
-const ROOT = new LinesTemplate(false);
-const CHILD = new LinesTemplate(true);
+/** By [128-bit trace id][has a parent]. */
+const TEMPLATES = [
+  [new LinesTemplate(false, ID64), new LinesTemplate(true, ID64)],
+  [new LinesTemplate(false, ID128), new LinesTemplate(true, ID128)],
+] as const;
+
+function templateFor(t: UpstreamTraceContext): LinesTemplate {
+  return TEMPLATES[t.traceId.length === ID64 ? 0 : 1][t.traceSentParent === '' ? 0 : 1];
+}
 
 /** takes the context; returns the bytes writeUpstreamTraceLines writes for it. */
 export function upstreamTraceLinesLength(t: UpstreamTraceContext): number {
   const bits = t.traceBits;
   if ((bits & TRACE_LINES) === 0) return 0;
-  if (fitsTemplate(t)) return (t.traceSentParent === '' ? ROOT : CHILD).bytes.length;
+  if (fitsTemplate(t)) return templateFor(t).bytes.length;
   const id = t.traceId.length;
   const sent = t.traceSentId.length;
   return (
@@ -91,10 +100,10 @@ export function upstreamTraceLinesLength(t: UpstreamTraceContext): number {
   );
 }
 
-/** A 64-bit trace, 64-bit ids, no debug flag: the templates' shape. */
+/** A 64- or 128-bit trace, 64-bit span ids, no debug flag: the templates' shapes. */
 function fitsTemplate(t: UpstreamTraceContext): boolean {
   return (
-    (t.traceBits & TRACE_DEBUG) === 0 && t.traceId.length === ID64 && t.traceSentId.length === ID64 &&
+    (t.traceBits & TRACE_DEBUG) === 0 && (t.traceId.length === ID64 || t.traceId.length === ID128) && t.traceSentId.length === ID64 &&
     (t.traceSentParent === '' || t.traceSentParent.length === ID64)
   );
 }
@@ -109,7 +118,7 @@ export function writeUpstreamTraceLines(head: Buffer, pos: number, t: UpstreamTr
   if ((bits & TRACE_LINES) === 0) return pos;
   const sampled = (bits & TRACE_SAMPLED) !== 0;
   if (fitsTemplate(t)) {
-    const tpl = t.traceSentParent === '' ? ROOT : CHILD;
+    const tpl = templateFor(t);
     head.set(tpl.bytes, pos);
     ascii(head, pos + tpl.traceIdAt[0]!, t.traceId);
     ascii(head, pos + tpl.traceIdAt[1]!, t.traceId);
