@@ -66,6 +66,41 @@ function endpointAndTags(local: Buffer, nodeIdJson: Buffer, shared: boolean): Bu
   return shared ? blockShared : blockPlain;
 }
 
+/** A cached piece longer than this is not kept (a User-Agent can be as long as the head limit allows). */
+const MAX_PIECE_BYTES = 1024;
+
+/**
+ * One value's JSON piece (with the fixed text around it) as last written, for values that repeat from span to
+ * span (a worker's authority, peer, cluster, endpoint, User-Agent): copied in one piece instead of escaped and
+ * encoded character by character again. A value is kept once it comes twice in a row, so values that alternate
+ * cost no copies; one entry each, so the memory is bounded.
+ */
+class RepeatedPiece {
+  private key: string | null = null;
+  private bytes = Buffer.alloc(0);
+  private last: string | null = null;
+
+  /** takes a value; returns its piece when it is the kept one, else null (the caller writes it and calls wrote). */
+  hit(value: string): Buffer | null {
+    return value === this.key ? this.bytes : null;
+  }
+
+  /** takes the value and where its piece was just written in buf; keeps a copy when the value came twice in a row. */
+  wrote(value: string, buf: Buffer, start: number, end: number): void {
+    if (value === this.last && end - start <= MAX_PIECE_BYTES) {
+      this.key = value;
+      this.bytes = Buffer.from(buf.subarray(start, end));
+    }
+    this.last = value;
+  }
+}
+
+const NAME = new RepeatedPiece();
+const PEER = new RepeatedPiece();
+const USER_AGENT = new RepeatedPiece();
+const CLUSTER = new RepeatedPiece();
+const ADDRESS = new RepeatedPiece();
+
 /** Bytes of fixed JSON (keys, punctuation, ids, numbers) in one span object and its child, with room to spare. */
 const FIXED_BYTES = 1200;
 /** Most bytes one UTF-16 unit of a value can take escaped (`\u001f`). */
@@ -99,11 +134,17 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
   }
   p = lit(buf, p, span.kind === KIND_SERVER ? KIND_SERVER_NAME : KIND_CLIENT_NAME);
   // name: authority + '/*'
-  buf[p++] = QUOTE;
-  p = jsonStringBody(buf, p, span.authority, span.authority.length);
-  buf[p++] = 0x2f; // /
-  buf[p++] = 0x2a; // *
-  buf[p++] = QUOTE;
+  const name = NAME.hit(span.authority);
+  if (name !== null) p = lit(buf, p, name);
+  else {
+    const start = p;
+    buf[p++] = QUOTE;
+    p = jsonStringBody(buf, p, span.authority, span.authority.length);
+    buf[p++] = 0x2f; // /
+    buf[p++] = 0x2a; // *
+    buf[p++] = QUOTE;
+    NAME.wrote(span.authority, buf, start, p);
+  }
   p = lit(buf, p, L3);
   p = integer(buf, p, span.timestampUs);
   p = lit(buf, p, L4);
@@ -118,27 +159,51 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
   p = jsonString(buf, p, span.protocol);
   p = lit(buf, p, L12);
   p = integer(buf, p, span.statusCode);
-  p = lit(buf, p, L13);
-  p = jsonString(buf, p, span.peerAddress);
-  p = lit(buf, p, L14);
+  const peer = PEER.hit(span.peerAddress);
+  if (peer !== null) p = lit(buf, p, peer);
+  else {
+    const start = p;
+    p = lit(buf, p, L13);
+    p = jsonString(buf, p, span.peerAddress);
+    p = lit(buf, p, L14);
+    PEER.wrote(span.peerAddress, buf, start, p);
+  }
   p = integer(buf, p, span.requestSize);
   p = lit(buf, p, L15);
   p = integer(buf, p, span.responseSize);
   p = lit(buf, p, L16);
   p = jsonString(buf, p, span.responseFlags);
   if (span.userAgent !== '') {
-    p = lit(buf, p, L17);
-    p = jsonString(buf, p, span.userAgent);
+    const ua = USER_AGENT.hit(span.userAgent);
+    if (ua !== null) p = lit(buf, p, ua);
+    else {
+      const start = p;
+      p = lit(buf, p, L17);
+      p = jsonString(buf, p, span.userAgent);
+      USER_AGENT.wrote(span.userAgent, buf, start, p);
+    }
   }
   if (span.upstreamCluster !== '') {
-    p = lit(buf, p, L18);
-    p = jsonString(buf, p, span.upstreamCluster);
-    p = lit(buf, p, L19);
-    p = jsonString(buf, p, span.upstreamCluster);
+    const cluster = CLUSTER.hit(span.upstreamCluster);
+    if (cluster !== null) p = lit(buf, p, cluster);
+    else {
+      const start = p;
+      p = lit(buf, p, L18);
+      p = jsonString(buf, p, span.upstreamCluster);
+      p = lit(buf, p, L19);
+      p = jsonString(buf, p, span.upstreamCluster);
+      CLUSTER.wrote(span.upstreamCluster, buf, start, p);
+    }
   }
   if (span.upstreamAddress !== '') {
-    p = lit(buf, p, L20);
-    p = jsonString(buf, p, span.upstreamAddress);
+    const address = ADDRESS.hit(span.upstreamAddress);
+    if (address !== null) p = lit(buf, p, address);
+    else {
+      const start = p;
+      p = lit(buf, p, L20);
+      p = jsonString(buf, p, span.upstreamAddress);
+      ADDRESS.wrote(span.upstreamAddress, buf, start, p);
+    }
   }
   if (error) p = lit(buf, p, L21);
   const custom = span.custom;

@@ -140,4 +140,30 @@ describe('span JSON', () => {
       expect(list[i]).toMatchObject({ timestamp: want, duration: Math.max(1, want), tags: { request_size: String(want) } });
     });
   });
+
+  it('writes each span\'s own values while they repeat, change and alternate (pieces reused for repeats)', () => {
+    const values = ['a:1', 'a:1', 'a:1', 'b"2', 'b"2', 'a:1', 'é:3', 'é:3', 'x'.repeat(2000), 'x'.repeat(2000), 'a:1', 'a:1'];
+    const spans = values.map((v, i) => {
+      const s = new Span();
+      s.traceId = '463ac35c9f6413ad';
+      s.id = 'a2fb4a1d1a96d3' + String(10 + i);
+      s.scheme = 'http';
+      s.authority = v;
+      s.path = '/';
+      s.peerAddress = v;
+      s.userAgent = v;
+      s.upstreamCluster = v;
+      s.upstreamAddress = v;
+      return s;
+    });
+    // Written one batch per span too (the pieces outlive a batch), and all in one.
+    const one = spans.map((s) => reported([s])[0]!);
+    const all = reported(spans);
+    values.forEach((v, i) => {
+      for (const json of [one[i]!, all[i]!]) {
+        expect(json.name).toBe(v + '/*');
+        expect(json.tags).toMatchObject({ 'peer.address': v, user_agent: v, upstream_cluster: v, 'upstream_cluster.name': v, upstream_address: v });
+      }
+    });
+  });
 });
