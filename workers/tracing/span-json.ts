@@ -93,6 +93,11 @@ class RepeatedPiece {
     }
     this.last = value;
   }
+
+  /** Drops the kept piece (a value it was made with besides the key changed). */
+  forget(): void {
+    this.key = this.last = null;
+  }
 }
 
 const NAME = new RepeatedPiece();
@@ -100,6 +105,10 @@ const PEER = new RepeatedPiece();
 const USER_AGENT = new RepeatedPiece();
 const CLUSTER = new RepeatedPiece();
 const ADDRESS = new RepeatedPiece();
+const FLAGS = new RepeatedPiece();
+/** http.method through http.protocol, kept for the method while the protocol stays lastProtocol. */
+const METHOD = new RepeatedPiece();
+let lastProtocol: string | null = null;
 
 /** Bytes of fixed JSON (keys, punctuation, ids, numbers) in one span object and its child, with room to spare. */
 const FIXED_BYTES = 1200;
@@ -153,11 +162,19 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
   p = jsonString(buf, p, span.requestId);
   p = lit(buf, p, L9);
   p = urlJson(buf, p, span);
-  p = lit(buf, p, L10);
-  p = jsonString(buf, p, span.method);
-  p = lit(buf, p, L11);
-  p = jsonString(buf, p, span.protocol);
-  p = lit(buf, p, L12);
+  const methodProtocol = span.protocol === lastProtocol ? METHOD.hit(span.method) : null;
+  if (methodProtocol !== null) p = lit(buf, p, methodProtocol);
+  else {
+    const start = p;
+    p = lit(buf, p, L10);
+    p = jsonString(buf, p, span.method);
+    p = lit(buf, p, L11);
+    p = jsonString(buf, p, span.protocol);
+    p = lit(buf, p, L12);
+    if (span.protocol !== lastProtocol) METHOD.forget();
+    lastProtocol = span.protocol;
+    METHOD.wrote(span.method, buf, start, p);
+  }
   p = integer(buf, p, span.statusCode);
   const peer = PEER.hit(span.peerAddress);
   if (peer !== null) p = lit(buf, p, peer);
@@ -171,8 +188,14 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
   p = integer(buf, p, span.requestSize);
   p = lit(buf, p, L15);
   p = integer(buf, p, span.responseSize);
-  p = lit(buf, p, L16);
-  p = jsonString(buf, p, span.responseFlags);
+  const flags = FLAGS.hit(span.responseFlags);
+  if (flags !== null) p = lit(buf, p, flags);
+  else {
+    const start = p;
+    p = lit(buf, p, L16);
+    p = jsonString(buf, p, span.responseFlags);
+    FLAGS.wrote(span.responseFlags, buf, start, p);
+  }
   if (span.userAgent !== '') {
     const ua = USER_AGENT.hit(span.userAgent);
     if (ua !== null) p = lit(buf, p, ua);

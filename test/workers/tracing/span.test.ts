@@ -154,6 +154,10 @@ describe('span JSON', () => {
       s.userAgent = v;
       s.upstreamCluster = v;
       s.upstreamAddress = v;
+      s.responseFlags = v;
+      // The method and protocol change apart from each other.
+      s.method = i % 4 < 2 ? 'GET' : 'POST';
+      s.protocol = i % 6 < 3 ? 'HTTP/1.1' : 'HTTP/2';
       return s;
     });
     // Written one batch per span too (the pieces outlive a batch), and all in one.
@@ -162,7 +166,10 @@ describe('span JSON', () => {
     values.forEach((v, i) => {
       for (const json of [one[i]!, all[i]!]) {
         expect(json.name).toBe(v + '/*');
-        expect(json.tags).toMatchObject({ 'peer.address': v, user_agent: v, upstream_cluster: v, 'upstream_cluster.name': v, upstream_address: v });
+        expect(json.tags).toMatchObject({
+          'peer.address': v, user_agent: v, upstream_cluster: v, 'upstream_cluster.name': v, upstream_address: v, response_flags: v,
+          'http.method': i % 4 < 2 ? 'GET' : 'POST', 'http.protocol': i % 6 < 3 ? 'HTTP/1.1' : 'HTTP/2',
+        });
       }
     });
   });
