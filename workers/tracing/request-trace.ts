@@ -1,9 +1,10 @@
 // A request's part in a trace (Envoy's HCM tracing with the Zipkin driver):
 // at its start, decide sampling and make this hop's context from the incoming
 // one (or a new trace), and keep the child context the upstream gets (written
-// in both B3 and W3C form by upstream-trace-lines.ts); at its end, finish the span and queue it for report. A
-// span object exists only for a sampled request; an unsampled one carries
-// just the header lines (ids with sampled 0), so the next hops agree.
+// in both B3 and W3C form by upstream-trace-lines.ts); at its end, finish the
+// span and queue it for report. A span object exists only for a sampled
+// request; an unsampled one carries just the header lines (ids with sampled
+// 0), so the next hops agree.
 import type { TracingConfig } from '../../src/config/tracing-config.js';
 import type { ActiveRequest } from '../active-request.js';
 import { findHeader } from '../header-block.js';
