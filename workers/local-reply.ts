@@ -1,6 +1,6 @@
 // Every failure the proxy answers itself, in one table: the status, the
 // response flag and the body an Envoy user would recognise.
-import { STATUS_CODES } from 'node:http';
+import { REASON_PHRASES } from './reason-phrases.js';
 import { ResponseFlag } from './response-flags.js';
 
 export interface LocalReplyKind {
@@ -42,7 +42,7 @@ export const LocalReply = {
   RETRY_BUFFER_OVERFLOW: { status: 507, flag: 0, body: 'exceeded request buffer limit while retrying upstream' },
 } as const satisfies Record<string, LocalReplyKind>;
 
-/** Takes a status code; returns its standard reason phrase (node's table, the IANA registry's), 'Unknown' for an unregistered code. */
+/** Takes a status code; returns its standard reason phrase (the IANA registry's, as node's table), 'Unknown' for an unregistered code. */
 export function reasonPhrase(status: number): string {
-  return STATUS_CODES[status] ?? 'Unknown';
+  return REASON_PHRASES[status] ?? 'Unknown';
 }

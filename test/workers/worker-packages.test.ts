@@ -8,6 +8,14 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Takes dist/ module paths; returns the Node built-in modules (`http2`, `tls`, ...) loading them all in one fresh process loaded. */
+function builtinsLoadedBy(...modules: string[]): string[] {
+  const script = `
+    for (const m of ${JSON.stringify(modules.map((m) => `${root}dist/${m}`))}) await import(m);
+    process.stdout.write(JSON.stringify(process.moduleLoadList.filter((e) => e.startsWith('NativeModule ')).map((e) => e.slice(13))));`;
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[];
+}
+
 function packagesLoadedBy(module: string): string[] {
   const script = `
     await import(${JSON.stringify(`${root}dist/${module}`)});
@@ -26,3 +34,22 @@ describe("the data plane's module graph", () => {
     expect(packagesLoadedBy('workers/agent/proxy-agent.js')).toContain('yaml');
   });
 });
+
+// node:http2 (with node:tls under it) is about 3 MB of RSS per isolate and node:http about 1 MB; a sidecar that
+// speaks plain HTTP/1.1 must not pay for them: the modules that need them load them on first use.
+describe("a proxy role's Node built-ins", () => {
+  it('the agent and the data plane (one-thread mode loads both) load neither node:http2, node:tls nor node:http', () => {
+    const loaded = builtinsLoadedBy('workers/agent/proxy-command.js', 'workers/agent/proxy-agent.js', 'workers/agent/in-thread-data-plane.js', 'workers/data-plane.js');
+    expect(loaded.filter((name) => name === 'http2' || name === 'tls' || name === 'http')).toEqual([]);
+  });
+
+  it('the list is real: the module that drives node:http2 sessions loads it when a session starts', () => {
+    const script = `
+      const { nodeHttp2 } = await import(${JSON.stringify(`${root}dist/src/node-http2.js`)});
+      const before = process.moduleLoadList.includes('NativeModule http2');
+      nodeHttp2();
+      process.stdout.write(JSON.stringify([before, process.moduleLoadList.includes('NativeModule http2')]));`;
+    expect(JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }))).toEqual([false, true]);
+  });
+});
+

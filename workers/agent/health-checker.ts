@@ -9,11 +9,18 @@
 // unhealthy_threshold failures in a row take a healthy one out. The agent
 // awaits the first check of new endpoints before it writes the config that
 // names them (Envoy's cluster warming): check first, then route.
-import * as http from 'node:http';
+import type * as http from 'node:http';
+import { createRequire } from 'node:module';
 import type { Bootstrap, Cluster, HealthCheck } from '../../src/config/bootstrap-types.js';
 import type { Logger } from '../../src/log.js';
 import { CLUSTER, ENDPOINT, HEALTH, type SharedState } from '../shared-state/state-layout.js';
 import { timerDelay } from '../../src/timer-delay.js';
+
+let httpModule: typeof http | undefined;
+/** Takes nothing; returns node:http, loaded on the first HTTP health check (a proxy without them never pays its ~1 MB). */
+function nodeHttp(): typeof http {
+  return (httpModule ??= createRequire(import.meta.url)('node:http') as typeof http);
+}
 
 /** Envoy's cluster.<name>.health_check.* counters. */
 export interface HealthCheckStats {
@@ -161,7 +168,7 @@ export class HealthChecker {
       }, timerDelay(delay));
       check.timer.unref();
     };
-    const req = http.request({
+    const req = nodeHttp().request({
       host: check.address,
       port: check.port,
       path: hc.http.path,

@@ -13,7 +13,8 @@
 // sent or answered fails with UNAVAILABLE (14), one past its deadline with
 // DEADLINE_EXCEEDED (4), so the caller's retry and fail policy apply as
 // before. Answers are bounded (MAX_ANSWER).
-import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import { H2 as h2, nodeHttp2 } from '../../src/node-http2.js';
 import { formatGrpcTimeout } from '../http2/grpc-timeout.js';
 
 /** The largest answer accepted (a Check answer is a few hundred bytes; grpc-js's default limit is 4 MiB). */
@@ -85,7 +86,7 @@ export class PolicyUnaryClient {
   private currentSession(): ClientHttp2Session {
     const live = this.session;
     if (live !== null && !live.closed && !live.destroyed) return live;
-    const session = connect(this.url, this.ca === null ? {} : { ca: this.ca });
+    const session = nodeHttp2().connect(this.url, this.ca === null ? {} : { ca: this.ca });
     session.on('error', () => this.forget(session)); // its streams close with an error: each call answers UNAVAILABLE
     session.on('goaway', () => this.forget(session)); // new calls go to a new session; the ones in flight finish
     session.on('close', () => this.forget(session));

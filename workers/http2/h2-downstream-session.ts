@@ -6,7 +6,8 @@
 // are answered (rapid reset) gets GOAWAY, as Envoy does. Each stream becomes
 // an H2StreamConnection running the HTTP/1.1 request path. The fallback for
 // connections the native session (native-h2-session.ts) cannot drive.
-import * as http2 from 'node:http2';
+import type * as http2 from 'node:http2';
+import { H2, nodeHttp2 } from '../../src/node-http2.js';
 import type { Http2Options } from '../../src/config/http2-options.js';
 import type { DownstreamConnection } from '../downstream-connection.js';
 import type { WorkerContext } from '../worker-context.js';
@@ -28,7 +29,7 @@ let creating: H2DownstreamSession | null = null;
 function serverFor(options: Http2Options): http2.Http2Server {
   let server = servers.get(options);
   if (server !== undefined) return server;
-  server = http2.createServer({
+  server = nodeHttp2().createServer({
     settings: {
       maxConcurrentStreams: Math.min(options.maxConcurrentStreams, 2 ** 31 - 1),
       initialWindowSize: options.initialStreamWindowSize,
@@ -126,7 +127,7 @@ export class H2DownstreamSession implements DuplexOwner, H2SessionSide {
       h2Counters.tooManyPrematureResets++;
       const s = this.session;
       if (s !== null && !s.destroyed) {
-        s.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        s.goaway(H2.NGHTTP2_ENHANCE_YOUR_CALM);
         s.destroy();
       }
     }

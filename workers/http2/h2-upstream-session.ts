@@ -2,7 +2,8 @@
 // up to its stream limit of requests at once: the lower of the cluster's
 // max_concurrent_streams and the peer's SETTINGS. Counted as a connection
 // (max_connections, cx counters); GOAWAY stops new streams on it.
-import * as http2 from 'node:http2';
+import type * as http2 from 'node:http2';
+import { nodeHttp2 } from '../../src/node-http2.js';
 import * as net from 'node:net';
 import type { Http2Options } from '../../src/config/http2-options.js';
 import type { UpstreamEndpoint } from '../upstream-endpoint.js';
@@ -43,7 +44,7 @@ export class H2UpstreamSession {
     endpoint.cluster.connectionOpened();
     const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
     const tls = endpoint.h2Tls !== null;
-    this.session = http2.connect(`${tls ? 'https' : 'http'}://${host}:${endpoint.port}`, {
+    this.session = nodeHttp2().connect(`${tls ? 'https' : 'http'}://${host}:${endpoint.port}`, {
       settings: {
         enablePush: false,
         initialWindowSize: options.initialStreamWindowSize,

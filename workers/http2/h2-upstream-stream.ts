@@ -6,7 +6,7 @@
 // A stream the upstream refused unprocessed (REFUSED_STREAM, or past a
 // GOAWAY's last stream id) is sent again on another session, as Envoy does.
 import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
-import { constants as h2 } from 'node:http2';
+import { H2 as h2 } from '../../src/node-http2.js';
 import { HEAD, parseResponseHead } from '../../src/native.js';
 import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
