@@ -86,7 +86,7 @@ export class AccessLogSet implements HeaderSlots {
     for (let i = 0; i < loggers.length; i++) {
       const l = loggers[i]!;
       if (l.filter !== null && !l.filter.test(req, t)) continue;
-      l.sink.append(l.formatter.format(req, t));
+      l.sink.appendLine(l.formatter, req, t);
     }
   }
 }
