@@ -40,6 +40,12 @@ export class LineWriter {
       this.overflow = true;
       return;
     }
+    if (n > 24) {
+      // A long run: TypedArray#set's copy beats the loop once the call is paid for (measured: ~25 bytes).
+      this.buf.set(b, pos);
+      this.pos = pos + n;
+      return;
+    }
     const buf = this.buf;
     for (let i = 0; i < n; i++) buf[pos++] = b[i]!;
     this.pos = pos;
