@@ -38,6 +38,8 @@ export interface LogTimes {
 export interface HeaderSlots {
   requestSlot(name: string): number;
   responseSlot(name: string): number;
+  /** A format reads the request's end / response's start marks (requestEndMark, responseStartMark): the request keeps them. */
+  needMarks(): void;
 }
 
 /** Where the request arrived (per chain): DOWNSTREAM_LOCAL_ADDRESS. */
@@ -282,14 +284,14 @@ class CodeBuilder {
       case 'PROTOCOL': return always("(req.http2Stream ? 'HTTP/2' : req.http11 ? 'HTTP/1.1' : 'HTTP/1.0')", 'safe');
       case 'GRPC_STATUS': return maybe('H.grpcStatus(req.grpcStatus)', 'safe');
       case 'RESPONSE_CODE': return always('req.responseCode', 'number');
-      case 'RESPONSE_CODE_DETAILS': return maybe('H.details(req)', 'safe');
+      case 'RESPONSE_CODE_DETAILS': this.slots.needMarks(); return maybe('H.details(req)', 'safe');
       case 'RESPONSE_FLAGS': return always('H.flags(req.flags)', 'safe');
       case 'BYTES_RECEIVED': return always('req.bytesReceived', 'number');
       case 'BYTES_SENT': return always('req.bytesSent', 'number');
       case 'DURATION': return maybe('H.floorMs(t.durationMs)', 'number');
-      case 'REQUEST_DURATION': return maybe('H.ms(req.startMark, req.requestEndMark)', 'number');
-      case 'RESPONSE_DURATION': return maybe('H.ms(req.startMark, req.responseStartMark)', 'number');
-      case 'RESPONSE_TX_DURATION': return maybe('H.ms(req.responseStartMark, t.endMark)', 'number');
+      case 'REQUEST_DURATION': this.slots.needMarks(); return maybe('H.ms(req.startMark, req.requestEndMark)', 'number');
+      case 'RESPONSE_DURATION': this.slots.needMarks(); return maybe('H.ms(req.startMark, req.responseStartMark)', 'number');
+      case 'RESPONSE_TX_DURATION': this.slots.needMarks(); return maybe('H.ms(req.responseStartMark, t.endMark)', 'number');
       case 'UPSTREAM_HOST': return maybe('H.upstreamHost(req)', 'safe'); // an IP and port
       case 'UPSTREAM_CLUSTER':
       case 'UPSTREAM_CLUSTER_RAW': return maybe('H.upstreamCluster(req)', 'string');
