@@ -10,6 +10,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AccessLog } from '../../workers/access-log.js';
 import { jsonEscape } from '../../workers/access-log-line.js';
 import { LineWriter } from '../../workers/access-log-writer.js';
+import { LineFormatter } from '../../workers/access-log-format.js';
+import { AccessLogSet } from '../../workers/access-log-set.js';
+import { DEFAULT_ACCESS_LOG_FORMAT } from '../../src/config/access-log-defaults.js';
+import { parseFormatString, type FormatPart } from '../../src/config/access-log-format.js';
+import type { AccessLogFormat } from '../../src/config/access-log-config.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -93,5 +98,22 @@ describe('AccessLog.appendLine', () => {
     const deadline = Date.now() + 5000;
     while (readFileSync(file, 'utf8').length < 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(readFileSync(file, 'utf8')).toBe('x'.repeat(59) + '\n' + 'z'.repeat(39) + '\n');
+  });
+});
+
+describe('AccessLogSet.marks', () => {
+  const facts = { localAddress: '127.0.0.1', localPort: 1 };
+  const text = (s: string): AccessLogFormat => ({ kind: 'text', text: parseFormatString(s) as FormatPart[], json: [], omitEmptyValues: false, contentType: 'text/plain' });
+
+  it('asks requests for their end/response-start clock readings only when a format reads them', () => {
+    const plain = new AccessLogSet();
+    new LineFormatter(DEFAULT_ACCESS_LOG_FORMAT, plain, facts);
+    new LineFormatter(text('%RESPONSE_CODE% %DURATION% %REQ(:PATH)%\n'), plain, facts);
+    expect(plain.marks).toBe(false);
+    for (const op of ['%REQUEST_DURATION%', '%RESPONSE_DURATION%', '%RESPONSE_TX_DURATION%', '%RESPONSE_CODE_DETAILS%']) {
+      const set = new AccessLogSet();
+      new LineFormatter(text(`${op}\n`), set, facts);
+      expect(set.marks, op).toBe(true);
+    }
   });
 });
