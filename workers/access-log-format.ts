@@ -165,7 +165,15 @@ function escAt(this: Helpers, site: number, s: string): string {
 type LineRender = (req: ActiveRequest, t: LogTimes, H: Helpers) => string;
 type LineWrite = (req: ActiveRequest, t: LogTimes, H: Helpers, w: LineWriter) => void;
 
-/** The statements of a line write: literal bytes gathered into runs (one w.bytes each), then expressions' writes. */
+/** Literal runs up to this long are written as constant stores; longer ones are copied (TypedArray#set). */
+const MAX_UNROLLED = 64;
+
+/**
+ * The statements of a line write. The generated function keeps the buffer, position and limit in locals (b, p,
+ * lim): a literal run is one bounds test and constant byte stores (no loop, no load of the literal), and a value is
+ * written by a LineWriter method between syncs of w.pos. A run that does not fit sets w.overflow and returns
+ * (the sink drops the line); a value that does not fit sets it too and writes nothing.
+ */
 class WriteBuilder {
   private readonly lines: string[] = [];
   private pending: number[] = [];
@@ -182,9 +190,16 @@ class WriteBuilder {
     for (const x of b) this.pending.push(x);
   }
 
+  /** A statement that does not touch the writer (an if over a value, its branches built by other WriteBuilders). */
   stmt(code: string): void {
     this.flush();
     this.lines.push(code);
+  }
+
+  /** A LineWriter call (e.g. `w.json(x);`), with the position handed over and back. */
+  call(code: string): void {
+    this.flush();
+    this.lines.push(`w.pos = p; ${code} p = w.pos;`);
   }
 
   build(): string {
@@ -193,9 +208,16 @@ class WriteBuilder {
   }
 
   private flush(): void {
-    if (this.pending.length === 0) return;
-    this.literals.push(Uint8Array.from(this.pending));
-    this.lines.push(`w.bytes(H.k[${this.literals.length - 1}]);`);
+    const n = this.pending.length;
+    if (n === 0) return;
+    this.lines.push(`if (p + ${n} > lim) { w.overflow = true; return; }`);
+    if (n > MAX_UNROLLED) {
+      this.literals.push(Uint8Array.from(this.pending));
+      this.lines.push(`b.set(H.k[${this.literals.length - 1}], p);`);
+    } else {
+      this.lines.push(this.pending.map((x, i) => `b[p${i === 0 ? '' : ' + ' + i}] = ${x};`).join(' '));
+    }
+    this.lines.push(`p += ${n};`);
     this.pending = [];
   }
 }
@@ -390,12 +412,12 @@ class CodeBuilder {
   /** Statements writing `v` (not null; its value in `e`) as TEXT (json: false) or as a JSON value. */
   private writeValue(out: WriteBuilder, v: ValueCode, e: string, json: boolean): void {
     if (v.kind === 'number') {
-      out.stmt(`w.num(${e});`);
+      out.call(`w.num(${e});`);
     } else if (!json) {
-      out.stmt(v.kind === 'safe' ? `w.raw(${e});` : `w.text(${e});`);
+      out.call(v.kind === 'safe' ? `w.raw(${e});` : `w.text(${e});`);
     } else {
       out.text('"');
-      out.stmt(v.kind === 'safe' ? `w.raw(${e});` : `w.json(${e});`);
+      out.call(v.kind === 'safe' ? `w.raw(${e});` : `w.json(${e});`);
       out.text('"');
     }
   }
@@ -406,7 +428,7 @@ class CodeBuilder {
     if (!v.nullable) {
       if (v.write !== undefined) {
         if (json) out.text('"');
-        out.stmt(v.write);
+        out.call(v.write);
         if (json) out.text('"');
       } else {
         this.writeValue(out, v, v.expr, json);
@@ -437,12 +459,12 @@ class CodeBuilder {
       if (val.kind === 'literal') {
         out.text(val.json);
       } else if (val.kind === 'object') {
-        out.stmt(`w.raw(${this.json(val.fields, false)});`);
+        out.call(`w.raw(${this.json(val.fields, false)});`);
       } else if (val.parts.length === 1 && typeof val.parts[0] !== 'string') {
         this.writeOperator(out, val.parts[0]!, 'null', true);
       } else {
         out.text('"');
-        out.stmt(`w.json(${this.text(val.parts, '-')});`);
+        out.call(`w.json(${this.text(val.parts, '-')});`);
         out.text('"');
       }
     });
@@ -455,12 +477,13 @@ class CodeBuilder {
     if (format.kind === 'text') {
       this.writeText(out, format.text, format.omitEmptyValues ? '' : '-');
     } else {
-      if (format.omitEmptyValues) out.stmt(`w.raw(${this.json(format.json, true)});`);
+      if (format.omitEmptyValues) out.call(`w.raw(${this.json(format.json, true)});`);
       else this.writeJson(out, format.json);
       out.text('\n');
     }
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- built from constants and JSON.stringify'd config text only
-    return new Function('req', 't', 'H', 'w', `'use strict';\nlet v;\n${out.build()}`) as LineWrite;
+    const body = `'use strict';\nlet v;\nconst b = w.buf;\nconst lim = w.limit;\nlet p = w.pos;\n${out.build()}\nw.pos = p;`;
+    return new Function('req', 't', 'H', 'w', body) as LineWrite;
   }
 
   compile(body: readonly string[]): LineRender {

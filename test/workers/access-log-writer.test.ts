@@ -117,3 +117,29 @@ describe('AccessLogSet.marks', () => {
     }
   });
 });
+
+describe('a compiled format writing into a bounded buffer', () => {
+  const facts = { localAddress: '127.0.0.1', localPort: 1 };
+
+  it('writes the line format() gives when it fits exactly, and flags (not cuts) it one byte short', () => {
+    const set = new AccessLogSet();
+    const f = new LineFormatter(DEFAULT_ACCESS_LOG_FORMAT, set, facts);
+    const req = {
+      method: 'GET', path: '/p"\n', query: 'q=é', http11: true, authority: 'a', requestId: 'id', forwardedFor: '', responseCode: 200, flags: 0,
+      bytesReceived: 41, bytesSent: 1024, loggedRequestHeaders: set.requestHeaders.map(() => 'ua\u0001'), loggedResponseHeaders: null,
+      endpoint: { hostPort: '127.0.0.1:80' }, cluster: { name: 'c' }, conn: { peerUriSan: '', remoteAddress: '', remotePort: 0, tlsVersion: '', requestedServerName: '', id: 1 },
+    } as unknown as Parameters<LineFormatter['format']>[0];
+    const t = { startMs: 1_765_000_000_123.7, durationMs: 3.9, endMark: 0 };
+    const line = Buffer.from(f.format(req, t), 'latin1');
+    expect(JSON.parse(line.toString('latin1'))).toMatchObject({ path: '/p"\n?q=é', user_agent: 'ua\u0001', duration: 3, start_time: '2025-12-06T05:46:40.123Z' });
+    const buf = Buffer.alloc(line.length + 20, 0x2e);
+    const w = new LineWriter();
+    w.reset(buf, 10, 10 + line.length);
+    f.write(req, t, w);
+    expect(w.overflow).toBe(false);
+    expect(buf.subarray(10, w.pos).equals(line)).toBe(true);
+    w.reset(buf, 10, 10 + line.length - 1);
+    f.write(req, t, w);
+    expect(w.overflow).toBe(true);
+  });
+});
