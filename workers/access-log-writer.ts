@@ -7,6 +7,8 @@
 // Bytes are what a latin1 write of the old string gave: the low byte of each
 // UTF-16 code unit. The writer is bounded: a write that would pass `limit`
 // sets `overflow` and writes nothing; the sink then drops the whole line.
+// A format's literal text is not written through it: the generated line
+// writer stores those bytes itself (access-log-format.ts, WriteBuilder).
 
 const HEX = '0123456789abcdef';
 const SHORT_ESCAPE = new Uint8Array(128);
@@ -30,25 +32,6 @@ export class LineWriter {
     this.pos = pos;
     this.limit = limit;
     this.overflow = false;
-  }
-
-  /** Constant bytes (a literal of the format). */
-  bytes(b: Uint8Array): void {
-    const n = b.length;
-    let pos = this.pos;
-    if (pos + n > this.limit) {
-      this.overflow = true;
-      return;
-    }
-    if (n > 24) {
-      // A long run: TypedArray#set's copy beats the loop once the call is paid for (measured: ~25 bytes).
-      this.buf.set(b, pos);
-      this.pos = pos + n;
-      return;
-    }
-    const buf = this.buf;
-    for (let i = 0; i < n; i++) buf[pos++] = b[i]!;
-    this.pos = pos;
   }
 
   /** A string as it is, one byte per code unit (its low byte, as latin1 writes it). */
