@@ -29,6 +29,11 @@ export class AccessLogSet implements HeaderSlots {
   /** Lowercase names of the request headers to keep (in slot order). */
   readonly requestHeaders: string[] = [];
   readonly responseHeaders: string[] = [];
+  /**
+   * Some format reads when the request ended or the response started (%REQUEST_DURATION%, %RESPONSE_DURATION%,
+   * %RESPONSE_TX_DURATION%, %RESPONSE_CODE_DETAILS%): only then does a request take those two clock readings.
+   */
+  marks = false;
   private readonly loggers: Logger[] = [];
 
   /**
@@ -53,6 +58,10 @@ export class AccessLogSet implements HeaderSlots {
 
   responseSlot(name: string): number {
     return slotOf(this.responseHeaders, name);
+  }
+
+  needMarks(): void {
+    this.marks = true;
   }
 
   /** The request head's kept header values (buf/out valid now), method/path/authority already parsed into `req`. */
@@ -86,7 +95,7 @@ export class AccessLogSet implements HeaderSlots {
     for (let i = 0; i < loggers.length; i++) {
       const l = loggers[i]!;
       if (l.filter !== null && !l.filter.test(req, t)) continue;
-      l.sink.append(l.formatter.format(req, t));
+      l.sink.appendLine(l.formatter, req, t);
     }
   }
 }

@@ -1,6 +1,6 @@
 // One access-log destination (a file, stdout or stderr). The request path
-// only appends its line (built by a LineFormatter, latin1) to a
-// buffer; the buffer goes out in one asynchronous write (libuv's threadpool)
+// only writes its line's bytes (a LineFormatter's, through a LineWriter)
+// straight into a batch buffer; the buffer goes out in one asynchronous write (libuv's threadpool)
 // once it holds 256 KiB or 100 ms after its first line (Envoy flushes its
 // access-log files the same way, at 64 KiB or every second). A write per
 // event-loop turn was measured too dear: under load a turn serves one or two
@@ -12,6 +12,12 @@
 import { Buffer } from 'node:buffer';
 import { mkdirSync, openSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { LineWriter } from './access-log-writer.js';
+
+/** What writes a line into the batch buffer (a LineFormatter). */
+export interface LineSource<R, T> {
+  write(req: R, t: T, w: LineWriter): void;
+}
 
 /** Bytes of log lines a worker holds for a destination that does not keep up (a few thousand lines). */
 export const ACCESS_LOG_BUFFER_BYTES = 1024 * 1024;
@@ -37,6 +43,7 @@ export class AccessLog {
   /** The buffer not in use while a batch is in flight (kept for the next swap). */
   private spare: Buffer | null = null;
   private flushScheduled = false;
+  private readonly writer = new LineWriter();
   /** Lines dropped by this thread because the buffer was full (or the destination failed). */
   dropped = 0;
 
@@ -82,6 +89,26 @@ export class AccessLog {
     this.fill ??= Buffer.allocUnsafeSlow(this.maxBytes);
     this.fill.latin1Write(line, this.fillBytes);
     this.fillBytes += bytes;
+    this.fillLines++;
+    if (this.fillBytes >= FLUSH_BYTES && this.flight === null) this.flush();
+    else if (!this.flushScheduled) this.scheduleFlush();
+  }
+
+  /**
+   * Queues the line `source` writes for `req`, its bytes put straight into the batch buffer; dropped and counted
+   * when it does not fit in what the buffer has left (the same bound as append's).
+   */
+  appendLine<R, T>(source: LineSource<R, T>, req: R, t: T): void {
+    if (this.fd < 0) return;
+    const fill = (this.fill ??= Buffer.allocUnsafeSlow(this.maxBytes));
+    const w = this.writer;
+    w.reset(fill, this.fillBytes, this.maxBytes - (this.flightBytes - this.flightDone));
+    source.write(req, t, w);
+    if (w.overflow) {
+      this.drop(1);
+      return;
+    }
+    this.fillBytes = w.pos;
     this.fillLines++;
     if (this.fillBytes >= FLUSH_BYTES && this.flight === null) this.flush();
     else if (!this.flushScheduled) this.scheduleFlush();

@@ -151,7 +151,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   readonly logs: AccessLogSet | null;
   loggedRequestHeaders: (string | undefined)[] | null = null;
   loggedResponseHeaders: (string | undefined)[] | null = null;
-  /** performance.now() when the request's last byte arrived / the upstream's response head did (0: not yet); logged requests only. */
+  /** performance.now() when the request's last byte arrived / the upstream's response head did (0: not yet); only when a log's format reads them (AccessLogSet.marks). */
   requestEndMark = 0;
   responseStartMark = 0;
 
@@ -235,7 +235,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     this.headLength = headLength;
     if (this.logs !== null) {
       this.loggedRequestHeaders = this.logs.captureRequest(buf, out, this);
-      if (this.requestComplete) this.requestEndMark = this.startMark;
+      if (this.requestComplete && this.logs.marks) this.requestEndMark = this.startMark;
     }
     const route = listener === undefined ? null : listener.routes.match(this);
     if (route === null) {
@@ -356,7 +356,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   bodyComplete(): void {
     this.receivingBody = false;
     this.requestComplete = true;
-    if (this.logs !== null) this.requestEndMark = performance.now();
+    if (this.logs !== null && this.logs.marks) this.requestEndMark = performance.now();
     if (this.finished) return;
     if (this.filters !== null) this.filters.decodeComplete();
     if (this.router !== null) this.router.decodeComplete();
@@ -385,7 +385,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       if (grpc !== undefined) this.grpcStatus = Number(grpc);
     }
     if (this.logs !== null) {
-      this.responseStartMark = performance.now();
+      if (this.logs.marks) this.responseStartMark = performance.now();
       this.loggedResponseHeaders = this.logs.captureResponse(buf, out);
     }
     const edit = responseEdit;
