@@ -1,0 +1,88 @@
+// How `npm run bench:mixer` reaches its --rate open-loop with h2load, and how
+// it labels each row so that a client's limit or a burst artefact is never
+// read as the control plane's figure.
+//
+// h2load's own pacing (nghttp2 1.52, src/h2load.cc):
+// - `--rps R` per client: a timer every max(10 ms, 1/R) submits every
+//   request due since the client's start (an absolute schedule: it does not
+//   drift), timed from that submission. With R <= 100 a tick is due one
+//   request, so there is no burst; one client at 5000/s sends 50 per tick.
+// - `--timing-script-file`: each client re-arms its timer from when it fired
+//   (a relative schedule), so every late wake-up is lost for good and a busy
+//   machine falls behind the asked rate; requests are timed from their
+//   submission, so that lateness is never charged.
+// - `-r K --rate-period 1ms` opens K connections a millisecond (1 ms is the
+//   smallest period it takes), so the clients' 10 ms ticks fall in different
+//   milliseconds instead of all at once.
+// The `h2load-spread` client therefore runs ceil(rate / 100) clients at
+// rate / clients each (<= 100/s: one Check a tick), connections opened
+// spread over one tick: at 5000/s, 50 clients, about 5 Checks a millisecond,
+// which is the rate itself, with no client ever sending two at once.
+
+/** One tick of h2load's rps timer is never shorter than this. */
+export const H2LOAD_MIN_TICK_MS = 10;
+
+export interface SpreadPlan {
+  /** h2load -c */
+  readonly clients: number;
+  /** h2load --rps (per client). */
+  readonly rpsPerClient: number;
+  /** h2load -n (all clients; each sends n / clients). */
+  readonly requests: number;
+  /** h2load -r: connections opened per 1 ms period. */
+  readonly connectionsPerMs: number;
+}
+
+/** takes the asked rate (Checks/s, > 0) and seconds; returns the h2load-spread plan (each client <= 100/s). */
+export function spreadPlan(rate: number, seconds: number): SpreadPlan {
+  if (!(rate > 0) || !(seconds > 0)) throw new Error(`h2load-spread: rate and duration must be > 0 (got ${rate}/s, ${seconds} s)`);
+  const perClientMax = 1000 / H2LOAD_MIN_TICK_MS;
+  const clients = Math.max(1, Math.ceil(rate / perClientMax));
+  const rpsPerClient = rate / clients;
+  const perClient = Math.max(1, Math.round(rpsPerClient * seconds));
+  const tickMs = Math.max(H2LOAD_MIN_TICK_MS, 1000 / rpsPerClient);
+  return { clients, rpsPerClient, requests: perClient * clients, connectionsPerMs: Math.max(1, Math.ceil(clients / tickMs)) };
+}
+
+/** takes submission times (µs, any order) of a run; returns the rate they were sent at (per s): count over first-to-last span. */
+export function reachedRate(startsUs: readonly number[]): number {
+  if (startsUs.length < 2) return startsUs.length;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const s of startsUs) {
+    if (s < min) min = s;
+    if (s > max) max = s;
+  }
+  // n sends span n - 1 intervals.
+  return max > min ? ((startsUs.length - 1) * 1e6) / (max - min) : Infinity;
+}
+
+/** A run reaching less than this share of the asked rate did not test the asked rate. */
+export const REACHED_SHARE = 0.95;
+
+export interface RowFacts {
+  readonly client: string;
+  readonly askedPerSec: number;
+  /** Checks actually sent per second (NaN: unknown). */
+  readonly reachedPerSec: number;
+  readonly p99Ms: number;
+  /** Checks the client planned but never sent (its in-flight bound). */
+  readonly notSent: number;
+  /** Requests left in groups (h2load --rps with one client): each timed from its group's submission. */
+  readonly bursty: boolean;
+}
+
+/**
+ * takes one client's row; returns the verdict printed for it: only a row that reached the asked rate, sent every
+ * planned Check and had no bursts is a figure for the goal ('met' / 'not met'); any other names what limited it.
+ */
+export function rowVerdict(r: RowFacts): string {
+  const goal = r.p99Ms < 1 ? 'goal met (p99 < 1 ms)' : 'goal not met (p99 >= 1 ms)';
+  if (r.bursty) return `NOT THE FIGURE: bursts (h2load --rps from one client submits ~${Math.round(r.askedPerSec / 100)} Checks every 10 ms, each timed from its burst)`;
+  if (!(r.reachedPerSec >= r.askedPerSec * REACHED_SHARE)) {
+    const reached = Number.isFinite(r.reachedPerSec) ? `${r.reachedPerSec.toFixed(0)}/s` : 'an unknown rate';
+    return `NOT THE FIGURE at ${r.askedPerSec}/s: limited by the client (${r.client}), which sent ${reached} of ${r.askedPerSec}/s asked`;
+  }
+  if (r.notSent > 0) return `NOT THE FIGURE at ${r.askedPerSec}/s: limited by the client (${r.client}), ${r.notSent} Checks not sent (in-flight bound)`;
+  return `${goal} at ${r.reachedPerSec.toFixed(0)}/s reached of ${r.askedPerSec}/s asked`;
+}
