@@ -71,6 +71,8 @@ export interface RunResult {
   readonly notSent: number;
   /** Sent in groups, each timed from its group's submission (h2load --rps from one client). */
   readonly bursty: boolean;
+  /** Connections the rate went over (each with --max-in-flight streams at most). */
+  readonly connections: number;
 }
 
 const CHECK_PATH = '/isthmus.mixer.v1.Mixer/Check';
@@ -174,6 +176,7 @@ export async function driveOpenLoop(run: Run, send: SendCheck, histogram: Histog
     reachedPerSec: sentRate(sentOut, firstSendMs, lastSendMs),
     notSent: skipped,
     bursty: false,
+    connections: 1,
   };
 }
 
@@ -280,6 +283,7 @@ export async function runH2load(run: Run, histogram: Histogram, pacing: H2loadPa
   const headers = ['-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers'];
   let load: string[];
   let how: string;
+  let connections = 1;
   if (pacing === 'paced') {
     const script = join(run.dir, 'timing-script.txt');
     const interval = 1000 / run.rate;
@@ -291,6 +295,7 @@ export async function runH2load(run: Run, histogram: Histogram, pacing: H2loadPa
   } else if (pacing === 'spread') {
     const plan = spreadPlan(run.rate, run.seconds);
     total = plan.requests;
+    connections = plan.clients;
     load = ['-c', String(plan.clients), '-r', String(plan.connectionsPerMs), '--rate-period', '1ms', '-n', String(total), '--rps', plan.rpsPerClient.toFixed(3), url];
     how = `${plan.clients} clients at --rps ${plan.rpsPerClient.toFixed(1)} each (one Check per 10 ms tick), ${plan.connectionsPerMs} connections opened a ms; latency from each stream's submission`;
   } else {
@@ -329,5 +334,6 @@ export async function runH2load(run: Run, histogram: Histogram, pacing: H2loadPa
     reachedPerSec,
     notSent: Math.max(0, total - starts.length),
     bursty: pacing === 'rps',
+    connections,
   };
 }

@@ -70,6 +70,18 @@ export interface RowFacts {
   readonly notSent: number;
   /** Requests left in groups (h2load --rps with one client): each timed from its group's submission. */
   readonly bursty: boolean;
+  /** Connections the client spread the rate over, and the streams each may have in flight (--max-in-flight). */
+  readonly connections: number;
+  readonly maxInFlight: number;
+}
+
+/**
+ * takes a row; returns whether answers came too slowly for the client's in-flight bound at the asked rate (Little's
+ * law: a connection sending r/s with answers taking t s holds r*t streams): then it could not send, and the slowness
+ * was not its pacing (it may still be the client's own event loop, for a Node client).
+ */
+function inFlightBoundFull(r: RowFacts): boolean {
+  return (r.askedPerSec / r.connections) * (r.p99Ms / 1000) >= r.maxInFlight;
 }
 
 /**
@@ -81,6 +93,7 @@ export function rowVerdict(r: RowFacts): string {
   if (r.bursty) return `NOT THE FIGURE: bursts (h2load --rps from one client submits ~${Math.round(r.askedPerSec / 100)} Checks every 10 ms, each timed from its burst)`;
   if (!(r.reachedPerSec >= r.askedPerSec * REACHED_SHARE)) {
     const reached = Number.isFinite(r.reachedPerSec) ? `${r.reachedPerSec.toFixed(0)}/s` : 'an unknown rate';
+    if (inFlightBoundFull(r)) return `NOT THE FIGURE at ${r.askedPerSec}/s: the client (${r.client}) sent ${reached} of ${r.askedPerSec}/s asked because answers were too slow (p99 ${r.p99Ms.toFixed(1)} ms as it measured them) for its ${r.maxInFlight} streams in flight per connection: the server-side time and the run-queue waits above say whose time that was`;
     return `NOT THE FIGURE at ${r.askedPerSec}/s: limited by the client (${r.client}), which sent ${reached} of ${r.askedPerSec}/s asked`;
   }
   if (r.notSent > 0) return `NOT THE FIGURE at ${r.askedPerSec}/s: limited by the client (${r.client}), ${r.notSent} Checks not sent (in-flight bound)`;

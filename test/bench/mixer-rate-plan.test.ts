@@ -43,7 +43,7 @@ describe('reachedRate', () => {
 });
 
 describe('rowVerdict', () => {
-  const row = (over: Partial<RowFacts>): RowFacts => ({ client: 'h2load-spread', askedPerSec: 5000, reachedPerSec: 4990, p99Ms: 0.6, notSent: 0, bursty: false, ...over });
+  const row = (over: Partial<RowFacts>): RowFacts => ({ client: 'h2load-spread', askedPerSec: 5000, reachedPerSec: 4990, p99Ms: 0.6, notSent: 0, bursty: false, connections: 50, maxInFlight: 64, ...over });
 
   it('gives the goal only for a row that reached the rate with no bursts and nothing unsent', () => {
     expect(rowVerdict(row({}))).toBe('goal met (p99 < 1 ms) at 4990/s reached of 5000/s asked');
@@ -53,6 +53,14 @@ describe('rowVerdict', () => {
   it('names the client as the limit when it sent under 95% of the asked rate, however good its p99', () => {
     expect(rowVerdict(row({ client: 'h2load-paced', reachedPerSec: 3072, p99Ms: 0.505 }))).toBe('NOT THE FIGURE at 5000/s: limited by the client (h2load-paced), which sent 3072/s of 5000/s asked');
     expect(rowVerdict(row({ reachedPerSec: NaN }))).toMatch(/sent an unknown rate of 5000\/s asked/);
+  });
+
+  it('says a client whose in-flight bound was full (answers too slow) was not limited by its pacing', () => {
+    // 50 connections at 100/s each with answers taking 941 ms hold 94 streams each: over the bound of 64.
+    expect(rowVerdict(row({ reachedPerSec: 1795, p99Ms: 941 }))).toBe('NOT THE FIGURE at 5000/s: the client (h2load-spread) sent 1795/s of 5000/s asked because answers were too slow (p99 941.0 ms as it measured them) for its 64 streams in flight per connection: the server-side time and the run-queue waits above say whose time that was');
+    // The same slowness on one connection of 5000/s: 64 streams fill in 12.8 ms.
+    expect(rowVerdict(row({ client: 'h2load-paced', connections: 1, reachedPerSec: 822, p99Ms: 12.8 }))).toMatch(/answers were too slow/);
+    expect(rowVerdict(row({ client: 'h2load-paced', connections: 1, reachedPerSec: 822, p99Ms: 12.7 }))).toMatch(/limited by the client \(h2load-paced\)/);
   });
 
   it('names the in-flight bound when the client skipped Checks', () => {
