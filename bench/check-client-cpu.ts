@@ -5,8 +5,12 @@
 // 1000 different attribute sets, no joining) keeping C in flight, and prints
 // this process's CPU (user + system) per Check: the client's cost without the
 // control plane, pacing or latency histograms. Rounds alternate nothing (one
-// client); take the median of several rounds on a shared machine.
+// client); take the median of several rounds on a shared machine. Each round
+// also runs the same Checks as bare node:http2 streams (one pre-framed
+// request, no codec, no deadline, no PolicyClient): the floor node:http2
+// itself sets, so the share of the cost that is the agent's own code shows.
 import { spawn } from 'node:child_process';
+import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { PolicyClient } from '../workers/agent/policy-client.js';
 import { createMixerCounters } from '../workers/filters/mixer/mixer-counters.js';
@@ -53,19 +57,44 @@ async function main(): Promise<void> {
     for (let k = 0; k < Math.min(concurrency, n); k++) next();
     setTimeout(() => reject(new Error(`check-client-cpu: ${n - answered} Checks unanswered after 120 s`)), 120_000).unref();
   });
+  const session = connect(`http://127.0.0.1:${port}`);
+  const framed = Buffer.from([0, 0, 0, 0, 0]);
+  const bareCalls = (n: number): Promise<number> => new Promise((resolve) => {
+    let sent = 0;
+    let answered = 0;
+    const next = (): void => {
+      sent++;
+      const stream = session.request({ ':method': 'POST', ':path': '/isthmus.mixer.v1.Mixer/Check', 'content-type': 'application/grpc', te: 'trailers' });
+      stream.on('data', () => undefined);
+      stream.on('close', () => {
+        if (++answered === n) resolve(0);
+        else if (sent < n) next();
+      });
+      stream.end(framed);
+    };
+    for (let k = 0; k < Math.min(concurrency, n); k++) next();
+  });
+  const measure = async (go: (n: number) => Promise<number>): Promise<number> => {
+    const before = process.cpuUsage();
+    const failed = await go(calls);
+    const cpu = process.cpuUsage(before);
+    if (failed > 0) throw new Error(`check-client-cpu: ${failed} Checks failed`);
+    return (cpu.user + cpu.system) / calls;
+  };
   try {
-    await runCalls(5000); // warm-up: JIT, the connection
+    // Warm-up: JIT, the connections.
+    await runCalls(Math.min(5000, calls));
+    await bareCalls(Math.min(5000, calls));
     const perCheck: number[] = [];
+    const bare: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      const before = process.cpuUsage();
-      const failed = await runCalls(calls);
-      const cpu = process.cpuUsage(before);
-      if (failed > 0) throw new Error(`check-client-cpu: ${failed} Checks failed`);
-      perCheck.push((cpu.user + cpu.system) / calls);
-      process.stdout.write(`round ${r + 1}: ${perCheck.at(-1)!.toFixed(1)} µs of client CPU per Check (${calls} Checks, ${concurrency} in flight)\n`);
+      perCheck.push(await measure(runCalls));
+      bare.push(await measure(bareCalls));
+      process.stdout.write(`round ${r + 1}: PolicyClient ${perCheck.at(-1)!.toFixed(1)} µs, bare node:http2 ${bare.at(-1)!.toFixed(1)} µs of client CPU per Check (${calls} Checks, ${concurrency} in flight)\n`);
     }
-    process.stdout.write(`median: ${median(perCheck).toFixed(1)} µs per Check\n`);
+    process.stdout.write(`median: PolicyClient ${median(perCheck).toFixed(1)} µs, bare node:http2 ${median(bare).toFixed(1)} µs per Check\n`);
   } finally {
+    session.close();
     client.close();
     server.kill('SIGTERM');
   }
