@@ -279,7 +279,7 @@ async function main(): Promise<void> {
         + `  CPU per Check (incl. warm-up): control plane ${checks === 0 ? '?' : (((cpuAfter.cpuSeconds - cpuBefore.cpuSeconds) / checks) * 1e6).toFixed(0)} µs (all its threads), client ${checks === 0 ? '?' : ((result.clientCpuSeconds / checks) * 1e6).toFixed(0)} µs; load average after: ${loadText()}\n`,
       );
       const controlCpuUs = checks === 0 ? NaN : ((cpuAfter.cpuSeconds - cpuBefore.cpuSeconds) / checks) * 1e6;
-      const verdict = rowVerdict({ client: name, askedPerSec: rate, reachedPerSec: result.reachedPerSec, p99Ms: s.p99_ms, meanMs: histogram.totalCount === 0 ? 0 : histogram.mean / 1000, notSent: result.notSent, bursty: result.bursty, connections: result.connections, maxInFlight });
+      const verdict = rowVerdict({ client: name, askedPerSec: rate, reachedPerSec: result.reachedPerSec, p99Ms: s.p99_ms, meanMs: histogram.totalCount === 0 ? 0 : histogram.mean / 1000, notSent: result.notSent, bursty: result.bursty, connections: result.connections, maxInFlight, serverWaitShare: waited[0]! / 1000 / elapsedS });
       process.stdout.write(`  => ${verdict}\n`);
       summary.push(`| ${name} | ${rate}/s | ${Number.isFinite(result.reachedPerSec) ? result.reachedPerSec.toFixed(0) : '?'}/s | ${s.p50_ms.toFixed(3)} / ${s.p90_ms.toFixed(3)} / ${s.p99_ms.toFixed(3)} | ${Number.isNaN(controlCpuUs) ? '?' : controlCpuUs.toFixed(0)} µs | ${verdict} |`);
     }

@@ -75,7 +75,12 @@ export interface RowFacts {
   /** Connections the client spread the rate over, and the streams each may have in flight (--max-in-flight). */
   readonly connections: number;
   readonly maxInFlight: number;
+  /** The share of the run the server's main thread spent waiting for a CPU (/proc schedstat; 0 when unknown). */
+  readonly serverWaitShare: number;
 }
+
+/** A server that waited this share of a run for a CPU was measured on a machine too busy for its figure to be its own. */
+export const BUSY_WAIT_SHARE = 0.05;
 
 /**
  * takes a row; returns whether answers came too slowly for the client's in-flight bound at the asked rate (Little's
@@ -99,5 +104,6 @@ export function rowVerdict(r: RowFacts): string {
     if (inFlightBoundFull(r)) return `NOT THE FIGURE at ${r.askedPerSec}/s: the client (${r.client}) sent ${reached} of ${r.askedPerSec}/s asked because answers were too slow (mean ${r.meanMs.toFixed(1)} ms as it measured them) for its ${r.maxInFlight} streams in flight per connection: the server-side time and the run-queue waits above say whose time that was`;
     return `NOT THE FIGURE at ${r.askedPerSec}/s: limited by the client (${r.client}), which sent ${reached} of ${r.askedPerSec}/s asked`;
   }
-  return `${goal} at ${r.reachedPerSec.toFixed(0)}/s reached of ${r.askedPerSec}/s asked`;
+  const busy = r.serverWaitShare >= BUSY_WAIT_SHARE ? `; the server waited ${(r.serverWaitShare * 100).toFixed(0)}% of the run for a CPU: a busy machine's figure` : '';
+  return `${goal} at ${r.reachedPerSec.toFixed(0)}/s reached of ${r.askedPerSec}/s asked${busy}`;
 }

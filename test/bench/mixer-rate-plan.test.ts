@@ -43,11 +43,16 @@ describe('reachedRate', () => {
 });
 
 describe('rowVerdict', () => {
-  const row = (over: Partial<RowFacts>): RowFacts => ({ client: 'h2load-spread', askedPerSec: 5000, reachedPerSec: 4990, p99Ms: 0.6, meanMs: 0.3, notSent: 0, bursty: false, connections: 50, maxInFlight: 64, ...over });
+  const row = (over: Partial<RowFacts>): RowFacts => ({ client: 'h2load-spread', askedPerSec: 5000, reachedPerSec: 4990, p99Ms: 0.6, meanMs: 0.3, notSent: 0, bursty: false, connections: 50, maxInFlight: 64, serverWaitShare: 0, ...over });
 
   it('gives the goal only for a row that reached the rate with no bursts and nothing unsent', () => {
     expect(rowVerdict(row({}))).toBe('goal met (p99 < 1 ms) at 4990/s reached of 5000/s asked');
     expect(rowVerdict(row({ p99Ms: 1.2 }))).toBe('goal not met (p99 >= 1 ms) at 4990/s reached of 5000/s asked');
+  });
+
+  it('says so when the server waited for a CPU for 5% of the run or more', () => {
+    expect(rowVerdict(row({ p99Ms: 2455, serverWaitShare: 0.8 }))).toBe('goal not met (p99 >= 1 ms) at 4990/s reached of 5000/s asked; the server waited 80% of the run for a CPU: a busy machine\'s figure');
+    expect(rowVerdict(row({ serverWaitShare: 0.049 }))).toBe('goal met (p99 < 1 ms) at 4990/s reached of 5000/s asked');
   });
 
   it('names the client as the limit when it sent under 95% of the asked rate, however good its p99', () => {
