@@ -17,6 +17,7 @@ import { defineConfig } from 'vitest/config';
 /** Files that run alone after the rest (each asserts time or cost, see above). */
 const SERIAL = [
   'test/bench/bench-smoke.test.ts',
+  'test/bench/check-client-cpu.test.ts',
   'test/bench/h2-bench.test.ts',
   'test/bench/mesh-alloc.test.ts',
   'test/bench/mesh-pingpong.test.ts',

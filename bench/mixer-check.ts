@@ -21,9 +21,14 @@
 // --server control|trivial (control: the default; trivial: the same clients
 // against trivial-h2-server.ts, which answers at once: what the clients, Node's
 // HTTP/2 and the machine cost by themselves),
-// --client LIST (comma-separated of proxy, grpc-js, h2load, h2load-paced;
+// --client LIST (comma-separated of proxy, proxy-grpc-js, grpc-js, h2load,
+// h2load-paced, h2load-spread (many h2load clients, open loop at --rate);
 // `all` (default) or `both` = grpc-js,h2load), --cpu-prof-dir DIR (a V8 CPU
-// profile of the control plane).
+// profile of the control plane), --pin (control plane on CPU 0, this process
+// and h2load on CPU 1: cpu-pinning.ts). Each row ends with a verdict
+// (mixer-rate-plan.ts): a figure for the goal only when the client reached
+// the asked rate, sent every Check and sent no bursts; a closing table
+// repeats the rows.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -37,6 +42,8 @@ import type { WireAttributes } from '../workers/filters/mixer/policy-transport.j
 import { LOAD_CLIENTS, runGrpcJs, runH2load, runProxyClient, runProxyGrpcJs, type LoadClientName, type Run, type RunResult } from './mixer-load-clients.js';
 import type { LoopDelaySample } from './event-loop-probe.js';
 import { sampleProcess } from './process-sampler.js';
+import { rowVerdict } from './mixer-rate-plan.js';
+import { pinProcesses, pinText } from './cpu-pinning.js';
 import { createLatencyHistogram, summarizeLatency, type Histogram } from './latency-histogram.js';
 
 const POLICY = `apiVersion: config.istio.io/v1alpha2
@@ -223,6 +230,7 @@ async function main(): Promise<void> {
   if (server !== 'control' && server !== 'trivial') throw new Error('--server must be control or trivial');
   const trivial = server === 'trivial';
   const control = await startServer(dir, trivial);
+  const pinned = process.argv.includes('--pin') ? pinProcesses(control.child.pid!, process.pid) : null;
   const wire: WireAttributes[] = Array.from({ length: 1000 }, (_, i) => encodeAttributes(attrs(i)) as WireAttributes);
   const run: Run = { rate, seconds, maxInFlight, port: control.port, dir, encoded: encodeCheck, wire: (i) => wire[i % wire.length]! };
   try {
@@ -231,14 +239,16 @@ async function main(): Promise<void> {
     const answer = await probe.check(attrs(0));
     probe.close();
     if (!trivial && answer.precondition.status.code !== 7) throw new Error(`the bench policy did not deny a beta user (status ${answer.precondition.status.code})`);
-    process.stdout.write(`${trivial ? 'TRIVIAL SERVER (answers at once, no policy, no grpc-js): ' : ''}mixer Check at ${rate}/s for ${seconds}s (max ${maxInFlight} in flight); load average before: ${loadText()}, ${cpus().length} cores\n`);
+    process.stdout.write(`${trivial ? 'TRIVIAL SERVER (answers at once, no policy, no grpc-js): ' : ''}mixer Check at ${rate}/s for ${seconds}s (max ${maxInFlight} in flight); load average before: ${loadText()}, ${cpus().length} cores; ${pinText(pinned)}\n`);
     const go: Record<LoadClientName, (h: Histogram) => Promise<RunResult | null>> = {
       proxy: (h) => runProxyClient(run, h),
       'proxy-grpc-js': (h) => runProxyGrpcJs(run, h),
       'grpc-js': (h) => runGrpcJs(run, h),
-      h2load: (h) => runH2load(run, h, false),
-      'h2load-paced': (h) => runH2load(run, h, true),
+      h2load: (h) => runH2load(run, h, 'rps'),
+      'h2load-paced': (h) => runH2load(run, h, 'paced'),
+      'h2load-spread': (h) => runH2load(run, h, 'spread'),
     };
+    const summary: string[] = [];
     for (const name of which) {
       const histogram = createLatencyHistogram();
       const before = await serverCounts(control.adminPort);
@@ -268,7 +278,12 @@ async function main(): Promise<void> {
         + `  waiting for a CPU (run queue, /proc schedstat) over ${elapsedS.toFixed(1)} s: control plane main thread ${waited[0]!.toFixed(0)} ms, this process's main thread ${waited[1]!.toFixed(0)} ms (h2load: its own process, not counted)\n`
         + `  CPU per Check (incl. warm-up): control plane ${checks === 0 ? '?' : (((cpuAfter.cpuSeconds - cpuBefore.cpuSeconds) / checks) * 1e6).toFixed(0)} µs (all its threads), client ${checks === 0 ? '?' : ((result.clientCpuSeconds / checks) * 1e6).toFixed(0)} µs; load average after: ${loadText()}\n`,
       );
+      const controlCpuUs = checks === 0 ? NaN : ((cpuAfter.cpuSeconds - cpuBefore.cpuSeconds) / checks) * 1e6;
+      const verdict = rowVerdict({ client: name, askedPerSec: rate, reachedPerSec: result.reachedPerSec, p99Ms: s.p99_ms, meanMs: histogram.totalCount === 0 ? 0 : histogram.mean / 1000, notSent: result.notSent, bursty: result.bursty, connections: result.connections, maxInFlight, serverWaitShare: waited[0]! / 1000 / elapsedS });
+      process.stdout.write(`  => ${verdict}\n`);
+      summary.push(`| ${name} | ${rate}/s | ${Number.isFinite(result.reachedPerSec) ? result.reachedPerSec.toFixed(0) : '?'}/s | ${s.p50_ms.toFixed(3)} / ${s.p90_ms.toFixed(3)} / ${s.p99_ms.toFixed(3)} | ${Number.isNaN(controlCpuUs) ? '?' : controlCpuUs.toFixed(0)} µs | ${verdict} |`);
     }
+    process.stdout.write(`\n| client | asked | reached | p50 / p90 / p99 ms | control plane CPU per Check | verdict |\n| --- | --- | --- | --- | --- | --- |\n${summary.join('\n')}\nload average at the end: ${loadText()}\n`);
   } finally {
     control.child.kill('SIGTERM');
     await new Promise((r) => control.child.once('exit', r));

@@ -19,6 +19,13 @@
 //   apart): no bursts, timed from each stream's submission (not from the
 //   intended time: a late h2load is not charged, and its libev timer drifts,
 //   so the achieved rate is printed).
+// - h2load-spread: ceil(rate / 100) h2load clients (connections), each at
+//   --rps rate / clients (one Check per 10 ms tick: no bursts), connections
+//   opened over one tick so their ticks interleave (mixer-rate-plan.ts).
+//   h2load's rps schedule is absolute, so it holds the asked rate; each Check
+//   is timed from its submission. The open-loop figure from a C client.
+// Every client reports the rate it reached; mixer-check.ts's verdict names a
+// client that did not reach --rate, or that sent bursts, as the limit.
 import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,9 +39,12 @@ import { createLogger } from '../src/log.js';
 import { OpenLoopSchedule } from './open-loop-schedule.js';
 import { OpenLoopPacer } from './open-loop-pacer.js';
 import { createLatencyHistogram, recordLatencyMs, summarizeLatency, type Histogram } from './latency-histogram.js';
+import { reachedRate, spreadPlan } from './mixer-rate-plan.js';
 
-export type LoadClientName = 'proxy' | 'proxy-grpc-js' | 'grpc-js' | 'h2load' | 'h2load-paced';
-export const LOAD_CLIENTS: readonly LoadClientName[] = ['proxy', 'proxy-grpc-js', 'grpc-js', 'h2load', 'h2load-paced'];
+export type LoadClientName = 'proxy' | 'proxy-grpc-js' | 'grpc-js' | 'h2load' | 'h2load-paced' | 'h2load-spread';
+export const LOAD_CLIENTS: readonly LoadClientName[] = ['proxy', 'proxy-grpc-js', 'grpc-js', 'h2load', 'h2load-paced', 'h2load-spread'];
+/** How runH2load paces: --rps from one client (bursts), a timing script, or --rps spread over many clients. */
+export type H2loadPacing = 'rps' | 'paced' | 'spread';
 
 export interface Run {
   readonly rate: number;
@@ -55,6 +65,14 @@ export interface RunResult {
   /** Extra lines: the client's own lateness and event-loop delay, or h2load's burst shape. */
   readonly detail: string;
   readonly clientCpuSeconds: number;
+  /** Checks sent per second over the run (first to last send). */
+  readonly reachedPerSec: number;
+  /** Checks planned but never sent (the in-flight bound). */
+  readonly notSent: number;
+  /** Sent in groups, each timed from its group's submission (h2load --rps from one client). */
+  readonly bursty: boolean;
+  /** Connections the rate went over (each with --max-in-flight streams at most). */
+  readonly connections: number;
 }
 
 const CHECK_PATH = '/isthmus.mixer.v1.Mixer/Check';
@@ -103,6 +121,9 @@ export async function driveOpenLoop(run: Run, send: SendCheck, histogram: Histog
   let answered = 0;
   let pacer: OpenLoopPacer | undefined;
   let unanswered = 0;
+  let sentOut = 0;
+  let firstSendMs = 0;
+  let lastSendMs = 0;
   let giveUp: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
     const finishIfDone = (): void => {
@@ -123,6 +144,8 @@ export async function driveOpenLoop(run: Run, send: SendCheck, histogram: Histog
           continue;
         }
         recordLatencyMs(lag, now - intended);
+        if (sentOut++ === 0) firstSendMs = now;
+        lastSendMs = now;
         inFlight++;
         send(sent++, (ok) => {
           if (ok) {
@@ -150,7 +173,17 @@ export async function driveOpenLoop(run: Run, send: SendCheck, histogram: Histog
     line: `${counts.answered} answered, ${counts.failed} failed, ${unanswered === 0 ? '' : `${unanswered} unanswered after ${ANSWER_WAIT_MS} ms, `}${counts.skipped} not sent (in-flight bound); latency from each Check's intended send time (open loop)`,
     detail: `client lateness (sent - intended): p50 ${ms(l.p50_ms)} ms, p99 ${ms(l.p99_ms)} ms, max ${ms(l.max_ms)} ms; client event-loop lateness (1 ms timer) p99 ${ms(Math.max(0, loop.percentile(99) / 1e6 - 1))} ms, max ${ms(Math.max(0, loop.max / 1e6 - 1))} ms`,
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    reachedPerSec: sentRate(sentOut, firstSendMs, lastSendMs),
+    notSent: skipped,
+    bursty: false,
+    connections: 1,
   };
+}
+
+/** takes how many Checks went out between the first and last send (ms); returns per second (n sends: n - 1 intervals). */
+function sentRate(count: number, firstMs: number, lastMs: number): number {
+  if (count < 2) return count;
+  return lastMs > firstMs ? ((count - 1) * 1000) / (lastMs - firstMs) : Infinity;
 }
 
 /** The sidecar's client: the agent's PolicyClient, one Check per call (no joining: every call has its own key ''). */
@@ -230,11 +263,12 @@ function burstShape(starts: number[]): string {
 }
 
 /**
- * h2load as the load generator, one connection, --max-in-flight streams, one framed CheckRequest body (an allowed
- * /api request that calls a handler); paced: a timing script instead of --rps. Latencies from its per-request log;
- * its CPU from the shell's `times`. Resolves null when h2load is not installed.
+ * h2load as the load generator, one framed CheckRequest body (an allowed /api request that calls a handler). rps: one
+ * connection, --rps (bursts); paced: one connection, a timing script; spread: spreadPlan's clients at --rps each,
+ * connections opened over one tick. --max-in-flight streams per connection. Latencies from its per-request log; its
+ * CPU from the shell's `times`. Resolves null when h2load is not installed.
  */
-export async function runH2load(run: Run, histogram: Histogram, paced: boolean): Promise<RunResult | null> {
+export async function runH2load(run: Run, histogram: Histogram, pacing: H2loadPacing): Promise<RunResult | null> {
   if (!h2loadInstalled()) return null;
   const message = run.encoded(2);
   const framed = Buffer.alloc(5 + message.length);
@@ -242,24 +276,34 @@ export async function runH2load(run: Run, histogram: Histogram, paced: boolean):
   message.copy(framed, 5);
   const body = join(run.dir, 'check-request.bin');
   // A log of its own per run: h2load appends to an existing file.
-  const log = join(run.dir, `h2load-${paced ? 'paced' : 'rps'}-${Date.now()}.tsv`);
+  const log = join(run.dir, `h2load-${pacing}-${Date.now()}.tsv`);
   writeFileSync(body, framed);
-  const total = Math.round(run.rate * run.seconds);
+  let total = Math.round(run.rate * run.seconds);
   const url = `http://127.0.0.1:${run.port}${CHECK_PATH}`;
-  const common = ['-c', '1', '-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers'];
-  let pacing: string[];
-  if (paced) {
+  const headers = ['-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers'];
+  let load: string[];
+  let how: string;
+  let connections = 1;
+  if (pacing === 'paced') {
     const script = join(run.dir, 'timing-script.txt');
     const interval = 1000 / run.rate;
     const lines: string[] = [];
     for (let i = 0; i < total; i++) lines.push(`${(i * interval).toFixed(3)}\t${url}`);
     writeFileSync(script, `${lines.join('\n')}\n`);
-    pacing = ['--timing-script-file', script];
+    load = ['-c', '1', '-n', String(total), '--timing-script-file', script];
+    how = 'timing script, one client, one Check every 1/rate; latency from each stream\'s submission';
+  } else if (pacing === 'spread') {
+    const plan = spreadPlan(run.rate, run.seconds);
+    total = plan.requests;
+    connections = plan.clients;
+    load = ['-c', String(plan.clients), '-r', String(plan.connectionsPerMs), '--rate-period', '1ms', '-n', String(total), '--rps', plan.rpsPerClient.toFixed(3), url];
+    how = `${plan.clients} clients at --rps ${plan.rpsPerClient.toFixed(1)} each (one Check per 10 ms tick), ${plan.connectionsPerMs} connections opened a ms; latency from each stream's submission`;
   } else {
-    pacing = ['--rps', String(run.rate), url];
+    load = ['-c', '1', '-n', String(total), '--rps', String(run.rate), url];
+    how = '--rps: bursts every 10 ms; latency from the burst\'s submission, so it includes waiting behind the burst';
   }
-  const args = [...common, '-m', String(run.maxInFlight), '-n', String(total), ...pacing, '--log-file', log];
-  const warm = [...common, '-m', '50', '-n', '2000', url];
+  const args = [...headers, ...load, '-m', String(run.maxInFlight), '--log-file', log];
+  const warm = [...headers, '-c', '1', '-m', '50', '-n', '2000', url];
   const script = `h2load ${warm.map(quote).join(' ')} >/dev/null || exit 1; h2load ${args.map(quote).join(' ')} >/dev/null || exit 1; times`;
   const output = await new Promise<string>((resolve, reject) => {
     execFile('bash', ['-c', script], { encoding: 'utf8', timeout: (run.seconds * 4 + 60) * 1000 }, (err, stdout, stderr) => {
@@ -282,8 +326,14 @@ export async function runH2load(run: Run, histogram: Histogram, paced: boolean):
       other++;
     }
   }
-  const how = paced
-    ? 'timing script, one Check every 1/rate; latency from each stream\'s submission'
-    : '--rps: bursts every 10 ms; latency from the burst\'s submission, so it includes waiting behind the burst';
-  return { line: `${ok} answered HTTP 200, ${other} other (${how})`, detail: burstShape(starts), clientCpuSeconds: shellSeconds(children[0]!) + shellSeconds(children[1]!) };
+  const reachedPerSec = reachedRate(starts);
+  return {
+    line: `${ok} answered HTTP 200, ${other} other, ${total - starts.length} not logged (${how})`,
+    detail: burstShape(starts),
+    clientCpuSeconds: shellSeconds(children[0]!) + shellSeconds(children[1]!),
+    reachedPerSec,
+    notSent: Math.max(0, total - starts.length),
+    bursty: pacing === 'rps',
+    connections,
+  };
 }

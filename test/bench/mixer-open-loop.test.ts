@@ -23,6 +23,17 @@ describe('driveOpenLoop', () => {
     expect((result as { line: string }).line).toMatch(/^100 answered, 0 failed, 0 not sent/);
   });
 
+  it('reports the rate it sent at and the Checks it never sent, for the row verdict', async () => {
+    const result = await within(driveOpenLoop(run(200, 0.5, 1000), answerAtOnce, createLatencyHistogram()), 10_000);
+    expect(result).not.toBe('hung');
+    const r = result as { reachedPerSec: number; notSent: number; bursty: boolean };
+    // 100 Checks 5 ms apart; a loaded machine sends some late, hence the margin.
+    expect(r.reachedPerSec).toBeGreaterThan(150);
+    expect(r.reachedPerSec).toBeLessThan(260);
+    expect(r.notSent).toBe(0);
+    expect(r.bursty).toBe(false);
+  });
+
   it('ends at once when the plan holds no Check (rate x duration under one)', async () => {
     const result = await within(driveOpenLoop(run(0.5, 1), answerAtOnce, createLatencyHistogram()), 5_000);
     expect(result).not.toBe('hung');
