@@ -14,8 +14,12 @@ import { hcmListener, prefixRoute, rawExchange, startProxy, startUpstream, type 
 import { h2Cluster } from '../support/h2-bootstrap.js';
 import { staticCluster } from '../support/tls-bootstrap.js';
 import { h2Request } from '../support/h2-client.js';
+import { upstreamTls } from '../support/tls-bootstrap.js';
+import { TestCa } from '../support/tls-certs.js';
 
 let h2server: http2.Http2Server;
+/** The same over TLS: the proxy's HTTP/2 upstream then runs on node:http2, not the native session. */
+let h2tls: http2.Http2SecureServer;
 let h1: Upstream;
 let raw: net.Server;
 let proxy: RunningProxy;
@@ -49,19 +53,26 @@ function startRawUpstream(): Promise<net.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-beforeAll(async () => {
-  h2server = http2.createServer();
-  h2server.on('stream', (stream) => {
-    const chunks: Buffer[] = [];
-    let trailers: Record<string, unknown> = {};
-    stream.on('trailers', (t: Record<string, unknown>) => (trailers = t));
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => {
-      h2seen = { trailers, body: Buffer.concat(chunks).toString() };
-      stream.respond({ ':status': 200 });
-      stream.end('h2');
-    });
+function recordH2(stream: http2.ServerHttp2Stream): void {
+  const chunks: Buffer[] = [];
+  let trailers: Record<string, unknown> = {};
+  stream.on('trailers', (t: Record<string, unknown>) => (trailers = t));
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.on('end', () => {
+    h2seen = { trailers, body: Buffer.concat(chunks).toString() };
+    stream.respond({ ':status': 200 });
+    stream.end('h2');
   });
+}
+
+beforeAll(async () => {
+  const ca = new TestCa();
+  const leaf = ca.leaf({ cn: 'upstream', dns: ['localhost'] });
+  h2tls = http2.createSecureServer({ cert: leaf.cert, key: leaf.key, allowHTTP1: false });
+  h2tls.on('stream', recordH2);
+  await new Promise<void>((r) => h2tls.listen(0, '127.0.0.1', r));
+  h2server = http2.createServer();
+  h2server.on('stream', recordH2);
   await new Promise<void>((r) => h2server.listen(0, '127.0.0.1', r));
   h1 = await startUpstream((req, res, body) => {
     h1seen = { trailers: { ...req.trailers }, body };
@@ -73,10 +84,12 @@ beforeAll(async () => {
       static_resources: {
         listeners: [hcmListener('in', [
           prefixRoute('/h1/', 'h1backend', '10s'), prefixRoute('/h2/', 'h2backend', '10s'), prefixRoute('/resp/', 'raw', '10s'),
+          prefixRoute('/h2tls/', 'h2tls', '10s'),
         ])],
         clusters: [
           staticCluster('h1backend', h1.port), h2Cluster('h2backend', (h2server.address() as AddressInfo).port),
           staticCluster('raw', (raw.address() as AddressInfo).port),
+          h2Cluster('h2tls', (h2tls.address() as AddressInfo).port, { transport_socket: upstreamTls(ca.certPath, 'localhost') }),
         ],
       },
     },
@@ -86,6 +99,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   h2server?.close();
+  h2tls?.close();
   raw?.close();
   await h1?.close();
 });
@@ -122,6 +136,16 @@ describe('an HTTP/1.1 client\'s chunked request trailers', () => {
     expect(r.text).toMatch(/^HTTP\/1\.1 200/);
     expect(h2seen.body).toBe('hello');
     expect(Object.fromEntries(Object.entries(h2seen.trailers).filter(([k]) => !k.startsWith(':')))).toEqual({ 'x-checksum': 'c1' });
+  });
+
+  it('reach an HTTP/2 upstream over TLS (node:http2 upstream) as trailers, also when the body is still coming', async () => {
+    const r = await rawExchange(proxy.port, `${chunkedPost('/h2tls/a')}5\r\nhello\r\n0\r\n${REQUEST_SECTION}`, 5000);
+    expect(r.text).toMatch(/^HTTP\/1\.1 200/);
+    expect(h2seen.body).toBe('hello');
+    expect(h2seen.trailers).toMatchObject({ 'x-checksum': 'c1' });
+    const text = await exchangeInParts([`${chunkedPost('/h2tls/b')}5\r\nhello\r\n`, '0\r\nx-checksum: later\r\n\r\n'], 300);
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+    expect(h2seen.trailers).toMatchObject({ 'x-checksum': 'later' });
   });
 
   it('are forwarded whole when the section arrives over several reads', async () => {
