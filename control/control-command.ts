@@ -26,6 +26,7 @@ import { trustDomainProblem } from '../src/identity/spiffe.js';
 import {
   DEFAULT_PATH_NORMALIZATION, isPathNormalizationType, PATH_NORMALIZATION_TYPES, type PathNormalizationType,
 } from './translate/hcm-path-normalization.js';
+import type { MeshH2UpgradePolicy } from './translate/upstream-protocol.js';
 import { ACCESS_LOG_ENCODINGS, meshAccessLogProblem, type AccessLogEncoding, type MeshAccessLog } from './translate/access-log-mesh.js';
 import { parseCollectorAddress, parseSamplingPercent, type MeshTracing } from './translate/tracing-mesh.js';
 
@@ -45,6 +46,8 @@ export interface ControlOptions {
   readonly registrationGraceMs: number;
   /** Istio's meshConfig.pathNormalization.normalization for every proxy's listeners. */
   readonly pathNormalization: PathNormalizationType;
+  /** Istio's meshConfig.h2UpgradePolicy: UPGRADE makes clusters of `http` ports speak HTTP/2 (a DestinationRule's overrides it). */
+  readonly h2UpgradePolicy: MeshH2UpgradePolicy;
   /** Istio's meshConfig.accessLogFile / accessLogEncoding / accessLogFormat for every proxy's listeners. */
   readonly accessLog: MeshAccessLog;
   /** --root-namespace: mesh-wide Sidecar, DestinationRule and PeerAuthentication live here (Istio: istio-system). */
@@ -100,6 +103,11 @@ export const CONTROL_COMMAND: CommandSpec = {
       name: 'path-normalization', type: 'string', valueName: 'TYPE', default: DEFAULT_PATH_NORMALIZATION,
       description: `Istio's meshConfig.pathNormalization for the proxies' listeners: ${PATH_NORMALIZATION_TYPES.join(', ')}`,
       validate: (v) => (isPathNormalizationType(String(v)) ? undefined : `unknown path normalization '${String(v)}'`),
+    },
+    {
+      name: 'h2-upgrade-policy', type: 'string', valueName: 'POLICY', default: 'DO_NOT_UPGRADE',
+      description: "Istio's meshConfig.h2UpgradePolicy: UPGRADE sends HTTP/2 to every http port's upstream (a DestinationRule's h2UpgradePolicy wins); DO_NOT_UPGRADE",
+      validate: (v) => (v === 'UPGRADE' || v === 'DO_NOT_UPGRADE' ? undefined : `unknown h2 upgrade policy '${String(v)}' (UPGRADE or DO_NOT_UPGRADE)`),
     },
     {
       name: 'access-log-file', type: 'string', valueName: 'PATH', default: '',
@@ -244,6 +252,7 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
     pushDebounceMaxMs: v['push-debounce-max'] as number,
     registrationGraceMs: v['registration-grace'] as number,
     pathNormalization: v['path-normalization'] as PathNormalizationType,
+    h2UpgradePolicy: v['h2-upgrade-policy'] as MeshH2UpgradePolicy,
     accessLog,
     rootNamespace,
   };
@@ -343,7 +352,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
       config: store, registry, cache, log: log.child({ component: 'xds' }),
       debounce: { quietMs: options.pushDebounceQuietMs, maxDelayMs: options.pushDebounceMaxMs },
       meshOptions: {
-        pathNormalization: options.pathNormalization, accessLog: options.accessLog, trustDomain: options.ca.trustDomain, rootNamespace: options.rootNamespace,
+        pathNormalization: options.pathNormalization, h2UpgradePolicy: options.h2UpgradePolicy, accessLog: options.accessLog, trustDomain: options.ca.trustDomain, rootNamespace: options.rootNamespace,
         tracing: options.tracing,
         tracingCollector: options.tracingCollector,
       },

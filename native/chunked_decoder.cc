@@ -1,5 +1,6 @@
 #include "chunked_decoder.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "http_chars.h"
@@ -140,6 +141,8 @@ int Decode(const uint8_t* buf, size_t start, size_t end, double* state, Sink& si
                  static_cast<uint64_t>(state[kChunkedLineBytes]), static_cast<uint64_t>(state[kChunkedSizeDigits]),
                  static_cast<uint64_t>(state[kChunkedTrailerBytes])};
   size_t p = start;
+  // Where this call's trailer-section bytes begin: here when it resumes inside the section, else once the last chunk's line ends.
+  size_t trailer_start = (s.phase >= kPhaseTrailerStart && s.phase != kPhaseDone) ? start : SIZE_MAX;
   int error = 0;
   while (p < end && s.phase != kPhaseDone) {
     if (s.phase == kPhaseData) {
@@ -154,6 +157,7 @@ int Decode(const uint8_t* buf, size_t start, size_t end, double* state, Sink& si
     error = StepFraming(s, buf[p]);
     if (error != 0) break;
     p++;
+    if (trailer_start == SIZE_MAX && s.phase == kPhaseTrailerStart) trailer_start = p;
   }
   state[kChunkedPhase] = s.phase;
   state[kChunkedRemaining] = static_cast<double>(s.remaining);
@@ -161,6 +165,7 @@ int Decode(const uint8_t* buf, size_t start, size_t end, double* state, Sink& si
   state[kChunkedSizeDigits] = static_cast<double>(s.size_digits);
   state[kChunkedConsumed] = static_cast<double>(p);
   state[kChunkedTrailerBytes] = static_cast<double>(s.trailer_bytes);
+  state[kChunkedTrailerStart] = static_cast<double>(trailer_start == SIZE_MAX ? p : trailer_start);
   return error;
 }
 

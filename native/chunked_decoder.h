@@ -1,7 +1,10 @@
 // Chunked transfer-coding decoder (RFC 9112 7.1): finds the data ranges of a
 // chunked body without copying them, or compacts the data of a whole read in
 // place so the caller gets one range per read however small the chunks are.
-// Resumable at any byte: all progress lives in a caller-owned Float64Array
+// The trailer section is validated and bounded (kMaxTrailerBytes) but not
+// interpreted: each call says where its share of it begins, so the caller can
+// collect the raw lines (buf[trailer start, consumed)), which neither entry
+// point moves. Resumable at any byte: all progress lives in a caller-owned Float64Array
 // (layout below, mirrored by CHUNKED in src/native.ts; all zeros = start of a
 // body). Both entry points run the same state machine.
 #ifndef ISTHMUS_CHUNKED_DECODER_H_
@@ -21,6 +24,7 @@ enum ChunkedStateSlot : size_t {
   kChunkedSizeDigits = 3,  // hex digits of the chunk size so far
   kChunkedConsumed = 4,    // out: absolute offset up to which input was consumed
   kChunkedTrailerBytes = 5,
+  kChunkedTrailerStart = 6,  // out: absolute offset where this call's trailer-section bytes begin (== consumed: none)
   kChunkedStateSize = 8,
 };
 

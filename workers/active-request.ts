@@ -362,13 +362,16 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     if (this.router !== null) this.router.decodeComplete();
   }
 
-  /** The chunked body was malformed: 400 if nothing was answered yet, else cut the connection. */
-  downstreamProtocolError(): void {
+  /**
+   * The chunked body was malformed: 400 if nothing was answered yet (431 for a trailer section past the limit, as
+   * Envoy's HTTP/1 codec), else cut the connection.
+   */
+  downstreamProtocolError(tooLarge = false): void {
     this.closeAfter = true;
     this.receivingBody = false;
     if (!this.responseStarted) {
       if (this.router !== null) this.router.abandonAttempt();
-      this.replyFailure(LocalReply.BAD_REQUEST);
+      this.replyFailure(tooLarge ? LocalReply.HEADERS_TOO_LARGE : LocalReply.BAD_REQUEST);
     } else {
       this.cutResponse(ResponseFlag.DPE);
     }

@@ -2,6 +2,7 @@
 // response (content-length, chunked, close-delimited) with the native parser,
 // and hands each piece to the stream bound to it. One exchange at a time; the
 // endpoint pools it between exchanges.
+import { ChunkedTrailerSection, passedTrailerBytes } from './chunked-trailers.js';
 import { Buffer } from 'node:buffer';
 import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace, parseResponseHead } from '../src/native.js';
 import { headOut, parseLimits } from './parse-scratch.js';
@@ -76,6 +77,8 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
   private bodyMode: number = BodyMode.NONE;
   private remaining = 0;
   private readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
+  /** The chunked response's trailer section (collected across reads), once one has begun; taken at the body's end. */
+  private trailers: ChunkedTrailerSection | null = null;
   private keepAlive = true;
   /** The request's last byte has been written (a connection is reusable only then). */
   private requestDone = false;
@@ -259,6 +262,8 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
         this.endpoint.health.recordStatus(status);
         this.startBody(status);
         this.phase = PHASE_BODY;
+        // A chunked body may end with a trailer section: an HTTP/2 client's stream then waits for it to end.
+        if (this.bodyMode === BodyMode.CHUNKED && stream.upstreamMayTrail !== undefined) stream.upstreamMayTrail();
         stream.onUpstreamResponseHead(this, buf, pos, n, this.bodyMode);
         pos += n;
         if (this.stream === null) return; // the stream gave up on this response (a retry)
@@ -281,6 +286,8 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
         if (!this.readChunked(stream, buf, pos, end)) return;
         pos = this.chunkState[CHUNKED.CONSUMED]!;
         if (this.chunkState[CHUNKED.PHASE] === CHUNKED.DONE_PHASE) {
+          const trailers = this.trailers?.take() ?? null;
+          if (trailers !== null && stream.onUpstreamTrailers !== undefined) stream.onUpstreamTrailers(trailers);
           this.finish(pos < end);
           return;
         }
@@ -297,11 +304,14 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
    * data of all their chunks on as one range; false when the connection failed or the stream gave up.
    */
   private readChunked(stream: UpstreamStream, buf: Buffer, pos: number, end: number): boolean {
-    const n = decodeChunkedInPlace(buf, pos, end, this.chunkState);
+    const state = this.chunkState;
+    const n = decodeChunkedInPlace(buf, pos, end, state);
     if (n < 0) {
       this.fail(UpstreamFailure.PROTOCOL);
       return false;
     }
+    // The trailer bytes lie past the data the decoder moved (kept before the body piece goes on: buf is reused).
+    if (this.trailers !== null || passedTrailerBytes(state)) (this.trailers ??= new ChunkedTrailerSection()).collect(buf, state);
     if (n > 0) stream.onUpstreamBody(buf, pos, pos + n);
     return this.stream !== null;
   }
@@ -321,6 +331,7 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
     } else if ((flags & FLAG.CHUNKED) !== 0) {
       this.bodyMode = BodyMode.CHUNKED;
       this.chunkState.fill(0);
+      this.trailers?.take(); // a failed exchange's leftovers
     } else if ((flags & FLAG.CONTENT_LENGTH) !== 0) {
       this.remaining = headOut[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + headOut[HEAD.CONTENT_LENGTH_LO]!;
       this.bodyMode = this.remaining === 0 ? BodyMode.NONE : BodyMode.LENGTH;

@@ -13,8 +13,9 @@ import { adsConfigSource, duration, socketAddress, wrapped } from './envoy-value
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import { localityFailoverApplies, localityPriorities } from './locality-priority.js';
 import { clusterPolicyFields, effectivePolicy } from './traffic-policy.js';
-import { istioSni, outboundMtlsSocket, spiffeIds } from './mtls-contexts.js';
+import { ISTIO_ALPN, ISTIO_H2_ALPN, istioSni, outboundMtlsSocket, spiffeIds } from './mtls-contexts.js';
 import { hasMeshIdentity } from './peer-authentication-policy.js';
+import { upstreamHttpProtocol, type UpstreamHttpProtocol } from './upstream-protocol.js';
 
 /** Cluster names for every port of a service and every subset its DestinationRule defines (sorted). */
 export function serviceClusterNames(service: RegistryService, proxy: ProxyIdentity, config: MeshConfig): string[] {
@@ -45,8 +46,15 @@ export function buildOutboundCluster(name: string, proxy: ProxyIdentity, config:
   if (key === undefined) throw new Error(`not an outbound cluster name: ${name}`);
   const rule = config.destinationRuleFor(key.host, proxy.namespace, hostNamespace(key, registry, proxy));
   const policy = effectivePolicy(rule, key.subset, key.port);
-  const policyFields = clusterPolicyFields(policy, config.options.connectTimeoutMs, key.host);
-  const mtls = outboundMtls(key, policy.tls?.mode, proxy, config, registry);
+  const upstream = upstreamHttpProtocol({
+    portProtocol: registry.service(key.host)?.ports.find((p) => p.number === key.port)?.protocol,
+    policy,
+    meshUpgrade: config.options.h2UpgradePolicy,
+    direction: 'outbound',
+    sidecar: proxy.router !== true && proxy.proxyless !== true,
+  });
+  const policyFields = clusterPolicyFields(policy, config.options.connectTimeoutMs, key.host, upstream);
+  const mtls = outboundMtls(key, policy.tls?.mode, upstream, proxy, config, registry);
   const mtlsFields = mtls !== undefined ? { transport_socket: mtls } : {};
   const dnsService = dnsServiceOf(name, registry);
   if (dnsService !== undefined) {
@@ -95,9 +103,11 @@ function dnsLoadAssignment(
  * plaintext; with neither, auto mTLS as Istio's: mTLS when every endpoint's workload has a sidecar with a mesh
  * identity (label security.istio.io/tlsMode=istio), plaintext otherwise. The peer must present the SPIFFE ID of
  * one of the service's accounts (the service's endpoints'); endpoints with no account give no check beyond the CA.
+ * ALPN: Istio's in-mesh values, with h2 last for an HTTP/2 cluster.
  */
 function outboundMtls(
-  key: OutboundClusterKey, mode: string | undefined, proxy: ProxyIdentity, config: MeshConfig, registry: ServiceRegistry,
+  key: OutboundClusterKey, mode: string | undefined, upstream: UpstreamHttpProtocol | undefined, proxy: ProxyIdentity, config: MeshConfig,
+  registry: ServiceRegistry,
 ): object | undefined {
   if (!hasMeshIdentity(proxy.labels) || mode === 'DISABLE') return undefined;
   if (mode !== 'ISTIO_MUTUAL' && mode !== undefined) return undefined; // SIMPLE/MUTUAL: the DestinationRule's own TLS
@@ -111,7 +121,9 @@ function outboundMtls(
     return config.mtlsModeFor({ id: '', namespace, labels: e.labels }, port) === 'DISABLE';
   })) return undefined;
   const accounts = endpoints.filter((e) => e.serviceAccount !== '').map((e) => ({ namespace, serviceAccount: e.serviceAccount }));
-  return outboundMtlsSocket(istioSni(key.host, key.port, key.subset), spiffeIds(config.options.trustDomain, accounts));
+  // An HTTP/2 cluster says so by ALPN, as Istio's ALPNInMeshH2WithMxc; the peer's inbound HTTP chain then picks h2.
+  const alpn = upstream === 'HTTP2' ? ISTIO_H2_ALPN : ISTIO_ALPN;
+  return outboundMtlsSocket(istioSni(key.host, key.port, key.subset), spiffeIds(config.options.trustDomain, accounts), alpn);
 }
 
 /**

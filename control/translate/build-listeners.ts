@@ -12,6 +12,8 @@ import {
   socketAddress, TYPE_PREFIX,
 } from './envoy-values.js';
 import { portHandling } from '../config/port-protocol.js';
+import { HTTP_PROTOCOL_OPTIONS_NAME, HTTP_PROTOCOL_OPTIONS_TYPE_URL } from '../../src/config/http2-options.js';
+import { protocolOptionsOneof, upstreamHttpProtocol, type UpstreamHttpProtocol } from './upstream-protocol.js';
 import type { MeshConfig, ProxyIdentity } from './mesh-config.js';
 import { hcmAccessLog } from './access-log-mesh.js';
 import { OUTBOUND_ROUTE_NAME } from './build-route-config.js';
@@ -118,11 +120,14 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
   const port = proxy.inboundPort ?? config.options.inboundPort;
   const clusters = ports.map((p) => {
     const name = inboundClusterName(p.number);
+    // The app's own protocol: HTTP/2 to a grpc/http2 port (a gRPC server speaks nothing else), the caller's to a sniffed one.
+    const upstream = upstreamHttpProtocol({ portProtocol: p.protocol, policy: {}, meshUpgrade: 'DO_NOT_UPGRADE', direction: 'inbound', sidecar: true });
     return {
       name,
       type: 'STATIC',
       connect_timeout: duration(config.options.connectTimeoutMs),
       lb_policy: 'ROUND_ROBIN',
+      ...(upstream !== undefined ? inboundProtocolOptions(upstream) : {}),
       load_assignment: {
         cluster_name: name,
         endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', proxy.appPort!) } }] }],
@@ -174,6 +179,11 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
     ],
   };
   return { listener: sniffed, clusters };
+}
+
+/** The inbound cluster's typed_extension_protocol_options for an upstream protocol. */
+function inboundProtocolOptions(upstream: UpstreamHttpProtocol): object {
+  return { typed_extension_protocol_options: { [HTTP_PROTOCOL_OPTIONS_NAME]: { '@type': HTTP_PROTOCOL_OPTIONS_TYPE_URL, ...protocolOptionsOneof(upstream) } } };
 }
 
 /** A sidecar with a mesh identity whose service has TCP ports: TCP (and HTTP) chains by PeerAuthentication mode (inbound-chains.ts). */

@@ -1,6 +1,7 @@
 // The routing config (VirtualServices, DestinationRules, Sidecars) indexed
 // once per config version, so translating for each of many proxies is a
 // series of map lookups. Also the proxy's identity, as the translation sees it.
+import type { MeshH2UpgradePolicy } from './upstream-protocol.js';
 import type { PolicySummary } from './mixer-filter.js';
 import { DEFAULT_PATH_NORMALIZATION, type PathNormalizationType } from './hcm-path-normalization.js';
 import { DEFAULT_MESH_ACCESS_LOG, type MeshAccessLog } from './access-log-mesh.js';
@@ -63,6 +64,8 @@ export interface MeshOptions {
   readonly trustDomain: string;
   /** --tracing-sampling / --tracing-zipkin: tracing on every sidecar HTTP listener (tracing-mesh.ts); null: off. */
   readonly tracing: MeshTracing | null;
+  /** Istio's meshConfig.h2UpgradePolicy: UPGRADE makes every outbound cluster of an `http` port speak HTTP/2 (a DestinationRule's overrides it). */
+  readonly h2UpgradePolicy: MeshH2UpgradePolicy;
   /** Where spans go when a Telemetry turns tracing on without --tracing-sampling (--tracing-zipkin, else the admin port). */
   readonly tracingCollector?: { host: string; port: number };
 }
@@ -77,6 +80,7 @@ export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
   accessLog: DEFAULT_MESH_ACCESS_LOG,
   trustDomain: 'cluster.local',
   tracing: null,
+  h2UpgradePolicy: 'DO_NOT_UPGRADE',
 });
 
 export interface MeshConfig {

@@ -12,6 +12,10 @@ const UPSTREAM_TLS_TYPE = 'type.googleapis.com/envoy.extensions.transport_socket
 export const TLS_SOCKET_NAME = 'envoy.transport_sockets.tls';
 /** ALPN of an in-mesh HTTP/1.1 connection (Istio's ALPNInMeshWithMxc). */
 export const ISTIO_ALPN = ['istio-peer-exchange', 'istio'];
+/** ALPN of an in-mesh HTTP/2 connection (Istio's ALPNInMeshH2WithMxc): the server's HTTP chain selects h2. */
+export const ISTIO_H2_ALPN = ['istio-peer-exchange', 'istio', 'h2'];
+/** ALPN an inbound HTTP mTLS chain offers (Istio's ALPNHttp): h2 for clients that ask for it, else HTTP/1.1. */
+export const HTTP_DOWNSTREAM_ALPN = ['h2', 'http/1.1'];
 
 const sds = (name: string): object => ({ name, sds_config: { ads: {}, resource_api_version: 'V3' } });
 
@@ -34,7 +38,7 @@ function commonTlsContext(alpn: readonly string[], sanMatchers?: object[]): obje
 export const TCP_DOWNSTREAM_ALPN = ['h2', 'http/1.1'];
 
 /** The inbound mTLS transport socket: a certificate from the mesh CA is required. */
-export function inboundMtlsSocket(alpn: readonly string[] = ['http/1.1']): object {
+export function inboundMtlsSocket(alpn: readonly string[] = HTTP_DOWNSTREAM_ALPN): object {
   return {
     name: TLS_SOCKET_NAME,
     typed_config: {
@@ -56,13 +60,13 @@ export function spiffeIds(trustDomain: string, accounts: readonly { namespace: s
 }
 
 /** The outbound mTLS transport socket; `peerIds` empty: any certificate of the mesh CA (Istio's fallback). */
-export function outboundMtlsSocket(sni: string, peerIds: readonly string[]): object {
+export function outboundMtlsSocket(sni: string, peerIds: readonly string[], alpn: readonly string[] = ISTIO_ALPN): object {
   const matchers = peerIds.map((id) => ({ san_type: 'URI', matcher: { exact: id } }));
   return {
     name: TLS_SOCKET_NAME,
     typed_config: {
       '@type': UPSTREAM_TLS_TYPE,
-      common_tls_context: commonTlsContext(ISTIO_ALPN, matchers.length > 0 ? matchers : undefined),
+      common_tls_context: commonTlsContext(alpn, matchers.length > 0 ? matchers : undefined),
       sni,
     },
   };

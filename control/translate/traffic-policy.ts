@@ -8,6 +8,7 @@ import type { DestinationRule, TrafficPolicy } from '../config/istio-types.js';
 import { duration, wrapped } from './envoy-values.js';
 import { HTTP_PROTOCOL_OPTIONS_NAME, HTTP_PROTOCOL_OPTIONS_TYPE_URL } from '../../src/config/http2-options.js';
 import { upstreamTlsSocket } from './tls-transport-socket.js';
+import { protocolOptionsOneof, type UpstreamHttpProtocol } from './upstream-protocol.js';
 
 /** Istio's circuit-breaker default: effectively unlimited (Envoy's own defaults are 1024). */
 const UNLIMITED = 4294967295;
@@ -32,9 +33,13 @@ export function effectivePolicy(rule: DestinationRule | undefined, subset: strin
 
 /**
  * Cluster fields (lb_policy, ring_hash_lb_config, connect_timeout, circuit_breakers, typed_extension_protocol_options,
- * transport_socket, outlier_detection) for a policy.
+ * transport_socket, outlier_detection) for a policy. `upstream`: the HTTP protocol chosen for the port
+ * (upstream-protocol.ts); by default only the policy's own h2UpgradePolicy UPGRADE says HTTP/2.
  */
-export function clusterPolicyFields(policy: TrafficPolicy, defaultConnectTimeoutMs: number, host?: string): Record<string, unknown> {
+export function clusterPolicyFields(
+  policy: TrafficPolicy, defaultConnectTimeoutMs: number, host?: string,
+  upstream: UpstreamHttpProtocol | undefined = policy.connectionPool?.http?.h2UpgradePolicy === 'UPGRADE' ? 'HTTP2' : undefined,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const lb = policy.loadBalancer;
   if (lb?.type === 'consistentHash') {
@@ -61,15 +66,14 @@ export function clusterPolicyFields(policy: TrafficPolicy, defaultConnectTimeout
     };
   }
   const common = commonHttpProtocolOptions(pool);
-  // h2UpgradePolicy UPGRADE: the cluster speaks HTTP/2 upstream (as Istio's applyH2Upgrade); otherwise HTTP/1.1.
-  const upgrade = pool?.http?.h2UpgradePolicy === 'UPGRADE';
-  if (common !== undefined || upgrade) {
+  // HTTP/2 or the downstream's protocol (grpc/http2 ports, h2UpgradePolicy UPGRADE, sniffed ports); otherwise HTTP/1.1.
+  if (common !== undefined || upstream === 'HTTP2' || upstream === 'DOWNSTREAM') {
     // As Istio: HttpProtocolOptions needs its protocol oneof.
     out.typed_extension_protocol_options = {
       [HTTP_PROTOCOL_OPTIONS_NAME]: {
         '@type': HTTP_PROTOCOL_OPTIONS_TYPE_URL,
         ...(common !== undefined ? { common_http_protocol_options: common } : {}),
-        explicit_http_config: upgrade ? { http2_protocol_options: {} } : { http_protocol_options: {} },
+        ...protocolOptionsOneof(upstream),
       },
     };
   }

@@ -154,6 +154,24 @@ describe('decodeChunkedInPlace', () => {
     }
   });
 
+  it('says where each read\'s share of the trailer section begins, left untouched, split at every byte position', () => {
+    const section = BODY.slice(BODY.indexOf('0\r\nX-Trailer') + 3);
+    for (let cut = 1; cut < BODY.length; cut++) {
+      const state = new Float64Array(CHUNKED.STATE_SIZE);
+      let trailer = '';
+      for (const [from, to] of [[0, cut], [cut, BODY.length]] as const) {
+        const buf = bytes(BODY);
+        expect(decodeChunkedInPlace(buf, from, to, state)).toBeGreaterThanOrEqual(0);
+        trailer += buf.latin1Slice(state[CHUNKED.TRAILER_START]!, state[CHUNKED.CONSUMED]!);
+      }
+      expect(trailer, `cut at ${cut}`).toBe(section);
+    }
+    // No trailer section in a read: TRAILER_START is CONSUMED.
+    const state = new Float64Array(CHUNKED.STATE_SIZE);
+    decodeChunkedInPlace(bytes('5\r\nhello\r\n'), 0, 10, state);
+    expect(state[CHUNKED.TRAILER_START]).toBe(state[CHUNKED.CONSUMED]);
+  });
+
   it('turns a body of 1-byte chunks into one range per read', () => {
     const data = Buffer.alloc(100_000);
     for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;

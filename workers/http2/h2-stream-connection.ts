@@ -5,6 +5,7 @@
 // HTTP/1.1 response the request writes back is read into HTTP/2 HEADERS,
 // DATA and trailers (h1-response-reader.ts). Routing, filters, the router,
 // retries, stats and the access log are the HTTP/1.1 path's own.
+import type { ConnectionSecurity } from '../../src/stats/worker-stats-snapshot.js';
 import { CHUNKED, FLAG, HEAD, parseRequestHead, type TlsCertificateInfo } from '../../src/native.js';
 import { ActiveRequest } from '../active-request.js';
 import type { DownstreamConnection } from '../downstream-connection.js';
@@ -80,6 +81,11 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
 
   get requestedServerName(): string {
     return this.session.conn.requestedServerName;
+  }
+
+  /** The connection's mTLS labels for istio_* metrics (source_principal, connection_security_policy), as for HTTP/1.1. */
+  get security(): ConnectionSecurity | null {
+    return this.session.conn.security;
   }
 
   write(data: Buffer | string): boolean {

@@ -118,11 +118,12 @@ export class H2UpstreamStream extends H2UpstreamAttempt<H2UpstreamSession> imple
   }
 
   /**
-   * An HTTP/2 client's chunked request body may end with trailers: the stream then waits for them (no trailers:
-   * node:http2 ends it with an empty DATA frame). A body already ended without them needs no wait.
+   * A chunked request body (an HTTP/2 client's, or an HTTP/1.1 client's with a trailer section) may end with
+   * trailers: the stream then waits for them (no trailers: node:http2 ends it with an empty DATA frame). A body
+   * already ended without them needs no wait.
    */
   private mayTrail(): boolean {
-    if (this.bodyless || !this.chunked || this.stream.downstreamHttp2 !== true) return false;
+    if (this.bodyless || !this.chunked) return false;
     return !this.ended || (this.stream.requestTrailers?.() ?? null) !== null;
   }
 

@@ -1,0 +1,62 @@
+// The trailer section of an HTTP/1.1 chunked body (a client's request or an
+// upstream's response), collected as the native decoder passes over it and
+// read as fields once the body ends, so it can be forwarded: to an HTTP/2
+// peer as trailers, to an HTTP/1.1 one as a chunked trailer section. The
+// decoder has already checked every line (token names, field-value bytes, no
+// obs-fold) and bounded the section at CHUNKED.MAX_TRAILER_BYTES (60 KiB, as
+// Envoy's default max_request_headers_kb): a larger one is rejected, never
+// forwarded in part. Fields that may not be trailers (RFC 9110 6.5.1) are
+// dropped here (allowedTrailers).
+import { Buffer } from 'node:buffer';
+import { CHUNKED } from '../src/native.js';
+import { allowedTrailers } from './http2/h1-trailer-block.js';
+
+/** The bytes of an empty trailer section: the blank line after the last chunk. */
+const EMPTY_SECTION = 2;
+
+/** takes the decoder's state after a call; true when that call passed over trailer bytes worth keeping (not just an empty section's end). */
+export function passedTrailerBytes(state: Float64Array): boolean {
+  const n = state[CHUNKED.CONSUMED]! - state[CHUNKED.TRAILER_START]!;
+  return n > 0 && (n !== EMPTY_SECTION || state[CHUNKED.PHASE] !== CHUNKED.DONE_PHASE);
+}
+
+export class ChunkedTrailerSection {
+  /** Copies of the section's bytes from earlier reads (the read buffer is reused); null while none. */
+  private parts: Buffer[] | null = null;
+  private bytes = 0;
+
+  /**
+   * takes the read buffer and the decoder's state after a call that did not fail; keeps that call's trailer bytes
+   * (buf[TRAILER_START, CONSUMED)). Callers skip reads where passedTrailerBytes is false (most bodies: no trailers).
+   */
+  collect(buf: Buffer, state: Float64Array): void {
+    const from = state[CHUNKED.TRAILER_START]!;
+    const to = state[CHUNKED.CONSUMED]!;
+    if (to <= from) return;
+    (this.parts ??= []).push(Buffer.from(buf.subarray(from, to)));
+    this.bytes += to - from;
+  }
+
+  /** returns the section's fields that may be forwarded (names lowercased, repeats joined by ", "), or null for none; then forgets them. */
+  take(): Record<string, string> | null {
+    const parts = this.parts;
+    if (parts === null) return null;
+    this.parts = null;
+    const text = (parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.bytes)).toString('latin1');
+    this.bytes = 0;
+    const fields = Object.create(null) as Record<string, string>;
+    let any = false;
+    for (const line of text.split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon <= 0) continue; // the blank line that ends the section
+      const name = line.slice(0, colon).toLowerCase();
+      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+      fields[name] = fields[name] === undefined ? value : fields[name] + ', ' + value;
+      any = true;
+    }
+    if (!any) return null;
+    const allowed = allowedTrailers(fields);
+    for (const _ in allowed) return allowed;
+    return null;
+  }
+}
