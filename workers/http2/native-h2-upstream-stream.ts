@@ -34,6 +34,8 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
   /** The addon's session handle and stream id once on the wire. */
   private handle = -1;
   private id = -1;
+  /** The session the stream is on the wire on, until its CLOSE record: `session` is cleared when the response ends, before that. */
+  private wire: NativeH2UpstreamSession | null = null;
   /** The request's header block ("name\0value\0"...), kept for a resend. */
   private block: string | null = null;
 
@@ -115,6 +117,7 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
     }
     this.handle = handle;
     this.id = id;
+    this.wire = this.session;
     this.session.track(id, this);
     if (this.bodyless) return;
     if (this.sent !== null) for (const b of this.sent) h2cWrite(handle, id, b);
@@ -214,8 +217,11 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
   }
 
   private onClose(unprocessed: boolean): void {
+    // Untracked through `wire`: a stream that completed has no `session` any more, and kept in the session's map it
+    // held its request (router, downstream stream, buffers) until the connection closed.
+    if (this.wire !== null && this.id >= 0) this.wire.untrack(this.id);
+    this.wire = null;
     const session = this.session;
-    if (session !== null && this.id >= 0) session.untrack(this.id);
     this.id = -1;
     if (this.done) return;
     if (unprocessed && !this.responded && this.responseBytes === 0 && this.sent !== null && !this.resent && session !== null) {
@@ -241,6 +247,7 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
   /** The connection closed under the stream (never connected: a connect failure). */
   onSessionClosed(wasConnected: boolean): void {
     this.id = -1;
+    this.wire = null;
     if (this.done) return;
     this.fail(wasConnected ? UpstreamFailure.RESET : UpstreamFailure.CONNECT);
   }
