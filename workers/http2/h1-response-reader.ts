@@ -13,6 +13,8 @@ let scratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
 export interface H2ResponseSink {
   /** The head: `headers` holds ':status' and the rest (multi-valued as arrays); `noBody`: nothing follows. */
   h2Head(headers: Record<string, string | string[] | number>, noBody: boolean): void;
+  /** The head as its HTTP/1.1 bytes buf[start, end) (checked by the parser); false: the sink wants h2Head's object instead. */
+  h2HeadBytes(buf: Buffer, start: number, end: number, status: number, noBody: boolean): boolean;
   /** Body bytes (a buffer the sink may keep); false: the client's window is full. */
   h2Data(data: Buffer): boolean;
   h2End(): void;
@@ -74,7 +76,7 @@ export class H1ResponseReader {
           pos += n; // 100 Continue: h2 clients do not need it relayed
           continue;
         }
-        this.startBody(buf, status);
+        this.startBody(buf, pos, pos + n, status);
         pos += n;
         continue;
       }
@@ -99,22 +101,8 @@ export class H1ResponseReader {
     return ok;
   }
 
-  private startBody(buf: Buffer, status: number): void {
+  private startBody(buf: Buffer, start: number, end: number, status: number): void {
     const out = scratch;
-    // No prototype: an upstream's header named constructor or __proto__ must not meet Object.prototype's members.
-    const headers = Object.create(null) as Record<string, string | string[] | number>;
-    headers[':status'] = status;
-    const count = out[HEAD.HEADER_COUNT]!;
-    for (let i = 0; i < count; i++) {
-      const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
-      const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!);
-      if (CONNECTION_SPECIFIC.has(name)) continue;
-      const value = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
-      const prev = headers[name];
-      if (prev === undefined) headers[name] = value;
-      else if (Array.isArray(prev)) prev.push(value);
-      else headers[name] = [String(prev), value];
-    }
     const flags = out[HEAD.FLAGS]!;
     if (this.headRequest || status === 204 || status === 304) {
       this.phase = PHASE_DONE;
@@ -128,12 +116,32 @@ export class H1ResponseReader {
       this.phase = PHASE_LENGTH; // close-delimited: ActiveRequest never writes one to an HTTP/1.1 request
       this.remaining = Number.MAX_SAFE_INTEGER;
     }
-    this.sink.h2Head(headers, this.phase === PHASE_DONE);
-    if (this.phase === PHASE_DONE) this.sink.h2End();
+    const noBody = this.phase === PHASE_DONE;
+    if (!this.sink.h2HeadBytes(buf, start, end, status, noBody)) this.sink.h2Head(headerObject(buf, out, status), noBody);
+    if (noBody) this.sink.h2End();
   }
 
   private finish(): void {
     this.phase = PHASE_DONE;
     this.sink.h2End();
   }
+}
+
+/** The parsed head in `out` as a header object: ':status' and the fields HTTP/2 may carry (multi-valued as arrays). */
+function headerObject(buf: Buffer, out: Uint32Array, status: number): Record<string, string | string[] | number> {
+  // No prototype: an upstream's header named constructor or __proto__ must not meet Object.prototype's members.
+  const headers = Object.create(null) as Record<string, string | string[] | number>;
+  headers[':status'] = status;
+  const count = out[HEAD.HEADER_COUNT]!;
+  for (let i = 0; i < count; i++) {
+    const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
+    const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!);
+    if (CONNECTION_SPECIFIC.has(name)) continue;
+    const value = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
+    const prev = headers[name];
+    if (prev === undefined) headers[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else headers[name] = [String(prev), value];
+  }
+  return headers;
 }
