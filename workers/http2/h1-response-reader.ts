@@ -31,7 +31,8 @@ export class H1ResponseReader {
   private phase = PHASE_HEAD;
   private pending: Buffer | null = null;
   private remaining = 0;
-  private readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
+  /** The chunked body's decoder state, made for the first chunked response only. */
+  private chunkState: Float64Array | null = null;
 
   constructor(
     private readonly sink: H2ResponseSink,
@@ -54,8 +55,7 @@ export class H1ResponseReader {
     if (this.pending !== null) {
       buf = Buffer.concat([this.pending, data]);
       this.pending = null;
-    } else if (!owned && this.phase !== PHASE_LENGTH) {
-      buf = Buffer.from(data);
+      owned = true;
     }
     let ok = true;
     while (pos < buf.length && this.phase !== PHASE_DONE) {
@@ -63,7 +63,8 @@ export class H1ResponseReader {
         if (scratch.length < headSlots(parseLimits.maxHeaders)) scratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
         const n = parseResponseHead(buf, pos, buf.length, scratch, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
         if (n === 0) {
-          this.pending = buf.subarray(pos);
+          // The rest of a head: kept past this call (a buffer not the reader's may be reused by its writer).
+          this.pending = owned ? buf.subarray(pos) : Buffer.from(buf.subarray(pos));
           return true;
         }
         if (n < 0) {
@@ -88,14 +89,20 @@ export class H1ResponseReader {
         if (this.remaining === 0) this.finish();
         continue;
       }
-      const n = decodeChunkedInPlace(buf, pos, buf.length, this.chunkState);
+      if (!owned) {
+        // Chunked data is decoded in place: into a copy when the buffer is not the reader's (the head needs none).
+        buf = Buffer.from(buf.subarray(pos));
+        pos = 0;
+        owned = true;
+      }
+      const n = decodeChunkedInPlace(buf, pos, buf.length, this.chunkState!);
       if (n < 0) {
         this.phase = PHASE_DONE;
         this.sink.h2Broken();
         return false;
       }
       if (n > 0) ok = this.sink.h2Data(buf.subarray(pos, pos + n));
-      if (this.chunkState[CHUNKED.PHASE] === CHUNKED.DONE_PHASE) this.finish();
+      if (this.chunkState![CHUNKED.PHASE] === CHUNKED.DONE_PHASE) this.finish();
       pos = buf.length;
     }
     return ok;
@@ -108,7 +115,7 @@ export class H1ResponseReader {
       this.phase = PHASE_DONE;
     } else if ((flags & FLAG.CHUNKED) !== 0) {
       this.phase = PHASE_CHUNKED;
-      this.chunkState.fill(0);
+      (this.chunkState ??= new Float64Array(CHUNKED.STATE_SIZE)).fill(0);
     } else if ((flags & FLAG.CONTENT_LENGTH) !== 0) {
       this.remaining = out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!;
       this.phase = this.remaining === 0 ? PHASE_DONE : PHASE_LENGTH;

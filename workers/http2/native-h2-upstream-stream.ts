@@ -91,7 +91,7 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
     this.headRequest = h.headMethod;
     this.chunked = h.chunked;
     this.bodyless = h.bodyless;
-    this.chunkState.fill(0);
+    this.resetChunkState();
     return n;
   }
 
