@@ -40,6 +40,8 @@ const SERIAL = [
   'test/e2e/request-mirror.test.ts',
   'test/e2e/root-rotation.test.ts',
   'test/e2e/sds-over-ads.test.ts',
+  'test/e2e/h2-downstream-memory.test.ts',
+  'test/e2e/h2-upstream-memory.test.ts',
   'test/e2e/tiny-chunks.test.ts',
   'test/e2e/upstream-failures.test.ts',
   'test/e2e/workload-identity.test.ts',

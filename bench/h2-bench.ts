@@ -191,11 +191,11 @@ interface Target {
   readonly h2: number;
 }
 
-function startProxy(dir: string, name: string, ports: [number, number, number, number], env: NodeJS.ProcessEnv): ChildProcess {
+function startProxy(dir: string, name: string, ports: [number, number, number, number], env: NodeJS.ProcessEnv, cli = CLI): ChildProcess {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, isthmusBootstrap(...ports));
   // Access log off, as the peers run (haproxy logs nothing here).
-  return spawn(process.execPath, [CLI, 'proxy', '--bootstrap', file, '--admin-port', '0', '--data-dir', join(dir, `${name}-data`), '--workers', '1', '--access-log', 'off'],
+  return spawn(process.execPath, [cli, 'proxy', '--bootstrap', file, '--admin-port', '0', '--data-dir', join(dir, `${name}-data`), '--workers', '1', '--access-log', 'off'],
     { stdio: 'ignore', env: { ...process.env, ...env } });
 }
 
@@ -213,12 +213,18 @@ async function main(): Promise<void> {
     // The upstream leg on node:http2 (as before the native client session), for the before/after in one run.
     const nodeProxy = startProxy(dir, 'isthmus-node', [nodeGrpc!, grpcPort!, nodeH2!, h2Port!], { ISTHMUS_H2_UPSTREAM: 'node' });
     children.push(proxy, nodeProxy);
+    // ISTHMUS_BENCH_BASE=<another checkout>/bin/isthmus.js: that build as one more target, for a before/after in one run.
+    const baseCli = process.env.ISTHMUS_BENCH_BASE;
+    const [baseGrpc, baseH2] = baseCli === undefined ? [0, 0] : await Promise.all([freePort(), freePort()]);
+    const baseProxy = baseCli === undefined ? null : startProxy(dir, 'isthmus-base', [baseGrpc!, grpcPort!, baseH2!, h2Port!], {}, baseCli);
+    if (baseProxy !== null) children.push(baseProxy);
     const haproxy = findPeerBinary('haproxy');
     const targets: Target[] = [
       { name: 'direct', pid: null, grpc: `127.0.0.1:${grpcPort}`, h2: h2Port! },
       { name: 'isthmus', pid: proxy.pid ?? null, grpc: `127.0.0.1:${proxyGrpc}`, h2: proxyH2! },
       { name: 'isthmus node:http2 up', pid: nodeProxy.pid ?? null, grpc: `127.0.0.1:${nodeGrpc}`, h2: nodeH2! },
     ];
+    if (baseProxy !== null) targets.push({ name: 'isthmus base', pid: baseProxy.pid ?? null, grpc: `127.0.0.1:${baseGrpc}`, h2: baseH2! });
     if (haproxy !== null) {
       writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(haGrpc!, grpcPort!, haH2!, h2Port!));
       const ha = spawn(haproxy, ['-f', join(dir, 'haproxy.cfg'), '-db'], { stdio: 'ignore' });

@@ -97,6 +97,38 @@ napi_value H2cRequest(napi_env env, napi_callback_info info) {
   return NumberValue(env, c.s == nullptr ? -1 : c.s->Request(block->data(), block->size(), end_stream, head_request));
 }
 
+// (handle, head: Buffer, the router's HTTP/1.1 request head (parsed by parseRequestHead first), scheme, endStream,
+// headRequest) → stream id, or -1. The header list goes from the head's bytes to nghttp2 with no string per field.
+napi_value H2cRequestHead(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (H2ModuleSink(env) == nullptr) return nullptr;
+  int32_t handle = -1;
+  uint8_t* head = nullptr;
+  size_t len = 0;
+  char scheme[16];
+  size_t scheme_len = 0;
+  bool end_stream = false;
+  bool head_request = false;
+  if (!GetInt(env, argv[0], &handle, "h2cRequestHead: handle must be a number") ||
+      !GetWordArray(env, argv[1], "h2cRequestHead: head must be a Buffer or Uint8Array", &head, &len)) {
+    return nullptr;
+  }
+  if (napi_get_value_string_latin1(env, argv[2], scheme, sizeof(scheme), &scheme_len) != napi_ok) {
+    ThrowTypeError(env, "h2cRequestHead: scheme must be a string");
+    return nullptr;
+  }
+  if (napi_get_value_bool(env, argv[3], &end_stream) != napi_ok || napi_get_value_bool(env, argv[4], &head_request) != napi_ok) {
+    ThrowTypeError(env, "h2cRequestHead: endStream and headRequest must be booleans");
+    return nullptr;
+  }
+  H2Endpoint* e = H2Find(handle);
+  if (e == nullptr || !e->IsClient()) return NumberValue(env, -1);
+  H2ClientSession* s = static_cast<H2ClientSession*>(e);
+  return NumberValue(env, s->RequestFromHead(head, len, reinterpret_cast<const uint8_t*>(scheme), scheme_len, end_stream, head_request));
+}
+
 // (handle, streamId, data) → 1 queued, 0 queued but over the limit (DRAIN follows), -1 stream gone
 napi_value H2cWrite(napi_env env, napi_callback_info info) {
   ClientCall c;
@@ -165,6 +197,7 @@ void RegisterH2Client(Napi::Env env, Napi::Object exports) {
   Export(env, e, "h2cOpen", H2cOpen);
   Export(env, e, "h2cReceive", H2cReceive);
   Export(env, e, "h2cRequest", H2cRequest);
+  Export(env, e, "h2cRequestHead", H2cRequestHead);
   Export(env, e, "h2cWrite", H2cWrite);
   Export(env, e, "h2cEnd", H2cEnd);
   Export(env, e, "h2cReset", H2cReset);

@@ -73,8 +73,19 @@ int64_t H2ClientSession::Receive(const uint8_t* data, size_t len) {
 
 int32_t H2ClientSession::Request(const char* block, size_t len, bool end_stream, bool head_request) {
   if (dead_ || goaway_last_ >= 0) return -1;
-  std::vector<nghttp2_nv> nva;
-  if (!ParseHeaderBlock(block, len, &nva, kMaxRequestHeaders)) return -1;
+  if (!ParseHeaderBlock(block, len, &nva_, kMaxRequestHeaders)) return -1;
+  return Submit(end_stream, head_request);
+}
+
+int32_t H2ClientSession::RequestFromHead(uint8_t* head, size_t len, const uint8_t* scheme, size_t scheme_len, bool end_stream,
+                                         bool head_request) {
+  if (dead_ || goaway_last_ >= 0) return -1;
+  if (!RouterHeadToNv(head, len, scheme, scheme_len, &nva_, kMaxRequestHeaders)) return -1;
+  return Submit(end_stream, head_request);
+}
+
+int32_t H2ClientSession::Submit(bool end_stream, bool head_request) {
+  std::vector<nghttp2_nv>& nva = nva_;
   auto st = std::make_unique<H2ClientStream>();
   st->head_request = head_request;
   st->out_ended = end_stream;

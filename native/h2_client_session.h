@@ -50,6 +50,10 @@ class H2ClientSession : public H2SessionBase {
   // takes a header block ("name\0value\0"..., pseudo-headers first), whether no body follows and whether it is a
   // HEAD request; returns the stream id, or -1 (session over, ids exhausted, malformed block).
   int32_t Request(const char* block, size_t len, bool end_stream, bool head_request);
+  // takes the router's HTTP/1.1 request head (see RouterHeadToNv) and the :scheme, then as Request; returns the
+  // stream id, or -1.
+  int32_t RequestFromHead(uint8_t* head, size_t len, const uint8_t* scheme, size_t scheme_len, bool end_stream,
+                          bool head_request);
   // takes a stream id and body bytes; returns 1 (queued), 0 (queued, over the limit: DRAIN follows), -1 (gone).
   int Write(int32_t stream_id, const uint8_t* data, size_t len);
   // takes a stream id and the request trailers' "name\0value\0" block (len 0: none); ends the request body.
@@ -67,9 +71,12 @@ class H2ClientSession : public H2SessionBase {
   H2ClientStream* Find(int32_t id);
   H2StreamIo* FindIo(int32_t id) override { return Find(id); }
   void ReportHead(H2ClientStream* st, bool end_stream);
+  // takes the request's header list in nva_; submits it (with a body provider unless end_stream); returns the id or -1.
+  int32_t Submit(bool end_stream, bool head_request);
 
   std::unordered_map<int32_t, std::unique_ptr<H2ClientStream>> streams_;
   std::string scratch_;
+  std::vector<nghttp2_nv> nva_;  // the request being submitted (kept to reuse its storage)
   int32_t goaway_last_ = -1;
 };
 

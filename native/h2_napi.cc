@@ -132,7 +132,7 @@ bool GetInt(napi_env env, napi_value v, int32_t* out, const char* message) {
 
 // One call on a session: its arguments, the module, and the session named by argv[0] (null: already closed).
 struct SessionCall {
-  static constexpr size_t kMaxArgs = 5;
+  static constexpr size_t kMaxArgs = 7;
   napi_value argv[kMaxArgs];
   H2Module* m = nullptr;
   H2Session* s = nullptr;
@@ -287,19 +287,40 @@ napi_value H2EventCount(napi_env env, napi_callback_info) {
   return NumberValue(env, static_cast<double>(m->sink.event_count));
 }
 
-// (handle, streamId, status, block: string, endStream: boolean) → true when submitted
+// (handle, streamId, status, block: string, endStream: boolean) → true when submitted; or
+// (handle, streamId, status, head: Buffer, endStream, start, end): the fields of the HTTP/1.1 response head at
+// head[start, end) the proxy wrote (checked by parseResponseHead), with no string made of them.
 napi_value H2Respond(napi_env env, napi_callback_info info) {
   SessionCall c;
   int32_t status = 0;
   bool end_stream = false;
-  if (!GetSessionCall(env, info, 5, "h2Respond: streamId must be a number", &c) ||
+  if (!GetSessionCall(env, info, 7, "h2Respond: streamId must be a number", &c) ||
       !GetInt(env, c.argv[2], &status, "h2Respond: status must be a number") ||
-      !GetBlock(env, c.m, c.argv[3], "h2Respond: headers must be a string") ||
       napi_get_value_bool(env, c.argv[4], &end_stream) != napi_ok) {
     return nullptr;
   }
-  const std::string& block = c.m->scratch;
-  const bool done = c.s != nullptr && c.s->Respond(c.stream, static_cast<uint32_t>(status), block.data(), block.size(), end_stream);
+  bool done = false;
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(env, c.argv[5], &type) != napi_ok) return nullptr;
+  if (type == napi_number) {
+    uint8_t* head = nullptr;
+    size_t len = 0;
+    int32_t start = 0;
+    int32_t end = 0;
+    if (!GetWordArray(env, c.argv[3], "h2Respond: head must be a Buffer", &head, &len) ||
+        !GetInt(env, c.argv[5], &start, "h2Respond: start must be a number") || !GetInt(env, c.argv[6], &end, "h2Respond: end must be a number")) {
+      return nullptr;
+    }
+    if (start < 0 || end < start || static_cast<size_t>(end) > len) {
+      ThrowRangeError(env, "h2Respond: [start, end) is outside head");
+      return nullptr;
+    }
+    done = c.s != nullptr && c.s->RespondHead(c.stream, static_cast<uint32_t>(status), head + start, static_cast<size_t>(end - start), end_stream);
+  } else {
+    if (!GetBlock(env, c.m, c.argv[3], "h2Respond: headers must be a string")) return nullptr;
+    const std::string& block = c.m->scratch;
+    done = c.s != nullptr && c.s->Respond(c.stream, static_cast<uint32_t>(status), block.data(), block.size(), end_stream);
+  }
   napi_value out;
   napi_get_boolean(env, done, &out);
   return out;

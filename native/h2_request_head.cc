@@ -113,4 +113,126 @@ bool ParseHeaderBlock(const char* block, size_t len, std::vector<nghttp2_nv>* nv
   return true;
 }
 
+namespace {
+
+nghttp2_nv Nv(const char* name, size_t name_len, const uint8_t* value, size_t value_len) {
+  nghttp2_nv nv;
+  nv.name = reinterpret_cast<uint8_t*>(const_cast<char*>(name));
+  nv.namelen = name_len;
+  nv.value = const_cast<uint8_t*>(value);
+  nv.valuelen = value_len;
+  nv.flags = NGHTTP2_NV_FLAG_NONE;
+  return nv;
+}
+
+bool NameIs(const uint8_t* p, size_t len, const char* want) {
+  const size_t n = std::strlen(want);
+  return len == n && std::memcmp(p, want, n) == 0;
+}
+
+// Connection-specific fields HTTP/2 forbids (RFC 9113 8.2.2). A request also drops Expect, HTTP2-Settings and Host
+// (it becomes :authority); a response also drops Trailer.
+bool DroppedField(const uint8_t* p, size_t len, bool response) {
+  switch (len) {
+    case 2: return NameIs(p, len, "te");
+    case 4: return !response && NameIs(p, len, "host");
+    case 6: return !response && NameIs(p, len, "expect");
+    case 7: return NameIs(p, len, "upgrade") || (response && NameIs(p, len, "trailer"));
+    case 10: return NameIs(p, len, "connection") || NameIs(p, len, "keep-alive");
+    case 14: return !response && NameIs(p, len, "http2-settings");
+    case 16: return NameIs(p, len, "proxy-connection");
+    case 17: return NameIs(p, len, "transfer-encoding");
+    default: return false;
+  }
+}
+
+// One "name: value" line of a head: the name lowercased in place (HTTP/2 requires it; the native parser already
+// did), the value with its surrounding whitespace left out.
+struct HeadField {
+  uint8_t* name;
+  size_t name_len;
+  uint8_t* value;
+  size_t value_len;
+};
+
+// takes the head's next line at *line (before end); fills f and moves *line past it; returns 1 for a field, 0 at the
+// blank line ending the head, -1 when malformed.
+int NextField(uint8_t** line, uint8_t* end, HeadField* f) {
+  uint8_t* at = *line;
+  uint8_t* eol = static_cast<uint8_t*>(std::memchr(at, '\n', static_cast<size_t>(end - at)));
+  if (eol == nullptr) return -1;
+  *line = eol + 1;
+  uint8_t* stop = eol;
+  if (stop > at && stop[-1] == '\r') stop--;
+  if (stop == at) return 0;
+  uint8_t* colon = static_cast<uint8_t*>(std::memchr(at, ':', static_cast<size_t>(stop - at)));
+  if (colon == nullptr || colon == at) return -1;
+  for (uint8_t* c = at; c < colon; c++) {
+    if (*c >= 'A' && *c <= 'Z') *c = static_cast<uint8_t>(*c + 32);
+  }
+  uint8_t* v = colon + 1;
+  while (v < stop && (*v == ' ' || *v == '\t')) v++;
+  uint8_t* ve = stop;
+  while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+  f->name = at;
+  f->name_len = static_cast<size_t>(colon - at);
+  f->value = v;
+  f->value_len = static_cast<size_t>(ve - v);
+  return 1;
+}
+
+const uint8_t kTrailers[] = {'t', 'r', 'a', 'i', 'l', 'e', 'r', 's'};
+
+}  // namespace
+
+bool RouterHeadToNv(uint8_t* head, size_t len, const uint8_t* scheme, size_t scheme_len, std::vector<nghttp2_nv>* nva, size_t max) {
+  nva->clear();
+  uint8_t* end = head + len;
+  uint8_t* sp1 = static_cast<uint8_t*>(std::memchr(head, ' ', len));
+  if (sp1 == nullptr) return false;
+  uint8_t* sp2 = static_cast<uint8_t*>(std::memchr(sp1 + 1, ' ', static_cast<size_t>(end - sp1 - 1)));
+  if (sp2 == nullptr) return false;
+  uint8_t* line = static_cast<uint8_t*>(std::memchr(sp2, '\n', static_cast<size_t>(end - sp2)));
+  if (line == nullptr) return false;
+  line++;
+  nva->push_back(Nv(":method", 7, head, static_cast<size_t>(sp1 - head)));
+  nva->push_back(Nv(":scheme", 7, scheme, scheme_len));
+  nva->push_back(Nv(":authority", 10, nullptr, 0));  // filled from Host below; left out when there is none
+  nva->push_back(Nv(":path", 5, sp1 + 1, static_cast<size_t>(sp2 - sp1 - 1)));
+  bool authority = false;
+  bool grpc = false;
+  HeadField f;
+  int got;
+  while ((got = NextField(&line, end, &f)) == 1) {
+    if (NameIs(f.name, f.name_len, "host")) {
+      (*nva)[2].value = f.value;
+      (*nva)[2].valuelen = f.value_len;
+      authority = f.value_len > 0;
+    } else if (!DroppedField(f.name, f.name_len, false)) {
+      if (nva->size() >= max) return false;
+      if (NameIs(f.name, f.name_len, "content-type") && f.value_len >= 16 && std::memcmp(f.value, "application/grpc", 16) == 0) grpc = true;
+      nva->push_back(Nv(reinterpret_cast<const char*>(f.name), f.name_len, f.value, f.value_len));
+    }
+  }
+  if (got < 0) return false;
+  if (grpc) nva->push_back(Nv("te", 2, kTrailers, sizeof(kTrailers)));
+  if (!authority) nva->erase(nva->begin() + 2);
+  return true;
+}
+
+bool ResponseHeadToNv(uint8_t* head, size_t len, std::vector<nghttp2_nv>* nva, size_t max) {
+  uint8_t* end = head + len;
+  uint8_t* line = static_cast<uint8_t*>(std::memchr(head, '\n', len));
+  if (line == nullptr) return false;
+  line++;
+  HeadField f;
+  int got;
+  while ((got = NextField(&line, end, &f)) == 1) {
+    if (DroppedField(f.name, f.name_len, true)) continue;
+    if (nva->size() >= max) return false;
+    nva->push_back(Nv(reinterpret_cast<const char*>(f.name), f.name_len, f.value, f.value_len));
+  }
+  return got == 0;
+}
+
 }  // namespace isthmus

@@ -80,22 +80,34 @@ int64_t H2Session::Receive(const uint8_t* data, size_t len) {
 }
 
 bool H2Session::Respond(int32_t stream_id, uint32_t status, const char* block, size_t len, bool end_stream) {
+  return RespondWith(stream_id, status, reinterpret_cast<uint8_t*>(const_cast<char*>(block)), len, false, end_stream);
+}
+
+bool H2Session::RespondHead(int32_t stream_id, uint32_t status, uint8_t* head, size_t len, bool end_stream) {
+  return RespondWith(stream_id, status, head, len, true, end_stream);
+}
+
+bool H2Session::RespondWith(int32_t stream_id, uint32_t status, uint8_t* fields, size_t len, bool h1_head, bool end_stream) {
   H2Stream* st = Find(stream_id);
   if (st == nullptr || st->responded || dead_) return false;
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(16);
-  char status_text[4];
   if (status < 100 || status > 999) return false;
+  char status_text[4];
   status_text[0] = static_cast<char>('0' + status / 100);
   status_text[1] = static_cast<char>('0' + status / 10 % 10);
   status_text[2] = static_cast<char>('0' + status % 10);
   status_text[3] = 0;
-  std::vector<nghttp2_nv> fields;
-  if (!ParseHeaderBlock(block, len, &fields, kMaxResponseHeaders)) return false;
+  std::vector<nghttp2_nv>& nva = nva_;
+  nva.clear();
   nghttp2_nv st_nv = {reinterpret_cast<uint8_t*>(const_cast<char*>(":status")), reinterpret_cast<uint8_t*>(status_text), 7, 3,
                       NGHTTP2_NV_FLAG_NONE};
   nva.push_back(st_nv);
-  nva.insert(nva.end(), fields.begin(), fields.end());
+  if (h1_head) {
+    if (!ResponseHeadToNv(fields, len, &nva, kMaxResponseHeaders + 1)) return false;
+  } else {
+    std::vector<nghttp2_nv>& more = nva_block_;
+    if (!ParseHeaderBlock(reinterpret_cast<const char*>(fields), len, &more, kMaxResponseHeaders)) return false;
+    nva.insert(nva.end(), more.begin(), more.end());
+  }
   st->responded = true;
   int rv;
   if (end_stream) {

@@ -46,6 +46,9 @@ class H2Session : public H2SessionBase {
   // takes a stream id, status and a header block ("name\0value\0"...), and whether the body is empty; false when
   // the stream is gone.
   bool Respond(int32_t stream_id, uint32_t status, const char* block, size_t len, bool end_stream);
+  // takes a stream id, the status and the HTTP/1.1 response head the proxy wrote (its fields go out as the
+  // response's, see ResponseHeadToNv), whether no body follows; returns false as Respond does.
+  bool RespondHead(int32_t stream_id, uint32_t status, uint8_t* head, size_t len, bool end_stream);
   // takes a stream id and body bytes; returns 1 (queued), 0 (queued, over the limit: DRAIN follows), -1 (gone).
   int Write(int32_t stream_id, const uint8_t* data, size_t len);
   // takes a stream id and a trailer block (empty = none); ends the response.
@@ -65,12 +68,17 @@ class H2Session : public H2SessionBase {
   H2Stream* Find(int32_t id);
   H2StreamIo* FindIo(int32_t id) override { return Find(id); }
   void Fatal(uint32_t goaway_code, H2Counter counter);
+  // takes the stream, status, the fields (a "name\0value\0" block, or an HTTP/1.1 head when h1_head) and end_stream;
+  // submits the response.
+  bool RespondWith(int32_t stream_id, uint32_t status, uint8_t* fields, size_t len, bool h1_head, bool end_stream);
 
   std::unordered_map<int32_t, std::unique_ptr<H2Stream>> streams_;
   uint32_t streams_seen_ = 0;
   uint32_t premature_resets_ = 0;
   uint32_t invalid_frames_ = 0;
   uint32_t continuations_ = 0;
+  std::vector<nghttp2_nv> nva_;        // the response being submitted (kept to reuse its storage)
+  std::vector<nghttp2_nv> nva_block_;  // a block's fields before they join nva_
 };
 
 }  // namespace isthmus

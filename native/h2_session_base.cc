@@ -41,6 +41,10 @@ bool H2SessionBase::Open(nghttp2_session_callbacks* cbs, bool server, const nght
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_max_outbound_ack(opt, settings_.max_outbound_control_frames);
   nghttp2_option_set_max_settings(opt, 32);
+  // A server keeps closed streams for the RFC 7540 priority tree, up to its SETTINGS_MAX_CONCURRENT_STREAMS:
+  // with Envoy's default limit (2^31 - 1) that is every stream the connection ever carried (~300 bytes each,
+  // and a slower stream map). Nothing here uses priorities.
+  nghttp2_option_set_no_closed_streams(opt, 1);
   nghttp2_session* raw = nullptr;
   const int rv = server ? nghttp2_session_server_new2(&raw, cbs, this, opt) : nghttp2_session_client_new2(&raw, cbs, this, opt);
   nghttp2_option_del(opt);

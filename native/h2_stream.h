@@ -84,6 +84,18 @@ struct H2Stream : H2StreamIo {
 // has more than max pairs.
 bool ParseHeaderBlock(const char* block, size_t len, std::vector<nghttp2_nv>* nva, size_t max);
 
+// takes the HTTP/1.1 request head the router wrote (already checked by the native head parser, which lowercased
+// its names in place) and the upstream :scheme; fills nva (pointing into head and scheme) with :method, :scheme,
+// :authority (from Host, left out when empty), :path, then the fields HTTP/2 may carry (connection-specific ones,
+// Expect, HTTP2-Settings and Host dropped) and `te: trailers` for gRPC; false when malformed or past max fields.
+// The head never becomes a string on the way: the request's header list goes from its bytes to nghttp2.
+bool RouterHeadToNv(uint8_t* head, size_t len, const uint8_t* scheme, size_t scheme_len, std::vector<nghttp2_nv>* nva, size_t max);
+
+// takes the HTTP/1.1 response head the proxy wrote for an HTTP/2 client (checked by the native parser); appends to
+// nva (pointing into head) its fields but the connection-specific ones and Trailer (the status line is the caller's
+// :status); false when malformed or past max fields.
+bool ResponseHeadToNv(uint8_t* head, size_t len, std::vector<nghttp2_nv>* nva, size_t max);
+
 }  // namespace isthmus
 
 #endif  // ISTHMUS_H2_STREAM_H_

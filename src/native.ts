@@ -491,6 +491,8 @@ interface H2Addon {
   h2Receive(handle: number, buf: Buffer, start: number, end: number): number;
   h2EventCount(): number;
   h2Respond(handle: number, streamId: number, status: number, headers: string, endStream: boolean): boolean;
+  /** The fields of the HTTP/1.1 response head head[start, end) (parseResponseHead'd), read in C++. */
+  h2Respond(handle: number, streamId: number, status: number, head: Buffer, endStream: boolean, start: number, end: number): boolean;
   h2Write(handle: number, streamId: number, data: Buffer): number;
   h2End(handle: number, streamId: number, trailers: string | undefined): void;
   h2Reset(handle: number, streamId: number, code: number): void;
@@ -500,6 +502,7 @@ interface H2Addon {
   h2cOpen(connId: number, settings: Uint32Array): number;
   h2cReceive(handle: number, buf: Buffer, start: number, end: number): number;
   h2cRequest(handle: number, headers: string, endStream: boolean, headRequest: boolean): number;
+  h2cRequestHead(handle: number, head: Buffer, scheme: string, endStream: boolean, headRequest: boolean): number;
   h2cWrite(handle: number, streamId: number, data: Buffer): number;
   h2cEnd(handle: number, streamId: number, trailers?: string): void;
   h2cReset(handle: number, streamId: number, code: number): void;
@@ -586,6 +589,9 @@ export const h2cReceive: H2Addon['h2cReceive'] = h2.h2cReceive;
 /** takes a client handle, "name\0value\0"... (pseudo-headers first), whether no body follows and whether the method
  *  is HEAD; returns the stream id or -1. */
 export const h2cRequest: H2Addon['h2cRequest'] = h2.h2cRequest;
+/** takes a client handle, the router's HTTP/1.1 request head (parseRequestHead'd: names lowercased), the :scheme,
+ *  endStream and headRequest; the same request as h2cRequest's block, built in C++; returns the stream id or -1. */
+export const h2cRequestHead: H2Addon['h2cRequestHead'] = h2.h2cRequestHead;
 /** takes a client handle, stream and request body bytes (copied); 1 queued, 0 over the limit (DRAIN follows), -1 gone. */
 export const h2cWrite: H2Addon['h2cWrite'] = h2.h2cWrite;
 export const h2cEnd: H2Addon['h2cEnd'] = h2.h2cEnd;

@@ -13,6 +13,8 @@ let scratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
 export interface H2ResponseSink {
   /** The head: `headers` holds ':status' and the rest (multi-valued as arrays); `noBody`: nothing follows. */
   h2Head(headers: Record<string, string | string[] | number>, noBody: boolean): void;
+  /** The head as its HTTP/1.1 bytes buf[start, end) (checked by the parser); false: the sink wants h2Head's object instead. */
+  h2HeadBytes(buf: Buffer, start: number, end: number, status: number, noBody: boolean): boolean;
   /** Body bytes (a buffer the sink may keep); false: the client's window is full. */
   h2Data(data: Buffer): boolean;
   h2End(): void;
@@ -29,7 +31,8 @@ export class H1ResponseReader {
   private phase = PHASE_HEAD;
   private pending: Buffer | null = null;
   private remaining = 0;
-  private readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
+  /** The chunked body's decoder state, made for the first chunked response only. */
+  private chunkState: Float64Array | null = null;
 
   constructor(
     private readonly sink: H2ResponseSink,
@@ -52,8 +55,7 @@ export class H1ResponseReader {
     if (this.pending !== null) {
       buf = Buffer.concat([this.pending, data]);
       this.pending = null;
-    } else if (!owned && this.phase !== PHASE_LENGTH) {
-      buf = Buffer.from(data);
+      owned = true;
     }
     let ok = true;
     while (pos < buf.length && this.phase !== PHASE_DONE) {
@@ -61,7 +63,8 @@ export class H1ResponseReader {
         if (scratch.length < headSlots(parseLimits.maxHeaders)) scratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
         const n = parseResponseHead(buf, pos, buf.length, scratch, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
         if (n === 0) {
-          this.pending = buf.subarray(pos);
+          // The rest of a head: kept past this call (a buffer not the reader's may be reused by its writer).
+          this.pending = owned ? buf.subarray(pos) : Buffer.from(buf.subarray(pos));
           return true;
         }
         if (n < 0) {
@@ -74,7 +77,7 @@ export class H1ResponseReader {
           pos += n; // 100 Continue: h2 clients do not need it relayed
           continue;
         }
-        this.startBody(buf, status);
+        this.startBody(buf, pos, pos + n, status);
         pos += n;
         continue;
       }
@@ -86,41 +89,33 @@ export class H1ResponseReader {
         if (this.remaining === 0) this.finish();
         continue;
       }
-      const n = decodeChunkedInPlace(buf, pos, buf.length, this.chunkState);
+      if (!owned) {
+        // Chunked data is decoded in place: into a copy when the buffer is not the reader's (the head needs none).
+        buf = Buffer.from(buf.subarray(pos));
+        pos = 0;
+        owned = true;
+      }
+      const n = decodeChunkedInPlace(buf, pos, buf.length, this.chunkState!);
       if (n < 0) {
         this.phase = PHASE_DONE;
         this.sink.h2Broken();
         return false;
       }
       if (n > 0) ok = this.sink.h2Data(buf.subarray(pos, pos + n));
-      if (this.chunkState[CHUNKED.PHASE] === CHUNKED.DONE_PHASE) this.finish();
+      if (this.chunkState![CHUNKED.PHASE] === CHUNKED.DONE_PHASE) this.finish();
       pos = buf.length;
     }
     return ok;
   }
 
-  private startBody(buf: Buffer, status: number): void {
+  private startBody(buf: Buffer, start: number, end: number, status: number): void {
     const out = scratch;
-    // No prototype: an upstream's header named constructor or __proto__ must not meet Object.prototype's members.
-    const headers = Object.create(null) as Record<string, string | string[] | number>;
-    headers[':status'] = status;
-    const count = out[HEAD.HEADER_COUNT]!;
-    for (let i = 0; i < count; i++) {
-      const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
-      const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!);
-      if (CONNECTION_SPECIFIC.has(name)) continue;
-      const value = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
-      const prev = headers[name];
-      if (prev === undefined) headers[name] = value;
-      else if (Array.isArray(prev)) prev.push(value);
-      else headers[name] = [String(prev), value];
-    }
     const flags = out[HEAD.FLAGS]!;
     if (this.headRequest || status === 204 || status === 304) {
       this.phase = PHASE_DONE;
     } else if ((flags & FLAG.CHUNKED) !== 0) {
       this.phase = PHASE_CHUNKED;
-      this.chunkState.fill(0);
+      (this.chunkState ??= new Float64Array(CHUNKED.STATE_SIZE)).fill(0);
     } else if ((flags & FLAG.CONTENT_LENGTH) !== 0) {
       this.remaining = out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!;
       this.phase = this.remaining === 0 ? PHASE_DONE : PHASE_LENGTH;
@@ -128,12 +123,32 @@ export class H1ResponseReader {
       this.phase = PHASE_LENGTH; // close-delimited: ActiveRequest never writes one to an HTTP/1.1 request
       this.remaining = Number.MAX_SAFE_INTEGER;
     }
-    this.sink.h2Head(headers, this.phase === PHASE_DONE);
-    if (this.phase === PHASE_DONE) this.sink.h2End();
+    const noBody = this.phase === PHASE_DONE;
+    if (!this.sink.h2HeadBytes(buf, start, end, status, noBody)) this.sink.h2Head(headerObject(buf, out, status), noBody);
+    if (noBody) this.sink.h2End();
   }
 
   private finish(): void {
     this.phase = PHASE_DONE;
     this.sink.h2End();
   }
+}
+
+/** The parsed head in `out` as a header object: ':status' and the fields HTTP/2 may carry (multi-valued as arrays). */
+function headerObject(buf: Buffer, out: Uint32Array, status: number): Record<string, string | string[] | number> {
+  // No prototype: an upstream's header named constructor or __proto__ must not meet Object.prototype's members.
+  const headers = Object.create(null) as Record<string, string | string[] | number>;
+  headers[':status'] = status;
+  const count = out[HEAD.HEADER_COUNT]!;
+  for (let i = 0; i < count; i++) {
+    const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
+    const name = buf.latin1Slice(out[base + HEAD.NAME_START]!, out[base + HEAD.NAME_END]!);
+    if (CONNECTION_SPECIFIC.has(name)) continue;
+    const value = buf.latin1Slice(out[base + HEAD.VALUE_START]!, out[base + HEAD.VALUE_END]!);
+    const prev = headers[name];
+    if (prev === undefined) headers[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else headers[name] = [String(prev), value];
+  }
+  return headers;
 }

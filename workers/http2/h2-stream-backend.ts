@@ -12,6 +12,9 @@ export interface H2StreamBackend {
   readonly requestOpen: boolean;
   /** The response head; `withTrailers`: trailers may follow the body. Throws for a head HTTP/2 cannot carry. */
   respond(headers: Record<string, string | string[] | number>, endStream: boolean, withTrailers: boolean): void;
+  /** The response head as the HTTP/1.1 head bytes buf[start, end) the request wrote (the native session reads its
+   *  fields in C++, making no header object); absent: respond() is used. Throws as respond does. */
+  respondHead?(buf: Buffer, start: number, end: number, status: number, endStream: boolean): void;
   /** Body bytes; false: over the stream's buffer limit (the connection's onDrain follows). */
   write(data: Buffer): boolean;
   /** Ends the response, with trailers when respond promised them. */

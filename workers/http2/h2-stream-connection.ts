@@ -216,6 +216,21 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
     }
   }
 
+  h2HeadBytes(buf: Buffer, start: number, end: number, status: number, noBody: boolean): boolean {
+    const b = this.backend;
+    if (b === null || b.destroyed) return true;
+    if (b.respondHead === undefined) return false;
+    this.responded = true;
+    if (noBody) this.ended = true;
+    try {
+      b.respondHead(buf, start, end, status, noBody);
+    } catch {
+      // A head HTTP/2 cannot carry: the stream is reset rather than the proxy failing.
+      this.reset(NGHTTP2_INTERNAL_ERROR);
+    }
+    return true;
+  }
+
   h2Data(data: Buffer): boolean {
     const b = this.backend;
     if (b === null || b.destroyed) return true;

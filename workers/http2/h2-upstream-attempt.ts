@@ -28,7 +28,8 @@ export abstract class H2UpstreamAttempt<S extends StreamSlot> {
   protected chunked = false;
   /** The request has no body: its HEADERS end the stream. */
   protected bodyless = false;
-  protected readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
+  /** The chunked request body's decoder state: made only for a chunked request (most h2 requests are not). */
+  protected chunkState: Float64Array | null = null;
   protected ended = false;
   protected done = false;
   protected responded = false;
@@ -73,7 +74,7 @@ export abstract class H2UpstreamAttempt<S extends StreamSlot> {
       buf = buf.subarray(n);
     }
     if (this.chunked) {
-      const sent = sendChunkedPieces(buf, this.chunkState, this);
+      const sent = sendChunkedPieces(buf, this.chunkState!, this);
       if (sent === null) this.fail(UpstreamFailure.PROTOCOL);
       return sent ?? true;
     }
@@ -96,6 +97,11 @@ export abstract class H2UpstreamAttempt<S extends StreamSlot> {
     this.sentBytes += buf.length;
     if (this.sentBytes > RESEND_LIMIT) this.sent = null;
     else this.sent.push(buf);
+  }
+
+  /** A chunked request's head was read: its body's decoder starts afresh. */
+  protected resetChunkState(): void {
+    if (this.chunked) (this.chunkState ??= new Float64Array(CHUNKED.STATE_SIZE)).fill(0);
   }
 
   failProtocol(): void {

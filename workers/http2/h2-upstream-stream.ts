@@ -88,7 +88,7 @@ export class H2UpstreamStream extends H2UpstreamAttempt<H2UpstreamSession> imple
     this.chunked = h.chunked;
     // No body (no chunked framing, no or a zero content-length): HEADERS carries END_STREAM, no empty DATA frame follows.
     this.bodyless = h.bodyless;
-    this.chunkState.fill(0);
+    this.resetChunkState();
     this.headers = headers;
     return n;
   }

@@ -108,6 +108,10 @@ class NativeH2Stream implements H2StreamBackend {
     if (this.closed || !h2Respond(this.session.handle, this.id, status, block, endStream)) throw new Error('stream gone or head refused');
   }
 
+  respondHead(buf: Buffer, start: number, end: number, status: number, endStream: boolean): void {
+    if (this.closed || !h2Respond(this.session.handle, this.id, status, buf, endStream, start, end)) throw new Error('stream gone or head refused');
+  }
+
   // Each call checks `closed`: after the session is freed its handle may name another session.
   write(data: Buffer): boolean {
     return this.closed || h2Write(this.session.handle, this.id, data) !== 0;

@@ -5,14 +5,14 @@
 // read buffer, and trailers. A stream the upstream refused unprocessed
 // (REFUSED_STREAM, or past a GOAWAY's last stream id) is sent again on another
 // session, as Envoy does. Same contract as H2UpstreamStream (node:http2).
-import { H2_EVENT as EV, HEAD, h2cEnd, h2cRequest, h2cReset, h2cSetReading, h2cWrite, parseResponseHead } from '../../src/native.js';
+import { H2_EVENT as EV, HEAD, h2cEnd, h2cRequestHead, h2cReset, h2cSetReading, h2cWrite, parseResponseHead } from '../../src/native.js';
 import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
 import { h2EventBuffers } from './native-h2-session.js';
 import type { NativeH2UpstreamSession } from './native-h2-upstream-session.js';
 import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
 import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
-import { readRouterHead, routerHead } from './router-request-head.js';
+import { readRouterHeadShape, routerHeadShape } from './router-request-head.js';
 import { allowedTrailers } from './h1-trailer-block.js';
 
 const NGHTTP2_CANCEL = 8;
@@ -34,8 +34,11 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
   /** The addon's session handle and stream id once on the wire. */
   private handle = -1;
   private id = -1;
-  /** The request's header block ("name\0value\0"...), kept for a resend. */
-  private block: string | null = null;
+  /** The session the stream is on the wire on, until its CLOSE record: `session` is cleared when the response ends, before that. */
+  private wire: NativeH2UpstreamSession | null = null;
+  /** The router's HTTP/1.1 request head, kept for a resend: C++ reads it into the HTTP/2 header list (h2cRequestHead). */
+  private head: Buffer | null = null;
+  private scheme = 'http';
 
   constructor(
     protected override readonly pool: NativeH2StreamPool,
@@ -45,7 +48,7 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
   }
 
   protected get headRead(): boolean {
-    return this.block !== null;
+    return this.head !== null;
   }
 
   protected startRequest(): void {
@@ -56,7 +59,7 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
   bind(session: NativeH2UpstreamSession): void {
     this.session = session;
     session.streamStarted();
-    if (this.block !== null) session.submit(this); // a resend
+    if (this.head !== null) session.submit(this); // a resend
     else this.stream.onUpstreamReady(this as unknown as UpstreamConnection);
   }
 
@@ -78,30 +81,24 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
     this.fail(UpstreamFailure.RESET);
   }
 
-  /** The HTTP/1.1 head the router made, as an HTTP/2 header block; returns its length (<= 0: not a head). */
+  /** The HTTP/1.1 head the router made, kept as it is (C++ makes the header list from it); returns its length (<= 0: not a head). */
   protected readHead(buf: Buffer): number {
-    const n = readRouterHead(buf);
+    const n = readRouterHeadShape(buf);
     if (n <= 0) return n;
-    const h = routerHead;
-    const scheme = this.stream.upstreamScheme?.(this.pool.endpoint.tls !== null) ?? 'http';
-    let block = ':method\0' + h.method + '\0:scheme\0' + scheme + '\0';
-    if (h.authority !== null && h.authority !== '') block += ':authority\0' + h.authority + '\0';
-    block += ':path\0' + h.target + '\0';
-    const fields = h.fields;
-    for (let i = 0; i < h.fieldCount; i += 2) block += fields[i]! + '\0' + fields[i + 1]! + '\0';
-    if (h.grpc) block += 'te\0trailers\0';
-    this.block = block;
-    this.headRequest = h.method === 'HEAD';
+    const h = routerHeadShape;
+    this.scheme = this.stream.upstreamScheme?.(this.pool.endpoint.tls !== null) ?? 'http';
+    this.head = n === buf.length ? buf : buf.subarray(0, n);
+    this.headRequest = h.headMethod;
     this.chunked = h.chunked;
     this.bodyless = h.bodyless;
-    this.chunkState.fill(0);
+    this.resetChunkState();
     return n;
   }
 
   /** The session is up: the stream goes on the wire with what the router wrote so far. */
   open(handle: number): void {
     if (this.done || this.session === null) return;
-    const id = h2cRequest(handle, this.block!, this.bodyless, this.headRequest);
+    const id = h2cRequestHead(handle, this.head!, this.scheme, this.bodyless, this.headRequest);
     if (id < 0) {
       if (!this.resent && this.session.gone) {
         // The session went away (GOAWAY) before this stream went out: another connection takes it.
@@ -115,6 +112,7 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
     }
     this.handle = handle;
     this.id = id;
+    this.wire = this.session;
     this.session.track(id, this);
     if (this.bodyless) return;
     if (this.sent !== null) for (const b of this.sent) h2cWrite(handle, id, b);
@@ -214,8 +212,11 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
   }
 
   private onClose(unprocessed: boolean): void {
+    // Untracked through `wire`: a stream that completed has no `session` any more, and kept in the session's map it
+    // held its request (router, downstream stream, buffers) until the connection closed.
+    if (this.wire !== null && this.id >= 0) this.wire.untrack(this.id);
+    this.wire = null;
     const session = this.session;
-    if (session !== null && this.id >= 0) session.untrack(this.id);
     this.id = -1;
     if (this.done) return;
     if (unprocessed && !this.responded && this.responseBytes === 0 && this.sent !== null && !this.resent && session !== null) {
@@ -241,6 +242,7 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
   /** The connection closed under the stream (never connected: a connect failure). */
   onSessionClosed(wasConnected: boolean): void {
     this.id = -1;
+    this.wire = null;
     if (this.done) return;
     this.fail(wasConnected ? UpstreamFailure.RESET : UpstreamFailure.CONNECT);
   }

@@ -57,3 +57,24 @@ export function readRouterHead(buf: Buffer): number {
   h.bodyless = !h.chunked && ((flags & FLAG.CONTENT_LENGTH) === 0 || (out[HEAD.CONTENT_LENGTH_HI]! | out[HEAD.CONTENT_LENGTH_LO]!) === 0);
   return n;
 }
+
+/** What readRouterHeadShape read of the last head: the body's framing and whether the method is HEAD. */
+export const routerHeadShape = { chunked: false, bodyless: false, headMethod: false };
+
+/**
+ * takes the router's request head bytes; checks them with the native parser (which lowercases the names in place,
+ * as h2cRequestHead expects) and fills routerHeadShape, making no string; returns the head's length (<= 0: not a head).
+ */
+export function readRouterHeadShape(buf: Buffer): number {
+  if (requestScratch.length < headSlots(parseLimits.maxHeaders)) requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
+  const out = requestScratch;
+  const n = parseRequestHead(buf, 0, buf.length, out, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+  if (n <= 0) return n;
+  const flags = out[HEAD.FLAGS]!;
+  const s = routerHeadShape;
+  s.chunked = (flags & FLAG.CHUNKED) !== 0;
+  s.bodyless = !s.chunked && ((flags & FLAG.CONTENT_LENGTH) === 0 || (out[HEAD.CONTENT_LENGTH_HI]! | out[HEAD.CONTENT_LENGTH_LO]!) === 0);
+  const m = out[HEAD.METHOD_START]!;
+  s.headMethod = out[HEAD.METHOD_END]! - m === 4 && buf[m] === 72 && buf[m + 1] === 69 && buf[m + 2] === 65 && buf[m + 3] === 68; // HEAD
+  return n;
+}
