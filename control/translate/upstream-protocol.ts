@@ -4,8 +4,9 @@
 //   HTTP2, GRPC, GRPC-WEB ports: HTTP/2 always (a gRPC server speaks nothing else).
 //   HTTP ports: HTTP/1.1, or HTTP/2 when h2UpgradePolicy (the rule's, else the
 //     mesh's) says UPGRADE; outbound only (Istio never upgrades inbound clusters).
-//   ports of no declared protocol (sniffed): the downstream's protocol, on sidecars
-//     only (a gateway offers h2 by ALPN to every client, so it would send h2 to
+//   ports of no declared protocol (sniffed): HTTP/2 when the DestinationRule says
+//     UPGRADE (outbound), else the downstream's protocol, on sidecars only (a
+//     gateway offers h2 by ALPN to every client, so it would send h2 to
 //     upstreams that may not speak it).
 //   anything else (TCP ports, unknown hosts): no HTTP protocol options.
 // https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/
@@ -34,9 +35,13 @@ export function upstreamHttpProtocol(input: UpstreamProtocolInput): UpstreamHttp
   const { portProtocol } = input;
   if (portProtocol === undefined) return input.policy.connectionPool?.http?.h2UpgradePolicy === 'UPGRADE' ? 'HTTP2' : undefined;
   if (H2_PROTOCOLS.has(portProtocol)) return 'HTTP2';
-  if (portProtocol === 'UNKNOWN') return input.sidecar ? 'DOWNSTREAM' : undefined;
+  const rule = input.direction === 'outbound' ? input.policy.connectionPool?.http?.h2UpgradePolicy : undefined;
+  if (portProtocol === 'UNKNOWN') {
+    // A rule's UPGRADE on a sniffed port is its author saying the port is HTTP (Istio's shouldH2Upgrade checks it first).
+    if (rule === 'UPGRADE') return 'HTTP2';
+    return input.sidecar ? 'DOWNSTREAM' : undefined;
+  }
   if (portProtocol !== 'HTTP' || input.direction === 'inbound') return undefined;
-  const rule = input.policy.connectionPool?.http?.h2UpgradePolicy;
   if (rule === 'UPGRADE') return 'HTTP2';
   if (rule === 'DO_NOT_UPGRADE') return 'HTTP1';
   return input.meshUpgrade === 'UPGRADE' ? 'HTTP2' : undefined;

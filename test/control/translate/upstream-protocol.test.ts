@@ -157,6 +157,20 @@ describe('upstream protocol from the service port, as Istio selects it', () => {
     expect(protocolOf(translate(ENTRY, server, { h2UpgradePolicy: 'UPGRADE' }).clusters.get('inbound|8080||'))).toBe('none');
   });
 
+  it('a DestinationRule\'s h2UpgradePolicy: UPGRADE upgrades a sniffed port too (the author says it is HTTP), the mesh\'s does not', () => {
+    // Istio's shouldH2Upgrade: the rule's UPGRADE wins before the port's protocol is looked at; sniffed ports are
+    // named in its comment as the case for it. Before, the rule was dropped there: the cluster followed the caller.
+    const upgraded = translate(ENTRY + rule('{h2UpgradePolicy: UPGRADE}'), client).clusters;
+    expect(protocolOf(upgraded.get(outbound(8081)))).toBe('h2');
+    expect(protocolOf(translate(ENTRY, client, { h2UpgradePolicy: 'UPGRADE' }).clusters.get(outbound(8081)))).toBe('downstream');
+    const upgrade = { connectionPool: { http: { h2UpgradePolicy: 'UPGRADE' } } } as const;
+    const gateway = { policy: upgrade, meshUpgrade: 'DO_NOT_UPGRADE', direction: 'outbound', sidecar: false } as const;
+    expect(upstreamHttpProtocol({ ...gateway, portProtocol: 'UNKNOWN' })).toBe('HTTP2');
+    expect(upstreamHttpProtocol({ ...gateway, sidecar: true, portProtocol: 'UNKNOWN' })).toBe('HTTP2');
+    // Inbound clusters follow the caller whatever a rule says (Istio never upgrades inbound).
+    expect(upstreamHttpProtocol({ ...gateway, sidecar: true, direction: 'inbound', portProtocol: 'UNKNOWN' })).toBe('DOWNSTREAM');
+  });
+
   it('a gateway does not follow the downstream\'s protocol on a sniffed port (it offers h2 to every client), but speaks h2 to grpc ports', () => {
     const gateway = { policy: {}, meshUpgrade: 'DO_NOT_UPGRADE', direction: 'outbound', sidecar: false } as const;
     expect(upstreamHttpProtocol({ ...gateway, portProtocol: 'UNKNOWN' })).toBeUndefined();
