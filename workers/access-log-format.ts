@@ -334,12 +334,16 @@ class CodeBuilder {
     }
   }
 
-  /** An expression for parts in TEXT form: null values as `empty`, peer text with its control chars escaped. */
+  /**
+   * An expression for a JSON string value's parts in TEXT form (the caller JSON-escapes the result): null values
+   * as `empty`, peer text with its control chars escaped. Literal text stays the config's own chars: escaping
+   * writes each non-ASCII one as \uXXXX, which parses back to it (its UTF-8 bytes read as latin1 did not).
+   * A TEXT line's literals are written as UTF-8 bytes by writeText.
+   */
   text(parts: readonly FormatPart[], empty: string): string {
     if (parts.length === 0) return "''";
     return parts.map((p) => {
-      // Literal text as its UTF-8 bytes, one char per byte (the writer writes latin1).
-      if (typeof p === 'string') return JSON.stringify(Buffer.from(p, 'utf8').toString('latin1'));
+      if (typeof p === 'string') return JSON.stringify(p);
       const v = this.value(p);
       if (!v.nullable) return v.kind === 'number' ? `('' + ${v.expr})` : v.kind === 'safe' ? `(${v.expr})` : `H.textSafe(${v.expr})`;
       const shown = v.kind === 'number' ? "'' + v" : v.kind === 'safe' ? 'v' : 'H.textSafe(v)';

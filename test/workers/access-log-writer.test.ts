@@ -143,3 +143,25 @@ describe('a compiled format writing into a bounded buffer', () => {
     expect(w.overflow).toBe(true);
   });
 });
+
+describe('a JSON format whose literal text is not ASCII', () => {
+  const facts = { localAddress: '127.0.0.1', localPort: 1 };
+  const value = (s: string): { kind: 'format'; parts: FormatPart[] } => ({ kind: 'format', parts: parseFormatString(s) as FormatPart[] });
+
+  it('gives the config author\'s text back when the line is parsed (not its UTF-8 bytes read as latin1), plain, omitting empties and nested', () => {
+    const fields = [
+      { key: 'msg', value: value('héllo → %PROTOCOL% 日本 "q" \\') },
+      { key: 'only', value: value('naïve ✓') },
+      { key: 'nested', value: { kind: 'object' as const, fields: [{ key: 'x', value: value('ü %PROTOCOL%') }] } },
+    ];
+    const req = { http11: true, http2Stream: null } as unknown as Parameters<LineFormatter['format']>[0];
+    const t = { startMs: 0, durationMs: 0, endMark: 0 };
+    for (const omitEmptyValues of [false, true]) {
+      const format: AccessLogFormat = { kind: 'json', text: [], json: fields, omitEmptyValues, contentType: 'application/json' };
+      const line = new LineFormatter(format, new AccessLogSet(), facts).format(req, t);
+      expect(JSON.parse(line), `omit_empty_values ${omitEmptyValues}`).toEqual({
+        msg: 'héllo → HTTP/1.1 日本 "q" \\', only: 'naïve ✓', nested: { x: 'ü HTTP/1.1' },
+      });
+    }
+  });
+});
