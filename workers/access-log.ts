@@ -19,6 +19,9 @@ export interface LineSource<R, T> {
   write(req: R, t: T, w: LineWriter): void;
 }
 
+/** A line already made as a string (append): its chars' low bytes, as a latin1 write. */
+const STRING_LINE: LineSource<string, null> = { write: (line, _t, w) => w.raw(line) };
+
 /** Bytes of log lines a worker holds for a destination that does not keep up (a few thousand lines). */
 export const ACCESS_LOG_BUFFER_BYTES = 1024 * 1024;
 /** A batch this large goes out at once (each write costs a threadpool round trip: fewer, larger ones are cheaper). */
@@ -80,18 +83,7 @@ export class AccessLog {
 
   /** Queues one line (ASCII, newline included); dropped and counted when the buffer is full. */
   append(line: string): void {
-    if (this.fd < 0) return; // off: nothing is queued (a flush would have nowhere to write)
-    const bytes = line.length;
-    if (this.fillBytes + this.flightBytes - this.flightDone + bytes > this.maxBytes) {
-      this.drop(1);
-      return;
-    }
-    this.fill ??= Buffer.allocUnsafeSlow(this.maxBytes);
-    this.fill.latin1Write(line, this.fillBytes);
-    this.fillBytes += bytes;
-    this.fillLines++;
-    if (this.fillBytes >= FLUSH_BYTES && this.flight === null) this.flush();
-    else if (!this.flushScheduled) this.scheduleFlush();
+    this.appendLine(STRING_LINE, line, null);
   }
 
   /**
