@@ -6,7 +6,7 @@
 // constant bytes. There is no general-purpose serializer, no line string and
 // no per-part dispatch on the request path (an interpreter over the parts cost
 // 2-3x the hand-built line; a string concatenation per part made ~2 KB of
-// garbage per line). Rare shapes (nested objects, omit_empty_values JSON) are
+// garbage per line). The rare shape (omit_empty_values JSON) is
 // built as strings by the same generated code and written whole. Only integers
 // and JSON.stringify'd text from the config reach the generated source; a
 // value from a peer is never code.
@@ -233,28 +233,6 @@ const REQUEST_FIELDS: Readonly<Record<string, ValueCode>> = {
   'x-forwarded-for': maybe('H.orNull(req.forwardedFor)', 'string'),
 };
 
-/** A + chain of constants and expressions, adjacent constants merged. */
-class ConcatBuilder {
-  private readonly pieces: string[] = [];
-  private pending = '';
-
-  text(s: string): void {
-    this.pending += s;
-  }
-
-  expr(code: string): void {
-    if (this.pending !== '') this.pieces.push(JSON.stringify(this.pending));
-    this.pending = '';
-    this.pieces.push(`(${code})`);
-  }
-
-  build(): string {
-    if (this.pending !== '') this.pieces.push(JSON.stringify(this.pending));
-    this.pending = '';
-    return this.pieces.length === 0 ? "''" : this.pieces.join(' + ');
-  }
-}
-
 /** Builds the generated code of one formatter: constants and time formats are collected into H. */
 class CodeBuilder {
   readonly times: StartTimeFormat[] = [];
@@ -351,49 +329,16 @@ class CodeBuilder {
     }).join(' + ');
   }
 
-  /**
-   * An expression for one JSON object (each key once, in the config's order). Adjacent constant text is merged
-   * (`,"key":"` and the quotes of a value that is never null), so a line is about two concatenations per field.
-   */
-  json(fields: readonly JsonFormatField[], omitEmpty: boolean): string {
-    if (omitEmpty) return this.jsonOmittingEmpty(fields);
-    const out = new ConcatBuilder();
-    out.text('{');
-    fields.forEach((f, i) => {
-      out.text((i === 0 ? '' : ',') + '"' + jsonEscape(f.key) + '":');
-      const val = f.value;
-      if (val.kind === 'literal') {
-        out.text(val.json);
-      } else if (val.kind === 'object') {
-        out.expr(this.json(val.fields, omitEmpty));
-      } else if (val.parts.length === 1 && typeof val.parts[0] !== 'string') {
-        const v = this.value(val.parts[0]!);
-        if (v.nullable) {
-          out.expr(`((v = ${v.expr}) === null ? 'null' : ${this.jsonValue(v, 'v')})`);
-        } else if (v.kind === 'number') {
-          out.expr(v.expr);
-        } else {
-          out.text('"');
-          out.expr(v.kind === 'safe' ? v.expr : this.esc(v.expr));
-          out.text('"');
-        }
-      } else {
-        out.text('"');
-        out.expr(`H.esc(${this.text(val.parts, '-')})`);
-        out.text('"');
-      }
-    });
-    out.text('}');
-    return out.build();
-  }
-
   /** A value `name` (not null) as JSON text. */
   private jsonValue(v: ValueCode, name: string): string {
     return v.kind === 'number' ? name : v.kind === 'safe' ? `'"' + ${name} + '"'` : `'"' + ${this.esc(name)} + '"'`;
   }
 
-  /** omit_empty_values: a key whose value is null is left out, so commas are placed as the line is built. */
-  private jsonOmittingEmpty(fields: readonly JsonFormatField[]): string {
+  /**
+   * An expression for one JSON object under omit_empty_values: a key whose value is null is left out, so commas are
+   * placed as the line is built (a string; the rare shape).
+   */
+  jsonOmittingEmpty(fields: readonly JsonFormatField[]): string {
     const lines = ["let s = '{';", 'let first = true;'];
     for (const f of fields) {
       const key = JSON.stringify('"' + jsonEscape(f.key) + '":');
@@ -404,7 +349,7 @@ class CodeBuilder {
         continue;
       }
       const expr = val.kind === 'literal' ? JSON.stringify(val.json)
-        : val.kind === 'object' ? this.json(val.fields, true)
+        : val.kind === 'object' ? this.jsonOmittingEmpty(val.fields)
         : `'"' + H.esc(${this.text(val.parts, '-')}) + '"'`;
       lines.push(`s += (first ? '' : ',') + ${key} + ${expr};`, 'first = false;');
     }
@@ -454,7 +399,7 @@ class CodeBuilder {
     }
   }
 
-  /** Statements writing one JSON object (as json() builds it, without omit_empty_values). */
+  /** Statements writing one JSON object without omit_empty_values (a nested object written in place too). */
   writeJson(out: WriteBuilder, fields: readonly JsonFormatField[]): void {
     out.text('{');
     fields.forEach((f, i) => {
@@ -463,7 +408,7 @@ class CodeBuilder {
       if (val.kind === 'literal') {
         out.text(val.json);
       } else if (val.kind === 'object') {
-        out.call(`w.raw(${this.json(val.fields, false)});`);
+        this.writeJson(out, val.fields);
       } else if (val.parts.length === 1 && typeof val.parts[0] !== 'string') {
         this.writeOperator(out, val.parts[0]!, 'null', true);
       } else {
@@ -481,7 +426,7 @@ class CodeBuilder {
     if (format.kind === 'text') {
       this.writeText(out, format.text, format.omitEmptyValues ? '' : '-');
     } else {
-      if (format.omitEmptyValues) out.call(`w.raw(${this.json(format.json, true)});`);
+      if (format.omitEmptyValues) out.call(`w.raw(${this.jsonOmittingEmpty(format.json)});`);
       else this.writeJson(out, format.json);
       out.text('\n');
     }
