@@ -36,9 +36,11 @@ const ID64 = 16;
 const ID128 = 32;
 
 /**
- * The lines of the usual shapes (a 64- or 128-bit trace id, no debug flag), with and without a parent, as templates whose
- * fixed text is copied in one piece and whose ids and sampled digits are then written into their places:
- * byte-by-byte writing of all ~200 bytes cost about as much as a span's whole JSON (the proxy's CPU profile at 100%).
+ * The lines of every shape (a 64- or 128-bit trace id, with or without a parent, with or without the debug flag) as
+ * templates whose fixed text is copied in one piece and whose ids and sampled digits are then written into their
+ * places: byte-by-byte writing of all ~200 bytes cost about as much as a span's whole JSON (the proxy's CPU profile
+ * at 100%). Every id fits its place: trace ids are 16 or 32 hex digits and span ids 16 (trace-headers.ts accepts
+ * nothing else; trace-ids.ts makes nothing else).
  */
 class LinesTemplate {
   readonly bytes: Buffer;
@@ -48,7 +50,7 @@ class LinesTemplate {
   readonly sampledAt: number;
   readonly flagsAt: number;
 
-  constructor(withParent: boolean, traceIdLength: number) {
+  constructor(withParent: boolean, traceIdLength: number, debug: boolean) {
     const X = 'x'.repeat(ID64);
     const T = 'x'.repeat(traceIdLength);
     let text = TRACE_ID;
@@ -64,7 +66,7 @@ class LinesTemplate {
     }
     text += SAMPLED;
     this.sampledAt = text.length;
-    text += '0' + TRACEPARENT + (traceIdLength === ID64 ? ZERO_HIGH : '');
+    text += '0' + (debug ? FLAGS_1 : '') + TRACEPARENT + (traceIdLength === ID64 ? ZERO_HIGH : '');
     this.traceIdAt.push(text.length);
     text += T + '-';
     this.spanIdAt.push(text.length);
@@ -75,37 +77,16 @@ class LinesTemplate {
   }
 }
 
-/** By [128-bit trace id][has a parent]. */
-const TEMPLATES = [
-  [new LinesTemplate(false, ID64), new LinesTemplate(true, ID64)],
-  [new LinesTemplate(false, ID128), new LinesTemplate(true, ID128)],
-] as const;
+/** By [128-bit trace id][has a parent][debug]. */
+const TEMPLATES = [ID64, ID128].map((id) => [false, true].map((parent) => [false, true].map((debug) => new LinesTemplate(parent, id, debug))));
 
 function templateFor(t: UpstreamTraceContext): LinesTemplate {
-  return TEMPLATES[t.traceId.length === ID64 ? 0 : 1][t.traceSentParent === '' ? 0 : 1];
+  return TEMPLATES[t.traceId.length === ID64 ? 0 : 1]![t.traceSentParent === '' ? 0 : 1]![(t.traceBits & TRACE_DEBUG) === 0 ? 0 : 1]!;
 }
 
 /** takes the context; returns the bytes writeUpstreamTraceLines writes for it. */
 export function upstreamTraceLinesLength(t: UpstreamTraceContext): number {
-  const bits = t.traceBits;
-  if ((bits & TRACE_LINES) === 0) return 0;
-  if (fitsTemplate(t)) return templateFor(t).bytes.length;
-  const id = t.traceId.length;
-  const sent = t.traceSentId.length;
-  return (
-    TRACE_ID.length + id + SPAN_ID.length + sent +
-    (t.traceSentParent === '' ? 0 : PARENT_ID.length + t.traceSentParent.length) +
-    SAMPLED.length + 1 + ((bits & TRACE_DEBUG) !== 0 ? FLAGS_1.length : 0) +
-    TRACEPARENT.length + (id === ID64 ? 32 : id) + 1 + sent + 5
-  );
-}
-
-/** A 64- or 128-bit trace, 64-bit span ids, no debug flag: the templates' shapes. */
-function fitsTemplate(t: UpstreamTraceContext): boolean {
-  return (
-    (t.traceBits & TRACE_DEBUG) === 0 && (t.traceId.length === ID64 || t.traceId.length === ID128) && t.traceSentId.length === ID64 &&
-    (t.traceSentParent === '' || t.traceSentParent.length === ID64)
-  );
+  return (t.traceBits & TRACE_LINES) === 0 ? 0 : templateFor(t).bytes.length;
 }
 
 /**
@@ -114,44 +95,22 @@ function fitsTemplate(t: UpstreamTraceContext): boolean {
  * 64-bit trace id widened to 128 bits); returns the position after them.
  */
 export function writeUpstreamTraceLines(head: Buffer, pos: number, t: UpstreamTraceContext): number {
-  const bits = t.traceBits;
-  if ((bits & TRACE_LINES) === 0) return pos;
-  const sampled = (bits & TRACE_SAMPLED) !== 0;
-  if (fitsTemplate(t)) {
-    const tpl = templateFor(t);
-    head.set(tpl.bytes, pos);
-    // Each id is written once and its second place copied from the first (a copy is cheaper than charCodeAt again).
-    const trace = pos + tpl.traceIdAt[0]!;
-    const span = pos + tpl.spanIdAt[0]!;
-    ascii(head, trace, t.traceId);
-    head.copyWithin(pos + tpl.traceIdAt[1]!, trace, trace + t.traceId.length);
-    ascii(head, span, t.traceSentId);
-    head.copyWithin(pos + tpl.spanIdAt[1]!, span, span + ID64);
-    if (tpl.parentAt >= 0) ascii(head, pos + tpl.parentAt, t.traceSentParent);
-    if (sampled) head[pos + tpl.sampledAt] = head[pos + tpl.flagsAt] = 0x31; // '1'
-    return pos + tpl.bytes.length;
-  }
-  let p = ascii(head, pos, TRACE_ID);
-  p = ascii(head, p, t.traceId);
-  p = ascii(head, p, SPAN_ID);
-  p = ascii(head, p, t.traceSentId);
-  if (t.traceSentParent !== '') {
-    p = ascii(head, p, PARENT_ID);
-    p = ascii(head, p, t.traceSentParent);
-  }
-  p = ascii(head, p, SAMPLED);
-  head[p++] = sampled ? 0x31 : 0x30;
-  if ((bits & TRACE_DEBUG) !== 0) p = ascii(head, p, FLAGS_1);
-  p = ascii(head, p, TRACEPARENT);
-  if (t.traceId.length === ID64) p = ascii(head, p, ZERO_HIGH);
-  p = ascii(head, p, t.traceId);
-  head[p++] = 0x2d; // -
-  p = ascii(head, p, t.traceSentId);
-  return ascii(head, p, sampled ? '-01\r\n' : '-00\r\n');
+  if ((t.traceBits & TRACE_LINES) === 0) return pos;
+  const tpl = templateFor(t);
+  head.set(tpl.bytes, pos);
+  // Each id is written once and its second place copied from the first (a copy is cheaper than charCodeAt again).
+  const trace = pos + tpl.traceIdAt[0]!;
+  const span = pos + tpl.spanIdAt[0]!;
+  ascii(head, trace, t.traceId);
+  head.copyWithin(pos + tpl.traceIdAt[1]!, trace, trace + t.traceId.length);
+  ascii(head, span, t.traceSentId);
+  head.copyWithin(pos + tpl.spanIdAt[1]!, span, span + ID64);
+  if (tpl.parentAt >= 0) ascii(head, pos + tpl.parentAt, t.traceSentParent);
+  if ((t.traceBits & TRACE_SAMPLED) !== 0) head[pos + tpl.sampledAt] = head[pos + tpl.flagsAt] = 0x31; // '1'
+  return pos + tpl.bytes.length;
 }
 
-/** Writes a string of ASCII (fixed text, hex ids checked on the way in) byte by byte. */
-function ascii(buf: Buffer, at: number, s: string): number {
+/** Writes a string of ASCII (hex ids checked on the way in) byte by byte. */
+function ascii(buf: Buffer, at: number, s: string): void {
   for (let i = 0; i < s.length; i++) buf[at + i] = s.charCodeAt(i);
-  return at + s.length;
 }

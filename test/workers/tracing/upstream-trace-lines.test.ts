@@ -1,6 +1,6 @@
 // The trace context lines the upstream head carries, written into the head
-// without joining strings (a template for the usual shape, piece by piece
-// otherwise): byte for byte the B3 + traceparent lines the proxy has always
+// without joining strings (a template per shape, its ids written into their
+// places): byte for byte the B3 + traceparent lines the proxy has always
 // sent, for every shape (64/128-bit trace, root or child, sampled or not, debug).
 import { describe, expect, it } from 'vitest';
 import {
