@@ -33,16 +33,26 @@ export function jsonEscape(s: string): string {
 let isoSecond = NaN;
 let isoPrefix = '';
 
+/**
+ * takes an epoch second; returns toISOString()'s text up to its fraction ("2026-12-06T11:42:45."), made once per
+ * second and shared by isoTime and LineWriter.isoTime; '' for years beyond 9999 (a longer form, not cached).
+ */
+export function isoSecondPrefix(second: number): string {
+  if (second !== isoSecond) {
+    const iso = new Date(second * 1000).toISOString(); // 2026-12-06T11:42:45.000Z
+    if (iso.length !== 24) return '';
+    isoSecond = second;
+    isoPrefix = iso.slice(0, 20);
+  }
+  return isoPrefix;
+}
+
 /** toISOString() of an epoch-ms time, with the part up to the second computed once per second. */
 export function isoTime(epochMs: number): string {
   const ms = Math.floor(epochMs);
   const second = Math.floor(ms / 1000);
-  if (second !== isoSecond) {
-    const iso = new Date(second * 1000).toISOString(); // 2026-12-06T11:42:45.000Z
-    if (iso.length !== 24) return new Date(ms).toISOString(); // years beyond 9999: no cache
-    isoSecond = second;
-    isoPrefix = iso.slice(0, 20);
-  }
+  const prefix = isoSecondPrefix(second);
+  if (prefix === '') return new Date(ms).toISOString();
   const frac = ms - second * 1000;
-  return isoPrefix + (frac < 10 ? '00' : frac < 100 ? '0' : '') + frac + 'Z';
+  return prefix + (frac < 10 ? '00' : frac < 100 ? '0' : '') + frac + 'Z';
 }

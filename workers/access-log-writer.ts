@@ -10,6 +10,8 @@
 // A format's literal text is not written through it: the generated line
 // writer stores those bytes itself (access-log-format.ts, WriteBuilder).
 
+import { isoSecondPrefix } from './access-log-line.js';
+
 const HEX = '0123456789abcdef';
 const SHORT_ESCAPE = new Uint8Array(128);
 SHORT_ESCAPE[0x22] = 0x22; // \"
@@ -138,14 +140,10 @@ export class LineWriter {
   isoTime(epochMs: number): void {
     const ms = Math.floor(epochMs);
     const second = Math.floor(ms / 1000);
-    if (second !== isoSecond) {
-      const iso = new Date(second * 1000).toISOString(); // 2026-12-06T11:42:45.000Z
-      if (iso.length !== 24) {
-        this.raw(new Date(ms).toISOString()); // years beyond 9999: no cache
-        return;
-      }
-      for (let i = 0; i < 20; i++) isoPrefix[i] = iso.charCodeAt(i);
-      isoSecond = second;
+    const prefix = isoSecondPrefix(second);
+    if (prefix === '') {
+      this.raw(new Date(ms).toISOString()); // years beyond 9999: no cache
+      return;
     }
     let pos = this.pos;
     if (pos + 24 > this.limit) {
@@ -153,7 +151,7 @@ export class LineWriter {
       return;
     }
     const buf = this.buf;
-    for (let i = 0; i < 20; i++) buf[pos++] = isoPrefix[i]!;
+    for (let i = 0; i < 20; i++) buf[pos++] = prefix.charCodeAt(i);
     const frac = ms - second * 1000;
     const hundreds = Math.floor(frac / 100);
     const tens = Math.floor(frac / 10) - hundreds * 10;
@@ -164,6 +162,3 @@ export class LineWriter {
     this.pos = pos;
   }
 }
-
-let isoSecond = NaN;
-const isoPrefix = new Uint8Array(20);
