@@ -94,6 +94,19 @@ class RepeatedPiece {
     this.last = value;
   }
 
+  /**
+   * takes a buffer, a position, the value and the fixed pieces around it; writes `before`, the value as a JSON
+   * string and `after` (null: none), or the kept piece when the value is its key; returns the end.
+   */
+  write(buf: Buffer, at: number, value: string, before: Buffer, after: Buffer | null): number {
+    if (value === this.key) return lit(buf, at, this.bytes);
+    let p = lit(buf, at, before);
+    p = jsonString(buf, p, value);
+    if (after !== null) p = lit(buf, p, after);
+    this.wrote(value, buf, at, p);
+    return p;
+  }
+
   /** Drops the kept piece (a value it was made with besides the key changed). */
   forget(): void {
     this.key = this.last = null;
@@ -176,36 +189,12 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
     METHOD.wrote(span.method, buf, start, p);
   }
   p = integer(buf, p, span.statusCode);
-  const peer = PEER.hit(span.peerAddress);
-  if (peer !== null) p = lit(buf, p, peer);
-  else {
-    const start = p;
-    p = lit(buf, p, L13);
-    p = jsonString(buf, p, span.peerAddress);
-    p = lit(buf, p, L14);
-    PEER.wrote(span.peerAddress, buf, start, p);
-  }
+  p = PEER.write(buf, p, span.peerAddress, L13, L14);
   p = integer(buf, p, span.requestSize);
   p = lit(buf, p, L15);
   p = integer(buf, p, span.responseSize);
-  const flags = FLAGS.hit(span.responseFlags);
-  if (flags !== null) p = lit(buf, p, flags);
-  else {
-    const start = p;
-    p = lit(buf, p, L16);
-    p = jsonString(buf, p, span.responseFlags);
-    FLAGS.wrote(span.responseFlags, buf, start, p);
-  }
-  if (span.userAgent !== '') {
-    const ua = USER_AGENT.hit(span.userAgent);
-    if (ua !== null) p = lit(buf, p, ua);
-    else {
-      const start = p;
-      p = lit(buf, p, L17);
-      p = jsonString(buf, p, span.userAgent);
-      USER_AGENT.wrote(span.userAgent, buf, start, p);
-    }
-  }
+  p = FLAGS.write(buf, p, span.responseFlags, L16, null);
+  if (span.userAgent !== '') p = USER_AGENT.write(buf, p, span.userAgent, L17, null);
   if (span.upstreamCluster !== '') {
     const cluster = CLUSTER.hit(span.upstreamCluster);
     if (cluster !== null) p = lit(buf, p, cluster);
@@ -218,16 +207,7 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
       CLUSTER.wrote(span.upstreamCluster, buf, start, p);
     }
   }
-  if (span.upstreamAddress !== '') {
-    const address = ADDRESS.hit(span.upstreamAddress);
-    if (address !== null) p = lit(buf, p, address);
-    else {
-      const start = p;
-      p = lit(buf, p, L20);
-      p = jsonString(buf, p, span.upstreamAddress);
-      ADDRESS.wrote(span.upstreamAddress, buf, start, p);
-    }
-  }
+  if (span.upstreamAddress !== '') p = ADDRESS.write(buf, p, span.upstreamAddress, L20, null);
   if (error) p = lit(buf, p, L21);
   const custom = span.custom;
   if (custom !== null) {
