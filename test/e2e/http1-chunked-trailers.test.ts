@@ -29,6 +29,8 @@ let h1seen: { trailers: Record<string, unknown>; body: string } = { trailers: {}
 
 /** 70 trailer lines of 1000 bytes: past the 60 KiB limit. */
 const BIG_SECTION = Array.from({ length: 70 }, (_, i) => `x-pad-${i}: ${'p'.repeat(1000)}\r\n`).join('');
+/** 150 tiny trailer fields: a small section, but more fields than max_headers_count (100, Envoy's default). */
+const MANY_FIELDS = Array.from({ length: 150 }, (_, i) => `x-t-${i}: v\r\n`).join('');
 /** A response trailer section with fields that may pass and fields that may not. */
 const RESPONSE_SECTION = 'X-Checksum: abc\r\ncontent-length: 5\r\nAuthorization: secret\r\nx-upper:  V \r\n';
 
@@ -40,6 +42,11 @@ function startRawUpstream(): Promise<net.Server> {
       head += d.toString('latin1');
       if (!head.includes('\r\n\r\n')) return;
       const start = 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n5\r\nhello\r\n0\r\n';
+      if (head.startsWith('GET /resp/many')) {
+        socket.write(start);
+        setTimeout(() => socket.end(`${MANY_FIELDS}\r\n`), 150);
+        return;
+      }
       if (!head.startsWith('GET /resp/big')) {
         socket.end(`${start}${RESPONSE_SECTION}\r\n`);
         return;
@@ -160,6 +167,13 @@ describe('an HTTP/1.1 client\'s chunked request trailers', () => {
     expect(r.text).toMatch(/^HTTP\/1\.1 431/);
     expect(h1seen.body).toBe('untouched');
   });
+
+  it('a section with more fields than max_headers_count is refused with 431 and never completes upstream', async () => {
+    h1seen = { trailers: {}, body: 'untouched' };
+    const r = await rawExchange(proxy.port, `${chunkedPost('/h1/many')}5\r\nhello\r\n0\r\n${MANY_FIELDS}\r\n`, 5000);
+    expect(r.text).toMatch(/^HTTP\/1\.1 431/);
+    expect(h1seen.body).toBe('untouched');
+  });
 });
 
 describe('an HTTP/1.1 upstream\'s chunked response trailers', () => {
@@ -192,6 +206,13 @@ describe('an HTTP/1.1 upstream\'s chunked response trailers', () => {
     const r = await rawExchange(proxy.port, 'GET /resp/big HTTP/1.1\r\nhost: x\r\nte: trailers\r\nconnection: close\r\n\r\n', 5000);
     expect(r.text).toMatch(/^HTTP\/1\.1 200/);
     expect(r.text).not.toContain('x-pad');
+    expect(r.text.endsWith('0\r\n\r\n')).toBe(false);
+  });
+
+  it('a section with more fields than max_headers_count is not forwarded: the response is cut off before its end', async () => {
+    const r = await rawExchange(proxy.port, 'GET /resp/many HTTP/1.1\r\nhost: x\r\nte: trailers\r\nconnection: close\r\n\r\n', 5000);
+    expect(r.text).toMatch(/^HTTP\/1\.1 200/);
+    expect(r.text).not.toContain('x-t-');
     expect(r.text.endsWith('0\r\n\r\n')).toBe(false);
   });
 });
