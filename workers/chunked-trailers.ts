@@ -26,8 +26,11 @@ export function passedTrailerBytes(state: Float64Array): boolean {
 }
 
 export class ChunkedTrailerSection {
-  /** Copies of the section's bytes from earlier reads (the read buffer is reused); null while none. */
-  private parts: Buffer[] | null = null;
+  /**
+   * The section's bytes so far (the read buffer is reused), in one buffer grown by doubling up to
+   * MAX_TRAILER_BYTES (the decoder's bound): a peer sending it one byte per read costs its size, not a Buffer per read.
+   */
+  private data: Buffer | null = null;
   private bytes = 0;
 
   /**
@@ -38,8 +41,15 @@ export class ChunkedTrailerSection {
     const from = state[CHUNKED.TRAILER_START]!;
     const to = state[CHUNKED.CONSUMED]!;
     if (to <= from) return;
-    (this.parts ??= []).push(Buffer.from(buf.subarray(from, to)));
-    this.bytes += to - from;
+    const need = this.bytes + to - from;
+    let data = this.data;
+    if (data === null || need > data.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, Math.min(CHUNKED.MAX_TRAILER_BYTES, 2 * (data?.length ?? 128))));
+      if (data !== null) data.copy(grown, 0, 0, this.bytes);
+      this.data = data = grown;
+    }
+    buf.copy(data, this.bytes, from, to);
+    this.bytes = need;
   }
 
   /**
@@ -47,10 +57,10 @@ export class ChunkedTrailerSection {
    * TOO_MANY_TRAILERS (compare by identity) past parseLimits.maxHeaders fields; then forgets them.
    */
   take(): Record<string, string> | null {
-    const parts = this.parts;
-    if (parts === null) return null;
-    this.parts = null;
-    const text = (parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.bytes)).toString('latin1');
+    const data = this.data;
+    if (data === null) return null;
+    this.data = null;
+    const text = data.toString('latin1', 0, this.bytes);
     this.bytes = 0;
     const fields = Object.create(null) as Record<string, string>;
     let count = 0;
