@@ -10,7 +10,7 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hcmListener, prefixRoute, rawExchange, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
+import { hcmListener, prefixRoute, rawExchange, startProxy, startUpstream, statusCodes, type RunningProxy, type Upstream } from './harness.js';
 import { h2Cluster } from '../support/h2-bootstrap.js';
 import { staticCluster } from '../support/tls-bootstrap.js';
 import { h2Request } from '../support/h2-client.js';
@@ -166,6 +166,21 @@ describe('an HTTP/1.1 client\'s chunked request trailers', () => {
     const r = await rawExchange(proxy.port, `${chunkedPost('/h1/big')}5\r\nhello\r\n0\r\n${BIG_SECTION}\r\n`, 5000);
     expect(r.text).toMatch(/^HTTP\/1\.1 431/);
     expect(h1seen.body).toBe('untouched');
+  });
+
+  it('a malformed trailer line (bare LF, obs-fold, NUL, CR in a value, space in a name) is refused with 400', async () => {
+    for (const section of ['x-a: 1\nx-b: 2\r\n\r\n', 'x-a: 1\r\n folded\r\n\r\n', 'x-a: 1\0\r\n\r\n', 'x-a: 1\rGET / HTTP/1.1\r\n\r\n', 'x a: 1\r\n\r\n']) {
+      h1seen = { trailers: {}, body: 'untouched' };
+      const r = await rawExchange(proxy.port, `${chunkedPost('/h1/bad')}5\r\nhello\r\n0\r\n${section}`, 3000);
+      expect(r.text, JSON.stringify(section)).toMatch(/^HTTP\/1\.1 400/);
+      expect(h1seen.body).toBe('untouched');
+    }
+  });
+
+  it('a request pipelined right after a trailer section on a kept-alive connection is answered in turn', async () => {
+    const first = 'POST /h1/p1 HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nx-a: 1\r\n\r\n';
+    const r = await rawExchange(proxy.port, `${first}GET /h1/p2 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`, 5000);
+    expect(statusCodes(r.text)).toEqual([200, 200]);
   });
 
   it('a section with more fields than max_headers_count is refused with 431 and never completes upstream', async () => {
