@@ -36,11 +36,14 @@ export class ChunkedTrailerSection {
   /**
    * takes the read buffer and the decoder's state after a call that did not fail; keeps that call's trailer bytes
    * (buf[TRAILER_START, CONSUMED)). Callers skip reads where passedTrailerBytes is false (most bodies: no trailers).
+   * Returns false when the section has passed parseLimits.maxHeadBytes (--max-head-bytes, held to trailers as to a
+   * head, as Envoy does; the decoder's own bound is 60 KiB): the message is refused.
    */
-  collect(buf: Buffer, state: Float64Array): void {
+  collect(buf: Buffer, state: Float64Array): boolean {
+    if (state[CHUNKED.TRAILER_BYTES]! > parseLimits.maxHeadBytes) return false;
     const from = state[CHUNKED.TRAILER_START]!;
     const to = state[CHUNKED.CONSUMED]!;
-    if (to <= from) return;
+    if (to <= from) return true;
     const need = this.bytes + to - from;
     let data = this.data;
     if (data === null || need > data.length) {
@@ -50,6 +53,7 @@ export class ChunkedTrailerSection {
     }
     buf.copy(data, this.bytes, from, to);
     this.bytes = need;
+    return true;
   }
 
   /**

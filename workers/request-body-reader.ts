@@ -67,7 +67,10 @@ export class RequestBodyReader {
     }
     if (n > 0) sink.deliver(encodeBodyPiece(null, true, buf, start, start + n));
     // The trailer bytes are past the data the decoder moved: still as the client sent them.
-    if (this.trailers !== null || passedTrailerBytes(state)) (this.trailers ??= new ChunkedTrailerSection()).collect(buf, state);
+    if ((this.trailers !== null || passedTrailerBytes(state)) && !(this.trailers ??= new ChunkedTrailerSection()).collect(buf, state)) {
+      sink.downstreamProtocolError(true); // 431, as for a head that large
+      return end;
+    }
     if (state[CHUNKED.PHASE] !== CHUNKED.DONE_PHASE) return end;
     const trailers = this.trailers?.take() ?? null;
     if (trailers === TOO_MANY_TRAILERS) {

@@ -315,7 +315,10 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
       return false;
     }
     // The trailer bytes lie past the data the decoder moved (kept before the body piece goes on: buf is reused).
-    if (this.trailers !== null || passedTrailerBytes(state)) (this.trailers ??= new ChunkedTrailerSection()).collect(buf, state);
+    if ((this.trailers !== null || passedTrailerBytes(state)) && !(this.trailers ??= new ChunkedTrailerSection()).collect(buf, state)) {
+      this.fail(UpstreamFailure.PROTOCOL);
+      return false;
+    }
     if (n > 0) stream.onUpstreamBody(buf, pos, pos + n);
     return this.stream !== null;
   }
