@@ -115,10 +115,16 @@ napi_value H2cRequestHead(napi_env env, napi_callback_info info) {
       !GetWordArray(env, argv[1], "h2cRequestHead: head must be a Buffer or Uint8Array", &head, &len)) {
     return nullptr;
   }
-  if (napi_get_value_string_latin1(env, argv[2], scheme, sizeof(scheme), &scheme_len) != napi_ok) {
+  if (napi_get_value_string_latin1(env, argv[2], nullptr, 0, &scheme_len) != napi_ok) {
     ThrowTypeError(env, "h2cRequestHead: scheme must be a string");
     return nullptr;
   }
+  // Checked before copying: napi would cut a longer one to fit, and the request would go out with another :scheme.
+  if (scheme_len == 0 || scheme_len >= sizeof(scheme)) {
+    ThrowRangeError(env, "h2cRequestHead: scheme must be 1 to 15 characters");
+    return nullptr;
+  }
+  napi_get_value_string_latin1(env, argv[2], scheme, sizeof(scheme), &scheme_len);
   if (napi_get_value_bool(env, argv[3], &end_stream) != napi_ok || napi_get_value_bool(env, argv[4], &head_request) != napi_ok) {
     ThrowTypeError(env, "h2cRequestHead: endStream and headRequest must be booleans");
     return nullptr;

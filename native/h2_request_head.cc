@@ -125,23 +125,18 @@ nghttp2_nv Nv(const char* name, size_t name_len, const uint8_t* value, size_t va
   return nv;
 }
 
-bool NameIs(const uint8_t* p, size_t len, const char* want) {
-  const size_t n = std::strlen(want);
-  return len == n && std::memcmp(p, want, n) == 0;
-}
-
 // Connection-specific fields HTTP/2 forbids (RFC 9113 8.2.2). A request also drops Expect, HTTP2-Settings and Host
 // (it becomes :authority); a response also drops Trailer.
 bool DroppedField(const uint8_t* p, size_t len, bool response) {
   switch (len) {
-    case 2: return NameIs(p, len, "te");
-    case 4: return !response && NameIs(p, len, "host");
-    case 6: return !response && NameIs(p, len, "expect");
-    case 7: return NameIs(p, len, "upgrade") || (response && NameIs(p, len, "trailer"));
-    case 10: return NameIs(p, len, "connection") || NameIs(p, len, "keep-alive");
-    case 14: return !response && NameIs(p, len, "http2-settings");
-    case 16: return NameIs(p, len, "proxy-connection");
-    case 17: return NameIs(p, len, "transfer-encoding");
+    case 2: return Is(p, len, "te");
+    case 4: return !response && Is(p, len, "host");
+    case 6: return !response && Is(p, len, "expect");
+    case 7: return Is(p, len, "upgrade") || (response && Is(p, len, "trailer"));
+    case 10: return Is(p, len, "connection") || Is(p, len, "keep-alive");
+    case 14: return !response && Is(p, len, "http2-settings");
+    case 16: return Is(p, len, "proxy-connection");
+    case 17: return Is(p, len, "transfer-encoding");
     default: return false;
   }
 }
@@ -204,13 +199,13 @@ bool RouterHeadToNv(uint8_t* head, size_t len, const uint8_t* scheme, size_t sch
   HeadField f;
   int got;
   while ((got = NextField(&line, end, &f)) == 1) {
-    if (NameIs(f.name, f.name_len, "host")) {
+    if (Is(f.name, f.name_len, "host")) {
       (*nva)[2].value = f.value;
       (*nva)[2].valuelen = f.value_len;
       authority = f.value_len > 0;
     } else if (!DroppedField(f.name, f.name_len, false)) {
       if (nva->size() >= max) return false;
-      if (NameIs(f.name, f.name_len, "content-type") && f.value_len >= 16 && std::memcmp(f.value, "application/grpc", 16) == 0) grpc = true;
+      if (Is(f.name, f.name_len, "content-type") && f.value_len >= 16 && std::memcmp(f.value, "application/grpc", 16) == 0) grpc = true;
       nva->push_back(Nv(reinterpret_cast<const char*>(f.name), f.name_len, f.value, f.value_len));
     }
   }

@@ -346,6 +346,7 @@ export const CHUNKED = {
   PHASE: 0,
   DONE_PHASE: 15,
   CONSUMED: 4, // absolute offset in buf up to which input was consumed
+  TRAILER_BYTES: 5, // bytes of the trailer section so far
   TRAILER_START: 6, // absolute offset where this call's trailer-section bytes begin (== CONSUMED: none); left in place
   MAX_LINE_BYTES: 4096, // chunk-size line incl. extensions, else CHUNK_LINE_TOO_LONG
   MAX_TRAILER_BYTES: 60 * 1024, // else TRAILERS_TOO_LARGE

@@ -8,7 +8,7 @@ import { Buffer } from 'node:buffer';
 import { CHUNKED, FLAG, HEAD, PARSE_ERROR, decodeChunkedInPlace } from '../src/native.js';
 import { encodeBodyPiece } from './message-heads.js';
 import { retain } from './shared-read-buffer.js';
-import { ChunkedTrailerSection, passedTrailerBytes } from './chunked-trailers.js';
+import { ChunkedTrailerSection, TOO_MANY_TRAILERS, passedTrailerBytes } from './chunked-trailers.js';
 
 /** The terminating chunk, as it goes upstream (and to the client after a chunked response). */
 export const LAST_CHUNK = Buffer.from('0\r\n\r\n');
@@ -67,9 +67,16 @@ export class RequestBodyReader {
     }
     if (n > 0) sink.deliver(encodeBodyPiece(null, true, buf, start, start + n));
     // The trailer bytes are past the data the decoder moved: still as the client sent them.
-    if (this.trailers !== null || passedTrailerBytes(state)) (this.trailers ??= new ChunkedTrailerSection()).collect(buf, state);
+    if ((this.trailers !== null || passedTrailerBytes(state)) && !(this.trailers ??= new ChunkedTrailerSection()).collect(buf, state)) {
+      sink.downstreamProtocolError(true); // 431, as for a head that large
+      return end;
+    }
     if (state[CHUNKED.PHASE] !== CHUNKED.DONE_PHASE) return end;
     const trailers = this.trailers?.take() ?? null;
+    if (trailers === TOO_MANY_TRAILERS) {
+      sink.downstreamProtocolError(true); // 431, as for too many header fields
+      return end;
+    }
     // Forwarded as the upstream speaks: an HTTP/1.1 one gets them in the last chunk, an HTTP/2 one as trailers.
     if (trailers !== null) sink.requestTrailers = trailers;
     sink.deliver(LAST_CHUNK);

@@ -2,7 +2,7 @@
 // response (content-length, chunked, close-delimited) with the native parser,
 // and hands each piece to the stream bound to it. One exchange at a time; the
 // endpoint pools it between exchanges.
-import { ChunkedTrailerSection, passedTrailerBytes } from './chunked-trailers.js';
+import { ChunkedTrailerSection, TOO_MANY_TRAILERS, passedTrailerBytes } from './chunked-trailers.js';
 import { Buffer } from 'node:buffer';
 import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace, parseResponseHead } from '../src/native.js';
 import { headOut, parseLimits } from './parse-scratch.js';
@@ -287,6 +287,10 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
         pos = this.chunkState[CHUNKED.CONSUMED]!;
         if (this.chunkState[CHUNKED.PHASE] === CHUNKED.DONE_PHASE) {
           const trailers = this.trailers?.take() ?? null;
+          if (trailers === TOO_MANY_TRAILERS) {
+            this.fail(UpstreamFailure.PROTOCOL);
+            return;
+          }
           if (trailers !== null && stream.onUpstreamTrailers !== undefined) stream.onUpstreamTrailers(trailers);
           this.finish(pos < end);
           return;
@@ -311,7 +315,10 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
       return false;
     }
     // The trailer bytes lie past the data the decoder moved (kept before the body piece goes on: buf is reused).
-    if (this.trailers !== null || passedTrailerBytes(state)) (this.trailers ??= new ChunkedTrailerSection()).collect(buf, state);
+    if ((this.trailers !== null || passedTrailerBytes(state)) && !(this.trailers ??= new ChunkedTrailerSection()).collect(buf, state)) {
+      this.fail(UpstreamFailure.PROTOCOL);
+      return false;
+    }
     if (n > 0) stream.onUpstreamBody(buf, pos, pos + n);
     return this.stream !== null;
   }

@@ -4,13 +4,15 @@
 // upstream's response trailer section reaches an HTTP/1.1 client that sent
 // `te: trailers` as a trailer section (dropped otherwise) and an HTTP/2 client
 // as trailers. Fields that may not be trailers never pass. A section past the
-// 60 KiB limit is rejected as Envoy's HTTP/1 codec does: 431 for a request;
-// a response's is cut off (the client never sees a clean end or the fields).
+// 60 KiB limit (or --max-head-bytes when lower), or with more fields than
+// max_headers_count, is rejected as Envoy's HTTP/1 codec does: 431 for a
+// request; a response's is cut off (the client never sees a clean end or the
+// fields).
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hcmListener, prefixRoute, rawExchange, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
+import { hcmListener, prefixRoute, rawExchange, startProxy, startUpstream, statusCodes, type RunningProxy, type Upstream } from './harness.js';
 import { h2Cluster } from '../support/h2-bootstrap.js';
 import { staticCluster } from '../support/tls-bootstrap.js';
 import { h2Request } from '../support/h2-client.js';
@@ -23,12 +25,18 @@ let h2tls: http2.Http2SecureServer;
 let h1: Upstream;
 let raw: net.Server;
 let proxy: RunningProxy;
+/** The same routes with --max-head-bytes 8192: a trailer section is held to it as a head is. */
+let small: RunningProxy;
 /** Request trailers and body the upstreams saw last. */
 let h2seen: { trailers: Record<string, unknown>; body: string } = { trailers: {}, body: '' };
 let h1seen: { trailers: Record<string, unknown>; body: string } = { trailers: {}, body: '' };
 
 /** 70 trailer lines of 1000 bytes: past the 60 KiB limit. */
 const BIG_SECTION = Array.from({ length: 70 }, (_, i) => `x-pad-${i}: ${'p'.repeat(1000)}\r\n`).join('');
+/** 150 tiny trailer fields: a small section, but more fields than max_headers_count (100, Envoy's default). */
+const MANY_FIELDS = Array.from({ length: 150 }, (_, i) => `x-t-${i}: v\r\n`).join('');
+/** 12 trailer lines of 1000 bytes: under 60 KiB, past --max-head-bytes 8192. */
+const MID_SECTION = Array.from({ length: 12 }, (_, i) => `x-pad-${i}: ${'p'.repeat(1000)}\r\n`).join('');
 /** A response trailer section with fields that may pass and fields that may not. */
 const RESPONSE_SECTION = 'X-Checksum: abc\r\ncontent-length: 5\r\nAuthorization: secret\r\nx-upper:  V \r\n';
 
@@ -40,6 +48,11 @@ function startRawUpstream(): Promise<net.Server> {
       head += d.toString('latin1');
       if (!head.includes('\r\n\r\n')) return;
       const start = 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n5\r\nhello\r\n0\r\n';
+      if (head.startsWith('GET /resp/many') || head.startsWith('GET /resp/mid')) {
+        socket.write(start);
+        setTimeout(() => socket.end(`${head.startsWith('GET /resp/mid') ? MID_SECTION : MANY_FIELDS}\r\n`), 150);
+        return;
+      }
       if (!head.startsWith('GET /resp/big')) {
         socket.end(`${start}${RESPONSE_SECTION}\r\n`);
         return;
@@ -79,8 +92,7 @@ beforeAll(async () => {
     res.end('h1');
   });
   raw = await startRawUpstream();
-  proxy = await startProxy({
-    bootstrap: {
+  const bootstrap = {
       static_resources: {
         listeners: [hcmListener('in', [
           prefixRoute('/h1/', 'h1backend', '10s'), prefixRoute('/h2/', 'h2backend', '10s'), prefixRoute('/resp/', 'raw', '10s'),
@@ -92,12 +104,14 @@ beforeAll(async () => {
           h2Cluster('h2tls', (h2tls.address() as AddressInfo).port, { transport_socket: upstreamTls(ca.certPath, 'localhost') }),
         ],
       },
-    },
-  });
+  };
+  proxy = await startProxy({ bootstrap });
+  small = await startProxy({ bootstrap, args: ['--max-head-bytes', '8192'] });
 }, 60_000);
 
 afterAll(async () => {
   await proxy?.stop();
+  await small?.stop();
   h2server?.close();
   h2tls?.close();
   raw?.close();
@@ -160,6 +174,39 @@ describe('an HTTP/1.1 client\'s chunked request trailers', () => {
     expect(r.text).toMatch(/^HTTP\/1\.1 431/);
     expect(h1seen.body).toBe('untouched');
   });
+
+  it('a malformed trailer line (bare LF, obs-fold, NUL, CR in a value, space in a name) is refused with 400', async () => {
+    for (const section of ['x-a: 1\nx-b: 2\r\n\r\n', 'x-a: 1\r\n folded\r\n\r\n', 'x-a: 1\0\r\n\r\n', 'x-a: 1\rGET / HTTP/1.1\r\n\r\n', 'x a: 1\r\n\r\n']) {
+      h1seen = { trailers: {}, body: 'untouched' };
+      const r = await rawExchange(proxy.port, `${chunkedPost('/h1/bad')}5\r\nhello\r\n0\r\n${section}`, 3000);
+      expect(r.text, JSON.stringify(section)).toMatch(/^HTTP\/1\.1 400/);
+      expect(h1seen.body).toBe('untouched');
+    }
+  });
+
+  it('a request pipelined right after a trailer section on a kept-alive connection is answered in turn', async () => {
+    const first = 'POST /h1/p1 HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nx-a: 1\r\n\r\n';
+    const r = await rawExchange(proxy.port, `${first}GET /h1/p2 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`, 5000);
+    expect(statusCodes(r.text)).toEqual([200, 200]);
+  });
+
+  it('a section past --max-head-bytes (under 60 KiB) is refused with 431, as a head that large is', async () => {
+    h1seen = { trailers: {}, body: 'untouched' };
+    const r = await rawExchange(small.port, `${chunkedPost('/h1/mid')}5\r\nhello\r\n0\r\n${MID_SECTION}\r\n`, 5000);
+    expect(r.text).toMatch(/^HTTP\/1\.1 431/);
+    expect(h1seen.body).toBe('untouched');
+    // Under the limit: forwarded.
+    const ok = await rawExchange(small.port, `${chunkedPost('/h1/ok')}5\r\nhello\r\n0\r\nx-checksum: s\r\n\r\n`, 5000);
+    expect(ok.text).toMatch(/^HTTP\/1\.1 200/);
+    expect(h1seen.trailers).toEqual({ 'x-checksum': 's' });
+  });
+
+  it('a section with more fields than max_headers_count is refused with 431 and never completes upstream', async () => {
+    h1seen = { trailers: {}, body: 'untouched' };
+    const r = await rawExchange(proxy.port, `${chunkedPost('/h1/many')}5\r\nhello\r\n0\r\n${MANY_FIELDS}\r\n`, 5000);
+    expect(r.text).toMatch(/^HTTP\/1\.1 431/);
+    expect(h1seen.body).toBe('untouched');
+  });
 });
 
 describe('an HTTP/1.1 upstream\'s chunked response trailers', () => {
@@ -192,6 +239,20 @@ describe('an HTTP/1.1 upstream\'s chunked response trailers', () => {
     const r = await rawExchange(proxy.port, 'GET /resp/big HTTP/1.1\r\nhost: x\r\nte: trailers\r\nconnection: close\r\n\r\n', 5000);
     expect(r.text).toMatch(/^HTTP\/1\.1 200/);
     expect(r.text).not.toContain('x-pad');
+    expect(r.text.endsWith('0\r\n\r\n')).toBe(false);
+  });
+
+  it('a section past --max-head-bytes (under 60 KiB) is not forwarded: the response is cut off before its end', async () => {
+    const r = await rawExchange(small.port, 'GET /resp/mid HTTP/1.1\r\nhost: x\r\nte: trailers\r\nconnection: close\r\n\r\n', 5000);
+    expect(r.text).toMatch(/^HTTP\/1\.1 200/);
+    expect(r.text).not.toContain('x-pad');
+    expect(r.text.endsWith('0\r\n\r\n')).toBe(false);
+  });
+
+  it('a section with more fields than max_headers_count is not forwarded: the response is cut off before its end', async () => {
+    const r = await rawExchange(proxy.port, 'GET /resp/many HTTP/1.1\r\nhost: x\r\nte: trailers\r\nconnection: close\r\n\r\n', 5000);
+    expect(r.text).toMatch(/^HTTP\/1\.1 200/);
+    expect(r.text).not.toContain('x-t-');
     expect(r.text.endsWith('0\r\n\r\n')).toBe(false);
   });
 });

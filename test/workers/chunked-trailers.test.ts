@@ -32,6 +32,28 @@ describe('ChunkedTrailerSection', () => {
     }
   });
 
+  it('holds a section that arrives one byte per read in memory of its size, not an object per read', () => {
+    // A hostile peer's 60 KiB section, one byte per read: each read's share must not become its own Buffer.
+    const fields = Array.from({ length: 99 }, (_, i) => `x-pad-${String(i).padStart(2, '0')}: ${'p'.repeat(600)}\r\n`).join('');
+    const body = Buffer.from(`0\r\n${fields}\r\n`, 'latin1');
+    expect(body.length).toBeLessThan(CHUNKED.MAX_TRAILER_BYTES);
+    const state = new Float64Array(CHUNKED.STATE_SIZE);
+    const section = new ChunkedTrailerSection();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < body.length; i++) {
+      // No expect() in the loop: it would allocate per byte too.
+      if (decodeChunkedInPlace(body, i, i + 1, state) !== 0) throw new Error(`decoder refused byte ${i}`);
+      section.collect(body, state);
+    }
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(state[CHUNKED.PHASE]).toBe(CHUNKED.DONE_PHASE);
+    // One small object per byte read would be several MiB (~60000 reads).
+    expect(grown).toBeLessThan(2 * 1024 * 1024);
+    const got = section.take();
+    expect(Object.keys(got!)).toHaveLength(99);
+    expect(got!['x-pad-98']).toBe('p'.repeat(600));
+  });
+
   it('gives null for an empty section, one of only forbidden fields, and once taken', () => {
     expect(trailersOf(['3\r\nabc\r\n0\r\n\r\n'])).toBeNull();
     expect(trailersOf(['0\r\n', '\r', '\n'])).toBeNull();

@@ -14,7 +14,7 @@ import type { H2UpstreamPool } from './h2-upstream-pool.js';
 import type { H2UpstreamSession } from './h2-upstream-session.js';
 import { allowedTrailers } from './h1-trailer-block.js';
 import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
-import { readRouterHead, routerHead } from './router-request-head.js';
+import { readRouterHead, routerHead, routerHeadShape } from './router-request-head.js';
 
 const END_STREAM = 0x1;
 
@@ -84,10 +84,11 @@ export class H2UpstreamStream extends H2UpstreamAttempt<H2UpstreamSession> imple
       else headers[name] = [String(prev), value];
     }
     if (h.grpc) headers['te'] = 'trailers';
-    this.headRequest = h.method === 'HEAD';
-    this.chunked = h.chunked;
+    const shape = routerHeadShape;
+    this.headRequest = shape.headMethod;
+    this.chunked = shape.chunked;
     // No body (no chunked framing, no or a zero content-length): HEADERS carries END_STREAM, no empty DATA frame follows.
-    this.bodyless = h.bodyless;
+    this.bodyless = shape.bodyless;
     this.resetChunkState();
     this.headers = headers;
     return n;

@@ -1,6 +1,7 @@
 // The HTTP/1.1 request head the router writes to an upstream attempt, read for an HTTP/2 upstream stream (node:http2
 // or native): method, target, authority, the fields HTTP/2 may carry, and how the body is framed. Both streams read
-// it here and only build their own header form (an object for node:http2, a "name\0value\0" block for nghttp2).
+// it here: the native stream only its shape (readRouterHeadShape: C++ reads the fields from the bytes), the
+// node:http2 one also its fields as strings (readRouterHead) for a header object.
 import { FLAG, HEAD, headSlots, parseRequestHead } from '../../src/native.js';
 import { parseLimits } from '../parse-scratch.js';
 
@@ -19,17 +20,13 @@ export const routerHead = {
   fieldCount: 0,
   /** content-type application/grpc*: the upstream is told `te: trailers`. */
   grpc: false,
-  chunked: false,
-  /** No body: no chunked framing and no or a zero Content-Length (HEADERS carries END_STREAM). */
-  bodyless: false,
 };
 
-/** takes the router's request head bytes; fills routerHead; returns the head's length (<= 0: not a head). */
+/** takes the router's request head bytes; fills routerHeadShape and routerHead; returns the head's length (<= 0: not a head). */
 export function readRouterHead(buf: Buffer): number {
-  if (requestScratch.length < headSlots(parseLimits.maxHeaders)) requestScratch = new Uint32Array(headSlots(parseLimits.maxHeaders));
-  const out = requestScratch;
-  const n = parseRequestHead(buf, 0, buf.length, out, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+  const n = readRouterHeadShape(buf);
   if (n <= 0) return n;
+  const out = requestScratch;
   const h = routerHead;
   h.method = buf.latin1Slice(out[HEAD.METHOD_START]!, out[HEAD.METHOD_END]!);
   h.target = buf.latin1Slice(out[HEAD.TARGET_START]!, out[HEAD.TARGET_END]!);
@@ -52,14 +49,16 @@ export function readRouterHead(buf: Buffer): number {
   // Drop the previous head's strings past this one's fields.
   fields.length = k;
   h.fieldCount = k;
-  const flags = out[HEAD.FLAGS]!;
-  h.chunked = (flags & FLAG.CHUNKED) !== 0;
-  h.bodyless = !h.chunked && ((flags & FLAG.CONTENT_LENGTH) === 0 || (out[HEAD.CONTENT_LENGTH_HI]! | out[HEAD.CONTENT_LENGTH_LO]!) === 0);
   return n;
 }
 
 /** What readRouterHeadShape read of the last head: the body's framing and whether the method is HEAD. */
-export const routerHeadShape = { chunked: false, bodyless: false, headMethod: false };
+export const routerHeadShape = {
+  chunked: false,
+  /** No body: no chunked framing and no or a zero Content-Length (HEADERS carries END_STREAM). */
+  bodyless: false,
+  headMethod: false,
+};
 
 /**
  * takes the router's request head bytes; checks them with the native parser (which lowercases the names in place,
