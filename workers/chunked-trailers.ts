@@ -56,6 +56,12 @@ export class ChunkedTrailerSection {
     return true;
   }
 
+  /** Forgets the bytes collected so far without reading them (a failed exchange's leftovers). */
+  clear(): void {
+    this.data = null;
+    this.bytes = 0;
+  }
+
   /**
    * returns the section's fields that may be forwarded (names lowercased, repeats joined by ", "), null for none, or
    * TOO_MANY_TRAILERS (compare by identity) past parseLimits.maxHeaders fields; then forgets them.

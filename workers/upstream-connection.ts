@@ -338,7 +338,7 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
     } else if ((flags & FLAG.CHUNKED) !== 0) {
       this.bodyMode = BodyMode.CHUNKED;
       this.chunkState.fill(0);
-      this.trailers?.take(); // a failed exchange's leftovers
+      this.trailers?.clear(); // a failed exchange's leftovers
     } else if ((flags & FLAG.CONTENT_LENGTH) !== 0) {
       this.remaining = headOut[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + headOut[HEAD.CONTENT_LENGTH_LO]!;
       this.bodyMode = this.remaining === 0 ? BodyMode.NONE : BodyMode.LENGTH;
