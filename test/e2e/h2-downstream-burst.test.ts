@@ -6,24 +6,10 @@
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
+import { END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, PREFACE, SETTINGS } from '../support/h2-frames.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const HEADERS = 0x1;
-const SETTINGS = 0x4;
-const GOAWAY = 0x7;
-const END_STREAM = 0x1;
-const END_HEADERS = 0x4;
 const STREAMS = 5000;
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
 
 // GET / http, :authority localhost (HPACK: indexed :method/:scheme/:path, a literal :authority without Huffman added
 // to the dynamic table); later requests name it by index 62, so a request is 4 bytes of block.
