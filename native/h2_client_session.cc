@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "reason_phrase.h"
 #include "socket_tls.h"
 #include "socket_transport.h"
 
@@ -123,7 +124,9 @@ void H2ClientSession::ReportHead(H2ClientStream* st, bool end_stream) {
   const bool bodyless = end_stream || st->head_request || status == 204 || status == 304;
   scratch_.assign("HTTP/1.1 ");
   scratch_ += std::to_string(status);
-  scratch_ += " -\r\n";
+  scratch_ += ' ';
+  scratch_ += ReasonPhrase(status);
+  scratch_ += "\r\n";
   scratch_ += st->fields;
   if (!bodyless && !st->has_length) scratch_ += "transfer-encoding: chunked\r\n";
   scratch_ += "\r\n";

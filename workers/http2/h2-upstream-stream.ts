@@ -15,6 +15,7 @@ import type { H2UpstreamSession } from './h2-upstream-session.js';
 import { allowedTrailers } from './h1-trailer-block.js';
 import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
 import { readRouterHead, routerHead, routerHeadShape } from './router-request-head.js';
+import { reasonPhrase } from '../local-reply.js';
 
 const END_STREAM = 0x1;
 
@@ -171,7 +172,7 @@ export class H2UpstreamStream extends H2UpstreamAttempt<H2UpstreamSession> imple
     this.responded = true;
     this.sent = null;
     const endStream = (flags & END_STREAM) !== 0;
-    let head = 'HTTP/1.1 ' + status + ' -\r\n';
+    let head = 'HTTP/1.1 ' + status + ' ' + reasonPhrase(status) + '\r\n';
     let hasLength = false;
     for (const name in headers) {
       if (name.charCodeAt(0) === 58) continue;
