@@ -134,6 +134,11 @@ function readConnectionPool(v: ValueReader): ConnectionPoolSettings | undefined 
     optionalInt(http, 'maxRetries', 0, INT32_MAX, h);
     optionalInt(http, 'maxRequestsPerConnection', 0, INT32_MAX, h);
     optionalDuration(http, 'idleTimeout', 'idleTimeoutMs', h);
+    const clientProtocol = http.field('useClientProtocol');
+    if (!clientProtocol.missing) {
+      const use = clientProtocol.bool();
+      if (use !== undefined) (h as { useClientProtocol?: boolean }).useClientProtocol = use;
+    }
     const upgrade = http.field('h2UpgradePolicy');
     if (!upgrade.missing) {
       const policy = upgrade.enumOf(['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'] as const);

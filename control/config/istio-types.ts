@@ -322,8 +322,10 @@ export interface ConnectionPoolSettings {
     /** 0 or absent: unlimited. */
     readonly maxRequestsPerConnection?: number;
     readonly idleTimeoutMs?: number;
-    /** Accepted; honoured once upstream HTTP/2 exists. */
+    /** Outbound: UPGRADE makes an `http` (or undeclared) port's cluster speak HTTP/2; DO_NOT_UPGRADE keeps HTTP/1.1. */
     readonly h2UpgradePolicy?: 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE';
+    /** The cluster speaks the client's protocol (HTTP/1.1 or HTTP/2), on any port but grpc/http2 ones, on gateways too. */
+    readonly useClientProtocol?: boolean;
   };
 }
 

@@ -8,6 +8,10 @@
 //     UPGRADE (outbound), else the downstream's protocol, on sidecars only (a
 //     gateway offers h2 by ALPN to every client, so it would send h2 to
 //     upstreams that may not speak it).
+//   a DestinationRule's connectionPool.http.useClientProtocol: the downstream's
+//     protocol on http and undeclared ports, gateways too (Istio applies it with
+//     the connection pool; an h2 upgrade and HTTP2/GRPC ports still win, as
+//     Istio sets those after it).
 //   anything else (TCP ports, unknown hosts): no HTTP protocol options.
 // https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/
 import type { PortProtocol, TrafficPolicy } from '../config/istio-types.js';
@@ -33,18 +37,21 @@ export interface UpstreamProtocolInput {
 /** takes the port's protocol, the policy and the proxy's kind; returns the cluster's upstream protocol (undefined: leave unsaid). */
 export function upstreamHttpProtocol(input: UpstreamProtocolInput): UpstreamHttpProtocol | undefined {
   const { portProtocol } = input;
-  if (portProtocol === undefined) return input.policy.connectionPool?.http?.h2UpgradePolicy === 'UPGRADE' ? 'HTTP2' : undefined;
+  const http = input.policy.connectionPool?.http;
+  const clientProtocol: UpstreamHttpProtocol | undefined = http?.useClientProtocol === true ? 'DOWNSTREAM' : undefined;
+  if (portProtocol === undefined) return http?.h2UpgradePolicy === 'UPGRADE' ? 'HTTP2' : clientProtocol;
   if (H2_PROTOCOLS.has(portProtocol)) return 'HTTP2';
-  const rule = input.direction === 'outbound' ? input.policy.connectionPool?.http?.h2UpgradePolicy : undefined;
+  const rule = input.direction === 'outbound' ? http?.h2UpgradePolicy : undefined;
   if (portProtocol === 'UNKNOWN') {
     // A rule's UPGRADE on a sniffed port is its author saying the port is HTTP (Istio's shouldH2Upgrade checks it first).
     if (rule === 'UPGRADE') return 'HTTP2';
-    return input.sidecar ? 'DOWNSTREAM' : undefined;
+    return input.sidecar ? 'DOWNSTREAM' : clientProtocol;
   }
-  if (portProtocol !== 'HTTP' || input.direction === 'inbound') return undefined;
+  if (portProtocol !== 'HTTP') return undefined; // TCP, TLS, ... ports: a TCP proxy, no HTTP protocol to choose
+  if (input.direction === 'inbound') return clientProtocol;
   if (rule === 'UPGRADE') return 'HTTP2';
-  if (rule === 'DO_NOT_UPGRADE') return 'HTTP1';
-  return input.meshUpgrade === 'UPGRADE' ? 'HTTP2' : undefined;
+  if (rule === 'DO_NOT_UPGRADE') return clientProtocol ?? 'HTTP1';
+  return input.meshUpgrade === 'UPGRADE' ? 'HTTP2' : clientProtocol;
 }
 
 /** takes a protocol; returns the HttpProtocolOptions oneof that says it (explicit h1 when none was chosen). */

@@ -171,6 +171,29 @@ describe('upstream protocol from the service port, as Istio selects it', () => {
     expect(upstreamHttpProtocol({ ...gateway, sidecar: true, direction: 'inbound', portProtocol: 'UNKNOWN' })).toBe('DOWNSTREAM');
   });
 
+  it('useClientProtocol: true makes http and sniffed ports follow the caller\'s protocol, on gateways too; h2 upgrades and grpc ports still win', () => {
+    // Before, the field was refused as unknown: a valid Istio DestinationRule was rejected whole.
+    const { clusters } = translate(ENTRY + rule('{useClientProtocol: true}'), client);
+    const by = Object.fromEntries([9090, 8080, 8081, 5432].map((p) => [p, protocolOf(clusters.get(outbound(p)))]));
+    expect(by).toEqual({ 9090: 'h2', 8080: 'downstream', 8081: 'downstream', 5432: 'none' });
+    expect(schemaProblems('envoy.config.cluster.v3.Cluster', clusters.get(outbound(8080)))).toEqual([]);
+    expect(asProxyReadsIt(clusters.get(outbound(8080)))).toMatchObject({ upstreamProtocol: 'DOWNSTREAM' });
+    // An h2 upgrade (the rule's or the mesh's) is applied after it in Istio, so it wins; DO_NOT_UPGRADE leaves it be.
+    expect(protocolOf(translate(ENTRY + rule('{useClientProtocol: true, h2UpgradePolicy: UPGRADE}'), client).clusters.get(outbound(8080)))).toBe('h2');
+    expect(protocolOf(translate(ENTRY + rule('{useClientProtocol: true}'), client, { h2UpgradePolicy: 'UPGRADE' }).clusters.get(outbound(8080)))).toBe('h2');
+    expect(protocolOf(translate(ENTRY + rule('{useClientProtocol: true, h2UpgradePolicy: DO_NOT_UPGRADE}'), client).clusters.get(outbound(8080)))).toBe('downstream');
+    expect(protocolOf(translate(ENTRY + rule('{useClientProtocol: false}'), client).clusters.get(outbound(8080)))).toBe('none');
+    // A gateway does not follow the caller on a sniffed port by itself, but does when the rule asks (Istio's comment says so).
+    const gateway = { policy: { connectionPool: { http: { useClientProtocol: true } } }, meshUpgrade: 'DO_NOT_UPGRADE', direction: 'outbound', sidecar: false } as const;
+    expect(upstreamHttpProtocol({ ...gateway, portProtocol: 'UNKNOWN' })).toBe('DOWNSTREAM');
+    expect(upstreamHttpProtocol({ ...gateway, portProtocol: undefined })).toBe('DOWNSTREAM');
+    expect(upstreamHttpProtocol({ ...gateway, portProtocol: 'TCP' })).toBeUndefined();
+  });
+
+  it('useClientProtocol must be a boolean: the rule is refused with its file, line and field', () => {
+    expect(() => translate(ENTRY + rule('{useClientProtocol: sometimes}'), client)).toThrow(/api\.yaml:\d+.*useClientProtocol/s);
+  });
+
   it('a gateway does not follow the downstream\'s protocol on a sniffed port (it offers h2 to every client), but speaks h2 to grpc ports', () => {
     const gateway = { policy: {}, meshUpgrade: 'DO_NOT_UPGRADE', direction: 'outbound', sidecar: false } as const;
     expect(upstreamHttpProtocol({ ...gateway, portProtocol: 'UNKNOWN' })).toBeUndefined();
