@@ -121,6 +121,12 @@ const HELPERS = {
     const v = h === null ? undefined : h[slot];
     return v === undefined || v === '' ? null : v;
   },
+  /** A response trailer by lowercased name (own fields only: a trailer named __proto__ is a trailer). */
+  trailer(req: ActiveRequest, name: string): string | null {
+    const t = req.responseTrailers;
+    const v = t === null || !Object.hasOwn(t, name) ? undefined : t[name];
+    return v === undefined || v === '' ? null : v;
+  },
   floorMs: (ms: number): number | null => (Number.isFinite(ms) ? Math.floor(ms) : null),
   // Envoy's %GRPC_STATUS% prints the code's name; a code outside the table prints as its number.
   grpcStatus: (code: number): string | null => (code < 0 ? null : GRPC_STATUS_NAMES[code] ?? String(code)),
@@ -261,7 +267,8 @@ class CodeBuilder {
       return field ?? maybe(`H.reqHeader(req, ${this.slots.requestSlot(name)})`, 'string');
     }
     if (op.op === 'RESP' && !name.startsWith(':')) return maybe(`H.respHeader(req, ${this.slots.responseSlot(name)})`, 'string');
-    return NONE; // TRAILER: HTTP/1.1 trailers are not kept
+    if (op.op === 'TRAILER' && !name.startsWith(':')) return maybe(`H.trailer(req, ${JSON.stringify(name)})`, 'string');
+    return NONE;
   }
 
   private rawValue(op: FormatOperator, name: string): ValueCode {

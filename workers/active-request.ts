@@ -99,6 +99,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   http2Stream: H2StreamConnection | null = null;
   /** Trailers an HTTP/2 client sent after its request body (null: none): to the upstream with the body's end. */
   requestTrailers: Record<string, string> | null = null;
+  /** The upstream's response trailers (null: none), kept for the access log's %TRAILER(X)%. */
+  responseTrailers: Record<string, string> | null = null;
   /** The response's gRPC status (grpc-status in its head or trailers, or of a local reply); -1 when none. */
   grpcStatus = -1;
   /** The set-cookie line(s) a cookie hash policy generated, for the response head (request-hash.ts). */
@@ -474,6 +476,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
    * that sent `te: trailers` as the trailer section of its chunked response; else dropped (RFC 9110 6.5).
    */
   encodeTrailers(trailers: Record<string, string>): void {
+    this.responseTrailers = trailers;
     if (this.http2Stream !== null) this.http2Stream.trailers = trailers;
     else if (this.teTrailers && this.chunkedOut) this.lastChunk = lastChunkWithTrailers(trailers);
     const grpc = trailers['grpc-status'];
