@@ -29,6 +29,7 @@ import {
 import type { MeshH2UpgradePolicy } from './translate/upstream-protocol.js';
 import { ACCESS_LOG_ENCODINGS, meshAccessLogProblem, type AccessLogEncoding, type MeshAccessLog } from './translate/access-log-mesh.js';
 import { parseCollectorAddress, parseSamplingPercent, type MeshTracing } from './translate/tracing-mesh.js';
+import { CONTROL_SERVER_NAME } from '../src/xds/control-server-name.js';
 
 export interface ControlOptions {
   readonly configDir: string | null;
@@ -378,7 +379,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     });
     let secureXdsPort: number | null = null;
     if (options.secureXdsPort !== null) {
-      const names = ['localhost', '127.0.0.1', '::1', 'isthmus-control', ...options.serverNames];
+      const names = ['localhost', '127.0.0.1', '::1', CONTROL_SERVER_NAME, ...options.serverNames];
       if (options.secureXdsAddress !== '0.0.0.0' && options.secureXdsAddress !== '::') names.push(options.secureXdsAddress);
       // Re-issued at each root rotation phase and at half its life; new handshakes get the new one.
       serving = new ServingCertificate(ca, names, log.child({ component: 'ca' }));

@@ -9,6 +9,7 @@ import { certificateServiceDefinition, type IstioCertificateResponse } from '../
 import { ECDSA_P256, loadX509 } from '../../src/identity/x509.js';
 import { readTokenClaims, type TokenClaims } from '../../src/identity/token-claims.js';
 import { spiffeId } from '../../src/identity/spiffe.js';
+import { controlChannelOptions } from '../../src/xds/control-server-name.js';
 
 const MAX_TOKEN_FILE_BYTES = 8192;
 const CALL_TIMEOUT_MS = 15_000;
@@ -101,7 +102,7 @@ export async function requestWorkloadCertificate(o: {
   });
   const keyPem = pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const def = certificateServiceDefinition().CreateCertificate!;
-  const client = new Client(o.target, o.credentials, { 'grpc.use_local_subchannel_pool': 1 });
+  const client = new Client(o.target, o.credentials, { 'grpc.use_local_subchannel_pool': 1, ...controlChannelOptions(o.target) });
   const md = new Metadata();
   md.set('authorization', `Bearer ${o.token}`);
   try {

@@ -15,6 +15,7 @@ import { xdsResourceName, type Json } from '../../src/xds/xds-resources.js';
 import type { SdsSecrets } from '../../src/config/sds-secrets.js';
 import { AdsSecretSet, type HeldSecret } from './xds-client-secrets.js';
 import { CLIENT_TYPES, XdsClientState, type ResourceUpdate, type TypeRecord } from './xds-client-state.js';
+import { controlChannelOptions } from '../../src/xds/control-server-name.js';
 
 export type XdsProtocol = 'delta' | 'sotw';
 
@@ -207,6 +208,7 @@ export class XdsClient {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
+      ...controlChannelOptions(this.options.target),
     });
     const method = this.options.protocol === 'delta' ? 'DeltaAggregatedResources' : 'StreamAggregatedResources';
     const call = (client as unknown as Record<string, () => AdsCall>)[method]!.call(client);
