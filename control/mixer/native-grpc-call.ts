@@ -28,8 +28,8 @@ export interface PolicyCallHost {
   release(bytes: number): void;
   /** The answer: headers, one framed message, trailers grpc-status 0. */
   answer(stream: number, frame: Buffer): void;
-  /** A trailers-only answer; `reset`: the request is not over (its rest is refused with RST_STREAM NO_ERROR). */
-  fail(stream: number, code: number, message: string, reset: boolean): void;
+  /** A trailers-only answer (what the request still sends is read and dropped). */
+  fail(stream: number, code: number, message: string): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -142,7 +142,7 @@ export class PolicyCall {
   private refuse(code: number, details: string): void {
     this.done = true;
     this.dropBuffer();
-    this.host.fail(this.stream, code, details, !this.ended);
+    this.host.fail(this.stream, code, details);
   }
 
   private dropBuffer(): void {

@@ -31,7 +31,6 @@ import {
   h2Init,
   h2Open,
   h2Receive,
-  h2Reset,
   h2Respond,
   h2Write,
   listenReusePort,
@@ -55,7 +54,6 @@ const ARENA_BYTES = 1024 * 1024;
 const MAX_HEADER_LIST = 16 * 1024;
 const STREAM_WINDOW = 1024 * 1024;
 const CONNECTION_WINDOW = 4 * 1024 * 1024;
-const NO_ERROR = 0;
 
 const ANSWER_HEADERS = 'content-type\0application/grpc+proto\0grpc-accept-encoding\0identity\0';
 const OK_TRAILERS = 'grpc-status\x000\0grpc-message\0OK\0';
@@ -276,27 +274,22 @@ class PolicySession implements SocketOwner, PolicyCallHost {
     }
     if ((flags & EV.GRPC) === 0) {
       h2Respond(this.handle, id, 415, '', true);
-      this.refuseRest(id, flags);
       return;
     }
     if (space - offset !== 4 || arena.latin1Slice(offset, space) !== 'POST') {
-      this.fail(id, GRPC.UNIMPLEMENTED, 'gRPC calls are POST requests', (flags & EV.END_STREAM) === 0);
+      this.fail(id, GRPC.UNIMPLEMENTED, 'gRPC calls are POST requests');
       return;
     }
     const path = arena.latin1Slice(space + 1, pathEnd);
     const method = this.server.method(path);
     if (method === undefined) {
-      this.fail(id, GRPC.UNIMPLEMENTED, `The server does not implement the method ${path}`, (flags & EV.END_STREAM) === 0);
+      this.fail(id, GRPC.UNIMPLEMENTED, `The server does not implement the method ${path}`);
       return;
     }
     this.server.counters.calls++;
     const call = new PolicyCall(this, id, method);
     this.calls.set(id, call);
     if ((flags & EV.END_STREAM) !== 0) call.onEnd();
-  }
-
-  private refuseRest(id: number, flags: number): void {
-    if ((flags & EV.END_STREAM) === 0) h2Reset(this.handle, id, NO_ERROR);
   }
 
   // ---- PolicyCallHost ----
@@ -316,12 +309,13 @@ class PolicySession implements SocketOwner, PolicyCallHost {
     h2End(this.handle, stream, OK_TRAILERS);
   }
 
-  fail(stream: number, code: number, message: string, reset: boolean): void {
+  /**
+   * A trailers-only answer. A request not over by then keeps being read and its bytes dropped (an RST_STREAM here
+   * would overtake the answer in nghttp2's queue); the stream ends when the client ends it or the connection goes.
+   */
+  fail(stream: number, code: number, message: string): void {
     if (this.over) return;
-    const block = `content-type\0application/grpc+proto\0grpc-status\0${code}\0grpc-message\0${grpcMessage(message)}\0`;
-    if (!h2Respond(this.handle, stream, 200, block, true)) return;
-    // Refused before the request ended: the rest is not wanted (RFC 9113 8.1: RST_STREAM NO_ERROR after the answer).
-    if (reset) h2Reset(this.handle, stream, NO_ERROR);
+    h2Respond(this.handle, stream, 200, `content-type\0application/grpc+proto\0grpc-status\0${code}\0grpc-message\0${grpcMessage(message)}\0`, true);
   }
 
   /** GOAWAY (open calls finish), or close at once with `force`. */
