@@ -429,7 +429,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     );
     const routes = [
       ...configAdminRoutes(store, {
-        configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() + rules.metricsText() + renderCaMetrics(caNow) + renderProcessMetrics() + spans.metricsText(), writeToken,
+        configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() + rules.metricsText() + (policyServer?.metricsText() ?? '') + renderCaMetrics(caNow) + renderProcessMetrics() + spans.metricsText(), writeToken,
       }, log),
       ...xdsAdminRoutes({ ads, cache, publisher }),
       ...caAdminRoutes(ca, writeToken, log.child({ component: 'ca' })),

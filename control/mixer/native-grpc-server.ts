@@ -168,6 +168,19 @@ export class NativeGrpcServer {
     }
   }
 
+  /** The port's counters in Prometheus text (the control plane's /metrics). */
+  metricsText(): string {
+    const c = this.counters;
+    return '# HELP isthmus_policy_port_calls_total Calls on the policy port (--policy-port) to a method it serves.\n# TYPE isthmus_policy_port_calls_total counter\n'
+      + `isthmus_policy_port_calls_total ${c.calls}\n`
+      + '# HELP isthmus_policy_port_connections_total Connections accepted on the policy port.\n# TYPE isthmus_policy_port_connections_total counter\n'
+      + `isthmus_policy_port_connections_total ${c.connections}\n`
+      + '# HELP isthmus_policy_port_connections_refused_total Connections closed at once: the policy port held its maximum.\n# TYPE isthmus_policy_port_connections_refused_total counter\n'
+      + `isthmus_policy_port_connections_refused_total ${c.refusedConnections}\n`
+      + '# HELP isthmus_policy_port_connections_open Connections open on the policy port.\n# TYPE isthmus_policy_port_connections_open gauge\n'
+      + `isthmus_policy_port_connections_open ${this.open.size}\n`;
+  }
+
   /** Stops accepting; open connections get GOAWAY and end after their calls (or at once with `force`). */
   close(force = false): void {
     if (this.acceptor !== null) stopAccepting(this.acceptor);
