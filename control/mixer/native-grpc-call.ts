@@ -33,6 +33,20 @@ export interface PolicyCallHost {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Framed answers by their message: a service that hands back the same encoded answer (EncodedAnswers) is framed once. */
+const frames = new WeakMap<Buffer, Buffer>();
+
+/** takes an encoded message; returns it behind the 5-byte prefix (uncompressed). */
+function framed(message: Buffer): Buffer {
+  let frame = frames.get(message);
+  if (frame !== undefined) return frame;
+  frame = Buffer.allocUnsafe(5 + message.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(message.length, 1);
+  message.copy(frame, 5);
+  frames.set(message, frame);
+  return frame;
+}
 
 export class PolicyCall {
   // The bytes received are buffer[0, received): the first chunk copied into a buffer of the declared size once the
@@ -42,7 +56,9 @@ export class PolicyCall {
   private reserved = 0;
   /** 5 + the declared length, once the prefix is in (-1 before). */
   private expected = -1;
-  private readonly prefix = Buffer.allocUnsafe(5);
+  /** The prefix's compressed flag and its length field, read byte by byte (no Buffer per call). */
+  private flag = 0;
+  private declared = 0;
   /** An answer was given or the stream closed: nothing more is done. */
   done = false;
   ended = false;
@@ -58,10 +74,14 @@ export class PolicyCall {
   onData(buf: Buffer, start: number, end: number): void {
     if (this.done) return;
     let at = start;
-    while (this.expected < 0 && this.received < 5 && at < end) this.prefix[this.received++] = buf[at++]!;
     if (this.expected < 0) {
+      while (this.received < 5 && at < end) {
+        const byte = buf[at++]!;
+        if (this.received++ === 0) this.flag = byte;
+        else this.declared = this.declared * 256 + byte;
+      }
       if (this.received < 5) return;
-      const declared = this.prefix.readUInt32BE(1);
+      const declared = this.declared;
       if (declared > MAX_POLICY_REQUEST) {
         this.refuse(GRPC.RESOURCE_EXHAUSTED, `Received message larger than max (${declared} vs. ${MAX_POLICY_REQUEST})`);
         return;
@@ -92,7 +112,7 @@ export class PolicyCall {
       this.refuse(GRPC.UNIMPLEMENTED, this.received === 0 ? 'a unary call carries one request message (none received)' : 'a unary call carries one request message, whole');
       return;
     }
-    if (this.prefix[0] !== 0) {
+    if (this.flag !== 0) {
       // Only identity is accepted (grpc-accept-encoding says so); a compressed message is not guessed at.
       this.refuse(GRPC.UNIMPLEMENTED, 'compressed request messages are not accepted (grpc-accept-encoding: identity)');
       return;
@@ -132,11 +152,7 @@ export class PolicyCall {
       return;
     }
     this.done = true;
-    const frame = Buffer.allocUnsafe(5 + message.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(message.length, 1);
-    message.copy(frame, 5);
-    this.host.answer(this.stream, frame);
+    this.host.answer(this.stream, framed(message));
   }
 
   private refuse(code: number, details: string): void {
