@@ -49,8 +49,8 @@ function framed(message: Buffer): Buffer {
 }
 
 export class PolicyCall {
-  // The bytes received are buffer[0, received): the first chunk copied into a buffer of the declared size once the
-  // prefix is known (never more than declared + 5 bytes).
+  // The message bytes received are buffer[0, received - 5): a buffer grown by doubling as bytes arrive, never past
+  // the declared length; what it holds is reserved from the host's budget as it grows (a prefix alone holds nothing).
   private buffer: Buffer = EMPTY;
   private received = 0;
   private reserved = 0;
@@ -86,19 +86,25 @@ export class PolicyCall {
         this.refuse(GRPC.RESOURCE_EXHAUSTED, `Received message larger than max (${declared} vs. ${MAX_POLICY_REQUEST})`);
         return;
       }
-      if (!this.host.reserve(declared)) {
-        this.refuse(GRPC.RESOURCE_EXHAUSTED, 'the policy server is holding too many request bytes; try again');
-        return;
-      }
-      this.reserved = declared;
       this.expected = declared + 5;
-      this.buffer = declared === 0 ? EMPTY : Buffer.allocUnsafe(declared);
     }
     const n = end - at;
     if (n === 0) return;
     if (this.received + n > this.expected) {
       this.refuse(GRPC.UNIMPLEMENTED, 'a unary call carries one request message');
       return;
+    }
+    const need = this.received - 5 + n;
+    if (need > this.buffer.length) {
+      const size = Math.min(this.expected - 5, Math.max(need, 2 * this.buffer.length, 256));
+      if (!this.host.reserve(size - this.reserved)) {
+        this.refuse(GRPC.RESOURCE_EXHAUSTED, 'the policy server is holding too many request bytes; try again');
+        return;
+      }
+      this.reserved = size;
+      const grown = Buffer.allocUnsafe(size);
+      this.buffer.copy(grown, 0, 0, this.received - 5);
+      this.buffer = grown;
     }
     buf.copy(this.buffer, this.received - 5, at, end);
     this.received += n;
@@ -117,7 +123,7 @@ export class PolicyCall {
       this.refuse(GRPC.UNIMPLEMENTED, 'compressed request messages are not accepted (grpc-accept-encoding: identity)');
       return;
     }
-    const body = this.buffer;
+    const body = this.buffer.length === this.expected - 5 ? this.buffer : this.buffer.subarray(0, this.expected - 5);
     this.dropBuffer();
     try {
       this.request = this.method.deserialize(body);

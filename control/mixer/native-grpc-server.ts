@@ -41,12 +41,13 @@ import {
 } from '../../src/native.js';
 import { NativeSocket } from '../../workers/native-transport.js';
 import type { SocketOwner } from '../../workers/transport-socket.js';
-import { GRPC, PolicyCall, type PolicyCallHost, type PolicyHandler, type PolicyMethod } from './native-grpc-call.js';
+import { GRPC, MAX_POLICY_REQUEST, PolicyCall, type PolicyCallHost, type PolicyHandler, type PolicyMethod } from './native-grpc-call.js';
 
 export const MAX_CONNECTIONS = 1024;
 export const MAX_STREAMS = 128;
-/** Request bytes held by all calls at once (each call reserves its declared length). */
+/** Request bytes held by all calls at once, and by one connection's (each call reserves what it holds as it grows). */
 export const MAX_HELD_BYTES = 64 * 1024 * 1024;
+export const MAX_CONNECTION_HELD_BYTES = 2 * MAX_POLICY_REQUEST;
 export const IDLE_TIMEOUT_MS = 10 * 60_000;
 const BACKLOG = 511;
 const EVENT_RECORDS = 4096;
@@ -195,6 +196,8 @@ class PolicySession implements SocketOwner, PolicyCallHost {
   private readonly handle: number;
   private readonly calls = new Map<number, PolicyCall>();
   private over = false;
+  /** Request bytes this connection's calls hold (within MAX_CONNECTION_HELD_BYTES and the server's budget). */
+  private held = 0;
 
   constructor(
     private readonly server: NativeGrpcServer,
@@ -308,10 +311,13 @@ class PolicySession implements SocketOwner, PolicyCallHost {
   // ---- PolicyCallHost ----
 
   reserve(bytes: number): boolean {
-    return this.server.reserve(bytes);
+    if (this.held + bytes > MAX_CONNECTION_HELD_BYTES || !this.server.reserve(bytes)) return false;
+    this.held += bytes;
+    return true;
   }
 
   release(bytes: number): void {
+    this.held -= bytes;
     this.server.release(bytes);
   }
 

@@ -177,6 +177,22 @@ describe('isthmus control --policy-port', { timeout: 60_000 }, () => {
     const big = Buffer.alloc(MAX_POLICY_REQUEST + 64);
     big.writeUInt32BE(big.length - 5, 1);
     expect(statusOf(await raw(CHECK, [big]))).toBe('8');
+    // One connection holding parts of big messages: past its budget (two messages' worth) its next call is refused,
+    // while another connection's Checks are answered.
+    const hog = session();
+    const part = Buffer.alloc(3 * 1024 * 1024);
+    part.writeUInt32BE(MAX_POLICY_REQUEST, 1);
+    const held = [raw(CHECK, [part], { end: false, on: hog }), raw(CHECK, [part], { end: false, on: hog })];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(statusOf(await raw(CHECK, [part], { end: false, on: hog }))).toBe('8');
+    const other = new MixerClient(port);
+    try {
+      expect((await other.check({ 'request.headers': { 'x-user': 'beta' } })).precondition.status.code).toBe(7);
+    } finally {
+      other.close();
+    }
+    hog.destroy();
+    await Promise.all(held);
     // Streams reset by the client mid-message, and a connection cut mid-message.
     const s = session();
     for (let i = 0; i < 50; i++) {
