@@ -400,11 +400,9 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     const rules = policy;
     let policyPort: number | null = null;
     if (policyServer !== null) {
-      try {
-        policyPort = policyServer.listen(options.policyAddress, options.policyPort!);
-      } catch (err) {
-        throw new ControlStartError(`--policy-port: ${(err as Error).message}`);
-      }
+      policyPort = await policyServer.listen(options.policyAddress, options.policyPort!).catch((err: Error) => {
+        throw new ControlStartError(`--policy-port: ${err.message}`);
+      });
     }
     const xdsPort = await ads.listen(options.xdsAddress, options.xdsPort).catch((err: Error) => {
       throw new ControlStartError(err.message);

@@ -21,6 +21,7 @@
 // The addon's HTTP/2 state is per thread and set up once (h2Init): this
 // server must not share a thread with the data plane's native HTTP/2
 // sessions (the control plane never runs a data plane in its process).
+import { createServer } from 'node:net';
 import type { ServiceDefinition } from '@grpc/proto-loader';
 import {
   H2_EVENT as EV,
@@ -79,6 +80,15 @@ function dispatchFlush(count: number): void {
   for (let i = 0, r = 0; i < count; i++, r += EV.RECORD_INTS) sessions[ev[r]!]?.onEvent(ev, r, arena);
 }
 
+/** takes an address and port; resolves when a plain (not SO_REUSEPORT) listener could bind there, else rejects (EADDRINUSE, ...). */
+function probeFree(address: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host: address, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 /** takes a message; returns it as grpc-message carries it (percent-encoded as grpc-js's clients decode it). */
 function grpcMessage(details: string): string {
   try {
@@ -116,9 +126,12 @@ export class NativeGrpcServer {
     }
   }
 
-  /** takes an IP literal and a port (0: any); returns the bound port. Throws with `.code` (EADDRINUSE, ...). */
-  listen(address: string, port: number): number {
+  /** takes an IP literal and a port (0: any); resolves the bound port. Rejects with `.code` (EADDRINUSE, ...). */
+  async listen(address: string, port: number): Promise<number> {
     ensureInit();
+    // The addon's listening socket has SO_REUSEPORT (for the data plane's workers): a second process could then share
+    // the port and take half its connections. A plain bind first says whether anyone else holds it.
+    if (port !== 0) await probeFree(address, port);
     const bound = listenReusePort(address, port, BACKLOG);
     this.acceptor = startAccepting(bound.fd, this.onAccept.bind(this));
     this.port = bound.port;

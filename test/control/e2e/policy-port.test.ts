@@ -15,7 +15,7 @@ import { mixerServiceDefinition } from '../../../control/mixer/mixer-protos.js';
 import { encodeAttributes } from '../../../control/mixer/attribute-message.js';
 import { MAX_POLICY_REQUEST } from '../../../control/mixer/native-grpc-call.js';
 import { mixerDoc } from '../../support/mixer-config.js';
-import { startControl, type RunningControl } from './control-harness.js';
+import { isthmus, startControl, type RunningControl } from './control-harness.js';
 
 const DENY_BETA = [
   mixerDoc('handler', 'deny-beta', 'compiledAdapter: denier\nparams:\n  status: { code: 7, message: beta users are not allowed }\n  validDuration: 7s\n  validUseCount: 42'),
@@ -229,5 +229,11 @@ describe('isthmus control --policy-port', { timeout: 60_000 }, () => {
       client.close();
     }
     expect(control.child.exitCode).toBeNull();
+  });
+
+  it('a second control plane asking for a policy port in use refuses to start, naming the option (no silent sharing)', () => {
+    const r = isthmus(['control', '--data-dir', join(control.dir, 'second'), '--admin-port', '0', '--xds-port', '0', '--secure-xds-port=-1', '--policy-port', String(port)], control.dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/--policy-port: .*EADDRINUSE/);
   });
 });
