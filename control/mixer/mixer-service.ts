@@ -15,6 +15,7 @@ import type { PolicyRuntime } from './policy-runtime.js';
 import { EncodedAnswers, withEncodedCheckAnswers } from './encoded-answers.js';
 import { serveUnaryFast, type FastHandler } from './fast-unary.js';
 import type { NativeGrpcServer } from './native-grpc-server.js';
+import { decodeCheckRequest } from './check-request-decoder.js';
 
 export interface MixerCheckRequest {
   attributes?: AttributesMessage;
@@ -81,7 +82,9 @@ function quotaRequests(raw: MixerCheckRequest['quotas']): Map<string, QuotaReque
 
 /** takes the gRPC server, the policy runtime and the policy port's server (null: none); adds the Mixer service to them. */
 export function addMixerService(server: Server, runtime: PolicyRuntime, log: Logger, policyPort: NativeGrpcServer | null = null): void {
-  const definition = withEncodedCheckAnswers(mixerServiceDefinition());
+  const encoded = withEncodedCheckAnswers(mixerServiceDefinition());
+  // CheckRequest read in one pass (check-request-decoder.ts), the same object proto-loader's decoder gives.
+  const definition = { ...encoded, Check: { ...encoded.Check!, requestDeserialize: decodeCheckRequest } };
   const serialize = mixerServiceDefinition().Check!.responseSerialize;
   const answers = new EncodedAnswers((answer) => serialize(checkResponse(answer)));
   const implementation = {
