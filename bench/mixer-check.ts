@@ -25,7 +25,10 @@
 // h2load-paced, h2load-spread (many h2load clients, open loop at --rate);
 // `all` (default) or `both` = grpc-js,h2load), --cpu-prof-dir DIR (a V8 CPU
 // profile of the control plane), --pin (control plane on CPU 0, this process
-// and h2load on CPU 1: cpu-pinning.ts). Each row ends with a verdict
+// and h2load on CPU 1: cpu-pinning.ts), --target xds|policy (which port of the
+// control plane the clients call: xds, the default, is the gRPC port beside ADS
+// (grpc-js's server with fast-unary.ts); policy is --policy-port, the addon's
+// HTTP/2 server, native-grpc-server.ts). Each row ends with a verdict
 // (mixer-rate-plan.ts): a figure for the goal only when the client reached
 // the asked rate, sent every Check and sent no bursts; a closing table
 // repeats the rows.
@@ -91,13 +94,13 @@ function numberOption(name: string, fallback: number): number {
  * Starts the server under test: `isthmus control` (resolving once it logs "control ready") or, with trivial, the
  * answer-at-once node:http2 server (trivial-h2-server.ts; adminPort 0: no /metrics). Both carry the event-loop probe.
  */
-function startServer(dir: string, trivial: boolean): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
+function startServer(dir: string, trivial: boolean, target: 'xds' | 'policy'): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
   const cli = join(packageRoot(import.meta.dirname), 'bin', 'isthmus.js');
   // The event-loop probe (bench only) answers over the IPC channel.
   const probe = pathToFileURL(join(import.meta.dirname, 'event-loop-probe.js')).href;
   const args = trivial
     ? ['--import', probe, join(import.meta.dirname, 'trivial-h2-server.js')]
-    : ['--import', probe, cli, 'control', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--admin-port', '0', '--xds-port', '0', '--secure-xds-port=-1'];
+    : ['--import', probe, cli, 'control', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--admin-port', '0', '--xds-port', '0', '--secure-xds-port=-1', '--policy-port', '0'];
   // --cpu-prof-dir DIR: the server writes a V8 CPU profile there on exit (to see where its time goes).
   const profileAt = process.argv.indexOf('--cpu-prof-dir');
   if (profileAt >= 0) args.unshift('--cpu-prof', `--cpu-prof-dir=${process.argv[profileAt + 1]}`);
@@ -122,8 +125,13 @@ function startServer(dir: string, trivial: boolean): Promise<{ child: ChildProce
         }
         if (!line.includes('"control ready"')) continue;
         clearTimeout(timer);
-        const ready = JSON.parse(line) as { xds: { port: number }; admin: { port: number } };
-        resolve({ child, port: ready.xds.port, adminPort: ready.admin.port });
+        const ready = JSON.parse(line) as { xds: { port: number }; admin: { port: number }; policy?: { port: number } | null };
+        const port = target === 'policy' ? ready.policy?.port : ready.xds.port;
+        if (port === undefined) {
+          reject(new Error('isthmus control did not say its policy port (a build without --policy-port?)'));
+          return;
+        }
+        resolve({ child, port, adminPort: ready.admin.port });
       }
     });
   });
@@ -229,7 +237,9 @@ async function main(): Promise<void> {
   const server = option('server', 'control');
   if (server !== 'control' && server !== 'trivial') throw new Error('--server must be control or trivial');
   const trivial = server === 'trivial';
-  const control = await startServer(dir, trivial);
+  const target = option('target', 'xds');
+  if (target !== 'xds' && target !== 'policy') throw new Error('--target must be xds or policy');
+  const control = await startServer(dir, trivial, target);
   const pinned = process.argv.includes('--pin') ? pinProcesses(control.child.pid!, process.pid) : null;
   const wire: WireAttributes[] = Array.from({ length: 1000 }, (_, i) => encodeAttributes(attrs(i)) as WireAttributes);
   const run: Run = { rate, seconds, maxInFlight, port: control.port, dir, encoded: encodeCheck, wire: (i) => wire[i % wire.length]! };
@@ -239,7 +249,7 @@ async function main(): Promise<void> {
     const answer = await probe.check(attrs(0));
     probe.close();
     if (!trivial && answer.precondition.status.code !== 7) throw new Error(`the bench policy did not deny a beta user (status ${answer.precondition.status.code})`);
-    process.stdout.write(`${trivial ? 'TRIVIAL SERVER (answers at once, no policy, no grpc-js): ' : ''}mixer Check at ${rate}/s for ${seconds}s (max ${maxInFlight} in flight); load average before: ${loadText()}, ${cpus().length} cores; ${pinText(pinned)}\n`);
+    process.stdout.write(`${trivial ? 'TRIVIAL SERVER (answers at once, no policy, no grpc-js): ' : ''}mixer Check${trivial ? '' : ` on the ${target} port`} at ${rate}/s for ${seconds}s (max ${maxInFlight} in flight); load average before: ${loadText()}, ${cpus().length} cores; ${pinText(pinned)}\n`);
     const go: Record<LoadClientName, (h: Histogram) => Promise<RunResult | null>> = {
       proxy: (h) => runProxyClient(run, h),
       'proxy-grpc-js': (h) => runProxyGrpcJs(run, h),

@@ -9,6 +9,7 @@ import { GracefulStop, exitProcess } from '../src/process/graceful-stop.js';
 import { lockDataDir, type DataDirLock } from '../src/store/data-dir-lock.js';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { isIP } from 'node:net';
 import type { LogFormat } from '../src/log-levels.js';
 import { LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, OptionsError, helpText, intBetween, parseCommandOptions, type CommandSpec } from '../src/cli/options.js';
 import { createLogger, reportStartFailure, type Logger } from '../src/log.js';
@@ -20,6 +21,7 @@ import type { ConfigDirWatcher } from './store/config-dir-watcher.js';
 import type { AdsServer } from './xds/ads-server.js';
 import type { MeshPublisher } from './mesh/mesh-publisher.js';
 import type { PolicyRuntime } from './mixer/policy-runtime.js';
+import type { NativeGrpcServer } from './mixer/native-grpc-server.js';
 import type { CaOptions, CertificateAuthority } from './ca/certificate-authority.js';
 import type { ServingCertificate } from './ca/serving-certificate.js';
 import { trustDomainProblem } from '../src/identity/spiffe.js';
@@ -63,6 +65,9 @@ export interface ControlOptions {
   readonly policyAdapters: readonly string[];
   /** --policy-threads: adapter pool threads (each handler is pinned to one). */
   readonly policyThreads: number;
+  /** --policy-port: Mixer Check/Report and ext_authz on the addon's HTTP/2 server (plaintext); null: not served. */
+  readonly policyPort: number | null;
+  readonly policyAddress: string;
   /** --prometheus: the dashboard reads request metrics from this Prometheus server instead of the sidecars; null: sidecars. */
   readonly prometheusUrl: string | null;
   /** --dashboard-interval: how often the dashboard pulls metrics while someone looks (ms; 0: never). */
@@ -146,6 +151,12 @@ export const CONTROL_COMMAND: CommandSpec = {
       validate: intBetween(1, 64),
     },
     {
+      name: 'policy-port', type: 'integer', valueName: 'PORT', default: -1,
+      description: 'serve Mixer Check/Report and ext_authz Check (plaintext gRPC) on this port too, on the native HTTP/2 server: a Check costs the control plane a fraction of the xDS port\'s CPU (Istio\'s policy port; 0: any free port; -1: off)',
+      validate: intBetween(-1, 65535),
+    },
+    { name: 'policy-address', type: 'string', valueName: 'ADDR', default: '127.0.0.1', description: 'address of --policy-port (an IP literal; plaintext: off loopback it needs --allow-plaintext-xds)' },
+    {
       name: 'prometheus', type: 'string', valueName: 'URL',
       description: 'the dashboard reads request metrics from this Prometheus server (instant queries, /api/v1/query) instead of pulling the sidecars\' /stats/prometheus',
     },
@@ -203,6 +214,11 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
   if (!isLoopback(v['xds-address'] as string) && v['allow-plaintext-xds'] !== true) {
     throw new OptionsError(`--xds-address ${String(v['xds-address'])} is not loopback: plaintext xDS there needs --allow-plaintext-xds (proxies elsewhere should use --secure-xds-port)`);
   }
+  const policyAddress = v['policy-address'] as string;
+  if (isIP(policyAddress) === 0) throw new OptionsError(`--policy-address must be an IP address, got '${policyAddress}'`);
+  if ((v['policy-port'] as number) >= 0 && !isLoopback(policyAddress) && v['allow-plaintext-xds'] !== true) {
+    throw new OptionsError(`--policy-address ${policyAddress} is not loopback: the plaintext policy port there needs --allow-plaintext-xds`);
+  }
   const rootNamespace = v['root-namespace'] as string;
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(rootNamespace)) throw new OptionsError(`--root-namespace must be a namespace name (a DNS label), got "${rootNamespace}"`);
   const securePort = v['secure-xds-port'] as number;
@@ -240,6 +256,8 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
     },
     policyAdapters: ((v['policy-adapter'] as readonly string[] | undefined) ?? []).map((file) => resolve(file)),
     policyThreads: v['policy-threads'] as number,
+    policyPort: (v['policy-port'] as number) < 0 ? null : v['policy-port'] as number,
+    policyAddress,
     configDir: configDir === undefined ? null : resolve(configDir),
     dataDir: resolve(v['data-dir'] as string),
     adminPort: v['admin-port'] as number,
@@ -268,6 +286,8 @@ export interface ControlProcess {
   readonly xdsPort: number;
   /** The bound TLS port (xDS and certificates), or null when off. */
   readonly secureXdsPort: number | null;
+  /** The bound policy port (--policy-port), or null when off. */
+  readonly policyPort: number | null;
   readonly ca: CertificateAuthority;
   readonly publisher: MeshPublisher;
   close(): Promise<void>;
@@ -343,6 +363,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
   let publisher: MeshPublisher | null = null;
   let ads: AdsServer | null = null;
   let policy: PolicyRuntime | null = null;
+  let policyServer: NativeGrpcServer | null = null;
   let serving: ServingCertificate | null = null;
   let dashboard: InstanceType<typeof Dashboard> | null = null;
   try {
@@ -371,9 +392,19 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     addCertificateService(ads.server, ca, log.child({ component: 'ca' }));
     const policyLog = log.child({ component: 'mixer' });
     policy = await PolicyRuntime.start({ store, load: loadDispatchPolicy, log: policyLog, threads: options.policyThreads, plugins, logLevel: options.logLevel });
-    addMixerService(ads.server, policy, policyLog);
-    addExtAuthzService(ads.server, policy, policyLog);
+    if (options.policyPort !== null) {
+      const { NativeGrpcServer } = await import('./mixer/native-grpc-server.js');
+      policyServer = new NativeGrpcServer();
+    }
+    addMixerService(ads.server, policy, policyLog, policyServer);
+    addExtAuthzService(ads.server, policy, policyLog, policyServer);
     const rules = policy;
+    let policyPort: number | null = null;
+    if (policyServer !== null) {
+      policyPort = await policyServer.listen(options.policyAddress, options.policyPort!).catch((err: Error) => {
+        throw new ControlStartError(`--policy-port: ${err.message}`);
+      });
+    }
     const xdsPort = await ads.listen(options.xdsAddress, options.xdsPort).catch((err: Error) => {
       throw new ControlStartError(err.message);
     });
@@ -397,7 +428,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     );
     const routes = [
       ...configAdminRoutes(store, {
-        configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() + rules.metricsText() + renderCaMetrics(caNow) + renderProcessMetrics() + spans.metricsText(), writeToken,
+        configDir: options.configDir, isReady: () => !stopping, extraMetrics: () => mesh.metrics.render() + rules.metricsText() + (policyServer?.metricsText() ?? '') + renderCaMetrics(caNow) + renderProcessMetrics() + spans.metricsText(), writeToken,
       }, log),
       ...xdsAdminRoutes({ ads, cache, publisher }),
       ...caAdminRoutes(ca, writeToken, log.child({ component: 'ca' })),
@@ -418,6 +449,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
       ads: server,
       xdsPort,
       secureXdsPort,
+      policyPort,
       ca,
       publisher: mesh,
       async close() {
@@ -428,6 +460,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
         mesh.close();
         ca.close();
         serving?.close();
+        policyServer?.close(true);
         await server.close();
         await rules.close();
         registry.close();
@@ -439,6 +472,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     watcher?.close();
     dashboard?.close();
     serving?.close();
+    policyServer?.close(true);
     publisher?.close();
     await ads?.close();
     await policy?.close();
@@ -472,6 +506,7 @@ export async function run(argv: string[]): Promise<number> {
     admin: { address: options.adminAddress, port: control.admin.port },
     xds: { address: options.xdsAddress, port: control.xdsPort },
     secureXds: control.secureXdsPort === null ? null : { address: options.secureXdsAddress, port: control.secureXdsPort },
+    policy: control.policyPort === null ? null : { address: options.policyAddress, port: control.policyPort },
     trustDomain: options.ca.trustDomain,
     rootCert: `${options.dataDir}/root-cert.pem`,
     configDir: options.configDir,

@@ -14,6 +14,7 @@ import { PoolFullError } from './adapter-pool.js';
 import { StatusCode } from './adapter.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import { serveUnaryFast, type FastHandler } from './fast-unary.js';
+import type { NativeGrpcServer } from './native-grpc-server.js';
 
 export interface ExtAuthzCheckRequest {
   attributes?: AttributeContextMessage;
@@ -27,8 +28,8 @@ export interface ExtAuthzCheckResponse {
 
 const HTTP_STATUS: Readonly<Record<number, number>> = { [StatusCode.PERMISSION_DENIED]: 403, [StatusCode.RESOURCE_EXHAUSTED]: 429, 16: 401 };
 
-/** takes the gRPC server and the policy runtime; adds Envoy's Authorization service to it. */
-export function addExtAuthzService(server: Server, runtime: PolicyRuntime, log: Logger): void {
+/** takes the gRPC server, the policy runtime and the policy port's server (null: none); adds Envoy's Authorization service to them. */
+export function addExtAuthzService(server: Server, runtime: PolicyRuntime, log: Logger, policyPort: NativeGrpcServer | null = null): void {
   const implementation = {
     Check(call: ServerUnaryCall<ExtAuthzCheckRequest, ExtAuthzCheckResponse>, callback: sendUnaryData<ExtAuthzCheckResponse>): void {
       const started = process.hrtime.bigint();
@@ -59,4 +60,5 @@ export function addExtAuthzService(server: Server, runtime: PolicyRuntime, log: 
   };
   server.addService(extAuthzServiceDefinition(), implementation);
   serveUnaryFast(server, extAuthzServiceDefinition(), implementation as unknown as Record<string, FastHandler>);
+  policyPort?.serve(extAuthzServiceDefinition(), implementation);
 }

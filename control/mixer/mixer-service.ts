@@ -14,6 +14,8 @@ import type { AttributeMatch } from './reference-recorder.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import { EncodedAnswers, withEncodedCheckAnswers } from './encoded-answers.js';
 import { serveUnaryFast, type FastHandler } from './fast-unary.js';
+import type { NativeGrpcServer } from './native-grpc-server.js';
+import { decodeCheckRequest } from './check-request-decoder.js';
 
 export interface MixerCheckRequest {
   attributes?: AttributesMessage;
@@ -78,9 +80,11 @@ function quotaRequests(raw: MixerCheckRequest['quotas']): Map<string, QuotaReque
   return out;
 }
 
-/** takes the gRPC server and the policy runtime; adds the Mixer service to it. */
-export function addMixerService(server: Server, runtime: PolicyRuntime, log: Logger): void {
-  const definition = withEncodedCheckAnswers(mixerServiceDefinition());
+/** takes the gRPC server, the policy runtime and the policy port's server (null: none); adds the Mixer service to them. */
+export function addMixerService(server: Server, runtime: PolicyRuntime, log: Logger, policyPort: NativeGrpcServer | null = null): void {
+  const encoded = withEncodedCheckAnswers(mixerServiceDefinition());
+  // CheckRequest read in one pass (check-request-decoder.ts), the same object proto-loader's decoder gives.
+  const definition = { ...encoded, Check: { ...encoded.Check!, requestDeserialize: decodeCheckRequest } };
   const serialize = mixerServiceDefinition().Check!.responseSerialize;
   const answers = new EncodedAnswers((answer) => serialize(checkResponse(answer)));
   const implementation = {
@@ -117,4 +121,5 @@ export function addMixerService(server: Server, runtime: PolicyRuntime, log: Log
   server.addService(definition, implementation);
   // The same handlers on the lean unary path (fast-unary.ts); grpc-js keeps them registered (its reflection of the service, a fallback).
   serveUnaryFast(server, definition, implementation as unknown as Record<string, FastHandler>);
+  policyPort?.serve(definition, implementation);
 }

@@ -4,6 +4,7 @@
 // client sidecar in front of it. Nothing in between is a stand-in: the Checks
 // and Reports go from the sidecar's agent to the control plane's Mixer service.
 import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startControl, type RunningControl } from '../control/e2e/control-harness.js';
@@ -51,13 +52,15 @@ afterEach(async () => {
 });
 
 /** The control plane with the given policy files, reviews (2 workers) behind its sidecar, and a productpage client sidecar. */
-async function mesh(files: Record<string, string>): Promise<RunningProxy> {
+async function mesh(files: Record<string, string>, policyPort: { control: boolean; sidecar: (control: RunningControl) => number } | null = null): Promise<RunningProxy> {
   control = await startControl((dir) => {
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  }, undefined, CONTROL_ARGS);
+  }, undefined, policyPort?.control === true ? [...CONTROL_ARGS, '--policy-port', '0'] : CONTROL_ARGS);
   const app = await startUpstream(replyName('reviews'));
   upstreams.push(app);
-  const server = await startSidecar(control.xdsPort, { service: 'reviews', appPort: app.port, workers: 2 });
+  const server = await startSidecar(control.xdsPort, {
+    service: 'reviews', appPort: app.port, workers: 2, ...(policyPort === null ? {} : { args: ['--policy-port', String(policyPort.sidecar(control))] }),
+  });
   proxies.push(server);
   const client = await startSidecar(control.xdsPort, { service: 'productpage' });
   proxies.push(client);
@@ -115,6 +118,32 @@ describe('policy through the mesh', { timeout: 90_000 }, () => {
       const m = /mesh_requests\{[^}]*method="GET"[^}]*\} (\d+)/.exec(text);
       return m !== null && Number(m[1]) >= 5;
     }, 15_000);
+  });
+
+  it('with --policy-port the sidecar\'s Checks go to the control plane\'s policy port (native HTTP/2 server) and get the same decisions', async () => {
+    const policyPortOf = (c: RunningControl): number => (c.lines.find((l) => l.msg === 'control ready')!.policy as { port: number }).port;
+    const client = await mesh({ 'policy.yaml': DENY_BETA }, { control: true, sidecar: policyPortOf });
+    const denied = await get(client, '/', 'beta');
+    expect(denied.status).toBe(403);
+    expect(denied.body).toContain('PERMISSION_DENIED:beta users are not allowed');
+    expect((await get(client, '/', 'alpha')).status).toBe(200);
+    expect((await get(client, '/', 'gamma')).status).toBe(200);
+    // Every Check the control plane answered came in on the policy port.
+    const checks = await controlMetric('isthmus_mixer_checks_total');
+    expect(checks).toBeGreaterThanOrEqual(2);
+    expect(await controlMetric('isthmus_policy_port_calls_total')).toBeGreaterThanOrEqual(checks);
+  });
+
+  it('with --policy-port on a port nothing serves, the sidecar\'s Checks fall back to the xDS address and still decide', async () => {
+    // A port that was free a moment ago: connections to it are refused.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const unusedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const client = await mesh({ 'policy.yaml': DENY_BETA }, { control: false, sidecar: () => unusedPort });
+    expect((await get(client, '/', 'beta')).status).toBe(403);
+    expect((await get(client, '/', 'delta')).status).toBe(200);
+    await waitFor('the fallback warning', async () => proxies[0]!.lines.some((l) => String(l.msg).includes('policy port does not answer')), 5000);
   });
 
   it('fails open by default when the control plane is gone: requests keep passing', async () => {

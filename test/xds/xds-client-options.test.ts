@@ -13,7 +13,7 @@ describe('isthmus proxy --control', () => {
     const options = control(['--control', '127.0.0.1:15010', '--service', 'reviews', '--version', 'v2', '--label', 'team=books', '--label=tier=web', '--app-port', '9080']);
     expect(options.bootstrap).toBeUndefined();
     expect(options.control).toEqual({
-      target: '127.0.0.1:15010', protocol: 'delta', version: 'v2', labels: { team: 'books', tier: 'web' }, workloadAddress: '127.0.0.1', appPort: 9080,
+      target: '127.0.0.1:15010', protocol: 'delta', version: 'v2', labels: { team: 'books', tier: 'web' }, workloadAddress: '127.0.0.1', appPort: 9080, policyPort: null,
       servicePort: 0, outboundPort: 15001, inboundPort: undefined, serviceAccount: undefined, locality: undefined, router: false,
     });
     expect(control([

@@ -29,10 +29,15 @@ const REPORT_IN_FLIGHT = 2;
 const REPORT_QUEUED = 8;
 const REPORT_TIMEOUT_MS = 5000;
 const WARN_EVERY_MS = 10_000;
+/** After the policy port refused a connection: Checks use the xDS address this long before trying it again. */
+export const POLICY_PORT_RETRY_MS = 10_000;
 
 export interface PolicyClientOptions {
-  /** The control plane the proxy gets xDS from (check_cluster empty); null without --control. */
-  readonly control: { readonly target: string; readonly caPath: string | null } | null;
+  /**
+   * The control plane the proxy gets xDS from (check_cluster empty); null without --control. policyPort (--policy-port):
+   * its policy port on the same host, where Checks go (plaintext) while it answers; null: Checks use the xDS address.
+   */
+  readonly control: { readonly target: string; readonly caPath: string | null; readonly policyPort?: number | null } | null;
   /** `host:port` of a cluster's first endpoint in the active config; null when it has none. */
   readonly clusterEndpoint: (name: string) => string | null;
   readonly counters: Int32Array;
@@ -111,8 +116,24 @@ export class PolicyClient implements PolicyTransport {
   private lastWarning = 0;
   /** Check RPCs (with their retries) not finished yet, quota calls included: bounded by MAX_IN_FLIGHT_CHECKS. */
   private outstanding = 0;
+  /** The control plane's policy port (`host:port`), made on the first Check there; null without --policy-port. */
+  private readonly policyAddress: string | null;
+  private policyPort: PolicyUnaryClient | null = null;
+  /** performance.now() before which Checks skip the policy port (it refused a connection). */
+  private policyPortDownUntil = 0;
 
-  constructor(private readonly options: PolicyClientOptions) {}
+  constructor(private readonly options: PolicyClientOptions) {
+    const control = options.control;
+    this.policyAddress = control === null || control.policyPort == null ? null : `${control.target.slice(0, control.target.lastIndexOf(':'))}:${control.policyPort}`;
+  }
+
+  /** The client a Check on `client` goes through: the policy port for the control plane while it answers, else client's address. */
+  private checkTransport(client: MixerConnection, target: string): PolicyUnaryClient {
+    if (target === '' && this.policyAddress !== null && performance.now() >= this.policyPortDownUntil) {
+      return (this.policyPort ??= new PolicyUnaryClient(this.policyAddress, null));
+    }
+    return this.checkClientOf(client);
+  }
 
   /** Quota calls: served from prefetched allocations, asking ahead (quota-allocations.ts). */
   private readonly quota = new QuotaAllocations((call, done) => this.rpc(call, done));
@@ -187,6 +208,8 @@ export class PolicyClient implements PolicyTransport {
 
   close(): void {
     this.closed = true;
+    this.policyPort?.close();
+    this.policyPort = null;
     for (const c of this.clients.values()) this.closeClient(c);
     this.clients.clear();
     for (const c of this.authzClients.values()) c.close();
@@ -262,8 +285,20 @@ export class PolicyClient implements PolicyTransport {
       return;
     }
     const started = performance.now();
-    this.checkClientOf(client).call(codec.path, bytes, call.timeoutMs, (err, answer) => {
+    const transport = this.checkTransport(client, call.target);
+    transport.call(codec.path, bytes, call.timeoutMs, (err, answer) => {
       recordRpcLatency(counters, performance.now() - started);
+      if (err !== null && err.noAnswer === true && transport === this.policyPort && !this.closed) {
+        // The policy port is not there (an older control plane, or one without --policy-port): this Check and the
+        // next ones for a while go to the xDS address, which serves the same service.
+        this.policyPortDownUntil = performance.now() + POLICY_PORT_RETRY_MS;
+        this.options.log.warn({ policyPort: this.policyAddress, error: err.details }, `the control plane's policy port does not answer; Checks use its xDS address for ${POLICY_PORT_RETRY_MS / 1000} s`);
+        this.policyPort.close();
+        this.policyPort = null;
+        Atomics.add(counters, MIXER_COUNTER.RPC_CHECKS, -1);
+        this.attempt(client, call, n, finish);
+        return;
+      }
       let res: CheckResponse | undefined;
       let error: UnaryError | null = err;
       if (error === null) {

@@ -32,6 +32,8 @@ const GRPC_UNKNOWN = 2;
 export interface UnaryError {
   readonly code: number;
   readonly details: string;
+  /** The server gave no gRPC status (no connection, a reset stream, a lost session): UNAVAILABLE from the client. */
+  readonly noAnswer?: boolean;
 }
 
 export type UnaryDone = (error: UnaryError | null, answer?: Buffer) => void;
@@ -52,7 +54,7 @@ export class PolicyUnaryClient {
   /** takes the method path, the serialized request and a timeout; calls done once with the serialized answer or an error. */
   call(path: string, message: Buffer, timeoutMs: number, done: UnaryDone): void {
     if (this.closed) {
-      done({ code: GRPC_UNAVAILABLE, details: 'client closed' });
+      done({ code: GRPC_UNAVAILABLE, details: 'client closed', noAnswer: true });
       return;
     }
     const framed = Buffer.allocUnsafe(5 + message.length);
@@ -72,7 +74,7 @@ export class PolicyUnaryClient {
       });
     } catch (err) {
       this.drop();
-      done({ code: GRPC_UNAVAILABLE, details: `cannot start a call: ${(err as Error).message}` });
+      done({ code: GRPC_UNAVAILABLE, details: `cannot start a call: ${(err as Error).message}`, noAnswer: true });
       return;
     }
     new UnaryCall(stream, timeoutMs, done).send(framed);
@@ -190,7 +192,7 @@ class UnaryCall {
     if (this.status < 0) {
       const rst = this.stream.rstCode;
       const why = this.httpStatus !== 0 && this.httpStatus !== 200 ? `HTTP status ${this.httpStatus}` : rst !== undefined && rst !== h2.NGHTTP2_NO_ERROR ? `stream reset (code ${rst})` : 'no grpc-status';
-      this.finish({ code: this.httpStatus !== 0 && this.httpStatus !== 200 ? GRPC_UNKNOWN : GRPC_UNAVAILABLE, details: why });
+      this.finish(this.httpStatus !== 0 && this.httpStatus !== 200 ? { code: GRPC_UNKNOWN, details: why } : { code: GRPC_UNAVAILABLE, details: why, noAnswer: this.httpStatus === 0 });
       return;
     }
     if (this.status !== 0) {

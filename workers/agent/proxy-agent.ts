@@ -163,7 +163,7 @@ export class ProxyAgent implements AdminBackend {
       tlsTicketKey: randomBytes(80),
     };
     this.policy = new PolicyClient({
-      control: options.control === undefined ? null : { target: options.control.target, caPath: options.identity?.controlCa ?? null },
+      control: options.control === undefined ? null : { target: options.control.target, caPath: options.identity?.controlCa ?? null, policyPort: options.control.policyPort },
       clusterEndpoint: (name) => {
         const endpoint = this.activeBootstrap?.clusters.find((c) => c.name === name)?.endpoints[0];
         return endpoint === undefined ? null : `${endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address}:${endpoint.port}`;

@@ -19,6 +19,8 @@ export interface ControlOptions {
   readonly workloadAddress: string;
   /** The application's port behind the sidecar; 0 when not given. */
   readonly appPort: number;
+  /** --policy-port: the control plane's policy port on the --control host (plaintext gRPC); null: Checks use --control. */
+  readonly policyPort: number | null;
   /** The service port peers dial (SERVICE_PORT); 0 when not given (the control plane then uses the app port). */
   readonly servicePort: number;
   /** The outbound listener's port (OUTBOUND_PORT); 0: any free port, reserved before the node is announced. */
@@ -114,6 +116,11 @@ export const PROXY_COMMAND: CommandSpec = {
     },
     { name: 'control', type: 'string', valueName: 'HOST:PORT', description: 'xDS control plane (ADS); the proxy takes its listeners, routes, clusters and endpoints from it (besides --bootstrap, when given)' },
     { name: 'token-file', type: 'string', valueName: 'FILE', description: 'bootstrap token (`isthmus token create`): the proxy gets its workload certificate from the control plane\'s CA, served to TLS contexts as SDS secrets `default` and `ROOTCA`' },
+    {
+      name: 'policy-port', type: 'integer', valueName: 'PORT',
+      description: 'the control plane\'s policy port (its --policy-port) on the --control host: Mixer Checks go there over plaintext gRPC, and to --control while it does not answer',
+      validate: (v) => (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535 ? undefined : `expected a port 1-65535, got ${String(v)}`),
+    },
     { name: 'control-ca', type: 'string', valueName: 'FILE', description: 'the control plane\'s root certificate (root-cert.pem in its data dir): xDS and the CA over TLS (its --secure-xds-port)' },
     { name: 'workload-cert-ttl', type: 'duration', valueName: 'DURATION', description: 'the workload certificate lifetime to ask the CA for (default: the CA\'s)' },
     {
@@ -235,7 +242,10 @@ function serviceAccount(value: string | undefined): string | undefined {
 
 function controlOptions(v: Readonly<Record<string, OptionValue | undefined>>, labelFlags: readonly string[]): ControlOptions | undefined {
   const target = v.control as string | undefined;
-  if (target === undefined || target === '') return undefined;
+  if (target === undefined || target === '') {
+    if (v['policy-port'] !== undefined) throw new OptionsError('--policy-port goes with --control (the port is on the control plane\'s host)');
+    return undefined;
+  }
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(target);
   if (match === null || Number(match[2]) < 1 || Number(match[2]) > 65535) {
     throw new OptionsError(`--control: expected HOST:PORT (e.g. 127.0.0.1:15010), got '${target}'`);
@@ -252,6 +262,7 @@ function controlOptions(v: Readonly<Record<string, OptionValue | undefined>>, la
     labels: parseLabels(labelFlags.length > 0 ? labelFlags : fromOther),
     workloadAddress,
     appPort: (v['app-port'] as number | undefined) ?? 0,
+    policyPort: (v['policy-port'] as number | undefined) ?? null,
     servicePort: (v['service-port'] as number | undefined) ?? 0,
     outboundPort: v['outbound-port'] as number,
     inboundPort: v['inbound-port'] as number | undefined,
