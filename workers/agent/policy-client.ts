@@ -17,6 +17,7 @@
 import { readFileSync } from 'node:fs';
 import type { ChannelCredentials, Client, ServiceError } from '@grpc/grpc-js';
 import type { Logger } from '../../src/log.js';
+import { controlChannelOptions } from '../../src/xds/control-server-name.js';
 import { MIXER_COUNTER, recordRpcLatency } from '../filters/mixer/mixer-counters.js';
 import { QuotaAllocations } from '../filters/mixer/quota-allocations.js';
 import { PolicyUnaryClient, type UnaryError } from './policy-unary-client.js';
@@ -236,7 +237,7 @@ export class PolicyClient implements PolicyTransport {
         const secure = call.target === '' ? this.options.control?.caPath ?? null : null;
         const grpc = this.grpc!;
         const creds = secure === null ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(readFileSync(secure));
-        client = new this.authzCtor(addressOf(address), creds);
+        client = new this.authzCtor(addressOf(address), creds, secure === null ? {} : controlChannelOptions(addressOf(address)));
         this.authzClients.set(call.target, client);
       }
       client.Check(call.extAuthz, { deadline: Date.now() + call.timeoutMs }, (err, res) => {
@@ -364,7 +365,7 @@ export class PolicyClient implements PolicyTransport {
       const grpc = this.grpc!;
       const ca = secure === null ? null : readFileSync(secure);
       const creds = ca === null ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(ca);
-      client = { rpc: new this.ctor(address, creds), address, ca, check: null };
+      client = { rpc: new this.ctor(address, creds, ca === null ? {} : controlChannelOptions(address)), address, ca, check: null };
       this.clients.set(id, client);
       // An endpoint that changed leaves its old client: close those for the same target.
       for (const [other, c] of this.clients) if (other !== id && other.startsWith(`${target}\u0000`)) { this.closeClient(c); this.clients.delete(other); }
@@ -376,11 +377,11 @@ export class PolicyClient implements PolicyTransport {
     const [grpc, { mixerServiceDefinition }] = await Promise.all([import('@grpc/grpc-js'), import('../../src/xds/mixer-protos.js')]);
     this.grpc = grpc;
     const definition = mixerServiceDefinition();
-    this.ctor = grpc.makeGenericClientConstructor(definition, 'Mixer') as unknown as new (target: string, creds: ChannelCredentials) => MixerClient;
+    this.ctor = grpc.makeGenericClientConstructor(definition, 'Mixer') as unknown as new (target: string, creds: ChannelCredentials, options?: object) => MixerClient;
     const check = definition.Check!;
     this.checkCodec = { path: check.path, serialize: check.requestSerialize as (r: unknown) => Buffer, deserialize: check.responseDeserialize as (b: Buffer) => CheckResponse };
     const { authorizationServiceDefinition } = await import('../../src/xds/ext-authz-protos.js');
-    this.authzCtor = grpc.makeGenericClientConstructor(authorizationServiceDefinition(), 'Authorization') as unknown as new (target: string, creds: ChannelCredentials) => AuthorizationClient;
+    this.authzCtor = grpc.makeGenericClientConstructor(authorizationServiceDefinition(), 'Authorization') as unknown as new (target: string, creds: ChannelCredentials, options?: object) => AuthorizationClient;
   }
 }
 
