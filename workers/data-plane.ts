@@ -50,6 +50,8 @@ export class DataPlane {
     if (init.tlsTicketKey !== undefined && init.tlsTicketKey.length === 80) setTlsTicketKey(init.tlsTicketKey);
     /** Circuit breakers, health and outlier counters, shared with the agent and every other worker. */
     const sharedState = (this.sharedState = new SharedState(init.sharedState));
+    // Host sets are rebuilt when a health change is signalled in the shared state (no polling timer).
+    hostSetRefresher.watch(sharedState.ints);
     const sinks = new AccessLogSinks(() => Atomics.add(sharedState.ints, HEADER.ACCESS_LOG_DROPPED, 1));
     this.worker = new WorkerContext(
       init.workerId,
@@ -151,7 +153,7 @@ export class DataPlane {
 
   clusterStatus(): ClusterStatus[] {
     // /clusters shows health from the shared state: first bring the host sets up to it, so what the admin
-    // shows is what picks use (the refresher's timer would within HOST_SET_REFRESH_MS anyway).
+    // shows is what picks use (the refresher would on the health change's signal anyway).
     hostSetRefresher.tick();
     return [...this.worker.snapshot.clusters.values()].map((c) => c.status());
   }

@@ -1,8 +1,18 @@
 // Rebuilds host sets (and their balancers: Maglev tables, hash rings) when a
-// cluster's health epoch moves, on a timer of the worker's own loop, never in
-// the pick of the request that happens to notice. Until the new set is built
-// picks use the old one, as Envoy's workers keep their host set until the
-// main thread posts the update. A tick costs one atomic load per cluster.
+// cluster's health epoch moves, on the worker's own loop, never in the pick
+// of the request that happens to notice. Until the new set is built picks use
+// the old one, as Envoy's workers keep their host set until the main thread
+// posts the update.
+//
+// Whoever moves an epoch (the agent's health checker and outlier sweeper, any
+// worker's ejection) also moves the shared state's HEALTH_SIGNAL word and
+// notifies it (signalHealthChange); each thread waits on that word with
+// Atomics.waitAsync, so it wakes only when health changed. It used to poll
+// every cluster's epoch every 20 ms: 50 wake-ups a second of an idle proxy,
+// and at a fixed request rate each tick could land just before a request and
+// delay it. A slow safety poll stays, for an epoch moved by anything that
+// forgot to signal.
+import { HEADER } from '../shared-state/state-layout.js';
 
 /** What the refresher keeps current: a cluster's host set. */
 export interface RefreshableHostSet {
@@ -10,24 +20,44 @@ export interface RefreshableHostSet {
   refreshHostSet(): boolean;
 }
 
-/** How often a worker looks at its clusters' health epochs. */
+/** How long a signalled thread may take to rebuild (a loop turn; tests that flip health wait a few of these). */
 export const HOST_SET_REFRESH_MS = 20;
+/** The safety poll: every cluster's epoch is looked at this often even without a signal. */
+export const HOST_SET_SAFETY_POLL_MS = 1000;
+
+/** Atomics.waitAsync (V8 since Node 16; the TypeScript lib here predates ES2024's type for it). */
+type WaitAsyncResult = { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync(ints: Int32Array, index: number, value: number): WaitAsyncResult }).waitAsync;
 
 export class HostSetRefresher {
   private readonly clusters = new Set<RefreshableHostSet>();
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
+  /** The shared state's words (HEADER.HEALTH_SIGNAL is waited on); null until watch(). */
+  private signal: Int32Array | null = null;
+  /** A waitAsync is pending (it cannot be cancelled: when it settles with no cluster left it is not renewed). */
+  private waiting = false;
   /** Host sets rebuilt by the refresher (not by any request). */
   rebuilds = 0;
+  /** Signals seen (health changes announced by any thread), for stats and tests. */
+  signals = 0;
 
-  constructor(private readonly intervalMs = HOST_SET_REFRESH_MS) {}
+  constructor(private readonly safetyPollMs = HOST_SET_SAFETY_POLL_MS) {}
+
+  /** Waits on `ints`' HEADER.HEALTH_SIGNAL (the proxy's shared state) from now on. */
+  watch(ints: Int32Array): void {
+    if (!(ints.buffer instanceof SharedArrayBuffer)) return;
+    this.signal = ints;
+    this.arm();
+  }
 
   track(cluster: RefreshableHostSet): void {
     this.clusters.add(cluster);
     if (this.timer === null) {
-      this.timer = setInterval(() => this.tick(), this.intervalMs);
+      this.timer = setInterval(onSafetyPoll, this.safetyPollMs, this);
       this.timer.unref(); // a worker with clusters still exits when its work is done
     }
+    this.arm();
   }
 
   untrack(cluster: RefreshableHostSet): void {
@@ -41,10 +71,7 @@ export class HostSetRefresher {
   /** This thread just changed health (an outlier ejection): refresh once the current I/O callbacks are done. */
   soon(): void {
     if (this.immediate !== null || this.clusters.size === 0) return;
-    this.immediate = setImmediate(() => {
-      this.immediate = null;
-      this.tick();
-    });
+    this.immediate = setImmediate(onSoon, this);
     this.immediate.unref();
   }
 
@@ -55,6 +82,42 @@ export class HostSetRefresher {
     this.rebuilds += n;
     return n;
   }
+
+  /** Waits for the next signal unless a wait is pending (a pending waitAsync keeps no thread alive). */
+  private arm(): void {
+    const ints = this.signal;
+    if (ints === null || this.waiting || this.clusters.size === 0) return;
+    const result = waitAsync(ints, HEADER.HEALTH_SIGNAL, Atomics.load(ints, HEADER.HEALTH_SIGNAL));
+    if (!result.async) {
+      // Moved between the load and the wait: refresh on the next turn, which arms again.
+      this.soon();
+      return;
+    }
+    this.waiting = true;
+    void result.value.then(this.onSignal);
+  }
+
+  private readonly onSignal = (): void => {
+    this.waiting = false;
+    this.signals++;
+    this.tick();
+    this.arm();
+  };
+
+  /** @internal the setImmediate of soon(). */
+  runSoon(): void {
+    this.immediate = null;
+    this.tick();
+    this.arm();
+  }
+}
+
+function onSafetyPoll(r: HostSetRefresher): void {
+  r.tick();
+}
+
+function onSoon(r: HostSetRefresher): void {
+  r.runSoon();
 }
 
 /** The worker's refresher (one per thread: module state is per isolate). */
