@@ -35,8 +35,11 @@ export class HostSetRefresher {
   private immediate: NodeJS.Immediate | null = null;
   /** The shared state's words (HEADER.HEALTH_SIGNAL is waited on); null until watch(). */
   private signal: Int32Array | null = null;
-  /** A waitAsync is pending (it cannot be cancelled: when it settles with no cluster left it is not renewed). */
-  private waiting = false;
+  /**
+   * The words a waitAsync is pending on (it cannot be cancelled: when it settles with no cluster left it is not
+   * renewed; one pending on a state replaced by watch() is left to settle or not, and a new one is armed).
+   */
+  private waitingOn: Int32Array | null = null;
   /** Host sets rebuilt by the refresher (not by any request). */
   rebuilds = 0;
   /** Signals seen (health changes announced by any thread), for stats and tests. */
@@ -86,23 +89,23 @@ export class HostSetRefresher {
   /** Waits for the next signal unless a wait is pending (a pending waitAsync keeps no thread alive). */
   private arm(): void {
     const ints = this.signal;
-    if (ints === null || this.waiting || this.clusters.size === 0) return;
+    if (ints === null || this.waitingOn === ints || this.clusters.size === 0) return;
     const result = waitAsync(ints, HEADER.HEALTH_SIGNAL, Atomics.load(ints, HEADER.HEALTH_SIGNAL));
     if (!result.async) {
       // Moved between the load and the wait: refresh on the next turn, which arms again.
       this.soon();
       return;
     }
-    this.waiting = true;
-    void result.value.then(this.onSignal);
+    this.waitingOn = ints;
+    void result.value.then(() => this.onSignal(ints));
   }
 
-  private readonly onSignal = (): void => {
-    this.waiting = false;
+  private onSignal(ints: Int32Array): void {
+    if (this.waitingOn === ints) this.waitingOn = null;
     this.signals++;
     this.tick();
     this.arm();
-  };
+  }
 
   /** @internal the setImmediate of soon(). */
   runSoon(): void {

@@ -59,6 +59,20 @@ describe('HostSetRefresher', () => {
     refresher.untrack(hostSet);
   });
 
+  it('follows a new shared state (a data plane made again on this thread): a wait left on the old one does not block it', async () => {
+    const old = SharedState.create({ clusters: 1, endpoints: 1, workers: 1 });
+    const state = SharedState.create({ clusters: 1, endpoints: 1, workers: 1 });
+    const refresher = new HostSetRefresher(3_600_000);
+    const hostSet = new EpochWatcher(state);
+    refresher.track(hostSet);
+    refresher.watch(old.ints);
+    refresher.watch(state.ints);
+    Atomics.add(state.ints, state.clusterBase(0) + CLUSTER.HEALTH_EPOCH, 1);
+    signalHealthChange(state.ints);
+    await until('the rebuild', () => hostSet.rebuilt === 1, 1000);
+    refresher.untrack(hostSet);
+  });
+
   it('ignores a signal on records that are not the shared state (a cluster on private records)', () => {
     const own = new Int32Array(64);
     own[6] = 41;
