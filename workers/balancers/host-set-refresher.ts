@@ -20,7 +20,10 @@ export interface RefreshableHostSet {
   refreshHostSet(): boolean;
 }
 
-/** How long a signalled thread may take to rebuild (a loop turn; tests that flip health wait a few of these). */
+/**
+ * Signalled rebuilds on one thread are at least this far apart (at most 50 a second, however fast health flaps);
+ * a signalled thread rebuilds within it (tests that flip health wait a few of these).
+ */
 export const HOST_SET_REFRESH_MS = 20;
 /** The safety poll: every cluster's epoch is looked at this often even without a signal. */
 export const HOST_SET_SAFETY_POLL_MS = 1000;
@@ -40,6 +43,11 @@ export class HostSetRefresher {
    * renewed; one pending on a state replaced by watch() is left to settle or not, and a new one is armed).
    */
   private waitingOn: Int32Array | null = null;
+  /** HEADER.HEALTH_SIGNAL as the last signalled rebuild read it (before rebuilding). */
+  private seenSignal = 0;
+  /** When the last signalled rebuild ran (performance.now()), and the timer of one held back until 20 ms after it. */
+  private lastSignalledTick = -Infinity;
+  private pacing: NodeJS.Timeout | null = null;
   /** Host sets rebuilt by the refresher (not by any request). */
   rebuilds = 0;
   /** Signals seen (health changes announced by any thread), for stats and tests. */
@@ -51,6 +59,7 @@ export class HostSetRefresher {
   watch(ints: Int32Array): void {
     if (!(ints.buffer instanceof SharedArrayBuffer)) return;
     this.signal = ints;
+    this.seenSignal = Atomics.load(ints, HEADER.HEALTH_SIGNAL);
     this.arm();
   }
 
@@ -86,23 +95,45 @@ export class HostSetRefresher {
     return n;
   }
 
-  /** Waits for the next signal unless a wait is pending (a pending waitAsync keeps no thread alive). */
+  /**
+   * Waits for the signal to move past the value the last signalled rebuild saw (so a change made while no wait was
+   * pending is not missed) unless a wait is pending (a pending waitAsync keeps no thread alive).
+   */
   private arm(): void {
     const ints = this.signal;
-    if (ints === null || this.waitingOn === ints || this.clusters.size === 0) return;
-    const result = waitAsync(ints, HEADER.HEALTH_SIGNAL, Atomics.load(ints, HEADER.HEALTH_SIGNAL));
+    if (ints === null || this.waitingOn === ints || this.clusters.size === 0 || this.pacing !== null) return;
+    const result = waitAsync(ints, HEADER.HEALTH_SIGNAL, this.seenSignal);
     if (!result.async) {
-      // Moved between the load and the wait: refresh on the next turn, which arms again.
-      this.soon();
+      this.onSignal(null);
       return;
     }
     this.waitingOn = ints;
     void result.value.then(() => this.onSignal(ints));
   }
 
-  private onSignal(ints: Int32Array): void {
-    if (this.waitingOn === ints) this.waitingOn = null;
+  /**
+   * A signal arrived: rebuild now, or once HOST_SET_REFRESH_MS has passed since the last signalled rebuild, so a
+   * flapping cluster (or a peer provoking ejections) costs at most one rebuild per thread every 20 ms, as the old
+   * poll did, while an idle proxy never wakes.
+   */
+  private onSignal(from: Int32Array | null): void {
+    if (from !== null && this.waitingOn === from) this.waitingOn = null;
     this.signals++;
+    if (this.pacing !== null) return;
+    const wait = this.lastSignalledTick + HOST_SET_REFRESH_MS - performance.now();
+    if (wait <= 0) {
+      this.signalledTick();
+      return;
+    }
+    this.pacing = setTimeout(onPaced, wait, this);
+    this.pacing.unref();
+  }
+
+  /** @internal the paced rebuild of onSignal. */
+  signalledTick(): void {
+    this.pacing = null;
+    if (this.signal !== null) this.seenSignal = Atomics.load(this.signal, HEADER.HEALTH_SIGNAL);
+    this.lastSignalledTick = performance.now();
     this.tick();
     this.arm();
   }
@@ -111,8 +142,11 @@ export class HostSetRefresher {
   runSoon(): void {
     this.immediate = null;
     this.tick();
-    this.arm();
   }
+}
+
+function onPaced(r: HostSetRefresher): void {
+  r.signalledTick();
 }
 
 function onSafetyPoll(r: HostSetRefresher): void {

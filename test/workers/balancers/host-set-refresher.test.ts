@@ -4,7 +4,7 @@
 // prompt rebuild; a thread that signals itself is served too.
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { HostSetRefresher, type RefreshableHostSet } from '../../../workers/balancers/host-set-refresher.js';
+import { HOST_SET_REFRESH_MS, HostSetRefresher, type RefreshableHostSet } from '../../../workers/balancers/host-set-refresher.js';
 import { CLUSTER, HEADER, SharedState, signalHealthChange } from '../../../workers/shared-state/state-layout.js';
 
 /** A host set that counts rebuilds when cluster slot 0's epoch moved. */
@@ -70,6 +70,34 @@ describe('HostSetRefresher', () => {
     Atomics.add(state.ints, state.clusterBase(0) + CLUSTER.HEALTH_EPOCH, 1);
     signalHealthChange(state.ints);
     await until('the rebuild', () => hostSet.rebuilt === 1, 1000);
+    refresher.untrack(hostSet);
+  });
+
+  it('rebuilds at most once every HOST_SET_REFRESH_MS however fast health flaps, and ends on the last state', async () => {
+    const state = SharedState.create({ clusters: 1, endpoints: 1, workers: 1 });
+    const refresher = new HostSetRefresher(3_600_000);
+    const hostSet = new EpochWatcher(state);
+    refresher.track(hostSet);
+    refresher.watch(state.ints);
+    const started = performance.now();
+    // 300 health changes, one every ~0.5 ms, from another thread (a flapping endpoint, or a peer provoking ejections).
+    const worker = new Worker(
+      `const { workerData } = require('node:worker_threads');
+       const sleep = new Int32Array(new SharedArrayBuffer(4));
+       for (let i = 0; i < 300; i++) {
+         Atomics.add(workerData.ints, workerData.epochAt, 1);
+         Atomics.add(workerData.ints, workerData.signalAt, 1);
+         Atomics.notify(workerData.ints, workerData.signalAt);
+         Atomics.wait(sleep, 0, 0, 0.5);
+       }`,
+      { eval: true, workerData: { ints: state.ints, epochAt: state.clusterBase(0) + CLUSTER.HEALTH_EPOCH, signalAt: HEADER.HEALTH_SIGNAL } },
+    );
+    await new Promise((r) => worker.once('exit', r));
+    await until('the last state', () => hostSet.built === hostSet.epoch());
+    const elapsed = performance.now() - started;
+    expect(hostSet.rebuilt).toBeGreaterThanOrEqual(1);
+    expect(hostSet.rebuilt).toBeLessThanOrEqual(Math.ceil(elapsed / HOST_SET_REFRESH_MS) + 2);
+    expect(hostSet.rebuilt).toBeLessThan(300);
     refresher.untrack(hostSet);
   });
 
