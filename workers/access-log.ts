@@ -43,6 +43,8 @@ export class AccessLog {
   private fill: Buffer | null = null;
   private fillBytes = 0;
   private fillLines = 0;
+  /** Told once nothing is queued or in flight (drain()). */
+  private drainWaiters: (() => void)[] = [];
   /** The batch being written (the other buffer; the two swap), and how far the kernel has taken it. */
   private flight: Buffer | null = null;
   private flightBytes = 0;
@@ -111,6 +113,18 @@ export class AccessLog {
     else if (!this.flushScheduled) this.scheduleFlush();
   }
 
+  /**
+   * Writes what is queued now instead of at the next interval; resolves once nothing is queued or in flight (the
+   * data plane's shutdown waits for it, bounded: a worker thread is then ended without running exit handlers).
+   */
+  drain(): Promise<void> {
+    if (this.fd < 0 || (this.fillBytes === 0 && this.flight === null)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.drainWaiters.push(resolve);
+      this.flush();
+    });
+  }
+
   private readonly onInterval = (): void => {
     this.flushScheduled = false;
     this.flush();
@@ -154,6 +168,16 @@ export class AccessLog {
     this.spare = this.flight;
     this.flight = null;
     this.flightBytes = this.flightDone = this.flightLines = 0;
+    if (this.drainWaiters.length > 0) {
+      if (this.fillBytes > 0) {
+        this.flush();
+        return;
+      }
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+      return;
+    }
     // What gathered meanwhile goes at once only if it is a full batch; otherwise it waits for the timer. Writing it
     // at once made one write per threadpool round trip under load (a few lines each): most of the log's cost.
     if (this.fillBytes >= FLUSH_BYTES) this.flush();
