@@ -43,6 +43,8 @@ export class HostSetRefresher {
    * renewed; one pending on a state replaced by watch() is left to settle or not, and a new one is armed).
    */
   private waitingOn: Int32Array | null = null;
+  /** The pending wait's continuation (kept reachable for as long as it is pending). */
+  private pendingWait: Promise<void> | null = null;
   /** HEADER.HEALTH_SIGNAL as the last signalled rebuild read it (before rebuilding). */
   private seenSignal = 0;
   /** When the last signalled rebuild ran (performance.now()), and the timer of one held back until 20 ms after it. */
@@ -108,7 +110,8 @@ export class HostSetRefresher {
       return;
     }
     this.waitingOn = ints;
-    void result.value.then(() => this.onSignal(ints));
+    // Held: V8 keeps a pending waitAsync's promise only weakly, and one collected by a GC is never settled.
+    this.pendingWait = result.value.then(() => this.onSignal(ints));
   }
 
   /**
@@ -117,7 +120,10 @@ export class HostSetRefresher {
    * poll did, while an idle proxy never wakes.
    */
   private onSignal(from: Int32Array | null): void {
-    if (from !== null && this.waitingOn === from) this.waitingOn = null;
+    if (from !== null && this.waitingOn === from) {
+      this.waitingOn = null;
+      this.pendingWait = null;
+    }
     this.signals++;
     if (this.pacing !== null) return;
     const wait = this.lastSignalledTick + HOST_SET_REFRESH_MS - performance.now();
