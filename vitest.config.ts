@@ -21,6 +21,7 @@ const SERIAL = [
   'test/bench/h2-bench.test.ts',
   'test/bench/mesh-alloc.test.ts',
   'test/bench/mesh-pingpong.test.ts',
+  'test/e2e/idle-wakeups.test.ts',
   'test/bench/mixer-open-loop.test.ts',
   'test/bench/native-closed-loop.test.ts',
   'test/bench/tls-scenario.test.ts',

@@ -31,4 +31,9 @@ export class AccessLogSinks {
     if (sink.enabled) this.byTarget.set(key, sink);
     return sink;
   }
+
+  /** Writes every destination's queued lines now; resolves once all are written (or failed and counted). */
+  drainAll(): Promise<void> {
+    return Promise.all([...this.byTarget.values()].map((s) => s.drain())).then(() => undefined);
+  }
 }

@@ -23,12 +23,16 @@ import { SharedActiveFaults } from './shared-state/active-faults.js';
 import { RateLimitTable } from './shared-state/rate-limit-buckets.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { hostSetRefresher } from './balancers/host-set-refresher.js';
+
 import { WorkerContext } from './worker-context.js';
 import { configureCheckCacheDb } from './filters/mixer/check-cache-db.js';
 import { flushAllReports } from './filters/mixer/report-batcher.js';
 import { setTransportKind } from './transport-socket.js';
 import { setTlsTicketKey } from './listener-chains.js';
 import type { ClusterStatus, WorkerInit, WorkerMessage, WorkerStatsSnapshot } from './worker-protocol.js';
+
+/** How long shutdown waits for the access log's last lines to be written (a stalled destination is not waited for). */
+const ACCESS_LOG_DRAIN_LIMIT_MS = 1000;
 
 export class DataPlane {
   private readonly worker: WorkerContext;
@@ -50,6 +54,8 @@ export class DataPlane {
     if (init.tlsTicketKey !== undefined && init.tlsTicketKey.length === 80) setTlsTicketKey(init.tlsTicketKey);
     /** Circuit breakers, health and outlier counters, shared with the agent and every other worker. */
     const sharedState = (this.sharedState = new SharedState(init.sharedState));
+    // Host sets are rebuilt when a health change is signalled in the shared state (no polling timer).
+    hostSetRefresher.watch(sharedState.ints);
     const sinks = new AccessLogSinks(() => Atomics.add(sharedState.ints, HEADER.ACCESS_LOG_DROPPED, 1));
     this.worker = new WorkerContext(
       init.workerId,
@@ -151,7 +157,7 @@ export class DataPlane {
 
   clusterStatus(): ClusterStatus[] {
     // /clusters shows health from the shared state: first bring the host sets up to it, so what the admin
-    // shows is what picks use (the refresher's timer would within HOST_SET_REFRESH_MS anyway).
+    // shows is what picks use (the refresher would on the health change's signal anyway).
     hostSetRefresher.tick();
     return [...this.worker.snapshot.clusters.values()].map((c) => c.status());
   }
@@ -177,7 +183,13 @@ export class DataPlane {
         for (const c of worker.connections) c.destroy();
         for (const c of worker.snapshot.clusters.values()) c.close();
         flushAllReports();
-        resolve();
+        // Lines wait up to ACCESS_LOG_FLUSH_INTERVAL_MS for their batch: write them before the thread may be ended.
+        const logged = setTimeout(resolve, ACCESS_LOG_DRAIN_LIMIT_MS);
+        logged.unref();
+        void worker.accessLogSinks.drainAll().then(() => {
+          clearTimeout(logged);
+          resolve();
+        });
       };
       worker.onIdle = finish;
       for (const c of [...worker.connections]) c.drain();

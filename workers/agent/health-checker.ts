@@ -13,7 +13,7 @@ import type * as http from 'node:http';
 import { createRequire } from 'node:module';
 import type { Bootstrap, Cluster, HealthCheck } from '../../src/config/bootstrap-types.js';
 import type { Logger } from '../../src/log.js';
-import { CLUSTER, ENDPOINT, HEALTH, type SharedState } from '../shared-state/state-layout.js';
+import { CLUSTER, ENDPOINT, HEALTH, signalHealthChange, type SharedState } from '../shared-state/state-layout.js';
 import { timerDelay } from '../../src/timer-delay.js';
 
 let httpModule: typeof http | undefined;
@@ -246,6 +246,8 @@ export class HealthChecker {
   }
 
   private bumpEpoch(config: Cluster): void {
-    if (config.stateSlot !== undefined) Atomics.add(this.state.ints, this.state.clusterBase(config.stateSlot) + CLUSTER.HEALTH_EPOCH, 1);
+    if (config.stateSlot === undefined) return;
+    Atomics.add(this.state.ints, this.state.clusterBase(config.stateSlot) + CLUSTER.HEALTH_EPOCH, 1);
+    signalHealthChange(this.state.ints);
   }
 }

@@ -6,7 +6,7 @@
 // kept in its own holdings (plain writes: only this thread writes them), so
 // the agent can give it back if the worker dies.
 import type { CircuitBreakers } from '../../src/config/bootstrap-types.js';
-import { CLUSTER, HOLDING_INTS } from './state-layout.js';
+import { CLUSTER, HOLDING_INTS, signalHealthChange } from './state-layout.js';
 
 export class ClusterState {
   private readonly maxConnections: number;
@@ -132,6 +132,7 @@ export class ClusterState {
 
   bumpEpoch(): void {
     Atomics.add(this.ints, this.base + CLUSTER.HEALTH_EPOCH, 1);
+    signalHealthChange(this.ints);
   }
 
   /** Any field, for stats and tests. */

@@ -4,7 +4,7 @@
 // unejectHost do them: max_ejection_percent, the enforcing_* roll, the flag
 // set by compare-and-swap so two workers never eject one endpoint twice, the
 // cluster's ejected count and health epoch, and the detected/enforced stats.
-import { CLUSTER, EJECTION_KIND, ENDPOINT, HEALTH } from './state-layout.js';
+import { CLUSTER, EJECTION_KIND, ENDPOINT, HEALTH, signalHealthChange } from './state-layout.js';
 
 const DETECTED = [CLUSTER.EJECTIONS_DETECTED_5XX, CLUSTER.EJECTIONS_DETECTED_GATEWAY, CLUSTER.EJECTIONS_DETECTED_SUCCESS_RATE];
 const ENFORCED = [CLUSTER.EJECTIONS_ENFORCED_5XX, CLUSTER.EJECTIONS_ENFORCED_GATEWAY, CLUSTER.EJECTIONS_ENFORCED_SUCCESS_RATE];
@@ -64,6 +64,7 @@ export function tryEject(r: EjectionRequest, random: () => number = Math.random)
   }
   Atomics.add(ints, r.clusterBase + ENFORCED[r.kind]!, 1);
   Atomics.add(ints, r.clusterBase + CLUSTER.HEALTH_EPOCH, 1);
+  signalHealthChange(ints);
   return EjectionResult.EJECTED;
 }
 
@@ -76,6 +77,7 @@ export function uneject(ints: Int32Array, clusterBase: number, endpointBase: num
   Atomics.store(ints, endpointBase + ENDPOINT.CONSECUTIVE_GATEWAY, 0);
   Atomics.sub(ints, clusterBase + CLUSTER.EJECTED, 1);
   Atomics.add(ints, clusterBase + CLUSTER.HEALTH_EPOCH, 1);
+  signalHealthChange(ints);
   return true;
 }
 

@@ -22,6 +22,11 @@ export const HEADER = {
   ACTIVE_FAULTS: 4,
   /** Access-log lines dropped because the log's destination did not keep up (its buffer was full). */
   ACCESS_LOG_DROPPED: 5,
+  /**
+   * Moves (and is notified, Atomics.notify) after any cluster's HEALTH_EPOCH moved: every data-plane thread waits
+   * on it (Atomics.waitAsync) to rebuild its host sets, instead of polling the epochs on a timer.
+   */
+  HEALTH_SIGNAL: 6,
 } as const;
 
 /** A worker's holdings per cluster slot: CX_ACTIVE, RQ_PENDING, RQ_ACTIVE, RETRY_ACTIVE (the cluster record's first fields). */
@@ -29,6 +34,17 @@ export const HOLDING_INTS = 4;
 
 /** "ISTH" */
 export const STATE_MAGIC = 0x49535448;
+
+/**
+ * After a cluster's HEALTH_EPOCH moved in `ints`: moves HEADER.HEALTH_SIGNAL and wakes every thread waiting on it.
+ * A cluster on private records (no shared state) has no header: nothing to signal there (only its own thread
+ * changes its health, and that thread refreshes itself).
+ */
+export function signalHealthChange(ints: Int32Array): void {
+  if (!(ints.buffer instanceof SharedArrayBuffer) || ints.length < RECORD_INTS || ints[HEADER.MAGIC] !== STATE_MAGIC) return;
+  Atomics.add(ints, HEADER.HEALTH_SIGNAL, 1);
+  Atomics.notify(ints, HEADER.HEALTH_SIGNAL);
+}
 
 /** Fields of a cluster record: circuit-breaker resources, the health epoch, and counters every worker adds to. */
 export const CLUSTER = {
