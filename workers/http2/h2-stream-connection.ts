@@ -38,6 +38,9 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   flushSince = 0;
   flushTimeoutMs = DEFAULT_FLUSH_TIMEOUT_MS;
 
+  /** The request is HEAD: the response has no body whatever its head says. */
+  readonly headRequest: boolean;
+
   constructor(
     private readonly session: H2SessionSide,
     method: string,
@@ -45,7 +48,8 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
     readonly wantsTrailers: boolean,
     readonly grpc: boolean,
   ) {
-    this.reader = new H1ResponseReader(this, method === 'HEAD');
+    this.headRequest = method === 'HEAD';
+    this.reader = new H1ResponseReader(this, this.headRequest);
   }
 
   // ---- what ActiveRequest asks of its connection ----
@@ -198,6 +202,40 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
     this.ended = true;
     const b = this.backend;
     if (b !== null && !b.destroyed) b.close(code);
+  }
+
+  // ---- the upstream's response handed over in parts (ActiveRequest's h2 hook), not as HTTP/1.1 bytes read back ----
+
+  /**
+   * The response may come in parts (directHead, directData, directEnd): the stream takes a head as bytes (the
+   * native session) and nothing went through the reader yet. Saves the reader's parse of the head and, for a body
+   * without a content-length (gRPC), the chunked framing written and decoded again, with their copies.
+   */
+  get takesParts(): boolean {
+    const b = this.backend;
+    return b !== null && b.respondHead !== undefined && b.writeRange !== undefined && !this.reader.headSeen && !this.ended;
+  }
+
+  /** The response head (a whole HTTP/1.1 head the request made, status >= 200); noBody: the stream ends with it. */
+  directHead(head: Buffer, status: number, noBody: boolean): void {
+    if (this.ended) return;
+    this.h2HeadBytes(head, 0, head.length, status, noBody);
+  }
+
+  /** Body bytes buf[start, end) (copied before this returns); false: the client's window is full. */
+  directData(buf: Buffer, start: number, end: number): boolean {
+    if (this.ended) return true;
+    const b = this.backend;
+    if (b === null || b.destroyed) return true;
+    if (b.writeRange!(buf, start, end)) return true;
+    flushWatch.add(this); // as h2Data: the stall timer runs until it drains
+    return false;
+  }
+
+  /** The response is complete: the head if still held (noBody as for directHead), then the end (with any trailers). */
+  directEnd(head: Buffer | null, status: number, noBody: boolean): void {
+    if (head !== null) this.directHead(head, status, noBody);
+    this.h2End();
   }
 
   // ---- H2ResponseSink: the response, as HTTP/2 ----

@@ -117,6 +117,10 @@ class NativeH2Stream implements H2StreamBackend {
     return this.closed || h2Write(this.session.handle, this.id, data) !== 0;
   }
 
+  writeRange(data: Buffer, start: number, end: number): boolean {
+    return this.closed || h2Write(this.session.handle, this.id, data, start, end) !== 0;
+  }
+
   end(trailers: Record<string, string> | null): void {
     if (this.closed) return;
     let block: string | undefined;
