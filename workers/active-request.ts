@@ -134,6 +134,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   private h2Parts = false;
   /** With h2Parts: the response has no body (the stream ends with its head). */
   private h2NoBody = false;
+  /** With h2Parts: the head's content-length (-1: none). */
+  private h2Length = -1;
   /** An HTTP/1.1 client sent `te: trailers`: an HTTP/2 upstream's trailers end its chunked response. */
   private teTrailers = false;
   /** The chunked response's end with the upstream's trailers (null: the plain last chunk). */
@@ -438,6 +440,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       this.h2NoBody = true;
     } else if (bodyMode === BodyMode.LENGTH) this.h2NoBody = length === 0;
     else this.h2NoBody = false;
+    this.h2Length = !this.h2NoBody && bodyMode === BodyMode.LENGTH ? length : -1;
     this.chunkedOut = false;
     return true;
   }
@@ -480,7 +483,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const head = this.pendingHead;
     this.pendingHead = null;
     if (this.h2Parts) {
-      if (head !== null) this.http2Stream!.directHead(head, this.responseCode, this.h2NoBody);
+      if (head !== null) this.http2Stream!.directHead(head, this.responseCode, this.h2NoBody, this.h2Length);
       return this.http2Stream!.directData(buf, start, end);
     }
     // Joined to the waiting head: one write. Unframed bytes on HTTP/1.1 go from the read buffer as they are.
@@ -494,7 +497,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const head = this.pendingHead;
     if (head !== null) {
       this.pendingHead = null;
-      if (this.h2Parts) this.http2Stream!.directHead(head, this.responseCode, this.h2NoBody);
+      if (this.h2Parts) this.http2Stream!.directHead(head, this.responseCode, this.h2NoBody, this.h2Length);
       else this.conn.write(head);
     }
   }
@@ -520,7 +523,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const head = this.pendingHead;
     if (this.h2Parts) {
       this.pendingHead = null;
-      this.http2Stream!.directEnd(head, this.responseCode, this.h2NoBody);
+      this.http2Stream!.directEnd(head, this.responseCode, this.h2NoBody, this.h2Length);
     } else if (head !== null) {
       this.pendingHead = null;
       this.conn.write(this.chunkedOut ? joinTwo(head, this.lastChunk ?? LAST_CHUNK) : head);

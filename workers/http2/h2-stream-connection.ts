@@ -37,6 +37,8 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   /** FlushWaiter: since when the response waits on the client; the HCM's stream_idle_timeout (0 = never reset). */
   flushSince = 0;
   flushTimeoutMs = DEFAULT_FLUSH_TIMEOUT_MS;
+  /** A response handed over in parts: its content-length still to come (-1: none). */
+  private partsRemaining = -1;
 
   /** The request is HEAD: the response has no body whatever its head says. */
   readonly headRequest: boolean;
@@ -216,9 +218,13 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
     return b !== null && b.respondHead !== undefined && b.writeRange !== undefined && !this.reader.headSeen && !this.ended;
   }
 
-  /** The response head (a whole HTTP/1.1 head the request made, status >= 200); noBody: the stream ends with it. */
-  directHead(head: Buffer, status: number, noBody: boolean): void {
+  /**
+   * The response head (a whole HTTP/1.1 head the request made, status >= 200); noBody: the stream ends with it;
+   * length: its content-length (-1: none), held to as the reader did: bytes past it dropped, a shorter body reset.
+   */
+  directHead(head: Buffer, status: number, noBody: boolean, length: number): void {
     if (this.ended) return;
+    this.partsRemaining = length;
     this.h2HeadBytes(head, 0, head.length, status, noBody);
   }
 
@@ -227,15 +233,22 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
     if (this.ended) return true;
     const b = this.backend;
     if (b === null || b.destroyed) return true;
+    if (this.partsRemaining >= 0) {
+      if (end - start > this.partsRemaining) end = start + this.partsRemaining;
+      this.partsRemaining -= end - start;
+      if (end === start) return true;
+    }
     if (b.writeRange!(buf, start, end)) return true;
     flushWatch.add(this); // as h2Data: the stall timer runs until it drains
     return false;
   }
 
-  /** The response is complete: the head if still held (noBody as for directHead), then the end (with any trailers). */
-  directEnd(head: Buffer | null, status: number, noBody: boolean): void {
-    if (head !== null) this.directHead(head, status, noBody);
-    this.h2End();
+  /** The response is complete: the head if still held (as directHead), then the end (with any trailers). */
+  directEnd(head: Buffer | null, status: number, noBody: boolean, length: number): void {
+    if (head !== null) this.directHead(head, status, noBody, length);
+    // Short of its content-length: the reader never ended such a stream (reset once the request finished).
+    if (this.partsRemaining > 0) this.reset(NGHTTP2_INTERNAL_ERROR);
+    else this.h2End();
   }
 
   // ---- H2ResponseSink: the response, as HTTP/2 ----
