@@ -16,6 +16,8 @@ import type { H2SessionSide, H2StreamBackend } from './h2-stream-backend.js';
 import { flushWatch, type FlushWaiter } from './h2-flush-watch.js';
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+/** What chunkState hands a request without a chunked body: never decoded into (RequestBodyReader reads none). */
+const UNUSED_CHUNK_STATE = new Float64Array(CHUNKED.STATE_SIZE);
 const NGHTTP2_NO_ERROR = 0;
 const NGHTTP2_INTERNAL_ERROR = 2;
 const NGHTTP2_CANCEL = 8;
@@ -23,8 +25,10 @@ const NGHTTP2_CANCEL = 8;
 const DEFAULT_FLUSH_TIMEOUT_MS = 300_000;
 
 export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
-  readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
-  private readonly reader: H1ResponseReader;
+  /** The chunked request body's decoder state, made for a chunked request only (gRPC's; not h2load's GETs). */
+  private ownChunkState: Float64Array | null = null;
+  /** Reads back what the request writes as HTTP/1.1; made on the first such write (responses in parts need none). */
+  private reader: H1ResponseReader | null = null;
   private request: ActiveRequest | null = null;
   private chunkedBody = false;
   private ended = false;
@@ -51,10 +55,14 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
     readonly grpc: boolean,
   ) {
     this.headRequest = method === 'HEAD';
-    this.reader = new H1ResponseReader(this, this.headRequest);
   }
 
   // ---- what ActiveRequest asks of its connection ----
+
+  /** The request body's chunked decoder state (read by RequestBodyReader for a chunked body only). */
+  get chunkState(): Float64Array {
+    return this.chunkedBody ? (this.ownChunkState ??= new Float64Array(CHUNKED.STATE_SIZE)) : UNUSED_CHUNK_STATE;
+  }
 
   get worker(): WorkerContext {
     return this.session.worker;
@@ -97,7 +105,7 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   write(data: Buffer | string): boolean {
     if (this.ended) return true;
     const buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    return this.reader.write(buf, typeof data === 'string');
+    return (this.reader ??= new H1ResponseReader(this, this.headRequest)).write(buf, typeof data === 'string');
   }
 
   pauseReading(): void {
@@ -215,7 +223,7 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
    */
   get takesParts(): boolean {
     const b = this.backend;
-    return b !== null && b.respondHead !== undefined && b.writeRange !== undefined && !this.reader.headSeen && !this.ended;
+    return b !== null && b.respondHead !== undefined && b.writeRange !== undefined && (this.reader === null || !this.reader.headSeen) && !this.ended;
   }
 
   /**
