@@ -24,7 +24,7 @@ import type { WorkerContext } from '../worker-context.js';
 import { h2Counters } from './h2-counters.js';
 import type { H2ConnectionSession, H2SessionSide, H2StreamBackend } from './h2-stream-backend.js';
 import { H2StreamConnection } from './h2-stream-connection.js';
-import { trailerFields } from './h1-trailer-block.js';
+import { TRAILER_BLOCK, trailerFields } from './h1-trailer-block.js';
 
 const EVENT_RECORDS = 4096;
 /** Request heads are copied here by C++; a head larger than half of it is refused (max_request_headers_kb past 512). */
@@ -125,8 +125,11 @@ class NativeH2Stream implements H2StreamBackend {
     if (this.closed) return;
     let block: string | undefined;
     if (trailers !== null) {
-      block = '';
-      for (const name in trailers) block += name + '\0' + trailers[name]! + '\0';
+      block = (trailers as { [TRAILER_BLOCK]?: string })[TRAILER_BLOCK];
+      if (block === undefined) {
+        block = '';
+        for (const name in trailers) block += name + '\0' + trailers[name]! + '\0';
+      }
     }
     h2End(this.session.handle, this.id, block);
   }
