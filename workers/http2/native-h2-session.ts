@@ -229,7 +229,7 @@ export class NativeH2Session implements H2ConnectionSession, H2SessionSide {
     // The method, for HEAD's bodiless response: the head starts with it.
     const head = Buffer.allocUnsafe(length);
     arena.copy(head, 0, offset, offset + length);
-    const method = length > 5 && head[4] === 32 && head.latin1Slice(0, 4) === 'HEAD' ? 'HEAD' : 'GET';
+    const method = length > 5 && head[4] === 32 && head[0] === 72 && head[1] === 69 && head[2] === 65 && head[3] === 68 ? 'HEAD' : 'GET'; // "HEAD ", no string made
     const s = new NativeH2Stream(this, id, method, flags);
     this.streams.set(id, s);
     if ((flags & (EV.REFUSE_400 | EV.REFUSE_403)) !== 0) {
