@@ -329,10 +329,26 @@ napi_value H2Respond(napi_env env, napi_callback_info info) {
 // (handle, streamId, data: Buffer) → 1 queued, 0 queued but over the limit (DRAIN follows), -1 stream gone
 napi_value H2Write(napi_env env, napi_callback_info info) {
   SessionCall c;
-  if (!GetSessionCall(env, info, 3, "h2Write: streamId must be a number", &c)) return nullptr;
+  if (!GetSessionCall(env, info, 5, "h2Write: streamId must be a number", &c)) return nullptr;
   uint8_t* data = nullptr;
   size_t len = 0;
   if (!GetWordArray(env, c.argv[2], "h2Write: data must be a Buffer or Uint8Array", &data, &len)) return nullptr;
+  // Optional [start, end): a piece of a buffer the caller does not own (the read buffer), copied here.
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(env, c.argv[3], &type) != napi_ok) return nullptr;
+  if (type != napi_undefined) {
+    int32_t start = 0;
+    int32_t end = 0;
+    if (!GetInt(env, c.argv[3], &start, "h2Write: start must be a number") || !GetInt(env, c.argv[4], &end, "h2Write: end must be a number")) {
+      return nullptr;
+    }
+    if (start < 0 || end < start || static_cast<size_t>(end) > len) {
+      ThrowRangeError(env, "h2Write: [start, end) is outside data");
+      return nullptr;
+    }
+    data += start;
+    len = static_cast<size_t>(end - start);
+  }
   return NumberValue(env, c.s == nullptr ? -1 : c.s->Write(c.stream, data, len));
 }
 

@@ -494,7 +494,8 @@ interface H2Addon {
   h2Respond(handle: number, streamId: number, status: number, headers: string, endStream: boolean): boolean;
   /** The fields of the HTTP/1.1 response head head[start, end) (parseResponseHead'd), read in C++. */
   h2Respond(handle: number, streamId: number, status: number, head: Buffer, endStream: boolean, start: number, end: number): boolean;
-  h2Write(handle: number, streamId: number, data: Buffer): number;
+  /** Queues data (or data[start, end), copied) on the stream; 1 ok, 0 over the high water mark (DRAIN follows), -1 gone. */
+  h2Write(handle: number, streamId: number, data: Buffer, start?: number, end?: number): number;
   h2End(handle: number, streamId: number, trailers: string | undefined): void;
   h2Reset(handle: number, streamId: number, code: number): void;
   h2SetReading(handle: number, streamId: number, reading: boolean): void;

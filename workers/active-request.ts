@@ -132,6 +132,12 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   /** The response head, waiting for the first body bytes to share its write. */
   private pendingHead: Buffer | null = null;
   private chunkedOut = false;
+  /** h2 hook: this upstream response goes to the HTTP/2 stream in parts, not as HTTP/1.1 bytes (startH2Parts). */
+  private h2Parts = false;
+  /** With h2Parts: the response has no body (the stream ends with its head). */
+  private h2NoBody = false;
+  /** With h2Parts: the head's content-length (-1: none). */
+  private h2Length = -1;
   /** An HTTP/1.1 client sent `te: trailers`: an HTTP/2 upstream's trailers end its chunked response. */
   private teTrailers = false;
   /** The chunked response's end with the upstream's trailers (null: the plain last chunk). */
@@ -417,6 +423,28 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const framing = this.responseFraming(out, status, bodyMode);
     // Held until the first body bytes of this read join it: one write, one syscall.
     this.pendingHead = encodeResponseHead(buf, start, out, edit.remove, this.plan.responseAdd, edit.add + framing);
+    this.h2Parts = this.http2Stream !== null && this.startH2Parts(out, status, bodyMode);
+  }
+
+  /**
+   * h2 hook: whether this response goes to the HTTP/2 stream in parts (head, body pieces, end) instead of as
+   * HTTP/1.1 bytes its reader parses back; no chunked framing then. The same outcome as the reader's: no body for
+   * HEAD, 204, 304 or a zero content-length. Cases where the head's framing and the body disagree stay on the reader.
+   */
+  private startH2Parts(out: Uint32Array, status: number, bodyMode: number): boolean {
+    const s = this.http2Stream!;
+    if (this.bodyTransform !== null || status < 200 || !s.takesParts) return false;
+    const hasLength = (out[HEAD.FLAGS]! & FLAG.CONTENT_LENGTH) !== 0 && status !== 204;
+    const length = hasLength ? out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]! : 0;
+    if (s.headRequest || status === 204 || status === 304) this.h2NoBody = true;
+    else if (bodyMode === BodyMode.NONE) {
+      if (length > 0) return false; // the head promises a body that will not come: the reader's reset
+      this.h2NoBody = true;
+    } else if (bodyMode === BodyMode.LENGTH) this.h2NoBody = length === 0;
+    else this.h2NoBody = false;
+    this.h2Length = !this.h2NoBody && bodyMode === BodyMode.LENGTH ? length : -1;
+    this.chunkedOut = false;
+    return true;
   }
 
   /**
@@ -456,6 +484,10 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     this.bytesSent += end - start;
     const head = this.pendingHead;
     this.pendingHead = null;
+    if (this.h2Parts) {
+      if (head !== null) this.http2Stream!.directHead(head, this.responseCode, this.h2NoBody, this.h2Length);
+      return this.http2Stream!.directData(buf, start, end);
+    }
     // Joined to the waiting head: one write. Unframed bytes on HTTP/1.1 go from the read buffer as they are.
     if (!this.chunkedOut && this.http2Stream === null) return this.conn.writeBody(head, buf, start, end);
     // A copy (the read buffer is shared), framed as a chunk.
@@ -467,7 +499,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const head = this.pendingHead;
     if (head !== null) {
       this.pendingHead = null;
-      this.conn.write(head);
+      if (this.h2Parts) this.http2Stream!.directHead(head, this.responseCode, this.h2NoBody, this.h2Length);
+      else this.conn.write(head);
     }
   }
 
@@ -491,7 +524,10 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       return;
     }
     const head = this.pendingHead;
-    if (head !== null) {
+    if (this.h2Parts) {
+      this.pendingHead = null;
+      this.http2Stream!.directEnd(head, this.responseCode, this.h2NoBody, this.h2Length);
+    } else if (head !== null) {
       this.pendingHead = null;
       this.conn.write(this.chunkedOut ? joinTwo(head, this.lastChunk ?? LAST_CHUNK) : head);
     } else if (this.chunkedOut) {
@@ -506,6 +542,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   retractResponse(): boolean {
     if (this.responseStarted && this.pendingHead !== null) {
       this.pendingHead = null;
+      this.h2Parts = false;
       this.responseStarted = false;
       this.chunkedOut = false;
       this.lastChunk = null;

@@ -1,7 +1,8 @@
 // The native HTTP/2 calls that read the proxy's HTTP/1.1 heads (h2cRequestHead, h2Respond with a Buffer) check
-// what JS hands them before reading it: the :scheme's length, and [start, end) inside the head.
+// what JS hands them before reading it: the :scheme's length, and [start, end) inside the head (or, for
+// h2Write, inside the data).
 import { describe, expect, it } from 'vitest';
-import { h2Respond, h2cRequestHead } from '../../src/native.js';
+import { h2Respond, h2Write, h2cRequestHead } from '../../src/native.js';
 import { h2EventBuffers } from '../../workers/http2/native-h2-session.js';
 
 const HEAD = Buffer.from('GET / HTTP/1.1\r\nhost: a\r\n\r\n', 'latin1');
@@ -22,5 +23,18 @@ describe('native HTTP/2 head calls', () => {
     expect(() => h2Respond(-1, 1, 200, HEAD, false, -1, 3)).toThrow(/outside head/);
     expect(() => h2Respond(-1, 1, 200, HEAD, false, 5, 3)).toThrow(/outside head/);
     expect(h2Respond(-1, 1, 200, HEAD, false, 0, HEAD.length)).toBe(false);
+  });
+
+  it('h2Write refuses a range outside the data, and a range that is not two numbers', () => {
+    const data = Buffer.from('0123456789');
+    expect(() => h2Write(-1, 1, data, 0, 11)).toThrow(/outside data/);
+    expect(() => h2Write(-1, 1, data, -1, 3)).toThrow(/outside data/);
+    expect(() => h2Write(-1, 1, data, 6, 5)).toThrow(/outside data/);
+    expect(() => h2Write(-1, 1, data, 0, undefined as unknown as number)).toThrow(/end must be a number/);
+    expect(() => h2Write(-1, 1, data, 'x' as unknown as number, 3)).toThrow(/start must be a number/);
+    // In range (and the whole-buffer form): no session behind handle -1.
+    expect(h2Write(-1, 1, data, 2, 5)).toBe(-1);
+    expect(h2Write(-1, 1, data, 10, 10)).toBe(-1);
+    expect(h2Write(-1, 1, data)).toBe(-1);
   });
 });

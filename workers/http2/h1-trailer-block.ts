@@ -8,6 +8,12 @@ const NOT_TRAILERS: ReadonlySet<string> = new Set([
   'upgrade', 'content-type', 'content-encoding', 'content-range', 'authorization', 'set-cookie', 'cache-control', 'expect',
 ]);
 
+/**
+ * On trailers read from a native HTTP/2 upstream: their header block as C++ wrote it ("name\0value\0..."), which a
+ * native HTTP/2 client stream sends on as it is instead of rebuilding it from the object. A symbol: for-in skips it.
+ */
+export const TRAILER_BLOCK: unique symbol = Symbol('trailer block');
+
 /** A field value a trailer line may carry (no CR, LF or NUL: from HTTP/2 they cannot occur; checked anyway). */
 const SAFE_VALUE = /^[^\r\n\0]*$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;

@@ -17,6 +17,8 @@ export interface H2StreamBackend {
   respondHead?(buf: Buffer, start: number, end: number, status: number, endStream: boolean): void;
   /** Body bytes; false: over the stream's buffer limit (the connection's onDrain follows). */
   write(data: Buffer): boolean;
+  /** Body bytes data[start, end) copied at once (data may be a shared read buffer); absent: write() is used. */
+  writeRange?(data: Buffer, start: number, end: number): boolean;
   /** Ends the response, with trailers when respond promised them. */
   end(trailers: Record<string, string> | null): void;
   /** RST_STREAM with this code. */

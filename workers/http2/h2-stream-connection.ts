@@ -16,6 +16,8 @@ import type { H2SessionSide, H2StreamBackend } from './h2-stream-backend.js';
 import { flushWatch, type FlushWaiter } from './h2-flush-watch.js';
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+/** What chunkState hands a request without a chunked body: never decoded into (RequestBodyReader reads none). */
+const UNUSED_CHUNK_STATE = new Float64Array(CHUNKED.STATE_SIZE);
 const NGHTTP2_NO_ERROR = 0;
 const NGHTTP2_INTERNAL_ERROR = 2;
 const NGHTTP2_CANCEL = 8;
@@ -23,8 +25,10 @@ const NGHTTP2_CANCEL = 8;
 const DEFAULT_FLUSH_TIMEOUT_MS = 300_000;
 
 export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
-  readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
-  private readonly reader: H1ResponseReader;
+  /** The chunked request body's decoder state, made for a chunked request only (gRPC's; not h2load's GETs). */
+  private ownChunkState: Float64Array | null = null;
+  /** Reads back what the request writes as HTTP/1.1; made on the first such write (responses in parts need none). */
+  private reader: H1ResponseReader | null = null;
   private request: ActiveRequest | null = null;
   private chunkedBody = false;
   private ended = false;
@@ -37,6 +41,11 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   /** FlushWaiter: since when the response waits on the client; the HCM's stream_idle_timeout (0 = never reset). */
   flushSince = 0;
   flushTimeoutMs = DEFAULT_FLUSH_TIMEOUT_MS;
+  /** A response handed over in parts: its content-length still to come (-1: none). */
+  private partsRemaining = -1;
+
+  /** The request is HEAD: the response has no body whatever its head says. */
+  readonly headRequest: boolean;
 
   constructor(
     private readonly session: H2SessionSide,
@@ -45,10 +54,15 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
     readonly wantsTrailers: boolean,
     readonly grpc: boolean,
   ) {
-    this.reader = new H1ResponseReader(this, method === 'HEAD');
+    this.headRequest = method === 'HEAD';
   }
 
   // ---- what ActiveRequest asks of its connection ----
+
+  /** The request body's chunked decoder state (read by RequestBodyReader for a chunked body only). */
+  get chunkState(): Float64Array {
+    return this.chunkedBody ? (this.ownChunkState ??= new Float64Array(CHUNKED.STATE_SIZE)) : UNUSED_CHUNK_STATE;
+  }
 
   get worker(): WorkerContext {
     return this.session.worker;
@@ -91,7 +105,7 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   write(data: Buffer | string): boolean {
     if (this.ended) return true;
     const buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    return this.reader.write(buf, typeof data === 'string');
+    return (this.reader ??= new H1ResponseReader(this, this.headRequest)).write(buf, typeof data === 'string');
   }
 
   pauseReading(): void {
@@ -198,6 +212,51 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
     this.ended = true;
     const b = this.backend;
     if (b !== null && !b.destroyed) b.close(code);
+  }
+
+  // ---- the upstream's response handed over in parts (ActiveRequest's h2 hook), not as HTTP/1.1 bytes read back ----
+
+  /**
+   * The response may come in parts (directHead, directData, directEnd): the stream takes a head as bytes (the
+   * native session) and nothing went through the reader yet. Saves the reader's parse of the head and, for a body
+   * without a content-length (gRPC), the chunked framing written and decoded again, with their copies.
+   */
+  get takesParts(): boolean {
+    const b = this.backend;
+    return b !== null && b.respondHead !== undefined && b.writeRange !== undefined && (this.reader === null || !this.reader.headSeen) && !this.ended;
+  }
+
+  /**
+   * The response head (a whole HTTP/1.1 head the request made, status >= 200); noBody: the stream ends with it;
+   * length: its content-length (-1: none), held to as the reader did: bytes past it dropped, a shorter body reset.
+   */
+  directHead(head: Buffer, status: number, noBody: boolean, length: number): void {
+    if (this.ended) return;
+    this.partsRemaining = length;
+    this.h2HeadBytes(head, 0, head.length, status, noBody);
+  }
+
+  /** Body bytes buf[start, end) (copied before this returns); false: the client's window is full. */
+  directData(buf: Buffer, start: number, end: number): boolean {
+    if (this.ended) return true;
+    const b = this.backend;
+    if (b === null || b.destroyed) return true;
+    if (this.partsRemaining >= 0) {
+      if (end - start > this.partsRemaining) end = start + this.partsRemaining;
+      this.partsRemaining -= end - start;
+      if (end === start) return true;
+    }
+    if (b.writeRange!(buf, start, end)) return true;
+    flushWatch.add(this); // as h2Data: the stall timer runs until it drains
+    return false;
+  }
+
+  /** The response is complete: the head if still held (as directHead), then the end (with any trailers). */
+  directEnd(head: Buffer | null, status: number, noBody: boolean, length: number): void {
+    if (head !== null) this.directHead(head, status, noBody, length);
+    // Short of its content-length: the reader never ended such a stream (reset once the request finished).
+    if (this.partsRemaining > 0) this.reset(NGHTTP2_INTERNAL_ERROR);
+    else this.h2End();
   }
 
   // ---- H2ResponseSink: the response, as HTTP/2 ----

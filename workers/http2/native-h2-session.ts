@@ -24,7 +24,7 @@ import type { WorkerContext } from '../worker-context.js';
 import { h2Counters } from './h2-counters.js';
 import type { H2ConnectionSession, H2SessionSide, H2StreamBackend } from './h2-stream-backend.js';
 import { H2StreamConnection } from './h2-stream-connection.js';
-import { trailerFields } from './h1-trailer-block.js';
+import { TRAILER_BLOCK, trailerFields } from './h1-trailer-block.js';
 
 const EVENT_RECORDS = 4096;
 /** Request heads are copied here by C++; a head larger than half of it is refused (max_request_headers_kb past 512). */
@@ -117,12 +117,19 @@ class NativeH2Stream implements H2StreamBackend {
     return this.closed || h2Write(this.session.handle, this.id, data) !== 0;
   }
 
+  writeRange(data: Buffer, start: number, end: number): boolean {
+    return this.closed || h2Write(this.session.handle, this.id, data, start, end) !== 0;
+  }
+
   end(trailers: Record<string, string> | null): void {
     if (this.closed) return;
     let block: string | undefined;
     if (trailers !== null) {
-      block = '';
-      for (const name in trailers) block += name + '\0' + trailers[name]! + '\0';
+      block = (trailers as { [TRAILER_BLOCK]?: string })[TRAILER_BLOCK];
+      if (block === undefined) {
+        block = '';
+        for (const name in trailers) block += name + '\0' + trailers[name]! + '\0';
+      }
     }
     h2End(this.session.handle, this.id, block);
   }
@@ -222,7 +229,7 @@ export class NativeH2Session implements H2ConnectionSession, H2SessionSide {
     // The method, for HEAD's bodiless response: the head starts with it.
     const head = Buffer.allocUnsafe(length);
     arena.copy(head, 0, offset, offset + length);
-    const method = length > 5 && head[4] === 32 && head.latin1Slice(0, 4) === 'HEAD' ? 'HEAD' : 'GET';
+    const method = length > 5 && head[4] === 32 && head[0] === 72 && head[1] === 69 && head[2] === 65 && head[3] === 68 ? 'HEAD' : 'GET'; // "HEAD ", no string made
     const s = new NativeH2Stream(this, id, method, flags);
     this.streams.set(id, s);
     if ((flags & (EV.REFUSE_400 | EV.REFUSE_403)) !== 0) {

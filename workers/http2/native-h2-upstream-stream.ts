@@ -13,7 +13,7 @@ import type { NativeH2UpstreamSession } from './native-h2-upstream-session.js';
 import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
 import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
 import { readRouterHeadShape, routerHeadShape } from './router-request-head.js';
-import { allowedTrailers } from './h1-trailer-block.js';
+import { TRAILER_BLOCK, allowedTrailers } from './h1-trailer-block.js';
 
 const NGHTTP2_CANCEL = 8;
 /** The addon's event arena (response heads, trailers, copied DATA), set once the first session exists. */
@@ -200,14 +200,29 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
   }
 
   private onTrailers(offset: number, length: number): void {
-    const parts = arena().latin1Slice(offset, offset + length).split('\0');
+    // "name\0value\0..." as C++ wrote it.
+    const block = arena().latin1Slice(offset, offset + length);
     // No prototype: a peer's trailer named __proto__ or constructor is a trailer like any other.
-    const t = Object.create(null) as Record<string, string>;
-    for (let i = 0; i + 1 < parts.length; i += 2) {
-      const name = parts[i]!;
+    const t = Object.create(null) as Record<string, string> & { [TRAILER_BLOCK]?: string };
+    let merged = false;
+    let at = 0;
+    for (;;) {
+      const nameEnd = block.indexOf('\0', at);
+      if (nameEnd < 0) break;
+      const valueEnd = block.indexOf('\0', nameEnd + 1);
+      if (valueEnd < 0) break;
+      const name = block.slice(at, nameEnd);
+      const value = block.slice(nameEnd + 1, valueEnd);
       const prev = t[name];
-      t[name] = prev === undefined ? parts[i + 1]! : prev + ', ' + parts[i + 1]!;
+      if (prev === undefined) t[name] = value;
+      else {
+        t[name] = prev + ', ' + value;
+        merged = true;
+      }
+      at = valueEnd + 1;
     }
+    // The block as it came, for an HTTP/2 client's end (the same fields in the same form unless a name repeated).
+    if (!merged) t[TRAILER_BLOCK] = block;
     this.trailers = t;
   }
 
