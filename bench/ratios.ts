@@ -209,23 +209,17 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
   return out;
 }
 
-/**
- * The tracing rows' proxy CPU per request: added (on - off, µs) and off/on (x), at 1% and 100%, at max throughput
- * and at the fixed rate (where every row handles requests at the same batching).
- */
+/** The tracing rows' proxy CPU per request: added (on - off, µs) and off/on (x), at 1% and 100%. */
 function tracingCpu(prefix: string, label: string, find: Find, push: Push): void {
-  for (const mode of ['max', 'fixed'] as const) {
-    const off = find('tracing', `${label}, tracing off`, mode);
-    for (const percent of ['1%', '100%']) {
-      const on = find('tracing', `${label}, tracing ${percent}`, mode);
-      if (on?.cpu_s_per_1k == null || off?.cpu_s_per_1k == null) continue;
-      push(`${prefix}tracing ${percent}: proxy CPU per request added (on - off, ${mode})`, round((on.cpu_s_per_1k - off.cpu_s_per_1k) * 1000, 1), 'µs', null, undefined, [on, off]);
-      const goal = percent === '1%' ? 0.98 : 0.9;
-      const judged = prefix === '' && mode === 'max';
-      push(
-        `${prefix}tracing ${percent}: proxy CPU per request, off / on (${mode})`, safeRatio(off.cpu_s_per_1k, on.cpu_s_per_1k), 'x',
-        judged ? `>= ${goal.toFixed(2)}` : null, judged ? (v) => v >= goal : undefined, [on, off],
-      );
-    }
+  const off = find('tracing', `${label}, tracing off`, 'max');
+  for (const percent of ['1%', '100%']) {
+    const on = find('tracing', `${label}, tracing ${percent}`, 'max');
+    if (on?.cpu_s_per_1k == null || off?.cpu_s_per_1k == null) continue;
+    push(`${prefix}tracing ${percent}: proxy CPU per request added (on - off, max)`, round((on.cpu_s_per_1k - off.cpu_s_per_1k) * 1000, 1), 'µs', null, undefined, [on, off]);
+    const goal = percent === '1%' ? 0.98 : 0.9;
+    push(
+      `${prefix}tracing ${percent}: proxy CPU per request, off / on (max)`, safeRatio(off.cpu_s_per_1k, on.cpu_s_per_1k), 'x',
+      prefix === '' ? `>= ${goal.toFixed(2)}` : null, prefix === '' ? (v) => v >= goal : undefined, [on, off],
+    );
   }
 }

@@ -279,7 +279,7 @@ function authz(withPolicy: boolean): LoadTarget {
  * (every request starts a trace, its context goes upstream in both formats; sampled spans are reported in batches
  * on a kept connection to a collector, bench/span-sink.ts, that accepts and discards them in its own process).
  * The row's CPU is the proxy's own; the collector's is reported beside it (collector cpu ms, per run summed).
- * Same run, interleaved; at max throughput and at the fixed --rate.
+ * Same run, interleaved.
  */
 function tracing(percent: number | null, baseline = false): LoadTarget {
   const name = percent === null ? 'tracing off' : `tracing ${percent}%`;
@@ -288,9 +288,7 @@ function tracing(percent: number | null, baseline = false): LoadTarget {
     scenario: 'tracing',
     target: 'isthmus',
     label: baseline ? `baseline 1w, ${name}` : `isthmus 1w, ${name}`,
-    // Fixed mode too: at a rate the proxy keeps up with, its CPU per request is counted at the same batching
-    // (requests per event-loop turn) in every row, which a busy machine changes much less than max throughput.
-    modes: ['max', 'fixed'],
+    modes: ['max'],
     // With --baseline DIR, the same rows for that build too (before/after interleaved in one run).
     unavailable: ({ baseline: dir }) => {
       if (!baseline) return null;
