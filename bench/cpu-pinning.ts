@@ -19,8 +19,8 @@ export function pinProcesses(serverPid: number, clientPid: number, cpuCount = cp
   return { serverCpu: 0, clientCpu: 1 };
 }
 
-/** takes a pid and a CPU; moves every thread of that process to that CPU; returns what the bench prints about it. */
-export function pinProcessTo(pid: number, cpu: number, cpuCount = cpus().length): string {
+/** takes a pid and a CPU (or a taskset list, e.g. `0-1`); moves every thread of that process there; returns what the bench prints about it. */
+export function pinProcessTo(pid: number, cpu: number | string, cpuCount = cpus().length): string {
   if (cpuCount < 2) return `not pinned: --pin needs 2 CPUs, this machine has ${cpuCount}`;
   const r = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { encoding: 'utf8' });
   if (r.error !== undefined) return `not pinned: taskset could not run (${r.error.message}; Debian: util-linux)`;
