@@ -5,7 +5,7 @@
 // reported. Then the control plane's xds scenario and the parser scenario run
 // with the machine to themselves. Leaves bench.json, bench.md and bench.html.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBenchOptions, type BenchOptions } from './bench-options.js';
@@ -165,7 +165,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     // The proxies and their upstream stop first: the control plane and the parser get the machine to themselves.
     await stopTargets();
-    if (options.pin && loadSelected) log(`bench: this process ${pinProcessTo(process.pid, `0-${availableParallelism() - 1}`)} again`);
+    // cpus(), not availableParallelism(): the latter counts only the CPUs this (now pinned) process may use.
+    if (options.pin && loadSelected) log(`bench: this process ${pinProcessTo(process.pid, `0-${cpus().length - 1}`)} again`);
 
     if (options.scenarios.includes('tls')) {
       const tls = await runTlsScenario(options, log);
