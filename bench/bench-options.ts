@@ -17,6 +17,8 @@ export interface BenchOptions {
   readonly threads: number;
   readonly out: string;
   readonly quick: boolean;
+  /** --pin: targets on CPU 0, everything else on CPU 1. */
+  readonly pin: boolean;
   /** --baseline DIR: a built checkout of another Isthmus version for the resilience scenario. */
   readonly baseline?: string;
   /** The parser scenario: parses per round (5 rounds per head and parser). */
@@ -67,6 +69,10 @@ export const BENCH_SPEC: CommandSpec = {
     },
     { name: 'out', type: 'string', valueName: 'DIR', default: 'bench-results', description: 'where bench.json, bench.md and bench.html go' },
     { name: 'baseline', type: 'string', valueName: 'DIR', description: 'resilience and tracing: a built checkout of another Isthmus version (e.g. data plane v1) run side by side' },
+    {
+      name: 'pin', type: 'boolean', default: false,
+      description: 'load scenarios: each target\'s processes on CPU 0, the bench (its load generator), upstream and helpers on CPU 1 (taskset), so a target\'s throughput is what one core of it does',
+    },
     { name: 'quick', type: 'boolean', default: false, description: 'a smoke test: 1 run of 2 s after 0.5 s warm-up, xds with 200 clients and 1 change, parser with 50000 parses per round' },
     { name: 'parser-iterations', type: 'integer', valueName: 'N', default: 500_000, description: 'parser: parses per round (5 rounds, median)', validate: positive },
     { name: 'clients', type: 'integer', valueName: 'N', default: 1000, description: 'xds: simulated sidecars (ADS clients)', validate: positive },
@@ -112,6 +118,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     threads: v.threads as number,
     out: v.out as string,
     quick,
+    pin: v.pin === true,
     ...(typeof v.baseline === 'string' && v.baseline !== '' ? { baseline: resolve(v.baseline) } : {}),
     parserIterations: quickDefault('parser-iterations', 50_000),
     xds: {

@@ -19,6 +19,15 @@ export function pinProcesses(serverPid: number, clientPid: number, cpuCount = cp
   return { serverCpu: 0, clientCpu: 1 };
 }
 
+/** takes a pid and a CPU (or a taskset list, e.g. `0-1`); moves every thread of that process there; returns what the bench prints about it. */
+export function pinProcessTo(pid: number, cpu: number | string, cpuCount = cpus().length): string {
+  if (cpuCount < 2) return `not pinned: --pin needs 2 CPUs, this machine has ${cpuCount}`;
+  const r = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { encoding: 'utf8' });
+  if (r.error !== undefined) return `not pinned: taskset could not run (${r.error.message}; Debian: util-linux)`;
+  if (r.status !== 0) return `not pinned: taskset -a -p -c ${cpu} ${pid} failed: ${r.stderr.trim()}`;
+  return `pinned to CPU ${cpu}`;
+}
+
 /** takes pinProcesses' answer (null: --pin not given); returns the line the bench prints about it. */
 export function pinText(p: Pinning | null): string {
   if (p === null) return 'not pinned (--pin: server on CPU 0, clients on CPU 1)';

@@ -5,7 +5,7 @@
 // reported. Then the control plane's xds scenario and the parser scenario run
 // with the machine to themselves. Leaves bench.json, bench.md and bench.html.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBenchOptions, type BenchOptions } from './bench-options.js';
@@ -14,6 +14,7 @@ import { parseJsonLine, type ManagedProcess } from '../src/process/managed-proce
 import { runParserScenario, type ParserResultRow } from './parser-scenario.js';
 import { findPeerBinary } from './peers.js';
 import { comparisons, computeRatios } from './ratios.js';
+import { pinProcessTo } from './cpu-pinning.js';
 import { formatTable, machineInfo, writeReport, type BenchReport } from './report.js';
 import { aggregateRuns, type RunSample } from './result-row.js';
 import { LOAD_TARGETS, startUpstream, type LoadTarget, type RunningTarget } from './scenarios.js';
@@ -71,6 +72,7 @@ async function startTargets(options: BenchOptions, upstreamPort: number, tmp: st
     try {
       const running = await spec.start({ upstreamPort, dir: join(tmp, spec.id), ...(options.baseline !== undefined ? { baseline: options.baseline } : {}) });
       started.push({ spec, running });
+      if (options.pin) for (const pid of running.pids) log(`bench: ${spec.scenario}/${spec.label} pid ${pid} ${pinProcessTo(pid, 0)}`);
       log(`bench: ${spec.scenario}/${spec.label} on 127.0.0.1:${running.port}${running.pids.length === 0 ? '' : `, pid ${running.pids.join(' ')}`}`);
     } catch (err) {
       skipped.push({ target: `${spec.scenario}/${spec.label}`, reason: `did not start: ${oneLine((err as Error).message)}` });
@@ -86,8 +88,11 @@ async function runLoads(options: BenchOptions, started: readonly Started[], upst
   const dead = new Set<string>();
   for (let runIndex = 1; runIndex <= options.runs; runIndex++) {
     const prefix = `run ${runIndex}/${options.runs}`;
+    // Every other run visits the targets in reverse (A B C, C B A, ...): a row is not always measured right after
+    // the same neighbour (whose leftovers, a collector's backlog or a GC, would land on it every time).
+    const order = runIndex % 2 === 1 ? started : [...started].reverse();
     for (const mode of ['max', 'fixed'] as const) {
-      for (const target of started) {
+      for (const target of order) {
         if (mode === 'max' && target.spec.target === 'direct' && wrkBinary !== null) {
           try {
             const sample = await measureWrk(wrkBinary, options, upstream.ready!, upstream.pid, tmp);
@@ -149,6 +154,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     let samples: RunSample[] = [];
     if (loadSelected) {
+      // --pin: this process (so its load-generator threads and every child it starts) on CPU 1; each target is then
+      // moved to CPU 0 as it starts.
+      if (options.pin) log(`bench: this process, its load generator and helpers ${pinProcessTo(process.pid, 1)}`);
       upstream = await startUpstream();
       log(`bench: upstream (uWS, 1 KB) on 127.0.0.1:${upstream.ready!}, pid ${upstream.pid}`);
       await startTargets(options, upstream.ready!, tmp, started, skipped);
@@ -157,6 +165,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     // The proxies and their upstream stop first: the control plane and the parser get the machine to themselves.
     await stopTargets();
+    // cpus(), not availableParallelism(): the latter counts only the CPUs this (now pinned) process may use.
+    if (options.pin && loadSelected) log(`bench: this process ${pinProcessTo(process.pid, `0-${cpus().length - 1}`)} again`);
 
     if (options.scenarios.includes('tls')) {
       const tls = await runTlsScenario(options, log);

@@ -437,6 +437,7 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   tracing(1),
   tracing(100),
   tracing(null, true),
+  tracing(1, true),
   tracing(100, true),
   report(false),
   report(true),

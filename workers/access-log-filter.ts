@@ -6,6 +6,7 @@ import { StringMatcher } from '../src/routing/string-matcher.js';
 import type { ActiveRequest } from './active-request.js';
 import type { HeaderSlots, LogTimes } from './access-log-format.js';
 import { ResponseFlag } from './response-flags.js';
+import { TRACE_SAMPLED } from './tracing/upstream-trace-lines.js';
 
 export interface LogFilter {
   test(req: ActiveRequest, t: LogTimes): boolean;
@@ -36,10 +37,10 @@ class ConstantFilter implements LogFilter {
   }
 }
 
-/** traceable_filter: the HCM's tracing sampled the request (it made a span). */
+/** traceable_filter: the HCM's tracing sampled the request (its span is already written and reused when the log runs). */
 class TraceableFilter implements LogFilter {
   test(req: ActiveRequest): boolean {
-    return req.span !== null;
+    return (req.traceBits & TRACE_SAMPLED) !== 0;
   }
 }
 

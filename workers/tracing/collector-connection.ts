@@ -69,16 +69,27 @@ export class CollectorConnection {
     return this.socket.writableLength === 0;
   }
 
-  /** Takes the request head (latin1) and body; sends them as one write. */
-  send(head: string, body: Buffer): void {
+  /** Takes a whole report request (head and body in one buffer); sends it as one write. */
+  send(request: Buffer): void {
+    this.start();
+    this.socket.write(request);
+  }
+
+  /** Takes the report head up to the Content-Length value and the body; sends head, length and body corked together. */
+  sendParts(headStart: Buffer, body: Buffer): void {
+    this.start();
+    const socket = this.socket;
+    socket.cork();
+    socket.write(headStart);
+    socket.write(body.length + '\r\n\r\n', 'latin1');
+    socket.write(body);
+    socket.uncork();
+  }
+
+  private start(): void {
     this.busy = true;
     this.reports++;
     this.head = '';
-    const socket = this.socket;
-    socket.cork();
-    socket.write(head, 'latin1');
-    socket.write(body);
-    socket.uncork();
   }
 
   /** Ends the connection now (shutdown, a report's deadline, an answer that cannot be framed). */

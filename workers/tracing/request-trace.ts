@@ -4,16 +4,20 @@
 // in both B3 and W3C form by upstream-trace-lines.ts); at its end, finish the
 // span and queue it for report. A span object exists only for a sampled
 // request; an unsampled one carries just the header lines (ids with sampled
-// 0), so the next hops agree.
+// 0), so the next hops agree. Span objects are reused (WorkerTracing's pool):
+// the JSON is written at the request's end, so the object is free right after.
 import type { TracingConfig } from '../../src/config/tracing-config.js';
 import type { ActiveRequest } from '../active-request.js';
 import { findHeader } from '../header-block.js';
 import { responseFlagsText } from '../response-flags.js';
-import { KIND_CLIENT, KIND_SERVER, Span } from './span.js';
+import { KIND_CLIENT, KIND_SERVER, type Span } from './span.js';
 import { SAMPLED_UNSET, SAMPLED_YES } from './trace-headers.js';
 import { randomId64, randomTraceId } from './trace-ids.js';
 import { TRACE_COUNTER } from './tracing-counters.js';
 import { TRACE_DEBUG, TRACE_INCOMING, TRACE_LINES, TRACE_SAMPLED } from './upstream-trace-lines.js';
+
+/** The thread's time origin (a getter per read otherwise; it never changes). */
+const TIME_ORIGIN = performance.timeOrigin;
 
 /** Sets req's upstream trace context (and req.span when sampled) from the head in buf/out, under the chain's tracing config. */
 export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Array, config: TracingConfig): void {
@@ -69,14 +73,14 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   req.traceBits =
     TRACE_LINES | (sampled ? TRACE_SAMPLED : 0) | (incoming.b3Flags === '1' ? TRACE_DEBUG : 0) | (incoming.present ? TRACE_INCOMING : 0);
   if (!sampled) return;
-  const span = new Span();
+  const span = tracing.takeSpan();
   span.traceId = traceId;
   span.id = spanId;
   span.parentId = parentId;
   span.shared = shared;
   span.kind = inbound ? KIND_SERVER : KIND_CLIENT;
   span.upstreamSpanId = upstreamSpanId;
-  span.timestampUs = Math.round((performance.timeOrigin + req.startMark) * 1000);
+  span.timestampUs = Math.round((TIME_ORIGIN + req.startMark) * 1000);
   // The name (authority + '/*') and http.url (scheme://authority path?query, cut at max_path_tag_length) are
   // written from these parts (span-json.ts), not joined here.
   span.scheme = req.scheme;
@@ -95,7 +99,7 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
       custom.push(t.tag, t.kind === 'literal' ? t.value : findHeader(buf, out, t.header) ?? t.defaultValue);
     }
     span.custom = custom;
-  }
+  } else span.custom = null;
   req.span = span;
 }
 
@@ -107,10 +111,14 @@ export function finishRequestTrace(req: ActiveRequest, span: Span, durationMs: n
   span.statusCode = req.responseCode;
   span.responseFlags = responseFlagsText(req.flags);
   const cluster = req.cluster;
-  if (cluster !== null) span.upstreamCluster = cluster.name;
+  span.upstreamCluster = cluster !== null ? cluster.name : '';
   const endpoint = req.endpoint;
-  if (endpoint !== null) span.upstreamAddress = endpoint.hostPort;
+  span.upstreamAddress = endpoint !== null ? endpoint.hostPort : '';
   span.requestSize = req.bytesReceived;
   span.responseSize = req.bytesSent;
-  req.conn.worker.tracing.reporterFor(config.zipkin).add(span);
+  const tracing = req.conn.worker.tracing;
+  // Written into its batch's bytes by add(): the object is free again (access logs' traceable_filter reads traceBits).
+  tracing.reporterFor(config.zipkin).add(span);
+  req.span = null;
+  tracing.releaseSpan(span);
 }

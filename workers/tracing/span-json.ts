@@ -122,6 +122,69 @@ const FLAGS = new RepeatedPiece();
 /** http.method through http.protocol, kept for the method while the protocol stays lastProtocol. */
 const METHOD = new RepeatedPiece();
 let lastProtocol: string | null = null;
+/** The kind NAME's kept piece was written with. */
+let lastKind = -1;
+
+/**
+ * response_flags through error: a run of pieces with no per-request value between them, kept whole (one copy instead
+ * of five) while flags, User-Agent, cluster, endpoint and the error state are the ones of the span before.
+ */
+class TailPiece {
+  private flags: string | null = null;
+  private userAgent = '';
+  private cluster = '';
+  private address = '';
+  private error = false;
+  private bytes = Buffer.alloc(0);
+  private lastFlags: string | null = null;
+  private lastUserAgent = '';
+  private lastCluster = '';
+  private lastAddress = '';
+  private lastError = false;
+
+  /** takes a buffer, a position, the span and its error state; writes the run (kept or piece by piece); returns the end. */
+  write(buf: Buffer, at: number, span: Span, error: boolean): number {
+    const flags = span.responseFlags;
+    const userAgent = span.userAgent;
+    const cluster = span.upstreamCluster;
+    const address = span.upstreamAddress;
+    if (flags === this.flags && userAgent === this.userAgent && cluster === this.cluster && address === this.address && error === this.error) {
+      return lit(buf, at, this.bytes);
+    }
+    let p = FLAGS.write(buf, at, flags, L16, null);
+    if (userAgent !== '') p = USER_AGENT.write(buf, p, userAgent, L17, null);
+    if (cluster !== '') {
+      const kept = CLUSTER.hit(cluster);
+      if (kept !== null) p = lit(buf, p, kept);
+      else {
+        const start = p;
+        p = lit(buf, p, L18);
+        p = jsonString(buf, p, cluster);
+        p = lit(buf, p, L19);
+        p = jsonString(buf, p, cluster);
+        CLUSTER.wrote(cluster, buf, start, p);
+      }
+    }
+    if (address !== '') p = ADDRESS.write(buf, p, address, L20, null);
+    if (error) p = lit(buf, p, L21);
+    if (flags === this.lastFlags && userAgent === this.lastUserAgent && cluster === this.lastCluster && address === this.lastAddress && error === this.lastError && p - at <= MAX_PIECE_BYTES) {
+      this.flags = flags;
+      this.userAgent = userAgent;
+      this.cluster = cluster;
+      this.address = address;
+      this.error = error;
+      this.bytes = Buffer.from(buf.subarray(at, p));
+    }
+    this.lastFlags = flags;
+    this.lastUserAgent = userAgent;
+    this.lastCluster = cluster;
+    this.lastAddress = address;
+    this.lastError = error;
+    return p;
+  }
+}
+
+const TAIL = new TailPiece();
 
 /** Bytes of fixed JSON (keys, punctuation, ids, numbers) in one span object and its child, with room to spare. */
 const FIXED_BYTES = 1200;
@@ -154,20 +217,24 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
     p = lit(buf, p, L2);
     p = ascii(buf, p, span.parentId);
   }
-  p = lit(buf, p, span.kind === KIND_SERVER ? KIND_SERVER_NAME : KIND_CLIENT_NAME);
-  // name: authority + '/*'
+  // kind, name (authority + '/*') and the timestamp key: one piece, kept for the authority while the kind stays.
+  if (span.kind !== lastKind) {
+    NAME.forget();
+    lastKind = span.kind;
+  }
   const name = NAME.hit(span.authority);
   if (name !== null) p = lit(buf, p, name);
   else {
     const start = p;
+    p = lit(buf, p, span.kind === KIND_SERVER ? KIND_SERVER_NAME : KIND_CLIENT_NAME);
     buf[p++] = QUOTE;
     p = jsonStringBody(buf, p, span.authority, span.authority.length);
     buf[p++] = 0x2f; // /
     buf[p++] = 0x2a; // *
     buf[p++] = QUOTE;
+    p = lit(buf, p, L3);
     NAME.wrote(span.authority, buf, start, p);
   }
-  p = lit(buf, p, L3);
   p = integer(buf, p, span.timestampUs);
   p = lit(buf, p, L4);
   p = integer(buf, p, duration);
@@ -193,22 +260,7 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
   p = integer(buf, p, span.requestSize);
   p = lit(buf, p, L15);
   p = integer(buf, p, span.responseSize);
-  p = FLAGS.write(buf, p, span.responseFlags, L16, null);
-  if (span.userAgent !== '') p = USER_AGENT.write(buf, p, span.userAgent, L17, null);
-  if (span.upstreamCluster !== '') {
-    const cluster = CLUSTER.hit(span.upstreamCluster);
-    if (cluster !== null) p = lit(buf, p, cluster);
-    else {
-      const start = p;
-      p = lit(buf, p, L18);
-      p = jsonString(buf, p, span.upstreamCluster);
-      p = lit(buf, p, L19);
-      p = jsonString(buf, p, span.upstreamCluster);
-      CLUSTER.wrote(span.upstreamCluster, buf, start, p);
-    }
-  }
-  if (span.upstreamAddress !== '') p = ADDRESS.write(buf, p, span.upstreamAddress, L20, null);
-  if (error) p = lit(buf, p, L21);
+  p = TAIL.write(buf, p, span, error);
   const custom = span.custom;
   if (custom !== null) {
     for (let i = 0; i + 1 < custom.length; i += 2) {

@@ -67,11 +67,19 @@ export class ZipkinReporter implements CollectorConnectionOwner {
   private timer: NodeJS.Timeout | null = null;
   /** Round-robin over the collector cluster's endpoints. */
   private next = 0;
+  /** The report head up to the Content-Length value (the same for every report of this collector). */
+  private readonly headStart: Buffer;
 
   constructor(
     private readonly host: ReporterHost,
     readonly provider: ZipkinProvider,
-  ) {}
+  ) {
+    const hostHeader = provider.collectorHostname !== '' ? provider.collectorHostname : provider.collectorCluster;
+    this.headStart = Buffer.from(
+      'POST ' + provider.collectorEndpoint + ' HTTP/1.1\r\nhost: ' + hostHeader + '\r\ncontent-type: application/json\r\ncontent-length: ',
+      'latin1',
+    );
+  }
 
   /** Spans waiting (for tests and stats). */
   get queued(): number {
@@ -144,16 +152,13 @@ export class ZipkinReporter implements CollectorConnectionOwner {
       const endpoint = endpoints[this.next++ % endpoints.length]!;
       conn = this.conn = new CollectorConnection(this, endpoint.address + ':' + endpoint.port, endpoint.address, endpoint.port);
     }
-    const payload = batch.payload();
-    const hostHeader = this.provider.collectorHostname !== '' ? this.provider.collectorHostname : this.provider.collectorCluster;
-    const head =
-      'POST ' + this.provider.collectorEndpoint + ' HTTP/1.1\r\nhost: ' + hostHeader +
-      '\r\ncontent-type: application/json\r\ncontent-length: ' + payload.length + '\r\n\r\n';
     this.sending = batch;
     this.retrying = retry;
     this.deadline = setTimeout(onReportDeadline, REPORT_TIMEOUT_MS, this);
     this.deadline.unref();
-    conn.send(head, payload);
+    const whole = batch.request(this.headStart);
+    if (whole !== null) conn.send(whole);
+    else conn.sendParts(this.headStart, batch.payload());
   }
 
   /** The report on conn ended (CollectorConnectionOwner): counted, and the next batch may go. */

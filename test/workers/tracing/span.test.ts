@@ -173,4 +173,43 @@ describe('span JSON', () => {
       }
     });
   });
+
+  it('writes each span\'s kind, flags, User-Agent, cluster, endpoint and error state when they change one at a time (kept runs of pieces)', () => {
+    // A Gray code over six fields: from one span to the next exactly one of them changes (so a kept run must notice
+    // each alone), every combination is written twice in a row (so it is kept), and empty values (no user_agent,
+    // upstream_cluster or upstream_address tag) come and go.
+    const spans: Span[] = [];
+    for (let i = 0; i < 128; i++) {
+      const k = i >> 1; // each combination twice
+      const g = k ^ (k >> 1);
+      const s = new Span();
+      s.traceId = '463ac35c9f6413ad';
+      s.id = 'a2fb4a1d1a96d3' + String(10 + (i % 90));
+      s.statusCode = (g & 1) !== 0 ? 503 : 200;
+      s.responseFlags = (g & 2) !== 0 ? 'UF' : '-';
+      s.userAgent = (g & 4) !== 0 ? 'wrk' : '';
+      s.upstreamCluster = (g & 8) !== 0 ? 'c"2' : '';
+      s.upstreamAddress = (g & 16) !== 0 ? '10.0.0.2:80' : '';
+      if ((g & 32) !== 0) s.kind = KIND_SERVER;
+      s.scheme = 'http';
+      s.authority = 'svc:80';
+      s.path = '/';
+      spans.push(s);
+    }
+    const all = reported(spans);
+    spans.forEach((s, i) => {
+      const json = all[i]!;
+      expect(json.kind).toBe(s.kind === KIND_SERVER ? 'SERVER' : 'CLIENT');
+      expect(json.name).toBe('svc:80/*');
+      const tags = json.tags as Record<string, string>;
+      expect(tags.response_flags).toBe(s.responseFlags);
+      expect(tags.user_agent).toBe(s.userAgent === '' ? undefined : s.userAgent);
+      expect(tags.upstream_cluster).toBe(s.upstreamCluster === '' ? undefined : s.upstreamCluster);
+      expect(tags['upstream_cluster.name']).toBe(s.upstreamCluster === '' ? undefined : s.upstreamCluster);
+      expect(tags.upstream_address).toBe(s.upstreamAddress === '' ? undefined : s.upstreamAddress);
+      expect(tags.error).toBe(s.statusCode === 0 || s.statusCode >= 500 ? 'true' : undefined);
+      expect(tags['http.status_code']).toBe(String(s.statusCode));
+    });
+  });
 });
+
