@@ -105,11 +105,11 @@ interface ReportQueue {
 
 export class PolicyClient implements PolicyTransport {
   private grpc: typeof import('@grpc/grpc-js') | null = null;
-  private ctor: (new (target: string, creds: ChannelCredentials) => MixerClient) | null = null;
+  private ctor: (new (target: string, creds: ChannelCredentials, options?: object) => MixerClient) | null = null;
   private loading: Promise<void> | null = null;
   private readonly clients = new Map<string, MixerConnection>();
   private checkCodec: CheckCodec | null = null;
-  private authzCtor: (new (target: string, creds: ChannelCredentials) => AuthorizationClient) | null = null;
+  private authzCtor: (new (target: string, creds: ChannelCredentials, options?: object) => AuthorizationClient) | null = null;
   private readonly authzClients = new Map<string, AuthorizationClient>();
   private readonly inFlight = new Map<string, Group>();
   private readonly reports = new Map<string, ReportQueue>();
