@@ -2,6 +2,7 @@
 // parsing, --help, ISTHMUS_* variables and the --config file.
 import { parseLocality, type Locality } from '../../src/xds/locality.js';
 import type { LogFormat } from '../../src/log-levels.js';
+import type { StartupPages } from '../../src/process/startup-pages.js';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -72,6 +73,8 @@ export interface ProxyOptions {
   /** Capacity of the shared state (circuit breakers, health, outlier counters): cluster and endpoint slots. */
   readonly maxClusters: number;
   readonly maxEndpoints: number;
+  /** --startup-pages: drop the node binary's pages only startup used (src/process/startup-pages.ts). */
+  readonly startupPages: StartupPages;
 }
 
 const MAX_WORKERS = 256;
@@ -138,6 +141,11 @@ export const PROXY_COMMAND: CommandSpec = {
     { name: 'workload-address', type: 'string', valueName: 'IP', default: '127.0.0.1', description: 'this workload\'s address (announced to the control plane)' },
     { name: 'max-clusters', type: 'integer', valueName: 'N', default: 1024, description: 'most clusters a config may have (shared-state slots: 64 bytes each)', validate: intBetween(1, 1 << 20) },
     { name: 'max-endpoints', type: 'integer', valueName: 'N', default: 16384, description: 'most upstream endpoints over all clusters (shared-state slots: 64 bytes each)', validate: intBetween(1, 1 << 22) },
+    {
+      name: 'startup-pages', type: 'string', valueName: 'release|keep', default: 'release',
+      description: 'release: once started (and at two points during startup) drop this process\'s mappings of the node binary\'s pages only startup used (they stay in the page cache, shared; RSS then counts what serving uses); keep: leave them mapped',
+      validate: (v) => (v === 'release' || v === 'keep' ? undefined : `expected release or keep, got '${String(v)}'`),
+    },
     { name: 'enable-debug-endpoints', type: 'boolean', default: false, description: 'serve admin POST /debug/crash_worker?id=N (for tests and drills)' },
   ],
 };
@@ -184,6 +192,7 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
       enableDebugEndpoints: v['enable-debug-endpoints'] as boolean,
       maxClusters: v['max-clusters'] as number,
       maxEndpoints: v['max-endpoints'] as number,
+      startupPages: v['startup-pages'] as StartupPages,
     },
   };
 }
