@@ -75,6 +75,8 @@ export interface ProxyOptions {
   readonly maxEndpoints: number;
   /** --startup-pages: drop the node binary's pages only startup used (src/process/startup-pages.ts). */
   readonly startupPages: StartupPages;
+  /** --main-thread-data-plane: with workers >= 2, worker 0 serves on the main thread (mixed-data-plane-host.ts). */
+  readonly mainThreadDataPlane: boolean;
 }
 
 const MAX_WORKERS = 256;
@@ -146,6 +148,10 @@ export const PROXY_COMMAND: CommandSpec = {
       description: 'release: once started (and at two points during startup) drop this process\'s mappings of the node binary\'s pages only startup used (they stay in the page cache, shared; RSS then counts what serving uses); keep: leave them mapped',
       validate: (v) => (v === 'release' || v === 'keep' ? undefined : `expected release or keep, got '${String(v)}'`),
     },
+    {
+      name: 'main-thread-data-plane', type: 'boolean', default: false,
+      description: 'with --workers N >= 2: worker 0 serves on the main thread beside the agent and N-1 worker threads serve beside it (one V8 isolate fewer, ~13 MB; a crash of worker 0 ends the process, and the agent shares its event loop)',
+    },
     { name: 'enable-debug-endpoints', type: 'boolean', default: false, description: 'serve admin POST /debug/crash_worker?id=N (for tests and drills)' },
   ],
 };
@@ -193,6 +199,7 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
       maxClusters: v['max-clusters'] as number,
       maxEndpoints: v['max-endpoints'] as number,
       startupPages: v['startup-pages'] as StartupPages,
+      mainThreadDataPlane: (v['main-thread-data-plane'] as boolean) && workers >= 2,
     },
   };
 }
