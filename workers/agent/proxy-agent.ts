@@ -163,6 +163,7 @@ export class ProxyAgent implements AdminBackend {
       // certificate reload; random per process, so tickets never outlive the proxy. The in-thread data plane
       // (--workers 1) gets it through the same init.
       tlsTicketKey: randomBytes(80),
+      startupPages: options.startupPages,
     };
     this.policy = new PolicyClient({
       control: options.control === undefined ? null : { target: options.control.target, caPath: options.identity?.controlCa ?? null },
