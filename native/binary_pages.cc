@@ -5,8 +5,8 @@
 // page-cache pages: madvise(MADV_DONTNEED) on a private file mapping only
 // drops this process's page-table entries; the pages stay in the page cache
 // and are faulted back (a minor fault) if touched again. Only mappings of the
-// executable that hold no anonymous (copy-on-write) page are released, so no
-// written data (relocations, .data) is ever dropped.
+// executable that hold no anonymous (copy-on-write) page, resident or swapped,
+// are released, so no written data (relocations, .data) is ever dropped.
 #include "binary_pages.h"
 
 #include <sys/mman.h>
@@ -28,6 +28,7 @@ struct Mapping {
   bool eligible = false;  // read-only or read-execute, private, of the executable
   uint64_t rssKb = 0;
   uint64_t anonymousKb = 0;
+  uint64_t swapKb = 0;  // a copy-on-write page swapped out leaves Anonymous and shows here
 };
 
 // takes nothing; returns the executable's read-only private mappings with their Rss/Anonymous from /proc/self/smaps.
@@ -50,7 +51,7 @@ std::vector<Mapping> ExecutableMappings() {
       while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
       current = nullptr;
       if (path == exe && perms[1] == '-' && perms[3] == 'p') {
-        out.push_back(Mapping{start, end, true, 0, 0});
+        out.push_back(Mapping{start, end, true, 0, 0, 0});
         current = &out.back();
       }
       continue;
@@ -59,6 +60,7 @@ std::vector<Mapping> ExecutableMappings() {
     unsigned long kb = 0;
     if (std::sscanf(line, "Rss: %lu kB", &kb) == 1) current->rssKb = kb;
     else if (std::sscanf(line, "Anonymous: %lu kB", &kb) == 1) current->anonymousKb = kb;
+    else if (std::sscanf(line, "Swap: %lu kB", &kb) == 1) current->swapKb = kb;
   }
   std::fclose(f);
   return out;
@@ -70,7 +72,7 @@ Napi::Value ReleaseBinaryPages(const Napi::CallbackInfo& info) {
   uint64_t releasedKb = 0;
 #if defined(__linux__)
   for (const Mapping& m : ExecutableMappings()) {
-    if (!m.eligible || m.anonymousKb != 0 || m.rssKb == 0) continue;
+    if (!m.eligible || m.anonymousKb != 0 || m.swapKb != 0 || m.rssKb == 0) continue;
     if (madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED) == 0) releasedKb += m.rssKb;
   }
 #endif
