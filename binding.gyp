@@ -30,7 +30,8 @@
         "native/h2_napi.cc",
         "native/h2_client_session.cc",
         "native/h2_client_napi.cc",
-        "native/malloc_tuning.cc"
+        "native/malloc_tuning.cc",
+        "native/binary_pages.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -130,6 +130,8 @@ export async function startIsthmus(
     readonly checkout?: string;
     /** --transport; the proxy's default when not given. */
     readonly transport?: 'node' | 'native';
+    /** More `isthmus proxy` arguments (e.g. --main-thread-data-plane). */
+    readonly args?: readonly string[];
   } = {},
 ): Promise<ManagedProcess<ProxyReady>> {
   mkdirSync(dir, { recursive: true });
@@ -143,6 +145,7 @@ export async function startIsthmus(
     '--data-dir', join(dir, 'data'),
     '--access-log', options.accessLog ?? 'off',
     ...(options.transport === undefined ? [] : ['--transport', options.transport]),
+    ...(options.args ?? []),
   ];
   const { command, args } =
     options.checkout === undefined

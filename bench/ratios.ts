@@ -206,6 +206,7 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
   tracingCpu('baseline: ', 'baseline 1w', find, push);
   push('isthmus peak RSS, 1 worker', isthmusMax?.peak_rss_mb ?? null, 'MB', '<= 55', (v) => v <= 55);
   push('isthmus peak RSS, 2 workers', find('proxy', 'isthmus 2w', 'max')?.peak_rss_mb ?? null, 'MB', '<= 70', (v) => v <= 70);
+  push('isthmus peak RSS, 2 workers, --main-thread-data-plane', find('proxy', 'isthmus 2w, main-thread data plane', 'max')?.peak_rss_mb ?? null, 'MB', '<= 70', (v) => v <= 70);
   return out;
 }
 

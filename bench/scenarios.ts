@@ -108,22 +108,27 @@ function peer(name: PeerName): LoadTarget {
 
 /** The access-log row's label: Isthmus 1 worker with its default access log on, written to a file. */
 export const ACCESS_LOG_LABEL = 'isthmus 1w, access log on';
+/** The row of --workers 2 --main-thread-data-plane: worker 0 on the main thread, one worker thread. */
+export const MAIN_THREAD_2W_LABEL = 'isthmus 2w, main-thread data plane';
 
 /**
  * An Isthmus row on the proxy's default transport (native): `accessLog` writes the access log to a file (the
  * proxy's default; the other rows run with it off, as the peers do).
  */
-function isthmus(workers: number, modes: readonly LoadMode[], variant: { accessLog?: boolean } = {}): LoadTarget {
-  const { accessLog = false } = variant;
+function isthmus(workers: number, modes: readonly LoadMode[], variant: { accessLog?: boolean; mainThread?: boolean } = {}): LoadTarget {
+  const { accessLog = false, mainThread = false } = variant;
   return {
-    id: (workers === 1 ? 'isthmus' : `isthmus-${workers}w`) + (accessLog ? '-access-log' : ''),
+    id: (workers === 1 ? 'isthmus' : `isthmus-${workers}w`) + (accessLog ? '-access-log' : '') + (mainThread ? '-main-thread' : ''),
     scenario: 'proxy',
     target: 'isthmus',
-    label: accessLog ? ACCESS_LOG_LABEL : `isthmus ${workers}w`,
+    label: accessLog ? ACCESS_LOG_LABEL : mainThread ? MAIN_THREAD_2W_LABEL : `isthmus ${workers}w`,
     modes,
     unavailable: () => null,
     start: async ({ upstreamPort, dir }) => {
-      const proc = await startIsthmus(upstreamPort, workers, dir, accessLog ? { accessLog: join(dir, 'access.log') } : {});
+      const proc = await startIsthmus(upstreamPort, workers, dir, {
+        ...(accessLog ? { accessLog: join(dir, 'access.log') } : {}),
+        ...(mainThread ? { args: ['--main-thread-data-plane'] } : {}),
+      });
       return fromProcesses([proc], proc.ready!.listenPort);
     },
   };
@@ -418,6 +423,7 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   peer('haproxy'),
   peer('nginx'),
   isthmus(2, ['max']),
+  isthmus(2, ['max'], { mainThread: true }),
   mesh('isthmus'),
   meshMtls,
   mesh('haproxy'),

@@ -4,6 +4,7 @@
 // number of worker threads.
 #include <napi.h>
 
+#include "binary_pages.h"
 #include "chunked_decoder.h"
 #include "connection_acceptor.h"
 #include "h2_module.h"
@@ -35,6 +36,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterH2(env, exports);
   RegisterH2Client(env, exports);
   RegisterMallocTuning(env, exports);
+  RegisterBinaryPages(env, exports);
   return exports;
 }
 

@@ -24,6 +24,7 @@ interface IsthmusAddon {
   reservePort(host: string, port: number): BoundSocket;
   closeFd(fd: number): void;
   setMallocArenaMax(max: number): boolean;
+  releaseBinaryPages(): number;
   startAccepting(fd: number, onAccept: (fdOrError: number) => void): Acceptor;
   resumeAccepting(acceptor: Acceptor): void;
   stopAccepting(acceptor: Acceptor): void;
@@ -195,6 +196,8 @@ export const closeFd: (fd: number) => void = addon.closeFd;
 
 /** takes a count (1-1024); caps glibc's malloc arenas for threads that have none yet (native/malloc_tuning.cc);
  *  returns false where the C library has no such setting. */
+/** takes nothing; drops this process's mappings of the node binary's clean read-only pages (native/binary_pages.cc); returns kB released. */
+export const releaseBinaryPages: () => number = addon.releaseBinaryPages;
 export const setMallocArenaMax: (max: number) => boolean = addon.setMallocArenaMax;
 
 /** takes a listening fd (from listenReusePort; the acceptor owns it from now on) and onAccept; accepts connections

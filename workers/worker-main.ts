@@ -3,12 +3,15 @@
 // answering the agent's queries over parentPort.
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { createLogger, setLogLevel } from '../src/log.js';
+import { releaseStartupPages } from '../src/process/startup-pages.js';
 import { ProxyStore } from '../src/store/proxy-store.js';
 import { DataPlane } from './data-plane.js';
 import { MessagePolicyTransport, setPolicyTransport } from './filters/mixer/policy-transport.js';
 import { CONFIG_CHANNEL, type AgentMessage, type ConfigAnnouncement, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
+// This thread's boot (Node's worker bootstrap, the data-plane module graph) is a startup phase too.
+releaseStartupPages(init.startupPages ?? 'keep');
 const port = parentPort!;
 const log = createLogger(`worker-${init.workerId}`, init.logLevel, { format: init.logFormat, colorize: init.logColor });
 const store = ProxyStore.open(init.dataDir);

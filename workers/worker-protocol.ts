@@ -28,6 +28,8 @@ export interface ConfigAnnouncement {
 /** workerData given to every worker thread. */
 export interface WorkerInit {
   readonly workerId: number;
+  /** --startup-pages: a worker thread releases what its own boot touched of the node binary once its modules are loaded. */
+  readonly startupPages?: 'release' | 'keep';
   /** The proxy's LMDB environment directory (opened read-only by convention). */
   readonly dataDir: string;
   /** Labels for istio_* metrics: this proxy's own workload. */

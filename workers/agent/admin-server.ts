@@ -165,8 +165,9 @@ function adminRoutes(backend: AdminBackend, enableDebugEndpoints: boolean): Help
       handle: (_body, query) => {
         const raw = new URLSearchParams(query).get('id') ?? '';
         if (!/^\d+$/.test(raw)) return reply(400, TEXT, 'expected ?id=<worker id>\n');
-        if (backend.threadModel === 'main-thread' && raw === '0') {
-          return reply(409, TEXT, 'the data plane runs on the main thread (--workers 1): there is no worker thread to end; a crash there ends the process\n');
+        if (backend.threadModel !== 'worker-threads' && raw === '0') {
+          const why = backend.threadModel === 'main-thread' ? '--workers 1' : '--main-thread-data-plane';
+          return reply(409, TEXT, `worker 0's data plane runs on the main thread (${why}): there is no worker thread to end; a crash there ends the process\n`);
         }
         return backend.crashWorker(Number(raw)) ? reply(200, TEXT, 'OK\n') : reply(404, TEXT, `no live worker ${raw}\n`);
       },

@@ -9,7 +9,7 @@ import type { WorkerMessage } from '../worker-protocol.js';
 export type WorkerState = 'starting' | 'running' | 'restarting' | 'stopped';
 
 /** Where the data plane runs, as /server_info and /debug/config_dump show it. */
-export type ThreadModel = 'main-thread' | 'worker-threads';
+export type ThreadModel = 'main-thread' | 'worker-threads' | 'main-thread-and-workers';
 
 export interface WorkerStatus {
   readonly workerId: number;

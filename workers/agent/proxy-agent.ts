@@ -30,6 +30,7 @@ import type { ProxyOptions } from './proxy-options.js';
 import type { ControlTrust } from './identity-client.js';
 import type { WorkerSupervisor } from './worker-supervisor.js';
 import { InThreadDataPlane } from './in-thread-data-plane.js';
+import { MixedDataPlaneHost } from './mixed-data-plane-host.js';
 import type { DataPlaneHost, ThreadModel } from './data-plane-host.js';
 import { HEADER, SharedState } from '../shared-state/state-layout.js';
 import { HealthChecker } from './health-checker.js';
@@ -47,6 +48,7 @@ import type { WorkloadIdentity } from './workload-identity.js';
 import { secretsView } from './secrets-view.js';
 import { resolveSdsSecrets, sdsSecretNames, type SdsSecrets } from '../../src/config/sds-secrets.js';
 import { adsSecretNames, mergeSecrets, withoutWarming, type Warming } from './sds-warming.js';
+import { releaseStartupPages } from '../../src/process/startup-pages.js';
 
 /** Where the control plane puts the outbound listener (its mesh option outboundAddress, Istio's 127.0.0.1). */
 const OUTBOUND_ADDRESS = '127.0.0.1';
@@ -161,6 +163,7 @@ export class ProxyAgent implements AdminBackend {
       // certificate reload; random per process, so tickets never outlive the proxy. The in-thread data plane
       // (--workers 1) gets it through the same init.
       tlsTicketKey: randomBytes(80),
+      startupPages: options.startupPages,
     };
     this.policy = new PolicyClient({
       control: options.control === undefined ? null : { target: options.control.target, caPath: options.identity?.controlCa ?? null, policyPort: options.control.policyPort },
@@ -176,22 +179,26 @@ export class ProxyAgent implements AdminBackend {
     const onOutlierEjection = (m: { cluster: string; address: string; port: number; kind: number }): void =>
       this.outliers.onWorkerEjection(m.cluster, m.address, m.port, m.kind);
     // One worker runs on this thread: no second isolate (DESIGN.md, "Memory today").
+    const inThread = (): InThreadDataPlane => new InThreadDataPlane({ init, store: this.store, log, onChange, onOutlierEjection, policy });
+    const threads = (Threads: typeof WorkerSupervisor, firstWorkerId: number): WorkerSupervisor => new Threads({
+      count: options.workers - firstWorkerId,
+      firstWorkerId,
+      workerUrl: new URL('../worker-main.js', import.meta.url),
+      init,
+      log,
+      onChange,
+      onOutlierEjection,
+      policy,
+      onWorkerExit: (workerId) => {
+        // A crashed worker's in-flight requests, retries and connections would otherwise stay counted for good.
+        const released = this.sharedState.releaseWorker(workerId);
+        if (released > 0) log.warn({ workerId, released }, 'gave back the circuit-breaker resources the exited worker held');
+      },
+    });
+    // --main-thread-data-plane: worker 0 on this thread, the rest on threads (mixed-data-plane-host.ts).
     this.supervisor = Supervisor === null
-      ? new InThreadDataPlane({ init, store: this.store, log, onChange, onOutlierEjection, policy })
-      : new Supervisor({
-        count: options.workers,
-        workerUrl: new URL('../worker-main.js', import.meta.url),
-        init,
-        log,
-        onChange,
-        onOutlierEjection,
-        policy,
-        onWorkerExit: (workerId) => {
-          // A crashed worker's in-flight requests, retries and connections would otherwise stay counted for good.
-          const released = this.sharedState.releaseWorker(workerId);
-          if (released > 0) log.warn({ workerId, released }, 'gave back the circuit-breaker resources the exited worker held');
-        },
-      });
+      ? inThread()
+      : options.mainThreadDataPlane ? new MixedDataPlaneHost(inThread(), threads(Supervisor, 1), () => releaseStartupPages(options.startupPages)) : threads(Supervisor, 0);
   }
 
   /** Validates the bootstrap, reserves ports, writes version 1.., starts workers and the admin API; throws ProxyStartError. */
@@ -516,6 +523,8 @@ export class ProxyAgent implements AdminBackend {
       },
       'proxy ready',
     );
+    // Every data plane serves: what startup alone touched of the node binary goes (src/process/startup-pages.ts).
+    releaseStartupPages(this.options.startupPages);
   }
 
   // ---- AdminBackend ----

@@ -3,6 +3,7 @@
 import { createLogger, reportStartFailure } from '../../src/log.js';
 import { GracefulStop, exitProcess } from '../../src/process/graceful-stop.js';
 import { helpText } from '../../src/cli/options.js';
+import { releaseStartupPages } from '../../src/process/startup-pages.js';
 import type { ProxyAgent } from './proxy-agent.js';
 import { PROXY_COMMAND, parseProxyOptions } from './proxy-options.js';
 
@@ -14,8 +15,12 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const options = parsed.options;
+  // Startup's own pages go at each phase end, so they never pile up (Node's bootstrap and the CLI here, the
+  // module graph below, the rest once serving: proxy-agent.ts): peak RSS is what serving needs.
+  releaseStartupPages(options.startupPages);
   // Loaded after option parsing so `--help` and option errors stay instant (no uWS, LMDB or YAML load).
   const { ProxyAgent, ProxyStartError } = await import('./proxy-agent.js');
+  releaseStartupPages(options.startupPages);
   const log = createLogger('isthmus-proxy', options.logLevel, { format: options.logFormat });
 
   let agent: ProxyAgent | null = null;

@@ -2,6 +2,7 @@
 // parsing, --help, ISTHMUS_* variables and the --config file.
 import { parseLocality, type Locality } from '../../src/xds/locality.js';
 import type { LogFormat } from '../../src/log-levels.js';
+import type { StartupPages } from '../../src/process/startup-pages.js';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -74,6 +75,10 @@ export interface ProxyOptions {
   /** Capacity of the shared state (circuit breakers, health, outlier counters): cluster and endpoint slots. */
   readonly maxClusters: number;
   readonly maxEndpoints: number;
+  /** --startup-pages: drop the node binary's pages only startup used (src/process/startup-pages.ts). */
+  readonly startupPages: StartupPages;
+  /** --main-thread-data-plane: with workers >= 2, worker 0 serves on the main thread (mixed-data-plane-host.ts). */
+  readonly mainThreadDataPlane: boolean;
 }
 
 const MAX_WORKERS = 256;
@@ -145,6 +150,15 @@ export const PROXY_COMMAND: CommandSpec = {
     { name: 'workload-address', type: 'string', valueName: 'IP', default: '127.0.0.1', description: 'this workload\'s address (announced to the control plane)' },
     { name: 'max-clusters', type: 'integer', valueName: 'N', default: 1024, description: 'most clusters a config may have (shared-state slots: 64 bytes each)', validate: intBetween(1, 1 << 20) },
     { name: 'max-endpoints', type: 'integer', valueName: 'N', default: 16384, description: 'most upstream endpoints over all clusters (shared-state slots: 64 bytes each)', validate: intBetween(1, 1 << 22) },
+    {
+      name: 'startup-pages', type: 'string', valueName: 'release|keep', default: 'release',
+      description: 'release: once started (and at two points during startup) drop this process\'s mappings of the node binary\'s pages only startup used (they stay in the page cache, shared; RSS then counts what serving uses); keep: leave them mapped',
+      validate: (v) => (v === 'release' || v === 'keep' ? undefined : `expected release or keep, got '${String(v)}'`),
+    },
+    {
+      name: 'main-thread-data-plane', type: 'boolean', default: false,
+      description: 'with --workers N >= 2: worker 0 serves on the main thread beside the agent and N-1 worker threads serve beside it (one V8 isolate fewer, ~13 MB; a crash of worker 0 ends the process, and the agent shares its event loop)',
+    },
     { name: 'enable-debug-endpoints', type: 'boolean', default: false, description: 'serve admin POST /debug/crash_worker?id=N (for tests and drills)' },
   ],
 };
@@ -191,6 +205,8 @@ export function parseProxyOptions(argv: readonly string[], env: NodeJS.ProcessEn
       enableDebugEndpoints: v['enable-debug-endpoints'] as boolean,
       maxClusters: v['max-clusters'] as number,
       maxEndpoints: v['max-endpoints'] as number,
+      startupPages: v['startup-pages'] as StartupPages,
+      mainThreadDataPlane: (v['main-thread-data-plane'] as boolean) && workers >= 2,
     },
   };
 }

@@ -48,6 +48,8 @@ interface PendingQuery {
 
 export interface WorkerSupervisorOptions {
   readonly count: number;
+  /** The first thread's worker id (1 when worker 0 serves on the main thread: MixedDataPlaneHost); default 0. */
+  readonly firstWorkerId?: number;
   readonly workerUrl: URL;
   /** workerData for each worker, minus its id. */
   readonly init: Omit<WorkerInit, 'workerId'>;
@@ -79,8 +81,9 @@ export class WorkerSupervisor implements DataPlaneHost {
   restartsTotal = 0;
 
   constructor(private readonly options: WorkerSupervisorOptions) {
-    this.slots = Array.from({ length: options.count }, (_, workerId) => ({
-      workerId,
+    const first = options.firstWorkerId ?? 0;
+    this.slots = Array.from({ length: options.count }, (_, i) => ({
+      workerId: first + i,
       worker: null,
       state: 'starting' as WorkerState,
       appliedVersion: 0,
@@ -162,7 +165,7 @@ export class WorkerSupervisor implements DataPlaneHost {
 
   /** Simulates a crash of one worker (debug endpoint): the thread is terminated and restarted like any unexpected exit. */
   crash(workerId: number): boolean {
-    const slot = this.slots[workerId];
+    const slot = this.slots.find((s) => s.workerId === workerId);
     if (slot?.worker == null || slot.state === 'stopped') return false;
     this.options.log.warn({ workerId }, 'terminating worker on request (debug endpoint)');
     void slot.worker.terminate();

@@ -1,0 +1,88 @@
+// The node binary's pages a process has mapped are counted in its RSS, and
+// startup maps many it never touches again: the dynamic symbol tables (read
+// by the dynamic linker while it binds libraries and addons), the parser and
+// module-loader code, Node's own JavaScript sources. They are clean
+// page-cache pages: madvise(MADV_DONTNEED) on a private file mapping only
+// drops this process's page-table entries; the pages stay in the page cache
+// and are faulted back (a minor fault) if touched again. Only mappings of the
+// executable that hold no anonymous (copy-on-write) page, resident or swapped,
+// are released, so no written data (relocations, .data) is ever dropped.
+#include "binary_pages.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace isthmus {
+
+namespace {
+
+struct Mapping {
+  uintptr_t start = 0;
+  uintptr_t end = 0;
+  bool eligible = false;  // read-only or read-execute, private, of the executable
+  uint64_t rssKb = 0;
+  uint64_t anonymousKb = 0;
+  uint64_t swapKb = 0;  // a copy-on-write page swapped out leaves Anonymous and shows here
+};
+
+// takes nothing; returns the executable's read-only private mappings with their Rss/Anonymous from /proc/self/smaps.
+std::vector<Mapping> ExecutableMappings() {
+  std::vector<Mapping> out;
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return out;
+  exe[n] = '\0';
+  FILE* f = std::fopen("/proc/self/smaps", "r");
+  if (f == nullptr) return out;
+  char line[8192];
+  Mapping* current = nullptr;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned long start = 0, end = 0;
+    char perms[8] = {0};
+    int pathAt = 0;
+    if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &pathAt) >= 3 && pathAt > 0) {
+      std::string path(line + pathAt);
+      while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
+      current = nullptr;
+      if (path == exe && perms[1] == '-' && perms[3] == 'p') {
+        out.push_back(Mapping{start, end, true, 0, 0, 0});
+        current = &out.back();
+      }
+      continue;
+    }
+    if (current == nullptr) continue;
+    unsigned long kb = 0;
+    if (std::sscanf(line, "Rss: %lu kB", &kb) == 1) current->rssKb = kb;
+    else if (std::sscanf(line, "Anonymous: %lu kB", &kb) == 1) current->anonymousKb = kb;
+    else if (std::sscanf(line, "Swap: %lu kB", &kb) == 1) current->swapKb = kb;
+  }
+  std::fclose(f);
+  return out;
+}
+
+// takes nothing; returns the kB of the executable's clean read-only mappings released (their Rss before).
+Napi::Value ReleaseBinaryPages(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t releasedKb = 0;
+#if defined(__linux__)
+  for (const Mapping& m : ExecutableMappings()) {
+    if (!m.eligible || m.anonymousKb != 0 || m.swapKb != 0 || m.rssKb == 0) continue;
+    if (madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED) == 0) releasedKb += m.rssKb;
+  }
+#endif
+  return Napi::Number::New(env, static_cast<double>(releasedKb));
+}
+
+}  // namespace
+
+void RegisterBinaryPages(Napi::Env env, Napi::Object exports) {
+  exports.Set("releaseBinaryPages", Napi::Function::New(env, ReleaseBinaryPages, "releaseBinaryPages"));
+}
+
+}  // namespace isthmus
