@@ -134,7 +134,7 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
     const isOurs = label === 'isthmus 1w';
     const fixed = find('proxy', label, 'fixed');
     const name = isOurs ? 'isthmus' : label;
-    push(`${name} added p99 vs direct (fixed rate)`, addedP99Ms(fixed, directFixed), 'ms', isOurs ? '<= 0.5' : null, isOurs ? (v) => v <= 0.5 : undefined, [fixed, directFixed]);
+    push(`${name} added p99 vs direct (fixed rate)`, addedP99Ms(fixed, directFixed), 'ms', isOurs ? '<= 0.3' : null, isOurs ? (v) => v <= 0.3 : undefined, [fixed, directFixed]);
   }
   const meshFixed = find('mesh', 'isthmus 1w x2', 'fixed');
   push('isthmus mesh (2 sidecars) added p99 vs direct (fixed rate)', addedP99Ms(meshFixed, directFixed), 'ms', null, undefined, [meshFixed, directFixed]);
