@@ -194,10 +194,10 @@ export const reservePort: (host: string, port: number) => BoundSocket = addon.re
 /** takes an fd returned above that was not handed to net.Server; closes it (throws with `.code` on failure). */
 export const closeFd: (fd: number) => void = addon.closeFd;
 
-/** takes a count (1-1024); caps glibc's malloc arenas for threads that have none yet (native/malloc_tuning.cc);
- *  returns false where the C library has no such setting. */
 /** takes nothing; drops this process's mappings of the node binary's clean read-only pages (native/binary_pages.cc); returns kB released. */
 export const releaseBinaryPages: () => number = addon.releaseBinaryPages;
+/** takes a count (1-1024); caps glibc's malloc arenas for threads that have none yet (native/malloc_tuning.cc);
+ *  returns false where the C library has no such setting. */
 export const setMallocArenaMax: (max: number) => boolean = addon.setMallocArenaMax;
 
 /** takes a listening fd (from listenReusePort; the acceptor owns it from now on) and onAccept; accepts connections
