@@ -31,15 +31,10 @@ struct Mapping {
   uint64_t swapKb = 0;  // a copy-on-write page swapped out leaves Anonymous and shows here
 };
 
-// takes nothing; returns the executable's read-only private mappings with their Rss/Anonymous from /proc/self/smaps.
-std::vector<Mapping> ExecutableMappings() {
+// takes an smaps stream and the executable's path; returns the executable's read-only private mappings with the
+// Rss/Anonymous/Swap their blocks showed.
+std::vector<Mapping> ExecutableMappings(FILE* f, const std::string& exe) {
   std::vector<Mapping> out;
-  char exe[4096];
-  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return out;
-  exe[n] = '\0';
-  FILE* f = std::fopen("/proc/self/smaps", "r");
-  if (f == nullptr) return out;
   char line[8192];
   Mapping* current = nullptr;
   while (std::fgets(line, sizeof line, f) != nullptr) {
@@ -62,8 +57,12 @@ std::vector<Mapping> ExecutableMappings() {
     else if (std::sscanf(line, "Anonymous: %lu kB", &kb) == 1) current->anonymousKb = kb;
     else if (std::sscanf(line, "Swap: %lu kB", &kb) == 1) current->swapKb = kb;
   }
-  std::fclose(f);
   return out;
+}
+
+// takes a mapping as its smaps block showed it; returns whether releasing it loses nothing the file cannot give back.
+bool Releasable(const Mapping& m) {
+  return m.eligible && m.anonymousKb == 0 && m.swapKb == 0 && m.rssKb != 0;
 }
 
 // takes nothing; returns the kB of the executable's clean read-only mappings released (their Rss before).
@@ -71,18 +70,51 @@ Napi::Value ReleaseBinaryPages(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint64_t releasedKb = 0;
 #if defined(__linux__)
-  for (const Mapping& m : ExecutableMappings()) {
-    if (!m.eligible || m.anonymousKb != 0 || m.swapKb != 0 || m.rssKb == 0) continue;
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  FILE* f = n > 0 ? std::fopen("/proc/self/smaps", "r") : nullptr;
+  if (f == nullptr) return Napi::Number::New(env, 0);
+  exe[n] = '\0';
+  const std::vector<Mapping> mappings = ExecutableMappings(f, exe);
+  std::fclose(f);
+  for (const Mapping& m : mappings) {
+    if (!Releasable(m)) continue;
     if (madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED) == 0) releasedKb += m.rssKb;
   }
 #endif
   return Napi::Number::New(env, static_cast<double>(releasedKb));
 }
 
+// takes (smaps: string, exe: string), an smaps text and an executable's path; returns the [start, end) address pairs
+// releaseBinaryPages would release from them (tests of the parsing, which must never release what it cannot prove clean).
+Napi::Value BinaryPagesToRelease(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) {
+    Napi::TypeError::New(env, "binaryPagesToRelease(smaps, exe): both must be strings").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string text = info[0].As<Napi::String>().Utf8Value();
+  const std::string exe = info[1].As<Napi::String>().Utf8Value();
+  Napi::Array pairs = Napi::Array::New(env);
+  if (text.empty()) return pairs;
+  FILE* f = fmemopen(text.data(), text.size(), "r");
+  if (f == nullptr) return pairs;
+  const std::vector<Mapping> mappings = ExecutableMappings(f, exe);
+  std::fclose(f);
+  uint32_t i = 0;
+  for (const Mapping& m : mappings) {
+    if (!Releasable(m)) continue;
+    pairs.Set(i++, Napi::Number::New(env, static_cast<double>(m.start)));
+    pairs.Set(i++, Napi::Number::New(env, static_cast<double>(m.end)));
+  }
+  return pairs;
+}
+
 }  // namespace
 
 void RegisterBinaryPages(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseBinaryPages", Napi::Function::New(env, ReleaseBinaryPages, "releaseBinaryPages"));
+  exports.Set("binaryPagesToRelease", Napi::Function::New(env, BinaryPagesToRelease, "binaryPagesToRelease"));
 }
 
 }  // namespace isthmus
