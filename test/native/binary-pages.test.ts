@@ -83,4 +83,28 @@ describe('releaseBinaryPages: which smaps blocks it releases', () => {
     expect(binaryPagesToRelease(smaps, EXE)).toEqual([...range(0x400000, 0x800000), ...range(0x800000, 0xc00000)]);
     expect(binaryPagesToRelease('', EXE)).toEqual([]);
   });
+
+  it('keeps a mapping whose block leaves out Anonymous or Swap (an emulated /proc): it cannot be shown clean', () => {
+    // The RELRO mapping of a /proc that writes no Anonymous line: its relocated pages would be dropped and re-read unrelocated.
+    expect(binaryPagesToRelease(block('c00000-c10000', 'r--p', EXE, { rss: 64, swap: 0 }), EXE)).toEqual([]);
+    expect(binaryPagesToRelease(block('c00000-c10000', 'r--p', EXE, { rss: 64, anonymous: 0 }), EXE)).toEqual([]);
+  });
+
+  it('a header it cannot read still ends the block before it: the next counts are never the executable mapping\'s', () => {
+    const smaps =
+      block('c00000-c10000', 'r--p', EXE, { rss: 64, anonymous: 64, swap: 0 }) +
+      block('c10000-c20000', 'r--p', EXE, CLEAN).replace(/ 08:01 1234 +\/opt\/node\/bin\/node\n/, '\n') + // too few fields
+      block('c20000-c30000', 'r-xp', EXE, CLEAN);
+    expect(binaryPagesToRelease(smaps, EXE)).toEqual(range(0xc20000, 0xc30000));
+  });
+
+  it('the rest of a line longer than its buffer is never read as a header', () => {
+    const fake = `7f0000000000-7f0000400000 r-xp 00000000 08:01 1234 ${EXE}\n`;
+    const smaps =
+      // 'VmFlags: ' and 8182 more: the buffer's 8191 characters, so the fake header is the line's rest.
+      block('400000-800000', 'r--p', '/usr/lib/libc.so.6', CLEAN).replace('VmFlags: rd mr mw me dw sd \n', 'VmFlags: ' + 'x'.repeat(8182) + fake) +
+      'Rss:                 1024 kB\nAnonymous:              0 kB\nSwap:                   0 kB\n';
+    expect(smaps).toContain('VmFlags: ' + 'x'.repeat(8182) + '7f0000000000-');
+    expect(binaryPagesToRelease(smaps, EXE)).toEqual([]);
+  });
 });
