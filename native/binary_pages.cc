@@ -25,45 +25,74 @@ namespace {
 struct Mapping {
   uintptr_t start = 0;
   uintptr_t end = 0;
-  bool eligible = false;  // read-only or read-execute, private, of the executable
   uint64_t rssKb = 0;
   uint64_t anonymousKb = 0;
   uint64_t swapKb = 0;  // a copy-on-write page swapped out leaves Anonymous and shows here
+  unsigned seen = 0;    // which of Rss, Anonymous and Swap its block showed (kSeen*)
 };
 
-// takes nothing; returns the executable's read-only private mappings with their Rss/Anonymous from /proc/self/smaps.
-std::vector<Mapping> ExecutableMappings() {
+constexpr unsigned kSeenRss = 1;
+constexpr unsigned kSeenAnonymous = 2;
+constexpr unsigned kSeenSwap = 4;
+constexpr unsigned kSeenAll = kSeenRss | kSeenAnonymous | kSeenSwap;
+
+// takes a line of smaps and its (unsigned long) start and end out; returns the offset past "start-end" when the line
+// is a mapping's header, else 0 (field names such as "AnonHugePages:" begin with hex digits too, never with "x-y").
+int HeaderRange(const char* line, unsigned long* start, unsigned long* end) {
+  int at = 0;
+  return std::sscanf(line, "%lx-%lx%n", start, end, &at) == 2 ? at : 0;
+}
+
+// takes an smaps stream and the executable's path; returns the executable's read-only private mappings with the
+// Rss/Anonymous/Swap their blocks showed. Every header ends the block before it, even one it cannot read, and the rest
+// of a line longer than the buffer is skipped, so no mapping's counts are ever another's.
+std::vector<Mapping> ExecutableMappings(FILE* f, const std::string& exe) {
   std::vector<Mapping> out;
-  char exe[4096];
-  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return out;
-  exe[n] = '\0';
-  FILE* f = std::fopen("/proc/self/smaps", "r");
-  if (f == nullptr) return out;
   char line[8192];
   Mapping* current = nullptr;
+  bool continuation = false;  // this read is the rest of a line longer than `line`
   while (std::fgets(line, sizeof line, f) != nullptr) {
+    const size_t length = std::strlen(line);
+    const bool whole = length > 0 && line[length - 1] == '\n';
+    const bool rest = continuation;
+    continuation = !whole;
+    if (rest) continue;
     unsigned long start = 0, end = 0;
-    char perms[8] = {0};
-    int pathAt = 0;
-    if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &pathAt) >= 3 && pathAt > 0) {
-      std::string path(line + pathAt);
-      while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
+    const int rangeEnd = HeaderRange(line, &start, &end);
+    if (rangeEnd > 0) {
       current = nullptr;
-      if (path == exe && perms[1] == '-' && perms[3] == 'p') {
-        out.push_back(Mapping{start, end, true, 0, 0, 0});
+      char perms[8] = {0};
+      int pathAt = 0;
+      if (!whole || std::sscanf(line + rangeEnd, " %7s %*s %*s %*s %n", perms, &pathAt) != 1 || pathAt == 0) continue;
+      std::string path(line + rangeEnd + pathAt);
+      while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
+      if (path == exe && std::strlen(perms) == 4 && perms[1] == '-' && perms[3] == 'p' && start < end) {
+        out.push_back(Mapping{start, end, 0, 0, 0, 0});
         current = &out.back();
       }
       continue;
     }
     if (current == nullptr) continue;
     unsigned long kb = 0;
-    if (std::sscanf(line, "Rss: %lu kB", &kb) == 1) current->rssKb = kb;
-    else if (std::sscanf(line, "Anonymous: %lu kB", &kb) == 1) current->anonymousKb = kb;
-    else if (std::sscanf(line, "Swap: %lu kB", &kb) == 1) current->swapKb = kb;
+    if (std::sscanf(line, "Rss: %lu kB", &kb) == 1) {
+      current->rssKb = kb;
+      current->seen |= kSeenRss;
+    } else if (std::sscanf(line, "Anonymous: %lu kB", &kb) == 1) {
+      current->anonymousKb = kb;
+      current->seen |= kSeenAnonymous;
+    } else if (std::sscanf(line, "Swap: %lu kB", &kb) == 1) {
+      current->swapKb = kb;
+      current->seen |= kSeenSwap;
+    }
   }
-  std::fclose(f);
   return out;
+}
+
+// takes a mapping as its smaps block showed it; returns whether releasing it loses nothing the file cannot give back:
+// its block showed all three counts (a /proc that leaves out Anonymous or Swap proves nothing), no anonymous
+// (copy-on-write) page resident or swapped, and something resident.
+bool Releasable(const Mapping& m) {
+  return m.seen == kSeenAll && m.anonymousKb == 0 && m.swapKb == 0 && m.rssKb != 0;
 }
 
 // takes nothing; returns the kB of the executable's clean read-only mappings released (their Rss before).
@@ -71,18 +100,51 @@ Napi::Value ReleaseBinaryPages(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint64_t releasedKb = 0;
 #if defined(__linux__)
-  for (const Mapping& m : ExecutableMappings()) {
-    if (!m.eligible || m.anonymousKb != 0 || m.swapKb != 0 || m.rssKb == 0) continue;
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  FILE* f = n > 0 ? std::fopen("/proc/self/smaps", "r") : nullptr;
+  if (f == nullptr) return Napi::Number::New(env, 0);
+  exe[n] = '\0';
+  const std::vector<Mapping> mappings = ExecutableMappings(f, exe);
+  std::fclose(f);
+  for (const Mapping& m : mappings) {
+    if (!Releasable(m)) continue;
     if (madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED) == 0) releasedKb += m.rssKb;
   }
 #endif
   return Napi::Number::New(env, static_cast<double>(releasedKb));
 }
 
+// takes (smaps: string, exe: string), an smaps text and an executable's path; returns the [start, end) address pairs
+// releaseBinaryPages would release from them (tests of the parsing, which must never release what it cannot prove clean).
+Napi::Value BinaryPagesToRelease(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) {
+    Napi::TypeError::New(env, "binaryPagesToRelease(smaps, exe): both must be strings").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string text = info[0].As<Napi::String>().Utf8Value();
+  const std::string exe = info[1].As<Napi::String>().Utf8Value();
+  Napi::Array pairs = Napi::Array::New(env);
+  if (text.empty()) return pairs;
+  FILE* f = fmemopen(text.data(), text.size(), "r");
+  if (f == nullptr) return pairs;
+  const std::vector<Mapping> mappings = ExecutableMappings(f, exe);
+  std::fclose(f);
+  uint32_t i = 0;
+  for (const Mapping& m : mappings) {
+    if (!Releasable(m)) continue;
+    pairs.Set(i++, Napi::Number::New(env, static_cast<double>(m.start)));
+    pairs.Set(i++, Napi::Number::New(env, static_cast<double>(m.end)));
+  }
+  return pairs;
+}
+
 }  // namespace
 
 void RegisterBinaryPages(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseBinaryPages", Napi::Function::New(env, ReleaseBinaryPages, "releaseBinaryPages"));
+  exports.Set("binaryPagesToRelease", Napi::Function::New(env, BinaryPagesToRelease, "binaryPagesToRelease"));
 }
 
 }  // namespace isthmus

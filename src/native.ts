@@ -25,6 +25,7 @@ interface IsthmusAddon {
   closeFd(fd: number): void;
   setMallocArenaMax(max: number): boolean;
   releaseBinaryPages(): number;
+  binaryPagesToRelease(smaps: string, exe: string): number[];
   startAccepting(fd: number, onAccept: (fdOrError: number) => void): Acceptor;
   resumeAccepting(acceptor: Acceptor): void;
   stopAccepting(acceptor: Acceptor): void;
@@ -194,10 +195,12 @@ export const reservePort: (host: string, port: number) => BoundSocket = addon.re
 /** takes an fd returned above that was not handed to net.Server; closes it (throws with `.code` on failure). */
 export const closeFd: (fd: number) => void = addon.closeFd;
 
-/** takes a count (1-1024); caps glibc's malloc arenas for threads that have none yet (native/malloc_tuning.cc);
- *  returns false where the C library has no such setting. */
 /** takes nothing; drops this process's mappings of the node binary's clean read-only pages (native/binary_pages.cc); returns kB released. */
 export const releaseBinaryPages: () => number = addon.releaseBinaryPages;
+/** takes an smaps text and an executable's path; returns the [start, end) pairs releaseBinaryPages would release (tests). */
+export const binaryPagesToRelease: (smaps: string, exe: string) => number[] = addon.binaryPagesToRelease;
+/** takes a count (1-1024); caps glibc's malloc arenas for threads that have none yet (native/malloc_tuning.cc);
+ *  returns false where the C library has no such setting. */
 export const setMallocArenaMax: (max: number) => boolean = addon.setMallocArenaMax;
 
 /** takes a listening fd (from listenReusePort; the acceptor owns it from now on) and onAccept; accepts connections
