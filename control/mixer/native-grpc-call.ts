@@ -9,7 +9,7 @@
 /** The request bytes one call may carry (grpc-js's default max receive message length). */
 export const MAX_POLICY_REQUEST = 4 * 1024 * 1024;
 
-export const GRPC = { OK: 0, INTERNAL: 13, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12 } as const;
+export const GRPC = { OK: 0, DEADLINE_EXCEEDED: 4, INTERNAL: 13, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12 } as const;
 
 export type PolicyCallback = (error: { code: number; details: string } | null, value?: unknown) => void;
 export type PolicyHandler = (call: { readonly request: unknown }, callback: PolicyCallback) => void;
@@ -68,6 +68,8 @@ export class PolicyCall {
     private readonly host: PolicyCallHost,
     readonly stream: number,
     private readonly method: PolicyMethod,
+    /** The server's sweep count at the head (a request not whole two sweeps later is refused). */
+    readonly startTick: number,
   ) {}
 
   /** Takes buf[start, end) of the request body; refuses as soon as the prefix declares too much or a second message starts. */
@@ -161,7 +163,8 @@ export class PolicyCall {
     this.host.answer(this.stream, framed(message));
   }
 
-  private refuse(code: number, details: string): void {
+  /** A trailers-only answer; the bytes held are given back. */
+  refuse(code: number, details: string): void {
     this.done = true;
     this.dropBuffer();
     this.host.fail(this.stream, code, details);

@@ -16,7 +16,10 @@
 // UNIMPLEMENTED, a message past MAX_POLICY_REQUEST refused with 8. Bounded:
 // connections (MAX_CONNECTIONS), streams per connection (MAX_STREAMS), the
 // request bytes held across all calls (MAX_HELD_BYTES), idle connections
-// closed after IDLE_TIMEOUT_MS.
+// closed after IDLE_TIMEOUT_MS, and a request message not whole within
+// REQUEST_TIMEOUT_MS refused (its bytes given back: else a client that stops
+// mid-message, pinging to look busy, would hold its share of the budget for
+// good, and eight of them all of it).
 //
 // The addon's HTTP/2 state is per thread and set up once (h2Init): this
 // server must not share a thread with the data plane's native HTTP/2
@@ -50,6 +53,8 @@ export const MAX_STREAMS = 128;
 export const MAX_HELD_BYTES = 64 * 1024 * 1024;
 export const MAX_CONNECTION_HELD_BYTES = 2 * MAX_POLICY_REQUEST;
 export const IDLE_TIMEOUT_MS = 10 * 60_000;
+/** A call's request message must be whole this long after its head (refused DEADLINE_EXCEEDED within 1.5x that). */
+export const REQUEST_TIMEOUT_MS = 30_000;
 const BACKLOG = 511;
 const EVENT_RECORDS = 4096;
 const ARENA_BYTES = 1024 * 1024;
@@ -110,8 +115,15 @@ export class NativeGrpcServer {
   private held = 0;
   private readonly open = new Set<PolicySession>();
   private acceptPaused = false;
+  /** Runs sweep() every requestTimeoutMs / 2 while listening. */
+  private sweeper: NodeJS.Timeout | null = null;
+  /** @internal sweeps so far: a call records it at its head (no clock read per call). */
+  tick = 0;
   readonly counters: PolicyServerCounters = { connections: 0, refusedConnections: 0, calls: 0 };
   port = 0;
+
+  /** takes how long a call's request message may take to arrive whole (REQUEST_TIMEOUT_MS). */
+  constructor(private readonly requestTimeoutMs = REQUEST_TIMEOUT_MS) {}
 
   /** takes a service definition and handlers of its unary methods (the ones grpc-js is given); serves them from now on. */
   serve(definition: ServiceDefinition, handlers: Readonly<Record<string, unknown>>): void {
@@ -135,6 +147,7 @@ export class NativeGrpcServer {
     const bound = listenReusePort(address, port, BACKLOG);
     this.acceptor = startAccepting(bound.fd, this.onAccept.bind(this));
     this.port = bound.port;
+    this.sweeper ??= setInterval(() => this.sweep(), Math.max(1, this.requestTimeoutMs / 2)).unref();
     return bound.port;
   }
 
@@ -154,6 +167,13 @@ export class NativeGrpcServer {
     } catch {
       closeFd(fd);
     }
+  }
+
+  /** Refuses the calls whose request began two sweeps ago or earlier and is not whole yet. */
+  private sweep(): void {
+    const stale = this.tick - 2;
+    this.tick++;
+    for (const s of this.open) s.refuseStale(stale);
   }
 
   /** @internal a session's path lookup */
@@ -199,6 +219,8 @@ export class NativeGrpcServer {
   close(force = false): void {
     if (this.acceptor !== null) stopAccepting(this.acceptor);
     this.acceptor = null;
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
     for (const s of [...this.open]) s.shutdown(force);
   }
 }
@@ -316,7 +338,7 @@ class PolicySession implements SocketOwner, PolicyCallHost {
       return;
     }
     this.server.counters.calls++;
-    const call = new PolicyCall(this, id, method);
+    const call = new PolicyCall(this, id, method, this.server.tick);
     this.calls.set(id, call);
     if ((flags & EV.END_STREAM) !== 0) call.onEnd();
   }
@@ -348,6 +370,13 @@ class PolicySession implements SocketOwner, PolicyCallHost {
   fail(stream: number, code: number, message: string): void {
     if (this.over) return;
     h2Respond(this.handle, stream, 200, `content-type\0application/grpc+proto\0grpc-status\0${code}\0grpc-message\0${grpcMessage(message)}\0`, true);
+  }
+
+  /** takes a sweep count; refuses the calls whose request began at it or before and has not ended. */
+  refuseStale(tick: number): void {
+    for (const call of this.calls.values()) {
+      if (call.startTick <= tick && !call.ended && !call.done) call.refuse(GRPC.DEADLINE_EXCEEDED, 'the request message did not arrive in time');
+    }
   }
 
   /** GOAWAY (open calls finish), or close at once with `force`. */

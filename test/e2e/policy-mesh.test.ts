@@ -5,6 +5,7 @@
 // and Reports go from the sidecar's agent to the control plane's Mixer service.
 import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { createServer as createHttp2Server, type Http2Session } from 'node:http2';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startControl, type RunningControl } from '../control/e2e/control-harness.js';
@@ -144,6 +145,41 @@ describe('policy through the mesh', { timeout: 90_000 }, () => {
     expect((await get(client, '/', 'beta')).status).toBe(403);
     expect((await get(client, '/', 'delta')).status).toBe(200);
     await waitFor('the fallback warning', async () => proxies[0]!.lines.some((l) => String(l.msg).includes('policy port does not answer')), 5000);
+  });
+
+  it('with --policy-port on a server that drops the connection under several Checks, every one of them falls back (not only the first)', async () => {
+    // An HTTP/2 server that never answers: the warm-up Checks run out their deadline (fail open, no fallback). Then it
+    // drops its connection under a burst of Checks: none got an answer, so each must be asked again on the xDS address.
+    let armed = false;
+    let held = 0;
+    const sessions = new Set<Http2Session>();
+    const dropAll = (): void => {
+      for (const s of sessions) s.destroy();
+    };
+    const mute = createHttp2Server();
+    mute.on('session', (s) => {
+      sessions.add(s);
+      s.on('error', () => {});
+      s.on('close', () => sessions.delete(s));
+    });
+    mute.on('stream', (stream) => {
+      stream.on('error', () => {});
+      if (!armed) return;
+      if (++held === 1) setTimeout(dropAll, 250); // within the Checks' 500 ms deadline
+      if (held === 6) dropAll();
+    });
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = await mesh({ 'policy.yaml': DENY_BETA }, { control: false, sidecar: () => (mute.address() as AddressInfo).port });
+      armed = true;
+      // Distinct paths: six Checks, none joined with another or answered from the cache.
+      const statuses = await Promise.all(Array.from({ length: 6 }, (_, i) => get(client, `/burst/${i}`, 'beta').then((r) => r.status)));
+      expect(held).toBeGreaterThanOrEqual(2);
+      expect(statuses).toEqual([403, 403, 403, 403, 403, 403]);
+    } finally {
+      dropAll();
+      mute.close();
+    }
   });
 
   it('fails open by default when the control plane is gone: requests keep passing', async () => {

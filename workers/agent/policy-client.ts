@@ -287,15 +287,15 @@ export class PolicyClient implements PolicyTransport {
     }
     const started = performance.now();
     const transport = this.checkTransport(client, call.target);
+    // Read now: the first of several Checks on a policy port that went away replaces it (policyPortDown), and the
+    // others, failing with it, must fall back as well.
+    const viaPolicyPort = transport === this.policyPort;
     transport.call(codec.path, bytes, call.timeoutMs, (err, answer) => {
       recordRpcLatency(counters, performance.now() - started);
-      if (err !== null && err.noAnswer === true && transport === this.policyPort && !this.closed) {
+      if (err !== null && err.noAnswer === true && viaPolicyPort && !this.closed) {
         // The policy port is not there (an older control plane, or one without --policy-port): this Check and the
         // next ones for a while go to the xDS address, which serves the same service.
-        this.policyPortDownUntil = performance.now() + POLICY_PORT_RETRY_MS;
-        this.options.log.warn({ policyPort: this.policyAddress, error: err.details }, `the control plane's policy port does not answer; Checks use its xDS address for ${POLICY_PORT_RETRY_MS / 1000} s`);
-        this.policyPort.close();
-        this.policyPort = null;
+        this.policyPortDown(transport, err.details);
         Atomics.add(counters, MIXER_COUNTER.RPC_CHECKS, -1);
         this.attempt(client, call, n, finish);
         return;
@@ -323,6 +323,15 @@ export class PolicyClient implements PolicyTransport {
       this.warn(call.target, text);
       finish({ ok: false, error: text });
     });
+  }
+
+  /** takes the policy port's client a Check found not answering; Checks skip the port for POLICY_PORT_RETRY_MS (once per client). */
+  private policyPortDown(transport: PolicyUnaryClient, error: string): void {
+    if (transport !== this.policyPort) return; // a Check on the same connection said so already
+    this.policyPortDownUntil = performance.now() + POLICY_PORT_RETRY_MS;
+    this.options.log.warn({ policyPort: this.policyAddress, error }, `the control plane's policy port does not answer; Checks use its xDS address for ${POLICY_PORT_RETRY_MS / 1000} s`);
+    transport.close();
+    this.policyPort = null;
   }
 
   /** The Check connection beside a grpc-js client: the same address and credentials. */
