@@ -69,6 +69,20 @@ describe('HTTP/2 upstream trailers to an HTTP/1.1 client', () => {
     expect(r.body).toBe('7\r\npayload\r\n0\r\ngrpc-status: 5\r\ngrpc-message: not here\r\nx-checksum: abc\r\n\r\n');
   });
 
+  it('an HTTP/2 client gets the upstream trailers minus fields that may not be trailers (authorization never passes)', async () => {
+    const session = http2.connect(`http://127.0.0.1:${proxy.port}`);
+    session.on('error', () => {});
+    try {
+      const a = await h2Request(session, { ':path': '/t', ':method': 'GET' });
+      expect(a.status).toBe(200);
+      expect(a.body).toBe('payload');
+      expect(a.trailers).toMatchObject({ 'grpc-status': '5', 'grpc-message': 'not here', 'x-checksum': 'abc' });
+      expect(a.trailers).not.toHaveProperty('authorization');
+    } finally {
+      session.close();
+    }
+  });
+
   it('without te: trailers the trailers are dropped and the body ends with the plain last chunk', async () => {
     const r = await h1Raw('');
     expect(r.head).toContain('transfer-encoding: chunked');

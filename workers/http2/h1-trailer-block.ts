@@ -8,6 +8,11 @@ const NOT_TRAILERS: ReadonlySet<string> = new Set([
   'upgrade', 'content-type', 'content-encoding', 'content-range', 'authorization', 'set-cookie', 'cache-control', 'expect',
 ]);
 
+/** takes a lowercased field name; returns whether it may be a trailer (RFC 9110 6.5.1; see NOT_TRAILERS). */
+export function mayBeTrailer(name: string): boolean {
+  return !NOT_TRAILERS.has(name);
+}
+
 /**
  * On trailers read from a native HTTP/2 upstream: their header block as C++ wrote it ("name\0value\0..."), which a
  * native HTTP/2 client stream sends on as it is instead of rebuilding it from the object. A symbol: for-in skips it.

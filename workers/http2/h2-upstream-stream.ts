@@ -12,7 +12,7 @@ import { headOut, parseLimits } from '../parse-scratch.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../upstream-connection.js';
 import type { H2UpstreamPool } from './h2-upstream-pool.js';
 import type { H2UpstreamSession } from './h2-upstream-session.js';
-import { allowedTrailers } from './h1-trailer-block.js';
+import { allowedTrailers, mayBeTrailer } from './h1-trailer-block.js';
 import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
 import { readRouterHead, routerHead, routerHeadShape } from './router-request-head.js';
 import { reasonPhrase } from '../local-reply.js';
@@ -226,7 +226,8 @@ export class H2UpstreamStream extends H2UpstreamAttempt<H2UpstreamSession> imple
     const t = Object.create(null) as Record<string, string>;
     for (const name in trailers) {
       const v = trailers[name];
-      if (name.charCodeAt(0) !== 58 && v !== undefined) t[name] = Array.isArray(v) ? v.join(', ') : v;
+      // Pseudo-headers, and fields that may not be trailers (RFC 9110 6.5.1), are dropped for every client.
+      if (name.charCodeAt(0) !== 58 && v !== undefined && mayBeTrailer(name)) t[name] = Array.isArray(v) ? v.join(', ') : v;
     }
     this.trailers = t;
   }

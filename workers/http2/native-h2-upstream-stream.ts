@@ -13,7 +13,7 @@ import type { NativeH2UpstreamSession } from './native-h2-upstream-session.js';
 import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
 import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
 import { readRouterHeadShape, routerHeadShape } from './router-request-head.js';
-import { TRAILER_BLOCK, allowedTrailers } from './h1-trailer-block.js';
+import { TRAILER_BLOCK, allowedTrailers, mayBeTrailer } from './h1-trailer-block.js';
 
 const NGHTTP2_CANCEL = 8;
 /** The addon's event arena (response heads, trailers, copied DATA), set once the first session exists. */
@@ -204,7 +204,7 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
     const block = arena().latin1Slice(offset, offset + length);
     // No prototype: a peer's trailer named __proto__ or constructor is a trailer like any other.
     const t = Object.create(null) as Record<string, string> & { [TRAILER_BLOCK]?: string };
-    let merged = false;
+    let changed = false;
     let at = 0;
     for (;;) {
       const nameEnd = block.indexOf('\0', at);
@@ -213,16 +213,21 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
       if (valueEnd < 0) break;
       const name = block.slice(at, nameEnd);
       const value = block.slice(nameEnd + 1, valueEnd);
+      at = valueEnd + 1;
+      // Fields that frame, route or authenticate a message may not be trailers (RFC 9110 6.5.1): dropped, for every client.
+      if (!mayBeTrailer(name)) {
+        changed = true;
+        continue;
+      }
       const prev = t[name];
       if (prev === undefined) t[name] = value;
       else {
         t[name] = prev + ', ' + value;
-        merged = true;
+        changed = true;
       }
-      at = valueEnd + 1;
     }
-    // The block as it came, for an HTTP/2 client's end (the same fields in the same form unless a name repeated).
-    if (!merged) t[TRAILER_BLOCK] = block;
+    // The block as it came, for an HTTP/2 client's end (the same fields in the same form unless one was merged or dropped).
+    if (!changed) t[TRAILER_BLOCK] = block;
     this.trailers = t;
   }
 
