@@ -21,9 +21,8 @@
 // mid-message, pinging to look busy, would hold its share of the budget for
 // good, and eight of them all of it).
 //
-// The addon's HTTP/2 state is per thread and set up once (h2Init): this
-// server must not share a thread with the data plane's native HTTP/2
-// sessions (the control plane never runs a data plane in its process).
+// The addon's HTTP/2 event channel is per thread (src/native-h2-events.ts):
+// this server's sessions register on it as the data plane's do.
 import { createServer } from 'node:net';
 import type { ServiceDefinition } from '@grpc/proto-loader';
 import {
@@ -32,7 +31,6 @@ import {
   h2Control,
   h2End,
   h2EventCount,
-  h2Init,
   h2Open,
   h2Receive,
   h2Respond,
@@ -43,6 +41,7 @@ import {
   stopAccepting,
   type Acceptor,
 } from '../../src/native.js';
+import { h2EventBuffers, h2Target, setH2Target } from '../../src/native-h2-events.js';
 import { NativeSocket } from '../../workers/native-transport.js';
 import type { SocketOwner } from '../../workers/transport-socket.js';
 import { GRPC, MAX_POLICY_REQUEST, PolicyCall, type PolicyCallHost, type PolicyHandler, type PolicyMethod } from './native-grpc-call.js';
@@ -56,8 +55,6 @@ export const IDLE_TIMEOUT_MS = 10 * 60_000;
 /** A call's request message must be whole this long after its head (refused DEADLINE_EXCEEDED within 1.5x that). */
 export const REQUEST_TIMEOUT_MS = 30_000;
 const BACKLOG = 511;
-const EVENT_RECORDS = 4096;
-const ARENA_BYTES = 1024 * 1024;
 const MAX_HEADER_LIST = 16 * 1024;
 const STREAM_WINDOW = 1024 * 1024;
 const CONNECTION_WINDOW = 4 * 1024 * 1024;
@@ -67,22 +64,12 @@ const OK_TRAILERS = 'grpc-status\x000\0grpc-message\0OK\0';
 
 let events: Int32Array | null = null;
 let arena: Buffer = Buffer.alloc(0);
-const sessions: (PolicySession | undefined)[] = [];
 const settings = new Uint32Array([MAX_STREAMS, STREAM_WINDOW, CONNECTION_WINDOW, MAX_HEADER_LIST, 10_000, 1000]);
 
+/** takes nothing; returns this thread's event array (the channel the data plane's sessions share too), with `arena` set. */
 function ensureInit(): Int32Array {
-  if (events !== null) return events;
-  const ev = new Int32Array(EVENT_RECORDS * EV.RECORD_INTS);
-  arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
-  h2Init(ev, arena, dispatchFlush);
-  events = ev;
-  return ev;
-}
-
-/** Records of the loop-turn flush (stream closes, session ends). */
-function dispatchFlush(count: number): void {
-  const ev = events!;
-  for (let i = 0, r = 0; i < count; i++, r += EV.RECORD_INTS) sessions[ev[r]!]?.onEvent(ev, r, arena);
+  if (events === null) ({ events, arena } = h2EventBuffers());
+  return events;
 }
 
 /** takes an address and port; resolves when a plain (not SO_REUSEPORT) listener could bind there, else rejects (EADDRINUSE, ...). */
@@ -245,7 +232,7 @@ class PolicySession implements SocketOwner, PolicyCallHost {
       this.socket.destroy();
       return;
     }
-    sessions[this.handle] = this;
+    setH2Target(this.handle, this);
     this.socket.setTimeout(IDLE_TIMEOUT_MS);
     h2Control(this.handle, 0); // the server's SETTINGS go out now, not at the client's first bytes
   }
@@ -275,8 +262,8 @@ class PolicySession implements SocketOwner, PolicyCallHost {
 
   onSocketClose(): void {
     this.over = true;
-    if (this.handle >= 0 && sessions[this.handle] === this) {
-      sessions[this.handle] = undefined;
+    if (this.handle >= 0 && h2Target(this.handle) === this) {
+      setH2Target(this.handle, undefined);
       h2Control(this.handle, 2);
     }
     for (const call of this.calls.values()) call.onClose();

@@ -10,7 +10,6 @@ import {
   h2Control,
   h2End,
   h2EventCount,
-  h2Init,
   h2Open,
   h2Receive,
   h2Reset,
@@ -25,48 +24,20 @@ import { h2Counters } from './h2-counters.js';
 import type { H2ConnectionSession, H2SessionSide, H2StreamBackend } from './h2-stream-backend.js';
 import { H2StreamConnection } from './h2-stream-connection.js';
 import { TRAILER_BLOCK, trailerFields } from './h1-trailer-block.js';
+import { h2EventBuffers, h2Target, setH2Target } from '../../src/native-h2-events.js';
 
-const EVENT_RECORDS = 4096;
-/** Request heads are copied here by C++; a head larger than half of it is refused (max_request_headers_kb past 512). */
-const ARENA_BYTES = 1024 * 1024;
 const NO_ERROR = 0;
+
+export { h2EventBuffers, setH2Target, type H2EventTarget } from '../../src/native-h2-events.js';
 
 let events: Int32Array | null = null;
 let arena: Buffer = Buffer.alloc(0);
-/** What gets a native session's event records: server sessions here, upstream client sessions (native-h2-upstream-session.ts). */
-export interface H2EventTarget {
-  onEvent(ev: Int32Array, r: number, input: Buffer): void;
-}
-
-/** Sessions by handle (server and client sessions share the addon's handle space). */
-const sessions: (H2EventTarget | undefined)[] = [];
 const settings = new Uint32Array(6);
 
-/** The event array and arena after h2Init on this thread, for client sessions. */
-export function h2EventBuffers(): { events: Int32Array; arena: Buffer } {
-  return { events: ensureInit(), arena };
-}
-
-/** takes a handle and its session (undefined: freed); flush-time records for it go there. */
-export function setH2Target(handle: number, target: H2EventTarget | undefined): void {
-  sessions[handle] = target;
-}
-
+/** takes nothing; returns this thread's event array (the shared channel, native-h2-events.ts), with `arena` set. */
 function ensureInit(): Int32Array {
-  if (events !== null) return events;
-  const ev = new Int32Array(EVENT_RECORDS * EV.RECORD_INTS);
-  arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
-  h2Init(ev, arena, dispatchFlush);
-  events = ev;
-  return ev;
-}
-
-/** Records from the loop-turn flush (stream closes, drains, session ends): never DATA. */
-function dispatchFlush(count: number): void {
-  const ev = events!;
-  for (let i = 0, r = 0; i < count; i++, r += EV.RECORD_INTS) {
-    sessions[ev[r]!]?.onEvent(ev, r, arena);
-  }
+  if (events === null) ({ events, arena } = h2EventBuffers());
+  return events;
 }
 
 class NativeH2Stream implements H2StreamBackend {
@@ -173,7 +144,7 @@ export class NativeH2Session implements H2ConnectionSession, H2SessionSide {
     settings[5] = Math.min(options.maxOutboundControlFrames, 0xffffffff);
     this.handle = h2Open(connId, settings);
     if (this.handle >= 0) {
-      sessions[this.handle] = this;
+      setH2Target(this.handle, this);
       h2Counters.cxTotal++;
     }
   }
@@ -252,8 +223,8 @@ export class NativeH2Session implements H2ConnectionSession, H2SessionSide {
 
   onClosed(): void {
     this.over = true;
-    if (sessions[this.handle] === this) {
-      sessions[this.handle] = undefined;
+    if (h2Target(this.handle) === this) {
+      setH2Target(this.handle, undefined);
       h2Control(this.handle, 2);
     }
     const open = [...this.streams.values()];
