@@ -18,6 +18,7 @@
 import { constants as h2, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
+import { GRPC, framed } from './native-grpc-call.js';
 
 /** The request bytes a call may carry (grpc-js's default max receive message length). */
 export const MAX_FAST_REQUEST = 4 * 1024 * 1024;
@@ -44,7 +45,6 @@ interface ServerInternals {
   onStreamOpened?: (stream: ServerHttp2Stream) => void;
 }
 
-const GRPC_STATUS = { OK: 0, INTERNAL: 13, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12 } as const;
 const registries = new WeakMap<Server, Map<string, Method>>();
 
 /**
@@ -113,11 +113,11 @@ class FastUnaryCall {
     if (this.done) return;
     const total = this.received + chunk.length;
     if (this.expected < 0 && total > MAX_FAST_REQUEST + 5) {
-      this.fail(GRPC_STATUS.RESOURCE_EXHAUSTED, `Received message larger than max (${total - 5} vs. ${MAX_FAST_REQUEST})`);
+      this.fail(GRPC.RESOURCE_EXHAUSTED, `Received message larger than max (${total - 5} vs. ${MAX_FAST_REQUEST})`);
       return;
     }
     if (this.expected >= 0 && total > this.expected) {
-      this.fail(GRPC_STATUS.UNIMPLEMENTED, 'a unary call carries one request message');
+      this.fail(GRPC.UNIMPLEMENTED, 'a unary call carries one request message');
       return;
     }
     if (this.received === 0) {
@@ -135,11 +135,11 @@ class FastUnaryCall {
     if (this.expected >= 0 || total < 5) return;
     const declared = this.buffer.readUInt32BE(1);
     if (declared > MAX_FAST_REQUEST) {
-      this.fail(GRPC_STATUS.RESOURCE_EXHAUSTED, `Received message larger than max (${declared} vs. ${MAX_FAST_REQUEST})`);
+      this.fail(GRPC.RESOURCE_EXHAUSTED, `Received message larger than max (${declared} vs. ${MAX_FAST_REQUEST})`);
       return;
     }
     this.expected = declared + 5;
-    if (total > this.expected) this.fail(GRPC_STATUS.UNIMPLEMENTED, 'a unary call carries one request message');
+    if (total > this.expected) this.fail(GRPC.UNIMPLEMENTED, 'a unary call carries one request message');
   }
 
   private onEnd(): void {
@@ -147,26 +147,26 @@ class FastUnaryCall {
     if (this.done) return;
     const received = this.received;
     if (received < 5 || received !== this.expected) {
-      this.fail(GRPC_STATUS.UNIMPLEMENTED, received === 0 ? 'a unary call carries one request message (none received)' : 'a unary call carries one request message, whole');
+      this.fail(GRPC.UNIMPLEMENTED, received === 0 ? 'a unary call carries one request message (none received)' : 'a unary call carries one request message, whole');
       return;
     }
     const body = this.buffer.subarray(0, received);
     this.buffer = EMPTY;
     if (body[0] !== 0) {
       // Only identity is accepted (grpc-accept-encoding says so); a compressed message is not guessed at.
-      this.fail(GRPC_STATUS.UNIMPLEMENTED, 'compressed request messages are not accepted (grpc-accept-encoding: identity)');
+      this.fail(GRPC.UNIMPLEMENTED, 'compressed request messages are not accepted (grpc-accept-encoding: identity)');
       return;
     }
     try {
       this.request = this.method.deserialize(body.subarray(5));
     } catch {
-      this.fail(GRPC_STATUS.INTERNAL, 'Error deserializing request');
+      this.fail(GRPC.INTERNAL, 'Error deserializing request');
       return;
     }
     try {
       this.method.handler(this as unknown as FastCall<never>, (error, value) => this.answer(error, value));
     } catch {
-      this.fail(GRPC_STATUS.INTERNAL, 'the handler failed');
+      this.fail(GRPC.INTERNAL, 'the handler failed');
     }
   }
 
@@ -180,16 +180,13 @@ class FastUnaryCall {
     try {
       message = this.method.serialize(value as never);
     } catch {
-      this.fail(GRPC_STATUS.INTERNAL, 'Error serializing response');
+      this.fail(GRPC.INTERNAL, 'Error serializing response');
       return;
     }
     this.done = true;
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return; // the client gave up (deadline, cancel)
-    const frame = Buffer.allocUnsafe(5 + message.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(message.length, 1);
-    message.copy(frame, 5);
+    const frame = framed(message);
     stream.respond({ [h2.HTTP2_HEADER_STATUS]: 200, [h2.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto', 'grpc-accept-encoding': 'identity' }, { waitForTrailers: true });
     stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
     stream.end(frame);

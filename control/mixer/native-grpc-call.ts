@@ -37,7 +37,7 @@ const EMPTY = Buffer.alloc(0);
 const frames = new WeakMap<Buffer, Buffer>();
 
 /** takes an encoded message; returns it behind the 5-byte prefix (uncompressed). */
-function framed(message: Buffer): Buffer {
+export function framed(message: Buffer): Buffer {
   let frame = frames.get(message);
   if (frame !== undefined) return frame;
   frame = Buffer.allocUnsafe(5 + message.length);
