@@ -174,6 +174,10 @@ export class ProxyAgent implements AdminBackend {
       counters: this.mixerCounters,
       log: log.child({ component: 'policy' }),
     });
+    if (options.control?.policyPort != null && options.identity?.controlCa != null) {
+      // The policy port is plaintext: Checks (with the request headers their attributes carry) leave TLS behind.
+      log.warn({ policyPort: options.control.policyPort }, '--policy-port sends Mixer Checks in plaintext while --control-ca secures xDS; use it only where the path to the control plane is trusted (loopback, the same host)');
+    }
     const policy = this.policy;
     const onChange = (): void => this.onWorkersChanged();
     const onOutlierEjection = (m: { cluster: string; address: string; port: number; kind: number }): void =>
