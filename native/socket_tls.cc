@@ -24,22 +24,18 @@ void ReportFailure(Conn* c) {
   PushEvent(c->transport, c->id, kEventTlsFailed, 0, 0);
 }
 
-// Writes what the session produced (handshake flights, tickets, records, alerts) in chunks of at most
-// kMaxCiphertextChunk (the scratch stays bounded whatever JS wrote at once); returns WriteConn's last answer.
+// Writes what the session produced (handshake flights, tickets, records, alerts) straight from the session's
+// queue, in chunks of at most kMaxCiphertextChunk (each uv_buf length stays bounded whatever JS wrote at once);
+// WriteConn copies what the kernel does not take. Returns WriteConn's last answer.
 bool SendCiphertext(Conn* c) {
   TlsSession* s = c->tls.get();
-  std::vector<uint8_t>& out = c->transport->tls_out;
   bool ok = true;
   for (size_t pending = s->PendingCiphertext(); pending > 0 && !c->closing; pending = s->PendingCiphertext()) {
     const size_t chunk = std::min(pending, kMaxCiphertextChunk);
-    if (out.size() < chunk) out.resize(chunk);
-    const size_t n = s->TakeCiphertext(out.data(), chunk);
-    if (n == 0) break;
-    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out.data()), static_cast<unsigned int>(n));
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(s->CiphertextData())), static_cast<unsigned int>(chunk));
     ok = WriteConn(c, &buf, 1);
+    s->ConsumeCiphertext(chunk);
   }
-  // A one-off large write does not pin its size in the scratch for good.
-  if (out.size() > 4 * kMaxRead) std::vector<uint8_t>().swap(out);
   return ok;
 }
 

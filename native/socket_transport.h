@@ -97,7 +97,6 @@ struct Transport {
   std::vector<int32_t> deferred;      // records pushed during a dispatch
   std::vector<char> scratch;   // string → bytes for writes
   std::vector<uint8_t> tls_in;         // one read of ciphertext (socket_tls.cc)
-  std::vector<uint8_t> tls_out;        // ciphertext taken from a session for one write
   std::vector<uint8_t> tls_plain;      // small plaintext parts joined into one record
   std::vector<int32_t> tls_backlog;    // TLS conns with input left to decrypt (resumed, or fed by JS)
 };

@@ -60,21 +60,17 @@ std::unique_ptr<TlsSession> TlsSession::Create(std::shared_ptr<TlsContext> conte
   }
   std::unique_ptr<TlsSession> session(new TlsSession(context));
   session->ssl_.reset(SSL_new(context->ssl_ctx()));
-  BIO* in = BIO_new(BIO_s_mem());
-  BIO* out = BIO_new(BIO_s_mem());
+  // Queue BIOs: an empty one reports "retry" rather than EOF, which is what a non-blocking socket does.
+  BIO* in = NewQueueBio(&session->in_queue_);
+  BIO* out = NewQueueBio(&session->out_queue_);
   if (!session->ssl_ || in == nullptr || out == nullptr) {
     BIO_free(in);
     BIO_free(out);
     *error = "out of memory creating a TLS session";
     return nullptr;
   }
-  // An empty memory BIO reports "retry" rather than EOF, which is what a non-blocking socket does.
-  BIO_set_mem_eof_return(in, -1);
-  BIO_set_mem_eof_return(out, -1);
   SSL* ssl = session->ssl_.get();
   SSL_set_bio(ssl, in, out);  // the SSL owns both from here
-  session->in_ = in;
-  session->out_ = out;
   SSL_set_app_data(ssl, session.get());
   SSL_set_verify(ssl, context->verify_mode(), VerifyCallback);
   if (expected_san != nullptr && !expected_san->value.empty()) {
@@ -149,11 +145,12 @@ bool TlsSession::PeerSanAccepted(X509* leaf) const {
 bool TlsSession::Feed(const uint8_t* data, size_t length) {
   if (status_ & kFailed) return false;
   if (length == 0) return true;
-  if (length > INT_MAX || BIO_ctrl_pending(in_) + length > kMaxUnprocessedCiphertext) {
+  if (length > kMaxUnprocessedCiphertext || in_queue_.size() + length > kMaxUnprocessedCiphertext) {
     Fail("too much unprocessed TLS input", 0);
     return false;
   }
-  return BIO_write(in_, data, static_cast<int>(length)) == static_cast<int>(length);
+  in_queue_.Append(data, length);
+  return true;
 }
 
 void TlsSession::Fail(const char* what, int ssl_error) {
@@ -218,6 +215,9 @@ size_t TlsSession::Read(uint8_t* out, size_t capacity) {
     int r = SSL_read(ssl_.get(), out + total, static_cast<int>(room));
     if (r > 0) {
       total += static_cast<size_t>(r);
+      // Nothing left to decrypt: another SSL_read would only find the queue empty (a partial record stays in
+      // the queue or in OpenSSL's buffer until more arrives), so skip that call.
+      if (in_queue_.size() == 0 && SSL_pending(ssl_.get()) == 0) break;
       continue;
     }
     int e = SSL_get_error(ssl_.get(), r);
@@ -228,7 +228,7 @@ size_t TlsSession::Read(uint8_t* out, size_t capacity) {
     }
     break;
   }
-  if (total == capacity && (SSL_pending(ssl_.get()) > 0 || BIO_ctrl_pending(in_) > 0)) status_ |= kPlaintextPending;
+  if (total == capacity && (SSL_pending(ssl_.get()) > 0 || in_queue_.size() > 0)) status_ |= kPlaintextPending;
   return total;
 }
 
@@ -255,18 +255,12 @@ void TlsSession::Shutdown() {
   if (SSL_shutdown(ssl_.get()) < 0) ERR_clear_error();
 }
 
-size_t TlsSession::PendingCiphertext() const { return BIO_ctrl_pending(out_); }
+size_t TlsSession::PendingCiphertext() const { return out_queue_.size(); }
 
-size_t TlsSession::TakeCiphertext(uint8_t* out, size_t capacity) {
-  size_t pending = BIO_ctrl_pending(out_);
-  size_t n = std::min(std::min(pending, capacity), static_cast<size_t>(INT_MAX));
-  if (n == 0) return 0;
-  int r = BIO_read(out_, out, static_cast<int>(n));
-  return r > 0 ? static_cast<size_t>(r) : 0;
-}
+size_t TlsSession::TakeCiphertext(uint8_t* out, size_t capacity) { return out_queue_.Take(out, capacity); }
 
 bool TlsSession::HasPendingInput() const {
-  return !(status_ & (kFailed | kPeerClosed)) && (BIO_ctrl_pending(in_) > 0 || SSL_pending(ssl_.get()) > 0);
+  return !(status_ & (kFailed | kPeerClosed)) && (in_queue_.size() > 0 || SSL_pending(ssl_.get()) > 0);
 }
 
 }  // namespace isthmus

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tls_bio.h"
 #include "tls_context.h"
 
 namespace isthmus {
@@ -55,6 +56,11 @@ class TlsSession {
   size_t PendingCiphertext() const;
   // takes a buffer; moves up to `capacity` bytes of pending ciphertext into it and returns how many.
   size_t TakeCiphertext(uint8_t* out, size_t capacity);
+  // The pending ciphertext in place (PendingCiphertext() bytes; valid until the session runs again): a
+  // transport sends from it, then drops what it sent with ConsumeCiphertext.
+  const uint8_t* CiphertextData() const { return out_queue_.data(); }
+  // takes a count (<= PendingCiphertext()); drops that many bytes of pending ciphertext.
+  void ConsumeCiphertext(size_t length) { out_queue_.Consume(length); }
   // Advances the handshake without decrypting application data; returns whether it has completed.
   bool Advance() { return DriveHandshake(); }
   // Ciphertext fed and not yet processed, or decrypted plaintext not yet read: Read has more to give.
@@ -77,9 +83,11 @@ class TlsSession {
   bool DriveHandshake();
 
   std::shared_ptr<TlsContext> context_;  // keeps the context alive while the session lives
+  // Ciphertext from the peer not yet decrypted, and ciphertext to send; declared before ssl_ so they outlive
+  // the BIOs (owned by ssl_) that point at them.
+  CipherQueue in_queue_;
+  CipherQueue out_queue_;
   SslPtr ssl_;
-  BIO* in_ = nullptr;  // owned by ssl_
-  BIO* out_ = nullptr;  // owned by ssl_
   uint32_t status_ = 0;
   std::string error_;
   TlsPeerInfo peer_;

@@ -1,0 +1,95 @@
+// Queue-backed BIOs for TLS sessions (tls_bio.h).
+#include "tls_bio.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace isthmus {
+namespace {
+
+// An emptied queue keeps up to this much capacity for the next records; a larger one (a big write) is freed.
+constexpr size_t kKeptCapacity = 64 * 1024;
+
+CipherQueue* QueueOf(BIO* bio) { return static_cast<CipherQueue*>(BIO_get_data(bio)); }
+
+int QueueWrite(BIO* bio, const char* data, int length) {
+  BIO_clear_retry_flags(bio);
+  if (length <= 0) return 0;
+  QueueOf(bio)->Append(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(length));
+  return length;
+}
+
+int QueueRead(BIO* bio, char* out, int capacity) {
+  BIO_clear_retry_flags(bio);
+  if (capacity <= 0) return 0;
+  const size_t n = QueueOf(bio)->Take(reinterpret_cast<uint8_t*>(out), static_cast<size_t>(capacity));
+  if (n == 0) {
+    BIO_set_retry_read(bio);
+    return -1;
+  }
+  return static_cast<int>(n);
+}
+
+long QueueCtrl(BIO* bio, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_PENDING:
+      return static_cast<long>(QueueOf(bio)->size());
+    case BIO_CTRL_FLUSH:
+      return 1;
+    default:
+      return 0;  // WPENDING, EOF, kTLS queries, ...: nothing to report
+  }
+}
+
+BIO_METHOD* QueueMethod() {
+  // Made once per process (thread-safe static init) and never freed, as OpenSSL's own methods are static.
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "isthmus cipher queue");
+    if (m == nullptr) return m;
+    BIO_meth_set_write(m, QueueWrite);
+    BIO_meth_set_read(m, QueueRead);
+    BIO_meth_set_ctrl(m, QueueCtrl);
+    return m;
+  }();
+  return method;
+}
+
+}  // namespace
+
+void CipherQueue::Append(const uint8_t* data, size_t length) {
+  if (taken_ > 0) {
+    // What is left is at most a partial record: move it to the front rather than grow.
+    bytes_.erase(bytes_.begin(), bytes_.begin() + static_cast<ptrdiff_t>(taken_));
+    taken_ = 0;
+  }
+  bytes_.insert(bytes_.end(), data, data + length);
+}
+
+size_t CipherQueue::Take(uint8_t* out, size_t capacity) {
+  const size_t n = std::min(size(), capacity);
+  if (n > 0) memcpy(out, data(), n);
+  Consume(n);
+  return n;
+}
+
+void CipherQueue::Consume(size_t length) {
+  taken_ += std::min(length, size());
+  if (taken_ < bytes_.size()) return;
+  taken_ = 0;
+  if (bytes_.capacity() > kKeptCapacity) {
+    std::vector<uint8_t>().swap(bytes_);
+  } else {
+    bytes_.clear();
+  }
+}
+
+BIO* NewQueueBio(CipherQueue* queue) {
+  BIO_METHOD* method = QueueMethod();
+  BIO* bio = method == nullptr ? nullptr : BIO_new(method);
+  if (bio == nullptr) return nullptr;
+  BIO_set_data(bio, queue);
+  BIO_set_init(bio, 1);
+  return bio;
+}
+
+}  // namespace isthmus
