@@ -57,8 +57,9 @@ BIO_METHOD* QueueMethod() {
 }  // namespace
 
 void CipherQueue::Append(const uint8_t* data, size_t length) {
-  if (taken_ > 0) {
-    // What is left is at most a partial record: move it to the front rather than grow.
+  if (taken_ > 0 && taken_ >= size()) {
+    // Taken bytes are at least half the vector: move what is left (usually a partial record) to the front rather
+    // than grow, so the vector stays within twice what is queued and a long backlog is not moved per append.
     bytes_.erase(bytes_.begin(), bytes_.begin() + static_cast<ptrdiff_t>(taken_));
     taken_ = 0;
   }

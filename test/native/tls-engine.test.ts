@@ -197,6 +197,30 @@ describe('TLS engine in memory', () => {
     tlsSessionFree(truncated.session);
     expect(() => feed(truncated, null)).toThrow(/freed/);
   });
+
+  it('decrypts records however the ciphertext is cut: a few bytes at a time, many records at once, a large write', () => {
+    const { c, s } = pair({}, { trustedCa: ca.cert }, 'default.test');
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 40; i++) parts.push(Buffer.alloc(100 + i * 37, 97 + (i % 26)));
+    const want = Buffer.concat(parts);
+    const cipher = Buffer.concat(parts.map((p) => tlsSessionWrite(c.session, p, 0, p.length)!));
+    // Odd-sized pieces leave partial records (and partial headers) waiting between feeds.
+    for (let at = 0; at < cipher.length; at += 7) feed(s, cipher.subarray(at, Math.min(at + 7, cipher.length)));
+    expect(Buffer.concat(s.received).equals(want)).toBe(true);
+    // All 40 records in one feed, then a 3 MB write (records of 16 KB) the other way, then a small one again.
+    s.received.length = 0;
+    feed(s, Buffer.concat(parts.map((p) => tlsSessionWrite(c.session, p, 0, p.length)!)));
+    expect(Buffer.concat(s.received).equals(want)).toBe(true);
+    const big = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    // Fed as a socket would hand it over (the engine refuses more than 1 MB of unprocessed input at once).
+    const bigCipher = tlsSessionWrite(s.session, big, 0, big.length)!;
+    for (let at = 0; at < bigCipher.length; at += 65536) feed(c, bigCipher.subarray(at, at + 65536));
+    const small = Buffer.from('after the big one');
+    feed(c, tlsSessionWrite(s.session, small, 0, small.length));
+    expect(Buffer.concat(c.received).equals(Buffer.concat([big, small]))).toBe(true);
+    expect((s.status | c.status) & TLS_STATUS.FAILED).toBe(0);
+  });
 });
 
 describe('TLS engine with Node tls client over a socket', () => {
