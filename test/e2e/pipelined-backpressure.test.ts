@@ -17,7 +17,7 @@ let upstream: net.Server;
 let upstreamPort = 0;
 /** Requests the upstream saw (each is a response the proxy had to take). */
 let seen = 0;
-let proxy: RunningProxy;
+const proxies = new Map<string, RunningProxy>();
 const body = Buffer.alloc(RESPONSE_BYTES, 0x62);
 
 /** A raw HTTP/1.1 upstream answering every GET with RESPONSE_BYTES and its path in a header (to check the order). */
@@ -45,18 +45,23 @@ function startRawUpstream(): Promise<void> {
   });
 }
 
+const TRANSPORTS = ['native', 'node'] as const;
+
 beforeAll(async () => {
   await startRawUpstream();
-  proxy = await startProxy({
-    bootstrap: bootstrapWith(
-      { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up', timeout: '60s' } }] }] },
-      [{ name: 'up', ports: [upstreamPort] }],
-    ),
-  });
-}, 30_000);
+  for (const transport of TRANSPORTS) {
+    proxies.set(transport, await startProxy({
+      args: ['--transport', transport],
+      bootstrap: bootstrapWith(
+        { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up', timeout: '60s' } }] }] },
+        [{ name: 'up', ports: [upstreamPort] }],
+      ),
+    }));
+  }
+}, 60_000);
 
 afterAll(async () => {
-  await proxy?.stop();
+  for (const p of proxies.values()) await p.stop();
   upstream?.close();
 });
 
@@ -76,10 +81,10 @@ async function settled(read: () => number, quietMs: number, maxMs: number): Prom
   return last;
 }
 
-describe('pipelined requests from a client that does not read', () => {
+describe.each(TRANSPORTS)('pipelined requests from a client that does not read (--transport %s)', (transport) => {
   it('stops forwarding while the client is backed up, then answers every request in order once it reads', async () => {
     seen = 0;
-    const client = net.connect(proxy.port, '127.0.0.1');
+    const client = net.connect(proxies.get(transport)!.port, '127.0.0.1');
     client.pause(); // reads nothing until asked
     await new Promise<void>((resolve, reject) => client.once('connect', resolve).once('error', reject));
     let requests = '';
