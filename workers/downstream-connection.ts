@@ -77,6 +77,12 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   private routeTimerOwner: RouteTimerOwner | null = null;
   private closed = false;
   private ending = false;
+  /**
+   * A write answered false: the client is not reading as fast as we answer. No further pipelined request starts
+   * until the transport reports the socket writable again (onSocketWritable), or a client that pipelines and never
+   * reads would have every response queued here (as Node's http server and nginx, they wait for the client).
+   */
+  private writeBlocked = false;
   /** Chunked request body decoder state, reused by each request in turn (request-body-reader.ts). */
   readonly chunkState = new Float64Array(CHUNKED.STATE_SIZE);
 
@@ -182,8 +188,9 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
 
   /** Strings are latin1: every string written here is built from received bytes or ASCII. */
   write(data: Buffer | string): boolean {
-    if (this.tls !== null) return this.tls.write(data);
-    return this.socket.write(data);
+    const ok = this.tls !== null ? this.tls.write(data) : this.socket.write(data);
+    if (!ok) this.writeBlocked = true;
+    return ok;
   }
 
   /**
@@ -193,11 +200,17 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   writeBody(head: Buffer | null, buf: Buffer, start: number, end: number): boolean {
     if (isNativeReadBuffer(buf)) {
       const tls = this.tls;
+      let ok = true;
       if (tls === null) {
-        if (this.socket instanceof NativeSocket) return this.socket.writeWithRead(head, start, end);
+        if (this.socket instanceof NativeSocket) ok = this.socket.writeWithRead(head, start, end);
+        else return this.write(encodeBodyPiece(head, false, buf, start, end));
       } else if (tls instanceof NativeTlsChannel) {
-        return tls.writeWithRead(head, start, end);
+        ok = tls.writeWithRead(head, start, end);
+      } else {
+        return this.write(encodeBodyPiece(head, false, buf, start, end));
       }
+      if (!ok) this.writeBlocked = true;
+      return ok;
     }
     return this.write(encodeBodyPiece(head, false, buf, start, end));
   }
@@ -407,6 +420,10 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   }
 
   private processKept(): void {
+    if (this.writeBlocked) {
+      this.socket.pause(); // onSocketWritable goes on with the kept bytes
+      return;
+    }
     const kept = this.buffered!;
     if (this.partialHead) {
       // A head arriving in pieces: refuse it as soon as its bytes go wrong, parse it once it is complete.
@@ -442,7 +459,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   private process(buf: Buffer, start: number, end: number): void {
     this.processing = true;
     let pos = start;
-    while (this.request === null && pos < end && !this.ending) {
+    while (this.request === null && pos < end && !this.ending && !this.writeBlocked) {
       const n = parseRequestHead(buf, pos, end, headOut, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
       if (n === 0) {
         // A partial head: later reads check only their new bytes (processKept).
@@ -473,7 +490,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     }
     this.processing = false;
     if (pos < end && !this.ending) this.keep(buf, pos, end);
-    if (this.request !== null && !this.request.receivingBody && this.buffered !== null) this.socket.pause();
+    if (this.buffered !== null && (this.request === null ? this.writeBlocked : !this.request.receivingBody)) this.socket.pause();
   }
 
   /** Starts `owner`'s route timeout of `ms` (a timer already armed to fire sooner is left to re-arm itself then). */
@@ -517,8 +534,17 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
       this.end();
       return;
     }
+    if (this.writeBlocked) {
+      this.socket.pause(); // the client is behind: the next request waits for onSocketWritable
+      return;
+    }
+    this.startNext();
+  }
+
+  /** Between requests: the next pipelined one from the kept bytes, if any; reads on unless it waits for its turn. */
+  private startNext(): void {
     if (!this.processing && this.buffered !== null) this.processKept();
-    const next = this.request as ActiveRequest | null; // processBuffered may have started the next one
+    const next = this.request as ActiveRequest | null; // processKept may have started the next one
     if (next === null || next.receivingBody) this.resumeReading();
   }
 
@@ -547,9 +573,11 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   onSocketConnect(): void {}
 
   onSocketWritable(): void {
+    this.writeBlocked = false;
     if (this.h2 !== null) this.h2.onWritable();
     if (this.tcp !== null) this.tcp.onDownstreamWritable();
     else if (this.request !== null) this.request.onDownstreamWritable();
+    else if (this.h2 === null && !this.ending && !this.closed && !this.processing) this.startNext();
   }
 
   headTimedOut(): void {
