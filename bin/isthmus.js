@@ -11,8 +11,9 @@
 // the last two: peak RSS -2 MB with 1 worker, -7 MB with 2. `node bin/isthmus.js` skips this line: pass
 // the flags yourself (or NODE_OPTIONS) for the same memory figures; `isthmusCommand` (src/process) does.
 // `isthmus proxy`: cap glibc's malloc arenas first, before any thread has taken an arena of its own
-// (src/process/malloc-arenas.ts).
-if (process.argv[2] === 'proxy') (await import('../dist/src/process/malloc-arenas.js')).capMallocArenas();
+// (src/process/malloc-arenas.ts), and start releasing the binary's startup pages before the CLI's module graph
+// loads (src/process/startup-pages.ts: the peak is inside startup; proxy-command.ts stops it with `keep`).
+if (process.argv[2] === 'proxy') (await import('../dist/src/process/proxy-boot.js')).prepareProxyProcess(process.argv.slice(3));
 const { runFromProcess } = await import('../dist/src/cli/main.js');
 
 runFromProcess();
