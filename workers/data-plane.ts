@@ -7,7 +7,7 @@
 import { h2CountersSnapshot } from './http2/h2-counters.js';
 import { resolveSdsSecrets, type SdsSecrets } from '../src/config/sds-secrets.js';
 import type { Bootstrap } from '../src/config/bootstrap-types.js';
-import type { Logger } from '../src/log.js';
+import type { DataPlaneLog } from './worker-log.js';
 import { RouteTable } from '../src/routing/route-table.js';
 import type { ConfigStore } from '../src/store/config-store.js';
 import { AccessLogSet } from './access-log-set.js';
@@ -44,7 +44,7 @@ export class DataPlane {
   constructor(
     private readonly init: WorkerInit,
     private readonly store: ConfigStore,
-    private readonly log: Logger,
+    private readonly log: DataPlaneLog,
     private readonly post: (message: WorkerMessage) => void,
   ) {
     this.secrets = init.secrets ?? {};

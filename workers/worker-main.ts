@@ -2,20 +2,21 @@
 // DataPlane, fed config versions announced on the BroadcastChannel and
 // answering the agent's queries over parentPort.
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
-import { createLogger, setLogLevel } from '../src/log.js';
 import { releaseStartupPages } from '../src/process/startup-pages.js';
 import { ProxyStore } from '../src/store/proxy-store.js';
 import { DataPlane } from './data-plane.js';
 import { MessagePolicyTransport, setPolicyTransport } from './filters/mixer/policy-transport.js';
+import { WorkerLog } from './worker-log.js';
 import { CONFIG_CHANNEL, type AgentMessage, type ConfigAnnouncement, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
 // This thread's boot (Node's worker bootstrap, the data-plane module graph) is a startup phase too.
 releaseStartupPages(init.startupPages ?? 'keep');
 const port = parentPort!;
-const log = createLogger(`worker-${init.workerId}`, init.logLevel, { format: init.logFormat, colorize: init.logColor });
 const store = ProxyStore.open(init.dataDir);
 const post = (message: WorkerMessage): void => port.postMessage(message);
+// The agent writes this worker's log lines (worker-log.ts: no pino in a worker isolate).
+const log = new WorkerLog((record) => post({ type: 'log', record }), init.logLevel);
 const dataPlane = new DataPlane(init, store, log, post);
 const channel = new BroadcastChannel(CONFIG_CHANNEL);
 // The policy filter's Checks and Reports go to the agent, which holds the gRPC channel.
@@ -42,7 +43,7 @@ port.on('message', (msg: AgentMessage) => {
       dataPlane.drainListeners();
       break;
     case 'log-level':
-      setLogLevel(msg.level);
+      log.setLevel(msg.level);
       break;
     case 'shutdown':
       void shutdown(msg.timeoutMs);

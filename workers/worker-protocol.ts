@@ -2,6 +2,7 @@
 // Config versions travel on a BroadcastChannel (CONFIG_CHANNEL); everything
 // else is point-to-point over the worker's parentPort.
 
+import type { WorkerLogRecord } from './worker-log.js';
 import type { WorkerStatsSnapshot } from '../src/stats/worker-stats-snapshot.js';
 import type { SdsSecrets } from '../src/config/sds-secrets.js';
 import type { PolicyCheckMessage, PolicyCheckReply, PolicyReportMessage } from './filters/mixer/policy-transport.js';
@@ -87,6 +88,8 @@ export type WorkerMessage =
   | { readonly type: 'drained' }
   /** This worker ejected an endpoint (outlier detection); kind is an EJECTION_KIND. */
   | { readonly type: 'outlier-ejection'; readonly cluster: string; readonly address: string; readonly port: number; readonly kind: number }
+  /** A log record: the agent writes it (workers do not load pino: worker-log.ts). */
+  | { readonly type: 'log'; readonly record: WorkerLogRecord }
   /** The policy filter's Check and Report go through the agent (workers do not load gRPC). */
   | PolicyCheckMessage
   | PolicyReportMessage;

@@ -24,10 +24,33 @@ function packagesLoadedBy(module: string): string[] {
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[];
 }
 
+/** Takes a worker entry in dist/; returns the packages its module graph loads in a worker thread (its own code stops at
+ *  once on the missing workerData: every static import has been evaluated by then). */
+function packagesLoadedInWorkerBy(module: string): string[] {
+  const script = `
+    const { Worker } = await import('node:worker_threads');
+    const code = \`(async () => {
+      const { parentPort } = await import('node:worker_threads');
+      const { loadedPackages } = await import(\${JSON.stringify(${JSON.stringify(`${root}dist/src/process/loaded-packages.js`)})});
+      await import(\${JSON.stringify(${JSON.stringify(`${root}dist/${module}`)})}).catch(() => {});
+      parentPort.postMessage(loadedPackages());
+    })()\`;
+    const worker = new Worker(code, { eval: true });
+    worker.once('message', (names) => { process.stdout.write(JSON.stringify(names)); process.exit(0); });`;
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[];
+}
+
 describe("the data plane's module graph", () => {
   it('loads neither yaml, pino-pretty, uWebSockets.js nor gRPC', () => {
     const loaded = packagesLoadedBy('workers/data-plane.js');
     expect(loaded.filter((name) => name === 'yaml' || name === 'pino-pretty' || name.includes('uws') || name.startsWith('@grpc/'))).toEqual([]);
+  });
+
+  // pino and its streams cost each worker isolate ~1.3 MB of heap; a worker's few log lines go to the agent (worker-log.ts).
+  it("a worker thread's entry loads no logging package (pino, sonic-boom, thread-stream)", () => {
+    const loaded = packagesLoadedInWorkerBy('workers/worker-main.js');
+    expect(loaded).toContain('lmdb'); // the list is real: the worker's config store
+    expect(loaded.filter((name) => name.startsWith('pino') || name === 'sonic-boom' || name === 'thread-stream')).toEqual([]);
   });
 
   it('the list is real: the agent, which reads YAML bootstraps, does load yaml', () => {

@@ -5,7 +5,7 @@
 import type { PolicyTransport } from '../filters/mixer/policy-transport.js';
 import type { SdsSecrets } from '../../src/config/sds-secrets.js';
 import { BroadcastChannel, Worker } from 'node:worker_threads';
-import type { Logger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { CONFIG_CHANNEL, type AgentMessage, type ConfigAnnouncement, type WorkerInit, type WorkerMessage } from '../worker-protocol.js';
 import type { DataPlaneHost, QueryType, WorkerState, WorkerStatus } from './data-plane-host.js';
 
@@ -36,6 +36,8 @@ interface WorkerSlot {
   drained: boolean;
   /** The thread's uncaught error, if it died of one. */
   exitReason: string | null;
+  /** Writes the worker's log records (made on its first). */
+  logger: Logger | null;
 }
 
 type QueryReply = Extract<WorkerMessage, { type: QueryType }>;
@@ -94,6 +96,7 @@ export class WorkerSupervisor implements DataPlaneHost {
       restartTimer: null,
       drained: false,
       exitReason: null,
+      logger: null,
     }));
   }
 
@@ -258,9 +261,19 @@ export class WorkerSupervisor implements DataPlaneHost {
       case 'policy-report':
         this.options.policy?.report(msg.target, msg.batch);
         return;
+      case 'log':
+        this.workerLogger(slot)[msg.record.level](msg.record.fields, msg.record.msg);
+        return;
       default:
         this.options.log.warn({ workerId: slot.workerId, message: msg }, 'unknown message from worker');
     }
+  }
+
+  /** The pino logger writing a worker's records ("worker-N", the proxy's format; one per slot, kept across restarts). */
+  private workerLogger(slot: WorkerSlot): Logger {
+    const { init } = this.options;
+    // The worker's level first (it drops what is below); admin /logging sets this one with every other logger here.
+    return (slot.logger ??= createLogger(`worker-${slot.workerId}`, this.logLevel ?? init.logLevel, { format: init.logFormat, colorize: init.logColor }));
   }
 
   private onExit(slot: WorkerSlot, worker: Worker, code: number): void {
