@@ -3,6 +3,9 @@
 // thread; workers get parsed config from LMDB), pino-pretty, uWebSockets.js or gRPC. Loaded as a worker
 // loads it: the compiled dist/ graph of data-plane.js in a fresh process.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -39,6 +42,42 @@ function packagesLoadedInWorkerBy(module: string): string[] {
     worker.once('message', (names) => { process.stdout.write(JSON.stringify(names)); process.exit(0); });`;
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[];
 }
+
+/** Takes a script (ES module code run after the hook is in place); returns the dist/ module files it loaded. */
+function distModulesLoadedBy(code: string): string[] {
+  const hook = `import { appendFileSync } from 'node:fs';
+    export async function load(url, context, next) { if (url.includes('/dist/')) appendFileSync(process.env.LOADED_LOG, url.slice(url.indexOf('/dist/') + 6) + '\\n'); return next(url, context); }`;
+  const script = `
+    const { register } = await import('node:module');
+    register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
+    ${code}
+    process.stdout.write((await import('node:fs')).readFileSync(process.env.LOADED_LOG, 'utf8'));`;
+  const log = join(mkdtempSync(join(tmpdir(), 'loaded-modules-')), 'loaded.txt');
+  writeFileSync(log, '');
+  try {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, LOADED_LOG: log } });
+    return out.split('\n').filter((l) => l !== '');
+  } finally {
+    rmSync(dirname(log), { recursive: true, force: true });
+  }
+}
+
+// Each feature module costs every isolate its own parse and keep; a config that does not use the feature must not
+// load it (workers/feature-modules.ts loads it when a config first does).
+describe('feature modules', () => {
+  const POLICY = ['workers/filters/policy-filters.js', 'workers/filters/rbac/rbac-compile.js', 'workers/filters/ext-authz/ext-authz-filter.js', 'workers/filters/mixer/mixer-compile.js'];
+
+  it("the data plane's graph (worker thread and one-thread mode) loads no access-policy filter module", () => {
+    const loaded = distModulesLoadedBy(`await import(${JSON.stringify(`${root}dist/workers/data-plane.js`)}); await import(${JSON.stringify(`${root}dist/workers/agent/in-thread-data-plane.js`)});`);
+    expect(loaded).toContain('workers/route-filters.js'); // the list is real
+    expect(loaded.filter((m) => POLICY.includes(m))).toEqual([]);
+  });
+
+  it('the list is real: loading the features a config with an RBAC filter uses loads them', () => {
+    const loaded = distModulesLoadedBy(`await (await import(${JSON.stringify(`${root}dist/workers/feature-modules.js`)})).loadPolicyFilters();`);
+    expect(POLICY.filter((m) => !loaded.includes(m))).toEqual([]);
+  });
+});
 
 describe("the data plane's module graph", () => {
   it('loads neither yaml, pino-pretty, uWebSockets.js nor gRPC', () => {
