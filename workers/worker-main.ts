@@ -2,6 +2,7 @@
 // DataPlane, fed config versions announced on the BroadcastChannel and
 // answering the agent's queries over parentPort.
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
+import { collectStartupGarbage } from '../src/process/startup-garbage.js';
 import { releaseStartupPages } from '../src/process/startup-pages.js';
 import { AnnouncedConfigStore } from './announced-config-store.js';
 import { DataPlane } from './data-plane.js';
@@ -67,3 +68,5 @@ function onAnnouncement({ version, config, secrets }: ConfigAnnouncement): void 
 channel.onmessage = (event: unknown) => onAnnouncement((event as { data: ConfigAnnouncement }).data);
 
 dataPlane.applyVersion(store.activeVersion());
+// This thread's startup is over once it serves: its garbage goes before load arrives (startup-garbage.ts).
+if (init.startupPages === 'release') setImmediate(() => collectStartupGarbage());
