@@ -1,5 +1,5 @@
 // Peak RSS and CPU per request of two builds side by side, interleaved:
-// `node dist/bench/rss-ab.js [--baseline DIR] [--runs N] [--workers 1,2] [--duration S] [-- proxy args]`.
+// `node dist/bench/rss-ab.js --baseline DIR [--runs N] [--workers 1,2] [--duration S] [-- proxy args]`.
 // For each run and each worker count it starts this build and the baseline (a built checkout) in turn with the
 // bench's static bootstrap (access log off), takes the idle RSS, runs the bench's load (50 connections, as
 // fast as it goes) and reads the proxy's peak RSS (VmHWM, startup included) and CPU time per request (/proc).
@@ -17,7 +17,11 @@ const arg = (name: string, fallback: string): string => {
   return i < 0 ? fallback : process.argv[i + 1]!;
 };
 const extra = process.argv.includes('--') ? process.argv.slice(process.argv.indexOf('--') + 1) : [];
-const baseline = arg('--baseline', '/work/base');
+const baseline = arg('--baseline', '');
+if (baseline === '') {
+  process.stderr.write('rss-ab: --baseline DIR is required (a built checkout of the version to compare with)\n');
+  process.exit(2);
+}
 const runs = Number(arg('--runs', '3'));
 const workerCounts = arg('--workers', '1,2').split(',').map(Number);
 const durationMs = Number(arg('--duration', '4')) * 1000;
