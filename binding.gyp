@@ -32,7 +32,8 @@
         "native/h2_client_session.cc",
         "native/h2_client_napi.cc",
         "native/malloc_tuning.cc",
-        "native/binary_pages.cc"
+        "native/binary_pages.cc",
+        "native/startup_page_releaser.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -46,6 +47,9 @@
       "cflags_cc!": [ "-fexceptions", "-O2", "-O0" ],
       "cflags": [ "-O3", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter" ],
       "cflags_cc": [ "-O3", "-fno-exceptions", "-std=gnu++17" ],
+      # Bind every symbol the addon takes from node at load time (startup), not at each one's first call: a lazy
+      # bind under load reads node's dynamic symbol tables back in (~3.8 MB of peak RSS with --workers 2).
+      "ldflags": [ "-Wl,-z,now" ],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
         "GCC_OPTIMIZATION_LEVEL": "3"

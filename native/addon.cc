@@ -15,6 +15,7 @@
 #include "partial_head_check.h"
 #include "reuseport.h"
 #include "socket_tls.h"
+#include "startup_page_releaser.h"
 #include "socket_transport.h"
 #include "tls_napi.h"
 #include "x509_napi.h"
@@ -37,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterH2Client(env, exports);
   RegisterMallocTuning(env, exports);
   RegisterBinaryPages(env, exports);
+  RegisterStartupPageReleaser(env, exports);
   return exports;
 }
 

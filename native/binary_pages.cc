@@ -97,22 +97,7 @@ bool Releasable(const Mapping& m) {
 
 // takes nothing; returns the kB of the executable's clean read-only mappings released (their Rss before).
 Napi::Value ReleaseBinaryPages(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint64_t releasedKb = 0;
-#if defined(__linux__)
-  char exe[4096];
-  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  FILE* f = n > 0 ? std::fopen("/proc/self/smaps", "r") : nullptr;
-  if (f == nullptr) return Napi::Number::New(env, 0);
-  exe[n] = '\0';
-  const std::vector<Mapping> mappings = ExecutableMappings(f, exe);
-  std::fclose(f);
-  for (const Mapping& m : mappings) {
-    if (!Releasable(m)) continue;
-    if (madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED) == 0) releasedKb += m.rssKb;
-  }
-#endif
-  return Napi::Number::New(env, static_cast<double>(releasedKb));
+  return Napi::Number::New(info.Env(), static_cast<double>(ReleaseExecutablePages()));
 }
 
 // takes (smaps: string, exe: string), an smaps text and an executable's path; returns the [start, end) address pairs
@@ -141,6 +126,24 @@ Napi::Value BinaryPagesToRelease(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+uint64_t ReleaseExecutablePages() {
+  uint64_t releasedKb = 0;
+#if defined(__linux__)
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  FILE* f = n > 0 ? std::fopen("/proc/self/smaps", "r") : nullptr;
+  if (f == nullptr) return 0;
+  exe[n] = '\0';
+  const std::vector<Mapping> mappings = ExecutableMappings(f, exe);
+  std::fclose(f);
+  for (const Mapping& m : mappings) {
+    if (!Releasable(m)) continue;
+    if (madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED) == 0) releasedKb += m.rssKb;
+  }
+#endif
+  return releasedKb;
+}
 
 void RegisterBinaryPages(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseBinaryPages", Napi::Function::New(env, ReleaseBinaryPages, "releaseBinaryPages"));

@@ -4,7 +4,13 @@
 
 #include <napi.h>
 
+#include <cstdint>
+
 namespace isthmus {
+
+// takes nothing; releases the executable's clean read-only pages from this process's mappings (any thread may call it);
+// returns the kB released (0 where there is no /proc).
+uint64_t ReleaseExecutablePages();
 
 // takes the addon's exports; adds releaseBinaryPages.
 void RegisterBinaryPages(Napi::Env env, Napi::Object exports);

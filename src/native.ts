@@ -25,6 +25,8 @@ interface IsthmusAddon {
   closeFd(fd: number): void;
   setMallocArenaMax(max: number): boolean;
   releaseBinaryPages(): number;
+  startPageReleaser(periodMs: number, limitMs: number): boolean;
+  stopPageReleaser(): number;
   binaryPagesToRelease(smaps: string, exe: string): number[];
   startAccepting(fd: number, onAccept: (fdOrError: number) => void): Acceptor;
   resumeAccepting(acceptor: Acceptor): void;
@@ -199,6 +201,12 @@ export const closeFd: (fd: number) => void = addon.closeFd;
 export const releaseBinaryPages: () => number = addon.releaseBinaryPages;
 /** takes an smaps text and an executable's path; returns the [start, end) pairs releaseBinaryPages would release (tests). */
 export const binaryPagesToRelease: (smaps: string, exe: string) => number[] = addon.binaryPagesToRelease;
+/** takes a period in ms (1..10000) and a limit (0..600000 ms, 0: none); starts a thread releasing the binary's clean
+ *  pages that often (less often while there is little to release) for at most limitMs (native/startup_page_releaser.cc);
+ *  false when one runs already. */
+export const startPageReleaser: (periodMs: number, limitMs: number) => boolean = addon.startPageReleaser;
+/** takes nothing; stops that thread; returns how many rounds it ran (0 when none ran). */
+export const stopPageReleaser: () => number = addon.stopPageReleaser;
 /** takes a count (1-1024); caps glibc's malloc arenas for threads that have none yet (native/malloc_tuning.cc);
  *  returns false where the C library has no such setting. */
 export const setMallocArenaMax: (max: number) => boolean = addon.setMallocArenaMax;

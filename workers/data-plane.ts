@@ -7,7 +7,7 @@
 import { h2CountersSnapshot } from './http2/h2-counters.js';
 import { resolveSdsSecrets, type SdsSecrets } from '../src/config/sds-secrets.js';
 import type { Bootstrap } from '../src/config/bootstrap-types.js';
-import type { Logger } from '../src/log.js';
+import type { DataPlaneLog } from './worker-log.js';
 import { RouteTable } from '../src/routing/route-table.js';
 import type { ConfigStore } from '../src/store/config-store.js';
 import { AccessLogSet } from './access-log-set.js';
@@ -25,6 +25,7 @@ import { ConnectionLimit } from './connection-limit.js';
 import { hostSetRefresher } from './balancers/host-set-refresher.js';
 
 import { WorkerContext } from './worker-context.js';
+import { loadFeaturesFor } from './feature-modules.js';
 import { configureCheckCacheDb } from './filters/mixer/check-cache-db.js';
 import { flushAllReports } from './filters/mixer/report-batcher.js';
 import { setTransportKind } from './transport-socket.js';
@@ -44,7 +45,7 @@ export class DataPlane {
   constructor(
     private readonly init: WorkerInit,
     private readonly store: ConfigStore,
-    private readonly log: Logger,
+    private readonly log: DataPlaneLog,
     private readonly post: (message: WorkerMessage) => void,
   ) {
     this.secrets = init.secrets ?? {};
@@ -102,6 +103,15 @@ export class DataPlane {
     const { bootstrap: config, missing } = resolveSdsSecrets(stored, this.secrets);
     if (missing.length > 0) {
       this.post({ type: 'config-failed', version, error: `SDS secrets ${missing.join(', ')} are not available yet` });
+      return;
+    }
+    // A feature this data plane has not loaded yet (feature-modules.ts): its import first, then this version again.
+    const loading = loadFeaturesFor(config);
+    if (loading !== null) {
+      loading.then(
+        () => this.applyVersion(version, secrets),
+        (err: unknown) => this.post({ type: 'config-failed', version, error: `loading the modules it uses failed: ${err instanceof Error ? err.message : String(err)}` }),
+      );
       return;
     }
     try {

@@ -10,10 +10,6 @@
 import type { FaultConfig, Listener, LocalRateLimitConfig, Route, VirtualHost } from '../src/config/bootstrap-types.js';
 import { CONTROL_PLANE_CLUSTER, CORS_FILTER_NAME, EXT_AUTHZ_FILTER_NAME, FAULT_FILTER_NAME, LOCAL_RATE_LIMIT_FILTER_NAME, MIXER_FILTER_NAME, RBAC_FILTER_NAME } from '../src/config/http-filter-names.js';
 import type { RbacConfig } from '../src/config/rbac-config.js';
-import { compileRbacRules } from './filters/rbac/rbac-compile.js';
-import { RbacFilterFactory } from './filters/rbac/rbac-filter.js';
-import { ExtAuthzFilterFactory } from './filters/ext-authz/ext-authz-filter.js';
-import { compileMixerFilter } from './filters/mixer/mixer-compile.js';
 import { LocalRateLimitFactory } from './filters/local-ratelimit/local-ratelimit-filter.js';
 import { localRateLimitFactory } from './filters/local-ratelimit/local-ratelimit-compile.js';
 import { compileCompressors } from './filters/compressor/compressor-compile.js';
@@ -22,6 +18,8 @@ import { CorsFilterFactory } from './filters/cors/cors-filter.js';
 import { CompiledFault, type RandomSource } from './filters/fault/fault-config.js';
 import { FaultFilterFactory } from './filters/fault/fault-filter.js';
 import type { HttpFilterFactory } from './filters/http-filter.js';
+import type { RbacFilterFactory } from './filters/rbac/rbac-filter.js';
+import { policyFilterModule } from './feature-modules.js';
 import { MirrorFilterFactory } from './filters/mirror/mirror-filter.js';
 import type { HttpFilterStats, ListenerFilterStats } from './http-filter-stats.js';
 
@@ -93,7 +91,7 @@ export function compileListenerFilters(
   // The policy filter is the listener's alone: one factory (its cache and Report batch) for every route.
   const mixer = config.mixer;
   if (mixer !== undefined) {
-    const factory = compileMixerFilter(mixer, listener, stats.mixerCounters);
+    const factory = policyFilterModule().compileMixerFilter(mixer, listener, stats.mixerCounters);
     builders[MIXER_FILTER_NAME] = () => factory;
   }
   // ext_authz: one factory per listener; gated by the RBAC filter whose shadow rules carry the named stat prefix.
@@ -103,10 +101,10 @@ export function compileListenerFilters(
     if (extAuthz.enabledBy !== null) {
       const shadow = config.rbac?.find((r) => r.shadowRules !== null && r.shadowRulesStatPrefix === extAuthz.enabledBy!.shadowStatPrefix)?.shadowRules ?? null;
       // No RBAC shadow rules of that prefix: no request carries the metadata, so the filter never runs (as in Envoy).
-      gate = compileRbacRules(shadow ?? { action: 'DENY', policies: [] }, listener.address);
+      gate = policyFilterModule().compileRbacRules(shadow ?? { action: 'DENY', policies: [] }, listener.address);
     }
     const target = extAuthz.clusterName === CONTROL_PLANE_CLUSTER ? '' : extAuthz.clusterName;
-    const factory = new ExtAuthzFilterFactory(extAuthz, target, gate, listener.address, countersFor());
+    const factory = new (policyFilterModule().ExtAuthzFilterFactory)(extAuthz, target, gate, listener.address, countersFor());
     builders[EXT_AUTHZ_FILTER_NAME] = () => factory;
   }
   // Compressors are the listener's alone (no per-route config): the same factories on every route.
@@ -119,9 +117,10 @@ export function compileListenerFilters(
   const rbacFactory = (rc: RbacConfig): RbacFilterFactory | null => {
     let factory = rbacs.get(rc);
     if (factory === undefined) {
-      const rules = rc.rules === null ? null : compileRbacRules(rc.rules, listener.address);
-      const shadow = rc.shadowRules === null ? null : compileRbacRules(rc.shadowRules, listener.address);
-      factory = rules === null && shadow === null ? null : new RbacFilterFactory(rules, shadow, countersFor());
+      const policy = policyFilterModule();
+      const rules = rc.rules === null ? null : policy.compileRbacRules(rc.rules, listener.address);
+      const shadow = rc.shadowRules === null ? null : policy.compileRbacRules(rc.shadowRules, listener.address);
+      factory = rules === null && shadow === null ? null : new policy.RbacFilterFactory(rules, shadow, countersFor());
       rbacs.set(rc, factory);
     }
     return factory;

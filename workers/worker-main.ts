@@ -2,20 +2,24 @@
 // DataPlane, fed config versions announced on the BroadcastChannel and
 // answering the agent's queries over parentPort.
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
-import { createLogger, setLogLevel } from '../src/log.js';
+import { collectStartupGarbage } from '../src/process/startup-garbage.js';
 import { releaseStartupPages } from '../src/process/startup-pages.js';
-import { ProxyStore } from '../src/store/proxy-store.js';
+import { AnnouncedConfigStore } from './announced-config-store.js';
 import { DataPlane } from './data-plane.js';
 import { MessagePolicyTransport, setPolicyTransport } from './filters/mixer/policy-transport.js';
+import { WorkerLog } from './worker-log.js';
 import { CONFIG_CHANNEL, type AgentMessage, type ConfigAnnouncement, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
 // This thread's boot (Node's worker bootstrap, the data-plane module graph) is a startup phase too.
 releaseStartupPages(init.startupPages ?? 'keep');
 const port = parentPort!;
-const log = createLogger(`worker-${init.workerId}`, init.logLevel, { format: init.logFormat, colorize: init.logColor });
-const store = ProxyStore.open(init.dataDir);
+// Config versions arrive with their announcements (no lmdb in a worker isolate: announced-config-store.ts).
+const store = new AnnouncedConfigStore();
+if (init.config !== undefined) store.accept(init.config.version, init.config.bootstrap);
 const post = (message: WorkerMessage): void => port.postMessage(message);
+// The agent writes this worker's log lines (worker-log.ts: no pino in a worker isolate).
+const log = new WorkerLog((record) => post({ type: 'log', record }), init.logLevel);
 const dataPlane = new DataPlane(init, store, log, post);
 const channel = new BroadcastChannel(CONFIG_CHANNEL);
 // The policy filter's Checks and Reports go to the agent, which holds the gRPC channel.
@@ -42,10 +46,13 @@ port.on('message', (msg: AgentMessage) => {
       dataPlane.drainListeners();
       break;
     case 'log-level':
-      setLogLevel(msg.level);
+      log.setLevel(msg.level);
       break;
     case 'shutdown':
       void shutdown(msg.timeoutMs);
+      break;
+    case 'config':
+      onAnnouncement(msg.announcement);
       break;
     case 'policy-check-result':
       policy.onReply(msg);
@@ -53,9 +60,13 @@ port.on('message', (msg: AgentMessage) => {
   }
 });
 
-channel.onmessage = (event: unknown) => {
-  const { version, secrets } = (event as { data: ConfigAnnouncement }).data;
+function onAnnouncement({ version, config, secrets }: ConfigAnnouncement): void {
+  store.accept(version, config);
   dataPlane.applyVersion(version, secrets);
-};
+}
+
+channel.onmessage = (event: unknown) => onAnnouncement((event as { data: ConfigAnnouncement }).data);
 
 dataPlane.applyVersion(store.activeVersion());
+// This thread's startup is over once it serves: its garbage goes before load arrives (startup-garbage.ts).
+if (init.startupPages === 'release') setImmediate(() => collectStartupGarbage());

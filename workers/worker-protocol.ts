@@ -2,6 +2,8 @@
 // Config versions travel on a BroadcastChannel (CONFIG_CHANNEL); everything
 // else is point-to-point over the worker's parentPort.
 
+import type { Bootstrap } from '../src/config/bootstrap-types.js';
+import type { WorkerLogRecord } from './worker-log.js';
 import type { WorkerStatsSnapshot } from '../src/stats/worker-stats-snapshot.js';
 import type { SdsSecrets } from '../src/config/sds-secrets.js';
 import type { PolicyCheckMessage, PolicyCheckReply, PolicyReportMessage } from './filters/mixer/policy-transport.js';
@@ -18,6 +20,8 @@ export const CONFIG_CHANNEL = 'isthmus:config';
 
 export interface ConfigAnnouncement {
   readonly version: number;
+  /** The version's config (workers keep it in an AnnouncedConfigStore; nothing is read from LMDB). */
+  readonly config: Bootstrap;
   /**
    * The agent's SDS secrets (its workload certificate and key, the trust bundle), sent with every version so
    * a worker always compiles a version with the secrets it was written for. Never written to LMDB.
@@ -62,6 +66,8 @@ export interface WorkerInit {
   readonly tlsTicketKey: Uint8Array;
   /** The agent's SDS secrets when this worker started (a restarted worker compiles with the current ones). */
   readonly secrets?: SdsSecrets;
+  /** The newest version announced when this worker started, and its config; absent before the first. */
+  readonly config?: { readonly version: number; readonly bootstrap: Bootstrap };
 }
 
 // ---- agent -> worker ----
@@ -74,6 +80,8 @@ export type AgentMessage =
   | { readonly type: 'log-level'; readonly level: string }
   /** Stop accepting, finish in-flight requests within timeoutMs, close all, then post 'drained'. */
   | { readonly type: 'shutdown'; readonly timeoutMs: number }
+  /** A version this worker missed on the BroadcastChannel (announced while it started): the same announcement, to it alone. */
+  | { readonly type: 'config'; readonly announcement: ConfigAnnouncement }
   /** The answer to a worker's policy Check. */
   | PolicyCheckReply;
 
@@ -87,6 +95,8 @@ export type WorkerMessage =
   | { readonly type: 'drained' }
   /** This worker ejected an endpoint (outlier detection); kind is an EJECTION_KIND. */
   | { readonly type: 'outlier-ejection'; readonly cluster: string; readonly address: string; readonly port: number; readonly kind: number }
+  /** A log record: the agent writes it (workers do not load pino: worker-log.ts). */
+  | { readonly type: 'log'; readonly record: WorkerLogRecord }
   /** The policy filter's Check and Report go through the agent (workers do not load gRPC). */
   | PolicyCheckMessage
   | PolicyReportMessage;

@@ -14,10 +14,10 @@ describe('the proxy command line', () => {
   it("carries the bin script's V8 memory flags: small young generation, no baseline code, size-optimized heap", () => {
     const { command, args } = isthmusCommand(['proxy', '--help']);
     expect(command).toBe(process.execPath);
-    expect(args.slice(0, 3)).toEqual(['--max-semi-space-size=1', '--no-sparkplug', '--optimize-for-size']);
-    expect(args.slice(3)).toEqual([BIN, 'proxy', '--help']);
+    expect(args.slice(0, 4)).toEqual(['--max-semi-space-size=1', '--no-sparkplug', '--optimize-for-size', '--expose-gc']);
+    expect(args.slice(4)).toEqual([BIN, 'proxy', '--help']);
     // The flags are ones this node accepts: the command runs.
-    expect(execFileSync(command, [...args.slice(0, 3), BIN, 'version'], { encoding: 'utf8' })).toMatch(/^isthmus /);
+    expect(execFileSync(command, [...args.slice(0, 4), BIN, 'version'], { encoding: 'utf8' })).toMatch(/^isthmus /);
   });
 
   it('reads only `#!/usr/bin/env -S node ...` lines: none from any other first line', () => {

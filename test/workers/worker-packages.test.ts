@@ -3,6 +3,9 @@
 // thread; workers get parsed config from LMDB), pino-pretty, uWebSockets.js or gRPC. Loaded as a worker
 // loads it: the compiled dist/ graph of data-plane.js in a fresh process.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -24,10 +27,73 @@ function packagesLoadedBy(module: string): string[] {
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[];
 }
 
+/** Takes a worker entry in dist/; returns the packages its module graph loads in a worker thread (its own code stops at
+ *  once on the missing workerData: every static import has been evaluated by then). */
+function packagesLoadedInWorkerBy(module: string): string[] {
+  const script = `
+    const { Worker } = await import('node:worker_threads');
+    const code = \`(async () => {
+      const { parentPort } = await import('node:worker_threads');
+      const { loadedPackages } = await import(\${JSON.stringify(${JSON.stringify(`${root}dist/src/process/loaded-packages.js`)})});
+      await import(\${JSON.stringify(${JSON.stringify(`${root}dist/${module}`)})}).catch(() => {});
+      parentPort.postMessage(loadedPackages());
+    })()\`;
+    const worker = new Worker(code, { eval: true });
+    worker.once('message', (names) => { process.stdout.write(JSON.stringify(names)); process.exit(0); });`;
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[];
+}
+
+/** Takes a script (ES module code run after the hook is in place); returns the dist/ module files it loaded. */
+function distModulesLoadedBy(code: string): string[] {
+  const hook = `import { appendFileSync } from 'node:fs';
+    export async function load(url, context, next) { if (url.includes('/dist/')) appendFileSync(process.env.LOADED_LOG, url.slice(url.indexOf('/dist/') + 6) + '\\n'); return next(url, context); }`;
+  const script = `
+    const { register } = await import('node:module');
+    register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
+    ${code}
+    process.stdout.write((await import('node:fs')).readFileSync(process.env.LOADED_LOG, 'utf8'));`;
+  const log = join(mkdtempSync(join(tmpdir(), 'loaded-modules-')), 'loaded.txt');
+  writeFileSync(log, '');
+  try {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, LOADED_LOG: log } });
+    return out.split('\n').filter((l) => l !== '');
+  } finally {
+    rmSync(dirname(log), { recursive: true, force: true });
+  }
+}
+
+// Each feature module costs every isolate its own parse and keep; a config that does not use the feature must not
+// load it (workers/feature-modules.ts loads it when a config first does).
+describe('feature modules', () => {
+  const POLICY = ['workers/filters/policy-filters.js', 'workers/filters/rbac/rbac-compile.js', 'workers/filters/ext-authz/ext-authz-filter.js', 'workers/filters/mixer/mixer-compile.js'];
+
+  it("the data plane's graph (worker thread and one-thread mode) loads no access-policy filter module", () => {
+    const loaded = distModulesLoadedBy(`await import(${JSON.stringify(`${root}dist/workers/data-plane.js`)}); await import(${JSON.stringify(`${root}dist/workers/agent/in-thread-data-plane.js`)});`);
+    expect(loaded).toContain('workers/route-filters.js'); // the list is real
+    expect(loaded.filter((m) => POLICY.includes(m))).toEqual([]);
+  });
+
+  it('the list is real: loading the features a config with an RBAC filter uses loads them', () => {
+    const loaded = distModulesLoadedBy(`await (await import(${JSON.stringify(`${root}dist/workers/feature-modules.js`)})).loadPolicyFilters();`);
+    expect(POLICY.filter((m) => !loaded.includes(m))).toEqual([]);
+  });
+});
+
 describe("the data plane's module graph", () => {
   it('loads neither yaml, pino-pretty, uWebSockets.js nor gRPC', () => {
     const loaded = packagesLoadedBy('workers/data-plane.js');
     expect(loaded.filter((name) => name === 'yaml' || name === 'pino-pretty' || name.includes('uws') || name.startsWith('@grpc/'))).toEqual([]);
+  });
+
+  // Each package costs every worker isolate its own copy: pino and its streams ~1.3 MB of heap (a worker's few log
+  // lines go to the agent: worker-log.ts), lmdb and msgpackr ~2 MB (config comes with its announcement:
+  // announced-config-store.ts; the policy filter's check cache opens lmdb on first use only).
+  it("a worker thread's entry loads no package at all: no pino, no lmdb", () => {
+    expect(packagesLoadedInWorkerBy('workers/worker-main.js')).toEqual([]);
+  });
+
+  it('the list is real: in a worker thread, a module that uses pino loads it', () => {
+    expect(packagesLoadedInWorkerBy('src/log.js')).toContain('pino');
   });
 
   it('the list is real: the agent, which reads YAML bootstraps, does load yaml', () => {

@@ -48,7 +48,8 @@ import type { WorkloadIdentity } from './workload-identity.js';
 import { secretsView } from './secrets-view.js';
 import { resolveSdsSecrets, sdsSecretNames, type SdsSecrets } from '../../src/config/sds-secrets.js';
 import { adsSecretNames, mergeSecrets, withoutWarming, type Warming } from './sds-warming.js';
-import { releaseStartupPages } from '../../src/process/startup-pages.js';
+import { releaseStartupPages, startServingReleaser } from '../../src/process/startup-pages.js';
+import { collectStartupGarbage } from '../../src/process/startup-garbage.js';
 
 /** Where the control plane puts the outbound listener (its mesh option outboundAddress, Istio's 127.0.0.1). */
 const OUTBOUND_ADDRESS = '127.0.0.1';
@@ -193,6 +194,7 @@ export class ProxyAgent implements AdminBackend {
       onChange,
       onOutlierEjection,
       policy,
+      readConfig: (version) => this.store.readConfig(version),
       onWorkerExit: (workerId) => {
         // A crashed worker's in-flight requests, retries and connections would otherwise stay counted for good.
         const released = this.sharedState.releaseWorker(workerId);
@@ -222,8 +224,10 @@ export class ProxyAgent implements AdminBackend {
     }
     // Also on a forced exit that skips shutdown().
     process.once('exit', () => lock.release());
-    // lmdb (and msgpackr) load only when worker threads need a store they can read (≈ 5 MB RSS otherwise).
-    const store = options.workers === 1 ? new MemoryConfigStore() : (await import('../../src/store/proxy-store.js')).ProxyStore.open(options.dataDir);
+    // Versions live in memory: worker threads get each one's config with its announcement (worker-supervisor.ts), so
+    // no thread loads lmdb and msgpackr for config (≈ 2 MB of heap per isolate); the policy filter's check cache
+    // opens the LMDB environment in the data directory on first use (check-cache-db.ts).
+    const store = new MemoryConfigStore();
     // layered_runtime overload.global_downstream_max_connections: the limit when --max-connections is not given.
     const runtimeMax = bootstrap.runtime?.globalDownstreamMaxConnections ?? null;
     const effective = runtimeMax !== null && options.maxConnections === 0 ? { ...options, maxConnections: runtimeMax } : options;
@@ -529,6 +533,8 @@ export class ProxyAgent implements AdminBackend {
     );
     // Every data plane serves: what startup alone touched of the node binary goes (src/process/startup-pages.ts).
     releaseStartupPages(this.options.startupPages);
+    startServingReleaser(this.options.startupPages);
+    if (this.options.startupPages === 'release') setImmediate(() => collectStartupGarbage());
   }
 
   // ---- AdminBackend ----

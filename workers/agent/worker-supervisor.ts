@@ -4,8 +4,9 @@
 // while the others keep serving.
 import type { PolicyTransport } from '../filters/mixer/policy-transport.js';
 import type { SdsSecrets } from '../../src/config/sds-secrets.js';
+import type { Bootstrap } from '../../src/config/bootstrap-types.js';
 import { BroadcastChannel, Worker } from 'node:worker_threads';
-import type { Logger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { CONFIG_CHANNEL, type AgentMessage, type ConfigAnnouncement, type WorkerInit, type WorkerMessage } from '../worker-protocol.js';
 import type { DataPlaneHost, QueryType, WorkerState, WorkerStatus } from './data-plane-host.js';
 
@@ -36,6 +37,8 @@ interface WorkerSlot {
   drained: boolean;
   /** The thread's uncaught error, if it died of one. */
   exitReason: string | null;
+  /** Writes the worker's log records (made on its first). */
+  logger: Logger | null;
 }
 
 type QueryReply = Extract<WorkerMessage, { type: QueryType }>;
@@ -60,6 +63,8 @@ export interface WorkerSupervisorOptions {
   readonly onOutlierEjection?: (msg: Extract<WorkerMessage, { type: 'outlier-ejection' }>) => void;
   /** Where the workers' policy Checks and Reports go (the agent's PolicyClient). */
   readonly policy?: PolicyTransport;
+  /** The agent's stored config of a version (announced with it: worker threads read no store). */
+  readonly readConfig: (version: number) => Bootstrap | undefined;
   /** A worker's thread has ended (any reason), before a replacement starts: release what it held in shared state. */
   readonly onWorkerExit?: (workerId: number) => void;
 }
@@ -70,6 +75,8 @@ export class WorkerSupervisor implements DataPlaneHost {
   private readonly channel = new BroadcastChannel(CONFIG_CHANNEL);
   /** The agent's SDS secrets as last announced: each (re)started worker gets them in its workerData. */
   private secrets: SdsSecrets = {};
+  /** The newest version announced and its config: every (re)started worker begins with it. */
+  private current: { readonly version: number; readonly bootstrap: Bootstrap } | undefined;
   private readonly slots: WorkerSlot[];
   private readonly pending = new Map<number, PendingQuery>();
   private nextQueryId = 1;
@@ -94,6 +101,7 @@ export class WorkerSupervisor implements DataPlaneHost {
       restartTimer: null,
       drained: false,
       exitReason: null,
+      logger: null,
     }));
   }
 
@@ -104,7 +112,15 @@ export class WorkerSupervisor implements DataPlaneHost {
 
   announce(version: number, secrets?: SdsSecrets): void {
     if (secrets !== undefined) this.secrets = secrets;
-    const announcement: ConfigAnnouncement = { version, secrets: this.secrets };
+    const bootstrap = this.options.readConfig(version);
+    if (bootstrap === undefined) {
+      this.options.log.error({ version }, 'config version to announce is not in the store; workers keep the one they serve');
+      return;
+    }
+    // The config goes with the version (workers hold no store of their own: announced-config-store.ts); a worker that
+    // starts later gets the newest in its workerData.
+    this.current = { version, bootstrap };
+    const announcement: ConfigAnnouncement = { version, config: bootstrap, secrets: this.secrets };
     this.channel.postMessage(announcement);
   }
 
@@ -201,7 +217,10 @@ export class WorkerSupervisor implements DataPlaneHost {
 
   private spawn(slot: WorkerSlot): void {
     const { workerUrl, init, log } = this.options;
-    const workerData: WorkerInit = { ...init, workerId: slot.workerId, logLevel: this.logLevel ?? init.logLevel, secrets: this.secrets };
+    const workerData: WorkerInit = {
+      ...init, workerId: slot.workerId, logLevel: this.logLevel ?? init.logLevel, secrets: this.secrets,
+      ...(this.current === undefined ? {} : { config: this.current }),
+    };
     const worker = new Worker(workerUrl, { workerData, stdout: false, stderr: false, resourceLimits: WORKER_LIMITS });
     slot.worker = worker;
     slot.state = 'starting';
@@ -225,11 +244,13 @@ export class WorkerSupervisor implements DataPlaneHost {
         slot.appliedVersion = Math.max(slot.appliedVersion, msg.version);
         if (slot.state === 'starting') slot.state = 'running';
         this.options.log.debug({ workerId: slot.workerId, version: msg.version }, 'worker applied config');
+        this.catchUp(slot, worker, msg.version);
         this.options.onChange?.();
         return;
       case 'config-failed':
         slot.lastError = `config version ${msg.version}: ${msg.error}`;
         this.options.log.error({ workerId: slot.workerId, version: msg.version, error: msg.error }, 'worker could not apply config');
+        this.catchUp(slot, worker, msg.version);
         this.options.onChange?.();
         return;
       case 'stats':
@@ -258,9 +279,30 @@ export class WorkerSupervisor implements DataPlaneHost {
       case 'policy-report':
         this.options.policy?.report(msg.target, msg.batch);
         return;
+      case 'log':
+        this.workerLogger(slot)[msg.record.level](msg.record.fields, msg.record.msg);
+        return;
       default:
         this.options.log.warn({ workerId: slot.workerId, message: msg }, 'unknown message from worker');
     }
+  }
+
+  /**
+   * A worker that answered for an older version than the newest announced missed that announcement: it was made
+   * while the thread started, before it listened on the channel (its workerData had the version before). It gets
+   * the announcement on its own port.
+   */
+  private catchUp(slot: WorkerSlot, worker: Worker, answeredVersion: number): void {
+    const current = this.current;
+    if (current === undefined || answeredVersion >= current.version || slot.worker !== worker) return;
+    this.post(slot, { type: 'config', announcement: { version: current.version, config: current.bootstrap, secrets: this.secrets } });
+  }
+
+  /** The pino logger writing a worker's records ("worker-N", the proxy's format; one per slot, kept across restarts). */
+  private workerLogger(slot: WorkerSlot): Logger {
+    const { init } = this.options;
+    // The worker's level first (it drops what is below); admin /logging sets this one with every other logger here.
+    return (slot.logger ??= createLogger(`worker-${slot.workerId}`, this.logLevel ?? init.logLevel, { format: init.logFormat, colorize: init.logColor }));
   }
 
   private onExit(slot: WorkerSlot, worker: Worker, code: number): void {
