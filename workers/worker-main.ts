@@ -51,21 +51,17 @@ port.on('message', (msg: AgentMessage) => {
     case 'shutdown':
       void shutdown(msg.timeoutMs);
       break;
-    case 'config':
-      onAnnouncement(msg.announcement);
-      break;
     case 'policy-check-result':
       policy.onReply(msg);
       break;
   }
 });
 
-function onAnnouncement({ version, config, secrets }: ConfigAnnouncement): void {
+channel.onmessage = (event: unknown) => {
+  const { version, config, secrets } = (event as { data: ConfigAnnouncement }).data;
   store.accept(version, config);
   dataPlane.applyVersion(version, secrets);
-}
-
-channel.onmessage = (event: unknown) => onAnnouncement((event as { data: ConfigAnnouncement }).data);
+};
 
 dataPlane.applyVersion(store.activeVersion());
 // This thread's startup is over once it serves: its garbage goes before load arrives (startup-garbage.ts).

@@ -80,8 +80,6 @@ export type AgentMessage =
   | { readonly type: 'log-level'; readonly level: string }
   /** Stop accepting, finish in-flight requests within timeoutMs, close all, then post 'drained'. */
   | { readonly type: 'shutdown'; readonly timeoutMs: number }
-  /** A version this worker missed on the BroadcastChannel (announced while it started): the same announcement, to it alone. */
-  | { readonly type: 'config'; readonly announcement: ConfigAnnouncement }
   /** The answer to a worker's policy Check. */
   | PolicyCheckReply;
 

@@ -244,13 +244,11 @@ export class WorkerSupervisor implements DataPlaneHost {
         slot.appliedVersion = Math.max(slot.appliedVersion, msg.version);
         if (slot.state === 'starting') slot.state = 'running';
         this.options.log.debug({ workerId: slot.workerId, version: msg.version }, 'worker applied config');
-        this.catchUp(slot, worker, msg.version);
         this.options.onChange?.();
         return;
       case 'config-failed':
         slot.lastError = `config version ${msg.version}: ${msg.error}`;
         this.options.log.error({ workerId: slot.workerId, version: msg.version, error: msg.error }, 'worker could not apply config');
-        this.catchUp(slot, worker, msg.version);
         this.options.onChange?.();
         return;
       case 'stats':
@@ -285,17 +283,6 @@ export class WorkerSupervisor implements DataPlaneHost {
       default:
         this.options.log.warn({ workerId: slot.workerId, message: msg }, 'unknown message from worker');
     }
-  }
-
-  /**
-   * A worker that answered for an older version than the newest announced missed that announcement: it was made
-   * while the thread started, before it listened on the channel (its workerData had the version before). It gets
-   * the announcement on its own port.
-   */
-  private catchUp(slot: WorkerSlot, worker: Worker, answeredVersion: number): void {
-    const current = this.current;
-    if (current === undefined || answeredVersion >= current.version || slot.worker !== worker) return;
-    this.post(slot, { type: 'config', announcement: { version: current.version, config: current.bootstrap, secrets: this.secrets } });
   }
 
   /** The pino logger writing a worker's records ("worker-N", the proxy's format; one per slot, kept across restarts). */
