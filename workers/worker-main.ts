@@ -4,7 +4,7 @@
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { collectStartupGarbage } from '../src/process/startup-garbage.js';
 import { releaseStartupPages } from '../src/process/startup-pages.js';
-import { AnnouncedConfigStore } from './announced-config-store.js';
+import { ProxyStore } from '../src/store/proxy-store.js';
 import { DataPlane } from './data-plane.js';
 import { MessagePolicyTransport, setPolicyTransport } from './filters/mixer/policy-transport.js';
 import { WorkerLog } from './worker-log.js';
@@ -14,9 +14,7 @@ const init = workerData as WorkerInit;
 // This thread's boot (Node's worker bootstrap, the data-plane module graph) is a startup phase too.
 releaseStartupPages(init.startupPages ?? 'keep');
 const port = parentPort!;
-// Config versions arrive with their announcements (no lmdb in a worker isolate: announced-config-store.ts).
-const store = new AnnouncedConfigStore();
-if (init.config !== undefined) store.accept(init.config.version, init.config.bootstrap);
+const store = ProxyStore.open(init.dataDir);
 const post = (message: WorkerMessage): void => port.postMessage(message);
 // The agent writes this worker's log lines (worker-log.ts: no pino in a worker isolate).
 const log = new WorkerLog((record) => post({ type: 'log', record }), init.logLevel);
@@ -58,8 +56,7 @@ port.on('message', (msg: AgentMessage) => {
 });
 
 channel.onmessage = (event: unknown) => {
-  const { version, config, secrets } = (event as { data: ConfigAnnouncement }).data;
-  store.accept(version, config);
+  const { version, secrets } = (event as { data: ConfigAnnouncement }).data;
   dataPlane.applyVersion(version, secrets);
 };
 

@@ -2,7 +2,6 @@
 // Config versions travel on a BroadcastChannel (CONFIG_CHANNEL); everything
 // else is point-to-point over the worker's parentPort.
 
-import type { Bootstrap } from '../src/config/bootstrap-types.js';
 import type { WorkerLogRecord } from './worker-log.js';
 import type { WorkerStatsSnapshot } from '../src/stats/worker-stats-snapshot.js';
 import type { SdsSecrets } from '../src/config/sds-secrets.js';
@@ -20,8 +19,6 @@ export const CONFIG_CHANNEL = 'isthmus:config';
 
 export interface ConfigAnnouncement {
   readonly version: number;
-  /** The version's config (workers keep it in an AnnouncedConfigStore; nothing is read from LMDB). */
-  readonly config: Bootstrap;
   /**
    * The agent's SDS secrets (its workload certificate and key, the trust bundle), sent with every version so
    * a worker always compiles a version with the secrets it was written for. Never written to LMDB.
@@ -66,8 +63,6 @@ export interface WorkerInit {
   readonly tlsTicketKey: Uint8Array;
   /** The agent's SDS secrets when this worker started (a restarted worker compiles with the current ones). */
   readonly secrets?: SdsSecrets;
-  /** The newest version announced when this worker started, and its config; absent before the first. */
-  readonly config?: { readonly version: number; readonly bootstrap: Bootstrap };
 }
 
 // ---- agent -> worker ----

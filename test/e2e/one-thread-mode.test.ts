@@ -2,7 +2,7 @@
 // main thread beside the agent, with no worker isolate; everything the admin
 // API does with workers works the same. --workers 2 still uses threads. A
 // proxy loads only the packages its role uses (no @grpc/* or protos without
-// --control, and no lmdb for config: worker threads get each version with its announcement).
+// --control, no lmdb with one thread).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -96,7 +96,7 @@ describe('--workers 1: the data plane on the main thread', () => {
 });
 
 describe('--workers 2: worker threads', () => {
-  it('runs the data plane in two worker threads that get config with its announcement, without lmdb', async () => {
+  it('runs the data plane in two worker threads that read config from LMDB', async () => {
     const p = (proxy = await startProxy({ bootstrapPath, dataDir: join(dir.path, 'data-two'), workers: 2 }));
     const info = await serverInfo(p);
     expect(info.thread_model).toBe('worker-threads');
@@ -104,14 +104,14 @@ describe('--workers 2: worker threads', () => {
     expect(dump.threadModel).toBe('worker-threads');
     expect(dump.workers).toHaveLength(2);
     for (const w of dump.workers) expect(w.threadId).toBeGreaterThan(0);
-    expect(info.loaded_packages.filter((name) => name.includes('lmdb') || name.includes('msgpackr'))).toEqual([]);
+    expect(info.loaded_packages).toContain('lmdb');
     const port = p.ports.get('outbound')!;
     expect((await request(port, '/two')).body).toBe('upstream /two\n');
-    // A reload reaches both threads (announced on the BroadcastChannel with its config).
+    // A reload reaches both threads (announced on the BroadcastChannel, read from LMDB).
     replaceFile(bootstrapPath, bootstrapYaml(taggedBootstrap({ upstreamPort: upstream.port, tag: 'v2' })));
     await waitFor('both workers to apply v2', async () => (await configDump(p)).workers.every((w) => w.appliedVersion === 2 && w.state === 'running'));
     for (let i = 0; i < 5; i++) expect((await request(port, '/version')).body).toBe('v2');
-    // The threads (V8's, both workers') share two malloc arenas (bin/isthmus.js caps them first thing).
+    // The threads (V8's, both workers', LMDB's) share two malloc arenas (bin/isthmus.js caps them first thing).
     expect(countMallocArenas(p.child.pid!)).toBeLessThanOrEqual(1);
     replaceFile(bootstrapPath, bootstrapYaml(taggedBootstrap({ upstreamPort: upstream.port, tag: 'v1' })));
   }, 30_000);

@@ -194,7 +194,6 @@ export class ProxyAgent implements AdminBackend {
       onChange,
       onOutlierEjection,
       policy,
-      readConfig: (version) => this.store.readConfig(version),
       onWorkerExit: (workerId) => {
         // A crashed worker's in-flight requests, retries and connections would otherwise stay counted for good.
         const released = this.sharedState.releaseWorker(workerId);
@@ -224,10 +223,8 @@ export class ProxyAgent implements AdminBackend {
     }
     // Also on a forced exit that skips shutdown().
     process.once('exit', () => lock.release());
-    // Versions live in memory: worker threads get each one's config with its announcement (worker-supervisor.ts), so
-    // no thread loads lmdb and msgpackr for config (≈ 2 MB of heap per isolate); the policy filter's check cache
-    // opens the LMDB environment in the data directory on first use (check-cache-db.ts).
-    const store = new MemoryConfigStore();
+    // lmdb (and msgpackr) load only when worker threads need a store they can read (≈ 5 MB RSS otherwise).
+    const store = options.workers === 1 ? new MemoryConfigStore() : (await import('../../src/store/proxy-store.js')).ProxyStore.open(options.dataDir);
     // layered_runtime overload.global_downstream_max_connections: the limit when --max-connections is not given.
     const runtimeMax = bootstrap.runtime?.globalDownstreamMaxConnections ?? null;
     const effective = runtimeMax !== null && options.maxConnections === 0 ? { ...options, maxConnections: runtimeMax } : options;

@@ -4,7 +4,6 @@
 // while the others keep serving.
 import type { PolicyTransport } from '../filters/mixer/policy-transport.js';
 import type { SdsSecrets } from '../../src/config/sds-secrets.js';
-import type { Bootstrap } from '../../src/config/bootstrap-types.js';
 import { BroadcastChannel, Worker } from 'node:worker_threads';
 import { createLogger, type Logger } from '../../src/log.js';
 import { CONFIG_CHANNEL, type AgentMessage, type ConfigAnnouncement, type WorkerInit, type WorkerMessage } from '../worker-protocol.js';
@@ -63,8 +62,6 @@ export interface WorkerSupervisorOptions {
   readonly onOutlierEjection?: (msg: Extract<WorkerMessage, { type: 'outlier-ejection' }>) => void;
   /** Where the workers' policy Checks and Reports go (the agent's PolicyClient). */
   readonly policy?: PolicyTransport;
-  /** The agent's stored config of a version (announced with it: worker threads read no store). */
-  readonly readConfig: (version: number) => Bootstrap | undefined;
   /** A worker's thread has ended (any reason), before a replacement starts: release what it held in shared state. */
   readonly onWorkerExit?: (workerId: number) => void;
 }
@@ -75,8 +72,6 @@ export class WorkerSupervisor implements DataPlaneHost {
   private readonly channel = new BroadcastChannel(CONFIG_CHANNEL);
   /** The agent's SDS secrets as last announced: each (re)started worker gets them in its workerData. */
   private secrets: SdsSecrets = {};
-  /** The newest version announced and its config: every (re)started worker begins with it. */
-  private current: { readonly version: number; readonly bootstrap: Bootstrap } | undefined;
   private readonly slots: WorkerSlot[];
   private readonly pending = new Map<number, PendingQuery>();
   private nextQueryId = 1;
@@ -112,15 +107,7 @@ export class WorkerSupervisor implements DataPlaneHost {
 
   announce(version: number, secrets?: SdsSecrets): void {
     if (secrets !== undefined) this.secrets = secrets;
-    const bootstrap = this.options.readConfig(version);
-    if (bootstrap === undefined) {
-      this.options.log.error({ version }, 'config version to announce is not in the store; workers keep the one they serve');
-      return;
-    }
-    // The config goes with the version (workers hold no store of their own: announced-config-store.ts); a worker that
-    // starts later gets the newest in its workerData.
-    this.current = { version, bootstrap };
-    const announcement: ConfigAnnouncement = { version, config: bootstrap, secrets: this.secrets };
+    const announcement: ConfigAnnouncement = { version, secrets: this.secrets };
     this.channel.postMessage(announcement);
   }
 
@@ -217,10 +204,7 @@ export class WorkerSupervisor implements DataPlaneHost {
 
   private spawn(slot: WorkerSlot): void {
     const { workerUrl, init, log } = this.options;
-    const workerData: WorkerInit = {
-      ...init, workerId: slot.workerId, logLevel: this.logLevel ?? init.logLevel, secrets: this.secrets,
-      ...(this.current === undefined ? {} : { config: this.current }),
-    };
+    const workerData: WorkerInit = { ...init, workerId: slot.workerId, logLevel: this.logLevel ?? init.logLevel, secrets: this.secrets };
     const worker = new Worker(workerUrl, { workerData, stdout: false, stderr: false, resourceLimits: WORKER_LIMITS });
     slot.worker = worker;
     slot.state = 'starting';

@@ -1,9 +1,9 @@
 // Where the check cache lives: the `checkcache` database of the proxy's LMDB
 // environment (DESIGN.md §4-5), shared by every worker thread of the proxy and
-// kept across worker restarts. Config stores are in memory (worker threads
-// get each version with its announcement), so every data plane opens the
-// environment in the data directory itself, on the first policy filter
-// only: a proxy without policy never loads lmdb.
+// kept across worker restarts. A worker thread reuses the ProxyStore it
+// already opened; the --workers 1 data plane (whose config store is in
+// memory) opens the environment in the data directory itself, on the first
+// policy filter only, so a proxy without policy never loads lmdb there.
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 
