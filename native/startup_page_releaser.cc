@@ -10,7 +10,6 @@
 // (the binary's mapping is the process's): a static, not addon instance data.
 #include "startup_page_releaser.h"
 
-#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -55,27 +54,19 @@ class PageReleaser {
   ~PageReleaser() { Stop(); }
 
  private:
-  // A proxy that never reports ready (a control plane that never answers) must not pay the startup period forever:
-  // `limit` (zero: no limit, the serving releaser). A round that found little to release (under kBusyKb) doubles
-  // the wait, up to kMaxBackoff periods, so an idle proxy's releaser wakes rarely; a busy round restores the period.
+  // A proxy that never reports ready (a control plane that never answers) must not pay for this forever: `limit`.
   void Run(std::chrono::milliseconds period, std::chrono::milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
-    const bool limited = limit.count() > 0;
-    auto wait = period;
     std::unique_lock<std::mutex> lock(mutex_);
-    while (!stop_ && (!limited || std::chrono::steady_clock::now() < deadline)) {
+    while (!stop_ && std::chrono::steady_clock::now() < deadline) {
       lock.unlock();
-      const uint64_t releasedKb = ReleaseExecutablePages();
+      ReleaseExecutablePages();
       lock.lock();
       rounds_++;
-      wait = releasedKb >= kBusyKb ? period : std::min(wait * 2, period * kMaxBackoff);
-      wake_.wait_for(lock, wait, [this] { return stop_; });
+      wake_.wait_for(lock, period, [this] { return stop_; });
     }
     finished_ = true;
   }
-
-  static constexpr uint64_t kBusyKb = 1024;
-  static constexpr int kMaxBackoff = 8;
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -90,8 +81,8 @@ PageReleaser& Releaser() {
   return *releaser;
 }
 
-// takes (periodMs: integer 1..10000, limitMs: integer 0..600000, how long it runs unless stopped first, 0 for no
-// limit); returns true when it started the releaser, false when one already runs.
+// takes (periodMs: integer 1..1000, limitMs: integer 1..600000, how long it runs unless stopped first); returns true
+// when it started the releaser, false when one already runs.
 Napi::Value StartPageReleaser(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
@@ -100,8 +91,8 @@ Napi::Value StartPageReleaser(const Napi::CallbackInfo& info) {
   }
   const int64_t periodMs = info[0].As<Napi::Number>().Int64Value();
   const int64_t limitMs = info[1].As<Napi::Number>().Int64Value();
-  if (periodMs < 1 || periodMs > 10000 || limitMs < 0 || limitMs > 600000) {
-    Napi::RangeError::New(env, "startPageReleaser(periodMs, limitMs): periodMs must be 1..10000 and limitMs 0..600000").ThrowAsJavaScriptException();
+  if (periodMs < 1 || periodMs > 1000 || limitMs < 1 || limitMs > 600000) {
+    Napi::RangeError::New(env, "startPageReleaser(periodMs, limitMs): periodMs must be 1..1000 and limitMs 1..600000").ThrowAsJavaScriptException();
     return env.Undefined();
   }
 #if defined(__linux__)

@@ -201,9 +201,8 @@ export const closeFd: (fd: number) => void = addon.closeFd;
 export const releaseBinaryPages: () => number = addon.releaseBinaryPages;
 /** takes an smaps text and an executable's path; returns the [start, end) pairs releaseBinaryPages would release (tests). */
 export const binaryPagesToRelease: (smaps: string, exe: string) => number[] = addon.binaryPagesToRelease;
-/** takes a period in ms (1..10000) and a limit (0..600000 ms, 0: none); starts a thread releasing the binary's clean
- *  pages that often (less often while there is little to release) for at most limitMs (native/startup_page_releaser.cc);
- *  false when one runs already. */
+/** takes a period in ms (1..1000) and a limit (1..600000 ms); starts a thread releasing the binary's clean pages that
+ *  often for at most limitMs (native/startup_page_releaser.cc); false when one runs already. */
 export const startPageReleaser: (periodMs: number, limitMs: number) => boolean = addon.startPageReleaser;
 /** takes nothing; stops that thread; returns how many rounds it ran (0 when none ran). */
 export const stopPageReleaser: () => number = addon.stopPageReleaser;

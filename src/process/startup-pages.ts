@@ -41,26 +41,7 @@ export function startStartupReleaser(setting: StartupPages, periodMs = STARTUP_R
   }
 }
 
-/**
- * Serving, the releaser keeps going at this period (ms; up to 8x longer while a round finds under 1 MB to release, as
- * an idle proxy's do): warm-up under load (the optimizing compiler, first calls of every serving path) faults in
- * code that the steady state no longer touches. --workers 2 under the bench's load: peak RSS -2..4 MB. A round is
- * ~1.3 ms of one thread, plus the minor faults that bring back what is still used.
- */
-export const SERVING_RELEASE_PERIOD_MS = 1000;
-
-/** Takes the --startup-pages setting; the proxy serves: the startup releaser stops, and with "release" a slow one keeps going; returns whether it did. */
-export function startServingReleaser(setting: StartupPages): boolean {
-  stopStartupReleaser();
-  if (setting !== 'release') return false;
-  try {
-    return startPageReleaser(SERVING_RELEASE_PERIOD_MS, 0);
-  } catch {
-    return false;
-  }
-}
-
-/** Takes nothing; stops the releaser (startup's or serving's); returns the rounds it ran (0 when none). */
+/** Takes nothing; stops the startup releaser (serving from here on); returns the rounds it ran (0 when none). */
 export function stopStartupReleaser(): number {
   try {
     return stopPageReleaser();

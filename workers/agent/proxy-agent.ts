@@ -48,7 +48,7 @@ import type { WorkloadIdentity } from './workload-identity.js';
 import { secretsView } from './secrets-view.js';
 import { resolveSdsSecrets, sdsSecretNames, type SdsSecrets } from '../../src/config/sds-secrets.js';
 import { adsSecretNames, mergeSecrets, withoutWarming, type Warming } from './sds-warming.js';
-import { releaseStartupPages, startServingReleaser } from '../../src/process/startup-pages.js';
+import { releaseStartupPages, stopStartupReleaser } from '../../src/process/startup-pages.js';
 import { collectStartupGarbage } from '../../src/process/startup-garbage.js';
 
 /** Where the control plane puts the outbound listener (its mesh option outboundAddress, Istio's 127.0.0.1). */
@@ -529,8 +529,8 @@ export class ProxyAgent implements AdminBackend {
       'proxy ready',
     );
     // Every data plane serves: what startup alone touched of the node binary goes (src/process/startup-pages.ts).
+    stopStartupReleaser();
     releaseStartupPages(this.options.startupPages);
-    startServingReleaser(this.options.startupPages);
     if (this.options.startupPages === 'release') setImmediate(() => collectStartupGarbage());
   }
 
