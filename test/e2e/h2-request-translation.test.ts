@@ -27,14 +27,15 @@ const ROUTE_EDITS = {
 
 beforeAll(async () => {
   h2server = http2.createServer();
-  h2server.on('stream', (stream, _headers, _flags, raw: string[]) => {
+  h2server.on('stream', (stream, headers, _flags, raw: string[]) => {
     h2raw = raw;
     let body = '';
     stream.on('data', (c: Buffer) => (body += c.latin1Slice()));
     stream.on('end', () => {
       h2body = body;
-      stream.respond({ ':status': 200 });
-      stream.end('h2');
+      // node:http2 ends a HEAD response's stream with its head.
+      stream.respond({ ':status': 200 }, { endStream: headers[':method'] === 'HEAD' });
+      if (headers[':method'] !== 'HEAD') stream.end('h2');
     });
   });
   await new Promise<void>((r) => h2server.listen(0, '127.0.0.1', r));
@@ -129,6 +130,17 @@ describe('an HTTP/2 request as its upstream receives it', () => {
       'content-type', 'text/plain', 'cookie', 'a=1; b=2; c=3', 'x-added', 'yes', 'content-length', '5',
     ].join('\n'));
     expect(h2body).toBe('hello');
+  });
+
+  it('HTTP/2 upstream: a bodiless GET and a HEAD carry no framing field and are answered', async () => {
+    expect(await h2Request({ ':method': 'GET', ':path': '/h2/g', ':authority': 'g.example', cookie: ['x=1', 'y=2'] }, null)).toBe(200);
+    expect(anyId(h2raw.join('\n'))).toBe([
+      ':method', 'GET', ':scheme', 'http', ':authority', 'g.example', ':path', '/h2/g',
+      'x-request-id', '<id>', 'x-forwarded-proto', 'http', 'cookie', 'x=1; y=2', 'x-added', 'yes',
+    ].join('\n'));
+    expect(h2body).toBe('');
+    expect(await h2Request({ ':method': 'HEAD', ':path': '/h2/h', ':authority': 'g.example' }, null)).toBe(200);
+    expect(h2raw.slice(0, 2)).toEqual([':method', 'HEAD']);
   });
 
   it('HTTP/2 upstream: a gRPC request keeps te: trailers', async () => {
