@@ -210,6 +210,9 @@ bool RouterHeadToNv(uint8_t* head, size_t len, const uint8_t* scheme, size_t sch
       if (nva->size() >= max) return false;
       if (Is(f.name, f.name_len, "content-type") && f.value_len >= 16 && std::memcmp(f.value, "application/grpc", 16) == 0) grpc = true;
       nva->push_back(Nv(reinterpret_cast<const char*>(f.name), f.name_len, f.value, f.value_len));
+      // A value new on every request (the proxy's x-request-id) is sent without indexing: in the HPACK dynamic
+      // table it would only evict the fields that do repeat, on both ends, and cost a table insertion each.
+      if (Is(f.name, f.name_len, "x-request-id")) nva->back().flags = NGHTTP2_NV_FLAG_NO_INDEX;
     }
   }
   if (got < 0) return false;

@@ -19,6 +19,8 @@ let h1seen = '';
 /** The last header list (name, value, name, value...) the HTTP/2 upstream read, and its body. */
 let h2raw: string[] = [];
 let h2body = '';
+/** The fields the HTTP/2 upstream got as never-indexed HPACK literals. */
+let h2sensitive: unknown = [];
 
 const ROUTE_EDITS = {
   request_headers_to_add: [{ header: { key: 'x-added', value: 'yes' } }],
@@ -29,6 +31,7 @@ beforeAll(async () => {
   h2server = http2.createServer();
   h2server.on('stream', (stream, headers, _flags, raw: string[]) => {
     h2raw = raw;
+    h2sensitive = headers[http2.sensitiveHeaders];
     let body = '';
     stream.on('data', (c: Buffer) => (body += c.latin1Slice()));
     stream.on('end', () => {
@@ -130,6 +133,8 @@ describe('an HTTP/2 request as its upstream receives it', () => {
       'content-type', 'text/plain', 'cookie', 'a=1; b=2; c=3', 'x-added', 'yes', 'content-length', '5',
     ].join('\n'));
     expect(h2body).toBe('hello');
+    // A new value per request: kept out of the HPACK dynamic table, where it would only evict the fields that repeat.
+    expect(h2sensitive).toContain('x-request-id');
   });
 
   it('HTTP/2 upstream: a bodiless GET and a HEAD carry no framing field and are answered', async () => {
