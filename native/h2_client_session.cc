@@ -52,8 +52,13 @@ bool H2ClientSession::Start() {
 }
 
 H2ClientStream* H2ClientSession::Find(int32_t id) {
+  // As H2Session::Find: the last stream found is kept until the map changes.
+  if (id == last_id_ && last_ != nullptr) return last_;
   auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  if (it == streams_.end()) return nullptr;
+  last_id_ = id;
+  last_ = it->second.get();
+  return last_;
 }
 
 int64_t H2ClientSession::Receive(const uint8_t* data, size_t len) {
@@ -96,6 +101,7 @@ int32_t H2ClientSession::Submit(bool end_stream, bool head_request) {
   const int32_t id = nghttp2_submit_request(session_.get(), nullptr, nva.data(), nva.size(), end_stream ? nullptr : &provider, nullptr);
   if (id < 0) return -1;
   st->id = id;
+  last_ = nullptr;
   streams_[id] = std::move(st);
   MarkH2Dirty(this, handle_);
   return id;
@@ -250,6 +256,7 @@ int H2ClientSession::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_
   // Never processed by the upstream (REFUSED_STREAM, or past its GOAWAY's last stream id): JS may send it again.
   const bool unprocessed = !st->got_final && (error_code == NGHTTP2_REFUSED_STREAM || (self->goaway_last_ >= 0 && id > self->goaway_last_));
   self->Event(id, kH2Close, static_cast<int32_t>(error_code), unprocessed ? 1 : 0);
+  self->last_ = nullptr;
   self->streams_.erase(it);
   return 0;
 }

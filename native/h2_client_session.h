@@ -75,6 +75,9 @@ class H2ClientSession : public H2SessionBase {
   int32_t Submit(bool end_stream, bool head_request);
 
   std::unordered_map<int32_t, std::unique_ptr<H2ClientStream>> streams_;
+  // Find's last answer (null when none or the map changed since).
+  int32_t last_id_ = 0;
+  H2ClientStream* last_ = nullptr;
   std::string scratch_;
   std::vector<nghttp2_nv> nva_;  // the request being submitted (kept to reuse its storage)
   int32_t goaway_last_ = -1;

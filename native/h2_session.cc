@@ -48,8 +48,14 @@ bool H2Session::Start() {
 }
 
 H2Stream* H2Session::Find(int32_t id) {
+  // A stream's callbacks come in runs (a header block's fields, then its frame, then JS's answer): the last one
+  // found is kept, cleared when the map changes.
+  if (id == last_id_ && last_ != nullptr) return last_;
   auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  if (it == streams_.end()) return nullptr;
+  last_id_ = id;
+  last_ = it->second.get();
+  return last_;
 }
 
 void H2Session::Fatal(uint32_t goaway_code, H2Counter counter) {
@@ -170,6 +176,7 @@ int H2Session::OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   auto st = std::make_unique<H2Stream>();
   st->id = frame->hd.stream_id;
+  self->last_ = nullptr;
   self->streams_[st->id] = std::move(st);
   self->streams_seen_++;
   self->sink_->counters[kCntStreams]++;
@@ -264,6 +271,7 @@ int H2Session::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, 
     }
   }
   self->Event(id, kH2Close, static_cast<int32_t>(error_code), premature ? 1 : 0);
+  self->last_ = nullptr;
   self->streams_.erase(it);
   return 0;
 }

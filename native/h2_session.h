@@ -73,6 +73,9 @@ class H2Session : public H2SessionBase {
   bool RespondWith(int32_t stream_id, uint32_t status, uint8_t* fields, size_t len, bool h1_head, bool end_stream);
 
   std::unordered_map<int32_t, std::unique_ptr<H2Stream>> streams_;
+  // Find's last answer (null when none or the map changed since).
+  int32_t last_id_ = 0;
+  H2Stream* last_ = nullptr;
   uint32_t streams_seen_ = 0;
   uint32_t premature_resets_ = 0;
   uint32_t invalid_frames_ = 0;

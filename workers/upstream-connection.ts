@@ -44,6 +44,11 @@ export interface UpstreamStream {
   requestTrailers?(): Record<string, string> | null;
   /** Response trailers (HTTP/2 upstreams), just before onUpstreamResponseEnd. */
   onUpstreamTrailers?(trailers: Record<string, string>): void;
+  /**
+   * h2 hook: when `buf` is the very head this stream made (not a copy, not joined to body bytes), its shape as
+   * HEAD_SHAPE bits (router-head-shape.ts) so an HTTP/2 upstream need not parse it again; -1 otherwise.
+   */
+  upstreamHeadShape?(buf: Buffer): number;
 }
 
 /** What a stream holds while its exchange runs: a connection, or a place in an endpoint's queue (pending-attempt.ts). */

@@ -93,6 +93,11 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
     return this.session.conn.peerCertificate;
   }
 
+  /** The connection's TLS version ('' in plaintext): the request's :scheme (http for h2c) and the access log read it. */
+  get tlsVersion(): string {
+    return this.session.conn.tlsVersion;
+  }
+
   get requestedServerName(): string {
     return this.session.conn.requestedServerName;
   }

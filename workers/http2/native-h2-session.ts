@@ -20,6 +20,7 @@ import {
 import type { Http2Options } from '../../src/config/http2-options.js';
 import type { DownstreamConnection } from '../downstream-connection.js';
 import type { WorkerContext } from '../worker-context.js';
+import { copyRange } from '../header-block.js';
 import { h2Counters } from './h2-counters.js';
 import type { H2ConnectionSession, H2SessionSide, H2StreamBackend } from './h2-stream-backend.js';
 import { H2StreamConnection } from './h2-stream-connection.js';
@@ -199,7 +200,8 @@ export class NativeH2Session implements H2ConnectionSession, H2SessionSide {
     h2Counters.streamsTotal++;
     // The method, for HEAD's bodiless response: the head starts with it.
     const head = Buffer.allocUnsafe(length);
-    arena.copy(head, 0, offset, offset + length);
+    // A short head is copied in a loop (Buffer#copy from an offset makes a view per call).
+    copyRange(arena, offset, offset + length, head, 0);
     const method = length > 5 && head[4] === 32 && head[0] === 72 && head[1] === 69 && head[2] === 65 && head[3] === 68 ? 'HEAD' : 'GET'; // "HEAD ", no string made
     const s = new NativeH2Stream(this, id, method, flags);
     this.streams.set(id, s);

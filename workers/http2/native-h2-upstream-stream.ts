@@ -13,6 +13,7 @@ import type { NativeH2UpstreamSession } from './native-h2-upstream-session.js';
 import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
 import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
 import { readRouterHeadShape, routerHeadShape } from './router-request-head.js';
+import { HEAD_SHAPE } from './router-head-shape.js';
 import { TRAILER_BLOCK, allowedTrailers, mayBeTrailer } from './h1-trailer-block.js';
 
 const NGHTTP2_CANCEL = 8;
@@ -83,14 +84,22 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
 
   /** The HTTP/1.1 head the router made, kept as it is (C++ makes the header list from it); returns its length (<= 0: not a head). */
   protected readHead(buf: Buffer): number {
-    const n = readRouterHeadShape(buf);
+    // The router's own head, as it made it: its shape is known, no second parse (C++ reads the fields once).
+    const known = this.stream.upstreamHeadShape?.(buf) ?? -1;
+    const n = known >= 0 ? buf.length : readRouterHeadShape(buf);
     if (n <= 0) return n;
-    const h = routerHeadShape;
     this.scheme = this.stream.upstreamScheme?.(this.pool.endpoint.tls !== null) ?? 'http';
     this.head = n === buf.length ? buf : buf.subarray(0, n);
-    this.headRequest = h.headMethod;
-    this.chunked = h.chunked;
-    this.bodyless = h.bodyless;
+    if (known >= 0) {
+      this.headRequest = (known & HEAD_SHAPE.HEAD_METHOD) !== 0;
+      this.chunked = (known & HEAD_SHAPE.CHUNKED) !== 0;
+      this.bodyless = (known & HEAD_SHAPE.BODYLESS) !== 0;
+    } else {
+      const h = routerHeadShape;
+      this.headRequest = h.headMethod;
+      this.chunked = h.chunked;
+      this.bodyless = h.bodyless;
+    }
     this.resetChunkState();
     return n;
   }

@@ -12,6 +12,7 @@ import type { RouteAction } from '../../../src/config/bootstrap-types.js';
 import { HEAD } from '../../../src/native.js';
 import type { ActiveRequest } from '../../active-request.js';
 import { upstreamHeadFor } from '../../forwarded-heads.js';
+import { headShapeOf } from '../../http2/router-head-shape.js';
 import { LocalReply, type LocalReplyKind } from '../../local-reply.js';
 import { localReplyForFailure } from '../../local-response.js';
 import { headOut } from '../../parse-scratch.js';
@@ -55,6 +56,8 @@ export class Router implements UpstreamStream {
   private upstream: UpstreamAttempt | null = null;
   private upstreamReady = false;
   private upstreamHead: Buffer | null = null;
+  /** upstreamHead's shape (HEAD_SHAPE bits), for an HTTP/2 upstream stream. */
+  private headShape = 0;
   /** Body pieces (already framed for upstream) not yet written to the current attempt; NO_PIECES when none. */
   private queued: Buffer[] = NO_PIECES;
   private queuedBytes = 0;
@@ -96,6 +99,11 @@ export class Router implements UpstreamStream {
     return this.stream.scheme;
   }
 
+  /** h2 hook (UpstreamStream.upstreamHeadShape): the shape of the head this router made, when buf is that head. */
+  upstreamHeadShape(buf: Buffer): number {
+    return buf === this.upstreamHead ? this.headShape : -1;
+  }
+
   /** A retry was sent (a 5xx the proxy then makes says URX). */
   get retried(): boolean {
     return this.retry !== null && this.retry.used > 0;
@@ -133,6 +141,8 @@ export class Router implements UpstreamStream {
       this.failure = LocalReply.UNSAFE_ROUTE_HEAD;
       return false;
     }
+    // Lines added by config or a filter may say their own framing: such a head is parsed again (shape -1).
+    this.headShape = stream.plan.requestAdd.length === 0 && stream.filterRequestAdd === '' ? headShapeOf(fields[HEAD.FLAGS]!, fields, stream.method) : -1;
     this.prepared = PREP_OK;
     return true;
   }
