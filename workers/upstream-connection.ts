@@ -77,7 +77,10 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
   private stream: UpstreamStream | null = null;
   private connected = false;
   private closed = false;
+  /** A response head not yet whole: a view of pendingStore from its start, or a copy. */
   private pending: Buffer | null = null;
+  /** Where a head arriving in pieces grows, doubling (keepPending), so a trickled head costs linear copying. */
+  private pendingStore: Buffer | null = null;
   private phase = PHASE_HEAD;
   private bodyMode: number = BodyMode.NONE;
   private remaining = 0;
@@ -235,12 +238,17 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
     let pos = start;
     let end = chunkEnd;
     if (this.pending !== null) {
-      buf = Buffer.allocUnsafe(this.pending.length + chunkEnd - start);
-      this.pending.copy(buf, 0);
-      chunk.copy(buf, this.pending.length, start, chunkEnd);
+      const kept = this.pending.length;
+      buf = this.keepPending(chunk, start, chunkEnd);
       pos = 0;
       end = buf.length;
       this.pending = null;
+      // A head arriving in pieces is parsed again only once it may be whole (an empty line ends in the new bytes)
+      // or is past the limit: a hostile upstream trickling a 60 KiB head a byte per read then costs linear work.
+      if (end <= parseLimits.maxHeadBytes && !mayEndHead(buf, kept)) {
+        this.pending = buf;
+        return;
+      }
     }
     while (pos < end) {
       const stream = this.stream;
@@ -248,7 +256,7 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
       if (this.phase === PHASE_HEAD) {
         const n = parseResponseHead(buf, pos, end, headOut, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
         if (n === 0) {
-          this.pending = retain(buf, pos, end);
+          this.pending = this.pendingView(buf, pos, end);
           return;
         }
         if (n < 0) {
@@ -326,6 +334,29 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
     }
     if (n > 0) stream.onUpstreamBody(buf, pos, pos + n);
     return this.stream !== null;
+  }
+
+  /** Takes the response bytes chunk[start, end) that follow `pending`; returns the two as one view of pendingStore. */
+  private keepPending(chunk: Buffer, start: number, end: number): Buffer {
+    const kept = this.pending!;
+    const need = kept.length + end - start;
+    const store = this.pendingStore;
+    if (store !== null && kept.buffer === store.buffer && kept.byteOffset === store.byteOffset && need <= store.length) {
+      chunk.copy(store, kept.length, start, end);
+      return store.subarray(0, need);
+    }
+    const grown = Buffer.allocUnsafe(Math.max(need, 2 * kept.length, 1024));
+    kept.copy(grown, 0);
+    chunk.copy(grown, kept.length, start, end);
+    this.pendingStore = grown;
+    return grown.subarray(0, need);
+  }
+
+  /** Takes the unparsed rest buf[pos, end) of a head; returns it to keep: buf itself when it is pendingStore's view. */
+  private pendingView(buf: Buffer, pos: number, end: number): Buffer {
+    const store = this.pendingStore;
+    if (pos === 0 && store !== null && buf.buffer === store.buffer && buf.byteOffset === store.byteOffset) return buf.subarray(0, end);
+    return retain(buf, pos, end);
   }
 
   /** The upstream sent bytes no request asked for: count it and close. */
@@ -433,4 +464,16 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
 
 function onHandshakeTimeout(conn: UpstreamConnection): void {
   conn.handshakeTimedOut();
+}
+
+/**
+ * Takes a head's bytes buf[0, buf.length) of which those from `from` are new; returns whether an empty line (LF LF or
+ * LF CR LF) ends among the new bytes, the only way the head can have become whole. Each new LF is looked at once.
+ */
+function mayEndHead(buf: Buffer, from: number): boolean {
+  for (let i = buf.indexOf(0x0a, from); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
+    if (i >= 1 && buf[i - 1] === 0x0a) return true;
+    if (i >= 2 && buf[i - 1] === 0x0d && buf[i - 2] === 0x0a) return true;
+  }
+  return false;
 }
