@@ -44,6 +44,8 @@ export interface RunningTarget {
   exitReport(): string | null;
   stop(): Promise<void>;
   readonly duringLoad?: DuringLoad;
+  /** The tracing scenario's collector (bench/span-sink.ts) beside a traced proxy: its pid and port (GET /stats counts spans). */
+  readonly spanSink?: { readonly pid: number; readonly port: number };
 }
 
 export interface LoadTarget {
@@ -309,7 +311,7 @@ function tracing(percent: number | null, baseline = false): LoadTarget {
       const collector = await startSpanSink();
       return beside(() => collector.stop(), async () => {
         const proc = await startIsthmus(upstreamPort, 1, dir, { ...build, tracing: { samplingPercent: percent, collectorPort: collector.ready! } });
-        return fromProcesses([proc], proc.ready!.listenPort, collectorCpu(collector.pid));
+        return { ...fromProcesses([proc], proc.ready!.listenPort, collectorCpu(collector.pid)), spanSink: { pid: collector.pid, port: collector.ready! } };
       });
     },
   };
