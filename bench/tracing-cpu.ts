@@ -39,6 +39,10 @@ export interface TracingCpuOptions {
   readonly connections: number;
   /** Pids pinned with the load generator (upstream); the collectors are added from the targets. */
   readonly helperPids: readonly number[];
+  /** Requests per row before the rounds (default: the larger of a round and 10000). */
+  readonly warmupRequests?: number;
+  /** Pin with taskset (default true; a test keeps its own process where it is). */
+  readonly pin?: boolean;
   /** Wait after a round's last answer (the reporter's 1 s flush timer sends the last batch). */
   readonly settleMs?: number;
 }
@@ -169,7 +173,7 @@ interface Measured {
 /** takes the tracing targets (started), the options and a log; runs the rounds and returns the rows and ratios. */
 export async function runTracingCpu(targets: readonly TracingCpuTarget[], options: TracingCpuOptions, log: (line: string) => void): Promise<TracingCpuReport> {
   const settleMs = options.settleMs ?? 1300;
-  const pinning = pin(targets, options.helperPids);
+  const pinning = options.pin === false ? 'not pinned' : pin(targets, options.helperPids);
   log(`bench: tracing cpu rounds: ${pinning}`);
   const perf = targets.length > 0 ? perfEvents(targets[0]!.pid) : { reason: 'no targets' };
   const perfText = 'events' in perf ? `perf counts ${perf.events.join(', ')}` : perf.reason;
@@ -184,7 +188,7 @@ export async function runTracingCpu(targets: readonly TracingCpuTarget[], option
   const send = (port: number, n: number): Promise<FixedCountResult> =>
     h2load === null ? sendFixedCount(port, n, options.connections, timeoutMs) : sendFixedCountH2load(h2load, port, n, options.connections, timeoutMs);
   // Warm-up: JIT, connections, the reporter's first report; not measured.
-  for (const t of targets) await send(t.port, Math.max(options.requests, 10_000));
+  for (const t of targets) await send(t.port, options.warmupRequests ?? Math.max(options.requests, 10_000));
   await sleep(settleMs);
   for (let round = 1; round <= options.rounds; round++) {
     const order = round % 2 === 1 ? targets : [...targets].reverse();
