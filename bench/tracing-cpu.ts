@@ -41,6 +41,8 @@ export interface TracingCpuOptions {
   readonly helperPids: readonly number[];
   /** Requests per row before the rounds (default: the larger of a round and 10000). */
   readonly warmupRequests?: number;
+  /** Load from the Node client even when h2load is installed (tests of that path). */
+  readonly nodeClient?: boolean;
   /** Pin with taskset (default true; a test keeps its own process where it is). */
   readonly pin?: boolean;
   /** Wait after a round's last answer (the reporter's 1 s flush timer sends the last batch). */
@@ -182,8 +184,8 @@ export async function runTracingCpu(targets: readonly TracingCpuTarget[], option
   const timeoutMs = Math.max(60_000, options.requests * 5);
   // h2load (C) when installed: a Node client costs about as much CPU per request as the proxy, so on 2 cores it
   // (not the proxy) was the bottleneck and the proxy idled a third of the time, batching less.
-  const h2load = findPeerBinary('h2load' as 'wrk');
-  const client = h2load === null ? 'a Node client (h2load is not installed; Debian: nghttp2-client)' : 'h2load --h1';
+  const h2load = options.nodeClient === true ? null : findPeerBinary('h2load' as 'wrk');
+  const client = h2load !== null ? 'h2load --h1' : options.nodeClient === true ? 'a Node client' : 'a Node client (h2load is not installed; Debian: nghttp2-client)';
   log(`bench: tracing cpu rounds: load from ${client}`);
   const send = (port: number, n: number): Promise<FixedCountResult> =>
     h2load === null ? sendFixedCount(port, n, options.connections, timeoutMs) : sendFixedCountH2load(h2load, port, n, options.connections, timeoutMs);
