@@ -249,13 +249,14 @@ export async function runTracingCpu(targets: readonly TracingCpuTarget[], option
 }
 
 const f = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
-const spread = (s: Spread, digits: number): string => `${f(s.median, digits)} (${f(s.q1, digits)}-${f(s.q3, digits)})`;
+const spread = (s: Spread, digits: number): string => `${f(s.median, digits)} (IQR ${f(s.q1, digits)}-${f(s.q3, digits)})`;
+const withCi = (s: Spread, digits: number): string => `${f(s.median, digits)} (95% CI of the median ${f(s.ciLow, digits)}-${f(s.ciHigh, digits)}; IQR ${f(s.q1, digits)}-${f(s.q3, digits)})`;
 
 /** takes the report; returns the console table: rows, then each ratio with its goal and verdict. */
 export function formatTracingCpu(report: TracingCpuReport): string {
   const lines = [
     '',
-    `tracing: proxy CPU per request, ${report.rounds} rounds x ${report.requests_per_round} requests per row, ${report.connections} connections, alternating order; median (interquartile range)`,
+    `tracing: proxy CPU per request, ${report.rounds} rounds x ${report.requests_per_round} requests per row, ${report.connections} connections, alternating order; median (interquartile range); the verdict needs the median's 95% interval within the goal`,
     `  load from ${report.client}; ${report.pinning}; ${report.perf}`,
     '  (the req/s rows above are saturation throughput with the load generator, upstream and collector sharing the cores: noisy; these rounds decide)',
   ];
@@ -267,7 +268,7 @@ export function formatTracingCpu(report: TracingCpuReport): string {
   for (const x of report.ratios) {
     const goal = x.goal === null ? 'no goal' : `goal >= ${f(1 - x.goal, 2)}`;
     const instr = x.instructionRatio === null ? '' : `, by instructions ${spread(x.instructionRatio, 4)}`;
-    lines.push(`  ${x.build} ${x.percent}%: throughput traced/off = cpu_off/cpu_on ${spread(x.ratio, 4)}${instr}; ${goal}: ${x.verdict ?? '-'}${x.problem === null ? '' : ` (${x.problem})`}`);
+    lines.push(`  ${x.build} ${x.percent}%: throughput traced/off = cpu_off/cpu_on ${withCi(x.ratio, 4)}${instr}; ${goal}: ${x.verdict ?? '-'}${x.problem === null ? '' : ` (${x.problem})`}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,7 @@
 // throughput ratio cpu_off/cpu_on, the verdict that needs the whole interquartile range within the goal, and the
 // span-count check that keeps an untraced (or span-shedding) proxy from being reported as traced.
 import { describe, expect, it } from 'vitest';
-import { compareRows, quantile, ratioSpread, spanCountProblem, spreadOf, verdict } from '../../bench/tracing-cpu-stats.js';
+import { compareRows, medianCiRank, quantile, ratioSpread, spanCountProblem, spreadOf, verdict } from '../../bench/tracing-cpu-stats.js';
 import { parsePerfCsv } from '../../bench/tracing-cpu.js';
 import { parseH2loadCounts } from '../../bench/fixed-count-client.js';
 
@@ -14,23 +14,36 @@ describe('tracing cpu arithmetic', () => {
     expect(quantile([7], 0.25)).toBe(7);
     expect(quantile([], 0.5)).toBeNaN();
     // unsorted input, NaN left out
-    expect(spreadOf([5, 1, NaN, 3, 2, 4])).toEqual({ median: 3, q1: 2, q3: 4 });
+    expect(spreadOf([5, 1, NaN, 3, 2, 4])).toMatchObject({ median: 3, q1: 2, q3: 4 });
+  });
+
+  it('gives the median a distribution-free 95% interval from order statistics', () => {
+    // P(Bin(20, 1/2) <= 5) = 0.0207, P(<= 6) = 0.0577: ranks 6 and 15 of 20; of 100: 40 and 61; too few: min-max.
+    expect(medianCiRank(20)).toBe(6);
+    expect(medianCiRank(100)).toBe(40);
+    expect(medianCiRank(5)).toBe(1);
+    expect(medianCiRank(6)).toBe(1);
+    const s = spreadOf(Array.from({ length: 20 }, (_, i) => 20 - i));
+    expect([s.ciLow, s.ciHigh]).toEqual([6, 15]);
   });
 
   it('pairs rounds: the ratio of each round, then its spread', () => {
     // off 20 µs every round; on 20, 21, 22, 25, 40 µs -> ratios 1, 0.952.., 0.909.., 0.8, 0.5
     const s = ratioSpread([20, 20, 20, 20, 20], [20, 21, 22, 25, 40]);
     expect(s.median).toBeCloseTo(20 / 22, 10);
+    expect([s.ciLow, s.ciHigh]).toEqual([0.5, 1]);
     expect(s.q1).toBeCloseTo(0.8, 10);
     expect(s.q3).toBeCloseTo(20 / 21, 10);
     expect(() => ratioSpread([1, 2], [1])).toThrow(/2 untraced rounds vs 1 traced/);
   });
 
-  it('says met only when the low quartile of the ratio is within the goal', () => {
-    expect(verdict({ median: 0.99, q1: 0.981, q3: 1.0 }, 0.02)).toBe('met');
-    expect(verdict({ median: 0.99, q1: 0.97, q3: 1.0 }, 0.02)).toBe('unsettled');
-    expect(verdict({ median: 0.95, q1: 0.94, q3: 0.979 }, 0.02)).toBe('not met');
-    expect(verdict({ median: 0.92, q1: 0.9, q3: 0.93 }, 0.1)).toBe('met');
+  it('says met only when the low end of the median\'s interval is within the goal', () => {
+    const ratio = (ciLow: number, ciHigh: number) => ({ median: (ciLow + ciHigh) / 2, q1: ciLow, q3: ciHigh, ciLow, ciHigh });
+    expect(verdict(ratio(0.981, 1.0), 0.02)).toBe('met');
+    expect(verdict(ratio(0.98, 1.0), 0.02)).toBe('met');
+    expect(verdict(ratio(0.97, 1.0), 0.02)).toBe('unsettled');
+    expect(verdict(ratio(0.94, 0.979), 0.02)).toBe('not met');
+    expect(verdict(ratio(0.9, 0.93), 0.1)).toBe('met');
   });
 
   it('checks a traced row received spans at its sampling rate', () => {
