@@ -126,7 +126,8 @@ export function sendFixedCountH2load(binary: string, port: number, total: number
       clearTimeout(timer);
       reject(new Error(`h2load: ${err.message}`));
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the summary may still be in the pipe when the process has exited.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       const counts = parseH2loadCounts(out);
       if (counts === null || counts.succeeded !== total) {

@@ -135,17 +135,18 @@ async function measureTracingCpu(options: BenchOptions, started: readonly Starte
   const targets: TracingCpuTarget[] = started
     .filter((s) => s.spec.scenario === 'tracing' && s.running.pids.length > 0 && s.running.exitReport() === null)
     .map((s) => {
-      const m = /^tracing-(off|\d+)(-baseline)?$/.exec(s.spec.id);
+      const m = /^tracing-(off|\d+)(-baseline)?(-control)?$/.exec(s.spec.id);
       return {
         label: s.spec.label,
         build: m?.[2] === undefined ? 'isthmus' : 'baseline',
+        control: m?.[3] !== undefined,
         percent: m === null || m[1] === 'off' ? null : Number(m[1]),
         pid: s.running.pids[0]!,
         port: s.running.port,
         sink: s.running.spanSink ?? null,
       };
     });
-  if (!targets.some((t) => t.percent === null)) {
+  if (!targets.some((t) => t.percent === null && !t.control)) {
     skipped.push({ target: 'tracing/cpu rounds', reason: 'the untraced row did not start' });
     return undefined;
   }

@@ -288,10 +288,11 @@ function authz(withPolicy: boolean): LoadTarget {
  * The row's CPU is the proxy's own; the collector's is reported beside it (collector cpu ms, per run summed).
  * Same run, interleaved.
  */
-function tracing(percent: number | null, baseline = false): LoadTarget {
-  const name = percent === null ? 'tracing off' : `tracing ${percent}%`;
+function tracing(percent: number | null, baseline = false, control = false): LoadTarget {
+  // control: a second untraced proxy (an A/A pair with the first: the noise floor the CPU rounds report).
+  const name = percent === null ? (control ? 'tracing off, A/A control' : 'tracing off') : `tracing ${percent}%`;
   return {
-    id: (percent === null ? 'tracing-off' : `tracing-${percent}`) + (baseline ? '-baseline' : ''),
+    id: (percent === null ? 'tracing-off' : `tracing-${percent}`) + (baseline ? '-baseline' : '') + (control ? '-control' : ''),
     scenario: 'tracing',
     target: 'isthmus',
     label: baseline ? `baseline 1w, ${name}` : `isthmus 1w, ${name}`,
@@ -444,6 +445,7 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   tracing(null),
   tracing(1),
   tracing(100),
+  tracing(null, false, true),
   tracing(null, true),
   tracing(1, true),
   tracing(100, true),

@@ -19,7 +19,7 @@ import { pinProcessTo } from './cpu-pinning.js';
 import { sendFixedCount, sendFixedCountH2load, type FixedCountResult } from './fixed-count-client.js';
 import { findPeerBinary } from './peers.js';
 import { clockTicksPerSecond, parseProcStat } from './process-sampler.js';
-import { compareRows, spanCountProblem, spreadOf, type CpuRows, type Spread, type TracingRatio } from './tracing-cpu-stats.js';
+import { compareRows, ratioSpread, spanCountProblem, spreadOf, type CpuRows, type Spread, type TracingRatio } from './tracing-cpu-stats.js';
 
 export interface TracingCpuTarget {
   readonly label: string;
@@ -30,6 +30,8 @@ export interface TracingCpuTarget {
   readonly pid: number;
   readonly port: number;
   readonly sink: { readonly pid: number; readonly port: number } | null;
+  /** An untraced proxy like the off row, measured as one more row: off vs control is an A/A ratio, the noise floor. */
+  readonly control?: boolean;
 }
 
 export interface TracingCpuOptions {
@@ -60,6 +62,8 @@ export interface TracingCpuRow {
   readonly instructions: Spread | null;
   /** The proxy's CPU over the requests' wall time (1 = a whole core: the proxy was the bottleneck). */
   readonly busy: Spread;
+  /** µs per request, round by round (in round order). */
+  readonly rounds_cpu_us: readonly number[];
   readonly requests: number;
   /** Spans the collector received during the measured rounds (null: no collector). */
   readonly spans: number | null;
@@ -75,6 +79,8 @@ export interface TracingCpuReport {
   readonly client: string;
   readonly rows: readonly TracingCpuRow[];
   readonly ratios: readonly TracingRatio[];
+  /** off / control, per round: what the same code shows against itself here (1 with a quiet machine). */
+  readonly control: readonly { readonly build: string; readonly ratio: Spread }[];
 }
 
 /** takes a pid; returns its threads' total run time in ns (schedstat's first field, summed over /proc/PID/task). */
@@ -231,13 +237,18 @@ export async function runTracingCpu(targets: readonly TracingCpuTarget[], option
       stat_cpu_us: spreadOf(m.statUs),
       instructions: m.instructions.length === 0 ? null : spreadOf(m.instructions),
       busy: spreadOf(m.busy),
+      rounds_cpu_us: m.cpuUs,
       requests,
       spans: t.sink === null ? null : m.spans,
       span_problem: t.percent === null ? null : spanCountProblem(t.percent, requests, m.spans),
     };
   });
   const ratios: TracingRatio[] = [];
-  for (const off of targets.filter((t) => t.percent === null)) {
+  const control: { build: string; ratio: Spread }[] = [];
+  for (const off of targets.filter((t) => t.percent === null && t.control !== true)) {
+    for (const twin of targets.filter((t) => t.build === off.build && t.control === true)) {
+      control.push({ build: off.build, ratio: ratioSpread(measured.get(off)!.cpuUs, measured.get(twin)!.cpuUs) });
+    }
     for (const on of targets.filter((t) => t.build === off.build && t.percent !== null)) {
       const a = measured.get(off)!;
       const b = measured.get(on)!;
@@ -245,7 +256,7 @@ export async function runTracingCpu(targets: readonly TracingCpuTarget[], option
       ratios.push(compareRows(on.build, on.percent!, rowsOf(a), rowsOf(b), requests, b.spans));
     }
   }
-  return { rounds: options.rounds, requests_per_round: options.requests, connections: options.connections, pinning, perf: perfText, client, rows, ratios };
+  return { rounds: options.rounds, requests_per_round: options.requests, connections: options.connections, pinning, perf: perfText, client, rows, ratios, control };
 }
 
 const f = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
@@ -269,6 +280,9 @@ export function formatTracingCpu(report: TracingCpuReport): string {
     const goal = x.goal === null ? 'no goal' : `goal >= ${f(1 - x.goal, 2)}`;
     const instr = x.instructionRatio === null ? '' : `, by instructions ${spread(x.instructionRatio, 4)}`;
     lines.push(`  ${x.build} ${x.percent}%: throughput traced/off = cpu_off/cpu_on ${withCi(x.ratio, 4)}${instr}; ${goal}: ${x.verdict ?? '-'}${x.problem === null ? '' : ` (${x.problem})`}`);
+  }
+  for (const c of report.control) {
+    lines.push(`  ${c.build} A/A control: off / a second untraced proxy ${withCi(c.ratio, 4)} (the noise floor: an interval this wide around 1 cannot settle a 2% goal)`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -41,7 +41,7 @@ describe('bench tracing CPU rounds', () => {
     const rounds = 2;
     const requests = 4000;
     const report = await runTracingCpu(
-      [off, target('tracing-1', 1, '1%'), target('tracing-100', 100, '100%'), posing, { ...off, label: 'posing off', build: 'posing' }],
+      [off, target('tracing-1', 1, '1%'), target('tracing-100', 100, '100%'), posing, { ...off, label: 'posing off', build: 'posing' }, { ...off, label: 'off again', control: true }],
       { rounds, requests, connections: 8, helperPids: [], pin: false, warmupRequests: 500 },
       () => {},
     );
@@ -60,6 +60,10 @@ describe('bench tracing CPU rounds', () => {
     expect(ratio('posing', 1).verdict).toBe('invalid');
     expect(['met', 'not met', 'unsettled']).toContain(ratio('isthmus', 1).verdict);
     expect(['met', 'not met', 'unsettled']).toContain(ratio('isthmus', 100).verdict);
+    // The A/A control (here the same proxy measured twice per round): one ratio, for the build it controls.
+    expect(report.control.map((c) => c.build)).toEqual(['isthmus']);
+    expect(report.control[0]!.ratio.median).toBeGreaterThan(0.5);
+    expect(report.control[0]!.ratio.median).toBeLessThan(2);
     for (const r of report.rows) {
       expect(r.cpu_us.median).toBeGreaterThan(0);
       expect(r.requests).toBe(total);
