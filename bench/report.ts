@@ -11,7 +11,7 @@ import type { ParserResultRow } from './parser-scenario.js';
 import { formatCaTable, type CaResultRow } from './ca-signing.js';
 import type { TcpResultRow } from './tcp-scenario.js';
 import type { H2ResultRow } from './h2-scenario.js';
-import type { TracingCpuReport } from './tracing-cpu.js';
+import { formatTracingCpu, type TracingCpuReport } from './tracing-cpu.js';
 import type { Comparison, Ratio } from './ratios.js';
 import type { ResultRow } from './result-row.js';
 import { formatXdsMarkdown, formatXdsTable, type XdsResultRow } from './xds-result-row.js';
@@ -184,6 +184,7 @@ export function formatMarkdown(report: BenchReport): string {
   md.push(...formatXdsMarkdown(report.xds ?? []));
   const ca = formatCaTable(report.ca);
   if (ca !== '') md.push('', ca);
+  if (report.tracing_cpu !== undefined) md.push('', '```', formatTracingCpu(report.tracing_cpu).trim(), '```', '');
   return md.join('\n');
 }
 
