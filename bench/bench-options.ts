@@ -24,6 +24,7 @@ export interface BenchOptions {
   /** The tracing scenario's CPU rounds (bench/tracing-cpu.ts): rounds, and requests per row per round. */
   readonly cpuRounds: number;
   readonly cpuRequests: number;
+  readonly cpuTogether: boolean;
   /** The parser scenario: parses per round (5 rounds per head and parser). */
   readonly parserIterations: number;
   /** The xds scenario (`isthmus bench xds`). */
@@ -77,6 +78,7 @@ export const BENCH_SPEC: CommandSpec = {
       description: 'load scenarios: each target\'s processes on CPU 0, the bench (its load generator), upstream and helpers on CPU 1 (taskset), so a target\'s throughput is what one core of it does',
     },
     { name: 'cpu-rounds', type: 'integer', valueName: 'N', default: 20, description: 'tracing: rounds of proxy CPU per request per row, in alternating order (--quick: 2); medians and interquartile ranges decide the goals', validate: positive },
+    { name: 'cpu-together', type: 'boolean', default: false, description: 'tracing: each CPU round loads every row at the same time (the proxies share CPU 0 and the machine\'s other load alike) instead of in turn' },
     { name: 'cpu-requests', type: 'integer', valueName: 'N', default: 20_000, description: 'tracing: requests per row per CPU round (--quick: 2000)', validate: positive },
     { name: 'quick', type: 'boolean', default: false, description: 'a smoke test: 1 run of 2 s after 0.5 s warm-up, xds with 200 clients and 1 change, parser with 50000 parses per round' },
     { name: 'parser-iterations', type: 'integer', valueName: 'N', default: 500_000, description: 'parser: parses per round (5 rounds, median)', validate: positive },
@@ -125,6 +127,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     quick,
     cpuRounds: quickDefault('cpu-rounds', 2),
     cpuRequests: quickDefault('cpu-requests', 2000),
+    cpuTogether: v['cpu-together'] === true,
     pin: v.pin === true,
     ...(typeof v.baseline === 'string' && v.baseline !== '' ? { baseline: resolve(v.baseline) } : {}),
     parserIterations: quickDefault('parser-iterations', 50_000),

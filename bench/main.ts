@@ -151,7 +151,7 @@ async function measureTracingCpu(options: BenchOptions, started: readonly Starte
     return undefined;
   }
   try {
-    return await runTracingCpu(targets, { rounds: options.cpuRounds, requests: options.cpuRequests, connections: options.connections, helperPids: [upstreamPid] }, log);
+    return await runTracingCpu(targets, { rounds: options.cpuRounds, requests: options.cpuRequests, connections: options.connections, helperPids: [upstreamPid], together: options.cpuTogether }, log);
   } catch (err) {
     skipped.push({ target: 'tracing/cpu rounds', reason: oneLine((err as Error).message) });
     return undefined;

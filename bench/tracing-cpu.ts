@@ -43,6 +43,8 @@ export interface TracingCpuOptions {
   readonly helperPids: readonly number[];
   /** Requests per row before the rounds (default: the larger of a round and 10000). */
   readonly warmupRequests?: number;
+  /** Every row's round at the same time instead of in turn (time-varying load on a shared machine hits all alike). */
+  readonly together?: boolean;
   /** Load from the Node client even when h2load is installed (tests of that path). */
   readonly nodeClient?: boolean;
   /** Pin with taskset (default true; a test keeps its own process where it is). */
@@ -74,6 +76,8 @@ export interface TracingCpuReport {
   readonly rounds: number;
   readonly requests_per_round: number;
   readonly connections: number;
+  /** 'turns' (rows one after another, alternating order) or 'together' (every row's round at once). */
+  readonly mode: 'turns' | 'together';
   readonly pinning: string;
   readonly perf: string;
   readonly client: string;
@@ -201,7 +205,9 @@ export async function runTracingCpu(targets: readonly TracingCpuTarget[], option
   for (let round = 1; round <= options.rounds; round++) {
     const order = round % 2 === 1 ? targets : [...targets].reverse();
     const parts: string[] = [];
-    for (const t of order) {
+    // One row's round: readings before, its requests, the flush wait, readings after. In 'together' mode every row's
+    // round runs at once (the proxies share CPU 0 and whatever else the machine runs at that moment alike).
+    const measure = async (t: TracingCpuTarget): Promise<void> => {
       const m = measured.get(t)!;
       const spansBefore = t.sink === null ? 0 : await sinkSpans(t.sink.port);
       const counter = 'events' in perf ? startPerf(t.pid, perf.events) : null;
@@ -223,7 +229,9 @@ export async function runTracingCpu(targets: readonly TracingCpuTarget[], option
       if (Number.isFinite(instructions)) m.instructions.push(instructions / options.requests);
       m.spans += spans;
       parts.push(`${t.label} ${m.cpuUs.at(-1)!.toFixed(2)} µs, ${Math.round(100 * m.busy.at(-1)!)}% busy${t.sink === null ? '' : ` (${spans} spans)`}`);
-    }
+    };
+    if (options.together === true) await Promise.all(order.map(measure));
+    else for (const t of order) await measure(t);
     log(`tracing cpu round ${round}/${options.rounds}: ${parts.join(', ')}`);
   }
   const requests = options.rounds * options.requests;
@@ -256,7 +264,7 @@ export async function runTracingCpu(targets: readonly TracingCpuTarget[], option
       ratios.push(compareRows(on.build, on.percent!, rowsOf(a), rowsOf(b), requests, b.spans));
     }
   }
-  return { rounds: options.rounds, requests_per_round: options.requests, connections: options.connections, pinning, perf: perfText, client, rows, ratios, control };
+  return { rounds: options.rounds, requests_per_round: options.requests, connections: options.connections, mode: options.together === true ? 'together' : 'turns', pinning, perf: perfText, client, rows, ratios, control };
 }
 
 const f = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
@@ -267,7 +275,7 @@ const withCi = (s: Spread, digits: number): string => `${f(s.median, digits)} (9
 export function formatTracingCpu(report: TracingCpuReport): string {
   const lines = [
     '',
-    `tracing: proxy CPU per request, ${report.rounds} rounds x ${report.requests_per_round} requests per row, ${report.connections} connections, alternating order; median (interquartile range); the verdict needs the median's 95% interval within the goal`,
+    `tracing: proxy CPU per request, ${report.rounds} rounds x ${report.requests_per_round} requests per row, ${report.connections} connections, ${report.mode === 'together' ? 'rows at the same time' : 'rows in turn, alternating order'}; median (interquartile range); the verdict needs the median's 95% interval within the goal`,
     `  load from ${report.client}; ${report.pinning}; ${report.perf}`,
     '  (the req/s rows above are saturation throughput with the load generator, upstream and collector sharing the cores: noisy; these rounds decide)',
   ];

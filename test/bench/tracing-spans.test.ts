@@ -70,7 +70,7 @@ describe('bench tracing CPU rounds', () => {
     }
   }, 180_000);
 
-  it('counts the same through its Node client (no h2load installed)', async () => {
+  it('counts the same through its Node client (no h2load installed), rows together', async () => {
     const { LOAD_TARGETS, startUpstream } = (await import(join(root, 'dist', 'bench', 'scenarios.js'))) as Scenarios;
     const { runTracingCpu } = (await import(join(root, 'dist', 'bench', 'tracing-cpu.js'))) as TracingCpu;
     const upstream = await startUpstream();
@@ -78,8 +78,9 @@ describe('bench tracing CPU rounds', () => {
     const traced = await LOAD_TARGETS.find((t) => t.id === 'tracing-100')!.start({ upstreamPort: upstream.ready!, dir: join(tmp, 'node-client') });
     stops.push(() => traced.stop());
     const on = { label: '100%', build: 'isthmus', percent: 100, pid: traced.pids[0]!, port: traced.port, sink: traced.spanSink! };
-    const report = await runTracingCpu([on], { rounds: 1, requests: 3000, connections: 8, helperPids: [], pin: false, warmupRequests: 200, nodeClient: true }, () => {});
+    const report = await runTracingCpu([on], { rounds: 1, requests: 3000, connections: 8, helperPids: [], pin: false, warmupRequests: 200, nodeClient: true, together: true }, () => {});
     expect(report.client).toBe('a Node client');
+    expect(report.mode).toBe('together');
     expect(report.rows[0]!.spans).toBe(3000);
     expect(report.rows[0]!.span_problem).toBeNull();
   }, 120_000);
