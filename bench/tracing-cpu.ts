@@ -1,6 +1,6 @@
 // `isthmus bench tracing`'s deciding measure: the proxy's own CPU per request
-// with tracing off, at 1% and at 100%, over many short rounds visited in
-// alternating order (A B C, C B A, ...). On a 2-core machine shared with the
+// with tracing off, at 1% and at 100%, over many short rounds, each loading
+// every row at once (bench default) or in turn, alternating (A B C, C B A). On a 2-core machine shared with the
 // load generator, upstream and collector, saturation req/s swings more than
 // the goals' 2% margin; CPU per request of the proxy process does not depend
 // on who else runs, and a proxy that is its own bottleneck does 1/(CPU per
