@@ -290,7 +290,7 @@ export function formatTracingCpu(report: TracingCpuReport): string {
     lines.push(`  ${x.build} ${x.percent}%: throughput traced/off = cpu_off/cpu_on ${withCi(x.ratio, 4)}${instr}; ${goal}: ${x.verdict ?? '-'}${x.problem === null ? '' : ` (${x.problem})`}`);
   }
   for (const c of report.control) {
-    lines.push(`  ${c.build} A/A control: off / a second untraced proxy ${withCi(c.ratio, 4)} (the noise floor: an interval this wide around 1 cannot settle a 2% goal)`);
+    lines.push(`  ${c.build} A/A control: off / a second untraced proxy ${withCi(c.ratio, 4)} (the noise floor: a cost much smaller than this interval is wide cannot be told apart)`);
   }
   return `${lines.join('\n')}\n`;
 }
