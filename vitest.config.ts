@@ -25,6 +25,7 @@ const SERIAL = [
   'test/bench/mixer-open-loop.test.ts',
   'test/bench/native-closed-loop.test.ts',
   'test/bench/tls-scenario.test.ts',
+  'test/bench/tracing-spans.test.ts',
   'test/control/e2e/mixer.test.ts',
   'test/control/mixer/adapters/list.test.ts',
   'test/control/mixer/rule-dispatch.test.ts',

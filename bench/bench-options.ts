@@ -21,6 +21,10 @@ export interface BenchOptions {
   readonly pin: boolean;
   /** --baseline DIR: a built checkout of another Isthmus version for the resilience scenario. */
   readonly baseline?: string;
+  /** The tracing scenario's CPU rounds (bench/tracing-cpu.ts): rounds, and requests per row per round. */
+  readonly cpuRounds: number;
+  readonly cpuRequests: number;
+  readonly cpuTogether: boolean;
   /** The parser scenario: parses per round (5 rounds per head and parser). */
   readonly parserIterations: number;
   /** The xds scenario (`isthmus bench xds`). */
@@ -50,7 +54,7 @@ export const BENCH_SPEC: CommandSpec = {
     'tcp (only when named: raw TCP relaying MB/s and CPU s per GB, isthmus tcp_proxy vs haproxy mode tcp vs direct), ' +
     'h2 (only when named: gRPC unary and h2load req/s and CPU per 1000 requests, isthmus vs haproxy relaying h2 vs direct), ' +
     'policy (only when named: the policy filter\'s cost per request: no policy vs. check cache hit vs. a Check RPC per request), ' +
-    `uws-front (only when named), authz (only when named: proxy CPU per request with an AuthorizationPolicy of 10 rules, translated as for a sidecar, vs. none), tracing (only when named: throughput and CPU per request with Zipkin tracing off, 1% and 100% sampled), report (only when named: a check cache hit with Report off vs. on, telemetry rules active on a real control plane: request p99 at a fixed rate, cache hit ratio). Default: ${DEFAULT_SCENARIOS.join(' ')}.`,
+    `uws-front (only when named), authz (only when named: proxy CPU per request with an AuthorizationPolicy of 10 rules, translated as for a sidecar, vs. none), tracing (only when named: Zipkin tracing off, 1% and 100% sampled: saturation req/s rows (noisy on a shared machine), then the deciding measure, the proxy's CPU per request over --cpu-rounds alternating rounds with the throughput ratio cpu_off/cpu_on and its interquartile range against the goals), report (only when named: a check cache hit with Report off vs. on, telemetry rules active on a real control plane: request p99 at a fixed rate, cache hit ratio). Default: ${DEFAULT_SCENARIOS.join(' ')}.`,
   usage: '[SCENARIO...] [options]',
   positionals: true,
   options: [
@@ -73,6 +77,9 @@ export const BENCH_SPEC: CommandSpec = {
       name: 'pin', type: 'boolean', default: false,
       description: 'load scenarios: each target\'s processes on CPU 0, the bench (its load generator), upstream and helpers on CPU 1 (taskset), so a target\'s throughput is what one core of it does',
     },
+    { name: 'cpu-rounds', type: 'integer', valueName: 'N', default: 20, description: 'tracing: rounds of proxy CPU per request per row, in alternating order (--quick: 2); medians and interquartile ranges decide the goals', validate: positive },
+    { name: 'cpu-in-turns', type: 'boolean', default: false, description: 'tracing: each CPU round loads the rows one after another (alternating order) instead of all at the same time (the default: the proxies then share CPU 0 and the machine\'s other load alike)' },
+    { name: 'cpu-requests', type: 'integer', valueName: 'N', default: 20_000, description: 'tracing: requests per row per CPU round (--quick: 2000)', validate: positive },
     { name: 'quick', type: 'boolean', default: false, description: 'a smoke test: 1 run of 2 s after 0.5 s warm-up, xds with 200 clients and 1 change, parser with 50000 parses per round' },
     { name: 'parser-iterations', type: 'integer', valueName: 'N', default: 500_000, description: 'parser: parses per round (5 rounds, median)', validate: positive },
     { name: 'clients', type: 'integer', valueName: 'N', default: 1000, description: 'xds: simulated sidecars (ADS clients)', validate: positive },
@@ -118,6 +125,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     threads: v.threads as number,
     out: v.out as string,
     quick,
+    cpuRounds: quickDefault('cpu-rounds', 2),
+    cpuRequests: quickDefault('cpu-requests', 2000),
+    cpuTogether: v['cpu-in-turns'] !== true,
     pin: v.pin === true,
     ...(typeof v.baseline === 'string' && v.baseline !== '' ? { baseline: resolve(v.baseline) } : {}),
     parserIterations: quickDefault('parser-iterations', 50_000),

@@ -24,6 +24,7 @@ import { formatH2Table, runH2Scenario, type H2ResultRow } from './h2-scenario.js
 import { runXdsScenario } from './xds-scenario.js';
 import type { XdsResultRow } from './xds-result-row.js';
 import type { CaResultRow } from './ca-signing.js';
+import { formatTracingCpu, runTracingCpu, type TracingCpuReport, type TracingCpuTarget } from './tracing-cpu.js';
 
 interface Started {
   readonly spec: LoadTarget;
@@ -125,6 +126,40 @@ async function runLoads(options: BenchOptions, started: readonly Started[], upst
   return samples;
 }
 
+/**
+ * The tracing scenario's CPU rounds over its started rows (after the saturation runs, with the same processes);
+ * undefined (and a skipped entry saying why) when they could not run. Pins as it measures; unpins this process after
+ * unless --pin asked for it.
+ */
+async function measureTracingCpu(options: BenchOptions, started: readonly Started[], upstreamPid: number, skipped: Skipped[]): Promise<TracingCpuReport | undefined> {
+  const targets: TracingCpuTarget[] = started
+    .filter((s) => s.spec.scenario === 'tracing' && s.running.pids.length > 0 && s.running.exitReport() === null)
+    .map((s) => {
+      const m = /^tracing-(off|\d+)(-baseline)?(-control)?$/.exec(s.spec.id);
+      return {
+        label: s.spec.label,
+        build: m?.[2] === undefined ? 'isthmus' : 'baseline',
+        control: m?.[3] !== undefined,
+        percent: m === null || m[1] === 'off' ? null : Number(m[1]),
+        pid: s.running.pids[0]!,
+        port: s.running.port,
+        sink: s.running.spanSink ?? null,
+      };
+    });
+  if (!targets.some((t) => t.percent === null && !t.control)) {
+    skipped.push({ target: 'tracing/cpu rounds', reason: 'the untraced row did not start' });
+    return undefined;
+  }
+  try {
+    return await runTracingCpu(targets, { rounds: options.cpuRounds, requests: options.cpuRequests, connections: options.connections, helperPids: [upstreamPid], together: options.cpuTogether }, log);
+  } catch (err) {
+    skipped.push({ target: 'tracing/cpu rounds', reason: oneLine((err as Error).message) });
+    return undefined;
+  } finally {
+    if (!options.pin) log(`bench: this process ${pinProcessTo(process.pid, `0-${cpus().length - 1}`)} again`);
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const options = parseBenchOptions(argv);
   if (options === null) return 0;
@@ -153,6 +188,7 @@ export async function run(argv: string[]): Promise<number> {
 
   try {
     let samples: RunSample[] = [];
+    let tracingCpu: TracingCpuReport | undefined;
     if (loadSelected) {
       // --pin: this process (so its load-generator threads and every child it starts) on CPU 1; each target is then
       // moved to CPU 0 as it starts.
@@ -162,6 +198,7 @@ export async function run(argv: string[]): Promise<number> {
       await startTargets(options, upstream.ready!, tmp, started, skipped);
       for (const s of skipped) log(`bench: skipped ${s.target}: ${s.reason}`);
       samples = await runLoads(options, started, upstream, tmp, skipped);
+      if (options.scenarios.includes('tracing')) tracingCpu = await measureTracingCpu(options, started, upstream.pid, skipped);
     }
     // The proxies and their upstream stop first: the control plane and the parser get the machine to themselves.
     await stopTargets();
@@ -231,13 +268,15 @@ export async function run(argv: string[]): Promise<number> {
       ...(ca !== undefined ? { ca } : {}),
       ...(tcp.length > 0 ? { tcp } : {}),
       ...(h2.length > 0 ? { h2 } : {}),
+      ...(tracingCpu !== undefined ? { tracing_cpu: tracingCpu } : {}),
     };
     if (results.length > 0 || xds.length > 0 || parser.length > 0) process.stdout.write(formatTable(report));
     if (tcp.length > 0) process.stdout.write(formatTcpTable(tcp));
     if (h2.length > 0) process.stdout.write(formatH2Table(h2));
+    if (tracingCpu !== undefined) process.stdout.write(formatTracingCpu(tracingCpu));
     const written = writeReport(resolve(options.out), report);
     log(`bench: wrote ${written.json}, ${written.markdown} and ${written.html}`);
-    return results.length > 0 || parser.length > 0 || tcp.length > 0 || h2.length > 0 || ca !== undefined || xds.some((row) => row.connected === row.clients) ? 0 : 1;
+    return results.length > 0 || tracingCpu !== undefined || parser.length > 0 || tcp.length > 0 || h2.length > 0 || ca !== undefined || xds.some((row) => row.connected === row.clients) ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -192,9 +192,11 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
     }
   }
   // Tracing's cost (issue 16): throughput with Zipkin tracing at 1% and 100% sampling over the same proxy without it.
+  // Saturation figures with the load generator, upstream and collector on the same 2 cores move more than the goals'
+  // margin from run to run: shown without a verdict; the CPU rounds (bench/tracing-cpu.ts) judge the goals.
   const tracingOff = find('tracing', 'isthmus 1w, tracing off', 'max');
-  ratio('tracing 1% / tracing off throughput (max)', find('tracing', 'isthmus 1w, tracing 1%', 'max'), tracingOff, '>= 0.98', (v) => v >= 0.98);
-  ratio('tracing 100% / tracing off throughput (max)', find('tracing', 'isthmus 1w, tracing 100%', 'max'), tracingOff, '>= 0.90', (v) => v >= 0.9);
+  ratio('tracing 1% / tracing off throughput (max, saturation: noisy, not the verdict)', find('tracing', 'isthmus 1w, tracing 1%', 'max'), tracingOff, null, undefined);
+  ratio('tracing 100% / tracing off throughput (max, saturation: noisy, not the verdict)', find('tracing', 'isthmus 1w, tracing 100%', 'max'), tracingOff, null, undefined);
   // The proxy's own CPU per request beside it (the collector's is in the rows' counts): on a shared machine the
   // throughput ratio also moves with what other processes take, the CPU per request much less. Its off/on ratio is
   // the throughput ratio a proxy that is the bottleneck on a core of its own would show (bench --pin).
@@ -217,10 +219,6 @@ function tracingCpu(prefix: string, label: string, find: Find, push: Push): void
     const on = find('tracing', `${label}, tracing ${percent}`, 'max');
     if (on?.cpu_s_per_1k == null || off?.cpu_s_per_1k == null) continue;
     push(`${prefix}tracing ${percent}: proxy CPU per request added (on - off, max)`, round((on.cpu_s_per_1k - off.cpu_s_per_1k) * 1000, 1), 'µs', null, undefined, [on, off]);
-    const goal = percent === '1%' ? 0.98 : 0.9;
-    push(
-      `${prefix}tracing ${percent}: proxy CPU per request, off / on (max)`, safeRatio(off.cpu_s_per_1k, on.cpu_s_per_1k), 'x',
-      prefix === '' ? `>= ${goal.toFixed(2)}` : null, prefix === '' ? (v) => v >= goal : undefined, [on, off],
-    );
+    push(`${prefix}tracing ${percent}: proxy CPU per request, off / on (max, one window per run: see the CPU rounds)`, safeRatio(off.cpu_s_per_1k, on.cpu_s_per_1k), 'x', null, undefined, [on, off]);
   }
 }

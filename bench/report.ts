@@ -11,6 +11,7 @@ import type { ParserResultRow } from './parser-scenario.js';
 import { formatCaTable, type CaResultRow } from './ca-signing.js';
 import type { TcpResultRow } from './tcp-scenario.js';
 import type { H2ResultRow } from './h2-scenario.js';
+import { formatTracingCpu, type TracingCpuReport } from './tracing-cpu.js';
 import type { Comparison, Ratio } from './ratios.js';
 import type { ResultRow } from './result-row.js';
 import { formatXdsMarkdown, formatXdsTable, type XdsResultRow } from './xds-result-row.js';
@@ -50,6 +51,8 @@ export interface BenchReport {
   readonly tcp?: readonly TcpResultRow[];
   /** Rows of the h2 scenario (gRPC unary and h2load), when it ran. */
   readonly h2?: readonly H2ResultRow[];
+  /** The tracing scenario's CPU rounds (bench/tracing-cpu.ts), when they ran. */
+  readonly tracing_cpu?: TracingCpuReport;
 }
 
 export function machineInfo(): MachineInfo {
@@ -181,6 +184,7 @@ export function formatMarkdown(report: BenchReport): string {
   md.push(...formatXdsMarkdown(report.xds ?? []));
   const ca = formatCaTable(report.ca);
   if (ca !== '') md.push('', ca);
+  if (report.tracing_cpu !== undefined) md.push('', '```', formatTracingCpu(report.tracing_cpu).trim(), '```', '');
   return md.join('\n');
 }
 

@@ -44,6 +44,8 @@ export interface RunningTarget {
   exitReport(): string | null;
   stop(): Promise<void>;
   readonly duringLoad?: DuringLoad;
+  /** The tracing scenario's collector (bench/span-sink.ts) beside a traced proxy: its pid and port (GET /stats counts spans). */
+  readonly spanSink?: { readonly pid: number; readonly port: number };
 }
 
 export interface LoadTarget {
@@ -286,10 +288,11 @@ function authz(withPolicy: boolean): LoadTarget {
  * The row's CPU is the proxy's own; the collector's is reported beside it (collector cpu ms, per run summed).
  * Same run, interleaved.
  */
-function tracing(percent: number | null, baseline = false): LoadTarget {
-  const name = percent === null ? 'tracing off' : `tracing ${percent}%`;
+function tracing(percent: number | null, baseline = false, control = false): LoadTarget {
+  // control: a second untraced proxy (an A/A pair with the first: the noise floor the CPU rounds report).
+  const name = percent === null ? (control ? 'tracing off, A/A control' : 'tracing off') : `tracing ${percent}%`;
   return {
-    id: (percent === null ? 'tracing-off' : `tracing-${percent}`) + (baseline ? '-baseline' : ''),
+    id: (percent === null ? 'tracing-off' : `tracing-${percent}`) + (baseline ? '-baseline' : '') + (control ? '-control' : ''),
     scenario: 'tracing',
     target: 'isthmus',
     label: baseline ? `baseline 1w, ${name}` : `isthmus 1w, ${name}`,
@@ -309,7 +312,7 @@ function tracing(percent: number | null, baseline = false): LoadTarget {
       const collector = await startSpanSink();
       return beside(() => collector.stop(), async () => {
         const proc = await startIsthmus(upstreamPort, 1, dir, { ...build, tracing: { samplingPercent: percent, collectorPort: collector.ready! } });
-        return fromProcesses([proc], proc.ready!.listenPort, collectorCpu(collector.pid));
+        return { ...fromProcesses([proc], proc.ready!.listenPort, collectorCpu(collector.pid)), spanSink: { pid: collector.pid, port: collector.ready! } };
       });
     },
   };
@@ -442,6 +445,7 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   tracing(null),
   tracing(1),
   tracing(100),
+  tracing(null, false, true),
   tracing(null, true),
   tracing(1, true),
   tracing(100, true),

@@ -54,4 +54,40 @@ describe('bench span sink', () => {
       reporter.close();
     }
   });
+
+  it('counts the spans of reports split anywhere, and answers GET /stats', async () => {
+    sink = spawn(process.execPath, [join(root, 'dist', 'bench', 'span-sink.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise<number>((resolve, reject) => {
+      sink!.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
+      sink!.once('exit', () => reject(new Error('span sink exited')));
+    });
+    const body = '[' + [1, 2, 3].map((i) => `{"traceId":"000000000000000${i}","id":"000000000000000${i}","name":"{\\"traceId\\":"}`).join(',') + ']';
+    const report = `POST /api/v2/spans HTTP/1.1\r\nhost: z\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const { connect } = await import('node:net');
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answers = 0;
+    socket.on('data', (d: Buffer) => (answers += d.toString().split('202 Accepted').length - 1));
+    // Once whole, once a byte per write (every span start split over writes).
+    socket.write(report);
+    for (const byte of Buffer.from(report)) {
+      socket.write(Buffer.from([byte]));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor('two answers', () => answers === 2, 10_000);
+    const stats = await new Promise<string>((resolve, reject) => {
+      const c = connect(port, '127.0.0.1', () => c.write('GET /stats HTTP/1.1\r\nhost: z\r\n\r\n'));
+      let text = '';
+      c.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (text.endsWith('}')) {
+          c.destroy();
+          resolve(text);
+        }
+      });
+      c.on('error', reject);
+    });
+    expect(JSON.parse(stats.slice(stats.indexOf('\r\n\r\n') + 4))).toMatchObject({ reports: 2, spans: 6 });
+    socket.destroy();
+  });
 });
