@@ -74,23 +74,37 @@ const root: SetNode = { next: new Map(), sorted: null };
 let setNodes = 0;
 const EMPTY: readonly AttributeMatch[] = Object.freeze([]);
 
-/** takes matches (interned or not) and how many of them; returns the shared sorted array of that set (fresh when the trie is full). */
-function canonical(list: readonly AttributeMatch[], count: number): readonly AttributeMatch[] {
-  if (count === 0) return EMPTY;
+/** takes interned matches; returns the trie node they lead to (null: the trie is full). */
+function nodeOf(list: readonly AttributeMatch[], count: number): SetNode | null {
   let node = root;
   for (let i = 0; i < count; i++) {
-    const m = internMatch(list[i]!);
+    const m = list[i]!;
     let child = node.next.get(m);
     if (child === undefined) {
-      if (setNodes >= MAX_REFERENCE_SETS) return Object.freeze(list.slice(0, count).map(internMatch).sort(byName));
+      if (setNodes >= MAX_REFERENCE_SETS) return null;
       child = { next: new Map(), sorted: null };
       node.next.set(m, child);
       setNodes++;
     }
     node = child;
   }
-  node.sorted ??= Object.freeze(list.slice(0, count).map(internMatch).sort(byName));
-  return node.sorted;
+  return node;
+}
+
+/** takes matches (interned or not) and how many of them; returns the shared sorted array of that set (fresh when the trie is full). */
+function canonical(list: readonly AttributeMatch[], count: number): readonly AttributeMatch[] {
+  if (count === 0) return EMPTY;
+  let node: SetNode | undefined = root;
+  for (let i = 0; i < count && node !== undefined; i++) node = node.next.get(internMatch(list[i]!));
+  if (node?.sorted) return node.sorted;
+  // First time in this order: the set's array is the one its sorted order leads to, so every order shares it.
+  const sorted = Object.freeze(list.slice(0, count).map(internMatch).sort(byName));
+  const home = nodeOf(sorted, count);
+  if (home === null) return sorted;
+  home.sorted ??= sorted;
+  const here = nodeOf(list.slice(0, count).map(internMatch), count);
+  if (here !== null) here.sorted = home.sorted;
+  return home.sorted;
 }
 
 /** takes a list of matches; returns the shared sorted array of the same set (what a recorder gives for it). */
