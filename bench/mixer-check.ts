@@ -36,7 +36,9 @@
 // bench, its clients and its probe stay the same), --node-flags "..." gives
 // the control plane's node V8 flags (the bench starts it with
 // process.execPath, so bin/isthmus.js's `#!` flags do not apply unless given
-// here), and each row is also printed as one `RESULT {json}` line.
+// here; --as-installed adds the CLI's own `#!` flags: the control plane as
+// `isthmus control` runs when started as a command), and each row is also
+// printed as one `RESULT {json}` line.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -101,7 +103,7 @@ function numberOption(name: string, fallback: number): number {
  */
 function startServer(dir: string, trivial: boolean, target: 'xds' | 'policy'): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
   const cli = option('cli', join(packageRoot(import.meta.dirname), 'bin', 'isthmus.js'));
-  const nodeFlags = option('node-flags', '').split(' ').filter((f) => f !== '');
+  const nodeFlags = [...(process.argv.includes('--as-installed') ? shebangFlags(cli) : []), ...option('node-flags', '').split(' ').filter((f) => f !== '')];
   // The event-loop probe (bench only) answers over the IPC channel.
   const probe = pathToFileURL(join(import.meta.dirname, 'event-loop-probe.js')).href;
   const args = trivial
@@ -142,6 +144,13 @@ function startServer(dir: string, trivial: boolean, target: 'xds' | 'policy'): P
       }
     });
   });
+}
+
+/** takes a CLI file; returns the node flags of its `#!/usr/bin/env -S node ...` line (what `isthmus control` runs with when started as a command). */
+function shebangFlags(cli: string): string[] {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!.*\bnode\b(.*)$/.exec(first);
+  return m === null ? [] : m[1]!.trim().split(/\s+/).filter((f) => f.startsWith('--'));
 }
 
 interface ServerCounts {
