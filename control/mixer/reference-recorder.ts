@@ -8,8 +8,10 @@
 // per name, map key and condition) and each distinct set, in the order it was
 // recorded, maps to one shared sorted array: a Check allocates nothing here
 // (no key strings, no Map, no sort), and the answer encoder (encoded-answers.ts)
-// can key its cache on the array's identity. Both tables are bounded: past
-// them a recorder still answers, with fresh objects.
+// can key its cache on the array's identity. Both tables are bounded: a rule
+// reading a map key computed from request data (request.headers[source.user])
+// would fill them, and then they start over (the shared arrays already given
+// stay valid: they are never written).
 
 export type ReferenceCondition = 'ABSENCE' | 'EXACT' | 'REGEX';
 
@@ -44,13 +46,16 @@ function triple(name: string, mapKey: string): MatchTriple {
   ]) as MatchTriple;
 }
 
-/** takes a name and map key; returns the interned triple (a fresh one when the table is full). */
+/** takes a name and map key; returns the interned triple. */
 function matchesOf(name: string, mapKey: string): MatchTriple {
   let byKey = interned.get(name);
   let found = byKey?.get(mapKey);
   if (found !== undefined) return found;
   found = triple(name, mapKey);
-  if (internedCount >= MAX_INTERNED_MATCHES) return found;
+  if (internedCount >= MAX_INTERNED_MATCHES) {
+    startOver();
+    byKey = undefined;
+  }
   if (byKey === undefined) interned.set(name, (byKey = new Map()));
   byKey.set(mapKey, found);
   internedCount++;
@@ -72,6 +77,14 @@ const byName = (a: AttributeMatch, b: AttributeMatch): number => (a.name === b.n
 
 const root: SetNode = { next: new Map(), sorted: null };
 let setNodes = 0;
+
+/** Empties both tables (full): what they gave out stays valid; later sets are interned afresh. */
+function startOver(): void {
+  interned.clear();
+  internedCount = 0;
+  root.next.clear();
+  setNodes = 0;
+}
 const EMPTY: readonly AttributeMatch[] = Object.freeze([]);
 
 /** takes interned matches; returns the trie node they lead to (null: the trie is full). */
@@ -94,6 +107,7 @@ function nodeOf(list: readonly AttributeMatch[], count: number): SetNode | null 
 /** takes matches (interned or not) and how many of them; returns the shared sorted array of that set (fresh when the trie is full). */
 function canonical(list: readonly AttributeMatch[], count: number): readonly AttributeMatch[] {
   if (count === 0) return EMPTY;
+  if (setNodes + 2 * count > MAX_REFERENCE_SETS) startOver();
   let node: SetNode | undefined = root;
   for (let i = 0; i < count && node !== undefined; i++) node = node.next.get(internMatch(list[i]!));
   if (node?.sorted) return node.sorted;
