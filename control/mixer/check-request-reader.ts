@@ -83,7 +83,7 @@ function readAttributeValue(r: Reader, end: number): AttributeValue | undefined 
     const tag = r.uint32();
     const wire = tag & 7;
     const field = tag >>> 3;
-    if (field === 1 && wire === BYTES) result = r.string();
+    if (field === 1 && wire === BYTES) result = r.name(); // short values repeat too (paths, methods): from the table
     else if (field === 2 && wire === VARINT) result = r.int64();
     else if (field === 3 && wire === FIXED64) {
       if (r.pos + 8 > end) throw new RangeError('truncated double');
@@ -135,7 +135,7 @@ function readStringMap(r: Reader, end: number): StringMap {
       while (r.pos < entryEnd) {
         const t = r.uint32();
         if (t >>> 3 === 1 && (t & 7) === BYTES) key = r.name();
-        else if (t >>> 3 === 2 && (t & 7) === BYTES) value = r.string();
+        else if (t >>> 3 === 2 && (t & 7) === BYTES) value = r.name();
         else r.skip(t & 7);
       }
       r.end = inner;

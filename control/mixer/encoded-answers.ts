@@ -33,7 +33,9 @@ export class EncodedAnswers {
   /** takes a dispatcher answer; returns its encoded CheckResponse, from the cache when the same answer was given before. */
   encoded(answer: CheckAnswer): Buffer {
     if (answer.quotas.size > 0) return this.encode(answer);
-    const refs = canonicalReferences(answer.referenced);
+    // The dispatcher's answers carry the shared array already: looked up as it is, mapped to it only on a miss.
+    let refs = answer.referenced;
+    if (!this.cache.has(refs)) refs = canonicalReferences(refs);
     const bytes = this.cache.get(refs)?.get(answer.code)?.get(answer.message)?.get(answer.validDurationMs)?.get(answer.validUseCount);
     if (bytes !== undefined) return bytes;
     const fresh = this.encode(answer);
