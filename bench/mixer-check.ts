@@ -32,7 +32,7 @@
 // (mixer-rate-plan.ts): a figure for the goal only when the client reached
 // the asked rate, sent every Check and sent no bursts; a closing table
 // repeats the rows. Comparing builds: --cli PATH runs another build's
-// bin/isthmus.js as the control plane (e.g. /work/base/bin/isthmus.js: this
+// bin/isthmus.js as the control plane (e.g. an older build's: this
 // bench, its clients and its probe stay the same), --node-flags "..." gives
 // the control plane's node V8 flags (the bench starts it with
 // process.execPath, so bin/isthmus.js's `#!` flags do not apply unless given

@@ -1,4 +1,4 @@
-// `node dist/bench/mixer-compare.js --baseline /work/base [--runs 5] [mixer-check options]`:
+// `node dist/bench/mixer-compare.js --baseline OTHER_BUILD [--runs 5] [mixer-check options]`:
 // issue 14's Check p99 for two builds, interleaved in one run so both see the
 // same machine load: each round runs mixer-check.ts once against the baseline
 // build's control plane (--cli BASE/bin/isthmus.js) and once against this
@@ -32,7 +32,7 @@ function take(name: string): string | undefined {
   return value;
 }
 const baseline = take('baseline');
-if (baseline === undefined) throw new Error('--baseline DIR (a built copy of another commit, e.g. /work/base) is required');
+if (baseline === undefined) throw new Error('--baseline DIR (a built copy of another commit) is required');
 const runs = Number(take('runs') ?? 5);
 const passOn = argv.length > 0 ? argv : ['--client', 'h2load-spread', '--target', 'policy', '--rate', '5000', '--duration', '10'];
 const builds = [
