@@ -31,7 +31,14 @@
 // HTTP/2 server, native-grpc-server.ts). Each row ends with a verdict
 // (mixer-rate-plan.ts): a figure for the goal only when the client reached
 // the asked rate, sent every Check and sent no bursts; a closing table
-// repeats the rows.
+// repeats the rows. Comparing builds: --cli PATH runs another build's
+// bin/isthmus.js as the control plane (e.g. an older build's: this
+// bench, its clients and its probe stay the same), --node-flags "..." gives
+// the control plane's node V8 flags (the bench starts it with
+// process.execPath, so bin/isthmus.js's `#!` flags do not apply unless given
+// here; --as-installed adds the CLI's own `#!` flags: the control plane as
+// `isthmus control` runs when started as a command), and each row is also
+// printed as one `RESULT {json}` line.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -95,7 +102,8 @@ function numberOption(name: string, fallback: number): number {
  * answer-at-once node:http2 server (trivial-h2-server.ts; adminPort 0: no /metrics). Both carry the event-loop probe.
  */
 function startServer(dir: string, trivial: boolean, target: 'xds' | 'policy'): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
-  const cli = join(packageRoot(import.meta.dirname), 'bin', 'isthmus.js');
+  const cli = option('cli', join(packageRoot(import.meta.dirname), 'bin', 'isthmus.js'));
+  const nodeFlags = [...(process.argv.includes('--as-installed') ? shebangFlags(cli) : []), ...option('node-flags', '').split(' ').filter((f) => f !== '')];
   // The event-loop probe (bench only) answers over the IPC channel.
   const probe = pathToFileURL(join(import.meta.dirname, 'event-loop-probe.js')).href;
   const args = trivial
@@ -104,6 +112,7 @@ function startServer(dir: string, trivial: boolean, target: 'xds' | 'policy'): P
   // --cpu-prof-dir DIR: the server writes a V8 CPU profile there on exit (to see where its time goes).
   const profileAt = process.argv.indexOf('--cpu-prof-dir');
   if (profileAt >= 0) args.unshift('--cpu-prof', `--cpu-prof-dir=${process.argv[profileAt + 1]}`);
+  args.unshift(...nodeFlags);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const name = trivial ? 'the trivial server' : 'isthmus control';
   return new Promise((resolve, reject) => {
@@ -135,6 +144,13 @@ function startServer(dir: string, trivial: boolean, target: 'xds' | 'policy'): P
       }
     });
   });
+}
+
+/** takes a CLI file; returns the node flags of its `#!/usr/bin/env -S node ...` line (what `isthmus control` runs with when started as a command). */
+function shebangFlags(cli: string): string[] {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!.*\bnode\b(.*)$/.exec(first);
+  return m === null ? [] : m[1]!.trim().split(/\s+/).filter((f) => f.startsWith('--'));
 }
 
 interface ServerCounts {
@@ -224,7 +240,10 @@ function loopDelay(child: ChildProcess): Promise<LoopDelaySample | null> {
 }
 
 const loopText = (d: LoopDelaySample | null): string =>
-  d === null ? 'control plane event-loop delay: no answer from the probe' : `control plane event-loop lateness (1 ms timer): p50 ${d.p50Ms.toFixed(3)} ms, p99 ${d.p99Ms.toFixed(3)} ms, max ${d.maxMs.toFixed(3)} ms`;
+  d === null
+    ? 'control plane event-loop delay: no answer from the probe'
+    : `control plane event-loop lateness (1 ms timer): p50 ${d.p50Ms.toFixed(3)} ms, p99 ${d.p99Ms.toFixed(3)} ms, max ${d.maxMs.toFixed(3)} ms`
+      + (d.gc === undefined ? '' : `\n  control plane GC: ${d.gc.scavenges} scavenges, ${d.gc.others} other collections; pauses p50 ${d.gc.p50Ms.toFixed(3)} ms, p99 ${d.gc.p99Ms.toFixed(3)} ms, max ${d.gc.maxMs.toFixed(3)} ms, total ${d.gc.totalMs.toFixed(1)} ms`);
 
 async function main(): Promise<void> {
   const rate = numberOption('rate', 5000);
@@ -291,6 +310,11 @@ async function main(): Promise<void> {
       const controlCpuUs = checks === 0 ? NaN : ((cpuAfter.cpuSeconds - cpuBefore.cpuSeconds) / checks) * 1e6;
       const verdict = rowVerdict({ client: name, askedPerSec: rate, reachedPerSec: result.reachedPerSec, p99Ms: s.p99_ms, meanMs: histogram.totalCount === 0 ? 0 : histogram.mean / 1000, notSent: result.notSent, bursty: result.bursty, connections: result.connections, maxInFlight, serverWaitShare: waited[0]! / 1000 / elapsedS });
       process.stdout.write(`  => ${verdict}\n`);
+      process.stdout.write(`RESULT ${JSON.stringify({
+        client: name, cli: option('cli', 'this build'), p50Ms: s.p50_ms, p90Ms: s.p90_ms, p99Ms: s.p99_ms, reachedPerSec: result.reachedPerSec, controlCpuUs,
+        loopP99Ms: delay?.p99Ms ?? null, gcP99Ms: delay?.gc?.p99Ms ?? null, gcMaxMs: delay?.gc?.maxMs ?? null, gcCount: delay?.gc === undefined ? null : delay.gc.scavenges + delay.gc.others,
+        gcTotalMs: delay?.gc?.totalMs ?? null, serverWaitMs: waited[0], load: loadavg()[0],
+      })}\n`);
       summary.push(`| ${name} | ${rate}/s | ${Number.isFinite(result.reachedPerSec) ? result.reachedPerSec.toFixed(0) : '?'}/s | ${s.p50_ms.toFixed(3)} / ${s.p90_ms.toFixed(3)} / ${s.p99_ms.toFixed(3)} | ${Number.isNaN(controlCpuUs) ? '?' : controlCpuUs.toFixed(0)} µs | ${verdict} |`);
     }
     process.stdout.write(`\n| client | asked | reached | p50 / p90 / p99 ms | control plane CPU per Check | verdict |\n| --- | --- | --- | --- | --- | --- |\n${summary.join('\n')}\nload average at the end: ${loadText()}\n`);

@@ -17,13 +17,18 @@ export interface CheckRequestMessage {
   quotas?: Record<string, { amount?: number; best_effort?: boolean }>;
 }
 
-const VARINT = 0;
-const FIXED64 = 1;
-const BYTES = 2;
-const FIXED32 = 5;
+export const VARINT = 0;
+export const FIXED64 = 1;
+export const BYTES = 2;
+export const FIXED32 = 5;
+
+/** Names (attribute names, map keys) read as the same string each time: slots by a hash of their bytes. */
+const NAME_SLOTS = 512;
+const MAX_INTERNED_NAME = 64;
+const names: (string | undefined)[] = new Array(NAME_SLOTS);
 
 /** A cursor over one message's bytes: buf[pos, end). */
-class Reader {
+export class Reader {
   constructor(
     readonly buf: Buffer,
     public pos: number,
@@ -78,7 +83,11 @@ class Reader {
   }
 
   string(): string {
-    const end = this.length();
+    return this.stringTo(this.length());
+  }
+
+  /** The string in buf[pos, end) (pos at its first byte); pos moves to end. */
+  stringTo(end: number): string {
     const buf = this.buf;
     // ASCII (the usual attribute) reads the same as latin1, the cheapest slice; anything else as UTF-8.
     let ascii = true;
@@ -90,6 +99,40 @@ class Reader {
     }
     const s = ascii ? buf.latin1Slice(this.pos, end) : (buf as unknown as { utf8Slice(start: number, end: number): string }).utf8Slice(this.pos, end);
     this.pos = end;
+    return s;
+  }
+
+  /**
+   * A string that repeats from request to request (an attribute name, a header name): a short ASCII one comes from
+   * a small table of those seen before (no new string per Check); anything else as string().
+   */
+  name(): string {
+    const end = this.length();
+    const buf = this.buf;
+    const start = this.pos;
+    const n = end - start;
+    if (n > MAX_INTERNED_NAME) return this.stringTo(end);
+    let hash = 0x811c9dc5;
+    for (let i = start; i < end; i++) {
+      const b = buf[i]!;
+      if (b >= 0x80) return this.stringTo(end);
+      hash = Math.imul(hash ^ b, 0x01000193);
+    }
+    const at = (hash >>> 0) % NAME_SLOTS;
+    const known = names[at];
+    this.pos = end;
+    if (known !== undefined && known.length === n) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (known.charCodeAt(i) !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return known;
+    }
+    const s = buf.latin1Slice(start, end);
+    names[at] = s;
     return s;
   }
 

@@ -32,7 +32,7 @@ const HTTP_STATUS: Readonly<Record<number, number>> = { [StatusCode.PERMISSION_D
 export function addExtAuthzService(server: Server, runtime: PolicyRuntime, log: Logger, policyPort: NativeGrpcServer | null = null): void {
   const implementation = {
     Check(call: ServerUnaryCall<ExtAuthzCheckRequest, ExtAuthzCheckResponse>, callback: sendUnaryData<ExtAuthzCheckResponse>): void {
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       runtime.check(attributesFromContext(call.request.attributes), new Map(), '').then(
         (answer) => {
           runtime.countCheck('ext_authz', answer, started);

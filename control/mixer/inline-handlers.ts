@@ -76,7 +76,14 @@ export class InlineHandlers {
   check(name: string, instances: readonly InstanceValue[]): CheckResult {
     const handler = this.handlers.get(name)!.handler;
     if (handler.check === undefined) throw new InlineCallError(`handler ${name} does not answer checks`);
-    return settled(name, () => handler.check!(instances));
+    // No closure per Check (this runs for every Check that reaches an inline handler).
+    let result: CheckResult | Promise<CheckResult>;
+    try {
+      result = handler.check(instances);
+    } catch (err) {
+      throw new InlineCallError(`handler ${name} failed: ${message(err)}`);
+    }
+    return settledResult(name, result);
   }
 
   quota(name: string, instance: InstanceValue, args: QuotaArgs): QuotaResult {
@@ -132,6 +139,11 @@ function settled<T>(name: string, call: () => T | Promise<T>): T {
   } catch (err) {
     throw new InlineCallError(`handler ${name} failed: ${message(err)}`);
   }
+  return settledResult(name, result);
+}
+
+/** takes an inline handler's answer; returns it, or throws InlineCallError when it is a Promise. */
+function settledResult<T>(name: string, result: T | Promise<T>): T {
   if (result instanceof Promise) {
     result.catch(() => undefined);
     throw new InlineCallError(`handler ${name} is declared inline but answered asynchronously`);

@@ -12,8 +12,13 @@ export type CheckOutcome = 'ok' | 'denied' | 'unavailable';
 
 const family = (name: string, type: string, help: string): string => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
 
+/** Counter slots: service index * 3 + outcome index (no key string per Check). */
+const SERVICES: readonly CheckService[] = ['mixer', 'ext_authz'];
+const OUTCOMES: readonly CheckOutcome[] = ['ok', 'denied', 'unavailable'];
+const slot = (service: CheckService, outcome: CheckOutcome): number => (service === 'mixer' ? 0 : 3) + (outcome === 'ok' ? 0 : outcome === 'denied' ? 1 : 2);
+
 export class MixerMetrics {
-  private readonly checks = new Map<string, number>();
+  private readonly checks = new Float64Array(SERVICES.length * OUTCOMES.length);
   readonly checkLatency = new Histogram(CHECK_LATENCY_BUCKETS);
   /** Attribute sets received in Report calls. */
   reports = 0;
@@ -25,13 +30,12 @@ export class MixerMetrics {
   reloadFailures = 0;
 
   countCheck(service: CheckService, outcome: CheckOutcome, seconds: number): void {
-    const key = `${service}\0${outcome}`;
-    this.checks.set(key, (this.checks.get(key) ?? 0) + 1);
+    this.checks[slot(service, outcome)]!++;
     this.checkLatency.observe(seconds);
   }
 
   checkCount(service: CheckService, outcome: CheckOutcome): number {
-    return this.checks.get(`${service}\0${outcome}`) ?? 0;
+    return this.checks[slot(service, outcome)]!;
   }
 
   /** takes the pool's live figures; returns the text block. */

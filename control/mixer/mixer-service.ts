@@ -15,7 +15,8 @@ import type { PolicyRuntime } from './policy-runtime.js';
 import { EncodedAnswers, withEncodedCheckAnswers } from './encoded-answers.js';
 import { serveUnaryFast, type FastHandler } from './fast-unary.js';
 import type { NativeGrpcServer } from './native-grpc-server.js';
-import { decodeCheckRequest } from './check-request-decoder.js';
+import { CheckRequestValues, readCheckRequest } from './check-request-reader.js';
+import { rangeDeserializer } from './native-grpc-call.js';
 
 export interface MixerCheckRequest {
   attributes?: AttributesMessage;
@@ -33,9 +34,9 @@ export interface MixerCheckResponse {
     status: { code: number; message: string };
     valid_duration: DurationMessage;
     valid_use_count: number;
-    referenced_attributes: { attribute_matches: AttributeMatch[] };
+    referenced_attributes: { attribute_matches: readonly AttributeMatch[] };
   };
-  quotas: Record<string, { valid_duration: DurationMessage; granted_amount: number; referenced_attributes: { attribute_matches: AttributeMatch[] }; status: { code: number; message: string } }>;
+  quotas: Record<string, { valid_duration: DurationMessage; granted_amount: number; referenced_attributes: { attribute_matches: readonly AttributeMatch[] }; status: { code: number; message: string } }>;
 }
 
 export interface MixerReportRequest {
@@ -83,29 +84,41 @@ function quotaRequests(raw: MixerCheckRequest['quotas']): Map<string, QuotaReque
 /** takes the gRPC server, the policy runtime and the policy port's server (null: none); adds the Mixer service to them. */
 export function addMixerService(server: Server, runtime: PolicyRuntime, log: Logger, policyPort: NativeGrpcServer | null = null): void {
   const encoded = withEncodedCheckAnswers(mixerServiceDefinition());
-  // CheckRequest read in one pass (check-request-decoder.ts), the same object proto-loader's decoder gives.
-  const definition = { ...encoded, Check: { ...encoded.Check!, requestDeserialize: decodeCheckRequest } };
+  // CheckRequest read in one pass straight into the bag, quotas and id the handler runs on (check-request-reader.ts);
+  // the policy port reads it from the transport's bytes in place when the message came whole (rangeDeserializer).
+  const definition = { ...encoded, Check: { ...encoded.Check!, requestDeserialize: rangeDeserializer(readCheckRequest) } };
   const serialize = mixerServiceDefinition().Check!.responseSerialize;
   const answers = new EncodedAnswers((answer) => serialize(checkResponse(answer)));
+  type CheckCallback = sendUnaryData<MixerCheckResponse | Buffer>;
+  const answered = (answer: CheckAnswer, started: number, callback: CheckCallback): void => {
+    runtime.countCheck('mixer', answer, started);
+    callback(null, answers.encoded(answer));
+  };
+  const failed = (err: unknown, started: number, callback: CheckCallback): void => {
+    runtime.countCheck('mixer', null, started);
+    if (err instanceof PoolFullError) {
+      callback({ code: GrpcStatus.UNAVAILABLE, details: err.message });
+      return;
+    }
+    log.error({ err }, 'mixer check failed');
+    callback({ code: GrpcStatus.INTERNAL, details: 'the policy check failed' });
+  };
   const implementation = {
-    Check(call: ServerUnaryCall<MixerCheckRequest, MixerCheckResponse | Buffer>, callback: sendUnaryData<MixerCheckResponse | Buffer>): void {
-      const started = process.hrtime.bigint();
+    // Answered before returning when no handler needs a wait (the usual policy): no promise, no closure per Check.
+    Check(call: ServerUnaryCall<CheckRequestValues | MixerCheckRequest, MixerCheckResponse | Buffer>, callback: CheckCallback): void {
+      const started = performance.now();
       const request = call.request;
-      runtime.check(decodeAttributes(request.attributes), quotaRequests(request.quotas), String(request.deduplication_id ?? '')).then(
-        (answer) => {
-          runtime.countCheck('mixer', answer, started);
-          callback(null, answers.encoded(answer));
-        },
-        (err: unknown) => {
-          runtime.countCheck('mixer', null, started);
-          if (err instanceof PoolFullError) {
-            callback({ code: GrpcStatus.UNAVAILABLE, details: err.message });
-            return;
-          }
-          log.error({ err }, 'mixer check failed');
-          callback({ code: GrpcStatus.INTERNAL, details: 'the policy check failed' });
-        },
-      );
+      let answer: CheckAnswer | Promise<CheckAnswer>;
+      try {
+        answer = request instanceof CheckRequestValues
+          ? runtime.checkNow(request.bag, request.quotas, request.deduplicationId)
+          : runtime.checkNow(decodeAttributes(request.attributes), quotaRequests(request.quotas), String(request.deduplication_id ?? ''));
+      } catch (err) {
+        failed(err, started, callback);
+        return;
+      }
+      if (answer instanceof Promise) answer.then((a) => answered(a, started, callback), (err: unknown) => failed(err, started, callback));
+      else answered(answer, started, callback);
     },
     Report(call: ServerUnaryCall<MixerReportRequest, object>, callback: sendUnaryData<object>): void {
       const batch = Array.isArray(call.request.attributes) ? call.request.attributes : [];

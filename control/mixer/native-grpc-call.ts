@@ -14,9 +14,25 @@ export const GRPC = { OK: 0, DEADLINE_EXCEEDED: 4, INTERNAL: 13, RESOURCE_EXHAUS
 export type PolicyCallback = (error: { code: number; details: string } | null, value?: unknown) => void;
 export type PolicyHandler = (call: { readonly request: unknown }, callback: PolicyCallback) => void;
 
+/** Deserializers that also read a message in place: fn(buf, start, end). */
+const rangeDeserializers = new WeakSet<object>();
+
+/** takes a reader of buf[start, end); returns it as a deserializer (bytes) => value, marked so the policy port may call it on a range. */
+export function rangeDeserializer<T>(read: (buf: Buffer, start?: number, end?: number) => T): (bytes: Buffer) => T {
+  rangeDeserializers.add(read);
+  return read;
+}
+
+/** takes a deserializer; returns it as a range reader when it is one (rangeDeserializer), else undefined. */
+export function asRangeReader(fn: (bytes: Buffer) => unknown): ((buf: Buffer, start: number, end: number) => unknown) | undefined {
+  return rangeDeserializers.has(fn) ? (fn as (buf: Buffer, start: number, end: number) => unknown) : undefined;
+}
+
 /** One unary method: its codec (proto-loader's, as grpc-js would call it) and the handler grpc-js would be given. */
 export interface PolicyMethod {
   readonly deserialize: (bytes: Buffer) => unknown;
+  /** Reads a message in place (the transport's read buffer, during the read): no copy when it arrives whole. */
+  readonly deserializeRange?: (buf: Buffer, start: number, end: number) => unknown;
   readonly serialize: (value: never) => Buffer;
   readonly handler: PolicyHandler;
 }
@@ -59,6 +75,8 @@ export class PolicyCall {
   /** The prefix's compressed flag and its length field, read byte by byte (no Buffer per call). */
   private flag = 0;
   private declared = 0;
+  /** The message was read in place as it arrived whole (1: request set; -1: it did not decode; 0: not read yet). */
+  private readInPlace = 0;
   /** An answer was given or the stream closed: nothing more is done. */
   done = false;
   ended = false;
@@ -96,6 +114,10 @@ export class PolicyCall {
       this.refuse(GRPC.UNIMPLEMENTED, 'a unary call carries one request message');
       return;
     }
+    if (this.received === 5 && this.received + n === this.expected && this.flag === 0 && this.method.deserializeRange !== undefined) {
+      this.readWhole(buf, at, end);
+      return;
+    }
     const need = this.received - 5 + n;
     if (need > this.buffer.length) {
       const size = Math.min(this.expected - 5, Math.max(need, 2 * this.buffer.length, 256));
@@ -112,6 +134,26 @@ export class PolicyCall {
     this.received += n;
   }
 
+  /**
+   * The whole message is buf[start, end), bytes valid only now: read it in place instead of gathering a copy. What
+   * it decodes to is held under the same budget as the bytes would be, until the request ends.
+   */
+  private readWhole(buf: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (!this.host.reserve(n)) {
+      this.refuse(GRPC.RESOURCE_EXHAUSTED, 'the policy server is holding too many request bytes; try again');
+      return;
+    }
+    this.reserved = n;
+    this.received += n;
+    try {
+      this.request = this.method.deserializeRange!(buf, start, end);
+      this.readInPlace = 1;
+    } catch {
+      this.readInPlace = -1;
+    }
+  }
+
   /** The request ended: decode it and run the handler. */
   onEnd(): void {
     this.ended = true;
@@ -125,24 +167,34 @@ export class PolicyCall {
       this.refuse(GRPC.UNIMPLEMENTED, 'compressed request messages are not accepted (grpc-accept-encoding: identity)');
       return;
     }
-    const body = this.buffer.length === this.expected - 5 ? this.buffer : this.buffer.subarray(0, this.expected - 5);
-    this.dropBuffer();
-    try {
-      this.request = this.method.deserialize(body);
-    } catch {
-      this.refuse(GRPC.INTERNAL, 'Error deserializing request');
-      return;
+    if (this.readInPlace !== 0) {
+      this.dropBuffer();
+      if (this.readInPlace < 0) {
+        this.refuse(GRPC.INTERNAL, 'Error deserializing request');
+        return;
+      }
+    } else {
+      const body = this.buffer.length === this.expected - 5 ? this.buffer : this.buffer.subarray(0, this.expected - 5);
+      this.dropBuffer();
+      try {
+        this.request = this.method.deserialize(body);
+      } catch {
+        this.refuse(GRPC.INTERNAL, 'Error deserializing request');
+        return;
+      }
     }
     try {
       this.method.handler(this, this.onAnswer.bind(this));
     } catch {
-      this.refuse(GRPC.INTERNAL, 'the handler failed');
+      // A handler may answer before it returns: a throw after that changes nothing.
+      if (!this.done) this.refuse(GRPC.INTERNAL, 'the handler failed');
     }
   }
 
   /** The stream closed (answered, reset by the peer, or the session went). */
   onClose(): void {
     this.done = true;
+    this.request = undefined;
     this.dropBuffer();
   }
 
@@ -166,6 +218,7 @@ export class PolicyCall {
   /** A trailers-only answer; the bytes held are given back. */
   refuse(code: number, details: string): void {
     this.done = true;
+    this.request = undefined;
     this.dropBuffer();
     this.host.fail(this.stream, code, details);
   }

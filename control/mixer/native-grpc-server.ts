@@ -41,10 +41,11 @@ import {
   stopAccepting,
   type Acceptor,
 } from '../../src/native.js';
+import { CallTable } from './call-table.js';
 import { h2EventBuffers, h2Target, setH2Target } from '../../src/native-h2-events.js';
 import { NativeSocket } from '../../workers/native-transport.js';
 import type { SocketOwner } from '../../workers/transport-socket.js';
-import { GRPC, MAX_POLICY_REQUEST, PolicyCall, type PolicyCallHost, type PolicyHandler, type PolicyMethod } from './native-grpc-call.js';
+import { GRPC, MAX_POLICY_REQUEST, PolicyCall, asRangeReader, type PolicyCallHost, type PolicyHandler, type PolicyMethod } from './native-grpc-call.js';
 
 export const MAX_CONNECTIONS = 1024;
 export const MAX_STREAMS = 128;
@@ -98,6 +99,8 @@ export interface PolicyServerCounters {
 
 export class NativeGrpcServer {
   private readonly methods = new Map<string, PolicyMethod>();
+  /** The methods by their path's bytes (what a request head is compared with). */
+  private paths: { readonly path: Buffer; readonly method: PolicyMethod }[] = [];
   private acceptor: Acceptor | null = null;
   private held = 0;
   private readonly open = new Set<PolicySession>();
@@ -119,10 +122,12 @@ export class NativeGrpcServer {
       if (def === undefined || def.requestStream || def.responseStream) throw new Error(`${name} is not a unary method of the service`);
       this.methods.set(def.path, {
         deserialize: def.requestDeserialize as (b: Buffer) => unknown,
+        deserializeRange: asRangeReader(def.requestDeserialize as (b: Buffer) => unknown),
         serialize: def.responseSerialize as (v: never) => Buffer,
         handler: handler as PolicyHandler,
       });
     }
+    this.paths = [...this.methods].map(([path, method]) => ({ path: Buffer.from(path, 'latin1'), method }));
   }
 
   /** takes an IP literal and a port (0: any); resolves the bound port. Rejects with `.code` (EADDRINUSE, ...). */
@@ -163,9 +168,16 @@ export class NativeGrpcServer {
     for (const s of this.open) s.refuseStale(stale);
   }
 
-  /** @internal a session's path lookup */
-  method(path: string): PolicyMethod | undefined {
-    return this.methods.get(path);
+  /** @internal a session's path lookup: takes buf[start, end), the request's path; returns its method (undefined: none). */
+  methodAt(buf: Buffer, start: number, end: number): PolicyMethod | undefined {
+    const n = end - start;
+    next: for (const entry of this.paths) {
+      const p = entry.path;
+      if (p.length !== n) continue;
+      for (let i = 0; i < n; i++) if (buf[start + i] !== p[i]) continue next;
+      return entry.method;
+    }
+    return undefined;
   }
 
   /** @internal */
@@ -216,7 +228,7 @@ export class NativeGrpcServer {
 class PolicySession implements SocketOwner, PolicyCallHost {
   private readonly socket: NativeSocket;
   private readonly handle: number;
-  private readonly calls = new Map<number, PolicyCall>();
+  private readonly calls = new CallTable<PolicyCall>();
   private over = false;
   /** Request bytes this connection's calls hold (within MAX_CONNECTION_HELD_BYTES and the server's budget). */
   private held = 0;
@@ -266,7 +278,7 @@ class PolicySession implements SocketOwner, PolicyCallHost {
       setH2Target(this.handle, undefined);
       h2Control(this.handle, 2);
     }
-    for (const call of this.calls.values()) call.onClose();
+    for (const call of this.calls.list()) call.onClose();
     this.calls.clear();
     this.server.closed(this);
   }
@@ -293,7 +305,7 @@ class PolicySession implements SocketOwner, PolicyCallHost {
     else if (kind === EV.DATA_ARENA) call.onData(arena, ev[r + 3]!, ev[r + 3]! + ev[r + 4]!);
     else if (kind === EV.END) call.onEnd();
     else if (kind === EV.CLOSE) {
-      this.calls.delete(id);
+      this.calls.remove(id);
       call.onClose();
     }
   }
@@ -314,19 +326,19 @@ class PolicySession implements SocketOwner, PolicyCallHost {
       h2Respond(this.handle, id, 415, '', true);
       return;
     }
-    if (space - offset !== 4 || arena.latin1Slice(offset, space) !== 'POST') {
+    // Method and path compared as bytes: no string per call.
+    if (space - offset !== 4 || arena[offset] !== 80 || arena[offset + 1] !== 79 || arena[offset + 2] !== 83 || arena[offset + 3] !== 84) {
       this.fail(id, GRPC.UNIMPLEMENTED, 'gRPC calls are POST requests');
       return;
     }
-    const path = arena.latin1Slice(space + 1, pathEnd);
-    const method = this.server.method(path);
+    const method = this.server.methodAt(arena, space + 1, pathEnd);
     if (method === undefined) {
-      this.fail(id, GRPC.UNIMPLEMENTED, `The server does not implement the method ${path}`);
+      this.fail(id, GRPC.UNIMPLEMENTED, `The server does not implement the method ${arena.latin1Slice(space + 1, pathEnd)}`);
       return;
     }
     this.server.counters.calls++;
     const call = new PolicyCall(this, id, method, this.server.tick);
-    this.calls.set(id, call);
+    this.calls.add(call);
     if ((flags & EV.END_STREAM) !== 0) call.onEnd();
   }
 
@@ -361,7 +373,7 @@ class PolicySession implements SocketOwner, PolicyCallHost {
 
   /** takes a sweep count; refuses the calls whose request began at it or before and has not ended. */
   refuseStale(tick: number): void {
-    for (const call of this.calls.values()) {
+    for (const call of this.calls.list()) {
       if (call.startTick <= tick && !call.ended && !call.done) call.refuse(GRPC.DEADLINE_EXCEEDED, 'the request message did not arrive in time');
     }
   }

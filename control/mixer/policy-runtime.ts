@@ -102,6 +102,11 @@ export class PolicyRuntime {
     return this.dispatcher.check(bag, quotas, deduplicationId);
   }
 
+  /** check() answered at once when no handler needs a wait (RuleDispatcher.checkNow). Throws PoolFullError. */
+  checkNow(bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): CheckAnswer | Promise<CheckAnswer> {
+    return this.dispatcher.checkNow(bag, quotas, deduplicationId);
+  }
+
   /** takes a Report batch; hands it to the report handlers without waiting. */
   report(bags: readonly AttributeBag[]): void {
     this.metrics.reportBatches++;
@@ -109,10 +114,10 @@ export class PolicyRuntime {
     this.dispatcher.report(bags);
   }
 
-  /** Counts one answered Check (answer null: the pool pushed back or it failed) and its latency since `started` (hrtime ns). */
-  countCheck(service: CheckService, answer: CheckAnswer | null, started: bigint): void {
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (answer !== null) {
+  /** Counts one answered Check (answer null: the pool pushed back or it failed) and its latency since `started` (performance.now() ms). */
+  countCheck(service: CheckService, answer: CheckAnswer | null, started: number): void {
+    const seconds = (performance.now() - started) / 1000;
+    if (answer !== null && answer.quotas.size > 0) {
       for (const q of answer.quotas.values()) if (q.code === StatusCode.RESOURCE_EXHAUSTED) this.metrics.quotaExhausted++;
     }
     this.metrics.countCheck(service, answer === null ? 'unavailable' : answer.code === StatusCode.OK ? 'ok' : 'denied', seconds);

@@ -55,7 +55,7 @@ export interface QuotaAnswer {
   readonly message: string;
   readonly grantedAmount: number;
   readonly validDurationMs: number;
-  readonly referenced: AttributeMatch[];
+  readonly referenced: readonly AttributeMatch[];
 }
 
 export interface CheckAnswer {
@@ -63,8 +63,8 @@ export interface CheckAnswer {
   readonly message: string;
   readonly validDurationMs: number;
   readonly validUseCount: number;
-  readonly referenced: AttributeMatch[];
-  readonly quotas: Map<string, QuotaAnswer>;
+  readonly referenced: readonly AttributeMatch[];
+  readonly quotas: ReadonlyMap<string, QuotaAnswer>;
 }
 
 /** Istio's defaults when no handler limits reuse: one minute, 10000 uses. */
@@ -103,7 +103,46 @@ export function buildInstance(instance: DispatchInstance, bag: AttributeBag, ref
 
 const matches = (rule: DispatchRule, bag: AttributeBag, refs?: ReferenceRecorder): boolean => rule.match === null || rule.match.evaluate(bag, refs) === true;
 
+/** The quotas of an answer to a Check that asked for none (shared: never written). */
+const NO_QUOTAS: ReadonlyMap<string, QuotaAnswer> = new Map();
+/** An action's check instances when all of them are constant: one shared, frozen list. */
+const constantLists = new WeakMap<DispatchAction, readonly InstanceValue[] | null>();
+
+/** takes an instance definition; returns whether every field is a constant (nothing read from the request). */
+function isConstant(instance: DispatchInstance): boolean {
+  const constant = (node: FieldNode): boolean => node.kind === 'constant' || (node.kind === 'map' && [...node.fields.values()].every(constant));
+  return [...instance.fields.values()].every(constant);
+}
+
+/** takes an action and a request; returns the check instances it hands its handler (null: none), shared when constant. */
+function checkInstances(action: DispatchAction, bag: AttributeBag, refs: ReferenceRecorder): readonly InstanceValue[] | null {
+  let shared = constantLists.get(action);
+  if (shared === undefined) {
+    const checks = action.instances.filter((i) => CHECK_TEMPLATES.has(i.template));
+    shared = checks.length > 0 && checks.every(isConstant) ? Object.freeze(checks.map((i) => deepFreeze(buildInstance(i, bag)))) : null;
+    constantLists.set(action, shared);
+  }
+  if (shared !== null) return shared;
+  let instances: InstanceValue[] | null = null;
+  for (const instance of action.instances) {
+    if (!CHECK_TEMPLATES.has(instance.template)) continue;
+    (instances ??= []).push(buildInstance(instance, bag, refs));
+  }
+  return instances;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value) && !ArrayBuffer.isView(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export class RuleDispatcher {
+  /** The sync part of one Check at a time records with it (nothing reads it after checkNow returns). */
+  private readonly recorder = new ReferenceRecorder();
+
   constructor(private readonly rules: readonly DispatchRule[], private readonly pool: AdapterPool) {}
 
   get ruleCount(): number {
@@ -113,39 +152,63 @@ export class RuleDispatcher {
   /** takes a request's attributes and the quotas it asks for; resolves with the combined answer. Throws PoolFullError (the caller answers UNAVAILABLE). */
   check(bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): Promise<CheckAnswer> {
     try {
-      const refs = new ReferenceRecorder();
-      const calls: (CheckResult | Promise<CheckResult>)[] = [];
-      let waiting = false;
-      for (const rule of this.rules) {
-        if (!matches(rule, bag, refs)) continue;
-        for (const action of rule.actions) {
-          let instances: InstanceValue[] | null = null;
-          for (const instance of action.instances) {
-            if (!CHECK_TEMPLATES.has(instance.template)) continue;
-            (instances ??= []).push(buildInstance(instance, bag, refs));
-          }
-          if (instances === null) continue;
-          const call = this.callCheck(action.handler, instances);
-          if (call instanceof Promise) waiting = true;
-          calls.push(call);
-        }
-      }
-      // Only inline handlers and no quotas (the common case): answered without a wait, no promise per handler.
-      if (!waiting && quotas.size === 0) return Promise.resolve(combine(calls as CheckResult[], refs, []));
-      return this.settle(calls, refs, bag, quotas, deduplicationId);
+      const answer = this.checkNow(bag, quotas, deduplicationId);
+      return answer instanceof Promise ? answer : Promise.resolve(answer);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  private async settle(calls: (CheckResult | Promise<CheckResult>)[], refs: ReferenceRecorder, bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): Promise<CheckAnswer> {
+  /**
+   * check() without a promise when none is needed: inline handlers only and no quotas (the common case) answer at
+   * once, allocating little (one recorder reused, interned references, constant instances shared). Throws
+   * PoolFullError; a returned promise may reject with it.
+   */
+  checkNow(bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): CheckAnswer | Promise<CheckAnswer> {
+    const refs = this.recorder;
+    refs.reset();
+    // Inline answers are folded as they come (first denial in rule order, smallest validity); once a handler answers
+    // later, the fold so far becomes the first entry of the list the wait combines (the same rule, same order).
+    let code: number = StatusCode.OK;
+    let message = '';
+    let validDurationMs = DEFAULT_VALID_DURATION_MS;
+    let validUseCount = DEFAULT_VALID_USE_COUNT;
+    let waits: (CheckResult | Promise<CheckResult>)[] | null = null;
+    for (const rule of this.rules) {
+      if (!matches(rule, bag, refs)) continue;
+      for (const action of rule.actions) {
+        const instances = checkInstances(action, bag, refs);
+        if (instances === null) continue;
+        const call = this.callCheck(action.handler, instances);
+        if (waits !== null) {
+          waits.push(call);
+        } else if (call instanceof Promise) {
+          waits = [{ code, message, validDurationMs, validUseCount }, call];
+        } else {
+          if (code === StatusCode.OK && call.code !== StatusCode.OK) {
+            code = call.code;
+            message = call.message;
+          }
+          validDurationMs = Math.min(validDurationMs, call.validDurationMs);
+          validUseCount = Math.min(validUseCount, call.validUseCount);
+        }
+      }
+    }
+    const referenced = refs.matches();
+    if (waits === null && quotas.size === 0) {
+      return { code, message, validDurationMs: Math.max(0, validDurationMs), validUseCount: Math.max(0, validUseCount), referenced, quotas: NO_QUOTAS };
+    }
+    return this.settle(waits ?? [{ code, message, validDurationMs, validUseCount }], referenced, bag, quotas, deduplicationId);
+  }
+
+  private async settle(calls: (CheckResult | Promise<CheckResult>)[], referenced: readonly AttributeMatch[], bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): Promise<CheckAnswer> {
     const quotaCalls = [...quotas].slice(0, MAX_QUOTAS_PER_CHECK).map(async ([name, request]) => [name, await this.quota(bag, name, request, deduplicationId)] as const);
     const [results, quotaAnswers] = await Promise.all([Promise.all(calls), Promise.all(quotaCalls)]);
-    return combine(results, refs, quotaAnswers);
+    return combine(results, referenced, quotaAnswers);
   }
 
   /** An inline handler answers at once (no promise, no pool hop); a failure becomes a denial either way. */
-  private callCheck(handler: string, instances: InstanceValue[]): CheckResult | Promise<CheckResult> {
+  private callCheck(handler: string, instances: readonly InstanceValue[]): CheckResult | Promise<CheckResult> {
     try {
       const result = this.pool.checkNow(handler, instances);
       return result instanceof Promise ? result.catch(handlerFailure) : result;
@@ -218,7 +281,7 @@ function quotaInstanceName(asked: string): string {
 }
 
 /** Any denial wins (the first in rule order); validity is the smallest any handler gave. */
-function combine(results: readonly CheckResult[], refs: ReferenceRecorder, quotaAnswers: readonly (readonly [string, QuotaAnswer])[]): CheckAnswer {
+function combine(results: readonly CheckResult[], referenced: readonly AttributeMatch[], quotaAnswers: readonly (readonly [string, QuotaAnswer])[]): CheckAnswer {
   let code: number = StatusCode.OK;
   let message = '';
   let validDurationMs = DEFAULT_VALID_DURATION_MS;
@@ -231,7 +294,7 @@ function combine(results: readonly CheckResult[], refs: ReferenceRecorder, quota
     validDurationMs = Math.min(validDurationMs, result.validDurationMs);
     validUseCount = Math.min(validUseCount, result.validUseCount);
   }
-  return { code, message, validDurationMs: Math.max(0, validDurationMs), validUseCount: Math.max(0, validUseCount), referenced: refs.matches(), quotas: new Map(quotaAnswers) };
+  return { code, message, validDurationMs: Math.max(0, validDurationMs), validUseCount: Math.max(0, validUseCount), referenced, quotas: quotaAnswers.length === 0 ? NO_QUOTAS : new Map(quotaAnswers) };
 }
 
 /** A handler that failed or timed out denies with its reason (Mixer's rule: an adapter error is not an OK); a full pool fails the whole Check. */

@@ -231,6 +231,39 @@ describe('isthmus control --policy-port', { timeout: 60_000 }, () => {
     expect(control.child.exitCode).toBeNull();
   });
 
+  it('concurrent Checks with different attributes each get their own answer, whole or in pieces, over shared connections (nothing reused leaks)', async () => {
+    // Four requests with four different answers (status and what was read); each sent whole (read in place) or in
+    // 1-byte DATA frames (gathered), many at once on two connections: every answer must be its own request's.
+    const kinds = [
+      encodeAttributes({ 'request.headers': { 'x-user': 'beta' }, 'request.path': '/a' }),
+      encodeAttributes({ 'request.headers': { 'x-user': 'alpha' } }),
+      encodeAttributes({ 'request.headers': { 'x-other': 'beta' } }),
+      encodeAttributes({ 'request.path': '/beta' }),
+    ].map((attributes) => frame(mixerServiceDefinition().Check!.requestSerialize({ attributes, quotas: {}, deduplication_id: '' }) as Buffer));
+    const expected = [
+      ['7', 'beta users are not allowed', ['request.headers[x-user]:EXACT']],
+      ['0', '', ['request.headers[x-user]:EXACT']],
+      ['0', '', ['request.headers[x-user]:ABSENCE']],
+      ['0', '', ['request.headers:ABSENCE']],
+    ];
+    const decode = (a: RawAnswer | 'no answer'): unknown => {
+      if (a === 'no answer') return a;
+      const r = mixerServiceDefinition().Check!.responseDeserialize(a.body.subarray(5)) as { precondition: { status: { code?: number; message?: string } } };
+      return [statusOf(a), r.precondition.status.code ?? 0, r.precondition.status.message ?? '', referenced(r as never)];
+    };
+    const on = [session(), session()];
+    const n = 240;
+    const answers = await Promise.all(Array.from({ length: n }, (_, i) => {
+      const body = kinds[i % 4]!;
+      const pieces = (i >> 2) % 3 === 0 ? [...body].map((b) => Buffer.from([b])) : [body];
+      return raw(CHECK, pieces, { on: on[i % 2] });
+    }));
+    for (let i = 0; i < n; i++) {
+      const [code, message, refs] = expected[i % 4]!;
+      expect([i, decode(answers[i]!)]).toEqual([i, ['0', Number(code), message, refs]]);
+    }
+  });
+
   it('a second control plane asking for a policy port in use refuses to start, naming the option (no silent sharing)', () => {
     const r = isthmus(['control', '--data-dir', join(control.dir, 'second'), '--admin-port', '0', '--xds-port', '0', '--secure-xds-port=-1', '--policy-port', String(port)], control.dir);
     expect(r.code).toBe(1);

@@ -6,7 +6,8 @@
 import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativeGrpcServer } from '../../../control/mixer/native-grpc-server.js';
-import { MAX_POLICY_REQUEST } from '../../../control/mixer/native-grpc-call.js';
+import { MAX_POLICY_REQUEST, rangeDeserializer } from '../../../control/mixer/native-grpc-call.js';
+import { readCheckRequest, type CheckRequestValues } from '../../../control/mixer/check-request-reader.js';
 import { mixerServiceDefinition } from '../../../control/mixer/mixer-protos.js';
 import { waitFor } from '../../support/isthmus-process.js';
 
@@ -80,5 +81,50 @@ describe('policy port request timeout', () => {
     expect(waited).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
     // What they held is given back: the same connection's next call is served.
     expect(await check(s, SMALL).status).toBe('0');
+  });
+});
+
+describe('policy port reading a message in place (a range deserializer)', () => {
+  let inPlace: NativeGrpcServer;
+  let inPlacePort: number;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    inPlace = new NativeGrpcServer(REQUEST_TIMEOUT_MS);
+    const definition = mixerServiceDefinition();
+    inPlace.serve({ ...definition, Check: { ...definition.Check!, requestDeserialize: rangeDeserializer(readCheckRequest) } }, {
+      Check: (call: { request: CheckRequestValues }, done: (e: null, v: unknown) => void) => {
+        seen.push(call.request.deduplicationId);
+        done(null, {});
+      },
+    });
+    inPlacePort = await inPlace.listen('127.0.0.1', 0);
+  });
+
+  afterAll(() => inPlace.close(true));
+
+  const on = (): ClientHttp2Session => {
+    const s = connect(`http://127.0.0.1:${inPlacePort}`);
+    s.on('error', () => {});
+    sessions.push(s);
+    return s;
+  };
+
+  it('whole messages left without END are not answered until it comes, are refused DEADLINE_EXCEEDED after the timeout; a bad one is INTERNAL at its END', async () => {
+    const s = on();
+    // Small whole messages (one DATA frame: read in place), each with its own id, the streams never ended.
+    const withId = (id: string): Buffer => {
+      const m = Buffer.concat([Buffer.from([0x12, id.length]), Buffer.from(id)]);
+      return Buffer.concat([message(m.length, 0), m]);
+    };
+    const held = ['h1', 'h2', 'h3', 'h4', 'h5'].map((id) => check(s, withId(id), false));
+    expect(await check(s, withId('ended')).status).toBe('0');
+    expect(seen).toEqual(['ended']);
+    expect(await Promise.all(held.map((c) => c.status))).toEqual(['4', '4', '4', '4', '4']);
+    expect(seen).toEqual(['ended']); // never handled: refused before their request ended
+    // Bytes that are not a CheckRequest: INTERNAL, at the end of the request (not when read).
+    expect(await check(s, Buffer.concat([message(3, 0), Buffer.from([0x0a, 0x7f, 0x00])])).status).toBe('13');
+    expect(await check(s, withId('after')).status).toBe('0');
+    expect(seen).toEqual(['ended', 'after']);
   });
 });

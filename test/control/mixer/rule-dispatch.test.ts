@@ -124,6 +124,40 @@ describe('inline handlers', { timeout: 30_000 }, () => {
     expect((await slow).code).toBe(0);
   });
 
+  it('Checks answered at once and Checks waiting on the pool each keep their own answer and references (one recorder is reused)', async () => {
+    const plugin = join(tmpdir(), `isthmus-late-adapter-${process.pid}.mjs`);
+    temps.push(plugin);
+    writeFileSync(plugin, `export default { name: 'late', templates: ['checknothing'], parseParams: (raw) => raw ?? {},
+      createHandler: () => ({ check() { return new Promise((r) => setTimeout(() => r({ code: 5, message: 'late', validDurationMs: 2000, validUseCount: 20 }), 150)); }, close() {} }) };\n`);
+    pool = new AdapterPool({ threads: 1, plugins: [pathToFileURL(plugin).href], log });
+    await pool.configure([{ name: 'late', adapter: 'late', params: {}, fingerprint: '1' }, spec('deny', 'denier', { status: { code: 7, message: 'no beta' }, validDuration: '4s', validUseCount: 40 })]);
+    const dispatcher = new RuleDispatcher([
+      rule('deny-beta', 'request.headers["x-user"] == "beta"', 'deny', [nothing]),
+      rule('slow', 'request.path == "/slow" && request.method == "GET"', 'late', [nothing]),
+    ], pool);
+    // The waiting Check is denied by the inline rule and then waits on the pool: both answers must combine.
+    const waiting = dispatcher.check(bag({ 'request.path': '/slow', 'request.method': 'GET', 'request.headers': headers({ 'x-user': 'beta' }) }), new Map(), '');
+    const now: ReturnType<RuleDispatcher['checkNow']>[] = [];
+    for (let i = 0; i < 50; i++) {
+      now.push(i % 2 === 0
+        ? dispatcher.checkNow(bag({ 'request.path': `/p${i}` }), new Map(), '')
+        : dispatcher.checkNow(bag({ 'request.path': '/x', 'request.headers': headers({ 'x-user': i % 3 === 0 ? 'beta' : 'alpha' }) }), new Map(), ''));
+    }
+    for (const [i, answer] of now.entries()) {
+      expect(answer).not.toBeInstanceOf(Promise);
+      const a = answer as Awaited<typeof answer>;
+      if (i % 2 === 0) {
+        expect([a.code, refs([...a.referenced])]).toEqual([0, ['request.headers:ABSENCE', 'request.path:EXACT']]);
+      } else {
+        expect(a.code).toBe(i % 3 === 0 ? 7 : 0);
+        expect(refs([...a.referenced])).toEqual(['request.headers[x-user]:EXACT', 'request.path:EXACT']);
+      }
+    }
+    const late = await waiting;
+    expect([late.code, late.message, late.validDurationMs, late.validUseCount]).toEqual([7, 'no beta', 2000, 20]);
+    expect(refs([...late.referenced])).toEqual(['request.headers[x-user]:EXACT', 'request.method:EXACT', 'request.path:EXACT']);
+  });
+
   it('an adapter declared inline that answers asynchronously denies with INTERNAL, not cached', async () => {
     const plugin = join(tmpdir(), `isthmus-lying-adapter-${process.pid}.mjs`);
     temps.push(plugin);
