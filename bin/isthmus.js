@@ -15,6 +15,8 @@
 // (src/process/malloc-arenas.ts), and start releasing the binary's startup pages before the CLI's module graph
 // loads (src/process/startup-pages.ts: the peak is inside startup; proxy-command.ts stops it with `keep`).
 if (process.argv[2] === 'proxy') (await import('../dist/src/process/proxy-boot.js')).prepareProxyProcess(process.argv.slice(3));
+// `isthmus control`: not the sidecar's memory flags (src/process/control-boot.ts).
+if (process.argv[2] === 'control') (await import('../dist/src/process/control-boot.js')).prepareControlProcess();
 const { runFromProcess } = await import('../dist/src/cli/main.js');
 
 runFromProcess();
