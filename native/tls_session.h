@@ -85,8 +85,8 @@ class TlsSession {
   std::shared_ptr<TlsContext> context_;  // keeps the context alive while the session lives
   // Ciphertext from the peer not yet decrypted, and ciphertext to send; declared before ssl_ so they outlive
   // the BIOs (owned by ssl_) that point at them.
-  CipherQueue in_queue_;
-  CipherQueue out_queue_;
+  ByteQueue in_queue_;
+  ByteQueue out_queue_;
   SslPtr ssl_;
   uint32_t status_ = 0;
   std::string error_;
