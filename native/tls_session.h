@@ -1,4 +1,4 @@
-// One TLS connection's state machine over memory BIOs: the transport feeds it
+// One TLS connection's state machine over in-memory queue BIOs (tls_bio.h): the transport feeds it
 // ciphertext and sends what it produces; plaintext goes in and out through
 // caller-owned buffers. It never touches a socket, so the same class serves
 // the node:net transport (through tls_napi.cc) and a native one (from C++).
