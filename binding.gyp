@@ -18,6 +18,7 @@
         "native/socket_tls_napi.cc",
         "native/tls_cert_info.cc",
         "native/tls_context.cc",
+        "native/byte_queue.cc",
         "native/tls_bio.cc",
         "native/tls_session.cc",
         "native/tls_napi.cc",

@@ -51,16 +51,6 @@ bool H2ClientSession::Start() {
   return Open(cbs, false, iv, 3);
 }
 
-H2ClientStream* H2ClientSession::Find(int32_t id) {
-  // As H2Session::Find: the last stream found is kept until the map changes.
-  if (id == last_id_ && last_ != nullptr) return last_;
-  auto it = streams_.find(id);
-  if (it == streams_.end()) return nullptr;
-  last_id_ = id;
-  last_ = it->second.get();
-  return last_;
-}
-
 int64_t H2ClientSession::Receive(const uint8_t* data, size_t len) {
   FlushOverflow();  // the records an earlier batch had no room for go first
   if (dead_) return -1;
@@ -101,8 +91,7 @@ int32_t H2ClientSession::Submit(bool end_stream, bool head_request) {
   const int32_t id = nghttp2_submit_request(session_.get(), nullptr, nva.data(), nva.size(), end_stream ? nullptr : &provider, nullptr);
   if (id < 0) return -1;
   st->id = id;
-  last_ = nullptr;
-  streams_[id] = std::move(st);
+  streams_.Insert(std::move(st));
   MarkH2Dirty(this, handle_);
   return id;
 }
@@ -250,14 +239,12 @@ int H2ClientSession::OnDataChunk(nghttp2_session*, uint8_t, int32_t id, const ui
 
 int H2ClientSession::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, void* user_data) {
   H2ClientSession* self = Self(user_data);
-  auto it = self->streams_.find(id);
-  if (it == self->streams_.end()) return 0;
-  const H2ClientStream* st = it->second.get();
+  const H2ClientStream* st = self->Find(id);
+  if (st == nullptr) return 0;
   // Never processed by the upstream (REFUSED_STREAM, or past its GOAWAY's last stream id): JS may send it again.
   const bool unprocessed = !st->got_final && (error_code == NGHTTP2_REFUSED_STREAM || (self->goaway_last_ >= 0 && id > self->goaway_last_));
   self->Event(id, kH2Close, static_cast<int32_t>(error_code), unprocessed ? 1 : 0);
-  self->last_ = nullptr;
-  self->streams_.erase(it);
+  self->streams_.Erase(id);
   return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "h2_module.h"
 #include "h2_session.h"
 #include "h2_stream.h"
+#include "h2_stream_table.h"
 
 namespace isthmus {
 
@@ -68,16 +69,13 @@ class H2ClientSession : public H2SessionBase {
   static int OnDataChunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
   static int OnStreamClose(nghttp2_session*, int32_t, uint32_t, void*);
 
-  H2ClientStream* Find(int32_t id);
+  H2ClientStream* Find(int32_t id) { return streams_.Find(id); }
   H2StreamIo* FindIo(int32_t id) override { return Find(id); }
   void ReportHead(H2ClientStream* st, bool end_stream);
   // takes the request's header list in nva_; submits it (with a body provider unless end_stream); returns the id or -1.
   int32_t Submit(bool end_stream, bool head_request);
 
-  std::unordered_map<int32_t, std::unique_ptr<H2ClientStream>> streams_;
-  // Find's last answer (null when none or the map changed since).
-  int32_t last_id_ = 0;
-  H2ClientStream* last_ = nullptr;
+  H2StreamTable<H2ClientStream> streams_;
   std::string scratch_;
   std::vector<nghttp2_nv> nva_;  // the request being submitted (kept to reuse its storage)
   int32_t goaway_last_ = -1;

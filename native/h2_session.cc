@@ -47,17 +47,6 @@ bool H2Session::Start() {
   return Open(cbs, true, iv, 4);
 }
 
-H2Stream* H2Session::Find(int32_t id) {
-  // A stream's callbacks come in runs (a header block's fields, then its frame, then JS's answer): the last one
-  // found is kept, cleared when the map changes.
-  if (id == last_id_ && last_ != nullptr) return last_;
-  auto it = streams_.find(id);
-  if (it == streams_.end()) return nullptr;
-  last_id_ = id;
-  last_ = it->second.get();
-  return last_;
-}
-
 void H2Session::Fatal(uint32_t goaway_code, H2Counter counter) {
   if (dead_) return;
   dead_ = true;
@@ -176,8 +165,7 @@ int H2Session::OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   auto st = std::make_unique<H2Stream>();
   st->id = frame->hd.stream_id;
-  self->last_ = nullptr;
-  self->streams_[st->id] = std::move(st);
+  self->streams_.Insert(std::move(st));
   self->streams_seen_++;
   self->sink_->counters[kCntStreams]++;
   return 0;
@@ -259,9 +247,8 @@ int H2Session::OnDataChunk(nghttp2_session*, uint8_t, int32_t id, const uint8_t*
 
 int H2Session::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, void* user_data) {
   H2Session* self = Self(user_data);
-  auto it = self->streams_.find(id);
-  if (it == self->streams_.end()) return 0;
-  H2Stream* st = it->second.get();
+  const H2Stream* st = self->Find(id);
+  if (st == nullptr) return 0;
   const bool premature = error_code != NGHTTP2_NO_ERROR && !(st->out_ended && st->out.size() == 0);
   if (premature) {
     self->sink_->counters[kCntRxReset]++;
@@ -271,8 +258,7 @@ int H2Session::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, 
     }
   }
   self->Event(id, kH2Close, static_cast<int32_t>(error_code), premature ? 1 : 0);
-  self->last_ = nullptr;
-  self->streams_.erase(it);
+  self->streams_.Erase(id);
   return 0;
 }
 

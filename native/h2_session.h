@@ -20,6 +20,7 @@
 #include "h2_module.h"
 #include "h2_session_base.h"
 #include "h2_stream.h"
+#include "h2_stream_table.h"
 
 namespace isthmus {
 
@@ -65,17 +66,14 @@ class H2Session : public H2SessionBase {
   static int OnBeginFrame(nghttp2_session*, const nghttp2_frame_hd*, void*);
   static int OnInvalidFrame(nghttp2_session*, const nghttp2_frame*, int, void*);
 
-  H2Stream* Find(int32_t id);
+  H2Stream* Find(int32_t id) { return streams_.Find(id); }
   H2StreamIo* FindIo(int32_t id) override { return Find(id); }
   void Fatal(uint32_t goaway_code, H2Counter counter);
   // takes the stream, status, the fields (a "name\0value\0" block, or an HTTP/1.1 head when h1_head) and end_stream;
   // submits the response.
   bool RespondWith(int32_t stream_id, uint32_t status, uint8_t* fields, size_t len, bool h1_head, bool end_stream);
 
-  std::unordered_map<int32_t, std::unique_ptr<H2Stream>> streams_;
-  // Find's last answer (null when none or the map changed since).
-  int32_t last_id_ = 0;
-  H2Stream* last_ = nullptr;
+  H2StreamTable<H2Stream> streams_;
   uint32_t streams_seen_ = 0;
   uint32_t premature_resets_ = 0;
   uint32_t invalid_frames_ = 0;

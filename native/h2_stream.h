@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "byte_queue.h"
+
 namespace isthmus {
 
 // The request's headers, gathered until the HEADERS frame (and its CONTINUATIONs) ends.
@@ -30,34 +32,6 @@ struct H2RequestHead {
   bool Add(const uint8_t* name, size_t name_len, const uint8_t* value, size_t value_len);
   // takes whether a body follows; returns the HTTP/1.1 head ("" when :path is missing or the method is CONNECT).
   std::string Build(bool end_stream) const;
-};
-
-// A queue of bytes consumed from the front without moving the rest each time.
-struct ByteQueue {
-  std::vector<uint8_t> bytes;
-  size_t off = 0;
-  size_t size() const { return bytes.size() - off; }
-  void Append(const uint8_t* data, size_t len) {
-    if (off > 0 && off == bytes.size()) {
-      bytes.clear();
-      off = 0;
-    } else if (off > 64 * 1024 && off * 2 > bytes.size()) {
-      bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(off));
-      off = 0;
-    }
-    bytes.insert(bytes.end(), data, data + len);
-  }
-  // Copies up to `len` bytes out; returns how many.
-  size_t Take(uint8_t* into, size_t len) {
-    const size_t n = len < size() ? len : size();
-    for (size_t i = 0; i < n; i++) into[i] = bytes[off + i];
-    off += n;
-    if (off == bytes.size()) {
-      bytes.clear();
-      off = 0;
-    }
-    return n;
-  }
 };
 
 // What both sides keep of a stream's outgoing body and incoming window (H2SessionBase runs it).

@@ -241,7 +241,7 @@ size_t TlsSession::Write(const uint8_t* data, size_t length) {
     int r = SSL_write_ex(ssl_.get(), data + total, chunk, &written);
     if (r != 1) {
       int e = SSL_get_error(ssl_.get(), r);
-      // A memory BIO never blocks a write; anything but success is fatal.
+      // The queue BIO never blocks a write; anything but success is fatal.
       Fail("TLS write failed", e);
       break;
     }

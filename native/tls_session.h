@@ -1,4 +1,4 @@
-// One TLS connection's state machine over memory BIOs: the transport feeds it
+// One TLS connection's state machine over in-memory queue BIOs (tls_bio.h): the transport feeds it
 // ciphertext and sends what it produces; plaintext goes in and out through
 // caller-owned buffers. It never touches a socket, so the same class serves
 // the node:net transport (through tls_napi.cc) and a native one (from C++).
@@ -85,8 +85,8 @@ class TlsSession {
   std::shared_ptr<TlsContext> context_;  // keeps the context alive while the session lives
   // Ciphertext from the peer not yet decrypted, and ciphertext to send; declared before ssl_ so they outlive
   // the BIOs (owned by ssl_) that point at them.
-  CipherQueue in_queue_;
-  CipherQueue out_queue_;
+  ByteQueue in_queue_;
+  ByteQueue out_queue_;
   SslPtr ssl_;
   uint32_t status_ = 0;
   std::string error_;
