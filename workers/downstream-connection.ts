@@ -198,21 +198,13 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
    * native transport straight from its read buffer (no copy in JS), else joined in a copy.
    */
   writeBody(head: Buffer | null, buf: Buffer, start: number, end: number): boolean {
-    if (isNativeReadBuffer(buf)) {
-      const tls = this.tls;
-      let ok = true;
-      if (tls === null) {
-        if (this.socket instanceof NativeSocket) ok = this.socket.writeWithRead(head, start, end);
-        else return this.write(encodeBodyPiece(head, false, buf, start, end));
-      } else if (tls instanceof NativeTlsChannel) {
-        ok = tls.writeWithRead(head, start, end);
-      } else {
-        return this.write(encodeBodyPiece(head, false, buf, start, end));
-      }
-      if (!ok) this.writeBlocked = true;
-      return ok;
-    }
-    return this.write(encodeBodyPiece(head, false, buf, start, end));
+    const tls = this.tls;
+    let ok: boolean;
+    if (isNativeReadBuffer(buf) && tls === null && this.socket instanceof NativeSocket) ok = this.socket.writeWithRead(head, start, end);
+    else if (isNativeReadBuffer(buf) && tls instanceof NativeTlsChannel) ok = tls.writeWithRead(head, start, end);
+    else return this.write(encodeBodyPiece(head, false, buf, start, end));
+    if (!ok) this.writeBlocked = true;
+    return ok;
   }
 
   /** Bytes buf[start, end) from the transport, valid only during this call: plaintext, TLS records, or bytes to inspect. */
