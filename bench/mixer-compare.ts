@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { median } from './result-row.js';
 
 interface Row {
   client: string;
@@ -40,10 +41,6 @@ const builds = [
   { name: 'this build', cli: join(import.meta.dirname, '..', '..', 'bin', 'isthmus.js') },
 ];
 const results = new Map<string, Row[]>(builds.map((b) => [b.name, []]));
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 process.stdout.write(`load average at the start: ${loadavg().map((n) => n.toFixed(2)).join(' ')}\n`);
 for (let round = 0; round < runs; round++) {

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startIsthmus } from './isthmus-target.js';
 import { runLoad } from './load-generator.js';
+import { clockTicksPerSecond, parseProcStat, parseVmHwmKb } from './process-sampler.js';
+import { median } from './result-row.js';
 import { startUpstream } from './scenarios.js';
 
 interface Sample { readonly idleMb: number; readonly idlePeakMb: number; readonly peakMb: number; readonly cpuUsPerReq: number; readonly rps: number }
@@ -25,11 +27,8 @@ if (baseline === '') {
 const runs = Number(arg('--runs', '3'));
 const workerCounts = arg('--workers', '1,2').split(',').map(Number);
 const durationMs = Number(arg('--duration', '4')) * 1000;
-const kb = (text: string, key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
-const cpuTicks = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-};
+const vmRssKb = (text: string): number => Number(/^VmRSS:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+const cpuTicks = (pid: number): number => parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).cpuTicks;
 
 async function sample(checkout: string | undefined, workers: number, upstreamPort: number): Promise<Sample> {
   const dir = mkdtempSync(join(tmpdir(), 'rss-ab-'));
@@ -38,23 +37,21 @@ async function sample(checkout: string | undefined, workers: number, upstreamPor
     const port = proxy.ready!.listenPort;
     await new Promise((r) => setTimeout(r, 1000));
     const idleStatus = readFileSync(`/proc/${proxy.pid}/status`, 'utf8');
-    const idleMb = kb(idleStatus, 'VmRSS') / 1024;
-    const idlePeakMb = kb(idleStatus, 'VmHWM') / 1024;
+    const idleMb = vmRssKb(idleStatus) / 1024;
+    const idlePeakMb = parseVmHwmKb(idleStatus) / 1024;
     let ticks = 0;
     const result = await runLoad({
       port, mode: 'max', connections: 50, rate: 1000, threads: 1, warmupMs: 1000, durationMs,
       onWindowStart: () => { ticks = cpuTicks(proxy.pid); },
       onWindowEnd: () => { ticks = cpuTicks(proxy.pid) - ticks; },
     });
-    const peakMb = kb(readFileSync(`/proc/${proxy.pid}/status`, 'utf8'), 'VmHWM') / 1024;
-    return { idleMb, idlePeakMb, peakMb, cpuUsPerReq: (ticks * 10_000) / Math.max(1, result.completed), rps: result.rps };
+    const peakMb = parseVmHwmKb(readFileSync(`/proc/${proxy.pid}/status`, 'utf8')) / 1024;
+    return { idleMb, idlePeakMb, peakMb, cpuUsPerReq: (ticks * 1e6) / clockTicksPerSecond() / Math.max(1, result.completed), rps: result.rps };
   } finally {
     await proxy.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 const upstream = await startUpstream();
 try {

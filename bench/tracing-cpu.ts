@@ -127,17 +127,28 @@ function perfEvents(pid: number): { events: string[] } | { reason: string } {
   return { reason: `perf counts no instructions here (${said.trim() || `exit ${r.status}`}; a VM without a PMU, or perf_event_paranoid)` };
 }
 
-/** A perf stat attached to pid until stop(); stop returns the instructions it counted (events summed). */
-function startPerf(pid: number, events: readonly string[]): { stop(): Promise<number> } {
-  const child: ChildProcess = spawn('perf', ['stat', '-x,', '-e', events.join(','), '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * A perf stat attached to pid until stop(); stop returns the instructions it counted (events summed), NaN when it
+ * counted none or ended before it was stopped (it could not attach, or was not there: its count is not the round's).
+ */
+export function startPerf(pid: number, events: readonly string[], binary = 'perf'): { stop(): Promise<number> } {
+  const child: ChildProcess = spawn(binary, ['stat', '-x,', '-e', events.join(','), '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.on('error', () => {}); // could not start: exitCode stays null, stop() sees no pid
   return {
     stop: () => new Promise((resolve) => {
-      child.once('exit', () => {
+      // Ended already: no 'close' is coming for stop() to wait on.
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
+        resolve(NaN);
+        return;
+      }
+      // 'close', not 'exit': perf's counts may still be in the pipe when the process has exited.
+      child.once('close', () => {
+        const counts = parsePerfCsv(err);
         let sum = 0;
-        for (const [, v] of parsePerfCsv(err)) sum += v ?? NaN;
-        resolve(sum);
+        for (const [, v] of counts) sum += v ?? NaN;
+        resolve(counts.size === 0 ? NaN : sum);
       });
       child.kill('SIGINT');
     }),

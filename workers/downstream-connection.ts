@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { CHUNKED, PARTIAL_HEAD, checkPartialRequestHead, parseRequestHead, tlsContextCertificates, type TlsCertificateInfo } from '../src/native.js';
 import { ActiveRequest } from './active-request.js';
 import { headOut, parseLimits } from './parse-scratch.js';
-import { retain } from './shared-read-buffer.js';
+import { appendKept, retain } from './shared-read-buffer.js';
 import { acceptSocket, type SocketOwner, type TransportSocket } from './transport-socket.js';
 import { selectFilterChain } from './filter-chain-select.js';
 import { openTls, type TlsLink, type TlsOwner } from './tls-channel.js';
@@ -198,21 +198,13 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
    * native transport straight from its read buffer (no copy in JS), else joined in a copy.
    */
   writeBody(head: Buffer | null, buf: Buffer, start: number, end: number): boolean {
-    if (isNativeReadBuffer(buf)) {
-      const tls = this.tls;
-      let ok = true;
-      if (tls === null) {
-        if (this.socket instanceof NativeSocket) ok = this.socket.writeWithRead(head, start, end);
-        else return this.write(encodeBodyPiece(head, false, buf, start, end));
-      } else if (tls instanceof NativeTlsChannel) {
-        ok = tls.writeWithRead(head, start, end);
-      } else {
-        return this.write(encodeBodyPiece(head, false, buf, start, end));
-      }
-      if (!ok) this.writeBlocked = true;
-      return ok;
-    }
-    return this.write(encodeBodyPiece(head, false, buf, start, end));
+    const tls = this.tls;
+    let ok: boolean;
+    if (isNativeReadBuffer(buf) && tls === null && this.socket instanceof NativeSocket) ok = this.socket.writeWithRead(head, start, end);
+    else if (isNativeReadBuffer(buf) && tls instanceof NativeTlsChannel) ok = tls.writeWithRead(head, start, end);
+    else return this.write(encodeBodyPiece(head, false, buf, start, end));
+    if (!ok) this.writeBlocked = true;
+    return ok;
   }
 
   /** Bytes buf[start, end) from the transport, valid only during this call: plaintext, TLS records, or bytes to inspect. */
@@ -395,28 +387,15 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     else if (this.buffered!.length > parseLimits.maxHeadBytes) this.socket.pause(); // pipelining far ahead of us
   }
 
-  /**
-   * Appends a copy of buf[start, end) to the kept bytes. A head arriving in many pieces grows one store by
-   * doubling (bytes before `buffered.length` are never written again), so a trickled head costs linear copying.
-   */
+  /** Appends a copy of buf[start, end) to the kept bytes (in keptStore, grown by doubling: appendKept). */
   private keep(buf: Buffer, start: number, end: number): void {
     const kept = this.buffered;
     if (kept === null) {
       this.buffered = retain(buf, start, end);
       return;
     }
-    const need = kept.length + end - start;
-    const store = this.keptStore;
-    if (store !== null && kept.buffer === store.buffer && kept.byteOffset === store.byteOffset && need <= store.length) {
-      buf.copy(store, kept.length, start, end);
-      this.buffered = store.subarray(0, need);
-      return;
-    }
-    const grown = Buffer.allocUnsafe(Math.max(need, 2 * kept.length));
-    kept.copy(grown, 0);
-    buf.copy(grown, kept.length, start, end);
-    this.keptStore = grown;
-    this.buffered = grown.subarray(0, need);
+    const store = (this.keptStore = appendKept(kept, this.keptStore, buf, start, end));
+    this.buffered = store.subarray(0, kept.length + end - start);
   }
 
   private processKept(): void {

@@ -28,6 +28,29 @@ export function retain(buf: Buffer, start: number, end: number): Buffer {
   return copy;
 }
 
+/** takes a view and a store (null: none); returns whether the view starts where the store does (bytes kept in it). */
+export function isStartOf(view: Buffer, store: Buffer | null): boolean {
+  return store !== null && view.buffer === store.buffer && view.byteOffset === store.byteOffset;
+}
+
+/**
+ * takes kept bytes, the store they may be the start of (null: none) and bytes buf[start, end) to append; returns
+ * the store that holds the two joined at its start: the same one when it had room, else a new one twice as large.
+ * A head arriving in many pieces grows one store by doubling (bytes before kept.length are never written again), so
+ * a head trickled a byte per read costs linear copying.
+ */
+export function appendKept(kept: Buffer, store: Buffer | null, buf: Buffer, start: number, end: number): Buffer {
+  const need = kept.length + end - start;
+  if (isStartOf(kept, store) && need <= store!.length) {
+    buf.copy(store!, kept.length, start, end);
+    return store!;
+  }
+  const grown = Buffer.allocUnsafe(Math.max(need, 2 * kept.length));
+  kept.copy(grown, 0);
+  buf.copy(grown, kept.length, start, end);
+  return grown;
+}
+
 /** The `onread` option for net.connect. */
 export function sharedReadOption(callback: ReadCallback): net.OnReadOpts {
   // Node stops reading when the callback returns exactly false; ours return undefined.

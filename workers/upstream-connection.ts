@@ -6,7 +6,7 @@ import { ChunkedTrailerSection, TOO_MANY_TRAILERS, passedTrailerBytes } from './
 import { Buffer } from 'node:buffer';
 import { CHUNKED, FLAG, HEAD, decodeChunkedInPlace, parseResponseHead } from '../src/native.js';
 import { headOut, parseLimits } from './parse-scratch.js';
-import { retain } from './shared-read-buffer.js';
+import { appendKept, isStartOf, retain } from './shared-read-buffer.js';
 import { connectSocket, type SocketOwner, type TransportSocket } from './transport-socket.js';
 import { openTls, type TlsLink, type TlsOwner } from './tls-channel.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
@@ -336,27 +336,16 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
     return this.stream !== null;
   }
 
-  /** Takes the response bytes chunk[start, end) that follow `pending`; returns the two as one view of pendingStore. */
+  /** Takes the response bytes chunk[start, end) that follow `pending`; returns the two as one view of pendingStore (appendKept). */
   private keepPending(chunk: Buffer, start: number, end: number): Buffer {
     const kept = this.pending!;
-    const need = kept.length + end - start;
-    const store = this.pendingStore;
-    if (store !== null && kept.buffer === store.buffer && kept.byteOffset === store.byteOffset && need <= store.length) {
-      chunk.copy(store, kept.length, start, end);
-      return store.subarray(0, need);
-    }
-    const grown = Buffer.allocUnsafe(Math.max(need, 2 * kept.length, 1024));
-    kept.copy(grown, 0);
-    chunk.copy(grown, kept.length, start, end);
-    this.pendingStore = grown;
-    return grown.subarray(0, need);
+    const store = (this.pendingStore = appendKept(kept, this.pendingStore, chunk, start, end));
+    return store.subarray(0, kept.length + end - start);
   }
 
   /** Takes the unparsed rest buf[pos, end) of a head; returns it to keep: buf itself when it is pendingStore's view. */
   private pendingView(buf: Buffer, pos: number, end: number): Buffer {
-    const store = this.pendingStore;
-    if (pos === 0 && store !== null && buf.buffer === store.buffer && buf.byteOffset === store.byteOffset) return buf.subarray(0, end);
-    return retain(buf, pos, end);
+    return pos === 0 && isStartOf(buf, this.pendingStore) ? buf.subarray(0, end) : retain(buf, pos, end);
   }
 
   /** The upstream sent bytes no request asked for: count it and close. */

@@ -9,20 +9,14 @@ import type { Logger } from '../../src/log.js';
 import { mixerServiceDefinition } from './mixer-protos.js';
 import { decodeAttributes, type AttributesMessage } from './attribute-message.js';
 import { PoolFullError } from './adapter-pool.js';
-import type { CheckAnswer, QuotaRequest } from './rule-dispatch.js';
+import type { CheckAnswer } from './rule-dispatch.js';
 import type { AttributeMatch } from './reference-recorder.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import { EncodedAnswers, withEncodedCheckAnswers } from './encoded-answers.js';
 import { serveUnaryFast, type FastHandler } from './fast-unary.js';
 import type { NativeGrpcServer } from './native-grpc-server.js';
-import { CheckRequestValues, readCheckRequest } from './check-request-reader.js';
+import { readCheckRequest, type CheckRequestValues } from './check-request-reader.js';
 import { rangeDeserializer } from './native-grpc-call.js';
-
-export interface MixerCheckRequest {
-  attributes?: AttributesMessage;
-  deduplication_id?: string;
-  quotas?: Record<string, { amount?: number | string; best_effort?: boolean }>;
-}
 
 interface DurationMessage {
   seconds: number;
@@ -71,16 +65,6 @@ export function checkResponse(answer: CheckAnswer): MixerCheckResponse {
   };
 }
 
-function quotaRequests(raw: MixerCheckRequest['quotas']): Map<string, QuotaRequest> {
-  const out = new Map<string, QuotaRequest>();
-  if (raw === undefined || raw === null) return out;
-  for (const name of Object.keys(raw)) {
-    const amount = Number(raw[name]?.amount ?? 0);
-    out.set(name, { amount: Number.isFinite(amount) && amount > 0 ? amount : 1, bestEffort: raw[name]?.best_effort === true });
-  }
-  return out;
-}
-
 /** takes the gRPC server, the policy runtime and the policy port's server (null: none); adds the Mixer service to them. */
 export function addMixerService(server: Server, runtime: PolicyRuntime, log: Logger, policyPort: NativeGrpcServer | null = null): void {
   const encoded = withEncodedCheckAnswers(mixerServiceDefinition());
@@ -105,14 +89,13 @@ export function addMixerService(server: Server, runtime: PolicyRuntime, log: Log
   };
   const implementation = {
     // Answered before returning when no handler needs a wait (the usual policy): no promise, no closure per Check.
-    Check(call: ServerUnaryCall<CheckRequestValues | MixerCheckRequest, MixerCheckResponse | Buffer>, callback: CheckCallback): void {
+    // Every path's deserializer is readCheckRequest (the definition above): the request is its values.
+    Check(call: ServerUnaryCall<CheckRequestValues, MixerCheckResponse | Buffer>, callback: CheckCallback): void {
       const started = performance.now();
       const request = call.request;
       let answer: CheckAnswer | Promise<CheckAnswer>;
       try {
-        answer = request instanceof CheckRequestValues
-          ? runtime.checkNow(request.bag, request.quotas, request.deduplicationId)
-          : runtime.checkNow(decodeAttributes(request.attributes), quotaRequests(request.quotas), String(request.deduplication_id ?? ''));
+        answer = runtime.checkNow(request.bag, request.quotas, request.deduplicationId);
       } catch (err) {
         failed(err, started, callback);
         return;

@@ -3,7 +3,7 @@
 // span-count check that keeps an untraced (or span-shedding) proxy from being reported as traced.
 import { describe, expect, it } from 'vitest';
 import { compareRows, medianCiRank, quantile, ratioSpread, spanCountProblem, spreadOf, verdict } from '../../bench/tracing-cpu-stats.js';
-import { parsePerfCsv } from '../../bench/tracing-cpu.js';
+import { parsePerfCsv, startPerf } from '../../bench/tracing-cpu.js';
 import { parseH2loadCounts } from '../../bench/fixed-count-client.js';
 
 describe('tracing cpu arithmetic', () => {
@@ -79,4 +79,13 @@ describe('tracing cpu arithmetic', () => {
     expect(parseH2loadCounts(out)).toEqual({ succeeded: 19990, ok2xx: 19980 });
     expect(parseH2loadCounts('h2load: connection refused')).toBeNull();
   });
+});
+
+describe('perf instruction counts per round', () => {
+  it('answer NaN at once for a perf that ended before it was stopped (its count is not the round\'s), not wait for ever', async () => {
+    // node refusing perf's arguments ("stat" is no script here) ends at once, as perf does when it cannot attach.
+    const perf = startPerf(process.pid, ['instructions:u'], process.execPath);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await perf.stop()).toBeNaN();
+  }, 20_000);
 });
