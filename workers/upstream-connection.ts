@@ -378,6 +378,8 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
     const stream = this.stream;
     if (stream === null) return;
     this.stream = null;
+    // A trickled head's store (up to ~2x the head limit) is not kept while the connection idles in the pool.
+    this.pendingStore = null;
     this.endpoint.cluster.releaseRequest();
     if (extraBytes) {
       this.protocolError();
