@@ -34,12 +34,13 @@ export function quantile(sorted: readonly number[], q: number): number {
 export function medianCiRank(n: number): number {
   let k = 0;
   let below = 0; // P(X < k+1) as k grows
-  let term = 0.5 ** n; // P(X = 0)
+  // P(X = j) kept as a logarithm: 0.5 ** n underflows to 0 past n = 1074, which would give k = n (an inverted interval).
+  let logTerm = -n * Math.LN2; // P(X = 0)
   for (let j = 0; j < n; j++) {
-    below += term;
+    below += Math.exp(logTerm);
     if (below > 0.025) break;
     k = j + 1;
-    term = (term * (n - j)) / (j + 1);
+    logTerm += Math.log(n - j) - Math.log(j + 1);
   }
   return Math.max(1, k);
 }

@@ -23,6 +23,10 @@ describe('tracing cpu arithmetic', () => {
     expect(medianCiRank(100)).toBe(40);
     expect(medianCiRank(5)).toBe(1);
     expect(medianCiRank(6)).toBe(1);
+    // Past 1074 rounds 0.5 ** n underflows: the rank must stay near n/2 - 0.98 sqrt(n), not jump to n (an inverted interval).
+    const k = medianCiRank(2000);
+    expect(k).toBeGreaterThan(950);
+    expect(k).toBeLessThan(962);
     const s = spreadOf(Array.from({ length: 20 }, (_, i) => 20 - i));
     expect([s.ciLow, s.ciHigh]).toEqual([6, 15]);
   });
