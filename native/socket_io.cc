@@ -27,7 +27,7 @@ void UpdatePoll(Conn* c) {
   if (c->closing) return;
   int want = 0;
   if (c->connecting || c->Queued() > 0) want |= UV_WRITABLE;
-  if (!c->connecting && c->reading && !c->eof) want |= UV_READABLE;
+  if (!c->connecting && c->reading && !c->eof && !c->tls_read_gated) want |= UV_READABLE;
   if (want == c->poll_events) return;
   c->poll_events = want;
   if (want == 0) {
@@ -101,6 +101,8 @@ void DrainQueue(Conn* c) {
   if (c->Queued() == 0) {
     c->queue.clear();
     c->queue_off = 0;
+    c->tls_unasked = 0;
+    c->tls_read_gated = false;
     if (c->want_writable) {
       c->want_writable = false;
       PushEvent(c->transport, c->id, kEventWritable, 0, 0);
@@ -178,7 +180,7 @@ void OnPoll(uv_poll_t* handle, int status, int events) {
     DrainQueue(c);
     if (c->closing) return;
   }
-  if ((events & UV_READABLE) != 0 && c->reading && !c->eof) ReadOnce(c);
+  if ((events & UV_READABLE) != 0 && c->reading && !c->eof && !c->tls_read_gated) ReadOnce(c);
 }
 
 void OnTimer(uv_timer_t* handle) {
@@ -331,6 +333,12 @@ bool WriteConn(Conn* c, const uv_buf_t* bufs, size_t count) {
 
 void SetReading(Conn* c, bool reading) {
   c->reading = reading;
+  UpdatePoll(c);
+}
+
+void GateTlsReads(Conn* c) {
+  if (c->tls_read_gated || c->Queued() == 0) return;
+  c->tls_read_gated = true;
   UpdatePoll(c);
 }
 

@@ -11,6 +11,9 @@ namespace {
 // (a response's head and body become one record).
 constexpr size_t kJoinLimit = 16 * 1024;
 constexpr size_t kMaxCiphertextChunk = 1024 * 1024;
+// Session-made output left unsent past this stops reading (Conn::tls_unasked). A handshake flight with a long
+// chain is a few KB, and it is only counted while the peer is not reading.
+constexpr size_t kTlsUnaskedLimit = 64 * 1024;
 
 void ReportHandshake(Conn* c) {
   if (c->tls_done_reported || !(c->tls->status() & TlsSession::kHandshakeDone)) return;
@@ -39,6 +42,15 @@ bool SendCiphertext(Conn* c) {
   return ok;
 }
 
+// SendCiphertext for what the session made while reading: counted against kTlsUnaskedLimit.
+void SendSessionOutput(Conn* c) {
+  const size_t before = c->Queued();
+  SendCiphertext(c);
+  if (c->closing || c->Queued() <= before) return;
+  c->tls_unasked += c->Queued() - before;
+  if (c->tls_unasked > kTlsUnaskedLimit) GateTlsReads(c);
+}
+
 void Backlog(Conn* c) {
   if (c->tls_backlogged) return;
   c->tls_backlogged = true;
@@ -57,7 +69,7 @@ void Decrypt(Conn* c) {
     if (!c->reading) return;  // what is left waits for ResumeTls
     const size_t room = std::min(t->read_cap - t->read_used, kMaxRead);
     const size_t got = s->Read(reinterpret_cast<uint8_t*>(t->read_buf + t->read_used), room);
-    SendCiphertext(c);
+    SendSessionOutput(c);
     if (c->closing) return;
     ReportHandshake(c);
     if (got > 0) {
@@ -81,7 +93,7 @@ void OnTlsCiphertext(Conn* c, size_t length) {
   TlsSession* s = c->tls.get();
   if (s->status() & TlsSession::kFailed) return;  // lingering after an alert: what the peer sends is dropped
   if (!s->Feed(c->transport->tls_in.data(), std::min(length, c->transport->tls_in.size()))) {
-    SendCiphertext(c);
+    SendSessionOutput(c);
     ReportFailure(c);
     return;
   }
@@ -123,7 +135,7 @@ void FeedTls(Conn* c, const uint8_t* data, size_t length) {
   // Called from JS (possibly inside a dispatch, while JS reads the read buffer): only the handshake advances
   // here; any application data waits for the backlog, which runs outside the dispatch.
   if (s->Feed(data, length)) s->Advance();
-  SendCiphertext(c);
+  SendSessionOutput(c);
   if (c->closing) return;
   ReportHandshake(c);
   ReportFailure(c);

@@ -66,6 +66,12 @@ struct Conn {
   bool tls_done_reported = false;
   bool tls_failure_reported = false;
   bool tls_backlogged = false;  // in Transport::tls_backlog
+  // What the session wrote on its own while reading (alerts, handshake flights, KeyUpdates) and the kernel did not
+  // take, since the queue last drained. A peer that provokes such output and never reads (TLS 1.2 renegotiation
+  // attempts answered by no_renegotiation alerts, TLS 1.3 KeyUpdates) stops being read past kTlsUnaskedLimit,
+  // until the queue drains: JS never wrote those bytes, so its backpressure cannot see them.
+  size_t tls_unasked = 0;
+  bool tls_read_gated = false;
 
   size_t Queued() const { return queue.size() - queue_off; }
 };
@@ -112,6 +118,8 @@ Conn* FindConn(Transport* t, int32_t id);
 // Writes iov now as far as the kernel takes it and queues the rest; returns false when over the high-water mark.
 bool WriteConn(Conn* c, const uv_buf_t* bufs, size_t count);
 void SetReading(Conn* c, bool reading);
+// Stops reading until the write queue drains (see Conn::tls_read_gated).
+void GateTlsReads(Conn* c);
 void ShutdownConn(Conn* c);
 // Closes the socket (after SO_LINGER 0 when `reset`); CLOSED is reported once its handles are closed.
 void CloseConn(Conn* c, bool reset);

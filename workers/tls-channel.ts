@@ -12,11 +12,19 @@ import {
 } from '../src/native.js';
 import { NativeSocket } from './native-transport.js';
 import { NativeTlsChannel } from './native-tls-channel.js';
-import type { TransportSocket } from './transport-socket.js';
+import type { NodeSocket, TransportSocket } from './transport-socket.js';
 
 /** Plaintext of one read, valid only during onTlsPlaintext (like the shared read buffer; keep = copy). */
 const plaintext = Buffer.allocUnsafe(64 * 1024);
 const state = new Uint32Array(2);
+/**
+ * What the session wrote on its own while reading (alerts, handshake flights, KeyUpdates) and the socket still
+ * holds, past which the peer is not read until the queue drains: a peer that provokes such output (TLS 1.2
+ * renegotiation requests, each answered by an alert) and never reads would otherwise grow the queue by about a
+ * byte per byte it sends, unseen by the owner's backpressure, which only counts what the owner writes. The native
+ * transport does the same in C++ (socket_tls.cc).
+ */
+const UNASKED_OUTPUT_LIMIT = 64 * 1024;
 
 export interface TlsOwner {
   /** The handshake completed; channel.peer is set. */
@@ -51,12 +59,14 @@ export function openTls(
   context: TlsContextHandle, socket: TransportSocket, owner: TlsOwner, serverName = '', expectedSan?: TlsSanMatcher,
 ): TlsLink {
   if (socket instanceof NativeSocket) return new NativeTlsChannel(context, socket, owner, serverName, expectedSan);
-  return new TlsChannel(context, socket, owner, serverName, expectedSan);
+  return new TlsChannel(context, socket as NodeSocket, owner, serverName, expectedSan);
 }
 
 export class TlsChannel implements TlsLink {
   private readonly session: TlsSessionHandle;
   private freed = false;
+  /** Session-made bytes written since the socket's queue was last seen empty (UNASKED_OUTPUT_LIMIT). */
+  private unasked = 0;
   handshakeDone = false;
   failed = false;
   peer: TlsPeer | null = null;
@@ -64,7 +74,7 @@ export class TlsChannel implements TlsLink {
   /** A client sends its ClientHello at once; serverName and expectedSan apply to clients only. */
   constructor(
     context: TlsContextHandle,
-    private readonly socket: TransportSocket,
+    private readonly socket: NodeSocket,
     private readonly owner: TlsOwner,
     serverName = '',
     expectedSan?: TlsSanMatcher,
@@ -129,9 +139,14 @@ export class TlsChannel implements TlsLink {
     tlsSessionFree(this.session);
   }
 
+  /** Writes what the session made while reading (counted against UNASKED_OUTPUT_LIMIT). */
   private flush(): void {
     const out = tlsSessionTakeCiphertext(this.session);
     // After free() the socket has closed: nothing more goes to it.
-    if (out !== null && !this.freed) this.socket.write(out);
+    if (out === null || this.freed) return;
+    if (this.socket.queuedBytes() === 0) this.unasked = 0;
+    if (this.socket.write(out)) return;
+    this.unasked += out.length;
+    if (this.unasked > UNASKED_OUTPUT_LIMIT) this.socket.gateReadsUntilDrained();
   }
 }

@@ -72,13 +72,17 @@ export function connectSocket(host: string, port: number, owner: SocketOwner, co
 /** A socket of Node's net module, reading into the shared read buffer. */
 export class NodeSocket implements TransportSocket {
   private connectTimer: NodeJS.Timeout | null = null;
+  /** The owner paused reading. */
+  private ownerPaused = false;
+  /** TLS stopped reading until the write queue drains (gateReadsUntilDrained). */
+  private gated = false;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly owner: SocketOwner,
   ) {
     socket.on('connect', this.onConnect.bind(this));
-    socket.on('drain', owner.onSocketWritable.bind(owner));
+    socket.on('drain', this.onDrain.bind(this));
     socket.on('error', noop);
     socket.on('close', this.onClose.bind(this));
     socket.on('timeout', owner.onSocketTimeout.bind(owner));
@@ -88,6 +92,14 @@ export class NodeSocket implements TransportSocket {
   private onConnect(): void {
     this.clearConnectTimer();
     this.owner.onSocketConnect();
+  }
+
+  private onDrain(): void {
+    if (this.gated) {
+      this.gated = false;
+      if (!this.ownerPaused) this.socket.resume();
+    }
+    this.owner.onSocketWritable();
   }
 
   private onClose(): void {
@@ -137,15 +149,32 @@ export class NodeSocket implements TransportSocket {
   }
 
   pause(): void {
+    this.ownerPaused = true;
     this.socket.pause();
   }
 
   resume(): void {
-    this.socket.resume();
+    this.ownerPaused = false;
+    if (!this.gated) this.socket.resume();
   }
 
   isPaused(): boolean {
-    return this.socket.isPaused();
+    return this.ownerPaused;
+  }
+
+  /** Bytes written and not yet taken by the kernel. */
+  queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Stops reading until what is queued drains, whatever the owner's pause state says: TLS calls it when the peer
+   * makes the session write (alerts, KeyUpdates) and does not read that output (tls-channel.ts).
+   */
+  gateReadsUntilDrained(): void {
+    if (this.gated || this.socket.writableLength === 0) return;
+    this.gated = true;
+    this.socket.pause();
   }
 
   end(): void {
