@@ -13,12 +13,13 @@
 // named there is taken as that attribute (Isthmus's ext_authz filter sends
 // its listener's), and destination.labels come from the destination peer's
 // `labels` (Envoy's bootstrap_metadata_labels_key). A client that sends only
-// the standard addresses gets them from the control plane's registry
-// (workload-attributes.ts), as a Mixer Check would.
+// the destination address (a plain Envoy) gets the service and workload of
+// the registry's endpoint at that address and port (workload-directory.ts).
 import { ValueType, type AttributeValue, type StringMap } from '../../src/policy/attribute-value.js';
 import { ATTRIBUTE_VOCABULARY } from '../../src/policy/attribute-vocabulary.js';
 import { principalOf, spiffePart } from '../../src/policy/spiffe-principal.js';
 import { MapAttributeBag } from './attribute-message.js';
+import type { WorkloadDirectory } from './workload-directory.js';
 
 interface SocketAddress {
   address?: string;
@@ -100,13 +101,23 @@ function extensions(values: Map<string, AttributeValue>, raw: Record<string, str
   }
 }
 
+/** A client that named only the destination's address (a plain Envoy): the endpoint's service and workload from the registry, where not given. */
+function fromRegistry(values: Map<string, AttributeValue>, directory: WorkloadDirectory): void {
+  const ip = values.get('destination.ip');
+  const port = values.get('destination.port');
+  if (values.has('destination.service.host') || typeof ip !== 'string' || typeof port !== 'number') return;
+  const facts = directory.destination(ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip, port);
+  for (const name of Object.keys(facts)) if (!values.has(name)) values.set(name, facts[name]!);
+}
+
 /** takes an ext_authz AttributeContext; returns the attribute bag a Mixer Check for the same request would carry. */
-export function attributesFromContext(context: AttributeContextMessage | undefined | null): MapAttributeBag {
+export function attributesFromContext(context: AttributeContextMessage | undefined | null, directory: WorkloadDirectory | null = null): MapAttributeBag {
   const values = new Map<string, AttributeValue>();
   if (context === undefined || context === null) return new MapAttributeBag(values);
   peer(values, 'source', context.source);
   peer(values, 'destination', context.destination);
   extensions(values, context.context_extensions);
+  if (directory !== null) fromRegistry(values, directory);
   values.set('connection.mtls', nonEmpty(context.source?.principal));
   values.set('context.reporter.kind', 'inbound');
   const time = context.request?.time;

@@ -106,6 +106,11 @@ export class PolicyRuntime {
     log.info({ rules: policy.rules.length, handlers: policy.handlers.length }, 'policy loaded');
   }
 
+  /** The registry's workloads (null: none given): ext_authz names a destination by its address alone. */
+  get workloads(): WorkloadDirectory | null {
+    return this.options.workloads ?? null;
+  }
+
   /** takes a request's attributes and quotas; resolves with the answer. Throws PoolFullError when the pool pushes back. */
   check(bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): Promise<CheckAnswer> {
     return this.dispatcher.check(this.withWorkload(bag), quotas, deduplicationId);

@@ -14,20 +14,24 @@
 // changes.
 import { spiffePart } from '../../src/policy/spiffe-principal.js';
 import { resolveHost } from '../config/istio-fields.js';
-import type { StringMap, WorkloadInstance } from '../registry/registry-types.js';
+import type { RegistryEndpoint, RegistryService, StringMap, WorkloadInstance } from '../registry/registry-types.js';
 import type { ProxyIdentity } from '../translate/mesh-config.js';
 
 /** What the directory reads. */
 export interface WorkloadSource {
-  /** Changes whenever what workloads() gives may have. */
+  /** Changes whenever what workloads() and services() give may have. */
   version(): number;
   workloads(): Iterable<WorkloadInstance>;
+  /** Services and their endpoints (for a destination named only by its address); absent: none. */
+  services?(): Iterable<{ readonly service: RegistryService; readonly endpoints: readonly RegistryEndpoint[] }>;
 }
 
 /** The registry's side (ServiceRegistry). */
 interface RegistryWorkloads {
   readonly version: number;
   workloads(): Iterable<WorkloadInstance>;
+  allServices(): RegistryService[];
+  endpoints(host: string): readonly RegistryEndpoint[];
 }
 
 /** The xDS side (MeshPublisher): every proxy connected now. */
@@ -44,6 +48,9 @@ export function meshWorkloads(registry: RegistryWorkloads, proxies: ConnectedPro
   return {
     // Both only grow: their sum changes whenever either does.
     version: () => registry.version + proxies.nodeChanges,
+    *services() {
+      for (const service of registry.allServices()) yield { service, endpoints: registry.endpoints(service.host) };
+    },
     *workloads() {
       yield* registry.workloads();
       for (const node of proxies.connectedNodes()) {
@@ -70,6 +77,9 @@ export interface WorkloadFacts {
   readonly workloadUid?: string;
 }
 
+/** The destination workload's attributes as the sidecar's policy filter has them statically (translate/mixer-filter.ts). */
+export type DestinationFacts = Readonly<Record<string, string | StringMap>>;
+
 /** Distinct (ip, principal) answers kept; a mesh has far fewer sources, so only a flood of forged keys reaches it. */
 export const MAX_REMEMBERED = 4096;
 const NOTHING: WorkloadFacts = Object.freeze({});
@@ -80,6 +90,8 @@ export class WorkloadDirectory {
   /** By `namespace/serviceAccount` (a mesh identity). */
   private byIdentity = new Map<string, WorkloadInstance[]>();
   private readonly remembered = new Map<string, WorkloadFacts>();
+  /** By `address:port` of an endpoint: the destination attributes all services there agree on. */
+  private byEndpoint = new Map<string, DestinationFacts>();
 
   constructor(private readonly source: WorkloadSource) {}
 
@@ -115,6 +127,12 @@ export class WorkloadDirectory {
     return this.byIp.get(ip!) ?? [];
   }
 
+  /** takes a destination address and port; returns the destination.* attributes of the endpoint there (empty: none, or services there disagree). */
+  destination(ip: string, port: number): DestinationFacts {
+    this.refresh();
+    return this.byEndpoint.get(`${ip}:${port}`) ?? NOTHING_THERE;
+  }
+
   private refresh(): void {
     const version = this.source.version();
     if (version === this.builtAt) return;
@@ -126,6 +144,7 @@ export class WorkloadDirectory {
     }
     this.byIp = byIp;
     this.byIdentity = byIdentity;
+    this.byEndpoint = endpointIndex(this.source);
     this.remembered.clear();
     this.builtAt = version;
   }
@@ -173,4 +192,41 @@ function agreed(candidates: readonly WorkloadInstance[]): WorkloadFacts {
   const uid = same((w) => w.id);
   if (uid !== undefined) facts.uid = `isthmus://${uid}`;
   return Object.freeze(facts) as WorkloadFacts;
+}
+
+const NOTHING_THERE: DestinationFacts = Object.freeze({});
+
+/** The statics the sidecar in front of `e` would carry, keyed by each address:port it serves `service` on; a key two disagree on keeps only what they share. */
+function endpointIndex(source: WorkloadSource): Map<string, DestinationFacts> {
+  const index = new Map<string, DestinationFacts>();
+  for (const { service, endpoints } of source.services?.() ?? []) {
+    const name = service.host.split('.')[0] ?? service.host;
+    for (const e of endpoints) {
+      const facts: Record<string, string | StringMap> = {
+        'destination.service.host': service.host,
+        'destination.service.name': name,
+        'destination.service.namespace': service.namespace,
+        'destination.labels': e.labels,
+        'destination.workload.name': e.labels.app ?? name,
+        'destination.workload.namespace': service.namespace,
+        'destination.namespace': service.namespace,
+        'destination.uid': `isthmus://${e.workloadId}`,
+      };
+      for (const port of new Set(Object.values(e.portByServicePort))) {
+        const key = `${e.address}:${port}`;
+        const there = index.get(key);
+        index.set(key, there === undefined ? Object.freeze(facts) : shared(there, facts));
+      }
+    }
+  }
+  return index;
+}
+
+function shared(a: DestinationFacts, b: DestinationFacts): DestinationFacts {
+  const out: Record<string, string | StringMap> = {};
+  for (const [k, v] of Object.entries(a)) {
+    const w = b[k];
+    if (w === v || (typeof v === 'object' && typeof w === 'object' && labelsKey(v) === labelsKey(w))) out[k] = v;
+  }
+  return Object.freeze(out);
 }

@@ -28,7 +28,7 @@ function registry() {
     workload('ratings-2', '10.0.0.7', 'ratings', { app: 'ratings', version: 'v1' }),
     workload('shop/vm-1', '10.0.0.9', '', { app: 'legacy' }, 'shop'),
   ];
-  return { version: 1, list, workloads: () => list };
+  return { version: 1, list, workloads: () => list, allServices: () => [], endpoints: () => [] };
 }
 
 const values = (entries: Record<string, AttributeValue>) => new MapAttributeBag(new Map(Object.entries(entries)));
@@ -82,6 +82,30 @@ describe('WorkloadDirectory', () => {
     const before = source.version();
     proxies.nodeChanges++;
     expect(source.version()).not.toBe(before);
+  });
+});
+
+describe('WorkloadDirectory.destination', () => {
+  it('gives the statics a sidecar in front of the endpoint at that address and port would carry; services that share it keep what they agree on', () => {
+    const endpoint = (address: string, port: number, app: string) => ({ host: '', workloadId: `${app}-1`, address, portByServicePort: { 80: port }, labels: { app }, serviceAccount: app, weight: 1 });
+    const service = (host: string) => ({ host, namespace: 'shop', ports: [], addresses: [], source: 'config' });
+    const d = new WorkloadDirectory({
+      version: () => 1, workloads: () => [],
+      services: () => [
+        { service: service('cart.shop.svc.cluster.local'), endpoints: [endpoint('10.0.0.5', 8080, 'cart')] },
+        { service: service('a.shop.svc.cluster.local'), endpoints: [endpoint('10.0.0.6', 9000, 'multi')] },
+        { service: service('b.shop.svc.cluster.local'), endpoints: [endpoint('10.0.0.6', 9000, 'multi')] },
+      ],
+    });
+    expect(d.destination('10.0.0.5', 8080)).toEqual({
+      'destination.service.host': 'cart.shop.svc.cluster.local', 'destination.service.name': 'cart', 'destination.service.namespace': 'shop',
+      'destination.labels': { app: 'cart' }, 'destination.workload.name': 'cart', 'destination.workload.namespace': 'shop', 'destination.namespace': 'shop',
+      'destination.uid': 'isthmus://cart-1',
+    });
+    expect(d.destination('10.0.0.5', 8081)).toEqual({});
+    const shared = d.destination('10.0.0.6', 9000);
+    expect(shared['destination.service.host']).toBeUndefined();
+    expect(shared['destination.workload.name']).toBe('multi');
   });
 });
 
