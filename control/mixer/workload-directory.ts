@@ -89,7 +89,8 @@ export class WorkloadDirectory {
   private byIp = new Map<string, WorkloadInstance[]>();
   /** By `namespace/serviceAccount` (a mesh identity). */
   private byIdentity = new Map<string, WorkloadInstance[]>();
-  private readonly remembered = new Map<string, WorkloadFacts>();
+  private readonly remembered = new Map<string, Map<string, WorkloadFacts>>();
+  private rememberedCount = 0;
   /** By `address:port` of an endpoint: the destination attributes all services there agree on. */
   private byEndpoint = new Map<string, DestinationFacts>();
 
@@ -99,12 +100,19 @@ export class WorkloadDirectory {
   lookup(ip: string | undefined, principal: string | undefined): WorkloadFacts {
     if (ip === undefined && principal === undefined) return NOTHING;
     this.refresh();
-    const key = `${ip ?? ''}\u0000${principal ?? ''}`;
-    let facts = this.remembered.get(key);
+    // Two levels (by ip, then principal): a repeat allocates no key string.
+    let byPrincipal = this.remembered.get(ip ?? '');
+    let facts = byPrincipal?.get(principal ?? '');
     if (facts === undefined) {
       facts = agreed(this.candidates(ip, principal));
-      if (this.remembered.size >= MAX_REMEMBERED) this.remembered.clear();
-      this.remembered.set(key, facts);
+      if (this.rememberedCount >= MAX_REMEMBERED) {
+        this.remembered.clear();
+        this.rememberedCount = 0;
+        byPrincipal = undefined;
+      }
+      if (byPrincipal === undefined) this.remembered.set(ip ?? '', (byPrincipal = new Map()));
+      byPrincipal.set(principal ?? '', facts);
+      this.rememberedCount++;
     }
     return facts;
   }
@@ -146,6 +154,7 @@ export class WorkloadDirectory {
     this.byIdentity = byIdentity;
     this.byEndpoint = endpointIndex(this.source);
     this.remembered.clear();
+    this.rememberedCount = 0;
     this.builtAt = version;
   }
 }
