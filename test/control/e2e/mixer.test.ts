@@ -218,6 +218,10 @@ spec: {address: 10.1.2.3, labels: {app: client, tier: front}, serviceAccount: cl
     expect(await decisions('w', 'stranger')).toEqual([0, 0]);
     expect(await decisions('n', 'stranger')).toEqual([7, 7]);
     expect(await decisions('x', 'client')).toEqual([0, 0]);
+    // The answer a workload rule gave depends on what the proxy sent (its cache key), not on names it never has.
+    const byWorkload = referenced(await client.check(mixer('w', 'client')));
+    expect(byWorkload).toEqual(expect.arrayContaining(['source.ip:EXACT', 'source.principal:EXACT']));
+    expect(byWorkload.filter((r) => r.startsWith('source.labels') || r.startsWith('source.workload'))).toEqual([]);
     // An Envoy route's context_extensions name the destination where the registry has no endpoint at that address.
     const elsewhere = { ...envoy('d', 'client'), destination: { address: { socket_address: { address: '10.9.9.9', port_value: 80 } } } };
     expect((await client.extAuthz(elsewhere)).status?.code ?? 0).toBe(0);
