@@ -317,6 +317,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     import('./mixer/policy-runtime.js'), import('./mixer/mixer-service.js'), import('./mixer/ext-authz-service.js'),
     import('./mixer/plugin-adapters.js'), import('./mixer/dispatch-policy.js'),
   ]);
+  const { WorkloadDirectory, meshWorkloads } = await import('./mixer/workload-directory.js');
   const [{ Dashboard }, { SpanStore }, { zipkinRoutes }] = await Promise.all([
     import('./dashboard/dashboard.js'), import('./tracing/span-store.js'), import('./tracing/zipkin-routes.js'),
   ]);
@@ -391,7 +392,10 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     ads = createAdsServer(cache, publisher.callbacks, { logger: log.child({ component: 'xds' }) });
     addCertificateService(ads.server, ca, log.child({ component: 'ca' }));
     const policyLog = log.child({ component: 'mixer' });
-    policy = await PolicyRuntime.start({ store, load: loadDispatchPolicy, log: policyLog, threads: options.policyThreads, plugins, logLevel: options.logLevel });
+    policy = await PolicyRuntime.start({
+      store, load: loadDispatchPolicy, log: policyLog, threads: options.policyThreads, plugins, logLevel: options.logLevel,
+      workloads: new WorkloadDirectory(meshWorkloads(registry, publisher)),
+    });
     if (options.policyPort !== null) {
       const { NativeGrpcServer } = await import('./mixer/native-grpc-server.js');
       policyServer = new NativeGrpcServer();

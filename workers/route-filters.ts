@@ -104,7 +104,7 @@ export function compileListenerFilters(
       gate = policyFilterModule().compileRbacRules(shadow ?? { action: 'DENY', policies: [] }, listener.address);
     }
     const target = extAuthz.clusterName === CONTROL_PLANE_CLUSTER ? '' : extAuthz.clusterName;
-    const factory = new (policyFilterModule().ExtAuthzFilterFactory)(extAuthz, target, gate, listener.address, countersFor());
+    const factory = new (policyFilterModule().ExtAuthzFilterFactory)(extAuthz, target, gate, listener.address, countersFor(), config.mixer?.mixerAttributes);
     builders[EXT_AUTHZ_FILTER_NAME] = () => factory;
   }
   // Compressors are the listener's alone (no per-route config): the same factories on every route.

@@ -65,6 +65,8 @@ export interface PublishedNode {
 interface NodeState {
   readonly id: string;
   proxy: ProxyIdentity;
+  /** Its SERVICE_ACCOUNT metadata ('' when not sent). */
+  serviceAccount: string;
   registered: boolean;
   problems: readonly string[];
   readonly streams: Set<number>;
@@ -180,6 +182,8 @@ export class MeshPublisher {
   /** Pass to createAdsServer. */
   readonly callbacks: AdsCallbacks;
   private readonly nodes = new Map<string, NodeState>();
+  /** Grows whenever a proxy connects or goes: a cache key for what connectedNodes() gives. */
+  nodeChanges = 0;
   private readonly adapter = new IstioConfigAdapter();
   private readonly debouncer: PushDebouncer<ChangeKey>;
   private readonly unsubscribe: (() => void)[] = [];
@@ -225,6 +229,11 @@ export class MeshPublisher {
   /** The connected proxies, by node id order. */
   nodeList(): PublishedNode[] {
     return [...this.nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((n) => this.view(n));
+  }
+
+  /** Each connected proxy's identity, service account ('' unknown) and whether it is a registered endpoint. */
+  *connectedNodes(): Iterable<{ readonly proxy: ProxyIdentity; readonly serviceAccount: string; readonly registered: boolean }> {
+    yield* this.nodes.values();
   }
 
   node(id: string): PublishedNode | undefined {
@@ -319,7 +328,7 @@ export class MeshPublisher {
     let state = this.nodes.get(node.id);
     if (state === undefined) {
       state = {
-        id: node.id, proxy: read.proxy, registered: false, problems, streams: new Set(), resources: undefined, lastBuilt: undefined,
+        id: node.id, proxy: read.proxy, serviceAccount: '', registered: false, problems, streams: new Set(), resources: undefined, lastBuilt: undefined,
         versions: new Map(), clusterNames: [], awaitingAck: new Map(), outbound: undefined, inbound: NO_INBOUND, inboundHash: '', composedFrom: undefined,
         cacheKey: undefined,
       };
@@ -327,6 +336,8 @@ export class MeshPublisher {
     }
     state.streams.add(streamId);
     state.proxy = read.proxy;
+    state.serviceAccount = read.serviceAccount ?? '';
+    this.nodeChanges++;
     if (read.announcement !== undefined) {
       try {
         registry.register(read.announcement);
@@ -357,6 +368,7 @@ export class MeshPublisher {
     state.streams.delete(streamId);
     if (state.streams.size > 0) return;
     this.nodes.delete(node.id);
+    this.nodeChanges++;
     this.holdCacheKey(state, undefined);
     this.options.cache.clearSnapshot(node.id);
     if (state.registered) this.options.registry.unregister(node.id); // stays an endpoint for the grace period

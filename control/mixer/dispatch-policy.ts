@@ -10,6 +10,7 @@ import { buildPolicyConfig, type PolicyConfig } from './policy-config.js';
 import type { HandlerSpec } from './adapter-pool.js';
 import type { DispatchRule } from './rule-dispatch.js';
 import type { DispatchPolicy } from './policy-runtime.js';
+import { isWorkloadAttribute } from './workload-attribute-bag.js';
 
 const POLICY_KINDS: ReadonlySet<string> = new Set(['handler', 'instance', 'rule']);
 
@@ -22,7 +23,9 @@ export function dispatchPolicyOf(config: PolicyConfig, key: string): DispatchPol
   }));
   const handlers: HandlerSpec[] = [...config.handlers.values()].map((h) => ({ name: h.name, adapter: h.adapter, params: h.params, fingerprint: h.fingerprint }));
   const problems = config.findings.map((f) => ({ rule: `${f.resource.kind} ${f.resource.metadata.name}.${f.resource.metadata.namespace}`, message: f.message }));
-  return { rules, handlers, key, problems };
+  const readsWorkload = config.rules.some((rule) => (rule.match?.attributes ?? []).some(isWorkloadAttribute)
+    || rule.actions.some((action) => action.instances.some((instance) => instance.attributes.some(isWorkloadAttribute))));
+  return { rules, handlers, key, problems, readsWorkload };
 }
 
 /** takes served resources; returns a digest of the policy kinds among them. */

@@ -33,7 +33,7 @@ export function addExtAuthzService(server: Server, runtime: PolicyRuntime, log: 
   const implementation = {
     Check(call: ServerUnaryCall<ExtAuthzCheckRequest, ExtAuthzCheckResponse>, callback: sendUnaryData<ExtAuthzCheckResponse>): void {
       const started = performance.now();
-      runtime.check(attributesFromContext(call.request.attributes), new Map(), '').then(
+      runtime.check(attributesFromContext(call.request.attributes, runtime.workloads), new Map(), '').then(
         (answer) => {
           runtime.countCheck('ext_authz', answer, started);
           if (answer.code === StatusCode.OK) {

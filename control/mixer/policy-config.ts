@@ -5,6 +5,7 @@
 // applied, an instance whose template the handler's adapter does not take)
 // drops that action and is reported as a finding (`isthmus analyze`, the
 // store's warnings): resources arrive one at a time, so this never rejects.
+import { isProducedAttribute } from './produced-attributes.js';
 import type { ValueType } from '../../src/policy/attribute-value.js';
 import { compileExpression, type CompiledExpression } from '../../src/policy/expression.js';
 import type { IstioResource, PolicyHandler, PolicyInstance, PolicyRule } from '../config/istio-types.js';
@@ -173,8 +174,18 @@ function compileRule(
     if (resolved.length !== action.instances.length) return;
     actions.push(Object.freeze({ handler: handler.name, instances: Object.freeze(resolved), ...(action.name === undefined ? {} : { name: action.name }) }));
   });
-  return Object.freeze({
-    name: fullName(r), namespace, match: r.spec.match === '' ? null : compileExpression(r.spec.match), actions: Object.freeze(actions), source: sourceOf(r),
+  const match = r.spec.match === '' ? null : compileExpression(r.spec.match);
+  if (match !== null) warnUnproduced(r, 'spec.match', match.attributes, findings);
+  return Object.freeze({ name: fullName(r), namespace, match, actions: Object.freeze(actions), source: sourceOf(r) });
+}
+
+/** A name the vocabulary has but nothing in this mesh sets is accepted, and always absent: said, not refused. */
+function warnUnproduced(r: IstioResource, path: string, attributes: readonly string[], findings: PolicyFinding[]): void {
+  const never = attributes.filter((a) => !isProducedAttribute(a));
+  if (never.length === 0) return;
+  findings.push({
+    resource: r, path, severity: 'warning',
+    message: `${path} reads ${never.join(', ')}, which no proxy or control plane of this mesh produces: ${never.length === 1 ? 'it is' : 'they are'} always absent`,
   });
 }
 
@@ -206,7 +217,10 @@ export function buildPolicyConfig(resources: readonly IstioResource[]): PolicyCo
   for (const r of byName(resources.filter((x): x is PolicyInstance => x.kind === 'instance'))) {
     if (instances.has(fullName(r))) continue;
     const instance = compiled(r, findings, () => compileInstance(r));
-    if (instance !== undefined) instances.set(fullName(r), instance);
+    if (instance !== undefined) {
+      instances.set(fullName(r), instance);
+      warnUnproduced(r, 'spec.params', instance.attributes, findings);
+    }
   }
   const rules: PolicyRuleConfig[] = [];
   for (const r of byName(resources.filter((x): x is PolicyRule => x.kind === 'rule'))) {

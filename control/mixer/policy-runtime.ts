@@ -12,6 +12,8 @@ import { AdapterPool, type HandlerSpec } from './adapter-pool.js';
 import { RuleDispatcher, type CheckAnswer, type DispatchRule, type QuotaRequest } from './rule-dispatch.js';
 import { MixerMetrics, type CheckService } from './mixer-metrics.js';
 import { StatusCode } from './adapter.js';
+import { WorkloadAttributeBag } from './workload-attribute-bag.js';
+import type { WorkloadDirectory } from './workload-directory.js';
 
 /** The policy the dispatcher runs: compiled rules and the handlers they call. */
 export interface DispatchPolicy {
@@ -21,6 +23,8 @@ export interface DispatchPolicy {
   readonly key: string;
   /** References that did not resolve (logged; the rest of the policy applies). */
   readonly problems?: readonly { readonly rule: string; readonly message: string }[];
+  /** Some rule reads a source workload attribute (source.labels, ...): Checks and Reports get them from the registry. */
+  readonly readsWorkload?: boolean;
 }
 
 /** takes the store's served resources; returns the policy in them. Throws (with a message naming the resource) when it cannot be compiled. */
@@ -35,6 +39,8 @@ export interface PolicyRuntimeOptions {
   readonly handlerTimeoutMs?: number;
   readonly plugins?: readonly string[];
   readonly logLevel?: string;
+  /** The registry's workloads, for source.labels, source.workload.name, ... (absent: those stay absent). */
+  readonly workloads?: WorkloadDirectory;
 }
 
 export class PolicyRuntime {
@@ -43,6 +49,8 @@ export class PolicyRuntime {
   private dispatcher: RuleDispatcher;
   private policyKey = '';
   private handlerCount = 0;
+  /** Set with the dispatcher: whether the rules in force read a source workload attribute. */
+  private readsWorkload = false;
   private reloading: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
 
@@ -92,26 +100,37 @@ export class PolicyRuntime {
       return;
     }
     this.dispatcher = new RuleDispatcher(policy.rules, this.pool);
+    this.readsWorkload = policy.readsWorkload === true && this.options.workloads !== undefined;
     this.policyKey = policy.key;
     this.handlerCount = policy.handlers.length;
     log.info({ rules: policy.rules.length, handlers: policy.handlers.length }, 'policy loaded');
   }
 
+  /** The registry's workloads (null: none given): ext_authz names a destination by its address alone. */
+  get workloads(): WorkloadDirectory | null {
+    return this.options.workloads ?? null;
+  }
+
   /** takes a request's attributes and quotas; resolves with the answer. Throws PoolFullError when the pool pushes back. */
   check(bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): Promise<CheckAnswer> {
-    return this.dispatcher.check(bag, quotas, deduplicationId);
+    return this.dispatcher.check(this.withWorkload(bag), quotas, deduplicationId);
   }
 
   /** check() answered at once when no handler needs a wait (RuleDispatcher.checkNow). Throws PoolFullError. */
   checkNow(bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): CheckAnswer | Promise<CheckAnswer> {
-    return this.dispatcher.checkNow(bag, quotas, deduplicationId);
+    return this.dispatcher.checkNow(this.withWorkload(bag), quotas, deduplicationId);
+  }
+
+  /** The bag with the source workload's attributes, when the rules read any (else the bag itself: no allocation). */
+  private withWorkload(bag: AttributeBag): AttributeBag {
+    return this.readsWorkload ? new WorkloadAttributeBag(bag, this.options.workloads!) : bag;
   }
 
   /** takes a Report batch; hands it to the report handlers without waiting. */
   report(bags: readonly AttributeBag[]): void {
     this.metrics.reportBatches++;
     this.metrics.reports += bags.length;
-    this.dispatcher.report(bags);
+    this.dispatcher.report(this.readsWorkload ? bags.map((bag) => this.withWorkload(bag)) : bags);
   }
 
   /** Counts one answered Check (answer null: the pool pushed back or it failed) and its latency since `started` (performance.now() ms). */

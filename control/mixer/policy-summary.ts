@@ -4,6 +4,7 @@
 // and whether to Check or Report at all.
 import type { TemplateKind } from './adapter.js';
 import type { PolicyConfig, PolicyRuleConfig } from './policy-config.js';
+import { isWorkloadAttribute, onlyDerived, WORKLOAD_INPUTS } from './workload-attribute-bag.js';
 
 export interface PolicySummary {
   readonly checkAttributes: string[];
@@ -32,6 +33,19 @@ function attributesFor(rule: PolicyRuleConfig, templates: ReadonlySet<TemplateKi
   return any;
 }
 
+/**
+ * The names the proxy sends: the source workload's attributes are the control plane's to derive (workload-attribute-bag.ts),
+ * so the proxy sends what they are looked up by instead of names it cannot compute.
+ */
+function proxyAttributes(names: Set<string>): string[] {
+  const out = new Set<string>();
+  for (const name of names) {
+    if (isWorkloadAttribute(name)) for (const input of WORKLOAD_INPUTS) out.add(input);
+    if (!onlyDerived(name)) out.add(name);
+  }
+  return [...out].sort();
+}
+
 /** Takes the compiled policy; returns what the proxy's filter config is made from. */
 export function summarizePolicy(config: PolicyConfig): PolicySummary {
   const check = new Set<string>();
@@ -45,8 +59,8 @@ export function summarizePolicy(config: PolicyConfig): PolicySummary {
     for (const action of rule.actions) for (const instance of action.instances) if (instance.template === 'quota') quotas.add(instance.name);
   }
   return {
-    checkAttributes: [...check].sort(),
-    reportAttributes: [...report].sort(),
+    checkAttributes: proxyAttributes(check),
+    reportAttributes: proxyAttributes(report),
     quotas: [...quotas].sort().map((quota) => ({ quota, charge: 1 })),
     hasCheckRules,
     hasReportRules,

@@ -15,6 +15,20 @@
 
 export type ReferenceCondition = 'ABSENCE' | 'EXACT' | 'REGEX';
 
+/** What a redirect records into. */
+export interface ReferenceSinkLike {
+  reference(name: string, mapKey: string, condition: ReferenceCondition): void;
+}
+
+/**
+ * A bag some of whose attributes the control plane computes from others (workload-attribute-bag.ts): a read of one
+ * is recorded as reads of its inputs, the attributes the proxy has and its cache can key on.
+ */
+export interface ReferenceRedirect {
+  /** takes a name read; when it is derived, records its inputs into sink and returns true; else false. */
+  redirect(name: string, sink: ReferenceSinkLike): boolean;
+}
+
 export interface AttributeMatch {
   readonly name: string;
   readonly condition: ReferenceCondition;
@@ -132,6 +146,8 @@ export class ReferenceRecorder {
   private count = 0;
   /** Past SCAN_LIMIT references: position by name and map key. */
   private index: Map<string, number> | null = null;
+  /** The Check's bag when it derives attributes (set per Check); null: every read is recorded as it is. */
+  redirect: ReferenceRedirect | null = null;
 
   /** Forgets what was recorded: the recorder serves the next Check. */
   reset(): void {
@@ -141,6 +157,7 @@ export class ReferenceRecorder {
 
   /** Called by expression evaluation for every read. EXACT beats REGEX for the same key (the cache must then key on the value). */
   reference(name: string, mapKey: string, condition: ReferenceCondition): void {
+    if (this.redirect !== null && this.redirect.redirect(name, this)) return;
     const at = this.find(name, mapKey);
     if (at >= 0) {
       if (this.recorded[at]!.condition === 'REGEX' && condition === 'EXACT') this.recorded[at] = matchesOf(name, mapKey)[1];

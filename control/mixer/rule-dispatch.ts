@@ -12,6 +12,7 @@ import type { AttributeBag, AttributeValue, ValueType } from '../../src/policy/a
 import { StatusCode, type CheckResult, type InstanceValue, type TemplateKind } from './adapter.js';
 import { HandlerCallError, PoolFullError, type AdapterPool } from './adapter-pool.js';
 import { ReferenceRecorder, type AttributeMatch } from './reference-recorder.js';
+import { WorkloadAttributeBag } from './workload-attribute-bag.js';
 
 /** What the dispatcher needs of a compiled expression (src/policy's CompiledExpression has this shape). */
 export interface Evaluable {
@@ -167,6 +168,7 @@ export class RuleDispatcher {
   checkNow(bag: AttributeBag, quotas: ReadonlyMap<string, QuotaRequest>, deduplicationId: string): CheckAnswer | Promise<CheckAnswer> {
     const refs = this.recorder;
     refs.reset();
+    refs.redirect = bag instanceof WorkloadAttributeBag ? bag : null;
     // Inline answers are folded as they come (first denial in rule order, smallest validity); once a handler answers
     // later, the fold so far becomes the first entry of the list the wait combines (the same rule, same order).
     let code: number = StatusCode.OK;
@@ -220,6 +222,7 @@ export class RuleDispatcher {
   private async quota(bag: AttributeBag, asked: string, request: QuotaRequest, deduplicationId: string): Promise<QuotaAnswer> {
     const name = quotaInstanceName(asked);
     const refs = new ReferenceRecorder();
+    refs.redirect = bag instanceof WorkloadAttributeBag ? bag : null;
     const calls: Promise<{ grantedAmount: number; validDurationMs: number }>[] = [];
     for (const rule of this.rules) {
       const instance = rule.actions.flatMap((a) => a.instances.filter((i) => i.name === name && i.template === 'quota').map((i) => [a.handler, i] as const));

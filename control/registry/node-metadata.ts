@@ -38,6 +38,8 @@ export interface NodeReadResult {
   readonly announcement?: WorkloadAnnouncement;
   /** Metadata that could not be used, each naming the key. */
   readonly problems: readonly string[];
+  /** SERVICE_ACCOUNT, when sent (also for a proxy that is no endpoint: policy's source workload lookup uses it). */
+  readonly serviceAccount?: string;
 }
 
 function readPort(metadata: Record<string, unknown>, key: string, problems: string[]): number | undefined {
@@ -107,7 +109,8 @@ export function readNodeMetadata(nodeId: string, metadata: Record<string, unknow
     ...(locality !== undefined ? { locality } : {}),
   };
   // A gateway is not an endpoint of a service: it is reached from outside the mesh.
-  if (router || service === undefined || address === undefined || appPort === undefined) return { proxy, problems };
+  const account = serviceAccount !== undefined ? { serviceAccount } : {};
+  if (router || service === undefined || address === undefined || appPort === undefined) return { proxy, problems, ...account };
   const { version, ...otherLabels } = labels;
   // Peers reach this workload through its proxy's inbound listener when it has one, else the app directly.
   const announcement: WorkloadAnnouncement = {
@@ -122,5 +125,5 @@ export function readNodeMetadata(nodeId: string, metadata: Record<string, unknow
     ...(serviceAccount !== undefined ? { serviceAccount } : {}),
     ...(locality !== undefined ? { locality } : {}),
   };
-  return { proxy, announcement, problems };
+  return { proxy, announcement, problems, ...account };
 }

@@ -91,6 +91,15 @@ export class ServiceRegistry implements RegistrySink {
     return this.auto.get(id)?.workload;
   }
 
+  /** Every workload instance any source knows (WorkloadEntries, ServiceEntry endpoints, registered proxies), unordered. */
+  *workloads(): Iterable<WorkloadInstance> {
+    for (const snapshot of this.sources.values()) {
+      yield* snapshot.workloads;
+      for (const list of Object.values(snapshot.inlineEndpoints)) yield* list;
+    }
+    for (const entry of this.auto.values()) yield entry.workload;
+  }
+
   // ---- sources ----
 
   setSource(name: string, snapshot: SourceSnapshot): RegistryChange {

@@ -56,6 +56,32 @@ spec:
     instances: [nothing]
 `;
 
+/** One denier per attribute the two paths used to see differently: the peer's identity and the destination service. */
+const IDENTITY_RULES = ([
+  ['principal', 'source.principal == "cluster.local/ns/default/sa/productpage"'],
+  ['namespace', 'source.namespace == "default"'],
+  ['service', 'destination.service.name == "reviews" && destination.service.namespace == "default"'],
+  ['labels', 'destination.labels["app"] == "reviews"'],
+  ['stranger', 'source.principal == "cluster.local/ns/default/sa/stranger"'],
+] as const).map(([user, match]) => `---
+apiVersion: config.istio.io/v1alpha2
+kind: handler
+metadata: {name: deny-${user}, namespace: istio-system}
+spec:
+  compiledAdapter: denier
+  params:
+    status: {code: 7, message: denied on ${user}}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: deny-${user}, namespace: istio-system}
+spec:
+  match: request.headers["x-user"] == "${user}" && ${match}
+  actions:
+  - handler: deny-${user}
+    instances: [nothing]
+`).join('');
+
 const CUSTOM = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: ext-guard, namespace: default}
@@ -78,7 +104,7 @@ spec:
 
 beforeAll(async () => {
   control = await startControl((dir) => {
-    writeFileSync(join(dir, 'policy.yaml'), DENIER);
+    writeFileSync(join(dir, 'policy.yaml'), DENIER + IDENTITY_RULES);
     writeFileSync(join(dir, 'authz.yaml'), CUSTOM);
   }, undefined, CONTROL_ARGS);
   app = await startUpstream();
@@ -114,5 +140,16 @@ describe('AuthorizationPolicy CUSTOM with provider isthmus (the control plane ex
     const stats = (await admin(server, '/stats/prometheus')).body;
     expect(metricSum(stats, 'envoy_http_ext_authz_ok')).toBe(before);
     expect(metricSum(stats, 'envoy_http_ext_authz_denied')).toBe(1);
+  }, 30_000);
+
+  it('gives the Mixer filter\'s decision for rules on source.principal, source.namespace and the destination service', async () => {
+    for (const user of ['principal', 'namespace', 'service', 'labels']) {
+      // /guarded: the CUSTOM policy's ext_authz answers (its body ends in a newline); /open: the Mixer filter does.
+      expect(await call(productpage, '/guarded/id', user), user).toEqual({ status: 403, body: `denied on ${user}\n` });
+      expect(await call(productpage, '/open', user), user).toEqual({ status: 403, body: `PERMISSION_DENIED:denied on ${user}` });
+    }
+    // Another principal: neither path denies.
+    expect((await call(productpage, '/guarded/id', 'stranger')).status).toBe(200);
+    expect((await call(productpage, '/open', 'stranger')).status).toBe(200);
   }, 30_000);
 });

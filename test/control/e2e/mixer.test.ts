@@ -172,6 +172,63 @@ describe('isthmus control: Mixer Check and Report', { timeout: 60_000 }, () => {
     expect((await client.check({ 'request.headers': { 'x-user': 'alpha' } })).precondition.status.code ?? 0).toBe(0);
   });
 
+  it('ext_authz through Envoy\'s proto and the Mixer Check decide alike on the peer identity, the destination service and the source workload', async () => {
+    // shop's endpoint and the client's workload, as the registry knows them.
+    const mesh = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: shop, namespace: default}
+spec:
+  hosts: [shop.default.svc.cluster.local]
+  ports: [{number: 8080, name: http, protocol: HTTP}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  endpoints: [{address: 10.1.2.4, labels: {app: shop}, serviceAccount: shop}]
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: client-1, namespace: default}
+spec: {address: 10.1.2.3, labels: {app: client, tier: front}, serviceAccount: client}
+`;
+    const rules = ([
+      ['p', 'source.principal == "cluster.local/ns/default/sa/client"'],
+      ['n', 'source.namespace == "default"'],
+      ['d', 'destination.service.name == "shop" && destination.service.namespace == "default"'],
+      ['w', 'source.labels["tier"] == "front" && source.workload.name == "client"'],
+    ] as const).map(([user, match]) => mixerDoc('rule', `deny-${user}`, `match: request.headers["x-user"] == "${user}" && ${match}\nactions:\n- handler: deny-beta\n  instances: [nothing]`));
+    const { client } = await start({ 'policy.yaml': [DENY_BETA, ...rules].join('---\n'), 'mesh.yaml': mesh });
+    const spiffe = (sa: string): string => `spiffe://cluster.local/ns/default/sa/${sa}`;
+    // A plain Envoy: only the standard fields (the peer addresses and the certificate's URI SAN).
+    const envoy = (user: string, sa: string) => ({
+      source: { address: { socket_address: { address: '10.1.2.3', port_value: 40000 } }, principal: spiffe(sa) },
+      destination: { address: { socket_address: { address: '10.1.2.4', port_value: 8080 } } },
+      request: { http: { method: 'GET', path: '/items', host: 'shop', scheme: 'http', headers: { 'x-user': user } } },
+    });
+    // What the sidecar's Mixer filter sends for the same request (its statics and SPIFFE reading).
+    const mixer = (user: string, sa: string) => ({
+      'request.headers': { 'x-user': user }, 'source.ip': '10.1.2.3', 'source.principal': `cluster.local/ns/default/sa/${sa}`, 'source.namespace': 'default',
+      'destination.service.name': 'shop', 'destination.service.namespace': 'default', 'destination.service.host': 'shop.default.svc.cluster.local',
+    });
+    const decisions = async (user: string, sa: string): Promise<[number, number]> => [
+      (await client.extAuthz(envoy(user, sa))).status?.code ?? 0,
+      (await client.check(mixer(user, sa))).precondition.status.code ?? 0,
+    ];
+    for (const user of ['p', 'n', 'd', 'w']) expect(await decisions(user, 'client'), user).toEqual([7, 7]);
+    // Another identity: the principal and workload rules pass on both paths; the namespace and destination still deny.
+    expect(await decisions('p', 'stranger')).toEqual([0, 0]);
+    expect(await decisions('w', 'stranger')).toEqual([0, 0]);
+    expect(await decisions('n', 'stranger')).toEqual([7, 7]);
+    expect(await decisions('x', 'client')).toEqual([0, 0]);
+    // The answer a workload rule gave depends on what the proxy sent (its cache key), not on names it never has.
+    const byWorkload = referenced(await client.check(mixer('w', 'client')));
+    expect(byWorkload).toEqual(expect.arrayContaining(['source.ip:EXACT', 'source.principal:EXACT']));
+    expect(byWorkload.filter((r) => r.startsWith('source.labels') || r.startsWith('source.workload'))).toEqual([]);
+    // An Envoy route's context_extensions name the destination where the registry has no endpoint at that address.
+    const elsewhere = { ...envoy('d', 'client'), destination: { address: { socket_address: { address: '10.9.9.9', port_value: 80 } } } };
+    expect((await client.extAuthz(elsewhere)).status?.code ?? 0).toBe(0);
+    const named = { ...elsewhere, context_extensions: { 'destination.service.name': 'shop', 'destination.service.namespace': 'default' } };
+    expect((await client.extAuthz(named)).status?.code ?? 0).toBe(7);
+  });
+
   it('a malformed expression applied to a running control plane is refused with its position; the old rules keep answering; a good change applies at once', async () => {
     const { control, client } = await start({ 'policy.yaml': DENY_BETA });
     expect((await client.check({ 'request.headers': { 'x-user': 'beta' } })).precondition.status.code).toBe(7);

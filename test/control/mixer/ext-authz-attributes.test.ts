@@ -11,7 +11,10 @@ describe('attributesFromContext', () => {
     });
     expect(bag.get('source.ip')).toBe('10.0.0.1');
     expect(bag.get('source.port')).toBe(50000);
-    expect(bag.get('source.principal')).toBe('spiffe://cluster.local/ns/a/sa/b');
+    // As the sidecar's Mixer filter has them: the principal without its scheme, the namespace from the SPIFFE ID.
+    expect(bag.get('source.principal')).toBe('cluster.local/ns/a/sa/b');
+    expect(bag.get('source.namespace')).toBe('a');
+    expect(bag.get('source.serviceaccount')).toBe('b');
     expect(bag.get('connection.mtls')).toBe(true);
     expect((bag.get('source.labels') as Record<string, string>).app).toBe('web');
     expect(bag.get('destination.port')).toBe(8080);
@@ -25,6 +28,26 @@ describe('attributesFromContext', () => {
     expect(bag.get('request.useragent')).toBe('curl/8');
     expect(bag.get('request.time')).toBe(1_700_000_000_005);
     expect(bag.get('context.protocol')).toBe('grpc');
+  });
+
+  it('takes destination.* string attributes from context_extensions and destination labels from the peer; ignores other keys', () => {
+    const bag = attributesFromContext({
+      destination: { labels: { app: 'reviews', version: 'v2' }, principal: 'spiffe://cluster.local/ns/shop/sa/reviews' },
+      context_extensions: {
+        'destination.service.name': 'reviews', 'destination.service.host': 'reviews.shop.svc.cluster.local',
+        'destination.port': '1', 'source.principal': 'forged', 'route-key': 'x', 'destination.service.uid': '',
+      },
+    });
+    expect(bag.get('destination.service.name')).toBe('reviews');
+    expect(bag.get('destination.service.host')).toBe('reviews.shop.svc.cluster.local');
+    expect(bag.get('destination.namespace')).toBe('shop');
+    expect(bag.get('destination.principal')).toBe('cluster.local/ns/shop/sa/reviews');
+    expect(bag.get('destination.labels')).toEqual({ app: 'reviews', version: 'v2' });
+    // Not a destination string attribute: not an attribute at all.
+    expect(bag.get('destination.port')).toBeUndefined();
+    expect(bag.get('source.principal')).toBeUndefined();
+    expect(bag.get('route-key')).toBeUndefined();
+    expect(bag.get('destination.service.uid')).toBeUndefined();
   });
 
   it('leaves out what the context does not carry, and survives an empty or odd message', () => {

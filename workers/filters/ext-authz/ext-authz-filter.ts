@@ -10,9 +10,15 @@
 // (ext_authz.error + ext_authz.failure_mode_allowed), else status_on_error
 // (403) with flag UAEX (ext_authz.error). With filter_enabled_metadata (the
 // CUSTOM translation) the filter runs only when the gating RBAC shadow rules
-// matched a policy whose name the matcher accepts.
+// matched a policy whose name the matcher accepts. The listener's destination
+// facts (the policy filter's mixer_attributes, which the control plane writes
+// beside a CUSTOM policy) go as context_extensions (destination.* strings,
+// Envoy's per-route check_settings field) and destination.labels, so the
+// control plane's rules see the destination service as a Mixer Check does.
 import { EXT_AUTHZ_FILTER_NAME } from '../../../src/config/http-filter-names.js';
 import type { ExtAuthzConfig } from '../../../src/config/ext-authz-config.js';
+import type { StaticAttribute } from '../../../src/config/mixer-filter-config.js';
+import type { StringMap } from '../../../src/policy/attribute-value.js';
 import { headerValueForMatch } from '../../../src/routing/request-view.js';
 import type { ListenerFilterStats } from '../../http-filter-stats.js';
 import { ResponseFlag } from '../../response-flags.js';
@@ -38,6 +44,9 @@ export class ExtAuthzFilterFactory implements HttpFilterFactory {
   readonly name = EXT_AUTHZ_FILTER_NAME;
   /** '' = the control plane (CONTROL_PLANE_CLUSTER); else the cluster whose first endpoint serves Authorization. */
   readonly target: string;
+  /** destination.* string statics as context_extensions; shared by every request (never written). */
+  readonly contextExtensions: Readonly<Record<string, string>>;
+  readonly destinationLabels: StringMap | undefined;
 
   constructor(
     readonly config: ExtAuthzConfig,
@@ -46,8 +55,18 @@ export class ExtAuthzFilterFactory implements HttpFilterFactory {
     readonly gate: CompiledRbacRules | null,
     readonly destination: { readonly address: string; readonly port: number },
     readonly stats: ListenerFilterStats,
+    /** The listener's policy-filter statics (mixer_attributes); empty without a policy filter. */
+    statics: readonly StaticAttribute[] = [],
   ) {
     this.target = target;
+    const extensions: Record<string, string> = {};
+    let labels: StringMap | undefined;
+    for (const a of statics) {
+      if (a.name === 'destination.labels' && typeof a.value === 'object' && a.value !== null) labels = a.value as StringMap;
+      else if (a.name.startsWith('destination.') && typeof a.value === 'string') extensions[a.name] = a.value;
+    }
+    this.contextExtensions = Object.freeze(extensions);
+    this.destinationLabels = labels;
   }
 
   create(callbacks: HttpFilterCallbacks): ExtAuthzFilter {
@@ -100,10 +119,12 @@ export class ExtAuthzFilter extends RbacRequestFilter<ExtAuthzCallbacks> {
     const size = Number(headers['content-length'] ?? -1);
     const now = Date.now();
     const conn = c.conn;
+    const f = this.factory;
     return {
       attributes: {
         source: { address: { socket_address: { address: plainIp(conn.remoteAddress), port_value: conn.remotePort } }, principal: conn.peerUriSan },
-        destination: { address: { socket_address: { address: this.factory.destination.address, port_value: this.factory.destination.port } } },
+        destination: { address: { socket_address: { address: f.destination.address, port_value: f.destination.port } }, labels: f.destinationLabels },
+        context_extensions: f.contextExtensions,
         request: {
           time: { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1e6 },
           http: {

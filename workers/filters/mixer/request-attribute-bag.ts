@@ -8,6 +8,7 @@
 import type { StaticAttribute, WireAttributeValue } from '../../../src/config/mixer-filter-config.js';
 import type { AttributeBag, AttributeValue, StringMap } from '../../../src/policy/attribute-value.js';
 import { ValueType } from '../../../src/policy/attribute-value.js';
+import { principalOf, spiffePart } from '../../../src/policy/spiffe-principal.js';
 
 /** What the bag reads of the request (ActiveRequest provides all of it). */
 export interface AttributeSource {
@@ -164,19 +165,6 @@ function parts(ms: number): { seconds: number; nanos: number } {
 
 function plainIp(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
-/** spiffe://td/ns/NS/sa/SA -> td/ns/NS/sa/SA (Istio's principal form); undefined without a peer identity. */
-function principalOf(uri: string): string | undefined {
-  if (uri === '') return undefined;
-  return uri.startsWith('spiffe://') ? uri.slice(9) : uri;
-}
-
-function spiffePart(uri: string, part: 'ns' | 'sa'): string | undefined {
-  if (!uri.startsWith('spiffe://')) return undefined;
-  const segments = uri.slice(9).split('/');
-  for (let i = 1; i + 1 < segments.length; i += 2) if (segments[i] === part) return segments[i + 1];
-  return undefined;
 }
 
 function header(headers: readonly string[], name: string): string | undefined {
