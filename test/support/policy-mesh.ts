@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import { join } from 'node:path';
 import { startControl, type RunningControl } from '../control/e2e/control-harness.js';
 import {
-  admin, keepAliveAgent, outboundPort, replyName, request, startSidecar, startUpstream, waitFor,
+  admin, keepAliveAgent, metricSum, outboundPort, replyName, request, startSidecar, startUpstream, waitFor,
   type HttpResult, type RunningProxy, type Upstream,
 } from '../e2e/harness.js';
 
@@ -36,8 +36,8 @@ export interface PolicyMesh {
    * `localAddress` (default 127.0.0.1): fresh connections spread over the server sidecar's workers.
    */
   inbound(path: string, headers?: Record<string, string>, localAddress?: string): Promise<HttpResult>;
-  /** A sample of the control plane's /metrics (0 when absent). */
-  controlMetric(name: string): Promise<number>;
+  /** The sum of a family's samples on the control plane's /metrics whose labels include all of `labels` (0 when absent). */
+  controlMetric(name: string, ...labels: string[]): Promise<number>;
   /** The server sidecar's /stats/prometheus text. */
   serverStats(): Promise<string>;
   stop(): Promise<void>;
@@ -68,11 +68,7 @@ export async function startPolicyMesh(o: PolicyMeshOptions, ready: Record<string
     return {
       control, server, client, app, get, stop,
       inbound: (path, headers = {}, localAddress = '127.0.0.1') => requestFrom(server.ports.get('inbound')!, path, { host: 'reviews:9080', ...headers }, localAddress),
-      async controlMetric(name) {
-        const text = (await control.admin('/metrics')).text;
-        const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(text);
-        return m === null ? 0 : Number(m[1]);
-      },
+      controlMetric: async (name, ...labels) => metricSum((await control.admin('/metrics')).text, name, ...labels),
       serverStats: async () => (await admin(server, '/stats/prometheus')).body,
     };
   } catch (err) {
