@@ -33,7 +33,8 @@ describe('the check cache shared by both workers, against the control plane', { 
   it('a repeated pattern over 40 connections (both workers) costs the control plane exactly one Check per answer', async () => {
     mesh = await startPolicyMesh({ files: { 'policy.yaml': denyBeta(10_000) } });
     const m = mesh;
-    const hitsBefore = metric(await m.serverStats(), 'isthmus_mixer_check_cache_hits_total') ?? 0;
+    const statsBefore = await m.serverStats();
+    const hitsBefore = metric(statsBefore, 'isthmus_mixer_check_cache_hits_total') ?? 0;
     const before = await m.controlMetric(CHECKS, 'service="mixer"');
     for (let i = 0; i < 40; i++) expect((await m.inbound(`/page/${i}`, { 'x-user': 'alpha' })).status).toBe(200);
     expect(await m.controlMetric(CHECKS, 'service="mixer"') - before).toBe(1);
@@ -44,7 +45,20 @@ describe('the check cache shared by both workers, against the control plane', { 
     }
     expect(await m.controlMetric(CHECKS, 'service="mixer"') - before).toBe(2);
     const stats = await m.serverStats();
-    expect((metric(stats, 'isthmus_mixer_check_cache_hits_total') ?? 0) - hitsBefore).toBe(78);
+    const grew = (name: string): number => (metric(stats, name) ?? 0) - (metric(statsBefore, name) ?? 0);
+    // What an operator reads on the sidecar's /stats/prometheus: hits, misses (hit ratio 78/80) and the Check RPCs' latency.
+    expect(grew('isthmus_mixer_check_cache_hits_total')).toBe(78);
+    expect(grew('isthmus_mixer_check_cache_misses_total')).toBe(2);
+    expect(grew('isthmus_mixer_check_rpcs_total')).toBe(2);
+    const h = 'isthmus_mixer_check_rpc_duration_milliseconds';
+    expect(grew(`${h}_count`)).toBe(2);
+    expect(grew(`${h}_bucket{le="+Inf"}`)).toBe(2);
+    expect(grew(`${h}_sum`)).toBeGreaterThan(0);
+    // Cumulative buckets: never decreasing, the last finite one at most the count.
+    const buckets = [...stats.matchAll(new RegExp(`^${h}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm'))].map((b) => [b[1], Number(b[2])] as const);
+    expect(buckets.map(([le]) => le)).toEqual(['0.5', '1', '2', '5', '10', '25', '50', '100', '250', '500', '1000', '+Inf']);
+    for (let i = 1; i < buckets.length; i++) expect(buckets[i]![1]).toBeGreaterThanOrEqual(buckets[i - 1]![1]);
+    expect(buckets.at(-1)![1]).toBe(metric(stats, `${h}_count`));
   });
 
   it('valid_use_count 12 is spent by both workers together: after request i, ceil(i / 12) Checks (the next one at most one request early)', async () => {
