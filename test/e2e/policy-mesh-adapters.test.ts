@@ -32,7 +32,8 @@ const SOURCE_IP_LISTS = [
 
 describe('adapters through the mesh', { timeout: 90_000 }, () => {
   it('a list handler on source.ip CIDRs: whitelisted and blacklisted client addresses (127.0.0.x) are decided apart', async () => {
-    mesh = await startPolicyMesh({ files: { 'lists.yaml': SOURCE_IP_LISTS } });
+    // Fail closed and patient: a Check that is slow on a loaded machine must not pass as a fail-open 200.
+    mesh = await startPolicyMesh({ files: { 'lists.yaml': SOURCE_IP_LISTS }, controlArgs: ['--policy-check-fail-closed', '--policy-check-timeout', '5s'] });
     const m = mesh;
     const from = async (address: string, path: string): Promise<string> => {
       const r = await m.inbound(path, {}, address);

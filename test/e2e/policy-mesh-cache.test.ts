@@ -28,10 +28,12 @@ afterEach(async () => {
 });
 
 const CHECKS = 'isthmus_mixer_checks_total';
+/** A Check slower than the default 500 ms on a loaded machine would fail open and leave nothing in the cache. */
+const PATIENT = ['--policy-check-timeout', '5s'];
 
 describe('the check cache shared by both workers, against the control plane', { timeout: 90_000 }, () => {
   it('a repeated pattern over 40 connections (both workers) costs the control plane exactly one Check per answer', async () => {
-    mesh = await startPolicyMesh({ files: { 'policy.yaml': denyBeta(10_000) } });
+    mesh = await startPolicyMesh({ files: { 'policy.yaml': denyBeta(10_000) }, controlArgs: PATIENT });
     const m = mesh;
     const statsBefore = await m.serverStats();
     const hitsBefore = metric(statsBefore, 'isthmus_mixer_check_cache_hits_total') ?? 0;
@@ -63,7 +65,7 @@ describe('the check cache shared by both workers, against the control plane', { 
 
   it('valid_use_count 12 is spent by both workers together: after request i, ceil(i / 12) Checks (the next one at most one request early)', async () => {
     const N = 12;
-    mesh = await startPolicyMesh({ files: { 'policy.yaml': denyBeta(N) } });
+    mesh = await startPolicyMesh({ files: { 'policy.yaml': denyBeta(N) }, controlArgs: PATIENT });
     const m = mesh;
     const before = await m.controlMetric(CHECKS, 'service="mixer"');
     const wrong: string[] = [];
