@@ -14,7 +14,8 @@ import { isthmus, securePort, startControl, startMeshSidecar, type RunningContro
 import { outboundPort, request, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
 import { requestFrom } from '../support/policy-mesh.js';
 
-const CONTROL_ARGS = ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms'];
+// A slow Mixer Check on a loaded machine must not fail open past the denier rule.
+const CONTROL_ARGS = ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms', '--policy-check-timeout', '5s'];
 const DENIED = '403 RBAC: access denied';
 
 /** A Mixer denier on x-user: beta, for the CUSTOM policy's ext_authz answers. */
