@@ -39,6 +39,7 @@ const SERIAL = [
   'test/e2e/mixer-filter.test.ts',
   'test/e2e/native-transport.test.ts',
   'test/e2e/pipelined-backpressure.test.ts',
+  'test/e2e/policy-mesh-regex.test.ts',
   'test/e2e/reload-busy-folder.test.ts',
   'test/e2e/request-mirror.test.ts',
   'test/e2e/root-rotation.test.ts',

@@ -31,6 +31,7 @@ import {
 import type { MeshH2UpgradePolicy } from './translate/upstream-protocol.js';
 import { ACCESS_LOG_ENCODINGS, meshAccessLogProblem, type AccessLogEncoding, type MeshAccessLog } from './translate/access-log-mesh.js';
 import { parseCollectorAddress, parseSamplingPercent, type MeshTracing } from './translate/tracing-mesh.js';
+import { DEFAULT_MESH_POLICY_CHECK, MAX_POLICY_CHECK_RETRIES, meshPolicyCheckProblem, type MeshPolicyCheck } from './translate/policy-check-mesh.js';
 import { CONTROL_SERVER_NAME } from '../src/xds/control-server-name.js';
 
 export interface ControlOptions {
@@ -76,6 +77,8 @@ export interface ControlOptions {
   readonly tracing: MeshTracing | null;
   /** The collector (the same object as tracing's): where a Telemetry resource's tracing reports without --tracing-sampling. */
   readonly tracingCollector: { host: string; port: number };
+  /** --policy-check-*: what every sidecar's policy filter does when a Check gets no answer (Istio's meshConfig.policyCheckFailOpen). */
+  readonly policyCheck: MeshPolicyCheck;
 }
 
 export const CONTROL_COMMAND: CommandSpec = {
@@ -155,6 +158,27 @@ export const CONTROL_COMMAND: CommandSpec = {
       description: 'serve Mixer Check/Report and ext_authz Check (plaintext gRPC) on this port too, on the native HTTP/2 server: a Check costs the control plane a fraction of the xDS port\'s CPU (Istio\'s policy port; 0: any free port; -1: off)',
       validate: intBetween(-1, 65535),
     },
+    {
+      name: 'policy-check-fail-closed', type: 'boolean',
+      description: "Istio's meshConfig.policyCheckFailOpen: false: a sidecar refuses a request (503 UNAVAILABLE) whose policy Check gets no answer, after its retries; without it the request passes (fail open)",
+    },
+    {
+      name: 'policy-check-timeout', type: 'duration', valueName: 'DURATION', default: `${DEFAULT_MESH_POLICY_CHECK.timeoutMs}ms`,
+      description: "how long a sidecar waits for one policy Check's answer (at most 60s)",
+    },
+    {
+      name: 'policy-check-retries', type: 'integer', valueName: 'N', default: DEFAULT_MESH_POLICY_CHECK.maxRetry,
+      description: 'how many times a sidecar asks again after a failed policy Check, with exponential backoff and jitter, before failing open or closed',
+      validate: intBetween(0, MAX_POLICY_CHECK_RETRIES),
+    },
+    {
+      name: 'policy-check-retry-wait', type: 'duration', valueName: 'DURATION', default: `${DEFAULT_MESH_POLICY_CHECK.baseRetryWaitMs}ms`,
+      description: 'the wait before the first retry of a policy Check; it doubles at each retry',
+    },
+    {
+      name: 'policy-check-max-retry-wait', type: 'duration', valueName: 'DURATION', default: '1s',
+      description: 'the longest wait between retries of a policy Check (at most 60s)',
+    },
     { name: 'policy-address', type: 'string', valueName: 'ADDR', default: '127.0.0.1', description: 'address of --policy-port (an IP literal; plaintext: off loopback it needs --allow-plaintext-xds)' },
     {
       name: 'prometheus', type: 'string', valueName: 'URL',
@@ -219,6 +243,15 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
   if ((v['policy-port'] as number) >= 0 && !isLoopback(policyAddress) && v['allow-plaintext-xds'] !== true) {
     throw new OptionsError(`--policy-address ${policyAddress} is not loopback: the plaintext policy port there needs --allow-plaintext-xds`);
   }
+  const policyCheck: MeshPolicyCheck = Object.freeze({
+    failClosed: v['policy-check-fail-closed'] === true,
+    timeoutMs: v['policy-check-timeout'] as number,
+    maxRetry: v['policy-check-retries'] as number,
+    baseRetryWaitMs: v['policy-check-retry-wait'] as number,
+    maxRetryWaitMs: v['policy-check-max-retry-wait'] as number,
+  });
+  const policyCheckProblem = meshPolicyCheckProblem(policyCheck);
+  if (policyCheckProblem !== undefined) throw new OptionsError(policyCheckProblem);
   const rootNamespace = v['root-namespace'] as string;
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(rootNamespace)) throw new OptionsError(`--root-namespace must be a namespace name (a DNS label), got "${rootNamespace}"`);
   const securePort = v['secure-xds-port'] as number;
@@ -258,6 +291,7 @@ export function parseControlOptions(argv: readonly string[], env: NodeJS.Process
     policyThreads: v['policy-threads'] as number,
     policyPort: (v['policy-port'] as number) < 0 ? null : v['policy-port'] as number,
     policyAddress,
+    policyCheck,
     configDir: configDir === undefined ? null : resolve(configDir),
     dataDir: resolve(v['data-dir'] as string),
     adminPort: v['admin-port'] as number,
@@ -378,6 +412,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
         pathNormalization: options.pathNormalization, h2UpgradePolicy: options.h2UpgradePolicy, accessLog: options.accessLog, trustDomain: options.ca.trustDomain, rootNamespace: options.rootNamespace,
         tracing: options.tracing,
         tracingCollector: options.tracingCollector,
+        policyCheck: options.policyCheck,
       },
     });
     let ca: CertificateAuthority;

@@ -147,7 +147,7 @@ export function buildInbound(proxy: ProxyIdentity, service: RegistryService | un
     // exist, as Istio ordered its authn/authz and mixer filters; then the router.
     http_filters: [
       ...authzHttpFilters(config.authorizationPoliciesFor(proxy), { namespace: proxy.namespace, labels: proxy.labels, appPort: proxy.appPort }),
-      ...policyFilterOf(mixerHttpFilter(config.policySummary, proxy, service)),
+      ...policyFilterOf(mixerHttpFilter(config.policySummary, proxy, service, config.options.policyCheck)),
       ...httpFilters(new Set()),
     ],
     ...hcmPathNormalization(config.options.pathNormalization),

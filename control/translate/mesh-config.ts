@@ -6,6 +6,7 @@ import type { PolicySummary } from './mixer-filter.js';
 import { DEFAULT_PATH_NORMALIZATION, type PathNormalizationType } from './hcm-path-normalization.js';
 import { DEFAULT_MESH_ACCESS_LOG, type MeshAccessLog } from './access-log-mesh.js';
 import { effectiveTracing, type MeshTracing } from './tracing-mesh.js';
+import { DEFAULT_MESH_POLICY_CHECK, type MeshPolicyCheck } from './policy-check-mesh.js';
 import {
   MESH_GATEWAY, type DestinationRule, type Gateway, type AuthorizationPolicy, type IstioResource, type MtlsMode, type PeerAuthentication, type Sidecar, type StringMap, type VirtualService,
 } from '../config/istio-types.js';
@@ -68,6 +69,8 @@ export interface MeshOptions {
   readonly h2UpgradePolicy: MeshH2UpgradePolicy;
   /** Where spans go when a Telemetry turns tracing on without --tracing-sampling (--tracing-zipkin, else the admin port). */
   readonly tracingCollector?: { host: string; port: number };
+  /** Istio's meshConfig.policyCheckFailOpen, with the Check timeout and retries: every policy filter's transport. */
+  readonly policyCheck: MeshPolicyCheck;
 }
 
 export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
@@ -81,6 +84,7 @@ export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
   trustDomain: 'cluster.local',
   tracing: null,
   h2UpgradePolicy: 'DO_NOT_UPGRADE',
+  policyCheck: DEFAULT_MESH_POLICY_CHECK,
 });
 
 export interface MeshConfig {

@@ -8,6 +8,7 @@
 // the control plane it gets xDS from.
 import type { RegistryService } from '../registry/registry-types.js';
 import type { ProxyIdentity } from './mesh-config.js';
+import { DEFAULT_MESH_POLICY_CHECK, mixerTransport, type MeshPolicyCheck } from './policy-check-mesh.js';
 
 export const MIXER_FILTER = 'isthmus.filters.http.mixer';
 export const MIXER_TYPE = 'type.googleapis.com/isthmus.mixer.v1.config.client.HttpClientConfig';
@@ -23,8 +24,10 @@ export interface PolicySummary {
 
 const str = (value: string): object => ({ string_value: value });
 
-/** takes the policy summary, the proxy and its service; returns the filter (an http_filters entry), or null when no rule needs it. */
-export function mixerHttpFilter(summary: PolicySummary | null | undefined, proxy: ProxyIdentity, service: RegistryService): object | null {
+/** takes the policy summary, the proxy, its service and the mesh's fail policy; returns the filter (an http_filters entry), or null when no rule needs it. */
+export function mixerHttpFilter(
+  summary: PolicySummary | null | undefined, proxy: ProxyIdentity, service: RegistryService, policyCheck: MeshPolicyCheck = DEFAULT_MESH_POLICY_CHECK,
+): object | null {
   if (summary == null) return null;
   const check = summary.hasCheckRules || summary.quotas.length > 0;
   if (!check && !summary.hasReportRules) return null;
@@ -45,6 +48,7 @@ export function mixerHttpFilter(summary: PolicySummary | null | undefined, proxy
     name: MIXER_FILTER,
     typed_config: {
       '@type': MIXER_TYPE,
+      transport: mixerTransport(policyCheck),
       mixer_attributes: { attributes },
       check_attributes: [...summary.checkAttributes],
       report_attributes: [...summary.reportAttributes],

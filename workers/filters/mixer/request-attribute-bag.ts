@@ -82,6 +82,17 @@ const COMPUTED: ReadonlyMap<string, Computed> = new Map<string, Computed>([
   ['context.time', [ValueType.TIMESTAMP, () => Date.now(), MEMO]],
 ]);
 
+/**
+ * The attributes read from the request's header list, which the connection lets go once the head has gone through
+ * the filter chain: a Report (at the request's end) has them only when they were read (memoized) before.
+ */
+const FROM_HEAD: ReadonlySet<string> = new Set(['request.headers', 'request.useragent', 'request.referer', 'request.id', 'context.protocol']);
+
+/** takes attribute names; returns those computed from the request's header list (read them on the head to keep them). */
+export function headAttributes(names: readonly string[]): readonly string[] {
+  return Object.freeze(names.filter((n) => FROM_HEAD.has(n)));
+}
+
 /** Whether the proxy knows how to compute `name` (for warnings about names it never produces). */
 export function isComputedAttribute(name: string): boolean {
   return COMPUTED.has(name);
