@@ -82,6 +82,13 @@ export type DestinationFacts = Readonly<Record<string, string | StringMap>>;
 
 /** Distinct (ip, principal) answers kept; a mesh has far fewer sources, so only a flood of forged keys reaches it. */
 export const MAX_REMEMBERED = 4096;
+/**
+ * Longer keys are answered without being remembered: an address literal is under 64 characters and a SPIFFE ID at
+ * most 2048 bytes, while a Check's strings may be megabytes (4096 kept would pin gigabytes; strings past 16 K
+ * characters also hash by length alone in V8, so same-length keys would make every memo lookup compare them all).
+ */
+const MAX_REMEMBERED_IP = 64;
+const MAX_REMEMBERED_PRINCIPAL = 2048;
 const NOTHING: WorkloadFacts = Object.freeze({});
 
 export class WorkloadDirectory {
@@ -100,6 +107,7 @@ export class WorkloadDirectory {
   lookup(ip: string | undefined, principal: string | undefined): WorkloadFacts {
     if (ip === undefined && principal === undefined) return NOTHING;
     this.refresh();
+    if ((ip?.length ?? 0) > MAX_REMEMBERED_IP || (principal?.length ?? 0) > MAX_REMEMBERED_PRINCIPAL) return agreed(this.candidates(ip, principal));
     // Two levels (by ip, then principal): a repeat allocates no key string.
     let byPrincipal = this.remembered.get(ip ?? '');
     let facts = byPrincipal?.get(principal ?? '');
