@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isthmus, startControl, startMeshSidecar, type RunningControl } from '../control/e2e/control-harness.js';
 import { admin, metricSum, outboundPort, request, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
 
-const CONTROL_ARGS = ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms'];
+const CONTROL_ARGS = ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms', '--policy-check-timeout', '5s'];
 
 let control: RunningControl;
 let app: Upstream;

@@ -14,7 +14,7 @@ import { startControl, startMeshSidecar, type RunningControl } from '../control/
 import { keepAliveAgent, outboundPort, request, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
 import { mixerDoc } from '../support/mixer-config.js';
 
-const CONTROL_ARGS = ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms'];
+const CONTROL_ARGS = ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms', '--policy-check-timeout', '5s'];
 
 const POLICY = [
   // A denier on the source's app label, for requests that ask for it (x-case: labels).
