@@ -28,7 +28,8 @@ export interface WorkloadSource {
 
 /** The registry's side (ServiceRegistry). */
 interface RegistryWorkloads {
-  readonly version: number;
+  /** Grows with every change of workloads() and of services and endpoints (ServiceRegistry.version misses workloads no service selects). */
+  readonly workloadsVersion: number;
   workloads(): Iterable<WorkloadInstance>;
   allServices(): RegistryService[];
   endpoints(host: string): readonly RegistryEndpoint[];
@@ -47,7 +48,7 @@ interface ConnectedProxies {
 export function meshWorkloads(registry: RegistryWorkloads, proxies: ConnectedProxies): WorkloadSource {
   return {
     // Both only grow: their sum changes whenever either does.
-    version: () => registry.version + proxies.nodeChanges,
+    version: () => registry.workloadsVersion + proxies.nodeChanges,
     *services() {
       for (const service of registry.allServices()) yield { service, endpoints: registry.endpoints(service.host) };
     },

@@ -55,6 +55,8 @@ export class ServiceRegistry implements RegistrySink {
   private readonly meshSecurityKeys = new Map<string, string>();
   private readonly listeners = new Set<(change: RegistryChange) => void>();
   private changeCount = 0;
+  /** Calls that may have changed workloads(), reported as a change or not (a WorkloadEntry no service selects is not). */
+  private workloadCalls = 0;
 
   constructor(options: ServiceRegistryOptions = {}) {
     this.gracePeriodMs = options.gracePeriodMs ?? 10_000;
@@ -64,6 +66,11 @@ export class ServiceRegistry implements RegistrySink {
   /** Increases with every change that was reported; a cache key for translations. */
   get version(): number {
     return this.changeCount;
+  }
+
+  /** Increases whenever workloads() may give something else, even when no service or endpoint changed (version does not). */
+  get workloadsVersion(): number {
+    return this.workloadCalls;
   }
 
   /** Calls listener with every non-empty change; returns the unsubscribe function. */
@@ -197,6 +204,7 @@ export class ServiceRegistry implements RegistrySink {
 
   /** One auto workload appeared, changed or left: only the hosts it belonged to (before or after) are recomputed. */
   private autoChanged(before: AutoWorkload | undefined, after: AutoWorkload | undefined): RegistryChange {
+    this.workloadCalls++;
     const hosts = new Set<string>();
     for (const w of [before, after]) {
       if (w === undefined) continue;
@@ -219,6 +227,7 @@ export class ServiceRegistry implements RegistrySink {
   }
 
   private rebuildAll(): RegistryChange {
+    this.workloadCalls++;
     const next = new Map<string, RegistryService>();
     for (const snapshot of this.sources.values()) {
       for (const service of snapshot.services) if (!next.has(service.host)) next.set(service.host, service);

@@ -252,6 +252,23 @@ spec: {address: 10.1.2.3, labels: {app: client, tier: front}, serviceAccount: cl
     expect((await client.extAuthz(context('spiffe://cluster.local/ns/default/sa/client'))).status?.code).toBe(7);
   });
 
+  it('a WorkloadEntry that no service selects, applied or changed on a running control plane, changes the source workload a Check sees', async () => {
+    const rule = mixerDoc('rule', 'deny-front', 'match: source.labels["tier"] == "front"\nactions:\n- handler: deny-beta\n  instances: [nothing]');
+    const entry = (address: string, tier: string): string =>
+      `apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: client-1, namespace: default}\nspec: {address: ${address}, labels: {app: client, tier: ${tier}}, serviceAccount: client}\n`;
+    const { control, client } = await start({ 'policy.yaml': [DENY_BETA, rule].join('---\n'), 'mesh.yaml': entry('10.1.2.3', 'front') });
+    const code = async (ip: string): Promise<number> => (await client.check({ 'source.ip': ip })).precondition.status.code ?? 0;
+    expect(await code('10.1.2.3')).toBe(7);
+    expect(await code('10.1.2.9')).toBe(0);
+    // Moved to another address: the old one names no workload any more, the new one does.
+    expect((await control.admin('/apply', entry('10.1.2.9', 'front'))).status).toBe(200);
+    await waitFor('the moved workload denied', async () => (await code('10.1.2.9')) === 7, 5000);
+    expect(await code('10.1.2.3')).toBe(0);
+    // Relabelled: no longer front.
+    expect((await control.admin('/apply', entry('10.1.2.9', 'back'))).status).toBe(200);
+    await waitFor('the relabelled workload allowed', async () => (await code('10.1.2.9')) === 0, 5000);
+  });
+
   it('a malformed expression applied to a running control plane is refused with its position; the old rules keep answering; a good change applies at once', async () => {
     const { control, client } = await start({ 'policy.yaml': DENY_BETA });
     expect((await client.check({ 'request.headers': { 'x-user': 'beta' } })).precondition.status.code).toBe(7);

@@ -28,7 +28,7 @@ function registry() {
     workload('ratings-2', '10.0.0.7', 'ratings', { app: 'ratings', version: 'v1' }),
     workload('shop/vm-1', '10.0.0.9', '', { app: 'legacy' }, 'shop'),
   ];
-  return { version: 1, list, workloads: () => list, allServices: () => [], endpoints: () => [] };
+  return { version: 1, workloadsVersion: 1, list, workloads: () => list, allServices: () => [], endpoints: () => [] };
 }
 
 const values = (entries: Record<string, AttributeValue>) => new MapAttributeBag(new Map(Object.entries(entries)));
