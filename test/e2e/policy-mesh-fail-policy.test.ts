@@ -10,7 +10,8 @@ import { mixerDoc } from '../support/mixer-config.js';
 import { startPolicyMesh, type PolicyMesh } from '../support/policy-mesh.js';
 
 const DENY_BETA = [
-  mixerDoc('handler', 'deny-beta', 'compiledAdapter: denier\nparams:\n  status: { code: 7, message: beta users are not allowed }'),
+  // 60 s: the cached denial must outlive stopping two control planes on a loaded machine (the denier's default is 5 s).
+  mixerDoc('handler', 'deny-beta', 'compiledAdapter: denier\nparams:\n  status: { code: 7, message: beta users are not allowed }\n  validDuration: 60s'),
   mixerDoc('instance', 'nothing', 'compiledTemplate: checknothing'),
   mixerDoc('rule', 'deny-beta', 'match: request.headers["x-user"] == "beta"\nactions:\n- handler: deny-beta\n  instances: [nothing]'),
 ].join('---\n');
