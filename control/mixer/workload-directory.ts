@@ -12,7 +12,7 @@
 // agree on labels and name but not on their instance uid. Answers are
 // memoized per (ip, principal), bounded, and forgotten when the registry
 // changes.
-import { spiffePart } from '../../src/policy/spiffe-principal.js';
+import { MAX_SPIFFE_ID_LENGTH, spiffePart } from '../../src/policy/spiffe-principal.js';
 import { resolveHost } from '../config/istio-fields.js';
 import type { RegistryEndpoint, RegistryService, StringMap, WorkloadInstance } from '../registry/registry-types.js';
 import type { ProxyIdentity } from '../translate/mesh-config.js';
@@ -89,7 +89,7 @@ export const MAX_REMEMBERED = 4096;
  * characters also hash by length alone in V8, so same-length keys would make every memo lookup compare them all).
  */
 const MAX_REMEMBERED_IP = 64;
-const MAX_REMEMBERED_PRINCIPAL = 2048;
+const MAX_REMEMBERED_PRINCIPAL = MAX_SPIFFE_ID_LENGTH;
 const NOTHING: WorkloadFacts = Object.freeze({});
 
 export class WorkloadDirectory {
@@ -133,6 +133,7 @@ export class WorkloadDirectory {
    */
   private candidates(ip: string | undefined, principal: string | undefined): readonly WorkloadInstance[] {
     if (principal !== undefined) {
+      if (principal.length > MAX_REMEMBERED_PRINCIPAL) return [];
       const uri = `spiffe://${principal}`;
       const namespace = spiffePart(uri, 'ns');
       const account = spiffePart(uri, 'sa');

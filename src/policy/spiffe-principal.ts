@@ -10,10 +10,22 @@ export function principalOf(uri: string): string | undefined {
   return uri.startsWith('spiffe://') ? uri.slice(9) : uri;
 }
 
-/** The `ns` or `sa` segment of a SPIFFE ID; undefined when it has none or is not one. */
+/** The SPIFFE standard's bound on an ID: a longer URI names no workload, and is not scanned. */
+export const MAX_SPIFFE_ID_LENGTH = 2048;
+
+/**
+ * The `ns` or `sa` segment of a SPIFFE ID; undefined when it has none or is not one. Scans in place (no split): the
+ * proxy reads it per request, and an ext_authz client may send megabytes of slashes.
+ */
 export function spiffePart(uri: string, part: 'ns' | 'sa'): string | undefined {
-  if (!uri.startsWith('spiffe://')) return undefined;
-  const segments = uri.slice(9).split('/');
-  for (let i = 1; i + 1 < segments.length; i += 2) if (segments[i] === part) return segments[i + 1];
+  if (uri.length > MAX_SPIFFE_ID_LENGTH || !uri.startsWith('spiffe://')) return undefined;
+  // After the trust domain: /key/value pairs.
+  for (let at = uri.indexOf('/', 9); at >= 0;) {
+    const keyEnd = uri.indexOf('/', at + 1);
+    if (keyEnd < 0) return undefined;
+    const valueEnd = uri.indexOf('/', keyEnd + 1);
+    if (keyEnd - at - 1 === part.length && uri.startsWith(part, at + 1)) return uri.slice(keyEnd + 1, valueEnd < 0 ? uri.length : valueEnd);
+    at = valueEnd;
+  }
   return undefined;
 }
