@@ -61,7 +61,7 @@ export class WorkloadAttributeBag implements AttributeBag, ReferenceRedirect {
     if (this.facts === null) {
       const ip = this.inner.get('source.ip');
       const principal = this.inner.get('source.principal');
-      this.facts = this.directory.lookup(typeof ip === 'string' ? plainIp(ip) : undefined, typeof principal === 'string' && principal !== '' ? principal : undefined);
+      this.facts = this.directory.lookup(typeof ip === 'string' && ip !== '' ? plainIp(ip) : undefined, typeof principal === 'string' && principal !== '' ? principal : undefined);
     }
     return this.facts;
   }
