@@ -185,8 +185,13 @@ function instanceNameOf(w: WorkloadInstance): string {
   return slash < 0 ? w.id : w.id.slice(slash + 1);
 }
 
-function labelsKey(labels: StringMap): string {
-  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+/** Whether two label maps hold the same pairs (no serializing: a proxy's labels may be large). */
+function sameLabels(a: StringMap, b: StringMap): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (!Object.hasOwn(b, k) || a[k] !== b[k]) return false;
+  return true;
 }
 
 /** The facts all candidates share (none: nothing). */
@@ -198,7 +203,7 @@ function agreed(candidates: readonly WorkloadInstance[]): WorkloadFacts {
     for (let i = 1; i < candidates.length; i++) if (of(candidates[i]!) !== value) return undefined;
     return value;
   };
-  const labels = same((w) => labelsKey(w.labels)) === undefined ? undefined : Object.freeze({ ...first.labels });
+  const labels = candidates.every((w) => sameLabels(w.labels, first.labels)) ? Object.freeze({ ...first.labels }) : undefined;
   const workloadName = same(workloadNameOf);
   const namespace = same((w) => w.namespace);
   const facts: Record<string, unknown> = {};
@@ -245,7 +250,7 @@ function shared(a: DestinationFacts, b: DestinationFacts): DestinationFacts {
   const out: Record<string, string | StringMap> = {};
   for (const [k, v] of Object.entries(a)) {
     const w = b[k];
-    if (w === v || (typeof v === 'object' && typeof w === 'object' && labelsKey(v) === labelsKey(w))) out[k] = v;
+    if (w === v || (typeof v === 'object' && typeof w === 'object' && sameLabels(v as StringMap, w as StringMap))) out[k] = v;
   }
   return Object.freeze(out);
 }
