@@ -12,8 +12,9 @@
 // (CheckCall.extAuthz) go to envoy.service.auth.v3.Authorization/Check on the
 // same targets, once each (no joining, no retry: failure_mode_allow decides).
 // Mixer Checks go on node:http2 directly (policy-unary-client.ts: about 0.7
-// of grpc-js's client CPU per Check); Report and ext_authz keep grpc-js (off
-// the request path, or rare).
+// of grpc-js's client CPU per Check), and so do Reports: a worker hands over
+// a batch already encoded and framed (report-batcher.ts), sent as it is, on
+// the connection Checks use; ext_authz keeps grpc-js (rare).
 import { readFileSync } from 'node:fs';
 import type { ChannelCredentials, Client, ServiceError } from '@grpc/grpc-js';
 import type { Logger } from '../../src/log.js';
@@ -21,7 +22,8 @@ import { controlChannelOptions } from '../../src/xds/control-server-name.js';
 import { MIXER_COUNTER, recordRpcLatency } from '../filters/mixer/mixer-counters.js';
 import { QuotaAllocations } from '../filters/mixer/quota-allocations.js';
 import { PolicyUnaryClient, type UnaryError } from './policy-unary-client.js';
-import type { AuthzAnswer, CheckCall, CheckOutcome, PolicyTransport, QuotaGrant, RefMatch, WireAttributes } from '../filters/mixer/policy-transport.js';
+import type { AuthzAnswer, CheckCall, CheckOutcome, PolicyTransport, QuotaGrant, RefMatch } from '../filters/mixer/policy-transport.js';
+import { GRPC_PREFIX_BYTES, MAX_REPORT_BATCH_BYTES } from '../filters/mixer/report-encoder.js';
 
 const MAX_IN_FLIGHT_CHECKS = 10_000;
 const MAX_REFS = 256;
@@ -47,7 +49,6 @@ export interface PolicyClientOptions {
 
 type MixerClient = Client & {
   Check(req: unknown, options: { deadline: number }, cb: (err: ServiceError | null, res?: CheckResponse) => void): unknown;
-  Report(req: unknown, options: { deadline: number }, cb: (err: ServiceError | null) => void): unknown;
 };
 
 interface CheckResponseRefs {
@@ -100,7 +101,8 @@ interface MixerConnection {
 
 interface ReportQueue {
   inFlight: number;
-  readonly waiting: WireAttributes[][];
+  /** gRPC-framed ReportRequests, each at most MAX_REPORT_BATCH_BYTES + its prefix. */
+  readonly waiting: Buffer[];
 }
 
 export class PolicyClient implements PolicyTransport {
@@ -109,6 +111,7 @@ export class PolicyClient implements PolicyTransport {
   private loading: Promise<void> | null = null;
   private readonly clients = new Map<string, MixerConnection>();
   private checkCodec: CheckCodec | null = null;
+  private reportPath = '';
   private authzCtor: (new (target: string, creds: ChannelCredentials, options?: object) => AuthorizationClient) | null = null;
   private readonly authzClients = new Map<string, AuthorizationClient>();
   private readonly inFlight = new Map<string, Group>();
@@ -188,14 +191,22 @@ export class PolicyClient implements PolicyTransport {
     this.loading.catch(() => undefined);
   }
 
-  report(target: string, batch: WireAttributes[]): void {
+  report(target: string, batch: Uint8Array, entries: number): void {
+    const counters = this.options.counters;
+    // From a worker thread: its transferred bytes. Anything but one whole framed message under the bound is dropped.
+    const n = batch instanceof Uint8Array ? batch.byteLength : -1;
+    if (n < GRPC_PREFIX_BYTES || n > GRPC_PREFIX_BYTES + MAX_REPORT_BATCH_BYTES || !(entries > 0) || batch[0] !== 0
+      || ((batch[1]! << 24) | (batch[2]! << 16) | (batch[3]! << 8) | batch[4]!) >>> 0 !== n - GRPC_PREFIX_BYTES) {
+      Atomics.add(counters, MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
+      return;
+    }
     let queue = this.reports.get(target);
     if (queue === undefined) this.reports.set(target, (queue = { inFlight: 0, waiting: [] }));
     if (queue.waiting.length >= REPORT_QUEUED) {
-      Atomics.add(this.options.counters, MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
+      Atomics.add(counters, MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
       return;
     }
-    queue.waiting.push(batch);
+    queue.waiting.push(Buffer.isBuffer(batch) ? batch : Buffer.from(batch.buffer, batch.byteOffset, n));
     this.pumpReports(target, queue);
   }
 
@@ -257,15 +268,31 @@ export class PolicyClient implements PolicyTransport {
       const batch = queue.waiting.shift()!;
       queue.inFlight++;
       this.withClient(target, (client) => {
-        const sent = (err: ServiceError | null): void => {
-          queue.inFlight--;
-          Atomics.add(this.options.counters, err === null ? MIXER_COUNTER.REPORT_BATCHES_SENT : MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
-          this.pumpReports(target, queue);
-        };
-        if (client === null) sent({ code: 14 } as ServiceError);
-        else client.rpc.Report({ attributes: batch }, { deadline: Date.now() + REPORT_TIMEOUT_MS }, sent);
+        if (client === null || this.closed) this.reportDone(target, queue, false);
+        else this.sendReport(client, target, queue, batch);
       });
     }
+  }
+
+  /** One Report on the Check connection (the policy port while it answers); the answer (empty) is not read. */
+  private sendReport(client: MixerConnection, target: string, queue: ReportQueue, batch: Buffer): void {
+    const transport = this.checkTransport(client, target);
+    const viaPolicyPort = transport === this.policyPort;
+    transport.callFramed(this.reportPath, batch, REPORT_TIMEOUT_MS, (err) => {
+      if (err !== null && err.noAnswer === true && viaPolicyPort && !this.closed) {
+        // As for Checks: the policy port is not there; this batch and the next go to the xDS address.
+        this.policyPortDown(transport, err.details);
+        this.sendReport(client, target, queue, batch);
+        return;
+      }
+      this.reportDone(target, queue, err === null);
+    });
+  }
+
+  private reportDone(target: string, queue: ReportQueue, sent: boolean): void {
+    queue.inFlight--;
+    Atomics.add(this.options.counters, sent ? MIXER_COUNTER.REPORT_BATCHES_SENT : MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
+    this.pumpReports(target, queue);
   }
 
   private attempt(client: MixerConnection, call: CheckCall, n: number, finish: (outcome: CheckOutcome) => void): void {
@@ -388,6 +415,7 @@ export class PolicyClient implements PolicyTransport {
     const definition = mixerServiceDefinition();
     this.ctor = grpc.makeGenericClientConstructor(definition, 'Mixer') as unknown as new (target: string, creds: ChannelCredentials, options?: object) => MixerClient;
     const check = definition.Check!;
+    this.reportPath = definition.Report!.path;
     this.checkCodec = { path: check.path, serialize: check.requestSerialize as (r: unknown) => Buffer, deserialize: check.responseDeserialize as (b: Buffer) => CheckResponse };
     const { authorizationServiceDefinition } = await import('../../src/xds/ext-authz-protos.js');
     this.authzCtor = grpc.makeGenericClientConstructor(authorizationServiceDefinition(), 'Authorization') as unknown as new (target: string, creds: ChannelCredentials, options?: object) => AuthorizationClient;

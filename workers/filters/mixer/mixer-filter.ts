@@ -22,7 +22,8 @@ import type { CheckCache } from './check-cache.js';
 import { MIXER_COUNTER } from './mixer-counters.js';
 import { policyTransport, type CheckCall, type CheckOutcome } from './policy-transport.js';
 import type { ReportBatcher } from './report-batcher.js';
-import { RequestAttributeBag, type AttributeSource, type ListenerAttributes } from './request-attribute-bag.js';
+import { ReportPlan } from './report-encoder.js';
+import { RequestAttributeBag, computedType, type AttributeSource, type ListenerAttributes } from './request-attribute-bag.js';
 
 /** google.rpc.Code names and the HTTP status Istio's filter answered with. */
 const CODES: readonly [string, number][] = [
@@ -40,6 +41,8 @@ export class MixerFilterFactory implements HttpFilterFactory {
   /** check_attributes plus the static ones: what a Check carries. */
   readonly checkNames: readonly string[];
   readonly reportNames: readonly string[];
+  /** How a finished request's report attributes are encoded (null with Report off). */
+  readonly reportPlan: ReportPlan | null;
   readonly quotaRequest: readonly { readonly name: string; readonly amount: number }[];
   readonly waitLimitMs: number;
 
@@ -53,6 +56,7 @@ export class MixerFilterFactory implements HttpFilterFactory {
     const statics = config.mixerAttributes.map((a) => a.name);
     this.checkNames = Object.freeze([...new Set([...config.checkAttributes, ...statics])]);
     this.reportNames = Object.freeze([...new Set([...config.reportAttributes, ...statics])]);
+    this.reportPlan = batcher === null ? null : new ReportPlan(this.reportNames, listener.statics, computedType);
     this.quotaRequest = Object.freeze(config.quotas.map((q) => ({ name: q.quota, amount: q.charge })));
     let wait = config.checkTimeoutMs;
     for (let i = 0, backoff = config.baseRetryWaitMs; i < config.maxRetry; i++, backoff = Math.min(backoff * 2, config.maxRetryWaitMs)) wait += backoff + config.checkTimeoutMs;
@@ -191,8 +195,7 @@ export class MixerFilter extends PassThroughFilter {
     const f = this.factory;
     if (f.batcher === null) return;
     this.bag.responded = true;
-    f.count(MIXER_COUNTER.REPORT_ENTRIES);
-    f.batcher.add({ attributes: this.bag.wireAttributes(f.reportNames) });
+    if (f.batcher.add(f.reportPlan!, this.bag, f.counters)) f.count(MIXER_COUNTER.REPORT_ENTRIES);
   }
 }
 

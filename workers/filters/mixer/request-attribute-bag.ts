@@ -81,6 +81,11 @@ const COMPUTED: ReadonlyMap<string, Computed> = new Map<string, Computed>([
   ['context.time', [ValueType.TIMESTAMP, () => Date.now(), MEMO]],
 ]);
 
+/** takes an attribute name; returns the type the proxy computes it as (undefined: it never produces that name). */
+export function computedType(name: string): ValueType | undefined {
+  return COMPUTED.get(name)?.[0];
+}
+
 /** Whether the proxy knows how to compute `name` (for warnings about names it never produces). */
 export function isComputedAttribute(name: string): boolean {
   return COMPUTED.has(name);
