@@ -20,6 +20,8 @@ import { MESH_HAPROXY_MTLS_LABEL, startHaproxyMtlsMesh } from './mesh-haproxy-mt
 import { benchAuthzFilters } from './authz-policy.js';
 import { sampleProcess } from './process-sampler.js';
 import { cacheCounts, startPolicyControl } from './policy-control.js';
+import { pinProcessTo } from './cpu-pinning.js';
+import { cpus } from 'node:os';
 
 export interface StartContext {
   readonly upstreamPort: number;
@@ -389,19 +391,36 @@ function policy(kind: 'none' | 'hit' | 'miss'): LoadTarget {
  * whose rules are telemetry (a prometheus metric and a stdio log entry per request: bench/policy-control.ts), with
  * Report off and on, closed-loop and at a fixed rate (the p99 to compare). The control plane is not sampled. The
  * rows carry the proxy's check cache hits and misses (the hit ratio of a steady pattern) and Report batches.
+ * `control`: a second Report-off proxy (an A/A pair with the first: how far two identical rows' p99 differ on this
+ * machine, what "within noise" is measured against; bench/report-noise.ts). `apart`: Report on with the proxy on CPU
+ * 0 and its control plane on CPU 1 (taskset), so the control plane's bursts (it runs the telemetry rules for every
+ * entry) do not share the proxy's CPU: the proxy's own cost of Report stays in the row, the co-located server's is
+ * taken out of it. `baseline`: with --baseline DIR, that build's proxy (before/after interleaved in one run; the
+ * control plane is this build's).
  */
-function report(on: boolean): LoadTarget {
+function report(on: boolean, variant: 'control' | 'apart' | 'baseline' | null = null): LoadTarget {
+  const name = on ? 'Report on' : 'Report off';
   return {
-    id: on ? 'report-on' : 'report-off',
+    id: `report-${on ? 'on' : 'off'}${variant === null ? '' : `-${variant}`}`,
     scenario: 'report',
     target: 'isthmus',
-    label: on ? 'isthmus 1w, cache hit, Report on' : 'isthmus 1w, cache hit, Report off',
+    label: `${variant === 'baseline' ? 'baseline' : 'isthmus'} 1w, cache hit, ${name}${variant === 'control' ? ', A/A control' : variant === 'apart' ? ', control plane on another CPU' : ''}`,
     modes: ['max', 'fixed'],
-    unavailable: () => null,
-    start: async ({ upstreamPort, dir }) => {
+    unavailable: ({ baseline: dir }) => {
+      if (variant === 'apart' && cpus().length < 2) return `needs 2 CPUs, this machine has ${cpus().length}`;
+      if (variant !== 'baseline') return null;
+      if (dir === undefined) return 'no --baseline DIR given (a built checkout to compare Report with)';
+      return existsSync(join(dir, 'bin', 'isthmus.js')) ? null : `${dir}/bin/isthmus.js not found`;
+    },
+    start: async ({ upstreamPort, dir, baseline: checkout }) => {
       const control = await startPolicyControl(dir);
       return beside(() => control.stop(), async () => {
-        const proc = await startIsthmus(upstreamPort, 1, dir, { mixerPort: control.ready!, mixerReport: on });
+        const build = variant === 'baseline' ? { checkout: checkout! } : {};
+        const proc = await startIsthmus(upstreamPort, 1, dir, { ...build, mixerPort: control.ready!, mixerReport: on });
+        if (variant === 'apart') {
+          const pinned = [pinProcessTo(proc.pid, 0), pinProcessTo(control.pid, 1)];
+          if (pinned.some((p) => p.startsWith('not pinned'))) throw new Error(pinned.join('; '));
+        }
         return fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
       });
     },
@@ -451,6 +470,10 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   tracing(100, true),
   report(false),
   report(true),
+  report(false, 'control'),
+  report(true, 'apart'),
+  report(false, 'baseline'),
+  report(true, 'baseline'),
 ];
 
 /** Scenarios a plain `isthmus bench` runs, in order. */

@@ -23,7 +23,7 @@ import { MIXER_COUNTER } from './mixer-counters.js';
 import { policyTransport, type CheckCall, type CheckOutcome } from './policy-transport.js';
 import type { ReportBatcher } from './report-batcher.js';
 import { ReportPlan } from './report-encoder.js';
-import { RequestAttributeBag, computedType, type AttributeSource, type ListenerAttributes } from './request-attribute-bag.js';
+import { RequestAttributeBag, computedType, headAttributes, type AttributeSource, type ListenerAttributes } from './request-attribute-bag.js';
 
 /** google.rpc.Code names and the HTTP status Istio's filter answered with. */
 const CODES: readonly [string, number][] = [
@@ -43,6 +43,8 @@ export class MixerFilterFactory implements HttpFilterFactory {
   readonly reportNames: readonly string[];
   /** How a finished request's report attributes are encoded (null with Report off). */
   readonly reportPlan: ReportPlan | null;
+  /** Report attributes read from the header block: memoized at the head, which is released before onDestroy. */
+  readonly reportFromHead: readonly string[];
   readonly quotaRequest: readonly { readonly name: string; readonly amount: number }[];
   readonly waitLimitMs: number;
 
@@ -57,6 +59,7 @@ export class MixerFilterFactory implements HttpFilterFactory {
     this.checkNames = Object.freeze([...new Set([...config.checkAttributes, ...statics])]);
     this.reportNames = Object.freeze([...new Set([...config.reportAttributes, ...statics])]);
     this.reportPlan = batcher === null ? null : new ReportPlan(this.reportNames, listener.statics, computedType);
+    this.reportFromHead = batcher === null ? [] : headAttributes(this.reportNames.filter((n) => !listener.statics.has(n)));
     this.quotaRequest = Object.freeze(config.quotas.map((q) => ({ name: q.quota, amount: q.charge })));
     let wait = config.checkTimeoutMs;
     for (let i = 0, backoff = config.baseRetryWaitMs; i < config.maxRetry; i++, backoff = Math.min(backoff * 2, config.maxRetryWaitMs)) wait += backoff + config.checkTimeoutMs;
@@ -89,6 +92,7 @@ export class MixerFilter extends PassThroughFilter {
   decodeHeaders(_head: Buffer, _fields: Uint32Array): FilterStatus {
     const f = this.factory;
     const config = f.config;
+    for (let i = 0; i < f.reportFromHead.length; i++) this.bag.get(f.reportFromHead[i]!);
     if (config.disableCheckCalls) return FilterStatus.CONTINUE;
     const quotas = f.quotaRequest.length > 0;
     // A quota request reads the cache for its precondition too; its quota comes from the agent's allocations.
