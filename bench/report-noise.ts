@@ -21,6 +21,8 @@ export interface NoiseRow {
   readonly cpu_us_fixed: number | null;
   readonly cpu_us_max: number | null;
   readonly max_rps: number | null;
+  /** Median control plane CPU per request, µs (its telemetry rules for each Report entry), at saturation; null when not counted. */
+  readonly control_us_max: number | null;
 }
 
 export interface ReportNoise {
@@ -34,6 +36,16 @@ const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+
+/** The control plane's CPU per request the proxy served (check cache hits + misses: every request), µs, median over runs. */
+function controlUs(samples: readonly RunSample[]): number | null {
+  const per = samples.flatMap((s) => {
+    const c = s.counts ?? {};
+    const requests = (c.check_cache_hits ?? 0) + (c.check_cache_misses ?? 0);
+    return c.control_cpu_ms === undefined || requests === 0 ? [] : [(c.control_cpu_ms * 1000) / requests];
+  });
+  return per.length === 0 ? null : median(per);
+}
 
 /** takes every load sample of the run; returns the report scenario's verdict, or undefined when it did not run. */
 export function reportNoise(samples: readonly RunSample[]): ReportNoise | undefined {
@@ -58,6 +70,7 @@ export function reportNoise(samples: readonly RunSample[]): ReportNoise | undefi
       cpu_us_fixed: cpu(fixed),
       cpu_us_max: cpu(max),
       max_rps: max.length === 0 ? null : median(max.map((s) => s.rps)),
+      control_us_max: controlUs(max),
     };
   });
   const on = rows.find((r) => r.label === 'isthmus 1w, cache hit, Report on')?.p99_vs_off;
@@ -75,7 +88,7 @@ export function formatReportNoise(n: ReportNoise): string {
   const lines = [`report: p99 at ${n.rate}/s vs Report off, per interleaved round (median [min-max]); proxy CPU per request`];
   for (const r of n.rows) {
     const vs = r.p99_vs_off === null ? 'base' : `${f(r.p99_vs_off.median)}x [${f(r.p99_vs_off.min)}-${f(r.p99_vs_off.max)}]`;
-    lines.push(`  ${r.label.padEnd(62)} p99 ${f(r.p99_ms, 3).padStart(8)} ms  ${vs.padEnd(20)} cpu ${f(r.cpu_us_fixed, 1).padStart(6)} µs/req at ${n.rate}/s, ${f(r.cpu_us_max, 1).padStart(6)} µs/req at ${f(r.max_rps, 0)} req/s (${r.rounds} rounds)`);
+    lines.push(`  ${r.label.padEnd(62)} p99 ${f(r.p99_ms, 3).padStart(8)} ms  ${vs.padEnd(20)} cpu ${f(r.cpu_us_fixed, 1).padStart(6)} µs/req at ${n.rate}/s, ${f(r.cpu_us_max, 1).padStart(6)} µs/req at ${f(r.max_rps, 0)} req/s; control plane ${f(r.control_us_max, 1)} µs/req there (${r.rounds} rounds)`);
   }
   lines.push(`  Report on within noise (its median ratio inside the A/A control's range): ${n.within_noise === null ? 'not known (a row is missing)' : n.within_noise ? 'yes' : 'no'}`);
   return `${lines.join('\n')}\n`;

@@ -335,6 +335,11 @@ async function startSpanSink(): Promise<ManagedProcess<number>> {
 
 /** The collector's CPU over the measured window, as a count of the run (milliseconds). */
 function collectorCpu(pid: number): DuringLoad {
+  return processCpu(pid, 'collector_cpu_ms');
+}
+
+/** A helper process's CPU over the measured window, as the count `name` of the run (milliseconds). */
+function processCpu(pid: number, name: string): DuringLoad {
   let before = 0;
   const cpuMs = (): number => {
     try {
@@ -347,7 +352,7 @@ function collectorCpu(pid: number): DuringLoad {
     start: () => {
       before = cpuMs();
     },
-    end: () => ({ collector_cpu_ms: Math.round(cpuMs() - before) }),
+    end: () => ({ [name]: Math.round(cpuMs() - before) }),
   };
 }
 
@@ -421,9 +426,21 @@ function report(on: boolean, variant: 'control' | 'apart' | 'baseline' | null = 
           const pinned = [pinProcessTo(proc.pid, 0), pinProcessTo(control.pid, 1)];
           if (pinned.some((p) => p.startsWith('not pinned'))) throw new Error(pinned.join('; '));
         }
-        return fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
+        // The control plane's CPU beside the proxy's counts: what the telemetry rules cost it per entry.
+        return fromProcesses([proc], proc.ready!.listenPort, together(cacheCounts(proc.ready!.adminPort), processCpu(control.pid, 'control_cpu_ms')));
       });
     },
+  };
+}
+
+/** Both helpers' counts over the same window. */
+function together(a: DuringLoad, b: DuringLoad): DuringLoad {
+  return {
+    start: () => {
+      a.start();
+      b.start();
+    },
+    end: () => ({ ...a.end(), ...b.end() }),
   };
 }
 

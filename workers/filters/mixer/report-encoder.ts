@@ -25,6 +25,8 @@ export const MAX_REPORT_BATCH_BYTES = 1024 * 1024;
 /** The gRPC message prefix (compressed flag, big-endian length) the batch buffer starts with. */
 export const GRPC_PREFIX_BYTES = 5;
 const INITIAL_BYTES = 16 * 1024;
+/** Byte strings this long or shorter are copied by a loop. */
+const SHORT = 32;
 /** The largest double below 2^63 (what an int64 field can hold, as a number). */
 const INT64_MAX = 2 ** 63 - 1024;
 
@@ -121,9 +123,18 @@ export class WireWriter {
   }
 
   bytes(b: Uint8Array): void {
-    if (!this.ensure(b.length)) return;
+    const n = b.length;
+    if (!this.ensure(n)) return;
+    if (n <= SHORT) {
+      // A key's few bytes: a loop costs less than the native copy's call.
+      const buf = this.buf;
+      let pos = this.pos;
+      for (let i = 0; i < n; i++) buf[pos++] = b[i]!;
+      this.pos = pos;
+      return;
+    }
     this.buf.set(b, this.pos);
-    this.pos += b.length;
+    this.pos += n;
   }
 
   /** takes the bytes the length field gets; returns where it starts (pass both to endLen). */
@@ -155,8 +166,26 @@ export class WireWriter {
     let max = s.length * 3;
     if (this.pos + 10 + max > this.limit) max = Buffer.byteLength(s);
     if (!this.ensure(10 + max)) return;
+    const n = s.length;
+    if (n < 0x80) {
+      // Most values are short ASCII: written here, no call into Buffer's UTF-8 writer (its cost is the call).
+      const buf = this.buf;
+      const at = this.pos;
+      let pos = at + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[pos++] = c;
+      }
+      if (i === n) {
+        buf[at] = n;
+        this.pos = pos;
+        return;
+      }
+    }
     // Reserved for an ASCII string's length; endLen moves the bytes when UTF-8 made it longer.
-    const reserve = varintSize(s.length);
+    const reserve = varintSize(n);
     const at = this.pos;
     this.pos += reserve;
     this.pos += this.buf.write(s, this.pos);
@@ -179,6 +208,8 @@ interface PlanItem {
   readonly type: ValueType;
   /** The static attribute's encoded map entry (tag, length, key, value); null for a computed one. */
   readonly fixed: Buffer | null;
+  /** A computed one's map entry key field and the value's tag: what follows the entry's length. */
+  readonly key: Buffer;
 }
 
 /** The report attributes of one filter config, in encoding order (statics encoded once, here). */
@@ -197,11 +228,16 @@ export class ReportPlan {
         writeWire(w, fixed.wire);
         w.endLen(value, 1);
         w.endLen(1, 1);
-        items.push({ name, type: ValueType.STRING, fixed: Buffer.from(w.buf.subarray(0, w.pos)) });
+        items.push({ name, type: ValueType.STRING, fixed: Buffer.from(w.buf.subarray(0, w.pos)), key: Buffer.alloc(0) });
         continue;
       }
       const type = typeOf(name);
-      if (type !== undefined) items.push({ name, type, fixed: null });
+      if (type === undefined) continue;
+      const k = new WireWriter(256);
+      k.byte(TAG_ENTRY);
+      k.string(name);
+      k.byte(TAG_MAP_VALUE);
+      items.push({ name, type, fixed: null, key: Buffer.from(k.buf.subarray(0, k.pos)) });
     }
     this.items = items;
   }
@@ -231,12 +267,13 @@ export function appendReportEntry(w: WireWriter, plan: ReportPlan, source: Value
     }
     const value = source.get(item.name);
     if (value === undefined) continue;
-    const at = w.pos;
-    mapEntryHead(w, item.name);
+    w.byte(TAG_ENTRY);
+    const at = w.beginLen(1);
+    w.bytes(item.key);
     const inner = w.beginLen(1);
     writeComputed(w, item.type, value);
     w.endLen(inner, 1);
-    w.endLen(at + 1, 1);
+    w.endLen(at, 1);
   }
   w.endLen(entry, 2);
   const fits = !w.overflow && w.pos - start <= MAX_REPORT_ENTRY_BYTES;
