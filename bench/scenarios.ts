@@ -374,21 +374,26 @@ function policy(kind: 'none' | 'hit' | 'miss'): LoadTarget {
         const proc = await startIsthmus(upstreamPort, 1, dir);
         return fromProcesses([proc], proc.ready!.listenPort);
       }
-      const mixer = await startManagedProcess({
-        name: 'mixer',
-        command: process.execPath,
-        args: [compiledSibling(import.meta.url, 'mixer-bench-server.js'), ...(kind === 'hit' ? ['--cacheable'] : [])],
-        readyLine: (line) => {
-          const record = parseJsonLine(line);
-          return record?.msg === 'mixer ready' && typeof record.port === 'number' ? record.port : undefined;
-        },
-      });
+      const mixer = await startMixerBenchServer(kind === 'hit');
       return beside(() => mixer.stop(), async () => {
         const proc = await startIsthmus(upstreamPort, 1, dir, { mixerPort: mixer.ready! });
         return fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
       });
     },
   };
+}
+
+/** Starts bench/mixer-bench-server.ts (cacheable: its Check answers serve the check cache); ready is its port. */
+function startMixerBenchServer(cacheable: boolean): Promise<ManagedProcess<number>> {
+  return startManagedProcess({
+    name: 'mixer',
+    command: process.execPath,
+    args: [compiledSibling(import.meta.url, 'mixer-bench-server.js'), ...(cacheable ? ['--cacheable'] : [])],
+    readyLine: (line) => {
+      const record = parseJsonLine(line);
+      return record?.msg === 'mixer ready' && typeof record.port === 'number' ? record.port : undefined;
+    },
+  });
 }
 
 /**
@@ -400,16 +405,17 @@ function policy(kind: 'none' | 'hit' | 'miss'): LoadTarget {
  * machine, what "within noise" is measured against; bench/report-noise.ts). `apart`: Report on with the proxy on CPU
  * 0 and its control plane on CPU 1 (taskset), so the control plane's bursts (it runs the telemetry rules for every
  * entry) do not share the proxy's CPU: the proxy's own cost of Report stays in the row, the co-located server's is
- * taken out of it. `baseline`: with --baseline DIR, that build's proxy (before/after interleaved in one run; the
+ * taken out of it. `discard`: Report on to bench/mixer-bench-server.ts, which answers Reports and runs no rules (the
+ * proxy's own cost of Report, without a control plane's telemetry work on the same machine). `baseline`: with --baseline DIR, that build's proxy (before/after interleaved in one run; the
  * control plane is this build's).
  */
-function report(on: boolean, variant: 'control' | 'apart' | 'baseline' | null = null): LoadTarget {
+function report(on: boolean, variant: 'control' | 'apart' | 'discard' | 'baseline' | null = null): LoadTarget {
   const name = on ? 'Report on' : 'Report off';
   return {
     id: `report-${on ? 'on' : 'off'}${variant === null ? '' : `-${variant}`}`,
     scenario: 'report',
     target: 'isthmus',
-    label: `${variant === 'baseline' ? 'baseline' : 'isthmus'} 1w, cache hit, ${name}${variant === 'control' ? ', A/A control' : variant === 'apart' ? ', control plane on another CPU' : ''}`,
+    label: `${variant === 'baseline' ? 'baseline' : 'isthmus'} 1w, cache hit, ${name}${variant === 'control' ? ', A/A control' : variant === 'apart' ? ', control plane on another CPU' : variant === 'discard' ? ', server runs no rules' : ''}`,
     modes: ['max', 'fixed'],
     unavailable: ({ baseline: dir }) => {
       if (variant === 'apart' && cpus().length < 2) return `needs 2 CPUs, this machine has ${cpus().length}`;
@@ -418,7 +424,7 @@ function report(on: boolean, variant: 'control' | 'apart' | 'baseline' | null = 
       return existsSync(join(dir, 'bin', 'isthmus.js')) ? null : `${dir}/bin/isthmus.js not found`;
     },
     start: async ({ upstreamPort, dir, baseline: checkout }) => {
-      const control = await startPolicyControl(dir);
+      const control = variant === 'discard' ? await startMixerBenchServer(true) : await startPolicyControl(dir);
       return beside(() => control.stop(), async () => {
         const build = variant === 'baseline' ? { checkout: checkout! } : {};
         const proc = await startIsthmus(upstreamPort, 1, dir, { ...build, mixerPort: control.ready!, mixerReport: on });
@@ -489,6 +495,7 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   report(true),
   report(false, 'control'),
   report(true, 'apart'),
+  report(true, 'discard'),
   report(false, 'baseline'),
   report(true, 'baseline'),
 ];
