@@ -6,7 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import type { StaticAttribute, WireAttributeValue } from '../../../../src/config/mixer-filter-config.js';
 import { mixerServiceDefinition } from '../../../../src/xds/mixer-protos.js';
-import { GRPC_PREFIX_BYTES, MAX_REPORT_ENTRY_BYTES, ReportPlan, WireWriter, appendReportEntry } from '../../../../workers/filters/mixer/report-encoder.js';
+import { MIXER_COUNTER, MIXER_COUNTER_SLOTS } from '../../../../workers/filters/mixer/mixer-counters.js';
+import { setPolicyTransport } from '../../../../workers/filters/mixer/policy-transport.js';
+import { ReportBatcher } from '../../../../workers/filters/mixer/report-batcher.js';
+import { GRPC_PREFIX_BYTES, MAX_REPORT_BATCH_BYTES, MAX_REPORT_ENTRY_BYTES, ReportPlan, WireWriter, appendReportEntry } from '../../../../workers/filters/mixer/report-encoder.js';
 import { RequestAttributeBag, computedType, type AttributeSource } from '../../../../workers/filters/mixer/request-attribute-bag.js';
 
 function source(headers: string[], over: Partial<AttributeSource> = {}): AttributeSource {
@@ -102,5 +105,32 @@ describe('report encoder', () => {
     const bag = new RequestAttributeBag(source(['content-length', '9'.repeat(400)]), listener);
     expect(appendReportEntry(w, plan, bag)).toBe(true);
     expect(Number((decode(w.buf.subarray(0, w.pos)).attributes[0]!.attributes['request.size'] as { int64_value: number }).int64_value)).toBeGreaterThan(9e18);
+  });
+
+  it('sends a batch before it passes MAX_REPORT_BATCH_BYTES, each one whole, framed and owning its memory', () => {
+    const sent: { bytes: Uint8Array; entries: number }[] = [];
+    setPolicyTransport({ check: () => {}, report: (_t, bytes, entries) => sent.push({ bytes, entries }) });
+    try {
+      const batcher = new ReportBatcher('mixer', 10_000, 60_000);
+      const plan = new ReportPlan(['request.path', 'request.headers'], new Map(), computedType);
+      const counters = new Int32Array(MIXER_COUNTER_SLOTS);
+      const bag = (): RequestAttributeBag => new RequestAttributeBag(source(['x-big', 'z'.repeat(100_000)]), listener);
+      for (let i = 0; i < 25; i++) expect(batcher.add(plan, bag(), counters)).toBe(true);
+      batcher.flush();
+      expect(sent.length).toBeGreaterThanOrEqual(3);
+      expect(sent.reduce((n, b) => n + b.entries, 0)).toBe(25);
+      for (const { bytes, entries } of sent) {
+        expect(bytes.byteLength).toBeLessThanOrEqual(GRPC_PREFIX_BYTES + MAX_REPORT_BATCH_BYTES);
+        expect(bytes.byteOffset).toBe(0);
+        expect(bytes.buffer.byteLength).toBe(bytes.byteLength); // transferable alone, no pool around it
+        const b = Buffer.from(bytes);
+        expect(b[0]).toBe(0);
+        expect(b.readUInt32BE(1)).toBe(b.length - GRPC_PREFIX_BYTES);
+        expect(decode(b.subarray(GRPC_PREFIX_BYTES)).attributes).toHaveLength(entries);
+      }
+      expect(counters[MIXER_COUNTER.REPORT_ENTRIES_DROPPED]).toBe(0);
+    } finally {
+      setPolicyTransport({ check: () => {}, report: () => {} });
+    }
   });
 });
