@@ -13,6 +13,8 @@ import { GRPC_PREFIX_BYTES, MAX_REPORT_BATCH_BYTES, MAX_REPORT_ENTRY_BYTES, Wire
 
 /** Past this the batch is sent: the next entry, at its largest, still fits in MAX_REPORT_BATCH_BYTES. */
 const FLUSH_AT_BYTES = GRPC_PREFIX_BYTES + MAX_REPORT_BATCH_BYTES - MAX_REPORT_ENTRY_BYTES;
+/** Node's timers hold at most this (a longer report_batch_max_time would fire after 1 ms): longer waits this long. */
+const MAX_TIMER_MS = 0x7fffffff;
 /** A buffer grown past this by a burst of large entries is given back after its flush. */
 const KEEP_BYTES = 64 * 1024;
 
@@ -44,7 +46,7 @@ export class ReportBatcher {
     this.entries++;
     if (this.entries >= this.maxEntries || this.writer.pos >= FLUSH_AT_BYTES) this.flush();
     else if (this.timer === null) {
-      this.timer = setTimeout(flushBatcher, this.maxTimeMs, this);
+      this.timer = setTimeout(flushBatcher, Math.min(this.maxTimeMs, MAX_TIMER_MS), this);
       this.timer.unref();
     }
     return true;
