@@ -6,7 +6,8 @@
 // with quota is never joined. Failed attempts are retried with exponential
 // backoff (network_fail_policy max_retry, base/max_retry_wait); then the
 // caller's fail policy decides. Report batches go out at most
-// REPORT_IN_FLIGHT at a time per server with at most REPORT_QUEUED waiting;
+// REPORT_IN_FLIGHT at a time per server with at most REPORT_QUEUED waiting
+// (joined into fewer calls when they wait, within the batch bounds);
 // beyond that, or when the server fails, a batch is dropped and counted:
 // traffic never waits for Report. The ext_authz filter's Checks
 // (CheckCall.extAuthz) go to envoy.service.auth.v3.Authorization/Check on the
@@ -31,6 +32,8 @@ const MAX_MESSAGE = 1024;
 const REPORT_IN_FLIGHT = 2;
 const REPORT_QUEUED = 8;
 const REPORT_TIMEOUT_MS = 5000;
+/** Attribute sets in one Report: the control plane refuses more (mixer-service.ts MAX_REPORT_BATCH). */
+const MAX_REPORT_ENTRIES = 10_000;
 const WARN_EVERY_MS = 10_000;
 /** After the policy port refused a connection: Checks use the xDS address this long before trying it again. */
 export const POLICY_PORT_RETRY_MS = 10_000;
@@ -99,10 +102,15 @@ interface MixerConnection {
   check: PolicyUnaryClient | null;
 }
 
+interface QueuedReport {
+  /** A gRPC-framed ReportRequest, at most MAX_REPORT_BATCH_BYTES + its prefix. */
+  readonly bytes: Buffer;
+  readonly entries: number;
+}
+
 interface ReportQueue {
   inFlight: number;
-  /** gRPC-framed ReportRequests, each at most MAX_REPORT_BATCH_BYTES + its prefix. */
-  readonly waiting: Buffer[];
+  readonly waiting: QueuedReport[];
 }
 
 export class PolicyClient implements PolicyTransport {
@@ -206,7 +214,7 @@ export class PolicyClient implements PolicyTransport {
       Atomics.add(counters, MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
       return;
     }
-    queue.waiting.push(Buffer.isBuffer(batch) ? batch : Buffer.from(batch.buffer, batch.byteOffset, n));
+    queue.waiting.push({ bytes: Buffer.isBuffer(batch) ? batch : Buffer.from(batch.buffer, batch.byteOffset, n), entries });
     this.pumpReports(target, queue);
   }
 
@@ -265,33 +273,34 @@ export class PolicyClient implements PolicyTransport {
 
   private pumpReports(target: string, queue: ReportQueue): void {
     while (queue.inFlight < REPORT_IN_FLIGHT && queue.waiting.length > 0) {
-      const batch = queue.waiting.shift()!;
+      const { bytes, batches } = takeReports(queue.waiting);
       queue.inFlight++;
       this.withClient(target, (client) => {
-        if (client === null || this.closed) this.reportDone(target, queue, false);
-        else this.sendReport(client, target, queue, batch);
+        if (client === null || this.closed) this.reportDone(target, queue, batches, false);
+        else this.sendReport(client, target, queue, bytes, batches);
       });
     }
   }
 
   /** One Report on the Check connection (the policy port while it answers); the answer (empty) is not read. */
-  private sendReport(client: MixerConnection, target: string, queue: ReportQueue, batch: Buffer): void {
+  private sendReport(client: MixerConnection, target: string, queue: ReportQueue, batch: Buffer, batches: number): void {
     const transport = this.checkTransport(client, target);
     const viaPolicyPort = transport === this.policyPort;
     transport.callFramed(this.reportPath, batch, REPORT_TIMEOUT_MS, (err) => {
       if (err !== null && err.noAnswer === true && viaPolicyPort && !this.closed) {
         // As for Checks: the policy port is not there; this batch and the next go to the xDS address.
         this.policyPortDown(transport, err.details);
-        this.sendReport(client, target, queue, batch);
+        this.sendReport(client, target, queue, batch, batches);
         return;
       }
-      this.reportDone(target, queue, err === null);
+      this.reportDone(target, queue, batches, err === null);
     });
   }
 
-  private reportDone(target: string, queue: ReportQueue, sent: boolean): void {
+  /** A call is over: its batches (as the workers handed them) count as sent or dropped. */
+  private reportDone(target: string, queue: ReportQueue, batches: number, sent: boolean): void {
     queue.inFlight--;
-    Atomics.add(this.options.counters, sent ? MIXER_COUNTER.REPORT_BATCHES_SENT : MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
+    Atomics.add(this.options.counters, sent ? MIXER_COUNTER.REPORT_BATCHES_SENT : MIXER_COUNTER.REPORT_BATCHES_DROPPED, batches);
     this.pumpReports(target, queue);
   }
 
@@ -420,6 +429,32 @@ export class PolicyClient implements PolicyTransport {
     const { authorizationServiceDefinition } = await import('../../src/xds/ext-authz-protos.js');
     this.authzCtor = grpc.makeGenericClientConstructor(authorizationServiceDefinition(), 'Authorization') as unknown as new (target: string, creds: ChannelCredentials, options?: object) => AuthorizationClient;
   }
+}
+
+/**
+ * The next Report to send: the first waiting batch, joined with those behind it while the whole stays within
+ * MAX_REPORT_BATCH_BYTES and MAX_REPORT_ENTRIES (a ReportRequest's repeated entries concatenate). Batches wait only
+ * while REPORT_IN_FLIGHT calls are out: a server that falls behind gets fewer, larger calls, not more.
+ */
+function takeReports(waiting: QueuedReport[]): { bytes: Buffer; batches: number } {
+  const first = waiting.shift()!;
+  let bytes = first.bytes.length;
+  let entries = first.entries;
+  let n = 0;
+  while (n < waiting.length) {
+    const next = waiting[n]!;
+    if (bytes + next.bytes.length - GRPC_PREFIX_BYTES > GRPC_PREFIX_BYTES + MAX_REPORT_BATCH_BYTES || entries + next.entries > MAX_REPORT_ENTRIES) break;
+    bytes += next.bytes.length - GRPC_PREFIX_BYTES;
+    entries += next.entries;
+    n++;
+  }
+  if (n === 0) return { bytes: first.bytes, batches: 1 };
+  const joined = Buffer.allocUnsafe(bytes);
+  let at = first.bytes.copy(joined, 0);
+  for (const b of waiting.splice(0, n)) at += b.bytes.copy(joined, at, GRPC_PREFIX_BYTES);
+  joined[0] = 0;
+  joined.writeUInt32BE(bytes - GRPC_PREFIX_BYTES, 1);
+  return { bytes: joined, batches: n + 1 };
 }
 
 function refsOf(r: CheckResponseRefs | null | undefined): RefMatch[] {
