@@ -5,11 +5,8 @@
 // tells each caller how many shared it (they share valid_use_count). A Check
 // with quota is never joined. Failed attempts are retried with exponential
 // backoff (network_fail_policy max_retry, base/max_retry_wait); then the
-// caller's fail policy decides. Report batches go out at most
-// REPORT_IN_FLIGHT at a time per server with at most REPORT_QUEUED waiting
-// (joined into fewer calls when they wait, within the batch bounds);
-// beyond that, or when the server fails, a batch is dropped and counted:
-// traffic never waits for Report. The ext_authz filter's Checks
+// caller's fail policy decides. Report batches are queued and bounded per
+// server (report-queue.ts): traffic never waits for Report. The ext_authz filter's Checks
 // (CheckCall.extAuthz) go to envoy.service.auth.v3.Authorization/Check on the
 // same targets, once each (no joining, no retry: failure_mode_allow decides).
 // Mixer Checks go on node:http2 directly (policy-unary-client.ts: about 0.7
@@ -24,16 +21,12 @@ import { MIXER_COUNTER, recordRpcLatency } from '../filters/mixer/mixer-counters
 import { QuotaAllocations } from '../filters/mixer/quota-allocations.js';
 import { PolicyUnaryClient, type UnaryError } from './policy-unary-client.js';
 import type { AuthzAnswer, CheckCall, CheckOutcome, PolicyTransport, QuotaGrant, RefMatch } from '../filters/mixer/policy-transport.js';
-import { GRPC_PREFIX_BYTES, MAX_REPORT_BATCH_BYTES } from '../filters/mixer/report-encoder.js';
+import { ReportQueues } from './report-queue.js';
 
 const MAX_IN_FLIGHT_CHECKS = 10_000;
 const MAX_REFS = 256;
 const MAX_MESSAGE = 1024;
-const REPORT_IN_FLIGHT = 2;
-const REPORT_QUEUED = 8;
 const REPORT_TIMEOUT_MS = 5000;
-/** Attribute sets in one Report: the control plane refuses more (mixer-service.ts MAX_REPORT_BATCH). */
-const MAX_REPORT_ENTRIES = 10_000;
 const WARN_EVERY_MS = 10_000;
 /** After the policy port refused a connection: Checks use the xDS address this long before trying it again. */
 export const POLICY_PORT_RETRY_MS = 10_000;
@@ -102,17 +95,6 @@ interface MixerConnection {
   check: PolicyUnaryClient | null;
 }
 
-interface QueuedReport {
-  /** A gRPC-framed ReportRequest, at most MAX_REPORT_BATCH_BYTES + its prefix. */
-  readonly bytes: Buffer;
-  readonly entries: number;
-}
-
-interface ReportQueue {
-  inFlight: number;
-  readonly waiting: QueuedReport[];
-}
-
 export class PolicyClient implements PolicyTransport {
   private grpc: typeof import('@grpc/grpc-js') | null = null;
   private ctor: (new (target: string, creds: ChannelCredentials, options?: object) => MixerClient) | null = null;
@@ -123,7 +105,8 @@ export class PolicyClient implements PolicyTransport {
   private authzCtor: (new (target: string, creds: ChannelCredentials, options?: object) => AuthorizationClient) | null = null;
   private readonly authzClients = new Map<string, AuthorizationClient>();
   private readonly inFlight = new Map<string, Group>();
-  private readonly reports = new Map<string, ReportQueue>();
+  /** Report batches per server, bounded (report-queue.ts); sent by sendReport. */
+  private readonly reports: ReportQueues;
   private closed = false;
   private lastWarning = 0;
   /** Check RPCs (with their retries) not finished yet, quota calls included: bounded by MAX_IN_FLIGHT_CHECKS. */
@@ -135,6 +118,7 @@ export class PolicyClient implements PolicyTransport {
   private policyPortDownUntil = 0;
 
   constructor(private readonly options: PolicyClientOptions) {
+    this.reports = new ReportQueues(options.counters, (target, batch, done) => this.sendReport(target, batch, done));
     const control = options.control;
     this.policyAddress = control === null || control.policyPort == null ? null : `${control.target.slice(0, control.target.lastIndexOf(':'))}:${control.policyPort}`;
   }
@@ -200,22 +184,7 @@ export class PolicyClient implements PolicyTransport {
   }
 
   report(target: string, batch: Uint8Array, entries: number): void {
-    const counters = this.options.counters;
-    // From a worker thread: its transferred bytes. Anything but one whole framed message under the bound is dropped.
-    const n = batch instanceof Uint8Array ? batch.byteLength : -1;
-    if (n < GRPC_PREFIX_BYTES || n > GRPC_PREFIX_BYTES + MAX_REPORT_BATCH_BYTES || !(entries > 0) || batch[0] !== 0
-      || ((batch[1]! << 24) | (batch[2]! << 16) | (batch[3]! << 8) | batch[4]!) >>> 0 !== n - GRPC_PREFIX_BYTES) {
-      Atomics.add(counters, MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
-      return;
-    }
-    let queue = this.reports.get(target);
-    if (queue === undefined) this.reports.set(target, (queue = { inFlight: 0, waiting: [] }));
-    if (queue.waiting.length >= REPORT_QUEUED) {
-      Atomics.add(counters, MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
-      return;
-    }
-    queue.waiting.push({ bytes: Buffer.isBuffer(batch) ? batch : Buffer.from(batch.buffer, batch.byteOffset, n), entries });
-    this.pumpReports(target, queue);
+    this.reports.add(target, batch, entries);
   }
 
   /** At most one line per WARN_EVERY_MS: a server that is away would otherwise log per request. */
@@ -271,37 +240,26 @@ export class PolicyClient implements PolicyTransport {
     });
   }
 
-  private pumpReports(target: string, queue: ReportQueue): void {
-    while (queue.inFlight < REPORT_IN_FLIGHT && queue.waiting.length > 0) {
-      const { bytes, batches } = takeReports(queue.waiting);
-      queue.inFlight++;
-      this.withClient(target, (client) => {
-        if (client === null || this.closed) this.reportDone(target, queue, batches, false);
-        else this.sendReport(client, target, queue, bytes, batches);
-      });
-    }
+  /** One Report on the Check connection (the policy port while it answers); the answer (empty) is not read. */
+  private sendReport(target: string, batch: Buffer, done: (sent: boolean) => void): void {
+    this.withClient(target, (client) => {
+      if (client === null || this.closed) done(false);
+      else this.sendReportOn(client, target, batch, done);
+    });
   }
 
-  /** One Report on the Check connection (the policy port while it answers); the answer (empty) is not read. */
-  private sendReport(client: MixerConnection, target: string, queue: ReportQueue, batch: Buffer, batches: number): void {
+  private sendReportOn(client: MixerConnection, target: string, batch: Buffer, done: (sent: boolean) => void): void {
     const transport = this.checkTransport(client, target);
     const viaPolicyPort = transport === this.policyPort;
     transport.callFramed(this.reportPath, batch, REPORT_TIMEOUT_MS, (err) => {
       if (err !== null && err.noAnswer === true && viaPolicyPort && !this.closed) {
         // As for Checks: the policy port is not there; this batch and the next go to the xDS address.
         this.policyPortDown(transport, err.details);
-        this.sendReport(client, target, queue, batch, batches);
+        this.sendReportOn(client, target, batch, done);
         return;
       }
-      this.reportDone(target, queue, batches, err === null);
+      done(err === null);
     });
-  }
-
-  /** A call is over: its batches (as the workers handed them) count as sent or dropped. */
-  private reportDone(target: string, queue: ReportQueue, batches: number, sent: boolean): void {
-    queue.inFlight--;
-    Atomics.add(this.options.counters, sent ? MIXER_COUNTER.REPORT_BATCHES_SENT : MIXER_COUNTER.REPORT_BATCHES_DROPPED, batches);
-    this.pumpReports(target, queue);
   }
 
   private attempt(client: MixerConnection, call: CheckCall, n: number, finish: (outcome: CheckOutcome) => void): void {
@@ -429,32 +387,6 @@ export class PolicyClient implements PolicyTransport {
     const { authorizationServiceDefinition } = await import('../../src/xds/ext-authz-protos.js');
     this.authzCtor = grpc.makeGenericClientConstructor(authorizationServiceDefinition(), 'Authorization') as unknown as new (target: string, creds: ChannelCredentials, options?: object) => AuthorizationClient;
   }
-}
-
-/**
- * The next Report to send: the first waiting batch, joined with those behind it while the whole stays within
- * MAX_REPORT_BATCH_BYTES and MAX_REPORT_ENTRIES (a ReportRequest's repeated entries concatenate). Batches wait only
- * while REPORT_IN_FLIGHT calls are out: a server that falls behind gets fewer, larger calls, not more.
- */
-function takeReports(waiting: QueuedReport[]): { bytes: Buffer; batches: number } {
-  const first = waiting.shift()!;
-  let bytes = first.bytes.length;
-  let entries = first.entries;
-  let n = 0;
-  while (n < waiting.length) {
-    const next = waiting[n]!;
-    if (bytes + next.bytes.length - GRPC_PREFIX_BYTES > GRPC_PREFIX_BYTES + MAX_REPORT_BATCH_BYTES || entries + next.entries > MAX_REPORT_ENTRIES) break;
-    bytes += next.bytes.length - GRPC_PREFIX_BYTES;
-    entries += next.entries;
-    n++;
-  }
-  if (n === 0) return { bytes: first.bytes, batches: 1 };
-  const joined = Buffer.allocUnsafe(bytes);
-  let at = first.bytes.copy(joined, 0);
-  for (const b of waiting.splice(0, n)) at += b.bytes.copy(joined, at, GRPC_PREFIX_BYTES);
-  joined[0] = 0;
-  joined.writeUInt32BE(bytes - GRPC_PREFIX_BYTES, 1);
-  return { bytes: joined, batches: n + 1 };
 }
 
 function refsOf(r: CheckResponseRefs | null | undefined): RefMatch[] {
