@@ -154,10 +154,15 @@ export class WireWriter {
       this.buf.copyWithin(at + size, at + reserve, this.pos);
       this.pos += size - reserve;
     }
-    const end = this.pos;
-    this.pos = at;
-    this.varint(len);
-    this.pos = end;
+    // Written in place, not through varint(): its ensure() would grow the buffer from `at` and lose what follows.
+    const buf = this.buf;
+    let n = len;
+    let pos = at;
+    while (n >= 0x80) {
+      buf[pos++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    buf[pos] = n;
   }
 
   /** A length-delimited UTF-8 string (its length is its bytes, known once written). */

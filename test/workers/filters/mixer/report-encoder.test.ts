@@ -134,3 +134,17 @@ describe('report encoder', () => {
     }
   });
 });
+
+describe('WireWriter', () => {
+  it('closes a length near the end of its buffer without losing what follows it', () => {
+    const w = new WireWriter(16);
+    w.pos = 10;
+    const at = w.beginLen(1);
+    w.byte(7);
+    w.byte(8);
+    w.byte(9);
+    w.endLen(at, 1);
+    expect([...w.buf.subarray(10, w.pos)]).toEqual([3, 7, 8, 9]);
+    expect(w.overflow).toBe(false);
+  });
+});
