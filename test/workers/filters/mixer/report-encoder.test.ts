@@ -148,3 +148,36 @@ describe('WireWriter', () => {
     expect(w.overflow).toBe(false);
   });
 });
+
+describe('report encoder against protobufjs, sizes across varint boundaries', () => {
+  it('decodes to the same values for 300 entries of random strings, maps and integers in a buffer that starts at 8 bytes', () => {
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const sizes = [0, 1, 41, 42, 43, 127, 128, 129, 300, 16383, 16384, 16385, 40000];
+    const text = (): string => {
+      const n = sizes[rnd(sizes.length)]!;
+      let s = '';
+      for (let i = 0; i < n; i++) s += rnd(10) === 0 ? String.fromCharCode(0xa0 + rnd(0x60)) : String.fromCharCode(0x20 + rnd(0x5f));
+      return s;
+    };
+    const names = ['request.path', 'request.method', 'response.code', 'request.headers', 'destination.port'];
+    const plan = new ReportPlan(names, new Map(), computedType);
+    const w = new WireWriter(8);
+    const expected: unknown[] = [];
+    for (let i = 0; i < 300; i++) {
+      const headers: string[] = [];
+      for (let h = rnd(4); h > 0; h--) headers.push(`x-h${rnd(1000)}`, text());
+      const src = source(headers, { path: text(), query: '', method: text(), responseCode: rnd(3) === 0 ? -rnd(2 ** 31) : rnd(2 ** 31) });
+      const bag = new RequestAttributeBag(src, { statics: new Map(), destinationIp: '10.0.0.1', destinationPort: rnd(65536) });
+      bag.responded = true;
+      expect(appendReportEntry(w, plan, bag)).toBe(true);
+      expected.push(bag.wireAttributes(names));
+    }
+    const mine = decode(w.buf.subarray(0, w.pos)).attributes.map((a) => a.attributes);
+    const theirs = decode(report.requestSerialize({ attributes: expected.map((attributes) => ({ attributes })) })).attributes.map((a) => a.attributes);
+    expect(mine).toEqual(theirs);
+  });
+});
