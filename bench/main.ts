@@ -25,6 +25,7 @@ import { runXdsScenario } from './xds-scenario.js';
 import type { XdsResultRow } from './xds-result-row.js';
 import type { CaResultRow } from './ca-signing.js';
 import { formatTracingCpu, runTracingCpu, type TracingCpuReport, type TracingCpuTarget } from './tracing-cpu.js';
+import { formatReportNoise, reportNoise } from './report-noise.js';
 
 interface Started {
   readonly spec: LoadTarget;
@@ -247,6 +248,7 @@ export async function run(argv: string[]): Promise<number> {
     }
 
     const results = aggregateRuns(samples);
+    const noise = reportNoise(samples);
     const report: BenchReport = {
       machine: machineInfo(),
       date: new Date().toISOString(),
@@ -269,11 +271,13 @@ export async function run(argv: string[]): Promise<number> {
       ...(tcp.length > 0 ? { tcp } : {}),
       ...(h2.length > 0 ? { h2 } : {}),
       ...(tracingCpu !== undefined ? { tracing_cpu: tracingCpu } : {}),
+      ...(noise !== undefined ? { report_noise: noise } : {}),
     };
     if (results.length > 0 || xds.length > 0 || parser.length > 0) process.stdout.write(formatTable(report));
     if (tcp.length > 0) process.stdout.write(formatTcpTable(tcp));
     if (h2.length > 0) process.stdout.write(formatH2Table(h2));
     if (tracingCpu !== undefined) process.stdout.write(formatTracingCpu(tracingCpu));
+    if (report.report_noise !== undefined) process.stdout.write(formatReportNoise(report.report_noise));
     const written = writeReport(resolve(options.out), report);
     log(`bench: wrote ${written.json}, ${written.markdown} and ${written.html}`);
     return results.length > 0 || tracingCpu !== undefined || parser.length > 0 || tcp.length > 0 || h2.length > 0 || ca !== undefined || xds.some((row) => row.connected === row.clients) ? 0 : 1;

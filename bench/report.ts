@@ -12,6 +12,7 @@ import { formatCaTable, type CaResultRow } from './ca-signing.js';
 import type { TcpResultRow } from './tcp-scenario.js';
 import type { H2ResultRow } from './h2-scenario.js';
 import { formatTracingCpu, type TracingCpuReport } from './tracing-cpu.js';
+import { formatReportNoise, type ReportNoise } from './report-noise.js';
 import type { Comparison, Ratio } from './ratios.js';
 import type { ResultRow } from './result-row.js';
 import { formatXdsMarkdown, formatXdsTable, type XdsResultRow } from './xds-result-row.js';
@@ -53,6 +54,8 @@ export interface BenchReport {
   readonly h2?: readonly H2ResultRow[];
   /** The tracing scenario's CPU rounds (bench/tracing-cpu.ts), when they ran. */
   readonly tracing_cpu?: TracingCpuReport;
+  /** The report scenario's p99 against Report off and the A/A control (bench/report-noise.ts), when it ran. */
+  readonly report_noise?: ReportNoise;
 }
 
 export function machineInfo(): MachineInfo {
@@ -185,6 +188,7 @@ export function formatMarkdown(report: BenchReport): string {
   const ca = formatCaTable(report.ca);
   if (ca !== '') md.push('', ca);
   if (report.tracing_cpu !== undefined) md.push('', '```', formatTracingCpu(report.tracing_cpu).trim(), '```', '');
+  if (report.report_noise !== undefined) md.push('', '```', formatReportNoise(report.report_noise).trim(), '```', '');
   return md.join('\n');
 }
 

@@ -20,6 +20,8 @@ import { MESH_HAPROXY_MTLS_LABEL, startHaproxyMtlsMesh } from './mesh-haproxy-mt
 import { benchAuthzFilters } from './authz-policy.js';
 import { sampleProcess } from './process-sampler.js';
 import { cacheCounts, startPolicyControl } from './policy-control.js';
+import { pinProcessTo } from './cpu-pinning.js';
+import { cpus } from 'node:os';
 
 export interface StartContext {
   readonly upstreamPort: number;
@@ -333,6 +335,11 @@ async function startSpanSink(): Promise<ManagedProcess<number>> {
 
 /** The collector's CPU over the measured window, as a count of the run (milliseconds). */
 function collectorCpu(pid: number): DuringLoad {
+  return processCpu(pid, 'collector_cpu_ms');
+}
+
+/** A helper process's CPU over the measured window, as the count `name` of the run (milliseconds). */
+function processCpu(pid: number, name: string): DuringLoad {
   let before = 0;
   const cpuMs = (): number => {
     try {
@@ -345,7 +352,7 @@ function collectorCpu(pid: number): DuringLoad {
     start: () => {
       before = cpuMs();
     },
-    end: () => ({ collector_cpu_ms: Math.round(cpuMs() - before) }),
+    end: () => ({ [name]: Math.round(cpuMs() - before) }),
   };
 }
 
@@ -367,15 +374,7 @@ function policy(kind: 'none' | 'hit' | 'miss'): LoadTarget {
         const proc = await startIsthmus(upstreamPort, 1, dir);
         return fromProcesses([proc], proc.ready!.listenPort);
       }
-      const mixer = await startManagedProcess({
-        name: 'mixer',
-        command: process.execPath,
-        args: [compiledSibling(import.meta.url, 'mixer-bench-server.js'), ...(kind === 'hit' ? ['--cacheable'] : [])],
-        readyLine: (line) => {
-          const record = parseJsonLine(line);
-          return record?.msg === 'mixer ready' && typeof record.port === 'number' ? record.port : undefined;
-        },
-      });
+      const mixer = await startMixerBenchServer(kind === 'hit');
       return beside(() => mixer.stop(), async () => {
         const proc = await startIsthmus(upstreamPort, 1, dir, { mixerPort: mixer.ready! });
         return fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
@@ -384,27 +383,70 @@ function policy(kind: 'none' | 'hit' | 'miss'): LoadTarget {
   };
 }
 
+/** Starts bench/mixer-bench-server.ts (cacheable: its Check answers serve the check cache); ready is its port. */
+function startMixerBenchServer(cacheable: boolean): Promise<ManagedProcess<number>> {
+  return startManagedProcess({
+    name: 'mixer',
+    command: process.execPath,
+    args: [compiledSibling(import.meta.url, 'mixer-bench-server.js'), ...(cacheable ? ['--cacheable'] : [])],
+    readyLine: (line) => {
+      const record = parseJsonLine(line);
+      return record?.msg === 'mixer ready' && typeof record.port === 'number' ? record.port : undefined;
+    },
+  });
+}
+
 /**
  * Issue 14's "Report never adds latency": the same proxy answered from its check cache by a real `isthmus control`
  * whose rules are telemetry (a prometheus metric and a stdio log entry per request: bench/policy-control.ts), with
  * Report off and on, closed-loop and at a fixed rate (the p99 to compare). The control plane is not sampled. The
  * rows carry the proxy's check cache hits and misses (the hit ratio of a steady pattern) and Report batches.
+ * `control`: a second Report-off proxy (an A/A pair with the first: how far two identical rows' p99 differ on this
+ * machine, what "within noise" is measured against; bench/report-noise.ts). `apart`: Report on with the proxy on CPU
+ * 0 and its control plane on CPU 1 (taskset), so the control plane's bursts (it runs the telemetry rules for every
+ * entry) do not share the proxy's CPU: the proxy's own cost of Report stays in the row, the co-located server's is
+ * taken out of it. `discard`: Report on to bench/mixer-bench-server.ts, which answers Reports and runs no rules (the
+ * proxy's own cost of Report, without a control plane's telemetry work on the same machine). `baseline`: with --baseline DIR, that build's proxy (before/after interleaved in one run; the
+ * control plane is this build's).
  */
-function report(on: boolean): LoadTarget {
+function report(on: boolean, variant: 'control' | 'apart' | 'discard' | 'baseline' | null = null): LoadTarget {
+  const name = on ? 'Report on' : 'Report off';
   return {
-    id: on ? 'report-on' : 'report-off',
+    id: `report-${on ? 'on' : 'off'}${variant === null ? '' : `-${variant}`}`,
     scenario: 'report',
     target: 'isthmus',
-    label: on ? 'isthmus 1w, cache hit, Report on' : 'isthmus 1w, cache hit, Report off',
+    label: `${variant === 'baseline' ? 'baseline' : 'isthmus'} 1w, cache hit, ${name}${variant === 'control' ? ', A/A control' : variant === 'apart' ? ', control plane on another CPU' : variant === 'discard' ? ', server runs no rules' : ''}`,
     modes: ['max', 'fixed'],
-    unavailable: () => null,
-    start: async ({ upstreamPort, dir }) => {
-      const control = await startPolicyControl(dir);
+    unavailable: ({ baseline: dir }) => {
+      if (variant === 'apart' && cpus().length < 2) return `needs 2 CPUs, this machine has ${cpus().length}`;
+      if (variant !== 'baseline') return null;
+      if (dir === undefined) return 'no --baseline DIR given (a built checkout to compare Report with)';
+      return existsSync(join(dir, 'bin', 'isthmus.js')) ? null : `${dir}/bin/isthmus.js not found`;
+    },
+    start: async ({ upstreamPort, dir, baseline: checkout }) => {
+      const control = variant === 'discard' ? await startMixerBenchServer(true) : await startPolicyControl(dir);
       return beside(() => control.stop(), async () => {
-        const proc = await startIsthmus(upstreamPort, 1, dir, { mixerPort: control.ready!, mixerReport: on });
-        return fromProcesses([proc], proc.ready!.listenPort, cacheCounts(proc.ready!.adminPort));
+        const build = variant === 'baseline' ? { checkout: checkout! } : {};
+        const proc = await startIsthmus(upstreamPort, 1, dir, { ...build, mixerPort: control.ready!, mixerReport: on });
+        if (variant === 'apart') {
+          const pinned = [pinProcessTo(proc.pid, 0), pinProcessTo(control.pid, 1)];
+          if (pinned.some((p) => p.startsWith('not pinned'))) throw new Error(pinned.join('; '));
+        }
+        // The control plane's CPU beside the proxy's counts: what the telemetry rules cost it per entry.
+        return fromProcesses([proc], proc.ready!.listenPort, together(cacheCounts(proc.ready!.adminPort), processCpu(control.pid, 'control_cpu_ms')));
       });
     },
+  };
+}
+
+/** Both helpers' counts over the same window. */
+function together(a: DuringLoad, b: DuringLoad): DuringLoad {
+  return {
+    start: () => {
+      a.start();
+      b.start();
+    },
+    end: () => ({ ...a.end(), ...b.end() }),
   };
 }
 
@@ -451,6 +493,11 @@ export const LOAD_TARGETS: readonly LoadTarget[] = [
   tracing(100, true),
   report(false),
   report(true),
+  report(false, 'control'),
+  report(true, 'apart'),
+  report(true, 'discard'),
+  report(false, 'baseline'),
+  report(true, 'baseline'),
 ];
 
 /** Scenarios a plain `isthmus bench` runs, in order. */

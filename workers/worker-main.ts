@@ -21,7 +21,7 @@ const log = new WorkerLog((record) => post({ type: 'log', record }), init.logLev
 const dataPlane = new DataPlane(init, store, log, post);
 const channel = new BroadcastChannel(CONFIG_CHANNEL);
 // The policy filter's Checks and Reports go to the agent, which holds the gRPC channel.
-const policy = new MessagePolicyTransport(post);
+const policy = new MessagePolicyTransport((message, transfer) => port.postMessage(message, transfer));
 setPolicyTransport(policy);
 
 async function shutdown(timeoutMs: number): Promise<void> {

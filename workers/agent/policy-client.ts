@@ -5,15 +5,14 @@
 // tells each caller how many shared it (they share valid_use_count). A Check
 // with quota is never joined. Failed attempts are retried with exponential
 // backoff (network_fail_policy max_retry, base/max_retry_wait); then the
-// caller's fail policy decides. Report batches go out at most
-// REPORT_IN_FLIGHT at a time per server with at most REPORT_QUEUED waiting;
-// beyond that, or when the server fails, a batch is dropped and counted:
-// traffic never waits for Report. The ext_authz filter's Checks
+// caller's fail policy decides. Report batches are queued and bounded per
+// server (report-queue.ts): traffic never waits for Report. The ext_authz filter's Checks
 // (CheckCall.extAuthz) go to envoy.service.auth.v3.Authorization/Check on the
 // same targets, once each (no joining, no retry: failure_mode_allow decides).
 // Mixer Checks go on node:http2 directly (policy-unary-client.ts: about 0.7
-// of grpc-js's client CPU per Check); Report and ext_authz keep grpc-js (off
-// the request path, or rare).
+// of grpc-js's client CPU per Check), and so do Reports: a worker hands over
+// a batch already encoded and framed (report-batcher.ts), sent as it is, on
+// the connection Checks use; ext_authz keeps grpc-js (rare).
 import { readFileSync } from 'node:fs';
 import type { ChannelCredentials, Client, ServiceError } from '@grpc/grpc-js';
 import type { Logger } from '../../src/log.js';
@@ -21,13 +20,12 @@ import { controlChannelOptions } from '../../src/xds/control-server-name.js';
 import { MIXER_COUNTER, recordRpcLatency } from '../filters/mixer/mixer-counters.js';
 import { QuotaAllocations } from '../filters/mixer/quota-allocations.js';
 import { PolicyUnaryClient, type UnaryError } from './policy-unary-client.js';
-import type { AuthzAnswer, CheckCall, CheckOutcome, PolicyTransport, QuotaGrant, RefMatch, WireAttributes } from '../filters/mixer/policy-transport.js';
+import type { AuthzAnswer, CheckCall, CheckOutcome, PolicyTransport, QuotaGrant, RefMatch } from '../filters/mixer/policy-transport.js';
+import { ReportQueues } from './report-queue.js';
 
 const MAX_IN_FLIGHT_CHECKS = 10_000;
 const MAX_REFS = 256;
 const MAX_MESSAGE = 1024;
-const REPORT_IN_FLIGHT = 2;
-const REPORT_QUEUED = 8;
 const REPORT_TIMEOUT_MS = 5000;
 const WARN_EVERY_MS = 10_000;
 /** After the policy port refused a connection: Checks use the xDS address this long before trying it again. */
@@ -47,7 +45,6 @@ export interface PolicyClientOptions {
 
 type MixerClient = Client & {
   Check(req: unknown, options: { deadline: number }, cb: (err: ServiceError | null, res?: CheckResponse) => void): unknown;
-  Report(req: unknown, options: { deadline: number }, cb: (err: ServiceError | null) => void): unknown;
 };
 
 interface CheckResponseRefs {
@@ -98,21 +95,18 @@ interface MixerConnection {
   check: PolicyUnaryClient | null;
 }
 
-interface ReportQueue {
-  inFlight: number;
-  readonly waiting: WireAttributes[][];
-}
-
 export class PolicyClient implements PolicyTransport {
   private grpc: typeof import('@grpc/grpc-js') | null = null;
   private ctor: (new (target: string, creds: ChannelCredentials, options?: object) => MixerClient) | null = null;
   private loading: Promise<void> | null = null;
   private readonly clients = new Map<string, MixerConnection>();
   private checkCodec: CheckCodec | null = null;
+  private reportPath = '';
   private authzCtor: (new (target: string, creds: ChannelCredentials, options?: object) => AuthorizationClient) | null = null;
   private readonly authzClients = new Map<string, AuthorizationClient>();
   private readonly inFlight = new Map<string, Group>();
-  private readonly reports = new Map<string, ReportQueue>();
+  /** Report batches per server, bounded (report-queue.ts); sent by sendReport. */
+  private readonly reports: ReportQueues;
   private closed = false;
   private lastWarning = 0;
   /** Check RPCs (with their retries) not finished yet, quota calls included: bounded by MAX_IN_FLIGHT_CHECKS. */
@@ -124,6 +118,7 @@ export class PolicyClient implements PolicyTransport {
   private policyPortDownUntil = 0;
 
   constructor(private readonly options: PolicyClientOptions) {
+    this.reports = new ReportQueues(options.counters, (target, batch, done) => this.sendReport(target, batch, done));
     const control = options.control;
     this.policyAddress = control === null || control.policyPort == null ? null : `${control.target.slice(0, control.target.lastIndexOf(':'))}:${control.policyPort}`;
   }
@@ -188,15 +183,8 @@ export class PolicyClient implements PolicyTransport {
     this.loading.catch(() => undefined);
   }
 
-  report(target: string, batch: WireAttributes[]): void {
-    let queue = this.reports.get(target);
-    if (queue === undefined) this.reports.set(target, (queue = { inFlight: 0, waiting: [] }));
-    if (queue.waiting.length >= REPORT_QUEUED) {
-      Atomics.add(this.options.counters, MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
-      return;
-    }
-    queue.waiting.push(batch);
-    this.pumpReports(target, queue);
+  report(target: string, batch: Uint8Array, entries: number): void {
+    this.reports.add(target, batch, entries);
   }
 
   /** At most one line per WARN_EVERY_MS: a server that is away would otherwise log per request. */
@@ -252,20 +240,26 @@ export class PolicyClient implements PolicyTransport {
     });
   }
 
-  private pumpReports(target: string, queue: ReportQueue): void {
-    while (queue.inFlight < REPORT_IN_FLIGHT && queue.waiting.length > 0) {
-      const batch = queue.waiting.shift()!;
-      queue.inFlight++;
-      this.withClient(target, (client) => {
-        const sent = (err: ServiceError | null): void => {
-          queue.inFlight--;
-          Atomics.add(this.options.counters, err === null ? MIXER_COUNTER.REPORT_BATCHES_SENT : MIXER_COUNTER.REPORT_BATCHES_DROPPED, 1);
-          this.pumpReports(target, queue);
-        };
-        if (client === null) sent({ code: 14 } as ServiceError);
-        else client.rpc.Report({ attributes: batch }, { deadline: Date.now() + REPORT_TIMEOUT_MS }, sent);
-      });
-    }
+  /** One Report on the Check connection (the policy port while it answers); the answer (empty) is not read. */
+  private sendReport(target: string, batch: Buffer, done: (sent: boolean) => void): void {
+    this.withClient(target, (client) => {
+      if (client === null || this.closed) done(false);
+      else this.sendReportOn(client, target, batch, done);
+    });
+  }
+
+  private sendReportOn(client: MixerConnection, target: string, batch: Buffer, done: (sent: boolean) => void): void {
+    const transport = this.checkTransport(client, target);
+    const viaPolicyPort = transport === this.policyPort;
+    transport.callFramed(this.reportPath, batch, REPORT_TIMEOUT_MS, (err) => {
+      if (err !== null && err.noAnswer === true && viaPolicyPort && !this.closed) {
+        // As for Checks: the policy port is not there; this batch and the next go to the xDS address.
+        this.policyPortDown(transport, err.details);
+        this.sendReportOn(client, target, batch, done);
+        return;
+      }
+      done(err === null);
+    });
   }
 
   private attempt(client: MixerConnection, call: CheckCall, n: number, finish: (outcome: CheckOutcome) => void): void {
@@ -388,6 +382,7 @@ export class PolicyClient implements PolicyTransport {
     const definition = mixerServiceDefinition();
     this.ctor = grpc.makeGenericClientConstructor(definition, 'Mixer') as unknown as new (target: string, creds: ChannelCredentials, options?: object) => MixerClient;
     const check = definition.Check!;
+    this.reportPath = definition.Report!.path;
     this.checkCodec = { path: check.path, serialize: check.requestSerialize as (r: unknown) => Buffer, deserialize: check.responseDeserialize as (b: Buffer) => CheckResponse };
     const { authorizationServiceDefinition } = await import('../../src/xds/ext-authz-protos.js');
     this.authzCtor = grpc.makeGenericClientConstructor(authorizationServiceDefinition(), 'Authorization') as unknown as new (target: string, creds: ChannelCredentials, options?: object) => AuthorizationClient;

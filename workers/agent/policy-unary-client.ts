@@ -53,14 +53,19 @@ export class PolicyUnaryClient {
 
   /** takes the method path, the serialized request and a timeout; calls done once with the serialized answer or an error. */
   call(path: string, message: Buffer, timeoutMs: number, done: UnaryDone): void {
-    if (this.closed) {
-      done({ code: GRPC_UNAVAILABLE, details: 'client closed', noAnswer: true });
-      return;
-    }
     const framed = Buffer.allocUnsafe(5 + message.length);
     framed[0] = 0;
     framed.writeUInt32BE(message.length, 1);
     message.copy(framed, 5);
+    this.callFramed(path, framed, timeoutMs, done);
+  }
+
+  /** As call, with the request already behind its 5-byte gRPC prefix (a Report batch is built so: no copy here). */
+  callFramed(path: string, framed: Buffer, timeoutMs: number, done: UnaryDone): void {
+    if (this.closed) {
+      done({ code: GRPC_UNAVAILABLE, details: 'client closed', noAnswer: true });
+      return;
+    }
     let stream: ClientHttp2Stream;
     try {
       stream = this.currentSession().request({

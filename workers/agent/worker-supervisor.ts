@@ -259,7 +259,7 @@ export class WorkerSupervisor implements DataPlaneHost {
         return;
       }
       case 'policy-report':
-        this.options.policy?.report(msg.target, msg.batch);
+        this.options.policy?.report(msg.target, msg.batch, msg.entries);
         return;
       case 'log':
         this.workerLogger(slot)[msg.record.level](msg.record.fields, msg.record.msg);

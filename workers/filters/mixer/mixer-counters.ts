@@ -26,8 +26,10 @@ export const MIXER_COUNTER = {
   RPC_LATENCY_COUNT: 16,
   /** Sum of Check RPC latencies in microseconds. */
   RPC_LATENCY_SUM_US: 17,
+  /** Finished requests whose report attributes were larger than one entry may be (not sent). */
+  REPORT_ENTRIES_DROPPED: 18,
   /** RPC latency histogram buckets (le) start here, one slot per bucket of RPC_LATENCY_BUCKETS_MS. */
-  RPC_LATENCY_BUCKETS: 18,
+  RPC_LATENCY_BUCKETS: 19,
 } as const;
 
 export const RPC_LATENCY_BUCKETS_MS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000] as const;
@@ -58,6 +60,7 @@ const FAMILIES: readonly CounterFamily[] = [
   ['isthmus_mixer_check_rpc_retries_total', MIXER_COUNTER.RPC_RETRIES, 'Check RPC attempts after a failure.'],
   ['isthmus_mixer_report_batches_sent_total', MIXER_COUNTER.REPORT_BATCHES_SENT, 'Report batches sent to the policy server.'],
   ['isthmus_mixer_report_batches_dropped_total', MIXER_COUNTER.REPORT_BATCHES_DROPPED, 'Report batches dropped (server away, slow or refusing; queue full).'],
+  ['isthmus_mixer_report_entries_dropped_total', MIXER_COUNTER.REPORT_ENTRIES_DROPPED, 'Finished requests not reported: their report attributes passed the size one entry may take.'],
 ];
 
 /** takes the table; returns its Prometheus text families. */

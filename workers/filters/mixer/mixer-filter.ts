@@ -22,7 +22,8 @@ import type { CheckCache } from './check-cache.js';
 import { MIXER_COUNTER } from './mixer-counters.js';
 import { policyTransport, type CheckCall, type CheckOutcome } from './policy-transport.js';
 import type { ReportBatcher } from './report-batcher.js';
-import { RequestAttributeBag, headAttributes, type AttributeSource, type ListenerAttributes } from './request-attribute-bag.js';
+import { ReportPlan } from './report-encoder.js';
+import { RequestAttributeBag, computedType, headAttributes, type AttributeSource, type ListenerAttributes } from './request-attribute-bag.js';
 
 /** google.rpc.Code names and the HTTP status Istio's filter answered with. */
 const CODES: readonly [string, number][] = [
@@ -40,7 +41,9 @@ export class MixerFilterFactory implements HttpFilterFactory {
   /** check_attributes plus the static ones: what a Check carries. */
   readonly checkNames: readonly string[];
   readonly reportNames: readonly string[];
-  /** The report attributes taken from the request's headers: read on the head, or the Report finds them gone. */
+  /** How a finished request's report attributes are encoded (null with Report off). */
+  readonly reportPlan: ReportPlan | null;
+  /** Report attributes read from the header block: memoized at the head, which is released before onDestroy. */
   readonly reportFromHead: readonly string[];
   readonly quotaRequest: readonly { readonly name: string; readonly amount: number }[];
   readonly waitLimitMs: number;
@@ -55,7 +58,8 @@ export class MixerFilterFactory implements HttpFilterFactory {
     const statics = config.mixerAttributes.map((a) => a.name);
     this.checkNames = Object.freeze([...new Set([...config.checkAttributes, ...statics])]);
     this.reportNames = Object.freeze([...new Set([...config.reportAttributes, ...statics])]);
-    this.reportFromHead = batcher === null ? [] : headAttributes(this.reportNames);
+    this.reportPlan = batcher === null ? null : new ReportPlan(this.reportNames, listener.statics, computedType);
+    this.reportFromHead = batcher === null ? [] : headAttributes(this.reportNames.filter((n) => !listener.statics.has(n)));
     this.quotaRequest = Object.freeze(config.quotas.map((q) => ({ name: q.quota, amount: q.charge })));
     let wait = config.checkTimeoutMs;
     for (let i = 0, backoff = config.baseRetryWaitMs; i < config.maxRetry; i++, backoff = Math.min(backoff * 2, config.maxRetryWaitMs)) wait += backoff + config.checkTimeoutMs;
@@ -88,9 +92,7 @@ export class MixerFilter extends PassThroughFilter {
   decodeHeaders(_head: Buffer, _fields: Uint32Array): FilterStatus {
     const f = this.factory;
     const config = f.config;
-    // Memoized now: the connection lets the head go after this call, long before the Report reads them.
-    const fromHead = f.reportFromHead;
-    for (let i = 0; i < fromHead.length; i++) this.bag.get(fromHead[i]!);
+    for (let i = 0; i < f.reportFromHead.length; i++) this.bag.get(f.reportFromHead[i]!);
     if (config.disableCheckCalls) return FilterStatus.CONTINUE;
     const quotas = f.quotaRequest.length > 0;
     // A quota request reads the cache for its precondition too; its quota comes from the agent's allocations.
@@ -197,8 +199,7 @@ export class MixerFilter extends PassThroughFilter {
     const f = this.factory;
     if (f.batcher === null) return;
     this.bag.responded = true;
-    f.count(MIXER_COUNTER.REPORT_ENTRIES);
-    f.batcher.add({ attributes: this.bag.wireAttributes(f.reportNames) });
+    if (f.batcher.add(f.reportPlan!, this.bag, f.counters)) f.count(MIXER_COUNTER.REPORT_ENTRIES);
   }
 }
 

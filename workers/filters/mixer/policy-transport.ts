@@ -83,8 +83,12 @@ export type CheckOutcome =
 export interface PolicyTransport {
   /** Sends a Check; `done` runs once, on this thread, with the outcome. */
   check(call: CheckCall, done: (outcome: CheckOutcome) => void): void;
-  /** Hands a batch of finished requests' attributes to the agent (fire and forget: it may drop it). */
-  report(target: string, batch: WireAttributes[]): void;
+  /**
+   * Hands a batch of finished requests' attributes to the agent (fire and forget: it may drop it): the
+   * ReportRequest's bytes behind a 5-byte gRPC prefix (report-batcher.ts), with how many entries it holds. The
+   * caller gives the Buffer up (a worker transfers its ArrayBuffer).
+   */
+  report(target: string, batch: Uint8Array, entries: number): void;
 }
 
 /** Until a thread sets its transport: every Check fails (the fail policy applies), Reports are dropped. */
@@ -115,7 +119,9 @@ export interface PolicyCheckMessage {
 export interface PolicyReportMessage {
   readonly type: 'policy-report';
   readonly target: string;
-  readonly batch: WireAttributes[];
+  /** The gRPC-framed ReportRequest (its ArrayBuffer transferred). */
+  readonly batch: Uint8Array;
+  readonly entries: number;
 }
 export interface PolicyCheckReply {
   readonly type: 'policy-check-result';
@@ -128,7 +134,7 @@ export class MessagePolicyTransport implements PolicyTransport {
   private nextId = 1;
   private readonly waiting = new Map<number, (outcome: CheckOutcome) => void>();
 
-  constructor(private readonly post: (msg: PolicyCheckMessage | PolicyReportMessage) => void) {}
+  constructor(private readonly post: (msg: PolicyCheckMessage | PolicyReportMessage, transfer?: ArrayBuffer[]) => void) {}
 
   check(call: CheckCall, done: (outcome: CheckOutcome) => void): void {
     const id = this.nextId++;
@@ -136,8 +142,9 @@ export class MessagePolicyTransport implements PolicyTransport {
     this.post({ type: 'policy-check', id, call });
   }
 
-  report(target: string, batch: WireAttributes[]): void {
-    this.post({ type: 'policy-report', target, batch });
+  report(target: string, batch: Uint8Array, entries: number): void {
+    // The batch owns its ArrayBuffer (report-batcher.ts): moved, not copied.
+    this.post({ type: 'policy-report', target, batch, entries }, [batch.buffer as ArrayBuffer]);
   }
 
   /** The agent answered a Check. */

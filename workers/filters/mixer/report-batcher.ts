@@ -1,20 +1,35 @@
-// Report, per worker: finished requests' report attributes are queued and
-// sent in batches (report_batch_max_entries, or report_batch_max_time after
-// the first entry) through the agent, never on the request's path. The agent
-// bounds what it holds and drops batches it cannot send (counted); here the
-// queue is bounded by the batch size, so a worker never holds more than one
-// batch per policy server.
-import { policyTransport, type WireAttributes } from './policy-transport.js';
+// Report, per worker: each finished request's report attributes are encoded
+// as protobuf at once (report-encoder.ts) into the batch's buffer, and the
+// batch (the ReportRequest's bytes, gRPC-framed) is handed to the agent as
+// one Buffer when it has report_batch_max_entries entries or
+// MAX_REPORT_BATCH_BYTES, or report_batch_max_time after its first entry,
+// never on the request's path. The agent bounds what it holds and drops
+// batches it cannot send (counted); here the queue is the one batch being
+// filled per policy server, and an entry over MAX_REPORT_ENTRY_BYTES is
+// dropped and counted (REPORT_ENTRIES_DROPPED).
+import { MIXER_COUNTER } from './mixer-counters.js';
+import { policyTransport } from './policy-transport.js';
+import { GRPC_PREFIX_BYTES, MAX_REPORT_BATCH_BYTES, MAX_REPORT_ENTRY_BYTES, WireWriter, appendReportEntry, type ReportPlan, type ValueSource } from './report-encoder.js';
+
+/** Past this the batch is sent: the next entry, at its largest, still fits in MAX_REPORT_BATCH_BYTES. */
+const FLUSH_AT_BYTES = GRPC_PREFIX_BYTES + MAX_REPORT_BATCH_BYTES - MAX_REPORT_ENTRY_BYTES;
+/** Node's timers hold at most this (a longer report_batch_max_time would fire after 1 ms): longer waits this long. */
+const MAX_TIMER_MS = 0x7fffffff;
+/** A buffer grown past this by a burst of large entries is given back after its flush. */
+const KEEP_BYTES = 64 * 1024;
 
 export class ReportBatcher {
-  private entries: WireAttributes[] = [];
+  private writer = new WireWriter();
+  private entries = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly target: string,
     private maxEntries: number,
     private maxTimeMs: number,
-  ) {}
+  ) {
+    this.writer.pos = GRPC_PREFIX_BYTES;
+  }
 
   /** A newer config's limits apply from the next batch. */
   configure(maxEntries: number, maxTimeMs: number): void {
@@ -22,13 +37,19 @@ export class ReportBatcher {
     this.maxTimeMs = maxTimeMs;
   }
 
-  add(entry: WireAttributes): void {
-    this.entries.push(entry);
-    if (this.entries.length >= this.maxEntries) this.flush();
+  /** Encodes a finished request's report attributes into the batch; false (and counted) when the entry is too large. */
+  add(plan: ReportPlan, source: ValueSource, counters: Int32Array): boolean {
+    if (!appendReportEntry(this.writer, plan, source)) {
+      Atomics.add(counters, MIXER_COUNTER.REPORT_ENTRIES_DROPPED, 1);
+      return false;
+    }
+    this.entries++;
+    if (this.entries >= this.maxEntries || this.writer.pos >= FLUSH_AT_BYTES) this.flush();
     else if (this.timer === null) {
-      this.timer = setTimeout(flushBatcher, this.maxTimeMs, this);
+      this.timer = setTimeout(flushBatcher, Math.min(this.maxTimeMs, MAX_TIMER_MS), this);
       this.timer.unref();
     }
+    return true;
   }
 
   flush(): void {
@@ -36,10 +57,18 @@ export class ReportBatcher {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.entries.length === 0) return;
-    const batch = this.entries;
-    this.entries = [];
-    policyTransport().report(this.target, batch);
+    if (this.entries === 0) return;
+    const w = this.writer;
+    // Its own ArrayBuffer (not the pool's): a worker transfers it to the agent, no copy there.
+    const batch = Buffer.from(new ArrayBuffer(w.pos));
+    w.buf.copy(batch, 0, 0, w.pos);
+    batch[0] = 0;
+    batch.writeUInt32BE(w.pos - GRPC_PREFIX_BYTES, 1);
+    const entries = this.entries;
+    this.entries = 0;
+    if (w.buf.length > KEEP_BYTES) this.writer = new WireWriter();
+    this.writer.pos = GRPC_PREFIX_BYTES;
+    policyTransport().report(this.target, batch, entries);
   }
 }
 

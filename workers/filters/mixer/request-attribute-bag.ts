@@ -83,14 +83,19 @@ const COMPUTED: ReadonlyMap<string, Computed> = new Map<string, Computed>([
 ]);
 
 /**
- * The attributes read from the request's header list, which the connection lets go once the head has gone through
- * the filter chain: a Report (at the request's end) has them only when they were read (memoized) before.
+ * The computed attributes read from the request's header block, which the request releases when it finishes
+ * (before its filters' onDestroy): a Report reads them at the head (memoized) or they are gone.
  */
 const FROM_HEAD: ReadonlySet<string> = new Set(['request.headers', 'request.useragent', 'request.referer', 'request.id', 'context.protocol']);
 
-/** takes attribute names; returns those computed from the request's header list (read them on the head to keep them). */
+/** takes attribute names; returns those read from the header block (see FROM_HEAD). */
 export function headAttributes(names: readonly string[]): readonly string[] {
-  return Object.freeze(names.filter((n) => FROM_HEAD.has(n)));
+  return names.filter((n) => FROM_HEAD.has(n));
+}
+
+/** takes an attribute name; returns the type the proxy computes it as (undefined: it never produces that name). */
+export function computedType(name: string): ValueType | undefined {
+  return COMPUTED.get(name)?.[0];
 }
 
 /** Whether the proxy knows how to compute `name` (for warnings about names it never produces). */
