@@ -18,7 +18,7 @@ const provider: ZipkinProvider = { collectorCluster: 'zipkin', collectorEndpoint
 
 function hostFor(port: number): ReporterHost {
   const cluster = { endpoints: [{ address: '127.0.0.1', port }] } as unknown as UpstreamCluster;
-  return { counters: localTracingCounters(), serviceName: 'svc.ns', nodeId: 'node', clusters: () => new Map([['zipkin', cluster]]) };
+  return { counters: localTracingCounters(), serviceName: 'svc.ns', nodeId: 'node', clusters: () => new Map([['zipkin', cluster]]), releaseSpan: () => {} };
 }
 
 function span(i: number): Span {
