@@ -83,6 +83,30 @@ describe('ZipkinReporter', () => {
     expect(Atomics.load(host.counters, TRACE_COUNTER.TIMER_FLUSHED)).toBeGreaterThanOrEqual(1);
   });
 
+  it('gives every span it took back to the worker exactly once (written, dropped by a bound, or pending at close), so a pooled span never serves two requests', async () => {
+    const { port } = await rawCollector();
+    const host = hostFor(port);
+    const released = new Map<Span, number>();
+    const reporter = new ZipkinReporter({ ...host, releaseSpan: (s) => released.set(s, (released.get(s) ?? 0) + 1) }, provider);
+    cleanup.push(() => reporter.close());
+    const spans: Span[] = [];
+    const add = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        const s = span(spans.length);
+        spans.push(s);
+        reporter.add(s);
+      }
+    };
+    add(MAX_BATCH_SPANS + 5); // a full batch written (and sent), 5 still pending as objects
+    expect(released.size).toBe(MAX_BATCH_SPANS);
+    add(MAX_QUEUED_SPANS + 100); // the count bound drops the excess
+    expect(Atomics.load(host.counters, TRACE_COUNTER.SPANS_DROPPED)).toBeGreaterThan(0);
+    const total = spans.length;
+    reporter.close();
+    expect(released.size).toBe(total);
+    for (const s of spans) expect(released.get(s)).toBe(1);
+  });
+
   it('keeps at most one report in flight and a bounded queue when the collector never answers', async () => {
     const { held, port } = await rawCollector();
     const { host, reporter } = reporterTo(port);
