@@ -5,7 +5,7 @@
 // span and queue it for report. A span object exists only for a sampled
 // request; an unsampled one carries just the header lines (ids with sampled
 // 0), so the next hops agree. Span objects are reused (WorkerTracing's pool):
-// the JSON is written at the request's end, so the object is free right after.
+// the reporter hands a span back once its JSON is written (zipkin-reporter.ts).
 import type { TracingConfig } from '../../src/config/tracing-config.js';
 import type { ActiveRequest } from '../active-request.js';
 import { HEAD } from '../../src/native.js';

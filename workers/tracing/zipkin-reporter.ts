@@ -22,7 +22,7 @@ import { TRACE_COUNTER } from './tracing-counters.js';
  * so the request values the waiting spans hold (User-Agent, path) stay few.
  */
 export const PENDING_SPANS = 32;
-/** ...and while the request values they hold (User-Agent, path, query, custom tags) stay under this many UTF-16 units. */
+/** ...and while the request values they hold (User-Agent, path, query, x-request-id, custom tags) stay under this many UTF-16 units. */
 export const PENDING_UNITS = 64 * 1024;
 /** A batch: this many spans send a report at once. */
 export const MAX_BATCH_SPANS = 256;
@@ -273,7 +273,7 @@ function onReportDeadline(reporter: ZipkinReporter): void {
 
 /** takes a span; returns the lengths of the request values it holds (the ones a client controls the size of). */
 function heldUnits(span: Span): number {
-  let units = span.userAgent.length + span.path.length + span.query.length + span.authority.length;
+  let units = span.userAgent.length + span.path.length + span.query.length + span.authority.length + span.requestId.length;
   const custom = span.custom;
   if (custom !== null) for (let i = 0; i < custom.length; i++) units += custom[i]!.length;
   return units;

@@ -9,7 +9,7 @@ import type { ZipkinProvider } from '../../../src/config/tracing-config.js';
 import type { UpstreamCluster } from '../../../workers/upstream-cluster.js';
 import { Span } from '../../../workers/tracing/span.js';
 import { TRACE_COUNTER, localTracingCounters } from '../../../workers/tracing/tracing-counters.js';
-import { MAX_BATCH_BYTES, MAX_BATCH_SPANS, MAX_QUEUED_BYTES, MAX_QUEUED_SPANS, ZipkinReporter, type ReporterHost } from '../../../workers/tracing/zipkin-reporter.js';
+import { MAX_BATCH_BYTES, MAX_BATCH_SPANS, MAX_QUEUED_BYTES, MAX_QUEUED_SPANS, PENDING_UNITS, ZipkinReporter, type ReporterHost } from '../../../workers/tracing/zipkin-reporter.js';
 import { closedPort } from '../../e2e/peers.js';
 import { startZipkinReceiver, type ZipkinReceiver } from '../../support/zipkin-receiver.js';
 import { waitFor } from '../../support/isthmus-process.js';
@@ -105,6 +105,24 @@ describe('ZipkinReporter', () => {
     reporter.close();
     expect(released.size).toBe(total);
     for (const s of spans) expect(released.get(s)).toBe(1);
+  });
+
+  it('writes waiting spans at once when the request values they hold pass PENDING_UNITS (a client-sized x-request-id or User-Agent)', async () => {
+    const { port } = await rawCollector();
+    const host = hostFor(port);
+    let released = 0;
+    const reporter = new ZipkinReporter({ ...host, releaseSpan: () => released++ }, provider);
+    cleanup.push(() => reporter.close());
+    for (const field of ['requestId', 'userAgent'] as const) {
+      released = 0;
+      for (let i = 0; i < 2; i++) {
+        const s = span(i);
+        s[field] = 'r'.repeat(PENDING_UNITS / 2 + 1);
+        reporter.add(s);
+      }
+      // Two spans, far fewer than PENDING_SPANS, but holding more than PENDING_UNITS: written (and handed back) now.
+      expect(released, field).toBe(2);
+    }
   });
 
   it('keeps at most one report in flight and a bounded queue when the collector never answers', async () => {
