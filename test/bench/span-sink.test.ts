@@ -30,7 +30,7 @@ describe('bench span sink', () => {
     });
     const cluster = { endpoints: [{ address: '127.0.0.1', port }] } as unknown as UpstreamCluster;
     const counters = localTracingCounters();
-    const reporter = new ZipkinReporter({ counters, serviceName: 's', nodeId: 'n', clusters: () => new Map([['zipkin', cluster]]) }, provider);
+    const reporter = new ZipkinReporter({ counters, serviceName: 's', nodeId: 'n', clusters: () => new Map([['zipkin', cluster]]), releaseSpan: () => {} }, provider);
     try {
       for (let i = 0; i < 4 * MAX_BATCH_SPANS; i++) {
         const s = new Span();

@@ -226,6 +226,16 @@ describe('trace propagation across two sidecars', () => {
     expect(String(seen.headers.traceparent)).toMatch(/^00-00000000000000001af7651916cd43dd-[0-9a-f]{16}-00$/);
   });
 
+  it("tags the hop's span with the request's User-Agent, the first of two, found among trace headers", async () => {
+    const res = await request(proxyA.ports.get('inbound')!, '/agent', {
+      headers: { 'x-copy': 'both', 'x-b3-sampled': '1', 'user-agent': ['first-agent/1.0', 'second-agent/2.0'], traceparent: 'not-a-context' },
+    });
+    expect(res.status).toBe(200);
+    const spans = await traceOf('/agent', 3);
+    const root = spans.find((s) => s.kind === 'SERVER' && s.localEndpoint?.serviceName === 'a.default')!;
+    expect(root.tags?.user_agent).toBe('first-agent/1.0');
+  });
+
   it('removes every trace header the request carries, usable or not, before adding its own context', async () => {
     const res = await request(proxyA.ports.get('inbound')!, '/leftovers', {
       headers: { 'x-copy': 'both', 'x-b3-parentspanid': 'c7ad6b7169203331', b3: 'not-a-context', 'x-b3-flags': '0', 'x-b3-spanid': 'zz' },

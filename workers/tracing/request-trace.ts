@@ -5,9 +5,10 @@
 // span and queue it for report. A span object exists only for a sampled
 // request; an unsampled one carries just the header lines (ids with sampled
 // 0), so the next hops agree. Span objects are reused (WorkerTracing's pool):
-// the JSON is written at the request's end, so the object is free right after.
+// the reporter hands a span back once its JSON is written (zipkin-reporter.ts).
 import type { TracingConfig } from '../../src/config/tracing-config.js';
 import type { ActiveRequest } from '../active-request.js';
+import { HEAD } from '../../src/native.js';
 import { findHeader } from '../header-block.js';
 import { responseFlagsText } from '../response-flags.js';
 import { KIND_CLIENT, KIND_SERVER, type Span } from './span.js';
@@ -90,7 +91,8 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   span.maxUrlLength = config.maxPathTagLength;
   span.method = req.method;
   span.protocol = req.http2Stream !== null ? 'HTTP/2' : req.http11 ? 'HTTP/1.1' : 'HTTP/1.0';
-  span.userAgent = findHeader(buf, out, 'user-agent') ?? '';
+  const ua = incoming.userAgentSlot;
+  span.userAgent = ua < 0 ? '' : buf.latin1Slice(out[ua + HEAD.VALUE_START]!, out[ua + HEAD.VALUE_END]!);
   span.requestId = req.requestId;
   span.peerAddress = req.conn.remoteAddress;
   if (config.customTags.length > 0) {
@@ -116,9 +118,8 @@ export function finishRequestTrace(req: ActiveRequest, span: Span, durationMs: n
   span.upstreamAddress = endpoint !== null ? endpoint.hostPort : '';
   span.requestSize = req.bytesReceived;
   span.responseSize = req.bytesSent;
-  const tracing = req.conn.worker.tracing;
-  // Written into its batch's bytes by add(): the object is free again (access logs' traceable_filter reads traceBits).
-  tracing.reporterFor(config.zipkin).add(span);
+  // The reporter's from here (it returns the object to the pool once its JSON is written; access logs'
+  // traceable_filter reads traceBits, not the span).
   req.span = null;
-  tracing.releaseSpan(span);
+  req.conn.worker.tracing.reporterFor(config.zipkin).add(span);
 }

@@ -145,20 +145,29 @@ export class IncomingTraceHeaders {
 
   /** Some trace header name was present, usable or not (the upstream head must then drop them: TRACE_HEADER_NAMES). */
   present = false;
+  /**
+   * The head slot (its base in `out`) of the first user-agent header, -1 = none: found in this hot scan so a sampled
+   * request's span reads its value without a search of its own (at 1% sampling that search ran as cold code).
+   */
+  userAgentSlot = -1;
 
   /** Reads the trace headers of the parsed head in buf/out (a first repeat wins; names are lowercase from the parser). */
   read(buf: Buffer, out: Uint32Array): void {
     this.traceparent = this.b3 = this.b3TraceId = this.b3SpanId = this.b3ParentId = this.b3Sampled = this.b3Flags = '';
     this.clientTraceId = false;
     this.present = false;
+    this.userAgentSlot = -1;
     const count = out[HEAD.HEADER_COUNT]!;
     for (let i = 0; i < count; i++) {
       const base = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * i;
       const start = out[base + HEAD.NAME_START]!;
       const len = out[base + HEAD.NAME_END]! - start;
       const first = buf[start];
-      // Cheap rejects first: every trace header starts with 'x', 't' or 'b' and is 2 to 17 bytes long.
-      if (len < 2 || len > 17 || (first !== 120 && first !== 116 && first !== 98)) continue;
+      // Cheap rejects first: every trace header starts with 'x', 't' or 'b' and is 2 to 17 bytes long (user-agent: 'u', 10).
+      if (len < 2 || len > 17 || (first !== 120 && first !== 116 && first !== 98)) {
+        if (first === 117 && len === 10 && this.userAgentSlot < 0 && headerNameIs(buf, out, base, 'user-agent')) this.userAgentSlot = base;
+        continue;
+      }
       if (first === 120) {
         if (len === 17 && headerNameIs(buf, out, base, 'x-client-trace-id')) {
           this.clientTraceId = out[base + HEAD.VALUE_END]! > out[base + HEAD.VALUE_START]!;

@@ -9,7 +9,7 @@ import type { ZipkinProvider } from '../../../src/config/tracing-config.js';
 import type { UpstreamCluster } from '../../../workers/upstream-cluster.js';
 import { Span } from '../../../workers/tracing/span.js';
 import { TRACE_COUNTER, localTracingCounters } from '../../../workers/tracing/tracing-counters.js';
-import { MAX_BATCH_BYTES, MAX_BATCH_SPANS, MAX_QUEUED_BYTES, MAX_QUEUED_SPANS, ZipkinReporter, type ReporterHost } from '../../../workers/tracing/zipkin-reporter.js';
+import { MAX_BATCH_BYTES, MAX_BATCH_SPANS, MAX_QUEUED_BYTES, MAX_QUEUED_SPANS, PENDING_UNITS, ZipkinReporter, type ReporterHost } from '../../../workers/tracing/zipkin-reporter.js';
 import { closedPort } from '../../e2e/peers.js';
 import { startZipkinReceiver, type ZipkinReceiver } from '../../support/zipkin-receiver.js';
 import { waitFor } from '../../support/isthmus-process.js';
@@ -18,7 +18,7 @@ const provider: ZipkinProvider = { collectorCluster: 'zipkin', collectorEndpoint
 
 function hostFor(port: number): ReporterHost {
   const cluster = { endpoints: [{ address: '127.0.0.1', port }] } as unknown as UpstreamCluster;
-  return { counters: localTracingCounters(), serviceName: 'svc.ns', nodeId: 'node', clusters: () => new Map([['zipkin', cluster]]) };
+  return { counters: localTracingCounters(), serviceName: 'svc.ns', nodeId: 'node', clusters: () => new Map([['zipkin', cluster]]), releaseSpan: () => {} };
 }
 
 function span(i: number): Span {
@@ -81,6 +81,48 @@ describe('ZipkinReporter', () => {
     await waitFor('the count', () => Atomics.load(host.counters, TRACE_COUNTER.SPANS_SENT) === MAX_BATCH_SPANS + 1, 5000);
     expect(Atomics.load(host.counters, TRACE_COUNTER.REPORTS_SENT)).toBe(2);
     expect(Atomics.load(host.counters, TRACE_COUNTER.TIMER_FLUSHED)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives every span it took back to the worker exactly once (written, dropped by a bound, or pending at close), so a pooled span never serves two requests', async () => {
+    const { port } = await rawCollector();
+    const host = hostFor(port);
+    const released = new Map<Span, number>();
+    const reporter = new ZipkinReporter({ ...host, releaseSpan: (s) => released.set(s, (released.get(s) ?? 0) + 1) }, provider);
+    cleanup.push(() => reporter.close());
+    const spans: Span[] = [];
+    const add = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        const s = span(spans.length);
+        spans.push(s);
+        reporter.add(s);
+      }
+    };
+    add(MAX_BATCH_SPANS + 5); // a full batch written (and sent), 5 still pending as objects
+    expect(released.size).toBe(MAX_BATCH_SPANS);
+    add(MAX_QUEUED_SPANS + 100); // the count bound drops the excess
+    expect(Atomics.load(host.counters, TRACE_COUNTER.SPANS_DROPPED)).toBeGreaterThan(0);
+    const total = spans.length;
+    reporter.close();
+    expect(released.size).toBe(total);
+    for (const s of spans) expect(released.get(s)).toBe(1);
+  });
+
+  it('writes waiting spans at once when the request values they hold pass PENDING_UNITS (a client-sized x-request-id or User-Agent)', async () => {
+    const { port } = await rawCollector();
+    const host = hostFor(port);
+    let released = 0;
+    const reporter = new ZipkinReporter({ ...host, releaseSpan: () => released++ }, provider);
+    cleanup.push(() => reporter.close());
+    for (const field of ['requestId', 'userAgent'] as const) {
+      released = 0;
+      for (let i = 0; i < 2; i++) {
+        const s = span(i);
+        s[field] = 'r'.repeat(PENDING_UNITS / 2 + 1);
+        reporter.add(s);
+      }
+      // Two spans, far fewer than PENDING_SPANS, but holding more than PENDING_UNITS: written (and handed back) now.
+      expect(released, field).toBe(2);
+    }
   });
 
   it('keeps at most one report in flight and a bounded queue when the collector never answers', async () => {
