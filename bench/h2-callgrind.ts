@@ -7,7 +7,7 @@
 // Run: npx tsc -p . && node dist/bench/h2-callgrind.js grpc|h2load WARM N NAME=CHECKOUT [NAME=CHECKOUT ...]
 //   e.g. node dist/bench/h2-callgrind.js grpc 8000 8000 base=/work/base new=.
 // Needs valgrind (callgrind_control) and, for h2load, nghttp2-client. Slow: some minutes per 10k gRPC requests.
-import { execFile, execFileSync, fork, spawn } from 'node:child_process';
+import { execFile, execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +25,8 @@ const IN_FLIGHT = 32;
 /** Per load (under valgrind the proxy runs some 50 times slower). */
 const LOAD_TIMEOUT_MS = 1_800_000;
 const id = (b: Buffer): Buffer => b;
+/** Every proxy started, killed at the end: one build failing must not leave the others running under valgrind. */
+const proxies = new Set<ChildProcess>();
 const UNARY = { path: '/bench.Echo/Unary', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id };
 
 /** Child: `count` unary calls to target, IN_FLIGHT at a time; prints {done, errors}. */
@@ -95,6 +97,7 @@ async function measure(mode: string, warm: number, n: number, dir: string, ports
   const out = join(dir, `callgrind.${name}`);
   const proxy = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, ...NODE_FLAGS, join(checkout, 'bin', 'isthmus.js'), 'proxy',
     '--bootstrap', join(dir, `${name}.yaml`), '--admin-port', '0', '--data-dir', join(dir, `${name}-data`), '--workers', '1', '--access-log', 'off'], { stdio: 'ignore' });
+  proxies.add(proxy);
   try {
     // Up once one request goes through (valgrind takes its time to start).
     for (let i = 0; (await load(mode, p, 1).catch(() => 0)) !== 1; i++) {
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
     const lines = await Promise.all(specs.map((s) => measure(mode, Number(warm), Number(n), dir, ports, s)));
     for (const l of lines) console.log(l);
   } finally {
+    for (const proxy of proxies) proxy.kill('SIGTERM');
     up.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
