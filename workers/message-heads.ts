@@ -167,6 +167,9 @@ export function encodeLocalResponse(status: number, body: string, extraHeaders: 
   return b;
 }
 
+/** '0'-'9', 'a'-'f' as bytes. */
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+
 /**
  * One write's worth of response body: a copy of buf[start, end) (the read
  * buffer is shared, see shared-read-buffer.ts), behind `head` when the
@@ -174,12 +177,19 @@ export function encodeLocalResponse(status: number, body: string, extraHeaders: 
  */
 export function encodeBodyPiece(head: Buffer | null, chunked: boolean, buf: Buffer, start: number, end: number): Buffer {
   const n = end - start;
-  const prefix = chunked ? n.toString(16) + '\r\n' : '';
+  // The chunk-size line is written digit by digit (lowercase hex, as n.toString(16)): no string per piece.
+  let digits = 1;
+  if (chunked) for (let v = n; v >= 16; v = Math.floor(v / 16)) digits++;
   const headLength = head === null ? 0 : head.length;
-  const piece = Buffer.allocUnsafe(headLength + prefix.length + n + (chunked ? 2 : 0));
+  const piece = Buffer.allocUnsafe(headLength + (chunked ? digits + 4 : 0) + n);
   let pos = head === null ? 0 : head.copy(piece, 0);
-  if (chunked) pos += piece.latin1Write(prefix, pos);
-  pos += buf.copy(piece, pos, start, end);
+  if (chunked) {
+    for (let v = n, k = pos + digits - 1; k >= pos; k--, v = Math.floor(v / 16)) piece[k] = HEX_DIGITS[v % 16]!;
+    pos += digits;
+    piece[pos++] = 13;
+    piece[pos++] = 10;
+  }
+  pos = copyRange(buf, start, end, piece, pos);
   if (chunked) {
     piece[pos++] = 13;
     piece[pos] = 10;

@@ -9,14 +9,15 @@ import type { ConnectionSecurity } from '../../src/stats/worker-stats-snapshot.j
 import { CHUNKED, FLAG, HEAD, parseRequestHead, type TlsCertificateInfo } from '../../src/native.js';
 import { ActiveRequest } from '../active-request.js';
 import type { DownstreamConnection } from '../downstream-connection.js';
+import { encodeBodyPiece } from '../message-heads.js';
 import { headOut, parseLimits } from '../parse-scratch.js';
+import { LAST_CHUNK } from '../request-body-reader.js';
 import type { WorkerContext } from '../worker-context.js';
 import { H1ResponseReader, type H2ResponseSink } from './h1-response-reader.js';
 import type { H2SessionSide, H2StreamBackend } from './h2-stream-backend.js';
 import { flushWatch, type FlushWaiter } from './h2-flush-watch.js';
 
-const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
-/** What chunkState hands a request without a chunked body: never decoded into (RequestBodyReader reads none). */
+/** What chunkState hands every request: never decoded into (RequestBodyReader reads no stream's chunked body). */
 const UNUSED_CHUNK_STATE = new Float64Array(CHUNKED.STATE_SIZE);
 const NGHTTP2_NO_ERROR = 0;
 const NGHTTP2_INTERNAL_ERROR = 2;
@@ -25,8 +26,6 @@ const NGHTTP2_CANCEL = 8;
 const DEFAULT_FLUSH_TIMEOUT_MS = 300_000;
 
 export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
-  /** The chunked request body's decoder state, made for a chunked request only (gRPC's; not h2load's GETs). */
-  private ownChunkState: Float64Array | null = null;
   /** Reads back what the request writes as HTTP/1.1; made on the first such write (responses in parts need none). */
   private reader: H1ResponseReader | null = null;
   private request: ActiveRequest | null = null;
@@ -59,9 +58,9 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
 
   // ---- what ActiveRequest asks of its connection ----
 
-  /** The request body's chunked decoder state (read by RequestBodyReader for a chunked body only). */
+  /** The request body's chunked decoder state: none is decoded (onData delivers a chunked body's DATA frames as chunks). */
   get chunkState(): Float64Array {
-    return this.chunkedBody ? (this.ownChunkState ??= new Float64Array(CHUNKED.STATE_SIZE)) : UNUSED_CHUNK_STATE;
+    return UNUSED_CHUNK_STATE;
   }
 
   get worker(): WorkerContext {
@@ -172,13 +171,11 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   onData(buf: Buffer, start: number, end: number): void {
     const req = this.request;
     if (req === null || !req.receivingBody) return;
-    const len = end - start;
     if (this.chunkedBody) {
-      const framed = Buffer.allocUnsafe(len + 12);
-      let at = framed.write(len.toString(16) + '\r\n', 0, 'latin1');
-      at += buf.copy(framed, at, start, end);
-      at += framed.write('\r\n', at, 'latin1');
-      req.onDownstreamBody(framed, 0, at);
+      // A DATA frame is one chunk, delivered as the request's chunked reader would deliver it once decoded (framed for
+      // upstream), without writing the chunk and decoding it back first. An empty frame is no chunk: as a chunk it
+      // would have read as the last one.
+      if (end > start) req.deliver(encodeBodyPiece(null, true, buf, start, end));
     } else {
       req.onDownstreamBody(buf, start, end);
     }
@@ -193,8 +190,11 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   onEnd(): void {
     const req = this.request;
     if (req === null || !req.receivingBody) return;
-    if (this.chunkedBody) req.onDownstreamBody(LAST_CHUNK, 0, LAST_CHUNK.length);
-    else req.downstreamProtocolError(); // content-length promised more than the stream carried
+    if (this.chunkedBody) {
+      // The last chunk as the chunked reader delivers it (the same constant: ActiveRequest adds the stream's trailers to it).
+      req.deliver(LAST_CHUNK);
+      req.bodyComplete();
+    } else req.downstreamProtocolError(); // content-length promised more than the stream carried
   }
 
   onDrain(): void {

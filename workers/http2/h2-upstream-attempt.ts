@@ -2,7 +2,6 @@
 // the attempt the router holds: reading the router's HTTP/1.1 request (its head, then the body, chunked framing
 // decoded), the copy kept to send a refused stream again, the circuit breaker's overflow, and the books kept once
 // the stream ends. Each subclass only puts the request on its wire and reads the response from it.
-import { CHUNKED } from '../../src/native.js';
 import { UpstreamFailure, type UpstreamStream } from '../upstream-connection.js';
 import { sendChunkedPieces } from './chunked-request-pieces.js';
 import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
@@ -28,8 +27,8 @@ export abstract class H2UpstreamAttempt<S extends StreamSlot> {
   protected chunked = false;
   /** The request has no body: its HEADERS end the stream. */
   protected bodyless = false;
-  /** The chunked request body's decoder state: made only for a chunked request (most h2 requests are not). */
-  protected chunkState: Float64Array | null = null;
+  /** ChunkedPieceSink: the chunked request body's decoder state, made only when a write needs the decoder. */
+  chunkState: Float64Array | null = null;
   protected ended = false;
   protected done = false;
   protected responded = false;
@@ -74,7 +73,7 @@ export abstract class H2UpstreamAttempt<S extends StreamSlot> {
       buf = buf.subarray(n);
     }
     if (this.chunked) {
-      const sent = sendChunkedPieces(buf, this.chunkState!, this);
+      const sent = sendChunkedPieces(buf, this);
       if (sent === null) this.fail(UpstreamFailure.PROTOCOL);
       return sent ?? true;
     }
@@ -99,9 +98,9 @@ export abstract class H2UpstreamAttempt<S extends StreamSlot> {
     else this.sent.push(buf);
   }
 
-  /** A chunked request's head was read: its body's decoder starts afresh. */
+  /** A request's head was read: its body's decoder starts afresh (made again if a write needs it). */
   protected resetChunkState(): void {
-    if (this.chunked) (this.chunkState ??= new Float64Array(CHUNKED.STATE_SIZE)).fill(0);
+    this.chunkState = null;
   }
 
   failProtocol(): void {
