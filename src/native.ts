@@ -24,6 +24,7 @@ interface IsthmusAddon {
   reservePort(host: string, port: number): BoundSocket;
   closeFd(fd: number): void;
   setMallocArenaMax(max: number): boolean;
+  setMallocThresholds(trimBytes: number, mmapBytes: number): boolean;
   releaseBinaryPages(): number;
   startPageReleaser(periodMs: number, limitMs: number): boolean;
   stopPageReleaser(): number;
@@ -209,6 +210,9 @@ export const stopPageReleaser: () => number = addon.stopPageReleaser;
 /** takes a count (1-1024); caps glibc's malloc arenas for threads that have none yet (native/malloc_tuning.cc);
  *  returns false where the C library has no such setting. */
 export const setMallocArenaMax: (max: number) => boolean = addon.setMallocArenaMax;
+/** takes glibc's trim and mmap thresholds in bytes (4096 to 64 MiB each); fixes them, which also ends glibc's raising
+ *  them after a large free (native/malloc_tuning.cc); returns false where the C library has no such settings. */
+export const setMallocThresholds: (trimBytes: number, mmapBytes: number) => boolean = addon.setMallocThresholds;
 
 /** takes a listening fd (from listenReusePort; the acceptor owns it from now on) and onAccept; accepts connections
  *  on this thread's event loop and calls onAccept(fd) with each new connection's fd (non-blocking; wrap it with
