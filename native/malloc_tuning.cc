@@ -13,7 +13,8 @@
 // early (a large ArrayBuffer), and from then on an arena keeps megabytes of
 // free memory resident: what V8's optimizing compiler allocates and frees in
 // its first seconds under load (zones of 3-5 MB per isolate) stays counted.
-// mallopt-ing either turns that adjustment off.
+// mallopt-ing either turns that adjustment off (src/process/malloc-thresholds.ts
+// says which values the proxy sets and why).
 #include "malloc_tuning.h"
 
 #if defined(__GLIBC__)
