@@ -60,7 +60,7 @@ class PageReleaser {
     std::unique_lock<std::mutex> lock(mutex_);
     while (!stop_ && std::chrono::steady_clock::now() < deadline) {
       lock.unlock();
-      ReleaseExecutablePages();
+      ReleaseCleanFilePages();
       lock.lock();
       rounds_++;
       wake_.wait_for(lock, period, [this] { return stop_; });

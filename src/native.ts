@@ -24,10 +24,11 @@ interface IsthmusAddon {
   reservePort(host: string, port: number): BoundSocket;
   closeFd(fd: number): void;
   setMallocArenaMax(max: number): boolean;
+  setMallocThresholds(trimBytes: number, mmapBytes: number): boolean;
   releaseBinaryPages(): number;
   startPageReleaser(periodMs: number, limitMs: number): boolean;
   stopPageReleaser(): number;
-  binaryPagesToRelease(smaps: string, exe: string): number[];
+  binaryPagesToRelease(smaps: string): number[];
   startAccepting(fd: number, onAccept: (fdOrError: number) => void): Acceptor;
   resumeAccepting(acceptor: Acceptor): void;
   stopAccepting(acceptor: Acceptor): void;
@@ -197,10 +198,10 @@ export const reservePort: (host: string, port: number) => BoundSocket = addon.re
 /** takes an fd returned above that was not handed to net.Server; closes it (throws with `.code` on failure). */
 export const closeFd: (fd: number) => void = addon.closeFd;
 
-/** takes nothing; drops this process's mappings of the node binary's clean read-only pages (native/binary_pages.cc); returns kB released. */
+/** takes nothing; drops this process's mappings of the clean read-only pages of the node binary, its libraries and addons (native/binary_pages.cc); returns kB released. */
 export const releaseBinaryPages: () => number = addon.releaseBinaryPages;
-/** takes an smaps text and an executable's path; returns the [start, end) pairs releaseBinaryPages would release (tests). */
-export const binaryPagesToRelease: (smaps: string, exe: string) => number[] = addon.binaryPagesToRelease;
+/** takes an smaps text; returns the [start, end) pairs releaseBinaryPages would release (tests). */
+export const binaryPagesToRelease: (smaps: string) => number[] = addon.binaryPagesToRelease;
 /** takes a period in ms (1..1000) and a limit (1..600000 ms); starts a thread releasing the binary's clean pages that
  *  often for at most limitMs (native/startup_page_releaser.cc); false when one runs already. */
 export const startPageReleaser: (periodMs: number, limitMs: number) => boolean = addon.startPageReleaser;
@@ -209,6 +210,9 @@ export const stopPageReleaser: () => number = addon.stopPageReleaser;
 /** takes a count (1-1024); caps glibc's malloc arenas for threads that have none yet (native/malloc_tuning.cc);
  *  returns false where the C library has no such setting. */
 export const setMallocArenaMax: (max: number) => boolean = addon.setMallocArenaMax;
+/** takes glibc's trim and mmap thresholds in bytes (4096 to 64 MiB each); fixes them, which also ends glibc's raising
+ *  them after a large free (native/malloc_tuning.cc); returns false where the C library has no such settings. */
+export const setMallocThresholds: (trimBytes: number, mmapBytes: number) => boolean = addon.setMallocThresholds;
 
 /** takes a listening fd (from listenReusePort; the acceptor owns it from now on) and onAccept; accepts connections
  *  on this thread's event loop and calls onAccept(fd) with each new connection's fd (non-blocking; wrap it with

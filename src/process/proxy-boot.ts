@@ -1,6 +1,7 @@
 // What `isthmus proxy` does first, from bin/isthmus.js before the CLI loads:
 // settings that only help when made before threads and modules exist.
 import { capMallocArenas } from './malloc-arenas.js';
+import { fixMallocThresholds } from './malloc-thresholds.js';
 import { startStartupReleaser, type StartupPages } from './startup-pages.js';
 
 /** Takes the arguments after `proxy`; returns the --startup-pages setting they give ("release" unless they say otherwise). */
@@ -15,8 +16,9 @@ export function startupPagesArgument(args: readonly string[]): StartupPages {
   return setting;
 }
 
-/** Takes the arguments after `proxy`; caps malloc arenas and starts the startup page releaser (option parsing, later, stops it when it was not wanted). */
+/** Takes the arguments after `proxy`; caps malloc arenas, fixes malloc's trim and mmap thresholds and starts the startup page releaser (option parsing, later, stops it when it was not wanted). */
 export function prepareProxyProcess(args: readonly string[]): void {
   capMallocArenas();
+  fixMallocThresholds();
   startStartupReleaser(startupPagesArgument(args));
 }

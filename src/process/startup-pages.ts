@@ -1,10 +1,10 @@
 // `isthmus proxy --startup-pages release` (the default): at three phase ends of
 // startup (Node's bootstrap and the CLI, the agent's module graph, serving)
-// the proxy drops its mappings of the node binary's clean read-only pages
-// (native/binary_pages.cc). Startup touches far more of the binary than
-// serving does: the dynamic symbol tables the linker read while binding
-// libraries and addons, the parser and module-loader code, Node's JavaScript
-// sources. Those pages stay in the page cache (shared with every other node
+// the proxy drops its mappings of the clean read-only pages of the node
+// binary and of its shared libraries and addons (native/binary_pages.cc).
+// Startup touches far more of them than serving does: the dynamic symbol
+// tables the linker read while binding libraries and addons, the parser and
+// module-loader code, Node's JavaScript sources. Those pages stay in the page cache (shared with every other node
 // process on the host); the proxy faults back the ones it uses (minor faults,
 // once). The process's RSS then counts what it serves with, not what it
 // started with: 1 worker, peak 66 -> ~50 MB, steady under load 64 -> 47 MB.
@@ -12,7 +12,7 @@ import { releaseBinaryPages, startPageReleaser, stopPageReleaser } from '../nati
 
 export type StartupPages = 'release' | 'keep';
 
-/** Takes the --startup-pages setting; returns kB of the node binary's pages released (0 with "keep" or where unsupported). */
+/** Takes the --startup-pages setting; returns kB of the binary's and libraries' pages released (0 with "keep" or where unsupported). */
 export function releaseStartupPages(setting: StartupPages): number {
   if (setting !== 'release') return 0;
   try {

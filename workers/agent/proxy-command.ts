@@ -3,6 +3,7 @@
 import { createLogger, reportStartFailure } from '../../src/log.js';
 import { GracefulStop, exitProcess } from '../../src/process/graceful-stop.js';
 import { helpText } from '../../src/cli/options.js';
+import { limitInliningForWorkers } from '../../src/process/inlining-budget.js';
 import { releaseStartupPages, startStartupReleaser, stopStartupReleaser } from '../../src/process/startup-pages.js';
 import type { ProxyAgent } from './proxy-agent.js';
 import { PROXY_COMMAND, parseProxyOptions } from './proxy-options.js';
@@ -17,6 +18,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const options = parsed.options;
+  // Before any worker isolate compiles: their first second under load is the peak (src/process/inlining-budget.ts).
+  limitInliningForWorkers(options.workers);
   // Startup's own pages go at each phase end, so they never pile up (Node's bootstrap and the CLI here, the
   // module graph below, the rest once serving: proxy-agent.ts): peak RSS is what serving needs.
   releaseStartupPages(options.startupPages);

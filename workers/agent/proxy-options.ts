@@ -75,7 +75,7 @@ export interface ProxyOptions {
   /** Capacity of the shared state (circuit breakers, health, outlier counters): cluster and endpoint slots. */
   readonly maxClusters: number;
   readonly maxEndpoints: number;
-  /** --startup-pages: drop the node binary's pages only startup used (src/process/startup-pages.ts). */
+  /** --startup-pages: drop the node binary's and its libraries' pages only startup used (src/process/startup-pages.ts). */
   readonly startupPages: StartupPages;
   /** --main-thread-data-plane: with workers >= 2, worker 0 serves on the main thread (mixed-data-plane-host.ts). */
   readonly mainThreadDataPlane: boolean;
@@ -152,7 +152,7 @@ export const PROXY_COMMAND: CommandSpec = {
     { name: 'max-endpoints', type: 'integer', valueName: 'N', default: 16384, description: 'most upstream endpoints over all clusters (shared-state slots: 64 bytes each)', validate: intBetween(1, 1 << 22) },
     {
       name: 'startup-pages', type: 'string', valueName: 'release|keep', default: 'release',
-      description: 'release: once started (and at two points during startup) drop this process\'s mappings of the node binary\'s pages only startup used (they stay in the page cache, shared; RSS then counts what serving uses); keep: leave them mapped',
+      description: 'release: once started (and at two points during startup) drop this process\'s mappings of the node binary\'s and its libraries\' pages only startup used (they stay in the page cache, shared; RSS then counts what serving uses); keep: leave them mapped',
       validate: (v) => (v === 'release' || v === 'keep' ? undefined : `expected release or keep, got '${String(v)}'`),
     },
     {
