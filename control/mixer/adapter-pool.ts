@@ -69,7 +69,8 @@ export class AdapterPool {
   private readonly timeoutMs: number;
   private readonly log: Logger;
   private readonly inline: InlineHandlers;
-  private metrics = '';
+  /** The pool threads' metrics texts as of the last refresh. */
+  private poolMetrics: readonly string[] = [];
   private metricsPending = false;
   private closed = false;
   /** Report batches dropped because the pool was busy (the /metrics counter). */
@@ -181,7 +182,6 @@ export class AdapterPool {
     if (this.inline.has(handler)) {
       if (this.closed) return false;
       this.inline.report(handler, instances);
-      this.refreshMetricsSoon();
       return true;
     }
     const lane = this.laneOf.get(handler);
@@ -201,21 +201,24 @@ export class AdapterPool {
     return true;
   }
 
-  /** The handlers' Prometheus text as of the last refresh (the admin API's /metrics is synchronous). */
+  /**
+   * The handlers' Prometheus text: inline handlers' as of now, pool threads' as of the last refresh (the admin API's
+   * /metrics is synchronous). Inline text is made only when asked for, not after every Report.
+   */
   metricsText(): string {
     this.refreshMetricsSoon();
-    return this.metrics;
+    return mergeMetricsTexts([...this.inline.metricsTexts(), ...this.poolMetrics]);
   }
 
   /** Resolves once the handlers' metrics text is fresh (tests, and /metrics right after a report). */
   async refreshMetrics(): Promise<string> {
     const answers = await Promise.all(this.lanes.map((lane) => lane.pool.run({ op: 'metrics' }).catch(() => null)));
-    this.metrics = mergeMetricsTexts([...this.inline.metricsTexts(), ...answers.map((a) => (a?.kind === 'metrics' ? a.text : ''))]);
-    return this.metrics;
+    this.poolMetrics = answers.map((a) => (a?.kind === 'metrics' ? a.text : ''));
+    return mergeMetricsTexts([...this.inline.metricsTexts(), ...this.poolMetrics]);
   }
 
   private refreshMetricsSoon(): void {
-    if (this.metricsPending || this.closed) return;
+    if (this.metricsPending || this.closed || this.lanes.length === 0) return;
     this.metricsPending = true;
     setTimeout(() => {
       void this.refreshMetrics().finally(() => {

@@ -11,6 +11,8 @@ import { parsePrometheusParams, type PrometheusMetric, type PrometheusParams } f
 
 /** Label values come from requests; longer ones are cut so maxSeries bounds memory. */
 export const MAX_LABEL_VALUE_LENGTH = 1024;
+/** A full handler looks for expired series at most this often (each look walks every series). */
+const EXPIRY_SCAN_MS = 1000;
 
 interface Series {
   readonly labels: readonly string[];
@@ -49,6 +51,7 @@ class PrometheusHandler implements AdapterHandler {
   private seriesCount = 0;
   private droppedSeries = 0;
   private rejectedValues = 0;
+  private lastExpiryScan = -Infinity;
 
   constructor(private readonly params: PrometheusParams, private readonly context: HandlerContext, private readonly now: () => number) {
     for (const metric of params.metrics) {
@@ -104,7 +107,8 @@ class PrometheusHandler implements AdapterHandler {
   /** Drops series not updated within metricsExpiryDuration; returns true when there is room for a new one. */
   private expire(now: number): boolean {
     const expiry = this.params.metricsExpiryMs;
-    if (expiry > 0) {
+    if (expiry > 0 && now - this.lastExpiryScan >= EXPIRY_SCAN_MS) {
+      this.lastExpiryScan = now;
       for (const bySeries of this.series.values()) {
         for (const [key, series] of bySeries) {
           if (now - series.lastUpdate >= expiry) {
@@ -163,4 +167,5 @@ export const prometheusAdapter: Adapter = {
   templates: ['metric'],
   parseParams: parsePrometheusParams,
   createHandler: (params, context) => createPrometheusHandler(params as PrometheusParams, context),
+  inline: () => true,
 };
