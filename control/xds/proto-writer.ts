@@ -4,25 +4,9 @@
 // so pushing to a thousand streams costs a thousand concatenations, not a
 // thousand protobuf encodings.
 
+import { varintSize, writeVarint } from '../../src/xds/proto-varint.js';
+
 const WIRE_LENGTH_DELIMITED = 2;
-
-function varintSize(value: number): number {
-  let size = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(target: Buffer, offset: number, value: number): number {
-  while (value >= 0x80) {
-    target[offset++] = (value % 128) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  target[offset++] = value;
-  return offset;
-}
 
 /** Tag + length prefix + bytes of one length-delimited field. */
 export function lengthDelimitedField(fieldNumber: number, bytes: Uint8Array): Buffer {

@@ -17,6 +17,7 @@
 // that past the batch's flush threshold.
 import type { StaticAttribute, WireAttributeValue } from '../../../src/config/mixer-filter-config.js';
 import { ValueType, type AttributeValue, type StringMap } from '../../../src/policy/attribute-value.js';
+import { varintSize } from '../../../src/xds/proto-varint.js';
 
 /** One request's encoded attributes, at most (request.headers of a large head fits). */
 export const MAX_REPORT_ENTRY_BYTES = 128 * 1024;
@@ -196,15 +197,6 @@ export class WireWriter {
     this.pos += this.buf.write(s, this.pos);
     this.endLen(at, reserve);
   }
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    size++;
-  }
-  return size;
 }
 
 /** One report attribute of a filter's config: its key bytes and type, or, static, its whole map entry. */
