@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy, type RunningProxy } from './harness.js';
-import { chainsListener, downstreamTls, staticCluster } from '../support/tls-bootstrap.js';
+import { tlsTerminationBootstrap } from '../support/tls-bootstrap.js';
 import { TestCa } from '../support/tls-certs.js';
 
 const BODY = 1024;
@@ -93,14 +93,7 @@ describe.each([{ transport: 'native' }, { transport: 'node' }] as const)('--tran
     upstream = await startRawUpstream();
     proxy = await startProxy({
       args: ['--transport', transport],
-      bootstrap: {
-        static_resources: {
-          listeners: [chainsListener('tls', [{ transportSocket: downstreamTls({ certificates: [serverCert] }) }], {
-            virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }],
-          }, false)],
-          clusters: [staticCluster('app', (upstream.address() as net.AddressInfo).port)],
-        },
-      },
+      bootstrap: tlsTerminationBootstrap(serverCert, (upstream.address() as net.AddressInfo).port),
     });
   }, 60_000);
 

@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy, type RunningProxy } from './harness.js';
-import { chainsListener, downstreamTls, staticCluster } from '../support/tls-bootstrap.js';
+import { tlsTerminationBootstrap } from '../support/tls-bootstrap.js';
 import { TestCa } from '../support/tls-certs.js';
 import { TLS12_AES128_GCM, Tls12ClientSealer, serverRandom } from '../support/tls12-records.js';
 
@@ -116,14 +116,7 @@ describe.each([{ transport: 'native' }, { transport: 'node' }] as const)('--tran
     upstream = await startUpstream();
     proxy = await startProxy({
       args: ['--transport', transport],
-      bootstrap: {
-        static_resources: {
-          listeners: [chainsListener('tls', [{ transportSocket: downstreamTls({ certificates: [serverCert] }) }], {
-            virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }],
-          }, false)],
-          clusters: [staticCluster('app', (upstream.address() as net.AddressInfo).port)],
-        },
-      },
+      bootstrap: tlsTerminationBootstrap(serverCert, (upstream.address() as net.AddressInfo).port),
     });
   }, 60_000);
 

@@ -83,3 +83,15 @@ export function staticCluster(name: string, port: number, transportSocket?: Reco
     },
   };
 }
+
+/** A bootstrap with one listener, `tls`, terminating TLS with `certificate` and routing everything to 127.0.0.1:upstreamPort (cluster app). */
+export function tlsTerminationBootstrap(certificate: TlsCertFiles, upstreamPort: number): Record<string, unknown> {
+  return {
+    static_resources: {
+      listeners: [chainsListener('tls', [{ transportSocket: downstreamTls({ certificates: [certificate] }) }], {
+        virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }],
+      }, false)],
+      clusters: [staticCluster('app', upstreamPort)],
+    },
+  };
+}
