@@ -9,6 +9,7 @@
 // wins over an ALLOW policy that matches the same request.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { betaDenier } from '../support/policy-mesh.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isthmus, startControl, startMeshSidecar, type RunningControl } from '../control/e2e/control-harness.js';
 import { admin, metricSum, outboundPort, request, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
@@ -32,29 +33,7 @@ async function call(from: RunningProxy, path: string, user: string): Promise<{ s
   return { status: r.status, body: r.body };
 }
 
-const DENIER = `apiVersion: config.istio.io/v1alpha2
-kind: handler
-metadata: {name: deny-beta, namespace: istio-system}
-spec:
-  compiledAdapter: denier
-  params:
-    status: {code: 7, message: beta users are not allowed}
----
-apiVersion: config.istio.io/v1alpha2
-kind: instance
-metadata: {name: nothing, namespace: istio-system}
-spec:
-  compiledTemplate: checknothing
----
-apiVersion: config.istio.io/v1alpha2
-kind: rule
-metadata: {name: deny-beta, namespace: istio-system}
-spec:
-  match: request.headers["x-user"] == "beta"
-  actions:
-  - handler: deny-beta
-    instances: [nothing]
-`;
+const DENIER = betaDenier('request.headers["x-user"] == "beta"');
 
 /** One denier per attribute the two paths used to see differently: the peer's identity and the destination service. */
 const IDENTITY_RULES = ([

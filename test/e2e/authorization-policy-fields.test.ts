@@ -12,36 +12,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isthmus, securePort, startControl, startMeshSidecar, type RunningControl } from '../control/e2e/control-harness.js';
 import { outboundPort, request, startSidecar, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
-import { requestFrom } from '../support/policy-mesh.js';
+import { betaDenier, requestFrom } from '../support/policy-mesh.js';
 
 // A slow Mixer Check on a loaded machine must not fail open past the denier rule.
 const CONTROL_ARGS = ['--registration-grace', '500ms', '--push-debounce-quiet', '20ms', '--policy-check-timeout', '5s'];
 const DENIED = '403 RBAC: access denied';
 
 /** A Mixer denier on x-user: beta, for the CUSTOM policy's ext_authz answers. */
-const DENIER = `apiVersion: config.istio.io/v1alpha2
-kind: handler
-metadata: {name: deny-beta, namespace: istio-system}
-spec:
-  compiledAdapter: denier
-  params:
-    status: {code: 7, message: beta users are not allowed}
----
-apiVersion: config.istio.io/v1alpha2
-kind: instance
-metadata: {name: nothing, namespace: istio-system}
-spec:
-  compiledTemplate: checknothing
----
-apiVersion: config.istio.io/v1alpha2
-kind: rule
-metadata: {name: deny-beta, namespace: istio-system}
-spec:
-  match: request.headers["x-user"] == "beta" && request.path.startsWith("/guarded")
-  actions:
-  - handler: deny-beta
-    instances: [nothing]
-`;
+const DENIER = betaDenier('request.headers["x-user"] == "beta" && request.path.startsWith("/guarded")');
 
 let control: RunningControl;
 let app: Upstream;

@@ -92,3 +92,30 @@ export function requestFrom(port: number, path: string, headers: Record<string, 
     req.end();
   });
 }
+
+/** Mixer config: a denier (code 7, "beta users are not allowed") for the requests `match` selects. */
+export function betaDenier(match: string): string {
+  return `apiVersion: config.istio.io/v1alpha2
+kind: handler
+metadata: {name: deny-beta, namespace: istio-system}
+spec:
+  compiledAdapter: denier
+  params:
+    status: {code: 7, message: beta users are not allowed}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: instance
+metadata: {name: nothing, namespace: istio-system}
+spec:
+  compiledTemplate: checknothing
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: deny-beta, namespace: istio-system}
+spec:
+  match: ${match}
+  actions:
+  - handler: deny-beta
+    instances: [nothing]
+`;
+}
