@@ -4,13 +4,13 @@
 // client's address (clients bound to 127.0.0.x); the sidecar's Reports reach a
 // statsd handler (a UDP socket here) and a fluentd handler (a forward-protocol
 // TCP receiver here, decoding msgpack with no help from the adapter's code).
-import { decodeMulti, decodeMultiStream, ExtData } from '@msgpack/msgpack';
+import { ExtData } from '@msgpack/msgpack';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from './harness.js';
 import { mixerDoc } from '../support/mixer-config.js';
 import { startPolicyMesh, type PolicyMesh } from '../support/policy-mesh.js';
+import { ForwardReceiver } from '../support/fluentd-receiver.js';
 
 let mesh: PolicyMesh | null = null;
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -101,44 +101,3 @@ async function udpReceiver(): Promise<{ port: number; lines: string[]; close(): 
   return { port: socket.address().port, lines, close: () => new Promise((resolve) => socket.close(() => resolve())) };
 }
 
-/** A Fluentd forward input (Message, Forward and PackedForward modes); EventTime stays an ExtData of type 0. */
-class ForwardReceiver {
-  readonly received: { tag: string; time: unknown; record: Record<string, unknown> }[] = [];
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-
-  async listen(): Promise<number> {
-    const server = createServer((socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      socket.on('error', () => {});
-      void this.read(socket);
-    });
-    this.server = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return (server.address() as AddressInfo).port;
-  }
-
-  private async read(socket: Socket): Promise<void> {
-    try {
-      for await (const message of decodeMultiStream(socket)) {
-        const [tag, second, third] = message as [string, unknown, unknown];
-        if (second instanceof Uint8Array) for (const entry of decodeMulti(second)) this.push(tag, entry);
-        else if (Array.isArray(second)) for (const entry of second) this.push(tag, entry);
-        else this.push(tag, [second, third]);
-      }
-    } catch {
-      socket.destroy();
-    }
-  }
-
-  private push(tag: string, entry: unknown): void {
-    const [time, record] = entry as [unknown, Record<string, unknown>];
-    this.received.push({ tag, time, record });
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-}

@@ -2,70 +2,14 @@
 // forward-protocol receiver in the test (a TCP server decoding msgpack), with
 // tags, EventTime, integerDuration; a receiver that goes away and comes back;
 // and the bound on queued entries.
-import { decodeMulti, decodeMultiStream } from '@msgpack/msgpack';
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AdapterHandler } from '../../../../control/mixer/adapter.js';
 import { adapterByName } from '../../../../control/mixer/adapter-registry.js';
 import { EventTime, forwardCodec } from '../../../../control/mixer/adapters/fluentd-forward.js';
 import { eventually, instance, testContext } from './handler-context.js';
+import { ForwardReceiver } from '../../../support/fluentd-receiver.js';
 
 const fluentd = adapterByName('fluentd')!;
-
-interface Received {
-  tag: string;
-  time: EventTime;
-  record: Record<string, unknown>;
-}
-
-/** A Fluentd forward input: accepts Message, Forward and PackedForward modes. */
-class ForwardReceiver {
-  readonly received: Received[] = [];
-  connections = 0;
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-
-  async listen(port = 0): Promise<number> {
-    const server = createServer((socket) => {
-      this.connections++;
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      socket.on('error', () => {});
-      void this.read(socket);
-    });
-    this.server = server;
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    return (server.address() as AddressInfo).port;
-  }
-
-  private async read(socket: Socket): Promise<void> {
-    try {
-      for await (const message of decodeMultiStream(socket, { extensionCodec: forwardCodec })) {
-        const [tag, second, third] = message as [string, unknown, unknown];
-        if (second instanceof Uint8Array) {
-          for (const entry of decodeMulti(second, { extensionCodec: forwardCodec })) this.push(tag, entry);
-        } else if (Array.isArray(second)) {
-          for (const entry of second) this.push(tag, entry);
-        } else {
-          this.push(tag, [second, third]);
-        }
-      }
-    } catch {
-      socket.destroy();
-    }
-  }
-
-  private push(tag: string, entry: unknown): void {
-    const [time, record] = entry as [EventTime, Record<string, unknown>];
-    this.received.push({ tag, time, record });
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise((r) => this.server?.close(r));
-  }
-}
 
 const cleanup: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -84,7 +28,7 @@ const log = (variables: Record<string, unknown>, valueTypes?: Record<string, 'DU
 
 describe('fluentd adapter', () => {
   it('delivers log entries in the forward protocol, tagged, with EventTime and durations as Istio writes them', async () => {
-    const receiver = new ForwardReceiver();
+    const receiver = new ForwardReceiver<EventTime>(forwardCodec);
     cleanup.push(() => receiver.close());
     const port = await receiver.listen();
     const handler = handlerFor({ address: `127.0.0.1:${port}`, pushIntervalDuration: '50ms' });
@@ -108,7 +52,7 @@ describe('fluentd adapter', () => {
   });
 
   it('pushes as soon as maxBatchSizeBytes are queued, before the interval', async () => {
-    const receiver = new ForwardReceiver();
+    const receiver = new ForwardReceiver<EventTime>(forwardCodec);
     cleanup.push(() => receiver.close());
     const port = await receiver.listen();
     const handler = handlerFor({ address: `127.0.0.1:${port}`, pushIntervalDuration: '1h', maxBatchSizeBytes: 2048 });
@@ -117,7 +61,7 @@ describe('fluentd adapter', () => {
   });
 
   it('reconnects to a receiver that went away and came back, keeping what it could not send (bounded)', async () => {
-    const receiver = new ForwardReceiver();
+    const receiver = new ForwardReceiver<EventTime>(forwardCodec);
     const port = await receiver.listen();
     const context = testContext();
     const handler = handlerFor({ address: `127.0.0.1:${port}`, pushIntervalDuration: '50ms', instanceBufferSize: 5 }, context);
@@ -132,7 +76,7 @@ describe('fluentd adapter', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(context.lines.filter((l) => l.msg.includes('cannot connect'))).toHaveLength(1);
 
-    const back = new ForwardReceiver();
+    const back = new ForwardReceiver<EventTime>(forwardCodec);
     cleanup.push(() => back.close());
     await back.listen(port);
     const got = await eventually(() => (back.received.length >= 5 ? back.received : undefined));
