@@ -42,6 +42,11 @@ export interface NodeReadResult {
   readonly serviceAccount?: string;
 }
 
+/** Bounds on LABELS: Kubernetes allows 317-character keys (253 prefix + 63 name) and 63-character values; values get the other keys' 256. */
+const MAX_LABELS = 64;
+const MAX_LABEL_KEY = 317;
+const MAX_LABEL_VALUE = 256;
+
 function readPort(metadata: Record<string, unknown>, key: string, problems: string[]): number | undefined {
   const value = metadata[key];
   if (value === undefined) return undefined;
@@ -71,9 +76,14 @@ export function readNodeMetadata(nodeId: string, metadata: Record<string, unknow
     if (typeof rawLabels !== 'object' || rawLabels === null || Array.isArray(rawLabels)) {
       problems.push(`node metadata ${k.LABELS} must be a map of strings`);
     } else {
-      for (const [key, value] of Object.entries(rawLabels).slice(0, 64)) {
-        if (typeof value === 'string') labels[key] = value;
-        else problems.push(`node metadata ${k.LABELS}.${key} must be a string`);
+      // Peer input kept for the proxy's lifetime and copied into every Check's source.labels: bounded.
+      const entries = Object.entries(rawLabels);
+      if (entries.length > MAX_LABELS) problems.push(`node metadata ${k.LABELS} has ${entries.length} labels; the first ${MAX_LABELS} are kept`);
+      for (const [key, value] of entries.slice(0, MAX_LABELS)) {
+        if (key.length > MAX_LABEL_KEY) problems.push(`node metadata ${k.LABELS} key ${JSON.stringify(key.slice(0, 32))}... is longer than ${MAX_LABEL_KEY} characters`);
+        else if (typeof value !== 'string') problems.push(`node metadata ${k.LABELS}.${key} must be a string`);
+        else if (value.length > MAX_LABEL_VALUE) problems.push(`node metadata ${k.LABELS}.${key} must be at most ${MAX_LABEL_VALUE} characters`);
+        else labels[key] = value;
       }
     }
   }

@@ -33,4 +33,16 @@ describe('readNodeMetadata', () => {
     expect(result.announcement).toBeUndefined();
     expect(result.proxy).toEqual({ id: 'n', namespace: 'default', labels: {}, address: '127.0.0.1' });
   });
+  it('bounds the labels a peer announces: count, key and value length, each named', () => {
+    const many = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`k${i}`, 'v']));
+    const counted = readNodeMetadata('n', { LABELS: many });
+    expect(counted.problems).toEqual(['node metadata LABELS has 70 labels; the first 64 are kept']);
+    expect(Object.keys(counted.proxy.labels)).toHaveLength(64);
+    const long = readNodeMetadata('n', { LABELS: { ['x'.repeat(318)]: 'v', team: 'y'.repeat(257), app: 'ok' } });
+    expect(long.problems).toEqual([
+      `node metadata LABELS key "${'x'.repeat(32)}"... is longer than 317 characters`,
+      'node metadata LABELS.team must be at most 256 characters',
+    ]);
+    expect(long.proxy.labels).toEqual({ app: 'ok' });
+  });
 });
