@@ -343,9 +343,9 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     import('./xds/ads-server.js'), import('./xds/snapshot-cache.js'), import('./mesh/mesh-publisher.js'),
     import('./registry/service-registry.js'), import('./admin/xds-admin-routes.js'),
   ]);
-  const [{ CertificateAuthority: Ca }, { CaMaterialError }, { addCertificateService }, { caAdminRoutes }, { ServingCertificate }] = await Promise.all([
+  const [{ CertificateAuthority: Ca }, { CaMaterialError }, { addCertificateService }, { caAdminRoutes }, { ServingCertificate }, { tokenStreamAuthenticator }] = await Promise.all([
     import('./ca/certificate-authority.js'), import('./ca/ca-material.js'), import('./ca/certificate-service.js'), import('./ca/ca-admin-routes.js'),
-    import('./ca/serving-certificate.js'),
+    import('./ca/serving-certificate.js'), import('./ca/xds-stream-identity.js'),
   ]);
   const [{ PolicyRuntime }, { addMixerService }, { addExtAuthzService }, { loadPluginAdapters, pluginUrl }, { loadDispatchPolicy }] = await Promise.all([
     import('./mixer/policy-runtime.js'), import('./mixer/mixer-service.js'), import('./mixer/ext-authz-service.js'),
@@ -424,7 +424,7 @@ export async function startControl(options: ControlOptions, log: Logger): Promis
     }
     const meshPublisher = publisher;
     ca.onTrustBundle((pem) => meshPublisher.setTrustBundle(pem)); // ROOTCA over ADS
-    ads = createAdsServer(cache, publisher.callbacks, { logger: log.child({ component: 'xds' }) });
+    ads = createAdsServer(cache, publisher.callbacks, { logger: log.child({ component: 'xds' }), authenticate: tokenStreamAuthenticator(ca) });
     addCertificateService(ads.server, ca, log.child({ component: 'ca' }));
     const policyLog = log.child({ component: 'mixer' });
     policy = await PolicyRuntime.start({

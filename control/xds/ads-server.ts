@@ -3,11 +3,11 @@
 // (incremental), serving whatever the SnapshotCache holds for each node.
 // Responses are assembled from pre-encoded bytes, so the service's response
 // serializer passes Buffers through untouched.
-import { Server, ServerCredentials, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { loadXdsProtos } from './protos.js';
 import type { SnapshotCache } from './snapshot-cache.js';
-import { DEFAULT_STREAM_LIMITS, type AdsCallbacks, type AdsStreamLimits, type StatusSource, type StreamStatus } from './ads-stream.js';
+import { DEFAULT_STREAM_SETTINGS, TRANSPORT_METADATA, type AdsCallbacks, type AdsStreamSettings, type StatusSource, type StreamAuthenticator, type StreamStatus } from './ads-stream.js';
 import { SotwStream, type DiscoveryRequest } from './sotw-stream.js';
 import { DeltaStream, type DeltaDiscoveryRequest } from './delta-stream.js';
 
@@ -19,6 +19,8 @@ export interface AdsServerOptions {
   maxReceiveMessageLength?: number;
   /** Names one stream may subscribe to per resource type (SotW resource_names, delta subscriptions and initial_resource_versions). Default 10000. */
   maxResourceNamesPerType?: number;
+  /** Checks who opens each stream on its first request (the TLS port's bootstrap tokens: control/ca/xds-stream-identity.ts). */
+  authenticate?: StreamAuthenticator;
 }
 
 export interface AdsServer {
@@ -46,13 +48,34 @@ function passThroughService(): ServiceDefinition {
   return service as ServiceDefinition;
 }
 
+/**
+ * takes the set of TLS-bound ports; returns an interceptor that writes into each call's metadata which port kind it
+ * came in on (TRANSPORT_METADATA), replacing whatever a client sent under that key. The surface call grpc-js hands a
+ * handler does not say, and its auth context names TLS only when a client certificate verified.
+ */
+function transportMarker(tlsPorts: ReadonlySet<number>): ServerInterceptor {
+  return (_method, call) => new ServerInterceptingCall(call, {
+    start: (next) => next({
+      onReceiveMetadata: (metadata, forward) => {
+        metadata.set(TRANSPORT_METADATA, tlsPorts.has(call.getConnectionInfo().localPort ?? -1) ? 'tls' : 'plaintext');
+        forward(metadata);
+      },
+    }),
+  });
+}
+
 export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = {}, options: AdsServerOptions = {}): AdsServer {
   const log = options.logger ?? createLogger('xds');
+  const tlsPorts = new Set<number>();
   const server = new Server({
     'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE,
+    interceptors: [transportMarker(tlsPorts)],
   });
   const streams = new Set<StatusSource>();
-  const limits: AdsStreamLimits = { maxResourceNamesPerType: options.maxResourceNamesPerType ?? DEFAULT_STREAM_LIMITS.maxResourceNamesPerType };
+  const settings: AdsStreamSettings = {
+    maxResourceNamesPerType: options.maxResourceNamesPerType ?? DEFAULT_STREAM_SETTINGS.maxResourceNamesPerType,
+    ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
+  };
   let nextStreamId = 0;
   const forget = (stream: StatusSource): void => {
     streams.delete(stream);
@@ -60,10 +83,10 @@ export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = 
 
   const implementation: UntypedServiceImplementation = {
     StreamAggregatedResources(call: ServerDuplexStream<DiscoveryRequest, Buffer>): void {
-      streams.add(new SotwStream(++nextStreamId, 'sotw', call, cache, callbacks, log, forget, limits));
+      streams.add(new SotwStream(++nextStreamId, 'sotw', call, cache, callbacks, log, forget, settings));
     },
     DeltaAggregatedResources(call: ServerDuplexStream<DeltaDiscoveryRequest, Buffer>): void {
-      streams.add(new DeltaStream(++nextStreamId, 'delta', call, cache, callbacks, log, forget, limits));
+      streams.add(new DeltaStream(++nextStreamId, 'delta', call, cache, callbacks, log, forget, settings));
     },
   };
   server.addService(passThroughService(), implementation);
@@ -73,8 +96,10 @@ export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = 
     listen(host: string, port: number): Promise<number> {
       return bind(server, host, port, ServerCredentials.createInsecure());
     },
-    listenTls(host: string, port: number, credentials: ServerCredentials): Promise<number> {
-      return bind(server, host, port, credentials);
+    async listenTls(host: string, port: number, credentials: ServerCredentials): Promise<number> {
+      const bound = await bind(server, host, port, credentials);
+      tlsPorts.add(bound);
+      return bound;
     },
     status(): StreamStatus[] {
       const out: StreamStatus[] = [];

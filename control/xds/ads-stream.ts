@@ -61,13 +61,15 @@ export interface StreamStatus {
 }
 
 /** Per-stream limits on what a proxy may make the control plane hold. */
-export interface AdsStreamLimits {
+export interface AdsStreamSettings {
   /** Names one stream may subscribe to (or announce in initial_resource_versions) per type. */
   readonly maxResourceNamesPerType: number;
+  /** Checks who opens the stream (control/ca/xds-stream-identity.ts); every stream is served when absent. */
+  readonly authenticate?: StreamAuthenticator;
 }
 
 /** Istiod and Envoy have no such knob; 10k names per type is far above any real sidecar's need. */
-export const DEFAULT_STREAM_LIMITS: AdsStreamLimits = Object.freeze({ maxResourceNamesPerType: 10_000 });
+export const DEFAULT_STREAM_SETTINGS: AdsStreamSettings = Object.freeze({ maxResourceNamesPerType: 10_000 });
 
 /** Per stream and type; subclasses add their own fields. */
 export interface TypeState {
@@ -86,6 +88,22 @@ export interface StatusSource {
 
 /** Tells malformed input (answered with INVALID_ARGUMENT) from our own bugs. */
 export class BadRequest extends Error {}
+
+/** A stream its authenticator turns away: ends with this gRPC status and message. */
+export class StreamRefused extends Error {
+  constructor(readonly code: GrpcStatus, message: string) {
+    super(message);
+  }
+}
+
+/** The metadata key where the ADS server notes the port kind a call came in on: `tls` or `plaintext` (ads-server.ts). */
+export const TRANSPORT_METADATA = 'x-isthmus-transport';
+
+/** The call as an authenticator sees it: its metadata (with TRANSPORT_METADATA) and peer. */
+export type StreamCall = Pick<ServerDuplexStream<unknown, Buffer>, 'metadata' | 'getPeer'>;
+
+/** Runs on a stream's first request: returns the node to serve or throws StreamRefused. */
+export type StreamAuthenticator = (node: NodeIdentity, call: StreamCall) => NodeIdentity;
 
 /** A request within the protocol that asks for more than a stream may hold (answered with RESOURCE_EXHAUSTED). */
 export class LimitExceeded extends BadRequest {}
@@ -120,7 +138,7 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
     protected readonly callbacks: AdsCallbacks,
     protected readonly log: Logger,
     private readonly onClose: (stream: StatusSource) => void,
-    protected readonly limits: AdsStreamLimits = DEFAULT_STREAM_LIMITS,
+    protected readonly settings: AdsStreamSettings = DEFAULT_STREAM_SETTINGS,
   ) {
     call.on('data', (request: Request) => this.receive(request));
     call.on('drain', () => this.drained());
@@ -222,6 +240,11 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
       if (this.node === undefined) this.open(request);
       this.handleRequest(request, this.node!);
     } catch (error) {
+      if (error instanceof StreamRefused) {
+        this.log.warn({ streamId: this.streamId, peer: this.call.getPeer(), refused: error.message }, 'xDS stream refused');
+        this.fail(error.code, error.message);
+        return;
+      }
       const bad = error instanceof BadRequest;
       const limit = error instanceof LimitExceeded;
       this.log.warn({ err: error, streamId: this.streamId, node: this.node?.id }, limit ? 'xDS request over a stream limit' : bad ? 'malformed xDS request' : 'xDS stream failed');
@@ -235,12 +258,14 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
     if (node === undefined || node === null || typeof node.id !== 'string' || node.id === '') {
       throw new BadRequest('the first request of a stream must carry node.id');
     }
-    this.node = Object.freeze({
+    const claimed: NodeIdentity = Object.freeze({
       id: node.id,
       cluster: typeof node.cluster === 'string' ? node.cluster : '',
       metadata: structToJson(node.metadata),
       ...nodeLocality(node.locality),
     });
+    // Before the node is known to anyone: a refused stream is never watched, registered or counted.
+    this.node = this.settings.authenticate === undefined ? claimed : this.settings.authenticate(claimed, this.call as unknown as StreamCall);
     this.unwatch = this.cache.watch(node.id, (snapshot) => {
       try {
         this.onSnapshot(snapshot);

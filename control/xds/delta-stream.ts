@@ -54,7 +54,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaTypeState
         nonce: null,
         wildcard: subscribe.length === 0 && isWildcardType(typeUrl),
         names: new Set(),
-        clientVersions: initialVersions(request.initial_resource_versions, typeUrl, this.limits.maxResourceNamesPerType),
+        clientVersions: initialVersions(request.initial_resource_versions, typeUrl, this.settings.maxResourceNamesPerType),
         pending: new Map(),
       };
       this.types.set(typeUrl, state);
@@ -78,7 +78,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaTypeState
       }
     }
 
-    const max = this.limits.maxResourceNamesPerType;
+    const max = this.settings.maxResourceNamesPerType;
     let adding = 0;
     for (const name of subscribe) if (name !== '*' && !state.names.has(name)) adding++;
     if (state.names.size + adding > max) {

@@ -39,7 +39,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, SotwTypeState> {
     }
     const names = request.resource_names ?? [];
     if (!Array.isArray(names) || names.some((name) => typeof name !== 'string')) throw new BadRequest('resource_names must be strings');
-    const max = this.limits.maxResourceNamesPerType;
+    const max = this.settings.maxResourceNamesPerType;
     if (names.length > max) {
       throw new LimitExceeded(`DiscoveryRequest for ${typeUrl}: resource_names has ${names.length} names, more than the ${max} a stream may subscribe to per type`);
     }

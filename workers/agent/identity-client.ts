@@ -44,6 +44,13 @@ export function readTokenFile(path: string): { token: string; claims: TokenClaim
   return { token: text, claims };
 }
 
+/** takes a token file path; returns gRPC metadata carrying its token (read now: an operator may replace the file), or throws naming what is wrong. */
+export function bearerMetadata(tokenFile: string): Metadata {
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${readTokenFile(tokenFile).token}`);
+  return md;
+}
+
 /** takes --control-ca's path (or null); returns the channel credentials for the control plane. */
 export function controlCredentials(controlCaPath: string | null): ChannelCredentials {
   if (controlCaPath === null) return credentials.createInsecure();

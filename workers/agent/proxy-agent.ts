@@ -314,7 +314,7 @@ export class ProxyAgent implements AdminBackend {
   private async startXds(control: NonNullable<ProxyOptions['control']>): Promise<void> {
     const rssBefore = process.memoryUsage().rss;
     const startedAt = performance.now();
-    const [{ XdsClient }, { buildNode, stableInstance }, { loadXdsProtos }, { ControlTrust }] = await Promise.all([
+    const [{ XdsClient }, { buildNode, stableInstance }, { loadXdsProtos }, { ControlTrust, bearerMetadata }] = await Promise.all([
       import('./xds-client.js'), import('../../src/xds/xds-node.js'), import('../../src/xds/xds-protos.js'), import('./identity-client.js'),
     ]);
     loadXdsProtos();
@@ -345,6 +345,7 @@ export class ProxyAgent implements AdminBackend {
     this.xds = new XdsClient({
       target: control.target,
       ...(this.options.identity?.controlCa != null ? { credentials: () => (this.controlTrust ??= new ControlTrust(this.options.identity!.controlCa)).credentials() } : {}),
+      ...(this.options.identity !== undefined ? { callMetadata: () => bearerMetadata(this.options.identity!.tokenFile) } : {}),
       protocol: control.protocol,
       node,
       log: this.log.child({ component: 'xds' }),

@@ -31,6 +31,8 @@ export interface XdsClientOptions {
   readonly onSecrets?: (secrets: SdsSecrets) => Promise<void>;
   /** TLS to the control plane's secure port (--control-ca); plaintext when absent. */
   readonly credentials?: grpc.ChannelCredentials | (() => grpc.ChannelCredentials);
+  /** Metadata for each stream attempt (the bootstrap token the TLS port asks for: control/ca/xds-stream-identity.ts). */
+  readonly callMetadata?: () => grpc.Metadata;
   /** Backoff bounds (ms); defaults 250 and 10000. */
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
@@ -211,7 +213,15 @@ export class XdsClient {
       ...controlChannelOptions(this.options.target),
     });
     const method = this.options.protocol === 'delta' ? 'DeltaAggregatedResources' : 'StreamAggregatedResources';
-    const call = (client as unknown as Record<string, () => AdsCall>)[method]!.call(client);
+    let metadata: grpc.Metadata;
+    try {
+      metadata = this.options.callMetadata?.() ?? new grpc.Metadata();
+    } catch (err) {
+      // e.g. the token file went missing: this attempt goes without and the control plane says why.
+      this.options.log.warn({ err }, 'xds stream metadata unavailable');
+      metadata = new grpc.Metadata();
+    }
+    const call = (client as unknown as Record<string, (md: grpc.Metadata) => AdsCall>)[method]!.call(client, metadata);
     this.client = client;
     this.call = call;
     this.subscribed = new Map();

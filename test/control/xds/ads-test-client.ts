@@ -43,6 +43,15 @@ export function decodeAny(any: Any): Record<string, unknown> {
   return type.deserialize(any.value) as Record<string, unknown>;
 }
 
+export interface AdsTestClientOptions {
+  /** TLS to the control plane's secure port; plaintext when absent. */
+  readonly credentials?: grpc.ChannelCredentials;
+  /** A bootstrap token sent as `authorization: Bearer` metadata. */
+  readonly bearer?: string;
+  /** More call metadata (e.g. a key only the server may set). */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
 export class AdsTestClient<Response extends { nonce: string; type_url: string }> {
   readonly client: grpc.Client;
   readonly call: grpc.ClientDuplexStream<object, Response>;
@@ -50,11 +59,14 @@ export class AdsTestClient<Response extends { nonce: string; type_url: string }>
   private waiter: (() => void) | undefined;
   status: grpc.StatusObject | undefined;
 
-  constructor(port: number, method: 'StreamAggregatedResources' | 'DeltaAggregatedResources') {
+  constructor(port: number, method: 'StreamAggregatedResources' | 'DeltaAggregatedResources', o: AdsTestClientOptions = {}) {
     const Client = adsClientConstructor();
     // A private subchannel pool gives every client its own connection, as separate proxies have.
-    this.client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
-    this.call = (this.client as unknown as Record<string, () => grpc.ClientDuplexStream<object, Response>>)[method]();
+    this.client = new Client(`127.0.0.1:${port}`, o.credentials ?? grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    const metadata = new grpc.Metadata();
+    if (o.bearer !== undefined) metadata.set('authorization', `Bearer ${o.bearer}`);
+    for (const [k, v] of Object.entries(o.metadata ?? {})) metadata.set(k, v);
+    this.call = (this.client as unknown as Record<string, (md: grpc.Metadata) => grpc.ClientDuplexStream<object, Response>>)[method]!.call(this.client, metadata);
     this.call.on('data', (response: Response) => {
       this.queue.push(response);
       this.waiter?.();
@@ -112,8 +124,8 @@ export class AdsTestClient<Response extends { nonce: string; type_url: string }>
 export type SotwClient = AdsTestClient<DiscoveryResponse>;
 export type DeltaClient = AdsTestClient<DeltaDiscoveryResponse>;
 
-export function sotwClient(port: number): SotwClient {
-  return new AdsTestClient<DiscoveryResponse>(port, 'StreamAggregatedResources');
+export function sotwClient(port: number, o: AdsTestClientOptions = {}): SotwClient {
+  return new AdsTestClient<DiscoveryResponse>(port, 'StreamAggregatedResources', o);
 }
 
 export function deltaClient(port: number): DeltaClient {

@@ -1,0 +1,87 @@
+// On the TLS xDS port a stream must carry the proxy's bootstrap token, and the
+// namespace and service account its node metadata claims must be the token's:
+// otherwise any peer reaching the port could register as an endpoint of any
+// service, or as the source workload policy rules read. The plaintext port
+// (loopback, Istio's 15010) serves as before.
+import { credentials } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TYPE_URL } from '../../../control/xds/protos.js';
+import { sotwClient, type AdsTestClientOptions } from '../xds/ads-test-client.js';
+import { isthmus, securePort, startControl, type RunningControl } from './control-harness.js';
+
+let control: RunningControl;
+let reviewsToken: string;
+
+beforeAll(async () => {
+  control = await startControl();
+  const r = isthmus(['token', 'create', '--namespace', 'bookinfo', '--service-account', 'reviews', '--control', `http://127.0.0.1:${control.adminPort}`, '--data-dir', control.dataDir], control.dir);
+  expect(r.code, r.stderr).toBe(0);
+  reviewsToken = r.stdout.trim();
+}, 30_000);
+
+afterAll(async () => {
+  await control?.stop();
+  control?.remove();
+});
+
+const tls = (): AdsTestClientOptions => ({ credentials: credentials.createSsl(readFileSync(join(control.dataDir, 'root-cert.pem'))) });
+
+function open(port: number, id: string, metadata: Record<string, string>, o: AdsTestClientOptions) {
+  const client = sotwClient(port, o);
+  const fields = Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, { stringValue: v }]));
+  client.send({ node: { id, cluster: 'test', metadata: { fields } }, type_url: TYPE_URL.CLUSTER, resource_names: [], version_info: '', response_nonce: '' });
+  return client;
+}
+
+const reviews = { SERVICE: 'reviews', NAMESPACE: 'bookinfo', SERVICE_ACCOUNT: 'reviews', INSTANCE_IPS: '127.0.0.9', APP_PORT: '9080' };
+
+/** The control plane's connected proxies (/debug/syncz): node id → registered as an endpoint. */
+async function connected(): Promise<Map<string, boolean>> {
+  const syncz = JSON.parse((await control.admin('/debug/syncz')).text) as { proxies: { node: string; registered: boolean }[] };
+  return new Map(syncz.proxies.map((p) => [p.node, p.registered]));
+}
+
+describe('who may open an xDS stream on the TLS port', () => {
+  it('refuses a stream without a token, and one whose namespace or service account is not its token\'s; serves the right one', async () => {
+    const port = securePort(control);
+    const none = open(port, 'no-token', reviews, tls());
+    const noneStatus = await none.ended(10_000);
+    expect(noneStatus.code).toBe(16); // UNAUTHENTICATED
+    expect(noneStatus.details).toMatch(/bootstrap token/);
+
+    // The server's own note of the port kind cannot be sent by a client.
+    const claimsPlaintext = open(port, 'claims-plaintext', reviews, { ...tls(), metadata: { 'x-isthmus-transport': 'plaintext' } });
+    expect((await claimsPlaintext.ended(10_000)).code).toBe(16);
+
+    const forged = open(port, 'forged-token', reviews, { ...tls(), bearer: `${reviewsToken.slice(0, -4)}AAAA` });
+    expect((await forged.ended(10_000)).code).toBe(16);
+
+    const otherAccount = open(port, 'poses-as-ratings', { ...reviews, SERVICE: 'ratings', SERVICE_ACCOUNT: 'ratings' }, { ...tls(), bearer: reviewsToken });
+    const accountStatus = await otherAccount.ended(10_000);
+    expect(accountStatus.code).toBe(7); // PERMISSION_DENIED
+    expect(accountStatus.details).toMatch(/SERVICE_ACCOUNT "ratings" is not bootstrap token .*'s service account "reviews"/);
+
+    const otherNamespace = open(port, 'other-namespace', { ...reviews, NAMESPACE: 'default' }, { ...tls(), bearer: reviewsToken });
+    const nsStatus = await otherNamespace.ended(10_000);
+    expect(nsStatus.code).toBe(7);
+    expect(nsStatus.details).toMatch(/NAMESPACE "default" is not bootstrap token .*'s namespace "bookinfo"/);
+
+    const proven = open(port, 'reviews-1', reviews, { ...tls(), bearer: reviewsToken });
+    const first = await proven.next();
+    expect(first.type_url).toBe(TYPE_URL.CLUSTER);
+
+    const proxies = await connected();
+    expect(proxies.get('reviews-1')).toBe(true);
+    for (const refused of ['no-token', 'claims-plaintext', 'forged-token', 'poses-as-ratings', 'other-namespace']) expect(proxies.has(refused)).toBe(false);
+    expect(control.lines.filter((l) => l.msg === 'xDS stream refused')).toHaveLength(5);
+    for (const c of [none, claimsPlaintext, forged, otherAccount, otherNamespace, proven]) c.close();
+  }, 30_000);
+
+  it('serves the plaintext port (loopback) without a token, as before', async () => {
+    const plain = open(control.xdsPort, 'plain-1', { ...reviews, SERVICE_ACCOUNT: 'anything' }, {});
+    expect((await plain.next()).type_url).toBe(TYPE_URL.CLUSTER);
+    plain.close();
+  }, 30_000);
+});
