@@ -5,7 +5,7 @@
 // memory, and the handler runs on an adapter pool thread, so a slow disk
 // delays that thread only.
 import { isAbsolute } from 'node:path';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
 import { AdapterParamError, type Adapter, type AdapterHandler, type InstanceValue } from '../adapter.js';
 import { readBool, readEnum, readMapEntries, readObject, readString } from './adapter-params.js';
@@ -58,24 +58,54 @@ export function parseStdioParams(raw: unknown): StdioParams {
   };
 }
 
-function createLogger(params: StdioParams): Logger {
-  const dest = params.logStream === 'FILE' ? params.outputPath : params.logStream === 'STDERR' ? 2 : 1;
-  const options = { level: PINO_LEVEL[params.outputLevel], base: null, timestamp: false, formatters: { level: (label: string) => ({ level: label }) } };
-  if (!params.outputAsJson) return pino(options, pinoPretty({ destination: dest, sync: true, colorize: false, mkdir: true }));
-  return pino(options, pino.destination({ dest, sync: true, mkdir: true }));
+type SonicBoom = ReturnType<typeof pino.destination>;
+
+/** The lines pino made during one report batch, written out at its end with one call (sync: a string, never a queue). */
+class BatchedLines implements DestinationStream {
+  private pending = '';
+
+  constructor(private readonly out: SonicBoom) {}
+
+  write(line: string): void {
+    this.pending += line;
+  }
+
+  /** Writes what the batch made (SonicBoom's sync write: retries EAGAIN on a non-blocking stdout). */
+  flush(): void {
+    if (this.pending === '') return;
+    const text = this.pending;
+    this.pending = '';
+    this.out.write(text);
+  }
 }
+
+const loggerOptions = (params: StdioParams) => ({ level: PINO_LEVEL[params.outputLevel], base: null, timestamp: false, formatters: { level: (label: string) => ({ level: label }) } });
 
 class StdioHandler implements AdapterHandler {
   private readonly logger: Logger;
+  /** JSON output: the batch's lines (null: pino-pretty writes each record itself). */
+  private readonly lines: BatchedLines | null = null;
+  private readonly out: SonicBoom | null = null;
 
   constructor(private readonly params: StdioParams) {
-    this.logger = createLogger(params);
+    const dest = params.logStream === 'FILE' ? params.outputPath : params.logStream === 'STDERR' ? 2 : 1;
+    if (!params.outputAsJson) {
+      this.logger = pino(loggerOptions(params), pinoPretty({ destination: dest, sync: true, colorize: false, mkdir: true }));
+      return;
+    }
+    this.out = pino.destination({ dest, sync: true, mkdir: true });
+    this.lines = new BatchedLines(this.out);
+    this.logger = pino(loggerOptions(params), this.lines);
   }
 
   report(instances: readonly InstanceValue[]): void {
-    for (const instance of instances) {
-      if (instance.template === 'logentry') this.writeLogEntry(instance);
-      else if (instance.template === 'metric') this.writeMetric(instance);
+    try {
+      for (const instance of instances) {
+        if (instance.template === 'logentry') this.writeLogEntry(instance);
+        else if (instance.template === 'metric') this.writeMetric(instance);
+      }
+    } finally {
+      this.lines?.flush();
     }
   }
 
@@ -98,7 +128,10 @@ class StdioHandler implements AdapterHandler {
   }
 
   close(): void {
-    this.logger.flush();
+    this.lines?.flush();
+    if (this.out === null) this.logger.flush();
+    // The file is closed with the handler (a reload makes a new one); stdout and stderr stay open.
+    else if (this.params.logStream === 'FILE') this.out.end();
   }
 }
 
