@@ -81,8 +81,30 @@ class BatchedLines implements DestinationStream {
 
 const loggerOptions = (params: StdioParams) => ({ level: PINO_LEVEL[params.outputLevel], base: null, timestamp: false, formatters: { level: (label: string) => ({ level: label }) } });
 
+/** Date.toISOString for a batch's timestamps: the text up to the second is made once per second, not per record. */
+class IsoTimes {
+  private second = Number.NaN;
+  /** "YYYY-MM-DDTHH:MM:SS." of `second`. */
+  private prefix = '';
+
+  iso(ms: number): string {
+    // Whole milliseconds in years 0000-9999 (the 24-character form); anything else as Date has it (a RangeError included).
+    if (!Number.isInteger(ms) || ms < -62_167_219_200_000 || ms >= 253_402_300_800_000) return new Date(ms).toISOString();
+    const second = Math.floor(ms / 1000);
+    const milli = ms - second * 1000;
+    if (second !== this.second) {
+      const text = new Date(ms).toISOString();
+      this.second = second;
+      this.prefix = text.slice(0, 20);
+      return text;
+    }
+    return this.prefix + (milli < 10 ? `00${milli}Z` : milli < 100 ? `0${milli}Z` : `${milli}Z`);
+  }
+}
+
 class StdioHandler implements AdapterHandler {
   private readonly logger: Logger;
+  private readonly time = new IsoTimes();
   /** JSON output: the batch's lines (null: pino-pretty writes each record itself). */
   private readonly lines: BatchedLines | null = null;
   private readonly out: SonicBoom | null = null;
@@ -114,10 +136,11 @@ class StdioHandler implements AdapterHandler {
     const level = PINO_LEVEL[this.params.severityLevels[severity] ?? 'INFO'];
     const timestamp = instance.fields.timestamp;
     const record: Record<string, unknown> = {
-      time: typeof timestamp === 'number' ? new Date(timestamp).toISOString() : new Date().toISOString(),
+      time: typeof timestamp === 'number' ? this.time.iso(timestamp) : new Date().toISOString(),
       instance: instance.name,
     };
-    for (const [name, value] of Object.entries(fieldMap(instance, 'variables'))) record[name] = jsonValue(value);
+    const variables = fieldMap(instance, 'variables');
+    for (const name of Object.keys(variables)) record[name] = jsonValue(variables[name]);
     this.logger[level](record);
   }
 
