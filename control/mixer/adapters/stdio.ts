@@ -60,6 +60,9 @@ export function parseStdioParams(raw: unknown): StdioParams {
 
 type SonicBoom = ReturnType<typeof pino.destination>;
 
+/** Characters gathered before they are written even mid-batch: a batch of huge lines holds at most about this much. */
+const MAX_PENDING_CHARS = 1 << 20;
+
 /** The lines pino made during one report batch, written out at its end with one call (sync: a string, never a queue). */
 class BatchedLines implements DestinationStream {
   private pending = '';
@@ -68,6 +71,7 @@ class BatchedLines implements DestinationStream {
 
   write(line: string): void {
     this.pending += line;
+    if (this.pending.length >= MAX_PENDING_CHARS) this.flush();
   }
 
   /** Writes what the batch made (SonicBoom's sync write: retries EAGAIN on a non-blocking stdout). */
