@@ -2,6 +2,7 @@
 // threads (piscina tasks and their answers). Everything here is structured-
 // clonable: handler params were validated by the adapter's parseParams.
 import type { CheckResult, InstanceValue, QuotaArgs, QuotaResult } from './adapter.js';
+import type { ReportRows } from './report-rows.js';
 
 /** One handler resource as a pool thread makes it: `fingerprint` changes when its adapter or params do. */
 export interface HandlerSpec {
@@ -16,6 +17,8 @@ export type PoolTask =
   | { readonly op: 'check'; readonly handler: string; readonly instances: readonly InstanceValue[] }
   | { readonly op: 'quota'; readonly handler: string; readonly instance: InstanceValue; readonly args: QuotaArgs }
   | { readonly op: 'report'; readonly handler: string; readonly instances: readonly InstanceValue[] }
+  /** A Report batch as the dispatcher sends it: packed rows (report-rows.ts), cheaper to clone than instance objects. */
+  | { readonly op: 'reportRows'; readonly handler: string; readonly batch: ReportRows }
   | { readonly op: 'metrics' };
 
 /**

@@ -10,6 +10,7 @@ import { adapterByName } from './adapter-registry.js';
 import { loadPluginAdapters } from './plugin-adapters.js';
 import { mergeMetricsTexts } from './adapters/metrics-text.js';
 import { createLogger } from '../../src/log.js';
+import { unpackRows } from './report-rows.js';
 
 interface LiveHandler {
   readonly fingerprint: string;
@@ -89,6 +90,9 @@ export default async function runTask(task: PoolTask): Promise<PoolAnswer> {
         return { kind: 'quota', result: await handler.quota(task.instance, task.args) };
       case 'report':
         if (handler.report !== undefined) await handler.report(task.instances);
+        return { kind: 'reported' };
+      case 'reportRows':
+        if (handler.report !== undefined) await handler.report(unpackRows(task.batch));
         return { kind: 'reported' };
     }
   } catch (err) {

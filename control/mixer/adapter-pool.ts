@@ -24,6 +24,7 @@ import type { CheckResult, InstanceValue, QuotaArgs, QuotaResult } from './adapt
 import type { HandlerSpec, PoolAnswer, PoolTask, PoolWorkerData } from './adapter-pool-protocol.js';
 import { mergeMetricsTexts } from './adapters/metrics-text.js';
 import { InlineHandlers, runsInline } from './inline-handlers.js';
+import type { ReportRows } from './report-rows.js';
 
 export type { HandlerSpec } from './adapter-pool-protocol.js';
 
@@ -177,6 +178,11 @@ export class AdapterPool {
     return answer.result;
   }
 
+  /** Whether a handler runs on this thread (its report takes instances) rather than on a lane (it takes rows: reportRows). */
+  isInline(handler: string): boolean {
+    return this.inline.has(handler);
+  }
+
   /** takes a handler and a batch of report instances; returns false (and counts a drop) when its lane is too busy. Never waits. */
   report(handler: string, instances: readonly InstanceValue[]): boolean {
     if (this.inline.has(handler)) {
@@ -184,12 +190,21 @@ export class AdapterPool {
       this.inline.report(handler, instances);
       return true;
     }
+    return this.reportOnLane(handler, { op: 'report', handler, instances });
+  }
+
+  /** report() for a handler on a lane, its batch packed as rows (report-rows.ts). Returns false (a drop is counted) when the lane is too busy. */
+  reportRows(handler: string, batch: ReportRows): boolean {
+    return this.reportOnLane(handler, { op: 'reportRows', handler, batch: { shapes: batch.shapes, rows: batch.rows } });
+  }
+
+  private reportOnLane(handler: string, task: PoolTask): boolean {
     const lane = this.laneOf.get(handler);
     if (this.closed || lane === undefined || lane.pool.queueSize >= this.maxQueue / 2) {
       this.droppedReports++;
       return false;
     }
-    this.call(handler, { op: 'report', handler, instances }).then(
+    this.call(handler, task).then(
       (answer) => {
         if (answer.kind === 'error') this.log.warn({ handler, err: answer.error }, 'policy report handler failed');
         this.refreshMetricsSoon();

@@ -44,7 +44,7 @@ export function readCheckRequest(buf: Buffer, start = 0, end = buf.length): Chec
 }
 
 /** Attributes { map<string, AttributeValue> attributes = 1 }: entries in wire order, a later one for a name replacing it. */
-function readAttributes(r: Reader, end: number, values: Map<string, AttributeValue>): void {
+export function readAttributes(r: Reader, end: number, values: Map<string, AttributeValue>): void {
   const outer = r.end;
   r.end = end;
   while (r.pos < end) {

@@ -7,7 +7,6 @@
 import { status as GrpcStatus, type Server, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import type { Logger } from '../../src/log.js';
 import { mixerServiceDefinition } from './mixer-protos.js';
-import { decodeAttributes, type AttributesMessage } from './attribute-message.js';
 import { PoolFullError } from './adapter-pool.js';
 import type { CheckAnswer } from './rule-dispatch.js';
 import type { AttributeMatch } from './reference-recorder.js';
@@ -17,6 +16,7 @@ import { serveUnaryFast, type FastHandler } from './fast-unary.js';
 import type { NativeGrpcServer } from './native-grpc-server.js';
 import { readCheckRequest, type CheckRequestValues } from './check-request-reader.js';
 import { rangeDeserializer } from './native-grpc-call.js';
+import { MAX_REPORT_BATCH, readReportRequest, type ReportRequestValues } from './report-request-reader.js';
 
 interface DurationMessage {
   seconds: number;
@@ -33,12 +33,7 @@ export interface MixerCheckResponse {
   quotas: Record<string, { valid_duration: DurationMessage; granted_amount: number; referenced_attributes: { attribute_matches: readonly AttributeMatch[] }; status: { code: number; message: string } }>;
 }
 
-export interface MixerReportRequest {
-  attributes?: AttributesMessage[];
-}
-
-/** Attribute sets one Report may carry (a proxy's batches are far smaller). */
-export const MAX_REPORT_BATCH = 10_000;
+export { MAX_REPORT_BATCH } from './report-request-reader.js';
 
 const duration = (ms: number): DurationMessage => {
   const seconds = Math.floor(ms / 1000);
@@ -70,7 +65,12 @@ export function addMixerService(server: Server, runtime: PolicyRuntime, log: Log
   const encoded = withEncodedCheckAnswers(mixerServiceDefinition());
   // CheckRequest read in one pass straight into the bag, quotas and id the handler runs on (check-request-reader.ts);
   // the policy port reads it from the transport's bytes in place when the message came whole (rangeDeserializer).
-  const definition = { ...encoded, Check: { ...encoded.Check!, requestDeserialize: rangeDeserializer(readCheckRequest) } };
+  // ReportRequest likewise, one bag per entry (report-request-reader.ts).
+  const definition = {
+    ...encoded,
+    Check: { ...encoded.Check!, requestDeserialize: rangeDeserializer(readCheckRequest) },
+    Report: { ...encoded.Report!, requestDeserialize: rangeDeserializer(readReportRequest) },
+  };
   const serialize = mixerServiceDefinition().Check!.responseSerialize;
   const answers = new EncodedAnswers((answer) => serialize(checkResponse(answer)));
   type CheckCallback = sendUnaryData<MixerCheckResponse | Buffer>;
@@ -103,14 +103,15 @@ export function addMixerService(server: Server, runtime: PolicyRuntime, log: Log
       if (answer instanceof Promise) answer.then((a) => answered(a, started, callback), (err: unknown) => failed(err, started, callback));
       else answered(answer, started, callback);
     },
-    Report(call: ServerUnaryCall<MixerReportRequest, object>, callback: sendUnaryData<object>): void {
-      const batch = Array.isArray(call.request.attributes) ? call.request.attributes : [];
-      if (batch.length > MAX_REPORT_BATCH) {
+    // Every path's deserializer is readReportRequest (the definition above): the request is its bags.
+    Report(call: ServerUnaryCall<ReportRequestValues, object>, callback: sendUnaryData<object>): void {
+      const request = call.request;
+      if (request.entries > MAX_REPORT_BATCH) {
         // Rules run on this thread for every set: a huge batch would stall Checks behind it.
-        callback({ code: GrpcStatus.INVALID_ARGUMENT, details: `a Report carries at most ${MAX_REPORT_BATCH} attribute sets (this one has ${batch.length})` });
+        callback({ code: GrpcStatus.INVALID_ARGUMENT, details: `a Report carries at most ${MAX_REPORT_BATCH} attribute sets (this one has ${request.entries})` });
         return;
       }
-      runtime.report(batch.map((a) => decodeAttributes(a)));
+      runtime.report(request.bags);
       callback(null, {});
     },
   };

@@ -13,6 +13,7 @@ import { StatusCode, type CheckResult, type InstanceValue, type TemplateKind } f
 import { HandlerCallError, PoolFullError, type AdapterPool } from './adapter-pool.js';
 import { ReferenceRecorder, type AttributeMatch } from './reference-recorder.js';
 import { WorkloadAttributeBag } from './workload-attribute-bag.js';
+import { ReportRowsBuilder } from './report-rows.js';
 
 /** What the dispatcher needs of a compiled expression (src/policy's CompiledExpression has this shape). */
 export interface Evaluable {
@@ -255,24 +256,37 @@ export class RuleDispatcher {
     };
   }
 
-  /** takes a Report batch; hands each handler its instances. Returns how many handler batches were dropped (pool busy). */
+  /**
+   * takes a Report batch; hands each handler its instances (a handler on the pool gets them packed as rows,
+   * report-rows.ts). Returns how many handler batches were dropped (pool busy).
+   */
   report(bags: readonly AttributeBag[]): number {
-    const perHandler = new Map<string, InstanceValue[]>();
+    const inline = new Map<string, InstanceValue[]>();
+    const onLanes = new Map<string, ReportRowsBuilder>();
+    const pool = this.pool;
     for (const bag of bags) {
       for (const rule of this.rules) {
         if (!matches(rule, bag)) continue;
         for (const action of rule.actions) {
+          const handler = action.handler;
           for (const instance of action.instances) {
             if (!REPORT_TEMPLATES.has(instance.template)) continue;
-            let list = perHandler.get(action.handler);
-            if (list === undefined) perHandler.set(action.handler, (list = []));
-            list.push(buildInstance(instance, bag));
+            if (pool.isInline(handler)) {
+              let list = inline.get(handler);
+              if (list === undefined) inline.set(handler, (list = []));
+              list.push(buildInstance(instance, bag));
+            } else {
+              let rows = onLanes.get(handler);
+              if (rows === undefined) onLanes.set(handler, (rows = new ReportRowsBuilder()));
+              rows.add(instance, bag);
+            }
           }
         }
       }
     }
     let dropped = 0;
-    for (const [handler, instances] of perHandler) if (!this.pool.report(handler, instances)) dropped++;
+    for (const [handler, instances] of inline) if (!pool.report(handler, instances)) dropped++;
+    for (const [handler, rows] of onLanes) if (!pool.reportRows(handler, rows)) dropped++;
     return dropped;
   }
 }

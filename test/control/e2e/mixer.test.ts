@@ -3,12 +3,15 @@
 // clients of isthmus.mixer.v1.Mixer and Envoy's ext_authz Authorization.
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { credentials } from '@grpc/grpc-js';
+import { Client, credentials } from '@grpc/grpc-js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControl, waitFor, type RunningControl } from './control-harness.js';
 import { MixerClient, durationMs, referenced } from '../../../control/mixer/mixer-client.js';
 import { mixerDoc } from '../../support/mixer-config.js';
+import { unaryCall } from '../../support/grpc-unary.js';
+import { mixerServiceDefinition } from '../../../control/mixer/mixer-protos.js';
+import { encodeAttributes } from '../../../control/mixer/attribute-message.js';
 
 let control: RunningControl | null = null;
 let client: MixerClient | null = null;
@@ -307,5 +310,47 @@ spec: {address: 10.1.2.3, labels: {app: client, tier: front}, serviceAccount: cl
     expect((await control.admin('/apply', changed)).status).toBe(200);
     await waitFor('the new rule in force', async () => (await client.check({ 'request.headers': { 'x-user': 'gamma' } })).precondition.status.code === 7, 5000);
     expect((await client.check({ 'request.headers': { 'x-user': 'beta' } })).precondition.status.code ?? 0).toBe(0);
+  });
+  it('Reports reach a stdio handler on the pool as exact JSON lines; malformed or oversized Reports are refused and change nothing', async () => {
+    const logPath = join(tmpdir(), `isthmus-stdio-e2e-${process.pid}-${Date.now()}.log`);
+    temps.push(logPath);
+    const telemetry = [
+      mixerDoc('handler', 'console', `compiledAdapter: stdio\nparams: { logStream: FILE, outputPath: ${JSON.stringify(logPath)} }`),
+      mixerDoc('instance', 'accesslog', 'compiledTemplate: logentry\nparams:\n  severity: conditional(response.code >= 500, "Error", "Info")\n  timestamp: request.time\n  variables: { path: request.path | "", latency: response.duration | duration("0s"), ip: source.ip, headers: request.headers }'),
+      mixerDoc('rule', 'log', 'match: context.protocol == "http"\nactions:\n- handler: console\n  instances: [accesslog]'),
+    ].join('---\n');
+    const { control, client } = await start({ 'telemetry.yaml': telemetry });
+    const raw = new Client(`127.0.0.1:${control.xdsPort}`, credentials.createInsecure());
+    try {
+      const encode = (entries: unknown[]): Buffer => mixerServiceDefinition().Report!.requestSerialize({ attributes: entries }) as Buffer;
+      const good = encode([encodeAttributes({ 'context.protocol': 'http', 'request.path': '/bad', 'response.code': 200 })]);
+      for (const body of [good.subarray(0, good.length - 3), Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), Buffer.from([0xff, 0xff])]) {
+        const r = await unaryCall(raw, '/isthmus.mixer.v1.Mixer/Report', body);
+        expect(r.err?.code).toBe(13); // INTERNAL: the request could not be read
+      }
+      await expect(client.report(Array.from({ length: 10_001 }, () => ({ 'context.protocol': 'http', 'request.path': '/over' })))).rejects.toMatchObject({ code: 3 });
+      const time = Date.UTC(2026, 11, 6, 12, 0, 0, 7);
+      await client.report([
+        { 'context.protocol': 'http', 'request.path': '/a', 'response.code': 200, 'request.time': { timestampMs: time }, 'response.duration': { durationMs: 1500 }, 'request.headers': { 'X-User': 'ann' } },
+        { 'context.protocol': 'tcp', 'request.path': '/not-http' },
+        { 'context.protocol': 'http', 'response.code': 503, 'request.time': { timestampMs: time + 1000 } },
+      ]);
+      const ok = await unaryCall(raw, '/isthmus.mixer.v1.Mixer/Report', encode([{ attributes: { 'context.protocol': { string_value: 'http' }, 'source.ip': { bytes_value: Buffer.from([10, 0, 0, 7]) }, 'request.time': { timestamp_value: { seconds: Math.floor(time / 1000) + 2, nanos: 0 } } } }]));
+      expect(ok.err).toBeNull();
+      const lines = await waitFor('three log lines', () => {
+        const text = readFileSync(logPath, 'utf8');
+        return text.split('\n').length >= 4 ? text : null;
+      });
+      expect(lines).toBe([
+        '{"level":"info","time":"2026-12-06T12:00:00.007Z","instance":"accesslog.istio-system","path":"/a","latency":1500,"headers":{"x-user":"ann"}}',
+        // "Error" is not in the default severity map (ERROR, error, ERR, err, FATAL, fatal are): INFO.
+        '{"level":"info","time":"2026-12-06T12:00:01.007Z","instance":"accesslog.istio-system","path":"","latency":0}',
+        '{"level":"info","time":"2026-12-06T12:00:02.000Z","instance":"accesslog.istio-system","path":"","latency":0,"ip":"10.0.0.7"}',
+        '',
+      ].join('\n'));
+      expect((await control.admin('/metrics')).text).toMatch(/^isthmus_mixer_reports_total 4$/m);
+    } finally {
+      raw.close();
+    }
   });
 });
