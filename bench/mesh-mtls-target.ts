@@ -97,6 +97,8 @@ export interface MeshSidecarOptions {
   readonly onLine?: (side: 'client' | 'server', line: string) => void;
   /** Another build's bin/isthmus.js (a before/after comparison in the same rounds); default: this one's. */
   readonly bin?: string;
+  /** Run the sidecars under this command (e.g. ['valgrind', '--tool=callgrind', ...]): the node command line follows it. */
+  readonly wrap?: readonly string[];
 }
 
 async function startWithBootstrap(name: string, yaml: string, dir: string, options: MeshSidecarOptions, side: 'client' | 'server'): Promise<ManagedProcess<ProxyReady>> {
@@ -108,6 +110,10 @@ async function startWithBootstrap(name: string, yaml: string, dir: string, optio
   const bin = options.bin ?? isthmusCommand([]).args.at(-1)!;
   const args = [...binNodeFlags(bin), ...(options.nodeFlags ?? []), bin, ...proxyArgs];
   const onLine = options.onLine === undefined ? undefined : (line: string) => options.onLine!(side, line);
+  const wrap = options.wrap ?? [];
+  if (wrap.length > 0) {
+    return startManagedProcess({ name, command: wrap[0]!, args: [...wrap.slice(1), process.execPath, ...args], readyLine: parseProxyReady, readyTimeoutMs: 300_000, onLine });
+  }
   return startManagedProcess({ name, command: process.execPath, args, readyLine: parseProxyReady, readyTimeoutMs: 20_000, onLine });
 }
 
