@@ -132,7 +132,9 @@ async function main(): Promise<void> {
   } finally {
     for (const proxy of proxies) proxy.kill('SIGTERM');
     up.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    // ISTHMUS_CG_KEEP=1 keeps the dumps (callgrind.NAME.1) for callgrind_annotate; the directory is printed.
+    if (process.env.ISTHMUS_CG_KEEP === '1') console.log(`dumps kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

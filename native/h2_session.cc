@@ -217,6 +217,7 @@ int H2Session::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* u
         flags |= st->head.method == "CONNECT" ? kHeadRefuse403 : kHeadRefuse400;
         self->Event(id, kH2Head | flags, 0, 0);
       } else if (self->Arena(head.data(), head.size(), &offset)) {
+        if (self->ParseIntoArena(offset, head.size(), true)) flags |= kHeadParsed;
         self->Event(id, kH2Head | flags, offset, static_cast<int32_t>(head.size()));
       } else {
         nghttp2_submit_rst_stream(self->session_.get(), NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);

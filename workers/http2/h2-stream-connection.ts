@@ -140,9 +140,9 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
 
   // ---- the request ----
 
-  /** The request head as HTTP/1.1 (a buffer this request keeps). */
-  startHead(buf: Buffer): void {
-    const n = parseRequestHead(buf, 0, buf.length, headOut, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
+  /** The request head as HTTP/1.1 (a buffer this request keeps); parsed: headOut holds its parse already (the addon's). */
+  startHead(buf: Buffer, parsed = false): void {
+    const n = parsed ? buf.length : parseRequestHead(buf, 0, buf.length, headOut, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
     if (n <= 0) {
       this.refuse(n === 0 ? 431 : 400);
       return;
