@@ -40,6 +40,9 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   /** FlushWaiter: since when the response waits on the client; the HCM's stream_idle_timeout (0 = never reset). */
   flushSince = 0;
   flushTimeoutMs = DEFAULT_FLUSH_TIMEOUT_MS;
+  /** FlushWaiter: the watch's links (flushPrev is the stream itself while it does not wait). */
+  flushPrev: FlushWaiter | null = this;
+  flushNext: FlushWaiter | null = null;
   /** A response handed over in parts: its content-length still to come (-1: none). */
   private partsRemaining = -1;
 
