@@ -185,6 +185,17 @@ bool H2SessionBase::Arena(const char* bytes, size_t len, int32_t* offset) {
   return true;
 }
 
+char* H2SessionBase::ArenaRoom(size_t* cap) const {
+  *cap = sink_->arena_cap - sink_->arena_used;
+  return sink_->arena + sink_->arena_used;
+}
+
+int32_t H2SessionBase::ArenaTake(size_t len) {
+  const int32_t offset = static_cast<int32_t>(sink_->arena_used);
+  sink_->arena_used += len;
+  return offset;
+}
+
 bool H2SessionBase::ParseIntoArena(int32_t offset, size_t len, bool request) {
   // Parsed here, where the head was made, rather than by JS calling the parser on the arena: one N-API call less per
   // head. Limits are JS's to apply (it checks count and length against its own and parses again past them, for the
