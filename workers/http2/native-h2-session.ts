@@ -7,7 +7,6 @@
 // HTTP/1.1 request path through an H2StreamConnection.
 import {
   H2_EVENT as EV,
-  HEAD,
   h2Control,
   h2End,
   h2EventCount,
@@ -22,7 +21,8 @@ import type { Http2Options } from '../../src/config/http2-options.js';
 import type { DownstreamConnection } from '../downstream-connection.js';
 import type { WorkerContext } from '../worker-context.js';
 import { copyRange } from '../header-block.js';
-import { headOut, parseLimits } from '../parse-scratch.js';
+import { parseLimits } from '../parse-scratch.js';
+import { copyArenaParse } from './h2-arena-head.js';
 import { h2Counters } from './h2-counters.js';
 import type { H2ConnectionSession, H2SessionSide, H2StreamBackend } from './h2-stream-backend.js';
 import { H2StreamConnection } from './h2-stream-connection.js';
@@ -35,35 +35,12 @@ export { h2EventBuffers, setH2Target, type H2EventTarget } from '../../src/nativ
 
 let events: Int32Array | null = null;
 let arena: Buffer = Buffer.alloc(0);
-/** The arena as 32-bit words (the heads' parses C++ puts there); null when not 4-byte aligned (not used then). */
-let arenaWords: Uint32Array | null = null;
 const settings = new Uint32Array(6);
 
 /** takes nothing; returns this thread's event array (the shared channel, native-h2-events.ts), with `arena` set. */
 function ensureInit(): Int32Array {
-  if (events === null) {
-    ({ events, arena } = h2EventBuffers());
-    if (arena.byteOffset % 4 === 0) arenaWords = new Uint32Array(arena.buffer, arena.byteOffset, arena.length >>> 2);
-  }
+  if (events === null) ({ events, arena } = h2EventBuffers());
   return events;
-}
-
-/**
- * The addon's parse of the request head at arena[offset, offset + length) (HEAD_PARSED: its words follow the head,
- * offsets from the head's start) copied into headOut, which saves a call into the addon per request; false: past this
- * worker's limits (or no words), parsed by startHead again for the same refusal.
- */
-function parsedInto(offset: number, length: number): boolean {
-  const words = arenaWords;
-  if (words === null || length > parseLimits.maxHeadBytes) return false;
-  const at = (offset + length + 3) >>> 2;
-  const count = words[at + HEAD.HEADER_COUNT]!;
-  const end = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * count;
-  if (count > parseLimits.maxHeaders || headOut.length < end) return false;
-  const out = headOut;
-  for (let i = 0; i <= HEAD.HOST_INDEX; i++) out[i] = words[at + i]!;
-  for (let i = HEAD.HEADERS; i < end; i++) out[i] = words[at + i]!;
-  return true;
 }
 
 class NativeH2Stream implements H2StreamBackend {
@@ -234,7 +211,7 @@ export class NativeH2Session implements H2ConnectionSession, H2SessionSide {
       s.conn.refuse((flags & EV.REFUSE_403) !== 0 ? 403 : 400);
       return;
     }
-    s.conn.startHead(head, (flags & EV.HEAD_PARSED) !== 0 && parsedInto(offset, length));
+    s.conn.startHead(head, (flags & EV.HEAD_PARSED) !== 0 && copyArenaParse(offset, length, parseLimits.maxHeadBytes));
   }
 
   private end(reset: boolean): void {

@@ -12,6 +12,7 @@ import { h2EventBuffers } from './native-h2-session.js';
 import type { NativeH2UpstreamSession } from './native-h2-upstream-session.js';
 import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
 import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
+import { copyArenaParse } from './h2-arena-head.js';
 import { readRouterHeadShape, routerHeadShape } from './router-request-head.js';
 import { HEAD_SHAPE } from './router-head-shape.js';
 import { TRAILER_BLOCK, allowedTrailers, mayBeTrailer } from './h1-trailer-block.js';
@@ -20,36 +21,8 @@ const NGHTTP2_CANCEL = 8;
 /** The addon's event arena (response heads, trailers, copied DATA), set once the first session exists. */
 let arenaBuf: Buffer | null = null;
 
-/** The arena as 32-bit words (the response heads' parses C++ puts there); null when it is not 4-byte aligned (never used then). */
-let arenaWords: Uint32Array | null = null;
-
 function arena(): Buffer {
-  if (arenaBuf === null) {
-    arenaBuf = h2EventBuffers().arena;
-    if (arenaBuf.byteOffset % 4 === 0) arenaWords = new Uint32Array(arenaBuf.buffer, arenaBuf.byteOffset, arenaBuf.length >>> 2);
-  }
-  return arenaBuf;
-}
-
-/**
- * The response head at arena[offset, offset + length) parsed into headOut; returns its length (<= 0: not a head).
- * C++ parsed it already when the record says so (RESP_PARSED): its words are copied, which saves a call into the
- * addon per response. A head past this worker's limits is parsed here again, for the same refusal.
- */
-function responseHeadInto(head: Buffer, code: number, offset: number, length: number): number {
-  const words = arenaWords;
-  if ((code & EV.RESP_PARSED) !== 0 && words !== null && length <= parseLimits.maxHeadBytes * 2) {
-    const at = (offset + length + 3) >>> 2;
-    const count = words[at + HEAD.HEADER_COUNT]!;
-    if (count <= parseLimits.maxHeaders && headOut.length >= HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * count) {
-      const out = headOut;
-      for (let i = 0; i <= HEAD.HOST_INDEX; i++) out[i] = words[at + i]!;
-      const end = HEAD.HEADERS + HEAD.SLOTS_PER_HEADER * count;
-      for (let i = HEAD.HEADERS; i < end; i++) out[i] = words[at + i]!;
-      return length;
-    }
-  }
-  return parseResponseHead(head, offset, offset + length, headOut, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+  return arenaBuf ??= h2EventBuffers().arena;
 }
 
 /** Where a native stream's placement comes from (the pool). */
@@ -211,7 +184,10 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
     this.sent = null;
     const endStream = (code & EV.RESP_END_STREAM) !== 0;
     const head = arena();
-    const n = responseHeadInto(head, code, offset, length);
+    // Parsed by the addon already (RESP_PARSED) unless past this worker's limits: then here, for the same refusal.
+    const maxBytes = parseLimits.maxHeadBytes * 2;
+    const n = (code & EV.RESP_PARSED) !== 0 && copyArenaParse(offset, length, maxBytes) ? length
+      : parseResponseHead(head, offset, offset + length, headOut, maxBytes, parseLimits.maxHeaders);
     if (n <= 0) {
       this.pool.endpoint.counters.cxProtocolError++;
       this.fail(UpstreamFailure.PROTOCOL);
