@@ -14,9 +14,9 @@ let proxy: RunningProxy;
 let seen: http2.IncomingHttpHeaders = {};
 
 /** n response (or request) fields x-f-0 .. x-f-(n-1). */
-function fields(n: number): Record<string, string> {
+function fields(n: number, pad = 0): Record<string, string> {
   const f: Record<string, string> = {};
-  for (let i = 0; i < n; i++) f[`x-f-${i}`] = `v${i}`;
+  for (let i = 0; i < n; i++) f[`x-f-${i}`] = `v${i}` + 'p'.repeat(pad);
   return f;
 }
 
@@ -25,7 +25,8 @@ beforeAll(async () => {
   h2server.on('stream', (stream, headers) => {
     seen = headers;
     const n = Number(/\/n(\d+)/.exec(String(headers[':path']))?.[1] ?? 0);
-    stream.respond({ ':status': 200, ...fields(n) });
+    const pad = Number(/\/pad(\d+)/.exec(String(headers[':path']))?.[1] ?? 0);
+    stream.respond({ ':status': 200, ...fields(n, pad) });
     stream.end('ok');
   });
   await new Promise<void>((r) => h2server.listen(0, '127.0.0.1', r));
@@ -69,6 +70,31 @@ describe('header count limit on heads parsed by the native HTTP/2 sessions', () 
     expect(seen['x-f-89']).toBe('v89');
     expect(r.headers['x-f-0']).toBe('v0');
     expect(r.headers['x-f-89']).toBe('v89');
+  });
+
+  it('40 responses with 36 KB heads at once on one connection all arrive whole', async () => {
+    // Large heads: the addon reserves room for 5 words per 4 bytes of head to parse one in the shared arena.
+    const c = http2.connect(`http://127.0.0.1:${proxy.ports.get('h2')!}`, { maxHeaderListPairs: 1000 });
+    try {
+      const all = await Promise.all(Array.from({ length: 40 }, (_, i) => new Promise<{ headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const s = c.request({ ':path': `/n90/pad400/${i}` });
+        let body = '';
+        let headers: http2.IncomingHttpHeaders = {};
+        s.on('response', (h) => (headers = h));
+        s.on('data', (d: Buffer) => (body += d.latin1Slice()));
+        s.on('close', () => resolve({ headers, body }));
+        s.on('error', reject);
+        s.end();
+      })));
+      for (const r of all) {
+        expect(r.headers[':status']).toBe(200);
+        expect(r.body).toBe('ok');
+        expect(r.headers['x-f-0']).toBe('v0' + 'p'.repeat(400));
+        expect(r.headers['x-f-89']).toBe('v89' + 'p'.repeat(400));
+      }
+    } finally {
+      c.close();
+    }
   });
 
   it('a request with more fields than max_headers_count is refused with 400 and never reaches upstream', async () => {
