@@ -134,6 +134,7 @@ void H2ClientSession::ReportHead(H2ClientStream* st, bool end_stream) {
   int32_t code = kH2Response | static_cast<int32_t>(status << kRespStatusShift);
   if (end_stream) code |= kRespEndStream;
   if (st->has_length) code |= kRespHasLength;
+  if (ParseIntoArena(offset, scratch_.size(), false)) code |= kRespParsed;
   Event(st->id, code, offset, static_cast<int32_t>(scratch_.size()));
 }
 

@@ -27,6 +27,7 @@ namespace isthmus {
 enum H2ResponseFlags : int32_t {
   kRespEndStream = 1 << 8,  // no body follows
   kRespHasLength = 1 << 9,  // content-length given
+  kRespParsed = 1 << 10,    // the head's parse (http_head.h's words) follows it in the arena, 4-byte aligned
   kRespStatusShift = 16,    // the status in bits 16+
 };
 

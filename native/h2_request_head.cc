@@ -64,33 +64,46 @@ bool H2RequestHead::Add(const uint8_t* name, size_t name_len, const uint8_t* val
   return true;
 }
 
-std::string H2RequestHead::Build(bool end_stream) const {
-  std::string head;
-  if (path.empty() || method == "CONNECT") return head;
-  head.reserve(method.size() + path.size() + authority.size() + fields.size() + cookie.size() + 96);
-  head += method.empty() ? "GET" : method;
-  head += ' ';
-  head += path;
-  head += " HTTP/1.1\r\nhost: ";
-  head += authority.empty() ? host : authority;
-  head += "\r\n";
-  head += fields;
+size_t H2RequestHead::BuildInto(bool end_stream, char* dst, size_t cap) const {
+  // Written where it goes (the arena), without a string made and freed per request.
+  if (path.empty() || method == "CONNECT") return 0;
+  const char* m = method.empty() ? "GET" : method.data();
+  const size_t m_len = method.empty() ? 3 : method.size();
+  const std::string& h = authority.empty() ? host : authority;
+  static const char kTail[] = " HTTP/1.1\r\nhost: ";
+  static const char kChunked[] = "transfer-encoding: chunked\r\n";
+  size_t need = m_len + 1 + path.size() + (sizeof(kTail) - 1) + h.size() + 2 + fields.size() + 2;
+  if (!cookie.empty()) need += 8 + cookie.size() + 2;
+  if (!end_stream) need += content_length.empty() ? sizeof(kChunked) - 1 : 16 + content_length.size() + 2;
+  if (need > cap) return need;
+  char* p = dst;
+  auto put = [&p](const char* b, size_t n) {
+    std::memcpy(p, b, n);
+    p += n;
+  };
+  put(m, m_len);
+  *p++ = ' ';
+  put(path.data(), path.size());
+  put(kTail, sizeof(kTail) - 1);
+  put(h.data(), h.size());
+  put("\r\n", 2);
+  put(fields.data(), fields.size());
   if (!cookie.empty()) {
-    head += "cookie: ";
-    head += cookie;
-    head += "\r\n";
+    put("cookie: ", 8);
+    put(cookie.data(), cookie.size());
+    put("\r\n", 2);
   }
   if (!end_stream) {
     if (!content_length.empty()) {
-      head += "content-length: ";
-      head += content_length;
-      head += "\r\n";
+      put("content-length: ", 16);
+      put(content_length.data(), content_length.size());
+      put("\r\n", 2);
     } else {
-      head += "transfer-encoding: chunked\r\n";
+      put(kChunked, sizeof(kChunked) - 1);
     }
   }
-  head += "\r\n";
-  return head;
+  put("\r\n", 2);
+  return static_cast<size_t>(p - dst);
 }
 
 bool ParseHeaderBlock(const char* block, size_t len, std::vector<nghttp2_nv>* nva, size_t max) {

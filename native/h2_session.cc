@@ -208,16 +208,20 @@ int H2Session::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* u
     H2Stream* st = self->Find(id);
     if (st == nullptr || st->header_overflow) return 0;
     if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-      const std::string head = st->head.Build(end_stream);
+      // Written straight into the arena (no string per request); past its room the stream is refused as before.
+      size_t cap = 0;
+      char* room = self->ArenaRoom(&cap);
+      const size_t len = st->head.BuildInto(end_stream, room, cap);
       int32_t flags = end_stream ? kHeadEndStream : 0;
       if (st->head.grpc) flags |= kHeadGrpc;
       if (st->head.te_trailers) flags |= kHeadTeTrailers;
-      int32_t offset = 0;
-      if (head.empty()) {
+      if (len == 0) {
         flags |= st->head.method == "CONNECT" ? kHeadRefuse403 : kHeadRefuse400;
         self->Event(id, kH2Head | flags, 0, 0);
-      } else if (self->Arena(head.data(), head.size(), &offset)) {
-        self->Event(id, kH2Head | flags, offset, static_cast<int32_t>(head.size()));
+      } else if (len <= cap) {
+        const int32_t offset = self->ArenaTake(len);
+        if (self->ParseIntoArena(offset, len, true)) flags |= kHeadParsed;
+        self->Event(id, kH2Head | flags, offset, static_cast<int32_t>(len));
       } else {
         nghttp2_submit_rst_stream(self->session_.get(), NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
       }

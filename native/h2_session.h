@@ -32,6 +32,7 @@ enum H2HeadFlags : int32_t {
   kHeadTeTrailers = 1 << 10, // te: trailers
   kHeadRefuse400 = 1 << 11,  // no :path (answer 400)
   kHeadRefuse403 = 1 << 12,  // CONNECT (answer 403)
+  kHeadParsed = 1 << 13,     // the head's parse (http_head.h's words, offsets from its start) follows it in the arena
 };
 
 class H2Session : public H2SessionBase {

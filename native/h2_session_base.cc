@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "http_head.h"
+#include "http_head_parser.h"
 #include "socket_tls.h"
 #include "socket_transport.h"
 
@@ -180,6 +182,38 @@ bool H2SessionBase::Arena(const char* bytes, size_t len, int32_t* offset) {
   std::memcpy(k->arena + k->arena_used, bytes, len);
   *offset = static_cast<int32_t>(k->arena_used);
   k->arena_used += len;
+  return true;
+}
+
+char* H2SessionBase::ArenaRoom(size_t* cap) const {
+  *cap = sink_->arena_cap - sink_->arena_used;
+  return sink_->arena + sink_->arena_used;
+}
+
+int32_t H2SessionBase::ArenaTake(size_t len) {
+  const int32_t offset = static_cast<int32_t>(sink_->arena_used);
+  sink_->arena_used += len;
+  return offset;
+}
+
+bool H2SessionBase::ParseIntoArena(int32_t offset, size_t len, bool request) {
+  // Parsed here, where the head was made, rather than by JS calling the parser on the arena: one N-API call less per
+  // head. Limits are JS's to apply (it checks count and length against its own and parses again past them, for the
+  // same error); the count here is only the words' room.
+  H2Sink* k = sink_;
+  // Room for as many fields as the head could hold (a field line takes 4 bytes at least, "x:\r\n"), without
+  // counting its lines first; what the parse finds is all that stays reserved.
+  const uint32_t max_headers = static_cast<uint32_t>(len / 4);
+  const size_t words_at = (k->arena_used + 3) & ~static_cast<size_t>(3);
+  const size_t words_bytes = 4 * (kSlotHeaders + static_cast<size_t>(kSlotsPerHeader) * max_headers);
+  if (words_at + words_bytes > k->arena_cap || (reinterpret_cast<uintptr_t>(k->arena) & 3) != 0) return false;
+  uint32_t* words = reinterpret_cast<uint32_t*>(k->arena + words_at);
+  uint8_t* arena = reinterpret_cast<uint8_t*>(k->arena);
+  const HeadLimits limits{len, max_headers};
+  const int64_t n = request ? ParseRequestHead(arena + offset, 0, len, words, limits)
+                            : ParseResponseHead(arena, static_cast<size_t>(offset), static_cast<size_t>(offset) + len, words, limits);
+  if (n != static_cast<int64_t>(len)) return false;
+  k->arena_used = words_at + 4 * (kSlotHeaders + static_cast<size_t>(kSlotsPerHeader) * words[kSlotHeaderCount]);
   return true;
 }
 

@@ -117,6 +117,13 @@ class H2SessionBase : public H2Endpoint {
   void FlushOverflow();
   // takes bytes; copies them into the arena; returns false when it is full.
   bool Arena(const char* bytes, size_t len, int32_t* offset);
+  // The arena's free room (for writing in place) and taking len bytes of it as written; returns their offset.
+  char* ArenaRoom(size_t* cap) const;
+  int32_t ArenaTake(size_t len);
+  // takes an HTTP/1.1 head just put in the arena at offset (len bytes); parses it into http_head.h's words, put after
+  // it at the next multiple of 4 (a request's offsets from the head's start, as JS copies it to a buffer of its own;
+  // a response's from the arena's). false: not parsed (no room, or not a head), JS parses it itself.
+  bool ParseIntoArena(int32_t offset, size_t len, bool request);
   // takes a stream (null: one whose body is not wanted) and a body chunk received on it; opens the windows for it
   // (the stream's only while JS reads) and records it (as an offset into the input, or a copy in the arena);
   // returns what the data chunk callback returns.

@@ -30,8 +30,9 @@ struct H2RequestHead {
   // takes one decoded field; returns false when it is one an HTTP/1.1 head cannot carry (nghttp2 already
   // refused malformed ones, so this is a last guard).
   bool Add(const uint8_t* name, size_t name_len, const uint8_t* value, size_t value_len);
-  // takes whether a body follows; returns the HTTP/1.1 head ("" when :path is missing or the method is CONNECT).
-  std::string Build(bool end_stream) const;
+  // takes end_stream and room for the head; writes the request as an HTTP/1.1 head into dst and returns its length
+  // (0: no head: no :path, or CONNECT); when the head needs more than cap, writes nothing and returns that size.
+  size_t BuildInto(bool end_stream, char* dst, size_t cap) const;
 };
 
 // What both sides keep of a stream's outgoing body and incoming window (H2SessionBase runs it).

@@ -550,6 +550,8 @@ export const H2_EVENT = {
   TE_TRAILERS: 1 << 10,
   REFUSE_400: 1 << 11,
   REFUSE_403: 1 << 12,
+  /** HEAD: the head's parse words (HEAD's layout, offsets from the head's start) follow it in the arena at the next multiple of 4. */
+  HEAD_PARSED: 1 << 13,
   /** Client sessions (native/h2_client_session.h): a = offset into the arena, b = length of the response as an
    *  HTTP/1.1 head; the status in the code's bits 16+, RESP_* flags in bits 8+. */
   RESPONSE: 8,
@@ -561,6 +563,8 @@ export const H2_EVENT = {
   GOAWAY: 11,
   RESP_END_STREAM: 1 << 8,
   RESP_HAS_LENGTH: 1 << 9,
+  /** The head's parse words (HEAD's layout) follow it in the arena at the next multiple of 4. */
+  RESP_PARSED: 1 << 10,
   RESP_STATUS_SHIFT: 16,
   RECORD_INTS: 5,
 } as const;

@@ -40,6 +40,9 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   /** FlushWaiter: since when the response waits on the client; the HCM's stream_idle_timeout (0 = never reset). */
   flushSince = 0;
   flushTimeoutMs = DEFAULT_FLUSH_TIMEOUT_MS;
+  /** FlushWaiter: the watch's links (flushPrev is the stream itself while it does not wait). */
+  flushPrev: FlushWaiter | null = this;
+  flushNext: FlushWaiter | null = null;
   /** A response handed over in parts: its content-length still to come (-1: none). */
   private partsRemaining = -1;
 
@@ -140,9 +143,9 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
 
   // ---- the request ----
 
-  /** The request head as HTTP/1.1 (a buffer this request keeps). */
-  startHead(buf: Buffer): void {
-    const n = parseRequestHead(buf, 0, buf.length, headOut, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
+  /** The request head as HTTP/1.1 (a buffer this request keeps); parsed: headOut holds its parse already (the addon's). */
+  startHead(buf: Buffer, parsed = false): void {
+    const n = parsed ? buf.length : parseRequestHead(buf, 0, buf.length, headOut, parseLimits.maxHeadBytes, parseLimits.maxHeaders);
     if (n <= 0) {
       this.refuse(n === 0 ? 431 : 400);
       return;

@@ -21,6 +21,8 @@ import type { Http2Options } from '../../src/config/http2-options.js';
 import type { DownstreamConnection } from '../downstream-connection.js';
 import type { WorkerContext } from '../worker-context.js';
 import { copyRange } from '../header-block.js';
+import { parseLimits } from '../parse-scratch.js';
+import { copyArenaParse } from './h2-arena-head.js';
 import { h2Counters } from './h2-counters.js';
 import type { H2ConnectionSession, H2SessionSide, H2StreamBackend } from './h2-stream-backend.js';
 import { H2StreamConnection } from './h2-stream-connection.js';
@@ -209,7 +211,7 @@ export class NativeH2Session implements H2ConnectionSession, H2SessionSide {
       s.conn.refuse((flags & EV.REFUSE_403) !== 0 ? 403 : 400);
       return;
     }
-    s.conn.startHead(head);
+    s.conn.startHead(head, (flags & EV.HEAD_PARSED) !== 0 && copyArenaParse(offset, length, parseLimits.maxHeadBytes));
   }
 
   private end(reset: boolean): void {

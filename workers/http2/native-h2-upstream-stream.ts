@@ -12,6 +12,7 @@ import { h2EventBuffers } from './native-h2-session.js';
 import type { NativeH2UpstreamSession } from './native-h2-upstream-session.js';
 import type { UpstreamTrailerSink } from './h2-upstream-stream.js';
 import { H2UpstreamAttempt, failProtocol } from './h2-upstream-attempt.js';
+import { copyArenaParse } from './h2-arena-head.js';
 import { readRouterHeadShape, routerHeadShape } from './router-request-head.js';
 import { HEAD_SHAPE } from './router-head-shape.js';
 import { TRAILER_BLOCK, allowedTrailers, mayBeTrailer } from './h1-trailer-block.js';
@@ -183,7 +184,10 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
     this.sent = null;
     const endStream = (code & EV.RESP_END_STREAM) !== 0;
     const head = arena();
-    const n = parseResponseHead(head, offset, offset + length, headOut, parseLimits.maxHeadBytes * 2, parseLimits.maxHeaders);
+    // Parsed by the addon already (RESP_PARSED) unless past this worker's limits: then here, for the same refusal.
+    const maxBytes = parseLimits.maxHeadBytes * 2;
+    const n = (code & EV.RESP_PARSED) !== 0 && copyArenaParse(offset, length, maxBytes) ? length
+      : parseResponseHead(head, offset, offset + length, headOut, maxBytes, parseLimits.maxHeaders);
     if (n <= 0) {
       this.pool.endpoint.counters.cxProtocolError++;
       this.fail(UpstreamFailure.PROTOCOL);
