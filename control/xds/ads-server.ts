@@ -3,11 +3,11 @@
 // (incremental), serving whatever the SnapshotCache holds for each node.
 // Responses are assembled from pre-encoded bytes, so the service's response
 // serializer passes Buffers through untouched.
-import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, status as GrpcStatus, ServerCredentials, ServerInterceptingCall, type ServerInterceptor, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { loadXdsProtos } from './protos.js';
 import type { SnapshotCache } from './snapshot-cache.js';
-import { DEFAULT_STREAM_SETTINGS, TRANSPORT_METADATA, type AdsCallbacks, type AdsStreamSettings, type StatusSource, type StreamAuthenticator, type StreamStatus } from './ads-stream.js';
+import { DEFAULT_STREAM_SETTINGS, StreamRefused, TRANSPORT_METADATA, type AdsCallbacks, type NodeIdentity, type AdsStreamSettings, type StatusSource, type StreamAuthenticator, type StreamStatus } from './ads-stream.js';
 import { SotwStream, type DiscoveryRequest } from './sotw-stream.js';
 import { DeltaStream, type DeltaDiscoveryRequest } from './delta-stream.js';
 
@@ -64,6 +64,36 @@ function transportMarker(tlsPorts: ReadonlySet<number>): ServerInterceptor {
   });
 }
 
+/** An open stream as the server keeps it: its status, and its node once the first request named one. */
+type HeldStream = StatusSource & { readonly node: NodeIdentity | undefined };
+
+/** The identity a node's metadata claims, as the TLS port's authenticator proves it (NAMESPACE defaults like there). */
+function claimedIdentity(node: NodeIdentity): string {
+  return JSON.stringify([node.metadata.NAMESPACE ?? 'default', node.metadata.SERVICE_ACCOUNT ?? null]);
+}
+
+/**
+ * takes the streams open now and the authenticator; returns it extended so a proven (TLS) stream may not name a node
+ * id that an open stream of another identity holds. The control plane keeps one proxy's registration, config and
+ * snapshot per node id, so without this any token holder could take over another workload's endpoint and config
+ * by sending its node id with its own (proven) namespace and service account. The same identity may open more
+ * streams (a reconnect racing the old stream's close).
+ */
+function refuseNodeTakeover(streams: ReadonlySet<HeldStream>, authenticate: StreamAuthenticator): StreamAuthenticator {
+  return (node, call) => {
+    const proven = authenticate(node, call);
+    if (call.metadata.get(TRANSPORT_METADATA)[0] !== 'tls') return proven;
+    const identity = claimedIdentity(proven);
+    for (const stream of streams) {
+      const held = stream.node;
+      if (held !== undefined && held.id === proven.id && claimedIdentity(held) !== identity) {
+        throw new StreamRefused(GrpcStatus.PERMISSION_DENIED, `node id ${JSON.stringify(proven.id)} is held by an open stream of another identity`);
+      }
+    }
+    return proven;
+  };
+}
+
 export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = {}, options: AdsServerOptions = {}): AdsServer {
   const log = options.logger ?? createLogger('xds');
   const tlsPorts = new Set<number>();
@@ -71,14 +101,14 @@ export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = 
     'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE,
     interceptors: [transportMarker(tlsPorts)],
   });
-  const streams = new Set<StatusSource>();
+  const streams = new Set<HeldStream>();
   const settings: AdsStreamSettings = {
     maxResourceNamesPerType: options.maxResourceNamesPerType ?? DEFAULT_STREAM_SETTINGS.maxResourceNamesPerType,
-    ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
+    ...(options.authenticate !== undefined ? { authenticate: refuseNodeTakeover(streams, options.authenticate) } : {}),
   };
   let nextStreamId = 0;
   const forget = (stream: StatusSource): void => {
-    streams.delete(stream);
+    streams.delete(stream as HeldStream);
   };
 
   const implementation: UntypedServiceImplementation = {

@@ -13,12 +13,16 @@ import { isthmus, securePort, startControl, type RunningControl } from './contro
 
 let control: RunningControl;
 let reviewsToken: string;
+let ratingsToken: string;
 
 beforeAll(async () => {
   control = await startControl();
   const r = isthmus(['token', 'create', '--namespace', 'bookinfo', '--service-account', 'reviews', '--control', `http://127.0.0.1:${control.adminPort}`, '--data-dir', control.dataDir], control.dir);
   expect(r.code, r.stderr).toBe(0);
   reviewsToken = r.stdout.trim();
+  const r2 = isthmus(['token', 'create', '--namespace', 'bookinfo', '--service-account', 'ratings', '--control', `http://127.0.0.1:${control.adminPort}`, '--data-dir', control.dataDir], control.dir);
+  expect(r2.code, r2.stderr).toBe(0);
+  ratingsToken = r2.stdout.trim();
 }, 30_000);
 
 afterAll(async () => {
@@ -77,6 +81,27 @@ describe('who may open an xDS stream on the TLS port', () => {
     for (const refused of ['no-token', 'claims-plaintext', 'forged-token', 'poses-as-ratings', 'other-namespace']) expect(proxies.has(refused)).toBe(false);
     expect(control.lines.filter((l) => l.msg === 'xDS stream refused')).toHaveLength(5);
     for (const c of [none, claimsPlaintext, forged, otherAccount, otherNamespace, proven]) c.close();
+  }, 30_000);
+
+  it('refuses a proven stream that names a node id another identity holds open; the same identity may open a second stream', async () => {
+    const port = securePort(control);
+    const owner = open(port, 'reviews-held', reviews, { ...tls(), bearer: reviewsToken });
+    expect((await owner.next()).type_url).toBe(TYPE_URL.CLUSTER);
+
+    // ratings' own token, its own metadata, but reviews' node id: would take over reviews' endpoint and config.
+    const ratings = { ...reviews, SERVICE: 'ratings', SERVICE_ACCOUNT: 'ratings', INSTANCE_IPS: '127.0.0.10' };
+    const takeover = open(port, 'reviews-held', ratings, { ...tls(), bearer: ratingsToken });
+    const status = await takeover.ended(10_000);
+    expect(status.code).toBe(7); // PERMISSION_DENIED
+    expect(status.details).toMatch(/node id "reviews-held" is held by an open stream of another identity/);
+    const syncz = JSON.parse((await control.admin('/debug/syncz')).text) as { proxies: { node: string; service?: string; registered: boolean }[] };
+    const held = syncz.proxies.find((p) => p.node === 'reviews-held');
+    expect(JSON.stringify(held)).toMatch(/reviews/);
+    expect(JSON.stringify(held)).not.toMatch(/ratings|127\.0\.0\.10/);
+
+    const second = open(port, 'reviews-held', reviews, { ...tls(), bearer: reviewsToken });
+    expect((await second.next()).type_url).toBe(TYPE_URL.CLUSTER);
+    for (const c of [owner, takeover, second]) c.close();
   }, 30_000);
 
   it('serves the plaintext port (loopback) without a token, as before', async () => {
