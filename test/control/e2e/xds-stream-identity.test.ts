@@ -104,6 +104,20 @@ describe('who may open an xDS stream on the TLS port', () => {
     for (const c of [owner, takeover, second]) c.close();
   }, 30_000);
 
+  it('refuses a proven stream whose node id (Istio layout) names another namespace, even while no stream holds it', async () => {
+    // Another namespace's proxy, offline: its id with bookinfo's token and metadata would take its config and endpoint.
+    const id = 'sidecar~127.0.0.9~productpage-1.default~default.svc.cluster.local';
+    const other = open(securePort(control), id, reviews, { ...tls(), bearer: reviewsToken });
+    const status = await other.ended(10_000);
+    expect(status.code).toBe(7); // PERMISSION_DENIED
+    expect(status.details).toMatch(/node id .* names namespace "default", not bootstrap token .*'s "bookinfo"/);
+    expect((await connected()).has(id)).toBe(false);
+
+    const own = open(securePort(control), 'sidecar~127.0.0.9~reviews-1.bookinfo~bookinfo.svc.cluster.local', reviews, { ...tls(), bearer: reviewsToken });
+    expect((await own.next()).type_url).toBe(TYPE_URL.CLUSTER);
+    for (const c of [other, own]) c.close();
+  }, 30_000);
+
   it('serves the plaintext port (loopback) without a token, as before', async () => {
     const plain = open(control.xdsPort, 'plain-1', { ...reviews, SERVICE_ACCOUNT: 'anything' }, {});
     expect((await plain.next()).type_url).toBe(TYPE_URL.CLUSTER);
