@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../../control/xds/protos.js';
-import { sotwClient, type AdsTestClientOptions } from '../xds/ads-test-client.js';
+import { deltaClient, sotwClient, type AdsTestClientOptions } from '../xds/ads-test-client.js';
 import { isthmus, securePort, startControl, type RunningControl } from './control-harness.js';
 
 let control: RunningControl;
@@ -116,6 +116,19 @@ describe('who may open an xDS stream on the TLS port', () => {
     const own = open(securePort(control), 'sidecar~127.0.0.9~reviews-1.bookinfo~bookinfo.svc.cluster.local', reviews, { ...tls(), bearer: reviewsToken });
     expect((await own.next()).type_url).toBe(TYPE_URL.CLUSTER);
     for (const c of [other, own]) c.close();
+  }, 30_000);
+
+  it('holds the same on the delta protocol: another identity may not take an open node id', async () => {
+    const port = securePort(control);
+    const owner = open(port, 'reviews-delta', reviews, { ...tls(), bearer: reviewsToken });
+    expect((await owner.next()).type_url).toBe(TYPE_URL.CLUSTER);
+    const fields = Object.fromEntries(Object.entries({ ...reviews, SERVICE: 'ratings', SERVICE_ACCOUNT: 'ratings' }).map(([k, v]) => [k, { stringValue: v }]));
+    const takeover = deltaClient(port, { ...tls(), bearer: ratingsToken });
+    takeover.send({ node: { id: 'reviews-delta', cluster: 'test', metadata: { fields } }, type_url: TYPE_URL.CLUSTER, resource_names_subscribe: [] });
+    const status = await takeover.ended(10_000);
+    expect(status.code).toBe(7);
+    expect(status.details).toMatch(/node id "reviews-delta" is held by an open stream of another identity/);
+    for (const c of [owner, takeover]) c.close();
   }, 30_000);
 
   it('serves the plaintext port (loopback) without a token, as before', async () => {

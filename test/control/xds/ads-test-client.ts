@@ -128,8 +128,8 @@ export function sotwClient(port: number, o: AdsTestClientOptions = {}): SotwClie
   return new AdsTestClient<DiscoveryResponse>(port, 'StreamAggregatedResources', o);
 }
 
-export function deltaClient(port: number): DeltaClient {
-  return new AdsTestClient<DeltaDiscoveryResponse>(port, 'DeltaAggregatedResources');
+export function deltaClient(port: number, o: AdsTestClientOptions = {}): DeltaClient {
+  return new AdsTestClient<DeltaDiscoveryResponse>(port, 'DeltaAggregatedResources', o);
 }
 
 export function node(id: string): object {
