@@ -8,7 +8,7 @@
 // Istio's 15010) stays the operator's trusted path and is not asked.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { CaRefusal, type CertificateAuthority } from './certificate-authority.js';
-import { StreamRefused, type NodeIdentity, type StreamAuthenticator, type StreamCall, TRANSPORT_METADATA } from '../xds/ads-stream.js';
+import { quotedClaim, StreamRefused, type NodeIdentity, type StreamAuthenticator, type StreamCall, TRANSPORT_METADATA } from '../xds/ads-stream.js';
 
 /** The namespace in a node id of Istio's layout (`sidecar~<address>~<service>-<instance>.<ns>~<ns>.svc.cluster.local`). */
 const ISTIO_NODE_ID = /^(?:sidecar|router)~[^~]*~[^~]*~([^~]*)\.svc\.cluster\.local$/;
@@ -27,17 +27,17 @@ export function tokenStreamAuthenticator(ca: CertificateAuthority): StreamAuthen
     }
     const namespace = node.metadata.NAMESPACE ?? 'default';
     if (namespace !== claims.ns) {
-      throw new StreamRefused(GrpcStatus.PERMISSION_DENIED, `node metadata NAMESPACE ${JSON.stringify(namespace)} is not bootstrap token ${claims.id}'s namespace "${claims.ns}"`);
+      throw new StreamRefused(GrpcStatus.PERMISSION_DENIED, `node metadata NAMESPACE ${quotedClaim(namespace)} is not bootstrap token ${claims.id}'s namespace "${claims.ns}"`);
     }
     // The control plane keeps a proxy's registration and config by node id: a proxy's id names its namespace, so
     // a token of another namespace may not take that id over (ads-server.ts also refuses an id held open by another identity).
     const idNamespace = ISTIO_NODE_ID.exec(node.id)?.[1];
     if (idNamespace !== undefined && idNamespace !== claims.ns) {
-      throw new StreamRefused(GrpcStatus.PERMISSION_DENIED, `node id ${JSON.stringify(node.id)} names namespace ${JSON.stringify(idNamespace)}, not bootstrap token ${claims.id}'s "${claims.ns}"`);
+      throw new StreamRefused(GrpcStatus.PERMISSION_DENIED, `node id ${quotedClaim(node.id)} names namespace ${quotedClaim(idNamespace)}, not bootstrap token ${claims.id}'s "${claims.ns}"`);
     }
     const account = node.metadata.SERVICE_ACCOUNT;
     if (account !== undefined && account !== claims.sa) {
-      throw new StreamRefused(GrpcStatus.PERMISSION_DENIED, `node metadata SERVICE_ACCOUNT ${JSON.stringify(account)} is not bootstrap token ${claims.id}'s service account "${claims.sa}"`);
+      throw new StreamRefused(GrpcStatus.PERMISSION_DENIED, `node metadata SERVICE_ACCOUNT ${quotedClaim(account)} is not bootstrap token ${claims.id}'s service account "${claims.sa}"`);
     }
     // A proxy that names no account claims none (policy sees no source workload for it); one that names one is proven.
     return node;

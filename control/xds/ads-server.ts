@@ -7,7 +7,7 @@ import { Server, status as GrpcStatus, ServerCredentials, ServerInterceptingCall
 import { createLogger, type Logger } from '../../src/log.js';
 import { loadXdsProtos } from './protos.js';
 import type { SnapshotCache } from './snapshot-cache.js';
-import { DEFAULT_STREAM_SETTINGS, StreamRefused, TRANSPORT_METADATA, type AdsCallbacks, type NodeIdentity, type AdsStreamSettings, type StatusSource, type StreamAuthenticator, type StreamStatus } from './ads-stream.js';
+import { DEFAULT_STREAM_SETTINGS, quotedClaim, StreamRefused, TRANSPORT_METADATA, type AdsCallbacks, type NodeIdentity, type AdsStreamSettings, type StatusSource, type StreamAuthenticator, type StreamStatus } from './ads-stream.js';
 import { SotwStream, type DiscoveryRequest } from './sotw-stream.js';
 import { DeltaStream, type DeltaDiscoveryRequest } from './delta-stream.js';
 
@@ -87,7 +87,7 @@ function refuseNodeTakeover(streams: ReadonlySet<HeldStream>, authenticate: Stre
     for (const stream of streams) {
       const held = stream.node;
       if (held !== undefined && held.id === proven.id && claimedIdentity(held) !== identity) {
-        throw new StreamRefused(GrpcStatus.PERMISSION_DENIED, `node id ${JSON.stringify(proven.id)} is held by an open stream of another identity`);
+        throw new StreamRefused(GrpcStatus.PERMISSION_DENIED, `node id ${quotedClaim(proven.id)} is held by an open stream of another identity`);
       }
     }
     return proven;

@@ -96,6 +96,15 @@ export class StreamRefused extends Error {
   }
 }
 
+/**
+ * takes a value a peer claimed; returns it quoted for a refusal's message, cut to 64 characters: the message goes
+ * back as grpc-message (a client cannot take a 200 KB trailer: it never sees the status) and into the log.
+ */
+export function quotedClaim(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= 66 ? text : `${text.slice(0, 64)}"...`;
+}
+
 /** The metadata key where the ADS server notes the port kind a call came in on: `tls` or `plaintext` (ads-server.ts). */
 export const TRANSPORT_METADATA = 'x-isthmus-transport';
 

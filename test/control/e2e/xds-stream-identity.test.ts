@@ -131,6 +131,18 @@ describe('who may open an xDS stream on the TLS port', () => {
     for (const c of [owner, takeover]) c.close();
   }, 30_000);
 
+  it('names a huge claimed namespace shortened, in the status and the log', async () => {
+    const huge = 'n'.repeat(200_000);
+    const c = open(securePort(control), 'huge-namespace', { ...reviews, NAMESPACE: huge }, { ...tls(), bearer: reviewsToken });
+    const status = await c.ended(10_000);
+    expect(status.code).toBe(7);
+    expect(status.details).toMatch(/NAMESPACE "n+"\.\.\. is not bootstrap token/);
+    expect(status.details.length).toBeLessThan(400);
+    const logged = control.lines.filter((l) => l.msg === 'xDS stream refused').map((l) => JSON.stringify(l));
+    expect(Math.max(...logged.map((l) => l.length))).toBeLessThan(1000);
+    c.close();
+  }, 30_000);
+
   it('serves the plaintext port (loopback) without a token, as before', async () => {
     const plain = open(control.xdsPort, 'plain-1', { ...reviews, SERVICE_ACCOUNT: 'anything' }, {});
     expect((await plain.next()).type_url).toBe(TYPE_URL.CLUSTER);
