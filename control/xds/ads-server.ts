@@ -49,23 +49,21 @@ function passThroughService(): ServiceDefinition {
 }
 
 /**
- * takes the set of TLS-bound ports; returns an interceptor that writes into each call's metadata which port kind it
- * came in on (TRANSPORT_METADATA), replacing whatever a client sent under that key. The surface call grpc-js hands a
- * handler does not say, and its auth context names TLS only when a client certificate verified.
+ * takes the set of plaintext-bound ports; returns an interceptor that writes into each call's metadata which port
+ * kind it came in on (TRANSPORT_METADATA), replacing whatever a client sent under that key. The surface call grpc-js
+ * hands a handler does not say, and its auth context names TLS only when a client certificate verified. A port not
+ * known as plaintext (not bound yet, or unreadable) counts as TLS: asked for proof, not trusted.
  */
-function transportMarker(tlsPorts: ReadonlySet<number>): ServerInterceptor {
+function transportMarker(plaintextPorts: ReadonlySet<number>): ServerInterceptor {
   return (_method, call) => new ServerInterceptingCall(call, {
     start: (next) => next({
       onReceiveMetadata: (metadata, forward) => {
-        metadata.set(TRANSPORT_METADATA, tlsPorts.has(call.getConnectionInfo().localPort ?? -1) ? 'tls' : 'plaintext');
+        metadata.set(TRANSPORT_METADATA, plaintextPorts.has(call.getConnectionInfo().localPort ?? -1) ? 'plaintext' : 'tls');
         forward(metadata);
       },
     }),
   });
 }
-
-/** An open stream as the server keeps it: its status, and its node once the first request named one. */
-type HeldStream = StatusSource & { readonly node: NodeIdentity | undefined };
 
 /** The identity a node's metadata claims, as the TLS port's authenticator proves it (NAMESPACE defaults like there). */
 function claimedIdentity(node: NodeIdentity): string {
@@ -73,63 +71,97 @@ function claimedIdentity(node: NodeIdentity): string {
 }
 
 /**
- * takes the streams open now and the authenticator; returns it extended so a proven (TLS) stream may not name a node
- * id that an open stream of another identity holds. The control plane keeps one proxy's registration, config and
- * snapshot per node id, so without this any token holder could take over another workload's endpoint and config
- * by sending its node id with its own (proven) namespace and service account. The same identity may open more
- * streams (a reconnect racing the old stream's close).
+ * The identities of the open streams by node id. The control plane keeps one proxy's registration, config and
+ * snapshot per node id, so a proven (TLS) stream may not name a node id that an open stream of another identity
+ * holds: else any token holder could take over another workload's endpoint and config by sending its node id with
+ * its own (proven) namespace and service account. The same identity may open more streams (a reconnect racing the
+ * old stream's close). A map, not a scan of every stream: a reconnect storm of N proxies costs N lookups.
  */
-function refuseNodeTakeover(streams: ReadonlySet<HeldStream>, authenticate: StreamAuthenticator): StreamAuthenticator {
-  return (node, call) => {
-    const proven = authenticate(node, call);
-    if (call.metadata.get(TRANSPORT_METADATA)[0] !== 'tls') return proven;
-    const identity = claimedIdentity(proven);
-    for (const stream of streams) {
-      const held = stream.node;
-      if (held !== undefined && held.id === proven.id && claimedIdentity(held) !== identity) {
-        throw new StreamRefused(GrpcStatus.PERMISSION_DENIED, `node id ${quotedClaim(proven.id)} is held by an open stream of another identity`);
+class NodeHolders {
+  private readonly byId = new Map<string, Map<number, string>>();
+
+  opened(node: NodeIdentity, streamId: number): void {
+    let held = this.byId.get(node.id);
+    if (held === undefined) this.byId.set(node.id, (held = new Map()));
+    held.set(streamId, claimedIdentity(node));
+  }
+
+  closed(node: NodeIdentity, streamId: number): void {
+    const held = this.byId.get(node.id);
+    if (held === undefined) return;
+    held.delete(streamId);
+    if (held.size === 0) this.byId.delete(node.id);
+  }
+
+  /** takes the authenticator; returns it extended with the takeover refusal. */
+  guard(authenticate: StreamAuthenticator): StreamAuthenticator {
+    return (node, call) => {
+      const proven = authenticate(node, call);
+      if (call.metadata.get(TRANSPORT_METADATA)[0] !== 'tls') return proven;
+      const held = this.byId.get(proven.id);
+      if (held === undefined) return proven;
+      const identity = claimedIdentity(proven);
+      for (const other of held.values()) {
+        if (other !== identity) throw new StreamRefused(GrpcStatus.PERMISSION_DENIED, `node id ${quotedClaim(proven.id)} is held by an open stream of another identity`);
       }
-    }
-    return proven;
-  };
+      return proven;
+    };
+  }
+
+  /** takes the publisher's callbacks; returns them with this index kept beside. */
+  follow(callbacks: AdsCallbacks): AdsCallbacks {
+    return {
+      ...callbacks,
+      onStreamOpen: (node, streamId) => {
+        this.opened(node, streamId);
+        callbacks.onStreamOpen?.(node, streamId);
+      },
+      onStreamClosed: (node, streamId) => {
+        this.closed(node, streamId);
+        callbacks.onStreamClosed?.(node, streamId);
+      },
+    };
+  }
 }
 
 export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = {}, options: AdsServerOptions = {}): AdsServer {
   const log = options.logger ?? createLogger('xds');
-  const tlsPorts = new Set<number>();
+  const plaintextPorts = new Set<number>();
   const server = new Server({
     'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE,
-    interceptors: [transportMarker(tlsPorts)],
+    interceptors: [transportMarker(plaintextPorts)],
   });
-  const streams = new Set<HeldStream>();
+  const streams = new Set<StatusSource>();
+  const holders = options.authenticate !== undefined ? new NodeHolders() : undefined;
+  const streamCallbacks = holders?.follow(callbacks) ?? callbacks;
   const settings: AdsStreamSettings = {
     maxResourceNamesPerType: options.maxResourceNamesPerType ?? DEFAULT_STREAM_SETTINGS.maxResourceNamesPerType,
-    ...(options.authenticate !== undefined ? { authenticate: refuseNodeTakeover(streams, options.authenticate) } : {}),
+    ...(options.authenticate !== undefined ? { authenticate: holders!.guard(options.authenticate) } : {}),
   };
   let nextStreamId = 0;
   const forget = (stream: StatusSource): void => {
-    streams.delete(stream as HeldStream);
+    streams.delete(stream);
   };
 
   const implementation: UntypedServiceImplementation = {
     StreamAggregatedResources(call: ServerDuplexStream<DiscoveryRequest, Buffer>): void {
-      streams.add(new SotwStream(++nextStreamId, 'sotw', call, cache, callbacks, log, forget, settings));
+      streams.add(new SotwStream(++nextStreamId, 'sotw', call, cache, streamCallbacks, log, forget, settings));
     },
     DeltaAggregatedResources(call: ServerDuplexStream<DeltaDiscoveryRequest, Buffer>): void {
-      streams.add(new DeltaStream(++nextStreamId, 'delta', call, cache, callbacks, log, forget, settings));
+      streams.add(new DeltaStream(++nextStreamId, 'delta', call, cache, streamCallbacks, log, forget, settings));
     },
   };
   server.addService(passThroughService(), implementation);
 
   return {
     server,
-    listen(host: string, port: number): Promise<number> {
-      return bind(server, host, port, ServerCredentials.createInsecure());
-    },
-    async listenTls(host: string, port: number, credentials: ServerCredentials): Promise<number> {
-      const bound = await bind(server, host, port, credentials);
-      tlsPorts.add(bound);
+    async listen(host: string, port: number): Promise<number> {
+      const bound = await bind(server, host, port, ServerCredentials.createInsecure());
+      plaintextPorts.add(bound);
       return bound;
+    },
+    listenTls(host: string, port: number, credentials: ServerCredentials): Promise<number> {
+      return bind(server, host, port, credentials);
     },
     status(): StreamStatus[] {
       const out: StreamStatus[] = [];
