@@ -7,7 +7,6 @@ export {};
 declare global {
   interface Buffer {
     latin1Slice(start: number, end: number): string;
-    hexSlice(start: number, end: number): string;
     latin1Write(text: string, offset: number, length?: number): number;
     utf8Write(text: string, offset: number, length?: number): number;
   }
