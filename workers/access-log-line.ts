@@ -32,6 +32,11 @@ export function jsonEscape(s: string): string {
 
 let isoSecond = NaN;
 let isoPrefix = '';
+/**
+ * The same prefix as bytes, for LineWriter.isoTime: the string is a slice of toISOString()'s (a sliced string,
+ * whose every charCodeAt goes through its parent), and copying 20 bytes from an array is the cheaper loop.
+ */
+export const isoPrefixBytes = new Uint8Array(20);
 
 /**
  * takes an epoch second; returns toISOString()'s text up to its fraction ("2026-12-06T11:42:45."), made once per
@@ -43,6 +48,7 @@ export function isoSecondPrefix(second: number): string {
     if (iso.length !== 24) return '';
     isoSecond = second;
     isoPrefix = iso.slice(0, 20);
+    for (let i = 0; i < 20; i++) isoPrefixBytes[i] = iso.charCodeAt(i);
   }
   return isoPrefix;
 }

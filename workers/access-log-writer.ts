@@ -10,7 +10,7 @@
 // A format's literal text is not written through it: the generated line
 // writer stores those bytes itself (access-log-format.ts, WriteBuilder).
 
-import { isoSecondPrefix } from './access-log-line.js';
+import { isoPrefixBytes, isoSecondPrefix } from './access-log-line.js';
 
 const HEX = '0123456789abcdef';
 const SHORT_ESCAPE = new Uint8Array(128);
@@ -151,7 +151,8 @@ export class LineWriter {
       return;
     }
     const buf = this.buf;
-    for (let i = 0; i < 20; i++) buf[pos++] = prefix.charCodeAt(i);
+    const bytes = isoPrefixBytes; // prefix's bytes (isoSecondPrefix just set them for this second)
+    for (let i = 0; i < 20; i++) buf[pos++] = bytes[i]!;
     const frac = ms - second * 1000;
     const hundreds = Math.floor(frac / 100);
     const tens = Math.floor(frac / 10) - hundreds * 10;

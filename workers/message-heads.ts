@@ -40,7 +40,14 @@ export interface UpstreamHeadFields {
   readonly trace: UpstreamTraceContext | null;
 }
 
-const XFP_HTTP = 'x-forwarded-proto: http\r\n';
+/**
+ * The head's fixed pieces as bytes: a byte loop from an array costs about two thirds of a charCodeAt loop over
+ * a string, and these go into every upstream head (callgrind, bench/h1-callgrind.ts).
+ */
+const XFP_HTTP = Buffer.from('x-forwarded-proto: http\r\n', 'latin1');
+const VERSION_HOST = Buffer.from(' HTTP/1.1\r\nhost: ', 'latin1');
+const XFF_LINE = Buffer.from('\r\nx-forwarded-for: ', 'latin1');
+const REQUEST_ID_LINE = Buffer.from('\r\nx-request-id: ', 'latin1');
 
 /**
  * The request head for the upstream, from the received head in `out`: its pieces are written into the head
@@ -60,13 +67,13 @@ export function encodeUpstreamHead(buf: Buffer, out: Uint32Array, f: UpstreamHea
   let pos = writeLatin1(head, 0, f.method);
   head[pos++] = 32;
   pos = writeLatin1(head, pos, f.pathAndQuery);
-  pos = writeLatin1(head, pos, ' HTTP/1.1\r\nhost: ');
+  pos = copyRange(VERSION_HOST, 0, VERSION_HOST.length, head, pos);
   pos = writeLatin1(head, pos, f.host);
   if (xff) {
-    pos = writeLatin1(head, pos, '\r\nx-forwarded-for: ');
+    pos = copyRange(XFF_LINE, 0, XFF_LINE.length, head, pos);
     pos = writeLatin1(head, pos, f.forwardedFor);
   }
-  pos = writeLatin1(head, pos, '\r\nx-request-id: ');
+  pos = copyRange(REQUEST_ID_LINE, 0, REQUEST_ID_LINE.length, head, pos);
   pos = writeLatin1(head, pos, f.requestId);
   head[pos++] = 13;
   head[pos++] = 10;
@@ -80,7 +87,7 @@ export function encodeUpstreamHead(buf: Buffer, out: Uint32Array, f: UpstreamHea
     head[pos++] = 13;
     head[pos++] = 10;
   }
-  if (xfp) pos = writeLatin1(head, pos, XFP_HTTP);
+  if (xfp) pos = copyRange(XFP_HTTP, 0, XFP_HTTP.length, head, pos);
   pos = copyPlannedHeaders(buf, out, head, pos);
   if (f.add.length > 0) pos = copyRange(f.add, 0, f.add.length, head, pos);
   pos = writeLatin1(head, pos, f.framing);
@@ -125,7 +132,14 @@ export function encodeResponseHead(
   head[pos++] = 10;
   pos = copyPlannedHeaders(buf, out, head, pos);
   if (add.length > 0) pos = copyRange(add, 0, add.length, head, pos);
-  writeLatin1(head, pos, framing);
+  // The usual framing is endOfHead's repeated string, a cons string (slow per charCodeAt): its bytes instead, made
+  // once it repeats (answers whose length changes each time would otherwise make a Buffer each).
+  if (framing !== lastEnd || lastEndBytes === null) {
+    writeLatin1(head, pos, framing);
+    if (framing === lastEnd && ++lastEndUses >= 2) lastEndBytes = Buffer.from(lastEnd, 'latin1');
+  } else {
+    copyRange(lastEndBytes, 0, lastEndBytes.length, head, pos);
+  }
   return head;
 }
 
@@ -134,6 +148,9 @@ let lastLength = -1;
 let lastLengthLine = '';
 let lastEndIn = '';
 let lastEnd = '\r\n';
+/** lastEnd's bytes (latin1) once it was written twice, and how many times it was. */
+let lastEndBytes: Buffer | null = null;
+let lastEndUses = 0;
 
 /** 'content-length: N\r\n' (the last one again when N repeats: no string per response). */
 export function contentLengthLine(n: number): string {
@@ -149,6 +166,8 @@ export function endOfHead(lines: string): string {
   if (lines !== lastEndIn) {
     lastEndIn = lines;
     lastEnd = lines + '\r\n';
+    lastEndBytes = null;
+    lastEndUses = 0;
   }
   return lastEnd;
 }

@@ -13,17 +13,21 @@ let next = BATCH;
 
 /** Writes BATCH UUIDs (8-4-4-4-12 hex, version 4, RFC 4122 variant) into `text` from fresh random bytes. */
 function refill(): void {
-  randomFillSync(random);
+  // Locals, not the module's bindings (each a context load with a hole check, per byte in this loop).
+  const r = random;
+  const t = text;
+  const digits = HEX;
+  randomFillSync(r);
   for (let u = 0; u < BATCH; u++) {
     let o = u * 36;
-    const r = u * 16;
+    const b = u * 16;
     for (let i = 0; i < 16; i++) {
-      if (i === 4 || i === 6 || i === 8 || i === 10) text[o++] = 0x2d;
-      let byte = random[r + i]!;
+      if (i === 4 || i === 6 || i === 8 || i === 10) t[o++] = 0x2d;
+      let byte = r[b + i]!;
       if (i === 6) byte = (byte & 0x0f) | 0x40;
       else if (i === 8) byte = (byte & 0x3f) | 0x80;
-      text[o++] = HEX[byte >> 4]!;
-      text[o++] = HEX[byte & 15]!;
+      t[o++] = digits[byte >> 4]!;
+      t[o++] = digits[byte & 15]!;
     }
   }
   next = 0;

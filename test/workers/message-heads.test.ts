@@ -3,7 +3,7 @@
 // trailing whitespace or a bare LF), long values, XFCC, route additions.
 import { describe, expect, it } from 'vitest';
 import { headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
-import { encodeResponseHead, encodeUpstreamHead, type UpstreamHeadFields } from '../../workers/message-heads.js';
+import { contentLengthLine, encodeResponseHead, encodeUpstreamHead, endOfHead, type UpstreamHeadFields } from '../../workers/message-heads.js';
 import { TRACE_LINES, TRACE_SAMPLED } from '../../workers/tracing/upstream-trace-lines.js';
 
 function parsedRequest(head: string): { buf: Buffer; out: Uint32Array } {
@@ -80,5 +80,16 @@ describe('encodeResponseHead', () => {
     expect(head.toString('latin1')).toBe(
       `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: x\r\nx-long: ${long}\r\nserver: up\r\nx-route: r\r\ncontent-length: 5\r\n\r\n`,
     );
+  });
+
+  it('writes the framing lines right when they repeat (then kept as bytes) and after they change', () => {
+    const buf = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n', 'latin1');
+    const out = new Uint32Array(headSlots(32));
+    expect(parseResponseHead(buf, 0, buf.length, out, 8192, 32)).toBe(buf.length);
+    const encode = (n: number, extra = ''): string => encodeResponseHead(buf, 0, out, null, Buffer.alloc(0), endOfHead(contentLengthLine(n) + extra)).toString('latin1');
+    const expected = (n: number, extra = ''): string => `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${n}\r\n${extra}\r\n`;
+    for (const [n, extra] of [[5, ''], [5, ''], [5, ''], [5, ''], [1234567, ''], [1234567, ''], [1234567, ''], [5, 'connection: close\r\n'], [5, 'connection: close\r\n'], [5, 'connection: close\r\n'], [5, '']] as const) {
+      expect(encode(n, extra)).toBe(expected(n, extra));
+    }
   });
 });
