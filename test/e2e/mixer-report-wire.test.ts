@@ -105,7 +105,9 @@ describe.each([['a worker thread (--workers 2)', 0], ['the agent\'s thread (--wo
     expect(e['response.duration']?.value).toBe('duration_value');
     const took = ms(e['response.duration']!.duration_value as Value);
     expect(took).toBeGreaterThan(0);
-    expect(took).toBeLessThanOrEqual(after - before + 1);
+    // The proxy stamps the end when it finishes the request, which on a loaded machine can come a few ms after
+    // the client holds the answer (CI saw 17.0 ms against a 16 ms client window): the bound checks the unit.
+    expect(took).toBeLessThanOrEqual(after - before + 100);
     expect(e['request.headers']).toMatchObject({ value: 'string_map_value', string_map_value: { entries: { 'x-user': 'alice', 'content-type': 'text/plain', host: `127.0.0.1:${proxy.port}` } } });
     // The statics, as configured.
     expect(Buffer.from(e['static.blob']!.bytes_value as Uint8Array).toString('hex')).toBe('deadbeef');
