@@ -73,7 +73,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   requestId = '';
   /** The x-forwarded-client-cert action for the upstream head (client-cert-header.ts), set with the head. */
   declare xfcc: XfccAction;
-  forwardedFor = '';
+  declare forwardedFor: string;
   http11 = true;
   /**
    * The parsed head: the read buffer and the parser's scratch while start() runs; a copy once a filter
@@ -150,7 +150,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   declare private bodyTransform: ResponseBodyTransform | null;
   /** The upstream's body ended and the transform is flushing: the router's complete() waits for it. */
   declare private transformEnding: boolean;
-  closeAfter = false;
+  declare closeAfter: boolean;
   finished = false;
   flags = 0;
   responseCode = 0;
@@ -160,7 +160,9 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   /** The filter chain serving the request (from the snapshot it started with); undefined when its listener is gone. */
   private readonly chain: ChainRuntime | undefined;
   /** The access logs of the connection's filter chain (null: none); what they need of the heads is kept below. */
-  readonly logs: AccessLogSet | null;
+  get logs(): AccessLogSet | null {
+    return this.chain?.accessLogs ?? null;
+  }
   loggedRequestHeaders: (string | undefined)[] | null = null;
   declare loggedResponseHeaders: (string | undefined)[] | null;
   /** performance.now() when the request's last byte arrived / the upstream's response head did (0: not yet); only when a log's format reads them (AccessLogSet.marks). */
@@ -175,7 +177,6 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const chains = snapshot.listeners.get(listenerName)?.chains;
     // A reload may have removed the connection's chain: its listener's first chain serves it then.
     this.chain = chains === undefined ? undefined : chains[conn.chainIndex] ?? chains[0];
-    this.logs = this.chain?.accessLogs ?? null;
   }
 
   /** Attempts the router made upstream (0 when it made none). */

@@ -36,6 +36,8 @@ export const REQUEST_RARE_DEFAULTS = {
   body: null,
   filters: null,
   loggedResponseHeaders: null,
+  closeAfter: false,
+  forwardedFor: '',
 } as const;
 
 interface HasRareState {
