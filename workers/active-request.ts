@@ -94,7 +94,10 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
 
   // ---- routing, filters, router ----
   route: CompiledRoute | null = null;
-  plan: RouteHeaderPlan = EMPTY_HEADER_PLAN;
+  /** The route's header edits (cached per route in route-header-plan.ts, so read through, not kept per request). */
+  get plan(): RouteHeaderPlan {
+    return this.route === null ? EMPTY_HEADER_PLAN : headerPlanFor(this.route);
+  }
   /** The route's filter chain for this request; null when the route has none. */
   declare private filters: FilterManager | null;
   /** The chain's terminal step; null for a request the proxy answers itself (no route, direct response, redirect). */
@@ -152,7 +155,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   declare private transformEnding: boolean;
   declare closeAfter: boolean;
   finished = false;
-  flags = 0;
+  /** ResponseFlag bits (0 for a request that went well). */
+  declare flags: number;
   responseCode = 0;
   bytesReceived = 0;
   bytesSent = 0;
@@ -255,7 +259,6 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       this.replyFailure(LocalReply.NO_ROUTE);
     } else {
       this.route = route;
-      this.plan = headerPlanFor(route);
       const action = route.route.action;
       if (action.type === 'direct_response') {
         if (this.hcm?.localReply != null) this.localReply(action.status, action.body ?? '', '');
@@ -268,7 +271,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
         // answered (403/404), or the connection became a tunnel (upgrade-request.ts)
       } else {
         const expectContinue = (flags & FLAG.EXPECT_CONTINUE) !== 0 && this.receivingBody;
-        this.router = new Router(this, action, expectContinue);
+        this.router = new Router(this, expectContinue);
         const chain = listener!.filters === null ? null : listener!.filters.forRoute(route.route);
         if (chain === null) {
           this.router.decodeHeaders(buf, out);

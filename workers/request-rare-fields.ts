@@ -38,6 +38,7 @@ export const REQUEST_RARE_DEFAULTS = {
   loggedResponseHeaders: null,
   closeAfter: false,
   forwardedFor: '',
+  flags: 0,
 } as const;
 
 interface HasRareState {

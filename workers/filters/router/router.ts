@@ -110,7 +110,6 @@ export class Router implements UpstreamStream {
 
   constructor(
     private readonly stream: ActiveRequest,
-    private readonly action: RouteAction,
     /** Expect: 100-continue with a body: answered here, dropped from the upstream head. */
     expectContinue: boolean,
   ) {
@@ -140,7 +139,7 @@ export class Router implements UpstreamStream {
   prepare(head: Buffer, fields: Uint32Array): boolean {
     if (this.prepared !== PREP_NONE) return this.prepared === PREP_OK;
     this.prepared = PREP_FAILED;
-    const action = this.action;
+    const action = this.stream.route!.route.action as RouteAction; // the route the request was given to this router with
     const stream = this.stream;
     // Only a weighted split needs the random number.
     const cluster = stream.clusters.get(stream.route!.pickCluster(action.clusters.length > 1 ? Math.random() : 0));
