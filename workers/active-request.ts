@@ -72,8 +72,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   authority = '';
   requestId = '';
   /** The x-forwarded-client-cert action for the upstream head (client-cert-header.ts), set with the head. */
-  declare xfcc: XfccAction;
-  declare forwardedFor: string;
+  xfcc: XfccAction = '';
+  forwardedFor = '';
   http11 = true;
   /**
    * The parsed head: the read buffer and the parser's scratch while start() runs; a copy once a filter

@@ -1,10 +1,13 @@
 // Per-request fields a plaintext HTTP/1.1 request through a route without filters, retries or tracing never sets
 // (ActiveRequest's HTTP/2 stream, trailers, tracing, filter edits, response transforms; the Router's retry and body
 // queue state): kept in one side object made on the first write of a value other than the default, not in every
-// request. Without pointer compression each field is 8 bytes
-// of every request object, and a proxy's young generation is 1 MB (--max-semi-space-size=1): every byte a request
-// allocates brings the next scavenge nearer (bench/h1-gc-count.ts measures bytes and scavenges per request).
+// request. Without pointer compression each field is 8 bytes of every request object, and a proxy's young
+// generation is 1 MB (--max-semi-space-size=1): every byte a request allocates brings the next scavenge nearer
+// (bench/h1-gc-count.ts measures bytes and scavenges per request).
 // Reads of a field never set cost a null check and give the default.
+// Not here: a field that common traffic sets on every request (forwardedFor behind a gateway, xfcc on an mTLS
+// listener): the side object (8 bytes for each rare field) would then be made for every request, costing more
+// than the field's own 8 bytes.
 
 /** ActiveRequest's rare fields and their defaults (the value a request starts with). */
 export const REQUEST_RARE_DEFAULTS = {
@@ -30,14 +33,12 @@ export const REQUEST_RARE_DEFAULTS = {
   transformEnding: false,
   requestEndMark: 0,
   responseStartMark: 0,
-  xfcc: '',
   headKept: false,
   headersCache: null,
   body: null,
   filters: null,
   loggedResponseHeaders: null,
   closeAfter: false,
-  forwardedFor: '',
   flags: 0,
 } as const;
 
