@@ -87,7 +87,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   declare private headersCache: string[] | null;
 
   // ---- downstream body ----
-  receivingBody = false;
+  /** Body bytes are still to come (only with a body, whose reader is a rare field too). */
+  declare receivingBody: boolean;
   requestComplete = false;
   /** Reads the body off the client's bytes; null when the request has none. */
   declare private body: RequestBodyReader | null;

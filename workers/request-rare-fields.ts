@@ -36,6 +36,7 @@ export const REQUEST_RARE_DEFAULTS = {
   headKept: false,
   headersCache: null,
   body: null,
+  receivingBody: false,
   filters: null,
   loggedResponseHeaders: null,
   closeAfter: false,
