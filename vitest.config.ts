@@ -18,6 +18,7 @@ import { defineConfig } from 'vitest/config';
 const SERIAL = [
   'test/bench/bench-smoke.test.ts',
   'test/bench/check-client-cpu.test.ts',
+  'test/bench/h1-gc-count.test.ts',
   'test/bench/h2-bench.test.ts',
   'test/bench/mesh-alloc.test.ts',
   'test/bench/mesh-pingpong.test.ts',

@@ -30,6 +30,7 @@ import { headOut } from './parse-scratch.js';
 import { LAST_CHUNK, RequestBodyReader, type RequestBodySink } from './request-body-reader.js';
 import { recordRequest } from './request-record.js';
 import { RepeatSlice } from './repeat-slice.js';
+import { REQUEST_RARE_DEFAULTS, defineRareFields } from './request-rare-fields.js';
 import { newRequestId } from './request-id.js';
 import type { AccessLogSet } from './access-log-set.js';
 import { normalizeTargetPath, parseRequestTarget } from './request-target.js';
@@ -61,6 +62,9 @@ function methodOf(buf: Buffer, start: number, end: number): string {
 const responseEdit: ResponseHeaderEdit = { remove: null, add: '', head: null, fields: null, status: 0, bodyMode: 0, body: null };
 
 export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterCallbacks, FilterChainOwner, RequestBodySink {
+  /** The `declare`d fields below live here once one is set (request-rare-fields.ts): not 8 bytes each in every request. */
+  rareState: Record<string, unknown> | null = null;
+
   // ---- what was asked (RequestView) ----
   method = '';
   path = '';
@@ -78,41 +82,45 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   headBuf: Buffer | null = null;
   headFields: Uint32Array | null = null;
   private headLength = 0;
-  private headKept = false;
+  declare private headKept: boolean;
   /** Lazily built for header matchers (valid while the head is). */
-  private headersCache: string[] | null = null;
+  declare private headersCache: string[] | null;
 
   // ---- downstream body ----
-  receivingBody = false;
+  /** Body bytes are still to come (only with a body, whose reader is a rare field too). */
+  declare receivingBody: boolean;
   requestComplete = false;
   /** Reads the body off the client's bytes; null when the request has none. */
-  private body: RequestBodyReader | null = null;
+  declare private body: RequestBodyReader | null;
 
   // ---- routing, filters, router ----
   route: CompiledRoute | null = null;
-  plan: RouteHeaderPlan = EMPTY_HEADER_PLAN;
+  /** The route's header edits (cached per route in route-header-plan.ts, so read through, not kept per request). */
+  get plan(): RouteHeaderPlan {
+    return this.route === null ? EMPTY_HEADER_PLAN : headerPlanFor(this.route);
+  }
   /** The route's filter chain for this request; null when the route has none. */
-  private filters: FilterManager | null = null;
+  declare private filters: FilterManager | null;
   /** The chain's terminal step; null for a request the proxy answers itself (no route, direct response, redirect). */
   private router: Router | null = null;
   /** Set when the request arrived on an HTTP/2 stream (its response trailers go there). */
-  http2Stream: H2StreamConnection | null = null;
+  declare http2Stream: H2StreamConnection | null;
   /** Trailers an HTTP/2 client sent after its request body (null: none): to the upstream with the body's end. */
-  requestTrailers: Record<string, string> | null = null;
+  declare requestTrailers: Record<string, string> | null;
   /** The upstream's response trailers (null: none), kept for the access log's %TRAILER(X)%. */
-  responseTrailers: Record<string, string> | null = null;
+  declare responseTrailers: Record<string, string> | null;
   /** The response's gRPC status (grpc-status in its head or trailers, or of a local reply); -1 when none. */
-  grpcStatus = -1;
+  declare grpcStatus: number;
   /** The set-cookie line(s) a cookie hash policy generated, for the response head (request-hash.ts). */
-  setCookie: string | null = null;
+  declare setCookie: string | null;
   /** The serving filter chain's HTTP connection manager settings (XFF rules, local_reply_config); null before routing. */
   hcm: ListenerHcm | null = null;
   /** With tracing on the chain: the context the upstream head carries (tracing/upstream-trace-lines.ts; traceBits 0 = none) and the span (sampled only). */
-  traceId = '';
-  traceSentId = '';
-  traceSentParent = '';
-  traceBits = 0;
-  span: Span | null = null;
+  declare traceId: string;
+  declare traceSentId: string;
+  declare traceSentParent: string;
+  declare traceBits: number;
+  declare span: Span | null;
 
   /** The request's :scheme: the HCM's scheme_to_overwrite, else the downstream connection's. */
   get scheme(): string {
@@ -121,11 +129,11 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     return this.conn.tlsVersion === '' ? 'http' : 'https';
   }
   /** The request headers kept for local_reply_config filters and %REQ()% after the head is released; null when not needed. */
-  private localReplyHeaders: readonly string[] | null = null;
+  declare private localReplyHeaders: readonly string[] | null;
   /** Header lines filters added to the upstream request (a local rate limit's request_headers_to_add_when_not_enforced). */
-  filterRequestAdd = '';
+  declare filterRequestAdd: string;
   /** The route's request removals plus those filters asked for (compressor's remove_accept_encoding_header); null: the route's. */
-  filterRequestRemove: readonly string[] | null = null;
+  declare filterRequestRemove: readonly string[] | null;
 
   // ---- response ----
   responseStarted = false;
@@ -133,22 +141,23 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   private pendingHead: Buffer | null = null;
   private chunkedOut = false;
   /** h2 hook: this upstream response goes to the HTTP/2 stream in parts, not as HTTP/1.1 bytes (startH2Parts). */
-  private h2Parts = false;
+  declare private h2Parts: boolean;
   /** With h2Parts: the response has no body (the stream ends with its head). */
-  private h2NoBody = false;
+  declare private h2NoBody: boolean;
   /** With h2Parts: the head's content-length (-1: none). */
-  private h2Length = -1;
+  declare private h2Length: number;
   /** An HTTP/1.1 client sent `te: trailers`: an HTTP/2 upstream's trailers end its chunked response. */
-  private teTrailers = false;
+  declare private teTrailers: boolean;
   /** The chunked response's end with the upstream's trailers (null: the plain last chunk). */
-  private lastChunk: Buffer | null = null;
+  declare private lastChunk: Buffer | null;
   /** A filter rewrites the body (compression): pieces go through it, and the response ends when it has flushed. */
-  private bodyTransform: ResponseBodyTransform | null = null;
+  declare private bodyTransform: ResponseBodyTransform | null;
   /** The upstream's body ended and the transform is flushing: the router's complete() waits for it. */
-  private transformEnding = false;
-  closeAfter = false;
+  declare private transformEnding: boolean;
+  declare closeAfter: boolean;
   finished = false;
-  flags = 0;
+  /** ResponseFlag bits (0 for a request that went well). */
+  declare flags: number;
   responseCode = 0;
   bytesReceived = 0;
   bytesSent = 0;
@@ -156,12 +165,14 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   /** The filter chain serving the request (from the snapshot it started with); undefined when its listener is gone. */
   private readonly chain: ChainRuntime | undefined;
   /** The access logs of the connection's filter chain (null: none); what they need of the heads is kept below. */
-  readonly logs: AccessLogSet | null;
+  get logs(): AccessLogSet | null {
+    return this.chain?.accessLogs ?? null;
+  }
   loggedRequestHeaders: (string | undefined)[] | null = null;
-  loggedResponseHeaders: (string | undefined)[] | null = null;
+  declare loggedResponseHeaders: (string | undefined)[] | null;
   /** performance.now() when the request's last byte arrived / the upstream's response head did (0: not yet); only when a log's format reads them (AccessLogSet.marks). */
-  requestEndMark = 0;
-  responseStartMark = 0;
+  declare requestEndMark: number;
+  declare responseStartMark: number;
 
   constructor(
     readonly conn: DownstreamConnection,
@@ -171,7 +182,6 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const chains = snapshot.listeners.get(listenerName)?.chains;
     // A reload may have removed the connection's chain: its listener's first chain serves it then.
     this.chain = chains === undefined ? undefined : chains[conn.chainIndex] ?? chains[0];
-    this.logs = this.chain?.accessLogs ?? null;
   }
 
   /** Attempts the router made upstream (0 when it made none). */
@@ -250,7 +260,6 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       this.replyFailure(LocalReply.NO_ROUTE);
     } else {
       this.route = route;
-      this.plan = headerPlanFor(route);
       const action = route.route.action;
       if (action.type === 'direct_response') {
         if (this.hcm?.localReply != null) this.localReply(action.status, action.body ?? '', '');
@@ -263,7 +272,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
         // answered (403/404), or the connection became a tunnel (upgrade-request.ts)
       } else {
         const expectContinue = (flags & FLAG.EXPECT_CONTINUE) !== 0 && this.receivingBody;
-        this.router = new Router(this, action, this.snapshot.clusters, expectContinue);
+        this.router = new Router(this, expectContinue);
         const chain = listener!.filters === null ? null : listener!.filters.forRoute(route.route);
         if (chain === null) {
           this.router.decodeHeaders(buf, out);
@@ -676,3 +685,5 @@ function joinTwo(a: Buffer, b: Buffer): Buffer {
   b.copy(joined, a.length);
   return joined;
 }
+
+defineRareFields(ActiveRequest.prototype, REQUEST_RARE_DEFAULTS);

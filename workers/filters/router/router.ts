@@ -25,6 +25,7 @@ import { RetryState } from '../../retry-state.js';
 import type { UpstreamCluster } from '../../upstream-cluster.js';
 import { BodyMode, UpstreamFailure, type UpstreamAttempt, type UpstreamConnection, type UpstreamStream } from '../../upstream-connection.js';
 import type { UpstreamEndpoint } from '../../upstream-endpoint.js';
+import { defineRareFields } from '../../request-rare-fields.js';
 
 /** Request bodies up to this size are kept so a retry can replay them (Envoy's default buffer limit). */
 const REPLAY_LIMIT = 1024 * 1024;
@@ -43,14 +44,34 @@ const PREP_NONE = 0;
 const PREP_OK = 1;
 const PREP_FAILED = 2;
 
+/** The Router fields a request without retries, a body, hashing or HTTP/2 never sets (request-rare-fields.ts). */
+const ROUTER_RARE_DEFAULTS = {
+  failure: LocalReply.CLUSTER_NOT_FOUND,
+  queued: NO_PIECES,
+  queuedBytes: 0,
+  replayBytes: 0,
+  retry: null,
+  hash: NO_HASH,
+  triedHosts: null,
+  attemptStart: 0,
+  retriable: false,
+  replayedStale: false,
+  routeTimer: null,
+  tryTimer: null,
+  backoffTimer: null,
+  expectContinue: false,
+};
+
 export class Router implements UpstreamStream {
+  /** The `declare`d fields below live here once one is set (request-rare-fields.ts). */
+  rareState: Record<string, unknown> | null = null;
   cluster: UpstreamCluster | null = null;
   endpoint: UpstreamEndpoint | null = null;
   /** Attempts sent upstream so far (the access log's UPSTREAM_REQUEST_ATTEMPT_COUNT). */
   attempts = 0;
   private prepared = PREP_NONE;
   /** Why prepare() refused the request. */
-  private failure: LocalReplyKind = LocalReply.CLUSTER_NOT_FOUND;
+  declare private failure: LocalReplyKind;
   /** The chain reached the router: body pieces go upstream, not to a queue for later. */
   private routed = false;
   private upstream: UpstreamAttempt | null = null;
@@ -59,39 +80,41 @@ export class Router implements UpstreamStream {
   /** upstreamHead's shape (HEAD_SHAPE bits), for an HTTP/2 upstream stream. */
   private headShape = 0;
   /** Body pieces (already framed for upstream) not yet written to the current attempt; NO_PIECES when none. */
-  private queued: Buffer[] = NO_PIECES;
-  private queuedBytes = 0;
+  declare private queued: Buffer[];
+  declare private queuedBytes: number;
   /**
    * Every body piece so far, for a retry or a mirror to send (NO_PIECES until the first); null once over
    * REPLAY_LIMIT or once nothing can send it again (no retry policy, and no stale-connection replay possible).
    */
   private replay: Buffer[] | null = NO_PIECES;
-  private replayBytes = 0;
-  private retry: RetryState | null = null;
+  declare private replayBytes: number;
+  declare private retry: RetryState | null;
   /** hash_policy's hash, for RING_HASH / MAGLEV clusters only (else NO_HASH); retries reuse it. */
-  private hash = NO_HASH;
+  declare private hash: number;
   /** retry_host_predicate previous_hosts: the endpoints tried so far (made on the first retry that needs it). */
-  private triedHosts: UpstreamEndpoint[] | null = null;
+  declare private triedHosts: UpstreamEndpoint[] | null;
   /** When the attempt began (performance.now()), for PEAK_EWMA clusters only. */
-  private attemptStart = 0;
+  declare private attemptStart: number;
   /** The route's retry policy may send the request again (num_retries > 0): the body is kept. */
-  private retriable = false;
+  declare private retriable: boolean;
   /** The request was sent again once because its pooled connection was stale (at most once, idempotent only). */
-  private replayedStale = false;
-  private routeTimer: NodeJS.Timeout | null = null;
+  declare private replayedStale: boolean;
+  declare private routeTimer: NodeJS.Timeout | null;
   /** The route timeout was armed (on the connection's reusable timer for HTTP/1.1, routeTimer for HTTP/2). */
   private routeTimerArmed = false;
-  private tryTimer: NodeJS.Timeout | null = null;
-  private backoffTimer: NodeJS.Timeout | null = null;
+  declare private tryTimer: NodeJS.Timeout | null;
+  /** Expect: 100-continue with a body: answered here, dropped from the upstream head. */
+  declare private readonly expectContinue: boolean;
+  declare private backoffTimer: NodeJS.Timeout | null;
   private timeoutMs = 0;
 
   constructor(
     private readonly stream: ActiveRequest,
-    private readonly action: RouteAction,
-    private readonly clusters: ReadonlyMap<string, UpstreamCluster>,
     /** Expect: 100-continue with a body: answered here, dropped from the upstream head. */
-    private readonly expectContinue: boolean,
-  ) {}
+    expectContinue: boolean,
+  ) {
+    this.expectContinue = expectContinue;
+  }
 
   /** scheme_header_transformation: match_upstream says the upstream transport's scheme, else the request's. */
   upstreamScheme(upstreamTls: boolean): string {
@@ -116,10 +139,10 @@ export class Router implements UpstreamStream {
   prepare(head: Buffer, fields: Uint32Array): boolean {
     if (this.prepared !== PREP_NONE) return this.prepared === PREP_OK;
     this.prepared = PREP_FAILED;
-    const action = this.action;
+    const action = this.stream.route!.route.action as RouteAction; // the route the request was given to this router with
     const stream = this.stream;
     // Only a weighted split needs the random number.
-    const cluster = this.clusters.get(stream.route!.pickCluster(action.clusters.length > 1 ? Math.random() : 0));
+    const cluster = stream.clusters.get(stream.route!.pickCluster(action.clusters.length > 1 ? Math.random() : 0));
     if (cluster === undefined) return false;
     this.cluster = cluster;
     this.timeoutMs = action.timeoutMs;
@@ -487,3 +510,5 @@ function joinTwo(a: Buffer, b: Buffer): Buffer {
   b.copy(joined, a.length);
   return joined;
 }
+
+defineRareFields(Router.prototype, ROUTER_RARE_DEFAULTS);
