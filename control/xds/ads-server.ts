@@ -67,7 +67,17 @@ function transportMarker(plaintextPorts: ReadonlySet<number>): ServerInterceptor
 
 /** The identity a node's metadata claims, as the TLS port's authenticator proves it (NAMESPACE defaults like there). */
 function claimedIdentity(node: NodeIdentity): string {
-  return JSON.stringify([node.metadata.NAMESPACE ?? 'default', node.metadata.SERVICE_ACCOUNT ?? null]);
+  return JSON.stringify([identityPart(node.metadata.NAMESPACE, 'default'), identityPart(node.metadata.SERVICE_ACCOUNT, null)]);
+}
+
+/**
+ * A claimed NAMESPACE or SERVICE_ACCOUNT as the index keeps it: a string of metadata's usual bound (256), else a
+ * marker no proven stream matches. Every stream is indexed, plaintext ones too, and a peer's metadata value may be
+ * a struct of megabytes: kept serialized, it would double what the stream holds.
+ */
+function identityPart(value: unknown, absent: string | null): string | null {
+  if (value === undefined) return absent;
+  return typeof value === 'string' && value.length <= 256 ? value : '\u0000unusable';
 }
 
 /**
