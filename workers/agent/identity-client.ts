@@ -46,8 +46,13 @@ export function readTokenFile(path: string): { token: string; claims: TokenClaim
 
 /** takes a token file path; returns gRPC metadata carrying its token (read now: an operator may replace the file), or throws naming what is wrong. */
 export function bearerMetadata(tokenFile: string): Metadata {
+  return tokenMetadata(readTokenFile(tokenFile).token);
+}
+
+/** takes a bootstrap token; returns gRPC metadata carrying it as `authorization: Bearer` (CSRs and the ADS stream). */
+function tokenMetadata(token: string): Metadata {
   const md = new Metadata();
-  md.set('authorization', `Bearer ${readTokenFile(tokenFile).token}`);
+  md.set('authorization', `Bearer ${token}`);
   return md;
 }
 
@@ -110,8 +115,7 @@ export async function requestWorkloadCertificate(o: {
   const keyPem = pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const def = certificateServiceDefinition().CreateCertificate!;
   const client = new Client(o.target, o.credentials, { 'grpc.use_local_subchannel_pool': 1, ...controlChannelOptions(o.target) });
-  const md = new Metadata();
-  md.set('authorization', `Bearer ${o.token}`);
+  const md = tokenMetadata(o.token);
   try {
     const response = await new Promise<IstioCertificateResponse>((resolve, reject) => {
       client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize,
