@@ -124,6 +124,7 @@ void ReadOnce(Conn* c) {
   do {
     n = recv(c->fd, into, room, 0);
   } while (n < 0 && errno == EINTR);
+  t->reads++;
   if (n > 0 && c->tls) {
     Touch(c);
     OnTlsCiphertext(c, static_cast<size_t>(n));
@@ -146,7 +147,10 @@ void ReadOnce(Conn* c) {
     MaybeFinish(c);
     return;
   }
-  if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    t->reads_would_block++;
+    return;
+  }
   Fail(c, errno);
 }
 

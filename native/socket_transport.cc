@@ -380,6 +380,19 @@ napi_value TransportRemoteAddress(napi_env env, napi_callback_info info) {
 }
 
 // (id) → the peer's port (0 when unknown or closed)
+// () → [reads, reads that would block] on this thread since transportInit.
+napi_value TransportReadCounts(napi_env env, napi_callback_info) {
+  Transport* t = GetTransport(env);
+  if (t == nullptr) return nullptr;
+  napi_value out, reads, empty;
+  if (napi_create_array_with_length(env, 2, &out) != napi_ok) return nullptr;
+  napi_create_double(env, t->reads, &reads);
+  napi_create_double(env, t->reads_would_block, &empty);
+  napi_set_element(env, out, 0, reads);
+  napi_set_element(env, out, 1, empty);
+  return out;
+}
+
 napi_value TransportRemotePort(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -422,6 +435,7 @@ void RegisterSocketTransport(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "transportSetTimeout", TransportSetTimeout);
   Export(env, exports, "transportRemoteAddress", TransportRemoteAddress);
   Export(env, exports, "transportRemotePort", TransportRemotePort);
+  Export(env, exports, "transportReadCounts", TransportReadCounts);
 }
 
 }  // namespace isthmus

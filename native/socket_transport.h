@@ -97,6 +97,10 @@ struct Transport {
   int open_handles = 0;        // the check and idle handles
   int conns_alive = 0;
   size_t high_water = 64 * 1024;
+  // recv calls on this thread and those that found nothing (a test checks that a short read is never
+  // followed by another read before the next readiness event: would-block reads stay at 0).
+  double reads = 0;
+  double reads_would_block = 0;
   std::vector<Conn*> conns;    // by id
   std::vector<int32_t> free_ids;
   std::vector<int32_t> released_ids;  // closed, free once JS has seen their CLOSED

@@ -53,6 +53,7 @@ interface IsthmusAddon {
   transportSetTimeout(id: number, ms: number): void;
   transportRemoteAddress(id: number): string;
   transportRemotePort(id: number): number;
+  transportReadCounts(): [number, number];
   transportStartTls(id: number, context: TlsContextHandle, serverName: string, expectedSan?: TlsSanMatcher): void;
   transportTlsFeed(id: number, buf: Uint8Array, start: number, end: number): void;
   transportTlsPeer(id: number): TlsPeer | null;
@@ -443,6 +444,8 @@ export const transportSetTimeout: (id: number, ms: number) => void = addon.trans
 /** takes an id, returns the peer's IP address ('' when unknown). */
 export const transportRemoteAddress: (id: number) => string = addon.transportRemoteAddress;
 export const transportRemotePort: (id: number) => number = addon.transportRemotePort;
+/** recv calls this thread's transport made since transportInit, and how many of them found nothing (EAGAIN). */
+export const transportReadCounts: () => [number, number] = addon.transportReadCounts;
 /** takes a TlsContextConfig; returns a context. Throws an Error naming what is wrong (bad PEM, key mismatch, ...). */
 /** takes a conn id, a context and, for a client, the SNI name ('' = none) and a SAN the server must carry; the conn
  *  reads and writes through a TLS session in the addon from now on: DATA records carry plaintext, writes take

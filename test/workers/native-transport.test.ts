@@ -2,7 +2,13 @@
 // net is the peer on the other end.
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listenReusePort, startAccepting, stopAccepting, type Acceptor } from '../../src/native.js';
+import {
+  listenReusePort,
+  startAccepting,
+  stopAccepting,
+  transportReadCounts,
+  type Acceptor,
+} from '../../src/native.js';
 import { NativeSocket, nativeTransportStats } from '../../workers/native-transport.js';
 import type { SocketOwner } from '../../workers/transport-socket.js';
 
@@ -127,6 +133,33 @@ describe('native transport', () => {
     expect(dispatches).toBeLessThan(10);
     for (const s of socks) s.destroy();
     await Promise.all(owners.map((o) => o.until(() => o.closed)));
+  });
+
+  it('reads once per readiness event: no read after a short one comes back empty', async () => {
+    // Node's net (libuv) reads again after a read that did not fill its buffer, until EAGAIN: one wasted
+    // syscall per message. The addon reads once and waits for the next readiness event.
+    let peer!: net.Socket;
+    const port = await server((s) => (peer = s));
+    const owner = new Recorder();
+    const sock = NativeSocket.connect('127.0.0.1', port, owner, 1000);
+    await owner.until(() => owner.connected && peer !== undefined);
+    let events = 0;
+    owner.onData = () => events++; // bytes are counted by onSocketData
+    const [reads0, empty0] = transportReadCounts();
+    const messages = 200;
+    for (let i = 1; i <= messages; i++) {
+      peer.write('m'.repeat(100));
+      await owner.until(() => owner.received === i * 100);
+    }
+    // One large burst too: several full reads, each still one per readiness event.
+    peer.write(pattern(1024 * 1024, 3));
+    await owner.until(() => owner.received === messages * 100 + 1024 * 1024);
+    const [reads1, empty1] = transportReadCounts();
+    expect(empty1 - empty0).toBe(0);
+    expect(reads1 - reads0).toBe(events); // every read brought data to JS
+    expect(events).toBeGreaterThanOrEqual(messages + 1024 / 64);
+    sock.destroy();
+    await owner.until(() => owner.closed);
   });
 
   it('moves 20 MB each way intact through a slow reader, with backpressure', async () => {
