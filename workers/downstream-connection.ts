@@ -240,7 +240,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     }
     if (more) {
       if (data === buf) this.keep(buf, from, to);
-      if (end - start > Math.max(MAX_CLIENT_HELLO_BYTES, MAX_HTTP_INSPECT_BYTES)) this.socket.destroy();
+      if (end - start > Math.max(MAX_CLIENT_HELLO_BYTES, MAX_HTTP_INSPECT_BYTES)) this.socket.close();
       return;
     }
     this.chooseChain(r === INSPECT_PLAINTEXT ? 'raw_buffer' : 'tls', info, data, start, end);
@@ -259,7 +259,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     if (index < 0 || (transport === 'raw_buffer' && this.chains!.contexts[index] !== null)) {
       // No chain takes it (or plaintext reached a TLS-only chain): close, as Envoy does.
       this.worker.noFilterChainMatch++;
-      this.socket.destroy();
+      this.socket.close();
       return;
     }
     this.useChain(index);
@@ -312,7 +312,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   /** tcp_proxy: the upstream ended; our side half-closes after what is queued. */
   halfClose(): void {
     if (this.tls !== null) this.tls.end();
-    else this.socket.end();
+    else this.socket.shutdown();
   }
 
   onTlsHandshake(): void {
@@ -330,7 +330,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     // The alert is queued: send it, then close.
     this.ending = true;
     this.buffered = null;
-    this.socket.end();
+    this.socket.shutdown();
     this.socket.setTimeout(LINGER_MS);
   }
 
@@ -343,7 +343,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   }
 
   destroy(): void {
-    this.socket.destroy();
+    this.socket.close();
   }
 
   /** Closes now if idle, else after the current response (which then says `connection: close`). A tcp_proxy connection runs on until shutdown's deadline. */
@@ -544,7 +544,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     this.buffered = null;
     this.partialHead = false;
     if (this.tls !== null) this.tls.end();
-    else this.socket.end();
+    else this.socket.shutdown();
     this.socket.setTimeout(LINGER_MS);
     this.resumeReading();
   }
@@ -571,7 +571,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
 
   onSocketTimeout(): void {
     if (this.tcp !== null) this.tcp.onIdleTimeout();
-    else this.socket.destroy();
+    else this.socket.close();
   }
 
   /** The client half-closed: reported only after allowHalfOpen (tcp_proxy); otherwise the transport ends our side too. */
@@ -585,7 +585,7 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
     if (this.mode !== MODE_INSPECT) return;
     this.worker.listenerFiltersTimeout++;
     if (!this.chains!.continueOnTimeout) {
-      this.socket.destroy();
+      this.socket.close();
       return;
     }
     // continue_on_listener_filters_timeout: nothing was recognised, so the chain for plaintext with no protocol.

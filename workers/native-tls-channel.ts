@@ -47,7 +47,7 @@ export class NativeTlsChannel implements TlsLink, NativeTlsEvents {
 
   end(): void {
     // The addon sends close_notify before the half-close.
-    this.socket.end();
+    this.socket.shutdown();
   }
 
   free(): void {

@@ -167,7 +167,7 @@ export class NativeSocket implements TransportSocket {
     return this.paused;
   }
 
-  end(): void {
+  shutdown(): void {
     if (!this.destroyed) transportShutdown(this.id);
   }
 
@@ -175,7 +175,7 @@ export class NativeSocket implements TransportSocket {
     if (!this.destroyed) transportAllowHalfOpen(this.id);
   }
 
-  destroy(): void {
+  close(): void {
     if (this.destroyed) return;
     this.destroyed = true;
     transportClose(this.id);

@@ -129,7 +129,7 @@ export class TlsChannel implements TlsLink {
       const out = tlsSessionShutdown(this.session);
       if (out !== null) this.socket.write(out);
     }
-    this.socket.end();
+    this.socket.shutdown();
   }
 
   /** Frees the engine's session (the socket closed). */

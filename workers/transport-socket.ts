@@ -34,11 +34,11 @@ export interface TransportSocket {
   resume(): void;
   isPaused(): boolean;
   /** Half-close after what is queued; closes once the peer has ended too. */
-  end(): void;
-  /** From now on the peer's FIN only ends reading (onSocketEnd): our side stays open until end(). */
+  shutdown(): void;
+  /** From now on the peer's FIN only ends reading (onSocketEnd): our side stays open until shutdown(). */
   allowHalfOpen(): void;
   /** Close now, dropping what is queued. */
-  destroy(): void;
+  close(): void;
   /** Close with a TCP reset (SO_LINGER 0). */
   reset(): void;
   /** Idle timeout in ms, 0 = none. */
@@ -177,7 +177,7 @@ export class NodeSocket implements TransportSocket {
     this.socket.pause();
   }
 
-  end(): void {
+  shutdown(): void {
     this.socket.end();
   }
 
@@ -186,7 +186,7 @@ export class NodeSocket implements TransportSocket {
     this.socket.allowHalfOpen = true;
   }
 
-  destroy(): void {
+  close(): void {
     this.socket.destroy();
   }
 

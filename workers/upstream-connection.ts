@@ -151,13 +151,13 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
   /** A refused certificate or broken TLS: before the handshake a connect failure, after it a reset. */
   onTlsFailure(): void {
     if (!this.connected) this.endpoint.counters.tlsHandshakeFailures++;
-    this.socket.destroy();
+    this.socket.close();
   }
 
   /** connect_timeout elapsed before the TLS handshake completed. */
   handshakeTimedOut(): void {
     this.handshakeTimer = null;
-    if (!this.connected) this.socket.destroy();
+    if (!this.connected) this.socket.close();
   }
 
   private clearHandshakeTimer(): void {
@@ -190,7 +190,7 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
   }
 
   destroy(): void {
-    if (!this.closed) this.socket.destroy();
+    if (!this.closed) this.socket.close();
   }
 
   onSocketConnect(): void {
@@ -211,7 +211,7 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
   }
 
   onSocketTimeout(): void {
-    if (this.stream === null) this.socket.destroy();
+    if (this.stream === null) this.socket.close();
   }
 
   /**
@@ -351,7 +351,7 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
   /** The upstream sent bytes no request asked for: count it and close. */
   private protocolError(): void {
     this.endpoint.counters.cxProtocolError++;
-    this.socket.destroy();
+    this.socket.close();
   }
 
   private startBody(status: number): void {
@@ -388,7 +388,7 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
       if (this.socket.isPaused()) this.socket.resume();
       this.endpoint.release(this);
     } else {
-      this.socket.destroy();
+      this.socket.close();
     }
     // Last: the stream may start its client's next request, which may take this connection from the pool.
     stream.onUpstreamResponseEnd();
@@ -404,7 +404,7 @@ export class UpstreamConnection implements UpstreamAttempt, SocketOwner, TlsOwne
     const stream = this.stream;
     this.stream = null;
     if (failure === UpstreamFailure.PROTOCOL) this.endpoint.counters.cxProtocolError++;
-    this.socket.destroy();
+    this.socket.close();
     if (stream === null) return;
     this.endpoint.cluster.releaseRequest();
     this.endpoint.health.recordLocalFailure();

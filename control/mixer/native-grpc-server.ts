@@ -241,7 +241,7 @@ class PolicySession implements SocketOwner, PolicyCallHost {
     this.handle = h2Open(this.socket.id, settings);
     if (this.handle < 0) {
       this.over = true;
-      this.socket.destroy();
+      this.socket.close();
       return;
     }
     setH2Target(this.handle, this);
@@ -295,8 +295,8 @@ class PolicySession implements SocketOwner, PolicyCallHost {
     }
     if (kind === EV.SESSION_END) {
       this.over = true;
-      if (ev[r + 3]! === 1) this.socket.destroy();
-      else this.socket.end();
+      if (ev[r + 3]! === 1) this.socket.close();
+      else this.socket.shutdown();
       return;
     }
     const call = this.calls.get(id);
@@ -382,7 +382,7 @@ class PolicySession implements SocketOwner, PolicyCallHost {
   shutdown(force: boolean): void {
     if (this.over) return;
     if (force) {
-      this.socket.destroy();
+      this.socket.close();
       return;
     }
     h2Control(this.handle, 1);

@@ -275,7 +275,7 @@ describe('TLS in the native transport', () => {
         onSocketTimeout: () => {},
         onSocketClose: owner.onSocketClose.bind(owner),
       }, 2000);
-      cleanups.push(() => socket.destroy());
+      cleanups.push(() => socket.close());
       return owner;
     };
 

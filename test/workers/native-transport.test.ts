@@ -110,7 +110,7 @@ describe('native transport', () => {
     const want = 'queued before connect, then a buffer, and several pieces';
     await owner.until(() => owner.received === want.length);
     expect(owner.text()).toBe(want);
-    sock.destroy();
+    sock.close();
     await owner.until(() => owner.closed);
   });
 
@@ -131,7 +131,7 @@ describe('native transport', () => {
     const dispatches = nativeTransportStats.dispatches - before.dispatches;
     expect(nativeTransportStats.records - before.records).toBe(20);
     expect(dispatches).toBeLessThan(10);
-    for (const s of socks) s.destroy();
+    for (const s of socks) s.close();
     await Promise.all(owners.map((o) => o.until(() => o.closed)));
   });
 
@@ -158,7 +158,7 @@ describe('native transport', () => {
     expect(empty1 - empty0).toBe(0);
     expect(reads1 - reads0).toBe(events); // every read brought data to JS
     expect(events).toBeGreaterThanOrEqual(messages + 1024 / 64);
-    sock.destroy();
+    sock.close();
     await owner.until(() => owner.closed);
   });
 
@@ -219,7 +219,7 @@ describe('native transport', () => {
     sock.resume();
     await owner.until(() => owner.received === 12);
     expect(owner.text()).toBe('while paused');
-    sock.destroy();
+    sock.close();
   });
 
   it('half-closes after the queued bytes, and closes when the peer ends too', async () => {
@@ -234,7 +234,7 @@ describe('native transport', () => {
     const owner = new Recorder();
     const sock = NativeSocket.connect('127.0.0.1', port, owner, 0);
     sock.write('last words');
-    sock.end();
+    sock.shutdown();
     await new Promise<void>((r) => {
       const wait = (): void => (peerEnded ? r() : void setTimeout(wait, 5));
       wait();
@@ -312,7 +312,7 @@ describe('native transport', () => {
     await owner.until(() => owner.connected);
     sock.setTimeout(150);
     await owner.until(() => owner.timeouts === 1, 3000);
-    sock.destroy();
+    sock.close();
     await owner.until(() => owner.closed);
   });
 

@@ -78,7 +78,7 @@ export class H2UpstreamTls implements SocketOwner, TlsOwner, DuplexOwner {
 
   onTlsFailure(): void {
     if (this.early !== null) this.endpoint.counters.tlsHandshakeFailures++;
-    this.socket.destroy();
+    this.socket.close();
   }
 
   // ---- DuplexOwner: what the session writes and asks ----
@@ -105,6 +105,6 @@ export class H2UpstreamTls implements SocketOwner, TlsOwner, DuplexOwner {
     this.closed = true;
     const tls = this.tls;
     if (tls !== null && tls.handshakeDone && !tls.failed) tls.end();
-    else this.socket.destroy();
+    else this.socket.close();
   }
 }

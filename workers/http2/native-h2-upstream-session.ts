@@ -109,7 +109,7 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
     this.gone = true;
     if (this.active > 0 || this.closed) return;
     if (this.handle >= 0) h2cControl(this.handle, 1); // GOAWAY; SESSION_END follows once it is written
-    else this.socket.destroy();
+    else this.socket.close();
   }
 
   onSocketConnect(): void {
@@ -120,7 +120,7 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
     settings[4] = Math.min(this.options.maxOutboundControlFrames, 0xffffffff);
     const handle = h2cOpen(this.socket.id, settings);
     if (handle < 0) {
-      this.socket.destroy();
+      this.socket.close();
       return;
     }
     this.handle = handle;
@@ -132,7 +132,7 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
 
   settingsTimedOut(): void {
     this.settingsTimer = null;
-    if (!this.settled) this.socket.destroy();
+    if (!this.settled) this.socket.close();
   }
 
   /**
@@ -183,7 +183,7 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
         }
       } else if (kind === EV.SESSION_END) {
         if (ev[r + 3]! === 1) this.socket.reset();
-        else this.socket.end();
+        else this.socket.shutdown();
       }
       return;
     }

@@ -147,7 +147,7 @@ export class TcpProxySession implements SocketOwner, TlsOwner {
 
   private endUpstream(): void {
     if (this.tls !== null) this.tls.end();
-    else this.upstream!.end();
+    else this.upstream!.shutdown();
   }
 
   /** idle_timeout on the downstream socket (it sees every byte either way). */
@@ -160,13 +160,13 @@ export class TcpProxySession implements SocketOwner, TlsOwner {
     this.downstreamClosed = true;
     this.series.cxClosed++;
     // Both directions done: the upstream socket finishes its queue and closes by itself; otherwise it is cut.
-    if (this.upstream !== null && !(this.downstreamEnded && this.upstreamEnded)) this.upstream.destroy();
+    if (this.upstream !== null && !(this.downstreamEnded && this.upstreamEnded)) this.upstream.close();
     this.early = null;
     if (this.config.accessLog) this.log();
   }
 
   private closeBoth(): void {
-    this.upstream?.destroy();
+    this.upstream?.close();
     this.down.destroy();
   }
 
@@ -193,7 +193,7 @@ export class TcpProxySession implements SocketOwner, TlsOwner {
   /** A refused certificate or broken TLS: before the handshake it is a connect failure (onSocketClose follows). */
   onTlsFailure(): void {
     if (!this.connected) this.endpoint!.counters.tlsHandshakeFailures++;
-    this.upstream?.destroy();
+    this.upstream?.close();
   }
 
   /** The upstream carries bytes from now on (TCP connected, and the TLS handshake done when there is TLS). */
