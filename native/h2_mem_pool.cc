@@ -98,7 +98,7 @@ void* Reallocate(void* ptr, size_t size, void* user) {
   if (ptr == nullptr) return Allocate(size, user);
   const Header* h = static_cast<const Header*>(ptr) - 1;
   const size_t cap = Capacity(h);
-  if (size <= cap && h->cls != kLarge) return ptr;  // fits its class (shrinking keeps the block)
+  if (size <= cap) return ptr;  // fits the block it has (shrinking keeps it)
   void* next = Allocate(size, user);
   if (next == nullptr) return nullptr;  // the old block stays valid, as realloc leaves it
   std::memcpy(next, ptr, cap < size ? cap : size);
