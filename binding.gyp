@@ -27,6 +27,7 @@
         "native/x509_issue.cc",
         "native/x509_napi.cc",
         "native/h2_request_head.cc",
+        "native/h2_mem_pool.cc",
         "native/h2_session_base.cc",
         "native/h2_session.cc",
         "native/h2_napi.cc",

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "h2_mem_pool.h"
 #include "http_head.h"
 #include "http_head_parser.h"
 #include "socket_tls.h"
@@ -48,7 +49,8 @@ bool H2SessionBase::Open(nghttp2_session_callbacks* cbs, bool server, const nght
   // and a slower stream map). Nothing here uses priorities.
   nghttp2_option_set_no_closed_streams(opt, 1);
   nghttp2_session* raw = nullptr;
-  const int rv = server ? nghttp2_session_server_new2(&raw, cbs, this, opt) : nghttp2_session_client_new2(&raw, cbs, this, opt);
+  const int rv = server ? nghttp2_session_server_new3(&raw, cbs, this, opt, H2MemPool())
+                       : nghttp2_session_client_new3(&raw, cbs, this, opt, H2MemPool());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
   if (rv != 0) return false;

@@ -63,7 +63,7 @@ const responseEdit: ResponseHeaderEdit = { remove: null, add: '', head: null, fi
 
 export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterCallbacks, FilterChainOwner, RequestBodySink {
   /** The `declare`d fields below live here once one is set (request-rare-fields.ts): not 8 bytes each in every request. */
-  rareState: Record<string, unknown> | null = null;
+  rareState: unknown[] | null = null;
 
   // ---- what was asked (RequestView) ----
   method = '';

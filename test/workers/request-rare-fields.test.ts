@@ -7,7 +7,7 @@ import { ActiveRequest } from '../../workers/active-request.js';
 const DEFAULTS = { trailers: null as Record<string, string> | null, status: -1, ending: false, name: '' };
 
 class Holder {
-  rareState: Record<string, unknown> | null = null;
+  rareState: unknown[] | null = null;
   declare trailers: Record<string, string> | null;
   declare status: number;
   declare ending: boolean;

@@ -64,7 +64,7 @@ const ROUTER_RARE_DEFAULTS = {
 
 export class Router implements UpstreamStream {
   /** The `declare`d fields below live here once one is set (request-rare-fields.ts). */
-  rareState: Record<string, unknown> | null = null;
+  rareState: unknown[] | null = null;
   cluster: UpstreamCluster | null = null;
   endpoint: UpstreamEndpoint | null = null;
   /** Attempts sent upstream so far (the access log's UPSTREAM_REQUEST_ATTEMPT_COUNT). */
