@@ -51,9 +51,9 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
         ? 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n'
         : '';
   f.dropExpect = dropExpect;
-  f.trace = req.traceBits === 0 ? null : req;
+  f.trace = req.trace;
   // No trace header received (the usual first hop): no trace names to look for in the head.
-  const strip = (req.traceBits & TRACE_INCOMING) === 0
+  const strip = f.trace === null || (f.trace.bits & TRACE_INCOMING) === 0
     ? fwd.externalAddress === '' ? STRIP_INTERNAL : STRIP_BOTH
     : fwd.externalAddress === '' ? STRIP_INTERNAL_TRACED : STRIP_BOTH_TRACED;
   const remove = req.filterRequestRemove ?? req.plan.requestRemove;
