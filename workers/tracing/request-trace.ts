@@ -15,12 +15,14 @@ import { findHeader } from '../header-block.js';
 import { responseFlagsText } from '../response-flags.js';
 import { KIND_CLIENT, KIND_SERVER, type Span } from './span.js';
 import { SAMPLED_UNSET, SAMPLED_YES } from './trace-headers.js';
-import { hexWord, newSentId, newTraceId } from './trace-ids.js';
+import { hexWord, newSentId, newTraceId, type TraceIds } from './trace-ids.js';
 import { TRACE_COUNTER } from './tracing-counters.js';
-import { TRACE_DEBUG, TRACE_INCOMING, TRACE_LINES, TRACE_SAMPLED } from './upstream-trace-lines.js';
+import { linesTemplateFor, TRACE_DEBUG, TRACE_INCOMING, TRACE_LINES, TRACE_SAMPLED } from './upstream-trace-lines.js';
 
 /** The thread's time origin (a getter per read otherwise; it never changes). */
 const TIME_ORIGIN = performance.timeOrigin;
+/** What responseFlagsText says for a request with no flag. */
+const NO_FLAGS_TEXT = responseFlagsText(0);
 
 /** Sets req.trace, the upstream trace context (with its span when sampled), from the head in buf/out, under the chain's tracing config. */
 export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Array, config: TracingConfig): void {
@@ -85,7 +87,17 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   req.trace = ids;
   ids.bits =
     TRACE_LINES | (sampled ? TRACE_SAMPLED : 0) | (incoming.b3Flags === '1' ? TRACE_DEBUG : 0) | (incoming.present ? TRACE_INCOMING : 0);
-  if (!sampled) return;
+  if (sampled) startSpan(req, ids, buf, out, config, shared);
+  ids.template = linesTemplateFor(ids);
+}
+
+/**
+ * The sampled request's span (its own function: the unsampled path, most requests at a low sampling rate, stays
+ * small code and touches none of this).
+ */
+function startSpan(req: ActiveRequest, ids: TraceIds, buf: Buffer, out: Uint32Array, config: TracingConfig, shared: boolean): void {
+  const tracing = req.conn.worker.tracing;
+  const inbound = config.inbound;
   // A sampled request's span takes the ids as words too (span-json.ts writes them as hex): no id string is made.
   const span = tracing.takeSpan();
   span.words = true;
@@ -122,7 +134,7 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   span.maxUrlLength = config.maxPathTagLength;
   span.method = req.method;
   span.protocol = req.http2Stream !== null ? 'HTTP/2' : req.http11 ? 'HTTP/1.1' : 'HTTP/1.0';
-  const ua = incoming.userAgentSlot;
+  const ua = tracing.incoming.userAgentSlot;
   span.userAgent = ua < 0 ? '' : buf.latin1Slice(out[ua + HEAD.VALUE_START]!, out[ua + HEAD.VALUE_END]!);
   span.requestId = req.requestId;
   span.peerAddress = req.conn.remoteAddress;
@@ -142,7 +154,8 @@ export function finishRequestTrace(req: ActiveRequest, span: Span, durationMs: n
   if (config == null) return;
   span.durationUs = Math.round(durationMs * 1000);
   span.statusCode = req.responseCode;
-  span.responseFlags = responseFlagsText(req.flags);
+  const flags = req.flags;
+  span.responseFlags = flags === 0 ? NO_FLAGS_TEXT : responseFlagsText(flags); // most requests: no lookup
   const cluster = req.cluster;
   span.upstreamCluster = cluster !== null ? cluster.name : '';
   const endpoint = req.endpoint;

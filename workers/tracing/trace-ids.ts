@@ -9,6 +9,7 @@
 // too (only ids that arrive in a request's headers are strings, parsed to words).
 import { randomFillSync } from 'node:crypto';
 import type { Span } from './span.js';
+import type { LinesTemplate } from './upstream-trace-lines.js';
 
 const POOL_WORDS = 1024;
 // Signed: a word read from an Int32Array is a small integer in a field, where an unsigned one over 2^31 would be a
@@ -40,6 +41,8 @@ export class TraceIds {
   bits = 0;
   /** The sampled request's span until it ends (null: unsampled). */
   span: Span | null = null;
+  /** The upstream lines' template for this shape (upstream-trace-lines.ts), chosen once the ids are set. */
+  template: LinesTemplate | null = null;
   bits128 = false;
   traceHigh0 = 0;
   traceHigh1 = 0;

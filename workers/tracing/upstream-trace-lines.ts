@@ -34,8 +34,10 @@ const ID128 = 32;
  * places: byte-by-byte writing of all ~200 bytes cost about as much as a span's whole JSON (the proxy's CPU profile
  * at 100%). Every id fits its place: trace ids are 2 or 4 words, span ids 2, each word 8 hex digits.
  */
-class LinesTemplate {
+export class LinesTemplate {
   readonly bytes: Buffer;
+  /** bytes.length, read without a call into the Buffer's getter. */
+  readonly length: number;
   readonly traceIdAt: number[] = [];
   readonly spanIdAt: number[] = [];
   readonly parentAt: number;
@@ -66,19 +68,21 @@ class LinesTemplate {
     this.flagsAt = text.length;
     text += '0\r\n';
     this.bytes = Buffer.from(text, 'latin1');
+    this.length = this.bytes.length;
   }
 }
 
 /** By [128-bit trace id][has a parent][debug]. */
 const TEMPLATES = [ID64, ID128].map((id) => [false, true].map((parent) => [false, true].map((debug) => new LinesTemplate(parent, id, debug))));
 
-function templateFor(t: TraceIds): LinesTemplate {
+/** takes a context whose ids and bits are set; returns the template of its shape (startRequestTrace keeps it in `template`). */
+export function linesTemplateFor(t: TraceIds): LinesTemplate {
   return TEMPLATES[t.bits128 ? 1 : 0]![t.hasParent ? 1 : 0]![(t.bits & TRACE_DEBUG) === 0 ? 0 : 1]!;
 }
 
 /** takes the context; returns the bytes writeUpstreamTraceLines writes for it. */
 export function upstreamTraceLinesLength(t: UpstreamTraceContext): number {
-  return (t.bits & TRACE_LINES) === 0 ? 0 : templateFor(t).bytes.length;
+  return (t.bits & TRACE_LINES) === 0 ? 0 : (t.template ?? linesTemplateFor(t)).length;
 }
 
 /**
@@ -89,7 +93,7 @@ export function upstreamTraceLinesLength(t: UpstreamTraceContext): number {
 export function writeUpstreamTraceLines(head: Buffer, pos: number, t: UpstreamTraceContext): number {
   const bits = t.bits;
   if ((bits & TRACE_LINES) === 0) return pos;
-  const tpl = templateFor(t);
+  const tpl = t.template ?? linesTemplateFor(t);
   head.set(tpl.bytes, pos);
   // Each id written in both its places (B3 and traceparent) from one table load a byte.
   let at = pos + tpl.traceIdAt[0]!;

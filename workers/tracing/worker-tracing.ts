@@ -27,6 +27,8 @@ export class WorkerTracing implements ReporterHost {
   /** Per config object (a new version makes new objects): the reporter of its collector. */
   private readonly byProvider = new WeakMap<ZipkinProvider, ZipkinReporter>();
   private readonly byKey = new Map<string, ZipkinReporter>();
+  private lastProvider: ZipkinProvider | null = null;
+  private lastReporter: ZipkinReporter | null = null;
   /**
    * Spans of ended requests, reused by the next sampled ones (a new Span and its boxed numbers per sampled request
    * were a share of the young garbage at 100% sampling). Bounded; a span whose request never ended is just dropped.
@@ -47,8 +49,14 @@ export class WorkerTracing implements ReporterHost {
 
   /** The reporter for this collector (the same one for equal settings across versions). */
   reporterFor(provider: ZipkinProvider): ZipkinReporter {
+    // Every sampled request asks, nearly always for the provider the last one had: no WeakMap lookup then.
+    if (provider === this.lastProvider) return this.lastReporter!;
     let reporter = this.byProvider.get(provider);
-    if (reporter !== undefined) return reporter;
+    if (reporter !== undefined) {
+      this.lastProvider = provider;
+      this.lastReporter = reporter;
+      return reporter;
+    }
     const key = provider.collectorCluster + '\n' + provider.collectorEndpoint + '\n' + provider.collectorHostname;
     reporter = this.byKey.get(key);
     if (reporter === undefined) this.byKey.set(key, (reporter = new ZipkinReporter(this, provider)));
@@ -88,5 +96,6 @@ export class WorkerTracing implements ReporterHost {
   close(): void {
     for (const r of this.byKey.values()) r.close();
     this.byKey.clear();
+    this.lastProvider = this.lastReporter = null;
   }
 }
