@@ -16,7 +16,7 @@ import { TRACE_INCOMING } from './tracing/upstream-trace-lines.js';
 /** Received headers only this proxy may set: x-envoy-internal always, x-envoy-external-address when it sets one. */
 const STRIP_INTERNAL: readonly string[] = ['x-envoy-internal'];
 const STRIP_BOTH: readonly string[] = ['x-envoy-internal', 'x-envoy-external-address'];
-/** The same with tracing on and trace headers received: they are replaced by this hop's context (req.traceBits). */
+/** The same with tracing on and trace headers received: they are replaced by this hop's context (req.trace). */
 const STRIP_INTERNAL_TRACED: readonly string[] = [...STRIP_INTERNAL, ...TRACE_HEADER_NAMES];
 const STRIP_BOTH_TRACED: readonly string[] = [...STRIP_BOTH, ...TRACE_HEADER_NAMES];
 
