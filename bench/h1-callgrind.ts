@@ -4,6 +4,7 @@
 // (callgrind) or attached (strace), then N keep-alive requests over 50 connections are counted.
 // Run: npx tsc -p . && node dist/bench/h1-callgrind.js callgrind|strace WARM N NAME=CHECKOUT [NAME=CHECKOUT ...]
 //   e.g. node dist/bench/h1-callgrind.js strace 5000 20000 base=/work/base new=.
+//   TRACING=PERCENT in the environment: the HCM traces at that random_sampling (spans to a collector of the run).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { binNodeFlags } from '../src/process/proxy-process.js';
 import { sendFixedCount } from './fixed-count-client.js';
 import { benchBootstrapYaml } from './isthmus-target.js';
 import { freePort } from './peers.js';
-import { startUpstream } from './scenarios.js';
+import { startSpanSink, startUpstream } from './scenarios.js';
 
 const CONNECTIONS = 50;
 /** Per load (under valgrind the proxy runs some 50 times slower). */
@@ -45,12 +46,19 @@ async function up(port: number, proxy: ChildProcess, name: string): Promise<void
   }
 }
 
+/** TRACING=PERCENT: the HCM traces at that random_sampling, spans to a collector (bench/span-sink.ts) of the run. */
+const TRACING = process.env.TRACING === undefined || process.env.TRACING === '' ? null : Number(process.env.TRACING);
+let collectorPort = 0;
+function tracingOption(): { tracing?: { samplingPercent: number; collectorPort: number } } {
+  return TRACING === null ? {} : { tracing: { samplingPercent: TRACING, collectorPort } };
+}
+
 async function measure(mode: string, warm: number, n: number, dir: string, upstreamPort: number, spec: string): Promise<string> {
   const eq = spec.indexOf('=');
   const name = spec.slice(0, eq);
   const bin = join(resolve(spec.slice(eq + 1)), 'bin', 'isthmus.js');
   const port = await freePort();
-  writeFileSync(join(dir, `${name}.yaml`), benchBootstrapYaml(upstreamPort, { listenPort: port }));
+  writeFileSync(join(dir, `${name}.yaml`), benchBootstrapYaml(upstreamPort, { listenPort: port, ...tracingOption() }));
   const out = join(dir, `callgrind.${name}`);
   const node = [process.execPath, ...binNodeFlags(bin), ...(process.env.H1CG_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''), bin, 'proxy', '--bootstrap', join(dir, `${name}.yaml`), '--admin-port', '0',
     '--data-dir', join(dir, `${name}-data`), '--workers', '1', '--access-log', join(dir, `${name}.log`)];
@@ -86,10 +94,13 @@ if ((mode !== 'callgrind' && mode !== 'strace') || !(Number(warm) >= 0) || !(Num
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-h1cg-'));
   const upstream = await startUpstream();
+  const collector = TRACING === null ? null : await startSpanSink();
+  collectorPort = collector?.ready ?? 0;
   try {
     for (const s of specs) console.log(await measure(mode, Number(warm), Number(n), dir, upstream.ready!, s));
   } finally {
     await upstream.stop();
+    await collector?.stop();
     if (process.env.KEEP === undefined) rmSync(dir, { recursive: true, force: true });
     else console.log(dir);
   }

@@ -6,6 +6,7 @@
 // request: the sum of the young collections' "allocated" (bytes allocated since the previous collection) / N.
 // Run: npx tsc -p . && node dist/bench/h1-gc-count.js WARM N ROUNDS NAME=CHECKOUT [NAME=CHECKOUT ...]
 //   e.g. nice -n 19 node dist/bench/h1-gc-count.js 5000 20000 2 base=/work/base new=.
+//   TRACING=PERCENT in the environment: the HCM traces at that random_sampling (spans to a collector of the run).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { binNodeFlags } from '../src/process/proxy-process.js';
 import { sendFixedCount } from './fixed-count-client.js';
 import { benchBootstrapYaml } from './isthmus-target.js';
 import { freePort } from './peers.js';
-import { startUpstream } from './scenarios.js';
+import { startSpanSink, startUpstream } from './scenarios.js';
 
 const CONNECTIONS = 50;
 const PAUSE_MS = 500;
@@ -42,12 +43,19 @@ function tally(text: string): Map<string, { young: number; full: number; bytes: 
   return by;
 }
 
+/** TRACING=PERCENT: the HCM traces at that random_sampling, spans to a collector (bench/span-sink.ts) of the run. */
+const TRACING = process.env.TRACING === undefined || process.env.TRACING === '' ? null : Number(process.env.TRACING);
+let collectorPort = 0;
+function tracingOption(): { tracing?: { samplingPercent: number; collectorPort: number } } {
+  return TRACING === null ? {} : { tracing: { samplingPercent: TRACING, collectorPort } };
+}
+
 async function measure(warm: number, n: number, dir: string, upstreamPort: number, spec: string): Promise<string> {
   const eq = spec.indexOf('=');
   const name = spec.slice(0, eq);
   const bin = join(resolve(spec.slice(eq + 1)), 'bin', 'isthmus.js');
   const port = await freePort();
-  writeFileSync(join(dir, `${name}.yaml`), benchBootstrapYaml(upstreamPort, { listenPort: port }));
+  writeFileSync(join(dir, `${name}.yaml`), benchBootstrapYaml(upstreamPort, { listenPort: port, ...tracingOption() }));
   const trace = join(dir, `${name}.gc`);
   const fd = openSync(trace, 'w');
   const proxy = spawn(process.execPath, [...binNodeFlags(bin), '--trace-gc-nvp', bin, 'proxy', '--bootstrap', join(dir, `${name}.yaml`), '--admin-port', '0',
@@ -77,10 +85,13 @@ if (!(Number(warm) >= 0) || !(Number(n) > 0) || !(Number(rounds) >= 1) || specs.
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-h1gc-'));
   const upstream = await startUpstream();
+  const collector = TRACING === null ? null : await startSpanSink();
+  collectorPort = collector?.ready ?? 0;
   try {
     for (let i = 0; i < Number(rounds); i++) for (const s of specs) console.log(`round ${i + 1} ${await measure(Number(warm), Number(n), dir, upstream.ready!, s)}`);
   } finally {
     await upstream.stop();
+    await collector?.stop();
     if (process.env.KEEP === undefined) rmSync(dir, { recursive: true, force: true });
     else console.log(dir);
   }

@@ -321,7 +321,7 @@ function tracing(percent: number | null, baseline = false, control = false): Loa
 }
 
 /** Starts the bench's Zipkin collector (bench/span-sink.ts) in its own process; ready is its port. */
-async function startSpanSink(): Promise<ManagedProcess<number>> {
+export async function startSpanSink(): Promise<ManagedProcess<number>> {
   return startManagedProcess({
     name: 'span sink',
     command: process.execPath,

@@ -40,7 +40,7 @@ class ConstantFilter implements LogFilter {
 /** traceable_filter: the HCM's tracing sampled the request (its span is already written and reused when the log runs). */
 class TraceableFilter implements LogFilter {
   test(req: ActiveRequest): boolean {
-    return (req.traceBits & TRACE_SAMPLED) !== 0;
+    return req.trace !== null && (req.trace.bits & TRACE_SAMPLED) !== 0;
   }
 }
 

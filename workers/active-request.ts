@@ -41,7 +41,7 @@ import { BodyMode } from './upstream-connection.js';
 import { tryUpgrade, wantsUpgrade } from './upgrade/upgrade-request.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 import type { H2StreamConnection } from './http2/h2-stream-connection.js';
-import type { Span } from './tracing/span.js';
+import type { TraceIds } from './tracing/trace-ids.js';
 import { startRequestTrace } from './tracing/request-trace.js';
 
 /** The method repeats request after request: the last string is reused when the bytes match (repeat-slice.ts). */
@@ -115,12 +115,13 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   declare setCookie: string | null;
   /** The serving filter chain's HTTP connection manager settings (XFF rules, local_reply_config); null before routing. */
   hcm: ListenerHcm | null = null;
-  /** With tracing on the chain: the context the upstream head carries (tracing/upstream-trace-lines.ts; traceBits 0 = none) and the span (sampled only). */
-  declare traceId: string;
-  declare traceSentId: string;
-  declare traceSentParent: string;
-  declare traceBits: number;
-  declare span: Span | null;
+  /**
+   * With tracing on the chain: the context the upstream head carries (tracing/upstream-trace-lines.ts) and the span
+   * (sampled only); null = no lines. A field of its own, not a rare one: with tracing on every request sets it, and a
+   * rare field's side object (~270 bytes) would then be made for every request. A pooled object, handed back as
+   * the request is recorded (request-record.ts).
+   */
+  trace: TraceIds | null = null;
 
   /** The request's :scheme: the HCM's scheme_to_overwrite, else the downstream connection's. */
   get scheme(): string {

@@ -16,7 +16,7 @@ import { TRACE_INCOMING } from './tracing/upstream-trace-lines.js';
 /** Received headers only this proxy may set: x-envoy-internal always, x-envoy-external-address when it sets one. */
 const STRIP_INTERNAL: readonly string[] = ['x-envoy-internal'];
 const STRIP_BOTH: readonly string[] = ['x-envoy-internal', 'x-envoy-external-address'];
-/** The same with tracing on and trace headers received: they are replaced by this hop's context (req.traceBits). */
+/** The same with tracing on and trace headers received: they are replaced by this hop's context (req.trace). */
 const STRIP_INTERNAL_TRACED: readonly string[] = [...STRIP_INTERNAL, ...TRACE_HEADER_NAMES];
 const STRIP_BOTH_TRACED: readonly string[] = [...STRIP_BOTH, ...TRACE_HEADER_NAMES];
 
@@ -51,9 +51,9 @@ export function upstreamHeadFor(req: ActiveRequest, buf: Buffer, out: Uint32Arra
         ? 'content-length: ' + (out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]!) + '\r\n'
         : '';
   f.dropExpect = dropExpect;
-  f.trace = req.traceBits === 0 ? null : req;
+  f.trace = req.trace;
   // No trace header received (the usual first hop): no trace names to look for in the head.
-  const strip = (req.traceBits & TRACE_INCOMING) === 0
+  const strip = f.trace === null || (f.trace.bits & TRACE_INCOMING) === 0
     ? fwd.externalAddress === '' ? STRIP_INTERNAL : STRIP_BOTH
     : fwd.externalAddress === '' ? STRIP_INTERNAL_TRACED : STRIP_BOTH_TRACED;
   const remove = req.filterRequestRemove ?? req.plan.requestRemove;

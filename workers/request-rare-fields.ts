@@ -1,5 +1,5 @@
 // Per-request fields a plaintext HTTP/1.1 request through a route without filters, retries or tracing never sets
-// (ActiveRequest's HTTP/2 stream, trailers, tracing, filter edits, response transforms; the Router's retry and body
+// (ActiveRequest's HTTP/2 stream, trailers, filter edits, response transforms; the Router's retry and body
 // queue state): kept in one side object made on the first write of a value other than the default, not in every
 // request. Without pointer compression each field is 8 bytes of every request object, and a proxy's young
 // generation is 1 MB (--max-semi-space-size=1): every byte a request allocates brings the next scavenge nearer
@@ -16,11 +16,6 @@ export const REQUEST_RARE_DEFAULTS = {
   responseTrailers: null,
   grpcStatus: -1,
   setCookie: null,
-  traceId: '',
-  traceSentId: '',
-  traceSentParent: '',
-  traceBits: 0,
-  span: null,
   localReplyHeaders: null,
   filterRequestAdd: '',
   filterRequestRemove: null,

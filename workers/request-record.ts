@@ -30,9 +30,14 @@ export function recordRequest(req: ActiveRequest): void {
   // A direct response or redirect has no cluster: its series is named after the route's virtual host, as Envoy's vhost stats are.
   const destination = req.cluster !== null ? clusterName : req.route !== null ? req.route.virtualHost.name : '';
   ctx.stats.record(req.listenerName, destination, req.responseCode, req.flags, durationMs, req.grpcStatus, req.conn.security);
-  if (req.span !== null) finishRequestTrace(req, req.span, durationMs);
+  const trace = req.trace;
+  if (trace !== null && trace.span !== null) finishRequestTrace(req, trace.span, durationMs);
   const logs = req.logs;
-  if (logs === null) return;
   // The start derived from the duration rather than a Date.now() taken by every request, logged or not.
-  logs.log(req, wallClockAt(now) - durationMs, durationMs, now);
+  if (logs !== null) logs.log(req, wallClockAt(now) - durationMs, durationMs, now);
+  // Logged (traceable_filter reads its bits): the context goes back to the worker's pool.
+  if (trace !== null) {
+    req.trace = null;
+    ctx.tracing.releaseTrace(trace);
+  }
 }

@@ -5,6 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { headSlots, parseRequestHead, parseResponseHead } from '../../src/native.js';
 import { contentLengthLine, encodeResponseHead, encodeUpstreamHead, endOfHead, type UpstreamHeadFields } from '../../workers/message-heads.js';
 import { TRACE_LINES, TRACE_SAMPLED } from '../../workers/tracing/upstream-trace-lines.js';
+import { hexWord, TraceIds } from '../../workers/tracing/trace-ids.js';
+
+/** A request's trace context as the proxy holds it: a 64-bit trace id and the sent span id as words, no parent. */
+function traceContext(traceId: string, sentId: string, bits: number): TraceIds {
+  const t = new TraceIds();
+  t.trace0 = hexWord(traceId, 0);
+  t.trace1 = hexWord(traceId, 8);
+  t.sent0 = hexWord(sentId, 0);
+  t.sent1 = hexWord(sentId, 8);
+  t.bits = bits;
+  return t;
+}
 
 function parsedRequest(head: string): { buf: Buffer; out: Uint32Array } {
   const buf = Buffer.from(head, 'latin1');
@@ -53,7 +65,7 @@ describe('encodeUpstreamHead', () => {
       host: 'h',
       forwardedFor: '10.0.0.1, 127.0.0.1',
       envoyHeaders: 'x-envoy-internal: true\r\n',
-      trace: { traceId: '463ac35c9f6413ad', traceSentId: 'a2fb4a1d1a96d312', traceSentParent: '', traceBits: TRACE_LINES | TRACE_SAMPLED },
+      trace: traceContext('463ac35c9f6413ad', 'a2fb4a1d1a96d312', TRACE_LINES | TRACE_SAMPLED),
       framing: 'content-length: 3\r\n',
       add: Buffer.from('x-added: yes\r\n'),
       xfcc,

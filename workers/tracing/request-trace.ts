@@ -5,7 +5,9 @@
 // span and queue it for report. A span object exists only for a sampled
 // request; an unsampled one carries just the header lines (ids with sampled
 // 0), so the next hops agree. Span objects are reused (WorkerTracing's pool):
-// the reporter hands a span back once its JSON is written (zipkin-reporter.ts).
+// the reporter hands a span back once its JSON is written (zipkin-reporter.ts);
+// so are the requests' contexts (TraceIds), handed back as the request is
+// recorded (request-record.ts).
 import type { TracingConfig } from '../../src/config/tracing-config.js';
 import type { ActiveRequest } from '../active-request.js';
 import { HEAD } from '../../src/native.js';
@@ -13,14 +15,16 @@ import { findHeader } from '../header-block.js';
 import { responseFlagsText } from '../response-flags.js';
 import { KIND_CLIENT, KIND_SERVER, type Span } from './span.js';
 import { SAMPLED_UNSET, SAMPLED_YES } from './trace-headers.js';
-import { randomId64, randomTraceId } from './trace-ids.js';
+import { hexWord, newSentId, newTraceId, type TraceIds } from './trace-ids.js';
 import { TRACE_COUNTER } from './tracing-counters.js';
-import { TRACE_DEBUG, TRACE_INCOMING, TRACE_LINES, TRACE_SAMPLED } from './upstream-trace-lines.js';
+import { linesTemplateFor, TRACE_DEBUG, TRACE_INCOMING, TRACE_LINES, TRACE_SAMPLED } from './upstream-trace-lines.js';
 
 /** The thread's time origin (a getter per read otherwise; it never changes). */
 const TIME_ORIGIN = performance.timeOrigin;
+/** What responseFlagsText says for a request with no flag. */
+const NO_FLAGS_TEXT = responseFlagsText(0);
 
-/** Sets req's upstream trace context (and req.span when sampled) from the head in buf/out, under the chain's tracing config. */
+/** Sets req.trace, the upstream trace context (with its span when sampled), from the head in buf/out, under the chain's tracing config. */
 export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Array, config: TracingConfig): void {
   const tracing = req.conn.worker.tracing;
   const counters = tracing.counters;
@@ -46,41 +50,80 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   }
   if (!sampled) Atomics.add(counters, TRACE_COUNTER.NOT_SAMPLED, 1);
   const inbound = config.inbound;
-  let traceId: string;
-  let spanId: string;
-  let parentId: string;
+  // ids.sent* is this span's id until the upstream's parent is known (below). A reused object: every field is set.
+  const ids = tracing.takeTrace();
+  ids.hasParent = false;
+  ids.span = null;
   let shared = false;
   if (continued) {
-    traceId = ctx.traceId;
+    // ctx's ids are checked hex of their length (trace-headers.ts), read here as words.
+    const traceId = ctx.traceId;
+    const high = traceId.length === 32;
+    ids.bits128 = high;
+    ids.traceHigh0 = high ? hexWord(traceId, 0) : 0;
+    ids.traceHigh1 = high ? hexWord(traceId, 8) : 0;
+    ids.trace0 = hexWord(traceId, high ? 16 : 0);
+    ids.trace1 = hexWord(traceId, high ? 24 : 8);
     if (inbound && config.zipkin.sharedSpanContext) {
       // Zipkin's shared span: the server side of the caller's client span, same id.
-      spanId = ctx.spanId;
-      parentId = ctx.parentId;
+      ids.sent0 = hexWord(ctx.spanId, 0);
+      ids.sent1 = hexWord(ctx.spanId, 8);
+      if (ctx.parentId !== '') {
+        ids.hasParent = true;
+        ids.parent0 = hexWord(ctx.parentId, 0);
+        ids.parent1 = hexWord(ctx.parentId, 8);
+      }
       shared = true;
     } else {
-      spanId = randomId64();
-      parentId = ctx.spanId;
+      newSentId(ids);
+      ids.hasParent = true;
+      ids.parent0 = hexWord(ctx.spanId, 0);
+      ids.parent1 = hexWord(ctx.spanId, 8);
     }
   } else {
-    traceId = randomTraceId(config.zipkin.traceId128bit);
-    spanId = randomId64();
-    parentId = '';
+    newTraceId(ids, config.zipkin.traceId128bit);
+    newSentId(ids);
   }
-  // What the upstream sees as its parent: this span, or the router's child span (spawn_upstream_span).
-  const upstreamSpanId = sampled && config.spawnUpstreamSpan ? randomId64() : '';
-  req.traceId = traceId;
-  req.traceSentId = upstreamSpanId === '' ? spanId : upstreamSpanId;
-  req.traceSentParent = upstreamSpanId === '' ? parentId : spanId;
-  req.traceBits =
+  req.trace = ids;
+  ids.bits =
     TRACE_LINES | (sampled ? TRACE_SAMPLED : 0) | (incoming.b3Flags === '1' ? TRACE_DEBUG : 0) | (incoming.present ? TRACE_INCOMING : 0);
-  if (!sampled) return;
+  if (sampled) startSpan(req, ids, buf, out, config, shared);
+  ids.template = linesTemplateFor(ids);
+}
+
+/**
+ * The sampled request's span (its own function: the unsampled path, most requests at a low sampling rate, stays
+ * small code and touches none of this).
+ */
+function startSpan(req: ActiveRequest, ids: TraceIds, buf: Buffer, out: Uint32Array, config: TracingConfig, shared: boolean): void {
+  const tracing = req.conn.worker.tracing;
+  const inbound = config.inbound;
+  // A sampled request's span takes the ids as words too (span-json.ts writes them as hex): no id string is made.
   const span = tracing.takeSpan();
-  span.traceId = traceId;
-  span.id = spanId;
-  span.parentId = parentId;
+  span.words = true;
+  span.bits128 = ids.bits128;
+  span.traceHigh0 = ids.traceHigh0;
+  span.traceHigh1 = ids.traceHigh1;
+  span.trace0 = ids.trace0;
+  span.trace1 = ids.trace1;
+  span.traceId = span.id = span.parentId = span.upstreamSpanId = '';
+  span.id0 = ids.sent0;
+  span.id1 = ids.sent1;
+  span.hasParentWords = ids.hasParent;
+  span.parent0 = ids.parent0;
+  span.parent1 = ids.parent1;
+  span.hasUpstreamWords = config.spawnUpstreamSpan;
+  if (config.spawnUpstreamSpan) {
+    // What the upstream sees as its parent: the router's child span (spawn_upstream_span), whose parent is this span.
+    ids.hasParent = true;
+    ids.parent0 = ids.sent0;
+    ids.parent1 = ids.sent1;
+    newSentId(ids);
+    span.upstream0 = ids.sent0;
+    span.upstream1 = ids.sent1;
+  }
   span.shared = shared;
   span.kind = inbound ? KIND_SERVER : KIND_CLIENT;
-  span.upstreamSpanId = upstreamSpanId;
   span.timestampUs = Math.round((TIME_ORIGIN + req.startMark) * 1000);
   // The name (authority + '/*') and http.url (scheme://authority path?query, cut at max_path_tag_length) are
   // written from these parts (span-json.ts), not joined here.
@@ -91,7 +134,7 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   span.maxUrlLength = config.maxPathTagLength;
   span.method = req.method;
   span.protocol = req.http2Stream !== null ? 'HTTP/2' : req.http11 ? 'HTTP/1.1' : 'HTTP/1.0';
-  const ua = incoming.userAgentSlot;
+  const ua = tracing.incoming.userAgentSlot;
   span.userAgent = ua < 0 ? '' : buf.latin1Slice(out[ua + HEAD.VALUE_START]!, out[ua + HEAD.VALUE_END]!);
   span.requestId = req.requestId;
   span.peerAddress = req.conn.remoteAddress;
@@ -102,7 +145,7 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
     }
     span.custom = custom;
   } else span.custom = null;
-  req.span = span;
+  ids.span = span;
 }
 
 /** The request ended: the span's outcome filled in and queued for its collector. */
@@ -111,7 +154,8 @@ export function finishRequestTrace(req: ActiveRequest, span: Span, durationMs: n
   if (config == null) return;
   span.durationUs = Math.round(durationMs * 1000);
   span.statusCode = req.responseCode;
-  span.responseFlags = responseFlagsText(req.flags);
+  const flags = req.flags;
+  span.responseFlags = flags === 0 ? NO_FLAGS_TEXT : responseFlagsText(flags); // most requests: no lookup
   const cluster = req.cluster;
   span.upstreamCluster = cluster !== null ? cluster.name : '';
   const endpoint = req.endpoint;
@@ -119,7 +163,7 @@ export function finishRequestTrace(req: ActiveRequest, span: Span, durationMs: n
   span.requestSize = req.bytesReceived;
   span.responseSize = req.bytesSent;
   // The reporter's from here (it returns the object to the pool once its JSON is written; access logs'
-  // traceable_filter reads traceBits, not the span).
-  req.span = null;
+  // traceable_filter reads the trace's bits, not the span).
+  if (req.trace !== null) req.trace.span = null;
   req.conn.worker.tracing.reporterFor(config.zipkin).add(span);
 }

@@ -7,6 +7,7 @@
 // other values JSON-escaped and UTF-8-encoded by hand, as JSON.stringify
 // would write them.
 import { KIND_SERVER, type Span } from './span.js';
+import { writeHexWord } from './trace-ids.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -209,13 +210,14 @@ export function spanJsonBound(span: Span, local: Buffer, nodeIdJson: Buffer): nu
 export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer, nodeIdJson: Buffer): number {
   const error = span.statusCode === 0 || span.statusCode >= 500;
   const duration = Math.max(1, span.durationUs);
+  const words = span.words;
   let p = lit(buf, at, L0);
-  p = ascii(buf, p, span.traceId);
+  p = traceIdJson(buf, p, span);
   p = lit(buf, p, L1);
-  p = ascii(buf, p, span.id);
-  if (span.parentId !== '') {
+  p = words ? hexId(buf, p, span.id0, span.id1) : ascii(buf, p, span.id);
+  if (words ? span.hasParentWords : span.parentId !== '') {
     p = lit(buf, p, L2);
-    p = ascii(buf, p, span.parentId);
+    p = words ? hexId(buf, p, span.parent0, span.parent1) : ascii(buf, p, span.parentId);
   }
   // kind, name (authority + '/*') and the timestamp key: one piece, kept for the authority while the kind stays.
   if (span.kind !== lastKind) {
@@ -271,14 +273,14 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
     }
   }
   p = lit(buf, p, L22);
-  if (span.upstreamSpanId === '') return p;
+  if (words ? !span.hasUpstreamWords : span.upstreamSpanId === '') return p;
   // spawn_upstream_span: the router's child CLIENT span.
   p = lit(buf, p, L23);
-  p = ascii(buf, p, span.traceId);
+  p = traceIdJson(buf, p, span);
   p = lit(buf, p, L1);
-  p = ascii(buf, p, span.upstreamSpanId);
+  p = words ? hexId(buf, p, span.upstream0, span.upstream1) : ascii(buf, p, span.upstreamSpanId);
   p = lit(buf, p, L2);
-  p = ascii(buf, p, span.id);
+  p = words ? hexId(buf, p, span.id0, span.id1) : ascii(buf, p, span.id);
   p = lit(buf, p, L24);
   const cluster = span.upstreamCluster === '' ? '-' : span.upstreamCluster;
   p = jsonStringBody(buf, p, cluster, cluster.length);
@@ -294,6 +296,21 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
   p = integer(buf, p, span.statusCode);
   p = ascii(buf, p, error ? '","error":"true"}}' : '"}}');
   return p;
+}
+
+/** Writes a 64-bit id held as two words as 16 hex digits. */
+function hexId(buf: Buffer, at: number, w0: number, w1: number): number {
+  writeHexWord(buf, at, w0);
+  writeHexWord(buf, at + 8, w1);
+  return at + 16;
+}
+
+/** Writes the span's trace id: from the request's words when it has them, else its string. */
+function traceIdJson(buf: Buffer, at: number, span: Span): number {
+  if (!span.words) return ascii(buf, at, span.traceId);
+  let p = at;
+  if (span.bits128) p = hexId(buf, p, span.traceHigh0, span.traceHigh1);
+  return hexId(buf, p, span.trace0, span.trace1);
 }
 
 /** Writes a string known to be ASCII with nothing to escape (fixed JSON, hex ids). */

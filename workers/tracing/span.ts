@@ -32,6 +32,25 @@ export class Span {
   custom: string[] | null = null;
   /** spawn_upstream_span: the id of the router's child CLIENT span ('' = none). */
   upstreamSpanId = '';
+  /**
+   * The ids as 32-bit words (trace-ids.ts), copied from the request's: when set, the JSON's ids are written from
+   * these and the id strings above are unused (a sampled request makes no id string). Copied, not referenced, so
+   * the request's TraceIds dies young while the span waits up to a flush interval in the reporter's queue.
+   */
+  words = false;
+  bits128 = false;
+  traceHigh0 = 0;
+  traceHigh1 = 0;
+  trace0 = 0;
+  trace1 = 0;
+  id0 = 0;
+  id1 = 0;
+  hasParentWords = false;
+  parent0 = 0;
+  parent1 = 0;
+  hasUpstreamWords = false;
+  upstream0 = 0;
+  upstream1 = 0;
 
   // ---- at its end ----
   durationUs = 0;
@@ -44,6 +63,6 @@ export class Span {
 
   /** Spans this object reports (itself, and its upstream child). */
   get count(): number {
-    return this.upstreamSpanId === '' ? 1 : 2;
+    return this.upstreamSpanId === '' && !(this.words && this.hasUpstreamWords) ? 1 : 2;
   }
 }

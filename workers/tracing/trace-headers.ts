@@ -153,7 +153,8 @@ export class IncomingTraceHeaders {
 
   /** Reads the trace headers of the parsed head in buf/out (a first repeat wins; names are lowercase from the parser). */
   read(buf: Buffer, out: Uint32Array): void {
-    this.traceparent = this.b3 = this.b3TraceId = this.b3SpanId = this.b3ParentId = this.b3Sampled = this.b3Flags = '';
+    // Values are cleared only after a request that had one (most have none: no stores to undo).
+    if (this.present) this.traceparent = this.b3 = this.b3TraceId = this.b3SpanId = this.b3ParentId = this.b3Sampled = this.b3Flags = '';
     this.clientTraceId = false;
     this.present = false;
     this.userAgentSlot = -1;

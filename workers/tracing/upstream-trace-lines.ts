@@ -1,11 +1,12 @@
 // The trace context lines a request's upstream head carries (B3 multi-header
 // and W3C traceparent), written straight into the head as it is encoded
-// (message-heads.ts): the ids stay the strings the request already holds, so
-// no header string is joined per request (at 100% sampling the joined lines,
-// ~200 bytes flattened from a dozen cons strings, were a share of the young
-// garbage `bench tracing` measured).
+// (message-heads.ts) from the request's id words (trace-ids.ts), so no header
+// string is joined per request (at 100% sampling the joined lines, ~200 bytes
+// flattened from a dozen cons strings, were a share of the young garbage
+// `bench tracing` measured) and no id is a string an unsampled request makes.
+import { writeHexWord, writeHexWord2, type TraceIds } from './trace-ids.js';
 
-/** req.traceBits: there are lines to write. */
+/** TraceIds.bits: there are lines to write. */
 export const TRACE_LINES = 1;
 /** The context is sampled (x-b3-sampled: 1, traceparent flags 01). */
 export const TRACE_SAMPLED = 2;
@@ -14,16 +15,8 @@ export const TRACE_DEBUG = 4;
 /** The request carried trace header names of its own: they are removed from the head (replaced by these lines). */
 export const TRACE_INCOMING = 8;
 
-/** What the lines are made of (ActiveRequest holds these fields). */
-export interface UpstreamTraceContext {
-  readonly traceId: string;
-  /** The id the upstream sees as its parent span. */
-  readonly traceSentId: string;
-  /** That span's parent ('' = a root span: no x-b3-parentspanid). */
-  readonly traceSentParent: string;
-  /** TRACE_* bits; 0 = no lines. */
-  readonly traceBits: number;
-}
+/** What the lines are made of: the request's context (ActiveRequest.trace). */
+export type UpstreamTraceContext = TraceIds;
 
 const TRACE_ID = 'x-b3-traceid: ';
 const SPAN_ID = '\r\nx-b3-spanid: ';
@@ -39,11 +32,12 @@ const ID128 = 32;
  * The lines of every shape (a 64- or 128-bit trace id, with or without a parent, with or without the debug flag) as
  * templates whose fixed text is copied in one piece and whose ids and sampled digits are then written into their
  * places: byte-by-byte writing of all ~200 bytes cost about as much as a span's whole JSON (the proxy's CPU profile
- * at 100%). Every id fits its place: trace ids are 16 or 32 hex digits and span ids 16 (trace-headers.ts accepts
- * nothing else; trace-ids.ts makes nothing else).
+ * at 100%). Every id fits its place: trace ids are 2 or 4 words, span ids 2, each word 8 hex digits.
  */
-class LinesTemplate {
+export class LinesTemplate {
   readonly bytes: Buffer;
+  /** bytes.length, read without a call into the Buffer's getter. */
+  readonly length: number;
   readonly traceIdAt: number[] = [];
   readonly spanIdAt: number[] = [];
   readonly parentAt: number;
@@ -74,19 +68,21 @@ class LinesTemplate {
     this.flagsAt = text.length;
     text += '0\r\n';
     this.bytes = Buffer.from(text, 'latin1');
+    this.length = this.bytes.length;
   }
 }
 
 /** By [128-bit trace id][has a parent][debug]. */
 const TEMPLATES = [ID64, ID128].map((id) => [false, true].map((parent) => [false, true].map((debug) => new LinesTemplate(parent, id, debug))));
 
-function templateFor(t: UpstreamTraceContext): LinesTemplate {
-  return TEMPLATES[t.traceId.length === ID64 ? 0 : 1]![t.traceSentParent === '' ? 0 : 1]![(t.traceBits & TRACE_DEBUG) === 0 ? 0 : 1]!;
+/** takes a context whose ids and bits are set; returns the template of its shape (startRequestTrace keeps it in `template`). */
+export function linesTemplateFor(t: TraceIds): LinesTemplate {
+  return TEMPLATES[t.bits128 ? 1 : 0]![t.hasParent ? 1 : 0]![(t.bits & TRACE_DEBUG) === 0 ? 0 : 1]!;
 }
 
 /** takes the context; returns the bytes writeUpstreamTraceLines writes for it. */
 export function upstreamTraceLinesLength(t: UpstreamTraceContext): number {
-  return (t.traceBits & TRACE_LINES) === 0 ? 0 : templateFor(t).bytes.length;
+  return (t.bits & TRACE_LINES) === 0 ? 0 : (t.template ?? linesTemplateFor(t)).length;
 }
 
 /**
@@ -95,26 +91,29 @@ export function upstreamTraceLinesLength(t: UpstreamTraceContext): number {
  * 64-bit trace id widened to 128 bits); returns the position after them.
  */
 export function writeUpstreamTraceLines(head: Buffer, pos: number, t: UpstreamTraceContext): number {
-  if ((t.traceBits & TRACE_LINES) === 0) return pos;
-  const tpl = templateFor(t);
+  const bits = t.bits;
+  if ((bits & TRACE_LINES) === 0) return pos;
+  const tpl = t.template ?? linesTemplateFor(t);
   head.set(tpl.bytes, pos);
-  // Each id written in both its places by the same loop: copyWithin is a C++ builtin (a runtime call per use),
-  // which cost more than 16-32 more byte stores.
-  const traceId = t.traceId;
-  const spanId = t.traceSentId;
-  ascii2(head, pos + tpl.traceIdAt[0]!, pos + tpl.traceIdAt[1]!, traceId);
-  ascii2(head, pos + tpl.spanIdAt[0]!, pos + tpl.spanIdAt[1]!, spanId);
-  if (tpl.parentAt >= 0) ascii(head, pos + tpl.parentAt, t.traceSentParent);
-  if ((t.traceBits & TRACE_SAMPLED) !== 0) head[pos + tpl.sampledAt] = head[pos + tpl.flagsAt] = 0x31; // '1'
+  // Each id written in both its places (B3 and traceparent) from one table load a byte.
+  let at = pos + tpl.traceIdAt[0]!;
+  let at2 = pos + tpl.traceIdAt[1]!;
+  if (t.bits128) {
+    writeHexWord2(head, at, at2, t.traceHigh0);
+    writeHexWord2(head, at + 8, at2 + 8, t.traceHigh1);
+    at += 16;
+    at2 += 16;
+  }
+  writeHexWord2(head, at, at2, t.trace0);
+  writeHexWord2(head, at + 8, at2 + 8, t.trace1);
+  at = pos + tpl.spanIdAt[0]!;
+  at2 = pos + tpl.spanIdAt[1]!;
+  writeHexWord2(head, at, at2, t.sent0);
+  writeHexWord2(head, at + 8, at2 + 8, t.sent1);
+  if (tpl.parentAt >= 0) {
+    writeHexWord(head, pos + tpl.parentAt, t.parent0);
+    writeHexWord(head, pos + tpl.parentAt + 8, t.parent1);
+  }
+  if ((bits & TRACE_SAMPLED) !== 0) head[pos + tpl.sampledAt] = head[pos + tpl.flagsAt] = 0x31; // '1'
   return pos + tpl.bytes.length;
-}
-
-/** Writes a string of ASCII (hex ids checked on the way in) byte by byte at two places. */
-function ascii2(buf: Buffer, at: number, at2: number, s: string): void {
-  for (let i = 0; i < s.length; i++) buf[at + i] = buf[at2 + i] = s.charCodeAt(i);
-}
-
-/** Writes a string of ASCII (hex ids checked on the way in) byte by byte. */
-function ascii(buf: Buffer, at: number, s: string): void {
-  for (let i = 0; i < s.length; i++) buf[at + i] = s.charCodeAt(i);
 }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { KIND_SERVER, Span } from '../../../workers/tracing/span.js';
 import { SpanBatch } from '../../../workers/tracing/span-batch.js';
+import { hexWord } from '../../../workers/tracing/trace-ids.js';
 
 /** takes spans; returns the report body a batch of them makes, parsed. */
 function reported(spans: Span[], local = JSON.stringify({ serviceName: 'a.default' }), nodeId = JSON.stringify('node"1')): Record<string, unknown>[] {
@@ -43,6 +44,36 @@ describe('span JSON', () => {
     });
     expect(list[1]).toMatchObject({ id: 'b7ad6b7169203331', parentId: 'a2fb4a1d1a96d312', kind: 'CLIENT', tags: { error: 'true' } });
     expect(s.count).toBe(2);
+  });
+
+  it('writes the ids a proxy span holds as words (64- and 128-bit trace, with or without a parent and a child span) as the same hex', () => {
+    for (const traceId of ['463ac35c9f6413ad', 'f63ac35c9f6413ad0000000000000001'])
+      for (const parent of ['', '0020000000000001'])
+        for (const child of ['', 'b7ad6b7169203331']) {
+          const s = new Span();
+          const high = traceId.length === 32;
+          s.words = true;
+          s.bits128 = high;
+          s.traceHigh0 = high ? hexWord(traceId, 0) : 0;
+          s.traceHigh1 = high ? hexWord(traceId, 8) : 0;
+          s.trace0 = hexWord(traceId, high ? 16 : 0);
+          s.trace1 = hexWord(traceId, high ? 24 : 8);
+          s.id0 = hexWord('ffffffff00000a0b', 0);
+          s.id1 = hexWord('ffffffff00000a0b', 8);
+          s.hasParentWords = parent !== '';
+          s.parent0 = parent === '' ? 0 : hexWord(parent, 0);
+          s.parent1 = parent === '' ? 0 : hexWord(parent, 8);
+          s.hasUpstreamWords = child !== '';
+          s.upstream0 = child === '' ? 0 : hexWord(child, 0);
+          s.upstream1 = child === '' ? 0 : hexWord(child, 8);
+          s.statusCode = 200;
+          const list = reported([s]);
+          expect(s.count).toBe(child === '' ? 1 : 2);
+          expect(list).toHaveLength(s.count);
+          expect(list[0]).toMatchObject({ traceId, id: 'ffffffff00000a0b' });
+          expect(list[0]!.parentId).toBe(parent === '' ? undefined : parent);
+          if (child !== '') expect(list[1]).toMatchObject({ traceId, id: child, parentId: 'ffffffff00000a0b', kind: 'CLIENT' });
+        }
   });
 
   it('writes every value as JSON.stringify would: escapes, non-ASCII, surrogate pairs and lone surrogates, big numbers', () => {

@@ -6,9 +6,39 @@ import { describe, expect, it } from 'vitest';
 import {
   TRACE_DEBUG, TRACE_INCOMING, TRACE_LINES, TRACE_SAMPLED, upstreamTraceLinesLength, writeUpstreamTraceLines, type UpstreamTraceContext,
 } from '../../../workers/tracing/upstream-trace-lines.js';
+import { hexWord, TraceIds } from '../../../workers/tracing/trace-ids.js';
+
+/** The lines' ids as hex (the test's side) and as the request holds them (words). */
+interface Shape {
+  readonly traceId: string;
+  readonly traceSentId: string;
+  readonly traceSentParent: string;
+  readonly traceBits: number;
+}
+
+function context(s: Shape): UpstreamTraceContext {
+  const ids = new TraceIds();
+  const high = s.traceId.length === 32;
+  ids.bits128 = high;
+  if (high) {
+    ids.traceHigh0 = hexWord(s.traceId, 0);
+    ids.traceHigh1 = hexWord(s.traceId, 8);
+  }
+  ids.trace0 = hexWord(s.traceId, high ? 16 : 0);
+  ids.trace1 = hexWord(s.traceId, high ? 24 : 8);
+  ids.sent0 = hexWord(s.traceSentId, 0);
+  ids.sent1 = hexWord(s.traceSentId, 8);
+  if (s.traceSentParent !== '') {
+    ids.hasParent = true;
+    ids.parent0 = hexWord(s.traceSentParent, 0);
+    ids.parent1 = hexWord(s.traceSentParent, 8);
+  }
+  ids.bits = s.traceBits;
+  return ids;
+}
 
 /** The lines as text, joined the plain way. */
-function expected(t: UpstreamTraceContext): string {
+function expected(t: Shape): string {
   const sampled = (t.traceBits & TRACE_SAMPLED) !== 0;
   return (
     `x-b3-traceid: ${t.traceId}\r\nx-b3-spanid: ${t.traceSentId}\r\n` +
@@ -26,10 +56,10 @@ describe('upstream trace lines', () => {
       for (const parent of ['', 'a2fb4a1d1a96d312'])
         for (const flags of [0, TRACE_SAMPLED, TRACE_DEBUG, TRACE_SAMPLED | TRACE_DEBUG]) {
           for (const incoming of [0, TRACE_INCOMING]) {
-            const t: UpstreamTraceContext = { traceId, traceSentId: 'b7ad6b7169203331', traceSentParent: parent, traceBits: TRACE_LINES | flags | incoming };
-            const length = upstreamTraceLinesLength(t);
+            const t: Shape = { traceId, traceSentId: 'b7ad6b7169203331', traceSentParent: parent, traceBits: TRACE_LINES | flags | incoming };
+            const length = upstreamTraceLinesLength(context(t));
             const head = Buffer.alloc(length + 8, '~');
-            const end = writeUpstreamTraceLines(head, 4, t);
+            const end = writeUpstreamTraceLines(head, 4, context(t));
             expect(end - 4).toBe(length);
             expect(head.toString('latin1', 4, end)).toBe(expected(t));
             expect(head.toString('latin1', 0, 4) + head.toString('latin1', end)).toBe('~'.repeat(8));
@@ -37,16 +67,31 @@ describe('upstream trace lines', () => {
           }
           // The same buffer written twice (sampled, then not): no digit of the first is left behind.
           const head = Buffer.alloc(512);
-          const a: UpstreamTraceContext = { traceId, traceSentId: 'b7ad6b7169203331', traceSentParent: parent, traceBits: TRACE_LINES | TRACE_SAMPLED };
-          writeUpstreamTraceLines(head, 0, a);
+          const a: Shape = { traceId, traceSentId: 'b7ad6b7169203331', traceSentParent: parent, traceBits: TRACE_LINES | TRACE_SAMPLED };
+          writeUpstreamTraceLines(head, 0, context(a));
           const b = { ...a, traceBits: TRACE_LINES };
-          expect(head.toString('latin1', 0, writeUpstreamTraceLines(head, 0, b))).toBe(expected(b));
+          expect(head.toString('latin1', 0, writeUpstreamTraceLines(head, 0, context(b)))).toBe(expected(b));
         }
     expect(shapes).toBe(32);
   });
 
+  it('writes into heads that are slices of one shared pool at odd offsets, each exactly in its own bytes', () => {
+    const shape: Shape = { traceId: '463ac35c9f6413ad463ac35c9f6413ae', traceSentId: 'b7ad6b7169203331', traceSentParent: 'a2fb4a1d1a96d312', traceBits: TRACE_LINES | TRACE_SAMPLED };
+    const t = context(shape);
+    const length = upstreamTraceLinesLength(t);
+    const pool = Buffer.alloc(3 * (length + 8) + 1, '~');
+    // Heads as the proxy gets them from Buffer.allocUnsafe: views into one ArrayBuffer, not at offset 0.
+    const heads = [0, 1, 2].map((i) => pool.subarray(1 + i * (length + 8), 1 + (i + 1) * (length + 8)));
+    for (const head of heads) expect(writeUpstreamTraceLines(head, 3, t)).toBe(3 + length);
+    for (const head of heads) {
+      expect(head.toString('latin1', 3, 3 + length)).toBe(expected(shape));
+      expect(head.toString('latin1', 0, 3) + head.toString('latin1', 3 + length)).toBe('~'.repeat(8));
+    }
+    expect(pool[0]).toBe(0x7e);
+  });
+
   it('writes nothing without TRACE_LINES', () => {
-    const t: UpstreamTraceContext = { traceId: '', traceSentId: '', traceSentParent: '', traceBits: 0 };
+    const t: UpstreamTraceContext = new TraceIds(); // bits 0
     expect(upstreamTraceLinesLength(t)).toBe(0);
     expect(writeUpstreamTraceLines(Buffer.alloc(4), 2, t)).toBe(2);
   });
