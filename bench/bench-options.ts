@@ -13,6 +13,8 @@ export interface BenchOptions {
   readonly durationMs: number;
   readonly warmupMs: number;
   readonly connections: number;
+  /** Fixed-rate mode's connections, each on its own evenly spaced schedule (fortio's -c). */
+  readonly fixedConnections: number;
   readonly rate: number;
   readonly threads: number;
   readonly out: string;
@@ -62,6 +64,10 @@ export const BENCH_SPEC: CommandSpec = {
     { name: 'duration', type: 'duration', valueName: 'TIME', default: '5s', description: 'measured time per load run', validate: positive },
     { name: 'warmup', type: 'duration', valueName: 'TIME', default: '1s', description: 'load before measuring starts (excluded)' },
     { name: 'connections', type: 'integer', valueName: 'N', default: 50, description: 'keep-alive connections', validate: positive },
+    {
+      name: 'fixed-connections', type: 'integer', valueName: 'N', default: 16, validate: positive,
+      description: "fixed-rate mode: keep-alive connections, each sending its own evenly spaced share of --rate (as Istio's fortio runs, -c 16)",
+    },
     { name: 'rate', type: 'integer', valueName: 'N', default: 1000, description: 'fixed-rate mode: requests per second', validate: positive },
     {
       name: 'threads',
@@ -121,6 +127,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     durationMs: quick && !explicit('duration') ? 2000 : (v.duration as number),
     warmupMs: quick && !explicit('warmup') ? 500 : (v.warmup as number),
     connections: v.connections as number,
+    fixedConnections: v['fixed-connections'] as number,
     rate: v.rate as number,
     threads: v.threads as number,
     out: v.out as string,

@@ -34,10 +34,11 @@ export async function measureLoad(options: BenchOptions, spec: LoadTarget, runni
   let upstreamAfter: ProcessUsage | null = null;
   let counts: Record<string, number> | undefined;
   const threads = mode === 'max' ? options.threads : 1;
+  const connections = mode === 'max' ? options.connections : options.fixedConnections;
   const result = await runLoad({
     port: running.port,
     mode,
-    connections: options.connections,
+    connections,
     rate: options.rate,
     threads,
     warmupMs: options.warmupMs,
@@ -61,7 +62,7 @@ export async function measureLoad(options: BenchOptions, spec: LoadTarget, runni
     label: spec.label,
     mode,
     client: 'isthmus-bench',
-    connections: options.connections,
+    connections,
     rate: mode === 'fixed' ? options.rate : null,
     rps: result.rps,
     p50_ms: result.p50_ms,

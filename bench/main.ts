@@ -258,6 +258,7 @@ export async function run(argv: string[]): Promise<number> {
         duration_ms: options.durationMs,
         warmup_ms: options.warmupMs,
         connections: options.connections,
+        fixed_connections: options.fixedConnections,
         rate: options.rate,
         threads: options.threads,
       },
