@@ -47,20 +47,23 @@ export class GcTraceClock {
 }
 
 /**
- * Of the slow requests (flat [intended epoch ms, latency ms] pairs), how many overlap a pause (widened by
+ * Of the slow requests (flat [intended epoch ms, latency ms, send lag ms] triples), how many overlap a pause (widened by
  * slackMs each side for the isolate clock's rounding); and the share of the window the widened pauses
  * cover, which is what a request placed at random would hit.
  */
-export function coincidence(slow: readonly number[], pauses: readonly GcPause[], fromMs: number, toMs: number, slackMs = 1): { slow: number; overGc: number; chance: number } {
+export function coincidence(slow: readonly number[], pauses: readonly GcPause[], fromMs: number, toMs: number, slackMs = 1): { slow: number; overGc: number; chance: number; clientLate: number } {
   let overGc = 0;
-  for (let i = 0; i < slow.length; i += 2) {
+  let clientLate = 0;
+  for (let i = 0; i < slow.length; i += 3) {
     const a = slow[i]!;
     const b = a + slow[i + 1]!;
+    // Mostly the client's own lateness: it left more than half its latency after its intended time.
+    if (slow[i + 2]! > slow[i + 1]! / 2) clientLate++;
     if (pauses.some((p) => p.endMs + slackMs >= a && p.endMs - p.pauseMs - slackMs <= b)) overGc++;
   }
   // A request of length L overlaps a widened pause of length P when it starts within P + L of its end.
   let meanSlow = 0;
-  for (let i = 1; i < slow.length; i += 2) meanSlow += slow[i]! / (slow.length / 2);
+  for (let i = 1; i < slow.length; i += 3) meanSlow += slow[i]! / (slow.length / 3);
   const covered = pauses.reduce((n, p) => n + p.pauseMs + 2 * slackMs + meanSlow, 0);
-  return { slow: slow.length / 2, overGc, chance: Math.min(1, covered / Math.max(1, toMs - fromMs)) };
+  return { slow: slow.length / 3, overGc, clientLate, chance: Math.min(1, covered / Math.max(1, toMs - fromMs)) };
 }

@@ -25,6 +25,12 @@ const readBuffer = Buffer.allocUnsafe(256 * 1024);
 const NATIVE_MAX_RATE = 500_000;
 /** Only ever waited on (never notified): Atomics.wait as a precise sub-millisecond sleep. */
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * The waking thread looks this long after a send is due: when this thread times the send itself (its answers
+ * all in), the two then do not wake at the same instant on a 2-core machine; when an answer is pending, the
+ * send leaves this much late (charged to it), where a setTimeout left it up to a millisecond or more late.
+ */
+const WAKER_GRACE_MS = 0.1;
 
 class LoadConnection {
   socket: Socket;
@@ -33,6 +39,8 @@ class LoadConnection {
   busy = false;
   /** The intended send time (open loop: latency counts from it). */
   startedAt = 0;
+  /** When it was actually written (open loop: how late against startedAt). */
+  sentAt = 0;
   measured = false;
   /** Per-connection pacing: the next request index (of the whole schedule) this connection owns. */
   nextSeq = 0;
@@ -64,6 +72,7 @@ class LoadConnection {
   send(startedAt: number, measured: boolean): void {
     this.busy = true;
     this.startedAt = startedAt;
+    this.sentAt = performance.now();
     this.measured = measured;
     this.run.inFlight++;
     this.run.sent++;
@@ -197,7 +206,7 @@ class LoadRun {
     if (conn.measured) {
       const latency = openLoopLatencyMs(conn.startedAt, now);
       recordLatencyMs(this.histogram, latency);
-      this.stats.answered(conn.startedAt, latency);
+      this.stats.answered(conn.startedAt, latency, conn.sentAt - conn.startedAt);
       if (isError) this.errors++;
       else this.completed++;
     }
@@ -250,7 +259,7 @@ class LoadRun {
       // (one wake-up instead of the pacing thread's two); otherwise the pacing thread or an answer wakes us.
       const delay = nextDue - performance.now();
       if (this.inFlight !== 0 || !(delay <= 2)) {
-        if (nextDue !== Infinity) this.pacer!.arm(nextDue);
+        if (nextDue !== Infinity) this.pacer!.arm(nextDue + WAKER_GRACE_MS);
         return;
       }
       this.pacer!.disarm();

@@ -148,14 +148,14 @@ async function main(): Promise<void> {
         // GC lines reach us shortly after the pause: let them in before placing them.
         await new Promise((r) => setTimeout(r, 200));
         const pauses = target.gc?.pauses(from, to) ?? null;
-        const c = pauses === null ? null : coincidence(result.openLoop.slow, pauses, from, to);
+        const c = coincidence(result.openLoop.slow, pauses ?? [], from, to);
         rows.push({
           target: target.name, pacing, round, result, waits,
           gcPer1k: pauses === null ? null : (pauses.length * 1000) / n,
           gcPauseMsPer1k: pauses === null ? null : (pauses.reduce((s, p) => s + p.pauseMs, 0) * 1000) / n,
           slices: watched.map(([name], i) => `${name}: ${Object.entries(slicesAfter[i] ?? {}).map(([t, v]) => [t, (v - (slicesBefore[i]?.[t] ?? 0)) / n] as const).filter(([, v]) => v >= 0.05).map(([t, v]) => `${t} ${v.toFixed(2)}`).join(' ')}`).join('; '),
           hop: target.hopPort === null ? '' : `${hopBefore.size} open, ${[...hopAfter].filter((a) => !hopBefore.has(a)).length} new`,
-          overGc: c === null ? '' : `${c.overGc}/${c.slow} (chance ${(c.chance * 100).toFixed(0)}%)`,
+          overGc: `${c.slow} slow, ${c.clientLate} sent late by over half their latency${pauses === null ? '' : `, ${c.overGc} over a GC pause (chance ${(c.chance * 100).toFixed(0)}%)`}`,
         });
       }
     }
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
 function report(rows: readonly Row[], names: readonly string[], pacings: readonly Pacing[]): void {
   const f = (v: number, d = 3): string => (Number.isFinite(v) ? v.toFixed(d) : '-');
   const out: string[] = [];
-  out.push('\nper round: | target | pacing | round | p50 | p90 | p99 | sent >0.1 ms late | >0.5 | >1 | wake-ups sending 1/2/3/4+ | run-queue wait ms per 1k: bench, upstream, proxies | GC pauses per 1k | GC ms per 1k | slow requests over a GC pause | hop connections |');
+  out.push('\nper round: | target | pacing | round | p50 | p90 | p99 | sent >0.1 ms late | >0.5 | >1 | wake-ups sending 1/2/3/4+ | run-queue wait ms per 1k: bench, upstream, proxies | GC pauses per 1k | GC ms per 1k | requests over --slow-ms: sent late, over a GC pause | hop connections |');
   for (const r of rows) {
     const lag = r.result.openLoop.sendLag;
     const total = lag.reduce((a, b) => a + b, 0) || 1;

@@ -18,7 +18,7 @@ export interface OpenLoopCounts {
   readonly sendLag: number[];
   /** Wake-ups that sent 1, 2, 3, 4+ requests. */
   readonly bursts: number[];
-  /** Flat pairs [intended epoch ms, latency ms] of measured requests over the slow threshold. */
+  /** Flat triples [intended epoch ms, latency ms, send lag ms] of measured requests over the slow threshold. */
   readonly slow: number[];
 }
 
@@ -42,9 +42,9 @@ export class OpenLoopStats {
     this.bursts[Math.min(n, BURST_BUCKETS) - 1]!++;
   }
 
-  /** A measured request intended at intendedMs (performance.now() clock) took latencyMs. */
-  answered(intendedMs: number, latencyMs: number): void {
-    if (latencyMs > this.slowMs && this.slow.length < 2 * SLOW_KEPT) this.slow.push(performance.timeOrigin + intendedMs, latencyMs);
+  /** A measured request intended at intendedMs (performance.now() clock), sent lagMs late, took latencyMs. */
+  answered(intendedMs: number, latencyMs: number, lagMs: number): void {
+    if (latencyMs > this.slowMs && this.slow.length < 3 * SLOW_KEPT) this.slow.push(performance.timeOrigin + intendedMs, latencyMs, lagMs);
   }
 
   counts(): OpenLoopCounts {
