@@ -108,6 +108,10 @@ async function main(): Promise<void> {
       pinProcessTo(upstream.pid, 1);
       for (const t of targets) for (const [, pid] of t.pids) pinProcessTo(pid, 0);
     }
+    // V8 compiles a sidecar's hot path over its first few thousand requests, on threads that take the CPU from
+    // the request path (docs/performance.md): the bench's max-mode runs do that before its fixed-rate ones; here
+    // 2 s of closed loop per target, not measured.
+    for (const t of targets) await runLoad({ port: t.port, mode: 'max', connections: 4, rate: 1, threads: 1, warmupMs: 0, durationMs: 2000 });
     process.stdout.write(`${rounds} rounds, ${rate} req/s over ${connections} connections, ${durationMs} ms measured after ${warmupMs} ms; pacing ${pacings.join(', ')}${pin ? '; pinned' : ''}\n`);
     const rows: Row[] = [];
     for (let round = 0; round < rounds; round++) {
