@@ -13,6 +13,9 @@
 //   [--rate 1000] [--connections 16] [--pacing per-connection,shared] [--slow-ms 1]
 //   [--mtls-bin NAME=/other/bin/isthmus.js] (one more Isthmus pair from another build)
 //   [--pin] (each proxy pair's processes on CPU 0, the bench and upstream on CPU 1: as `bench --pin`)
+//   [--rt] (during each measured window every process on the path, this one too, runs SCHED_FIFO 10 via
+//   chrt: other load on the machine cannot preempt it, so what is left is the path's own; needs root or
+//   CAP_SYS_NICE; the path uses about a third of a core at 1000/s, and the kernel's RT throttling bounds it)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
   const connections = numberArg('--connections', 16, 1, 1000);
   const slowMs = numberArg('--slow-ms', 1, 0, 1000);
   const pin = process.argv.includes('--pin');
+  const rt = process.argv.includes('--rt');
   const pacings = (stringArg('--pacing') ?? 'per-connection,shared').split(',') as Pacing[];
   if (pacings.some((p) => p !== 'per-connection' && p !== 'shared')) throw new Error('--pacing: a list of per-connection and shared');
   const other = stringArg('--mtls-bin');
@@ -112,7 +116,7 @@ async function main(): Promise<void> {
     // the request path (docs/performance.md): the bench's max-mode runs do that before its fixed-rate ones; here
     // 2 s of closed loop per target, not measured.
     for (const t of targets) await runLoad({ port: t.port, mode: 'max', connections: 4, rate: 1, threads: 1, warmupMs: 0, durationMs: 2000 });
-    process.stdout.write(`${rounds} rounds, ${rate} req/s over ${connections} connections, ${durationMs} ms measured after ${warmupMs} ms; pacing ${pacings.join(', ')}${pin ? '; pinned' : ''}\n`);
+    process.stdout.write(`${rounds} rounds, ${rate} req/s over ${connections} connections, ${durationMs} ms measured after ${warmupMs} ms; pacing ${pacings.join(', ')}${pin ? '; pinned' : ''}${rt ? '; the path SCHED_FIFO in each window' : ''}\n`);
     const rows: Row[] = [];
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < targets.length * pacings.length; k++) {
@@ -132,6 +136,7 @@ async function main(): Promise<void> {
           port: target.port, mode: 'fixed', connections, rate, threads: 1, warmupMs, durationMs, pacing, slowMs,
           onWindowStart: () => {
             from = performance.timeOrigin + performance.now();
+            if (rt) for (const [, pid] of watched) setPolicy(pid, true);
             before = watched.map(([, pid]) => sampleSched(pid));
             slicesBefore = watched.map(([, pid]) => slicesByThreadName(pid));
             hopBefore = hopConnections(target.hopPort);
@@ -139,6 +144,7 @@ async function main(): Promise<void> {
           onWindowEnd: () => {
             to = performance.timeOrigin + performance.now();
             after = watched.map(([, pid]) => sampleSched(pid));
+            if (rt) for (const [, pid] of watched) setPolicy(pid, false);
             slicesAfter = watched.map(([, pid]) => slicesByThreadName(pid));
             hopAfter = hopConnections(target.hopPort);
           },
@@ -168,6 +174,12 @@ async function main(): Promise<void> {
     await Promise.all(procs.map((p) => p.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Every thread of pid to SCHED_FIFO 10 (on) or back to SCHED_OTHER (off); throws when chrt refuses. */
+function setPolicy(pid: number, on: boolean): void {
+  const r = spawnSync('chrt', on ? ['-a', '-f', '-p', '10', String(pid)] : ['-a', '-o', '-p', '0', String(pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`--rt: chrt ${on ? '-f 10' : '-o 0'} on pid ${pid} failed: ${r.error?.message ?? r.stderr.trim()}`);
 }
 
 function report(rows: readonly Row[], names: readonly string[], pacings: readonly Pacing[]): void {
