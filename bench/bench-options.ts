@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly quick: boolean;
   /** --pin: targets on CPU 0, everything else on CPU 1. */
   readonly pin: boolean;
+  /** --rt: fixed-rate windows with the whole request path SCHED_FIFO (bench/rt-priority.ts). */
+  readonly rt: boolean;
   /** --baseline DIR: a built checkout of another Isthmus version for the resilience scenario. */
   readonly baseline?: string;
   /** The tracing scenario's CPU rounds (bench/tracing-cpu.ts): rounds, and requests per row per round. */
@@ -83,6 +85,10 @@ export const BENCH_SPEC: CommandSpec = {
       name: 'pin', type: 'boolean', default: false,
       description: 'load scenarios: each target\'s processes on CPU 0, the bench (its load generator), upstream and helpers on CPU 1 (taskset), so a target\'s throughput is what one core of it does',
     },
+    {
+      name: 'rt', type: 'boolean', default: false,
+      description: 'load scenarios, fixed rate only: during each measured window every process on the request path (this one, the upstream, the target\'s) runs SCHED_FIFO (chrt), so a shared machine\'s other load cannot preempt it; needs root or CAP_SYS_NICE',
+    },
     { name: 'cpu-rounds', type: 'integer', valueName: 'N', default: 20, description: 'tracing: rounds of proxy CPU per request per row, in alternating order (--quick: 2); medians and interquartile ranges decide the goals', validate: positive },
     { name: 'cpu-in-turns', type: 'boolean', default: false, description: 'tracing: each CPU round loads the rows one after another (alternating order) instead of all at the same time (the default: the proxies then share CPU 0 and the machine\'s other load alike)' },
     { name: 'cpu-requests', type: 'integer', valueName: 'N', default: 20_000, description: 'tracing: requests per row per CPU round (--quick: 2000)', validate: positive },
@@ -136,6 +142,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     cpuRequests: quickDefault('cpu-requests', 2000),
     cpuTogether: v['cpu-in-turns'] !== true,
     pin: v.pin === true,
+    rt: v.rt === true,
     ...(typeof v.baseline === 'string' && v.baseline !== '' ? { baseline: resolve(v.baseline) } : {}),
     parserIterations: quickDefault('parser-iterations', 50_000),
     xds: {

@@ -31,6 +31,7 @@ import { findPeerBinary } from './peers.js';
 import { pinProcessTo } from './cpu-pinning.js';
 import { sampleSched, schedPer1k, slicesByThreadName, type SchedSample } from './sched-wait.js';
 import { spawnSync } from 'node:child_process';
+import { realtimeWindow } from './rt-priority.js';
 import { startUpstream } from './scenarios.js';
 
 interface Target {
@@ -81,6 +82,8 @@ async function main(): Promise<void> {
   const other = stringArg('--mtls-bin');
   const otherMatch = other === undefined ? null : /^([\w.-]+)=(.+)$/.exec(other);
   if (other !== undefined && otherMatch === null) throw new Error('--mtls-bin: NAME=PATH');
+  // --rt: refused now (no chrt, no privilege), before anything starts.
+  if (rt) realtimeWindow([process.pid]).end();
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-rate-probe-'));
   const procs: ManagedProcess<unknown>[] = [];
   try {
@@ -130,13 +133,14 @@ async function main(): Promise<void> {
         let slicesAfter: Record<string, number>[] = [];
         let hopBefore = new Set<string>();
         let hopAfter = new Set<string>();
+        let window: { end(): void } | null = null;
         let from = 0;
         let to = 0;
         const result = await runLoad({
           port: target.port, mode: 'fixed', connections, rate, threads: 1, warmupMs, durationMs, pacing, slowMs,
           onWindowStart: () => {
             from = performance.timeOrigin + performance.now();
-            if (rt) for (const [, pid] of watched) setPolicy(pid, true);
+            if (rt) window = realtimeWindow(watched.map(([, pid]) => pid));
             before = watched.map(([, pid]) => sampleSched(pid));
             slicesBefore = watched.map(([, pid]) => slicesByThreadName(pid));
             hopBefore = hopConnections(target.hopPort);
@@ -144,7 +148,7 @@ async function main(): Promise<void> {
           onWindowEnd: () => {
             to = performance.timeOrigin + performance.now();
             after = watched.map(([, pid]) => sampleSched(pid));
-            if (rt) for (const [, pid] of watched) setPolicy(pid, false);
+            window?.end();
             slicesAfter = watched.map(([, pid]) => slicesByThreadName(pid));
             hopAfter = hopConnections(target.hopPort);
           },
@@ -174,12 +178,6 @@ async function main(): Promise<void> {
     await Promise.all(procs.map((p) => p.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Every thread of pid to SCHED_FIFO 10 (on) or back to SCHED_OTHER (off); throws when chrt refuses. */
-function setPolicy(pid: number, on: boolean): void {
-  const r = spawnSync('chrt', on ? ['-a', '-f', '-p', '10', String(pid)] : ['-a', '-o', '-p', '0', String(pid)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`--rt: chrt ${on ? '-f 10' : '-o 0'} on pid ${pid} failed: ${r.error?.message ?? r.stderr.trim()}`);
 }
 
 function report(rows: readonly Row[], names: readonly string[], pacings: readonly Pacing[]): void {
