@@ -169,6 +169,9 @@ class LoadRun {
     this.requestBytes = Buffer.from(config.request, 'latin1');
     this.maxReconnects = 100 * config.connections;
     this.stats = new OpenLoopStats(config.slowMs ?? Infinity);
+    // Started while the connections open: a thread takes tens of ms to start, which at the first sends would
+    // leave them late and in bursts.
+    if (config.mode === 'fixed' && config.pacing === 'per-connection') this.pacer = new WakeAt(this.onPacerDue);
     port.on('message', (message: MainToWorker) => {
       if (message.type === 'start') this.start();
       else if (message.type === 'abort') this.finish();
@@ -198,7 +201,9 @@ class LoadRun {
 
   private reportConnected(): void {
     const message: WorkerToMain = { type: 'connected', failed: this.connectFailures, firstError: this.lastError };
-    this.port.postMessage(message);
+    // The waking thread must be up before the first send (it starts while the connections open).
+    if (this.pacer === null) this.port.postMessage(message);
+    else void this.pacer.ready.then(() => this.port.postMessage(message));
   }
 
   onResponse(conn: LoadConnection, isError: boolean): void {
@@ -332,8 +337,7 @@ class LoadRun {
     } else {
       this.schedule = new OpenLoopSchedule(t0, config.ratePerSec, config.warmupMs + config.durationMs, config.maxRequests);
       setTimeout(() => this.finish(), config.warmupMs + config.durationMs + config.graceMs);
-      if (config.pacing === 'per-connection') {
-        this.pacer = new WakeAt(this.onPacerDue);
+      if (this.pacer !== null) {
         this.pumpPerConnection();
       } else {
         this.pump();

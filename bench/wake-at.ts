@@ -43,10 +43,18 @@ export class WakeAt {
   private readonly target = new Float64Array(new SharedArrayBuffer(8));
   private readonly sleepingUntil = new Float64Array(new SharedArrayBuffer(8));
   private readonly worker: Worker;
+  /** Resolves once the thread runs its loop (a thread takes tens of ms to start: arm only counts after this). */
+  readonly ready: Promise<void>;
 
   /** onWake runs on this thread's loop when an armed time is reached (it may find nothing due: it then re-arms). */
   constructor(onWake: () => void) {
     this.worker = new Worker(WAKER_SOURCE, { eval: true, workerData: { flags: this.flags, target: this.target, sleepingUntil: this.sleepingUntil } });
+    // Never left pending: a thread that failed to start must not hold the load's start forever.
+    this.ready = new Promise((resolve) => {
+      this.worker.once('online', () => resolve());
+      this.worker.once('error', () => resolve());
+      this.worker.once('exit', () => resolve());
+    });
     this.worker.on('message', onWake);
     this.worker.unref();
   }
