@@ -13,12 +13,16 @@ export interface BenchOptions {
   readonly durationMs: number;
   readonly warmupMs: number;
   readonly connections: number;
+  /** Fixed-rate mode's connections, each on its own evenly spaced schedule (fortio's -c). */
+  readonly fixedConnections: number;
   readonly rate: number;
   readonly threads: number;
   readonly out: string;
   readonly quick: boolean;
   /** --pin: targets on CPU 0, everything else on CPU 1. */
   readonly pin: boolean;
+  /** --rt: fixed-rate windows with the whole request path SCHED_FIFO (bench/rt-priority.ts). */
+  readonly rt: boolean;
   /** --baseline DIR: a built checkout of another Isthmus version for the resilience scenario. */
   readonly baseline?: string;
   /** The tracing scenario's CPU rounds (bench/tracing-cpu.ts): rounds, and requests per row per round. */
@@ -62,6 +66,10 @@ export const BENCH_SPEC: CommandSpec = {
     { name: 'duration', type: 'duration', valueName: 'TIME', default: '5s', description: 'measured time per load run', validate: positive },
     { name: 'warmup', type: 'duration', valueName: 'TIME', default: '1s', description: 'load before measuring starts (excluded)' },
     { name: 'connections', type: 'integer', valueName: 'N', default: 50, description: 'keep-alive connections', validate: positive },
+    {
+      name: 'fixed-connections', type: 'integer', valueName: 'N', default: 16, validate: positive,
+      description: "fixed-rate mode: keep-alive connections, each sending its own evenly spaced share of --rate (as Istio's fortio runs, -c 16)",
+    },
     { name: 'rate', type: 'integer', valueName: 'N', default: 1000, description: 'fixed-rate mode: requests per second', validate: positive },
     {
       name: 'threads',
@@ -76,6 +84,10 @@ export const BENCH_SPEC: CommandSpec = {
     {
       name: 'pin', type: 'boolean', default: false,
       description: 'load scenarios: each target\'s processes on CPU 0, the bench (its load generator), upstream and helpers on CPU 1 (taskset), so a target\'s throughput is what one core of it does',
+    },
+    {
+      name: 'rt', type: 'boolean', default: false,
+      description: 'load scenarios, fixed rate only: during each measured window every process on the request path (this one, the upstream, the target\'s) runs SCHED_FIFO (chrt), so a shared machine\'s other load cannot preempt it; needs root or CAP_SYS_NICE',
     },
     { name: 'cpu-rounds', type: 'integer', valueName: 'N', default: 20, description: 'tracing: rounds of proxy CPU per request per row, in alternating order (--quick: 2); medians and interquartile ranges decide the goals', validate: positive },
     { name: 'cpu-in-turns', type: 'boolean', default: false, description: 'tracing: each CPU round loads the rows one after another (alternating order) instead of all at the same time (the default: the proxies then share CPU 0 and the machine\'s other load alike)' },
@@ -121,6 +133,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     durationMs: quick && !explicit('duration') ? 2000 : (v.duration as number),
     warmupMs: quick && !explicit('warmup') ? 500 : (v.warmup as number),
     connections: v.connections as number,
+    fixedConnections: v['fixed-connections'] as number,
     rate: v.rate as number,
     threads: v.threads as number,
     out: v.out as string,
@@ -129,6 +142,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     cpuRequests: quickDefault('cpu-requests', 2000),
     cpuTogether: v['cpu-in-turns'] !== true,
     pin: v.pin === true,
+    rt: v.rt === true,
     ...(typeof v.baseline === 'string' && v.baseline !== '' ? { baseline: resolve(v.baseline) } : {}),
     parserIterations: quickDefault('parser-iterations', 50_000),
     xds: {

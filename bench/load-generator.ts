@@ -6,7 +6,8 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { compiledSibling } from '../src/process/compiled-path.js';
 import { mergeEncodedHistograms, encodeHistogram, summarizeLatency, type LatencySummary } from './latency-histogram.js';
-import type { LoadMode, LoadTask, LoadWorkerConfig, LoadWorkerResult, MainToWorker, WorkerToMain } from './load-protocol.js';
+import { mergeOpenLoopCounts, type OpenLoopCounts } from './open-loop-stats.js';
+import type { LoadMode, LoadTask, Pacing, LoadWorkerConfig, LoadWorkerResult, MainToWorker, WorkerToMain } from './load-protocol.js';
 
 export interface LoadOptions {
   readonly port: number;
@@ -28,6 +29,10 @@ export interface LoadOptions {
   /** Called when the measured window opens and closes (to sample CPU of the processes under test). */
   readonly onWindowStart?: () => void;
   readonly onWindowEnd?: () => void;
+  /** Fixed mode: how requests are paced over the connections (load-protocol.ts); default 'per-connection'. */
+  readonly pacing?: Pacing;
+  /** Fixed mode: measured requests slower than this (ms) come back in openLoop.slow; default none. */
+  readonly slowMs?: number;
 }
 
 export interface LoadResult extends LatencySummary {
@@ -40,6 +45,8 @@ export interface LoadResult extends LatencySummary {
   /** Every latency of the window (µs), merged over threads, HdrHistogram compressed base64. */
   readonly histogram: string;
   readonly threads: number;
+  /** Fixed mode: send lags, burst sizes, slow requests, over every thread. */
+  readonly openLoop: OpenLoopCounts;
 }
 
 /** Builds the raw GET request every client sends: the same bytes wrk sends, so the two compare. */
@@ -85,6 +92,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         graceMs: options.graceMs ?? 2000,
         maxRequests: Math.ceil((maxRequests * connections) / options.connections),
         request,
+        pacing: options.pacing ?? 'per-connection',
+        ...(options.slowMs === undefined ? {} : { slowMs: options.slowMs }),
       };
       const { port1, port2 } = new MessageChannel();
       ports.push(port1);
@@ -141,5 +150,6 @@ export function combineResults(mode: LoadMode, durationMs: number, results: read
     maxSendLagMs: Math.max(0, ...results.map((r) => r.maxSendLagMs)),
     histogram: encoded,
     threads: results.length,
+    openLoop: mergeOpenLoopCounts(results.map((r) => r.openLoop)),
   };
 }

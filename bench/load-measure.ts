@@ -3,7 +3,8 @@
 // RSS of the target's processes and of the upstream, sampled from /proc at the
 // measured window's start and end, plus what the target did meanwhile (reloads).
 import type { BenchOptions } from './bench-options.js';
-import { runLoad } from './load-generator.js';
+import { runLoad, type LoadResult } from './load-generator.js';
+import { realtimeWindow } from './rt-priority.js';
 import type { LoadMode } from './load-protocol.js';
 import { cpuSecondsPer1k, sampleProcess, type ProcessUsage } from './process-sampler.js';
 import type { RunSample } from './result-row.js';
@@ -34,25 +35,45 @@ export async function measureLoad(options: BenchOptions, spec: LoadTarget, runni
   let upstreamAfter: ProcessUsage | null = null;
   let counts: Record<string, number> | undefined;
   const threads = mode === 'max' ? options.threads : 1;
-  const result = await runLoad({
-    port: running.port,
-    mode,
-    connections: options.connections,
-    rate: options.rate,
-    threads,
-    warmupMs: options.warmupMs,
-    durationMs: options.durationMs,
-    onWindowStart: () => {
-      targetBefore = sampleAll(running.pids);
-      upstreamBefore = sampleAll([upstreamPid]);
-      running.duringLoad?.start();
-    },
-    onWindowEnd: () => {
-      counts = running.duringLoad?.end();
-      targetAfter = sampleAll(running.pids);
-      upstreamAfter = sampleAll([upstreamPid]);
-    },
-  });
+  const connections = mode === 'max' ? options.connections : options.fixedConnections;
+  // --rt: the path real-time for the fixed-rate window only (a closed loop would take the machine).
+  let realtime: { end(): void } | null = null;
+  let realtimeError: Error | null = null;
+  let result: LoadResult;
+  try {
+    result = await runLoad({
+      port: running.port,
+      mode,
+      connections,
+      rate: options.rate,
+      threads,
+      warmupMs: options.warmupMs,
+      durationMs: options.durationMs,
+      onWindowStart: () => {
+        if (options.rt && mode === 'fixed') {
+          try {
+            realtime = realtimeWindow([process.pid, upstreamPid, ...running.pids]);
+          } catch (err) {
+            realtimeError = err as Error;
+          }
+        }
+        targetBefore = sampleAll(running.pids);
+        upstreamBefore = sampleAll([upstreamPid]);
+        running.duringLoad?.start();
+      },
+      onWindowEnd: () => {
+        counts = running.duringLoad?.end();
+        targetAfter = sampleAll(running.pids);
+        upstreamAfter = sampleAll([upstreamPid]);
+        (realtime as { end(): void } | null)?.end();
+        realtime = null;
+      },
+    });
+  } finally {
+    // A load that failed mid-window must not leave the path real-time.
+    (realtime as { end(): void } | null)?.end();
+  }
+  if (realtimeError !== null) throw realtimeError;
   const perK = (before: ProcessUsage | null, after: ProcessUsage | null): number | null =>
     before === null || after === null ? null : cpuSecondsPer1k(before, after, result.completed + result.errors);
   return {
@@ -61,7 +82,7 @@ export async function measureLoad(options: BenchOptions, spec: LoadTarget, runni
     label: spec.label,
     mode,
     client: 'isthmus-bench',
-    connections: options.connections,
+    connections,
     rate: mode === 'fixed' ? options.rate : null,
     rps: result.rps,
     p50_ms: result.p50_ms,

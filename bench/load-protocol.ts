@@ -1,5 +1,6 @@
 // Messages between the load generator (main thread) and its load threads (piscina tasks).
 import type { MessagePort } from 'node:worker_threads';
+import type { OpenLoopCounts } from './open-loop-stats.js';
 
 export type LoadMode = 'max' | 'fixed';
 
@@ -20,7 +21,17 @@ export interface LoadWorkerConfig {
   readonly maxRequests: number;
   /** The raw request, latin1. */
   readonly request: string;
+  /**
+   * Fixed mode: 'per-connection' (each connection its own evenly spaced schedule, fortio -uniform's pacing,
+   * woken by a sub-millisecond pacing thread) or 'shared' (one schedule, any idle connection sends; the
+   * bench's pacing before, kept to compare). Default 'shared'.
+   */
+  readonly pacing?: Pacing;
+  /** Fixed mode: measured requests slower than this (ms) are returned with their intended times. */
+  readonly slowMs?: number;
 }
+
+export type Pacing = 'shared' | 'per-connection';
 
 export interface LoadWorkerResult {
   /** Compressed HdrHistogram of latencies in µs (measured window only). */
@@ -32,6 +43,8 @@ export interface LoadWorkerResult {
   readonly sent: number;
   /** Fixed mode: the largest delay between a request's intended and actual send time (ms). */
   readonly maxSendLagMs: number;
+  /** Fixed mode: send lags, wake-up burst sizes and the slow requests (open-loop-stats.ts). */
+  readonly openLoop: OpenLoopCounts;
 }
 
 /** Sent once every connection of the task has opened or failed. */

@@ -14,6 +14,8 @@ import { performance } from 'node:perf_hooks';
 import { createLatencyHistogram, encodeHistogram, recordLatencyMs, type Histogram } from './latency-histogram.js';
 import type { LoadTask, LoadWorkerConfig, LoadWorkerResult, MainToWorker, WorkerToMain } from './load-protocol.js';
 import { OpenLoopSchedule, openLoopLatencyMs } from './open-loop-schedule.js';
+import { WakeAt } from './wake-at.js';
+import { OpenLoopStats } from './open-loop-stats.js';
 import { runClosedLoop } from '../src/native.js';
 import { ResponseFramer } from './response-framer.js';
 
@@ -23,6 +25,12 @@ const readBuffer = Buffer.allocUnsafe(256 * 1024);
 const NATIVE_MAX_RATE = 500_000;
 /** Only ever waited on (never notified): Atomics.wait as a precise sub-millisecond sleep. */
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * The waking thread looks this long after a send is due: when this thread times the send itself (its answers
+ * all in), the two then do not wake at the same instant on a 2-core machine; when an answer is pending, the
+ * send leaves this much late (charged to it), where a setTimeout left it up to a millisecond or more late.
+ */
+const WAKER_GRACE_MS = 0.1;
 
 class LoadConnection {
   socket: Socket;
@@ -31,12 +39,17 @@ class LoadConnection {
   busy = false;
   /** The intended send time (open loop: latency counts from it). */
   startedAt = 0;
+  /** When it was actually written (open loop: how late against startedAt). */
+  sentAt = 0;
   measured = false;
+  /** Per-connection pacing: the next request index (of the whole schedule) this connection owns. */
+  nextSeq = 0;
   /** The connected socket's descriptor (for the native closed loop); -1 when Node does not expose it. */
   fd = -1;
   private seenErrorResponses = 0;
 
-  constructor(private readonly run: LoadRun) {
+  constructor(private readonly run: LoadRun, index: number) {
+    this.nextSeq = index;
     this.socket = this.open();
   }
 
@@ -59,6 +72,7 @@ class LoadConnection {
   send(startedAt: number, measured: boolean): void {
     this.busy = true;
     this.startedAt = startedAt;
+    this.sentAt = performance.now();
     this.measured = measured;
     this.run.inFlight++;
     this.run.sent++;
@@ -139,6 +153,8 @@ class LoadRun {
   reconnects = 0;
   lastError = '';
   private maxSendLagMs = 0;
+  private readonly stats: OpenLoopStats;
+  private pacer: WakeAt | null = null;
   private schedule: OpenLoopSchedule | null = null;
   private nextIndex = 0;
   private timerPending = false;
@@ -152,11 +168,15 @@ class LoadRun {
   constructor(readonly config: LoadWorkerConfig, private readonly port: MessagePort) {
     this.requestBytes = Buffer.from(config.request, 'latin1');
     this.maxReconnects = 100 * config.connections;
+    this.stats = new OpenLoopStats(config.slowMs ?? Infinity);
+    // Started while the connections open: a thread takes tens of ms to start, which at the first sends would
+    // leave them late and in bursts.
+    if (config.mode === 'fixed' && config.pacing === 'per-connection') this.pacer = new WakeAt(this.onPacerDue);
     port.on('message', (message: MainToWorker) => {
       if (message.type === 'start') this.start();
       else if (message.type === 'abort') this.finish();
     });
-    for (let i = 0; i < config.connections; i++) this.all.push(new LoadConnection(this));
+    for (let i = 0; i < config.connections; i++) this.all.push(new LoadConnection(this, i));
   }
 
   onConnected(conn: LoadConnection): void {
@@ -166,6 +186,10 @@ class LoadRun {
       return;
     }
     // Only the open loop runs on Node's event loop (and reconnects); the closed loop is native.
+    if (this.pacer !== null) {
+      this.pumpPerConnection();
+      return;
+    }
     this.idle.push(conn);
     this.pump();
   }
@@ -177,18 +201,88 @@ class LoadRun {
 
   private reportConnected(): void {
     const message: WorkerToMain = { type: 'connected', failed: this.connectFailures, firstError: this.lastError };
-    this.port.postMessage(message);
+    // The waking thread must be up before the first send (it starts while the connections open).
+    if (this.pacer === null) this.port.postMessage(message);
+    else void this.pacer.ready.then(() => this.port.postMessage(message));
   }
 
   onResponse(conn: LoadConnection, isError: boolean): void {
     const now = performance.now();
     if (conn.measured) {
-      recordLatencyMs(this.histogram, openLoopLatencyMs(conn.startedAt, now));
+      const latency = openLoopLatencyMs(conn.startedAt, now);
+      recordLatencyMs(this.histogram, latency);
+      this.stats.answered(conn.startedAt, latency, conn.sentAt - conn.startedAt);
       if (isError) this.errors++;
       else this.completed++;
     }
+    if (this.pacer !== null) {
+      this.pumpPerConnection();
+      return;
+    }
     this.idle.push(conn);
     this.pump();
+  }
+
+  /**
+   * Per-connection pacing, as fortio paces with -uniform: connection k of C owns requests k, k+C, k+2C, ...
+   * of the one evenly spaced plan, so each connection has its own schedule at rate/C, offset from the others.
+   * A connection still busy when its next request is due sends it as soon as it is answered (fortio's
+   * catch-up), timed from the intended time all the same. With nothing in flight this thread sleeps to the
+   * next send itself; with answers pending it returns to its loop and a waking thread (wake-at.ts) is armed
+   * for the next send, so a late answer on one connection does not hold back the others' sends.
+   */
+  private pumpPerConnection(): void {
+    const schedule = this.schedule;
+    if (!this.running || schedule === null) return;
+    const step = this.all.length;
+    for (;;) {
+      const now = performance.now();
+      let sentNow = 0;
+      let nextDue = Infinity;
+      let remaining = false;
+      for (const conn of this.all) {
+        if (conn.nextSeq >= schedule.total) continue;
+        remaining = true;
+        // A connection being reopened pumps again once connected (onConnected).
+        if (!conn.connected) continue;
+        const intended = schedule.intendedAt(conn.nextSeq);
+        if (conn.busy || intended > now) {
+          if (intended < nextDue) nextDue = intended;
+          continue;
+        }
+        conn.nextSeq += step;
+        this.sendAt(conn, intended, now);
+        sentNow++;
+        if (conn.nextSeq < schedule.total) nextDue = Math.min(nextDue, schedule.intendedAt(conn.nextSeq));
+      }
+      if (sentNow > 0) this.stats.burst(sentNow);
+      if (!remaining) {
+        if (this.inFlight === 0) this.finish();
+        return;
+      }
+      // With nothing in flight no answer can be kept waiting, so a near send blocks this thread precisely
+      // (one wake-up instead of the pacing thread's two); otherwise the pacing thread or an answer wakes us.
+      const delay = nextDue - performance.now();
+      if (this.inFlight !== 0 || !(delay <= 2)) {
+        if (nextDue !== Infinity) this.pacer!.arm(nextDue + WAKER_GRACE_MS);
+        return;
+      }
+      this.pacer!.disarm();
+      if (delay > 0) Atomics.wait(sleepCell, 0, 0, delay);
+    }
+  }
+
+  private readonly onPacerDue = (): void => {
+    this.pumpPerConnection();
+  };
+
+  private sendAt(conn: LoadConnection, intended: number, now: number): void {
+    const measured = intended >= this.warmEnd;
+    if (measured) {
+      if (now - intended > this.maxSendLagMs) this.maxSendLagMs = now - intended;
+      this.stats.sent(now - intended);
+    }
+    conn.send(intended, measured);
   }
 
   /** Open loop: sends every due request an idle connection can take, then waits for the next due time. */
@@ -198,13 +292,12 @@ class LoadRun {
     for (;;) {
       const now = performance.now();
       const due = schedule.dueBy(now);
+      let sentNow = 0;
       while (this.nextIndex < due && this.idle.length > 0) {
-        const conn = this.idle.pop()!;
-        const intended = schedule.intendedAt(this.nextIndex++);
-        const measured = intended >= this.warmEnd;
-        if (measured && now - intended > this.maxSendLagMs) this.maxSendLagMs = now - intended;
-        conn.send(intended, measured);
+        this.sendAt(this.idle.pop()!, schedule.intendedAt(this.nextIndex++), now);
+        sentNow++;
       }
+      if (sentNow > 0) this.stats.burst(sentNow);
       if (this.nextIndex >= schedule.total) {
         if (this.inFlight === 0) this.finish();
         return;
@@ -244,7 +337,11 @@ class LoadRun {
     } else {
       this.schedule = new OpenLoopSchedule(t0, config.ratePerSec, config.warmupMs + config.durationMs, config.maxRequests);
       setTimeout(() => this.finish(), config.warmupMs + config.durationMs + config.graceMs);
-      this.pump();
+      if (this.pacer !== null) {
+        this.pumpPerConnection();
+      } else {
+        this.pump();
+      }
     }
   }
 
@@ -278,9 +375,14 @@ class LoadRun {
     const schedule = this.schedule;
     if (this.config.mode === 'fixed' && schedule !== null) {
       // Planned but never sent (every connection stuck), or sent and never answered: both are failures the user must see.
-      for (let i = this.nextIndex; i < schedule.total; i++) if (schedule.intendedAt(i) >= this.warmEnd) this.errors++;
+      if (this.pacer !== null) {
+        for (const conn of this.all) for (let i = conn.nextSeq; i < schedule.total; i += this.all.length) if (schedule.intendedAt(i) >= this.warmEnd) this.errors++;
+      } else {
+        for (let i = this.nextIndex; i < schedule.total; i++) if (schedule.intendedAt(i) >= this.warmEnd) this.errors++;
+      }
       for (const conn of this.all) if (conn.busy && conn.measured) this.errors++;
     }
+    void this.pacer?.stop();
     for (const conn of this.all) conn.socket.destroy();
     const result: LoadWorkerResult = {
       histogram: encodeHistogram(this.histogram),
@@ -288,6 +390,7 @@ class LoadRun {
       errors: this.errors,
       sent: this.sent,
       maxSendLagMs: this.maxSendLagMs,
+      openLoop: this.stats.counts(),
     };
     this.histogram.destroy();
     this.port.close();

@@ -15,6 +15,7 @@ import { runParserScenario, type ParserResultRow } from './parser-scenario.js';
 import { findPeerBinary } from './peers.js';
 import { comparisons, computeRatios } from './ratios.js';
 import { pinProcessTo } from './cpu-pinning.js';
+import { realtimeWindow } from './rt-priority.js';
 import { formatTable, machineInfo, writeReport, type BenchReport } from './report.js';
 import { aggregateRuns, type RunSample } from './result-row.js';
 import { LOAD_TARGETS, startUpstream, type LoadTarget, type RunningTarget } from './scenarios.js';
@@ -194,6 +195,8 @@ export async function run(argv: string[]): Promise<number> {
       // --pin: this process (so its load-generator threads and every child it starts) on CPU 1; each target is then
       // moved to CPU 0 as it starts.
       if (options.pin) log(`bench: this process, its load generator and helpers ${pinProcessTo(process.pid, 1)}`);
+      // --rt: refused now, before anything starts, rather than in the first fixed-rate window.
+      if (options.rt) realtimeWindow([process.pid]).end();
       upstream = await startUpstream();
       log(`bench: upstream (uWS, 1 KB) on 127.0.0.1:${upstream.ready!}, pid ${upstream.pid}`);
       await startTargets(options, upstream.ready!, tmp, started, skipped);
@@ -258,6 +261,7 @@ export async function run(argv: string[]): Promise<number> {
         duration_ms: options.durationMs,
         warmup_ms: options.warmupMs,
         connections: options.connections,
+        fixed_connections: options.fixedConnections,
         rate: options.rate,
         threads: options.threads,
       },

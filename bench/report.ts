@@ -34,6 +34,8 @@ export interface BenchReport {
     readonly duration_ms: number;
     readonly warmup_ms: number;
     readonly connections: number;
+    /** Fixed mode's connections (absent in reports from before it was its own setting: --connections then). */
+    readonly fixed_connections?: number;
     readonly rate: number;
     readonly threads: number;
   };
@@ -147,7 +149,8 @@ export function formatMarkdown(report: BenchReport): string {
     ...(report.results.length > 0 ? [
       `Median of ${s.runs} interleaved run${s.runs === 1 ? '' : 's'} (req/s shows min-max); ${s.duration_ms / 1000} s measured after ${s.warmup_ms / 1000} s warm-up; ` +
         `${s.connections} keep-alive connections, one request in flight each, over ${s.threads} load thread${s.threads === 1 ? '' : 's'} (max mode; 1 in fixed mode); ` +
-        `fixed rate ${s.rate} req/s with latency from the intended send time; 1 KB responses. ` +
+        `fixed rate ${s.rate} req/s over ${s.fixed_connections ?? s.connections} connections, each sending its own evenly spaced share (fortio -uniform's pacing), ` +
+        'with latency from the intended send time; 1 KB responses. ' +
         'p99 shows min-max too; bench.json has the spread of every figure.',
     ] : []),
     '',

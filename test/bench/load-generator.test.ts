@@ -91,6 +91,27 @@ describe('runLoad', () => {
     expect(result.p99_ms).toBeGreaterThan(150);
   }, 20_000);
 
+  it('fixed rate gives each connection its own evenly spaced share, as fortio -uniform paces', async () => {
+    // 8 connections at 400 req/s: each sends every 20 ms, offset 2.5 ms from the next, so every socket the
+    // server sees carries 1/8 of the requests (the earlier pacing let any idle connection send: one carried nearly all).
+    const perSocket = new Map<object, number>();
+    server = createServer((req, res) => {
+      perSocket.set(req.socket, (perSocket.get(req.socket) ?? 0) + 1);
+      res.writeHead(200, { 'content-length': body.length });
+      res.end(body);
+    });
+    server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const result = await runLoad({ port, mode: 'fixed', connections: 8, rate: 400, threads: 1, warmupMs: 0, durationMs: 1000 });
+    expect(result.errors).toBe(0);
+    expect(result.completed).toBe(400);
+    expect([...perSocket.values()].sort((x, y) => x - y)).toEqual([50, 50, 50, 50, 50, 50, 50, 50]);
+    // Every measured request's send lag is counted once; wake-ups that sent one request are the rule.
+    expect(result.openLoop.sendLag.reduce((x, y) => x + y, 0)).toBe(400);
+    expect(result.openLoop.bursts[0]).toBeGreaterThan(result.openLoop.bursts.slice(1).reduce((x, y) => x + y, 0));
+  }, 20_000);
+
   it('counts error statuses as errors, not as throughput', async () => {
     const port = await startServer({ status: 503 });
     const result = await runLoad({ port, mode: 'max', connections: 2, rate: 0, threads: 1, warmupMs: 100, durationMs: 300 });

@@ -13,7 +13,7 @@ describe('isthmus bench', () => {
   it('runs a quick direct-only bench and writes bench.json and bench.md', () => {
     const run = spawnSync(
       process.execPath,
-      ['bin/isthmus.js', 'bench', 'direct', '--quick', '--duration', '1s', '--warmup', '200ms', '--connections', '10', '--out', out],
+      ['bin/isthmus.js', 'bench', 'direct', '--quick', '--duration', '1s', '--warmup', '200ms', '--connections', '10', '--fixed-connections', '4', '--out', out],
       { cwd: root, encoding: 'utf8', timeout: 30_000 },
     );
     expect(run.status, run.stderr).toBe(0);
@@ -31,8 +31,9 @@ describe('isthmus bench', () => {
     expect(max!.errors).toBe(0);
     expect(max!.connections).toBe(10);
     expect(fixed!.rate).toBe(1000);
+    expect(fixed!.connections).toBe(4); // the fixed rate has its own count (fortio's -c), max mode keeps --connections
     expect(fixed!.rps).toBeGreaterThanOrEqual(990);
-    expect(readFileSync(join(out, 'bench.md'), 'utf8')).toContain('| direct | direct | direct | fixed | 10 | 1000 | 1 |');
+    expect(readFileSync(join(out, 'bench.md'), 'utf8')).toContain('| direct | direct | direct | fixed | 4 | 1000 | 1 |');
   }, 40_000);
 
   it('`bench ca` signs CSRs in process, exits 0 and writes its figure to bench.json', () => {
