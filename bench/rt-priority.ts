@@ -42,12 +42,34 @@ export function withDescendants(pid: number, limit = 256): number[] {
   return out;
 }
 
+/** Whether some thread of pid runs SCHED_FIFO (policy 1, field 41 of /proc/PID/task/TID/stat); false once gone. */
+function anyThreadFifo(pid: number): boolean {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3] === '1') return true;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return false;
+}
+
 /**
  * Puts pids and their descendants real-time for a window; end() puts back every one that was changed (a
- * process gone meanwhile is skipped).
+ * process gone meanwhile is skipped), and every descendant started during the window: a process forked by a
+ * real-time parent inherits SCHED_FIFO (a worker respawned, a reload's new workers), and left so it would run
+ * real-time through the closed-loop runs that follow, and after the bench when it is not one the bench stops.
  */
 export function realtimeWindow(pids: readonly number[]): { end(): void } {
   const changed: number[] = [];
+  const roots = [...new Set(pids)];
   try {
     for (const pid of new Set(pids)) {
       setRealtime(pid, true);
@@ -67,7 +89,15 @@ export function realtimeWindow(pids: readonly number[]): { end(): void } {
     for (const pid of changed) restore(pid);
     throw err;
   }
-  return { end: () => { for (const pid of changed) restore(pid); } };
+  return {
+    end: () => {
+      // The roots first: a child forked after the walk below then starts SCHED_OTHER.
+      for (const pid of changed) restore(pid);
+      for (const pid of new Set(roots.flatMap((p) => withDescendants(p).slice(1)))) {
+        if (!changed.includes(pid) && anyThreadFifo(pid)) restore(pid);
+      }
+    },
+  };
 }
 
 function restore(pid: number): void {

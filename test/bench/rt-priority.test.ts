@@ -35,6 +35,31 @@ describe.skipIf(!canRt)('realtimeWindow', () => {
     expect(policy(child)).toBe(0);
   });
 
+  it('puts back a child forked during the window, which inherited SCHED_FIFO from its parent', () => {
+    // sh forks its sleep only once told to, inside the window (a worker respawned, a reload's new workers).
+    const parent = spawn('sh', ['-c', 'read line; sleep 30; true'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    children.push(parent);
+    const window = realtimeWindow([parent.pid!]);
+    let child = 0;
+    try {
+      parent.stdin!.write('go\n');
+      for (let i = 0; i < 200 && child === 0; i++) {
+        spawnSync('sleep', ['0.01']);
+        child = Number(readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim().split(' ')[0] || 0);
+      }
+      expect(child).toBeGreaterThan(0);
+      expect(policy(child)).toBe(1); // inherited from the real-time parent
+    } finally {
+      window.end();
+    }
+    try {
+      expect(policy(parent.pid!)).toBe(0);
+      expect(policy(child)).toBe(0);
+    } finally {
+      if (child > 0) process.kill(child, 'SIGKILL');
+    }
+  });
+
   it('refuses a process that is not there, naming --rt, and leaves the others as they were', () => {
     const live = spawn('sleep', ['30'], { stdio: 'ignore' });
     children.push(live);
