@@ -86,6 +86,20 @@ async function main(): Promise<void> {
   if (rt) realtimeWindow([process.pid]).end();
   const dir = mkdtempSync(join(tmpdir(), 'isthmus-rate-probe-'));
   const procs: ManagedProcess<unknown>[] = [];
+  // A signal ends the process without the finally blocks below: the children would outlive it, real-time
+  // when it came inside a window (a terminal's Ctrl-C reaches them too, a kill of this pid alone does not).
+  let openWindow: { end(): void } | null = null;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`mesh-rate-probe: ${signal}, stopping everything it started\n`);
+    openWindow?.end();
+    openWindow = null;
+    void Promise.all(procs.map((p) => p.stop().catch(() => {}))).finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const upstream = await startUpstream();
     procs.push(upstream);
@@ -136,23 +150,31 @@ async function main(): Promise<void> {
         let window: { end(): void } | null = null;
         let from = 0;
         let to = 0;
-        const result = await runLoad({
-          port: target.port, mode: 'fixed', connections, rate, threads: 1, warmupMs, durationMs, pacing, slowMs,
-          onWindowStart: () => {
-            from = performance.timeOrigin + performance.now();
-            if (rt) window = realtimeWindow(watched.map(([, pid]) => pid));
-            before = watched.map(([, pid]) => sampleSched(pid));
-            slicesBefore = watched.map(([, pid]) => slicesByThreadName(pid));
-            hopBefore = hopConnections(target.hopPort);
-          },
-          onWindowEnd: () => {
-            to = performance.timeOrigin + performance.now();
-            after = watched.map(([, pid]) => sampleSched(pid));
-            window?.end();
-            slicesAfter = watched.map(([, pid]) => slicesByThreadName(pid));
-            hopAfter = hopConnections(target.hopPort);
-          },
-        });
+        let result: LoadResult;
+        try {
+          result = await runLoad({
+            port: target.port, mode: 'fixed', connections, rate, threads: 1, warmupMs, durationMs, pacing, slowMs,
+            onWindowStart: () => {
+              from = performance.timeOrigin + performance.now();
+              if (rt) openWindow = window = realtimeWindow(watched.map(([, pid]) => pid));
+              before = watched.map(([, pid]) => sampleSched(pid));
+              slicesBefore = watched.map(([, pid]) => slicesByThreadName(pid));
+              hopBefore = hopConnections(target.hopPort);
+            },
+            onWindowEnd: () => {
+              to = performance.timeOrigin + performance.now();
+              after = watched.map(([, pid]) => sampleSched(pid));
+              (window as { end(): void } | null)?.end();
+              openWindow = window = null;
+              slicesAfter = watched.map(([, pid]) => slicesByThreadName(pid));
+              hopAfter = hopConnections(target.hopPort);
+            },
+          });
+        } finally {
+          // A load that failed mid-window must not leave the path (this process too) real-time.
+          (window as { end(): void } | null)?.end();
+          openWindow = null;
+        }
         const n = result.completed + result.errors;
         const waits: Record<string, number> = {};
         watched.forEach(([name], i) => {
@@ -175,6 +197,8 @@ async function main(): Promise<void> {
     }
     report(rows, targets.map((t) => t.name), pacings);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await Promise.all(procs.map((p) => p.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
