@@ -65,6 +65,7 @@ void* Allocate(size_t size, void*) {
     h->size = 0;
     return h + 1;
   }
+  if (size > SIZE_MAX - sizeof(Header)) return nullptr;  // the header would wrap the size
   Header* h = static_cast<Header*>(std::malloc(sizeof(Header) + size));
   if (h == nullptr) return nullptr;
   h->cls = kLarge;

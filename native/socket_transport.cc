@@ -379,7 +379,6 @@ napi_value TransportRemoteAddress(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// (id) → the peer's port (0 when unknown or closed)
 // () → [reads, reads that would block] on this thread since transportInit.
 napi_value TransportReadCounts(napi_env env, napi_callback_info) {
   Transport* t = GetTransport(env);
@@ -393,6 +392,7 @@ napi_value TransportReadCounts(napi_env env, napi_callback_info) {
   return out;
 }
 
+// (id) → the peer's port (0 when unknown or closed)
 napi_value TransportRemotePort(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
