@@ -100,13 +100,11 @@ function startSpan(req: ActiveRequest, ids: TraceIds, buf: Buffer, out: Uint32Ar
   const inbound = config.inbound;
   // A sampled request's span takes the ids as words too (span-json.ts writes them as hex): no id string is made.
   const span = tracing.takeSpan();
-  span.words = true;
   span.bits128 = ids.bits128;
   span.traceHigh0 = ids.traceHigh0;
   span.traceHigh1 = ids.traceHigh1;
   span.trace0 = ids.trace0;
   span.trace1 = ids.trace1;
-  span.traceId = span.id = span.parentId = span.upstreamSpanId = '';
   span.id0 = ids.sent0;
   span.id1 = ids.sent1;
   span.hasParentWords = ids.hasParent;

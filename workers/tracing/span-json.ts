@@ -210,14 +210,13 @@ export function spanJsonBound(span: Span, local: Buffer, nodeIdJson: Buffer): nu
 export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer, nodeIdJson: Buffer): number {
   const error = span.statusCode === 0 || span.statusCode >= 500;
   const duration = Math.max(1, span.durationUs);
-  const words = span.words;
   let p = lit(buf, at, L0);
   p = traceIdJson(buf, p, span);
   p = lit(buf, p, L1);
-  p = words ? hexId(buf, p, span.id0, span.id1) : ascii(buf, p, span.id);
-  if (words ? span.hasParentWords : span.parentId !== '') {
+  p = hexId(buf, p, span.id0, span.id1);
+  if (span.hasParentWords) {
     p = lit(buf, p, L2);
-    p = words ? hexId(buf, p, span.parent0, span.parent1) : ascii(buf, p, span.parentId);
+    p = hexId(buf, p, span.parent0, span.parent1);
   }
   // kind, name (authority + '/*') and the timestamp key: one piece, kept for the authority while the kind stays.
   if (span.kind !== lastKind) {
@@ -273,14 +272,14 @@ export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer
     }
   }
   p = lit(buf, p, L22);
-  if (words ? !span.hasUpstreamWords : span.upstreamSpanId === '') return p;
+  if (!span.hasUpstreamWords) return p;
   // spawn_upstream_span: the router's child CLIENT span.
   p = lit(buf, p, L23);
   p = traceIdJson(buf, p, span);
   p = lit(buf, p, L1);
-  p = words ? hexId(buf, p, span.upstream0, span.upstream1) : ascii(buf, p, span.upstreamSpanId);
+  p = hexId(buf, p, span.upstream0, span.upstream1);
   p = lit(buf, p, L2);
-  p = words ? hexId(buf, p, span.id0, span.id1) : ascii(buf, p, span.id);
+  p = hexId(buf, p, span.id0, span.id1);
   p = lit(buf, p, L24);
   const cluster = span.upstreamCluster === '' ? '-' : span.upstreamCluster;
   p = jsonStringBody(buf, p, cluster, cluster.length);
@@ -305,9 +304,8 @@ function hexId(buf: Buffer, at: number, w0: number, w1: number): number {
   return at + 16;
 }
 
-/** Writes the span's trace id: from the request's words when it has them, else its string. */
+/** Writes the span's trace id (64 or 128 bits). */
 function traceIdJson(buf: Buffer, at: number, span: Span): number {
-  if (!span.words) return ascii(buf, at, span.traceId);
   let p = at;
   if (span.bits128) p = hexId(buf, p, span.traceHigh0, span.traceHigh1);
   return hexId(buf, p, span.trace0, span.trace1);

@@ -8,9 +8,6 @@ export const KIND_CLIENT = 1;
 
 export class Span {
   // ---- at the request's start ----
-  traceId = '';
-  id = '';
-  parentId = '';
   kind = KIND_CLIENT;
   /** A server span sharing its caller's client span id (Zipkin's shared span model). */
   shared = false;
@@ -30,14 +27,11 @@ export class Span {
   peerAddress = '';
   /** custom_tags: tag, value, tag, value, ... */
   custom: string[] | null = null;
-  /** spawn_upstream_span: the id of the router's child CLIENT span ('' = none). */
-  upstreamSpanId = '';
   /**
-   * The ids as 32-bit words (trace-ids.ts), copied from the request's: when set, the JSON's ids are written from
-   * these and the id strings above are unused (a sampled request makes no id string). Copied, not referenced, so
-   * the request's TraceIds dies young while the span waits up to a flush interval in the reporter's queue.
+   * The ids as 32-bit words (trace-ids.ts), high word first, copied from the request's TraceIds (span-json.ts
+   * writes them as hex; no id string is made). Copied, not referenced, so the request's TraceIds goes back to its
+   * pool while the span waits up to a flush interval in the reporter's queue.
    */
-  words = false;
   bits128 = false;
   traceHigh0 = 0;
   traceHigh1 = 0;
@@ -63,6 +57,6 @@ export class Span {
 
   /** Spans this object reports (itself, and its upstream child). */
   get count(): number {
-    return this.upstreamSpanId === '' && !(this.words && this.hasUpstreamWords) ? 1 : 2;
+    return this.hasUpstreamWords ? 2 : 1;
   }
 }

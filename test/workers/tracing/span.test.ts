@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { KIND_SERVER, Span } from '../../../workers/tracing/span.js';
 import { SpanBatch } from '../../../workers/tracing/span-batch.js';
-import { hexWord } from '../../../workers/tracing/trace-ids.js';
+import { setSpanIds } from '../../support/span-ids.js';
 
 /** takes spans; returns the report body a batch of them makes, parsed. */
 function reported(spans: Span[], local = JSON.stringify({ serviceName: 'a.default' }), nodeId = JSON.stringify('node"1')): Record<string, unknown>[] {
@@ -17,9 +17,7 @@ function reported(spans: Span[], local = JSON.stringify({ serviceName: 'a.defaul
 describe('span JSON', () => {
   it('writes valid Zipkin v2 JSON for hostile strings and a spawned upstream span', () => {
     const s = new Span();
-    s.traceId = '463ac35c9f6413ad';
-    s.id = 'a2fb4a1d1a96d312';
-    s.parentId = '0020000000000001';
+    setSpanIds(s, { traceId: '463ac35c9f6413ad', id: 'a2fb4a1d1a96d312', parentId: '0020000000000001', upstreamSpanId: 'b7ad6b7169203331' });
     s.kind = KIND_SERVER;
     s.shared = true;
     s.timestampUs = 1_700_000_000_000_123;
@@ -33,7 +31,6 @@ describe('span JSON', () => {
     s.requestId = 'r"1';
     s.peerAddress = '127.0.0.1';
     s.custom = ['tag"x', 'v\\al', 'user', ''];
-    s.upstreamSpanId = 'b7ad6b7169203331';
     s.upstreamCluster = 'outbound|9080||reviews';
     const list = reported([s]);
     expect(list).toHaveLength(2);
@@ -51,21 +48,7 @@ describe('span JSON', () => {
       for (const parent of ['', '0020000000000001'])
         for (const child of ['', 'b7ad6b7169203331']) {
           const s = new Span();
-          const high = traceId.length === 32;
-          s.words = true;
-          s.bits128 = high;
-          s.traceHigh0 = high ? hexWord(traceId, 0) : 0;
-          s.traceHigh1 = high ? hexWord(traceId, 8) : 0;
-          s.trace0 = hexWord(traceId, high ? 16 : 0);
-          s.trace1 = hexWord(traceId, high ? 24 : 8);
-          s.id0 = hexWord('ffffffff00000a0b', 0);
-          s.id1 = hexWord('ffffffff00000a0b', 8);
-          s.hasParentWords = parent !== '';
-          s.parent0 = parent === '' ? 0 : hexWord(parent, 0);
-          s.parent1 = parent === '' ? 0 : hexWord(parent, 8);
-          s.hasUpstreamWords = child !== '';
-          s.upstream0 = child === '' ? 0 : hexWord(child, 0);
-          s.upstream1 = child === '' ? 0 : hexWord(child, 8);
+          setSpanIds(s, { traceId, id: 'ffffffff00000a0b', parentId: parent, upstreamSpanId: child });
           s.statusCode = 200;
           const list = reported([s]);
           expect(s.count).toBe(child === '' ? 1 : 2);
@@ -80,8 +63,7 @@ describe('span JSON', () => {
     const values = ['plain', 'q"b\\s/', '\b\f\n\r\t\u0000\u001f\u007f', 'é€', '😀x', '\ud800', 'a\udc00b', '\u2028\u2029'];
     const spans = values.map((v, i) => {
       const s = new Span();
-      s.traceId = '463ac35c9f6413ad463ac35c9f6413ad';
-      s.id = 'a2fb4a1d1a96d31' + i;
+      setSpanIds(s, { traceId: '463ac35c9f6413ad463ac35c9f6413ad', id: 'a2fb4a1d1a96d31' + i, upstreamSpanId: 'b7ad6b716920333' + i });
       s.scheme = 'http';
       s.authority = v;
       s.path = '/';
@@ -91,7 +73,6 @@ describe('span JSON', () => {
       s.protocol = 'HTTP/1.1';
       s.peerAddress = '::1';
       s.upstreamCluster = v;
-      s.upstreamSpanId = 'b7ad6b716920333' + i;
       s.timestampUs = 9_007_199_254_740_991 - i;
       s.durationUs = 1234.6;
       s.statusCode = 200;
@@ -125,8 +106,7 @@ describe('span JSON', () => {
     // In order, D800-DBFF run into each other (lone) and DBFF meets DC00 (a pair); reversed, every surrogate is lone.
     for (const value of [units.join(''), units.reverse().join('')]) {
       const s = new Span();
-      s.traceId = '463ac35c9f6413ad';
-      s.id = 'a2fb4a1d1a96d312';
+      setSpanIds(s, { traceId: '463ac35c9f6413ad', id: 'a2fb4a1d1a96d312' });
       s.authority = value;
       const batch = new SpanBatch();
       batch.appendSpan(s, Buffer.from('{}'), Buffer.from('""'));
@@ -141,8 +121,7 @@ describe('span JSON', () => {
     const whole = `${parts.scheme}://${parts.authority}${parts.path}?${parts.query}`;
     for (const [query, max] of [[parts.query, 256], [parts.query, whole.length], [parts.query, whole.length - 1], [parts.query, 47], [parts.query, 46], [parts.query, 20], [parts.query, 6], [parts.query, 0], ['', 256], ['', 30]] as const) {
       const s = new Span();
-      s.traceId = '463ac35c9f6413ad';
-      s.id = 'a2fb4a1d1a96d312';
+      setSpanIds(s, { traceId: '463ac35c9f6413ad', id: 'a2fb4a1d1a96d312' });
       Object.assign(s, parts);
       s.query = query;
       s.maxUrlLength = max;
@@ -158,8 +137,7 @@ describe('span JSON', () => {
     for (let digits = 1; digits <= 16; digits++) for (let k = 0; k < 50; k++) values.push(Math.floor(Math.random() * 10 ** digits));
     const spans = values.map((v) => {
       const s = new Span();
-      s.traceId = '463ac35c9f6413ad';
-      s.id = 'a2fb4a1d1a96d312';
+      setSpanIds(s, { traceId: '463ac35c9f6413ad', id: 'a2fb4a1d1a96d312' });
       s.timestampUs = v;
       s.durationUs = v;
       s.requestSize = v;
@@ -176,8 +154,7 @@ describe('span JSON', () => {
     const values = ['a:1', 'a:1', 'a:1', 'b"2', 'b"2', 'a:1', 'é:3', 'é:3', 'x'.repeat(2000), 'x'.repeat(2000), 'a:1', 'a:1'];
     const spans = values.map((v, i) => {
       const s = new Span();
-      s.traceId = '463ac35c9f6413ad';
-      s.id = 'a2fb4a1d1a96d3' + String(10 + i);
+      setSpanIds(s, { traceId: '463ac35c9f6413ad', id: 'a2fb4a1d1a96d3' + String(10 + i) });
       s.scheme = 'http';
       s.authority = v;
       s.path = '/';
@@ -214,8 +191,7 @@ describe('span JSON', () => {
       const k = i >> 1; // each combination twice
       const g = k ^ (k >> 1);
       const s = new Span();
-      s.traceId = '463ac35c9f6413ad';
-      s.id = 'a2fb4a1d1a96d3' + String(10 + (i % 90));
+      setSpanIds(s, { traceId: '463ac35c9f6413ad', id: 'a2fb4a1d1a96d3' + String(10 + (i % 90)) });
       s.statusCode = (g & 1) !== 0 ? 503 : 200;
       s.responseFlags = (g & 2) !== 0 ? 'UF' : '-';
       s.userAgent = (g & 4) !== 0 ? 'wrk' : '';

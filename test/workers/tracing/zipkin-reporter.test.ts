@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ZipkinProvider } from '../../../src/config/tracing-config.js';
 import type { UpstreamCluster } from '../../../workers/upstream-cluster.js';
 import { Span } from '../../../workers/tracing/span.js';
+import { setSpanIds } from '../../support/span-ids.js';
 import { TRACE_COUNTER, localTracingCounters } from '../../../workers/tracing/tracing-counters.js';
 import { MAX_BATCH_BYTES, MAX_BATCH_SPANS, MAX_QUEUED_BYTES, MAX_QUEUED_SPANS, PENDING_UNITS, ZipkinReporter, type ReporterHost } from '../../../workers/tracing/zipkin-reporter.js';
 import { closedPort } from '../../e2e/peers.js';
@@ -23,8 +24,7 @@ function hostFor(port: number): ReporterHost {
 
 function span(i: number): Span {
   const s = new Span();
-  s.traceId = '463ac35c9f6413ad';
-  s.id = (i + 1).toString(16).padStart(16, '0');
+  setSpanIds(s, { traceId: '463ac35c9f6413ad', id: (i + 1).toString(16).padStart(16, '0') });
   s.authority = 'svc';
   s.timestampUs = 1_700_000_000_000_000;
   s.durationUs = 10;
