@@ -11,18 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startProxy, startUpstream, type RunningProxy, type SeenRequest, type Upstream } from './harness.js';
+import { staticCluster } from '../support/tls-bootstrap.js';
 import { startZipkinReceiver, type ZipkinReceiver } from '../support/zipkin-receiver.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
-function cluster(name: string, port: number): Record<string, unknown> {
-  return {
-    name,
-    type: 'STATIC',
-    connect_timeout: '1s',
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-  };
-}
 
 const FILE_LOG = 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog';
 
@@ -60,7 +53,7 @@ function bootstrap(app: number, zipkin: number, traceableLog: string): Record<st
           }],
         }],
       }],
-      clusters: [cluster('app', app), cluster('zipkin', zipkin)],
+      clusters: [staticCluster('app', app), staticCluster('zipkin', zipkin)],
     },
   };
 }

@@ -5,18 +5,11 @@
 // writes into the head are the ones its spans report).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startProxy, startUpstream, waitFor, type RunningProxy, type Upstream } from './harness.js';
+import { staticCluster } from '../support/tls-bootstrap.js';
 import { startZipkinReceiver, type ZipkinReceiver } from '../support/zipkin-receiver.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
-function cluster(name: string, port: number): Record<string, unknown> {
-  return {
-    name,
-    type: 'STATIC',
-    connect_timeout: '1s',
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-  };
-}
 
 function bootstrap(app: number, zipkin: number, bits128: boolean): Record<string, unknown> {
   return {
@@ -50,7 +43,7 @@ function bootstrap(app: number, zipkin: number, bits128: boolean): Record<string
           }],
         }],
       }],
-      clusters: [cluster('app', app), cluster('zipkin', zipkin)],
+      clusters: [staticCluster('app', app), staticCluster('zipkin', zipkin)],
     },
   };
 }

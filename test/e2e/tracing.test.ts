@@ -13,6 +13,7 @@ import {
   admin, bootstrapYaml, closedPort, configDump, metric, replaceFile, request, startProxy, startUpstream, waitFor,
   type RunningProxy, type SeenRequest, type Upstream,
 } from './harness.js';
+import { staticCluster } from '../support/tls-bootstrap.js';
 import { startZipkinReceiver, type ZipkinReceiver, type ZipkinSpan } from '../support/zipkin-receiver.js';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -57,27 +58,19 @@ function listener(name: string, direction: 'INBOUND' | 'OUTBOUND', cluster: stri
   };
 }
 
-function cluster(name: string, port: number): Record<string, unknown> {
-  return {
-    name,
-    type: 'STATIC',
-    connect_timeout: '1s',
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-  };
-}
 
 /** Sidecar A: inbound to app A, outbound to sidecar B; sidecar B: inbound to app B. */
 function sidecarA(appA: number, sidecarB: number, zipkin: number, t: TracingOptions): Record<string, unknown> {
   return {
     static_resources: {
       listeners: [listener('inbound', 'INBOUND', 'app', t), listener('outbound', 'OUTBOUND', 'b', t)],
-      clusters: [cluster('app', appA), cluster('b', sidecarB), cluster('zipkin', zipkin)],
+      clusters: [staticCluster('app', appA), staticCluster('b', sidecarB), staticCluster('zipkin', zipkin)],
     },
   };
 }
 
 function sidecarB(appB: number, zipkin: number, t: TracingOptions): Record<string, unknown> {
-  return { static_resources: { listeners: [listener('inbound', 'INBOUND', 'app', t)], clusters: [cluster('app', appB), cluster('zipkin', zipkin)] } };
+  return { static_resources: { listeners: [listener('inbound', 'INBOUND', 'app', t)], clusters: [staticCluster('app', appB), staticCluster('zipkin', zipkin)] } };
 }
 
 /** What app A received (its sidecar's inbound head), first 100 requests. */
@@ -329,7 +322,7 @@ describe('a collector that is down', () => {
     const down = await closedPort();
     const up = await startUpstream();
     const proxy = await startProxy({
-      bootstrap: { static_resources: { listeners: [listener('outbound', 'OUTBOUND', 'app', { sampling: 100 })], clusters: [cluster('app', up.port), cluster('zipkin', down)] } },
+      bootstrap: { static_resources: { listeners: [listener('outbound', 'OUTBOUND', 'app', { sampling: 100 })], clusters: [staticCluster('app', up.port), staticCluster('zipkin', down)] } },
     });
     try {
       for (let round = 0; round < 10; round++) {
