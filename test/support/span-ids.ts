@@ -1,15 +1,10 @@
 // Sets a Span's ids from hex strings, as startRequestTrace sets them from a request's words.
 import type { Span } from '../../workers/tracing/span.js';
-import { hexWord } from '../../workers/tracing/trace-ids.js';
+import { hexWord, setTraceIdFromHex } from '../../workers/tracing/trace-ids.js';
 
 /** takes a span and hex ids (a 16- or 32-digit trace id, 16-digit others; '' = none); sets its id words. */
 export function setSpanIds(s: Span, ids: { traceId: string; id: string; parentId?: string; upstreamSpanId?: string }): void {
-  const high = ids.traceId.length === 32;
-  s.bits128 = high;
-  s.traceHigh0 = high ? hexWord(ids.traceId, 0) : 0;
-  s.traceHigh1 = high ? hexWord(ids.traceId, 8) : 0;
-  s.trace0 = hexWord(ids.traceId, high ? 16 : 0);
-  s.trace1 = hexWord(ids.traceId, high ? 24 : 8);
+  setTraceIdFromHex(s, ids.traceId);
   s.id0 = hexWord(ids.id, 0);
   s.id1 = hexWord(ids.id, 8);
   const parent = ids.parentId ?? '';

@@ -15,7 +15,7 @@ import { findHeader } from '../header-block.js';
 import { responseFlagsText } from '../response-flags.js';
 import { KIND_CLIENT, KIND_SERVER, type Span } from './span.js';
 import { SAMPLED_UNSET, SAMPLED_YES } from './trace-headers.js';
-import { hexWord, newSentId, newTraceId, type TraceIds } from './trace-ids.js';
+import { hexWord, newSentId, newTraceId, setTraceIdFromHex, type TraceIds } from './trace-ids.js';
 import { TRACE_COUNTER } from './tracing-counters.js';
 import { linesTemplateFor, TRACE_DEBUG, TRACE_INCOMING, TRACE_LINES, TRACE_SAMPLED } from './upstream-trace-lines.js';
 
@@ -57,13 +57,7 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   let shared = false;
   if (continued) {
     // ctx's ids are checked hex of their length (trace-headers.ts), read here as words.
-    const traceId = ctx.traceId;
-    const high = traceId.length === 32;
-    ids.bits128 = high;
-    ids.traceHigh0 = high ? hexWord(traceId, 0) : 0;
-    ids.traceHigh1 = high ? hexWord(traceId, 8) : 0;
-    ids.trace0 = hexWord(traceId, high ? 16 : 0);
-    ids.trace1 = hexWord(traceId, high ? 24 : 8);
+    setTraceIdFromHex(ids, ctx.traceId);
     if (inbound && config.zipkin.sharedSpanContext) {
       // Zipkin's shared span: the server side of the caller's client span, same id.
       ids.sent0 = hexWord(ctx.spanId, 0);

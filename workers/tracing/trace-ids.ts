@@ -90,6 +90,25 @@ export function newSentId(ids: TraceIds): void {
   ids.sent1 = b;
 }
 
+/** What holds a trace id as words: a request's TraceIds, and the Span copied from it. */
+export interface TraceIdWords {
+  bits128: boolean;
+  traceHigh0: number;
+  traceHigh1: number;
+  trace0: number;
+  trace1: number;
+}
+
+/** takes a holder and a checked 16- or 32-digit hex trace id; sets the holder's words from it. */
+export function setTraceIdFromHex(dst: TraceIdWords, traceId: string): void {
+  const high = traceId.length === 32;
+  dst.bits128 = high;
+  dst.traceHigh0 = high ? hexWord(traceId, 0) : 0;
+  dst.traceHigh1 = high ? hexWord(traceId, 8) : 0;
+  dst.trace0 = hexWord(traceId, high ? 16 : 0);
+  dst.trace1 = hexWord(traceId, high ? 24 : 8);
+}
+
 /** takes a string of lowercase or uppercase hex digits (checked by the caller) and a position; returns the 8 digits there as a signed word. */
 export function hexWord(s: string, at: number): number {
   let v = 0;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   TRACE_DEBUG, TRACE_INCOMING, TRACE_LINES, TRACE_SAMPLED, upstreamTraceLinesLength, writeUpstreamTraceLines, type UpstreamTraceContext,
 } from '../../../workers/tracing/upstream-trace-lines.js';
-import { hexWord, TraceIds } from '../../../workers/tracing/trace-ids.js';
+import { hexWord, TraceIds, setTraceIdFromHex } from '../../../workers/tracing/trace-ids.js';
 
 /** The lines' ids as hex (the test's side) and as the request holds them (words). */
 interface Shape {
@@ -18,14 +18,7 @@ interface Shape {
 
 function context(s: Shape): UpstreamTraceContext {
   const ids = new TraceIds();
-  const high = s.traceId.length === 32;
-  ids.bits128 = high;
-  if (high) {
-    ids.traceHigh0 = hexWord(s.traceId, 0);
-    ids.traceHigh1 = hexWord(s.traceId, 8);
-  }
-  ids.trace0 = hexWord(s.traceId, high ? 16 : 0);
-  ids.trace1 = hexWord(s.traceId, high ? 24 : 8);
+  setTraceIdFromHex(ids, s.traceId);
   ids.sent0 = hexWord(s.traceSentId, 0);
   ids.sent1 = hexWord(s.traceSentId, 8);
   if (s.traceSentParent !== '') {
