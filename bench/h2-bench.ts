@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
+import { binNodeFlags } from '../src/process/proxy-process.js';
 import { findPeerBinary, freePort } from './peers.js';
 import { cpuSecondsPer1k, sampleProcess } from './process-sampler.js';
 import { median } from './result-row.js';
@@ -195,7 +196,8 @@ function startProxy(dir: string, name: string, ports: [number, number, number, n
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, isthmusBootstrap(...ports));
   // Access log off, as the peers run (haproxy logs nothing here).
-  return spawn(process.execPath, [cli, 'proxy', '--bootstrap', file, '--admin-port', '0', '--data-dir', join(dir, `${name}-data`), '--workers', '1', '--access-log', 'off'],
+  // The bin script's node flags (its `#!` line), as `isthmus proxy` runs: the figures are the product's.
+  return spawn(process.execPath, [...binNodeFlags(cli), cli, 'proxy', '--bootstrap', file, '--admin-port', '0', '--data-dir', join(dir, `${name}-data`), '--workers', '1', '--access-log', 'off'],
     { stdio: 'ignore', env: { ...process.env, ...env } });
 }
 
@@ -211,8 +213,9 @@ async function main(): Promise<void> {
     await new Promise((r) => up.once('message', r));
     const proxy = startProxy(dir, 'isthmus', [proxyGrpc!, grpcPort!, proxyH2!, h2Port!], {});
     // The upstream leg on node:http2 (as before the native client session), for the before/after in one run.
-    const nodeProxy = startProxy(dir, 'isthmus-node', [nodeGrpc!, grpcPort!, nodeH2!, h2Port!], { ISTHMUS_H2_UPSTREAM: 'node' });
-    children.push(proxy, nodeProxy);
+    const nodeProxy = process.env.ISTHMUS_BENCH_NODE_UP === '0' ? null : startProxy(dir, 'isthmus-node', [nodeGrpc!, grpcPort!, nodeH2!, h2Port!], { ISTHMUS_H2_UPSTREAM: 'node' });
+    children.push(proxy);
+    if (nodeProxy !== null) children.push(nodeProxy);
     // ISTHMUS_BENCH_BASE=<another checkout>/bin/isthmus.js: that build as one more target, for a before/after in one run.
     const baseCli = process.env.ISTHMUS_BENCH_BASE;
     const [baseGrpc, baseH2] = baseCli === undefined ? [0, 0] : await Promise.all([freePort(), freePort()]);
@@ -222,8 +225,8 @@ async function main(): Promise<void> {
     const targets: Target[] = [
       { name: 'direct', pid: null, grpc: `127.0.0.1:${grpcPort}`, h2: h2Port! },
       { name: 'isthmus', pid: proxy.pid ?? null, grpc: `127.0.0.1:${proxyGrpc}`, h2: proxyH2! },
-      { name: 'isthmus node:http2 up', pid: nodeProxy.pid ?? null, grpc: `127.0.0.1:${nodeGrpc}`, h2: nodeH2! },
     ];
+    if (nodeProxy !== null) targets.push({ name: 'isthmus node:http2 up', pid: nodeProxy.pid ?? null, grpc: `127.0.0.1:${nodeGrpc}`, h2: nodeH2! });
     if (baseProxy !== null) targets.push({ name: 'isthmus base', pid: baseProxy.pid ?? null, grpc: `127.0.0.1:${baseGrpc}`, h2: baseH2! });
     if (haproxy !== null) {
       writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(haGrpc!, grpcPort!, haH2!, h2Port!));
