@@ -31,6 +31,7 @@ import { flushAllReports } from './filters/mixer/report-batcher.js';
 import { setTransportKind } from './transport-socket.js';
 import { setTlsTicketKey } from './listener-chains.js';
 import type { ClusterStatus, WorkerInit, WorkerMessage, WorkerStatsSnapshot } from './worker-protocol.js';
+import { workerTracingCounters } from './tracing/tracing-counters.js';
 
 /** How long shutdown waits for the access log's last lines to be written (a stalled destination is not waited for). */
 const ACCESS_LOG_DRAIN_LIMIT_MS = 1000;
@@ -70,7 +71,7 @@ export class DataPlane {
     if (init.rateLimitState !== undefined) this.worker.filterStats.rateLimitTable = new RateLimitTable(init.rateLimitState);
     this.worker.filterStats.onRateLimitTableFull = () => log.warn('local rate limit: the shared bucket table is full; new buckets count per worker');
     if (init.mixerCounters !== undefined) this.worker.filterStats.mixerCounters = new Int32Array(init.mixerCounters);
-    if (init.tracingCounters !== undefined) this.worker.tracing.counters = new Int32Array(init.tracingCounters);
+    if (init.tracingCounters !== undefined) this.worker.tracing.counters = workerTracingCounters(init.tracingCounters, init.workerId);
     // Spans name the workload as Istio's sidecars do (node cluster "<service>.<namespace>").
     this.worker.tracing.serviceName = init.serviceName === 'unknown' ? 'isthmus' : `${init.serviceName}.${init.namespace}`;
     this.worker.tracing.nodeId = `sidecar~${init.serviceName}.${init.namespace}~${init.workerId}`;

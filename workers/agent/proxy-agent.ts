@@ -116,7 +116,7 @@ export class ProxyAgent implements AdminBackend {
   /** The policy filter's proxy-wide counters (workers bump them; /stats/prometheus reads them). */
   private readonly mixerCounters = createMixerCounters();
   /** Tracing's proxy-wide counters (workers bump them; /stats/prometheus reads them). */
-  private readonly tracingCounters = createTracingCounters();
+  private readonly tracingCounters: Int32Array;
   /** The policy filter's Check/Report path to the policy server (gRPC loads on the first Check only). */
   private readonly policy: PolicyClient;
   private readonly slots: StateSlots;
@@ -139,6 +139,7 @@ export class ProxyAgent implements AdminBackend {
   ) {
     this.store = store;
     this.sharedState = SharedState.create({ clusters: options.maxClusters, endpoints: options.maxEndpoints, workers: options.workers });
+    this.tracingCounters = createTracingCounters(options.workers);
     this.slots = new StateSlots(this.sharedState);
     this.healthChecker = new HealthChecker(this.sharedState, log.child({ component: 'health-check' }));
     this.outliers = new OutlierSweeper(this.sharedState, log.child({ component: 'outlier-detection' }));

@@ -16,6 +16,7 @@ import { responseFlagsText } from '../response-flags.js';
 import { KIND_CLIENT, KIND_SERVER, type Span } from './span.js';
 import { SAMPLED_UNSET, SAMPLED_YES } from './trace-headers.js';
 import { hexWord, newSentId, newTraceId, setTraceIdFromHex, type TraceIds } from './trace-ids.js';
+import { sampleAtPercent } from './sampling-rng.js';
 import { TRACE_COUNTER } from './tracing-counters.js';
 import { linesTemplateFor, TRACE_DEBUG, TRACE_INCOMING, TRACE_LINES, TRACE_SAMPLED } from './upstream-trace-lines.js';
 
@@ -37,18 +38,19 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   if (ctx.sampled !== SAMPLED_UNSET) {
     // The caller decided (x-b3-sampled, b3, traceparent flags): honoured either way, as Envoy's Zipkin tracer does.
     sampled = ctx.sampled === SAMPLED_YES;
-    Atomics.add(counters, TRACE_COUNTER.INCOMING_DECISION, 1);
+    counters[TRACE_COUNTER.INCOMING_DECISION]!++;
   } else {
-    if (incoming.clientTraceId && Math.random() * 100 < config.clientSampling) {
+    if (incoming.clientTraceId && sampleAtPercent(config.clientSampling)) {
       sampled = true;
-      Atomics.add(counters, TRACE_COUNTER.CLIENT_ENABLED, 1);
+      counters[TRACE_COUNTER.CLIENT_ENABLED]!++;
     } else {
-      sampled = Math.random() * 100 < config.randomSampling;
-      if (sampled) Atomics.add(counters, TRACE_COUNTER.RANDOM_SAMPLING, 1);
+      sampled = sampleAtPercent(config.randomSampling);
+      if (sampled) counters[TRACE_COUNTER.RANDOM_SAMPLING]!++;
     }
-    if (sampled && config.overallSampling < 100 && Math.random() * 100 >= config.overallSampling) sampled = false;
+    if (sampled && config.overallSampling < 100 && !sampleAtPercent(config.overallSampling)) sampled = false;
   }
-  if (!sampled) Atomics.add(counters, TRACE_COUNTER.NOT_SAMPLED, 1);
+  // This worker's row of the table (tracing-counters.ts): only this thread writes it.
+  if (!sampled) counters[TRACE_COUNTER.NOT_SAMPLED]!++;
   const inbound = config.inbound;
   // ids.sent* is this span's id until the upstream's parent is known (below). A reused object: every field is set.
   const ids = tracing.takeTrace();

@@ -1,8 +1,11 @@
 // Tracing's counters, one proxy-wide table in a SharedArrayBuffer (made by
-// the agent, given to every worker in WorkerInit, as the policy filter's
-// are): workers bump them with Atomics, the agent renders them for
-// /stats/prometheus. Names are Envoy's where Envoy has the counter
-// (tracing.zipkin.* and the HCM's tracing.* decisions), isthmus_* otherwise.
+// the agent, given to every worker in WorkerInit): a row per worker, which
+// only that worker's thread writes, so the request path bumps its counter
+// with a plain add (an Atomics.add is a builtin call, ~115 instructions, on
+// every traced request: callgrind, bench/h1-callgrind.ts); the agent sums
+// the rows for /stats/prometheus. Names are Envoy's where Envoy has the
+// counter (tracing.zipkin.* and the HCM's tracing.* decisions), isthmus_*
+// otherwise.
 import { renderCounterFamilies, type CounterFamily } from '../counter-families.js';
 
 export const TRACE_COUNTER = {
@@ -29,9 +32,21 @@ export const TRACE_COUNTER = {
 } as const;
 const SLOTS = 11;
 
-/** takes nothing; returns a new zeroed table for one proxy. */
-export function createTracingCounters(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(SLOTS * 4));
+/** takes the proxy's worker count; returns a new zeroed table for it (a row per worker id). */
+export function createTracingCounters(workers: number): Int32Array {
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`tracing counters: ${workers} workers`);
+  return new Int32Array(new SharedArrayBuffer(SLOTS * 4 * workers));
+}
+
+/**
+ * takes the proxy's table and a worker id; returns that worker's row (a restarted worker continues its
+ * predecessor's counts). A worker id past the table's rows is a wiring error: thrown, never a shared row (two
+ * writers' plain adds would lose counts).
+ */
+export function workerTracingCounters(table: SharedArrayBuffer, workerId: number): Int32Array {
+  const rows = table.byteLength / (SLOTS * 4);
+  if (!Number.isInteger(workerId) || workerId < 0 || workerId >= rows) throw new Error(`tracing counters: worker ${workerId} of ${rows}`);
+  return new Int32Array(table, workerId * SLOTS * 4, SLOTS);
 }
 
 /** A data plane built without the agent (unit tests): this thread's own table. */
@@ -53,7 +68,11 @@ const FAMILIES: readonly CounterFamily[] = [
   ['envoy_tracing_zipkin_reports_skipped_no_cluster', TRACE_COUNTER.REPORTS_SKIPPED_NO_CLUSTER, 'Reports not sent because the collector cluster has no endpoint.'],
 ];
 
-/** takes the table; returns its Prometheus text families. */
+/** takes the table (one row or several); returns its Prometheus text families, each the sum over the rows. */
 export function renderTracingCounters(t: Int32Array): string {
-  return renderCounterFamilies(t, FAMILIES);
+  const sums = new Int32Array(SLOTS);
+  for (let row = 0; row + SLOTS <= t.length; row += SLOTS) {
+    for (let i = 0; i < SLOTS; i++) sums[i] = (sums[i]! + Atomics.load(t, row + i)) | 0;
+  }
+  return renderCounterFamilies(sums, FAMILIES);
 }
