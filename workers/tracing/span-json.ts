@@ -405,9 +405,21 @@ function urlJson(buf: Buffer, at: number, span: Span): number {
  * escapes: \" \\ \b \f \n \r \t, other controls and lone surrogates as \uXXXX).
  */
 function jsonStringBody(buf: Buffer, at: number, s: string, limit: number): number {
-  let p = at;
   const n = s.length < limit ? s.length : limit;
-  for (let i = 0; i < n; i++) {
+  // Most values (ids, URLs, addresses) are printable ASCII with no quote or backslash: one range test a unit.
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) break;
+    buf[at + i] = c;
+  }
+  return i === n ? at + n : jsonStringRest(buf, at + i, s, i, n);
+}
+
+/** jsonStringBody from unit i on (the first that needs an escape or more than one byte), to unit n. */
+function jsonStringRest(buf: Buffer, at: number, s: string, from: number, n: number): number {
+  let p = at;
+  for (let i = from; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) {
       if (c >= 0x20 && c !== QUOTE && c !== BACKSLASH) {
