@@ -336,33 +336,47 @@ function lit(buf: Buffer, at: number, b: Buffer): number {
 
 const bytes = lit;
 
+/** The two decimal digits of 0..99, the first in the low byte: one division by 100 writes two digits. */
+const DIGIT_PAIRS = new Uint16Array(100);
+for (let v = 0; v < 100; v++) DIGIT_PAIRS[v] = (48 + ((v / 10) | 0)) | ((48 + (v % 10)) << 8);
+
 /** Writes a non-negative integer in decimal (a negative or fractional one as its floor, at least 0). */
 function integer(buf: Buffer, at: number, value: number): number {
   const n = value > 0 ? Math.floor(value) : 0;
-  // An epoch timestamp in µs has 16 digits: the high part and 8 low digits each in int32 arithmetic
-  // (floor-dividing a double digit by digit cost more than writing the rest of the span's numbers).
+  // An epoch timestamp in µs has 16 digits: the high part, then the 8 low digits in int32 arithmetic (floor-dividing
+  // a double digit by digit cost more than writing the rest of the span's numbers).
   if (n < 1e8) return small(buf, at, n);
   const high = Math.floor(n / 1e8);
-  let low = n - high * 1e8;
   const p = integer(buf, at, high);
-  for (let i = p + 7; i >= p; i--) {
-    const q = (low / 10) | 0;
-    buf[i] = 48 + (low - q * 10);
+  let low = (n - high * 1e8) | 0;
+  for (let i = p + 6; i >= p; i -= 2) {
+    const q = (low / 100) | 0;
+    const d = DIGIT_PAIRS[low - q * 100]!;
+    buf[i] = d;
+    buf[i + 1] = d >> 8;
     low = q;
   }
   return p + 8;
 }
 
-/** Writes 0 <= n < 1e8 in decimal. */
+/** Writes 0 <= n < 1e8 in decimal, two digits a division. */
 function small(buf: Buffer, at: number, n: number): number {
-  let digits = 1;
-  for (let v = n; v >= 10; v = (v / 10) | 0) digits++;
   let v = n | 0;
-  for (let i = at + digits - 1; i >= at; i--) {
-    const q = (v / 10) | 0;
-    buf[i] = 48 + (v - q * 10);
+  const digits = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : 8;
+  let i = at + digits;
+  while (v >= 100) {
+    const q = (v / 100) | 0;
+    const d = DIGIT_PAIRS[v - q * 100]!;
+    buf[i - 1] = d >> 8;
+    buf[i - 2] = d;
+    i -= 2;
     v = q;
   }
+  if (v >= 10) {
+    const d = DIGIT_PAIRS[v]!;
+    buf[i - 1] = d >> 8;
+    buf[i - 2] = d;
+  } else buf[i - 1] = 48 + v;
   return at + digits;
 }
 
