@@ -32,12 +32,16 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   const incoming = tracing.incoming;
   incoming.read(buf, out);
   const ctx = tracing.context;
-  const continued = incoming.any && incoming.decode(ctx);
-  if (!continued && !incoming.any) ctx.sampled = SAMPLED_UNSET;
+  // No trace header name at all (the usual first hop): nothing to decode, no decision said, no debug flag.
+  const present = incoming.present;
+  const any = present && incoming.any;
+  const continued = any && incoming.decode(ctx);
+  // A decision may come alone (x-b3-sampled without ids): decode leaves it in ctx.sampled either way.
+  const said = any ? ctx.sampled : SAMPLED_UNSET;
   let sampled: boolean;
-  if (ctx.sampled !== SAMPLED_UNSET) {
+  if (said !== SAMPLED_UNSET) {
     // The caller decided (x-b3-sampled, b3, traceparent flags): honoured either way, as Envoy's Zipkin tracer does.
-    sampled = ctx.sampled === SAMPLED_YES;
+    sampled = said === SAMPLED_YES;
     counters[TRACE_COUNTER.INCOMING_DECISION]!++;
   } else {
     if (incoming.clientTraceId && sampleAtPercent(config.clientSampling)) {
@@ -82,7 +86,7 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   }
   req.trace = ids;
   ids.bits =
-    TRACE_LINES | (sampled ? TRACE_SAMPLED : 0) | (incoming.b3Flags === '1' ? TRACE_DEBUG : 0) | (incoming.present ? TRACE_INCOMING : 0);
+    TRACE_LINES | (sampled ? TRACE_SAMPLED : 0) | (present ? (incoming.b3Flags === '1' ? TRACE_DEBUG : 0) | TRACE_INCOMING : 0);
   if (sampled) startSpan(req, ids, buf, out, config, shared);
   ids.template = linesTemplateFor(ids);
 }

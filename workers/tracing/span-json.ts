@@ -209,7 +209,7 @@ export function spanJsonBound(span: Span, local: Buffer, nodeIdJson: Buffer): nu
  */
 export function writeSpanJson(buf: Buffer, at: number, span: Span, local: Buffer, nodeIdJson: Buffer): number {
   const error = span.statusCode === 0 || span.statusCode >= 500;
-  const duration = Math.max(1, span.durationUs);
+  const duration = span.durationUs >= 1 ? span.durationUs : 1; // NaN too
   let p = lit(buf, at, L0);
   p = traceIdJson(buf, p, span);
   p = lit(buf, p, L1);
@@ -340,9 +340,12 @@ const bytes = lit;
 const DIGIT_PAIRS = new Uint16Array(100);
 for (let v = 0; v < 100; v++) DIGIT_PAIRS[v] = (48 + ((v / 10) | 0)) | ((48 + (v % 10)) << 8);
 
-/** Writes a non-negative integer in decimal (a negative or fractional one as its floor, at least 0). */
+/**
+ * Writes a non-negative integer in decimal (a negative or fractional one as its floor, at least 0; NaN as 0, and
+ * past 2^53 - 1, where doubles stop being integers, as 2^53 - 1: no Infinity recursing without end).
+ */
 function integer(buf: Buffer, at: number, value: number): number {
-  const n = value > 0 ? Math.floor(value) : 0;
+  const n = value > 0 ? (value <= Number.MAX_SAFE_INTEGER ? Math.floor(value) : Number.MAX_SAFE_INTEGER) : 0;
   // An epoch timestamp in µs has 16 digits: the high part, then the 8 low digits in int32 arithmetic (floor-dividing
   // a double digit by digit cost more than writing the rest of the span's numbers).
   if (n < 1e8) return small(buf, at, n);

@@ -133,7 +133,7 @@ describe('span JSON', () => {
   });
 
   it('writes every number as its floor in decimal, at least 0, across the digit counts (timestamps have 16)', () => {
-    const values = [0, 1, 9, 10, 99_999_999, 100_000_000, 100_000_001, 1_765_000_000_000_123, 9_007_199_254_740_991, 1e16, -5, 3.7, 99_999_999.9, 2 ** 32];
+    const values = [0, 1, 9, 10, 99, 100, 101, 99_999_999, 100_000_000, 100_000_001, 1_765_000_000_000_123, 9_007_199_254_740_991, 1e16, -5, 3.7, 99_999_999.9, 2 ** 32, NaN, Infinity, 1e300];
     for (let digits = 1; digits <= 16; digits++) for (let k = 0; k < 50; k++) values.push(Math.floor(Math.random() * 10 ** digits));
     const spans = values.map((v) => {
       const s = new Span();
@@ -145,7 +145,8 @@ describe('span JSON', () => {
     });
     const list = reported(spans);
     values.forEach((v, i) => {
-      const want = v > 0 ? Math.floor(v) : 0;
+      // Past 2^53 - 1 (no value a span holds gets there) written as 2^53 - 1: Infinity does not recurse without end.
+      const want = v > 0 ? Math.min(Math.floor(v), Number.MAX_SAFE_INTEGER) : 0;
       expect(list[i]).toMatchObject({ timestamp: want, duration: Math.max(1, want), tags: { request_size: String(want) } });
     });
   });
