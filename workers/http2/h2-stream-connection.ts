@@ -43,6 +43,14 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   /** FlushWaiter: the watch's links (flushPrev is the stream itself while it does not wait). */
   flushPrev: FlushWaiter | null = this;
   flushNext: FlushWaiter | null = null;
+  /**
+   * The request's response comes in parts (head, body pieces, end: ActiveRequest.startH2Parts), not as HTTP/1.1
+   * bytes the reader parses back; with it, whether the response has no body and the head's content-length (-1:
+   * none). Kept here, on the per-stream object, so that an HTTP/2 request sets no rare field of its ActiveRequest.
+   */
+  parts = false;
+  partsNoBody = false;
+  partsLength = -1;
   /** A response handed over in parts: its content-length still to come (-1: none). */
   private partsRemaining = -1;
 
