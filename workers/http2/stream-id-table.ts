@@ -4,11 +4,17 @@
 // objects that live across a scavenge, so under --optimize-for-size they are promoted and marked again
 // (HeapProfiler sampling, bench/h2-gc-count.ts). This table is open addressing with linear probing over a
 // power-of-two array: stream ids of one side are odd and increasing, so (id >> 1) puts the streams in flight in
-// consecutive slots; deletion shifts the run back (no tombstones), so a steady number of streams allocates
-// nothing. It grows (doubling) at half full and never shrinks: its size follows the most streams open at once,
-// which nghttp2 bounds by SETTINGS_MAX_CONCURRENT_STREAMS on each side.
+// consecutive slots, each in its home slot. Robin Hood placement with backward-shift deletion (no tombstones):
+// a lookup or a delete stops at the first entry nearer its home than the key would be, so a long run of streams
+// costs no scan (plain linear probing rescanned the run on every delete: quadratic for a burst of 100k streams),
+// and a steady number of streams allocates nothing. It grows (doubling) at half full, and shrinks to a quarter
+// once under an eighth full past SHRINK_FROM slots: a burst of streams (nghttp2 bounds them by
+// SETTINGS_MAX_CONCURRENT_STREAMS, which a config may set to 2^31-1) does not leave its table behind, and a table
+// of a few hundred slots never flips between sizes.
 
 const MIN_CAPACITY = 16;
+/** Tables up to this many slots (4 KiB of values) never shrink. */
+const SHRINK_FROM = 512;
 
 export class StreamIdTable<T extends object> {
   /** Stream ids; 0 (never a stream's id) marks a free slot. */
@@ -18,51 +24,58 @@ export class StreamIdTable<T extends object> {
   size = 0;
 
   get(id: number): T | undefined {
-    const keys = this.keys;
-    const mask = this.mask;
-    for (let i = (id >>> 1) & mask; ; i = (i + 1) & mask) {
-      const k = keys[i]!;
-      if (k === id) return this.vals[i];
-      if (k === 0) return undefined;
-    }
+    const i = this.slotOf(id);
+    return i < 0 ? undefined : this.vals[i];
   }
 
   /** Adds or replaces the stream of `id` (a positive 31-bit stream id). */
   set(id: number, value: T): void {
     if (!((id | 0) === id && id > 0)) throw new RangeError(`stream id ${id} is not a positive 31-bit integer`);
-    if ((this.size + 1) * 2 > this.keys.length) this.grow();
-    const keys = this.keys;
-    const mask = this.mask;
-    let i = (id >>> 1) & mask;
-    for (; ; i = (i + 1) & mask) {
-      const k = keys[i]!;
-      if (k === id) break;
-      if (k === 0) {
-        keys[i] = id;
-        this.size++;
-        break;
-      }
+    const found = this.slotOf(id);
+    if (found >= 0) {
+      this.vals[found] = value;
+      return;
     }
-    this.vals[i] = value;
-  }
-
-  delete(id: number): boolean {
+    if ((this.size + 1) * 2 > this.keys.length) this.resize(this.keys.length * 2);
+    this.size++;
+    // Robin Hood: an entry nearer its home than the one being placed gives up its slot and moves on. Runs stay
+    // ordered by distance, which lets get and delete stop early (see slotOf, delete).
     const keys = this.keys;
     const vals = this.vals;
     const mask = this.mask;
-    let i = (id >>> 1) & mask;
-    for (; ; i = (i + 1) & mask) {
+    let key = id;
+    let val: T | undefined = value;
+    let d = 0;
+    for (let i = (key >>> 1) & mask; ; i = (i + 1) & mask, d++) {
       const k = keys[i]!;
-      if (k === id) break;
-      if (k === 0) return false;
+      if (k === 0) {
+        keys[i] = key;
+        vals[i] = val;
+        return;
+      }
+      const kd = (i - (k >>> 1)) & mask;
+      if (kd < d) {
+        const v = vals[i];
+        keys[i] = key;
+        vals[i] = val;
+        key = k;
+        val = v;
+        d = kd;
+      }
     }
-    // Backward shift: each later entry of the run whose home slot is not in (i, j] moves into the hole.
+  }
+
+  delete(id: number): boolean {
+    let i = this.slotOf(id);
+    if (i < 0) return false;
+    const keys = this.keys;
+    const vals = this.vals;
+    const mask = this.mask;
+    // Backward shift: the entries after the hole move back one slot until an empty slot or an entry at its home
+    // (distance 0), so a run of streams each in its own home slot (the usual case) moves nothing.
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
       const k = keys[j]!;
-      if (k === 0) break;
-      const home = (k >>> 1) & mask;
-      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
-      if (stays) continue;
+      if (k === 0 || ((j - (k >>> 1)) & mask) === 0) break;
       keys[i] = k;
       vals[i] = vals[j];
       i = j;
@@ -70,7 +83,19 @@ export class StreamIdTable<T extends object> {
     keys[i] = 0;
     vals[i] = undefined;
     this.size--;
+    if (keys.length > SHRINK_FROM && this.size * 8 < keys.length) this.resize(keys.length / 4);
     return true;
+  }
+
+  /** The slot holding `id`, or -1. Stops at an empty slot or at an entry nearer its home than `id` would be there. */
+  private slotOf(id: number): number {
+    const keys = this.keys;
+    const mask = this.mask;
+    for (let i = (id >>> 1) & mask, d = 0; ; i = (i + 1) & mask, d++) {
+      const k = keys[i]!;
+      if (k === id) return i;
+      if (k === 0 || ((i - (k >>> 1)) & mask) < d) return -1;
+    }
   }
 
   /** The streams held, oldest (lowest id) first: a new array, for a session's close. */
@@ -87,10 +112,10 @@ export class StreamIdTable<T extends object> {
     this.size = 0;
   }
 
-  private grow(): void {
+  /** Rebuilds the table with `capacity` slots (a power of two, over twice the streams held). */
+  private resize(capacity: number): void {
     const oldKeys = this.keys;
     const oldVals = this.vals;
-    const capacity = oldKeys.length * 2;
     this.keys = new Int32Array(capacity);
     this.vals = emptySlots<T>(capacity);
     this.mask = capacity - 1;

@@ -34,6 +34,25 @@ describe('StreamIdTable', () => {
     expect(table.values()).toEqual([]);
   });
 
+  it('gives a burst of streams back once it is over, and keeps every stream through the shrinking', () => {
+    const table = new StreamIdTable<{ id: number }>();
+    const slots = (): number => (table as unknown as { keys: Int32Array }).keys.length;
+    for (let id = 1; id < 200_000; id += 2) table.set(id, { id });
+    expect(slots()).toBe(131_072 * 2);
+    for (let id = 1; id < 199_000; id += 2) table.delete(id);
+    expect(table.size).toBe(500);
+    expect(slots()).toBeLessThanOrEqual(4096);
+    for (let id = 199_001; id < 200_000; id += 2) expect(table.get(id)!.id).toBe(id);
+    // A steady few streams stay in a table that no longer changes size.
+    for (let id = 199_001; id < 200_000; id += 2) table.delete(id);
+    const steady = slots();
+    for (let id = 300_001; id < 400_000; id += 2) {
+      table.set(id, { id });
+      if (id > 300_200) table.delete(id - 200);
+    }
+    expect(slots()).toBe(steady);
+  });
+
   it('refuses an id that is not a stream id, changing nothing', () => {
     const table = new StreamIdTable<object>();
     table.set(3, {});
