@@ -104,11 +104,14 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   /** The chain's terminal step; null for a request the proxy answers itself (no route, direct response, redirect). */
   private router: Router | null = null;
   /**
-   * Set when the request arrived on an HTTP/2 stream (its response trailers go there, and its response in parts:
-   * startH2Parts). A field, not a rare one: set on every HTTP/2 request, as a rare field it made the side array
-   * (25 slots) for each of them; 8 bytes on an HTTP/1.1 request instead.
+   * The HTTP/2 stream the request arrived on (its response trailers go there, and its response in parts:
+   * startH2Parts), null on HTTP/1.1: the connection itself answers (an H2StreamConnection is its requests'
+   * connection). Neither a rare field (every HTTP/2 request set it, making the side array for each) nor a field
+   * (8 bytes of every HTTP/1.1 request).
    */
-  http2Stream: H2StreamConnection | null = null;
+  get http2Stream(): H2StreamConnection | null {
+    return this.conn.http2Stream;
+  }
   /** Trailers an HTTP/2 client sent after its request body (null: none): to the upstream with the body's end. */
   declare requestTrailers: Record<string, string> | null;
   /** The upstream's response trailers (null: none), kept for the access log's %TRAILER(X)%. */

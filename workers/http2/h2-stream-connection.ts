@@ -54,6 +54,11 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   /** A response handed over in parts: its content-length still to come (-1: none). */
   private partsRemaining = -1;
 
+  /** As its requests' connection: they are on this HTTP/2 stream (ActiveRequest.http2Stream). */
+  get http2Stream(): H2StreamConnection {
+    return this;
+  }
+
   /** The request is HEAD: the response has no body whatever its head says. */
   readonly headRequest: boolean;
 
@@ -161,7 +166,6 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
     this.chunkedBody = (headOut[HEAD.FLAGS]! & FLAG.CHUNKED) !== 0;
     const req = new ActiveRequest(this as unknown as DownstreamConnection, this.worker.snapshot, this.session.listenerName);
     this.request = req;
-    req.http2Stream = this;
     req.start(buf, n);
     if (req.hcm !== null) this.flushTimeoutMs = req.hcm.streamIdleTimeoutMs;
   }
