@@ -4,15 +4,16 @@
 // Every proxy is started fresh and warmed with WARM requests: a proxy that has served a million requests spends
 // a fifth more per request than a fresh one (h2-bench's proxies serve the gRPC rounds too), and that must not
 // pass for a difference between builds. Rounds interleave the targets; medians are printed.
-// --flags installed runs the builds with bin/isthmus.js's `#!` V8 flags (the proxy as installed); bare (the
-// default) runs `node bin/isthmus.js` as h2-bench.ts does.
+// --flags installed (the default) runs each build with its bin/isthmus.js's `#!` V8 flags, the proxy as installed and
+// as h2-bench.ts runs it; bare runs `node bin/isthmus.js` without them.
 // Run: npx tsc -p . && node dist/bench/h2-cpu-split.js NAME=CHECKOUT [NAME=CHECKOUT ...] [--requests 50000]
-//   [--warm 30000] [--rounds 3] [--flags bare|installed] [--strace]
+//   [--warm 30000] [--rounds 3] [--flags installed|bare] [--strace]
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { binNodeFlags } from '../src/process/proxy-process.js';
 import { numberArg, stringArg } from './bench-args.js';
 import { forkUpstreams, haproxyConfig, isthmusBootstrap, waitPort } from './h2-bench.js';
 import { clockTicksPerSecond } from './process-sampler.js';
@@ -20,8 +21,6 @@ import { findPeerBinary, freePort } from './peers.js';
 import { median } from './result-row.js';
 
 const run = promisify(execFile);
-/** bin/isthmus.js's `#!` flags. */
-const INSTALLED_FLAGS = ['--max-semi-space-size=1', '--no-sparkplug', '--optimize-for-size', '--expose-gc'];
 /** Per h2load run: a target that stops answering must not hang the bench. */
 const LOAD_TIMEOUT_MS = 300_000;
 
@@ -82,9 +81,9 @@ async function main(): Promise<void> {
   const requests = numberArg('--requests', 50_000, 1000, 10_000_000);
   const warm = numberArg('--warm', 30_000, 0, 10_000_000);
   const rounds = numberArg('--rounds', 3, 1, 50);
-  const flags = stringArg('--flags') ?? 'bare';
+  const flags = stringArg('--flags') ?? 'installed';
   if (specs.length === 0 || (flags !== 'bare' && flags !== 'installed')) {
-    console.error('usage: h2-cpu-split.js NAME=CHECKOUT [...] [--requests N] [--warm N] [--rounds N] [--flags bare|installed] [--strace]');
+    console.error('usage: h2-cpu-split.js NAME=CHECKOUT [...] [--requests N] [--warm N] [--rounds N] [--flags installed|bare] [--strace]');
     process.exitCode = 2;
     return;
   }
@@ -99,7 +98,7 @@ async function main(): Promise<void> {
       const cli = join(resolve(spec.slice(spec.indexOf('=') + 1)), 'bin', 'isthmus.js');
       const [g, port] = [await freePort(), await freePort()];
       writeFileSync(join(dir, `${name}.yaml`), isthmusBootstrap(g, grpcPort, port, h2Port));
-      const args = [...(flags === 'installed' ? INSTALLED_FLAGS : []), cli, 'proxy', '--bootstrap', join(dir, `${name}.yaml`), '--admin-port', '0',
+      const args = [...(flags === 'installed' ? binNodeFlags(cli) : []), cli, 'proxy', '--bootstrap', join(dir, `${name}.yaml`), '--admin-port', '0',
         '--data-dir', join(dir, `${name}-data`), '--workers', '1', '--access-log', 'off'];
       const proc = spawn(process.execPath, args, { stdio: 'ignore' });
       children.push(proc);

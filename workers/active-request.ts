@@ -103,8 +103,15 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   declare private filters: FilterManager | null;
   /** The chain's terminal step; null for a request the proxy answers itself (no route, direct response, redirect). */
   private router: Router | null = null;
-  /** Set when the request arrived on an HTTP/2 stream (its response trailers go there). */
-  declare http2Stream: H2StreamConnection | null;
+  /**
+   * The HTTP/2 stream the request arrived on (its response trailers go there, and its response in parts:
+   * startH2Parts), null on HTTP/1.1: the connection itself answers (an H2StreamConnection is its requests'
+   * connection). Neither a rare field (every HTTP/2 request set it, making the side array for each) nor a field
+   * (8 bytes of every HTTP/1.1 request).
+   */
+  get http2Stream(): H2StreamConnection | null {
+    return this.conn.http2Stream;
+  }
   /** Trailers an HTTP/2 client sent after its request body (null: none): to the upstream with the body's end. */
   declare requestTrailers: Record<string, string> | null;
   /** The upstream's response trailers (null: none), kept for the access log's %TRAILER(X)%. */
@@ -141,12 +148,6 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   /** The response head, waiting for the first body bytes to share its write. */
   private pendingHead: Buffer | null = null;
   private chunkedOut = false;
-  /** h2 hook: this upstream response goes to the HTTP/2 stream in parts, not as HTTP/1.1 bytes (startH2Parts). */
-  declare private h2Parts: boolean;
-  /** With h2Parts: the response has no body (the stream ends with its head). */
-  declare private h2NoBody: boolean;
-  /** With h2Parts: the head's content-length (-1: none). */
-  declare private h2Length: number;
   /** An HTTP/1.1 client sent `te: trailers`: an HTTP/2 upstream's trailers end its chunked response. */
   declare private teTrailers: boolean;
   /** The chunked response's end with the upstream's trailers (null: the plain last chunk). */
@@ -433,7 +434,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const framing = this.responseFraming(out, status, bodyMode);
     // Held until the first body bytes of this read join it: one write, one syscall.
     this.pendingHead = encodeResponseHead(buf, start, out, edit.remove, this.plan.responseAdd, edit.add + framing);
-    this.h2Parts = this.http2Stream !== null && this.startH2Parts(out, status, bodyMode);
+    if (this.http2Stream !== null) this.http2Stream.parts = this.startH2Parts(out, status, bodyMode);
   }
 
   /**
@@ -446,13 +447,13 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     if (this.bodyTransform !== null || status < 200 || !s.takesParts) return false;
     const hasLength = (out[HEAD.FLAGS]! & FLAG.CONTENT_LENGTH) !== 0 && status !== 204;
     const length = hasLength ? out[HEAD.CONTENT_LENGTH_HI]! * 4294967296 + out[HEAD.CONTENT_LENGTH_LO]! : 0;
-    if (s.headRequest || status === 204 || status === 304) this.h2NoBody = true;
+    if (s.headRequest || status === 204 || status === 304) s.partsNoBody = true;
     else if (bodyMode === BodyMode.NONE) {
       if (length > 0) return false; // the head promises a body that will not come: the reader's reset
-      this.h2NoBody = true;
-    } else if (bodyMode === BodyMode.LENGTH) this.h2NoBody = length === 0;
-    else this.h2NoBody = false;
-    this.h2Length = !this.h2NoBody && bodyMode === BodyMode.LENGTH ? length : -1;
+      s.partsNoBody = true;
+    } else if (bodyMode === BodyMode.LENGTH) s.partsNoBody = length === 0;
+    else s.partsNoBody = false;
+    s.partsLength = !s.partsNoBody && bodyMode === BodyMode.LENGTH ? length : -1;
     this.chunkedOut = false;
     return true;
   }
@@ -494,9 +495,10 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     this.bytesSent += end - start;
     const head = this.pendingHead;
     this.pendingHead = null;
-    if (this.h2Parts) {
-      if (head !== null) this.http2Stream!.directHead(head, this.responseCode, this.h2NoBody, this.h2Length);
-      return this.http2Stream!.directData(buf, start, end);
+    const s = this.http2Stream;
+    if (s !== null && s.parts) {
+      if (head !== null) s.directHead(head, this.responseCode, s.partsNoBody, s.partsLength);
+      return s.directData(buf, start, end);
     }
     // Joined to the waiting head: one write. Unframed bytes on HTTP/1.1 go from the read buffer as they are.
     if (!this.chunkedOut && this.http2Stream === null) return this.conn.writeBody(head, buf, start, end);
@@ -509,7 +511,8 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
     const head = this.pendingHead;
     if (head !== null) {
       this.pendingHead = null;
-      if (this.h2Parts) this.http2Stream!.directHead(head, this.responseCode, this.h2NoBody, this.h2Length);
+      const s = this.http2Stream;
+      if (s !== null && s.parts) s.directHead(head, this.responseCode, s.partsNoBody, s.partsLength);
       else this.conn.write(head);
     }
   }
@@ -534,9 +537,10 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
       return;
     }
     const head = this.pendingHead;
-    if (this.h2Parts) {
+    const s = this.http2Stream;
+    if (s !== null && s.parts) {
       this.pendingHead = null;
-      this.http2Stream!.directEnd(head, this.responseCode, this.h2NoBody, this.h2Length);
+      s.directEnd(head, this.responseCode, s.partsNoBody, s.partsLength);
     } else if (head !== null) {
       this.pendingHead = null;
       this.conn.write(this.chunkedOut ? joinTwo(head, this.lastChunk ?? LAST_CHUNK) : head);
@@ -552,7 +556,7 @@ export class ActiveRequest implements ResponseBodySink, RequestView, HttpFilterC
   retractResponse(): boolean {
     if (this.responseStarted && this.pendingHead !== null) {
       this.pendingHead = null;
-      this.h2Parts = false;
+      if (this.http2Stream !== null) this.http2Stream.parts = false;
       this.responseStarted = false;
       this.chunkedOut = false;
       this.lastChunk = null;

@@ -44,6 +44,8 @@ export class DownstreamConnection implements SocketOwner, TlsOwner, TcpDownstrea
   private readonly connectionNumber: number;
   /** The filter chain serving this connection (its HCM routes the requests). */
   chainIndex = 0;
+  /** Its requests are on no HTTP/2 stream (ActiveRequest.http2Stream; an H2StreamConnection answers itself). */
+  readonly http2Stream: null = null;
   private mode = MODE_PLAIN;
   private tls: TlsLink | null = null;
   /** The chain's tcp_proxy, when it has one: every byte goes to it instead of the HTTP engine. */

@@ -1,5 +1,5 @@
 // Per-request fields a plaintext HTTP/1.1 request through a route without filters, retries or tracing never sets
-// (ActiveRequest's HTTP/2 stream, trailers, filter edits, response transforms; the Router's retry and body
+// (ActiveRequest's trailers, filter edits, response transforms; the Router's retry and body
 // queue state): kept in one side object made on the first write of a value other than the default, not in every
 // request. Without pointer compression each field is 8 bytes of every request object, and a proxy's young
 // generation is 1 MB (--max-semi-space-size=1): every byte a request allocates brings the next scavenge nearer
@@ -11,7 +11,6 @@
 
 /** ActiveRequest's rare fields and their defaults (the value a request starts with). */
 export const REQUEST_RARE_DEFAULTS = {
-  http2Stream: null,
   requestTrailers: null,
   responseTrailers: null,
   grpcStatus: -1,
@@ -19,9 +18,6 @@ export const REQUEST_RARE_DEFAULTS = {
   localReplyHeaders: null,
   filterRequestAdd: '',
   filterRequestRemove: null,
-  h2Parts: false,
-  h2NoBody: false,
-  h2Length: -1,
   teTrailers: false,
   lastChunk: null,
   bodyTransform: null,

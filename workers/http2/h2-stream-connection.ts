@@ -43,8 +43,21 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
   /** FlushWaiter: the watch's links (flushPrev is the stream itself while it does not wait). */
   flushPrev: FlushWaiter | null = this;
   flushNext: FlushWaiter | null = null;
+  /**
+   * The request's response comes in parts (head, body pieces, end: ActiveRequest.startH2Parts), not as HTTP/1.1
+   * bytes the reader parses back; with it, whether the response has no body and the head's content-length (-1:
+   * none). Kept here, on the per-stream object, so that an HTTP/2 request sets no rare field of its ActiveRequest.
+   */
+  parts = false;
+  partsNoBody = false;
+  partsLength = -1;
   /** A response handed over in parts: its content-length still to come (-1: none). */
   private partsRemaining = -1;
+
+  /** As its requests' connection: they are on this HTTP/2 stream (ActiveRequest.http2Stream). */
+  get http2Stream(): H2StreamConnection {
+    return this;
+  }
 
   /** The request is HEAD: the response has no body whatever its head says. */
   readonly headRequest: boolean;
@@ -153,7 +166,6 @@ export class H2StreamConnection implements H2ResponseSink, FlushWaiter {
     this.chunkedBody = (headOut[HEAD.FLAGS]! & FLAG.CHUNKED) !== 0;
     const req = new ActiveRequest(this as unknown as DownstreamConnection, this.worker.snapshot, this.session.listenerName);
     this.request = req;
-    req.http2Stream = this;
     req.start(buf, n);
     if (req.hcm !== null) this.flushTimeoutMs = req.hcm.streamIdleTimeoutMs;
   }

@@ -28,6 +28,7 @@ import type { H2ConnectionSession, H2SessionSide, H2StreamBackend } from './h2-s
 import { H2StreamConnection } from './h2-stream-connection.js';
 import { TRAILER_BLOCK, trailerFields } from './h1-trailer-block.js';
 import { h2EventBuffers, h2Target, setH2Target } from '../../src/native-h2-events.js';
+import { StreamIdTable } from './stream-id-table.js';
 
 const NO_ERROR = 0;
 
@@ -127,7 +128,7 @@ class NativeH2Stream implements H2StreamBackend {
 
 export class NativeH2Session implements H2ConnectionSession, H2SessionSide {
   readonly handle: number;
-  private readonly streams = new Map<number, NativeH2Stream>();
+  private readonly streams = new StreamIdTable<NativeH2Stream>();
   private over = false;
 
   /** A session on conn's native socket; handle -1 when the addon could not make one (then unused). */
@@ -231,7 +232,7 @@ export class NativeH2Session implements H2ConnectionSession, H2SessionSide {
       setH2Target(this.handle, undefined);
       h2Control(this.handle, 2);
     }
-    const open = [...this.streams.values()];
+    const open = this.streams.values();
     this.streams.clear();
     for (const s of open) {
       s.closed = true;

@@ -13,6 +13,7 @@ import type { UpstreamEndpoint } from '../upstream-endpoint.js';
 import { timerDelay } from '../../src/timer-delay.js';
 import { h2EventBuffers, setH2Target, type H2EventTarget } from './native-h2-session.js';
 import type { NativeH2UpstreamStream } from './native-h2-upstream-stream.js';
+import { StreamIdTable } from './stream-id-table.js';
 
 /** Before the peer's SETTINGS arrive, assume this many streams (RFC 9113 recommends peers allow at least 100). */
 const ASSUMED_PEER_STREAMS = 100;
@@ -41,7 +42,7 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
   private started = 0;
   private readonly socket: NativeSocket;
   /** Open streams by id. */
-  private readonly streams = new Map<number, NativeH2UpstreamStream>();
+  private readonly streams = new StreamIdTable<NativeH2UpstreamStream>();
   /** Streams bound before the connection was up: submitted once it is. */
   private readonly pending: NativeH2UpstreamStream[] = [];
   private readonly events: Int32Array;

@@ -1,0 +1,132 @@
+// The open streams of one HTTP/2 session by stream id, in place of a Map. A Map whose keys keep changing (a
+// stream opened and closed per request) rebuilds its hash table every time its deleted entries fill it: some
+// 250 bytes per request over the downstream and upstream sessions' maps under h2load, and those tables are young
+// objects that live across a scavenge, so under --optimize-for-size they are promoted and marked again
+// (HeapProfiler sampling, bench/h2-gc-count.ts). This table is open addressing with linear probing over a
+// power-of-two array: stream ids of one side are odd and increasing, so (id >> 1) puts the streams in flight in
+// consecutive slots, each in its home slot. Robin Hood placement with backward-shift deletion (no tombstones):
+// a lookup or a delete stops at the first entry nearer its home than the key would be, so a long run of streams
+// costs no scan (plain linear probing rescanned the run on every delete: quadratic for a burst of 100k streams),
+// and a steady number of streams allocates nothing. It grows (doubling) at half full, and shrinks to a quarter
+// once under an eighth full past SHRINK_FROM slots: a burst of streams (nghttp2 bounds them by
+// SETTINGS_MAX_CONCURRENT_STREAMS, which a config may set to 2^31-1) does not leave its table behind, and a table
+// of a few hundred slots never flips between sizes.
+
+const MIN_CAPACITY = 16;
+/** Tables up to this many slots (4 KiB of values) never shrink. */
+const SHRINK_FROM = 512;
+
+export class StreamIdTable<T extends object> {
+  /** Stream ids; 0 (never a stream's id) marks a free slot. */
+  private keys = new Int32Array(MIN_CAPACITY);
+  private vals: (T | undefined)[] = emptySlots<T>(MIN_CAPACITY);
+  private mask = MIN_CAPACITY - 1;
+  size = 0;
+
+  get(id: number): T | undefined {
+    const i = this.slotOf(id);
+    return i < 0 ? undefined : this.vals[i];
+  }
+
+  /** Adds or replaces the stream of `id` (a positive 31-bit stream id). */
+  set(id: number, value: T): void {
+    if (!((id | 0) === id && id > 0)) throw new RangeError(`stream id ${id} is not a positive 31-bit integer`);
+    const found = this.slotOf(id);
+    if (found >= 0) {
+      this.vals[found] = value;
+      return;
+    }
+    if ((this.size + 1) * 2 > this.keys.length) this.resize(this.keys.length * 2);
+    this.size++;
+    // Robin Hood: an entry nearer its home than the one being placed gives up its slot and moves on. Runs stay
+    // ordered by distance, which lets get and delete stop early (see slotOf, delete).
+    const keys = this.keys;
+    const vals = this.vals;
+    const mask = this.mask;
+    let key = id;
+    let val: T | undefined = value;
+    let d = 0;
+    for (let i = (key >>> 1) & mask; ; i = (i + 1) & mask, d++) {
+      const k = keys[i]!;
+      if (k === 0) {
+        keys[i] = key;
+        vals[i] = val;
+        return;
+      }
+      const kd = (i - (k >>> 1)) & mask;
+      if (kd < d) {
+        const v = vals[i];
+        keys[i] = key;
+        vals[i] = val;
+        key = k;
+        val = v;
+        d = kd;
+      }
+    }
+  }
+
+  delete(id: number): boolean {
+    let i = this.slotOf(id);
+    if (i < 0) return false;
+    const keys = this.keys;
+    const vals = this.vals;
+    const mask = this.mask;
+    // Backward shift: the entries after the hole move back one slot until an empty slot or an entry at its home
+    // (distance 0), so a run of streams each in its own home slot (the usual case) moves nothing.
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const k = keys[j]!;
+      if (k === 0 || ((j - (k >>> 1)) & mask) === 0) break;
+      keys[i] = k;
+      vals[i] = vals[j];
+      i = j;
+    }
+    keys[i] = 0;
+    vals[i] = undefined;
+    this.size--;
+    if (keys.length > SHRINK_FROM && this.size * 8 < keys.length) this.resize(keys.length / 4);
+    return true;
+  }
+
+  /** The slot holding `id`, or -1. Stops at an empty slot or at an entry nearer its home than `id` would be there. */
+  private slotOf(id: number): number {
+    const keys = this.keys;
+    const mask = this.mask;
+    for (let i = (id >>> 1) & mask, d = 0; ; i = (i + 1) & mask, d++) {
+      const k = keys[i]!;
+      if (k === id) return i;
+      if (k === 0 || ((i - (k >>> 1)) & mask) < d) return -1;
+    }
+  }
+
+  /** The streams held, oldest (lowest id) first: a new array, for a session's close. */
+  values(): T[] {
+    const ids: number[] = [];
+    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] !== 0) ids.push(this.keys[i]!);
+    ids.sort((a, b) => a - b);
+    return ids.map((id) => this.get(id)!);
+  }
+
+  clear(): void {
+    this.keys.fill(0);
+    this.vals.fill(undefined);
+    this.size = 0;
+  }
+
+  /** Rebuilds the table with `capacity` slots (a power of two, over twice the streams held). */
+  private resize(capacity: number): void {
+    const oldKeys = this.keys;
+    const oldVals = this.vals;
+    this.keys = new Int32Array(capacity);
+    this.vals = emptySlots<T>(capacity);
+    this.mask = capacity - 1;
+    this.size = 0;
+    for (let i = 0; i < oldKeys.length; i++) if (oldKeys[i] !== 0) this.set(oldKeys[i]!, oldVals[i]!);
+  }
+}
+
+/** A packed array of `n` undefined (not a holey `new Array(n)`: its loads stay on the fast path). */
+function emptySlots<T>(n: number): (T | undefined)[] {
+  const a: (T | undefined)[] = [];
+  for (let i = 0; i < n; i++) a.push(undefined);
+  return a;
+}
