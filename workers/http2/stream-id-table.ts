@@ -3,8 +3,10 @@
 // 250 bytes per request over the downstream and upstream sessions' maps under h2load, and those tables are young
 // objects that live across a scavenge, so under --optimize-for-size they are promoted and marked again
 // (HeapProfiler sampling, bench/h2-gc-count.ts). This table is open addressing with linear probing over a
-// power-of-two array: stream ids of one side are odd and increasing, so (id >> 1) puts the streams in flight in
-// consecutive slots, each in its home slot. Robin Hood placement with backward-shift deletion (no tombstones):
+// power-of-two array. A stream's home slot is its id mixed with a salt drawn per process (murmur3's finalizer, a
+// one-to-one 32-bit mix): a side's odd, increasing ids spread evenly, and a client, who picks its stream ids, cannot
+// know which ids share a slot (with the plain low bits, ids spaced by twice the table's size all landed in one slot,
+// and each of n such streams cost a scan of the n before it). Robin Hood placement with backward-shift deletion (no tombstones):
 // a lookup or a delete stops at the first entry nearer its home than the key would be, so a long run of streams
 // costs no scan (plain linear probing rescanned the run on every delete: quadratic for a burst of 100k streams),
 // and a steady number of streams allocates nothing. It grows (doubling) at half full, and shrinks to a quarter
@@ -12,7 +14,11 @@
 // SETTINGS_MAX_CONCURRENT_STREAMS, which a config may set to 2^31-1) does not leave its table behind, and a table
 // of a few hundred slots never flips between sizes.
 
+import { randomBytes } from 'node:crypto';
+
 const MIN_CAPACITY = 16;
+/** Secret, so a peer cannot aim its stream ids at one home slot. */
+const SALT = randomBytes(4).readInt32LE(0);
 /** Tables up to this many slots (4 KiB of values) never shrink. */
 const SHRINK_FROM = 512;
 
@@ -46,14 +52,14 @@ export class StreamIdTable<T extends object> {
     let key = id;
     let val: T | undefined = value;
     let d = 0;
-    for (let i = (key >>> 1) & mask; ; i = (i + 1) & mask, d++) {
+    for (let i = this.home(key); ; i = (i + 1) & mask, d++) {
       const k = keys[i]!;
       if (k === 0) {
         keys[i] = key;
         vals[i] = val;
         return;
       }
-      const kd = (i - (k >>> 1)) & mask;
+      const kd = (i - this.home(k)) & mask;
       if (kd < d) {
         const v = vals[i];
         keys[i] = key;
@@ -72,10 +78,11 @@ export class StreamIdTable<T extends object> {
     const vals = this.vals;
     const mask = this.mask;
     // Backward shift: the entries after the hole move back one slot until an empty slot or an entry at its home
-    // (distance 0), so a run of streams each in its own home slot (the usual case) moves nothing.
+    // (distance 0), so deleting a stream followed by one at its home (most are: the table is at most half full)
+    // moves nothing.
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
       const k = keys[j]!;
-      if (k === 0 || ((j - (k >>> 1)) & mask) === 0) break;
+      if (k === 0 || ((j - this.home(k)) & mask) === 0) break;
       keys[i] = k;
       vals[i] = vals[j];
       i = j;
@@ -87,14 +94,32 @@ export class StreamIdTable<T extends object> {
     return true;
   }
 
+  /** The slot a stream id would sit in with nothing before it. */
+  private home(id: number): number {
+    let h = id ^ SALT;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return (h ^ (h >>> 16)) & this.mask;
+  }
+
+  /** The longest distance of a stream from its home slot (what a lookup may scan): for tests. */
+  longestProbe(): number {
+    let longest = 0;
+    for (let i = 0; i < this.keys.length; i++) {
+      const k = this.keys[i]!;
+      if (k !== 0) longest = Math.max(longest, (i - this.home(k)) & this.mask);
+    }
+    return longest;
+  }
+
   /** The slot holding `id`, or -1. Stops at an empty slot or at an entry nearer its home than `id` would be there. */
   private slotOf(id: number): number {
     const keys = this.keys;
     const mask = this.mask;
-    for (let i = (id >>> 1) & mask, d = 0; ; i = (i + 1) & mask, d++) {
+    for (let i = this.home(id), d = 0; ; i = (i + 1) & mask, d++) {
       const k = keys[i]!;
       if (k === id) return i;
-      if (k === 0 || ((i - (k >>> 1)) & mask) < d) return -1;
+      if (k === 0 || ((i - this.home(k)) & mask) < d) return -1;
     }
   }
 

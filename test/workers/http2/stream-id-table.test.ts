@@ -53,6 +53,20 @@ describe('StreamIdTable', () => {
     expect(slots()).toBe(steady);
   });
 
+  it('does not let a client pile its streams into one slot by choosing their ids', () => {
+    // 4096 streams end in a table of 8192 slots; ids spaced by twice that shared one home slot when the home was
+    // the id's low bits, so every lookup scanned the streams before it (4095 slots for the last).
+    const table = new StreamIdTable<{ id: number }>();
+    for (let n = 0; n < 4096; n++) table.set(1 + n * 16_384, { id: 1 + n * 16_384 });
+    expect((table as unknown as { keys: Int32Array }).keys.length).toBe(8192);
+    expect(table.longestProbe()).toBeLessThan(64);
+    // And the usual ids (odd, increasing) as well.
+    const usual = new StreamIdTable<{ id: number }>();
+    for (let id = 1; id < 8192; id += 2) usual.set(id, { id });
+    expect(usual.longestProbe()).toBeLessThan(64);
+    for (let n = 0; n < 4096; n++) expect(table.get(1 + n * 16_384)!.id).toBe(1 + n * 16_384);
+  });
+
   it('refuses an id that is not a stream id, changing nothing', () => {
     const table = new StreamIdTable<object>();
     table.set(3, {});
