@@ -118,8 +118,10 @@ export class StreamIdTable<T extends object> {
     const mask = this.mask;
     for (let i = this.home(id), d = 0; ; i = (i + 1) & mask, d++) {
       const k = keys[i]!;
+      // A free slot first: 0 marks one, so looking up id 0 must not find it (a delete would then count a stream gone).
+      if (k === 0) return -1;
       if (k === id) return i;
-      if (k === 0 || ((i - this.home(k)) & mask) < d) return -1;
+      if (((i - this.home(k)) & mask) < d) return -1;
     }
   }
 
@@ -131,9 +133,11 @@ export class StreamIdTable<T extends object> {
     return ids.map((id) => this.get(id)!);
   }
 
+  /** Empties the table back to its first size (a cleared table after a burst would keep the burst's arrays). */
   clear(): void {
-    this.keys.fill(0);
-    this.vals.fill(undefined);
+    this.keys = new Int32Array(MIN_CAPACITY);
+    this.vals = emptySlots<T>(MIN_CAPACITY);
+    this.mask = MIN_CAPACITY - 1;
     this.size = 0;
   }
 

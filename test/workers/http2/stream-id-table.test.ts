@@ -73,4 +73,26 @@ describe('StreamIdTable', () => {
     for (const bad of [0, -1, 2 ** 31, 1.5, NaN]) expect(() => table.set(bad, {})).toThrow(RangeError);
     expect(table.size).toBe(1);
   });
+
+  it('finds no stream under an id that is none (0 marks a free slot), and deleting it changes nothing', () => {
+    const table = new StreamIdTable<{ id: number }>();
+    for (let id = 1; id < 40; id += 2) table.set(id, { id });
+    for (const bad of [0, -0, -1, 2 ** 31, 2 ** 32 + 1, 1.5, NaN]) {
+      expect(table.get(bad)).toBeUndefined();
+      expect(table.delete(bad)).toBe(false);
+    }
+    expect(table.size).toBe(20);
+    for (let id = 1; id < 40; id += 2) expect(table.get(id)!.id).toBe(id);
+    expect(table.values().map((v) => v.id)).toEqual(Array.from({ length: 20 }, (_, n) => 1 + 2 * n));
+  });
+
+  it('gives a burst back when cleared (a closing session keeps no big table)', () => {
+    const table = new StreamIdTable<{ id: number }>();
+    for (let id = 1; id < 20_000; id += 2) table.set(id, { id });
+    table.clear();
+    expect((table as unknown as { keys: Int32Array }).keys.length).toBe(16);
+    table.set(7, { id: 7 });
+    expect(table.get(7)!.id).toBe(7);
+    expect(table.size).toBe(1);
+  });
 });
