@@ -6,7 +6,7 @@
 // the rows for /stats/prometheus. Names are Envoy's where Envoy has the
 // counter (tracing.zipkin.* and the HCM's tracing.* decisions), isthmus_*
 // otherwise.
-import { renderCounterFamilies, type CounterFamily } from '../counter-families.js';
+import type { CounterFamily } from '../counter-families.js';
 
 export const TRACE_COUNTER = {
   /** Requests sampled by random_sampling (Envoy: http.<prefix>.tracing.random_sampling). */
@@ -68,11 +68,18 @@ const FAMILIES: readonly CounterFamily[] = [
   ['envoy_tracing_zipkin_reports_skipped_no_cluster', TRACE_COUNTER.REPORTS_SKIPPED_NO_CLUSTER, 'Reports not sent because the collector cluster has no endpoint.'],
 ];
 
-/** takes the table (one row or several); returns its Prometheus text families, each the sum over the rows. */
+/**
+ * takes the table (one row or several); returns its Prometheus text families, each the sum over the rows. A row's
+ * slot is read as unsigned (a worker's plain adds wrap it past 2^31 - 1 to negative values, which is 2^31 and on
+ * modulo 2^32) and the rows are summed as doubles: the proxy's total goes past 2^31 without turning negative,
+ * which Prometheus would take for a counter reset.
+ */
 export function renderTracingCounters(t: Int32Array): string {
-  const sums = new Int32Array(SLOTS);
-  for (let row = 0; row + SLOTS <= t.length; row += SLOTS) {
-    for (let i = 0; i < SLOTS; i++) sums[i] = (sums[i]! + Atomics.load(t, row + i)) | 0;
+  let out = '';
+  for (const [name, slot, help] of FAMILIES) {
+    let sum = 0;
+    for (let row = 0; row + SLOTS <= t.length; row += SLOTS) sum += Atomics.load(t, row + slot) >>> 0;
+    out += `# HELP ${name} ${help}\n# TYPE ${name} counter\n${name} ${sum}\n`;
   }
-  return renderCounterFamilies(sums, FAMILIES);
+  return out;
 }

@@ -65,4 +65,19 @@ describe('tracing counters by worker', () => {
     expect(() => workerTracingCounters(sab, -1)).toThrow();
     expect(() => createTracingCounters(0)).toThrow();
   });
+
+  it('renders a count past 2^31 - 1 (a row wrapped by plain adds, or rows summed) as the count, never negative', () => {
+    const table = createTracingCounters(2);
+    const sab = table.buffer as SharedArrayBuffer;
+    const w0 = workerTracingCounters(sab, 0);
+    const w1 = workerTracingCounters(sab, 1);
+    w0[TRACE_COUNTER.NOT_SAMPLED] = 2 ** 31 - 1;
+    w0[TRACE_COUNTER.NOT_SAMPLED]!++; // wraps to -2^31 in the Int32Array
+    w1[TRACE_COUNTER.NOT_SAMPLED] = 2 ** 31 - 1;
+    w1[TRACE_COUNTER.RANDOM_SAMPLING] = 2 ** 30;
+    w0[TRACE_COUNTER.RANDOM_SAMPLING] = 2 ** 30;
+    const text = renderTracingCounters(table);
+    expect(text).toContain(`\nisthmus_tracing_not_sampled_total ${2 ** 32 - 1}\n`);
+    expect(text).toContain(`\nenvoy_tracing_random_sampling ${2 ** 31}\n`);
+  });
 });
