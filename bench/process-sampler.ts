@@ -14,6 +14,15 @@ export interface ProcessUsage {
 
 let clockTicks = 0;
 
+/** The thread ids of pid (/proc/PID/task), or null once the process is gone. */
+export function threadIds(pid: number): string[] | null {
+  try {
+    return readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+}
+
 /** Clock ticks per second for /proc/<pid>/stat times (CLK_TCK, almost always 100). */
 export function clockTicksPerSecond(): number {
   if (clockTicks === 0) {

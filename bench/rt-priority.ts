@@ -5,7 +5,8 @@
 // a third at 1000 req/s for the mesh), where a closed loop at full speed would
 // take the machine (the kernel's RT throttling would still leave it 5%).
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { threadIds } from './process-sampler.js';
 
 /** The SCHED_FIFO priority used: low among real-time ones (1-99), above every normal process. */
 export const RT_PRIORITY = 10;
@@ -25,12 +26,8 @@ export function withDescendants(pid: number, limit = 256): number[] {
   while (queue.length > 0 && out.length < limit) {
     const p = queue.shift()!;
     out.push(p);
-    let tids: string[] = [];
-    try {
-      tids = readdirSync(`/proc/${p}/task`);
-    } catch {
-      continue;
-    }
+    const tids = threadIds(p);
+    if (tids === null) continue;
     for (const tid of tids) {
       try {
         for (const c of readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c !== '') queue.push(Number(c));
@@ -44,12 +41,8 @@ export function withDescendants(pid: number, limit = 256): number[] {
 
 /** Whether some thread of pid runs SCHED_FIFO (policy 1, field 41 of /proc/PID/task/TID/stat); false once gone. */
 function anyThreadFifo(pid: number): boolean {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return false;
-  }
+  const tids = threadIds(pid);
+  if (tids === null) return false;
   for (const tid of tids) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');

@@ -3,7 +3,8 @@
 // timeslices). On a 2-core machine with five busy processes on the request
 // path, a request that finds its proxy's thread waiting in the run queue
 // waits with it: this says how much of that there was per 1000 requests.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { threadIds } from './process-sampler.js';
 
 export interface SchedSample {
   readonly cpuNs: number;
@@ -15,12 +16,8 @@ export interface SchedSample {
 
 /** Sums schedstat over every thread of pid (threads that exited meanwhile drop out; null when the process is gone). */
 export function sampleSched(pid: number): SchedSample | null {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return null;
-  }
+  const tids = threadIds(pid);
+  if (tids === null) return null;
   let cpuNs = 0;
   let waitNs = 0;
   let slices = 0;
@@ -59,12 +56,8 @@ export function schedPer1k(before: SchedSample | null, after: SchedSample | null
 /** Times each thread of pid was put on a CPU (schedstat's third field), summed by thread name; {} when gone. */
 export function slicesByThreadName(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
+  const tids = threadIds(pid);
+  if (tids === null) return out;
   for (const tid of tids) {
     try {
       const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
