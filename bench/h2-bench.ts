@@ -192,7 +192,8 @@ interface Target {
   readonly h2: number;
 }
 
-function startProxy(dir: string, name: string, ports: [number, number, number, number], env: NodeJS.ProcessEnv, cli = CLI): ChildProcess {
+/** Starts one proxy (1 worker) of the build whose bin script is `cli`, its bootstrap `name`.yaml in dir: ports are [grpc listener, grpc upstream, h2 listener, h2 upstream]. */
+export function startProxy(dir: string, name: string, ports: [number, number, number, number], env: NodeJS.ProcessEnv = {}, cli = CLI): ChildProcess {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, isthmusBootstrap(...ports));
   // Access log off, as the peers run (haproxy logs nothing here).

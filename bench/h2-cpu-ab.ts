@@ -4,12 +4,11 @@
 // req/s; the rounds interleave the builds, so a swing in load hits them alike. Medians and every round are printed.
 // Run: npx tsc -p . && node dist/bench/h2-cpu-ab.js grpc|h2load SECONDS ROUNDS NAME=CHECKOUT [NAME=CHECKOUT ...]
 //   e.g. node dist/bench/h2-cpu-ab.js grpc 4 5 base=/work/base new=.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { binNodeFlags } from '../src/process/proxy-process.js';
-import { forkUpstreams, isthmusBootstrap, measureGrpc, measureH2load, waitPort, withCpu } from './h2-bench.js';
+import { forkUpstreams, measureGrpc, measureH2load, startProxy, waitPort, withCpu } from './h2-bench.js';
 import { findPeerBinary, freePort } from './peers.js';
 import { median } from './result-row.js';
 
@@ -44,9 +43,7 @@ async function main(): Promise<void> {
       const name = spec.slice(0, eq);
       const cli = join(resolve(spec.slice(eq + 1)), 'bin', 'isthmus.js');
       const [grpcPort, h2Port] = [await freePort(), await freePort()];
-      writeFileSync(join(dir, `${name}.yaml`), isthmusBootstrap(grpcPort, upPorts[0], h2Port, upPorts[1]));
-      const proxy = spawn(process.execPath, [...binNodeFlags(cli), cli, 'proxy', '--bootstrap', join(dir, `${name}.yaml`), '--admin-port', '0',
-        '--data-dir', join(dir, `${name}-data`), '--workers', '1', '--access-log', 'off'], { stdio: 'ignore' });
+      const proxy = startProxy(dir, name, [grpcPort, upPorts[0], h2Port, upPorts[1]], {}, cli);
       builds.push({ name, proxy, grpcPort, h2Port, cpu: [] });
     }
     for (const b of builds) await waitPort(b.h2Port);
