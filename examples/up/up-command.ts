@@ -12,6 +12,7 @@ import { helpText, parseCommandOptions } from '../../src/cli/options.js';
 import { packageRoot } from '../../src/process/compiled-path.js';
 import { parseJsonLine } from '../../src/process/managed-process.js';
 import { binNodeFlags, isthmusCommand } from '../../src/process/proxy-process.js';
+import { waitForEndpoints } from './endpoint-convergence.js';
 import { LoadGenerator } from './load-generator.js';
 import { busyPorts, planPorts, WORKLOADS, type PortPlan } from './port-plan.js';
 import { Supervisor } from './supervisor.js';
@@ -23,8 +24,17 @@ export { UP_SPEC };
 const ROOT = packageRoot(fileURLToPath(new URL('.', import.meta.url)));
 /** How long the whole mesh may take to answer through every sidecar. */
 const MESH_READY_MS = 120_000;
+/** How long the sidecars may take to learn every workload's endpoint before the demo goes on with a warning. */
+const ENDPOINTS_MS = 60_000;
 /** How long one process may take to print its ready line (a busy machine is slow: the CA makes its root at first start). */
 const PROCESS_READY_MS = 120_000;
+
+/** The cause a pino record carries beside its message: an `error` string or a serialized `err`'s message. */
+function detailOf(record: Record<string, unknown>): string {
+  if (typeof record.error === 'string') return record.error;
+  const err = record.err as { message?: unknown } | undefined;
+  return typeof err?.message === 'string' ? err.message : '';
+}
 
 /** Echoes a child's warnings and errors (pino level >= 40), prefixed with its name; info lines stay quiet. */
 function echoProblems(name: string): (line: string) => void {
@@ -36,7 +46,8 @@ function echoProblems(name: string): (line: string) => void {
       return;
     }
     if (typeof record.level === 'number' && record.level >= 40) {
-      process.stderr.write(`${name} ${record.level >= 50 ? 'error' : 'warning'}: ${typeof record.msg === 'string' ? record.msg : line}\n`);
+      const why = detailOf(record);
+      process.stderr.write(`${name} ${record.level >= 50 ? 'error' : 'warning'}: ${typeof record.msg === 'string' ? record.msg : line}${why === '' ? '' : ` (${why})`}\n`);
     }
   };
 }
@@ -169,6 +180,10 @@ export async function run(argv: string[]): Promise<number> {
     }));
     await apps;
 
+    const missing = await waitForEndpoints(plan, ENDPOINTS_MS);
+    for (const m of missing) {
+      process.stderr.write(`isthmus up: warning: after ${ENDPOINTS_MS / 1000} s the ${m.sidecar} still has no endpoint for ${m.missing.join(', ')}; requests routed there fail until it does\n`);
+    }
     const appUrl = `http://127.0.0.1:${plan.entry}/productpage`;
     await waitForMesh(appUrl, MESH_READY_MS);
     const rate = v['no-traffic'] === true ? null : (v.rate as number);

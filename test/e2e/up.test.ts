@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processTree } from '../../bench/process-sampler.js';
 import { ROOT, waitFor } from './harness.js';
+import { missingEndpoints } from '../../examples/up/endpoint-convergence.js';
+import { planPorts } from '../../examples/up/port-plan.js';
 import { freeDemoPorts, startUpDemo } from './up-demo.js';
 
 function isAlive(pid: number): boolean {
@@ -56,6 +58,8 @@ describe('isthmus up (the Bookinfo demo)', () => {
         void exited.then((code) => reject(new Error(`isthmus up exited (code ${code}) before printing the URLs:\n${up.output()}`)));
       });
       expect(appUrl).toBe(`http://127.0.0.1:${from}/productpage`);
+      // The URLs come once every sidecar lists every workload, so no first page meets a version not yet pushed.
+      expect(await missingEndpoints(planPorts(from))).toEqual([]);
       expect(up.output()).toContain(`Dashboard:  http://127.0.0.1:${from + 1}/dashboard`);
       expect(up.output()).toContain(join(configDir, 'reviews-split.yaml'));
       expect(up.output()).toContain("curl -s -H 'end-user: jason'");
