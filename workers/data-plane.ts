@@ -42,6 +42,8 @@ export class DataPlane {
   private readonly sharedState: SharedState;
   private stopping: Promise<void> | null = null;
   private secrets: SdsSecrets;
+  /** The newest version applyVersion() was asked for (a feature import can make several wait at once). */
+  private newestAnnounced = 0;
 
   constructor(
     private readonly init: WorkerInit,
@@ -95,6 +97,7 @@ export class DataPlane {
   applyVersion(version: number, secrets?: SdsSecrets): void {
     if (secrets !== undefined) this.secrets = secrets;
     if (this.stopping !== null || version <= this.worker.snapshot.version) return;
+    this.newestAnnounced = Math.max(this.newestAnnounced, version);
     const stored: Bootstrap | undefined = this.store.readConfig(version);
     if (stored === undefined) {
       this.post({ type: 'config-failed', version, error: `config version ${version} is not in the store` });
@@ -109,8 +112,12 @@ export class DataPlane {
     // A feature this data plane has not loaded yet (feature-modules.ts): its import first, then this version again.
     const loading = loadFeaturesFor(config);
     if (loading !== null) {
+      // Versions announced while the import ran are newer: only the newest is applied then. An older one may be
+      // pruned from the store by now (it keeps KEPT_CONFIG_VERSIONS), which is no failure: it was superseded.
       loading.then(
-        () => this.applyVersion(version, secrets),
+        () => {
+          if (version === this.newestAnnounced) this.applyVersion(version, this.secrets);
+        },
         (err: unknown) => this.post({ type: 'config-failed', version, error: `loading the modules it uses failed: ${err instanceof Error ? err.message : String(err)}` }),
       );
       return;
