@@ -5,6 +5,7 @@
 // Run: npx tsc -p . && node dist/bench/h1-callgrind.js callgrind|strace WARM N NAME=CHECKOUT [NAME=CHECKOUT ...]
 //   e.g. node dist/bench/h1-callgrind.js strace 5000 20000 base=/work/base new=.
 //   TRACING=PERCENT in the environment: the HCM traces at that random_sampling (spans to a collector of the run).
+//   ACCESS_LOG=off: the proxies run without their access log (its instructions are the difference).
 //   H1CG_VALGRIND_FLAGS='--cache-sim=yes' KEEP=1: the kept dump's summary line adds I1/D1/LL misses (events line).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,7 +63,7 @@ async function measure(mode: string, warm: number, n: number, dir: string, upstr
   writeFileSync(join(dir, `${name}.yaml`), benchBootstrapYaml(upstreamPort, { listenPort: port, ...tracingOption() }));
   const out = join(dir, `callgrind.${name}`);
   const node = [process.execPath, ...binNodeFlags(bin), ...(process.env.H1CG_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''), bin, 'proxy', '--bootstrap', join(dir, `${name}.yaml`), '--admin-port', '0',
-    '--data-dir', join(dir, `${name}-data`), '--workers', '1', '--access-log', join(dir, `${name}.log`)];
+    '--data-dir', join(dir, `${name}-data`), '--workers', '1', '--access-log', process.env.ACCESS_LOG === 'off' ? 'off' : join(dir, `${name}.log`)];
   // H1CG_VALGRIND_FLAGS: e.g. --cache-sim=yes (the dump then also counts L1/LL misses: the cost of code and data a
   // path touches, which a proxy sharing its core's caches pays more of than its instruction count says).
   const valgrindFlags = (process.env.H1CG_VALGRIND_FLAGS ?? '').split(' ').filter((f) => f !== '');

@@ -25,6 +25,7 @@ import { formatH2Table, runH2Scenario, type H2ResultRow } from './h2-scenario.js
 import { runXdsScenario } from './xds-scenario.js';
 import type { XdsResultRow } from './xds-result-row.js';
 import type { CaResultRow } from './ca-signing.js';
+import { formatAccessLogCpu, runAccessLogCpu, type AccessLogCpuReport } from './access-log-cpu.js';
 import { formatTracingCpu, runTracingCpu, type TracingCpuReport, type TracingCpuTarget } from './tracing-cpu.js';
 import { formatReportNoise, reportNoise } from './report-noise.js';
 
@@ -162,6 +163,31 @@ async function measureTracingCpu(options: BenchOptions, started: readonly Starte
   }
 }
 
+/**
+ * The proxy scenario's access-log CPU rounds over its started 'isthmus 1w' rows, log off and on (after the saturation
+ * runs, with the same processes); undefined (and a skipped entry saying why) when they could not run.
+ */
+async function measureAccessLogCpu(options: BenchOptions, started: readonly Started[], upstreamPid: number, skipped: Skipped[]): Promise<AccessLogCpuReport | undefined> {
+  const row = (label: string): Started | undefined =>
+    started.find((s) => s.spec.scenario === 'proxy' && s.spec.label === label && s.running.pids.length > 0 && s.running.exitReport() === null);
+  const off = row('isthmus 1w');
+  const on = row('isthmus 1w, access log on');
+  if (off === undefined || on === undefined) return undefined; // a --targets selection without both rows
+  try {
+    return await runAccessLogCpu(
+      { pid: off.running.pids[0]!, port: off.running.port },
+      { pid: on.running.pids[0]!, port: on.running.port },
+      { rounds: options.cpuRounds, requests: options.cpuRequests, connections: options.connections, helperPids: [upstreamPid] },
+      log,
+    );
+  } catch (err) {
+    skipped.push({ target: 'proxy/access log cpu rounds', reason: oneLine((err as Error).message) });
+    return undefined;
+  } finally {
+    if (!options.pin) log(`bench: this process ${pinProcessTo(process.pid, `0-${cpus().length - 1}`)} again`);
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const options = parseBenchOptions(argv);
   if (options === null) return 0;
@@ -191,6 +217,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     let samples: RunSample[] = [];
     let tracingCpu: TracingCpuReport | undefined;
+    let accessLogCpu: AccessLogCpuReport | undefined;
     if (loadSelected) {
       // --pin: this process (so its load-generator threads and every child it starts) on CPU 1; each target is then
       // moved to CPU 0 as it starts.
@@ -202,6 +229,7 @@ export async function run(argv: string[]): Promise<number> {
       await startTargets(options, upstream.ready!, tmp, started, skipped);
       for (const s of skipped) log(`bench: skipped ${s.target}: ${s.reason}`);
       samples = await runLoads(options, started, upstream, tmp, skipped);
+      if (options.scenarios.includes('proxy')) accessLogCpu = await measureAccessLogCpu(options, started, upstream.pid, skipped);
       if (options.scenarios.includes('tracing')) tracingCpu = await measureTracingCpu(options, started, upstream.pid, skipped);
     }
     // The proxies and their upstream stop first: the control plane and the parser get the machine to themselves.
@@ -275,11 +303,13 @@ export async function run(argv: string[]): Promise<number> {
       ...(tcp.length > 0 ? { tcp } : {}),
       ...(h2.length > 0 ? { h2 } : {}),
       ...(tracingCpu !== undefined ? { tracing_cpu: tracingCpu } : {}),
+      ...(accessLogCpu !== undefined ? { access_log_cpu: accessLogCpu } : {}),
       ...(noise !== undefined ? { report_noise: noise } : {}),
     };
     if (results.length > 0 || xds.length > 0 || parser.length > 0) process.stdout.write(formatTable(report));
     if (tcp.length > 0) process.stdout.write(formatTcpTable(tcp));
     if (h2.length > 0) process.stdout.write(formatH2Table(h2));
+    if (accessLogCpu !== undefined) process.stdout.write(formatAccessLogCpu(accessLogCpu));
     if (tracingCpu !== undefined) process.stdout.write(formatTracingCpu(tracingCpu));
     if (report.report_noise !== undefined) process.stdout.write(formatReportNoise(report.report_noise));
     const written = writeReport(resolve(options.out), report);

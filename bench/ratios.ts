@@ -183,12 +183,13 @@ export function computeRatios(rows: readonly ResultRow[]): Ratio[] {
     push(`${name} CPU-s per 1000 requests through TLS (keep-alive)`, tls('tls-keepalive', label)?.cpu_s_per_1k ?? null, 'cpu-s/1k', null);
     push(`${name} CPU-s per 1000 full TLS handshakes (one request each)`, tls('tls-handshake', label)?.cpu_s_per_1k ?? null, 'cpu-s/1k', null);
   }
-  // What the access log (on by default) costs per request: the same proxy with it on minus off, same run (issue 11: <= 2 µs),
-  // and issue 11's CPU goal with it on.
+  // What the access log (on by default) costs per request: the same proxy with it on minus off, same run, and issue 11's
+  // CPU goal with it on. The saturation rows' difference moves by µs from run to run here: shown without a verdict; the
+  // access log CPU rounds (bench/access-log-cpu.ts) judge the 2 µs goal.
   if (logOn?.cpu_s_per_1k != null) {
     push('isthmus, access log on: CPU per request (max)', round(logOn.cpu_s_per_1k * 1000, 1), 'µs', '<= 22', (v) => v <= 22);
     if (isthmusMax?.cpu_s_per_1k != null) {
-      push('isthmus access log CPU per request (on - off, max)', round((logOn.cpu_s_per_1k - isthmusMax.cpu_s_per_1k) * 1000, 1), 'µs', '<= 2', (v) => v <= 2, [logOn, isthmusMax]);
+      push('isthmus access log CPU per request (on - off, max, saturation: noisy, not the verdict)', round((logOn.cpu_s_per_1k - isthmusMax.cpu_s_per_1k) * 1000, 1), 'µs', null, undefined, [logOn, isthmusMax]);
     }
   }
   // Tracing's cost (issue 16): throughput with Zipkin tracing at 1% and 100% sampling over the same proxy without it.

@@ -11,6 +11,7 @@ import type { ParserResultRow } from './parser-scenario.js';
 import { formatCaTable, type CaResultRow } from './ca-signing.js';
 import type { TcpResultRow } from './tcp-scenario.js';
 import type { H2ResultRow } from './h2-scenario.js';
+import { formatAccessLogCpu, type AccessLogCpuReport } from './access-log-cpu.js';
 import { formatTracingCpu, type TracingCpuReport } from './tracing-cpu.js';
 import { formatReportNoise, type ReportNoise } from './report-noise.js';
 import type { Comparison, Ratio } from './ratios.js';
@@ -56,6 +57,8 @@ export interface BenchReport {
   readonly h2?: readonly H2ResultRow[];
   /** The tracing scenario's CPU rounds (bench/tracing-cpu.ts), when they ran. */
   readonly tracing_cpu?: TracingCpuReport;
+  /** The proxy scenario's access-log CPU rounds (the verdict on its 2 µs goal). */
+  readonly access_log_cpu?: AccessLogCpuReport;
   /** The report scenario's p99 against Report off and the A/A control (bench/report-noise.ts), when it ran. */
   readonly report_noise?: ReportNoise;
 }
@@ -190,6 +193,7 @@ export function formatMarkdown(report: BenchReport): string {
   md.push(...formatXdsMarkdown(report.xds ?? []));
   const ca = formatCaTable(report.ca);
   if (ca !== '') md.push('', ca);
+  if (report.access_log_cpu !== undefined) md.push('', '```', formatAccessLogCpu(report.access_log_cpu).trim(), '```', '');
   if (report.tracing_cpu !== undefined) md.push('', '```', formatTracingCpu(report.tracing_cpu).trim(), '```', '');
   if (report.report_noise !== undefined) md.push('', '```', formatReportNoise(report.report_noise).trim(), '```', '');
   return md.join('\n');

@@ -105,6 +105,15 @@ describe('isthmus bench direct proxy --quick', () => {
       }
     }
     expect(readFileSync(join(out, 'bench.md'), 'utf8')).toContain('| proxy | isthmus 1w | max | direct |');
+    // The access log's deciding measure: paired CPU rounds of the 1-worker proxy with the log off and on.
+    const alog = (report as { access_log_cpu?: { rounds: number; off_us: { median: number }; on_us: { median: number }; added_us: { median: number }; verdict: string } }).access_log_cpu;
+    expect(alog, 'bench.json has no access_log_cpu').toBeDefined();
+    expect(alog!.rounds).toBe(2);
+    expect(alog!.off_us.median).toBeGreaterThan(0);
+    expect(alog!.on_us.median).toBeGreaterThan(0);
+    expect(alog!.added_us.median).toBeCloseTo(alog!.on_us.median - alog!.off_us.median, 6); // two rounds: each median is their mean
+    expect(['met', 'not met', 'unsettled']).toContain(alog!.verdict);
+    expect(run.stdout).toMatch(/access log cost, on - off per round: [\d.-]+ µs .*goal <= 2 µs: (met|not met|unsettled)/);
   });
 
   it('bench.html renders in headless Chromium with its charts drawn, offline and without errors', async () => {

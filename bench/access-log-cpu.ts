@@ -1,0 +1,86 @@
+// `isthmus bench proxy`'s deciding measure of what the access log (on by
+// default) costs: the proxy's own CPU per request with the log off and on (to
+// a file, the default format), the same build, measured as `bench tracing`
+// measures tracing (tracing-cpu.ts): many short rounds of a fixed request
+// count, the two rows in turn in alternating order, the proxy's threads' run
+// time from /proc per request. The saturation rows' on - off difference moves
+// by a few µs from run to run on this 2-core machine (the load generator and
+// the upstream share the cores); the per-round difference of paired rounds
+// does not, and its median's 95% interval decides the 2 µs goal.
+import { runTracingCpu, type TracingCpuTarget } from './tracing-cpu.js';
+import { spreadOf, type Spread, type Verdict } from './tracing-cpu-stats.js';
+
+/** The most proxy CPU per request the access log may cost (µs). */
+export const ACCESS_LOG_GOAL_US = 2;
+
+export interface AccessLogCpuReport {
+  readonly rounds: number;
+  readonly requests_per_round: number;
+  readonly connections: number;
+  readonly pinning: string;
+  readonly client: string;
+  /** µs of proxy CPU per request, log off and on. */
+  readonly off_us: Spread;
+  readonly on_us: Spread;
+  /** Per round, on - off (µs per request): the cost. */
+  readonly added_us: Spread;
+  readonly goal_us: number;
+  readonly verdict: Verdict;
+}
+
+export interface AccessLogCpuOptions {
+  readonly rounds: number;
+  readonly requests: number;
+  readonly connections: number;
+  /** The upstream's pid (pinned with the load generator). */
+  readonly helperPids: readonly number[];
+  /** Tests: no taskset, a Node client. */
+  readonly pin?: boolean;
+  readonly nodeClient?: boolean;
+}
+
+/** takes the per-round added cost's spread; 'met' when its median's 95% interval is within the goal, 'not met' when wholly above. */
+export function accessLogVerdict(added: Spread, goalUs = ACCESS_LOG_GOAL_US): Verdict {
+  if (added.ciHigh <= goalUs) return 'met';
+  if (added.ciLow > goalUs) return 'not met';
+  return 'unsettled';
+}
+
+/** takes the proxies with the log off and on (started, same build) and the options; runs the rounds and returns the report. */
+export async function runAccessLogCpu(
+  off: { readonly pid: number; readonly port: number },
+  on: { readonly pid: number; readonly port: number },
+  options: AccessLogCpuOptions,
+  log: (line: string) => void,
+): Promise<AccessLogCpuReport> {
+  const row = (label: string, p: { pid: number; port: number }): TracingCpuTarget => ({ label, build: 'isthmus', percent: null, pid: p.pid, port: p.port, sink: null });
+  const report = await runTracingCpu([row('access log off', off), row('access log on', on)], {
+    rounds: options.rounds, requests: options.requests, connections: options.connections, helperPids: options.helperPids,
+    // No reporter flush to wait for; the log's own flush interval (access-log.ts) is far shorter than a round.
+    settleMs: 300,
+    ...(options.pin === undefined ? {} : { pin: options.pin }),
+    ...(options.nodeClient === undefined ? {} : { nodeClient: options.nodeClient }),
+  }, (line) => log(line.replace(/^tracing cpu round/, 'access log cpu round').replace(/^bench: tracing cpu rounds/, 'bench: access log cpu rounds')));
+  const [offRow, onRow] = report.rows;
+  const added = onRow!.rounds_cpu_us.map((v, i) => v - offRow!.rounds_cpu_us[i]!);
+  const addedSpread = spreadOf(added);
+  return {
+    rounds: options.rounds, requests_per_round: options.requests, connections: options.connections, pinning: report.pinning, client: report.client,
+    off_us: offRow!.cpu_us, on_us: onRow!.cpu_us, added_us: addedSpread, goal_us: ACCESS_LOG_GOAL_US, verdict: accessLogVerdict(addedSpread),
+  };
+}
+
+const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : '-');
+
+/** takes the report; returns its console lines. */
+export function formatAccessLogCpu(r: AccessLogCpuReport): string {
+  return [
+    '',
+    `access log: proxy CPU per request, log off and on (a file, the default format), ${r.rounds} rounds x ${r.requests_per_round} requests per row, ${r.connections} connections, rows in turn, alternating order`,
+    `  load from ${r.client}; ${r.pinning}`,
+    `  off ${f(r.off_us.median)} µs (IQR ${f(r.off_us.q1)}-${f(r.off_us.q3)}), on ${f(r.on_us.median)} µs (IQR ${f(r.on_us.q1)}-${f(r.on_us.q3)})`,
+    `  access log cost, on - off per round: ${f(r.added_us.median)} µs (95% CI of the median ${f(r.added_us.ciLow)}-${f(r.added_us.ciHigh)}); goal <= ${r.goal_us} µs: ${r.verdict}`,
+    '  (the saturation rows\' "on - off, max" above moves by µs from run to run; these rounds decide)',
+    '',
+  ].join('\n');
+}
