@@ -422,12 +422,18 @@ export class MeshPublisher {
     const hosts: string[] = [];
     if (!full) for (const key of changes.keys) if (key.startsWith(EDS_PREFIX)) hosts.push(key.slice(EDS_PREFIX.length));
     this.edsRefreshed.clear();
+    // A full push translates every proxy again, and must not reuse a scope's translation cached since the services
+    // change: an endpoint-only change of the same burst keeps the caches (registryChanged), so an entry built in
+    // between lacks that endpoint, and a full push does no EDS refresh after it.
+    if (full) this.outbounds.clear();
     // Proxies of one scope share their cluster-name list: find the affected clusters once per list.
     const affected = new Map<readonly string[], string[]>();
     for (const state of this.nodes.values()) {
       if (full || state.resources === undefined) {
         this.translate(state, changes.firstChangeAt);
-        continue;
+        // A proxy with no snapshot yet took a translation the cache may hold from before this burst's endpoint
+        // changes: refresh those below like everyone else's.
+        if (full || state.resources === undefined) continue;
       }
       let names = affected.get(state.clusterNames);
       if (names === undefined) affected.set(state.clusterNames, (names = clustersOfHosts(state.clusterNames, hosts)));

@@ -276,6 +276,29 @@ spec:
     expect(plain.version('lds')).not.toBe(other.version('lds'));
   });
 
+  it('gives every proxy an endpoint that registered in the same burst as a new service, also one whose translation was cached in between', async () => {
+    // One burst (a long debounce): a proxy of a new service connects (a services change: every cached translation
+    // is dropped, and its own is built and cached at once), then a reviews v2 workload registers (endpoint-only:
+    // the caches stay, for the EDS push to refresh). The push is a full one (the services change): it used to
+    // reuse the productpage scope's cached translation from before reviews v2 existed, so that proxy never got it.
+    publisher.close();
+    await ads.close();
+    publisher = new MeshPublisher({ config: store, registry, cache, log, debounce: { quietMs: 60_000, maxDelayMs: 120_000 } });
+    ads = createAdsServer(cache, publisher.callbacks, { logger: log });
+    port = await ads.listen('127.0.0.1', 0);
+
+    const pp = connect('productpage-1', PRODUCTPAGE);
+    await synced(pp);
+    expect(pp.endpointsOf(V2)).toEqual(['127.0.0.1:9082']);
+    const reviews = connect('reviews-v2-1', REVIEWS_V2);
+    await synced(reviews);
+    expect(publisher.node('reviews-v2-1')?.registered).toBe(true);
+    publisher.flush(); // the burst's push
+    await eventually('reviews v2 in productpage EDS', () => pp.endpointsOf(V2).includes('127.0.0.2:9182'));
+    await eventually('reviews v2 in its own EDS', () => reviews.endpointsOf(V2).includes('127.0.0.2:9182'));
+    expect(pp.endpointsOf(V2)).toEqual(['127.0.0.1:9082', '127.0.0.2:9182']);
+  });
+
   it('drops the cached translation of a locality or label scope when the last proxy with it disconnects', async () => {
     const entries = (): number => Number(/^isthmus_xds_proxy_cache_entries (\d+)$/m.exec(publisher.metrics.render())?.[1]);
     expect(entries()).toBe(0);
