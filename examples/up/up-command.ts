@@ -12,7 +12,7 @@ import { helpText, parseCommandOptions } from '../../src/cli/options.js';
 import { packageRoot } from '../../src/process/compiled-path.js';
 import { parseJsonLine } from '../../src/process/managed-process.js';
 import { binNodeFlags, isthmusCommand } from '../../src/process/proxy-process.js';
-import { waitForEndpoints } from './endpoint-convergence.js';
+import { missingEndpointWarnings, waitForEndpoints } from './endpoint-convergence.js';
 import { LoadGenerator } from './load-generator.js';
 import { busyPorts, planPorts, WORKLOADS, type PortPlan } from './port-plan.js';
 import { Supervisor } from './supervisor.js';
@@ -68,13 +68,14 @@ async function createToken(plan: PortPlan, adminToken: string, sa: string, file:
   return file;
 }
 
-/** Polls the app URL until a page came back through productpage, details and reviews. */
-async function waitForMesh(appUrl: string, timeoutMs: number): Promise<void> {
+/** Polls the app URL until a page came back through productpage, details and reviews; rejects once `signal` aborts. */
+async function waitForMesh(appUrl: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
+    signal.throwIfAborted();
     try {
-      const res = await fetch(appUrl, { signal: AbortSignal.timeout(5000) });
+      const res = await fetch(appUrl, { signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]) });
       const text = await res.text();
       if (res.status === 200 && /id="reviews-version">reviews-v\d/.test(text) && !text.includes('details-error')) return;
       last = res.status === 200 ? 'the page came back without details or reviews' : `status ${res.status}`;
@@ -120,10 +121,13 @@ export async function run(argv: string[]): Promise<number> {
     })();
     return stopping;
   };
+  // Aborted by a signal: the startup's waits on the mesh end at once (its processes are being stopped).
+  const startup = new AbortController();
   let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
   const stopped = new Promise<number>((done) => {
     onSignal = (signal) => {
       if (stopping !== null) return;
+      startup.abort();
       process.stderr.write(`\n${signal}: stopping the demo...\n`);
       void stopAll().then(() => done(0));
     };
@@ -180,12 +184,11 @@ export async function run(argv: string[]): Promise<number> {
     }));
     await apps;
 
-    const missing = await waitForEndpoints(plan, ENDPOINTS_MS);
-    for (const m of missing) {
-      process.stderr.write(`isthmus up: warning: after ${ENDPOINTS_MS / 1000} s the ${m.sidecar} still has no endpoint for ${m.missing.join(', ')}; requests routed there fail until it does\n`);
-    }
+    const missing = await waitForEndpoints(plan, ENDPOINTS_MS, startup.signal);
+    if (stopping !== null) return await stopped;
+    for (const line of missingEndpointWarnings(missing, ENDPOINTS_MS)) process.stderr.write(line);
     const appUrl = `http://127.0.0.1:${plan.entry}/productpage`;
-    await waitForMesh(appUrl, MESH_READY_MS);
+    await waitForMesh(appUrl, MESH_READY_MS, startup.signal);
     const rate = v['no-traffic'] === true ? null : (v.rate as number);
     if (rate !== null) {
       load = new LoadGenerator(plan.entry, rate);
