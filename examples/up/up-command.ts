@@ -29,11 +29,16 @@ const ENDPOINTS_MS = 60_000;
 /** How long one process may take to print its ready line (a busy machine is slow: the CA makes its root at first start). */
 const PROCESS_READY_MS = 120_000;
 
-/** The cause a pino record carries beside its message: an `error` string or a serialized `err`'s message. */
-function detailOf(record: Record<string, unknown>): string {
+/**
+ * The cause a pino record carries beside its message: an `error` string, an `err` string (the data plane's
+ * 'config not applied', the control plane's xDS failures log the message itself) or a serialized `err`'s message.
+ */
+export function detailOf(record: Record<string, unknown>): string {
   if (typeof record.error === 'string') return record.error;
-  const err = record.err as { message?: unknown } | undefined;
-  return typeof err?.message === 'string' ? err.message : '';
+  const err = record.err;
+  if (typeof err === 'string') return err;
+  const message = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : undefined;
+  return typeof message === 'string' ? message : '';
 }
 
 /** Echoes a child's warnings and errors (pino level >= 40), prefixed with its name; info lines stay quiet. */
