@@ -8,6 +8,16 @@
 import type { PortPlan } from './port-plan.js';
 import { WORKLOADS } from './port-plan.js';
 
+/**
+ * Takes the caller's abort signal and a timeout; returns a signal that aborts on either. Node 20.0-20.2 (package.json
+ * allows them) have no AbortSignal.any: there the timeout alone bounds a request, and the caller's signal is checked
+ * between requests.
+ */
+export function requestSignal(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return signal === undefined || typeof AbortSignal.any !== 'function' ? timeout : AbortSignal.any([signal, timeout]);
+}
+
 /** A sidecar and the workloads whose endpoints it does not list yet. */
 export interface MissingEndpoints {
   readonly sidecar: string;
@@ -31,8 +41,7 @@ export async function missingEndpoints(plan: PortPlan, signal?: AbortSignal): Pr
     let known = new Set<number>();
     let answered = false;
     try {
-      const timeout = AbortSignal.timeout(5000);
-      const res = await fetch(`http://127.0.0.1:${ports.admin}/clusters`, { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) });
+      const res = await fetch(`http://127.0.0.1:${ports.admin}/clusters`, { signal: requestSignal(signal, 5000) });
       if (res.status === 200) {
         known = healthyPorts(await res.text());
         answered = true;

@@ -12,7 +12,7 @@ import { helpText, parseCommandOptions } from '../../src/cli/options.js';
 import { packageRoot } from '../../src/process/compiled-path.js';
 import { parseJsonLine } from '../../src/process/managed-process.js';
 import { binNodeFlags, isthmusCommand } from '../../src/process/proxy-process.js';
-import { missingEndpointWarnings, waitForEndpoints } from './endpoint-convergence.js';
+import { missingEndpointWarnings, requestSignal, waitForEndpoints } from './endpoint-convergence.js';
 import { LoadGenerator } from './load-generator.js';
 import { busyPorts, planPorts, WORKLOADS, type PortPlan } from './port-plan.js';
 import { Supervisor } from './supervisor.js';
@@ -80,7 +80,7 @@ async function waitForMesh(appUrl: string, timeoutMs: number, signal: AbortSigna
   while (Date.now() < deadline) {
     signal.throwIfAborted();
     try {
-      const res = await fetch(appUrl, { signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]) });
+      const res = await fetch(appUrl, { signal: requestSignal(signal, 5000) });
       const text = await res.text();
       if (res.status === 200 && /id="reviews-version">reviews-v\d/.test(text) && !text.includes('details-error')) return;
       last = res.status === 200 ? 'the page came back without details or reviews' : `status ${res.status}`;
