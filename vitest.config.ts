@@ -49,6 +49,7 @@ const SERIAL = [
   'test/e2e/h2-upstream-memory.test.ts',
   'test/e2e/tiny-chunks.test.ts',
   'test/e2e/upstream-failures.test.ts',
+  'test/e2e/up-signal.test.ts',
   'test/e2e/workload-identity.test.ts',
   'test/workers/agent/health-checker.test.ts',
   'test/workers/agent/policy-unary-client.test.ts',

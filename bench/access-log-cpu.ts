@@ -39,8 +39,18 @@ export interface AccessLogCpuOptions {
   readonly nodeClient?: boolean;
 }
 
-/** takes the per-round added cost's spread; 'met' when its median's 95% interval is within the goal, 'not met' when wholly above. */
-export function accessLogVerdict(added: Spread, goalUs = ACCESS_LOG_GOAL_US): Verdict {
+/**
+ * The fewest rounds whose min-max covers the median with 95% (1 - 2 * 0.5^n >= 0.95). With fewer, spreadOf's
+ * interval is min to max all the same, which covers it far less often (2 rounds, --quick: half the time).
+ */
+export const MIN_VERDICT_ROUNDS = 6;
+
+/**
+ * takes the per-round added cost's spread and the count of rounds; 'met' when its median's 95% interval is within
+ * the goal, 'not met' when wholly above, 'unsettled' between or with too few rounds for a 95% interval.
+ */
+export function accessLogVerdict(added: Spread, rounds: number, goalUs = ACCESS_LOG_GOAL_US): Verdict {
+  if (rounds < MIN_VERDICT_ROUNDS) return 'unsettled';
   if (added.ciHigh <= goalUs) return 'met';
   if (added.ciLow > goalUs) return 'not met';
   return 'unsettled';
@@ -66,7 +76,7 @@ export async function runAccessLogCpu(
   const addedSpread = spreadOf(added);
   return {
     rounds: options.rounds, requests_per_round: options.requests, connections: options.connections, pinning: report.pinning, client: report.client,
-    off_us: offRow!.cpu_us, on_us: onRow!.cpu_us, added_us: addedSpread, goal_us: ACCESS_LOG_GOAL_US, verdict: accessLogVerdict(addedSpread),
+    off_us: offRow!.cpu_us, on_us: onRow!.cpu_us, added_us: addedSpread, goal_us: ACCESS_LOG_GOAL_US, verdict: accessLogVerdict(addedSpread, added.length),
   };
 }
 
@@ -79,7 +89,7 @@ export function formatAccessLogCpu(r: AccessLogCpuReport): string {
     `access log: proxy CPU per request, log off and on (a file, the default format), ${r.rounds} rounds x ${r.requests_per_round} requests per row, ${r.connections} connections, rows in turn, alternating order`,
     `  load from ${r.client}; ${r.pinning}`,
     `  off ${f(r.off_us.median)} µs (IQR ${f(r.off_us.q1)}-${f(r.off_us.q3)}), on ${f(r.on_us.median)} µs (IQR ${f(r.on_us.q1)}-${f(r.on_us.q3)})`,
-    `  access log cost, on - off per round: ${f(r.added_us.median)} µs (95% CI of the median ${f(r.added_us.ciLow)}-${f(r.added_us.ciHigh)}); goal <= ${r.goal_us} µs: ${r.verdict}`,
+    `  access log cost, on - off per round: ${f(r.added_us.median)} µs (95% CI of the median ${f(r.added_us.ciLow)}-${f(r.added_us.ciHigh)}); goal <= ${r.goal_us} µs: ${r.verdict}${r.rounds < MIN_VERDICT_ROUNDS ? ` (${r.rounds} rounds are too few for a 95% interval: ${MIN_VERDICT_ROUNDS} at least)` : ''}`,
     '  (the saturation rows\' "on - off, max" above moves by µs from run to run; these rounds decide)',
     '',
   ].join('\n');

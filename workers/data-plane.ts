@@ -26,6 +26,7 @@ import { hostSetRefresher } from './balancers/host-set-refresher.js';
 
 import { WorkerContext } from './worker-context.js';
 import { loadFeaturesFor } from './feature-modules.js';
+import { KEPT_CONFIG_VERSIONS } from '../src/store/kept-config-versions.js';
 import { configureCheckCacheDb } from './filters/mixer/check-cache-db.js';
 import { flushAllReports } from './filters/mixer/report-batcher.js';
 import { setTransportKind } from './transport-socket.js';
@@ -42,8 +43,11 @@ export class DataPlane {
   private readonly sharedState: SharedState;
   private stopping: Promise<void> | null = null;
   private secrets: SdsSecrets;
-  /** The newest version applyVersion() was asked for (a feature import can make several wait at once). */
-  private newestAnnounced = 0;
+  /**
+   * Versions waiting for a feature import (loadFeaturesFor), oldest first; at most KEPT_CONFIG_VERSIONS, as the store
+   * keeps no more. Once the import is done the newest is applied; only if it fails, the next older one, and so on.
+   */
+  private waitingForImport: number[] = [];
 
   constructor(
     private readonly init: WorkerInit,
@@ -97,7 +101,6 @@ export class DataPlane {
   applyVersion(version: number, secrets?: SdsSecrets): void {
     if (secrets !== undefined) this.secrets = secrets;
     if (this.stopping !== null || version <= this.worker.snapshot.version) return;
-    this.newestAnnounced = Math.max(this.newestAnnounced, version);
     const stored: Bootstrap | undefined = this.store.readConfig(version);
     if (stored === undefined) {
       this.post({ type: 'config-failed', version, error: `config version ${version} is not in the store` });
@@ -112,13 +115,19 @@ export class DataPlane {
     // A feature this data plane has not loaded yet (feature-modules.ts): its import first, then this version again.
     const loading = loadFeaturesFor(config);
     if (loading !== null) {
-      // Versions announced while the import ran are newer: only the newest is applied then. An older one may be
-      // pruned from the store by now (it keeps KEPT_CONFIG_VERSIONS), which is no failure: it was superseded.
+      // Versions announced while the import ran are newer: the newest is applied then, an older one only if that
+      // fails (as if they had been applied in turn). Older ones may be pruned from the store by now (it keeps
+      // KEPT_CONFIG_VERSIONS), which is no failure: they were superseded.
+      const waiting = this.waitingForImport;
+      if (!waiting.includes(version)) waiting.push(version);
+      waiting.sort((a, b) => a - b);
+      if (waiting.length > KEPT_CONFIG_VERSIONS) waiting.splice(0, waiting.length - KEPT_CONFIG_VERSIONS);
       loading.then(
-        () => {
-          if (version === this.newestAnnounced) this.applyVersion(version, this.secrets);
+        () => this.applyAfterImport(),
+        (err: unknown) => {
+          this.waitingForImport = [];
+          this.post({ type: 'config-failed', version, error: `loading the modules it uses failed: ${err instanceof Error ? err.message : String(err)}` });
         },
-        (err: unknown) => this.post({ type: 'config-failed', version, error: `loading the modules it uses failed: ${err instanceof Error ? err.message : String(err)}` }),
       );
       return;
     }
@@ -147,6 +156,20 @@ export class DataPlane {
       const error = err instanceof Error ? err.message : String(err);
       this.log.error({ version, err: error }, 'config not applied; keeping the previous one');
       this.post({ type: 'config-failed', version, error });
+    }
+  }
+
+  /** The import the waiting versions needed is done: the newest that applies, newest first (the rest are superseded). */
+  private applyAfterImport(): void {
+    const waiting = this.waitingForImport;
+    this.waitingForImport = [];
+    for (let i = waiting.length - 1; i >= 0; i--) {
+      const version = waiting[i]!;
+      if (this.stopping !== null || version <= this.worker.snapshot.version) return;
+      // An older one pruned meanwhile: superseded, not failed (the newest's failure was reported).
+      if (i < waiting.length - 1 && this.store.readConfig(version) === undefined) return;
+      this.applyVersion(version, this.secrets);
+      if (this.worker.snapshot.version === version) return;
     }
   }
 

@@ -8,10 +8,22 @@
 import type { PortPlan } from './port-plan.js';
 import { WORKLOADS } from './port-plan.js';
 
+/**
+ * Takes the caller's abort signal and a timeout; returns a signal that aborts on either. Node 20.0-20.2 (package.json
+ * allows them) have no AbortSignal.any: there the timeout alone bounds a request, and the caller's signal is checked
+ * between requests.
+ */
+export function requestSignal(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return signal === undefined || typeof AbortSignal.any !== 'function' ? timeout : AbortSignal.any([signal, timeout]);
+}
+
 /** A sidecar and the workloads whose endpoints it does not list yet. */
 export interface MissingEndpoints {
   readonly sidecar: string;
   readonly missing: readonly string[];
+  /** False: its admin port gave no /clusters (a dead or restarting sidecar), so `missing` is every workload. */
+  readonly answered: boolean;
 }
 
 const workloadName = (i: number): string => `${WORKLOADS[i]!.service}-${WORKLOADS[i]!.version}`;
@@ -24,30 +36,50 @@ export function healthyPorts(clustersText: string): Set<number> {
 }
 
 /** One poll: for each sidecar, the workloads (by inbound port) it does not list yet; an unreachable admin misses all. */
-export async function missingEndpoints(plan: PortPlan): Promise<MissingEndpoints[]> {
+export async function missingEndpoints(plan: PortPlan, signal?: AbortSignal): Promise<MissingEndpoints[]> {
   return (await Promise.all(plan.workloads.map(async (ports, i): Promise<MissingEndpoints> => {
     let known = new Set<number>();
+    let answered = false;
     try {
-      const res = await fetch(`http://127.0.0.1:${ports.admin}/clusters`, { signal: AbortSignal.timeout(5000) });
-      if (res.status === 200) known = healthyPorts(await res.text());
+      const res = await fetch(`http://127.0.0.1:${ports.admin}/clusters`, { signal: requestSignal(signal, 5000) });
+      if (res.status === 200) {
+        known = healthyPorts(await res.text());
+        answered = true;
+      }
     } catch {
       // not answering yet: it knows nothing
     }
     const missing = plan.workloads.flatMap((w, j) => (known.has(w.inbound) ? [] : [workloadName(j)]));
-    return { sidecar: `${workloadName(i)} sidecar`, missing };
+    return { sidecar: `${workloadName(i)} sidecar`, missing, answered };
   }))).filter((m) => m.missing.length > 0);
 }
 
 /**
- * Polls until every sidecar lists every workload's inbound address, or `timeoutMs` passed; returns what was
- * still missing then (empty: converged). An edited config can leave a workload out of every cluster on purpose,
- * so running out of time is the caller's warning, not an error.
+ * Polls until every sidecar lists every workload's inbound address, or `timeoutMs` passed, or `signal` aborts
+ * (Ctrl-C while the demo starts: its sidecars are being stopped, so waiting on them is pointless); returns what
+ * was still missing then (empty: converged). An edited config can leave a workload out of every cluster on
+ * purpose, so running out of time is the caller's warning, not an error; after an abort the caller says nothing.
  */
-export async function waitForEndpoints(plan: PortPlan, timeoutMs: number): Promise<MissingEndpoints[]> {
+export async function waitForEndpoints(plan: PortPlan, timeoutMs: number, signal?: AbortSignal): Promise<MissingEndpoints[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const missing = await missingEndpoints(plan);
-    if (missing.length === 0 || Date.now() >= deadline) return missing;
-    await new Promise((r) => setTimeout(r, 200));
+    const missing = await missingEndpoints(plan, signal);
+    if (missing.length === 0 || Date.now() >= deadline || signal?.aborted === true) return missing;
+    await new Promise<void>((r) => {
+      const timer = setTimeout(done, 200);
+      function done(): void {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        r();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+    });
   }
+}
+
+/** Takes what was missing when the wait ran out; returns the demo's warning line for each sidecar. */
+export function missingEndpointWarnings(missing: readonly MissingEndpoints[], waitedMs: number): string[] {
+  return missing.map((m) => (m.answered
+    ? `isthmus up: warning: after ${waitedMs / 1000} s the ${m.sidecar} still has no endpoint for ${m.missing.join(', ')}; requests routed there fail until it does\n`
+    : `isthmus up: warning: after ${waitedMs / 1000} s the ${m.sidecar}'s admin port does not answer /clusters (is it restarting?); requests through it may fail\n`));
 }

@@ -12,7 +12,7 @@ import { helpText, parseCommandOptions } from '../../src/cli/options.js';
 import { packageRoot } from '../../src/process/compiled-path.js';
 import { parseJsonLine } from '../../src/process/managed-process.js';
 import { binNodeFlags, isthmusCommand } from '../../src/process/proxy-process.js';
-import { waitForEndpoints } from './endpoint-convergence.js';
+import { missingEndpointWarnings, requestSignal, waitForEndpoints } from './endpoint-convergence.js';
 import { LoadGenerator } from './load-generator.js';
 import { busyPorts, planPorts, WORKLOADS, type PortPlan } from './port-plan.js';
 import { Supervisor } from './supervisor.js';
@@ -29,11 +29,16 @@ const ENDPOINTS_MS = 60_000;
 /** How long one process may take to print its ready line (a busy machine is slow: the CA makes its root at first start). */
 const PROCESS_READY_MS = 120_000;
 
-/** The cause a pino record carries beside its message: an `error` string or a serialized `err`'s message. */
-function detailOf(record: Record<string, unknown>): string {
+/**
+ * The cause a pino record carries beside its message: an `error` string, an `err` string (the data plane's
+ * 'config not applied', the control plane's xDS failures log the message itself) or a serialized `err`'s message.
+ */
+export function detailOf(record: Record<string, unknown>): string {
   if (typeof record.error === 'string') return record.error;
-  const err = record.err as { message?: unknown } | undefined;
-  return typeof err?.message === 'string' ? err.message : '';
+  const err = record.err;
+  if (typeof err === 'string') return err;
+  const message = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : undefined;
+  return typeof message === 'string' ? message : '';
 }
 
 /** Echoes a child's warnings and errors (pino level >= 40), prefixed with its name; info lines stay quiet. */
@@ -68,13 +73,14 @@ async function createToken(plan: PortPlan, adminToken: string, sa: string, file:
   return file;
 }
 
-/** Polls the app URL until a page came back through productpage, details and reviews. */
-async function waitForMesh(appUrl: string, timeoutMs: number): Promise<void> {
+/** Polls the app URL until a page came back through productpage, details and reviews; rejects once `signal` aborts. */
+async function waitForMesh(appUrl: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
+    signal.throwIfAborted();
     try {
-      const res = await fetch(appUrl, { signal: AbortSignal.timeout(5000) });
+      const res = await fetch(appUrl, { signal: requestSignal(signal, 5000) });
       const text = await res.text();
       if (res.status === 200 && /id="reviews-version">reviews-v\d/.test(text) && !text.includes('details-error')) return;
       last = res.status === 200 ? 'the page came back without details or reviews' : `status ${res.status}`;
@@ -120,10 +126,13 @@ export async function run(argv: string[]): Promise<number> {
     })();
     return stopping;
   };
+  // Aborted by a signal: the startup's waits on the mesh end at once (its processes are being stopped).
+  const startup = new AbortController();
   let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
   const stopped = new Promise<number>((done) => {
     onSignal = (signal) => {
       if (stopping !== null) return;
+      startup.abort();
       process.stderr.write(`\n${signal}: stopping the demo...\n`);
       void stopAll().then(() => done(0));
     };
@@ -180,12 +189,11 @@ export async function run(argv: string[]): Promise<number> {
     }));
     await apps;
 
-    const missing = await waitForEndpoints(plan, ENDPOINTS_MS);
-    for (const m of missing) {
-      process.stderr.write(`isthmus up: warning: after ${ENDPOINTS_MS / 1000} s the ${m.sidecar} still has no endpoint for ${m.missing.join(', ')}; requests routed there fail until it does\n`);
-    }
+    const missing = await waitForEndpoints(plan, ENDPOINTS_MS, startup.signal);
+    if (stopping !== null) return await stopped;
+    for (const line of missingEndpointWarnings(missing, ENDPOINTS_MS)) process.stderr.write(line);
     const appUrl = `http://127.0.0.1:${plan.entry}/productpage`;
-    await waitForMesh(appUrl, MESH_READY_MS);
+    await waitForMesh(appUrl, MESH_READY_MS, startup.signal);
     const rate = v['no-traffic'] === true ? null : (v.rate as number);
     if (rate !== null) {
       load = new LoadGenerator(plan.entry, rate);

@@ -1,0 +1,57 @@
+// The demo's wait for every sidecar to list every workload (examples/up/endpoint-convergence.ts), against real
+// HTTP servers standing in for the six sidecars' admin ports: their /clusters text as the admin writes it.
+import { createServer, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { healthyPorts, missingEndpoints, waitForEndpoints } from '../../examples/up/endpoint-convergence.js';
+import { planPorts, type PortPlan } from '../../examples/up/port-plan.js';
+import { freeDemoPorts } from '../e2e/up-demo.js';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+/** Each sidecar's admin answers /clusters listing these inbound ports as healthy hosts of a cluster named with '::'. */
+async function admins(plan: PortPlan, listed: readonly number[]): Promise<void> {
+  const text = listed.map((p) => `outbound|9080||svc::x::127.0.0.1:${p}::health_flags::healthy\n`).join('')
+    + 'outbound|9080||svc::default_priority::max_connections::1024\n';
+  for (const w of plan.workloads) {
+    const server = createServer((_req, res) => res.end(text));
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(w.admin, '127.0.0.1', r));
+  }
+}
+
+describe("isthmus up's endpoint wait", () => {
+  it('reads the healthy hosts of /clusters, not unhealthy ones or other lines', () => {
+    const ports = healthyPorts([
+      'a::127.0.0.1:1000::health_flags::healthy', 'a::127.0.0.1:1001::health_flags::/failed_active_hc',
+      'a::127.0.0.1:1002::cx_active::0', 'b::127.0.0.1:9::127.0.0.1:1003::health_flags::healthy', '',
+    ].join('\n'));
+    expect([...ports].sort()).toEqual([1000, 1003]);
+  });
+
+  it('converges when every admin lists every inbound port, also where Node has no AbortSignal.any (20.0-20.2)', async () => {
+    const plan = planPorts(await freeDemoPorts());
+    await admins(plan, plan.workloads.map((w) => w.inbound));
+    expect(await missingEndpoints(plan, new AbortController().signal)).toEqual([]);
+    const any = AbortSignal.any;
+    try {
+      (AbortSignal as { any?: unknown }).any = undefined;
+      expect(await missingEndpoints(plan, new AbortController().signal)).toEqual([]);
+    } finally {
+      AbortSignal.any = any;
+    }
+  });
+
+  it('ends the wait at once when its signal aborts (Ctrl-C during startup), long before its timeout', async () => {
+    const plan = planPorts(await freeDemoPorts());
+    await admins(plan, [plan.workloads[1]!.inbound]);
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 300);
+    const started = Date.now();
+    const missing = await waitForEndpoints(plan, 60_000, stop.signal);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(missing.map((m) => m.sidecar)).toHaveLength(6); // what the aborted poll saw: the caller says nothing of it
+  });
+});
