@@ -1,10 +1,12 @@
-// Before the demo prints its URLs: every sidecar knows every workload. Each
-// sidecar registers itself with the control plane when it connects, so the
-// first sidecars are ready before the last ones exist; the control plane then
-// pushes the new endpoints. Until productpage's sidecar has reviews v3's
-// endpoint, a page routed to v3 says "reviews unavailable (503)". A single
-// good page does not show that every version is reachable; each sidecar's
-// own /clusters does.
+// Before the demo prints its URLs: every sidecar knows every workload of
+// each service it has a cluster for. Each sidecar registers itself with the
+// control plane when it connects, so the first sidecars are ready before the
+// last ones exist; the control plane then pushes the new endpoints. Until
+// productpage's sidecar has reviews v3's endpoint, a page routed to v3 says
+// "reviews unavailable (503)". A single good page does not show that every
+// version is reachable; each sidecar's own /clusters does. A service a
+// sidecar has no cluster for (an Istio Sidecar resource scoped it out) is
+// not waited for.
 import type { PortPlan } from './port-plan.js';
 import { WORKLOADS } from './port-plan.js';
 
@@ -35,21 +37,37 @@ export function healthyPorts(clustersText: string): Set<number> {
   return ports;
 }
 
+/**
+ * Takes a sidecar's /clusters text; returns the services (short names) it has an outbound cluster for: every
+ * cluster prints its circuit-breaker lines (`outbound|9080||reviews.default.svc.cluster.local::default_priority::...`)
+ * even with no host.
+ */
+export function servicesWithClusters(clustersText: string): Set<string> {
+  const services = new Set<string>();
+  for (const m of clustersText.matchAll(/^outbound\|\d+\|[^|]*\|([a-z0-9-]+)\.[^:]*::/gm)) services.add(m[1]!);
+  return services;
+}
+
 /** One poll: for each sidecar, the workloads (by inbound port) it does not list yet; an unreachable admin misses all. */
 export async function missingEndpoints(plan: PortPlan, signal?: AbortSignal): Promise<MissingEndpoints[]> {
   return (await Promise.all(plan.workloads.map(async (ports, i): Promise<MissingEndpoints> => {
     let known = new Set<number>();
+    let services: Set<string> | null = null;
     let answered = false;
     try {
       const res = await fetch(`http://127.0.0.1:${ports.admin}/clusters`, { signal: requestSignal(signal, 5000) });
       if (res.status === 200) {
-        known = healthyPorts(await res.text());
+        const text = await res.text();
+        known = healthyPorts(text);
+        services = servicesWithClusters(text);
         answered = true;
       }
     } catch {
       // not answering yet: it knows nothing
     }
-    const missing = plan.workloads.flatMap((w, j) => (known.has(w.inbound) ? [] : [workloadName(j)]));
+    // No outbound cluster at all is no config yet (a scoped sidecar still has some): wait for every workload then.
+    const expected = (j: number): boolean => services === null || services.size === 0 || services.has(WORKLOADS[j]!.service);
+    const missing = plan.workloads.flatMap((w, j) => (!expected(j) || known.has(w.inbound) ? [] : [workloadName(j)]));
     return { sidecar: `${workloadName(i)} sidecar`, missing, answered };
   }))).filter((m) => m.missing.length > 0);
 }
@@ -80,6 +98,6 @@ export async function waitForEndpoints(plan: PortPlan, timeoutMs: number, signal
 /** Takes what was missing when the wait ran out; returns the demo's warning line for each sidecar. */
 export function missingEndpointWarnings(missing: readonly MissingEndpoints[], waitedMs: number): string[] {
   return missing.map((m) => (m.answered
-    ? `isthmus up: warning: after ${waitedMs / 1000} s the ${m.sidecar} still has no endpoint for ${m.missing.join(', ')}; requests routed there fail until it does\n`
+    ? `isthmus up: warning: after ${waitedMs / 1000} s the ${m.sidecar} has a cluster but still no endpoint for ${m.missing.join(', ')}; requests it routes there fail until it does\n`
     : `isthmus up: warning: after ${waitedMs / 1000} s the ${m.sidecar}'s admin port does not answer /clusters (is it restarting?); requests through it may fail\n`));
 }

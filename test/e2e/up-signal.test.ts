@@ -1,10 +1,12 @@
 // Ctrl-C while `isthmus up` waits for its sidecars to learn every endpoint
 // (examples/up/endpoint-convergence.ts) stops the demo at once. The wait used
 // to go on polling the sidecars being stopped until its 60 s ran out, print a
-// warning that each of them "still has no endpoint", then poll the app URL for
+// warning that each of them still had no endpoint, then poll the app URL for
 // two minutes more before the process exited. A Sidecar resource scoping
-// ratings' egress to details keeps the wait from converging (ratings' sidecar
-// never lists the other workloads), so the signal surely arrives during it.
+// ratings' egress to a host that does not exist keeps the wait from
+// converging (ratings' sidecar then has no outbound cluster at all, which the
+// wait takes for a sidecar with no config yet), so the signal surely arrives
+// during it.
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +38,7 @@ describe('isthmus up, stopped while it waits for the endpoints', () => {
     cpSync(join(ROOT, 'examples', 'bookinfo'), configDir, { recursive: true });
     writeFileSync(join(configDir, 'ratings-sidecar.yaml'), [
       'apiVersion: networking.istio.io/v1beta1', 'kind: Sidecar', 'metadata: {name: ratings, namespace: default}', 'spec:',
-      '  workloadSelector: {labels: {app: ratings}}', '  egress:', '  - hosts: ["./details.default.svc.cluster.local"]', '',
+      '  workloadSelector: {labels: {app: ratings}}', '  egress:', '  - hosts: ["./nothing.default.svc.cluster.local"]', '',
     ].join('\n'));
 
     const from = await freeDemoPorts();
@@ -72,7 +74,7 @@ describe('isthmus up, stopped while it waits for the endpoints', () => {
       expect(code, up.output()).toBe(0);
       expect(Date.now() - signalled).toBeLessThan(25_000);
       expect(up.output()).toContain('SIGINT: stopping the demo...');
-      expect(up.output()).not.toMatch(/still has no endpoint|admin port does not answer|did not answer through the sidecars/);
+      expect(up.output()).not.toMatch(/still no endpoint|admin port does not answer|did not answer through the sidecars/);
       await waitFor('every child gone', async () => (children.every((pid) => !isAlive(pid)) ? true : null), 5000).catch(() => undefined);
       expect(children.filter(isAlive)).toEqual([]);
     } finally {

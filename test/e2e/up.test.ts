@@ -60,7 +60,7 @@ describe('isthmus up (the Bookinfo demo)', () => {
       expect(appUrl).toBe(`http://127.0.0.1:${from}/productpage`);
       // The URLs come once every sidecar lists every workload, so no first page meets a version not yet pushed.
       expect(await missingEndpoints(planPorts(from))).toEqual([]);
-      expect(up.output(), up.output()).not.toMatch(/still has no endpoint|admin port does not answer|could not apply config/);
+      expect(up.output(), up.output()).not.toMatch(/still no endpoint|admin port does not answer|could not apply config/);
       expect(up.output()).toContain(`Dashboard:  http://127.0.0.1:${from + 1}/dashboard`);
       expect(up.output()).toContain(join(configDir, 'reviews-split.yaml'));
       expect(up.output()).toContain("curl -s -H 'end-user: jason'");
@@ -127,7 +127,7 @@ describe('isthmus up (the Bookinfo demo)', () => {
     try {
       await waitFor('the App URL', async () => (up.output().includes('App:') ? true : null), 120_000);
       expect(up.output()).toContain('Demo traffic: 3 requests a second');
-      expect(up.output(), up.output()).not.toMatch(/still has no endpoint|admin port does not answer|could not apply config/);
+      expect(up.output(), up.output()).not.toMatch(/still no endpoint|admin port does not answer|could not apply config/);
       const children = processTree(demo.pid!).filter((pid) => pid !== demo.pid);
       expect(children.length).toBeGreaterThanOrEqual(13);
       demo.kill('SIGKILL');

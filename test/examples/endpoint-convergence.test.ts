@@ -11,10 +11,13 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-/** Each sidecar's admin answers /clusters listing these inbound ports as healthy hosts of a cluster named with '::'. */
-async function admins(plan: PortPlan, listed: readonly number[]): Promise<void> {
-  const text = listed.map((p) => `outbound|9080||svc::x::127.0.0.1:${p}::health_flags::healthy\n`).join('')
-    + 'outbound|9080||svc::default_priority::max_connections::1024\n';
+const SERVICES = ['productpage', 'details', 'reviews', 'ratings'];
+const cluster = (service: string): string => `outbound|9080||${service}.default.svc.cluster.local`;
+
+/** Each sidecar's admin answers /clusters: a cluster per service in `services`, these inbound ports its healthy hosts. */
+async function admins(plan: PortPlan, listed: readonly number[], services: readonly string[] = SERVICES): Promise<void> {
+  const text = services.map((s) => `${cluster(s)}::default_priority::max_connections::1024\n`).join('')
+    + listed.map((p) => `${cluster(services[0]!)}::127.0.0.1:${p}::health_flags::healthy\n`).join('');
   for (const w of plan.workloads) {
     const server = createServer((_req, res) => res.end(text));
     servers.push(server);
@@ -42,6 +45,25 @@ describe("isthmus up's endpoint wait", () => {
     } finally {
       AbortSignal.any = any;
     }
+  });
+
+  it('waits only for the services a sidecar has clusters for (a Sidecar resource may scope the others out)', async () => {
+    const plan = planPorts(await freeDemoPorts());
+    const detailsPort = plan.workloads.find((_, i) => i === 1)!.inbound; // WORKLOADS[1] is details
+    await admins(plan, [detailsPort], ['details']);
+    expect(await missingEndpoints(plan)).toEqual([]);
+  });
+
+  it('names what a sidecar with a cluster for a service still lacks, and waits for everything while it has no cluster at all', async () => {
+    const plan = planPorts(await freeDemoPorts());
+    // Every cluster, hosts for all but reviews v3 (WORKLOADS[4]).
+    await admins(plan, plan.workloads.filter((_, i) => i !== 4).map((w) => w.inbound));
+    const missing = await missingEndpoints(plan);
+    expect(missing).toHaveLength(6);
+    for (const m of missing) expect(m).toMatchObject({ missing: ['reviews-v3'], answered: true });
+    for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+    await admins(plan, [], []);
+    expect((await missingEndpoints(plan)).every((m) => m.missing.length === 6)).toBe(true);
   });
 
   it('ends the wait at once when its signal aborts (Ctrl-C during startup), long before its timeout', async () => {
