@@ -172,7 +172,11 @@ async function measureAccessLogCpu(options: BenchOptions, started: readonly Star
     started.find((s) => s.spec.scenario === 'proxy' && s.spec.label === label && s.running.pids.length > 0 && s.running.exitReport() === null);
   const off = row('isthmus 1w');
   const on = row('isthmus 1w, access log on');
-  if (off === undefined || on === undefined) return undefined; // a --targets selection without both rows
+  if (off === undefined || on === undefined) {
+    // A row that did not start or died during the saturation runs: say so rather than leave the verdict out silently.
+    skipped.push({ target: 'proxy/access log cpu rounds', reason: `the ${off === undefined ? "'isthmus 1w'" : "'isthmus 1w, access log on'"} row is not running` });
+    return undefined;
+  }
   try {
     return await runAccessLogCpu(
       { pid: off.running.pids[0]!, port: off.running.port },
