@@ -14,8 +14,9 @@ export type FetchResult = { readonly ok: true; readonly text: string } | { reado
 /**
  * GETs `url` (http only); resolves with the body as text, or a message naming what went wrong. Never rejects.
  * With a keep-alive `agent` the connection is reused by the next pull (half the CPU of a new one per pull).
+ * `signal` ends it early (a caller that is shutting down), as a failure.
  */
-export function fetchText(url: URL, limits: FetchLimits, agent?: Agent): Promise<FetchResult> {
+export function fetchText(url: URL, limits: FetchLimits, agent?: Agent, signal?: AbortSignal): Promise<FetchResult> {
   return new Promise((resolve) => {
     let settled = false;
     const finish = (r: FetchResult): void => {
@@ -25,7 +26,7 @@ export function fetchText(url: URL, limits: FetchLimits, agent?: Agent): Promise
       resolve(r);
     };
     const headers = agent === undefined ? { accept: 'text/plain, application/json', connection: 'close' } : { accept: 'text/plain, application/json' };
-    const req = request(url, { method: 'GET', agent: agent ?? false, headers }, (res) => {
+    const req = request(url, { method: 'GET', agent: agent ?? false, headers, ...(signal === undefined ? {} : { signal }) }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         finish({ ok: false, message: `HTTP ${res.statusCode ?? '?'}` });

@@ -7,6 +7,7 @@
 // version is reachable; each sidecar's own /clusters does. A service a
 // sidecar has no cluster for (an Istio Sidecar resource scoped it out) is
 // not waited for.
+import { fetchText, type FetchLimits } from '../../control/dashboard/metrics-fetch.js';
 import type { PortPlan } from './port-plan.js';
 import { WORKLOADS } from './port-plan.js';
 
@@ -19,6 +20,9 @@ export function requestSignal(signal: AbortSignal | undefined, timeoutMs: number
   const timeout = AbortSignal.timeout(timeoutMs);
   return signal === undefined || typeof AbortSignal.any !== 'function' ? timeout : AbortSignal.any([signal, timeout]);
 }
+
+/** One /clusters read: the six sidecars' lists are a few KB; a stalled or flooding admin port is given up on. */
+const CLUSTERS_FETCH: FetchLimits = Object.freeze({ timeoutMs: 5000, maxBytes: 4 * 1024 * 1024 });
 
 /** A sidecar and the workloads whose endpoints it does not list yet. */
 export interface MissingEndpoints {
@@ -54,17 +58,13 @@ export async function missingEndpoints(plan: PortPlan, signal?: AbortSignal): Pr
     let known = new Set<number>();
     let services: Set<string> | null = null;
     let answered = false;
-    try {
-      const res = await fetch(`http://127.0.0.1:${ports.admin}/clusters`, { signal: requestSignal(signal, 5000) });
-      if (res.status === 200) {
-        const text = await res.text();
-        known = healthyPorts(text);
-        services = servicesWithClusters(text);
-        answered = true;
-      }
-    } catch {
-      // not answering yet: it knows nothing
-    }
+    // Bounded like the dashboard's pulls: whatever listens on an admin port, the body is capped and the wait timed.
+    const res = await fetchText(new URL(`http://127.0.0.1:${ports.admin}/clusters`), CLUSTERS_FETCH, undefined, signal);
+    if (res.ok) {
+      known = healthyPorts(res.text);
+      services = servicesWithClusters(res.text);
+      answered = true;
+    } // else not answering yet: it knows nothing
     // No outbound cluster at all is no config yet (a scoped sidecar still has some): wait for every workload then.
     const expected = (j: number): boolean => services === null || services.size === 0 || services.has(WORKLOADS[j]!.service);
     const missing = plan.workloads.flatMap((w, j) => (!expected(j) || known.has(w.inbound) ? [] : [workloadName(j)]));

@@ -66,6 +66,26 @@ describe("isthmus up's endpoint wait", () => {
     expect((await missingEndpoints(plan)).every((m) => m.missing.length === 6)).toBe(true);
   });
 
+  it('gives up on an admin port that answers /clusters with more than 4 MiB (something else listening there)', async () => {
+    const plan = planPorts(await freeDemoPorts());
+    await admins(plan, plan.workloads.map((w) => w.inbound));
+    const flooder = servers.splice(0, 1)[0]!; // the first sidecar's admin: replaced by one that never stops sending
+    await new Promise((r) => flooder.close(r));
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const flood = createServer((_req, res) => {
+      const more = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', more);
+      };
+      more();
+    });
+    servers.push(flood);
+    await new Promise<void>((r) => flood.listen(plan.workloads[0]!.admin, '127.0.0.1', r));
+    const missing = await missingEndpoints(plan);
+    expect(missing).toHaveLength(1);
+    expect(missing[0]).toMatchObject({ sidecar: 'productpage-v1 sidecar', answered: false });
+  });
+
   it('ends the wait at once when its signal aborts (Ctrl-C during startup), long before its timeout', async () => {
     const plan = planPorts(await freeDemoPorts());
     await admins(plan, [plan.workloads[1]!.inbound]);
