@@ -119,16 +119,22 @@ export class DataPlane {
       // fails (as if they had been applied in turn). Older ones may be pruned from the store by now (it keeps
       // KEPT_CONFIG_VERSIONS), which is no failure: they were superseded.
       const waiting = this.waitingForImport;
+      // The first waiter of a batch takes the one continuation; later ones only join the list it reads.
+      const first = waiting.length === 0;
       if (!waiting.includes(version)) waiting.push(version);
       waiting.sort((a, b) => a - b);
       if (waiting.length > KEPT_CONFIG_VERSIONS) waiting.splice(0, waiting.length - KEPT_CONFIG_VERSIONS);
-      loading.then(
-        () => this.applyAfterImport(),
-        (err: unknown) => {
-          this.waitingForImport = [];
-          this.post({ type: 'config-failed', version, error: `loading the modules it uses failed: ${err instanceof Error ? err.message : String(err)}` });
-        },
-      );
+      if (first) {
+        loading.then(
+          () => this.applyAfterImport(),
+          (err: unknown) => {
+            const failed = this.waitingForImport;
+            this.waitingForImport = [];
+            const error = `loading the modules it uses failed: ${err instanceof Error ? err.message : String(err)}`;
+            for (const v of failed) this.post({ type: 'config-failed', version: v, error });
+          },
+        );
+      }
       return;
     }
     try {
