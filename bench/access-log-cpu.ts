@@ -72,7 +72,8 @@ export async function runAccessLogCpu(
     settleMs: 300,
     ...(options.pin === undefined ? {} : { pin: options.pin }),
     ...(options.nodeClient === undefined ? {} : { nodeClient: options.nodeClient }),
-  }, (line) => log(line.replace(/^tracing cpu round/, 'access log cpu round').replace(/^bench: tracing cpu rounds/, 'bench: access log cpu rounds')));
+    name: 'access log cpu',
+  }, log);
   const [offRow, onRow] = report.rows;
   const added = onRow!.rounds_cpu_us.map((v, i) => v - offRow!.rounds_cpu_us[i]!);
   const addedSpread = spreadOf(added);

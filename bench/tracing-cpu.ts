@@ -51,6 +51,8 @@ export interface TracingCpuOptions {
   readonly pin?: boolean;
   /** Wait after a round's last answer (the reporter's 1 s flush timer sends the last batch). */
   readonly settleMs?: number;
+  /** What the log lines and errors call these rounds (default 'tracing cpu'; the access log's rounds reuse them). */
+  readonly name?: string;
 }
 
 export interface TracingCpuRow {
@@ -196,18 +198,19 @@ interface Measured {
 /** takes the tracing targets (started), the options and a log; runs the rounds and returns the rows and ratios. */
 export async function runTracingCpu(targets: readonly TracingCpuTarget[], options: TracingCpuOptions, log: (line: string) => void): Promise<TracingCpuReport> {
   const settleMs = options.settleMs ?? 1300;
+  const name = options.name ?? 'tracing cpu';
   const pinning = options.pin === false ? 'not pinned' : pin(targets, options.helperPids);
-  log(`bench: tracing cpu rounds: ${pinning}`);
+  log(`bench: ${name} rounds: ${pinning}`);
   const perf = targets.length > 0 ? perfEvents(targets[0]!.pid) : { reason: 'no targets' };
   const perfText = 'events' in perf ? `perf counts ${perf.events.join(', ')}` : perf.reason;
-  log(`bench: tracing cpu rounds: ${perfText}`);
+  log(`bench: ${name} rounds: ${perfText}`);
   const measured = new Map<TracingCpuTarget, Measured>(targets.map((t) => [t, { cpuUs: [], busy: [], statUs: [], instructions: [], spans: 0 }]));
   const timeoutMs = Math.max(60_000, options.requests * 5);
   // h2load (C) when installed: a Node client costs about as much CPU per request as the proxy, so on 2 cores it
   // (not the proxy) was the bottleneck and the proxy idled a third of the time, batching less.
   const h2load = options.nodeClient === true ? null : findPeerBinary('h2load' as 'wrk');
   const client = h2load !== null ? 'h2load --h1' : options.nodeClient === true ? 'a Node client' : 'a Node client (h2load is not installed; Debian: nghttp2-client)';
-  log(`bench: tracing cpu rounds: load from ${client}`);
+  log(`bench: ${name} rounds: load from ${client}`);
   const send = (port: number, n: number): Promise<FixedCountResult> =>
     h2load === null ? sendFixedCount(port, n, options.connections, timeoutMs) : sendFixedCountH2load(h2load, port, n, options.connections, timeoutMs);
   // Warm-up: JIT, connections, the reporter's first report; not measured.
@@ -227,7 +230,7 @@ export async function runTracingCpu(targets: readonly TracingCpuTarget[], option
       const stat0 = statSeconds(t.pid);
       const sent = await send(t.port, options.requests);
       const nsSent = threadRunNs(t.pid);
-      if (sent.non2xx > 0) throw new Error(`tracing cpu: ${t.label} answered ${sent.non2xx} of ${options.requests} requests with a non-2xx status`);
+      if (sent.non2xx > 0) throw new Error(`${name}: ${t.label} answered ${sent.non2xx} of ${options.requests} requests with a non-2xx status`);
       // The last partial batch goes out on the reporter's flush timer: its JSON and write belong to this round.
       await sleep(settleMs);
       const ns1 = threadRunNs(t.pid);
@@ -243,7 +246,7 @@ export async function runTracingCpu(targets: readonly TracingCpuTarget[], option
     };
     if (options.together === true) await Promise.all(order.map(measure));
     else for (const t of order) await measure(t);
-    log(`tracing cpu round ${round}/${options.rounds}: ${parts.join(', ')}`);
+    log(`${name} round ${round}/${options.rounds}: ${parts.join(', ')}`);
   }
   const requests = options.rounds * options.requests;
   const rows: TracingCpuRow[] = targets.map((t) => {
