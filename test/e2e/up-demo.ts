@@ -1,6 +1,9 @@
 // Shared by the `isthmus up` tests: a free port range for the whole demo and
 // the demo's CLI started with its output collected.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { busyPorts, planPorts } from '../../examples/up/port-plan.js';
 import { ROOT } from './harness.js';
 
@@ -26,4 +29,21 @@ export function startUpDemo(args: readonly string[]): UpDemo {
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   return { process: child, output: () => text };
+}
+
+/** Whether a process is still there (signal 0). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A copy of examples/bookinfo in a new temp folder (the caller removes it), for a demo whose config a test edits. */
+export function bookinfoCopy(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cpSync(join(ROOT, 'examples', 'bookinfo'), dir, { recursive: true });
+  return dir;
 }

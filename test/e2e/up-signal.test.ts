@@ -7,24 +7,14 @@
 // converging (ratings' sidecar then has no outbound cluster at all, which the
 // wait takes for a sidecar with no config yet), so the signal surely arrives
 // during it.
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processTree } from '../../bench/process-sampler.js';
 import { missingEndpoints } from '../../examples/up/endpoint-convergence.js';
 import { planPorts } from '../../examples/up/port-plan.js';
-import { ROOT, waitFor } from './harness.js';
-import { freeDemoPorts, startUpDemo } from './up-demo.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { waitFor } from './harness.js';
+import { bookinfoCopy, freeDemoPorts, isAlive, startUpDemo } from './up-demo.js';
 
 const temps: string[] = [];
 afterAll(() => {
@@ -33,9 +23,8 @@ afterAll(() => {
 
 describe('isthmus up, stopped while it waits for the endpoints', () => {
   it('exits within seconds on SIGINT, with no warning about endpoints and no child left', async () => {
-    const configDir = mkdtempSync(join(tmpdir(), 'isthmus-up-signal-'));
+    const configDir = bookinfoCopy('isthmus-up-signal-');
     temps.push(configDir);
-    cpSync(join(ROOT, 'examples', 'bookinfo'), configDir, { recursive: true });
     writeFileSync(join(configDir, 'ratings-sidecar.yaml'), [
       'apiVersion: networking.istio.io/v1beta1', 'kind: Sidecar', 'metadata: {name: ratings, namespace: default}', 'spec:',
       '  workloadSelector: {labels: {app: ratings}}', '  egress:', '  - hosts: ["./nothing.default.svc.cluster.local"]', '',

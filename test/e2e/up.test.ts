@@ -3,24 +3,14 @@
 // examples/bookinfo; the page answers through the sidecars with reviews from
 // the versions of the split; an edit of the copied split moves the traffic;
 // end-user jason gets the ratings fault; SIGINT leaves no process behind.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processTree } from '../../bench/process-sampler.js';
-import { ROOT, waitFor } from './harness.js';
+import { waitFor } from './harness.js';
 import { missingEndpoints } from '../../examples/up/endpoint-convergence.js';
 import { planPorts } from '../../examples/up/port-plan.js';
-import { freeDemoPorts, startUpDemo } from './up-demo.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { bookinfoCopy, freeDemoPorts, isAlive, startUpDemo } from './up-demo.js';
 
 interface Page { status: number; version: string | null; text: string }
 
@@ -37,9 +27,8 @@ afterAll(() => {
 
 describe('isthmus up (the Bookinfo demo)', () => {
   it('answers through the sidecars, follows an edit of the split, faults jason, and SIGINT stops every process', async () => {
-    const configDir = mkdtempSync(join(tmpdir(), 'isthmus-up-config-'));
+    const configDir = bookinfoCopy('isthmus-up-config-');
     temps.push(configDir);
-    cpSync(join(ROOT, 'examples', 'bookinfo'), configDir, { recursive: true });
     const from = await freeDemoPorts();
     const up = startUpDemo(['--no-traffic', '--ports-from', String(from), '--config-dir', configDir]);
     const demo = up.process;
