@@ -41,19 +41,41 @@ export function detailOf(record: Record<string, unknown>): string {
   return typeof message === 'string' ? message : '';
 }
 
+/** Longest echoed message or cause: the demo's output stays readable whatever a child logged. */
+const MAX_ECHO_CHARS = 2000;
+
+/**
+ * Text for the terminal: control characters (a CR or LF that would start a line of its own, ESC sequences that
+ * would drive the terminal) written as \xNN, and cut at MAX_ECHO_CHARS. A child's message or cause can carry what a
+ * peer sent it (a NACK message, a header value).
+ */
+export function printable(text: string): string {
+  const cut = text.length > MAX_ECHO_CHARS ? `${text.slice(0, MAX_ECHO_CHARS)}...` : text;
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return cut.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * Takes a child's name and one output line; returns what the demo echoes of it (a warning or error record with its
+ * cause, or a plain line that is not a known notice), or null for a line the demo keeps quiet.
+ */
+export function problemLine(name: string, line: string): string | null {
+  const record = parseJsonLine(line);
+  if (record === undefined) {
+    // Node's own deprecation notices (the TLS client's servername on 127.0.0.1) are not the demo's business.
+    return line.trim() !== '' && !/ ready on |DeprecationWarning|--trace-deprecation/.test(line) ? `${name}: ${printable(line)}` : null;
+  }
+  if (typeof record.level !== 'number' || record.level < 40) return null;
+  const why = detailOf(record);
+  const msg = typeof record.msg === 'string' ? record.msg : line;
+  return `${name} ${record.level >= 50 ? 'error' : 'warning'}: ${printable(msg)}${why === '' ? '' : ` (${printable(why)})`}`;
+}
+
 /** Echoes a child's warnings and errors (pino level >= 40), prefixed with its name; info lines stay quiet. */
 function echoProblems(name: string): (line: string) => void {
   return (line) => {
-    const record = parseJsonLine(line);
-    if (record === undefined) {
-      // Node's own deprecation notices (the TLS client's servername on 127.0.0.1) are not the demo's business.
-      if (line.trim() !== '' && !/ ready on |DeprecationWarning|--trace-deprecation/.test(line)) process.stderr.write(`${name}: ${line}\n`);
-      return;
-    }
-    if (typeof record.level === 'number' && record.level >= 40) {
-      const why = detailOf(record);
-      process.stderr.write(`${name} ${record.level >= 50 ? 'error' : 'warning'}: ${typeof record.msg === 'string' ? record.msg : line}${why === '' ? '' : ` (${why})`}\n`);
-    }
+    const text = problemLine(name, line);
+    if (text !== null) process.stderr.write(`${text}\n`);
   };
 }
 
