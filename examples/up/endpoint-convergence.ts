@@ -11,16 +11,6 @@ import { fetchText, type FetchLimits } from '../../control/dashboard/metrics-fet
 import type { PortPlan } from './port-plan.js';
 import { WORKLOADS } from './port-plan.js';
 
-/**
- * Takes the caller's abort signal and a timeout; returns a signal that aborts on either. Node 20.0-20.2 (package.json
- * allows them) have no AbortSignal.any: there the timeout alone bounds a request, and the caller's signal is checked
- * between requests.
- */
-export function requestSignal(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return signal === undefined || typeof AbortSignal.any !== 'function' ? timeout : AbortSignal.any([signal, timeout]);
-}
-
 /** One /clusters read: the six sidecars' lists are a few KB; a stalled or flooding admin port is given up on. */
 const CLUSTERS_FETCH: FetchLimits = Object.freeze({ timeoutMs: 5000, maxBytes: 4 * 1024 * 1024 });
 

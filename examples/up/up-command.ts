@@ -12,7 +12,8 @@ import { helpText, parseCommandOptions } from '../../src/cli/options.js';
 import { packageRoot } from '../../src/process/compiled-path.js';
 import { parseJsonLine } from '../../src/process/managed-process.js';
 import { binNodeFlags, isthmusCommand } from '../../src/process/proxy-process.js';
-import { missingEndpointWarnings, requestSignal, waitForEndpoints } from './endpoint-convergence.js';
+import { fetchText, type FetchLimits } from '../../control/dashboard/metrics-fetch.js';
+import { missingEndpointWarnings, waitForEndpoints } from './endpoint-convergence.js';
 import { LoadGenerator } from './load-generator.js';
 import { busyPorts, planPorts, WORKLOADS, type PortPlan } from './port-plan.js';
 import { Supervisor } from './supervisor.js';
@@ -26,6 +27,8 @@ const ROOT = packageRoot(fileURLToPath(new URL('.', import.meta.url)));
 const MESH_READY_MS = 120_000;
 /** How long the sidecars may take to learn every workload's endpoint before the demo goes on with a warning. */
 const ENDPOINTS_MS = 60_000;
+/** One poll of the app's page (a few KB), bounded like every other read of the demo's ports. */
+const PAGE_FETCH: FetchLimits = Object.freeze({ timeoutMs: 5000, maxBytes: 4 * 1024 * 1024 });
 /** How long one process may take to print its ready line (a busy machine is slow: the CA makes its root at first start). */
 const PROCESS_READY_MS = 120_000;
 
@@ -101,14 +104,9 @@ async function waitForMesh(appUrl: string, timeoutMs: number, signal: AbortSigna
   let last = 'no answer yet';
   while (Date.now() < deadline) {
     signal.throwIfAborted();
-    try {
-      const res = await fetch(appUrl, { signal: requestSignal(signal, 5000) });
-      const text = await res.text();
-      if (res.status === 200 && /id="reviews-version">reviews-v\d/.test(text) && !text.includes('details-error')) return;
-      last = res.status === 200 ? 'the page came back without details or reviews' : `status ${res.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
+    const res = await fetchText(new URL(appUrl), PAGE_FETCH, undefined, signal);
+    if (res.ok && /id="reviews-version">reviews-v\d/.test(res.text) && !res.text.includes('details-error')) return;
+    last = res.ok ? 'the page came back without details or reviews' : res.message;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`the app did not answer through the sidecars within ${timeoutMs / 1000} s (${last})`);
