@@ -3,6 +3,7 @@
 // outbound queue and event room are bounded as on the server side.
 #include "h2_client_session.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -17,6 +18,16 @@ namespace {
 constexpr size_t kMaxRequestHeaders = 512;
 
 H2ClientSession* Self(void* user_data) { return static_cast<H2ClientSession*>(static_cast<H2SessionBase*>(user_data)); }
+
+// Tests only: ISTHMUS_TEST_H2_FIRST_STREAM_ID (an odd id up to 2^31-1) starts each upstream session's stream ids
+// there, so a test reaches their end in a few requests instead of a billion. 0 (unset or not such an id): from 1.
+int32_t FirstStreamIdForTests() {
+  const char* v = std::getenv("ISTHMUS_TEST_H2_FIRST_STREAM_ID");
+  if (v == nullptr) return 0;
+  char* end = nullptr;
+  const long long id = std::strtoll(v, &end, 10);
+  return *end == 0 && id > 1 && id <= 0x7fffffff && (id & 1) == 1 ? static_cast<int32_t>(id) : 0;
+}
 
 bool Is(const uint8_t* s, size_t len, const char* lit) {
   const size_t n = std::strlen(lit);
@@ -48,7 +59,10 @@ bool H2ClientSession::Start() {
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings_.initial_stream_window},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings_.max_header_list},
   };
-  return Open(cbs, false, iv, 3);
+  if (!Open(cbs, false, iv, 3)) return false;
+  static const int32_t first_id = FirstStreamIdForTests();
+  if (first_id > 0) nghttp2_session_set_next_stream_id(session_.get(), first_id);
+  return true;
 }
 
 int64_t H2ClientSession::Receive(const uint8_t* data, size_t len) {

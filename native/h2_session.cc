@@ -253,7 +253,11 @@ int H2Session::OnStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, 
   H2Session* self = Self(user_data);
   const H2Stream* st = self->Find(id);
   if (st == nullptr) return 0;
-  const bool premature = error_code != NGHTTP2_NO_ERROR && !(st->out_ended && st->out.size() == 0);
+  // A stream the proxy reset itself (its upstream broke, a flush timeout) is not the client's doing: counted as the
+  // client's, a broken upstream's resets alone ended the client's connection with ENHANCE_YOUR_CALM (Envoy leaves
+  // internally reset streams out of its premature-reset rule too).
+  const bool premature =
+      error_code != NGHTTP2_NO_ERROR && !st->local_reset && !(st->out_ended && st->out.size() == 0);
   if (premature) {
     self->sink_->counters[kCntRxReset]++;
     self->premature_resets_++;

@@ -91,7 +91,9 @@ void H2SessionBase::EndBody(H2StreamIo* st, const char* block, size_t len) {
 }
 
 void H2SessionBase::Reset(int32_t stream_id, uint32_t code) {
-  if (FindIo(stream_id) == nullptr) return;
+  H2StreamIo* st = FindIo(stream_id);
+  if (st == nullptr) return;
+  st->local_reset = true;
   nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, stream_id, code);
   MarkH2Dirty(this, handle_);
 }

@@ -46,6 +46,7 @@ struct H2StreamIo {
   bool want_drain = false;     // Write answered "over the limit": report DRAIN once it empties
   bool reading = true;         // JS takes the incoming body now
   bool header_overflow = false;
+  bool local_reset = false;    // the proxy reset it (Reset): its close is not the peer's premature reset
   int32_t unconsumed = 0;      // body bytes received while paused: the window opens for them on resume
 };
 

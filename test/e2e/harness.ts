@@ -150,6 +150,8 @@ export interface ProxyOptions {
   /** 'file' writes it to `access.log` in the proxy's temp dir. Default 'off'. */
   readonly accessLog?: 'off' | 'stdout' | 'file';
   readonly readyTimeoutMs?: number;
+  /** Environment variables for the proxy, on top of the runner's minus ISTHMUS_* (isthmus-process.ts cleanEnv). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface RunningProxy {
@@ -200,7 +202,7 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   if (o.control !== undefined) source.push('--control', o.control);
   const args = ['proxy', ...source, '--admin-port', '0', '--data-dir', o.dataDir ?? join(dir, 'data'),
     '--workers', String(o.workers ?? 1), '--access-log', accessLog, ...transportArgs(o.args ?? []), ...(o.args ?? [])];
-  const proc = await spawnIsthmus(args, { cwd: ROOT, readyMsg: 'proxy ready', readyTimeoutMs: o.readyTimeoutMs }).catch((err: unknown) => {
+  const proc = await spawnIsthmus(args, { cwd: ROOT, readyMsg: 'proxy ready', readyTimeoutMs: o.readyTimeoutMs, env: o.env }).catch((err: unknown) => {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   });

@@ -5,7 +5,11 @@
 // flood. Each ends that connection with GOAWAY and a counter in
 // /stats/prometheus, and the proxy goes on serving other clients. Header
 // names and values with CR, LF or NUL never reach the HTTP/1.1 upstream.
+// Streams the proxy itself resets (its upstream broke mid-response) are not
+// the client's premature resets: they never end the client's connection.
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, hcmListener, metricSum, prefixRoute, startProxy, startUpstream, type RunningProxy, type Upstream } from './harness.js';
 import { staticCluster } from '../support/tls-bootstrap.js';
@@ -14,6 +18,8 @@ import { CONTINUATION, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, PING, ra
 const ENHANCE_YOUR_CALM = 0xb;
 
 let upstream: Upstream;
+/** An HTTP/1.1 upstream that promises 100 bytes, sends 5 and closes: every response through it breaks mid-body. */
+let broken: net.Server;
 let proxy: RunningProxy;
 
 /** An HPACK block for GET / with one literal header (no indexing, no Huffman; lengths < 127). */
@@ -85,11 +91,16 @@ async function stillServes(port: number): Promise<number> {
 }
 
 function listener(name: string, http2Options: Record<string, unknown>): Record<string, unknown> {
-  return hcmListener(name, [prefixRoute('/', 'up')], { hcm: { codec_type: 'HTTP2', http2_protocol_options: http2Options } });
+  return hcmListener(name, [prefixRoute('/broken', 'broken'), prefixRoute('/', 'up')], { hcm: { codec_type: 'HTTP2', http2_protocol_options: http2Options } });
 }
 
 beforeAll(async () => {
   upstream = await startUpstream((_req, res) => res.end('ok'));
+  broken = net.createServer((sock) => {
+    sock.on('error', () => {});
+    sock.once('data', () => sock.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nhello'));
+  });
+  await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
   proxy = await startProxy({
     bootstrap: {
       static_resources: {
@@ -98,7 +109,7 @@ beforeAll(async () => {
           listener('control', { max_outbound_control_frames: 200 }),
           listener('defaults', {}),
         ],
-        clusters: [staticCluster('up', upstream.port)],
+        clusters: [staticCluster('up', upstream.port), staticCluster('broken', (broken.address() as AddressInfo).port)],
       },
     },
   });
@@ -107,6 +118,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   await upstream?.close();
+  broken?.close();
 });
 
 describe('native HTTP/2 defences', () => {
@@ -169,4 +181,32 @@ describe('native HTTP/2 defences', () => {
     }
     expect(await stillServes(port)).toBe(200);
   }, 60_000);
+
+  it('streams the proxy resets because their upstream broke mid-body are not the client\'s premature resets: its connection stays', async () => {
+    const rxResetBefore = metricSum((await admin(proxy, '/stats/prometheus')).body, 'isthmus_worker_downstream_http2_rx_reset_total');
+    const session = http2.connect(`http://127.0.0.1:${proxy.ports.get('defaults')!}`);
+    session.on('error', () => {});
+    let goaway = -1;
+    session.on('goaway', (code) => (goaway = code));
+    // Past Envoy's rule's threshold (100 streams), every one of them reset by the proxy (INTERNAL_ERROR).
+    const codes = await Promise.all(Array.from({ length: 150 }, (_, i) => new Promise<number>((resolve) => {
+      const s = session.request({ ':path': `/broken/${i}` });
+      s.on('error', () => {});
+      s.resume();
+      s.on('close', () => resolve(s.rstCode ?? -1));
+    })));
+    expect(goaway).toBe(-1); // no ENHANCE_YOUR_CALM: the client reset nothing
+    expect(codes.filter((c) => c !== http2.constants.NGHTTP2_INTERNAL_ERROR)).toEqual([]);
+    const next = await new Promise<number>((resolve, reject) => {
+      const s = session.request({ ':path': '/ok' });
+      s.on('response', (h) => resolve(Number(h[':status'])));
+      s.on('error', reject);
+      s.resume();
+    });
+    expect(next).toBe(200);
+    session.close();
+    const stats = (await admin(proxy, '/stats/prometheus')).body;
+    expect(metricSum(stats, 'isthmus_worker_downstream_http2_too_many_premature_resets_total')).toBe(0);
+    expect(metricSum(stats, 'isthmus_worker_downstream_http2_rx_reset_total')).toBe(rxResetBefore); // the client reset none
+  }, 30_000);
 });

@@ -37,11 +37,13 @@ export interface SpawnOptions {
   /** The `msg` of the log line that says the process serves. */
   readonly readyMsg: string;
   readonly readyTimeoutMs?: number;
+  /** Variables set on top of cleanEnv() (a test's own ISTHMUS_TEST_* knobs). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Starts `isthmus <args>` and resolves once it logs `readyMsg`; if it exits or times out first, it is killed and this rejects with its output. */
 export async function spawnIsthmus(args: readonly string[], o: SpawnOptions): Promise<IsthmusProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...cleanEnv(), ...o.env } });
   const lines: LogLine[] = [];
   let stderr = '';
   let partial = '';

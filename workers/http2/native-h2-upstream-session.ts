@@ -100,6 +100,13 @@ export class NativeH2UpstreamSession implements SocketOwner, H2EventTarget {
     this.streams.delete(id);
   }
 
+  /** Its last stream id went out: no new stream (the pool opens another session); closed when its streams end. */
+  streamIdsSpent(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.owner.sessionGone(this);
+  }
+
   /** A pending stream gave up before the connection was up. */
   forget(stream: NativeH2UpstreamStream): void {
     const i = this.pending.indexOf(stream);

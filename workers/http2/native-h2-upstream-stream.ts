@@ -18,6 +18,8 @@ import { HEAD_SHAPE } from './router-head-shape.js';
 import { TRAILER_BLOCK, allowedTrailers, mayBeTrailer } from './h1-trailer-block.js';
 
 const NGHTTP2_CANCEL = 8;
+/** A client's last stream id (ids are odd, up to 2^31-1): past it nghttp2 opens no stream on the connection. */
+const LAST_STREAM_ID = 0x7fffffff;
 /** The addon's event arena (response heads, trailers, copied DATA), set once the first session exists. */
 let arenaBuf: Buffer | null = null;
 
@@ -116,7 +118,7 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
         this.moveToAnotherSession();
         return;
       }
-      // Out of stream ids, or a header block nghttp2 refused: the request fails.
+      // A header block nghttp2 refused: the request fails. (Spent ids retire the session first: streamIdsSpent.)
       process.nextTick(failProtocol, this);
       return;
     }
@@ -124,6 +126,10 @@ export class NativeH2UpstreamStream extends H2UpstreamAttempt<NativeH2UpstreamSe
     this.id = id;
     this.wire = this.session;
     this.session.track(id, this);
+    // Its last stream: the session takes no more (streams already bound to it move on, as after a GOAWAY). Kept
+    // open, every later request would fail there until the upstream closed the connection: after 2^30 requests,
+    // a day or so of a busy sidecar's one connection.
+    if (id === LAST_STREAM_ID) this.session.streamIdsSpent();
     if (this.bodyless) return;
     if (this.sent !== null) for (const b of this.sent) h2cWrite(handle, id, b);
     if (this.ended) h2cEnd(handle, id, this.trailerBlock());
