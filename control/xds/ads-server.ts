@@ -146,6 +146,8 @@ export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = 
   const streamCallbacks = holders?.follow(callbacks) ?? callbacks;
   const settings: AdsStreamSettings = {
     maxResourceNamesPerType: options.maxResourceNamesPerType ?? DEFAULT_STREAM_SETTINGS.maxResourceNamesPerType,
+    // What one SotW request can name: a delta stream holds no more, however many requests it spreads them over.
+    maxResourceNameCharsPerType: options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE,
     ...(options.authenticate !== undefined ? { authenticate: holders!.guard(options.authenticate) } : {}),
   };
   let nextStreamId = 0;

@@ -64,12 +64,17 @@ export interface StreamStatus {
 export interface AdsStreamSettings {
   /** Names one stream may subscribe to (or announce in initial_resource_versions) per type. */
   readonly maxResourceNamesPerType: number;
+  /**
+   * Characters those names may add up to per type. A delta stream's subscriptions grow request by request (SotW
+   * replaces its list, so one request bounds it): without this, 10000 names of a 4 MiB request each were 40 GB.
+   */
+  readonly maxResourceNameCharsPerType: number;
   /** Checks who opens the stream (control/ca/xds-stream-identity.ts); every stream is served when absent. */
   readonly authenticate?: StreamAuthenticator;
 }
 
 /** Istiod and Envoy have no such knob; 10k names per type is far above any real sidecar's need. */
-export const DEFAULT_STREAM_SETTINGS: AdsStreamSettings = Object.freeze({ maxResourceNamesPerType: 10_000 });
+export const DEFAULT_STREAM_SETTINGS: AdsStreamSettings = Object.freeze({ maxResourceNamesPerType: 10_000, maxResourceNameCharsPerType: 4 * 1024 * 1024 });
 
 /** Per stream and type; subclasses add their own fields. */
 export interface TypeState {
