@@ -324,26 +324,35 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
  * fields are camelCase (stringValue) even with keepCase.
  */
 export function structToJson(struct: unknown): Record<string, unknown> {
-  return structFields(struct, 0);
+  return structFields(struct, 0, { left: MAX_METADATA_VALUES });
 }
 
-function structFields(struct: unknown, depth: number): Record<string, unknown> {
+/**
+ * Values (struct fields and list items, at any depth) a node's metadata may have. The stream keeps its metadata for
+ * its life (the dashboard reads ADMIN_PORT and VERSION from it), and a small value costs ~200 bytes as a JS object
+ * entry against ~15 on the wire: 150,000 keys in a 2 MB request held ~32 MB per stream. Istio's sidecars send tens
+ * of keys, plus labels and annotations.
+ */
+export const MAX_METADATA_VALUES = 10_000;
+
+function structFields(struct: unknown, depth: number, budget: { left: number }): Record<string, unknown> {
   const fields = (struct as { fields?: Record<string, unknown> } | undefined)?.fields;
   const out: Record<string, unknown> = {};
   if (fields === undefined || fields === null || typeof fields !== 'object') return out;
-  for (const [key, value] of Object.entries(fields)) out[key] = valueToJson(value, depth);
+  for (const key in fields) out[key] = valueToJson(fields[key], depth, budget);
   return out;
 }
 
-function valueToJson(value: unknown, depth: number): unknown {
+function valueToJson(value: unknown, depth: number, budget: { left: number }): unknown {
+  if (--budget.left < 0) throw new BadRequest(`node.metadata has more than ${MAX_METADATA_VALUES} values (fields and list items)`);
   if (value === null || typeof value !== 'object' || depth > 32) return null;
   const v = value as Record<string, unknown>;
   if (v.stringValue !== undefined) return v.stringValue;
   if (v.numberValue !== undefined) return v.numberValue;
   if (v.boolValue !== undefined) return v.boolValue;
-  if (v.structValue !== undefined) return structFields(v.structValue, depth + 1);
+  if (v.structValue !== undefined) return structFields(v.structValue, depth + 1, budget);
   const list = (v.listValue as { values?: unknown[] } | undefined)?.values;
-  if (Array.isArray(list)) return list.map((item) => valueToJson(item, depth + 1));
+  if (Array.isArray(list)) return list.map((item) => valueToJson(item, depth + 1, budget));
   return null;
 }
 

@@ -195,6 +195,31 @@ describe('ADS state of the world', () => {
     expect(names(await healthy.next())).toEqual(['l1']);
   });
 
+  it('ends a stream whose node metadata has more values than any proxy sends with INVALID_ARGUMENT, before it is known', async () => {
+    cache.setSnapshot('n1', meshSnapshot());
+    // Kept for the stream's life: 150,000 small keys (a 2 MB request) held ~32 MB per stream.
+    const wide: Record<string, object> = {};
+    for (let i = 0; i < 20_000; i++) wide[`k${i}`] = { stringValue: 'v' };
+    const greedy = connect();
+    greedy.send({ node: { id: 'wide', cluster: 'test', metadata: { fields: wide } }, type_url: TYPE_URL.CLUSTER });
+    const status = await greedy.ended(5000);
+    expect(status.code).toBe(3);
+    expect(status.details).toBe('node.metadata has more than 10000 values (fields and list items)');
+    // Nested lists count too.
+    const nested = connect();
+    const list = { listValue: { values: Array.from({ length: 6000 }, () => ({ stringValue: 'x' })) } };
+    nested.send({ node: { id: 'nested', cluster: 'test', metadata: { fields: { a: { structValue: { fields: { l1: list, l2: list } } } } } }, type_url: TYPE_URL.CLUSTER });
+    expect((await nested.ended(5000)).code).toBe(3);
+    expect(ads.status()).toEqual([]);
+    expect(events).toEqual([]);
+
+    // A real sidecar's worth (labels, annotations) is served.
+    const labels = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`l${i}`, { stringValue: 'v' }]));
+    const normal = connect();
+    normal.send({ node: { id: 'n1', cluster: 'test', metadata: { fields: { SERVICE: { stringValue: 'n1' }, LABELS: { structValue: { fields: labels } } } } }, type_url: TYPE_URL.CLUSTER });
+    expect((await normal.next()).type_url).toBe(TYPE_URL.CLUSTER);
+  });
+
   it('reports a closed stream and forgets it', async () => {
     cache.setSnapshot('n1', meshSnapshot());
     const client = connect();
