@@ -110,6 +110,19 @@ export function quotedClaim(value: unknown): string {
   return text.length <= 66 ? text : `${text.slice(0, 64)}"...`;
 }
 
+/** Characters of a NACK's error_detail.message kept (status, callbacks, log); Envoy's name the rejected resources and why. */
+export const MAX_NACK_MESSAGE_CHARS = 4096;
+
+/**
+ * takes a NACK's error_detail; returns its message, cut to MAX_NACK_MESSAGE_CHARS with the length it had. A peer's
+ * message of up to a whole request (4 MiB) was logged twice per NACK (field and text), JSON-escaped: up to 12 times
+ * its size of log per request, buffered in memory while fd 1's reader lags.
+ */
+export function nackMessage(detail: { message?: unknown }): string {
+  const message = typeof detail.message === 'string' ? detail.message : '';
+  return message.length <= MAX_NACK_MESSAGE_CHARS ? message : `${message.slice(0, MAX_NACK_MESSAGE_CHARS)}... (${message.length} characters)`;
+}
+
 /** The metadata key where the ADS server notes the port kind a call came in on: `tls` or `plaintext` (ads-server.ts). */
 export const TRANSPORT_METADATA = 'x-isthmus-transport';
 

@@ -4,7 +4,7 @@
 // whose version (a hash of their bytes) differs, plus the names of
 // subscribed resources that disappeared. Every response is ACKed or NACKed
 // on its own nonce.
-import { AdsStream, BadRequest, controlPlaneField, LimitExceeded, type NodeIdentity, type TypeState } from './ads-stream.js';
+import { AdsStream, BadRequest, controlPlaneField, LimitExceeded, nackMessage, type NodeIdentity, type TypeState } from './ads-stream.js';
 import { isResourceTypeUrl, isWildcardType, PUSH_ORDER } from './protos.js';
 import type { Snapshot } from './snapshot.js';
 import { stringField } from './proto-writer.js';
@@ -72,7 +72,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaTypeState
         if (key === nonce) break;
       }
       if (request.error_detail !== undefined && request.error_detail !== null) {
-        state.nackMessage = request.error_detail.message ?? '';
+        state.nackMessage = nackMessage(request.error_detail);
         this.notify('onNack', typeUrl, state.ackedVersion ?? '', state.nackMessage);
       } else {
         state.ackedVersion = sentVersion;

@@ -125,6 +125,31 @@ describe('ADS state of the world', () => {
     });
   });
 
+  it('takes one verdict per response: a NACK storm on one nonce counts once, and a huge message is kept cut', async () => {
+    cache.setSnapshot('n1', meshSnapshot());
+    const client = connect();
+    client.send({ node: node('n1'), type_url: TYPE_URL.CLUSTER });
+    const first = await client.next();
+    const huge = 'E'.repeat(1_000_000);
+    for (let i = 0; i < 20; i++) client.send({ type_url: TYPE_URL.CLUSTER, response_nonce: first.nonce, error_detail: { code: 3, message: huge } });
+    client.send({ type_url: TYPE_URL.CLUSTER, response_nonce: 'never-sent', error_detail: { code: 3, message: huge } });
+    await expect.poll(() => events.filter((e) => e.startsWith('nack')).length).toBe(1);
+    expect(await client.quiet(300)).toBe(true);
+    const nacks = events.filter((e) => e.startsWith('nack'));
+    expect(nacks).toHaveLength(1);
+    expect(nacks[0]!.length).toBeLessThan(4200);
+    expect(nacks[0]).toMatch(/E\.\.\. \(1000000 characters\)$/);
+    const status = ads.status()[0]!.types[0]!;
+    expect(status.nackMessage).toBe(`${'E'.repeat(4096)}... (1000000 characters)`);
+
+    // The next response gets its own verdict.
+    cache.setSnapshot('n1', meshSnapshot({ cds: 'c2' }, 9001));
+    const second = await client.next();
+    ack(client, second);
+    await expect.poll(() => events).toContain('ack n1 Cluster c2');
+    expect(ads.status()[0]!.types[0]).toMatchObject({ ackedVersion: 'c2', nackMessage: null });
+  });
+
   it('pushes only EDS when only endpoints changed', async () => {
     cache.setSnapshot('n1', meshSnapshot());
     const client = connect();
