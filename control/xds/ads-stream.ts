@@ -352,7 +352,7 @@ function structFields(struct: unknown, depth: number, budget: { left: number }):
   const fields = (struct as { fields?: Record<string, unknown> } | undefined)?.fields;
   const out: Record<string, unknown> = {};
   if (fields === undefined || fields === null || typeof fields !== 'object') return out;
-  for (const key in fields) out[key] = valueToJson(fields[key], depth, budget);
+  for (const key of Object.keys(fields)) out[key] = valueToJson(fields[key], depth, budget); // own keys: a `__proto__` entry is no field
   return out;
 }
 
