@@ -110,6 +110,13 @@ export function quotedClaim(value: unknown): string {
   return text.length <= 66 ? text : `${text.slice(0, 64)}"...`;
 }
 
+/**
+ * The longest node.id a stream may name. Istio's layout (`sidecar~IP~POD.NS~NS.svc.cluster.local`) stays under
+ * 400; the id goes into every log line about the proxy (twice in a NACK's), so a 3 MB id turned each ~100-byte
+ * request that draws a response and its NACK into 6 MB of log, held in memory while fd 1's reader lags.
+ */
+export const MAX_NODE_ID_CHARS = 1024;
+
 /** Characters of a NACK's error_detail.message kept (status, callbacks, log); Envoy's name the rejected resources and why. */
 export const MAX_NACK_MESSAGE_CHARS = 4096;
 
@@ -285,6 +292,7 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
     if (node === undefined || node === null || typeof node.id !== 'string' || node.id === '') {
       throw new BadRequest('the first request of a stream must carry node.id');
     }
+    if (node.id.length > MAX_NODE_ID_CHARS) throw new BadRequest(`node.id is ${node.id.length} characters; at most ${MAX_NODE_ID_CHARS} are accepted`);
     const claimed: NodeIdentity = Object.freeze({
       id: node.id,
       cluster: typeof node.cluster === 'string' ? node.cluster : '',

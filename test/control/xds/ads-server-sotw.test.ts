@@ -195,6 +195,14 @@ describe('ADS state of the world', () => {
     noNode.send({ type_url: TYPE_URL.CLUSTER });
     expect((await noNode.ended()).details).toBe('the first request of a stream must carry node.id');
 
+    // The id goes into every log line about the proxy: a long one is refused before anything logs it.
+    const longId = connect();
+    longId.send({ node: node('x'.repeat(1025)), type_url: TYPE_URL.CLUSTER });
+    const longStatus = await longId.ended();
+    expect(longStatus.code).toBe(3);
+    expect(longStatus.details).toBe('node.id is 1025 characters; at most 1024 are accepted');
+    expect(events).toEqual([]);
+
     const noType = connect();
     noType.send({ node: node('n1') });
     const status = await noType.ended();
