@@ -93,6 +93,31 @@ describe('ADS stream backpressure', () => {
   }
 });
 
+describe('ADS streams per connection', () => {
+  it('serves at most 100 streams of one connection at a time; the others wait for one to end', async () => {
+    cache.setSnapshot('many', new Snapshot(meshInput()));
+    const client = sotwClient(port);
+    clients.push(client);
+    const calls: grpc.ClientDuplexStream<object, unknown>[] = [];
+    let answered = 0;
+    for (let i = 0; i < 130; i++) {
+      const call = (client.client as unknown as { StreamAggregatedResources(): grpc.ClientDuplexStream<object, unknown> }).StreamAggregatedResources();
+      call.on('data', () => answered++);
+      call.on('error', () => {});
+      call.write({ node: node('many'), type_url: TYPE_URL.CLUSTER });
+      calls.push(call);
+    }
+    // The test client's own stream (silent, so not in status()) is the connection's 100th.
+    await expect.poll(() => answered, { timeout: 10_000 }).toBe(99);
+    await sleep(300);
+    expect(answered).toBe(99);
+    expect(ads.status()).toHaveLength(99);
+    for (const call of calls.slice(0, 31)) call.cancel();
+    await expect.poll(() => answered, { timeout: 10_000 }).toBe(130);
+    for (const call of calls) call.cancel();
+  }, 30_000);
+});
+
 describe('ADS per-stream name limits', () => {
   it('delta: subscribing to more than 10000 names in several requests ends the stream with RESOURCE_EXHAUSTED', async () => {
     cache.setSnapshot('greedy', new Snapshot(meshInput()));
