@@ -66,7 +66,7 @@ export interface AdsStreamSettings {
   readonly maxResourceNamesPerType: number;
   /**
    * Characters those names may add up to per type. A delta stream's subscriptions grow request by request (SotW
-   * replaces its list, so one request bounds it): without this, 10000 names of a 4 MiB request each were 40 GB.
+   * replaces its list, so one request bounds it): without this, 10000 names of up to 4 MiB, one per request, were 40 GB.
    */
   readonly maxResourceNameCharsPerType: number;
   /** Checks who opens the stream (control/ca/xds-stream-identity.ts); every stream is served when absent. */
