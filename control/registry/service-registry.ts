@@ -322,7 +322,14 @@ export class ServiceRegistry implements RegistrySink {
       if (service.workloadSelector === undefined) continue;
       for (const w of snapshot.workloads) if (this.selects(service, w)) add(w, name);
     }
-    for (const id of this.autoByHost.get(host) ?? []) add(this.auto.get(id)!.workload, AUTO_SOURCE);
+    // Naming a host a source defines joins it only from that service's namespace: another namespace's ServiceEntry
+    // host (not cluster-local, so the announcement check cannot tell) is not a proxy's to serve. A host only proxies
+    // imply has no owner to protect (a cluster-local one is its announcers' own namespace: workload-announcement.ts).
+    const implied = service.source === AUTO_SOURCE;
+    for (const id of this.autoByHost.get(host) ?? []) {
+      const w = this.auto.get(id)!.workload;
+      if (implied || w.namespace === service.namespace) add(w, AUTO_SOURCE);
+    }
     if (service.workloadSelector !== undefined) {
       for (const id of this.selectorCandidates(service.namespace, service.workloadSelector)) {
         const w = this.auto.get(id)!.workload;

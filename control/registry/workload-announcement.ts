@@ -33,6 +33,19 @@ function isPort(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535;
 }
 
+/** A cluster-local host's namespace (`<name>.<ns>.svc.cluster.local`). */
+const CLUSTER_LOCAL_HOST = /\.([^.]+)\.svc\.cluster\.local$/;
+
+/**
+ * The namespace the announced service's host names when it is not the workload's own, else undefined. The TLS port
+ * proves a proxy's NAMESPACE from its token; a SERVICE written as another namespace's host would make it an endpoint
+ * of that namespace's service (its address in every client's EDS, its service account among the SANs they accept).
+ */
+function foreignNamespace(service: string, namespace: string): string | undefined {
+  const named = CLUSTER_LOCAL_HOST.exec(resolveHost(service, namespace))?.[1];
+  return named !== undefined && named !== namespace ? named : undefined;
+}
+
 /** Every problem with an announcement (empty when it is usable), each naming the field. */
 export function announcementProblems(a: WorkloadAnnouncement): string[] {
   const problems: string[] = [];
@@ -40,6 +53,10 @@ export function announcementProblems(a: WorkloadAnnouncement): string[] {
   if (typeof a.service !== 'string' || !NAME.test(a.service)) problems.push(`service must be a DNS name, got ${JSON.stringify(a.service)}`);
   if (typeof a.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(a.namespace)) {
     problems.push(`namespace must be a DNS label, got ${JSON.stringify(a.namespace)}`);
+  }
+  const foreign = typeof a.service === 'string' && typeof a.namespace === 'string' ? foreignNamespace(a.service, a.namespace) : undefined;
+  if (foreign !== undefined) {
+    problems.push(`service host ${JSON.stringify(resolveHost(a.service, a.namespace))} is in namespace ${JSON.stringify(foreign)}, not the workload's namespace ${JSON.stringify(a.namespace)}`);
   }
   if (typeof a.address !== 'string' || !isIpAddress(a.address)) problems.push(`address must be an IP address, got ${JSON.stringify(a.address)}`);
   if (!isPort(a.appPort)) problems.push(`appPort must be a port (1-65535), got ${JSON.stringify(a.appPort)}`);

@@ -37,6 +37,12 @@ export interface AdsServer {
 }
 
 const DEFAULT_MAX_RECEIVE = 4 * 1024 * 1024;
+/**
+ * Concurrent streams one connection may open (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS; a client queues past it,
+ * a peer that ignores it has the extra streams refused). A proxy opens its ADS stream and a certificate request or
+ * two. Unbounded, one TLS connection with no token held 20000 streams that never sent a request: +168 MB.
+ */
+export const MAX_STREAMS_PER_CONNECTION = 100;
 
 /** The ADS service definition with responses written as the pre-encoded Buffers the streams build. */
 function passThroughService(): ServiceDefinition {
@@ -139,6 +145,7 @@ export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = 
   const plaintextPorts = new Set<number>();
   const server = new Server({
     'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE,
+    'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
     interceptors: [transportMarker(plaintextPorts)],
   });
   const streams = new Set<StatusSource>();
@@ -146,6 +153,8 @@ export function createAdsServer(cache: SnapshotCache, callbacks: AdsCallbacks = 
   const streamCallbacks = holders?.follow(callbacks) ?? callbacks;
   const settings: AdsStreamSettings = {
     maxResourceNamesPerType: options.maxResourceNamesPerType ?? DEFAULT_STREAM_SETTINGS.maxResourceNamesPerType,
+    // What one SotW request can name: a delta stream holds no more, however many requests it spreads them over.
+    maxResourceNameCharsPerType: options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE,
     ...(options.authenticate !== undefined ? { authenticate: holders!.guard(options.authenticate) } : {}),
   };
   let nextStreamId = 0;

@@ -64,12 +64,17 @@ export interface StreamStatus {
 export interface AdsStreamSettings {
   /** Names one stream may subscribe to (or announce in initial_resource_versions) per type. */
   readonly maxResourceNamesPerType: number;
+  /**
+   * Characters those names may add up to per type. A delta stream's subscriptions grow request by request (SotW
+   * replaces its list, so one request bounds it): without this, 10000 names of up to 4 MiB, one per request, were 40 GB.
+   */
+  readonly maxResourceNameCharsPerType: number;
   /** Checks who opens the stream (control/ca/xds-stream-identity.ts); every stream is served when absent. */
   readonly authenticate?: StreamAuthenticator;
 }
 
 /** Istiod and Envoy have no such knob; 10k names per type is far above any real sidecar's need. */
-export const DEFAULT_STREAM_SETTINGS: AdsStreamSettings = Object.freeze({ maxResourceNamesPerType: 10_000 });
+export const DEFAULT_STREAM_SETTINGS: AdsStreamSettings = Object.freeze({ maxResourceNamesPerType: 10_000, maxResourceNameCharsPerType: 4 * 1024 * 1024 });
 
 /** Per stream and type; subclasses add their own fields. */
 export interface TypeState {
@@ -103,6 +108,26 @@ export class StreamRefused extends Error {
 export function quotedClaim(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length <= 66 ? text : `${text.slice(0, 64)}"...`;
+}
+
+/**
+ * The longest node.id a stream may name. Istio's layout (`sidecar~IP~POD.NS~NS.svc.cluster.local`) stays under
+ * 400; the id goes into every log line about the proxy (twice in a NACK's), so a 3 MB id turned each ~100-byte
+ * request that draws a response and its NACK into 6 MB of log, held in memory while fd 1's reader lags.
+ */
+export const MAX_NODE_ID_CHARS = 1024;
+
+/** Characters of a NACK's error_detail.message kept (status, callbacks, log); Envoy's name the rejected resources and why. */
+export const MAX_NACK_MESSAGE_CHARS = 4096;
+
+/**
+ * takes a NACK's error_detail; returns its message, cut to MAX_NACK_MESSAGE_CHARS with the length it had. A peer's
+ * message of up to a whole request (4 MiB) was logged twice per NACK (field and text), JSON-escaped: up to 12 times
+ * its size of log per request, buffered in memory while fd 1's reader lags.
+ */
+export function nackMessage(detail: { message?: unknown }): string {
+  const message = typeof detail.message === 'string' ? detail.message : '';
+  return message.length <= MAX_NACK_MESSAGE_CHARS ? message : `${message.slice(0, MAX_NACK_MESSAGE_CHARS)}... (${message.length} characters)`;
 }
 
 /** The metadata key where the ADS server notes the port kind a call came in on: `tls` or `plaintext` (ads-server.ts). */
@@ -267,6 +292,7 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
     if (node === undefined || node === null || typeof node.id !== 'string' || node.id === '') {
       throw new BadRequest('the first request of a stream must carry node.id');
     }
+    if (node.id.length > MAX_NODE_ID_CHARS) throw new BadRequest(`node.id is ${node.id.length} characters; at most ${MAX_NODE_ID_CHARS} are accepted`);
     const claimed: NodeIdentity = Object.freeze({
       id: node.id,
       cluster: typeof node.cluster === 'string' ? node.cluster : '',
@@ -319,26 +345,35 @@ export abstract class AdsStream<Request, State extends TypeState> implements Sta
  * fields are camelCase (stringValue) even with keepCase.
  */
 export function structToJson(struct: unknown): Record<string, unknown> {
-  return structFields(struct, 0);
+  return structFields(struct, 0, { left: MAX_METADATA_VALUES });
 }
 
-function structFields(struct: unknown, depth: number): Record<string, unknown> {
+/**
+ * Values (struct fields and list items, at any depth) a node's metadata may have. The stream keeps its metadata for
+ * its life (the dashboard reads ADMIN_PORT and VERSION from it), and a small value costs ~200 bytes as a JS object
+ * entry against ~15 on the wire: 150,000 keys in a 2 MB request held ~32 MB per stream. Istio's sidecars send tens
+ * of keys, plus labels and annotations.
+ */
+export const MAX_METADATA_VALUES = 10_000;
+
+function structFields(struct: unknown, depth: number, budget: { left: number }): Record<string, unknown> {
   const fields = (struct as { fields?: Record<string, unknown> } | undefined)?.fields;
   const out: Record<string, unknown> = {};
   if (fields === undefined || fields === null || typeof fields !== 'object') return out;
-  for (const [key, value] of Object.entries(fields)) out[key] = valueToJson(value, depth);
+  for (const key of Object.keys(fields)) out[key] = valueToJson(fields[key], depth, budget); // own keys: a `__proto__` entry is no field
   return out;
 }
 
-function valueToJson(value: unknown, depth: number): unknown {
+function valueToJson(value: unknown, depth: number, budget: { left: number }): unknown {
+  if (--budget.left < 0) throw new BadRequest(`node.metadata has more than ${MAX_METADATA_VALUES} values (fields and list items)`);
   if (value === null || typeof value !== 'object' || depth > 32) return null;
   const v = value as Record<string, unknown>;
   if (v.stringValue !== undefined) return v.stringValue;
   if (v.numberValue !== undefined) return v.numberValue;
   if (v.boolValue !== undefined) return v.boolValue;
-  if (v.structValue !== undefined) return structFields(v.structValue, depth + 1);
+  if (v.structValue !== undefined) return structFields(v.structValue, depth + 1, budget);
   const list = (v.listValue as { values?: unknown[] } | undefined)?.values;
-  if (Array.isArray(list)) return list.map((item) => valueToJson(item, depth + 1));
+  if (Array.isArray(list)) return list.map((item) => valueToJson(item, depth + 1, budget));
   return null;
 }
 

@@ -4,7 +4,7 @@
 // whose version (a hash of their bytes) differs, plus the names of
 // subscribed resources that disappeared. Every response is ACKed or NACKed
 // on its own nonce.
-import { AdsStream, BadRequest, controlPlaneField, LimitExceeded, type NodeIdentity, type TypeState } from './ads-stream.js';
+import { AdsStream, BadRequest, controlPlaneField, LimitExceeded, nackMessage, type NodeIdentity, type TypeState } from './ads-stream.js';
 import { isResourceTypeUrl, isWildcardType, PUSH_ORDER } from './protos.js';
 import type { Snapshot } from './snapshot.js';
 import { stringField } from './proto-writer.js';
@@ -24,6 +24,8 @@ interface DeltaTypeState extends TypeState {
   clientVersions: Map<string, string>;
   /** Unanswered responses: nonce → system version, oldest first. */
   pending: Map<string, string>;
+  /** Characters of the names in `names` (bounded by settings.maxResourceNameCharsPerType). */
+  nameChars: number;
 }
 
 const CONTROL_PLANE = controlPlaneField(7);
@@ -56,6 +58,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaTypeState
         names: new Set(),
         clientVersions: initialVersions(request.initial_resource_versions, typeUrl, this.settings.maxResourceNamesPerType),
         pending: new Map(),
+        nameChars: 0,
       };
       this.types.set(typeUrl, state);
     }
@@ -69,7 +72,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaTypeState
         if (key === nonce) break;
       }
       if (request.error_detail !== undefined && request.error_detail !== null) {
-        state.nackMessage = request.error_detail.message ?? '';
+        state.nackMessage = nackMessage(request.error_detail);
         this.notify('onNack', typeUrl, state.ackedVersion ?? '', state.nackMessage);
       } else {
         state.ackedVersion = sentVersion;
@@ -80,19 +83,33 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaTypeState
 
     const max = this.settings.maxResourceNamesPerType;
     let adding = 0;
-    for (const name of subscribe) if (name !== '*' && !state.names.has(name)) adding++;
+    let addingChars = 0;
+    for (const name of subscribe) {
+      if (name === '*' || state.names.has(name)) continue;
+      adding++;
+      addingChars += name.length;
+    }
     if (state.names.size + adding > max) {
       throw new LimitExceeded(
         `DeltaDiscoveryRequest for ${typeUrl}: subscribing to ${state.names.size + adding} resource names, more than the ${max} a stream may subscribe to per type`,
       );
     }
+    const maxChars = this.settings.maxResourceNameCharsPerType;
+    if (state.nameChars + addingChars > maxChars) {
+      throw new LimitExceeded(
+        `DeltaDiscoveryRequest for ${typeUrl}: subscribing to resource names of ${state.nameChars + addingChars} characters in all, more than the ${maxChars} a stream may hold per type`,
+      );
+    }
     for (const name of subscribe) {
       if (name === '*') state.wildcard = true;
-      else state.names.add(name);
+      else if (!state.names.has(name)) {
+        state.names.add(name);
+        state.nameChars += name.length;
+      }
     }
     for (const name of unsubscribe) {
       if (name === '*') state.wildcard = false;
-      else state.names.delete(name);
+      else if (state.names.delete(name)) state.nameChars -= name.length;
       state.clientVersions.delete(name); // the proxy forgets it; nothing to report
     }
     if (first || subscribe.length > 0 || unsubscribe.length > 0) {

@@ -3,7 +3,7 @@
 // version; the proxy answers with the nonce and either the new version (ACK)
 // or its previous version plus error_detail (NACK). A request echoing an older
 // nonce is stale and ignored, as go-control-plane does.
-import { AdsStream, BadRequest, controlPlaneField, LimitExceeded, type NodeIdentity, type TypeState } from './ads-stream.js';
+import { AdsStream, BadRequest, controlPlaneField, LimitExceeded, nackMessage, type NodeIdentity, type TypeState } from './ads-stream.js';
 import { isResourceTypeUrl, isWildcardType, PUSH_ORDER } from './protos.js';
 import { sotwBody, type Snapshot } from './snapshot.js';
 import { stringField } from './proto-writer.js';
@@ -20,6 +20,8 @@ export interface DiscoveryRequest {
 interface SotwTypeState extends TypeState {
   /** The version the proxy holds or was last sent; a snapshot version different from it is pushed. */
   knownVersion: string;
+  /** The proxy ACKed or NACKed the latest response: a later request echoing its nonce changes subscriptions only. */
+  answered: boolean;
 }
 
 const CONTROL_PLANE = controlPlaneField(6);
@@ -54,6 +56,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, SotwTypeState> {
         wildcard: false,
         names: new Set(),
         knownVersion: request.version_info ?? '',
+        answered: false,
       };
       this.types.set(typeUrl, state);
     } else if (nonce !== '' && nonce !== state.nonce) {
@@ -61,10 +64,13 @@ export class SotwStream extends AdsStream<DiscoveryRequest, SotwTypeState> {
     }
 
     let nacked = false;
-    if (nonce !== '' && state.nonce === nonce) {
+    // Once per response, as delta does per nonce: Envoy repeats a nonce only to change subscriptions (its error_detail
+    // cleared after the NACK), so a repeat is no new verdict; answering each would let one NACK count (and log) forever.
+    if (nonce !== '' && state.nonce === nonce && !state.answered) {
+      state.answered = true;
       if (request.error_detail !== undefined && request.error_detail !== null) {
         nacked = true;
-        state.nackMessage = request.error_detail.message ?? '';
+        state.nackMessage = nackMessage(request.error_detail);
         this.notify('onNack', typeUrl, request.version_info ?? '', state.nackMessage);
       } else {
         state.ackedVersion = request.version_info ?? '';
@@ -122,5 +128,6 @@ export class SotwStream extends AdsStream<DiscoveryRequest, SotwTypeState> {
     state.sentVersion = version;
     state.knownVersion = version;
     state.nonce = nonce;
+    state.answered = false;
   }
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../../control/xds/protos.js';
-import { deltaClient, sotwClient, type AdsTestClientOptions } from '../xds/ads-test-client.js';
+import { decodeAny, deltaClient, sotwClient, type AdsTestClientOptions } from '../xds/ads-test-client.js';
 import { isthmus, securePort, startControl, type RunningControl } from './control-harness.js';
 
 let control: RunningControl;
@@ -141,6 +141,30 @@ describe('who may open an xDS stream on the TLS port', () => {
     const logged = control.lines.filter((l) => l.msg === 'xDS stream refused').map((l) => JSON.stringify(l));
     expect(Math.max(...logged.map((l) => l.length))).toBeLessThan(1000);
     c.close();
+  }, 30_000);
+
+  it('does not let a proven proxy of another namespace join bookinfo\'s service by naming its host: other proxies never get its address', async () => {
+    const r = isthmus(['token', 'create', '--namespace', 'shop', '--service-account', 'cart', '--control', `http://127.0.0.1:${control.adminPort}`, '--data-dir', control.dataDir], control.dir);
+    expect(r.code, r.stderr).toBe(0);
+    const port = securePort(control);
+    const owner = open(port, 'reviews-owner', reviews, { ...tls(), bearer: reviewsToken });
+    expect((await owner.next()).type_url).toBe(TYPE_URL.CLUSTER);
+    // Its token's namespace and account, truthfully: only SERVICE names bookinfo's host.
+    const cart = { SERVICE: 'reviews.bookinfo.svc.cluster.local', NAMESPACE: 'shop', SERVICE_ACCOUNT: 'cart', INSTANCE_IPS: '127.0.0.66', APP_PORT: '9080' };
+    const intruder = open(port, 'cart-1', cart, { ...tls(), bearer: r.stdout.trim() });
+    expect((await intruder.next()).type_url).toBe(TYPE_URL.CLUSTER); // still served its own config
+    expect((await connected()).get('cart-1')).toBe(false);
+
+    const observer = sotwClient(control.xdsPort);
+    observer.send({
+      node: { id: 'observer', cluster: 'test', metadata: { fields: { NAMESPACE: { stringValue: 'bookinfo' } } } },
+      type_url: TYPE_URL.ENDPOINT, resource_names: ['outbound|9080||reviews.bookinfo.svc.cluster.local'], version_info: '', response_nonce: '',
+    });
+    const eds = await observer.next();
+    const addresses = JSON.stringify((eds.resources ?? []).map((any) => decodeAny(any)));
+    expect(addresses).toMatch(/127\.0\.0\.9/);
+    expect(addresses).not.toMatch(/127\.0\.0\.66/);
+    for (const c of [owner, intruder, observer]) c.close();
   }, 30_000);
 
   it('serves the plaintext port (loopback) without a token, as before', async () => {

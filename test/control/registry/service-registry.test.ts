@@ -115,6 +115,32 @@ describe('ServiceRegistry auto-registration', () => {
     expect(registry.registeredWorkload('x')).toBeUndefined();
   });
 
+  it('refuses an announcement naming another namespace\'s cluster-local host: a proxy may not join another namespace\'s service', async () => {
+    const { registry } = await meshRegistry();
+    // The TLS port proves a proxy's NAMESPACE from its token; a SERVICE written as a host must stay inside it.
+    expect(() => registry.register({ id: 'cart-1', service: REVIEWS, namespace: 'shop', address: '127.0.0.66', appPort: 9080 }))
+      .toThrow(/service host "reviews\.default\.svc\.cluster\.local" is in namespace "default", not the workload's namespace "shop"/);
+    expect(() => registry.register({ id: 'cart-2', service: 'details.default.svc.cluster.local', namespace: 'shop', address: '127.0.0.66', appPort: 9080 }))
+      .toThrow(/not the workload's namespace "shop"/);
+    expect(registry.endpoints(REVIEWS).map((e) => e.address)).not.toContain('127.0.0.66');
+    expect(registry.service('details.default.svc.cluster.local')).toBeUndefined();
+    // Its own namespace's host, written in full, is fine.
+    registry.register({ id: 'cart-3', service: 'cart.shop.svc.cluster.local', namespace: 'shop', address: '127.0.0.66', appPort: 9080 });
+    expect(registry.endpoints('cart.shop.svc.cluster.local').map((e) => e.address)).toEqual(['127.0.0.66']);
+  });
+
+  it('makes a proxy an endpoint of a host another namespace\'s ServiceEntry defines only from that namespace', async () => {
+    const { registry } = await meshRegistry();
+    registry.setSource('ops', {
+      services: [{ host: 'db.example.com', namespace: 'ops', ports: [{ number: 5432, name: 'tcp', protocol: 'TCP' }], addresses: [], source: 'ops' }],
+      inlineEndpoints: {},
+      workloads: [],
+    });
+    registry.register({ id: 'db-1', service: 'db.example.com', namespace: 'ops', address: '127.0.0.5', appPort: 5432 });
+    registry.register({ id: 'evil-1', service: 'db.example.com', namespace: 'shop', address: '127.0.0.66', appPort: 5432 });
+    expect(registry.endpoints('db.example.com').map((e) => e.address)).toEqual(['127.0.0.5']);
+  });
+
   it('uses a platform adapter as a second source without disturbing the first', async () => {
     const { registry } = await meshRegistry();
     const change = registry.setSource('consul', {

@@ -127,6 +127,17 @@ describe('ADS incremental (delta)', () => {
     expect(ads.status()[0].types[0]).toMatchObject({ ackedVersion: 'c2' });
   });
 
+  it('keeps a huge NACK message cut, in the status and the callback', async () => {
+    cache.setSnapshot('n1', meshSnapshot());
+    const client = connect();
+    client.send({ node: node('n1'), type_url: TYPE_URL.CLUSTER });
+    const first = await client.next();
+    client.send({ type_url: TYPE_URL.CLUSTER, response_nonce: first.nonce, error_detail: { code: 3, message: 'E'.repeat(1_000_000) } });
+    await expect.poll(() => events.filter((e) => e.startsWith('nack')).length).toBe(1);
+    expect(events.find((e) => e.startsWith('nack'))!.length).toBeLessThan(4200);
+    expect(ads.status()[0]!.types[0]!.nackMessage).toBe(`${'E'.repeat(4096)}... (1000000 characters)`);
+  });
+
   it('converges on the same resources as a state-of-the-world client', async () => {
     const snapshot = meshSnapshot({}, 9300);
     cache.setSnapshot('sotw', snapshot);

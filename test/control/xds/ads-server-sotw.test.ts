@@ -125,6 +125,31 @@ describe('ADS state of the world', () => {
     });
   });
 
+  it('takes one verdict per response: a NACK storm on one nonce counts once, and a huge message is kept cut', async () => {
+    cache.setSnapshot('n1', meshSnapshot());
+    const client = connect();
+    client.send({ node: node('n1'), type_url: TYPE_URL.CLUSTER });
+    const first = await client.next();
+    const huge = 'E'.repeat(1_000_000);
+    for (let i = 0; i < 20; i++) client.send({ type_url: TYPE_URL.CLUSTER, response_nonce: first.nonce, error_detail: { code: 3, message: huge } });
+    client.send({ type_url: TYPE_URL.CLUSTER, response_nonce: 'never-sent', error_detail: { code: 3, message: huge } });
+    await expect.poll(() => events.filter((e) => e.startsWith('nack')).length).toBe(1);
+    expect(await client.quiet(300)).toBe(true);
+    const nacks = events.filter((e) => e.startsWith('nack'));
+    expect(nacks).toHaveLength(1);
+    expect(nacks[0]!.length).toBeLessThan(4200);
+    expect(nacks[0]).toMatch(/E\.\.\. \(1000000 characters\)$/);
+    const status = ads.status()[0]!.types[0]!;
+    expect(status.nackMessage).toBe(`${'E'.repeat(4096)}... (1000000 characters)`);
+
+    // The next response gets its own verdict.
+    cache.setSnapshot('n1', meshSnapshot({ cds: 'c2' }, 9001));
+    const second = await client.next();
+    ack(client, second);
+    await expect.poll(() => events).toContain('ack n1 Cluster c2');
+    expect(ads.status()[0]!.types[0]).toMatchObject({ ackedVersion: 'c2', nackMessage: null });
+  });
+
   it('pushes only EDS when only endpoints changed', async () => {
     cache.setSnapshot('n1', meshSnapshot());
     const client = connect();
@@ -170,6 +195,14 @@ describe('ADS state of the world', () => {
     noNode.send({ type_url: TYPE_URL.CLUSTER });
     expect((await noNode.ended()).details).toBe('the first request of a stream must carry node.id');
 
+    // The id goes into every log line about the proxy: a long one is refused before anything logs it.
+    const longId = connect();
+    longId.send({ node: node('x'.repeat(1025)), type_url: TYPE_URL.CLUSTER });
+    const longStatus = await longId.ended();
+    expect(longStatus.code).toBe(3);
+    expect(longStatus.details).toBe('node.id is 1025 characters; at most 1024 are accepted');
+    expect(events).toEqual([]);
+
     const noType = connect();
     noType.send({ node: node('n1') });
     const status = await noType.ended();
@@ -193,6 +226,31 @@ describe('ADS state of the world', () => {
     const healthy = connect();
     healthy.send({ node: node('n1'), type_url: TYPE_URL.LISTENER });
     expect(names(await healthy.next())).toEqual(['l1']);
+  });
+
+  it('ends a stream whose node metadata has more values than any proxy sends with INVALID_ARGUMENT, before it is known', async () => {
+    cache.setSnapshot('n1', meshSnapshot());
+    // Kept for the stream's life: 150,000 small keys (a 2 MB request) held ~32 MB per stream.
+    const wide: Record<string, object> = {};
+    for (let i = 0; i < 20_000; i++) wide[`k${i}`] = { stringValue: 'v' };
+    const greedy = connect();
+    greedy.send({ node: { id: 'wide', cluster: 'test', metadata: { fields: wide } }, type_url: TYPE_URL.CLUSTER });
+    const status = await greedy.ended(5000);
+    expect(status.code).toBe(3);
+    expect(status.details).toBe('node.metadata has more than 10000 values (fields and list items)');
+    // Nested lists count too.
+    const nested = connect();
+    const list = { listValue: { values: Array.from({ length: 6000 }, () => ({ stringValue: 'x' })) } };
+    nested.send({ node: { id: 'nested', cluster: 'test', metadata: { fields: { a: { structValue: { fields: { l1: list, l2: list } } } } } }, type_url: TYPE_URL.CLUSTER });
+    expect((await nested.ended(5000)).code).toBe(3);
+    expect(ads.status()).toEqual([]);
+    expect(events).toEqual([]);
+
+    // A real sidecar's worth (labels, annotations) is served.
+    const labels = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`l${i}`, { stringValue: 'v' }]));
+    const normal = connect();
+    normal.send({ node: { id: 'n1', cluster: 'test', metadata: { fields: { SERVICE: { stringValue: 'n1' }, LABELS: { structValue: { fields: labels } } } } }, type_url: TYPE_URL.CLUSTER });
+    expect((await normal.next()).type_url).toBe(TYPE_URL.CLUSTER);
   });
 
   it('reports a closed stream and forgets it', async () => {

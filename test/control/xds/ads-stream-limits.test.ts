@@ -93,6 +93,31 @@ describe('ADS stream backpressure', () => {
   }
 });
 
+describe('ADS streams per connection', () => {
+  it('serves at most 100 streams of one connection at a time; the others wait for one to end', async () => {
+    cache.setSnapshot('many', new Snapshot(meshInput()));
+    const client = sotwClient(port);
+    clients.push(client);
+    const calls: grpc.ClientDuplexStream<object, unknown>[] = [];
+    let answered = 0;
+    for (let i = 0; i < 130; i++) {
+      const call = (client.client as unknown as { StreamAggregatedResources(): grpc.ClientDuplexStream<object, unknown> }).StreamAggregatedResources();
+      call.on('data', () => answered++);
+      call.on('error', () => {});
+      call.write({ node: node('many'), type_url: TYPE_URL.CLUSTER });
+      calls.push(call);
+    }
+    // The test client's own stream (silent, so not in status()) is the connection's 100th.
+    await expect.poll(() => answered, { timeout: 10_000 }).toBe(99);
+    await sleep(300);
+    expect(answered).toBe(99);
+    expect(ads.status()).toHaveLength(99);
+    for (const call of calls.slice(0, 31)) call.cancel();
+    await expect.poll(() => answered, { timeout: 10_000 }).toBe(130);
+    for (const call of calls) call.cancel();
+  }, 30_000);
+});
+
 describe('ADS per-stream name limits', () => {
   it('delta: subscribing to more than 10000 names in several requests ends the stream with RESOURCE_EXHAUSTED', async () => {
     cache.setSnapshot('greedy', new Snapshot(meshInput()));
@@ -114,6 +139,25 @@ describe('ADS per-stream name limits', () => {
     other.send({ node: node('greedy'), type_url: TYPE_URL.CLUSTER });
     expect((await other.next(5000)).type_url).toBe(TYPE_URL.CLUSTER);
   });
+
+  it('delta: long names spread over many requests are bounded in characters too (RESOURCE_EXHAUSTED); unsubscribing frees the budget', async () => {
+    cache.setSnapshot('greedy', new Snapshot(meshInput()));
+    const client = deltaClient(port);
+    clients.push(client);
+    const long = (i: number): string => `${i}-${'a'.repeat(1 << 20)}`; // 1 MiB: each request is under the 4 MiB a request may be
+    client.send({ node: node('greedy'), type_url: TYPE_URL.ENDPOINT, resource_names_subscribe: [long(0)] });
+    for (let i = 1; i < 3; i++) client.send({ type_url: TYPE_URL.ENDPOINT, resource_names_subscribe: [long(i)] });
+    client.send({ type_url: TYPE_URL.ENDPOINT, resource_names_unsubscribe: [long(0), long(1), long(2)] });
+    for (let i = 3; i < 6; i++) client.send({ type_url: TYPE_URL.ENDPOINT, resource_names_subscribe: [long(i)] });
+    await sleep(500);
+    expect(client.status).toBeUndefined(); // 3 MiB held at most: within the 4 MiB a stream may hold per type
+    for (let i = 6; i < 12; i++) client.send({ type_url: TYPE_URL.ENDPOINT, resource_names_subscribe: [long(i)] });
+    const status = await client.ended(10_000);
+    expect(status.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(status.details).toMatch(/resource names of \d+ characters in all, more than the 4194304/);
+    await sleep(50);
+    expect(ads.status()).toEqual([]);
+  }, 30_000);
 
   it('delta: a million names in one request is refused with RESOURCE_EXHAUSTED before it is decoded (message size)', async () => {
     const client = deltaClient(port);
