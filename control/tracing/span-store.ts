@@ -154,14 +154,20 @@ export class SpanStore {
     return (this.traces.get(id) ?? this.traces.get(id.padStart(16, '0')) ?? this.traces.get(id.padStart(32, '0')))?.spans;
   }
 
-  /** Up to `limit` traces, newest first, optionally only those with a span of `serviceName`. */
-  recent(limit: number, serviceName?: string): ZipkinSpan[][] {
+  /**
+   * Up to `limit` traces, newest first, optionally only those with a span of `serviceName`, and no more than
+   * `maxBytes` of spans (spanSize(); the first trace always, however large).
+   */
+  recent(limit: number, serviceName?: string, maxBytes = Number.POSITIVE_INFINITY): ZipkinSpan[][] {
     const entries = [...this.traces.values()];
     entries.sort((a, b) => b.start - a.start);
     const out: ZipkinSpan[][] = [];
+    let bytes = 0;
     for (const e of entries) {
       if (out.length >= limit) break;
       if (serviceName !== undefined && !e.spans.some((s) => s.localEndpoint?.serviceName === serviceName)) continue;
+      if (out.length > 0 && bytes + e.bytes > maxBytes) break;
+      bytes += e.bytes;
       out.push(e.spans);
     }
     return out;

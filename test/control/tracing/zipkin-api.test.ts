@@ -139,6 +139,12 @@ describe('POST /api/v2/spans', () => {
     const last = full(((seq - 1) % 500) + 1, Math.floor((seq - 1) / 500) + 1);
     const newest = (await (await fetch(url(`/api/v2/trace/${String(last.traceId)}`))).json()) as { id: string }[];
     expect(newest.map((s) => s.id)).toContain(last.id);
+    // A list of 100 of these traces would be ~20 MB, each byte held for a reader that does not read: it stops at ~4 MiB.
+    const list = await fetch(url('/api/v2/traces?limit=100'));
+    const listed = (JSON.parse(await list.text()) as unknown[][]);
+    expect(listed.length).toBeGreaterThan(10);
+    expect(listed.length).toBeLessThan(100);
+    expect(listed.flat().length * 31_000).toBeLessThan(5 * 1024 * 1024);
     await stillUp();
   });
 });
