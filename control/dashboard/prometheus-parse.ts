@@ -2,8 +2,8 @@
 // /stats/prometheus serves, keeping only the families asked for. The text
 // comes from a peer: the caller caps its size, and here the work is bounded
 // too (lines are scanned once, other families skipped by name before any
-// label is parsed, at most `maxSeries` samples kept, label sets capped), and
-// a malformed line is skipped and counted, never thrown.
+// label is parsed, at most `maxSeries` samples kept, label sets and label
+// values capped), and a malformed line is skipped and counted, never thrown.
 
 export interface Sample {
   /** The series as written (name and labels, no value): a stable key for deltas between scrapes of one target. */
@@ -20,7 +20,16 @@ export interface ParseOptions {
   readonly maxSeries: number;
   /** Labels per sample at most (a longer set is malformed). */
   readonly maxLabels?: number;
+  /**
+   * Characters per label value at most (a longer value makes the line malformed). The values become the
+   * dashboard's node and edge names, kept for minutes and sent to every viewer: without this, a sidecar
+   * that serves one 4 MiB name per edge grows the control plane by gigabytes.
+   */
+  readonly maxLabelValueChars?: number;
 }
+
+/** Longer than any Istio label value (DNS names are at most 253 characters, SPIFFE principals a few hundred). */
+export const DEFAULT_MAX_LABEL_VALUE_CHARS = 1024;
 
 export interface ParseResult {
   readonly samples: Sample[];
@@ -44,7 +53,7 @@ function numberOf(text: string): number | undefined {
 }
 
 /** Reads `{a="x",b="y"}` from `line` at `start` (the `{`); returns the labels and the index after `}`, or undefined. */
-function readLabels(line: string, start: number, maxLabels: number): { labels: Record<string, string>; end: number } | undefined {
+function readLabels(line: string, start: number, maxLabels: number, maxValueChars: number): { labels: Record<string, string>; end: number } | undefined {
   const labels: Record<string, string> = {};
   let i = start + 1;
   let count = 0;
@@ -65,6 +74,7 @@ function readLabels(line: string, start: number, maxLabels: number): { labels: R
         const n = line[j + 1];
         value += n === 'n' ? '\n' : n === '\\' ? '\\' : n === '"' ? '"' : `\\${n ?? ''}`;
         j += 2;
+        if (value.length > maxValueChars) return undefined;
         continue;
       }
       // Copy a run of plain characters at once.
@@ -72,6 +82,7 @@ function readLabels(line: string, start: number, maxLabels: number): { labels: R
       while (k < line.length && line[k] !== '"' && line[k] !== '\\') k++;
       value += line.slice(j, k);
       j = k;
+      if (value.length > maxValueChars) return undefined;
     }
     if (++count > maxLabels) return undefined;
     labels[key] = value;
@@ -83,6 +94,7 @@ function readLabels(line: string, start: number, maxLabels: number): { labels: R
 export function parsePrometheusText(text: string, options: ParseOptions): ParseResult {
   const samples: Sample[] = [];
   const maxLabels = options.maxLabels ?? 32;
+  const maxValueChars = options.maxLabelValueChars ?? DEFAULT_MAX_LABEL_VALUE_CHARS;
   let malformed = 0;
   let truncated = 0;
   // Most lines belong to other families: a prefix check skips them before any slice is made.
@@ -119,7 +131,7 @@ export function parsePrometheusText(text: string, options: ParseOptions): ParseR
     let rest = nameEnd - lineStart;
     let labels: Record<string, string> = {};
     if (line[rest] === '{') {
-      const read = readLabels(line, rest, maxLabels);
+      const read = readLabels(line, rest, maxLabels, maxValueChars);
       if (read === undefined) {
         malformed++;
         continue;

@@ -1,6 +1,7 @@
 // The control plane's in-memory trace store behind its Zipkin API: recent
-// traces, bounded three ways (traces, spans per trace, spans in all), the
-// oldest trace evicted first; counters for what was accepted and dropped.
+// traces, bounded four ways (traces, spans per trace, spans in all, and the
+// size of what is held), the oldest trace evicted first; counters for what
+// was accepted and dropped.
 // No disk: it shows what the mesh did a moment ago, not a history (point the
 // proxies at a real Zipkin or Jaeger for that).
 import type { ZipkinSpan } from './zipkin-span.js';
@@ -9,9 +10,31 @@ export interface SpanStoreLimits {
   readonly maxTraces: number;
   readonly maxSpansPerTrace: number;
   readonly maxSpans: number;
+  /**
+   * The size of all spans held, as spanSize() estimates it. The counts alone allow 20,000 spans of up to
+   * ~30 KB each (32 tags of 640 characters, 16 annotations): 600 MB that any local process could fill in seconds.
+   * 64 MiB holds 20,000 of Envoy's spans (~1.5 KB each) before the span count is reached.
+   */
+  readonly maxBytes?: number;
 }
 
-export const DEFAULT_SPAN_STORE_LIMITS: SpanStoreLimits = Object.freeze({ maxTraces: 500, maxSpansPerTrace: 256, maxSpans: 20_000 });
+export const DEFAULT_SPAN_STORE_LIMITS: SpanStoreLimits = Object.freeze({ maxTraces: 500, maxSpansPerTrace: 256, maxSpans: 20_000, maxBytes: 64 * 1024 * 1024 });
+
+const SPAN_COST = 200;
+const FIELD_COST = 48;
+
+function endpointSize(e: ZipkinSpan['localEndpoint']): number {
+  return e === undefined ? 0 : FIELD_COST + (e.serviceName?.length ?? 0) + (e.ipv4?.length ?? 0) + (e.ipv6?.length ?? 0);
+}
+
+/** A span's memory, estimated: its strings' characters plus a fixed cost per span, tag and annotation. */
+export function spanSize(s: ZipkinSpan): number {
+  let n = SPAN_COST + s.traceId.length + s.id.length + (s.parentId?.length ?? 0) + (s.name?.length ?? 0);
+  n += endpointSize(s.localEndpoint) + endpointSize(s.remoteEndpoint);
+  if (s.tags !== undefined) for (const key in s.tags) n += FIELD_COST + key.length + s.tags[key]!.length;
+  if (s.annotations !== undefined) for (const a of s.annotations) n += FIELD_COST + a.value.length;
+  return n;
+}
 
 /** Why spans were not kept (the label of the dropped counter). */
 export type DropReason = 'invalid' | 'trace_full' | 'request_too_many' | 'body_rejected';
@@ -24,6 +47,8 @@ export interface SpanCounters {
 
 interface TraceEntry {
   readonly spans: ZipkinSpan[];
+  /** spanSize() of its spans, summed. */
+  bytes: number;
   /** The earliest span timestamp (µs), for newest-first listing. */
   start: number;
 }
@@ -49,12 +74,21 @@ export class SpanStore {
   // Insertion order is arrival order: the first key is the oldest trace.
   private readonly traces = new Map<string, TraceEntry>();
   private spanCount = 0;
+  private byteCount = 0;
+  private readonly maxBytes: number;
   readonly counters: SpanCounters = { accepted: 0, dropped: { invalid: 0, trace_full: 0, request_too_many: 0, body_rejected: 0 }, evictedTraces: 0 };
 
-  constructor(readonly limits: SpanStoreLimits = DEFAULT_SPAN_STORE_LIMITS) {}
+  constructor(readonly limits: SpanStoreLimits = DEFAULT_SPAN_STORE_LIMITS) {
+    this.maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
+  }
 
   get size(): number {
     return this.traces.size;
+  }
+
+  /** spanSize() of every span held, summed. */
+  get bytes(): number {
+    return this.byteCount;
   }
 
   /** Takes spans already read and bounded; keeps what fits, counts the rest. */
@@ -63,7 +97,7 @@ export class SpanStore {
       let entry = this.traces.get(span.traceId);
       if (entry === undefined) {
         this.evictFor(1);
-        entry = { spans: [], start: span.timestamp ?? Date.now() * 1000 };
+        entry = { spans: [], bytes: 0, start: span.timestamp ?? Date.now() * 1000 };
         this.traces.set(span.traceId, entry);
       }
       if (entry.spans.length >= this.limits.maxSpansPerTrace) {
@@ -71,7 +105,16 @@ export class SpanStore {
         continue;
       }
       if (this.spanCount >= this.limits.maxSpans) this.evictOldestExcept(span.traceId);
+      const size = spanSize(span);
+      while (this.byteCount + size > this.maxBytes) if (!this.evictOldestExcept(span.traceId)) break;
+      if (this.byteCount + size > this.maxBytes) {
+        this.counters.dropped.trace_full++; // only this trace is left and it fills the budget
+        if (entry.spans.length === 0) this.traces.delete(span.traceId); // never an empty trace (summaries read spans[0])
+        continue;
+      }
       entry.spans.push(span);
+      entry.bytes += size;
+      this.byteCount += size;
       if (span.timestamp !== undefined && span.timestamp < entry.start) entry.start = span.timestamp;
       this.spanCount++;
       this.counters.accepted++;
@@ -86,18 +129,21 @@ export class SpanStore {
     }
   }
 
-  private evictOldestExcept(keep: string): void {
+  /** False when there was no other trace to evict. */
+  private evictOldestExcept(keep: string): boolean {
     for (const id of this.traces.keys()) {
       if (id === keep) continue;
       this.remove(id);
-      return;
+      return true;
     }
+    return false;
   }
 
   private remove(traceId: string): void {
     const entry = this.traces.get(traceId);
     if (entry === undefined) return;
     this.spanCount -= entry.spans.length;
+    this.byteCount -= entry.bytes;
     this.traces.delete(traceId);
     this.counters.evictedTraces++;
   }
@@ -108,14 +154,20 @@ export class SpanStore {
     return (this.traces.get(id) ?? this.traces.get(id.padStart(16, '0')) ?? this.traces.get(id.padStart(32, '0')))?.spans;
   }
 
-  /** Up to `limit` traces, newest first, optionally only those with a span of `serviceName`. */
-  recent(limit: number, serviceName?: string): ZipkinSpan[][] {
+  /**
+   * Up to `limit` traces, newest first, optionally only those with a span of `serviceName`, and no more than
+   * `maxBytes` of spans (spanSize(); the first trace always, however large).
+   */
+  recent(limit: number, serviceName?: string, maxBytes = Number.POSITIVE_INFINITY): ZipkinSpan[][] {
     const entries = [...this.traces.values()];
     entries.sort((a, b) => b.start - a.start);
     const out: ZipkinSpan[][] = [];
+    let bytes = 0;
     for (const e of entries) {
       if (out.length >= limit) break;
       if (serviceName !== undefined && !e.spans.some((s) => s.localEndpoint?.serviceName === serviceName)) continue;
+      if (out.length > 0 && bytes + e.bytes > maxBytes) break;
+      bytes += e.bytes;
       out.push(e.spans);
     }
     return out;
@@ -157,6 +209,8 @@ export class SpanStore {
     for (const [reason, n] of Object.entries(c.dropped)) out += `isthmus_control_spans_dropped_total{reason="${reason}"} ${n}\n`;
     out += '# HELP isthmus_control_traces_stored Traces held in the control plane\'s trace store.\n# TYPE isthmus_control_traces_stored gauge\n';
     out += `isthmus_control_traces_stored ${this.traces.size}\n`;
+    out += '# HELP isthmus_control_trace_store_bytes Estimated size of the spans held in the trace store (bounded).\n# TYPE isthmus_control_trace_store_bytes gauge\n';
+    out += `isthmus_control_trace_store_bytes ${this.byteCount}\n`;
     return out;
   }
 }

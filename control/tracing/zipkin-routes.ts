@@ -1,7 +1,7 @@
 // Zipkin's v2 HTTP API on the control plane's admin port, enough for proxies
 // to report to it and for the dashboard (or any Zipkin client) to read back:
 //   POST /api/v2/spans          a JSON array of spans -> 202 (what Envoy's zipkin tracer posts with HTTP_JSON)
-//   GET  /api/v2/traces?limit=N[&serviceName=S]  recent traces, newest first, each an array of spans
+//   GET  /api/v2/traces?limit=N[&serviceName=S]  recent traces, newest first, each an array of spans (at most ~4 MiB)
 //   GET  /api/v2/trace/{traceId}                 one trace's spans, 404 when not held
 //   GET  /api/v2/services                        the service names seen
 // POST needs Content-Type application/json (no form a web page could send
@@ -22,6 +22,9 @@ export interface ZipkinRouteLimits {
 export const DEFAULT_ZIPKIN_ROUTE_LIMITS: ZipkinRouteLimits = Object.freeze({ maxBodyBytes: 1024 * 1024, maxSpansPerRequest: 1000, span: DEFAULT_SPAN_LIMITS });
 
 const MAX_LIST = 100;
+// What one trace list may carry. uWS keeps whatever a reader does not take, until its ~10 s timeout: 40
+// connections that asked for a list of 100 full traces (63 MB) and never read held 2.6 GB of the control plane.
+const MAX_LIST_BYTES = 4 * 1024 * 1024;
 const EMPTY_ACCEPTED: Reply = { status: 202, contentType: TEXT, body: '' };
 
 /** Takes a POST body; stores what it can and answers as Zipkin does (202, or 400 naming the problem). */
@@ -72,7 +75,7 @@ export function zipkinRoutes(store: SpanStore, limits: ZipkinRouteLimits = DEFAU
     {
       method: 'GET',
       path: '/api/v2/traces',
-      handle: (_body, query) => jsonReply(200, store.recent(limitOf(query), queryParam(query, 'serviceName')?.toLowerCase())),
+      handle: (_body, query) => jsonReply(200, store.recent(limitOf(query), queryParam(query, 'serviceName')?.toLowerCase(), MAX_LIST_BYTES)),
     },
     {
       method: 'GET',

@@ -3,7 +3,8 @@
 // by default), a table of routes each answering with a Reply, sync or async.
 // uWS lifetimes are honoured: onAborted before any await, writes after an
 // await inside cork(), nothing written to an aborted response. POST bodies
-// are read whole, up to a limit (413 above it). Every request first passes
+// are read whole, up to a limit (413 above it), and all bodies being read at
+// once share one budget (503 past it). Every request first passes
 // the cross-origin guard (admin-request-guard.ts): Host, Origin, and for a
 // POST a header a web page cannot send; a route may also need a bearer token.
 
@@ -52,6 +53,11 @@ export interface AdminHttpOptions {
   readonly log: Logger;
   /** Largest POST body (default 4 MiB). */
   readonly maxBodyBytes?: number;
+  /**
+   * POST bytes held at once, over all requests still being read (default 16 MiB); a body that would pass it gets 503.
+   * The per-body limit alone let 300 connections each holding a 4 MB body grow a proxy from 78 MB to 1.2 GB.
+   */
+  readonly maxBufferedBodyBytes?: number;
   /** Host names (`name` or `name:port`) the admin is reached by besides localhost and IP addresses (--admin-allowed-host). */
   readonly allowedHosts?: readonly string[];
 }
@@ -67,6 +73,7 @@ const STATUS_LINES: Readonly<Record<number, string>> = {
 };
 
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+const DEFAULT_MAX_BUFFERED = 16 * 1024 * 1024;
 
 function write(res: HttpResponse, r: Reply, head: boolean): void {
   res.writeStatus(STATUS_LINES[r.status] ?? String(r.status)).writeHeader('content-type', r.contentType);
@@ -138,6 +145,9 @@ function contentTypeRefusal(req: HttpRequest, path: string, route: AdminRoute): 
 export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttpOptions): Promise<AdminHttpServer> {
   const { log } = options;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const maxBuffered = options.maxBufferedBodyBytes ?? DEFAULT_MAX_BUFFERED;
+  let buffered = 0; // bytes of the POST bodies being read now, all requests together
+  const busy = (): Reply => reply(503, TEXT, `admin busy: other requests' bodies fill the ${maxBuffered}-byte budget; try again\n`);
   const allowed = allowedHostSet(options.allowedHosts);
   const app = uws.App();
   const byPath = new Map<string, AdminRoute[]>();
@@ -146,9 +156,10 @@ export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttp
   for (const [path, list] of byPath) {
     const paramCount = path.split('/').filter((segment) => segment.startsWith(':')).length;
     app.any(path, (res, req) => {
-      const state = { aborted: false };
+      const state: { aborted: boolean; release?: () => void } = { aborted: false };
       res.onAborted(() => {
         state.aborted = true;
+        state.release?.();
       });
       const got = req.getMethod().toUpperCase();
       const head = got === 'HEAD';
@@ -174,23 +185,40 @@ export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttp
       let size = 0;
       let done = false;
       const limit = route.maxBodyBytes ?? maxBody;
-      if (Number(req.getHeader('content-length')) > limit) {
+      const declared = Number(req.getHeader('content-length'));
+      if (declared > limit) {
         // Declared over the limit: refused now, not after the client has sent the limit's worth (or nothing more).
         answer(res, log, false, state, () => reply(413, TEXT, `request body over ${limit} bytes\n`), false);
         return;
       }
+      if (buffered + declared > maxBuffered) {
+        answer(res, log, false, state, busy, false);
+        return;
+      }
+      // Gives this request's bytes back to the budget, once: when it is answered, refused or aborted.
+      const release = (): void => {
+        buffered -= size;
+        size = 0;
+        chunks.length = 0;
+        state.release = undefined;
+      };
+      state.release = release;
       res.onData((chunk, isLast) => {
         if (done) return;
-        size += chunk.byteLength;
-        if (size > limit) {
+        if (size + chunk.byteLength > limit || buffered + chunk.byteLength > maxBuffered) {
           done = true;
-          answer(res, log, false, state, () => reply(413, TEXT, `request body over ${limit} bytes\n`), true);
+          const over = size + chunk.byteLength > limit;
+          release();
+          answer(res, log, false, state, over ? () => reply(413, TEXT, `request body over ${limit} bytes\n`) : busy, true);
           return;
         }
+        size += chunk.byteLength;
+        buffered += chunk.byteLength;
         chunks.push(Buffer.from(new Uint8Array(chunk)));
         if (!isLast) return;
         done = true;
         const body = Buffer.concat(chunks).toString('utf8');
+        release();
         answer(res, log, false, state, () => route.handle(body, query, params), true);
       });
     });

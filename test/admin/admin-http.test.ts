@@ -1,6 +1,7 @@
 // The control admin HTTP server on real uWebSockets.js on 127.0.0.1 port 0:
 // routes by method, 404/405, whole POST bodies (also in many chunks), the
-// body limit, an async handler's failure as a 500, and the cross-origin
+// body limit and the budget all bodies being read share, an async handler's
+// failure as a 500, and the cross-origin
 // guard: Host, Origin, the POST header rule, and a route's bearer token.
 import { createConnection } from 'node:net';
 import { Agent, request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
@@ -34,7 +35,7 @@ beforeAll(async () => {
     { method: 'POST', path: '/small', maxBodyBytes: 10, handle: (body) => reply(200, TEXT, `small ${body}\n`) },
     { method: 'POST', path: '/change', handle: () => reply(200, TEXT, `changed ${++changes}\n`) },
     { method: 'POST', path: '/write', bearer: { token: TOKEN, hint: 'see the data dir' }, handle: () => reply(200, TEXT, `written ${++changes}\n`) },
-  ], { address: '127.0.0.1', port: 0, log: createLogger('test', 'silent'), maxBodyBytes: 1000, allowedHosts: ['Admin.Example', 'other.example:8080'] });
+  ], { address: '127.0.0.1', port: 0, log: createLogger('test', 'silent'), maxBodyBytes: 1000, maxBufferedBodyBytes: 2500, allowedHosts: ['Admin.Example', 'other.example:8080'] });
 });
 let changes = 0;
 const TOKEN = 'Zq3-secret_token';
@@ -78,6 +79,33 @@ describe('admin http', () => {
     });
     expect(answered).toBe('HTTP/1.1 413 Payload Too Large');
     expect((await call('POST', '/small', ['ok'])).status).toBe(200);
+  });
+});
+
+describe('admin http body budget', () => {
+  it('answers 503 while held bodies fill the budget, and takes POSTs again once their connections go', async () => {
+    // Three connections each send 800 of a declared 850 bytes and hold them: 2400 of the 2500-byte budget.
+    const holders = Array.from({ length: 3 }, () => {
+      const socket = createConnection(server.port, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write(`POST /echo HTTP/1.1\r\nhost: 127.0.0.1\r\nx-isthmus-admin: 1\r\ncontent-length: 850\r\n\r\n${'h'.repeat(800)}`);
+      return socket;
+    });
+    const until = async (status: number): Promise<Result> => {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const r = await call('POST', '/echo', ['x'.repeat(500)]);
+        if (r.status === status || Date.now() > deadline) return r;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    try {
+      expect(await until(503)).toMatchObject({ status: 503, body: 'admin busy: other requests\' bodies fill the 2500-byte budget; try again\n' });
+      expect((await call('GET', '/hello')).status).toBe(200); // GETs never wait on the budget
+    } finally {
+      for (const socket of holders) socket.destroy();
+    }
+    expect(await until(200)).toMatchObject({ status: 200 });
   });
 });
 

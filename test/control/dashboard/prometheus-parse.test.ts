@@ -81,6 +81,18 @@ describe('parsePrometheusText', () => {
     expect(parsePrometheusText(wide, { names: NAMES, maxSeries: 10, maxLabels: 32 }).malformed).toBe(1);
   });
 
+  it('refuses a line with a label value over maxLabelValueChars (plain or escaped), keeping the others', () => {
+    const text = [
+      `istio_requests_total{a="${'x'.repeat(1024)}"} 1`,
+      `istio_requests_total{a="${'x'.repeat(1025)}"} 2`,
+      `istio_requests_total{a="${'\\\\'.repeat(1025)}"} 3`,
+    ].join('\n');
+    const r = parsePrometheusText(text, { names: NAMES, maxSeries: 10 });
+    expect(r.samples.map((s) => s.value)).toEqual([1]);
+    expect(r.malformed).toBe(2);
+    expect(parsePrometheusText(text, { names: NAMES, maxSeries: 10, maxLabelValueChars: 2000 }).samples.length).toBe(3);
+  });
+
   it('reads a 4 MiB body of escape-heavy lines whole, keeping at most maxSeries', () => {
     const line = `istio_requests_total{a="${'\\\\'.repeat(1000)}"} 1\n`;
     const text = line.repeat(Math.floor((4 * 1024 * 1024) / line.length));

@@ -1,7 +1,7 @@
-// The control plane's trace store: bounded in traces, spans per trace and
-// spans in all, the oldest trace evicted first, and the dashboard's summaries.
+// The control plane's trace store: bounded in traces, spans per trace,
+// spans in all and their size, the oldest trace evicted first, and the dashboard's summaries.
 import { describe, expect, it } from 'vitest';
-import { SpanStore } from '../../../control/tracing/span-store.js';
+import { SpanStore, spanSize } from '../../../control/tracing/span-store.js';
 import { readZipkinSpan, type ZipkinSpan } from '../../../control/tracing/zipkin-span.js';
 
 function span(trace: number, id: number, extra: Partial<ZipkinSpan> = {}): ZipkinSpan {
@@ -29,6 +29,22 @@ describe('SpanStore', () => {
     const held = [...Array(6).keys()].map((i) => store.trace(span(i + 1, 1).traceId)?.length ?? 0);
     expect(held.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(10);
     expect(held[5]).toBe(2);
+  });
+
+  it('keeps the spans held under maxBytes, evicting the oldest traces, and never keeps an empty trace', () => {
+    const big = (trace: number, id: number) => span(trace, id, { tags: { k: 'v'.repeat(1000) } });
+    const one = spanSize(big(1, 1));
+    const store = new SpanStore({ maxTraces: 100, maxSpansPerTrace: 100, maxSpans: 1000, maxBytes: 10 * one });
+    for (let t = 1; t <= 6; t++) store.add([big(t, 1), big(t, 2)]);
+    expect(store.bytes).toBeLessThanOrEqual(10 * one);
+    expect(store.trace(big(1, 1).traceId)).toBeUndefined();
+    expect(store.trace(big(6, 1).traceId)).toHaveLength(2);
+    // A span larger than the whole budget is dropped, and leaves no empty trace behind.
+    const tiny = new SpanStore({ maxTraces: 10, maxSpansPerTrace: 10, maxSpans: 10, maxBytes: one - 1 });
+    tiny.add([big(1, 1)]);
+    expect(tiny.size).toBe(0);
+    expect(tiny.counters.dropped.trace_full).toBe(1);
+    expect(tiny.summaries(10)).toEqual([]);
   });
 
   it('lists traces newest first with their services, root and errors', () => {

@@ -115,4 +115,36 @@ describe('POST /api/v2/spans', () => {
     expect(Object.keys(s!.tags)).toHaveLength(32);
     expect(Object.values(s!.tags).every((v) => v.length === 512)).toBe(true);
   });
+
+  it('holds at most 64 MiB of spans however many full-size spans are posted, evicting the oldest traces', async () => {
+    // 90 bodies of ~1 MiB, each span at every bound (32 tags of 128 + 512 characters, 16 annotations), over 500
+    // trace ids: ~90 MB of span text. The counts alone (500 traces, 20,000 spans) would keep all of it.
+    const full = (trace: number, id: number) => span(trace.toString(16).padStart(16, '0'), id.toString(16).padStart(16, '0'), {
+      name: 'n'.repeat(128),
+      tags: Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`${i}`.padEnd(128, 'k'), `${trace}-${id}-${i}`.padEnd(512, 'v')])),
+      annotations: Array.from({ length: 16 }, (_, i) => ({ timestamp: i, value: `${trace}-${id}`.padEnd(512, 'a') })),
+    });
+    let seq = 0;
+    for (let request = 0; request < 90; request++) {
+      const spans = Array.from({ length: 34 }, () => full((seq % 500) + 1, Math.floor(seq++ / 500) + 1));
+      const res = await post(JSON.stringify(spans));
+      expect(res.status).toBe(202);
+    }
+    const text = await metrics();
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    expect(gauge('isthmus_control_traces_stored')).toBeLessThan(500);
+    expect(gauge('isthmus_control_trace_store_bytes')).toBeLessThanOrEqual(64 * 1024 * 1024);
+    expect(gauge('isthmus_control_trace_store_bytes')).toBeGreaterThan(32 * 1024 * 1024);
+    // The span posted last is held: the oldest traces made room for it.
+    const last = full(((seq - 1) % 500) + 1, Math.floor((seq - 1) / 500) + 1);
+    const newest = (await (await fetch(url(`/api/v2/trace/${String(last.traceId)}`))).json()) as { id: string }[];
+    expect(newest.map((s) => s.id)).toContain(last.id);
+    // A list of 100 of these traces would be ~20 MB, each byte held for a reader that does not read: it stops at ~4 MiB.
+    const list = await fetch(url('/api/v2/traces?limit=100'));
+    const listed = (JSON.parse(await list.text()) as unknown[][]);
+    expect(listed.length).toBeGreaterThan(10);
+    expect(listed.length).toBeLessThan(100);
+    expect(listed.flat().length * 31_000).toBeLessThan(5 * 1024 * 1024);
+    await stillUp();
+  });
 });
