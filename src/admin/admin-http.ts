@@ -205,9 +205,9 @@ export function startAdminHttp(routes: readonly AdminRoute[], options: AdminHttp
       state.release = release;
       res.onData((chunk, isLast) => {
         if (done) return;
-        if (size + chunk.byteLength > limit || buffered + chunk.byteLength > maxBuffered) {
+        const over = size + chunk.byteLength > limit;
+        if (over || buffered + chunk.byteLength > maxBuffered) {
           done = true;
-          const over = size + chunk.byteLength > limit;
           release();
           answer(res, log, false, state, over ? () => reply(413, TEXT, `request body over ${limit} bytes\n`) : busy, true);
           return;
