@@ -80,9 +80,9 @@ function readLabels(line: string, start: number, maxLabels: number, maxValueChar
       // Copy a run of plain characters at once.
       let k = j;
       while (k < line.length && line[k] !== '"' && line[k] !== '\\') k++;
+      if (value.length + (k - j) > maxValueChars) return undefined; // measured before any string is made of it
       value += line.slice(j, k);
       j = k;
-      if (value.length > maxValueChars) return undefined;
     }
     if (++count > maxLabels) return undefined;
     labels[key] = value;
