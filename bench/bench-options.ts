@@ -90,7 +90,7 @@ export const BENCH_SPEC: CommandSpec = {
       description: 'load scenarios, fixed rate only: during each measured window every process on the request path (this one, the upstream, the target\'s) runs SCHED_FIFO (chrt), so a shared machine\'s other load cannot preempt it; needs root or CAP_SYS_NICE',
     },
     { name: 'cpu-rounds', type: 'integer', valueName: 'N', default: 20, description: 'tracing and proxy (its access log off vs on): rounds of proxy CPU per request per row, in alternating order (--quick: 2); medians and their 95% intervals decide the goals', validate: positive },
-    { name: 'cpu-in-turns', type: 'boolean', default: false, description: 'tracing: each CPU round loads the rows one after another (alternating order) instead of all at the same time (the default: the proxies then share CPU 0 and the machine\'s other load alike)' },
+    { name: 'cpu-in-turns', type: 'boolean', default: false, description: 'tracing and proxy (its access log off vs on): each CPU round loads the rows one after another (alternating order) instead of all at the same time (the default: the proxies then share CPU 0 and the machine\'s other load alike)' },
     { name: 'cpu-requests', type: 'integer', valueName: 'N', default: 20_000, description: 'tracing and proxy: requests per row per CPU round (--quick: 2000)', validate: positive },
     { name: 'quick', type: 'boolean', default: false, description: 'a smoke test: 1 run of 2 s after 0.5 s warm-up, xds with 200 clients and 1 change, parser with 50000 parses per round' },
     { name: 'parser-iterations', type: 'integer', valueName: 'N', default: 500_000, description: 'parser: parses per round (5 rounds, median)', validate: positive },

@@ -19,6 +19,8 @@ import { realtimeWindow } from './rt-priority.js';
 import { formatTable, machineInfo, writeReport, type BenchReport } from './report.js';
 import { aggregateRuns, type RunSample } from './result-row.js';
 import { LOAD_TARGETS, startUpstream, type LoadTarget, type RunningTarget } from './scenarios.js';
+import { startIsthmus } from './isthmus-target.js';
+import type { ProxyReady } from '../src/process/proxy-process.js';
 import { runTlsScenario } from './tls-scenario.js';
 import { formatTcpTable, runTcpScenario, type TcpResultRow } from './tcp-scenario.js';
 import { formatH2Table, runH2Scenario, type H2ResultRow } from './h2-scenario.js';
@@ -167,7 +169,13 @@ async function measureTracingCpu(options: BenchOptions, started: readonly Starte
  * The proxy scenario's access-log CPU rounds over its started 'isthmus 1w' rows, log off and on (after the saturation
  * runs, with the same processes); undefined (and a skipped entry saying why) when they could not run.
  */
-async function measureAccessLogCpu(options: BenchOptions, started: readonly Started[], upstreamPid: number, skipped: Skipped[]): Promise<AccessLogCpuReport | undefined> {
+async function measureAccessLogCpu(
+  options: BenchOptions,
+  started: readonly Started[],
+  upstream: { readonly pid: number; readonly port: number },
+  tmp: string,
+  skipped: Skipped[],
+): Promise<AccessLogCpuReport | undefined> {
   const row = (label: string): Started | undefined =>
     started.find((s) => s.spec.scenario === 'proxy' && s.spec.label === label && s.running.pids.length > 0 && s.running.exitReport() === null);
   const off = row('isthmus 1w');
@@ -177,17 +185,26 @@ async function measureAccessLogCpu(options: BenchOptions, started: readonly Star
     skipped.push({ target: 'proxy/access log cpu rounds', reason: `the ${off === undefined ? "'isthmus 1w'" : "'isthmus 1w, access log on'"} row is not running` });
     return undefined;
   }
+  // The A/A control: one more log-off proxy of the same build, measured as a third row (without it, 'none' says so).
+  let control: ManagedProcess<ProxyReady> | null = null;
+  try {
+    control = await startIsthmus(upstream.port, 1, join(tmp, 'access-log-control'));
+  } catch (err) {
+    skipped.push({ target: 'proxy/access log A/A control', reason: oneLine((err as Error).message) });
+  }
   try {
     return await runAccessLogCpu(
       { pid: off.running.pids[0]!, port: off.running.port },
       { pid: on.running.pids[0]!, port: on.running.port },
-      { rounds: options.cpuRounds, requests: options.cpuRequests, connections: options.connections, helperPids: [upstreamPid] },
+      control === null ? null : { pid: control.pid, port: control.ready!.listenPort },
+      { rounds: options.cpuRounds, requests: options.cpuRequests, connections: options.connections, helperPids: [upstream.pid], together: options.cpuTogether },
       log,
     );
   } catch (err) {
     skipped.push({ target: 'proxy/access log cpu rounds', reason: oneLine((err as Error).message) });
     return undefined;
   } finally {
+    await control?.stop().catch(() => {});
     if (!options.pin) log(`bench: this process ${pinProcessTo(process.pid, `0-${cpus().length - 1}`)} again`);
   }
 }
@@ -233,7 +250,7 @@ export async function run(argv: string[]): Promise<number> {
       await startTargets(options, upstream.ready!, tmp, started, skipped);
       for (const s of skipped) log(`bench: skipped ${s.target}: ${s.reason}`);
       samples = await runLoads(options, started, upstream, tmp, skipped);
-      if (options.scenarios.includes('proxy')) accessLogCpu = await measureAccessLogCpu(options, started, upstream.pid, skipped);
+      if (options.scenarios.includes('proxy')) accessLogCpu = await measureAccessLogCpu(options, started, { pid: upstream.pid, port: upstream.ready! }, tmp, skipped);
       if (options.scenarios.includes('tracing')) tracingCpu = await measureTracingCpu(options, started, upstream.pid, skipped);
     }
     // The proxies and their upstream stop first: the control plane and the parser get the machine to themselves.

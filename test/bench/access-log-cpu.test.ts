@@ -22,7 +22,7 @@ describe('access log CPU rounds', () => {
     const s = spreadOf([1, 1.1]);
     const text = formatAccessLogCpu({
       rounds: 2, requests_per_round: 2000, connections: 50, pinning: 'not pinned', client: 'a Node client',
-      off_us: spreadOf([16, 16.1]), on_us: spreadOf([17, 17.2]), added_us: s, goal_us: 2, verdict: accessLogVerdict(s, 2),
+      off_us: spreadOf([16, 16.1]), on_us: spreadOf([17, 17.2]), added_us: s, control_us: null, mode: 'turns', goal_us: 2, verdict: accessLogVerdict(s, 2),
     });
     expect(text).toContain('goal <= 2 µs: unsettled (2 rounds are too few for a 95% interval: 6 at least)');
   });
@@ -31,11 +31,13 @@ describe('access log CPU rounds', () => {
     const s = spreadOf([1, 1.1, 1.2]);
     const report: AccessLogCpuReport = {
       rounds: 20, requests_per_round: 1000, connections: 50, pinning: 'not pinned', client: 'a Node client',
-      off_us: spreadOf([16, 16.1, 16.2]), on_us: spreadOf([17, 17.2, 17.4]), added_us: s, goal_us: 2, verdict: accessLogVerdict(s, 20),
+      off_us: spreadOf([16, 16.1, 16.2]), on_us: spreadOf([17, 17.2, 17.4]), added_us: s, control_us: spreadOf([-0.1, 0, 0.1]), mode: 'together', goal_us: 2, verdict: accessLogVerdict(s, 20),
     };
     const text = formatAccessLogCpu(report);
     expect(text).toContain('off 16.10 µs');
     expect(text).toContain('on 17.20 µs');
     expect(text).toContain('access log cost, on - off per round: 1.10 µs (95% CI of the median 1.00-1.20); goal <= 2 µs: met');
+    expect(text).toContain('rows at the same time');
+    expect(text).toContain('A/A control, a second log-off proxy - off per round: 0.00 µs (95% CI -0.10-0.10; the noise floor)');
   });
 });

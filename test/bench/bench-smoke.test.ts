@@ -106,13 +106,24 @@ describe('isthmus bench direct proxy --quick', () => {
     }
     expect(readFileSync(join(out, 'bench.md'), 'utf8')).toContain('| proxy | isthmus 1w | max | direct |');
     // The access log's deciding measure: paired CPU rounds of the 1-worker proxy with the log off and on.
-    const alog = (report as { access_log_cpu?: { rounds: number; off_us: { median: number }; on_us: { median: number }; added_us: { median: number }; verdict: string } }).access_log_cpu;
+    const alog = (
+      report as {
+        access_log_cpu?: {
+          rounds: number; off_us: { median: number }; on_us: { median: number }; added_us: { median: number };
+          control_us: { median: number } | null; mode: string; verdict: string;
+        };
+      }
+    ).access_log_cpu;
     expect(alog, 'bench.json has no access_log_cpu').toBeDefined();
     expect(alog!.rounds).toBe(2);
     expect(alog!.off_us.median).toBeGreaterThan(0);
     expect(alog!.on_us.median).toBeGreaterThan(0);
     expect(alog!.added_us.median).toBeCloseTo(alog!.on_us.median - alog!.off_us.median, 6); // two rounds: each median is their mean
     expect(['met', 'not met', 'unsettled']).toContain(alog!.verdict);
+    // Rows at the same time by default, beside a second log-off proxy whose difference from the first is the noise floor.
+    expect(alog!.mode).toBe('together');
+    expect(Number.isFinite(alog!.control_us?.median), 'no A/A control row').toBe(true);
+    expect(run.stdout).toMatch(/A\/A control, a second log-off proxy - off per round: [\d.-]+ µs/);
     expect(run.stdout).toMatch(/access log cost, on - off per round: [\d.-]+ µs .*goal <= 2 µs: (met|not met|unsettled)/);
   });
 
