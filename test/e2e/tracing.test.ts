@@ -264,6 +264,31 @@ describe('trace propagation across two sidecars', () => {
     expect(zipkin.spans.slice(before).filter((s) => s.traceId === '0af7651916cd43dd')).toEqual([]);
   });
 
+  it('passes a debug request on as x-b3-flags: 1 at every hop, from x-b3-flags or from the b3 header\'s "d"', async () => {
+    const traceId = '5af7651916cd43dd';
+    for (const [url, headers] of [
+      ['/debug-alone', { b3: 'd' }],
+      ['/debug-single', { b3: `${traceId}-b7ad6b7169203331-d` }],
+      ['/debug-multi', { 'x-b3-traceid': traceId, 'x-b3-spanid': 'b7ad6b7169203331', 'x-b3-flags': '1' }],
+    ] as const) {
+      const res = await request(proxyA.ports.get('inbound')!, url, { headers: { 'x-copy': 'both', ...headers } });
+      expect(res.status, url).toBe(200);
+      for (const seen of [seenByA.find((r) => r.url === url)!, appB.seen.find((r) => r.url === url)!]) {
+        expect(seen.headers['x-b3-flags'], url).toBe('1');
+        expect(seen.headers['x-b3-sampled'], url).toBe('1');
+        expect(seen.headers.b3, url).toBeUndefined();
+        if (url !== '/debug-alone') expect(seen.headers['x-b3-traceid'], url).toBe(traceId);
+      }
+    }
+    // Not debug: a b3 header sampled with '1', and a span id that merely starts with 'd'.
+    const plain = await request(proxyA.ports.get('inbound')!, '/not-debug', { headers: { 'x-copy': 'both', b3: `${traceId}-d7ad6b7169203331-1` } });
+    expect(plain.status).toBe(200);
+    expect(seenByA.find((r) => r.url === '/not-debug')!.headers['x-b3-flags']).toBeUndefined();
+    // Debug means sampled: the continued trace's spans are reported (waited for, so none arrive in a later test).
+    await waitFor('debug spans', async () => (zipkin.spans.filter((sp) => sp.traceId === traceId).length >= 4 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 1500)); // the rest of this test's spans, past the 1 s flush
+  });
+
   it('shows the Zipkin counters in /stats/prometheus', async () => {
     const stats = await waitFor('spans_sent', async () => {
       const text = (await admin(proxyA, '/stats/prometheus')).body;

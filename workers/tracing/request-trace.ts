@@ -86,7 +86,7 @@ export function startRequestTrace(req: ActiveRequest, buf: Buffer, out: Uint32Ar
   }
   req.trace = ids;
   ids.bits =
-    TRACE_LINES | (sampled ? TRACE_SAMPLED : 0) | (present ? (incoming.b3Flags === '1' ? TRACE_DEBUG : 0) | TRACE_INCOMING : 0);
+    TRACE_LINES | (sampled ? TRACE_SAMPLED : 0) | (present ? (incoming.b3Flags === '1' || incoming.b3Debug ? TRACE_DEBUG : 0) | TRACE_INCOMING : 0);
   if (sampled) startSpan(req, ids, buf, out, config, shared);
   ids.template = linesTemplateFor(ids);
 }

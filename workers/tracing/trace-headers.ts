@@ -141,6 +141,8 @@ export class IncomingTraceHeaders {
   b3ParentId = '';
   b3Sampled = '';
   b3Flags = '';
+  /** The b3 header's sampling state was 'd' (debug), set by decode(): passed on as x-b3-flags: 1, B3's multi-header form. */
+  b3Debug = false;
   clientTraceId = false;
 
   /** Some trace header name was present, usable or not (the upstream head must then drop them: TRACE_HEADER_NAMES). */
@@ -154,7 +156,10 @@ export class IncomingTraceHeaders {
   /** Reads the trace headers of the parsed head in buf/out (a first repeat wins; names are lowercase from the parser). */
   read(buf: Buffer, out: Uint32Array): void {
     // Values are cleared only after a request that had one (most have none: no stores to undo).
-    if (this.present) this.traceparent = this.b3 = this.b3TraceId = this.b3SpanId = this.b3ParentId = this.b3Sampled = this.b3Flags = '';
+    if (this.present) {
+      this.traceparent = this.b3 = this.b3TraceId = this.b3SpanId = this.b3ParentId = this.b3Sampled = this.b3Flags = '';
+      this.b3Debug = false;
+    }
     this.clientTraceId = false;
     this.present = false;
     this.userAgentSlot = -1;
@@ -213,7 +218,9 @@ export class IncomingTraceHeaders {
   decode(ctx: TraceContext): boolean {
     let sampled = SAMPLED_UNSET;
     if (this.b3 !== '') {
-      if (parseB3Single(this.b3, ctx)) return true;
+      const parsed = parseB3Single(this.b3, ctx);
+      this.b3Debug = (parsed || this.b3.length === 1) && b3DebugState(this.b3);
+      if (parsed) return true;
       sampled = ctx.sampled;
     }
     if (this.b3TraceId !== '' || this.b3Sampled !== '' || this.b3Flags !== '') {
@@ -228,6 +235,14 @@ export class IncomingTraceHeaders {
     ctx.sampled = sampled;
     return false;
   }
+}
+
+/** takes a b3 header value (`d`, or `{traceid}-{spanid}-d[-{parentspanid}]`); returns whether its sampling state is 'd'. */
+function b3DebugState(v: string): boolean {
+  if (v === 'd') return true;
+  const a = v.indexOf('-');
+  const b = a < 0 ? -1 : v.indexOf('-', a + 1);
+  return b > 0 && v.charCodeAt(b + 1) === 100 && (v.length === b + 2 || v.charCodeAt(b + 2) === 45);
 }
 
 function value(buf: Buffer, out: Uint32Array, base: number): string {
