@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FLUSH_INTERVAL_MS, AccessLog } from '../../workers/access-log.js';
 import { isoTime, jsonEscape } from '../../workers/access-log-line.js';
 import { LineFormatter } from '../../workers/access-log-format.js';
+import { LineWriter } from '../../workers/access-log-writer.js';
 import { AccessLogSet } from '../../workers/access-log-set.js';
 import { AccessLogSinks } from '../../workers/access-log-sinks.js';
 import { DEFAULT_ACCESS_LOG_FORMAT } from '../../src/config/access-log-defaults.js';
@@ -42,6 +43,11 @@ const defaultLine = new LineFormatter(DEFAULT_ACCESS_LOG_FORMAT, slots, { localA
 
 /** The default line for an entry: the request fields it is built from, set on a stand-in request. */
 function accessLogLine(e: AccessLogEntry): string {
+  return defaultLine.format(standInRequest(e), { startMs: e.startTime, durationMs: e.durationMs, endMark: 0 });
+}
+
+/** A request with an entry's fields (what the default line reads of it). */
+function standInRequest(e: AccessLogEntry): ActiveRequest {
   const headers = slots.requestHeaders.map((n) => (n === 'user-agent' ? e.userAgent : undefined));
   const req = {
     method: e.method, path: e.path, query: '', http11: e.protocol === 'HTTP/1.1', authority: e.authority, requestId: e.requestId,
@@ -51,7 +57,7 @@ function accessLogLine(e: AccessLogEntry): string {
     cluster: e.upstreamCluster === '-' ? null : { name: e.upstreamCluster },
     conn: { peerUriSan: e.peerUriSan, remoteAddress: '127.0.0.1', remotePort: 1, tlsVersion: '', requestedServerName: '', id: 1 },
   } as unknown as ActiveRequest;
-  return defaultLine.format(req, { startMs: e.startTime, durationMs: e.durationMs, endMark: 0 });
+  return req;
 }
 
 /** A string the default line writes as null when it is empty. */
@@ -186,6 +192,26 @@ describe('the default access-log line', () => {
     expect(JSON.parse(accessLogLine(e))).toEqual(pinoLine(e));
     for (const t of [0, 999, 1000, 1_765_000_000_000, 1_765_000_000_001.9, 1_765_000_000_010, 1_765_000_000_999.99, 1_765_000_001_000, 253_402_300_799_999]) {
       expect(isoTime(t)).toBe(new Date(t).toISOString());
+    }
+  });
+
+  it('writes nothing past its limit: a line that does not fit is refused whole, wherever the limit cuts it', () => {
+    for (const e of [
+      entry({}),
+      entry({ path: 'a"b\\c\u00e9\n', userAgent: 'x\u0001y', requestId: '', responseCode: 503, bytesReceived: 12345678901, bytesSent: -1, durationMs: 2.5 }),
+    ]) {
+      const req = standInRequest(e);
+      const times = { startMs: e.startTime, durationMs: e.durationMs, endMark: 0 };
+      const line = Buffer.from(defaultLine.format(req, times), 'latin1');
+      const w = new LineWriter();
+      for (let limit = 0; limit <= line.length; limit++) {
+        const buf = Buffer.alloc(line.length + 16, 0xee);
+        w.reset(buf, 0, limit);
+        defaultLine.write(req, times, w);
+        expect(buf.subarray(limit).every((x) => x === 0xee), `limit ${limit}`).toBe(true);
+        expect(w.overflow, `limit ${limit}`).toBe(limit < line.length);
+        if (limit === line.length) expect(buf.subarray(0, w.pos)).toEqual(line);
+      }
     }
   });
 
