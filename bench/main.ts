@@ -175,6 +175,7 @@ async function measureAccessLogCpu(
   upstream: { readonly pid: number; readonly port: number },
   tmp: string,
   skipped: Skipped[],
+  helpers: ManagedProcess<unknown>[],
 ): Promise<AccessLogCpuReport | undefined> {
   const row = (label: string): Started | undefined =>
     started.find((s) => s.spec.scenario === 'proxy' && s.spec.label === label && s.running.pids.length > 0 && s.running.exitReport() === null);
@@ -189,6 +190,7 @@ async function measureAccessLogCpu(
   let control: ManagedProcess<ProxyReady> | null = null;
   try {
     control = await startIsthmus(upstream.port, 1, join(tmp, 'access-log-control'));
+    helpers.push(control); // stopped with the targets if the bench is interrupted meanwhile
   } catch (err) {
     skipped.push({ target: 'proxy/access log A/A control', reason: oneLine((err as Error).message) });
   }
@@ -218,8 +220,9 @@ export async function run(argv: string[]): Promise<number> {
   const skipped: Skipped[] = [];
   let upstream: ManagedProcess<number> | null = null;
 
+  const helpers: ManagedProcess<unknown>[] = [];
   const stopTargets = async (): Promise<void> => {
-    await Promise.all(started.splice(0).map((s) => s.running.stop().catch(() => {})));
+    await Promise.all([...started.splice(0).map((s) => s.running.stop()), ...helpers.splice(0).map((h) => h.stop())].map((p) => p.catch(() => {})));
     if (upstream !== null) await upstream.stop();
     upstream = null;
   };
@@ -250,7 +253,7 @@ export async function run(argv: string[]): Promise<number> {
       await startTargets(options, upstream.ready!, tmp, started, skipped);
       for (const s of skipped) log(`bench: skipped ${s.target}: ${s.reason}`);
       samples = await runLoads(options, started, upstream, tmp, skipped);
-      if (options.scenarios.includes('proxy')) accessLogCpu = await measureAccessLogCpu(options, started, { pid: upstream.pid, port: upstream.ready! }, tmp, skipped);
+      if (options.scenarios.includes('proxy')) accessLogCpu = await measureAccessLogCpu(options, started, { pid: upstream.pid, port: upstream.ready! }, tmp, skipped, helpers);
       if (options.scenarios.includes('tracing')) tracingCpu = await measureTracingCpu(options, started, upstream.pid, skipped);
     }
     // The proxies and their upstream stop first: the control plane and the parser get the machine to themselves.
