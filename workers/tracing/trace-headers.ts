@@ -219,7 +219,9 @@ export class IncomingTraceHeaders {
     let sampled = SAMPLED_UNSET;
     if (this.b3 !== '') {
       const parsed = parseB3Single(this.b3, ctx);
-      this.b3Debug = (parsed || this.b3.length === 1) && b3DebugState(this.b3);
+      // Parsed, the value is `{traceid}-{spanid}[-{state}[-{parentspanid}]]` with a 16-digit span id: the state, when
+      // there is one, is 18 chars after the first '-'. Unparsed, only the lone state `d` counts.
+      this.b3Debug = parsed ? this.b3.charCodeAt(this.b3.indexOf('-') + 18) === 100 : this.b3 === 'd';
       if (parsed) return true;
       sampled = ctx.sampled;
     }
@@ -235,14 +237,6 @@ export class IncomingTraceHeaders {
     ctx.sampled = sampled;
     return false;
   }
-}
-
-/** takes a b3 header value (`d`, or `{traceid}-{spanid}-d[-{parentspanid}]`); returns whether its sampling state is 'd'. */
-function b3DebugState(v: string): boolean {
-  if (v === 'd') return true;
-  const a = v.indexOf('-');
-  const b = a < 0 ? -1 : v.indexOf('-', a + 1);
-  return b > 0 && v.charCodeAt(b + 1) === 100 && (v.length === b + 2 || v.charCodeAt(b + 2) === 45);
 }
 
 function value(buf: Buffer, out: Uint32Array, base: number): string {

@@ -104,6 +104,16 @@ describe('IncomingTraceHeaders.decode', () => {
     expect(decoded({ b3: 'junk-junk', traceparent: `00-${T128}-${P}-01` }).c.traceId).toBe(T128);
   });
 
+  it('says debug for the b3 header\'s state d only where that header is one B3 defines', () => {
+    const debug = (b3: string): boolean => {
+      const h = Object.assign(new IncomingTraceHeaders(), { b3 });
+      h.decode(ctx());
+      return h.b3Debug;
+    };
+    for (const v of ['d', `${T64}-${S}-d`, `${T128}-${S}-d-${P}`]) expect(debug(v), v).toBe(true);
+    for (const v of ['1', `${T64}-${S}`, `${T64}-${S}-1`, `${T64}-d${S.slice(1)}-1`, 'x-y-d', `${T64}-${S}-dd`, 'dd']) expect(debug(v), v).toBe(false);
+  });
+
   it('lets a B3 sampling state decide over traceparent\'s flags', () => {
     expect(decoded({ b3Sampled: '0', traceparent: `00-${T128}-${P}-01` }).c).toMatchObject({ traceId: T128, sampled: SAMPLED_NO });
   });
