@@ -186,7 +186,8 @@ async function measureAccessLogCpu(
     skipped.push({ target: 'proxy/access log cpu rounds', reason: `the ${off === undefined ? "'isthmus 1w'" : "'isthmus 1w, access log on'"} row is not running` });
     return undefined;
   }
-  // The A/A control: one more log-off proxy of the same build, measured as a third row (without it, 'none' says so).
+  // The A/A control: one more log-off proxy of the same build, measured as a third row (if it cannot start, the
+  // rounds run without it and `skipped` says why).
   let control: ManagedProcess<ProxyReady> | null = null;
   try {
     control = await startIsthmus(upstream.port, 1, join(tmp, 'access-log-control'));
